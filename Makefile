@@ -1,0 +1,108 @@
+# Assay build. Everything is found with pkg-config; `make deps` installs what is
+# missing on Debian 12. Binaries land in build/: build/assay, build/assay-fixture.
+#
+# Sources are discovered, not listed: every .c in probes/ scoring/ storage/ web/
+# cli/ (but cli/main.c) goes into build/libassay.a; fixtures/*.c make
+# assay-fixture; each tests/test_*.c is one Criterion binary. Extra rules for a
+# part of the tree live in mk/*.mk, included at the end.
+
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BUILD     ?= build
+DATADIR    = $(PREFIX)/share/assay
+
+PKGS      := libcurl libevent sqlite3 libpcre2-8 libmicrohttpd jansson yaml-0.1
+DEB_PKGS  := build-essential pkg-config libcurl4-openssl-dev libevent-dev \
+             libsqlite3-dev libpcre2-dev libmicrohttpd-dev libjansson-dev \
+             libyaml-dev libcriterion-dev curl
+
+CC        ?= cc
+WARN      := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+             -Wmissing-prototypes -Wwrite-strings
+ifneq ($(CI),)
+WARN      += -Werror
+endif
+OPT       ?= -O2 -g
+CPPFLAGS  += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -I. \
+             -DASSAY_SRCDIR='"$(CURDIR)"' -DASSAY_DATADIR='"$(DATADIR)"'
+CFLAGS    += -std=c11 $(OPT) $(WARN) -fno-strict-aliasing
+ifneq ($(SANITIZER),)
+CFLAGS    += -fsanitize=$(SANITIZER) -fno-omit-frame-pointer
+LDFLAGS   += -fsanitize=$(SANITIZER)
+BUILD     := build-$(SANITIZER)
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -levent_pthreads -lpthread -lm
+
+LIB_SRC   := $(filter-out cli/main.c,$(wildcard probes/*.c scoring/*.c storage/*.c web/*.c cli/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+FIX_SRC   := $(wildcard fixtures/*.c)
+FIX_OBJ   := $(FIX_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC  := $(wildcard tests/test_*.c)
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+ASSAY     := $(BUILD)/assay
+FIXTURE   := $(BUILD)/assay-fixture
+
+.PHONY: all deps check demo bench install clean format eval
+all: deps-ok $(ASSAY) $(FIXTURE)
+
+# deps: install missing Debian packages when root, else print the line and stop.
+deps:
+	@./cli/deps.sh $(DEB_PKGS)
+# deps-ok: the cheap check every build runs first (a stamp keeps it quick).
+deps-ok: $(BUILD)/.deps-ok
+$(BUILD)/.deps-ok: Makefile cli/deps.sh
+	@./cli/deps.sh $(DEB_PKGS)
+	@mkdir -p $(BUILD) && touch $@
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libassay.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(ASSAY): $(BUILD)/cli/main.o $(BUILD)/libassay.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(FIXTURE): $(FIX_OBJ) $(BUILD)/libassay.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libassay.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
+
+# check: every Criterion binary, run from the top of the tree so tests find
+# build/assay and the fixture worlds. Binaries run one after the other; any
+# failure fails the target after all have run.
+check: all $(TEST_BIN)
+	@ASSAY_BUILD=$(BUILD) ./tests/run.sh $(TEST_BIN)
+
+demo: all
+	@./fixtures/demo.sh $(BUILD)
+
+bench: all
+	@./bench/run.sh $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR)
+	install -m 755 $(ASSAY) $(FIXTURE) $(DESTDIR)$(PREFIX)/bin/
+	for f in $(DATA_FILES); do \
+	  install -D -m 644 $$f $(DESTDIR)$(DATADIR)/$$f || exit 1; done
+
+format:
+	clang-format -i $(wildcard */*.c */*.h)
+
+clean:
+	rm -rf build build-*
+
+# Data files installed under $(DATADIR) with their source-relative paths;
+# mk/*.mk fragments append to DATA_FILES.
+DATA_FILES := $(wildcard probes/catalog/*.yaml scoring/baselines/*.json fixtures/*.yaml)
+
+-include mk/*.mk
+-include $(LIB_OBJ:.o=.d) $(FIX_OBJ:.o=.d) $(BUILD)/cli/main.d $(TEST_BIN:=.d)
+
+.SECONDARY:

@@ -1,0 +1,347 @@
+/*
+ * util: allocation that cannot fail, capped buffers, clocks and data paths.
+ */
+#include "cli/util.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static void
+out_of_memory(size_t size)
+{
+	fprintf(stderr, "assay: out of memory (%zu bytes)\n", size);
+	abort();
+}
+
+void *
+xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+	if (p == NULL)
+		out_of_memory(size);
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (p == NULL)
+		out_of_memory(n * size);
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t size)
+{
+	void *q = realloc(p, size ? size : 1);
+	if (q == NULL)
+		out_of_memory(size);
+	return q;
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		out_of_memory(0);
+	char *p = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+void
+fatal(int status, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("assay: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(status);
+}
+
+int64_t
+now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+buf_init(struct buf *b, size_t cap)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->size = 0;
+	b->cap = cap;
+}
+
+void
+buf_release(struct buf *b)
+{
+	free(b->data);
+	buf_init(b, b->cap);
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+int
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (b->cap != 0 && (n > b->cap || b->len > b->cap - n))
+		return -1;
+	if (b->len + n + 1 > b->size) {
+		size_t size = b->size ? b->size : 256;
+		while (size < b->len + n + 1)
+			size *= 2;
+		b->data = xrealloc(b->data, size);
+		b->size = size;
+	}
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
+buf_addstr(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
+
+static int
+buf_vprintf(struct buf *b, const char *fmt, va_list ap)
+{
+	char small[256];
+	va_list copy;
+	va_copy(copy, ap);
+	int n = vsnprintf(small, sizeof small, fmt, copy);
+	va_end(copy);
+	if (n < 0)
+		return -1;
+	if ((size_t)n < sizeof small)
+		return buf_add(b, small, (size_t)n);
+	char *big = xmalloc((size_t)n + 1);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	int rc = buf_add(b, big, (size_t)n);
+	free(big);
+	return rc;
+}
+
+int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+void
+buf_puts(struct buf *b, const char *s)
+{
+	if (buf_add(b, s, strlen(s)) != 0)
+		fatal(70, "internal: output buffer over its cap");
+}
+
+void
+buf_putf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	if (rc != 0)
+		fatal(70, "internal: output buffer over its cap");
+}
+
+char *
+buf_take(struct buf *b, size_t *len)
+{
+	char *p = b->data ? b->data : xstrdup("");
+	if (len != NULL)
+		*len = b->len;
+	buf_init(b, b->cap);
+	return p;
+}
+
+static int
+file_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+char *
+data_path(const char *relative)
+{
+	const char *env = getenv("ASSAY_DATA_DIR");
+	char *p;
+	if (env != NULL && *env != '\0') {
+		p = xasprintf("%s/%s", env, relative);
+		if (file_exists(p))
+			return p;
+		free(p);
+	}
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			p = xasprintf("%s/../share/assay/%s", exe, relative);
+			if (file_exists(p))
+				return p;
+			free(p);
+		}
+	}
+	p = xasprintf("%s/%s", ASSAY_DATADIR, relative);
+	if (file_exists(p))
+		return p;
+	free(p);
+	p = xasprintf("%s/%s", ASSAY_SRCDIR, relative);
+	if (file_exists(p))
+		return p;
+	free(p);
+	return NULL;
+}
+
+char *
+read_file(const char *path, size_t cap, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	struct buf b;
+	buf_init(&b, cap);
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		if (buf_add(&b, chunk, n) != 0) {
+			fclose(f);
+			buf_release(&b);
+			errno = EFBIG;
+			return NULL;
+		}
+	}
+	int err = ferror(f);
+	fclose(f);
+	if (err) {
+		buf_release(&b);
+		errno = EIO;
+		return NULL;
+	}
+	return buf_take(&b, len);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	if (c < 0x80)
+		return 1;
+	size_t len;
+	unsigned min;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		min = 0x10000;
+	} else
+		return 0;
+	if (n < len)
+		return 0;
+	unsigned cp = c & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+int
+utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq(u + i, n - i);
+		if (k == 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+char *
+utf8_sanitize(const char *s, size_t n, size_t max)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	struct buf b;
+	buf_init(&b, 0);
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq(u + i, n - i);
+		const char *piece = k ? s + i : "\xef\xbf\xbd";
+		size_t plen = k ? k : 3;
+		if (b.len + plen > max)
+			break;
+		if (buf_add(&b, piece, plen) != 0)
+			break;
+		i += k ? k : 1;
+	}
+	return buf_take(&b, NULL);
+}

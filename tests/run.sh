@@ -1,0 +1,15 @@
+#!/bin/sh
+# Run each Criterion test binary; report every failure, fail if any failed.
+# The closing line sums the Criterion tallies: "N passed, N failed".
+failed=0; pass=0; fail=0; bad=""
+for t in "$@"; do
+  out=$("$t" --jobs 2 2>&1); rc=$?
+  printf '%s\n' "$out" | grep -v '^\[====\] Synthesis' || true
+  s=$(printf '%s\n' "$out" | sed -n 's/.*Synthesis: Tested: \([0-9]*\) | Passing: \([0-9]*\) | Failing: \([0-9]*\) | Crashing: \([0-9]*\).*/\2 \3 \4/p' | tail -1)
+  set -- $s
+  if [ -n "$s" ]; then pass=$((pass + $1)); fail=$((fail + $2 + $3)); fi
+  if [ $rc -ne 0 ] || [ -z "$s" ]; then failed=1; bad="$bad $(basename "$t")"; fi
+  shift $# 2>/dev/null
+done
+echo "tests: $pass passed, $fail failed"
+[ $failed -eq 0 ] || { echo "failing test binaries:$bad" >&2; exit 1; }
