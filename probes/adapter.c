@@ -1,0 +1,475 @@
+/*
+ * adapter: OpenAI Chat Completions and Anthropic Messages on the wire.
+ *
+ * Parsing never trusts the relay: every string is capped and sanitized by
+ * observation_set(), the body and each SSE event are capped, and JSON is
+ * parsed by jansson with its own depth limit. A 2xx response that does not
+ * have the promised shape is ERR_MALFORMED with a short reason.
+ */
+#include "probes/adapter.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SSE_LINE_CAP (1u << 20)
+#define SSE_EVENT_CAP (1u << 20)
+#define TEXT_CAP (1u << 20) /* gathered before the observation's own cap */
+
+const char *
+api_name(enum api_kind api)
+{
+	return api == API_ANTHROPIC ? "anthropic" : "openai";
+}
+
+int
+api_from_name(const char *name)
+{
+	if (strcmp(name, "openai") == 0)
+		return API_OPENAI;
+	if (strcmp(name, "anthropic") == 0)
+		return API_ANTHROPIC;
+	return -1;
+}
+
+char *
+adapter_url(enum api_kind api, const char *base_url)
+{
+	size_t n = strlen(base_url);
+	while (n > 0 && base_url[n - 1] == '/')
+		n--;
+	return xasprintf("%.*s/%s", (int)n, base_url,
+	                 api == API_ANTHROPIC ? "messages" : "chat/completions");
+}
+
+char *
+adapter_body(enum api_kind api, const struct probe_call *call)
+{
+	json_t *root = json_object();
+	json_t *msgs = json_array();
+	json_object_set_new(root, "model", json_string(call->model));
+	for (size_t i = 0; i < call->n_messages; i++) {
+		const struct probe_message *m = &call->messages[i];
+		if (api == API_ANTHROPIC && strcmp(m->role, "system") == 0) {
+			json_object_set_new(root, "system", json_string(m->content));
+			continue;
+		}
+		json_t *jm = json_object();
+		json_object_set_new(jm, "role", json_string(m->role));
+		json_object_set_new(jm, "content", json_string(m->content));
+		json_array_append_new(msgs, jm);
+	}
+	json_object_set_new(root, "messages", msgs);
+	/* Anthropic requires max_tokens; OpenAI takes it as optional. */
+	if (call->max_tokens >= 0)
+		json_object_set_new(root, "max_tokens", json_integer(call->max_tokens));
+	else if (api == API_ANTHROPIC)
+		json_object_set_new(root, "max_tokens", json_integer(1024));
+	if (call->temperature >= 0)
+		json_object_set_new(root, "temperature", json_real(call->temperature));
+	if (call->seed >= 0 && api == API_OPENAI)
+		json_object_set_new(root, "seed", json_integer(call->seed));
+	if (call->stream) {
+		json_object_set_new(root, "stream", json_true());
+		if (api == API_OPENAI) {
+			json_t *so = json_object();
+			json_object_set_new(so, "include_usage", json_true());
+			json_object_set_new(root, "stream_options", so);
+		}
+	}
+	char *s = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	if (s == NULL)
+		fatal(70, "cannot encode request body");
+	return s;
+}
+
+enum error_class
+adapter_classify_status(int status, const char *code)
+{
+	if (code != NULL && (strstr(code, "insufficient_quota") || strstr(code, "billing") ||
+	                     strstr(code, "quota")))
+		return ERR_QUOTA;
+	if (status == 401 || status == 403)
+		return ERR_AUTH;
+	if (status == 402)
+		return ERR_QUOTA;
+	if (status == 429)
+		return ERR_RATE_LIMITED;
+	if (status >= 500)
+		return ERR_UPSTREAM;
+	if (status >= 300)
+		return ERR_HTTP;
+	return ERR_NONE;
+}
+
+static void
+set_error(struct adapter_parse *p, enum error_class e, const char *detail)
+{
+	if (p->obs->error != ERR_NONE)
+		return; /* the first reason stands */
+	p->obs->error = e;
+	observation_set(&p->obs->error_detail, detail, strlen(detail), OBS_DETAIL_CAP);
+	p->failed = 1;
+}
+
+static void
+take_string(char **field, json_t *v)
+{
+	if (json_is_string(v))
+		observation_set(field, json_string_value(v), json_string_length(v), OBS_FIELD_CAP);
+}
+
+static long
+take_long(json_t *v)
+{
+	if (json_is_integer(v) && json_integer_value(v) >= 0)
+		return (long)json_integer_value(v);
+	return -1;
+}
+
+static void
+take_openai_usage(struct observation *o, json_t *usage)
+{
+	if (!json_is_object(usage))
+		return;
+	o->usage_present = 1;
+	o->prompt_tokens = take_long(json_object_get(usage, "prompt_tokens"));
+	o->completion_tokens = take_long(json_object_get(usage, "completion_tokens"));
+	o->total_tokens = take_long(json_object_get(usage, "total_tokens"));
+	json_t *details = json_object_get(usage, "prompt_tokens_details");
+	if (json_is_object(details))
+		o->cached_tokens = take_long(json_object_get(details, "cached_tokens"));
+}
+
+static void
+take_anthropic_usage(struct observation *o, json_t *usage, int final)
+{
+	if (!json_is_object(usage))
+		return;
+	o->usage_present = 1;
+	long in = take_long(json_object_get(usage, "input_tokens"));
+	long out = take_long(json_object_get(usage, "output_tokens"));
+	if (in >= 0)
+		o->prompt_tokens = in;
+	if (out >= 0 && (final || o->completion_tokens < 0))
+		o->completion_tokens = out;
+	if (o->prompt_tokens >= 0 && o->completion_tokens >= 0)
+		o->total_tokens = o->prompt_tokens + o->completion_tokens;
+	long cached = take_long(json_object_get(usage, "cache_read_input_tokens"));
+	if (cached >= 0)
+		o->cached_tokens = cached;
+}
+
+static void
+add_text(struct adapter_parse *p, const char *s, size_t n, int64_t now)
+{
+	if (n == 0)
+		return;
+	struct observation *o = p->obs;
+	if (o->ttft_us < 0)
+		o->ttft_us = now - p->start_us;
+	if (o->n_chunks < OBS_MAX_CHUNKS) {
+		if ((o->n_chunks & (o->n_chunks - 1)) == 0) /* grow at powers of two */
+			o->chunk_us = xrealloc(o->chunk_us, (o->n_chunks ? o->n_chunks * 2 : 16) *
+			                                        sizeof *o->chunk_us);
+		o->chunk_us[o->n_chunks++] = now - p->start_us;
+	}
+	if (buf_add(&p->text, s, n) != 0)
+		o->text_truncated = 1;
+}
+
+/* One streamed OpenAI chunk. */
+static int
+openai_chunk(struct adapter_parse *p, json_t *chunk, int64_t now)
+{
+	struct observation *o = p->obs;
+	if (!json_is_object(chunk))
+		return -1;
+	json_t *err = json_object_get(chunk, "error");
+	if (err != NULL) {
+		json_t *msg = json_is_object(err) ? json_object_get(err, "message") : NULL;
+		set_error(p, ERR_UPSTREAM, json_is_string(msg) ? json_string_value(msg)
+		                                               : "error event in stream");
+		return 0;
+	}
+	if (o->id == NULL)
+		take_string(&o->id, json_object_get(chunk, "id"));
+	if (o->model == NULL)
+		take_string(&o->model, json_object_get(chunk, "model"));
+	if (o->system_fingerprint == NULL)
+		take_string(&o->system_fingerprint, json_object_get(chunk, "system_fingerprint"));
+	json_t *choices = json_object_get(chunk, "choices");
+	if (json_is_array(choices) && json_array_size(choices) > 0) {
+		json_t *c0 = json_array_get(choices, 0);
+		json_t *delta = json_object_get(c0, "delta");
+		json_t *content = json_is_object(delta) ? json_object_get(delta, "content") : NULL;
+		if (json_is_string(content))
+			add_text(p, json_string_value(content), json_string_length(content), now);
+		json_t *fr = json_object_get(c0, "finish_reason");
+		if (json_is_string(fr))
+			take_string(&o->finish_reason, fr);
+	}
+	json_t *usage = json_object_get(chunk, "usage");
+	if (json_is_object(usage))
+		take_openai_usage(o, usage);
+	return 0;
+}
+
+/* One streamed Anthropic event. */
+static int
+anthropic_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t now)
+{
+	struct observation *o = p->obs;
+	if (!json_is_object(ev))
+		return -1;
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	if (type == NULL)
+		type = event;
+	if (strcmp(type, "message_start") == 0) {
+		json_t *msg = json_object_get(ev, "message");
+		if (!json_is_object(msg))
+			return -1;
+		take_string(&o->id, json_object_get(msg, "id"));
+		take_string(&o->model, json_object_get(msg, "model"));
+		take_anthropic_usage(o, json_object_get(msg, "usage"), 0);
+	} else if (strcmp(type, "content_block_delta") == 0) {
+		json_t *delta = json_object_get(ev, "delta");
+		json_t *text = json_is_object(delta) ? json_object_get(delta, "text") : NULL;
+		if (json_is_string(text))
+			add_text(p, json_string_value(text), json_string_length(text), now);
+	} else if (strcmp(type, "message_delta") == 0) {
+		json_t *delta = json_object_get(ev, "delta");
+		if (json_is_object(delta))
+			take_string(&o->finish_reason, json_object_get(delta, "stop_reason"));
+		take_anthropic_usage(o, json_object_get(ev, "usage"), 1);
+	} else if (strcmp(type, "message_stop") == 0) {
+		p->saw_done = 1;
+	} else if (strcmp(type, "error") == 0) {
+		json_t *err = json_object_get(ev, "error");
+		json_t *msg = json_is_object(err) ? json_object_get(err, "message") : NULL;
+		json_t *etype = json_is_object(err) ? json_object_get(err, "type") : NULL;
+		enum error_class e = ERR_UPSTREAM;
+		if (json_is_string(etype) && strcmp(json_string_value(etype), "rate_limit_error") == 0)
+			e = ERR_RATE_LIMITED;
+		set_error(p, e, json_is_string(msg) ? json_string_value(msg) : "error event in stream");
+	}
+	/* ping, content_block_start/stop: nothing to keep */
+	return 0;
+}
+
+struct sse_ctx {
+	struct adapter_parse *p;
+	int64_t now;
+};
+
+static int
+adapter_sse_cb(const char *event, const char *data, size_t len, void *arg)
+{
+	struct sse_ctx *ctx = arg;
+	struct adapter_parse *p = ctx->p;
+	if (p->api == API_OPENAI && len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+		p->saw_done = 1;
+		return 0;
+	}
+	json_error_t jerr;
+	json_t *j = json_loadb(data, len, 0, &jerr);
+	if (j == NULL) {
+		set_error(p, ERR_MALFORMED, "stream event is not valid JSON");
+		return -1;
+	}
+	int rc = p->api == API_OPENAI ? openai_chunk(p, j, ctx->now)
+	                              : anthropic_event(p, event, j, ctx->now);
+	json_decref(j);
+	if (rc != 0) {
+		set_error(p, ERR_MALFORMED, "stream event has an unexpected shape");
+		return -1;
+	}
+	return 0;
+}
+
+void
+adapter_parse_init(struct adapter_parse *p, enum api_kind api, struct observation *obs, int stream,
+                   int64_t start_us, size_t body_cap)
+{
+	memset(p, 0, sizeof *p);
+	p->api = api;
+	p->obs = obs;
+	p->stream = stream;
+	p->start_us = start_us;
+	buf_init(&p->body, body_cap);
+	buf_init(&p->text, TEXT_CAP);
+	sse_init(&p->sse, SSE_LINE_CAP, SSE_EVENT_CAP, adapter_sse_cb, NULL);
+	obs->streamed = stream;
+}
+
+void
+adapter_parse_release(struct adapter_parse *p)
+{
+	buf_release(&p->body);
+	buf_release(&p->text);
+	sse_release(&p->sse);
+}
+
+int
+adapter_parse_feed(struct adapter_parse *p, int status, const char *data, size_t len, int64_t now)
+{
+	if (p->failed)
+		return -1;
+	int success = status >= 200 && status < 300;
+	if (p->stream && success) {
+		/* the overall stream size is capped too */
+		if (p->body.cap != 0 && (p->body.len += len) > p->body.cap) {
+			set_error(p, ERR_TOO_LARGE, "streamed body over its cap");
+			return -1;
+		}
+		struct sse_ctx ctx = {p, now};
+		p->sse.arg = &ctx;
+		int rc = sse_feed(&p->sse, data, len);
+		p->sse.arg = NULL;
+		if (rc != 0) {
+			set_error(p, ERR_TOO_LARGE, "stream line or event over its cap");
+			return -1;
+		}
+		return 0;
+	}
+	if (buf_add(&p->body, data, len) != 0) {
+		set_error(p, ERR_TOO_LARGE, "response body over its cap");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+finish_text(struct adapter_parse *p)
+{
+	struct observation *o = p->obs;
+	if (p->text.len > OBS_TEXT_CAP)
+		o->text_truncated = 1;
+	free(o->text);
+	o->text = utf8_sanitize(p->text.data ? p->text.data : "", p->text.len, OBS_TEXT_CAP);
+	o->text_len = strlen(o->text);
+}
+
+static void
+finish_openai_body(struct adapter_parse *p, json_t *j)
+{
+	struct observation *o = p->obs;
+	take_string(&o->id, json_object_get(j, "id"));
+	take_string(&o->model, json_object_get(j, "model"));
+	take_string(&o->system_fingerprint, json_object_get(j, "system_fingerprint"));
+	take_openai_usage(o, json_object_get(j, "usage"));
+	json_t *choices = json_object_get(j, "choices");
+	json_t *c0 = json_is_array(choices) ? json_array_get(choices, 0) : NULL;
+	json_t *msg = json_is_object(c0) ? json_object_get(c0, "message") : NULL;
+	if (!json_is_object(msg)) {
+		set_error(p, ERR_MALFORMED, "response has no choices[0].message");
+		return;
+	}
+	json_t *content = json_object_get(msg, "content");
+	if (json_is_string(content))
+		add_text(p, json_string_value(content), json_string_length(content),
+		         p->start_us + (o->ttfb_us > 0 ? o->ttfb_us : 0));
+	else if (!json_is_null(content)) {
+		set_error(p, ERR_MALFORMED, "message content is neither text nor null");
+		return;
+	}
+	take_string(&o->finish_reason, json_object_get(c0, "finish_reason"));
+}
+
+static void
+finish_anthropic_body(struct adapter_parse *p, json_t *j)
+{
+	struct observation *o = p->obs;
+	take_string(&o->id, json_object_get(j, "id"));
+	take_string(&o->model, json_object_get(j, "model"));
+	take_string(&o->finish_reason, json_object_get(j, "stop_reason"));
+	take_anthropic_usage(o, json_object_get(j, "usage"), 1);
+	json_t *content = json_object_get(j, "content");
+	if (!json_is_array(content)) {
+		set_error(p, ERR_MALFORMED, "response has no content array");
+		return;
+	}
+	size_t i;
+	json_t *block;
+	json_array_foreach(content, i, block)
+	{
+		json_t *text = json_object_get(block, "text");
+		if (json_is_string(text))
+			add_text(p, json_string_value(text), json_string_length(text),
+			         p->start_us + (o->ttfb_us > 0 ? o->ttfb_us : 0));
+	}
+}
+
+/* The message and code of an error body in either API's shape. */
+static void
+error_body(struct adapter_parse *p, int status)
+{
+	char detail[OBS_DETAIL_CAP];
+	const char *code = NULL;
+	json_error_t jerr;
+	json_t *j = p->body.len ? json_loadb(p->body.data, p->body.len, 0, &jerr) : NULL;
+	json_t *err = json_is_object(j) ? json_object_get(j, "error") : NULL;
+	const char *msg = NULL;
+	if (json_is_object(err)) {
+		msg = json_string_value(json_object_get(err, "message"));
+		code = json_string_value(json_object_get(err, "code"));
+		if (code == NULL)
+			code = json_string_value(json_object_get(err, "type"));
+	} else if (json_is_string(err)) {
+		msg = json_string_value(err);
+	}
+	if (msg != NULL)
+		snprintf(detail, sizeof detail, "HTTP %d: %s", status, msg);
+	else if (p->body.len > 0)
+		snprintf(detail, sizeof detail, "HTTP %d: %.200s", status, p->body.data);
+	else
+		snprintf(detail, sizeof detail, "HTTP %d", status);
+	set_error(p, adapter_classify_status(status, code), detail);
+	json_decref(j);
+}
+
+void
+adapter_parse_finish(struct adapter_parse *p, int status)
+{
+	struct observation *o = p->obs;
+	o->http_status = status;
+	if (p->failed || o->error != ERR_NONE) {
+		finish_text(p);
+		return;
+	}
+	if (status < 200 || status >= 300) {
+		error_body(p, status);
+		finish_text(p);
+		return;
+	}
+	if (p->stream) {
+		int pending = sse_finish(&p->sse);
+		if (p->sse.events == 0 && p->body.len > 0 && !pending)
+			set_error(p, ERR_MALFORMED, "stream carried no events");
+		else if (!p->saw_done)
+			set_error(p, ERR_MALFORMED, "stream ended before its end marker");
+		finish_text(p);
+		return;
+	}
+	json_error_t jerr;
+	json_t *j = json_loadb(p->body.data ? p->body.data : "", p->body.len, 0, &jerr);
+	if (!json_is_object(j)) {
+		set_error(p, ERR_MALFORMED, "response body is not a JSON object");
+	} else if (json_object_get(j, "error") != NULL &&
+	           json_object_get(j, "choices") == NULL &&
+	           json_object_get(j, "content") == NULL) {
+		/* some relays send errors with status 200 */
+		json_decref(j);
+		error_body(p, 502);
+		o->http_status = status;
+		finish_text(p);
+		return;
+	} else if (p->api == API_OPENAI) {
+		finish_openai_body(p, j);
+	} else {
+		finish_anthropic_body(p, j);
+	}
+	json_decref(j);
+	finish_text(p);
+}

@@ -1,0 +1,182 @@
+/*
+ * audit: a run's items go out at most `parallel` at a time so that one audit
+ * does not look like a flood to the relay; results come back in any order.
+ */
+#include "probes/audit.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/util.h"
+
+void
+audit_target_copy(struct audit_target *dst, const struct audit_target *src)
+{
+	dst->relay = xstrdup(src->relay ? src->relay : "");
+	dst->base_url = xstrdup(src->base_url);
+	dst->api = src->api;
+	dst->model = xstrdup(src->model);
+	dst->api_key = src->api_key ? xstrdup(src->api_key) : NULL;
+}
+
+void
+audit_target_release(struct audit_target *t)
+{
+	free(t->relay);
+	free(t->base_url);
+	free(t->model);
+	if (t->api_key != NULL) {
+		memset(t->api_key, 0, strlen(t->api_key));
+		free(t->api_key);
+	}
+	memset(t, 0, sizeof *t);
+}
+
+struct item_ref {
+	struct audit_run *run;
+	size_t index;
+};
+
+static void submit_more(struct audit_run *run);
+
+static void
+item_done_cb(struct observation *obs, void *arg)
+{
+	struct item_ref *ref = arg;
+	struct audit_run *run = ref->run;
+	run->items[ref->index].obs = obs;
+	free(ref);
+	run->n_done++;
+	run->in_flight--;
+	if (run->n_done == run->n_items) {
+		run->finished_ms = wall_ms();
+		run->done(run, run->arg);
+		return;
+	}
+	submit_more(run);
+}
+
+static void
+submit_more(struct audit_run *run)
+{
+	while (run->next < run->n_items && run->in_flight < run->parallel) {
+		size_t i = run->next++;
+		struct audit_item *it = &run->items[i];
+		struct probe_call call = {
+		    .model = run->target.model,
+		    .messages = it->messages,
+		    .n_messages = it->n_messages,
+		    .max_tokens = it->probe->max_tokens,
+		    .temperature = it->probe->temperature,
+		    .seed = -1,
+		    .stream = it->probe->stream,
+		};
+		char *url = adapter_url(run->target.api, run->target.base_url);
+		char *body = adapter_body(run->target.api, &call);
+		struct engine_request req = {
+		    .api = run->target.api,
+		    .url = url,
+		    .api_key = run->target.api_key,
+		    .body = body,
+		    .stream = call.stream,
+		    .timeout_us = run->timeout_us,
+		};
+		struct item_ref *ref = xmalloc(sizeof *ref);
+		ref->run = run;
+		ref->index = i;
+		run->in_flight++;
+		engine_submit(run->engine, &req, item_done_cb, ref);
+		free(url);
+		free(body);
+	}
+}
+
+struct audit_run *
+audit_start(struct engine *e, const struct catalog *c, const struct audit_target *target,
+            unsigned tiers, size_t parallel, int64_t timeout_us,
+            void (*done)(struct audit_run *, void *), void *arg)
+{
+	struct audit_run *run = xcalloc(1, sizeof *run);
+	audit_target_copy(&run->target, target);
+	run->engine = e;
+	run->done = done;
+	run->arg = arg;
+	run->parallel = parallel ? parallel : 3;
+	run->timeout_us = timeout_us;
+	run->started_ms = wall_ms();
+	size_t n = 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->probes[i].tier & tiers)
+			n += (size_t)c->probes[i].samples;
+	run->items = xcalloc(n ? n : 1, sizeof *run->items);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct probe_def *p = &c->probes[i];
+		if (!(p->tier & tiers))
+			continue;
+		for (int s = 0; s < p->samples; s++) {
+			struct audit_item *it = &run->items[run->n_items++];
+			char nonce[16];
+			probe_nonce(nonce);
+			it->probe = p;
+			it->sample = s;
+			it->n_messages = p->n_messages;
+			it->messages = xcalloc(p->n_messages, sizeof *it->messages);
+			for (size_t m = 0; m < p->n_messages; m++) {
+				it->messages[m].role = p->roles[m];
+				it->messages[m].content = probe_render(p->texts[m], nonce);
+			}
+		}
+	}
+	if (run->n_items == 0) {
+		run->finished_ms = wall_ms();
+		done(run, arg);
+		return NULL;
+	}
+	submit_more(run);
+	return run;
+}
+
+void
+audit_run_free(struct audit_run *run)
+{
+	if (run == NULL)
+		return;
+	for (size_t i = 0; i < run->n_items; i++) {
+		struct audit_item *it = &run->items[i];
+		for (size_t m = 0; m < it->n_messages; m++)
+			free((char *)it->messages[m].content);
+		free(it->messages);
+		if (it->obs != NULL) {
+			observation_release(it->obs);
+			free(it->obs);
+		}
+	}
+	free(run->items);
+	audit_target_release(&run->target);
+	free(run);
+}
+
+long
+audit_tokens_spent(const struct audit_run *run)
+{
+	long total = 0;
+	for (size_t i = 0; i < run->n_items; i++) {
+		const struct observation *o = run->items[i].obs;
+		if (o == NULL)
+			continue;
+		if (o->prompt_tokens > 0)
+			total += o->prompt_tokens;
+		if (o->completion_tokens > 0)
+			total += o->completion_tokens;
+	}
+	return total;
+}
+
+const struct audit_item *
+audit_find(const struct audit_run *run, const char *probe_id)
+{
+	for (size_t i = 0; i < run->n_items; i++)
+		if (strcmp(run->items[i].probe->id, probe_id) == 0)
+			return &run->items[i];
+	return NULL;
+}

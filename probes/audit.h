@@ -1,0 +1,71 @@
+/*
+ * audit: one run of the probe set against one relay and model.
+ *
+ * A run instantiates each selected probe (a fresh nonce per request), sends
+ * them through the engine a few at a time, keeps each request's text and
+ * observation, and calls back once when all are done. Scoring reads the
+ * finished run; storage keeps its observations. Nothing here exits.
+ */
+#ifndef ASSAY_AUDIT_H
+#define ASSAY_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "probes/adapter.h"
+#include "probes/catalog.h"
+#include "probes/engine.h"
+
+struct audit_target {
+	char *relay; /* display name */
+	char *base_url;
+	enum api_kind api;
+	char *model;
+	char *api_key; /* from the environment; never stored */
+};
+
+/* One request of a run: what was sent and what came back. */
+struct audit_item {
+	const struct probe_def *probe;
+	int sample;
+	struct probe_message *messages; /* rendered, owned */
+	size_t n_messages;
+	struct observation *obs; /* NULL until done */
+};
+
+struct audit_run {
+	struct audit_target target;
+	int64_t started_ms;
+	int64_t finished_ms;
+	struct audit_item *items;
+	size_t n_items;
+	size_t n_done;
+	size_t next; /* next item to submit */
+	size_t in_flight;
+	size_t parallel;
+	int64_t timeout_us;
+	struct engine *engine;
+	void (*done)(struct audit_run *run, void *arg);
+	void *arg;
+};
+
+void audit_target_copy(struct audit_target *dst, const struct audit_target *src);
+void audit_target_release(struct audit_target *t);
+
+/*
+ * Start a run of the catalog's probes in the tiers mask against target.
+ * done is called once, from the event loop, when every request has ended;
+ * the callee then owns the run (audit_run_free()).
+ */
+struct audit_run *audit_start(struct engine *e, const struct catalog *c,
+                              const struct audit_target *target, unsigned tiers,
+                              size_t parallel, int64_t timeout_us,
+                              void (*done)(struct audit_run *, void *), void *arg);
+void audit_run_free(struct audit_run *run);
+
+/* Tokens the run spent, as the relay reported them (prompt + completion). */
+long audit_tokens_spent(const struct audit_run *run);
+/* The first item for a probe id (sample 0), or NULL. */
+const struct audit_item *audit_find(const struct audit_run *run, const char *probe_id);
+
+#endif

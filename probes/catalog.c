@@ -1,0 +1,265 @@
+/*
+ * catalog: probe definitions from YAML, assertions compiled with PCRE2 JIT.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "probes/catalog.h"
+
+#include <fcntl.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/util.h"
+#include "cli/yamltree.h"
+
+#define MATCH_LIMIT 100000
+#define MATCH_DEPTH 1000
+
+static void
+probe_release(struct probe_def *p)
+{
+	free(p->id);
+	for (size_t i = 0; i < p->n_informs; i++)
+		free(p->informs[i]);
+	free(p->informs);
+	for (size_t i = 0; i < p->n_messages; i++) {
+		free(p->roles[i]);
+		free(p->texts[i]);
+	}
+	free(p->roles);
+	free(p->texts);
+	free(p->expect);
+	pcre2_code_free(p->expect_code);
+}
+
+void
+catalog_free(struct catalog *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		probe_release(&c->probes[i]);
+	free(c->probes);
+	free(c);
+}
+
+static const char *const classes[] = {
+    "substitution",  "context_truncation", "output_cap",    "prompt_injection",
+    "usage_inflation", "param_ignored",    "stream_buffered", "cached_response",
+    "rate_limited",  "unavailable",        "degraded_latency", NULL};
+
+static int
+known_class(const char *name)
+{
+	for (size_t i = 0; classes[i] != NULL; i++)
+		if (strcmp(classes[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"id",     "informs", "tier",   "samples",
+	                                   "max_tokens", "temperature", "stream",
+	                                   "messages", "expect", NULL};
+	const char *s;
+	if (yaml_check_keys(n, file, keys, err, errlen) != 0)
+		return -1;
+	struct ynode *v = yaml_get(n, "id");
+	if (v == NULL)
+		return yaml_error(err, errlen, file, n->line, "probe needs an 'id'");
+	if (yaml_as_string(v, file, &s, err, errlen) != 0)
+		return -1;
+	p->id = xstrdup(s);
+	p->tier = TIER_CHEAP;
+	p->samples = 1;
+	p->max_tokens = 16;
+	p->temperature = -1;
+	if ((v = yaml_get(n, "informs")) != NULL) {
+		if (v->kind != YNODE_SEQ)
+			return yaml_error(err, errlen, file, v->line, "'informs' is a list");
+		p->informs = xcalloc(v->n, sizeof *p->informs);
+		for (size_t i = 0; i < v->n; i++) {
+			if (yaml_as_string(v->items[i], file, &s, err, errlen) != 0)
+				return -1;
+			if (!known_class(s))
+				return yaml_error(err, errlen, file, v->items[i]->line,
+				                  "unknown finding class '%s'", s);
+			p->informs[p->n_informs++] = xstrdup(s);
+		}
+	}
+	if ((v = yaml_get(n, "tier")) != NULL) {
+		if (yaml_as_string(v, file, &s, err, errlen) != 0)
+			return -1;
+		if (strcmp(s, "cheap") == 0)
+			p->tier = TIER_CHEAP;
+		else if (strcmp(s, "medium") == 0)
+			p->tier = TIER_MEDIUM;
+		else if (strcmp(s, "deep") == 0)
+			p->tier = TIER_DEEP;
+		else
+			return yaml_error(err, errlen, file, v->line,
+			                  "tier is cheap, medium or deep, not '%s'", s);
+	}
+	long l;
+	if ((v = yaml_get(n, "samples")) != NULL) {
+		if (yaml_as_long(v, file, 1, 100, &l, err, errlen) != 0)
+			return -1;
+		p->samples = (int)l;
+	}
+	if ((v = yaml_get(n, "max_tokens")) != NULL &&
+	    yaml_as_long(v, file, 1, 1000000, &p->max_tokens, err, errlen) != 0)
+		return -1;
+	if ((v = yaml_get(n, "temperature")) != NULL &&
+	    yaml_as_double(v, file, 0, 2, &p->temperature, err, errlen) != 0)
+		return -1;
+	if ((v = yaml_get(n, "stream")) != NULL && yaml_as_bool(v, file, &p->stream, err, errlen))
+		return -1;
+	v = yaml_get(n, "messages");
+	if (v == NULL || v->kind != YNODE_SEQ || v->n == 0)
+		return yaml_error(err, errlen, file, v ? v->line : n->line,
+		                  "probe '%s' needs a list of messages", p->id);
+	p->roles = xcalloc(v->n, sizeof *p->roles);
+	p->texts = xcalloc(v->n, sizeof *p->texts);
+	for (size_t i = 0; i < v->n; i++) {
+		const struct ynode *m = v->items[i];
+		if (m->kind != YNODE_MAP || m->n != 1)
+			return yaml_error(err, errlen, file, m->line,
+			                  "a message is one 'role: text' pair");
+		const char *role = m->keys[0];
+		if (strcmp(role, "system") != 0 && strcmp(role, "user") != 0 &&
+		    strcmp(role, "assistant") != 0)
+			return yaml_error(err, errlen, file, m->line, "unknown role '%s'", role);
+		if (yaml_as_string(m->items[0], file, &s, err, errlen) != 0)
+			return -1;
+		p->roles[i] = xstrdup(role);
+		p->texts[i] = xstrdup(s);
+		p->n_messages++;
+	}
+	if ((v = yaml_get(n, "expect")) != NULL) {
+		if (yaml_as_string(v, file, &s, err, errlen) != 0)
+			return -1;
+		int ec;
+		PCRE2_SIZE off;
+		pcre2_code *code = pcre2_compile((PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, PCRE2_UTF,
+		                                 &ec, &off, NULL);
+		if (code == NULL) {
+			PCRE2_UCHAR msg[256];
+			pcre2_get_error_message(ec, msg, sizeof msg);
+			return yaml_error(err, errlen, file, v->line,
+			                  "bad expect pattern at offset %zu: %s", (size_t)off,
+			                  (char *)msg);
+		}
+		pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
+		p->expect = xstrdup(s);
+		p->expect_code = code;
+	}
+	return 0;
+}
+
+struct catalog *
+catalog_load(const char *path, char *err, size_t errlen)
+{
+	struct ynode *root = yaml_load_file(path, err, errlen);
+	if (root == NULL)
+		return NULL;
+	struct catalog *c = xcalloc(1, sizeof *c);
+	static const char *const top[] = {"probes", NULL};
+	if (yaml_check_keys(root, path, top, err, errlen) != 0)
+		goto err;
+	struct ynode *list = yaml_get(root, "probes");
+	if (list == NULL || list->kind != YNODE_SEQ) {
+		yaml_error(err, errlen, path, root->line, "expected a list under 'probes'");
+		goto err;
+	}
+	c->probes = xcalloc(list->n, sizeof *c->probes);
+	for (size_t i = 0; i < list->n; i++) {
+		c->n++;
+		if (load_probe(&c->probes[i], list->items[i], path, err, errlen) != 0)
+			goto err;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(c->probes[j].id, c->probes[i].id) == 0) {
+				yaml_error(err, errlen, path, list->items[i]->line,
+				           "duplicate probe id '%s'", c->probes[i].id);
+				goto err;
+			}
+	}
+	yaml_free(root);
+	return c;
+err:
+	yaml_free(root);
+	catalog_free(c);
+	return NULL;
+}
+
+struct catalog *
+catalog_load_default(char *err, size_t errlen)
+{
+	char *path = data_path("probes/catalog/core.yaml");
+	if (path == NULL) {
+		snprintf(err, errlen, "cannot find the probe catalog 'probes/catalog/core.yaml'");
+		return NULL;
+	}
+	struct catalog *c = catalog_load(path, err, errlen);
+	free(path);
+	return c;
+}
+
+const struct probe_def *
+catalog_find(const struct catalog *c, const char *id)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->probes[i].id, id) == 0)
+			return &c->probes[i];
+	return NULL;
+}
+
+int
+probe_expect_match(const struct probe_def *p, const char *text, size_t len)
+{
+	if (p->expect_code == NULL)
+		return -1;
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(p->expect_code, NULL);
+	pcre2_match_context *mc = pcre2_match_context_create(NULL);
+	pcre2_set_match_limit(mc, MATCH_LIMIT);
+	pcre2_set_depth_limit(mc, MATCH_DEPTH);
+	int rc = pcre2_match(p->expect_code, (PCRE2_SPTR)text, len, 0, 0, md, mc);
+	pcre2_match_context_free(mc);
+	pcre2_match_data_free(md);
+	if (rc >= 0)
+		return 1;
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	return -1;
+}
+
+void
+probe_nonce(char out[16])
+{
+	unsigned char raw[4];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, raw, sizeof raw) != (ssize_t)sizeof raw)
+		fatal(70, "cannot read /dev/urandom");
+	close(fd);
+	snprintf(out, 16, "[ref %02x%02x%02x%02x]", raw[0], raw[1], raw[2], raw[3]);
+}
+
+char *
+probe_render(const char *template_text, const char *nonce)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	const char *p = template_text;
+	const char *hit;
+	while ((hit = strstr(p, "{nonce}")) != NULL) {
+		if (buf_add(&b, p, (size_t)(hit - p)) != 0)
+			break;
+		buf_puts(&b, nonce);
+		p = hit + 7;
+	}
+	buf_puts(&b, p);
+	return buf_take(&b, NULL);
+}

@@ -1,0 +1,56 @@
+/*
+ * catalog: the probe catalog, read from YAML data files.
+ *
+ * A probe is data: the findings it informs, its request template, sample
+ * count, tier and an optional PCRE2 assertion compiled once with JIT and a
+ * match limit. The catalog owns everything; catalog_free() releases it.
+ */
+#ifndef ASSAY_CATALOG_H
+#define ASSAY_CATALOG_H
+
+#include <stddef.h>
+
+#include "probes/adapter.h"
+
+enum probe_tier { TIER_CHEAP = 1, TIER_MEDIUM = 2, TIER_DEEP = 4 };
+
+struct probe_def {
+	char *id;
+	char **informs; /* finding class names */
+	size_t n_informs;
+	enum probe_tier tier;
+	int samples;
+	long max_tokens;
+	double temperature; /* < 0: not sent */
+	int stream;
+	char **roles; /* message templates */
+	char **texts;
+	size_t n_messages;
+	char *expect;        /* the assertion's source, or NULL */
+	void *expect_code;   /* pcre2_code_8 * */
+};
+
+struct catalog {
+	struct probe_def *probes;
+	size_t n;
+};
+
+/* Load a catalog file; NULL with "FILE:LINE: reason" in err. */
+struct catalog *catalog_load(const char *path, char *err, size_t errlen);
+/* The bundled catalog (probes/catalog/core.yaml, found with data_path). */
+struct catalog *catalog_load_default(char *err, size_t errlen);
+void catalog_free(struct catalog *c);
+const struct probe_def *catalog_find(const struct catalog *c, const char *id);
+
+/*
+ * Does text satisfy the probe's assertion? 1 yes, 0 no, -1 no assertion or
+ * the match could not finish (match limit): never a guess.
+ */
+int probe_expect_match(const struct probe_def *p, const char *text, size_t len);
+
+/* Write a fresh nonce "[ref xxxxxxxx]" (16 bytes with NUL). */
+void probe_nonce(char out[16]);
+/* The template text with {nonce} replaced; the caller frees it. */
+char *probe_render(const char *template_text, const char *nonce);
+
+#endif

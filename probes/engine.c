@@ -1,0 +1,563 @@
+/*
+ * engine: libcurl multi + libevent.
+ *
+ * Life of a transfer: engine_submit() queues it; start_queued() hands it to
+ * curl while under max_in_flight; curl's socket and timer callbacks map to
+ * libevent events; check_done() reads finished transfers, fills the
+ * observation (timings, classification), redacts the key, and calls the
+ * owner's callback. Teardown order follows curl's example: remove easies,
+ * curl_multi_cleanup(), then the caller frees the event_base.
+ */
+#include "probes/engine.h"
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli/util.h"
+
+struct transfer {
+	struct engine *engine;
+	struct transfer *next; /* queue or in-flight list */
+	struct transfer *prev;
+	CURL *easy;
+	struct curl_slist *headers;
+	char *url;
+	char *body;
+	char *api_key;
+	int stream;
+	int cold;
+	int64_t timeout_us, idle_timeout_us;
+	size_t header_cap, header_bytes;
+	int64_t start_us;
+	struct observation *obs;
+	struct adapter_parse parse;
+	int status;
+	engine_done_cb cb;
+	void *arg;
+};
+
+struct engine {
+	struct event_base *base;
+	CURLM *multi;
+	struct event *timer;
+	size_t max_in_flight;
+	size_t in_flight;
+	size_t queued;
+	struct transfer *queue_head, *queue_tail;
+	struct transfer *active; /* doubly linked */
+	char *ca_file;
+	int insecure;
+};
+
+struct sock_ctx {
+	struct event *ev;
+	curl_socket_t fd;
+};
+
+static void check_done(struct engine *e);
+static void start_queued(struct engine *e);
+
+static void
+event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct engine *e = arg;
+	int flags = 0, running;
+	if (what & EV_READ)
+		flags |= CURL_CSELECT_IN;
+	if (what & EV_WRITE)
+		flags |= CURL_CSELECT_OUT;
+	curl_multi_socket_action(e->multi, fd, flags, &running);
+	check_done(e);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct engine *e = arg;
+	int running;
+	curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(e);
+}
+
+static int
+multi_timer_cb(CURLM *multi, long timeout_ms, void *arg)
+{
+	(void)multi;
+	struct engine *e = arg;
+	if (timeout_ms < 0) {
+		evtimer_del(e->timer);
+		return 0;
+	}
+	struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+	evtimer_add(e->timer, &tv);
+	return 0;
+}
+
+static int
+multi_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
+{
+	(void)easy;
+	struct engine *e = arg;
+	struct sock_ctx *sc = sockp;
+	if (what == CURL_POLL_REMOVE) {
+		if (sc != NULL) {
+			event_free(sc->ev);
+			free(sc);
+			curl_multi_assign(e->multi, s, NULL);
+		}
+		return 0;
+	}
+	short kind = EV_PERSIST;
+	if (what & CURL_POLL_IN)
+		kind |= EV_READ;
+	if (what & CURL_POLL_OUT)
+		kind |= EV_WRITE;
+	if (sc == NULL) {
+		sc = xcalloc(1, sizeof *sc);
+		sc->fd = s;
+		curl_multi_assign(e->multi, s, sc);
+	} else {
+		event_free(sc->ev);
+	}
+	sc->ev = event_new(e->base, s, kind, event_cb, e);
+	event_add(sc->ev, NULL);
+	return 0;
+}
+
+static size_t
+write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct transfer *t = arg;
+	size_t n = size * nmemb;
+	int64_t now = now_us();
+	if (t->obs->ttfb_us < 0)
+		t->obs->ttfb_us = now - t->start_us;
+	if (t->status == 0) {
+		long code = 0;
+		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+		t->status = (int)code;
+	}
+	if (adapter_parse_feed(&t->parse, t->status, ptr, n, now) != 0)
+		return CURL_WRITEFUNC_ERROR; /* stop: the reason is in obs */
+	return n;
+}
+
+static int
+header_is(const char *line, size_t len, const char *name, const char **value, size_t *vlen)
+{
+	size_t nl = strlen(name);
+	if (len <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0)
+		return 0;
+	const char *v = line + nl + 1;
+	const char *end = line + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	*value = v;
+	*vlen = (size_t)(end - v);
+	return 1;
+}
+
+static size_t
+header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct transfer *t = arg;
+	size_t n = size * nmemb;
+	t->header_bytes += n;
+	if (t->header_bytes > t->header_cap) {
+		t->obs->error = ERR_TOO_LARGE;
+		observation_set(&t->obs->error_detail, "response headers over their cap", 31,
+		                OBS_DETAIL_CAP);
+		return 0;
+	}
+	const char *v;
+	size_t vlen;
+	if (n > 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+		t->status = 0; /* a new response (after 1xx) */
+		return n;
+	}
+	if (header_is(ptr, n, "retry-after", &v, &vlen)) {
+		char tmp[32];
+		snprintf(tmp, sizeof tmp, "%.*s", (int)(vlen < 31 ? vlen : 31), v);
+		char *end;
+		long secs = strtol(tmp, &end, 10);
+		if (end != tmp && *end == '\0' && secs >= 0)
+			t->obs->retry_after_s = secs;
+	} else if (header_is(ptr, n, "x-ratelimit-remaining-requests", &v, &vlen) ||
+	           header_is(ptr, n, "anthropic-ratelimit-requests-remaining", &v, &vlen)) {
+		observation_set(&t->obs->ratelimit_remaining, v, vlen, 64);
+	} else if (header_is(ptr, n, "x-request-id", &v, &vlen) ||
+	           header_is(ptr, n, "request-id", &v, &vlen)) {
+		observation_set(&t->obs->request_id, v, vlen, OBS_FIELD_CAP);
+	}
+	return n;
+}
+
+struct engine *
+engine_new(struct event_base *base, const struct engine_options *opt)
+{
+	static int curl_ready;
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return NULL;
+		curl_ready = 1;
+	}
+	struct engine *e = xcalloc(1, sizeof *e);
+	e->base = base;
+	e->multi = curl_multi_init();
+	if (e->multi == NULL) {
+		free(e);
+		return NULL;
+	}
+	e->max_in_flight = opt && opt->max_in_flight ? opt->max_in_flight : 256;
+	e->ca_file = opt && opt->ca_file ? xstrdup(opt->ca_file) : NULL;
+	e->insecure = opt ? opt->insecure_skip_tls : 0;
+	e->timer = evtimer_new(base, timer_cb, e);
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, multi_socket_cb);
+	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
+	curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+	return e;
+}
+
+static void
+transfer_free(struct transfer *t)
+{
+	if (t->easy != NULL)
+		curl_easy_cleanup(t->easy);
+	curl_slist_free_all(t->headers);
+	adapter_parse_release(&t->parse);
+	free(t->url);
+	free(t->body);
+	if (t->api_key != NULL) {
+		memset(t->api_key, 0, strlen(t->api_key));
+		free(t->api_key);
+	}
+	free(t);
+}
+
+char *
+redact_secret(const char *s, const char *secret)
+{
+	if (s == NULL)
+		return NULL;
+	size_t klen = secret ? strlen(secret) : 0;
+	if (klen < 4)
+		return xstrdup(s);
+	size_t plen = klen > 10 ? 10 : klen;
+	struct buf b;
+	buf_init(&b, 0);
+	const char *p = s;
+	for (;;) {
+		const char *hit = strstr(p, secret);
+		size_t hitlen = klen;
+		const char *hit2 = plen < klen ? NULL : hit;
+		if (plen < klen) {
+			char prefix[11];
+			memcpy(prefix, secret, plen);
+			prefix[plen] = '\0';
+			hit2 = strstr(p, prefix);
+			if (hit2 != NULL && (hit == NULL || hit2 < hit)) {
+				hit = hit2;
+				hitlen = plen;
+				if (strncmp(hit, secret, klen) == 0)
+					hitlen = klen;
+			}
+		}
+		if (hit == NULL)
+			break;
+		if (buf_add(&b, p, (size_t)(hit - p)) != 0)
+			break;
+		buf_puts(&b, "[redacted]");
+		p = hit + hitlen;
+	}
+	buf_puts(&b, p);
+	return buf_take(&b, NULL);
+}
+
+static void
+redact_field(char **field, const char *key)
+{
+	if (*field == NULL || key == NULL)
+		return;
+	char *clean = redact_secret(*field, key);
+	free(*field);
+	*field = clean;
+}
+
+static void
+finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
+{
+	struct observation *o = t->obs;
+	if (t->easy != NULL) {
+		curl_off_t us;
+		if (curl_easy_getinfo(t->easy, CURLINFO_NAMELOOKUP_TIME_T, &us) == CURLE_OK)
+			o->dns_us = us;
+		if (curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &us) == CURLE_OK)
+			o->connect_us = us;
+		if (curl_easy_getinfo(t->easy, CURLINFO_APPCONNECT_TIME_T, &us) == CURLE_OK)
+			o->tls_us = us;
+		long code = 0;
+		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+		if (code != 0)
+			t->status = (int)code;
+	}
+	int64_t elapsed = now_us() - t->start_us;
+	o->total_us = elapsed;
+	if (rc != CURLE_OK && o->error == ERR_NONE) {
+		enum error_class ec = ERR_NETWORK;
+		switch (rc) {
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_COULDNT_RESOLVE_PROXY:
+			ec = ERR_DNS;
+			break;
+		case CURLE_COULDNT_CONNECT:
+			ec = ERR_CONNECT;
+			break;
+		case CURLE_SSL_CONNECT_ERROR:
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CERTPROBLEM:
+		case CURLE_SSL_CIPHER:
+		case CURLE_SSL_CACERT_BADFILE:
+			ec = ERR_TLS;
+			break;
+		case CURLE_OPERATION_TIMEDOUT:
+			/* low-speed aborts are idle streams; the deadline is a timeout */
+			ec = elapsed + 500000 < t->timeout_us ? ERR_IDLE : ERR_TIMEOUT;
+			break;
+		case CURLE_FILESIZE_EXCEEDED:
+			ec = ERR_TOO_LARGE;
+			break;
+		case CURLE_ABORTED_BY_CALLBACK:
+			ec = ERR_ABORTED;
+			break;
+		case CURLE_WEIRD_SERVER_REPLY:
+		case CURLE_RECV_ERROR:
+		case CURLE_GOT_NOTHING:
+		case CURLE_PARTIAL_FILE:
+		case CURLE_HTTP2:
+		case CURLE_HTTP2_STREAM:
+			ec = t->status >= 200 ? ERR_MALFORMED : ERR_NETWORK;
+			break;
+		default:
+			break;
+		}
+		o->error = ec;
+		observation_set(&o->error_detail, curl_easy_strerror(rc),
+		                strlen(curl_easy_strerror(rc)), OBS_DETAIL_CAP);
+	}
+	adapter_parse_finish(&t->parse, t->status);
+	if (o->error == ERR_NONE && o->ttfb_us < 0)
+		o->ttfb_us = elapsed;
+	/* a relay may echo the key back in an error: it never leaves here */
+	redact_field(&o->error_detail, t->api_key);
+	redact_field(&o->text, t->api_key);
+	if (o->text != NULL)
+		o->text_len = strlen(o->text);
+	redact_field(&o->model, t->api_key);
+	redact_field(&o->id, t->api_key);
+	redact_field(&o->finish_reason, t->api_key);
+	redact_field(&o->system_fingerprint, t->api_key);
+	redact_field(&o->request_id, t->api_key);
+	(void)e;
+	engine_done_cb cb = t->cb;
+	void *arg = t->arg;
+	t->obs = NULL;
+	transfer_free(t);
+	cb(o, arg);
+}
+
+static void
+active_unlink(struct engine *e, struct transfer *t)
+{
+	if (t->prev != NULL)
+		t->prev->next = t->next;
+	else
+		e->active = t->next;
+	if (t->next != NULL)
+		t->next->prev = t->prev;
+	t->next = t->prev = NULL;
+	e->in_flight--;
+}
+
+static void
+check_done(struct engine *e)
+{
+	CURLMsg *msg;
+	int left;
+	while ((msg = curl_multi_info_read(e->multi, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		struct transfer *t;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+		CURLcode rc = msg->data.result;
+		curl_multi_remove_handle(e->multi, t->easy);
+		active_unlink(e, t);
+		finish_transfer(e, t, rc);
+	}
+	start_queued(e);
+}
+
+static int
+setup_easy(struct engine *e, struct transfer *t)
+{
+	CURL *c = curl_easy_init();
+	if (c == NULL)
+		return -1;
+	t->easy = c;
+	curl_easy_setopt(c, CURLOPT_URL, t->url);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, t);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, t->body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(t->body));
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(t->timeout_us / 1000));
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(t->timeout_us / 1000 < 15000
+	                                                          ? t->timeout_us / 1000
+	                                                          : 15000));
+	/* idle: less than one byte a second for the idle window */
+	long idle_s = (long)((t->idle_timeout_us + 999999) / 1000000);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, idle_s > 0 ? idle_s : 1L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "assay/0.1");
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	if (t->cold) {
+		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
+	}
+	if (e->ca_file != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, e->ca_file);
+	if (e->insecure) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->headers);
+	return 0;
+}
+
+static void
+deferred_fail_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct transfer *t = arg;
+	finish_transfer(t->engine, t, CURLE_OK);
+}
+
+static void
+start_queued(struct engine *e)
+{
+	while (e->queue_head != NULL && e->in_flight < e->max_in_flight) {
+		struct transfer *t = e->queue_head;
+		e->queue_head = t->next;
+		if (e->queue_head == NULL)
+			e->queue_tail = NULL;
+		e->queued--;
+		t->next = NULL;
+		t->start_us = now_us();
+		t->obs->started_ms = wall_ms();
+		adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, t->start_us, 0);
+		t->parse.body.cap = t->parse.chunk_cap;
+		if (setup_easy(e, t) != 0 || curl_multi_add_handle(e->multi, t->easy) != CURLM_OK) {
+			/* never call back from inside engine_submit(): defer it */
+			t->obs->error = ERR_NETWORK;
+			observation_set(&t->obs->error_detail, "cannot start request", 20,
+			                OBS_DETAIL_CAP);
+			struct timeval now = {0, 0};
+			if (event_base_once(e->base, -1, EV_TIMEOUT, deferred_fail_cb, t, &now) != 0)
+				fatal(70, "cannot schedule an event");
+			continue;
+		}
+		t->next = e->active;
+		if (e->active != NULL)
+			e->active->prev = t;
+		e->active = t;
+		e->in_flight++;
+	}
+}
+
+void
+engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb cb, void *arg)
+{
+	struct transfer *t = xcalloc(1, sizeof *t);
+	t->engine = e;
+	t->url = xstrdup(req->url);
+	t->body = xstrdup(req->body);
+	t->api_key = req->api_key && *req->api_key ? xstrdup(req->api_key) : NULL;
+	t->stream = req->stream;
+	t->cold = req->cold;
+	t->timeout_us = req->timeout_us > 0 ? req->timeout_us : 120000000;
+	t->idle_timeout_us = req->idle_timeout_us > 0 ? req->idle_timeout_us : 30000000;
+	t->header_cap = req->header_cap ? req->header_cap : 64 * 1024;
+	t->parse.api = req->api;
+	t->parse.chunk_cap = req->body_cap ? req->body_cap : 8u << 20;
+	t->obs = xmalloc(sizeof *t->obs);
+	observation_init(t->obs);
+	t->cb = cb;
+	t->arg = arg;
+
+	t->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	t->headers = curl_slist_append(t->headers, "Expect:");
+	if (req->stream)
+		t->headers = curl_slist_append(t->headers, "Accept: text/event-stream");
+	if (t->api_key != NULL) {
+		char *h = req->api == API_ANTHROPIC ? xasprintf("x-api-key: %s", t->api_key)
+		                                    : xasprintf("Authorization: Bearer %s", t->api_key);
+		t->headers = curl_slist_append(t->headers, h);
+		memset(h, 0, strlen(h));
+		free(h);
+	}
+	if (req->api == API_ANTHROPIC)
+		t->headers = curl_slist_append(t->headers, "anthropic-version: 2023-06-01");
+
+	if (e->queue_tail != NULL)
+		e->queue_tail->next = t;
+	else
+		e->queue_head = t;
+	e->queue_tail = t;
+	e->queued++;
+	start_queued(e);
+}
+
+size_t
+engine_pending(const struct engine *e)
+{
+	return e->in_flight + e->queued;
+}
+
+void
+engine_free(struct engine *e)
+{
+	if (e == NULL)
+		return;
+	while (e->active != NULL) {
+		struct transfer *t = e->active;
+		curl_multi_remove_handle(e->multi, t->easy);
+		active_unlink(e, t);
+		t->obs->error = ERR_ABORTED;
+		finish_transfer(e, t, CURLE_OK);
+	}
+	while (e->queue_head != NULL) {
+		struct transfer *t = e->queue_head;
+		e->queue_head = t->next;
+		t->obs->error = ERR_ABORTED;
+		adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, now_us(), 0);
+		finish_transfer(e, t, CURLE_OK);
+	}
+	curl_multi_cleanup(e->multi);
+	event_free(e->timer);
+	free(e->ca_file);
+	free(e);
+}

@@ -1,0 +1,63 @@
+/*
+ * engine: HTTP requests to relays with libcurl's multi interface, driven by
+ * libevent on the caller's event_base (as curl's multi-event example).
+ *
+ * The engine never blocks and never exits on a relay's behaviour: every
+ * request ends in exactly one done callback with an observation, whatever
+ * happened (refused, hung, oversized, malformed). Requests beyond
+ * max_in_flight wait in a FIFO queue.
+ */
+#ifndef ASSAY_ENGINE_H
+#define ASSAY_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "probes/adapter.h"
+#include "probes/observation.h"
+
+struct event_base;
+struct engine;
+
+struct engine_options {
+	size_t max_in_flight;  /* 0: 256 */
+	const char *ca_file;   /* NULL: the system's CA store */
+	int insecure_skip_tls; /* the loudly named --insecure-skip-tls-verify */
+};
+
+struct engine_request {
+	enum api_kind api;
+	const char *url;     /* full endpoint URL */
+	const char *api_key; /* may be NULL; never stored or logged */
+	const char *body;    /* JSON, copied by the engine */
+	int stream;
+	int cold;               /* fresh connection: measure connect and TLS */
+	int64_t timeout_us;     /* overall deadline; 0: 120 s */
+	int64_t idle_timeout_us; /* no byte for this long on a stream; 0: 30 s */
+	size_t body_cap;        /* 0: 8 MiB */
+	size_t header_cap;      /* 0: 64 KiB */
+};
+
+/*
+ * Called once per request. The callee owns obs (observation_release() then
+ * free()). Called from the event loop; must not block.
+ */
+typedef void (*engine_done_cb)(struct observation *obs, void *arg);
+
+/* A new engine on base; NULL if curl cannot be set up. */
+struct engine *engine_new(struct event_base *base, const struct engine_options *opt);
+/* Abort everything in flight or queued (each done callback runs with
+ * ERR_ABORTED), then free. Call before event_base_free(). */
+void engine_free(struct engine *e);
+
+/* Queue a request; the copy of everything it needs is the engine's. */
+void engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb cb,
+                   void *arg);
+/* Requests in flight plus queued. */
+size_t engine_pending(const struct engine *e);
+
+/* Replace every occurrence of secret (and of its leading 10 characters) in s
+ * by "[redacted]"; returns a new string the caller frees. */
+char *redact_secret(const char *s, const char *secret);
+
+#endif

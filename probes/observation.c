@@ -1,0 +1,74 @@
+/*
+ * observation: the record of one request, and the stable error-class names.
+ */
+#include "probes/observation.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/util.h"
+
+static const char *const names[ERR__COUNT] = {
+    [ERR_NONE] = "none",           [ERR_DNS] = "dns",
+    [ERR_CONNECT] = "connect",     [ERR_TLS] = "tls",
+    [ERR_TIMEOUT] = "timeout",     [ERR_IDLE] = "idle",
+    [ERR_AUTH] = "auth",           [ERR_QUOTA] = "quota",
+    [ERR_RATE_LIMITED] = "rate_limited", [ERR_HTTP] = "http",
+    [ERR_UPSTREAM] = "upstream",   [ERR_MALFORMED] = "malformed",
+    [ERR_TOO_LARGE] = "too_large", [ERR_ABORTED] = "aborted",
+    [ERR_NETWORK] = "network",
+};
+
+const char *
+error_class_name(enum error_class e)
+{
+	if ((int)e < 0 || e >= ERR__COUNT)
+		return "unknown";
+	return names[e];
+}
+
+int
+error_class_from_name(const char *name)
+{
+	for (int i = 0; i < ERR__COUNT; i++)
+		if (strcmp(names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+void
+observation_init(struct observation *o)
+{
+	memset(o, 0, sizeof *o);
+	o->dns_us = o->connect_us = o->tls_us = o->ttfb_us = o->ttft_us = o->total_us = -1;
+	o->prompt_tokens = o->completion_tokens = o->total_tokens = o->cached_tokens = -1;
+	o->retry_after_s = -1;
+}
+
+void
+observation_release(struct observation *o)
+{
+	free(o->error_detail);
+	free(o->chunk_us);
+	free(o->model);
+	free(o->id);
+	free(o->system_fingerprint);
+	free(o->finish_reason);
+	free(o->text);
+	free(o->ratelimit_remaining);
+	free(o->request_id);
+	observation_init(o);
+}
+
+int
+observation_ok(const struct observation *o)
+{
+	return o->error == ERR_NONE && o->http_status >= 200 && o->http_status < 300;
+}
+
+void
+observation_set(char **field, const char *s, size_t len, size_t cap)
+{
+	free(*field);
+	*field = s ? utf8_sanitize(s, len, cap) : NULL;
+}

@@ -1,0 +1,79 @@
+/*
+ * observation: what one probe request to a relay produced, success or not.
+ *
+ * Every field read from the relay is untrusted and already capped and made
+ * valid UTF-8 when it lands here. Strings are owned by the observation and
+ * freed by observation_release(). Unknown numbers are -1.
+ */
+#ifndef ASSAY_OBSERVATION_H
+#define ASSAY_OBSERVATION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Why a request failed. Stable names (see error_class_name) go to the
+ * database, JSON and pages. */
+enum error_class {
+	ERR_NONE = 0,
+	ERR_DNS,          /* name did not resolve */
+	ERR_CONNECT,      /* TCP connect failed or refused */
+	ERR_TLS,          /* handshake or certificate */
+	ERR_TIMEOUT,      /* overall deadline passed */
+	ERR_IDLE,         /* stream stalled past the idle timeout */
+	ERR_AUTH,         /* 401, 403: the key is bad */
+	ERR_QUOTA,        /* 402 or a quota/balance error: credit is gone */
+	ERR_RATE_LIMITED, /* 429 */
+	ERR_HTTP,         /* another 4xx: http_status says which */
+	ERR_UPSTREAM,     /* 5xx */
+	ERR_MALFORMED,    /* the body is not what the API promises */
+	ERR_TOO_LARGE,    /* body or header over its cap */
+	ERR_ABORTED,      /* we stopped it (shutdown) */
+	ERR_NETWORK,      /* other transport failure */
+	ERR__COUNT
+};
+
+const char *error_class_name(enum error_class e);
+/* -1 when name is unknown. */
+int error_class_from_name(const char *name);
+
+/* Caps on what is kept of a response. */
+#define OBS_TEXT_CAP (16u * 1024)  /* answer text kept */
+#define OBS_FIELD_CAP 256          /* model, id, fingerprint, reasons */
+#define OBS_DETAIL_CAP 512         /* error detail */
+#define OBS_MAX_CHUNKS 4096        /* chunk arrival times kept */
+
+struct observation {
+	int64_t started_ms; /* wall clock, for storage */
+	int http_status;    /* 0 when no response */
+	enum error_class error;
+	char *error_detail; /* short, sanitized; never holds a key */
+
+	/* microseconds from the start of the request */
+	int64_t dns_us, connect_us, tls_us, ttfb_us, ttft_us, total_us;
+	int64_t *chunk_us; /* arrival of each content chunk */
+	size_t n_chunks;
+	int streamed;
+
+	long prompt_tokens, completion_tokens, total_tokens;
+	long cached_tokens; /* prompt_tokens_details.cached_tokens */
+	char *model;        /* the model field the relay reported */
+	char *id;
+	char *system_fingerprint;
+	char *finish_reason;
+	char *text; /* the answer, capped */
+	size_t text_len;
+	int text_truncated;
+	char *ratelimit_remaining; /* x-ratelimit-remaining-requests, if any */
+	char *request_id;          /* x-request-id / request-id */
+	long retry_after_s;        /* Retry-After in seconds, -1 if absent */
+	int usage_present;         /* the response carried a usage object */
+};
+
+void observation_init(struct observation *o);
+void observation_release(struct observation *o);
+/* Did the request produce an answer we can score? */
+int observation_ok(const struct observation *o);
+/* Set a string field to a sanitized copy (capped, valid UTF-8). */
+void observation_set(char **field, const char *s, size_t len, size_t cap);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * baseline: what an official model does, as the detectors compare against.
+ *
+ * A pack (JSON) lists models: tokenizer and chat template (for exact token
+ * counts), limits, protocol fingerprint (id prefix, system_fingerprint) and
+ * the rate at which the official model passes each known-answer probe. The
+ * bundled pack is scoring/baselines/bundled.json. The pack owns its models.
+ */
+#ifndef ASSAY_BASELINE_H
+#define ASSAY_BASELINE_H
+
+#include <stddef.h>
+
+struct baseline_answer {
+	char *probe;
+	double p_correct; /* rate the official model passes the assertion */
+};
+
+struct baseline_model {
+	char *name;
+	char **aliases;
+	size_t n_aliases;
+	char *api;       /* "openai" or "anthropic" */
+	char *tokenizer; /* NULL: no public tokenizer */
+	char *template;  /* chat accounting family, see scoring/tokenizer.h */
+	long context_window, max_output;
+	char *id_prefix;
+	int system_fingerprint;
+	struct baseline_answer *answers;
+	size_t n_answers;
+};
+
+struct baseline_pack {
+	char *name;
+	struct baseline_model *models;
+	size_t n;
+};
+
+/* Load a pack file; NULL with a message in err. */
+struct baseline_pack *baseline_load(const char *path, char *err, size_t errlen);
+/* The bundled pack. */
+struct baseline_pack *baseline_load_default(char *err, size_t errlen);
+void baseline_free(struct baseline_pack *p);
+
+/* A model by name or alias (case-sensitive), or NULL. */
+const struct baseline_model *baseline_find(const struct baseline_pack *p, const char *name);
+/* Does a reported model name belong to m (its name, an alias, or a dated
+ * snapshot "name-YYYY-MM-DD")? */
+int baseline_name_matches(const struct baseline_model *m, const char *reported);
+/* The official pass rate for a probe, or -1 when the pack has none. */
+double baseline_answer_rate(const struct baseline_model *m, const char *probe);
+
+#endif

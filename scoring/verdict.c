@@ -1,0 +1,180 @@
+/*
+ * verdict: the rule from findings to a verdict, and the JSON shape.
+ */
+#include "scoring/verdict.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/util.h"
+
+static const char *const names[] = {
+    [VERDICT_GENUINE] = "genuine",           [VERDICT_SUSPECT] = "suspect",
+    [VERDICT_MISBEHAVING] = "misbehaving",   [VERDICT_INCONCLUSIVE] = "inconclusive",
+    [VERDICT_UNREACHABLE] = "unreachable",
+};
+
+const char *
+verdict_name(enum verdict v)
+{
+	return (unsigned)v <= VERDICT_UNREACHABLE ? names[v] : "inconclusive";
+}
+
+int
+verdict_from_name(const char *name)
+{
+	for (int i = 0; i <= VERDICT_UNREACHABLE; i++)
+		if (strcmp(names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+int
+verdict_exit_status(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_GENUINE:
+		return 0;
+	case VERDICT_MISBEHAVING:
+		return 1;
+	default:
+		return 3;
+	}
+}
+
+int
+finding_class_is_cheat(const char *class)
+{
+	static const char *const cheats[] = {
+	    "substitution",  "context_truncation", "output_cap",     "prompt_injection",
+	    "usage_inflation", "param_ignored",    "stream_buffered", "cached_response", NULL};
+	for (size_t i = 0; cheats[i] != NULL; i++)
+		if (strcmp(cheats[i], class) == 0)
+			return 1;
+	return 0;
+}
+
+void
+assessment_init(struct assessment *a)
+{
+	memset(a, 0, sizeof *a);
+	a->verdict = VERDICT_INCONCLUSIVE;
+	a->ttft_ms = -1;
+	a->tokens_per_s = -1;
+}
+
+void
+assessment_release(struct assessment *a)
+{
+	for (size_t i = 0; i < a->n_findings; i++) {
+		struct finding *f = &a->findings[i];
+		free(f->class);
+		free(f->expected);
+		free(f->observed);
+		free(f->summary);
+		free(f->probe);
+		free(f->served);
+	}
+	free(a->findings);
+	free(a->reason);
+	assessment_init(a);
+}
+
+void
+assessment_add(struct assessment *a, const char *class, double confidence, const char *expected,
+               const char *observed, const char *probe, const char *served,
+               const char *summary_fmt, ...)
+{
+	a->findings = xrealloc(a->findings, (a->n_findings + 1) * sizeof *a->findings);
+	struct finding *f = &a->findings[a->n_findings++];
+	f->class = xstrdup(class);
+	f->confidence = confidence < 0 ? 0 : confidence > 1 ? 1 : confidence;
+	f->expected = xstrdup(expected ? expected : "");
+	f->observed = xstrdup(observed ? observed : "");
+	f->probe = xstrdup(probe ? probe : "");
+	f->served = served ? xstrdup(served) : NULL;
+	char summary[1024];
+	va_list ap;
+	va_start(ap, summary_fmt);
+	vsnprintf(summary, sizeof summary, summary_fmt, ap);
+	va_end(ap);
+	f->summary = xstrdup(summary);
+}
+
+static void
+set_reason(struct assessment *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+set_reason(struct assessment *a, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	free(a->reason);
+	a->reason = xstrdup(buf);
+}
+
+void
+assessment_decide(struct assessment *a)
+{
+	const struct finding *worst = NULL;
+	for (size_t i = 0; i < a->n_findings; i++) {
+		const struct finding *f = &a->findings[i];
+		if (finding_class_is_cheat(f->class) &&
+		    (worst == NULL || f->confidence > worst->confidence))
+			worst = f;
+	}
+	if (a->ok_requests == 0) {
+		a->verdict = VERDICT_UNREACHABLE;
+		set_reason(a, "no request of %d succeeded", a->requests);
+	} else if (worst != NULL && worst->confidence >= MISBEHAVING_CONFIDENCE) {
+		a->verdict = VERDICT_MISBEHAVING;
+		set_reason(a, "%s (confidence %.3f)", worst->class, worst->confidence);
+	} else if (worst != NULL && worst->confidence >= SUSPECT_CONFIDENCE) {
+		a->verdict = VERDICT_SUSPECT;
+		set_reason(a, "possible %s (confidence %.3f), not yet certain", worst->class,
+		           worst->confidence);
+	} else if (a->strong_checks_passed) {
+		a->verdict = VERDICT_GENUINE;
+		set_reason(a, "token counts match the official tokenizer and no check failed");
+	} else {
+		a->verdict = VERDICT_INCONCLUSIVE;
+		set_reason(a, "not enough evidence either way");
+	}
+}
+
+json_t *
+assessment_to_json(const struct assessment *a)
+{
+	json_t *root = json_object();
+	json_object_set_new(root, "verdict", json_string(verdict_name(a->verdict)));
+	json_object_set_new(root, "reason", json_string(a->reason ? a->reason : ""));
+	json_t *fs = json_array();
+	for (size_t i = 0; i < a->n_findings; i++) {
+		const struct finding *f = &a->findings[i];
+		json_t *jf = json_object();
+		json_object_set_new(jf, "class", json_string(f->class));
+		json_object_set_new(jf, "confidence", json_real(f->confidence));
+		json_t *ev = json_object();
+		json_object_set_new(ev, "expected", json_string(f->expected));
+		json_object_set_new(ev, "observed", json_string(f->observed));
+		json_object_set_new(ev, "summary", json_string(f->summary));
+		json_object_set_new(ev, "probe", json_string(f->probe));
+		json_object_set_new(jf, "evidence", ev);
+		if (f->served != NULL)
+			json_object_set_new(jf, "served_model", json_string(f->served));
+		json_array_append_new(fs, jf);
+	}
+	json_object_set_new(root, "findings", fs);
+	json_object_set_new(root, "tokens_spent", json_integer(a->tokens_spent));
+	json_object_set_new(root, "requests", json_integer(a->requests));
+	json_object_set_new(root, "ok_requests", json_integer(a->ok_requests));
+	json_object_set_new(root, "ttft_ms", a->ttft_ms >= 0 ? json_real(a->ttft_ms) : json_null());
+	json_object_set_new(root, "tokens_per_s",
+	                    a->tokens_per_s >= 0 ? json_real(a->tokens_per_s) : json_null());
+	return root;
+}

@@ -1,0 +1,69 @@
+/*
+ * verdict: findings and the verdict they add up to, for one relay and model.
+ *
+ * A finding is evidence, not an accusation: a class (stable names from
+ * DESIGN.md), a confidence in [0,1], the expected and observed numbers and a
+ * sentence a buyer understands. The verdict rule prefers `inconclusive` to a
+ * guess: `misbehaving` needs a cheating finding at MISBEHAVING_CONFIDENCE,
+ * `genuine` needs the strong checks to have run and passed.
+ */
+#ifndef ASSAY_VERDICT_H
+#define ASSAY_VERDICT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+enum verdict {
+	VERDICT_GENUINE,
+	VERDICT_SUSPECT,
+	VERDICT_MISBEHAVING,
+	VERDICT_INCONCLUSIVE,
+	VERDICT_UNREACHABLE,
+};
+
+#define MISBEHAVING_CONFIDENCE 0.99
+#define SUSPECT_CONFIDENCE 0.80
+
+struct finding {
+	char *class;      /* substitution, prompt_injection, ... */
+	double confidence;
+	char *expected;   /* what the official model would give */
+	char *observed;   /* what the relay gave */
+	char *summary;    /* one sentence for a buyer */
+	char *probe;      /* the probe(s) behind it */
+	char *served;     /* substitution: the most likely model served, or NULL */
+};
+
+struct assessment {
+	enum verdict verdict;
+	char *reason; /* why this verdict, one sentence */
+	struct finding *findings;
+	size_t n_findings;
+	int strong_checks_passed; /* the tokenizer fingerprint matched the claim */
+	long tokens_spent;
+	int requests, ok_requests;
+	double ttft_ms;      /* median of successful streamed requests, -1 if none */
+	double tokens_per_s; /* median, -1 if none */
+};
+
+const char *verdict_name(enum verdict v);
+/* -1 when unknown. */
+int verdict_from_name(const char *name);
+/* Exit status of `assay audit` for a verdict (DESIGN.md). */
+int verdict_exit_status(enum verdict v);
+/* Is this class one a relay uses to cheat (not availability or speed)? */
+int finding_class_is_cheat(const char *class);
+
+void assessment_init(struct assessment *a);
+void assessment_release(struct assessment *a);
+/* Add a finding; strings are copied; served may be NULL. */
+void assessment_add(struct assessment *a, const char *class, double confidence,
+                    const char *expected, const char *observed, const char *probe,
+                    const char *served, const char *summary_fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+/* Decide the verdict from the findings and counters (sets verdict, reason). */
+void assessment_decide(struct assessment *a);
+/* The assessment as JSON: verdict, reason, findings[], tokens_spent, ... */
+json_t *assessment_to_json(const struct assessment *a);
+
+#endif
