@@ -71,7 +71,8 @@ $(ASSAY): $(BUILD)/cli/main.o $(BUILD)/libassay.a
 $(FIXTURE): $(FIX_OBJ) $(BUILD)/libassay.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libassay.a
+# tests/helpers.c (process control, HTTP GET) links into every test binary.
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/helpers.o $(BUILD)/libassay.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
 
 # check: every Criterion binary, run from the top of the tree so tests find

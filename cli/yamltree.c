@@ -20,7 +20,7 @@
 #define YAML_MAX_DEPTH 64
 
 int
-yaml_error(char *err, size_t errlen, const char *name, int line, const char *fmt, ...)
+ytree_error(char *err, size_t errlen, const char *name, int line, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -37,7 +37,7 @@ yaml_error(char *err, size_t errlen, const char *name, int line, const char *fmt
 }
 
 void
-yaml_free(struct ynode *n)
+ytree_free(struct ynode *n)
 {
 	if (n == NULL)
 		return;
@@ -45,7 +45,7 @@ yaml_free(struct ynode *n)
 	for (size_t i = 0; i < n->n; i++) {
 		if (n->keys != NULL)
 			free(n->keys[i]);
-		yaml_free(n->items[i]);
+		ytree_free(n->items[i]);
 	}
 	free(n->keys);
 	free(n->key_lines);
@@ -89,7 +89,7 @@ static int
 next_event(struct loader *l, yaml_event_t *ev)
 {
 	if (!yaml_parser_parse(&l->parser, ev)) {
-		yaml_error(l->err, l->errlen, l->name, (int)l->parser.problem_mark.line + 1,
+		ytree_error(l->err, l->errlen, l->name, (int)l->parser.problem_mark.line + 1,
 		           "invalid YAML: %s", l->parser.problem ? l->parser.problem : "syntax error");
 		return -1;
 	}
@@ -117,7 +117,7 @@ load_collection(struct loader *l, struct ynode *n, yaml_event_type_t end, int de
 		}
 		/* map: key scalar, then value */
 		if (ev.type != YAML_SCALAR_EVENT) {
-			yaml_error(l->err, l->errlen, l->name, (int)ev.start_mark.line + 1,
+			ytree_error(l->err, l->errlen, l->name, (int)ev.start_mark.line + 1,
 			           "mapping keys must be plain strings");
 			yaml_event_delete(&ev);
 			goto err;
@@ -127,7 +127,7 @@ load_collection(struct loader *l, struct ynode *n, yaml_event_type_t end, int de
 		yaml_event_delete(&ev);
 		for (size_t i = 0; i < n->n; i++) {
 			if (strcmp(n->keys[i], key) == 0) {
-				yaml_error(l->err, l->errlen, l->name, key_line, "duplicate key '%s'",
+				ytree_error(l->err, l->errlen, l->name, key_line, "duplicate key '%s'",
 				           key);
 				free(key);
 				goto err;
@@ -145,7 +145,7 @@ load_collection(struct loader *l, struct ynode *n, yaml_event_type_t end, int de
 		node_push(n, key, key_line, value);
 	}
 err:
-	yaml_free(n);
+	ytree_free(n);
 	return NULL;
 }
 
@@ -156,7 +156,7 @@ load_node(struct loader *l, yaml_event_t *ev, int depth)
 	int line = (int)ev->start_mark.line + 1;
 	if (depth > YAML_MAX_DEPTH) {
 		yaml_event_delete(ev);
-		yaml_error(l->err, l->errlen, l->name, line, "nested too deeply");
+		ytree_error(l->err, l->errlen, l->name, line, "nested too deeply");
 		return NULL;
 	}
 	switch (ev->type) {
@@ -178,17 +178,17 @@ load_node(struct loader *l, yaml_event_t *ev, int depth)
 		return load_collection(l, node_new(YNODE_MAP, line), YAML_MAPPING_END_EVENT, depth);
 	case YAML_ALIAS_EVENT:
 		yaml_event_delete(ev);
-		yaml_error(l->err, l->errlen, l->name, line, "aliases are not supported");
+		ytree_error(l->err, l->errlen, l->name, line, "aliases are not supported");
 		return NULL;
 	default:
 		yaml_event_delete(ev);
-		yaml_error(l->err, l->errlen, l->name, line, "unexpected YAML structure");
+		ytree_error(l->err, l->errlen, l->name, line, "unexpected YAML structure");
 		return NULL;
 	}
 }
 
 struct ynode *
-yaml_load_string(const char *text, size_t len, const char *name, char *err, size_t errlen)
+ytree_load_string(const char *text, size_t len, const char *name, char *err, size_t errlen)
 {
 	struct loader l = {.name = name, .err = err, .errlen = errlen};
 	struct ynode *root = NULL;
@@ -205,7 +205,7 @@ yaml_load_string(const char *text, size_t len, const char *name, char *err, size
 		goto out;
 	if (ev.type == YAML_STREAM_END_EVENT) {
 		yaml_event_delete(&ev);
-		yaml_error(err, errlen, name, 0, "empty document");
+		ytree_error(err, errlen, name, 0, "empty document");
 		goto out;
 	}
 	yaml_event_delete(&ev);
@@ -221,7 +221,7 @@ yaml_load_string(const char *text, size_t len, const char *name, char *err, size
 	if (next_event(&l, &ev) != 0)
 		goto fail;
 	if (ev.type != YAML_STREAM_END_EVENT) {
-		yaml_error(err, errlen, name, (int)ev.start_mark.line + 1,
+		ytree_error(err, errlen, name, (int)ev.start_mark.line + 1,
 		           "only one YAML document is allowed");
 		yaml_event_delete(&ev);
 		goto fail;
@@ -229,7 +229,7 @@ yaml_load_string(const char *text, size_t len, const char *name, char *err, size
 	yaml_event_delete(&ev);
 	goto out;
 fail:
-	yaml_free(root);
+	ytree_free(root);
 	root = NULL;
 out:
 	yaml_parser_delete(&l.parser);
@@ -237,21 +237,21 @@ out:
 }
 
 struct ynode *
-yaml_load_file(const char *path, char *err, size_t errlen)
+ytree_load_file(const char *path, char *err, size_t errlen)
 {
 	size_t len;
 	char *text = read_file(path, YAML_FILE_CAP, &len);
 	if (text == NULL) {
-		yaml_error(err, errlen, path, 0, "cannot read: %s", strerror(errno));
+		ytree_error(err, errlen, path, 0, "cannot read: %s", strerror(errno));
 		return NULL;
 	}
-	struct ynode *root = yaml_load_string(text, len, path, err, errlen);
+	struct ynode *root = ytree_load_string(text, len, path, err, errlen);
 	free(text);
 	return root;
 }
 
 struct ynode *
-yaml_get(const struct ynode *map, const char *key)
+ytree_get(const struct ynode *map, const char *key)
 {
 	if (map == NULL || map->kind != YNODE_MAP)
 		return NULL;
@@ -262,54 +262,54 @@ yaml_get(const struct ynode *map, const char *key)
 }
 
 int
-yaml_as_string(const struct ynode *n, const char *name, const char **out, char *err, size_t errlen)
+ytree_as_string(const struct ynode *n, const char *name, const char **out, char *err, size_t errlen)
 {
 	if (n->kind != YNODE_SCALAR)
-		return yaml_error(err, errlen, name, n->line, "expected a string");
+		return ytree_error(err, errlen, name, n->line, "expected a string");
 	*out = n->scalar;
 	return 0;
 }
 
 int
-yaml_as_long(const struct ynode *n, const char *name, long min, long max, long *out, char *err,
+ytree_as_long(const struct ynode *n, const char *name, long min, long max, long *out, char *err,
              size_t errlen)
 {
 	if (n->kind != YNODE_SCALAR || n->quoted)
-		return yaml_error(err, errlen, name, n->line, "expected a whole number");
+		return ytree_error(err, errlen, name, n->line, "expected a whole number");
 	char *end;
 	errno = 0;
 	long v = strtol(n->scalar, &end, 10);
 	if (errno != 0 || end == n->scalar || *end != '\0')
-		return yaml_error(err, errlen, name, n->line, "expected a whole number, not '%s'",
+		return ytree_error(err, errlen, name, n->line, "expected a whole number, not '%s'",
 		                  n->scalar);
 	if (v < min || v > max)
-		return yaml_error(err, errlen, name, n->line, "%ld is out of range (%ld to %ld)", v,
+		return ytree_error(err, errlen, name, n->line, "%ld is out of range (%ld to %ld)", v,
 		                  min, max);
 	*out = v;
 	return 0;
 }
 
 int
-yaml_as_double(const struct ynode *n, const char *name, double min, double max, double *out,
+ytree_as_double(const struct ynode *n, const char *name, double min, double max, double *out,
                char *err, size_t errlen)
 {
 	if (n->kind != YNODE_SCALAR || n->quoted)
-		return yaml_error(err, errlen, name, n->line, "expected a number");
+		return ytree_error(err, errlen, name, n->line, "expected a number");
 	char *end;
 	errno = 0;
 	double v = strtod(n->scalar, &end);
 	if (errno != 0 || end == n->scalar || *end != '\0' || !isfinite(v))
-		return yaml_error(err, errlen, name, n->line, "expected a number, not '%s'",
+		return ytree_error(err, errlen, name, n->line, "expected a number, not '%s'",
 		                  n->scalar);
 	if (v < min || v > max)
-		return yaml_error(err, errlen, name, n->line, "%g is out of range (%g to %g)", v, min,
+		return ytree_error(err, errlen, name, n->line, "%g is out of range (%g to %g)", v, min,
 		                  max);
 	*out = v;
 	return 0;
 }
 
 int
-yaml_as_bool(const struct ynode *n, const char *name, int *out, char *err, size_t errlen)
+ytree_as_bool(const struct ynode *n, const char *name, int *out, char *err, size_t errlen)
 {
 	if (n->kind == YNODE_SCALAR && !n->quoted) {
 		if (strcmp(n->scalar, "true") == 0 || strcmp(n->scalar, "yes") == 0) {
@@ -321,14 +321,14 @@ yaml_as_bool(const struct ynode *n, const char *name, int *out, char *err, size_
 			return 0;
 		}
 	}
-	return yaml_error(err, errlen, name, n->line, "expected true or false");
+	return ytree_error(err, errlen, name, n->line, "expected true or false");
 }
 
 int
-yaml_as_duration(const struct ynode *n, const char *name, long long *us, char *err, size_t errlen)
+ytree_as_duration(const struct ynode *n, const char *name, long long *us, char *err, size_t errlen)
 {
 	if (n->kind != YNODE_SCALAR)
-		return yaml_error(err, errlen, name, n->line, "expected a duration like 30s");
+		return ytree_error(err, errlen, name, n->line, "expected a duration like 30s");
 	char *end;
 	errno = 0;
 	double v = strtod(n->scalar, &end);
@@ -354,23 +354,23 @@ yaml_as_duration(const struct ynode *n, const char *name, long long *us, char *e
 	*us = (long long)(v * unit);
 	return 0;
 bad:
-	return yaml_error(err, errlen, name, n->line,
+	return ytree_error(err, errlen, name, n->line,
 	                  "expected a duration like 250ms, 30s, 5m, 2h or 1d, not '%s'", n->scalar);
 }
 
 int
-yaml_check_keys(const struct ynode *map, const char *name, const char *const *allowed, char *err,
+ytree_check_keys(const struct ynode *map, const char *name, const char *const *allowed, char *err,
                 size_t errlen)
 {
 	if (map->kind != YNODE_MAP)
-		return yaml_error(err, errlen, name, map->line, "expected a mapping");
+		return ytree_error(err, errlen, name, map->line, "expected a mapping");
 	for (size_t i = 0; i < map->n; i++) {
 		size_t j;
 		for (j = 0; allowed[j] != NULL; j++)
 			if (strcmp(map->keys[i], allowed[j]) == 0)
 				break;
 		if (allowed[j] == NULL)
-			return yaml_error(err, errlen, name, map->key_lines[i], "unknown key '%s'",
+			return ytree_error(err, errlen, name, map->key_lines[i], "unknown key '%s'",
 			                  map->keys[i]);
 	}
 	return 0;

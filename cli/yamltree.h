@@ -3,7 +3,7 @@
  * node remembers its line, so that config readers can say "file:line: ...".
  *
  * Only what configuration needs: mappings, sequences and scalars; anchors and
- * aliases are refused. The tree owns all its strings; yaml_free() frees it.
+ * aliases are refused. The tree owns all its strings; ytree_free() frees it.
  */
 #ifndef ASSAY_YAMLTREE_H
 #define ASSAY_YAMLTREE_H
@@ -24,37 +24,37 @@ struct ynode {
 };
 
 /* Parse a file (cap: 4 MiB). NULL on failure, with "FILE:LINE: reason" in err. */
-struct ynode *yaml_load_file(const char *path, char *err, size_t errlen);
+struct ynode *ytree_load_file(const char *path, char *err, size_t errlen);
 /* Parse a string; name is used in messages. */
-struct ynode *yaml_load_string(const char *text, size_t len, const char *name, char *err,
+struct ynode *ytree_load_string(const char *text, size_t len, const char *name, char *err,
                                size_t errlen);
-void yaml_free(struct ynode *n);
+void ytree_free(struct ynode *n);
 
 /* Lookup in a map: the value for key, or NULL. */
-struct ynode *yaml_get(const struct ynode *map, const char *key);
+struct ynode *ytree_get(const struct ynode *map, const char *key);
 
 /*
  * Typed readers. Each returns 0, or -1 with "FILE:LINE: message" in err.
  * name is the file name used in messages.
  */
-int yaml_as_string(const struct ynode *n, const char *name, const char **out, char *err,
+int ytree_as_string(const struct ynode *n, const char *name, const char **out, char *err,
                    size_t errlen);
-int yaml_as_long(const struct ynode *n, const char *name, long min, long max, long *out,
+int ytree_as_long(const struct ynode *n, const char *name, long min, long max, long *out,
                  char *err, size_t errlen);
-int yaml_as_double(const struct ynode *n, const char *name, double min, double max, double *out,
+int ytree_as_double(const struct ynode *n, const char *name, double min, double max, double *out,
                    char *err, size_t errlen);
-int yaml_as_bool(const struct ynode *n, const char *name, int *out, char *err, size_t errlen);
+int ytree_as_bool(const struct ynode *n, const char *name, int *out, char *err, size_t errlen);
 /* A duration: "250ms", "30s", "5m", "2h", "1d" or a bare number of seconds. Microseconds. */
-int yaml_as_duration(const struct ynode *n, const char *name, long long *us, char *err,
+int ytree_as_duration(const struct ynode *n, const char *name, long long *us, char *err,
                      size_t errlen);
 /*
  * Check that every key of map is one of the NULL-terminated allowed list;
  * the first stranger is named with its line.
  */
-int yaml_check_keys(const struct ynode *map, const char *name, const char *const *allowed,
+int ytree_check_keys(const struct ynode *map, const char *name, const char *const *allowed,
                     char *err, size_t errlen);
 /* Format "name:line: message" into err; always returns -1. */
-int yaml_error(char *err, size_t errlen, const char *name, int line, const char *fmt, ...)
+int ytree_error(char *err, size_t errlen, const char *name, int line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
 #endif

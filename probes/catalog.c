@@ -66,33 +66,33 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 	                                   "max_tokens", "temperature", "stream",
 	                                   "messages", "expect", NULL};
 	const char *s;
-	if (yaml_check_keys(n, file, keys, err, errlen) != 0)
+	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
 		return -1;
-	struct ynode *v = yaml_get(n, "id");
+	struct ynode *v = ytree_get(n, "id");
 	if (v == NULL)
-		return yaml_error(err, errlen, file, n->line, "probe needs an 'id'");
-	if (yaml_as_string(v, file, &s, err, errlen) != 0)
+		return ytree_error(err, errlen, file, n->line, "probe needs an 'id'");
+	if (ytree_as_string(v, file, &s, err, errlen) != 0)
 		return -1;
 	p->id = xstrdup(s);
 	p->tier = TIER_CHEAP;
 	p->samples = 1;
 	p->max_tokens = 16;
 	p->temperature = -1;
-	if ((v = yaml_get(n, "informs")) != NULL) {
+	if ((v = ytree_get(n, "informs")) != NULL) {
 		if (v->kind != YNODE_SEQ)
-			return yaml_error(err, errlen, file, v->line, "'informs' is a list");
+			return ytree_error(err, errlen, file, v->line, "'informs' is a list");
 		p->informs = xcalloc(v->n, sizeof *p->informs);
 		for (size_t i = 0; i < v->n; i++) {
-			if (yaml_as_string(v->items[i], file, &s, err, errlen) != 0)
+			if (ytree_as_string(v->items[i], file, &s, err, errlen) != 0)
 				return -1;
 			if (!known_class(s))
-				return yaml_error(err, errlen, file, v->items[i]->line,
+				return ytree_error(err, errlen, file, v->items[i]->line,
 				                  "unknown finding class '%s'", s);
 			p->informs[p->n_informs++] = xstrdup(s);
 		}
 	}
-	if ((v = yaml_get(n, "tier")) != NULL) {
-		if (yaml_as_string(v, file, &s, err, errlen) != 0)
+	if ((v = ytree_get(n, "tier")) != NULL) {
+		if (ytree_as_string(v, file, &s, err, errlen) != 0)
 			return -1;
 		if (strcmp(s, "cheap") == 0)
 			p->tier = TIER_CHEAP;
@@ -101,46 +101,46 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 		else if (strcmp(s, "deep") == 0)
 			p->tier = TIER_DEEP;
 		else
-			return yaml_error(err, errlen, file, v->line,
+			return ytree_error(err, errlen, file, v->line,
 			                  "tier is cheap, medium or deep, not '%s'", s);
 	}
 	long l;
-	if ((v = yaml_get(n, "samples")) != NULL) {
-		if (yaml_as_long(v, file, 1, 100, &l, err, errlen) != 0)
+	if ((v = ytree_get(n, "samples")) != NULL) {
+		if (ytree_as_long(v, file, 1, 100, &l, err, errlen) != 0)
 			return -1;
 		p->samples = (int)l;
 	}
-	if ((v = yaml_get(n, "max_tokens")) != NULL &&
-	    yaml_as_long(v, file, 1, 1000000, &p->max_tokens, err, errlen) != 0)
+	if ((v = ytree_get(n, "max_tokens")) != NULL &&
+	    ytree_as_long(v, file, 1, 1000000, &p->max_tokens, err, errlen) != 0)
 		return -1;
-	if ((v = yaml_get(n, "temperature")) != NULL &&
-	    yaml_as_double(v, file, 0, 2, &p->temperature, err, errlen) != 0)
+	if ((v = ytree_get(n, "temperature")) != NULL &&
+	    ytree_as_double(v, file, 0, 2, &p->temperature, err, errlen) != 0)
 		return -1;
-	if ((v = yaml_get(n, "stream")) != NULL && yaml_as_bool(v, file, &p->stream, err, errlen))
+	if ((v = ytree_get(n, "stream")) != NULL && ytree_as_bool(v, file, &p->stream, err, errlen))
 		return -1;
-	v = yaml_get(n, "messages");
+	v = ytree_get(n, "messages");
 	if (v == NULL || v->kind != YNODE_SEQ || v->n == 0)
-		return yaml_error(err, errlen, file, v ? v->line : n->line,
+		return ytree_error(err, errlen, file, v ? v->line : n->line,
 		                  "probe '%s' needs a list of messages", p->id);
 	p->roles = xcalloc(v->n, sizeof *p->roles);
 	p->texts = xcalloc(v->n, sizeof *p->texts);
 	for (size_t i = 0; i < v->n; i++) {
 		const struct ynode *m = v->items[i];
 		if (m->kind != YNODE_MAP || m->n != 1)
-			return yaml_error(err, errlen, file, m->line,
+			return ytree_error(err, errlen, file, m->line,
 			                  "a message is one 'role: text' pair");
 		const char *role = m->keys[0];
 		if (strcmp(role, "system") != 0 && strcmp(role, "user") != 0 &&
 		    strcmp(role, "assistant") != 0)
-			return yaml_error(err, errlen, file, m->line, "unknown role '%s'", role);
-		if (yaml_as_string(m->items[0], file, &s, err, errlen) != 0)
+			return ytree_error(err, errlen, file, m->line, "unknown role '%s'", role);
+		if (ytree_as_string(m->items[0], file, &s, err, errlen) != 0)
 			return -1;
 		p->roles[i] = xstrdup(role);
 		p->texts[i] = xstrdup(s);
 		p->n_messages++;
 	}
-	if ((v = yaml_get(n, "expect")) != NULL) {
-		if (yaml_as_string(v, file, &s, err, errlen) != 0)
+	if ((v = ytree_get(n, "expect")) != NULL) {
+		if (ytree_as_string(v, file, &s, err, errlen) != 0)
 			return -1;
 		int ec;
 		PCRE2_SIZE off;
@@ -149,7 +149,7 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 		if (code == NULL) {
 			PCRE2_UCHAR msg[256];
 			pcre2_get_error_message(ec, msg, sizeof msg);
-			return yaml_error(err, errlen, file, v->line,
+			return ytree_error(err, errlen, file, v->line,
 			                  "bad expect pattern at offset %zu: %s", (size_t)off,
 			                  (char *)msg);
 		}
@@ -163,16 +163,16 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 struct catalog *
 catalog_load(const char *path, char *err, size_t errlen)
 {
-	struct ynode *root = yaml_load_file(path, err, errlen);
+	struct ynode *root = ytree_load_file(path, err, errlen);
 	if (root == NULL)
 		return NULL;
 	struct catalog *c = xcalloc(1, sizeof *c);
 	static const char *const top[] = {"probes", NULL};
-	if (yaml_check_keys(root, path, top, err, errlen) != 0)
+	if (ytree_check_keys(root, path, top, err, errlen) != 0)
 		goto err;
-	struct ynode *list = yaml_get(root, "probes");
+	struct ynode *list = ytree_get(root, "probes");
 	if (list == NULL || list->kind != YNODE_SEQ) {
-		yaml_error(err, errlen, path, root->line, "expected a list under 'probes'");
+		ytree_error(err, errlen, path, root->line, "expected a list under 'probes'");
 		goto err;
 	}
 	c->probes = xcalloc(list->n, sizeof *c->probes);
@@ -182,15 +182,15 @@ catalog_load(const char *path, char *err, size_t errlen)
 			goto err;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(c->probes[j].id, c->probes[i].id) == 0) {
-				yaml_error(err, errlen, path, list->items[i]->line,
+				ytree_error(err, errlen, path, list->items[i]->line,
 				           "duplicate probe id '%s'", c->probes[i].id);
 				goto err;
 			}
 	}
-	yaml_free(root);
+	ytree_free(root);
 	return c;
 err:
-	yaml_free(root);
+	ytree_free(root);
 	catalog_free(c);
 	return NULL;
 }

@@ -1,0 +1,245 @@
+/*
+ * cmd_audit: `assay audit --base-url URL --model NAME`: one audit now, a
+ * verdict with its evidence, and an exit status a script can branch on.
+ */
+#include <event2/event.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/config.h"
+#include "cli/util.h"
+#include "probes/audit.h"
+#include "probes/catalog.h"
+#include "probes/engine.h"
+#include "scoring/baseline.h"
+#include "scoring/detect.h"
+#include "scoring/verdict.h"
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: assay audit --base-url URL --model NAME [--key-env VAR] [--api openai|anthropic]\n"
+	      "                   [--json] [--timeout SECONDS] [--ca-file FILE]\n"
+	      "                   [--insecure-skip-tls-verify]\n"
+	      "\n"
+	      "Audit one relay and model now. The API key is read from the environment\n"
+	      "variable named by --key-env (never from the command line); without it no key\n"
+	      "is sent. Exit status: 0 genuine, 1 misbehaving, 2 usage or config error,\n"
+	      "3 suspect, inconclusive or unreachable.\n",
+	      f);
+}
+
+struct audit_ctx {
+	struct audit_run *run;
+	struct event_base *base;
+};
+
+static void
+audit_done_cb(struct audit_run *run, void *arg)
+{
+	struct audit_ctx *ctx = arg;
+	ctx->run = run;
+	event_base_loopbreak(ctx->base);
+}
+
+static void
+print_report(const struct audit_run *run, const struct assessment *a, FILE *f)
+{
+	fprintf(f, "Assay audit of %s at %s (%s API)\n\n", run->target.model, run->target.base_url,
+	        api_name(run->target.api));
+	fprintf(f, "verdict: %s\n  %s\n\n", verdict_name(a->verdict), a->reason ? a->reason : "");
+	if (a->n_findings == 0) {
+		fputs("findings: none\n", f);
+	} else {
+		fprintf(f, "findings (%zu):\n", a->n_findings);
+		for (size_t i = 0; i < a->n_findings; i++) {
+			const struct finding *fd = &a->findings[i];
+			fprintf(f, "  - %s, confidence %.3f\n    %s\n    expected: %s\n    observed: %s\n",
+			        fd->class, fd->confidence, fd->summary, fd->expected, fd->observed);
+			if (fd->served)
+				fprintf(f, "    most likely served: %s\n", fd->served);
+		}
+	}
+	fprintf(f, "\nrequests: %d sent, %d succeeded\n", a->requests, a->ok_requests);
+	fprintf(f, "tokens spent: %ld\n", a->tokens_spent);
+	if (a->ttft_ms >= 0)
+		fprintf(f, "time to first token: %.0f ms (median)\n", a->ttft_ms);
+	if (a->tokens_per_s >= 0)
+		fprintf(f, "output speed: %.0f tokens/s (median)\n", a->tokens_per_s);
+	for (size_t i = 0; i < run->n_items; i++) {
+		const struct observation *o = run->items[i].obs;
+		if (o != NULL && !observation_ok(o))
+			fprintf(f, "  failed %s: %s (%s)\n", run->items[i].probe->id,
+			        error_class_name(o->error), o->error_detail ? o->error_detail : "");
+	}
+}
+
+int
+cmd_audit(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"base-url", required_argument, NULL, 'u'},
+	    {"model", required_argument, NULL, 'm'},
+	    {"key-env", required_argument, NULL, 'k'},
+	    {"api", required_argument, NULL, 'a'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"timeout", required_argument, NULL, 't'},
+	    {"ca-file", required_argument, NULL, 'c'},
+	    {"insecure-skip-tls-verify", no_argument, NULL, 'I'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *base_url = NULL, *model = NULL, *key_env = NULL, *api_opt = NULL;
+	const char *ca_file = NULL;
+	int json = 0, insecure = 0;
+	double timeout_s = 60;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			base_url = optarg;
+			break;
+		case 'm':
+			model = optarg;
+			break;
+		case 'k':
+			key_env = optarg;
+			break;
+		case 'a':
+			api_opt = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 't': {
+			char *end;
+			timeout_s = strtod(optarg, &end);
+			if (*end != '\0' || timeout_s <= 0 || timeout_s > 3600) {
+				fprintf(stderr, "assay audit: --timeout takes seconds (0 to 3600), not '%s'\n",
+				        optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'c':
+			ca_file = optarg;
+			break;
+		case 'I':
+			insecure = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			if (optopt != 0)
+				fprintf(stderr, "assay audit: option '%s' needs a value or is unknown\n",
+				        argv[optind - 1]);
+			else
+				fprintf(stderr, "assay audit: unknown option '%s'\n", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "assay audit: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (base_url == NULL || model == NULL) {
+		fprintf(stderr, "assay audit: --base-url and --model are required (see assay audit --help)\n");
+		return 2;
+	}
+	char err[1024];
+	if (config_check_url(base_url, err, sizeof err) != 0) {
+		fprintf(stderr, "assay audit: %s\n", err);
+		return 2;
+	}
+	const char *key = NULL;
+	if (key_env != NULL) {
+		key = getenv(key_env);
+		if (key == NULL) {
+			fprintf(stderr, "assay audit: environment variable '%s' (--key-env) is not set\n",
+			        key_env);
+			return 2;
+		}
+	}
+	struct baseline_pack *pack = baseline_load_default(err, sizeof err);
+	if (pack == NULL) {
+		fprintf(stderr, "assay audit: %s\n", err);
+		return 2;
+	}
+	const struct baseline_model *claimed = baseline_find(pack, model);
+	if (claimed == NULL) {
+		fprintf(stderr, "assay audit: unknown model '%s' (no baseline to compare with; known: ",
+		        model);
+		for (size_t i = 0; i < pack->n; i++)
+			fprintf(stderr, "%s%s", i ? ", " : "", pack->models[i].name);
+		fputs(")\n", stderr);
+		baseline_free(pack);
+		return 2;
+	}
+	int api = api_opt ? api_from_name(api_opt) : api_from_name(claimed->api);
+	if (api < 0) {
+		fprintf(stderr, "assay audit: --api is 'openai' or 'anthropic', not '%s'\n", api_opt);
+		baseline_free(pack);
+		return 2;
+	}
+	struct catalog *cat = catalog_load_default(err, sizeof err);
+	if (cat == NULL) {
+		fprintf(stderr, "assay audit: %s\n", err);
+		baseline_free(pack);
+		return 2;
+	}
+	if (insecure)
+		fputs("assay audit: WARNING: TLS certificate verification is OFF "
+		      "(--insecure-skip-tls-verify)\n",
+		      stderr);
+
+	struct event_base *base = event_base_new();
+	struct engine_options eo = {.ca_file = ca_file, .insecure_skip_tls = insecure};
+	struct engine *engine = engine_new(base, &eo);
+	if (base == NULL || engine == NULL)
+		fatal(70, "cannot set up the event loop or libcurl");
+	struct audit_target target = {
+	    .relay = (char *)"audit",
+	    .base_url = (char *)base_url,
+	    .api = (enum api_kind)api,
+	    .model = (char *)model,
+	    .api_key = (char *)key,
+	};
+	struct audit_ctx ctx = {.base = base};
+	audit_start(engine, cat, &target, TIER_CHEAP | TIER_MEDIUM, 3,
+	            (int64_t)(timeout_s * 1e6), audit_done_cb, &ctx);
+	if (ctx.run == NULL)
+		event_base_dispatch(base);
+
+	struct scorer *scorer = scorer_new(pack);
+	struct assessment a;
+	assessment_init(&a);
+	scorer_assess(scorer, ctx.run, claimed, &a);
+	if (json) {
+		json_t *j = assessment_to_json(&a);
+		json_object_set_new(j, "model", json_string(model));
+		json_object_set_new(j, "base_url", json_string(base_url));
+		json_object_set_new(j, "api", json_string(api_name((enum api_kind)api)));
+		char *s = json_dumps(j, JSON_INDENT(2));
+		puts(s);
+		free(s);
+		json_decref(j);
+	} else {
+		print_report(ctx.run, &a, stdout);
+	}
+	int status = verdict_exit_status(a.verdict);
+	assessment_release(&a);
+	scorer_free(scorer);
+	audit_run_free(ctx.run);
+	engine_free(engine);
+	event_base_free(base);
+	catalog_free(cat);
+	baseline_free(pack);
+	return status;
+}

@@ -1,0 +1,255 @@
+/*
+ * cmd_serve: `assay serve -c FILE`: audit every configured relay and model on
+ * its interval, store every observation, and serve the status page.
+ *
+ * Threads: the event loop (scheduler, engine, scoring, the one SQLite writer)
+ * and libmicrohttpd's own thread, which reads only the board's rendered
+ * pages. Shutdown on SIGINT/SIGTERM: stop the web server, abort probes
+ * (engine first, then the scheduler), close the store.
+ */
+#include <event2/event.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/config.h"
+#include "cli/util.h"
+#include "probes/catalog.h"
+#include "probes/engine.h"
+#include "probes/scheduler.h"
+#include "scoring/baseline.h"
+#include "scoring/detect.h"
+#include "storage/store.h"
+#include "web/board.h"
+#include "web/server.h"
+
+#define SUCCESS_WINDOW_MS (24LL * 3600 * 1000)
+
+struct serve {
+	struct config *config;
+	struct baseline_pack *pack;
+	struct scorer *scorer;
+	struct store *store;
+	struct board *board;
+	int stopping;
+};
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: assay serve -c FILE [--listen HOST:PORT] [--db PATH]\n"
+	      "\n"
+	      "Audit every relay and model in FILE on its interval, store every observation\n"
+	      "in SQLite and serve the status page (/) and JSON (/api/v1/relays).\n",
+	      f);
+}
+
+static void
+run_cb(struct audit_run *run, void *arg)
+{
+	struct serve *s = arg;
+	if (s->stopping) {
+		audit_run_free(run); /* aborted by shutdown: not an observation of the relay */
+		return;
+	}
+	const struct baseline_model *claimed = baseline_find(s->pack, run->target.model);
+	struct assessment a;
+	assessment_init(&a);
+	scorer_assess(s->scorer, run, claimed, &a);
+	store_save_run(s->store, run, &a);
+	json_t *j = assessment_to_json(&a);
+	struct board_run br = {
+	    .relay = run->target.relay,
+	    .model = run->target.model,
+	    .verdict = verdict_name(a.verdict),
+	    .reason = a.reason,
+	    .findings = json_object_get(j, "findings"),
+	    .at_ms = run->started_ms,
+	    .runs = 1,
+	    .requests = a.requests,
+	    .ok_requests = a.ok_requests,
+	    .tokens_spent = a.tokens_spent,
+	    .ttft_ms = a.ttft_ms,
+	    .tokens_per_s = a.tokens_per_s,
+	};
+	board_record(s->board, &br);
+	fprintf(stderr, "assay: %s %s: %s (%d/%d ok, %ld tokens)\n", run->target.relay,
+	        run->target.model, verdict_name(a.verdict), a.ok_requests, a.requests,
+	        a.tokens_spent);
+	json_decref(j);
+	assessment_release(&a);
+	audit_run_free(run);
+}
+
+static void
+summary_cb(const struct store_summary *sum, void *arg)
+{
+	struct serve *s = arg;
+	json_error_t jerr;
+	json_t *findings = json_loads(sum->findings_json ? sum->findings_json : "[]", 0, &jerr);
+	struct board_run br = {
+	    .relay = sum->relay,
+	    .model = sum->model,
+	    .verdict = sum->verdict,
+	    .reason = sum->reason,
+	    .findings = findings,
+	    .at_ms = sum->last_run_ms,
+	    .runs = sum->runs,
+	    .requests = sum->requests,
+	    .ok_requests = sum->ok_requests,
+	    .ttft_ms = sum->ttft_ms,
+	    .tokens_per_s = sum->tokens_per_s,
+	};
+	board_record(s->board, &br);
+	json_decref(findings);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	struct event_base *base = arg;
+	fprintf(stderr, "assay: signal %d, stopping\n", (int)sig);
+	event_base_loopbreak(base);
+}
+
+int
+cmd_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"listen", required_argument, NULL, 'l'},
+	    {"db", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *config_path = NULL, *listen = NULL, *db = NULL;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'l':
+			listen = optarg;
+			break;
+		case 'd':
+			db = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "assay serve: unknown option or missing value: '%s'\n",
+			        argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "assay serve: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (config_path == NULL) {
+		fputs("assay serve: -c FILE is required (see assay serve --help)\n", stderr);
+		return 2;
+	}
+	char err[1024];
+	struct serve s = {0};
+	int status = 2;
+	struct catalog *cat = NULL;
+	struct event_base *base = NULL;
+	struct engine *engine = NULL;
+	struct scheduler *sched = NULL;
+	struct web_server *web = NULL;
+	struct event *sigint = NULL, *sigterm = NULL;
+
+	s.pack = baseline_load_default(err, sizeof err);
+	if (s.pack == NULL)
+		goto fail;
+	s.config = config_load(config_path, s.pack, err, sizeof err);
+	if (s.config == NULL)
+		goto fail;
+	char host[256];
+	int port;
+	const char *listen_spec = listen ? listen : s.config->listen;
+	if (web_parse_listen(listen_spec, host, sizeof host, &port) != 0) {
+		snprintf(err, sizeof err, "malformed listen address '%s' (expected HOST:PORT)",
+		         listen_spec);
+		goto fail;
+	}
+	cat = catalog_load_default(err, sizeof err);
+	if (cat == NULL)
+		goto fail;
+	s.store = store_open(db ? db : s.config->database, 0, err, sizeof err);
+	if (s.store == NULL)
+		goto fail;
+	s.board = board_new(s.config->title);
+	s.scorer = scorer_new(s.pack);
+	store_each_summary(s.store, SUCCESS_WINDOW_MS, summary_cb, &s);
+
+	base = event_base_new();
+	struct engine_options eo = {.ca_file = s.config->ca_file};
+	engine = engine_new(base, &eo);
+	if (base == NULL || engine == NULL)
+		fatal(70, "cannot set up the event loop or libcurl");
+	sched = scheduler_new(base, engine, cat, run_cb, &s);
+	size_t k = 0;
+	for (size_t i = 0; i < s.config->n_relays; i++) {
+		const struct config_relay *r = &s.config->relays[i];
+		for (size_t m = 0; m < r->n_models; m++, k++) {
+			struct audit_target t = {
+			    .relay = r->name,
+			    .base_url = r->base_url,
+			    .api = r->api,
+			    .model = r->models[m],
+			    .api_key = r->key_env ? getenv(r->key_env) : NULL,
+			};
+			board_declare(s.board, r->name, r->models[m], api_name(r->api),
+			              r->interval_us / 1000);
+			/* stagger first runs by 200 ms each */
+			scheduler_add(sched, &t, r->interval_us, (int64_t)(k % 50) * 200000,
+			              TIER_CHEAP | TIER_MEDIUM, s.config->timeout_us);
+		}
+	}
+	web = web_start(s.board, host, port, err, sizeof err);
+	if (web == NULL)
+		goto fail;
+	printf("serving http://%s%s%s:%d/\n", strchr(host, ':') ? "[" : "", host,
+	       strchr(host, ':') ? "]" : "", web_port(web));
+	fflush(stdout);
+
+	signal(SIGPIPE, SIG_IGN);
+	sigint = evsignal_new(base, SIGINT, signal_cb, base);
+	sigterm = evsignal_new(base, SIGTERM, signal_cb, base);
+	evsignal_add(sigint, NULL);
+	evsignal_add(sigterm, NULL);
+	event_base_dispatch(base);
+	status = 0;
+	goto out;
+fail:
+	fprintf(stderr, "assay serve: %s\n", err);
+out:
+	s.stopping = 1;
+	web_stop(web);
+	engine_free(engine);
+	scheduler_free(sched);
+	if (sigint)
+		event_free(sigint);
+	if (sigterm)
+		event_free(sigterm);
+	if (base)
+		event_base_free(base);
+	scorer_free(s.scorer);
+	board_free(s.board);
+	store_close(s.store);
+	catalog_free(cat);
+	config_free(s.config);
+	baseline_free(s.pack);
+	return status;
+}

@@ -1,0 +1,216 @@
+/*
+ * config: YAML tree -> struct config, with every check a user would want
+ * before anything starts (unknown keys, bad URLs, unknown models, missing
+ * key variables, duplicate names).
+ */
+#include "cli/config.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/util.h"
+#include "cli/yamltree.h"
+#include "scoring/baseline.h"
+
+void
+config_free(struct config *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->n_relays; i++) {
+		struct config_relay *r = &c->relays[i];
+		free(r->name);
+		free(r->base_url);
+		free(r->key_env);
+		for (size_t k = 0; k < r->n_models; k++)
+			free(r->models[k]);
+		free(r->models);
+	}
+	free(c->relays);
+	free(c->path);
+	free(c->title);
+	free(c->listen);
+	free(c->database);
+	free(c->ca_file);
+	free(c);
+}
+
+int
+config_check_url(const char *url, char *err, size_t errlen)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	int rc = -1;
+	CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (uc != CURLUE_OK) {
+		snprintf(err, errlen, "malformed URL '%s': %s", url, curl_url_strerror(uc));
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+		snprintf(err, errlen, "URL '%s' must start with http:// or https://", url);
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
+		snprintf(err, errlen, "URL '%s' has no host", url);
+		goto out;
+	}
+	rc = 0;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+static int
+get_string(const struct ynode *map, const char *key, const char *file, char **out, char *err,
+           size_t errlen)
+{
+	const struct ynode *v = ytree_get(map, key);
+	const char *s;
+	if (v == NULL)
+		return 0;
+	if (ytree_as_string(v, file, &s, err, errlen) != 0)
+		return -1;
+	free(*out);
+	*out = xstrdup(s);
+	return 0;
+}
+
+static int
+load_relay(struct config *c, struct config_relay *r, const struct ynode *n,
+           const struct baseline_pack *pack, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"name",    "base_url", "api", "key_env",
+	                                   "models",  "interval", NULL};
+	const char *file = c->path;
+	const char *s;
+	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
+		return -1;
+	const struct ynode *v = ytree_get(n, "name");
+	if (v == NULL)
+		return ytree_error(err, errlen, file, n->line, "a relay needs a 'name'");
+	if (ytree_as_string(v, file, &s, err, errlen) != 0)
+		return -1;
+	if (s[0] == '\0' || strlen(s) > 100)
+		return ytree_error(err, errlen, file, v->line, "relay name must be 1 to 100 characters");
+	r->name = xstrdup(s);
+	for (size_t i = 0; i < c->n_relays; i++)
+		if (&c->relays[i] != r && c->relays[i].name && strcmp(c->relays[i].name, s) == 0)
+			return ytree_error(err, errlen, file, v->line, "duplicate relay name '%s'", s);
+	v = ytree_get(n, "base_url");
+	if (v == NULL)
+		return ytree_error(err, errlen, file, n->line, "relay '%s' needs a 'base_url'", r->name);
+	if (ytree_as_string(v, file, &s, err, errlen) != 0)
+		return -1;
+	char why[512];
+	if (config_check_url(s, why, sizeof why) != 0)
+		return ytree_error(err, errlen, file, v->line, "%s", why);
+	r->base_url = xstrdup(s);
+	r->api = API_OPENAI;
+	if ((v = ytree_get(n, "api")) != NULL) {
+		if (ytree_as_string(v, file, &s, err, errlen) != 0)
+			return -1;
+		int api = api_from_name(s);
+		if (api < 0)
+			return ytree_error(err, errlen, file, v->line,
+			                  "api is 'openai' or 'anthropic', not '%s'", s);
+		r->api = (enum api_kind)api;
+	}
+	if ((v = ytree_get(n, "key_env")) != NULL) {
+		if (ytree_as_string(v, file, &s, err, errlen) != 0)
+			return -1;
+		if (getenv(s) == NULL)
+			return ytree_error(err, errlen, file, v->line,
+			                  "environment variable '%s' (key_env) is not set", s);
+		r->key_env = xstrdup(s);
+	}
+	r->interval_us = c->interval_us;
+	long long us;
+	if ((v = ytree_get(n, "interval")) != NULL) {
+		if (ytree_as_duration(v, file, &us, err, errlen) != 0)
+			return -1;
+		if (us < 1000000)
+			return ytree_error(err, errlen, file, v->line, "interval must be at least 1s");
+		r->interval_us = us;
+	}
+	v = ytree_get(n, "models");
+	if (v == NULL || v->kind != YNODE_SEQ || v->n == 0)
+		return ytree_error(err, errlen, file, v ? v->line : n->line,
+		                  "relay '%s' needs a list of models", r->name);
+	r->models = xcalloc(v->n, sizeof *r->models);
+	for (size_t i = 0; i < v->n; i++) {
+		if (ytree_as_string(v->items[i], file, &s, err, errlen) != 0)
+			return -1;
+		if (baseline_find(pack, s) == NULL)
+			return ytree_error(err, errlen, file, v->items[i]->line,
+			                  "unknown model '%s' (no baseline to compare with)", s);
+		r->models[r->n_models++] = xstrdup(s);
+	}
+	return 0;
+}
+
+struct config *
+config_load(const char *path, const struct baseline_pack *pack, char *err, size_t errlen)
+{
+	struct ynode *root = ytree_load_file(path, err, errlen);
+	if (root == NULL)
+		return NULL;
+	struct config *c = xcalloc(1, sizeof *c);
+	c->path = xstrdup(path);
+	c->title = xstrdup("Assay relay status");
+	c->listen = xstrdup("127.0.0.1:8080");
+	c->database = xstrdup("assay.db");
+	c->interval_us = 300 * 1000000LL;
+	c->timeout_us = 60 * 1000000LL;
+	static const char *const keys[] = {"title",   "listen",   "database", "ca_file",
+	                                   "interval", "timeout", "relays",   NULL};
+	if (ytree_check_keys(root, path, keys, err, errlen) != 0)
+		goto err;
+	if (get_string(root, "title", path, &c->title, err, errlen) != 0 ||
+	    get_string(root, "listen", path, &c->listen, err, errlen) != 0 ||
+	    get_string(root, "database", path, &c->database, err, errlen) != 0 ||
+	    get_string(root, "ca_file", path, &c->ca_file, err, errlen) != 0)
+		goto err;
+	const struct ynode *v;
+	long long us;
+	if ((v = ytree_get(root, "interval")) != NULL) {
+		if (ytree_as_duration(v, path, &us, err, errlen) != 0)
+			goto err;
+		if (us < 1000000) {
+			ytree_error(err, errlen, path, v->line, "interval must be at least 1s");
+			goto err;
+		}
+		c->interval_us = us;
+	}
+	if ((v = ytree_get(root, "timeout")) != NULL) {
+		if (ytree_as_duration(v, path, &us, err, errlen) != 0)
+			goto err;
+		if (us < 100000) {
+			ytree_error(err, errlen, path, v->line, "timeout must be at least 100ms");
+			goto err;
+		}
+		c->timeout_us = us;
+	}
+	v = ytree_get(root, "relays");
+	if (v == NULL || v->kind != YNODE_SEQ || v->n == 0) {
+		ytree_error(err, errlen, path, v ? v->line : root->line,
+		           "expected a list of relays under 'relays'");
+		goto err;
+	}
+	c->relays = xcalloc(v->n, sizeof *c->relays);
+	for (size_t i = 0; i < v->n; i++) {
+		c->n_relays++;
+		if (load_relay(c, &c->relays[i], v->items[i], pack, err, errlen) != 0)
+			goto err;
+	}
+	ytree_free(root);
+	return c;
+err:
+	ytree_free(root);
+	config_free(c);
+	return NULL;
+}

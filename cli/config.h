@@ -1,0 +1,51 @@
+/*
+ * config: the `assay serve` configuration file (YAML).
+ *
+ * Every error names file:line. API keys are never in the file: a relay names
+ * the environment variable that holds its key (key_env), read at start-up.
+ */
+#ifndef ASSAY_CONFIG_H
+#define ASSAY_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "probes/adapter.h"
+
+struct baseline_pack;
+
+struct config_relay {
+	char *name;
+	char *base_url;
+	enum api_kind api;
+	char *key_env; /* NULL: no key */
+	char **models;
+	size_t n_models;
+	int64_t interval_us;
+};
+
+struct config {
+	char *path;
+	char *title;
+	char *listen; /* HOST:PORT */
+	char *database;
+	char *ca_file;
+	int64_t interval_us; /* default for relays */
+	int64_t timeout_us;  /* per request */
+	struct config_relay *relays;
+	size_t n_relays;
+};
+
+/*
+ * Load and validate path. Models are checked against pack (an unknown model
+ * is an error: there is nothing to compare it with). NULL with
+ * "FILE:LINE: message" in err.
+ */
+struct config *config_load(const char *path, const struct baseline_pack *pack, char *err,
+                           size_t errlen);
+void config_free(struct config *c);
+
+/* Is url an absolute http(s) URL curl can use? 0 yes; -1 with why in err. */
+int config_check_url(const char *url, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,291 @@
+/*
+ * helpers: process control and HTTP for the test binaries.
+ */
+#include "tests/helpers.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/util.h"
+
+long long
+test_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *
+test_build_dir(void)
+{
+	const char *b = getenv("ASSAY_BUILD");
+	return b && *b ? b : "build";
+}
+
+const char *
+test_binary(const char *name)
+{
+	static char path[512];
+	snprintf(path, sizeof path, "%s/%s", test_build_dir(), name);
+	return path;
+}
+
+int
+child_start(struct child *c, char *const argv[])
+{
+	int fds[2];
+	memset(c, 0, sizeof *c);
+	if (pipe(fds) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	fcntl(fds[0], F_SETFL, O_NONBLOCK);
+	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	c->pid = pid;
+	c->out_fd = fds[0];
+	return 0;
+}
+
+int
+child_read_line(struct child *c, char *line, size_t n, int timeout_ms)
+{
+	long long deadline = test_now_ms() + timeout_ms;
+	for (;;) {
+		char *nl = memchr(c->pending, '\n', c->pending_len);
+		if (nl != NULL) {
+			size_t len = (size_t)(nl - c->pending);
+			size_t copy = len < n - 1 ? len : n - 1;
+			memcpy(line, c->pending, copy);
+			line[copy] = '\0';
+			memmove(c->pending, nl + 1, c->pending_len - len - 1);
+			c->pending_len -= len + 1;
+			return 0;
+		}
+		long long left = deadline - test_now_ms();
+		if (left <= 0 || c->pending_len == sizeof c->pending)
+			return -1;
+		struct pollfd p = {.fd = c->out_fd, .events = POLLIN};
+		if (poll(&p, 1, (int)left) <= 0)
+			continue;
+		ssize_t r = read(c->out_fd, c->pending + c->pending_len,
+		                 sizeof c->pending - c->pending_len);
+		if (r == 0)
+			return -1;
+		if (r > 0)
+			c->pending_len += (size_t)r;
+		else if (errno != EAGAIN && errno != EINTR)
+			return -1;
+	}
+}
+
+int
+child_wait(struct child *c, int timeout_ms)
+{
+	long long deadline = test_now_ms() + timeout_ms;
+	int status;
+	while (test_now_ms() < deadline) {
+		pid_t r = waitpid(c->pid, &status, WNOHANG);
+		if (r == c->pid) {
+			c->pid = 0;
+			if (c->out_fd > 0)
+				close(c->out_fd);
+			c->out_fd = -1;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		}
+		struct timespec ts = {0, 5 * 1000000};
+		nanosleep(&ts, NULL);
+	}
+	return -2;
+}
+
+int
+child_stop(struct child *c, int timeout_ms)
+{
+	if (c->pid <= 0)
+		return -1;
+	kill(c->pid, SIGTERM);
+	int rc = child_wait(c, timeout_ms);
+	if (rc == -2) {
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, NULL, 0);
+		c->pid = 0;
+		return -1;
+	}
+	return rc;
+}
+
+static int
+fixture_has_all(const struct fixture *f, const char *const need[])
+{
+	for (size_t i = 0; need[i] != NULL; i++)
+		if (fixture_url(f, need[i]) == NULL)
+			return 0;
+	return 1;
+}
+
+int
+fixture_start(struct fixture *f, const char *world, const char *const need[],
+              char *const extra[])
+{
+	char *argv[32];
+	size_t k = 0;
+	memset(f, 0, sizeof *f);
+	argv[k++] = (char *)test_binary("assay-fixture");
+	argv[k++] = (char *)"-c";
+	argv[k++] = (char *)world;
+	for (size_t i = 0; extra != NULL && extra[i] != NULL && k < 30; i++)
+		argv[k++] = extra[i];
+	argv[k] = NULL;
+	if (child_start(&f->child, argv) != 0)
+		return -1;
+	char line[512];
+	while (!fixture_has_all(f, need)) {
+		if (f->n == 32)
+			goto err;
+		if (child_read_line(&f->child, line, sizeof line, 10000) != 0)
+			goto err;
+		char name[64], url[256];
+		if (sscanf(line, "listening %63s %255s", name, url) != 2)
+			goto err;
+		snprintf(f->names[f->n], sizeof f->names[f->n], "%s", name);
+		snprintf(f->urls[f->n], sizeof f->urls[f->n], "%s", url);
+		f->n++;
+	}
+	return 0;
+err:
+	child_stop(&f->child, 5000);
+	return -1;
+}
+
+const char *
+fixture_url(const struct fixture *f, const char *name)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->names[i], name) == 0)
+			return f->urls[i];
+	return NULL;
+}
+
+int
+fixture_stop(struct fixture *f)
+{
+	return child_stop(&f->child, 10000);
+}
+
+static size_t
+collect_cb(char *p, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+	return buf_add(b, p, size * n) == 0 ? size * n : 0;
+}
+
+char *
+http_get(const char *url, long *status, size_t *len)
+{
+	CURL *c = curl_easy_init();
+	struct buf b;
+	buf_init(&b, 64u << 20);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	CURLcode rc = curl_easy_perform(c);
+	if (status)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(c);
+	if (rc != CURLE_OK) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_take(&b, len);
+}
+
+static void
+drain(int fd, struct buf *b)
+{
+	char tmp[4096];
+	ssize_t r;
+	while ((r = read(fd, tmp, sizeof tmp)) > 0)
+		if (buf_add(b, tmp, (size_t)r) != 0)
+			break;
+}
+
+int
+run_capture(char *const argv[], int timeout_ms, char **out, char **err)
+{
+	int po[2], pe[2];
+	if (pipe(po) != 0 || pipe(pe) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(po[1], 1);
+		dup2(pe[1], 2);
+		close(po[0]);
+		close(po[1]);
+		close(pe[0]);
+		close(pe[1]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(po[1]);
+	close(pe[1]);
+	fcntl(po[0], F_SETFL, O_NONBLOCK);
+	fcntl(pe[0], F_SETFL, O_NONBLOCK);
+	struct buf bo, be;
+	buf_init(&bo, 16u << 20);
+	buf_init(&be, 16u << 20);
+	long long deadline = test_now_ms() + timeout_ms;
+	int status = -1, done = 0;
+	while (!done) {
+		struct pollfd p[2] = {{.fd = po[0], .events = POLLIN}, {.fd = pe[0], .events = POLLIN}};
+		long long left = deadline - test_now_ms();
+		if (left <= 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			status = -1;
+			break;
+		}
+		poll(p, 2, left > 50 ? 50 : (int)left);
+		drain(po[0], &bo);
+		drain(pe[0], &be);
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			drain(po[0], &bo);
+			drain(pe[0], &be);
+			status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+			done = 1;
+		}
+	}
+	close(po[0]);
+	close(pe[0]);
+	if (out)
+		*out = buf_take(&bo, NULL);
+	else
+		buf_release(&bo);
+	if (err)
+		*err = buf_take(&be, NULL);
+	else
+		buf_release(&be);
+	return status;
+}

@@ -1,0 +1,63 @@
+/*
+ * helpers: what the tests share: child processes with bounded waits, the
+ * fixture world's endpoints, and small HTTP GETs on loopback.
+ *
+ * No test sleeps for a fixed time: every wait polls a condition with a bound.
+ */
+#ifndef ASSAY_TEST_HELPERS_H
+#define ASSAY_TEST_HELPERS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct child {
+	pid_t pid;
+	int out_fd; /* the child's stdout, non-blocking */
+	char pending[8192];
+	size_t pending_len;
+};
+
+/* The build directory (ASSAY_BUILD, default "build") and a binary in it. */
+const char *test_build_dir(void);
+/* "<build>/<name>" in a static buffer. */
+const char *test_binary(const char *name);
+
+/* Start argv (argv[0] a path) with stdout piped to us; stderr is inherited.
+ * 0, or -1. */
+int child_start(struct child *c, char *const argv[]);
+/* Read one stdout line (without the newline) within timeout_ms. 0, or -1 on
+ * timeout or EOF. */
+int child_read_line(struct child *c, char *line, size_t n, int timeout_ms);
+/* SIGTERM, wait up to timeout_ms (then SIGKILL). The exit status, or -1 if
+ * it had to be killed or died of a signal. */
+int child_stop(struct child *c, int timeout_ms);
+/* Wait for the child to exit by itself within timeout_ms; exit status or -1. */
+int child_wait(struct child *c, int timeout_ms);
+
+/* A running fixture world and its endpoints. */
+struct fixture {
+	struct child child;
+	size_t n;
+	char names[32][64];
+	char urls[32][256];
+};
+/* Start build/assay-fixture -c world (extra: a NULL-terminated list of more
+ * arguments, or NULL), read its `listening` lines until every endpoint named
+ * in need (NULL-terminated) has appeared. 0, or -1. */
+int fixture_start(struct fixture *f, const char *world, const char *const need[],
+                  char *const extra[]);
+/* The base URL of endpoint name, or NULL. */
+const char *fixture_url(const struct fixture *f, const char *name);
+int fixture_stop(struct fixture *f);
+
+/* GET url; body (caller frees) and status. NULL on transport failure. */
+char *http_get(const char *url, long *status, size_t *len);
+
+/* Run argv to completion (bounded by timeout_ms), capturing stdout and
+ * stderr (caller frees). Returns the exit status, or -1. */
+int run_capture(char *const argv[], int timeout_ms, char **out, char **err);
+
+/* Monotonic milliseconds. */
+long long test_now_ms(void);
+
+#endif

@@ -1,0 +1,203 @@
+/*
+ * Adapters: request bodies, and responses (whole and streamed, both APIs,
+ * errors, malformed and oversized) into observations.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "probes/adapter.h"
+#include "probes/engine.h"
+
+static void
+parse(enum api_kind api, int stream, int status, const char *body, size_t piece, size_t cap,
+      struct observation *o)
+{
+	struct adapter_parse p;
+	observation_init(o);
+	adapter_parse_init(&p, api, o, stream, 0, cap);
+	size_t len = strlen(body);
+	for (size_t i = 0; i < len; i += piece) {
+		size_t n = len - i < piece ? len - i : piece;
+		if (adapter_parse_feed(&p, status, body + i, n, (int64_t)(1000 * (i + 1))) != 0)
+			break;
+	}
+	adapter_parse_finish(&p, status);
+	adapter_parse_release(&p);
+}
+
+Test(adapter, openai_request_body)
+{
+	struct probe_message m[] = {{"system", "be brief"}, {"user", "hi \"there\""}};
+	struct probe_call c = {.model = "gpt-4o", .messages = m, .n_messages = 2,
+	                       .max_tokens = 1, .temperature = 0, .seed = -1, .stream = 1};
+	char *s = adapter_body(API_OPENAI, &c);
+	json_t *j = json_loads(s, 0, NULL);
+	cr_assert_not_null(j, "%s", s);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "model")), "gpt-4o");
+	cr_expect_eq(json_array_size(json_object_get(j, "messages")), 2);
+	cr_expect_eq(json_integer_value(json_object_get(j, "max_tokens")), 1);
+	cr_expect(json_is_true(json_object_get(json_object_get(j, "stream_options"), "include_usage")));
+	json_decref(j);
+	free(s);
+	char *url = adapter_url(API_OPENAI, "https://relay.example/v1/");
+	cr_expect_str_eq(url, "https://relay.example/v1/chat/completions");
+	free(url);
+}
+
+Test(adapter, anthropic_request_body_moves_system)
+{
+	struct probe_message m[] = {{"system", "be brief"}, {"user", "hi"}};
+	struct probe_call c = {.model = "claude-sonnet-4", .messages = m, .n_messages = 2,
+	                       .max_tokens = -1, .temperature = -1, .seed = -1};
+	char *s = adapter_body(API_ANTHROPIC, &c);
+	json_t *j = json_loads(s, 0, NULL);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "system")), "be brief");
+	cr_expect_eq(json_array_size(json_object_get(j, "messages")), 1);
+	cr_expect(json_is_integer(json_object_get(j, "max_tokens")), "anthropic needs max_tokens");
+	json_decref(j);
+	free(s);
+}
+
+static const char openai_whole[] =
+    "{\"id\":\"chatcmpl-abc\",\"object\":\"chat.completion\",\"model\":\"gpt-4o-2024-08-06\","
+    "\"system_fingerprint\":\"fp_1234567890\",\"choices\":[{\"index\":0,\"message\":{\"role\":"
+    "\"assistant\",\"content\":\"pong\",\"refusal\":null},\"finish_reason\":\"stop\"}],"
+    "\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":1,\"total_tokens\":13,"
+    "\"prompt_tokens_details\":{\"cached_tokens\":0}}}";
+
+Test(adapter, openai_whole_response)
+{
+	struct observation o;
+	parse(API_OPENAI, 0, 200, openai_whole, 7, 1 << 20, &o);
+	cr_expect_eq(o.error, ERR_NONE, "%s", o.error_detail);
+	cr_expect_str_eq(o.text, "pong");
+	cr_expect_str_eq(o.model, "gpt-4o-2024-08-06");
+	cr_expect_str_eq(o.id, "chatcmpl-abc");
+	cr_expect_str_eq(o.finish_reason, "stop");
+	cr_expect_str_eq(o.system_fingerprint, "fp_1234567890");
+	cr_expect_eq(o.prompt_tokens, 12);
+	cr_expect_eq(o.completion_tokens, 1);
+	cr_expect_eq(o.cached_tokens, 0);
+	observation_release(&o);
+}
+
+Test(adapter, openai_stream_with_usage)
+{
+	const char *s =
+	    "data: {\"id\":\"chatcmpl-1\",\"model\":\"gpt-4o\",\"choices\":[{\"delta\":{\"role\":"
+	    "\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n"
+	    "data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"delta\":{\"content\":\"po\"},"
+	    "\"finish_reason\":null}]}\n\n"
+	    ": keep-alive\n\n"
+	    "data: {\"id\":\"chatcmpl-1\",\"choices\":[{\"delta\":{\"content\":\"ng\"},"
+	    "\"finish_reason\":\"stop\"}]}\n\n"
+	    "data: {\"id\":\"chatcmpl-1\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,"
+	    "\"completion_tokens\":2,\"total_tokens\":11}}\n\n"
+	    "data: [DONE]\n\n";
+	struct observation o;
+	parse(API_OPENAI, 1, 200, s, 5, 1 << 20, &o);
+	cr_expect_eq(o.error, ERR_NONE, "%s", o.error_detail);
+	cr_expect_str_eq(o.text, "pong");
+	cr_expect_eq(o.n_chunks, 2, "only chunks with content count");
+	cr_expect_geq(o.ttft_us, 0);
+	cr_expect_eq(o.prompt_tokens, 9);
+	cr_expect_str_eq(o.finish_reason, "stop");
+	observation_release(&o);
+}
+
+Test(adapter, stream_without_done_is_malformed)
+{
+	struct observation o;
+	parse(API_OPENAI, 1, 200,
+	      "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n", 100, 1 << 20, &o);
+	cr_expect_eq(o.error, ERR_MALFORMED);
+	observation_release(&o);
+	parse(API_OPENAI, 1, 200, "data: {not json\n\n", 100, 1 << 20, &o);
+	cr_expect_eq(o.error, ERR_MALFORMED);
+	observation_release(&o);
+}
+
+Test(adapter, anthropic_stream)
+{
+	const char *s =
+	    "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01\","
+	    "\"model\":\"claude-sonnet-4-20250514\",\"usage\":{\"input_tokens\":20,"
+	    "\"output_tokens\":1}}}\n\n"
+	    "event: ping\ndata: {\"type\":\"ping\"}\n\n"
+	    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+	    "\"delta\":{\"type\":\"text_delta\",\"text\":\"hello\"}}\n\n"
+	    "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+	    "\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n"
+	    "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+	struct observation o;
+	parse(API_ANTHROPIC, 1, 200, s, 11, 1 << 20, &o);
+	cr_expect_eq(o.error, ERR_NONE, "%s", o.error_detail);
+	cr_expect_str_eq(o.text, "hello");
+	cr_expect_str_eq(o.id, "msg_01");
+	cr_expect_eq(o.prompt_tokens, 20);
+	cr_expect_eq(o.completion_tokens, 3);
+	cr_expect_str_eq(o.finish_reason, "end_turn");
+	observation_release(&o);
+}
+
+Test(adapter, error_statuses_are_classified)
+{
+	struct {
+		int status;
+		const char *body;
+		enum error_class want;
+	} cases[] = {
+	    {401, "{\"error\":{\"message\":\"bad key\",\"code\":\"invalid_api_key\"}}", ERR_AUTH},
+	    {429, "{\"error\":{\"message\":\"quota\",\"code\":\"insufficient_quota\"}}", ERR_QUOTA},
+	    {429, "{\"error\":{\"message\":\"slow down\",\"type\":\"requests\"}}", ERR_RATE_LIMITED},
+	    {402, "", ERR_QUOTA},
+	    {503, "<html>bad gateway</html>", ERR_UPSTREAM},
+	    {404, "{\"error\":{\"message\":\"no such model\"}}", ERR_HTTP},
+	    {200, "not json at all", ERR_MALFORMED},
+	    {200, "{\"choices\":[]}", ERR_MALFORMED},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct observation o;
+		parse(API_OPENAI, 0, cases[i].status, cases[i].body, 64, 1 << 20, &o);
+		cr_expect_eq(o.error, cases[i].want, "case %zu: got %s", i, error_class_name(o.error));
+		cr_expect_not_null(o.error_detail);
+		observation_release(&o);
+	}
+}
+
+Test(adapter, body_cap_gives_too_large)
+{
+	char *big = malloc(100000);
+	memset(big, 'a', 99999);
+	big[99999] = '\0';
+	struct observation o;
+	parse(API_OPENAI, 0, 200, big, 4096, 10000, &o);
+	cr_expect_eq(o.error, ERR_TOO_LARGE);
+	observation_release(&o);
+	parse(API_OPENAI, 1, 200, big, 4096, 10000, &o);
+	cr_expect_eq(o.error, ERR_TOO_LARGE);
+	observation_release(&o);
+	free(big);
+}
+
+Test(adapter, invalid_utf8_text_is_sanitized)
+{
+	struct observation o;
+	parse(API_OPENAI, 0, 200,
+	      "{\"choices\":[{\"message\":{\"content\":\"a\\ud800b\"},\"finish_reason\":\"stop\"}]}",
+	      64, 1 << 20, &o);
+	/* jansson refuses lone surrogates: the body is malformed, and we say so */
+	cr_expect(o.error == ERR_MALFORMED || utf8_valid(o.text, strlen(o.text)));
+	observation_release(&o);
+}
+
+Test(adapter, secret_is_redacted)
+{
+	char *s = redact_secret("Incorrect API key provided: sk-abcdefghijklmnop. And sk-abcdefghij.",
+	                        "sk-abcdefghijklmnop");
+	cr_expect_null(strstr(s, "sk-abcdefghij"), "%s", s);
+	cr_expect_not_null(strstr(s, "[redacted]"));
+	free(s);
+}

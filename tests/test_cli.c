@@ -1,0 +1,168 @@
+/*
+ * CLI bad input: each mistake gets one clear line, exit 2, nothing started.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/helpers.h"
+
+static int
+run(char *const argv[], char **out, char **err)
+{
+	return run_capture(argv, 20000, out, err);
+}
+
+#define ASSAY (char *)test_binary("assay")
+
+static int
+count_lines(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+Test(cli, no_arguments_and_unknown_command)
+{
+	char *out, *err;
+	char *a1[] = {ASSAY, NULL};
+	cr_expect_eq(run(a1, &out, &err), 2);
+	free(out);
+	free(err);
+	char *a2[] = {ASSAY, (char *)"frobnicate", NULL};
+	cr_expect_eq(run(a2, &out, &err), 2);
+	cr_expect_not_null(strstr(err, "unknown command 'frobnicate'"), "%s", err);
+	free(out);
+	free(err);
+}
+
+Test(cli, audit_unknown_flag)
+{
+	char *out, *err;
+	char *a[] = {ASSAY, (char *)"audit", (char *)"--bogus", NULL};
+	cr_expect_eq(run(a, &out, &err), 2);
+	cr_expect_eq(count_lines(err), 1, "%s", err);
+	cr_expect_not_null(strstr(err, "--bogus"), "%s", err);
+	free(out);
+	free(err);
+}
+
+Test(cli, audit_malformed_url)
+{
+	char *out, *err;
+	char *a[] = {ASSAY, (char *)"audit", (char *)"--base-url", (char *)"ftp://x/v1",
+	             (char *)"--model", (char *)"gpt-4o", NULL};
+	cr_expect_eq(run(a, &out, &err), 2);
+	cr_expect_eq(count_lines(err), 1, "%s", err);
+	cr_expect_not_null(strstr(err, "http://"), "%s", err);
+	free(out);
+	free(err);
+	char *b[] = {ASSAY, (char *)"audit", (char *)"--base-url", (char *)"not a url",
+	             (char *)"--model", (char *)"gpt-4o", NULL};
+	cr_expect_eq(run(b, &out, &err), 2);
+	cr_expect_not_null(strstr(err, "URL"), "%s", err);
+	free(out);
+	free(err);
+}
+
+Test(cli, audit_unknown_model)
+{
+	char *out, *err;
+	char *a[] = {ASSAY, (char *)"audit", (char *)"--base-url", (char *)"http://127.0.0.1:1/v1",
+	             (char *)"--model", (char *)"gpt-17-ultra", NULL};
+	cr_expect_eq(run(a, &out, &err), 2);
+	cr_expect_eq(count_lines(err), 1, "%s", err);
+	cr_expect_not_null(strstr(err, "unknown model 'gpt-17-ultra'"), "%s", err);
+	free(out);
+	free(err);
+}
+
+Test(cli, audit_missing_key_variable)
+{
+	char *out, *err;
+	char *a[] = {ASSAY, (char *)"audit", (char *)"--base-url", (char *)"http://127.0.0.1:1/v1",
+	             (char *)"--model", (char *)"gpt-4o", (char *)"--key-env",
+	             (char *)"ASSAY_TEST_SURELY_UNSET_VAR", NULL};
+	unsetenv("ASSAY_TEST_SURELY_UNSET_VAR");
+	cr_expect_eq(run(a, &out, &err), 2);
+	cr_expect_not_null(strstr(err, "ASSAY_TEST_SURELY_UNSET_VAR"), "%s", err);
+	free(out);
+	free(err);
+}
+
+/* Write text to a fresh config file in a fresh directory; returns its dir. */
+static void
+write_config(char *dir, size_t n, const char *text)
+{
+	snprintf(dir, n, "/tmp/assay-cli-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	char path[300];
+	snprintf(path, sizeof path, "%s/c.yaml", dir);
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+/* serve with a bad config: exit 2, "c.yaml:LINE:" in one line, no database. */
+static void
+expect_config_error(const char *text, int line, const char *words)
+{
+	char dir[64], cfg[300], db[300], want[64];
+	write_config(dir, sizeof dir, text);
+	snprintf(cfg, sizeof cfg, "%s/c.yaml", dir);
+	snprintf(db, sizeof db, "%s/never.db", dir);
+	char *out, *err;
+	char *a[] = {ASSAY, (char *)"serve", (char *)"-c", cfg, (char *)"--db", db, NULL};
+	cr_expect_eq(run(a, &out, &err), 2, "config:\n%s", text);
+	cr_expect_eq(count_lines(err), 1, "%s", err);
+	snprintf(want, sizeof want, "c.yaml:%d: ", line);
+	cr_expect_not_null(strstr(err, want), "want '%s' in: %s", want, err);
+	cr_expect_not_null(strstr(err, words), "want '%s' in: %s", words, err);
+	cr_expect_neq(access(db, F_OK), 0, "a database was created for a bad config");
+	free(out);
+	free(err);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
+}
+
+Test(cli, serve_config_errors_name_file_and_line)
+{
+	expect_config_error("relays:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n"
+	                    "    intervall: 5m\n    models: [gpt-4o]\n",
+	                    4, "unknown key 'intervall'");
+	expect_config_error("relays:\n  - name: a\n    base_url: htp:/oops\n    models: [gpt-4o]\n", 3,
+	                    "URL");
+	expect_config_error("relays:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n"
+	                    "    models:\n      - gpt-4o\n      - gpt-17-ultra\n",
+	                    6, "unknown model 'gpt-17-ultra'");
+	expect_config_error("interval: soon\nrelays:\n  - name: a\n", 1, "duration");
+	expect_config_error("relays: [\n", 2, "invalid YAML");
+	expect_config_error("relays:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n"
+	                    "    models: [gpt-4o]\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n"
+	                    "    models: [gpt-4o]\n",
+	                    5, "duplicate relay name 'a'");
+	expect_config_error("relays:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n"
+	                    "    key_env: ASSAY_TEST_SURELY_UNSET_VAR\n    models: [gpt-4o]\n",
+	                    4, "ASSAY_TEST_SURELY_UNSET_VAR");
+}
+
+Test(cli, serve_unreadable_config_and_unknown_flag)
+{
+	char *out, *err;
+	char *a[] = {ASSAY, (char *)"serve", (char *)"-c", (char *)"/nonexistent/assay.yaml", NULL};
+	cr_expect_eq(run(a, &out, &err), 2);
+	cr_expect_not_null(strstr(err, "/nonexistent/assay.yaml"), "%s", err);
+	cr_expect_eq(count_lines(err), 1, "%s", err);
+	free(out);
+	free(err);
+	char *b[] = {ASSAY, (char *)"serve", (char *)"--frob", NULL};
+	cr_expect_eq(run(b, &out, &err), 2);
+	cr_expect_eq(count_lines(err), 1, "%s", err);
+	free(out);
+	free(err);
+}

@@ -1,0 +1,227 @@
+/*
+ * End to end: the fixture world, `assay serve` and `assay audit` together.
+ *
+ * The honest relay must come out genuine and the substituting one
+ * misbehaving with a substitution finding, on the page, in the JSON and in
+ * audit's exit status. Everything on ephemeral loopback ports; every wait is
+ * a polled condition with a bound.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "tests/helpers.h"
+
+static const char *const need[] = {"official", "honest-relay", "swap-relay", NULL};
+static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
+
+static struct fixture world;
+static char tmpdir[256];
+
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/assay-e2e-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+	cr_assert_eq(fixture_start(&world, "fixtures/demo.yaml", need, fast), 0,
+	             "the fixture world did not start");
+}
+
+static void
+teardown(void)
+{
+	cr_expect_eq(fixture_stop(&world), 0, "the fixture did not stop cleanly on SIGTERM");
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+	cr_expect_eq(system(cmd), 0);
+}
+
+/* The entry for relay in /api/v1/relays, once it has a verdict. */
+static json_t *
+wait_for_verdicts(const char *url, int timeout_ms)
+{
+	long long deadline = test_now_ms() + timeout_ms;
+	while (test_now_ms() < deadline) {
+		long status = 0;
+		char *body = http_get(url, &status, NULL);
+		if (body != NULL && status == 200) {
+			json_t *root = json_loads(body, 0, NULL);
+			free(body);
+			json_t *relays = json_object_get(root, "relays");
+			size_t i, done = 0;
+			json_t *r;
+			json_array_foreach(relays, i, r)
+			{
+				if (!json_is_null(json_object_get(r, "verdict")))
+					done++;
+			}
+			if (json_array_size(relays) == 2 && done == 2)
+				return root;
+			json_decref(root);
+		} else {
+			free(body);
+		}
+		usleep(100 * 1000); /* poll interval, not a wait for luck */
+	}
+	return NULL;
+}
+
+static json_t *
+relay_entry(json_t *root, const char *name)
+{
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(root, "relays"), i, r)
+	{
+		if (strcmp(json_string_value(json_object_get(r, "relay")), name) == 0)
+			return r;
+	}
+	return NULL;
+}
+
+static int
+has_finding(json_t *entry, const char *class)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(entry, "findings"), i, f)
+	{
+		if (strcmp(json_string_value(json_object_get(f, "class")), class) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+Test(e2e, serve_shows_honest_genuine_and_swap_misbehaving, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	char cfg[300], db[300];
+	snprintf(cfg, sizeof cfg, "%s/assay.yaml", tmpdir);
+	snprintf(db, sizeof db, "%s/assay.db", tmpdir);
+	FILE *f = fopen(cfg, "w");
+	cr_assert_not_null(f);
+	fprintf(f,
+	        "title: e2e\nlisten: 127.0.0.1:0\ndatabase: %s\ninterval: 1h\ntimeout: 20s\n"
+	        "relays:\n"
+	        "  - name: honest-relay\n    base_url: %s\n    models: [gpt-4o]\n"
+	        "  - name: swap-relay\n    base_url: %s\n    models: [gpt-4o]\n",
+	        db, fixture_url(&world, "honest-relay"), fixture_url(&world, "swap-relay"));
+	fclose(f);
+
+	struct child serve;
+	char *argv[] = {(char *)test_binary("assay"), (char *)"serve", (char *)"-c", cfg, NULL};
+	cr_assert_eq(child_start(&serve, argv), 0);
+	char line[512], base[300];
+	cr_assert_eq(child_read_line(&serve, line, sizeof line, 10000), 0, "serve printed no URL");
+	cr_assert_eq(sscanf(line, "serving %299s", base), 1, "unexpected line '%s'", line);
+
+	char url[400];
+	snprintf(url, sizeof url, "%sapi/v1/relays", base);
+	json_t *root = wait_for_verdicts(url, 60000);
+	cr_assert_not_null(root, "no verdicts within 60 s");
+	json_t *honest = relay_entry(root, "honest-relay");
+	json_t *swap = relay_entry(root, "swap-relay");
+	cr_assert_not_null(honest);
+	cr_assert_not_null(swap);
+	cr_expect_str_eq(json_string_value(json_object_get(honest, "verdict")), "genuine",
+	                 "honest relay: %s", json_string_value(json_object_get(honest, "reason")));
+	cr_expect_str_eq(json_string_value(json_object_get(swap, "verdict")), "misbehaving");
+	cr_expect(has_finding(swap, "substitution"), "no substitution finding for swap-relay");
+	cr_expect(!has_finding(honest, "substitution"), "honest relay accused of substitution");
+	cr_expect_gt(json_integer_value(json_object_get(honest, "ok_requests")), 0);
+	json_decref(root);
+
+	/* the page shows both, with their verdicts, escaped and complete */
+	long status = 0;
+	char *page = http_get(base, &status, NULL);
+	cr_assert_not_null(page);
+	cr_expect_eq(status, 200);
+	cr_expect_not_null(strstr(page, "honest-relay"));
+	cr_expect_not_null(strstr(page, "swap-relay"));
+	cr_expect_not_null(strstr(page, "v-genuine\">genuine"));
+	cr_expect_not_null(strstr(page, "v-misbehaving\">misbehaving"));
+	cr_expect_not_null(strstr(page, "</html>"));
+	free(page);
+
+	cr_expect_eq(child_stop(&serve, 10000), 0, "serve did not exit 0 on SIGTERM");
+	cr_expect_eq(access(db, F_OK), 0, "no database written");
+}
+
+static int
+audit(const char *base_url, int json, char **out)
+{
+	char *argv[] = {(char *)test_binary("assay"),
+	                (char *)"audit",
+	                (char *)"--base-url",
+	                (char *)base_url,
+	                (char *)"--model",
+	                (char *)"gpt-4o",
+	                json ? (char *)"--json" : NULL,
+	                NULL};
+	char *err = NULL;
+	int rc = run_capture(argv, 60000, out, &err);
+	free(err);
+	return rc;
+}
+
+Test(e2e, audit_exit_status_and_json, .init = setup, .fini = teardown, .timeout = 120)
+{
+	char *out = NULL;
+	cr_expect_eq(audit(fixture_url(&world, "honest-relay"), 0, &out), 0,
+	             "honest relay not genuine:\n%s", out);
+	cr_expect_not_null(strstr(out, "verdict: genuine"));
+	free(out);
+
+	cr_expect_eq(audit(fixture_url(&world, "swap-relay"), 0, &out), 1,
+	             "swap relay not misbehaving:\n%s", out);
+	cr_expect_not_null(strstr(out, "substitution"));
+	free(out);
+
+	cr_expect_eq(audit(fixture_url(&world, "swap-relay"), 1, &out), 1);
+	json_t *j = json_loads(out, 0, NULL);
+	cr_assert_not_null(j, "--json output does not parse:\n%s", out);
+	free(out);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "misbehaving");
+	json_t *findings = json_object_get(j, "findings");
+	cr_assert(json_is_array(findings));
+	int found = 0;
+	size_t i;
+	json_t *f;
+	json_array_foreach(findings, i, f)
+	{
+		cr_expect(json_is_number(json_object_get(f, "confidence")));
+		cr_expect(json_is_object(json_object_get(f, "evidence")));
+		if (strcmp(json_string_value(json_object_get(f, "class")), "substitution") == 0 &&
+		    json_number_value(json_object_get(f, "confidence")) >= 0.99)
+			found = 1;
+	}
+	cr_expect(found, "no confident substitution finding in --json");
+	cr_expect_gt(json_integer_value(json_object_get(j, "tokens_spent")), 0);
+	json_decref(j);
+}
+
+Test(e2e, audit_of_dead_endpoint_is_unreachable, .timeout = 60)
+{
+	/* a loopback port nobody listens on: bind an ephemeral one, close it */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof sa;
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	close(fd);
+	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", ntohs(sa.sin_port));
+	char *out = NULL;
+	cr_expect_eq(audit(url, 1, &out), 3);
+	json_t *j = json_loads(out, 0, NULL);
+	cr_assert_not_null(j, "%s", out);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "unreachable");
+	json_decref(j);
+	free(out);
+}

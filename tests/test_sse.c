@@ -1,0 +1,96 @@
+/*
+ * SSE parser: line ends, splits at every byte, comments, multi-line data,
+ * events without data, caps.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "probes/sse.h"
+
+struct got {
+	char events[16][64];
+	char data[16][256];
+	int n;
+};
+
+static int
+collect_cb(const char *event, const char *data, size_t len, void *arg)
+{
+	struct got *g = arg;
+	cr_assert_lt(g->n, 16);
+	snprintf(g->events[g->n], 64, "%s", event);
+	snprintf(g->data[g->n], 256, "%.*s", (int)len, data);
+	g->n++;
+	return 0;
+}
+
+static void
+parse_in_pieces(const char *stream, size_t piece, struct got *g)
+{
+	struct sse_parser p;
+	memset(g, 0, sizeof *g);
+	sse_init(&p, 1024, 4096, collect_cb, g);
+	size_t len = strlen(stream);
+	for (size_t i = 0; i < len; i += piece) {
+		size_t n = len - i < piece ? len - i : piece;
+		cr_assert_eq(sse_feed(&p, stream + i, n), 0);
+	}
+	sse_finish(&p);
+	sse_release(&p);
+}
+
+Test(sse, openai_stream_any_split)
+{
+	const char *s = "data: {\"a\":1}\n\n: keep-alive\n\ndata: {\"a\":2}\r\n\r\ndata: [DONE]\r\r";
+	for (size_t piece = 1; piece <= strlen(s); piece++) {
+		struct got g;
+		parse_in_pieces(s, piece, &g);
+		cr_assert_eq(g.n, 3, "piece %zu: %d events", piece, g.n);
+		cr_expect_str_eq(g.data[0], "{\"a\":1}");
+		cr_expect_str_eq(g.data[1], "{\"a\":2}");
+		cr_expect_str_eq(g.data[2], "[DONE]");
+	}
+}
+
+Test(sse, named_events_and_multiline_data)
+{
+	struct got g;
+	parse_in_pieces("event: message_start\ndata: one\ndata: two\n\nevent: ping\n\n"
+	                "event: x\ndata:nospace\n\n",
+	                3, &g);
+	cr_assert_eq(g.n, 2, "events without data are not dispatched");
+	cr_expect_str_eq(g.events[0], "message_start");
+	cr_expect_str_eq(g.data[0], "one\ntwo");
+	cr_expect_str_eq(g.events[1], "x");
+	cr_expect_str_eq(g.data[1], "nospace");
+}
+
+Test(sse, unfinished_event_is_dropped)
+{
+	struct sse_parser p;
+	struct got g = {0};
+	sse_init(&p, 1024, 4096, collect_cb, &g);
+	cr_assert_eq(sse_feed(&p, "data: whole\n\ndata: half", 23), 0);
+	cr_expect_eq(sse_finish(&p), 1);
+	cr_expect_eq(g.n, 1);
+	sse_release(&p);
+}
+
+Test(sse, line_and_event_caps)
+{
+	struct sse_parser p;
+	struct got g = {0};
+	char big[300];
+	memset(big, 'x', sizeof big);
+	sse_init(&p, 100, 4096, collect_cb, &g);
+	cr_expect_eq(sse_feed(&p, big, sizeof big), -1, "a line over its cap must fail");
+	sse_release(&p);
+
+	sse_init(&p, 1024, 50, collect_cb, &g);
+	int rc = 0;
+	for (int i = 0; i < 10 && rc == 0; i++)
+		rc = sse_feed(&p, "data: 0123456789\n", 17);
+	cr_expect_eq(rc, -1, "an event's data over its cap must fail");
+	sse_release(&p);
+}

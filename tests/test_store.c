@@ -1,0 +1,138 @@
+/*
+ * Store: migrations, saving a run, summaries, pruning, no secrets.
+ */
+#include <criterion/criterion.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/util.h"
+#include "storage/store.h"
+
+static char dir[64];
+static char path[128];
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/assay-store-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/t.db", dir);
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
+}
+
+static struct probe_def probe = {.id = (char *)"ping", .samples = 1};
+
+static void
+fake_run(struct audit_run *run, struct audit_item *item, struct observation *o, int ok)
+{
+	memset(run, 0, sizeof *run);
+	run->target.relay = (char *)"r1";
+	run->target.model = (char *)"gpt-4o";
+	run->target.api_key = (char *)"sk-secret-never-stored";
+	run->started_ms = wall_ms();
+	run->finished_ms = run->started_ms + 10;
+	observation_init(o);
+	o->started_ms = run->started_ms;
+	o->http_status = ok ? 200 : 503;
+	o->error = ok ? ERR_NONE : ERR_UPSTREAM;
+	o->text = xstrdup("pong");
+	o->text_len = 4;
+	o->prompt_tokens = 10;
+	memset(item, 0, sizeof *item);
+	item->probe = &probe;
+	item->obs = o;
+	run->items = item;
+	run->n_items = 1;
+}
+
+static int summaries;
+static void
+summary_cb(const struct store_summary *s, void *arg)
+{
+	(void)arg;
+	summaries++;
+	cr_expect_str_eq(s->relay, "r1");
+	cr_expect_str_eq(s->verdict, "genuine");
+	cr_expect_eq(s->runs, 2);
+	cr_expect_eq(s->requests, 2);
+	cr_expect_eq(s->ok_requests, 1);
+}
+
+Test(store, save_and_summarise, .init = setup, .fini = teardown)
+{
+	char err[256];
+	struct store *s = store_open(path, 0, err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	struct audit_run run;
+	struct audit_item item;
+	struct observation o;
+	struct assessment a;
+	for (int i = 0; i < 2; i++) {
+		fake_run(&run, &item, &o, i == 1);
+		assessment_init(&a);
+		a.requests = 1;
+		a.ok_requests = i == 1;
+		a.strong_checks_passed = 1;
+		assessment_decide(&a);
+		cr_expect_gt(store_save_run(s, &run, &a), 0);
+		assessment_release(&a);
+		observation_release(&o);
+	}
+	summaries = 0;
+	cr_expect_eq(store_each_summary(s, 3600000, summary_cb, NULL), 0);
+	cr_expect_eq(summaries, 1);
+	cr_expect_eq(store_prune_observations(s, wall_ms() + 1000), 2);
+	store_close(s);
+
+	/* nothing secret in the file, WAL mode on, schema version set */
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "grep -q sk-secret-never-stored '%s'*", path);
+	cr_expect_neq(system(cmd), 0, "the API key reached the database");
+	sqlite3 *db;
+	sqlite3_open(path, &db);
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL);
+	sqlite3_step(st);
+	cr_expect_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+	sqlite3_step(st);
+	cr_expect_eq(sqlite3_column_int(st, 0), store_schema_version());
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+Test(store, refuses_a_newer_schema, .init = setup, .fini = teardown)
+{
+	sqlite3 *db;
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL);
+	sqlite3_close(db);
+	char err[256];
+	cr_expect_null(store_open(path, 0, err, sizeof err));
+	cr_expect_not_null(strstr(err, "newer"), "%s", err);
+}
+
+Test(store, reopening_keeps_data, .init = setup, .fini = teardown)
+{
+	char err[256];
+	struct store *s = store_open(path, 0, err, sizeof err);
+	cr_assert_not_null(s);
+	store_close(s);
+	s = store_open(path, 0, err, sizeof err);
+	cr_assert_not_null(s, "second open (no migration) failed: %s", err);
+	store_close(s);
+	s = store_open(path, 1, err, sizeof err);
+	cr_assert_not_null(s, "read-only open failed: %s", err);
+	store_close(s);
+}

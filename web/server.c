@@ -1,0 +1,174 @@
+/*
+ * server: libmicrohttpd with its own polling thread; handlers only take a
+ * blob reference and queue it, so they never block on the event loop.
+ */
+#include "web/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cli/util.h"
+#include "web/board.h"
+#include "web/render.h"
+
+struct web_server {
+	struct MHD_Daemon *daemon;
+	struct board *board;
+	int port;
+};
+
+static void
+add_security_headers(struct MHD_Response *r)
+{
+	MHD_add_response_header(r, "Content-Security-Policy",
+	                        "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+	                        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+}
+
+static enum MHD_Result
+respond_static(struct MHD_Connection *c, unsigned status, const char *type, const char *body)
+{
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+	MHD_add_response_header(r, "Content-Type", type);
+	add_security_headers(r);
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, "Allow", "GET, HEAD");
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static void
+blob_free_cb(void *cls)
+{
+	board_put(cls);
+}
+
+static enum MHD_Result
+respond_blob(struct MHD_Connection *c, struct blob *blob)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
+	    blob->len, blob->data, blob_free_cb, blob);
+	if (r == NULL) {
+		board_put(blob);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, "Content-Type", blob->content_type);
+	MHD_add_response_header(r, "Cache-Control", "no-cache");
+	add_security_headers(r);
+	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+handler_cb(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+           const char *version, const char *upload_data, size_t *upload_size, void **req_cls)
+{
+	(void)version;
+	(void)upload_data;
+	struct web_server *w = cls;
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return respond_static(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
+		                      "method not allowed\n");
+	if (*upload_size != 0) {
+		*upload_size = 0; /* GET bodies are ignored */
+		return MHD_YES;
+	}
+	(void)req_cls;
+	if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
+		return respond_blob(c, board_get(w->board, PAGE_STATUS_HTML));
+	if (strcmp(url, "/api/v1/relays") == 0)
+		return respond_blob(c, board_get(w->board, PAGE_RELAYS_JSON));
+	if (strcmp(url, "/assets/style.css") == 0)
+		return respond_static(c, MHD_HTTP_OK, "text/css; charset=utf-8", render_stylesheet);
+	if (strcmp(url, "/healthz") == 0)
+		return respond_static(c, MHD_HTTP_OK, "text/plain; charset=utf-8", "ok\n");
+	return respond_static(c, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", "not found\n");
+}
+
+int
+web_parse_listen(const char *spec, char *host, size_t hostlen, int *port)
+{
+	const char *colon = strrchr(spec, ':');
+	if (colon == NULL)
+		return -1;
+	size_t hl = (size_t)(colon - spec);
+	const char *h = spec;
+	if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	if (hl >= hostlen)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if (hl == 0)
+		snprintf(host, hostlen, "127.0.0.1");
+	char *end;
+	long p = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end != '\0' || p < 0 || p > 65535)
+		return -1;
+	*port = (int)p;
+	return 0;
+}
+
+struct web_server *
+web_start(struct board *board, const char *host, int port, char *err, size_t errlen)
+{
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+	                         .ai_socktype = SOCK_STREAM};
+	struct addrinfo *ai = NULL;
+	char portstr[16];
+	snprintf(portstr, sizeof portstr, "%d", port);
+	int rc = getaddrinfo(host, portstr, &hints, &ai);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot listen on '%s': need a numeric address (%s)", host,
+		         gai_strerror(rc));
+		return NULL;
+	}
+	struct web_server *w = xcalloc(1, sizeof *w);
+	w->board = board;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	w->daemon = MHD_start_daemon(
+	    flags, (uint16_t)port, NULL, NULL, handler_cb, w, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (w->daemon == NULL) {
+		snprintf(err, errlen, "cannot listen on %s:%d (address in use or not permitted)",
+		         host, port);
+		free(w);
+		return NULL;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	w->port = info ? info->port : port;
+	return w;
+}
+
+int
+web_port(const struct web_server *w)
+{
+	return w->port;
+}
+
+void
+web_stop(struct web_server *w)
+{
+	if (w == NULL)
+		return;
+	MHD_stop_daemon(w->daemon);
+	free(w);
+}
