@@ -57,7 +57,7 @@ $(BUILD)/.deps-ok: Makefile cli/deps.sh
 	@./cli/deps.sh $(DEB_PKGS)
 	@mkdir -p $(BUILD) && touch $@
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | $(BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
