@@ -1,0 +1,126 @@
+/*
+ * Chat accounting: chat_prompt_tokens against tests/data/tokenizer/chat.jsonl
+ * (written by scoring/vocab/gen/chat.mjs: Qwen3 and DeepSeek V3 templates
+ * rendered by a Jinja engine and counted by the reference tokenizers; OpenAI
+ * by the Cookbook formula over js-tiktoken), against the prompt_tokens the
+ * OpenAI API itself reported for the Cookbook's example, and on bad input.
+ */
+#include <criterion/criterion.h>
+
+#include "cli/util.h"
+#include "scoring/tokenizer.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHAT_CASES ASSAY_SRCDIR "/tests/data/tokenizer/chat.jsonl"
+
+static struct tokenizer *
+open_or_fail(const char *name)
+{
+	char err[256];
+	struct tokenizer *t = tokenizer_open(name, err, sizeof(err));
+	cr_assert_not_null(t, "tokenizer_open(%s): %s", name, err);
+	return t;
+}
+
+Test(chat_tokens, matches_reference_templates)
+{
+	size_t len;
+	char *data = read_file(CHAT_CASES, 16u << 20, &len);
+	cr_assert_not_null(data, "cannot read '%s'", CHAT_CASES);
+	size_t cases = 0, families[3] = {0, 0, 0};
+	for (char *line = strtok(data, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		json_error_t jerr;
+		json_t *c = json_loads(line, 0, &jerr);
+		cr_assert_not_null(c, "case %zu: %s", cases + 1, jerr.text);
+		const char *family = json_string_value(json_object_get(c, "family"));
+		const char *name = json_string_value(json_object_get(c, "tokenizer"));
+		json_t *jm = json_object_get(c, "messages");
+		size_t n = json_array_size(jm);
+		struct chat_message *msgs = xcalloc(n ? n : 1, sizeof(*msgs));
+		for (size_t i = 0; i < n; i++) {
+			json_t *m = json_array_get(jm, i);
+			msgs[i].role = json_string_value(json_object_get(m, "role"));
+			msgs[i].content = json_string_value(json_object_get(m, "content"));
+			msgs[i].name = json_string_value(json_object_get(m, "name"));
+		}
+		struct tokenizer *t = open_or_fail(name);
+		long got = chat_prompt_tokens(t, family, msgs, n);
+		long want = (long)json_integer_value(json_object_get(c, "prompt_tokens"));
+		cr_expect_eq(got, want, "case %zu (%s, %s, %zu messages): %ld, want %ld", cases + 1,
+			     family, name, n, got, want);
+		families[strcmp(family, "openai") == 0 ? 0 : strcmp(family, "qwen3") == 0 ? 1 : 2]++;
+		tokenizer_free(t);
+		free(msgs);
+		json_decref(c);
+		cases++;
+	}
+	free(data);
+	cr_assert_geq(cases, 60);
+	cr_assert(families[0] > 0 && families[1] > 0 && families[2] > 0);
+}
+
+/* The OpenAI Cookbook ("How to count tokens with tiktoken") shows this
+ * conversation billed by the API at 129 prompt tokens on gpt-4-0613 and
+ * gpt-3.5-turbo-0613, and 124 on gpt-4o and gpt-4o-mini. */
+Test(chat_tokens, openai_cookbook_example)
+{
+	static const struct chat_message msgs[] = {
+	    {"system", "You are a helpful, pattern-following assistant that translates corporate "
+		       "jargon into plain English.", NULL},
+	    {"system", "New synergies will help drive top-line growth.", "example_user"},
+	    {"system", "Things working well together will increase revenue.", "example_assistant"},
+	    {"system", "Let's circle back when we have more bandwidth to touch base on "
+		       "opportunities for increased leverage.", "example_user"},
+	    {"system", "Let's talk later when we're less busy about how to do better.",
+	     "example_assistant"},
+	    {"user", "This late pivot means we don't have time to boil the ocean for the client "
+		     "deliverable.", NULL},
+	};
+	struct tokenizer *o200k = open_or_fail("o200k_base");
+	struct tokenizer *cl100k = open_or_fail("cl100k_base");
+	cr_assert_eq(chat_prompt_tokens(o200k, "openai", msgs, 6), 124);
+	cr_assert_eq(chat_prompt_tokens(cl100k, "openai", msgs, 6), 129);
+	/* Empty conversation: only the reply priming. */
+	cr_assert_eq(chat_prompt_tokens(o200k, "openai", NULL, 0), 3);
+	tokenizer_free(o200k);
+	tokenizer_free(cl100k);
+}
+
+Test(chat_tokens, template_overhead)
+{
+	static const struct chat_message one[] = {{"user", "Hello", NULL}};
+	struct tokenizer *q = open_or_fail("qwen3");
+	struct tokenizer *d = open_or_fail("deepseek_v3");
+	long hello_q = tokenizer_count(q, "Hello", 5);
+	long hello_d = tokenizer_count(d, "Hello", 5);
+	/* <|im_start|> user \n Hello <|im_end|> \n <|im_start|> assistant \n */
+	cr_assert_eq(chat_prompt_tokens(q, "qwen3", one, 1), hello_q + 8);
+	/* <｜begin▁of▁sentence｜> <｜User｜> Hello <｜Assistant｜> */
+	cr_assert_eq(chat_prompt_tokens(d, "deepseek_v3", one, 1), hello_d + 3);
+	tokenizer_free(q);
+	tokenizer_free(d);
+}
+
+Test(chat_tokens, bad_input_is_rejected)
+{
+	struct tokenizer *o = open_or_fail("o200k_base");
+	struct tokenizer *q = open_or_fail("qwen3");
+	static const struct chat_message ok[] = {{"user", "hi", NULL}};
+	static const struct chat_message no_content[] = {{"user", NULL, NULL}};
+	static const struct chat_message no_role[] = {{NULL, "hi", NULL}};
+	static const struct chat_message bad_utf8[] = {{"user", "caf\xc3", NULL}};
+	cr_assert_eq(chat_prompt_tokens(o, "anthropic", ok, 1), -1);
+	cr_assert_eq(chat_prompt_tokens(o, NULL, ok, 1), -1);
+	cr_assert_eq(chat_prompt_tokens(q, "openai", ok, 1), -1, "openai with a qwen tokenizer");
+	cr_assert_eq(chat_prompt_tokens(o, "qwen3", ok, 1), -1, "qwen3 with o200k_base");
+	cr_assert_eq(chat_prompt_tokens(o, "openai", no_content, 1), -1);
+	cr_assert_eq(chat_prompt_tokens(q, "qwen3", no_role, 1), -1);
+	cr_assert_eq(chat_prompt_tokens(o, "openai", bad_utf8, 1), -1);
+	cr_assert_eq(chat_prompt_tokens(q, "qwen3", bad_utf8, 1), -1);
+	cr_assert_eq(chat_prompt_tokens(o, "openai", NULL, 1), -1);
+	tokenizer_free(o);
+	tokenizer_free(q);
+}
