@@ -459,10 +459,11 @@ adapter_parse_finish(struct adapter_parse *p, int status)
 	} else if (json_object_get(j, "error") != NULL &&
 	           json_object_get(j, "choices") == NULL &&
 	           json_object_get(j, "content") == NULL) {
-		/* some relays send errors with status 200 */
+		/* some relays send errors with status 200: an upstream failure */
 		json_decref(j);
-		error_body(p, 502);
-		o->http_status = status;
+		error_body(p, status);
+		if (p->obs->error == ERR_NONE)
+			p->obs->error = ERR_UPSTREAM;
 		finish_text(p);
 		return;
 	} else if (p->api == API_OPENAI) {

@@ -1,0 +1,210 @@
+/*
+ * Detectors on synthetic runs: the tokenizer fingerprint must pass an honest
+ * count, name the family actually served, see a hidden prompt, and stay
+ * quiet (inconclusive, not accusing) when it cannot count.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/util.h"
+#include "probes/audit.h"
+#include "probes/catalog.h"
+#include "scoring/baseline.h"
+#include "scoring/detect.h"
+#include "scoring/tokenizer.h"
+
+static struct catalog *cat;
+static struct baseline_pack *pack;
+static struct scorer *scorer;
+
+static void
+setup(void)
+{
+	char err[256];
+	cat = catalog_load_default(err, sizeof err);
+	cr_assert_not_null(cat, "%s", err);
+	pack = baseline_load_default(err, sizeof err);
+	cr_assert_not_null(pack, "%s", err);
+	scorer = scorer_new(pack);
+}
+
+static void
+teardown(void)
+{
+	scorer_free(scorer);
+	baseline_free(pack);
+	catalog_free(cat);
+}
+
+/*
+ * A finished run of the cheap and medium probes where the relay answers as
+ * `served` (tokenizer + template) would, adding `extra` hidden prompt tokens,
+ * and answering every known-answer probe with `answer_ok`.
+ */
+static struct audit_run *
+synthetic_run(const char *claimed, const char *tok, const char *family, long extra,
+              int answer_ok)
+{
+	struct audit_run *run = xcalloc(1, sizeof *run);
+	run->target.relay = xstrdup("r");
+	run->target.base_url = xstrdup("http://127.0.0.1:1/v1");
+	run->target.model = xstrdup(claimed);
+	size_t n = 0;
+	for (size_t i = 0; i < cat->n; i++)
+		n += (size_t)cat->probes[i].samples;
+	run->items = xcalloc(n, sizeof *run->items);
+	for (size_t i = 0; i < cat->n; i++) {
+		const struct probe_def *p = &cat->probes[i];
+		if (p->tier == TIER_DEEP)
+			continue;
+		for (int s = 0; s < p->samples; s++) {
+			struct audit_item *it = &run->items[run->n_items++];
+			it->probe = p;
+			it->sample = s;
+			it->n_messages = p->n_messages;
+			it->messages = xcalloc(p->n_messages, sizeof *it->messages);
+			char nonce[16];
+			probe_nonce(nonce);
+			for (size_t m = 0; m < p->n_messages; m++) {
+				it->messages[m].role = p->roles[m];
+				it->messages[m].content = probe_render(p->texts[m], nonce);
+			}
+			struct observation *o = xmalloc(sizeof *o);
+			observation_init(o);
+			o->http_status = 200;
+			o->prompt_tokens =
+			    scorer_expected_prompt_tokens(scorer, tok, family, it) + extra;
+			o->completion_tokens = 1;
+			const char *text = "pong";
+			if (strcmp(p->id, "cap-strawberry") == 0)
+				text = answer_ok ? "3" : "2";
+			else if (strcmp(p->id, "cap-arithmetic") == 0)
+				text = answer_ok ? "391" : "401";
+			o->text = xstrdup(text);
+			o->text_len = strlen(text);
+			o->model = xstrdup(claimed);
+			it->obs = o;
+		}
+	}
+	run->n_done = run->n_items;
+	return run;
+}
+
+static const struct finding *
+find(const struct assessment *a, const char *class)
+{
+	for (size_t i = 0; i < a->n_findings; i++)
+		if (strcmp(a->findings[i].class, class) == 0)
+			return &a->findings[i];
+	return NULL;
+}
+
+Test(detect, honest_counts_are_genuine, .init = setup, .fini = teardown)
+{
+	const char *models[] = {"gpt-4o", "gpt-3.5-turbo", "qwen3-32b", "deepseek-chat"};
+	for (size_t i = 0; i < 4; i++) {
+		const struct baseline_model *m = baseline_find(pack, models[i]);
+		struct audit_run *run = synthetic_run(m->name, m->tokenizer, m->template, 0, 1);
+		struct assessment a;
+		assessment_init(&a);
+		scorer_assess(scorer, run, m, &a);
+		cr_expect_eq(a.verdict, VERDICT_GENUINE, "%s: %s", m->name, a.reason);
+		cr_expect_eq(a.n_findings, 0, "%s: %zu findings", m->name, a.n_findings);
+		assessment_release(&a);
+		audit_run_free(run);
+	}
+}
+
+Test(detect, substitution_names_the_served_family, .init = setup, .fini = teardown)
+{
+	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
+	struct audit_run *run = synthetic_run("gpt-4o", "qwen3", "qwen3", 0, 1);
+	struct assessment a;
+	assessment_init(&a);
+	scorer_assess(scorer, run, m, &a);
+	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
+	const struct finding *f = find(&a, "substitution");
+	cr_assert_not_null(f);
+	cr_expect_geq(f->confidence, 0.99);
+	cr_expect_str_eq(f->served, "qwen3-32b");
+	assessment_release(&a);
+	audit_run_free(run);
+
+	/* gpt-4 (cl100k) sold as gpt-4o (o200k) */
+	run = synthetic_run("gpt-4o", "cl100k_base", "openai", 0, 1);
+	assessment_init(&a);
+	scorer_assess(scorer, run, m, &a);
+	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
+	f = find(&a, "substitution");
+	cr_assert_not_null(f);
+	cr_expect_str_eq(f->served, "gpt-4-turbo");
+	assessment_release(&a);
+	audit_run_free(run);
+}
+
+Test(detect, hidden_prompt_is_prompt_injection, .init = setup, .fini = teardown)
+{
+	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
+	struct audit_run *run = synthetic_run("gpt-4o", "o200k_base", "openai", 57, 1);
+	struct assessment a;
+	assessment_init(&a);
+	scorer_assess(scorer, run, m, &a);
+	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
+	const struct finding *f = find(&a, "prompt_injection");
+	cr_assert_not_null(f);
+	cr_expect_null(find(&a, "substitution"), "a hidden prompt is not a substitution");
+	cr_expect_not_null(strstr(f->observed, "+57"), "%s", f->observed);
+	assessment_release(&a);
+	audit_run_free(run);
+
+	/* one or two tokens of difference are tolerated, not accused */
+	run = synthetic_run("gpt-4o", "o200k_base", "openai", 2, 1);
+	assessment_init(&a);
+	scorer_assess(scorer, run, m, &a);
+	cr_expect_eq(a.verdict, VERDICT_GENUINE, "%s", a.reason);
+	assessment_release(&a);
+	audit_run_free(run);
+}
+
+Test(detect, wrong_answers_alone_make_suspect_not_misbehaving, .init = setup, .fini = teardown)
+{
+	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
+	struct audit_run *run = synthetic_run("gpt-4o", "o200k_base", "openai", 0, 0);
+	struct assessment a;
+	assessment_init(&a);
+	scorer_assess(scorer, run, m, &a);
+	cr_expect_eq(a.verdict, VERDICT_SUSPECT, "%s", a.reason);
+	assessment_release(&a);
+	audit_run_free(run);
+}
+
+Test(detect, no_tokenizer_means_no_genuine, .init = setup, .fini = teardown)
+{
+	/* Claude has no public tokenizer: the fingerprint cannot vouch for it */
+	const struct baseline_model *m = baseline_find(pack, "claude-sonnet-4");
+	struct audit_run *run = synthetic_run("claude-sonnet-4", "o200k_base", "openai", 0, 1);
+	struct assessment a;
+	assessment_init(&a);
+	scorer_assess(scorer, run, m, &a);
+	cr_expect_eq(a.verdict, VERDICT_INCONCLUSIVE, "%s", a.reason);
+	assessment_release(&a);
+	audit_run_free(run);
+}
+
+Test(detect, all_failed_is_unreachable, .init = setup, .fini = teardown)
+{
+	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
+	struct audit_run *run = synthetic_run("gpt-4o", "o200k_base", "openai", 0, 1);
+	for (size_t i = 0; i < run->n_items; i++) {
+		run->items[i].obs->http_status = 0;
+		run->items[i].obs->error = ERR_CONNECT;
+	}
+	struct assessment a;
+	assessment_init(&a);
+	scorer_assess(scorer, run, m, &a);
+	cr_expect_eq(a.verdict, VERDICT_UNREACHABLE);
+	cr_expect_not_null(find(&a, "unavailable"));
+	assessment_release(&a);
+	audit_run_free(run);
+}
