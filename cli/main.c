@@ -4,10 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#if __has_include("cli/cmd_tokens.h") /* TEMPORARY until the tokens command lands */
 #include "cli/cmd_tokens.h"
-#define HAVE_CMD_TOKENS 1
-#endif
 #include "cli/commands.h"
 
 #define ASSAY_VERSION "0.1.0"
@@ -41,10 +38,8 @@ main(int argc, char **argv)
 		return cmd_audit(argc - 1, argv + 1);
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(argc - 1, argv + 1);
-#ifdef HAVE_CMD_TOKENS
 	if (strcmp(cmd, "tokens") == 0)
 		return cmd_tokens(argc - 1, argv + 1);
-#endif
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("assay %s\n", ASSAY_VERSION);
 		return 0;
