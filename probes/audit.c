@@ -74,6 +74,7 @@ submit_more(struct audit_run *run)
 		char *url = adapter_url(run->target.api, run->target.base_url);
 		char *body = adapter_body(run->target.api, &call);
 		struct engine_request req = {
+		    .pool = run->target.relay,
 		    .api = run->target.api,
 		    .url = url,
 		    .api_key = run->target.api_key,

@@ -18,10 +18,14 @@
 
 #include "cli/util.h"
 
+struct pool;
+
 struct transfer {
 	struct engine *engine;
-	struct transfer *next; /* queue or in-flight list */
+	struct pool *pool;
+	struct transfer *next; /* pool queue or in-flight list */
 	struct transfer *prev;
+	int64_t queued_us;
 	CURL *easy;
 	struct curl_slist *headers;
 	char *url;
@@ -39,14 +43,37 @@ struct transfer {
 	void *arg;
 };
 
+/*
+ * A pool paces the requests to one relay: at most max_in_flight at once, at
+ * most rpm a minute (a token bucket), and none while the relay asked us to
+ * wait (Retry-After) or while backing off after failures (exponential, with
+ * jitter). Requests wait in the pool's FIFO, but never past their deadline.
+ */
+struct pool {
+	char *name;
+	struct pool *next;
+	size_t max_in_flight; /* 0: only the engine's limit */
+	double rpm;           /* 0: unlimited */
+	double tokens;        /* the bucket */
+	int64_t refill_us;
+	int64_t paused_until_us;
+	int failures; /* consecutive 429 / 5xx / connect failures */
+	size_t in_flight;
+	struct transfer *queue_head, *queue_tail;
+};
+
 struct engine {
 	struct event_base *base;
 	CURLM *multi;
 	struct event *timer;
+	struct event *wake; /* a paced pool may start again */
+	int64_t wake_at_us;
 	size_t max_in_flight;
 	size_t in_flight;
 	size_t queued;
-	struct transfer *queue_head, *queue_tail;
+	struct pool *pools;
+	struct pool *rr; /* where the next round-robin pass starts */
+	unsigned rand_state;
 	struct transfer *active; /* doubly linked */
 	char *ca_file;
 	int insecure;
@@ -59,6 +86,9 @@ struct sock_ctx {
 
 static void check_done(struct engine *e);
 static void start_queued(struct engine *e);
+static void wake_cb(evutil_socket_t fd, short what, void *arg);
+static void pool_note_result(struct engine *e, struct pool *p, const struct observation *o,
+                             int64_t now);
 
 static void
 event_cb(evutil_socket_t fd, short what, void *arg)
@@ -219,6 +249,8 @@ engine_new(struct event_base *base, const struct engine_options *opt)
 	e->ca_file = opt && opt->ca_file ? xstrdup(opt->ca_file) : NULL;
 	e->insecure = opt ? opt->insecure_skip_tls : 0;
 	e->timer = evtimer_new(base, timer_cb, e);
+	e->wake = evtimer_new(base, wake_cb, e);
+	e->rand_state = (unsigned)now_us();
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, multi_socket_cb);
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
@@ -365,7 +397,8 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 	redact_field(&o->finish_reason, t->api_key);
 	redact_field(&o->system_fingerprint, t->api_key);
 	redact_field(&o->request_id, t->api_key);
-	(void)e;
+	if (o->error != ERR_ABORTED)
+		pool_note_result(e, t->pool, o, now_us());
 	engine_done_cb cb = t->cb;
 	void *arg = t->arg;
 	t->obs = NULL;
@@ -376,6 +409,7 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 static void
 active_unlink(struct engine *e, struct transfer *t)
 {
+	t->pool->in_flight--;
 	if (t->prev != NULL)
 		t->prev->next = t->next;
 	else
@@ -456,36 +490,204 @@ deferred_fail_cb(evutil_socket_t fd, short what, void *arg)
 	finish_transfer(t->engine, t, CURLE_OK);
 }
 
+/* End a transfer that never started, from the event loop (never from inside
+ * engine_submit(), whose caller may not expect a callback yet). */
+static void
+fail_later(struct engine *e, struct transfer *t, enum error_class ec, const char *why)
+{
+	t->obs->error = ec;
+	observation_set(&t->obs->error_detail, why, strlen(why), OBS_DETAIL_CAP);
+	t->start_us = now_us();
+	t->obs->started_ms = wall_ms();
+	adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, t->start_us, 0);
+	struct timeval now = {0, 0};
+	if (event_base_once(e->base, -1, EV_TIMEOUT, deferred_fail_cb, t, &now) != 0)
+		fatal(70, "cannot schedule an event");
+}
+
+static struct pool *
+pool_get(struct engine *e, const char *name)
+{
+	if (name == NULL)
+		name = "";
+	for (struct pool *p = e->pools; p != NULL; p = p->next)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	struct pool *p = xcalloc(1, sizeof *p);
+	p->name = xstrdup(name);
+	p->next = e->pools;
+	p->refill_us = now_us();
+	e->pools = p;
+	return p;
+}
+
+void
+engine_set_limits(struct engine *e, const char *pool, size_t max_in_flight, double rpm)
+{
+	struct pool *p = pool_get(e, pool);
+	p->max_in_flight = max_in_flight;
+	p->rpm = rpm > 0 ? rpm : 0;
+	p->tokens = p->rpm > 0 ? (p->rpm < 1 ? 1 : p->rpm / 60.0 + 1) : 0;
+	p->refill_us = now_us();
+}
+
+static void
+pool_refill(struct pool *p, int64_t now)
+{
+	if (p->rpm <= 0)
+		return;
+	double burst = p->rpm / 60.0 + 1; /* at most a second's worth at once */
+	p->tokens += (double)(now - p->refill_us) * p->rpm / 60e6;
+	if (p->tokens > burst)
+		p->tokens = burst;
+	p->refill_us = now;
+}
+
+/* When may p start its next request? now if it can; else a later time. */
+static int64_t
+pool_ready_at(struct pool *p, int64_t now)
+{
+	if (p->paused_until_us > now)
+		return p->paused_until_us;
+	if (p->rpm > 0 && p->tokens < 1)
+		return now + (int64_t)((1 - p->tokens) * 60e6 / p->rpm) + 1;
+	return now;
+}
+
+/* Backoff after a failure, honouring Retry-After: exponential from 1 s to
+ * 5 min, with full jitter on the upper half so relays are not hit in step. */
+static void
+pool_note_result(struct engine *e, struct pool *p, const struct observation *o, int64_t now)
+{
+	int failed = o->error == ERR_RATE_LIMITED || o->error == ERR_UPSTREAM ||
+	             o->error == ERR_CONNECT || o->error == ERR_TIMEOUT;
+	if (!failed) {
+		p->failures = 0;
+		return;
+	}
+	p->failures++;
+	int shift = p->failures - 1 < 9 ? p->failures - 1 : 9;
+	int64_t backoff = (int64_t)1000000 << shift;
+	if (backoff > 300000000)
+		backoff = 300000000;
+	e->rand_state = e->rand_state * 1103515245u + 12345u;
+	backoff = backoff / 2 + (int64_t)((e->rand_state >> 8) % (uint64_t)(backoff / 2 + 1));
+	int64_t until = now + backoff;
+	if (o->retry_after_s >= 0) {
+		int64_t ra = (o->retry_after_s < 600 ? o->retry_after_s : 600) * 1000000LL;
+		if (now + ra > until)
+			until = now + ra;
+	}
+	if (until > p->paused_until_us)
+		p->paused_until_us = until;
+}
+
+static void
+wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct engine *e = arg;
+	e->wake_at_us = 0;
+	start_queued(e);
+}
+
+static void
+arm_wake(struct engine *e, int64_t at, int64_t now)
+{
+	if (e->wake_at_us != 0 && e->wake_at_us <= at)
+		return;
+	e->wake_at_us = at;
+	int64_t d = at > now ? at - now : 0;
+	struct timeval tv = {(time_t)(d / 1000000), (suseconds_t)(d % 1000000)};
+	evtimer_add(e->wake, &tv);
+}
+
+static struct transfer *
+pool_pop(struct engine *e, struct pool *p)
+{
+	struct transfer *t = p->queue_head;
+	p->queue_head = t->next;
+	if (p->queue_head == NULL)
+		p->queue_tail = NULL;
+	t->next = NULL;
+	e->queued--;
+	return t;
+}
+
+static void
+start_one(struct engine *e, struct transfer *t)
+{
+	t->start_us = now_us();
+	t->obs->started_ms = wall_ms();
+	adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, t->start_us, 0);
+	t->parse.body.cap = t->parse.chunk_cap;
+	if (setup_easy(e, t) != 0 || curl_multi_add_handle(e->multi, t->easy) != CURLM_OK) {
+		t->obs->error = ERR_NETWORK;
+		observation_set(&t->obs->error_detail, "cannot start request", 20, OBS_DETAIL_CAP);
+		struct timeval now = {0, 0};
+		if (event_base_once(e->base, -1, EV_TIMEOUT, deferred_fail_cb, t, &now) != 0)
+			fatal(70, "cannot schedule an event");
+		return;
+	}
+	t->next = e->active;
+	if (e->active != NULL)
+		e->active->prev = t;
+	e->active = t;
+	e->in_flight++;
+	t->pool->in_flight++;
+	if (t->pool->rpm > 0)
+		t->pool->tokens -= 1;
+}
+
+/*
+ * Start what the limits allow, taking pools in turn so one busy relay does
+ * not starve the others. Requests that waited past their deadline end as
+ * rate_limited ("not sent"): a paced relay never makes a probe hang.
+ */
 static void
 start_queued(struct engine *e)
 {
-	while (e->queue_head != NULL && e->in_flight < e->max_in_flight) {
-		struct transfer *t = e->queue_head;
-		e->queue_head = t->next;
-		if (e->queue_head == NULL)
-			e->queue_tail = NULL;
-		e->queued--;
-		t->next = NULL;
-		t->start_us = now_us();
-		t->obs->started_ms = wall_ms();
-		adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, t->start_us, 0);
-		t->parse.body.cap = t->parse.chunk_cap;
-		if (setup_easy(e, t) != 0 || curl_multi_add_handle(e->multi, t->easy) != CURLM_OK) {
-			/* never call back from inside engine_submit(): defer it */
-			t->obs->error = ERR_NETWORK;
-			observation_set(&t->obs->error_detail, "cannot start request", 20,
-			                OBS_DETAIL_CAP);
-			struct timeval now = {0, 0};
-			if (event_base_once(e->base, -1, EV_TIMEOUT, deferred_fail_cb, t, &now) != 0)
-				fatal(70, "cannot schedule an event");
-			continue;
-		}
-		t->next = e->active;
-		if (e->active != NULL)
-			e->active->prev = t;
-		e->active = t;
-		e->in_flight++;
+	int64_t now = now_us();
+	int64_t next_wake = 0;
+	int progress = 1;
+	while (progress && e->in_flight < e->max_in_flight && e->queued > 0) {
+		progress = 0;
+		struct pool *first = e->rr ? e->rr : e->pools;
+		struct pool *p = first;
+		do {
+			if (p == NULL)
+				p = e->pools;
+			if (p->queue_head != NULL) {
+				/* expire requests that waited too long */
+				while (p->queue_head != NULL &&
+				       now - p->queue_head->queued_us > p->queue_head->timeout_us) {
+					struct transfer *t = pool_pop(e, p);
+					fail_later(e, t, ERR_RATE_LIMITED,
+					           "not sent: the relay's rate limit or Retry-After "
+					           "outlasted the request deadline");
+				}
+				pool_refill(p, now);
+				int64_t ready = pool_ready_at(p, now);
+				int room = p->max_in_flight == 0 || p->in_flight < p->max_in_flight;
+				if (p->queue_head != NULL && room && ready <= now &&
+				    e->in_flight < e->max_in_flight) {
+					start_one(e, pool_pop(e, p));
+					progress = 1;
+				} else if (p->queue_head != NULL && room && ready > now &&
+				           (next_wake == 0 || ready < next_wake)) {
+					next_wake = ready;
+				}
+			}
+			p = p->next ? p->next : e->pools;
+		} while (p != first);
+		e->rr = first->next; /* the next pass starts one pool later */
 	}
+	if (next_wake != 0)
+		arm_wake(e, next_wake, now);
+	/* queued requests also need their deadlines checked while blocked */
+	if (e->queued > 0 && next_wake == 0)
+		arm_wake(e, now + 1000000, now);
 }
 
 void
@@ -493,6 +695,7 @@ engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb
 {
 	struct transfer *t = xcalloc(1, sizeof *t);
 	t->engine = e;
+	t->pool = pool_get(e, req->pool);
 	t->url = xstrdup(req->url);
 	t->body = xstrdup(req->body);
 	t->api_key = req->api_key && *req->api_key ? xstrdup(req->api_key) : NULL;
@@ -507,6 +710,7 @@ engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb
 	observation_init(t->obs);
 	t->cb = cb;
 	t->arg = arg;
+	t->queued_us = now_us();
 
 	t->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	t->headers = curl_slist_append(t->headers, "Expect:");
@@ -522,11 +726,12 @@ engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb
 	if (req->api == API_ANTHROPIC)
 		t->headers = curl_slist_append(t->headers, "anthropic-version: 2023-06-01");
 
-	if (e->queue_tail != NULL)
-		e->queue_tail->next = t;
+	struct pool *p = t->pool;
+	if (p->queue_tail != NULL)
+		p->queue_tail->next = t;
 	else
-		e->queue_head = t;
-	e->queue_tail = t;
+		p->queue_head = t;
+	p->queue_tail = t;
 	e->queued++;
 	start_queued(e);
 }
@@ -549,15 +754,23 @@ engine_free(struct engine *e)
 		t->obs->error = ERR_ABORTED;
 		finish_transfer(e, t, CURLE_OK);
 	}
-	while (e->queue_head != NULL) {
-		struct transfer *t = e->queue_head;
-		e->queue_head = t->next;
-		t->obs->error = ERR_ABORTED;
-		adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, now_us(), 0);
-		finish_transfer(e, t, CURLE_OK);
+	for (struct pool *p = e->pools; p != NULL; p = p->next) {
+		while (p->queue_head != NULL) {
+			struct transfer *t = pool_pop(e, p);
+			t->obs->error = ERR_ABORTED;
+			adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, now_us(), 0);
+			finish_transfer(e, t, CURLE_OK);
+		}
 	}
 	curl_multi_cleanup(e->multi);
 	event_free(e->timer);
+	event_free(e->wake);
+	while (e->pools != NULL) {
+		struct pool *p = e->pools;
+		e->pools = p->next;
+		free(p->name);
+		free(p);
+	}
 	free(e->ca_file);
 	free(e);
 }

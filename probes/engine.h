@@ -26,6 +26,7 @@ struct engine_options {
 };
 
 struct engine_request {
+	const char *pool; /* pacing group, usually the relay's name; NULL: default */
 	enum api_kind api;
 	const char *url;     /* full endpoint URL */
 	const char *api_key; /* may be NULL; never stored or logged */
@@ -53,6 +54,15 @@ void engine_free(struct engine *e);
 /* Queue a request; the copy of everything it needs is the engine's. */
 void engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb cb,
                    void *arg);
+/*
+ * Pace a pool (created on first use): at most max_in_flight requests at once
+ * (0: only the engine's limit) and rpm a minute (0: unlimited). Every pool
+ * also honours Retry-After and backs off exponentially, with jitter, after
+ * 429s, 5xx, refused connections and timeouts. A request that waits past its
+ * own deadline ends as rate_limited, never sent.
+ */
+void engine_set_limits(struct engine *e, const char *pool, size_t max_in_flight, double rpm);
+
 /* Requests in flight plus queued. */
 size_t engine_pending(const struct engine *e);
 
