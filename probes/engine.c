@@ -555,12 +555,13 @@ pool_ready_at(struct pool *p, int64_t now)
 }
 
 /* Backoff after a failure, honouring Retry-After: exponential from 1 s to
- * 5 min, with full jitter on the upper half so relays are not hit in step. */
+ * 30 s, with jitter on the upper half so relays are not hit in step. */
 static void
 pool_note_result(struct engine *e, struct pool *p, const struct observation *o, int64_t now)
 {
+	/* a refused connection has nobody to spare: no backoff for it */
 	int failed = o->error == ERR_RATE_LIMITED || o->error == ERR_UPSTREAM ||
-	             o->error == ERR_CONNECT || o->error == ERR_TIMEOUT;
+	             o->error == ERR_TIMEOUT;
 	if (!failed) {
 		p->failures = 0;
 		return;
@@ -568,8 +569,8 @@ pool_note_result(struct engine *e, struct pool *p, const struct observation *o, 
 	p->failures++;
 	int shift = p->failures - 1 < 9 ? p->failures - 1 : 9;
 	int64_t backoff = (int64_t)1000000 << shift;
-	if (backoff > 300000000)
-		backoff = 300000000;
+	if (backoff > 30000000)
+		backoff = 30000000;
 	e->rand_state = e->rand_state * 1103515245u + 12345u;
 	backoff = backoff / 2 + (int64_t)((e->rand_state >> 8) % (uint64_t)(backoff / 2 + 1));
 	int64_t until = now + backoff;

@@ -58,7 +58,7 @@ void engine_submit(struct engine *e, const struct engine_request *req, engine_do
  * Pace a pool (created on first use): at most max_in_flight requests at once
  * (0: only the engine's limit) and rpm a minute (0: unlimited). Every pool
  * also honours Retry-After and backs off exponentially, with jitter, after
- * 429s, 5xx, refused connections and timeouts. A request that waits past its
+ * 429s, 5xx and timeouts. A request that waits past its
  * own deadline ends as rate_limited, never sent.
  */
 void engine_set_limits(struct engine *e, const char *pool, size_t max_in_flight, double rpm);
