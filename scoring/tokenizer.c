@@ -298,12 +298,35 @@ bpe_short(const struct tokenizer *t, const uint8_t *piece, size_t n, struct sink
 		sink_put(out, parts[i].id);
 }
 
-/* Min-heap of (rank << 32 | position): lowest rank first, then leftmost. */
+/* Min-heap of (rank << 32 | position): lowest rank first, then leftmost.
+ * Four children per node: half the depth of a binary heap, and the children
+ * of a node share a cache line, which is what a heap of millions pays for. */
 struct heap {
 	uint64_t *v;
 	size_t n;
 	size_t cap;
 };
+
+static void
+heap_sift_down(struct heap *h, size_t i, uint64_t x)
+{
+	for (;;) {
+		size_t c = 4 * i + 1;
+		if (c >= h->n)
+			break;
+		size_t m = c;
+		size_t last = c + 4 < h->n ? c + 4 : h->n;
+		for (size_t k = c + 1; k < last; k++) {
+			if (h->v[k] < h->v[m])
+				m = k;
+		}
+		if (h->v[m] >= x)
+			break;
+		h->v[i] = h->v[m];
+		i = m;
+	}
+	h->v[i] = x;
+}
 
 static void
 heap_push(struct heap *h, uint64_t x)
@@ -314,7 +337,7 @@ heap_push(struct heap *h, uint64_t x)
 	}
 	size_t i = h->n++;
 	while (i > 0) {
-		size_t p = (i - 1) / 2;
+		size_t p = (i - 1) / 4;
 		if (h->v[p] <= x)
 			break;
 		h->v[i] = h->v[p];
@@ -328,20 +351,8 @@ heap_pop(struct heap *h)
 {
 	uint64_t top = h->v[0];
 	uint64_t x = h->v[--h->n];
-	size_t i = 0;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= h->n)
-			break;
-		if (c + 1 < h->n && h->v[c + 1] < h->v[c])
-			c++;
-		if (h->v[c] >= x)
-			break;
-		h->v[i] = h->v[c];
-		i = c;
-	}
 	if (h->n > 0)
-		h->v[i] = x;
+		heap_sift_down(h, 0, x);
 	return top;
 }
 
@@ -376,21 +387,9 @@ bpe_long(const struct tokenizer *t, const uint8_t *piece, size_t n, struct sink 
 	}
 	rank[n - 1] = NO_RANK;
 	/* Heapify. */
-	for (size_t k = h.n / 2; k-- > 0;) {
-		uint64_t x = h.v[k];
-		size_t i = k;
-		for (;;) {
-			size_t c = 2 * i + 1;
-			if (c >= h.n)
-				break;
-			if (c + 1 < h.n && h.v[c + 1] < h.v[c])
-				c++;
-			if (h.v[c] >= x)
-				break;
-			h.v[i] = h.v[c];
-			i = c;
-		}
-		h.v[i] = x;
+	for (size_t k = h.n / 4 + 1; k-- > 0;) {
+		if (k < h.n)
+			heap_sift_down(&h, k, h.v[k]);
 	}
 
 	while (h.n > 0) {
