@@ -1,0 +1,634 @@
+/*
+ * The fixture world (assay-fixture): wire format of the simulated official
+ * API, usage counted exactly by the real tokenizers, answers from the
+ * knowledge table, relays that pass through or substitute, API keys, bad
+ * world files and a clean stop on SIGTERM.
+ *
+ * Each test starts build/assay-fixture on tests/data/fixture/basic.yaml
+ * (ephemeral loopback ports, delays shrunk by --time-scale) and talks to it
+ * with libcurl. Every wait is bounded; nothing sleeps for a fixed time.
+ */
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/util.h"
+#include "scoring/tokenizer.h"
+#include "tests/helpers.h"
+
+#define WORLD "tests/data/fixture/basic.yaml"
+#define KEY "sk-test-official"
+
+static const char *const need[] = {"official", "honest", "swap", "half-swap", NULL};
+static char *const fast[] = {(char *)"--time-scale", (char *)"0.001", NULL};
+
+static struct fixture world;
+
+static void
+start(void)
+{
+	cr_assert_eq(fixture_start(&world, WORLD, need, fast), 0, "the fixture world did not start");
+}
+
+static void
+stop(void)
+{
+	cr_expect_eq(fixture_stop(&world), 0, "the fixture did not exit 0 on SIGTERM");
+}
+
+struct response {
+	long status;
+	char *body;
+	struct buf headers;
+	json_t *json;
+};
+
+static size_t
+body_cb(char *p, size_t size, size_t n, void *arg)
+{
+	return buf_add(arg, p, size * n) == 0 ? size * n : 0;
+}
+
+/* POST (or GET when body is NULL) to endpoint + path with optional headers. */
+static void
+request(struct response *r, const char *endpoint, const char *path, const char *body,
+        const char *const *headers)
+{
+	char url[512];
+	const char *base = fixture_url(&world, endpoint);
+	cr_assert_not_null(base, "no endpoint '%s'", endpoint);
+	snprintf(url, sizeof url, "%s%s", base, path);
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = curl_slist_append(NULL, "content-type: application/json");
+	for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
+		h = curl_slist_append(h, headers[i]);
+	struct buf b;
+	buf_init(&b, 64u << 20);
+	buf_init(&r->headers, 1u << 20);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (body != NULL)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, body_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	CURLcode rc = curl_easy_perform(c);
+	cr_assert_eq(rc, CURLE_OK, "%s: %s", url, curl_easy_strerror(rc));
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	r->body = buf_take(&b, NULL);
+	r->json = json_loads(r->body, 0, NULL);
+}
+
+static void
+response_release(struct response *r)
+{
+	free(r->body);
+	buf_release(&r->headers);
+	json_decref(r->json);
+}
+
+static const char *const with_key[] = {"authorization: Bearer " KEY, NULL};
+
+/* A chat request with one user message. */
+static char *
+chat_body(const char *model, const char *user, const char *extra)
+{
+	json_t *msg = json_pack("{s:s, s:s}", "role", "user", "content", user);
+	json_t *o = json_pack("{s:s, s:[o]}", "model", model, "messages", msg);
+	if (extra != NULL) {
+		json_t *more = json_loads(extra, 0, NULL);
+		cr_assert_not_null(more, "bad extra JSON in the test");
+		json_object_update(o, more);
+		json_decref(more);
+	}
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static void
+chat(struct response *r, const char *endpoint, const char *model, const char *user,
+     const char *extra)
+{
+	char *body = chat_body(model, user, extra);
+	request(r, endpoint, "/chat/completions", body,
+	        strcmp(endpoint, "official") == 0 ? with_key : NULL);
+	free(body);
+}
+
+static long
+prompt_count(const char *tokenizer, const char *family, const char *user)
+{
+	char err[256];
+	struct tokenizer *t = tokenizer_open(tokenizer, err, sizeof err);
+	cr_assert_not_null(t, "%s", err);
+	struct chat_message m = {"user", user, NULL};
+	long n = chat_prompt_tokens(t, family, &m, 1);
+	tokenizer_free(t);
+	return n;
+}
+
+static long
+text_count(const char *tokenizer, const char *text)
+{
+	char err[256];
+	struct tokenizer *t = tokenizer_open(tokenizer, err, sizeof err);
+	cr_assert_not_null(t, "%s", err);
+	long n = tokenizer_count(t, text, strlen(text));
+	tokenizer_free(t);
+	return n;
+}
+
+static const char *
+str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static long
+num(const json_t *o, const char *key)
+{
+	return (long)json_integer_value(json_object_get(o, key));
+}
+
+static int
+all_of(const char *s, const char *set)
+{
+	for (; *s != '\0'; s++)
+		if (strchr(set, *s) == NULL)
+			return 0;
+	return 1;
+}
+
+#define ALNUM "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+TestSuite(fixture, .init = start, .fini = stop, .timeout = 60);
+
+Test(fixture, prints_one_listening_line_per_endpoint)
+{
+	cr_assert_eq(world.n, 4);
+	for (size_t i = 0; i < world.n; i++) {
+		cr_expect(strncmp(world.urls[i], "http://127.0.0.1:", 17) == 0, "%s", world.urls[i]);
+		size_t len = strlen(world.urls[i]);
+		cr_expect(len > 3 && strcmp(world.urls[i] + len - 3, "/v1") == 0, "%s",
+		          world.urls[i]);
+	}
+}
+
+Test(fixture, chat_completion_has_the_official_fields)
+{
+	struct response r;
+	const char *q = "[ref 3f9a1c2e] Tell me something about databases.";
+	chat(&r, "official", "gpt-4o", q, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_not_null(r.json, "not JSON: %s", r.body);
+	const char *id = str(r.json, "id");
+	cr_assert_not_null(id);
+	cr_expect(strncmp(id, "chatcmpl-", 9) == 0, "%s", id);
+	cr_expect(strlen(id + 9) >= 24 && strlen(id + 9) <= 29 && all_of(id + 9, ALNUM), "%s", id);
+	cr_expect_str_eq(str(r.json, "object"), "chat.completion");
+	cr_expect(json_is_integer(json_object_get(r.json, "created")));
+	cr_expect_str_eq(str(r.json, "model"), "gpt-4o-2024-08-06");
+	const char *fp = str(r.json, "system_fingerprint");
+	cr_assert_not_null(fp);
+	cr_expect(strlen(fp) == 13 && strncmp(fp, "fp_", 3) == 0 && all_of(fp + 3, "0123456789abcdef"),
+	          "%s", fp);
+	json_t *choice = json_array_get(json_object_get(r.json, "choices"), 0);
+	json_t *msg = json_object_get(choice, "message");
+	cr_expect_str_eq(str(msg, "role"), "assistant");
+	cr_expect(json_is_null(json_object_get(msg, "refusal")));
+	const char *content = str(msg, "content");
+	cr_assert_not_null(content);
+	cr_expect(strlen(content) > 0);
+	cr_expect_str_eq(str(choice, "finish_reason"), "stop");
+	json_t *u = json_object_get(r.json, "usage");
+	cr_expect_eq(num(u, "prompt_tokens"), prompt_count("o200k_base", "openai", q));
+	cr_expect_eq(num(u, "completion_tokens"), text_count("o200k_base", content));
+	cr_expect_eq(num(u, "total_tokens"), num(u, "prompt_tokens") + num(u, "completion_tokens"));
+	json_t *pd = json_object_get(u, "prompt_tokens_details");
+	cr_expect(json_is_integer(json_object_get(pd, "cached_tokens")));
+	cr_expect(json_is_integer(json_object_get(pd, "audio_tokens")));
+	json_t *cd = json_object_get(u, "completion_tokens_details");
+	cr_expect(json_is_integer(json_object_get(cd, "reasoning_tokens")));
+	response_release(&r);
+}
+
+Test(fixture, qwen_answers_in_the_vllm_dialect_with_its_own_tokenizer)
+{
+	struct response r;
+	const char *q = "请用一句话介绍一下你自己。🙂 12345678";
+	chat(&r, "official", "qwen3-32b", q, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	const char *id = str(r.json, "id");
+	cr_expect(id != NULL && strncmp(id, "chatcmpl-", 9) == 0, "%s", id);
+	cr_expect_null(json_object_get(r.json, "system_fingerprint"));
+	cr_expect_str_eq(str(r.json, "model"), "qwen3-32b");
+	json_t *u = json_object_get(r.json, "usage");
+	cr_expect_eq(num(u, "prompt_tokens"), prompt_count("qwen3", "qwen3", q));
+	const char *content = str(json_object_get(json_array_get(json_object_get(r.json, "choices"), 0),
+	                                          "message"),
+	                          "content");
+	cr_assert_not_null(content);
+	cr_expect_eq(num(u, "completion_tokens"), text_count("qwen3", content));
+	response_release(&r);
+}
+
+/* Collect an SSE stream: content joined, the usage chunk, the chunk count. */
+struct stream {
+	struct buf content;
+	json_t *usage;
+	const char *finish;
+	char finish_buf[32];
+	int chunks;
+	int done;
+	int role_first;
+	int usage_choices_empty;
+};
+
+static void
+stream_parse(const char *body, struct stream *s)
+{
+	memset(s, 0, sizeof *s);
+	buf_init(&s->content, 0);
+	const char *p = body;
+	while (*p != '\0') {
+		const char *eol = strchr(p, '\n');
+		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+		if (n > 6 && strncmp(p, "data: ", 6) == 0) {
+			char *data = xstrndup(p + 6, n - 6);
+			if (strcmp(data, "[DONE]") == 0)
+				s->done = 1;
+			else {
+				json_t *o = json_loads(data, 0, NULL);
+				cr_assert_not_null(o, "bad chunk: %s", data);
+				cr_expect(!s->done, "a chunk after [DONE]");
+				cr_expect_str_eq(str(o, "object"), "chat.completion.chunk");
+				json_t *choices = json_object_get(o, "choices");
+				json_t *c0 = json_array_get(choices, 0);
+				json_t *delta = json_object_get(c0, "delta");
+				if (s->chunks == 0)
+					s->role_first = str(delta, "role") != NULL &&
+					                strcmp(str(delta, "role"), "assistant") == 0;
+				if (str(delta, "content") != NULL)
+					buf_puts(&s->content, str(delta, "content"));
+				if (str(c0, "finish_reason") != NULL) {
+					snprintf(s->finish_buf, sizeof s->finish_buf, "%s",
+					         str(c0, "finish_reason"));
+					s->finish = s->finish_buf;
+				}
+				json_t *u = json_object_get(o, "usage");
+				if (json_is_object(u)) {
+					s->usage = json_incref(u);
+					s->usage_choices_empty = json_array_size(choices) == 0;
+				}
+				s->chunks++;
+				json_decref(o);
+			}
+			free(data);
+		}
+		p += n;
+		if (*p == '\n')
+			p++;
+	}
+}
+
+static void
+stream_release(struct stream *s)
+{
+	buf_release(&s->content);
+	json_decref(s->usage);
+}
+
+Test(fixture, streams_sse_with_a_final_usage_chunk)
+{
+	struct response r;
+	const char *q = "Explain how a hash table works.";
+	chat(&r, "official", "gpt-4o", q,
+	     "{\"stream\": true, \"stream_options\": {\"include_usage\": true}}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect(strstr(r.headers.data, "text/event-stream") != NULL, "%s", r.headers.data);
+	struct stream s;
+	stream_parse(r.body, &s);
+	cr_expect(s.done, "no data: [DONE]");
+	cr_expect(s.role_first, "the first chunk does not carry the role");
+	cr_expect(s.chunks > 3);
+	cr_assert_not_null(s.usage, "no usage chunk");
+	cr_expect(s.usage_choices_empty, "the usage chunk has choices");
+	cr_expect_str_eq(s.finish, "stop");
+	cr_expect_eq(num(s.usage, "prompt_tokens"), prompt_count("o200k_base", "openai", q));
+	cr_expect_eq(num(s.usage, "completion_tokens"), text_count("o200k_base", s.content.data));
+	stream_release(&s);
+	response_release(&r);
+}
+
+Test(fixture, stream_without_include_usage_has_no_usage)
+{
+	struct response r;
+	chat(&r, "official", "gpt-4o", "Say something.", "{\"stream\": true}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect(strstr(r.body, "\"usage\"") == NULL);
+	cr_expect(strstr(r.body, "data: [DONE]") != NULL);
+	response_release(&r);
+}
+
+Test(fixture, max_tokens_cuts_with_finish_reason_length)
+{
+	struct response r;
+	chat(&r, "official", "gpt-4o", "日本語のテキスト😀😀 0123456789 ｶﾀｶﾅ", "{\"max_tokens\": 1}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	json_t *choice = json_array_get(json_object_get(r.json, "choices"), 0);
+	cr_expect_str_eq(str(choice, "finish_reason"), "length");
+	cr_expect_eq(num(json_object_get(r.json, "usage"), "completion_tokens"), 1);
+	const char *content = str(json_object_get(choice, "message"), "content");
+	cr_expect_eq(text_count("o200k_base", content), 1, "'%s'", content);
+	response_release(&r);
+
+	chat(&r, "official", "qwen3-32b", "Tell me a long story.",
+	     "{\"max_tokens\": 7, \"stream\": true, \"stream_options\": {\"include_usage\": true}}");
+	struct stream s;
+	stream_parse(r.body, &s);
+	cr_expect_str_eq(s.finish, "length");
+	cr_assert_not_null(s.usage);
+	cr_expect_eq(num(s.usage, "completion_tokens"), 7);
+	cr_expect_eq(text_count("qwen3", s.content.data), 7);
+	stream_release(&s);
+	response_release(&r);
+}
+
+static char *
+answer(const char *endpoint, const char *model, const char *q, const char *extra)
+{
+	struct response r;
+	chat(&r, endpoint, model, q, extra);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	const char *content = str(json_object_get(json_array_get(json_object_get(r.json, "choices"), 0),
+	                                          "message"),
+	                          "content");
+	cr_assert_not_null(content, "%s", r.body);
+	char *copy = xstrdup(content);
+	response_release(&r);
+	return copy;
+}
+
+Test(fixture, knowledge_answers_the_probe_catalog)
+{
+	static const char *const models[] = {"gpt-4o", "qwen3-32b"};
+	const char *t0 = "{\"temperature\": 0}";
+	for (int i = 0; i < 2; i++) {
+		char *a = answer("official", models[i],
+		                 "[ref 0a1b2c3d] What is 17 multiplied by 23? Answer with the number only.",
+		                 t0);
+		cr_expect_str_eq(a, "391", "%s", models[i]);
+		free(a);
+		a = answer("official", models[i], "[ref 99ff0011] Reply with the single word: pong", t0);
+		cr_expect_str_eq(a, "pong", "%s", models[i]);
+		free(a);
+	}
+	const char *straw = "[ref 3f9a1c2e] How many times does the letter r appear in the word "
+	                    "strawberry? Answer with the digit only.";
+	char *a = answer("official", "gpt-4o", straw, t0);
+	cr_expect_str_eq(a, "3");
+	free(a);
+	a = answer("official", "qwen3-32b", straw, t0);
+	cr_expect_str_eq(a, "2");
+	free(a);
+	a = answer("official", "gpt-4o", "Name the capital of Australia in one word.", t0);
+	cr_expect(strncmp(a, "Canberra", 8) == 0, "%s", a);
+	free(a);
+}
+
+Test(fixture, cheap_model_differs_on_hard_questions_at_temperature)
+{
+	const char *straw = "How many times does the letter r appear in the word strawberry? "
+	                    "Answer with the digit only.";
+	int premium3 = 0, cheap3 = 0;
+	for (int i = 0; i < 30; i++) {
+		char *a = answer("official", "gpt-4o", straw, NULL);
+		premium3 += strcmp(a, "3") == 0;
+		free(a);
+		a = answer("official", "qwen3-32b", straw, NULL);
+		cheap3 += strcmp(a, "3") == 0;
+		free(a);
+	}
+	cr_expect_geq(premium3, 24, "gpt-4o said 3 only %d/30 times", premium3);
+	cr_expect_leq(cheap3, 20, "qwen3-32b said 3 %d/30 times", cheap3);
+}
+
+Test(fixture, same_seed_same_answer)
+{
+	const char *extra = "{\"seed\": 1234, \"temperature\": 1.0}";
+	char *a = answer("official", "gpt-4o", "Write a few sentences about gardens.", extra);
+	char *b = answer("official", "gpt-4o", "Write a few sentences about gardens.", extra);
+	cr_expect_str_eq(a, b);
+	free(a);
+	free(b);
+}
+
+static void
+expect_error(struct response *r, long status, const char *code)
+{
+	cr_expect_eq(r->status, status, "%s", r->body);
+	json_t *e = json_object_get(r->json, "error");
+	cr_assert(json_is_object(e), "%s", r->body);
+	cr_expect(json_is_string(json_object_get(e, "message")));
+	cr_expect(json_is_string(json_object_get(e, "type")));
+	cr_expect(json_object_get(e, "param") != NULL, "no param field");
+	cr_expect(json_object_get(e, "code") != NULL, "no code field");
+	if (code != NULL)
+		cr_expect_str_eq(str(e, "code"), code);
+}
+
+Test(fixture, bad_requests_get_official_errors)
+{
+	struct response r;
+	request(&r, "official", "/chat/completions", "{\"model\": \"gpt-4o\", \"messages\": [",
+	        with_key);
+	expect_error(&r, 400, NULL);
+	response_release(&r);
+	request(&r, "official", "/chat/completions", "{\"model\": \"gpt-4o\"}", with_key);
+	expect_error(&r, 400, "missing_required_parameter");
+	cr_expect_str_eq(str(json_object_get(r.json, "error"), "param"), "messages");
+	response_release(&r);
+	chat(&r, "official", "gpt-9000", "hello", NULL);
+	expect_error(&r, 404, "model_not_found");
+	response_release(&r);
+	chat(&r, "official", "gpt-4o", "hello", "{\"temperature\": 7}");
+	expect_error(&r, 400, "decimal_above_max_value");
+	response_release(&r);
+	request(&r, "official", "/nope", NULL, with_key);
+	expect_error(&r, 404, NULL);
+	response_release(&r);
+}
+
+Test(fixture, api_keys_are_enforced_where_the_world_asks)
+{
+	struct response r;
+	char *body = chat_body("gpt-4o", "hello", NULL);
+	request(&r, "official", "/chat/completions", body, NULL);
+	expect_error(&r, 401, NULL);
+	response_release(&r);
+	static const char *const wrong[] = {"authorization: Bearer sk-wrong-key-123456", NULL};
+	request(&r, "official", "/chat/completions", body, wrong);
+	expect_error(&r, 401, "invalid_api_key");
+	cr_expect(strstr(r.body, "sk-wrong-key-123456") == NULL, "the key was echoed in full");
+	response_release(&r);
+	request(&r, "official", "/chat/completions", body, with_key);
+	cr_expect_eq(r.status, 200);
+	response_release(&r);
+	/* the relays of this world take any key, or none */
+	request(&r, "honest", "/chat/completions", body, wrong);
+	cr_expect_eq(r.status, 200);
+	response_release(&r);
+	free(body);
+}
+
+Test(fixture, models_endpoint_lists_the_catalog)
+{
+	struct response r;
+	request(&r, "official", "/models", NULL, with_key);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect_str_eq(str(r.json, "object"), "list");
+	json_t *data = json_object_get(r.json, "data");
+	int gpt = 0, qwen = 0;
+	size_t i;
+	json_t *m;
+	json_array_foreach(data, i, m)
+	{
+		cr_expect_str_eq(str(m, "object"), "model");
+		gpt += strcmp(str(m, "id"), "gpt-4o") == 0;
+		qwen += strcmp(str(m, "id"), "qwen3-32b") == 0;
+	}
+	cr_expect(gpt == 1 && qwen == 1);
+	response_release(&r);
+}
+
+Test(fixture, honest_relay_looks_like_the_official)
+{
+	const char *q = "Describe the water cycle. 水循环 💧 31415926";
+	struct response a, b;
+	chat(&a, "official", "gpt-4o", q, "{\"temperature\": 0}");
+	chat(&b, "honest", "gpt-4o", q, "{\"temperature\": 0}");
+	cr_assert_eq(b.status, 200, "%s", b.body);
+	cr_expect_str_eq(str(b.json, "model"), "gpt-4o-2024-08-06");
+	cr_expect_not_null(str(b.json, "system_fingerprint"));
+	cr_expect(strncmp(str(b.json, "id"), "chatcmpl-", 9) == 0);
+	cr_expect_eq(num(json_object_get(b.json, "usage"), "prompt_tokens"),
+	             num(json_object_get(a.json, "usage"), "prompt_tokens"));
+	/* same model, temperature 0: the same answer */
+	json_t *ca = json_object_get(json_array_get(json_object_get(a.json, "choices"), 0), "message");
+	json_t *cb = json_object_get(json_array_get(json_object_get(b.json, "choices"), 0), "message");
+	cr_expect_str_eq(str(ca, "content"), str(cb, "content"));
+	response_release(&a);
+	response_release(&b);
+}
+
+Test(fixture, swap_relay_answers_with_the_cheap_model_under_the_premium_name)
+{
+	const char *q = "这是一个测试句子，包含中文和数字 2024 以及表情 🚀🚀。 1234567 ｶﾀｶﾅ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢";
+	struct response r;
+	chat(&r, "swap", "gpt-4o", q, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect_str_eq(str(r.json, "model"), "gpt-4o-2024-08-06");
+	long got = num(json_object_get(r.json, "usage"), "prompt_tokens");
+	long qwen = prompt_count("qwen3", "qwen3", q);
+	long gpt = prompt_count("o200k_base", "openai", q);
+	cr_assert_neq(qwen, gpt, "the test prompt does not tell the tokenizers apart");
+	cr_expect_eq(got, qwen, "prompt_tokens %ld: qwen3 says %ld, o200k %ld", got, qwen, gpt);
+	cr_expect_null(json_object_get(r.json, "system_fingerprint"));
+	response_release(&r);
+
+	/* other models pass through untouched */
+	chat(&r, "swap", "qwen3-32b", "hello", NULL);
+	cr_expect_eq(r.status, 200);
+	cr_expect_str_eq(str(r.json, "model"), "qwen3-32b");
+	response_release(&r);
+}
+
+Test(fixture, fractional_substitution_swaps_some_requests)
+{
+	int swapped = 0;
+	const char *q = "Count the vowels in this sentence, then explain your reasoning.";
+	for (int i = 0; i < 40; i++) {
+		struct response r;
+		chat(&r, "half-swap", "gpt-4o", q, NULL);
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		cr_expect_str_eq(str(r.json, "model"), "gpt-4o-2024-08-06");
+		const char *fp = str(r.json, "system_fingerprint");
+		/* gpt-4o-mini wears its own fingerprints */
+		swapped += fp != NULL && (strcmp(fp, "fp_0ba0d124f1") == 0 ||
+		                          strcmp(fp, "fp_01aeff40ea") == 0);
+		response_release(&r);
+	}
+	cr_expect(swapped >= 8 && swapped <= 32, "%d of 40 swapped", swapped);
+}
+
+Test(fixture, survives_garbage_and_large_bodies)
+{
+	struct response r;
+	request(&r, "official", "/chat/completions", "\xff\xfe\x00garbage", with_key);
+	expect_error(&r, 400, NULL);
+	response_release(&r);
+	request(&r, "official", "/chat/completions",
+	        "{\"model\": 5, \"messages\": {\"role\": []}}", with_key);
+	expect_error(&r, 400, NULL);
+	response_release(&r);
+	chat(&r, "official", "gpt-4o", "x", "{\"messages\": [{\"role\": \"user\", \"content\": 7}]}");
+	expect_error(&r, 400, NULL);
+	response_release(&r);
+	/* still serving */
+	chat(&r, "official", "gpt-4o", "hello", NULL);
+	cr_expect_eq(r.status, 200);
+	response_release(&r);
+}
+
+/* ---- bad worlds: no fixture running ---- */
+
+static void
+expect_bad_world(const char *path, const char *where, const char *what)
+{
+	char *argv[] = {(char *)test_binary("assay-fixture"), (char *)"-c", (char *)path, NULL};
+	char *out = NULL, *err = NULL;
+	int rc = run_capture(argv, 10000, &out, &err);
+	cr_expect_eq(rc, 2, "exit %d, stderr: %s", rc, err);
+	cr_expect_str_empty(out, "it started: %s", out);
+	char prefix[300];
+	snprintf(prefix, sizeof prefix, "assay-fixture: %s:%s: ", path, where);
+	cr_expect(strncmp(err, prefix, strlen(prefix)) == 0, "stderr: %s", err);
+	cr_expect(strstr(err, what) != NULL, "stderr: %s", err);
+	cr_expect(strchr(err, '\n') == err + strlen(err) - 1, "not one line: %s", err);
+	free(out);
+	free(err);
+}
+
+Test(bad_world, unknown_key_is_named_with_its_line)
+{
+	expect_bad_world("tests/data/fixture/bad-key.yaml", "6", "unknown key 'prot'");
+}
+
+Test(bad_world, unknown_behaviour_is_named_with_its_line)
+{
+	expect_bad_world("tests/data/fixture/bad-behaviour.yaml", "8", "teleport");
+}
+
+Test(bad_world, unknown_model_is_named_with_its_line)
+{
+	expect_bad_world("tests/data/fixture/bad-model.yaml", "8", "gpt-17");
+}
+
+Test(bad_world, missing_file_fails_with_exit_2)
+{
+	char *argv[] = {(char *)test_binary("assay-fixture"), (char *)"-c",
+	                (char *)"tests/data/fixture/no-such-world.yaml", NULL};
+	char *out = NULL, *err = NULL;
+	cr_expect_eq(run_capture(argv, 10000, &out, &err), 2);
+	cr_expect(strncmp(err, "assay-fixture: ", 15) == 0, "%s", err);
+	free(out);
+	free(err);
+}
