@@ -53,7 +53,7 @@ deps:
 	@./cli/deps.sh $(DEB_PKGS)
 # deps-ok: the cheap check every build runs first (a stamp keeps it quick).
 deps-ok: $(BUILD)/.deps-ok
-$(BUILD)/.deps-ok: Makefile cli/deps.sh
+$(BUILD)/.deps-ok: Makefile cli/deps.sh $(wildcard mk/*.mk)
 	@./cli/deps.sh $(DEB_PKGS)
 	@mkdir -p $(BUILD) && touch $@
 

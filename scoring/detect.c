@@ -145,29 +145,37 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 		return;
 	}
 	/* The served tokenizer differs from the claimed one: which one is it? */
-	const char *match = NULL;
-	int n_match = 0;
+	const char *matches[N_FAMILIES];
+	size_t n_match = 0;
 	for (size_t i = 0; i < N_FAMILIES; i++) {
+		if (strcmp(families[i].tokenizer, m->tokenizer) == 0)
+			continue;
 		long fa = scorer_expected_prompt_tokens(s, families[i].tokenizer,
 		                                        families[i].template, ia);
 		long fb = scorer_expected_prompt_tokens(s, families[i].tokenizer,
 		                                        families[i].template, ib);
-		if (fa >= 0 && fb >= 0 && fb - fa == d_obs) {
-			match = families[i].tokenizer;
-			n_match++;
-		}
+		if (fa >= 0 && fb >= 0 && fb - fa == d_obs)
+			matches[n_match++] = families[i].tokenizer;
 	}
 	snprintf(expected, sizeof expected, "%ld tokens for the repeated text (%s)", d_claimed,
 	         m->tokenizer);
 	long gap = labs(d_obs - d_claimed);
-	if (n_match == 1 && strcmp(match, m->tokenizer) != 0) {
-		const char *served = model_for_tokenizer(s->pack, match);
-		snprintf(observed, sizeof observed, "%ld tokens, exactly the %s tokenizer's count",
-		         d_obs, match);
-		assessment_add(a, "substitution", 0.999, expected, observed, "tokfp", served,
-		               "The relay counts tokens with the %s tokenizer, not %s's %s: "
+	if (n_match > 0) {
+		/* exact counts: the claimed tokenizer cannot give this number */
+		const char *served = model_for_tokenizer(s->pack, matches[0]);
+		if (n_match == 1)
+			snprintf(observed, sizeof observed, "%ld tokens, exactly the %s tokenizer's count",
+			         d_obs, matches[0]);
+		else
+			snprintf(observed, sizeof observed,
+			         "%ld tokens, exactly the count of %s (or %s)", d_obs, matches[0],
+			         matches[1]);
+		assessment_add(a, "substitution", 0.999, expected, observed, "tokfp",
+		               n_match == 1 ? served : NULL,
+		               "The relay counts tokens with the %s tokenizer%s, not %s's %s: "
 		               "another model (most likely %s) is answering.",
-		               match, m->name, m->tokenizer, served ? served : match);
+		               matches[0], n_match > 1 ? " or a close relative" : "", m->name,
+		               m->tokenizer, served ? served : matches[0]);
 	} else if (gap >= 3 && (double)gap >= 0.05 * (double)d_claimed) {
 		snprintf(observed, sizeof observed, "%ld tokens, matching no known tokenizer", d_obs);
 		assessment_add(a, "substitution", 0.95, expected, observed, "tokfp", NULL,
