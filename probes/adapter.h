@@ -53,7 +53,6 @@ struct adapter_parse {
 	struct buf text; /* answer text gathered from deltas */
 	int saw_done;    /* [DONE] or message_stop seen */
 	int failed;      /* parse failed: obs->error is set */
-	size_t chunk_cap;
 };
 
 /* body_cap bounds the whole body kept for parsing. */

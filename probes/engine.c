@@ -35,6 +35,7 @@ struct transfer {
 	int cold;
 	int64_t timeout_us, idle_timeout_us;
 	size_t header_cap, header_bytes;
+	size_t body_cap;
 	int64_t start_us;
 	struct observation *obs;
 	struct adapter_parse parse;
@@ -621,8 +622,7 @@ start_one(struct engine *e, struct transfer *t)
 {
 	t->start_us = now_us();
 	t->obs->started_ms = wall_ms();
-	adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, t->start_us, 0);
-	t->parse.body.cap = t->parse.chunk_cap;
+	adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, t->start_us, t->body_cap);
 	if (setup_easy(e, t) != 0 || curl_multi_add_handle(e->multi, t->easy) != CURLM_OK) {
 		t->obs->error = ERR_NETWORK;
 		observation_set(&t->obs->error_detail, "cannot start request", 20, OBS_DETAIL_CAP);
@@ -706,7 +706,7 @@ engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb
 	t->idle_timeout_us = req->idle_timeout_us > 0 ? req->idle_timeout_us : 30000000;
 	t->header_cap = req->header_cap ? req->header_cap : 64 * 1024;
 	t->parse.api = req->api;
-	t->parse.chunk_cap = req->body_cap ? req->body_cap : 8u << 20;
+	t->body_cap = req->body_cap ? req->body_cap : 8u << 20;
 	t->obs = xmalloc(sizeof *t->obs);
 	observation_init(t->obs);
 	t->cb = cb;

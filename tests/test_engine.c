@@ -1,0 +1,249 @@
+/*
+ * Probe engine against the fixture's misbehaving relays: every failure
+ * becomes an observation with the right error class, every cap holds, and
+ * per-relay pacing never starts requests early.
+ */
+#include <criterion/criterion.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/util.h"
+#include "probes/adapter.h"
+#include "probes/engine.h"
+#include "tests/helpers.h"
+
+static const char *const need[] = {"honest", "locked", "flaky", "limited", "broken-json",
+                                   "broken-sse", "huge", "stalls", "silent", NULL};
+static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
+static struct fixture world;
+
+static void
+setup(void)
+{
+	cr_assert_eq(fixture_start(&world, "tests/data/engine/world.yaml", need, fast), 0,
+	             "fixture world did not start");
+}
+
+static void
+teardown(void)
+{
+	fixture_stop(&world);
+}
+
+struct result {
+	struct observation *obs[8];
+	int n, want;
+	struct event_base *base;
+};
+
+static void
+done_cb(struct observation *obs, void *arg)
+{
+	struct result *r = arg;
+	r->obs[r->n++] = obs;
+	if (r->n == r->want)
+		event_base_loopbreak(r->base);
+}
+
+struct req_opts {
+	const char *key;
+	int stream;
+	int64_t timeout_us, idle_us;
+	size_t body_cap, header_cap;
+	int count;
+	double rpm;
+};
+
+/* Send count requests to endpoint and run the loop until all have ended. */
+static struct result
+send_to(const char *endpoint, struct req_opts o)
+{
+	struct result r = {.want = o.count ? o.count : 1};
+	r.base = event_base_new();
+	struct engine *e = engine_new(r.base, NULL);
+	if (o.rpm > 0)
+		engine_set_limits(e, endpoint, 0, o.rpm);
+	struct probe_message m[] = {{"user", "[ref 0badc0de] Reply with the single word: pong"}};
+	struct probe_call call = {.model = "gpt-4o", .messages = m, .n_messages = 1,
+	                          .max_tokens = 20, .temperature = 0, .seed = -1,
+	                          .stream = o.stream};
+	char *url = adapter_url(API_OPENAI, fixture_url(&world, endpoint));
+	char *body = adapter_body(API_OPENAI, &call);
+	struct engine_request req = {.pool = endpoint, .api = API_OPENAI, .url = url,
+	                             .api_key = o.key, .body = body, .stream = o.stream,
+	                             .timeout_us = o.timeout_us ? o.timeout_us : 10000000,
+	                             .idle_timeout_us = o.idle_us, .body_cap = o.body_cap,
+	                             .header_cap = o.header_cap};
+	for (int i = 0; i < r.want; i++)
+		engine_submit(e, &req, done_cb, &r);
+	free(url);
+	free(body);
+	/* a bound on the whole wait: the loop must end by itself long before */
+	struct timeval bound = {60, 0};
+	event_base_loopexit(r.base, &bound);
+	event_base_dispatch(r.base);
+	cr_assert_eq(r.n, r.want, "only %d of %d requests ended", r.n, r.want);
+	engine_free(e);
+	event_base_free(r.base);
+	return r;
+}
+
+static void
+release(struct result *r)
+{
+	for (int i = 0; i < r->n; i++) {
+		observation_release(r->obs[i]);
+		free(r->obs[i]);
+	}
+}
+
+#define EXPECT_CLASS(o, cls)                                                                \
+	cr_expect_eq((o)->error, cls, "want %s, got %s (%s)", error_class_name(cls),          \
+	             error_class_name((o)->error), (o)->error_detail ? (o)->error_detail : "")
+
+TestSuite(engine, .init = setup, .fini = teardown, .timeout = 90);
+
+Test(engine, honest_whole_and_streamed)
+{
+	struct result r = send_to("honest", (struct req_opts){0});
+	EXPECT_CLASS(r.obs[0], ERR_NONE);
+	cr_expect_eq(r.obs[0]->http_status, 200);
+	cr_expect_gt(r.obs[0]->prompt_tokens, 0);
+	cr_expect_gt(r.obs[0]->text_len, 0);
+	cr_expect_geq(r.obs[0]->total_us, r.obs[0]->ttfb_us);
+	release(&r);
+	r = send_to("honest", (struct req_opts){.stream = 1});
+	EXPECT_CLASS(r.obs[0], ERR_NONE);
+	cr_expect_geq(r.obs[0]->n_chunks, 1);
+	cr_expect_geq(r.obs[0]->ttft_us, r.obs[0]->ttfb_us);
+	cr_expect_gt(r.obs[0]->completion_tokens, 0);
+	release(&r);
+}
+
+Test(engine, auth_errors_and_key_never_echoed)
+{
+	struct result r = send_to("locked", (struct req_opts){0});
+	EXPECT_CLASS(r.obs[0], ERR_AUTH);
+	cr_expect_eq(r.obs[0]->http_status, 401);
+	release(&r);
+	r = send_to("locked", (struct req_opts){.key = "sk-test-wrong-key-9876543210"});
+	EXPECT_CLASS(r.obs[0], ERR_AUTH);
+	cr_expect(r.obs[0]->error_detail == NULL ||
+	              strstr(r.obs[0]->error_detail, "sk-test-wrong-key") == NULL,
+	          "the key reached the observation: %s", r.obs[0]->error_detail);
+	release(&r);
+	r = send_to("locked", (struct req_opts){.key = "sk-test-right-key-0123456789"});
+	EXPECT_CLASS(r.obs[0], ERR_NONE);
+	release(&r);
+}
+
+Test(engine, upstream_and_rate_limited)
+{
+	struct result r = send_to("flaky", (struct req_opts){0});
+	EXPECT_CLASS(r.obs[0], ERR_UPSTREAM);
+	cr_expect_eq(r.obs[0]->http_status, 503);
+	release(&r);
+	r = send_to("limited", (struct req_opts){.count = 3});
+	int limited = 0;
+	for (int i = 0; i < r.n; i++)
+		limited += r.obs[i]->error == ERR_RATE_LIMITED;
+	cr_expect_geq(limited, 1, "rpm 1 gave no 429 in 3 requests");
+	release(&r);
+}
+
+Test(engine, malformed_json_and_sse)
+{
+	struct result r = send_to("broken-json", (struct req_opts){0});
+	EXPECT_CLASS(r.obs[0], ERR_MALFORMED);
+	release(&r);
+	r = send_to("broken-sse", (struct req_opts){.stream = 1});
+	EXPECT_CLASS(r.obs[0], ERR_MALFORMED);
+	release(&r);
+}
+
+Test(engine, body_and_header_caps)
+{
+	struct result r = send_to("huge", (struct req_opts){.body_cap = 1 << 20});
+	EXPECT_CLASS(r.obs[0], ERR_TOO_LARGE);
+	release(&r);
+	r = send_to("honest", (struct req_opts){.header_cap = 16});
+	EXPECT_CLASS(r.obs[0], ERR_TOO_LARGE);
+	release(&r);
+}
+
+Test(engine, stalled_stream_is_idle_and_silence_is_timeout)
+{
+	struct result r = send_to("stalls", (struct req_opts){.stream = 1, .idle_us = 1000000,
+	                                                   .timeout_us = 20000000});
+	EXPECT_CLASS(r.obs[0], ERR_IDLE);
+	cr_expect_lt(r.obs[0]->total_us, 15000000, "the idle timeout did not cut the stream");
+	release(&r);
+	r = send_to("silent", (struct req_opts){.timeout_us = 1500000, .idle_us = 30000000});
+	EXPECT_CLASS(r.obs[0], ERR_TIMEOUT);
+	cr_expect_lt(r.obs[0]->total_us, 5000000, "the deadline did not hold");
+	release(&r);
+}
+
+Test(engine, refused_connection)
+{
+	struct result r;
+	r.base = event_base_new();
+	struct engine *e = engine_new(r.base, NULL);
+	r.n = 0;
+	r.want = 1;
+	struct engine_request req = {.api = API_OPENAI, .url = "http://127.0.0.1:1/v1/chat/completions",
+	                             .body = "{}", .timeout_us = 5000000};
+	engine_submit(e, &req, done_cb, &r);
+	event_base_dispatch(r.base);
+	cr_assert_eq(r.n, 1);
+	EXPECT_CLASS(r.obs[0], ERR_CONNECT);
+	engine_free(e);
+	event_base_free(r.base);
+	release(&r);
+}
+
+Test(engine, rpm_budget_spaces_requests)
+{
+	/* 60 a minute with a burst of two: the third starts no sooner than ~1 s */
+	struct result r = send_to("honest", (struct req_opts){.count = 3, .rpm = 60});
+	int64_t first = r.obs[0]->started_ms, last = r.obs[0]->started_ms;
+	for (int i = 0; i < r.n; i++) {
+		EXPECT_CLASS(r.obs[i], ERR_NONE);
+		if (r.obs[i]->started_ms < first)
+			first = r.obs[i]->started_ms;
+		if (r.obs[i]->started_ms > last)
+			last = r.obs[i]->started_ms;
+	}
+	cr_expect_geq(last - first, 900, "3 requests at 60 rpm started within %lld ms",
+	              (long long)(last - first));
+	release(&r);
+}
+
+Test(engine, abort_on_free_calls_back_once)
+{
+	struct result r = {.want = 1};
+	r.base = event_base_new();
+	struct engine *e = engine_new(r.base, NULL);
+	char *url = adapter_url(API_OPENAI, fixture_url(&world, "silent"));
+	struct probe_message m[] = {{"user", "hello"}};
+	struct probe_call call = {.model = "gpt-4o", .messages = m, .n_messages = 1,
+	                          .max_tokens = 5, .temperature = -1, .seed = -1};
+	char *body = adapter_body(API_OPENAI, &call);
+	struct engine_request req = {.api = API_OPENAI, .url = url, .body = body,
+	                             .timeout_us = 60000000};
+	engine_submit(e, &req, done_cb, &r);
+	engine_submit(e, &req, done_cb, &r);
+	free(url);
+	free(body);
+	r.want = 3; /* never reached by the loop: freeing must end both */
+	struct timeval t = {0, 200000};
+	event_base_loopexit(r.base, &t);
+	event_base_dispatch(r.base);
+	cr_expect_eq(r.n, 0);
+	engine_free(e);
+	cr_expect_eq(r.n, 2, "each request ends in exactly one callback");
+	EXPECT_CLASS(r.obs[0], ERR_ABORTED);
+	event_base_free(r.base);
+	release(&r);
+}
