@@ -81,9 +81,9 @@ struct engine {
 };
 
 struct sock_ctx {
-	struct event *ev;
+	struct event *ev; /* points just past this struct */
 	curl_socket_t fd;
-};
+} __attribute__((aligned(16)));
 
 static void check_done(struct engine *e);
 static void start_queued(struct engine *e);
@@ -137,7 +137,7 @@ multi_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
 	struct sock_ctx *sc = sockp;
 	if (what == CURL_POLL_REMOVE) {
 		if (sc != NULL) {
-			event_free(sc->ev);
+			event_del(sc->ev);
 			free(sc);
 			curl_multi_assign(e->multi, s, NULL);
 		}
@@ -149,13 +149,15 @@ multi_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
 	if (what & CURL_POLL_OUT)
 		kind |= EV_WRITE;
 	if (sc == NULL) {
-		sc = xcalloc(1, sizeof *sc);
+		/* the event lives inside the context: one allocation per socket */
+		sc = xcalloc(1, sizeof *sc + event_get_struct_event_size());
+		sc->ev = (struct event *)(sc + 1);
 		sc->fd = s;
 		curl_multi_assign(e->multi, s, sc);
 	} else {
-		event_free(sc->ev);
+		event_del(sc->ev);
 	}
-	sc->ev = event_new(e->base, s, kind, event_cb, e);
+	event_assign(sc->ev, e->base, s, kind, event_cb, e);
 	event_add(sc->ev, NULL);
 	return 0;
 }

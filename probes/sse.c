@@ -91,6 +91,16 @@ sse_feed(struct sse_parser *p, const char *bytes, size_t len)
 		size_t j = i;
 		while (j < len && bytes[j] != '\n' && bytes[j] != '\r')
 			j++;
+		if (j < len && p->line.len == 0) {
+			/* a whole line in this piece: no copy */
+			if (j - i > p->line.cap && p->line.cap != 0)
+				return -1;
+			p->last_cr = bytes[j] == '\r';
+			if (process_line(p, bytes + i, j - i) != 0)
+				return -1;
+			i = j + 1;
+			continue;
+		}
 		if (buf_add(&p->line, bytes + i, j - i) != 0)
 			return -1;
 		if (j == len)

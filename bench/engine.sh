@@ -1,0 +1,76 @@
+#!/bin/bash
+# Probe-engine benchmark (issue 5), all on loopback against assay-fixture:
+#  - throughput and CPU per probe at 1, 100, 1,000 and 10,000 concurrent
+#    streamed probes (bench-fast: instant answers, so the cost is the client's,
+#    and bench-timed: 200 ms TTFT + 50 tokens/s, so streams stay open)
+#  - wrk on the same endpoint and body (the limit), and the official Node
+#    `openai` SDK doing the same (what a user would write instead)
+#  - TTFT and tokens/s error against the fixture's fixed timings at 1 and
+#    1,000 concurrent, time scale 1.
+# usage: bench/engine.sh BUILD_DIR
+set -u
+build=${1:-build}
+dir=$(mktemp -d)
+trap 'kill $fpid 2>/dev/null; wait $fpid 2>/dev/null; rm -rf "$dir"' EXIT
+ulimit -n 65536 2>/dev/null || echo "bench: cannot raise the open-file limit; 10,000 streams may fail" >&2
+
+"$build/assay-fixture" -c bench/engine/world.yaml >"$dir/fixture.out" 2>"$dir/fixture.err" &
+fpid=$!
+for _ in $(seq 100); do grep -q '^listening official' "$dir/fixture.out" && break; sleep 0.1; done
+base=$(awk '$2=="official"{print $3}' "$dir/fixture.out")
+[ -n "$base" ] || { echo "bench: fixture did not start" >&2; cat "$dir/fixture.err" >&2; exit 1; }
+
+if [ ! -d bench/engine/node/node_modules/openai ]; then
+  (cd bench/engine/node && npm ci --no-audit --no-fund --silent) || echo "bench: npm ci failed; skipping the Node SDK" >&2
+fi
+
+field() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); v=d.get(sys.argv[2]); print('-' if v is None else (f'{v:.2f}' if isinstance(v,float) else v))" "$1" "$2"; }
+
+export BENCH_BODY='{"model":"bench-fast","messages":[{"role":"user","content":"[ref 00000000] Say something short."}],"max_tokens":16,"temperature":0,"stream":true,"stream_options":{"include_usage":true}}'
+TIMEFORMAT="%U %S"
+
+printf '\nThroughput, streamed probes of 16 tokens (bench-fast), one core each side\n'
+printf '%-12s %8s %10s %12s %16s\n' concurrency probes probes/s cpu_us/probe "MiB/1000 inflight"
+for c in 1 100 1000 10000; do
+  n=$((c * 4)); [ $n -lt 2000 ] && n=2000
+  out=$(taskset -c 0 "$build/assay-bench-engine" "$base" bench-fast $c $n 2>&1 | tail -1)
+  printf '%-12s %8s %10s %12s %16s\n' "$c" "$(field "$out" ok)" "$(field "$out" probes_per_s)" \
+    "$(field "$out" cpu_us_per_probe)" "$(field "$out" mib_per_1000_inflight)"
+done
+
+printf '\nOpen streams (bench-timed: 200 ms TTFT, 50 tokens/s, 16 tokens)\n'
+printf '%-12s %8s %10s %12s %16s %12s\n' concurrency ok probes/s cpu_us/probe "MiB/1000 inflight" first_error
+for c in 1000 10000; do
+  out=$(taskset -c 0 "$build/assay-bench-engine" "$base" bench-timed $c $c 200 50 2>&1 | tail -1)
+  printf '%-12s %8s %10s %12s %16s %12s\n' "$c" "$(field "$out" ok)" "$(field "$out" probes_per_s)" \
+    "$(field "$out" cpu_us_per_probe)" "$(field "$out" mib_per_1000_inflight)" "$(field "$out" first_error)"
+done
+
+printf '\nwrk on the same endpoint and body (the limit: it reads bytes, parses nothing)\n'
+printf '%-12s %10s %12s\n' connections req/s cpu_us/req
+for c in 1 100 1000; do
+  { time taskset -c 0 wrk -t1 -c$c -d5s -s bench/engine/post.lua "$base/chat/completions" >"$dir/wrk.out" 2>&1; } 2>"$dir/wrk.time"
+  reqs=$(awk '/requests in/{print $1}' "$dir/wrk.out")
+  rps=$(awk '/Requests\/sec/{print $2}' "$dir/wrk.out")
+  cpu=$(awk -v n="$reqs" '{printf "%.2f", ($1+$2)*1e6/n}' "$dir/wrk.time")
+  printf '%-12s %10s %12s\n' "$c" "$rps" "$cpu"
+done
+
+if [ -d bench/engine/node/node_modules/openai ]; then
+  printf '\nNode openai SDK, same requests\n'
+  printf '%-12s %10s %12s\n' concurrency req/s cpu_us/req
+  for c in 1 100 1000; do
+    n=$((c * 4)); [ $n -lt 2000 ] && n=2000
+    out=$(taskset -c 0 node bench/engine/node/sdk.mjs "$base" bench-fast $c $n 2>&1 | tail -1)
+    printf '%-12s %10s %12s\n' "$c" "$(field "$out" requests_per_s)" "$(field "$out" cpu_us_per_request)"
+  done
+fi
+
+printf '\nTiming accuracy at time scale 1 (fixture injects 200 ms TTFT, 50 tokens/s)\n'
+printf '%-12s %14s %14s %16s %16s\n' concurrency ttft_err_med ttft_err_p99 tps_relerr_med tps_relerr_p99
+for c in 1 1000; do
+  n=$c; [ $n -lt 50 ] && n=50
+  out=$("$build/assay-bench-engine" "$base" bench-timed $c $n 200 50 2>&1 | tail -1)
+  printf '%-12s %11s ms %11s ms %16s %16s\n' "$c" "$(field "$out" ttft_abs_err_ms_median)" \
+    "$(field "$out" ttft_abs_err_ms_p99)" "$(field "$out" tps_rel_err_median)" "$(field "$out" tps_rel_err_p99)"
+done

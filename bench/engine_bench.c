@@ -1,0 +1,175 @@
+/*
+ * engine_bench: drive the probe engine against one endpoint and report what
+ * it cost: probes per second, CPU microseconds per probe, peak RSS, and the
+ * error of measured TTFT and tokens/s against the fixture's fixed timings.
+ *
+ * usage: assay-bench-engine URL MODEL CONCURRENCY REQUESTS [TTFT_MS TPS]
+ * Prints one JSON object on stdout.
+ */
+#include <event2/event.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "cli/util.h"
+#include "probes/adapter.h"
+#include "probes/engine.h"
+
+struct bench {
+	struct event_base *base;
+	long done, ok, want;
+	double *ttft_err_ms; /* measured - injected */
+	double *tps_err;     /* measured / injected - 1 */
+	long n_ttft, n_tps;
+	double ttft_ms, tps;
+	char first_error[256];
+};
+
+static void
+done_cb(struct observation *o, void *arg)
+{
+	struct bench *b = arg;
+	b->done++;
+	if (observation_ok(o)) {
+		b->ok++;
+		if (b->ttft_ms >= 0 && o->ttft_us >= 0)
+			b->ttft_err_ms[b->n_ttft++] = o->ttft_us / 1000.0 - b->ttft_ms;
+		if (b->tps > 0 && o->n_chunks >= 3) {
+			/* chunks after the first arrive 1/tps apart */
+			double span = (o->chunk_us[o->n_chunks - 1] - o->chunk_us[0]) / 1e6;
+			if (span > 0)
+				b->tps_err[b->n_tps++] = ((double)(o->n_chunks - 1) / span) / b->tps - 1;
+		}
+	} else if (b->first_error[0] == '\0') {
+		snprintf(b->first_error, sizeof b->first_error, "%s: %s",
+		         error_class_name(o->error), o->error_detail ? o->error_detail : "");
+	}
+	observation_release(o);
+	free(o);
+	if (b->done == b->want)
+		event_base_loopbreak(b->base);
+}
+
+static int
+cmp(const void *x, const void *y)
+{
+	double a = *(const double *)x, c = *(const double *)y;
+	return (a > c) - (a < c);
+}
+
+static double
+quantile_abs(double *v, long n, double q)
+{
+	if (n == 0)
+		return -1;
+	for (long i = 0; i < n; i++)
+		v[i] = v[i] < 0 ? -v[i] : v[i];
+	qsort(v, (size_t)n, sizeof *v, cmp);
+	long k = (long)(q * (double)(n - 1) + 0.5);
+	return v[k];
+}
+
+static double
+cpu_seconds(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
+
+static long
+rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kib = 0;
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc != 5 && argc != 7) {
+		fprintf(stderr, "usage: %s URL MODEL CONCURRENCY REQUESTS [TTFT_MS TPS]\n", argv[0]);
+		return 2;
+	}
+	long conc = atol(argv[3]), total = atol(argv[4]);
+	struct bench b = {.want = total, .ttft_ms = -1, .tps = -1};
+	if (argc == 7) {
+		b.ttft_ms = atof(argv[5]);
+		b.tps = atof(argv[6]);
+	}
+	b.ttft_err_ms = xcalloc((size_t)total, sizeof *b.ttft_err_ms);
+	b.tps_err = xcalloc((size_t)total, sizeof *b.tps_err);
+	struct rlimit rl = {65536, 65536};
+	setrlimit(RLIMIT_NOFILE, &rl);
+	b.base = event_base_new();
+	struct engine_options eo = {.max_in_flight = (size_t)conc};
+	struct engine *e = engine_new(b.base, &eo);
+	struct probe_message m[] = {{"user", "[ref 00000000] Say something short."}};
+	struct probe_call call = {.model = argv[2], .messages = m, .n_messages = 1,
+	                          .max_tokens = 16, .temperature = 0, .seed = -1, .stream = 1};
+	char *url = adapter_url(API_OPENAI, argv[1]);
+	char *body = adapter_body(API_OPENAI, &call);
+	struct engine_request req = {.api = API_OPENAI, .url = url, .body = body, .stream = 1,
+	                             .timeout_us = 120000000};
+	long rss0 = rss_kib();
+	double cpu0 = cpu_seconds();
+	int64_t t0 = now_us();
+	for (long i = 0; i < total; i++)
+		engine_submit(e, &req, done_cb, &b);
+	long rss_peak = 0;
+	/* sample RSS while the loop runs */
+	while (b.done < b.want) {
+		struct timeval tick = {0, 50000};
+		event_base_loopexit(b.base, &tick);
+		event_base_dispatch(b.base);
+		long r = rss_kib();
+		if (r > rss_peak)
+			rss_peak = r;
+	}
+	double wall = (now_us() - t0) / 1e6;
+	double cpu = cpu_seconds() - cpu0;
+	engine_free(e);
+	event_base_free(b.base);
+
+	json_t *j = json_object();
+	json_object_set_new(j, "concurrency", json_integer(conc));
+	json_object_set_new(j, "requests", json_integer(total));
+	json_object_set_new(j, "ok", json_integer(b.ok));
+	json_object_set_new(j, "wall_s", json_real(wall));
+	json_object_set_new(j, "probes_per_s", json_real((double)total / wall));
+	json_object_set_new(j, "cpu_us_per_probe", json_real(cpu * 1e6 / (double)total));
+	json_object_set_new(j, "rss_growth_mib", json_real((rss_peak - rss0) / 1024.0));
+	json_object_set_new(j, "mib_per_1000_inflight",
+	                    json_real((rss_peak - rss0) / 1024.0 * 1000.0 / (double)conc));
+	if (b.ttft_ms >= 0) {
+		double med = quantile_abs(b.ttft_err_ms, b.n_ttft, 0.5);
+		double p99 = quantile_abs(b.ttft_err_ms, b.n_ttft, 0.99);
+		json_object_set_new(j, "ttft_abs_err_ms_median", json_real(med));
+		json_object_set_new(j, "ttft_abs_err_ms_p99", json_real(p99));
+		json_object_set_new(j, "tps_rel_err_median",
+		                    json_real(quantile_abs(b.tps_err, b.n_tps, 0.5)));
+		json_object_set_new(j, "tps_rel_err_p99",
+		                    json_real(quantile_abs(b.tps_err, b.n_tps, 0.99)));
+	}
+	if (b.first_error[0])
+		json_object_set_new(j, "first_error", json_string(b.first_error));
+	char *s = json_dumps(j, JSON_COMPACT);
+	puts(s);
+	free(s);
+	json_decref(j);
+	free(url);
+	free(body);
+	free(b.ttft_err_ms);
+	free(b.tps_err);
+	return b.ok == total ? 0 : 1;
+}
