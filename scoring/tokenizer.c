@@ -51,7 +51,7 @@
 #include <unistd.h>
 
 #define TOK_MAGIC "ASSAYTOK"
-#define TOK_VERSION 1
+#define TOK_VERSION 3
 #define TOK_BOM 0x01020304u
 #define KIND_RANKS 0
 #define KIND_MERGES 1
@@ -64,6 +64,10 @@
 #define NO_ID UINT32_MAX
 #define NO_RANK UINT32_MAX
 #define MAX_PATTERNS 4
+/* Hash slots hold an 18-bit id or rank and, above it, the top 14 bits of the
+ * hash: most failed lookups end without touching the token table. */
+#define SLOT_BITS 18
+#define SLOT_MASK ((1u << SLOT_BITS) - 1)
 /* Pieces up to this many bytes merge on an array; longer ones on a heap. */
 #define SHORT_PIECE 128
 /* PCRE2 backtracking budget per match call: far above what any input needs
@@ -93,14 +97,16 @@ struct tok_header {
 	uint32_t off_flags;    /* u8[n_tokens], TOK_* */
 	uint32_t off_blob;
 	uint32_t len_blob;
-	uint32_t off_hash;     /* u32[hash_slots], id or NO_ID */
-	uint32_t off_pairs;    /* u32[pair_slots]: a merge rank or NO_RANK */
+	uint32_t off_hash;     /* u32[hash_slots]: id | tag << 18, or NO_ID */
+	uint32_t off_pairs;    /* u32[pair_slots]: rank | tag << 18, or NO_RANK */
 	uint32_t off_byte_ids; /* u32[256] */
 	uint32_t off_added_ids; /* u32[n_added], sorted by their bytes */
 	uint32_t file_size;
 	uint32_t off_merges;   /* u32[n_merges][3]: left, right, merged, by rank */
 	uint32_t n_merges;
-	uint32_t reserved[3];
+	uint32_t off_native;   /* PCRE2 Unicode version, then the patterns again */
+	uint32_t len_native;   /* with classes as properties: see patterns_pick */
+	uint32_t reserved[1];
 };
 
 struct tokenizer {
@@ -124,6 +130,8 @@ struct tokenizer {
 	size_t n_patterns;
 	pcre2_code *added; /* NULL when the model has no added tokens */
 	pcre2_match_context *mctx;
+	int jit; /* all patterns JIT-compiled (else the interpreter runs them) */
+	int native; /* classes as PCRE2 properties (see patterns_pick) */
 	const UNormalizer2 *nfc; /* NULL unless the model normalizes */
 };
 
@@ -141,6 +149,7 @@ struct encode_ctx {
 	pcre2_match_data *md;
 	pcre2_match_context *own_mctx; /* with a bigger JIT stack, made on demand */
 	pcre2_jit_stack *jit_stack;
+	struct memo_entry *memo; /* NULL for short texts */
 	int failed;
 };
 
@@ -181,10 +190,15 @@ vocab_lookup(const struct tokenizer *t, const uint8_t *p, size_t n)
 	if (n > t->h->max_token_len)
 		return NO_ID;
 	uint32_t mask = t->h->hash_slots - 1;
-	for (uint32_t s = hash_bytes(p, n) & mask;; s = (s + 1) & mask) {
-		uint32_t id = t->hash[s];
-		if (id == NO_ID)
+	uint32_t h = hash_bytes(p, n);
+	uint32_t tag = h >> SLOT_BITS;
+	for (uint32_t s = h & mask;; s = (s + 1) & mask) {
+		uint32_t slot = t->hash[s];
+		if (slot == NO_ID)
 			return NO_ID;
+		if (slot >> SLOT_BITS != tag)
+			continue;
+		uint32_t id = slot & SLOT_MASK;
 		uint32_t off = t->offsets[id];
 		if (t->offsets[id + 1] - off == n && memcmp(t->blob + off, p, n) == 0)
 			return id;
@@ -196,10 +210,15 @@ static inline uint32_t
 pair_lookup(const struct tokenizer *t, uint32_t l, uint32_t r, uint32_t *merged)
 {
 	uint32_t mask = t->h->pair_slots - 1;
-	for (uint32_t s = hash_pair(l, r) & mask;; s = (s + 1) & mask) {
-		uint32_t rank = t->pairs[s];
-		if (rank == NO_RANK)
+	uint32_t h = hash_pair(l, r);
+	uint32_t tag = h >> SLOT_BITS;
+	for (uint32_t s = h & mask;; s = (s + 1) & mask) {
+		uint32_t slot = t->pairs[s];
+		if (slot == NO_RANK)
 			return NO_RANK;
+		if (slot >> SLOT_BITS != tag)
+			continue;
+		uint32_t rank = slot & SLOT_MASK;
 		const uint32_t *m = t->merges + (size_t)rank * 3;
 		if (m[0] == l && m[1] == r) {
 			*merged = m[2];
@@ -228,20 +247,63 @@ sink_put(struct sink *s, uint32_t id)
 /* BPE on one piece. */
 
 /*
- * Rank of merging the part starting at a (ending at b) with the part at b
- * (ending at c); KIND_RANKS looks the concatenation up, KIND_MERGES the pair.
- * *merged gets the resulting id.
+ * A small direct-mapped memo of merge lookups, one per encode call on texts
+ * long enough to pay for it. The vocabulary tables are megabytes, so each
+ * lookup there is a cache miss; text repeats its byte pairs and characters
+ * (every CJK character is three bytes merged the same way), and this memo
+ * stays in L2. Keys are exact: for KIND_RANKS the span's bytes (up to 7)
+ * and length, for KIND_MERGES the two ids; UINT64_MAX is empty.
+ */
+#define MEMO_BITS 12
+#define MEMO_MIN_TEXT 256
+
+struct memo_entry {
+	uint64_t key;
+	uint32_t rank;
+	uint32_t merged;
+};
+
+/*
+ * Rank of merging the part [a, b) with the part [b, c) (ids left_id and
+ * right_id); *merged gets the resulting id. KIND_RANKS looks the bytes
+ * [a, c) up, KIND_MERGES the pair of ids.
  */
 static inline uint32_t
-merge_rank(const struct tokenizer *t, const uint8_t *piece, uint32_t a, uint32_t c,
-	   uint32_t left_id, uint32_t right_id, uint32_t *merged)
+merge_rank(const struct tokenizer *t, struct memo_entry *memo, const uint8_t *piece, uint32_t a,
+	   uint32_t c, uint32_t left_id, uint32_t right_id, uint32_t *merged)
 {
+	uint64_t key = UINT64_MAX;
+	size_t n = c - a;
 	if (t->h->kind == KIND_RANKS) {
-		uint32_t id = vocab_lookup(t, piece + a, c - a);
-		*merged = id;
-		return id;
+		if (n > t->h->max_token_len)
+			return *merged = NO_ID;
+		if (memo != NULL && n <= 7) {
+			key = (uint64_t)n << 56;
+			for (size_t i = 0; i < n; i++)
+				key |= (uint64_t)piece[a + i] << (8 * i);
+		}
+	} else if (memo != NULL) {
+		key = (uint64_t)left_id | (uint64_t)right_id << 32;
 	}
-	return pair_lookup(t, left_id, right_id, merged);
+	struct memo_entry *e = NULL;
+	if (key != UINT64_MAX) {
+		e = &memo[(key * 0x9e3779b97f4a7c15u) >> (64 - MEMO_BITS)];
+		if (e->key == key) {
+			*merged = e->merged;
+			return e->rank;
+		}
+	}
+	uint32_t rank;
+	if (t->h->kind == KIND_RANKS)
+		rank = *merged = vocab_lookup(t, piece + a, n);
+	else
+		rank = pair_lookup(t, left_id, right_id, merged);
+	if (e != NULL) {
+		e->key = key;
+		e->rank = rank;
+		e->merged = *merged;
+	}
+	return rank;
 }
 
 struct short_part {
@@ -253,7 +315,8 @@ struct short_part {
 
 /* tiktoken's _byte_pair_merge, extended to carry ids for KIND_MERGES. */
 static void
-bpe_short(const struct tokenizer *t, const uint8_t *piece, size_t n, struct sink *out)
+bpe_short(const struct tokenizer *t, struct memo_entry *memo, const uint8_t *piece, size_t n,
+	  struct sink *out)
 {
 	struct short_part parts[SHORT_PIECE + 1];
 	size_t count = n; /* real parts; parts[count] is the end sentinel */
@@ -265,7 +328,7 @@ bpe_short(const struct tokenizer *t, const uint8_t *piece, size_t n, struct sink
 	parts[n].id = NO_ID;
 	parts[n].rank = NO_RANK;
 	for (size_t i = 0; i + 1 < count; i++)
-		parts[i].rank = merge_rank(t, piece, parts[i].start, parts[i + 2].start, parts[i].id,
+		parts[i].rank = merge_rank(t, memo, piece, parts[i].start, parts[i + 2].start, parts[i].id,
 					   parts[i + 1].id, &parts[i].merged);
 	parts[count - 1].rank = NO_RANK;
 
@@ -284,14 +347,14 @@ bpe_short(const struct tokenizer *t, const uint8_t *piece, size_t n, struct sink
 		memmove(&parts[at + 1], &parts[at + 2], (count - at - 1) * sizeof(parts[0]));
 		count--;
 		if (at + 1 < count)
-			parts[at].rank = merge_rank(t, piece, parts[at].start, parts[at + 2].start,
+			parts[at].rank = merge_rank(t, memo, piece, parts[at].start, parts[at + 2].start,
 						    parts[at].id, parts[at + 1].id,
 						    &parts[at].merged);
 		else
 			parts[at].rank = NO_RANK;
 		if (at > 0)
 			parts[at - 1].rank =
-			    merge_rank(t, piece, parts[at - 1].start, parts[at + 1].start,
+			    merge_rank(t, memo, piece, parts[at - 1].start, parts[at + 1].start,
 				       parts[at - 1].id, parts[at].id, &parts[at - 1].merged);
 	}
 	for (size_t i = 0; i < count; i++)
@@ -364,7 +427,8 @@ heap_pop(struct heap *h)
  * for KIND_RANKS and per pair for KIND_MERGES), so no version is needed.
  */
 static void
-bpe_long(const struct tokenizer *t, const uint8_t *piece, size_t n, struct sink *out)
+bpe_long(const struct tokenizer *t, struct memo_entry *memo, const uint8_t *piece, size_t n,
+	 struct sink *out)
 {
 	uint32_t *next = xmalloc(n * sizeof(*next));
 	uint32_t *prev = xmalloc(n * sizeof(*prev));
@@ -381,7 +445,7 @@ bpe_long(const struct tokenizer *t, const uint8_t *piece, size_t n, struct sink 
 	}
 	for (size_t i = 0; i + 1 < n; i++) {
 		uint32_t c = i + 2 <= n ? (uint32_t)i + 2 : end;
-		rank[i] = merge_rank(t, piece, (uint32_t)i, c, id[i], id[i + 1], &merged[i]);
+		rank[i] = merge_rank(t, memo, piece, (uint32_t)i, c, id[i], id[i + 1], &merged[i]);
 		if (rank[i] != NO_RANK)
 			h.v[h.n++] = (uint64_t)rank[i] << 32 | i;
 	}
@@ -407,7 +471,7 @@ bpe_long(const struct tokenizer *t, const uint8_t *piece, size_t n, struct sink 
 		rank[gone] = NO_RANK;
 		if (next[pos] != end) {
 			uint32_t c = next[next[pos]];
-			rank[pos] = merge_rank(t, piece, pos, c, id[pos], id[next[pos]], &merged[pos]);
+			rank[pos] = merge_rank(t, memo, piece, pos, c, id[pos], id[next[pos]], &merged[pos]);
 			if (rank[pos] != NO_RANK)
 				heap_push(&h, (uint64_t)rank[pos] << 32 | pos);
 		} else {
@@ -415,7 +479,7 @@ bpe_long(const struct tokenizer *t, const uint8_t *piece, size_t n, struct sink 
 		}
 		if (prev[pos] != NO_ID) {
 			uint32_t p = prev[pos];
-			rank[p] = merge_rank(t, piece, p, next[pos], id[p], id[pos], &merged[p]);
+			rank[p] = merge_rank(t, memo, piece, p, next[pos], id[p], id[pos], &merged[p]);
 			if (rank[p] != NO_RANK)
 				heap_push(&h, (uint64_t)rank[p] << 32 | p);
 		}
@@ -431,7 +495,8 @@ bpe_long(const struct tokenizer *t, const uint8_t *piece, size_t n, struct sink 
 }
 
 static void
-bpe_piece(const struct tokenizer *t, const uint8_t *piece, size_t n, struct sink *out)
+bpe_piece(const struct tokenizer *t, struct memo_entry *memo, const uint8_t *piece, size_t n,
+	  struct sink *out)
 {
 	if (n == 0)
 		return;
@@ -445,9 +510,9 @@ bpe_piece(const struct tokenizer *t, const uint8_t *piece, size_t n, struct sink
 		return;
 	}
 	if (n <= SHORT_PIECE)
-		bpe_short(t, piece, n, out);
+		bpe_short(t, memo, piece, n, out);
 	else
-		bpe_long(t, piece, n, out);
+		bpe_long(t, memo, piece, n, out);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -461,7 +526,8 @@ regex_next(struct encode_ctx *cx, const pcre2_code *code, const uint8_t *s, size
 {
 	for (;;) {
 		pcre2_match_context *mctx = cx->own_mctx ? cx->own_mctx : cx->t->mctx;
-		int rc = pcre2_jit_match(code, s, n, start, 0, cx->md, mctx);
+		int rc = cx->t->jit ? pcre2_jit_match(code, s, n, start, 0, cx->md, mctx)
+				    : pcre2_match(code, s, n, start, PCRE2_NO_UTF_CHECK, cx->md, mctx);
 		if (rc == PCRE2_ERROR_NOMATCH)
 			return 1;
 		if (rc == PCRE2_ERROR_JIT_STACKLIMIT && cx->own_mctx == NULL) {
@@ -498,7 +564,7 @@ split_level(struct encode_ctx *cx, size_t level, const uint8_t *s, size_t n)
 {
 	const struct tokenizer *t = cx->t;
 	if (level == t->n_patterns) {
-		bpe_piece(t, s, n, cx->out);
+		bpe_piece(t, cx->memo, s, n, cx->out);
 		return;
 	}
 	size_t pos = 0, prev_end = 0;
@@ -643,6 +709,10 @@ encode_into(const struct tokenizer *t, const char *text, size_t len, struct sink
 	cx.md = pcre2_match_data_create(4, NULL);
 	if (cx.md == NULL)
 		return -1;
+	if (len >= MEMO_MIN_TEXT) {
+		cx.memo = xmalloc(sizeof(*cx.memo) << MEMO_BITS);
+		memset(cx.memo, 0xff, sizeof(*cx.memo) << MEMO_BITS);
+	}
 	const uint8_t *s = (const uint8_t *)text;
 	if (t->added == NULL) {
 		encode_section(&cx, s, len);
@@ -668,6 +738,7 @@ encode_into(const struct tokenizer *t, const char *text, size_t len, struct sink
 			encode_section(&cx, s + pos, len - pos);
 	}
 	pcre2_match_data_free(cx.md);
+	free(cx.memo);
 	pcre2_match_context_free(cx.own_mctx);
 	pcre2_jit_stack_free(cx.jit_stack);
 	return cx.failed ? -1 : 0;
@@ -763,6 +834,8 @@ header_check(const struct tok_header *h, size_t size, char *err, size_t errlen)
 		 section_ok(h, size, h->off_added_ids, (uint64_t)h->n_added * 4) &&
 		 h->len_patterns > 0 &&
 		 ((const char *)h)[h->off_patterns + h->len_patterns - 1] == '\0' &&
+		 section_ok(h, size, h->off_native, h->len_native) && h->len_native > 0 &&
+		 ((const char *)h)[h->off_native + h->len_native - 1] == '\0' &&
 		 h->len_added_pattern > 0 &&
 		 ((const char *)h)[h->off_added_pattern + h->len_added_pattern - 1] == '\0';
 	if (ok) {
@@ -776,8 +849,75 @@ header_check(const struct tok_header *h, size_t size, char *err, size_t errlen)
 	return 0;
 }
 
+/* Compile pat; *jit is cleared when PCRE2 cannot JIT-compile it (no JIT
+ * support, or no executable memory), and the interpreter is used instead. */
+/*
+ * Which pre-tokenizer patterns to compile. The file has each twice: with
+ * every character class spelled out as the code points the reference's JS
+ * engine matches (exact anywhere, but PCRE2 tests such classes range by
+ * range), and with classes as PCRE2 Unicode properties plus what JS adds
+ * (several times faster on non-ASCII text), which the generator proved
+ * equal for PCRE2's Unicode tables of one version. That version must be the
+ * one linked now. ASSAY_TOKENIZER_EXACT_CLASSES=1 forces the first set (the
+ * tests use it to check both).
+ */
+static const char *
+patterns_pick(struct tokenizer *t)
+{
+	const char *base = t->map;
+	const char *native_version = base + t->h->off_native;
+	char version[64] = "";
+	const char *force = getenv("ASSAY_TOKENIZER_EXACT_CLASSES");
+	t->native = 0;
+	if ((force == NULL || strcmp(force, "1") != 0) &&
+	    pcre2_config(PCRE2_CONFIG_UNICODE_VERSION, version) > 0 &&
+	    strcmp(version, native_version) == 0) {
+		t->native = 1;
+		return native_version + strlen(native_version) + 1;
+	}
+	return base + t->h->off_patterns;
+}
+
+/*
+ * Every id and offset the encoder follows must stay inside the file, so a
+ * damaged file is refused rather than read out of bounds. Linear in the
+ * table sizes, about a millisecond; the tables are not copied.
+ */
+static int
+tables_check(const struct tokenizer *t)
+{
+	const struct tok_header *h = t->h;
+	for (uint32_t i = 0; i < h->n_tokens; i++) {
+		if (t->offsets[i] > t->offsets[i + 1])
+			return -1;
+	}
+	for (size_t i = 0; i < 256; i++) {
+		if (t->byte_ids[i] >= h->n_tokens)
+			return -1;
+	}
+	for (uint32_t i = 0; i < h->hash_slots; i++) {
+		uint32_t slot = t->hash[i];
+		if (slot != NO_ID && (slot & SLOT_MASK) >= h->n_tokens)
+			return -1;
+	}
+	for (uint32_t i = 0; i < h->pair_slots; i++) {
+		uint32_t slot = t->pairs[i];
+		if (slot != NO_RANK && (slot & SLOT_MASK) >= h->n_merges)
+			return -1;
+	}
+	for (size_t i = 0; i < (size_t)h->n_merges * 3; i++) {
+		if (t->merges[i] >= h->n_tokens)
+			return -1;
+	}
+	for (uint32_t i = 0; i < h->n_added; i++) {
+		if (t->added_ids[i] >= h->n_tokens)
+			return -1;
+	}
+	return 0;
+}
+
 static pcre2_code *
-pattern_compile(const char *pat, char *err, size_t errlen)
+pattern_compile(const char *pat, int *jit, char *err, size_t errlen)
 {
 	int code;
 	PCRE2_SIZE at;
@@ -789,11 +929,8 @@ pattern_compile(const char *pat, char *err, size_t errlen)
 		snprintf(err, errlen, "bad pattern at %zu: %s", (size_t)at, (const char *)msg);
 		return NULL;
 	}
-	if (pcre2_jit_compile(re, PCRE2_JIT_COMPLETE) != 0) {
-		snprintf(err, errlen, "PCRE2 JIT is not available");
-		pcre2_code_free(re);
-		return NULL;
-	}
+	if (pcre2_jit_compile(re, PCRE2_JIT_COMPLETE) != 0)
+		*jit = 0;
 	return re;
 }
 
@@ -854,20 +991,21 @@ tokenizer_load(const char *name, char *err, size_t errlen)
 	t->merges = (const uint32_t *)(base + h->off_merges);
 	t->byte_ids = (const uint32_t *)(base + h->off_byte_ids);
 	t->added_ids = (const uint32_t *)(base + h->off_added_ids);
-	for (size_t i = 0; i < 256; i++) {
-		if (t->byte_ids[i] >= h->n_tokens) {
-			snprintf(err, errlen, "'%s': corrupt tokenizer file", path);
-			goto err;
-		}
+	if (tables_check(t) != 0) {
+		snprintf(err, errlen, "'%s': corrupt tokenizer file", path);
+		goto err;
 	}
 
-	const char *pat = base + h->off_patterns;
+	const char *pat = patterns_pick(t);
+	const char *pat_end = pat == base + h->off_patterns ? pat + h->len_patterns
+							     : base + h->off_native + h->len_native;
+	t->jit = 1;
 	for (size_t i = 0; i < h->n_patterns; i++) {
-		if (pat >= base + h->off_patterns + h->len_patterns) {
+		if (pat >= pat_end) {
 			snprintf(err, errlen, "'%s': corrupt tokenizer file", path);
 			goto err;
 		}
-		t->patterns[i] = pattern_compile(pat, why, sizeof(why));
+		t->patterns[i] = pattern_compile(pat, &t->jit, why, sizeof(why));
 		if (t->patterns[i] == NULL) {
 			snprintf(err, errlen, "'%s': %s", path, why);
 			goto err;
@@ -877,7 +1015,7 @@ tokenizer_load(const char *name, char *err, size_t errlen)
 	}
 	const char *added = base + h->off_added_pattern;
 	if (h->n_added > 0 && added[0] != '\0') {
-		t->added = pattern_compile(added, why, sizeof(why));
+		t->added = pattern_compile(added, &t->jit, why, sizeof(why));
 		if (t->added == NULL) {
 			snprintf(err, errlen, "'%s': %s", path, why);
 			goto err;

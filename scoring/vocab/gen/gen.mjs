@@ -19,6 +19,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
+import { spawnSync } from "node:child_process";
+import os from "node:os";
 
 const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -54,41 +56,88 @@ export function pairHash(l, r) {
 
 /* ---------- regex translation ---------- */
 
-const classCache = new Map();
+const rangeCache = new Map();
 
 function hex(cp) {
 	return "\\x{" + cp.toString(16) + "}";
 }
 
-// The set of code points a JS class (bracket expression or class escape)
-// matches under the "u" flag, as a PCRE2 class of explicit ranges.
-function classToPcre(cls) {
-	if (classCache.has(cls)) return classCache.get(cls);
+// The code points (surrogates excluded) a JS class, bracket expression or
+// class escape, matches under the "u" flag, as sorted [lo, hi] ranges.
+function jsRanges(cls) {
+	if (rangeCache.has(cls)) return rangeCache.get(cls);
 	const re = new RegExp("^(?:" + cls + ")$", "u");
 	const ranges = [];
 	let lo = -1;
 	for (let cp = 0; cp <= 0x110000; cp++) {
-		const surrogate = cp >= 0xd800 && cp <= 0xdfff;
-		const inSet = cp < 0x110000 && !surrogate && re.test(String.fromCodePoint(cp));
-		if (surrogate) continue; // never in valid UTF-8: do not split ranges on them
+		if (cp >= 0xd800 && cp <= 0xdfff) continue; // never in valid UTF-8
+		const inSet = cp < 0x110000 && re.test(String.fromCodePoint(cp));
 		if (inSet && lo < 0) lo = cp;
 		if (!inSet && lo >= 0) {
-			ranges.push([lo, cp - 1]);
+			ranges.push([lo, cp - 1 >= 0xd800 && cp - 1 <= 0xdfff ? 0xd7ff : cp - 1]);
 			lo = -1;
 		}
 	}
-	// Ranges that straddle the surrogate block are fine: PCRE2 in UTF mode
-	// never sees a surrogate.
+	rangeCache.set(cls, ranges);
+	return ranges;
+}
+
+function rangesText(ranges) {
+	return ranges.map(([a, b]) => (a === b ? hex(a) : hex(a) + "-" + hex(b))).join("");
+}
+
+// The exact PCRE2 class: every code point spelled out as ranges.
+function classToPcre(cls) {
+	const ranges = jsRanges(cls);
 	if (ranges.length === 0) throw new Error("empty class " + cls);
-	const out =
-		"[" + ranges.map(([a, b]) => (a === b ? hex(a) : hex(a) + "-" + hex(b))).join("") + "]";
-	classCache.set(cls, out);
-	return out;
+	return "[" + rangesText(ranges) + "]";
+}
+
+// A class as PCRE2 can say it natively: {neg, inner, jsInner} where the class
+// is [inner] (or [^inner] when neg) and jsInner is the JS spelling of the
+// positive class. \s is spelled out (JS and PCRE2 disagree on it); \p{..}
+// stays a property, which PCRE2 looks up in a table instead of testing
+// hundreds of ranges.
+function nativeParts(cls) {
+	const ws = rangesText(jsRanges("\\s"));
+	if (/^\\p\{[A-Za-z_]+\}$/.test(cls)) return { neg: false, inner: cls, jsInner: cls };
+	if (/^\\P\{[A-Za-z_]+\}$/.test(cls)) return { neg: true, inner: "\\p" + cls.slice(2), jsInner: "\\p" + cls.slice(2) };
+	if (cls === "\\s") return { neg: false, inner: ws, jsInner: "\\s" };
+	if (cls === "\\S") return { neg: true, inner: ws, jsInner: "\\s" };
+	if (!cls.startsWith("[")) throw new Error("unsupported class " + cls);
+	const neg = cls[1] === "^";
+	const body = cls.slice(neg ? 2 : 1, -1);
+	let inner = "";
+	for (let i = 0; i < body.length; ) {
+		const c = body[i];
+		if (c === "\\") {
+			const d = body[i + 1];
+			if (d === "p" || d === "P") {
+				const k = body.indexOf("}", i);
+				inner += body.slice(i, k + 1);
+				i = k + 1;
+				continue;
+			}
+			if (d === "s") inner += ws;
+			else if ("rntfv".includes(d)) inner += "\\" + d;
+			else if (/[A-Za-z0-9]/.test(d)) throw new Error("unsupported escape in class " + cls);
+			else inner += "\\" + d;
+			i += 2;
+			continue;
+		}
+		const cp = body.codePointAt(i);
+		if (c === "-") inner += "-";
+		else if (cp < 0x20 || cp > 0x7e) inner += hex(cp);
+		else if (/[A-Za-z0-9 ]/.test(c)) inner += c;
+		else inner += "\\" + c;
+		i += cp > 0xffff ? 2 : 1;
+	}
+	return { neg, inner, jsInner: body };
 }
 
 // Translate the source of a JS RegExp (flags "gu" or "ug" only) into a PCRE2
 // pattern (UTF mode, no UCP) with the same meaning.
-export function translateRegex(re) {
+export function translateRegex(re, mapClass = classToPcre) {
 	const flags = [...re.flags].sort().join("");
 	if (flags !== "gu") throw new Error("unexpected regex flags " + re.flags);
 	const src = re.source;
@@ -102,16 +151,16 @@ export function translateRegex(re) {
 				if (j >= src.length) throw new Error("unterminated class in " + src);
 				j += src[j] === "\\" ? 2 : 1;
 			}
-			out += classToPcre(src.slice(i, j + 1));
+			out += mapClass(src.slice(i, j + 1));
 			i = j + 1;
 		} else if (c === "\\") {
 			const d = src[i + 1];
 			if (d === "p" || d === "P") {
 				const k = src.indexOf("}", i);
-				out += classToPcre(src.slice(i, k + 1));
+				out += mapClass(src.slice(i, k + 1));
 				i = k + 1;
 			} else if ("sSdDwW".includes(d)) {
-				out += classToPcre(src.slice(i, i + 2));
+				out += mapClass(src.slice(i, i + 2));
 				i += 2;
 			} else if ("rntfv".includes(d)) {
 				out += "\\" + d;
@@ -131,6 +180,77 @@ export function translateRegex(re) {
 		}
 	}
 	return out;
+}
+
+/* ---------- native-property patterns (fast path) ---------- */
+
+let helperPath = null;
+
+// Build pcre2sets.c against the PCRE2 the tokenizer links with.
+function helper() {
+	if (helperPath) return helperPath;
+	helperPath = path.join(os.tmpdir(), `assay-pcre2sets-${process.pid}`);
+	const r = spawnSync("cc", ["-O2", "-o", helperPath, path.join(here, "pcre2sets.c"), "-lpcre2-8"], { stdio: "inherit" });
+	if (r.status !== 0) throw new Error("cannot build pcre2sets.c (needs cc and libpcre2-dev)");
+	process.on("exit", () => fs.rmSync(helperPath, { force: true }));
+	return helperPath;
+}
+
+function membership(ranges) {
+	const m = new Uint8Array(0x110000);
+	for (const [a, b] of ranges) m.fill(1, a, b + 1);
+	for (let cp = 0xd800; cp <= 0xdfff; cp++) m[cp] = 0;
+	return m;
+}
+
+function toRanges(m) {
+	const out = [];
+	let lo = -1;
+	for (let cp = 0; cp <= 0x110000; cp++) {
+		const v = cp < 0x110000 && m[cp];
+		if (v && lo < 0) lo = cp;
+		if (!v && lo >= 0) {
+			out.push([lo, cp - 1]);
+			lo = -1;
+		}
+	}
+	return out;
+}
+
+// The same patterns with each class written as PCRE2 properties plus the
+// code points the JS engine adds (from a newer Unicode), where PCRE2's
+// property never matches a code point JS's does not; else the class stays
+// spelled out. Valid only with PCRE2 of the Unicode version returned: the
+// tokenizer checks that at run time and otherwise uses the exact patterns.
+function nativePatterns(name, regexes) {
+	const classes = new Set();
+	for (const re of regexes) translateRegex(re, (c) => (classes.add(c), ""));
+	const list = [...classes];
+	const parts = list.map(nativeParts);
+	const r = spawnSync(helper(), [], { input: parts.map((p) => "[" + p.inner + "]").join("\n") + "\n", maxBuffer: 1 << 26 });
+	if (r.status !== 0) throw new Error("pcre2sets failed: " + r.stderr);
+	const lines = r.stdout.toString().trimEnd().split("\n");
+	const version = lines.pop();
+	const map = new Map();
+	let exact = 0;
+	list.forEach((cls, i) => {
+		const nat = membership(lines[i] ? lines[i].split(" ").map((x) => x.split("-").map((h) => parseInt(h, 16))) : []);
+		const js = membership(jsRanges("[" + parts[i].jsInner + "]"));
+		const add = new Uint8Array(0x110000);
+		let extra = false;
+		for (let cp = 0; cp < 0x110000; cp++) {
+			if (nat[cp] && !js[cp]) extra = true;
+			if (js[cp] && !nat[cp]) add[cp] = 1;
+		}
+		if (extra) {
+			map.set(cls, classToPcre(cls));
+			exact++;
+		} else {
+			map.set(cls, (parts[i].neg ? "[^" : "[") + parts[i].inner + rangesText(toRanges(add)) + "]");
+		}
+	});
+	console.log(`${name}: ${list.length} classes, ${list.length - exact} as PCRE2 ${version} properties`);
+	return { version, patterns: regexes.map((re) => translateRegex(re, (c) => map.get(c))) };
 }
 
 function escapeCp(ch) {
@@ -209,7 +329,7 @@ async function loadTiktoken(name) {
 		kind: KIND_RANKS,
 		flags: 0,
 		splitMode: SPLIT_MATCHES,
-		patterns: [translateRegex(new RegExp(ranks.pat_str, "ug"))],
+		regexes: [new RegExp(ranks.pat_str, "ug")],
 		vocab: tokens.map(([bytes, id]) => ({ bytes: new Uint8Array(bytes), id })),
 		merges: [],
 		added: [],
@@ -234,12 +354,12 @@ async function loadLenml(name) {
 	const last = seq[seq.length - 1];
 	if (last.constructor.name !== "ByteLevelPreTokenizer" || last.use_regex || last.add_prefix_space)
 		throw new Error(name + ": unexpected ByteLevel settings");
-	const patterns = [];
+	const regexes = [];
 	for (const s of seq.slice(0, -1)) {
 		if (s.constructor.name !== "SplitPreTokenizer" || s.config.invert ||
 		    s.config.behavior !== "Isolated")
 			throw new Error(name + ": unsupported pre-tokenizer " + JSON.stringify(s.config));
-		patterns.push(translateRegex(s.pattern));
+		regexes.push(s.pattern);
 	}
 
 	const model = tok.model;
@@ -284,7 +404,7 @@ async function loadLenml(name) {
 		kind: KIND_MERGES,
 		flags,
 		splitMode: SPLIT_ISOLATED,
-		patterns,
+		regexes,
 		vocab,
 		merges,
 		added,
@@ -311,6 +431,8 @@ function cmpBytes(a, b) {
 }
 
 export function buildFile(m) {
+	m.patterns = m.regexes.map((re) => translateRegex(re));
+	const native = nativePatterns(m.name, m.regexes);
 	let nTokens = 0;
 	for (const v of m.vocab) nTokens = Math.max(nTokens, v.id + 1);
 	for (const a of m.added) nTokens = Math.max(nTokens, a.id + 1);
@@ -347,14 +469,18 @@ export function buildFile(m) {
 	const hashSlots = pow2AtLeast(Math.ceil(m.vocab.length / 0.6));
 	const hash = new Uint32Array(hashSlots).fill(0xffffffff);
 	const byId = m.vocab.slice().sort((a, b) => a.id - b.id);
+	// A slot holds id | tag << 18, the tag being the top 14 bits of the hash,
+	// so most failed lookups are settled without touching the token table.
+	if (nTokens >= 1 << 18) throw new Error(m.name + ": ids do not fit in 18 bits");
 	for (const v of byId) {
-		let s = fnv1a(v.bytes) & (hashSlots - 1);
+		const h = fnv1a(v.bytes);
+		let s = h & (hashSlots - 1);
 		while (hash[s] !== 0xffffffff) s = (s + 1) & (hashSlots - 1);
-		hash[s] = v.id;
+		hash[s] = (v.id | ((h >>> 18) << 18)) >>> 0;
 	}
 
-	// Merge-pair table (HF): slots hold a rank (or none); merges[rank] holds
-	// left id, right id and merged id.
+	// Merge-pair table (HF): slots hold rank | tag << 18 (or none);
+	// merges[rank] holds left id, right id and merged id.
 	let pairSlots = 0;
 	let pairs = new Uint32Array(0);
 	let mergeTable = new Uint32Array(0);
@@ -365,11 +491,12 @@ export function buildFile(m) {
 		for (const p of m.merges) {
 			let s = pairHash(p.l, p.r) & (pairSlots - 1);
 			while (pairs[s] !== 0xffffffff) {
-				const q = m.merges[pairs[s]];
+				const q = m.merges[pairs[s] & 0x3ffff];
 				if (q.l === p.l && q.r === p.r) throw new Error(m.name + ": duplicate merge");
 				s = (s + 1) & (pairSlots - 1);
 			}
-			pairs[s] = p.rank;
+			if (p.rank >= 1 << 18) throw new Error(m.name + ": ranks do not fit in 18 bits");
+			pairs[s] = (p.rank | ((pairHash(p.l, p.r) >>> 18) << 18)) >>> 0;
 			mergeTable.set([p.l, p.r, p.m], p.rank * 3);
 		}
 	}
@@ -382,6 +509,7 @@ export function buildFile(m) {
 
 	const patternText = Buffer.from(m.patterns.join("\0") + "\0", "utf8");
 	const addedText = Buffer.from(addedRegex + "\0", "utf8");
+	const nativeText = Buffer.from([native.version, ...native.patterns].join("\0") + "\0", "utf8");
 
 	// Header: 32 u32 words. See struct tok_header in scoring/tok_file.h.
 	const HEADER = 128;
@@ -396,6 +524,7 @@ export function buildFile(m) {
 		["merges", Buffer.from(mergeTable.buffer)],
 		["byte_ids", Buffer.from(byteIds.buffer)],
 		["added_ids", Buffer.from(addedSorted.buffer)],
+		["native", nativeText],
 	];
 	let off = HEADER;
 	const where = {};
@@ -409,7 +538,7 @@ export function buildFile(m) {
 	const magic = Buffer.from("ASSAYTOK", "ascii");
 	h[0] = magic.readUInt32LE(0);
 	h[1] = magic.readUInt32LE(4);
-	h[2] = 1; // format version
+	h[2] = 3; // format version
 	h[3] = 0x01020304; // byte-order mark
 	h[4] = m.kind;
 	h[5] = m.flags;
@@ -436,6 +565,8 @@ export function buildFile(m) {
 	h[26] = off; // total size
 	h[27] = where.merges;
 	h[28] = m.merges.length;
+	h[29] = where.native;
+	h[30] = nativeText.length;
 	Buffer.from(h.buffer).copy(file, 0);
 	return file;
 }
