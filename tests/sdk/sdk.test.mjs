@@ -1,0 +1,318 @@
+// Wire fidelity of assay-fixture, proven with the official SDKs (openai,
+// @anthropic-ai/sdk): every call must parse, and every field must hold the
+// value the official API would send. Run by tests/test_fixture_sdk.c, which
+// starts the fixture and passes:
+//   ASSAY_OFFICIAL  base URL of the simulated official API (".../v1")
+//   ASSAY_RELAY     base URL of an honest relay in front of it
+//   ASSAY_KEY       the API key the world demands
+//   ASSAY_EXPECT    JSON {case id: token count} computed with the real tokenizers
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+
+const official = process.env.ASSAY_OFFICIAL;
+const relay = process.env.ASSAY_RELAY;
+const key = process.env.ASSAY_KEY;
+const expect = JSON.parse(process.env.ASSAY_EXPECT || '{}');
+const cases = JSON.parse(readFileSync(new URL('./cases.json', import.meta.url)));
+if (!official || !relay || !key) throw new Error('ASSAY_OFFICIAL, ASSAY_RELAY and ASSAY_KEY are required');
+
+const prompt = (id) => cases.prompts.find((c) => c.id === id).messages;
+const count = (id) => {
+  assert.ok(Number.isInteger(expect[id]), `no expected count for ${id}`);
+  return expect[id];
+};
+const root = (url) => url.replace(/\/v1$/, '');
+const oa = (base = official) => new OpenAI({ apiKey: key, baseURL: base, maxRetries: 0, timeout: 20000 });
+const an = (base = official) => new Anthropic({ apiKey: key, baseURL: root(base), maxRetries: 0, timeout: 20000 });
+
+const weatherTool = {
+  type: 'function',
+  function: {
+    name: 'get_weather',
+    description: 'Current weather for a city',
+    parameters: {
+      type: 'object',
+      properties: { location: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } },
+      required: ['location'],
+    },
+  },
+};
+
+function checkOpenAIUsage(usage, promptId, completion) {
+  assert.equal(usage.prompt_tokens, count(promptId));
+  if (completion !== undefined) assert.equal(usage.completion_tokens, completion);
+  assert.equal(usage.total_tokens, usage.prompt_tokens + usage.completion_tokens);
+}
+
+for (const [where, base] of [['official', () => official], ['honest relay', () => relay]]) {
+  test(`openai: non-streamed completion (${where})`, async () => {
+    const r = await oa(base()).chat.completions.create({
+      model: 'gpt-4o', messages: prompt('pong-gpt'), temperature: 0,
+    });
+    assert.match(r.id, /^chatcmpl-[A-Za-z0-9]{24,29}$/);
+    assert.equal(r.object, 'chat.completion');
+    assert.ok(Number.isInteger(r.created) && r.created > 1600000000);
+    assert.equal(r.model, 'gpt-4o-2024-08-06');
+    assert.match(r.system_fingerprint, /^fp_[0-9a-f]{10}$/);
+    assert.equal(r.service_tier, 'default');
+    assert.equal(r.choices.length, 1);
+    const c = r.choices[0];
+    assert.equal(c.index, 0);
+    assert.equal(c.finish_reason, 'stop');
+    assert.equal(c.logprobs, null);
+    assert.deepEqual(c.message, { role: 'assistant', content: 'pong', refusal: null, annotations: [] });
+    checkOpenAIUsage(r.usage, 'pong-gpt', count('pong-o200k'));
+    assert.deepEqual(r.usage.prompt_tokens_details, { cached_tokens: 0, audio_tokens: 0 });
+    assert.deepEqual(r.usage.completion_tokens_details,
+      { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 });
+  });
+
+  test(`openai: streamed completion with usage (${where})`, async () => {
+    const stream = await oa(base()).chat.completions.create({
+      model: 'gpt-4o', messages: prompt('pong-gpt'), temperature: 0, stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '', id = null, finish = null, usage = null, n = 0, first = null;
+    for await (const chunk of stream) {
+      n++;
+      assert.equal(chunk.object, 'chat.completion.chunk');
+      assert.equal(chunk.model, 'gpt-4o-2024-08-06');
+      assert.match(chunk.system_fingerprint, /^fp_[0-9a-f]{10}$/);
+      id ??= chunk.id;
+      assert.equal(chunk.id, id, 'every chunk carries the same id');
+      if (chunk.choices.length > 0) {
+        first ??= chunk.choices[0].delta;
+        text += chunk.choices[0].delta.content ?? '';
+        if (chunk.choices[0].finish_reason) finish = chunk.choices[0].finish_reason;
+        assert.equal(chunk.usage, null);
+      } else {
+        usage = chunk.usage;
+      }
+    }
+    assert.ok(n >= 3);
+    assert.equal(first.role, 'assistant');
+    assert.equal(text, 'pong');
+    assert.equal(finish, 'stop');
+    assert.ok(usage, 'a final chunk with usage and no choices');
+    checkOpenAIUsage(usage, 'pong-gpt', count('pong-o200k'));
+  });
+}
+
+test('openai: the stream helper accumulates a final completion', async () => {
+  const runner = oa().chat.completions.stream({
+    model: 'gpt-4o', messages: prompt('cjk-gpt'), max_tokens: 9, stream_options: { include_usage: true },
+  });
+  const final = await runner.finalChatCompletion();
+  assert.equal(final.choices[0].finish_reason, 'length');
+  assert.equal(final.usage.completion_tokens, 9);
+  checkOpenAIUsage(final.usage, 'cjk-gpt', 9);
+});
+
+test('openai: max_tokens 1 stops with length', async () => {
+  const r = await oa().chat.completions.create({ model: 'gpt-4o', messages: prompt('cjk-gpt'), max_tokens: 1 });
+  assert.equal(r.choices[0].finish_reason, 'length');
+  checkOpenAIUsage(r.usage, 'cjk-gpt', 1);
+  const r2 = await oa().chat.completions.create({ model: 'gpt-4o', messages: prompt('cjk-gpt'), max_completion_tokens: 2 });
+  assert.equal(r2.usage.completion_tokens, 2);
+});
+
+test('openai: logprobs and top_logprobs', async () => {
+  const r = await oa().chat.completions.create({
+    model: 'gpt-4o', messages: prompt('cjk-gpt'), max_tokens: 6, logprobs: true, top_logprobs: 3,
+  });
+  const lp = r.choices[0].logprobs;
+  assert.ok(lp && Array.isArray(lp.content));
+  assert.equal(lp.content.length, r.usage.completion_tokens);
+  assert.equal(lp.content.map((t) => t.token).join(''), r.choices[0].message.content);
+  for (const t of lp.content) {
+    assert.ok(t.logprob <= 0);
+    assert.deepEqual(t.bytes, [...Buffer.from(t.token)]);
+    assert.equal(t.top_logprobs.length, 3);
+    assert.equal(t.top_logprobs[0].token, t.token);
+    for (const alt of t.top_logprobs) assert.ok(alt.logprob <= t.logprob);
+  }
+});
+
+test('openai: n choices', async () => {
+  const r = await oa().chat.completions.create({ model: 'gpt-4o', messages: prompt('cjk-gpt'), n: 3, max_tokens: 5 });
+  assert.deepEqual(r.choices.map((c) => c.index), [0, 1, 2]);
+  assert.equal(r.usage.completion_tokens, 15);
+});
+
+test('openai: stop sequences end the answer', async () => {
+  const r = await oa().chat.completions.create({
+    model: 'gpt-4o', messages: [{ role: 'user', content: 'Tell me about rivers.' }], stop: ['.'], temperature: 0,
+  });
+  assert.equal(r.choices[0].finish_reason, 'stop');
+  assert.ok(!r.choices[0].message.content.includes('.'));
+  assert.ok(r.choices[0].message.content.length > 0);
+});
+
+test('openai: tool calls, whole and streamed', async () => {
+  const ask = { model: 'gpt-4o', messages: [{ role: 'user', content: "What's the weather in Paris right now?" }], tools: [weatherTool] };
+  const r = await oa().chat.completions.create(ask);
+  const c = r.choices[0];
+  assert.equal(c.finish_reason, 'tool_calls');
+  assert.equal(c.message.content, null);
+  assert.equal(c.message.tool_calls.length, 1);
+  const call = c.message.tool_calls[0];
+  assert.match(call.id, /^call_[A-Za-z0-9]{24}$/);
+  assert.equal(call.type, 'function');
+  assert.equal(call.function.name, 'get_weather');
+  assert.equal(JSON.parse(call.function.arguments).location, 'Paris');
+  const final = await oa().chat.completions.stream(ask).finalChatCompletion();
+  assert.equal(final.choices[0].finish_reason, 'tool_calls');
+  assert.equal(JSON.parse(final.choices[0].message.tool_calls[0].function.arguments).location, 'Paris');
+  const none = await oa().chat.completions.create({ ...ask, tool_choice: 'none' });
+  assert.equal(none.choices[0].finish_reason, 'stop');
+  assert.equal(none.choices[0].message.tool_calls, undefined);
+});
+
+test('openai: JSON mode and structured outputs', async () => {
+  const r = await oa().chat.completions.create({
+    model: 'gpt-4o', response_format: { type: 'json_object' },
+    messages: [{ role: 'user', content: 'Name the capital of Australia in one word. Reply in JSON.' }], temperature: 0,
+  });
+  assert.deepEqual(JSON.parse(r.choices[0].message.content), { answer: 'Canberra' });
+  const s = await oa().chat.completions.create({
+    model: 'gpt-4o',
+    response_format: { type: 'json_schema', json_schema: { name: 'city', strict: true, schema: {
+      type: 'object', properties: { city: { type: 'string' }, population: { type: 'integer' } },
+      required: ['city', 'population'], additionalProperties: false } } },
+    messages: [{ role: 'user', content: 'Name the capital of Australia in one word.' }], temperature: 0,
+  });
+  const v = JSON.parse(s.choices[0].message.content);
+  assert.equal(v.city, 'Canberra');
+  assert.ok(Number.isInteger(v.population));
+});
+
+test('openai: other dialects (vLLM qwen3, DeepSeek)', async () => {
+  const q = await oa().chat.completions.create({ model: 'qwen3-32b', messages: prompt('pong-qwen'), temperature: 0 });
+  assert.match(q.id, /^chatcmpl-[0-9a-f]{32}$/);
+  assert.equal(q.system_fingerprint, undefined);
+  assert.equal(q.model, 'qwen3-32b');
+  assert.equal(q.choices[0].message.content, 'pong');
+  checkOpenAIUsage(q.usage, 'pong-qwen', count('pong-qwen3'));
+  const d = await oa().chat.completions.create({ model: 'deepseek-chat', messages: prompt('pong-deepseek'), temperature: 0 });
+  assert.match(d.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  assert.equal(d.model, 'deepseek-chat');
+  assert.equal(d.choices[0].message.content, 'pong');
+  assert.equal(d.usage.prompt_tokens, count('pong-deepseek'));
+  assert.equal(d.usage.prompt_cache_miss_tokens + d.usage.prompt_cache_hit_tokens, d.usage.prompt_tokens);
+});
+
+test('openai: models list and errors', async () => {
+  const ids = [];
+  for await (const m of oa().models.list()) ids.push(m.id);
+  for (const id of ['gpt-4o', 'gpt-4o-mini', 'qwen3-32b', 'deepseek-chat']) assert.ok(ids.includes(id), id);
+  await assert.rejects(oa().chat.completions.create({ model: 'gpt-17', messages: prompt('pong-gpt') }),
+    (e) => e instanceof OpenAI.NotFoundError && e.status === 404 && e.code === 'model_not_found');
+  const wrong = new OpenAI({ apiKey: 'sk-wrong', baseURL: official, maxRetries: 0 });
+  await assert.rejects(wrong.chat.completions.create({ model: 'gpt-4o', messages: prompt('pong-gpt') }),
+    (e) => e instanceof OpenAI.AuthenticationError && e.status === 401 && e.code === 'invalid_api_key');
+  await assert.rejects(oa().chat.completions.create({ model: 'gpt-4o', messages: [] }),
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'messages');
+  await assert.rejects(oa().chat.completions.create({ model: 'gpt-4o', messages: prompt('pong-gpt'), max_tokens: 100000 }),
+    (e) => e instanceof OpenAI.BadRequestError && e.param === 'max_tokens');
+});
+
+test('openai: rate-limit headers count down', async () => {
+  const a = await oa().chat.completions.create({ model: 'gpt-4o', messages: prompt('pong-gpt') }).withResponse();
+  const b = await oa().chat.completions.create({ model: 'gpt-4o', messages: prompt('pong-gpt') }).withResponse();
+  const left = (r) => Number(r.response.headers.get('x-ratelimit-remaining-requests'));
+  assert.ok(left(b) < left(a), `${left(b)} < ${left(a)}`);
+  assert.match(a.response.headers.get('x-request-id'), /^req_[0-9a-f]{32}$/);
+  assert.equal(a.request_id, a.response.headers.get('x-request-id'));
+});
+
+for (const [where, base] of [['official', () => official], ['honest relay', () => relay]]) {
+  test(`anthropic: message, whole (${where})`, async () => {
+    const m = await an(base()).messages.create({
+      model: 'claude-sonnet-4', max_tokens: 50, temperature: 0, system: 'You are terse.',
+      messages: [{ role: 'user', content: 'Name the capital of Australia in one word.' }],
+    });
+    assert.match(m.id, /^msg_01[A-Za-z0-9]{22}$/);
+    assert.equal(m.type, 'message');
+    assert.equal(m.role, 'assistant');
+    assert.equal(m.model, 'claude-sonnet-4-20250514');
+    assert.deepEqual(m.content, [{ type: 'text', text: 'Canberra' }]);
+    assert.equal(m.stop_reason, 'end_turn');
+    assert.equal(m.stop_sequence, null);
+    assert.equal(m.usage.input_tokens, count('capital-claude'));
+    assert.equal(m.usage.output_tokens, count('canberra-cl100k'));
+    assert.equal(m.usage.cache_read_input_tokens, 0);
+  });
+
+  test(`anthropic: message, streamed (${where})`, async () => {
+    const stream = an(base()).messages.stream({
+      model: 'claude-sonnet-4', max_tokens: 50, temperature: 0, system: 'You are terse.',
+      messages: [{ role: 'user', content: 'Name the capital of Australia in one word.' }],
+    });
+    const seen = [];
+    stream.on('streamEvent', (e) => seen.push(e.type));
+    const m = await stream.finalMessage();
+    assert.deepEqual(m.content, [{ type: 'text', text: 'Canberra' }]);
+    assert.equal(m.stop_reason, 'end_turn');
+    assert.equal(m.usage.input_tokens, count('capital-claude'));
+    assert.equal(m.usage.output_tokens, count('canberra-cl100k'));
+    assert.equal(seen[0], 'message_start');
+    assert.equal(seen.at(-1), 'message_stop');
+    for (const t of ['content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta'])
+      assert.ok(seen.includes(t), t);
+  });
+}
+
+test('anthropic: max_tokens and stop sequences', async () => {
+  const m = await an().messages.create({
+    model: 'claude-sonnet-4', max_tokens: 3, messages: [{ role: 'user', content: 'Tell me about rivers.' }],
+  });
+  assert.equal(m.stop_reason, 'max_tokens');
+  assert.equal(m.usage.output_tokens, 3);
+  const s = await an().messages.create({
+    model: 'claude-sonnet-4', max_tokens: 200, stop_sequences: ['.'], temperature: 0,
+    messages: [{ role: 'user', content: 'Tell me about rivers.' }],
+  });
+  assert.equal(s.stop_reason, 'stop_sequence');
+  assert.equal(s.stop_sequence, '.');
+});
+
+test('anthropic: tool use, whole and streamed', async () => {
+  const ask = {
+    model: 'claude-sonnet-4', max_tokens: 200,
+    tools: [{ name: 'get_weather', description: 'Current weather', input_schema: weatherTool.function.parameters }],
+    messages: [{ role: 'user', content: "What's the weather in Paris right now?" }],
+  };
+  const m = await an().messages.create(ask);
+  assert.equal(m.stop_reason, 'tool_use');
+  const use = m.content.find((b) => b.type === 'tool_use');
+  assert.match(use.id, /^toolu_01[A-Za-z0-9]{22}$/);
+  assert.equal(use.name, 'get_weather');
+  assert.equal(use.input.location, 'Paris');
+  const f = await an().messages.stream(ask).finalMessage();
+  assert.equal(f.content.find((b) => b.type === 'tool_use').input.location, 'Paris');
+});
+
+test('anthropic: count_tokens, models, headers and errors', async () => {
+  const c = await an().messages.countTokens({
+    model: 'claude-sonnet-4', system: 'You are terse.',
+    messages: [{ role: 'user', content: 'Name the capital of Australia in one word.' }],
+  });
+  assert.equal(c.input_tokens, count('capital-claude'));
+  const ids = [];
+  for await (const m of an().models.list()) ids.push(m.id);
+  assert.ok(ids.includes('claude-sonnet-4-20250514'));
+  const { response } = await an().messages.create({
+    model: 'claude-3-5-haiku', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }],
+  }).withResponse();
+  assert.match(response.headers.get('request-id'), /^req_011C/);
+  for (const h of ['requests-limit', 'requests-remaining', 'requests-reset', 'tokens-remaining', 'input-tokens-limit', 'output-tokens-limit'])
+    assert.ok(response.headers.get(`anthropic-ratelimit-${h}`), h);
+  const wrong = new Anthropic({ apiKey: 'sk-wrong', baseURL: root(official), maxRetries: 0 });
+  await assert.rejects(wrong.messages.create({ model: 'claude-sonnet-4', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
+    (e) => e instanceof Anthropic.AuthenticationError && e.status === 401 && e.error?.error?.type === 'authentication_error');
+  await assert.rejects(an().messages.create({ model: 'claude-9', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
+    (e) => e instanceof Anthropic.NotFoundError && e.error?.error?.type === 'not_found_error');
+});

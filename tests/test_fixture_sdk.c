@@ -1,0 +1,144 @@
+/*
+ * The fixture's wire format as the official SDKs see it: starts the fixture
+ * (tests/data/fixture/sdk.yaml), counts the expected usage of every case in
+ * tests/sdk/cases.json with the real tokenizers, then runs
+ * tests/sdk/sdk.test.mjs (openai and @anthropic-ai/sdk from npm, pinned by
+ * tests/sdk/package-lock.json and installed with `npm ci`).
+ *
+ * Skipped when node or npm is not installed; fails when `npm ci` or any SDK
+ * check fails. Every wait is bounded.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/util.h"
+#include "scoring/tokenizer.h"
+#include "tests/helpers.h"
+
+static const char *const need[] = {"official", "honest", NULL};
+static char *const fast[] = {(char *)"--time-scale", (char *)"0.01", NULL};
+
+/* The absolute path of a program found in PATH, or NULL. */
+static char *
+which(const char *name)
+{
+	const char *path = getenv("PATH");
+	if (path == NULL)
+		return NULL;
+	char *copy = xstrdup(path), *save = NULL;
+	char *found = NULL;
+	for (char *dir = strtok_r(copy, ":", &save); dir != NULL && found == NULL;
+	     dir = strtok_r(NULL, ":", &save)) {
+		char *p = xasprintf("%s/%s", dir, name);
+		if (access(p, X_OK) == 0)
+			found = p;
+		else
+			free(p);
+	}
+	free(copy);
+	return found;
+}
+
+static long
+count_prompt(const json_t *c)
+{
+	char err[256];
+	struct tokenizer *t =
+	    tokenizer_open(json_string_value(json_object_get(c, "tokenizer")), err, sizeof err);
+	cr_assert_not_null(t, "%s", err);
+	const json_t *msgs = json_object_get(c, "messages");
+	size_t n = json_array_size(msgs);
+	struct chat_message *m = xcalloc(n + 1, sizeof *m);
+	for (size_t i = 0; i < n; i++) {
+		m[i].role = json_string_value(json_object_get(json_array_get(msgs, i), "role"));
+		m[i].content = json_string_value(json_object_get(json_array_get(msgs, i), "content"));
+	}
+	long k = chat_prompt_tokens(t, json_string_value(json_object_get(c, "family")), m, n);
+	free(m);
+	tokenizer_free(t);
+	return k;
+}
+
+static long
+count_text(const json_t *c)
+{
+	char err[256];
+	struct tokenizer *t =
+	    tokenizer_open(json_string_value(json_object_get(c, "tokenizer")), err, sizeof err);
+	cr_assert_not_null(t, "%s", err);
+	const char *s = json_string_value(json_object_get(c, "text"));
+	long k = tokenizer_count(t, s, strlen(s));
+	tokenizer_free(t);
+	return k;
+}
+
+/* {id: count} for every case, as JSON text (caller frees). */
+static char *
+expectations(void)
+{
+	json_error_t jerr;
+	json_t *cases = json_load_file("tests/sdk/cases.json", 0, &jerr);
+	cr_assert_not_null(cases, "tests/sdk/cases.json: %s", jerr.text);
+	json_t *out = json_object();
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(cases, "prompts"), i, c)
+	{
+		long k = count_prompt(c);
+		cr_assert_gt(k, 0);
+		json_object_set_new(out, json_string_value(json_object_get(c, "id")), json_integer(k));
+	}
+	json_array_foreach(json_object_get(cases, "texts"), i, c)
+	{
+		long k = count_text(c);
+		cr_assert_gt(k, 0);
+		json_object_set_new(out, json_string_value(json_object_get(c, "id")), json_integer(k));
+	}
+	char *s = json_dumps(out, JSON_COMPACT);
+	json_decref(out);
+	json_decref(cases);
+	return s;
+}
+
+Test(sdk, official_sdks_parse_every_response, .timeout = 600)
+{
+	char *node = which("node"), *npm = which("npm");
+	if (node == NULL || npm == NULL) {
+		free(node);
+		free(npm);
+		cr_skip_test("node and npm are needed for the SDK test");
+	}
+	char *out = NULL, *err = NULL;
+	char *install[] = {(char *)"/bin/sh", (char *)"-c",
+	                   (char *)"cd tests/sdk && npm ci --no-audit --no-fund --loglevel=error",
+	                   NULL};
+	int rc = run_capture(install, 300000, &out, &err);
+	cr_assert_eq(rc, 0, "npm ci failed (%d): %s%s", rc, out ? out : "", err ? err : "");
+	free(out);
+	free(err);
+
+	struct fixture world;
+	cr_assert_eq(fixture_start(&world, "tests/data/fixture/sdk.yaml", need, fast), 0,
+	             "the fixture world did not start");
+	char *expect = expectations();
+	setenv("ASSAY_OFFICIAL", fixture_url(&world, "official"), 1);
+	setenv("ASSAY_RELAY", fixture_url(&world, "honest"), 1);
+	setenv("ASSAY_KEY", "sk-sdk-test", 1);
+	setenv("ASSAY_EXPECT", expect, 1);
+	char *run[] = {node, (char *)"--test", (char *)"--test-reporter=spec",
+	               (char *)"tests/sdk/sdk.test.mjs", NULL};
+	out = err = NULL;
+	rc = run_capture(run, 300000, &out, &err);
+	cr_expect_eq(rc, 0, "SDK checks failed (exit %d):\n%s\n%s", rc, out ? out : "",
+	             err ? err : "");
+	free(out);
+	free(err);
+	free(expect);
+	cr_expect_eq(fixture_stop(&world), 0, "the fixture did not exit 0 on SIGTERM");
+	free(node);
+	free(npm);
+}

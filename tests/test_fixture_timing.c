@@ -1,0 +1,256 @@
+/*
+ * Timing of the fixture's replies at --time-scale 1
+ * (tests/data/fixture/timing.yaml, whose model has fixed latency, so every
+ * chunk's arrival is predictable): the schedule itself, relay latency, fake
+ * streaming, slowness and a rate limit. Its own binary, so no heavy test
+ * runs beside it and measurements stay clean.
+ *
+ * Every wait is bounded; nothing sleeps for a fixed time.
+ */
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/util.h"
+#include "scoring/tokenizer.h"
+#include "tests/helpers.h"
+
+static struct fixture world;
+
+struct response {
+	CURLcode rc;
+	long status;
+	char *body;
+	size_t len;
+	struct buf headers;
+	json_t *json;
+	/* arrival of each SSE data line, microseconds after the request went out */
+	int64_t times[4096];
+	size_t ntimes;
+	int64_t t0;
+};
+
+struct sink {
+	struct buf b;
+	struct response *r;
+};
+
+static size_t
+body_cb(char *p, size_t size, size_t n, void *arg)
+{
+	struct sink *s = arg;
+	int64_t now = now_us();
+	for (size_t i = 0; i + 5 < size * n; i++)
+		if (memcmp(p + i, "data:", 5) == 0 && (i == 0 || p[i - 1] == '\n') &&
+		    s->r->ntimes < 4096)
+			s->r->times[s->r->ntimes++] = now - s->r->t0;
+	return buf_add(&s->b, p, size * n) == 0 ? size * n : 0;
+}
+
+static size_t
+header_cb(char *p, size_t size, size_t n, void *arg)
+{
+	return buf_add(arg, p, size * n) == 0 ? size * n : 0;
+}
+
+static void
+request(struct response *r, const char *endpoint, const char *body, long timeout_ms)
+{
+	char url[512];
+	const char *base = fixture_url(&world, endpoint);
+	cr_assert_not_null(base, "no endpoint '%s'", endpoint);
+	snprintf(url, sizeof url, "%s/chat/completions", base);
+	memset(r, 0, sizeof *r);
+	struct sink s;
+	buf_init(&s.b, 64u << 20);
+	s.r = r;
+	buf_init(&r->headers, 1u << 20);
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = curl_slist_append(NULL, "content-type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	r->t0 = now_us();
+	r->rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	r->body = buf_take(&s.b, &r->len);
+	r->json = json_loads(r->body, 0, NULL);
+}
+
+static void
+response_release(struct response *r)
+{
+	free(r->body);
+	buf_release(&r->headers);
+	json_decref(r->json);
+}
+
+static char *
+chat_body(const char *model, const char *user, const char *extra)
+{
+	json_t *o = json_pack("{s:s, s:[{s:s, s:s}]}", "model", model, "messages", "role", "user",
+	                      "content", user);
+	if (extra != NULL) {
+		json_t *more = json_loads(extra, 0, NULL);
+		cr_assert_not_null(more, "bad extra JSON in the test");
+		json_object_update(o, more);
+		json_decref(more);
+	}
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static void
+chat(struct response *r, const char *endpoint, const char *model, const char *user,
+     const char *extra)
+{
+	char *body = chat_body(model, user, extra);
+	request(r, endpoint, body, 20000);
+	free(body);
+	cr_assert_eq(r->rc, CURLE_OK, "%s: %s", endpoint, curl_easy_strerror(r->rc));
+}
+
+static const char *
+str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static long
+count_prompt(const char *user)
+{
+	char err[256];
+	struct tokenizer *t = tokenizer_open("o200k_base", err, sizeof err);
+	cr_assert_not_null(t, "%s", err);
+	struct chat_message m = {"user", user, NULL};
+	long n = chat_prompt_tokens(t, "openai", &m, 1);
+	tokenizer_free(t);
+	return n;
+}
+
+/* ---- timing at --time-scale 1 ---- */
+
+static const char *const timed[] = {"official", "honest", "fake-stream", "slow", "limited", NULL};
+
+/* Sanitizer builds run slower: measurement noise grows, not the schedule. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SLACK 10
+#else
+#define SLACK 1
+#endif
+
+static void
+stop(void)
+{
+	cr_expect_eq(fixture_stop(&world), 0, "the fixture did not exit 0 on SIGTERM");
+}
+
+static void
+start_timed(void)
+{
+	cr_assert_eq(fixture_start(&world, "tests/data/fixture/timing.yaml", timed, NULL), 0,
+	             "the timing world did not start");
+}
+
+TestSuite(timing, .init = start_timed, .fini = stop, .timeout = 60);
+
+/* A stream of 10 tokens; times[] holds each data line's arrival. */
+static void
+stream10(struct response *r, const char *endpoint)
+{
+	chat(r, endpoint, "steady", "Say something.",
+	     "{\"stream\": true, \"max_tokens\": 10, \"stream_options\": {\"include_usage\": true}}");
+	cr_assert_eq(r->status, 200, "%s", r->body);
+	/* role+first token, 9 more tokens, finish, usage, [DONE] */
+	cr_assert_eq(r->ntimes, 14, "%zu data lines", r->ntimes);
+}
+
+static int
+by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/*
+ * The schedule is exact to microseconds; what a client measures also holds
+ * its own scheduling noise, which a busy machine inflates now and then. So:
+ * the median error must be well under a millisecond, the worst merely sane.
+ */
+Test(timing, chunks_arrive_on_schedule_at_scale_1)
+{
+	struct response r;
+	stream10(&r, "official");
+	long prompt = count_prompt("Say something.");
+	double ttft = 200000.0 + 20.0 * (double)prompt;
+	/* role chunk and first token together at ttft, then one every 20 ms */
+	double errs[10], gaps[9];
+	for (size_t i = 1; i < 11; i++) {
+		double want = ttft + 20000.0 * (double)(i - 1);
+		errs[i - 1] = (double)r.times[i] - want;
+		cr_expect(errs[i - 1] > -1000, "token %zu at %lld us, before %.0f us", i,
+		          (long long)r.times[i], want);
+		cr_expect(errs[i - 1] < 20000 * SLACK, "token %zu at %lld us, want %.0f us", i,
+		          (long long)r.times[i], want);
+		if (i > 1)
+			gaps[i - 2] = fabs((double)(r.times[i] - r.times[i - 1]) - 20000.0);
+	}
+	qsort(errs, 10, sizeof *errs, by_value);
+	qsort(gaps, 9, sizeof *gaps, by_value);
+	/* lateness holds the client's connect and send time too */
+	cr_expect_lt(errs[5], 5000 * SLACK, "median lateness %.0f us", errs[5]);
+	cr_expect_lt(gaps[4], 1000 * SLACK, "median gap error %.0f us", gaps[4]);
+	response_release(&r);
+}
+
+Test(timing, relay_latency_fake_streaming_and_slowness)
+{
+	struct response a, b, c;
+	stream10(&a, "honest");
+	long prompt = count_prompt("Say something.");
+	double ttft = 200000.0 + 20.0 * (double)prompt;
+	cr_expect((double)a.times[1] > ttft + 100000 - 1000 && (double)a.times[1] < ttft + 100000 + 20000 * SLACK,
+	          "first token at %lld us", (long long)a.times[1]);
+	stream10(&b, "fake-stream");
+	/* everything at once, when the whole answer is done */
+	cr_expect_lt(b.times[13] - b.times[0], 5000 * SLACK, "spread %lld us",
+	             (long long)(b.times[13] - b.times[0]));
+	cr_expect_gt((double)b.times[0], ttft + 9 * 20000.0 - 1000);
+	stream10(&c, "slow");
+	cr_expect_gt((double)c.times[1], 2 * ttft - 1000, "first token at %lld us",
+	             (long long)c.times[1]);
+	cr_expect_gt(c.times[10] - c.times[1], 9 * 40000 - 2000, "tokens 1..10 took %lld us",
+	             (long long)(c.times[10] - c.times[1]));
+	response_release(&a);
+	response_release(&b);
+	response_release(&c);
+}
+
+Test(timing, rate_limit_answers_429_with_retry_after)
+{
+	struct response r;
+	for (int i = 0; i < 3; i++) {
+		chat(&r, "limited", "steady", "hi", "{\"max_tokens\": 1}");
+		cr_expect_eq(r.status, 200, "request %d: %s", i, r.body);
+		response_release(&r);
+	}
+	chat(&r, "limited", "steady", "hi", "{\"max_tokens\": 1}");
+	cr_expect_eq(r.status, 429, "%s", r.body);
+	cr_expect_str_eq(str(json_object_get(r.json, "error"), "code"), "rate_limit_exceeded");
+	cr_expect(strstr(r.headers.data, "retry-after: ") != NULL ||
+	              strstr(r.headers.data, "Retry-After: ") != NULL,
+	          "%s", r.headers.data);
+	response_release(&r);
+}
