@@ -2,10 +2,11 @@
  * cmd_serve: `assay serve -c FILE`: audit every configured relay and model on
  * its interval, store every observation, and serve the status page.
  *
- * Threads: the event loop (scheduler, engine, scoring, the one SQLite writer)
- * and libmicrohttpd's own thread, which reads only the board's rendered
- * pages. Shutdown on SIGINT/SIGTERM: stop the web server, abort probes
- * (engine first, then the scheduler), close the store.
+ * Threads: the event loop (scheduler, engine, scoring, the one SQLite writer,
+ * retention in small timed steps) and libmicrohttpd's thread pool, which
+ * reads only the board (web/board.h). Shutdown on SIGINT/SIGTERM: stop the
+ * web server, abort probes (engine first, then the scheduler), close the
+ * store.
  */
 #include <event2/event.h>
 #include <getopt.h>
@@ -27,7 +28,13 @@
 #include "web/board.h"
 #include "web/server.h"
 
-#define SUCCESS_WINDOW_MS (24LL * 3600 * 1000)
+/* Retention: a step every RETENTION_IDLE_MS, or RETENTION_BUSY_MS while a
+ * backlog remains; each step deletes at most RETENTION_BUDGET rows. */
+#define RETENTION_IDLE_MS 10000
+#define RETENTION_BUSY_MS 100
+#define RETENTION_BUDGET 2000
+/* How often /about's database figures are refreshed. */
+#define STATS_MS 60000
 
 struct serve {
 	struct config *config;
@@ -35,6 +42,8 @@ struct serve {
 	struct scorer *scorer;
 	struct store *store;
 	struct board *board;
+	struct store_retention retention;
+	struct event *retention_ev, *stats_ev;
 	int stopping;
 };
 
@@ -44,7 +53,8 @@ usage(FILE *f)
 	fputs("usage: assay serve -c FILE [--listen HOST:PORT] [--db PATH]\n"
 	      "\n"
 	      "Audit every relay and model in FILE on its interval, store every observation\n"
-	      "in SQLite and serve the status page (/) and JSON (/api/v1/relays).\n",
+	      "in SQLite and serve the status page (/), the leaderboard (/leaderboard/),\n"
+	      "a page per relay (/relays/NAME.html), JSON (/api/v1/), badges and /metrics.\n",
 	      f);
 }
 
@@ -60,11 +70,15 @@ run_cb(struct audit_run *run, void *arg)
 	struct assessment a;
 	assessment_init(&a);
 	scorer_assess(s->scorer, run, claimed, &a);
-	store_save_run(s->store, run, &a);
+	struct store_outcome out;
+	int saved = store_save_run_outcome(s->store, run, &a, &out) >= 0;
+	long errors[ERR__COUNT];
+	store_count_errors(run, errors);
 	json_t *j = assessment_to_json(&a);
 	struct board_run br = {
 	    .relay = run->target.relay,
 	    .model = run->target.model,
+	    .api = api_name(run->target.api),
 	    .verdict = verdict_name(a.verdict),
 	    .reason = a.reason,
 	    .findings = json_object_get(j, "findings"),
@@ -75,8 +89,14 @@ run_cb(struct audit_run *run, void *arg)
 	    .tokens_spent = a.tokens_spent,
 	    .ttft_ms = a.ttft_ms,
 	    .tokens_per_s = a.tokens_per_s,
+	    .errors = errors,
 	};
 	board_record(s->board, &br);
+	if (saved) {
+		board_segment(s->board, &out.segment);
+		for (size_t i = 0; i < out.n_incidents; i++)
+			board_incident(s->board, &out.incidents[i]);
+	}
 	fprintf(stderr, "assay: %s %s: %s (%d/%d ok, %ld tokens)\n", run->target.relay,
 	        run->target.model, verdict_name(a.verdict), a.ok_requests, a.requests,
 	        a.tokens_spent);
@@ -86,26 +106,28 @@ run_cb(struct audit_run *run, void *arg)
 }
 
 static void
-summary_cb(const struct store_summary *sum, void *arg)
+retention_cb(evutil_socket_t fd, short what, void *arg)
 {
+	(void)fd;
+	(void)what;
 	struct serve *s = arg;
-	json_error_t jerr;
-	json_t *findings = json_loads(sum->findings_json ? sum->findings_json : "[]", 0, &jerr);
-	struct board_run br = {
-	    .relay = sum->relay,
-	    .model = sum->model,
-	    .verdict = sum->verdict,
-	    .reason = sum->reason,
-	    .findings = findings,
-	    .at_ms = sum->last_run_ms,
-	    .runs = sum->runs,
-	    .requests = sum->requests,
-	    .ok_requests = sum->ok_requests,
-	    .ttft_ms = sum->ttft_ms,
-	    .tokens_per_s = sum->tokens_per_s,
-	};
-	board_record(s->board, &br);
-	json_decref(findings);
+	long n = store_retention_step(s->store, &s->retention, wall_ms(), RETENTION_BUDGET);
+	int64_t next = n > 0 ? RETENTION_BUSY_MS : RETENTION_IDLE_MS;
+	struct timeval tv = {(time_t)(next / 1000), (suseconds_t)(next % 1000) * 1000};
+	evtimer_add(s->retention_ev, &tv);
+}
+
+static void
+stats_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct serve *s = arg;
+	struct store_stats st;
+	if (store_stats(s->store, &st) == 0)
+		board_set_about(s->board, &st, &s->retention);
+	struct timeval tv = {STATS_MS / 1000, 0};
+	evtimer_add(s->stats_ev, &tv);
 }
 
 static void
@@ -191,7 +213,9 @@ cmd_serve(int argc, char **argv)
 		goto fail;
 	s.board = board_new(s.config->title);
 	s.scorer = scorer_new(s.pack);
-	store_each_summary(s.store, SUCCESS_WINDOW_MS, summary_cb, &s);
+	store_retention_default(&s.retention);
+	if (board_load(s.board, s.store, err, sizeof err) != 0)
+		goto fail;
 
 	base = event_base_new();
 	struct engine_options eo = {.ca_file = s.config->ca_file};
@@ -224,6 +248,10 @@ cmd_serve(int argc, char **argv)
 	       strchr(host, ':') ? "]" : "", web_port(web));
 	fflush(stdout);
 
+	s.retention_ev = evtimer_new(base, retention_cb, &s);
+	s.stats_ev = evtimer_new(base, stats_cb, &s);
+	retention_cb(-1, 0, &s);
+	stats_cb(-1, 0, &s);
 	signal(SIGPIPE, SIG_IGN);
 	sigint = evsignal_new(base, SIGINT, signal_cb, base);
 	sigterm = evsignal_new(base, SIGTERM, signal_cb, base);
@@ -243,6 +271,10 @@ out:
 		event_free(sigint);
 	if (sigterm)
 		event_free(sigterm);
+	if (s.retention_ev)
+		event_free(s.retention_ev);
+	if (s.stats_ev)
+		event_free(s.stats_ev);
 	if (base)
 		event_base_free(base);
 	scorer_free(s.scorer);

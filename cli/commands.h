@@ -8,5 +8,6 @@
 
 int cmd_audit(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

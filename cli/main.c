@@ -19,6 +19,7 @@ usage(FILE *f)
 	      "commands:\n"
 	      "  audit    audit one relay and model now, print a verdict with evidence\n"
 	      "  serve    audit configured relays on a schedule and serve a status page\n"
+	      "  export   write the status pages, JSON and badges as static files\n"
 	      "  tokens   count tokens with an official model family's tokenizer\n"
 	      "  version  print the version\n"
 	      "\n"
@@ -38,6 +39,8 @@ main(int argc, char **argv)
 		return cmd_audit(argc - 1, argv + 1);
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(cmd, "export") == 0)
+		return cmd_export(argc - 1, argv + 1);
 	if (strcmp(cmd, "tokens") == 0)
 		return cmd_tokens(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -1,16 +1,23 @@
 /*
- * store: SQLite schema, migrations and the statements the pipeline uses.
+ * store: SQLite schema, migrations and the statements the pipeline writes
+ * with.
  *
  * Migrations: each entry of `migrations` moves user_version from its index to
  * index + 1, inside one transaction, so a database is always at a version
  * this build knows or is refused (never half-migrated).
+ *
+ * Saving a run is one transaction: the run, its observations, three rollup
+ * upserts (minute, hour, day) and their error-class rows, the verdict
+ * segment, the incident dampers. The per-target state the dampers and
+ * segments need lives in memory (struct target), loaded from the database
+ * the first time a target is seen, so a save never scans history.
  */
-#include "storage/store.h"
+#include "storage/internal.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/util.h"
 
@@ -41,15 +48,131 @@ static const char *const migrations[] = {
     " ratelimit_remaining TEXT, request_id TEXT);"
     "CREATE INDEX observations_target ON observations(relay, model, started_ms);"
     "CREATE INDEX observations_run ON observations(run_id);",
+
+    /*
+     * 1 -> 2: targets by integer id (raw rows lose their relay and model
+     * text, a third of their size); minute/hour/day rollups with error
+     * classes; verdict history as segments; incidents. Existing runs are
+     * rolled up and segmented so an upgraded database keeps its history.
+     */
+    "CREATE TABLE targets ("
+    " id INTEGER PRIMARY KEY,"
+    " relay TEXT NOT NULL, model TEXT NOT NULL, api TEXT NOT NULL DEFAULT 'openai',"
+    " UNIQUE(relay, model));"
+    "INSERT INTO targets(relay, model) SELECT DISTINCT relay, model FROM runs"
+    " ORDER BY relay, model;"
+    "CREATE TABLE runs2 ("
+    " id INTEGER PRIMARY KEY,"
+    " target INTEGER NOT NULL REFERENCES targets(id),"
+    " started_ms INTEGER NOT NULL, finished_ms INTEGER NOT NULL,"
+    " verdict TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',"
+    " tokens_spent INTEGER NOT NULL DEFAULT 0,"
+    " requests INTEGER NOT NULL DEFAULT 0, ok_requests INTEGER NOT NULL DEFAULT 0,"
+    " ttft_ms REAL, tokens_per_s REAL,"
+    " findings TEXT NOT NULL DEFAULT '[]');"
+    "INSERT INTO runs2 SELECT r.id, t.id, r.started_ms, r.finished_ms, r.verdict, r.reason,"
+    " r.tokens_spent, r.requests, r.ok_requests, r.ttft_ms, r.tokens_per_s, r.findings"
+    " FROM runs r JOIN targets t ON t.relay = r.relay AND t.model = r.model;"
+    "CREATE TABLE observations2 ("
+    " id INTEGER PRIMARY KEY,"
+    " run_id INTEGER NOT NULL REFERENCES runs2(id) ON DELETE CASCADE,"
+    " probe TEXT NOT NULL, sample INTEGER NOT NULL DEFAULT 0, started_ms INTEGER NOT NULL,"
+    " http_status INTEGER NOT NULL, error_class TEXT NOT NULL, error_detail TEXT,"
+    " dns_us INTEGER, connect_us INTEGER, tls_us INTEGER, ttfb_us INTEGER,"
+    " ttft_us INTEGER, total_us INTEGER, chunks INTEGER, chunk_us BLOB,"
+    " prompt_tokens INTEGER, completion_tokens INTEGER, total_tokens INTEGER,"
+    " cached_tokens INTEGER, model_reported TEXT, response_id TEXT,"
+    " system_fingerprint TEXT, finish_reason TEXT, text TEXT,"
+    " text_truncated INTEGER NOT NULL DEFAULT 0, retry_after_s INTEGER,"
+    " ratelimit_remaining TEXT, request_id TEXT);"
+    "INSERT INTO observations2 SELECT id, run_id, probe, sample, started_ms, http_status,"
+    " error_class, error_detail, dns_us, connect_us, tls_us, ttfb_us, ttft_us, total_us,"
+    " chunks, chunk_us, prompt_tokens, completion_tokens, total_tokens, cached_tokens,"
+    " model_reported, response_id, system_fingerprint, finish_reason, text, text_truncated,"
+    " retry_after_s, ratelimit_remaining, request_id FROM observations;"
+    "DROP TABLE observations;"
+    "DROP TABLE runs;"
+    "ALTER TABLE runs2 RENAME TO runs;"
+    "ALTER TABLE observations2 RENAME TO observations;"
+    "CREATE INDEX runs_target ON runs(target, started_ms);"
+    "CREATE INDEX observations_run ON observations(run_id);"
+    "CREATE TABLE rollup_minute (target INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+    " runs INTEGER NOT NULL, requests INTEGER NOT NULL, ok INTEGER NOT NULL,"
+    " tokens INTEGER NOT NULL, ttft_n INTEGER NOT NULL, ttft_sum REAL NOT NULL,"
+    " ttft_sq REAL NOT NULL, tps_n INTEGER NOT NULL, tps_sum REAL NOT NULL,"
+    " tps_sq REAL NOT NULL, PRIMARY KEY(target, bucket)) WITHOUT ROWID;"
+    "CREATE TABLE rollup_hour (target INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+    " runs INTEGER NOT NULL, requests INTEGER NOT NULL, ok INTEGER NOT NULL,"
+    " tokens INTEGER NOT NULL, ttft_n INTEGER NOT NULL, ttft_sum REAL NOT NULL,"
+    " ttft_sq REAL NOT NULL, tps_n INTEGER NOT NULL, tps_sum REAL NOT NULL,"
+    " tps_sq REAL NOT NULL, PRIMARY KEY(target, bucket)) WITHOUT ROWID;"
+    "CREATE TABLE rollup_day (target INTEGER NOT NULL, bucket INTEGER NOT NULL,"
+    " runs INTEGER NOT NULL, requests INTEGER NOT NULL, ok INTEGER NOT NULL,"
+    " tokens INTEGER NOT NULL, ttft_n INTEGER NOT NULL, ttft_sum REAL NOT NULL,"
+    " ttft_sq REAL NOT NULL, tps_n INTEGER NOT NULL, tps_sum REAL NOT NULL,"
+    " tps_sq REAL NOT NULL, PRIMARY KEY(target, bucket)) WITHOUT ROWID;"
+    /* res: 0 minute, 1 hour, 2 day (enum store_resolution) */
+    "CREATE TABLE rollup_errors (res INTEGER NOT NULL, target INTEGER NOT NULL,"
+    " bucket INTEGER NOT NULL, class TEXT NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY(res, target, bucket, class)) WITHOUT ROWID;"
+    "INSERT INTO rollup_minute SELECT target, started_ms / 60000, count(*), sum(requests),"
+    " sum(ok_requests), sum(tokens_spent), count(ttft_ms), coalesce(sum(round(ttft_ms)), 0),"
+    " coalesce(sum(round(ttft_ms) * round(ttft_ms)), 0), count(tokens_per_s),"
+    " coalesce(sum(round(tokens_per_s)), 0),"
+    " coalesce(sum(round(tokens_per_s) * round(tokens_per_s)), 0) FROM runs GROUP BY 1, 2;"
+    "INSERT INTO rollup_hour SELECT target, started_ms / 3600000, count(*), sum(requests),"
+    " sum(ok_requests), sum(tokens_spent), count(ttft_ms), coalesce(sum(round(ttft_ms)), 0),"
+    " coalesce(sum(round(ttft_ms) * round(ttft_ms)), 0), count(tokens_per_s),"
+    " coalesce(sum(round(tokens_per_s)), 0),"
+    " coalesce(sum(round(tokens_per_s) * round(tokens_per_s)), 0) FROM runs GROUP BY 1, 2;"
+    "INSERT INTO rollup_day SELECT target, started_ms / 86400000, count(*), sum(requests),"
+    " sum(ok_requests), sum(tokens_spent), count(ttft_ms), coalesce(sum(round(ttft_ms)), 0),"
+    " coalesce(sum(round(ttft_ms) * round(ttft_ms)), 0), count(tokens_per_s),"
+    " coalesce(sum(round(tokens_per_s)), 0),"
+    " coalesce(sum(round(tokens_per_s) * round(tokens_per_s)), 0) FROM runs GROUP BY 1, 2;"
+    "INSERT INTO rollup_errors SELECT 0, r.target, r.started_ms / 60000, o.error_class,"
+    " count(*) FROM observations o JOIN runs r ON r.id = o.run_id"
+    " WHERE o.error_class != 'none' GROUP BY 2, 3, 4;"
+    "INSERT INTO rollup_errors SELECT 1, r.target, r.started_ms / 3600000, o.error_class,"
+    " count(*) FROM observations o JOIN runs r ON r.id = o.run_id"
+    " WHERE o.error_class != 'none' GROUP BY 2, 3, 4;"
+    "INSERT INTO rollup_errors SELECT 2, r.target, r.started_ms / 86400000, o.error_class,"
+    " count(*) FROM observations o JOIN runs r ON r.id = o.run_id"
+    " WHERE o.error_class != 'none' GROUP BY 2, 3, 4;"
+    "CREATE TABLE verdicts ("
+    " id INTEGER PRIMARY KEY, target INTEGER NOT NULL REFERENCES targets(id),"
+    " first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL, runs INTEGER NOT NULL,"
+    " verdict TEXT NOT NULL, classes TEXT NOT NULL, reason TEXT NOT NULL,"
+    " findings TEXT NOT NULL);"
+    "CREATE INDEX verdicts_target ON verdicts(target, last_ms);"
+    "CREATE INDEX verdicts_last ON verdicts(last_ms);"
+    /* segments of the existing runs: islands of equal (verdict, classes) */
+    "INSERT INTO verdicts(target, first_ms, last_ms, runs, verdict, classes, reason, findings)"
+    " SELECT s.target, s.first_ms, s.last_ms, s.n, s.verdict, s.classes, r.reason, r.findings"
+    " FROM (SELECT target, verdict, classes, min(started_ms) AS first_ms,"
+    "   max(started_ms) AS last_ms, count(*) AS n, max(id) AS last_id"
+    "   FROM (SELECT id, target, started_ms, verdict, classes,"
+    "     row_number() OVER (PARTITION BY target ORDER BY started_ms, id)"
+    "     - row_number() OVER (PARTITION BY target, verdict, classes"
+    "       ORDER BY started_ms, id) AS grp"
+    "     FROM (SELECT id, target, started_ms, verdict,"
+    "       coalesce((SELECT group_concat(c, ',') FROM (SELECT DISTINCT"
+    "         json_extract(value, '$.class') AS c FROM json_each(runs.findings)"
+    "         ORDER BY c)), '') AS classes FROM runs))"
+    "   GROUP BY target, verdict, classes, grp) s"
+    " JOIN runs r ON r.id = s.last_id ORDER BY s.first_ms;"
+    "CREATE TABLE incidents ("
+    " id INTEGER PRIMARY KEY, target INTEGER NOT NULL REFERENCES targets(id),"
+    " kind TEXT NOT NULL, opened_ms INTEGER NOT NULL, resolved_ms INTEGER,"
+    " cause TEXT NOT NULL DEFAULT '', detail TEXT NOT NULL DEFAULT '',"
+    " failed_runs INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX incidents_target ON incidents(target, opened_ms);"
+    "CREATE INDEX incidents_opened ON incidents(opened_ms);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
-struct store {
-	sqlite3 *db;
-	int readonly;
-	sqlite3_stmt *insert_run;
-	sqlite3_stmt *insert_obs;
-};
+static const char *const rollup_tables[STORE__RES] = {"rollup_minute", "rollup_hour",
+                                                      "rollup_day"};
 
 int
 store_schema_version(void)
@@ -57,8 +180,36 @@ store_schema_version(void)
 	return SCHEMA_VERSION;
 }
 
-static int
-exec(struct store *s, const char *sql, char *err, size_t errlen)
+int64_t
+store_resolution_ms(enum store_resolution res)
+{
+	switch (res) {
+	case STORE_MINUTE:
+		return 60000;
+	case STORE_HOUR:
+		return 3600000;
+	default:
+		return 86400000;
+	}
+}
+
+const char *
+store_rollup_table(enum store_resolution res)
+{
+	return rollup_tables[res];
+}
+
+void
+store_retention_default(struct store_retention *r)
+{
+	r->raw_ms = 1LL * 86400000;
+	r->minute_ms = 2LL * 86400000;
+	r->hour_ms = 90LL * 86400000;
+	r->day_ms = 400LL * 86400000;
+}
+
+int
+store_exec(struct store *s, const char *sql, char *err, size_t errlen)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -97,25 +248,72 @@ migrate(struct store *s, char *err, size_t errlen)
 	for (; v < SCHEMA_VERSION; v++) {
 		char sql[64];
 		char e2[256];
-		if (exec(s, "BEGIN IMMEDIATE", err, errlen) != 0)
+		if (store_exec(s, "BEGIN IMMEDIATE", err, errlen) != 0)
 			return -1;
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
-		if (exec(s, migrations[v], e2, sizeof e2) != 0 || exec(s, sql, e2, sizeof e2) != 0) {
+		if (store_exec(s, migrations[v], e2, sizeof e2) != 0 ||
+		    store_exec(s, sql, e2, sizeof e2) != 0) {
 			snprintf(err, errlen, "migration to schema %d failed: %s", v + 1, e2);
-			exec(s, "ROLLBACK", e2, sizeof e2);
+			store_exec(s, "ROLLBACK", e2, sizeof e2);
 			return -1;
 		}
-		if (exec(s, "COMMIT", err, errlen) != 0)
+		if (store_exec(s, "COMMIT", err, errlen) != 0)
 			return -1;
 	}
 	return 0;
 }
+
+/* Statements the writer keeps prepared, in enum stmt order. */
+static const char *const writer_sql[STMT__COUNT] = {
+    [STMT_INSERT_RUN] = "INSERT INTO runs(target, started_ms, finished_ms, verdict, reason,"
+                        " tokens_spent, requests, ok_requests, ttft_ms, tokens_per_s, findings)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+    [STMT_INSERT_OBS] =
+        "INSERT INTO observations(run_id, probe, sample, started_ms,"
+        " http_status, error_class, error_detail, dns_us, connect_us, tls_us, ttfb_us,"
+        " ttft_us, total_us, chunks, chunk_us, prompt_tokens, completion_tokens,"
+        " total_tokens, cached_tokens, model_reported, response_id, system_fingerprint,"
+        " finish_reason, text, text_truncated, retry_after_s, ratelimit_remaining,"
+        " request_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+#define ROLLUP_UPSERT(table)                                                                       \
+	"INSERT INTO " table "(target, bucket, runs, requests, ok, tokens, ttft_n, ttft_sum,"      \
+	" ttft_sq, tps_n, tps_sum, tps_sq) VALUES (?,?,1,?,?,?,?,?,?,?,?,?)"                      \
+	" ON CONFLICT(target, bucket) DO UPDATE SET runs = runs + 1,"                              \
+	" requests = requests + excluded.requests, ok = ok + excluded.ok,"                        \
+	" tokens = tokens + excluded.tokens, ttft_n = ttft_n + excluded.ttft_n,"                  \
+	" ttft_sum = ttft_sum + excluded.ttft_sum, ttft_sq = ttft_sq + excluded.ttft_sq,"         \
+	" tps_n = tps_n + excluded.tps_n, tps_sum = tps_sum + excluded.tps_sum,"                  \
+	" tps_sq = tps_sq + excluded.tps_sq"
+    [STMT_ROLLUP_MINUTE] = ROLLUP_UPSERT("rollup_minute"),
+    [STMT_ROLLUP_HOUR] = ROLLUP_UPSERT("rollup_hour"),
+    [STMT_ROLLUP_DAY] = ROLLUP_UPSERT("rollup_day"),
+#undef ROLLUP_UPSERT
+    [STMT_ROLLUP_ERROR] = "INSERT INTO rollup_errors(res, target, bucket, class, n)"
+                          " VALUES (?,?,?,?,?) ON CONFLICT(res, target, bucket, class)"
+                          " DO UPDATE SET n = n + excluded.n",
+    [STMT_TARGET_FIND] = "SELECT id, api FROM targets WHERE relay = ? AND model = ?",
+    [STMT_TARGET_INSERT] = "INSERT INTO targets(relay, model, api) VALUES (?,?,?)",
+    [STMT_TARGET_API] = "UPDATE targets SET api = ? WHERE id = ?",
+    [STMT_SEGMENT_LAST] = "SELECT id, verdict, classes, first_ms, runs, last_ms FROM verdicts"
+                          " WHERE target = ? ORDER BY last_ms DESC, id DESC LIMIT 1",
+    [STMT_SEGMENT_INSERT] = "INSERT INTO verdicts(target, first_ms, last_ms, runs, verdict,"
+                            " classes, reason, findings) VALUES (?,?,?,1,?,?,?,?)",
+    [STMT_SEGMENT_EXTEND] = "UPDATE verdicts SET last_ms = max(last_ms, ?), runs = runs + 1,"
+                            " reason = ?, findings = ? WHERE id = ?",
+    [STMT_INCIDENT_OPEN_FIND] =
+        "SELECT id, opened_ms, cause, detail, failed_runs FROM incidents"
+        " WHERE target = ? AND kind = ? AND resolved_ms IS NULL ORDER BY id DESC LIMIT 1",
+    [STMT_INCIDENT_INSERT] = "INSERT INTO incidents(target, kind, opened_ms, cause, detail,"
+                             " failed_runs) VALUES (?,?,?,?,?,?)",
+    [STMT_INCIDENT_UPDATE] = "UPDATE incidents SET failed_runs = ?, resolved_ms = ? WHERE id = ?",
+};
 
 struct store *
 store_open(const char *path, int readonly, char *err, size_t errlen)
 {
 	struct store *s = xcalloc(1, sizeof *s);
 	s->readonly = readonly;
+	s->path = xstrdup(path);
 	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open database '%s': %s", path,
@@ -125,9 +323,9 @@ store_open(const char *path, int readonly, char *err, size_t errlen)
 	sqlite3_busy_timeout(s->db, 5000);
 	char e2[512];
 	if (!readonly) {
-		if (exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-		            "PRAGMA foreign_keys = ON;",
-		         e2, sizeof e2) != 0) {
+		if (store_exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+		                  "PRAGMA foreign_keys = ON;",
+		               e2, sizeof e2) != 0) {
 			snprintf(err, errlen, "cannot set up database '%s': %s", path, e2);
 			goto err;
 		}
@@ -135,21 +333,13 @@ store_open(const char *path, int readonly, char *err, size_t errlen)
 			snprintf(err, errlen, "database '%s': %s", path, e2);
 			goto err;
 		}
-		const char *ins_run =
-		    "INSERT INTO runs(relay, model, started_ms, finished_ms, verdict, reason,"
-		    " tokens_spent, requests, ok_requests, ttft_ms, tokens_per_s, findings)"
-		    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)";
-		const char *ins_obs =
-		    "INSERT INTO observations(run_id, relay, model, probe, sample, started_ms,"
-		    " http_status, error_class, error_detail, dns_us, connect_us, tls_us, ttfb_us,"
-		    " ttft_us, total_us, chunks, chunk_us, prompt_tokens, completion_tokens,"
-		    " total_tokens, cached_tokens, model_reported, response_id, system_fingerprint,"
-		    " finish_reason, text, text_truncated, retry_after_s, ratelimit_remaining,"
-		    " request_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
-		if (sqlite3_prepare_v2(s->db, ins_run, -1, &s->insert_run, NULL) != SQLITE_OK ||
-		    sqlite3_prepare_v2(s->db, ins_obs, -1, &s->insert_obs, NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "database '%s': %s", path, sqlite3_errmsg(s->db));
-			goto err;
+		for (int i = 0; i < STMT__COUNT; i++) {
+			if (sqlite3_prepare_v3(s->db, writer_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+			                       &s->stmt[i], NULL) != SQLITE_OK) {
+				snprintf(err, errlen, "database '%s': %s", path,
+				         sqlite3_errmsg(s->db));
+				goto err;
+			}
 		}
 	} else if (user_version(s) != SCHEMA_VERSION) {
 		snprintf(err, errlen, "database '%s' has schema %d, expected %d", path,
@@ -162,19 +352,39 @@ err:
 	return NULL;
 }
 
+static void
+damper_release(struct damper *d)
+{
+	free(d->cause);
+	free(d->detail);
+}
+
 void
 store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
-	sqlite3_finalize(s->insert_run);
-	sqlite3_finalize(s->insert_obs);
+	for (int i = 0; i < STMT__COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	for (size_t i = 0; i < s->n_targets; i++) {
+		struct target *t = s->targets[i];
+		free(t->relay);
+		free(t->model);
+		free(t->seg_verdict);
+		free(t->seg_classes);
+		damper_release(&t->outage);
+		damper_release(&t->misbehaving);
+		free(t);
+	}
+	free(s->targets);
+	free(s->scratch_findings);
 	sqlite3_close(s->db);
+	free(s->path);
 	free(s);
 }
 
-static void
-bind_text(sqlite3_stmt *st, int i, const char *v)
+void
+store_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v != NULL)
 		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
@@ -200,24 +410,145 @@ bind_opt_real(sqlite3_stmt *st, int i, double v)
 		sqlite3_bind_null(st, i);
 }
 
-static int
-save_observation(struct store *s, int64_t run_id, const struct audit_run *run,
-                 const struct audit_item *it)
+/* A prepared writer statement, reset and cleared. */
+static sqlite3_stmt *
+stmt(struct store *s, enum stmt which)
 {
-	const struct observation *o = it->obs;
-	sqlite3_stmt *st = s->insert_obs;
-	int i = 1;
+	sqlite3_stmt *st = s->stmt[which];
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	return st;
+}
+
+static char *
+column_dup(sqlite3_stmt *st, int i)
+{
+	const char *v = (const char *)sqlite3_column_text(st, i);
+	return xstrdup(v ? v : "");
+}
+
+/* Load an open incident of kind into d, if there is one. */
+static int
+damper_load(struct store *s, int64_t target, const char *kind, struct damper *d)
+{
+	sqlite3_stmt *st = stmt(s, STMT_INCIDENT_OPEN_FIND);
+	sqlite3_bind_int64(st, 1, target);
+	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		d->open_id = sqlite3_column_int64(st, 0);
+		d->opened_ms = sqlite3_column_int64(st, 1);
+		d->cause = column_dup(st, 2);
+		d->detail = column_dup(st, 3);
+		d->failed_runs = (long)sqlite3_column_int64(st, 4);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * The in-memory state of relay/model, creating its row and loading its
+ * latest segment and open incidents the first time. NULL on a database
+ * error.
+ */
+static struct target *
+target_get(struct store *s, const char *relay, const char *model, const char *api)
+{
+	for (size_t i = 0; i < s->n_targets; i++) {
+		struct target *t = s->targets[i];
+		if (strcmp(t->relay, relay) == 0 && strcmp(t->model, model) == 0)
+			return t;
+	}
+	struct target *t = xcalloc(1, sizeof *t);
+	t->relay = xstrdup(relay);
+	t->model = xstrdup(model);
+	sqlite3_stmt *st = stmt(s, STMT_TARGET_FIND);
+	sqlite3_bind_text(st, 1, relay, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, model, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		t->id = sqlite3_column_int64(st, 0);
+		const char *old = (const char *)sqlite3_column_text(st, 1);
+		int same = old && api && strcmp(old, api) == 0;
+		sqlite3_reset(st);
+		if (api != NULL && !same) {
+			st = stmt(s, STMT_TARGET_API);
+			sqlite3_bind_text(st, 1, api, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, t->id);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				goto err;
+		}
+	} else if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		st = stmt(s, STMT_TARGET_INSERT);
+		sqlite3_bind_text(st, 1, relay, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, model, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, api ? api : "openai", -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto err;
+		t->id = sqlite3_last_insert_rowid(s->db);
+	} else {
+		goto err;
+	}
+	st = stmt(s, STMT_SEGMENT_LAST);
+	sqlite3_bind_int64(st, 1, t->id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		t->seg_id = sqlite3_column_int64(st, 0);
+		t->seg_verdict = column_dup(st, 1);
+		t->seg_classes = column_dup(st, 2);
+		t->seg_first_ms = sqlite3_column_int64(st, 3);
+		t->seg_runs = (long)sqlite3_column_int64(st, 4);
+		t->seg_last_ms = sqlite3_column_int64(st, 5);
+	} else if (rc != SQLITE_DONE) {
+		goto err;
+	}
+	sqlite3_reset(st);
+	if (damper_load(s, t->id, "outage", &t->outage) != 0 ||
+	    damper_load(s, t->id, "misbehaving", &t->misbehaving) != 0)
+		goto err;
+	s->targets = xrealloc(s->targets, (s->n_targets + 1) * sizeof *s->targets);
+	s->targets[s->n_targets++] = t;
+	return t;
+err:
+	free(t->relay);
+	free(t->model);
+	free(t->seg_verdict);
+	free(t->seg_classes);
+	damper_release(&t->outage);
+	damper_release(&t->misbehaving);
+	free(t);
+	return NULL;
+}
+
+void
+store_count_errors(const struct audit_run *run, long counts[ERR__COUNT])
+{
+	memset(counts, 0, ERR__COUNT * sizeof counts[0]);
+	for (size_t i = 0; i < run->n_items; i++) {
+		const struct observation *o = run->items[i].obs;
+		if (o == NULL)
+			continue;
+		int e = (int)o->error;
+		if (e < 0 || e >= ERR__COUNT)
+			e = ERR_NETWORK;
+		counts[e]++;
+	}
+}
+
+static int
+save_observation(struct store *s, int64_t run_id, const struct audit_item *it)
+{
+	const struct observation *o = it->obs;
+	sqlite3_stmt *st = stmt(s, STMT_INSERT_OBS);
+	int i = 1;
 	sqlite3_bind_int64(st, i++, run_id);
-	bind_text(st, i++, run->target.relay);
-	bind_text(st, i++, run->target.model);
-	bind_text(st, i++, it->probe->id);
+	store_bind_text(st, i++, it->probe->id);
 	sqlite3_bind_int(st, i++, it->sample);
 	sqlite3_bind_int64(st, i++, o->started_ms);
 	sqlite3_bind_int(st, i++, o->http_status);
-	bind_text(st, i++, error_class_name(o->error));
-	bind_text(st, i++, o->error_detail);
+	store_bind_text(st, i++, error_class_name(o->error));
+	store_bind_text(st, i++, o->error_detail);
 	bind_opt_int(st, i++, o->dns_us);
 	bind_opt_int(st, i++, o->connect_us);
 	bind_opt_int(st, i++, o->tls_us);
@@ -234,110 +565,375 @@ save_observation(struct store *s, int64_t run_id, const struct audit_run *run,
 	bind_opt_int(st, i++, o->completion_tokens);
 	bind_opt_int(st, i++, o->total_tokens);
 	bind_opt_int(st, i++, o->cached_tokens);
-	bind_text(st, i++, o->model);
-	bind_text(st, i++, o->id);
-	bind_text(st, i++, o->system_fingerprint);
-	bind_text(st, i++, o->finish_reason);
-	bind_text(st, i++, o->text);
+	store_bind_text(st, i++, o->model);
+	store_bind_text(st, i++, o->id);
+	store_bind_text(st, i++, o->system_fingerprint);
+	store_bind_text(st, i++, o->finish_reason);
+	store_bind_text(st, i++, o->text);
 	sqlite3_bind_int(st, i++, o->text_truncated);
 	bind_opt_int(st, i++, o->retry_after_s);
-	bind_text(st, i++, o->ratelimit_remaining);
-	bind_text(st, i++, o->request_id);
+	store_bind_text(st, i++, o->ratelimit_remaining);
+	store_bind_text(st, i++, o->request_id);
 	return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+save_rollups(struct store *s, int64_t target, int64_t at_ms, const struct assessment *a,
+             const long errors[ERR__COUNT])
+{
+	/* Whole ms and tokens/s: integral REALs are stored as small integers. */
+	double ttft = a->ttft_ms >= 0 ? (double)(int64_t)(a->ttft_ms + 0.5) : -1;
+	double tps = a->tokens_per_s >= 0 ? (double)(int64_t)(a->tokens_per_s + 0.5) : -1;
+	static const enum stmt upserts[STORE__RES] = {STMT_ROLLUP_MINUTE, STMT_ROLLUP_HOUR,
+	                                              STMT_ROLLUP_DAY};
+	for (int res = 0; res < STORE__RES; res++) {
+		int64_t bucket = at_ms / store_resolution_ms((enum store_resolution)res);
+		sqlite3_stmt *st = stmt(s, upserts[res]);
+		sqlite3_bind_int64(st, 1, target);
+		sqlite3_bind_int64(st, 2, bucket);
+		sqlite3_bind_int64(st, 3, a->requests);
+		sqlite3_bind_int64(st, 4, a->ok_requests);
+		sqlite3_bind_int64(st, 5, a->tokens_spent);
+		sqlite3_bind_int(st, 6, ttft >= 0);
+		sqlite3_bind_double(st, 7, ttft >= 0 ? ttft : 0);
+		sqlite3_bind_double(st, 8, ttft >= 0 ? ttft * ttft : 0);
+		sqlite3_bind_int(st, 9, tps >= 0);
+		sqlite3_bind_double(st, 10, tps >= 0 ? tps : 0);
+		sqlite3_bind_double(st, 11, tps >= 0 ? tps * tps : 0);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return -1;
+		for (int e = 1; e < ERR__COUNT; e++) {
+			if (errors[e] == 0)
+				continue;
+			st = stmt(s, STMT_ROLLUP_ERROR);
+			sqlite3_bind_int(st, 1, res);
+			sqlite3_bind_int64(st, 2, target);
+			sqlite3_bind_int64(st, 3, bucket);
+			sqlite3_bind_text(st, 4, error_class_name((enum error_class)e), -1,
+			                  SQLITE_STATIC);
+			sqlite3_bind_int64(st, 5, errors[e]);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+class_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The sorted, distinct finding classes of a, comma-separated (caller frees). */
+static char *
+finding_classes(const struct assessment *a)
+{
+	const char **v = xcalloc(a->n_findings + 1, sizeof *v);
+	for (size_t i = 0; i < a->n_findings; i++)
+		v[i] = a->findings[i].class ? a->findings[i].class : "";
+	qsort(v, a->n_findings, sizeof *v, class_cmp);
+	struct buf b;
+	buf_init(&b, 0);
+	for (size_t i = 0; i < a->n_findings; i++) {
+		if (i > 0 && strcmp(v[i], v[i - 1]) == 0)
+			continue;
+		if (b.len > 0)
+			buf_puts(&b, ",");
+		buf_puts(&b, v[i]);
+	}
+	free(v);
+	return buf_take(&b, NULL);
+}
+
+static int
+save_segment(struct store *s, struct target *t, const struct audit_run *run,
+             const struct assessment *a, const char *findings, struct store_outcome *out)
+{
+	const char *verdict = verdict_name(a->verdict);
+	char *classes = finding_classes(a);
+	const char *reason = a->reason ? a->reason : "";
+	int same = t->seg_id != 0 && strcmp(t->seg_verdict, verdict) == 0 &&
+	           strcmp(t->seg_classes, classes) == 0;
+	sqlite3_stmt *st;
+	if (same) {
+		st = stmt(s, STMT_SEGMENT_EXTEND);
+		sqlite3_bind_int64(st, 1, run->started_ms);
+		sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, findings, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, t->seg_id);
+	} else {
+		st = stmt(s, STMT_SEGMENT_INSERT);
+		sqlite3_bind_int64(st, 1, t->id);
+		sqlite3_bind_int64(st, 2, run->started_ms);
+		sqlite3_bind_int64(st, 3, run->started_ms);
+		sqlite3_bind_text(st, 4, verdict, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, classes, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, findings, -1, SQLITE_STATIC);
+	}
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE && same && sqlite3_changes(s->db) == 0) {
+		/* retention removed the segment after a long silence: start anew */
+		t->seg_id = 0;
+		free(classes);
+		return save_segment(s, t, run, a, findings, out);
+	}
+	if (rc != SQLITE_DONE) {
+		free(classes);
+		return -1;
+	}
+	if (same) {
+		t->seg_runs++;
+		free(classes);
+	} else {
+		t->seg_id = sqlite3_last_insert_rowid(s->db);
+		free(t->seg_verdict);
+		t->seg_verdict = xstrdup(verdict);
+		free(t->seg_classes);
+		t->seg_classes = classes;
+		t->seg_first_ms = run->started_ms;
+		t->seg_runs = 1;
+	}
+	t->seg_last_ms = run->started_ms > t->seg_last_ms ? run->started_ms : t->seg_last_ms;
+	out->segment = (struct store_segment){
+	    .id = t->seg_id,
+	    .relay = t->relay,
+	    .model = t->model,
+	    .first_ms = t->seg_first_ms,
+	    .last_ms = t->seg_last_ms,
+	    .runs = t->seg_runs,
+	    .verdict = t->seg_verdict,
+	    .reason = reason,
+	    .findings_json = findings,
+	};
+	return 0;
+}
+
+static void
+damper_report(const struct target *t, const struct damper *d, const char *kind,
+              int64_t resolved_ms, struct store_outcome *out)
+{
+	if (out->n_incidents >= sizeof out->incidents / sizeof out->incidents[0])
+		return;
+	out->incidents[out->n_incidents++] = (struct store_incident){
+	    .id = d->open_id,
+	    .relay = t->relay,
+	    .model = t->model,
+	    .kind = kind,
+	    .opened_ms = d->opened_ms,
+	    .resolved_ms = resolved_ms,
+	    .cause = d->cause ? d->cause : "",
+	    .detail = d->detail ? d->detail : "",
+	    .failed_runs = d->failed_runs,
+	};
+}
+
+/*
+ * Feed one run to a damper: bad or good. Opens an incident at the
+ * STORE_INCIDENT_OPEN_AFTER-th bad run in a row (dated from the first),
+ * resolves it at the STORE_INCIDENT_RESOLVE_AFTER-th good one (dated from
+ * the first good run). cause and detail describe a bad run.
+ */
+static int
+damper_feed(struct store *s, struct target *t, struct damper *d, const char *kind, int bad,
+            int64_t at_ms, const char *cause, const char *detail, struct store_outcome *out)
+{
+	sqlite3_stmt *st;
+	if (bad) {
+		d->good = 0;
+		if (d->bad++ == 0)
+			d->first_bad_ms = at_ms;
+		if (d->open_id != 0) {
+			d->failed_runs++;
+			st = stmt(s, STMT_INCIDENT_UPDATE);
+			sqlite3_bind_int64(st, 1, d->failed_runs);
+			sqlite3_bind_null(st, 2);
+			sqlite3_bind_int64(st, 3, d->open_id);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				return -1;
+			damper_report(t, d, kind, 0, out);
+		} else if (d->bad >= STORE_INCIDENT_OPEN_AFTER) {
+			free(d->cause);
+			free(d->detail);
+			d->cause = xstrdup(cause ? cause : "");
+			d->detail = utf8_sanitize(detail ? detail : "", strlen(detail ? detail : ""),
+			                          300);
+			d->opened_ms = d->first_bad_ms;
+			d->failed_runs = d->bad;
+			st = stmt(s, STMT_INCIDENT_INSERT);
+			sqlite3_bind_int64(st, 1, t->id);
+			sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 3, d->opened_ms);
+			sqlite3_bind_text(st, 4, d->cause, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 5, d->detail, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 6, d->failed_runs);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				return -1;
+			d->open_id = sqlite3_last_insert_rowid(s->db);
+			damper_report(t, d, kind, 0, out);
+		}
+		return 0;
+	}
+	d->bad = 0;
+	if (d->open_id == 0)
+		return 0;
+	if (d->good++ == 0)
+		d->first_good_ms = at_ms;
+	if (d->good < STORE_INCIDENT_RESOLVE_AFTER)
+		return 0;
+	st = stmt(s, STMT_INCIDENT_UPDATE);
+	sqlite3_bind_int64(st, 1, d->failed_runs);
+	sqlite3_bind_int64(st, 2, d->first_good_ms);
+	sqlite3_bind_int64(st, 3, d->open_id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return -1;
+	damper_report(t, d, kind, d->first_good_ms, out);
+	d->open_id = 0;
+	d->good = 0;
+	return 0;
+}
+
+static int
+save_incidents(struct store *s, struct target *t, const struct audit_run *run,
+               const struct assessment *a, const long errors[ERR__COUNT],
+               struct store_outcome *out)
+{
+	/* outage: no request of the run succeeded */
+	int down = a->requests > 0 && a->ok_requests == 0;
+	int common = ERR_NETWORK;
+	for (int e = 1; e < ERR__COUNT; e++)
+		if (errors[e] > errors[common])
+			common = e;
+	const char *detail = NULL;
+	for (size_t i = 0; i < run->n_items && detail == NULL; i++) {
+		const struct observation *o = run->items[i].obs;
+		if (o != NULL && o->error != ERR_NONE && o->error_detail != NULL)
+			detail = o->error_detail;
+	}
+	if (damper_feed(s, t, &t->outage, "outage", down, run->started_ms,
+	                error_class_name((enum error_class)common), detail, out) != 0)
+		return -1;
+	/* misbehaving: bad on a misbehaving verdict, good on a run that was
+	 * answered and found nothing to convict; unreachable runs say nothing */
+	if (a->verdict == VERDICT_UNREACHABLE)
+		return 0;
+	const struct finding *worst = NULL;
+	for (size_t i = 0; i < a->n_findings; i++)
+		if (finding_class_is_cheat(a->findings[i].class) &&
+		    (worst == NULL || a->findings[i].confidence > worst->confidence))
+			worst = &a->findings[i];
+	return damper_feed(s, t, &t->misbehaving, "misbehaving",
+	                   a->verdict == VERDICT_MISBEHAVING, run->started_ms,
+	                   worst ? worst->class : "", a->reason, out);
+}
+
+int64_t
+store_save_run_outcome(struct store *s, const struct audit_run *run, const struct assessment *a,
+                       struct store_outcome *out)
+{
+	char err[512];
+	struct store_outcome scratch;
+	if (out == NULL)
+		out = &scratch;
+	memset(out, 0, sizeof *out);
+	if (s->readonly || store_exec(s, "BEGIN IMMEDIATE", err, sizeof err) != 0)
+		return -1;
+	json_t *j = assessment_to_json(a);
+	free(s->scratch_findings);
+	s->scratch_findings = json_dumps(json_object_get(j, "findings"), JSON_COMPACT);
+	json_decref(j);
+	if (s->scratch_findings == NULL)
+		s->scratch_findings = xstrdup("[]");
+	const char *findings = s->scratch_findings;
+	long errors[ERR__COUNT];
+	store_count_errors(run, errors);
+	struct target *t = target_get(s, run->target.relay, run->target.model,
+	                              api_name(run->target.api));
+	if (t == NULL)
+		goto fail;
+	sqlite3_stmt *st = stmt(s, STMT_INSERT_RUN);
+	sqlite3_bind_int64(st, 1, t->id);
+	sqlite3_bind_int64(st, 2, run->started_ms);
+	sqlite3_bind_int64(st, 3, run->finished_ms);
+	store_bind_text(st, 4, verdict_name(a->verdict));
+	store_bind_text(st, 5, a->reason ? a->reason : "");
+	sqlite3_bind_int64(st, 6, a->tokens_spent);
+	sqlite3_bind_int(st, 7, a->requests);
+	sqlite3_bind_int(st, 8, a->ok_requests);
+	bind_opt_real(st, 9, a->ttft_ms);
+	bind_opt_real(st, 10, a->tokens_per_s);
+	store_bind_text(st, 11, findings);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	out->run_id = sqlite3_last_insert_rowid(s->db);
+	for (size_t i = 0; i < run->n_items; i++)
+		if (run->items[i].obs != NULL && save_observation(s, out->run_id, &run->items[i]) != 0)
+			goto fail;
+	if (save_rollups(s, t->id, run->started_ms, a, errors) != 0 ||
+	    save_segment(s, t, run, a, findings, out) != 0 ||
+	    save_incidents(s, t, run, a, errors, out) != 0)
+		goto fail;
+	if (store_exec(s, "COMMIT", err, sizeof err) != 0)
+		goto fail;
+	return out->run_id;
+fail:
+	fprintf(stderr, "assay: cannot save run: %s\n", sqlite3_errmsg(s->db));
+	store_exec(s, "ROLLBACK", err, sizeof err);
+	/* the in-memory segment and dampers may now be ahead of the database:
+	 * forget them, they are reloaded on the next save */
+	store_forget_targets(s);
+	memset(out, 0, sizeof *out);
+	return -1;
 }
 
 int64_t
 store_save_run(struct store *s, const struct audit_run *run, const struct assessment *a)
 {
-	char err[512];
-	if (s->readonly || exec(s, "BEGIN IMMEDIATE", err, sizeof err) != 0)
-		return -1;
-	json_t *j = assessment_to_json(a);
-	char *findings = json_dumps(json_object_get(j, "findings"), JSON_COMPACT);
-	json_decref(j);
-	sqlite3_stmt *st = s->insert_run;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	bind_text(st, 1, run->target.relay);
-	bind_text(st, 2, run->target.model);
-	sqlite3_bind_int64(st, 3, run->started_ms);
-	sqlite3_bind_int64(st, 4, run->finished_ms);
-	bind_text(st, 5, verdict_name(a->verdict));
-	bind_text(st, 6, a->reason ? a->reason : "");
-	sqlite3_bind_int64(st, 7, a->tokens_spent);
-	sqlite3_bind_int(st, 8, a->requests);
-	sqlite3_bind_int(st, 9, a->ok_requests);
-	bind_opt_real(st, 10, a->ttft_ms);
-	bind_opt_real(st, 11, a->tokens_per_s);
-	bind_text(st, 12, findings ? findings : "[]");
-	free(findings);
-	int64_t run_id = -1;
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto fail;
-	run_id = sqlite3_last_insert_rowid(s->db);
-	for (size_t i = 0; i < run->n_items; i++)
-		if (run->items[i].obs != NULL && save_observation(s, run_id, run, &run->items[i]) != 0)
-			goto fail;
-	if (exec(s, "COMMIT", err, sizeof err) != 0)
-		goto fail;
-	return run_id;
-fail:
-	fprintf(stderr, "assay: cannot save run: %s\n", sqlite3_errmsg(s->db));
-	exec(s, "ROLLBACK", err, sizeof err);
-	return -1;
+	return store_save_run_outcome(s, run, a, NULL);
+}
+
+void
+store_forget_targets(struct store *s)
+{
+	for (size_t i = 0; i < s->n_targets; i++) {
+		struct target *t = s->targets[i];
+		free(t->relay);
+		free(t->model);
+		free(t->seg_verdict);
+		free(t->seg_classes);
+		damper_release(&t->outage);
+		damper_release(&t->misbehaving);
+		free(t);
+	}
+	s->n_targets = 0;
 }
 
 int
-store_each_summary(struct store *s, int64_t window_ms, store_summary_cb cb, void *arg)
+store_stats(struct store *s, struct store_stats *out)
 {
-	const char *sql =
-	    "SELECT r.relay, r.model, r.verdict, r.reason, r.findings, r.started_ms,"
-	    " (SELECT count(*) FROM runs x WHERE x.relay = r.relay AND x.model = r.model),"
-	    " (SELECT coalesce(sum(requests), 0) FROM runs x WHERE x.relay = r.relay"
-	    "   AND x.model = r.model AND x.started_ms >= ?1),"
-	    " (SELECT coalesce(sum(ok_requests), 0) FROM runs x WHERE x.relay = r.relay"
-	    "   AND x.model = r.model AND x.started_ms >= ?1),"
-	    " r.ttft_ms, r.tokens_per_s"
-	    " FROM runs r WHERE r.id = (SELECT max(id) FROM runs y"
-	    "   WHERE y.relay = r.relay AND y.model = r.model)"
-	    " ORDER BY r.relay, r.model";
+	memset(out, 0, sizeof *out);
 	sqlite3_stmt *st;
+	const char *sql = "SELECT (SELECT page_count FROM pragma_page_count()),"
+	                  " (SELECT page_size FROM pragma_page_size()),"
+	                  " (SELECT freelist_count FROM pragma_freelist_count()),"
+	                  " (SELECT user_version FROM pragma_user_version()),"
+	                  " (SELECT count(*) FROM targets)";
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return -1;
-	sqlite3_bind_int64(st, 1, wall_ms() - window_ms);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_summary sum = {
-		    .relay = (const char *)sqlite3_column_text(st, 0),
-		    .model = (const char *)sqlite3_column_text(st, 1),
-		    .verdict = (const char *)sqlite3_column_text(st, 2),
-		    .reason = (const char *)sqlite3_column_text(st, 3),
-		    .findings_json = (const char *)sqlite3_column_text(st, 4),
-		    .last_run_ms = sqlite3_column_int64(st, 5),
-		    .runs = (long)sqlite3_column_int64(st, 6),
-		    .requests = (long)sqlite3_column_int64(st, 7),
-		    .ok_requests = (long)sqlite3_column_int64(st, 8),
-		    .ttft_ms = sqlite3_column_type(st, 9) == SQLITE_NULL ? -1
-		                                                        : sqlite3_column_double(st, 9),
-		    .tokens_per_s = sqlite3_column_type(st, 10) == SQLITE_NULL
-		                        ? -1
-		                        : sqlite3_column_double(st, 10),
-		};
-		cb(&sum, arg);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		int64_t pages = sqlite3_column_int64(st, 0), size = sqlite3_column_int64(st, 1);
+		out->file_bytes = pages * size;
+		out->free_bytes = sqlite3_column_int64(st, 2) * size;
+		out->schema_version = sqlite3_column_int(st, 3);
+		out->targets = (long)sqlite3_column_int64(st, 4);
 	}
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-long
-store_prune_observations(struct store *s, int64_t cutoff_ms)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "DELETE FROM observations WHERE started_ms < ?", -1, &st,
-	                       NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(st, 1, cutoff_ms);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? (long)sqlite3_changes(s->db) : -1;
+	char *wal = xasprintf("%s-wal", s->path);
+	struct stat sb;
+	if (stat(wal, &sb) == 0)
+		out->wal_bytes = (int64_t)sb.st_size;
+	free(wal);
+	return rc == SQLITE_ROW ? 0 : -1;
 }

@@ -1,5 +1,11 @@
 /*
- * board: entries in a sorted array under one mutex; pages rendered on change.
+ * board: entries and relays in sorted arrays under a read-write lock; the
+ * document cache, a hash of canonical URL keys, under its own mutex.
+ *
+ * Lock order: data (rwlock) before cache (mutex), never the other way. A
+ * writer changes data under the write lock, then bumps generations under the
+ * cache mutex; a renderer reads the generation first, then renders under the
+ * read lock, so a blob is never labelled newer than what it shows.
  */
 #include "web/board.h"
 
@@ -7,75 +13,121 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/util.h"
 #include "web/render.h"
 
+#define CACHE_SLOTS 1024
+
+struct cache_item {
+	char *key;
+	long scope;
+	uint64_t gen;
+	struct blob *blob;
+	int rendering;
+	struct cache_item *next;
+};
+
 struct board {
-	pthread_mutex_t lock;
+	pthread_rwlock_t data;
 	char *title;
-	struct board_entry *entries;
+	struct board_entry **entries; /* sorted by relay, model */
 	size_t n;
-	struct blob *pages[PAGE__COUNT];
+	struct board_relay **relays; /* sorted by name */
+	size_t n_relays;
+	size_t next_relay_id;
+	struct board_about about;
+
+	pthread_mutex_t cache;
+	uint64_t gen;        /* bumped by every change */
+	uint64_t *relay_gen; /* by relay id */
+	size_t n_relay_gen;
+	struct cache_item *slots[CACHE_SLOTS];
+	size_t n_items;
 };
 
 static struct blob *
-blob_new(struct board *b, char *data, size_t len, const char *type)
+blob_new(char *data, size_t len, const char *type)
 {
 	struct blob *blob = xcalloc(1, sizeof *blob);
 	blob->data = data;
 	blob->len = len;
 	blob->content_type = type;
-	blob->refs = 1;
-	blob->board = b;
+	atomic_init(&blob->refs, 1);
+	blob->rendered_ms = wall_ms();
 	return blob;
 }
 
 static void
-blob_unref_locked(struct blob *blob)
+blob_ref(struct blob *blob)
 {
-	if (blob != NULL && --blob->refs == 0) {
+	atomic_fetch_add(&blob->refs, 1);
+}
+
+void
+board_put(struct blob *blob)
+{
+	if (blob == NULL)
+		return;
+	if (atomic_fetch_sub(&blob->refs, 1) == 1) {
 		free(blob->data);
 		free(blob);
 	}
 }
 
-/* Render all pages from the entries; called with the lock held. */
-static void
-rerender_locked(struct board *b)
+struct blob *
+board_static(const char *data, const char *type)
 {
-	int64_t now = wall_ms();
-	size_t len;
-	char *html = render_status_html(b->title, b->entries, b->n, now, &len);
-	struct blob *page = blob_new(b, html, len, "text/html; charset=utf-8");
-	blob_unref_locked(b->pages[PAGE_STATUS_HTML]);
-	b->pages[PAGE_STATUS_HTML] = page;
-	char *json = render_relays_json(b->entries, b->n, now, &len);
-	page = blob_new(b, json, len, "application/json");
-	blob_unref_locked(b->pages[PAGE_RELAYS_JSON]);
-	b->pages[PAGE_RELAYS_JSON] = page;
+	/* a copy: callers release every blob the same way */
+	size_t len = strlen(data);
+	char *copy = xmalloc(len + 1);
+	memcpy(copy, data, len + 1);
+	return blob_new(copy, len, type);
 }
 
 struct board *
 board_new(const char *title)
 {
 	struct board *b = xcalloc(1, sizeof *b);
-	pthread_mutex_init(&b->lock, NULL);
+	pthread_rwlock_init(&b->data, NULL);
+	pthread_mutex_init(&b->cache, NULL);
 	b->title = xstrdup(title ? title : "Assay relay status");
-	pthread_mutex_lock(&b->lock);
-	rerender_locked(b);
-	pthread_mutex_unlock(&b->lock);
+	b->about.started_ms = wall_ms();
 	return b;
 }
 
 static void
-entry_release(struct board_entry *e)
+segment_release(struct segment *s)
+{
+	free(s->verdict);
+	free(s->reason);
+	json_decref(s->findings);
+	memset(s, 0, sizeof *s);
+}
+
+static void
+incident_release(struct incident *i)
+{
+	free(i->kind);
+	free(i->cause);
+	free(i->detail);
+	memset(i, 0, sizeof *i);
+}
+
+static void
+entry_free(struct board_entry *e)
 {
 	free(e->relay);
 	free(e->model);
 	free(e->api);
+	free(e->key);
+	free(e->model_key);
 	free(e->verdict);
 	free(e->reason);
 	json_decref(e->findings);
+	for (size_t i = 0; i < e->n_segments; i++)
+		segment_release(&e->segments[i]);
+	for (size_t i = 0; i < e->n_incidents; i++)
+		incident_release(&e->incidents[i]);
+	free(e);
 }
 
 void
@@ -84,39 +136,149 @@ board_free(struct board *b)
 	if (b == NULL)
 		return;
 	for (size_t i = 0; i < b->n; i++)
-		entry_release(&b->entries[i]);
+		entry_free(b->entries[i]);
 	free(b->entries);
-	for (int i = 0; i < PAGE__COUNT; i++)
-		blob_unref_locked(b->pages[i]);
+	for (size_t i = 0; i < b->n_relays; i++) {
+		free(b->relays[i]->name);
+		free(b->relays[i]->key);
+		free(b->relays[i]->entries);
+		free(b->relays[i]);
+	}
+	free(b->relays);
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+		struct cache_item *c = b->slots[i], *next;
+		for (; c != NULL; c = next) {
+			next = c->next;
+			board_put(c->blob);
+			free(c->key);
+			free(c);
+		}
+	}
+	free(b->relay_gen);
 	free(b->title);
-	pthread_mutex_destroy(&b->lock);
+	pthread_rwlock_destroy(&b->data);
+	pthread_mutex_destroy(&b->cache);
 	free(b);
+}
+
+/* Note a change to relay id (all lists change with it). */
+static void
+bump(struct board *b, size_t relay_id)
+{
+	pthread_mutex_lock(&b->cache);
+	b->gen++;
+	if (relay_id >= b->n_relay_gen) {
+		size_t n = relay_id + 64;
+		b->relay_gen = xrealloc(b->relay_gen, n * sizeof *b->relay_gen);
+		memset(b->relay_gen + b->n_relay_gen, 0, (n - b->n_relay_gen) * sizeof *b->relay_gen);
+		b->n_relay_gen = n;
+	}
+	b->relay_gen[relay_id]++;
+	pthread_mutex_unlock(&b->cache);
+}
+
+static int
+key_taken_entry(struct board *b, const char *key)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (strcmp(b->entries[i]->key, key) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+key_taken_relay(struct board *b, const char *key)
+{
+	for (size_t i = 0; i < b->n_relays; i++)
+		if (strcmp(b->relays[i]->key, key) == 0)
+			return 1;
+	return 0;
+}
+
+/* A key from base that taken() does not know yet ("base", "base-2", ...). */
+static char *
+unique_key(struct board *b, char *base, int (*taken)(struct board *, const char *))
+{
+	if (!taken(b, base))
+		return base;
+	for (int i = 2;; i++) {
+		char *k = xasprintf("%s-%d", base, i);
+		if (!taken(b, k)) {
+			free(base);
+			return k;
+		}
+		free(k);
+	}
+}
+
+static struct board_relay *
+relay_get_locked(struct board *b, const char *name)
+{
+	size_t i;
+	for (i = 0; i < b->n_relays; i++) {
+		int c = strcmp(b->relays[i]->name, name);
+		if (c == 0)
+			return b->relays[i];
+		if (c > 0)
+			break;
+	}
+	struct board_relay *r = xcalloc(1, sizeof *r);
+	r->name = xstrdup(name);
+	r->key = unique_key(b, slugify(name), key_taken_relay);
+	r->id = b->next_relay_id++;
+	b->relays = xrealloc(b->relays, (b->n_relays + 1) * sizeof *b->relays);
+	memmove(&b->relays[i + 1], &b->relays[i], (b->n_relays - i) * sizeof *b->relays);
+	b->relays[i] = r;
+	b->n_relays++;
+	return r;
 }
 
 /* The entry for relay/model, created in sorted position if new. */
 static struct board_entry *
 entry_get_locked(struct board *b, const char *relay, const char *model)
 {
-	size_t i;
-	for (i = 0; i < b->n; i++) {
-		int c = strcmp(b->entries[i].relay, relay);
+	size_t lo = 0, hi = b->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(b->entries[mid]->relay, relay);
 		if (c == 0)
-			c = strcmp(b->entries[i].model, model);
+			c = strcmp(b->entries[mid]->model, model);
 		if (c == 0)
-			return &b->entries[i];
-		if (c > 0)
-			break;
+			return b->entries[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	b->entries = xrealloc(b->entries, (b->n + 1) * sizeof *b->entries);
-	memmove(&b->entries[i + 1], &b->entries[i], (b->n - i) * sizeof *b->entries);
-	b->n++;
-	struct board_entry *e = &b->entries[i];
-	memset(e, 0, sizeof *e);
+	struct board_entry *e = xcalloc(1, sizeof *e);
 	e->relay = xstrdup(relay);
 	e->model = xstrdup(model);
+	e->api = xstrdup("openai");
 	e->findings = json_array();
 	e->ttft_ms = -1;
 	e->tokens_per_s = -1;
+	for (size_t i = 0; i < BOARD_HOURS; i++)
+		e->hours[i].index = -1;
+	for (size_t i = 0; i < BOARD_DAYS; i++)
+		e->days[i].index = -1;
+	char *rs = slugify(relay), *ms = slugify(model);
+	e->key = unique_key(b, xasprintf("%s_%s", rs, ms), key_taken_entry);
+	e->model_key = ms;
+	free(rs);
+	b->entries = xrealloc(b->entries, (b->n + 1) * sizeof *b->entries);
+	memmove(&b->entries[lo + 1], &b->entries[lo], (b->n - lo) * sizeof *b->entries);
+	b->entries[lo] = e;
+	b->n++;
+	struct board_relay *r = relay_get_locked(b, relay);
+	e->group = r;
+	size_t i;
+	for (i = 0; i < r->n; i++)
+		if (strcmp(r->entries[i]->model, model) > 0)
+			break;
+	r->entries = xrealloc(r->entries, (r->n + 1) * sizeof *r->entries);
+	memmove(&r->entries[i + 1], &r->entries[i], (r->n - i) * sizeof *r->entries);
+	r->entries[i] = e;
+	r->n++;
 	return e;
 }
 
@@ -124,58 +286,436 @@ void
 board_declare(struct board *b, const char *relay, const char *model, const char *api,
               int64_t interval_ms)
 {
-	pthread_mutex_lock(&b->lock);
+	pthread_rwlock_wrlock(&b->data);
 	struct board_entry *e = entry_get_locked(b, relay, model);
 	free(e->api);
 	e->api = xstrdup(api ? api : "openai");
 	e->interval_ms = interval_ms;
-	rerender_locked(b);
-	pthread_mutex_unlock(&b->lock);
+	size_t id = e->group->id;
+	pthread_rwlock_unlock(&b->data);
+	bump(b, id);
+}
+
+/* The slot for index in a ring, reset if it held an older bucket; NULL if
+ * it holds a newer one (index is too old to keep). */
+static struct bucket *
+bucket_slot(struct bucket *ring, size_t n, int64_t index)
+{
+	struct bucket *s = &ring[(size_t)(index % (int64_t)n)];
+	if (s->index == index)
+		return s;
+	if (s->index > index)
+		return NULL;
+	memset(s, 0, sizeof *s);
+	s->index = index;
+	return s;
+}
+
+static void
+bucket_add_run(struct bucket *s, const struct board_run *run)
+{
+	if (s == NULL)
+		return;
+	s->runs += (uint32_t)run->runs;
+	s->requests += (uint32_t)run->requests;
+	s->ok += (uint32_t)run->ok_requests;
+	s->tokens += (uint64_t)(run->tokens_spent > 0 ? run->tokens_spent : 0);
+	if (run->ttft_ms >= 0) {
+		double t = (double)(int64_t)(run->ttft_ms + 0.5);
+		s->ttft_n++;
+		s->ttft_sum += t;
+		s->ttft_sq += t * t;
+	}
+	if (run->tokens_per_s >= 0) {
+		double t = (double)(int64_t)(run->tokens_per_s + 0.5);
+		s->tps_n++;
+		s->tps_sum += t;
+		s->tps_sq += t * t;
+	}
+	if (run->errors != NULL)
+		for (int i = 1; i < ERR__COUNT; i++)
+			s->errors[i] += (uint32_t)run->errors[i];
+}
+
+static void
+entry_set_latest(struct board_entry *e, const char *verdict, const char *reason,
+                 json_t *findings, int64_t at_ms, double ttft_ms, double tokens_per_s)
+{
+	if (at_ms < e->last_run_ms)
+		return;
+	free(e->verdict);
+	e->verdict = xstrdup(verdict ? verdict : "inconclusive");
+	free(e->reason);
+	e->reason = xstrdup(reason ? reason : "");
+	json_decref(e->findings);
+	e->findings = findings ? json_deep_copy(findings) : json_array();
+	e->last_run_ms = at_ms;
+	if (ttft_ms >= 0)
+		e->ttft_ms = ttft_ms;
+	if (tokens_per_s >= 0)
+		e->tokens_per_s = tokens_per_s;
 }
 
 void
 board_record(struct board *b, const struct board_run *run)
 {
-	pthread_mutex_lock(&b->lock);
+	pthread_rwlock_wrlock(&b->data);
 	struct board_entry *e = entry_get_locked(b, run->relay, run->model);
-	if (run->at_ms >= e->last_run_ms) {
-		free(e->verdict);
-		e->verdict = xstrdup(run->verdict);
-		free(e->reason);
-		e->reason = xstrdup(run->reason ? run->reason : "");
-		json_decref(e->findings);
-		e->findings = run->findings ? json_deep_copy(run->findings) : json_array();
-		e->last_run_ms = run->at_ms;
-		if (run->ttft_ms >= 0)
-			e->ttft_ms = run->ttft_ms;
-		if (run->tokens_per_s >= 0)
-			e->tokens_per_s = run->tokens_per_s;
+	if (run->api != NULL) {
+		free(e->api);
+		e->api = xstrdup(run->api);
 	}
-	e->runs += run->runs;
-	e->requests += run->requests;
-	e->ok_requests += run->ok_requests;
-	e->tokens_spent += run->tokens_spent;
-	rerender_locked(b);
-	pthread_mutex_unlock(&b->lock);
+	entry_set_latest(e, run->verdict, run->reason, run->findings, run->at_ms, run->ttft_ms,
+	                 run->tokens_per_s);
+	if (run->at_ms > 0) {
+		bucket_add_run(bucket_slot(e->hours, BOARD_HOURS, run->at_ms / HOUR_MS), run);
+		bucket_add_run(bucket_slot(e->days, BOARD_DAYS, run->at_ms / DAY_MS), run);
+	}
+	size_t id = e->group->id;
+	pthread_rwlock_unlock(&b->data);
+	bump(b, id);
+}
+
+void
+board_bucket(struct board *b, enum store_resolution res, const struct store_bucket *bk)
+{
+	if (res == STORE_MINUTE)
+		return;
+	pthread_rwlock_wrlock(&b->data);
+	struct board_entry *e = entry_get_locked(b, bk->relay, bk->model);
+	struct bucket *s = res == STORE_HOUR
+	                       ? bucket_slot(e->hours, BOARD_HOURS, bk->start_ms / HOUR_MS)
+	                       : bucket_slot(e->days, BOARD_DAYS, bk->start_ms / DAY_MS);
+	if (s != NULL) {
+		s->runs += (uint32_t)bk->runs;
+		s->requests += (uint32_t)bk->requests;
+		s->ok += (uint32_t)bk->ok_requests;
+		s->tokens += (uint64_t)bk->tokens;
+		s->ttft_n += (uint32_t)bk->ttft_n;
+		s->ttft_sum += bk->ttft_sum;
+		s->ttft_sq += bk->ttft_sq;
+		s->tps_n += (uint32_t)bk->tps_n;
+		s->tps_sum += bk->tps_sum;
+		s->tps_sq += bk->tps_sq;
+		for (int i = 1; i < ERR__COUNT; i++)
+			s->errors[i] += (uint32_t)bk->errors[i];
+	}
+	size_t id = e->group->id;
+	pthread_rwlock_unlock(&b->data);
+	bump(b, id);
+}
+
+void
+board_segment(struct board *b, const struct store_segment *seg)
+{
+	pthread_rwlock_wrlock(&b->data);
+	struct board_entry *e = entry_get_locked(b, seg->relay, seg->model);
+	struct segment *s = NULL;
+	for (size_t i = 0; i < e->n_segments; i++)
+		if (e->segments[i].id == seg->id)
+			s = &e->segments[i];
+	if (s == NULL) {
+		if (e->n_segments == BOARD_SEGMENTS) {
+			segment_release(&e->segments[0]);
+			memmove(&e->segments[0], &e->segments[1],
+			        (BOARD_SEGMENTS - 1) * sizeof e->segments[0]);
+			e->n_segments--;
+		}
+		s = &e->segments[e->n_segments++];
+		memset(s, 0, sizeof *s);
+		s->id = seg->id;
+	}
+	free(s->verdict);
+	free(s->reason);
+	json_decref(s->findings);
+	s->verdict = xstrdup(seg->verdict);
+	s->reason = xstrdup(seg->reason ? seg->reason : "");
+	s->findings = json_loads(seg->findings_json ? seg->findings_json : "[]", 0, NULL);
+	if (!json_is_array(s->findings)) {
+		json_decref(s->findings);
+		s->findings = json_array();
+	}
+	s->first_ms = seg->first_ms;
+	s->last_ms = seg->last_ms;
+	s->runs = seg->runs;
+	size_t id = e->group->id;
+	pthread_rwlock_unlock(&b->data);
+	bump(b, id);
+}
+
+void
+board_incident(struct board *b, const struct store_incident *inc)
+{
+	pthread_rwlock_wrlock(&b->data);
+	struct board_entry *e = entry_get_locked(b, inc->relay, inc->model);
+	struct incident *s = NULL;
+	for (size_t i = 0; i < e->n_incidents; i++)
+		if (e->incidents[i].id == inc->id)
+			s = &e->incidents[i];
+	if (s == NULL) {
+		if (e->n_incidents == BOARD_INCIDENTS) {
+			incident_release(&e->incidents[0]);
+			memmove(&e->incidents[0], &e->incidents[1],
+			        (BOARD_INCIDENTS - 1) * sizeof e->incidents[0]);
+			e->n_incidents--;
+		}
+		s = &e->incidents[e->n_incidents++];
+		memset(s, 0, sizeof *s);
+		s->id = inc->id;
+	}
+	free(s->kind);
+	free(s->cause);
+	free(s->detail);
+	s->kind = xstrdup(inc->kind ? inc->kind : "outage");
+	s->cause = xstrdup(inc->cause ? inc->cause : "");
+	s->detail = xstrdup(inc->detail ? inc->detail : "");
+	s->opened_ms = inc->opened_ms;
+	s->resolved_ms = inc->resolved_ms;
+	s->failed_runs = inc->failed_runs;
+	size_t id = e->group->id;
+	pthread_rwlock_unlock(&b->data);
+	bump(b, id);
+}
+
+void
+board_set_about(struct board *b, const struct store_stats *st, const struct store_retention *r)
+{
+	pthread_rwlock_wrlock(&b->data);
+	b->about.has_store = 1;
+	b->about.stats = *st;
+	b->about.retention = *r;
+	b->about.stats_ms = wall_ms();
+	pthread_rwlock_unlock(&b->data);
+	/* /about is global-scope: bumping relay 0 bumps the global generation */
+	bump(b, 0);
+}
+
+static void
+load_summary_cb(const struct store_summary *sum, void *arg)
+{
+	struct board *b = arg;
+	json_t *findings = json_loads(sum->findings_json ? sum->findings_json : "[]", 0, NULL);
+	pthread_rwlock_wrlock(&b->data);
+	struct board_entry *e = entry_get_locked(b, sum->relay, sum->model);
+	if (sum->api && *sum->api) {
+		free(e->api);
+		e->api = xstrdup(sum->api);
+	}
+	entry_set_latest(e, sum->verdict, sum->reason, findings, sum->last_run_ms, sum->ttft_ms,
+	                 sum->tokens_per_s);
+	pthread_rwlock_unlock(&b->data);
+	json_decref(findings);
+}
+
+struct load_ctx {
+	struct board *b;
+	enum store_resolution res;
+};
+
+static void
+load_bucket_cb(const struct store_bucket *bk, void *arg)
+{
+	struct load_ctx *c = arg;
+	board_bucket(c->b, c->res, bk);
+}
+
+static void
+load_segment_cb(const struct store_segment *seg, void *arg)
+{
+	board_segment(arg, seg);
+}
+
+static void
+load_incident_cb(const struct store_incident *inc, void *arg)
+{
+	board_incident(arg, inc);
+}
+
+int
+board_load(struct board *b, struct store *s, char *err, size_t errlen)
+{
+	int64_t now = wall_ms();
+	struct load_ctx hours = {b, STORE_HOUR}, days = {b, STORE_DAY};
+	if (store_each_summary(s, DAY_MS, load_summary_cb, b) != 0 ||
+	    store_each_bucket(s, STORE_HOUR, (now / HOUR_MS - BOARD_HOURS + 1) * HOUR_MS,
+	                      load_bucket_cb, &hours) != 0 ||
+	    store_each_bucket(s, STORE_DAY, (now / DAY_MS - BOARD_DAYS + 1) * DAY_MS,
+	                      load_bucket_cb, &days) != 0 ||
+	    store_each_segment(s, BOARD_SEGMENTS, load_segment_cb, b) != 0 ||
+	    store_each_incident(s, BOARD_INCIDENTS, load_incident_cb, b) != 0) {
+		snprintf(err, errlen, "cannot read the stored history");
+		return -1;
+	}
+	struct store_stats st;
+	struct store_retention r;
+	store_retention_default(&r);
+	if (store_stats(s, &st) == 0)
+		board_set_about(b, &st, &r);
+	return 0;
+}
+
+static void
+view_locked(struct board *b, struct board_view *v)
+{
+	v->title = b->title;
+	v->entries = b->entries;
+	v->n = b->n;
+	v->relays = b->relays;
+	v->n_relays = b->n_relays;
+	v->about = &b->about;
+	v->now_ms = wall_ms();
+}
+
+void
+board_with_view(struct board *b, void (*fn)(const struct board_view *v, void *arg), void *arg)
+{
+	struct board_view v;
+	pthread_rwlock_rdlock(&b->data);
+	view_locked(b, &v);
+	fn(&v, arg);
+	pthread_rwlock_unlock(&b->data);
+}
+
+static struct blob *
+render_now(struct board *b, const char *type, board_render_fn fn, void *arg)
+{
+	struct buf out;
+	buf_init(&out, 0);
+	struct board_view v;
+	pthread_rwlock_rdlock(&b->data);
+	view_locked(b, &v);
+	fn(&v, arg, &out);
+	pthread_rwlock_unlock(&b->data);
+	size_t len;
+	char *data = buf_take(&out, &len);
+	return blob_new(data, len, type);
+}
+
+struct blob *
+board_render_uncached(struct board *b, const char *type, board_render_fn fn, void *arg)
+{
+	return render_now(b, type, fn, arg);
+}
+
+static uint32_t
+hash_key(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static uint64_t
+gen_locked(struct board *b, long scope)
+{
+	if (scope < 0)
+		return b->gen;
+	return (size_t)scope < b->n_relay_gen ? b->relay_gen[scope] : 0;
+}
+
+struct blob *
+board_render(struct board *b, const char *key, long scope, const char *type, board_render_fn fn,
+             void *arg)
+{
+	uint32_t slot = hash_key(key) % CACHE_SLOTS;
+	int64_t now = wall_ms();
+	pthread_mutex_lock(&b->cache);
+	struct cache_item *c = b->slots[slot];
+	while (c != NULL && strcmp(c->key, key) != 0)
+		c = c->next;
+	uint64_t gen = gen_locked(b, scope);
+	if (c != NULL && c->blob != NULL) {
+		int64_t age = now - c->blob->rendered_ms;
+		int fresh = (c->gen == gen || age < BOARD_MIN_REFRESH_MS) && age < BOARD_MAX_AGE_MS;
+		if (fresh || c->rendering) {
+			struct blob *blob = c->blob;
+			blob_ref(blob);
+			pthread_mutex_unlock(&b->cache);
+			return blob;
+		}
+	}
+	if (c == NULL) {
+		if (b->n_items >= BOARD_CACHE_MAX) {
+			pthread_mutex_unlock(&b->cache);
+			return render_now(b, type, fn, arg);
+		}
+		c = xcalloc(1, sizeof *c);
+		c->key = xstrdup(key);
+		c->scope = scope;
+		c->next = b->slots[slot];
+		b->slots[slot] = c;
+		b->n_items++;
+	}
+	c->rendering = 1;
+	pthread_mutex_unlock(&b->cache);
+
+	struct blob *blob = render_now(b, type, fn, arg);
+
+	pthread_mutex_lock(&b->cache);
+	struct blob *old = c->blob;
+	c->blob = blob;
+	c->gen = gen;
+	c->rendering = 0;
+	blob_ref(blob);
+	pthread_mutex_unlock(&b->cache);
+	board_put(old);
+	return blob;
+}
+
+static void
+status_fn(const struct board_view *v, void *arg, struct buf *out)
+{
+	(void)arg;
+	render_status_html(v, out);
+}
+
+static void
+relays_fn(const struct board_view *v, void *arg, struct buf *out)
+{
+	(void)arg;
+	render_relays_json(v, out);
 }
 
 struct blob *
 board_get(struct board *b, enum board_page page)
 {
-	pthread_mutex_lock(&b->lock);
-	struct blob *blob = b->pages[page];
-	blob->refs++;
-	pthread_mutex_unlock(&b->lock);
-	return blob;
+	if (page == PAGE_RELAYS_JSON)
+		return board_render(b, "/api/v1/relays", -1, "application/json", relays_fn, NULL);
+	return board_render(b, "/", -1, "text/html; charset=utf-8", status_fn, NULL);
 }
 
-void
-board_put(struct blob *blob)
+long
+board_relay_by_key(struct board *b, const char *key)
 {
-	if (blob == NULL)
-		return;
-	struct board *b = blob->board;
-	pthread_mutex_lock(&b->lock);
-	blob_unref_locked(blob);
-	pthread_mutex_unlock(&b->lock);
+	long id = -1;
+	pthread_rwlock_rdlock(&b->data);
+	for (size_t i = 0; i < b->n_relays; i++)
+		if (strcmp(b->relays[i]->key, key) == 0)
+			id = (long)b->relays[i]->id;
+	pthread_rwlock_unlock(&b->data);
+	return id;
+}
+
+long
+board_relay_of_endpoint(struct board *b, const char *key)
+{
+	long id = -1;
+	pthread_rwlock_rdlock(&b->data);
+	for (size_t i = 0; i < b->n; i++)
+		if (strcmp(b->entries[i]->key, key) == 0)
+			id = (long)b->entries[i]->group->id;
+	pthread_rwlock_unlock(&b->data);
+	return id;
+}
+
+int
+board_has_model_key(struct board *b, const char *key)
+{
+	int found = 0;
+	pthread_rwlock_rdlock(&b->data);
+	for (size_t i = 0; i < b->n && !found; i++)
+		found = strcmp(b->entries[i]->model_key, key) == 0;
+	pthread_rwlock_unlock(&b->data);
+	return found;
 }

@@ -1,16 +1,32 @@
 /*
- * board: the in-memory status of every relay and model that the pages show.
+ * board: the in-memory status of every relay and model that the pages show,
+ * and the cache of rendered documents.
  *
- * The event-loop thread records runs; the web threads read. Every change
- * re-renders the pages once into immutable, reference-counted blobs, so a
- * request costs one lock, one reference and a write: no query, no render.
+ * The event-loop thread records runs, verdict segments and incidents; the
+ * web threads read. Documents are rendered on demand from a consistent view
+ * (a read lock) into immutable, reference-counted blobs and cached by URL
+ * key; a change bumps the generation of what it touches (everything for
+ * lists, one relay for its pages), and a cached blob is reused while its
+ * generation holds, or for BOARD_MIN_REFRESH_MS after a change, and never
+ * longer than BOARD_MAX_AGE_MS. A request that hits the cache costs one lock,
+ * one reference and a write: no query, no render. A stale key is rendered by
+ * one thread while the others keep serving the old blob.
  */
 #ifndef ASSAY_BOARD_H
 #define ASSAY_BOARD_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "cli/util.h"
+#include "storage/store.h"
+#include "web/model.h"
+
+#define BOARD_MIN_REFRESH_MS 500
+#define BOARD_MAX_AGE_MS 30000
+#define BOARD_CACHE_MAX 4096 /* cached documents; past it, render uncached */
 
 struct board;
 
@@ -19,35 +35,84 @@ struct blob {
 	char *data;
 	size_t len;
 	const char *content_type;
-	int refs; /* guarded by the board's lock */
-	struct board *board;
+	atomic_int refs;
+	int64_t rendered_ms;
 };
 
-enum board_page { PAGE_STATUS_HTML, PAGE_RELAYS_JSON, PAGE__COUNT };
+/* Create and free. */
 
 struct board *board_new(const char *title);
 void board_free(struct board *b);
+
+/* Changes (the event-loop thread, or a loader). */
 
 /* Make a relay and model known before its first run ("pending"). */
 void board_declare(struct board *b, const char *relay, const char *model, const char *api,
                    int64_t interval_ms);
 /*
- * Record a run's outcome. findings is borrowed (copied). requests/ok add to
- * the running counts; ttft_ms/tokens_per_s < 0 leave the previous values.
+ * Record a run's outcome. findings is borrowed (copied). The counts go into
+ * the hour and day buckets of at_ms; ttft_ms/tokens_per_s < 0 are unknown.
+ * errors (may be NULL) counts the run's requests by error class.
  */
 struct board_run {
 	const char *relay, *model, *verdict, *reason;
+	const char *api; /* may be NULL */
 	json_t *findings;
 	int64_t at_ms;
-	long runs; /* usually 1; more when loading history */
+	long runs; /* usually 1 */
 	long requests, ok_requests;
 	long tokens_spent;
 	double ttft_ms, tokens_per_s;
+	const long *errors; /* [ERR__COUNT] or NULL */
 };
 void board_record(struct board *b, const struct board_run *run);
+/* Insert or update a verdict segment / an incident (by id). */
+void board_segment(struct board *b, const struct store_segment *seg);
+void board_incident(struct board *b, const struct store_incident *inc);
+/* Add a stored rollup bucket (hour or day; minutes are ignored). */
+void board_bucket(struct board *b, enum store_resolution res, const struct store_bucket *bk);
+/* Database figures for /about. */
+void board_set_about(struct board *b, const struct store_stats *st,
+                     const struct store_retention *r);
 
-/* A reference to a page; release it with board_put(). */
-struct blob *board_get(struct board *b, enum board_page page);
+/*
+ * Load everything the pages show from s: latest verdicts, 8 days of hour
+ * buckets, 92 days of day buckets, recent segments and incidents. 0, or -1
+ * with a message in err.
+ */
+int board_load(struct board *b, struct store *s, char *err, size_t errlen);
+
+/* Documents. */
+
+/* Write a document for view v into out. */
+typedef void (*board_render_fn)(const struct board_view *v, void *arg, struct buf *out);
+/*
+ * The document for key (a canonical URL), rendered by fn if not cached or
+ * stale. scope: the relay id the document depends on, or -1 for all.
+ * Release the result with board_put().
+ */
+struct blob *board_render(struct board *b, const char *key, long scope, const char *type,
+                          board_render_fn fn, void *arg);
+/* Render without caching (small or one-off documents). */
+struct blob *board_render_uncached(struct board *b, const char *type, board_render_fn fn,
+                                   void *arg);
+/* A blob from a static string (not copied; never freed). */
+struct blob *board_static(const char *data, const char *type);
 void board_put(struct blob *blob);
+
+/* The two documents every version of Assay served (kept for callers). */
+enum board_page { PAGE_STATUS_HTML, PAGE_RELAYS_JSON, PAGE__COUNT };
+struct blob *board_get(struct board *b, enum board_page page);
+
+/* Relay lookups for routing, under the read lock: the relay id of a relay
+ * key, the relay id of an endpoint key; -1 when unknown. */
+long board_relay_by_key(struct board *b, const char *key);
+long board_relay_of_endpoint(struct board *b, const char *key);
+/* Is name a model key some entry has? */
+int board_has_model_key(struct board *b, const char *key);
+
+/* Run fn with the read lock held over the current view (export, tests). */
+void board_with_view(struct board *b, void (*fn)(const struct board_view *v, void *arg),
+                     void *arg);
 
 #endif

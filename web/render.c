@@ -1,43 +1,115 @@
 /*
- * render: the status page and the relays JSON.
+ * render: the page chrome, shared formatting, the status overview and the
+ * relays JSON.
  *
  * HTML is written by hand into a buffer (it is output, not parsing); every
  * dynamic string goes through html_escape(). JSON is built with jansson.
  */
 #include "web/render.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 const char render_stylesheet[] =
-    ":root{--bg:#fff;--fg:#1d2330;--muted:#5d6678;--line:#e3e6ee;--card:#f7f8fb;"
-    "--good:#1a7f37;--bad:#c62828;--warn:#b26a00;--info:#3b5bdb;--gray:#6b7280}"
-    "@media (prefers-color-scheme:dark){:root{--bg:#0f1218;--fg:#e6e9ef;--muted:#9aa3b5;"
-    "--line:#262c38;--card:#161b24;--good:#3fb950;--bad:#f85149;--warn:#d29922;"
-    "--info:#7c9cff;--gray:#8b949e}}"
-    "*{box-sizing:border-box}body{margin:0;background:var(--bg);color:var(--fg);"
+    ":root{--bg:#f6f7f9;--fg:#1b2230;--muted:#5d6678;--line:#e2e5ec;--card:#fff;"
+    "--good:#1a7f37;--good2:#7ac77f;--bad:#cf222e;--warn:#bf6a02;--info:#3b5bdb;"
+    "--gray:#8b93a1;--empty:#dfe3ea;--accent:#3b5bdb;--chart:#3b5bdb;--band:#3b5bdb22;"
+    "--shadow:0 1px 2px #0000000d}"
+    "@media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6e9ef;--muted:#97a0b3;"
+    "--line:#252c38;--card:#151a23;--good:#3fb950;--good2:#2f7d3a;--bad:#f85149;"
+    "--warn:#d29922;--info:#7c9cff;--gray:#6e7681;--empty:#262d39;--accent:#8ea6ff;"
+    "--chart:#8ea6ff;--band:#8ea6ff26;--shadow:none}}"
+    "*{box-sizing:border-box}html{-webkit-text-size-adjust:100%}"
+    "body{margin:0;background:var(--bg);color:var(--fg);"
     "font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}"
-    "header,main,footer{max-width:1100px;margin:0 auto;padding:16px}"
-    "header h1{margin:8px 0 4px;font-size:24px}header p{margin:0;color:var(--muted)}"
-    ".summary{display:flex;gap:12px;flex-wrap:wrap;margin:16px 0}"
-    ".summary div{background:var(--card);border:1px solid var(--line);border-radius:8px;"
-    "padding:8px 14px}.summary b{font-size:20px;display:block}"
-    "table{width:100%;border-collapse:collapse}"
-    "th,td{text-align:left;padding:8px 6px;border-bottom:1px solid var(--line);"
-    "vertical-align:top}th{color:var(--muted);font-weight:600;font-size:13px}"
-    "td.num{font-variant-numeric:tabular-nums;white-space:nowrap}"
-    ".v{display:inline-block;padding:1px 8px;border-radius:10px;font-size:13px;"
-    "font-weight:600;color:#fff}.v-genuine{background:var(--good)}"
+    "a{color:var(--accent);text-decoration:none}a:hover{text-decoration:underline}"
+    ".top{background:var(--card);border-bottom:1px solid var(--line)}"
+    ".top .in{max-width:1120px;margin:0 auto;padding:10px 16px;display:flex;gap:18px;"
+    "align-items:center;flex-wrap:wrap}"
+    ".brand{font-weight:700;color:var(--fg);font-size:17px}"
+    "nav{display:flex;gap:4px;flex-wrap:wrap}nav a{padding:4px 10px;border-radius:6px;"
+    "color:var(--muted)}nav a.on{background:var(--bg);color:var(--fg);font-weight:600}"
+    "main,footer{max-width:1120px;margin:0 auto;padding:12px 16px}"
+    "h1{margin:14px 0 4px;font-size:24px;line-height:1.25;overflow-wrap:anywhere}"
+    "h2{font-size:18px;margin:26px 0 10px}h3{font-size:15px;margin:18px 0 8px}"
+    ".lead{margin:0 0 12px;color:var(--muted)}"
+    ".summary{display:flex;gap:10px;flex-wrap:wrap;margin:14px 0}"
+    ".summary div{background:var(--card);border:1px solid var(--line);border-radius:10px;"
+    "padding:8px 14px;min-width:96px;box-shadow:var(--shadow);color:var(--muted);"
+    "font-size:13px}.summary b{font-size:22px;display:block;color:var(--fg)}"
+    ".card{background:var(--card);border:1px solid var(--line);border-radius:12px;"
+    "padding:14px 16px;margin:14px 0;box-shadow:var(--shadow)}"
+    ".scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}"
+    "table{width:100%;border-collapse:collapse;background:var(--card)}"
+    ".tablecard{border:1px solid var(--line);border-radius:12px;overflow:hidden;"
+    "box-shadow:var(--shadow);margin:12px 0}"
+    "th,td{text-align:left;padding:8px 10px;border-bottom:1px solid var(--line);"
+    "vertical-align:top}tr:last-child td{border-bottom:0}"
+    "th{color:var(--muted);font-weight:600;font-size:12px;text-transform:uppercase;"
+    "letter-spacing:.03em;white-space:nowrap}th a{color:var(--muted)}th a.on{color:var(--fg)}"
+    "td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+    "td.name{overflow-wrap:anywhere;min-width:8em}"
+    ".sub{color:var(--muted);font-size:12px}"
+    ".v{display:inline-block;padding:1px 9px;border-radius:999px;font-size:12px;"
+    "font-weight:600;color:#fff;white-space:nowrap}.v-genuine{background:var(--good)}"
     ".v-misbehaving{background:var(--bad)}.v-suspect{background:var(--warn)}"
     ".v-inconclusive{background:var(--info)}.v-unreachable,.v-pending{background:var(--gray)}"
-    ".reason{color:var(--muted);font-size:13px}"
+    ".reason{color:var(--muted);font-size:13px;overflow-wrap:anywhere}"
     "details{margin-top:4px}summary{cursor:pointer;font-size:13px;color:var(--muted)}"
     "ul.findings{margin:4px 0 0;padding-left:18px;font-size:13px}"
-    "ul.findings li{margin:4px 0}.cls{font-family:ui-monospace,monospace}"
-    "footer{color:var(--muted);font-size:13px}"
-    "@media (max-width:700px){th.opt,td.opt{display:none}td,th{padding:6px 4px}}";
+    "ul.findings li{margin:6px 0;overflow-wrap:anywhere}"
+    ".cls{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;"
+    "background:var(--bg);border:1px solid var(--line);border-radius:4px;padding:0 4px}"
+    ".ev{display:grid;grid-template-columns:auto 1fr;gap:0 8px;margin-top:2px}"
+    ".ev span:nth-child(odd){color:var(--muted)}"
+    ".rank{font-weight:700}.tie{color:var(--muted);font-weight:400}"
+    ".ci{color:var(--muted);font-size:12px;white-space:nowrap}"
+    ".filters{display:flex;flex-wrap:wrap;gap:6px;margin:10px 0}"
+    ".filters a{border:1px solid var(--line);background:var(--card);border-radius:999px;"
+    "padding:2px 10px;font-size:13px;color:var(--fg)}"
+    ".filters a.on{background:var(--accent);border-color:var(--accent);color:#fff}"
+    ".pager{display:flex;gap:6px;margin:10px 0;flex-wrap:wrap}"
+    ".pager a,.pager span{padding:2px 10px;border:1px solid var(--line);border-radius:6px;"
+    "font-size:13px;background:var(--card)}"
+    ".model{background:var(--card);border:1px solid var(--line);border-radius:12px;"
+    "padding:14px 16px;margin:16px 0;box-shadow:var(--shadow)}"
+    ".model h2{margin:0 0 6px;display:flex;gap:10px;align-items:center;flex-wrap:wrap;"
+    "overflow-wrap:anywhere}"
+    ".windows{display:grid;grid-template-columns:repeat(4,1fr);gap:8px;margin:10px 0}"
+    ".windows div{background:var(--bg);border-radius:8px;padding:6px 10px;font-size:12px;"
+    "color:var(--muted);min-width:0}.windows .ci{display:block;white-space:normal}.windows b{display:block;font-size:17px;color:var(--fg);"
+    "font-variant-numeric:tabular-nums}"
+    "svg{display:block;max-width:100%;height:auto}"
+    ".bars rect.b0{fill:var(--empty)}.bars rect.b1{fill:var(--good)}"
+    ".bars rect.b2{fill:var(--good2)}.bars rect.b3{fill:var(--warn)}"
+    ".bars rect.b4{fill:var(--bad)}.bars rect:hover{opacity:.7}"
+    ".axis{display:flex;justify-content:space-between;color:var(--muted);font-size:12px;"
+    "margin-top:2px}"
+    ".charts{display:grid;grid-template-columns:1fr 1fr;gap:12px;margin-top:8px}"
+    ".chart{background:var(--bg);border-radius:8px;padding:8px}"
+    ".chart h3{margin:0 0 4px;font-size:13px;color:var(--muted);font-weight:600}"
+    ".chart .line{fill:none;stroke:var(--chart);stroke-width:1.6;"
+    "vector-effect:non-scaling-stroke}"
+    ".chart .area{fill:var(--band)}.chart .grid{stroke:var(--line);stroke-width:1;"
+    "vector-effect:non-scaling-stroke}.chart text{fill:var(--muted);font-size:11px}"
+    ".chart .pt{fill:transparent}.chart .pt:hover{fill:var(--chart)}"
+    ".cols{display:grid;grid-template-columns:1fr 1fr;gap:14px}"
+    "ul.plain{list-style:none;padding:0;margin:0}ul.plain li{padding:8px 0;"
+    "border-top:1px solid var(--line);font-size:13px;overflow-wrap:anywhere}"
+    "ul.plain li:first-child{border-top:0}"
+    ".open{color:var(--bad);font-weight:600}.resolved{color:var(--good);font-weight:600}"
+    ".badges{display:flex;gap:6px;flex-wrap:wrap;margin:6px 0}"
+    "code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px;"
+    "overflow-wrap:anywhere}"
+    "dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}"
+    "dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;font-variant-numeric:tabular-nums}"
+    "footer{color:var(--muted);font-size:13px;padding-bottom:28px}"
+    "@media (max-width:760px){th.opt,td.opt{display:none}td,th{padding:7px 6px}"
+    ".charts,.cols{grid-template-columns:1fr}.windows{grid-template-columns:repeat(2,1fr)}"
+    "h1{font-size:21px}body{font-size:14px}}";
 
 void
 html_escape(struct buf *b, const char *s)
@@ -74,7 +146,7 @@ html_escape(struct buf *b, const char *s)
 	buf_puts(b, start);
 }
 
-static void
+void
 format_time(char *out, size_t n, int64_t ms)
 {
 	if (ms <= 0) {
@@ -84,17 +156,101 @@ format_time(char *out, size_t n, int64_t ms)
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
 	gmtime_r(&t, &tm);
-	strftime(out, n, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	strftime(out, n, "%Y-%m-%d %H:%M UTC", &tm);
 }
 
-static void
-render_findings(struct buf *b, json_t *findings)
+void
+format_ago(char *out, size_t n, int64_t ms, int64_t now_ms)
+{
+	if (ms <= 0) {
+		snprintf(out, n, "never");
+		return;
+	}
+	int64_t s = (now_ms - ms) / 1000;
+	if (s < 0)
+		s = 0;
+	if (s < 60)
+		snprintf(out, n, "%lld s ago", (long long)s);
+	else if (s < 3600)
+		snprintf(out, n, "%lld min ago", (long long)(s / 60));
+	else if (s < 86400)
+		snprintf(out, n, "%lld h ago", (long long)(s / 3600));
+	else
+		snprintf(out, n, "%lld d ago", (long long)(s / 86400));
+}
+
+void
+format_percent(char *out, size_t n, double ratio)
+{
+	double p = 100.0 * ratio;
+	if (p >= 99.995 && p < 100)
+		snprintf(out, n, "99.99%%"); /* never round a failure up to 100 % */
+	else if (p >= 99 && p < 100)
+		snprintf(out, n, "%.2f%%", floor(p * 100) / 100);
+	else if (p >= 10 && p < 99)
+		snprintf(out, n, "%.1f%%", floor(p * 10) / 10);
+	else
+		snprintf(out, n, "%.0f%%", p);
+}
+
+void
+page_begin(struct buf *b, const struct board_view *v, const char *root, const char *title,
+           const char *nav)
+{
+	buf_puts(b, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+	            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+	            "<meta name=\"color-scheme\" content=\"light dark\">"
+	            "<meta name=\"referrer\" content=\"no-referrer\"><title>");
+	html_escape(b, title);
+	if (strcmp(title, v->title) != 0) {
+		buf_puts(b, " · ");
+		html_escape(b, v->title);
+	}
+	buf_putf(b, "</title><link rel=\"stylesheet\" href=\"%sassets/style.css\"></head><body>"
+	            "<div class=\"top\"><div class=\"in\"><a class=\"brand\" href=\"%sindex.html\">",
+	         root, root);
+	html_escape(b, v->title);
+	static const char *const items[][2] = {{"status", "index.html"},
+	                                       {"leaderboard", "leaderboard/index.html"},
+	                                       {"about", "about.html"}};
+	buf_puts(b, "</a><nav>");
+	for (size_t i = 0; i < 3; i++)
+		buf_putf(b, "<a href=\"%s%s\"%s>%c%s</a>", root, items[i][1],
+		         strcmp(nav, items[i][0]) == 0 ? " class=\"on\"" : "",
+		         items[i][0][0] - 'a' + 'A', items[i][0] + 1);
+	buf_puts(b, "</nav></div></div><main>");
+}
+
+void
+page_end(struct buf *b, const struct board_view *v, const char *root)
+{
+	char now[64];
+	format_time(now, sizeof now, v->now_ms);
+	buf_putf(b, "</main><footer>Generated %s by Assay. Verdicts are evidence, not "
+	            "accusations. Data: <a href=\"%sapi/v1/relays\">JSON</a> · "
+	            "<a href=\"%sapi/v1/leaderboard\">leaderboard JSON</a></footer></body></html>\n",
+	         now, root, root);
+}
+
+void
+verdict_pill(struct buf *b, const char *verdict)
+{
+	const char *v = verdict ? verdict : "pending";
+	buf_puts(b, "<span class=\"v v-");
+	html_escape(b, v);
+	buf_puts(b, "\">");
+	html_escape(b, v);
+	buf_puts(b, "</span>");
+}
+
+void
+render_findings(struct buf *b, json_t *findings, int open)
 {
 	size_t n = json_array_size(findings);
 	if (n == 0)
 		return;
-	buf_putf(b, "<details><summary>%zu finding%s</summary><ul class=\"findings\">", n,
-	         n == 1 ? "" : "s");
+	buf_putf(b, "<details%s><summary>%zu finding%s</summary><ul class=\"findings\">",
+	         open ? " open" : "", n, n == 1 ? "" : "s");
 	size_t i;
 	json_t *f;
 	json_array_foreach(findings, i, f)
@@ -102,103 +258,137 @@ render_findings(struct buf *b, json_t *findings)
 		json_t *ev = json_object_get(f, "evidence");
 		buf_puts(b, "<li><span class=\"cls\">");
 		html_escape(b, json_string_value(json_object_get(f, "class")));
-		buf_putf(b, "</span> (confidence %.3f): ",
+		buf_putf(b, "</span> confidence %.3f: ",
 		         json_number_value(json_object_get(f, "confidence")));
 		html_escape(b, json_string_value(json_object_get(ev, "summary")));
-		buf_puts(b, "<br>expected: ");
+		buf_puts(b, "<div class=\"ev\"><span>expected</span><span>");
 		html_escape(b, json_string_value(json_object_get(ev, "expected")));
-		buf_puts(b, "; observed: ");
+		buf_puts(b, "</span><span>observed</span><span>");
 		html_escape(b, json_string_value(json_object_get(ev, "observed")));
-		buf_puts(b, "</li>");
+		buf_puts(b, "</span>");
+		const char *probe = json_string_value(json_object_get(ev, "probe"));
+		if (probe != NULL) {
+			buf_puts(b, "<span>probe</span><span>");
+			html_escape(b, probe);
+			buf_puts(b, "</span>");
+		}
+		const char *served = json_string_value(json_object_get(f, "served_model"));
+		if (served != NULL) {
+			buf_puts(b, "<span>served</span><span>");
+			html_escape(b, served);
+			buf_puts(b, "</span>");
+		}
+		buf_puts(b, "</div></li>");
 	}
 	buf_puts(b, "</ul></details>");
 }
 
-char *
-render_status_html(const char *title, const struct board_entry *entries, size_t n, int64_t now_ms,
-                   size_t *len)
+void
+json_emit(struct buf *b, json_t *j)
 {
-	struct buf b;
-	buf_init(&b, 0);
+	char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH);
+	json_decref(j);
+	if (s == NULL)
+		fatal(70, "cannot encode JSON");
+	buf_puts(b, s);
+	free(s);
+}
+
+void
+render_status_html(const struct board_view *v, struct buf *b)
+{
 	int counts[6] = {0};
-	static const char *const order[] = {"genuine",      "suspect",     "misbehaving",
-	                                    "inconclusive", "unreachable", NULL};
-	for (size_t i = 0; i < n; i++) {
+	static const char *const order[] = {"genuine",     "suspect", "misbehaving", "inconclusive",
+	                                    "unreachable", "pending"};
+	for (size_t i = 0; i < v->n; i++) {
 		int k = 5;
-		for (int j = 0; order[j]; j++)
-			if (entries[i].verdict && strcmp(entries[i].verdict, order[j]) == 0)
+		for (int j = 0; j < 5; j++)
+			if (v->entries[i]->verdict && strcmp(v->entries[i]->verdict, order[j]) == 0)
 				k = j;
 		counts[k]++;
 	}
-	buf_puts(&b, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-	             "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-	             "<meta name=\"color-scheme\" content=\"light dark\"><title>");
-	html_escape(&b, title);
-	buf_puts(&b, "</title><link rel=\"stylesheet\" href=\"/assets/style.css\"></head><body>"
-	             "<header><h1>");
-	html_escape(&b, title);
-	buf_putf(&b, "</h1><p>%zu relay-model pair%s audited for honesty, availability and "
-	             "speed. Verdicts are evidence, not accusations: each finding shows its "
-	             "confidence and numbers.</p></header><main><div class=\"summary\">",
-	         n, n == 1 ? "" : "s");
-	static const char *const labels[] = {"genuine", "suspect", "misbehaving",
-	                                     "inconclusive", "unreachable", "pending"};
+	page_begin(b, v, "", v->title, "status");
+	buf_puts(b, "<h1>");
+	html_escape(b, v->title);
+	buf_putf(b, "</h1><p class=\"lead\">%zu relay-model pair%s audited for honesty, "
+	            "availability and speed. Each finding shows its confidence and numbers.</p>"
+	            "<div class=\"summary\">",
+	         v->n, v->n == 1 ? "" : "s");
 	for (int j = 0; j < 6; j++)
-		buf_putf(&b, "<div><b>%d</b>%s</div>", counts[j], labels[j]);
-	buf_puts(&b, "</div><table><thead><tr><th>Relay</th><th>Model</th><th>Verdict</th>"
-	             "<th>Success</th><th>TTFT</th><th class=\"opt\">Tokens/s</th>"
-	             "<th class=\"opt\">Last audit</th></tr></thead><tbody>");
-	for (size_t i = 0; i < n; i++) {
-		const struct board_entry *e = &entries[i];
-		const char *v = e->verdict ? e->verdict : "pending";
-		buf_puts(&b, "<tr><td>");
-		html_escape(&b, e->relay);
-		buf_puts(&b, "</td><td>");
-		html_escape(&b, e->model);
-		buf_puts(&b, "</td><td><span class=\"v v-");
-		html_escape(&b, v);
-		buf_puts(&b, "\">");
-		html_escape(&b, v);
-		buf_puts(&b, "</span><div class=\"reason\">");
-		html_escape(&b, e->verdict ? e->reason : "waiting for the first audit");
-		buf_puts(&b, "</div>");
-		render_findings(&b, e->findings);
-		buf_puts(&b, "</td><td class=\"num\">");
-		if (e->requests > 0)
-			buf_putf(&b, "%.1f%%<div class=\"reason\">%ld/%ld</div>",
-			         100.0 * (double)e->ok_requests / (double)e->requests, e->ok_requests,
-			         e->requests);
-		else
-			buf_puts(&b, "&ndash;");
-		buf_puts(&b, "</td><td class=\"num\">");
+		buf_putf(b, "<div><b>%d</b>%s</div>", counts[j], order[j]);
+	buf_puts(b, "</div><div class=\"tablecard scroll\"><table><thead><tr><th>Relay</th>"
+	            "<th>Model</th><th>Verdict</th><th class=\"num\">Uptime 24h</th>"
+	            "<th class=\"num opt\">30 d</th><th class=\"num\">TTFT</th>"
+	            "<th class=\"num opt\">Tokens/s</th><th class=\"num opt\">Last audit</th>"
+	            "</tr></thead><tbody>");
+	for (size_t i = 0; i < v->n; i++) {
+		const struct board_entry *e = v->entries[i];
+		struct window d, m;
+		entry_window(e, WIN_24H, v->now_ms, &d);
+		entry_window(e, WIN_30D, v->now_ms, &m);
+		buf_puts(b, "<tr><td class=\"name\"><a href=\"relays/");
+		html_escape(b, e->group->key);
+		buf_puts(b, ".html\">");
+		html_escape(b, e->relay);
+		buf_puts(b, "</a></td><td class=\"name\">");
+		html_escape(b, e->model);
+		buf_puts(b, "</td><td>");
+		verdict_pill(b, e->verdict);
+		buf_puts(b, "<div class=\"reason\">");
+		html_escape(b, e->verdict ? e->reason : "waiting for the first audit");
+		buf_puts(b, "</div>");
+		render_findings(b, e->findings, 0);
+		buf_puts(b, "</td><td class=\"num\">");
+		char pct[32];
+		if (d.requests > 0) {
+			format_percent(pct, sizeof pct, (double)d.ok / (double)d.requests);
+			buf_putf(b, "%s<div class=\"sub\">%ld/%ld</div>", pct, d.ok, d.requests);
+		} else {
+			buf_puts(b, "&ndash;");
+		}
+		buf_puts(b, "</td><td class=\"num opt\">");
+		if (m.requests > 0) {
+			format_percent(pct, sizeof pct, (double)m.ok / (double)m.requests);
+			buf_puts(b, pct);
+		} else {
+			buf_puts(b, "&ndash;");
+		}
+		buf_puts(b, "</td><td class=\"num\">");
 		if (e->ttft_ms >= 0)
-			buf_putf(&b, "%.0f ms", e->ttft_ms);
+			buf_putf(b, "%.0f ms", e->ttft_ms);
 		else
-			buf_puts(&b, "&ndash;");
-		buf_puts(&b, "</td><td class=\"num opt\">");
+			buf_puts(b, "&ndash;");
+		buf_puts(b, "</td><td class=\"num opt\">");
 		if (e->tokens_per_s >= 0)
-			buf_putf(&b, "%.0f", e->tokens_per_s);
+			buf_putf(b, "%.0f", e->tokens_per_s);
 		else
-			buf_puts(&b, "&ndash;");
-		char when[64];
+			buf_puts(b, "&ndash;");
+		char when[64], ago[32];
 		format_time(when, sizeof when, e->last_run_ms);
-		buf_putf(&b, "</td><td class=\"num opt\">%s</td></tr>", when);
+		format_ago(ago, sizeof ago, e->last_run_ms, v->now_ms);
+		buf_putf(b, "</td><td class=\"num opt\" title=\"%s\">%s</td></tr>", when, ago);
 	}
-	char now[64];
-	format_time(now, sizeof now, now_ms);
-	buf_putf(&b, "</tbody></table></main><footer>Generated %s by Assay. JSON: "
-	             "<a href=\"/api/v1/relays\">/api/v1/relays</a></footer></body></html>\n",
-	         now);
-	return buf_take(&b, len);
+	buf_puts(b, "</tbody></table></div>");
+	page_end(b, v, "");
 }
 
-char *
-render_relays_json(const struct board_entry *entries, size_t n, int64_t now_ms, size_t *len)
+static json_t *
+real_or_null(double x)
+{
+	return x >= 0 ? json_real(x) : json_null();
+}
+
+void
+render_relays_json(const struct board_view *v, struct buf *out)
 {
 	json_t *root = json_object();
 	json_t *arr = json_array();
-	for (size_t i = 0; i < n; i++) {
-		const struct board_entry *e = &entries[i];
+	for (size_t i = 0; i < v->n; i++) {
+		const struct board_entry *e = v->entries[i];
+		struct window d;
+		entry_window(e, WIN_24H, v->now_ms, &d);
+		struct score sc;
+		entry_score(e, v->now_ms, &sc);
 		json_t *j = json_object();
 		json_object_set_new(j, "relay", json_string(e->relay));
 		json_object_set_new(j, "model", json_string(e->model));
@@ -208,25 +398,34 @@ render_relays_json(const struct board_entry *entries, size_t n, int64_t now_ms, 
 		json_object_set_new(j, "findings", json_deep_copy(e->findings));
 		json_object_set_new(j, "last_run_ms",
 		                    e->last_run_ms ? json_integer(e->last_run_ms) : json_null());
-		json_object_set_new(j, "runs", json_integer(e->runs));
-		json_object_set_new(j, "requests", json_integer(e->requests));
-		json_object_set_new(j, "ok_requests", json_integer(e->ok_requests));
+		/* runs, requests, ok_requests, success_rate, tokens_spent: last 24 h */
+		json_object_set_new(j, "runs", json_integer(d.runs));
+		json_object_set_new(j, "requests", json_integer(d.requests));
+		json_object_set_new(j, "ok_requests", json_integer(d.ok));
 		json_object_set_new(j, "success_rate",
-		                    e->requests ? json_real((double)e->ok_requests / e->requests)
-		                                : json_null());
-		json_object_set_new(j, "ttft_ms", e->ttft_ms >= 0 ? json_real(e->ttft_ms) : json_null());
-		json_object_set_new(j, "tokens_per_s",
-		                    e->tokens_per_s >= 0 ? json_real(e->tokens_per_s) : json_null());
-		json_object_set_new(j, "tokens_spent", json_integer(e->tokens_spent));
+		                    d.requests ? json_real((double)d.ok / (double)d.requests)
+		                               : json_null());
+		json_object_set_new(j, "ttft_ms", real_or_null(e->ttft_ms));
+		json_object_set_new(j, "tokens_per_s", real_or_null(e->tokens_per_s));
+		json_object_set_new(j, "tokens_spent", json_integer((json_int_t)d.tokens));
+		/* added in schema 2 of the pages */
+		json_object_set_new(j, "key", json_string(e->key));
+		json_object_set_new(j, "relay_key", json_string(e->group->key));
+		json_object_set_new(j, "window", json_string("24h"));
+		json_t *up = json_object();
+		for (int w = 0; w < WIN__COUNT; w++) {
+			struct window x;
+			entry_window(e, (enum window_id)w, v->now_ms, &x);
+			json_object_set_new(up, window_names[w],
+			                    x.requests ? json_real((double)x.ok / (double)x.requests)
+			                               : json_null());
+		}
+		json_object_set_new(j, "uptime", up);
+		json_object_set_new(j, "score", sc.ranked ? json_real(sc.value) : json_null());
+		json_object_set_new(j, "interval_ms", json_integer(e->interval_ms));
 		json_array_append_new(arr, j);
 	}
-	json_object_set_new(root, "generated_ms", json_integer(now_ms));
+	json_object_set_new(root, "generated_ms", json_integer(v->now_ms));
 	json_object_set_new(root, "relays", arr);
-	char *s = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
-	json_decref(root);
-	if (s == NULL)
-		fatal(70, "cannot encode JSON");
-	if (len != NULL)
-		*len = strlen(s);
-	return s;
+	json_emit(out, root);
 }

@@ -1,8 +1,11 @@
 /*
- * render: HTML and JSON documents from the board's entries.
+ * render: the documents of the site, from a board view into a buffer.
  *
- * Every string that came from a relay or a config is escaped on output;
- * nothing here trusts its input. Pages carry no script.
+ * Every string that came from a relay or a config is escaped on output
+ * (html_escape for HTML and SVG text, jansson for JSON, prom_escape for
+ * metrics); nothing here trusts its input. Pages carry no script, load no
+ * font and link only to the site's own stylesheet, with relative links so a
+ * static copy works under any path.
  */
 #ifndef ASSAY_RENDER_H
 #define ASSAY_RENDER_H
@@ -12,27 +15,93 @@
 #include <stdint.h>
 
 #include "cli/util.h"
+#include "web/model.h"
 
-struct board_entry {
-	char *relay, *model, *api;
-	char *verdict; /* NULL while pending */
-	char *reason;
-	json_t *findings; /* array, owned */
-	int64_t interval_ms;
-	int64_t last_run_ms;
-	long runs, requests, ok_requests, tokens_spent;
-	double ttft_ms, tokens_per_s;
-};
+/* Shared pieces (render.c). */
 
 /* Append s to b with HTML special characters escaped. */
 void html_escape(struct buf *b, const char *s);
+/* "2025-01-02 03:04 UTC" ("never" for 0). */
+void format_time(char *out, size_t n, int64_t ms);
+/* "3 min ago", "2 h ago", "5 d ago". */
+void format_ago(char *out, size_t n, int64_t ms, int64_t now_ms);
+/* "99.95%" with as many decimals as the count deserves. */
+void format_percent(char *out, size_t n, double ratio);
+/*
+ * The page head and navigation. root: the relative path to the site root
+ * ("", "../", "../../"); nav: the active section ("status", "leaderboard",
+ * "about", or "" for none).
+ */
+void page_begin(struct buf *b, const struct board_view *v, const char *root, const char *title,
+                const char *nav);
+void page_end(struct buf *b, const struct board_view *v, const char *root);
+/* <span class="v v-VERDICT">VERDICT</span>; NULL is "pending". */
+void verdict_pill(struct buf *b, const char *verdict);
+/* A findings list with each finding's evidence. */
+void render_findings(struct buf *b, json_t *findings, int open);
+/* Encode j (stolen) as compact ASCII JSON into b. */
+void json_emit(struct buf *b, json_t *j);
 
-/* The status page; the caller frees it. */
-char *render_status_html(const char *title, const struct board_entry *entries, size_t n,
-                         int64_t now_ms, size_t *len);
-/* /api/v1/relays; the caller frees it. */
-char *render_relays_json(const struct board_entry *entries, size_t n, int64_t now_ms,
-                         size_t *len);
+/* The status overview (/) and /api/v1/relays. */
+void render_status_html(const struct board_view *v, struct buf *out);
+void render_relays_json(const struct board_view *v, struct buf *out);
+
+/* Leaderboard (pages.c). */
+enum lb_sort {
+	LB_SCORE,
+	LB_UPTIME,
+	LB_TTFT,
+	LB_TPS,
+	LB_RELAY,
+	LB_MODEL,
+	LB_VERDICT,
+	LB__COUNT
+};
+extern const char *const lb_sort_names[LB__COUNT];
+#define LB_PAGE_ROWS 100
+struct lb_query {
+	enum lb_sort sort;
+	int reverse;       /* against the sort's natural order */
+	const char *model; /* a model key, or NULL for all */
+	int page;          /* from 1 */
+	const char *root;  /* relative path to the site root */
+};
+/* -1 when unknown. */
+int lb_sort_from_name(const char *name);
+/* The canonical path of a leaderboard variant (without leading '/'). */
+void lb_path(struct buf *b, const struct lb_query *q);
+/* Number of pages the query has. */
+int lb_pages(const struct board_view *v, const struct lb_query *q);
+void render_leaderboard_html(const struct board_view *v, const struct lb_query *q,
+                             struct buf *out);
+void render_leaderboard_json(const struct board_view *v, struct buf *out);
+
+/* A relay's page: every model of relay id (pages.c). */
+void render_relay_html(const struct board_view *v, long relay_id, struct buf *out);
+/* One relay and model, everything the relay page shows, as JSON. */
+void render_endpoint_json(const struct board_view *v, const char *key, struct buf *out);
+/* The list of endpoints with their page and badge URLs. */
+void render_endpoints_json(const struct board_view *v, struct buf *out);
+void render_about_html(const struct board_view *v, struct buf *out);
+void render_about_json(const struct board_view *v, struct buf *out);
+
+/* SVG (svg.c). */
+/* 90 one-day bars of e's uptime, each with its day's figures in <title>. */
+void svg_day_bars(struct buf *b, const struct board_entry *e, int64_t now_ms);
+/* A line chart of e's TTFT (metric 0) or tokens/s (metric 1): hourly over
+ * 7 days (daily 0) or daily over 90 days (daily 1). */
+void svg_chart(struct buf *b, const struct board_entry *e, int metric, int daily,
+               int64_t now_ms);
+enum badge_kind { BADGE_UPTIME, BADGE_TTFT, BADGE_VERDICT };
+/* A badge for e (window ignored for BADGE_VERDICT), as SVG or as the
+ * shields.io endpoint JSON. */
+void badge_svg(struct buf *b, const struct board_entry *e, enum badge_kind kind,
+               enum window_id w, int64_t now_ms);
+void badge_json(struct buf *b, const struct board_entry *e, enum badge_kind kind,
+                enum window_id w, int64_t now_ms);
+
+/* Prometheus text format (metrics.c). */
+void render_metrics(const struct board_view *v, struct buf *out);
 
 /* The stylesheet served at /assets/style.css (static). */
 extern const char render_stylesheet[];

@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "cli/util.h"
 #include "web/board.h"
 #include "web/render.h"
+#include "web/site.h"
 
 struct web_server {
 	struct MHD_Daemon *daemon;
@@ -70,12 +72,19 @@ respond_blob(struct MHD_Connection *c, struct blob *blob)
 	return ret;
 }
 
+static const char *
+arg(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+}
+
 static enum MHD_Result
 handler_cb(void *cls, struct MHD_Connection *c, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_size, void **req_cls)
 {
 	(void)version;
 	(void)upload_data;
+	(void)req_cls;
 	struct web_server *w = cls;
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return respond_static(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
@@ -84,15 +93,22 @@ handler_cb(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		*upload_size = 0; /* GET bodies are ignored */
 		return MHD_YES;
 	}
-	(void)req_cls;
-	if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
-		return respond_blob(c, board_get(w->board, PAGE_STATUS_HTML));
-	if (strcmp(url, "/api/v1/relays") == 0)
-		return respond_blob(c, board_get(w->board, PAGE_RELAYS_JSON));
-	if (strcmp(url, "/assets/style.css") == 0)
-		return respond_static(c, MHD_HTTP_OK, "text/css; charset=utf-8", render_stylesheet);
 	if (strcmp(url, "/healthz") == 0)
 		return respond_static(c, MHD_HTTP_OK, "text/plain; charset=utf-8", "ok\n");
+	struct site_query q = {arg(c, "sort"), arg(c, "order"), arg(c, "model"), arg(c, "page")};
+	struct site_response r;
+	site_get(w->board, url, &q, &r);
+	if (r.status == SITE_OK)
+		return respond_blob(c, r.blob);
+	if (r.status == SITE_REDIRECT) {
+		struct MHD_Response *resp =
+		    MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(resp, "Location", r.location);
+		add_security_headers(resp);
+		enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_FOUND, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
 	return respond_static(c, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", "not found\n");
 }
 
@@ -141,11 +157,15 @@ web_start(struct board *board, const char *host, int port, char *err, size_t err
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = cpus < 2 ? 2 : cpus > 8 ? 8 : (unsigned)cpus;
 	w->daemon = MHD_start_daemon(
 	    flags, (uint16_t)port, NULL, NULL, handler_cb, w, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
+	    MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
+	    (unsigned)WEB_MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned)WEB_MAX_CONNECTIONS_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)WEB_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (w->daemon == NULL) {
 		snprintf(err, errlen, "cannot listen on %s:%d (address in use or not permitted)",

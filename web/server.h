@@ -1,8 +1,8 @@
 /*
  * server: the HTTP front of `assay serve`, on libmicrohttpd.
  *
- * Read-only: GET and HEAD only. Pages come from the board's pre-rendered
- * blobs. Connection limits and timeouts bound what a client can hold;
+ * Read-only: GET and HEAD only. Documents come from site_get() (web/site.h),
+ * which serves the board's cached blobs. Connection limits and timeouts bound what a client can hold;
  * every response carries the security headers (CSP without script, nosniff).
  */
 #ifndef ASSAY_SERVER_H
@@ -13,6 +13,13 @@
 
 struct board;
 struct web_server;
+
+/* Limits: connections in all, from one address, and seconds a connection
+ * may sit idle. Requests are served by a pool of threads (one a CPU, 2 to
+ * 8), each answering from the board's cache. */
+#define WEB_MAX_CONNECTIONS 1024
+#define WEB_MAX_CONNECTIONS_PER_IP 128
+#define WEB_IDLE_TIMEOUT_S 30
 
 /*
  * Start serving board on host:port (port 0: ephemeral). NULL with a message

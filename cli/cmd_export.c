@@ -1,0 +1,196 @@
+/*
+ * cmd_export: `assay export DIR`: the site as static files, for any static
+ * host or CDN.
+ *
+ * Reads the database (read-only) named by --db, or by the config given with
+ * -c (whose relays are shown even before their first run), loads the board
+ * the same way `assay serve` does, and writes every canonical path of the
+ * site (web/site.h) under DIR: the same bytes the live server sends. Files
+ * are written to a temporary name and renamed, so a host serving DIR never
+ * sees half a file.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/config.h"
+#include "cli/util.h"
+#include "scoring/baseline.h"
+#include "storage/store.h"
+#include "web/board.h"
+#include "web/site.h"
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: assay export DIR (-c FILE | --db PATH)\n"
+	      "\n"
+	      "Write the status page, leaderboard, relay pages, JSON and badges of the\n"
+	      "database as static files under DIR (created if missing), ready for any\n"
+	      "static host. The database is opened read-only.\n",
+	      f);
+}
+
+/* mkdir -p of the directories in path (not its last component). */
+static int
+make_parents(char *path)
+{
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		int rc = mkdir(path, 0755);
+		*p = '/';
+		if (rc != 0 && errno != EEXIST)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+write_file(const char *path, const char *data, size_t len)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	FILE *f = fopen(tmp, "wb");
+	int rc = -1;
+	if (f == NULL)
+		goto out;
+	if (fwrite(data, 1, len, f) != len) {
+		fclose(f);
+		goto out;
+	}
+	if (fclose(f) != 0 || rename(tmp, path) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+struct export_ctx {
+	struct board *board;
+	const char *dir;
+	long files;
+	long long bytes;
+	int failed;
+};
+
+static void
+export_cb(const char *path, void *arg)
+{
+	struct export_ctx *x = arg;
+	if (x->failed)
+		return;
+	struct site_response r;
+	site_get(x->board, path, NULL, &r);
+	if (r.status != SITE_OK) {
+		fprintf(stderr, "assay export: internal: no document for '%s'\n", path);
+		x->failed = 1;
+		return;
+	}
+	char *file = xasprintf("%s%s", x->dir, path);
+	if (make_parents(file) != 0 || write_file(file, r.blob->data, r.blob->len) != 0) {
+		fprintf(stderr, "assay export: cannot write '%s': %s\n", file, strerror(errno));
+		x->failed = 1;
+	} else {
+		x->files++;
+		x->bytes += (long long)r.blob->len;
+	}
+	free(file);
+	board_put(r.blob);
+}
+
+int
+cmd_export(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"db", required_argument, NULL, 'd'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *config_path = NULL, *db = NULL;
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'd':
+			db = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "assay export: unknown option or missing value: '%s'\n",
+			        argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		fputs("assay export: exactly one DIR is required (see assay export --help)\n", stderr);
+		return 2;
+	}
+	if (config_path == NULL && db == NULL) {
+		fputs("assay export: -c FILE or --db PATH is required\n", stderr);
+		return 2;
+	}
+	const char *dir = argv[optind];
+	char err[1024];
+	int status = 2;
+	struct baseline_pack *pack = NULL;
+	struct config *config = NULL;
+	struct store *store = NULL;
+	struct board *board = NULL;
+	if (config_path != NULL) {
+		pack = baseline_load_default(err, sizeof err);
+		if (pack == NULL)
+			goto fail;
+		config = config_load(config_path, pack, err, sizeof err);
+		if (config == NULL)
+			goto fail;
+	}
+	store = store_open(db ? db : config->database, 1, err, sizeof err);
+	if (store == NULL)
+		goto fail;
+	board = board_new(config ? config->title : NULL);
+	for (size_t i = 0; config && i < config->n_relays; i++) {
+		const struct config_relay *r = &config->relays[i];
+		for (size_t m = 0; m < r->n_models; m++)
+			board_declare(board, r->name, r->models[m], api_name(r->api),
+			              r->interval_us / 1000);
+	}
+	if (board_load(board, store, err, sizeof err) != 0)
+		goto fail;
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		snprintf(err, sizeof err, "cannot create '%s': %s", dir, strerror(errno));
+		goto fail;
+	}
+	struct export_ctx x = {.board = board, .dir = dir};
+	site_each_path(board, export_cb, &x);
+	if (x.failed) {
+		status = 1;
+		goto out;
+	}
+	printf("exported %ld files (%lld bytes) to %s\n", x.files, x.bytes, dir);
+	status = 0;
+	goto out;
+fail:
+	fprintf(stderr, "assay export: %s\n", err);
+out:
+	board_free(board);
+	store_close(store);
+	config_free(config);
+	baseline_free(pack);
+	return status;
+}

@@ -1,0 +1,227 @@
+/*
+ * history: reading the stored history back: summaries, rollup buckets,
+ * uptime, verdict segments and incidents.
+ *
+ * These run at start-up, in `assay export` and in tools, never per page
+ * request: the web serves from memory. Every query walks an index in key
+ * order; none sorts a large table.
+ */
+#include "storage/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/util.h"
+
+static double
+column_opt_real(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_double(st, i);
+}
+
+static const char *
+column_text(sqlite3_stmt *st, int i)
+{
+	const char *v = (const char *)sqlite3_column_text(st, i);
+	return v ? v : "";
+}
+
+int
+store_each_summary(struct store *s, int64_t window_ms, store_summary_cb cb, void *arg)
+{
+	const char *sql =
+	    "SELECT t.relay, t.model, t.api, v.verdict, v.reason, v.findings, v.last_ms,"
+	    " (SELECT count(*) FROM runs x WHERE x.target = t.id),"
+	    " (SELECT coalesce(sum(requests), 0) FROM runs x WHERE x.target = t.id"
+	    "   AND x.started_ms >= ?1),"
+	    " (SELECT coalesce(sum(ok_requests), 0) FROM runs x WHERE x.target = t.id"
+	    "   AND x.started_ms >= ?1),"
+	    " (SELECT ttft_ms FROM runs x WHERE x.target = t.id ORDER BY started_ms DESC LIMIT 1),"
+	    " (SELECT tokens_per_s FROM runs x WHERE x.target = t.id"
+	    "   ORDER BY started_ms DESC LIMIT 1)"
+	    " FROM targets t JOIN verdicts v ON v.id = (SELECT id FROM verdicts y"
+	    "   WHERE y.target = t.id ORDER BY last_ms DESC, id DESC LIMIT 1)"
+	    " ORDER BY t.relay, t.model";
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, wall_ms() - window_ms);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_summary sum = {
+		    .relay = column_text(st, 0),
+		    .model = column_text(st, 1),
+		    .api = column_text(st, 2),
+		    .verdict = column_text(st, 3),
+		    .reason = column_text(st, 4),
+		    .findings_json = column_text(st, 5),
+		    .last_run_ms = sqlite3_column_int64(st, 6),
+		    .runs = (long)sqlite3_column_int64(st, 7),
+		    .requests = (long)sqlite3_column_int64(st, 8),
+		    .ok_requests = (long)sqlite3_column_int64(st, 9),
+		    .ttft_ms = column_opt_real(st, 10),
+		    .tokens_per_s = column_opt_real(st, 11),
+		};
+		cb(&sum, arg);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_each_bucket(struct store *s, enum store_resolution res, int64_t since_ms,
+                  store_bucket_cb cb, void *arg)
+{
+	int64_t len = store_resolution_ms(res);
+	int64_t since = since_ms / len;
+	char *sql = xasprintf("SELECT t.relay, t.model, r.target, r.bucket, r.runs, r.requests, r.ok,"
+	                      " r.tokens, r.ttft_n, r.ttft_sum, r.ttft_sq, r.tps_n, r.tps_sum,"
+	                      " r.tps_sq FROM %s r JOIN targets t ON t.id = r.target"
+	                      " WHERE r.bucket >= ?1 ORDER BY r.target, r.bucket",
+	                      store_rollup_table(res));
+	sqlite3_stmt *st = NULL, *es = NULL;
+	int rc = -1;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db,
+	                       "SELECT target, bucket, class, n FROM rollup_errors"
+	                       " WHERE res = ?1 AND bucket >= ?2 ORDER BY target, bucket",
+	                       -1, &es, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, since);
+	sqlite3_bind_int(es, 1, (int)res);
+	sqlite3_bind_int64(es, 2, since);
+	/* merge-join the error rows, both in (target, bucket) order */
+	int erc = sqlite3_step(es);
+	int step;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t target = sqlite3_column_int64(st, 2), bucket = sqlite3_column_int64(st, 3);
+		struct store_bucket b = {
+		    .relay = column_text(st, 0),
+		    .model = column_text(st, 1),
+		    .start_ms = bucket * len,
+		    .runs = (long)sqlite3_column_int64(st, 4),
+		    .requests = (long)sqlite3_column_int64(st, 5),
+		    .ok_requests = (long)sqlite3_column_int64(st, 6),
+		    .tokens = (long)sqlite3_column_int64(st, 7),
+		    .ttft_n = (long)sqlite3_column_int64(st, 8),
+		    .ttft_sum = sqlite3_column_double(st, 9),
+		    .ttft_sq = sqlite3_column_double(st, 10),
+		    .tps_n = (long)sqlite3_column_int64(st, 11),
+		    .tps_sum = sqlite3_column_double(st, 12),
+		    .tps_sq = sqlite3_column_double(st, 13),
+		};
+		while (erc == SQLITE_ROW) {
+			int64_t et = sqlite3_column_int64(es, 0), eb = sqlite3_column_int64(es, 1);
+			if (et > target || (et == target && eb > bucket))
+				break;
+			if (et == target && eb == bucket) {
+				int e = error_class_from_name(column_text(es, 2));
+				if (e > 0)
+					b.errors[e] += (long)sqlite3_column_int64(es, 3);
+			}
+			erc = sqlite3_step(es);
+		}
+		cb(&b, arg);
+	}
+	if (step == SQLITE_DONE && (erc == SQLITE_ROW || erc == SQLITE_DONE))
+		rc = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(es);
+	free(sql);
+	return rc;
+}
+
+int
+store_uptime(struct store *s, const char *relay, const char *model, int64_t since_ms,
+             long *requests, long *ok_requests)
+{
+	const int64_t day = store_resolution_ms(STORE_DAY), hour = store_resolution_ms(STORE_HOUR);
+	int64_t first_day = (since_ms + day - 1) / day;
+	const char *sql =
+	    "WITH t AS (SELECT id FROM targets WHERE relay = ?1 AND model = ?2)"
+	    " SELECT coalesce(sum(requests), 0), coalesce(sum(ok), 0) FROM ("
+	    "  SELECT requests, ok FROM rollup_hour WHERE target = (SELECT id FROM t)"
+	    "   AND bucket >= ?3 AND bucket < ?4"
+	    "  UNION ALL SELECT requests, ok FROM rollup_day WHERE target = (SELECT id FROM t)"
+	    "   AND bucket >= ?5)";
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, relay, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, model, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, since_ms / hour);
+	sqlite3_bind_int64(st, 4, first_day * day / hour);
+	sqlite3_bind_int64(st, 5, first_day);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*requests = (long)sqlite3_column_int64(st, 0);
+		*ok_requests = (long)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int
+store_each_segment(struct store *s, int limit, store_segment_cb cb, void *arg)
+{
+	const char *sql =
+	    "SELECT t.relay, t.model, v.id, v.first_ms, v.last_ms, v.runs, v.verdict, v.reason,"
+	    " v.findings FROM targets t JOIN verdicts v ON v.id IN (SELECT id FROM verdicts y"
+	    "   WHERE y.target = t.id ORDER BY last_ms DESC, id DESC LIMIT ?1)"
+	    " ORDER BY t.id, v.last_ms, v.id";
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int(st, 1, limit);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_segment seg = {
+		    .relay = column_text(st, 0),
+		    .model = column_text(st, 1),
+		    .id = sqlite3_column_int64(st, 2),
+		    .first_ms = sqlite3_column_int64(st, 3),
+		    .last_ms = sqlite3_column_int64(st, 4),
+		    .runs = (long)sqlite3_column_int64(st, 5),
+		    .verdict = column_text(st, 6),
+		    .reason = column_text(st, 7),
+		    .findings_json = column_text(st, 8),
+		};
+		cb(&seg, arg);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+store_each_incident(struct store *s, int limit, store_incident_cb cb, void *arg)
+{
+	const char *sql =
+	    "SELECT t.relay, t.model, i.id, i.kind, i.opened_ms, coalesce(i.resolved_ms, 0),"
+	    " i.cause, i.detail, i.failed_runs FROM targets t JOIN incidents i ON i.id IN"
+	    "  (SELECT id FROM incidents y WHERE y.target = t.id ORDER BY opened_ms DESC,"
+	    "   id DESC LIMIT ?1)"
+	    " ORDER BY t.id, i.opened_ms, i.id";
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int(st, 1, limit);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_incident inc = {
+		    .relay = column_text(st, 0),
+		    .model = column_text(st, 1),
+		    .id = sqlite3_column_int64(st, 2),
+		    .kind = column_text(st, 3),
+		    .opened_ms = sqlite3_column_int64(st, 4),
+		    .resolved_ms = sqlite3_column_int64(st, 5),
+		    .cause = column_text(st, 6),
+		    .detail = column_text(st, 7),
+		    .failed_runs = (long)sqlite3_column_int64(st, 8),
+		};
+		cb(&inc, arg);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

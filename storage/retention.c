@@ -1,0 +1,149 @@
+/*
+ * retention: deleting what is older than its window, a little at a time.
+ *
+ * A step is one short transaction that deletes at most about `budget` rows:
+ * the oldest raw runs (and their observations) by id order, which is time
+ * order, so finding them never scans; then the expired rollup buckets of
+ * the next few targets (bucket numbers are consecutive, so a range of
+ * `budget` buckets bounds the rows); then old verdict segments and resolved
+ * incidents through their time indexes. The event loop calls it on a timer
+ * and never waits on a long DELETE.
+ */
+#include "storage/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/util.h"
+
+/* Targets whose rollups one step looks at. */
+#define TARGETS_PER_STEP 32
+
+static long
+delete_bound(struct store *s, const char *sql, const int64_t *args, int n)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_int64(st, i + 1, args[i]);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? (long)sqlite3_changes(s->db) : -1;
+}
+
+/* The oldest raw runs (and their observations) before cutoff_ms. */
+static long
+trim_raw(struct store *s, int64_t cutoff_ms, long budget)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT id, started_ms FROM runs ORDER BY id LIMIT ?", -1,
+	                       &st, NULL) != SQLITE_OK)
+		return -1;
+	/* a run has a few observations: take a quarter of the budget in runs */
+	sqlite3_bind_int64(st, 1, budget / 4 > 0 ? budget / 4 : 1);
+	int64_t last = -1;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_int64(st, 1) >= cutoff_ms)
+			break;
+		last = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return -1;
+	if (last < 0)
+		return 0;
+	long a = delete_bound(s, "DELETE FROM observations WHERE run_id <= ?", &last, 1);
+	long b = delete_bound(s, "DELETE FROM runs WHERE id <= ?", &last, 1);
+	return a < 0 || b < 0 ? -1 : a + b;
+}
+
+/* Expired rollup buckets of one target at one resolution. */
+static long
+trim_rollup(struct store *s, int64_t target, enum store_resolution res, int64_t cutoff_bucket,
+            long budget)
+{
+	char *sql = xasprintf("DELETE FROM %s WHERE target = ?1 AND bucket < ?2 AND bucket <"
+	                      " (SELECT min(bucket) FROM %s WHERE target = ?1) + ?3",
+	                      store_rollup_table(res), store_rollup_table(res));
+	int64_t args[4] = {target, cutoff_bucket, budget, (int64_t)res};
+	long a = delete_bound(s, sql, args, 3);
+	free(sql);
+	long b = delete_bound(s,
+	                      "DELETE FROM rollup_errors WHERE res = ?4 AND target = ?1 AND"
+	                      " bucket < ?2 AND bucket < (SELECT min(bucket) FROM rollup_errors"
+	                      " WHERE res = ?4 AND target = ?1) + ?3",
+	                      args, 4);
+	return a < 0 || b < 0 ? -1 : a + b;
+}
+
+long
+store_retention_step(struct store *s, const struct store_retention *r, int64_t now_ms,
+                     long budget)
+{
+	char err[256];
+	if (s->readonly)
+		return -1;
+	if (budget < 8)
+		budget = 8;
+	if (store_exec(s, "BEGIN IMMEDIATE", err, sizeof err) != 0)
+		return -1;
+	long total = trim_raw(s, now_ms - r->raw_ms, budget);
+	if (total < 0)
+		goto fail;
+
+	const int64_t keep[STORE__RES] = {r->minute_ms, r->hour_ms, r->day_ms};
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "SELECT id FROM targets WHERE id > ? ORDER BY id LIMIT ?", -1,
+	                       &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(st, 1, s->retention_target);
+	sqlite3_bind_int(st, 2, TARGETS_PER_STEP);
+	int64_t ids[TARGETS_PER_STEP];
+	int n = 0, rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < TARGETS_PER_STEP)
+		ids[n++] = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		goto fail;
+	s->retention_target = n < TARGETS_PER_STEP ? 0 : ids[n - 1];
+	for (int i = 0; i < n && total < budget; i++) {
+		for (int res = 0; res < STORE__RES; res++) {
+			int64_t len = store_resolution_ms((enum store_resolution)res);
+			long d = trim_rollup(s, ids[i], (enum store_resolution)res,
+			                     (now_ms - keep[res]) / len, budget - total);
+			if (d < 0)
+				goto fail;
+			total += d;
+		}
+	}
+
+	int64_t args[2] = {now_ms - r->day_ms, budget};
+	long d = delete_bound(s,
+	                      "DELETE FROM verdicts WHERE id IN (SELECT id FROM verdicts"
+	                      " WHERE last_ms < ?1 ORDER BY last_ms LIMIT ?2)",
+	                      args, 2);
+	long e = delete_bound(s,
+	                      "DELETE FROM incidents WHERE id IN (SELECT id FROM incidents"
+	                      " WHERE opened_ms < ?1 AND resolved_ms IS NOT NULL"
+	                      " ORDER BY opened_ms LIMIT ?2)",
+	                      args, 2);
+	if (d < 0 || e < 0)
+		goto fail;
+	total += d + e;
+	if (store_exec(s, "COMMIT", err, sizeof err) != 0)
+		goto fail;
+	return total;
+fail:
+	fprintf(stderr, "assay: retention: %s\n", sqlite3_errmsg(s->db));
+	store_exec(s, "ROLLBACK", err, sizeof err);
+	return -1;
+}
+
+long
+store_prune_observations(struct store *s, int64_t cutoff_ms)
+{
+	return delete_bound(s, "DELETE FROM observations WHERE started_ms < ?", &cutoff_ms, 1);
+}

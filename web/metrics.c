@@ -1,0 +1,146 @@
+/*
+ * metrics: the board in the Prometheus text exposition format (0.0.4).
+ *
+ * Label values come from the config and from relays: escaped as the format
+ * says (backslash, double quote, newline). Windowed counts are gauges; the
+ * latest-run figures are gauges with a timestamp metric beside them.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "web/render.h"
+
+static void
+prom_escape(struct buf *b, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '\\')
+			buf_puts(b, "\\\\");
+		else if (*s == '"')
+			buf_puts(b, "\\\"");
+		else if (*s == '\n')
+			buf_puts(b, "\\n");
+		else
+			buf_add(b, s, 1) == 0 ? (void)0 : fatal(70, "internal: metrics buffer");
+	}
+}
+
+static void
+labels(struct buf *b, const char *name, const struct board_entry *e)
+{
+	buf_puts(b, name);
+	buf_puts(b, "{relay=\"");
+	prom_escape(b, e->relay);
+	buf_puts(b, "\",model=\"");
+	prom_escape(b, e->model);
+	buf_puts(b, "\"");
+}
+
+static void
+family(struct buf *b, const char *name, const char *type, const char *help)
+{
+	buf_putf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void
+render_metrics(const struct board_view *v, struct buf *b)
+{
+	static const char *const verdicts[] = {"genuine",     "suspect",     "misbehaving",
+	                                       "inconclusive", "unreachable", "pending"};
+	family(b, "assay_relays", "gauge", "Relay-models on this board.");
+	buf_putf(b, "assay_relays %zu\n", v->n);
+	if (v->about->has_store) {
+		family(b, "assay_database_size_bytes", "gauge", "SQLite main file size.");
+		buf_putf(b, "assay_database_size_bytes %lld\n", (long long)v->about->stats.file_bytes);
+		family(b, "assay_database_wal_bytes", "gauge", "SQLite write-ahead log size.");
+		buf_putf(b, "assay_database_wal_bytes %lld\n", (long long)v->about->stats.wal_bytes);
+	}
+	family(b, "assay_relay_verdict", "gauge", "Latest verdict: 1 for the current state.");
+	for (size_t i = 0; i < v->n; i++) {
+		const struct board_entry *e = v->entries[i];
+		const char *cur = e->verdict ? e->verdict : "pending";
+		for (size_t k = 0; k < sizeof verdicts / sizeof verdicts[0]; k++) {
+			labels(b, "assay_relay_verdict", e);
+			buf_putf(b, ",verdict=\"%s\"} %d\n", verdicts[k], strcmp(cur, verdicts[k]) == 0);
+		}
+	}
+	family(b, "assay_relay_requests", "gauge", "Probe requests sent in the window.");
+	for (size_t i = 0; i < v->n; i++)
+		for (int w = 0; w < WIN__COUNT; w++) {
+			struct window x;
+			entry_window(v->entries[i], (enum window_id)w, v->now_ms, &x);
+			labels(b, "assay_relay_requests", v->entries[i]);
+			buf_putf(b, ",window=\"%s\"} %ld\n", window_names[w], x.requests);
+		}
+	family(b, "assay_relay_ok_requests", "gauge", "Probe requests that succeeded in the window.");
+	for (size_t i = 0; i < v->n; i++)
+		for (int w = 0; w < WIN__COUNT; w++) {
+			struct window x;
+			entry_window(v->entries[i], (enum window_id)w, v->now_ms, &x);
+			labels(b, "assay_relay_ok_requests", v->entries[i]);
+			buf_putf(b, ",window=\"%s\"} %ld\n", window_names[w], x.ok);
+		}
+	family(b, "assay_relay_failed_requests", "gauge",
+	       "Failed probe requests in the last 24 h by error class.");
+	for (size_t i = 0; i < v->n; i++) {
+		struct window x;
+		entry_window(v->entries[i], WIN_24H, v->now_ms, &x);
+		for (int c = 1; c < ERR__COUNT; c++) {
+			if (c == ERR_ABORTED)
+				continue;
+			labels(b, "assay_relay_failed_requests", v->entries[i]);
+			buf_putf(b, ",class=\"%s\"} %ld\n", error_class_name((enum error_class)c),
+			         x.errors[c]);
+		}
+	}
+	family(b, "assay_relay_ttft_seconds", "gauge", "Median time to first token, latest run.");
+	for (size_t i = 0; i < v->n; i++)
+		if (v->entries[i]->ttft_ms >= 0) {
+			labels(b, "assay_relay_ttft_seconds", v->entries[i]);
+			buf_putf(b, "} %.6f\n", v->entries[i]->ttft_ms / 1000.0);
+		}
+	family(b, "assay_relay_tokens_per_second", "gauge", "Median output speed, latest run.");
+	for (size_t i = 0; i < v->n; i++)
+		if (v->entries[i]->tokens_per_s >= 0) {
+			labels(b, "assay_relay_tokens_per_second", v->entries[i]);
+			buf_putf(b, "} %.3f\n", v->entries[i]->tokens_per_s);
+		}
+	family(b, "assay_relay_last_run_timestamp_seconds", "gauge", "When the latest run started.");
+	for (size_t i = 0; i < v->n; i++)
+		if (v->entries[i]->last_run_ms > 0) {
+			labels(b, "assay_relay_last_run_timestamp_seconds", v->entries[i]);
+			buf_putf(b, "} %.3f\n", v->entries[i]->last_run_ms / 1000.0);
+		}
+	family(b, "assay_relay_finding_confidence", "gauge",
+	       "Confidence of each finding of the latest run.");
+	for (size_t i = 0; i < v->n; i++) {
+		size_t k;
+		json_t *f;
+		json_array_foreach(v->entries[i]->findings, k, f)
+		{
+			const char *cls = json_string_value(json_object_get(f, "class"));
+			labels(b, "assay_relay_finding_confidence", v->entries[i]);
+			buf_puts(b, ",class=\"");
+			prom_escape(b, cls ? cls : "");
+			buf_putf(b, "\",index=\"%zu\"} %.4f\n", k,
+			         json_number_value(json_object_get(f, "confidence")));
+		}
+	}
+	family(b, "assay_relay_score", "gauge", "Leaderboard score (0-100) over 30 days.");
+	for (size_t i = 0; i < v->n; i++) {
+		struct score sc;
+		entry_score(v->entries[i], v->now_ms, &sc);
+		if (!sc.ranked)
+			continue;
+		labels(b, "assay_relay_score", v->entries[i]);
+		buf_putf(b, "} %.3f\n", sc.value);
+	}
+	family(b, "assay_relay_open_incidents", "gauge", "Incidents open now.");
+	for (size_t i = 0; i < v->n; i++) {
+		int open = 0;
+		for (size_t k = 0; k < v->entries[i]->n_incidents; k++)
+			open += v->entries[i]->incidents[k].resolved_ms == 0;
+		labels(b, "assay_relay_open_incidents", v->entries[i]);
+		buf_putf(b, "} %d\n", open);
+	}
+}

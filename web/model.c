@@ -1,0 +1,185 @@
+/*
+ * model: windows over the bucket rings, intervals and the score.
+ */
+#include "web/model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/util.h"
+
+const char *const window_names[WIN__COUNT] = {"24h", "7d", "30d", "90d"};
+
+int
+window_from_name(const char *name)
+{
+	for (int i = 0; i < WIN__COUNT; i++)
+		if (strcmp(window_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+const struct bucket *
+bucket_at(const struct bucket *ring, size_t n, int64_t index)
+{
+	if (index < 0)
+		return NULL;
+	const struct bucket *b = &ring[(size_t)(index % (int64_t)n)];
+	return b->index == index ? b : NULL;
+}
+
+static void
+window_add(struct window *w, const struct bucket *b)
+{
+	w->runs += b->runs;
+	w->requests += b->requests;
+	w->ok += b->ok;
+	w->tokens += b->tokens;
+	w->ttft_n += b->ttft_n;
+	w->ttft_sum += b->ttft_sum;
+	w->ttft_sq += b->ttft_sq;
+	w->tps_n += b->tps_n;
+	w->tps_sum += b->tps_sum;
+	w->tps_sq += b->tps_sq;
+	for (int i = 0; i < ERR__COUNT; i++)
+		w->errors[i] += b->errors[i];
+}
+
+void
+entry_window(const struct board_entry *e, enum window_id w, int64_t now_ms, struct window *out)
+{
+	memset(out, 0, sizeof *out);
+	const struct bucket *ring = e->hours;
+	size_t n = BOARD_HOURS;
+	int64_t last = now_ms / HOUR_MS, count;
+	switch (w) {
+	case WIN_24H:
+		count = 24;
+		break;
+	case WIN_7D:
+		count = 168;
+		break;
+	case WIN_30D:
+	case WIN_90D:
+	default:
+		ring = e->days;
+		n = BOARD_DAYS;
+		last = now_ms / DAY_MS;
+		count = w == WIN_30D ? 30 : 90;
+		break;
+	}
+	for (int64_t i = last - count + 1; i <= last; i++) {
+		const struct bucket *b = bucket_at(ring, n, i);
+		if (b != NULL)
+			window_add(out, b);
+	}
+}
+
+void
+wilson_interval(long k, long n, double *lo, double *hi)
+{
+	if (n <= 0) {
+		*lo = 0;
+		*hi = 1;
+		return;
+	}
+	const double z = 1.959963984540054;
+	double p = (double)k / (double)n, nn = (double)n;
+	double denom = 1 + z * z / nn;
+	double centre = (p + z * z / (2 * nn)) / denom;
+	double half = z * sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn)) / denom;
+	*lo = centre - half < 0 ? 0 : centre - half;
+	*hi = centre + half > 1 ? 1 : centre + half;
+}
+
+void
+mean_interval(long n, double sum, double sq, double *mean, double *lo, double *hi)
+{
+	if (n <= 0) {
+		*mean = *lo = *hi = -1;
+		return;
+	}
+	double m = sum / (double)n;
+	double var = n > 1 ? (sq - sum * sum / (double)n) / (double)(n - 1) : m * m;
+	if (var < 0)
+		var = 0;
+	/* one sample: no spread is known; claim the mean +-100 % rather than 0 */
+	double half = 1.96 * sqrt(var / (double)n);
+	*mean = m;
+	*lo = m - half < 0 ? 0 : m - half;
+	*hi = m + half;
+}
+
+static double
+honesty_of(const char *verdict)
+{
+	if (verdict == NULL)
+		return 0;
+	if (strcmp(verdict, "genuine") == 0)
+		return 1.0;
+	if (strcmp(verdict, "inconclusive") == 0)
+		return 0.7;
+	if (strcmp(verdict, "unreachable") == 0)
+		return 0.5;
+	if (strcmp(verdict, "suspect") == 0)
+		return 0.4;
+	return 0.0;
+}
+
+static double
+combine(double honesty, double uptime, double ttft, double tps)
+{
+	double tf = ttft >= 0 ? 1.0 / (1.0 + ttft / 1000.0) : 0;
+	double sf = tps >= 0 ? tps / (tps + 50.0) : 0;
+	return 100.0 * honesty * (0.7 * uptime + 0.15 * tf + 0.15 * sf);
+}
+
+void
+entry_score(const struct board_entry *e, int64_t now_ms, struct score *out)
+{
+	memset(out, 0, sizeof *out);
+	struct window w;
+	entry_window(e, WIN_30D, now_ms, &w);
+	out->requests = w.requests;
+	out->ok = w.ok;
+	out->runs = w.runs;
+	out->ttft_n = w.ttft_n;
+	out->tps_n = w.tps_n;
+	out->honesty = honesty_of(e->verdict);
+	out->uptime = w.requests > 0 ? (double)w.ok / (double)w.requests : 0;
+	wilson_interval(w.ok, w.requests, &out->uptime_lo, &out->uptime_hi);
+	mean_interval(w.ttft_n, w.ttft_sum, w.ttft_sq, &out->ttft, &out->ttft_lo, &out->ttft_hi);
+	mean_interval(w.tps_n, w.tps_sum, w.tps_sq, &out->tps, &out->tps_lo, &out->tps_hi);
+	out->ranked = e->verdict != NULL && w.requests > 0;
+	if (!out->ranked) {
+		out->value = out->lo = out->hi = 0;
+		return;
+	}
+	out->value = combine(out->honesty, out->uptime, out->ttft, out->tps);
+	out->lo = combine(out->honesty, out->uptime_lo, out->ttft_hi, out->tps_lo);
+	out->hi = combine(out->honesty, out->uptime_hi, out->ttft_lo, out->tps_hi);
+}
+
+char *
+slugify(const char *s)
+{
+	size_t n = strlen(s);
+	char *out = xmalloc(n + 2);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-'))
+			c = '-';
+		/* no "." or ".." path segments, no leading dot */
+		if (c == '.' && k == 0)
+			c = '-';
+		out[k++] = (char)c;
+	}
+	if (k == 0)
+		out[k++] = '-';
+	out[k] = '\0';
+	return out;
+}

@@ -1,0 +1,147 @@
+/*
+ * model: what the pages are rendered from: each relay and model's latest
+ * verdict, hour and day buckets, verdict history and incidents, all in
+ * memory; and the statistics the pages derive from them (uptime windows,
+ * Wilson intervals, the leaderboard score).
+ *
+ * Buckets are rings indexed by hour or day number since the epoch: a slot
+ * holds the bucket whose index it carries, or nothing. Renderers get a
+ * read-only view (struct board_view) and must not keep pointers into it.
+ */
+#ifndef ASSAY_MODEL_H
+#define ASSAY_MODEL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "probes/observation.h"
+#include "storage/store.h"
+
+#define BOARD_HOURS 170   /* a week of hours, and the current one */
+#define BOARD_DAYS 92     /* 90 days, and the current one */
+#define BOARD_SEGMENTS 12 /* verdict history kept per relay and model */
+#define BOARD_INCIDENTS 12
+
+#define HOUR_MS 3600000LL
+#define DAY_MS 86400000LL
+
+struct bucket {
+	int64_t index; /* hour or day number; -1 unused */
+	uint32_t runs, requests, ok, ttft_n, tps_n;
+	uint64_t tokens;
+	double ttft_sum, ttft_sq, tps_sum, tps_sq;
+	uint32_t errors[ERR__COUNT];
+};
+
+struct segment {
+	int64_t id, first_ms, last_ms;
+	long runs;
+	char *verdict, *reason;
+	json_t *findings;
+};
+
+struct incident {
+	int64_t id;
+	char *kind, *cause, *detail;
+	int64_t opened_ms, resolved_ms; /* resolved_ms 0: open */
+	long failed_runs;
+};
+
+struct board_relay;
+
+struct board_entry {
+	char *relay, *model, *api;
+	char *key;       /* endpoint key for URLs: "relay_model", slugged, unique */
+	char *model_key; /* the model's slug, for leaderboard filters */
+	struct board_relay *group;
+	char *verdict; /* NULL while pending */
+	char *reason;
+	json_t *findings; /* array, owned */
+	int64_t interval_ms;
+	int64_t last_run_ms;
+	double ttft_ms, tokens_per_s; /* latest run; -1 unknown */
+	struct bucket hours[BOARD_HOURS];
+	struct bucket days[BOARD_DAYS];
+	struct segment segments[BOARD_SEGMENTS]; /* oldest first */
+	size_t n_segments;
+	struct incident incidents[BOARD_INCIDENTS]; /* oldest first */
+	size_t n_incidents;
+};
+
+struct board_relay {
+	char *name, *key;
+	size_t id; /* stable: its cache scope */
+	struct board_entry **entries; /* sorted by model */
+	size_t n;
+};
+
+struct board_about {
+	int has_store;
+	struct store_stats stats;
+	struct store_retention retention;
+	int64_t started_ms;
+	int64_t stats_ms; /* when stats were taken */
+};
+
+struct board_view {
+	const char *title;
+	struct board_entry *const *entries; /* sorted by relay, model */
+	size_t n;
+	struct board_relay *const *relays; /* sorted by name */
+	size_t n_relays;
+	const struct board_about *about;
+	int64_t now_ms;
+};
+
+/* Windows the pages show. */
+enum window_id { WIN_24H, WIN_7D, WIN_30D, WIN_90D, WIN__COUNT };
+extern const char *const window_names[WIN__COUNT]; /* "24h", "7d", "30d", "90d" */
+/* -1 when name is none of them. */
+int window_from_name(const char *name);
+
+struct window {
+	long runs, requests, ok;
+	uint64_t tokens;
+	long ttft_n, tps_n;
+	double ttft_sum, ttft_sq, tps_sum, tps_sq;
+	long errors[ERR__COUNT];
+};
+/* Sum of e's buckets over window w ending now (24h and 7d from hours,
+ * 30d and 90d from days). */
+void entry_window(const struct board_entry *e, enum window_id w, int64_t now_ms,
+                  struct window *out);
+/* The bucket of index in a ring, or NULL. */
+const struct bucket *bucket_at(const struct bucket *ring, size_t n, int64_t index);
+
+/* Wilson score interval (95 %) for k successes of n; [0,1] when n is 0. */
+void wilson_interval(long k, long n, double *lo, double *hi);
+/* Mean and its 95 % interval from a count, sum and sum of squares; -1s when
+ * n is 0. */
+void mean_interval(long n, double sum, double sq, double *mean, double *lo, double *hi);
+
+/*
+ * The leaderboard score, 0-100, over the last 30 days:
+ *   100 * honesty * (0.7 uptime + 0.15 ttft_factor + 0.15 speed_factor)
+ * honesty: genuine 1, inconclusive 0.7, unreachable 0.5, suspect 0.4,
+ * misbehaving 0. ttft_factor = 1 / (1 + ttft/1000 ms); speed_factor =
+ * tps / (tps + 50). lo and hi take each input at the pessimistic and
+ * optimistic end of its interval. Unranked (ranked 0) until a verdict and
+ * some requests exist.
+ */
+struct score {
+	int ranked;
+	double honesty;
+	long requests, ok, runs;
+	double uptime, uptime_lo, uptime_hi;
+	long ttft_n, tps_n;
+	double ttft, ttft_lo, ttft_hi;
+	double tps, tps_lo, tps_hi;
+	double value, lo, hi;
+};
+void entry_score(const struct board_entry *e, int64_t now_ms, struct score *out);
+
+/* A URL-safe slug of s: [a-z0-9._-], other bytes as '-'; caller frees. */
+char *slugify(const char *s);
+
+#endif
