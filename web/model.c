@@ -91,6 +91,11 @@ wilson_interval(long k, long n, double *lo, double *hi)
 	double half = z * sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn)) / denom;
 	*lo = centre - half < 0 ? 0 : centre - half;
 	*hi = centre + half > 1 ? 1 : centre + half;
+	/* rounding must not leave the estimate outside its own interval */
+	if (*lo > p)
+		*lo = p;
+	if (*hi < p)
+		*hi = p;
 }
 
 void

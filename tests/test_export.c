@@ -1,0 +1,233 @@
+/*
+ * Export: `assay export DIR` writes the site as static files whose every
+ * relative link resolves inside DIR, from --db or from -c's database.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/util.h"
+#include "storage/store.h"
+#include "tests/helpers.h"
+
+static char dir[64], db[128];
+
+static struct probe_def probe = {.id = (char *)"ping", .samples = 1};
+
+static void
+save_run(struct store *s, const char *relay, const char *model, int ok)
+{
+	struct audit_run run = {0};
+	struct audit_item item = {0};
+	struct observation o;
+	observation_init(&o);
+	o.started_ms = wall_ms() - 60000;
+	o.http_status = ok ? 200 : 429;
+	o.error = ok ? ERR_NONE : ERR_RATE_LIMITED;
+	item.probe = &probe;
+	item.obs = &o;
+	run.target.relay = (char *)relay;
+	run.target.model = (char *)model;
+	run.started_ms = o.started_ms;
+	run.finished_ms = o.started_ms + 10;
+	run.items = &item;
+	run.n_items = 1;
+	struct assessment a;
+	assessment_init(&a);
+	a.requests = 1;
+	a.ok_requests = ok;
+	a.strong_checks_passed = 1;
+	a.ttft_ms = ok ? 420 : -1;
+	assessment_decide(&a);
+	cr_assert_gt(store_save_run(s, &run, &a), 0);
+	assessment_release(&a);
+	observation_release(&o);
+}
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/assay-export-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(db, sizeof db, "%s/a.db", dir);
+	char err[256];
+	struct store *s = store_open(db, 0, err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	for (int i = 0; i < 3; i++) {
+		save_run(s, "alpha", "gpt-4o", 1);
+		save_run(s, "alpha", "qwen3-32b", i != 1);
+		save_run(s, "beta <b>", "gpt-4o", 0);
+	}
+	store_close(s);
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
+}
+
+static int
+run_export(const char *out_dir, const char *flag, const char *value, char **out, char **err)
+{
+	char *argv[] = {(char *)test_binary("assay"), (char *)"export", (char *)out_dir,
+	                (char *)flag, (char *)value, NULL};
+	return run_capture(argv, 60000, out, err);
+}
+
+static char *
+slurp(const char *path)
+{
+	size_t len;
+	return read_file(path, 64u << 20, &len);
+}
+
+/* Check every href/src of the HTML file at path resolves to a file. */
+static int
+check_links(const char *root, const char *path)
+{
+	char *html = slurp(path);
+	cr_assert_not_null(html, "%s", path);
+	char base[PATH_MAX];
+	snprintf(base, sizeof base, "%s", path);
+	*strrchr(base, '/') = '\0';
+	int links = 0;
+	for (const char *p = html; (p = strpbrk(p, "hs")) != NULL; p++) {
+		const char *v = NULL;
+		if (strncmp(p, "href=\"", 6) == 0)
+			v = p + 6;
+		else if (strncmp(p, "src=\"", 5) == 0)
+			v = p + 5;
+		if (v == NULL)
+			continue;
+		const char *end = strpbrk(v, "\"#");
+		cr_assert_not_null(end);
+		if (end == v)
+			continue; /* a fragment in the same page */
+		char rel[PATH_MAX], full[PATH_MAX * 2], real[PATH_MAX], real_root[PATH_MAX];
+		snprintf(rel, sizeof rel, "%.*s", (int)(end - v), v);
+		cr_expect(strstr(rel, "://") == NULL && rel[0] != '/',
+		          "%s: link '%s' is not relative", path, rel);
+		snprintf(full, sizeof full, "%s/%s", base, rel);
+		cr_expect_not_null(realpath(full, real), "%s: link '%s' does not resolve", path, rel);
+		cr_assert_not_null(realpath(root, real_root));
+		cr_expect_eq(strncmp(real, real_root, strlen(real_root)), 0,
+		             "%s: link '%s' leaves the export", path, rel);
+		links++;
+	}
+	free(html);
+	return links;
+}
+
+Test(export, writes_the_site_with_working_relative_links, .init = setup, .fini = teardown,
+     .timeout = 60)
+{
+	char out_dir[128], *out = NULL, *err = NULL;
+	snprintf(out_dir, sizeof out_dir, "%s/site", dir);
+	cr_assert_eq(run_export(out_dir, "--db", db, &out, &err), 0, "%s", err);
+	cr_expect_not_null(strstr(out, "exported "), "%s", out);
+	free(out);
+	free(err);
+	static const char *const files[] = {
+	    "index.html",
+	    "leaderboard/index.html",
+	    "leaderboard/all/score.html",
+	    "leaderboard/qwen3-32b/uptime-rev.html",
+	    "relays/alpha.html",
+	    "relays/beta--b-.html",
+	    "about.html",
+	    "assets/style.css",
+	    "api/v1/relays",
+	    "api/v1/relays.json",
+	    "api/v1/leaderboard.json",
+	    "api/v1/endpoints.json",
+	    "api/v1/endpoints/alpha_gpt-4o.json",
+	    "api/v1/endpoints/alpha_gpt-4o/uptimes/7d/badge.svg",
+	    "api/v1/endpoints/alpha_gpt-4o/uptimes/30d/badge.json",
+	    "api/v1/endpoints/alpha_gpt-4o/response-times/24h/badge.svg",
+	    "api/v1/endpoints/beta--b-_gpt-4o/verdict/badge.json",
+	};
+	char path[PATH_MAX];
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", out_dir, files[i]);
+		cr_expect_eq(access(path, R_OK), 0, "missing %s", files[i]);
+	}
+	snprintf(path, sizeof path, "%s/api/v1/relays", out_dir);
+	char *text = slurp(path);
+	json_t *j = json_loads(text, 0, NULL);
+	cr_assert_not_null(j);
+	cr_expect_eq(json_array_size(json_object_get(j, "relays")), 3);
+	json_decref(j);
+	free(text);
+	snprintf(path, sizeof path, "%s/api/v1/endpoints/beta--b-_gpt-4o/verdict/badge.json",
+	         out_dir);
+	text = slurp(path);
+	cr_expect_not_null(strstr(text, "\"unreachable\""), "%s", text);
+	free(text);
+	snprintf(path, sizeof path, "%s/relays/beta--b-.html", out_dir);
+	text = slurp(path);
+	cr_expect_null(strstr(text, "beta <b>"), "relay name not escaped");
+	cr_expect_not_null(strstr(text, "beta &lt;b&gt;"));
+	free(text);
+
+	static const char *const pages[] = {"index.html", "leaderboard/index.html",
+	                                    "leaderboard/all/ttft-rev.html", "relays/alpha.html",
+	                                    "about.html"};
+	for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", out_dir, pages[i]);
+		cr_expect_gt(check_links(out_dir, path), 3, "%s has too few links", pages[i]);
+	}
+
+	/* exporting again over the same directory works (atomic replacements) */
+	cr_expect_eq(run_export(out_dir, "--db", db, &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+}
+
+Test(export, from_config_shows_declared_relays, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char cfg[128], out_dir[128], *out = NULL, *err = NULL;
+	snprintf(cfg, sizeof cfg, "%s/assay.yaml", dir);
+	snprintf(out_dir, sizeof out_dir, "%s/site", dir);
+	FILE *f = fopen(cfg, "w");
+	cr_assert_not_null(f);
+	fprintf(f,
+	        "title: Community board\ndatabase: %s\nrelays:\n"
+	        "  - name: alpha\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
+	        "  - name: gamma\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n",
+	        db);
+	fclose(f);
+	cr_assert_eq(run_export(out_dir, "-c", cfg, &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/index.html", out_dir);
+	char *text = slurp(path);
+	cr_expect_not_null(strstr(text, "Community board"));
+	cr_expect_not_null(strstr(text, "gamma"), "a declared relay is listed as pending");
+	cr_expect_not_null(strstr(text, "v-pending"));
+	free(text);
+}
+
+Test(export, usage_and_missing_database, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char *out = NULL, *err = NULL;
+	char *a[] = {(char *)test_binary("assay"), (char *)"export", NULL};
+	cr_expect_eq(run_capture(a, 10000, &out, &err), 2);
+	free(out);
+	free(err);
+	char missing[160], out_dir[128];
+	snprintf(missing, sizeof missing, "%s/none.db", dir);
+	snprintf(out_dir, sizeof out_dir, "%s/site", dir);
+	cr_expect_eq(run_export(out_dir, "--db", missing, &out, &err), 2);
+	cr_expect_not_null(strstr(err, "none.db"), "%s", err);
+	cr_expect_neq(access(missing, F_OK), 0, "export created a database");
+	free(out);
+	free(err);
+}

@@ -1,0 +1,387 @@
+/*
+ * Store history: rollups with error classes, verdict segments, incidents
+ * with damping, bounded retention, the upgrade from schema 1, uptime.
+ */
+#include <criterion/criterion.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/util.h"
+#include "storage/store.h"
+
+static char dir[64];
+static char path[128];
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/assay-hist-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/t.db", dir);
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
+}
+
+static struct probe_def probe = {.id = (char *)"ping", .samples = 1};
+
+/* One run of two requests at at_ms: ok_count of them succeed, the others
+ * fail with error class err. verdict: 0 genuine, 1 misbehaving. */
+struct fake {
+	struct audit_run run;
+	struct audit_item items[2];
+	struct observation obs[2];
+	struct assessment a;
+};
+
+static void
+fake_init(struct fake *f, const char *relay, int64_t at_ms, int ok_count, enum error_class err,
+          int misbehaving)
+{
+	memset(f, 0, sizeof *f);
+	f->run.target.relay = (char *)relay;
+	f->run.target.model = (char *)"gpt-4o";
+	f->run.target.api_key = (char *)"sk-never";
+	f->run.started_ms = at_ms;
+	f->run.finished_ms = at_ms + 100;
+	for (int i = 0; i < 2; i++) {
+		struct observation *o = &f->obs[i];
+		observation_init(o);
+		o->started_ms = at_ms;
+		int ok = i < ok_count;
+		o->http_status = ok ? 200 : 503;
+		o->error = ok ? ERR_NONE : err;
+		if (!ok)
+			o->error_detail = xstrdup("HTTP 503: <b>upstream</b> down");
+		f->items[i].probe = &probe;
+		f->items[i].sample = i;
+		f->items[i].obs = o;
+	}
+	f->run.items = f->items;
+	f->run.n_items = 2;
+	assessment_init(&f->a);
+	f->a.requests = 2;
+	f->a.ok_requests = ok_count;
+	f->a.strong_checks_passed = 1;
+	f->a.ttft_ms = ok_count ? 300 : -1;
+	f->a.tokens_per_s = ok_count ? 50 : -1;
+	f->a.tokens_spent = 10;
+	if (misbehaving)
+		assessment_add(&f->a, "substitution", 0.999, "o200k", "qwen3", "tokfp", "qwen3-32b",
+		               "the tokenizer is not gpt-4o's");
+	assessment_decide(&f->a);
+}
+
+static void
+fake_release(struct fake *f)
+{
+	assessment_release(&f->a);
+	for (int i = 0; i < 2; i++)
+		observation_release(&f->obs[i]);
+}
+
+static int64_t
+save(struct store *s, const char *relay, int64_t at_ms, int ok_count, enum error_class err,
+     int misbehaving, struct store_outcome *out)
+{
+	struct fake f;
+	fake_init(&f, relay, at_ms, ok_count, err, misbehaving);
+	int64_t id = store_save_run_outcome(s, &f.run, &f.a, out);
+	fake_release(&f);
+	return id;
+}
+
+struct collected {
+	int n;
+	struct store_bucket last;
+	long requests, ok, errors[ERR__COUNT];
+};
+
+static void
+bucket_cb(const struct store_bucket *b, void *arg)
+{
+	struct collected *c = arg;
+	c->n++;
+	c->last = *b;
+	c->requests += b->requests;
+	c->ok += b->ok_requests;
+	for (int i = 0; i < ERR__COUNT; i++)
+		c->errors[i] += b->errors[i];
+}
+
+/* A fixed midnight so minute, hour and day buckets are predictable. */
+#define T0 (1767225600000LL) /* 2026-01-01 00:00 UTC */
+
+Test(store_history, rollups_count_requests_and_error_classes, .init = setup, .fini = teardown)
+{
+	char err[256];
+	struct store *s = store_open(path, 0, err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	cr_assert_gt(save(s, "r", T0 + 1000, 2, ERR_NONE, 0, NULL), 0);
+	cr_assert_gt(save(s, "r", T0 + 2000, 1, ERR_TIMEOUT, 0, NULL), 0);  /* same minute */
+	cr_assert_gt(save(s, "r", T0 + 61000, 0, ERR_RATE_LIMITED, 0, NULL), 0); /* next minute */
+	cr_assert_gt(save(s, "r", T0 + 3600000, 1, ERR_AUTH, 0, NULL), 0);  /* next hour */
+
+	struct collected m = {0}, h = {0}, d = {0};
+	cr_assert_eq(store_each_bucket(s, STORE_MINUTE, T0, bucket_cb, &m), 0);
+	cr_expect_eq(m.n, 3, "minute buckets");
+	cr_assert_eq(store_each_bucket(s, STORE_HOUR, T0, bucket_cb, &h), 0);
+	cr_expect_eq(h.n, 2, "hour buckets");
+	cr_assert_eq(store_each_bucket(s, STORE_DAY, T0, bucket_cb, &d), 0);
+	cr_expect_eq(d.n, 1, "day buckets");
+	cr_expect_eq(d.last.runs, 4);
+	cr_expect_eq(d.last.requests, 8);
+	cr_expect_eq(d.last.ok_requests, 4);
+	cr_expect_eq(d.last.errors[ERR_TIMEOUT], 1);
+	cr_expect_eq(d.last.errors[ERR_RATE_LIMITED], 2);
+	cr_expect_eq(d.last.errors[ERR_AUTH], 1);
+	cr_expect_eq(d.last.ttft_n, 3, "runs with a TTFT");
+	cr_expect_float_eq(d.last.ttft_sum, 900, 1e-9);
+	cr_expect_eq(d.last.tokens, 40);
+	cr_expect_eq(h.errors[ERR_RATE_LIMITED], 2);
+	cr_expect_eq(m.errors[ERR_TIMEOUT], 1);
+
+	/* buckets before since_ms are not returned */
+	struct collected later = {0};
+	cr_assert_eq(store_each_bucket(s, STORE_HOUR, T0 + 3600000, bucket_cb, &later), 0);
+	cr_expect_eq(later.n, 1);
+
+	long req = 0, ok = 0;
+	cr_assert_eq(store_uptime(s, "r", "gpt-4o", T0 - 86400000LL * 90, &req, &ok), 0);
+	cr_expect_eq(req, 8);
+	cr_expect_eq(ok, 4);
+	cr_assert_eq(store_uptime(s, "r", "gpt-4o", T0 + 3600000, &req, &ok), 0);
+	cr_expect_eq(req, 2, "a partial first day is counted from hour rollups");
+	cr_assert_eq(store_uptime(s, "nobody", "gpt-4o", T0, &req, &ok), 0);
+	cr_expect_eq(req, 0);
+	store_close(s);
+}
+
+Test(store_history, incidents_open_after_three_failures_and_resolve_after_two_good,
+     .init = setup, .fini = teardown)
+{
+	char err[256];
+	struct store *s = store_open(path, 0, err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	struct store_outcome out;
+	int64_t t = T0;
+	/* one failure, then good: no incident (damping) */
+	save(s, "r", t += 60000, 0, ERR_UPSTREAM, 0, &out);
+	cr_expect_eq(out.n_incidents, 0);
+	save(s, "r", t += 60000, 2, ERR_NONE, 0, &out);
+	cr_expect_eq(out.n_incidents, 0);
+	/* two failures in a row: still nothing */
+	save(s, "r", t += 60000, 0, ERR_UPSTREAM, 0, &out);
+	int64_t first_fail = t;
+	save(s, "r", t += 60000, 0, ERR_TIMEOUT, 0, &out);
+	cr_expect_eq(out.n_incidents, 0);
+	/* the third opens it, dated from the first */
+	save(s, "r", t += 60000, 0, ERR_UPSTREAM, 0, &out);
+	cr_assert_eq(out.n_incidents, 1);
+	cr_expect_str_eq(out.incidents[0].kind, "outage");
+	cr_expect_eq(out.incidents[0].opened_ms, first_fail);
+	cr_expect_eq(out.incidents[0].resolved_ms, 0);
+	cr_expect_str_eq(out.incidents[0].cause, "upstream");
+	cr_expect_eq(out.incidents[0].failed_runs, 3);
+	int64_t id = out.incidents[0].id;
+	/* one good run does not resolve it */
+	save(s, "r", t += 60000, 2, ERR_NONE, 0, &out);
+	int64_t first_good = t;
+	cr_expect_eq(out.n_incidents, 0);
+	save(s, "r", t += 60000, 2, ERR_NONE, 0, &out);
+	cr_assert_eq(out.n_incidents, 1);
+	cr_expect_eq(out.incidents[0].id, id);
+	cr_expect_eq(out.incidents[0].resolved_ms, first_good);
+	store_close(s);
+
+	/* an open incident survives a restart and resolves later */
+	s = store_open(path, 0, err, sizeof err);
+	cr_assert_not_null(s);
+	for (int i = 0; i < 3; i++)
+		save(s, "r", t += 60000, 0, ERR_QUOTA, 0, &out);
+	cr_assert_eq(out.n_incidents, 1);
+	cr_expect_str_eq(out.incidents[0].cause, "quota");
+	id = out.incidents[0].id;
+	store_close(s);
+	s = store_open(path, 0, err, sizeof err);
+	save(s, "r", t += 60000, 2, ERR_NONE, 0, &out);
+	save(s, "r", t += 60000, 2, ERR_NONE, 0, &out);
+	cr_assert_eq(out.n_incidents, 1);
+	cr_expect_eq(out.incidents[0].id, id);
+	cr_expect_gt(out.incidents[0].resolved_ms, 0);
+	store_close(s);
+}
+
+static int n_incidents_seen;
+
+static void
+incident_cb(const struct store_incident *inc, void *arg)
+{
+	(void)arg;
+	n_incidents_seen++;
+	cr_expect_str_eq(inc->kind, "misbehaving");
+}
+
+Test(store_history, misbehaving_incident_and_segments, .init = setup, .fini = teardown)
+{
+	char err[256];
+	struct store *s = store_open(path, 0, err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	struct store_outcome out;
+	int64_t t = T0;
+	save(s, "r", t += 60000, 2, ERR_NONE, 0, &out);
+	cr_expect_str_eq(out.segment.verdict, "genuine");
+	int64_t seg = out.segment.id;
+	save(s, "r", t += 60000, 2, ERR_NONE, 0, &out);
+	cr_expect_eq(out.segment.id, seg, "same verdict extends the segment");
+	cr_expect_eq(out.segment.runs, 2);
+	for (int i = 0; i < 3; i++)
+		save(s, "r", t += 60000, 2, ERR_NONE, 1, &out);
+	cr_expect_str_eq(out.segment.verdict, "misbehaving");
+	cr_expect_neq(out.segment.id, seg);
+	cr_expect_eq(out.segment.runs, 3);
+	cr_expect_not_null(strstr(out.segment.findings_json, "substitution"));
+	cr_assert_eq(out.n_incidents, 1, "three misbehaving runs open an incident");
+	cr_expect_str_eq(out.incidents[0].kind, "misbehaving");
+	cr_expect_str_eq(out.incidents[0].cause, "substitution");
+	/* an unreachable run neither resolves nor extends it */
+	save(s, "r", t += 60000, 0, ERR_TIMEOUT, 0, &out);
+	cr_expect_str_eq(out.segment.verdict, "unreachable");
+	store_close(s);
+
+	s = store_open(path, 1, err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	n_incidents_seen = 0;
+	cr_expect_eq(store_each_incident(s, 10, incident_cb, NULL), 0);
+	cr_expect_eq(n_incidents_seen, 1);
+	store_close(s);
+}
+
+static int segs;
+static void
+segment_cb(const struct store_segment *seg, void *arg)
+{
+	(void)arg;
+	/* oldest first: genuine for two runs, then misbehaving */
+	cr_expect_str_eq(seg->relay, "a");
+	if (segs == 0) {
+		cr_expect_str_eq(seg->verdict, "genuine");
+		cr_expect_eq(seg->runs, 2);
+	} else {
+		cr_expect_str_eq(seg->verdict, "misbehaving");
+		cr_expect_eq(seg->runs, 1);
+		cr_expect_not_null(strstr(seg->findings_json, "substitution"));
+	}
+	segs++;
+}
+
+Test(store_history, retention_deletes_in_bounded_steps, .init = setup, .fini = teardown)
+{
+	char err[256];
+	struct store *s = store_open(path, 0, err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	int64_t now = T0 + 500LL * 86400000;
+	/* 300 old runs (a year ago, one a minute) and 5 fresh ones */
+	for (int i = 0; i < 300; i++)
+		cr_assert_gt(save(s, "old", now - 365LL * 86400000 + i * 60000LL, 1, ERR_TIMEOUT, 0,
+		                  NULL),
+		             0);
+	for (int i = 0; i < 5; i++)
+		cr_assert_gt(save(s, "new", now - 60000LL * (5 - i), 2, ERR_NONE, 0, NULL), 0);
+	struct store_retention r;
+	store_retention_default(&r);
+	long budget = 100, total = 0, steps = 0, n;
+	while ((n = store_retention_step(s, &r, now, budget)) > 0) {
+		cr_assert_leq(n, 2 * budget, "a step deleted %ld rows, budget %ld", n, budget);
+		total += n;
+		cr_assert_lt(++steps, 1000, "retention does not converge");
+	}
+	cr_expect_eq(n, 0);
+	cr_expect_gt(steps, 2, "the backlog was cleared in one step: not bounded");
+	store_close(s);
+
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	const char *checks[][2] = {
+	    {"SELECT count(*) FROM runs", "5"},
+	    {"SELECT count(*) FROM observations", "10"},
+	    {"SELECT count(*) FROM rollup_minute", "5"},
+	    {"SELECT count(*) FROM rollup_hour", "1"},
+	    /* day rollups of a year ago are within 400 days: kept */
+	    {"SELECT count(*) FROM rollup_day WHERE target = (SELECT id FROM targets"
+	     " WHERE relay = 'old')",
+	     "1"},
+	};
+	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+		sqlite3_stmt *st;
+		cr_assert_eq(sqlite3_prepare_v2(db, checks[i][0], -1, &st, NULL), SQLITE_OK);
+		cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+		cr_expect_str_eq((const char *)sqlite3_column_text(st, 0), checks[i][1], "%s",
+		                 checks[i][0]);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	cr_expect_gt(total, 300);
+}
+
+Test(store_history, upgrade_from_schema_1_keeps_history, .init = setup, .fini = teardown)
+{
+	sqlite3 *db;
+	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	const char *v1 =
+	    "CREATE TABLE runs (id INTEGER PRIMARY KEY, relay TEXT NOT NULL, model TEXT NOT NULL,"
+	    " started_ms INTEGER NOT NULL, finished_ms INTEGER NOT NULL, verdict TEXT NOT NULL,"
+	    " reason TEXT NOT NULL DEFAULT '', tokens_spent INTEGER NOT NULL DEFAULT 0,"
+	    " requests INTEGER NOT NULL DEFAULT 0, ok_requests INTEGER NOT NULL DEFAULT 0,"
+	    " ttft_ms REAL, tokens_per_s REAL, findings TEXT NOT NULL DEFAULT '[]');"
+	    "CREATE INDEX runs_target ON runs(relay, model, started_ms);"
+	    "CREATE TABLE observations (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL"
+	    " REFERENCES runs(id) ON DELETE CASCADE, relay TEXT NOT NULL, model TEXT NOT NULL,"
+	    " probe TEXT NOT NULL, sample INTEGER NOT NULL DEFAULT 0, started_ms INTEGER NOT NULL,"
+	    " http_status INTEGER NOT NULL, error_class TEXT NOT NULL, error_detail TEXT,"
+	    " dns_us INTEGER, connect_us INTEGER, tls_us INTEGER, ttfb_us INTEGER,"
+	    " ttft_us INTEGER, total_us INTEGER, chunks INTEGER, chunk_us BLOB,"
+	    " prompt_tokens INTEGER, completion_tokens INTEGER, total_tokens INTEGER,"
+	    " cached_tokens INTEGER, model_reported TEXT, response_id TEXT,"
+	    " system_fingerprint TEXT, finish_reason TEXT, text TEXT,"
+	    " text_truncated INTEGER NOT NULL DEFAULT 0, retry_after_s INTEGER,"
+	    " ratelimit_remaining TEXT, request_id TEXT);"
+	    "CREATE INDEX observations_target ON observations(relay, model, started_ms);"
+	    "CREATE INDEX observations_run ON observations(run_id);"
+	    "INSERT INTO runs VALUES (1, 'a', 'gpt-4o', 1767225600000, 1767225600100, 'genuine',"
+	    " 'ok', 10, 2, 2, 300, 50, '[]');"
+	    "INSERT INTO runs VALUES (2, 'a', 'gpt-4o', 1767225660000, 1767225660100, 'genuine',"
+	    " 'ok', 10, 2, 1, 310, 52, '[]');"
+	    "INSERT INTO runs VALUES (3, 'a', 'gpt-4o', 1767225720000, 1767225720100,"
+	    " 'misbehaving', 'sub', 10, 2, 2, 300, 50,"
+	    " '[{\"class\":\"substitution\",\"confidence\":0.999}]');"
+	    "INSERT INTO observations(run_id, relay, model, probe, started_ms, http_status,"
+	    " error_class) VALUES (2, 'a', 'gpt-4o', 'ping', 1767225660000, 200, 'none'),"
+	    " (2, 'a', 'gpt-4o', 'ping', 1767225660000, 429, 'rate_limited');"
+	    "PRAGMA user_version = 1;";
+	cr_assert_eq(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+	sqlite3_close(db);
+
+	char err[256];
+	struct store *s = store_open(path, 0, err, sizeof err);
+	cr_assert_not_null(s, "upgrade failed: %s", err);
+	struct collected d = {0};
+	cr_assert_eq(store_each_bucket(s, STORE_DAY, T0, bucket_cb, &d), 0);
+	cr_expect_eq(d.n, 1);
+	cr_expect_eq(d.last.runs, 3);
+	cr_expect_eq(d.last.requests, 6);
+	cr_expect_eq(d.last.ok_requests, 5);
+	cr_expect_eq(d.last.errors[ERR_RATE_LIMITED], 1);
+	segs = 0;
+	cr_expect_eq(store_each_segment(s, 10, segment_cb, NULL), 0);
+	cr_expect_eq(segs, 2);
+	store_close(s);
+}
