@@ -142,6 +142,28 @@ struct sink {
 	size_t cap;
 };
 
+/*
+ * A small direct-mapped memo of merge lookups, one per encode call on texts
+ * long enough to pay for it. The vocabulary tables are megabytes, so each
+ * lookup there is a cache miss; text repeats its byte pairs and characters
+ * (every CJK character is three bytes merged the same way), and the memo
+ * stays in L2. The key is the pair of ids being merged, which for KIND_RANKS
+ * also fixes the bytes looked up; UINT64_MAX marks an empty entry (ids are
+ * below 2^18).
+ */
+#define MEMO_MIN_TEXT 256
+#define MEMO_MIN_BITS 8
+#define MEMO_MAX_BITS 14
+
+struct memo {
+	struct memo_entry {
+		uint64_t key;
+		uint32_t rank;
+		uint32_t merged;
+	} *e;
+	unsigned shift; /* 64 - log2(entries) */
+};
+
 /* Per-call state: PCRE2 match data and scratch memory for merges. */
 struct encode_ctx {
 	const struct tokenizer *t;
@@ -149,7 +171,8 @@ struct encode_ctx {
 	pcre2_match_data *md;
 	pcre2_match_context *own_mctx; /* with a bigger JIT stack, made on demand */
 	pcre2_jit_stack *jit_stack;
-	struct memo_entry *memo; /* NULL for short texts */
+	struct memo memo_store;
+	const struct memo *memo; /* NULL for short texts */
 	int failed;
 };
 
@@ -247,47 +270,20 @@ sink_put(struct sink *s, uint32_t id)
 /* BPE on one piece. */
 
 /*
- * A small direct-mapped memo of merge lookups, one per encode call on texts
- * long enough to pay for it. The vocabulary tables are megabytes, so each
- * lookup there is a cache miss; text repeats its byte pairs and characters
- * (every CJK character is three bytes merged the same way), and this memo
- * stays in L2. Keys are exact: for KIND_RANKS the span's bytes (up to 7)
- * and length, for KIND_MERGES the two ids; UINT64_MAX is empty.
- */
-#define MEMO_BITS 12
-#define MEMO_MIN_TEXT 256
-
-struct memo_entry {
-	uint64_t key;
-	uint32_t rank;
-	uint32_t merged;
-};
-
-/*
  * Rank of merging the part [a, b) with the part [b, c) (ids left_id and
  * right_id); *merged gets the resulting id. KIND_RANKS looks the bytes
  * [a, c) up, KIND_MERGES the pair of ids.
  */
 static inline uint32_t
-merge_rank(const struct tokenizer *t, struct memo_entry *memo, const uint8_t *piece, uint32_t a,
+merge_rank(const struct tokenizer *t, const struct memo *memo, const uint8_t *piece, uint32_t a,
 	   uint32_t c, uint32_t left_id, uint32_t right_id, uint32_t *merged)
 {
-	uint64_t key = UINT64_MAX;
-	size_t n = c - a;
-	if (t->h->kind == KIND_RANKS) {
-		if (n > t->h->max_token_len)
-			return *merged = NO_ID;
-		if (memo != NULL && n <= 7) {
-			key = (uint64_t)n << 56;
-			for (size_t i = 0; i < n; i++)
-				key |= (uint64_t)piece[a + i] << (8 * i);
-		}
-	} else if (memo != NULL) {
-		key = (uint64_t)left_id | (uint64_t)right_id << 32;
-	}
+	if (t->h->kind == KIND_RANKS && c - a > t->h->max_token_len)
+		return *merged = NO_ID;
 	struct memo_entry *e = NULL;
-	if (key != UINT64_MAX) {
-		e = &memo[(key * 0x9e3779b97f4a7c15u) >> (64 - MEMO_BITS)];
+	uint64_t key = (uint64_t)left_id | (uint64_t)right_id << 32;
+	if (memo != NULL) {
+		e = &memo->e[(key * 0x9e3779b97f4a7c15u) >> memo->shift];
 		if (e->key == key) {
 			*merged = e->merged;
 			return e->rank;
@@ -295,7 +291,7 @@ merge_rank(const struct tokenizer *t, struct memo_entry *memo, const uint8_t *pi
 	}
 	uint32_t rank;
 	if (t->h->kind == KIND_RANKS)
-		rank = *merged = vocab_lookup(t, piece + a, n);
+		rank = *merged = vocab_lookup(t, piece + a, c - a);
 	else
 		rank = pair_lookup(t, left_id, right_id, merged);
 	if (e != NULL) {
@@ -315,7 +311,7 @@ struct short_part {
 
 /* tiktoken's _byte_pair_merge, extended to carry ids for KIND_MERGES. */
 static void
-bpe_short(const struct tokenizer *t, struct memo_entry *memo, const uint8_t *piece, size_t n,
+bpe_short(const struct tokenizer *t, const struct memo *memo, const uint8_t *piece, size_t n,
 	  struct sink *out)
 {
 	struct short_part parts[SHORT_PIECE + 1];
@@ -427,7 +423,7 @@ heap_pop(struct heap *h)
  * for KIND_RANKS and per pair for KIND_MERGES), so no version is needed.
  */
 static void
-bpe_long(const struct tokenizer *t, struct memo_entry *memo, const uint8_t *piece, size_t n,
+bpe_long(const struct tokenizer *t, const struct memo *memo, const uint8_t *piece, size_t n,
 	 struct sink *out)
 {
 	uint32_t *next = xmalloc(n * sizeof(*next));
@@ -495,7 +491,7 @@ bpe_long(const struct tokenizer *t, struct memo_entry *memo, const uint8_t *piec
 }
 
 static void
-bpe_piece(const struct tokenizer *t, struct memo_entry *memo, const uint8_t *piece, size_t n,
+bpe_piece(const struct tokenizer *t, const struct memo *memo, const uint8_t *piece, size_t n,
 	  struct sink *out)
 {
 	if (n == 0)
@@ -710,8 +706,14 @@ encode_into(const struct tokenizer *t, const char *text, size_t len, struct sink
 	if (cx.md == NULL)
 		return -1;
 	if (len >= MEMO_MIN_TEXT) {
-		cx.memo = xmalloc(sizeof(*cx.memo) << MEMO_BITS);
-		memset(cx.memo, 0xff, sizeof(*cx.memo) << MEMO_BITS);
+		/* About one entry per 8 bytes of text, within bounds. */
+		unsigned bits = MEMO_MIN_BITS;
+		while (bits < MEMO_MAX_BITS && ((size_t)8 << bits) < len)
+			bits++;
+		cx.memo_store.e = xmalloc(sizeof(*cx.memo_store.e) << bits);
+		memset(cx.memo_store.e, 0xff, sizeof(*cx.memo_store.e) << bits);
+		cx.memo_store.shift = 64 - bits;
+		cx.memo = &cx.memo_store;
 	}
 	const uint8_t *s = (const uint8_t *)text;
 	if (t->added == NULL) {
@@ -738,7 +740,7 @@ encode_into(const struct tokenizer *t, const char *text, size_t len, struct sink
 			encode_section(&cx, s + pos, len - pos);
 	}
 	pcre2_match_data_free(cx.md);
-	free(cx.memo);
+	free(cx.memo_store.e);
 	pcre2_match_context_free(cx.own_mctx);
 	pcre2_jit_stack_free(cx.jit_stack);
 	return cx.failed ? -1 : 0;

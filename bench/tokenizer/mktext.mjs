@@ -1,7 +1,7 @@
 // mktext.mjs: the benchmark's mixed text, 10 MB (or argv[4] bytes), built
 // deterministically from the conformance corpus: strings of every category
 // (prose in many languages, code, emoji, digits, whitespace runs, special
-// token spellings, random code points), those under 2,000 characters only,
+// token spellings, random code points), those under 600 characters only,
 // drawn with a seeded generator and joined by newlines. The adversarial
 // 10k-character strings are left out: they are measured on their own.
 //
@@ -15,7 +15,7 @@ const pool = fs
 	.split("\n")
 	.filter(Boolean)
 	.map((l) => JSON.parse(l).text)
-	.filter((t) => t.length < 2000);
+	.filter((t) => t.length < 600);
 let seed = 42;
 const rand = () => {
 	seed = (seed + 0x6d2b79f5) | 0;
