@@ -30,7 +30,8 @@ static struct fixture world;
 static void
 start(void)
 {
-	cr_assert_eq(fixture_start(&world, WORLD, need, fast), 0, "the fixture world did not start");
+	cr_assert_eq(fixture_start(&world, WORLD, need, fast), 0,
+	             "the fixture world did not start");
 }
 
 static void
@@ -175,7 +176,8 @@ Test(fixture, prints_one_listening_line_per_endpoint)
 {
 	cr_assert_eq(world.n, 4);
 	for (size_t i = 0; i < world.n; i++) {
-		cr_expect(strncmp(world.urls[i], "http://127.0.0.1:", 17) == 0, "%s", world.urls[i]);
+		cr_expect(strncmp(world.urls[i], "http://127.0.0.1:", 17) == 0, "%s",
+		          world.urls[i]);
 		size_t len = strlen(world.urls[i]);
 		cr_expect(len > 3 && strcmp(world.urls[i] + len - 3, "/v1") == 0, "%s",
 		          world.urls[i]);
@@ -198,7 +200,8 @@ Test(fixture, chat_completion_has_the_official_fields)
 	cr_expect_str_eq(str(r.json, "model"), "gpt-4o-2024-08-06");
 	const char *fp = str(r.json, "system_fingerprint");
 	cr_assert_not_null(fp);
-	cr_expect(strlen(fp) == 13 && strncmp(fp, "fp_", 3) == 0 && all_of(fp + 3, "0123456789abcdef"),
+	cr_expect(strlen(fp) == 13 && strncmp(fp, "fp_", 3) == 0 &&
+	              all_of(fp + 3, "0123456789abcdef"),
 	          "%s", fp);
 	json_t *choice = json_array_get(json_object_get(r.json, "choices"), 0);
 	json_t *msg = json_object_get(choice, "message");
@@ -232,9 +235,9 @@ Test(fixture, qwen_answers_in_the_vllm_dialect_with_its_own_tokenizer)
 	cr_expect_str_eq(str(r.json, "model"), "qwen3-32b");
 	json_t *u = json_object_get(r.json, "usage");
 	cr_expect_eq(num(u, "prompt_tokens"), prompt_count("qwen3", "qwen3", q));
-	const char *content = str(json_object_get(json_array_get(json_object_get(r.json, "choices"), 0),
-	                                          "message"),
-	                          "content");
+	const char *content =
+	    str(json_object_get(json_array_get(json_object_get(r.json, "choices"), 0), "message"),
+	        "content");
 	cr_assert_not_null(content);
 	cr_expect_eq(num(u, "completion_tokens"), text_count("qwen3", content));
 	response_release(&r);
@@ -274,8 +277,9 @@ stream_parse(const char *body, struct stream *s)
 				json_t *c0 = json_array_get(choices, 0);
 				json_t *delta = json_object_get(c0, "delta");
 				if (s->chunks == 0)
-					s->role_first = str(delta, "role") != NULL &&
-					                strcmp(str(delta, "role"), "assistant") == 0;
+					s->role_first =
+					    str(delta, "role") != NULL &&
+					    strcmp(str(delta, "role"), "assistant") == 0;
 				if (str(delta, "content") != NULL)
 					buf_puts(&s->content, str(delta, "content"));
 				if (str(c0, "finish_reason") != NULL) {
@@ -350,8 +354,9 @@ Test(fixture, max_tokens_cuts_with_finish_reason_length)
 	cr_expect_eq(text_count("o200k_base", content), 1, "'%s'", content);
 	response_release(&r);
 
-	chat(&r, "official", "qwen3-32b", "Tell me a long story.",
-	     "{\"max_tokens\": 7, \"stream\": true, \"stream_options\": {\"include_usage\": true}}");
+	chat(
+	    &r, "official", "qwen3-32b", "Tell me a long story.",
+	    "{\"max_tokens\": 7, \"stream\": true, \"stream_options\": {\"include_usage\": true}}");
 	struct stream s;
 	stream_parse(r.body, &s);
 	cr_expect_str_eq(s.finish, "length");
@@ -368,9 +373,9 @@ answer(const char *endpoint, const char *model, const char *q, const char *extra
 	struct response r;
 	chat(&r, endpoint, model, q, extra);
 	cr_assert_eq(r.status, 200, "%s", r.body);
-	const char *content = str(json_object_get(json_array_get(json_object_get(r.json, "choices"), 0),
-	                                          "message"),
-	                          "content");
+	const char *content =
+	    str(json_object_get(json_array_get(json_object_get(r.json, "choices"), 0), "message"),
+	        "content");
 	cr_assert_not_null(content, "%s", r.body);
 	char *copy = xstrdup(content);
 	response_release(&r);
@@ -382,12 +387,13 @@ Test(fixture, knowledge_answers_the_probe_catalog)
 	static const char *const models[] = {"gpt-4o", "qwen3-32b"};
 	const char *t0 = "{\"temperature\": 0}";
 	for (int i = 0; i < 2; i++) {
-		char *a = answer("official", models[i],
-		                 "[ref 0a1b2c3d] What is 17 multiplied by 23? Answer with the number only.",
-		                 t0);
+		char *a = answer(
+		    "official", models[i],
+		    "[ref 0a1b2c3d] What is 17 multiplied by 23? Answer with the number only.", t0);
 		cr_expect_str_eq(a, "391", "%s", models[i]);
 		free(a);
-		a = answer("official", models[i], "[ref 99ff0011] Reply with the single word: pong", t0);
+		a = answer("official", models[i], "[ref 99ff0011] Reply with the single word: pong",
+		           t0);
 		cr_expect_str_eq(a, "pong", "%s", models[i]);
 		free(a);
 	}
@@ -522,8 +528,10 @@ Test(fixture, honest_relay_looks_like_the_official)
 	cr_expect_eq(num(json_object_get(b.json, "usage"), "prompt_tokens"),
 	             num(json_object_get(a.json, "usage"), "prompt_tokens"));
 	/* same model, temperature 0: the same answer */
-	json_t *ca = json_object_get(json_array_get(json_object_get(a.json, "choices"), 0), "message");
-	json_t *cb = json_object_get(json_array_get(json_object_get(b.json, "choices"), 0), "message");
+	json_t *ca =
+	    json_object_get(json_array_get(json_object_get(a.json, "choices"), 0), "message");
+	json_t *cb =
+	    json_object_get(json_array_get(json_object_get(b.json, "choices"), 0), "message");
 	cr_expect_str_eq(str(ca, "content"), str(cb, "content"));
 	response_release(&a);
 	response_release(&b);
@@ -562,8 +570,8 @@ Test(fixture, fractional_substitution_swaps_some_requests)
 		cr_expect_str_eq(str(r.json, "model"), "gpt-4o-2024-08-06");
 		const char *fp = str(r.json, "system_fingerprint");
 		/* gpt-4o-mini wears its own fingerprints */
-		swapped += fp != NULL && (strcmp(fp, "fp_0ba0d124f1") == 0 ||
-		                          strcmp(fp, "fp_01aeff40ea") == 0);
+		swapped += fp != NULL &&
+		           (strcmp(fp, "fp_0ba0d124f1") == 0 || strcmp(fp, "fp_01aeff40ea") == 0);
 		response_release(&r);
 	}
 	cr_expect(swapped >= 8 && swapped <= 32, "%d of 40 swapped", swapped);
@@ -575,11 +583,12 @@ Test(fixture, survives_garbage_and_large_bodies)
 	request(&r, "official", "/chat/completions", "\xff\xfe\x00garbage", with_key);
 	expect_error(&r, 400, NULL);
 	response_release(&r);
-	request(&r, "official", "/chat/completions",
-	        "{\"model\": 5, \"messages\": {\"role\": []}}", with_key);
+	request(&r, "official", "/chat/completions", "{\"model\": 5, \"messages\": {\"role\": []}}",
+	        with_key);
 	expect_error(&r, 400, NULL);
 	response_release(&r);
-	chat(&r, "official", "gpt-4o", "x", "{\"messages\": [{\"role\": \"user\", \"content\": 7}]}");
+	chat(&r, "official", "gpt-4o", "x",
+	     "{\"messages\": [{\"role\": \"user\", \"content\": 7}]}");
 	expect_error(&r, 400, NULL);
 	response_release(&r);
 	/* still serving */
@@ -631,4 +640,218 @@ Test(bad_world, missing_file_fails_with_exit_2)
 	cr_expect(strncmp(err, "assay-fixture: ", 15) == 0, "%s", err);
 	free(out);
 	free(err);
+}
+
+/* ---- the rest of the wire: parameters, tools, JSON mode, Anthropic ---- */
+
+static json_t *
+first_choice(const struct response *r)
+{
+	return json_array_get(json_object_get(r->json, "choices"), 0);
+}
+
+Test(fixture, logprobs_cover_every_token)
+{
+	struct response r;
+	chat(&r, "official", "gpt-4o", "Tell me about lighthouses.",
+	     "{\"logprobs\": true, \"top_logprobs\": 2, \"max_tokens\": 12}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	json_t *content = json_object_get(json_object_get(first_choice(&r), "logprobs"), "content");
+	cr_assert(json_is_array(content), "%s", r.body);
+	cr_expect_eq((long)json_array_size(content),
+	             num(json_object_get(r.json, "usage"), "completion_tokens"));
+	struct buf joined;
+	buf_init(&joined, 0);
+	size_t i;
+	json_t *t;
+	json_array_foreach(content, i, t)
+	{
+		buf_puts(&joined, str(t, "token"));
+		cr_expect_leq(json_real_value(json_object_get(t, "logprob")), 0.0);
+		cr_expect_eq(json_array_size(json_object_get(t, "top_logprobs")), 2);
+		cr_expect_eq(json_array_size(json_object_get(t, "bytes")), strlen(str(t, "token")));
+	}
+	cr_expect_str_eq(joined.data, str(json_object_get(first_choice(&r), "message"), "content"));
+	buf_release(&joined);
+	response_release(&r);
+}
+
+Test(fixture, n_choices_whole_and_streamed)
+{
+	struct response r;
+	chat(&r, "official", "gpt-4o", "Tell me about lighthouses.",
+	     "{\"n\": 3, \"max_tokens\": 4}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect_eq(json_array_size(json_object_get(r.json, "choices")), 3);
+	cr_expect_eq(num(json_object_get(r.json, "usage"), "completion_tokens"), 12);
+	response_release(&r);
+	chat(&r, "official", "gpt-4o", "Tell me about lighthouses.",
+	     "{\"n\": 2, \"max_tokens\": 4, \"stream\": true}");
+	int seen[2] = {0, 0};
+	for (const char *p = strstr(r.body, "\"index\":"); p != NULL;
+	     p = strstr(p + 1, "\"index\":"))
+		if (p[8] == '0' || p[8] == '1')
+			seen[p[8] - '0']++;
+	cr_expect(seen[0] >= 5 && seen[1] >= 5, "chunks per choice: %d, %d", seen[0], seen[1]);
+	cr_expect(strstr(r.body, "data: [DONE]") != NULL);
+	response_release(&r);
+}
+
+Test(fixture, stop_sequences_end_the_answer)
+{
+	struct response r;
+	chat(&r, "official", "gpt-4o", "Tell me about rivers.",
+	     "{\"stop\": [\".\", \"!\"], \"temperature\": 0}");
+	const char *c = str(json_object_get(first_choice(&r), "message"), "content");
+	cr_assert_not_null(c, "%s", r.body);
+	cr_expect(strpbrk(c, ".!") == NULL, "%s", c);
+	cr_expect_str_eq(str(first_choice(&r), "finish_reason"), "stop");
+	response_release(&r);
+}
+
+#define WEATHER_TOOL                                                                               \
+	"{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"parameters\": "      \
+	"{\"type\": \"object\", \"properties\": {\"location\": {\"type\": \"string\"}}, "          \
+	"\"required\": [\"location\"]}}}"
+
+Test(fixture, tools_are_called_with_arguments)
+{
+	struct response r;
+	chat(&r, "official", "gpt-4o", "What is the weather in Lisbon today?",
+	     "{\"tools\": [" WEATHER_TOOL "]}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	json_t *msg = json_object_get(first_choice(&r), "message");
+	cr_expect_str_eq(str(first_choice(&r), "finish_reason"), "tool_calls");
+	cr_expect(json_is_null(json_object_get(msg, "content")));
+	json_t *call = json_array_get(json_object_get(msg, "tool_calls"), 0);
+	cr_expect(strncmp(str(call, "id"), "call_", 5) == 0, "%s", str(call, "id"));
+	json_t *fn = json_object_get(call, "function");
+	cr_expect_str_eq(str(fn, "name"), "get_weather");
+	json_t *args = json_loads(str(fn, "arguments"), 0, NULL);
+	cr_expect_str_eq(str(args, "location"), "Lisbon");
+	json_decref(args);
+	response_release(&r);
+	chat(&r, "official", "gpt-4o", "hello", "{\"tool_choice\": \"required\"}");
+	expect_error(&r, 400, NULL);
+	response_release(&r);
+}
+
+Test(fixture, json_mode_answers_json)
+{
+	struct response r;
+	chat(&r, "official", "gpt-4o", "Name the capital of Australia in one word, as JSON.",
+	     "{\"response_format\": {\"type\": \"json_object\"}, \"temperature\": 0}");
+	json_t *v =
+	    json_loads(str(json_object_get(first_choice(&r), "message"), "content"), 0, NULL);
+	cr_assert(json_is_object(v), "%s", r.body);
+	cr_expect_str_eq(str(v, "answer"), "Canberra");
+	json_decref(v);
+	response_release(&r);
+	/* json_object without the word JSON in the messages: the official 400 */
+	chat(&r, "official", "gpt-4o", "Name a city.",
+	     "{\"response_format\": {\"type\": \"json_object\"}}");
+	expect_error(&r, 400, NULL);
+	response_release(&r);
+}
+
+static const char *const anthropic_ok[] = {"x-api-key: " KEY, "anthropic-version: 2023-06-01",
+                                           NULL};
+
+Test(fixture, anthropic_messages_whole_and_streamed)
+{
+	struct response r;
+	const char *body =
+	    "{\"model\": \"claude-sonnet-4\", \"max_tokens\": 40, \"temperature\": 0, "
+	    "\"messages\": [{\"role\": \"user\", \"content\": \"Name the capital of "
+	    "Australia in one word.\"}]}";
+	request(&r, "official", "/messages", body, anthropic_ok);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect(strncmp(str(r.json, "id"), "msg_01", 6) == 0);
+	cr_expect_str_eq(str(r.json, "type"), "message");
+	cr_expect_str_eq(str(r.json, "model"), "claude-sonnet-4-20250514");
+	cr_expect_str_eq(str(json_array_get(json_object_get(r.json, "content"), 0), "text"),
+	                 "Canberra");
+	cr_expect_str_eq(str(r.json, "stop_reason"), "end_turn");
+	json_t *u = json_object_get(r.json, "usage");
+	cr_expect_eq(
+	    num(u, "input_tokens"),
+	    prompt_count("cl100k_base", "openai", "Name the capital of Australia in one word."));
+	cr_expect_eq(num(u, "output_tokens"), text_count("cl100k_base", "Canberra"));
+	cr_expect(strstr(r.headers.data, "anthropic-ratelimit-requests-remaining:") != NULL);
+	cr_expect(strstr(r.headers.data, "request-id: req_") != NULL);
+	response_release(&r);
+
+	const char *sbody =
+	    "{\"model\": \"claude-sonnet-4\", \"max_tokens\": 5, \"stream\": true, "
+	    "\"messages\": [{\"role\": \"user\", \"content\": \"Tell me a story.\"}]}";
+	request(&r, "official", "/messages", sbody, anthropic_ok);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	static const char *const order[] = {"event: message_start",
+	                                    "event: content_block_start",
+	                                    "event: ping",
+	                                    "event: content_block_delta",
+	                                    "event: content_block_stop",
+	                                    "event: message_delta",
+	                                    "event: message_stop",
+	                                    NULL};
+	const char *at = r.body;
+	for (size_t i = 0; order[i] != NULL; i++) {
+		const char *next = strstr(at, order[i]);
+		cr_expect_not_null(next, "no '%s' in order", order[i]);
+		if (next != NULL)
+			at = next;
+	}
+	cr_expect(strstr(r.body, "\"stop_reason\":\"max_tokens\"") != NULL);
+	cr_expect(strstr(r.body, "\"output_tokens\":5") != NULL);
+	response_release(&r);
+}
+
+Test(fixture, anthropic_headers_keys_and_count_tokens)
+{
+	struct response r;
+	const char *body = "{\"model\": \"claude-sonnet-4\", \"max_tokens\": 5, \"messages\": "
+	                   "[{\"role\": \"user\", \"content\": \"hi\"}]}";
+	static const char *const no_version[] = {"x-api-key: " KEY, NULL};
+	request(&r, "official", "/messages", body, no_version);
+	cr_expect_eq(r.status, 400, "%s", r.body);
+	cr_expect_str_eq(str(json_object_get(r.json, "error"), "type"), "invalid_request_error");
+	response_release(&r);
+	static const char *const bad_key[] = {"x-api-key: sk-nope", "anthropic-version: 2023-06-01",
+	                                      NULL};
+	request(&r, "official", "/messages", body, bad_key);
+	cr_expect_eq(r.status, 401, "%s", r.body);
+	cr_expect_str_eq(str(r.json, "type"), "error");
+	cr_expect_str_eq(str(json_object_get(r.json, "error"), "type"), "authentication_error");
+	response_release(&r);
+	request(&r, "official", "/messages/count_tokens",
+	        "{\"model\": \"claude-sonnet-4\", \"messages\": [{\"role\": \"user\", \"content\": "
+	        "\"hi\"}]}",
+	        anthropic_ok);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect_eq(num(r.json, "input_tokens"), prompt_count("cl100k_base", "openai", "hi"));
+	response_release(&r);
+	/* a GPT model is not on the official Anthropic API */
+	request(&r, "official", "/messages",
+	        "{\"model\": \"gpt-4o\", \"max_tokens\": 5, \"messages\": [{\"role\": \"user\", "
+	        "\"content\": \"hi\"}]}",
+	        anthropic_ok);
+	cr_expect_eq(r.status, 404, "%s", r.body);
+	response_release(&r);
+}
+
+Test(fixture, refuses_a_body_over_the_cap)
+{
+	size_t n = 9u << 20;
+	char *big = xmalloc(n + 64);
+	memset(big, 'a', n + 63);
+	memcpy(big, "{\"model\": \"gpt-4o\", \"x\": \"", 26);
+	memcpy(big + n + 60, "\"}", 3);
+	struct response r;
+	request(&r, "official", "/chat/completions", big, with_key);
+	cr_expect_eq(r.status, 413);
+	response_release(&r);
+	free(big);
+	chat(&r, "official", "gpt-4o", "hello", NULL);
+	cr_expect_eq(r.status, 200);
+	response_release(&r);
 }

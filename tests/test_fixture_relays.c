@@ -134,8 +134,9 @@ usage(const struct response *r, const char *key)
 static const char *
 content(const struct response *r)
 {
-	return str(json_object_get(json_array_get(json_object_get(r->json, "choices"), 0), "message"),
-	           "content");
+	return str(
+	    json_object_get(json_array_get(json_object_get(r->json, "choices"), 0), "message"),
+	    "content");
 }
 
 static long
@@ -164,10 +165,9 @@ count_prompt(const char *user)
 /* ---- one misbehaviour per relay ---- */
 
 static const char *const relays[] = {
-    "official", "truncate",  "cap",        "inject",    "inflate",     "strip",
-    "fake-stream", "cache",  "flaky",      "outage",    "hang",        "hang-mid",
-    "malformed", "broken-sse", "oversized", "dies",     "audit-aware", "later",
-    "combo",     NULL};
+    "official",  "truncate", "cap",         "inject", "inflate",  "strip",     "fake-stream",
+    "cache",     "flaky",    "outage",      "hang",   "hang-mid", "malformed", "broken-sse",
+    "oversized", "dies",     "audit-aware", "later",  "combo",    NULL};
 static char *const fast[] = {(char *)"--time-scale", (char *)"0.001", NULL};
 
 static void
@@ -185,9 +185,9 @@ stop(void)
 
 TestSuite(relay, .init = start, .fini = stop, .timeout = 60);
 
-#define LONG_PROMPT                                                                              \
-	"CANARY-7731 is the word to remember. Then a long story follows: once upon a time "       \
-	"there was a lighthouse keeper who counted ships every night, wrote their names in a "    \
+#define LONG_PROMPT                                                                                \
+	"CANARY-7731 is the word to remember. Then a long story follows: once upon a time "        \
+	"there was a lighthouse keeper who counted ships every night, wrote their names in a "     \
 	"ledger, and watched the weather roll in from the west over a grey and restless sea."
 
 Test(relay, truncation_keeps_fewer_prompt_tokens)
@@ -207,8 +207,8 @@ Test(relay, output_cap_stops_early)
 	struct response r;
 	chat(&r, "cap", "gpt-4o", "Tell me about the sea.", "{\"max_tokens\": 100}");
 	cr_expect_eq(usage(&r, "completion_tokens"), 20);
-	cr_expect_str_eq(str(json_array_get(json_object_get(r.json, "choices"), 0), "finish_reason"),
-	                 "length");
+	cr_expect_str_eq(
+	    str(json_array_get(json_object_get(r.json, "choices"), 0), "finish_reason"), "length");
 	response_release(&r);
 }
 
@@ -240,8 +240,8 @@ Test(relay, stripped_parameters_are_ignored)
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_expect(strchr(content(&r), '.') != NULL, "stop was honoured: %s", content(&r));
 	cr_expect_gt(usage(&r, "completion_tokens"), 3);
-	cr_expect(json_is_null(json_object_get(json_array_get(json_object_get(r.json, "choices"), 0),
-	                                       "logprobs")));
+	cr_expect(json_is_null(
+	    json_object_get(json_array_get(json_object_get(r.json, "choices"), 0), "logprobs")));
 	response_release(&r);
 	chat(&r, "strip", "gpt-4o", "Name the capital of Australia. Reply in JSON.",
 	     "{\"response_format\": {\"type\": \"json_object\"}}");
@@ -347,8 +347,8 @@ static int
 gpt4o_fingerprint(const struct response *r)
 {
 	const char *fp = str(r->json, "system_fingerprint");
-	return fp != NULL && (strcmp(fp, "fp_07871e2ad8") == 0 || strcmp(fp, "fp_a288987b44") == 0 ||
-	                      strcmp(fp, "fp_cbf1785567") == 0);
+	return fp != NULL && (strcmp(fp, "fp_07871e2ad8") == 0 ||
+	                      strcmp(fp, "fp_a288987b44") == 0 || strcmp(fp, "fp_cbf1785567") == 0);
 }
 
 Test(relay, audit_aware_relay_swaps_only_novel_prompts)

@@ -55,7 +55,8 @@ count_prompt(const json_t *c)
 	struct chat_message *m = xcalloc(n + 1, sizeof *m);
 	for (size_t i = 0; i < n; i++) {
 		m[i].role = json_string_value(json_object_get(json_array_get(msgs, i), "role"));
-		m[i].content = json_string_value(json_object_get(json_array_get(msgs, i), "content"));
+		m[i].content =
+		    json_string_value(json_object_get(json_array_get(msgs, i), "content"));
 	}
 	long k = chat_prompt_tokens(t, json_string_value(json_object_get(c, "family")), m, n);
 	free(m);
@@ -90,13 +91,15 @@ expectations(void)
 	{
 		long k = count_prompt(c);
 		cr_assert_gt(k, 0);
-		json_object_set_new(out, json_string_value(json_object_get(c, "id")), json_integer(k));
+		json_object_set_new(out, json_string_value(json_object_get(c, "id")),
+		                    json_integer(k));
 	}
 	json_array_foreach(json_object_get(cases, "texts"), i, c)
 	{
 		long k = count_text(c);
 		cr_assert_gt(k, 0);
-		json_object_set_new(out, json_string_value(json_object_get(c, "id")), json_integer(k));
+		json_object_set_new(out, json_string_value(json_object_get(c, "id")),
+		                    json_integer(k));
 	}
 	char *s = json_dumps(out, JSON_COMPACT);
 	json_decref(out);

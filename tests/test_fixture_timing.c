@@ -158,7 +158,8 @@ static void
 stream10(struct response *r, const char *endpoint)
 {
 	chat(r, endpoint, "steady", "Say something.",
-	     "{\"stream\": true, \"max_tokens\": 10, \"stream_options\": {\"include_usage\": true}}");
+	     "{\"stream\": true, \"max_tokens\": 10, \"stream_options\": {\"include_usage\": "
+	     "true}}");
 	cr_assert_eq(r->status, 200, "%s", r->body);
 	/* role+first token, 9 more tokens, finish, usage, [DONE] */
 	cr_assert_eq(r->ntimes, 14, "%zu data lines", r->ntimes);
@@ -206,7 +207,8 @@ Test(timing, relay_latency_fake_streaming_and_slowness)
 	struct response a, b, c;
 	stream10(&a, "honest");
 	double ttft = 200000.0;
-	cr_expect((double)a.times[1] > ttft + 100000 - 1000 && (double)a.times[1] < ttft + 100000 + 20000 * SLACK,
+	cr_expect((double)a.times[1] > ttft + 100000 - 1000 &&
+	              (double)a.times[1] < ttft + 100000 + 20000 * SLACK,
 	          "first token at %lld us", (long long)a.times[1]);
 	stream10(&b, "fake-stream");
 	/* everything at once, when the whole answer is done */
