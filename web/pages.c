@@ -129,10 +129,47 @@ rows_sort(struct lb_row *rows, size_t n, const struct sort_ctx *ctx)
 	free(tmp);
 }
 
+static int
+double_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* In ascending v[0..n): how many are <= x, and how many are < x. */
+static size_t
+count_at_most(const double *v, size_t n, double x)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (v[mid] <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static size_t
+count_below(const double *v, size_t n, double x)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /*
- * The rows of the view (model key filter, or all), ranked: by score, each
- * row shares its group leader's rank while its interval reaches the
- * leader's. Caller frees.
+ * The rows of the view (model key filter, or all), in score order, ranked
+ * with uncertainty: a row's rank is 1 + the number of rows whose score
+ * interval lies wholly above its own (those are surely better); a row ties
+ * when another row's interval overlaps its own. Caller frees.
  */
 static struct lb_row *
 lb_rows(const struct board_view *v, const char *model, size_t *n)
@@ -147,18 +184,26 @@ lb_rows(const struct board_view *v, const char *model, size_t *n)
 		k++;
 	}
 	qsort(rows, k, sizeof *rows, by_score_cb);
-	size_t leader = 0;
-	for (size_t i = 0; i < k; i++) {
-		if (!rows[i].s.ranked)
-			break;
-		if (i > 0 && rows[i].s.hi >= rows[leader].s.lo) {
-			rows[i].rank = rows[leader].rank;
-			rows[i].tie = rows[leader].tie = 1;
-		} else {
-			leader = i;
-			rows[i].rank = (int)i + 1;
-		}
+	size_t ranked = 0;
+	while (ranked < k && rows[ranked].s.ranked)
+		ranked++;
+	/* sorted bounds: rows surely above i are those with lo > hi_i, rows
+	 * surely below are those with hi < lo_i; all others overlap i */
+	double *los = xmalloc((ranked + 1) * sizeof *los), *his = xmalloc((ranked + 1) * sizeof *his);
+	for (size_t i = 0; i < ranked; i++) {
+		los[i] = rows[i].s.lo;
+		his[i] = rows[i].s.hi;
 	}
+	qsort(los, ranked, sizeof *los, double_cmp);
+	qsort(his, ranked, sizeof *his, double_cmp);
+	for (size_t i = 0; i < ranked; i++) {
+		size_t above = ranked - count_at_most(los, ranked, rows[i].s.hi);
+		size_t below = count_below(his, ranked, rows[i].s.lo);
+		rows[i].rank = (int)above + 1;
+		rows[i].tie = above + below + 1 < ranked;
+	}
+	free(los);
+	free(his);
 	*n = k;
 	return rows;
 }
@@ -215,38 +260,38 @@ render_leaderboard_html(const struct board_view *v, const struct lb_query *q, st
 	buf_puts(b, "<a href=\"");
 	lb_link(b, &f);
 	buf_putf(b, "\"%s>All models</a>", q->model == NULL ? " class=\"on\"" : "");
-	const char **seen = xcalloc(v->n + 1, sizeof *seen);
+	const struct board_entry **seen = xcalloc(v->n + 1, sizeof *seen);
 	size_t n_seen = 0;
 	for (size_t i = 0; i < v->n; i++) {
 		const struct board_entry *e = v->entries[i];
 		size_t j;
-		for (j = 0; j < n_seen && strcmp(seen[j], e->model_key) != 0; j++)
+		for (j = 0; j < n_seen && strcmp(seen[j]->model_key, e->model_key) != 0; j++)
 			;
-		if (j < n_seen)
-			continue;
-		seen[n_seen++] = e->model_key;
+		if (j == n_seen)
+			seen[n_seen++] = e;
 	}
 	for (size_t i = 1; i < n_seen; i++) /* insertion sort: few models */
-		for (size_t j = i; j > 0 && strcmp(seen[j - 1], seen[j]) > 0; j--) {
-			const char *t = seen[j];
+		for (size_t j = i; j > 0 && strcmp(seen[j - 1]->model, seen[j]->model) > 0; j--) {
+			const struct board_entry *t = seen[j];
 			seen[j] = seen[j - 1];
 			seen[j - 1] = t;
 		}
 	for (size_t i = 0; i < n_seen; i++) {
-		f.model = seen[i];
+		f.model = seen[i]->model_key;
 		buf_puts(b, "<a href=\"");
 		lb_link(b, &f);
-		buf_putf(b, "\"%s>", q->model && strcmp(q->model, seen[i]) == 0 ? " class=\"on\"" : "");
-		html_escape(b, seen[i]);
+		buf_putf(b, "\"%s>",
+		         q->model && strcmp(q->model, f.model) == 0 ? " class=\"on\"" : "");
+		html_escape(b, seen[i]->model);
 		buf_puts(b, "</a>");
 	}
 	free(seen);
 	buf_puts(b, "</div><div class=\"tablecard scroll\"><table><thead><tr><th class=\"num\">#</th>");
 	sort_header(b, q, LB_RELAY, "Relay", NULL);
-	sort_header(b, q, LB_MODEL, "Model", NULL);
+	sort_header(b, q, LB_MODEL, "Model", "opt");
 	sort_header(b, q, LB_VERDICT, "Verdict", NULL);
 	sort_header(b, q, LB_SCORE, "Score", "num");
-	sort_header(b, q, LB_UPTIME, "Uptime 30d", "num");
+	sort_header(b, q, LB_UPTIME, "Uptime 30d", "num opt");
 	sort_header(b, q, LB_TTFT, "TTFT", "num opt");
 	sort_header(b, q, LB_TPS, "Tokens/s", "num opt");
 	buf_puts(b, "</tr></thead><tbody>");
@@ -272,7 +317,9 @@ render_leaderboard_html(const struct board_view *v, const struct lb_query *q, st
 		html_escape(b, e->group->key);
 		buf_puts(b, ".html\">");
 		html_escape(b, e->relay);
-		buf_puts(b, "</a></td><td class=\"name\">");
+		buf_puts(b, "</a><div class=\"sub ph\">");
+		html_escape(b, e->model);
+		buf_puts(b, "</div></td><td class=\"name opt\">");
 		html_escape(b, e->model);
 		buf_puts(b, "</td><td>");
 		verdict_pill(b, e->verdict);
@@ -285,7 +332,7 @@ render_leaderboard_html(const struct board_view *v, const struct lb_query *q, st
 			         r->s.hi);
 		else
 			buf_puts(b, "&ndash;");
-		buf_puts(b, "</td><td class=\"num\">");
+		buf_puts(b, "</td><td class=\"num opt\">");
 		if (r->s.requests > 0) {
 			format_percent(pct, sizeof pct, r->s.uptime);
 			format_percent(lo, sizeof lo, r->s.uptime_lo);

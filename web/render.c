@@ -107,7 +107,9 @@ const char render_stylesheet[] =
     "dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}"
     "dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;font-variant-numeric:tabular-nums}"
     "footer{color:var(--muted);font-size:13px;padding-bottom:28px}"
-    "@media (max-width:760px){th.opt,td.opt{display:none}td,th{padding:7px 6px}"
+    ".ph{display:none}"
+    "@media (max-width:760px){th.opt,td.opt,.nph{display:none}.ph{display:block}"
+    "td,th{padding:7px 6px}"
     ".charts,.cols{grid-template-columns:1fr}.windows{grid-template-columns:repeat(2,1fr)}"
     "h1{font-size:21px}body{font-size:14px}}";
 
@@ -317,8 +319,8 @@ render_status_html(const struct board_view *v, struct buf *b)
 	for (int j = 0; j < 6; j++)
 		buf_putf(b, "<div><b>%d</b>%s</div>", counts[j], order[j]);
 	buf_puts(b, "</div><div class=\"tablecard scroll\"><table><thead><tr><th>Relay</th>"
-	            "<th>Model</th><th>Verdict</th><th class=\"num\">Uptime 24h</th>"
-	            "<th class=\"num opt\">30 d</th><th class=\"num\">TTFT</th>"
+	            "<th class=\"opt\">Model</th><th>Verdict</th><th class=\"num\">Uptime 24h</th>"
+	            "<th class=\"num opt\">30 d</th><th class=\"num opt\">TTFT</th>"
 	            "<th class=\"num opt\">Tokens/s</th><th class=\"num opt\">Last audit</th>"
 	            "</tr></thead><tbody>");
 	for (size_t i = 0; i < v->n; i++) {
@@ -330,11 +332,13 @@ render_status_html(const struct board_view *v, struct buf *b)
 		html_escape(b, e->group->key);
 		buf_puts(b, ".html\">");
 		html_escape(b, e->relay);
-		buf_puts(b, "</a></td><td class=\"name\">");
+		buf_puts(b, "</a><div class=\"sub ph\">");
+		html_escape(b, e->model);
+		buf_puts(b, "</div></td><td class=\"name opt\">");
 		html_escape(b, e->model);
 		buf_puts(b, "</td><td>");
 		verdict_pill(b, e->verdict);
-		buf_puts(b, "<div class=\"reason\">");
+		buf_puts(b, "<div class=\"reason nph\">");
 		html_escape(b, e->verdict ? e->reason : "waiting for the first audit");
 		buf_puts(b, "</div>");
 		render_findings(b, e->findings, 0);
@@ -353,7 +357,7 @@ render_status_html(const struct board_view *v, struct buf *b)
 		} else {
 			buf_puts(b, "&ndash;");
 		}
-		buf_puts(b, "</td><td class=\"num\">");
+		buf_puts(b, "</td><td class=\"num opt\">");
 		if (e->ttft_ms >= 0)
 			buf_putf(b, "%.0f ms", e->ttft_ms);
 		else

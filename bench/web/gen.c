@@ -4,6 +4,7 @@
  *
  *   gen DB RELAYS MODELS [--days N] [--interval-s S] [--hostile] [--seed N]
  *   gen --query DB       time store_uptime() over 90 days for every target
+ *   gen --free-port      print a free loopback port
  *
  * The history is what `assay serve` would leave after DAYS of probing every
  * relay-model once per interval, with retention at its defaults: day
@@ -12,12 +13,16 @@
  * incidents. The schema comes from store_open(), so it is always current;
  * rows are inserted with plain SQL for speed.
  */
+#include <arpa/inet.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/util.h"
 #include "probes/observation.h"
@@ -383,9 +388,27 @@ query_mode(const char *path)
 	return 0;
 }
 
+/* Print a loopback TCP port that is free now (for servers that cannot
+ * report the port they bound, like nginx). */
+static int
+free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof sa;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) != 0)
+		return 1;
+	close(fd);
+	printf("%d\n", ntohs(sa.sin_port));
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc == 2 && strcmp(argv[1], "--free-port") == 0)
+		return free_port();
 	if (argc == 3 && strcmp(argv[1], "--query") == 0)
 		return query_mode(argv[2]);
 	if (argc < 4) {
