@@ -95,7 +95,7 @@ cmd_tokens(int argc, char **argv)
 			return 0;
 		default:
 			fprintf(stderr, "assay tokens: option '%s' needs a value or is unknown\n",
-				argv[optind - 1]);
+			        argv[optind - 1]);
 			return 2;
 		}
 	}
@@ -121,10 +121,11 @@ cmd_tokens(int argc, char **argv)
 	for (size_t i = 0; i < n_inputs && status == 0; i++) {
 		const char *path = optind < argc ? argv[optind + (int)i] : NULL;
 		inputs[i].label = path ? path : "standard input";
-		inputs[i].data = read_file(path ? path : "/dev/stdin", TOKENS_FILE_CAP, &inputs[i].len);
+		inputs[i].data =
+		    read_file(path ? path : "/dev/stdin", TOKENS_FILE_CAP, &inputs[i].len);
 		if (inputs[i].data == NULL) {
 			fprintf(stderr, "assay tokens: cannot read '%s': %s\n", inputs[i].label,
-				strerror(errno));
+			        strerror(errno));
 			status = 2;
 		}
 	}

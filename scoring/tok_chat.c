@@ -163,7 +163,8 @@ qwen3_render(struct render *b, const struct chat_message *msgs, size_t n)
 			put(b, "<|im_end|>\n");
 		} else if (str_is(role, "assistant")) {
 			/* content.split('</think>')[-1].lstrip('\n') and the reasoning
-			 * content.split('</think>')[0].rstrip('\n').split('<think>')[-1].lstrip('\n') */
+			 * content.split('</think>')[0].rstrip('\n').split('<think>')[-1].lstrip('\n')
+			 */
 			const char *body = content, *reason = "";
 			size_t reason_len = 0;
 			const char *close = strstr(content, "</think>");
@@ -250,7 +251,7 @@ deepseek_render(struct render *b, const struct chat_message *msgs, size_t n)
 		} else if (str_is(role, "tool")) {
 			is_tool = 1;
 			put(b, output_first ? "<｜tool▁outputs▁begin｜><｜tool▁output▁begin｜>"
-					    : "\n<｜tool▁output▁begin｜>");
+			                    : "\n<｜tool▁output▁begin｜>");
 			put(b, content);
 			put(b, "<｜tool▁output▁end｜>");
 			output_first = 0;
@@ -264,7 +265,7 @@ deepseek_render(struct render *b, const struct chat_message *msgs, size_t n)
 
 long
 chat_prompt_tokens(const struct tokenizer *t, const char *family, const struct chat_message *msgs,
-		   size_t n)
+                   size_t n)
 {
 	if (t == NULL || family == NULL || (msgs == NULL && n > 0))
 		return -1;

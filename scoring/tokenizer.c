@@ -83,29 +83,29 @@ struct tok_header {
 	uint32_t flags;
 	uint32_t split_mode;
 	uint32_t n_patterns;
-	uint32_t n_tokens;     /* ids 0..n_tokens-1 have a table entry */
-	uint32_t n_mergeable;  /* tokens in the BPE vocabulary */
+	uint32_t n_tokens;    /* ids 0..n_tokens-1 have a table entry */
+	uint32_t n_mergeable; /* tokens in the BPE vocabulary */
 	uint32_t max_token_len;
-	uint32_t hash_slots;   /* power of two */
-	uint32_t pair_slots;   /* power of two, 0 for KIND_RANKS */
+	uint32_t hash_slots; /* power of two */
+	uint32_t pair_slots; /* power of two, 0 for KIND_RANKS */
 	uint32_t n_added;
 	uint32_t off_patterns; /* NUL-terminated PCRE2 patterns, one per level */
 	uint32_t len_patterns;
 	uint32_t off_added_pattern;
 	uint32_t len_added_pattern;
-	uint32_t off_offsets;  /* u32[n_tokens + 1] into the blob */
-	uint32_t off_flags;    /* u8[n_tokens], TOK_* */
+	uint32_t off_offsets; /* u32[n_tokens + 1] into the blob */
+	uint32_t off_flags;   /* u8[n_tokens], TOK_* */
 	uint32_t off_blob;
 	uint32_t len_blob;
-	uint32_t off_hash;     /* u32[hash_slots]: id | tag << 18, or NO_ID */
-	uint32_t off_pairs;    /* u32[pair_slots]: rank | tag << 18, or NO_RANK */
-	uint32_t off_byte_ids; /* u32[256] */
+	uint32_t off_hash;      /* u32[hash_slots]: id | tag << 18, or NO_ID */
+	uint32_t off_pairs;     /* u32[pair_slots]: rank | tag << 18, or NO_RANK */
+	uint32_t off_byte_ids;  /* u32[256] */
 	uint32_t off_added_ids; /* u32[n_added], sorted by their bytes */
 	uint32_t file_size;
-	uint32_t off_merges;   /* u32[n_merges][3]: left, right, merged, by rank */
+	uint32_t off_merges; /* u32[n_merges][3]: left, right, merged, by rank */
 	uint32_t n_merges;
-	uint32_t off_native;   /* PCRE2 Unicode version, then the patterns again */
-	uint32_t len_native;   /* with classes as properties: see patterns_pick */
+	uint32_t off_native; /* PCRE2 Unicode version, then the patterns again */
+	uint32_t len_native; /* with classes as properties: see patterns_pick */
 	uint32_t reserved[1];
 };
 
@@ -130,8 +130,8 @@ struct tokenizer {
 	size_t n_patterns;
 	pcre2_code *added; /* NULL when the model has no added tokens */
 	pcre2_match_context *mctx;
-	int jit; /* all patterns JIT-compiled (else the interpreter runs them) */
-	int native; /* classes as PCRE2 properties (see patterns_pick) */
+	int jit;                 /* all patterns JIT-compiled (else the interpreter runs them) */
+	int native;              /* classes as PCRE2 properties (see patterns_pick) */
 	const UNormalizer2 *nfc; /* NULL unless the model normalizes */
 };
 
@@ -155,12 +155,14 @@ struct sink {
 #define MEMO_MIN_BITS 8
 #define MEMO_MAX_BITS 14
 
+struct memo_entry {
+	uint64_t key;
+	uint32_t rank;
+	uint32_t merged;
+};
+
 struct memo {
-	struct memo_entry {
-		uint64_t key;
-		uint32_t rank;
-		uint32_t merged;
-	} *e;
+	struct memo_entry *e;
 	unsigned shift; /* 64 - log2(entries) */
 };
 
@@ -176,8 +178,8 @@ struct encode_ctx {
 	int failed;
 };
 
-static const char *const tokenizer_names[] = {"o200k_base", "cl100k_base", "qwen3",
-					      "deepseek_v3", NULL};
+static const char *const tokenizer_names[] = {"o200k_base", "cl100k_base", "qwen3", "deepseek_v3",
+                                              NULL};
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tokenizer *cache_head;
@@ -276,7 +278,7 @@ sink_put(struct sink *s, uint32_t id)
  */
 static inline uint32_t
 merge_rank(const struct tokenizer *t, const struct memo *memo, const uint8_t *piece, uint32_t a,
-	   uint32_t c, uint32_t left_id, uint32_t right_id, uint32_t *merged)
+           uint32_t c, uint32_t left_id, uint32_t right_id, uint32_t *merged)
 {
 	if (t->h->kind == KIND_RANKS && c - a > t->h->max_token_len)
 		return *merged = NO_ID;
@@ -312,7 +314,7 @@ struct short_part {
 /* tiktoken's _byte_pair_merge, extended to carry ids for KIND_MERGES. */
 static void
 bpe_short(const struct tokenizer *t, const struct memo *memo, const uint8_t *piece, size_t n,
-	  struct sink *out)
+          struct sink *out)
 {
 	struct short_part parts[SHORT_PIECE + 1];
 	size_t count = n; /* real parts; parts[count] is the end sentinel */
@@ -324,8 +326,8 @@ bpe_short(const struct tokenizer *t, const struct memo *memo, const uint8_t *pie
 	parts[n].id = NO_ID;
 	parts[n].rank = NO_RANK;
 	for (size_t i = 0; i + 1 < count; i++)
-		parts[i].rank = merge_rank(t, memo, piece, parts[i].start, parts[i + 2].start, parts[i].id,
-					   parts[i + 1].id, &parts[i].merged);
+		parts[i].rank = merge_rank(t, memo, piece, parts[i].start, parts[i + 2].start,
+		                           parts[i].id, parts[i + 1].id, &parts[i].merged);
 	parts[count - 1].rank = NO_RANK;
 
 	for (;;) {
@@ -343,15 +345,15 @@ bpe_short(const struct tokenizer *t, const struct memo *memo, const uint8_t *pie
 		memmove(&parts[at + 1], &parts[at + 2], (count - at - 1) * sizeof(parts[0]));
 		count--;
 		if (at + 1 < count)
-			parts[at].rank = merge_rank(t, memo, piece, parts[at].start, parts[at + 2].start,
-						    parts[at].id, parts[at + 1].id,
-						    &parts[at].merged);
+			parts[at].rank =
+			    merge_rank(t, memo, piece, parts[at].start, parts[at + 2].start,
+			               parts[at].id, parts[at + 1].id, &parts[at].merged);
 		else
 			parts[at].rank = NO_RANK;
 		if (at > 0)
 			parts[at - 1].rank =
 			    merge_rank(t, memo, piece, parts[at - 1].start, parts[at + 1].start,
-				       parts[at - 1].id, parts[at].id, &parts[at - 1].merged);
+			               parts[at - 1].id, parts[at].id, &parts[at - 1].merged);
 	}
 	for (size_t i = 0; i < count; i++)
 		sink_put(out, parts[i].id);
@@ -424,7 +426,7 @@ heap_pop(struct heap *h)
  */
 static void
 bpe_long(const struct tokenizer *t, const struct memo *memo, const uint8_t *piece, size_t n,
-	 struct sink *out)
+         struct sink *out)
 {
 	uint32_t *next = xmalloc(n * sizeof(*next));
 	uint32_t *prev = xmalloc(n * sizeof(*prev));
@@ -467,7 +469,8 @@ bpe_long(const struct tokenizer *t, const struct memo *memo, const uint8_t *piec
 		rank[gone] = NO_RANK;
 		if (next[pos] != end) {
 			uint32_t c = next[next[pos]];
-			rank[pos] = merge_rank(t, memo, piece, pos, c, id[pos], id[next[pos]], &merged[pos]);
+			rank[pos] = merge_rank(t, memo, piece, pos, c, id[pos], id[next[pos]],
+			                       &merged[pos]);
 			if (rank[pos] != NO_RANK)
 				heap_push(&h, (uint64_t)rank[pos] << 32 | pos);
 		} else {
@@ -475,7 +478,8 @@ bpe_long(const struct tokenizer *t, const struct memo *memo, const uint8_t *piec
 		}
 		if (prev[pos] != NO_ID) {
 			uint32_t p = prev[pos];
-			rank[p] = merge_rank(t, memo, piece, p, next[pos], id[p], id[pos], &merged[p]);
+			rank[p] =
+			    merge_rank(t, memo, piece, p, next[pos], id[p], id[pos], &merged[p]);
 			if (rank[p] != NO_RANK)
 				heap_push(&h, (uint64_t)rank[p] << 32 | p);
 		}
@@ -492,7 +496,7 @@ bpe_long(const struct tokenizer *t, const struct memo *memo, const uint8_t *piec
 
 static void
 bpe_piece(const struct tokenizer *t, const struct memo *memo, const uint8_t *piece, size_t n,
-	  struct sink *out)
+          struct sink *out)
 {
 	if (n == 0)
 		return;
@@ -517,13 +521,14 @@ bpe_piece(const struct tokenizer *t, const struct memo *memo, const uint8_t *pie
 /* Next match of code at or after start in s[0..n): 0 and [*ms, *me), 1 when
  * there is none, -1 on a PCRE2 error (resource limits). */
 static int
-regex_next(struct encode_ctx *cx, const pcre2_code *code, const uint8_t *s, size_t n,
-	   size_t start, size_t *ms, size_t *me)
+regex_next(struct encode_ctx *cx, const pcre2_code *code, const uint8_t *s, size_t n, size_t start,
+           size_t *ms, size_t *me)
 {
 	for (;;) {
 		pcre2_match_context *mctx = cx->own_mctx ? cx->own_mctx : cx->t->mctx;
-		int rc = cx->t->jit ? pcre2_jit_match(code, s, n, start, 0, cx->md, mctx)
-				    : pcre2_match(code, s, n, start, PCRE2_NO_UTF_CHECK, cx->md, mctx);
+		int rc = cx->t->jit
+		             ? pcre2_jit_match(code, s, n, start, 0, cx->md, mctx)
+		             : pcre2_match(code, s, n, start, PCRE2_NO_UTF_CHECK, cx->md, mctx);
 		if (rc == PCRE2_ERROR_NOMATCH)
 			return 1;
 		if (rc == PCRE2_ERROR_JIT_STACKLIMIT && cx->own_mctx == NULL) {
@@ -815,31 +820,32 @@ header_check(const struct tok_header *h, size_t size, char *err, size_t errlen)
 		return -1;
 	}
 	if (h->version != TOK_VERSION || h->bom != TOK_BOM) {
-		snprintf(err, errlen, "unsupported tokenizer file version %u", (unsigned)h->version);
+		snprintf(err, errlen, "unsupported tokenizer file version %u",
+		         (unsigned)h->version);
 		return -1;
 	}
 	uint64_t nt = h->n_tokens;
 	int ok = h->file_size == size && (h->kind == KIND_RANKS || h->kind == KIND_MERGES) &&
-		 h->n_patterns >= 1 && h->n_patterns <= MAX_PATTERNS && nt > 0 &&
-		 h->hash_slots > 0 && (h->hash_slots & (h->hash_slots - 1)) == 0 &&
-		 (h->pair_slots & (h->pair_slots - 1)) == 0 &&
-		 (h->kind == KIND_RANKS || h->pair_slots > 0) &&
-		 section_ok(h, size, h->off_patterns, h->len_patterns) &&
-		 section_ok(h, size, h->off_added_pattern, h->len_added_pattern) &&
-		 section_ok(h, size, h->off_offsets, (nt + 1) * 4) &&
-		 section_ok(h, size, h->off_flags, nt) &&
-		 section_ok(h, size, h->off_blob, h->len_blob) &&
-		 section_ok(h, size, h->off_hash, (uint64_t)h->hash_slots * 4) &&
-		 section_ok(h, size, h->off_pairs, (uint64_t)h->pair_slots * 4) &&
-		 section_ok(h, size, h->off_merges, (uint64_t)h->n_merges * 12) &&
-		 section_ok(h, size, h->off_byte_ids, 256 * 4) &&
-		 section_ok(h, size, h->off_added_ids, (uint64_t)h->n_added * 4) &&
-		 h->len_patterns > 0 &&
-		 ((const char *)h)[h->off_patterns + h->len_patterns - 1] == '\0' &&
-		 section_ok(h, size, h->off_native, h->len_native) && h->len_native > 0 &&
-		 ((const char *)h)[h->off_native + h->len_native - 1] == '\0' &&
-		 h->len_added_pattern > 0 &&
-		 ((const char *)h)[h->off_added_pattern + h->len_added_pattern - 1] == '\0';
+	         h->n_patterns >= 1 && h->n_patterns <= MAX_PATTERNS && nt > 0 &&
+	         h->hash_slots > 0 && (h->hash_slots & (h->hash_slots - 1)) == 0 &&
+	         (h->pair_slots & (h->pair_slots - 1)) == 0 &&
+	         (h->kind == KIND_RANKS || h->pair_slots > 0) &&
+	         section_ok(h, size, h->off_patterns, h->len_patterns) &&
+	         section_ok(h, size, h->off_added_pattern, h->len_added_pattern) &&
+	         section_ok(h, size, h->off_offsets, (nt + 1) * 4) &&
+	         section_ok(h, size, h->off_flags, nt) &&
+	         section_ok(h, size, h->off_blob, h->len_blob) &&
+	         section_ok(h, size, h->off_hash, (uint64_t)h->hash_slots * 4) &&
+	         section_ok(h, size, h->off_pairs, (uint64_t)h->pair_slots * 4) &&
+	         section_ok(h, size, h->off_merges, (uint64_t)h->n_merges * 12) &&
+	         section_ok(h, size, h->off_byte_ids, 256 * 4) &&
+	         section_ok(h, size, h->off_added_ids, (uint64_t)h->n_added * 4) &&
+	         h->len_patterns > 0 &&
+	         ((const char *)h)[h->off_patterns + h->len_patterns - 1] == '\0' &&
+	         section_ok(h, size, h->off_native, h->len_native) && h->len_native > 0 &&
+	         ((const char *)h)[h->off_native + h->len_native - 1] == '\0' &&
+	         h->len_added_pattern > 0 &&
+	         ((const char *)h)[h->off_added_pattern + h->len_added_pattern - 1] == '\0';
 	if (ok) {
 		const uint32_t *offsets = (const uint32_t *)((const char *)h + h->off_offsets);
 		ok = offsets[nt] == h->len_blob;
@@ -924,7 +930,7 @@ pattern_compile(const char *pat, int *jit, char *err, size_t errlen)
 	int code;
 	PCRE2_SIZE at;
 	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
-				       PCRE2_UTF | PCRE2_NO_UTF_CHECK, &code, &at, NULL);
+	                               PCRE2_UTF | PCRE2_NO_UTF_CHECK, &code, &at, NULL);
 	if (re == NULL) {
 		PCRE2_UCHAR msg[160];
 		pcre2_get_error_message(code, msg, sizeof(msg));
@@ -974,7 +980,7 @@ tokenizer_load(const char *name, char *err, size_t errlen)
 	if (t->map == MAP_FAILED) {
 		t->map = NULL;
 		snprintf(err, errlen, "cannot map '%s': %s", path,
-			 t->map_len ? strerror(errno) : "empty file");
+		         t->map_len ? strerror(errno) : "empty file");
 		goto err;
 	}
 	const struct tok_header *h = t->map;
@@ -1000,7 +1006,7 @@ tokenizer_load(const char *name, char *err, size_t errlen)
 
 	const char *pat = patterns_pick(t);
 	const char *pat_end = pat == base + h->off_patterns ? pat + h->len_patterns
-							     : base + h->off_native + h->len_native;
+	                                                    : base + h->off_native + h->len_native;
 	t->jit = 1;
 	for (size_t i = 0; i < h->n_patterns; i++) {
 		if (pat >= pat_end) {

@@ -39,7 +39,7 @@ void tokenizer_free(struct tokenizer *t);
  * leaves *ids NULL, *n 0 on invalid UTF-8 (or a regex resource limit).
  */
 int tokenizer_encode(const struct tokenizer *t, const char *text, size_t len, uint32_t **ids,
-		     size_t *n);
+                     size_t *n);
 /* Number of tokens tokenizer_encode would give, or -1 on invalid input. */
 long tokenizer_count(const struct tokenizer *t, const char *text, size_t len);
 
@@ -70,6 +70,6 @@ struct chat_message {
  * UTF-8.
  */
 long chat_prompt_tokens(const struct tokenizer *t, const char *family,
-			const struct chat_message *msgs, size_t n);
+                        const struct chat_message *msgs, size_t n);
 
 #endif

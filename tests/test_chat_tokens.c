@@ -50,8 +50,10 @@ Test(chat_tokens, matches_reference_templates)
 		long got = chat_prompt_tokens(t, family, msgs, n);
 		long want = (long)json_integer_value(json_object_get(c, "prompt_tokens"));
 		cr_expect_eq(got, want, "case %zu (%s, %s, %zu messages): %ld, want %ld", cases + 1,
-			     family, name, n, got, want);
-		families[strcmp(family, "openai") == 0 ? 0 : strcmp(family, "qwen3") == 0 ? 1 : 2]++;
+		             family, name, n, got, want);
+		families[strcmp(family, "openai") == 0  ? 0
+		         : strcmp(family, "qwen3") == 0 ? 1
+		                                        : 2]++;
 		tokenizer_free(t);
 		free(msgs);
 		json_decref(c);
@@ -68,16 +70,22 @@ Test(chat_tokens, matches_reference_templates)
 Test(chat_tokens, openai_cookbook_example)
 {
 	static const struct chat_message msgs[] = {
-	    {"system", "You are a helpful, pattern-following assistant that translates corporate "
-		       "jargon into plain English.", NULL},
+	    {"system",
+	     "You are a helpful, pattern-following assistant that translates corporate "
+	     "jargon into plain English.",
+	     NULL},
 	    {"system", "New synergies will help drive top-line growth.", "example_user"},
 	    {"system", "Things working well together will increase revenue.", "example_assistant"},
-	    {"system", "Let's circle back when we have more bandwidth to touch base on "
-		       "opportunities for increased leverage.", "example_user"},
+	    {"system",
+	     "Let's circle back when we have more bandwidth to touch base on "
+	     "opportunities for increased leverage.",
+	     "example_user"},
 	    {"system", "Let's talk later when we're less busy about how to do better.",
 	     "example_assistant"},
-	    {"user", "This late pivot means we don't have time to boil the ocean for the client "
-		     "deliverable.", NULL},
+	    {"user",
+	     "This late pivot means we don't have time to boil the ocean for the client "
+	     "deliverable.",
+	     NULL},
 	};
 	struct tokenizer *o200k = open_or_fail("o200k_base");
 	struct tokenizer *cl100k = open_or_fail("cl100k_base");

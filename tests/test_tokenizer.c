@@ -82,7 +82,8 @@ check_corpus(const char *name)
 	for (size_t i = 0; i < c.n; i++) {
 		json_t *jt = json_object_get(c.lines[i], "text");
 		json_t *want = json_object_get(c.lines[i], name);
-		cr_assert(json_is_string(jt) && json_is_array(want), "corpus line %zu malformed", i + 1);
+		cr_assert(json_is_string(jt) && json_is_array(want), "corpus line %zu malformed",
+		          i + 1);
 		const char *text = json_string_value(jt);
 		size_t len = json_string_length(jt);
 		uint32_t *ids;
@@ -97,16 +98,17 @@ check_corpus(const char *name)
 			while (k < n && k < json_array_size(want) &&
 			       (json_int_t)ids[k] == json_integer_value(json_array_get(want, k)))
 				k++;
-			cr_log_error("%s: line %zu (%zu bytes): %zu ids, want %zu; first difference "
-				     "at id %zu: got %ld, want %ld",
-				     name, i + 1, len, n, json_array_size(want), k,
-				     k < n ? (long)ids[k] : -1L,
-				     k < json_array_size(want)
-					 ? (long)json_integer_value(json_array_get(want, k))
-					 : -1L);
+			cr_log_error(
+			    "%s: line %zu (%zu bytes): %zu ids, want %zu; first difference "
+			    "at id %zu: got %ld, want %ld",
+			    name, i + 1, len, n, json_array_size(want), k,
+			    k < n ? (long)ids[k] : -1L,
+			    k < json_array_size(want)
+			        ? (long)json_integer_value(json_array_get(want, k))
+			        : -1L);
 		}
-		cr_assert_eq(tokenizer_count(t, text, len), (long)n, "%s: line %zu: count != encode",
-			     name, i + 1);
+		cr_assert_eq(tokenizer_count(t, text, len), (long)n,
+		             "%s: line %zu: count != encode", name, i + 1);
 		free(ids);
 	}
 	tokenizer_free(t);
@@ -156,23 +158,24 @@ Test(tokenizer, known_ids)
 		uint32_t ids[8];
 		size_t n;
 	} cases[] = {
-		{"o200k_base", "Hello world", {13225, 2375}, 2},
-		{"cl100k_base", "Hello world", {9906, 1917}, 2},
-		{"qwen3", "Hello world", {9707, 1879}, 2},
-		{"deepseek_v3", "Hello world", {19923, 2058}, 2},
-		{"qwen3", "<think>x</think>", {151667, 87, 151668}, 3},
-		/* js-tiktoken with no special tokens allowed: plain text */
-		{"cl100k_base", "<|endoftext|>", {27, 91, 8862, 728, 428, 91, 29}, 7},
+	    {"o200k_base", "Hello world", {13225, 2375}, 2},
+	    {"cl100k_base", "Hello world", {9906, 1917}, 2},
+	    {"qwen3", "Hello world", {9707, 1879}, 2},
+	    {"deepseek_v3", "Hello world", {19923, 2058}, 2},
+	    {"qwen3", "<think>x</think>", {151667, 87, 151668}, 3},
+	    /* js-tiktoken with no special tokens allowed: plain text */
+	    {"cl100k_base", "<|endoftext|>", {27, 91, 8862, 728, 428, 91, 29}, 7},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct tokenizer *t = open_or_fail(cases[i].name);
 		uint32_t *ids;
 		size_t n;
-		cr_assert_eq(tokenizer_encode(t, cases[i].text, strlen(cases[i].text), &ids, &n), 0);
+		cr_assert_eq(tokenizer_encode(t, cases[i].text, strlen(cases[i].text), &ids, &n),
+		             0);
 		cr_assert_eq(n, cases[i].n, "%s '%s': %zu ids", cases[i].name, cases[i].text, n);
 		for (size_t k = 0; k < n; k++)
-			cr_assert_eq(ids[k], cases[i].ids[k], "%s '%s': id %zu is %u", cases[i].name,
-				     cases[i].text, k, ids[k]);
+			cr_assert_eq(ids[k], cases[i].ids[k], "%s '%s': id %zu is %u",
+			             cases[i].name, cases[i].text, k, ids[k]);
 		free(ids);
 		tokenizer_free(t);
 	}
@@ -181,15 +184,15 @@ Test(tokenizer, known_ids)
 Test(tokenizer, invalid_utf8_is_rejected)
 {
 	static const char *const bad[] = {
-	    "\x80",		 /* lone continuation byte */
-	    "abc\xff",		 /* never valid */
-	    "\xc0\xaf",		 /* overlong '/' */
-	    "\xe0\x80\xaf",	 /* overlong, 3 bytes */
-	    "\xed\xa0\x80",	 /* UTF-16 surrogate */
+	    "\x80",             /* lone continuation byte */
+	    "abc\xff",          /* never valid */
+	    "\xc0\xaf",         /* overlong '/' */
+	    "\xe0\x80\xaf",     /* overlong, 3 bytes */
+	    "\xed\xa0\x80",     /* UTF-16 surrogate */
 	    "\xf4\x90\x80\x80", /* above U+10FFFF */
-	    "hello \xe4\xb8",	 /* truncated at the end */
-	    "\xe4\xb8 world",	 /* truncated in the middle */
-	    "<|im_end|>\xfe",	 /* after an added token */
+	    "hello \xe4\xb8",   /* truncated at the end */
+	    "\xe4\xb8 world",   /* truncated in the middle */
+	    "<|im_end|>\xfe",   /* after an added token */
 	};
 	const char *const *names = tokenizer_list();
 	for (size_t k = 0; names[k] != NULL; k++) {
@@ -198,7 +201,7 @@ Test(tokenizer, invalid_utf8_is_rejected)
 			uint32_t *ids = (uint32_t *)1;
 			size_t n = 99;
 			cr_assert_eq(tokenizer_encode(t, bad[i], strlen(bad[i]), &ids, &n), -1,
-				     "%s accepted invalid input %zu", names[k], i);
+			             "%s accepted invalid input %zu", names[k], i);
 			cr_assert_null(ids);
 			cr_assert_eq(n, 0);
 			cr_assert_eq(tokenizer_count(t, bad[i], strlen(bad[i])), -1);
@@ -248,7 +251,7 @@ Test(tokenizer, long_pieces_round_trip)
 				cr_assert_not_null(b);
 				cr_assert_leq(at + bl, len);
 				cr_assert(memcmp(s + at, b, bl) == 0, "%s: bytes differ at %zu",
-					  names[k], at);
+				          names[k], at);
 				at += bl;
 			}
 			cr_assert_eq(at, len, "%s: decoded %zu of %zu bytes", names[k], at, len);
@@ -273,7 +276,8 @@ Test(tokenizer, open_shares_and_names)
 		cr_assert_eq(a, b, "%s not shared", names[count]);
 		cr_assert_str_eq(tokenizer_name(a), names[count]);
 		tokenizer_free(a);
-		cr_assert_eq(tokenizer_count(b, "still open", 10), tokenizer_count(b, "still open", 10));
+		cr_assert_eq(tokenizer_count(b, "still open", 10),
+		             tokenizer_count(b, "still open", 10));
 		tokenizer_free(b);
 	}
 	cr_assert_eq(count, 4);
@@ -313,7 +317,7 @@ Test(tokenizer, concurrent_encoding_agrees)
 	for (int i = 0; i < 4; i++) {
 		pthread_join(th[i], NULL);
 		cr_assert_eq(jobs[i].mismatches, 0, "thread %d: %zu mismatches", i,
-			     jobs[i].mismatches);
+		             jobs[i].mismatches);
 	}
 	tokenizer_free(t);
 	corpus_free(&c);
@@ -394,7 +398,7 @@ Test(cmd_tokens, unreadable_file_is_exit_2, .init = redirect_both)
 	cr_assert_eq(run_tokens(4, argv), 2);
 	cr_assert_stdout_eq_str("");
 	cr_assert_stderr_eq_str("assay tokens: cannot read '/nonexistent/x.txt': No such file or "
-				"directory\n");
+	                        "directory\n");
 }
 
 Test(cmd_tokens, invalid_utf8_is_exit_1, .init = cr_redirect_stderr)

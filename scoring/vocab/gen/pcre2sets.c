@@ -47,10 +47,10 @@ main(void)
 		int code;
 		PCRE2_SIZE at;
 		pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
-					       PCRE2_UTF | PCRE2_ANCHORED, &code, &at, NULL);
+		                               PCRE2_UTF | PCRE2_ANCHORED, &code, &at, NULL);
 		if (re == NULL) {
 			fprintf(stderr, "pcre2sets: cannot compile '%s' (error %d at %zu)\n", line,
-				code, (size_t)at);
+			        code, (size_t)at);
 			return 1;
 		}
 		pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
