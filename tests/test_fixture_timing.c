@@ -196,8 +196,9 @@ Test(timing, chunks_arrive_on_schedule_at_scale_1)
 	}
 	qsort(errs, 10, sizeof *errs, by_value);
 	qsort(gaps, 9, sizeof *gaps, by_value);
-	/* lateness holds the client's connect and send time too */
-	cr_expect_lt(errs[5], 5000 * SLACK, "median lateness %.0f us", errs[5]);
+	/* lateness also holds the client's connect, send and wake-up time, which
+	 * a loaded machine stretches; a wrong schedule is off by far more */
+	cr_expect_lt(errs[5], 20000 * SLACK, "median lateness %.0f us", errs[5]);
 	cr_expect_lt(gaps[4], 1000 * SLACK, "median gap error %.0f us", gaps[4]);
 	response_release(&r);
 }
