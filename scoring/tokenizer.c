@@ -70,9 +70,12 @@
 #define SLOT_MASK ((1u << SLOT_BITS) - 1)
 /* Pieces up to this many bytes merge on an array; longer ones on a heap. */
 #define SHORT_PIECE 128
-/* PCRE2 backtracking budget per match call: far above what any input needs
- * with these patterns (they are linear), low enough to stop a runaway. */
+/* PCRE2 backtracking budget per match call: the patterns are linear, and a
+ * match over a run of n characters counts about n, so the budget is 16 per
+ * byte of text (at least MATCH_LIMIT): enough for any input, still a stop
+ * for a runaway. */
 #define MATCH_LIMIT 100000000u
+#define MATCH_LIMIT_PER_BYTE 16u
 
 /* The file header, 32 u32 words; offsets are from the start of the file. */
 struct tok_header {
@@ -531,10 +534,11 @@ regex_next(struct encode_ctx *cx, const pcre2_code *code, const uint8_t *s, size
 		             : pcre2_match(code, s, n, start, PCRE2_NO_UTF_CHECK, cx->md, mctx);
 		if (rc == PCRE2_ERROR_NOMATCH)
 			return 1;
-		if (rc == PCRE2_ERROR_JIT_STACKLIMIT && cx->own_mctx == NULL) {
+		if (rc == PCRE2_ERROR_JIT_STACKLIMIT && cx->jit_stack == NULL) {
 			/* The default 32 KiB machine stack was not enough. */
 			cx->jit_stack = pcre2_jit_stack_create(64 * 1024, 64 * 1024 * 1024, NULL);
-			cx->own_mctx = pcre2_match_context_copy(cx->t->mctx);
+			if (cx->own_mctx == NULL)
+				cx->own_mctx = pcre2_match_context_copy(cx->t->mctx);
 			if (cx->jit_stack == NULL || cx->own_mctx == NULL)
 				return -1;
 			pcre2_jit_stack_assign(cx->own_mctx, NULL, cx->jit_stack);
@@ -710,6 +714,15 @@ encode_into(const struct tokenizer *t, const char *text, size_t len, struct sink
 	cx.md = pcre2_match_data_create(4, NULL);
 	if (cx.md == NULL)
 		return -1;
+	if (len > MATCH_LIMIT / MATCH_LIMIT_PER_BYTE) {
+		uint64_t limit = (uint64_t)len * MATCH_LIMIT_PER_BYTE;
+		cx.own_mctx = pcre2_match_context_copy(t->mctx);
+		if (cx.own_mctx == NULL) {
+			pcre2_match_data_free(cx.md);
+			return -1;
+		}
+		pcre2_set_match_limit(cx.own_mctx, limit > UINT32_MAX ? UINT32_MAX : (uint32_t)limit);
+	}
 	if (len >= MEMO_MIN_TEXT) {
 		/* About one entry per 8 bytes of text, within bounds. */
 		unsigned bits = MEMO_MIN_BITS;
