@@ -721,7 +721,8 @@ encode_into(const struct tokenizer *t, const char *text, size_t len, struct sink
 			pcre2_match_data_free(cx.md);
 			return -1;
 		}
-		pcre2_set_match_limit(cx.own_mctx, limit > UINT32_MAX ? UINT32_MAX : (uint32_t)limit);
+		pcre2_set_match_limit(cx.own_mctx,
+		                      limit > UINT32_MAX ? UINT32_MAX : (uint32_t)limit);
 	}
 	if (len >= MEMO_MIN_TEXT) {
 		/* About one entry per 8 bytes of text, within bounds. */
