@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Longest text one request may render (the templates add little). */
 #define CHAT_CAP (256u << 20)
@@ -290,4 +291,49 @@ chat_prompt_tokens(const struct tokenizer *t, const char *family, const struct c
 	long count = r.failed ? -1 : tokenizer_count(t, r.b.data, r.b.len);
 	buf_release(&r.b);
 	return count;
+}
+
+static int
+prefix_is(const char *s, const char *p)
+{
+	return strncasecmp(s, p, strlen(p)) == 0;
+}
+
+int
+tokenizer_for_model(const char *model, const char **tokenizer, const char **family)
+{
+	static const struct {
+		const char *prefix;
+		const char *tokenizer;
+		const char *family;
+	} models[] = {
+	    /* Longest prefixes first: gpt-4o before gpt-4. */
+	    {"gpt-4o", "o200k_base", "openai"},
+	    {"gpt-4.1", "o200k_base", "openai"},
+	    {"gpt-4.5", "o200k_base", "openai"},
+	    {"gpt-5", "o200k_base", "openai"},
+	    {"chatgpt-4o", "o200k_base", "openai"},
+	    {"o1", "o200k_base", "openai"},
+	    {"o3", "o200k_base", "openai"},
+	    {"o4", "o200k_base", "openai"},
+	    {"gpt-4", "cl100k_base", "openai"},
+	    {"gpt-3.5", "cl100k_base", "openai"},
+	    {"gpt-35", "cl100k_base", "openai"},
+	    {"qwen3", "qwen3", "qwen3"},
+	    {"deepseek-chat", "deepseek_v3", "deepseek_v3"},
+	    {"deepseek-v3", "deepseek_v3", "deepseek_v3"},
+	};
+	if (model == NULL)
+		return -1;
+	const char *slash = strrchr(model, '/');
+	if (slash != NULL)
+		model = slash + 1;
+	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++) {
+		if (prefix_is(model, models[i].prefix)) {
+			*tokenizer = models[i].tokenizer;
+			*family = models[i].family;
+			return 0;
+		}
+	}
+	return -1;
 }

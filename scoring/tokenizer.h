@@ -36,7 +36,10 @@ void tokenizer_free(struct tokenizer *t);
  * For qwen3 and deepseek_v3, text that spells an added token ("<|im_end|>",
  * "<think>", ...) becomes that token, as in the reference. On success returns 0
  * and hands over *ids (the caller frees it; NULL when *n is 0). Returns -1 and
- * leaves *ids NULL, *n 0 on invalid UTF-8 (or a regex resource limit).
+ * leaves *ids NULL, *n 0 on invalid UTF-8, a text of 4 GiB or more, or a
+ * regex resource limit. Memory: about 30 bytes per byte of the longest
+ * pre-token (a run the regex does not split, such as a megabyte of one
+ * letter), besides the ids.
  */
 int tokenizer_encode(const struct tokenizer *t, const char *text, size_t len, uint32_t **ids,
                      size_t *n);
@@ -54,6 +57,18 @@ const char *tokenizer_name(const struct tokenizer *t);
 const char *const *tokenizer_list(void);
 
 /* Chat accounting. */
+
+/*
+ * The tokenizer and chat family that count a model's prompts, from the model
+ * name as the APIs spell it (case-insensitive; a vendor prefix such as
+ * "openai/" or "Qwen/" is skipped): gpt-4o*, gpt-4.1*, gpt-4.5*, gpt-5*,
+ * chatgpt-4o*, o1*, o3*, o4* give o200k_base and "openai"; gpt-4*, gpt-3.5*,
+ * gpt-35* give cl100k_base and "openai"; qwen3* gives qwen3; deepseek-chat
+ * and deepseek-v3* give deepseek_v3. Returns 0 and sets both (static
+ * strings), or -1 for a model it does not know (deepseek-reasoner and R1
+ * included: their template differs).
+ */
+int tokenizer_for_model(const char *model, const char **tokenizer, const char **family);
 
 struct chat_message {
 	const char *role;    /* "system", "user", "assistant", "developer", "tool" */

@@ -132,3 +132,35 @@ Test(chat_tokens, bad_input_is_rejected)
 	tokenizer_free(o);
 	tokenizer_free(q);
 }
+
+Test(chat_tokens, model_names_map_to_tokenizers)
+{
+	static const struct {
+		const char *model, *tokenizer, *family;
+	} cases[] = {
+	    {"gpt-4o", "o200k_base", "openai"},
+	    {"gpt-4o-mini-2024-07-18", "o200k_base", "openai"},
+	    {"GPT-4.1-nano", "o200k_base", "openai"},
+	    {"gpt-5", "o200k_base", "openai"},
+	    {"openai/o3-mini", "o200k_base", "openai"},
+	    {"gpt-4", "cl100k_base", "openai"},
+	    {"gpt-4-turbo", "cl100k_base", "openai"},
+	    {"gpt-3.5-turbo-0125", "cl100k_base", "openai"},
+	    {"Qwen/Qwen3-8B", "qwen3", "qwen3"},
+	    {"qwen3-235b-a22b", "qwen3", "qwen3"},
+	    {"deepseek-chat", "deepseek_v3", "deepseek_v3"},
+	    {"deepseek-ai/DeepSeek-V3-0324", "deepseek_v3", "deepseek_v3"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *tok = NULL, *fam = NULL;
+		cr_assert_eq(tokenizer_for_model(cases[i].model, &tok, &fam), 0, "%s",
+		             cases[i].model);
+		cr_assert_str_eq(tok, cases[i].tokenizer, "%s", cases[i].model);
+		cr_assert_str_eq(fam, cases[i].family, "%s", cases[i].model);
+	}
+	const char *tok, *fam;
+	cr_assert_eq(tokenizer_for_model("claude-3-5-sonnet", &tok, &fam), -1);
+	cr_assert_eq(tokenizer_for_model("deepseek-reasoner", &tok, &fam), -1);
+	cr_assert_eq(tokenizer_for_model("llama-3-70b", &tok, &fam), -1);
+	cr_assert_eq(tokenizer_for_model(NULL, &tok, &fam), -1);
+}
