@@ -421,6 +421,85 @@ heap_pop(struct heap *h)
 }
 
 /*
+ * The merge queue of long pieces: a radix heap (Ahuja, Mehlhorn, Orlin and
+ * Tarjan) over the same keys. Popped keys rise almost always, which is what
+ * a radix heap needs, and it only appends to and sweeps arrays, where a
+ * binary heap of a megabyte's pairs misses the cache at every level. A key
+ * below the last one popped (a merge can create a pair of lower rank than
+ * its own) goes to a small ordinary heap that is served first: all its keys
+ * are below everything in the buckets.
+ */
+struct radix_heap {
+	struct heap bucket[65]; /* bucket[i]: keys whose highest bit differing
+	                         * from last is bit i-1; bucket[0]: == last */
+	uint64_t last;
+	struct heap below; /* keys < last, a real heap */
+};
+
+static void
+bucket_add(struct heap *b, uint64_t x)
+{
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 64;
+		b->v = xrealloc(b->v, b->cap * sizeof(*b->v));
+	}
+	b->v[b->n++] = x;
+}
+
+static inline unsigned
+radix_bucket(uint64_t key, uint64_t last)
+{
+	return key == last ? 0 : 64 - (unsigned)__builtin_clzll(key ^ last);
+}
+
+static void
+radix_push(struct radix_heap *r, uint64_t key)
+{
+	if (key < r->last)
+		heap_push(&r->below, key);
+	else
+		bucket_add(&r->bucket[radix_bucket(key, r->last)], key);
+}
+
+/* Pop the least key into *key; 0 when empty. */
+static int
+radix_pop(struct radix_heap *r, uint64_t *key)
+{
+	if (r->below.n > 0) {
+		*key = heap_pop(&r->below);
+		return 1;
+	}
+	if (r->bucket[0].n == 0) {
+		unsigned i = 1;
+		while (i < 65 && r->bucket[i].n == 0)
+			i++;
+		if (i == 65)
+			return 0;
+		struct heap *b = &r->bucket[i];
+		uint64_t min = b->v[0];
+		for (size_t k = 1; k < b->n; k++) {
+			if (b->v[k] < min)
+				min = b->v[k];
+		}
+		r->last = min;
+		/* Everything in bucket i lands in a lower bucket now. */
+		for (size_t k = 0; k < b->n; k++)
+			bucket_add(&r->bucket[radix_bucket(b->v[k], min)], b->v[k]);
+		b->n = 0;
+	}
+	*key = r->bucket[0].v[--r->bucket[0].n];
+	return 1;
+}
+
+static void
+radix_release(struct radix_heap *r)
+{
+	for (int i = 0; i < 65; i++)
+		free(r->bucket[i].v);
+	free(r->below.v);
+}
+
+/*
  * Heap-based merge for long pieces. Parts are named by their start byte and
  * linked through next/prev. A heap entry (rank, pos) is stale unless part pos
  * is still alive and its current pair rank is still that rank: equal rank at
@@ -431,70 +510,63 @@ static void
 bpe_long(const struct tokenizer *t, const struct memo *memo, const uint8_t *piece, size_t n,
          struct sink *out)
 {
-	uint32_t *next = xmalloc(n * sizeof(*next));
-	uint32_t *prev = xmalloc(n * sizeof(*prev));
-	uint32_t *id = xmalloc(n * sizeof(*id));
-	uint32_t *rank = xmalloc(n * sizeof(*rank));
-	uint32_t *merged = xmalloc(n * sizeof(*merged));
-	struct heap h = {xmalloc(n * sizeof(uint64_t)), 0, n};
+	/* One record per part, so a merge touches one cache line per part. */
+	struct part {
+		uint32_t next, prev; /* start of the next/previous part; n, NO_ID */
+		uint32_t id;         /* token of this part */
+		uint32_t rank;       /* of merging with the next part, or NO_RANK */
+		uint32_t merged;     /* id that merge gives */
+	} *p = xmalloc(n * sizeof(*p));
+	struct radix_heap h;
+	memset(&h, 0, sizeof(h));
 	const uint32_t end = (uint32_t)n;
 
 	for (size_t i = 0; i < n; i++) {
-		next[i] = (uint32_t)i + 1;
-		prev[i] = i ? (uint32_t)i - 1 : NO_ID;
-		id[i] = t->byte_ids[piece[i]];
+		p[i].next = (uint32_t)i + 1;
+		p[i].prev = i ? (uint32_t)i - 1 : NO_ID;
+		p[i].id = t->byte_ids[piece[i]];
 	}
 	for (size_t i = 0; i + 1 < n; i++) {
-		uint32_t c = i + 2 <= n ? (uint32_t)i + 2 : end;
-		rank[i] = merge_rank(t, memo, piece, (uint32_t)i, c, id[i], id[i + 1], &merged[i]);
-		if (rank[i] != NO_RANK)
-			h.v[h.n++] = (uint64_t)rank[i] << 32 | i;
+		p[i].rank = merge_rank(t, memo, piece, (uint32_t)i, (uint32_t)i + 2, p[i].id,
+		                       p[i + 1].id, &p[i].merged);
+		if (p[i].rank != NO_RANK)
+			radix_push(&h, (uint64_t)p[i].rank << 32 | i);
 	}
-	rank[n - 1] = NO_RANK;
-	/* Heapify. */
-	for (size_t k = h.n / 4 + 1; k-- > 0;) {
-		if (k < h.n)
-			heap_sift_down(&h, k, h.v[k]);
-	}
+	p[n - 1].rank = NO_RANK;
 
-	while (h.n > 0) {
-		uint64_t e = heap_pop(&h);
+	uint64_t e;
+	while (radix_pop(&h, &e)) {
 		uint32_t pos = (uint32_t)e;
-		uint32_t r = (uint32_t)(e >> 32);
-		if (rank[pos] != r)
+		struct part *a = &p[pos];
+		if (a->rank != (uint32_t)(e >> 32))
 			continue; /* stale (dead parts carry NO_RANK) */
 		/* Merge pos with its next part. */
-		uint32_t gone = next[pos];
-		id[pos] = merged[pos];
-		next[pos] = next[gone];
-		if (next[pos] != end)
-			prev[next[pos]] = pos;
-		rank[gone] = NO_RANK;
-		if (next[pos] != end) {
-			uint32_t c = next[next[pos]];
-			rank[pos] = merge_rank(t, memo, piece, pos, c, id[pos], id[next[pos]],
-			                       &merged[pos]);
-			if (rank[pos] != NO_RANK)
-				heap_push(&h, (uint64_t)rank[pos] << 32 | pos);
+		struct part *gone = &p[a->next];
+		a->id = a->merged;
+		a->next = gone->next;
+		gone->rank = NO_RANK;
+		if (a->next != end) {
+			struct part *b = &p[a->next];
+			b->prev = pos;
+			a->rank =
+			    merge_rank(t, memo, piece, pos, b->next, a->id, b->id, &a->merged);
+			if (a->rank != NO_RANK)
+				radix_push(&h, (uint64_t)a->rank << 32 | pos);
 		} else {
-			rank[pos] = NO_RANK;
+			a->rank = NO_RANK;
 		}
-		if (prev[pos] != NO_ID) {
-			uint32_t p = prev[pos];
-			rank[p] =
-			    merge_rank(t, memo, piece, p, next[pos], id[p], id[pos], &merged[p]);
-			if (rank[p] != NO_RANK)
-				heap_push(&h, (uint64_t)rank[p] << 32 | p);
+		if (a->prev != NO_ID) {
+			struct part *z = &p[a->prev];
+			z->rank =
+			    merge_rank(t, memo, piece, a->prev, a->next, z->id, a->id, &z->merged);
+			if (z->rank != NO_RANK)
+				radix_push(&h, (uint64_t)z->rank << 32 | a->prev);
 		}
 	}
-	for (uint32_t i = 0; i != end; i = next[i])
-		sink_put(out, id[i]);
-	free(next);
-	free(prev);
-	free(id);
-	free(rank);
-	free(merged);
-	free(h.v);
+	for (uint32_t i = 0; i != end; i = p[i].next)
+		sink_put(out, p[i].id);
+	free(p);
+	radix_release(&h);
 }
 
 static void
