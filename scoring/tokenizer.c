@@ -51,7 +51,7 @@
 #include <unistd.h>
 
 #define TOK_MAGIC "ASSAYTOK"
-#define TOK_VERSION 3
+#define TOK_VERSION 4
 #define TOK_BOM 0x01020304u
 #define KIND_RANKS 0
 #define KIND_MERGES 1
@@ -61,6 +61,8 @@
 #define TOK_MERGEABLE 1
 #define TOK_SELF 2
 #define TOK_ADDED 4
+#define TOK_LEFT 8   /* can be the left part of a merge */
+#define TOK_RIGHT 16 /* can be the right part of a merge */
 #define NO_ID UINT32_MAX
 #define NO_RANK UINT32_MAX
 #define MAX_PATTERNS 4
@@ -283,7 +285,8 @@ static inline uint32_t
 merge_rank(const struct tokenizer *t, const struct memo *memo, const uint8_t *piece, uint32_t a,
            uint32_t c, uint32_t left_id, uint32_t right_id, uint32_t *merged)
 {
-	if (t->h->kind == KIND_RANKS && c - a > t->h->max_token_len)
+	if ((t->h->kind == KIND_RANKS && c - a > t->h->max_token_len) ||
+	    !(t->flags[left_id] & TOK_LEFT) || !(t->flags[right_id] & TOK_RIGHT))
 		return *merged = NO_ID;
 	struct memo_entry *e = NULL;
 	uint64_t key = (uint64_t)left_id | (uint64_t)right_id << 32;

@@ -34,6 +34,8 @@ const SPLIT_ISOLATED = 1; // keep matches and the gaps between them (HF "Isolate
 const TOK_MERGEABLE = 1; // in the BPE vocabulary (and the byte hash table)
 const TOK_SELF = 2; // BPE of its own bytes gives this one token (HF shortcut)
 const TOK_ADDED = 4; // an added (special) token, split out before BPE
+const TOK_LEFT = 8; // can be the left part of a merge (KIND_RANKS: a proper prefix of a token)
+const TOK_RIGHT = 16; // can be the right part of a merge (KIND_RANKS: a proper suffix of a token)
 
 /* ---------- hashing, shared with scoring/tokenizer.c ---------- */
 
@@ -450,6 +452,26 @@ export function buildFile(m) {
 		if (bytesOf[a.id] === null) bytesOf[a.id] = a.bytes;
 		flags[a.id] |= TOK_ADDED;
 	}
+	// Which tokens can take part in a merge at all, and on which side: a
+	// lookup for a pair that fails these is skipped (exactly: the merge of l
+	// and r makes a token of which l is a proper prefix and r a proper suffix).
+	if (m.kind === KIND_MERGES) {
+		for (const p of m.merges) {
+			flags[p.l] |= TOK_LEFT;
+			flags[p.r] |= TOK_RIGHT;
+		}
+	} else {
+		const key = (b) => Buffer.from(b).toString("latin1");
+		const idOfBytes = new Map(m.vocab.map((v) => [key(v.bytes), v.id]));
+		for (const v of m.vocab) {
+			for (let k = 1; k < v.bytes.length; k++) {
+				const l = idOfBytes.get(key(v.bytes.subarray(0, k)));
+				const r = idOfBytes.get(key(v.bytes.subarray(k)));
+				if (l !== undefined) flags[l] |= TOK_LEFT;
+				if (r !== undefined) flags[r] |= TOK_RIGHT;
+			}
+		}
+	}
 	const byteIds = new Uint32Array(256).fill(0xffffffff);
 	for (const v of m.vocab) if (v.bytes.length === 1) byteIds[v.bytes[0]] = v.id;
 	if (byteIds.some((x) => x === 0xffffffff)) throw new Error(m.name + ": a byte has no token");
@@ -538,7 +560,7 @@ export function buildFile(m) {
 	const magic = Buffer.from("ASSAYTOK", "ascii");
 	h[0] = magic.readUInt32LE(0);
 	h[1] = magic.readUInt32LE(4);
-	h[2] = 3; // format version
+	h[2] = 4; // format version
 	h[3] = 0x01020304; // byte-order mark
 	h[4] = m.kind;
 	h[5] = m.flags;
