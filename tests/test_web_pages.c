@@ -487,6 +487,32 @@ Test(web_pages, live_server_routes_types_and_headers)
 			cr_expect_not_null(strcasestr(headers, "location: /leaderboard/all/uptime.html"));
 		free(body);
 	}
+
+	/* gzip when asked for, the same document once decoded */
+	char url[256];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/leaderboard/", web_port(w));
+	long status;
+	char *plain = fetch(url, &status);
+	cr_expect_null(strcasestr(headers, "content-encoding"), "gzip sent unasked");
+	CURL *c = curl_easy_init();
+	struct buf body, head;
+	buf_init(&body, 8 << 20);
+	buf_init(&head, 1 << 20);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "gzip");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &head);
+	cr_assert_eq(curl_easy_perform(c), CURLE_OK);
+	curl_easy_cleanup(c);
+	cr_expect_not_null(strcasestr(head.data, "content-encoding: gzip"), "%s", head.data);
+	cr_expect_not_null(strcasestr(head.data, "vary: accept-encoding"));
+	cr_expect_str_eq(body.data, plain, "the gzip encoding decodes to another document");
+	buf_release(&body);
+	buf_release(&head);
+	free(plain);
+
 	free(headers);
 	headers = NULL;
 	web_stop(w);

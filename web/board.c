@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "web/render.h"
 
@@ -69,6 +70,7 @@ board_put(struct blob *blob)
 		return;
 	if (atomic_fetch_sub(&blob->refs, 1) == 1) {
 		free(blob->data);
+		free(blob->gz);
 		free(blob);
 	}
 }
@@ -597,6 +599,34 @@ board_render_uncached(struct board *b, const char *type, board_render_fn fn, voi
 	return render_now(b, type, fn, arg);
 }
 
+/* Attach a gzip encoding of blob (level 6, as nginx's default), if it
+ * compresses; a failure leaves the blob without one. */
+static void
+blob_compress(struct blob *blob)
+{
+	if (blob->len < BOARD_GZIP_MIN)
+		return;
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return;
+	size_t cap = deflateBound(&z, (uLong)blob->len);
+	char *out = xmalloc(cap);
+	z.next_in = (Bytef *)blob->data;
+	z.avail_in = (uInt)blob->len;
+	z.next_out = (Bytef *)out;
+	z.avail_out = (uInt)cap;
+	int rc = deflate(&z, Z_FINISH);
+	size_t n = cap - z.avail_out;
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END || n >= blob->len) {
+		free(out);
+		return;
+	}
+	blob->gz = out;
+	blob->gz_len = n;
+}
+
 static uint32_t
 hash_key(const char *s)
 {
@@ -651,6 +681,7 @@ board_render(struct board *b, const char *key, long scope, const char *type, boa
 	pthread_mutex_unlock(&b->cache);
 
 	struct blob *blob = render_now(b, type, fn, arg);
+	blob_compress(blob);
 
 	pthread_mutex_lock(&b->cache);
 	struct blob *old = c->blob;

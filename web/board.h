@@ -30,14 +30,18 @@
 
 struct board;
 
-/* An immutable rendered document. */
+/* An immutable rendered document, and its gzip encoding when it is worth
+ * one (cached documents of BOARD_GZIP_MIN bytes or more). */
 struct blob {
 	char *data;
 	size_t len;
+	char *gz; /* NULL: none */
+	size_t gz_len;
 	const char *content_type;
 	atomic_int refs;
 	int64_t rendered_ms;
 };
+#define BOARD_GZIP_MIN 1024
 
 /* Create and free. */
 

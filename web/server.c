@@ -55,17 +55,41 @@ blob_free_cb(void *cls)
 	board_put(cls);
 }
 
+/* Does the request accept gzip? (A token in Accept-Encoding, not "gzip;q=0".) */
+static int
+accepts_gzip(struct MHD_Connection *c)
+{
+	const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
+	for (const char *p = ae; p && (p = strstr(p, "gzip")) != NULL; p += 4) {
+		int start = p == ae || p[-1] == ' ' || p[-1] == ',';
+		const char *q = p + 4;
+		while (*q == ' ')
+			q++;
+		if (!start || (*q != '\0' && *q != ',' && *q != ';'))
+			continue;
+		if (*q == ';' && strstr(q, "q=0") != NULL && strstr(q, "q=0.") == NULL)
+			return 0;
+		return 1;
+	}
+	return 0;
+}
+
 static enum MHD_Result
 respond_blob(struct MHD_Connection *c, struct blob *blob)
 {
+	int gz = blob->gz != NULL && accepts_gzip(c);
 	struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
-	    blob->len, blob->data, blob_free_cb, blob);
+	    gz ? blob->gz_len : blob->len, gz ? blob->gz : blob->data, blob_free_cb, blob);
 	if (r == NULL) {
 		board_put(blob);
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, "Content-Type", blob->content_type);
 	MHD_add_response_header(r, "Cache-Control", "no-cache");
+	if (blob->gz != NULL)
+		MHD_add_response_header(r, "Vary", "Accept-Encoding");
+	if (gz)
+		MHD_add_response_header(r, "Content-Encoding", "gzip");
 	add_security_headers(r);
 	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
@@ -84,15 +108,22 @@ handler_cb(void *cls, struct MHD_Connection *c, const char *url, const char *met
 {
 	(void)version;
 	(void)upload_data;
-	(void)req_cls;
+	static int seen_headers;
 	struct web_server *w = cls;
+	/* Answer on the second call, once the request is complete: a response
+	 * queued on the first call makes libmicrohttpd close the connection
+	 * (no keep-alive), which costs a TCP handshake per request. */
+	if (*req_cls == NULL) {
+		*req_cls = &seen_headers;
+		return MHD_YES;
+	}
+	if (*upload_size != 0) {
+		*upload_size = 0; /* request bodies are ignored */
+		return MHD_YES;
+	}
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return respond_static(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain; charset=utf-8",
 		                      "method not allowed\n");
-	if (*upload_size != 0) {
-		*upload_size = 0; /* GET bodies are ignored */
-		return MHD_YES;
-	}
 	if (strcmp(url, "/healthz") == 0)
 		return respond_static(c, MHD_HTTP_OK, "text/plain; charset=utf-8", "ok\n");
 	struct site_query q = {arg(c, "sort"), arg(c, "order"), arg(c, "model"), arg(c, "page")};
