@@ -77,6 +77,12 @@ adapter_body(enum api_kind api, const struct probe_call *call)
 			json_object_set_new(root, "stream_options", so);
 		}
 	}
+	if (call->extra_json != NULL) {
+		json_t *extra = json_loads(call->extra_json, 0, NULL);
+		if (json_is_object(extra))
+			json_object_update(root, extra);
+		json_decref(extra);
+	}
 	char *s = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	if (s == NULL)
@@ -209,6 +215,8 @@ openai_chunk(struct adapter_parse *p, json_t *chunk, int64_t now)
 		json_t *fr = json_object_get(c0, "finish_reason");
 		if (json_is_string(fr))
 			take_string(&o->finish_reason, fr);
+		if (json_is_object(json_object_get(c0, "logprobs")))
+			o->logprobs_present = 1;
 	}
 	json_t *usage = json_object_get(chunk, "usage");
 	if (json_is_object(usage))
@@ -375,6 +383,8 @@ finish_openai_body(struct adapter_parse *p, json_t *j)
 		return;
 	}
 	take_string(&o->finish_reason, json_object_get(c0, "finish_reason"));
+	if (json_is_object(json_object_get(c0, "logprobs")))
+		o->logprobs_present = 1;
 }
 
 static void

@@ -35,6 +35,7 @@ struct probe_call {
 	double temperature; /* < 0: leave out */
 	long seed;          /* < 0: leave out */
 	int stream;
+	const char *extra_json; /* more request fields (a JSON object), or NULL */
 };
 
 /* The endpoint URL for base_url (".../v1"); the caller frees it. */

@@ -70,6 +70,7 @@ submit_more(struct audit_run *run)
 		    .temperature = it->probe->temperature,
 		    .seed = -1,
 		    .stream = it->probe->stream,
+		    .extra_json = it->probe->params_json,
 		};
 		char *url = adapter_url(run->target.api, run->target.base_url);
 		char *body = adapter_body(run->target.api, &call);
@@ -80,6 +81,7 @@ submit_more(struct audit_run *run)
 		    .api_key = run->target.api_key,
 		    .body = body,
 		    .stream = call.stream,
+		    .cold = it->probe->cold,
 		    .timeout_us = run->timeout_us,
 		};
 		struct item_ref *ref = xmalloc(sizeof *ref);

@@ -5,6 +5,7 @@
 #include "probes/catalog.h"
 
 #include <fcntl.h>
+#include <jansson.h>
 #include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ probe_release(struct probe_def *p)
 	free(p->roles);
 	free(p->texts);
 	free(p->expect);
+	free(p->params_json);
 	pcre2_code_free(p->expect_code);
 }
 
@@ -59,12 +61,48 @@ known_class(const char *name)
 	return 0;
 }
 
+/* A YAML value as JSON: plain scalars that read as numbers, booleans or
+ * null become those; quoted ones stay strings. */
+static json_t *
+ynode_to_json(const struct ynode *n)
+{
+	if (n->kind == YNODE_MAP) {
+		json_t *o = json_object();
+		for (size_t i = 0; i < n->n; i++)
+			json_object_set_new(o, n->keys[i], ynode_to_json(n->items[i]));
+		return o;
+	}
+	if (n->kind == YNODE_SEQ) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < n->n; i++)
+			json_array_append_new(a, ynode_to_json(n->items[i]));
+		return a;
+	}
+	if (!n->quoted) {
+		if (strcmp(n->scalar, "true") == 0)
+			return json_true();
+		if (strcmp(n->scalar, "false") == 0)
+			return json_false();
+		if (strcmp(n->scalar, "null") == 0)
+			return json_null();
+		char *end;
+		long long l = strtoll(n->scalar, &end, 10);
+		if (*n->scalar && *end == '\0')
+			return json_integer(l);
+		double d = strtod(n->scalar, &end);
+		if (*n->scalar && *end == '\0')
+			return json_real(d);
+	}
+	return json_string(n->scalar);
+}
+
 static int
 load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"id",     "informs", "tier",   "samples",
+	static const char *const keys[] = {"id",       "informs", "tier",   "samples",
 	                                   "max_tokens", "temperature", "stream",
-	                                   "messages", "expect", NULL};
+	                                   "messages", "expect",  "params", "connection",
+	                                   NULL};
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
 		return -1;
@@ -118,6 +156,21 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 		return -1;
 	if ((v = ytree_get(n, "stream")) != NULL && ytree_as_bool(v, file, &p->stream, err, errlen))
 		return -1;
+	if ((v = ytree_get(n, "connection")) != NULL) {
+		if (ytree_as_string(v, file, &s, err, errlen) != 0)
+			return -1;
+		if (strcmp(s, "cold") != 0 && strcmp(s, "warm") != 0)
+			return ytree_error(err, errlen, file, v->line,
+			                   "connection is cold or warm, not '%s'", s);
+		p->cold = strcmp(s, "cold") == 0;
+	}
+	if ((v = ytree_get(n, "params")) != NULL) {
+		if (v->kind != YNODE_MAP)
+			return ytree_error(err, errlen, file, v->line, "'params' is a mapping");
+		json_t *obj = ynode_to_json(v);
+		p->params_json = json_dumps(obj, JSON_COMPACT);
+		json_decref(obj);
+	}
 	v = ytree_get(n, "messages");
 	if (v == NULL || v->kind != YNODE_SEQ || v->n == 0)
 		return ytree_error(err, errlen, file, v ? v->line : n->line,
@@ -250,15 +303,23 @@ probe_nonce(char out[16])
 char *
 probe_render(const char *template_text, const char *nonce)
 {
+	/* "[ref 3f9a1c2e]": the hex digits alone stand for {nonce_hex} */
+	char hex[9] = "";
+	if (strlen(nonce) >= 13)
+		snprintf(hex, sizeof hex, "%.8s", nonce + 5);
 	struct buf b;
 	buf_init(&b, 0);
 	const char *p = template_text;
-	const char *hit;
-	while ((hit = strstr(p, "{nonce}")) != NULL) {
+	for (;;) {
+		const char *a = strstr(p, "{nonce}");
+		const char *h = strstr(p, "{nonce_hex}");
+		const char *hit = a && (!h || a < h) ? a : h;
+		if (hit == NULL)
+			break;
 		if (buf_add(&b, p, (size_t)(hit - p)) != 0)
 			break;
-		buf_puts(&b, nonce);
-		p = hit + 7;
+		buf_puts(&b, hit == a ? nonce : hex);
+		p = hit + (hit == a ? 7 : 11);
 	}
 	buf_puts(&b, p);
 	return buf_take(&b, NULL);

@@ -26,6 +26,8 @@ struct probe_def {
 	char **roles; /* message templates */
 	char **texts;
 	size_t n_messages;
+	char *params_json;   /* extra request fields (JSON object), or NULL */
+	int cold;            /* a fresh connection (measures connect and TLS) */
 	char *expect;        /* the assertion's source, or NULL */
 	void *expect_code;   /* pcre2_code_8 * */
 };

@@ -67,6 +67,7 @@ struct observation {
 	char *request_id;          /* x-request-id / request-id */
 	long retry_after_s;        /* Retry-After in seconds, -1 if absent */
 	int usage_present;         /* the response carried a usage object */
+	int logprobs_present;      /* choices[0].logprobs was not null */
 };
 
 void observation_init(struct observation *o);

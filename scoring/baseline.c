@@ -31,6 +31,9 @@ model_release(struct baseline_model *m)
 	for (size_t i = 0; i < m->n_answers; i++)
 		free(m->answers[i].probe);
 	free(m->answers);
+	for (size_t i = 0; i < m->n_params; i++)
+		free(m->params[i]);
+	free(m->params);
 }
 
 void
@@ -96,6 +99,17 @@ baseline_load(const char *path, char *err, size_t errlen)
 		v = json_object_get(jm, "max_output");
 		m->max_output = json_is_integer(v) ? (long)json_integer_value(v) : -1;
 		m->system_fingerprint = json_is_true(json_object_get(jm, "system_fingerprint"));
+		json_t *params = json_object_get(jm, "params");
+		if (json_is_array(params)) {
+			m->params = xcalloc(json_array_size(params) + 1, sizeof *m->params);
+			size_t k;
+			json_t *v2;
+			json_array_foreach(params, k, v2)
+			{
+				if (json_is_string(v2))
+					m->params[m->n_params++] = xstrdup(json_string_value(v2));
+			}
+		}
 		json_t *answers = json_object_get(jm, "answers");
 		if (json_is_object(answers)) {
 			m->answers = xcalloc(json_object_size(answers) + 1, sizeof *m->answers);
@@ -187,4 +201,13 @@ baseline_answer_rate(const struct baseline_model *m, const char *probe)
 		if (strcmp(m->answers[i].probe, probe) == 0)
 			return m->answers[i].p_correct;
 	return -1;
+}
+
+int
+baseline_supports(const struct baseline_model *m, const char *param)
+{
+	for (size_t i = 0; i < m->n_params; i++)
+		if (strcmp(m->params[i], param) == 0)
+			return 1;
+	return 0;
 }

@@ -28,6 +28,8 @@ struct baseline_model {
 	int system_fingerprint;
 	struct baseline_answer *answers;
 	size_t n_answers;
+	char **params; /* request parameters the official API honours */
+	size_t n_params;
 };
 
 struct baseline_pack {
@@ -47,6 +49,8 @@ const struct baseline_model *baseline_find(const struct baseline_pack *p, const 
 /* Does a reported model name belong to m (its name, an alias, or a dated
  * snapshot "name-YYYY-MM-DD")? */
 int baseline_name_matches(const struct baseline_model *m, const char *reported);
+/* Does the official API honour this request parameter? */
+int baseline_supports(const struct baseline_model *m, const char *param);
 /* The official pass rate for a probe, or -1 when the pack has none. */
 double baseline_answer_rate(const struct baseline_model *m, const char *probe);
 

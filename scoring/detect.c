@@ -157,6 +157,21 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 		if (fa >= 0 && fb >= 0 && fb - fa == d_obs)
 			matches[n_match++] = families[i].tokenizer;
 	}
+	/* Both counts scaled by one factor: the relay inflates prompt tokens
+	 * (a hidden prompt adds a constant; a factor is over-billing). */
+	if (n_match == 0 && ea > 0 && eb > 0) {
+		double fa = (double)pa / (double)ea, fb = (double)pb / (double)eb;
+		if (fa > 1.04 && fb > 1.04 && fabs(fa - fb) < 0.02 + 2.0 / (double)ea) {
+			snprintf(expected, sizeof expected, "%ld and %ld prompt tokens", ea, eb);
+			snprintf(observed, sizeof observed, "%ld and %ld (x%.2f)", pa, pb, fb);
+			assessment_add(a, "usage_inflation", fb > 1.1 ? 0.995 : 0.95, expected,
+			               observed, "tokfp", NULL,
+			               "The relay bills %.0f%% more prompt tokens than the text holds, "
+			               "in proportion to its length: usage is inflated.",
+			               (fb - 1) * 100);
+			return;
+		}
+	}
 	snprintf(expected, sizeof expected, "%ld tokens for the repeated text (%s)", d_claimed,
 	         m->tokenizer);
 	long gap = labs(d_obs - d_claimed);
@@ -189,6 +204,78 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 		               "tell.",
 		               gap, m->name);
 	}
+}
+
+
+/*
+ * Judge every request on its own: its prompt_tokens minus the exact count
+ * for the claimed model is the same constant for all requests of an honest
+ * relay (zero, or a hidden prompt's size). A request whose excess differs
+ * and whose count is exactly another family's was answered by another
+ * model: partial substitution shows up even when most requests are honest.
+ */
+static void
+detect_per_request(struct scorer *s, const struct audit_run *run,
+                   const struct baseline_model *m, struct assessment *a)
+{
+	if (m->tokenizer == NULL || m->template == NULL)
+		return;
+	long excess[256];
+	size_t idx[256], n = 0;
+	for (size_t i = 0; i < run->n_items && n < 256; i++) {
+		const struct observation *o = run->items[i].obs;
+		if (!observation_ok(o) || o->prompt_tokens < 0)
+			continue;
+		long e = scorer_expected_prompt_tokens(s, m->tokenizer, m->template, &run->items[i]);
+		if (e < 0)
+			continue;
+		excess[n] = o->prompt_tokens - e;
+		idx[n++] = i;
+	}
+	if (n < 3)
+		return;
+	/* the most common excess is the relay's constant */
+	long mode = excess[0];
+	size_t best = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t c = 0;
+		for (size_t j = 0; j < n; j++)
+			c += excess[j] == excess[i];
+		if (c > best) {
+			best = c;
+			mode = excess[i];
+		}
+	}
+	size_t swapped = 0;
+	const char *family = NULL;
+	for (size_t k = 0; k < n; k++) {
+		if (excess[k] == mode)
+			continue;
+		const struct audit_item *it = &run->items[idx[k]];
+		for (size_t f = 0; f < N_FAMILIES; f++) {
+			if (strcmp(families[f].tokenizer, m->tokenizer) == 0)
+				continue;
+			long e = scorer_expected_prompt_tokens(s, families[f].tokenizer,
+			                                       families[f].template, it);
+			if (e >= 0 && it->obs->prompt_tokens - mode == e) {
+				swapped++;
+				family = families[f].tokenizer;
+				break;
+			}
+		}
+	}
+	if (swapped == 0 || swapped == n)
+		return; /* all-or-nothing substitution is the fingerprint's to name */
+	const char *served = model_for_tokenizer(s->pack, family);
+	char expected[128], observed[128];
+	snprintf(expected, sizeof expected, "every request counted with %s", m->tokenizer);
+	snprintf(observed, sizeof observed, "%zu of %zu requests counted with %s", swapped, n,
+	         family);
+	assessment_add(a, "substitution", 0.999, expected, observed, "all", served,
+	               "%zu of %zu requests were answered by another model (its tokenizer is "
+	               "%s, most likely %s): the relay substitutes part of its traffic.",
+	               swapped, n, family, served ? served : family);
+	a->partial_substitution = 1;
 }
 
 /* P(X <= k) for X ~ Binomial(n, p). */
@@ -328,6 +415,184 @@ detect_availability(const struct audit_run *run, struct assessment *a)
 		               observed);
 }
 
+/* The answer's tokens recounted with the claimed tokenizer against the
+ * reported completion_tokens, summed over the run. */
+static void
+detect_completion_usage(struct scorer *s, const struct audit_run *run,
+                        const struct baseline_model *m, struct assessment *a)
+{
+	if (m->tokenizer == NULL)
+		return;
+	struct tokenizer *t = scorer_tokenizer(s, m->tokenizer);
+	if (t == NULL)
+		return;
+	long reported = 0, counted = 0;
+	int n = 0;
+	for (size_t i = 0; i < run->n_items; i++) {
+		const struct observation *o = run->items[i].obs;
+		if (!observation_ok(o) || o->text == NULL || o->text_truncated ||
+		    o->completion_tokens < 0)
+			continue;
+		long c = tokenizer_count(t, o->text, o->text_len);
+		/* a factor only shows on answers long enough to round it */
+		if (c < 10)
+			continue;
+		reported += o->completion_tokens;
+		counted += c;
+		n++;
+	}
+	if (n == 0 || counted < 20)
+		return;
+	double ratio = (double)reported / (double)counted;
+	/* a token per answer can be an end marker */
+	if (reported - counted <= (long)n + 2 || ratio < 1.05)
+		return;
+	char expected[128], observed[128];
+	snprintf(expected, sizeof expected, "%ld completion tokens (recounted with %s)", counted,
+	         m->tokenizer);
+	snprintf(observed, sizeof observed, "%ld reported (x%.2f)", reported, ratio);
+	assessment_add(a, "usage_inflation", ratio >= 1.2 ? 0.999 : ratio >= 1.1 ? 0.99 : 0.9,
+	               expected, observed, "all", NULL,
+	               "The relay billed %ld completion tokens for answers that hold %ld: "
+	               "%.0f%% more than used.",
+	               reported, counted, (ratio - 1) * 100);
+}
+
+/* finish_reason "length" below the max_tokens asked for: output is capped. */
+static void
+detect_output_cap(const struct audit_run *run, struct assessment *a)
+{
+	for (size_t i = 0; i < run->n_items; i++) {
+		const struct audit_item *it = &run->items[i];
+		const struct observation *o = it->obs;
+		long asked = it->probe->max_tokens;
+		if (!observation_ok(o) || asked < 32 || o->finish_reason == NULL ||
+		    strcmp(o->finish_reason, "length") != 0 || o->completion_tokens < 0)
+			continue;
+		if (o->completion_tokens >= asked * 9 / 10)
+			continue;
+		char expected[128], observed[128];
+		snprintf(expected, sizeof expected, "up to %ld tokens (max_tokens)", asked);
+		snprintf(observed, sizeof observed, "stopped at %ld tokens, finish_reason length",
+		         o->completion_tokens);
+		assessment_add(a, "output_cap", 0.99, expected, observed, it->probe->id, NULL,
+		               "Asked for up to %ld tokens, the answer was cut at %ld: the relay "
+		               "caps output below what you pay for.",
+		               asked, o->completion_tokens);
+		return;
+	}
+}
+
+/* Conformance: max_tokens and logprobs must be honoured. */
+static void
+detect_params(struct scorer *s, const struct audit_run *run, const struct baseline_model *m,
+              struct assessment *a)
+{
+	const struct audit_item *it = audit_find(run, "max-tokens");
+	long got = -1;
+	if (it != NULL && observation_ok(it->obs)) {
+		/* the answer's own length, not what the relay billed for it */
+		struct tokenizer *t = m->tokenizer ? scorer_tokenizer(s, m->tokenizer) : NULL;
+		got = it->obs->completion_tokens;
+		if (t != NULL && it->obs->text != NULL && !it->obs->text_truncated) {
+			long c = tokenizer_count(t, it->obs->text, it->obs->text_len);
+			if (c >= 0 && (got < 0 || c < got))
+				got = c;
+		}
+	}
+	if (got > it->probe->max_tokens + 1) {
+		char expected[64], observed[64];
+		snprintf(expected, sizeof expected, "at most %ld completion tokens",
+		         it->probe->max_tokens);
+		snprintf(observed, sizeof observed, "%ld", got);
+		assessment_add(a, "param_ignored", 0.99, expected, observed, it->probe->id, NULL,
+		               "The relay ignored max_tokens=%ld and returned %ld tokens.",
+		               it->probe->max_tokens, got);
+	}
+	it = audit_find(run, "logprobs");
+	if (it != NULL && observation_ok(it->obs) && baseline_supports(m, "logprobs") &&
+	    !it->obs->logprobs_present) {
+		assessment_add(a, "param_ignored", 0.95, "choices[0].logprobs", "null or missing",
+		               it->probe->id, NULL,
+		               "%s returns logprobs when asked; the relay dropped them (a sign of "
+		               "a different backend, or a stripped request).",
+		               m->name);
+	}
+}
+
+/* A stream whose chunks all arrive at once was buffered and replayed. */
+static void
+detect_stream_buffered(const struct audit_run *run, struct assessment *a)
+{
+	int streams = 0, bursts = 0;
+	size_t chunks = 0;
+	int64_t span_us = 0;
+	for (size_t i = 0; i < run->n_items; i++) {
+		const struct observation *o = run->items[i].obs;
+		if (!observation_ok(o) || !o->streamed || o->n_chunks < 10)
+			continue;
+		streams++;
+		int64_t span = o->chunk_us[o->n_chunks - 1] - o->chunk_us[0];
+		/* faster than 10,000 tokens/s: no official model streams like that,
+		 * and a burst survives a loaded machine's scheduling gaps */
+		if ((double)span < (double)(o->n_chunks - 1) * 100.0) {
+			bursts++;
+			chunks = o->n_chunks;
+			span_us = span;
+		}
+	}
+	if (streams == 0 || bursts < streams)
+		return;
+	/* faked streams also start late: the whole answer is waited for. A
+	 * stalled reader bunches chunks too, but does not delay the first. */
+	const struct audit_item *ping = audit_find(run, "ping");
+	const struct audit_item *speed = audit_find(run, "speed");
+	if (ping != NULL && speed != NULL && observation_ok(ping->obs) &&
+	    observation_ok(speed->obs) && ping->obs->ttft_us > 0 &&
+	    speed->obs->ttft_us < 2 * ping->obs->ttft_us)
+		return;
+	char observed[128];
+	snprintf(observed, sizeof observed, "%zu chunks within %.2f ms", chunks, span_us / 1000.0);
+	assessment_add(a, "stream_buffered", 0.99, "chunks spread over the generation time",
+	               observed, "speed", NULL,
+	               "The stream's chunks all arrived at once: the relay waits for the whole "
+	               "answer and fakes streaming, so the first token comes late.");
+}
+
+/* The echo probe must return this run's code: another code is a replay. */
+static void
+detect_cached(const struct audit_run *run, struct assessment *a)
+{
+	const struct audit_item *it = audit_find(run, "echo-nonce");
+	if (it == NULL || !observation_ok(it->obs) || it->obs->text == NULL)
+		return;
+	const char *sent = strstr(it->messages[0].content, "[ref ");
+	if (sent == NULL)
+		return;
+	char hex[9];
+	snprintf(hex, sizeof hex, "%.8s", sent + 5);
+	if (strstr(it->obs->text, hex) != NULL)
+		return;
+	/* an answer with another 8-hex code is an earlier answer replayed */
+	const char *t = it->obs->text;
+	for (size_t i = 0; t[i]; i++) {
+		size_t k = 0;
+		while (k < 8 && t[i + k] && strchr("0123456789abcdef", t[i + k]))
+			k++;
+		if (k == 8) {
+			char seen[9];
+			snprintf(seen, sizeof seen, "%.8s", t + i);
+			assessment_add(a, "cached_response", 0.999, hex, seen, it->probe->id, NULL,
+			               "Asked to repeat a fresh code, the relay answered with another "
+			               "one: it replays stored answers instead of asking the model.");
+			return;
+		}
+		i += k;
+		if (!t[i])
+			break;
+	}
+}
+
 void
 scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseline_model *claimed,
               struct assessment *a)
@@ -336,8 +601,19 @@ scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseli
 	a->tokens_spent = audit_tokens_spent(run);
 	if (claimed != NULL && a->ok_requests > 0) {
 		detect_tokenizer(s, run, claimed, a);
+		if (!assessment_has(a, "usage_inflation"))
+			detect_per_request(s, run, claimed, a);
+		if (a->partial_substitution)
+			a->strong_checks_passed = 0;
+		/* recounting only means something with the claimed tokenizer */
+		if (a->strong_checks_passed)
+			detect_completion_usage(s, run, claimed, a);
 		detect_capability(run, claimed, a);
 		detect_protocol(run, claimed, a);
+		detect_output_cap(run, a);
+		detect_params(s, run, claimed, a);
+		detect_stream_buffered(run, a);
+		detect_cached(run, a);
 	}
 	assessment_decide(a);
 }

@@ -103,6 +103,15 @@ assessment_add(struct assessment *a, const char *class, double confidence, const
 	f->summary = xstrdup(summary);
 }
 
+int
+assessment_has(const struct assessment *a, const char *class)
+{
+	for (size_t i = 0; i < a->n_findings; i++)
+		if (strcmp(a->findings[i].class, class) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 set_reason(struct assessment *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

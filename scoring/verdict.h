@@ -40,6 +40,7 @@ struct assessment {
 	struct finding *findings;
 	size_t n_findings;
 	int strong_checks_passed; /* the tokenizer fingerprint matched the claim */
+	int partial_substitution; /* some requests, not all, were another model */
 	long tokens_spent;
 	int requests, ok_requests;
 	double ttft_ms;      /* median of successful streamed requests, -1 if none */
@@ -61,6 +62,8 @@ void assessment_add(struct assessment *a, const char *class, double confidence,
                     const char *expected, const char *observed, const char *probe,
                     const char *served, const char *summary_fmt, ...)
     __attribute__((format(printf, 8, 9)));
+/* Has a finding of this class been added? */
+int assessment_has(const struct assessment *a, const char *class);
 /* Decide the verdict from the findings and counters (sets verdict, reason). */
 void assessment_decide(struct assessment *a);
 /* The assessment as JSON: verdict, reason, findings[], tokens_spent, ... */

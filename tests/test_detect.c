@@ -4,6 +4,7 @@
  * quiet (inconclusive, not accusing) when it cannot count.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,7 +78,12 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 			    scorer_expected_prompt_tokens(scorer, tok, family, it) + extra;
 			o->completion_tokens = 1;
 			const char *text = "pong";
-			if (strcmp(p->id, "cap-strawberry") == 0)
+			char hex[9];
+			o->logprobs_present = strcmp(p->id, "logprobs") == 0;
+			if (strcmp(p->id, "echo-nonce") == 0) {
+				snprintf(hex, sizeof hex, "%.8s", nonce + 5);
+				text = hex;
+			} else if (strcmp(p->id, "cap-strawberry") == 0)
 				text = answer_ok ? "3" : "2";
 			else if (strcmp(p->id, "cap-arithmetic") == 0)
 				text = answer_ok ? "391" : "401";
