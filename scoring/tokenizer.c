@@ -13,17 +13,23 @@
  * concatenation has the lowest rank, ranks being ids. KIND_MERGES (Hugging
  * Face): merge the adjacent pair with the lowest rank in the merges list,
  * giving the id the list names. Both break ties leftmost. Short pieces merge
- * on an array (O(n^2), as tiktoken does); long ones use a heap of candidate
- * pairs over a linked list (O(n log n)), so a megabyte without spaces is fine.
+ * on an array (O(n^2), as tiktoken does); long ones keep their candidate
+ * pairs in a radix heap over a linked list (O(n log n) at worst), so a
+ * megabyte without spaces takes a fraction of a second. Lookups go through
+ * a per-call memo and skip pairs whose tokens no merge can join.
  *
  * The vocabulary file (scoring/vocab/<name>.tok, written by
  * scoring/vocab/gen/gen.mjs) is mapped read-only and used in place: a header of
  * 32 little-endian u32, then 8-aligned sections (see struct tok_header). It
- * holds the translated PCRE2 patterns (character classes already expanded to
- * the exact code points the reference's JS regex engine matches), the token
- * byte strings, a prebuilt open-addressing hash table from bytes to id
- * (FNV-1a, linear probing), for KIND_MERGES a table from (left id, right id)
- * to (rank, merged id), the id of each single byte, and the added tokens.
+ * holds the translated PCRE2 patterns twice (once with every character class
+ * spelled out as the code points the reference's JS regex engine matches,
+ * once with PCRE2 Unicode properties, valid for one PCRE2 Unicode version:
+ * see patterns_pick), the token byte strings and flags, a prebuilt
+ * open-addressing hash table from bytes to id (FNV-1a, linear probing), for
+ * KIND_MERGES a table from (left id, right id) to (rank, merged id), the id
+ * of each single byte, and the added tokens. Opening checks that every id
+ * and offset stays inside the file (a millisecond), then compiles the
+ * patterns; nothing is copied.
  *
  * Invariants: a struct tokenizer never changes after tokenizer_open returns,
  * so encoding needs no lock; each call owns its PCRE2 match data and scratch
