@@ -8,7 +8,8 @@
  * Each page is loaded at desktop and phone widths: no console message at all
  * (the pages have no script, so any message is an error: a blocked resource,
  * a CSP violation), the DOM Chromium parsed has no <script> element and
- * shows the right verdicts, and screenshots land in build/screenshots/.
+ * shows the right verdicts, and screenshots land in build/screenshots/
+ * (with dark-theme ones of two pages: the theme follows the browser).
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -69,7 +70,7 @@ verdicts_ready(const char *base)
 
 /* Run chromium on url; stdout/stderr captured. Its exit status. */
 static int
-chromium(const char *url, const char *mode, int width, char **out, char **err)
+chromium_theme(const char *url, const char *mode, int width, int dark, char **out, char **err)
 {
 	char profile[200], size[64];
 	snprintf(profile, sizeof profile, "--user-data-dir=%s/chromium-%s-%d", tmpdir,
@@ -86,12 +87,21 @@ chromium(const char *url, const char *mode, int width, char **out, char **err)
 	                (char *)"--hide-scrollbars",
 	                (char *)"--enable-logging=stderr",
 	                (char *)"--v=0",
+	                dark ? (char *)"--force-dark-mode" : (char *)"--no-first-run",
+	                dark ? (char *)"--blink-settings=preferredColorScheme=0"
+	                     : (char *)"--no-first-run",
 	                profile,
 	                size,
 	                (char *)mode,
 	                (char *)url,
 	                NULL};
 	return run_capture(argv, 90000, out, err);
+}
+
+static int
+chromium(const char *url, const char *mode, int width, char **out, char **err)
+{
+	return chromium_theme(url, mode, width, 0, out, err);
 }
 
 /* Console messages Chromium logged, joined; NULL when there are none. */
@@ -214,6 +224,20 @@ Test(browser, pages_render_cleanly_at_desktop_and_phone_widths, .fini = teardown
 			}
 			want[o] = '\0';
 			cr_expect_not_null(strstr(out, want), "%s: '%s' not in the DOM", url, want);
+		}
+		if (strcmp(pages[i].name, "status") == 0 || strcmp(pages[i].name, "relay-history") == 0) {
+			/* the dark theme (the browser prefers dark), desktop and phone */
+			for (size_t w = 0; w < 2; w++) {
+				char *o2 = NULL, *e2 = NULL, mode[400];
+				snprintf(mode, sizeof mode, "--screenshot=%s/%s-%s-dark.png", shots,
+				         pages[i].name, widths[w] > 600 ? "desktop" : "phone");
+				cr_expect_eq(chromium_theme(url, mode, widths[w], 1, &o2, &e2), 0, "%s", e2);
+				char *console = console_lines(e2);
+				cr_expect_null(console, "%s (dark): console messages:\n%s", url, console);
+				free(console);
+				free(o2);
+				free(e2);
+			}
 		}
 		if (strcmp(pages[i].name, "status") == 0) {
 			/* the right verdicts on the right rows */
