@@ -94,6 +94,15 @@ scorer_expected_prompt_tokens(struct scorer *s, const char *tokenizer, const cha
 	return chat_prompt_tokens(t, family, msgs, n);
 }
 
+static const struct family *
+family_by_tokenizer(const char *tokenizer)
+{
+	for (size_t i = 0; i < N_FAMILIES; i++)
+		if (strcmp(families[i].tokenizer, tokenizer) == 0)
+			return &families[i];
+	return &families[0];
+}
+
 /* A model of the pack that uses a tokenizer, to name what is served. */
 static const char *
 model_for_tokenizer(const struct baseline_pack *pack, const char *tokenizer)
@@ -175,6 +184,35 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 	snprintf(expected, sizeof expected, "%ld tokens for the repeated text (%s)", d_claimed,
 	         m->tokenizer);
 	long gap = labs(d_obs - d_claimed);
+	if (n_match > 1) {
+		/* the pair cannot tell these families apart: let every request
+		 * vote, each family with its own intercept from the short probe */
+		size_t best = 0, best_votes = 0, tie = 0;
+		for (size_t k = 0; k < n_match; k++) {
+			const struct family *fam = family_by_tokenizer(matches[k]);
+			long c = pa - scorer_expected_prompt_tokens(s, fam->tokenizer, fam->template, ia);
+			size_t votes = 0;
+			for (size_t i = 0; i < run->n_items; i++) {
+				const struct observation *o = run->items[i].obs;
+				if (!observation_ok(o) || o->prompt_tokens < 0)
+					continue;
+				long e = scorer_expected_prompt_tokens(s, fam->tokenizer, fam->template,
+				                                       &run->items[i]);
+				votes += e >= 0 && o->prompt_tokens - c == e;
+			}
+			if (votes > best_votes) {
+				best = k;
+				best_votes = votes;
+				tie = 0;
+			} else if (votes == best_votes) {
+				tie = 1;
+			}
+		}
+		if (!tie) {
+			matches[0] = matches[best];
+			n_match = 1;
+		}
+	}
 	if (n_match > 0) {
 		/* exact counts: the claimed tokenizer cannot give this number */
 		const char *served = model_for_tokenizer(s->pack, matches[0]);
