@@ -414,8 +414,10 @@ detect_availability(const struct audit_run *run, struct assessment *a)
 				ttft[n_ttft++] = o->ttft_us / 1000.0;
 			if (o->streamed && o->completion_tokens > 1 && o->n_chunks >= 2 && n_tps < 256) {
 				double span = (o->chunk_us[o->n_chunks - 1] - o->chunk_us[0]) / 1e6;
-				if (span > 0)
-					tps[n_tps++] = (o->completion_tokens - 1) / span;
+				double rate = span > 0 ? (o->completion_tokens - 1) / span : 0;
+				/* a burst (faked stream) has no speed worth showing */
+				if (span > 0 && rate < 10000)
+					tps[n_tps++] = rate;
 			}
 		} else {
 			counts[o->error]++;

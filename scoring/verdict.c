@@ -142,11 +142,10 @@ assessment_decide(struct assessment *a)
 		set_reason(a, "no request of %d succeeded", a->requests);
 	} else if (worst != NULL && worst->confidence >= MISBEHAVING_CONFIDENCE) {
 		a->verdict = VERDICT_MISBEHAVING;
-		set_reason(a, "%s (confidence %.3f)", worst->class, worst->confidence);
+		set_reason(a, "%s: %s", worst->class, worst->summary);
 	} else if (worst != NULL && worst->confidence >= SUSPECT_CONFIDENCE) {
 		a->verdict = VERDICT_SUSPECT;
-		set_reason(a, "possible %s (confidence %.3f), not yet certain", worst->class,
-		           worst->confidence);
+		set_reason(a, "possible %s, not yet certain: %s", worst->class, worst->summary);
 	} else if (a->strong_checks_passed) {
 		a->verdict = VERDICT_GENUINE;
 		set_reason(a, "token counts match the official tokenizer and no check failed");
