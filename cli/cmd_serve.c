@@ -32,7 +32,7 @@
  * backlog remains; each step deletes at most RETENTION_BUDGET rows. */
 #define RETENTION_IDLE_MS 10000
 #define RETENTION_BUSY_MS 100
-#define RETENTION_BUDGET 2000
+#define RETENTION_BUDGET 500
 /* How often /about's database figures are refreshed. */
 #define STATS_MS 60000
 

@@ -60,6 +60,7 @@ struct store {
 	char *scratch_findings; /* the last outcome's findings JSON */
 	/* retention's position: next target whose rollups are trimmed */
 	int64_t retention_target;
+	sqlite3_stmt *retention[16]; /* retention.c's statements, prepared once */
 };
 
 int store_exec(struct store *s, const char *sql, char *err, size_t errlen);

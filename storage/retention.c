@@ -18,18 +18,81 @@
 #include "cli/util.h"
 
 /* Targets whose rollups one step looks at. */
-#define TARGETS_PER_STEP 32
+#define TARGETS_PER_STEP 16
 
-static long
-delete_bound(struct store *s, const char *sql, const int64_t *args, int n)
+/* The statements, by slot in s->retention (prepared on first use). */
+enum {
+	R_OLDEST_RUNS,
+	R_DEL_OBS,
+	R_DEL_RUNS,
+	R_TARGETS,
+	R_DEL_ROLLUP,                      /* + resolution: 3 slots */
+	R_DEL_ERRORS = R_DEL_ROLLUP + 3,   /* + resolution: 3 slots */
+	R_DEL_VERDICTS = R_DEL_ERRORS + 3,
+	R_DEL_INCIDENTS,
+	R__COUNT
+};
+
+static const char *
+retention_sql(int slot)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	static const char *const fixed[] = {
+	    [R_OLDEST_RUNS] = "SELECT id, started_ms FROM runs ORDER BY id LIMIT ?1",
+	    [R_DEL_OBS] = "DELETE FROM observations WHERE run_id <= ?1",
+	    [R_DEL_RUNS] = "DELETE FROM runs WHERE id <= ?1",
+	    [R_TARGETS] = "SELECT id FROM targets WHERE id > ?1 ORDER BY id LIMIT ?2",
+	    [R_DEL_ROLLUP] = "DELETE FROM rollup_minute WHERE target = ?1 AND bucket < ?2 AND"
+	                     " bucket < (SELECT min(bucket) FROM rollup_minute WHERE target = ?1)"
+	                     " + ?3",
+	    [R_DEL_ROLLUP + 1] = "DELETE FROM rollup_hour WHERE target = ?1 AND bucket < ?2 AND"
+	                         " bucket < (SELECT min(bucket) FROM rollup_hour WHERE target = ?1)"
+	                         " + ?3",
+	    [R_DEL_ROLLUP + 2] = "DELETE FROM rollup_day WHERE target = ?1 AND bucket < ?2 AND"
+	                         " bucket < (SELECT min(bucket) FROM rollup_day WHERE target = ?1)"
+	                         " + ?3",
+	    [R_DEL_ERRORS] = "DELETE FROM rollup_errors WHERE res = 0 AND target = ?1 AND"
+	                     " bucket < ?2 AND bucket < (SELECT min(bucket) FROM rollup_errors"
+	                     " WHERE res = 0 AND target = ?1) + ?3",
+	    [R_DEL_ERRORS + 1] = "DELETE FROM rollup_errors WHERE res = 1 AND target = ?1 AND"
+	                         " bucket < ?2 AND bucket < (SELECT min(bucket) FROM rollup_errors"
+	                         " WHERE res = 1 AND target = ?1) + ?3",
+	    [R_DEL_ERRORS + 2] = "DELETE FROM rollup_errors WHERE res = 2 AND target = ?1 AND"
+	                         " bucket < ?2 AND bucket < (SELECT min(bucket) FROM rollup_errors"
+	                         " WHERE res = 2 AND target = ?1) + ?3",
+	    [R_DEL_VERDICTS] = "DELETE FROM verdicts WHERE id IN (SELECT id FROM verdicts"
+	                       " WHERE last_ms < ?1 ORDER BY last_ms LIMIT ?2)",
+	    [R_DEL_INCIDENTS] = "DELETE FROM incidents WHERE id IN (SELECT id FROM incidents"
+	                        " WHERE opened_ms < ?1 AND resolved_ms IS NOT NULL"
+	                        " ORDER BY opened_ms LIMIT ?2)",
+	};
+	return fixed[slot];
+}
+
+/* The prepared statement of slot, reset; NULL on error. */
+static sqlite3_stmt *
+retention_stmt(struct store *s, int slot)
+{
+	_Static_assert(R__COUNT <= sizeof s->retention / sizeof s->retention[0],
+	               "struct store has too few retention slots");
+	if (s->retention[slot] == NULL &&
+	    sqlite3_prepare_v3(s->db, retention_sql(slot), -1, SQLITE_PREPARE_PERSISTENT,
+	                       &s->retention[slot], NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_reset(s->retention[slot]);
+	return s->retention[slot];
+}
+
+/* Run a DELETE of slot with int64 arguments; rows deleted, or -1. */
+static long
+delete_bound(struct store *s, int slot, const int64_t *args, int n)
+{
+	sqlite3_stmt *st = retention_stmt(s, slot);
+	if (st == NULL)
 		return -1;
 	for (int i = 0; i < n; i++)
 		sqlite3_bind_int64(st, i + 1, args[i]);
 	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? (long)sqlite3_changes(s->db) : -1;
 }
 
@@ -37,9 +100,8 @@ delete_bound(struct store *s, const char *sql, const int64_t *args, int n)
 static long
 trim_raw(struct store *s, int64_t cutoff_ms, long budget)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT id, started_ms FROM runs ORDER BY id LIMIT ?", -1,
-	                       &st, NULL) != SQLITE_OK)
+	sqlite3_stmt *st = retention_stmt(s, R_OLDEST_RUNS);
+	if (st == NULL)
 		return -1;
 	/* a run has a few observations: take a quarter of the budget in runs */
 	sqlite3_bind_int64(st, 1, budget / 4 > 0 ? budget / 4 : 1);
@@ -50,13 +112,13 @@ trim_raw(struct store *s, int64_t cutoff_ms, long budget)
 			break;
 		last = sqlite3_column_int64(st, 0);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return -1;
 	if (last < 0)
 		return 0;
-	long a = delete_bound(s, "DELETE FROM observations WHERE run_id <= ?", &last, 1);
-	long b = delete_bound(s, "DELETE FROM runs WHERE id <= ?", &last, 1);
+	long a = delete_bound(s, R_DEL_OBS, &last, 1);
+	long b = delete_bound(s, R_DEL_RUNS, &last, 1);
 	return a < 0 || b < 0 ? -1 : a + b;
 }
 
@@ -65,17 +127,9 @@ static long
 trim_rollup(struct store *s, int64_t target, enum store_resolution res, int64_t cutoff_bucket,
             long budget)
 {
-	char *sql = xasprintf("DELETE FROM %s WHERE target = ?1 AND bucket < ?2 AND bucket <"
-	                      " (SELECT min(bucket) FROM %s WHERE target = ?1) + ?3",
-	                      store_rollup_table(res), store_rollup_table(res));
-	int64_t args[4] = {target, cutoff_bucket, budget, (int64_t)res};
-	long a = delete_bound(s, sql, args, 3);
-	free(sql);
-	long b = delete_bound(s,
-	                      "DELETE FROM rollup_errors WHERE res = ?4 AND target = ?1 AND"
-	                      " bucket < ?2 AND bucket < (SELECT min(bucket) FROM rollup_errors"
-	                      " WHERE res = ?4 AND target = ?1) + ?3",
-	                      args, 4);
+	int64_t args[3] = {target, cutoff_bucket, budget};
+	long a = delete_bound(s, R_DEL_ROLLUP + (int)res, args, 3);
+	long b = delete_bound(s, R_DEL_ERRORS + (int)res, args, 3);
 	return a < 0 || b < 0 ? -1 : a + b;
 }
 
@@ -95,9 +149,8 @@ store_retention_step(struct store *s, const struct store_retention *r, int64_t n
 		goto fail;
 
 	const int64_t keep[STORE__RES] = {r->minute_ms, r->hour_ms, r->day_ms};
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "SELECT id FROM targets WHERE id > ? ORDER BY id LIMIT ?", -1,
-	                       &st, NULL) != SQLITE_OK)
+	sqlite3_stmt *st = retention_stmt(s, R_TARGETS);
+	if (st == NULL)
 		goto fail;
 	sqlite3_bind_int64(st, 1, s->retention_target);
 	sqlite3_bind_int(st, 2, TARGETS_PER_STEP);
@@ -105,7 +158,7 @@ store_retention_step(struct store *s, const struct store_retention *r, int64_t n
 	int n = 0, rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < TARGETS_PER_STEP)
 		ids[n++] = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		goto fail;
 	s->retention_target = n < TARGETS_PER_STEP ? 0 : ids[n - 1];
@@ -121,15 +174,8 @@ store_retention_step(struct store *s, const struct store_retention *r, int64_t n
 	}
 
 	int64_t args[2] = {now_ms - r->day_ms, budget};
-	long d = delete_bound(s,
-	                      "DELETE FROM verdicts WHERE id IN (SELECT id FROM verdicts"
-	                      " WHERE last_ms < ?1 ORDER BY last_ms LIMIT ?2)",
-	                      args, 2);
-	long e = delete_bound(s,
-	                      "DELETE FROM incidents WHERE id IN (SELECT id FROM incidents"
-	                      " WHERE opened_ms < ?1 AND resolved_ms IS NOT NULL"
-	                      " ORDER BY opened_ms LIMIT ?2)",
-	                      args, 2);
+	long d = delete_bound(s, R_DEL_VERDICTS, args, 2);
+	long e = delete_bound(s, R_DEL_INCIDENTS, args, 2);
 	if (d < 0 || e < 0)
 		goto fail;
 	total += d + e;
@@ -145,5 +191,12 @@ fail:
 long
 store_prune_observations(struct store *s, int64_t cutoff_ms)
 {
-	return delete_bound(s, "DELETE FROM observations WHERE started_ms < ?", &cutoff_ms, 1);
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM observations WHERE started_ms < ?", -1, &st,
+	                       NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, cutoff_ms);
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? (long)sqlite3_changes(s->db) : -1;
 }

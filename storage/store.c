@@ -366,6 +366,8 @@ store_close(struct store *s)
 		return;
 	for (int i = 0; i < STMT__COUNT; i++)
 		sqlite3_finalize(s->stmt[i]);
+	for (size_t i = 0; i < sizeof s->retention / sizeof s->retention[0]; i++)
+		sqlite3_finalize(s->retention[i]);
 	for (size_t i = 0; i < s->n_targets; i++) {
 		struct target *t = s->targets[i];
 		free(t->relay);

@@ -4,6 +4,8 @@
  *
  *   gen DB RELAYS MODELS [--days N] [--interval-s S] [--hostile] [--seed N]
  *   gen --query DB       time store_uptime() over 90 days for every target
+ *   gen --retention DB D step retention as if D days had passed; print the
+ *                        steps' durations
  *   gen --free-port      print a free loopback port
  *
  * The history is what `assay serve` would leave after DAYS of probing every
@@ -388,6 +390,48 @@ query_mode(const char *path)
 	return 0;
 }
 
+/*
+ * Retention against a backlog: as if serve came back after `days_ahead`
+ * days away, step until nothing is due; print the steps' durations (the
+ * event loop would be blocked that long at most, per step).
+ */
+static int
+retention_mode(const char *path, int days_ahead)
+{
+	char err[512];
+	struct store *s = store_open(path, 0, err, sizeof err);
+	if (s == NULL) {
+		fprintf(stderr, "gen: %s\n", err);
+		return 1;
+	}
+	struct store_retention r;
+	store_retention_default(&r);
+	int64_t now = wall_ms() + (int64_t)days_ahead * 86400000;
+	long steps = 0, rows = 0, n;
+	double worst = 0, total = 0;
+	int64_t t_start = now_us();
+	do {
+		int64_t t0 = now_us();
+		n = store_retention_step(s, &r, now, getenv("GEN_BUDGET") ? atol(getenv("GEN_BUDGET")) : 500);
+		double ms = (double)(now_us() - t0) / 1000.0;
+		if (n < 0) {
+			fprintf(stderr, "gen: retention step failed\n");
+			store_close(s);
+			return 1;
+		}
+		worst = ms > worst ? ms : worst;
+		if (ms > 50 && getenv("GEN_VERBOSE"))
+			fprintf(stderr, "step %ld: %.1f ms, %ld rows\n", steps, ms, n);
+		total += ms;
+		rows += n;
+		steps++;
+	} while (n > 0 && now_us() - t_start < 120LL * 1000000);
+	store_close(s);
+	printf("retention steps=%ld rows=%ld mean_ms=%.3f max_ms=%.3f\n", steps, rows,
+	       steps ? total / steps : 0, worst);
+	return 0;
+}
+
 /* Print a loopback TCP port that is free now (for servers that cannot
  * report the port they bound, like nginx). */
 static int
@@ -411,6 +455,8 @@ main(int argc, char **argv)
 		return free_port();
 	if (argc == 3 && strcmp(argv[1], "--query") == 0)
 		return query_mode(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "--retention") == 0)
+		return retention_mode(argv[2], atoi(argv[3]));
 	if (argc < 4) {
 		fputs("usage: gen DB RELAYS MODELS [--days N] [--interval-s S] [--hostile] [--seed N]\n"
 		      "       gen --query DB\n",
