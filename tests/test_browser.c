@@ -25,6 +25,7 @@ static const char *const need[] = {"honest-relay", "swap-relay", NULL};
 static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
 
 static char tmpdir[128];
+static const char secret[] = "sk-browser-test-secret-4d1c";
 static struct fixture world;
 static struct child serve;
 static int serving;
@@ -157,9 +158,11 @@ Test(browser, pages_render_cleanly_at_desktop_and_phone_widths, .fini = teardown
 	        "title: Relay status\nlisten: 127.0.0.1:0\ndatabase: %s\ninterval: 1h\n"
 	        "timeout: 20s\nrelays:\n"
 	        "  - name: honest-relay\n    base_url: %s\n    models: [gpt-4o]\n"
+	        "    key_env: ASSAY_BROWSER_TEST_KEY\n"
 	        "  - name: swap-relay\n    base_url: %s\n    models: [gpt-4o]\n",
 	        db, fixture_url(&world, "honest-relay"), fixture_url(&world, "swap-relay"));
 	fclose(f);
+	setenv("ASSAY_BROWSER_TEST_KEY", secret, 1);
 	char *sargv[] = {(char *)test_binary("assay"), (char *)"serve", (char *)"-c", cfg, NULL};
 	cr_assert_eq(child_start(&serve, sargv), 0);
 	serving = 1;
@@ -252,4 +255,22 @@ Test(browser, pages_render_cleanly_at_desktop_and_phone_widths, .fini = teardown
 		free(out);
 		free(err);
 	}
+
+	/* the API key is nowhere: not in a document, not in the database */
+	static const char *const docs[] = {"", "api/v1/relays", "api/v1/leaderboard", "metrics",
+	                                   "api/v1/endpoints/honest-relay_gpt-4o.json",
+	                                   "relays/honest-relay.html", "about.html"};
+	for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+		char url[512];
+		snprintf(url, sizeof url, "%s%s", base, docs[i]);
+		long status = 0;
+		char *body = http_get(url, &status, NULL);
+		cr_assert_not_null(body, "%s", url);
+		cr_expect_eq(status, 200, "%s", url);
+		cr_expect_null(strstr(body, secret), "the API key is in %s", url);
+		free(body);
+	}
+	char cmd[400];
+	snprintf(cmd, sizeof cmd, "grep -q '%s' '%s'*", secret, db);
+	cr_expect_neq(system(cmd), 0, "the API key reached the database");
 }

@@ -248,6 +248,9 @@ Test(web_pages, leaderboard_ranks_ties_and_honesty)
 		       NULL);
 	}
 	record(b, "c", "qwen3-32b", "genuine", now, 3, 2, 300, 60, NULL);
+	json_t *weak = json_pack("[{s:s, s:f}]", "class", "usage_inflation", "confidence", 0.5);
+	record(b, "weak", "gpt-4o", "genuine", now, 100, 100, 300, 60, weak);
+	json_decref(weak);
 	json_t *lb = get_json(b, "/api/v1/leaderboard");
 	json_t *a = lb_entry(lb, "a"), *bb = lb_entry(lb, "b"), *c = lb_entry(lb, "c"),
 	       *cheat = lb_entry(lb, "cheat");
@@ -262,10 +265,17 @@ Test(web_pages, leaderboard_ranks_ties_and_honesty)
 	             "c's wide interval reaches a's: nothing is surely better than c");
 	cr_expect(json_is_true(json_object_get(c, "tie")));
 	cr_expect(json_is_true(json_object_get(a, "tie")), "a ties with c");
-	cr_expect_eq(json_integer_value(json_object_get(cheat, "rank")), 4,
+	cr_expect_eq(json_integer_value(json_object_get(cheat, "rank")), 5,
 	             "a misbehaving relay ranks last whatever its uptime");
 	cr_expect_float_eq(json_real_value(json_object_get(json_object_get(cheat, "score"), "value")),
 	                   0.0, 1e-9);
+	/* a weak cheating finding under a genuine verdict costs honesty */
+	json_t *w = lb_entry(lb, "weak");
+	cr_assert_not_null(w);
+	cr_expect_float_eq(json_real_value(json_object_get(json_object_get(w, "score"), "honesty")),
+	                   0.75, 1e-9);
+	cr_expect_float_eq(json_real_value(json_object_get(json_object_get(a, "score"), "honesty")),
+	                   1.0, 1e-9);
 	json_t *sa = json_object_get(a, "score");
 	cr_expect_leq(json_real_value(json_object_get(sa, "lo")),
 	              json_real_value(json_object_get(sa, "value")));

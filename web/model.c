@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/util.h"
+#include "scoring/verdict.h"
 
 const char *const window_names[WIN__COUNT] = {"24h", "7d", "30d", "90d"};
 
@@ -132,6 +133,26 @@ honesty_of(const char *verdict)
 	return 0.0;
 }
 
+/* Findings too weak to change the verdict still cost a little: each
+ * cheating finding multiplies honesty by (1 - confidence / 2). */
+static double
+honesty_with_findings(const char *verdict, json_t *findings)
+{
+	double h = honesty_of(verdict);
+	if (verdict == NULL || (strcmp(verdict, "genuine") != 0 && strcmp(verdict, "inconclusive") != 0))
+		return h;
+	size_t i;
+	json_t *f;
+	json_array_foreach(findings, i, f)
+	{
+		const char *cls = json_string_value(json_object_get(f, "class"));
+		double c = json_number_value(json_object_get(f, "confidence"));
+		if (cls != NULL && finding_class_is_cheat(cls) && c > 0 && c <= 1)
+			h *= 1 - c / 2;
+	}
+	return h;
+}
+
 static double
 combine(double honesty, double uptime, double ttft, double tps)
 {
@@ -151,7 +172,7 @@ entry_score(const struct board_entry *e, int64_t now_ms, struct score *out)
 	out->runs = w.runs;
 	out->ttft_n = w.ttft_n;
 	out->tps_n = w.tps_n;
-	out->honesty = honesty_of(e->verdict);
+	out->honesty = honesty_with_findings(e->verdict, e->findings);
 	out->uptime = w.requests > 0 ? (double)w.ok / (double)w.requests : 0;
 	wilson_interval(w.ok, w.requests, &out->uptime_lo, &out->uptime_hi);
 	mean_interval(w.ttft_n, w.ttft_sum, w.ttft_sq, &out->ttft, &out->ttft_lo, &out->ttft_hi);

@@ -377,7 +377,8 @@ render_leaderboard_html(const struct board_view *v, const struct lb_query *q, st
 	buf_puts(b, "<div class=\"card\"><h3>How the score works</h3><p class=\"sub\">score = 100 × "
 	            "honesty × (0.7 × uptime + 0.15 × 1/(1 + TTFT/1 s) + 0.15 × tps/(tps + 50)). "
 	            "Honesty: genuine 1, inconclusive 0.7, unreachable 0.5, suspect 0.4, "
-	            "misbehaving 0. Uptime is the share of probe requests that succeeded, with a "
+	            "misbehaving 0; a weak cheating finding under a genuine or inconclusive verdict "
+	            "multiplies it by 1 − confidence/2. Uptime is the share of probe requests that succeeded, with a "
 	            "Wilson interval; TTFT and tokens/s are means of each run's median with a "
 	            "normal interval. The score interval takes every input at its worst and best "
 	            "end.</p></div>");
