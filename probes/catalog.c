@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <pcre2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +301,38 @@ probe_nonce(char out[16])
 	snprintf(out, 16, "[ref %02x%02x%02x%02x]", raw[0], raw[1], raw[2], raw[3]);
 }
 
+/* A uniformly random index below n, from the kernel's generator. */
+static size_t
+random_below(size_t n)
+{
+	unsigned char raw[4];
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || read(fd, raw, sizeof raw) != (ssize_t)sizeof raw)
+		fatal(70, "cannot read /dev/urandom");
+	close(fd);
+	uint32_t v = (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 | raw[3];
+	return n ? v % n : 0;
+}
+
+/* Append one of the '|'-separated choices in [s, end). */
+static void
+render_pick(struct buf *b, const char *s, const char *end)
+{
+	size_t n = 1;
+	for (const char *q = s; q < end; q++)
+		n += *q == '|';
+	size_t k = random_below(n);
+	const char *start = s;
+	for (; k > 0; start++)
+		if (*start == '|')
+			k--;
+	const char *stop = memchr(start, '|', (size_t)(end - start));
+	if (stop == NULL)
+		stop = end;
+	if (buf_add(b, start, (size_t)(stop - start)) != 0)
+		fatal(70, "internal: output buffer over its cap");
+}
+
 char *
 probe_render(const char *template_text, const char *nonce)
 {
@@ -311,15 +344,25 @@ probe_render(const char *template_text, const char *nonce)
 	buf_init(&b, 0);
 	const char *p = template_text;
 	for (;;) {
-		const char *a = strstr(p, "{nonce}");
-		const char *h = strstr(p, "{nonce_hex}");
-		const char *hit = a && (!h || a < h) ? a : h;
+		const char *hit = strchr(p, '{');
 		if (hit == NULL)
 			break;
 		if (buf_add(&b, p, (size_t)(hit - p)) != 0)
 			break;
-		buf_puts(&b, hit == a ? nonce : hex);
-		p = hit + (hit == a ? 7 : 11);
+		const char *close = strchr(hit, '}');
+		if (strncmp(hit, "{nonce}", 7) == 0) {
+			buf_puts(&b, nonce);
+			p = hit + 7;
+		} else if (strncmp(hit, "{nonce_hex}", 11) == 0) {
+			buf_puts(&b, hex);
+			p = hit + 11;
+		} else if (strncmp(hit, "{pick:", 6) == 0 && close != NULL) {
+			render_pick(&b, hit + 6, close);
+			p = close + 1;
+		} else {
+			buf_puts(&b, "{");
+			p = hit + 1;
+		}
 	}
 	buf_puts(&b, p);
 	return buf_take(&b, NULL);
