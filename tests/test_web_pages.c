@@ -597,3 +597,22 @@ Test(web_pages, board_loads_history_from_the_store)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	cr_expect_eq(system(cmd), 0);
 }
+
+Test(web_pages, a_big_board_lists_relays_on_the_overview)
+{
+	struct board *b = board_new("t");
+	int64_t now = wall_ms();
+	char relay[32], model[32];
+	for (int r = 0; r < 40; r++)
+		for (int m = 0; m < 5; m++) {
+			snprintf(relay, sizeof relay, "relay-%02d", r);
+			snprintf(model, sizeof model, "model-%d", m);
+			record(b, relay, model, "genuine", now, 10, 10, 300, 50, NULL);
+		}
+	struct blob *p = board_get(b, PAGE_STATUS_HTML);
+	cr_expect_not_null(strstr(p->data, "One row a relay"));
+	cr_expect_not_null(strstr(p->data, "href=\"relays/relay-39.html\""));
+	cr_expect_lt(p->len, 200 * 600, "the overview is %zu bytes for 200 pairs", p->len);
+	board_put(p);
+	board_free(b);
+}

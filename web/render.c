@@ -65,6 +65,8 @@ const char render_stylesheet[] =
     "background:var(--bg);border:1px solid var(--line);border-radius:4px;padding:0 4px}"
     ".ev{display:grid;grid-template-columns:auto 1fr;gap:0 8px;margin-top:2px}"
     ".ev span:nth-child(odd){color:var(--muted)}"
+    ".mp{display:inline-block;margin:2px 10px 2px 0;font-size:12px;color:var(--muted);"
+    "white-space:nowrap}"
     ".rank{font-weight:700}.tie{color:var(--muted);font-weight:400}"
     ".ci{color:var(--muted);font-size:12px;white-space:nowrap}"
     ".filters{display:flex;flex-wrap:wrap;gap:6px;margin:10px 0}"
@@ -296,6 +298,65 @@ json_emit(struct buf *b, json_t *j)
 	free(s);
 }
 
+/* Past this many relay-models the overview lists relays, not pairs (the
+ * leaderboard and the relay pages have the rest): a page, not a dump. */
+#define STATUS_ROWS_MAX 150
+
+static void
+status_by_relay(const struct board_view *v, struct buf *b)
+{
+	buf_puts(b, "<p class=\"lead\">One row a relay; its page has each model. The <a href=\""
+	            "leaderboard/index.html\">leaderboard</a> ranks every pair.</p>"
+	            "<div class=\"tablecard scroll\"><table><thead><tr><th>Relay</th>"
+	            "<th>Verdicts</th><th class=\"num\">Uptime 24h</th>"
+	            "<th class=\"num opt\">30 d</th><th class=\"num opt\">Last audit</th>"
+	            "</tr></thead><tbody>");
+	for (size_t i = 0; i < v->n_relays; i++) {
+		const struct board_relay *r = v->relays[i];
+		struct window d = {0}, m = {0}, x;
+		int64_t last = 0;
+		buf_puts(b, "<tr><td class=\"name\"><a href=\"relays/");
+		html_escape(b, r->key);
+		buf_puts(b, ".html\">");
+		html_escape(b, r->name);
+		buf_putf(b, "</a><div class=\"sub\">%zu model%s</div></td><td>", r->n,
+		         r->n == 1 ? "" : "s");
+		for (size_t k = 0; k < r->n; k++) {
+			const struct board_entry *e = r->entries[k];
+			entry_window(e, WIN_24H, v->now_ms, &x);
+			d.requests += x.requests;
+			d.ok += x.ok;
+			entry_window(e, WIN_30D, v->now_ms, &x);
+			m.requests += x.requests;
+			m.ok += x.ok;
+			last = e->last_run_ms > last ? e->last_run_ms : last;
+			buf_puts(b, "<span class=\"mp\">");
+			html_escape(b, e->model);
+			buf_puts(b, " ");
+			verdict_pill(b, e->verdict);
+			buf_puts(b, "</span>");
+		}
+		char pct[32], ago[32];
+		buf_puts(b, "</td><td class=\"num\">");
+		if (d.requests > 0) {
+			format_percent(pct, sizeof pct, (double)d.ok / (double)d.requests);
+			buf_puts(b, pct);
+		} else {
+			buf_puts(b, "&ndash;");
+		}
+		buf_puts(b, "</td><td class=\"num opt\">");
+		if (m.requests > 0) {
+			format_percent(pct, sizeof pct, (double)m.ok / (double)m.requests);
+			buf_puts(b, pct);
+		} else {
+			buf_puts(b, "&ndash;");
+		}
+		format_ago(ago, sizeof ago, last, v->now_ms);
+		buf_putf(b, "</td><td class=\"num opt\">%s</td></tr>", ago);
+	}
+	buf_puts(b, "</tbody></table></div>");
+}
+
 void
 render_status_html(const struct board_view *v, struct buf *b)
 {
@@ -318,6 +379,12 @@ render_status_html(const struct board_view *v, struct buf *b)
 	         v->n, v->n == 1 ? "" : "s");
 	for (int j = 0; j < 6; j++)
 		buf_putf(b, "<div><b>%d</b>%s</div>", counts[j], order[j]);
+	if (v->n > STATUS_ROWS_MAX) {
+		buf_puts(b, "</div>");
+		status_by_relay(v, b);
+		page_end(b, v, "");
+		return;
+	}
 	buf_puts(b, "</div><div class=\"tablecard scroll\"><table><thead><tr><th>Relay</th>"
 	            "<th class=\"opt\">Model</th><th>Verdict</th><th class=\"num\">Uptime 24h</th>"
 	            "<th class=\"num opt\">30 d</th><th class=\"num opt\">TTFT</th>"
