@@ -28,11 +28,12 @@
 static void
 usage(FILE *f)
 {
-	fputs("usage: assay export DIR (-c FILE | --db PATH)\n"
+	fputs("usage: assay export DIR (-c FILE | --db PATH) [--gzip]\n"
 	      "\n"
 	      "Write the status page, leaderboard, relay pages, JSON and badges of the\n"
 	      "database as static files under DIR (created if missing), ready for any\n"
-	      "static host. The database is opened read-only.\n",
+	      "static host. The database is opened read-only. --gzip also writes FILE.gz\n"
+	      "beside each larger document (for nginx's gzip_static and similar).\n",
 	      f);
 }
 
@@ -77,6 +78,7 @@ out:
 struct export_ctx {
 	struct board *board;
 	const char *dir;
+	int gzip;
 	long files;
 	long long bytes;
 	int failed;
@@ -103,6 +105,14 @@ export_cb(const char *path, void *arg)
 		x->files++;
 		x->bytes += (long long)r.blob->len;
 	}
+	if (!x->failed && x->gzip && r.blob->gz != NULL) {
+		char *gz = xasprintf("%s.gz", file);
+		if (write_file(gz, r.blob->gz, r.blob->gz_len) != 0) {
+			fprintf(stderr, "assay export: cannot write '%s': %s\n", gz, strerror(errno));
+			x->failed = 1;
+		}
+		free(gz);
+	}
 	free(file);
 	board_put(r.blob);
 }
@@ -113,11 +123,12 @@ cmd_export(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"db", required_argument, NULL, 'd'},
+	    {"gzip", no_argument, NULL, 'z'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *config_path = NULL, *db = NULL;
-	int c;
+	int c, gzip = 0;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
@@ -127,6 +138,9 @@ cmd_export(int argc, char **argv)
 			break;
 		case 'd':
 			db = optarg;
+			break;
+		case 'z':
+			gzip = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -176,7 +190,7 @@ cmd_export(int argc, char **argv)
 		snprintf(err, sizeof err, "cannot create '%s': %s", dir, strerror(errno));
 		goto fail;
 	}
-	struct export_ctx x = {.board = board, .dir = dir};
+	struct export_ctx x = {.board = board, .dir = dir, .gzip = gzip};
 	site_each_path(board, export_cb, &x);
 	if (x.failed) {
 		status = 1;

@@ -184,10 +184,19 @@ Test(export, writes_the_site_with_working_relative_links, .init = setup, .fini =
 		cr_expect_gt(check_links(out_dir, path), 3, "%s has too few links", pages[i]);
 	}
 
-	/* exporting again over the same directory works (atomic replacements) */
-	cr_expect_eq(run_export(out_dir, "--db", db, &out, &err), 0, "%s", err);
+	/* exporting again over the same directory works (atomic replacements);
+	 * --gzip adds precompressed copies of the larger documents */
+	char *argv[] = {(char *)test_binary("assay"), (char *)"export", out_dir, (char *)"--db",
+	                db, (char *)"--gzip", NULL};
+	cr_expect_eq(run_capture(argv, 60000, &out, &err), 0, "%s", err);
 	free(out);
 	free(err);
+	snprintf(path, sizeof path, "%s/leaderboard/index.html.gz", out_dir);
+	cr_expect_eq(access(path, R_OK), 0, "no gzip copy with --gzip");
+	char cmd[2 * PATH_MAX + 256];
+	snprintf(cmd, sizeof cmd, "gzip -dc '%s' | cmp -s - '%s/leaderboard/index.html'", path,
+	         out_dir);
+	cr_expect_eq(system(cmd), 0, "the gzip copy is not the same document");
 }
 
 Test(export, from_config_shows_declared_relays, .init = setup, .fini = teardown, .timeout = 60)
