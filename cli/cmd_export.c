@@ -108,7 +108,8 @@ export_cb(const char *path, void *arg)
 	if (!x->failed && x->gzip && r.blob->gz != NULL) {
 		char *gz = xasprintf("%s.gz", file);
 		if (write_file(gz, r.blob->gz, r.blob->gz_len) != 0) {
-			fprintf(stderr, "assay export: cannot write '%s': %s\n", gz, strerror(errno));
+			fprintf(stderr, "assay export: cannot write '%s': %s\n", gz,
+			        strerror(errno));
 			x->failed = 1;
 		}
 		free(gz);
@@ -152,7 +153,8 @@ cmd_export(int argc, char **argv)
 		}
 	}
 	if (optind + 1 != argc) {
-		fputs("assay export: exactly one DIR is required (see assay export --help)\n", stderr);
+		fputs("assay export: exactly one DIR is required (see assay export --help)\n",
+		      stderr);
 		return 2;
 	}
 	if (config_path == NULL && db == NULL) {

@@ -70,16 +70,17 @@ store_each_summary(struct store *s, int64_t window_ms, store_summary_cb cb, void
 }
 
 int
-store_each_bucket(struct store *s, enum store_resolution res, int64_t since_ms,
-                  store_bucket_cb cb, void *arg)
+store_each_bucket(struct store *s, enum store_resolution res, int64_t since_ms, store_bucket_cb cb,
+                  void *arg)
 {
 	int64_t len = store_resolution_ms(res);
 	int64_t since = since_ms / len;
-	char *sql = xasprintf("SELECT t.relay, t.model, r.target, r.bucket, r.runs, r.requests, r.ok,"
-	                      " r.tokens, r.ttft_n, r.ttft_sum, r.ttft_sq, r.tps_n, r.tps_sum,"
-	                      " r.tps_sq FROM %s r JOIN targets t ON t.id = r.target"
-	                      " WHERE r.bucket >= ?1 ORDER BY r.target, r.bucket",
-	                      store_rollup_table(res));
+	char *sql =
+	    xasprintf("SELECT t.relay, t.model, r.target, r.bucket, r.runs, r.requests, r.ok,"
+	              " r.tokens, r.ttft_n, r.ttft_sum, r.ttft_sq, r.tps_n, r.tps_sum,"
+	              " r.tps_sq FROM %s r JOIN targets t ON t.id = r.target"
+	              " WHERE r.bucket >= ?1 ORDER BY r.target, r.bucket",
+	              store_rollup_table(res));
 	sqlite3_stmt *st = NULL, *es = NULL;
 	int rc = -1;
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK ||

@@ -26,8 +26,8 @@ enum {
 	R_DEL_OBS,
 	R_DEL_RUNS,
 	R_TARGETS,
-	R_DEL_ROLLUP,                      /* + resolution: 3 slots */
-	R_DEL_ERRORS = R_DEL_ROLLUP + 3,   /* + resolution: 3 slots */
+	R_DEL_ROLLUP,                    /* + resolution: 3 slots */
+	R_DEL_ERRORS = R_DEL_ROLLUP + 3, /* + resolution: 3 slots */
 	R_DEL_VERDICTS = R_DEL_ERRORS + 3,
 	R_DEL_INCIDENTS,
 	R__COUNT
@@ -134,8 +134,7 @@ trim_rollup(struct store *s, int64_t target, enum store_resolution res, int64_t 
 }
 
 long
-store_retention_step(struct store *s, const struct store_retention *r, int64_t now_ms,
-                     long budget)
+store_retention_step(struct store *s, const struct store_retention *r, int64_t now_ms, long budget)
 {
 	char err[256];
 	if (s->readonly)

@@ -171,8 +171,7 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
-static const char *const rollup_tables[STORE__RES] = {"rollup_minute", "rollup_hour",
-                                                      "rollup_day"};
+static const char *const rollup_tables[STORE__RES] = {"rollup_minute", "rollup_hour", "rollup_day"};
 
 int
 store_schema_version(void)
@@ -277,12 +276,12 @@ static const char *const writer_sql[STMT__COUNT] = {
         " request_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 #define ROLLUP_UPSERT(table)                                                                       \
 	"INSERT INTO " table "(target, bucket, runs, requests, ok, tokens, ttft_n, ttft_sum,"      \
-	" ttft_sq, tps_n, tps_sum, tps_sq) VALUES (?,?,1,?,?,?,?,?,?,?,?,?)"                      \
+	" ttft_sq, tps_n, tps_sum, tps_sq) VALUES (?,?,1,?,?,?,?,?,?,?,?,?)"                       \
 	" ON CONFLICT(target, bucket) DO UPDATE SET runs = runs + 1,"                              \
-	" requests = requests + excluded.requests, ok = ok + excluded.ok,"                        \
-	" tokens = tokens + excluded.tokens, ttft_n = ttft_n + excluded.ttft_n,"                  \
-	" ttft_sum = ttft_sum + excluded.ttft_sum, ttft_sq = ttft_sq + excluded.ttft_sq,"         \
-	" tps_n = tps_n + excluded.tps_n, tps_sum = tps_sum + excluded.tps_sum,"                  \
+	" requests = requests + excluded.requests, ok = ok + excluded.ok,"                         \
+	" tokens = tokens + excluded.tokens, ttft_n = ttft_n + excluded.ttft_n,"                   \
+	" ttft_sum = ttft_sum + excluded.ttft_sum, ttft_sq = ttft_sq + excluded.ttft_sq,"          \
+	" tps_n = tps_n + excluded.tps_n, tps_sum = tps_sum + excluded.tps_sum,"                   \
 	" tps_sq = tps_sq + excluded.tps_sq"
     [STMT_ROLLUP_MINUTE] = ROLLUP_UPSERT("rollup_minute"),
     [STMT_ROLLUP_HOUR] = ROLLUP_UPSERT("rollup_hour"),
@@ -323,8 +322,9 @@ store_open(const char *path, int readonly, char *err, size_t errlen)
 	sqlite3_busy_timeout(s->db, 5000);
 	char e2[512];
 	if (!readonly) {
-		if (store_exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-		                  "PRAGMA foreign_keys = ON;",
+		if (store_exec(s,
+		               "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+		               "PRAGMA foreign_keys = ON;",
 		               e2, sizeof e2) != 0) {
 			snprintf(err, errlen, "cannot set up database '%s': %s", path, e2);
 			goto err;
@@ -713,8 +713,8 @@ save_segment(struct store *s, struct target *t, const struct audit_run *run,
 }
 
 static void
-damper_report(const struct target *t, const struct damper *d, const char *kind,
-              int64_t resolved_ms, struct store_outcome *out)
+damper_report(const struct target *t, const struct damper *d, const char *kind, int64_t resolved_ms,
+              struct store_outcome *out)
 {
 	if (out->n_incidents >= sizeof out->incidents / sizeof out->incidents[0])
 		return;
@@ -759,8 +759,8 @@ damper_feed(struct store *s, struct target *t, struct damper *d, const char *kin
 			free(d->cause);
 			free(d->detail);
 			d->cause = xstrdup(cause ? cause : "");
-			d->detail = utf8_sanitize(detail ? detail : "", strlen(detail ? detail : ""),
-			                          300);
+			d->detail =
+			    utf8_sanitize(detail ? detail : "", strlen(detail ? detail : ""), 300);
 			d->opened_ms = d->first_bad_ms;
 			d->failed_runs = d->bad;
 			st = stmt(s, STMT_INCIDENT_INSERT);
@@ -798,8 +798,7 @@ damper_feed(struct store *s, struct target *t, struct damper *d, const char *kin
 
 static int
 save_incidents(struct store *s, struct target *t, const struct audit_run *run,
-               const struct assessment *a, const long errors[ERR__COUNT],
-               struct store_outcome *out)
+               const struct assessment *a, const long errors[ERR__COUNT], struct store_outcome *out)
 {
 	/* outage: no request of the run succeeded */
 	int down = a->requests > 0 && a->ok_requests == 0;
@@ -825,9 +824,8 @@ save_incidents(struct store *s, struct target *t, const struct audit_run *run,
 		if (finding_class_is_cheat(a->findings[i].class) &&
 		    (worst == NULL || a->findings[i].confidence > worst->confidence))
 			worst = &a->findings[i];
-	return damper_feed(s, t, &t->misbehaving, "misbehaving",
-	                   a->verdict == VERDICT_MISBEHAVING, run->started_ms,
-	                   worst ? worst->class : "", a->reason, out);
+	return damper_feed(s, t, &t->misbehaving, "misbehaving", a->verdict == VERDICT_MISBEHAVING,
+	                   run->started_ms, worst ? worst->class : "", a->reason, out);
 }
 
 int64_t
@@ -850,8 +848,8 @@ store_save_run_outcome(struct store *s, const struct audit_run *run, const struc
 	const char *findings = s->scratch_findings;
 	long errors[ERR__COUNT];
 	store_count_errors(run, errors);
-	struct target *t = target_get(s, run->target.relay, run->target.model,
-	                              api_name(run->target.api));
+	struct target *t =
+	    target_get(s, run->target.relay, run->target.model, api_name(run->target.api));
 	if (t == NULL)
 		goto fail;
 	sqlite3_stmt *st = stmt(s, STMT_INSERT_RUN);
@@ -870,7 +868,8 @@ store_save_run_outcome(struct store *s, const struct audit_run *run, const struc
 		goto fail;
 	out->run_id = sqlite3_last_insert_rowid(s->db);
 	for (size_t i = 0; i < run->n_items; i++)
-		if (run->items[i].obs != NULL && save_observation(s, out->run_id, &run->items[i]) != 0)
+		if (run->items[i].obs != NULL &&
+		    save_observation(s, out->run_id, &run->items[i]) != 0)
 			goto fail;
 	if (save_rollups(s, t->id, run->started_ms, a, errors) != 0 ||
 	    save_segment(s, t, run, a, findings, out) != 0 ||

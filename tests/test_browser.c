@@ -128,8 +128,7 @@ struct page {
 	const char *must[3]; /* text the parsed DOM must hold */
 };
 
-Test(browser, pages_render_cleanly_at_desktop_and_phone_widths, .fini = teardown,
-     .timeout = 600)
+Test(browser, pages_render_cleanly_at_desktop_and_phone_widths, .fini = teardown, .timeout = 600)
 {
 	cr_assert_eq(access("/usr/bin/chromium", X_OK), 0,
 	             "chromium is not installed: run `make deps` (Debian package 'chromium')");
@@ -143,8 +142,9 @@ Test(browser, pages_render_cleanly_at_desktop_and_phone_widths, .fini = teardown
 
 	char gen[300];
 	snprintf(gen, sizeof gen, "%s", test_binary("bench/web-gen"));
-	char *gargv[] = {gen, db, (char *)"5", (char *)"3", (char *)"--days", (char *)"120",
-	                 (char *)"--hostile", NULL};
+	char *gargv[] = {
+	    gen, db, (char *)"5", (char *)"3", (char *)"--days", (char *)"120", (char *)"--hostile",
+	    NULL};
 	char *out = NULL, *err = NULL;
 	cr_assert_eq(run_capture(gargv, 120000, &out, &err), 0, "web-gen failed: %s", err);
 	free(out);
@@ -182,9 +182,11 @@ Test(browser, pages_render_cleanly_at_desktop_and_phone_widths, .fini = teardown
 	    {"leaderboard-ttft", "leaderboard/all/ttft.html", {"TTFT", "honest-relay", NULL}},
 	    {"relay-honest", "relays/honest-relay.html", {"genuine", "Verdict history", NULL}},
 	    {"relay-swap", "relays/swap-relay.html", {"misbehaving", "substitution", NULL}},
-	    {"relay-history", "relays/relay-001.example.html",
+	    {"relay-history",
+	     "relays/relay-001.example.html",
 	     {"Incidents", "Failed requests by error class", "90 days ago"}},
-	    {"relay-hostile", "relays/-script-alert--relay----script-.html",
+	    {"relay-hostile",
+	     "relays/-script-alert--relay----script-.html",
 	     {"<script>alert('relay')</script>", "onerror=alert(1)", NULL}},
 	    {"about", "about.html", {"Database", "Schema version", NULL}},
 	};
@@ -194,16 +196,17 @@ Test(browser, pages_render_cleanly_at_desktop_and_phone_widths, .fini = teardown
 		snprintf(url, sizeof url, "%s%s", base, pages[i].path);
 		for (size_t w = 0; w < 2; w++) {
 			char mode[400];
-			snprintf(mode, sizeof mode, "--screenshot=%s/%s-%s.png", shots, pages[i].name,
-			         widths[w] > 600 ? "desktop" : "phone");
+			snprintf(mode, sizeof mode, "--screenshot=%s/%s-%s.png", shots,
+			         pages[i].name, widths[w] > 600 ? "desktop" : "phone");
 			int rc = chromium(url, mode, widths[w], &out, &err);
 			cr_expect_eq(rc, 0, "chromium failed on %s: %s", url, err);
 			char *console = console_lines(err);
-			cr_expect_null(console, "%s at %d px: console messages:\n%s", url, widths[w],
-			               console);
+			cr_expect_null(console, "%s at %d px: console messages:\n%s", url,
+			               widths[w], console);
 			free(console);
 			struct stat sb;
-			cr_expect(stat(mode + strlen("--screenshot="), &sb) == 0 && sb.st_size > 5000,
+			cr_expect(stat(mode + strlen("--screenshot="), &sb) == 0 &&
+			              sb.st_size > 5000,
 			          "no screenshot for %s", url);
 			free(out);
 			free(err);
@@ -212,7 +215,8 @@ Test(browser, pages_render_cleanly_at_desktop_and_phone_widths, .fini = teardown
 		cr_expect_eq(rc, 0, "chromium --dump-dom failed on %s", url);
 		cr_expect_not_null(strstr(out, "</html>"), "%s: no DOM", url);
 		cr_expect_null(strstr(out, "<script"), "%s: a <script> element was parsed", url);
-		cr_expect_null(strstr(out, "<img src=\"x\""), "%s: an injected <img> was parsed", url);
+		cr_expect_null(strstr(out, "<img src=\"x\""), "%s: an injected <img> was parsed",
+		               url);
 		for (size_t k = 0; k < 3 && pages[i].must[k]; k++) {
 			/* the DOM serializer escapes < > & in text: compare escaped */
 			char want[256];
@@ -228,15 +232,18 @@ Test(browser, pages_render_cleanly_at_desktop_and_phone_widths, .fini = teardown
 			want[o] = '\0';
 			cr_expect_not_null(strstr(out, want), "%s: '%s' not in the DOM", url, want);
 		}
-		if (strcmp(pages[i].name, "status") == 0 || strcmp(pages[i].name, "relay-history") == 0) {
+		if (strcmp(pages[i].name, "status") == 0 ||
+		    strcmp(pages[i].name, "relay-history") == 0) {
 			/* the dark theme (the browser prefers dark), desktop and phone */
 			for (size_t w = 0; w < 2; w++) {
 				char *o2 = NULL, *e2 = NULL, mode[400];
 				snprintf(mode, sizeof mode, "--screenshot=%s/%s-%s-dark.png", shots,
 				         pages[i].name, widths[w] > 600 ? "desktop" : "phone");
-				cr_expect_eq(chromium_theme(url, mode, widths[w], 1, &o2, &e2), 0, "%s", e2);
+				cr_expect_eq(chromium_theme(url, mode, widths[w], 1, &o2, &e2), 0,
+				             "%s", e2);
 				char *console = console_lines(e2);
-				cr_expect_null(console, "%s (dark): console messages:\n%s", url, console);
+				cr_expect_null(console, "%s (dark): console messages:\n%s", url,
+				               console);
 				free(console);
 				free(o2);
 				free(e2);
@@ -244,7 +251,8 @@ Test(browser, pages_render_cleanly_at_desktop_and_phone_widths, .fini = teardown
 		}
 		if (strcmp(pages[i].name, "status") == 0) {
 			/* the right verdicts on the right rows */
-			const char *h = strstr(out, ">honest-relay<"), *s = strstr(out, ">swap-relay<");
+			const char *h = strstr(out, ">honest-relay<"),
+			           *s = strstr(out, ">swap-relay<");
 			cr_assert(h && s);
 			const char *hv = strstr(h, "class=\"v v-"), *sv = strstr(s, "class=\"v v-");
 			cr_expect(hv && strncmp(hv, "class=\"v v-genuine\"", 19) == 0,
@@ -257,9 +265,13 @@ Test(browser, pages_render_cleanly_at_desktop_and_phone_widths, .fini = teardown
 	}
 
 	/* the API key is nowhere: not in a document, not in the database */
-	static const char *const docs[] = {"", "api/v1/relays", "api/v1/leaderboard", "metrics",
+	static const char *const docs[] = {"",
+	                                   "api/v1/relays",
+	                                   "api/v1/leaderboard",
+	                                   "metrics",
 	                                   "api/v1/endpoints/honest-relay_gpt-4o.json",
-	                                   "relays/honest-relay.html", "about.html"};
+	                                   "relays/honest-relay.html",
+	                                   "about.html"};
 	for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
 		char url[512];
 		snprintf(url, sizeof url, "%s%s", base, docs[i]);

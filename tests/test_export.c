@@ -76,8 +76,12 @@ teardown(void)
 static int
 run_export(const char *out_dir, const char *flag, const char *value, char **out, char **err)
 {
-	char *argv[] = {(char *)test_binary("assay"), (char *)"export", (char *)out_dir,
-	                (char *)flag, (char *)value, NULL};
+	char *argv[] = {(char *)test_binary("assay"),
+	                (char *)"export",
+	                (char *)out_dir,
+	                (char *)flag,
+	                (char *)value,
+	                NULL};
 	return run_capture(argv, 60000, out, err);
 }
 
@@ -115,7 +119,8 @@ check_links(const char *root, const char *path)
 		cr_expect(strstr(rel, "://") == NULL && rel[0] != '/',
 		          "%s: link '%s' is not relative", path, rel);
 		snprintf(full, sizeof full, "%s/%s", base, rel);
-		cr_expect_not_null(realpath(full, real), "%s: link '%s' does not resolve", path, rel);
+		cr_expect_not_null(realpath(full, real), "%s: link '%s' does not resolve", path,
+		                   rel);
 		cr_assert_not_null(realpath(root, real_root));
 		cr_expect_eq(strncmp(real, real_root, strlen(real_root)), 0,
 		             "%s: link '%s' leaves the export", path, rel);
@@ -186,8 +191,13 @@ Test(export, writes_the_site_with_working_relative_links, .init = setup, .fini =
 
 	/* exporting again over the same directory works (atomic replacements);
 	 * --gzip adds precompressed copies of the larger documents */
-	char *argv[] = {(char *)test_binary("assay"), (char *)"export", out_dir, (char *)"--db",
-	                db, (char *)"--gzip", NULL};
+	char *argv[] = {(char *)test_binary("assay"),
+	                (char *)"export",
+	                out_dir,
+	                (char *)"--db",
+	                db,
+	                (char *)"--gzip",
+	                NULL};
 	cr_expect_eq(run_capture(argv, 60000, &out, &err), 0, "%s", err);
 	free(out);
 	free(err);

@@ -73,12 +73,27 @@ Test(metrics, prometheus_scrapes_and_queries, .timeout = 120)
 	long errors[ERR__COUNT] = {0};
 	errors[ERR_RATE_LIMITED] = 1;
 	struct board_run runs[] = {
-	    {.relay = "honest", .model = "gpt-4o", .verdict = "genuine", .reason = "ok",
-	     .at_ms = now, .runs = 1, .requests = 4, .ok_requests = 4, .ttft_ms = 250,
+	    {.relay = "honest",
+	     .model = "gpt-4o",
+	     .verdict = "genuine",
+	     .reason = "ok",
+	     .at_ms = now,
+	     .runs = 1,
+	     .requests = 4,
+	     .ok_requests = 4,
+	     .ttft_ms = 250,
 	     .tokens_per_s = 80},
-	    {.relay = hostile, .model = "m\"x", .verdict = "misbehaving", .reason = "r",
-	     .at_ms = now, .runs = 1, .requests = 4, .ok_requests = 3, .ttft_ms = 900,
-	     .tokens_per_s = 20, .errors = errors},
+	    {.relay = hostile,
+	     .model = "m\"x",
+	     .verdict = "misbehaving",
+	     .reason = "r",
+	     .at_ms = now,
+	     .runs = 1,
+	     .requests = 4,
+	     .ok_requests = 3,
+	     .ttft_ms = 900,
+	     .tokens_per_s = 20,
+	     .errors = errors},
 	};
 	for (size_t i = 0; i < 2; i++)
 		board_record(b, &runs[i]);
@@ -104,7 +119,7 @@ Test(metrics, prometheus_scrapes_and_queries, .timeout = 120)
 	char config_flag[160];
 	snprintf(config_flag, sizeof config_flag, "--config.file=%s", cfg);
 	char *argv[] = {(char *)"/usr/bin/prometheus", config_flag, data, listen,
-	                (char *)"--log.level=error", NULL};
+	                (char *)"--log.level=error",   NULL};
 	struct child prom;
 	cr_assert_eq(child_start(&prom, argv), 0);
 

@@ -126,9 +126,9 @@ Test(store_history, rollups_count_requests_and_error_classes, .init = setup, .fi
 	struct store *s = store_open(path, 0, err, sizeof err);
 	cr_assert_not_null(s, "%s", err);
 	cr_assert_gt(save(s, "r", T0 + 1000, 2, ERR_NONE, 0, NULL), 0);
-	cr_assert_gt(save(s, "r", T0 + 2000, 1, ERR_TIMEOUT, 0, NULL), 0);  /* same minute */
+	cr_assert_gt(save(s, "r", T0 + 2000, 1, ERR_TIMEOUT, 0, NULL), 0);       /* same minute */
 	cr_assert_gt(save(s, "r", T0 + 61000, 0, ERR_RATE_LIMITED, 0, NULL), 0); /* next minute */
-	cr_assert_gt(save(s, "r", T0 + 3600000, 1, ERR_AUTH, 0, NULL), 0);  /* next hour */
+	cr_assert_gt(save(s, "r", T0 + 3600000, 1, ERR_AUTH, 0, NULL), 0);       /* next hour */
 
 	struct collected m = {0}, h = {0}, d = {0};
 	cr_assert_eq(store_each_bucket(s, STORE_MINUTE, T0, bucket_cb, &m), 0);
@@ -165,8 +165,8 @@ Test(store_history, rollups_count_requests_and_error_classes, .init = setup, .fi
 	store_close(s);
 }
 
-Test(store_history, incidents_open_after_three_failures_and_resolve_after_two_good,
-     .init = setup, .fini = teardown)
+Test(store_history, incidents_open_after_three_failures_and_resolve_after_two_good, .init = setup,
+     .fini = teardown)
 {
 	char err[256];
 	struct store *s = store_open(path, 0, err, sizeof err);
@@ -291,9 +291,9 @@ Test(store_history, retention_deletes_in_bounded_steps, .init = setup, .fini = t
 	int64_t now = T0 + 500LL * 86400000;
 	/* 300 old runs (a year ago, one a minute) and 5 fresh ones */
 	for (int i = 0; i < 300; i++)
-		cr_assert_gt(save(s, "old", now - 365LL * 86400000 + i * 60000LL, 1, ERR_TIMEOUT, 0,
-		                  NULL),
-		             0);
+		cr_assert_gt(
+		    save(s, "old", now - 365LL * 86400000 + i * 60000LL, 1, ERR_TIMEOUT, 0, NULL),
+		    0);
 	for (int i = 0; i < 5; i++)
 		cr_assert_gt(save(s, "new", now - 60000LL * (5 - i), 2, ERR_NONE, 0, NULL), 0);
 	struct store_retention r;

@@ -25,8 +25,8 @@ static const char hostile_model[] = "<img src=x onerror=alert(1)>";
 static const char hostile_text[] = "</td></tr><script>alert(\"x\")</script><svg onload=alert(2)>";
 
 static void
-record(struct board *b, const char *relay, const char *model, const char *verdict,
-       int64_t at_ms, long requests, long ok, double ttft, double tps, json_t *findings)
+record(struct board *b, const char *relay, const char *model, const char *verdict, int64_t at_ms,
+       long requests, long ok, double ttft, double tps, json_t *findings)
 {
 	long errors[ERR__COUNT] = {0};
 	errors[ERR_TIMEOUT] = requests - ok;
@@ -50,15 +50,16 @@ static struct board *
 hostile_board(void)
 {
 	struct board *b = board_new("<b>title</b>");
-	json_t *findings = json_pack("[{s:s, s:f, s:{s:s, s:s, s:s, s:s}, s:s}]", "class",
-	                             "substitution", "confidence", 0.999, "evidence", "expected",
-	                             hostile_text, "observed", hostile_text, "summary", hostile_text,
-	                             "probe", hostile_text, "served_model", hostile_text);
+	json_t *findings = json_pack(
+	    "[{s:s, s:f, s:{s:s, s:s, s:s, s:s}, s:s}]", "class", "substitution", "confidence",
+	    0.999, "evidence", "expected", hostile_text, "observed", hostile_text, "summary",
+	    hostile_text, "probe", hostile_text, "served_model", hostile_text);
 	int64_t now = wall_ms();
 	for (int i = 0; i < 30; i++) {
-		record(b, hostile_relay, hostile_model, "misbehaving", now - i * 3600000LL, 10, 9, 300,
-		       40, findings);
-		record(b, "honest", "gpt-4o", "genuine", now - i * 3600000LL, 10, 10, 250, 80, NULL);
+		record(b, hostile_relay, hostile_model, "misbehaving", now - i * 3600000LL, 10, 9,
+		       300, 40, findings);
+		record(b, "honest", "gpt-4o", "genuine", now - i * 3600000LL, 10, 10, 250, 80,
+		       NULL);
 	}
 	struct store_segment seg = {.id = 1,
 	                            .relay = hostile_relay,
@@ -169,15 +170,16 @@ Test(web_pages, relays_json_keeps_its_shape)
 	json_t *arr = json_object_get(j, "relays");
 	cr_assert_eq(json_array_size(arr), 3);
 	static const char *const fields[] = {
-	    "relay",        "model",   "api",          "verdict", "reason", "findings",
-	    "last_run_ms",  "runs",    "requests",     "ok_requests", "success_rate", "ttft_ms",
-	    "tokens_per_s", "tokens_spent"};
+	    "relay",        "model",       "api",          "verdict",     "reason",
+	    "findings",     "last_run_ms", "runs",         "requests",    "ok_requests",
+	    "success_rate", "ttft_ms",     "tokens_per_s", "tokens_spent"};
 	size_t i;
 	json_t *r;
 	json_array_foreach(arr, i, r)
 	{
 		for (size_t k = 0; k < sizeof fields / sizeof fields[0]; k++)
-			cr_expect(json_object_get(r, fields[k]) != NULL, "field %s missing", fields[k]);
+			cr_expect(json_object_get(r, fields[k]) != NULL, "field %s missing",
+			          fields[k]);
 	}
 	json_t *h = json_array_get(arr, 0); /* sorted: the hostile name sorts first */
 	cr_expect_str_eq(json_string_value(json_object_get(h, "relay")), hostile_relay);
@@ -209,8 +211,10 @@ Test(web_pages, wilson_and_windows)
 	record(b, "r", "m", "genuine", now, 100, 100, 100, 10, NULL);
 	json_t *j = get_json(b, "/api/v1/endpoints/r_m.json");
 	json_t *w = json_object_get(j, "windows");
-	cr_expect_eq(json_integer_value(json_object_get(json_object_get(w, "24h"), "requests")), 100);
-	cr_expect_eq(json_integer_value(json_object_get(json_object_get(w, "7d"), "requests")), 200);
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(w, "24h"), "requests")),
+	             100);
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(w, "7d"), "requests")),
+	             200);
 	cr_expect_eq(json_integer_value(json_object_get(json_object_get(w, "90d"), "ok_requests")),
 	             150);
 	cr_expect_eq(json_array_size(json_object_get(j, "days")), 90);
@@ -257,7 +261,8 @@ Test(web_pages, leaderboard_ranks_ties_and_honesty)
 	cr_assert(a && bb && c && cheat);
 	/* rank = 1 + rows surely better (interval wholly above) */
 	cr_expect_eq(json_integer_value(json_object_get(a, "rank")), 1);
-	cr_expect_eq(json_integer_value(json_object_get(bb, "rank")), 2, "a is surely better than b");
+	cr_expect_eq(json_integer_value(json_object_get(bb, "rank")), 2,
+	             "a is surely better than b");
 	cr_expect(!json_is_true(json_object_get(bb, "tie")) ||
 	              json_integer_value(json_object_get(c, "rank")) == 1,
 	          "b ties only with c");
@@ -267,8 +272,8 @@ Test(web_pages, leaderboard_ranks_ties_and_honesty)
 	cr_expect(json_is_true(json_object_get(a, "tie")), "a ties with c");
 	cr_expect_eq(json_integer_value(json_object_get(cheat, "rank")), 5,
 	             "a misbehaving relay ranks last whatever its uptime");
-	cr_expect_float_eq(json_real_value(json_object_get(json_object_get(cheat, "score"), "value")),
-	                   0.0, 1e-9);
+	cr_expect_float_eq(
+	    json_real_value(json_object_get(json_object_get(cheat, "score"), "value")), 0.0, 1e-9);
 	/* a weak cheating finding under a genuine verdict costs honesty */
 	json_t *w = lb_entry(lb, "weak");
 	cr_assert_not_null(w);
@@ -324,13 +329,17 @@ Test(web_pages, query_parameters_redirect_and_unknowns_are_404)
 	site_get(b, "/leaderboard/", &q3, &r);
 	cr_expect_eq(r.status, SITE_NOT_FOUND);
 	static const char *const missing[] = {
-	    "/leaderboard/all/nope.html",      "/leaderboard/nomodel/score.html",
-	    "/leaderboard/all/score-99.html",  "/leaderboard/all/score-rev-x.html",
-	    "/relays/nobody.html",             "/api/v1/endpoints/nobody.json",
+	    "/leaderboard/all/nope.html",
+	    "/leaderboard/nomodel/score.html",
+	    "/leaderboard/all/score-99.html",
+	    "/leaderboard/all/score-rev-x.html",
+	    "/relays/nobody.html",
+	    "/api/v1/endpoints/nobody.json",
 	    "/api/v1/endpoints/honest_gpt-4o/uptimes/1y/badge.svg",
 	    "/api/v1/endpoints/honest_gpt-4o/uptimes/24h/badge.png",
 	    "/api/v1/endpoints/honest_gpt-4o/frob/badge.svg",
-	    "/../etc/passwd",                  "/relays/../about.html"};
+	    "/../etc/passwd",
+	    "/relays/../about.html"};
 	for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
 		site_get(b, missing[i], NULL, &r);
 		cr_expect_eq(r.status, SITE_NOT_FOUND, "%s", missing[i]);
@@ -484,17 +493,20 @@ Test(web_pages, live_server_routes_types_and_headers)
 		snprintf(url, sizeof url, "http://127.0.0.1:%d%s", web_port(w), cases[i].path);
 		char *body = fetch(url, &status);
 		cr_expect_eq(status, cases[i].status, "%s: %ld", cases[i].path, status);
-		cr_expect_not_null(strcasestr(headers, "content-security-policy: default-src 'none'"),
-		                   "%s", cases[i].path);
+		cr_expect_not_null(
+		    strcasestr(headers, "content-security-policy: default-src 'none'"), "%s",
+		    cases[i].path);
 		cr_expect_not_null(strcasestr(headers, "x-content-type-options: nosniff"));
 		cr_expect_null(strcasestr(headers, "script-src"));
 		if (cases[i].type) {
 			char want[128];
 			snprintf(want, sizeof want, "content-type: %s", cases[i].type);
-			cr_expect_not_null(strcasestr(headers, want), "%s: %s", cases[i].path, headers);
+			cr_expect_not_null(strcasestr(headers, want), "%s: %s", cases[i].path,
+			                   headers);
 		}
 		if (status == 302)
-			cr_expect_not_null(strcasestr(headers, "location: /leaderboard/all/uptime.html"));
+			cr_expect_not_null(
+			    strcasestr(headers, "location: /leaderboard/all/uptime.html"));
 		free(body);
 	}
 
@@ -588,9 +600,8 @@ Test(web_pages, board_loads_history_from_the_store)
 	cr_expect_eq(json_array_size(json_object_get(j, "history")), 1);
 	json_decref(j);
 	j = get_json(b, "/api/v1/about.json");
-	cr_expect_gt(json_integer_value(json_object_get(json_object_get(j, "database"),
-	                                                "size_bytes")),
-	             0);
+	cr_expect_gt(
+	    json_integer_value(json_object_get(json_object_get(j, "database"), "size_bytes")), 0);
 	json_decref(j);
 	board_free(b);
 	char cmd[128];

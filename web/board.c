@@ -172,7 +172,8 @@ bump(struct board *b, size_t relay_id)
 	if (relay_id >= b->n_relay_gen) {
 		size_t n = relay_id + 64;
 		b->relay_gen = xrealloc(b->relay_gen, n * sizeof *b->relay_gen);
-		memset(b->relay_gen + b->n_relay_gen, 0, (n - b->n_relay_gen) * sizeof *b->relay_gen);
+		memset(b->relay_gen + b->n_relay_gen, 0,
+		       (n - b->n_relay_gen) * sizeof *b->relay_gen);
 		b->n_relay_gen = n;
 	}
 	b->relay_gen[relay_id]++;
@@ -340,8 +341,8 @@ bucket_add_run(struct bucket *s, const struct board_run *run)
 }
 
 static void
-entry_set_latest(struct board_entry *e, const char *verdict, const char *reason,
-                 json_t *findings, int64_t at_ms, double ttft_ms, double tokens_per_s)
+entry_set_latest(struct board_entry *e, const char *verdict, const char *reason, json_t *findings,
+                 int64_t at_ms, double ttft_ms, double tokens_per_s)
 {
 	if (at_ms < e->last_run_ms)
 		return;

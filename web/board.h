@@ -116,7 +116,6 @@ long board_relay_of_endpoint(struct board *b, const char *key);
 int board_has_model_key(struct board *b, const char *key);
 
 /* Run fn with the read lock held over the current view (export, tests). */
-void board_with_view(struct board *b, void (*fn)(const struct board_view *v, void *arg),
-                     void *arg);
+void board_with_view(struct board *b, void (*fn)(const struct board_view *v, void *arg), void *arg);
 
 #endif

@@ -45,15 +45,17 @@ family(struct buf *b, const char *name, const char *type, const char *help)
 void
 render_metrics(const struct board_view *v, struct buf *b)
 {
-	static const char *const verdicts[] = {"genuine",     "suspect",     "misbehaving",
+	static const char *const verdicts[] = {"genuine",      "suspect",     "misbehaving",
 	                                       "inconclusive", "unreachable", "pending"};
 	family(b, "assay_relays", "gauge", "Relay-models on this board.");
 	buf_putf(b, "assay_relays %zu\n", v->n);
 	if (v->about->has_store) {
 		family(b, "assay_database_size_bytes", "gauge", "SQLite main file size.");
-		buf_putf(b, "assay_database_size_bytes %lld\n", (long long)v->about->stats.file_bytes);
+		buf_putf(b, "assay_database_size_bytes %lld\n",
+		         (long long)v->about->stats.file_bytes);
 		family(b, "assay_database_wal_bytes", "gauge", "SQLite write-ahead log size.");
-		buf_putf(b, "assay_database_wal_bytes %lld\n", (long long)v->about->stats.wal_bytes);
+		buf_putf(b, "assay_database_wal_bytes %lld\n",
+		         (long long)v->about->stats.wal_bytes);
 	}
 	family(b, "assay_relay_verdict", "gauge", "Latest verdict: 1 for the current state.");
 	for (size_t i = 0; i < v->n; i++) {
@@ -61,7 +63,8 @@ render_metrics(const struct board_view *v, struct buf *b)
 		const char *cur = e->verdict ? e->verdict : "pending";
 		for (size_t k = 0; k < sizeof verdicts / sizeof verdicts[0]; k++) {
 			labels(b, "assay_relay_verdict", e);
-			buf_putf(b, ",verdict=\"%s\"} %d\n", verdicts[k], strcmp(cur, verdicts[k]) == 0);
+			buf_putf(b, ",verdict=\"%s\"} %d\n", verdicts[k],
+			         strcmp(cur, verdicts[k]) == 0);
 		}
 	}
 	family(b, "assay_relay_requests", "gauge", "Probe requests sent in the window.");
@@ -72,7 +75,8 @@ render_metrics(const struct board_view *v, struct buf *b)
 			labels(b, "assay_relay_requests", v->entries[i]);
 			buf_putf(b, ",window=\"%s\"} %ld\n", window_names[w], x.requests);
 		}
-	family(b, "assay_relay_ok_requests", "gauge", "Probe requests that succeeded in the window.");
+	family(b, "assay_relay_ok_requests", "gauge",
+	       "Probe requests that succeeded in the window.");
 	for (size_t i = 0; i < v->n; i++)
 		for (int w = 0; w < WIN__COUNT; w++) {
 			struct window x;
@@ -105,7 +109,8 @@ render_metrics(const struct board_view *v, struct buf *b)
 			labels(b, "assay_relay_tokens_per_second", v->entries[i]);
 			buf_putf(b, "} %.3f\n", v->entries[i]->tokens_per_s);
 		}
-	family(b, "assay_relay_last_run_timestamp_seconds", "gauge", "When the latest run started.");
+	family(b, "assay_relay_last_run_timestamp_seconds", "gauge",
+	       "When the latest run started.");
 	for (size_t i = 0; i < v->n; i++)
 		if (v->entries[i]->last_run_ms > 0) {
 			labels(b, "assay_relay_last_run_timestamp_seconds", v->entries[i]);

@@ -139,7 +139,8 @@ static double
 honesty_with_findings(const char *verdict, json_t *findings)
 {
 	double h = honesty_of(verdict);
-	if (verdict == NULL || (strcmp(verdict, "genuine") != 0 && strcmp(verdict, "inconclusive") != 0))
+	if (verdict == NULL ||
+	    (strcmp(verdict, "genuine") != 0 && strcmp(verdict, "inconclusive") != 0))
 		return h;
 	size_t i;
 	json_t *f;

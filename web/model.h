@@ -71,7 +71,7 @@ struct board_entry {
 
 struct board_relay {
 	char *name, *key;
-	size_t id; /* stable: its cache scope */
+	size_t id;                    /* stable: its cache scope */
 	struct board_entry **entries; /* sorted by model */
 	size_t n;
 };
@@ -125,10 +125,9 @@ void mean_interval(long n, double sum, double sq, double *mean, double *lo, doub
  *   100 * honesty * (0.7 uptime + 0.15 ttft_factor + 0.15 speed_factor)
  * honesty: genuine 1, inconclusive 0.7, unreachable 0.5, suspect 0.4,
  * misbehaving 0; for genuine and inconclusive, each cheating finding (too
- * weak to change the verdict) multiplies it by 1 - confidence/2. ttft_factor = 1 / (1 + ttft/1000 ms); speed_factor =
- * tps / (tps + 50). lo and hi take each input at the pessimistic and
- * optimistic end of its interval. Unranked (ranked 0) until a verdict and
- * some requests exist.
+ * weak to change the verdict) multiplies it by 1 - confidence/2. ttft_factor = 1 / (1 + ttft/1000
+ * ms); speed_factor = tps / (tps + 50). lo and hi take each input at the pessimistic and optimistic
+ * end of its interval. Unranked (ranked 0) until a verdict and some requests exist.
  */
 struct score {
 	int ranked;

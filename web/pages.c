@@ -90,8 +90,8 @@ row_cmp(const struct lb_row *x, const struct lb_row *y, const struct sort_ctx *c
 		c = cmp_num(x->s.tps, y->s.tps, x->s.tps_n > 0, y->s.tps_n > 0, 1, r);
 		break;
 	case LB_VERDICT:
-		c = cmp_num(x->s.honesty, y->s.honesty, x->e->verdict != NULL, y->e->verdict != NULL,
-		            1, r);
+		c = cmp_num(x->s.honesty, y->s.honesty, x->e->verdict != NULL,
+		            y->e->verdict != NULL, 1, r);
 		break;
 	case LB_MODEL:
 		c = strcmp(x->e->model, y->e->model);
@@ -189,7 +189,8 @@ lb_rows(const struct board_view *v, const char *model, size_t *n)
 		ranked++;
 	/* sorted bounds: rows surely above i are those with lo > hi_i, rows
 	 * surely below are those with hi < lo_i; all others overlap i */
-	double *los = xmalloc((ranked + 1) * sizeof *los), *his = xmalloc((ranked + 1) * sizeof *his);
+	double *los = xmalloc((ranked + 1) * sizeof *los),
+	       *his = xmalloc((ranked + 1) * sizeof *his);
 	for (size_t i = 0; i < ranked; i++) {
 		los[i] = rows[i].s.lo;
 		his[i] = rows[i].s.hi;
@@ -233,7 +234,8 @@ sort_header(struct buf *b, const struct lb_query *q, enum lb_sort sort, const ch
 	to.sort = sort;
 	to.page = 1;
 	to.reverse = q->sort == sort ? !q->reverse : 0;
-	buf_putf(b, "<th%s%s%s><a href=\"", cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "");
+	buf_putf(b, "<th%s%s%s><a href=\"", cls ? " class=\"" : "", cls ? cls : "",
+	         cls ? "\"" : "");
 	lb_link(b, &to);
 	buf_putf(b, "\"%s>%s%s</a></th>", q->sort == sort ? " class=\"on\"" : "", label,
 	         q->sort == sort ? (q->reverse ? " ↑" : " ↓") : "");
@@ -286,7 +288,8 @@ render_leaderboard_html(const struct board_view *v, const struct lb_query *q, st
 		buf_puts(b, "</a>");
 	}
 	free(seen);
-	buf_puts(b, "</div><div class=\"tablecard scroll\"><table><thead><tr><th class=\"num\">#</th>");
+	buf_puts(
+	    b, "</div><div class=\"tablecard scroll\"><table><thead><tr><th class=\"num\">#</th>");
 	sort_header(b, q, LB_RELAY, "Relay", NULL);
 	sort_header(b, q, LB_MODEL, "Model", "opt");
 	sort_header(b, q, LB_VERDICT, "Verdict", NULL);
@@ -305,9 +308,10 @@ render_leaderboard_html(const struct board_view *v, const struct lb_query *q, st
 		const struct board_entry *e = r->e;
 		buf_puts(b, "<tr><td class=\"num rank\">");
 		if (r->rank > 0)
-			buf_putf(b, "%s%d", r->tie ? "<span class=\"tie\" title=\"tied: intervals "
-			                             "overlap\">=</span>"
-			                           : "",
+			buf_putf(b, "%s%d",
+			         r->tie ? "<span class=\"tie\" title=\"tied: intervals "
+			                  "overlap\">=</span>"
+			                : "",
 			         r->rank);
 		else
 			buf_puts(b, "&ndash;");
@@ -325,11 +329,12 @@ render_leaderboard_html(const struct board_view *v, const struct lb_query *q, st
 		verdict_pill(b, e->verdict);
 		size_t nf = json_array_size(e->findings);
 		if (nf > 0)
-			buf_putf(b, "<div class=\"sub\">%zu finding%s</div>", nf, nf == 1 ? "" : "s");
+			buf_putf(b, "<div class=\"sub\">%zu finding%s</div>", nf,
+			         nf == 1 ? "" : "s");
 		buf_puts(b, "</td><td class=\"num\">");
 		if (r->s.ranked)
-			buf_putf(b, "<b>%.1f</b><div class=\"ci\">[%.1f–%.1f]</div>", r->s.value, r->s.lo,
-			         r->s.hi);
+			buf_putf(b, "<b>%.1f</b><div class=\"ci\">[%.1f–%.1f]</div>", r->s.value,
+			         r->s.lo, r->s.hi);
 		else
 			buf_puts(b, "&ndash;");
 		buf_puts(b, "</td><td class=\"num opt\">");
@@ -350,8 +355,8 @@ render_leaderboard_html(const struct board_view *v, const struct lb_query *q, st
 			buf_puts(b, "&ndash;");
 		buf_puts(b, "</td><td class=\"num opt\">");
 		if (r->s.tps_n > 0)
-			buf_putf(b, "%.0f<div class=\"ci\">[%.0f–%.0f]</div>", r->s.tps, r->s.tps_lo,
-			         r->s.tps_hi);
+			buf_putf(b, "%.0f<div class=\"ci\">[%.0f–%.0f]</div>", r->s.tps,
+			         r->s.tps_lo, r->s.tps_hi);
 		else
 			buf_puts(b, "&ndash;");
 		buf_puts(b, "</td></tr>");
@@ -374,14 +379,16 @@ render_leaderboard_html(const struct board_view *v, const struct lb_query *q, st
 		}
 		buf_puts(b, "</div>");
 	}
-	buf_puts(b, "<div class=\"card\"><h3>How the score works</h3><p class=\"sub\">score = 100 × "
-	            "honesty × (0.7 × uptime + 0.15 × 1/(1 + TTFT/1 s) + 0.15 × tps/(tps + 50)). "
-	            "Honesty: genuine 1, inconclusive 0.7, unreachable 0.5, suspect 0.4, "
-	            "misbehaving 0; a weak cheating finding under a genuine or inconclusive verdict "
-	            "multiplies it by 1 − confidence/2. Uptime is the share of probe requests that succeeded, with a "
-	            "Wilson interval; TTFT and tokens/s are means of each run's median with a "
-	            "normal interval. The score interval takes every input at its worst and best "
-	            "end.</p></div>");
+	buf_puts(b,
+	         "<div class=\"card\"><h3>How the score works</h3><p class=\"sub\">score = 100 × "
+	         "honesty × (0.7 × uptime + 0.15 × 1/(1 + TTFT/1 s) + 0.15 × tps/(tps + 50)). "
+	         "Honesty: genuine 1, inconclusive 0.7, unreachable 0.5, suspect 0.4, "
+	         "misbehaving 0; a weak cheating finding under a genuine or inconclusive verdict "
+	         "multiplies it by 1 − confidence/2. Uptime is the share of probe requests that "
+	         "succeeded, with a "
+	         "Wilson interval; TTFT and tokens/s are means of each run's median with a "
+	         "normal interval. The score interval takes every input at its worst and best "
+	         "end.</p></div>");
 	page_end(b, v, q->root);
 	free(rows);
 }
@@ -426,15 +433,17 @@ render_leaderboard_json(const struct board_view *v, struct buf *out)
 	json_t *root = json_object(), *arr = json_array();
 	for (size_t i = 0; i < n; i++) {
 		json_t *j = json_object();
-		json_object_set_new(j, "rank", rows[i].rank ? json_integer(rows[i].rank) : json_null());
+		json_object_set_new(j, "rank",
+		                    rows[i].rank ? json_integer(rows[i].rank) : json_null());
 		json_object_set_new(j, "tie", json_boolean(rows[i].tie));
 		json_object_set_new(j, "relay", json_string(rows[i].e->relay));
 		json_object_set_new(j, "model", json_string(rows[i].e->model));
 		json_object_set_new(j, "key", json_string(rows[i].e->key));
-		json_object_set_new(j, "verdict", rows[i].e->verdict ? json_string(rows[i].e->verdict)
-		                                                     : json_null());
-		json_object_set_new(j, "findings", json_integer((json_int_t)json_array_size(
-		                                       rows[i].e->findings)));
+		json_object_set_new(j, "verdict",
+		                    rows[i].e->verdict ? json_string(rows[i].e->verdict)
+		                                       : json_null());
+		json_object_set_new(j, "findings",
+		                    json_integer((json_int_t)json_array_size(rows[i].e->findings)));
 		json_object_set_new(j, "score", score_json(&rows[i].s));
 		json_array_append_new(arr, j);
 	}
@@ -490,8 +499,10 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 			char l[32], h[32];
 			format_percent(l, sizeof l, lo);
 			format_percent(h, sizeof h, hi);
-			buf_putf(b, "<div><b>%s</b>uptime %s <span class=\"ci\">[%s–%s] n=%ld</span></div>",
-			         pct, window_names[i], l, h, w[i].requests);
+			buf_putf(
+			    b,
+			    "<div><b>%s</b>uptime %s <span class=\"ci\">[%s–%s] n=%ld</span></div>",
+			    pct, window_names[i], l, h, w[i].requests);
 		} else {
 			buf_putf(b, "<div><b>&ndash;</b>uptime %s</div>", window_names[i]);
 		}
@@ -514,8 +525,8 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 		format_time(z, sizeof z, s->last_ms);
 		buf_puts(b, "<li>");
 		verdict_pill(b, s->verdict);
-		buf_putf(b, " <span class=\"sub\">%s → %s, %ld run%s</span><div class=\"reason\">", a, z,
-		         s->runs, s->runs == 1 ? "" : "s");
+		buf_putf(b, " <span class=\"sub\">%s → %s, %ld run%s</span><div class=\"reason\">",
+		         a, z, s->runs, s->runs == 1 ? "" : "s");
 		html_escape(b, s->reason);
 		buf_puts(b, "</div>");
 		render_findings(b, s->findings, 0);
@@ -523,8 +534,9 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 	}
 	buf_puts(b, "</ul></div><div><h3>Incidents</h3><ul class=\"plain\">");
 	if (e->n_incidents == 0)
-		buf_putf(b, "<li>None. An incident opens after %d failing runs in a row and closes "
-		            "after %d good ones.</li>",
+		buf_putf(b,
+		         "<li>None. An incident opens after %d failing runs in a row and closes "
+		         "after %d good ones.</li>",
 		         STORE_INCIDENT_OPEN_AFTER, STORE_INCIDENT_RESOLVE_AFTER);
 	for (size_t i = e->n_incidents; i-- > 0;) {
 		const struct incident *in = &e->incidents[i];
@@ -553,7 +565,8 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 	buf_puts(b, "</ul></div></div><h3>Failed requests by error class</h3>");
 	int any = 0;
 	for (int c = 1; c < ERR__COUNT; c++)
-		any |= w[WIN_90D].errors[c] > 0 || w[WIN_24H].errors[c] > 0 || w[WIN_7D].errors[c] > 0;
+		any |=
+		    w[WIN_90D].errors[c] > 0 || w[WIN_24H].errors[c] > 0 || w[WIN_7D].errors[c] > 0;
 	if (!any) {
 		buf_puts(b, "<p class=\"sub\">No failed request in 90 days.</p>");
 	} else {
@@ -577,13 +590,14 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 	static const char *const badges[] = {"uptimes/24h", "uptimes/7d", "uptimes/30d",
 	                                     "response-times/24h", "verdict"};
 	for (size_t i = 0; i < sizeof badges / sizeof badges[0]; i++) {
-		buf_putf(b, "<img alt=\"%s badge\" height=\"20\" src=\"%sapi/v1/endpoints/", badges[i],
-		         root);
+		buf_putf(b, "<img alt=\"%s badge\" height=\"20\" src=\"%sapi/v1/endpoints/",
+		         badges[i], root);
 		html_escape(b, e->key);
 		buf_putf(b, "/%s/badge.svg\">", badges[i]);
 	}
-	buf_puts(b, "</div><p class=\"sub\">Shields.io endpoint JSON: replace <code>badge.svg</code> "
-	            "with <code>badge.json</code>. Data: <a href=\"");
+	buf_puts(b,
+	         "</div><p class=\"sub\">Shields.io endpoint JSON: replace <code>badge.svg</code> "
+	         "with <code>badge.json</code>. Data: <a href=\"");
 	buf_puts(b, root);
 	buf_puts(b, "api/v1/endpoints/");
 	html_escape(b, e->key);
@@ -602,8 +616,9 @@ render_relay_html(const struct board_view *v, long relay_id, struct buf *b)
 	page_begin(b, v, "../", r->name, "");
 	buf_puts(b, "<h1>");
 	html_escape(b, r->name);
-	buf_putf(b, "</h1><p class=\"lead\">%zu model%s audited. Uptime is the share of probe "
-	            "requests that succeeded; bars show one day each (hover for the figures).</p>",
+	buf_putf(b,
+	         "</h1><p class=\"lead\">%zu model%s audited. Uptime is the share of probe "
+	         "requests that succeeded; bars show one day each (hover for the figures).</p>",
 	         r->n, r->n == 1 ? "" : "s");
 	if (r->n > 1) {
 		buf_puts(b, "<div class=\"filters\">");
@@ -633,8 +648,8 @@ bucket_json(const struct bucket *bk, int64_t start_ms)
 	json_object_set_new(j, "runs", json_integer(bk->runs));
 	json_object_set_new(j, "requests", json_integer(bk->requests));
 	json_object_set_new(j, "ok_requests", json_integer(bk->ok));
-	json_object_set_new(j, "uptime", bk->requests ? json_real((double)bk->ok / bk->requests)
-	                                              : json_null());
+	json_object_set_new(j, "uptime",
+	                    bk->requests ? json_real((double)bk->ok / bk->requests) : json_null());
 	json_object_set_new(j, "ttft_ms",
 	                    bk->ttft_n ? json_real(bk->ttft_sum / bk->ttft_n) : json_null());
 	json_object_set_new(j, "tokens_per_s",
@@ -660,8 +675,8 @@ entry_json(const struct board_view *v, const struct board_entry *e)
 	json_object_set_new(j, "verdict", e->verdict ? json_string(e->verdict) : json_null());
 	json_object_set_new(j, "reason", json_string(e->reason ? e->reason : ""));
 	json_object_set_new(j, "findings", json_deep_copy(e->findings));
-	json_object_set_new(j, "last_run_ms", e->last_run_ms ? json_integer(e->last_run_ms)
-	                                                     : json_null());
+	json_object_set_new(j, "last_run_ms",
+	                    e->last_run_ms ? json_integer(e->last_run_ms) : json_null());
 	json_object_set_new(j, "ttft_ms", opt_real(e->ttft_ms));
 	json_object_set_new(j, "tokens_per_s", opt_real(e->tokens_per_s));
 	struct score sc;
@@ -677,8 +692,8 @@ entry_json(const struct board_view *v, const struct board_entry *e)
 		json_object_set_new(x, "runs", json_integer(w.runs));
 		json_object_set_new(x, "requests", json_integer(w.requests));
 		json_object_set_new(x, "ok_requests", json_integer(w.ok));
-		json_object_set_new(x, "uptime", w.requests ? json_real((double)w.ok / w.requests)
-		                                            : json_null());
+		json_object_set_new(
+		    x, "uptime", w.requests ? json_real((double)w.ok / w.requests) : json_null());
 		json_object_set_new(x, "uptime_lo", json_real(lo));
 		json_object_set_new(x, "uptime_hi", json_real(hi));
 		mean_interval(w.ttft_n, w.ttft_sum, w.ttft_sq, &m, &mlo, &mhi);
@@ -697,13 +712,14 @@ entry_json(const struct board_view *v, const struct board_entry *e)
 	json_t *days = json_array();
 	int64_t today = v->now_ms / DAY_MS;
 	for (int64_t d = today - 89; d <= today; d++)
-		json_array_append_new(days, bucket_json(bucket_at(e->days, BOARD_DAYS, d), d * DAY_MS));
+		json_array_append_new(days,
+		                      bucket_json(bucket_at(e->days, BOARD_DAYS, d), d * DAY_MS));
 	json_object_set_new(j, "days", days);
 	json_t *hours = json_array();
 	int64_t hour = v->now_ms / HOUR_MS;
 	for (int64_t h = hour - 167; h <= hour; h++)
-		json_array_append_new(hours,
-		                      bucket_json(bucket_at(e->hours, BOARD_HOURS, h), h * HOUR_MS));
+		json_array_append_new(
+		    hours, bucket_json(bucket_at(e->hours, BOARD_HOURS, h), h * HOUR_MS));
 	json_object_set_new(j, "hours", hours);
 	json_t *hist = json_array();
 	for (size_t i = e->n_segments; i-- > 0;) {
@@ -801,10 +817,11 @@ void
 render_about_html(const struct board_view *v, struct buf *b)
 {
 	page_begin(b, v, "", "About", "about");
-	buf_puts(b, "<h1>About this site</h1><p class=\"lead\">Assay sends fingerprinting probes to "
-	            "each relay on a schedule, compares answers, latency and token counts with the "
-	            "official models, and publishes what it found.</p><div class=\"card\"><h3>"
-	            "Database</h3><dl class=\"kv\">");
+	buf_puts(b,
+	         "<h1>About this site</h1><p class=\"lead\">Assay sends fingerprinting probes to "
+	         "each relay on a schedule, compares answers, latency and token counts with the "
+	         "official models, and publishes what it found.</p><div class=\"card\"><h3>"
+	         "Database</h3><dl class=\"kv\">");
 	const struct board_about *a = v->about;
 	char s[64];
 	if (a->has_store) {
@@ -818,10 +835,11 @@ render_about_html(const struct board_view *v, struct buf *b)
 		buf_putf(b, "<dt>Schema version</dt><dd>%d</dd>", a->stats.schema_version);
 		buf_putf(b, "<dt>Relay-models stored</dt><dd>%ld</dd>", a->stats.targets);
 		const struct store_retention *r = &a->retention;
-		buf_putf(b, "<dt>Raw observations kept</dt><dd>%lld h</dd>"
-		            "<dt>Minute rollups kept</dt><dd>%lld h</dd>"
-		            "<dt>Hour rollups kept</dt><dd>%lld days</dd>"
-		            "<dt>Day rollups, history, incidents</dt><dd>%lld days</dd>",
+		buf_putf(b,
+		         "<dt>Raw observations kept</dt><dd>%lld h</dd>"
+		         "<dt>Minute rollups kept</dt><dd>%lld h</dd>"
+		         "<dt>Hour rollups kept</dt><dd>%lld days</dd>"
+		         "<dt>Day rollups, history, incidents</dt><dd>%lld days</dd>",
 		         (long long)(r->raw_ms / HOUR_MS), (long long)(r->minute_ms / HOUR_MS),
 		         (long long)(r->hour_ms / DAY_MS), (long long)(r->day_ms / DAY_MS));
 		format_time(s, sizeof s, a->stats_ms);
@@ -829,20 +847,22 @@ render_about_html(const struct board_view *v, struct buf *b)
 	} else {
 		buf_puts(b, "<dt>Storage</dt><dd>none</dd>");
 	}
-	buf_putf(b, "</dl></div><div class=\"card\"><h3>This page</h3><dl class=\"kv\">"
-	            "<dt>Relays</dt><dd>%zu</dd><dt>Relay-models</dt><dd>%zu</dd>",
+	buf_putf(b,
+	         "</dl></div><div class=\"card\"><h3>This page</h3><dl class=\"kv\">"
+	         "<dt>Relays</dt><dd>%zu</dd><dt>Relay-models</dt><dd>%zu</dd>",
 	         v->n_relays, v->n);
 	format_time(s, sizeof s, a->started_ms);
-	buf_putf(b, "<dt>Up since</dt><dd>%s</dd></dl></div><div class=\"card\"><h3>Machine-readable"
-	            "</h3><ul class=\"plain\"><li><a href=\"api/v1/relays\">api/v1/relays</a>: every "
-	            "relay and model, latest verdict</li><li><a href=\"api/v1/leaderboard\">"
-	            "api/v1/leaderboard</a>: ranks, scores and intervals</li><li><a href=\""
-	            "api/v1/endpoints.json\">api/v1/endpoints.json</a>: each relay-model's key, "
-	            "page, JSON and badges</li><li><code>api/v1/endpoints/{key}/uptimes/{24h|7d|30d|"
-	            "90d}/badge.svg</code>, <code>…/response-times/{window}/badge.svg</code>, "
-	            "<code>…/verdict/badge.svg</code> (and <code>badge.json</code> for shields.io)"
-	            "</li><li><code>/metrics</code>: Prometheus text format (live server)</li></ul>"
-	            "</div>",
+	buf_putf(b,
+	         "<dt>Up since</dt><dd>%s</dd></dl></div><div class=\"card\"><h3>Machine-readable"
+	         "</h3><ul class=\"plain\"><li><a href=\"api/v1/relays\">api/v1/relays</a>: every "
+	         "relay and model, latest verdict</li><li><a href=\"api/v1/leaderboard\">"
+	         "api/v1/leaderboard</a>: ranks, scores and intervals</li><li><a href=\""
+	         "api/v1/endpoints.json\">api/v1/endpoints.json</a>: each relay-model's key, "
+	         "page, JSON and badges</li><li><code>api/v1/endpoints/{key}/uptimes/{24h|7d|30d|"
+	         "90d}/badge.svg</code>, <code>…/response-times/{window}/badge.svg</code>, "
+	         "<code>…/verdict/badge.svg</code> (and <code>badge.json</code> for shields.io)"
+	         "</li><li><code>/metrics</code>: Prometheus text format (live server)</li></ul>"
+	         "</div>",
 	         s);
 	page_end(b, v, "");
 }

@@ -82,7 +82,8 @@ const char render_stylesheet[] =
     "overflow-wrap:anywhere}"
     ".windows{display:grid;grid-template-columns:repeat(4,1fr);gap:8px;margin:10px 0}"
     ".windows div{background:var(--bg);border-radius:8px;padding:6px 10px;font-size:12px;"
-    "color:var(--muted);min-width:0}.windows .ci{display:block;white-space:normal}.windows b{display:block;font-size:17px;color:var(--fg);"
+    "color:var(--muted);min-width:0}.windows .ci{display:block;white-space:normal}.windows "
+    "b{display:block;font-size:17px;color:var(--fg);"
     "font-variant-numeric:tabular-nums}"
     "svg{display:block;max-width:100%;height:auto}"
     ".bars rect.b0{fill:var(--empty)}.bars rect.b1{fill:var(--good)}"
@@ -210,8 +211,9 @@ page_begin(struct buf *b, const struct board_view *v, const char *root, const ch
 		buf_puts(b, " · ");
 		html_escape(b, v->title);
 	}
-	buf_putf(b, "</title><link rel=\"stylesheet\" href=\"%sassets/style.css\"></head><body>"
-	            "<div class=\"top\"><div class=\"in\"><a class=\"brand\" href=\"%sindex.html\">",
+	buf_putf(b,
+	         "</title><link rel=\"stylesheet\" href=\"%sassets/style.css\"></head><body>"
+	         "<div class=\"top\"><div class=\"in\"><a class=\"brand\" href=\"%sindex.html\">",
 	         root, root);
 	html_escape(b, v->title);
 	static const char *const items[][2] = {{"status", "index.html"},
@@ -230,9 +232,10 @@ page_end(struct buf *b, const struct board_view *v, const char *root)
 {
 	char now[64];
 	format_time(now, sizeof now, v->now_ms);
-	buf_putf(b, "</main><footer>Generated %s by Assay. Verdicts are evidence, not "
-	            "accusations. Data: <a href=\"%sapi/v1/relays\">JSON</a> · "
-	            "<a href=\"%sapi/v1/leaderboard\">leaderboard JSON</a></footer></body></html>\n",
+	buf_putf(b,
+	         "</main><footer>Generated %s by Assay. Verdicts are evidence, not "
+	         "accusations. Data: <a href=\"%sapi/v1/relays\">JSON</a> · "
+	         "<a href=\"%sapi/v1/leaderboard\">leaderboard JSON</a></footer></body></html>\n",
 	         now, root, root);
 }
 
@@ -361,8 +364,8 @@ void
 render_status_html(const struct board_view *v, struct buf *b)
 {
 	int counts[6] = {0};
-	static const char *const order[] = {"genuine",     "suspect", "misbehaving", "inconclusive",
-	                                    "unreachable", "pending"};
+	static const char *const order[] = {"genuine",      "suspect",     "misbehaving",
+	                                    "inconclusive", "unreachable", "pending"};
 	for (size_t i = 0; i < v->n; i++) {
 		int k = 5;
 		for (int j = 0; j < 5; j++)
@@ -373,9 +376,10 @@ render_status_html(const struct board_view *v, struct buf *b)
 	page_begin(b, v, "", v->title, "status");
 	buf_puts(b, "<h1>");
 	html_escape(b, v->title);
-	buf_putf(b, "</h1><p class=\"lead\">%zu relay-model pair%s audited for honesty, "
-	            "availability and speed. Each finding shows its confidence and numbers.</p>"
-	            "<div class=\"summary\">",
+	buf_putf(b,
+	         "</h1><p class=\"lead\">%zu relay-model pair%s audited for honesty, "
+	         "availability and speed. Each finding shows its confidence and numbers.</p>"
+	         "<div class=\"summary\">",
 	         v->n, v->n == 1 ? "" : "s");
 	for (int j = 0; j < 6; j++)
 		buf_putf(b, "<div><b>%d</b>%s</div>", counts[j], order[j]);
@@ -464,7 +468,8 @@ render_relays_json(const struct board_view *v, struct buf *out)
 		json_object_set_new(j, "relay", json_string(e->relay));
 		json_object_set_new(j, "model", json_string(e->model));
 		json_object_set_new(j, "api", json_string(e->api ? e->api : "openai"));
-		json_object_set_new(j, "verdict", e->verdict ? json_string(e->verdict) : json_null());
+		json_object_set_new(j, "verdict",
+		                    e->verdict ? json_string(e->verdict) : json_null());
 		json_object_set_new(j, "reason", json_string(e->reason ? e->reason : ""));
 		json_object_set_new(j, "findings", json_deep_copy(e->findings));
 		json_object_set_new(j, "last_run_ms",
@@ -488,8 +493,9 @@ render_relays_json(const struct board_view *v, struct buf *out)
 			struct window x;
 			entry_window(e, (enum window_id)w, v->now_ms, &x);
 			json_object_set_new(up, window_names[w],
-			                    x.requests ? json_real((double)x.ok / (double)x.requests)
-			                               : json_null());
+			                    x.requests
+			                        ? json_real((double)x.ok / (double)x.requests)
+			                        : json_null());
 		}
 		json_object_set_new(j, "uptime", up);
 		json_object_set_new(j, "score", sc.ranked ? json_real(sc.value) : json_null());

@@ -47,16 +47,7 @@ void render_status_html(const struct board_view *v, struct buf *out);
 void render_relays_json(const struct board_view *v, struct buf *out);
 
 /* Leaderboard (pages.c). */
-enum lb_sort {
-	LB_SCORE,
-	LB_UPTIME,
-	LB_TTFT,
-	LB_TPS,
-	LB_RELAY,
-	LB_MODEL,
-	LB_VERDICT,
-	LB__COUNT
-};
+enum lb_sort { LB_SCORE, LB_UPTIME, LB_TTFT, LB_TPS, LB_RELAY, LB_MODEL, LB_VERDICT, LB__COUNT };
 extern const char *const lb_sort_names[LB__COUNT];
 #define LB_PAGE_ROWS 100
 struct lb_query {
@@ -72,8 +63,7 @@ int lb_sort_from_name(const char *name);
 void lb_path(struct buf *b, const struct lb_query *q);
 /* Number of pages the query has. */
 int lb_pages(const struct board_view *v, const struct lb_query *q);
-void render_leaderboard_html(const struct board_view *v, const struct lb_query *q,
-                             struct buf *out);
+void render_leaderboard_html(const struct board_view *v, const struct lb_query *q, struct buf *out);
 void render_leaderboard_json(const struct board_view *v, struct buf *out);
 
 /* A relay's page: every model of relay id (pages.c). */
@@ -90,15 +80,14 @@ void render_about_json(const struct board_view *v, struct buf *out);
 void svg_day_bars(struct buf *b, const struct board_entry *e, int64_t now_ms);
 /* A line chart of e's TTFT (metric 0) or tokens/s (metric 1): hourly over
  * 7 days (daily 0) or daily over 90 days (daily 1). */
-void svg_chart(struct buf *b, const struct board_entry *e, int metric, int daily,
-               int64_t now_ms);
+void svg_chart(struct buf *b, const struct board_entry *e, int metric, int daily, int64_t now_ms);
 enum badge_kind { BADGE_UPTIME, BADGE_TTFT, BADGE_VERDICT };
 /* A badge for e (window ignored for BADGE_VERDICT), as SVG or as the
  * shields.io endpoint JSON. */
-void badge_svg(struct buf *b, const struct board_entry *e, enum badge_kind kind,
-               enum window_id w, int64_t now_ms);
-void badge_json(struct buf *b, const struct board_entry *e, enum badge_kind kind,
-                enum window_id w, int64_t now_ms);
+void badge_svg(struct buf *b, const struct board_entry *e, enum badge_kind kind, enum window_id w,
+               int64_t now_ms);
+void badge_json(struct buf *b, const struct board_entry *e, enum badge_kind kind, enum window_id w,
+                int64_t now_ms);
 
 /* Prometheus text format (metrics.c). */
 void render_metrics(const struct board_view *v, struct buf *out);

@@ -204,7 +204,8 @@ web_start(struct board *board, const char *host, int port, char *err, size_t err
 		free(w);
 		return NULL;
 	}
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *info =
+	    MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	w->port = info ? info->port : port;
 	return w;
 }

@@ -2,8 +2,8 @@
  * server: the HTTP front of `assay serve`, on libmicrohttpd.
  *
  * Read-only: GET and HEAD only. Documents come from site_get() (web/site.h),
- * which serves the board's cached blobs. Connection limits and timeouts bound what a client can hold;
- * every response carries the security headers (CSP without script, nosniff).
+ * which serves the board's cached blobs. Connection limits and timeouts bound what a client can
+ * hold; every response carries the security headers (CSP without script, nosniff).
  */
 #ifndef ASSAY_SERVER_H
 #define ASSAY_SERVER_H

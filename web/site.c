@@ -202,8 +202,9 @@ leaderboard(struct board *b, const char *path, const struct site_query *sq,
 				q.reverse = 1;
 			else if (strcmp(sq->order, "asc") == 0 || strcmp(sq->order, "desc") == 0)
 				/* asc/desc: the natural order of ttft, relay, model is ascending */
-				q.reverse = (strcmp(sq->order, "asc") == 0) !=
-				            (q.sort == LB_TTFT || q.sort == LB_RELAY || q.sort == LB_MODEL);
+				q.reverse =
+				    (strcmp(sq->order, "asc") == 0) !=
+				    (q.sort == LB_TTFT || q.sort == LB_RELAY || q.sort == LB_MODEL);
 			else if (strcmp(sq->order, "natural") != 0)
 				return;
 		}
@@ -330,7 +331,8 @@ site_get(struct board *b, const char *path, const struct site_query *q, struct s
 		free(ck);
 	} else if (strcmp(path, "/about") == 0 || strcmp(path, "/about.html") == 0) {
 		ok(out, board_render(b, "/about.html", -1, HTML, about_html_fn, NULL));
-	} else if (strcmp(path, "/api/v1/relays") == 0 || strcmp(path, "/api/v1/relays.json") == 0) {
+	} else if (strcmp(path, "/api/v1/relays") == 0 ||
+	           strcmp(path, "/api/v1/relays.json") == 0) {
 		ok(out, board_render(b, "/api/v1/relays", -1, JSON, relays_fn, NULL));
 	} else if (strcmp(path, "/api/v1/leaderboard") == 0 ||
 	           strcmp(path, "/api/v1/leaderboard.json") == 0) {
@@ -365,11 +367,17 @@ static void
 collect_cb(const struct board_view *v, void *arg)
 {
 	struct paths *p = arg;
-	static const char *const fixed[] = {
-	    "/index.html",          "/leaderboard/index.html",  "/about.html",
-	    "/api/v1/relays",       "/api/v1/relays.json",      "/api/v1/leaderboard",
-	    "/api/v1/leaderboard.json", "/api/v1/endpoints.json", "/api/v1/about.json",
-	    "/metrics",             "/assets/style.css"};
+	static const char *const fixed[] = {"/index.html",
+	                                    "/leaderboard/index.html",
+	                                    "/about.html",
+	                                    "/api/v1/relays",
+	                                    "/api/v1/relays.json",
+	                                    "/api/v1/leaderboard",
+	                                    "/api/v1/leaderboard.json",
+	                                    "/api/v1/endpoints.json",
+	                                    "/api/v1/about.json",
+	                                    "/metrics",
+	                                    "/assets/style.css"};
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		add(p, xstrdup(fixed[i]));
 	for (size_t i = 0; i < v->n_relays; i++)
@@ -408,8 +416,8 @@ collect_cb(const struct board_view *v, void *arg)
 		for (int f = 0; f < 2; f++) {
 			const char *file = f ? "badge.json" : "badge.svg";
 			for (int w = 0; w < WIN__COUNT; w++) {
-				add(p, xasprintf("/api/v1/endpoints/%s/uptimes/%s/%s", k, window_names[w],
-				                 file));
+				add(p, xasprintf("/api/v1/endpoints/%s/uptimes/%s/%s", k,
+				                 window_names[w], file));
 				add(p, xasprintf("/api/v1/endpoints/%s/response-times/%s/%s", k,
 				                 window_names[w], file));
 			}

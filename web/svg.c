@@ -40,9 +40,10 @@ svg_day_bars(struct buf *b, const struct board_entry *e, int64_t now_ms)
 {
 	const int days = 90;
 	int64_t last = now_ms / DAY_MS;
-	buf_putf(b, "<svg class=\"bars\" viewBox=\"0 0 %d 34\" preserveAspectRatio=\"none\" "
-	            "width=\"100%%\" height=\"34\" role=\"img\" aria-label=\"uptime, one bar a day "
-	            "for 90 days\">",
+	buf_putf(b,
+	         "<svg class=\"bars\" viewBox=\"0 0 %d 34\" preserveAspectRatio=\"none\" "
+	         "width=\"100%%\" height=\"34\" role=\"img\" aria-label=\"uptime, one bar a day "
+	         "for 90 days\">",
 	         days * 6 - 2);
 	for (int i = 0; i < days; i++) {
 		int64_t day = last - days + 1 + i;
@@ -55,7 +56,8 @@ svg_day_bars(struct buf *b, const struct board_entry *e, int64_t now_ms)
 			up = (double)bk->ok / (double)bk->requests;
 			cls = up >= 0.995 ? 1 : up >= 0.97 ? 2 : up >= 0.90 ? 3 : 4;
 		}
-		buf_putf(b, "<rect class=\"b%d\" x=\"%d\" width=\"4\" height=\"34\"><title>%s: ", cls,
+		buf_putf(b,
+		         "<rect class=\"b%d\" x=\"%d\" width=\"4\" height=\"34\"><title>%s: ", cls,
 		         i * 6, date);
 		if (cls == 0) {
 			buf_puts(b, "no data");
@@ -124,8 +126,9 @@ svg_chart(struct buf *b, const struct board_entry *e, int metric, int daily, int
 	buf_puts(b, "</title>");
 	for (int g = 0; g <= 2; g++) {
 		double y = y1 - (y1 - y0) * g / 2.0;
-		buf_putf(b, "<line class=\"grid\" x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-		            "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>",
+		buf_putf(b,
+		         "<line class=\"grid\" x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+		         "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>",
 		         x0, x1, y, y, x0 - 6, y + 4, top * g / 2.0);
 	}
 	double dx = (x1 - x0) / (points - 1);
@@ -154,9 +157,10 @@ svg_chart(struct buf *b, const struct board_entry *e, int metric, int daily, int
 	buf_release(&area);
 	char first[16];
 	day_label(first, sizeof first, daily ? last - points + 1 : (last - points + 1) / 24);
-	buf_putf(b, "<text x=\"%.0f\" y=\"146\">%s</text><text x=\"%.0f\" y=\"146\" "
-	            "text-anchor=\"end\">now</text><text x=\"%.0f\" y=\"146\" "
-	            "text-anchor=\"middle\">%s</text></svg></div>",
+	buf_putf(b,
+	         "<text x=\"%.0f\" y=\"146\">%s</text><text x=\"%.0f\" y=\"146\" "
+	         "text-anchor=\"end\">now</text><text x=\"%.0f\" y=\"146\" "
+	         "text-anchor=\"middle\">%s</text></svg></div>",
 	         x0, first, x1, (x0 + x1) / 2, unit);
 }
 
@@ -191,8 +195,8 @@ text_width(const char *s)
 static const struct {
 	const char *name, *hex;
 } colors[] = {
-    {"brightgreen", "#4c1"}, {"green", "#97ca00"}, {"yellowgreen", "#a4a61d"},
-    {"yellow", "#dfb317"},   {"orange", "#fe7d37"}, {"red", "#e05d44"},
+    {"brightgreen", "#4c1"}, {"green", "#97ca00"},     {"yellowgreen", "#a4a61d"},
+    {"yellow", "#dfb317"},   {"orange", "#fe7d37"},    {"red", "#e05d44"},
     {"blue", "#007ec6"},     {"lightgrey", "#9f9f9f"},
 };
 
@@ -207,8 +211,8 @@ badge_color(struct badge *bd, const char *name)
 }
 
 static void
-badge_make(struct badge *bd, const struct board_entry *e, enum badge_kind kind,
-           enum window_id w, int64_t now_ms)
+badge_make(struct badge *bd, const struct board_entry *e, enum badge_kind kind, enum window_id w,
+           int64_t now_ms)
 {
 	struct window x;
 	entry_window(e, w, now_ms, &x);
@@ -222,12 +226,12 @@ badge_make(struct badge *bd, const struct board_entry *e, enum badge_kind kind,
 		}
 		double up = (double)x.ok / (double)x.requests;
 		format_percent(bd->message, sizeof bd->message, up);
-		badge_color(bd, up >= 0.995   ? "brightgreen"
-		                : up >= 0.99  ? "green"
-		                : up >= 0.97  ? "yellowgreen"
-		                : up >= 0.95  ? "yellow"
-		                : up >= 0.90  ? "orange"
-		                              : "red");
+		badge_color(bd, up >= 0.995  ? "brightgreen"
+		                : up >= 0.99 ? "green"
+		                : up >= 0.97 ? "yellowgreen"
+		                : up >= 0.95 ? "yellow"
+		                : up >= 0.90 ? "orange"
+		                             : "red");
 		break;
 	case BADGE_TTFT:
 		snprintf(bd->label, sizeof bd->label, "ttft %s", window_names[w]);
@@ -247,11 +251,12 @@ badge_make(struct badge *bd, const struct board_entry *e, enum badge_kind kind,
 	case BADGE_VERDICT:
 	default:
 		snprintf(bd->label, sizeof bd->label, "verdict");
-		snprintf(bd->message, sizeof bd->message, "%s", e->verdict ? e->verdict : "pending");
+		snprintf(bd->message, sizeof bd->message, "%s",
+		         e->verdict ? e->verdict : "pending");
 		const char *v = bd->message;
-		badge_color(bd, strcmp(v, "genuine") == 0       ? "brightgreen"
-		                : strcmp(v, "suspect") == 0     ? "orange"
-		                : strcmp(v, "misbehaving") == 0 ? "red"
+		badge_color(bd, strcmp(v, "genuine") == 0        ? "brightgreen"
+		                : strcmp(v, "suspect") == 0      ? "orange"
+		                : strcmp(v, "misbehaving") == 0  ? "red"
 		                : strcmp(v, "inconclusive") == 0 ? "blue"
 		                                                 : "lightgrey");
 		break;
@@ -265,8 +270,9 @@ badge_svg(struct buf *b, const struct board_entry *e, enum badge_kind kind, enum
 	struct badge bd;
 	badge_make(&bd, e, kind, w, now_ms);
 	int lw = text_width(bd.label) + 12, mw = text_width(bd.message) + 12, tw = lw + mw;
-	buf_putf(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"20\" "
-	            "role=\"img\" aria-label=\"",
+	buf_putf(b,
+	         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"20\" "
+	         "role=\"img\" aria-label=\"",
 	         tw);
 	html_escape(b, bd.label);
 	buf_puts(b, ": ");
@@ -275,19 +281,21 @@ badge_svg(struct buf *b, const struct board_entry *e, enum badge_kind kind, enum
 	html_escape(b, bd.label);
 	buf_puts(b, ": ");
 	html_escape(b, bd.message);
-	buf_putf(b, "</title><linearGradient id=\"s\" x2=\"0\" y2=\"100%%\"><stop offset=\"0\" "
-	            "stop-color=\"#bbb\" stop-opacity=\".1\"/><stop offset=\"1\" "
-	            "stop-opacity=\".1\"/></linearGradient><clipPath id=\"r\"><rect width=\"%d\" "
-	            "height=\"20\" rx=\"3\" fill=\"#fff\"/></clipPath><g clip-path=\"url(#r)\">"
-	            "<rect width=\"%d\" height=\"20\" fill=\"#555\"/><rect x=\"%d\" width=\"%d\" "
-	            "height=\"20\" fill=\"%s\"/><rect width=\"%d\" height=\"20\" fill=\"url(#s)\"/>"
-	            "</g><g fill=\"#fff\" text-anchor=\"middle\" font-family=\"Verdana,Geneva,"
-	            "DejaVu Sans,sans-serif\" font-size=\"11\">",
+	buf_putf(b,
+	         "</title><linearGradient id=\"s\" x2=\"0\" y2=\"100%%\"><stop offset=\"0\" "
+	         "stop-color=\"#bbb\" stop-opacity=\".1\"/><stop offset=\"1\" "
+	         "stop-opacity=\".1\"/></linearGradient><clipPath id=\"r\"><rect width=\"%d\" "
+	         "height=\"20\" rx=\"3\" fill=\"#fff\"/></clipPath><g clip-path=\"url(#r)\">"
+	         "<rect width=\"%d\" height=\"20\" fill=\"#555\"/><rect x=\"%d\" width=\"%d\" "
+	         "height=\"20\" fill=\"%s\"/><rect width=\"%d\" height=\"20\" fill=\"url(#s)\"/>"
+	         "</g><g fill=\"#fff\" text-anchor=\"middle\" font-family=\"Verdana,Geneva,"
+	         "DejaVu Sans,sans-serif\" font-size=\"11\">",
 	         tw, lw, lw, mw, bd.color, tw);
 	const char *texts[2] = {bd.label, bd.message};
 	double xs[2] = {lw / 2.0, lw + mw / 2.0};
 	for (int i = 0; i < 2; i++) {
-		buf_putf(b, "<text x=\"%.1f\" y=\"15\" fill=\"#010101\" fill-opacity=\".3\">", xs[i]);
+		buf_putf(b, "<text x=\"%.1f\" y=\"15\" fill=\"#010101\" fill-opacity=\".3\">",
+		         xs[i]);
 		html_escape(b, texts[i]);
 		buf_putf(b, "</text><text x=\"%.1f\" y=\"14\">", xs[i]);
 		html_escape(b, texts[i]);

@@ -74,10 +74,9 @@ check(int rc, sqlite3 *db, const char *what)
 	}
 }
 
-static const char *const models[] = {"gpt-4o",      "gpt-4o-mini",    "claude-sonnet-4",
-                                     "qwen3-32b",   "deepseek-v3",    "gpt-4.1",
-                                     "o3-mini",     "claude-haiku-3.5", "gemini-2.5-pro",
-                                     "llama-3.3-70b"};
+static const char *const models[] = {
+    "gpt-4o",  "gpt-4o-mini", "claude-sonnet-4",  "qwen3-32b",      "deepseek-v3",
+    "gpt-4.1", "o3-mini",     "claude-haiku-3.5", "gemini-2.5-pro", "llama-3.3-70b"};
 static const int error_pick[] = {ERR_TIMEOUT, ERR_UPSTREAM, ERR_RATE_LIMITED, ERR_UPSTREAM,
                                  ERR_TIMEOUT, ERR_CONNECT,  ERR_QUOTA,        ERR_AUTH};
 
@@ -107,18 +106,20 @@ profile_make(struct profile *p, int hostile, int index)
 	} else if (v < 0.9) {
 		p->verdict = "suspect";
 		p->reason = "possible usage_inflation (confidence 0.870), not yet certain";
-		p->findings = "[{\"class\":\"usage_inflation\",\"confidence\":0.87,\"evidence\":"
-		              "{\"expected\":\"completion_tokens 31\",\"observed\":\"completion_tokens "
-		              "38\",\"summary\":\"the relay bills 23% more output tokens than were "
-		              "produced\",\"probe\":\"recount\"}}]";
+		p->findings =
+		    "[{\"class\":\"usage_inflation\",\"confidence\":0.87,\"evidence\":"
+		    "{\"expected\":\"completion_tokens 31\",\"observed\":\"completion_tokens "
+		    "38\",\"summary\":\"the relay bills 23% more output tokens than were "
+		    "produced\",\"probe\":\"recount\"}}]";
 	} else {
 		p->verdict = "misbehaving";
 		p->reason = "substitution (confidence 0.999)";
-		p->findings = "[{\"class\":\"substitution\",\"confidence\":0.999,\"evidence\":"
-		              "{\"expected\":\"prompt_tokens 1017 (o200k_base)\",\"observed\":"
-		              "\"prompt_tokens 1342 (qwen3)\",\"summary\":\"the tokenizer fingerprint "
-		              "is qwen3's, not gpt-4o's\",\"probe\":\"tokfp\"},\"served_model\":"
-		              "\"qwen3-32b\"}]";
+		p->findings =
+		    "[{\"class\":\"substitution\",\"confidence\":0.999,\"evidence\":"
+		    "{\"expected\":\"prompt_tokens 1017 (o200k_base)\",\"observed\":"
+		    "\"prompt_tokens 1342 (qwen3)\",\"summary\":\"the tokenizer fingerprint "
+		    "is qwen3's, not gpt-4o's\",\"probe\":\"tokfp\"},\"served_model\":"
+		    "\"qwen3-32b\"}]";
 	}
 	if (hostile && index == 0) {
 		p->verdict = "misbehaving";
@@ -160,32 +161,36 @@ prepare_all(sqlite3 *db)
 		check(sqlite3_prepare_v2(db, sql, -1, &rollup[i], NULL), db, "prepare rollup");
 		free(sql);
 	}
-	check(sqlite3_prepare_v2(db, "INSERT INTO rollup_errors VALUES (?,?,?,?,?)", -1, &errs, NULL),
-	      db, "prepare errors");
-	check(sqlite3_prepare_v2(db,
-	                         "INSERT INTO runs(target, started_ms, finished_ms, verdict, reason,"
-	                         " tokens_spent, requests, ok_requests, ttft_ms, tokens_per_s,"
-	                         " findings) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-	                         -1, &run_st, NULL),
-	      db, "prepare runs");
-	check(sqlite3_prepare_v2(db,
-	                         "INSERT INTO observations(run_id, probe, sample, started_ms,"
-	                         " http_status, error_class, error_detail, ttfb_us, ttft_us,"
-	                         " total_us, chunks, prompt_tokens, completion_tokens, total_tokens,"
-	                         " model_reported, response_id, finish_reason, text)"
-	                         " VALUES (?,'health',0,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	                         -1, &obs_st, NULL),
-	      db, "prepare observations");
+	check(
+	    sqlite3_prepare_v2(db, "INSERT INTO rollup_errors VALUES (?,?,?,?,?)", -1, &errs, NULL),
+	    db, "prepare errors");
+	check(
+	    sqlite3_prepare_v2(db,
+	                       "INSERT INTO runs(target, started_ms, finished_ms, verdict, reason,"
+	                       " tokens_spent, requests, ok_requests, ttft_ms, tokens_per_s,"
+	                       " findings) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+	                       -1, &run_st, NULL),
+	    db, "prepare runs");
+	check(
+	    sqlite3_prepare_v2(db,
+	                       "INSERT INTO observations(run_id, probe, sample, started_ms,"
+	                       " http_status, error_class, error_detail, ttfb_us, ttft_us,"
+	                       " total_us, chunks, prompt_tokens, completion_tokens, total_tokens,"
+	                       " model_reported, response_id, finish_reason, text)"
+	                       " VALUES (?,'health',0,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	                       -1, &obs_st, NULL),
+	    db, "prepare observations");
 	check(sqlite3_prepare_v2(db,
 	                         "INSERT INTO verdicts(target, first_ms, last_ms, runs, verdict,"
 	                         " classes, reason, findings) VALUES (?,?,?,?,?,?,?,?)",
 	                         -1, &seg_st, NULL),
 	      db, "prepare verdicts");
-	check(sqlite3_prepare_v2(db,
-	                         "INSERT INTO incidents(target, kind, opened_ms, resolved_ms, cause,"
-	                         " detail, failed_runs) VALUES (?,?,?,?,?,?,?)",
-	                         -1, &inc_st, NULL),
-	      db, "prepare incidents");
+	check(
+	    sqlite3_prepare_v2(db,
+	                       "INSERT INTO incidents(target, kind, opened_ms, resolved_ms, cause,"
+	                       " detail, failed_runs) VALUES (?,?,?,?,?,?,?)",
+	                       -1, &inc_st, NULL),
+	    db, "prepare incidents");
 }
 
 /* One rollup row and its error rows. */
@@ -325,7 +330,8 @@ put_history(sqlite3 *db, int64_t target, int64_t now, int days, const struct pro
 		sqlite3_bind_int64(seg_st, 3, z[i]);
 		sqlite3_bind_int64(seg_st, 4, (z[i] - a[i]) / 86400000 * runs_per_day + 1);
 		sqlite3_bind_text(seg_st, 5, vs[i], -1, SQLITE_STATIC);
-		sqlite3_bind_text(seg_st, 6, strcmp(fs[i], "[]") == 0 ? "" : "x", -1, SQLITE_STATIC);
+		sqlite3_bind_text(seg_st, 6, strcmp(fs[i], "[]") == 0 ? "" : "x", -1,
+		                  SQLITE_STATIC);
 		sqlite3_bind_text(seg_st, 7, rs[i], -1, SQLITE_STATIC);
 		sqlite3_bind_text(seg_st, 8, fs[i], -1, SQLITE_STATIC);
 		check(sqlite3_step(seg_st), db, "insert segment");
@@ -343,8 +349,9 @@ put_history(sqlite3 *db, int64_t target, int64_t now, int days, const struct pro
 			sqlite3_bind_null(inc_st, 4);
 		else
 			sqlite3_bind_int64(inc_st, 4, opened + len);
-		sqlite3_bind_text(inc_st, 5, error_class_name((enum error_class)error_pick[rng() % 8]),
-		                  -1, SQLITE_STATIC);
+		sqlite3_bind_text(inc_st, 5,
+		                  error_class_name((enum error_class)error_pick[rng() % 8]), -1,
+		                  SQLITE_STATIC);
 		sqlite3_bind_text(inc_st, 6,
 		                  hostile ? "HTTP 503: <script>alert('incident')</script>"
 		                          : "HTTP 503: upstream unavailable",
@@ -412,7 +419,8 @@ retention_mode(const char *path, int days_ahead)
 	int64_t t_start = now_us();
 	do {
 		int64_t t0 = now_us();
-		n = store_retention_step(s, &r, now, getenv("GEN_BUDGET") ? atol(getenv("GEN_BUDGET")) : 500);
+		n = store_retention_step(s, &r, now,
+		                         getenv("GEN_BUDGET") ? atol(getenv("GEN_BUDGET")) : 500);
 		double ms = (double)(now_us() - t0) / 1000.0;
 		if (n < 0) {
 			fprintf(stderr, "gen: retention step failed\n");
@@ -458,7 +466,8 @@ main(int argc, char **argv)
 	if (argc == 4 && strcmp(argv[1], "--retention") == 0)
 		return retention_mode(argv[2], atoi(argv[3]));
 	if (argc < 4) {
-		fputs("usage: gen DB RELAYS MODELS [--days N] [--interval-s S] [--hostile] [--seed N]\n"
+		fputs("usage: gen DB RELAYS MODELS [--days N] [--interval-s S] [--hostile] [--seed "
+		      "N]\n"
 		      "       gen --query DB\n",
 		      stderr);
 		return 2;
@@ -507,7 +516,8 @@ main(int argc, char **argv)
 			const char *model = models[mi];
 			char hostile_model[64];
 			if (hostile && ri == 0 && mi == 1) {
-				snprintf(hostile_model, sizeof hostile_model, "<img src=x onerror=alert(1)>");
+				snprintf(hostile_model, sizeof hostile_model,
+				         "<img src=x onerror=alert(1)>");
 				model = hostile_model;
 			}
 			int64_t target = insert_target(db, relay, model);
@@ -519,7 +529,8 @@ main(int argc, char **argv)
 				double q = uniform() < 0.03 ? p.fail * 20 + 0.02 : p.fail;
 				long runs = d == today ? (now % 86400000) / 1000 / interval + 1
 				                       : runs_per_day;
-				put_bucket(db, 2, target, d, runs, failures(runs, q > 1 ? 1 : q), &p);
+				put_bucket(db, 2, target, d, runs, failures(runs, q > 1 ? 1 : q),
+				           &p);
 			}
 			for (int64_t h = hour - (int64_t)hour_days * 24 + 1; h <= hour; h++)
 				put_bucket(db, 1, target, h, runs_per_hour,
@@ -528,8 +539,8 @@ main(int argc, char **argv)
 				put_bucket(db, 0, target, m, per_minute_runs,
 				           failures(per_minute_runs, p.fail), &p);
 			for (int64_t k = raw_span - 1; k >= 0; k--)
-				put_run(db, target, now - k * interval * 1000, uniform() >= p.fail, &p,
-				        model, hostile);
+				put_run(db, target, now - k * interval * 1000, uniform() >= p.fail,
+				        &p, model, hostile);
 			put_history(db, target, now, days, &p, runs_per_day, hostile);
 		}
 		if (ri % 50 == 49) {
