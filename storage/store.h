@@ -8,7 +8,7 @@
  * secret is ever written: targets carry no key here.
  *
  * What is kept, and for how long (struct store_retention):
- *   runs and observations (raw)        raw_ms      (default 2 days)
+ *   runs and observations (raw)        raw_ms      (default 1 day)
  *   minute rollups                     minute_ms   (default 2 days)
  *   hour rollups                       hour_ms     (default 90 days)
  *   day rollups, verdict history,
