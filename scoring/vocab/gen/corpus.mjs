@@ -278,6 +278,21 @@ function buildCorpus() {
 		add(s);
 	}
 
+	// Fragment soup: the spellings where the stages meet (added tokens next
+	// to combining marks that NFC would fuse, JS-only whitespace, digits of
+	// other scripts, contractions, Unicode 16 letters) in random order.
+	const soup = ["<|im_end|>", "<|im_start|>", "<think>", "</think>", "<｜User｜>",
+		"<｜place▁holder▁no▁3｜>", "<|endoftext|>", " ", "  ", "\n", "\r\n", "\t", "\u00a0",
+		"\u3000", "\u0085", "\ufeff", "\u2028", "a", "A", "é", "e\u0301", ">\u0338",
+		"<\u0338", "\u0338", "🙂", "👩‍👩‍👧", "🇯🇵", "123", "4567", "٣", "²", "'s", "'LL", "'",
+		"’", "你好", "ア", "ｱ", "\u1100\u1161", "\u2126", "ſ", "ǅ", "...", "$", "(", "\\",
+		"camelCase", "\u0345", "a\u0316\u0300", "\u{10D50}", "\u{16D40}", "\u{1E5D0}", "x"];
+	for (let i = 0; i < 300; i++) {
+		let s = "";
+		for (let j = int(1, 25); j > 0; j--) s += pick(soup);
+		add(s);
+	}
+
 	// Random code points from all planes, and ASCII noise.
 	for (let i = 0; i < 200; i++) {
 		let s = "";
