@@ -64,7 +64,7 @@ print_report(const struct audit_run *run, const struct assessment *a, FILE *f)
 				fprintf(f, "    most likely served: %s\n", fd->served);
 		}
 	}
-	fprintf(f, "\nrequests: %d sent, %d succeeded\n", a->requests, a->ok_requests);
+	fprintf(f, "\nrequests: %d planned, %d succeeded\n", a->requests, a->ok_requests);
 	fprintf(f, "tokens spent: %ld\n", a->tokens_spent);
 	if (a->ttft_ms >= 0)
 		fprintf(f, "time to first token: %.0f ms (median)\n", a->ttft_ms);

@@ -74,6 +74,11 @@ submit_more(struct audit_run *run)
 		};
 		char *url = adapter_url(run->target.api, run->target.base_url);
 		char *body = adapter_body(run->target.api, &call);
+		/* the whole run shares one deadline: a relay that stalls or
+		 * rate-limits hard ends the audit on time, as data */
+		int64_t left = run->deadline_us - now_us();
+		if (left < 1000)
+			left = 1000;
 		struct engine_request req = {
 		    .pool = run->target.relay,
 		    .api = run->target.api,
@@ -82,7 +87,7 @@ submit_more(struct audit_run *run)
 		    .body = body,
 		    .stream = call.stream,
 		    .cold = it->probe->cold,
-		    .timeout_us = run->timeout_us,
+		    .timeout_us = left < run->timeout_us ? left : run->timeout_us,
 		};
 		struct item_ref *ref = xmalloc(sizeof *ref);
 		ref->run = run;
@@ -105,7 +110,8 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 	run->done = done;
 	run->arg = arg;
 	run->parallel = parallel ? parallel : 3;
-	run->timeout_us = timeout_us;
+	run->timeout_us = timeout_us > 0 ? timeout_us : 60000000;
+	run->deadline_us = now_us() + run->timeout_us;
 	run->started_ms = wall_ms();
 	size_t n = 0;
 	for (size_t i = 0; i < c->n; i++)

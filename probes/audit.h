@@ -43,7 +43,8 @@ struct audit_run {
 	size_t next; /* next item to submit */
 	size_t in_flight;
 	size_t parallel;
-	int64_t timeout_us;
+	int64_t timeout_us;  /* per request, and for the whole run */
+	int64_t deadline_us; /* monotonic: no request of the run outlives it */
 	struct engine *engine;
 	void (*done)(struct audit_run *run, void *arg);
 	void *arg;
@@ -54,6 +55,7 @@ void audit_target_release(struct audit_target *t);
 
 /*
  * Start a run of the catalog's probes in the tiers mask against target.
+ * timeout_us bounds each request and the run as a whole (0: 60 s).
  * done is called once, from the event loop, when every request has ended;
  * the callee then owns the run (audit_run_free()).
  */

@@ -58,10 +58,14 @@ struct pool {
 	double tokens;        /* the bucket */
 	int64_t refill_us;
 	int64_t paused_until_us;
-	int failures; /* consecutive 429 / 5xx / connect failures */
+	int failures; /* consecutive 429 / 5xx / timeout failures */
+	enum error_class last_error;
 	size_t in_flight;
 	struct transfer *queue_head, *queue_tail;
 };
+
+/* Consecutive failures after which a pool stops queueing while it backs off. */
+#define CIRCUIT_FAILURES 5
 
 struct engine {
 	struct event_base *base;
@@ -570,6 +574,7 @@ pool_note_result(struct engine *e, struct pool *p, const struct observation *o, 
 		return;
 	}
 	p->failures++;
+	p->last_error = o->error;
 	int shift = p->failures - 1 < 9 ? p->failures - 1 : 9;
 	int64_t backoff = (int64_t)1000000 << shift;
 	if (backoff > 30000000)
@@ -662,13 +667,25 @@ start_queued(struct engine *e)
 			if (p == NULL)
 				p = e->pools;
 			if (p->queue_head != NULL) {
-				/* expire requests that waited too long */
+				/* expire requests that waited too long, or that the relay's
+				 * pause would hold past their deadline: say so now */
 				while (p->queue_head != NULL &&
-				       now - p->queue_head->queued_us > p->queue_head->timeout_us) {
+				       (now - p->queue_head->queued_us > p->queue_head->timeout_us ||
+				        p->paused_until_us >
+				            p->queue_head->queued_us + p->queue_head->timeout_us)) {
 					struct transfer *t = pool_pop(e, p);
 					fail_later(e, t, ERR_RATE_LIMITED,
 					           "not sent: the relay's rate limit or Retry-After "
 					           "outlasted the request deadline");
+				}
+				/* circuit open: the relay failed CIRCUIT_FAILURES in a row and
+				 * is still backing off; what waits fails at once, as that */
+				while (p->queue_head != NULL && p->failures >= CIRCUIT_FAILURES &&
+				       p->paused_until_us > now) {
+					struct transfer *t = pool_pop(e, p);
+					fail_later(e, t, p->last_error,
+					           "not sent: the relay failed its last requests and "
+					           "is being given time to recover");
 				}
 				pool_refill(p, now);
 				int64_t ready = pool_ready_at(p, now);

@@ -59,7 +59,9 @@ void engine_submit(struct engine *e, const struct engine_request *req, engine_do
  * (0: only the engine's limit) and rpm a minute (0: unlimited). Every pool
  * also honours Retry-After and backs off exponentially, with jitter, after
  * 429s, 5xx and timeouts. A request that waits past its
- * own deadline ends as rate_limited, never sent.
+ * own deadline ends as rate_limited, never sent; after five failures in a
+ * row, requests that would wait for the backoff end at once with the same
+ * error class (a circuit breaker), so a dead relay costs no time.
  */
 void engine_set_limits(struct engine *e, const char *pool, size_t max_in_flight, double rpm);
 

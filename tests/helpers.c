@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +52,9 @@ child_start(struct child *c, char *const argv[])
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		/* a test that fails an assertion exits at once: take the child
+		 * along, so no fixture outlives it holding our pipes */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
@@ -239,6 +243,7 @@ run_capture(char *const argv[], int timeout_ms, char **out, char **err)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		dup2(po[1], 1);
 		dup2(pe[1], 2);
 		close(po[0]);

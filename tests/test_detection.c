@@ -1,0 +1,105 @@
+/*
+ * Detection against the fixture world: every misbehaving relay of
+ * tests/data/detect/world.yaml is reported with its class by a default
+ * audit, and the honest ones come out genuine. The expected classes are data
+ * (tests/data/detect/truth.yaml), shared with `make eval`.
+ */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/yamltree.h"
+#include "tests/helpers.h"
+
+static const char *const need[] = {"official", "honest", "down", NULL};
+static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
+
+static json_t *
+audit_json(const char *url)
+{
+	char *argv[] = {(char *)test_binary("assay"), (char *)"audit", (char *)"--base-url",
+	                (char *)url, (char *)"--model", (char *)"gpt-4o", (char *)"--json",
+	                /* a rate-limited relay's Retry-After would hold the default 60 s */
+	                (char *)"--timeout", (char *)"20", NULL};
+	char *out = NULL, *err = NULL;
+	int rc = run_capture(argv, 90000, &out, &err);
+	json_t *j = json_loads(out ? out : "", 0, NULL);
+	cr_assert_not_null(j, "audit of %s: exit %d, no JSON:\n%s\n%s", url, rc, out, err);
+	free(out);
+	free(err);
+	return j;
+}
+
+static const json_t *
+finding(const json_t *j, const char *class, double min_conf)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(j, "findings"), i, f)
+	{
+		if (strcmp(json_string_value(json_object_get(f, "class")), class) == 0 &&
+		    json_number_value(json_object_get(f, "confidence")) >= min_conf)
+			return f;
+	}
+	return NULL;
+}
+
+static struct fixture world;
+static struct ynode *truth;
+
+static void
+setup(void)
+{
+	char err[256];
+	truth = ytree_load_file("tests/data/detect/truth.yaml", err, sizeof err);
+	cr_assert_not_null(truth, "%s", err);
+	cr_assert_eq(fixture_start(&world, "tests/data/detect/world.yaml", need, fast), 0);
+}
+
+static void
+teardown(void)
+{
+	ytree_free(truth);
+	cr_expect_eq(fixture_stop(&world), 0);
+}
+
+Test(detection, every_relay_gets_its_class, .init = setup, .fini = teardown, .timeout = 300)
+{
+	/* read the remaining endpoints: every relay of the truth file */
+	const struct ynode *relays = ytree_get(truth, "relays");
+	for (size_t i = 0; i < relays->n; i++) {
+		const char *name = relays->keys[i];
+		const struct ynode *t = relays->items[i];
+		const char *want = ytree_get(t, "class")->scalar;
+		const struct ynode *served = ytree_get(t, "served");
+		const struct ynode *audits = ytree_get(t, "audits");
+		int n = audits ? atoi(audits->scalar) : 1;
+		const char *url = fixture_url(&world, name);
+		cr_assert_not_null(url, "the world has no relay '%s'", name);
+		json_t *j = NULL;
+		for (int k = 0; k < n; k++) {
+			json_decref(j);
+			j = audit_json(url);
+		}
+		const char *verdict = json_string_value(json_object_get(j, "verdict"));
+		if (strcmp(want, "none") == 0) {
+			cr_expect_str_eq(verdict, "genuine", "honest relay '%s': %s", name,
+			                 json_string_value(json_object_get(j, "reason")));
+		} else {
+			const json_t *f = finding(j, want, 0.99);
+			cr_expect_not_null(f, "relay '%s': no %s finding at 0.99 (verdict %s: %s)", name,
+			                   want, verdict, json_string_value(json_object_get(j, "reason")));
+			if (strcmp(want, "rate_limited") != 0 && strcmp(want, "unavailable") != 0)
+				cr_expect_str_eq(verdict, "misbehaving", "relay '%s'", name);
+			if (f != NULL && served != NULL) {
+				const char *got = json_string_value(json_object_get(f, "served_model"));
+				cr_expect(got != NULL && strcmp(got, served->scalar) == 0,
+				          "relay '%s': served model %s, want %s", name, got ? got : "(none)",
+				          served->scalar);
+			}
+		}
+		json_decref(j);
+	}
+}
