@@ -94,15 +94,6 @@ scorer_expected_prompt_tokens(struct scorer *s, const char *tokenizer, const cha
 	return chat_prompt_tokens(t, family, msgs, n);
 }
 
-static const struct family *
-family_by_tokenizer(const char *tokenizer)
-{
-	for (size_t i = 0; i < N_FAMILIES; i++)
-		if (strcmp(families[i].tokenizer, tokenizer) == 0)
-			return &families[i];
-	return &families[0];
-}
-
 /* A model of the pack that uses a tokenizer, to name what is served. */
 static const char *
 model_for_tokenizer(const struct baseline_pack *pack, const char *tokenizer)
@@ -113,207 +104,212 @@ model_for_tokenizer(const struct baseline_pack *pack, const char *tokenizer)
 	return NULL;
 }
 
+/*
+ * Token accounting over every request of the run. Each hypothesis must
+ * explain the reported prompt_tokens of each request exactly:
+ *   claimed:   P = E(claimed) + c      (c = 0 honest, c > 0 hidden prompt)
+ *   family f:  P = E(f) + c            (another model answers)
+ *   inflation: P = F * E(claimed)      (over-billing by a factor)
+ * With a dozen requests of randomly composed text, a wrong hypothesis
+ * cannot explain them all by chance; the one that explains the most wins.
+ * Requests the winner leaves out are judged one by one: an exact count of
+ * another family there is partial substitution.
+ */
+static int cmp_double(const void *x, const void *y);
+
+#define MAX_REQ 256
+
+struct accounting {
+	size_t n;
+	size_t idx[MAX_REQ];
+	long p[MAX_REQ];
+	long e[N_FAMILIES][MAX_REQ]; /* exact count per family, -1 unknown */
+	long c[N_FAMILIES];          /* each family's most common offset */
+	size_t fits[N_FAMILIES];     /* requests it explains with that offset */
+};
+
+static void
+fit_offsets(struct accounting *acc)
+{
+	for (size_t f = 0; f < N_FAMILIES; f++) {
+		acc->fits[f] = 0;
+		acc->c[f] = 0;
+		for (size_t i = 0; i < acc->n; i++) {
+			if (acc->e[f][i] < 0)
+				continue;
+			long off = acc->p[i] - acc->e[f][i];
+			size_t k = 0;
+			for (size_t j = 0; j < acc->n; j++)
+				k += acc->e[f][j] >= 0 && acc->p[j] - acc->e[f][j] == off;
+			if (k > acc->fits[f] || (k == acc->fits[f] && labs(off) < labs(acc->c[f]))) {
+				acc->fits[f] = k;
+				acc->c[f] = off;
+			}
+		}
+	}
+}
+
+static size_t
+family_index(const char *tokenizer)
+{
+	for (size_t i = 0; i < N_FAMILIES; i++)
+		if (strcmp(families[i].tokenizer, tokenizer) == 0)
+			return i;
+	return N_FAMILIES;
+}
+
 static void
 detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct baseline_model *m,
                  struct assessment *a)
 {
-	const struct audit_item *ia = audit_find(run, "tokfp-short");
-	const struct audit_item *ib = audit_find(run, "tokfp-long");
-	if (ia == NULL || ib == NULL || m->tokenizer == NULL || m->template == NULL)
+	if (m->tokenizer == NULL || m->template == NULL)
 		return;
-	if (!observation_ok(ia->obs) || !observation_ok(ib->obs))
+	size_t cf = family_index(m->tokenizer);
+	if (cf == N_FAMILIES)
 		return;
-	long pa = ia->obs->prompt_tokens, pb = ib->obs->prompt_tokens;
-	if (pa < 0 || pb < 0) {
+	struct accounting *acc = xcalloc(1, sizeof *acc);
+	int usage_missing = 0;
+	for (size_t i = 0; i < run->n_items && acc->n < MAX_REQ; i++) {
+		const struct observation *o = run->items[i].obs;
+		if (!observation_ok(o))
+			continue;
+		if (o->prompt_tokens < 0) {
+			usage_missing++;
+			continue;
+		}
+		long ec = scorer_expected_prompt_tokens(s, families[cf].tokenizer,
+		                                        families[cf].template, &run->items[i]);
+		if (ec < 0)
+			continue;
+		size_t k = acc->n++;
+		acc->idx[k] = i;
+		acc->p[k] = o->prompt_tokens;
+		for (size_t f = 0; f < N_FAMILIES; f++)
+			acc->e[f][k] = f == cf ? ec
+			                       : scorer_expected_prompt_tokens(s, families[f].tokenizer,
+			                                                       families[f].template,
+			                                                       &run->items[i]);
+	}
+	if (acc->n == 0 && usage_missing > 0) {
 		assessment_add(a, "substitution", 0.5, "usage.prompt_tokens reported",
-		               "no usage in the response", "tokfp", NULL,
+		               "no usage in the response", "all", NULL,
 		               "The relay did not report token usage, which the official API "
 		               "always does; this hides which tokenizer serves the request.");
-		return;
 	}
-	long ea = scorer_expected_prompt_tokens(s, m->tokenizer, m->template, ia);
-	long eb = scorer_expected_prompt_tokens(s, m->tokenizer, m->template, ib);
-	if (ea < 0 || eb < 0)
-		return; /* cannot count: no evidence either way */
-	long d_obs = pb - pa, d_claimed = eb - ea;
+	if (acc->n < 3) {
+		free(acc);
+		return; /* too little to judge either way */
+	}
+	fit_offsets(acc);
+
+	/* inflation: one factor for all, rounding either way */
+	double ratios[MAX_REQ];
+	size_t nr = 0;
+	for (size_t i = 0; i < acc->n; i++)
+		if (acc->e[cf][i] > 0)
+			ratios[nr++] = (double)acc->p[i] / (double)acc->e[cf][i];
+	qsort(ratios, nr, sizeof *ratios, cmp_double);
+	double factor = nr ? ratios[nr / 2] : 1;
+	size_t infl_fits = 0;
+	if (factor > 1.04)
+		for (size_t i = 0; i < acc->n; i++)
+			infl_fits += fabs((double)acc->p[i] - factor * (double)acc->e[cf][i]) <=
+			             1.0 + 0.01 * (double)acc->e[cf][i];
+
+	/* the best other family */
+	size_t of = N_FAMILIES;
+	for (size_t f = 0; f < N_FAMILIES; f++)
+		if (f != cf && (of == N_FAMILIES || acc->fits[f] > acc->fits[of]))
+			of = f;
+
 	char expected[256], observed[256];
-	if (d_obs == d_claimed) {
-		long excess = pa - ea;
+	size_t n = acc->n;
+	if (acc->fits[cf] == n) {
+		long excess = acc->c[cf];
 		if (excess > INJECTION_TOLERANCE) {
 			double conf = excess >= 8 ? 0.995 : 0.9;
-			snprintf(expected, sizeof expected, "%ld prompt tokens", ea);
-			snprintf(observed, sizeof observed, "%ld prompt tokens (+%ld)", pa, excess);
-			assessment_add(a, "prompt_injection", conf, expected, observed, "tokfp-short",
-			               NULL,
+			snprintf(expected, sizeof expected, "the exact count of each request");
+			snprintf(observed, sizeof observed, "%ld more prompt tokens on every request",
+			         excess);
+			assessment_add(a, "prompt_injection", conf, expected, observed, "all", NULL,
 			               "Every request is billed %ld prompt tokens more than the text "
 			               "holds: the relay adds a hidden prompt of about %ld tokens.",
 			               excess, excess);
+		} else if (excess < -INJECTION_TOLERANCE) {
+			snprintf(observed, sizeof observed, "%ld fewer prompt tokens on every request",
+			         -excess);
+			assessment_add(a, "substitution", 0.5, "the exact count of each request", observed,
+			               "all", NULL,
+			               "Every request is counted %ld tokens short of %s's template: an "
+			               "unusual server, not necessarily another model.",
+			               -excess, m->name);
 		} else {
 			a->strong_checks_passed = 1;
 		}
-		return;
-	}
-	/* The served tokenizer differs from the claimed one: which one is it? */
-	const char *matches[N_FAMILIES];
-	size_t n_match = 0;
-	for (size_t i = 0; i < N_FAMILIES; i++) {
-		if (strcmp(families[i].tokenizer, m->tokenizer) == 0)
-			continue;
-		long fa = scorer_expected_prompt_tokens(s, families[i].tokenizer,
-		                                        families[i].template, ia);
-		long fb = scorer_expected_prompt_tokens(s, families[i].tokenizer,
-		                                        families[i].template, ib);
-		if (fa >= 0 && fb >= 0 && fb - fa == d_obs)
-			matches[n_match++] = families[i].tokenizer;
-	}
-	/* Both counts scaled by one factor: the relay inflates prompt tokens
-	 * (a hidden prompt adds a constant; a factor is over-billing). */
-	if (n_match == 0 && ea > 0 && eb > 0) {
-		double fa = (double)pa / (double)ea, fb = (double)pb / (double)eb;
-		if (fa > 1.04 && fb > 1.04 && fabs(fa - fb) < 0.02 + 2.0 / (double)ea) {
-			snprintf(expected, sizeof expected, "%ld and %ld prompt tokens", ea, eb);
-			snprintf(observed, sizeof observed, "%ld and %ld (x%.2f)", pa, pb, fb);
-			assessment_add(a, "usage_inflation", fb > 1.1 ? 0.995 : 0.95, expected,
-			               observed, "tokfp", NULL,
-			               "The relay bills %.0f%% more prompt tokens than the text holds, "
-			               "in proportion to its length: usage is inflated.",
-			               (fb - 1) * 100);
-			return;
-		}
-	}
-	snprintf(expected, sizeof expected, "%ld tokens for the repeated text (%s)", d_claimed,
-	         m->tokenizer);
-	long gap = labs(d_obs - d_claimed);
-	if (n_match > 1) {
-		/* the pair cannot tell these families apart: let every request
-		 * vote, each family with its own intercept from the short probe */
-		size_t best = 0, best_votes = 0, tie = 0;
-		for (size_t k = 0; k < n_match; k++) {
-			const struct family *fam = family_by_tokenizer(matches[k]);
-			long c = pa - scorer_expected_prompt_tokens(s, fam->tokenizer, fam->template, ia);
-			size_t votes = 0;
-			for (size_t i = 0; i < run->n_items; i++) {
-				const struct observation *o = run->items[i].obs;
-				if (!observation_ok(o) || o->prompt_tokens < 0)
-					continue;
-				long e = scorer_expected_prompt_tokens(s, fam->tokenizer, fam->template,
-				                                       &run->items[i]);
-				votes += e >= 0 && o->prompt_tokens - c == e;
-			}
-			if (votes > best_votes) {
-				best = k;
-				best_votes = votes;
-				tie = 0;
-			} else if (votes == best_votes) {
-				tie = 1;
-			}
-		}
-		if (!tie) {
-			matches[0] = matches[best];
-			n_match = 1;
-		}
-	}
-	if (n_match > 0) {
-		/* exact counts: the claimed tokenizer cannot give this number */
-		const char *served = model_for_tokenizer(s->pack, matches[0]);
-		if (n_match == 1)
-			snprintf(observed, sizeof observed, "%ld tokens, exactly the %s tokenizer's count",
-			         d_obs, matches[0]);
-		else
-			snprintf(observed, sizeof observed,
-			         "%ld tokens, exactly the count of %s (or %s)", d_obs, matches[0],
-			         matches[1]);
-		assessment_add(a, "substitution", 0.999, expected, observed, "tokfp",
-		               n_match == 1 ? served : NULL,
-		               "The relay counts tokens with the %s tokenizer%s, not %s's %s: "
+	} else if (of < N_FAMILIES && acc->fits[of] == n) {
+		const char *served = model_for_tokenizer(s->pack, families[of].tokenizer);
+		snprintf(expected, sizeof expected, "counts of the %s tokenizer", m->tokenizer);
+		snprintf(observed, sizeof observed, "%zu of %zu requests counted exactly as %s", n, n,
+		         families[of].tokenizer);
+		assessment_add(a, "substitution", 0.999, expected, observed, "all", served,
+		               "The relay counts tokens with the %s tokenizer, not %s's %s: "
 		               "another model (most likely %s) is answering.",
-		               matches[0], n_match > 1 ? " or a close relative" : "", m->name,
-		               m->tokenizer, served ? served : matches[0]);
-	} else if (gap >= 3 && (double)gap >= 0.05 * (double)d_claimed) {
-		snprintf(observed, sizeof observed, "%ld tokens, matching no known tokenizer", d_obs);
-		assessment_add(a, "substitution", 0.95, expected, observed, "tokfp", NULL,
+		               families[of].tokenizer, m->name, m->tokenizer,
+		               served ? served : families[of].tokenizer);
+	} else if (infl_fits == n) {
+		snprintf(expected, sizeof expected, "the exact count of each request");
+		snprintf(observed, sizeof observed, "every request billed x%.2f", factor);
+		assessment_add(a, "usage_inflation", factor > 1.1 ? 0.995 : 0.95, expected, observed,
+		               "all", NULL,
+		               "The relay bills %.0f%% more prompt tokens than the text holds, in "
+		               "proportion to its length: usage is inflated.",
+		               (factor - 1) * 100);
+	} else if (acc->fits[cf] * 2 > n) {
+		/* mostly the claimed model: are the rest another family's counts? */
+		size_t swapped = 0;
+		const char *family = NULL;
+		for (size_t i = 0; i < n; i++) {
+			if (acc->p[i] - acc->e[cf][i] == acc->c[cf])
+				continue;
+			for (size_t f = 0; f < N_FAMILIES; f++)
+				if (f != cf && acc->e[f][i] >= 0 &&
+				    acc->p[i] - acc->c[cf] == acc->e[f][i]) {
+					swapped++;
+					family = families[f].tokenizer;
+					break;
+				}
+		}
+		if (swapped > 0) {
+			const char *served = model_for_tokenizer(s->pack, family);
+			snprintf(expected, sizeof expected, "every request counted with %s",
+			         m->tokenizer);
+			snprintf(observed, sizeof observed, "%zu of %zu requests counted with %s", swapped,
+			         n, family);
+			assessment_add(a, "substitution", 0.999, expected, observed, "all", served,
+			               "%zu of %zu requests were answered by another model (its "
+			               "tokenizer is %s, most likely %s): the relay substitutes part "
+			               "of its traffic.",
+			               swapped, n, family, served ? served : family);
+			a->partial_substitution = 1;
+		} else {
+			snprintf(observed, sizeof observed, "%zu of %zu requests off the exact count",
+			         n - acc->fits[cf], n);
+			assessment_add(a, "substitution", 0.5, "the exact count of each request",
+			               observed, "all", NULL,
+			               "Some requests are counted differently from %s's tokenizer, "
+			               "matching no other: too little to tell.",
+			               m->name);
+		}
+	} else {
+		snprintf(expected, sizeof expected, "counts of the %s tokenizer", m->tokenizer);
+		snprintf(observed, sizeof observed, "only %zu of %zu requests fit it", acc->fits[cf],
+		         n);
+		assessment_add(a, "substitution", 0.95, expected, observed, "all", NULL,
 		               "The relay's token counts fit neither %s's tokenizer nor any other "
 		               "known one: an unknown model may be answering.",
 		               m->name);
-	} else {
-		snprintf(observed, sizeof observed, "%ld tokens", d_obs);
-		assessment_add(a, "substitution", 0.5, expected, observed, "tokfp", NULL,
-		               "Token counts are off by %ld from %s's tokenizer; too little to "
-		               "tell.",
-		               gap, m->name);
 	}
-}
-
-
-/*
- * Judge every request on its own: its prompt_tokens minus the exact count
- * for the claimed model is the same constant for all requests of an honest
- * relay (zero, or a hidden prompt's size). A request whose excess differs
- * and whose count is exactly another family's was answered by another
- * model: partial substitution shows up even when most requests are honest.
- */
-static void
-detect_per_request(struct scorer *s, const struct audit_run *run,
-                   const struct baseline_model *m, struct assessment *a)
-{
-	if (m->tokenizer == NULL || m->template == NULL)
-		return;
-	long excess[256];
-	size_t idx[256], n = 0;
-	for (size_t i = 0; i < run->n_items && n < 256; i++) {
-		const struct observation *o = run->items[i].obs;
-		if (!observation_ok(o) || o->prompt_tokens < 0)
-			continue;
-		long e = scorer_expected_prompt_tokens(s, m->tokenizer, m->template, &run->items[i]);
-		if (e < 0)
-			continue;
-		excess[n] = o->prompt_tokens - e;
-		idx[n++] = i;
-	}
-	if (n < 3)
-		return;
-	/* the most common excess is the relay's constant */
-	long mode = excess[0];
-	size_t best = 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t c = 0;
-		for (size_t j = 0; j < n; j++)
-			c += excess[j] == excess[i];
-		if (c > best) {
-			best = c;
-			mode = excess[i];
-		}
-	}
-	size_t swapped = 0;
-	const char *family = NULL;
-	for (size_t k = 0; k < n; k++) {
-		if (excess[k] == mode)
-			continue;
-		const struct audit_item *it = &run->items[idx[k]];
-		for (size_t f = 0; f < N_FAMILIES; f++) {
-			if (strcmp(families[f].tokenizer, m->tokenizer) == 0)
-				continue;
-			long e = scorer_expected_prompt_tokens(s, families[f].tokenizer,
-			                                       families[f].template, it);
-			if (e >= 0 && it->obs->prompt_tokens - mode == e) {
-				swapped++;
-				family = families[f].tokenizer;
-				break;
-			}
-		}
-	}
-	if (swapped == 0 || swapped == n)
-		return; /* all-or-nothing substitution is the fingerprint's to name */
-	const char *served = model_for_tokenizer(s->pack, family);
-	char expected[128], observed[128];
-	snprintf(expected, sizeof expected, "every request counted with %s", m->tokenizer);
-	snprintf(observed, sizeof observed, "%zu of %zu requests counted with %s", swapped, n,
-	         family);
-	assessment_add(a, "substitution", 0.999, expected, observed, "all", served,
-	               "%zu of %zu requests were answered by another model (its tokenizer is "
-	               "%s, most likely %s): the relay substitutes part of its traffic.",
-	               swapped, n, family, served ? served : family);
-	a->partial_substitution = 1;
+	free(acc);
 }
 
 /* P(X <= k) for X ~ Binomial(n, p). */
@@ -641,8 +637,6 @@ scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseli
 	a->tokens_spent = audit_tokens_spent(run);
 	if (claimed != NULL && a->ok_requests > 0) {
 		detect_tokenizer(s, run, claimed, a);
-		if (!assessment_has(a, "usage_inflation"))
-			detect_per_request(s, run, claimed, a);
 		if (a->partial_substitution)
 			a->strong_checks_passed = 0;
 		/* recounting only means something with the claimed tokenizer */

@@ -160,7 +160,7 @@ Test(detect, hidden_prompt_is_prompt_injection, .init = setup, .fini = teardown)
 	const struct finding *f = find(&a, "prompt_injection");
 	cr_assert_not_null(f);
 	cr_expect_null(find(&a, "substitution"), "a hidden prompt is not a substitution");
-	cr_expect_not_null(strstr(f->observed, "+57"), "%s", f->observed);
+	cr_expect_not_null(strstr(f->observed, "57 more"), "%s", f->observed);
 	assessment_release(&a);
 	audit_run_free(run);
 
