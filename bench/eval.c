@@ -1,0 +1,308 @@
+/*
+ * eval: how well Assay's default audit detects each relay behaviour.
+ *
+ * For each seed, starts assay-fixture on the detection world, audits every
+ * relay (honest ones many times) with the real engine, detectors and
+ * verdict rule, and tallies the outcome against the truth file. Prints a
+ * confusion matrix, the detection rate per class, the false-positive rate on
+ * honest relays and the cost per audit.
+ *
+ * usage: assay-eval [--seeds N] [--honest N] [--world FILE] [--truth FILE]
+ *                   [--time-scale X] [--concurrency N]
+ */
+#include <event2/event.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/util.h"
+#include "cli/yamltree.h"
+#include "probes/audit.h"
+#include "probes/catalog.h"
+#include "probes/engine.h"
+#include "scoring/baseline.h"
+#include "scoring/detect.h"
+#include "scoring/verdict.h"
+
+#define MAX_RELAYS 64
+
+struct relay_truth {
+	char *name;
+	char *class; /* "none" for honest */
+	int audits;  /* sequential audits per chain; the last one counts */
+	int samples; /* chains per seed (honest relays: --honest) */
+	char *url;   /* this seed's */
+	/* tallies */
+	long n, verdicts[VERDICT_UNREACHABLE + 1], right, wrong_cheat, tokens, requests;
+};
+
+struct eval {
+	struct event_base *base;
+	struct engine *engine;
+	struct catalog *catalog;
+	struct baseline_pack *pack;
+	struct scorer *scorer;
+	const struct baseline_model *claimed;
+	struct relay_truth relays[MAX_RELAYS];
+	size_t n_relays;
+	int honest_per_seed;
+	size_t concurrency, running;
+	/* the job queue: chains of sequential audits */
+	struct job {
+		struct relay_truth *relay;
+		int left; /* audits still to run in this chain */
+	} *jobs;
+	size_t n_jobs, next_job;
+	double time_scale;
+};
+
+static void start_jobs(struct eval *ev);
+
+struct chain {
+	struct eval *ev;
+	struct job *job;
+};
+
+static void
+audit_done_cb(struct audit_run *run, void *arg)
+{
+	struct chain *ch = arg;
+	struct eval *ev = ch->ev;
+	struct relay_truth *r = ch->job->relay;
+	ch->job->left--;
+	if (ch->job->left == 0) {
+		struct assessment a;
+		assessment_init(&a);
+		scorer_assess(ev->scorer, run, ev->claimed, &a);
+		r->n++;
+		r->verdicts[a.verdict]++;
+		r->tokens += a.tokens_spent;
+		r->requests += a.requests;
+		int right = 0, wrong = 0;
+		for (size_t i = 0; i < a.n_findings; i++) {
+			const struct finding *f = &a.findings[i];
+			if (f->confidence < MISBEHAVING_CONFIDENCE)
+				continue;
+			if (strcmp(f->class, r->class) == 0)
+				right = 1;
+			else if (finding_class_is_cheat(f->class))
+				wrong = 1;
+		}
+		r->right += right;
+		r->wrong_cheat += wrong;
+		assessment_release(&a);
+		audit_run_free(run);
+		free(ch);
+		ev->running--;
+		start_jobs(ev);
+		return;
+	}
+	audit_run_free(run);
+	struct audit_target t = {.relay = r->name, .base_url = r->url, .api = API_OPENAI,
+	                         .model = (char *)"gpt-4o"};
+	audit_start(ev->engine, ev->catalog, &t, TIER_CHEAP | TIER_MEDIUM, 3, 20000000,
+	            audit_done_cb, ch);
+}
+
+static void
+start_jobs(struct eval *ev)
+{
+	while (ev->running < ev->concurrency && ev->next_job < ev->n_jobs) {
+		struct job *j = &ev->jobs[ev->next_job++];
+		struct chain *ch = xcalloc(1, sizeof *ch);
+		ch->ev = ev;
+		ch->job = j;
+		ev->running++;
+		struct audit_target t = {.relay = j->relay->name, .base_url = j->relay->url,
+		                         .api = API_OPENAI, .model = (char *)"gpt-4o"};
+		audit_start(ev->engine, ev->catalog, &t, TIER_CHEAP | TIER_MEDIUM, 3, 20000000,
+		            audit_done_cb, ch);
+	}
+	if (ev->running == 0 && ev->next_job == ev->n_jobs)
+		event_base_loopbreak(ev->base);
+}
+
+/* Start the fixture for one seed; fills each relay's url. Returns its pid. */
+static pid_t
+start_fixture(struct eval *ev, const char *fixture, const char *world, unsigned seed)
+{
+	int fds[2];
+	if (pipe(fds) != 0)
+		fatal(1, "pipe");
+	char seedstr[32], scale[32];
+	snprintf(seedstr, sizeof seedstr, "%u", seed);
+	snprintf(scale, sizeof scale, "%g", ev->time_scale);
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		execl(fixture, fixture, "-c", world, "--seed", seedstr, "--time-scale", scale,
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	FILE *f = fdopen(fds[0], "r");
+	char line[512];
+	size_t found = 0;
+	for (size_t i = 0; i < ev->n_relays; i++) {
+		free(ev->relays[i].url);
+		ev->relays[i].url = NULL;
+	}
+	while (found < ev->n_relays && fgets(line, sizeof line, f) != NULL) {
+		char name[128], url[256];
+		if (sscanf(line, "listening %127s %255s", name, url) != 2)
+			continue;
+		for (size_t i = 0; i < ev->n_relays; i++)
+			if (strcmp(ev->relays[i].name, name) == 0) {
+				ev->relays[i].url = xstrdup(url);
+				found++;
+			}
+	}
+	if (found < ev->n_relays)
+		fatal(1, "the fixture did not list every relay of the truth file");
+	/* keep the pipe open but unread: the fixture prints nothing more */
+	return pid;
+}
+
+static void
+load_truth(struct eval *ev, const char *path)
+{
+	char err[512];
+	struct ynode *root = ytree_load_file(path, err, sizeof err);
+	if (root == NULL)
+		fatal(2, "%s", err);
+	const struct ynode *relays = ytree_get(root, "relays");
+	if (relays == NULL || relays->kind != YNODE_MAP)
+		fatal(2, "%s: expected a 'relays' mapping", path);
+	for (size_t i = 0; i < relays->n && ev->n_relays < MAX_RELAYS; i++) {
+		struct relay_truth *r = &ev->relays[ev->n_relays++];
+		r->name = xstrdup(relays->keys[i]);
+		const struct ynode *c = ytree_get(relays->items[i], "class");
+		const struct ynode *n = ytree_get(relays->items[i], "audits");
+		const struct ynode *k = ytree_get(relays->items[i], "samples");
+		r->class = xstrdup(c ? c->scalar : "none");
+		r->audits = n ? atoi(n->scalar) : 1;
+		r->samples = k ? atoi(k->scalar) : 1;
+	}
+	ytree_free(root);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"seeds", required_argument, NULL, 's'},   {"honest", required_argument, NULL, 'h'},
+	    {"world", required_argument, NULL, 'w'},   {"truth", required_argument, NULL, 't'},
+	    {"time-scale", required_argument, NULL, 'x'},
+	    {"concurrency", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
+	int seeds = 20;
+	struct eval ev = {.honest_per_seed = 9, .concurrency = 6, .time_scale = 0.05};
+	const char *world = "tests/data/detect/world.yaml", *truth = "tests/data/detect/truth.yaml";
+	const char *build = getenv("ASSAY_BUILD") ? getenv("ASSAY_BUILD") : "build";
+	int c;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': seeds = atoi(optarg); break;
+		case 'h': ev.honest_per_seed = atoi(optarg); break;
+		case 'w': world = optarg; break;
+		case 't': truth = optarg; break;
+		case 'x': ev.time_scale = atof(optarg); break;
+		case 'c': ev.concurrency = (size_t)atoi(optarg); break;
+		default: fatal(2, "usage: assay-eval [--seeds N] [--honest N] [--world F] [--truth F]");
+		}
+	}
+	char err[512];
+	load_truth(&ev, truth);
+	ev.catalog = catalog_load_default(err, sizeof err);
+	ev.pack = baseline_load_default(err, sizeof err);
+	if (ev.catalog == NULL || ev.pack == NULL)
+		fatal(2, "%s", err);
+	ev.claimed = baseline_find(ev.pack, "gpt-4o");
+	ev.scorer = scorer_new(ev.pack);
+	char *fixture = xasprintf("%s/assay-fixture", build);
+	signal(SIGPIPE, SIG_IGN);
+	int64_t t0 = now_us();
+	for (int seed = 1; seed <= seeds; seed++) {
+		pid_t pid = start_fixture(&ev, fixture, world, (unsigned)seed);
+		ev.base = event_base_new();
+		ev.engine = engine_new(ev.base, NULL);
+		free(ev.jobs);
+		int rounds = ev.honest_per_seed;
+		for (size_t i = 0; i < ev.n_relays; i++)
+			if (ev.relays[i].samples > rounds)
+				rounds = ev.relays[i].samples;
+		ev.jobs = xcalloc(ev.n_relays * (size_t)rounds, sizeof *ev.jobs);
+		ev.n_jobs = ev.next_job = 0;
+		/* honest relays many times, interleaved with the others */
+		for (int round = 0; round < rounds; round++)
+			for (size_t i = 0; i < ev.n_relays; i++) {
+				struct relay_truth *r = &ev.relays[i];
+				int want = strcmp(r->class, "none") == 0 ? ev.honest_per_seed : r->samples;
+				if (round >= want)
+					continue;
+				ev.jobs[ev.n_jobs].relay = r;
+				ev.jobs[ev.n_jobs++].left = r->audits;
+			}
+		start_jobs(&ev);
+		event_base_dispatch(ev.base);
+		engine_free(ev.engine);
+		event_base_free(ev.base);
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+		fprintf(stderr, "eval: seed %d done\n", seed);
+	}
+	double wall = (now_us() - t0) / 1e6;
+
+	printf("\nAssay detection evaluation: %d seeds of %s, default audit of gpt-4o, "
+	       "time scale %g\n\n",
+	       seeds, world, ev.time_scale);
+	printf("%-20s %-18s %6s %8s %8s %8s %8s %8s %9s %9s %7s\n", "relay", "truth", "audits",
+	       "genuine", "suspect", "misbeh.", "inconcl.", "unreach.", "right cls", "wrong cls",
+	       "tokens");
+	long honest_n = 0, honest_mis = 0, honest_sus = 0, tok = 0, req = 0, audits = 0;
+	for (size_t i = 0; i < ev.n_relays; i++) {
+		struct relay_truth *r = &ev.relays[i];
+		int honest = strcmp(r->class, "none") == 0;
+		printf("%-20s %-18s %6ld %8ld %8ld %8ld %8ld %8ld %8.1f%% %8.1f%% %7.0f\n", r->name,
+		       r->class, r->n, r->verdicts[VERDICT_GENUINE], r->verdicts[VERDICT_SUSPECT],
+		       r->verdicts[VERDICT_MISBEHAVING], r->verdicts[VERDICT_INCONCLUSIVE],
+		       r->verdicts[VERDICT_UNREACHABLE],
+		       honest ? 100.0 * r->verdicts[VERDICT_GENUINE] / (double)(r->n ? r->n : 1)
+		              : 100.0 * r->right / (double)(r->n ? r->n : 1),
+		       100.0 * r->wrong_cheat / (double)(r->n ? r->n : 1),
+		       r->n ? (double)r->tokens / r->n : 0);
+		if (honest) {
+			honest_n += r->n;
+			honest_mis += r->verdicts[VERDICT_MISBEHAVING];
+			honest_sus += r->verdicts[VERDICT_SUSPECT];
+		}
+		tok += r->tokens;
+		req += r->requests;
+		audits += r->n;
+	}
+	printf("\n(right cls: for honest relays, audits that came out genuine; otherwise audits "
+	       "that reported the true class at confidence >= %.2f.\n wrong cls: audits with a "
+	       "cheating finding of another class at that confidence.)\n",
+	       MISBEHAVING_CONFIDENCE);
+	printf("\nhonest audits: %ld; false misbehaving: %ld (%.2f%%); false suspect: %ld (%.2f%%)\n",
+	       honest_n, honest_mis, 100.0 * honest_mis / (double)(honest_n ? honest_n : 1),
+	       honest_sus, 100.0 * honest_sus / (double)(honest_n ? honest_n : 1));
+	printf("per audit: %.0f tokens, %.1f requests; %ld audits in %.0f s\n",
+	       (double)tok / (double)(audits ? audits : 1), (double)req / (double)(audits ? audits : 1),
+	       audits, wall);
+	scorer_free(ev.scorer);
+	baseline_free(ev.pack);
+	catalog_free(ev.catalog);
+	free(ev.jobs);
+	free(fixture);
+	return honest_mis == 0 ? 0 : 1;
+}
