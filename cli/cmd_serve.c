@@ -24,6 +24,7 @@
 #include "probes/scheduler.h"
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
+#include "scoring/ledger.h"
 #include "storage/store.h"
 #include "web/board.h"
 #include "web/server.h"
@@ -40,6 +41,7 @@ struct serve {
 	struct config *config;
 	struct baseline_pack *pack;
 	struct scorer *scorer;
+	struct ledger *ledger;
 	struct store *store;
 	struct board *board;
 	struct store_retention retention;
@@ -70,6 +72,8 @@ run_cb(struct audit_run *run, void *arg)
 	struct assessment a;
 	assessment_init(&a);
 	scorer_assess(s->scorer, run, claimed, &a);
+	/* the verdict shown is the window's: evidence adds up across runs */
+	ledger_fold(s->ledger, run->target.relay, run->target.model, run->started_ms, &a);
 	struct store_outcome out;
 	int saved = store_save_run_outcome(s->store, run, &a, &out) >= 0;
 	long errors[ERR__COUNT];
@@ -213,6 +217,7 @@ cmd_serve(int argc, char **argv)
 		goto fail;
 	s.board = board_new(s.config->title);
 	s.scorer = scorer_new(s.pack);
+	s.ledger = ledger_new(0);
 	store_retention_default(&s.retention);
 	if (board_load(s.board, s.store, err, sizeof err) != 0)
 		goto fail;
@@ -278,6 +283,7 @@ out:
 	if (base)
 		event_base_free(base);
 	scorer_free(s.scorer);
+	ledger_free(s.ledger);
 	board_free(s.board);
 	store_close(s.store);
 	catalog_free(cat);

@@ -56,6 +56,17 @@ finding_class_is_cheat(const char *class)
 	return 0;
 }
 
+static void
+finding_release(struct finding *f)
+{
+	free(f->class);
+	free(f->expected);
+	free(f->observed);
+	free(f->summary);
+	free(f->probe);
+	free(f->served);
+}
+
 void
 assessment_init(struct assessment *a)
 {
@@ -68,15 +79,8 @@ assessment_init(struct assessment *a)
 void
 assessment_release(struct assessment *a)
 {
-	for (size_t i = 0; i < a->n_findings; i++) {
-		struct finding *f = &a->findings[i];
-		free(f->class);
-		free(f->expected);
-		free(f->observed);
-		free(f->summary);
-		free(f->probe);
-		free(f->served);
-	}
+	for (size_t i = 0; i < a->n_findings; i++)
+		finding_release(&a->findings[i]);
 	free(a->findings);
 	free(a->reason);
 	assessment_init(a);
@@ -101,6 +105,19 @@ assessment_add(struct assessment *a, const char *class, double confidence, const
 	vsnprintf(summary, sizeof summary, summary_fmt, ap);
 	va_end(ap);
 	f->summary = xstrdup(summary);
+}
+
+void
+assessment_remove_class(struct assessment *a, const char *class)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < a->n_findings; i++) {
+		if (strcmp(a->findings[i].class, class) == 0)
+			finding_release(&a->findings[i]);
+		else
+			a->findings[k++] = a->findings[i];
+	}
+	a->n_findings = k;
 }
 
 int

@@ -62,6 +62,8 @@ void assessment_add(struct assessment *a, const char *class, double confidence,
                     const char *expected, const char *observed, const char *probe,
                     const char *served, const char *summary_fmt, ...)
     __attribute__((format(printf, 8, 9)));
+/* Remove every finding of this class. */
+void assessment_remove_class(struct assessment *a, const char *class);
 /* Has a finding of this class been added? */
 int assessment_has(const struct assessment *a, const char *class);
 /* Decide the verdict from the findings and counters (sets verdict, reason). */

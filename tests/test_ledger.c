@@ -1,0 +1,90 @@
+/*
+ * Ledger: evidence across runs. One confident finding keeps a relay flagged
+ * for the window, then clears; repeated suspect-level findings add up; an
+ * honest relay's runs stay genuine.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "scoring/ledger.h"
+
+#define HOUR (3600LL * 1000)
+
+static struct assessment
+run_with(const char *class, double conf)
+{
+	struct assessment a;
+	assessment_init(&a);
+	a.requests = a.ok_requests = 10;
+	a.strong_checks_passed = 1;
+	if (class != NULL)
+		assessment_add(&a, class, conf, "e", "o", "p", NULL, "%s", "seen");
+	assessment_decide(&a);
+	return a;
+}
+
+static enum verdict
+fold(struct ledger *l, int64_t at, const char *class, double conf)
+{
+	struct assessment a = run_with(class, conf);
+	ledger_fold(l, "r", "m", at, &a);
+	enum verdict v = a.verdict;
+	assessment_release(&a);
+	return v;
+}
+
+Test(ledger, honest_runs_stay_genuine)
+{
+	struct ledger *l = ledger_new(24 * HOUR);
+	for (int i = 0; i < 100; i++)
+		cr_expect_eq(fold(l, i * 60000LL, NULL, 0), VERDICT_GENUINE);
+	cr_expect_eq(ledger_runs(l, "r", "m"), 100);
+	ledger_free(l);
+}
+
+Test(ledger, one_confident_finding_holds_for_the_window_then_clears)
+{
+	struct ledger *l = ledger_new(24 * HOUR);
+	cr_expect_eq(fold(l, 0, NULL, 0), VERDICT_GENUINE);
+	cr_expect_eq(fold(l, HOUR, "substitution", 0.999), VERDICT_MISBEHAVING);
+	struct assessment a = run_with(NULL, 0);
+	ledger_fold(l, "r", "m", 2 * HOUR, &a);
+	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "a clean run right after does not clear it");
+	cr_assert_eq(a.n_findings, 1);
+	cr_expect_not_null(strstr(a.findings[0].summary, "Seen in 1 of the last 3 runs"), "%s",
+	                   a.findings[0].summary);
+	assessment_release(&a);
+	cr_expect_eq(fold(l, 26 * HOUR, NULL, 0), VERDICT_GENUINE, "cleared once out of the window");
+	ledger_free(l);
+}
+
+Test(ledger, suspect_findings_add_up)
+{
+	struct ledger *l = ledger_new(24 * HOUR);
+	enum verdict v = VERDICT_GENUINE;
+	/* a suspect-level sighting in every other run of twelve */
+	for (int i = 0; i < 12; i++)
+		v = fold(l, i * HOUR, i % 2 ? "substitution" : NULL, 0.9);
+	cr_expect_eq(v, VERDICT_MISBEHAVING, "6 suspect sightings in 12 runs are no chance");
+	ledger_free(l);
+
+	/* one suspect sighting among many clean runs stays suspect at most */
+	l = ledger_new(24 * HOUR);
+	for (int i = 0; i < 20; i++)
+		v = fold(l, i * HOUR, i == 19 ? "substitution" : NULL, 0.9);
+	cr_expect_eq(v, VERDICT_SUSPECT);
+	ledger_free(l);
+}
+
+Test(ledger, targets_are_separate)
+{
+	struct ledger *l = ledger_new(0);
+	struct assessment a = run_with("prompt_injection", 0.995);
+	ledger_fold(l, "bad", "m", 0, &a);
+	assessment_release(&a);
+	a = run_with(NULL, 0);
+	ledger_fold(l, "good", "m", 1000, &a);
+	cr_expect_eq(a.verdict, VERDICT_GENUINE);
+	assessment_release(&a);
+	ledger_free(l);
+}
