@@ -264,22 +264,30 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 		               "The relay bills %.0f%% more prompt tokens than the text holds, in "
 		               "proportion to its length: usage is inflated.",
 		               (factor - 1) * 100);
-	} else if (acc->fits[cf] * 2 > n) {
-		/* mostly the claimed model: are the rest another family's counts? */
-		size_t swapped = 0;
+	} else {
+		/* a mixture: each request either the claimed model's count or
+		 * exactly another family's (with its own offset or the claimed
+		 * one's). Every request explained, some by another family, is a
+		 * relay that substitutes part of its traffic. */
+		size_t swapped = 0, unexplained = 0;
 		const char *family = NULL;
 		for (size_t i = 0; i < n; i++) {
 			if (acc->p[i] - acc->e[cf][i] == acc->c[cf])
 				continue;
-			for (size_t f = 0; f < N_FAMILIES; f++)
+			const char *hit = NULL;
+			for (size_t f = 0; f < N_FAMILIES && hit == NULL; f++)
 				if (f != cf && acc->e[f][i] >= 0 &&
-				    acc->p[i] - acc->c[cf] == acc->e[f][i]) {
-					swapped++;
-					family = families[f].tokenizer;
-					break;
-				}
+				    (acc->p[i] - acc->c[cf] == acc->e[f][i] ||
+				     (acc->fits[f] >= 2 && acc->p[i] - acc->c[f] == acc->e[f][i])))
+					hit = families[f].tokenizer;
+			if (hit != NULL) {
+				swapped++;
+				family = hit;
+			} else {
+				unexplained++;
+			}
 		}
-		if (swapped > 0) {
+		if (swapped > 0 && unexplained == 0) {
 			const char *served = model_for_tokenizer(s->pack, family);
 			snprintf(expected, sizeof expected, "every request counted with %s",
 			         m->tokenizer);
@@ -291,7 +299,7 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 			               "of its traffic.",
 			               swapped, n, family, served ? served : family);
 			a->partial_substitution = 1;
-		} else {
+		} else if (acc->fits[cf] * 2 > n) {
 			snprintf(observed, sizeof observed, "%zu of %zu requests off the exact count",
 			         n - acc->fits[cf], n);
 			assessment_add(a, "substitution", 0.5, "the exact count of each request",
@@ -299,18 +307,20 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 			               "Some requests are counted differently from %s's tokenizer, "
 			               "matching no other: too little to tell.",
 			               m->name);
+		} else {
+			snprintf(expected, sizeof expected, "counts of the %s tokenizer",
+			         m->tokenizer);
+			snprintf(observed, sizeof observed, "only %zu of %zu requests fit it",
+			         acc->fits[cf], n);
+			assessment_add(a, "substitution", 0.95, expected, observed, "all", NULL,
+			               "The relay's token counts fit neither %s's tokenizer nor any "
+			               "other known one: an unknown model may be answering.",
+			               m->name);
 		}
-	} else {
-		snprintf(expected, sizeof expected, "counts of the %s tokenizer", m->tokenizer);
-		snprintf(observed, sizeof observed, "only %zu of %zu requests fit it", acc->fits[cf],
-		         n);
-		assessment_add(a, "substitution", 0.95, expected, observed, "all", NULL,
-		               "The relay's token counts fit neither %s's tokenizer nor any other "
-		               "known one: an unknown model may be answering.",
-		               m->name);
 	}
 	free(acc);
 }
+
 
 /* P(X <= k) for X ~ Binomial(n, p). */
 static double
