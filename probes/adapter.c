@@ -183,6 +183,8 @@ add_text(struct adapter_parse *p, const char *s, size_t n, int64_t now)
 	}
 	if (buf_add(&p->text, s, n) != 0)
 		o->text_truncated = 1;
+	if (p->stop_after_chunks != 0 && o->n_chunks > p->stop_after_chunks)
+		p->stopped = 1; /* enough seen: the caller ends the transfer */
 }
 
 /* One streamed OpenAI chunk. */
@@ -335,6 +337,8 @@ adapter_parse_feed(struct adapter_parse *p, int status, const char *data, size_t
 		p->sse.arg = &ctx;
 		int rc = sse_feed(&p->sse, data, len);
 		p->sse.arg = NULL;
+		if (p->stopped)
+			return -1;
 		if (rc != 0) {
 			set_error(p, ERR_TOO_LARGE, "stream line or event over its cap");
 			return -1;
@@ -450,6 +454,11 @@ adapter_parse_finish(struct adapter_parse *p, int status)
 	}
 	if (status < 200 || status >= 300) {
 		error_body(p, status);
+		finish_text(p);
+		return;
+	}
+	if (p->stream && p->stopped) {
+		o->stopped_early = 1; /* usage never came: the text is what we have */
 		finish_text(p);
 		return;
 	}

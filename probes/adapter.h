@@ -54,6 +54,8 @@ struct adapter_parse {
 	struct buf text; /* answer text gathered from deltas */
 	int saw_done;    /* [DONE] or message_stop seen */
 	int failed;      /* parse failed: obs->error is set */
+	size_t stop_after_chunks; /* 0: read all; else stop the stream past this */
+	int stopped;              /* we stopped it on purpose: not an error */
 };
 
 /* body_cap bounds the whole body kept for parsing. */

@@ -87,6 +87,8 @@ submit_more(struct audit_run *run)
 		    .body = body,
 		    .stream = call.stream,
 		    .cold = it->probe->cold,
+		    /* a stream running far past max_tokens is hung up on */
+		    .stop_after_chunks = it->probe->stream ? (size_t)it->probe->max_tokens * 2 + 16 : 0,
 		    .timeout_us = left < run->timeout_us ? left : run->timeout_us,
 		};
 		struct item_ref *ref = xmalloc(sizeof *ref);

@@ -36,6 +36,7 @@ struct transfer {
 	int64_t timeout_us, idle_timeout_us;
 	size_t header_cap, header_bytes;
 	size_t body_cap;
+	size_t stop_after_chunks;
 	int64_t start_us;
 	struct observation *obs;
 	struct adapter_parse parse;
@@ -349,6 +350,8 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 	}
 	int64_t elapsed = now_us() - t->start_us;
 	o->total_us = elapsed;
+	if (rc == CURLE_WRITE_ERROR && t->parse.stopped)
+		rc = CURLE_OK; /* we hung up on purpose */
 	if (rc != CURLE_OK && o->error == ERR_NONE) {
 		enum error_class ec = ERR_NETWORK;
 		switch (rc) {
@@ -630,6 +633,7 @@ start_one(struct engine *e, struct transfer *t)
 	t->start_us = now_us();
 	t->obs->started_ms = wall_ms();
 	adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, t->start_us, t->body_cap);
+	t->parse.stop_after_chunks = t->stop_after_chunks;
 	if (setup_easy(e, t) != 0 || curl_multi_add_handle(e->multi, t->easy) != CURLM_OK) {
 		t->obs->error = ERR_NETWORK;
 		observation_set(&t->obs->error_detail, "cannot start request", 20, OBS_DETAIL_CAP);
@@ -726,6 +730,7 @@ engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb
 	t->header_cap = req->header_cap ? req->header_cap : 64 * 1024;
 	t->parse.api = req->api;
 	t->body_cap = req->body_cap ? req->body_cap : 8u << 20;
+	t->stop_after_chunks = req->stop_after_chunks;
 	t->obs = xmalloc(sizeof *t->obs);
 	observation_init(t->obs);
 	t->cb = cb;

@@ -37,6 +37,9 @@ struct engine_request {
 	int64_t idle_timeout_us; /* no byte for this long on a stream; 0: 30 s */
 	size_t body_cap;        /* 0: 8 MiB */
 	size_t header_cap;      /* 0: 64 KiB */
+	size_t stop_after_chunks; /* streams: hang up past this many content
+	                           * chunks (a relay ignoring max_tokens must not
+	                           * run up the bill); 0: never */
 };
 
 /*

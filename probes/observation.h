@@ -68,6 +68,7 @@ struct observation {
 	long retry_after_s;        /* Retry-After in seconds, -1 if absent */
 	int usage_present;         /* the response carried a usage object */
 	int logprobs_present;      /* choices[0].logprobs was not null */
+	int stopped_early;         /* we ended the stream: it ran past its limit */
 };
 
 void observation_init(struct observation *o);

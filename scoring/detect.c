@@ -540,7 +540,8 @@ detect_params(struct scorer *s, const struct audit_run *run, const struct baseli
 		/* the answer's own length, not what the relay billed for it */
 		struct tokenizer *t = m->tokenizer ? scorer_tokenizer(s, m->tokenizer) : NULL;
 		got = it->obs->completion_tokens;
-		if (t != NULL && it->obs->text != NULL && !it->obs->text_truncated) {
+		if (t != NULL && it->obs->text != NULL &&
+		    (!it->obs->text_truncated || it->obs->stopped_early)) {
 			long c = tokenizer_count(t, it->obs->text, it->obs->text_len);
 			if (c >= 0 && (got < 0 || c < got))
 				got = c;
