@@ -104,6 +104,7 @@ clean:
 DATA_FILES := $(wildcard probes/catalog/*.yaml scoring/baselines/*.json fixtures/*.yaml)
 
 -include mk/*.mk
--include $(LIB_OBJ:.o=.d) $(FIX_OBJ:.o=.d) $(BUILD)/cli/main.d $(TEST_BIN:=.d)
+# every object's header dependencies, whichever rule built it
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/*/*/*.d)
 
 .SECONDARY:

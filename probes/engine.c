@@ -347,6 +347,11 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
 		if (code != 0)
 			t->status = (int)code;
+		/* TTFT counts from the request leaving, not from waiting for a
+		 * connection: connect and TLS are timed on their own */
+		if (curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &us) == CURLE_OK &&
+		    us > 0)
+			o->sent_us = us;
 	}
 	int64_t elapsed = now_us() - t->start_us;
 	o->total_us = elapsed;
@@ -397,6 +402,12 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 	adapter_parse_finish(&t->parse, t->status);
 	if (o->error == ERR_NONE && o->ttfb_us < 0)
 		o->ttfb_us = elapsed;
+	if (o->sent_us > 0) {
+		if (o->ttft_us >= o->sent_us)
+			o->ttft_us -= o->sent_us;
+		if (o->ttfb_us >= o->sent_us)
+			o->ttfb_us -= o->sent_us;
+	}
 	/* a relay may echo the key back in an error: it never leaves here */
 	redact_field(&o->error_detail, t->api_key);
 	redact_field(&o->text, t->api_key);

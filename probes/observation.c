@@ -40,7 +40,8 @@ void
 observation_init(struct observation *o)
 {
 	memset(o, 0, sizeof *o);
-	o->dns_us = o->connect_us = o->tls_us = o->ttfb_us = o->ttft_us = o->total_us = -1;
+	o->dns_us = o->connect_us = o->tls_us = o->sent_us = o->ttfb_us = o->ttft_us =
+	    o->total_us = -1;
 	o->prompt_tokens = o->completion_tokens = o->total_tokens = o->cached_tokens = -1;
 	o->retry_after_s = -1;
 }

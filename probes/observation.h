@@ -48,8 +48,10 @@ struct observation {
 	enum error_class error;
 	char *error_detail; /* short, sanitized; never holds a key */
 
-	/* microseconds from the start of the request */
-	int64_t dns_us, connect_us, tls_us, ttfb_us, ttft_us, total_us;
+	/* microseconds: dns, connect, tls and sent from the start of the
+	 * transfer; ttfb and ttft from the request being sent (sent_us), so
+	 * they time the model, not the connection; total from the start */
+	int64_t dns_us, connect_us, tls_us, sent_us, ttfb_us, ttft_us, total_us;
 	int64_t *chunk_us; /* arrival of each content chunk */
 	size_t n_chunks;
 	int streamed;
