@@ -65,7 +65,11 @@ print_report(const struct audit_run *run, const struct assessment *a, FILE *f)
 		}
 	}
 	fprintf(f, "\nrequests: %d planned, %d succeeded\n", a->requests, a->ok_requests);
-	fprintf(f, "tokens spent: %ld\n", a->tokens_spent);
+	fprintf(f, "tokens spent: %ld (%ld prompt, %ld completion)", a->tokens_spent, a->prompt_tokens,
+	        a->completion_tokens);
+	if (a->cost_usd >= 0)
+		fprintf(f, ", about $%.4f at %s's official price", a->cost_usd, run->target.model);
+	fputc('\n', f);
 	if (a->ttft_ms >= 0)
 		fprintf(f, "time to first token: %.0f ms (median)\n", a->ttft_ms);
 	if (a->tokens_per_s >= 0)

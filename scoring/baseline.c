@@ -99,6 +99,15 @@ baseline_load(const char *path, char *err, size_t errlen)
 		v = json_object_get(jm, "max_output");
 		m->max_output = json_is_integer(v) ? (long)json_integer_value(v) : -1;
 		m->system_fingerprint = json_is_true(json_object_get(jm, "system_fingerprint"));
+		json_t *price = json_object_get(jm, "price_per_mtok");
+		m->price_in = m->price_out = -1;
+		if (json_is_object(price)) {
+			json_t *pi = json_object_get(price, "input"), *po = json_object_get(price, "output");
+			if (json_is_number(pi) && json_is_number(po)) {
+				m->price_in = json_number_value(pi);
+				m->price_out = json_number_value(po);
+			}
+		}
 		json_t *params = json_object_get(jm, "params");
 		if (json_is_array(params)) {
 			m->params = xcalloc(json_array_size(params) + 1, sizeof *m->params);

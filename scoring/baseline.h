@@ -30,6 +30,7 @@ struct baseline_model {
 	size_t n_answers;
 	char **params; /* request parameters the official API honours */
 	size_t n_params;
+	double price_in, price_out; /* USD per million tokens; < 0 unknown */
 };
 
 struct baseline_pack {

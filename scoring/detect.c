@@ -646,6 +646,16 @@ scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseli
 {
 	detect_availability(run, a);
 	a->tokens_spent = audit_tokens_spent(run);
+	for (size_t i = 0; i < run->n_items; i++) {
+		const struct observation *o = run->items[i].obs;
+		if (o != NULL && o->prompt_tokens > 0)
+			a->prompt_tokens += o->prompt_tokens;
+		if (o != NULL && o->completion_tokens > 0)
+			a->completion_tokens += o->completion_tokens;
+	}
+	if (claimed != NULL && claimed->price_in >= 0)
+		a->cost_usd = (a->prompt_tokens * claimed->price_in +
+		               a->completion_tokens * claimed->price_out) / 1e6;
 	if (claimed != NULL && a->ok_requests > 0) {
 		detect_tokenizer(s, run, claimed, a);
 		if (a->partial_substitution)

@@ -74,6 +74,7 @@ assessment_init(struct assessment *a)
 	a->verdict = VERDICT_INCONCLUSIVE;
 	a->ttft_ms = -1;
 	a->tokens_per_s = -1;
+	a->cost_usd = -1;
 }
 
 void
@@ -196,6 +197,10 @@ assessment_to_json(const struct assessment *a)
 	}
 	json_object_set_new(root, "findings", fs);
 	json_object_set_new(root, "tokens_spent", json_integer(a->tokens_spent));
+	json_object_set_new(root, "prompt_tokens", json_integer(a->prompt_tokens));
+	json_object_set_new(root, "completion_tokens", json_integer(a->completion_tokens));
+	json_object_set_new(root, "estimated_cost_usd",
+	                    a->cost_usd >= 0 ? json_real(a->cost_usd) : json_null());
 	json_object_set_new(root, "requests", json_integer(a->requests));
 	json_object_set_new(root, "ok_requests", json_integer(a->ok_requests));
 	json_object_set_new(root, "ttft_ms", a->ttft_ms >= 0 ? json_real(a->ttft_ms) : json_null());

@@ -42,6 +42,8 @@ struct assessment {
 	int strong_checks_passed; /* the tokenizer fingerprint matched the claim */
 	int partial_substitution; /* some requests, not all, were another model */
 	long tokens_spent;
+	long prompt_tokens, completion_tokens; /* the parts of tokens_spent */
+	double cost_usd; /* at the official price; < 0 when unknown */
 	int requests, ok_requests;
 	double ttft_ms;      /* median of successful streamed requests, -1 if none */
 	double tokens_per_s; /* median, -1 if none */
