@@ -8,6 +8,7 @@
 
 int cmd_audit(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_baseline(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ usage(FILE *f)
 	      "  audit    audit one relay and model now, print a verdict with evidence\n"
 	      "  serve    audit configured relays on a schedule and serve a status page\n"
 	      "  export   write the status pages, JSON and badges as static files\n"
+	      "  baseline list, export, import or record official-model baselines\n"
 	      "  tokens   count tokens with an official model family's tokenizer\n"
 	      "  version  print the version\n"
 	      "\n"
@@ -41,6 +42,8 @@ main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(cmd, "export") == 0)
 		return cmd_export(argc - 1, argv + 1);
+	if (strcmp(cmd, "baseline") == 0)
+		return cmd_baseline(argc - 1, argv + 1);
 	if (strcmp(cmd, "tokens") == 0)
 		return cmd_tokens(argc - 1, argv + 1);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

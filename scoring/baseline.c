@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 
 #include "cli/util.h"
 
@@ -147,6 +148,119 @@ err:
 	return NULL;
 }
 
+char *
+baseline_user_dir(void)
+{
+	const char *d = getenv("ASSAY_BASELINE_DIR");
+	if (d != NULL && *d)
+		return xstrdup(d);
+	d = getenv("XDG_DATA_HOME");
+	if (d != NULL && *d)
+		return xasprintf("%s/assay/baselines", d);
+	d = getenv("HOME");
+	return xasprintf("%s/.local/share/assay/baselines", d && *d ? d : ".");
+}
+
+static json_t *
+model_to_json(const struct baseline_model *m)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "name", json_string(m->name));
+	json_t *al = json_array();
+	for (size_t i = 0; i < m->n_aliases; i++)
+		json_array_append_new(al, json_string(m->aliases[i]));
+	json_object_set_new(j, "aliases", al);
+	json_object_set_new(j, "api", json_string(m->api));
+	json_object_set_new(j, "tokenizer", m->tokenizer ? json_string(m->tokenizer) : json_null());
+	json_object_set_new(j, "template", m->template ? json_string(m->template) : json_null());
+	json_object_set_new(j, "context_window", json_integer(m->context_window));
+	json_object_set_new(j, "max_output", json_integer(m->max_output));
+	json_object_set_new(j, "id_prefix", json_string(m->id_prefix ? m->id_prefix : ""));
+	json_object_set_new(j, "system_fingerprint", json_boolean(m->system_fingerprint));
+	json_t *ans = json_object();
+	for (size_t i = 0; i < m->n_answers; i++)
+		json_object_set_new(ans, m->answers[i].probe, json_real(m->answers[i].p_correct));
+	json_object_set_new(j, "answers", ans);
+	json_t *params = json_array();
+	for (size_t i = 0; i < m->n_params; i++)
+		json_array_append_new(params, json_string(m->params[i]));
+	json_object_set_new(j, "params", params);
+	if (m->price_in >= 0) {
+		json_t *pr = json_object();
+		json_object_set_new(pr, "input", json_real(m->price_in));
+		json_object_set_new(pr, "output", json_real(m->price_out));
+		json_object_set_new(j, "price_per_mtok", pr);
+	}
+	return j;
+}
+
+json_t *
+baseline_pack_to_json(const struct baseline_pack *p)
+{
+	json_t *root = json_object();
+	json_object_set_new(root, "assay_baseline_pack", json_integer(1));
+	json_object_set_new(root, "name", json_string(p->name ? p->name : "exported"));
+	json_t *models = json_array();
+	for (size_t i = 0; i < p->n; i++)
+		json_array_append_new(models, model_to_json(&p->models[i]));
+	json_object_set_new(root, "models", models);
+	return root;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void
+model_copy(struct baseline_model *dst, const struct baseline_model *m)
+{
+	memset(dst, 0, sizeof *dst);
+	dst->name = xstrdup(m->name);
+	dst->aliases = xcalloc(m->n_aliases + 1, sizeof *dst->aliases);
+	for (size_t i = 0; i < m->n_aliases; i++)
+		dst->aliases[dst->n_aliases++] = xstrdup(m->aliases[i]);
+	dst->api = dup_or_null(m->api);
+	dst->tokenizer = dup_or_null(m->tokenizer);
+	dst->template = dup_or_null(m->template);
+	dst->context_window = m->context_window;
+	dst->max_output = m->max_output;
+	dst->id_prefix = dup_or_null(m->id_prefix);
+	dst->system_fingerprint = m->system_fingerprint;
+	dst->answers = xcalloc(m->n_answers + 1, sizeof *dst->answers);
+	for (size_t i = 0; i < m->n_answers; i++) {
+		dst->answers[i].probe = xstrdup(m->answers[i].probe);
+		dst->answers[i].p_correct = m->answers[i].p_correct;
+	}
+	dst->n_answers = m->n_answers;
+	dst->params = xcalloc(m->n_params + 1, sizeof *dst->params);
+	for (size_t i = 0; i < m->n_params; i++)
+		dst->params[dst->n_params++] = xstrdup(m->params[i]);
+	dst->price_in = m->price_in;
+	dst->price_out = m->price_out;
+}
+
+void
+baseline_put(struct baseline_pack *p, const struct baseline_model *m)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->models[i].name, m->name) == 0) {
+			model_release(&p->models[i]);
+			model_copy(&p->models[i], m);
+			return;
+		}
+	p->models = xrealloc(p->models, (p->n + 1) * sizeof *p->models);
+	model_copy(&p->models[p->n++], m);
+}
+
+static int
+json_file(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+	return n > 5 && strcmp(d->d_name + n - 5, ".json") == 0;
+}
+
 struct baseline_pack *
 baseline_load_default(char *err, size_t errlen)
 {
@@ -157,6 +271,27 @@ baseline_load_default(char *err, size_t errlen)
 	}
 	struct baseline_pack *p = baseline_load(path, err, errlen);
 	free(path);
+	if (p == NULL)
+		return NULL;
+	char *dir = baseline_user_dir();
+	struct dirent **names;
+	int n = scandir(dir, &names, json_file, alphasort);
+	for (int i = 0; i < n; i++) {
+		char *file = xasprintf("%s/%s", dir, names[i]->d_name);
+		struct baseline_pack *user = baseline_load(file, err, errlen);
+		if (user == NULL) {
+			fprintf(stderr, "assay: ignoring baseline pack: %s\n", err);
+		} else {
+			for (size_t k = 0; k < user->n; k++)
+				baseline_put(p, &user->models[k]);
+			baseline_free(user);
+		}
+		free(file);
+		free(names[i]);
+	}
+	if (n >= 0)
+		free(names);
+	free(dir);
 	return p;
 }
 

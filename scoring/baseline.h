@@ -9,6 +9,7 @@
 #ifndef ASSAY_BASELINE_H
 #define ASSAY_BASELINE_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 struct baseline_answer {
@@ -41,8 +42,19 @@ struct baseline_pack {
 
 /* Load a pack file; NULL with a message in err. */
 struct baseline_pack *baseline_load(const char *path, char *err, size_t errlen);
-/* The bundled pack. */
+/*
+ * The bundled pack, with every pack in the user's pack directory merged over
+ * it (a model of the same name replaces the bundled one).
+ */
 struct baseline_pack *baseline_load_default(char *err, size_t errlen);
+/* The user's pack directory: $ASSAY_BASELINE_DIR, else
+ * $XDG_DATA_HOME/assay/baselines, else ~/.local/share/assay/baselines.
+ * Newly allocated. */
+char *baseline_user_dir(void);
+/* A pack as JSON (the file format); the caller json_decref()s it. */
+json_t *baseline_pack_to_json(const struct baseline_pack *p);
+/* Add (or replace by name) a deep copy of m in p. */
+void baseline_put(struct baseline_pack *p, const struct baseline_model *m);
 void baseline_free(struct baseline_pack *p);
 
 /* A model by name or alias (case-sensitive), or NULL. */

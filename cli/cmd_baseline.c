@@ -1,0 +1,286 @@
+/*
+ * cmd_baseline: `assay baseline list | export | import | record`.
+ *
+ * Baselines are JSON packs (scoring/baseline.h). `record` measures an
+ * official endpoint: it runs the default probe set several times, checks
+ * that the token accounting matches the model's tokenizer exactly, and
+ * writes the model's known-answer pass rates into a pack that `import`
+ * installs for every later audit.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/commands.h"
+#include "cli/config.h"
+#include "cli/util.h"
+#include "probes/audit.h"
+#include "probes/catalog.h"
+#include "probes/engine.h"
+#include "scoring/baseline.h"
+#include "scoring/detect.h"
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: assay baseline list\n"
+	      "       assay baseline export [FILE]\n"
+	      "       assay baseline import FILE\n"
+	      "       assay baseline record --base-url URL --model NAME [--key-env VAR]\n"
+	      "                             [--samples N] [-o FILE]\n"
+	      "\n"
+	      "Baselines say what an official model does. export writes every known model\n"
+	      "as a JSON pack; import checks a pack and installs it in your pack directory\n"
+	      "(" "$ASSAY_BASELINE_DIR, else ~/.local/share/assay/baselines); record measures\n"
+	      "an OFFICIAL endpoint and writes a pack for the model.\n",
+	      f);
+}
+
+static int
+write_json(json_t *j, const char *path)
+{
+	if (path == NULL || strcmp(path, "-") == 0) {
+		if (json_dumpf(j, stdout, JSON_INDENT(2)) != 0)
+			return -1;
+		fputc('\n', stdout);
+		return 0;
+	}
+	return json_dump_file(j, path, JSON_INDENT(2));
+}
+
+static int
+mkdir_p(const char *dir)
+{
+	char *copy = xstrdup(dir);
+	for (char *p = copy + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
+			free(copy);
+			return -1;
+		}
+		*p = '/';
+	}
+	int rc = mkdir(copy, 0755) != 0 && errno != EEXIST ? -1 : 0;
+	free(copy);
+	return rc;
+}
+
+static int
+cmd_import(const char *file)
+{
+	char err[512];
+	struct baseline_pack *p = baseline_load(file, err, sizeof err);
+	if (p == NULL) {
+		fprintf(stderr, "assay baseline: %s\n", err);
+		return 2;
+	}
+	char *dir = baseline_user_dir();
+	const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+	char *dest = xasprintf("%s/%s", dir, base);
+	int rc = 0;
+	json_t *j = baseline_pack_to_json(p);
+	if (mkdir_p(dir) != 0 || json_dump_file(j, dest, JSON_INDENT(2)) != 0) {
+		fprintf(stderr, "assay baseline: cannot write '%s': %s\n", dest, strerror(errno));
+		rc = 2;
+	} else {
+		printf("imported %zu model%s into %s\n", p->n, p->n == 1 ? "" : "s", dest);
+	}
+	json_decref(j);
+	free(dest);
+	free(dir);
+	baseline_free(p);
+	return rc;
+}
+
+struct rec_ctx {
+	struct event_base *base;
+	struct audit_run *run;
+};
+
+static void
+rec_done_cb(struct audit_run *run, void *arg)
+{
+	struct rec_ctx *c = arg;
+	c->run = run;
+	event_base_loopbreak(c->base);
+}
+
+static int
+cmd_record(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"base-url", required_argument, NULL, 'u'}, {"model", required_argument, NULL, 'm'},
+	    {"key-env", required_argument, NULL, 'k'},  {"samples", required_argument, NULL, 's'},
+	    {"output", required_argument, NULL, 'o'},   {NULL, 0, NULL, 0}};
+	const char *url = NULL, *model = NULL, *key_env = NULL, *out = NULL;
+	int samples = 5, c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u': url = optarg; break;
+		case 'm': model = optarg; break;
+		case 'k': key_env = optarg; break;
+		case 's': samples = atoi(optarg); break;
+		case 'o': out = optarg; break;
+		default:
+			fprintf(stderr, "assay baseline record: unknown option or missing value: '%s'\n",
+			        argv[optind - 1]);
+			return 2;
+		}
+	}
+	char err[512];
+	if (url == NULL || model == NULL || samples < 1 || samples > 100) {
+		fputs("assay baseline record: --base-url and --model are required, --samples 1..100\n",
+		      stderr);
+		return 2;
+	}
+	if (config_check_url(url, err, sizeof err) != 0) {
+		fprintf(stderr, "assay baseline record: %s\n", err);
+		return 2;
+	}
+	const char *key = key_env ? getenv(key_env) : NULL;
+	if (key_env != NULL && key == NULL) {
+		fprintf(stderr, "assay baseline record: environment variable '%s' is not set\n",
+		        key_env);
+		return 2;
+	}
+	struct baseline_pack *pack = baseline_load_default(err, sizeof err);
+	struct catalog *cat = pack ? catalog_load_default(err, sizeof err) : NULL;
+	if (pack == NULL || cat == NULL) {
+		fprintf(stderr, "assay baseline record: %s\n", err);
+		baseline_free(pack);
+		return 2;
+	}
+	const struct baseline_model *known = baseline_find(pack, model);
+	if (known == NULL) {
+		fprintf(stderr, "assay baseline record: unknown model '%s': its tokenizer and "
+		                "limits must come from a pack first (assay baseline import)\n",
+		        model);
+		baseline_free(pack);
+		catalog_free(cat);
+		return 2;
+	}
+	struct baseline_model m = *known; /* shallow: answers replaced below */
+	struct scorer *scorer = scorer_new(pack);
+	int exact = 0;
+	/* per probe with an assertion: passes and tries */
+	int pass[64] = {0}, tries[64] = {0};
+	for (int i = 0; i < samples; i++) {
+		struct rec_ctx ctx = {.base = event_base_new()};
+		struct engine *e = engine_new(ctx.base, NULL);
+		struct audit_target t = {.relay = (char *)"official", .base_url = (char *)url,
+		                         .api = (enum api_kind)api_from_name(m.api),
+		                         .model = (char *)model, .api_key = (char *)key};
+		audit_start(e, cat, &t, TIER_CHEAP | TIER_MEDIUM, 3, 60000000, rec_done_cb, &ctx);
+		if (ctx.run == NULL)
+			event_base_dispatch(ctx.base);
+		struct assessment a;
+		assessment_init(&a);
+		scorer_assess(scorer, ctx.run, known, &a);
+		exact += a.strong_checks_passed;
+		for (size_t k = 0; k < ctx.run->n_items; k++) {
+			const struct audit_item *it = &ctx.run->items[k];
+			size_t pi = (size_t)(it->probe - cat->probes);
+			if (pi >= 64 || it->probe->expect_code == NULL || !observation_ok(it->obs))
+				continue;
+			int hit = probe_expect_match(it->probe, it->obs->text, it->obs->text_len);
+			if (hit >= 0) {
+				tries[pi]++;
+				pass[pi] += hit;
+			}
+		}
+		fprintf(stderr, "assay baseline record: run %d of %d: %d/%d requests ok, token "
+		                "accounting %s\n",
+		        i + 1, samples, a.ok_requests, a.requests,
+		        a.strong_checks_passed ? "exact" : "NOT exact");
+		assessment_release(&a);
+		audit_run_free(ctx.run);
+		engine_free(e);
+		event_base_free(ctx.base);
+	}
+	if (exact < samples)
+		fprintf(stderr, "assay baseline record: warning: token accounting was exact in only "
+		                "%d of %d runs; is this really the official endpoint?\n",
+		        exact, samples);
+	struct baseline_answer answers[64];
+	size_t n_answers = 0;
+	for (size_t pi = 0; pi < cat->n && pi < 64; pi++) {
+		if (tries[pi] == 0)
+			continue;
+		/* Laplace-smoothed so that a perfect record never claims certainty */
+		answers[n_answers].probe = cat->probes[pi].id;
+		answers[n_answers++].p_correct = (pass[pi] + 0.5) / (tries[pi] + 1.0);
+	}
+	m.answers = answers;
+	m.n_answers = n_answers;
+	struct baseline_pack out_pack = {.name = (char *)"recorded"};
+	baseline_put(&out_pack, &m);
+	json_t *j = baseline_pack_to_json(&out_pack);
+	json_object_set_new(j, "source", json_string("assay baseline record"));
+	int rc = write_json(j, out) == 0 ? 0 : 2;
+	if (rc != 0)
+		fprintf(stderr, "assay baseline record: cannot write '%s'\n", out);
+	json_decref(j);
+	/* out_pack holds baseline_put's deep copy: free it as a heap pack */
+	struct baseline_pack *owned = xcalloc(1, sizeof *owned);
+	*owned = out_pack;
+	owned->name = NULL;
+	baseline_free(owned);
+	scorer_free(scorer);
+	catalog_free(cat);
+	baseline_free(pack);
+	return rc;
+}
+
+int
+cmd_baseline(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	const char *sub = argv[1];
+	char err[512];
+	if (strcmp(sub, "import") == 0) {
+		if (argc != 3) {
+			fputs("assay baseline import: give one pack file\n", stderr);
+			return 2;
+		}
+		return cmd_import(argv[2]);
+	}
+	if (strcmp(sub, "record") == 0)
+		return cmd_record(argc - 1, argv + 1);
+	if (strcmp(sub, "list") != 0 && strcmp(sub, "export") != 0) {
+		fprintf(stderr, "assay baseline: unknown subcommand '%s'\n", sub);
+		return 2;
+	}
+	struct baseline_pack *p = baseline_load_default(err, sizeof err);
+	if (p == NULL) {
+		fprintf(stderr, "assay baseline: %s\n", err);
+		return 2;
+	}
+	int rc = 0;
+	if (strcmp(sub, "list") == 0) {
+		for (size_t i = 0; i < p->n; i++)
+			printf("%-20s %-10s %-12s %zu answer rates\n", p->models[i].name,
+			       p->models[i].api, p->models[i].tokenizer ? p->models[i].tokenizer : "-",
+			       p->models[i].n_answers);
+	} else {
+		json_t *j = baseline_pack_to_json(p);
+		if (write_json(j, argc > 2 ? argv[2] : NULL) != 0) {
+			fprintf(stderr, "assay baseline: cannot write '%s'\n", argv[2]);
+			rc = 2;
+		}
+		json_decref(j);
+	}
+	baseline_free(p);
+	return rc;
+}
