@@ -2,6 +2,9 @@
 # Run each Criterion test binary; report every failure, fail if any failed.
 # The closing line sums the Criterion tallies: "N passed, N failed".
 failed=0; pass=0; fail=0; bad=""
+# sanitizer builds: Criterion's own allocations are not ours to report
+LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS
 for t in "$@"; do
   out=$("$t" --jobs 2 2>&1); rc=$?
   printf '%s\n' "$out" | grep -v '^\[====\] Synthesis' || true
