@@ -294,3 +294,89 @@ run_capture(char *const argv[], int timeout_ms, char **out, char **err)
 		buf_release(&be);
 	return status;
 }
+
+struct sink {
+	struct buf b;
+	struct http_response *r;
+};
+
+static size_t
+sse_body_cb(char *p, size_t size, size_t n, void *arg)
+{
+	struct sink *s = arg;
+	int64_t now = now_us();
+	for (size_t i = 0; i + 5 < size * n; i++)
+		if (memcmp(p + i, "data:", 5) == 0 && (i == 0 || p[i - 1] == '\n') &&
+		    s->r->ntimes < 4096)
+			s->r->times[s->r->ntimes++] = now - s->r->t0;
+	return buf_add(&s->b, p, size * n) == 0 ? size * n : 0;
+}
+
+static size_t
+headers_cb(char *p, size_t size, size_t n, void *arg)
+{
+	return buf_add(arg, p, size * n) == 0 ? size * n : 0;
+}
+
+void
+http_post_chat(struct http_response *r, const char *base_url, const char *body, long timeout_ms)
+{
+	char url[512];
+	snprintf(url, sizeof url, "%s/chat/completions", base_url);
+	memset(r, 0, sizeof *r);
+	struct sink s;
+	buf_init(&s.b, 64u << 20);
+	s.r = r;
+	buf_init(&r->headers, 1u << 20);
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = curl_slist_append(NULL, "content-type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sse_body_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, headers_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	r->t0 = now_us();
+	r->rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	r->body = buf_take(&s.b, &r->len);
+	r->json = json_loads(r->body, 0, NULL);
+}
+
+void
+http_response_release(struct http_response *r)
+{
+	free(r->body);
+	buf_release(&r->headers);
+	json_decref(r->json);
+}
+
+char *
+chat_request_body(const char *model, const char *user, const char *extra)
+{
+	json_t *o = json_pack("{s:s, s:[{s:s, s:s}]}", "model", model, "messages", "role", "user",
+	                      "content", user);
+	if (extra != NULL) {
+		json_t *more = json_loads(extra, 0, NULL);
+		if (!json_is_object(more)) {
+			json_decref(more);
+			json_decref(o);
+			return NULL;
+		}
+		json_object_update(o, more);
+		json_decref(more);
+	}
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+const char *
+json_str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}

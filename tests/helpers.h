@@ -7,8 +7,13 @@
 #ifndef ASSAY_TEST_HELPERS_H
 #define ASSAY_TEST_HELPERS_H
 
+#include <curl/curl.h>
+#include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include "cli/util.h"
 
 struct child {
 	pid_t pid;
@@ -56,6 +61,29 @@ char *http_get(const char *url, long *status, size_t *len);
 /* Run argv to completion (bounded by timeout_ms), capturing stdout and
  * stderr (caller frees). Returns the exit status, or -1. */
 int run_capture(char *const argv[], int timeout_ms, char **out, char **err);
+
+/* A chat completion POSTed with libcurl's easy interface, with the arrival
+ * time of each SSE data line (microseconds after the request went out). */
+struct http_response {
+	CURLcode rc;
+	long status;
+	char *body;
+	size_t len;
+	struct buf headers;
+	json_t *json; /* the body parsed, or NULL */
+	int64_t times[4096];
+	size_t ntimes;
+	int64_t t0;
+};
+/* POST body to base_url + "/chat/completions"; fills r (release it). */
+void http_post_chat(struct http_response *r, const char *base_url, const char *body,
+                    long timeout_ms);
+void http_response_release(struct http_response *r);
+/* {"model", "messages": [{"role": "user", ...}]} with the fields of the JSON
+ * object extra merged in; NULL when extra is not a JSON object. */
+char *chat_request_body(const char *model, const char *user, const char *extra);
+/* A string member of a JSON object, or NULL. */
+const char *json_str(const json_t *o, const char *key);
 
 /* Monotonic milliseconds. */
 long long test_now_ms(void);

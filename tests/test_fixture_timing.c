@@ -20,94 +20,27 @@
 
 static struct fixture world;
 
-struct response {
-	CURLcode rc;
-	long status;
-	char *body;
-	size_t len;
-	struct buf headers;
-	json_t *json;
-	/* arrival of each SSE data line, microseconds after the request went out */
-	int64_t times[4096];
-	size_t ntimes;
-	int64_t t0;
-};
-
-struct sink {
-	struct buf b;
-	struct response *r;
-};
-
-static size_t
-body_cb(char *p, size_t size, size_t n, void *arg)
-{
-	struct sink *s = arg;
-	int64_t now = now_us();
-	for (size_t i = 0; i + 5 < size * n; i++)
-		if (memcmp(p + i, "data:", 5) == 0 && (i == 0 || p[i - 1] == '\n') &&
-		    s->r->ntimes < 4096)
-			s->r->times[s->r->ntimes++] = now - s->r->t0;
-	return buf_add(&s->b, p, size * n) == 0 ? size * n : 0;
-}
-
-static size_t
-header_cb(char *p, size_t size, size_t n, void *arg)
-{
-	return buf_add(arg, p, size * n) == 0 ? size * n : 0;
-}
+#define response http_response /* tests/helpers.h */
 
 static void
 request(struct response *r, const char *endpoint, const char *body, long timeout_ms)
 {
-	char url[512];
 	const char *base = fixture_url(&world, endpoint);
 	cr_assert_not_null(base, "no endpoint '%s'", endpoint);
-	snprintf(url, sizeof url, "%s/chat/completions", base);
-	memset(r, 0, sizeof *r);
-	struct sink s;
-	buf_init(&s.b, 64u << 20);
-	s.r = r;
-	buf_init(&r->headers, 1u << 20);
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = curl_slist_append(NULL, "content-type: application/json");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-	r->t0 = now_us();
-	r->rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	r->body = buf_take(&s.b, &r->len);
-	r->json = json_loads(r->body, 0, NULL);
+	http_post_chat(r, base, body, timeout_ms);
 }
 
 static void
 response_release(struct response *r)
 {
-	free(r->body);
-	buf_release(&r->headers);
-	json_decref(r->json);
+	http_response_release(r);
 }
 
 static char *
 chat_body(const char *model, const char *user, const char *extra)
 {
-	json_t *o = json_pack("{s:s, s:[{s:s, s:s}]}", "model", model, "messages", "role", "user",
-	                      "content", user);
-	if (extra != NULL) {
-		json_t *more = json_loads(extra, 0, NULL);
-		cr_assert_not_null(more, "bad extra JSON in the test");
-		json_object_update(o, more);
-		json_decref(more);
-	}
-	char *s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
+	char *s = chat_request_body(model, user, extra);
+	cr_assert_not_null(s, "bad extra JSON in the test");
 	return s;
 }
 
@@ -121,11 +54,7 @@ chat(struct response *r, const char *endpoint, const char *model, const char *us
 	cr_assert_eq(r->rc, CURLE_OK, "%s: %s", endpoint, curl_easy_strerror(r->rc));
 }
 
-static const char *
-str(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
+#define str json_str
 
 /* ---- timing at --time-scale 1 ---- */
 
