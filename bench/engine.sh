@@ -12,7 +12,8 @@ set -u
 build=${1:-build}
 dir=$(mktemp -d)
 trap 'kill $fpid 2>/dev/null; wait $fpid 2>/dev/null; rm -rf "$dir"' EXIT
-ulimit -n 65536 2>/dev/null || echo "bench: cannot raise the open-file limit; 10,000 streams may fail" >&2
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge 20000 ] || echo "bench: open-file limit $(ulimit -n) is low; 10,000 streams may fail" >&2
 
 "$build/assay-fixture" -c bench/engine/world.yaml >"$dir/fixture.out" 2>"$dir/fixture.err" &
 fpid=$!

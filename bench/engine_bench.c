@@ -109,8 +109,11 @@ main(int argc, char **argv)
 	}
 	b.ttft_err_ms = xcalloc((size_t)total, sizeof *b.ttft_err_ms);
 	b.tps_err = xcalloc((size_t)total, sizeof *b.tps_err);
-	struct rlimit rl = {65536, 65536};
-	setrlimit(RLIMIT_NOFILE, &rl);
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	b.base = event_base_new();
 	struct engine_options eo = {.max_in_flight = (size_t)conc};
 	struct engine *e = engine_new(b.base, &eo);
