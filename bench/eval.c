@@ -38,6 +38,7 @@ struct relay_truth {
 	char *class; /* "none" for honest */
 	int audits;  /* sequential audits per chain; the last one counts */
 	int samples; /* chains per seed (honest relays: --honest) */
+	int deep;    /* audit with the deep tier */
 	char *url;   /* this seed's */
 	/* tallies */
 	long n, verdicts[VERDICT_UNREACHABLE + 1], right, wrong_cheat, tokens, requests;
@@ -107,7 +108,8 @@ audit_done_cb(struct audit_run *run, void *arg)
 	audit_run_free(run);
 	struct audit_target t = {.relay = r->name, .base_url = r->url, .api = API_OPENAI,
 	                         .model = (char *)"gpt-4o"};
-	audit_start(ev->engine, ev->catalog, &t, TIER_CHEAP | TIER_MEDIUM, 3, 20000000,
+	audit_start(ev->engine, ev->catalog, &t,
+	            TIER_CHEAP | TIER_MEDIUM | (r->deep ? TIER_DEEP : 0), 3, 20000000,
 	            audit_done_cb, ch);
 }
 
@@ -122,7 +124,8 @@ start_jobs(struct eval *ev)
 		ev->running++;
 		struct audit_target t = {.relay = j->relay->name, .base_url = j->relay->url,
 		                         .api = API_OPENAI, .model = (char *)"gpt-4o"};
-		audit_start(ev->engine, ev->catalog, &t, TIER_CHEAP | TIER_MEDIUM, 3, 20000000,
+		audit_start(ev->engine, ev->catalog, &t,
+		            TIER_CHEAP | TIER_MEDIUM | (j->relay->deep ? TIER_DEEP : 0), 3, 20000000,
 		            audit_done_cb, ch);
 	}
 	if (ev->running == 0 && ev->next_job == ev->n_jobs)
@@ -192,6 +195,8 @@ load_truth(struct eval *ev, const char *path)
 		r->class = xstrdup(c ? c->scalar : "none");
 		r->audits = n ? atoi(n->scalar) : 1;
 		r->samples = k ? atoi(k->scalar) : 1;
+		const struct ynode *d = ytree_get(relays->items[i], "deep");
+		r->deep = d != NULL && strcmp(d->scalar, "true") == 0;
 	}
 	ytree_free(root);
 }

@@ -17,6 +17,7 @@
 #include "probes/engine.h"
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
+#include "scoring/tokenizer.h"
 #include "scoring/verdict.h"
 
 static void
@@ -24,11 +25,12 @@ usage(FILE *f)
 {
 	fputs("usage: assay audit --base-url URL --model NAME [--key-env VAR] [--api openai|anthropic]\n"
 	      "                   [--json] [--timeout SECONDS] [--ca-file FILE]\n"
-	      "                   [--insecure-skip-tls-verify]\n"
+	      "                   [--insecure-skip-tls-verify] [--deep]\n"
 	      "\n"
 	      "Audit one relay and model now. The API key is read from the environment\n"
 	      "variable named by --key-env (never from the command line); without it no key\n"
-	      "is sent. Exit status: 0 genuine, 1 misbehaving, 2 usage or config error,\n"
+	      "is sent. --deep adds long-context and long-output probes (tens of thousands\n"
+	      "of tokens; their cost is printed before they are sent). Exit status: 0 genuine, 1 misbehaving, 2 usage or config error,\n"
 	      "3 suspect, inconclusive or unreachable.\n",
 	      f);
 }
@@ -82,6 +84,42 @@ print_report(const struct audit_run *run, const struct assessment *a, FILE *f)
 	}
 }
 
+/* What the deep probes will cost, said before they are sent: prompt tokens
+ * counted exactly when the model's tokenizer is known, output at its cap. */
+static void
+print_deep_cost(const struct catalog *cat, const struct baseline_model *m)
+{
+	struct tokenizer *t = NULL;
+	char err[256];
+	if (m->tokenizer != NULL)
+		t = tokenizer_open(m->tokenizer, err, sizeof err);
+	long in = 0, out = 0;
+	int n = 0;
+	for (size_t i = 0; i < cat->n; i++) {
+		const struct probe_def *p = &cat->probes[i];
+		if (p->tier != TIER_DEEP)
+			continue;
+		char nonce[16];
+		probe_nonce(nonce);
+		for (size_t k = 0; k < p->n_messages; k++) {
+			char *text = probe_render(p->texts[k], nonce);
+			long c = t ? tokenizer_count(t, text, strlen(text)) : (long)strlen(text) / 4;
+			in += c > 0 ? c : 0;
+			free(text);
+		}
+		out += p->max_tokens * p->samples;
+		n += p->samples;
+	}
+	tokenizer_free(t);
+	fprintf(stderr, "assay audit: --deep adds %d requests, about %ld prompt and up to %ld "
+	                "completion tokens",
+	        n, in, out);
+	if (m->price_in >= 0)
+		fprintf(stderr, " (at most $%.3f at %s's official price)",
+		        (in * m->price_in + out * m->price_out) / 1e6, m->name);
+	fputc('\n', stderr);
+}
+
 int
 cmd_audit(int argc, char **argv)
 {
@@ -94,12 +132,13 @@ cmd_audit(int argc, char **argv)
 	    {"timeout", required_argument, NULL, 't'},
 	    {"ca-file", required_argument, NULL, 'c'},
 	    {"insecure-skip-tls-verify", no_argument, NULL, 'I'},
+	    {"deep", no_argument, NULL, 'D'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *base_url = NULL, *model = NULL, *key_env = NULL, *api_opt = NULL;
 	const char *ca_file = NULL;
-	int json = 0, insecure = 0;
+	int json = 0, insecure = 0, deep = 0;
 	double timeout_s = 60;
 	int c;
 	optind = 1;
@@ -136,6 +175,9 @@ cmd_audit(int argc, char **argv)
 			break;
 		case 'I':
 			insecure = 1;
+			break;
+		case 'D':
+			deep = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -215,8 +257,10 @@ cmd_audit(int argc, char **argv)
 	    .model = (char *)model,
 	    .api_key = (char *)key,
 	};
+	if (deep)
+		print_deep_cost(cat, claimed);
 	struct audit_ctx ctx = {.base = base};
-	audit_start(engine, cat, &target, TIER_CHEAP | TIER_MEDIUM, 3,
+	audit_start(engine, cat, &target, TIER_CHEAP | TIER_MEDIUM | (deep ? TIER_DEEP : 0), 3,
 	            (int64_t)(timeout_s * 1e6), audit_done_cb, &ctx);
 	if (ctx.run == NULL)
 		event_base_dispatch(base);

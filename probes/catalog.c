@@ -333,6 +333,26 @@ render_pick(struct buf *b, const char *s, const char *end)
 		fatal(70, "internal: output buffer over its cap");
 }
 
+/* Common words, one token each in every shipped tokenizer's vocabulary
+ * (roughly): {filler:N} draws N of them at random, for long-context probes. */
+static const char *const filler_words[] = {
+    "the",   "river",  "market", "green", "window", "people", "table", "music",  "paper",
+    "light", "summer", "stone",  "garden", "letter", "mountain", "school", "winter", "bridge",
+    "city",  "water",  "morning", "friend", "story", "field",  "animal", "travel", "number",
+    "house", "voice",  "season", "history", "simple", "forest", "ocean", "quiet",  "bright"};
+
+static void
+render_filler(struct buf *b, long words)
+{
+	size_t n = sizeof filler_words / sizeof filler_words[0];
+	for (long i = 0; i < words; i++) {
+		if (i > 0)
+			buf_puts(b, (i % 12) == 0 ? ".\n" : " ");
+		buf_puts(b, filler_words[random_below(n)]);
+	}
+	buf_puts(b, ".");
+}
+
 char *
 probe_render(const char *template_text, const char *nonce)
 {
@@ -356,6 +376,10 @@ probe_render(const char *template_text, const char *nonce)
 		} else if (strncmp(hit, "{nonce_hex}", 11) == 0) {
 			buf_puts(&b, hex);
 			p = hit + 11;
+		} else if (strncmp(hit, "{filler:", 8) == 0 && close != NULL) {
+			long words = strtol(hit + 8, NULL, 10);
+			render_filler(&b, words > 0 && words <= 200000 ? words : 0);
+			p = close + 1;
 		} else if (strncmp(hit, "{pick:", 6) == 0 && close != NULL) {
 			render_pick(&b, hit + 6, close);
 			p = close + 1;

@@ -171,8 +171,8 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 	int usage_missing = 0;
 	for (size_t i = 0; i < run->n_items && acc->n < MAX_REQ; i++) {
 		const struct observation *o = run->items[i].obs;
-		if (!observation_ok(o))
-			continue;
+		if (!observation_ok(o) || strcmp(run->items[i].probe->id, "long-context") == 0)
+			continue; /* a truncated long prompt is the context detector's */
 		if (o->prompt_tokens < 0) {
 			usage_missing++;
 			continue;
@@ -504,6 +504,39 @@ detect_completion_usage(struct scorer *s, const struct audit_run *run,
 	               reported, counted, (ratio - 1) * 100);
 }
 
+/*
+ * The long-context probe: a canary at the start of a long prompt. A relay
+ * that keeps less context than the model has bills (and sends upstream)
+ * fewer prompt tokens than the text holds, and loses the canary.
+ */
+static void
+detect_context(struct scorer *s, const struct audit_run *run, const struct baseline_model *m,
+               struct assessment *a)
+{
+	const struct audit_item *it = audit_find(run, "long-context");
+	if (it == NULL || !observation_ok(it->obs) || m->tokenizer == NULL || m->template == NULL)
+		return;
+	long e = scorer_expected_prompt_tokens(s, m->tokenizer, m->template, it);
+	long p = it->obs->prompt_tokens;
+	if (e <= 0 || p < 0)
+		return;
+	const char *sent = strstr(it->messages[0].content, "[ref ");
+	char hex[9] = "";
+	if (sent != NULL)
+		snprintf(hex, sizeof hex, "%.8s", sent + 5);
+	int canary = hex[0] && it->obs->text && strstr(it->obs->text, hex) != NULL;
+	char expected[128], observed[160];
+	snprintf(expected, sizeof expected, "%ld prompt tokens (the whole text)", e);
+	if (p < e * 95 / 100 && e - p > 50) {
+		snprintf(observed, sizeof observed, "%ld prompt tokens (%.0f%% of it)%s", p,
+		         100.0 * (double)p / (double)e, canary ? "" : "; the canary was lost");
+		assessment_add(a, "context_truncation", 0.99, expected, observed, it->probe->id, NULL,
+		               "A %ld-token prompt reached the model as %ld tokens: the relay cuts "
+		               "context well below what %s accepts (%ld).",
+		               e, p, m->name, m->context_window);
+	}
+}
+
 /* finish_reason "length" below the max_tokens asked for: output is capped. */
 static void
 detect_output_cap(const struct audit_run *run, struct assessment *a)
@@ -666,6 +699,7 @@ scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseli
 		detect_capability(run, claimed, a);
 		detect_protocol(run, claimed, a);
 		detect_output_cap(run, a);
+		detect_context(s, run, claimed, a);
 		detect_params(s, run, claimed, a);
 		detect_stream_buffered(run, a);
 		detect_cached(run, a);

@@ -17,12 +17,12 @@ static const char *const need[] = {"official", "honest", "down", NULL};
 static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
 
 static json_t *
-audit_json(const char *url)
+audit_json(const char *url, int deep)
 {
 	char *argv[] = {(char *)test_binary("assay"), (char *)"audit", (char *)"--base-url",
 	                (char *)url, (char *)"--model", (char *)"gpt-4o", (char *)"--json",
 	                /* a rate-limited relay's Retry-After would hold the default 60 s */
-	                (char *)"--timeout", (char *)"20", NULL};
+	                (char *)"--timeout", (char *)"20", deep ? (char *)"--deep" : NULL, NULL};
 	char *out = NULL, *err = NULL;
 	int rc = run_capture(argv, 90000, &out, &err);
 	json_t *j = json_loads(out ? out : "", 0, NULL);
@@ -75,13 +75,14 @@ Test(detection, every_relay_gets_its_class, .init = setup, .fini = teardown, .ti
 		const char *want = ytree_get(t, "class")->scalar;
 		const struct ynode *served = ytree_get(t, "served");
 		const struct ynode *audits = ytree_get(t, "audits");
+		const struct ynode *deep = ytree_get(t, "deep");
 		int n = audits ? atoi(audits->scalar) : 1;
 		const char *url = fixture_url(&world, name);
 		cr_assert_not_null(url, "the world has no relay '%s'", name);
 		json_t *j = NULL;
 		for (int k = 0; k < n; k++) {
 			json_decref(j);
-			j = audit_json(url);
+			j = audit_json(url, deep != NULL && strcmp(deep->scalar, "true") == 0);
 		}
 		const char *verdict = json_string_value(json_object_get(j, "verdict"));
 		if (strcmp(want, "none") == 0) {
