@@ -99,6 +99,13 @@ cmd_import(const char *file)
 	return rc;
 }
 
+static int
+cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+	return (a > b) - (a < b);
+}
+
 struct rec_ctx {
 	struct event_base *base;
 	struct audit_run *run;
@@ -171,6 +178,8 @@ cmd_record(int argc, char **argv)
 	struct baseline_model m = *known; /* shallow: answers replaced below */
 	struct scorer *scorer = scorer_new(pack);
 	int exact = 0;
+	double ttfts[100], rates[100];
+	int n_lat = 0, n_rate = 0;
 	/* per probe with an assertion: passes and tries */
 	int pass[64] = {0}, tries[64] = {0};
 	for (int i = 0; i < samples; i++) {
@@ -186,6 +195,10 @@ cmd_record(int argc, char **argv)
 		assessment_init(&a);
 		scorer_assess(scorer, ctx.run, known, &a);
 		exact += a.strong_checks_passed;
+		if (a.ttft_ms >= 0)
+			ttfts[n_lat++] = a.ttft_ms;
+		if (a.tokens_per_s >= 0)
+			rates[n_rate++] = a.tokens_per_s;
 		for (size_t k = 0; k < ctx.run->n_items; k++) {
 			const struct audit_item *it = &ctx.run->items[k];
 			size_t pi = (size_t)(it->probe - cat->probes);
@@ -221,6 +234,12 @@ cmd_record(int argc, char **argv)
 	}
 	m.answers = answers;
 	m.n_answers = n_answers;
+	if (n_lat > 0 && n_rate > 0) {
+		qsort(ttfts, (size_t)n_lat, sizeof *ttfts, cmp_double);
+		qsort(rates, (size_t)n_rate, sizeof *rates, cmp_double);
+		m.ttft_ms = ttfts[n_lat / 2];
+		m.tokens_per_s = rates[n_rate / 2];
+	}
 	struct baseline_pack out_pack = {.name = (char *)"recorded"};
 	baseline_put(&out_pack, &m);
 	json_t *j = baseline_pack_to_json(&out_pack);

@@ -109,6 +109,15 @@ baseline_load(const char *path, char *err, size_t errlen)
 				m->price_out = json_number_value(po);
 			}
 		}
+		json_t *lat = json_object_get(jm, "latency");
+		m->ttft_ms = m->tokens_per_s = -1;
+		if (json_is_object(lat)) {
+			json_t *t = json_object_get(lat, "ttft_ms"), *r = json_object_get(lat, "tokens_per_s");
+			if (json_is_number(t) && json_is_number(r)) {
+				m->ttft_ms = json_number_value(t);
+				m->tokens_per_s = json_number_value(r);
+			}
+		}
 		json_t *params = json_object_get(jm, "params");
 		if (json_is_array(params)) {
 			m->params = xcalloc(json_array_size(params) + 1, sizeof *m->params);
@@ -185,6 +194,12 @@ model_to_json(const struct baseline_model *m)
 	for (size_t i = 0; i < m->n_params; i++)
 		json_array_append_new(params, json_string(m->params[i]));
 	json_object_set_new(j, "params", params);
+	if (m->ttft_ms >= 0) {
+		json_t *lat = json_object();
+		json_object_set_new(lat, "ttft_ms", json_real(m->ttft_ms));
+		json_object_set_new(lat, "tokens_per_s", json_real(m->tokens_per_s));
+		json_object_set_new(j, "latency", lat);
+	}
 	if (m->price_in >= 0) {
 		json_t *pr = json_object();
 		json_object_set_new(pr, "input", json_real(m->price_in));
@@ -239,6 +254,8 @@ model_copy(struct baseline_model *dst, const struct baseline_model *m)
 		dst->params[dst->n_params++] = xstrdup(m->params[i]);
 	dst->price_in = m->price_in;
 	dst->price_out = m->price_out;
+	dst->ttft_ms = m->ttft_ms;
+	dst->tokens_per_s = m->tokens_per_s;
 }
 
 void

@@ -32,6 +32,7 @@ struct baseline_model {
 	char **params; /* request parameters the official API honours */
 	size_t n_params;
 	double price_in, price_out; /* USD per million tokens; < 0 unknown */
+	double ttft_ms, tokens_per_s; /* official latency profile; < 0 unknown */
 };
 
 struct baseline_pack {

@@ -537,6 +537,33 @@ detect_context(struct scorer *s, const struct audit_run *run, const struct basel
 	}
 }
 
+/*
+ * Speed against the official latency profile (when the pack has one): a
+ * first token more than three times later, or a stream three times slower,
+ * is degraded latency. Not a cheat: it informs uptime and the leaderboard.
+ */
+static void
+detect_latency(const struct baseline_model *m, struct assessment *a)
+{
+	if (m->ttft_ms <= 0 || m->tokens_per_s <= 0)
+		return;
+	char expected[128], observed[128];
+	if (a->ttft_ms > 3 * m->ttft_ms) {
+		snprintf(expected, sizeof expected, "first token after about %.0f ms", m->ttft_ms);
+		snprintf(observed, sizeof observed, "%.0f ms (median)", a->ttft_ms);
+		assessment_add(a, "degraded_latency", a->ttft_ms > 6 * m->ttft_ms ? 0.99 : 0.9,
+		               expected, observed, "ping", NULL,
+		               "The first token comes %.1f times later than from the official API.",
+		               a->ttft_ms / m->ttft_ms);
+	} else if (a->tokens_per_s >= 0 && a->tokens_per_s * 3 < m->tokens_per_s) {
+		snprintf(expected, sizeof expected, "about %.0f tokens/s", m->tokens_per_s);
+		snprintf(observed, sizeof observed, "%.0f tokens/s (median)", a->tokens_per_s);
+		assessment_add(a, "degraded_latency", 0.9, expected, observed, "speed", NULL,
+		               "Answers stream %.1f times slower than from the official API.",
+		               m->tokens_per_s / (a->tokens_per_s > 0 ? a->tokens_per_s : 1));
+	}
+}
+
 /* finish_reason "length" below the max_tokens asked for: output is capped. */
 static void
 detect_output_cap(const struct audit_run *run, struct assessment *a)
@@ -700,6 +727,7 @@ scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseli
 		detect_protocol(run, claimed, a);
 		detect_output_cap(run, a);
 		detect_context(s, run, claimed, a);
+		detect_latency(claimed, a);
 		detect_params(s, run, claimed, a);
 		detect_stream_buffered(run, a);
 		detect_cached(run, a);

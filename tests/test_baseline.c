@@ -108,3 +108,47 @@ Test(baseline, bad_pack_is_refused, .init = setup, .fini = teardown)
 	free(err);
 	remove(path);
 }
+
+Test(baseline, recorded_latency_reveals_a_slow_relay, .init = setup, .fini = teardown,
+     .timeout = 180)
+{
+	static const char *const need[] = {"official", "honest", "slow-relay", NULL};
+	static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
+	struct fixture w;
+	cr_assert_eq(fixture_start(&w, "tests/data/detect/world.yaml", need, fast), 0);
+	char rec[128];
+	snprintf(rec, sizeof rec, "%s/gpt-4o.json", dir);
+	/* the official endpoint's own speed, at the same time scale */
+	char *a[] = {ASSAY, (char *)"baseline", (char *)"record", (char *)"--base-url",
+	             (char *)fixture_url(&w, "official"), (char *)"--model", (char *)"gpt-4o",
+	             (char *)"--samples", (char *)"3", (char *)"-o", rec, NULL};
+	char *out, *err;
+	cr_assert_eq(run_capture(a, 90000, &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	const char *relays[] = {"honest", "slow-relay"};
+	for (int i = 0; i < 2; i++) {
+		char *b[] = {ASSAY, (char *)"audit", (char *)"--base-url",
+		             (char *)fixture_url(&w, relays[i]), (char *)"--model", (char *)"gpt-4o",
+		             (char *)"--json", NULL};
+		int rc = run_capture(b, 90000, &out, &err);
+		json_t *j = json_loads(out, 0, NULL);
+		cr_assert_not_null(j, "exit %d: %s %s", rc, out, err);
+		int slow = 0;
+		size_t k;
+		json_t *f;
+		json_array_foreach(json_object_get(j, "findings"), k, f)
+		{
+			slow |= strcmp(json_string_value(json_object_get(f, "class")),
+			               "degraded_latency") == 0;
+		}
+		cr_expect_eq(slow, i == 1, "%s: degraded_latency %s", relays[i],
+		             slow ? "reported" : "missing");
+		cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "genuine",
+		                 "slowness is not cheating (%s)", relays[i]);
+		json_decref(j);
+		free(out);
+		free(err);
+	}
+	fixture_stop(&w);
+}
