@@ -42,6 +42,7 @@ struct relay_truth {
 	char *url;   /* this seed's */
 	/* tallies */
 	long n, verdicts[VERDICT_UNREACHABLE + 1], right, wrong_cheat, tokens, requests;
+	char wrong_names[160]; /* which other classes were reported */
 };
 
 struct eval {
@@ -93,8 +94,15 @@ audit_done_cb(struct audit_run *run, void *arg)
 				continue;
 			if (strcmp(f->class, r->class) == 0)
 				right = 1;
-			else if (finding_class_is_cheat(f->class))
+			else if (finding_class_is_cheat(f->class)) {
 				wrong = 1;
+				if (strstr(r->wrong_names, f->class) == NULL &&
+				    strlen(r->wrong_names) + strlen(f->class) + 2 < sizeof r->wrong_names) {
+					if (r->wrong_names[0])
+						strcat(r->wrong_names, ",");
+					strcat(r->wrong_names, f->class);
+				}
+			}
 		}
 		r->right += right;
 		r->wrong_cheat += wrong;
@@ -277,14 +285,14 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < ev.n_relays; i++) {
 		struct relay_truth *r = &ev.relays[i];
 		int honest = strcmp(r->class, "none") == 0;
-		printf("%-20s %-18s %6ld %8ld %8ld %8ld %8ld %8ld %8.1f%% %8.1f%% %7.0f\n", r->name,
+		printf("%-20s %-18s %6ld %8ld %8ld %8ld %8ld %8ld %8.1f%% %8.1f%% %7.0f %s\n", r->name,
 		       r->class, r->n, r->verdicts[VERDICT_GENUINE], r->verdicts[VERDICT_SUSPECT],
 		       r->verdicts[VERDICT_MISBEHAVING], r->verdicts[VERDICT_INCONCLUSIVE],
 		       r->verdicts[VERDICT_UNREACHABLE],
 		       honest ? 100.0 * r->verdicts[VERDICT_GENUINE] / (double)(r->n ? r->n : 1)
 		              : 100.0 * r->right / (double)(r->n ? r->n : 1),
 		       100.0 * r->wrong_cheat / (double)(r->n ? r->n : 1),
-		       r->n ? (double)r->tokens / r->n : 0);
+		       r->n ? (double)r->tokens / r->n : 0, r->wrong_names);
 		if (honest) {
 			honest_n += r->n;
 			honest_mis += r->verdicts[VERDICT_MISBEHAVING];

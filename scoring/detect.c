@@ -652,11 +652,17 @@ detect_stream_buffered(const struct audit_run *run, struct assessment *a)
 		return;
 	/* faked streams also start late: the whole answer is waited for. A
 	 * stalled reader bunches chunks too, but does not delay the first. */
-	const struct audit_item *ping = audit_find(run, "ping");
 	const struct audit_item *speed = audit_find(run, "speed");
-	if (ping != NULL && speed != NULL && observation_ok(ping->obs) &&
-	    observation_ok(speed->obs) && ping->obs->ttft_us > 0 &&
-	    speed->obs->ttft_us < 2 * ping->obs->ttft_us)
+	const char *const short_ids[] = {"ping", "max-tokens"};
+	int64_t quick = -1; /* the faster first token of the short streams */
+	for (size_t k = 0; k < 2; k++) {
+		const struct audit_item *sh = audit_find(run, short_ids[k]);
+		if (sh != NULL && observation_ok(sh->obs) && sh->obs->ttft_us > 0 &&
+		    (quick < 0 || sh->obs->ttft_us < quick))
+			quick = sh->obs->ttft_us;
+	}
+	if (speed != NULL && observation_ok(speed->obs) && quick > 0 &&
+	    speed->obs->ttft_us * 2 < quick * 3)
 		return;
 	char observed[128];
 	snprintf(observed, sizeof observed, "%zu chunks within %.2f ms", chunks, span_us / 1000.0);
