@@ -26,6 +26,7 @@ struct transfer {
 	struct transfer *next; /* pool queue or in-flight list */
 	struct transfer *prev;
 	int64_t queued_us;
+	unsigned long stalls_at_start;
 	CURL *easy;
 	struct curl_slist *headers;
 	char *url;
@@ -73,6 +74,10 @@ struct engine {
 	CURLM *multi;
 	struct event *timer;
 	struct event *wake; /* a paced pool may start again */
+	struct event *lag;  /* measures the loop's own lateness while busy */
+	int64_t lag_due_us;
+	unsigned long stalls; /* loop stalls seen so far (see lag_cb) */
+	int64_t stall_end_us[64]; /* when recent stalls ended (a ring) */
 	int64_t wake_at_us;
 	size_t max_in_flight;
 	size_t in_flight;
@@ -93,6 +98,7 @@ struct sock_ctx {
 static void check_done(struct engine *e);
 static void start_queued(struct engine *e);
 static void wake_cb(evutil_socket_t fd, short what, void *arg);
+static void lag_cb(evutil_socket_t fd, short what, void *arg);
 static void pool_note_result(struct engine *e, struct pool *p, const struct observation *o,
                              int64_t now);
 
@@ -258,6 +264,7 @@ engine_new(struct event_base *base, const struct engine_options *opt)
 	e->insecure = opt ? opt->insecure_skip_tls : 0;
 	e->timer = evtimer_new(base, timer_cb, e);
 	e->wake = evtimer_new(base, wake_cb, e);
+	e->lag = evtimer_new(base, lag_cb, e);
 	e->rand_state = (unsigned)now_us();
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, multi_socket_cb);
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
@@ -420,6 +427,17 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 	redact_field(&o->request_id, t->api_key);
 	if (o->error != ERR_ABORTED)
 		pool_note_result(e, t->pool, o, now_us());
+	/* Chunks read right as the loop woke from a stall had waited in the
+	 * socket: their bunching is the machine's, not the relay's. */
+	if (o->n_chunks > 0 && e->stalls != t->stalls_at_start) {
+		int64_t first = t->start_us + o->chunk_us[0];
+		unsigned long seen = e->stalls - t->stalls_at_start;
+		for (unsigned long k = 0; k < seen && k < 64; k++) {
+			int64_t end = e->stall_end_us[(e->stalls - 1 - k) % 64];
+			if (first >= end - 2000 && first <= end + 2000)
+				o->timing_disturbed = 1;
+		}
+	}
 	engine_done_cb cb = t->cb;
 	void *arg = t->arg;
 	t->obs = NULL;
@@ -605,6 +623,41 @@ pool_note_result(struct engine *e, struct pool *p, const struct observation *o, 
 		p->paused_until_us = until;
 }
 
+/*
+ * While transfers are in flight a 2 ms timer checks how late the loop runs
+ * it. A loop more than LAG_STALL_US late (a busy machine, heavy scoring) has
+ * left bytes waiting in sockets: the chunks of a stream in flight then
+ * arrive bunched, and their times say nothing about the relay.
+ */
+#define LAG_TICK_US 2000
+#define LAG_STALL_US 4000
+
+static void
+lag_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct engine *e = arg;
+	int64_t now = now_us();
+	if (now - e->lag_due_us > LAG_STALL_US)
+		e->stall_end_us[e->stalls++ % 64] = now;
+	e->lag_due_us = now + LAG_TICK_US;
+	if (e->in_flight > 0) {
+		struct timeval tv = {0, LAG_TICK_US};
+		evtimer_add(e->lag, &tv);
+	}
+}
+
+static void
+lag_arm(struct engine *e)
+{
+	if (evtimer_pending(e->lag, NULL))
+		return;
+	e->lag_due_us = now_us() + LAG_TICK_US;
+	struct timeval tv = {0, LAG_TICK_US};
+	evtimer_add(e->lag, &tv);
+}
+
 static void
 wake_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -659,6 +712,8 @@ start_one(struct engine *e, struct transfer *t)
 	e->active = t;
 	e->in_flight++;
 	t->pool->in_flight++;
+	t->stalls_at_start = e->stalls;
+	lag_arm(e);
 	if (t->pool->rpm > 0)
 		t->pool->tokens -= 1;
 }
@@ -801,6 +856,7 @@ engine_free(struct engine *e)
 	curl_multi_cleanup(e->multi);
 	event_free(e->timer);
 	event_free(e->wake);
+	event_free(e->lag);
 	while (e->pools != NULL) {
 		struct pool *p = e->pools;
 		e->pools = p->next;

@@ -71,6 +71,7 @@ struct observation {
 	int usage_present;         /* the response carried a usage object */
 	int logprobs_present;      /* choices[0].logprobs was not null */
 	int stopped_early;         /* we ended the stream: it ran past its limit */
+	int timing_disturbed;      /* our own loop stalled during it: timings unreliable */
 };
 
 void observation_init(struct observation *o);

@@ -616,6 +616,27 @@ detect_params(struct scorer *s, const struct audit_run *run, const struct baseli
 		               "The relay ignored max_tokens=%ld and returned %ld tokens.",
 		               it->probe->max_tokens, got);
 	}
+	it = audit_find(run, "stop-seq");
+	if (it != NULL && observation_ok(it->obs) && it->obs->text != NULL &&
+	    baseline_supports(m, "stop") && strchr(it->obs->text, '5') != NULL)
+		assessment_add(a, "param_ignored", 0.99, "output ends before the stop sequence \"5\"",
+		               it->obs->text, it->probe->id, NULL,
+		               "The relay ignored the stop sequence: the answer runs past it.");
+	it = audit_find(run, "json-mode");
+	if (it != NULL && observation_ok(it->obs) && it->obs->text != NULL &&
+	    baseline_supports(m, "response_format")) {
+		const char *t = it->obs->text;
+		while (*t == ' ' || *t == '\n' || *t == '\t' || *t == '\r')
+			t++;
+		if (*t != '{' && *t != '\0') {
+			char observed[96];
+			snprintf(observed, sizeof observed, "%.60s...", t);
+			assessment_add(a, "param_ignored", 0.95, "a JSON object", observed,
+			               it->probe->id, NULL,
+			               "JSON mode was asked for and the relay answered in prose: "
+			               "response_format was dropped.");
+		}
+	}
 	it = audit_find(run, "logprobs");
 	if (it != NULL && observation_ok(it->obs) && baseline_supports(m, "logprobs") &&
 	    !it->obs->logprobs_present) {
@@ -638,6 +659,8 @@ detect_stream_buffered(const struct audit_run *run, struct assessment *a)
 		const struct observation *o = run->items[i].obs;
 		if (!observation_ok(o) || !o->streamed || o->n_chunks < 10)
 			continue;
+		if (o->timing_disturbed)
+			return; /* our own loop stalled: no word on the relay's stream */
 		streams++;
 		int64_t span = o->chunk_us[o->n_chunks - 1] - o->chunk_us[0];
 		/* faster than 10,000 tokens/s: no official model streams like that,

@@ -83,6 +83,10 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 			if (strcmp(p->id, "echo-nonce") == 0) {
 				snprintf(hex, sizeof hex, "%.8s", nonce + 5);
 				text = hex;
+			} else if (strcmp(p->id, "stop-seq") == 0) {
+				text = "1, 2, 3, 4,";
+			} else if (strcmp(p->id, "json-mode") == 0) {
+				text = "{\"ok\": true}";
 			} else if (strcmp(p->id, "cap-strawberry") == 0)
 				text = answer_ok ? "3" : "2";
 			else if (strcmp(p->id, "cap-arithmetic") == 0)
