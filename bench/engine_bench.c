@@ -3,7 +3,9 @@
  * it cost: probes per second, CPU microseconds per probe, peak RSS, and the
  * error of measured TTFT and tokens/s against the fixture's fixed timings.
  *
- * usage: assay-bench-engine URL MODEL CONCURRENCY REQUESTS [TTFT_MS TPS]
+ * usage: assay-bench-engine URL MODEL CONCURRENCY REQUESTS [TTFT_MS TPS [RAMP_MS]]
+ * RAMP_MS spreads the submissions evenly over that time (steady state)
+ * instead of starting them all in the same instant (a burst).
  * Prints one JSON object on stdout.
  */
 #include <event2/event.h>
@@ -97,16 +99,20 @@ rss_kib(void)
 int
 main(int argc, char **argv)
 {
-	if (argc != 5 && argc != 7) {
-		fprintf(stderr, "usage: %s URL MODEL CONCURRENCY REQUESTS [TTFT_MS TPS]\n", argv[0]);
+	if (argc != 5 && argc != 7 && argc != 8) {
+		fprintf(stderr, "usage: %s URL MODEL CONCURRENCY REQUESTS [TTFT_MS TPS [RAMP_MS]]\n",
+		        argv[0]);
 		return 2;
 	}
 	long conc = atol(argv[3]), total = atol(argv[4]);
 	struct bench b = {.want = total, .ttft_ms = -1, .tps = -1};
-	if (argc == 7) {
+	int64_t ramp_us = 0;
+	if (argc >= 7) {
 		b.ttft_ms = atof(argv[5]);
 		b.tps = atof(argv[6]);
 	}
+	if (argc == 8)
+		ramp_us = (int64_t)(atof(argv[7]) * 1000);
 	b.ttft_err_ms = xcalloc((size_t)total, sizeof *b.ttft_err_ms);
 	b.tps_err = xcalloc((size_t)total, sizeof *b.tps_err);
 	struct rlimit rl;
@@ -127,12 +133,20 @@ main(int argc, char **argv)
 	long rss0 = rss_kib();
 	double cpu0 = cpu_seconds();
 	int64_t t0 = now_us();
-	for (long i = 0; i < total; i++)
-		engine_submit(e, &req, done_cb, &b);
+	long submitted = 0;
+	if (ramp_us == 0) {
+		for (; submitted < total; submitted++)
+			engine_submit(e, &req, done_cb, &b);
+	}
 	long rss_peak = 0;
-	/* sample RSS while the loop runs */
+	/* sample RSS while the loop runs; with a ramp, submit on schedule */
 	while (b.done < b.want) {
-		struct timeval tick = {0, 50000};
+		if (submitted < total) {
+			long due = (long)((double)(now_us() - t0) / (double)ramp_us * (double)total) + 1;
+			for (; submitted < total && submitted < due; submitted++)
+				engine_submit(e, &req, done_cb, &b);
+		}
+		struct timeval tick = {0, submitted < total ? 1000 : 50000};
 		event_base_loopexit(b.base, &tick);
 		event_base_dispatch(b.base);
 		long r = rss_kib();
