@@ -214,6 +214,8 @@ openai_chunk(struct adapter_parse *p, json_t *chunk, int64_t now)
 		json_t *content = json_is_object(delta) ? json_object_get(delta, "content") : NULL;
 		if (json_is_string(content))
 			add_text(p, json_string_value(content), json_string_length(content), now);
+		if (json_is_object(delta) && json_is_array(json_object_get(delta, "tool_calls")))
+			o->tool_calls = 1;
 		json_t *fr = json_object_get(c0, "finish_reason");
 		if (json_is_string(fr))
 			take_string(&o->finish_reason, fr);
@@ -378,6 +380,9 @@ finish_openai_body(struct adapter_parse *p, json_t *j)
 		set_error(p, ERR_MALFORMED, "response has no choices[0].message");
 		return;
 	}
+	json_t *calls = json_object_get(msg, "tool_calls");
+	if (json_is_array(calls) && json_array_size(calls) > 0)
+		o->tool_calls = 1;
 	json_t *content = json_object_get(msg, "content");
 	if (json_is_string(content))
 		add_text(p, json_string_value(content), json_string_length(content),
@@ -408,6 +413,9 @@ finish_anthropic_body(struct adapter_parse *p, json_t *j)
 	json_t *block;
 	json_array_foreach(content, i, block)
 	{
+		const char *btype = json_string_value(json_object_get(block, "type"));
+		if (btype != NULL && strcmp(btype, "tool_use") == 0)
+			o->tool_calls = 1;
 		json_t *text = json_object_get(block, "text");
 		if (json_is_string(text))
 			add_text(p, json_string_value(text), json_string_length(text),

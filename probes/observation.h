@@ -70,6 +70,7 @@ struct observation {
 	long retry_after_s;        /* Retry-After in seconds, -1 if absent */
 	int usage_present;         /* the response carried a usage object */
 	int logprobs_present;      /* choices[0].logprobs was not null */
+	int tool_calls;            /* the answer called a tool (tool_calls, tool_use) */
 	int stopped_early;         /* we ended the stream: it ran past its limit */
 	int timing_disturbed;      /* our own loop stalled during it: timings unreliable */
 };

@@ -171,8 +171,12 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 	int usage_missing = 0;
 	for (size_t i = 0; i < run->n_items && acc->n < MAX_REQ; i++) {
 		const struct observation *o = run->items[i].obs;
-		if (!observation_ok(o) || strcmp(run->items[i].probe->id, "long-context") == 0)
-			continue; /* a truncated long prompt is the context detector's */
+		/* a truncated long prompt is the context detector's; tool definitions
+		 * are counted by a formula no provider publishes */
+		if (!observation_ok(o) || strcmp(run->items[i].probe->id, "long-context") == 0 ||
+		    (run->items[i].probe->params_json != NULL &&
+		     strstr(run->items[i].probe->params_json, "\"tools\"") != NULL))
+			continue;
 		if (o->prompt_tokens < 0) {
 			usage_missing++;
 			continue;
@@ -637,6 +641,13 @@ detect_params(struct scorer *s, const struct audit_run *run, const struct baseli
 			               "response_format was dropped.");
 		}
 	}
+	it = audit_find(run, "tool-call");
+	if (it != NULL && observation_ok(it->obs) && baseline_supports(m, "tools") &&
+	    !it->obs->tool_calls)
+		assessment_add(a, "param_ignored", 0.99, "a tool call (tool_choice: required)",
+		               "a plain answer", it->probe->id, NULL,
+		               "The request required a tool call and the relay answered in text: "
+		               "tools were dropped or the model behind it cannot call them.");
 	it = audit_find(run, "logprobs");
 	if (it != NULL && observation_ok(it->obs) && baseline_supports(m, "logprobs") &&
 	    !it->obs->logprobs_present) {
