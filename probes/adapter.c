@@ -331,7 +331,8 @@ adapter_parse_feed(struct adapter_parse *p, int status, const char *data, size_t
 	int success = status >= 200 && status < 300;
 	if (p->stream && success) {
 		/* the overall stream size is capped too */
-		if (p->body.cap != 0 && (p->body.len += len) > p->body.cap) {
+		p->stream_bytes += len;
+		if (p->body.cap != 0 && p->stream_bytes > p->body.cap) {
 			set_error(p, ERR_TOO_LARGE, "streamed body over its cap");
 			return -1;
 		}
@@ -472,7 +473,7 @@ adapter_parse_finish(struct adapter_parse *p, int status)
 	}
 	if (p->stream) {
 		int pending = sse_finish(&p->sse);
-		if (p->sse.events == 0 && p->body.len > 0 && !pending)
+		if (p->sse.events == 0 && p->stream_bytes > 0 && !pending)
 			set_error(p, ERR_MALFORMED, "stream carried no events");
 		else if (!p->saw_done)
 			set_error(p, ERR_MALFORMED, "stream ended before its end marker");

@@ -50,6 +50,7 @@ struct adapter_parse {
 	int stream;
 	int64_t start_us;
 	struct buf body; /* non-stream body, or an error body on a stream */
+	size_t stream_bytes; /* a stream's size so far, held to body.cap */
 	struct sse_parser sse;
 	struct buf text; /* answer text gathered from deltas */
 	int saw_done;    /* [DONE] or message_stop seen */

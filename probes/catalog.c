@@ -4,14 +4,13 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "probes/catalog.h"
 
-#include <fcntl.h>
+#include <sys/random.h>
 #include <jansson.h>
 #include <pcre2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/util.h"
 #include "cli/yamltree.h"
@@ -290,28 +289,27 @@ probe_expect_match(const struct probe_def *p, const char *text, size_t len)
 	return -1;
 }
 
+/* Random bytes from the kernel (getrandom: no file to open per call). */
+static uint32_t
+random_u32(void)
+{
+	uint32_t v;
+	if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v)
+		fatal(70, "cannot get random bytes");
+	return v;
+}
+
 void
 probe_nonce(char out[16])
 {
-	unsigned char raw[4];
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || read(fd, raw, sizeof raw) != (ssize_t)sizeof raw)
-		fatal(70, "cannot read /dev/urandom");
-	close(fd);
-	snprintf(out, 16, "[ref %02x%02x%02x%02x]", raw[0], raw[1], raw[2], raw[3]);
+	snprintf(out, 16, "[ref %08x]", (unsigned)random_u32());
 }
 
-/* A uniformly random index below n, from the kernel's generator. */
+/* A random index below n (the modulo bias is immaterial for picking words). */
 static size_t
 random_below(size_t n)
 {
-	unsigned char raw[4];
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || read(fd, raw, sizeof raw) != (ssize_t)sizeof raw)
-		fatal(70, "cannot read /dev/urandom");
-	close(fd);
-	uint32_t v = (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 | raw[3];
-	return n ? v % n : 0;
+	return n ? random_u32() % n : 0;
 }
 
 /* Append one of the '|'-separated choices in [s, end). */

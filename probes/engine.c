@@ -226,15 +226,9 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 		t->status = 0; /* a new response (after 1xx) */
 		return n;
 	}
-	if (header_is(ptr, n, "retry-after", &v, &vlen)) {
-		char tmp[32];
-		snprintf(tmp, sizeof tmp, "%.*s", (int)(vlen < 31 ? vlen : 31), v);
-		char *end;
-		long secs = strtol(tmp, &end, 10);
-		if (end != tmp && *end == '\0' && secs >= 0)
-			t->obs->retry_after_s = secs;
-	} else if (header_is(ptr, n, "x-ratelimit-remaining-requests", &v, &vlen) ||
-	           header_is(ptr, n, "anthropic-ratelimit-requests-remaining", &v, &vlen)) {
+	/* Retry-After (seconds or an HTTP date) is read by curl itself, at the end */
+	if (header_is(ptr, n, "x-ratelimit-remaining-requests", &v, &vlen) ||
+	    header_is(ptr, n, "anthropic-ratelimit-requests-remaining", &v, &vlen)) {
 		observation_set(&t->obs->ratelimit_remaining, v, vlen, 64);
 	} else if (header_is(ptr, n, "x-request-id", &v, &vlen) ||
 	           header_is(ptr, n, "request-id", &v, &vlen)) {
@@ -297,32 +291,20 @@ redact_secret(const char *s, const char *secret)
 	size_t klen = secret ? strlen(secret) : 0;
 	if (klen < 4)
 		return xstrdup(s);
-	size_t plen = klen > 10 ? 10 : klen;
+	/* every copy of the key starts with its first ten characters: one
+	 * search finds the whole key and the partial echoes relays print */
+	char prefix[11];
+	size_t plen = klen < 10 ? klen : 10;
+	memcpy(prefix, secret, plen);
+	prefix[plen] = '\0';
 	struct buf b;
 	buf_init(&b, 0);
-	const char *p = s;
-	for (;;) {
-		const char *hit = strstr(p, secret);
-		size_t hitlen = klen;
-		const char *hit2 = plen < klen ? NULL : hit;
-		if (plen < klen) {
-			char prefix[11];
-			memcpy(prefix, secret, plen);
-			prefix[plen] = '\0';
-			hit2 = strstr(p, prefix);
-			if (hit2 != NULL && (hit == NULL || hit2 < hit)) {
-				hit = hit2;
-				hitlen = plen;
-				if (strncmp(hit, secret, klen) == 0)
-					hitlen = klen;
-			}
-		}
-		if (hit == NULL)
-			break;
+	const char *p = s, *hit;
+	while ((hit = strstr(p, prefix)) != NULL) {
 		if (buf_add(&b, p, (size_t)(hit - p)) != 0)
 			break;
 		buf_puts(&b, "[redacted]");
-		p = hit + hitlen;
+		p = hit + (strncmp(hit, secret, klen) == 0 ? klen : plen);
 	}
 	buf_puts(&b, p);
 	return buf_take(&b, NULL);
@@ -359,6 +341,10 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 		if (curl_easy_getinfo(t->easy, CURLINFO_PRETRANSFER_TIME_T, &us) == CURLE_OK &&
 		    us > 0)
 			o->sent_us = us;
+		/* curl parses Retry-After in both its forms (seconds, HTTP date) */
+		curl_off_t retry = 0;
+		if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry) == CURLE_OK && retry > 0)
+			o->retry_after_s = (long)retry;
 	}
 	int64_t elapsed = now_us() - t->start_us;
 	o->total_us = elapsed;

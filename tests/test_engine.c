@@ -146,8 +146,14 @@ Test(engine, upstream_and_rate_limited)
 	release(&r);
 	r = send_to("limited", (struct req_opts){.count = 3});
 	int limited = 0;
-	for (int i = 0; i < r.n; i++)
-		limited += r.obs[i]->error == ERR_RATE_LIMITED;
+	for (int i = 0; i < r.n; i++) {
+		if (r.obs[i]->error != ERR_RATE_LIMITED)
+			continue;
+		limited++;
+		/* a 429 that was answered (not one we held back) carries Retry-After */
+		if (r.obs[i]->http_status == 429)
+			cr_expect_gt(r.obs[i]->retry_after_s, 0, "Retry-After not read");
+	}
 	cr_expect_geq(limited, 1, "rpm 1 gave no 429 in 3 requests");
 	release(&r);
 }

@@ -315,17 +315,9 @@ render_leaderboard_html(const struct board_view *v, const struct lb_query *q, st
 			         r->rank);
 		else
 			buf_puts(b, "&ndash;");
-		buf_puts(b, "</td><td class=\"name\"><a href=\"");
-		buf_puts(b, q->root);
-		buf_puts(b, "relays/");
-		html_escape(b, e->group->key);
-		buf_puts(b, ".html\">");
-		html_escape(b, e->relay);
-		buf_puts(b, "</a><div class=\"sub ph\">");
-		html_escape(b, e->model);
-		buf_puts(b, "</div></td><td class=\"name opt\">");
-		html_escape(b, e->model);
-		buf_puts(b, "</td><td>");
+		buf_puts(b, "</td>");
+		name_cells(b, q->root, e);
+		buf_puts(b, "<td>");
 		verdict_pill(b, e->verdict);
 		size_t nf = json_array_size(e->findings);
 		if (nf > 0)

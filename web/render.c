@@ -240,6 +240,22 @@ page_end(struct buf *b, const struct board_view *v, const char *root)
 }
 
 void
+name_cells(struct buf *b, const char *root, const struct board_entry *e)
+{
+	buf_puts(b, "<td class=\"name\"><a href=\"");
+	buf_puts(b, root);
+	buf_puts(b, "relays/");
+	html_escape(b, e->group->key);
+	buf_puts(b, ".html\">");
+	html_escape(b, e->relay);
+	buf_puts(b, "</a><div class=\"sub ph\">");
+	html_escape(b, e->model);
+	buf_puts(b, "</div></td><td class=\"name opt\">");
+	html_escape(b, e->model);
+	buf_puts(b, "</td>");
+}
+
+void
 verdict_pill(struct buf *b, const char *verdict)
 {
 	const char *v = verdict ? verdict : "pending";
@@ -399,15 +415,9 @@ render_status_html(const struct board_view *v, struct buf *b)
 		struct window d, m;
 		entry_window(e, WIN_24H, v->now_ms, &d);
 		entry_window(e, WIN_30D, v->now_ms, &m);
-		buf_puts(b, "<tr><td class=\"name\"><a href=\"relays/");
-		html_escape(b, e->group->key);
-		buf_puts(b, ".html\">");
-		html_escape(b, e->relay);
-		buf_puts(b, "</a><div class=\"sub ph\">");
-		html_escape(b, e->model);
-		buf_puts(b, "</div></td><td class=\"name opt\">");
-		html_escape(b, e->model);
-		buf_puts(b, "</td><td>");
+		buf_puts(b, "<tr>");
+		name_cells(b, "", e);
+		buf_puts(b, "<td>");
 		verdict_pill(b, e->verdict);
 		buf_puts(b, "<div class=\"reason nph\">");
 		html_escape(b, e->verdict ? e->reason : "waiting for the first audit");

@@ -37,6 +37,9 @@ void page_begin(struct buf *b, const struct board_view *v, const char *root, con
 void page_end(struct buf *b, const struct board_view *v, const char *root);
 /* <span class="v v-VERDICT">VERDICT</span>; NULL is "pending". */
 void verdict_pill(struct buf *b, const char *verdict);
+/* A row's relay (linked to its page under root) and model cells, escaped;
+ * the model shows under the relay on phones and in its own cell elsewhere. */
+void name_cells(struct buf *b, const char *root, const struct board_entry *e);
 /* A findings list with each finding's evidence. */
 void render_findings(struct buf *b, json_t *findings, int open);
 /* Encode j (stolen) as compact ASCII JSON into b. */
