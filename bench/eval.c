@@ -35,11 +35,12 @@
 
 struct relay_truth {
 	char *name;
-	char *class; /* "none" for honest */
-	int audits;  /* sequential audits per chain; the last one counts */
-	int samples; /* chains per seed (honest relays: --honest) */
-	int deep;    /* audit with the deep tier */
-	char *url;   /* this seed's */
+	char *class;        /* "none" for honest */
+	int audits;         /* sequential audits per chain; the last one counts */
+	int samples;        /* chains per seed (honest relays: --honest) */
+	int deep;           /* audit with the deep tier */
+	enum verdict level; /* the level one audit's evidence can reach */
+	char *url;          /* this seed's */
 	/* tallies */
 	long n, verdicts[VERDICT_UNREACHABLE + 1], right, wrong_cheat, tokens, requests;
 	char wrong_names[160]; /* which other classes were reported */
@@ -60,7 +61,7 @@ struct eval {
 	struct job {
 		struct relay_truth *relay;
 		int left; /* audits still to run in this chain */
-	} *jobs;
+	} * jobs;
 	size_t n_jobs, next_job;
 	double time_scale;
 };
@@ -90,14 +91,15 @@ audit_done_cb(struct audit_run *run, void *arg)
 		int right = 0, wrong = 0;
 		for (size_t i = 0; i < a.n_findings; i++) {
 			const struct finding *f = &a.findings[i];
-			if (f->confidence < MISBEHAVING_CONFIDENCE)
+			if (!finding_reaches(f, r->level))
 				continue;
 			if (strcmp(f->class, r->class) == 0)
 				right = 1;
 			else if (finding_class_is_cheat(f->class)) {
 				wrong = 1;
 				if (strstr(r->wrong_names, f->class) == NULL &&
-				    strlen(r->wrong_names) + strlen(f->class) + 2 < sizeof r->wrong_names) {
+				    strlen(r->wrong_names) + strlen(f->class) + 2 <
+				        sizeof r->wrong_names) {
 					if (r->wrong_names[0])
 						strcat(r->wrong_names, ",");
 					strcat(r->wrong_names, f->class);
@@ -114,8 +116,8 @@ audit_done_cb(struct audit_run *run, void *arg)
 		return;
 	}
 	audit_run_free(run);
-	struct audit_target t = {.relay = r->name, .base_url = r->url, .api = API_OPENAI,
-	                         .model = (char *)"gpt-4o"};
+	struct audit_target t = {
+	    .relay = r->name, .base_url = r->url, .api = API_OPENAI, .model = (char *)"gpt-4o"};
 	audit_start(ev->engine, ev->catalog, &t,
 	            TIER_CHEAP | TIER_MEDIUM | (r->deep ? TIER_DEEP : 0), 3, 20000000,
 	            audit_done_cb, ch);
@@ -130,11 +132,13 @@ start_jobs(struct eval *ev)
 		ch->ev = ev;
 		ch->job = j;
 		ev->running++;
-		struct audit_target t = {.relay = j->relay->name, .base_url = j->relay->url,
-		                         .api = API_OPENAI, .model = (char *)"gpt-4o"};
+		struct audit_target t = {.relay = j->relay->name,
+		                         .base_url = j->relay->url,
+		                         .api = API_OPENAI,
+		                         .model = (char *)"gpt-4o"};
 		audit_start(ev->engine, ev->catalog, &t,
-		            TIER_CHEAP | TIER_MEDIUM | (j->relay->deep ? TIER_DEEP : 0), 3, 20000000,
-		            audit_done_cb, ch);
+		            TIER_CHEAP | TIER_MEDIUM | (j->relay->deep ? TIER_DEEP : 0), 3,
+		            20000000, audit_done_cb, ch);
 	}
 	if (ev->running == 0 && ev->next_job == ev->n_jobs)
 		event_base_loopbreak(ev->base);
@@ -205,6 +209,9 @@ load_truth(struct eval *ev, const char *path)
 		r->samples = k ? atoi(k->scalar) : 1;
 		const struct ynode *d = ytree_get(relays->items[i], "deep");
 		r->deep = d != NULL && strcmp(d->scalar, "true") == 0;
+		const struct ynode *l = ytree_get(relays->items[i], "level");
+		r->level = l != NULL && strcmp(l->scalar, "suspect") == 0 ? VERDICT_SUSPECT
+		                                                          : VERDICT_MISBEHAVING;
 	}
 	ytree_free(root);
 }
@@ -212,11 +219,15 @@ load_truth(struct eval *ev, const char *path)
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"seeds", required_argument, NULL, 's'},   {"honest", required_argument, NULL, 'h'},
-	    {"world", required_argument, NULL, 'w'},   {"truth", required_argument, NULL, 't'},
-	    {"time-scale", required_argument, NULL, 'x'},
-	    {"concurrency", required_argument, NULL, 'c'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"seeds", required_argument, NULL, 's'},
+	                                     {"honest", required_argument, NULL, 'h'},
+	                                     {"world", required_argument, NULL, 'w'},
+	                                     {"truth", required_argument, NULL, 't'},
+	                                     {"time-scale", required_argument, NULL, 'x'},
+	                                     {"concurrency", required_argument, NULL, 'c'},
+	                                     {NULL, 0, NULL, 0}};
+	/* the fixture world's recorded baselines (fixtures/baselines/record.sh) */
+	setenv("ASSAY_BASELINE_DIR", "fixtures/baselines", 0);
 	int seeds = 20;
 	struct eval ev = {.honest_per_seed = 9, .concurrency = 6, .time_scale = 0.05};
 	const char *world = "tests/data/detect/world.yaml", *truth = "tests/data/detect/truth.yaml";
@@ -224,13 +235,27 @@ main(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': seeds = atoi(optarg); break;
-		case 'h': ev.honest_per_seed = atoi(optarg); break;
-		case 'w': world = optarg; break;
-		case 't': truth = optarg; break;
-		case 'x': ev.time_scale = atof(optarg); break;
-		case 'c': ev.concurrency = (size_t)atoi(optarg); break;
-		default: fatal(2, "usage: assay-eval [--seeds N] [--honest N] [--world F] [--truth F]");
+		case 's':
+			seeds = atoi(optarg);
+			break;
+		case 'h':
+			ev.honest_per_seed = atoi(optarg);
+			break;
+		case 'w':
+			world = optarg;
+			break;
+		case 't':
+			truth = optarg;
+			break;
+		case 'x':
+			ev.time_scale = atof(optarg);
+			break;
+		case 'c':
+			ev.concurrency = (size_t)atoi(optarg);
+			break;
+		default:
+			fatal(2,
+			      "usage: assay-eval [--seeds N] [--honest N] [--world F] [--truth F]");
 		}
 	}
 	char err[512];
@@ -259,7 +284,8 @@ main(int argc, char **argv)
 		for (int round = 0; round < rounds; round++)
 			for (size_t i = 0; i < ev.n_relays; i++) {
 				struct relay_truth *r = &ev.relays[i];
-				int want = strcmp(r->class, "none") == 0 ? ev.honest_per_seed : r->samples;
+				int want =
+				    strcmp(r->class, "none") == 0 ? ev.honest_per_seed : r->samples;
 				if (round >= want)
 					continue;
 				ev.jobs[ev.n_jobs].relay = r;
@@ -285,10 +311,10 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < ev.n_relays; i++) {
 		struct relay_truth *r = &ev.relays[i];
 		int honest = strcmp(r->class, "none") == 0;
-		printf("%-20s %-18s %6ld %8ld %8ld %8ld %8ld %8ld %8.1f%% %8.1f%% %7.0f %s\n", r->name,
-		       r->class, r->n, r->verdicts[VERDICT_GENUINE], r->verdicts[VERDICT_SUSPECT],
-		       r->verdicts[VERDICT_MISBEHAVING], r->verdicts[VERDICT_INCONCLUSIVE],
-		       r->verdicts[VERDICT_UNREACHABLE],
+		printf("%-20s %-18s %6ld %8ld %8ld %8ld %8ld %8ld %8.1f%% %8.1f%% %7.0f %s\n",
+		       r->name, r->class, r->n, r->verdicts[VERDICT_GENUINE],
+		       r->verdicts[VERDICT_SUSPECT], r->verdicts[VERDICT_MISBEHAVING],
+		       r->verdicts[VERDICT_INCONCLUSIVE], r->verdicts[VERDICT_UNREACHABLE],
 		       honest ? 100.0 * r->verdicts[VERDICT_GENUINE] / (double)(r->n ? r->n : 1)
 		              : 100.0 * r->right / (double)(r->n ? r->n : 1),
 		       100.0 * r->wrong_cheat / (double)(r->n ? r->n : 1),
@@ -303,15 +329,17 @@ main(int argc, char **argv)
 		audits += r->n;
 	}
 	printf("\n(right cls: for honest relays, audits that came out genuine; otherwise audits "
-	       "that reported the true class at confidence >= %.2f.\n wrong cls: audits with a "
-	       "cheating finding of another class at that confidence.)\n",
-	       MISBEHAVING_CONFIDENCE);
-	printf("\nhonest audits: %ld; false misbehaving: %ld (%.2f%%); false suspect: %ld (%.2f%%)\n",
-	       honest_n, honest_mis, 100.0 * honest_mis / (double)(honest_n ? honest_n : 1),
-	       honest_sus, 100.0 * honest_sus / (double)(honest_n ? honest_n : 1));
+	       "that reported the true class at the misbehaving level (Holm-adjusted p <= %g), or\n"
+	       " the suspect level (p <= %g) for relays whose truth says so. wrong cls: audits "
+	       "with a cheating finding of another class at that level.)\n",
+	       FP_BUDGET_MISBEHAVING, FP_BUDGET_SUSPECT);
+	printf(
+	    "\nhonest audits: %ld; false misbehaving: %ld (%.2f%%); false suspect: %ld (%.2f%%)\n",
+	    honest_n, honest_mis, 100.0 * honest_mis / (double)(honest_n ? honest_n : 1),
+	    honest_sus, 100.0 * honest_sus / (double)(honest_n ? honest_n : 1));
 	printf("per audit: %.0f tokens, %.1f requests; %ld audits in %.0f s\n",
-	       (double)tok / (double)(audits ? audits : 1), (double)req / (double)(audits ? audits : 1),
-	       audits, wall);
+	       (double)tok / (double)(audits ? audits : 1),
+	       (double)req / (double)(audits ? audits : 1), audits, wall);
 	scorer_free(ev.scorer);
 	baseline_free(ev.pack);
 	catalog_free(ev.catalog);

@@ -36,7 +36,8 @@ usage(FILE *f)
 	      "\n"
 	      "Baselines say what an official model does. export writes every known model\n"
 	      "as a JSON pack; import checks a pack and installs it in your pack directory\n"
-	      "(" "$ASSAY_BASELINE_DIR, else ~/.local/share/assay/baselines); record measures\n"
+	      "("
+	      "$ASSAY_BASELINE_DIR, else ~/.local/share/assay/baselines); record measures\n"
 	      "an OFFICIAL endpoint and writes a pack for the model.\n",
 	      f);
 }
@@ -119,6 +120,68 @@ rec_done_cb(struct audit_run *run, void *arg)
 	event_base_loopbreak(c->base);
 }
 
+/* Note an official response's system_fingerprint (a set) and id shape (the
+ * first seen: an official API keeps one shape). */
+static void
+record_protocol(const struct observation *o, char ***fps, size_t *n, char **shape)
+{
+	if (o->system_fingerprint != NULL && *o->system_fingerprint) {
+		size_t i = 0;
+		while (i < *n && strcmp((*fps)[i], o->system_fingerprint) != 0)
+			i++;
+		if (i == *n) {
+			*fps = xrealloc(*fps, (*n + 1) * sizeof **fps);
+			(*fps)[(*n)++] = xstrdup(o->system_fingerprint);
+		}
+	}
+	if (*shape == NULL && o->id != NULL && *o->id) {
+		char buf[96];
+		baseline_id_shape(o->id, buf, sizeof buf);
+		*shape = xstrdup(buf);
+	}
+}
+
+/*
+ * Temperature 0's self-agreement: the temp-zero probe alone, `trials` times.
+ * It is cheap (two short requests) and the audit's p-value for a
+ * disagreement is only as small as this record is long. Adds to *agree and
+ * *runs.
+ */
+static void
+record_temp_zero(const struct catalog *cat, const struct audit_target *t, int trials, int *agree,
+                 int *runs)
+{
+	const struct probe_def *p = catalog_find(cat, "temp-zero");
+	if (p == NULL)
+		return;
+	struct catalog one = {.probes = (struct probe_def *)p, .n = 1};
+	for (int i = 0; i < trials; i++) {
+		struct rec_ctx ctx = {.base = event_base_new()};
+		struct engine *e = engine_new(ctx.base, NULL);
+		audit_start(e, &one, t, p->tier, 3, 60000000, rec_done_cb, &ctx);
+		if (ctx.run == NULL)
+			event_base_dispatch(ctx.base);
+		const char *first = NULL;
+		int same = -1;
+		for (size_t k = 0; k < ctx.run->n_items; k++) {
+			const struct observation *o = ctx.run->items[k].obs;
+			if (!observation_ok(o) || o->text == NULL)
+				continue;
+			if (first == NULL)
+				first = o->text, same = 1;
+			else if (strcmp(first, o->text) != 0)
+				same = 0;
+		}
+		if (same >= 0 && ctx.run->n_items >= 2) {
+			(*runs)++;
+			*agree += same;
+		}
+		audit_run_free(ctx.run);
+		engine_free(e);
+		event_base_free(ctx.base);
+	}
+}
+
 static int
 cmd_record(int argc, char **argv)
 {
@@ -132,20 +195,32 @@ cmd_record(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'u': url = optarg; break;
-		case 'm': model = optarg; break;
-		case 'k': key_env = optarg; break;
-		case 's': samples = atoi(optarg); break;
-		case 'o': out = optarg; break;
+		case 'u':
+			url = optarg;
+			break;
+		case 'm':
+			model = optarg;
+			break;
+		case 'k':
+			key_env = optarg;
+			break;
+		case 's':
+			samples = atoi(optarg);
+			break;
+		case 'o':
+			out = optarg;
+			break;
 		default:
-			fprintf(stderr, "assay baseline record: unknown option or missing value: '%s'\n",
+			fprintf(stderr,
+			        "assay baseline record: unknown option or missing value: '%s'\n",
 			        argv[optind - 1]);
 			return 2;
 		}
 	}
 	char err[512];
 	if (url == NULL || model == NULL || samples < 1 || samples > 100) {
-		fputs("assay baseline record: --base-url and --model are required, --samples 1..100\n",
+		fputs("assay baseline record: --base-url and --model are required, --samples "
+		      "1..100\n",
 		      stderr);
 		return 2;
 	}
@@ -168,8 +243,9 @@ cmd_record(int argc, char **argv)
 	}
 	const struct baseline_model *known = baseline_find(pack, model);
 	if (known == NULL) {
-		fprintf(stderr, "assay baseline record: unknown model '%s': its tokenizer and "
-		                "limits must come from a pack first (assay baseline import)\n",
+		fprintf(stderr,
+		        "assay baseline record: unknown model '%s': its tokenizer and "
+		        "limits must come from a pack first (assay baseline import)\n",
 		        model);
 		baseline_free(pack);
 		catalog_free(cat);
@@ -182,12 +258,18 @@ cmd_record(int argc, char **argv)
 	int n_lat = 0, n_rate = 0;
 	/* per probe with an assertion: passes and tries */
 	int pass[64] = {0}, tries[64] = {0};
+	/* the protocol fingerprint and the style probe's answers */
+	char **fps = NULL, **style = NULL, *shape = NULL;
+	size_t n_fps = 0, n_style = 0;
+	int temp_agree = 0, temp_runs = 0;
 	for (int i = 0; i < samples; i++) {
 		struct rec_ctx ctx = {.base = event_base_new()};
 		struct engine *e = engine_new(ctx.base, NULL);
-		struct audit_target t = {.relay = (char *)"official", .base_url = (char *)url,
+		struct audit_target t = {.relay = (char *)"official",
+		                         .base_url = (char *)url,
 		                         .api = (enum api_kind)api_from_name(m.api),
-		                         .model = (char *)model, .api_key = (char *)key};
+		                         .model = (char *)model,
+		                         .api_key = (char *)key};
 		audit_start(e, cat, &t, TIER_CHEAP | TIER_MEDIUM, 3, 60000000, rec_done_cb, &ctx);
 		if (ctx.run == NULL)
 			event_base_dispatch(ctx.base);
@@ -199,8 +281,24 @@ cmd_record(int argc, char **argv)
 			ttfts[n_lat++] = a.ttft_ms;
 		if (a.tokens_per_s >= 0)
 			rates[n_rate++] = a.tokens_per_s;
+		const char *temp0 = NULL;
+		int temp_same = -1;
 		for (size_t k = 0; k < ctx.run->n_items; k++) {
 			const struct audit_item *it = &ctx.run->items[k];
+			const struct observation *o = it->obs;
+			if (observation_ok(o))
+				record_protocol(o, &fps, &n_fps, &shape);
+			if (observation_ok(o) && o->text && strcmp(it->probe->id, "style") == 0) {
+				style = xrealloc(style, (n_style + 1) * sizeof *style);
+				style[n_style++] = xstrdup(o->text);
+			}
+			if (observation_ok(o) && o->text &&
+			    strcmp(it->probe->id, "temp-zero") == 0) {
+				if (temp0 == NULL)
+					temp0 = o->text, temp_same = 1;
+				else if (strcmp(temp0, o->text) != 0)
+					temp_same = 0;
+			}
 			size_t pi = (size_t)(it->probe - cat->probes);
 			if (pi >= 64 || it->probe->expect_code == NULL || !observation_ok(it->obs))
 				continue;
@@ -210,8 +308,13 @@ cmd_record(int argc, char **argv)
 				pass[pi] += hit;
 			}
 		}
-		fprintf(stderr, "assay baseline record: run %d of %d: %d/%d requests ok, token "
-		                "accounting %s\n",
+		if (temp_same >= 0) {
+			temp_runs++;
+			temp_agree += temp_same;
+		}
+		fprintf(stderr,
+		        "assay baseline record: run %d of %d: %d/%d requests ok, token "
+		        "accounting %s\n",
 		        i + 1, samples, a.ok_requests, a.requests,
 		        a.strong_checks_passed ? "exact" : "NOT exact");
 		assessment_release(&a);
@@ -219,12 +322,25 @@ cmd_record(int argc, char **argv)
 		engine_free(e);
 		event_base_free(ctx.base);
 	}
+	{
+		struct audit_target t = {.relay = (char *)"official",
+		                         .base_url = (char *)url,
+		                         .api = (enum api_kind)api_from_name(m.api),
+		                         .model = (char *)model,
+		                         .api_key = (char *)key};
+		record_temp_zero(cat, &t, samples * 10, &temp_agree, &temp_runs);
+	}
 	if (exact < samples)
-		fprintf(stderr, "assay baseline record: warning: token accounting was exact in only "
-		                "%d of %d runs; is this really the official endpoint?\n",
+		fprintf(stderr,
+		        "assay baseline record: warning: token accounting was exact in only "
+		        "%d of %d runs; is this really the official endpoint?\n",
 		        exact, samples);
-	struct baseline_answer answers[64];
+	struct baseline_answer answers[65];
 	size_t n_answers = 0;
+	if (temp_runs > 0) {
+		answers[n_answers].probe = (char *)"temp-zero";
+		answers[n_answers++].p_correct = (temp_agree + 0.5) / (temp_runs + 1.0);
+	}
 	for (size_t pi = 0; pi < cat->n && pi < 64; pi++) {
 		if (tries[pi] == 0)
 			continue;
@@ -234,6 +350,12 @@ cmd_record(int argc, char **argv)
 	}
 	m.answers = answers;
 	m.n_answers = n_answers;
+	m.fingerprints = fps;
+	m.n_fingerprints = n_fps;
+	m.id_shape = shape;
+	struct baseline_samples recorded = {.probe = (char *)"style", .texts = style, .n = n_style};
+	m.samples = n_style > 0 ? &recorded : NULL;
+	m.n_samples = n_style > 0 ? 1 : 0;
 	if (n_lat > 0 && n_rate > 0) {
 		qsort(ttfts, (size_t)n_lat, sizeof *ttfts, cmp_double);
 		qsort(rates, (size_t)n_rate, sizeof *rates, cmp_double);
@@ -253,6 +375,13 @@ cmd_record(int argc, char **argv)
 	*owned = out_pack;
 	owned->name = NULL;
 	baseline_free(owned);
+	for (size_t i = 0; i < n_fps; i++)
+		free(fps[i]);
+	free(fps);
+	for (size_t i = 0; i < n_style; i++)
+		free(style[i]);
+	free(style);
+	free(shape);
 	scorer_free(scorer);
 	catalog_free(cat);
 	baseline_free(pack);
@@ -290,7 +419,8 @@ cmd_baseline(int argc, char **argv)
 	if (strcmp(sub, "list") == 0) {
 		for (size_t i = 0; i < p->n; i++)
 			printf("%-20s %-10s %-12s %zu answer rates\n", p->models[i].name,
-			       p->models[i].api, p->models[i].tokenizer ? p->models[i].tokenizer : "-",
+			       p->models[i].api,
+			       p->models[i].tokenizer ? p->models[i].tokenizer : "-",
 			       p->models[i].n_answers);
 	} else {
 		json_t *j = baseline_pack_to_json(p);

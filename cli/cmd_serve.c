@@ -60,6 +60,33 @@ usage(FILE *f)
 	      f);
 }
 
+/* The style probe's answers pooled over the window, against the official
+ * model's recorded ones. Added after the ledger's fold, as a test of its
+ * own: successive pools overlap, so they are not independent sightings. */
+static void
+pool_answers(struct serve *s, const struct audit_run *run, const struct baseline_model *claimed,
+             struct assessment *a)
+{
+	const char *texts[64], *pool[64];
+	size_t n = 0;
+	for (size_t i = 0; i < run->n_items && n < 64; i++) {
+		const struct audit_item *it = &run->items[i];
+		if (strcmp(it->probe->id, "style") == 0 && observation_ok(it->obs) && it->obs->text)
+			texts[n++] = it->obs->text;
+	}
+	ledger_add_answers(s->ledger, run->target.relay, run->target.model, run->started_ms, texts,
+	                   n);
+	int runs = 0;
+	size_t np =
+	    ledger_answers(s->ledger, run->target.relay, run->target.model, pool, 64, &runs);
+	struct style_test t;
+	if (claimed == NULL || runs < 2 || scorer_style_test(s->scorer, claimed, pool, np, &t) != 0)
+		return;
+	assessment_tested(a, 1);
+	scorer_add_style_finding(claimed, &t, runs, a);
+	assessment_decide(a);
+}
+
 static void
 run_cb(struct audit_run *run, void *arg)
 {
@@ -74,6 +101,7 @@ run_cb(struct audit_run *run, void *arg)
 	scorer_assess(s->scorer, run, claimed, &a);
 	/* the verdict shown is the window's: evidence adds up across runs */
 	ledger_fold(s->ledger, run->target.relay, run->target.model, run->started_ms, &a);
+	pool_answers(s, run, claimed, &a);
 	struct store_outcome out;
 	int saved = store_save_run_outcome(s->store, run, &a, &out) >= 0;
 	long errors[ERR__COUNT];

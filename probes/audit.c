@@ -88,7 +88,8 @@ submit_more(struct audit_run *run)
 		    .stream = call.stream,
 		    .cold = it->probe->cold,
 		    /* a stream running far past max_tokens is hung up on */
-		    .stop_after_chunks = it->probe->stream ? (size_t)it->probe->max_tokens * 2 + 16 : 0,
+		    .stop_after_chunks =
+		        it->probe->stream ? (size_t)it->probe->max_tokens * 2 + 16 : 0,
 		    .timeout_us = left < run->timeout_us ? left : run->timeout_us,
 		};
 		struct item_ref *ref = xmalloc(sizeof *ref);
@@ -134,7 +135,9 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 			it->messages = xcalloc(p->n_messages, sizeof *it->messages);
 			for (size_t m = 0; m < p->n_messages; m++) {
 				it->messages[m].role = p->roles[m];
-				it->messages[m].content = probe_render(p->texts[m], nonce);
+				it->messages[m].content = p->repeat && s > 0
+				                              ? xstrdup(it[-s].messages[m].content)
+				                              : probe_render(p->texts[m], nonce);
 			}
 		}
 	}

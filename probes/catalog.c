@@ -47,10 +47,10 @@ catalog_free(struct catalog *c)
 	free(c);
 }
 
-static const char *const classes[] = {
-    "substitution",  "context_truncation", "output_cap",    "prompt_injection",
-    "usage_inflation", "param_ignored",    "stream_buffered", "cached_response",
-    "rate_limited",  "unavailable",        "degraded_latency", NULL};
+static const char *const classes[] = {"substitution",     "context_truncation", "output_cap",
+                                      "prompt_injection", "usage_inflation",    "param_ignored",
+                                      "stream_buffered",  "cached_response",    "rate_limited",
+                                      "unavailable",      "degraded_latency",   NULL};
 
 static int
 known_class(const char *name)
@@ -99,10 +99,9 @@ ynode_to_json(const struct ynode *n)
 static int
 load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"id",       "informs", "tier",   "samples",
-	                                   "max_tokens", "temperature", "stream",
-	                                   "messages", "expect",  "params", "connection",
-	                                   NULL};
+	static const char *const keys[] = {
+	    "id",       "informs", "tier",   "samples",    "max_tokens", "temperature", "stream",
+	    "messages", "expect",  "params", "connection", "repeat",     NULL};
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
 		return -1;
@@ -125,7 +124,7 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 				return -1;
 			if (!known_class(s))
 				return ytree_error(err, errlen, file, v->items[i]->line,
-				                  "unknown finding class '%s'", s);
+				                   "unknown finding class '%s'", s);
 			p->informs[p->n_informs++] = xstrdup(s);
 		}
 	}
@@ -140,7 +139,7 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 			p->tier = TIER_DEEP;
 		else
 			return ytree_error(err, errlen, file, v->line,
-			                  "tier is cheap, medium or deep, not '%s'", s);
+			                   "tier is cheap, medium or deep, not '%s'", s);
 	}
 	long l;
 	if ((v = ytree_get(n, "samples")) != NULL) {
@@ -155,6 +154,8 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 	    ytree_as_double(v, file, 0, 2, &p->temperature, err, errlen) != 0)
 		return -1;
 	if ((v = ytree_get(n, "stream")) != NULL && ytree_as_bool(v, file, &p->stream, err, errlen))
+		return -1;
+	if ((v = ytree_get(n, "repeat")) != NULL && ytree_as_bool(v, file, &p->repeat, err, errlen))
 		return -1;
 	if ((v = ytree_get(n, "connection")) != NULL) {
 		if (ytree_as_string(v, file, &s, err, errlen) != 0)
@@ -174,14 +175,14 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 	v = ytree_get(n, "messages");
 	if (v == NULL || v->kind != YNODE_SEQ || v->n == 0)
 		return ytree_error(err, errlen, file, v ? v->line : n->line,
-		                  "probe '%s' needs a list of messages", p->id);
+		                   "probe '%s' needs a list of messages", p->id);
 	p->roles = xcalloc(v->n, sizeof *p->roles);
 	p->texts = xcalloc(v->n, sizeof *p->texts);
 	for (size_t i = 0; i < v->n; i++) {
 		const struct ynode *m = v->items[i];
 		if (m->kind != YNODE_MAP || m->n != 1)
 			return ytree_error(err, errlen, file, m->line,
-			                  "a message is one 'role: text' pair");
+			                   "a message is one 'role: text' pair");
 		const char *role = m->keys[0];
 		if (strcmp(role, "system") != 0 && strcmp(role, "user") != 0 &&
 		    strcmp(role, "assistant") != 0)
@@ -197,14 +198,14 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 			return -1;
 		int ec;
 		PCRE2_SIZE off;
-		pcre2_code *code = pcre2_compile((PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, PCRE2_UTF,
-		                                 &ec, &off, NULL);
+		pcre2_code *code =
+		    pcre2_compile((PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &ec, &off, NULL);
 		if (code == NULL) {
 			PCRE2_UCHAR msg[256];
 			pcre2_get_error_message(ec, msg, sizeof msg);
 			return ytree_error(err, errlen, file, v->line,
-			                  "bad expect pattern at offset %zu: %s", (size_t)off,
-			                  (char *)msg);
+			                   "bad expect pattern at offset %zu: %s", (size_t)off,
+			                   (char *)msg);
 		}
 		pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* falls back to the interpreter */
 		p->expect = xstrdup(s);
@@ -236,7 +237,7 @@ catalog_load(const char *path, char *err, size_t errlen)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(c->probes[j].id, c->probes[i].id) == 0) {
 				ytree_error(err, errlen, path, list->items[i]->line,
-				           "duplicate probe id '%s'", c->probes[i].id);
+				            "duplicate probe id '%s'", c->probes[i].id);
 				goto err;
 			}
 	}
@@ -334,10 +335,10 @@ render_pick(struct buf *b, const char *s, const char *end)
 /* Common words, one token each in every shipped tokenizer's vocabulary
  * (roughly): {filler:N} draws N of them at random, for long-context probes. */
 static const char *const filler_words[] = {
-    "the",   "river",  "market", "green", "window", "people", "table", "music",  "paper",
-    "light", "summer", "stone",  "garden", "letter", "mountain", "school", "winter", "bridge",
-    "city",  "water",  "morning", "friend", "story", "field",  "animal", "travel", "number",
-    "house", "voice",  "season", "history", "simple", "forest", "ocean", "quiet",  "bright"};
+    "the",   "river",  "market",  "green",   "window", "people",   "table",  "music",  "paper",
+    "light", "summer", "stone",   "garden",  "letter", "mountain", "school", "winter", "bridge",
+    "city",  "water",  "morning", "friend",  "story",  "field",    "animal", "travel", "number",
+    "house", "voice",  "season",  "history", "simple", "forest",   "ocean",  "quiet",  "bright"};
 
 static void
 render_filler(struct buf *b, long words)

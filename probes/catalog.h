@@ -28,6 +28,7 @@ struct probe_def {
 	size_t n_messages;
 	char *params_json;   /* extra request fields (JSON object), or NULL */
 	int cold;            /* a fresh connection (measures connect and TLS) */
+	int repeat;          /* every sample sends sample 0's text (one nonce) */
 	char *expect;        /* the assertion's source, or NULL */
 	void *expect_code;   /* pcre2_code_8 * */
 };

@@ -18,13 +18,55 @@ opt_string(json_t *o, const char *key)
 	return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
 }
 
+/* Lists of strings: aliases, params, fingerprints, sample texts. */
+static void
+strings_load(json_t *arr, char ***out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	if (!json_is_array(arr))
+		return;
+	*out = xcalloc(json_array_size(arr) + 1, sizeof **out);
+	size_t k;
+	json_t *v;
+	json_array_foreach(arr, k, v)
+	{
+		if (json_is_string(v))
+			(*out)[(*n)++] = xstrdup(json_string_value(v));
+	}
+}
+
+static json_t *
+strings_json(char *const *v, size_t n)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(v[i]));
+	return arr;
+}
+
+static char **
+strings_copy(char *const *v, size_t n)
+{
+	char **out = xcalloc(n + 1, sizeof *out);
+	for (size_t i = 0; i < n; i++)
+		out[i] = xstrdup(v[i]);
+	return out;
+}
+
+static void
+strings_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static void
 model_release(struct baseline_model *m)
 {
 	free(m->name);
-	for (size_t i = 0; i < m->n_aliases; i++)
-		free(m->aliases[i]);
-	free(m->aliases);
+	strings_free(m->aliases, m->n_aliases);
 	free(m->api);
 	free(m->tokenizer);
 	free(m->template);
@@ -32,9 +74,14 @@ model_release(struct baseline_model *m)
 	for (size_t i = 0; i < m->n_answers; i++)
 		free(m->answers[i].probe);
 	free(m->answers);
-	for (size_t i = 0; i < m->n_params; i++)
-		free(m->params[i]);
-	free(m->params);
+	strings_free(m->params, m->n_params);
+	strings_free(m->fingerprints, m->n_fingerprints);
+	free(m->id_shape);
+	for (size_t i = 0; i < m->n_samples; i++) {
+		free(m->samples[i].probe);
+		strings_free(m->samples[i].texts, m->samples[i].n);
+	}
+	free(m->samples);
 }
 
 void
@@ -78,17 +125,7 @@ baseline_load(const char *path, char *err, size_t errlen)
 			goto err;
 		}
 		p->n++;
-		json_t *aliases = json_object_get(jm, "aliases");
-		if (json_is_array(aliases)) {
-			m->aliases = xcalloc(json_array_size(aliases) + 1, sizeof *m->aliases);
-			size_t k;
-			json_t *a;
-			json_array_foreach(aliases, k, a)
-			{
-				if (json_is_string(a))
-					m->aliases[m->n_aliases++] = xstrdup(json_string_value(a));
-			}
-		}
+		strings_load(json_object_get(jm, "aliases"), &m->aliases, &m->n_aliases);
 		m->api = opt_string(jm, "api");
 		if (m->api == NULL)
 			m->api = xstrdup("openai");
@@ -103,7 +140,8 @@ baseline_load(const char *path, char *err, size_t errlen)
 		json_t *price = json_object_get(jm, "price_per_mtok");
 		m->price_in = m->price_out = -1;
 		if (json_is_object(price)) {
-			json_t *pi = json_object_get(price, "input"), *po = json_object_get(price, "output");
+			json_t *pi = json_object_get(price, "input"),
+			       *po = json_object_get(price, "output");
 			if (json_is_number(pi) && json_is_number(po)) {
 				m->price_in = json_number_value(pi);
 				m->price_out = json_number_value(po);
@@ -112,21 +150,27 @@ baseline_load(const char *path, char *err, size_t errlen)
 		json_t *lat = json_object_get(jm, "latency");
 		m->ttft_ms = m->tokens_per_s = -1;
 		if (json_is_object(lat)) {
-			json_t *t = json_object_get(lat, "ttft_ms"), *r = json_object_get(lat, "tokens_per_s");
+			json_t *t = json_object_get(lat, "ttft_ms"),
+			       *r = json_object_get(lat, "tokens_per_s");
 			if (json_is_number(t) && json_is_number(r)) {
 				m->ttft_ms = json_number_value(t);
 				m->tokens_per_s = json_number_value(r);
 			}
 		}
-		json_t *params = json_object_get(jm, "params");
-		if (json_is_array(params)) {
-			m->params = xcalloc(json_array_size(params) + 1, sizeof *m->params);
-			size_t k;
-			json_t *v2;
-			json_array_foreach(params, k, v2)
+		strings_load(json_object_get(jm, "params"), &m->params, &m->n_params);
+		strings_load(json_object_get(jm, "fingerprints"), &m->fingerprints,
+		             &m->n_fingerprints);
+		m->id_shape = opt_string(jm, "id_shape");
+		json_t *samples = json_object_get(jm, "samples");
+		if (json_is_object(samples)) {
+			m->samples = xcalloc(json_object_size(samples) + 1, sizeof *m->samples);
+			const char *probe;
+			json_t *texts;
+			json_object_foreach(samples, probe, texts)
 			{
-				if (json_is_string(v2))
-					m->params[m->n_params++] = xstrdup(json_string_value(v2));
+				struct baseline_samples *bs = &m->samples[m->n_samples++];
+				bs->probe = xstrdup(probe);
+				strings_load(texts, &bs->texts, &bs->n);
 			}
 		}
 		json_t *answers = json_object_get(jm, "answers");
@@ -140,8 +184,9 @@ baseline_load(const char *path, char *err, size_t errlen)
 					continue;
 				double r = json_number_value(rate);
 				if (r < 0 || r > 1) {
-					snprintf(err, errlen, "%s: model '%s': rate for '%s' not in 0..1",
-					         path, m->name, key);
+					snprintf(err, errlen,
+					         "%s: model '%s': rate for '%s' not in 0..1", path,
+					         m->name, key);
 					goto err;
 				}
 				m->answers[m->n_answers].probe = xstrdup(key);
@@ -175,10 +220,7 @@ model_to_json(const struct baseline_model *m)
 {
 	json_t *j = json_object();
 	json_object_set_new(j, "name", json_string(m->name));
-	json_t *al = json_array();
-	for (size_t i = 0; i < m->n_aliases; i++)
-		json_array_append_new(al, json_string(m->aliases[i]));
-	json_object_set_new(j, "aliases", al);
+	json_object_set_new(j, "aliases", strings_json(m->aliases, m->n_aliases));
 	json_object_set_new(j, "api", json_string(m->api));
 	json_object_set_new(j, "tokenizer", m->tokenizer ? json_string(m->tokenizer) : json_null());
 	json_object_set_new(j, "template", m->template ? json_string(m->template) : json_null());
@@ -190,10 +232,19 @@ model_to_json(const struct baseline_model *m)
 	for (size_t i = 0; i < m->n_answers; i++)
 		json_object_set_new(ans, m->answers[i].probe, json_real(m->answers[i].p_correct));
 	json_object_set_new(j, "answers", ans);
-	json_t *params = json_array();
-	for (size_t i = 0; i < m->n_params; i++)
-		json_array_append_new(params, json_string(m->params[i]));
-	json_object_set_new(j, "params", params);
+	json_object_set_new(j, "params", strings_json(m->params, m->n_params));
+	if (m->n_fingerprints > 0)
+		json_object_set_new(j, "fingerprints",
+		                    strings_json(m->fingerprints, m->n_fingerprints));
+	if (m->id_shape != NULL)
+		json_object_set_new(j, "id_shape", json_string(m->id_shape));
+	if (m->n_samples > 0) {
+		json_t *samples = json_object();
+		for (size_t i = 0; i < m->n_samples; i++)
+			json_object_set_new(samples, m->samples[i].probe,
+			                    strings_json(m->samples[i].texts, m->samples[i].n));
+		json_object_set_new(j, "samples", samples);
+	}
 	if (m->ttft_ms >= 0) {
 		json_t *lat = json_object();
 		json_object_set_new(lat, "ttft_ms", json_real(m->ttft_ms));
@@ -233,9 +284,8 @@ model_copy(struct baseline_model *dst, const struct baseline_model *m)
 {
 	memset(dst, 0, sizeof *dst);
 	dst->name = xstrdup(m->name);
-	dst->aliases = xcalloc(m->n_aliases + 1, sizeof *dst->aliases);
-	for (size_t i = 0; i < m->n_aliases; i++)
-		dst->aliases[dst->n_aliases++] = xstrdup(m->aliases[i]);
+	dst->aliases = strings_copy(m->aliases, m->n_aliases);
+	dst->n_aliases = m->n_aliases;
 	dst->api = dup_or_null(m->api);
 	dst->tokenizer = dup_or_null(m->tokenizer);
 	dst->template = dup_or_null(m->template);
@@ -249,9 +299,18 @@ model_copy(struct baseline_model *dst, const struct baseline_model *m)
 		dst->answers[i].p_correct = m->answers[i].p_correct;
 	}
 	dst->n_answers = m->n_answers;
-	dst->params = xcalloc(m->n_params + 1, sizeof *dst->params);
-	for (size_t i = 0; i < m->n_params; i++)
-		dst->params[dst->n_params++] = xstrdup(m->params[i]);
+	dst->params = strings_copy(m->params, m->n_params);
+	dst->n_params = m->n_params;
+	dst->fingerprints = strings_copy(m->fingerprints, m->n_fingerprints);
+	dst->n_fingerprints = m->n_fingerprints;
+	dst->id_shape = dup_or_null(m->id_shape);
+	dst->samples = xcalloc(m->n_samples + 1, sizeof *dst->samples);
+	for (size_t i = 0; i < m->n_samples; i++) {
+		dst->samples[i].probe = xstrdup(m->samples[i].probe);
+		dst->samples[i].texts = strings_copy(m->samples[i].texts, m->samples[i].n);
+		dst->samples[i].n = m->samples[i].n;
+	}
+	dst->n_samples = m->n_samples;
 	dst->price_in = m->price_in;
 	dst->price_out = m->price_out;
 	dst->ttft_ms = m->ttft_ms;
@@ -283,7 +342,8 @@ baseline_load_default(char *err, size_t errlen)
 {
 	char *path = data_path("scoring/baselines/bundled.json");
 	if (path == NULL) {
-		snprintf(err, errlen, "cannot find the bundled baseline 'scoring/baselines/bundled.json'");
+		snprintf(err, errlen,
+		         "cannot find the bundled baseline 'scoring/baselines/bundled.json'");
 		return NULL;
 	}
 	struct baseline_pack *p = baseline_load(path, err, errlen);
@@ -371,4 +431,63 @@ baseline_supports(const struct baseline_model *m, const char *param)
 		if (strcmp(m->params[i], param) == 0)
 			return 1;
 	return 0;
+}
+
+int
+baseline_has_fingerprint(const struct baseline_model *m, const char *fp)
+{
+	for (size_t i = 0; i < m->n_fingerprints; i++)
+		if (strcmp(m->fingerprints[i], fp) == 0)
+			return 1;
+	return 0;
+}
+
+const struct baseline_samples *
+baseline_samples_for(const struct baseline_model *m, const char *probe)
+{
+	for (size_t i = 0; i < m->n_samples; i++)
+		if (strcmp(m->samples[i].probe, probe) == 0)
+			return &m->samples[i];
+	return NULL;
+}
+
+static int
+is_uuid(const char *s)
+{
+	static const int groups[] = {8, 4, 4, 4, 12};
+	for (size_t g = 0; g < 5; g++) {
+		for (int k = 0; k < groups[g]; k++, s++)
+			if (*s == '\0' || !strchr("0123456789abcdefABCDEF", *s))
+				return 0;
+		if (*s != (g < 4 ? '-' : '\0'))
+			return 0;
+		s++;
+	}
+	return 1;
+}
+
+void
+baseline_id_shape(const char *id, char *out, size_t outlen)
+{
+	if (is_uuid(id)) {
+		snprintf(out, outlen, "{uuid}");
+		return;
+	}
+	const char *cut = NULL;
+	for (const char *c = id; *c; c++)
+		if (*c == '-' || *c == '_')
+			cut = c + 1;
+	const char *rest = cut ? cut : id;
+	int hex = 1, digits = 1;
+	size_t n = 0;
+	for (const char *c = rest; *c; c++, n++) {
+		if (!strchr("0123456789", *c))
+			digits = 0;
+		if (!strchr("0123456789abcdef", *c))
+			hex = 0;
+	}
+	snprintf(out, outlen, "%.*s{%zu %s}", (int)(rest - id), id, n,
+	         digits ? "digits"
+	         : hex  ? "hex"
+	                : "alnum");
 }

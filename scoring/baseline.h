@@ -17,6 +17,14 @@ struct baseline_answer {
 	double p_correct; /* rate the official model passes the assertion */
 };
 
+/* Answers the official model gave to one sampled probe: the reference
+ * sample of the two-sample test (scoring/mmd.h). */
+struct baseline_samples {
+	char *probe;
+	char **texts;
+	size_t n;
+};
+
 struct baseline_model {
 	char *name;
 	char **aliases;
@@ -33,6 +41,11 @@ struct baseline_model {
 	size_t n_params;
 	double price_in, price_out; /* USD per million tokens; < 0 unknown */
 	double ttft_ms, tokens_per_s; /* official latency profile; < 0 unknown */
+	char **fingerprints; /* system_fingerprint values seen from the official API */
+	size_t n_fingerprints;
+	char *id_shape; /* shape of official response ids, see baseline_id_shape() */
+	struct baseline_samples *samples;
+	size_t n_samples;
 };
 
 struct baseline_pack {
@@ -65,6 +78,15 @@ const struct baseline_model *baseline_find(const struct baseline_pack *p, const 
 int baseline_name_matches(const struct baseline_model *m, const char *reported);
 /* Does the official API honour this request parameter? */
 int baseline_supports(const struct baseline_model *m, const char *param);
+/* Was this system_fingerprint recorded from m's official API? */
+int baseline_has_fingerprint(const struct baseline_model *m, const char *fp);
+/* The recorded answer samples for a probe, or NULL. */
+const struct baseline_samples *baseline_samples_for(const struct baseline_model *m,
+                                                    const char *probe);
+/* The shape of a response id, e.g. "chatcmpl-{29 alnum}" or "{uuid}":
+ * the literal prefix up to the last '-' or '_', then the length and
+ * alphabet of the rest. Written into out (size outlen). */
+void baseline_id_shape(const char *id, char *out, size_t outlen);
 /* The official pass rate for a probe, or -1 when the pack has none. */
 double baseline_answer_rate(const struct baseline_model *m, const char *probe);
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cli/util.h"
+#include "scoring/mmd.h"
 #include "scoring/tokenizer.h"
 
 /* The tokenizer families the fingerprint can name. */
@@ -141,7 +142,8 @@ fit_offsets(struct accounting *acc)
 			size_t k = 0;
 			for (size_t j = 0; j < acc->n; j++)
 				k += acc->e[f][j] >= 0 && acc->p[j] - acc->e[f][j] == off;
-			if (k > acc->fits[f] || (k == acc->fits[f] && labs(off) < labs(acc->c[f]))) {
+			if (k > acc->fits[f] ||
+			    (k == acc->fits[f] && labs(off) < labs(acc->c[f]))) {
 				acc->fits[f] = k;
 				acc->c[f] = off;
 			}
@@ -189,10 +191,11 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 		acc->idx[k] = i;
 		acc->p[k] = o->prompt_tokens;
 		for (size_t f = 0; f < N_FAMILIES; f++)
-			acc->e[f][k] = f == cf ? ec
-			                       : scorer_expected_prompt_tokens(s, families[f].tokenizer,
-			                                                       families[f].template,
-			                                                       &run->items[i]);
+			acc->e[f][k] = f == cf
+			                   ? ec
+			                   : scorer_expected_prompt_tokens(s, families[f].tokenizer,
+			                                                   families[f].template,
+			                                                   &run->items[i]);
 	}
 	if (acc->n == 0 && usage_missing > 0) {
 		assessment_add(a, "substitution", 0.5, "usage.prompt_tokens reported",
@@ -205,6 +208,7 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 		return; /* too little to judge either way */
 	}
 	fit_offsets(acc);
+	assessment_tested(a, 1);
 
 	/* inflation: one factor for all, rounding either way */
 	double ratios[MAX_REQ];
@@ -231,31 +235,34 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 	if (acc->fits[cf] == n) {
 		long excess = acc->c[cf];
 		if (excess > INJECTION_TOLERANCE) {
-			double conf = excess >= 8 ? 0.995 : 0.9;
+			double conf = excess >= 8 ? CONFIDENCE_VIOLATION : 0.9;
 			snprintf(expected, sizeof expected, "the exact count of each request");
-			snprintf(observed, sizeof observed, "%ld more prompt tokens on every request",
-			         excess);
-			assessment_add(a, "prompt_injection", conf, expected, observed, "all", NULL,
-			               "Every request is billed %ld prompt tokens more than the text "
-			               "holds: the relay adds a hidden prompt of about %ld tokens.",
-			               excess, excess);
+			snprintf(observed, sizeof observed,
+			         "%ld more prompt tokens on every request", excess);
+			assessment_add(
+			    a, "prompt_injection", conf, expected, observed, "all", NULL,
+			    "Every request is billed %ld prompt tokens more than the text "
+			    "holds: the relay adds a hidden prompt of about %ld tokens.",
+			    excess, excess);
 		} else if (excess < -INJECTION_TOLERANCE) {
-			snprintf(observed, sizeof observed, "%ld fewer prompt tokens on every request",
-			         -excess);
-			assessment_add(a, "substitution", 0.5, "the exact count of each request", observed,
-			               "all", NULL,
-			               "Every request is counted %ld tokens short of %s's template: an "
-			               "unusual server, not necessarily another model.",
-			               -excess, m->name);
+			snprintf(observed, sizeof observed,
+			         "%ld fewer prompt tokens on every request", -excess);
+			assessment_add(
+			    a, "substitution", 0.5, "the exact count of each request", observed,
+			    "all", NULL,
+			    "Every request is counted %ld tokens short of %s's template: an "
+			    "unusual server, not necessarily another model.",
+			    -excess, m->name);
 		} else {
 			a->strong_checks_passed = 1;
 		}
 	} else if (of < N_FAMILIES && acc->fits[of] == n) {
 		const char *served = model_for_tokenizer(s->pack, families[of].tokenizer);
 		snprintf(expected, sizeof expected, "counts of the %s tokenizer", m->tokenizer);
-		snprintf(observed, sizeof observed, "%zu of %zu requests counted exactly as %s", n, n,
-		         families[of].tokenizer);
-		assessment_add(a, "substitution", 0.999, expected, observed, "all", served,
+		snprintf(observed, sizeof observed, "%zu of %zu requests counted exactly as %s", n,
+		         n, families[of].tokenizer);
+		assessment_add(a, "substitution", CONFIDENCE_VIOLATION, expected, observed, "all",
+		               served,
 		               "The relay counts tokens with the %s tokenizer, not %s's %s: "
 		               "another model (most likely %s) is answering.",
 		               families[of].tokenizer, m->name, m->tokenizer,
@@ -263,8 +270,8 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 	} else if (infl_fits == n) {
 		snprintf(expected, sizeof expected, "the exact count of each request");
 		snprintf(observed, sizeof observed, "every request billed x%.2f", factor);
-		assessment_add(a, "usage_inflation", factor > 1.1 ? 0.995 : 0.95, expected, observed,
-		               "all", NULL,
+		assessment_add(a, "usage_inflation", factor > 1.1 ? CONFIDENCE_VIOLATION : 0.95,
+		               expected, observed, "all", NULL,
 		               "The relay bills %.0f%% more prompt tokens than the text holds, in "
 		               "proportion to its length: usage is inflated.",
 		               (factor - 1) * 100);
@@ -295,17 +302,19 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 			const char *served = model_for_tokenizer(s->pack, family);
 			snprintf(expected, sizeof expected, "every request counted with %s",
 			         m->tokenizer);
-			snprintf(observed, sizeof observed, "%zu of %zu requests counted with %s", swapped,
-			         n, family);
-			assessment_add(a, "substitution", 0.999, expected, observed, "all", served,
-			               "%zu of %zu requests were answered by another model (its "
-			               "tokenizer is %s, most likely %s): the relay substitutes part "
-			               "of its traffic.",
-			               swapped, n, family, served ? served : family);
+			snprintf(observed, sizeof observed, "%zu of %zu requests counted with %s",
+			         swapped, n, family);
+			assessment_add(
+			    a, "substitution", CONFIDENCE_VIOLATION, expected, observed, "all",
+			    served,
+			    "%zu of %zu requests were answered by another model (its "
+			    "tokenizer is %s, most likely %s): the relay substitutes part "
+			    "of its traffic.",
+			    swapped, n, family, served ? served : family);
 			a->partial_substitution = 1;
 		} else if (acc->fits[cf] * 2 > n) {
-			snprintf(observed, sizeof observed, "%zu of %zu requests off the exact count",
-			         n - acc->fits[cf], n);
+			snprintf(observed, sizeof observed,
+			         "%zu of %zu requests off the exact count", n - acc->fits[cf], n);
 			assessment_add(a, "substitution", 0.5, "the exact count of each request",
 			               observed, "all", NULL,
 			               "Some requests are counted differently from %s's tokenizer, "
@@ -316,15 +325,17 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 			         m->tokenizer);
 			snprintf(observed, sizeof observed, "only %zu of %zu requests fit it",
 			         acc->fits[cf], n);
-			assessment_add(a, "substitution", 0.95, expected, observed, "all", NULL,
-			               "The relay's token counts fit neither %s's tokenizer nor any "
-			               "other known one: an unknown model may be answering.",
-			               m->name);
+			assessment_add(
+			    a, "substitution", 0.999, expected, observed, "all", NULL,
+			    "The relay's token counts fit neither %s's tokenizer nor any "
+			    "other known one: an unknown model may be answering.",
+			    m->name);
+			assessment_limit_last(
+			    a); /* an unknown server, not proof of another model */
 		}
 	}
 	free(acc);
 }
-
 
 /* P(X <= k) for X ~ Binomial(n, p). */
 static double
@@ -340,8 +351,7 @@ binomial_cdf(int k, int n, double p)
 
 /* Known-answer probes: does the relay fall below the official pass rate? */
 static void
-detect_capability(const struct audit_run *run, const struct baseline_model *m,
-                  struct assessment *a)
+detect_capability(const struct audit_run *run, const struct baseline_model *m, struct assessment *a)
 {
 	/* probes with an assertion and a baseline rate, in catalog order */
 	for (size_t i = 0; i < run->n_items; i++) {
@@ -364,40 +374,215 @@ detect_capability(const struct audit_run *run, const struct baseline_model *m,
 		}
 		if (n == 0 || rate >= 0.999999)
 			continue;
+		assessment_tested(a, 1);
 		double tail = binomial_cdf(k, n, rate);
 		if (tail >= 0.01)
 			continue; /* within what the official model itself does */
 		char expected[128], observed[128];
 		snprintf(expected, sizeof expected, "correct about %.0f%% of the time", rate * 100);
 		snprintf(observed, sizeof observed, "%d of %d correct", k, n);
-		/* an answer test alone says "different", never "which": suspect at most */
-		double conf = 1 - tail;
-		if (conf > 0.95)
-			conf = 0.95;
-		assessment_add(a, "substitution", conf, expected, observed, p->id, NULL,
+		assessment_add(a, "substitution", 1 - tail, expected, observed, p->id, NULL,
 		               "%s gets this known-answer question right about %.0f%% of the "
 		               "time; the relay got %d of %d right.",
 		               m->name, rate * 100, k, n);
+		/* an answer test alone says "different", never "which" */
+		assessment_limit_last(a);
 	}
 }
 
-/* The model name and id shape the relay reports: weak hints only. */
-static void
-detect_protocol(const struct audit_run *run, const struct baseline_model *m, struct assessment *a)
+/* How many successful observations of a probe, with their answer texts. */
+static size_t
+probe_texts(const struct audit_run *run, const char *probe, const char **texts, size_t cap)
 {
+	size_t n = 0;
+	for (size_t i = 0; i < run->n_items && n < cap; i++) {
+		const struct audit_item *it = &run->items[i];
+		if (strcmp(it->probe->id, probe) == 0 && observation_ok(it->obs) && it->obs->text)
+			texts[n++] = it->obs->text;
+	}
+	return n;
+}
+
+/*
+ * The protocol fingerprint: what the responses look like around the answer.
+ * A system_fingerprint recorded from another model's official API (and never
+ * from the claimed one's) marks that request as served by the other model;
+ * it is judged per request, so a partial swap shows. The reported model
+ * name, the shape of ids and a missing system_fingerprint are weak hints
+ * only: honest relays rename models and rewrite ids.
+ */
+static void
+detect_protocol(struct scorer *s, const struct audit_run *run, const struct baseline_model *m,
+                struct assessment *a)
+{
+	int named = 0, with_fp = 0, foreign_fp = 0, with_id = 0, odd_id = 0, ok = 0;
+	const struct baseline_model *other = NULL;
+	const char *seen_fp = NULL, *seen_id = NULL;
 	for (size_t i = 0; i < run->n_items; i++) {
 		const struct observation *o = run->items[i].obs;
 		if (!observation_ok(o))
 			continue;
-		if (o->model != NULL && !baseline_name_matches(m, o->model)) {
+		ok++;
+		if (!named && o->model != NULL && !baseline_name_matches(m, o->model)) {
+			named = 1;
 			assessment_add(a, "substitution", 0.6, m->name, o->model,
 			               run->items[i].probe->id, NULL,
 			               "The response names the model '%s', not %s (a weak hint: "
 			               "some relays rename models honestly).",
 			               o->model, m->name);
-			return;
+		}
+		if (o->system_fingerprint != NULL && *o->system_fingerprint) {
+			with_fp++;
+			if (m->n_fingerprints > 0 &&
+			    !baseline_has_fingerprint(m, o->system_fingerprint))
+				for (size_t k = 0; k < s->pack->n; k++) {
+					const struct baseline_model *x = &s->pack->models[k];
+					if (x != m &&
+					    baseline_has_fingerprint(x, o->system_fingerprint)) {
+						foreign_fp++;
+						other = x;
+						seen_fp = o->system_fingerprint;
+						break;
+					}
+				}
+		}
+		if (m->id_shape != NULL && o->id != NULL) {
+			char shape[96];
+			baseline_id_shape(o->id, shape, sizeof shape);
+			with_id++;
+			if (strcmp(shape, m->id_shape) != 0) {
+				odd_id++;
+				seen_id = o->id;
+			}
 		}
 	}
+	if (with_fp > 0 && m->n_fingerprints > 0)
+		assessment_tested(a, 1);
+	if (foreign_fp > 0) {
+		char expected[160], observed[160];
+		snprintf(expected, sizeof expected, "system_fingerprint values of %s", m->name);
+		snprintf(observed, sizeof observed, "%d of %d responses carry %s's (%s)",
+		         foreign_fp, with_fp, other->name, seen_fp);
+		/* one request could be a stale pack; two are a pattern */
+		assessment_add(a, "substitution", foreign_fp >= 2 ? CONFIDENCE_VIOLATION : 0.9,
+		               expected, observed, "all", other->name,
+		               "%d of %d responses carry a system_fingerprint recorded from %s's "
+		               "official API, never from %s's: those requests were served by %s.",
+		               foreign_fp, with_fp, other->name, m->name, other->name);
+		if (foreign_fp < with_fp)
+			a->partial_substitution = 1;
+	}
+	if (with_id > 0 && odd_id == with_id) {
+		char shape[96];
+		baseline_id_shape(seen_id, shape, sizeof shape);
+		assessment_add(a, "substitution", 0.6, m->id_shape, shape, "all", NULL,
+		               "Response ids look like %s, not like %s's official ids (%s) (a weak "
+		               "hint: many relays write their own ids).",
+		               shape, m->name, m->id_shape);
+	}
+	if (m->system_fingerprint && ok >= 5 && with_fp == 0)
+		assessment_add(a, "substitution", 0.6, "a system_fingerprint", "none", "all", NULL,
+		               "%s's official API sends a system_fingerprint; no response here did "
+		               "(a weak hint: some relays drop it).",
+		               m->name);
+}
+
+#define STYLE_PROBE "style"
+#define STYLE_PERMUTATIONS 999
+
+int
+scorer_style_test(const struct scorer *s, const struct baseline_model *claimed,
+                  const char *const *texts, size_t n, struct style_test *out)
+{
+	const struct baseline_samples *ref = baseline_samples_for(claimed, STYLE_PROBE);
+	struct mmd_result r;
+	memset(out, 0, sizeof *out);
+	if (ref == NULL || mmd_test(texts, n, (const char *const *)ref->texts, ref->n,
+	                            STYLE_PERMUTATIONS, 0x5eedULL + n, &r) != 0)
+		return -1;
+	out->n = n;
+	out->p_value = r.p_value;
+	out->mmd2 = r.mmd2;
+	/* the model whose recorded answers these resemble most */
+	double best = r.p_value;
+	for (size_t k = 0; k < s->pack->n; k++) {
+		const struct baseline_model *x = &s->pack->models[k];
+		const struct baseline_samples *xs = baseline_samples_for(x, STYLE_PROBE);
+		if (x == claimed || xs == NULL)
+			continue;
+		struct mmd_result rx;
+		if (mmd_test(texts, n, (const char *const *)xs->texts, xs->n, 199, 0x5eedULL + n,
+		             &rx) == 0 &&
+		    rx.p_value > best) {
+			best = rx.p_value;
+			out->closest = x;
+		}
+	}
+	return 0;
+}
+
+void
+scorer_add_style_finding(const struct baseline_model *claimed, const struct style_test *t, int runs,
+                         struct assessment *a)
+{
+	if (t->p_value > STYLE_ALPHA)
+		return;
+	char expected[128], observed[160];
+	snprintf(expected, sizeof expected, "answers like %s's recorded ones", claimed->name);
+	snprintf(observed, sizeof observed, "%zu answers%s%s, MMD^2 %.3f, p = %.3f", t->n,
+	         t->closest ? " closest to " : "", t->closest ? t->closest->name : "", t->mmd2,
+	         t->p_value);
+	assessment_add(a, "substitution", 1 - t->p_value, expected, observed, STYLE_PROBE,
+	               t->closest ? t->closest->name : NULL,
+	               "The relay's free answers (%zu, over %d run%s) do not look like %s's "
+	               "(two-sample test, p = %.3f)%s%s.",
+	               t->n, runs, runs == 1 ? "" : "s", claimed->name, t->p_value,
+	               t->closest ? "; they look most like " : "",
+	               t->closest ? t->closest->name : "");
+	/* a distribution test says "different", rarely "which" */
+	assessment_limit_last(a);
+}
+
+/* One run's free answers against the official model's recorded ones. */
+static void
+detect_style(struct scorer *s, const struct audit_run *run, const struct baseline_model *m,
+             struct assessment *a)
+{
+	const char *texts[64];
+	size_t n = probe_texts(run, STYLE_PROBE, texts, 64);
+	struct style_test t;
+	if (n >= 2 && scorer_style_test(s, m, texts, n, &t) == 0) {
+		assessment_tested(a, 1);
+		scorer_add_style_finding(m, &t, 1, a);
+	}
+}
+
+/* Temperature 0: the same request twice must give the same answer. */
+static void
+detect_temperature(const struct audit_run *run, const struct baseline_model *m,
+                   struct assessment *a)
+{
+	const char *texts[8];
+	size_t n = probe_texts(run, "temp-zero", texts, 8);
+	if (n < 2 || !baseline_supports(m, "temperature"))
+		return;
+	assessment_tested(a, 1);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(texts[i], texts[0]) != 0) {
+			/* official models are not perfectly deterministic: the pack's
+			 * recorded agreement rate bounds how surprising this is */
+			double agree = baseline_answer_rate(m, "temp-zero");
+			double conf = agree >= 0 ? agree : 0.9;
+			assessment_add(
+			    a, "param_ignored", conf, "the same answer each time", texts[i],
+			    "temp-zero", NULL,
+			    "The same request at temperature 0 gave different answers: the "
+			    "relay drops or overrides temperature (%s agrees with itself "
+			    "%.0f%% of the time).",
+			    m->name, (agree >= 0 ? agree : 0.9) * 100);
+			assessment_limit_last(a);
+			return;
+		}
 }
 
 static int
@@ -422,7 +607,8 @@ detect_availability(const struct audit_run *run, struct assessment *a)
 			a->ok_requests++;
 			if (o->streamed && o->ttft_us >= 0 && n_ttft < 256)
 				ttft[n_ttft++] = o->ttft_us / 1000.0;
-			if (o->streamed && o->completion_tokens > 1 && o->n_chunks >= 2 && n_tps < 256) {
+			if (o->streamed && o->completion_tokens > 1 && o->n_chunks >= 2 &&
+			    n_tps < 256) {
 				double span = (o->chunk_us[o->n_chunks - 1] - o->chunk_us[0]) / 1e6;
 				double rate = span > 0 ? (o->completion_tokens - 1) / span : 0;
 				/* a burst (faked stream) has no speed worth showing */
@@ -460,8 +646,8 @@ detect_availability(const struct audit_run *run, struct assessment *a)
 		               "under an audit's light load.",
 		               counts[ERR_RATE_LIMITED], a->requests);
 	if (failed > counts[ERR_RATE_LIMITED])
-		assessment_add(a, "unavailable", (double)failed / a->requests, expected, observed, "",
-		               NULL, "%d of %d requests failed (%s).", failed, a->requests,
+		assessment_add(a, "unavailable", (double)failed / a->requests, expected, observed,
+		               "", NULL, "%d of %d requests failed (%s).", failed, a->requests,
 		               observed);
 }
 
@@ -493,6 +679,7 @@ detect_completion_usage(struct scorer *s, const struct audit_run *run,
 	}
 	if (n == 0 || counted < 20)
 		return;
+	assessment_tested(a, 1);
 	double ratio = (double)reported / (double)counted;
 	/* a token per answer can be an end marker */
 	if (reported - counted <= (long)n + 2 || ratio < 1.05)
@@ -501,8 +688,8 @@ detect_completion_usage(struct scorer *s, const struct audit_run *run,
 	snprintf(expected, sizeof expected, "%ld completion tokens (recounted with %s)", counted,
 	         m->tokenizer);
 	snprintf(observed, sizeof observed, "%ld reported (x%.2f)", reported, ratio);
-	assessment_add(a, "usage_inflation", ratio >= 1.2 ? 0.999 : ratio >= 1.1 ? 0.99 : 0.9,
-	               expected, observed, "all", NULL,
+	assessment_add(a, "usage_inflation", ratio >= 1.1 ? CONFIDENCE_VIOLATION : 0.9, expected,
+	               observed, "all", NULL,
 	               "The relay billed %ld completion tokens for answers that hold %ld: "
 	               "%.0f%% more than used.",
 	               reported, counted, (ratio - 1) * 100);
@@ -521,6 +708,7 @@ detect_context(struct scorer *s, const struct audit_run *run, const struct basel
 	if (it == NULL || !observation_ok(it->obs) || m->tokenizer == NULL || m->template == NULL)
 		return;
 	long e = scorer_expected_prompt_tokens(s, m->tokenizer, m->template, it);
+	assessment_tested(a, 1);
 	long p = it->obs->prompt_tokens;
 	if (e <= 0 || p < 0)
 		return;
@@ -534,7 +722,8 @@ detect_context(struct scorer *s, const struct audit_run *run, const struct basel
 	if (p < e * 95 / 100 && e - p > 50) {
 		snprintf(observed, sizeof observed, "%ld prompt tokens (%.0f%% of it)%s", p,
 		         100.0 * (double)p / (double)e, canary ? "" : "; the canary was lost");
-		assessment_add(a, "context_truncation", 0.99, expected, observed, it->probe->id, NULL,
+		assessment_add(a, "context_truncation", CONFIDENCE_VIOLATION, expected, observed,
+		               it->probe->id, NULL,
 		               "A %ld-token prompt reached the model as %ld tokens: the relay cuts "
 		               "context well below what %s accepts (%ld).",
 		               e, p, m->name, m->context_window);
@@ -572,6 +761,7 @@ detect_latency(const struct baseline_model *m, struct assessment *a)
 static void
 detect_output_cap(const struct audit_run *run, struct assessment *a)
 {
+	assessment_tested(a, 1);
 	for (size_t i = 0; i < run->n_items; i++) {
 		const struct audit_item *it = &run->items[i];
 		const struct observation *o = it->obs;
@@ -585,7 +775,8 @@ detect_output_cap(const struct audit_run *run, struct assessment *a)
 		snprintf(expected, sizeof expected, "up to %ld tokens (max_tokens)", asked);
 		snprintf(observed, sizeof observed, "stopped at %ld tokens, finish_reason length",
 		         o->completion_tokens);
-		assessment_add(a, "output_cap", 0.99, expected, observed, it->probe->id, NULL,
+		assessment_add(a, "output_cap", CONFIDENCE_VIOLATION, expected, observed,
+		               it->probe->id, NULL,
 		               "Asked for up to %ld tokens, the answer was cut at %ld: the relay "
 		               "caps output below what you pay for.",
 		               asked, o->completion_tokens);
@@ -598,6 +789,13 @@ static void
 detect_params(struct scorer *s, const struct audit_run *run, const struct baseline_model *m,
               struct assessment *a)
 {
+	static const char *const tested[] = {"max-tokens", "stop-seq", "json-mode", "tool-call",
+	                                     "logprobs"};
+	for (size_t k = 0; k < sizeof tested / sizeof tested[0]; k++) {
+		const struct audit_item *t = audit_find(run, tested[k]);
+		if (t != NULL && observation_ok(t->obs))
+			assessment_tested(a, 1);
+	}
 	const struct audit_item *it = audit_find(run, "max-tokens");
 	long got = -1;
 	if (it != NULL && observation_ok(it->obs)) {
@@ -611,20 +809,22 @@ detect_params(struct scorer *s, const struct audit_run *run, const struct baseli
 				got = c;
 		}
 	}
-	if (got > it->probe->max_tokens + 1) {
+	if (it != NULL && got > it->probe->max_tokens + 1) {
 		char expected[64], observed[64];
 		snprintf(expected, sizeof expected, "at most %ld completion tokens",
 		         it->probe->max_tokens);
 		snprintf(observed, sizeof observed, "%ld", got);
-		assessment_add(a, "param_ignored", 0.99, expected, observed, it->probe->id, NULL,
+		assessment_add(a, "param_ignored", CONFIDENCE_VIOLATION, expected, observed,
+		               it->probe->id, NULL,
 		               "The relay ignored max_tokens=%ld and returned %ld tokens.",
 		               it->probe->max_tokens, got);
 	}
 	it = audit_find(run, "stop-seq");
 	if (it != NULL && observation_ok(it->obs) && it->obs->text != NULL &&
 	    baseline_supports(m, "stop") && strchr(it->obs->text, '5') != NULL)
-		assessment_add(a, "param_ignored", 0.99, "output ends before the stop sequence \"5\"",
-		               it->obs->text, it->probe->id, NULL,
+		assessment_add(a, "param_ignored", CONFIDENCE_VIOLATION,
+		               "output ends before the stop sequence \"5\"", it->obs->text,
+		               it->probe->id, NULL,
 		               "The relay ignored the stop sequence: the answer runs past it.");
 	it = audit_find(run, "json-mode");
 	if (it != NULL && observation_ok(it->obs) && it->obs->text != NULL &&
@@ -635,27 +835,30 @@ detect_params(struct scorer *s, const struct audit_run *run, const struct baseli
 		if (*t != '{' && *t != '\0') {
 			char observed[96];
 			snprintf(observed, sizeof observed, "%.60s...", t);
-			assessment_add(a, "param_ignored", 0.95, "a JSON object", observed,
+			assessment_add(a, "param_ignored", 0.999, "a JSON object", observed,
 			               it->probe->id, NULL,
 			               "JSON mode was asked for and the relay answered in prose: "
 			               "response_format was dropped.");
+			assessment_limit_last(a); /* a model may answer JSON mode in prose */
 		}
 	}
 	it = audit_find(run, "tool-call");
 	if (it != NULL && observation_ok(it->obs) && baseline_supports(m, "tools") &&
 	    !it->obs->tool_calls)
-		assessment_add(a, "param_ignored", 0.99, "a tool call (tool_choice: required)",
-		               "a plain answer", it->probe->id, NULL,
+		assessment_add(a, "param_ignored", CONFIDENCE_VIOLATION,
+		               "a tool call (tool_choice: required)", "a plain answer",
+		               it->probe->id, NULL,
 		               "The request required a tool call and the relay answered in text: "
 		               "tools were dropped or the model behind it cannot call them.");
 	it = audit_find(run, "logprobs");
 	if (it != NULL && observation_ok(it->obs) && baseline_supports(m, "logprobs") &&
 	    !it->obs->logprobs_present) {
-		assessment_add(a, "param_ignored", 0.95, "choices[0].logprobs", "null or missing",
+		assessment_add(a, "param_ignored", 0.999, "choices[0].logprobs", "null or missing",
 		               it->probe->id, NULL,
 		               "%s returns logprobs when asked; the relay dropped them (a sign of "
 		               "a different backend, or a stripped request).",
 		               m->name);
+		assessment_limit_last(a); /* some backends honestly lack logprobs */
 	}
 }
 
@@ -682,6 +885,8 @@ detect_stream_buffered(const struct audit_run *run, struct assessment *a)
 			span_us = span;
 		}
 	}
+	if (streams > 0)
+		assessment_tested(a, 1);
 	if (streams == 0 || bursts < streams)
 		return;
 	/* faked streams also start late: the whole answer is waited for. A
@@ -700,8 +905,8 @@ detect_stream_buffered(const struct audit_run *run, struct assessment *a)
 		return;
 	char observed[128];
 	snprintf(observed, sizeof observed, "%zu chunks within %.2f ms", chunks, span_us / 1000.0);
-	assessment_add(a, "stream_buffered", 0.99, "chunks spread over the generation time",
-	               observed, "speed", NULL,
+	assessment_add(a, "stream_buffered", CONFIDENCE_VIOLATION,
+	               "chunks spread over the generation time", observed, "speed", NULL,
 	               "The stream's chunks all arrived at once: the relay waits for the whole "
 	               "answer and fakes streaming, so the first token comes late.");
 }
@@ -713,6 +918,7 @@ detect_cached(const struct audit_run *run, struct assessment *a)
 	const struct audit_item *it = audit_find(run, "echo-nonce");
 	if (it == NULL || !observation_ok(it->obs) || it->obs->text == NULL)
 		return;
+	assessment_tested(a, 1);
 	const char *sent = strstr(it->messages[0].content, "[ref ");
 	if (sent == NULL)
 		return;
@@ -729,9 +935,11 @@ detect_cached(const struct audit_run *run, struct assessment *a)
 		if (k == 8) {
 			char seen[9];
 			snprintf(seen, sizeof seen, "%.8s", t + i);
-			assessment_add(a, "cached_response", 0.999, hex, seen, it->probe->id, NULL,
-			               "Asked to repeat a fresh code, the relay answered with another "
-			               "one: it replays stored answers instead of asking the model.");
+			assessment_add(
+			    a, "cached_response", CONFIDENCE_VIOLATION, hex, seen, it->probe->id,
+			    NULL,
+			    "Asked to repeat a fresh code, the relay answered with another "
+			    "one: it replays stored answers instead of asking the model.");
 			return;
 		}
 		i += k;
@@ -755,7 +963,8 @@ scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseli
 	}
 	if (claimed != NULL && claimed->price_in >= 0)
 		a->cost_usd = (a->prompt_tokens * claimed->price_in +
-		               a->completion_tokens * claimed->price_out) / 1e6;
+		               a->completion_tokens * claimed->price_out) /
+		              1e6;
 	if (claimed != NULL && a->ok_requests > 0) {
 		detect_tokenizer(s, run, claimed, a);
 		if (a->partial_substitution)
@@ -764,7 +973,9 @@ scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseli
 		if (a->strong_checks_passed)
 			detect_completion_usage(s, run, claimed, a);
 		detect_capability(run, claimed, a);
-		detect_protocol(run, claimed, a);
+		detect_protocol(s, run, claimed, a);
+		detect_style(s, run, claimed, a);
+		detect_temperature(run, claimed, a);
 		detect_output_cap(run, a);
 		detect_context(s, run, claimed, a);
 		detect_latency(claimed, a);

@@ -3,7 +3,8 @@
  *
  * A scorer holds the baseline pack and the tokenizers it opened. Detectors
  * so far: tokenizer fingerprint (substitution, prompt_injection), known-answer
- * capability floor (substitution), protocol fingerprint (weak hints),
+ * capability floor and answer-style two-sample test (substitution), protocol
+ * fingerprint (system_fingerprint per request; names and ids as weak hints),
  * availability (unavailable, rate_limited). Each finding carries its numbers.
  */
 #ifndef ASSAY_DETECT_H
@@ -24,6 +25,23 @@ void scorer_free(struct scorer *s);
  * (initialised by the caller) and decides its verdict. */
 void scorer_assess(struct scorer *s, const struct audit_run *run,
                    const struct baseline_model *claimed, struct assessment *a);
+
+/* The answer-style two-sample test (scoring/mmd.h) of free answers to the
+ * "style" probe against the claimed model's recorded ones. */
+#define STYLE_ALPHA 0.05 /* a p-value above this is no finding */
+struct style_test {
+	size_t n;         /* the relay's answers tested */
+	double p_value;   /* permutation p-value against the claimed model */
+	double mmd2;
+	const struct baseline_model *closest; /* another model fitting better, or NULL */
+};
+/* -1 when the pack has no recorded answers for claimed or n < 2. */
+int scorer_style_test(const struct scorer *s, const struct baseline_model *claimed,
+                      const char *const *texts, size_t n, struct style_test *out);
+/* Add the substitution finding a test supports (none when p > STYLE_ALPHA);
+ * runs is how many audit runs the answers came from. */
+void scorer_add_style_finding(const struct baseline_model *claimed, const struct style_test *t,
+                              int runs, struct assessment *a);
 
 /* Exact prompt_tokens of a rendered probe request for a tokenizer and chat
  * family, or -1 when it cannot be counted. */

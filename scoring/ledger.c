@@ -2,9 +2,12 @@
  * ledger: per target, a ring of run records (time and which classes were
  * found, at which level) and the latest finding of each class to show.
  *
- * Suspect-level findings (0.80 to 0.99) are allowed a false-alarm rate of
- * SUSPECT_FALSE_RATE per run; k such sightings of one class in n runs become
- * a finding of confidence 1 - P(X >= k), X ~ Binomial(n, rate).
+ * A run's finding counts at the level its verdict rule gave it (see
+ * finding_reaches). Suspect-level sightings are allowed the suspect
+ * false-positive budget per run; k of them for one class in n runs have
+ * p = P(X >= k), X ~ Binomial(n, FP_BUDGET_SUSPECT), corrected (Bonferroni)
+ * for the N_CHEATS classes watched. The ledger also pools the style probe's
+ * answers over the window for the two-sample test (ledger_answers).
  */
 #include "scoring/ledger.h"
 
@@ -18,7 +21,8 @@
 
 #define MAX_RUNS 4096
 #define N_CLASSES 11
-#define SUSPECT_FALSE_RATE 0.05
+#define N_CHEATS 8     /* the cheating classes among them */
+#define ANSWERS_CAP 64 /* pooled answers kept per target */
 
 static const char *const classes[N_CLASSES] = {
     "substitution",    "context_truncation", "output_cap",      "prompt_injection",
@@ -27,13 +31,13 @@ static const char *const classes[N_CLASSES] = {
 
 struct run_rec {
 	int64_t at_ms;
-	uint16_t misbehaving; /* classes found at MISBEHAVING_CONFIDENCE */
-	uint16_t suspect;     /* classes found at SUSPECT_CONFIDENCE only */
+	uint16_t misbehaving; /* classes found at the misbehaving level */
+	uint16_t suspect;     /* classes found at the suspect level only */
 };
 
 struct shown {
 	int present;
-	double confidence;
+	double confidence, p_adjusted;
 	int64_t at_ms;
 	char *expected, *observed, *summary, *probe, *served;
 };
@@ -44,6 +48,11 @@ struct target {
 	struct run_rec runs[MAX_RUNS];
 	size_t head, n; /* ring */
 	struct shown last[N_CLASSES];
+	struct {
+		int64_t at_ms;
+		char *text;
+	} answers[ANSWERS_CAP]; /* ring, oldest at answers_head */
+	size_t answers_head, n_answers;
 };
 
 struct ledger {
@@ -80,6 +89,8 @@ ledger_free(struct ledger *l)
 		l->targets = t->next;
 		for (int c = 0; c < N_CLASSES; c++)
 			shown_release(&t->last[c]);
+		for (size_t i = 0; i < t->n_answers; i++)
+			free(t->answers[(t->answers_head + i) % ANSWERS_CAP].text);
 		free(t->relay);
 		free(t->model);
 		free(t);
@@ -155,9 +166,9 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 		int c = class_index(f->class);
 		if (c < 0 || !finding_class_is_cheat(f->class))
 			continue;
-		if (f->confidence >= MISBEHAVING_CONFIDENCE)
+		if (finding_reaches(f, VERDICT_MISBEHAVING))
 			rec.misbehaving |= (uint16_t)(1u << c);
-		else if (f->confidence >= SUSPECT_CONFIDENCE)
+		else if (finding_reaches(f, VERDICT_SUSPECT))
 			rec.suspect |= (uint16_t)(1u << c);
 		else
 			continue;
@@ -167,6 +178,7 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 		shown_release(s);
 		*s = (struct shown){.present = 1,
 		                    .confidence = f->confidence,
+		                    .p_adjusted = f->p_adjusted,
 		                    .at_ms = at_ms,
 		                    .expected = xstrdup(f->expected),
 		                    .observed = xstrdup(f->observed),
@@ -193,16 +205,19 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 		const struct shown *s = &t->last[c];
 		if (!s->present || (mis == 0 && sus == 0))
 			continue;
-		double conf = 0;
-		if (mis > 0)
-			conf = s->confidence >= MISBEHAVING_CONFIDENCE ? s->confidence
-			                                               : MISBEHAVING_CONFIDENCE;
-		else if (sus >= 2)
-			conf = 1 - binomial_tail(sus, n, SUSPECT_FALSE_RATE);
+		double conf = 0, p_adj = 1;
+		if (mis > 0) {
+			conf = s->confidence;
+			p_adj = s->p_adjusted;
+		} else if (sus >= 2) {
+			double p = binomial_tail(sus, n, FP_BUDGET_SUSPECT);
+			conf = 1 - p;
+			p_adj = p * N_CHEATS < 1 ? p * N_CHEATS : 1;
+		}
 		int in_this_run = ((rec.misbehaving | rec.suspect) >> c) & 1;
 		if (in_this_run && (n == 1 || (mis <= 1 && sus <= 1)))
 			continue; /* the run's own finding says it all */
-		if (conf < SUSPECT_CONFIDENCE)
+		if (p_adj > FP_BUDGET_SUSPECT)
 			continue;
 		char when[64], summary[1024];
 		format_time(when, sizeof when, s->at_ms);
@@ -212,6 +227,49 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 		assessment_remove_class(a, classes[c]);
 		assessment_add(a, classes[c], conf, s->expected, s->observed, s->probe, s->served,
 		               "%s", summary);
+		/* already corrected: the window's own test, not one of this run's */
+		a->findings[a->n_findings - 1].p_adjusted = p_adj;
+		a->findings[a->n_findings - 1].preadjusted = 1;
 	}
 	assessment_decide(a);
+}
+
+void
+ledger_add_answers(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
+                   const char *const *texts, size_t n)
+{
+	struct target *t = target_get(l, relay, model);
+	while (t->n_answers > 0 && (t->answers[t->answers_head].at_ms < at_ms - l->window_ms ||
+	                            t->n_answers + n > ANSWERS_CAP)) {
+		free(t->answers[t->answers_head].text);
+		t->answers_head = (t->answers_head + 1) % ANSWERS_CAP;
+		t->n_answers--;
+	}
+	for (size_t i = 0; i < n && t->n_answers < ANSWERS_CAP; i++) {
+		size_t k = (t->answers_head + t->n_answers++) % ANSWERS_CAP;
+		t->answers[k].at_ms = at_ms;
+		t->answers[k].text = xstrdup(texts[i]);
+	}
+}
+
+size_t
+ledger_answers(const struct ledger *l, const char *relay, const char *model, const char **out,
+               size_t cap, int *runs)
+{
+	*runs = 0;
+	for (const struct target *t = l->targets; t != NULL; t = t->next) {
+		if (strcmp(t->relay, relay) != 0 || strcmp(t->model, model) != 0)
+			continue;
+		size_t n = 0;
+		int64_t last = -1;
+		for (size_t i = 0; i < t->n_answers && n < cap; i++) {
+			size_t k = (t->answers_head + i) % ANSWERS_CAP;
+			out[n++] = t->answers[k].text;
+			if (t->answers[k].at_ms != last)
+				(*runs)++;
+			last = t->answers[k].at_ms;
+		}
+		return n;
+	}
+	return 0;
 }

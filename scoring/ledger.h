@@ -32,6 +32,17 @@ void ledger_free(struct ledger *l);
 void ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
                  struct assessment *a);
 
+/*
+ * Pool the style probe's answers of a run (at_ms) for the window: the
+ * ledger keeps the latest ANSWERS_CAP (64) within it. ledger_answers()
+ * points out[] at them (valid until the next add) and says from how many
+ * runs they came.
+ */
+void ledger_add_answers(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
+                        const char *const *texts, size_t n);
+size_t ledger_answers(const struct ledger *l, const char *relay, const char *model,
+                      const char **out, size_t cap, int *runs);
+
 /* Runs held for relay/model (for tests and the about page). */
 long ledger_runs(const struct ledger *l, const char *relay, const char *model);
 

@@ -11,8 +11,8 @@
 #include "cli/util.h"
 
 static const char *const names[] = {
-    [VERDICT_GENUINE] = "genuine",           [VERDICT_SUSPECT] = "suspect",
-    [VERDICT_MISBEHAVING] = "misbehaving",   [VERDICT_INCONCLUSIVE] = "inconclusive",
+    [VERDICT_GENUINE] = "genuine",         [VERDICT_SUSPECT] = "suspect",
+    [VERDICT_MISBEHAVING] = "misbehaving", [VERDICT_INCONCLUSIVE] = "inconclusive",
     [VERDICT_UNREACHABLE] = "unreachable",
 };
 
@@ -48,8 +48,9 @@ int
 finding_class_is_cheat(const char *class)
 {
 	static const char *const cheats[] = {
-	    "substitution",  "context_truncation", "output_cap",     "prompt_injection",
-	    "usage_inflation", "param_ignored",    "stream_buffered", "cached_response", NULL};
+	    "substitution",     "context_truncation", "output_cap",
+	    "prompt_injection", "usage_inflation",    "param_ignored",
+	    "stream_buffered",  "cached_response",    NULL};
 	for (size_t i = 0; cheats[i] != NULL; i++)
 		if (strcmp(cheats[i], class) == 0)
 			return 1;
@@ -89,8 +90,8 @@ assessment_release(struct assessment *a)
 
 void
 assessment_add(struct assessment *a, const char *class, double confidence, const char *expected,
-               const char *observed, const char *probe, const char *served,
-               const char *summary_fmt, ...)
+               const char *observed, const char *probe, const char *served, const char *summary_fmt,
+               ...)
 {
 	a->findings = xrealloc(a->findings, (a->n_findings + 1) * sizeof *a->findings);
 	struct finding *f = &a->findings[a->n_findings++];
@@ -100,12 +101,82 @@ assessment_add(struct assessment *a, const char *class, double confidence, const
 	f->observed = xstrdup(observed ? observed : "");
 	f->probe = xstrdup(probe ? probe : "");
 	f->served = served ? xstrdup(served) : NULL;
+	f->at_most_suspect = 0;
+	f->p_adjusted = -1;
+	f->preadjusted = 0;
 	char summary[1024];
 	va_list ap;
 	va_start(ap, summary_fmt);
 	vsnprintf(summary, sizeof summary, summary_fmt, ap);
 	va_end(ap);
 	f->summary = xstrdup(summary);
+}
+
+void
+assessment_limit_last(struct assessment *a)
+{
+	if (a->n_findings > 0)
+		a->findings[a->n_findings - 1].at_most_suspect = 1;
+}
+
+void
+assessment_tested(struct assessment *a, int n)
+{
+	a->tests_run += n;
+}
+
+int
+finding_reaches(const struct finding *f, enum verdict v)
+{
+	if (!finding_class_is_cheat(f->class) || f->p_adjusted < 0)
+		return 0;
+	if (v == VERDICT_MISBEHAVING)
+		return !f->at_most_suspect && f->p_adjusted <= FP_BUDGET_MISBEHAVING;
+	if (v == VERDICT_SUSPECT)
+		return f->p_adjusted <= FP_BUDGET_SUSPECT;
+	return 0;
+}
+
+static int
+cmp_p(const void *x, const void *y)
+{
+	const struct finding *a = *(const struct finding *const *)x;
+	const struct finding *b = *(const struct finding *const *)y;
+	double pa = 1 - a->confidence, pb = 1 - b->confidence;
+	return (pa > pb) - (pa < pb);
+}
+
+/*
+ * Holm's step-down: with the cheat findings' p-values in increasing order
+ * p(1) <= ... <= p(k) out of m tests, p(i) adjusts to
+ * max over j <= i of min(1, (m - j + 1) p(j)). Tests that found nothing
+ * are the m - k largest p-values and need no entry.
+ */
+static void
+holm_adjust(struct assessment *a)
+{
+	struct finding **order = xcalloc(a->n_findings + 1, sizeof *order);
+	size_t k = 0;
+	for (size_t i = 0; i < a->n_findings; i++) {
+		struct finding *f = &a->findings[i];
+		if (f->preadjusted)
+			continue;
+		f->p_adjusted = -1;
+		if (finding_class_is_cheat(f->class))
+			order[k++] = f;
+	}
+	qsort(order, k, sizeof *order, cmp_p);
+	size_t m = (size_t)a->tests_run > k ? (size_t)a->tests_run : k;
+	double run_max = 0;
+	for (size_t i = 0; i < k; i++) {
+		double adj = (double)(m - i) * (1 - order[i]->confidence);
+		if (adj > 1)
+			adj = 1;
+		if (adj > run_max)
+			run_max = adj;
+		order[i]->p_adjusted = run_max;
+	}
+	free(order);
 }
 
 void
@@ -130,8 +201,8 @@ assessment_has(const struct assessment *a, const char *class)
 	return 0;
 }
 
-static void
-set_reason(struct assessment *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_reason(struct assessment *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 set_reason(struct assessment *a, const char *fmt, ...)
@@ -148,20 +219,25 @@ set_reason(struct assessment *a, const char *fmt, ...)
 void
 assessment_decide(struct assessment *a)
 {
-	const struct finding *worst = NULL;
+	holm_adjust(a);
+	const struct finding *worst = NULL, *doubt = NULL;
 	for (size_t i = 0; i < a->n_findings; i++) {
 		const struct finding *f = &a->findings[i];
-		if (finding_class_is_cheat(f->class) &&
-		    (worst == NULL || f->confidence > worst->confidence))
+		if (finding_reaches(f, VERDICT_MISBEHAVING) &&
+		    (worst == NULL || f->p_adjusted < worst->p_adjusted))
 			worst = f;
+		if (finding_reaches(f, VERDICT_SUSPECT) &&
+		    (doubt == NULL || f->p_adjusted < doubt->p_adjusted))
+			doubt = f;
 	}
 	if (a->ok_requests == 0) {
 		a->verdict = VERDICT_UNREACHABLE;
 		set_reason(a, "no request of %d succeeded", a->requests);
-	} else if (worst != NULL && worst->confidence >= MISBEHAVING_CONFIDENCE) {
+	} else if (worst != NULL) {
 		a->verdict = VERDICT_MISBEHAVING;
 		set_reason(a, "%s: %s", worst->class, worst->summary);
-	} else if (worst != NULL && worst->confidence >= SUSPECT_CONFIDENCE) {
+	} else if (doubt != NULL) {
+		worst = doubt;
 		a->verdict = VERDICT_SUSPECT;
 		set_reason(a, "possible %s, not yet certain: %s", worst->class, worst->summary);
 	} else if (a->strong_checks_passed) {
@@ -185,6 +261,9 @@ assessment_to_json(const struct assessment *a)
 		json_t *jf = json_object();
 		json_object_set_new(jf, "class", json_string(f->class));
 		json_object_set_new(jf, "confidence", json_real(f->confidence));
+		/* the p-value after correcting for every test the audit ran */
+		if (f->p_adjusted >= 0)
+			json_object_set_new(jf, "p_adjusted", json_real(f->p_adjusted));
 		json_t *ev = json_object();
 		json_object_set_new(ev, "expected", json_string(f->expected));
 		json_object_set_new(ev, "observed", json_string(f->observed));
@@ -196,6 +275,7 @@ assessment_to_json(const struct assessment *a)
 		json_array_append_new(fs, jf);
 	}
 	json_object_set_new(root, "findings", fs);
+	json_object_set_new(root, "tests_run", json_integer(a->tests_run));
 	json_object_set_new(root, "tokens_spent", json_integer(a->tokens_spent));
 	json_object_set_new(root, "prompt_tokens", json_integer(a->prompt_tokens));
 	json_object_set_new(root, "completion_tokens", json_integer(a->completion_tokens));

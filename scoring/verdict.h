@@ -21,8 +21,10 @@ enum verdict {
 	VERDICT_UNREACHABLE,
 };
 
-#define MISBEHAVING_CONFIDENCE 0.99
-#define SUSPECT_CONFIDENCE 0.80
+#define FP_BUDGET_MISBEHAVING 0.001
+#define FP_BUDGET_SUSPECT 0.05
+/* The confidence of a protocol violation (p = 1e-5, see above). */
+#define CONFIDENCE_VIOLATION 0.99999
 
 struct finding {
 	char *class;      /* substitution, prompt_injection, ... */
@@ -32,6 +34,9 @@ struct finding {
 	char *summary;    /* one sentence for a buyer */
 	char *probe;      /* the probe(s) behind it */
 	char *served;     /* substitution: the most likely model served, or NULL */
+	int at_most_suspect; /* evidence of difference, not of cheating (answers) */
+	double p_adjusted;   /* corrected for the tests run; < 0 until decided */
+	int preadjusted;     /* p_adjusted was set by its author (the ledger) */
 };
 
 struct assessment {
@@ -40,6 +45,7 @@ struct assessment {
 	struct finding *findings;
 	size_t n_findings;
 	int strong_checks_passed; /* the tokenizer fingerprint matched the claim */
+	int tests_run;            /* tests the detectors ran: the multiplicity */
 	int partial_substitution; /* some requests, not all, were another model */
 	long tokens_spent;
 	long prompt_tokens, completion_tokens; /* the parts of tokens_spent */
@@ -64,6 +70,13 @@ void assessment_add(struct assessment *a, const char *class, double confidence,
                     const char *expected, const char *observed, const char *probe,
                     const char *served, const char *summary_fmt, ...)
     __attribute__((format(printf, 8, 9)));
+/* The last finding added can make a relay suspect, never misbehaving. */
+void assessment_limit_last(struct assessment *a);
+/* Count n tests run (whether or not they found anything). */
+void assessment_tested(struct assessment *a, int n);
+/* Is f strong enough for this verdict (misbehaving or suspect)? Valid after
+ * assessment_decide(). */
+int finding_reaches(const struct finding *f, enum verdict v);
 /* Remove every finding of this class. */
 void assessment_remove_class(struct assessment *a, const char *class);
 /* Has a finding of this class been added? */

@@ -18,6 +18,15 @@
 
 #include "cli/util.h"
 
+/* Every test scores against the fixture world's recorded baselines (its
+ * answers and fingerprints), as the demo and the evaluation do. A test that
+ * wants another pack directory sets ASSAY_BASELINE_DIR itself. */
+__attribute__((constructor)) static void
+use_fixture_baselines(void)
+{
+	setenv("ASSAY_BASELINE_DIR", ASSAY_SRCDIR "/fixtures/baselines", 0);
+}
+
 long long
 test_now_ms(void)
 {
@@ -147,8 +156,7 @@ fixture_has_all(const struct fixture *f, const char *const need[])
 }
 
 int
-fixture_start(struct fixture *f, const char *world, const char *const need[],
-              char *const extra[])
+fixture_start(struct fixture *f, const char *world, const char *const need[], char *const extra[])
 {
 	char *argv[32];
 	size_t k = 0;
@@ -263,7 +271,8 @@ run_capture(char *const argv[], int timeout_ms, char **out, char **err)
 	long long deadline = test_now_ms() + timeout_ms;
 	int status = -1, done = 0;
 	while (!done) {
-		struct pollfd p[2] = {{.fd = po[0], .events = POLLIN}, {.fd = pe[0], .events = POLLIN}};
+		struct pollfd p[2] = {{.fd = po[0], .events = POLLIN},
+		                      {.fd = pe[0], .events = POLLIN}};
 		long long left = deadline - test_now_ms();
 		if (left <= 0) {
 			kill(pid, SIGKILL);

@@ -44,8 +44,7 @@ teardown(void)
  * and answering every known-answer probe with `answer_ok`.
  */
 static struct audit_run *
-synthetic_run(const char *claimed, const char *tok, const char *family, long extra,
-              int answer_ok)
+synthetic_run(const char *claimed, const char *tok, const char *family, long extra, int answer_ok)
 {
 	struct audit_run *run = xcalloc(1, sizeof *run);
 	run->target.relay = xstrdup("r");
@@ -88,6 +87,13 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 				text = "1, 2, 3, 4,";
 			} else if (strcmp(p->id, "json-mode") == 0) {
 				text = "{\"ok\": true}";
+			} else if (strcmp(p->id, "style") == 0) {
+				/* free answers as the claimed model gives them */
+				const struct baseline_model *bm = baseline_find(pack, claimed);
+				const struct baseline_samples *bs =
+				    bm ? baseline_samples_for(bm, "style") : NULL;
+				if (bs != NULL && bs->n > 0)
+					text = bs->texts[((size_t)s * 7 + 3) % bs->n];
 			} else if (strcmp(p->id, "cap-strawberry") == 0)
 				text = answer_ok ? "3" : "2";
 			else if (strcmp(p->id, "cap-arithmetic") == 0)
@@ -95,6 +101,9 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 			o->text = xstrdup(text);
 			o->text_len = strlen(text);
 			o->model = xstrdup(claimed);
+			const struct baseline_model *cm = baseline_find(pack, claimed);
+			if (cm != NULL && cm->system_fingerprint && cm->n_fingerprints > 0)
+				o->system_fingerprint = xstrdup(cm->fingerprints[0]);
 			it->obs = o;
 		}
 	}
@@ -216,6 +225,96 @@ Test(detect, all_failed_is_unreachable, .init = setup, .fini = teardown)
 	scorer_assess(scorer, run, m, &a);
 	cr_expect_eq(a.verdict, VERDICT_UNREACHABLE);
 	cr_expect_not_null(find(&a, "unavailable"));
+	assessment_release(&a);
+	audit_run_free(run);
+}
+
+/* Set the answers (or fingerprints) of every sample of a probe. */
+static void
+set_probe_texts(struct audit_run *run, const char *probe, const char *const *texts, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < run->n_items; i++) {
+		struct audit_item *it = &run->items[i];
+		if (strcmp(it->probe->id, probe) != 0)
+			continue;
+		free(it->obs->text);
+		it->obs->text = xstrdup(texts[k++ % n]);
+		it->obs->text_len = strlen(it->obs->text);
+	}
+}
+
+Test(detect, another_models_fingerprint_is_substitution, .init = setup, .fini = teardown)
+{
+	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
+	const struct baseline_model *mini = baseline_find(pack, "gpt-4o-mini");
+	cr_assert(m->n_fingerprints > 0 && mini->n_fingerprints > 0,
+	          "the fixture packs record fingerprints");
+	struct audit_run *run = synthetic_run("gpt-4o", m->tokenizer, m->template, 0, 1);
+	/* three requests answered by gpt-4o-mini: same tokenizer, its fingerprint */
+	for (size_t i = 0; i < 3; i++) {
+		free(run->items[i * 4].obs->system_fingerprint);
+		run->items[i * 4].obs->system_fingerprint = xstrdup(mini->fingerprints[0]);
+	}
+	struct assessment a;
+	assessment_init(&a);
+	scorer_assess(scorer, run, m, &a);
+	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
+	const struct finding *f = find(&a, "substitution");
+	cr_assert_not_null(f);
+	cr_expect_str_eq(f->served ? f->served : "", "gpt-4o-mini");
+	cr_expect(a.partial_substitution, "3 of 27 requests is a partial swap");
+	assessment_release(&a);
+	audit_run_free(run);
+}
+
+Test(detect, another_models_answers_fail_the_style_test, .init = setup, .fini = teardown)
+{
+	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
+	const struct baseline_samples *other =
+	    baseline_samples_for(baseline_find(pack, "qwen3-32b"), "style");
+	cr_assert_not_null(other);
+	/* five of qwen3's answers in its own manner ("Okay, ..."), which gpt-4o
+	 * never uses: five answers are enough when the style is that distinct */
+	const char *picked[5];
+	size_t n = 0;
+	for (size_t i = 0; i < other->n && n < 5; i++)
+		if (strncmp(other->texts[i], "Okay, ", 6) == 0)
+			picked[n++] = other->texts[i];
+	cr_assert_eq(n, 5);
+	struct audit_run *run = synthetic_run("gpt-4o", m->tokenizer, m->template, 0, 1);
+	set_probe_texts(run, "style", picked, 5);
+	struct assessment a;
+	assessment_init(&a);
+	scorer_assess(scorer, run, m, &a);
+	const struct finding *f = find(&a, "substitution");
+	cr_assert_not_null(f, "%s", a.reason);
+	cr_expect_str_eq(f->probe, "style");
+	cr_expect(f->at_most_suspect);
+	cr_expect_eq(a.verdict, VERDICT_SUSPECT, "%s", a.reason);
+	assessment_release(&a);
+	audit_run_free(run);
+}
+
+Test(detect, temperature_zero_must_repeat, .init = setup, .fini = teardown)
+{
+	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
+	struct audit_run *run = synthetic_run("gpt-4o", m->tokenizer, m->template, 0, 1);
+	const char *same[] = {"Sure! The sea is vast."};
+	set_probe_texts(run, "temp-zero", same, 1);
+	struct assessment a;
+	assessment_init(&a);
+	scorer_assess(scorer, run, m, &a);
+	cr_expect_null(find(&a, "param_ignored"), "one answer twice is what temperature 0 gives");
+	assessment_release(&a);
+	const char *two[] = {"Sure! The sea is vast.", "Great question. Oceans cover"};
+	set_probe_texts(run, "temp-zero", two, 2);
+	assessment_init(&a);
+	scorer_assess(scorer, run, m, &a);
+	const struct finding *f = find(&a, "param_ignored");
+	cr_assert_not_null(f, "%s", a.reason);
+	cr_expect_str_eq(f->probe, "temp-zero");
+	cr_expect(f->at_most_suspect, "official models are not perfectly deterministic");
 	assessment_release(&a);
 	audit_run_free(run);
 }

@@ -46,7 +46,7 @@ Test(ledger, one_confident_finding_holds_for_the_window_then_clears)
 {
 	struct ledger *l = ledger_new(24 * HOUR);
 	cr_expect_eq(fold(l, 0, NULL, 0), VERDICT_GENUINE);
-	cr_expect_eq(fold(l, HOUR, "substitution", 0.999), VERDICT_MISBEHAVING);
+	cr_expect_eq(fold(l, HOUR, "substitution", CONFIDENCE_VIOLATION), VERDICT_MISBEHAVING);
 	struct assessment a = run_with(NULL, 0);
 	ledger_fold(l, "r", "m", 2 * HOUR, &a);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "a clean run right after does not clear it");
@@ -54,7 +54,8 @@ Test(ledger, one_confident_finding_holds_for_the_window_then_clears)
 	cr_expect_not_null(strstr(a.findings[0].summary, "Seen in 1 of the last 3 runs"), "%s",
 	                   a.findings[0].summary);
 	assessment_release(&a);
-	cr_expect_eq(fold(l, 26 * HOUR, NULL, 0), VERDICT_GENUINE, "cleared once out of the window");
+	cr_expect_eq(fold(l, 26 * HOUR, NULL, 0), VERDICT_GENUINE,
+	             "cleared once out of the window");
 	ledger_free(l);
 }
 
@@ -62,16 +63,16 @@ Test(ledger, suspect_findings_add_up)
 {
 	struct ledger *l = ledger_new(24 * HOUR);
 	enum verdict v = VERDICT_GENUINE;
-	/* a suspect-level sighting in every other run of twelve */
+	/* a suspect-level sighting (p = 0.01) in every other run of twelve */
 	for (int i = 0; i < 12; i++)
-		v = fold(l, i * HOUR, i % 2 ? "substitution" : NULL, 0.9);
+		v = fold(l, i * HOUR, i % 2 ? "substitution" : NULL, 0.99);
 	cr_expect_eq(v, VERDICT_MISBEHAVING, "6 suspect sightings in 12 runs are no chance");
 	ledger_free(l);
 
 	/* one suspect sighting among many clean runs stays suspect at most */
 	l = ledger_new(24 * HOUR);
 	for (int i = 0; i < 20; i++)
-		v = fold(l, i * HOUR, i == 19 ? "substitution" : NULL, 0.9);
+		v = fold(l, i * HOUR, i == 19 ? "substitution" : NULL, 0.99);
 	cr_expect_eq(v, VERDICT_SUSPECT);
 	ledger_free(l);
 }
@@ -79,12 +80,38 @@ Test(ledger, suspect_findings_add_up)
 Test(ledger, targets_are_separate)
 {
 	struct ledger *l = ledger_new(0);
-	struct assessment a = run_with("prompt_injection", 0.995);
+	struct assessment a = run_with("prompt_injection", CONFIDENCE_VIOLATION);
 	ledger_fold(l, "bad", "m", 0, &a);
 	assessment_release(&a);
 	a = run_with(NULL, 0);
 	ledger_fold(l, "good", "m", 1000, &a);
 	cr_expect_eq(a.verdict, VERDICT_GENUINE);
 	assessment_release(&a);
+	ledger_free(l);
+}
+
+Test(ledger, answers_pool_over_the_window)
+{
+	struct ledger *l = ledger_new(24 * HOUR);
+	const char *run1[] = {"a1", "a2", "a3"}, *run2[] = {"b1", "b2"};
+	const char *out[128];
+	int runs = 0;
+	ledger_add_answers(l, "r", "m", 0, run1, 3);
+	ledger_add_answers(l, "r", "m", HOUR, run2, 2);
+	cr_expect_eq(ledger_answers(l, "r", "m", out, 128, &runs), 5);
+	cr_expect_eq(runs, 2);
+	cr_expect_str_eq(out[0], "a1");
+	cr_expect_eq(ledger_answers(l, "other", "m", out, 128, &runs), 0);
+	/* a run past the window drops the old answers */
+	ledger_add_answers(l, "r", "m", 26 * HOUR, run1, 1);
+	cr_expect_eq(ledger_answers(l, "r", "m", out, 128, &runs), 1);
+	cr_expect_eq(runs, 1);
+	/* the pool is bounded: the oldest go first */
+	const char *many[10] = {"x", "x", "x", "x", "x", "x", "x", "x", "x", "y"};
+	for (int i = 0; i < 20; i++)
+		ledger_add_answers(l, "r", "m", 27 * HOUR + i, many, 10);
+	size_t n = ledger_answers(l, "r", "m", out, 128, &runs);
+	cr_expect_eq(n, 64);
+	cr_expect_str_eq(out[n - 1], "y");
 	ledger_free(l);
 }
