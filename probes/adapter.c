@@ -12,9 +12,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "probes/json_arena.h"
+
 #define SSE_LINE_CAP (1u << 20)
 #define SSE_EVENT_CAP (1u << 20)
 #define TEXT_CAP (1u << 20) /* gathered before the observation's own cap */
+
+/*
+ * Each streamed chunk is parsed with its allocations in a per-thread arena
+ * (json_arena.h): a chunk of a few hundred bytes makes some forty small
+ * blocks that all die at json_decref(). 32 KiB holds any ordinary chunk;
+ * a bigger one spills to malloc() and still parses.
+ */
+#define CHUNK_ARENA_SIZE (32u << 10)
+static _Thread_local _Alignas(16) unsigned char chunk_arena_mem[CHUNK_ARENA_SIZE];
+static _Thread_local struct json_arena chunk_arena;
 
 const char *
 api_name(enum api_kind api)
@@ -284,15 +296,24 @@ adapter_sse_cb(const char *event, const char *data, size_t len, void *arg)
 		p->saw_done = 1;
 		return 0;
 	}
+	if (chunk_arena.mem == NULL)
+		json_arena_init(&chunk_arena, chunk_arena_mem, sizeof chunk_arena_mem);
+	/* everything kept from j is copied (observation_set, add_text) before
+	 * json_decref(): nothing made in the arena outlives it */
+	json_arena_begin(&chunk_arena);
 	json_error_t jerr;
 	json_t *j = json_loadb(data, len, 0, &jerr);
-	if (j == NULL) {
+	int rc = -2;
+	if (j != NULL) {
+		rc = p->api == API_OPENAI ? openai_chunk(p, j, ctx->now)
+		                          : anthropic_event(p, event, j, ctx->now);
+		json_decref(j);
+	}
+	json_arena_end(&chunk_arena);
+	if (rc == -2) {
 		set_error(p, ERR_MALFORMED, "stream event is not valid JSON");
 		return -1;
 	}
-	int rc = p->api == API_OPENAI ? openai_chunk(p, j, ctx->now)
-	                              : anthropic_event(p, event, j, ctx->now);
-	json_decref(j);
 	if (rc != 0) {
 		set_error(p, ERR_MALFORMED, "stream event has an unexpected shape");
 		return -1;

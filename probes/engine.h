@@ -23,6 +23,10 @@ struct engine_options {
 	size_t max_in_flight;  /* 0: 256 */
 	const char *ca_file;   /* NULL: the system's CA store */
 	int insecure_skip_tls; /* the loudly named --insecure-skip-tls-verify */
+	int bench_discard_bodies; /* benchmarks only: response bytes are read and
+	                           * dropped, never parsed (no SSE, no JSON), to
+	                           * show what curl and the kernel cost alone;
+	                           * observations keep status and timings only */
 };
 
 struct engine_request {

@@ -87,10 +87,12 @@ sse_feed(struct sse_parser *p, const char *bytes, size_t len)
 			continue;
 		}
 		p->last_cr = 0;
-		/* find the next line end */
-		size_t j = i;
-		while (j < len && bytes[j] != '\n' && bytes[j] != '\r')
-			j++;
+		/* find the next line end: LF, else an earlier CR (rare) */
+		const char *lf = memchr(bytes + i, '\n', len - i);
+		size_t j = lf ? (size_t)(lf - bytes) : len;
+		const char *cr = memchr(bytes + i, '\r', j - i);
+		if (cr != NULL)
+			j = (size_t)(cr - bytes);
 		if (j < len && p->line.len == 0) {
 			/* a whole line in this piece: no copy */
 			if (j - i > p->line.cap && p->line.cap != 0)

@@ -4,11 +4,13 @@
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "probes/adapter.h"
 #include "probes/engine.h"
+#include "probes/json_arena.h"
 
 static void
 parse(enum api_kind api, int stream, int status, const char *body, size_t piece, size_t cap,
@@ -199,5 +201,112 @@ Test(adapter, secret_is_redacted)
 	                        "sk-abcdefghijklmnop");
 	cr_expect_null(strstr(s, "sk-abcdefghij"), "%s", s);
 	cr_expect_not_null(strstr(s, "[redacted]"));
+	free(s);
+}
+
+/* ---- the jansson arena used for stream chunks ---- */
+
+static _Alignas(16) unsigned char small_arena[4096];
+
+Test(json_arena, chunk_values_live_in_the_arena_and_vanish_at_end)
+{
+	struct json_arena a;
+	json_arena_init(&a, small_arena, sizeof small_arena);
+	json_arena_begin(&a);
+	json_t *j = json_loads("{\"choices\":[{\"delta\":{\"content\":\"hi\"}}],\"n\":3}", 0, NULL);
+	cr_assert_not_null(j);
+	cr_expect(json_arena_owns(&a, j), "the root came from the arena");
+	json_t *content = json_object_get(
+	    json_object_get(json_array_get(json_object_get(j, "choices"), 0), "delta"), "content");
+	cr_expect(json_arena_owns(&a, json_string_value(content)));
+	cr_expect_str_eq(json_string_value(content), "hi");
+	cr_expect_gt(a.used, 0);
+	cr_expect_eq(a.fallbacks, 0);
+	json_decref(j);
+	json_arena_end(&a);
+	cr_expect_eq(a.used, 0, "end resets the arena");
+	/* with no arena active, jansson allocates as before */
+	json_t *k = json_loads("{\"a\":1}", 0, NULL);
+	cr_expect_not(json_arena_owns(&a, k));
+	json_decref(k);
+}
+
+Test(json_arena, a_chunk_bigger_than_the_arena_spills_to_malloc)
+{
+	struct json_arena a;
+	json_arena_init(&a, small_arena, sizeof small_arena);
+	size_t n = 64 * 1024;
+	char *doc = malloc(n + 32);
+	strcpy(doc, "{\"text\":\"");
+	memset(doc + 9, 'x', n);
+	strcpy(doc + 9 + n, "\",\"k\":[1,2,3]}");
+	json_arena_begin(&a);
+	json_t *j = json_loads(doc, 0, NULL);
+	cr_assert_not_null(j);
+	json_t *text = json_object_get(j, "text");
+	cr_expect_eq(json_string_length(text), n);
+	cr_expect_not(json_arena_owns(&a, json_string_value(text)), "too big: from malloc");
+	cr_expect_gt(a.fallbacks, 0);
+	cr_expect_leq(a.used, sizeof small_arena);
+	json_decref(j); /* frees the spilled blocks; the sanitizers check it */
+	json_arena_end(&a);
+	free(doc);
+}
+
+static void *
+other_thread_parses(void *arg)
+{
+	struct json_arena *a = arg;
+	int outside = 1;
+	for (int i = 0; i < 1000; i++) {
+		json_t *j = json_loads("{\"x\":[\"y\",{\"z\":null}]}", 0, NULL);
+		outside &= !json_arena_owns(a, j) &&
+		           !json_arena_owns(a, json_array_get(json_object_get(j, "x"), 0));
+		json_decref(j);
+	}
+	return (void *)(intptr_t)outside;
+}
+
+Test(json_arena, other_threads_never_use_this_threads_arena)
+{
+	struct json_arena a;
+	json_arena_init(&a, small_arena, sizeof small_arena);
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, other_thread_parses, &a), 0);
+	/* meanwhile this thread parses and frees in its arena, one value per
+	 * activation as the adapter does */
+	for (int i = 0; i < 1000; i++) {
+		json_arena_begin(&a);
+		json_t *j = json_loads("[1,\"two\",{\"three\":3}]", 0, NULL);
+		cr_assert(json_arena_owns(&a, j));
+		json_decref(j);
+		json_arena_end(&a);
+	}
+	void *outside;
+	pthread_join(th, &outside);
+	cr_expect((intptr_t)outside, "the other thread allocated with malloc");
+}
+
+Test(adapter, stream_chunk_bigger_than_the_arena)
+{
+	/* a 100 KiB content delta: more than the 32 KiB chunk arena */
+	size_t n = 100 * 1024;
+	struct buf b;
+	buf_init(&b, 0);
+	buf_puts(&b, "data: {\"choices\":[{\"delta\":{\"content\":\"");
+	for (size_t i = 0; i < n; i++)
+		buf_puts(&b, i % 2 ? "b" : "a");
+	buf_puts(&b, "\"},\"finish_reason\":\"stop\"}]}\n\ndata: {\"choices\":[{\"delta\":"
+	             "{\"content\":\"!\"}}]}\n\ndata: [DONE]\n\n");
+	char *s = buf_take(&b, NULL);
+	struct observation o;
+	parse(API_OPENAI, 1, 200, s, 4096, 1 << 20, &o);
+	cr_expect_eq(o.error, ERR_NONE, "%s", o.error_detail);
+	cr_expect_eq(o.n_chunks, 2);
+	cr_expect_str_eq(o.finish_reason, "stop");
+	cr_expect_eq(o.text_len, OBS_TEXT_CAP, "text kept up to its cap");
+	cr_expect(o.text_truncated);
+	cr_expect_eq(strncmp(o.text, "abab", 4), 0);
+	observation_release(&o);
 	free(s);
 }

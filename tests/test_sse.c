@@ -94,3 +94,17 @@ Test(sse, line_and_event_caps)
 	cr_expect_eq(rc, -1, "an event's data over its cap must fail");
 	sse_release(&p);
 }
+
+Test(sse, mixed_line_ends_in_one_piece)
+{
+	/* a CR ends a line even when an LF follows later in the same piece */
+	const char *s = "data: a\rdata: b\n\ndata: c\r\n\rdata: d\n\r\n";
+	for (size_t piece = 1; piece <= strlen(s); piece++) {
+		struct got g;
+		parse_in_pieces(s, piece, &g);
+		cr_assert_eq(g.n, 3, "piece %zu: %d events", piece, g.n);
+		cr_expect_str_eq(g.data[0], "a\nb");
+		cr_expect_str_eq(g.data[1], "c");
+		cr_expect_str_eq(g.data[2], "d");
+	}
+}
