@@ -8,6 +8,11 @@
  * instead of starting them all in the same instant (a burst).
  * Prints one JSON object on stdout.
  *
+ * With BENCH_SEND_LOG=FILE (the fixture's --send-log), the timing errors are
+ * also reported against the true send times the fixture logged, next to the
+ * errors against the times it was told to send at (scheduled): the first
+ * include the fixture's own lateness, the second do not.
+ *
  * With BENCH_PARSE=off in the environment the engine reads and drops the
  * response bodies (engine_options.bench_discard_bodies): the cost of curl,
  * libevent and the kernel alone; a probe then counts as done on HTTP 200.
@@ -32,6 +37,14 @@ struct bench {
 	double ttft_ms, tps;
 	char first_error[256];
 	int parse_off;
+	/* for the errors against true send times: per ok stream, its request
+	 * id and the monotonic arrival of its first and last text chunk */
+	struct arrival {
+		char *request_id;
+		int64_t first_us, last_us;
+		size_t n;
+	} * arrivals;
+	long n_arrivals;
 };
 
 static void
@@ -45,6 +58,13 @@ done_cb(struct observation *o, void *arg)
 		b->ok++;
 		if (b->ttft_ms >= 0 && o->ttft_us >= 0)
 			b->ttft_err_ms[b->n_ttft++] = o->ttft_us / 1000.0 - b->ttft_ms;
+		if (b->arrivals != NULL && o->request_id != NULL && o->n_chunks >= 1) {
+			struct arrival *a = &b->arrivals[b->n_arrivals++];
+			a->request_id = xstrdup(o->request_id);
+			a->first_us = o->start_mono_us + o->chunk_us[0];
+			a->last_us = o->start_mono_us + o->chunk_us[o->n_chunks - 1];
+			a->n = o->n_chunks;
+		}
 		if (b->tps > 0 && o->n_chunks >= 3) {
 			/* chunks after the first arrive 1/tps apart */
 			double span = (o->chunk_us[o->n_chunks - 1] - o->chunk_us[0]) / 1e6;
@@ -78,6 +98,60 @@ quantile_abs(double *v, long n, double q)
 	qsort(v, (size_t)n, sizeof *v, cmp);
 	long k = (long)(q * (double)(n - 1) + 0.5);
 	return v[k];
+}
+
+/*
+ * Errors against the true send times in the fixture's log ("ID INDEX US"
+ * lines): TTFT error is the first text chunk's arrival minus its send; the
+ * tokens/s error compares the arrival rate with the send rate. Streams not
+ * in the log are skipped; how many matched is reported.
+ */
+static void
+true_errors(struct bench *b, const char *path, json_t *out)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, "bench: cannot read the send log '%s'\n", path);
+		return;
+	}
+	json_t *sends = json_object(); /* id -> [send us by index] */
+	char id[128];
+	long long idx, us;
+	while (fscanf(f, "%127s %lld %lld", id, &idx, &us) == 3) {
+		json_t *list = json_object_get(sends, id);
+		if (list == NULL) {
+			list = json_array();
+			json_object_set_new(sends, id, list);
+		}
+		if (idx == (long long)json_array_size(list))
+			json_array_append_new(list, json_integer(us));
+	}
+	fclose(f);
+	double *ttft = xcalloc((size_t)b->n_arrivals + 1, sizeof *ttft);
+	double *tps = xcalloc((size_t)b->n_arrivals + 1, sizeof *tps);
+	long n_ttft = 0, n_tps = 0;
+	for (long i = 0; i < b->n_arrivals; i++) {
+		struct arrival *a = &b->arrivals[i];
+		json_t *list = json_object_get(sends, a->request_id);
+		if (json_array_size(list) < a->n)
+			continue;
+		int64_t s0 = json_integer_value(json_array_get(list, 0));
+		int64_t sn = json_integer_value(json_array_get(list, a->n - 1));
+		ttft[n_ttft++] = (double)(a->first_us - s0) / 1000.0;
+		if (a->n >= 3 && sn > s0 && a->last_us > a->first_us)
+			tps[n_tps++] = (double)(sn - s0) / (double)(a->last_us - a->first_us) - 1;
+	}
+	json_object_set_new(out, "true_matched", json_integer(n_ttft));
+	json_object_set_new(out, "true_ttft_abs_err_ms_median",
+	                    json_real(quantile_abs(ttft, n_ttft, 0.5)));
+	json_object_set_new(out, "true_ttft_abs_err_ms_p99",
+	                    json_real(quantile_abs(ttft, n_ttft, 0.99)));
+	json_object_set_new(out, "true_tps_rel_err_median",
+	                    json_real(quantile_abs(tps, n_tps, 0.5)));
+	json_object_set_new(out, "true_tps_rel_err_p99", json_real(quantile_abs(tps, n_tps, 0.99)));
+	free(ttft);
+	free(tps);
+	json_decref(sends);
 }
 
 static double
@@ -122,16 +196,23 @@ main(int argc, char **argv)
 		ramp_us = (int64_t)(atof(argv[7]) * 1000);
 	b.ttft_err_ms = xcalloc((size_t)total, sizeof *b.ttft_err_ms);
 	b.tps_err = xcalloc((size_t)total, sizeof *b.tps_err);
+	const char *send_log = getenv("BENCH_SEND_LOG");
+	if (send_log != NULL && b.ttft_ms >= 0)
+		b.arrivals = xcalloc((size_t)total, sizeof *b.arrivals);
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	b.base = event_base_new();
+	/* BENCH_PRECISE=0: a default base, arrivals stamped as read */
+	const char *precise = getenv("BENCH_PRECISE");
+	int precise_base = precise == NULL || strcmp(precise, "0") != 0;
+	b.base = precise_base ? engine_base_new() : event_base_new();
 	const char *parse = getenv("BENCH_PARSE");
 	b.parse_off = parse != NULL && strcmp(parse, "off") == 0;
 	struct engine_options eo = {.max_in_flight = (size_t)conc,
-	                            .bench_discard_bodies = b.parse_off};
+	                            .bench_discard_bodies = b.parse_off,
+	                            .precise_base = precise_base};
 	struct engine *e = engine_new(b.base, &eo);
 	struct probe_message m[] = {{"user", "[ref 00000000] Say something short."}};
 	struct probe_call call = {.model = argv[2], .messages = m, .n_messages = 1,
@@ -173,6 +254,7 @@ main(int argc, char **argv)
 	json_object_set_new(j, "requests", json_integer(total));
 	json_object_set_new(j, "ok", json_integer(b.ok));
 	json_object_set_new(j, "parse", json_string(b.parse_off ? "off" : "on"));
+	json_object_set_new(j, "precise_base", json_boolean(precise_base));
 	json_object_set_new(j, "wall_s", json_real(wall));
 	json_object_set_new(j, "probes_per_s", json_real((double)total / wall));
 	json_object_set_new(j, "cpu_us_per_probe", json_real(cpu * 1e6 / (double)total));
@@ -189,6 +271,8 @@ main(int argc, char **argv)
 		json_object_set_new(j, "tps_rel_err_p99",
 		                    json_real(quantile_abs(b.tps_err, b.n_tps, 0.99)));
 	}
+	if (b.arrivals != NULL)
+		true_errors(&b, send_log, j);
 	if (b.first_error[0])
 		json_object_set_new(j, "first_error", json_string(b.first_error));
 	char *s = json_dumps(j, JSON_COMPACT);
@@ -199,5 +283,8 @@ main(int argc, char **argv)
 	free(body);
 	free(b.ttft_err_ms);
 	free(b.tps_err);
+	for (long i = 0; i < b.n_arrivals; i++)
+		free(b.arrivals[i].request_id);
+	free(b.arrivals);
 	return b.ok == total ? 0 : 1;
 }

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/time.h>
 
 #include "probes/adapter.h"
 #include "probes/observation.h"
@@ -23,6 +24,9 @@ struct engine_options {
 	size_t max_in_flight;  /* 0: 256 */
 	const char *ca_file;   /* NULL: the system's CA store */
 	int insecure_skip_tls; /* the loudly named --insecure-skip-tls-verify */
+	int precise_base;      /* the base has EVENT_BASE_FLAG_PRECISE_TIMER (as from
+	                        * engine_base_new()): chunks read in one turn of
+	                        * the loop are stamped with the time it woke */
 	int bench_discard_bodies; /* benchmarks only: response bytes are read and
 	                           * dropped, never parsed (no SSE, no JSON), to
 	                           * show what curl and the kernel cost alone;
@@ -52,6 +56,9 @@ struct engine_request {
  */
 typedef void (*engine_done_cb)(struct observation *obs, void *arg);
 
+/* An event_base whose loop time is precise (EVENT_BASE_FLAG_PRECISE_TIMER),
+ * for engine_options.precise_base; NULL on failure. */
+struct event_base *engine_base_new(void);
 /* A new engine on base; NULL if curl cannot be set up. */
 struct engine *engine_new(struct event_base *base, const struct engine_options *opt);
 /* Abort everything in flight or queued (each done callback runs with
@@ -74,6 +81,17 @@ void engine_set_limits(struct engine *e, const char *pool, size_t max_in_flight,
 
 /* Requests in flight plus queued. */
 size_t engine_pending(const struct engine *e);
+
+/*
+ * Arrival clock (exposed for tests): one stamp per turn of the event loop.
+ * loop_time is libevent's cached time for the turn; while it is unchanged,
+ * the stamp taken at the turn's first call (now) is returned again.
+ */
+struct arrival_clock {
+	struct timeval loop_time;
+	int64_t stamp_us;
+};
+int64_t arrival_clock_stamp(struct arrival_clock *c, const struct timeval *loop_time, int64_t now);
 
 /* Replace every occurrence of secret (and of its leading 10 characters) in s
  * by "[redacted]"; returns a new string the caller frees. */

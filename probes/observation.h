@@ -73,6 +73,8 @@ struct observation {
 	int tool_calls;            /* the answer called a tool (tool_calls, tool_use) */
 	int stopped_early;         /* we ended the stream: it ran past its limit */
 	int timing_disturbed;      /* our own loop stalled during it: timings unreliable */
+	int64_t start_mono_us;     /* now_us() when the transfer started: chunk_us and
+	                            * sent_us count from it (set by the engine) */
 };
 
 void observation_init(struct observation *o);

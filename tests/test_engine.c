@@ -53,6 +53,8 @@ struct req_opts {
 	size_t body_cap, header_cap;
 	int count;
 	double rpm;
+	int precise; /* a precise base, arrivals stamped per loop turn */
+	int discard; /* engine_options.bench_discard_bodies */
 };
 
 /* Send count requests to endpoint and run the loop until all have ended. */
@@ -60,8 +62,9 @@ static struct result
 send_to(const char *endpoint, struct req_opts o)
 {
 	struct result r = {.want = o.count ? o.count : 1};
-	r.base = event_base_new();
-	struct engine *e = engine_new(r.base, NULL);
+	r.base = o.precise ? engine_base_new() : event_base_new();
+	struct engine_options eo = {.precise_base = o.precise, .bench_discard_bodies = o.discard};
+	struct engine *e = engine_new(r.base, &eo);
 	if (o.rpm > 0)
 		engine_set_limits(e, endpoint, 0, o.rpm);
 	struct probe_message m[] = {{"user", "[ref 0badc0de] Reply with the single word: pong"}};
@@ -252,4 +255,46 @@ Test(engine, abort_on_free_calls_back_once)
 	EXPECT_CLASS(r.obs[0], ERR_ABORTED);
 	event_base_free(r.base);
 	release(&r);
+}
+
+Test(engine, precise_base_stamps_stream_chunks_in_order)
+{
+	int64_t before = now_us();
+	struct result r =
+	    send_to("honest", (struct req_opts){.stream = 1, .count = 4, .precise = 1});
+	for (int i = 0; i < r.n; i++) {
+		struct observation *o = r.obs[i];
+		EXPECT_CLASS(o, ERR_NONE);
+		cr_expect_geq(o->start_mono_us, before, "start_mono_us is the monotonic start");
+		cr_assert_geq(o->n_chunks, 1);
+		cr_expect_geq(o->chunk_us[0], o->sent_us, "no chunk before the request left");
+		for (size_t k = 1; k < o->n_chunks; k++)
+			cr_expect_geq(o->chunk_us[k], o->chunk_us[k - 1], "chunk %zu out of order",
+			              k);
+		cr_expect_geq(o->ttft_us, 0);
+		cr_expect_leq(o->start_mono_us + o->chunk_us[o->n_chunks - 1], now_us());
+	}
+	release(&r);
+}
+
+Test(engine, bench_discard_reads_and_drops_bodies)
+{
+	struct result r = send_to("honest", (struct req_opts){.stream = 1, .discard = 1});
+	cr_expect_eq(r.obs[0]->http_status, 200);
+	cr_expect_eq(r.obs[0]->n_chunks, 0, "nothing parsed");
+	cr_expect_eq(r.obs[0]->text_len, 0);
+	release(&r);
+}
+
+/* The arrival clock alone: no fixture needed. */
+Test(arrival_clock, one_stamp_per_loop_turn)
+{
+	struct arrival_clock c = {{0, 0}, 0};
+	struct timeval turn1 = {100, 5}, turn2 = {100, 6};
+	cr_expect_eq(arrival_clock_stamp(&c, &turn1, 1000), 1000, "first read of a turn: now");
+	cr_expect_eq(arrival_clock_stamp(&c, &turn1, 1800), 1000, "later reads share it");
+	cr_expect_eq(arrival_clock_stamp(&c, &turn2, 2500), 2500, "a new turn: a new stamp");
+	cr_expect_eq(arrival_clock_stamp(&c, &turn2, 2600), 2500);
+	struct timeval turn3 = {101, 6}; /* same microseconds, next second */
+	cr_expect_eq(arrival_clock_stamp(&c, &turn3, 3000), 3000);
 }
