@@ -89,15 +89,21 @@ cmp(const void *x, const void *y)
 }
 
 static double
-quantile_abs(double *v, long n, double q)
+quantile(double *v, long n, double q)
 {
 	if (n == 0)
 		return -1;
-	for (long i = 0; i < n; i++)
-		v[i] = v[i] < 0 ? -v[i] : v[i];
 	qsort(v, (size_t)n, sizeof *v, cmp);
 	long k = (long)(q * (double)(n - 1) + 0.5);
 	return v[k];
+}
+
+static double
+quantile_abs(double *v, long n, double q)
+{
+	for (long i = 0; i < n; i++)
+		v[i] = v[i] < 0 ? -v[i] : v[i];
+	return quantile(v, n, q);
 }
 
 /*
@@ -142,6 +148,14 @@ true_errors(struct bench *b, const char *path, json_t *out)
 			tps[n_tps++] = (double)(sn - s0) / (double)(a->last_us - a->first_us) - 1;
 	}
 	json_object_set_new(out, "true_matched", json_integer(n_ttft));
+	/* signed: arrival stamps may precede the fixture's stamp, which it takes
+	 * after write() returned */
+	json_object_set_new(out, "true_ttft_err_ms_signed_p01",
+	                    json_real(quantile(ttft, n_ttft, 0.01)));
+	json_object_set_new(out, "true_ttft_err_ms_signed_median",
+	                    json_real(quantile(ttft, n_ttft, 0.5)));
+	json_object_set_new(out, "true_ttft_err_ms_signed_p99",
+	                    json_real(quantile(ttft, n_ttft, 0.99)));
 	json_object_set_new(out, "true_ttft_abs_err_ms_median",
 	                    json_real(quantile_abs(ttft, n_ttft, 0.5)));
 	json_object_set_new(out, "true_ttft_abs_err_ms_p99",

@@ -3,10 +3,14 @@
  * becomes an observation with the right error class, every cap holds, and
  * per-relay pacing never starts requests early.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <event2/event.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "cli/util.h"
 #include "probes/adapter.h"
@@ -297,4 +301,32 @@ Test(arrival_clock, one_stamp_per_loop_turn)
 	cr_expect_eq(arrival_clock_stamp(&c, &turn2, 2600), 2500);
 	struct timeval turn3 = {101, 6}; /* same microseconds, next second */
 	cr_expect_eq(arrival_clock_stamp(&c, &turn3, 3000), 3000);
+}
+
+/* Bytes that waited in the socket keep the time they arrived. */
+Test(arrival_clock, kernel_stamp_is_the_arrival_not_the_read)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof a;
+	cr_assert_eq(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+	cr_assert_eq(listen(l, 1), 0);
+	cr_assert_eq(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+	int c = socket(AF_INET, SOCK_STREAM, 0), on = 1;
+	cr_assert_eq(setsockopt(c, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on), 0);
+	usleep(50000); /* the kernel turns receive stamps on a moment later */
+	cr_assert_eq(connect(c, (struct sockaddr *)&a, sizeof a), 0);
+	int s = accept(l, NULL, NULL);
+	cr_assert_eq(kernel_arrival_us(c), 0, "nothing to read: no stamp");
+	int64_t sent = now_us();
+	cr_assert_eq(write(s, "data: x\n\n", 9), 9);
+	usleep(80000); /* the loop is late by 80 ms */
+	int64_t at = kernel_arrival_us(c);
+	cr_expect_geq(at, sent - 1000, "arrival %lld, sent %lld", (long long)at, (long long)sent);
+	cr_expect_lt(at, sent + 20000, "stamped at arrival, not 80 ms later when read");
+	char buf[16];
+	cr_expect_eq(read(c, buf, sizeof buf), 9, "the peek consumed nothing");
+	close(s);
+	close(c);
+	close(l);
 }
