@@ -12,6 +12,8 @@
  * the socket being read (SO_TIMESTAMPNS, peeked before curl reads), so a
  * chunk that waited while the loop was busy keeps the time it arrived; else
  * the time the loop's turn woke (precise bases); else the time it was read.
+ * Bytes that waited more than WAITED_STALL_US mark the observation's timing
+ * as disturbed: whatever piled up behind them was read at once.
  */
 #include "probes/engine.h"
 
@@ -74,6 +76,10 @@ struct pool {
 	struct transfer *queue_head, *queue_tail;
 };
 
+/* Stream bytes that waited longer than this in the socket before we read
+ * them mark the observation's timing as disturbed (see write_cb). */
+#define WAITED_STALL_US 4000
+
 /* Per-transfer receive buffer (see setup_easy). */
 #define RECV_BUFFER_SIZE 4096
 
@@ -125,10 +131,13 @@ timespec_us(const struct timespec *ts)
 }
 
 /*
- * When did the kernel receive the oldest byte waiting on fd? Sockets get
+ * When did the kernel receive the bytes waiting on fd? Sockets get
  * SO_TIMESTAMPNS (sockopt_cb), so a one-byte MSG_PEEK returns the receive
  * time of the first unread segment, however long the loop took to get to
- * it. The stamp is wall clock; it is moved to the monotonic clock with one
+ * it. Segments that pile up unread are merged by the kernel, which keeps the
+ * newest one's time: after a stall the stamp is that of the last bytes to
+ * arrive, still never later than the read (and write_cb flags the stall).
+ * The stamp is wall clock; it is moved to the monotonic clock with one
  * reading of each. 0 when unknown (nothing to peek, no stamp, a clock step).
  */
 int64_t
@@ -281,10 +290,9 @@ arrival_clock_stamp(struct arrival_clock *c, const struct timeval *loop_time, in
  * the loop turn's wake time on a precise base; else now.
  */
 static int64_t
-arrival_now(struct transfer *t)
+arrival_now(struct transfer *t, int64_t now)
 {
 	struct engine *e = t->engine;
-	int64_t now = now_us();
 	struct timeval tv;
 	if (e->read_stamp_us != 0 && t->sock == e->read_fd && e->read_stamp_us <= now)
 		now = e->read_stamp_us;
@@ -299,7 +307,12 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct transfer *t = arg;
 	size_t n = size * nmemb;
-	int64_t now = arrival_now(t);
+	int64_t read_at = now_us();
+	int64_t now = arrival_now(t, read_at);
+	/* bytes that waited this long were read together with whatever came
+	 * after them: their spacing says nothing about the relay */
+	if (t->stream && read_at - now > WAITED_STALL_US)
+		t->obs->timing_disturbed = 1;
 	if (t->obs->ttfb_us < 0)
 		t->obs->ttfb_us = now - t->start_us;
 	if (t->status == 0) {

@@ -94,9 +94,10 @@ struct arrival_clock {
 int64_t arrival_clock_stamp(struct arrival_clock *c, const struct timeval *loop_time, int64_t now);
 
 /*
- * When the kernel received the oldest unread byte on TCP socket fd (which
- * has SO_TIMESTAMPNS on), on the now_us() clock; 0 when unknown. Nothing is
- * consumed (MSG_PEEK). Exposed for tests.
+ * When the kernel received the first unread segment on TCP socket fd (which
+ * has SO_TIMESTAMPNS on; segments merged while unread carry the newest
+ * one's time), on the now_us() clock; 0 when unknown. Nothing is consumed
+ * (MSG_PEEK). Exposed for tests.
  */
 int64_t kernel_arrival_us(int fd);
 

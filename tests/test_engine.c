@@ -5,7 +5,10 @@
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/http.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,4 +332,96 @@ Test(arrival_clock, kernel_stamp_is_the_arrival_not_the_read)
 	close(s);
 	close(c);
 	close(l);
+}
+
+/*
+ * A stalled loop: a server on the engine's own base sends the first chunk,
+ * then blocks the loop for 60 ms before the rest. The first chunk keeps its
+ * arrival time (the kernel's), and the observation says its timing was
+ * disturbed, since everything that waited was read at once.
+ */
+static void
+write_now(struct evhttp_request *req)
+{
+	struct bufferevent *bev =
+	    evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
+	struct evbuffer *out = bufferevent_get_output(bev);
+	while (evbuffer_get_length(out) > 0 && evbuffer_write(out, bufferevent_getfd(bev)) > 0)
+		;
+}
+
+static int64_t stall_started_us;
+
+static void
+send_rest_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct evhttp_request *req = arg;
+	struct evbuffer *b = evbuffer_new();
+	for (int i = 0; i < 10; i++)
+		evbuffer_add_printf(b, "data: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n");
+	evbuffer_add_printf(b, "data: [DONE]\n\n");
+	evhttp_send_reply_chunk(req, b);
+	evhttp_send_reply_end(req);
+	evbuffer_free(b);
+}
+
+static void
+stalling_cb(struct evhttp_request *req, void *arg)
+{
+	struct event_base *base = arg;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	                  "text/event-stream");
+	evhttp_send_reply_start(req, 200, "OK");
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add_printf(b, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n");
+	evhttp_send_reply_chunk(req, b);
+	evbuffer_free(b);
+	write_now(req);
+	stall_started_us = now_us();
+	while (now_us() < stall_started_us + 60000) /* the loop, and so the engine, */
+		usleep(1000);                       /* is stuck here */
+	/* the rest comes once the engine has read the first chunk (more bytes
+	 * arriving while it waited would be merged with it by the kernel, and
+	 * the stamp would be theirs) */
+	struct timeval later = {0, 10000};
+	event_base_once(base, -1, EV_TIMEOUT, send_rest_cb, req, &later);
+}
+
+Test(arrival_clock, stalled_loop_keeps_arrival_and_says_disturbed)
+{
+	struct result r = {.want = 1};
+	r.base = engine_base_new();
+	struct evhttp *http = evhttp_new(r.base);
+	struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
+	cr_assert_not_null(bound);
+	struct sockaddr_in a;
+	socklen_t alen = sizeof a;
+	getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&a, &alen);
+	evhttp_set_gencb(http, stalling_cb, r.base);
+	struct engine_options eo = {.precise_base = 1};
+	struct engine *e = engine_new(r.base, &eo);
+	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", ntohs(a.sin_port));
+	struct engine_request req = {
+	    .api = API_OPENAI, .url = url, .body = "{}", .stream = 1, .timeout_us = 10000000};
+	usleep(50000); /* receive stamps are turned on a moment after the first asks */
+	engine_submit(e, &req, done_cb, &r);
+	struct timeval bound_tv = {20, 0};
+	event_base_loopexit(r.base, &bound_tv);
+	event_base_dispatch(r.base);
+	cr_assert_eq(r.n, 1);
+	struct observation *o = r.obs[0];
+	EXPECT_CLASS(o, ERR_NONE);
+	cr_assert_eq(o->n_chunks, 11);
+	int64_t first = o->start_mono_us + o->chunk_us[0];
+	cr_expect_lt(first, stall_started_us + 5000,
+	             "the first chunk is stamped %lld us after the stall began, not when read",
+	             (long long)(first - stall_started_us));
+	cr_expect(o->timing_disturbed, "bytes waited 60 ms in the socket");
+	engine_free(e);
+	evhttp_free(http);
+	event_base_free(r.base);
+	release(&r);
 }
