@@ -12,8 +12,8 @@
  * the socket being read (SO_TIMESTAMPNS, peeked before curl reads), so a
  * chunk that waited while the loop was busy keeps the time it arrived; else
  * the time the loop's turn woke (precise bases); else the time it was read.
- * Bytes that waited more than WAITED_STALL_US mark the observation's timing
- * as disturbed: whatever piled up behind them was read at once.
+ * Several chunks read at once after waiting more than WAITED_STALL_US mark
+ * the observation's timing as disturbed: their bunching may be ours.
  */
 #include "probes/engine.h"
 
@@ -76,8 +76,8 @@ struct pool {
 	struct transfer *queue_head, *queue_tail;
 };
 
-/* Stream bytes that waited longer than this in the socket before we read
- * them mark the observation's timing as disturbed (see write_cb). */
+/* Several stream chunks that waited longer than this in the socket before
+ * we read them mark the observation's timing as disturbed (see write_cb). */
 #define WAITED_STALL_US 4000
 
 /* Per-transfer receive buffer (see setup_easy). */
@@ -136,7 +136,7 @@ timespec_us(const struct timespec *ts)
  * time of the first unread segment, however long the loop took to get to
  * it. Segments that pile up unread are merged by the kernel, which keeps the
  * newest one's time: after a stall the stamp is that of the last bytes to
- * arrive, still never later than the read (and write_cb flags the stall).
+ * arrive, still never later than the read (and write_cb flags the bunching).
  * The stamp is wall clock; it is moved to the monotonic clock with one
  * reading of each. 0 when unknown (nothing to peek, no stamp, a clock step).
  */
@@ -309,10 +309,6 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	size_t n = size * nmemb;
 	int64_t read_at = now_us();
 	int64_t now = arrival_now(t, read_at);
-	/* bytes that waited this long were read together with whatever came
-	 * after them: their spacing says nothing about the relay */
-	if (t->stream && read_at - now > WAITED_STALL_US)
-		t->obs->timing_disturbed = 1;
 	if (t->obs->ttfb_us < 0)
 		t->obs->ttfb_us = now - t->start_us;
 	if (t->status == 0) {
@@ -322,7 +318,13 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	}
 	if (t->engine->discard_bodies)
 		return n;
-	if (adapter_parse_feed(&t->parse, t->status, ptr, n, now) != 0)
+	size_t chunks_before = t->obs->n_chunks;
+	int rc = adapter_parse_feed(&t->parse, t->status, ptr, n, now);
+	/* several chunks that waited this long in the socket were read at once:
+	 * their spacing may be ours, not the relay's */
+	if (t->stream && read_at - now > WAITED_STALL_US && t->obs->n_chunks >= chunks_before + 2)
+		t->obs->timing_disturbed = 1;
+	if (rc != 0)
 		return CURL_WRITEFUNC_ERROR; /* stop: the reason is in obs */
 	return n;
 }

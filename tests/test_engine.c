@@ -335,10 +335,10 @@ Test(arrival_clock, kernel_stamp_is_the_arrival_not_the_read)
 }
 
 /*
- * A stalled loop: a server on the engine's own base sends the first chunk,
- * then blocks the loop for 60 ms before the rest. The first chunk keeps its
+ * A stalled loop: a server on the engine's own base sends two chunks, then
+ * blocks the loop for 60 ms before the rest. The first chunk keeps its
  * arrival time (the kernel's), and the observation says its timing was
- * disturbed, since everything that waited was read at once.
+ * disturbed: the two waited together and were read at once.
  */
 static void
 write_now(struct evhttp_request *req)
@@ -375,7 +375,8 @@ stalling_cb(struct evhttp_request *req, void *arg)
 	                  "text/event-stream");
 	evhttp_send_reply_start(req, 200, "OK");
 	struct evbuffer *b = evbuffer_new();
-	evbuffer_add_printf(b, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n");
+	for (int i = 0; i < 2; i++)
+		evbuffer_add_printf(b, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n");
 	evhttp_send_reply_chunk(req, b);
 	evbuffer_free(b);
 	write_now(req);
@@ -414,12 +415,12 @@ Test(arrival_clock, stalled_loop_keeps_arrival_and_says_disturbed)
 	cr_assert_eq(r.n, 1);
 	struct observation *o = r.obs[0];
 	EXPECT_CLASS(o, ERR_NONE);
-	cr_assert_eq(o->n_chunks, 11);
+	cr_assert_eq(o->n_chunks, 12);
 	int64_t first = o->start_mono_us + o->chunk_us[0];
 	cr_expect_lt(first, stall_started_us + 5000,
 	             "the first chunk is stamped %lld us after the stall began, not when read",
 	             (long long)(first - stall_started_us));
-	cr_expect(o->timing_disturbed, "bytes waited 60 ms in the socket");
+	cr_expect(o->timing_disturbed, "two chunks waited 60 ms in the socket");
 	engine_free(e);
 	evhttp_free(http);
 	event_base_free(r.base);
