@@ -84,14 +84,15 @@ printf '\nTiming accuracy at time scale 1 (fixture injects 200 ms TTFT, 50 token
 printf 'vs scheduled: against the times the fixture was told to send at (includes the\n'
 printf '  fixture'"'"'s own lateness); vs sent: against the times its bytes truly left\n'
 printf '  (--send-log, same monotonic clock): the engine'"'"'s own error, kernel included\n'
-printf 'base: precise = engine_base_new() (arrivals stamped per loop turn); default =\n'
-printf '  event_base_new() (coarse clock, each chunk stamped when read)\n'
+printf 'arrivals are stamped with the kernel'"'"'s receive time (SO_TIMESTAMPNS, peeked);\n'
+printf '  where there is none: base default = event_base_new(), as the product: time of\n'
+printf '  the read; precise = engine_base_new(): time the loop turn woke\n'
 printf '%-20s %-8s %22s %22s %22s %22s\n' concurrency base "ttft_err vs sched" "ttft_err vs sent" "tps_relerr vs sched" "tps_relerr vs sent"
 printf '%-20s %-8s %22s %22s %22s %22s\n' "" "" "med / p99 ms" "med / p99 ms" "med / p99" "med / p99"
 # 1 at a time; 1,000 in flight in steady state (4,000 requests submitted
 # evenly over 2 s: each lasts ~0.5 s); and 1,000 started in the same instant
 for mode in "1 50 0" "1000 4000 2000" "1000 1000 0"; do
-  for precise in 1 0; do
+  for precise in 0 1; do
     set -- $mode
     label="$1"; [ "$3" != 0 ] && label="$1 (steady)"; [ "$1" = 1000 ] && [ "$3" = 0 ] && label="1000 (one burst)"
     out=$(BENCH_PRECISE=$precise BENCH_SEND_LOG="$dir/sends.log" "$build/assay-bench-engine" "$base" bench-timed $1 $2 200 50 $3 2>&1 | tail -1)

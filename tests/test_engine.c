@@ -426,3 +426,69 @@ Test(arrival_clock, stalled_loop_keeps_arrival_and_says_disturbed)
 	event_base_free(r.base);
 	release(&r);
 }
+
+/* The fixture's send log (bench only) names every text event of a stream,
+ * in order, with a send time the engine's arrival stamps follow. */
+Test(send_log, fixture_logs_each_text_event_once, .timeout = 60)
+{
+	char path[] = "/tmp/assay-send-log-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	char *const args[] = {(char *)"--send-log", path, NULL};
+	struct fixture f;
+	const char *const honest[] = {"honest", NULL};
+	cr_assert_eq(fixture_start(&f, "tests/data/engine/world.yaml", honest, args), 0);
+	struct result r = {.want = 1};
+	r.base = event_base_new();
+	struct engine *e = engine_new(r.base, NULL);
+	struct probe_message m[] = {{"user", "Count from one to twenty."}};
+	struct probe_call call = {.model = "gpt-4o",
+	                          .messages = m,
+	                          .n_messages = 1,
+	                          .max_tokens = 40,
+	                          .temperature = 0,
+	                          .seed = -1,
+	                          .stream = 1};
+	char *url = adapter_url(API_OPENAI, fixture_url(&f, "honest"));
+	char *body = adapter_body(API_OPENAI, &call);
+	struct engine_request req = {
+	    .api = API_OPENAI, .url = url, .body = body, .stream = 1, .timeout_us = 20000000};
+	engine_submit(e, &req, done_cb, &r);
+	struct timeval bound = {30, 0};
+	event_base_loopexit(r.base, &bound);
+	event_base_dispatch(r.base);
+	cr_assert_eq(r.n, 1);
+	struct observation *o = r.obs[0];
+	EXPECT_CLASS(o, ERR_NONE);
+	cr_assert_not_null(o->request_id);
+	cr_assert_gt(o->n_chunks, 1);
+	fixture_stop(&f); /* flushes the log */
+	FILE *log = fopen(path, "r");
+	cr_assert_not_null(log);
+	char id[128];
+	long long idx, us, prev = 0;
+	size_t n = 0;
+	while (fscanf(log, "%127s %lld %lld", id, &idx, &us) == 3) {
+		if (strcmp(id, o->request_id) != 0)
+			continue;
+		cr_expect_eq(idx, (long long)n, "indices count the text events");
+		cr_expect_geq(us, prev, "send times in order");
+		cr_expect_geq(us, o->start_mono_us, "sent after the request started");
+		/* the kernel stamps arrival during the send's write(); the log
+		 * stamps just after it returns: at most a little later */
+		if (n < o->n_chunks)
+			cr_expect_leq(o->start_mono_us + o->chunk_us[n], us + 5000,
+			              "chunk %zu arrived before it was sent", n);
+		prev = us;
+		n++;
+	}
+	fclose(log);
+	unlink(path);
+	cr_expect_eq(n, o->n_chunks, "one line per text chunk the engine saw");
+	engine_free(e);
+	event_base_free(r.base);
+	free(url);
+	free(body);
+	release(&r);
+}
