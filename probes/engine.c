@@ -7,6 +7,13 @@
  * observation (timings, classification), redacts the key, and calls the
  * owner's callback. Teardown order follows curl's example: remove easies,
  * curl_multi_cleanup(), then the caller frees the event_base.
+ *
+ * Arrival times of streamed bytes, best first: the kernel's receive stamp of
+ * the socket being read (SO_TIMESTAMPNS, peeked before curl reads), so a
+ * chunk that waited while the loop was busy keeps the time it arrived; else
+ * the time the loop's turn woke (precise bases); else the time it was read.
+ * Several chunks read at once after waiting more than WAITED_STALL_US mark
+ * the observation's timing as disturbed: their bunching may be ours.
  */
 #include "probes/engine.h"
 
@@ -15,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include "cli/util.h"
 
@@ -39,6 +48,7 @@ struct transfer {
 	size_t body_cap;
 	size_t stop_after_chunks;
 	int64_t start_us;
+	curl_socket_t sock; /* its connection's socket, as multi_socket_cb saw it */
 	struct observation *obs;
 	struct adapter_parse parse;
 	int status;
@@ -65,6 +75,10 @@ struct pool {
 	size_t in_flight;
 	struct transfer *queue_head, *queue_tail;
 };
+
+/* Several stream chunks that waited longer than this in the socket before
+ * we read them mark the observation's timing as disturbed (see write_cb). */
+#define WAITED_STALL_US 4000
 
 /* Per-transfer receive buffer (see setup_easy). */
 #define RECV_BUFFER_SIZE 4096
@@ -94,6 +108,8 @@ struct engine {
 	int discard_bodies; /* bench only, see engine_options */
 	int precise_base;   /* stamp arrivals per loop turn (see arrival_now) */
 	struct arrival_clock arrivals;
+	curl_socket_t read_fd; /* the socket curl is reading now, and when the */
+	int64_t read_stamp_us; /* kernel received its oldest unread byte (0: unknown) */
 };
 
 struct sock_ctx {
@@ -108,16 +124,77 @@ static void lag_cb(evutil_socket_t fd, short what, void *arg);
 static void pool_note_result(struct engine *e, struct pool *p, const struct observation *o,
                              int64_t now);
 
+static int64_t
+timespec_us(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000 + ts->tv_nsec / 1000;
+}
+
+/*
+ * When did the kernel receive the bytes waiting on fd? Sockets get
+ * SO_TIMESTAMPNS (sockopt_cb), so a one-byte MSG_PEEK returns the receive
+ * time of the first unread segment, however long the loop took to get to
+ * it. Segments that pile up unread are merged by the kernel, which keeps the
+ * newest one's time: after a stall the stamp is that of the last bytes to
+ * arrive, still never later than the read (and write_cb flags the bunching).
+ * The stamp is wall clock; it is moved to the monotonic clock with one
+ * reading of each. 0 when unknown (nothing to peek, no stamp, a clock step).
+ */
+int64_t
+kernel_arrival_us(int fd)
+{
+	char byte;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} ctrl;
+	struct iovec iov = {&byte, 1};
+	struct msghdr m = {.msg_iov = &iov,
+	                   .msg_iovlen = 1,
+	                   .msg_control = ctrl.buf,
+	                   .msg_controllen = sizeof ctrl.buf};
+	if (recvmsg(fd, &m, MSG_PEEK | MSG_DONTWAIT) <= 0)
+		return 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+			continue;
+		struct timespec rx, wall, mono;
+		memcpy(&rx, CMSG_DATA(c), sizeof rx);
+		clock_gettime(CLOCK_REALTIME, &wall);
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		int64_t age = timespec_us(&wall) - timespec_us(&rx);
+		if (rx.tv_sec == 0 || age < 0 || age > 60000000)
+			return 0; /* no stamp, or the wall clock stepped */
+		return timespec_us(&mono) - age;
+	}
+	return 0;
+}
+
+static int
+sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	(void)arg;
+	int on = 1;
+	/* without it (other kernels) arrivals are stamped when read */
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		(void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+	return CURL_SOCKOPT_OK;
+}
+
 static void
 event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 	int flags = 0, running;
-	if (what & EV_READ)
+	if (what & EV_READ) {
 		flags |= CURL_CSELECT_IN;
+		e->read_fd = fd;
+		e->read_stamp_us = kernel_arrival_us(fd);
+	}
 	if (what & EV_WRITE)
 		flags |= CURL_CSELECT_OUT;
 	curl_multi_socket_action(e->multi, fd, flags, &running);
+	e->read_stamp_us = 0;
 	check_done(e);
 }
 
@@ -149,7 +226,6 @@ multi_timer_cb(CURLM *multi, long timeout_ms, void *arg)
 static int
 multi_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
 {
-	(void)easy;
 	struct engine *e = arg;
 	struct sock_ctx *sc = sockp;
 	if (what == CURL_POLL_REMOVE) {
@@ -160,6 +236,13 @@ multi_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
 		}
 		return 0;
 	}
+	/* which transfer reads from s: its data may take s's kernel stamp (curl
+	 * names one transfer per socket; others on an HTTP/2 connection keep
+	 * CURL_SOCKET_BAD and are stamped by the loop instead) */
+	struct transfer *owner = NULL;
+	if (easy != NULL &&
+	    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&owner) == CURLE_OK && owner != NULL)
+		owner->sock = s;
 	short kind = EV_PERSIST;
 	if (what & CURL_POLL_IN)
 		kind |= EV_READ;
@@ -180,15 +263,15 @@ multi_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
 }
 
 /*
- * Arrival times. When many sockets are ready at once, the last is read only
- * after all the others were processed: stamped when its callback runs, a
- * chunk would look late by the time spent on the rest of the batch (tens of
- * milliseconds for a thousand streams). With a precise base, libevent caches
- * per turn of the loop the time its wait returned: a new cached time is a
- * new batch, whose first read takes one now_us() that every chunk read in
- * that turn shares. A coarse base (the default: the clock's tick, ~4 ms)
- * could give two turns the same cached time, so there each chunk is
- * stamped when read, as before.
+ * Arrival times when the kernel gave no stamp (a transfer sharing an HTTP/2
+ * connection, data curl read outside its socket's event). When many sockets
+ * are ready at once, the last is read only after all the others were
+ * processed: stamped when read, a chunk would look late by the time spent on
+ * the rest of the batch. With a precise base, libevent caches per turn of
+ * the loop the time its wait returned: a new cached time is a new batch,
+ * whose first read takes one now_us() that every chunk read in that turn
+ * shares. A coarse base (the default: the clock's tick, ~4 ms) could give
+ * two turns the same cached time, so there each chunk is stamped when read.
  */
 int64_t
 arrival_clock_stamp(struct arrival_clock *c, const struct timeval *loop_time, int64_t now)
@@ -201,13 +284,19 @@ arrival_clock_stamp(struct arrival_clock *c, const struct timeval *loop_time, in
 	return c->stamp_us;
 }
 
+/*
+ * The arrival time of the bytes t is being given: best, the kernel's receive
+ * time of the socket being read (when curl is reading t's own socket); else
+ * the loop turn's wake time on a precise base; else now.
+ */
 static int64_t
-arrival_now(struct transfer *t)
+arrival_now(struct transfer *t, int64_t now)
 {
 	struct engine *e = t->engine;
-	int64_t now = now_us();
 	struct timeval tv;
-	if (e->precise_base && event_base_gettimeofday_cached(e->base, &tv) == 0)
+	if (e->read_stamp_us != 0 && t->sock == e->read_fd && e->read_stamp_us <= now)
+		now = e->read_stamp_us;
+	else if (e->precise_base && event_base_gettimeofday_cached(e->base, &tv) == 0)
 		now = arrival_clock_stamp(&e->arrivals, &tv, now);
 	/* a transfer started in this very turn cannot have data from before */
 	return now > t->start_us ? now : t->start_us;
@@ -218,7 +307,8 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct transfer *t = arg;
 	size_t n = size * nmemb;
-	int64_t now = arrival_now(t);
+	int64_t read_at = now_us();
+	int64_t now = arrival_now(t, read_at);
 	if (t->obs->ttfb_us < 0)
 		t->obs->ttfb_us = now - t->start_us;
 	if (t->status == 0) {
@@ -228,7 +318,13 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	}
 	if (t->engine->discard_bodies)
 		return n;
-	if (adapter_parse_feed(&t->parse, t->status, ptr, n, now) != 0)
+	size_t chunks_before = t->obs->n_chunks;
+	int rc = adapter_parse_feed(&t->parse, t->status, ptr, n, now);
+	/* several chunks that waited this long in the socket were read at once:
+	 * their spacing may be ours, not the relay's */
+	if (t->stream && read_at - now > WAITED_STALL_US && t->obs->n_chunks >= chunks_before + 2)
+		t->obs->timing_disturbed = 1;
+	if (rc != 0)
 		return CURL_WRITEFUNC_ERROR; /* stop: the reason is in obs */
 	return n;
 }
@@ -534,6 +630,7 @@ setup_easy(struct engine *e, struct transfer *t)
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, t->body);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(t->body));
+	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
@@ -741,6 +838,7 @@ static void
 start_one(struct engine *e, struct transfer *t)
 {
 	t->start_us = now_us();
+	t->sock = CURL_SOCKET_BAD;
 	t->obs->started_ms = wall_ms();
 	t->obs->start_mono_us = t->start_us;
 	adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, t->start_us, t->body_cap);

@@ -3,10 +3,17 @@
  * becomes an observation with the right error class, every cap holds, and
  * per-relay pacing never starts requests early.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/http.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "cli/util.h"
 #include "probes/adapter.h"
@@ -297,4 +304,191 @@ Test(arrival_clock, one_stamp_per_loop_turn)
 	cr_expect_eq(arrival_clock_stamp(&c, &turn2, 2600), 2500);
 	struct timeval turn3 = {101, 6}; /* same microseconds, next second */
 	cr_expect_eq(arrival_clock_stamp(&c, &turn3, 3000), 3000);
+}
+
+/* Bytes that waited in the socket keep the time they arrived. */
+Test(arrival_clock, kernel_stamp_is_the_arrival_not_the_read)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof a;
+	cr_assert_eq(bind(l, (struct sockaddr *)&a, sizeof a), 0);
+	cr_assert_eq(listen(l, 1), 0);
+	cr_assert_eq(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+	int c = socket(AF_INET, SOCK_STREAM, 0), on = 1;
+	cr_assert_eq(setsockopt(c, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on), 0);
+	usleep(50000); /* the kernel turns receive stamps on a moment later */
+	cr_assert_eq(connect(c, (struct sockaddr *)&a, sizeof a), 0);
+	int s = accept(l, NULL, NULL);
+	cr_assert_eq(kernel_arrival_us(c), 0, "nothing to read: no stamp");
+	int64_t sent = now_us();
+	cr_assert_eq(write(s, "data: x\n\n", 9), 9);
+	usleep(80000); /* the loop is late by 80 ms */
+	int64_t at = kernel_arrival_us(c);
+	cr_expect_geq(at, sent - 1000, "arrival %lld, sent %lld", (long long)at, (long long)sent);
+	cr_expect_lt(at, sent + 20000, "stamped at arrival, not 80 ms later when read");
+	char buf[16];
+	cr_expect_eq(read(c, buf, sizeof buf), 9, "the peek consumed nothing");
+	close(s);
+	close(c);
+	close(l);
+}
+
+/*
+ * A stalled loop: a server on the engine's own base sends two chunks, then
+ * blocks the loop for 60 ms before the rest. The first chunk keeps its
+ * arrival time (the kernel's), and the observation says its timing was
+ * disturbed: the two waited together and were read at once.
+ */
+static void
+write_now(struct evhttp_request *req)
+{
+	struct bufferevent *bev =
+	    evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
+	struct evbuffer *out = bufferevent_get_output(bev);
+	while (evbuffer_get_length(out) > 0 && evbuffer_write(out, bufferevent_getfd(bev)) > 0)
+		;
+}
+
+static int64_t stall_started_us;
+
+static void
+send_rest_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct evhttp_request *req = arg;
+	struct evbuffer *b = evbuffer_new();
+	for (int i = 0; i < 10; i++)
+		evbuffer_add_printf(b, "data: {\"choices\":[{\"delta\":{\"content\":\"b\"}}]}\n\n");
+	evbuffer_add_printf(b, "data: [DONE]\n\n");
+	evhttp_send_reply_chunk(req, b);
+	evhttp_send_reply_end(req);
+	evbuffer_free(b);
+}
+
+static void
+stalling_cb(struct evhttp_request *req, void *arg)
+{
+	struct event_base *base = arg;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	                  "text/event-stream");
+	evhttp_send_reply_start(req, 200, "OK");
+	struct evbuffer *b = evbuffer_new();
+	for (int i = 0; i < 2; i++)
+		evbuffer_add_printf(b, "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}]}\n\n");
+	evhttp_send_reply_chunk(req, b);
+	evbuffer_free(b);
+	write_now(req);
+	stall_started_us = now_us();
+	while (now_us() < stall_started_us + 60000) /* the loop, and so the engine, */
+		usleep(1000);                       /* is stuck here */
+	/* the rest comes once the engine has read the first chunk (more bytes
+	 * arriving while it waited would be merged with it by the kernel, and
+	 * the stamp would be theirs) */
+	struct timeval later = {0, 10000};
+	event_base_once(base, -1, EV_TIMEOUT, send_rest_cb, req, &later);
+}
+
+Test(arrival_clock, stalled_loop_keeps_arrival_and_says_disturbed)
+{
+	struct result r = {.want = 1};
+	r.base = engine_base_new();
+	struct evhttp *http = evhttp_new(r.base);
+	struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
+	cr_assert_not_null(bound);
+	struct sockaddr_in a;
+	socklen_t alen = sizeof a;
+	getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&a, &alen);
+	evhttp_set_gencb(http, stalling_cb, r.base);
+	struct engine_options eo = {.precise_base = 1};
+	struct engine *e = engine_new(r.base, &eo);
+	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", ntohs(a.sin_port));
+	struct engine_request req = {
+	    .api = API_OPENAI, .url = url, .body = "{}", .stream = 1, .timeout_us = 10000000};
+	usleep(50000); /* receive stamps are turned on a moment after the first asks */
+	engine_submit(e, &req, done_cb, &r);
+	struct timeval bound_tv = {20, 0};
+	event_base_loopexit(r.base, &bound_tv);
+	event_base_dispatch(r.base);
+	cr_assert_eq(r.n, 1);
+	struct observation *o = r.obs[0];
+	EXPECT_CLASS(o, ERR_NONE);
+	cr_assert_eq(o->n_chunks, 12);
+	int64_t first = o->start_mono_us + o->chunk_us[0];
+	cr_expect_lt(first, stall_started_us + 5000,
+	             "the first chunk is stamped %lld us after the stall began, not when read",
+	             (long long)(first - stall_started_us));
+	cr_expect(o->timing_disturbed, "two chunks waited 60 ms in the socket");
+	engine_free(e);
+	evhttp_free(http);
+	event_base_free(r.base);
+	release(&r);
+}
+
+/* The fixture's send log (bench only) names every text event of a stream,
+ * in order, with a send time the engine's arrival stamps follow. */
+Test(send_log, fixture_logs_each_text_event_once, .timeout = 60)
+{
+	char path[] = "/tmp/assay-send-log-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	char *const args[] = {(char *)"--send-log", path, NULL};
+	struct fixture f;
+	const char *const honest[] = {"honest", NULL};
+	cr_assert_eq(fixture_start(&f, "tests/data/engine/world.yaml", honest, args), 0);
+	struct result r = {.want = 1};
+	r.base = event_base_new();
+	struct engine *e = engine_new(r.base, NULL);
+	struct probe_message m[] = {{"user", "Count from one to twenty."}};
+	struct probe_call call = {.model = "gpt-4o",
+	                          .messages = m,
+	                          .n_messages = 1,
+	                          .max_tokens = 40,
+	                          .temperature = 0,
+	                          .seed = -1,
+	                          .stream = 1};
+	char *url = adapter_url(API_OPENAI, fixture_url(&f, "honest"));
+	char *body = adapter_body(API_OPENAI, &call);
+	struct engine_request req = {
+	    .api = API_OPENAI, .url = url, .body = body, .stream = 1, .timeout_us = 20000000};
+	engine_submit(e, &req, done_cb, &r);
+	struct timeval bound = {30, 0};
+	event_base_loopexit(r.base, &bound);
+	event_base_dispatch(r.base);
+	cr_assert_eq(r.n, 1);
+	struct observation *o = r.obs[0];
+	EXPECT_CLASS(o, ERR_NONE);
+	cr_assert_not_null(o->request_id);
+	cr_assert_gt(o->n_chunks, 1);
+	fixture_stop(&f); /* flushes the log */
+	FILE *log = fopen(path, "r");
+	cr_assert_not_null(log);
+	char id[128];
+	long long idx, us, prev = 0;
+	size_t n = 0;
+	while (fscanf(log, "%127s %lld %lld", id, &idx, &us) == 3) {
+		if (strcmp(id, o->request_id) != 0)
+			continue;
+		cr_expect_eq(idx, (long long)n, "indices count the text events");
+		cr_expect_geq(us, prev, "send times in order");
+		cr_expect_geq(us, o->start_mono_us, "sent after the request started");
+		/* the kernel stamps arrival during the send's write(); the log
+		 * stamps just after it returns: at most a little later */
+		if (n < o->n_chunks)
+			cr_expect_leq(o->start_mono_us + o->chunk_us[n], us + 5000,
+			              "chunk %zu arrived before it was sent", n);
+		prev = us;
+		n++;
+	}
+	fclose(log);
+	unlink(path);
+	cr_expect_eq(n, o->n_chunks, "one line per text chunk the engine saw");
+	engine_free(e);
+	event_base_free(r.base);
+	free(url);
+	free(body);
+	release(&r);
 }
