@@ -107,17 +107,38 @@ cmp_double(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-struct rec_ctx {
+/* One audit of the official endpoint, run to its end. */
+struct rec_run {
 	struct event_base *base;
+	struct engine *engine;
 	struct audit_run *run;
 };
 
 static void
 rec_done_cb(struct audit_run *run, void *arg)
 {
-	struct rec_ctx *c = arg;
-	c->run = run;
-	event_base_loopbreak(c->base);
+	struct rec_run *r = arg;
+	r->run = run;
+	event_base_loopbreak(r->base);
+}
+
+static void
+rec_run(struct rec_run *r, const struct catalog *cat, const struct audit_target *t, unsigned tiers)
+{
+	r->base = event_base_new();
+	r->engine = engine_new(r->base, NULL);
+	r->run = NULL;
+	audit_start(r->engine, cat, t, tiers, 3, 60000000, rec_done_cb, r);
+	if (r->run == NULL)
+		event_base_dispatch(r->base);
+}
+
+static void
+rec_run_free(struct rec_run *r)
+{
+	audit_run_free(r->run);
+	engine_free(r->engine);
+	event_base_free(r->base);
 }
 
 /* Note an official response's system_fingerprint (a set) and id shape (the
@@ -156,29 +177,14 @@ record_temp_zero(const struct catalog *cat, const struct audit_target *t, int tr
 		return;
 	struct catalog one = {.probes = (struct probe_def *)p, .n = 1};
 	for (int i = 0; i < trials; i++) {
-		struct rec_ctx ctx = {.base = event_base_new()};
-		struct engine *e = engine_new(ctx.base, NULL);
-		audit_start(e, &one, t, p->tier, 3, 60000000, rec_done_cb, &ctx);
-		if (ctx.run == NULL)
-			event_base_dispatch(ctx.base);
-		const char *first = NULL;
-		int same = -1;
-		for (size_t k = 0; k < ctx.run->n_items; k++) {
-			const struct observation *o = ctx.run->items[k].obs;
-			if (!observation_ok(o) || o->text == NULL)
-				continue;
-			if (first == NULL)
-				first = o->text, same = 1;
-			else if (strcmp(first, o->text) != 0)
-				same = 0;
-		}
-		if (same >= 0 && ctx.run->n_items >= 2) {
+		struct rec_run r;
+		rec_run(&r, &one, t, p->tier);
+		int same = audit_answers_agree(r.run, "temp-zero");
+		if (same >= 0) {
 			(*runs)++;
 			*agree += same;
 		}
-		audit_run_free(ctx.run);
-		engine_free(e);
-		event_base_free(ctx.base);
+		rec_run_free(&r);
 	}
 }
 
@@ -262,17 +268,14 @@ cmd_record(int argc, char **argv)
 	char **fps = NULL, **style = NULL, *shape = NULL;
 	size_t n_fps = 0, n_style = 0;
 	int temp_agree = 0, temp_runs = 0;
+	struct audit_target t = {.relay = (char *)"official",
+	                         .base_url = (char *)url,
+	                         .api = (enum api_kind)api_from_name(m.api),
+	                         .model = (char *)model,
+	                         .api_key = (char *)key};
 	for (int i = 0; i < samples; i++) {
-		struct rec_ctx ctx = {.base = event_base_new()};
-		struct engine *e = engine_new(ctx.base, NULL);
-		struct audit_target t = {.relay = (char *)"official",
-		                         .base_url = (char *)url,
-		                         .api = (enum api_kind)api_from_name(m.api),
-		                         .model = (char *)model,
-		                         .api_key = (char *)key};
-		audit_start(e, cat, &t, TIER_CHEAP | TIER_MEDIUM, 3, 60000000, rec_done_cb, &ctx);
-		if (ctx.run == NULL)
-			event_base_dispatch(ctx.base);
+		struct rec_run ctx;
+		rec_run(&ctx, cat, &t, TIER_CHEAP | TIER_MEDIUM);
 		struct assessment a;
 		assessment_init(&a);
 		scorer_assess(scorer, ctx.run, known, &a);
@@ -281,24 +284,15 @@ cmd_record(int argc, char **argv)
 			ttfts[n_lat++] = a.ttft_ms;
 		if (a.tokens_per_s >= 0)
 			rates[n_rate++] = a.tokens_per_s;
-		const char *temp0 = NULL;
-		int temp_same = -1;
+		const char *texts[64];
+		size_t nt = audit_texts(ctx.run, STYLE_PROBE, texts, 64);
+		style = xrealloc(style, (n_style + nt + 1) * sizeof *style);
+		for (size_t k = 0; k < nt; k++)
+			style[n_style++] = xstrdup(texts[k]);
 		for (size_t k = 0; k < ctx.run->n_items; k++) {
 			const struct audit_item *it = &ctx.run->items[k];
-			const struct observation *o = it->obs;
-			if (observation_ok(o))
-				record_protocol(o, &fps, &n_fps, &shape);
-			if (observation_ok(o) && o->text && strcmp(it->probe->id, "style") == 0) {
-				style = xrealloc(style, (n_style + 1) * sizeof *style);
-				style[n_style++] = xstrdup(o->text);
-			}
-			if (observation_ok(o) && o->text &&
-			    strcmp(it->probe->id, "temp-zero") == 0) {
-				if (temp0 == NULL)
-					temp0 = o->text, temp_same = 1;
-				else if (strcmp(temp0, o->text) != 0)
-					temp_same = 0;
-			}
+			if (observation_ok(it->obs))
+				record_protocol(it->obs, &fps, &n_fps, &shape);
 			size_t pi = (size_t)(it->probe - cat->probes);
 			if (pi >= 64 || it->probe->expect_code == NULL || !observation_ok(it->obs))
 				continue;
@@ -308,28 +302,15 @@ cmd_record(int argc, char **argv)
 				pass[pi] += hit;
 			}
 		}
-		if (temp_same >= 0) {
-			temp_runs++;
-			temp_agree += temp_same;
-		}
 		fprintf(stderr,
 		        "assay baseline record: run %d of %d: %d/%d requests ok, token "
 		        "accounting %s\n",
 		        i + 1, samples, a.ok_requests, a.requests,
 		        a.strong_checks_passed ? "exact" : "NOT exact");
 		assessment_release(&a);
-		audit_run_free(ctx.run);
-		engine_free(e);
-		event_base_free(ctx.base);
+		rec_run_free(&ctx);
 	}
-	{
-		struct audit_target t = {.relay = (char *)"official",
-		                         .base_url = (char *)url,
-		                         .api = (enum api_kind)api_from_name(m.api),
-		                         .model = (char *)model,
-		                         .api_key = (char *)key};
-		record_temp_zero(cat, &t, samples * 10, &temp_agree, &temp_runs);
-	}
+	record_temp_zero(cat, &t, samples * 10, &temp_agree, &temp_runs);
 	if (exact < samples)
 		fprintf(stderr,
 		        "assay baseline record: warning: token accounting was exact in only "
@@ -353,7 +334,8 @@ cmd_record(int argc, char **argv)
 	m.fingerprints = fps;
 	m.n_fingerprints = n_fps;
 	m.id_shape = shape;
-	struct baseline_samples recorded = {.probe = (char *)"style", .texts = style, .n = n_style};
+	struct baseline_samples recorded = {
+	    .probe = (char *)STYLE_PROBE, .texts = style, .n = n_style};
 	m.samples = n_style > 0 ? &recorded : NULL;
 	m.n_samples = n_style > 0 ? 1 : 0;
 	if (n_lat > 0 && n_rate > 0) {

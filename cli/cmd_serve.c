@@ -68,12 +68,7 @@ pool_answers(struct serve *s, const struct audit_run *run, const struct baseline
              struct assessment *a)
 {
 	const char *texts[64], *pool[64];
-	size_t n = 0;
-	for (size_t i = 0; i < run->n_items && n < 64; i++) {
-		const struct audit_item *it = &run->items[i];
-		if (strcmp(it->probe->id, "style") == 0 && observation_ok(it->obs) && it->obs->text)
-			texts[n++] = it->obs->text;
-	}
+	size_t n = audit_texts(run, STYLE_PROBE, texts, 64);
 	ledger_add_answers(s->ledger, run->target.relay, run->target.model, run->started_ms, texts,
 	                   n);
 	int runs = 0;

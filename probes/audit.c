@@ -26,7 +26,7 @@ audit_target_release(struct audit_target *t)
 	free(t->base_url);
 	free(t->model);
 	if (t->api_key != NULL) {
-		memset(t->api_key, 0, strlen(t->api_key));
+		explicit_bzero(t->api_key, strlen(t->api_key));
 		free(t->api_key);
 	}
 	memset(t, 0, sizeof *t);
@@ -193,4 +193,30 @@ audit_find(const struct audit_run *run, const char *probe_id)
 		if (strcmp(run->items[i].probe->id, probe_id) == 0)
 			return &run->items[i];
 	return NULL;
+}
+
+size_t
+audit_texts(const struct audit_run *run, const char *probe_id, const char **out, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < run->n_items && n < cap; i++) {
+		const struct audit_item *it = &run->items[i];
+		if (strcmp(it->probe->id, probe_id) == 0 && observation_ok(it->obs) &&
+		    it->obs->text != NULL)
+			out[n++] = it->obs->text;
+	}
+	return n;
+}
+
+int
+audit_answers_agree(const struct audit_run *run, const char *probe_id)
+{
+	const char *texts[16];
+	size_t n = audit_texts(run, probe_id, texts, 16);
+	if (n < 2)
+		return -1;
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(texts[i], texts[0]) != 0)
+			return 0;
+	return 1;
 }

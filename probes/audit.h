@@ -69,5 +69,12 @@ void audit_run_free(struct audit_run *run);
 long audit_tokens_spent(const struct audit_run *run);
 /* The first item for a probe id (sample 0), or NULL. */
 const struct audit_item *audit_find(const struct audit_run *run, const char *probe_id);
+/* The answers of a probe's successful samples, in order: at most cap
+ * pointers into the run. Returns how many. */
+size_t audit_texts(const struct audit_run *run, const char *probe_id, const char **out,
+                   size_t cap);
+/* Did a repeated probe's successful samples all answer alike? 1 yes, 0 no,
+ * -1 fewer than two answered. */
+int audit_answers_agree(const struct audit_run *run, const char *probe_id);
 
 #endif

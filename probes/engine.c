@@ -93,7 +93,7 @@ struct engine {
 	struct event *wake; /* a paced pool may start again */
 	struct event *lag;  /* measures the loop's own lateness while busy */
 	int64_t lag_due_us;
-	unsigned long stalls; /* loop stalls seen so far (see lag_cb) */
+	unsigned long stalls;     /* loop stalls seen so far (see lag_cb) */
 	int64_t stall_end_us[64]; /* when recent stalls ended (a ring) */
 	int64_t wake_at_us;
 	size_t max_in_flight;
@@ -424,12 +424,16 @@ transfer_free(struct transfer *t)
 {
 	if (t->easy != NULL)
 		curl_easy_cleanup(t->easy);
+	/* the key is in api_key and in a header line: wipe both (explicit_bzero
+	 * is not optimised away as a store before free() may be) */
+	for (struct curl_slist *h = t->headers; h != NULL; h = h->next)
+		explicit_bzero(h->data, strlen(h->data));
 	curl_slist_free_all(t->headers);
 	adapter_parse_release(&t->parse);
 	free(t->url);
 	free(t->body);
 	if (t->api_key != NULL) {
-		memset(t->api_key, 0, strlen(t->api_key));
+		explicit_bzero(t->api_key, strlen(t->api_key));
 		free(t->api_key);
 	}
 	free(t);
@@ -495,7 +499,8 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 			o->sent_us = us;
 		/* curl parses Retry-After in both its forms (seconds, HTTP date) */
 		curl_off_t retry = 0;
-		if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry) == CURLE_OK && retry > 0)
+		if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry) == CURLE_OK &&
+		    retry > 0)
 			o->retry_after_s = (long)retry;
 	}
 	int64_t elapsed = now_us() - t->start_us;
@@ -636,9 +641,8 @@ setup_easy(struct engine *e, struct transfer *t)
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(t->timeout_us / 1000));
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)(t->timeout_us / 1000 < 15000
-	                                                          ? t->timeout_us / 1000
-	                                                          : 15000));
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	                 (long)(t->timeout_us / 1000 < 15000 ? t->timeout_us / 1000 : 15000));
 	/* idle: less than one byte a second for the idle window */
 	long idle_s = (long)((t->idle_timeout_us + 999999) / 1000000);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -742,8 +746,8 @@ static void
 pool_note_result(struct engine *e, struct pool *p, const struct observation *o, int64_t now)
 {
 	/* a refused connection has nobody to spare: no backoff for it */
-	int failed = o->error == ERR_RATE_LIMITED || o->error == ERR_UPSTREAM ||
-	             o->error == ERR_TIMEOUT;
+	int failed =
+	    o->error == ERR_RATE_LIMITED || o->error == ERR_UPSTREAM || o->error == ERR_TIMEOUT;
 	if (!failed) {
 		p->failures = 0;
 		return;
@@ -884,23 +888,26 @@ start_queued(struct engine *e)
 			if (p->queue_head != NULL) {
 				/* expire requests that waited too long, or that the relay's
 				 * pause would hold past their deadline: say so now */
-				while (p->queue_head != NULL &&
-				       (now - p->queue_head->queued_us > p->queue_head->timeout_us ||
-				        p->paused_until_us >
-				            p->queue_head->queued_us + p->queue_head->timeout_us)) {
+				while (
+				    p->queue_head != NULL &&
+				    (now - p->queue_head->queued_us > p->queue_head->timeout_us ||
+				     p->paused_until_us >
+				         p->queue_head->queued_us + p->queue_head->timeout_us)) {
 					struct transfer *t = pool_pop(e, p);
-					fail_later(e, t, ERR_RATE_LIMITED,
-					           "not sent: the relay's rate limit or Retry-After "
-					           "outlasted the request deadline");
+					fail_later(
+					    e, t, ERR_RATE_LIMITED,
+					    "not sent: the relay's rate limit or Retry-After "
+					    "outlasted the request deadline");
 				}
 				/* circuit open: the relay failed CIRCUIT_FAILURES in a row and
 				 * is still backing off; what waits fails at once, as that */
 				while (p->queue_head != NULL && p->failures >= CIRCUIT_FAILURES &&
 				       p->paused_until_us > now) {
 					struct transfer *t = pool_pop(e, p);
-					fail_later(e, t, p->last_error,
-					           "not sent: the relay failed its last requests and "
-					           "is being given time to recover");
+					fail_later(
+					    e, t, p->last_error,
+					    "not sent: the relay failed its last requests and "
+					    "is being given time to recover");
 				}
 				pool_refill(p, now);
 				int64_t ready = pool_ready_at(p, now);
@@ -953,10 +960,11 @@ engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb
 	if (req->stream)
 		t->headers = curl_slist_append(t->headers, "Accept: text/event-stream");
 	if (t->api_key != NULL) {
-		char *h = req->api == API_ANTHROPIC ? xasprintf("x-api-key: %s", t->api_key)
-		                                    : xasprintf("Authorization: Bearer %s", t->api_key);
+		char *h = req->api == API_ANTHROPIC
+		              ? xasprintf("x-api-key: %s", t->api_key)
+		              : xasprintf("Authorization: Bearer %s", t->api_key);
 		t->headers = curl_slist_append(t->headers, h);
-		memset(h, 0, strlen(h));
+		explicit_bzero(h, strlen(h));
 		free(h);
 	}
 	if (req->api == API_ANTHROPIC)

@@ -454,11 +454,11 @@ baseline_samples_for(const struct baseline_model *m, const char *probe)
 static int
 is_uuid(const char *s)
 {
-	static const int groups[] = {8, 4, 4, 4, 12};
+	static const size_t groups[] = {8, 4, 4, 4, 12};
 	for (size_t g = 0; g < 5; g++) {
-		for (int k = 0; k < groups[g]; k++, s++)
-			if (*s == '\0' || !strchr("0123456789abcdefABCDEF", *s))
-				return 0;
+		if (strspn(s, "0123456789abcdefABCDEF") != groups[g])
+			return 0;
+		s += groups[g];
 		if (*s != (g < 4 ? '-' : '\0'))
 			return 0;
 		s++;
@@ -473,21 +473,23 @@ baseline_id_shape(const char *id, char *out, size_t outlen)
 		snprintf(out, outlen, "{uuid}");
 		return;
 	}
-	const char *cut = NULL;
+	const char *rest = id;
 	for (const char *c = id; *c; c++)
 		if (*c == '-' || *c == '_')
-			cut = c + 1;
-	const char *rest = cut ? cut : id;
-	int hex = 1, digits = 1;
-	size_t n = 0;
-	for (const char *c = rest; *c; c++, n++) {
-		if (!strchr("0123456789", *c))
-			digits = 0;
-		if (!strchr("0123456789abcdef", *c))
-			hex = 0;
-	}
-	snprintf(out, outlen, "%.*s{%zu %s}", (int)(rest - id), id, n,
-	         digits ? "digits"
-	         : hex  ? "hex"
-	                : "alnum");
+			rest = c + 1;
+	size_t n = strlen(rest);
+	const char *kind = strspn(rest, "0123456789") == n         ? "digits"
+	                   : strspn(rest, "0123456789abcdef") == n ? "hex"
+	                   : strspn(rest, "0123456789abcdefghijklmnopqrstuvwxyz"
+	                                  "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == n
+	                       ? "alnum"
+	                       : "mixed";
+	/* the literal prefix is the relay's: printable ASCII only, capped */
+	char prefix[25];
+	size_t k = 0;
+	for (const unsigned char *c = (const unsigned char *)id;
+	     c < (const unsigned char *)rest && k < sizeof prefix - 1; c++)
+		prefix[k++] = *c > 0x20 && *c < 0x7f ? (char)*c : '?';
+	prefix[k] = '\0';
+	snprintf(out, outlen, "%s{%zu %s}", prefix, n, kind);
 }

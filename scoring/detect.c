@@ -36,6 +36,21 @@ static const struct family {
  * official counts can differ by a token or two between snapshots. */
 #define INJECTION_TOLERANCE 2
 
+/* Relay text quoted as evidence: at most EVIDENCE_CAP bytes, cut at a
+ * character boundary, "..." when cut. The caller frees it. */
+#define EVIDENCE_CAP 60
+static char *
+evidence_snippet(const char *text)
+{
+	size_t n = strlen(text);
+	char *cut = utf8_sanitize(text, n, EVIDENCE_CAP);
+	if (n <= EVIDENCE_CAP)
+		return cut;
+	char *s = xasprintf("%s...", cut);
+	free(cut);
+	return s;
+}
+
 struct scorer {
 	const struct baseline_pack *pack;
 	struct tokenizer *tok[N_FAMILIES];
@@ -390,19 +405,6 @@ detect_capability(const struct audit_run *run, const struct baseline_model *m, s
 	}
 }
 
-/* How many successful observations of a probe, with their answer texts. */
-static size_t
-probe_texts(const struct audit_run *run, const char *probe, const char **texts, size_t cap)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < run->n_items && n < cap; i++) {
-		const struct audit_item *it = &run->items[i];
-		if (strcmp(it->probe->id, probe) == 0 && observation_ok(it->obs) && it->obs->text)
-			texts[n++] = it->obs->text;
-	}
-	return n;
-}
-
 /*
  * The protocol fingerprint: what the responses look like around the answer.
  * A system_fingerprint recorded from another model's official API (and never
@@ -487,7 +489,6 @@ detect_protocol(struct scorer *s, const struct audit_run *run, const struct base
 		               m->name);
 }
 
-#define STYLE_PROBE "style"
 #define STYLE_PERMUTATIONS 999
 
 int
@@ -503,6 +504,8 @@ scorer_style_test(const struct scorer *s, const struct baseline_model *claimed,
 	out->n = n;
 	out->p_value = r.p_value;
 	out->mmd2 = r.mmd2;
+	if (r.p_value > STYLE_ALPHA)
+		return 0; /* no finding: which model fits best does not matter */
 	/* the model whose recorded answers these resemble most */
 	double best = r.p_value;
 	for (size_t k = 0; k < s->pack->n; k++) {
@@ -549,7 +552,7 @@ detect_style(struct scorer *s, const struct audit_run *run, const struct baselin
              struct assessment *a)
 {
 	const char *texts[64];
-	size_t n = probe_texts(run, STYLE_PROBE, texts, 64);
+	size_t n = audit_texts(run, STYLE_PROBE, texts, 64);
 	struct style_test t;
 	if (n >= 2 && scorer_style_test(s, m, texts, n, &t) == 0) {
 		assessment_tested(a, 1);
@@ -562,27 +565,27 @@ static void
 detect_temperature(const struct audit_run *run, const struct baseline_model *m,
                    struct assessment *a)
 {
-	const char *texts[8];
-	size_t n = probe_texts(run, "temp-zero", texts, 8);
-	if (n < 2 || !baseline_supports(m, "temperature"))
+	int agree = audit_answers_agree(run, "temp-zero");
+	if (agree < 0 || !baseline_supports(m, "temperature"))
 		return;
 	assessment_tested(a, 1);
-	for (size_t i = 1; i < n; i++)
-		if (strcmp(texts[i], texts[0]) != 0) {
-			/* official models are not perfectly deterministic: the pack's
-			 * recorded agreement rate bounds how surprising this is */
-			double agree = baseline_answer_rate(m, "temp-zero");
-			double conf = agree >= 0 ? agree : 0.9;
-			assessment_add(
-			    a, "param_ignored", conf, "the same answer each time", texts[i],
-			    "temp-zero", NULL,
-			    "The same request at temperature 0 gave different answers: the "
-			    "relay drops or overrides temperature (%s agrees with itself "
-			    "%.0f%% of the time).",
-			    m->name, (agree >= 0 ? agree : 0.9) * 100);
-			assessment_limit_last(a);
-			return;
-		}
+	if (agree)
+		return;
+	const char *texts[2];
+	audit_texts(run, "temp-zero", texts, 2);
+	char *shown = evidence_snippet(texts[1]);
+	/* official models are not perfectly deterministic: the pack's recorded
+	 * agreement rate bounds how surprising this is */
+	double rate = baseline_answer_rate(m, "temp-zero");
+	if (rate < 0)
+		rate = 0.9;
+	assessment_add(a, "param_ignored", rate, "the same answer each time", shown, "temp-zero",
+	               NULL,
+	               "The same request at temperature 0 gave different answers: the relay drops "
+	               "or overrides temperature (%s agrees with itself %.0f%% of the time).",
+	               m->name, rate * 100);
+	assessment_limit_last(a);
+	free(shown);
 }
 
 static int
@@ -821,11 +824,14 @@ detect_params(struct scorer *s, const struct audit_run *run, const struct baseli
 	}
 	it = audit_find(run, "stop-seq");
 	if (it != NULL && observation_ok(it->obs) && it->obs->text != NULL &&
-	    baseline_supports(m, "stop") && strchr(it->obs->text, '5') != NULL)
+	    baseline_supports(m, "stop") && strchr(it->obs->text, '5') != NULL) {
+		char *shown = evidence_snippet(it->obs->text);
 		assessment_add(a, "param_ignored", CONFIDENCE_VIOLATION,
-		               "output ends before the stop sequence \"5\"", it->obs->text,
-		               it->probe->id, NULL,
+		               "output ends before the stop sequence \"5\"", shown, it->probe->id,
+		               NULL,
 		               "The relay ignored the stop sequence: the answer runs past it.");
+		free(shown);
+	}
 	it = audit_find(run, "json-mode");
 	if (it != NULL && observation_ok(it->obs) && it->obs->text != NULL &&
 	    baseline_supports(m, "response_format")) {
@@ -833,13 +839,13 @@ detect_params(struct scorer *s, const struct audit_run *run, const struct baseli
 		while (*t == ' ' || *t == '\n' || *t == '\t' || *t == '\r')
 			t++;
 		if (*t != '{' && *t != '\0') {
-			char observed[96];
-			snprintf(observed, sizeof observed, "%.60s...", t);
-			assessment_add(a, "param_ignored", 0.999, "a JSON object", observed,
+			char *shown = evidence_snippet(t);
+			assessment_add(a, "param_ignored", 0.999, "a JSON object", shown,
 			               it->probe->id, NULL,
 			               "JSON mode was asked for and the relay answered in prose: "
 			               "response_format was dropped.");
 			assessment_limit_last(a); /* a model may answer JSON mode in prose */
+			free(shown);
 		}
 	}
 	it = audit_find(run, "tool-call");

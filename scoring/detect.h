@@ -28,12 +28,15 @@ void scorer_assess(struct scorer *s, const struct audit_run *run,
 
 /* The answer-style two-sample test (scoring/mmd.h) of free answers to the
  * "style" probe against the claimed model's recorded ones. */
-#define STYLE_ALPHA 0.05 /* a p-value above this is no finding */
+#define STYLE_PROBE "style" /* the catalog probe whose answers are tested */
+#define STYLE_ALPHA 0.05      /* a p-value above this is no finding */
 struct style_test {
 	size_t n;         /* the relay's answers tested */
 	double p_value;   /* permutation p-value against the claimed model */
 	double mmd2;
-	const struct baseline_model *closest; /* another model fitting better, or NULL */
+	/* another model fitting better, or NULL; looked for only when
+	 * p_value <= STYLE_ALPHA */
+	const struct baseline_model *closest;
 };
 /* -1 when the pack has no recorded answers for claimed or n < 2. */
 int scorer_style_test(const struct scorer *s, const struct baseline_model *claimed,

@@ -62,9 +62,18 @@ Test(baseline, record_then_import_overrides_bundled, .init = setup, .fini = tear
 	cr_assert_eq(fixture_start(&w, "fixtures/demo.yaml", need, fast), 0);
 	char rec[128];
 	snprintf(rec, sizeof rec, "%s.recorded.json", dir);
-	char *a[] = {ASSAY,      (char *)"baseline", (char *)"record",    (char *)"--base-url",
-	             (char *)fixture_url(&w, "official"), (char *)"--model", (char *)"qwen3-32b",
-	             (char *)"--samples", (char *)"2",   (char *)"-o",      rec, NULL};
+	char *a[] = {ASSAY,
+	             (char *)"baseline",
+	             (char *)"record",
+	             (char *)"--base-url",
+	             (char *)fixture_url(&w, "official"),
+	             (char *)"--model",
+	             (char *)"qwen3-32b",
+	             (char *)"--samples",
+	             (char *)"2",
+	             (char *)"-o",
+	             rec,
+	             NULL};
 	char *out, *err;
 	int rc = run_capture(a, 60000, &out, &err);
 	fixture_stop(&w);
@@ -119,18 +128,32 @@ Test(baseline, recorded_latency_reveals_a_slow_relay, .init = setup, .fini = tea
 	char rec[128];
 	snprintf(rec, sizeof rec, "%s/gpt-4o.json", dir);
 	/* the official endpoint's own speed, at the same time scale */
-	char *a[] = {ASSAY, (char *)"baseline", (char *)"record", (char *)"--base-url",
-	             (char *)fixture_url(&w, "official"), (char *)"--model", (char *)"gpt-4o",
-	             (char *)"--samples", (char *)"3", (char *)"-o", rec, NULL};
+	char *a[] = {ASSAY,
+	             (char *)"baseline",
+	             (char *)"record",
+	             (char *)"--base-url",
+	             (char *)fixture_url(&w, "official"),
+	             (char *)"--model",
+	             (char *)"gpt-4o",
+	             (char *)"--samples",
+	             (char *)"3",
+	             (char *)"-o",
+	             rec,
+	             NULL};
 	char *out, *err;
 	cr_assert_eq(run_capture(a, 90000, &out, &err), 0, "%s", err);
 	free(out);
 	free(err);
 	const char *relays[] = {"honest", "slow-relay"};
 	for (int i = 0; i < 2; i++) {
-		char *b[] = {ASSAY, (char *)"audit", (char *)"--base-url",
-		             (char *)fixture_url(&w, relays[i]), (char *)"--model", (char *)"gpt-4o",
-		             (char *)"--json", NULL};
+		char *b[] = {ASSAY,
+		             (char *)"audit",
+		             (char *)"--base-url",
+		             (char *)fixture_url(&w, relays[i]),
+		             (char *)"--model",
+		             (char *)"gpt-4o",
+		             (char *)"--json",
+		             NULL};
 		int rc = run_capture(b, 90000, &out, &err);
 		json_t *j = json_loads(out, 0, NULL);
 		cr_assert_not_null(j, "exit %d: %s %s", rc, out, err);
@@ -151,4 +174,24 @@ Test(baseline, recorded_latency_reveals_a_slow_relay, .init = setup, .fini = tea
 		free(err);
 	}
 	fixture_stop(&w);
+}
+
+Test(baseline, id_shapes)
+{
+	char s[96];
+	baseline_id_shape("chatcmpl-2uXoMdHzjSestW7vVREvthDZfNY16", s, sizeof s);
+	cr_expect_str_eq(s, "chatcmpl-{29 alnum}");
+	baseline_id_shape("chatcmpl-0123456789abcdef0123456789abcdef", s, sizeof s);
+	cr_expect_str_eq(s, "chatcmpl-{32 hex}");
+	baseline_id_shape("3f2a9c1e-0b4d-4e6f-8a7b-1c2d3e4f5a6b", s, sizeof s);
+	cr_expect_str_eq(s, "{uuid}");
+	baseline_id_shape("3f2a9c1e-0b4d-4e6f-8a7b-1c2d3e4f5a6", s, sizeof s);
+	cr_expect_str_neq(s, "{uuid}", "one digit short is no uuid");
+	baseline_id_shape("msg_01XFDUDYJgAACzvnptvVoYEL", s, sizeof s);
+	cr_expect_str_eq(s, "msg_{24 alnum}");
+	baseline_id_shape("12345", s, sizeof s);
+	cr_expect_str_eq(s, "{5 digits}");
+	/* a relay's prefix is shown as printable ASCII only, and capped */
+	baseline_id_shape("<b>\xc3\xa9vil</b>__________________________________x.y", s, sizeof s);
+	cr_expect_str_eq(s, "<b>??vil</b>____________{3 mixed}");
 }

@@ -271,17 +271,16 @@ Test(detect, another_models_fingerprint_is_substitution, .init = setup, .fini = 
 Test(detect, another_models_answers_fail_the_style_test, .init = setup, .fini = teardown)
 {
 	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
-	const struct baseline_samples *other =
-	    baseline_samples_for(baseline_find(pack, "qwen3-32b"), "style");
-	cr_assert_not_null(other);
-	/* five of qwen3's answers in its own manner ("Okay, ..."), which gpt-4o
-	 * never uses: five answers are enough when the style is that distinct */
+	const struct baseline_samples *own = baseline_samples_for(m, "style");
+	cr_assert(own != NULL && own->n >= 5);
+	/* five answers in a manner gpt-4o never uses: its own sentences, each
+	 * opened the same foreign way */
+	char buf[5][256];
 	const char *picked[5];
-	size_t n = 0;
-	for (size_t i = 0; i < other->n && n < 5; i++)
-		if (strncmp(other->texts[i], "Okay, ", 6) == 0)
-			picked[n++] = other->texts[i];
-	cr_assert_eq(n, 5);
+	for (size_t i = 0; i < 5; i++) {
+		snprintf(buf[i], sizeof buf[i], "Well, to put it briefly: %s", own->texts[i * 7]);
+		picked[i] = buf[i];
+	}
 	struct audit_run *run = synthetic_run("gpt-4o", m->tokenizer, m->template, 0, 1);
 	set_probe_texts(run, "style", picked, 5);
 	struct assessment a;

@@ -16,43 +16,7 @@
 #include "scoring/tokenizer.h"
 #include "tests/helpers.h"
 
-static struct fixture world;
-
-#define response http_response /* tests/helpers.h */
-
-static void
-request(struct response *r, const char *endpoint, const char *body, long timeout_ms)
-{
-	const char *base = fixture_url(&world, endpoint);
-	cr_assert_not_null(base, "no endpoint '%s'", endpoint);
-	http_post_chat(r, base, body, timeout_ms);
-}
-
-static void
-response_release(struct response *r)
-{
-	http_response_release(r);
-}
-
-static char *
-chat_body(const char *model, const char *user, const char *extra)
-{
-	char *s = chat_request_body(model, user, extra);
-	cr_assert_not_null(s, "bad extra JSON in the test");
-	return s;
-}
-
-static void
-chat(struct response *r, const char *endpoint, const char *model, const char *user,
-     const char *extra)
-{
-	char *body = chat_body(model, user, extra);
-	request(r, endpoint, body, 20000);
-	free(body);
-	cr_assert_eq(r->rc, CURLE_OK, "%s: %s", endpoint, curl_easy_strerror(r->rc));
-}
-
-#define str json_str
+#include "tests/fixture_calls.h"
 
 static long
 usage(const struct response *r, const char *key)

@@ -1,0 +1,53 @@
+/*
+ * fixture_calls: the chat calls the fixture tests make against the world
+ * they start. It declares that world (`world`, one per test file) and the
+ * calls on it; included by test_fixture_relays.c and test_fixture_timing.c.
+ */
+#ifndef ASSAY_TESTS_FIXTURE_CALLS_H
+#define ASSAY_TESTS_FIXTURE_CALLS_H
+
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+#include <stdlib.h>
+
+#include "tests/helpers.h"
+
+static struct fixture world; /* started by the including file */
+
+#define response http_response /* tests/helpers.h */
+
+static void
+request(struct response *r, const char *endpoint, const char *body, long timeout_ms)
+{
+	const char *base = fixture_url(&world, endpoint);
+	cr_assert_not_null(base, "no endpoint '%s'", endpoint);
+	http_post_chat(r, base, body, timeout_ms);
+}
+
+static void
+response_release(struct response *r)
+{
+	http_response_release(r);
+}
+
+static char *
+chat_body(const char *model, const char *user, const char *extra)
+{
+	char *s = chat_request_body(model, user, extra);
+	cr_assert_not_null(s, "bad extra JSON in the test");
+	return s;
+}
+
+static void
+chat(struct response *r, const char *endpoint, const char *model, const char *user,
+     const char *extra)
+{
+	char *body = chat_body(model, user, extra);
+	request(r, endpoint, body, 20000);
+	free(body);
+	cr_assert_eq(r->rc, CURLE_OK, "%s: %s", endpoint, curl_easy_strerror(r->rc));
+}
+
+#define str json_str
+
+#endif
