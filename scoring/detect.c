@@ -880,7 +880,7 @@ detect_stream_buffered(const struct audit_run *run, struct assessment *a)
 		if (!observation_ok(o) || !o->streamed || o->n_chunks < 10)
 			continue;
 		if (o->timing_disturbed)
-			return; /* our own loop stalled: no word on the relay's stream */
+			continue; /* our own loop stalled: no word on this stream */
 		streams++;
 		int64_t span = o->chunk_us[o->n_chunks - 1] - o->chunk_us[0];
 		/* faster than 10,000 tokens/s: no official model streams like that,
@@ -891,9 +891,11 @@ detect_stream_buffered(const struct audit_run *run, struct assessment *a)
 			span_us = span;
 		}
 	}
-	if (streams > 0)
-		assessment_tested(a, 1);
-	if (streams == 0 || bursts < streams)
+	/* at least two streams judged, and every one of them burst */
+	if (streams < 2)
+		return;
+	assessment_tested(a, 1);
+	if (bursts < streams)
 		return;
 	/* faked streams also start late: the whole answer is waited for. A
 	 * stalled reader bunches chunks too, but does not delay the first. */

@@ -317,3 +317,54 @@ Test(detect, temperature_zero_must_repeat, .init = setup, .fini = teardown)
 	assessment_release(&a);
 	audit_run_free(run);
 }
+
+/* Make every sample of a probe a stream of n chunks, step_us apart, whose
+ * first token came after ttft_us; disturbed marks our own loop stalling. */
+static void
+set_stream(struct audit_run *run, const char *probe, size_t n, int64_t ttft_us, int64_t step_us,
+           int disturbed)
+{
+	for (size_t i = 0; i < run->n_items; i++) {
+		struct observation *o = run->items[i].obs;
+		if (strcmp(run->items[i].probe->id, probe) != 0)
+			continue;
+		o->streamed = 1;
+		o->ttft_us = ttft_us;
+		o->n_chunks = n;
+		free(o->chunk_us);
+		o->chunk_us = xcalloc(n, sizeof *o->chunk_us);
+		for (size_t k = 0; k < n; k++)
+			o->chunk_us[k] = ttft_us + (int64_t)k * step_us;
+		o->timing_disturbed = disturbed;
+	}
+}
+
+Test(detect, buffered_streams_judged_on_undisturbed_ones, .init = setup, .fini = teardown)
+{
+	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
+	struct audit_run *run = synthetic_run("gpt-4o", m->tokenizer, m->template, 0, 1);
+	set_stream(run, "ping", 2, 100000, 10000, 0);
+	/* the long streams arrive all at once, and late */
+	set_stream(run, "speed", 20, 900000, 5, 0);
+	set_stream(run, "speed-2", 20, 900000, 5, 0);
+	set_stream(run, "style", 20, 900000, 5, 1); /* stalled reads: not judged */
+	struct assessment a;
+	assessment_init(&a);
+	scorer_assess(scorer, run, m, &a);
+	cr_expect_not_null(find(&a, "stream_buffered"), "%s", a.reason);
+	assessment_release(&a);
+	/* one undisturbed stream is not enough to judge */
+	set_stream(run, "speed-2", 20, 900000, 5, 1);
+	assessment_init(&a);
+	scorer_assess(scorer, run, m, &a);
+	cr_expect_null(find(&a, "stream_buffered"), "one stream judged alone");
+	assessment_release(&a);
+	/* streams that really stream are fine, even late ones */
+	set_stream(run, "speed", 20, 900000, 12000, 0);
+	set_stream(run, "speed-2", 20, 900000, 12000, 0);
+	assessment_init(&a);
+	scorer_assess(scorer, run, m, &a);
+	cr_expect_null(find(&a, "stream_buffered"));
+	assessment_release(&a);
+	audit_run_free(run);
+}
