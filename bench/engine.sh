@@ -5,11 +5,15 @@
 #    and bench-timed: 200 ms TTFT + 50 tokens/s, so streams stay open)
 #  - wrk on the same endpoint and body (the limit), and the official Node
 #    `openai` SDK doing the same (what a user would write instead)
-#  - the same with parsing off (bodies read and dropped): the floor that curl,
-#    libevent and the kernel set, whatever the parser
+#  - the same with parsing off (bodies read and dropped), and a bare libcurl
+#    client (bench/curl_floor.c): the floor that curl, libevent and the
+#    kernel set, whatever the engine does on top
+#  - parsing alone (no network): the adapter, SSE and JSON per probe, and
+#    jansson's share of it
 #  - TTFT and tokens/s error at 1 and 1,000 concurrent, time scale 1, both
 #    against the fixture's scheduled times and against the times its bytes
 #    truly left (the fixture's --send-log), with a precise and a default base.
+# The fixture runs on core 1, every client on core 0 ("one core each side").
 # usage: bench/engine.sh BUILD_DIR
 set -u
 build=${1:-build}
@@ -18,8 +22,10 @@ trap 'kill $fpid 2>/dev/null; wait $fpid 2>/dev/null; rm -rf "$dir"' EXIT
 ulimit -n "$(ulimit -Hn)" 2>/dev/null
 [ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge 20000 ] || echo "bench: open-file limit $(ulimit -n) is low; 10,000 streams may fail" >&2
 
+# one core each side: the fixture on core 1, the clients on core 0
+fixcpu=""; [ "$(nproc)" -ge 2 ] && fixcpu="taskset -c 1"
 # --send-log: the fixture logs when each text event truly left (bench only)
-"$build/assay-fixture" -c bench/engine/world.yaml --send-log "$dir/sends.log" >"$dir/fixture.out" 2>"$dir/fixture.err" &
+$fixcpu "$build/assay-fixture" -c bench/engine/world.yaml --send-log "$dir/sends.log" >"$dir/fixture.out" 2>"$dir/fixture.err" &
 fpid=$!
 for _ in $(seq 100); do grep -q '^listening official' "$dir/fixture.out" && break; sleep 0.1; done
 base=$(awk '$2=="official"{print $3}' "$dir/fixture.out")
@@ -51,6 +57,23 @@ for c in 100 1000; do
   out=$(BENCH_PARSE=off taskset -c 0 "$build/assay-bench-engine" "$base" bench-fast $c $n 2>&1 | tail -1)
   printf '%-12s %8s %10s %12s\n' "$c" "$(field "$out" ok)" "$(field "$out" probes_per_s)" "$(field "$out" cpu_us_per_probe)"
 done
+
+printf '\nBare libcurl (bench/curl_floor.c: curl multi on libevent, easy handles reused,\n'
+printf 'bodies dropped; no observation, stamps or parsing): the least any libcurl client spends\n'
+printf '%-12s %8s %10s %12s\n' concurrency requests req/s cpu_us/req
+for c in 1 100 1000; do
+  n=$((c * 4)); [ $n -lt 2000 ] && n=2000
+  out=$(taskset -c 0 "$build/assay-bench-curl" "$base" $c $n 2>&1 | tail -1)
+  printf '%-12s %8s %10s %12s\n' "$c" "$(field "$out" ok)" "$(field "$out" requests_per_s)" "$(field "$out" cpu_us_per_request)"
+done
+
+printf '\nParsing alone, no network (BENCH_PARSE=only: one bench-fast answer parsed as the\n'
+printf 'engine does, one feed per event): all of it, and jansson'"'"'s json_loadb() alone\n'
+out=$(BENCH_PARSE=only taskset -c 0 "$build/assay-bench-engine" "$base" bench-fast 1 20000 2>&1 | tail -1)
+printf '%-10s %12s %16s %16s %16s\n' events json_bytes "parse us/probe" "jansson us/probe" "jansson MB/s"
+printf '%-10s %12s %16s %16s %16s\n' "$(field "$out" events_per_probe)" "$(field "$out" json_bytes_per_probe)" \
+  "$(field "$out" parse_cpu_us_per_probe)" "$(field "$out" jansson_cpu_us_per_probe)" \
+  "$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(f\"{d['json_bytes_per_probe']/d['jansson_cpu_us_per_probe']:.1f}\")" "$out")"
 
 printf '\nOpen streams (bench-timed: 200 ms TTFT, 50 tokens/s, 16 tokens)\n'
 printf '%-12s %8s %10s %12s %16s %12s\n' concurrency ok probes/s cpu_us/probe "MiB/1000 inflight" first_error
@@ -95,7 +118,7 @@ for mode in "1 50 0" "1000 4000 2000" "1000 1000 0"; do
   for precise in 0 1; do
     set -- $mode
     label="$1"; [ "$3" != 0 ] && label="$1 (steady)"; [ "$1" = 1000 ] && [ "$3" = 0 ] && label="1000 (one burst)"
-    out=$(BENCH_PRECISE=$precise BENCH_SEND_LOG="$dir/sends.log" "$build/assay-bench-engine" "$base" bench-timed $1 $2 200 50 $3 2>&1 | tail -1)
+    out=$(BENCH_PRECISE=$precise BENCH_SEND_LOG="$dir/sends.log" taskset -c 0 "$build/assay-bench-engine" "$base" bench-timed $1 $2 200 50 $3 2>&1 | tail -1)
     [ "$(field "$out" true_matched)" = "$(field "$out" ok)" ] || echo "bench: only $(field "$out" true_matched) of $(field "$out" ok) streams found in the send log" >&2
     printf '%-20s %-8s %22s %22s %22s %22s\n' "$label" "$([ $precise = 1 ] && echo precise || echo default)" \
       "$(field "$out" ttft_abs_err_ms_median) / $(field "$out" ttft_abs_err_ms_p99)" \

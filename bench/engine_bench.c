@@ -16,6 +16,12 @@
  * With BENCH_PARSE=off in the environment the engine reads and drops the
  * response bodies (engine_options.bench_discard_bodies): the cost of curl,
  * libevent and the kernel alone; a probe then counts as done on HTTP 200.
+ *
+ * With BENCH_PARSE=only the bench fetches one streamed answer, then only
+ * parses it, REQUESTS times, as the engine would (one feed per SSE event, as
+ * each arrives in its own read): the cost of the adapter, SSE and JSON per
+ * probe, without the network; and, apart, of jansson's json_loadb() alone
+ * on the same events (with the engine's arena allocator).
  */
 #include <event2/event.h>
 #include <jansson.h>
@@ -27,6 +33,8 @@
 #include "cli/util.h"
 #include "probes/adapter.h"
 #include "probes/engine.h"
+#include "probes/json_arena.h"
+#include <curl/curl.h>
 
 struct bench {
 	struct event_base *base;
@@ -108,7 +116,7 @@ quantile_abs(double *v, long n, double q)
 
 /*
  * Errors against the true send times in the fixture's log ("ID INDEX US"
- * lines): TTFT error is the first text chunk's arrival minus its send; the
+ * lines; US 0 when the fixture could not write at once): TTFT error is the first text chunk's arrival minus its send; the
  * tokens/s error compares the arrival rate with the send rate. Streams not
  * in the log are skipped; how many matched is reported.
  */
@@ -145,6 +153,8 @@ true_errors(struct bench *b, const char *path, json_t *out)
 			continue;
 		int64_t s0 = json_integer_value(json_array_get(list, 0));
 		int64_t sn = json_integer_value(json_array_get(list, a->n - 1));
+		if (s0 <= 0 || sn <= 0)
+			continue; /* the fixture could not say when they left */
 		ttft[n_ttft++] = (double)(a->first_us - s0) / 1000.0;
 		if (a->n >= 3 && sn > s0 && a->last_us > a->first_us)
 			tps[n_tps++] = (double)(sn - s0) / (double)(a->last_us - a->first_us) - 1;
@@ -170,15 +180,6 @@ true_errors(struct bench *b, const char *path, json_t *out)
 	json_decref(sends);
 }
 
-static double
-cpu_seconds(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-	       ru.ru_stime.tv_usec / 1e6;
-}
-
 static long
 rss_kib(void)
 {
@@ -191,6 +192,92 @@ rss_kib(void)
 	if (f)
 		fclose(f);
 	return kib;
+}
+
+static size_t
+keep_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	return buf_add(arg, ptr, size * nmemb) == 0 ? size * nmemb : 0;
+}
+
+/*
+ * BENCH_PARSE=only: fetch one answer to body from url, then parse it n
+ * times; prints one JSON object. Returns the exit status.
+ */
+static int
+parse_only(const char *url, const char *body, long n)
+{
+	struct buf raw = {0};
+	buf_init(&raw, 1 << 20);
+	CURL *easy = curl_easy_init();
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, keep_cb);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, &raw);
+	CURLcode rc = curl_easy_perform(easy);
+	curl_easy_cleanup(easy);
+	curl_slist_free_all(h);
+	if (rc != CURLE_OK || raw.len == 0) {
+		fprintf(stderr, "bench: cannot fetch an answer to parse: %s\n", curl_easy_strerror(rc));
+		return 1;
+	}
+	/* the events, as separate reads: split after each blank line */
+	size_t starts[4096], n_ev = 0;
+	for (size_t i = 0; i < raw.len && n_ev < 4096; ) {
+		starts[n_ev++] = i;
+		const char *end = strstr(raw.data + i, "\n\n");
+		i = end ? (size_t)(end - raw.data) + 2 : raw.len;
+	}
+	long ok = 0;
+	double cpu0 = (double)cpu_us() / 1e6;
+	for (long k = 0; k < n; k++) {
+		struct observation o;
+		observation_init(&o);
+		struct adapter_parse p;
+		adapter_parse_init(&p, API_OPENAI, &o, 1, 0, 1 << 20);
+		for (size_t e = 0; e < n_ev; e++) {
+			size_t to = e + 1 < n_ev ? starts[e + 1] : raw.len;
+			adapter_parse_feed(&p, 200, raw.data + starts[e], to - starts[e], (int64_t)e);
+		}
+		adapter_parse_finish(&p, 200);
+		ok += observation_ok(&o);
+		adapter_parse_release(&p);
+		observation_release(&o);
+	}
+	double adapter_cpu = (double)cpu_us() / 1e6 - cpu0;
+	/* jansson alone on the same events' data, in the engine's arena */
+	static unsigned char mem[64 << 10] __attribute__((aligned(16)));
+	struct json_arena arena;
+	json_arena_init(&arena, mem, sizeof mem);
+	size_t json_bytes = 0, n_json = 0;
+	cpu0 = (double)cpu_us() / 1e6;
+	for (long k = 0; k < n; k++) {
+		for (size_t e = 0; e < n_ev; e++) {
+			const char *d = raw.data + starts[e];
+			if (strncmp(d, "data: {", 7) != 0)
+				continue;
+			const char *end = strchr(d, '\n');
+			size_t len = (size_t)(end - d) - 6;
+			json_arena_begin(&arena);
+			json_t *j = json_loadb(d + 6, len, 0, NULL);
+			if (j != NULL && k == 0) {
+				json_bytes += len;
+				n_json++;
+			}
+			json_decref(j);
+			json_arena_end(&arena);
+		}
+	}
+	double json_cpu = (double)cpu_us() / 1e6 - cpu0;
+	printf("{\"requests\":%ld,\"ok\":%ld,\"events_per_probe\":%zu,\"json_events_per_probe\":%zu,"
+	       "\"json_bytes_per_probe\":%zu,\"parse_cpu_us_per_probe\":%.2f,"
+	       "\"jansson_cpu_us_per_probe\":%.2f}\n",
+	       n, ok, n_ev, n_json, json_bytes, adapter_cpu * 1e6 / (double)n,
+	       json_cpu * 1e6 / (double)n);
+	buf_release(&raw);
+	return ok == n ? 0 : 1;
 }
 
 int
@@ -227,6 +314,17 @@ main(int argc, char **argv)
 	b.base = precise_base ? engine_base_new() : event_base_new();
 	const char *parse = getenv("BENCH_PARSE");
 	b.parse_off = parse != NULL && strcmp(parse, "off") == 0;
+	if (parse != NULL && strcmp(parse, "only") == 0) {
+		char *only_url = adapter_url(API_OPENAI, argv[1]);
+		struct probe_message om[] = {{"user", "[ref 00000000] Say something short."}};
+		struct probe_call oc = {.model = argv[2], .messages = om, .n_messages = 1,
+		                        .max_tokens = 16, .temperature = 0, .seed = -1, .stream = 1};
+		char *only_body = adapter_body(API_OPENAI, &oc);
+		int rc = parse_only(only_url, only_body, total);
+		free(only_url);
+		free(only_body);
+		return rc;
+	}
 	struct engine_options eo = {.max_in_flight = (size_t)conc,
 	                            .bench_discard_bodies = b.parse_off,
 	                            .precise_base = precise_base};
@@ -239,7 +337,7 @@ main(int argc, char **argv)
 	struct engine_request req = {.api = API_OPENAI, .url = url, .body = body, .stream = 1,
 	                             .timeout_us = 120000000};
 	long rss0 = rss_kib();
-	double cpu0 = cpu_seconds();
+	double cpu0 = (double)cpu_us() / 1e6;
 	int64_t t0 = now_us();
 	long submitted = 0;
 	if (ramp_us == 0) {
@@ -262,7 +360,7 @@ main(int argc, char **argv)
 			rss_peak = r;
 	}
 	double wall = (now_us() - t0) / 1e6;
-	double cpu = cpu_seconds() - cpu0;
+	double cpu = (double)cpu_us() / 1e6 - cpu0;
 	engine_free(e);
 	event_base_free(b.base);
 

@@ -34,6 +34,8 @@ void fatal(int status, const char *fmt, ...) PRINTFLIKE(2, 3);
 /* Clocks: monotonic microseconds for durations, wall seconds for stamps. */
 int64_t now_us(void);
 int64_t wall_ms(void);
+/* CPU time this process has used, user and system, in microseconds. */
+int64_t cpu_us(void);
 
 /* A growable byte buffer with a hard cap; always NUL-terminated. */
 struct buf {

@@ -1,5 +1,10 @@
-# Probe-engine benchmark binary (bench/engine_bench.c), used by bench/engine.sh.
+# Probe-engine benchmark binaries, used by bench/engine.sh: the engine driven
+# against one endpoint (bench/engine_bench.c) and the bare-libcurl floor
+# (bench/curl_floor.c).
 BENCH_ENGINE := $(BUILD)/assay-bench-engine
+BENCH_CURL := $(BUILD)/assay-bench-curl
 $(BENCH_ENGINE): $(BUILD)/bench/engine_bench.o $(BUILD)/libassay.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
-bench: $(BENCH_ENGINE)
+$(BENCH_CURL): $(BUILD)/bench/curl_floor.o $(BUILD)/libassay.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+bench: $(BENCH_ENGINE) $(BENCH_CURL)

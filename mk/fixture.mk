@@ -7,3 +7,9 @@
 # bench-fixture: the fixture's own requests/s and CPU per request (wrk).
 bench-fixture: all
 	@./bench/fixture.sh $(BUILD)
+
+# tests/test_fixture_send.c tests the fixture's own plumbing: it links the
+# fixture's objects (all but its main) besides the library.
+$(BUILD)/tests/test_fixture_send: $(BUILD)/tests/test_fixture_send.o $(BUILD)/tests/helpers.o \
+    $(filter-out $(BUILD)/fixtures/main.o,$(FIX_OBJ)) $(BUILD)/libassay.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion

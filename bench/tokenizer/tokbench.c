@@ -15,15 +15,6 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
-static int64_t
-cpu_us(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 + ru.ru_utime.tv_usec +
-	       ru.ru_stime.tv_usec;
-}
-
 int
 main(int argc, char **argv)
 {
