@@ -12,8 +12,12 @@
  * the socket being read (SO_TIMESTAMPNS, peeked before curl reads), so a
  * chunk that waited while the loop was busy keeps the time it arrived; else
  * the time the loop's turn woke (precise bases); else the time it was read.
- * Several chunks read at once after waiting more than WAITED_STALL_US mark
- * the observation's timing as disturbed: their bunching may be ours.
+ * Several chunks read at once mark the observation's timing as disturbed
+ * (their bunching may be ours) when they may have waited more than
+ * WAITED_STALL_US: the newest waited that long since its stamp, or the loop
+ * was busy that long before the read (the kernel merges segments that pile
+ * up unread and keeps the newest one's stamp, so the older ones' times are
+ * lost, and only the loop's own lateness bounds them).
  */
 #include "probes/engine.h"
 
@@ -49,6 +53,8 @@ struct transfer {
 	size_t stop_after_chunks;
 	int64_t start_us;
 	curl_socket_t sock; /* its connection's socket, as multi_socket_cb saw it */
+	unsigned long read_seq; /* the engine's read its chunks_in_read count */
+	size_t chunks_in_read;
 	struct observation *obs;
 	struct adapter_parse parse;
 	int status;
@@ -80,6 +86,15 @@ struct pool {
  * we read them mark the observation's timing as disturbed (see write_cb). */
 #define WAITED_STALL_US 4000
 
+/*
+ * While transfers are in flight a 2 ms timer checks how late the loop runs
+ * it. A loop more than LAG_STALL_US late (a busy machine, heavy scoring) has
+ * left bytes waiting in sockets: the chunks of a stream in flight then
+ * arrive bunched, and their times say nothing about the relay.
+ */
+#define LAG_TICK_US 2000
+#define LAG_STALL_US 4000
+
 /* Per-transfer receive buffer (see setup_easy). */
 #define RECV_BUFFER_SIZE 4096
 
@@ -95,6 +110,7 @@ struct engine {
 	int64_t lag_due_us;
 	unsigned long stalls;     /* loop stalls seen so far (see lag_cb) */
 	int64_t stall_end_us[64]; /* when recent stalls ended (a ring) */
+	int64_t last_stall_us;    /* how long the latest one was */
 	int64_t wake_at_us;
 	size_t max_in_flight;
 	size_t in_flight;
@@ -110,6 +126,13 @@ struct engine {
 	struct arrival_clock arrivals;
 	curl_socket_t read_fd; /* the socket curl is reading now, and when the */
 	int64_t read_stamp_us; /* kernel received its oldest unread byte (0: unknown) */
+	unsigned long read_seq; /* counts curl's runs: one socket action, one read */
+	/* the loop's turns, as the engine sees them: the first engine callback
+	 * of a turn opens it and activates turn_end, which runs after the
+	 * callbacks already due in that turn */
+	struct event *turn_end;
+	int turn_open;
+	int64_t turn_start_us, last_turn_us;
 };
 
 struct sock_ctx {
@@ -182,10 +205,52 @@ sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
 }
 
 static void
+turn_end_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct engine *e = arg;
+	e->last_turn_us = now_us() - e->turn_start_us;
+	e->turn_open = 0;
+}
+
+/* Curl is about to run (and may read): note the turn and the read. */
+static void
+turn_note(struct engine *e)
+{
+	e->read_seq++;
+	if (e->turn_open)
+		return;
+	e->turn_open = 1;
+	e->turn_start_us = now_us();
+	event_active(e->turn_end, EV_TIMEOUT, 0);
+}
+
+/*
+ * How long the oldest bytes read now may have waited, by the loop's own
+ * account: they came after the previous turn began (else that turn would
+ * have read them), so at most that turn's length plus this one's so far.
+ * Turns are seen from the engine's callbacks; others' time on the loop
+ * shows in the lag timer: overdue now, or a stall that just ended.
+ */
+static int64_t
+loop_wait_bound(const struct engine *e, int64_t now)
+{
+	int64_t bound = (e->turn_open ? now - e->turn_start_us : 0) + e->last_turn_us;
+	if (evtimer_pending(e->lag, NULL) && now - e->lag_due_us > bound)
+		bound = now - e->lag_due_us;
+	if (e->stalls > 0 && now - e->stall_end_us[(e->stalls - 1) % 64] < LAG_TICK_US &&
+	    e->last_stall_us > bound)
+		bound = e->last_stall_us;
+	return bound;
+}
+
+static void
 event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 	int flags = 0, running;
+	turn_note(e);
 	if (what & EV_READ) {
 		flags |= CURL_CSELECT_IN;
 		e->read_fd = fd;
@@ -205,6 +270,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct engine *e = arg;
 	int running;
+	turn_note(e);
 	curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	check_done(e);
 }
@@ -320,9 +386,17 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 		return n;
 	size_t chunks_before = t->obs->n_chunks;
 	int rc = adapter_parse_feed(&t->parse, t->status, ptr, n, now);
-	/* several chunks that waited this long in the socket were read at once:
-	 * their spacing may be ours, not the relay's */
-	if (t->stream && read_at - now > WAITED_STALL_US && t->obs->n_chunks >= chunks_before + 2)
+	/* chunks read at once (curl hands over each HTTP chunk apart, so they
+	 * are counted per read): when they may have waited long, their spacing
+	 * may be ours, not the relay's */
+	struct engine *e = t->engine;
+	if (t->read_seq != e->read_seq) {
+		t->read_seq = e->read_seq;
+		t->chunks_in_read = 0;
+	}
+	t->chunks_in_read += t->obs->n_chunks - chunks_before;
+	if (t->stream && t->chunks_in_read >= 2 &&
+	    (read_at - now > WAITED_STALL_US || loop_wait_bound(e, read_at) > WAITED_STALL_US))
 		t->obs->timing_disturbed = 1;
 	if (rc != 0)
 		return CURL_WRITEFUNC_ERROR; /* stop: the reason is in obs */
@@ -411,6 +485,7 @@ engine_new(struct event_base *base, const struct engine_options *opt)
 	e->timer = evtimer_new(base, timer_cb, e);
 	e->wake = evtimer_new(base, wake_cb, e);
 	e->lag = evtimer_new(base, lag_cb, e);
+	e->turn_end = event_new(base, -1, 0, turn_end_cb, e);
 	e->rand_state = (unsigned)now_us();
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, multi_socket_cb);
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
@@ -770,14 +845,6 @@ pool_note_result(struct engine *e, struct pool *p, const struct observation *o, 
 		p->paused_until_us = until;
 }
 
-/*
- * While transfers are in flight a 2 ms timer checks how late the loop runs
- * it. A loop more than LAG_STALL_US late (a busy machine, heavy scoring) has
- * left bytes waiting in sockets: the chunks of a stream in flight then
- * arrive bunched, and their times say nothing about the relay.
- */
-#define LAG_TICK_US 2000
-#define LAG_STALL_US 4000
 
 static void
 lag_cb(evutil_socket_t fd, short what, void *arg)
@@ -786,8 +853,10 @@ lag_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct engine *e = arg;
 	int64_t now = now_us();
-	if (now - e->lag_due_us > LAG_STALL_US)
+	if (now - e->lag_due_us > LAG_STALL_US) {
 		e->stall_end_us[e->stalls++ % 64] = now;
+		e->last_stall_us = now - e->lag_due_us;
+	}
 	e->lag_due_us = now + LAG_TICK_US;
 	if (e->in_flight > 0) {
 		struct timeval tv = {0, LAG_TICK_US};
@@ -1010,6 +1079,7 @@ engine_free(struct engine *e)
 	event_free(e->timer);
 	event_free(e->wake);
 	event_free(e->lag);
+	event_free(e->turn_end);
 	while (e->pools != NULL) {
 		struct pool *p = e->pools;
 		e->pools = p->next;

@@ -346,8 +346,12 @@ write_now(struct evhttp_request *req)
 	struct bufferevent *bev =
 	    evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
 	struct evbuffer *out = bufferevent_get_output(bev);
+	/* the bufferevent keeps its output's front frozen: only it writes */
+	evbuffer_unfreeze(out, 1);
 	while (evbuffer_get_length(out) > 0 && evbuffer_write(out, bufferevent_getfd(bev)) > 0)
 		;
+	evbuffer_freeze(out, 1);
+	cr_assert_eq(evbuffer_get_length(out), 0, "the first chunk is on its way before the stall");
 }
 
 static int64_t stall_started_us;
@@ -421,6 +425,105 @@ Test(arrival_clock, stalled_loop_keeps_arrival_and_says_disturbed)
 	             "the first chunk is stamped %lld us after the stall began, not when read",
 	             (long long)(first - stall_started_us));
 	cr_expect(o->timing_disturbed, "two chunks waited 60 ms in the socket");
+	engine_free(e);
+	evhttp_free(http);
+	event_base_free(r.base);
+	release(&r);
+}
+
+/*
+ * Two chunks sent 30 ms apart while the reader's loop was busy pile up in
+ * the socket; the kernel merges them and keeps the newer one's stamp, so the
+ * older one's arrival is lost, though the newer one had hardly waited when
+ * read. The engine sees its own busy loop and calls the timing disturbed.
+ */
+static void
+merged_rest_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct evhttp_request *req = arg;
+	struct evbuffer *b = evbuffer_new();
+	for (int i = 0; i < 10; i++)
+		evbuffer_add_printf(b, "data: {\"choices\":[{\"delta\":{\"content\":\"c\"}}]}\n\n");
+	evbuffer_add_printf(b, "data: [DONE]\n\n");
+	evhttp_send_reply_chunk(req, b);
+	evhttp_send_reply_end(req);
+	evbuffer_free(b);
+}
+
+static void
+send_one(struct evhttp_request *req, const char *text)
+{
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add_printf(b, "data: {\"choices\":[{\"delta\":{\"content\":\"%s\"}}]}\n\n", text);
+	evhttp_send_reply_chunk(req, b);
+	evbuffer_free(b);
+	write_now(req);
+}
+
+static int64_t newer_sent_us;
+
+static void
+busy_sender_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct evhttp_request *req = arg;
+	send_one(req, "a");
+	int64_t t0 = now_us();
+	while (now_us() < t0 + 30000) /* the loop, and so the engine, is stuck */
+		usleep(1000);
+	send_one(req, "b");
+	newer_sent_us = now_us();
+	struct timeval later = {0, 10000};
+	event_base_once(evhttp_connection_get_base(evhttp_request_get_connection(req)), -1,
+	                EV_TIMEOUT, merged_rest_cb, req, &later);
+}
+
+static void
+merging_cb(struct evhttp_request *req, void *arg)
+{
+	struct event_base *base = arg;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	                  "text/event-stream");
+	evhttp_send_reply_start(req, 200, "OK");
+	send_one(req, "0");
+	/* the engine reads the headers and a first chunk, then the loop is
+	 * taken (the first chunk of a stream after a stall is judged apart) */
+	struct timeval soon = {0, 20000};
+	event_base_once(base, -1, EV_TIMEOUT, busy_sender_cb, req, &soon);
+}
+
+Test(arrival_clock, merged_chunks_after_a_busy_loop_say_disturbed)
+{
+	struct result r = {.want = 1};
+	r.base = event_base_new();
+	struct evhttp *http = evhttp_new(r.base);
+	struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
+	cr_assert_not_null(bound);
+	struct sockaddr_in a;
+	socklen_t alen = sizeof a;
+	getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&a, &alen);
+	evhttp_set_gencb(http, merging_cb, r.base);
+	struct engine *e = engine_new(r.base, NULL);
+	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", ntohs(a.sin_port));
+	struct engine_request req = {
+	    .api = API_OPENAI, .url = url, .body = "{}", .stream = 1, .timeout_us = 10000000};
+	engine_submit(e, &req, done_cb, &r);
+	struct timeval bound_tv = {20, 0};
+	event_base_loopexit(r.base, &bound_tv);
+	event_base_dispatch(r.base);
+	cr_assert_eq(r.n, 1);
+	struct observation *o = r.obs[0];
+	EXPECT_CLASS(o, ERR_NONE);
+	cr_assert_eq(o->n_chunks, 13);
+	/* both took the newer one's stamp: read at once, merged by the kernel */
+	cr_expect_eq(o->chunk_us[1], o->chunk_us[2], "the two waiting chunks were read together");
+	cr_expect_geq(o->start_mono_us + o->chunk_us[1], newer_sent_us - 1000,
+	              "the merged stamp is the newer chunk's");
+	cr_expect(o->timing_disturbed, "a chunk waited 30 ms behind a busy loop");
 	engine_free(e);
 	evhttp_free(http);
 	event_base_free(r.base);
