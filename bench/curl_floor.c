@@ -11,6 +11,7 @@
  */
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -167,9 +168,13 @@ main(int argc, char **argv)
 	event_base_dispatch(f.base);
 	double wall = (now_us() - t0) / 1e6;
 	double cpu = (double)cpu_us() / 1e6 - cpu0;
-	printf("{\"concurrency\":%ld,\"requests\":%ld,\"ok\":%ld,\"requests_per_s\":%.1f,"
-	       "\"cpu_us_per_request\":%.2f}\n",
-	       conc, f.want, f.done - f.failed, (double)f.done / wall, cpu * 1e6 / (double)f.done);
+	json_t *j = json_pack("{sI sI sI sf sf}", "concurrency", (json_int_t)conc, "requests",
+	                      (json_int_t)f.want, "ok", (json_int_t)(f.done - f.failed),
+	                      "requests_per_s", (double)f.done / wall, "cpu_us_per_request",
+	                      cpu * 1e6 / (double)f.done);
+	json_dumpf(j, stdout, JSON_COMPACT);
+	putchar('\n');
+	json_decref(j);
 	event_free(f.timer);
 	curl_multi_cleanup(f.multi);
 	event_base_free(f.base);

@@ -35,19 +35,6 @@ usage(FILE *f)
 	      f);
 }
 
-struct audit_ctx {
-	struct audit_run *run;
-	struct event_base *base;
-};
-
-static void
-audit_done_cb(struct audit_run *run, void *arg)
-{
-	struct audit_ctx *ctx = arg;
-	ctx->run = run;
-	event_base_loopbreak(ctx->base);
-}
-
 static void
 print_report(const struct audit_run *run, const struct assessment *a, FILE *f)
 {
@@ -259,16 +246,15 @@ cmd_audit(int argc, char **argv)
 	};
 	if (deep)
 		print_deep_cost(cat, claimed);
-	struct audit_ctx ctx = {.base = base};
-	audit_start(engine, cat, &target, TIER_CHEAP | TIER_MEDIUM | (deep ? TIER_DEEP : 0), 3,
-	            (int64_t)(timeout_s * 1e6), audit_done_cb, &ctx);
-	if (ctx.run == NULL)
-		event_base_dispatch(base);
+	struct audit_run *run =
+	    audit_run_to_end(base, engine, cat, &target,
+	                     TIER_CHEAP | TIER_MEDIUM | (deep ? TIER_DEEP : 0), 3,
+	                     (int64_t)(timeout_s * 1e6));
 
 	struct scorer *scorer = scorer_new(pack);
 	struct assessment a;
 	assessment_init(&a);
-	scorer_assess(scorer, ctx.run, claimed, &a);
+	scorer_assess(scorer, run, claimed, &a);
 	if (json) {
 		json_t *j = assessment_to_json(&a);
 		json_object_set_new(j, "model", json_string(model));
@@ -279,12 +265,12 @@ cmd_audit(int argc, char **argv)
 		free(s);
 		json_decref(j);
 	} else {
-		print_report(ctx.run, &a, stdout);
+		print_report(run, &a, stdout);
 	}
 	int status = verdict_exit_status(a.verdict);
 	assessment_release(&a);
 	scorer_free(scorer);
-	audit_run_free(ctx.run);
+	audit_run_free(run);
 	engine_free(engine);
 	event_base_free(base);
 	catalog_free(cat);

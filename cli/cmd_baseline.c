@@ -115,22 +115,11 @@ struct rec_run {
 };
 
 static void
-rec_done_cb(struct audit_run *run, void *arg)
-{
-	struct rec_run *r = arg;
-	r->run = run;
-	event_base_loopbreak(r->base);
-}
-
-static void
 rec_run(struct rec_run *r, const struct catalog *cat, const struct audit_target *t, unsigned tiers)
 {
 	r->base = event_base_new();
 	r->engine = engine_new(r->base, NULL);
-	r->run = NULL;
-	audit_start(r->engine, cat, t, tiers, 3, 60000000, rec_done_cb, r);
-	if (r->run == NULL)
-		event_base_dispatch(r->base);
+	r->run = audit_run_to_end(r->base, r->engine, cat, t, tiers, 3, 60000000);
 }
 
 static void

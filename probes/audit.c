@@ -4,6 +4,7 @@
  */
 #include "probes/audit.h"
 
+#include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -219,4 +220,29 @@ audit_answers_agree(const struct audit_run *run, const char *probe_id)
 		if (strcmp(texts[i], texts[0]) != 0)
 			return 0;
 	return 1;
+}
+
+struct to_end {
+	struct event_base *base;
+	struct audit_run *run;
+};
+
+static void
+to_end_cb(struct audit_run *run, void *arg)
+{
+	struct to_end *te = arg;
+	te->run = run;
+	event_base_loopbreak(te->base);
+}
+
+struct audit_run *
+audit_run_to_end(struct event_base *base, struct engine *e, const struct catalog *c,
+                 const struct audit_target *target, unsigned tiers, size_t parallel,
+                 int64_t timeout_us)
+{
+	struct to_end te = {.base = base};
+	audit_start(e, c, target, tiers, parallel, timeout_us, to_end_cb, &te);
+	if (te.run == NULL) /* it may end at once: nothing to send */
+		event_base_dispatch(base);
+	return te.run;
 }

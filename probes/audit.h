@@ -63,6 +63,14 @@ struct audit_run *audit_start(struct engine *e, const struct catalog *c,
                               const struct audit_target *target, unsigned tiers,
                               size_t parallel, int64_t timeout_us,
                               void (*done)(struct audit_run *, void *), void *arg);
+/*
+ * The same, run to its end: dispatches base (the engine's) until the run is
+ * done, for the commands that audit once and exit. The caller owns the run.
+ */
+struct event_base;
+struct audit_run *audit_run_to_end(struct event_base *base, struct engine *e,
+                                   const struct catalog *c, const struct audit_target *target,
+                                   unsigned tiers, size_t parallel, int64_t timeout_us);
 void audit_run_free(struct audit_run *run);
 
 /* Tokens the run spent, as the relay reported them (prompt + completion). */

@@ -335,6 +335,40 @@ Test(arrival_clock, kernel_stamp_is_the_arrival_not_the_read)
 }
 
 /*
+ * One stream from a server on the engine's own base (so the server can stall
+ * the engine's loop): serve answers it on base. Returns the result, with
+ * everything but the base and the observation freed.
+ */
+static struct result
+stream_from_own_base(struct event_base *base, const struct engine_options *eo,
+                     void (*serve)(struct evhttp_request *, void *))
+{
+	struct result r = {.want = 1, .base = base};
+	struct evhttp *http = evhttp_new(base);
+	struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
+	cr_assert_not_null(bound);
+	struct sockaddr_in a;
+	socklen_t alen = sizeof a;
+	getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&a, &alen);
+	evhttp_set_gencb(http, serve, base);
+	struct engine *e = engine_new(base, eo);
+	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", ntohs(a.sin_port));
+	struct engine_request req = {
+	    .api = API_OPENAI, .url = url, .body = "{}", .stream = 1, .timeout_us = 10000000};
+	usleep(50000); /* receive stamps are turned on a moment after the first asks */
+	engine_submit(e, &req, done_cb, &r);
+	struct timeval bound_tv = {20, 0};
+	event_base_loopexit(base, &bound_tv);
+	event_base_dispatch(base);
+	engine_free(e);
+	evhttp_free(http);
+	cr_assert_eq(r.n, 1);
+	EXPECT_CLASS(r.obs[0], ERR_NONE);
+	return r;
+}
+
+/*
  * A stalled loop: a server on the engine's own base sends two chunks, then
  * blocks the loop for 60 ms before the rest. The first chunk keeps its
  * arrival time (the kernel's), and the observation says its timing was
@@ -396,37 +430,15 @@ stalling_cb(struct evhttp_request *req, void *arg)
 
 Test(arrival_clock, stalled_loop_keeps_arrival_and_says_disturbed)
 {
-	struct result r = {.want = 1};
-	r.base = engine_base_new();
-	struct evhttp *http = evhttp_new(r.base);
-	struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
-	cr_assert_not_null(bound);
-	struct sockaddr_in a;
-	socklen_t alen = sizeof a;
-	getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&a, &alen);
-	evhttp_set_gencb(http, stalling_cb, r.base);
 	struct engine_options eo = {.precise_base = 1};
-	struct engine *e = engine_new(r.base, &eo);
-	char url[64];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", ntohs(a.sin_port));
-	struct engine_request req = {
-	    .api = API_OPENAI, .url = url, .body = "{}", .stream = 1, .timeout_us = 10000000};
-	usleep(50000); /* receive stamps are turned on a moment after the first asks */
-	engine_submit(e, &req, done_cb, &r);
-	struct timeval bound_tv = {20, 0};
-	event_base_loopexit(r.base, &bound_tv);
-	event_base_dispatch(r.base);
-	cr_assert_eq(r.n, 1);
+	struct result r = stream_from_own_base(engine_base_new(), &eo, stalling_cb);
 	struct observation *o = r.obs[0];
-	EXPECT_CLASS(o, ERR_NONE);
 	cr_assert_eq(o->n_chunks, 12);
 	int64_t first = o->start_mono_us + o->chunk_us[0];
 	cr_expect_lt(first, stall_started_us + 5000,
 	             "the first chunk is stamped %lld us after the stall began, not when read",
 	             (long long)(first - stall_started_us));
 	cr_expect(o->timing_disturbed, "two chunks waited 60 ms in the socket");
-	engine_free(e);
-	evhttp_free(http);
 	event_base_free(r.base);
 	release(&r);
 }
@@ -497,35 +509,14 @@ merging_cb(struct evhttp_request *req, void *arg)
 
 Test(arrival_clock, merged_chunks_after_a_busy_loop_say_disturbed)
 {
-	struct result r = {.want = 1};
-	r.base = event_base_new();
-	struct evhttp *http = evhttp_new(r.base);
-	struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
-	cr_assert_not_null(bound);
-	struct sockaddr_in a;
-	socklen_t alen = sizeof a;
-	getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&a, &alen);
-	evhttp_set_gencb(http, merging_cb, r.base);
-	struct engine *e = engine_new(r.base, NULL);
-	char url[64];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", ntohs(a.sin_port));
-	struct engine_request req = {
-	    .api = API_OPENAI, .url = url, .body = "{}", .stream = 1, .timeout_us = 10000000};
-	engine_submit(e, &req, done_cb, &r);
-	struct timeval bound_tv = {20, 0};
-	event_base_loopexit(r.base, &bound_tv);
-	event_base_dispatch(r.base);
-	cr_assert_eq(r.n, 1);
+	struct result r = stream_from_own_base(event_base_new(), NULL, merging_cb);
 	struct observation *o = r.obs[0];
-	EXPECT_CLASS(o, ERR_NONE);
 	cr_assert_eq(o->n_chunks, 13);
 	/* both took the newer one's stamp: read at once, merged by the kernel */
 	cr_expect_eq(o->chunk_us[1], o->chunk_us[2], "the two waiting chunks were read together");
 	cr_expect_geq(o->start_mono_us + o->chunk_us[1], newer_sent_us - 1000,
 	              "the merged stamp is the newer chunk's");
 	cr_expect(o->timing_disturbed, "a chunk waited 30 ms behind a busy loop");
-	engine_free(e);
-	evhttp_free(http);
 	event_base_free(r.base);
 	release(&r);
 }

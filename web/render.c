@@ -198,6 +198,19 @@ format_percent(char *out, size_t n, double ratio)
 		snprintf(out, n, "%.0f%%", p);
 }
 
+/* The share of requests that succeeded, or a dash when there were none. */
+static void
+put_ok_share(struct buf *b, long ok, long requests)
+{
+	char pct[32];
+	if (requests <= 0) {
+		buf_puts(b, "&ndash;");
+		return;
+	}
+	format_percent(pct, sizeof pct, (double)ok / (double)requests);
+	buf_puts(b, pct);
+}
+
 void
 page_begin(struct buf *b, const struct board_view *v, const char *root, const char *title,
            const char *nav)
@@ -355,21 +368,11 @@ status_by_relay(const struct board_view *v, struct buf *b)
 			verdict_pill(b, e->verdict);
 			buf_puts(b, "</span>");
 		}
-		char pct[32], ago[32];
+		char ago[32];
 		buf_puts(b, "</td><td class=\"num\">");
-		if (d.requests > 0) {
-			format_percent(pct, sizeof pct, (double)d.ok / (double)d.requests);
-			buf_puts(b, pct);
-		} else {
-			buf_puts(b, "&ndash;");
-		}
+		put_ok_share(b, d.ok, d.requests);
 		buf_puts(b, "</td><td class=\"num opt\">");
-		if (m.requests > 0) {
-			format_percent(pct, sizeof pct, (double)m.ok / (double)m.requests);
-			buf_puts(b, pct);
-		} else {
-			buf_puts(b, "&ndash;");
-		}
+		put_ok_share(b, m.ok, m.requests);
 		format_ago(ago, sizeof ago, last, v->now_ms);
 		buf_putf(b, "</td><td class=\"num opt\">%s</td></tr>", ago);
 	}
@@ -432,12 +435,7 @@ render_status_html(const struct board_view *v, struct buf *b)
 			buf_puts(b, "&ndash;");
 		}
 		buf_puts(b, "</td><td class=\"num opt\">");
-		if (m.requests > 0) {
-			format_percent(pct, sizeof pct, (double)m.ok / (double)m.requests);
-			buf_puts(b, pct);
-		} else {
-			buf_puts(b, "&ndash;");
-		}
+		put_ok_share(b, m.ok, m.requests);
 		buf_puts(b, "</td><td class=\"num opt\">");
 		if (e->ttft_ms >= 0)
 			buf_putf(b, "%.0f ms", e->ttft_ms);
