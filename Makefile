@@ -1,8 +1,9 @@
 # Assay build. Everything is found with pkg-config; `make deps` installs what is
 # missing on Debian 12. Binaries land in build/: build/assay, build/assay-fixture.
 #
-# Sources are discovered, not listed: every .c in probes/ scoring/ storage/ web/
-# cli/ (but cli/main.c) goes into build/libassay.a; fixtures/*.c make
+# Sources are discovered, not listed: every .c in base/ probes/ scoring/
+# (and scoring/detectors/) storage/ web/ cli/ (but cli/main.c) goes into
+# build/libassay.a; fixtures/*.c make
 # assay-fixture; each tests/test_*.c is one Criterion binary. Extra rules for a
 # part of the tree live in mk/*.mk, included at the end.
 
@@ -35,7 +36,7 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -levent_pthreads -lpthread -lm
 
-LIB_SRC   := $(filter-out cli/main.c,$(wildcard probes/*.c scoring/*.c storage/*.c web/*.c cli/*.c))
+LIB_SRC   := $(filter-out cli/main.c,$(wildcard base/*.c probes/*.c scoring/*.c scoring/detectors/*.c storage/*.c web/*.c cli/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
 FIX_SRC   := $(wildcard fixtures/*.c)
 FIX_OBJ   := $(FIX_SRC:%.c=$(BUILD)/%.o)

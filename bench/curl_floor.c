@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 
 struct flo {
 	struct event_base *base;
@@ -136,7 +136,8 @@ main(int argc, char **argv)
 {
 	const char *body = getenv("BENCH_BODY");
 	if (argc != 4 || body == NULL) {
-		fprintf(stderr, "usage: %s URL CONCURRENCY REQUESTS (with BENCH_BODY set)\n", argv[0]);
+		fprintf(stderr, "usage: %s URL CONCURRENCY REQUESTS (with BENCH_BODY set)\n",
+		        argv[0]);
 		return 2;
 	}
 	long conc = atol(argv[2]);
@@ -168,10 +169,10 @@ main(int argc, char **argv)
 	event_base_dispatch(f.base);
 	double wall = (now_us() - t0) / 1e6;
 	double cpu = (double)cpu_us() / 1e6 - cpu0;
-	json_t *j = json_pack("{sI sI sI sf sf}", "concurrency", (json_int_t)conc, "requests",
-	                      (json_int_t)f.want, "ok", (json_int_t)(f.done - f.failed),
-	                      "requests_per_s", (double)f.done / wall, "cpu_us_per_request",
-	                      cpu * 1e6 / (double)f.done);
+	json_t *j =
+	    json_pack("{sI sI sI sf sf}", "concurrency", (json_int_t)conc, "requests",
+	              (json_int_t)f.want, "ok", (json_int_t)(f.done - f.failed), "requests_per_s",
+	              (double)f.done / wall, "cpu_us_per_request", cpu * 1e6 / (double)f.done);
 	json_dumpf(j, stdout, JSON_COMPACT);
 	putchar('\n');
 	json_decref(j);

@@ -30,7 +30,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "probes/adapter.h"
 #include "probes/engine.h"
 #include "probes/json_arena.h"
@@ -39,7 +39,7 @@
 struct bench {
 	struct event_base *base;
 	long done, ok, want;
-	long disturbed; /* ok streams whose timing the engine itself doubted */
+	long disturbed;      /* ok streams whose timing the engine itself doubted */
 	double *ttft_err_ms; /* measured - injected */
 	double *tps_err;     /* measured / injected - 1 */
 	long n_ttft, n_tps;
@@ -81,7 +81,8 @@ done_cb(struct observation *o, void *arg)
 			/* chunks after the first arrive 1/tps apart */
 			double span = (o->chunk_us[o->n_chunks - 1] - o->chunk_us[0]) / 1e6;
 			if (span > 0)
-				b->tps_err[b->n_tps++] = ((double)(o->n_chunks - 1) / span) / b->tps - 1;
+				b->tps_err[b->n_tps++] =
+				    ((double)(o->n_chunks - 1) / span) / b->tps - 1;
 		}
 	} else if (b->first_error[0] == '\0') {
 		snprintf(b->first_error, sizeof b->first_error, "%s: %s",
@@ -126,9 +127,9 @@ set_quantile(json_t *out, const char *key, double v)
 
 /*
  * Errors against the true send times in the fixture's log ("ID INDEX US"
- * lines; US 0 when the fixture could not write at once): TTFT error is the first text chunk's arrival minus its send; the
- * tokens/s error compares the arrival rate with the send rate. Streams not
- * in the log are skipped; how many matched is reported.
+ * lines; US 0 when the fixture could not write at once): TTFT error is the first text chunk's
+ * arrival minus its send; the tokens/s error compares the arrival rate with the send rate. Streams
+ * not in the log are skipped; how many matched is reported.
  */
 static void
 true_errors(struct bench *b, const char *path, json_t *out)
@@ -182,7 +183,8 @@ true_errors(struct bench *b, const char *path, json_t *out)
 	set_quantile(out, "true_ttft_abs_err_ms_median", quantile_abs(ttft, n_ttft, 0.5));
 	set_quantile(out, "true_ttft_abs_err_ms_p99", quantile_abs(ttft, n_ttft, 0.99));
 	/* the streams whose timing the engine vouched for */
-	set_quantile(out, "true_ttft_abs_err_ms_p99_unflagged", quantile_abs(ttft_kept, n_kept, 0.99));
+	set_quantile(out, "true_ttft_abs_err_ms_p99_unflagged",
+	             quantile_abs(ttft_kept, n_kept, 0.99));
 	set_quantile(out, "true_tps_rel_err_median", quantile_abs(tps, n_tps, 0.5));
 	set_quantile(out, "true_tps_rel_err_p99", quantile_abs(tps, n_tps, 0.99));
 	free(ttft);
@@ -251,12 +253,13 @@ parse_only(const char *url, const char *body, long n)
 	curl_easy_cleanup(easy);
 	curl_slist_free_all(h);
 	if (rc != CURLE_OK || raw.len == 0) {
-		fprintf(stderr, "bench: cannot fetch an answer to parse: %s\n", curl_easy_strerror(rc));
+		fprintf(stderr, "bench: cannot fetch an answer to parse: %s\n",
+		        curl_easy_strerror(rc));
 		return 1;
 	}
 	/* the events, as separate reads: split after each blank line */
 	size_t starts[4096], n_ev = 0;
-	for (size_t i = 0; i < raw.len && n_ev < 4096; ) {
+	for (size_t i = 0; i < raw.len && n_ev < 4096;) {
 		starts[n_ev++] = i;
 		const char *end = strstr(raw.data + i, "\n\n");
 		i = end ? (size_t)(end - raw.data) + 2 : raw.len;
@@ -270,7 +273,8 @@ parse_only(const char *url, const char *body, long n)
 		adapter_parse_init(&p, API_OPENAI, &o, 1, 0, 1 << 20);
 		for (size_t e = 0; e < n_ev; e++) {
 			size_t to = e + 1 < n_ev ? starts[e + 1] : raw.len;
-			adapter_parse_feed(&p, 200, raw.data + starts[e], to - starts[e], (int64_t)e);
+			adapter_parse_feed(&p, 200, raw.data + starts[e], to - starts[e],
+			                   (int64_t)e);
 		}
 		adapter_parse_finish(&p, 200);
 		ok += observation_ok(&o);
@@ -304,12 +308,11 @@ parse_only(const char *url, const char *body, long n)
 		}
 	}
 	double json_cpu = (double)cpu_us() / 1e6 - cpu0;
-	json_t *j = json_pack("{sI sI sI sI sI sf sf}", "requests", (json_int_t)n, "ok",
-	                      (json_int_t)ok, "events_per_probe", (json_int_t)n_ev,
-	                      "json_events_per_probe", (json_int_t)n_json, "json_bytes_per_probe",
-	                      (json_int_t)json_bytes, "parse_cpu_us_per_probe",
-	                      adapter_cpu * 1e6 / (double)n, "jansson_cpu_us_per_probe",
-	                      json_cpu * 1e6 / (double)n);
+	json_t *j = json_pack(
+	    "{sI sI sI sI sI sf sf}", "requests", (json_int_t)n, "ok", (json_int_t)ok,
+	    "events_per_probe", (json_int_t)n_ev, "json_events_per_probe", (json_int_t)n_json,
+	    "json_bytes_per_probe", (json_int_t)json_bytes, "parse_cpu_us_per_probe",
+	    adapter_cpu * 1e6 / (double)n, "jansson_cpu_us_per_probe", json_cpu * 1e6 / (double)n);
 	json_dumpf(j, stdout, JSON_COMPACT);
 	putchar('\n');
 	json_decref(j);
@@ -323,7 +326,8 @@ int
 main(int argc, char **argv)
 {
 	if (argc != 5 && argc != 7 && argc != 8) {
-		fprintf(stderr, "usage: %s URL MODEL CONCURRENCY REQUESTS [TTFT_MS TPS [RAMP_MS]]\n",
+		fprintf(stderr,
+		        "usage: %s URL MODEL CONCURRENCY REQUESTS [TTFT_MS TPS [RAMP_MS]]\n",
 		        argv[0]);
 		return 2;
 	}
@@ -356,8 +360,13 @@ main(int argc, char **argv)
 	if (parse != NULL && strcmp(parse, "only") == 0) {
 		char *only_url = adapter_url(API_OPENAI, argv[1]);
 		struct probe_message om[] = {{"user", "[ref 00000000] Say something short."}};
-		struct probe_call oc = {.model = argv[2], .messages = om, .n_messages = 1,
-		                        .max_tokens = 16, .temperature = 0, .seed = -1, .stream = 1};
+		struct probe_call oc = {.model = argv[2],
+		                        .messages = om,
+		                        .n_messages = 1,
+		                        .max_tokens = 16,
+		                        .temperature = 0,
+		                        .seed = -1,
+		                        .stream = 1};
 		char *only_body = adapter_body(API_OPENAI, &oc);
 		int rc = parse_only(only_url, only_body, total);
 		free(only_url);
@@ -369,12 +378,17 @@ main(int argc, char **argv)
 	                            .precise_base = precise_base};
 	struct engine *e = engine_new(b.base, &eo);
 	struct probe_message m[] = {{"user", "[ref 00000000] Say something short."}};
-	struct probe_call call = {.model = argv[2], .messages = m, .n_messages = 1,
-	                          .max_tokens = 16, .temperature = 0, .seed = -1, .stream = 1};
+	struct probe_call call = {.model = argv[2],
+	                          .messages = m,
+	                          .n_messages = 1,
+	                          .max_tokens = 16,
+	                          .temperature = 0,
+	                          .seed = -1,
+	                          .stream = 1};
 	char *url = adapter_url(API_OPENAI, argv[1]);
 	char *body = adapter_body(API_OPENAI, &call);
-	struct engine_request req = {.api = API_OPENAI, .url = url, .body = body, .stream = 1,
-	                             .timeout_us = 120000000};
+	struct engine_request req = {
+	    .api = API_OPENAI, .url = url, .body = body, .stream = 1, .timeout_us = 120000000};
 	long rss0 = rss_kib();
 	double cpu0 = (double)cpu_us() / 1e6;
 	int64_t t0 = now_us();
@@ -387,7 +401,8 @@ main(int argc, char **argv)
 	/* sample RSS while the loop runs; with a ramp, submit on schedule */
 	while (b.done < b.want) {
 		if (submitted < total) {
-			long due = (long)((double)(now_us() - t0) / (double)ramp_us * (double)total) + 1;
+			long due =
+			    (long)((double)(now_us() - t0) / (double)ramp_us * (double)total) + 1;
 			for (; submitted < total && submitted < due; submitted++)
 				engine_submit(e, &req, done_cb, &b);
 		}
@@ -417,7 +432,8 @@ main(int argc, char **argv)
 	json_object_set_new(j, "mib_per_1000_inflight",
 	                    json_real((rss_peak - rss0) / 1024.0 * 1000.0 / (double)conc));
 	if (b.ttft_ms >= 0) {
-		set_quantile(j, "ttft_abs_err_ms_median", quantile_abs(b.ttft_err_ms, b.n_ttft, 0.5));
+		set_quantile(j, "ttft_abs_err_ms_median",
+		             quantile_abs(b.ttft_err_ms, b.n_ttft, 0.5));
 		set_quantile(j, "ttft_abs_err_ms_p99", quantile_abs(b.ttft_err_ms, b.n_ttft, 0.99));
 		set_quantile(j, "tps_rel_err_median", quantile_abs(b.tps_err, b.n_tps, 0.5));
 		set_quantile(j, "tps_rel_err_p99", quantile_abs(b.tps_err, b.n_tps, 0.99));

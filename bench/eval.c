@@ -22,8 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cli/util.h"
-#include "cli/yamltree.h"
+#include "base/util.h"
+#include "base/yamltree.h"
 #include "probes/audit.h"
 #include "probes/catalog.h"
 #include "probes/engine.h"

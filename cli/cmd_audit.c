@@ -11,7 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/config.h"
-#include "cli/util.h"
+#include "base/util.h"
 #include "probes/audit.h"
 #include "probes/catalog.h"
 #include "probes/engine.h"
@@ -23,14 +23,16 @@
 static void
 usage(FILE *f)
 {
-	fputs("usage: assay audit --base-url URL --model NAME [--key-env VAR] [--api openai|anthropic]\n"
+	fputs("usage: assay audit --base-url URL --model NAME [--key-env VAR] [--api "
+	      "openai|anthropic]\n"
 	      "                   [--json] [--timeout SECONDS] [--ca-file FILE]\n"
 	      "                   [--insecure-skip-tls-verify] [--deep]\n"
 	      "\n"
 	      "Audit one relay and model now. The API key is read from the environment\n"
 	      "variable named by --key-env (never from the command line); without it no key\n"
 	      "is sent. --deep adds long-context and long-output probes (tens of thousands\n"
-	      "of tokens; their cost is printed before they are sent). Exit status: 0 genuine, 1 misbehaving, 2 usage or config error,\n"
+	      "of tokens; their cost is printed before they are sent). Exit status: 0 genuine, 1 "
+	      "misbehaving, 2 usage or config error,\n"
 	      "3 suspect, inconclusive or unreachable.\n",
 	      f);
 }
@@ -47,15 +49,17 @@ print_report(const struct audit_run *run, const struct assessment *a, FILE *f)
 		fprintf(f, "findings (%zu):\n", a->n_findings);
 		for (size_t i = 0; i < a->n_findings; i++) {
 			const struct finding *fd = &a->findings[i];
-			fprintf(f, "  - %s, confidence %.3f\n    %s\n    expected: %s\n    observed: %s\n",
-			        fd->class, fd->confidence, fd->summary, fd->expected, fd->observed);
+			fprintf(
+			    f,
+			    "  - %s, confidence %.3f\n    %s\n    expected: %s\n    observed: %s\n",
+			    fd->class, fd->confidence, fd->summary, fd->expected, fd->observed);
 			if (fd->served)
 				fprintf(f, "    most likely served: %s\n", fd->served);
 		}
 	}
 	fprintf(f, "\nrequests: %d planned, %d succeeded\n", a->requests, a->ok_requests);
-	fprintf(f, "tokens spent: %ld (%ld prompt, %ld completion)", a->tokens_spent, a->prompt_tokens,
-	        a->completion_tokens);
+	fprintf(f, "tokens spent: %ld (%ld prompt, %ld completion)", a->tokens_spent,
+	        a->prompt_tokens, a->completion_tokens);
 	if (a->cost_usd >= 0)
 		fprintf(f, ", about $%.4f at %s's official price", a->cost_usd, run->target.model);
 	fputc('\n', f);
@@ -90,7 +94,8 @@ print_deep_cost(const struct catalog *cat, const struct baseline_model *m)
 		probe_nonce(nonce);
 		for (size_t k = 0; k < p->n_messages; k++) {
 			char *text = probe_render(p->texts[k], nonce);
-			long c = t ? tokenizer_count(t, text, strlen(text)) : (long)strlen(text) / 4;
+			long c =
+			    t ? tokenizer_count(t, text, strlen(text)) : (long)strlen(text) / 4;
 			in += c > 0 ? c : 0;
 			free(text);
 		}
@@ -98,8 +103,9 @@ print_deep_cost(const struct catalog *cat, const struct baseline_model *m)
 		n += p->samples;
 	}
 	tokenizer_free(t);
-	fprintf(stderr, "assay audit: --deep adds %d requests, about %ld prompt and up to %ld "
-	                "completion tokens",
+	fprintf(stderr,
+	        "assay audit: --deep adds %d requests, about %ld prompt and up to %ld "
+	        "completion tokens",
 	        n, in, out);
 	if (m->price_in >= 0)
 		fprintf(stderr, " (at most $%.3f at %s's official price)",
@@ -151,8 +157,10 @@ cmd_audit(int argc, char **argv)
 			char *end;
 			timeout_s = strtod(optarg, &end);
 			if (*end != '\0' || timeout_s <= 0 || timeout_s > 3600) {
-				fprintf(stderr, "assay audit: --timeout takes seconds (0 to 3600), not '%s'\n",
-				        optarg);
+				fprintf(
+				    stderr,
+				    "assay audit: --timeout takes seconds (0 to 3600), not '%s'\n",
+				    optarg);
 				return 2;
 			}
 			break;
@@ -171,10 +179,12 @@ cmd_audit(int argc, char **argv)
 			return 0;
 		default:
 			if (optopt != 0)
-				fprintf(stderr, "assay audit: option '%s' needs a value or is unknown\n",
+				fprintf(stderr,
+				        "assay audit: option '%s' needs a value or is unknown\n",
 				        argv[optind - 1]);
 			else
-				fprintf(stderr, "assay audit: unknown option '%s'\n", argv[optind - 1]);
+				fprintf(stderr, "assay audit: unknown option '%s'\n",
+				        argv[optind - 1]);
 			return 2;
 		}
 	}
@@ -183,7 +193,9 @@ cmd_audit(int argc, char **argv)
 		return 2;
 	}
 	if (base_url == NULL || model == NULL) {
-		fprintf(stderr, "assay audit: --base-url and --model are required (see assay audit --help)\n");
+		fprintf(
+		    stderr,
+		    "assay audit: --base-url and --model are required (see assay audit --help)\n");
 		return 2;
 	}
 	char err[1024];
@@ -195,7 +207,8 @@ cmd_audit(int argc, char **argv)
 	if (key_env != NULL) {
 		key = getenv(key_env);
 		if (key == NULL) {
-			fprintf(stderr, "assay audit: environment variable '%s' (--key-env) is not set\n",
+			fprintf(stderr,
+			        "assay audit: environment variable '%s' (--key-env) is not set\n",
 			        key_env);
 			return 2;
 		}
@@ -207,8 +220,9 @@ cmd_audit(int argc, char **argv)
 	}
 	const struct baseline_model *claimed = baseline_find(pack, model);
 	if (claimed == NULL) {
-		fprintf(stderr, "assay audit: unknown model '%s' (no baseline to compare with; known: ",
-		        model);
+		fprintf(
+		    stderr,
+		    "assay audit: unknown model '%s' (no baseline to compare with; known: ", model);
 		for (size_t i = 0; i < pack->n; i++)
 			fprintf(stderr, "%s%s", i ? ", " : "", pack->models[i].name);
 		fputs(")\n", stderr);
@@ -217,7 +231,8 @@ cmd_audit(int argc, char **argv)
 	}
 	int api = api_opt ? api_from_name(api_opt) : api_from_name(claimed->api);
 	if (api < 0) {
-		fprintf(stderr, "assay audit: --api is 'openai' or 'anthropic', not '%s'\n", api_opt);
+		fprintf(stderr, "assay audit: --api is 'openai' or 'anthropic', not '%s'\n",
+		        api_opt);
 		baseline_free(pack);
 		return 2;
 	}
@@ -246,10 +261,9 @@ cmd_audit(int argc, char **argv)
 	};
 	if (deep)
 		print_deep_cost(cat, claimed);
-	struct audit_run *run =
-	    audit_run_to_end(base, engine, cat, &target,
-	                     TIER_CHEAP | TIER_MEDIUM | (deep ? TIER_DEEP : 0), 3,
-	                     (int64_t)(timeout_s * 1e6));
+	struct audit_run *run = audit_run_to_end(base, engine, cat, &target,
+	                                         TIER_CHEAP | TIER_MEDIUM | (deep ? TIER_DEEP : 0),
+	                                         3, (int64_t)(timeout_s * 1e6));
 
 	struct scorer *scorer = scorer_new(pack);
 	struct assessment a;

@@ -19,7 +19,7 @@
 
 #include "cli/commands.h"
 #include "cli/config.h"
-#include "cli/util.h"
+#include "base/util.h"
 #include "scoring/baseline.h"
 #include "storage/store.h"
 #include "web/board.h"

@@ -18,7 +18,7 @@
 
 #include "cli/commands.h"
 #include "cli/config.h"
-#include "cli/util.h"
+#include "base/util.h"
 #include "probes/catalog.h"
 #include "probes/engine.h"
 #include "probes/scheduler.h"

@@ -7,7 +7,7 @@
  */
 #include "cli/cmd_tokens.h"
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "scoring/tokenizer.h"
 
 #include <errno.h>

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/util.h"
-#include "cli/yamltree.h"
+#include "base/util.h"
+#include "base/yamltree.h"
 #include "scoring/baseline.h"
 
 void
@@ -84,8 +84,8 @@ static int
 load_relay(struct config *c, struct config_relay *r, const struct ynode *n,
            const struct baseline_pack *pack, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"name",    "base_url", "api", "key_env",
-	                                   "models",  "interval", NULL};
+	static const char *const keys[] = {"name",   "base_url", "api", "key_env",
+	                                   "models", "interval", NULL};
 	const char *file = c->path;
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
@@ -96,14 +96,17 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n,
 	if (ytree_as_string(v, file, &s, err, errlen) != 0)
 		return -1;
 	if (s[0] == '\0' || strlen(s) > 100)
-		return ytree_error(err, errlen, file, v->line, "relay name must be 1 to 100 characters");
+		return ytree_error(err, errlen, file, v->line,
+		                   "relay name must be 1 to 100 characters");
 	r->name = xstrdup(s);
 	for (size_t i = 0; i < c->n_relays; i++)
 		if (&c->relays[i] != r && c->relays[i].name && strcmp(c->relays[i].name, s) == 0)
-			return ytree_error(err, errlen, file, v->line, "duplicate relay name '%s'", s);
+			return ytree_error(err, errlen, file, v->line, "duplicate relay name '%s'",
+			                   s);
 	v = ytree_get(n, "base_url");
 	if (v == NULL)
-		return ytree_error(err, errlen, file, n->line, "relay '%s' needs a 'base_url'", r->name);
+		return ytree_error(err, errlen, file, n->line, "relay '%s' needs a 'base_url'",
+		                   r->name);
 	if (ytree_as_string(v, file, &s, err, errlen) != 0)
 		return -1;
 	char why[512];
@@ -117,7 +120,7 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n,
 		int api = api_from_name(s);
 		if (api < 0)
 			return ytree_error(err, errlen, file, v->line,
-			                  "api is 'openai' or 'anthropic', not '%s'", s);
+			                   "api is 'openai' or 'anthropic', not '%s'", s);
 		r->api = (enum api_kind)api;
 	}
 	if ((v = ytree_get(n, "key_env")) != NULL) {
@@ -125,7 +128,7 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n,
 			return -1;
 		if (getenv(s) == NULL)
 			return ytree_error(err, errlen, file, v->line,
-			                  "environment variable '%s' (key_env) is not set", s);
+			                   "environment variable '%s' (key_env) is not set", s);
 		r->key_env = xstrdup(s);
 	}
 	r->interval_us = c->interval_us;
@@ -134,20 +137,21 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n,
 		if (ytree_as_duration(v, file, &us, err, errlen) != 0)
 			return -1;
 		if (us < 1000000)
-			return ytree_error(err, errlen, file, v->line, "interval must be at least 1s");
+			return ytree_error(err, errlen, file, v->line,
+			                   "interval must be at least 1s");
 		r->interval_us = us;
 	}
 	v = ytree_get(n, "models");
 	if (v == NULL || v->kind != YNODE_SEQ || v->n == 0)
 		return ytree_error(err, errlen, file, v ? v->line : n->line,
-		                  "relay '%s' needs a list of models", r->name);
+		                   "relay '%s' needs a list of models", r->name);
 	r->models = xcalloc(v->n, sizeof *r->models);
 	for (size_t i = 0; i < v->n; i++) {
 		if (ytree_as_string(v->items[i], file, &s, err, errlen) != 0)
 			return -1;
 		if (baseline_find(pack, s) == NULL)
 			return ytree_error(err, errlen, file, v->items[i]->line,
-			                  "unknown model '%s' (no baseline to compare with)", s);
+			                   "unknown model '%s' (no baseline to compare with)", s);
 		r->models[r->n_models++] = xstrdup(s);
 	}
 	return 0;
@@ -166,7 +170,7 @@ config_load(const char *path, const struct baseline_pack *pack, char *err, size_
 	c->database = xstrdup("assay.db");
 	c->interval_us = 300 * 1000000LL;
 	c->timeout_us = 60 * 1000000LL;
-	static const char *const keys[] = {"title",   "listen",   "database", "ca_file",
+	static const char *const keys[] = {"title",    "listen",  "database", "ca_file",
 	                                   "interval", "timeout", "relays",   NULL};
 	if (ytree_check_keys(root, path, keys, err, errlen) != 0)
 		goto err;
@@ -198,7 +202,7 @@ config_load(const char *path, const struct baseline_pack *pack, char *err, size_
 	v = ytree_get(root, "relays");
 	if (v == NULL || v->kind != YNODE_SEQ || v->n == 0) {
 		ytree_error(err, errlen, path, v ? v->line : root->line,
-		           "expected a list of relays under 'relays'");
+		            "expected a list of relays under 'relays'");
 		goto err;
 	}
 	c->relays = xcalloc(v->n, sizeof *c->relays);

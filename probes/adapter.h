@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "probes/observation.h"
 #include "probes/sse.h"
 
@@ -49,12 +49,12 @@ struct adapter_parse {
 	struct observation *obs;
 	int stream;
 	int64_t start_us;
-	struct buf body; /* non-stream body, or an error body on a stream */
+	struct buf body;     /* non-stream body, or an error body on a stream */
 	size_t stream_bytes; /* a stream's size so far, held to body.cap */
 	struct sse_parser sse;
-	struct buf text; /* answer text gathered from deltas */
-	int saw_done;    /* [DONE] or message_stop seen */
-	int failed;      /* parse failed: obs->error is set */
+	struct buf text;          /* answer text gathered from deltas */
+	int saw_done;             /* [DONE] or message_stop seen */
+	int failed;               /* parse failed: obs->error is set */
 	size_t stop_after_chunks; /* 0: read all; else stop the stream past this */
 	int stopped;              /* we stopped it on purpose: not an error */
 };

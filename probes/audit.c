@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 
 void
 audit_target_copy(struct audit_target *dst, const struct audit_target *src)

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/util.h"
-#include "cli/yamltree.h"
+#include "base/util.h"
+#include "base/yamltree.h"
 
 #define MATCH_LIMIT 100000
 #define MATCH_DEPTH 1000

@@ -29,7 +29,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 
 struct pool;
 
@@ -52,7 +52,7 @@ struct transfer {
 	size_t body_cap;
 	size_t stop_after_chunks;
 	int64_t start_us;
-	curl_socket_t sock; /* its connection's socket, as multi_socket_cb saw it */
+	curl_socket_t sock;     /* its connection's socket, as multi_socket_cb saw it */
 	unsigned long read_seq; /* the engine's read its chunks_in_read count */
 	size_t chunks_in_read;
 	struct observation *obs;
@@ -124,8 +124,8 @@ struct engine {
 	int discard_bodies; /* bench only, see engine_options */
 	int precise_base;   /* stamp arrivals per loop turn (see arrival_now) */
 	struct arrival_clock arrivals;
-	curl_socket_t read_fd; /* the socket curl is reading now, and when the */
-	int64_t read_stamp_us; /* kernel received its oldest unread byte (0: unknown) */
+	curl_socket_t read_fd;  /* the socket curl is reading now, and when the */
+	int64_t read_stamp_us;  /* kernel received its oldest unread byte (0: unknown) */
 	unsigned long read_seq; /* counts curl's runs: one socket action, one read */
 	/* the loop's turns, as the engine sees them: the first engine callback
 	 * of a turn opens it and activates turn_end, which runs after the
@@ -844,7 +844,6 @@ pool_note_result(struct engine *e, struct pool *p, const struct observation *o, 
 	if (until > p->paused_until_us)
 		p->paused_until_us = until;
 }
-
 
 static void
 lag_cb(evutil_socket_t fd, short what, void *arg)

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 
 #define ARENA_ALIGN 16
 

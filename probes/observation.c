@@ -6,16 +6,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 
 static const char *const names[ERR__COUNT] = {
-    [ERR_NONE] = "none",           [ERR_DNS] = "dns",
-    [ERR_CONNECT] = "connect",     [ERR_TLS] = "tls",
-    [ERR_TIMEOUT] = "timeout",     [ERR_IDLE] = "idle",
-    [ERR_AUTH] = "auth",           [ERR_QUOTA] = "quota",
-    [ERR_RATE_LIMITED] = "rate_limited", [ERR_HTTP] = "http",
-    [ERR_UPSTREAM] = "upstream",   [ERR_MALFORMED] = "malformed",
-    [ERR_TOO_LARGE] = "too_large", [ERR_ABORTED] = "aborted",
+    [ERR_NONE] = "none",
+    [ERR_DNS] = "dns",
+    [ERR_CONNECT] = "connect",
+    [ERR_TLS] = "tls",
+    [ERR_TIMEOUT] = "timeout",
+    [ERR_IDLE] = "idle",
+    [ERR_AUTH] = "auth",
+    [ERR_QUOTA] = "quota",
+    [ERR_RATE_LIMITED] = "rate_limited",
+    [ERR_HTTP] = "http",
+    [ERR_UPSTREAM] = "upstream",
+    [ERR_MALFORMED] = "malformed",
+    [ERR_TOO_LARGE] = "too_large",
+    [ERR_ABORTED] = "aborted",
     [ERR_NETWORK] = "network",
 };
 
@@ -40,8 +47,8 @@ void
 observation_init(struct observation *o)
 {
 	memset(o, 0, sizeof *o);
-	o->dns_us = o->connect_us = o->tls_us = o->sent_us = o->ttfb_us = o->ttft_us =
-	    o->total_us = -1;
+	o->dns_us = o->connect_us = o->tls_us = o->sent_us = o->ttfb_us = o->ttft_us = o->total_us =
+	    -1;
 	o->prompt_tokens = o->completion_tokens = o->total_tokens = o->cached_tokens = -1;
 	o->retry_after_s = -1;
 }

@@ -6,7 +6,7 @@
 #include <event2/event.h>
 #include <stdlib.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 
 struct sched_target {
 	struct scheduler *sched;

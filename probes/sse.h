@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 
 /* Called per event; event is "" when the stream named none. Return 0 to go
  * on, -1 to stop parsing (sse_feed then returns -1). */

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <dirent.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 
 static char *
 opt_string(json_t *o, const char *key)

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "scoring/mmd.h"
 #include "scoring/tokenizer.h"
 

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 
 #define MAX_RUNS 4096
 #define N_CLASSES 11
@@ -42,9 +42,9 @@ struct shown {
 	char *expected, *observed, *summary, *probe, *served;
 };
 
-struct target {
+struct ledger_target {
 	char *relay, *model;
-	struct target *next;
+	struct ledger_target *next;
 	struct run_rec runs[MAX_RUNS];
 	size_t head, n; /* ring */
 	struct shown last[N_CLASSES];
@@ -57,7 +57,7 @@ struct target {
 
 struct ledger {
 	int64_t window_ms;
-	struct target *targets;
+	struct ledger_target *targets;
 };
 
 struct ledger *
@@ -85,7 +85,7 @@ ledger_free(struct ledger *l)
 	if (l == NULL)
 		return;
 	while (l->targets != NULL) {
-		struct target *t = l->targets;
+		struct ledger_target *t = l->targets;
 		l->targets = t->next;
 		for (int c = 0; c < N_CLASSES; c++)
 			shown_release(&t->last[c]);
@@ -107,13 +107,13 @@ class_index(const char *name)
 	return -1;
 }
 
-static struct target *
+static struct ledger_target *
 target_get(struct ledger *l, const char *relay, const char *model)
 {
-	for (struct target *t = l->targets; t != NULL; t = t->next)
+	for (struct ledger_target *t = l->targets; t != NULL; t = t->next)
 		if (strcmp(t->relay, relay) == 0 && strcmp(t->model, model) == 0)
 			return t;
-	struct target *t = xcalloc(1, sizeof *t);
+	struct ledger_target *t = xcalloc(1, sizeof *t);
 	t->relay = xstrdup(relay);
 	t->model = xstrdup(model);
 	t->next = l->targets;
@@ -124,7 +124,7 @@ target_get(struct ledger *l, const char *relay, const char *model)
 long
 ledger_runs(const struct ledger *l, const char *relay, const char *model)
 {
-	for (struct target *t = l->targets; t != NULL; t = t->next)
+	for (struct ledger_target *t = l->targets; t != NULL; t = t->next)
 		if (strcmp(t->relay, relay) == 0 && strcmp(t->model, model) == 0)
 			return (long)t->n;
 	return 0;
@@ -142,7 +142,7 @@ binomial_tail(int k, int n, double p)
 }
 
 static void
-format_time(char *out, size_t n, int64_t ms)
+ledger_time(char *out, size_t n, int64_t ms)
 {
 	time_t t = (time_t)(ms / 1000);
 	struct tm tm;
@@ -154,7 +154,7 @@ void
 ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
             struct assessment *a)
 {
-	struct target *t = target_get(l, relay, model);
+	struct ledger_target *t = target_get(l, relay, model);
 	/* drop runs that left the window */
 	while (t->n > 0 && t->runs[t->head].at_ms < at_ms - l->window_ms) {
 		t->head = (t->head + 1) % MAX_RUNS;
@@ -220,7 +220,7 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 		if (p_adj > FP_BUDGET_SUSPECT)
 			continue;
 		char when[64], summary[1024];
-		format_time(when, sizeof when, s->at_ms);
+		ledger_time(when, sizeof when, s->at_ms);
 		snprintf(summary, sizeof summary, "Seen in %d of the last %d runs (latest %s): %s",
 		         mis > 0 ? mis : sus, n, when, s->summary);
 		/* the window's finding replaces the run's own of this class */
@@ -238,7 +238,7 @@ void
 ledger_add_answers(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
                    const char *const *texts, size_t n)
 {
-	struct target *t = target_get(l, relay, model);
+	struct ledger_target *t = target_get(l, relay, model);
 	while (t->n_answers > 0 && (t->answers[t->answers_head].at_ms < at_ms - l->window_ms ||
 	                            t->n_answers + n > ANSWERS_CAP)) {
 		free(t->answers[t->answers_head].text);
@@ -257,7 +257,7 @@ ledger_answers(const struct ledger *l, const char *relay, const char *model, con
                size_t cap, int *runs)
 {
 	*runs = 0;
-	for (const struct target *t = l->targets; t != NULL; t = t->next) {
+	for (const struct ledger_target *t = l->targets; t != NULL; t = t->next) {
 		if (strcmp(t->relay, relay) != 0 || strcmp(t->model, model) != 0)
 			continue;
 		size_t n = 0;

@@ -11,7 +11,7 @@
  */
 #include "scoring/tokenizer.h"
 
-#include "cli/util.h"
+#include "base/util.h"
 
 #include <stdlib.h>
 #include <string.h>

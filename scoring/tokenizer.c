@@ -39,7 +39,7 @@
  */
 #include "scoring/tokenizer.h"
 
-#include "cli/util.h"
+#include "base/util.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 
 static const char *const names[] = {
     [VERDICT_GENUINE] = "genuine",         [VERDICT_SUSPECT] = "suspect",

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 
 static double
 column_opt_real(sqlite3_stmt *st, int i)

@@ -40,7 +40,7 @@ struct damper {
 };
 
 /* What saving needs to know about a relay and model without a query. */
-struct target {
+struct stored_target {
 	int64_t id;
 	char *relay, *model;
 	int64_t seg_id; /* 0: no segment yet */
@@ -55,7 +55,7 @@ struct store {
 	char *path;
 	int readonly;
 	sqlite3_stmt *stmt[STMT__COUNT]; /* writer only */
-	struct target **targets;
+	struct stored_target **targets;
 	size_t n_targets;
 	char *scratch_findings; /* the last outcome's findings JSON */
 	/* retention's position: next target whose rollups are trimmed */

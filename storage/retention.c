@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 
 /* Targets whose rollups one step looks at. */
 #define TARGETS_PER_STEP 16

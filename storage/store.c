@@ -9,7 +9,7 @@
  * Saving a run is one transaction: the run, its observations, three rollup
  * upserts (minute, hour, day) and their error-class rows, the verdict
  * segment, the incident dampers. The per-target state the dampers and
- * segments need lives in memory (struct target), loaded from the database
+ * segments need lives in memory (struct stored_target), loaded from the database
  * the first time a target is seen, so a save never scans history.
  */
 #include "storage/internal.h"
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 
 static const char *const migrations[] = {
     /* 0 -> 1: runs and observations */
@@ -369,7 +369,7 @@ store_close(struct store *s)
 	for (size_t i = 0; i < sizeof s->retention / sizeof s->retention[0]; i++)
 		sqlite3_finalize(s->retention[i]);
 	for (size_t i = 0; i < s->n_targets; i++) {
-		struct target *t = s->targets[i];
+		struct stored_target *t = s->targets[i];
 		free(t->relay);
 		free(t->model);
 		free(t->seg_verdict);
@@ -453,15 +453,15 @@ damper_load(struct store *s, int64_t target, const char *kind, struct damper *d)
  * latest segment and open incidents the first time. NULL on a database
  * error.
  */
-static struct target *
+static struct stored_target *
 target_get(struct store *s, const char *relay, const char *model, const char *api)
 {
 	for (size_t i = 0; i < s->n_targets; i++) {
-		struct target *t = s->targets[i];
+		struct stored_target *t = s->targets[i];
 		if (strcmp(t->relay, relay) == 0 && strcmp(t->model, model) == 0)
 			return t;
 	}
-	struct target *t = xcalloc(1, sizeof *t);
+	struct stored_target *t = xcalloc(1, sizeof *t);
 	t->relay = xstrdup(relay);
 	t->model = xstrdup(model);
 	sqlite3_stmt *st = stmt(s, STMT_TARGET_FIND);
@@ -649,7 +649,7 @@ finding_classes(const struct assessment *a)
 }
 
 static int
-save_segment(struct store *s, struct target *t, const struct audit_run *run,
+save_segment(struct store *s, struct stored_target *t, const struct audit_run *run,
              const struct assessment *a, const char *findings, struct store_outcome *out)
 {
 	const char *verdict = verdict_name(a->verdict);
@@ -713,8 +713,8 @@ save_segment(struct store *s, struct target *t, const struct audit_run *run,
 }
 
 static void
-damper_report(const struct target *t, const struct damper *d, const char *kind, int64_t resolved_ms,
-              struct store_outcome *out)
+damper_report(const struct stored_target *t, const struct damper *d, const char *kind,
+              int64_t resolved_ms, struct store_outcome *out)
 {
 	if (out->n_incidents >= sizeof out->incidents / sizeof out->incidents[0])
 		return;
@@ -738,7 +738,7 @@ damper_report(const struct target *t, const struct damper *d, const char *kind, 
  * the first good run). cause and detail describe a bad run.
  */
 static int
-damper_feed(struct store *s, struct target *t, struct damper *d, const char *kind, int bad,
+damper_feed(struct store *s, struct stored_target *t, struct damper *d, const char *kind, int bad,
             int64_t at_ms, const char *cause, const char *detail, struct store_outcome *out)
 {
 	sqlite3_stmt *st;
@@ -797,7 +797,7 @@ damper_feed(struct store *s, struct target *t, struct damper *d, const char *kin
 }
 
 static int
-save_incidents(struct store *s, struct target *t, const struct audit_run *run,
+save_incidents(struct store *s, struct stored_target *t, const struct audit_run *run,
                const struct assessment *a, const long errors[ERR__COUNT], struct store_outcome *out)
 {
 	/* outage: no request of the run succeeded */
@@ -848,7 +848,7 @@ store_save_run_outcome(struct store *s, const struct audit_run *run, const struc
 	const char *findings = s->scratch_findings;
 	long errors[ERR__COUNT];
 	store_count_errors(run, errors);
-	struct target *t =
+	struct stored_target *t =
 	    target_get(s, run->target.relay, run->target.model, api_name(run->target.api));
 	if (t == NULL)
 		goto fail;
@@ -898,7 +898,7 @@ void
 store_forget_targets(struct store *s)
 {
 	for (size_t i = 0; i < s->n_targets; i++) {
-		struct target *t = s->targets[i];
+		struct stored_target *t = s->targets[i];
 		free(t->relay);
 		free(t->model);
 		free(t->seg_verdict);

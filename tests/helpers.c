@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 
 /* Every test scores against the fixture world's recorded baselines (its
  * answers and fingerprints), as the demo and the evaluation do. A test that

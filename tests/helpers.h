@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 
 struct child {
 	pid_t pid;

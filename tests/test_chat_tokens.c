@@ -7,7 +7,7 @@
  */
 #include <criterion/criterion.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "scoring/tokenizer.h"
 
 #include <jansson.h>

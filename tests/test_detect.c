@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "probes/audit.h"
 #include "probes/catalog.h"
 #include "scoring/baseline.h"

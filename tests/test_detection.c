@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/yamltree.h"
+#include "base/yamltree.h"
 #include "tests/helpers.h"
 
 static const char *const need[] = {"official", "honest", "down", NULL};

@@ -15,13 +15,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "probes/adapter.h"
 #include "probes/engine.h"
 #include "tests/helpers.h"
 
-static const char *const need[] = {"honest", "locked", "flaky", "limited", "broken-json",
-                                   "broken-sse", "huge", "stalls", "silent", NULL};
+static const char *const need[] = {"honest",     "locked", "flaky",  "limited", "broken-json",
+                                   "broken-sse", "huge",   "stalls", "silent",  NULL};
 static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
 static struct fixture world;
 
@@ -75,15 +75,24 @@ send_to(const char *endpoint, struct req_opts o)
 	if (o.rpm > 0)
 		engine_set_limits(e, endpoint, 0, o.rpm);
 	struct probe_message m[] = {{"user", "[ref 0badc0de] Reply with the single word: pong"}};
-	struct probe_call call = {.model = "gpt-4o", .messages = m, .n_messages = 1,
-	                          .max_tokens = 20, .temperature = 0, .seed = -1,
+	struct probe_call call = {.model = "gpt-4o",
+	                          .messages = m,
+	                          .n_messages = 1,
+	                          .max_tokens = 20,
+	                          .temperature = 0,
+	                          .seed = -1,
 	                          .stream = o.stream};
 	char *url = adapter_url(API_OPENAI, fixture_url(&world, endpoint));
 	char *body = adapter_body(API_OPENAI, &call);
-	struct engine_request req = {.pool = endpoint, .api = API_OPENAI, .url = url,
-	                             .api_key = o.key, .body = body, .stream = o.stream,
+	struct engine_request req = {.pool = endpoint,
+	                             .api = API_OPENAI,
+	                             .url = url,
+	                             .api_key = o.key,
+	                             .body = body,
+	                             .stream = o.stream,
 	                             .timeout_us = o.timeout_us ? o.timeout_us : 10000000,
-	                             .idle_timeout_us = o.idle_us, .body_cap = o.body_cap,
+	                             .idle_timeout_us = o.idle_us,
+	                             .body_cap = o.body_cap,
 	                             .header_cap = o.header_cap};
 	for (int i = 0; i < r.want; i++)
 		engine_submit(e, &req, done_cb, &r);
@@ -108,8 +117,8 @@ release(struct result *r)
 	}
 }
 
-#define EXPECT_CLASS(o, cls)                                                                \
-	cr_expect_eq((o)->error, cls, "want %s, got %s (%s)", error_class_name(cls),          \
+#define EXPECT_CLASS(o, cls)                                                                       \
+	cr_expect_eq((o)->error, cls, "want %s, got %s (%s)", error_class_name(cls),               \
 	             error_class_name((o)->error), (o)->error_detail ? (o)->error_detail : "")
 
 TestSuite(engine, .init = setup, .fini = teardown, .timeout = 90);
@@ -190,8 +199,8 @@ Test(engine, body_and_header_caps)
 
 Test(engine, stalled_stream_is_idle_and_silence_is_timeout)
 {
-	struct result r = send_to("stalls", (struct req_opts){.stream = 1, .idle_us = 1000000,
-	                                                   .timeout_us = 20000000});
+	struct result r = send_to(
+	    "stalls", (struct req_opts){.stream = 1, .idle_us = 1000000, .timeout_us = 20000000});
 	EXPECT_CLASS(r.obs[0], ERR_IDLE);
 	cr_expect_lt(r.obs[0]->total_us, 15000000, "the idle timeout did not cut the stream");
 	release(&r);
@@ -208,8 +217,10 @@ Test(engine, refused_connection)
 	struct engine *e = engine_new(r.base, NULL);
 	r.n = 0;
 	r.want = 1;
-	struct engine_request req = {.api = API_OPENAI, .url = "http://127.0.0.1:1/v1/chat/completions",
-	                             .body = "{}", .timeout_us = 5000000};
+	struct engine_request req = {.api = API_OPENAI,
+	                             .url = "http://127.0.0.1:1/v1/chat/completions",
+	                             .body = "{}",
+	                             .timeout_us = 5000000};
 	engine_submit(e, &req, done_cb, &r);
 	event_base_dispatch(r.base);
 	cr_assert_eq(r.n, 1);
@@ -243,11 +254,15 @@ Test(engine, abort_on_free_calls_back_once)
 	struct engine *e = engine_new(r.base, NULL);
 	char *url = adapter_url(API_OPENAI, fixture_url(&world, "silent"));
 	struct probe_message m[] = {{"user", "hello"}};
-	struct probe_call call = {.model = "gpt-4o", .messages = m, .n_messages = 1,
-	                          .max_tokens = 5, .temperature = -1, .seed = -1};
+	struct probe_call call = {.model = "gpt-4o",
+	                          .messages = m,
+	                          .n_messages = 1,
+	                          .max_tokens = 5,
+	                          .temperature = -1,
+	                          .seed = -1};
 	char *body = adapter_body(API_OPENAI, &call);
-	struct engine_request req = {.api = API_OPENAI, .url = url, .body = body,
-	                             .timeout_us = 60000000};
+	struct engine_request req = {
+	    .api = API_OPENAI, .url = url, .body = body, .timeout_us = 60000000};
 	engine_submit(e, &req, done_cb, &r);
 	engine_submit(e, &req, done_cb, &r);
 	free(url);

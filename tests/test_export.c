@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "storage/store.h"
 #include "tests/helpers.h"
 

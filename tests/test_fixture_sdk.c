@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "scoring/tokenizer.h"
 #include "tests/helpers.h"
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "tests/helpers.h"
 
 #include "tests/fixture_calls.h"

@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "tests/helpers.h"
 #include "web/board.h"
 #include "web/server.h"

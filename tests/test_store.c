@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "storage/store.h"
 
 static char dir[64];

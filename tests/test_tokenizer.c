@@ -8,7 +8,7 @@
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "scoring/tokenizer.h"
 
 #include <jansson.h>

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "tests/helpers.h"
 #include "web/board.h"
 #include "web/render.h"
@@ -34,9 +34,16 @@ hostile_board(void)
 	                              "\"evidence\":{\"expected\":\"<img src=x onerror=1>\","
 	                              "\"observed\":\"</td>\",\"summary\":\"<b>\"}}]",
 	                              0, NULL);
-	struct board_run run = {.relay = hostile, .model = "<i>m</i>", .verdict = "misbehaving",
-	                        .reason = "<u>r</u>", .findings = findings, .at_ms = 1,
-	                        .runs = 1, .requests = 3, .ok_requests = 2, .ttft_ms = 12,
+	struct board_run run = {.relay = hostile,
+	                        .model = "<i>m</i>",
+	                        .verdict = "misbehaving",
+	                        .reason = "<u>r</u>",
+	                        .findings = findings,
+	                        .at_ms = 1,
+	                        .runs = 1,
+	                        .requests = 3,
+	                        .ok_requests = 2,
+	                        .ttft_ms = 12,
 	                        .tokens_per_s = -1};
 	board_record(b, &run);
 	json_decref(findings);

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "tests/helpers.h"
 #include "web/board.h"
 #include "web/render.h"

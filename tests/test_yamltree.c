@@ -4,7 +4,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "cli/yamltree.h"
+#include "base/yamltree.h"
 
 static struct ynode *
 load(const char *s, char *err)
@@ -25,7 +25,8 @@ Test(yamltree, maps_sequences_and_lines)
 	cr_expect_eq(b->items[1]->line, 5);
 	cr_expect(b->items[1]->quoted);
 	long long us;
-	cr_expect_eq(ytree_as_duration(ytree_get(ytree_get(r, "c"), "d"), "t.yaml", &us, err, 256), 0);
+	cr_expect_eq(ytree_as_duration(ytree_get(ytree_get(r, "c"), "d"), "t.yaml", &us, err, 256),
+	             0);
 	cr_expect_eq(us, 2000000);
 	ytree_free(r);
 }

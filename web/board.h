@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "storage/store.h"
 #include "web/model.h"
 

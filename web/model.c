@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "scoring/verdict.h"
 
 const char *const window_names[WIN__COUNT] = {"24h", "7d", "30d", "90d"};

@@ -473,7 +473,7 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 	buf_puts(b, "</h2><div class=\"reason\">");
 	html_escape(b, e->verdict ? e->reason : "waiting for the first audit");
 	char when[64], ago[32];
-	format_time(when, sizeof when, e->last_run_ms);
+	render_time(when, sizeof when, e->last_run_ms);
 	format_ago(ago, sizeof ago, e->last_run_ms, v->now_ms);
 	buf_putf(b, " · last audit <span title=\"%s\">%s</span> · API ", when, ago);
 	html_escape(b, e->api);
@@ -513,8 +513,8 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 	for (size_t i = e->n_segments; i-- > 0;) {
 		const struct segment *s = &e->segments[i];
 		char a[64], z[64];
-		format_time(a, sizeof a, s->first_ms);
-		format_time(z, sizeof z, s->last_ms);
+		render_time(a, sizeof a, s->first_ms);
+		render_time(z, sizeof z, s->last_ms);
 		buf_puts(b, "<li>");
 		verdict_pill(b, s->verdict);
 		buf_putf(b, " <span class=\"sub\">%s → %s, %ld run%s</span><div class=\"reason\">",
@@ -533,7 +533,7 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 	for (size_t i = e->n_incidents; i-- > 0;) {
 		const struct incident *in = &e->incidents[i];
 		char a[64], d[48];
-		format_time(a, sizeof a, in->opened_ms);
+		render_time(a, sizeof a, in->opened_ms);
 		buf_puts(b, "<li>");
 		if (in->resolved_ms > 0) {
 			duration_text(d, sizeof d, in->resolved_ms - in->opened_ms);
@@ -834,7 +834,7 @@ render_about_html(const struct board_view *v, struct buf *b)
 		         "<dt>Day rollups, history, incidents</dt><dd>%lld days</dd>",
 		         (long long)(r->raw_ms / HOUR_MS), (long long)(r->minute_ms / HOUR_MS),
 		         (long long)(r->hour_ms / DAY_MS), (long long)(r->day_ms / DAY_MS));
-		format_time(s, sizeof s, a->stats_ms);
+		render_time(s, sizeof s, a->stats_ms);
 		buf_putf(b, "<dt>Measured</dt><dd>%s</dd>", s);
 	} else {
 		buf_puts(b, "<dt>Storage</dt><dd>none</dd>");
@@ -843,7 +843,7 @@ render_about_html(const struct board_view *v, struct buf *b)
 	         "</dl></div><div class=\"card\"><h3>This page</h3><dl class=\"kv\">"
 	         "<dt>Relays</dt><dd>%zu</dd><dt>Relay-models</dt><dd>%zu</dd>",
 	         v->n_relays, v->n);
-	format_time(s, sizeof s, a->started_ms);
+	render_time(s, sizeof s, a->started_ms);
 	buf_putf(b,
 	         "<dt>Up since</dt><dd>%s</dd></dl></div><div class=\"card\"><h3>Machine-readable"
 	         "</h3><ul class=\"plain\"><li><a href=\"api/v1/relays\">api/v1/relays</a>: every "

@@ -152,7 +152,7 @@ html_escape(struct buf *b, const char *s)
 }
 
 void
-format_time(char *out, size_t n, int64_t ms)
+render_time(char *out, size_t n, int64_t ms)
 {
 	if (ms <= 0) {
 		snprintf(out, n, "never");
@@ -244,7 +244,7 @@ void
 page_end(struct buf *b, const struct board_view *v, const char *root)
 {
 	char now[64];
-	format_time(now, sizeof now, v->now_ms);
+	render_time(now, sizeof now, v->now_ms);
 	buf_putf(b,
 	         "</main><footer>Generated %s by Assay. Verdicts are evidence, not "
 	         "accusations. Data: <a href=\"%sapi/v1/relays\">JSON</a> · "
@@ -447,7 +447,7 @@ render_status_html(const struct board_view *v, struct buf *b)
 		else
 			buf_puts(b, "&ndash;");
 		char when[64], ago[32];
-		format_time(when, sizeof when, e->last_run_ms);
+		render_time(when, sizeof when, e->last_run_ms);
 		format_ago(ago, sizeof ago, e->last_run_ms, v->now_ms);
 		buf_putf(b, "</td><td class=\"num opt\" title=\"%s\">%s</td></tr>", when, ago);
 	}

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "web/model.h"
 
 /* Shared pieces (render.c). */
@@ -22,7 +22,7 @@
 /* Append s to b with HTML special characters escaped. */
 void html_escape(struct buf *b, const char *s);
 /* "2025-01-02 03:04 UTC" ("never" for 0). */
-void format_time(char *out, size_t n, int64_t ms);
+void render_time(char *out, size_t n, int64_t ms);
 /* "3 min ago", "2 h ago", "5 d ago". */
 void format_ago(char *out, size_t n, int64_t ms, int64_t now_ms);
 /* "99.95%" with as many decimals as the count deserves. */

@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "web/board.h"
 #include "web/render.h"
 #include "web/site.h"

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "web/board.h"
 #include "web/render.h"
 

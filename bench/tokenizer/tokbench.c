@@ -8,7 +8,7 @@
  * (KiB) of this process, which holds the file, the mapped vocabulary and
  * nothing else. The best of several runs filters out other load.
  */
-#include "cli/util.h"
+#include "base/util.h"
 #include "scoring/tokenizer.h"
 
 #include <stdio.h>

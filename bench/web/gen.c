@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 #include "probes/observation.h"
 #include "storage/store.h"
 

@@ -4,7 +4,7 @@
  * Invariant: a node's children are complete before the node is handed to its
  * parent; on any error the partial tree is freed and nothing leaks.
  */
-#include "cli/yamltree.h"
+#include "base/yamltree.h"
 
 #include <errno.h>
 #include <math.h>
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "cli/util.h"
+#include "base/util.h"
 
 #define YAML_FILE_CAP (4u << 20)
 #define YAML_MAX_DEPTH 64
@@ -90,7 +90,8 @@ next_event(struct loader *l, yaml_event_t *ev)
 {
 	if (!yaml_parser_parse(&l->parser, ev)) {
 		ytree_error(l->err, l->errlen, l->name, (int)l->parser.problem_mark.line + 1,
-		           "invalid YAML: %s", l->parser.problem ? l->parser.problem : "syntax error");
+		            "invalid YAML: %s",
+		            l->parser.problem ? l->parser.problem : "syntax error");
 		return -1;
 	}
 	return 0;
@@ -118,7 +119,7 @@ load_collection(struct loader *l, struct ynode *n, yaml_event_type_t end, int de
 		/* map: key scalar, then value */
 		if (ev.type != YAML_SCALAR_EVENT) {
 			ytree_error(l->err, l->errlen, l->name, (int)ev.start_mark.line + 1,
-			           "mapping keys must be plain strings");
+			            "mapping keys must be plain strings");
 			yaml_event_delete(&ev);
 			goto err;
 		}
@@ -127,8 +128,8 @@ load_collection(struct loader *l, struct ynode *n, yaml_event_type_t end, int de
 		yaml_event_delete(&ev);
 		for (size_t i = 0; i < n->n; i++) {
 			if (strcmp(n->keys[i], key) == 0) {
-				ytree_error(l->err, l->errlen, l->name, key_line, "duplicate key '%s'",
-				           key);
+				ytree_error(l->err, l->errlen, l->name, key_line,
+				            "duplicate key '%s'", key);
 				free(key);
 				goto err;
 			}
@@ -172,7 +173,8 @@ load_node(struct loader *l, yaml_event_t *ev, int depth)
 	}
 	case YAML_SEQUENCE_START_EVENT:
 		yaml_event_delete(ev);
-		return load_collection(l, node_new(YNODE_SEQ, line), YAML_SEQUENCE_END_EVENT, depth);
+		return load_collection(l, node_new(YNODE_SEQ, line), YAML_SEQUENCE_END_EVENT,
+		                       depth);
 	case YAML_MAPPING_START_EVENT:
 		yaml_event_delete(ev);
 		return load_collection(l, node_new(YNODE_MAP, line), YAML_MAPPING_END_EVENT, depth);
@@ -222,7 +224,7 @@ ytree_load_string(const char *text, size_t len, const char *name, char *err, siz
 		goto fail;
 	if (ev.type != YAML_STREAM_END_EVENT) {
 		ytree_error(err, errlen, name, (int)ev.start_mark.line + 1,
-		           "only one YAML document is allowed");
+		            "only one YAML document is allowed");
 		yaml_event_delete(&ev);
 		goto fail;
 	}
@@ -272,7 +274,7 @@ ytree_as_string(const struct ynode *n, const char *name, const char **out, char 
 
 int
 ytree_as_long(const struct ynode *n, const char *name, long min, long max, long *out, char *err,
-             size_t errlen)
+              size_t errlen)
 {
 	if (n->kind != YNODE_SCALAR || n->quoted)
 		return ytree_error(err, errlen, name, n->line, "expected a whole number");
@@ -281,17 +283,17 @@ ytree_as_long(const struct ynode *n, const char *name, long min, long max, long 
 	long v = strtol(n->scalar, &end, 10);
 	if (errno != 0 || end == n->scalar || *end != '\0')
 		return ytree_error(err, errlen, name, n->line, "expected a whole number, not '%s'",
-		                  n->scalar);
+		                   n->scalar);
 	if (v < min || v > max)
-		return ytree_error(err, errlen, name, n->line, "%ld is out of range (%ld to %ld)", v,
-		                  min, max);
+		return ytree_error(err, errlen, name, n->line, "%ld is out of range (%ld to %ld)",
+		                   v, min, max);
 	*out = v;
 	return 0;
 }
 
 int
 ytree_as_double(const struct ynode *n, const char *name, double min, double max, double *out,
-               char *err, size_t errlen)
+                char *err, size_t errlen)
 {
 	if (n->kind != YNODE_SCALAR || n->quoted)
 		return ytree_error(err, errlen, name, n->line, "expected a number");
@@ -300,10 +302,10 @@ ytree_as_double(const struct ynode *n, const char *name, double min, double max,
 	double v = strtod(n->scalar, &end);
 	if (errno != 0 || end == n->scalar || *end != '\0' || !isfinite(v))
 		return ytree_error(err, errlen, name, n->line, "expected a number, not '%s'",
-		                  n->scalar);
+		                   n->scalar);
 	if (v < min || v > max)
-		return ytree_error(err, errlen, name, n->line, "%g is out of range (%g to %g)", v, min,
-		                  max);
+		return ytree_error(err, errlen, name, n->line, "%g is out of range (%g to %g)", v,
+		                   min, max);
 	*out = v;
 	return 0;
 }
@@ -355,12 +357,13 @@ ytree_as_duration(const struct ynode *n, const char *name, long long *us, char *
 	return 0;
 bad:
 	return ytree_error(err, errlen, name, n->line,
-	                  "expected a duration like 250ms, 30s, 5m, 2h or 1d, not '%s'", n->scalar);
+	                   "expected a duration like 250ms, 30s, 5m, 2h or 1d, not '%s'",
+	                   n->scalar);
 }
 
 int
 ytree_check_keys(const struct ynode *map, const char *name, const char *const *allowed, char *err,
-                size_t errlen)
+                 size_t errlen)
 {
 	if (map->kind != YNODE_MAP)
 		return ytree_error(err, errlen, name, map->line, "expected a mapping");
@@ -371,7 +374,7 @@ ytree_check_keys(const struct ynode *map, const char *name, const char *const *a
 				break;
 		if (allowed[j] == NULL)
 			return ytree_error(err, errlen, name, map->key_lines[i], "unknown key '%s'",
-			                  map->keys[i]);
+			                   map->keys[i]);
 	}
 	return 0;
 }

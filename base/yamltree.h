@@ -27,7 +27,7 @@ struct ynode {
 struct ynode *ytree_load_file(const char *path, char *err, size_t errlen);
 /* Parse a string; name is used in messages. */
 struct ynode *ytree_load_string(const char *text, size_t len, const char *name, char *err,
-                               size_t errlen);
+                                size_t errlen);
 void ytree_free(struct ynode *n);
 
 /* Lookup in a map: the value for key, or NULL. */
@@ -38,21 +38,21 @@ struct ynode *ytree_get(const struct ynode *map, const char *key);
  * name is the file name used in messages.
  */
 int ytree_as_string(const struct ynode *n, const char *name, const char **out, char *err,
-                   size_t errlen);
-int ytree_as_long(const struct ynode *n, const char *name, long min, long max, long *out,
-                 char *err, size_t errlen);
+                    size_t errlen);
+int ytree_as_long(const struct ynode *n, const char *name, long min, long max, long *out, char *err,
+                  size_t errlen);
 int ytree_as_double(const struct ynode *n, const char *name, double min, double max, double *out,
-                   char *err, size_t errlen);
+                    char *err, size_t errlen);
 int ytree_as_bool(const struct ynode *n, const char *name, int *out, char *err, size_t errlen);
 /* A duration: "250ms", "30s", "5m", "2h", "1d" or a bare number of seconds. Microseconds. */
 int ytree_as_duration(const struct ynode *n, const char *name, long long *us, char *err,
-                     size_t errlen);
+                      size_t errlen);
 /*
  * Check that every key of map is one of the NULL-terminated allowed list;
  * the first stranger is named with its line.
  */
 int ytree_check_keys(const struct ynode *map, const char *name, const char *const *allowed,
-                    char *err, size_t errlen);
+                     char *err, size_t errlen);
 /* Format "name:line: message" into err; always returns -1. */
 int ytree_error(char *err, size_t errlen, const char *name, int line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

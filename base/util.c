@@ -1,7 +1,7 @@
 /*
  * util: allocation that cannot fail, capped buffers, clocks and data paths.
  */
-#include "cli/util.h"
+#include "base/util.h"
 
 #include <errno.h>
 #include <limits.h>
