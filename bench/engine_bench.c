@@ -367,7 +367,7 @@ main(int argc, char **argv)
 		                        .temperature = 0,
 		                        .seed = -1,
 		                        .stream = 1};
-		char *only_body = adapter_body(API_OPENAI, &oc);
+		char *only_body = adapter_body(API_OPENAI, &oc, NULL);
 		int rc = parse_only(only_url, only_body, total);
 		free(only_url);
 		free(only_body);
@@ -386,7 +386,7 @@ main(int argc, char **argv)
 	                          .seed = -1,
 	                          .stream = 1};
 	char *url = adapter_url(API_OPENAI, argv[1]);
-	char *body = adapter_body(API_OPENAI, &call);
+	char *body = adapter_body(API_OPENAI, &call, NULL);
 	struct engine_request req = {
 	    .api = API_OPENAI, .url = url, .body = body, .stream = 1, .timeout_us = 120000000};
 	long rss0 = rss_kib();

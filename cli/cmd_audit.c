@@ -26,15 +26,35 @@ usage(FILE *f)
 	fputs("usage: assay audit --base-url URL --model NAME [--key-env VAR] [--api "
 	      "openai|anthropic]\n"
 	      "                   [--json] [--timeout SECONDS] [--ca-file FILE]\n"
-	      "                   [--insecure-skip-tls-verify] [--deep]\n"
+	      "                   [--insecure-skip-tls-verify] [--deep] [--time-scale X]\n"
 	      "\n"
 	      "Audit one relay and model now. The API key is read from the environment\n"
 	      "variable named by --key-env (never from the command line); without it no key\n"
 	      "is sent. --deep adds long-context and long-output probes (tens of thousands\n"
-	      "of tokens; their cost is printed before they are sent). Exit status: 0 genuine, 1 "
+	      "of tokens; their cost is printed before they are sent). --time-scale says the\n"
+	      "endpoint's delays are X times real ones (simulated worlds only; latency is\n"
+	      "then compared at that scale). Exit status: 0 genuine, 1 "
 	      "misbehaving, 2 usage or config error,\n"
 	      "3 suspect, inconclusive or unreachable.\n",
 	      f);
+}
+
+/* The findings that are (hints 0) or are not (hints 1) accusations. */
+static void
+print_findings(const struct assessment *a, int hints, FILE *f)
+{
+	for (size_t i = 0; i < a->n_findings; i++) {
+		const struct finding *fd = &a->findings[i];
+		if (fd->hint != hints)
+			continue;
+		fprintf(f, "  - %s, confidence %.3f", fd->class, fd->confidence);
+		if (fd->p_adjusted >= 0)
+			fprintf(f, " (p = %.2g after correction)", fd->p_adjusted);
+		fprintf(f, "\n    %s\n    expected: %s\n    observed: %s\n", fd->summary,
+		        fd->expected, fd->observed);
+		if (fd->served)
+			fprintf(f, "    most likely served: %s\n", fd->served);
+	}
 }
 
 static void
@@ -43,21 +63,28 @@ print_report(const struct audit_run *run, const struct assessment *a, FILE *f)
 	fprintf(f, "Assay audit of %s at %s (%s API)\n\n", run->target.model, run->target.base_url,
 	        api_name(run->target.api));
 	fprintf(f, "verdict: %s\n  %s\n\n", verdict_name(a->verdict), a->reason ? a->reason : "");
-	if (a->n_findings == 0) {
+	size_t n_hints = 0;
+	for (size_t i = 0; i < a->n_findings; i++)
+		n_hints += a->findings[i].hint != 0;
+	if (a->n_findings == n_hints) {
 		fputs("findings: none\n", f);
 	} else {
-		fprintf(f, "findings (%zu):\n", a->n_findings);
-		for (size_t i = 0; i < a->n_findings; i++) {
-			const struct finding *fd = &a->findings[i];
-			fprintf(
-			    f,
-			    "  - %s, confidence %.3f\n    %s\n    expected: %s\n    observed: %s\n",
-			    fd->class, fd->confidence, fd->summary, fd->expected, fd->observed);
-			if (fd->served)
-				fprintf(f, "    most likely served: %s\n", fd->served);
-		}
+		fprintf(f, "findings (%zu):\n", a->n_findings - n_hints);
+		print_findings(a, 0, f);
 	}
-	fprintf(f, "\nrequests: %d planned, %d succeeded\n", a->requests, a->ok_requests);
+	if (n_hints > 0) {
+		fprintf(f,
+		        "\nweak hints (%zu; no accusation: after correcting for the %d tests "
+		        "run, none is within the false-positive budget):\n",
+		        n_hints, a->tests_run);
+		print_findings(a, 1, f);
+	}
+	for (size_t i = 0; i < a->n_skipped; i++)
+		fprintf(f, "%s %s: %s\n", i == 0 ? "\nnot sent:" : "         ", a->skipped[i].probe,
+		        a->skipped[i].reason);
+	fprintf(f, "\nrequests: %d planned, %d succeeded%s\n", a->requests, a->ok_requests,
+	        a->requests > 0 && !assessment_reliable(a) ? " (unreliable: too few to judge)"
+	                                                   : "");
 	fprintf(f, "tokens spent: %ld (%ld prompt, %ld completion)", a->tokens_spent,
 	        a->prompt_tokens, a->completion_tokens);
 	if (a->cost_usd >= 0)
@@ -126,13 +153,14 @@ cmd_audit(int argc, char **argv)
 	    {"ca-file", required_argument, NULL, 'c'},
 	    {"insecure-skip-tls-verify", no_argument, NULL, 'I'},
 	    {"deep", no_argument, NULL, 'D'},
+	    {"time-scale", required_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *base_url = NULL, *model = NULL, *key_env = NULL, *api_opt = NULL;
 	const char *ca_file = NULL;
 	int json = 0, insecure = 0, deep = 0;
-	double timeout_s = 60;
+	double timeout_s = 60, time_scale = 1;
 	int c;
 	optind = 1;
 	opterr = 0;
@@ -171,6 +199,18 @@ cmd_audit(int argc, char **argv)
 		case 'I':
 			insecure = 1;
 			break;
+		case 'S': {
+			char *end;
+			time_scale = strtod(optarg, &end);
+			if (*end != '\0' || !(time_scale > 0) || time_scale > 1000) {
+				fprintf(
+				    stderr,
+				    "assay audit: --time-scale takes a factor above 0, not '%s'\n",
+				    optarg);
+				return 2;
+			}
+			break;
+		}
 		case 'D':
 			deep = 1;
 			break;
@@ -259,6 +299,7 @@ cmd_audit(int argc, char **argv)
 	    .model = (char *)model,
 	    .api_key = (char *)key,
 	};
+	baseline_request_rules(claimed, &target.rules);
 	if (deep)
 		print_deep_cost(cat, claimed);
 	struct audit_run *run = audit_run_to_end(base, engine, cat, &target,
@@ -266,6 +307,7 @@ cmd_audit(int argc, char **argv)
 	                                         3, (int64_t)(timeout_s * 1e6));
 
 	struct scorer *scorer = scorer_new(pack);
+	scorer_set_time_scale(scorer, time_scale);
 	struct assessment a;
 	assessment_init(&a);
 	scorer_assess(scorer, run, claimed, &a);

@@ -32,13 +32,15 @@ usage(FILE *f)
 	      "       assay baseline export [FILE]\n"
 	      "       assay baseline import FILE\n"
 	      "       assay baseline record --base-url URL --model NAME [--key-env VAR]\n"
-	      "                             [--samples N] [-o FILE]\n"
+	      "                             [--samples N] [--time-scale X] [-o FILE]\n"
 	      "\n"
 	      "Baselines say what an official model does. export writes every known model\n"
 	      "as a JSON pack; import checks a pack and installs it in your pack directory\n"
 	      "("
 	      "$ASSAY_BASELINE_DIR, else ~/.local/share/assay/baselines); record measures\n"
-	      "an OFFICIAL endpoint and writes a pack for the model.\n",
+	      "an OFFICIAL endpoint and writes a pack for the model. --time-scale notes that\n"
+	      "the endpoint's delays are X times real ones (a simulated world run faster),\n"
+	      "so audits compare latency at the scale it was recorded at.\n",
 	      f);
 }
 
@@ -180,12 +182,16 @@ record_temp_zero(const struct catalog *cat, const struct audit_target *t, int tr
 static int
 cmd_record(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"base-url", required_argument, NULL, 'u'}, {"model", required_argument, NULL, 'm'},
-	    {"key-env", required_argument, NULL, 'k'},  {"samples", required_argument, NULL, 's'},
-	    {"output", required_argument, NULL, 'o'},   {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"base-url", required_argument, NULL, 'u'},
+	                                     {"model", required_argument, NULL, 'm'},
+	                                     {"key-env", required_argument, NULL, 'k'},
+	                                     {"samples", required_argument, NULL, 's'},
+	                                     {"output", required_argument, NULL, 'o'},
+	                                     {"time-scale", required_argument, NULL, 't'},
+	                                     {NULL, 0, NULL, 0}};
 	const char *url = NULL, *model = NULL, *key_env = NULL, *out = NULL;
 	int samples = 5, c;
+	double time_scale = 1;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
@@ -205,6 +211,9 @@ cmd_record(int argc, char **argv)
 		case 'o':
 			out = optarg;
 			break;
+		case 't':
+			time_scale = strtod(optarg, NULL);
+			break;
 		default:
 			fprintf(stderr,
 			        "assay baseline record: unknown option or missing value: '%s'\n",
@@ -213,9 +222,9 @@ cmd_record(int argc, char **argv)
 		}
 	}
 	char err[512];
-	if (url == NULL || model == NULL || samples < 1 || samples > 100) {
+	if (url == NULL || model == NULL || samples < 1 || samples > 100 || !(time_scale > 0)) {
 		fputs("assay baseline record: --base-url and --model are required, --samples "
-		      "1..100\n",
+		      "1..100, --time-scale above 0\n",
 		      stderr);
 		return 2;
 	}
@@ -262,6 +271,7 @@ cmd_record(int argc, char **argv)
 	                         .api = (enum api_kind)api_from_name(m.api),
 	                         .model = (char *)model,
 	                         .api_key = (char *)key};
+	baseline_request_rules(known, &t.rules);
 	for (int i = 0; i < samples; i++) {
 		struct rec_run ctx;
 		rec_run(&ctx, cat, &t, TIER_CHEAP | TIER_MEDIUM);
@@ -332,6 +342,7 @@ cmd_record(int argc, char **argv)
 		qsort(rates, (size_t)n_rate, sizeof *rates, cmp_double);
 		m.ttft_ms = ttfts[n_lat / 2];
 		m.tokens_per_s = rates[n_rate / 2];
+		m.latency_time_scale = time_scale;
 	}
 	struct baseline_pack out_pack = {.name = (char *)"recorded"};
 	baseline_put(&out_pack, &m);

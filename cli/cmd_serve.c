@@ -240,6 +240,7 @@ cmd_serve(int argc, char **argv)
 		goto fail;
 	s.board = board_new(s.config->title);
 	s.scorer = scorer_new(s.pack);
+	scorer_set_time_scale(s.scorer, s.config->time_scale);
 	s.ledger = ledger_new(0);
 	store_retention_default(&s.retention);
 	if (board_load(s.board, s.store, err, sizeof err) != 0)
@@ -262,6 +263,7 @@ cmd_serve(int argc, char **argv)
 			    .model = r->models[m],
 			    .api_key = r->key_env ? getenv(r->key_env) : NULL,
 			};
+			baseline_request_rules(baseline_find(s.pack, r->models[m]), &t.rules);
 			board_declare(s.board, r->name, r->models[m], api_name(r->api),
 			              r->interval_us / 1000);
 			/* stagger first runs by 200 ms each */

@@ -170,8 +170,9 @@ config_load(const char *path, const struct baseline_pack *pack, char *err, size_
 	c->database = xstrdup("assay.db");
 	c->interval_us = 300 * 1000000LL;
 	c->timeout_us = 60 * 1000000LL;
-	static const char *const keys[] = {"title",    "listen",  "database", "ca_file",
-	                                   "interval", "timeout", "relays",   NULL};
+	c->time_scale = 1;
+	static const char *const keys[] = {"title",   "listen", "database",   "ca_file", "interval",
+	                                   "timeout", "relays", "time_scale", NULL};
 	if (ytree_check_keys(root, path, keys, err, errlen) != 0)
 		goto err;
 	if (get_string(root, "title", path, &c->title, err, errlen) != 0 ||
@@ -199,6 +200,10 @@ config_load(const char *path, const struct baseline_pack *pack, char *err, size_
 		}
 		c->timeout_us = us;
 	}
+	/* simulated worlds: the relays' delays are this multiple of real ones */
+	if ((v = ytree_get(root, "time_scale")) != NULL &&
+	    ytree_as_double(v, path, 1e-4, 1000, &c->time_scale, err, errlen) != 0)
+		goto err;
 	v = ytree_get(root, "relays");
 	if (v == NULL || v->kind != YNODE_SEQ || v->n == 0) {
 		ytree_error(err, errlen, path, v ? v->line : root->line,

@@ -32,6 +32,8 @@ struct config {
 	char *ca_file;
 	int64_t interval_us; /* default for relays */
 	int64_t timeout_us;  /* per request */
+	double time_scale;   /* the relays' delays as a multiple of real (simulated
+	                      * worlds); 1 by default */
 	struct config_relay *relays;
 	size_t n_relays;
 };

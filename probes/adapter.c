@@ -54,47 +54,158 @@ adapter_url(enum api_kind api, const char *base_url)
 	                 api == API_ANTHROPIC ? "messages" : "chat/completions");
 }
 
-char *
-adapter_body(enum api_kind api, const struct probe_call *call)
+const char *
+adapter_cannot(enum api_kind api, const struct request_intent *in)
 {
-	json_t *root = json_object();
-	json_t *msgs = json_array();
-	json_object_set_new(root, "model", json_string(call->model));
-	for (size_t i = 0; i < call->n_messages; i++) {
-		const struct probe_message *m = &call->messages[i];
-		if (api == API_ANTHROPIC && strcmp(m->role, "system") == 0) {
-			json_object_set_new(root, "system", json_string(m->content));
-			continue;
-		}
-		json_t *jm = json_object();
-		json_object_set_new(jm, "role", json_string(m->role));
-		json_object_set_new(jm, "content", json_string(m->content));
-		json_array_append_new(msgs, jm);
+	if (api == API_ANTHROPIC) {
+		if (in->top_logprobs > 0)
+			return "the Anthropic Messages API returns no token logprobs";
+		if (in->json_object)
+			return "the Anthropic Messages API has no JSON mode";
 	}
+	return NULL;
+}
+
+/* The tool's argument schema as JSON (an empty object schema if unset). */
+static json_t *
+tool_schema(const struct request_intent *in)
+{
+	json_t *schema = in->tool_schema ? json_loads(in->tool_schema, 0, NULL) : NULL;
+	if (!json_is_object(schema)) {
+		json_decref(schema);
+		schema = json_pack("{s:s, s:{}}", "type", "object", "properties");
+	}
+	return schema;
+}
+
+static json_t *
+stop_array(const struct request_intent *in)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < in->n_stop; i++)
+		json_array_append_new(a, json_string(in->stop[i]));
+	return a;
+}
+
+/*
+ * OpenAI Chat Completions: messages keep their roles; the token limit is
+ * max_tokens or, for the models that require it, max_completion_tokens;
+ * a streamed request asks for the usage chunk.
+ */
+static void
+openai_fields(json_t *root, const struct probe_call *call, const struct request_rules *rules)
+{
+	const struct request_intent *in = &call->intent;
+	json_t *msgs = json_array();
+	for (size_t i = 0; i < call->n_messages; i++)
+		json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", call->messages[i].role,
+		                                      "content", call->messages[i].content));
 	json_object_set_new(root, "messages", msgs);
-	/* Anthropic requires max_tokens; OpenAI takes it as optional. */
 	if (call->max_tokens >= 0)
-		json_object_set_new(root, "max_tokens", json_integer(call->max_tokens));
-	else if (api == API_ANTHROPIC)
-		json_object_set_new(root, "max_tokens", json_integer(1024));
-	if (call->temperature >= 0)
+		json_object_set_new(
+		    root, rules->max_completion_tokens ? "max_completion_tokens" : "max_tokens",
+		    json_integer(call->max_tokens));
+	if (call->temperature >= 0 && !rules->no_temperature)
 		json_object_set_new(root, "temperature", json_real(call->temperature));
-	if (call->seed >= 0 && api == API_OPENAI)
+	if (call->seed >= 0)
 		json_object_set_new(root, "seed", json_integer(call->seed));
 	if (call->stream) {
 		json_object_set_new(root, "stream", json_true());
-		if (api == API_OPENAI) {
-			json_t *so = json_object();
-			json_object_set_new(so, "include_usage", json_true());
-			json_object_set_new(root, "stream_options", so);
+		json_object_set_new(root, "stream_options", json_pack("{s:b}", "include_usage", 1));
+	}
+	if (in->n_stop > 0)
+		json_object_set_new(root, "stop", stop_array(in));
+	if (in->top_logprobs > 0) {
+		json_object_set_new(root, "logprobs", json_true());
+		json_object_set_new(root, "top_logprobs", json_integer(in->top_logprobs));
+	}
+	if (in->json_object)
+		json_object_set_new(root, "response_format",
+		                    json_pack("{s:s}", "type", "json_object"));
+	if (in->tool_name != NULL) {
+		json_t *fn = json_pack("{s:s}", "name", in->tool_name);
+		if (in->tool_description != NULL)
+			json_object_set_new(fn, "description", json_string(in->tool_description));
+		json_object_set_new(fn, "parameters", tool_schema(in));
+		json_object_set_new(root, "tools",
+		                    json_pack("[{s:s, s:o}]", "type", "function", "function", fn));
+		json_t *choice = in->tool_choice == TOOL_CHOICE_REQUIRED ? json_string("required")
+		                 : in->tool_choice == TOOL_CHOICE_NAMED
+		                     ? json_pack("{s:s, s:{s:s}}", "type", "function", "function",
+		                                 "name", in->tool_name)
+		                     : json_string("auto");
+		json_object_set_new(root, "tool_choice", choice);
+	}
+}
+
+/*
+ * Anthropic Messages: system text is a top-level field (leading system
+ * messages joined), max_tokens is required, temperature runs 0..1, stop
+ * sequences are stop_sequences, a tool is {name, description, input_schema}
+ * and a forced call is tool_choice {type: any} or {type: tool, name}.
+ */
+static void
+anthropic_fields(json_t *root, const struct probe_call *call, const struct request_rules *rules)
+{
+	const struct request_intent *in = &call->intent;
+	struct buf system;
+	buf_init(&system, 0);
+	json_t *msgs = json_array();
+	for (size_t i = 0; i < call->n_messages; i++) {
+		const struct probe_message *m = &call->messages[i];
+		if (strcmp(m->role, "system") == 0) {
+			if (system.len > 0)
+				buf_puts(&system, "\n\n");
+			buf_puts(&system, m->content);
+			continue;
 		}
+		json_array_append_new(
+		    msgs, json_pack("{s:s, s:s}", "role", m->role, "content", m->content));
 	}
-	if (call->extra_json != NULL) {
-		json_t *extra = json_loads(call->extra_json, 0, NULL);
-		if (json_is_object(extra))
-			json_object_update(root, extra);
-		json_decref(extra);
+	json_object_set_new(root, "max_tokens",
+	                    json_integer(call->max_tokens >= 0 ? call->max_tokens : 1024));
+	if (system.len > 0)
+		json_object_set_new(root, "system", json_stringn(system.data, system.len));
+	buf_release(&system);
+	json_object_set_new(root, "messages", msgs);
+	if (call->temperature >= 0 && !rules->no_temperature)
+		/* Anthropic's range is 0..1: 1 is already its most varied */
+		json_object_set_new(root, "temperature",
+		                    json_real(call->temperature > 1 ? 1 : call->temperature));
+	if (in->n_stop > 0)
+		json_object_set_new(root, "stop_sequences", stop_array(in));
+	if (call->stream)
+		json_object_set_new(root, "stream", json_true());
+	if (in->tool_name != NULL) {
+		json_t *tool = json_pack("{s:s}", "name", in->tool_name);
+		if (in->tool_description != NULL)
+			json_object_set_new(tool, "description", json_string(in->tool_description));
+		json_object_set_new(tool, "input_schema", tool_schema(in));
+		json_object_set_new(root, "tools", json_pack("[o]", tool));
+		json_t *choice =
+		    in->tool_choice == TOOL_CHOICE_REQUIRED ? json_pack("{s:s}", "type", "any")
+		    : in->tool_choice == TOOL_CHOICE_NAMED
+		        ? json_pack("{s:s, s:s}", "type", "tool", "name", in->tool_name)
+		        : json_pack("{s:s}", "type", "auto");
+		json_object_set_new(root, "tool_choice", choice);
 	}
+}
+
+char *
+adapter_body(enum api_kind api, const struct probe_call *call, const char **why_not)
+{
+	static const struct request_rules defaults;
+	const struct request_rules *rules = call->rules ? call->rules : &defaults;
+	const char *cannot = adapter_cannot(api, &call->intent);
+	if (why_not != NULL)
+		*why_not = cannot;
+	if (cannot != NULL)
+		return NULL;
+	json_t *root = json_pack("{s:s}", "model", call->model);
+	if (api == API_ANTHROPIC)
+		anthropic_fields(root, call, rules);
+	else
+		openai_fields(root, call, rules);
 	char *s = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	if (s == NULL)
@@ -209,8 +320,8 @@ openai_chunk(struct adapter_parse *p, json_t *chunk, int64_t now)
 	json_t *err = json_object_get(chunk, "error");
 	if (err != NULL) {
 		json_t *msg = json_is_object(err) ? json_object_get(err, "message") : NULL;
-		set_error(p, ERR_UPSTREAM, json_is_string(msg) ? json_string_value(msg)
-		                                               : "error event in stream");
+		set_error(p, ERR_UPSTREAM,
+		          json_is_string(msg) ? json_string_value(msg) : "error event in stream");
 		return 0;
 	}
 	if (o->id == NULL)
@@ -274,9 +385,11 @@ anthropic_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t 
 		json_t *msg = json_is_object(err) ? json_object_get(err, "message") : NULL;
 		json_t *etype = json_is_object(err) ? json_object_get(err, "type") : NULL;
 		enum error_class e = ERR_UPSTREAM;
-		if (json_is_string(etype) && strcmp(json_string_value(etype), "rate_limit_error") == 0)
+		if (json_is_string(etype) &&
+		    strcmp(json_string_value(etype), "rate_limit_error") == 0)
 			e = ERR_RATE_LIMITED;
-		set_error(p, e, json_is_string(msg) ? json_string_value(msg) : "error event in stream");
+		set_error(p, e,
+		          json_is_string(msg) ? json_string_value(msg) : "error event in stream");
 	}
 	/* ping, content_block_start/stop: nothing to keep */
 	return 0;
@@ -505,8 +618,7 @@ adapter_parse_finish(struct adapter_parse *p, int status)
 	json_t *j = json_loadb(p->body.data ? p->body.data : "", p->body.len, 0, &jerr);
 	if (!json_is_object(j)) {
 		set_error(p, ERR_MALFORMED, "response body is not a JSON object");
-	} else if (json_object_get(j, "error") != NULL &&
-	           json_object_get(j, "choices") == NULL &&
+	} else if (json_object_get(j, "error") != NULL && json_object_get(j, "choices") == NULL &&
 	           json_object_get(j, "content") == NULL) {
 		/* some relays send errors with status 200: an upstream failure */
 		json_decref(j);

@@ -26,22 +26,66 @@ struct probe_message {
 	const char *content;
 };
 
+enum tool_choice {
+	TOOL_CHOICE_AUTO = 0, /* the model may call the tool */
+	TOOL_CHOICE_REQUIRED, /* the model must call a tool */
+	TOOL_CHOICE_NAMED,    /* the model must call this tool */
+};
+
+/*
+ * What a request asks for beyond its messages, in no API's terms: the
+ * adapter writes each API's own fields for it (OpenAI `stop`, Anthropic
+ * `stop_sequences`; OpenAI `tools[].function.parameters`, Anthropic
+ * `tools[].input_schema`; ...) or says it cannot be expressed.
+ */
+struct request_intent {
+	const char *const *stop; /* stop sequences */
+	size_t n_stop;
+	int top_logprobs;      /* > 0: token logprobs with this many alternatives */
+	int json_object;       /* the answer must be a JSON object (JSON mode) */
+	const char *tool_name; /* one function tool, or NULL */
+	const char *tool_description;
+	const char *tool_schema; /* its arguments' JSON Schema, as JSON text */
+	enum tool_choice tool_choice;
+};
+
+/*
+ * What the model behind an endpoint accepts, from its baseline: which
+ * token-limit field it takes and whether it takes temperature at all. The
+ * zero value is what the chat models of both APIs take.
+ */
+struct request_rules {
+	int max_completion_tokens; /* OpenAI: max_completion_tokens, not max_tokens */
+	int no_temperature;        /* temperature is refused: leave it out */
+};
+
 /* One request to make, fully instantiated (nonce already in the text). */
 struct probe_call {
 	const char *model;
 	const struct probe_message *messages;
 	size_t n_messages;
-	long max_tokens;    /* -1: leave out */
+	long max_tokens;    /* -1: leave out (Anthropic requires it: 1024 then) */
 	double temperature; /* < 0: leave out */
-	long seed;          /* < 0: leave out */
+	long seed;          /* < 0: leave out (OpenAI only) */
 	int stream;
-	const char *extra_json; /* more request fields (a JSON object), or NULL */
+	struct request_intent intent;
+	const struct request_rules *rules; /* NULL: the defaults */
 };
 
 /* The endpoint URL for base_url (".../v1"); the caller frees it. */
 char *adapter_url(enum api_kind api, const char *base_url);
-/* The JSON request body; the caller frees it. */
-char *adapter_body(enum api_kind api, const struct probe_call *call);
+/*
+ * Why api cannot carry this intent (a sentence naming what the API lacks),
+ * or NULL when it can. A probe whose intent an API cannot carry is skipped,
+ * never sent half-built.
+ */
+const char *adapter_cannot(enum api_kind api, const struct request_intent *intent);
+/*
+ * The JSON request body, in api's own schema; the caller frees it. NULL
+ * (with the reason in *why_not, when why_not is not NULL) when the intent
+ * cannot be expressed in api.
+ */
+char *adapter_body(enum api_kind api, const struct probe_call *call, const char **why_not);
 
 /* Incremental response parsing. */
 struct adapter_parse {

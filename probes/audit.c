@@ -18,6 +18,7 @@ audit_target_copy(struct audit_target *dst, const struct audit_target *src)
 	dst->api = src->api;
 	dst->model = xstrdup(src->model);
 	dst->api_key = src->api_key ? xstrdup(src->api_key) : NULL;
+	dst->rules = src->rules;
 }
 
 void
@@ -71,10 +72,14 @@ submit_more(struct audit_run *run)
 		    .temperature = it->probe->temperature,
 		    .seed = -1,
 		    .stream = it->probe->stream,
-		    .extra_json = it->probe->params_json,
+		    .intent = it->probe->intent,
+		    .rules = &run->target.rules,
 		};
 		char *url = adapter_url(run->target.api, run->target.base_url);
-		char *body = adapter_body(run->target.api, &call);
+		/* audit_start() left out what the API cannot carry */
+		char *body = adapter_body(run->target.api, &call, NULL);
+		if (body == NULL)
+			fatal(70, "internal: probe '%s' cannot be sent", it->probe->id);
 		/* the whole run shares one deadline: a relay that stalls or
 		 * rate-limits hard ends the audit on time, as data */
 		int64_t left = run->deadline_us - now_us();
@@ -122,10 +127,16 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 		if (c->probes[i].tier & tiers)
 			n += (size_t)c->probes[i].samples;
 	run->items = xcalloc(n ? n : 1, sizeof *run->items);
+	run->skipped = xcalloc(c->n ? c->n : 1, sizeof *run->skipped);
 	for (size_t i = 0; i < c->n; i++) {
 		const struct probe_def *p = &c->probes[i];
 		if (!(p->tier & tiers))
 			continue;
+		const char *cannot = adapter_cannot(target->api, &p->intent);
+		if (cannot != NULL) {
+			run->skipped[run->n_skipped++] = (struct audit_skip){p, cannot};
+			continue;
+		}
 		for (int s = 0; s < p->samples; s++) {
 			struct audit_item *it = &run->items[run->n_items++];
 			char nonce[16];
@@ -167,6 +178,7 @@ audit_run_free(struct audit_run *run)
 		}
 	}
 	free(run->items);
+	free(run->skipped);
 	audit_target_release(&run->target);
 	free(run);
 }

@@ -21,7 +21,14 @@ struct audit_target {
 	char *base_url;
 	enum api_kind api;
 	char *model;
-	char *api_key; /* from the environment; never stored */
+	char *api_key;              /* from the environment; never stored */
+	struct request_rules rules; /* what the claimed model accepts (its baseline) */
+};
+
+/* A probe the run did not send: the API cannot carry what it asks for. */
+struct audit_skip {
+	const struct probe_def *probe;
+	const char *reason; /* static: what the API lacks */
 };
 
 /* One request of a run: what was sent and what came back. */
@@ -39,6 +46,8 @@ struct audit_run {
 	int64_t finished_ms;
 	struct audit_item *items;
 	size_t n_items;
+	struct audit_skip *skipped; /* probes left out, in catalog order */
+	size_t n_skipped;
 	size_t n_done;
 	size_t next; /* next item to submit */
 	size_t in_flight;
@@ -55,14 +64,16 @@ void audit_target_release(struct audit_target *t);
 
 /*
  * Start a run of the catalog's probes in the tiers mask against target.
+ * Probes whose intent target's API cannot carry are not sent; the run lists
+ * them in skipped with the reason.
  * timeout_us bounds each request and the run as a whole (0: 60 s).
  * done is called once, from the event loop, when every request has ended;
  * the callee then owns the run (audit_run_free()).
  */
 struct audit_run *audit_start(struct engine *e, const struct catalog *c,
-                              const struct audit_target *target, unsigned tiers,
-                              size_t parallel, int64_t timeout_us,
-                              void (*done)(struct audit_run *, void *), void *arg);
+                              const struct audit_target *target, unsigned tiers, size_t parallel,
+                              int64_t timeout_us, void (*done)(struct audit_run *, void *),
+                              void *arg);
 /*
  * The same, run to its end: dispatches base (the engine's) until the run is
  * done, for the commands that audit once and exit. The caller owns the run.
@@ -79,8 +90,7 @@ long audit_tokens_spent(const struct audit_run *run);
 const struct audit_item *audit_find(const struct audit_run *run, const char *probe_id);
 /* The answers of a probe's successful samples, in order: at most cap
  * pointers into the run. Returns how many. */
-size_t audit_texts(const struct audit_run *run, const char *probe_id, const char **out,
-                   size_t cap);
+size_t audit_texts(const struct audit_run *run, const char *probe_id, const char **out, size_t cap);
 /* Did a repeated probe's successful samples all answer alike? 1 yes, 0 no,
  * -1 fewer than two answered. */
 int audit_answers_agree(const struct audit_run *run, const char *probe_id);

@@ -32,7 +32,12 @@ probe_release(struct probe_def *p)
 	free(p->roles);
 	free(p->texts);
 	free(p->expect);
-	free(p->params_json);
+	for (size_t i = 0; i < p->intent.n_stop; i++)
+		free((char *)p->intent.stop[i]);
+	free((char **)p->intent.stop);
+	free((char *)p->intent.tool_name);
+	free((char *)p->intent.tool_description);
+	free((char *)p->intent.tool_schema);
 	pcre2_code_free(p->expect_code);
 }
 
@@ -96,12 +101,97 @@ ynode_to_json(const struct ynode *n)
 	return json_string(n->scalar);
 }
 
+/*
+ * The request's intent: `stop: [..]` (stop sequences), `logprobs: N`
+ * (token logprobs with N alternatives), `answer: json` (JSON mode), and
+ * `tool: {name, description, parameters, choice: auto|required|named}`
+ * (one function tool; parameters is its JSON Schema).
+ */
+static int
+load_intent(struct probe_def *p, const struct ynode *n, const char *file, char *err, size_t errlen)
+{
+	struct request_intent *in = &p->intent;
+	const struct ynode *v;
+	const char *s;
+	if ((v = ytree_get(n, "stop")) != NULL) {
+		if (v->kind != YNODE_SEQ || v->n == 0 || v->n > 4)
+			return ytree_error(err, errlen, file, v->line,
+			                   "'stop' is a list of one to four strings");
+		char **stop = xcalloc(v->n, sizeof *stop);
+		in->stop = (const char *const *)stop;
+		for (size_t i = 0; i < v->n; i++) {
+			if (ytree_as_string(v->items[i], file, &s, err, errlen) != 0)
+				return -1;
+			if (*s == '\0')
+				return ytree_error(err, errlen, file, v->items[i]->line,
+				                   "a stop sequence cannot be empty");
+			stop[in->n_stop++] = xstrdup(s);
+		}
+	}
+	long l;
+	if ((v = ytree_get(n, "logprobs")) != NULL) {
+		if (ytree_as_long(v, file, 1, 20, &l, err, errlen) != 0)
+			return -1;
+		in->top_logprobs = (int)l;
+	}
+	if ((v = ytree_get(n, "answer")) != NULL) {
+		if (ytree_as_string(v, file, &s, err, errlen) != 0)
+			return -1;
+		if (strcmp(s, "json") != 0)
+			return ytree_error(err, errlen, file, v->line,
+			                   "answer is 'json' (a JSON object), not '%s'", s);
+		in->json_object = 1;
+	}
+	if ((v = ytree_get(n, "tool")) != NULL) {
+		static const char *const tool_keys[] = {"name", "description", "parameters",
+		                                        "choice", NULL};
+		if (v->kind != YNODE_MAP)
+			return ytree_error(err, errlen, file, v->line, "'tool' is a mapping");
+		if (ytree_check_keys(v, file, tool_keys, err, errlen) != 0)
+			return -1;
+		const struct ynode *t = ytree_get(v, "name");
+		if (t == NULL)
+			return ytree_error(err, errlen, file, v->line, "a tool needs a 'name'");
+		if (ytree_as_string(t, file, &s, err, errlen) != 0)
+			return -1;
+		in->tool_name = xstrdup(s);
+		if ((t = ytree_get(v, "description")) != NULL) {
+			if (ytree_as_string(t, file, &s, err, errlen) != 0)
+				return -1;
+			in->tool_description = xstrdup(s);
+		}
+		if ((t = ytree_get(v, "parameters")) != NULL) {
+			if (t->kind != YNODE_MAP)
+				return ytree_error(err, errlen, file, t->line,
+				                   "a tool's parameters are a JSON Schema mapping");
+			json_t *schema = ynode_to_json(t);
+			in->tool_schema = json_dumps(schema, JSON_COMPACT);
+			json_decref(schema);
+		}
+		in->tool_choice = TOOL_CHOICE_AUTO;
+		if ((t = ytree_get(v, "choice")) != NULL) {
+			if (ytree_as_string(t, file, &s, err, errlen) != 0)
+				return -1;
+			if (strcmp(s, "required") == 0)
+				in->tool_choice = TOOL_CHOICE_REQUIRED;
+			else if (strcmp(s, "named") == 0)
+				in->tool_choice = TOOL_CHOICE_NAMED;
+			else if (strcmp(s, "auto") != 0)
+				return ytree_error(
+				    err, errlen, file, t->line,
+				    "a tool's choice is auto, required or named, not '%s'", s);
+		}
+	}
+	return 0;
+}
+
 static int
 load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *err, size_t errlen)
 {
-	static const char *const keys[] = {
-	    "id",       "informs", "tier",   "samples",    "max_tokens", "temperature", "stream",
-	    "messages", "expect",  "params", "connection", "repeat",     NULL};
+	static const char *const keys[] = {"id",         "informs",     "tier",   "samples",
+	                                   "max_tokens", "temperature", "stream", "messages",
+	                                   "expect",     "connection",  "repeat", "stop",
+	                                   "logprobs",   "answer",      "tool",   NULL};
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
 		return -1;
@@ -165,13 +255,8 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 			                   "connection is cold or warm, not '%s'", s);
 		p->cold = strcmp(s, "cold") == 0;
 	}
-	if ((v = ytree_get(n, "params")) != NULL) {
-		if (v->kind != YNODE_MAP)
-			return ytree_error(err, errlen, file, v->line, "'params' is a mapping");
-		json_t *obj = ynode_to_json(v);
-		p->params_json = json_dumps(obj, JSON_COMPACT);
-		json_decref(obj);
-	}
+	if (load_intent(p, n, file, err, errlen) != 0)
+		return -1;
 	v = ytree_get(n, "messages");
 	if (v == NULL || v->kind != YNODE_SEQ || v->n == 0)
 		return ytree_error(err, errlen, file, v ? v->line : n->line,

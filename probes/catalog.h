@@ -1,9 +1,11 @@
 /*
  * catalog: the probe catalog, read from YAML data files.
  *
- * A probe is data: the findings it informs, its request template, sample
- * count, tier and an optional PCRE2 assertion compiled once with JIT and a
- * match limit. The catalog owns everything; catalog_free() releases it.
+ * A probe is data: the findings it informs, its request template, what the
+ * request asks for (stop sequences, logprobs, JSON mode, a tool call: its
+ * intent, written into each API's own fields by the adapter), sample count,
+ * tier and an optional PCRE2 assertion compiled once with JIT and a match
+ * limit. The catalog owns everything; catalog_free() releases it.
  */
 #ifndef ASSAY_CATALOG_H
 #define ASSAY_CATALOG_H
@@ -26,11 +28,13 @@ struct probe_def {
 	char **roles; /* message templates */
 	char **texts;
 	size_t n_messages;
-	char *params_json;   /* extra request fields (JSON object), or NULL */
-	int cold;            /* a fresh connection (measures connect and TLS) */
-	int repeat;          /* every sample sends sample 0's text (one nonce) */
-	char *expect;        /* the assertion's source, or NULL */
-	void *expect_code;   /* pcre2_code_8 * */
+	/* what the request asks for beyond its text, in no API's terms (the
+	 * adapter maps it to each API's fields); the strings are owned here */
+	struct request_intent intent;
+	int cold;          /* a fresh connection (measures connect and TLS) */
+	int repeat;        /* every sample sends sample 0's text (one nonce) */
+	char *expect;      /* the assertion's source, or NULL */
+	void *expect_code; /* pcre2_code_8 * */
 };
 
 struct catalog {

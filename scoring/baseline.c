@@ -149,12 +149,16 @@ baseline_load(const char *path, char *err, size_t errlen)
 		}
 		json_t *lat = json_object_get(jm, "latency");
 		m->ttft_ms = m->tokens_per_s = -1;
+		m->latency_time_scale = 1;
 		if (json_is_object(lat)) {
 			json_t *t = json_object_get(lat, "ttft_ms"),
 			       *r = json_object_get(lat, "tokens_per_s");
 			if (json_is_number(t) && json_is_number(r)) {
 				m->ttft_ms = json_number_value(t);
 				m->tokens_per_s = json_number_value(r);
+				json_t *ts = json_object_get(lat, "time_scale");
+				if (json_is_number(ts) && json_number_value(ts) > 0)
+					m->latency_time_scale = json_number_value(ts);
 			}
 		}
 		strings_load(json_object_get(jm, "params"), &m->params, &m->n_params);
@@ -249,6 +253,8 @@ model_to_json(const struct baseline_model *m)
 		json_t *lat = json_object();
 		json_object_set_new(lat, "ttft_ms", json_real(m->ttft_ms));
 		json_object_set_new(lat, "tokens_per_s", json_real(m->tokens_per_s));
+		if (m->latency_time_scale != 1)
+			json_object_set_new(lat, "time_scale", json_real(m->latency_time_scale));
 		json_object_set_new(j, "latency", lat);
 	}
 	if (m->price_in >= 0) {
@@ -315,6 +321,7 @@ model_copy(struct baseline_model *dst, const struct baseline_model *m)
 	dst->price_out = m->price_out;
 	dst->ttft_ms = m->ttft_ms;
 	dst->tokens_per_s = m->tokens_per_s;
+	dst->latency_time_scale = m->latency_time_scale;
 }
 
 void
@@ -431,6 +438,17 @@ baseline_supports(const struct baseline_model *m, const char *param)
 		if (strcmp(m->params[i], param) == 0)
 			return 1;
 	return 0;
+}
+
+void
+baseline_request_rules(const struct baseline_model *m, struct request_rules *out)
+{
+	memset(out, 0, sizeof *out);
+	if (m == NULL || m->n_params == 0)
+		return;
+	out->max_completion_tokens =
+	    !baseline_supports(m, "max_tokens") && baseline_supports(m, "max_completion_tokens");
+	out->no_temperature = !baseline_supports(m, "temperature");
 }
 
 int

@@ -12,6 +12,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "probes/adapter.h"
+
 struct baseline_answer {
 	char *probe;
 	double p_correct; /* rate the official model passes the assertion */
@@ -39,9 +41,12 @@ struct baseline_model {
 	size_t n_answers;
 	char **params; /* request parameters the official API honours */
 	size_t n_params;
-	double price_in, price_out; /* USD per million tokens; < 0 unknown */
+	double price_in, price_out;   /* USD per million tokens; < 0 unknown */
 	double ttft_ms, tokens_per_s; /* official latency profile; < 0 unknown */
-	char **fingerprints; /* system_fingerprint values seen from the official API */
+	double latency_time_scale;    /* the endpoint's delays were this many times
+	                               * real ones when recorded (simulated worlds
+	                               * run faster); 1 for a real API */
+	char **fingerprints;          /* system_fingerprint values seen from the official API */
 	size_t n_fingerprints;
 	char *id_shape; /* shape of official response ids, see baseline_id_shape() */
 	struct baseline_samples *samples;
@@ -78,6 +83,13 @@ const struct baseline_model *baseline_find(const struct baseline_pack *p, const 
 int baseline_name_matches(const struct baseline_model *m, const char *reported);
 /* Does the official API honour this request parameter? */
 int baseline_supports(const struct baseline_model *m, const char *param);
+/*
+ * What requests to m may carry (probes/adapter.h): max_completion_tokens
+ * where the pack lists it and not max_tokens, no temperature where the pack
+ * lists the parameters and temperature is not among them. m NULL (a model
+ * the pack lacks): the defaults.
+ */
+void baseline_request_rules(const struct baseline_model *m, struct request_rules *out);
 /* Was this system_fingerprint recorded from m's official API? */
 int baseline_has_fingerprint(const struct baseline_model *m, const char *fp);
 /* The recorded answer samples for a probe, or NULL. */

@@ -53,6 +53,7 @@ evidence_snippet(const char *text)
 
 struct scorer {
 	const struct baseline_pack *pack;
+	double time_scale; /* the audited endpoints' delays, as a multiple of real */
 	struct tokenizer *tok[N_FAMILIES];
 	int tried[N_FAMILIES];
 };
@@ -62,6 +63,7 @@ scorer_new(const struct baseline_pack *pack)
 {
 	struct scorer *s = xcalloc(1, sizeof *s);
 	s->pack = pack;
+	s->time_scale = 1;
 	return s;
 }
 
@@ -191,8 +193,7 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 		/* a truncated long prompt is the context detector's; tool definitions
 		 * are counted by a formula no provider publishes */
 		if (!observation_ok(o) || strcmp(run->items[i].probe->id, "long-context") == 0 ||
-		    (run->items[i].probe->params_json != NULL &&
-		     strstr(run->items[i].probe->params_json, "\"tools\"") != NULL))
+		    run->items[i].probe->intent.tool_name != NULL)
 			continue;
 		if (o->prompt_tokens < 0) {
 			usage_missing++;
@@ -739,25 +740,34 @@ detect_context(struct scorer *s, const struct audit_run *run, const struct basel
  * is degraded latency. Not a cheat: it informs uptime and the leaderboard.
  */
 static void
-detect_latency(const struct baseline_model *m, struct assessment *a)
+detect_latency(const struct scorer *s, const struct baseline_model *m, struct assessment *a)
 {
 	if (m->ttft_ms <= 0 || m->tokens_per_s <= 0)
 		return;
+	/* the profile as it would be at the audited endpoint's time scale */
+	double k = s->time_scale / m->latency_time_scale;
+	double ttft = m->ttft_ms * k, tps = m->tokens_per_s / k;
 	char expected[128], observed[128];
-	if (a->ttft_ms > 3 * m->ttft_ms) {
-		snprintf(expected, sizeof expected, "first token after about %.0f ms", m->ttft_ms);
+	if (a->ttft_ms > 3 * ttft) {
+		snprintf(expected, sizeof expected, "first token after about %.0f ms", ttft);
 		snprintf(observed, sizeof observed, "%.0f ms (median)", a->ttft_ms);
-		assessment_add(a, "degraded_latency", a->ttft_ms > 6 * m->ttft_ms ? 0.99 : 0.9,
-		               expected, observed, "ping", NULL,
+		assessment_add(a, "degraded_latency", a->ttft_ms > 6 * ttft ? 0.99 : 0.9, expected,
+		               observed, "ping", NULL,
 		               "The first token comes %.1f times later than from the official API.",
-		               a->ttft_ms / m->ttft_ms);
-	} else if (a->tokens_per_s >= 0 && a->tokens_per_s * 3 < m->tokens_per_s) {
-		snprintf(expected, sizeof expected, "about %.0f tokens/s", m->tokens_per_s);
+		               a->ttft_ms / ttft);
+	} else if (a->tokens_per_s >= 0 && a->tokens_per_s * 3 < tps) {
+		snprintf(expected, sizeof expected, "about %.0f tokens/s", tps);
 		snprintf(observed, sizeof observed, "%.0f tokens/s (median)", a->tokens_per_s);
 		assessment_add(a, "degraded_latency", 0.9, expected, observed, "speed", NULL,
 		               "Answers stream %.1f times slower than from the official API.",
-		               m->tokens_per_s / (a->tokens_per_s > 0 ? a->tokens_per_s : 1));
+		               tps / (a->tokens_per_s > 0 ? a->tokens_per_s : 1));
 	}
+}
+
+void
+scorer_set_time_scale(struct scorer *s, double scale)
+{
+	s->time_scale = scale > 0 ? scale : 1;
 }
 
 /* finish_reason "length" below the max_tokens asked for: output is capped. */
@@ -961,6 +971,8 @@ scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseli
               struct assessment *a)
 {
 	detect_availability(run, a);
+	for (size_t i = 0; i < run->n_skipped; i++)
+		assessment_skip(a, run->skipped[i].probe->id, run->skipped[i].reason);
 	a->tokens_spent = audit_tokens_spent(run);
 	for (size_t i = 0; i < run->n_items; i++) {
 		const struct observation *o = run->items[i].obs;
@@ -986,7 +998,7 @@ scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseli
 		detect_temperature(run, claimed, a);
 		detect_output_cap(run, a);
 		detect_context(s, run, claimed, a);
-		detect_latency(claimed, a);
+		detect_latency(s, claimed, a);
 		detect_params(s, run, claimed, a);
 		detect_stream_buffered(run, a);
 		detect_cached(run, a);

@@ -19,6 +19,12 @@ struct scorer;
 /* A scorer over pack (borrowed: it must outlive the scorer). */
 struct scorer *scorer_new(const struct baseline_pack *pack);
 void scorer_free(struct scorer *s);
+/*
+ * The audited endpoints run at this time scale (their delays are scale
+ * times real ones; 1, the default, for every real relay). Latency profiles
+ * recorded at another scale are rescaled before they are compared.
+ */
+void scorer_set_time_scale(struct scorer *s, double scale);
 
 /* Assess a finished run against the claimed model's baseline (may be NULL
  * for a model the pack lacks: then only availability is judged). Fills a
@@ -29,10 +35,10 @@ void scorer_assess(struct scorer *s, const struct audit_run *run,
 /* The answer-style two-sample test (scoring/mmd.h) of free answers to the
  * "style" probe against the claimed model's recorded ones. */
 #define STYLE_PROBE "style" /* the catalog probe whose answers are tested */
-#define STYLE_ALPHA 0.05      /* a p-value above this is no finding */
+#define STYLE_ALPHA 0.05    /* a p-value above this is no finding */
 struct style_test {
-	size_t n;         /* the relay's answers tested */
-	double p_value;   /* permutation p-value against the claimed model */
+	size_t n;       /* the relay's answers tested */
+	double p_value; /* permutation p-value against the claimed model */
 	double mmd2;
 	/* another model fitting better, or NULL; looked for only when
 	 * p_value <= STYLE_ALPHA */

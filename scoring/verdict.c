@@ -84,7 +84,13 @@ assessment_release(struct assessment *a)
 	for (size_t i = 0; i < a->n_findings; i++)
 		finding_release(&a->findings[i]);
 	free(a->findings);
+	for (size_t i = 0; i < a->n_skipped; i++) {
+		free(a->skipped[i].probe);
+		free(a->skipped[i].reason);
+	}
+	free(a->skipped);
 	free(a->reason);
+	free(a->genuine_reason);
 	assessment_init(a);
 }
 
@@ -117,6 +123,21 @@ assessment_limit_last(struct assessment *a)
 {
 	if (a->n_findings > 0)
 		a->findings[a->n_findings - 1].at_most_suspect = 1;
+}
+
+void
+assessment_skip(struct assessment *a, const char *probe, const char *reason)
+{
+	a->skipped = xrealloc(a->skipped, (a->n_skipped + 1) * sizeof *a->skipped);
+	a->skipped[a->n_skipped].probe = xstrdup(probe);
+	a->skipped[a->n_skipped].reason = xstrdup(reason ? reason : "");
+	a->n_skipped++;
+}
+
+int
+assessment_reliable(const struct assessment *a)
+{
+	return a->requests > 0 && (double)a->ok_requests >= RELIABLE_SHARE * a->requests;
 }
 
 void
@@ -222,7 +243,8 @@ assessment_decide(struct assessment *a)
 	holm_adjust(a);
 	const struct finding *worst = NULL, *doubt = NULL;
 	for (size_t i = 0; i < a->n_findings; i++) {
-		const struct finding *f = &a->findings[i];
+		struct finding *f = &a->findings[i];
+		f->hint = finding_class_is_cheat(f->class) && !finding_reaches(f, VERDICT_SUSPECT);
 		if (finding_reaches(f, VERDICT_MISBEHAVING) &&
 		    (worst == NULL || f->p_adjusted < worst->p_adjusted))
 			worst = f;
@@ -240,9 +262,18 @@ assessment_decide(struct assessment *a)
 		worst = doubt;
 		a->verdict = VERDICT_SUSPECT;
 		set_reason(a, "possible %s, not yet certain: %s", worst->class, worst->summary);
+	} else if (a->strong_checks_passed && !assessment_reliable(a)) {
+		a->verdict = VERDICT_INCONCLUSIVE;
+		set_reason(a,
+		           "the relay is unreliable: only %d of %d requests succeeded, too few to "
+		           "call it genuine (what did answer showed no cheating)",
+		           a->ok_requests, a->requests);
 	} else if (a->strong_checks_passed) {
 		a->verdict = VERDICT_GENUINE;
-		set_reason(a, "token counts match the official tokenizer and no check failed");
+		set_reason(a, "%s",
+		           a->genuine_reason ? a->genuine_reason
+		                             : "token counts match the official tokenizer "
+		                               "and no check failed");
 	} else {
 		a->verdict = VERDICT_INCONCLUSIVE;
 		set_reason(a, "not enough evidence either way");
@@ -255,7 +286,7 @@ assessment_to_json(const struct assessment *a)
 	json_t *root = json_object();
 	json_object_set_new(root, "verdict", json_string(verdict_name(a->verdict)));
 	json_object_set_new(root, "reason", json_string(a->reason ? a->reason : ""));
-	json_t *fs = json_array();
+	json_t *fs = json_array(), *hints = json_array();
 	for (size_t i = 0; i < a->n_findings; i++) {
 		const struct finding *f = &a->findings[i];
 		json_t *jf = json_object();
@@ -272,9 +303,18 @@ assessment_to_json(const struct assessment *a)
 		json_object_set_new(jf, "evidence", ev);
 		if (f->served != NULL)
 			json_object_set_new(jf, "served_model", json_string(f->served));
-		json_array_append_new(fs, jf);
+		json_array_append_new(f->hint ? hints : fs, jf);
 	}
 	json_object_set_new(root, "findings", fs);
+	json_object_set_new(root, "hints", hints);
+	json_t *sk = json_array();
+	for (size_t i = 0; i < a->n_skipped; i++)
+		json_array_append_new(sk, json_pack("{s:s, s:s}", "probe", a->skipped[i].probe,
+		                                    "reason", a->skipped[i].reason));
+	json_object_set_new(root, "skipped", sk);
+	json_object_set_new(root, "reliability",
+	                    json_pack("{s:b, s:f}", "reliable", assessment_reliable(a), "ok_share",
+	                              a->requests ? (double)a->ok_requests / a->requests : 0.0));
 	json_object_set_new(root, "tests_run", json_integer(a->tests_run));
 	json_object_set_new(root, "tokens_spent", json_integer(a->tokens_spent));
 	json_object_set_new(root, "prompt_tokens", json_integer(a->prompt_tokens));

@@ -4,8 +4,14 @@
  * A finding is evidence, not an accusation: a class (stable names from
  * DESIGN.md), a confidence in [0,1], the expected and observed numbers and a
  * sentence a buyer understands. The verdict rule prefers `inconclusive` to a
- * guess: `misbehaving` needs a cheating finding at MISBEHAVING_CONFIDENCE,
- * `genuine` needs the strong checks to have run and passed.
+ * guess: `misbehaving` needs a cheating finding whose p-value, corrected for
+ * every test run (Holm), is within FP_BUDGET_MISBEHAVING; `suspect` one
+ * within FP_BUDGET_SUSPECT. A cheating finding within neither is a hint: it
+ * is shown apart, as no accusation, and counts for nothing. `genuine` needs
+ * the strong checks to have run and passed on a relay that answered at least
+ * RELIABLE_SHARE of the requests: honesty and reliability are two axes, and a
+ * relay whose requests mostly failed has given too little evidence to be
+ * called genuine, whatever the few answers showed.
  */
 #ifndef ASSAY_VERDICT_H
 #define ASSAY_VERDICT_H
@@ -25,18 +31,28 @@ enum verdict {
 #define FP_BUDGET_SUSPECT 0.05
 /* The confidence of a protocol violation (p = 1e-5, see above). */
 #define CONFIDENCE_VIOLATION 0.99999
+/* The share of requests that must succeed for evidence to say `genuine`. */
+#define RELIABLE_SHARE 0.8
 
 struct finding {
-	char *class;      /* substitution, prompt_injection, ... */
+	char *class; /* substitution, prompt_injection, ... */
 	double confidence;
-	char *expected;   /* what the official model would give */
-	char *observed;   /* what the relay gave */
-	char *summary;    /* one sentence for a buyer */
-	char *probe;      /* the probe(s) behind it */
-	char *served;     /* substitution: the most likely model served, or NULL */
+	char *expected;      /* what the official model would give */
+	char *observed;      /* what the relay gave */
+	char *summary;       /* one sentence for a buyer */
+	char *probe;         /* the probe(s) behind it */
+	char *served;        /* substitution: the most likely model served, or NULL */
 	int at_most_suspect; /* evidence of difference, not of cheating (answers) */
 	double p_adjusted;   /* corrected for the tests run; < 0 until decided */
 	int preadjusted;     /* p_adjusted was set by its author (the ledger) */
+	int hint;            /* a cheat class within no budget: not an accusation
+	                      * (set by assessment_decide) */
+};
+
+/* A probe not sent, and why (the API cannot carry what it asks for). */
+struct skipped_probe {
+	char *probe;
+	char *reason;
 };
 
 struct assessment {
@@ -44,13 +60,17 @@ struct assessment {
 	char *reason; /* why this verdict, one sentence */
 	struct finding *findings;
 	size_t n_findings;
-	int strong_checks_passed; /* the tokenizer fingerprint matched the claim */
+	int strong_checks_passed; /* the strong checks ran and matched the claim */
+	char *genuine_reason;     /* what they were, for the verdict's reason (owned;
+	                           * NULL: the token-count wording) */
 	int tests_run;            /* tests the detectors ran: the multiplicity */
 	int partial_substitution; /* some requests, not all, were another model */
 	long tokens_spent;
 	long prompt_tokens, completion_tokens; /* the parts of tokens_spent */
-	double cost_usd; /* at the official price; < 0 when unknown */
+	double cost_usd;                       /* at the official price; < 0 when unknown */
 	int requests, ok_requests;
+	struct skipped_probe *skipped;
+	size_t n_skipped;
 	double ttft_ms;      /* median of successful streamed requests, -1 if none */
 	double tokens_per_s; /* median, -1 if none */
 };
@@ -72,6 +92,11 @@ void assessment_add(struct assessment *a, const char *class, double confidence,
     __attribute__((format(printf, 8, 9)));
 /* The last finding added can make a relay suspect, never misbehaving. */
 void assessment_limit_last(struct assessment *a);
+/* Note a probe that was not sent and why (strings copied). */
+void assessment_skip(struct assessment *a, const char *probe, const char *reason);
+/* Did the relay answer enough requests for its evidence to count (at least
+ * RELIABLE_SHARE of them)? */
+int assessment_reliable(const struct assessment *a);
 /* Count n tests run (whether or not they found anything). */
 void assessment_tested(struct assessment *a, int n);
 /* Is f strong enough for this verdict (misbehaving or suspect)? Valid after
@@ -83,7 +108,9 @@ void assessment_remove_class(struct assessment *a, const char *class);
 int assessment_has(const struct assessment *a, const char *class);
 /* Decide the verdict from the findings and counters (sets verdict, reason). */
 void assessment_decide(struct assessment *a);
-/* The assessment as JSON: verdict, reason, findings[], tokens_spent, ... */
+/* The assessment as JSON: verdict, reason, findings[] (accusations and
+ * availability), hints[] (cheat evidence within no budget), skipped[],
+ * reliability, tokens_spent, ... */
 json_t *assessment_to_json(const struct assessment *a);
 
 #endif

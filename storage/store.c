@@ -627,17 +627,20 @@ class_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The sorted, distinct finding classes of a, comma-separated (caller frees). */
+/* The sorted, distinct finding classes of a, comma-separated (caller frees);
+ * hints are no findings. */
 static char *
 finding_classes(const struct assessment *a)
 {
 	const char **v = xcalloc(a->n_findings + 1, sizeof *v);
+	size_t n = 0;
 	for (size_t i = 0; i < a->n_findings; i++)
-		v[i] = a->findings[i].class ? a->findings[i].class : "";
-	qsort(v, a->n_findings, sizeof *v, class_cmp);
+		if (!a->findings[i].hint)
+			v[n++] = a->findings[i].class ? a->findings[i].class : "";
+	qsort(v, n, sizeof *v, class_cmp);
 	struct buf b;
 	buf_init(&b, 0);
-	for (size_t i = 0; i < a->n_findings; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && strcmp(v[i], v[i - 1]) == 0)
 			continue;
 		if (b.len > 0)
@@ -821,7 +824,7 @@ save_incidents(struct store *s, struct stored_target *t, const struct audit_run 
 		return 0;
 	const struct finding *worst = NULL;
 	for (size_t i = 0; i < a->n_findings; i++)
-		if (finding_class_is_cheat(a->findings[i].class) &&
+		if (finding_class_is_cheat(a->findings[i].class) && !a->findings[i].hint &&
 		    (worst == NULL || a->findings[i].confidence > worst->confidence))
 			worst = &a->findings[i];
 	return damper_feed(s, t, &t->misbehaving, "misbehaving", a->verdict == VERDICT_MISBEHAVING,

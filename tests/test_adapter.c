@@ -32,15 +32,21 @@ parse(enum api_kind api, int stream, int status, const char *body, size_t piece,
 Test(adapter, openai_request_body)
 {
 	struct probe_message m[] = {{"system", "be brief"}, {"user", "hi \"there\""}};
-	struct probe_call c = {.model = "gpt-4o", .messages = m, .n_messages = 2,
-	                       .max_tokens = 1, .temperature = 0, .seed = -1, .stream = 1};
-	char *s = adapter_body(API_OPENAI, &c);
+	struct probe_call c = {.model = "gpt-4o",
+	                       .messages = m,
+	                       .n_messages = 2,
+	                       .max_tokens = 1,
+	                       .temperature = 0,
+	                       .seed = -1,
+	                       .stream = 1};
+	char *s = adapter_body(API_OPENAI, &c, NULL);
 	json_t *j = json_loads(s, 0, NULL);
 	cr_assert_not_null(j, "%s", s);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "model")), "gpt-4o");
 	cr_expect_eq(json_array_size(json_object_get(j, "messages")), 2);
 	cr_expect_eq(json_integer_value(json_object_get(j, "max_tokens")), 1);
-	cr_expect(json_is_true(json_object_get(json_object_get(j, "stream_options"), "include_usage")));
+	cr_expect(
+	    json_is_true(json_object_get(json_object_get(j, "stream_options"), "include_usage")));
 	json_decref(j);
 	free(s);
 	char *url = adapter_url(API_OPENAI, "https://relay.example/v1/");
@@ -51,15 +57,159 @@ Test(adapter, openai_request_body)
 Test(adapter, anthropic_request_body_moves_system)
 {
 	struct probe_message m[] = {{"system", "be brief"}, {"user", "hi"}};
-	struct probe_call c = {.model = "claude-sonnet-4", .messages = m, .n_messages = 2,
-	                       .max_tokens = -1, .temperature = -1, .seed = -1};
-	char *s = adapter_body(API_ANTHROPIC, &c);
+	struct probe_call c = {.model = "claude-sonnet-4",
+	                       .messages = m,
+	                       .n_messages = 2,
+	                       .max_tokens = -1,
+	                       .temperature = -1,
+	                       .seed = -1};
+	char *s = adapter_body(API_ANTHROPIC, &c, NULL);
 	json_t *j = json_loads(s, 0, NULL);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "system")), "be brief");
 	cr_expect_eq(json_array_size(json_object_get(j, "messages")), 1);
 	cr_expect(json_is_integer(json_object_get(j, "max_tokens")), "anthropic needs max_tokens");
 	json_decref(j);
 	free(s);
+}
+
+static json_t *
+body_of(enum api_kind api, const struct probe_call *c)
+{
+	const char *why = "unset";
+	char *s = adapter_body(api, c, &why);
+	cr_assert_not_null(s, "%s", why);
+	cr_expect_null(why);
+	json_t *j = json_loads(s, 0, NULL);
+	cr_assert_not_null(j, "%s", s);
+	free(s);
+	return j;
+}
+
+static const char *const stop5[] = {"5"};
+static const char schema[] =
+    "{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"}},\"required\":[\"city\"]}";
+
+Test(adapter, stop_sequences_in_each_api_own_field)
+{
+	struct probe_message m[] = {{"user", "count"}};
+	struct probe_call c = {.model = "x",
+	                       .messages = m,
+	                       .n_messages = 1,
+	                       .max_tokens = 40,
+	                       .temperature = 0,
+	                       .seed = -1,
+	                       .intent = {.stop = stop5, .n_stop = 1}};
+	json_t *o = body_of(API_OPENAI, &c);
+	cr_expect_str_eq(json_string_value(json_array_get(json_object_get(o, "stop"), 0)), "5");
+	cr_expect_null(json_object_get(o, "stop_sequences"));
+	json_t *a = body_of(API_ANTHROPIC, &c);
+	cr_expect_str_eq(json_string_value(json_array_get(json_object_get(a, "stop_sequences"), 0)),
+	                 "5");
+	cr_expect_null(json_object_get(a, "stop"), "'stop' is not an Anthropic field");
+	json_decref(o);
+	json_decref(a);
+}
+
+Test(adapter, a_required_tool_call_in_each_api_own_shape)
+{
+	struct probe_message m[] = {{"user", "time in Oslo?"}};
+	struct probe_call c = {.model = "x",
+	                       .messages = m,
+	                       .n_messages = 1,
+	                       .max_tokens = 40,
+	                       .temperature = 0,
+	                       .seed = -1,
+	                       .intent = {.tool_name = "get_time",
+	                                  .tool_description = "local time",
+	                                  .tool_schema = schema,
+	                                  .tool_choice = TOOL_CHOICE_REQUIRED}};
+	json_t *o = body_of(API_OPENAI, &c);
+	json_t *ot = json_array_get(json_object_get(o, "tools"), 0);
+	cr_expect_str_eq(json_string_value(json_object_get(ot, "type")), "function");
+	cr_expect_str_eq(
+	    json_string_value(json_object_get(json_object_get(ot, "function"), "name")),
+	    "get_time");
+	cr_expect(json_is_object(json_object_get(json_object_get(ot, "function"), "parameters")));
+	cr_expect_str_eq(json_string_value(json_object_get(o, "tool_choice")), "required");
+
+	json_t *a = body_of(API_ANTHROPIC, &c);
+	json_t *at = json_array_get(json_object_get(a, "tools"), 0);
+	cr_expect_str_eq(json_string_value(json_object_get(at, "name")), "get_time");
+	cr_expect_str_eq(json_string_value(json_object_get(at, "description")), "local time");
+	cr_expect(json_is_object(json_object_get(at, "input_schema")));
+	cr_expect_null(json_object_get(at, "type"), "no OpenAI 'type: function' wrapper");
+	cr_expect_null(json_object_get(at, "function"));
+	cr_expect_str_eq(
+	    json_string_value(json_object_get(json_object_get(a, "tool_choice"), "type")), "any");
+
+	c.intent.tool_choice = TOOL_CHOICE_NAMED;
+	json_t *an = body_of(API_ANTHROPIC, &c);
+	json_t *tc = json_object_get(an, "tool_choice");
+	cr_expect_str_eq(json_string_value(json_object_get(tc, "type")), "tool");
+	cr_expect_str_eq(json_string_value(json_object_get(tc, "name")), "get_time");
+	json_t *on = body_of(API_OPENAI, &c);
+	cr_expect_str_eq(
+	    json_string_value(json_object_get(
+	        json_object_get(json_object_get(on, "tool_choice"), "function"), "name")),
+	    "get_time");
+	json_decref(o);
+	json_decref(a);
+	json_decref(an);
+	json_decref(on);
+}
+
+Test(adapter, what_anthropic_cannot_carry_is_refused_with_a_reason)
+{
+	struct probe_message m[] = {{"user", "hi"}};
+	struct probe_call c = {.model = "x",
+	                       .messages = m,
+	                       .n_messages = 1,
+	                       .max_tokens = 3,
+	                       .temperature = 0,
+	                       .seed = -1,
+	                       .intent = {.top_logprobs = 2}};
+	const char *why = NULL;
+	cr_expect_null(adapter_body(API_ANTHROPIC, &c, &why));
+	cr_expect(why != NULL && strstr(why, "logprobs") != NULL);
+	json_t *o = body_of(API_OPENAI, &c);
+	cr_expect(json_is_true(json_object_get(o, "logprobs")));
+	cr_expect_eq(json_integer_value(json_object_get(o, "top_logprobs")), 2);
+	json_decref(o);
+	c.intent = (struct request_intent){.json_object = 1};
+	cr_expect_null(adapter_body(API_ANTHROPIC, &c, &why));
+	cr_expect(why != NULL && strstr(why, "JSON mode") != NULL);
+	o = body_of(API_OPENAI, &c);
+	cr_expect_str_eq(
+	    json_string_value(json_object_get(json_object_get(o, "response_format"), "type")),
+	    "json_object");
+	json_decref(o);
+}
+
+Test(adapter, model_rules_pick_the_token_limit_field_and_drop_temperature)
+{
+	struct probe_message m[] = {{"user", "hi"}};
+	struct request_rules rules = {.max_completion_tokens = 1, .no_temperature = 1};
+	struct probe_call c = {.model = "o3",
+	                       .messages = m,
+	                       .n_messages = 1,
+	                       .max_tokens = 30,
+	                       .temperature = 0,
+	                       .seed = -1,
+	                       .rules = &rules};
+	json_t *o = body_of(API_OPENAI, &c);
+	cr_expect_eq(json_integer_value(json_object_get(o, "max_completion_tokens")), 30);
+	cr_expect_null(json_object_get(o, "max_tokens"));
+	cr_expect_null(json_object_get(o, "temperature"));
+	json_decref(o);
+	/* Anthropic always takes max_tokens; its temperature runs 0..1 */
+	c.rules = NULL;
+	c.temperature = 1.5;
+	json_t *a = body_of(API_ANTHROPIC, &c);
+	cr_expect_eq(json_integer_value(json_object_get(a, "max_tokens")), 30);
+	cr_expect(json_real_value(json_object_get(a, "temperature")) <= 1.0);
+	cr_expect_null(json_object_get(a, "stream_options"));
+	cr_expect_null(json_object_get(a, "seed"));
+	json_decref(a);
 }
 
 static const char openai_whole[] =
@@ -112,8 +262,8 @@ Test(adapter, openai_stream_with_usage)
 Test(adapter, stream_without_done_is_malformed)
 {
 	struct observation o;
-	parse(API_OPENAI, 1, 200,
-	      "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n", 100, 1 << 20, &o);
+	parse(API_OPENAI, 1, 200, "data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\n", 100,
+	      1 << 20, &o);
 	cr_expect_eq(o.error, ERR_MALFORMED);
 	observation_release(&o);
 	parse(API_OPENAI, 1, 200, "data: {not json\n\n", 100, 1 << 20, &o);
@@ -124,7 +274,8 @@ Test(adapter, stream_without_done_is_malformed)
 Test(adapter, anthropic_stream)
 {
 	const char *s =
-	    "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01\","
+	    "event: message_start\ndata: "
+	    "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_01\","
 	    "\"model\":\"claude-sonnet-4-20250514\",\"usage\":{\"input_tokens\":20,"
 	    "\"output_tokens\":1}}}\n\n"
 	    "event: ping\ndata: {\"type\":\"ping\"}\n\n"
@@ -153,7 +304,8 @@ Test(adapter, error_statuses_are_classified)
 	} cases[] = {
 	    {401, "{\"error\":{\"message\":\"bad key\",\"code\":\"invalid_api_key\"}}", ERR_AUTH},
 	    {429, "{\"error\":{\"message\":\"quota\",\"code\":\"insufficient_quota\"}}", ERR_QUOTA},
-	    {429, "{\"error\":{\"message\":\"slow down\",\"type\":\"requests\"}}", ERR_RATE_LIMITED},
+	    {429, "{\"error\":{\"message\":\"slow down\",\"type\":\"requests\"}}",
+	     ERR_RATE_LIMITED},
 	    {402, "", ERR_QUOTA},
 	    {503, "<html>bad gateway</html>", ERR_UPSTREAM},
 	    {404, "{\"error\":{\"message\":\"no such model\"}}", ERR_HTTP},
@@ -163,7 +315,8 @@ Test(adapter, error_statuses_are_classified)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct observation o;
 		parse(API_OPENAI, 0, cases[i].status, cases[i].body, 64, 1 << 20, &o);
-		cr_expect_eq(o.error, cases[i].want, "case %zu: got %s", i, error_class_name(o.error));
+		cr_expect_eq(o.error, cases[i].want, "case %zu: got %s", i,
+		             error_class_name(o.error));
 		cr_expect_not_null(o.error_detail);
 		observation_release(&o);
 	}
@@ -187,9 +340,10 @@ Test(adapter, body_cap_gives_too_large)
 Test(adapter, invalid_utf8_text_is_sanitized)
 {
 	struct observation o;
-	parse(API_OPENAI, 0, 200,
-	      "{\"choices\":[{\"message\":{\"content\":\"a\\ud800b\"},\"finish_reason\":\"stop\"}]}",
-	      64, 1 << 20, &o);
+	parse(
+	    API_OPENAI, 0, 200,
+	    "{\"choices\":[{\"message\":{\"content\":\"a\\ud800b\"},\"finish_reason\":\"stop\"}]}",
+	    64, 1 << 20, &o);
 	/* jansson refuses lone surrogates: the body is malformed, and we say so */
 	cr_expect(o.error == ERR_MALFORMED || utf8_valid(o.text, strlen(o.text)));
 	observation_release(&o);
@@ -197,8 +351,9 @@ Test(adapter, invalid_utf8_text_is_sanitized)
 
 Test(adapter, secret_is_redacted)
 {
-	char *s = redact_secret("Incorrect API key provided: sk-abcdefghijklmnop. And sk-abcdefghij.",
-	                        "sk-abcdefghijklmnop");
+	char *s =
+	    redact_secret("Incorrect API key provided: sk-abcdefghijklmnop. And sk-abcdefghij.",
+	                  "sk-abcdefghijklmnop");
 	cr_expect_null(strstr(s, "sk-abcdefghij"), "%s", s);
 	cr_expect_not_null(strstr(s, "[redacted]"));
 	free(s);

@@ -83,7 +83,7 @@ send_to(const char *endpoint, struct req_opts o)
 	                          .seed = -1,
 	                          .stream = o.stream};
 	char *url = adapter_url(API_OPENAI, fixture_url(&world, endpoint));
-	char *body = adapter_body(API_OPENAI, &call);
+	char *body = adapter_body(API_OPENAI, &call, NULL);
 	struct engine_request req = {.pool = endpoint,
 	                             .api = API_OPENAI,
 	                             .url = url,
@@ -260,7 +260,7 @@ Test(engine, abort_on_free_calls_back_once)
 	                          .max_tokens = 5,
 	                          .temperature = -1,
 	                          .seed = -1};
-	char *body = adapter_body(API_OPENAI, &call);
+	char *body = adapter_body(API_OPENAI, &call, NULL);
 	struct engine_request req = {
 	    .api = API_OPENAI, .url = url, .body = body, .timeout_us = 60000000};
 	engine_submit(e, &req, done_cb, &r);
@@ -561,7 +561,7 @@ Test(send_log, fixture_logs_each_text_event_once, .timeout = 60)
 	                          .seed = -1,
 	                          .stream = 1};
 	char *url = adapter_url(API_OPENAI, fixture_url(&f, "honest"));
-	char *body = adapter_body(API_OPENAI, &call);
+	char *body = adapter_body(API_OPENAI, &call, NULL);
 	struct engine_request req = {
 	    .api = API_OPENAI, .url = url, .body = body, .stream = 1, .timeout_us = 20000000};
 	engine_submit(e, &req, done_cb, &r);
