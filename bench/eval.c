@@ -266,6 +266,7 @@ main(int argc, char **argv)
 		fatal(2, "%s", err);
 	ev.claimed = baseline_find(ev.pack, "gpt-4o");
 	ev.scorer = scorer_new(ev.pack);
+	scorer_set_time_scale(ev.scorer, ev.time_scale);
 	char *fixture = xasprintf("%s/assay-fixture", build);
 	signal(SIGPIPE, SIG_IGN);
 	int64_t t0 = now_us();

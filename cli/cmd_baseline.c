@@ -266,6 +266,8 @@ cmd_record(int argc, char **argv)
 	char **fps = NULL, **style = NULL, *shape = NULL;
 	size_t n_fps = 0, n_style = 0;
 	int temp_agree = 0, temp_runs = 0;
+	struct baseline_protocol proto;
+	memset(&proto, 0, sizeof proto);
 	struct audit_target t = {.relay = (char *)"official",
 	                         .base_url = (char *)url,
 	                         .api = (enum api_kind)api_from_name(m.api),
@@ -290,8 +292,10 @@ cmd_record(int argc, char **argv)
 			style[n_style++] = xstrdup(texts[k]);
 		for (size_t k = 0; k < ctx.run->n_items; k++) {
 			const struct audit_item *it = &ctx.run->items[k];
-			if (observation_ok(it->obs))
+			if (observation_ok(it->obs)) {
 				record_protocol(it->obs, &fps, &n_fps, &shape);
+				baseline_protocol_observe(&proto, it->obs);
+			}
 			size_t pi = (size_t)(it->probe - cat->probes);
 			if (pi >= 64 || it->probe->expect_code == NULL || !observation_ok(it->obs))
 				continue;
@@ -305,12 +309,14 @@ cmd_record(int argc, char **argv)
 		        "assay baseline record: run %d of %d: %d/%d requests ok, token "
 		        "accounting %s\n",
 		        i + 1, samples, a.ok_requests, a.requests,
-		        a.strong_checks_passed ? "exact" : "NOT exact");
+		        known->tokenizer == NULL ? "not checkable (no public tokenizer)"
+		        : a.strong_checks_passed ? "exact"
+		                                 : "NOT exact");
 		assessment_release(&a);
 		rec_run_free(&ctx);
 	}
 	record_temp_zero(cat, &t, samples * 10, &temp_agree, &temp_runs);
-	if (exact < samples)
+	if (exact < samples && known->tokenizer != NULL)
 		fprintf(stderr,
 		        "assay baseline record: warning: token accounting was exact in only "
 		        "%d of %d runs; is this really the official endpoint?\n",
@@ -333,6 +339,7 @@ cmd_record(int argc, char **argv)
 	m.fingerprints = fps;
 	m.n_fingerprints = n_fps;
 	m.id_shape = shape;
+	m.protocol = proto;
 	struct baseline_samples recorded = {
 	    .probe = (char *)STYLE_PROBE, .texts = style, .n = n_style};
 	m.samples = n_style > 0 ? &recorded : NULL;
@@ -364,6 +371,7 @@ cmd_record(int argc, char **argv)
 		free(style[i]);
 	free(style);
 	free(shape);
+	baseline_protocol_release(&proto);
 	scorer_free(scorer);
 	catalog_free(cat);
 	baseline_free(pack);

@@ -269,6 +269,12 @@ take_openai_usage(struct observation *o, json_t *usage)
 	json_t *details = json_object_get(usage, "prompt_tokens_details");
 	if (json_is_object(details))
 		o->cached_tokens = take_long(json_object_get(details, "cached_tokens"));
+	o->usage_fields |= (o->prompt_tokens >= 0 ? OBS_USAGE_INPUT : 0u) |
+	                   (o->completion_tokens >= 0 ? OBS_USAGE_OUTPUT : 0u) |
+	                   (json_is_object(details) ? OBS_USAGE_PROMPT_DETAILS : 0u) |
+	                   (json_is_object(json_object_get(usage, "completion_tokens_details"))
+	                        ? OBS_USAGE_OUTPUT_DETAILS
+	                        : 0u);
 }
 
 static void
@@ -288,6 +294,22 @@ take_anthropic_usage(struct observation *o, json_t *usage, int final)
 	long cached = take_long(json_object_get(usage, "cache_read_input_tokens"));
 	if (cached >= 0)
 		o->cached_tokens = cached;
+	o->usage_fields |=
+	    (in >= 0 ? OBS_USAGE_INPUT : 0u) | (out >= 0 ? OBS_USAGE_OUTPUT : 0u) |
+	    (cached >= 0 ? OBS_USAGE_CACHE_READ : 0u) |
+	    (json_is_integer(json_object_get(usage, "cache_creation_input_tokens"))
+	         ? OBS_USAGE_CACHE_CREATION
+	         : 0u) |
+	    (json_is_string(json_object_get(usage, "service_tier")) ? OBS_USAGE_SERVICE_TIER : 0u);
+}
+
+/* The first tool call's id, kept for the protocol fingerprint. */
+static void
+take_tool_id(struct observation *o, json_t *id)
+{
+	o->tool_calls = 1;
+	if (o->tool_id == NULL)
+		take_string(&o->tool_id, id);
 }
 
 static void
@@ -331,21 +353,39 @@ openai_chunk(struct adapter_parse *p, json_t *chunk, int64_t now)
 	if (o->system_fingerprint == NULL)
 		take_string(&o->system_fingerprint, json_object_get(chunk, "system_fingerprint"));
 	json_t *choices = json_object_get(chunk, "choices");
+	json_t *usage = json_object_get(chunk, "usage");
 	if (json_is_array(choices) && json_array_size(choices) > 0) {
 		json_t *c0 = json_array_get(choices, 0);
 		json_t *delta = json_object_get(c0, "delta");
 		json_t *content = json_is_object(delta) ? json_object_get(delta, "content") : NULL;
-		if (json_is_string(content))
-			add_text(p, json_string_value(content), json_string_length(content), now);
-		if (json_is_object(delta) && json_is_array(json_object_get(delta, "tool_calls")))
-			o->tool_calls = 1;
+		json_t *calls = json_is_object(delta) ? json_object_get(delta, "tool_calls") : NULL;
 		json_t *fr = json_object_get(c0, "finish_reason");
-		if (json_is_string(fr))
+		int said = 0;
+		if (json_is_string(content) && json_string_length(content) > 0) {
+			add_text(p, json_string_value(content), json_string_length(content), now);
+			observation_event(o, 'C');
+			said = 1;
+		}
+		if (json_is_array(calls)) {
+			take_tool_id(o, json_object_get(json_array_get(calls, 0), "id"));
+			observation_event(o, 'T');
+			said = 1;
+		}
+		if (json_is_string(fr)) {
 			take_string(&o->finish_reason, fr);
+			observation_event(o, 'F');
+			said = 1;
+		}
+		if (!said)
+			observation_event(o, json_is_object(delta) &&
+			                             json_is_string(json_object_get(delta, "role"))
+			                         ? 'R'
+			                         : '?');
 		if (json_is_object(json_object_get(c0, "logprobs")))
 			o->logprobs_present = 1;
+	} else {
+		observation_event(o, json_is_object(usage) ? 'U' : '?');
 	}
-	json_t *usage = json_object_get(chunk, "usage");
 	if (json_is_object(usage))
 		take_openai_usage(o, usage);
 	return 0;
@@ -362,25 +402,43 @@ anthropic_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t 
 	if (type == NULL)
 		type = event;
 	if (strcmp(type, "message_start") == 0) {
+		observation_event(o, 'S');
 		json_t *msg = json_object_get(ev, "message");
 		if (!json_is_object(msg))
 			return -1;
 		take_string(&o->id, json_object_get(msg, "id"));
 		take_string(&o->model, json_object_get(msg, "model"));
-		take_anthropic_usage(o, json_object_get(msg, "usage"), 0);
+		json_t *usage = json_object_get(msg, "usage");
+		take_anthropic_usage(o, usage, 0);
+		if (json_is_object(usage))
+			o->start_input_tokens = take_long(json_object_get(usage, "input_tokens"));
+	} else if (strcmp(type, "ping") == 0) {
+		observation_event(o, 'P');
+	} else if (strcmp(type, "content_block_start") == 0) {
+		observation_event(o, 'B');
+		json_t *block = json_object_get(ev, "content_block");
+		const char *btype = json_string_value(json_object_get(block, "type"));
+		if (btype != NULL && strcmp(btype, "tool_use") == 0)
+			take_tool_id(o, json_object_get(block, "id"));
+	} else if (strcmp(type, "content_block_stop") == 0) {
+		observation_event(o, 'E');
 	} else if (strcmp(type, "content_block_delta") == 0) {
+		observation_event(o, 'D');
 		json_t *delta = json_object_get(ev, "delta");
 		json_t *text = json_is_object(delta) ? json_object_get(delta, "text") : NULL;
 		if (json_is_string(text))
 			add_text(p, json_string_value(text), json_string_length(text), now);
 	} else if (strcmp(type, "message_delta") == 0) {
+		observation_event(o, 'M');
 		json_t *delta = json_object_get(ev, "delta");
 		if (json_is_object(delta))
 			take_string(&o->finish_reason, json_object_get(delta, "stop_reason"));
 		take_anthropic_usage(o, json_object_get(ev, "usage"), 1);
 	} else if (strcmp(type, "message_stop") == 0) {
+		observation_event(o, 'Z');
 		p->saw_done = 1;
 	} else if (strcmp(type, "error") == 0) {
+		observation_event(o, 'X');
 		json_t *err = json_object_get(ev, "error");
 		json_t *msg = json_is_object(err) ? json_object_get(err, "message") : NULL;
 		json_t *etype = json_is_object(err) ? json_object_get(err, "type") : NULL;
@@ -390,8 +448,9 @@ anthropic_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t 
 			e = ERR_RATE_LIMITED;
 		set_error(p, e,
 		          json_is_string(msg) ? json_string_value(msg) : "error event in stream");
+	} else {
+		observation_event(o, '?');
 	}
-	/* ping, content_block_start/stop: nothing to keep */
 	return 0;
 }
 
@@ -407,6 +466,7 @@ adapter_sse_cb(const char *event, const char *data, size_t len, void *arg)
 	struct adapter_parse *p = ctx->p;
 	if (p->api == API_OPENAI && len == 6 && memcmp(data, "[DONE]", 6) == 0) {
 		p->saw_done = 1;
+		observation_event(p->obs, 'Z');
 		return 0;
 	}
 	if (chunk_arena.mem == NULL)
@@ -517,7 +577,7 @@ finish_openai_body(struct adapter_parse *p, json_t *j)
 	}
 	json_t *calls = json_object_get(msg, "tool_calls");
 	if (json_is_array(calls) && json_array_size(calls) > 0)
-		o->tool_calls = 1;
+		take_tool_id(o, json_object_get(json_array_get(calls, 0), "id"));
 	json_t *content = json_object_get(msg, "content");
 	if (json_is_string(content))
 		add_text(p, json_string_value(content), json_string_length(content),
@@ -550,7 +610,7 @@ finish_anthropic_body(struct adapter_parse *p, json_t *j)
 	{
 		const char *btype = json_string_value(json_object_get(block, "type"));
 		if (btype != NULL && strcmp(btype, "tool_use") == 0)
-			o->tool_calls = 1;
+			take_tool_id(o, json_object_get(block, "id"));
 		json_t *text = json_object_get(block, "text");
 		if (json_is_string(text))
 			add_text(p, json_string_value(text), json_string_length(text),

@@ -420,6 +420,31 @@ header_is(const char *line, size_t len, const char *name, const char **value, si
 	return 1;
 }
 
+/* Which protocol header (OBS_HDR_*) a header line is, if any: the names
+ * only, for the fingerprint; values are not kept. */
+static unsigned
+protocol_header(const char *line, size_t len)
+{
+	static const struct {
+		const char *prefix;
+		unsigned bit;
+	} marks[] = {
+	    {"request-id:", OBS_HDR_REQUEST_ID},
+	    {"x-request-id:", OBS_HDR_X_REQUEST_ID},
+	    {"anthropic-ratelimit-", OBS_HDR_ANTHROPIC_RATELIMIT},
+	    {"x-ratelimit-", OBS_HDR_OPENAI_RATELIMIT},
+	    {"anthropic-organization-id:", OBS_HDR_ANTHROPIC_ORG},
+	    {"openai-organization:", OBS_HDR_OPENAI_ORG},
+	    {"openai-version:", OBS_HDR_OPENAI_ORG},
+	};
+	for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
+		size_t k = strlen(marks[i].prefix);
+		if (len > k && strncasecmp(line, marks[i].prefix, k) == 0)
+			return marks[i].bit;
+	}
+	return 0;
+}
+
 static size_t
 header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 {
@@ -445,7 +470,10 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	} else if (header_is(ptr, n, "x-request-id", &v, &vlen) ||
 	           header_is(ptr, n, "request-id", &v, &vlen)) {
 		observation_set(&t->obs->request_id, v, vlen, OBS_FIELD_CAP);
+	} else if (header_is(ptr, n, "content-type", &v, &vlen)) {
+		observation_set(&t->obs->content_type, v, vlen, 128);
 	}
+	t->obs->headers_seen |= protocol_header(ptr, n);
 	return n;
 }
 
@@ -643,6 +671,8 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 	redact_field(&o->finish_reason, t->api_key);
 	redact_field(&o->system_fingerprint, t->api_key);
 	redact_field(&o->request_id, t->api_key);
+	redact_field(&o->content_type, t->api_key);
+	redact_field(&o->tool_id, t->api_key);
 	if (o->error != ERR_ABORTED)
 		pool_note_result(e, t->pool, o, now_us());
 	/* Chunks read right as the loop woke from a stall had waited in the

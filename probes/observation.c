@@ -51,6 +51,7 @@ observation_init(struct observation *o)
 	    -1;
 	o->prompt_tokens = o->completion_tokens = o->total_tokens = o->cached_tokens = -1;
 	o->retry_after_s = -1;
+	o->start_input_tokens = -1;
 }
 
 void
@@ -65,6 +66,8 @@ observation_release(struct observation *o)
 	free(o->text);
 	free(o->ratelimit_remaining);
 	free(o->request_id);
+	free(o->content_type);
+	free(o->tool_id);
 	observation_init(o);
 }
 
@@ -72,6 +75,87 @@ int
 observation_ok(const struct observation *o)
 {
 	return o->error == ERR_NONE && o->http_status >= 200 && o->http_status < 300;
+}
+
+static const struct bit_name {
+	unsigned bit;
+	const char *name;
+} usage_names[] =
+    {
+        {OBS_USAGE_INPUT, "input"},
+        {OBS_USAGE_OUTPUT, "output"},
+        {OBS_USAGE_CACHE_CREATION, "cache_creation_input_tokens"},
+        {OBS_USAGE_CACHE_READ, "cache_read_input_tokens"},
+        {OBS_USAGE_SERVICE_TIER, "service_tier"},
+        {OBS_USAGE_PROMPT_DETAILS, "prompt_tokens_details"},
+        {OBS_USAGE_OUTPUT_DETAILS, "completion_tokens_details"},
+        {0, NULL},
+},
+  header_names[] = {
+      {OBS_HDR_REQUEST_ID, "request-id"},
+      {OBS_HDR_X_REQUEST_ID, "x-request-id"},
+      {OBS_HDR_ANTHROPIC_RATELIMIT, "anthropic-ratelimit-*"},
+      {OBS_HDR_OPENAI_RATELIMIT, "x-ratelimit-*"},
+      {OBS_HDR_ANTHROPIC_ORG, "anthropic-organization-id"},
+      {OBS_HDR_OPENAI_ORG, "openai-organization"},
+      {0, NULL},
+};
+
+static const char *
+bit_name(const struct bit_name *t, unsigned bit)
+{
+	for (; t->name != NULL; t++)
+		if (t->bit == bit)
+			return t->name;
+	return NULL;
+}
+
+static unsigned
+bit_from_name(const struct bit_name *t, const char *name)
+{
+	for (; t->name != NULL; t++)
+		if (strcmp(t->name, name) == 0)
+			return t->bit;
+	return 0;
+}
+
+const char *
+obs_usage_field_name(unsigned bit)
+{
+	return bit_name(usage_names, bit);
+}
+
+unsigned
+obs_usage_field_from_name(const char *name)
+{
+	return bit_from_name(usage_names, name);
+}
+
+const char *
+obs_header_name(unsigned bit)
+{
+	return bit_name(header_names, bit);
+}
+
+unsigned
+obs_header_from_name(const char *name)
+{
+	return bit_from_name(header_names, name);
+}
+
+void
+observation_event(struct observation *o, char letter)
+{
+	size_t n = strlen(o->events);
+	if (n > 0 && (o->events[n - 1] == letter || o->events[n - 1] == '+'))
+		return;
+	if (n + 2 >= OBS_EVENTS_CAP) {
+		o->events[n] = '+';
+		o->events[n + 1] = '\0';
+		return;
+	}
+	o->events[n] = letter;
+	o->events[n + 1] = '\0';
 }
 
 void

@@ -37,10 +37,39 @@ const char *error_class_name(enum error_class e);
 int error_class_from_name(const char *name);
 
 /* Caps on what is kept of a response. */
-#define OBS_TEXT_CAP (16u * 1024)  /* answer text kept */
-#define OBS_FIELD_CAP 256          /* model, id, fingerprint, reasons */
-#define OBS_DETAIL_CAP 512         /* error detail */
-#define OBS_MAX_CHUNKS 4096        /* chunk arrival times kept */
+#define OBS_TEXT_CAP (16u * 1024) /* answer text kept */
+#define OBS_FIELD_CAP 256         /* model, id, fingerprint, reasons */
+#define OBS_DETAIL_CAP 512        /* error detail */
+#define OBS_MAX_CHUNKS 4096       /* chunk arrival times kept */
+#define OBS_EVENTS_CAP 48         /* letters of a stream's event sequence kept */
+
+/*
+ * The protocol around the answer, for the fingerprint: which headers came
+ * (OBS_HDR_*), which usage fields (OBS_USAGE_*), and a stream's event
+ * sequence as letters, a run of one kind written once:
+ *   Anthropic  S message_start  P ping  B content_block_start
+ *              D content_block_delta  E content_block_stop  M message_delta
+ *              Z message_stop  X error  ? any other event
+ *   OpenAI     R role-only chunk  C content  T tool-call delta  F finish
+ *              reason  U usage-only chunk  Z [DONE]  ? any other chunk
+ */
+enum {
+	OBS_HDR_REQUEST_ID = 1 << 0,          /* request-id (Anthropic) */
+	OBS_HDR_X_REQUEST_ID = 1 << 1,        /* x-request-id (OpenAI) */
+	OBS_HDR_ANTHROPIC_RATELIMIT = 1 << 2, /* anthropic-ratelimit-* */
+	OBS_HDR_OPENAI_RATELIMIT = 1 << 3,    /* x-ratelimit-* */
+	OBS_HDR_ANTHROPIC_ORG = 1 << 4,       /* anthropic-organization-id */
+	OBS_HDR_OPENAI_ORG = 1 << 5,          /* openai-organization, openai-version */
+};
+enum {
+	OBS_USAGE_INPUT = 1 << 0,          /* input_tokens / prompt_tokens */
+	OBS_USAGE_OUTPUT = 1 << 1,         /* output_tokens / completion_tokens */
+	OBS_USAGE_CACHE_CREATION = 1 << 2, /* cache_creation_input_tokens */
+	OBS_USAGE_CACHE_READ = 1 << 3,     /* cache_read_input_tokens */
+	OBS_USAGE_SERVICE_TIER = 1 << 4,   /* usage.service_tier */
+	OBS_USAGE_PROMPT_DETAILS = 1 << 5, /* prompt_tokens_details */
+	OBS_USAGE_OUTPUT_DETAILS = 1 << 6, /* completion_tokens_details */
+};
 
 struct observation {
 	int64_t started_ms; /* wall clock, for storage */
@@ -75,12 +104,30 @@ struct observation {
 	int timing_disturbed;      /* our own loop stalled during it: timings unreliable */
 	int64_t start_mono_us;     /* now_us() when the transfer started: chunk_us and
 	                            * sent_us count from it (set by the engine) */
+
+	/* the protocol fingerprint (see OBS_HDR_*, OBS_USAGE_*) */
+	char events[OBS_EVENTS_CAP]; /* a stream's event letters, NUL-terminated */
+	unsigned headers_seen;       /* OBS_HDR_* bits */
+	unsigned usage_fields;       /* OBS_USAGE_* bits, over every usage object */
+	long start_input_tokens;     /* Anthropic message_start usage.input_tokens; -1 */
+	char *content_type;          /* the response's Content-Type */
+	char *tool_id;               /* the first tool call's id */
 };
 
 void observation_init(struct observation *o);
 void observation_release(struct observation *o);
 /* Did the request produce an answer we can score? */
 int observation_ok(const struct observation *o);
+/* Stable names of the OBS_USAGE_* and OBS_HDR_* bits (packs, JSON, pages);
+ * NULL / 0 for what is not one. */
+const char *obs_usage_field_name(unsigned bit);
+unsigned obs_usage_field_from_name(const char *name);
+const char *obs_header_name(unsigned bit);
+unsigned obs_header_from_name(const char *name);
+
+/* Append an event letter to o->events (a run of one letter is kept once;
+ * past the cap the sequence ends in '+'). */
+void observation_event(struct observation *o, char letter);
 /* Set a string field to a sanitized copy (capped, valid UTF-8). */
 void observation_set(char **field, const char *s, size_t len, size_t cap);
 

@@ -10,6 +10,7 @@
 #include <dirent.h>
 
 #include "base/util.h"
+#include "probes/observation.h"
 
 static char *
 opt_string(json_t *o, const char *key)
@@ -62,6 +63,125 @@ strings_free(char **v, size_t n)
 	free(v);
 }
 
+static unsigned
+bits_load(json_t *names, unsigned (*from_name)(const char *))
+{
+	unsigned bits = 0;
+	size_t i;
+	json_t *v;
+	json_array_foreach(names, i, v)
+	{
+		if (json_is_string(v))
+			bits |= from_name(json_string_value(v));
+	}
+	return bits;
+}
+
+static json_t *
+bits_json(unsigned bits, const char *(*name)(unsigned))
+{
+	json_t *a = json_array();
+	for (unsigned b = 1; b != 0; b <<= 1)
+		if ((bits & b) && name(b) != NULL)
+			json_array_append_new(a, json_string(name(b)));
+	return a;
+}
+
+static void
+protocol_load(struct baseline_protocol *p, json_t *j)
+{
+	memset(p, 0, sizeof *p);
+	if (!json_is_object(j))
+		return;
+	p->recorded = 1;
+	strings_load(json_object_get(j, "events"), &p->events, &p->n_events);
+	p->usage = bits_load(json_object_get(j, "usage"), obs_usage_field_from_name);
+	p->stream_usage = bits_load(json_object_get(j, "stream_usage"), obs_usage_field_from_name);
+	p->headers = bits_load(json_object_get(j, "headers"), obs_header_from_name);
+	p->start_usage = json_is_true(json_object_get(j, "start_usage"));
+	p->ping = json_is_true(json_object_get(j, "ping"));
+	p->tool_id_shape = opt_string(j, "tool_id_shape");
+}
+
+static json_t *
+protocol_json(const struct baseline_protocol *p)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "events", strings_json(p->events, p->n_events));
+	json_object_set_new(j, "usage", bits_json(p->usage, obs_usage_field_name));
+	json_object_set_new(j, "stream_usage", bits_json(p->stream_usage, obs_usage_field_name));
+	json_object_set_new(j, "headers", bits_json(p->headers, obs_header_name));
+	json_object_set_new(j, "start_usage", json_boolean(p->start_usage));
+	json_object_set_new(j, "ping", json_boolean(p->ping));
+	if (p->tool_id_shape != NULL)
+		json_object_set_new(j, "tool_id_shape", json_string(p->tool_id_shape));
+	return j;
+}
+
+void
+baseline_protocol_release(struct baseline_protocol *p)
+{
+	for (size_t i = 0; i < p->n_events; i++)
+		free(p->events[i]);
+	free(p->events);
+	free(p->tool_id_shape);
+	memset(p, 0, sizeof *p);
+}
+
+/* An event sequence without its pings, runs collapsed again. */
+static void
+events_core(const char *events, char out[OBS_EVENTS_CAP])
+{
+	size_t n = 0;
+	for (const char *c = events; *c != '\0' && n + 1 < OBS_EVENTS_CAP; c++)
+		if (*c != 'P' && (n == 0 || out[n - 1] != *c))
+			out[n++] = *c;
+	out[n] = '\0';
+}
+
+int
+baseline_protocol_knows_events(const struct baseline_protocol *p, const char *events)
+{
+	char core[OBS_EVENTS_CAP];
+	events_core(events, core);
+	for (size_t i = 0; i < p->n_events; i++)
+		if (strcmp(p->events[i], core) == 0)
+			return 1;
+	return 0;
+}
+
+void
+baseline_protocol_observe(struct baseline_protocol *p, const struct observation *o)
+{
+	if (!observation_ok(o) || (o->streamed && o->stopped_early))
+		return;
+	p->recorded = 1;
+	p->headers = p->seen++ == 0 ? o->headers_seen : p->headers & o->headers_seen;
+	if (o->streamed) {
+		p->stream_usage =
+		    p->seen_streams == 0 ? o->usage_fields : p->stream_usage & o->usage_fields;
+		p->start_usage =
+		    (p->seen_streams == 0 || p->start_usage) && o->start_input_tokens > 0;
+		p->ping = (p->seen_streams == 0 || p->ping) && strchr(o->events, 'P') != NULL;
+		p->seen_streams++;
+		char core[OBS_EVENTS_CAP];
+		events_core(o->events, core);
+		if (!baseline_protocol_knows_events(p, o->events) && core[0] != '\0' &&
+		    p->n_events < 64) {
+			p->events = xrealloc(p->events, (p->n_events + 2) * sizeof *p->events);
+			p->events[p->n_events++] = xstrdup(core);
+			p->events[p->n_events] = NULL;
+		}
+	} else {
+		p->usage = p->seen_whole++ == 0 ? o->usage_fields : p->usage & o->usage_fields;
+	}
+	if (o->tool_id != NULL && p->tool_id_shape == NULL) {
+		char shape[96];
+		baseline_id_shape(o->tool_id, shape, sizeof shape);
+		p->tool_id_shape = xstrdup(shape);
+	}
+}
+
 static void
 model_release(struct baseline_model *m)
 {
@@ -77,6 +197,7 @@ model_release(struct baseline_model *m)
 	strings_free(m->params, m->n_params);
 	strings_free(m->fingerprints, m->n_fingerprints);
 	free(m->id_shape);
+	baseline_protocol_release(&m->protocol);
 	for (size_t i = 0; i < m->n_samples; i++) {
 		free(m->samples[i].probe);
 		strings_free(m->samples[i].texts, m->samples[i].n);
@@ -165,6 +286,7 @@ baseline_load(const char *path, char *err, size_t errlen)
 		strings_load(json_object_get(jm, "fingerprints"), &m->fingerprints,
 		             &m->n_fingerprints);
 		m->id_shape = opt_string(jm, "id_shape");
+		protocol_load(&m->protocol, json_object_get(jm, "protocol"));
 		json_t *samples = json_object_get(jm, "samples");
 		if (json_is_object(samples)) {
 			m->samples = xcalloc(json_object_size(samples) + 1, sizeof *m->samples);
@@ -242,6 +364,8 @@ model_to_json(const struct baseline_model *m)
 		                    strings_json(m->fingerprints, m->n_fingerprints));
 	if (m->id_shape != NULL)
 		json_object_set_new(j, "id_shape", json_string(m->id_shape));
+	if (m->protocol.recorded)
+		json_object_set_new(j, "protocol", protocol_json(&m->protocol));
 	if (m->n_samples > 0) {
 		json_t *samples = json_object();
 		for (size_t i = 0; i < m->n_samples; i++)
@@ -322,6 +446,9 @@ model_copy(struct baseline_model *dst, const struct baseline_model *m)
 	dst->ttft_ms = m->ttft_ms;
 	dst->tokens_per_s = m->tokens_per_s;
 	dst->latency_time_scale = m->latency_time_scale;
+	dst->protocol = m->protocol;
+	dst->protocol.events = strings_copy(m->protocol.events, m->protocol.n_events);
+	dst->protocol.tool_id_shape = dup_or_null(m->protocol.tool_id_shape);
 }
 
 void

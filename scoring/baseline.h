@@ -27,6 +27,26 @@ struct baseline_samples {
 	size_t n;
 };
 
+/*
+ * The official API's protocol around the answer, as `baseline record` saw
+ * it on every response (see the OBS_USAGE_* and OBS_HDR_* bits and the
+ * event letters of probes/observation.h). An honest pass-through keeps all
+ * of it but the headers, which many relays drop.
+ */
+struct baseline_protocol {
+	int recorded;  /* the pack has this section */
+	char **events; /* every stream event sequence seen */
+	size_t n_events;
+	unsigned usage;        /* usage fields every whole response had */
+	unsigned stream_usage; /* ... and every stream */
+	unsigned headers;      /* headers every response had */
+	int start_usage;       /* Anthropic: message_start counts the input */
+	int ping;              /* Anthropic: every stream had a ping */
+	char *tool_id_shape;   /* tool call ids, or NULL */
+	/* while recording: how many responses of each kind were seen */
+	int seen, seen_streams, seen_whole;
+};
+
 struct baseline_model {
 	char *name;
 	char **aliases;
@@ -51,6 +71,7 @@ struct baseline_model {
 	char *id_shape; /* shape of official response ids, see baseline_id_shape() */
 	struct baseline_samples *samples;
 	size_t n_samples;
+	struct baseline_protocol protocol;
 };
 
 struct baseline_pack {
@@ -81,6 +102,18 @@ const struct baseline_model *baseline_find(const struct baseline_pack *p, const 
 /* Does a reported model name belong to m (its name, an alias, or a dated
  * snapshot "name-YYYY-MM-DD")? */
 int baseline_name_matches(const struct baseline_model *m, const char *reported);
+/*
+ * Recording the protocol: fold one successful official response into p
+ * (zeroed to start). Streams a client hung up on are left out.
+ */
+struct observation;
+void baseline_protocol_observe(struct baseline_protocol *p, const struct observation *o);
+/* Release what p owns. */
+void baseline_protocol_release(struct baseline_protocol *p);
+/* Is a stream's event sequence (observation letters) one the official API
+ * was seen to send? Pings are left out: they may come anywhere. */
+int baseline_protocol_knows_events(const struct baseline_protocol *p, const char *events);
+
 /* Does the official API honour this request parameter? */
 int baseline_supports(const struct baseline_model *m, const char *param);
 /*

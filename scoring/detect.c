@@ -177,15 +177,56 @@ family_index(const char *tokenizer)
 	return N_FAMILIES;
 }
 
+/*
+ * The claimed model has no public tokenizer (Claude): the counts can still
+ * name another family. Every request counted exactly by one public
+ * tokenizer (up to one constant: its template, a prompt around ours) is that
+ * family answering; counts that no public tokenizer explains are what the
+ * claimed model's own private one would give. Returns 1 when at least three
+ * requests were counted and no public family explains them.
+ */
+static int
+detect_private_tokenizer(struct scorer *s, struct accounting *acc, const struct baseline_model *m,
+                         struct assessment *a)
+{
+	if (acc->n < 3)
+		return 0;
+	fit_offsets(acc);
+	assessment_tested(a, 1);
+	size_t of = N_FAMILIES;
+	for (size_t f = 0; f < N_FAMILIES; f++)
+		if (acc->fits[f] == acc->n &&
+		    (of == N_FAMILIES || labs(acc->c[f]) < labs(acc->c[of])))
+			of = f;
+	if (of == N_FAMILIES)
+		return 1;
+	const char *served = model_for_tokenizer(s->pack, families[of].tokenizer);
+	char expected[256], observed[256];
+	snprintf(expected, sizeof expected, "counts of %s's own tokenizer (not public)", m->name);
+	if (acc->c[of] == 0)
+		snprintf(observed, sizeof observed, "%zu of %zu requests counted exactly as %s",
+		         acc->n, acc->n, families[of].tokenizer);
+	else
+		snprintf(observed, sizeof observed,
+		         "%zu of %zu requests counted exactly as %s, %+ld tokens each", acc->n,
+		         acc->n, families[of].tokenizer, acc->c[of]);
+	assessment_add(a, "substitution", CONFIDENCE_VIOLATION, expected, observed, "all", served,
+	               "Every request's input tokens equal the %s tokenizer's exact count%s: "
+	               "%s's own tokenizer counts differently, so another model (most likely "
+	               "%s) is answering.",
+	               families[of].tokenizer, acc->c[of] ? " plus a constant" : "", m->name,
+	               served ? served : families[of].tokenizer);
+	return 0;
+}
+
 static void
 detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct baseline_model *m,
                  struct assessment *a)
 {
-	if (m->tokenizer == NULL || m->template == NULL)
-		return;
-	size_t cf = family_index(m->tokenizer);
-	if (cf == N_FAMILIES)
-		return;
+	/* a claimed model without a public tokenizer is judged against all */
+	size_t cf = m->tokenizer && m->template ? family_index(m->tokenizer) : N_FAMILIES;
+	if (m->tokenizer != NULL && cf == N_FAMILIES)
+		return; /* a public tokenizer we do not ship */
 	struct accounting *acc = xcalloc(1, sizeof *acc);
 	int usage_missing = 0;
 	for (size_t i = 0; i < run->n_items && acc->n < MAX_REQ; i++) {
@@ -195,23 +236,36 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 		if (!observation_ok(o) || strcmp(run->items[i].probe->id, "long-context") == 0 ||
 		    run->items[i].probe->intent.tool_name != NULL)
 			continue;
-		if (o->prompt_tokens < 0) {
+		/* zero input tokens is no count (some translators report none) */
+		if (o->prompt_tokens < 0 || (cf == N_FAMILIES && o->prompt_tokens == 0)) {
 			usage_missing++;
 			continue;
 		}
-		long ec = scorer_expected_prompt_tokens(s, families[cf].tokenizer,
-		                                        families[cf].template, &run->items[i]);
-		if (ec < 0)
+		long e[N_FAMILIES];
+		int any = 0;
+		for (size_t f = 0; f < N_FAMILIES; f++) {
+			e[f] = scorer_expected_prompt_tokens(s, families[f].tokenizer,
+			                                     families[f].template, &run->items[i]);
+			any |= e[f] >= 0;
+		}
+		if ((cf < N_FAMILIES && e[cf] < 0) || !any)
 			continue;
 		size_t k = acc->n++;
 		acc->idx[k] = i;
 		acc->p[k] = o->prompt_tokens;
 		for (size_t f = 0; f < N_FAMILIES; f++)
-			acc->e[f][k] = f == cf
-			                   ? ec
-			                   : scorer_expected_prompt_tokens(s, families[f].tokenizer,
-			                                                   families[f].template,
-			                                                   &run->items[i]);
+			acc->e[f][k] = e[f];
+	}
+	if (cf == N_FAMILIES) {
+		if (acc->n == 0 && usage_missing > 0)
+			assessment_add(
+			    a, "substitution", 0.5, "usage.input_tokens reported",
+			    "no input token count in the response", "all", NULL,
+			    "The relay did not report input tokens, which the official API "
+			    "always does; this hides which tokenizer serves the request.");
+		a->private_tokenizer_unlike_public = detect_private_tokenizer(s, acc, m, a);
+		free(acc);
+		return;
 	}
 	if (acc->n == 0 && usage_missing > 0) {
 		assessment_add(a, "substitution", 0.5, "usage.prompt_tokens reported",
@@ -418,9 +472,9 @@ static void
 detect_protocol(struct scorer *s, const struct audit_run *run, const struct baseline_model *m,
                 struct assessment *a)
 {
-	int named = 0, with_fp = 0, foreign_fp = 0, with_id = 0, odd_id = 0, ok = 0;
+	int named = 0, with_fp = 0, foreign_fp = 0, ok = 0;
 	const struct baseline_model *other = NULL;
-	const char *seen_fp = NULL, *seen_id = NULL;
+	const char *seen_fp = NULL;
 	for (size_t i = 0; i < run->n_items; i++) {
 		const struct observation *o = run->items[i].obs;
 		if (!observation_ok(o))
@@ -449,15 +503,6 @@ detect_protocol(struct scorer *s, const struct audit_run *run, const struct base
 					}
 				}
 		}
-		if (m->id_shape != NULL && o->id != NULL) {
-			char shape[96];
-			baseline_id_shape(o->id, shape, sizeof shape);
-			with_id++;
-			if (strcmp(shape, m->id_shape) != 0) {
-				odd_id++;
-				seen_id = o->id;
-			}
-		}
 	}
 	if (with_fp > 0 && m->n_fingerprints > 0)
 		assessment_tested(a, 1);
@@ -475,19 +520,147 @@ detect_protocol(struct scorer *s, const struct audit_run *run, const struct base
 		if (foreign_fp < with_fp)
 			a->partial_substitution = 1;
 	}
-	if (with_id > 0 && odd_id == with_id) {
-		char shape[96];
-		baseline_id_shape(seen_id, shape, sizeof shape);
-		assessment_add(a, "substitution", 0.6, m->id_shape, shape, "all", NULL,
-		               "Response ids look like %s, not like %s's official ids (%s) (a weak "
-		               "hint: many relays write their own ids).",
-		               shape, m->name, m->id_shape);
-	}
 	if (m->system_fingerprint && ok >= 5 && with_fp == 0)
 		assessment_add(a, "substitution", 0.6, "a system_fingerprint", "none", "all", NULL,
 		               "%s's official API sends a system_fingerprint; no response here did "
 		               "(a weak hint: some relays drop it).",
 		               m->name);
+}
+
+/* Does an id have the shape the pack recorded? (No record: say yes.) */
+static int
+shape_matches(const char *id, const char *want, char shape[96])
+{
+	baseline_id_shape(id, shape, 96);
+	return want == NULL || strcmp(shape, want) == 0;
+}
+
+/*
+ * The protocol's shape against the official one the pack recorded, response
+ * by response: the stream's events (pings aside), the usage fields, a
+ * message_start that counts the input, the shapes of message and tool-call
+ * ids. An honest pass-through relay keeps every one of them; a relay that
+ * writes responses itself (a translator in front of another API) changes
+ * them. Headers are left to a hint: many honest relays drop them.
+ *
+ * For a model with a public tokenizer the token counts are the strong
+ * signal and a different shape stays a hint (relays rewrite responses
+ * honestly). For one without (Claude), the shape is half of what can be
+ * checked: every response differing makes a relay suspect, never more; it
+ * takes the counts to convict.
+ */
+static void
+detect_protocol_shape(const struct audit_run *run, const struct baseline_model *m,
+                      struct assessment *a)
+{
+	const struct baseline_protocol *bp = &m->protocol;
+	if (!bp->recorded)
+		return;
+	int judged = 0, odd = 0, n_events = 0, n_usage = 0, n_start = 0, n_ping = 0, n_id = 0,
+	    n_tool = 0, n_headers = 0, streams = 0;
+	unsigned missing_usage = 0, missing_headers = 0;
+	char seen_events[OBS_EVENTS_CAP] = "", seen_id[96] = "", seen_tool[96] = "";
+	for (size_t i = 0; i < run->n_items; i++) {
+		const struct observation *o = run->items[i].obs;
+		if (!observation_ok(o))
+			continue;
+		judged++;
+		int diff = 0;
+		char shape[96];
+		int whole_stream = o->streamed && !o->stopped_early;
+		if (whole_stream) {
+			streams++;
+			if (bp->n_events > 0 && !baseline_protocol_knows_events(bp, o->events)) {
+				n_events++;
+				snprintf(seen_events, sizeof seen_events, "%s", o->events);
+				diff = 1;
+			}
+			if (bp->start_usage && o->start_input_tokens <= 0) {
+				n_start++;
+				diff = 1;
+			}
+			if (bp->ping && strchr(o->events, 'P') == NULL) {
+				n_ping++;
+				diff = 1;
+			}
+		}
+		/* a stream we hung up on never got to its usage */
+		unsigned want = !o->streamed ? bp->usage : whole_stream ? bp->stream_usage : 0;
+		if ((want & ~o->usage_fields) != 0) {
+			n_usage++;
+			missing_usage |= want & ~o->usage_fields;
+			diff = 1;
+		}
+		if (o->id != NULL && !shape_matches(o->id, m->id_shape, shape)) {
+			n_id++;
+			snprintf(seen_id, sizeof seen_id, "%s", shape);
+			diff = 1;
+		}
+		if (o->tool_id != NULL && !shape_matches(o->tool_id, bp->tool_id_shape, shape)) {
+			n_tool++;
+			snprintf(seen_tool, sizeof seen_tool, "%s", shape);
+			diff = 1;
+		}
+		if ((bp->headers & ~o->headers_seen) != 0) {
+			n_headers++;
+			missing_headers |= bp->headers & ~o->headers_seen;
+		}
+		odd += diff;
+	}
+	if (judged < 3)
+		return;
+	assessment_tested(a, 1);
+	if (odd == 0)
+		a->protocol_matched = 1;
+	struct buf b;
+	buf_init(&b, 0);
+	if (n_events > 0)
+		buf_putf(&b, "%s%d of %d streams sent events %s (official: %s)", b.len ? "; " : "",
+		         n_events, streams, seen_events, bp->events[0]);
+	if (n_ping > 0)
+		buf_putf(&b, "%s%d of %d streams had no ping", b.len ? "; " : "", n_ping, streams);
+	if (n_start > 0)
+		buf_putf(&b, "%s%d of %d streams counted no input in message_start",
+		         b.len ? "; " : "", n_start, streams);
+	if (n_usage > 0) {
+		buf_putf(&b, "%s%d of %d usage objects lacked", b.len ? "; " : "", n_usage, judged);
+		for (unsigned bit = 1; bit != 0; bit <<= 1)
+			if ((missing_usage & bit) && obs_usage_field_name(bit) != NULL)
+				buf_putf(&b, " %s", obs_usage_field_name(bit));
+	}
+	if (n_id > 0)
+		buf_putf(&b, "%s%d ids looked like %s (official: %s)", b.len ? "; " : "", n_id,
+		         seen_id, m->id_shape);
+	if (n_tool > 0)
+		buf_putf(&b, "%s%d tool-call ids looked like %s (official: %s)", b.len ? "; " : "",
+		         n_tool, seen_tool, bp->tool_id_shape);
+	if (odd > 0) {
+		char observed[256], expected[128];
+		snprintf(expected, sizeof expected, "the official %s API's response shape", m->api);
+		snprintf(observed, sizeof observed, "%d of %d responses differ", odd, judged);
+		int private_tok = m->tokenizer == NULL;
+		assessment_add(a, "substitution", private_tok && odd == judged ? 0.999 : 0.6,
+		               expected, observed, "all", NULL,
+		               "%d of %d responses are not shaped as %s's official API writes "
+		               "them (%s): the relay writes its own responses%s.",
+		               odd, judged, m->name, b.data,
+		               private_tok ? ", as a translator in front of another API does"
+		                           : " (a weak hint: some relays re-encode honestly)");
+		assessment_limit_last(a);
+	} else if (n_headers == judged) {
+		struct buf h;
+		buf_init(&h, 0);
+		for (unsigned bit = 1; bit != 0; bit <<= 1)
+			if ((missing_headers & bit) && obs_header_name(bit) != NULL)
+				buf_putf(&h, "%s%s", h.len ? ", " : "", obs_header_name(bit));
+		assessment_add(a, "substitution", 0.6, "the official API's response headers",
+		               h.data, "all", NULL,
+		               "No response carried %s, which %s's official API always sends (a "
+		               "weak hint: many relays drop headers).",
+		               h.data, m->name);
+		buf_release(&h);
+	}
+	buf_release(&b);
 }
 
 #define STYLE_PERMUTATIONS 999
@@ -994,6 +1167,7 @@ scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseli
 			detect_completion_usage(s, run, claimed, a);
 		detect_capability(run, claimed, a);
 		detect_protocol(s, run, claimed, a);
+		detect_protocol_shape(run, claimed, a);
 		detect_style(s, run, claimed, a);
 		detect_temperature(run, claimed, a);
 		detect_output_cap(run, a);
@@ -1002,6 +1176,17 @@ scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseli
 		detect_params(s, run, claimed, a);
 		detect_stream_buffered(run, a);
 		detect_cached(run, a);
+		/* no public tokenizer: the strong checks are the protocol's shape on
+		 * every response and counts that no public tokenizer explains */
+		if (claimed->tokenizer == NULL && a->private_tokenizer_unlike_public &&
+		    a->protocol_matched) {
+			a->strong_checks_passed = 1;
+			free(a->genuine_reason);
+			a->genuine_reason = xstrdup(
+			    "every response has the official API's shape and the token counts "
+			    "match no public tokenizer, as the claimed model's own would; no "
+			    "check failed");
+		}
 	}
 	assessment_decide(a);
 }

@@ -60,11 +60,14 @@ struct assessment {
 	char *reason; /* why this verdict, one sentence */
 	struct finding *findings;
 	size_t n_findings;
-	int strong_checks_passed; /* the strong checks ran and matched the claim */
-	char *genuine_reason;     /* what they were, for the verdict's reason (owned;
-	                           * NULL: the token-count wording) */
-	int tests_run;            /* tests the detectors ran: the multiplicity */
-	int partial_substitution; /* some requests, not all, were another model */
+	int strong_checks_passed;            /* the strong checks ran and matched the claim */
+	char *genuine_reason;                /* what they were, for the verdict's reason (owned;
+	                                      * NULL: the token-count wording) */
+	int tests_run;                       /* tests the detectors ran: the multiplicity */
+	int partial_substitution;            /* some requests, not all, were another model */
+	int private_tokenizer_unlike_public; /* a model without a public tokenizer:
+	                                      * its counts fit no public one */
+	int protocol_matched;                /* every response had the official protocol's shape */
 	long tokens_spent;
 	long prompt_tokens, completion_tokens; /* the parts of tokens_spent */
 	double cost_usd;                       /* at the official price; < 0 when unknown */

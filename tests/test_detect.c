@@ -199,11 +199,35 @@ Test(detect, wrong_answers_alone_make_suspect_not_misbehaving, .init = setup, .f
 	audit_run_free(run);
 }
 
-Test(detect, no_tokenizer_means_no_genuine, .init = setup, .fini = teardown)
+Test(detect, claude_counted_exactly_by_a_public_tokenizer_is_substitution, .init = setup,
+     .fini = teardown)
 {
-	/* Claude has no public tokenizer: the fingerprint cannot vouch for it */
+	/* Claude's tokenizer is not public, but o200k_base's is: counts that
+	 * equal it on every request name the family that answered */
 	const struct baseline_model *m = baseline_find(pack, "claude-sonnet-4");
 	struct audit_run *run = synthetic_run("claude-sonnet-4", "o200k_base", "openai", 0, 1);
+	struct assessment a;
+	assessment_init(&a);
+	scorer_assess(scorer, run, m, &a);
+	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
+	int named = 0;
+	for (size_t i = 0; i < a.n_findings; i++)
+		named |= strcmp(a.findings[i].class, "substitution") == 0 &&
+		         a.findings[i].served != NULL &&
+		         strcmp(a.findings[i].served, "gpt-4o") == 0;
+	cr_expect(named, "the substitution finding names gpt-4o");
+	assessment_release(&a);
+	audit_run_free(run);
+}
+
+Test(detect, claude_without_a_recorded_protocol_stays_inconclusive, .init = setup, .fini = teardown)
+{
+	/* counts that no public tokenizer explains, as Claude's own would give:
+	 * with no recorded protocol to check, nothing vouches for the relay */
+	const struct baseline_model *m = baseline_find(pack, "claude-sonnet-4");
+	struct audit_run *run = synthetic_run("claude-sonnet-4", "o200k_base", "openai", 0, 1);
+	for (size_t i = 0; i < run->n_items; i++)
+		run->items[i].obs->prompt_tokens += (long)(i * 7 % 5) * 3;
 	struct assessment a;
 	assessment_init(&a);
 	scorer_assess(scorer, run, m, &a);
