@@ -31,10 +31,15 @@
 #include "scoring/detect.h"
 #include "scoring/verdict.h"
 
-#define MAX_RELAYS 64
+#define MAX_RELAYS 128
 
+/* One relay audited for one claimed model (a relay of the truth file with
+ * several `models` makes one row each). */
 struct relay_truth {
 	char *name;
+	char *model;        /* the claimed model */
+	enum api_kind api;  /* its API (from the pack) */
+	char *served;       /* substitution: the model truly served, or NULL */
 	char *class;        /* "none" for honest */
 	int audits;         /* sequential audits per chain; the last one counts */
 	int samples;        /* chains per seed (honest relays: --honest) */
@@ -43,6 +48,8 @@ struct relay_truth {
 	char *url;          /* this seed's */
 	/* tallies */
 	long n, verdicts[VERDICT_UNREACHABLE + 1], right, wrong_cheat, tokens, requests;
+	long accused; /* audits with any cheating finding (suspect or misbehaving) */
+	long hinted;  /* audits with a cheat-class hint (within no budget) */
 	char wrong_names[160]; /* which other classes were reported */
 };
 
@@ -52,7 +59,6 @@ struct eval {
 	struct catalog *catalog;
 	struct baseline_pack *pack;
 	struct scorer *scorer;
-	const struct baseline_model *claimed;
 	struct relay_truth relays[MAX_RELAYS];
 	size_t n_relays;
 	int honest_per_seed;
@@ -73,6 +79,32 @@ struct chain {
 	struct job *job;
 };
 
+static void audit_done_cb(struct audit_run *run, void *arg);
+
+static void
+start_audit(struct eval *ev, const struct relay_truth *r, struct chain *ch)
+{
+	/* the relay's name is its pool: one relay paced as one, whatever model */
+	struct audit_target t = {
+	    .relay = r->name, .base_url = r->url, .api = r->api, .model = r->model};
+	baseline_request_rules(baseline_find(ev->pack, r->model), &t.rules);
+	audit_start(ev->engine, ev->catalog, &t,
+	            TIER_CHEAP | TIER_MEDIUM | (r->deep ? TIER_DEEP : 0), 3, 20000000,
+	            audit_done_cb, ch);
+}
+
+/* Does f name the served model's tokenizer family (when the truth says
+ * which model is served)? */
+static int
+served_matches(const struct eval *ev, const struct relay_truth *r, const struct finding *f)
+{
+	if (r->served == NULL)
+		return 1;
+	const struct baseline_model *want = baseline_find(ev->pack, r->served);
+	const struct baseline_model *got = f->served ? baseline_find(ev->pack, f->served) : NULL;
+	return want != NULL && got != NULL && want->tokenizer != NULL && got->tokenizer != NULL &&
+	       strcmp(want->tokenizer, got->tokenizer) == 0;
+}
 static void
 audit_done_cb(struct audit_run *run, void *arg)
 {
@@ -83,7 +115,7 @@ audit_done_cb(struct audit_run *run, void *arg)
 	if (ch->job->left == 0) {
 		struct assessment a;
 		assessment_init(&a);
-		scorer_assess(ev->scorer, run, ev->claimed, &a);
+		scorer_assess(ev->scorer, run, baseline_find(ev->pack, r->model), &a);
 		r->n++;
 		r->verdicts[a.verdict]++;
 		r->tokens += a.tokens_spent;
@@ -91,9 +123,12 @@ audit_done_cb(struct audit_run *run, void *arg)
 		int right = 0, wrong = 0;
 		for (size_t i = 0; i < a.n_findings; i++) {
 			const struct finding *f = &a.findings[i];
+			/* availability is no accusation: its finding is the evidence */
+			if (!finding_class_is_cheat(r->class) && strcmp(f->class, r->class) == 0)
+				right = 1;
 			if (!finding_reaches(f, r->level))
 				continue;
-			if (strcmp(f->class, r->class) == 0)
+			if (strcmp(f->class, r->class) == 0 && served_matches(ev, r, f))
 				right = 1;
 			else if (finding_class_is_cheat(f->class)) {
 				wrong = 1;
@@ -108,6 +143,17 @@ audit_done_cb(struct audit_run *run, void *arg)
 		}
 		r->right += right;
 		r->wrong_cheat += wrong;
+		int accused = 0, hinted = 0;
+		for (size_t i = 0; i < a.n_findings; i++) {
+			if (!finding_class_is_cheat(a.findings[i].class))
+				continue;
+			if (a.findings[i].hint)
+				hinted = 1;
+			else
+				accused = 1;
+		}
+		r->accused += accused;
+		r->hinted += hinted;
 		assessment_release(&a);
 		audit_run_free(run);
 		free(ch);
@@ -116,11 +162,7 @@ audit_done_cb(struct audit_run *run, void *arg)
 		return;
 	}
 	audit_run_free(run);
-	struct audit_target t = {
-	    .relay = r->name, .base_url = r->url, .api = API_OPENAI, .model = (char *)"gpt-4o"};
-	audit_start(ev->engine, ev->catalog, &t,
-	            TIER_CHEAP | TIER_MEDIUM | (r->deep ? TIER_DEEP : 0), 3, 20000000,
-	            audit_done_cb, ch);
+	start_audit(ev, r, ch);
 }
 
 static void
@@ -132,13 +174,7 @@ start_jobs(struct eval *ev)
 		ch->ev = ev;
 		ch->job = j;
 		ev->running++;
-		struct audit_target t = {.relay = j->relay->name,
-		                         .base_url = j->relay->url,
-		                         .api = API_OPENAI,
-		                         .model = (char *)"gpt-4o"};
-		audit_start(ev->engine, ev->catalog, &t,
-		            TIER_CHEAP | TIER_MEDIUM | (j->relay->deep ? TIER_DEEP : 0), 3,
-		            20000000, audit_done_cb, ch);
+		start_audit(ev, j->relay, ch);
 	}
 	if (ev->running == 0 && ev->next_job == ev->n_jobs)
 		event_base_loopbreak(ev->base);
@@ -168,16 +204,12 @@ start_fixture(struct eval *ev, const char *fixture, const char *world, unsigned 
 	FILE *f = fdopen(fds[0], "r");
 	char line[512];
 	size_t found = 0;
-	for (size_t i = 0; i < ev->n_relays; i++) {
-		free(ev->relays[i].url);
-		ev->relays[i].url = NULL;
-	}
 	while (found < ev->n_relays && fgets(line, sizeof line, f) != NULL) {
 		char name[128], url[256];
 		if (sscanf(line, "listening %127s %255s", name, url) != 2)
 			continue;
 		for (size_t i = 0; i < ev->n_relays; i++)
-			if (strcmp(ev->relays[i].name, name) == 0) {
+			if (strcmp(ev->relays[i].name, name) == 0 && ev->relays[i].url == NULL) {
 				ev->relays[i].url = xstrdup(url);
 				found++;
 			}
@@ -198,20 +230,38 @@ load_truth(struct eval *ev, const char *path)
 	const struct ynode *relays = ytree_get(root, "relays");
 	if (relays == NULL || relays->kind != YNODE_MAP)
 		fatal(2, "%s: expected a 'relays' mapping", path);
-	for (size_t i = 0; i < relays->n && ev->n_relays < MAX_RELAYS; i++) {
-		struct relay_truth *r = &ev->relays[ev->n_relays++];
-		r->name = xstrdup(relays->keys[i]);
-		const struct ynode *c = ytree_get(relays->items[i], "class");
-		const struct ynode *n = ytree_get(relays->items[i], "audits");
-		const struct ynode *k = ytree_get(relays->items[i], "samples");
-		r->class = xstrdup(c ? c->scalar : "none");
-		r->audits = n ? atoi(n->scalar) : 1;
-		r->samples = k ? atoi(k->scalar) : 1;
-		const struct ynode *d = ytree_get(relays->items[i], "deep");
-		r->deep = d != NULL && strcmp(d->scalar, "true") == 0;
-		const struct ynode *l = ytree_get(relays->items[i], "level");
-		r->level = l != NULL && strcmp(l->scalar, "suspect") == 0 ? VERDICT_SUSPECT
-		                                                          : VERDICT_MISBEHAVING;
+	for (size_t i = 0; i < relays->n; i++) {
+		const struct ynode *t = relays->items[i];
+		const struct ynode *models = ytree_get(t, "models");
+		size_t nm = models && models->kind == YNODE_SEQ ? models->n : 1;
+		for (size_t m = 0; m < nm; m++) {
+			if (ev->n_relays == MAX_RELAYS)
+				fatal(2, "%s: more than %d relay and model pairs", path, MAX_RELAYS);
+			struct relay_truth *r = &ev->relays[ev->n_relays++];
+			r->name = xstrdup(relays->keys[i]);
+			r->model = xstrdup(models && models->kind == YNODE_SEQ
+			                       ? models->items[m]->scalar
+			                       : "gpt-4o");
+			const struct baseline_model *bm = baseline_find(ev->pack, r->model);
+			if (bm == NULL)
+				fatal(2, "%s: relay '%s': no baseline for model '%s'", path, r->name,
+				      r->model);
+			r->api = (enum api_kind)api_from_name(bm->api);
+			const struct ynode *c = ytree_get(t, "class");
+			const struct ynode *n = ytree_get(t, "audits");
+			const struct ynode *k = ytree_get(t, "samples");
+			const struct ynode *sv = ytree_get(t, "served");
+			r->class = xstrdup(c ? c->scalar : "none");
+			r->served = sv ? xstrdup(sv->scalar) : NULL;
+			r->audits = n ? atoi(n->scalar) : 1;
+			r->samples = k ? atoi(k->scalar) : 0;
+			const struct ynode *d = ytree_get(t, "deep");
+			r->deep = d != NULL && strcmp(d->scalar, "true") == 0;
+			const struct ynode *l = ytree_get(t, "level");
+			r->level = l != NULL && strcmp(l->scalar, "suspect") == 0
+			               ? VERDICT_SUSPECT
+			               : VERDICT_MISBEHAVING;
+		}
 	}
 	ytree_free(root);
 }
@@ -259,18 +309,21 @@ main(int argc, char **argv)
 		}
 	}
 	char err[512];
-	load_truth(&ev, truth);
 	ev.catalog = catalog_load_default(err, sizeof err);
 	ev.pack = baseline_load_default(err, sizeof err);
 	if (ev.catalog == NULL || ev.pack == NULL)
 		fatal(2, "%s", err);
-	ev.claimed = baseline_find(ev.pack, "gpt-4o");
+	load_truth(&ev, truth);
 	ev.scorer = scorer_new(ev.pack);
 	scorer_set_time_scale(ev.scorer, ev.time_scale);
 	char *fixture = xasprintf("%s/assay-fixture", build);
 	signal(SIGPIPE, SIG_IGN);
 	int64_t t0 = now_us();
 	for (int seed = 1; seed <= seeds; seed++) {
+		for (size_t i = 0; i < ev.n_relays; i++) {
+			free(ev.relays[i].url);
+			ev.relays[i].url = NULL;
+		}
 		pid_t pid = start_fixture(&ev, fixture, world, (unsigned)seed);
 		ev.base = event_base_new();
 		ev.engine = engine_new(ev.base, NULL);
@@ -279,14 +332,16 @@ main(int argc, char **argv)
 		for (size_t i = 0; i < ev.n_relays; i++)
 			if (ev.relays[i].samples > rounds)
 				rounds = ev.relays[i].samples;
+
 		ev.jobs = xcalloc(ev.n_relays * (size_t)rounds, sizeof *ev.jobs);
 		ev.n_jobs = ev.next_job = 0;
 		/* honest relays many times, interleaved with the others */
 		for (int round = 0; round < rounds; round++)
 			for (size_t i = 0; i < ev.n_relays; i++) {
 				struct relay_truth *r = &ev.relays[i];
-				int want =
-				    strcmp(r->class, "none") == 0 ? ev.honest_per_seed : r->samples;
+				int want = r->samples > 0                 ? r->samples
+				           : strcmp(r->class, "none") == 0 ? ev.honest_per_seed
+				                                           : 1;
 				if (round >= want)
 					continue;
 				ev.jobs[ev.n_jobs].relay = r;
@@ -302,28 +357,34 @@ main(int argc, char **argv)
 	}
 	double wall = (now_us() - t0) / 1e6;
 
-	printf("\nAssay detection evaluation: %d seeds of %s, default audit of gpt-4o, "
-	       "time scale %g\n\n",
+	printf("\nAssay detection evaluation: %d seeds of %s, default audits, time scale %g\n\n",
 	       seeds, world, ev.time_scale);
-	printf("%-20s %-18s %6s %8s %8s %8s %8s %8s %9s %9s %7s\n", "relay", "truth", "audits",
-	       "genuine", "suspect", "misbeh.", "inconcl.", "unreach.", "right cls", "wrong cls",
-	       "tokens");
+	printf("%-16s %-16s %-18s %6s %7s %7s %7s %7s %7s %9s %9s %7s %7s %6s\n", "relay", "model",
+	       "truth", "audits", "genuine", "suspect", "misbeh.", "inconc.", "unreach.", "right cls",
+	       "wrong cls", "accused", "hinted", "tokens");
 	long honest_n = 0, honest_mis = 0, honest_sus = 0, tok = 0, req = 0, audits = 0;
+	long official_n = 0, official_accused = 0, official_hinted = 0;
 	for (size_t i = 0; i < ev.n_relays; i++) {
 		struct relay_truth *r = &ev.relays[i];
 		int honest = strcmp(r->class, "none") == 0;
-		printf("%-20s %-18s %6ld %8ld %8ld %8ld %8ld %8ld %8.1f%% %8.1f%% %7.0f %s\n",
-		       r->name, r->class, r->n, r->verdicts[VERDICT_GENUINE],
+		double n = (double)(r->n ? r->n : 1);
+		printf("%-16s %-16s %-18s %6ld %7ld %7ld %7ld %7ld %7ld %8.1f%% %8.1f%% %7ld %7ld "
+		       "%6.0f %s\n",
+		       r->name, r->model, r->class, r->n, r->verdicts[VERDICT_GENUINE],
 		       r->verdicts[VERDICT_SUSPECT], r->verdicts[VERDICT_MISBEHAVING],
 		       r->verdicts[VERDICT_INCONCLUSIVE], r->verdicts[VERDICT_UNREACHABLE],
-		       honest ? 100.0 * r->verdicts[VERDICT_GENUINE] / (double)(r->n ? r->n : 1)
-		              : 100.0 * r->right / (double)(r->n ? r->n : 1),
-		       100.0 * r->wrong_cheat / (double)(r->n ? r->n : 1),
+		       honest ? 100.0 * r->verdicts[VERDICT_GENUINE] / n : 100.0 * r->right / n,
+		       100.0 * r->wrong_cheat / n, r->accused, r->hinted,
 		       r->n ? (double)r->tokens / r->n : 0, r->wrong_names);
 		if (honest) {
 			honest_n += r->n;
 			honest_mis += r->verdicts[VERDICT_MISBEHAVING];
 			honest_sus += r->verdicts[VERDICT_SUSPECT];
+		}
+		if (strcmp(r->name, "official") == 0) {
+			official_n += r->n;
+			official_accused += r->accused;
+			official_hinted += r->hinted;
 		}
 		tok += r->tokens;
 		req += r->requests;
@@ -331,11 +392,15 @@ main(int argc, char **argv)
 	}
 	printf("\n(right cls: for honest relays, audits that came out genuine; otherwise audits "
 	       "that reported the true class at the misbehaving level (Holm-adjusted p <= %g), or\n"
-	       " the suspect level (p <= %g) for relays whose truth says so. wrong cls: audits "
-	       "with a cheating finding of another class at that level.)\n",
+	       " the suspect level (p <= %g) for relays whose truth says so, naming the served "
+	       "model's tokenizer family where the truth names one. wrong cls: audits\n"
+	       " with a cheating finding of another class at that level. accused: audits with any "
+	       "cheating finding; hinted: audits with a cheat-class hint, no accusation.)\n",
 	       FP_BUDGET_MISBEHAVING, FP_BUDGET_SUSPECT);
+	printf("\nofficial endpoints: %ld audits; with a cheating finding: %ld; with a hint: %ld\n",
+	       official_n, official_accused, official_hinted);
 	printf(
-	    "\nhonest audits: %ld; false misbehaving: %ld (%.2f%%); false suspect: %ld (%.2f%%)\n",
+	    "honest audits: %ld; false misbehaving: %ld (%.2f%%); false suspect: %ld (%.2f%%)\n",
 	    honest_n, honest_mis, 100.0 * honest_mis / (double)(honest_n ? honest_n : 1),
 	    honest_sus, 100.0 * honest_sus / (double)(honest_n ? honest_n : 1));
 	printf("per audit: %.0f tokens, %.1f requests; %ld audits in %.0f s\n",
@@ -346,5 +411,5 @@ main(int argc, char **argv)
 	catalog_free(ev.catalog);
 	free(ev.jobs);
 	free(fixture);
-	return honest_mis == 0 ? 0 : 1;
+	return honest_mis == 0 && official_accused == 0 ? 0 : 1;
 }
