@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "web/accept.h"
+
 #include "base/util.h"
 #include "web/board.h"
 #include "web/render.h"
@@ -55,23 +57,12 @@ blob_free_cb(void *cls)
 	board_put(cls);
 }
 
-/* Does the request accept gzip? (A token in Accept-Encoding, not "gzip;q=0".) */
+/* Does the request accept gzip? (RFC 9110 negotiation: web/accept.h.) */
 static int
 accepts_gzip(struct MHD_Connection *c)
 {
-	const char *ae = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding");
-	for (const char *p = ae; p && (p = strstr(p, "gzip")) != NULL; p += 4) {
-		int start = p == ae || p[-1] == ' ' || p[-1] == ',';
-		const char *q = p + 4;
-		while (*q == ' ')
-			q++;
-		if (!start || (*q != '\0' && *q != ',' && *q != ';'))
-			continue;
-		if (*q == ';' && strstr(q, "q=0") != NULL && strstr(q, "q=0.") == NULL)
-			return 0;
-		return 1;
-	}
-	return 0;
+	return accept_encoding_allows(
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept-Encoding"), "gzip");
 }
 
 static enum MHD_Result
