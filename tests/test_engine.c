@@ -590,7 +590,9 @@ Test(send_log, fixture_logs_each_text_event_once, .timeout = 60)
 		 * a chunk curl read outside its socket's event, stamped when read;
 		 * test_fixture_send checks that the log names the write itself) */
 		cr_expect_gt(us, 0, "event %zu was written at once", n);
-		if (n < o->n_chunks)
+		/* the engine's contract: stamps are exact unless it says its own
+		 * loop was late (a loaded machine merges the waiting segments) */
+		if (n < o->n_chunks && !o->timing_disturbed)
 			cr_expect_leq(o->start_mono_us + o->chunk_us[n], us + 1000,
 			              "chunk %zu arrived %lld us after it was logged as sent", n,
 			              (long long)(o->start_mono_us + o->chunk_us[n] - us));
