@@ -309,7 +309,7 @@ main(int argc, char **argv)
 		}
 	}
 	char err[512];
-	ev.catalog = catalog_load_default(err, sizeof err);
+	ev.catalog = scorer_catalog_default(err, sizeof err);
 	ev.pack = baseline_load_default(err, sizeof err);
 	if (ev.catalog == NULL || ev.pack == NULL)
 		fatal(2, "%s", err);

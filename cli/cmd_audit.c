@@ -276,7 +276,7 @@ cmd_audit(int argc, char **argv)
 		baseline_free(pack);
 		return 2;
 	}
-	struct catalog *cat = catalog_load_default(err, sizeof err);
+	struct catalog *cat = scorer_catalog_default(err, sizeof err);
 	if (cat == NULL) {
 		fprintf(stderr, "assay audit: %s\n", err);
 		baseline_free(pack);

@@ -239,7 +239,7 @@ cmd_record(int argc, char **argv)
 		return 2;
 	}
 	struct baseline_pack *pack = baseline_load_default(err, sizeof err);
-	struct catalog *cat = pack ? catalog_load_default(err, sizeof err) : NULL;
+	struct catalog *cat = pack ? scorer_catalog_default(err, sizeof err) : NULL;
 	if (pack == NULL || cat == NULL) {
 		fprintf(stderr, "assay baseline record: %s\n", err);
 		baseline_free(pack);

@@ -232,7 +232,7 @@ cmd_serve(int argc, char **argv)
 		         listen_spec);
 		goto fail;
 	}
-	cat = catalog_load_default(err, sizeof err);
+	cat = scorer_catalog_default(err, sizeof err);
 	if (cat == NULL)
 		goto fail;
 	s.store = store_open(db ? db : s.config->database, 0, err, sizeof err);

@@ -52,20 +52,6 @@ catalog_free(struct catalog *c)
 	free(c);
 }
 
-static const char *const classes[] = {"substitution",     "context_truncation", "output_cap",
-                                      "prompt_injection", "usage_inflation",    "param_ignored",
-                                      "stream_buffered",  "cached_response",    "rate_limited",
-                                      "unavailable",      "degraded_latency",   NULL};
-
-static int
-known_class(const char *name)
-{
-	for (size_t i = 0; classes[i] != NULL; i++)
-		if (strcmp(classes[i], name) == 0)
-			return 1;
-	return 0;
-}
-
 /* A YAML value as JSON: plain scalars that read as numbers, booleans or
  * null become those; quoted ones stay strings. */
 static json_t *
@@ -201,6 +187,7 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 	if (ytree_as_string(v, file, &s, err, errlen) != 0)
 		return -1;
 	p->id = xstrdup(s);
+	p->line = n->line;
 	p->tier = TIER_CHEAP;
 	p->samples = 1;
 	p->max_tokens = 16;
@@ -212,9 +199,6 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 		for (size_t i = 0; i < v->n; i++) {
 			if (ytree_as_string(v->items[i], file, &s, err, errlen) != 0)
 				return -1;
-			if (!known_class(s))
-				return ytree_error(err, errlen, file, v->items[i]->line,
-				                   "unknown finding class '%s'", s);
 			p->informs[p->n_informs++] = xstrdup(s);
 		}
 	}

@@ -18,7 +18,8 @@ enum probe_tier { TIER_CHEAP = 1, TIER_MEDIUM = 2, TIER_DEEP = 4 };
 
 struct probe_def {
 	char *id;
-	char **informs; /* finding class names */
+	int line;       /* where it is defined in its catalog file */
+	char **informs; /* finding class names (checked by scorer_check_catalog) */
 	size_t n_informs;
 	enum probe_tier tier;
 	int samples;
@@ -44,7 +45,8 @@ struct catalog {
 
 /* Load a catalog file; NULL with "FILE:LINE: reason" in err. */
 struct catalog *catalog_load(const char *path, char *err, size_t errlen);
-/* The bundled catalog (probes/catalog/core.yaml, found with data_path). */
+/* The bundled catalog (probes/catalog/core.yaml, found with data_path). Not
+ * yet held to the detectors: scorer_catalog_default() does both. */
 struct catalog *catalog_load_default(char *err, size_t errlen);
 void catalog_free(struct catalog *c);
 const struct probe_def *catalog_find(const struct catalog *c, const char *id);

@@ -1,11 +1,12 @@
 /*
- * detect: the detectors that turn a finished audit run into findings.
+ * detect: the scorer, which turns a finished audit run into findings and a
+ * verdict.
  *
- * A scorer holds the baseline pack and the tokenizers it opened. Detectors
- * so far: tokenizer fingerprint (substitution, prompt_injection), known-answer
- * capability floor and answer-style two-sample test (substitution), protocol
- * fingerprint (system_fingerprint per request; names and ids as weak hints),
- * availability (unavailable, rate_limited). Each finding carries its numbers.
+ * A scorer holds the baseline pack and the tokenizers it opened, and walks
+ * the detector table (scoring/detector.h, one file per family under
+ * scoring/detectors/: availability, accounting, answers, protocol,
+ * conformance, timing). Each finding carries its numbers. A scorer is used
+ * by one thread at a time.
  */
 #ifndef ASSAY_DETECT_H
 #define ASSAY_DETECT_H
@@ -25,6 +26,17 @@ void scorer_free(struct scorer *s);
  * recorded at another scale are rescaled before they are compared.
  */
 void scorer_set_time_scale(struct scorer *s, double scale);
+
+/*
+ * Hold a probe catalog (loaded from path) and the detector table to each
+ * other, at start-up: every probe's `informs` names a class of
+ * scoring/classes.h, every probe is read by some detector, every probe a
+ * detector reads is in the catalog. 0, or -1 with "FILE:LINE: reason".
+ */
+int scorer_check_catalog(const struct catalog *c, const char *path, char *err, size_t errlen);
+/* The bundled catalog, loaded and checked as above; NULL with the reason in
+ * err. */
+struct catalog *scorer_catalog_default(char *err, size_t errlen);
 
 /* Assess a finished run against the claimed model's baseline (may be NULL
  * for a model the pack lacks: then only availability is judged). Fills a

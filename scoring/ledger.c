@@ -6,7 +6,7 @@
  * finding_reaches). Suspect-level sightings are allowed the suspect
  * false-positive budget per run; k of them for one class in n runs have
  * p = P(X >= k), X ~ Binomial(n, FP_BUDGET_SUSPECT), corrected (Bonferroni)
- * for the N_CHEATS classes watched. The ledger also pools the style probe's
+ * for the cheating classes watched (scoring/classes.h). The ledger also pools the style probe's
  * answers over the window for the two-sample test (ledger_answers).
  */
 #include "scoring/ledger.h"
@@ -18,16 +18,10 @@
 #include <time.h>
 
 #include "base/util.h"
+#include "scoring/stats.h"
 
 #define MAX_RUNS 4096
-#define N_CLASSES 11
-#define N_CHEATS 8     /* the cheating classes among them */
 #define ANSWERS_CAP 64 /* pooled answers kept per target */
-
-static const char *const classes[N_CLASSES] = {
-    "substitution",    "context_truncation", "output_cap",      "prompt_injection",
-    "usage_inflation", "param_ignored",      "stream_buffered", "cached_response",
-    "rate_limited",    "unavailable",        "degraded_latency"};
 
 struct run_rec {
 	int64_t at_ms;
@@ -47,7 +41,7 @@ struct ledger_target {
 	struct ledger_target *next;
 	struct run_rec runs[MAX_RUNS];
 	size_t head, n; /* ring */
-	struct shown last[N_CLASSES];
+	struct shown last[CLASS__COUNT];
 	struct {
 		int64_t at_ms;
 		char *text;
@@ -87,7 +81,7 @@ ledger_free(struct ledger *l)
 	while (l->targets != NULL) {
 		struct ledger_target *t = l->targets;
 		l->targets = t->next;
-		for (int c = 0; c < N_CLASSES; c++)
+		for (int c = 0; c < CLASS__COUNT; c++)
 			shown_release(&t->last[c]);
 		for (size_t i = 0; i < t->n_answers; i++)
 			free(t->answers[(t->answers_head + i) % ANSWERS_CAP].text);
@@ -96,15 +90,6 @@ ledger_free(struct ledger *l)
 		free(t);
 	}
 	free(l);
-}
-
-static int
-class_index(const char *name)
-{
-	for (int c = 0; c < N_CLASSES; c++)
-		if (strcmp(classes[c], name) == 0)
-			return c;
-	return -1;
 }
 
 static struct ledger_target *
@@ -130,17 +115,6 @@ ledger_runs(const struct ledger *l, const char *relay, const char *model)
 	return 0;
 }
 
-/* P(X >= k) for X ~ Binomial(n, p). */
-static double
-binomial_tail(int k, int n, double p)
-{
-	double sum = 0;
-	for (int i = k; i <= n; i++)
-		sum += exp(lgamma(n + 1.0) - lgamma(i + 1.0) - lgamma(n - i + 1.0) + i * log(p) +
-		           (n - i) * log1p(-p));
-	return sum > 1 ? 1 : sum;
-}
-
 static void
 ledger_time(char *out, size_t n, int64_t ms)
 {
@@ -163,8 +137,8 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 	struct run_rec rec = {.at_ms = at_ms};
 	for (size_t i = 0; i < a->n_findings; i++) {
 		const struct finding *f = &a->findings[i];
-		int c = class_index(f->class);
-		if (c < 0 || !finding_class_is_cheat(f->class))
+		int c = (int)f->cls;
+		if (!class_info(f->cls)->cheat)
 			continue;
 		if (finding_reaches(f, VERDICT_MISBEHAVING))
 			rec.misbehaving |= (uint16_t)(1u << c);
@@ -195,7 +169,7 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 
 	/* fold the window into the assessment */
 	int n = (int)t->n;
-	for (int c = 0; c < N_CLASSES; c++) {
+	for (int c = 0; c < CLASS__COUNT; c++) {
 		int mis = 0, sus = 0;
 		for (size_t i = 0; i < t->n; i++) {
 			const struct run_rec *r = &t->runs[(t->head + i) % MAX_RUNS];
@@ -210,9 +184,10 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 			conf = s->confidence;
 			p_adj = s->p_adjusted;
 		} else if (sus >= 2) {
-			double p = binomial_tail(sus, n, FP_BUDGET_SUSPECT);
+			double p = stats_binomial_sf(sus, n, FP_BUDGET_SUSPECT);
+			double cheats = class_cheat_count();
 			conf = 1 - p;
-			p_adj = p * N_CHEATS < 1 ? p * N_CHEATS : 1;
+			p_adj = p * cheats < 1 ? p * cheats : 1;
 		}
 		int in_this_run = ((rec.misbehaving | rec.suspect) >> c) & 1;
 		if (in_this_run && (n == 1 || (mis <= 1 && sus <= 1)))
@@ -224,9 +199,9 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 		snprintf(summary, sizeof summary, "Seen in %d of the last %d runs (latest %s): %s",
 		         mis > 0 ? mis : sus, n, when, s->summary);
 		/* the window's finding replaces the run's own of this class */
-		assessment_remove_class(a, classes[c]);
-		assessment_add(a, classes[c], conf, s->expected, s->observed, s->probe, s->served,
-		               "%s", summary);
+		assessment_remove_class(a, (enum finding_class)c);
+		assessment_add(a, (enum finding_class)c, conf, s->expected, s->observed, s->probe,
+		               s->served, "%s", summary);
 		/* already corrected: the window's own test, not one of this run's */
 		a->findings[a->n_findings - 1].p_adjusted = p_adj;
 		a->findings[a->n_findings - 1].preadjusted = 1;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "scoring/stats.h"
 
 static const char *const names[] = {
     [VERDICT_GENUINE] = "genuine",         [VERDICT_SUSPECT] = "suspect",
@@ -47,14 +48,8 @@ verdict_exit_status(enum verdict v)
 int
 finding_class_is_cheat(const char *class)
 {
-	static const char *const cheats[] = {
-	    "substitution",     "context_truncation", "output_cap",
-	    "prompt_injection", "usage_inflation",    "param_ignored",
-	    "stream_buffered",  "cached_response",    NULL};
-	for (size_t i = 0; cheats[i] != NULL; i++)
-		if (strcmp(cheats[i], class) == 0)
-			return 1;
-	return 0;
+	int c = class_from_name(class);
+	return c >= 0 && class_info((enum finding_class)c)->cheat;
 }
 
 static void
@@ -95,13 +90,14 @@ assessment_release(struct assessment *a)
 }
 
 void
-assessment_add(struct assessment *a, const char *class, double confidence, const char *expected,
-               const char *observed, const char *probe, const char *served, const char *summary_fmt,
-               ...)
+assessment_add(struct assessment *a, enum finding_class cls, double confidence,
+               const char *expected, const char *observed, const char *probe, const char *served,
+               const char *summary_fmt, ...)
 {
 	a->findings = xrealloc(a->findings, (a->n_findings + 1) * sizeof *a->findings);
 	struct finding *f = &a->findings[a->n_findings++];
-	f->class = xstrdup(class);
+	f->cls = cls;
+	f->class = xstrdup(class_name(cls));
 	f->confidence = confidence < 0 ? 0 : confidence > 1 ? 1 : confidence;
 	f->expected = xstrdup(expected ? expected : "");
 	f->observed = xstrdup(observed ? observed : "");
@@ -149,7 +145,7 @@ assessment_tested(struct assessment *a, int n)
 int
 finding_reaches(const struct finding *f, enum verdict v)
 {
-	if (!finding_class_is_cheat(f->class) || f->p_adjusted < 0)
+	if (!class_info(f->cls)->cheat || f->p_adjusted < 0)
 		return 0;
 	if (v == VERDICT_MISBEHAVING)
 		return !f->at_most_suspect && f->p_adjusted <= FP_BUDGET_MISBEHAVING;
@@ -158,68 +154,47 @@ finding_reaches(const struct finding *f, enum verdict v)
 	return 0;
 }
 
-static int
-cmp_p(const void *x, const void *y)
-{
-	const struct finding *a = *(const struct finding *const *)x;
-	const struct finding *b = *(const struct finding *const *)y;
-	double pa = 1 - a->confidence, pb = 1 - b->confidence;
-	return (pa > pb) - (pa < pb);
-}
-
 /*
- * Holm's step-down: with the cheat findings' p-values in increasing order
- * p(1) <= ... <= p(k) out of m tests, p(i) adjusts to
- * max over j <= i of min(1, (m - j + 1) p(j)). Tests that found nothing
- * are the m - k largest p-values and need no entry.
+ * Holm's step-down (scoring/stats.h) over the cheat findings' p-values out
+ * of every test run: tests that found nothing are the largest p-values and
+ * need no entry. Findings the ledger already corrected keep theirs.
  */
 static void
 holm_adjust(struct assessment *a)
 {
 	struct finding **order = xcalloc(a->n_findings + 1, sizeof *order);
+	double *p = xcalloc(a->n_findings + 1, sizeof *p),
+	       *adj = xcalloc(a->n_findings + 1, sizeof *adj);
 	size_t k = 0;
 	for (size_t i = 0; i < a->n_findings; i++) {
 		struct finding *f = &a->findings[i];
 		if (f->preadjusted)
 			continue;
 		f->p_adjusted = -1;
-		if (finding_class_is_cheat(f->class))
+		if (class_info(f->cls)->cheat) {
+			p[k] = 1 - f->confidence;
 			order[k++] = f;
+		}
 	}
-	qsort(order, k, sizeof *order, cmp_p);
-	size_t m = (size_t)a->tests_run > k ? (size_t)a->tests_run : k;
-	double run_max = 0;
-	for (size_t i = 0; i < k; i++) {
-		double adj = (double)(m - i) * (1 - order[i]->confidence);
-		if (adj > 1)
-			adj = 1;
-		if (adj > run_max)
-			run_max = adj;
-		order[i]->p_adjusted = run_max;
-	}
+	stats_holm(p, k, (size_t)a->tests_run > k ? (size_t)a->tests_run : k, adj);
+	for (size_t i = 0; i < k; i++)
+		order[i]->p_adjusted = adj[i];
 	free(order);
+	free(p);
+	free(adj);
 }
 
 void
-assessment_remove_class(struct assessment *a, const char *class)
+assessment_remove_class(struct assessment *a, enum finding_class cls)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < a->n_findings; i++) {
-		if (strcmp(a->findings[i].class, class) == 0)
+		if (a->findings[i].cls == cls)
 			finding_release(&a->findings[i]);
 		else
 			a->findings[k++] = a->findings[i];
 	}
 	a->n_findings = k;
-}
-
-int
-assessment_has(const struct assessment *a, const char *class)
-{
-	for (size_t i = 0; i < a->n_findings; i++)
-		if (strcmp(a->findings[i].class, class) == 0)
-			return 1;
-	return 0;
 }
 
 static void set_reason(struct assessment *a, const char *fmt, ...)
@@ -244,7 +219,7 @@ assessment_decide(struct assessment *a)
 	const struct finding *worst = NULL, *doubt = NULL;
 	for (size_t i = 0; i < a->n_findings; i++) {
 		struct finding *f = &a->findings[i];
-		f->hint = finding_class_is_cheat(f->class) && !finding_reaches(f, VERDICT_SUSPECT);
+		f->hint = class_info(f->cls)->cheat && !finding_reaches(f, VERDICT_SUSPECT);
 		if (finding_reaches(f, VERDICT_MISBEHAVING) &&
 		    (worst == NULL || f->p_adjusted < worst->p_adjusted))
 			worst = f;

@@ -19,6 +19,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "scoring/classes.h"
+
 enum verdict {
 	VERDICT_GENUINE,
 	VERDICT_SUSPECT,
@@ -29,13 +31,24 @@ enum verdict {
 
 #define FP_BUDGET_MISBEHAVING 0.001
 #define FP_BUDGET_SUSPECT 0.05
-/* The confidence of a protocol violation (p = 1e-5, see above). */
+/*
+ * Named confidence levels (1 - p: how often an honest relay serving the
+ * official model would show the evidence, at most). VIOLATION is what an
+ * official API never does, allowing for endpoint bugs at p = 1e-5.
+ */
 #define CONFIDENCE_VIOLATION 0.99999
+#define CONFIDENCE_STRONG 0.999  /* rare for an honest relay, but seen */
+#define CONFIDENCE_LIKELY 0.99   /* e.g. a first token six times later */
+#define CONFIDENCE_PROBABLE 0.95 /* over-billing by a small factor */
+#define CONFIDENCE_SUGGESTIVE 0.9
+#define CONFIDENCE_HINT 0.6 /* honest relays do this too: a hint, never evidence */
+#define CONFIDENCE_ODD 0.5  /* unusual, not evidence of anything */
 /* The share of requests that must succeed for evidence to say `genuine`. */
 #define RELIABLE_SHARE 0.8
 
 struct finding {
-	char *class; /* substitution, prompt_injection, ... */
+	enum finding_class cls;
+	char *class; /* its stable name (scoring/classes.h) */
 	double confidence;
 	char *expected;      /* what the official model would give */
 	char *observed;      /* what the relay gave */
@@ -83,13 +96,14 @@ const char *verdict_name(enum verdict v);
 int verdict_from_name(const char *name);
 /* Exit status of `assay audit` for a verdict (DESIGN.md). */
 int verdict_exit_status(enum verdict v);
-/* Is this class one a relay uses to cheat (not availability or speed)? */
+/* Is this class (a stable name) one a relay uses to cheat (not availability
+ * or speed)? 0 for an unknown name. */
 int finding_class_is_cheat(const char *class);
 
 void assessment_init(struct assessment *a);
 void assessment_release(struct assessment *a);
 /* Add a finding; strings are copied; served may be NULL. */
-void assessment_add(struct assessment *a, const char *class, double confidence,
+void assessment_add(struct assessment *a, enum finding_class cls, double confidence,
                     const char *expected, const char *observed, const char *probe,
                     const char *served, const char *summary_fmt, ...)
     __attribute__((format(printf, 8, 9)));
@@ -106,9 +120,7 @@ void assessment_tested(struct assessment *a, int n);
  * assessment_decide(). */
 int finding_reaches(const struct finding *f, enum verdict v);
 /* Remove every finding of this class. */
-void assessment_remove_class(struct assessment *a, const char *class);
-/* Has a finding of this class been added? */
-int assessment_has(const struct assessment *a, const char *class);
+void assessment_remove_class(struct assessment *a, enum finding_class cls);
 /* Decide the verdict from the findings and counters (sets verdict, reason). */
 void assessment_decide(struct assessment *a);
 /* The assessment as JSON: verdict, reason, findings[] (accusations and

@@ -23,7 +23,7 @@ static void
 setup(void)
 {
 	char err[256];
-	cat = catalog_load_default(err, sizeof err);
+	cat = scorer_catalog_default(err, sizeof err);
 	cr_assert_not_null(cat, "%s", err);
 	pack = baseline_load_default(err, sizeof err);
 	cr_assert_not_null(pack, "%s", err);

@@ -18,7 +18,8 @@ run_with(const char *class, double conf)
 	a.requests = a.ok_requests = 10;
 	a.strong_checks_passed = 1;
 	if (class != NULL)
-		assessment_add(&a, class, conf, "e", "o", "p", NULL, "%s", "seen");
+		assessment_add(&a, (enum finding_class)class_from_name(class), conf, "e", "o", "p",
+		               NULL, "%s", "seen");
 	assessment_decide(&a);
 	return a;
 }

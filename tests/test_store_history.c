@@ -75,7 +75,7 @@ fake_init(struct fake *f, const char *relay, int64_t at_ms, int ok_count, enum e
 	f->a.tokens_per_s = ok_count ? 50 : -1;
 	f->a.tokens_spent = 10;
 	if (misbehaving)
-		assessment_add(&f->a, "substitution", CONFIDENCE_VIOLATION, "o200k", "qwen3",
+		assessment_add(&f->a, CLASS_SUBSTITUTION, CONFIDENCE_VIOLATION, "o200k", "qwen3",
 		               "tokfp", "qwen3-32b", "the tokenizer is not gpt-4o's");
 	assessment_decide(&f->a);
 }

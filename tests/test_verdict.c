@@ -26,13 +26,13 @@ Test(verdict, thresholds)
 	a.requests = a.ok_requests = 5;
 	a.strong_checks_passed = 1;
 	assessment_tested(&a, 1);
-	assessment_add(&a, "substitution", 0.6, "x", "y", "p", NULL, "weak hint");
+	assessment_add(&a, CLASS_SUBSTITUTION, 0.6, "x", "y", "p", NULL, "weak hint");
 	assessment_decide(&a);
 	cr_expect_eq(a.verdict, VERDICT_GENUINE, "a weak hint does not accuse");
-	assessment_add(&a, "substitution", 0.99, "x", "y", "p", NULL, "stronger");
+	assessment_add(&a, CLASS_SUBSTITUTION, 0.99, "x", "y", "p", NULL, "stronger");
 	assessment_decide(&a);
 	cr_expect_eq(a.verdict, VERDICT_SUSPECT, "p = 0.01 of 2 tests: %s", a.reason);
-	assessment_add(&a, "prompt_injection", CONFIDENCE_VIOLATION, "x", "y", "p", NULL, "sure");
+	assessment_add(&a, CLASS_PROMPT_INJECTION, CONFIDENCE_VIOLATION, "x", "y", "p", NULL, "sure");
 	assessment_decide(&a);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING);
 	cr_expect_eq(verdict_exit_status(a.verdict), 1);
@@ -47,7 +47,7 @@ Test(verdict, many_tests_need_stronger_evidence)
 	assessment_init(&a);
 	a.requests = a.ok_requests = 30;
 	a.strong_checks_passed = 1;
-	assessment_add(&a, "substitution", 0.99, "x", "y", "p", NULL, "p = 0.01");
+	assessment_add(&a, CLASS_SUBSTITUTION, 0.99, "x", "y", "p", NULL, "p = 0.01");
 	assessment_tested(&a, 1);
 	assessment_decide(&a);
 	cr_expect_eq(a.verdict, VERDICT_SUSPECT, "one test at p = 0.01 is within the budget");
@@ -57,7 +57,7 @@ Test(verdict, many_tests_need_stronger_evidence)
 	             a.reason);
 	cr_expect_float_eq(a.findings[0].p_adjusted, 0.2, 1e-9);
 	/* a protocol violation survives any realistic number of tests */
-	assessment_add(&a, "param_ignored", CONFIDENCE_VIOLATION, "x", "y", "p", NULL, "bad");
+	assessment_add(&a, CLASS_PARAM_IGNORED, CONFIDENCE_VIOLATION, "x", "y", "p", NULL, "bad");
 	assessment_tested(&a, 80);
 	assessment_decide(&a);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
@@ -71,7 +71,7 @@ Test(verdict, answer_tests_reach_suspect_only)
 	assessment_init(&a);
 	a.requests = a.ok_requests = 10;
 	a.strong_checks_passed = 1;
-	assessment_add(&a, "substitution", 0.999999, "x", "y", "style", NULL, "answers differ");
+	assessment_add(&a, CLASS_SUBSTITUTION, 0.999999, "x", "y", "style", NULL, "answers differ");
 	assessment_limit_last(&a);
 	assessment_tested(&a, 10);
 	assessment_decide(&a);
@@ -86,7 +86,7 @@ Test(verdict, availability_is_not_cheating)
 	a.requests = 5;
 	a.ok_requests = 4;
 	a.strong_checks_passed = 1;
-	assessment_add(&a, "unavailable", 1.0, "", "", "", NULL, "one failed");
+	assessment_add(&a, CLASS_UNAVAILABLE, 1.0, "", "", "", NULL, "one failed");
 	assessment_decide(&a);
 	cr_expect_eq(a.verdict, VERDICT_GENUINE);
 	a.ok_requests = 0;
@@ -102,7 +102,7 @@ Test(verdict, json_shape)
 	assessment_init(&a);
 	a.requests = a.ok_requests = 2;
 	a.tokens_spent = 40;
-	assessment_add(&a, "substitution", CONFIDENCE_VIOLATION, "31 tokens", "38 tokens", "tokfp",
+	assessment_add(&a, CLASS_SUBSTITUTION, CONFIDENCE_VIOLATION, "31 tokens", "38 tokens", "tokfp",
 	               "qwen3-32b", "served by %s", "qwen3");
 	assessment_decide(&a);
 	json_t *j = assessment_to_json(&a);

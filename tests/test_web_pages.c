@@ -196,13 +196,13 @@ Test(web_pages, relays_json_keeps_its_shape)
 Test(web_pages, wilson_and_windows)
 {
 	double lo, hi;
-	wilson_interval(10, 10, &lo, &hi);
+	stats_wilson(10, 10, &lo, &hi);
 	cr_expect_float_eq(lo, 0.7225, 1e-3);
 	cr_expect_float_eq(hi, 1.0, 1e-9);
-	wilson_interval(0, 10, &lo, &hi);
+	stats_wilson(0, 10, &lo, &hi);
 	cr_expect_float_eq(lo, 0.0, 1e-9);
 	cr_expect_float_eq(hi, 0.2775, 1e-3);
-	wilson_interval(950, 1000, &lo, &hi);
+	stats_wilson(950, 1000, &lo, &hi);
 	cr_expect(lo > 0.93 && lo < 0.95 && hi > 0.95 && hi < 0.97, "%f %f", lo, hi);
 
 	struct board *b = board_new("t");

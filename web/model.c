@@ -78,28 +78,6 @@ entry_window(const struct board_entry *e, enum window_id w, int64_t now_ms, stru
 }
 
 void
-wilson_interval(long k, long n, double *lo, double *hi)
-{
-	if (n <= 0) {
-		*lo = 0;
-		*hi = 1;
-		return;
-	}
-	const double z = 1.959963984540054;
-	double p = (double)k / (double)n, nn = (double)n;
-	double denom = 1 + z * z / nn;
-	double centre = (p + z * z / (2 * nn)) / denom;
-	double half = z * sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn)) / denom;
-	*lo = centre - half < 0 ? 0 : centre - half;
-	*hi = centre + half > 1 ? 1 : centre + half;
-	/* rounding must not leave the estimate outside its own interval */
-	if (*lo > p)
-		*lo = p;
-	if (*hi < p)
-		*hi = p;
-}
-
-void
 mean_interval(long n, double sum, double sq, double *mean, double *lo, double *hi)
 {
 	if (n <= 0) {
@@ -175,7 +153,7 @@ entry_score(const struct board_entry *e, int64_t now_ms, struct score *out)
 	out->tps_n = w.tps_n;
 	out->honesty = honesty_with_findings(e->verdict, e->findings);
 	out->uptime = w.requests > 0 ? (double)w.ok / (double)w.requests : 0;
-	wilson_interval(w.ok, w.requests, &out->uptime_lo, &out->uptime_hi);
+	stats_wilson(w.ok, w.requests, &out->uptime_lo, &out->uptime_hi);
 	mean_interval(w.ttft_n, w.ttft_sum, w.ttft_sq, &out->ttft, &out->ttft_lo, &out->ttft_hi);
 	mean_interval(w.tps_n, w.tps_sum, w.tps_sq, &out->tps, &out->tps_lo, &out->tps_hi);
 	out->ranked = e->verdict != NULL && w.requests > 0;

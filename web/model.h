@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "scoring/stats.h" /* stats_wilson() for uptime intervals */
 #include "probes/observation.h"
 #include "storage/store.h"
 
@@ -114,8 +115,6 @@ void entry_window(const struct board_entry *e, enum window_id w, int64_t now_ms,
 /* The bucket of index in a ring, or NULL. */
 const struct bucket *bucket_at(const struct bucket *ring, size_t n, int64_t index);
 
-/* Wilson score interval (95 %) for k successes of n; [0,1] when n is 0. */
-void wilson_interval(long k, long n, double *lo, double *hi);
 /* Mean and its 95 % interval from a count, sum and sum of squares; -1s when
  * n is 0. */
 void mean_interval(long n, double sum, double sq, double *mean, double *lo, double *hi);

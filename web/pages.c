@@ -486,7 +486,7 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 		char pct[32];
 		if (w[i].requests > 0) {
 			double lo, hi;
-			wilson_interval(w[i].ok, w[i].requests, &lo, &hi);
+			stats_wilson(w[i].ok, w[i].requests, &lo, &hi);
 			format_percent(pct, sizeof pct, (double)w[i].ok / (double)w[i].requests);
 			char l[32], h[32];
 			format_percent(l, sizeof l, lo);
@@ -679,7 +679,7 @@ entry_json(const struct board_view *v, const struct board_entry *e)
 		struct window w;
 		entry_window(e, (enum window_id)i, v->now_ms, &w);
 		double lo, hi, m, mlo, mhi;
-		wilson_interval(w.ok, w.requests, &lo, &hi);
+		stats_wilson(w.ok, w.requests, &lo, &hi);
 		json_t *x = json_object();
 		json_object_set_new(x, "runs", json_integer(w.runs));
 		json_object_set_new(x, "requests", json_integer(w.requests));

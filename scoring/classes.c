@@ -1,0 +1,70 @@
+/*
+ * classes: the table. Order follows the enum; class_table_check() in the
+ * tests walks it both ways.
+ */
+#include "scoring/classes.h"
+
+#include <string.h>
+
+#include "scoring/verdict.h"
+
+static const struct class_info table[CLASS__COUNT] = {
+    [CLASS_SUBSTITUTION] = {"substitution", 1, FP_BUDGET_MISBEHAVING, "model substituted",
+                            "Serves another model than the one named, for all or a share of "
+                            "requests."},
+    [CLASS_CONTEXT_TRUNCATION] = {"context_truncation", 1, FP_BUDGET_MISBEHAVING,
+                                  "context truncated",
+                                  "Keeps less of the conversation than the model accepts."},
+    [CLASS_OUTPUT_CAP] = {"output_cap", 1, FP_BUDGET_MISBEHAVING, "output capped",
+                          "Stops answers below the length asked for and paid for."},
+    [CLASS_PROMPT_INJECTION] = {"prompt_injection", 1, FP_BUDGET_MISBEHAVING, "hidden prompt added",
+                                "Adds a hidden system prompt to every request (and bills it)."},
+    [CLASS_USAGE_INFLATION] = {"usage_inflation", 1, FP_BUDGET_MISBEHAVING, "usage inflated",
+                               "Reports more tokens than were used."},
+    [CLASS_PARAM_IGNORED] = {"param_ignored", 1, FP_BUDGET_MISBEHAVING, "parameters ignored",
+                             "Drops or ignores request parameters: temperature, stop, "
+                             "max_tokens, logprobs, tools, JSON mode."},
+    [CLASS_STREAM_BUFFERED] = {"stream_buffered", 1, FP_BUDGET_MISBEHAVING, "fake streaming",
+                               "Waits for the whole answer and sends it at once, as if "
+                               "streamed."},
+    [CLASS_CACHED_RESPONSE] = {"cached_response", 1, FP_BUDGET_MISBEHAVING, "cached answers",
+                               "Replays stored answers instead of asking the model."},
+    [CLASS_RATE_LIMITED] = {"rate_limited", 0, 0, "rate limited",
+                            "Refuses requests with HTTP 429 under light load."},
+    [CLASS_UNAVAILABLE] = {"unavailable", 0, 0, "unavailable",
+                           "Requests fail: errors, timeouts, dead endpoints."},
+    [CLASS_DEGRADED_LATENCY] = {"degraded_latency", 0, 0, "slow",
+                                "Answers much later or slower than the official API."},
+};
+
+const struct class_info *
+class_info(enum finding_class c)
+{
+	return &table[c];
+}
+
+int
+class_from_name(const char *name)
+{
+	if (name == NULL)
+		return -1;
+	for (int c = 0; c < CLASS__COUNT; c++)
+		if (table[c].name != NULL && strcmp(table[c].name, name) == 0)
+			return c;
+	return -1;
+}
+
+const char *
+class_name(enum finding_class c)
+{
+	return (unsigned)c < CLASS__COUNT && table[c].name ? table[c].name : "unknown";
+}
+
+int
+class_cheat_count(void)
+{
+	int n = 0;
+	for (int c = 0; c < CLASS__COUNT; c++)
+		n += table[c].cheat;
+	return n;
+}

@@ -1,0 +1,216 @@
+/*
+ * answers: what the model says, against what the official one says.
+ *
+ * Known-answer questions against the official pass rate, and a two-sample
+ * test of free answers against the official model's recorded ones: both
+ * say "different", never "which", so they make a relay suspect at most.
+ * The cache bait must echo this run's code: another code is a replay.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "scoring/detector.h"
+#include "scoring/stats.h"
+#include "scoring/tokenizer.h"
+#include "scoring/detect.h"
+#include "scoring/mmd.h"
+
+/* Known-answer probes: does the relay fall below the official pass rate? */
+static void
+detect_capability(const struct audit_run *run, const struct baseline_model *m, struct assessment *a)
+{
+	/* probes with an assertion and a baseline rate, in catalog order */
+	for (size_t i = 0; i < run->n_items; i++) {
+		const struct probe_def *p = run->items[i].probe;
+		if (run->items[i].sample != 0 || p->expect_code == NULL)
+			continue;
+		double rate = baseline_answer_rate(m, p->id);
+		if (rate < 0)
+			continue;
+		int n = 0, k = 0;
+		for (size_t j = i; j < run->n_items; j++) {
+			const struct audit_item *it = &run->items[j];
+			if (it->probe != p || !observation_ok(it->obs))
+				continue;
+			int hit = probe_expect_match(p, it->obs->text, it->obs->text_len);
+			if (hit < 0)
+				continue;
+			n++;
+			k += hit;
+		}
+		if (n == 0 || rate >= 0.999999)
+			continue;
+		assessment_tested(a, 1);
+		double tail = stats_binomial_cdf(k, n, rate);
+		if (tail >= 0.01)
+			continue; /* within what the official model itself does */
+		char expected[128], observed[128];
+		snprintf(expected, sizeof expected, "correct about %.0f%% of the time", rate * 100);
+		snprintf(observed, sizeof observed, "%d of %d correct", k, n);
+		assessment_add(a, CLASS_SUBSTITUTION, 1 - tail, expected, observed, p->id, NULL,
+		               "%s gets this known-answer question right about %.0f%% of the "
+		               "time; the relay got %d of %d right.",
+		               m->name, rate * 100, k, n);
+		/* an answer test alone says "different", never "which" */
+		assessment_limit_last(a);
+	}
+}
+
+#define STYLE_PERMUTATIONS 999
+
+int
+scorer_style_test(const struct scorer *s, const struct baseline_model *claimed,
+                  const char *const *texts, size_t n, struct style_test *out)
+{
+	const struct baseline_samples *ref = baseline_samples_for(claimed, STYLE_PROBE);
+	struct mmd_result r;
+	memset(out, 0, sizeof *out);
+	if (ref == NULL || mmd_test(texts, n, (const char *const *)ref->texts, ref->n,
+	                            STYLE_PERMUTATIONS, 0x5eedULL + n, &r) != 0)
+		return -1;
+	out->n = n;
+	out->p_value = r.p_value;
+	out->mmd2 = r.mmd2;
+	if (r.p_value > STYLE_ALPHA)
+		return 0; /* no finding: which model fits best does not matter */
+	/* the model whose recorded answers these resemble most */
+	double best = r.p_value;
+	for (size_t k = 0; k < scorer_pack(s)->n; k++) {
+		const struct baseline_model *x = &scorer_pack(s)->models[k];
+		const struct baseline_samples *xs = baseline_samples_for(x, STYLE_PROBE);
+		if (x == claimed || xs == NULL)
+			continue;
+		struct mmd_result rx;
+		if (mmd_test(texts, n, (const char *const *)xs->texts, xs->n, 199, 0x5eedULL + n,
+		             &rx) == 0 &&
+		    rx.p_value > best) {
+			best = rx.p_value;
+			out->closest = x;
+		}
+	}
+	return 0;
+}
+
+void
+scorer_add_style_finding(const struct baseline_model *claimed, const struct style_test *t, int runs,
+                         struct assessment *a)
+{
+	if (t->p_value > STYLE_ALPHA)
+		return;
+	char expected[128], observed[160];
+	snprintf(expected, sizeof expected, "answers like %s's recorded ones", claimed->name);
+	snprintf(observed, sizeof observed, "%zu answers%s%s, MMD^2 %.3f, p = %.3f", t->n,
+	         t->closest ? " closest to " : "", t->closest ? t->closest->name : "", t->mmd2,
+	         t->p_value);
+	assessment_add(a, CLASS_SUBSTITUTION, 1 - t->p_value, expected, observed, STYLE_PROBE,
+	               t->closest ? t->closest->name : NULL,
+	               "The relay's free answers (%zu, over %d run%s) do not look like %s's "
+	               "(two-sample test, p = %.3f)%s%s.",
+	               t->n, runs, runs == 1 ? "" : "s", claimed->name, t->p_value,
+	               t->closest ? "; they look most like " : "",
+	               t->closest ? t->closest->name : "");
+	/* a distribution test says "different", rarely "which" */
+	assessment_limit_last(a);
+}
+
+/* One run's free answers against the official model's recorded ones. */
+static void
+detect_style(struct scorer *s, const struct audit_run *run, const struct baseline_model *m,
+             struct assessment *a)
+{
+	const char *texts[64];
+	size_t n = audit_texts(run, STYLE_PROBE, texts, 64);
+	struct style_test t;
+	if (n >= 2 && scorer_style_test(s, m, texts, n, &t) == 0) {
+		assessment_tested(a, 1);
+		scorer_add_style_finding(m, &t, 1, a);
+	}
+}
+
+/* The echo probe must return this run's code: another code is a replay. */
+static void
+detect_cached(const struct audit_run *run, struct assessment *a)
+{
+	const struct audit_item *it = audit_find(run, "echo-nonce");
+	if (it == NULL || !observation_ok(it->obs) || it->obs->text == NULL)
+		return;
+	assessment_tested(a, 1);
+	const char *sent = strstr(it->messages[0].content, "[ref ");
+	if (sent == NULL)
+		return;
+	char hex[9];
+	snprintf(hex, sizeof hex, "%.8s", sent + 5);
+	if (strstr(it->obs->text, hex) != NULL)
+		return;
+	/* an answer with another 8-hex code is an earlier answer replayed */
+	const char *t = it->obs->text;
+	for (size_t i = 0; t[i]; i++) {
+		size_t k = 0;
+		while (k < 8 && t[i + k] && strchr("0123456789abcdef", t[i + k]))
+			k++;
+		if (k == 8) {
+			char seen[9];
+			snprintf(seen, sizeof seen, "%.8s", t + i);
+			assessment_add(
+			    a, CLASS_CACHED_RESPONSE, CONFIDENCE_VIOLATION, hex, seen,
+			    it->probe->id, NULL,
+			    "Asked to repeat a fresh code, the relay answered with another "
+			    "one: it replays stored answers instead of asking the model.");
+			return;
+		}
+		i += k;
+		if (!t[i])
+			break;
+	}
+}
+
+static const char *const capability_probes[] = {"cap-strawberry", "cap-arithmetic", "ping", NULL};
+
+static void
+run_capability(struct detect_ctx *c)
+{
+	detect_capability(c->run, c->claimed, c->a);
+}
+
+const struct detector detector_capability = {
+    .name = "capability",
+    .probes = capability_probes,
+    .classes = CLASS_BIT(CLASS_SUBSTITUTION),
+    .needs_claimed = 1,
+    .run = run_capability,
+};
+
+static const char *const style_probes[] = {"style", NULL};
+
+static void
+run_style(struct detect_ctx *c)
+{
+	detect_style(c->scorer, c->run, c->claimed, c->a);
+}
+
+const struct detector detector_style = {
+    .name = "style",
+    .probes = style_probes,
+    .classes = CLASS_BIT(CLASS_SUBSTITUTION),
+    .needs_claimed = 1,
+    .run = run_style,
+};
+
+static const char *const cached_probes[] = {"echo-nonce", NULL};
+
+static void
+run_cached(struct detect_ctx *c)
+{
+	detect_cached(c->run, c->a);
+}
+
+const struct detector detector_cached = {
+    .name = "cached",
+    .probes = cached_probes,
+    .classes = CLASS_BIT(CLASS_CACHED_RESPONSE),
+    .needs_claimed = 1,
+    .run = run_cached,
+};
