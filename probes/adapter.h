@@ -38,7 +38,8 @@ struct probe_call {
 	const char *extra_json; /* more request fields (a JSON object), or NULL */
 };
 
-/* The endpoint URL for base_url (".../v1"); the caller frees it. */
+/* The endpoint URL for base_url, by endpoint_url()'s rules (probes/endpoint.h);
+ * the caller frees it. */
 char *adapter_url(enum api_kind api, const char *base_url);
 /* The JSON request body; the caller frees it. */
 char *adapter_body(enum api_kind api, const struct probe_call *call);
