@@ -287,33 +287,35 @@ path_not_found(const struct observation *o)
 char *
 endpoint_run_hint(const struct audit_run *run)
 {
-	size_t answered = 0, lost = 0;
+	size_t answered = 0, lost = 0, n405 = 0;
 	for (size_t i = 0; i < run->n_items; i++) {
 		const struct observation *o = run->items[i].obs;
 		if (o == NULL || o->error == ERR_ABORTED)
 			continue;
 		answered++;
-		lost += (size_t)path_not_found(o);
+		if (path_not_found(o)) {
+			lost++;
+			n405 += o->http_status == 405;
+		}
 	}
 	if (lost == 0 || lost * 2 <= answered)
 		return NULL;
+	const char *status = n405 == 0 ? "404" : n405 == lost ? "405" : "404 or 405";
 	char *url = endpoint_url(run->target.api, run->target.base_url);
 	char *hint;
 	if (run->target.api == API_ANTHROPIC)
-		hint =
-		    xasprintf("%zu of %zu requests got HTTP 404 or 405 at %s: the path is likely "
-		              "wrong. An Anthropic base URL is usually the host alone, as in "
-		              "ANTHROPIC_BASE_URL (https://relay.example or "
-		              "https://relay.example/anthropic); Assay adds /v1/messages",
-		              lost, answered, url);
+		hint = xasprintf("%zu of %zu requests got HTTP %s at %s: the path is likely wrong. "
+		                 "An Anthropic base URL is usually the host alone, as in "
+		                 "ANTHROPIC_BASE_URL (https://relay.example or "
+		                 "https://relay.example/anthropic); Assay adds /v1/messages",
+		                 lost, answered, status, url);
 	else
-		hint =
-		    xasprintf("%zu of %zu requests got HTTP 404 or 405 at %s: the path is likely "
-		              "wrong. An OpenAI-compatible base URL usually ends in /v1, as the "
-		              "OpenAI SDK's baseURL (https://relay.example/v1), or in the "
-		              "relay's own versioned path (/api/v3, /compatible-mode/v1); Assay "
-		              "adds /chat/completions",
-		              lost, answered, url);
+		hint = xasprintf("%zu of %zu requests got HTTP %s at %s: the path is likely wrong. "
+		                 "An OpenAI-compatible base URL usually ends in /v1, as the OpenAI "
+		                 "SDK's baseURL (https://relay.example/v1), or in the relay's own "
+		                 "versioned path (/api/v3, /compatible-mode/v1); Assay adds "
+		                 "/chat/completions",
+		                 lost, answered, status, url);
 	free(url);
 	return hint;
 }
