@@ -36,11 +36,10 @@ usage(FILE *f)
 	      "Bearer for openai, x-api-key for anthropic). --header adds a request header\n"
 	      "the relay needs (repeatable; never shown or stored). The base URL is written\n"
 	      "as the API's SDK takes it (https://relay.example/v1 for openai, the host\n"
-	      "alone for anthropic); the endpoint used is printed. --deep adds long-context and "
-	      "long-output probes (tens of thousands\n"
-	      "of tokens; their cost is printed before they are sent). Exit status: 0 genuine, 1 "
-	      "misbehaving, 2 usage or config error,\n"
-	      "3 suspect, inconclusive or unreachable.\n",
+	      "alone for anthropic); the endpoint used is printed.\n"
+	      "--deep adds long-context and long-output probes (tens of thousands of tokens;\n"
+	      "their cost is printed before they are sent). Exit status: 0 genuine,\n"
+	      "1 misbehaving, 2 usage or config error, 3 suspect, inconclusive or unreachable.\n",
 	      f);
 }
 
