@@ -28,13 +28,15 @@ usage(FILE *f)
 	      "openai|anthropic]\n"
 	      "                   [--json] [--timeout SECONDS] [--ca-file FILE]\n"
 	      "                   [--insecure-skip-tls-verify] [--deep]\n"
-	      "                   [--header 'Name: value']... [--auth bearer|x-api-key]\n"
+	      "                   [--header 'Name: value']... [--header-env 'Name: VAR']...\n"
+	      "                   [--auth bearer|x-api-key]\n"
 	      "\n"
 	      "Audit one relay and model now. The API key is read from the environment\n"
 	      "variable named by --key-env (never from the command line); without it no key\n"
 	      "is sent. --auth names the header that carries it (default: Authorization:\n"
 	      "Bearer for openai, x-api-key for anthropic). --header adds a request header\n"
-	      "the relay needs (repeatable; never shown or stored). The base URL is written\n"
+	      "the relay needs (repeatable; never shown or stored); --header-env takes the\n"
+	      "value from the environment variable VAR. The base URL is written\n"
 	      "as the API's SDK takes it (https://relay.example/v1 for openai, the host\n"
 	      "alone for anthropic); the endpoint used is printed.\n"
 	      "--deep adds long-context and long-output probes (tens of thousands of tokens;\n"
@@ -137,6 +139,7 @@ cmd_audit(int argc, char **argv)
 	    {"insecure-skip-tls-verify", no_argument, NULL, 'I'},
 	    {"deep", no_argument, NULL, 'D'},
 	    {"header", required_argument, NULL, 'H'},
+	    {"header-env", required_argument, NULL, 'E'},
 	    {"auth", required_argument, NULL, 'A'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -191,8 +194,11 @@ cmd_audit(int argc, char **argv)
 			deep = 1;
 			break;
 		case 'H':
-			if (config_cli_header(&headers, &n_headers, optarg, err, sizeof err) != 0) {
-				fprintf(stderr, "assay audit: --header: %s\n", err);
+		case 'E':
+			if (config_cli_header(&headers, &n_headers, optarg, c == 'E', err,
+			                      sizeof err) != 0) {
+				fprintf(stderr, "assay audit: %s: %s\n",
+				        c == 'E' ? "--header-env" : "--header", err);
 				goto usage_error;
 			}
 			break;

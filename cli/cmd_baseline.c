@@ -35,6 +35,7 @@ usage(FILE *f)
 	      "       assay baseline record --base-url URL --model NAME [--key-env VAR]\n"
 	      "                             [--samples N] [-o FILE] [--auth bearer|x-api-key]\n"
 	      "                             [--header 'Name: value']...\n"
+	      "                             [--header-env 'Name: VAR']...\n"
 	      "\n"
 	      "Baselines say what an official model does. export writes every known model\n"
 	      "as a JSON pack; import checks a pack and installs it in your pack directory\n"
@@ -182,11 +183,15 @@ record_temp_zero(const struct catalog *cat, const struct audit_target *t, int tr
 static int
 cmd_record(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"base-url", required_argument, NULL, 'u'}, {"model", required_argument, NULL, 'm'},
-	    {"key-env", required_argument, NULL, 'k'},  {"samples", required_argument, NULL, 's'},
-	    {"output", required_argument, NULL, 'o'},   {"header", required_argument, NULL, 'H'},
-	    {"auth", required_argument, NULL, 'A'},     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"base-url", required_argument, NULL, 'u'},
+	                                     {"model", required_argument, NULL, 'm'},
+	                                     {"key-env", required_argument, NULL, 'k'},
+	                                     {"samples", required_argument, NULL, 's'},
+	                                     {"output", required_argument, NULL, 'o'},
+	                                     {"header", required_argument, NULL, 'H'},
+	                                     {"auth", required_argument, NULL, 'A'},
+	                                     {"header-env", required_argument, NULL, 'E'},
+	                                     {NULL, 0, NULL, 0}};
 	const char *url = NULL, *model = NULL, *key_env = NULL, *out = NULL;
 	int samples = 5, c, auth = AUTH_DEFAULT;
 	struct http_header *headers = NULL;
@@ -213,8 +218,11 @@ cmd_record(int argc, char **argv)
 			out = optarg;
 			break;
 		case 'H':
-			if (config_cli_header(&headers, &n_headers, optarg, err, sizeof err) != 0) {
-				fprintf(stderr, "assay baseline record: --header: %s\n", err);
+		case 'E':
+			if (config_cli_header(&headers, &n_headers, optarg, c == 'E', err,
+			                      sizeof err) != 0) {
+				fprintf(stderr, "assay baseline record: %s: %s\n",
+				        c == 'E' ? "--header-env" : "--header", err);
 				goto usage_error;
 			}
 			break;

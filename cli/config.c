@@ -82,7 +82,8 @@ get_string(const struct ynode *map, const char *key, const char *file, char **ou
 }
 
 int
-config_cli_header(struct http_header **h, size_t *n, const char *arg, char *err, size_t errlen)
+config_cli_header(struct http_header **h, size_t *n, const char *arg, int from_env, char *err,
+                  size_t errlen)
 {
 	struct http_header one;
 	if (*n >= ENDPOINT_MAX_HEADERS) {
@@ -91,6 +92,25 @@ config_cli_header(struct http_header **h, size_t *n, const char *arg, char *err,
 	}
 	if (endpoint_header_parse(arg, &one, err, errlen) != 0)
 		return -1;
+	if (from_env) {
+		const char *v = one.value[0] ? getenv(one.value) : NULL;
+		if (v == NULL) {
+			snprintf(err, errlen, "environment variable '%s' (header '%s') is not set",
+			         one.value, one.name);
+			free(one.name);
+			free(one.value);
+			return -1;
+		}
+		/* "Name: value" again, for the value's own checks */
+		char *line = xasprintf("%s: %s", one.name, v);
+		free(one.name);
+		free(one.value);
+		int rc = endpoint_header_parse(line, &one, err, errlen);
+		explicit_bzero(line, strlen(line));
+		free(line);
+		if (rc != 0)
+			return -1;
+	}
 	*h = xrealloc(*h, (*n + 1) * sizeof **h);
 	(*h)[(*n)++] = one;
 	return 0;

@@ -55,9 +55,11 @@ void config_free(struct config *c);
 int config_check_url(const char *url, char *err, size_t errlen);
 
 /* Add one --header 'Name: value' to the list (*h, *n), which the caller
- * frees with http_headers_free(). -1 with why in err (never the value);
- * the list is left as it was. Which names are allowed is checked later,
- * once the API and key are known (endpoint_headers_check). */
-int config_cli_header(struct http_header **h, size_t *n, const char *arg, char *err, size_t errlen);
+ * frees with http_headers_free(); with from_env, arg is 'Name: VAR'
+ * (--header-env) and the value is VAR's. -1 with why in err (never the
+ * value); the list is left as it was. Which names are allowed is checked
+ * later, once the API and key are known (endpoint_headers_check). */
+int config_cli_header(struct http_header **h, size_t *n, const char *arg, int from_env, char *err,
+                      size_t errlen);
 
 #endif

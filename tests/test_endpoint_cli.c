@@ -204,6 +204,22 @@ Test(endpoint_cli, header_reaches_the_relay_and_is_never_shown)
 		free(out);
 		free(err);
 	}
+	/* the value from the environment, kept off the command line */
+	audit(&out, &err, "--base-url", fixture_url(&world, "tenant"), "--model", "gpt-4o",
+	      "--header-env", "x-tenant: EP_TENANT", "--json", NULL);
+	j = parse(out);
+	cr_expect_gt(jint(j, "requests"), 0);
+	cr_expect_eq(jint(j, "ok_requests"), jint(j, "requests"), "%s", out);
+	json_decref(j);
+	free(out);
+	free(err);
+	cr_expect_eq(audit(&out, &err, "--base-url", fixture_url(&world, "tenant"), "--model",
+	                   "gpt-4o", "--header-env", "x-tenant: EP_NOT_SET", NULL),
+	             2);
+	cr_expect_not_null(strstr(err, "'EP_NOT_SET'"), "%s", err);
+	cr_expect_eq(count(err, "\n"), 1, "%s", err);
+	free(out);
+	free(err);
 }
 
 Test(endpoint_cli, auth_names_the_header_that_carries_the_key)
