@@ -14,6 +14,7 @@
 #include "base/util.h"
 #include "probes/audit.h"
 #include "probes/catalog.h"
+#include "probes/endpoint.h"
 #include "probes/engine.h"
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
@@ -27,15 +28,22 @@ usage(FILE *f)
 	      "openai|anthropic]\n"
 	      "                   [--json] [--timeout SECONDS] [--ca-file FILE]\n"
 	      "                   [--insecure-skip-tls-verify] [--deep] [--time-scale X]\n"
+	      "                   [--header 'Name: value']... [--header-env 'Name: VAR']...\n"
+	      "                   [--auth bearer|x-api-key]\n"
 	      "\n"
 	      "Audit one relay and model now. The API key is read from the environment\n"
 	      "variable named by --key-env (never from the command line); without it no key\n"
-	      "is sent. --deep adds long-context and long-output probes (tens of thousands\n"
-	      "of tokens; their cost is printed before they are sent). --time-scale says the\n"
+	      "is sent. --auth names the header that carries it (default: Authorization:\n"
+	      "Bearer for openai, x-api-key for anthropic). --header adds a request header\n"
+	      "the relay needs (repeatable; never shown or stored); --header-env takes the\n"
+	      "value from the environment variable VAR. The base URL is written\n"
+	      "as the API's SDK takes it (https://relay.example/v1 for openai, the host\n"
+	      "alone for anthropic); the endpoint used is printed.\n"
+	      "--deep adds long-context and long-output probes (tens of thousands of tokens;\n"
+	      "their cost is printed before they are sent). --time-scale says the\n"
 	      "endpoint's delays are X times real ones (simulated worlds only; latency is\n"
-	      "then compared at that scale). Exit status: 0 genuine, 1 "
-	      "misbehaving, 2 usage or config error,\n"
-	      "3 suspect, inconclusive or unreachable.\n",
+	      "then compared at that scale). Exit status: 0 genuine,\n"
+	      "1 misbehaving, 2 usage or config error, 3 suspect, inconclusive or unreachable.\n",
 	      f);
 }
 
@@ -58,11 +66,15 @@ print_findings(const struct assessment *a, int hints, FILE *f)
 }
 
 static void
-print_report(const struct audit_run *run, const struct assessment *a, FILE *f)
+print_report(const struct audit_run *run, const struct assessment *a, const char *hint, FILE *f)
 {
-	fprintf(f, "Assay audit of %s at %s (%s API)\n\n", run->target.model, run->target.base_url,
-	        api_name(run->target.api));
+	char *url = endpoint_url(run->target.api, run->target.base_url);
+	fprintf(f, "Assay audit of %s at %s (%s API)\nendpoint: %s\n\n", run->target.model,
+	        run->target.base_url, api_name(run->target.api), url);
+	free(url);
 	fprintf(f, "verdict: %s\n  %s\n\n", verdict_name(a->verdict), a->reason ? a->reason : "");
+	if (hint != NULL)
+		fprintf(f, "hint: %s\n\n", hint);
 	size_t n_hints = 0;
 	for (size_t i = 0; i < a->n_findings; i++)
 		n_hints += a->findings[i].hint != 0;
@@ -154,12 +166,19 @@ cmd_audit(int argc, char **argv)
 	    {"insecure-skip-tls-verify", no_argument, NULL, 'I'},
 	    {"deep", no_argument, NULL, 'D'},
 	    {"time-scale", required_argument, NULL, 'S'},
+	    {"header", required_argument, NULL, 'H'},
+	    {"header-env", required_argument, NULL, 'E'},
+	    {"auth", required_argument, NULL, 'A'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *base_url = NULL, *model = NULL, *key_env = NULL, *api_opt = NULL;
 	const char *ca_file = NULL;
 	int json = 0, insecure = 0, deep = 0;
+	int auth = AUTH_DEFAULT;
+	struct http_header *headers = NULL;
+	size_t n_headers = 0;
+	char err[1024];
 	double timeout_s = 60, time_scale = 1;
 	int c;
 	optind = 1;
@@ -189,7 +208,7 @@ cmd_audit(int argc, char **argv)
 				    stderr,
 				    "assay audit: --timeout takes seconds (0 to 3600), not '%s'\n",
 				    optarg);
-				return 2;
+				goto usage_error;
 			}
 			break;
 		}
@@ -214,7 +233,26 @@ cmd_audit(int argc, char **argv)
 		case 'D':
 			deep = 1;
 			break;
+		case 'H':
+		case 'E':
+			if (config_cli_header(&headers, &n_headers, optarg, c == 'E', err,
+			                      sizeof err) != 0) {
+				fprintf(stderr, "assay audit: %s: %s\n",
+				        c == 'E' ? "--header-env" : "--header", err);
+				goto usage_error;
+			}
+			break;
+		case 'A':
+			if ((auth = auth_from_name(optarg)) < 0) {
+				fprintf(
+				    stderr,
+				    "assay audit: --auth is 'bearer' or 'x-api-key', not '%s'\n",
+				    optarg);
+				goto usage_error;
+			}
+			break;
 		case 'h':
+			http_headers_free(headers, n_headers);
 			usage(stdout);
 			return 0;
 		default:
@@ -225,23 +263,22 @@ cmd_audit(int argc, char **argv)
 			else
 				fprintf(stderr, "assay audit: unknown option '%s'\n",
 				        argv[optind - 1]);
-			return 2;
+			goto usage_error;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "assay audit: unexpected argument '%s'\n", argv[optind]);
-		return 2;
+		goto usage_error;
 	}
 	if (base_url == NULL || model == NULL) {
 		fprintf(
 		    stderr,
 		    "assay audit: --base-url and --model are required (see assay audit --help)\n");
-		return 2;
+		goto usage_error;
 	}
-	char err[1024];
 	if (config_check_url(base_url, err, sizeof err) != 0) {
 		fprintf(stderr, "assay audit: %s\n", err);
-		return 2;
+		goto usage_error;
 	}
 	const char *key = NULL;
 	if (key_env != NULL) {
@@ -250,13 +287,13 @@ cmd_audit(int argc, char **argv)
 			fprintf(stderr,
 			        "assay audit: environment variable '%s' (--key-env) is not set\n",
 			        key_env);
-			return 2;
+			goto usage_error;
 		}
 	}
 	struct baseline_pack *pack = baseline_load_default(err, sizeof err);
 	if (pack == NULL) {
 		fprintf(stderr, "assay audit: %s\n", err);
-		return 2;
+		goto usage_error;
 	}
 	const struct baseline_model *claimed = baseline_find(pack, model);
 	if (claimed == NULL) {
@@ -267,20 +304,27 @@ cmd_audit(int argc, char **argv)
 			fprintf(stderr, "%s%s", i ? ", " : "", pack->models[i].name);
 		fputs(")\n", stderr);
 		baseline_free(pack);
-		return 2;
+		goto usage_error;
 	}
 	int api = api_opt ? api_from_name(api_opt) : api_from_name(claimed->api);
 	if (api < 0) {
 		fprintf(stderr, "assay audit: --api is 'openai' or 'anthropic', not '%s'\n",
 		        api_opt);
 		baseline_free(pack);
-		return 2;
+		goto usage_error;
+	}
+	size_t bad;
+	if (endpoint_headers_check(headers, n_headers, (enum api_kind)api, (enum auth_kind)auth,
+	                           key != NULL, &bad, err, sizeof err) != 0) {
+		fprintf(stderr, "assay audit: --header: %s\n", err);
+		baseline_free(pack);
+		goto usage_error;
 	}
 	struct catalog *cat = scorer_catalog_default(err, sizeof err);
 	if (cat == NULL) {
 		fprintf(stderr, "assay audit: %s\n", err);
 		baseline_free(pack);
-		return 2;
+		goto usage_error;
 	}
 	if (insecure)
 		fputs("assay audit: WARNING: TLS certificate verification is OFF "
@@ -298,6 +342,9 @@ cmd_audit(int argc, char **argv)
 	    .api = (enum api_kind)api,
 	    .model = (char *)model,
 	    .api_key = (char *)key,
+	    .auth = (enum auth_kind)auth,
+	    .headers = headers,
+	    .n_headers = n_headers,
 	};
 	baseline_request_rules(claimed, &target.rules);
 	if (deep)
@@ -311,18 +358,26 @@ cmd_audit(int argc, char **argv)
 	struct assessment a;
 	assessment_init(&a);
 	scorer_assess(scorer, run, claimed, &a);
+	char *hint = endpoint_run_hint(run);
 	if (json) {
 		json_t *j = assessment_to_json(&a);
+		char *url = endpoint_url((enum api_kind)api, base_url);
 		json_object_set_new(j, "model", json_string(model));
 		json_object_set_new(j, "base_url", json_string(base_url));
+		json_object_set_new(j, "endpoint", json_string(url));
 		json_object_set_new(j, "api", json_string(api_name((enum api_kind)api)));
+		json_object_set_new(j, "auth",
+		                    json_string(auth_name(auth_resolve((enum api_kind)api, auth))));
+		json_object_set_new(j, "hint", hint ? json_string(hint) : json_null());
+		free(url);
 		char *s = json_dumps(j, JSON_INDENT(2));
 		puts(s);
 		free(s);
 		json_decref(j);
 	} else {
-		print_report(run, &a, stdout);
+		print_report(run, &a, hint, stdout);
 	}
+	free(hint);
 	int status = verdict_exit_status(a.verdict);
 	assessment_release(&a);
 	scorer_free(scorer);
@@ -331,5 +386,9 @@ cmd_audit(int argc, char **argv)
 	event_base_free(base);
 	catalog_free(cat);
 	baseline_free(pack);
+	http_headers_free(headers, n_headers);
 	return status;
+usage_error:
+	http_headers_free(headers, n_headers);
+	return 2;
 }

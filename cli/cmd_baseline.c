@@ -21,6 +21,7 @@
 #include "base/util.h"
 #include "probes/audit.h"
 #include "probes/catalog.h"
+#include "probes/endpoint.h"
 #include "probes/engine.h"
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
@@ -33,6 +34,9 @@ usage(FILE *f)
 	      "       assay baseline import FILE\n"
 	      "       assay baseline record --base-url URL --model NAME [--key-env VAR]\n"
 	      "                             [--samples N] [--time-scale X] [-o FILE]\n"
+	      "                             [--auth bearer|x-api-key]\n"
+	      "                             [--header 'Name: value']...\n"
+	      "                             [--header-env 'Name: VAR']...\n"
 	      "\n"
 	      "Baselines say what an official model does. export writes every known model\n"
 	      "as a JSON pack; import checks a pack and installs it in your pack directory\n"
@@ -187,10 +191,17 @@ cmd_record(int argc, char **argv)
 	                                     {"key-env", required_argument, NULL, 'k'},
 	                                     {"samples", required_argument, NULL, 's'},
 	                                     {"output", required_argument, NULL, 'o'},
+	                                     {"header", required_argument, NULL, 'H'},
+	                                     {"auth", required_argument, NULL, 'A'},
+	                                     {"header-env", required_argument, NULL, 'E'},
 	                                     {"time-scale", required_argument, NULL, 't'},
 	                                     {NULL, 0, NULL, 0}};
 	const char *url = NULL, *model = NULL, *key_env = NULL, *out = NULL;
-	int samples = 5, c;
+	int samples = 5, c, auth = AUTH_DEFAULT;
+	struct http_header *headers = NULL;
+	size_t n_headers = 0;
+	char err[512];
+	int rc = 2;
 	double time_scale = 1;
 	optind = 1;
 	opterr = 0;
@@ -214,36 +225,53 @@ cmd_record(int argc, char **argv)
 		case 't':
 			time_scale = strtod(optarg, NULL);
 			break;
+		case 'H':
+		case 'E':
+			if (config_cli_header(&headers, &n_headers, optarg, c == 'E', err,
+			                      sizeof err) != 0) {
+				fprintf(stderr, "assay baseline record: %s: %s\n",
+				        c == 'E' ? "--header-env" : "--header", err);
+				goto usage_error;
+			}
+			break;
+		case 'A':
+			if ((auth = auth_from_name(optarg)) < 0) {
+				fprintf(stderr,
+				        "assay baseline record: --auth is 'bearer' or 'x-api-key', "
+				        "not '%s'\n",
+				        optarg);
+				goto usage_error;
+			}
+			break;
 		default:
 			fprintf(stderr,
 			        "assay baseline record: unknown option or missing value: '%s'\n",
 			        argv[optind - 1]);
-			return 2;
+			goto usage_error;
 		}
 	}
-	char err[512];
 	if (url == NULL || model == NULL || samples < 1 || samples > 100 || !(time_scale > 0)) {
 		fputs("assay baseline record: --base-url and --model are required, --samples "
 		      "1..100, --time-scale above 0\n",
 		      stderr);
-		return 2;
+		goto usage_error;
 	}
 	if (config_check_url(url, err, sizeof err) != 0) {
 		fprintf(stderr, "assay baseline record: %s\n", err);
-		return 2;
+		goto usage_error;
 	}
 	const char *key = key_env ? getenv(key_env) : NULL;
 	if (key_env != NULL && key == NULL) {
 		fprintf(stderr, "assay baseline record: environment variable '%s' is not set\n",
 		        key_env);
-		return 2;
+		goto usage_error;
 	}
 	struct baseline_pack *pack = baseline_load_default(err, sizeof err);
 	struct catalog *cat = pack ? scorer_catalog_default(err, sizeof err) : NULL;
 	if (pack == NULL || cat == NULL) {
 		fprintf(stderr, "assay baseline record: %s\n", err);
 		baseline_free(pack);
-		return 2;
+		goto usage_error;
 	}
 	const struct baseline_model *known = baseline_find(pack, model);
 	if (known == NULL) {
@@ -253,7 +281,15 @@ cmd_record(int argc, char **argv)
 		        model);
 		baseline_free(pack);
 		catalog_free(cat);
-		return 2;
+		goto usage_error;
+	}
+	size_t bad;
+	if (endpoint_headers_check(headers, n_headers, (enum api_kind)api_from_name(known->api),
+	                           (enum auth_kind)auth, key != NULL, &bad, err, sizeof err) != 0) {
+		fprintf(stderr, "assay baseline record: --header: %s\n", err);
+		baseline_free(pack);
+		catalog_free(cat);
+		goto usage_error;
 	}
 	struct baseline_model m = *known; /* shallow: answers replaced below */
 	struct scorer *scorer = scorer_new(pack);
@@ -272,7 +308,10 @@ cmd_record(int argc, char **argv)
 	                         .base_url = (char *)url,
 	                         .api = (enum api_kind)api_from_name(m.api),
 	                         .model = (char *)model,
-	                         .api_key = (char *)key};
+	                         .api_key = (char *)key,
+	                         .auth = (enum auth_kind)auth,
+	                         .headers = headers,
+	                         .n_headers = n_headers};
 	baseline_request_rules(known, &t.rules);
 	for (int i = 0; i < samples; i++) {
 		struct rec_run ctx;
@@ -355,7 +394,7 @@ cmd_record(int argc, char **argv)
 	baseline_put(&out_pack, &m);
 	json_t *j = baseline_pack_to_json(&out_pack);
 	json_object_set_new(j, "source", json_string("assay baseline record"));
-	int rc = write_json(j, out) == 0 ? 0 : 2;
+	rc = write_json(j, out) == 0 ? 0 : 2;
 	if (rc != 0)
 		fprintf(stderr, "assay baseline record: cannot write '%s'\n", out);
 	json_decref(j);
@@ -375,6 +414,8 @@ cmd_record(int argc, char **argv)
 	scorer_free(scorer);
 	catalog_free(cat);
 	baseline_free(pack);
+usage_error:
+	http_headers_free(headers, n_headers);
 	return rc;
 }
 

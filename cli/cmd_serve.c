@@ -20,6 +20,7 @@
 #include "cli/config.h"
 #include "base/util.h"
 #include "probes/catalog.h"
+#include "probes/endpoint.h"
 #include "probes/engine.h"
 #include "probes/scheduler.h"
 #include "scoring/baseline.h"
@@ -127,6 +128,11 @@ run_cb(struct audit_run *run, void *arg)
 	fprintf(stderr, "assay: %s %s: %s (%d/%d ok, %ld tokens)\n", run->target.relay,
 	        run->target.model, verdict_name(a.verdict), a.ok_requests, a.requests,
 	        a.tokens_spent);
+	char *hint = endpoint_run_hint(run);
+	if (hint != NULL)
+		fprintf(stderr, "assay: %s %s: hint: %s\n", run->target.relay, run->target.model,
+		        hint);
+	free(hint);
 	json_decref(j);
 	assessment_release(&a);
 	audit_run_free(run);
@@ -262,6 +268,9 @@ cmd_serve(int argc, char **argv)
 			    .api = r->api,
 			    .model = r->models[m],
 			    .api_key = r->key_env ? getenv(r->key_env) : NULL,
+			    .auth = r->auth,
+			    .headers = r->headers,
+			    .n_headers = r->n_headers,
 			};
 			baseline_request_rules(baseline_find(s.pack, r->models[m]), &t.rules);
 			board_declare(s.board, r->name, r->models[m], api_name(r->api),

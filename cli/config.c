@@ -24,6 +24,7 @@ config_free(struct config *c)
 		free(r->name);
 		free(r->base_url);
 		free(r->key_env);
+		http_headers_free(r->headers, r->n_headers);
 		for (size_t k = 0; k < r->n_models; k++)
 			free(r->models[k]);
 		free(r->models);
@@ -80,12 +81,101 @@ get_string(const struct ynode *map, const char *key, const char *file, char **ou
 	return 0;
 }
 
+int
+config_cli_header(struct http_header **h, size_t *n, const char *arg, int from_env, char *err,
+                  size_t errlen)
+{
+	struct http_header one;
+	if (*n >= ENDPOINT_MAX_HEADERS) {
+		snprintf(err, errlen, "at most %d extra headers", ENDPOINT_MAX_HEADERS);
+		return -1;
+	}
+	if (endpoint_header_parse(arg, &one, err, errlen) != 0)
+		return -1;
+	if (from_env) {
+		const char *v = one.value[0] ? getenv(one.value) : NULL;
+		if (v == NULL) {
+			snprintf(err, errlen, "environment variable '%s' (header '%s') is not set",
+			         one.value, one.name);
+			free(one.name);
+			free(one.value);
+			return -1;
+		}
+		/* "Name: value" again, for the value's own checks */
+		char *line = xasprintf("%s: %s", one.name, v);
+		free(one.name);
+		free(one.value);
+		int rc = endpoint_header_parse(line, &one, err, errlen);
+		explicit_bzero(line, strlen(line));
+		free(line);
+		if (rc != 0)
+			return -1;
+	}
+	*h = xrealloc(*h, (*n + 1) * sizeof **h);
+	(*h)[(*n)++] = one;
+	return 0;
+}
+
+/*
+ * headers: {Name: value, Other: {env: VAR}}. A variable that is not set is
+ * an error, as for key_env; so is a name Assay owns (checked once api, auth
+ * and key_env are known).
+ */
+static int
+load_headers(const char *file, struct config_relay *r, const struct ynode *v, char *err,
+             size_t errlen)
+{
+	static const char *const env_keys[] = {"env", NULL};
+	if (v->kind != YNODE_MAP)
+		return ytree_error(err, errlen, file, v->line,
+		                   "headers is a mapping of header names to values, e.g. "
+		                   "'x-tenant: acme' or 'x-token: {env: VAR}'");
+	r->headers = xcalloc(v->n ? v->n : 1, sizeof *r->headers);
+	for (size_t i = 0; i < v->n; i++) {
+		const struct ynode *val = v->items[i];
+		const char *s, *name = v->keys[i];
+		int line = v->key_lines[i];
+		char why[512];
+		if (val->kind == YNODE_MAP) {
+			const struct ynode *env = ytree_get(val, "env");
+			if (ytree_check_keys(val, file, env_keys, err, errlen) != 0)
+				return -1;
+			if (env == NULL)
+				return ytree_error(err, errlen, file, val->line,
+				                   "header '%s' needs a value or {env: VAR}", name);
+			if (ytree_as_string(env, file, &s, err, errlen) != 0)
+				return -1;
+			const char *from_env = getenv(s);
+			if (from_env == NULL)
+				return ytree_error(
+				    err, errlen, file, env->line,
+				    "environment variable '%s' (header '%s') is not set", s, name);
+			s = from_env;
+		} else if (ytree_as_string(val, file, &s, err, errlen) != 0) {
+			return -1;
+		}
+		/* the parser's checks, on "Name: value" put back together */
+		char *line_text = xasprintf("%s: %s", name, s);
+		struct http_header *h = &r->headers[r->n_headers];
+		int rc = endpoint_header_parse(line_text, h, why, sizeof why);
+		explicit_bzero(line_text, strlen(line_text));
+		free(line_text);
+		if (rc != 0)
+			return ytree_error(err, errlen, file, line, "%s", why);
+		r->n_headers++;
+		if (strcmp(h->name, name) != 0) /* a ':' in the name split it */
+			return ytree_error(err, errlen, file, line,
+			                   "header name '%s' is not an HTTP token", name);
+	}
+	return 0;
+}
+
 static int
 load_relay(struct config *c, struct config_relay *r, const struct ynode *n,
            const struct baseline_pack *pack, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"name",   "base_url", "api", "key_env",
-	                                   "models", "interval", NULL};
+	static const char *const keys[] = {"name",    "base_url", "api",      "key_env", "auth",
+	                                   "headers", "models",   "interval", NULL};
 	const char *file = c->path;
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
@@ -130,6 +220,24 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n,
 			return ytree_error(err, errlen, file, v->line,
 			                   "environment variable '%s' (key_env) is not set", s);
 		r->key_env = xstrdup(s);
+	}
+	if ((v = ytree_get(n, "auth")) != NULL) {
+		if (ytree_as_string(v, file, &s, err, errlen) != 0)
+			return -1;
+		int auth = auth_from_name(s);
+		if (auth < 0)
+			return ytree_error(err, errlen, file, v->line,
+			                   "auth is 'bearer' or 'x-api-key', not '%s'", s);
+		r->auth = (enum auth_kind)auth;
+	}
+	if ((v = ytree_get(n, "headers")) != NULL) {
+		size_t bad;
+		if (load_headers(file, r, v, err, errlen) != 0)
+			return -1;
+		if (endpoint_headers_check(r->headers, r->n_headers, r->api, r->auth,
+		                           r->key_env != NULL, &bad, why, sizeof why) != 0)
+			return ytree_error(err, errlen, file,
+			                   bad < v->n ? v->key_lines[bad] : v->line, "%s", why);
 	}
 	r->interval_us = c->interval_us;
 	long long us;

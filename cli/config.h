@@ -2,7 +2,8 @@
  * config: the `assay serve` configuration file (YAML).
  *
  * Every error names file:line. API keys are never in the file: a relay names
- * the environment variable that holds its key (key_env), read at start-up.
+ * the environment variable that holds its key (key_env), read at start-up;
+ * a header's value is written in the file or named as {env: VAR} alike.
  */
 #ifndef ASSAY_CONFIG_H
 #define ASSAY_CONFIG_H
@@ -11,6 +12,7 @@
 #include <stdint.h>
 
 #include "probes/adapter.h"
+#include "probes/endpoint.h"
 
 struct baseline_pack;
 
@@ -18,7 +20,11 @@ struct config_relay {
 	char *name;
 	char *base_url;
 	enum api_kind api;
-	char *key_env; /* NULL: no key */
+	char *key_env;               /* NULL: no key */
+	enum auth_kind auth;         /* auth: which header carries the key */
+	struct http_header *headers; /* headers: values resolved from the file or
+	                              * the environment; secrets, wiped on free */
+	size_t n_headers;
 	char **models;
 	size_t n_models;
 	int64_t interval_us;
@@ -49,5 +55,13 @@ void config_free(struct config *c);
 
 /* Is url an absolute http(s) URL curl can use? 0 yes; -1 with why in err. */
 int config_check_url(const char *url, char *err, size_t errlen);
+
+/* Add one --header 'Name: value' to the list (*h, *n), which the caller
+ * frees with http_headers_free(); with from_env, arg is 'Name: VAR'
+ * (--header-env) and the value is VAR's. -1 with why in err (never the
+ * value); the list is left as it was. Which names are allowed is checked
+ * later, once the API and key are known (endpoint_headers_check). */
+int config_cli_header(struct http_header **h, size_t *n, const char *arg, int from_env, char *err,
+                      size_t errlen);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "probes/endpoint.h"
 #include "probes/json_arena.h"
 
 #define SSE_LINE_CAP (1u << 20)
@@ -47,11 +48,7 @@ api_from_name(const char *name)
 char *
 adapter_url(enum api_kind api, const char *base_url)
 {
-	size_t n = strlen(base_url);
-	while (n > 0 && base_url[n - 1] == '/')
-		n--;
-	return xasprintf("%.*s/%s", (int)n, base_url,
-	                 api == API_ANTHROPIC ? "messages" : "chat/completions");
+	return endpoint_url(api, base_url); /* the URL rules live in endpoint.c */
 }
 
 const char *

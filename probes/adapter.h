@@ -72,7 +72,8 @@ struct probe_call {
 	const struct request_rules *rules; /* NULL: the defaults */
 };
 
-/* The endpoint URL for base_url (".../v1"); the caller frees it. */
+/* The endpoint URL for base_url, by endpoint_url()'s rules (probes/endpoint.h);
+ * the caller frees it. */
 char *adapter_url(enum api_kind api, const char *base_url);
 /*
  * Why api cannot carry this intent (a sentence naming what the API lacks),

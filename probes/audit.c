@@ -19,6 +19,9 @@ audit_target_copy(struct audit_target *dst, const struct audit_target *src)
 	dst->model = xstrdup(src->model);
 	dst->api_key = src->api_key ? xstrdup(src->api_key) : NULL;
 	dst->rules = src->rules;
+	dst->auth = src->auth;
+	dst->headers = http_headers_copy(src->headers, src->n_headers);
+	dst->n_headers = src->n_headers;
 }
 
 void
@@ -31,6 +34,7 @@ audit_target_release(struct audit_target *t)
 		explicit_bzero(t->api_key, strlen(t->api_key));
 		free(t->api_key);
 	}
+	http_headers_free(t->headers, t->n_headers);
 	memset(t, 0, sizeof *t);
 }
 
@@ -90,6 +94,9 @@ submit_more(struct audit_run *run)
 		    .api = run->target.api,
 		    .url = url,
 		    .api_key = run->target.api_key,
+		    .auth = run->target.auth,
+		    .headers = run->target.headers,
+		    .n_headers = run->target.n_headers,
 		    .body = body,
 		    .stream = call.stream,
 		    .cold = it->probe->cold,

@@ -21,7 +21,10 @@ struct audit_target {
 	char *base_url;
 	enum api_kind api;
 	char *model;
-	char *api_key;              /* from the environment; never stored */
+	char *api_key;               /* from the environment; never stored */
+	enum auth_kind auth;         /* which header carries the key */
+	struct http_header *headers; /* extra request headers (values are secrets) */
+	size_t n_headers;
 	struct request_rules rules; /* what the claimed model accepts (its baseline) */
 };
 
@@ -59,6 +62,7 @@ struct audit_run {
 	void *arg;
 };
 
+/* A deep copy; release wipes the key and the header values. */
 void audit_target_copy(struct audit_target *dst, const struct audit_target *src);
 void audit_target_release(struct audit_target *t);
 

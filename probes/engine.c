@@ -45,6 +45,8 @@ struct transfer {
 	char *url;
 	char *body;
 	char *api_key;
+	char **secrets; /* extra header values worth redacting (see add_headers) */
+	size_t n_secrets;
 	int stream;
 	int cold;
 	int64_t timeout_us, idle_timeout_us;
@@ -539,6 +541,11 @@ transfer_free(struct transfer *t)
 		explicit_bzero(t->api_key, strlen(t->api_key));
 		free(t->api_key);
 	}
+	for (size_t i = 0; i < t->n_secrets; i++) {
+		explicit_bzero(t->secrets[i], strlen(t->secrets[i]));
+		free(t->secrets[i]);
+	}
+	free(t->secrets);
 	free(t);
 }
 
@@ -577,6 +584,25 @@ redact_field(char **field, const char *key)
 	char *clean = redact_secret(*field, key);
 	free(*field);
 	*field = clean;
+}
+
+/* The extra headers' values leave the observation as the key does. */
+static void
+redact_headers(struct observation *o, const struct transfer *t)
+{
+	for (size_t i = 0; i < t->n_secrets; i++) {
+		const char *v = t->secrets[i];
+		redact_field(&o->error_detail, v);
+		redact_field(&o->text, v);
+		if (o->text != NULL)
+			o->text_len = strlen(o->text);
+		redact_field(&o->model, v);
+		redact_field(&o->id, v);
+		redact_field(&o->finish_reason, v);
+		redact_field(&o->system_fingerprint, v);
+		redact_field(&o->request_id, v);
+		redact_field(&o->ratelimit_remaining, v);
+	}
 }
 
 static void
@@ -673,6 +699,7 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 	redact_field(&o->request_id, t->api_key);
 	redact_field(&o->content_type, t->api_key);
 	redact_field(&o->tool_id, t->api_key);
+	redact_headers(o, t);
 	if (o->error != ERR_ABORTED)
 		pool_note_result(e, t->pool, o, now_us());
 	/* Chunks read right as the loop woke from a stall had waited in the
@@ -1030,6 +1057,53 @@ start_queued(struct engine *e)
 		arm_wake(e, now + 1000000, now);
 }
 
+/* Append line to t's headers; the line is wiped and freed (it may hold a
+ * secret). */
+static void
+append_header(struct transfer *t, char *line)
+{
+	t->headers = curl_slist_append(t->headers, line);
+	explicit_bzero(line, strlen(line));
+	free(line);
+}
+
+/*
+ * The request's header list: ours, the key in the header req->auth names,
+ * then the caller's extra headers (already checked: none of them is one we
+ * set, except anthropic-version, which a caller's replaces). Values of 8
+ * characters or more are also kept for redaction: a shorter one ("openai",
+ * a tenant number) cannot be told from ordinary words in an answer, and
+ * rewriting those would falsify the token recount.
+ */
+static void
+add_headers(struct transfer *t, const struct engine_request *req)
+{
+	t->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	t->headers = curl_slist_append(t->headers, "Expect:");
+	if (req->stream)
+		t->headers = curl_slist_append(t->headers, "Accept: text/event-stream");
+	if (t->api_key != NULL) {
+		enum auth_kind auth = auth_resolve(req->api, req->auth);
+		append_header(t, auth == AUTH_X_API_KEY
+		                     ? xasprintf("x-api-key: %s", t->api_key)
+		                     : xasprintf("Authorization: Bearer %s", t->api_key));
+	}
+	int own_version = 0;
+	if (req->n_headers > 0)
+		t->secrets = xcalloc(req->n_headers, sizeof *t->secrets);
+	for (size_t i = 0; i < req->n_headers; i++) {
+		const struct http_header *h = &req->headers[i];
+		own_version |= strcasecmp(h->name, "anthropic-version") == 0;
+		/* "Name;" is curl's way to send a header with an empty value */
+		append_header(t, h->value[0] ? xasprintf("%s: %s", h->name, h->value)
+		                             : xasprintf("%s;", h->name));
+		if (strlen(h->value) >= 8)
+			t->secrets[t->n_secrets++] = xstrdup(h->value);
+	}
+	if (req->api == API_ANTHROPIC && !own_version)
+		t->headers = curl_slist_append(t->headers, "anthropic-version: 2023-06-01");
+}
+
 void
 engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb cb, void *arg)
 {
@@ -1053,20 +1127,7 @@ engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb
 	t->arg = arg;
 	t->queued_us = now_us();
 
-	t->headers = curl_slist_append(NULL, "Content-Type: application/json");
-	t->headers = curl_slist_append(t->headers, "Expect:");
-	if (req->stream)
-		t->headers = curl_slist_append(t->headers, "Accept: text/event-stream");
-	if (t->api_key != NULL) {
-		char *h = req->api == API_ANTHROPIC
-		              ? xasprintf("x-api-key: %s", t->api_key)
-		              : xasprintf("Authorization: Bearer %s", t->api_key);
-		t->headers = curl_slist_append(t->headers, h);
-		explicit_bzero(h, strlen(h));
-		free(h);
-	}
-	if (req->api == API_ANTHROPIC)
-		t->headers = curl_slist_append(t->headers, "anthropic-version: 2023-06-01");
+	add_headers(t, req);
 
 	struct pool *p = t->pool;
 	if (p->queue_tail != NULL)

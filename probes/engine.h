@@ -15,6 +15,7 @@
 #include <sys/time.h>
 
 #include "probes/adapter.h"
+#include "probes/endpoint.h"
 #include "probes/observation.h"
 
 struct event_base;
@@ -41,7 +42,12 @@ struct engine_request {
 	enum api_kind api;
 	const char *url;     /* full endpoint URL */
 	const char *api_key; /* may be NULL; never stored or logged */
-	const char *body;    /* JSON, copied by the engine */
+	enum auth_kind auth; /* which header carries api_key (AUTH_DEFAULT: the API's) */
+	const struct http_header *headers; /* extra headers, checked by the caller
+	                                    * (endpoint_headers_check); their values
+	                                    * are secrets, like the key */
+	size_t n_headers;
+	const char *body; /* JSON, copied by the engine */
 	int stream;
 	int cold;               /* fresh connection: measure connect and TLS */
 	int64_t timeout_us;     /* overall deadline; 0: 120 s */

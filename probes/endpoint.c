@@ -1,0 +1,321 @@
+/*
+ * endpoint: base URL rules, the key's header, extra headers' checks and the
+ * wrong-path hint.
+ *
+ * URLs are taken apart and put together by curl's URL API (CURLU), so the
+ * query, port, userinfo and IPv6 hosts come through as curl parses them;
+ * only the path is ours to rewrite. The path rules follow the official
+ * SDKs (openai-node and anthropic-sdk-typescript build the request URL as
+ * baseURL + "/chat/completions" and baseURL + "/v1/messages"), except that
+ * a bare host for OpenAI gets /v1, which is what every OpenAI-compatible
+ * relay serves there.
+ */
+#include "probes/endpoint.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/util.h"
+#include "probes/audit.h"
+
+static int
+ends_with(const char *s, size_t n, const char *tail)
+{
+	size_t t = strlen(tail);
+	return n >= t && memcmp(s + n - t, tail, t) == 0;
+}
+
+/* The path to request for api, from the base URL's path (trailing slashes
+ * already dropped: n bytes of p). The caller frees it. */
+static char *
+endpoint_path(enum api_kind api, const char *p, size_t n)
+{
+	if (api == API_ANTHROPIC) {
+		if (ends_with(p, n, "/messages"))
+			return xstrndup(p, n);
+		if (ends_with(p, n, "/v1"))
+			return xasprintf("%.*s/messages", (int)n, p);
+		return xasprintf("%.*s/v1/messages", (int)n, p);
+	}
+	if (ends_with(p, n, "/chat/completions"))
+		return xstrndup(p, n);
+	if (n == 0)
+		return xstrdup("/v1/chat/completions");
+	return xasprintf("%.*s/chat/completions", (int)n, p);
+}
+
+char *
+endpoint_url(enum api_kind api, const char *base_url)
+{
+	char *out = NULL, *path = NULL, *url = NULL;
+	CURLU *u = curl_url();
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, base_url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+		goto fallback;
+	size_t n = strlen(path);
+	while (n > 0 && path[n - 1] == '/')
+		n--;
+	char *want = endpoint_path(api, path, n);
+	CURLUcode rc = curl_url_set(u, CURLUPART_PATH, want, 0);
+	free(want);
+	if (rc != CURLUE_OK || curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
+		goto fallback;
+	out = xstrdup(url);
+	goto done;
+fallback:;
+	/* config_check_url() refuses such URLs before any request; keep the
+	 * old behaviour for whoever calls without it */
+	size_t len = strlen(base_url);
+	while (len > 0 && base_url[len - 1] == '/')
+		len--;
+	out = xasprintf("%.*s%s", (int)len, base_url,
+	                api == API_ANTHROPIC ? "/messages" : "/chat/completions");
+done:
+	curl_free(path);
+	curl_free(url);
+	curl_url_cleanup(u);
+	return out;
+}
+
+/* ---- authentication ---- */
+
+const char *
+auth_name(enum auth_kind auth)
+{
+	switch (auth) {
+	case AUTH_BEARER:
+		return "bearer";
+	case AUTH_X_API_KEY:
+		return "x-api-key";
+	default:
+		return "default";
+	}
+}
+
+int
+auth_from_name(const char *name)
+{
+	if (strcmp(name, "bearer") == 0)
+		return AUTH_BEARER;
+	if (strcmp(name, "x-api-key") == 0)
+		return AUTH_X_API_KEY;
+	return -1;
+}
+
+enum auth_kind
+auth_resolve(enum api_kind api, enum auth_kind auth)
+{
+	if (auth != AUTH_DEFAULT)
+		return auth;
+	return api == API_ANTHROPIC ? AUTH_X_API_KEY : AUTH_BEARER;
+}
+
+const char *
+auth_header(enum auth_kind resolved)
+{
+	return resolved == AUTH_X_API_KEY ? "x-api-key" : "Authorization";
+}
+
+/* ---- extra headers ---- */
+
+/* RFC 9110 token characters. */
+static int
+is_tchar(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static int
+check_name(const char *name, size_t n, char *err, size_t errlen)
+{
+	if (n == 0) {
+		snprintf(err, errlen, "a header needs a name ('Name: value')");
+		return -1;
+	}
+	if (n > ENDPOINT_HEADER_NAME_CAP) {
+		snprintf(err, errlen, "header name longer than %d characters",
+		         ENDPOINT_HEADER_NAME_CAP);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!is_tchar((unsigned char)name[i])) {
+			snprintf(err, errlen, "header name '%.*s' is not an HTTP token", (int)n,
+			         name);
+			return -1;
+		}
+	return 0;
+}
+
+int
+endpoint_header_parse(const char *line, struct http_header *h, char *err, size_t errlen)
+{
+	const char *colon = strchr(line, ':');
+	if (colon == NULL) {
+		snprintf(err, errlen, "a header is 'Name: value' (no ':' in it)");
+		return -1;
+	}
+	size_t n = (size_t)(colon - line);
+	/* the name is printed in errors: never more of the line than it */
+	if (check_name(line, n, err, errlen) != 0)
+		return -1;
+	const char *v = colon + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	size_t vn = strlen(v);
+	while (vn > 0 && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
+		vn--;
+	if (vn > ENDPOINT_HEADER_VALUE_CAP) {
+		snprintf(err, errlen, "value of header '%.*s' is longer than %d bytes", (int)n,
+		         line, ENDPOINT_HEADER_VALUE_CAP);
+		return -1;
+	}
+	for (size_t i = 0; i < vn; i++) {
+		unsigned char c = (unsigned char)v[i];
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			snprintf(err, errlen, "value of header '%.*s' has a control character",
+			         (int)n, line);
+			return -1;
+		}
+	}
+	h->name = xstrndup(line, n);
+	h->value = xstrndup(v, vn);
+	return 0;
+}
+
+int
+endpoint_header_allowed(const char *name, enum api_kind api, enum auth_kind auth, int has_key,
+                        char *err, size_t errlen)
+{
+	/* what curl and the engine set from the request itself */
+	static const char *const owned[] = {
+	    "Host", "Content-Length", "Content-Type", "Transfer-Encoding", "Expect", NULL};
+	if (check_name(name, strlen(name), err, errlen) != 0)
+		return -1;
+	for (size_t i = 0; owned[i] != NULL; i++)
+		if (strcasecmp(name, owned[i]) == 0) {
+			snprintf(err, errlen, "header '%s' is set by Assay and cannot be given",
+			         name);
+			return -1;
+		}
+	const char *key_header = auth_header(auth_resolve(api, auth));
+	if (has_key && strcasecmp(name, key_header) == 0) {
+		snprintf(err, errlen,
+		         "header '%s' carries the key from the key variable and cannot also be "
+		         "given (--auth / auth: chooses which header carries the key)",
+		         name);
+		return -1;
+	}
+	return 0;
+}
+
+int
+endpoint_headers_check(const struct http_header *h, size_t n, enum api_kind api,
+                       enum auth_kind auth, int has_key, size_t *bad, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		*bad = i;
+		if (i >= ENDPOINT_MAX_HEADERS) {
+			snprintf(err, errlen, "at most %d extra headers", ENDPOINT_MAX_HEADERS);
+			return -1;
+		}
+		if (endpoint_header_allowed(h[i].name, api, auth, has_key, err, errlen) != 0)
+			return -1;
+		for (size_t k = 0; k < i; k++)
+			if (strcasecmp(h[k].name, h[i].name) == 0) {
+				snprintf(err, errlen, "header '%s' is given twice", h[i].name);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+struct http_header *
+http_headers_copy(const struct http_header *h, size_t n)
+{
+	if (n == 0)
+		return NULL;
+	struct http_header *out = xcalloc(n, sizeof *out);
+	for (size_t i = 0; i < n; i++) {
+		out[i].name = xstrdup(h[i].name);
+		out[i].value = xstrdup(h[i].value);
+	}
+	return out;
+}
+
+void
+http_headers_free(struct http_header *h, size_t n)
+{
+	if (h == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(h[i].name);
+		if (h[i].value != NULL) {
+			explicit_bzero(h[i].value, strlen(h[i].value));
+			free(h[i].value);
+		}
+	}
+	free(h);
+}
+
+/* ---- the wrong-path hint ---- */
+
+/* Did this 404/405 come from the path rather than the model? The error
+ * detail is "HTTP 404: " and the error's message, or the body's start. */
+static int
+path_not_found(const struct observation *o)
+{
+	if (o->http_status != 404 && o->http_status != 405)
+		return 0;
+	const char *d = o->error_detail ? o->error_detail : "";
+	const char *colon = strstr(d, ": ");
+	const char *msg = colon ? colon + 2 : d;
+	if (*msg == '<')
+		return 1; /* an HTML page: a web server's, not the API's */
+	/* "The model `x` does not exist", "model: claude-x", "model not found":
+	 * a wrong model name, which the URL hint would only mislead about */
+	for (const char *p = msg; *p; p++)
+		if (strncasecmp(p, "model", 5) == 0)
+			return 0;
+	return 1;
+}
+
+char *
+endpoint_run_hint(const struct audit_run *run)
+{
+	size_t answered = 0, lost = 0, n405 = 0;
+	for (size_t i = 0; i < run->n_items; i++) {
+		const struct observation *o = run->items[i].obs;
+		if (o == NULL || o->error == ERR_ABORTED)
+			continue;
+		answered++;
+		if (path_not_found(o)) {
+			lost++;
+			n405 += o->http_status == 405;
+		}
+	}
+	if (lost == 0 || lost * 2 <= answered)
+		return NULL;
+	const char *status = n405 == 0 ? "404" : n405 == lost ? "405" : "404 or 405";
+	char *url = endpoint_url(run->target.api, run->target.base_url);
+	char *hint;
+	if (run->target.api == API_ANTHROPIC)
+		hint = xasprintf("%zu of %zu requests got HTTP %s at %s: the path is likely wrong. "
+		                 "An Anthropic base URL is usually the host alone, as in "
+		                 "ANTHROPIC_BASE_URL (https://relay.example or "
+		                 "https://relay.example/anthropic); Assay adds /v1/messages",
+		                 lost, answered, status, url);
+	else
+		hint = xasprintf("%zu of %zu requests got HTTP %s at %s: the path is likely wrong. "
+		                 "An OpenAI-compatible base URL usually ends in /v1, as the OpenAI "
+		                 "SDK's baseURL (https://relay.example/v1), or in the relay's own "
+		                 "versioned path (/api/v3, /compatible-mode/v1); Assay adds "
+		                 "/chat/completions",
+		                 lost, answered, status, url);
+	free(url);
+	return hint;
+}

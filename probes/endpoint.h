@@ -1,0 +1,102 @@
+/*
+ * endpoint: where a relay's requests go and what they carry besides the
+ * body, from base URLs and headers as users write them.
+ *
+ * Users copy a base URL from the SDK they already use: the OpenAI SDK's
+ * baseURL ends in /v1 (https://api.openai.com/v1) and the SDK appends
+ * /chat/completions; the Anthropic SDK's (ANTHROPIC_BASE_URL) is the host
+ * alone and the SDK appends /v1/messages. endpoint_url() accepts both, with
+ * or without /v1, a trailing slash, or the whole endpoint pasted by mistake,
+ * and keeps the versioned paths other relays use as they are.
+ *
+ * Extra headers are secrets to Assay: the engine sends them and redacts
+ * them from what it keeps; nothing else logs, stores or shows them.
+ */
+#ifndef ASSAY_ENDPOINT_H
+#define ASSAY_ENDPOINT_H
+
+#include <stddef.h>
+
+#include "probes/adapter.h"
+
+struct audit_run;
+
+/* ---- The endpoint URL ---- */
+
+/*
+ * The endpoint URL for base_url (an absolute http(s) URL) and api. The
+ * caller frees it. Path rules, after trailing slashes are dropped:
+ *
+ *   openai     ends in /chat/completions   kept (an endpoint pasted whole)
+ *              empty                       /v1/chat/completions
+ *              anything else               PATH/chat/completions
+ *   anthropic  ends in /messages           kept
+ *              ends in /v1                 PATH/messages
+ *              anything else (or empty)    PATH/v1/messages (the SDK's rule)
+ *
+ * The query string is kept, after the new path; a fragment is dropped.
+ * A base_url curl cannot parse gets the path appended as it is.
+ */
+char *endpoint_url(enum api_kind api, const char *base_url);
+
+/* ---- Authentication ---- */
+
+/* Which header carries the key. AUTH_DEFAULT: the API's own
+ * (Authorization: Bearer for openai, x-api-key for anthropic). */
+enum auth_kind { AUTH_DEFAULT, AUTH_BEARER, AUTH_X_API_KEY };
+
+/* "bearer" / "x-api-key"; auth_from_name returns -1 for anything else. */
+const char *auth_name(enum auth_kind auth);
+int auth_from_name(const char *name);
+/* AUTH_DEFAULT resolved for api; other kinds are returned as they are. */
+enum auth_kind auth_resolve(enum api_kind api, enum auth_kind auth);
+/* The header name of a resolved kind: "Authorization" or "x-api-key". */
+const char *auth_header(enum auth_kind resolved);
+
+/* ---- Extra request headers ---- */
+
+#define ENDPOINT_MAX_HEADERS 32
+#define ENDPOINT_HEADER_NAME_CAP 128
+#define ENDPOINT_HEADER_VALUE_CAP 4096
+
+struct http_header {
+	char *name;
+	char *value; /* a secret: never logged, stored or shown */
+};
+
+/*
+ * Parse "Name: value" (as curl -H takes it; blanks around the value are
+ * dropped) into h, whose strings the caller then owns (http_headers_free).
+ * -1 with why in err (which never quotes the value) when the name is not an
+ * HTTP token, the value has a control character, or either is over its cap.
+ */
+int endpoint_header_parse(const char *line, struct http_header *h, char *err, size_t errlen);
+/*
+ * May name be sent as an extra header? -1 with why in err for the ones
+ * Assay owns: Host, Content-Length, Content-Type, Transfer-Encoding, Expect,
+ * and the key's header (auth resolved for api) when has_key. Also checks
+ * name is a token within its cap.
+ */
+int endpoint_header_allowed(const char *name, enum api_kind api, enum auth_kind auth, int has_key,
+                            char *err, size_t errlen);
+/* The same for a whole list, plus: at most ENDPOINT_MAX_HEADERS, no name
+ * twice (case-insensitively). On failure *bad is the offending index. */
+int endpoint_headers_check(const struct http_header *h, size_t n, enum api_kind api,
+                           enum auth_kind auth, int has_key, size_t *bad, char *err, size_t errlen);
+/* A deep copy of n headers (NULL when n is 0). */
+struct http_header *http_headers_copy(const struct http_header *h, size_t n);
+/* Wipe the values (explicit_bzero) and free the array and its strings. */
+void http_headers_free(struct http_header *h, size_t n);
+
+/* ---- Diagnosis ---- */
+
+/*
+ * When most of a finished run's requests got HTTP 404 (or 405) for a reason
+ * that is not the model (the error neither names a model nor comes from the
+ * API's own model check), the path is likely wrong: a hint that names the
+ * URL requested and what a base URL for the run's API usually looks like.
+ * NULL otherwise. The caller frees it.
+ */
+char *endpoint_run_hint(const struct audit_run *run);
+
+#endif
