@@ -13,3 +13,10 @@ bench-fixture: all
 $(BUILD)/tests/test_fixture_send: $(BUILD)/tests/test_fixture_send.o $(BUILD)/tests/helpers.o \
     $(filter-out $(BUILD)/fixtures/main.o,$(FIX_OBJ)) $(BUILD)/libassay.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
+
+# Tests that count as the fixture's simulated Claude tokenizer does
+# (fixtures/simtok.c, claude-sim) link its object besides the library.
+SIMTOK_TESTS := $(addprefix $(BUILD)/tests/,test_simtok test_fixture test_fixture_sdk)
+$(SIMTOK_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/helpers.o \
+    $(BUILD)/fixtures/simtok.o $(BUILD)/libassay.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion

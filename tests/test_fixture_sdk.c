@@ -1,7 +1,9 @@
 /*
  * The fixture's wire format as the official SDKs see it: starts the fixture
  * (tests/data/fixture/sdk.yaml), counts the expected usage of every case in
- * tests/sdk/cases.json with the real tokenizers, then runs
+ * tests/sdk/cases.json with the real tokenizers (the Claude cases with the
+ * fixture's simulated one, fixtures/simtok.h, as its Claude models count),
+ * then runs
  * tests/sdk/sdk.test.mjs (openai and @anthropic-ai/sdk from npm, pinned by
  * tests/sdk/package-lock.json and installed with `npm ci`).
  *
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "fixtures/simtok.h"
 #include "scoring/tokenizer.h"
 #include "tests/helpers.h"
 
@@ -43,13 +46,39 @@ which(const char *name)
 	return found;
 }
 
+/* A case's tokenizer: a real one, or the simulated claude-sim. */
+struct counter {
+	struct tokenizer *t;
+	struct simtok *sim;
+};
+
+static void
+counter_open(struct counter *k, const json_t *c)
+{
+	char err[256];
+	const char *name = json_string_value(json_object_get(c, "tokenizer"));
+	cr_assert_not_null(name, "a case without a tokenizer");
+	k->t = NULL;
+	k->sim = NULL;
+	if (simtok_known(name))
+		k->sim = simtok_open(name, err, sizeof err);
+	else
+		k->t = tokenizer_open(name, err, sizeof err);
+	cr_assert(k->t != NULL || k->sim != NULL, "%s", err);
+}
+
+static void
+counter_close(struct counter *k)
+{
+	tokenizer_free(k->t);
+	simtok_free(k->sim);
+}
+
 static long
 count_prompt(const json_t *c)
 {
-	char err[256];
-	struct tokenizer *t =
-	    tokenizer_open(json_string_value(json_object_get(c, "tokenizer")), err, sizeof err);
-	cr_assert_not_null(t, "%s", err);
+	struct counter k;
+	counter_open(&k, c);
 	const json_t *msgs = json_object_get(c, "messages");
 	size_t n = json_array_size(msgs);
 	struct chat_message *m = xcalloc(n + 1, sizeof *m);
@@ -58,23 +87,25 @@ count_prompt(const json_t *c)
 		m[i].content =
 		    json_string_value(json_object_get(json_array_get(msgs, i), "content"));
 	}
-	long k = chat_prompt_tokens(t, json_string_value(json_object_get(c, "family")), m, n);
+	long r =
+	    k.sim != NULL
+	        ? simtok_prompt_tokens(k.sim, m, n)
+	        : chat_prompt_tokens(k.t, json_string_value(json_object_get(c, "family")), m, n);
 	free(m);
-	tokenizer_free(t);
-	return k;
+	counter_close(&k);
+	return r;
 }
 
 static long
 count_text(const json_t *c)
 {
-	char err[256];
-	struct tokenizer *t =
-	    tokenizer_open(json_string_value(json_object_get(c, "tokenizer")), err, sizeof err);
-	cr_assert_not_null(t, "%s", err);
+	struct counter k;
+	counter_open(&k, c);
 	const char *s = json_string_value(json_object_get(c, "text"));
-	long k = tokenizer_count(t, s, strlen(s));
-	tokenizer_free(t);
-	return k;
+	long r =
+	    k.sim != NULL ? simtok_count(k.sim, s, strlen(s)) : tokenizer_count(k.t, s, strlen(s));
+	counter_close(&k);
+	return r;
 }
 
 /* {id: count} for every case, as JSON text (caller frees). */
