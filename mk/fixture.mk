@@ -8,9 +8,11 @@
 bench-fixture: all
 	@./bench/fixture.sh $(BUILD)
 
-# tests/test_fixture_send.c tests the fixture's own plumbing: it links the
+# tests/test_fixture_send.c tests the fixture's own plumbing, and
+# tests/test_translate.c its translating relay's requests: they link the
 # fixture's objects (all but its main) besides the library.
-$(BUILD)/tests/test_fixture_send: $(BUILD)/tests/test_fixture_send.o $(BUILD)/tests/helpers.o \
+FIXTURE_UNIT_TESTS := $(addprefix $(BUILD)/tests/,test_fixture_send test_translate)
+$(FIXTURE_UNIT_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/helpers.o \
     $(filter-out $(BUILD)/fixtures/main.o,$(FIX_OBJ)) $(BUILD)/libassay.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
 
