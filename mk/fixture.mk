@@ -8,8 +8,17 @@
 bench-fixture: all
 	@./bench/fixture.sh $(BUILD)
 
-# tests/test_fixture_send.c tests the fixture's own plumbing: it links the
+# tests/test_fixture_send.c tests the fixture's own plumbing, and
+# tests/test_translate.c its translating relay's requests: they link the
 # fixture's objects (all but its main) besides the library.
-$(BUILD)/tests/test_fixture_send: $(BUILD)/tests/test_fixture_send.o $(BUILD)/tests/helpers.o \
+FIXTURE_UNIT_TESTS := $(addprefix $(BUILD)/tests/,test_fixture_send test_translate)
+$(FIXTURE_UNIT_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/helpers.o \
     $(filter-out $(BUILD)/fixtures/main.o,$(FIX_OBJ)) $(BUILD)/libassay.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
+
+# Tests that count as the fixture's simulated Claude tokenizer does
+# (fixtures/simtok.c, claude-sim) link its object besides the library.
+SIMTOK_TESTS := $(addprefix $(BUILD)/tests/,test_simtok test_fixture test_fixture_sdk)
+$(SIMTOK_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/helpers.o \
+    $(BUILD)/fixtures/simtok.o $(BUILD)/libassay.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion

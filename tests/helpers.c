@@ -389,3 +389,52 @@ json_str(const json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
 }
+
+char *
+test_which(const char *name)
+{
+	const char *path = getenv("PATH");
+	if (path == NULL)
+		return NULL;
+	char *copy = xstrdup(path), *save = NULL;
+	char *found = NULL;
+	for (char *dir = strtok_r(copy, ":", &save); dir != NULL && found == NULL;
+	     dir = strtok_r(NULL, ":", &save)) {
+		char *p = xasprintf("%s/%s", dir, name);
+		if (access(p, X_OK) == 0)
+			found = p;
+		else
+			free(p);
+	}
+	free(copy);
+	return found;
+}
+
+int
+test_npm_ready(const char *dir, char **node, char **why)
+{
+	*node = test_which("node");
+	*why = NULL;
+	char *npm = test_which("npm");
+	if (*node == NULL || npm == NULL) {
+		free(*node);
+		free(npm);
+		*node = NULL;
+		return 1;
+	}
+	free(npm);
+	char *cmd = xasprintf("cd '%s' && npm ci --no-audit --no-fund --loglevel=error", dir);
+	char *install[] = {(char *)"/bin/sh", (char *)"-c", cmd, NULL};
+	char *out = NULL, *err = NULL;
+	int rc = run_capture(install, 300000, &out, &err);
+	free(cmd);
+	if (rc != 0) {
+		*why = xasprintf("npm ci in %s failed (%d): %s%s", dir, rc, out ? out : "",
+		                 err ? err : "");
+		free(*node);
+		*node = NULL;
+	}
+	free(out);
+	free(err);
+	return rc == 0 ? 0 : -1;
+}

@@ -62,6 +62,16 @@ char *http_get(const char *url, long *status, size_t *len);
  * stderr (caller frees). Returns the exit status, or -1. */
 int run_capture(char *const argv[], int timeout_ms, char **out, char **err);
 
+/* The absolute path of a program found in PATH (the caller frees), or NULL. */
+char *test_which(const char *name);
+/*
+ * Node oracles (tests/sdk, tests/relays, ...): find node and npm and run
+ * `npm ci` in dir (at most 5 minutes). 0 with *node set (the caller frees);
+ * 1 when node or npm is not installed (the caller skips, saying so); -1 with
+ * npm's output in *why (the caller frees) when npm ci failed.
+ */
+int test_npm_ready(const char *dir, char **node, char **why);
+
 /* A chat completion POSTed with libcurl's easy interface, with the arrival
  * time of each SSE data line (microseconds after the request went out). */
 struct http_response {

@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/util.h"
+#include "probes/sse.h"
 #include "scoring/tokenizer.h"
 #include "tests/helpers.h"
 
@@ -57,10 +59,29 @@ count_prompt(const char *user)
 
 /* ---- one misbehaviour per relay ---- */
 
-static const char *const relays[] = {
-    "official",  "truncate", "cap",         "inject", "inflate",  "strip",     "fake-stream",
-    "cache",     "flaky",    "outage",      "hang",   "hang-mid", "malformed", "broken-sse",
-    "oversized", "dies",     "audit-aware", "later",  "combo",    NULL};
+static const char *const relays[] = {"official",
+                                     "truncate",
+                                     "cap",
+                                     "inject",
+                                     "inflate",
+                                     "strip",
+                                     "fake-stream",
+                                     "cache",
+                                     "flaky",
+                                     "outage",
+                                     "hang",
+                                     "hang-mid",
+                                     "malformed",
+                                     "broken-sse",
+                                     "oversized",
+                                     "dies",
+                                     "audit-aware",
+                                     "later",
+                                     "combo",
+                                     "translate",
+                                     "translate-careful",
+                                     "translate-claude",
+                                     NULL};
 static char *const fast[] = {(char *)"--time-scale", (char *)"0.001", NULL};
 
 static void
@@ -268,5 +289,356 @@ Test(relay, disguised_substitution_wears_the_premium_dialect)
 	cr_expect_str_eq(str(r.json, "model"), "gpt-4o-2024-08-06");
 	cr_expect(gpt4o_fingerprint(&r), "not disguised");
 	cr_expect_gt(usage(&r, "prompt_tokens"), count_prompt(q));
+	response_release(&r);
+}
+
+/* ---- translate: Anthropic in front, qwen3-32b behind ---- */
+
+static size_t
+collect_cb(char *p, size_t size, size_t n, void *arg)
+{
+	return buf_add(arg, p, size * n) == 0 ? size * n : 0;
+}
+
+/* POST an Anthropic Messages body to endpoint + path. */
+static void
+messages_post(struct response *r, const char *endpoint, const char *path, const char *body)
+{
+	char url[512];
+	const char *base = fixture_url(&world, endpoint);
+	cr_assert_not_null(base, "no endpoint '%s'", endpoint);
+	snprintf(url, sizeof url, "%s%s", base, path);
+	memset(r, 0, sizeof *r);
+	struct buf b;
+	buf_init(&b, 16u << 20);
+	buf_init(&r->headers, 1u << 20);
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = curl_slist_append(NULL, "content-type: application/json");
+	h = curl_slist_append(h, "x-api-key: sk-any");
+	h = curl_slist_append(h, "anthropic-version: 2023-06-01");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
+	r->rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	cr_assert_eq(r->rc, CURLE_OK, "%s: %s", url, curl_easy_strerror(r->rc));
+	r->body = buf_take(&b, &r->len);
+	r->json = json_loads(r->body, 0, NULL);
+}
+
+/* A header's value (lower-case name), copied into out; NULL when absent. */
+static const char *
+header(const struct response *r, const char *name, char *out, size_t n)
+{
+	size_t k = strlen(name);
+	for (const char *p = r->headers.data; p != NULL && *p != '\0';) {
+		const char *eol = strstr(p, "\r\n");
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		if (len > k + 1 && strncasecmp(p, name, k) == 0 && p[k] == ':') {
+			const char *v = p + k + 1;
+			while (*v == ' ')
+				v++;
+			snprintf(out, n, "%.*s", (int)(len - (size_t)(v - p)), v);
+			return out;
+		}
+		p = eol ? eol + 2 : NULL;
+	}
+	return NULL;
+}
+
+struct sse_list {
+	char names[256][32];
+	json_t *data[256];
+	size_t n;
+};
+
+static int
+sse_list_cb(const char *event, const char *data, size_t len, void *arg)
+{
+	struct sse_list *l = arg;
+	if (l->n == 256)
+		return -1;
+	snprintf(l->names[l->n], sizeof l->names[l->n], "%s", event);
+	l->data[l->n++] = json_loadb(data, len, 0, NULL);
+	return 0;
+}
+
+static void
+sse_list_parse(struct sse_list *l, const struct response *r)
+{
+	struct sse_parser p;
+	l->n = 0;
+	sse_init(&p, 1u << 20, 1u << 20, sse_list_cb, l);
+	cr_assert_eq(sse_feed(&p, r->body, r->len), 0, "the stream did not parse");
+	cr_expect_eq(sse_finish(&p), 0, "an unfinished event at the end");
+	sse_release(&p);
+}
+
+static void
+sse_list_release(struct sse_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		json_decref(l->data[i]);
+}
+
+/* qwen3's exact count of a chat: what the upstream's usage must say. */
+static long
+qwen3_prompt(const struct chat_message *m, size_t n)
+{
+	char err[256];
+	struct tokenizer *t = tokenizer_open("qwen3", err, sizeof err);
+	cr_assert_not_null(t, "%s", err);
+	long k = chat_prompt_tokens(t, "qwen3", m, n);
+	tokenizer_free(t);
+	return k;
+}
+
+static int
+digits_only(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return strlen(s) == n;
+}
+
+static int
+hex_only(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+#define CAPITAL_Q "Name the capital of Australia in one word."
+#define CAPITAL_BODY                                                                               \
+	"{\"model\": \"claude-sonnet-4\", \"max_tokens\": 40, \"temperature\": 0, \"system\": "    \
+	"\"You are terse.\", \"messages\": [{\"role\": \"user\", \"content\": \"" CAPITAL_Q        \
+	"\"}]}"
+
+Test(relay, translate_answers_in_ccr_shape_with_qwen3_usage)
+{
+	struct response r;
+	messages_post(&r, "translate", "/messages", CAPITAL_BODY);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	/* the upstream's id and model name, not a msg_ id nor the Claude asked for */
+	const char *id = str(r.json, "id");
+	cr_assert_not_null(id, "%s", r.body);
+	cr_expect(strncmp(id, "chatcmpl-", 9) == 0 && strlen(id) == 41 && hex_only(id + 9), "%s",
+	          id);
+	cr_expect_str_eq(str(r.json, "model"), "qwen3-32b");
+	cr_expect_str_eq(str(r.json, "type"), "message");
+	cr_expect_str_eq(str(json_array_get(json_object_get(r.json, "content"), 0), "text"),
+	                 "Canberra");
+	cr_expect_str_eq(str(r.json, "stop_reason"), "end_turn");
+	cr_expect(json_is_null(json_object_get(r.json, "stop_sequence")));
+	json_t *u = json_object_get(r.json, "usage");
+	cr_expect_eq(json_object_size(u), 3, "%s", r.body);
+	cr_expect_null(json_object_get(u, "cache_creation_input_tokens"));
+	cr_expect_null(json_object_get(u, "service_tier"));
+	cr_expect_eq(json_integer_value(json_object_get(u, "cache_read_input_tokens")), 0);
+	/* usage is the upstream's: qwen3's exact count of the translated chat */
+	struct chat_message m[] = {{"system", "You are terse.", NULL}, {"user", CAPITAL_Q, NULL}};
+	cr_expect_eq(json_integer_value(json_object_get(u, "input_tokens")), qwen3_prompt(m, 2));
+	cr_expect_eq(json_integer_value(json_object_get(u, "output_tokens")),
+	             count_text("qwen3", "Canberra"));
+	char v[256];
+	cr_expect_null(header(&r, "request-id", v, sizeof v), "%s", r.headers.data);
+	cr_expect_null(header(&r, "anthropic-ratelimit-requests-remaining", v, sizeof v));
+	cr_expect_null(header(&r, "x-ratelimit-remaining-requests", v, sizeof v));
+	cr_expect_str_eq(header(&r, "content-type", v, sizeof v),
+	                 "application/json; charset=utf-8");
+	cr_expect_str_eq(header(&r, "access-control-allow-origin", v, sizeof v), "*");
+	long qwen = json_integer_value(json_object_get(u, "input_tokens"));
+	response_release(&r);
+	/* the official Claude counts the same request its own way */
+	messages_post(&r, "official", "/messages", CAPITAL_BODY);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect_neq(
+	    json_integer_value(json_object_get(json_object_get(r.json, "usage"), "input_tokens")),
+	    qwen);
+	response_release(&r);
+}
+
+Test(relay, translate_streams_in_ccr_shape)
+{
+	struct response r;
+	messages_post(&r, "translate", "/messages",
+	              "{\"model\": \"claude-sonnet-4\", \"max_tokens\": 5, \"stream\": true, "
+	              "\"messages\": [{\"role\": \"user\", \"content\": \"Tell me a story.\"}]}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	char v[256];
+	cr_expect_str_eq(header(&r, "content-type", v, sizeof v), "text/event-stream");
+	cr_expect_null(header(&r, "request-id", v, sizeof v));
+	cr_expect(strstr(r.body, "event: ping") == NULL, "a ping: %s", r.body);
+	struct sse_list l;
+	sse_list_parse(&l, &r);
+	cr_assert_geq(l.n, 6, "%s", r.body);
+	cr_expect_str_eq(l.names[0], "message_start");
+	cr_expect_str_eq(l.names[1], "content_block_start");
+	size_t k = 2;
+	while (k < l.n && strcmp(l.names[k], "content_block_delta") == 0)
+		k++;
+	cr_expect_eq(k, 2 + 5, "five deltas for five tokens: %s", r.body);
+	cr_assert_eq(l.n, k + 3, "%s", r.body);
+	cr_expect_str_eq(l.names[k], "content_block_stop");
+	cr_expect_str_eq(l.names[k + 1], "message_delta");
+	cr_expect_str_eq(l.names[k + 2], "message_stop");
+	/* msg_ and the 13 digits of a millisecond timestamp, zero usage */
+	json_t *msg = json_object_get(l.data[0], "message");
+	const char *id = str(msg, "id");
+	cr_assert_not_null(id);
+	cr_expect(strncmp(id, "msg_", 4) == 0 && digits_only(id + 4, 13), "%s", id);
+	cr_expect_str_eq(str(msg, "model"), "qwen3-32b");
+	json_t *want = json_pack("{s:i, s:i}", "input_tokens", 0, "output_tokens", 0);
+	cr_expect(json_equal(json_object_get(msg, "usage"), want), "%s", r.body);
+	json_decref(want);
+	json_t *delta = l.data[k + 1];
+	want = json_pack("{s:i, s:i, s:i}", "input_tokens", 0, "output_tokens", 0,
+	                 "cache_read_input_tokens", 0);
+	cr_expect(json_equal(json_object_get(delta, "usage"), want), "%s", r.body);
+	json_decref(want);
+	cr_expect_str_eq(str(json_object_get(delta, "delta"), "stop_reason"), "max_tokens");
+	sse_list_release(&l);
+	response_release(&r);
+}
+
+#define WEATHER_TOOL                                                                               \
+	"\"tools\": [{\"name\": \"get_weather\", \"description\": \"Weather for a city\", "        \
+	"\"input_schema\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": "          \
+	"\"string\"}}, \"required\": [\"city\"]}}]"
+
+Test(relay, translate_tool_use_and_what_ccr_drops)
+{
+	struct response r;
+	const char *ask =
+	    "\"messages\": [{\"role\": \"user\", \"content\": \"What is the weather in "
+	    "Paris? Use get_weather.\"}]";
+	char *body = xasprintf("{\"model\": \"claude-sonnet-4\", \"max_tokens\": 100, %s, %s}",
+	                       WEATHER_TOOL, ask);
+	messages_post(&r, "translate", "/messages", body);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	json_t *block = json_array_get(json_object_get(r.json, "content"), 0);
+	cr_expect_str_eq(str(block, "type"), "tool_use");
+	cr_expect(strncmp(str(block, "id"), "chatcmpl-tool-", 14) == 0, "%s", r.body);
+	cr_expect_str_eq(str(json_object_get(block, "input"), "city"), "Paris");
+	cr_expect_str_eq(str(r.json, "stop_reason"), "tool_use");
+	response_release(&r);
+	free(body);
+	/* streamed: a tool_use block and its input in fragments */
+	body = xasprintf(
+	    "{\"model\": \"claude-sonnet-4\", \"max_tokens\": 100, \"stream\": true, %s, %s}",
+	    WEATHER_TOOL, ask);
+	messages_post(&r, "translate", "/messages", body);
+	cr_expect(
+	    strstr(r.body, "\"content_block\":{\"type\":\"tool_use\",\"id\":\"chatcmpl-tool-") !=
+	        NULL,
+	    "%s", r.body);
+	cr_expect(strstr(r.body, "\"type\":\"input_json_delta\"") != NULL, "%s", r.body);
+	cr_expect(strstr(r.body, "\"stop_reason\":\"tool_use\"") != NULL, "%s", r.body);
+	response_release(&r);
+	free(body);
+	/* tool_choice any goes up as "any": the upstream refuses, ccr wraps it */
+	body = xasprintf("{\"model\": \"claude-sonnet-4\", \"max_tokens\": 100, \"tool_choice\": "
+	                 "{\"type\": \"any\"}, %s, %s}",
+	                 WEATHER_TOOL, ask);
+	messages_post(&r, "translate", "/messages", body);
+	cr_expect_eq(r.status, 400, "%s", r.body);
+	json_t *err = json_object_get(r.json, "error");
+	cr_expect_str_eq(str(err, "type"), "api_error");
+	cr_expect_str_eq(str(err, "code"), "provider_response_error");
+	cr_expect(strncmp(str(err, "message"), "Error from provider(vllm,qwen3-32b: 400): {", 43) ==
+	              0,
+	          "%s", r.body);
+	response_release(&r);
+	free(body);
+	/* stop sequences are dropped: the count runs past them */
+	messages_post(
+	    &r, "translate", "/messages",
+	    "{\"model\": \"claude-sonnet-4\", \"max_tokens\": 60, \"temperature\": 0, "
+	    "\"stop_sequences\": [\"5\"], \"messages\": [{\"role\": \"user\", \"content\": "
+	    "\"Count from 1 to 9.\"}]}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect(strstr(str(json_array_get(json_object_get(r.json, "content"), 0), "text"), "7") !=
+	              NULL,
+	          "%s", r.body);
+	cr_expect_str_eq(str(r.json, "stop_reason"), "end_turn");
+	response_release(&r);
+}
+
+Test(relay, translate_counts_tokens_as_ccr_does)
+{
+	struct response r;
+	messages_post(&r, "translate", "/messages/count_tokens",
+	              "{\"model\": \"claude-sonnet-4\", \"system\": \"You are terse.\", "
+	              "\"messages\": [{\"role\": \"user\", \"content\": \"" CAPITAL_Q "\"}]}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect_eq(json_integer_value(json_object_get(r.json, "input_tokens")),
+	             count_text("cl100k_base", "You are terse.") +
+	                 count_text("cl100k_base", CAPITAL_Q));
+	response_release(&r);
+}
+
+Test(relay, careful_translator_wears_the_official_shape)
+{
+	struct response r;
+	messages_post(&r, "translate-careful", "/messages", CAPITAL_BODY);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect(strncmp(str(r.json, "id"), "msg_01", 6) == 0, "%s", r.body);
+	cr_expect_str_eq(str(r.json, "model"), "claude-sonnet-4-20250514");
+	json_t *u = json_object_get(r.json, "usage");
+	cr_expect_str_eq(str(u, "service_tier"), "standard");
+	struct chat_message m[] = {{"system", "You are terse.", NULL}, {"user", CAPITAL_Q, NULL}};
+	cr_expect_eq(json_integer_value(json_object_get(u, "input_tokens")), qwen3_prompt(m, 2),
+	             "only the count gives it away");
+	char v[256];
+	cr_expect_not_null(header(&r, "request-id", v, sizeof v));
+	cr_expect_not_null(header(&r, "anthropic-ratelimit-requests-remaining", v, sizeof v));
+	response_release(&r);
+	messages_post(&r, "translate-careful", "/messages",
+	              "{\"model\": \"claude-sonnet-4\", \"max_tokens\": 60, \"temperature\": 0, "
+	              "\"stream\": true, \"stop_sequences\": [\"5\"], \"messages\": [{\"role\": "
+	              "\"user\", \"content\": \"Count from 1 to 9.\"}]}");
+	cr_expect(strstr(r.body, "event: ping") != NULL, "%s", r.body);
+	cr_expect(strstr(r.body, "\"stop_reason\":\"stop_sequence\",\"stop_sequence\":\"5\"") !=
+	              NULL,
+	          "%s", r.body);
+	response_release(&r);
+}
+
+Test(relay, translator_takes_only_what_from_names)
+{
+	struct response r;
+	/* an OpenAI-wire request passes through (with the injected prompt) */
+	const char *q = "Reply with the single word: pong";
+	struct chat_message m[] = {{"system", "Answer briefly.", NULL}, {"user", q, NULL}};
+	chat(&r, "translate-claude", "gpt-4o", q, NULL);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect_str_eq(str(r.json, "model"), "gpt-4o-2024-08-06");
+	char err[256];
+	struct tokenizer *t = tokenizer_open("o200k_base", err, sizeof err);
+	cr_assert_not_null(t, "%s", err);
+	cr_expect_eq(usage(&r, "prompt_tokens"), chat_prompt_tokens(t, "openai", m, 2));
+	tokenizer_free(t);
+	response_release(&r);
+	/* a Claude on the Anthropic wire is translated, the injected system
+	 * prompt riding in the upstream request */
+	messages_post(&r, "translate-claude", "/messages",
+	              "{\"model\": \"claude-3-5-haiku\", \"max_tokens\": 10, \"temperature\": 0, "
+	              "\"messages\": [{\"role\": \"user\", \"content\": \"Reply with the single "
+	              "word: pong\"}]}");
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect_str_eq(str(r.json, "model"), "qwen3-32b");
+	cr_expect_eq(
+	    json_integer_value(json_object_get(json_object_get(r.json, "usage"), "input_tokens")),
+	    qwen3_prompt(m, 2), "%s", r.body);
 	response_release(&r);
 }

@@ -1,7 +1,9 @@
 /*
  * The fixture's wire format as the official SDKs see it: starts the fixture
  * (tests/data/fixture/sdk.yaml), counts the expected usage of every case in
- * tests/sdk/cases.json with the real tokenizers, then runs
+ * tests/sdk/cases.json with the real tokenizers (the Claude cases with the
+ * fixture's simulated one, fixtures/simtok.h, as its Claude models count),
+ * then runs
  * tests/sdk/sdk.test.mjs (openai and @anthropic-ai/sdk from npm, pinned by
  * tests/sdk/package-lock.json and installed with `npm ci`).
  *
@@ -16,40 +18,46 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "fixtures/simtok.h"
 #include "scoring/tokenizer.h"
 #include "tests/helpers.h"
 
 static const char *const need[] = {"official", "honest", NULL};
 static char *const fast[] = {(char *)"--time-scale", (char *)"0.01", NULL};
 
-/* The absolute path of a program found in PATH, or NULL. */
-static char *
-which(const char *name)
+/* A case's tokenizer: a real one, or the simulated claude-sim. */
+struct counter {
+	struct tokenizer *t;
+	struct simtok *sim;
+};
+
+static void
+counter_open(struct counter *k, const json_t *c)
 {
-	const char *path = getenv("PATH");
-	if (path == NULL)
-		return NULL;
-	char *copy = xstrdup(path), *save = NULL;
-	char *found = NULL;
-	for (char *dir = strtok_r(copy, ":", &save); dir != NULL && found == NULL;
-	     dir = strtok_r(NULL, ":", &save)) {
-		char *p = xasprintf("%s/%s", dir, name);
-		if (access(p, X_OK) == 0)
-			found = p;
-		else
-			free(p);
-	}
-	free(copy);
-	return found;
+	char err[256];
+	const char *name = json_string_value(json_object_get(c, "tokenizer"));
+	cr_assert_not_null(name, "a case without a tokenizer");
+	k->t = NULL;
+	k->sim = NULL;
+	if (simtok_known(name))
+		k->sim = simtok_open(name, err, sizeof err);
+	else
+		k->t = tokenizer_open(name, err, sizeof err);
+	cr_assert(k->t != NULL || k->sim != NULL, "%s", err);
+}
+
+static void
+counter_close(struct counter *k)
+{
+	tokenizer_free(k->t);
+	simtok_free(k->sim);
 }
 
 static long
 count_prompt(const json_t *c)
 {
-	char err[256];
-	struct tokenizer *t =
-	    tokenizer_open(json_string_value(json_object_get(c, "tokenizer")), err, sizeof err);
-	cr_assert_not_null(t, "%s", err);
+	struct counter k;
+	counter_open(&k, c);
 	const json_t *msgs = json_object_get(c, "messages");
 	size_t n = json_array_size(msgs);
 	struct chat_message *m = xcalloc(n + 1, sizeof *m);
@@ -58,23 +66,25 @@ count_prompt(const json_t *c)
 		m[i].content =
 		    json_string_value(json_object_get(json_array_get(msgs, i), "content"));
 	}
-	long k = chat_prompt_tokens(t, json_string_value(json_object_get(c, "family")), m, n);
+	long r =
+	    k.sim != NULL
+	        ? simtok_prompt_tokens(k.sim, m, n)
+	        : chat_prompt_tokens(k.t, json_string_value(json_object_get(c, "family")), m, n);
 	free(m);
-	tokenizer_free(t);
-	return k;
+	counter_close(&k);
+	return r;
 }
 
 static long
 count_text(const json_t *c)
 {
-	char err[256];
-	struct tokenizer *t =
-	    tokenizer_open(json_string_value(json_object_get(c, "tokenizer")), err, sizeof err);
-	cr_assert_not_null(t, "%s", err);
+	struct counter k;
+	counter_open(&k, c);
 	const char *s = json_string_value(json_object_get(c, "text"));
-	long k = tokenizer_count(t, s, strlen(s));
-	tokenizer_free(t);
-	return k;
+	long r =
+	    k.sim != NULL ? simtok_count(k.sim, s, strlen(s)) : tokenizer_count(k.t, s, strlen(s));
+	counter_close(&k);
+	return r;
 }
 
 /* {id: count} for every case, as JSON text (caller frees). */
@@ -109,20 +119,11 @@ expectations(void)
 
 Test(sdk, official_sdks_parse_every_response, .timeout = 600)
 {
-	char *node = which("node"), *npm = which("npm");
-	if (node == NULL || npm == NULL) {
-		free(node);
-		free(npm);
+	char *node = NULL, *why = NULL;
+	int ready = test_npm_ready("tests/sdk", &node, &why);
+	if (ready == 1)
 		cr_skip_test("node and npm are needed for the SDK test");
-	}
-	char *out = NULL, *err = NULL;
-	char *install[] = {(char *)"/bin/sh", (char *)"-c",
-	                   (char *)"cd tests/sdk && npm ci --no-audit --no-fund --loglevel=error",
-	                   NULL};
-	int rc = run_capture(install, 300000, &out, &err);
-	cr_assert_eq(rc, 0, "npm ci failed (%d): %s%s", rc, out ? out : "", err ? err : "");
-	free(out);
-	free(err);
+	cr_assert_eq(ready, 0, "%s", why);
 
 	struct fixture world;
 	cr_assert_eq(fixture_start(&world, "tests/data/fixture/sdk.yaml", need, fast), 0,
@@ -134,8 +135,8 @@ Test(sdk, official_sdks_parse_every_response, .timeout = 600)
 	setenv("ASSAY_EXPECT", expect, 1);
 	char *run[] = {node, (char *)"--test", (char *)"--test-reporter=spec",
 	               (char *)"tests/sdk/sdk.test.mjs", NULL};
-	out = err = NULL;
-	rc = run_capture(run, 300000, &out, &err);
+	char *out = NULL, *err = NULL;
+	int rc = run_capture(run, 300000, &out, &err);
 	cr_expect_eq(rc, 0, "SDK checks failed (exit %d):\n%s\n%s", rc, out ? out : "",
 	             err ? err : "");
 	free(out);
@@ -143,5 +144,4 @@ Test(sdk, official_sdks_parse_every_response, .timeout = 600)
 	free(expect);
 	cr_expect_eq(fixture_stop(&world), 0, "the fixture did not exit 0 on SIGTERM");
 	free(node);
-	free(npm);
 }

@@ -245,7 +245,7 @@ for (const [where, base] of [['official', () => official], ['honest relay', () =
     assert.equal(m.stop_reason, 'end_turn');
     assert.equal(m.stop_sequence, null);
     assert.equal(m.usage.input_tokens, count('capital-claude'));
-    assert.equal(m.usage.output_tokens, count('canberra-cl100k'));
+    assert.equal(m.usage.output_tokens, count('canberra-claude'));
     assert.equal(m.usage.cache_read_input_tokens, 0);
   });
 
@@ -260,7 +260,7 @@ for (const [where, base] of [['official', () => official], ['honest relay', () =
     assert.deepEqual(m.content, [{ type: 'text', text: 'Canberra' }]);
     assert.equal(m.stop_reason, 'end_turn');
     assert.equal(m.usage.input_tokens, count('capital-claude'));
-    assert.equal(m.usage.output_tokens, count('canberra-cl100k'));
+    assert.equal(m.usage.output_tokens, count('canberra-claude'));
     assert.equal(seen[0], 'message_start');
     assert.equal(seen.at(-1), 'message_stop');
     for (const t of ['content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta'])

@@ -25,27 +25,6 @@
 static const char *const need[] = {"official", NULL};
 static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
 
-/* The absolute path of a program found in PATH, or NULL. */
-static char *
-which(const char *name)
-{
-	const char *path = getenv("PATH");
-	if (path == NULL)
-		return NULL;
-	char *copy = xstrdup(path), *save = NULL;
-	char *found = NULL;
-	for (char *dir = strtok_r(copy, ":", &save); dir != NULL && found == NULL;
-	     dir = strtok_r(NULL, ":", &save)) {
-		char *p = xasprintf("%s/%s", dir, name);
-		if (access(p, X_OK) == 0)
-			found = p;
-		else
-			free(p);
-	}
-	free(copy);
-	return found;
-}
-
 /* Start the gateway; its port, or -1. */
 static int
 portkey_start(struct child *c, char *node)
@@ -86,22 +65,14 @@ audit_json(char *const argv[], char **err)
 	return j;
 }
 
-Test(real_relays, portkey_gateway_routes_assay_by_its_headers, .timeout = 600)
+Test(portkey, gateway_routes_assay_by_its_headers, .timeout = 600)
 {
-	char *node = which("node"), *npm = which("npm");
-	if (node == NULL || npm == NULL) {
-		free(node);
-		free(npm);
+	char *node = NULL, *why = NULL;
+	int ready = test_npm_ready("tests/relays", &node, &why);
+	if (ready == 1)
 		cr_skip_test("node and npm are needed to run the Portkey gateway");
-	}
-	char *out = NULL, *err = NULL;
-	char *install[] = {
-	    (char *)"/bin/sh", (char *)"-c",
-	    (char *)"cd tests/relays && npm ci --no-audit --no-fund --loglevel=error", NULL};
-	int rc = run_capture(install, 300000, &out, &err);
-	cr_assert_eq(rc, 0, "npm ci failed (%d): %s%s", rc, out ? out : "", err ? err : "");
-	free(out);
-	free(err);
+	cr_assert_eq(ready, 0, "%s", why);
+	char *err = NULL;
 
 	struct fixture world;
 	cr_assert_eq(fixture_start(&world, "tests/data/fixture/basic.yaml", need, fast), 0,
@@ -168,5 +139,4 @@ Test(real_relays, portkey_gateway_routes_assay_by_its_headers, .timeout = 600)
 	cr_expect_eq(child_stop(&gw, 10000), 0, "the gateway did not exit on SIGTERM");
 	cr_expect_eq(fixture_stop(&world), 0);
 	free(node);
-	free(npm);
 }
