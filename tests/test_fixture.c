@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/util.h"
 #include "fixtures/simtok.h"
@@ -883,4 +884,566 @@ Test(fixture, refuses_a_body_over_the_cap)
 	chat(&r, "official", "gpt-4o", "hello", NULL);
 	cr_expect_eq(r.status, 200);
 	response_release(&r);
+}
+
+/* ---- strictness: what the official APIs refuse, in their words ---- */
+
+/*
+ * Bodies are written with single quotes for readability; quoted() turns
+ * them into JSON. Expected texts are the real services' (see the sources in
+ * fixtures/schema.c). OA(...) is a valid OpenAI body plus fields, AN(...) a
+ * valid Anthropic one.
+ */
+#define OA(extra) "{'model': 'gpt-4o', 'messages': [{'role': 'user', 'content': 'hi'}]" extra "}"
+#define OA_MSGS(msgs) "{'model': 'gpt-4o', 'messages': " msgs "}"
+#define AN(extra)                                                                                  \
+	"{'model': 'claude-sonnet-4', 'max_tokens': 2048, 'messages': [{'role': 'user', "          \
+	"'content': 'hi'}]" extra "}"
+#define AN_MSGS(msgs) "{'model': 'claude-sonnet-4', 'max_tokens': 2048, 'messages': " msgs "}"
+#define USE                                                                                        \
+	"{'type': 'tool_use', 'id': 'toolu_1', 'name': 'get_weather', 'input': {'city': 'Oslo'}}"
+#define RESULT "{'type': 'tool_result', 'tool_use_id': 'toolu_1', 'content': '12 C'}"
+#define AN_TOOL "{'name': 'get_weather', 'input_schema': {'type': 'object'}}"
+
+/* The tool tags @anthropic-ai/sdk 1.12.0 knows, as the API lists them. */
+#define AN_TOOL_TAGS                                                                               \
+	"'bash_20250124', 'browser_toolset_20260801', 'code_execution_20250522', "                 \
+	"'code_execution_20250825', 'code_execution_20260120', 'code_execution_20260521', "        \
+	"'computer_toolset_20260801', 'custom', 'memory_20250818', 'text_editor_20250124', "       \
+	"'text_editor_20250429', 'text_editor_20250728', 'tool_search_tool_bm25', "                \
+	"'tool_search_tool_bm25_20251119', 'tool_search_tool_regex', "                             \
+	"'tool_search_tool_regex_20251119', 'web_fetch_20250910', 'web_fetch_20260209', "          \
+	"'web_fetch_20260309', 'web_fetch_20260318', 'web_search_20250305', "                      \
+	"'web_search_20260209', 'web_search_20260318'"
+#define AN_BLOCK_TAGS                                                                              \
+	"'bash_code_execution_tool_result', 'code_execution_tool_result', 'container_upload', "    \
+	"'document', 'image', 'redacted_thinking', 'search_result', 'server_tool_use', 'text', "   \
+	"'text_editor_code_execution_tool_result', 'thinking', 'tool_result', "                    \
+	"'tool_search_tool_result', 'tool_use', 'web_fetch_tool_result', 'web_search_tool_result'"
+#define THINKING_DOCS "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+
+struct refused {
+	const char *body;
+	const char *message;
+	const char *param; /* OpenAI: NULL for null */
+	const char *code;  /* OpenAI: NULL for null */
+};
+
+static const struct refused openai_refused[] = {
+    /* unknown fields, at the top and nested */
+    {OA(", 'foo': 1"), "Unrecognized request argument supplied: foo", NULL, NULL},
+    {OA(", 'stop_sequences': ['x']"), "Unrecognized request argument supplied: stop_sequences",
+     NULL, NULL},
+    {OA(", 'thinking': {'type': 'enabled', 'budget_tokens': 2000}"),
+     "Unrecognized request argument supplied: thinking", NULL, NULL},
+    {OA(", 'reasoning_effort': 'low'"), "Unrecognized request argument supplied: reasoning_effort",
+     NULL, NULL},
+    {OA_MSGS("[{'role': 'user', 'content': 'hi', 'cache_control': {'type': 'ephemeral'}}]"),
+     "Unknown parameter: 'messages[0].cache_control'.", "messages[0].cache_control",
+     "unknown_parameter"},
+    {OA_MSGS("[{'role': 'user', 'content': [{'type': 'text', 'text': 'hi', 'x': 1}]}]"),
+     "Unknown parameter: 'messages[0].content[0].x'.", "messages[0].content[0].x",
+     "unknown_parameter"},
+    {OA(", 'stream': true, 'stream_options': {'bogus': 1}"),
+     "Unknown parameter: 'stream_options.bogus'.", "stream_options.bogus", "unknown_parameter"},
+    {OA(", 'tools': [{'type': 'function', 'function': {'name': 'f', 'input_schema': {}}}]"),
+     "Unknown parameter: 'tools[0].function.input_schema'.", "tools[0].function.input_schema",
+     "unknown_parameter"},
+    /* required fields */
+    {"{'messages': [{'role': 'user', 'content': 'hi'}]}", "you must provide a model parameter",
+     NULL, NULL},
+    {OA_MSGS("[{'content': 'hi'}]"), "Missing required parameter: 'messages[0].role'.",
+     "messages[0].role", "missing_required_parameter"},
+    {OA_MSGS("[{'role': 'user'}]"), "Missing required parameter: 'messages[0].content'.",
+     "messages[0].content", "missing_required_parameter"},
+    {OA_MSGS("[{'role': 'tool', 'content': 'x'}]"),
+     "Missing required parameter: 'messages[0].tool_call_id'.", "messages[0].tool_call_id",
+     "missing_required_parameter"},
+    {OA_MSGS("[{'role': 'user', 'content': [{'type': 'text'}]}]"),
+     "Missing required parameter: 'messages[0].content[0].text'.", "messages[0].content[0].text",
+     "missing_required_parameter"},
+    {OA(", 'tools': [{'type': 'function'}]"), "Missing required parameter: 'tools[0].function'.",
+     "tools[0].function", "missing_required_parameter"},
+    {OA(", 'tools': [{'type': 'function', 'function': {'parameters': {}}}]"),
+     "Missing required parameter: 'tools[0].function.name'.", "tools[0].function.name",
+     "missing_required_parameter"},
+    {OA(", 'tools': [{'name': 'f', 'input_schema': {'type': 'object'}}]"),
+     "Missing required parameter: 'tools[0].type'.", "tools[0].type", "missing_required_parameter"},
+    {OA(", 'response_format': {}"), "Missing required parameter: 'response_format.type'.",
+     "response_format.type", "missing_required_parameter"},
+    {OA(", 'response_format': {'type': 'json_schema', 'json_schema': {'schema': {}}}"),
+     "Missing required parameter: 'response_format.json_schema.name'.",
+     "response_format.json_schema.name", "missing_required_parameter"},
+    {OA(", 'tools': [{'type': 'function', 'function': {'name': 'f'}}], 'tool_choice': {'type': "
+        "'function'}"),
+     "Missing required parameter: 'tool_choice.function'.", "tool_choice.function",
+     "missing_required_parameter"},
+    {OA(", 'tools': [{'type': 'function', 'function': {'name': 'f'}}], 'tool_choice': {'type': "
+        "'function', 'function': {}}"),
+     "Missing required parameter: 'tool_choice.function.name'.", "tool_choice.function.name",
+     "missing_required_parameter"},
+    /* types */
+    {OA_MSGS("'hi'"),
+     "Invalid type for 'messages': expected an array of objects, but got a string "
+     "instead.",
+     "messages", "invalid_type"},
+    {OA_MSGS("['hi']"),
+     "Invalid type for 'messages[0]': expected an object, but got a string "
+     "instead.",
+     "messages[0]", "invalid_type"},
+    {OA_MSGS("[{'role': 'user', 'content': 7}]"),
+     "Invalid type for 'messages[0].content': expected one of a string or array of objects, but "
+     "got an integer instead.",
+     "messages[0].content", "invalid_type"},
+    {OA(", 'temperature': 'hot'"),
+     "Invalid type for 'temperature': expected a decimal, but got a string instead.", "temperature",
+     "invalid_type"},
+    {OA(", 'max_tokens': '5'"),
+     "Invalid type for 'max_tokens': expected an integer, but got a string instead.", "max_tokens",
+     "invalid_type"},
+    {OA(", 'seed': 1.5"),
+     "Invalid type for 'seed': expected an integer, but got a decimal number instead.", "seed",
+     "invalid_type"},
+    {OA(", 'stream': 'yes'"),
+     "Invalid type for 'stream': expected a boolean, but got a string "
+     "instead.",
+     "stream", "invalid_type"},
+    {OA(", 'tools': 'none'"),
+     "Invalid type for 'tools': expected an array of objects, but got a "
+     "string instead.",
+     "tools", "invalid_type"},
+    {OA(", 'tool_choice': 7"),
+     "Invalid type for 'tool_choice': expected one of one of 'none', 'auto', or 'required' or "
+     "object, but got an integer instead.",
+     "tool_choice", "invalid_type"},
+    {OA(", 'response_format': 'json'"),
+     "Invalid type for 'response_format': expected an object, but got a string instead.",
+     "response_format", "invalid_type"},
+    {OA(", 'stop': [1]"),
+     "Invalid type for 'stop[0]': expected a string, but got an integer "
+     "instead.",
+     "stop[0]", "invalid_type"},
+    {OA(", 'metadata': {'k': 7}"),
+     "Invalid type for 'metadata.k': expected a string, but got an integer instead.", "metadata.k",
+     "invalid_type"},
+    {OA(", 'metadata': 'x'"),
+     "Invalid type for 'metadata': expected a metadata object, but got a string instead.",
+     "metadata", "invalid_type"},
+    /* values */
+    {OA_MSGS("[{'role': 'bogus', 'content': 'hi'}]"),
+     "Invalid value: 'bogus'. Supported values are: 'system', 'assistant', 'user', 'function', "
+     "'tool', and 'developer'.",
+     "messages[0].role", "invalid_value"},
+    {OA_MSGS("[{'role': 'user', 'content': [{'type': 'thinking', 'thinking': 'x'}]}]"),
+     "Invalid value: 'thinking'. Supported values are: 'text', 'image_url', 'input_audio', "
+     "'refusal', 'audio', and 'file'.",
+     "messages[0].content[0].type", "invalid_value"},
+    {OA(", 'tools': [{'type': 'tool', 'function': {'name': 'f'}}]"),
+     "Invalid value: 'tool'. Supported values are: 'function' and 'custom'.", "tools[0].type",
+     "invalid_value"},
+    {OA(", 'tools': [{'type': 'function', 'function': {'name': 'get weather'}}]"),
+     "Invalid 'tools[0].function.name': string does not match pattern. Expected a string that "
+     "matches the pattern '^[a-zA-Z0-9_-]+$'.",
+     "tools[0].function.name", "invalid_value"},
+    {OA(", 'tools': [{'type': 'function', 'function': {'name': ''}}]"),
+     "Invalid 'tools[0].function.name': empty string. Expected a string with minimum length 1, "
+     "but got an empty string instead.",
+     "tools[0].function.name", "empty_string"},
+    {OA(", 'tools': [{'type': 'function', 'function': {'name': 'f'}}], 'tool_choice': 'any'"),
+     "Invalid value: 'any'. Supported values are: 'none', 'auto', and 'required'.", "tool_choice",
+     "invalid_value"},
+    {OA(", 'response_format': {'type': 'bogus'}"),
+     "Invalid value: 'bogus'. Supported values are: 'json_object', 'json_schema', and 'text'.",
+     "response_format.type", "invalid_value"},
+    {OA(", 'service_tier': 'bogus'"),
+     "Invalid value: 'bogus'. Supported values are: 'auto', 'default', 'flex', 'scale', and "
+     "'priority'.",
+     "service_tier", "invalid_value"},
+    /* ranges */
+    {OA(", 'temperature': 2.5"),
+     "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got 2.5 "
+     "instead.",
+     "temperature", "decimal_above_max_value"},
+    {OA(", 'temperature': -1"),
+     "Invalid 'temperature': decimal below minimum value. Expected a value >= 0, but got -1 "
+     "instead.",
+     "temperature", "decimal_below_min_value"},
+    {OA(", 'frequency_penalty': 3"),
+     "Invalid 'frequency_penalty': decimal above maximum value. Expected a value <= 2, but got 3 "
+     "instead.",
+     "frequency_penalty", "decimal_above_max_value"},
+    {OA(", 'n': 0"),
+     "Invalid 'n': integer below minimum value. Expected a value >= 1, but got 0 "
+     "instead.",
+     "n", "integer_below_min_value"},
+    {OA(", 'max_tokens': -1"),
+     "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got -1 "
+     "instead.",
+     "max_tokens", "integer_below_min_value"},
+    {OA(", 'stop': ['a', 'b', 'c', 'd', 'e']"),
+     "Invalid 'stop': array too long. Expected an array with maximum length 4, but got an array "
+     "with length 5 instead.",
+     "stop", "array_above_max_length"},
+    {OA_MSGS("[]"),
+     "Invalid 'messages': empty array. Expected an array with minimum length 1, "
+     "but got an empty array instead.",
+     "messages", "empty_array"},
+    /* rules between fields and turns */
+    {OA(", 'tool_choice': 'required'"),
+     "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+     "tool_choice", NULL},
+    {OA(", 'top_logprobs': 2"),
+     "Invalid value for 'top_logprobs': You must set 'logprobs' to true if you are specifying "
+     "'top_logprobs'.",
+     "top_logprobs", NULL},
+    {OA(", 'stream_options': {'include_usage': true}"),
+     "The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options",
+     NULL},
+    {OA_MSGS("[{'role': 'user', 'content': 'hi'}, {'role': 'tool', 'tool_call_id': 'call_1', "
+             "'content': '12 C'}]"),
+     "Invalid parameter: messages with role 'tool' must be a response to a preceeding message "
+     "with 'tool_calls'.",
+     "messages.[1].role", NULL},
+    {OA_MSGS("[{'role': 'user', 'content': 'hi'}, {'role': 'assistant', 'tool_calls': [{'id': "
+             "'call_1', 'type': 'function', 'function': {'name': 'f', 'arguments': '{}'}}]}, "
+             "{'role': 'user', 'content': 'and?'}]"),
+     "An assistant message with 'tool_calls' must be followed by tool messages responding to "
+     "each 'tool_call_id'. The following tool_call_ids did not have response messages: call_1",
+     "messages.[1].role", NULL},
+};
+
+/* Anthropic's errors carry no param or code. */
+struct an_refused {
+	const char *body;
+	const char *message;
+};
+
+static const struct an_refused anthropic_refused[] = {
+    /* OpenAI's fields on the Anthropic wire: the bug this table exists for */
+    {AN(", 'stop': ['x']"), "stop: Extra inputs are not permitted"},
+    {AN(", 'n': 1"), "n: Extra inputs are not permitted"},
+    {AN(", 'response_format': {'type': 'json_object'}"),
+     "response_format: Extra inputs are not permitted"},
+    {AN(", 'logprobs': true"), "logprobs: Extra inputs are not permitted"},
+    {AN(", 'context_management': {'edits': []}"),
+     "context_management: Extra inputs are not permitted"},
+    {AN(", 'tools': [{'type': 'function', 'function': {'name': 'f', 'parameters': {}}}]"),
+     "tools.0: Input tag 'function' found using 'type' does not match any of the expected tags: "
+     "" AN_TOOL_TAGS},
+    {AN(", 'tools': [" AN_TOOL "], 'tool_choice': 'required'"),
+     "tool_choice: Input should be a valid dictionary or object to extract fields from"},
+    {AN(", 'tools': [" AN_TOOL "], 'tool_choice': {'type': 'required'}"),
+     "tool_choice: Input tag 'required' found using 'type' does not match any of the expected "
+     "tags: 'any', 'auto', 'none', 'tool'"},
+    {AN(", 'tools': [" AN_TOOL "], 'tool_choice': {'type': 'tool'}"),
+     "tool_choice.tool.name: Field required"},
+    {AN(", 'tools': [" AN_TOOL "], 'tool_choice': {}"),
+     "tool_choice: Unable to extract tag using discriminator 'type'"},
+    /* tools */
+    {AN(", 'tools': [{'name': 'get_weather'}]"), "tools.0.custom.input_schema: Field required"},
+    {AN(", 'tools': [{'name': 'get weather', 'input_schema': {'type': 'object'}}]"),
+     "tools.0.custom.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'"},
+    {AN(", 'tools': [{'name': 'f', 'input_schema': {'type': 'array'}}]"),
+     "tools.0.custom.input_schema.type: Input should be 'object'"},
+    {AN(", 'tools': [{'name': 'f', 'input_schema': {'type': 'object'}, 'parameters': {}}]"),
+     "tools.0.custom.parameters: Extra inputs are not permitted"},
+    {AN(", 'tools': 'get_weather'"), "tools: Input should be a valid list"},
+    /* messages and content blocks */
+    {"{'max_tokens': 5, 'messages': [{'role': 'user', 'content': 'hi'}]}", "model: Field required"},
+    {"{'model': 'claude-sonnet-4', 'messages': [{'role': 'user', 'content': 'hi'}]}",
+     "max_tokens: Field required"},
+    {AN_MSGS("[{'role': 'system', 'content': 'hi'}]"),
+     "messages.0.role: Input should be 'user' or 'assistant'"},
+    {AN_MSGS("[{'role': 'user', 'content': 'hi', 'name': 'bob'}]"),
+     "messages.0.name: Extra inputs are not permitted"},
+    {AN_MSGS("[{'role': 'user'}]"), "messages.0.content: Field required"},
+    {AN_MSGS("[{'role': 'user', 'content': 7}]"),
+     "messages.0.content: Input should be a valid list"},
+    {AN_MSGS("[{'role': 'user', 'content': ['hi']}]"),
+     "messages.0.content.0: Input should be a valid dictionary or object to extract fields from"},
+    {AN_MSGS("[{'role': 'user', 'content': [{'type': 'image_url', 'image_url': {'url': 'x'}}]}]"),
+     "messages.0.content.0: Input tag 'image_url' found using 'type' does not match any of the "
+     "expected tags: " AN_BLOCK_TAGS},
+    {AN_MSGS("[{'role': 'user', 'content': [{'text': 'hi'}]}]"),
+     "messages.0.content.0: Unable to extract tag using discriminator 'type'"},
+    {AN_MSGS("[{'role': 'user', 'content': [{'type': 'text'}]}]"),
+     "messages.0.content.0.text.text: Field required"},
+    {AN_MSGS("[{'role': 'user', 'content': [{'type': 'text', 'text': 'hi', 'cache_control': "
+             "{'type': 'ephemeral', 'ttl': '2h'}}]}]"),
+     "messages.0.content.0.text.cache_control.ephemeral.ttl: Input should be '5m' or '1h'"},
+    {AN_MSGS("[{'role': 'user', 'content': [{'type': 'image'}]}]"),
+     "messages.0.content.0.image.source: Field required"},
+    {AN_MSGS("[{'role': 'user', 'content': [{'type': 'image', 'source': {'type': 'base64', "
+             "'media_type': 'image/bmp', 'data': 'AAAA'}}]}]"),
+     "messages.0.content.0.image.source.base64.media_type: Input should be 'image/jpeg', "
+     "'image/png', 'image/gif' or 'image/webp'"},
+    {AN_MSGS("[{'role': 'user', 'content': [{'type': 'document', 'source': {'type': 'pdf'}}]}]"),
+     "messages.0.content.0.document.source: Input tag 'pdf' found using 'type' does not match "
+     "any of the expected tags: 'base64', 'content', 'file', 'text', 'url'"},
+    {AN_MSGS("[{'role': 'user', 'content': 'hi'}, {'role': 'assistant', 'content': [{'type': "
+             "'thinking', 'thinking': 'hmm'}]}]"),
+     "messages.1.content.0.thinking.signature: Field required"},
+    {AN_MSGS("[{'role': 'user', 'content': 'hi'}, {'role': 'assistant', 'content': [{'type': "
+             "'tool_use', 'id': 'toolu_1', 'name': 'f', 'input': {}, 'text': 'x'}]}, {'role': "
+             "'user', 'content': [" RESULT "]}]"),
+     "messages.1.content.0.tool_use.text: Extra inputs are not permitted"},
+    {AN_MSGS("[{'role': 'user', 'content': 'hi'}, {'role': 'assistant', 'content': [{'type': "
+             "'tool_use', 'name': 'f', 'input': {}}]}]"),
+     "messages.1.content.0.tool_use.id: Field required"},
+    {AN_MSGS("[{'role': 'user', 'content': [{'type': 'tool_result', 'content': 'x'}]}]"),
+     "messages.0.content.0.tool_result.tool_use_id: Field required"},
+    {AN_MSGS("[{'role': 'user', 'content': ''}]"),
+     "messages.0: all messages must have non-empty content except for the optional final "
+     "assistant message"},
+    {AN_MSGS("[{'role': 'user', 'content': [{'type': 'text', 'text': ''}]}]"),
+     "messages: text content blocks must be non-empty"},
+    {AN_MSGS("[{'role': 'user', 'content': [" RESULT "]}]"),
+     "messages.0.content.0: unexpected `tool_use_id` found in `tool_result` blocks: toolu_1. "
+     "Each `tool_result` block must have a corresponding `tool_use` block in the previous "
+     "message."},
+    {AN_MSGS("[{'role': 'user', 'content': 'hi'}, {'role': 'assistant', 'content': [" USE "]}, "
+             "{'role': 'user', 'content': 'and?'}]"),
+     "messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: "
+     "toolu_1. Each `tool_use` block must have a corresponding `tool_result` block in the next "
+     "message."},
+    /* system, stop_sequences, sampling, metadata */
+    {AN(", 'system': 5"), "system: Input should be a valid list"},
+    {AN(", 'system': [{'type': 'image', 'text': 'x'}]"), "system.0.type: Input should be 'text'"},
+    {AN(", 'system': [{'type': 'text', 'text': 'x', 'cache_control': {'type': 'ephemeral', "
+        "'scope': 'global'}}]"),
+     "system.0.cache_control.ephemeral.scope: Extra inputs are not permitted"},
+    {AN(", 'stop_sequences': 'x'"), "stop_sequences: Input should be a valid list"},
+    {AN(", 'stop_sequences': [1]"), "stop_sequences.0: Input should be a valid string"},
+    {AN(", 'temperature': 1.5"), "temperature: Input should be less than or equal to 1"},
+    {AN(", 'temperature': 'hot'"), "temperature: Input should be a valid number"},
+    {AN(", 'top_k': -1"), "top_k: Input should be greater than or equal to 0"},
+    {AN(", 'top_k': 1.5"), "top_k: Input should be a valid integer, got a number with a "
+                           "fractional part"},
+    {AN(", 'top_p': 2"), "top_p: Input should be less than or equal to 1"},
+    {"{'model': 'claude-sonnet-4', 'max_tokens': 0, 'messages': [{'role': 'user', 'content': "
+     "'hi'}]}",
+     "max_tokens: Input should be greater than or equal to 1"},
+    {AN(", 'metadata': {'user_id': 5}"), "metadata.user_id: Input should be a valid string"},
+    {AN(", 'metadata': {'session': 'x'}"), "metadata.session: Extra inputs are not permitted"},
+    {AN(", 'service_tier': 'priority'"), "service_tier: Input should be 'auto' or 'standard_only'"},
+    /* thinking */
+    {AN(", 'thinking': {'type': 'enabled', 'budget_tokens': 100}"),
+     "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"},
+    {AN(", 'thinking': {'type': 'enabled'}"), "thinking.enabled.budget_tokens: Field required"},
+    {AN(", 'thinking': {'type': 'bogus'}"),
+     "thinking: Input tag 'bogus' found using 'type' does not match any of the expected tags: "
+     "'adaptive', 'between_tools', 'disabled', 'enabled'"},
+    {AN(", 'thinking': {'type': 'enabled', 'budget_tokens': 4096}"),
+     "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
+     "documentation at " THINKING_DOCS "#max-tokens-and-context-window-size"},
+    {AN(", 'thinking': {'type': 'enabled', 'budget_tokens': 1024}, 'temperature': 0.5"),
+     "`temperature` may only be set to 1 when thinking is enabled. Please consult our "
+     "documentation at " THINKING_DOCS "#important-considerations-when-using-extended-thinking"},
+    {AN(", 'thinking': {'type': 'enabled', 'budget_tokens': 1024}, 'top_k': 5"),
+     "`top_k` must be unset when thinking is enabled. Please consult our documentation at "
+     "" THINKING_DOCS "#important-considerations-when-using-extended-thinking"},
+    {AN(", 'thinking': {'type': 'enabled', 'budget_tokens': 1024}, 'tools': [" AN_TOOL "], "
+        "'tool_choice': {'type': 'any'}"),
+     "Thinking may not be enabled when tool_choice forces tool use."},
+    {AN(", 'thinking': {'type': 'adaptive'}"), "adaptive thinking is not supported on this model"},
+};
+
+/* count_tokens takes a subset of the messages fields. */
+static const struct an_refused count_refused[] = {
+    {AN(""), "max_tokens: Extra inputs are not permitted"},
+    {"{'model': 'claude-sonnet-4', 'messages': [{'role': 'user', 'content': 'hi'}], 'stream': "
+     "true}",
+     "stream: Extra inputs are not permitted"},
+    {"{'model': 'claude-sonnet-4', 'messages': [{'role': 'user', 'content': 'hi'}], 'stop': "
+     "['x']}",
+     "stop: Extra inputs are not permitted"},
+};
+
+/* Accepted as the official APIs accept them, fields the simulation ignores
+ * included. */
+static const char *const openai_accepted[] = {
+    OA(", 'user': 'u-1', 'store': false, 'metadata': {'k': 'v'}, 'service_tier': 'auto', "
+       "'presence_penalty': 0.5, 'frequency_penalty': -0.5, 'logit_bias': {'1234': -5}, "
+       "'top_p': 0.9, 'seed': 7, 'prompt_cache_key': 'k', 'safety_identifier': 's', "
+       "'modalities': ['text'], 'n': 1, 'max_completion_tokens': 20, 'temperature': 2"),
+    OA(", 'tools': [{'type': 'function', 'function': {'name': 'get_weather', 'description': "
+       "'d', 'parameters': {'type': 'object'}, 'strict': false}}], 'tool_choice': {'type': "
+       "'function', 'function': {'name': 'get_weather'}}, 'parallel_tool_calls': false"),
+    OA(", 'stream': true, 'stream_options': {'include_usage': true}, 'stop': 'x', "
+       "'logprobs': true, 'top_logprobs': 0"),
+    OA(", 'response_format': {'type': 'json_schema', 'json_schema': {'name': 'n', 'strict': "
+       "true, 'schema': {'type': 'object'}}}"),
+    OA_MSGS("[{'role': 'developer', 'content': [{'type': 'text', 'text': 'be brief'}], 'name': "
+            "'ops'}, {'role': 'user', 'content': [{'type': 'text', 'text': 'what is this?'}, "
+            "{'type': 'image_url', 'image_url': {'url': 'https://example.com/a.png', 'detail': "
+            "'low'}}]}]"),
+    OA_MSGS("[{'role': 'user', 'content': 'weather?'}, {'role': 'assistant', 'content': null, "
+            "'tool_calls': [{'id': 'call_1', 'type': 'function', 'function': {'name': "
+            "'get_weather', 'arguments': '{}'}}]}, {'role': 'tool', 'tool_call_id': 'call_1', "
+            "'content': '12 C'}, {'role': 'user', 'content': 'thanks'}]"),
+};
+
+static const char *const anthropic_accepted[] = {
+    AN(", 'metadata': {'user_id': 'u-1'}, 'service_tier': 'auto', 'top_k': 5, 'top_p': 0.9, "
+       "'temperature': 0, 'stop_sequences': ['x'], 'stream': false"),
+    AN(", 'system': [{'type': 'text', 'text': 'be brief', 'cache_control': {'type': "
+       "'ephemeral', 'ttl': '1h'}}]"),
+    AN(", 'tools': [{'name': 'get_weather', 'description': 'd', 'input_schema': {'type': "
+       "'object', 'properties': {'city': {'type': 'string'}}, 'required': ['city']}, "
+       "'cache_control': {'type': 'ephemeral'}}, {'type': 'web_search_20250305', 'name': "
+       "'web_search'}], 'tool_choice': {'type': 'auto', 'disable_parallel_tool_use': true}"),
+    AN(", 'thinking': {'type': 'enabled', 'budget_tokens': 1024}, 'temperature': 1"),
+    AN(", 'thinking': {'type': 'disabled'}, 'tools': [" AN_TOOL "], 'tool_choice': {'type': "
+       "'tool', 'name': 'get_weather'}"),
+    AN_MSGS("[{'role': 'user', 'content': [{'type': 'text', 'text': 'weather in Oslo?'}]}, "
+            "{'role': 'assistant', 'content': [{'type': 'text', 'text': 'Checking.'}, " USE "]}, "
+            "{'role': 'user', 'content': [{'type': 'tool_result', 'tool_use_id': 'toolu_1', "
+            "'content': [{'type': 'text', 'text': '12 C'}], 'is_error': false}]}], 'tools': "
+            "[" AN_TOOL "]"),
+    AN_MSGS("[{'role': 'user', 'content': [{'type': 'image', 'source': {'type': 'base64', "
+            "'media_type': 'image/png', 'data': 'iVBORw0KGgo='}}, {'type': 'document', "
+            "'source': {'type': 'text', 'media_type': 'text/plain', 'data': 'notes'}, 'title': "
+            "'t'}, {'type': 'text', 'text': 'compare'}]}, {'role': 'assistant', 'content': ''}]"),
+};
+
+/* A single-quoted body as JSON (the bodies carry no apostrophes). */
+static char *
+quoted(const char *body)
+{
+	char *s = xstrdup(body);
+	for (char *p = s; *p != '\0'; p++)
+		if (*p == '\'')
+			*p = '"';
+	return s;
+}
+
+static const char *const both_keys[] = {"authorization: Bearer " KEY, "x-api-key: " KEY,
+                                        "anthropic-version: 2023-06-01", NULL};
+
+static void
+send_quoted(struct response *r, const char *endpoint, const char *path, const char *body)
+{
+	char *json = quoted(body);
+	json_t *check = json_loads(json, 0, NULL);
+	cr_assert(json_is_object(check), "bad JSON in the test: %s", json);
+	json_decref(check);
+	request(r, endpoint, path, json, both_keys);
+	free(json);
+}
+
+/* The value of response header name ("" if absent). */
+static void
+header_value(const struct response *r, const char *name, char *out, size_t n)
+{
+	out[0] = '\0';
+	size_t len = strlen(name);
+	for (const char *p = r->headers.data; p != NULL && *p != '\0';) {
+		if (strncasecmp(p, name, len) == 0 && p[len] == ':') {
+			const char *v = p + len + 1;
+			while (*v == ' ')
+				v++;
+			size_t k = strcspn(v, "\r\n");
+			snprintf(out, n, "%.*s", (int)k, v);
+			return;
+		}
+		p = strchr(p, '\n');
+		if (p != NULL)
+			p++;
+	}
+}
+
+static void
+expect_openai_refusal(const char *endpoint, const struct refused *c)
+{
+	struct response r;
+	send_quoted(&r, endpoint, "/chat/completions", c->body);
+	cr_expect_eq(r.status, 400, "%s: %s -> %ld %s", endpoint, c->body, r.status, r.body);
+	json_t *e = json_object_get(r.json, "error");
+	cr_expect_str_eq(str(e, "message") ? str(e, "message") : "", c->message, "%s: %s", endpoint,
+	                 c->body);
+	cr_expect_str_eq(str(e, "type") ? str(e, "type") : "", "invalid_request_error");
+	const json_t *param = json_object_get(e, "param"), *code = json_object_get(e, "code");
+	if (c->param == NULL)
+		cr_expect(json_is_null(param), "%s: param %s, want null", c->body, r.body);
+	else
+		cr_expect_str_eq(json_string_value(param) ? json_string_value(param) : "(none)",
+		                 c->param, "%s", c->body);
+	if (c->code == NULL)
+		cr_expect(json_is_null(code), "%s: code %s, want null", c->body, r.body);
+	else
+		cr_expect_str_eq(json_string_value(code) ? json_string_value(code) : "(none)",
+		                 c->code, "%s", c->body);
+	response_release(&r);
+}
+
+static void
+expect_anthropic_refusal(const char *endpoint, const char *path, const struct an_refused *c)
+{
+	struct response r;
+	send_quoted(&r, endpoint, path, c->body);
+	cr_expect_eq(r.status, 400, "%s: %s -> %ld %s", endpoint, c->body, r.status, r.body);
+	cr_expect_str_eq(str(r.json, "type") ? str(r.json, "type") : "", "error", "%s", r.body);
+	json_t *e = json_object_get(r.json, "error");
+	cr_expect_str_eq(str(e, "type") ? str(e, "type") : "", "invalid_request_error", "%s",
+	                 r.body);
+	cr_expect_str_eq(str(e, "message") ? str(e, "message") : "", c->message, "%s: %s", endpoint,
+	                 c->body);
+	/* the body carries the request id the header does */
+	char rid[128];
+	header_value(&r, "request-id", rid, sizeof rid);
+	cr_expect(strncmp(rid, "req_", 4) == 0, "request-id header '%s'", rid);
+	cr_expect_str_eq(str(r.json, "request_id") ? str(r.json, "request_id") : "", rid);
+	response_release(&r);
+}
+
+static void
+expect_accepted(const char *endpoint, const char *path, const char *body)
+{
+	struct response r;
+	send_quoted(&r, endpoint, path, body);
+	cr_expect_eq(r.status, 200, "%s%s: %s -> %ld %s", endpoint, path, body, r.status, r.body);
+	response_release(&r);
+}
+
+#define N(a) (sizeof(a) / sizeof(a)[0])
+
+Test(fixture, openai_refuses_what_the_official_api_refuses)
+{
+	for (size_t i = 0; i < N(openai_refused); i++)
+		expect_openai_refusal("official", &openai_refused[i]);
+}
+
+Test(fixture, anthropic_refuses_what_the_official_api_refuses)
+{
+	for (size_t i = 0; i < N(anthropic_refused); i++)
+		expect_anthropic_refusal("official", "/messages", &anthropic_refused[i]);
+	for (size_t i = 0; i < N(count_refused); i++)
+		expect_anthropic_refusal("official", "/messages/count_tokens", &count_refused[i]);
+}
+
+Test(fixture, official_api_accepts_what_the_official_api_accepts)
+{
+	for (size_t i = 0; i < N(openai_accepted); i++)
+		expect_accepted("official", "/chat/completions", openai_accepted[i]);
+	for (size_t i = 0; i < N(anthropic_accepted); i++)
+		expect_accepted("official", "/messages", anthropic_accepted[i]);
+	expect_accepted("official", "/messages/count_tokens",
+	                "{'model': 'claude-sonnet-4', 'system': 'be brief', 'tools': [" AN_TOOL
+	                "], "
+	                "'tool_choice': {'type': 'any'}, 'thinking': {'type': 'disabled'}, "
+	                "'messages': [{'role': 'user', 'content': 'hi'}]}");
+}
+
+/* A relay of this world parses with the official rules: it passes on what
+ * the official API takes and refuses the rest in the official words. */
+Test(fixture, relays_accept_and_refuse_as_the_official_api)
+{
+	for (size_t i = 0; i < N(openai_accepted); i++)
+		expect_accepted("honest", "/chat/completions", openai_accepted[i]);
+	for (size_t i = 0; i < N(anthropic_accepted); i++)
+		expect_accepted("honest", "/messages", anthropic_accepted[i]);
+	for (size_t i = 0; i < N(openai_refused); i += 3)
+		expect_openai_refusal("honest", &openai_refused[i]);
+	for (size_t i = 0; i < N(anthropic_refused); i += 3)
+		expect_anthropic_refusal("honest", "/messages", &anthropic_refused[i]);
 }

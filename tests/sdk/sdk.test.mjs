@@ -1,6 +1,8 @@
 // Wire fidelity of assay-fixture, proven with the official SDKs (openai,
 // @anthropic-ai/sdk): every call must parse, and every field must hold the
-// value the official API would send. Run by tests/test_fixture_sdk.c, which
+// value the official API would send. Requests the SDKs build must be
+// accepted, and fields the official API refuses must come back as its 400
+// through the SDK's own error classes. Run by tests/test_fixture_sdk.c, which
 // starts the fixture and passes:
 //   ASSAY_OFFICIAL  base URL of the simulated official API (".../v1")
 //   ASSAY_RELAY     base URL of an honest relay in front of it
@@ -319,3 +321,180 @@ test('anthropic: count_tokens, models, headers and errors', async () => {
   await assert.rejects(an().messages.create({ model: 'claude-9', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
     (e) => e instanceof Anthropic.NotFoundError && e.error?.error?.type === 'not_found_error');
 });
+
+// ---- strictness: requests the SDKs build are accepted, unknown fields are
+// the official 400 through the SDK's own error class. Both SDKs send every
+// key of the params object as it is ("This library doesn't validate at
+// runtime that the request matches the type, so any extra values you send
+// will be sent as-is", openai README, "Undocumented request params"); the
+// JS SDKs have no extra_body: an extra key in params is that mechanism.
+
+const anTool = { name: 'get_weather', description: 'Current weather', input_schema: weatherTool.function.parameters };
+const weatherAsk = [{ role: 'user', content: "What's the weather in Paris right now?" }];
+
+test('anthropic: system blocks, stop_sequences and metadata', async () => {
+  const m = await an().messages.create({
+    model: 'claude-sonnet-4', max_tokens: 200, temperature: 0,
+    system: [{ type: 'text', text: 'You are terse.', cache_control: { type: 'ephemeral' } }],
+    stop_sequences: ['.'], metadata: { user_id: 'user-1234' },
+    messages: [{ role: 'user', content: 'Tell me about rivers.' }],
+  });
+  assert.equal(m.stop_reason, 'stop_sequence');
+  assert.equal(m.stop_sequence, '.');
+  const s = await an().messages.create({
+    model: 'claude-sonnet-4', max_tokens: 50, temperature: 0, system: 'You are terse.',
+    top_k: 5, top_p: 0.9, service_tier: 'auto',
+    messages: [{ role: 'user', content: 'Name the capital of Australia in one word.' }],
+  });
+  assert.deepEqual(s.content, [{ type: 'text', text: 'Canberra' }]);
+});
+
+test('anthropic: tool_choice any and tool', async () => {
+  const any = await an().messages.create({
+    model: 'claude-sonnet-4', max_tokens: 200, tools: [anTool], tool_choice: { type: 'any' },
+    messages: [{ role: 'user', content: 'Hello there.' }],
+  });
+  assert.equal(any.stop_reason, 'tool_use');
+  assert.equal(any.content.find((b) => b.type === 'tool_use').name, 'get_weather');
+  const named = await an().messages.create({
+    model: 'claude-sonnet-4', max_tokens: 200, tools: [anTool, { ...anTool, name: 'get_time' }],
+    tool_choice: { type: 'tool', name: 'get_time', disable_parallel_tool_use: true },
+    messages: weatherAsk,
+  });
+  assert.equal(named.content.find((b) => b.type === 'tool_use').name, 'get_time');
+});
+
+test('anthropic: multi-turn with tool_use and tool_result blocks', async () => {
+  const first = await an().messages.create({ model: 'claude-sonnet-4', max_tokens: 200, tools: [anTool], messages: weatherAsk });
+  const use = first.content.find((b) => b.type === 'tool_use');
+  assert.ok(use, 'the model called the tool');
+  const second = await an().messages.create({
+    model: 'claude-sonnet-4', max_tokens: 100, tools: [anTool],
+    messages: [
+      ...weatherAsk,
+      { role: 'assistant', content: first.content },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: [{ type: 'text', text: '18 C, sunny' }] }] },
+    ],
+  });
+  assert.ok(['end_turn', 'max_tokens', 'tool_use'].includes(second.stop_reason), second.stop_reason);
+  const count = await an().messages.countTokens({
+    model: 'claude-sonnet-4', tools: [anTool],
+    messages: [...weatherAsk, { role: 'assistant', content: first.content },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '18 C' }] }],
+  });
+  assert.ok(count.input_tokens > 0);
+});
+
+test('anthropic: extended thinking', async () => {
+  const m = await an().messages.create({
+    model: 'claude-sonnet-4', max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 1024 },
+    messages: [{ role: 'user', content: 'Name the capital of Australia in one word.' }],
+  });
+  assert.equal(m.type, 'message');
+  const off = await an().messages.create({
+    model: 'claude-sonnet-4', max_tokens: 50, thinking: { type: 'disabled' }, temperature: 0,
+    messages: [{ role: 'user', content: 'Name the capital of Australia in one word.' }],
+  });
+  assert.deepEqual(off.content, [{ type: 'text', text: 'Canberra' }]);
+});
+
+// An Anthropic refusal: APIError with status 400, the real message, and the
+// request id in the body that the header carries.
+const anthropicRefusal = (message) => (e) => {
+  assert.ok(e instanceof Anthropic.APIError && e instanceof Anthropic.BadRequestError, String(e));
+  assert.equal(e.status, 400);
+  assert.equal(e.error?.type, 'error');
+  assert.equal(e.error?.error?.type, 'invalid_request_error');
+  assert.equal(e.apiMessage, message);
+  assert.match(e.requestID, /^req_011C/);
+  assert.equal(e.error?.request_id, e.requestID);
+  return true;
+};
+
+for (const [where, base] of [['official', () => official], ['honest relay', () => relay]]) {
+  test(`anthropic: OpenAI's fields are refused in the official words (${where})`, async () => {
+    const ask = { model: 'claude-sonnet-4', max_tokens: 50, messages: weatherAsk };
+    await assert.rejects(an(base()).messages.create({ ...ask, stop: ['.'] }),
+      anthropicRefusal('stop: Extra inputs are not permitted'));
+    await assert.rejects(an(base()).messages.create({ ...ask, foo: 1 }),
+      anthropicRefusal('foo: Extra inputs are not permitted'));
+    await assert.rejects(an(base()).messages.create({ ...ask, tools: [anTool], tool_choice: 'required' }),
+      anthropicRefusal('tool_choice: Input should be a valid dictionary or object to extract fields from'));
+    await assert.rejects(an(base()).messages.create({ ...ask, tools: [weatherTool] }),
+      (e) => e instanceof Anthropic.BadRequestError &&
+        e.apiMessage.startsWith("tools.0: Input tag 'function' found using 'type' does not match any of the expected tags: 'bash_20250124', "));
+    await assert.rejects(an(base()).messages.create({ ...ask, max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 1024 }, temperature: 0 }),
+      anthropicRefusal('`temperature` may only be set to 1 when thinking is enabled. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#important-considerations-when-using-extended-thinking'));
+    await assert.rejects(an(base()).messages.create({ ...ask, messages: [{ role: 'user', content: 'hi', name: 'bob' }] }),
+      anthropicRefusal('messages.0.name: Extra inputs are not permitted'));
+    await assert.rejects(an(base()).messages.countTokens({ model: 'claude-sonnet-4', messages: weatherAsk, max_tokens: 5 }),
+      anthropicRefusal('max_tokens: Extra inputs are not permitted'));
+  });
+}
+
+test('openai: tools with tool_choice required', async () => {
+  const r = await oa().chat.completions.create({
+    model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello there.' }], tools: [weatherTool], tool_choice: 'required',
+  });
+  assert.equal(r.choices[0].finish_reason, 'tool_calls');
+  assert.equal(r.choices[0].message.tool_calls[0].function.name, 'get_weather');
+  const named = await oa().chat.completions.create({
+    model: 'gpt-4o', messages: [{ role: 'user', content: 'Hello there.' }], tools: [weatherTool],
+    tool_choice: { type: 'function', function: { name: 'get_weather' } }, parallel_tool_calls: false,
+  });
+  const call = named.choices[0].message.tool_calls[0];
+  assert.equal(call.function.name, 'get_weather');
+  // the next turn answers the call
+  const next = await oa().chat.completions.create({
+    model: 'gpt-4o', tools: [weatherTool],
+    messages: [{ role: 'user', content: 'Hello there.' }, named.choices[0].message,
+      { role: 'tool', tool_call_id: call.id, content: '18 C, sunny' }],
+  });
+  assert.ok(next.choices[0].finish_reason);
+});
+
+test('openai: fields the simulation ignores are accepted', async () => {
+  const r = await oa().chat.completions.create({
+    model: 'gpt-4o', messages: [{ role: 'developer', content: 'Be terse.' }, ...prompt('pong-gpt')], temperature: 0,
+    user: 'user-1234', store: false, metadata: { run: 'sdk' }, service_tier: 'auto', seed: 7,
+    presence_penalty: 0.1, frequency_penalty: 0.1, top_p: 1, logit_bias: { 1234: -1 }, prompt_cache_key: 'k',
+    safety_identifier: 'user-1234', modalities: ['text'], n: 1,
+  });
+  assert.equal(r.choices[0].message.content, 'pong');
+  const s = await oa().chat.completions.create({
+    model: 'gpt-4o', messages: prompt('pong-gpt'), temperature: 0, stream: true,
+    stream_options: { include_usage: true }, max_completion_tokens: 10, stop: ['\n\n'],
+  });
+  let text = '';
+  for await (const chunk of s) text += chunk.choices[0]?.delta?.content ?? '';
+  assert.equal(text, 'pong');
+});
+
+const openaiRefusal = (message, param, code) => (e) => {
+  assert.ok(e instanceof OpenAI.APIError && e instanceof OpenAI.BadRequestError, String(e));
+  assert.equal(e.status, 400);
+  assert.equal(e.error?.message, message);
+  assert.equal(e.message, `400 ${message}`);
+  assert.equal(e.type, 'invalid_request_error');
+  assert.equal(e.param, param);
+  assert.equal(e.code, code);
+  return true;
+};
+
+for (const [where, base] of [['official', () => official], ['honest relay', () => relay]]) {
+  test(`openai: unknown and ill-typed fields are refused in the official words (${where})`, async () => {
+    const ask = { model: 'gpt-4o', messages: prompt('pong-gpt') };
+    await assert.rejects(oa(base()).chat.completions.create({ ...ask, foo: 1 }),
+      openaiRefusal('Unrecognized request argument supplied: foo', null, null));
+    await assert.rejects(oa(base()).chat.completions.create({ ...ask, stop_sequences: ['.'] }),
+      openaiRefusal('Unrecognized request argument supplied: stop_sequences', null, null));
+    await assert.rejects(oa(base()).chat.completions.create({ ...ask, messages: [{ role: 'user', content: 'hi', cache_control: { type: 'ephemeral' } }] }),
+      openaiRefusal("Unknown parameter: 'messages[0].cache_control'.", 'messages[0].cache_control', 'unknown_parameter'));
+    await assert.rejects(oa(base()).chat.completions.create({ ...ask, tools: [anTool] }),
+      openaiRefusal("Missing required parameter: 'tools[0].type'.", 'tools[0].type', 'missing_required_parameter'));
+    await assert.rejects(oa(base()).chat.completions.create({ ...ask, tools: [weatherTool], tool_choice: 'any' }),
+      openaiRefusal("Invalid value: 'any'. Supported values are: 'none', 'auto', and 'required'.", 'tool_choice', 'invalid_value'));
+    await assert.rejects(oa(base()).chat.completions.create({ ...ask, temperature: 3 }),
+      openaiRefusal("Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got 3 instead.", 'temperature', 'decimal_above_max_value'));
+  });
+}
