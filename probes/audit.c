@@ -153,7 +153,6 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 	run->arg = arg;
 	run->parallel = parallel ? parallel : 3;
 	run->timeout_us = timeout_us > 0 ? timeout_us : 60000000;
-	run->deadline_us = now_us() + run->timeout_us;
 	run->started_ms = wall_ms();
 	size_t n = 0;
 	for (size_t i = 0; i < c->n; i++)
@@ -185,6 +184,8 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 		done(run, arg);
 		return NULL;
 	}
+	/* the clock starts with the first request, not before the rendering */
+	run->deadline_us = now_us() + run->timeout_us;
 	submit_more(run);
 	return run;
 }

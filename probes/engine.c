@@ -596,8 +596,11 @@ classify_failure(struct transfer *t, CURLcode rc, int64_t now)
 {
 	struct observation *o = t->obs;
 	const char *curl_says = t->errbuf[0] != '\0' ? t->errbuf : curl_easy_strerror(rc);
+	/* what was waited for: the deadline, not how late the loop noticed it */
+	int64_t waited = now - t->start_us < t->timeout_us ? now - t->start_us : t->timeout_us;
+	int64_t end = t->start_us + waited;
 	char took[32];
-	observation_duration_text(now - t->start_us, took, sizeof took);
+	observation_duration_text(waited, took, sizeof took);
 	int sent = o->sent_us > 0; /* connected (and TLS done): the request went out */
 	int64_t stall = t->idle_timeout_us < STALL_US ? t->idle_timeout_us : STALL_US;
 	switch (rc) {
@@ -622,9 +625,9 @@ classify_failure(struct transfer *t, CURLcode rc, int64_t now)
 			fail_as(o, ERR_TLS, "the TLS handshake did not finish within %s", took);
 		else if (t->last_byte_at == 0)
 			fail_as(o, ERR_TIMEOUT, "no response within %s", took);
-		else if (now - t->last_byte_at >= stall) {
+		else if (end - t->last_byte_at >= stall) {
 			char quiet[32];
-			observation_duration_text(now - t->last_byte_at, quiet, sizeof quiet);
+			observation_duration_text(end - t->last_byte_at, quiet, sizeof quiet);
 			fail_as(o, ERR_IDLE, "the response stalled: no byte for its last %s",
 			        quiet);
 		} else
@@ -1008,6 +1011,7 @@ start_one(struct engine *e, struct transfer *t)
 	t->sock = CURL_SOCKET_BAD;
 	t->obs->started_ms = wall_ms();
 	t->obs->start_mono_us = t->start_us;
+	t->obs->timeout_us = t->timeout_us;
 	adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, t->start_us, t->body_cap);
 	t->parse.stop_after_chunks = t->stop_after_chunks;
 	int ready = setup_easy(e, t) == 0;

@@ -58,6 +58,7 @@ observation_init(struct observation *o)
 	o->prompt_tokens = o->completion_tokens = o->total_tokens = o->cached_tokens = -1;
 	o->retry_after_s = -1;
 	o->last_byte_us = -1;
+	o->timeout_us = -1;
 }
 
 void
@@ -95,8 +96,10 @@ observation_duration_text(int64_t us, char *out, size_t n)
 		snprintf(out, n, "?");
 	else if (us < 1000)
 		snprintf(out, n, "under 1 ms");
-	else if (us < 999500)
+	else if (us < 99500)
 		snprintf(out, n, "%lld ms", (long long)((us + 500) / 1000));
+	else if (us < 995000) /* two figures are all a sentence needs */
+		snprintf(out, n, "%lld ms", (long long)((us + 5000) / 10000 * 10));
 	else if (us < 9950000) {
 		long tenths = (long)((us + 50000) / 100000);
 		if (tenths % 10 == 0)

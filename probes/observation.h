@@ -87,6 +87,7 @@ struct observation {
 	                            * sent_us count from it (set by the engine) */
 	int64_t last_byte_us;      /* the last response byte (headers or body) from
 	                            * the start of the transfer; -1: none came */
+	int64_t timeout_us;        /* the deadline it was given; -1: never sent */
 };
 
 void observation_init(struct observation *o);
@@ -95,8 +96,9 @@ void observation_release(struct observation *o);
 int observation_ok(const struct observation *o);
 /* Set a string field to a sanitized copy (capped, valid UTF-8). */
 void observation_set(char **field, const char *s, size_t len, size_t cap);
-/* A duration as error details and findings say it: "250 ms", "1.5 s",
- * "60 s" (one decimal under 10 s, none above); "?" when negative. */
+/* A duration as error details and findings say it, to two figures: "45 ms",
+ * "250 ms", "1.5 s", "60 s" (one decimal under 10 s, none above); "?" when
+ * negative. */
 void observation_duration_text(int64_t us, char *out, size_t n);
 
 #endif

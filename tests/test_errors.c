@@ -39,8 +39,9 @@ static const char *const need[] = {"silent",
                                    "bad-gateway-page",
                                    "malformed",
                                    NULL};
-/* fast enough that a reply's own simulated latency is a few ms: the idle
- * relay's silence rounds to its deadline */
+/* fast enough that a reply's own simulated latency is a few ms (the idle
+ * relay's silence rounds to its deadline), slow enough that a hang outlasts
+ * every deadline here (the fixture gives up after 600 simulated s) */
 static char *const fast[] = {(char *)"--time-scale", (char *)"0.01", NULL};
 static struct fixture world;
 static struct catalog *cat;
@@ -346,4 +347,92 @@ Test(errors, broken_json_is_malformed_with_each_reason_counted)
 	cr_expect_str_eq(summary(&a, "unavailable"), want);
 	assessment_release(&a);
 	audit_run_free(run);
+}
+
+/* ---- the behaviours themselves, as a client sees them ---- */
+
+static struct http_response
+post(const char *relay)
+{
+	struct http_response r;
+	char *body = chat_request_body("gpt-4o", "Reply with the single word: pong", NULL);
+	http_post_chat(&r, fixture_url(&world, relay), body, 5000);
+	free(body);
+	return r;
+}
+
+static const char *
+error_field(const struct http_response *r, const char *key)
+{
+	return json_str(json_object_get(r->json, "error"), key);
+}
+
+Test(errors, fixture_bodies_are_the_real_shapes)
+{
+	struct http_response r = post("user-quota"); /* new-api */
+	cr_expect_eq(r.status, 403);
+	cr_expect_str_eq(error_field(&r, "code"), "insufficient_user_quota");
+	cr_expect_str_eq(error_field(&r, "type"), "new_api_error");
+	http_response_release(&r);
+	r = post("token-exhausted"); /* one-api: no code, the words say it */
+	cr_expect_eq(r.status, 401);
+	cr_expect_null(json_object_get(json_object_get(r.json, "error"), "code"));
+	cr_expect(strstr(error_field(&r, "message"), "额度已用尽") != NULL, "%s", r.body);
+	http_response_release(&r);
+	r = post("quota-429"); /* OpenAI's own */
+	cr_expect_eq(r.status, 429);
+	cr_expect_str_eq(error_field(&r, "code"), "insufficient_quota");
+	http_response_release(&r);
+	r = post("limited-429");
+	cr_expect_eq(r.status, 429);
+	cr_expect_str_eq(error_field(&r, "code"), "rate_limit_exceeded");
+	cr_expect(strstr(r.headers.data, "retry-after: 20") != NULL, "%s", r.headers.data);
+	http_response_release(&r);
+	r = post("no-channel"); /* one-api */
+	cr_expect_eq(r.status, 503);
+	cr_expect(strstr(error_field(&r, "message"), "无可用渠道") != NULL, "%s", r.body);
+	http_response_release(&r);
+	r = post("no-url");
+	cr_expect_eq(r.status, 404);
+	cr_expect_null(r.json, "a web page, not JSON");
+	cr_expect(strstr(r.body, "<title>404 Not Found</title>") != NULL, "%s", r.body);
+	http_response_release(&r);
+}
+
+Test(errors, huge_header_is_one_header_that_long)
+{
+	struct http_response r = post("big-headers");
+	cr_expect_eq(r.status, 200);
+	const char *h = strstr(r.headers.data, "x-padding: ");
+	cr_assert_not_null(h);
+	size_t n = strspn(h + 11, "a");
+	cr_expect_eq(n, 81920);
+	http_response_release(&r);
+}
+
+Test(errors, silent_writes_nothing_and_close_closes)
+{
+	long long t0 = test_now_ms();
+	struct http_response r = post("silent");
+	cr_expect_eq(r.rc, CURLE_OPERATION_TIMEDOUT, "%s", curl_easy_strerror(r.rc));
+	cr_expect_eq(r.headers.len, 0, "not a byte");
+	cr_expect_geq(test_now_ms() - t0, 4900);
+	http_response_release(&r);
+	r = post("close");
+	cr_expect_eq(r.rc, CURLE_GOT_NOTHING, "%s", curl_easy_strerror(r.rc));
+	http_response_release(&r);
+}
+
+Test(bad_error_world, unknown_body_is_named_with_its_line, .timeout = 20)
+{
+	char *argv[] = {(char *)test_binary("assay-fixture"), (char *)"-c",
+	                (char *)"tests/data/errors/bad-body.yaml", NULL};
+	char *out = NULL, *err = NULL;
+	int rc = run_capture(argv, 10000, &out, &err);
+	cr_expect_eq(rc, 2, "exit %d: %s", rc, err);
+	cr_expect(strstr(err, "bad-body.yaml:8: 'body' must be one of official, quota, "
+	                      "model_not_found, html, not 'teapot'") != NULL,
+	          "%s", err);
+	free(out);
+	free(err);
 }

@@ -113,15 +113,25 @@ collect(const struct audit_run *run, int e, const struct observation **out)
 	return n;
 }
 
+/* How long a request waited: its total_us, or its deadline when the loop
+ * noticed that late (what it was given is what the relay had). */
+static int64_t
+waited(const struct observation *o)
+{
+	if (o->timeout_us >= 0 && o->total_us > o->timeout_us)
+		return o->timeout_us;
+	return o->total_us;
+}
+
 /* "60 s", or "their 2 s to 60 s" when they differ; the values are each
- * request's total_us (silence 0) or its time since the last byte (silence
- * 1). Empty when none is known. */
+ * request's wait (silence 0) or its time since the last byte until then
+ * (silence 1). Empty when none is known. */
 static void
 durations(const struct observation *const *os, size_t n, int silence, char *out, size_t cap)
 {
 	int64_t lo = -1, hi = -1;
 	for (size_t i = 0; i < n; i++) {
-		int64_t v = os[i]->total_us;
+		int64_t v = waited(os[i]);
 		if (silence)
 			v = os[i]->last_byte_us >= 0 && v >= os[i]->last_byte_us
 			        ? v - os[i]->last_byte_us
