@@ -1108,11 +1108,11 @@ start_queued(struct engine *e)
 				while (p->queue_head != NULL && p->failures >= CIRCUIT_FAILURES &&
 				       p->paused_until_us > now) {
 					struct transfer *t = pool_pop(e, p);
-					snprintf(why, sizeof why,
-					         "the relay had failed %d requests in a row (%s) "
-					         "and was "
-					         "given time to recover",
-					         p->failures, error_class_name(p->last_error));
+					snprintf(
+					    why, sizeof why,
+					    "the relay had failed %d requests in a row (%s) and "
+					    "was given time to recover",
+					    p->failures, error_class_name(p->last_error));
 					fail_later(e, t, ERR_NOT_SENT, why);
 				}
 				pool_refill(p, now);

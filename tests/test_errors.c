@@ -436,3 +436,95 @@ Test(bad_error_world, unknown_body_is_named_with_its_line, .timeout = 20)
 	free(out);
 	free(err);
 }
+
+/* ---- the engine alone: curl's two timeouts told apart ---- */
+
+/* curl's low-speed limit averages the last five seconds (the request's own
+ * upload counts), so it fires some seconds after the idle window: hangs
+ * here must outlast that (600 simulated s at 0.05 are 30 s). */
+static char *const slower[] = {(char *)"--time-scale", (char *)"0.05", NULL};
+
+static void
+setup_slower(void)
+{
+	cr_assert_eq(fixture_start(&world, "tests/data/errors/world.yaml", need, slower), 0,
+	             "the fixture world did not start");
+}
+
+static void
+teardown_slower(void)
+{
+	cr_expect_eq(fixture_stop(&world), 0);
+}
+
+TestSuite(low_speed, .init = setup_slower, .fini = teardown_slower, .timeout = 60);
+
+static void
+one_done_cb(struct observation *obs, void *arg)
+{
+	struct observation **out = arg;
+	*out = obs;
+}
+
+/* One request to relay with these deadlines; the caller frees the result. */
+static struct observation *
+request(const char *relay, int stream, int64_t timeout_us, int64_t idle_us)
+{
+	struct event_base *base = event_base_new();
+	struct engine *e = engine_new(base, NULL);
+	struct probe_message m[] = {{"user", "Reply with the single word: pong"}};
+	struct probe_call call = {.model = "gpt-4o",
+	                          .messages = m,
+	                          .n_messages = 1,
+	                          .max_tokens = 5,
+	                          .temperature = -1,
+	                          .seed = -1,
+	                          .stream = stream};
+	char *url = adapter_url(API_OPENAI, fixture_url(&world, relay));
+	char *body = adapter_body(API_OPENAI, &call);
+	struct engine_request req = {.api = API_OPENAI,
+	                             .url = url,
+	                             .body = body,
+	                             .stream = stream,
+	                             .timeout_us = timeout_us,
+	                             .idle_timeout_us = idle_us};
+	struct observation *o = NULL;
+	engine_submit(e, &req, one_done_cb, &o);
+	free(url);
+	free(body);
+	struct timeval bound = {30, 0};
+	event_base_loopexit(base, &bound);
+	while (o == NULL && event_base_got_exit(base) == 0)
+		event_base_loop(base, EVLOOP_ONCE);
+	engine_free(e);
+	event_base_free(base);
+	cr_assert_not_null(o, "the request never ended");
+	return o;
+}
+
+/* curl's low-speed limit fires before any byte came: that is no response,
+ * a timeout, not a stalled stream (the old engine called it idle because
+ * it ended before the deadline). */
+Test(low_speed, without_a_byte_is_a_timeout)
+{
+	struct observation *o = request("silent", 1, 20000000, 1000000);
+	cr_expect_eq(o->error, ERR_TIMEOUT, "%s (%s)", error_class_name(o->error), o->error_detail);
+	cr_expect_eq(o->last_byte_us, -1);
+	cr_expect_lt(o->total_us, 15000000, "the idle window, not the deadline, ended it");
+	cr_expect(strncmp(o->error_detail, "no response within ", 19) == 0, "%s", o->error_detail);
+	observation_release(o);
+	free(o);
+}
+
+/* ... and after the headers, the same limit is a stall. */
+Test(low_speed, after_the_headers_is_idle)
+{
+	struct observation *o = request("hang-headers", 1, 20000000, 1000000);
+	cr_expect_eq(o->error, ERR_IDLE, "%s (%s)", error_class_name(o->error), o->error_detail);
+	cr_expect_eq(o->http_status, 200);
+	cr_expect_geq(o->last_byte_us, 0);
+	cr_expect(strncmp(o->error_detail, "the response stalled: no byte for its last ", 43) == 0,
+	          "%s", o->error_detail);
+	observation_release(o);
+	free(o);
+}
