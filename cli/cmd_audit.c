@@ -109,8 +109,9 @@ print_report(const struct audit_run *run, const struct assessment *a, const char
 	for (size_t i = 0; i < run->n_items; i++) {
 		const struct observation *o = run->items[i].obs;
 		if (o != NULL && !observation_ok(o))
-			fprintf(f, "  failed %s: %s (%s)\n", run->items[i].probe->id,
-			        error_class_name(o->error), o->error_detail ? o->error_detail : "");
+			fprintf(f, "  %s %s: %s (%s)\n", o->error == ERR_NOT_SENT ? "not sent" : "failed",
+			        run->items[i].probe->id, error_class_name(o->error),
+			        o->error_detail ? o->error_detail : "");
 	}
 }
 

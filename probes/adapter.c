@@ -9,8 +9,10 @@
 #include "probes/adapter.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "probes/endpoint.h"
 #include "probes/json_arena.h"
@@ -210,16 +212,65 @@ adapter_body(enum api_kind api, const struct probe_call *call, const char **why_
 	return s;
 }
 
-enum error_class
-adapter_classify_status(int status, const char *code)
+/* Does s hold needle, ignoring ASCII case? */
+static int
+contains_ci(const char *s, const char *needle)
 {
-	if (code != NULL && (strstr(code, "insufficient_quota") || strstr(code, "billing") ||
-	                     strstr(code, "quota")))
+	size_t n = strlen(needle);
+	for (; s != NULL && *s != '\0'; s++)
+		if (strncasecmp(s, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+contains_any(const char *s, const char *const *needles)
+{
+	for (size_t i = 0; s != NULL && needles[i] != NULL; i++)
+		if (contains_ci(s, needles[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * The class of an error answer from its status and what its body says (code,
+ * type and message may each be NULL; html: the body was a web page, not an
+ * API error). Credit that is gone is quota whatever the status: OpenAI sends
+ * insufficient_quota as a 429, one-api/new-api send 401 ("该令牌额度已用尽")
+ * and 403 (insufficient_user_quota), Anthropic a 400 ("credit balance is too
+ * low"), DeepSeek a 402 ("Insufficient Balance"). A model the relay does not
+ * offer is said by code (model_not_found, OpenAI and new-api, even on 503),
+ * by one-api's "no channel for model" (a 503), or by a 404 whose message
+ * names a model (Anthropic's "model: ..."); any other 404 is nothing at the
+ * URL. Only what is left of 429 is a rate limit.
+ */
+static enum error_class
+classify_error(int status, const char *code, const char *type, const char *msg, int html)
+{
+	static const char *const quota_codes[] = {"quota",  "billing", "balance",
+	                                          "credit", "payment", NULL};
+	static const char *const quota_words[] = {"exceeded your current quota",
+	                                          "quota is not enough",
+	                                          "insufficient balance",
+	                                          "insufficient credit",
+	                                          "credit balance is too low",
+	                                          "额度不足",
+	                                          "余额不足",
+	                                          "额度已用尽",
+	                                          NULL};
+	static const char *const no_channel[] = {"无可用渠道", "no available channel", NULL};
+	static const char *const model_words[] = {"model", "模型", NULL};
+	if (status == 402 || contains_any(code, quota_codes) || contains_any(type, quota_codes) ||
+	    contains_any(msg, quota_words))
 		return ERR_QUOTA;
+	if (contains_ci(code ? code : "", "model_not_found") ||
+	    contains_ci(type ? type : "", "model_not_found") || contains_any(msg, no_channel) ||
+	    (status == 404 && !html && contains_any(msg, model_words)))
+		return ERR_NO_MODEL;
 	if (status == 401 || status == 403)
 		return ERR_AUTH;
-	if (status == 402)
-		return ERR_QUOTA;
+	if (status == 404)
+		return ERR_NOT_FOUND;
 	if (status == 429)
 		return ERR_RATE_LIMITED;
 	if (status >= 500)
@@ -227,6 +278,12 @@ adapter_classify_status(int status, const char *code)
 	if (status >= 300)
 		return ERR_HTTP;
 	return ERR_NONE;
+}
+
+enum error_class
+adapter_classify_status(int status, const char *code)
+{
+	return classify_error(status, code, NULL, NULL, 0);
 }
 
 static void
@@ -338,9 +395,11 @@ openai_chunk(struct adapter_parse *p, json_t *chunk, int64_t now)
 		return -1;
 	json_t *err = json_object_get(chunk, "error");
 	if (err != NULL) {
-		json_t *msg = json_is_object(err) ? json_object_get(err, "message") : NULL;
-		set_error(p, ERR_UPSTREAM,
-		          json_is_string(msg) ? json_string_value(msg) : "error event in stream");
+		const char *msg = json_string_value(json_object_get(err, "message"));
+		enum error_class e =
+		    classify_error(200, json_string_value(json_object_get(err, "code")),
+		                   json_string_value(json_object_get(err, "type")), msg, 0);
+		set_error(p, e != ERR_NONE ? e : ERR_UPSTREAM, msg ? msg : "error event in stream");
 		return 0;
 	}
 	if (o->id == NULL)
@@ -437,14 +496,14 @@ anthropic_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t 
 	} else if (strcmp(type, "error") == 0) {
 		observation_event(o, 'X');
 		json_t *err = json_object_get(ev, "error");
-		json_t *msg = json_is_object(err) ? json_object_get(err, "message") : NULL;
-		json_t *etype = json_is_object(err) ? json_object_get(err, "type") : NULL;
-		enum error_class e = ERR_UPSTREAM;
-		if (json_is_string(etype) &&
-		    strcmp(json_string_value(etype), "rate_limit_error") == 0)
-			e = ERR_RATE_LIMITED;
-		set_error(p, e,
-		          json_is_string(msg) ? json_string_value(msg) : "error event in stream");
+		const char *msg = json_string_value(json_object_get(err, "message"));
+		const char *etype = json_string_value(json_object_get(err, "type"));
+		enum error_class e = classify_error(200, NULL, etype, msg, 0);
+		if (e == ERR_NONE)
+			e = etype != NULL && strcmp(etype, "rate_limit_error") == 0
+			        ? ERR_RATE_LIMITED
+			        : ERR_UPSTREAM;
+		set_error(p, e, msg ? msg : "error event in stream");
 	} else {
 		observation_event(o, '?');
 	}
@@ -615,31 +674,48 @@ finish_anthropic_body(struct adapter_parse *p, json_t *j)
 	}
 }
 
-/* The message and code of an error body in either API's shape. */
+/* Is this body a web page (a proxy's or web server's), not an API error? */
+static int
+body_is_html(const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+		i++;
+	return i < len && s[i] == '<';
+}
+
+/* The message, code and type of an error body in either API's shape (or the
+ * top-level message/detail some relays send), and its class. */
 static void
 error_body(struct adapter_parse *p, int status)
 {
 	char detail[OBS_DETAIL_CAP];
-	const char *code = NULL;
+	const char *code = NULL, *type = NULL, *msg = NULL;
+	int html = p->body.len > 0 && body_is_html(p->body.data, p->body.len);
 	json_error_t jerr;
-	json_t *j = p->body.len ? json_loadb(p->body.data, p->body.len, 0, &jerr) : NULL;
+	json_t *j = p->body.len && !html ? json_loadb(p->body.data, p->body.len, 0, &jerr) : NULL;
 	json_t *err = json_is_object(j) ? json_object_get(j, "error") : NULL;
-	const char *msg = NULL;
 	if (json_is_object(err)) {
 		msg = json_string_value(json_object_get(err, "message"));
 		code = json_string_value(json_object_get(err, "code"));
-		if (code == NULL)
-			code = json_string_value(json_object_get(err, "type"));
+		type = json_string_value(json_object_get(err, "type"));
 	} else if (json_is_string(err)) {
 		msg = json_string_value(err);
+	} else if (json_is_object(j)) {
+		msg = json_string_value(json_object_get(j, "message"));
+		if (msg == NULL)
+			msg = json_string_value(json_object_get(j, "detail"));
+		code = json_string_value(json_object_get(j, "code"));
 	}
 	if (msg != NULL)
 		snprintf(detail, sizeof detail, "HTTP %d: %s", status, msg);
+	else if (html)
+		snprintf(detail, sizeof detail, "HTTP %d: a web page, not an API error", status);
 	else if (p->body.len > 0)
 		snprintf(detail, sizeof detail, "HTTP %d: %.200s", status, p->body.data);
 	else
 		snprintf(detail, sizeof detail, "HTTP %d", status);
-	set_error(p, adapter_classify_status(status, code), detail);
+	set_error(p, classify_error(status, code, type, msg, html), detail);
 	json_decref(j);
 }
 

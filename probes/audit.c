@@ -5,6 +5,7 @@
 #include "probes/audit.h"
 
 #include <event2/event.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,31 +44,73 @@ struct item_ref {
 	size_t index;
 };
 
+/* A request left with less than this of the run's time is not sent: no
+ * model answers that fast, and a "timeout" of a few milliseconds would blame
+ * the relay for the audit's own clock. (Half the run's timeout when that is
+ * shorter, so the first requests of a run always go out.) */
+#define LAST_CALL_US 100000
+
 static void submit_more(struct audit_run *run);
+
+/* Item i is done with obs. Returns 1 when that ended the run (done was
+ * called: run may be gone). */
+static int
+item_finish(struct audit_run *run, size_t i, struct observation *obs)
+{
+	run->items[i].obs = obs;
+	run->n_done++;
+	if (run->n_done == run->n_items) {
+		run->finished_ms = wall_ms();
+		run->done(run, run->arg);
+		return 1;
+	}
+	return 0;
+}
 
 static void
 item_done_cb(struct observation *obs, void *arg)
 {
 	struct item_ref *ref = arg;
 	struct audit_run *run = ref->run;
-	run->items[ref->index].obs = obs;
+	size_t i = ref->index;
 	free(ref);
-	run->n_done++;
 	run->in_flight--;
-	if (run->n_done == run->n_items) {
-		run->finished_ms = wall_ms();
-		run->done(run, run->arg);
+	if (item_finish(run, i, obs))
 		return;
-	}
 	submit_more(run);
+}
+
+/* The run's time ran out before item i went out: it ends unsent. */
+static int
+item_not_sent(struct audit_run *run, size_t i)
+{
+	struct observation *o = xmalloc(sizeof *o);
+	observation_init(o);
+	char took[32], why[96];
+	observation_duration_text(run->timeout_us, took, sizeof took);
+	snprintf(why, sizeof why, "the audit's %s had run out", took);
+	o->started_ms = wall_ms();
+	o->total_us = 0;
+	o->error = ERR_NOT_SENT;
+	observation_set(&o->error_detail, why, strlen(why), OBS_DETAIL_CAP);
+	return item_finish(run, i, o);
 }
 
 static void
 submit_more(struct audit_run *run)
 {
+	int64_t last_call = run->timeout_us / 2 < LAST_CALL_US ? run->timeout_us / 2 : LAST_CALL_US;
 	while (run->next < run->n_items && run->in_flight < run->parallel) {
 		size_t i = run->next++;
 		struct audit_item *it = &run->items[i];
+		/* the whole run shares one deadline: a relay that stalls or
+		 * rate-limits hard ends the audit on time, as data */
+		int64_t left = run->deadline_us - now_us();
+		if (left < last_call) {
+			if (item_not_sent(run, i))
+				return;
+			continue;
+		}
 		struct probe_call call = {
 		    .model = run->target.model,
 		    .messages = it->messages,
@@ -84,11 +127,6 @@ submit_more(struct audit_run *run)
 		char *body = adapter_body(run->target.api, &call, NULL);
 		if (body == NULL)
 			fatal(70, "internal: probe '%s' cannot be sent", it->probe->id);
-		/* the whole run shares one deadline: a relay that stalls or
-		 * rate-limits hard ends the audit on time, as data */
-		int64_t left = run->deadline_us - now_us();
-		if (left < 1000)
-			left = 1000;
 		struct engine_request req = {
 		    .pool = run->target.relay,
 		    .api = run->target.api,
@@ -127,7 +165,6 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 	run->arg = arg;
 	run->parallel = parallel ? parallel : 3;
 	run->timeout_us = timeout_us > 0 ? timeout_us : 60000000;
-	run->deadline_us = now_us() + run->timeout_us;
 	run->started_ms = wall_ms();
 	size_t n = 0;
 	for (size_t i = 0; i < c->n; i++)
@@ -165,6 +202,8 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 		done(run, arg);
 		return NULL;
 	}
+	/* the clock starts with the first request, not before the rendering */
+	run->deadline_us = now_us() + run->timeout_us;
 	submit_more(run);
 	return run;
 }

@@ -70,7 +70,9 @@ void audit_target_release(struct audit_target *t);
  * Start a run of the catalog's probes in the tiers mask against target.
  * Probes whose intent target's API cannot carry are not sent; the run lists
  * them in skipped with the reason.
- * timeout_us bounds each request and the run as a whole (0: 60 s).
+ * timeout_us bounds each request and the run as a whole (0: 60 s): requests
+ * the run has no time left for end unsent (ERR_NOT_SENT, "the audit's 60 s
+ * had run out"), never sent with a deadline too short to answer in.
  * done is called once, from the event loop, when every request has ended;
  * the callee then owns the run (audit_run_free()).
  */

@@ -23,6 +23,8 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -60,6 +62,9 @@ struct transfer {
 	struct observation *obs;
 	struct adapter_parse parse;
 	int status;
+	int64_t last_byte_at;         /* now_us() of the last response byte; 0: none yet */
+	int body_started;             /* write_cb has run: past the headers */
+	char errbuf[CURL_ERROR_SIZE]; /* curl's own words for a failure */
 	engine_done_cb cb;
 	void *arg;
 };
@@ -80,6 +85,9 @@ struct pool {
 	int64_t paused_until_us;
 	int failures; /* consecutive 429 / 5xx / timeout failures */
 	enum error_class last_error;
+	/* what set the pause, said to the requests it keeps from being sent */
+	int pause_by_relay; /* the relay's Retry-After, not our own backoff */
+	enum error_class pause_class;
 	size_t in_flight;
 	struct transfer *queue_head, *queue_tail;
 };
@@ -102,6 +110,10 @@ struct pool {
 
 /* Consecutive failures after which a pool stops queueing while it backs off. */
 #define CIRCUIT_FAILURES 5
+
+/* At its deadline, a response that sent nothing for this long (or less, if
+ * the idle timeout is shorter) had stalled: idle, not still coming. */
+#define STALL_US 1000000
 
 struct engine {
 	struct event_base *base;
@@ -377,6 +389,8 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	size_t n = size * nmemb;
 	int64_t read_at = now_us();
 	int64_t now = arrival_now(t, read_at);
+	t->last_byte_at = read_at;
+	t->body_started = 1;
 	if (t->obs->ttfb_us < 0)
 		t->obs->ttfb_us = now - t->start_us;
 	if (t->status == 0) {
@@ -452,12 +466,15 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct transfer *t = arg;
 	size_t n = size * nmemb;
+	t->last_byte_at = now_us();
 	t->header_bytes += n;
 	if (t->header_bytes > t->header_cap) {
+		char why[96];
+		snprintf(why, sizeof why, "response headers over Assay's %zu-byte cap",
+		         t->header_cap);
 		t->obs->error = ERR_TOO_LARGE;
-		observation_set(&t->obs->error_detail, "response headers over their cap", 31,
-		                OBS_DETAIL_CAP);
-		return 0;
+		observation_set(&t->obs->error_detail, why, strlen(why), OBS_DETAIL_CAP);
+		return 0; /* curl stops the transfer (a write error) */
 	}
 	const char *v;
 	size_t vlen;
@@ -602,6 +619,121 @@ redact_headers(struct observation *o, const struct transfer *t)
 		redact_field(&o->system_fingerprint, v);
 		redact_field(&o->request_id, v);
 		redact_field(&o->ratelimit_remaining, v);
+		redact_field(&o->content_type, v);
+		redact_field(&o->tool_id, v);
+	}
+}
+
+static void fail_as(struct observation *o, enum error_class ec, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Set o's class, and its detail from fmt. */
+static void
+fail_as(struct observation *o, enum error_class ec, const char *fmt, ...)
+{
+	char detail[OBS_DETAIL_CAP];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	o->error = ec;
+	observation_set(&o->error_detail, detail, strlen(detail), OBS_DETAIL_CAP);
+}
+
+/*
+ * What a failed transfer was, in the relay's terms. The deadline and curl's
+ * low-speed limit both end as CURLE_OPERATION_TIMEDOUT; what had arrived by
+ * then decides: no connection is a connect (or TLS) failure, no response
+ * byte a timeout, a response that had sent nothing for STALL_US (or the
+ * idle window) is idle, and one still coming is a timeout too.
+ */
+static void
+classify_failure(struct transfer *t, CURLcode rc, int64_t now)
+{
+	struct observation *o = t->obs;
+	const char *curl_says = t->errbuf[0] != '\0' ? t->errbuf : curl_easy_strerror(rc);
+	/* what was waited for: the deadline, not how late the loop noticed it */
+	int64_t waited = now - t->start_us < t->timeout_us ? now - t->start_us : t->timeout_us;
+	int64_t end = t->start_us + waited;
+	char took[32];
+	observation_duration_text(waited, took, sizeof took);
+	int sent = o->sent_us > 0; /* connected (and TLS done): the request went out */
+	int64_t stall = t->idle_timeout_us < STALL_US ? t->idle_timeout_us : STALL_US;
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		fail_as(o, ERR_DNS, "%s", curl_says);
+		break;
+	case CURLE_COULDNT_CONNECT:
+		fail_as(o, ERR_CONNECT, "%s", curl_says);
+		break;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+		fail_as(o, ERR_TLS, "%s", curl_says);
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		if (!sent && o->connect_us <= 0 && t->last_byte_at == 0)
+			fail_as(o, ERR_CONNECT, "could not connect within %s", took);
+		else if (!sent && strncasecmp(t->url, "https:", 6) == 0)
+			fail_as(o, ERR_TLS, "the TLS handshake did not finish within %s", took);
+		else if (t->last_byte_at == 0)
+			fail_as(o, ERR_TIMEOUT, "no response within %s", took);
+		else if (end - t->last_byte_at >= stall) {
+			char quiet[32];
+			observation_duration_text(end - t->last_byte_at, quiet, sizeof quiet);
+			fail_as(o, ERR_IDLE, "the response stalled: no byte for its last %s",
+			        quiet);
+		} else
+			fail_as(o, ERR_TIMEOUT, "the response did not finish within %s", took);
+		break;
+	case CURLE_FILESIZE_EXCEEDED:
+		fail_as(o, ERR_TOO_LARGE, "%s", curl_says);
+		break;
+	case CURLE_OUT_OF_MEMORY:
+		/* libcurl's own cap on one header line (CURL_MAX_HTTP_HEADER; curl
+		 * 7.88 logs "Avoided giant realloc for header") ends as out of
+		 * memory: before the body, that is what it was */
+		if (!t->body_started)
+			fail_as(o, ERR_TOO_LARGE, "a response header over libcurl's %d-byte limit",
+			        (int)CURL_MAX_HTTP_HEADER);
+		else
+			fail_as(o, ERR_NETWORK, "%s", curl_says);
+		break;
+#if LIBCURL_VERSION_NUM >= 0x080600
+	case CURLE_TOO_LARGE: /* curl 8.6 names its size limits */
+		fail_as(o, ERR_TOO_LARGE, "a response over libcurl's limit: %s", curl_says);
+		break;
+#endif
+	case CURLE_ABORTED_BY_CALLBACK:
+		fail_as(o, ERR_ABORTED, "%s", curl_says);
+		break;
+	case CURLE_GOT_NOTHING:
+		fail_as(o, ERR_NETWORK, "the relay closed the connection without a response");
+		break;
+	case CURLE_SEND_ERROR:
+		fail_as(o, ERR_NETWORK, "the connection failed while the request was sent: %s",
+		        curl_says);
+		break;
+	case CURLE_WEIRD_SERVER_REPLY:
+		fail_as(o, ERR_MALFORMED, "the reply was not valid HTTP: %s", curl_says);
+		break;
+	case CURLE_RECV_ERROR:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		if (t->status >= 200)
+			fail_as(o, ERR_MALFORMED, "the response broke off before its end: %s",
+			        curl_says);
+		else
+			fail_as(o, ERR_NETWORK, "the connection failed before a response: %s",
+			        curl_says);
+		break;
+	default:
+		fail_as(o, ERR_NETWORK, "%s", curl_says);
+		break;
 	}
 }
 
@@ -632,55 +764,16 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 		    retry > 0)
 			o->retry_after_s = (long)retry;
 	}
-	int64_t elapsed = now_us() - t->start_us;
-	o->total_us = elapsed;
+	int64_t now = now_us();
+	o->total_us = now - t->start_us;
+	o->last_byte_us = t->last_byte_at != 0 ? t->last_byte_at - t->start_us : -1;
 	if (rc == CURLE_WRITE_ERROR && t->parse.stopped)
 		rc = CURLE_OK; /* we hung up on purpose */
-	if (rc != CURLE_OK && o->error == ERR_NONE) {
-		enum error_class ec = ERR_NETWORK;
-		switch (rc) {
-		case CURLE_COULDNT_RESOLVE_HOST:
-		case CURLE_COULDNT_RESOLVE_PROXY:
-			ec = ERR_DNS;
-			break;
-		case CURLE_COULDNT_CONNECT:
-			ec = ERR_CONNECT;
-			break;
-		case CURLE_SSL_CONNECT_ERROR:
-		case CURLE_PEER_FAILED_VERIFICATION:
-		case CURLE_SSL_CERTPROBLEM:
-		case CURLE_SSL_CIPHER:
-		case CURLE_SSL_CACERT_BADFILE:
-			ec = ERR_TLS;
-			break;
-		case CURLE_OPERATION_TIMEDOUT:
-			/* low-speed aborts are idle streams; the deadline is a timeout */
-			ec = elapsed + 500000 < t->timeout_us ? ERR_IDLE : ERR_TIMEOUT;
-			break;
-		case CURLE_FILESIZE_EXCEEDED:
-			ec = ERR_TOO_LARGE;
-			break;
-		case CURLE_ABORTED_BY_CALLBACK:
-			ec = ERR_ABORTED;
-			break;
-		case CURLE_WEIRD_SERVER_REPLY:
-		case CURLE_RECV_ERROR:
-		case CURLE_GOT_NOTHING:
-		case CURLE_PARTIAL_FILE:
-		case CURLE_HTTP2:
-		case CURLE_HTTP2_STREAM:
-			ec = t->status >= 200 ? ERR_MALFORMED : ERR_NETWORK;
-			break;
-		default:
-			break;
-		}
-		o->error = ec;
-		observation_set(&o->error_detail, curl_easy_strerror(rc),
-		                strlen(curl_easy_strerror(rc)), OBS_DETAIL_CAP);
-	}
+	if (rc != CURLE_OK && o->error == ERR_NONE)
+		classify_failure(t, rc, now);
 	adapter_parse_finish(&t->parse, t->status);
 	if (o->error == ERR_NONE && o->ttfb_us < 0)
-		o->ttfb_us = elapsed;
+		o->ttfb_us = o->total_us;
 	if (o->sent_us > 0) {
 		if (o->ttft_us >= o->sent_us)
 			o->ttft_us -= o->sent_us;
@@ -700,8 +793,9 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 	redact_field(&o->content_type, t->api_key);
 	redact_field(&o->tool_id, t->api_key);
 	redact_headers(o, t);
-	if (o->error != ERR_ABORTED)
-		pool_note_result(e, t->pool, o, now_us());
+	/* what was never sent says nothing about the relay */
+	if (o->error != ERR_ABORTED && o->error != ERR_NOT_SENT)
+		pool_note_result(e, t->pool, o, now);
 	/* Chunks read right as the loop woke from a stall had waited in the
 	 * socket: their bunching is the machine's, not the relay's. */
 	if (o->n_chunks > 0 && e->stalls != t->stalls_at_start) {
@@ -893,13 +987,19 @@ pool_note_result(struct engine *e, struct pool *p, const struct observation *o, 
 	e->rand_state = e->rand_state * 1103515245u + 12345u;
 	backoff = backoff / 2 + (int64_t)((e->rand_state >> 8) % (uint64_t)(backoff / 2 + 1));
 	int64_t until = now + backoff;
+	int by_relay = 0;
 	if (o->retry_after_s >= 0) {
 		int64_t ra = (o->retry_after_s < 600 ? o->retry_after_s : 600) * 1000000LL;
-		if (now + ra > until)
+		if (now + ra > until) {
 			until = now + ra;
+			by_relay = 1;
+		}
 	}
-	if (until > p->paused_until_us)
+	if (until > p->paused_until_us) {
 		p->paused_until_us = until;
+		p->pause_by_relay = by_relay;
+		p->pause_class = o->error;
+	}
 }
 
 static void
@@ -970,11 +1070,16 @@ start_one(struct engine *e, struct transfer *t)
 	t->sock = CURL_SOCKET_BAD;
 	t->obs->started_ms = wall_ms();
 	t->obs->start_mono_us = t->start_us;
+	t->obs->timeout_us = t->timeout_us;
 	adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, t->start_us, t->body_cap);
 	t->parse.stop_after_chunks = t->stop_after_chunks;
-	if (setup_easy(e, t) != 0 || curl_multi_add_handle(e->multi, t->easy) != CURLM_OK) {
-		t->obs->error = ERR_NETWORK;
-		observation_set(&t->obs->error_detail, "cannot start request", 20, OBS_DETAIL_CAP);
+	int ready = setup_easy(e, t) == 0;
+	if (ready)
+		curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->errbuf);
+	if (!ready || curl_multi_add_handle(e->multi, t->easy) != CURLM_OK) {
+		const char *why = "Assay could not start the request (out of resources)";
+		t->obs->error = ERR_NOT_SENT;
+		observation_set(&t->obs->error_detail, why, strlen(why), OBS_DETAIL_CAP);
 		struct timeval now = {0, 0};
 		if (event_base_once(e->base, -1, EV_TIMEOUT, deferred_fail_cb, t, &now) != 0)
 			fatal(70, "cannot schedule an event");
@@ -993,9 +1098,43 @@ start_one(struct engine *e, struct transfer *t)
 }
 
 /*
+ * Why a request waiting in p ends unsent at its deadline (why: its detail).
+ * Each reason is what held it: the relay's own Retry-After, our backoff
+ * after the relay's failures, the pace set for the relay, or the limit on
+ * requests at once. No counts that change from one request to the next: the
+ * requests one cause held share one detail, and findings group them by it.
+ */
+static void
+not_sent_reason(const struct engine *e, const struct pool *p, int64_t now, char *why, size_t n)
+{
+	if (p->paused_until_us > now && p->pause_by_relay)
+		snprintf(why, n,
+		         "the relay's Retry-After asked for a pause past the request's deadline");
+	else if (p->paused_until_us > now)
+		snprintf(why, n,
+		         "Assay was giving the relay time to recover from failed requests (%s) "
+		         "past the request's deadline",
+		         error_class_name(p->pause_class));
+	else if (p->rpm > 0 && p->tokens < 1)
+		snprintf(
+		    why, n,
+		    "it waited for the pace set for this relay (%g requests a minute) past its "
+		    "deadline",
+		    p->rpm);
+	else
+		snprintf(why, n,
+		         "it waited for a free slot (at most %zu at once) past its deadline",
+		         p->max_in_flight != 0 && p->max_in_flight < e->max_in_flight
+		             ? p->max_in_flight
+		             : e->max_in_flight);
+}
+
+/*
  * Start what the limits allow, taking pools in turn so one busy relay does
- * not starve the others. Requests that waited past their deadline end as
- * rate_limited ("not sent"): a paced relay never makes a probe hang.
+ * not starve the others. Requests that waited past their deadline, or that
+ * the relay's pause would hold past it, end as not_sent with the reason: a
+ * paced relay never makes a probe hang, and is never said to have refused
+ * what it was never asked.
  */
 static void
 start_queued(struct engine *e)
@@ -1003,6 +1142,7 @@ start_queued(struct engine *e)
 	int64_t now = now_us();
 	int64_t next_wake = 0;
 	int progress = 1;
+	char why[OBS_DETAIL_CAP];
 	while (progress && e->in_flight < e->max_in_flight && e->queued > 0) {
 		progress = 0;
 		struct pool *first = e->rr ? e->rr : e->pools;
@@ -1019,20 +1159,20 @@ start_queued(struct engine *e)
 				     p->paused_until_us >
 				         p->queue_head->queued_us + p->queue_head->timeout_us)) {
 					struct transfer *t = pool_pop(e, p);
-					fail_later(
-					    e, t, ERR_RATE_LIMITED,
-					    "not sent: the relay's rate limit or Retry-After "
-					    "outlasted the request deadline");
+					not_sent_reason(e, p, now, why, sizeof why);
+					fail_later(e, t, ERR_NOT_SENT, why);
 				}
 				/* circuit open: the relay failed CIRCUIT_FAILURES in a row and
-				 * is still backing off; what waits fails at once, as that */
+				 * is still backing off; what waits ends at once, unsent */
 				while (p->queue_head != NULL && p->failures >= CIRCUIT_FAILURES &&
 				       p->paused_until_us > now) {
 					struct transfer *t = pool_pop(e, p);
-					fail_later(
-					    e, t, p->last_error,
-					    "not sent: the relay failed its last requests and "
-					    "is being given time to recover");
+					snprintf(
+					    why, sizeof why,
+					    "the relay had failed %d requests in a row (%s) and "
+					    "was given time to recover",
+					    p->failures, error_class_name(p->last_error));
+					fail_later(e, t, ERR_NOT_SENT, why);
 				}
 				pool_refill(p, now);
 				int64_t ready = pool_ready_at(p, now);

@@ -81,10 +81,11 @@ void engine_submit(struct engine *e, const struct engine_request *req, engine_do
  * Pace a pool (created on first use): at most max_in_flight requests at once
  * (0: only the engine's limit) and rpm a minute (0: unlimited). Every pool
  * also honours Retry-After and backs off exponentially, with jitter, after
- * 429s, 5xx and timeouts. A request that waits past its
- * own deadline ends as rate_limited, never sent; after five failures in a
- * row, requests that would wait for the backoff end at once with the same
- * error class (a circuit breaker), so a dead relay costs no time.
+ * 429s, 5xx and timeouts. A request that would wait past its own deadline
+ * ends unsent (ERR_NOT_SENT, the detail says what held it); after five
+ * failures in a row, requests that would wait for the backoff end at once,
+ * unsent (a circuit breaker), so a dead relay costs no time. Requests never
+ * sent do not count as the relay's failures.
  */
 void engine_set_limits(struct engine *e, const char *pool, size_t max_in_flight, double rpm);
 

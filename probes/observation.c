@@ -3,6 +3,7 @@
  */
 #include "probes/observation.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,9 @@ static const char *const names[ERR__COUNT] = {
     [ERR_TOO_LARGE] = "too_large",
     [ERR_ABORTED] = "aborted",
     [ERR_NETWORK] = "network",
+    [ERR_NOT_SENT] = "not_sent",
+    [ERR_NOT_FOUND] = "not_found",
+    [ERR_NO_MODEL] = "model_not_found",
 };
 
 const char *
@@ -37,6 +41,8 @@ error_class_name(enum error_class e)
 int
 error_class_from_name(const char *name)
 {
+	if (name == NULL)
+		return -1;
 	for (int i = 0; i < ERR__COUNT; i++)
 		if (strcmp(names[i], name) == 0)
 			return i;
@@ -52,6 +58,8 @@ observation_init(struct observation *o)
 	o->prompt_tokens = o->completion_tokens = o->total_tokens = o->cached_tokens = -1;
 	o->retry_after_s = -1;
 	o->start_input_tokens = -1;
+	o->last_byte_us = -1;
+	o->timeout_us = -1;
 }
 
 void
@@ -163,4 +171,25 @@ observation_set(char **field, const char *s, size_t len, size_t cap)
 {
 	free(*field);
 	*field = s ? utf8_sanitize(s, len, cap) : NULL;
+}
+
+void
+observation_duration_text(int64_t us, char *out, size_t n)
+{
+	if (us < 0)
+		snprintf(out, n, "?");
+	else if (us < 1000)
+		snprintf(out, n, "under 1 ms");
+	else if (us < 99500)
+		snprintf(out, n, "%lld ms", (long long)((us + 500) / 1000));
+	else if (us < 995000) /* two figures are all a sentence needs */
+		snprintf(out, n, "%lld ms", (long long)((us + 5000) / 10000 * 10));
+	else if (us < 9950000) {
+		long tenths = (long)((us + 50000) / 100000);
+		if (tenths % 10 == 0)
+			snprintf(out, n, "%ld s", tenths / 10);
+		else
+			snprintf(out, n, "%ld.%ld s", tenths / 10, tenths % 10);
+	} else
+		snprintf(out, n, "%lld s", (long long)((us + 500000) / 1000000));
 }

@@ -11,24 +11,34 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Why a request failed. Stable names (see error_class_name) go to the
- * database, JSON and pages. */
+/*
+ * Why a request failed. Stable names (see error_class_name) go to the
+ * database, JSON and pages: new classes are appended, never renumbered or
+ * renamed, so stored names stay valid.
+ */
 enum error_class {
 	ERR_NONE = 0,
 	ERR_DNS,          /* name did not resolve */
-	ERR_CONNECT,      /* TCP connect failed or refused */
+	ERR_CONNECT,      /* TCP connect failed, refused or timed out */
 	ERR_TLS,          /* handshake or certificate */
-	ERR_TIMEOUT,      /* overall deadline passed */
-	ERR_IDLE,         /* stream stalled past the idle timeout */
-	ERR_AUTH,         /* 401, 403: the key is bad */
-	ERR_QUOTA,        /* 402 or a quota/balance error: credit is gone */
-	ERR_RATE_LIMITED, /* 429 */
-	ERR_HTTP,         /* another 4xx: http_status says which */
-	ERR_UPSTREAM,     /* 5xx */
+	ERR_TIMEOUT,      /* no response before the deadline, or one still coming
+	                   * at it (last_byte_us tells which) */
+	ERR_IDLE,         /* a response that started, then stalled */
+	ERR_AUTH,         /* 401, 403: the key is rejected */
+	ERR_QUOTA,        /* 402 or a quota/balance error (any status, 429 too):
+	                   * credit is gone */
+	ERR_RATE_LIMITED, /* a real 429 response (not quota) */
+	ERR_HTTP,         /* another 3xx/4xx: http_status says which */
+	ERR_UPSTREAM,     /* 5xx, or an error inside a 200 */
 	ERR_MALFORMED,    /* the body is not what the API promises */
-	ERR_TOO_LARGE,    /* body or header over its cap */
+	ERR_TOO_LARGE,    /* body or header over its cap (ours or libcurl's) */
 	ERR_ABORTED,      /* we stopped it (shutdown) */
 	ERR_NETWORK,      /* other transport failure */
+	ERR_NOT_SENT,     /* never sent: error_detail says why (paused for the
+	                   * relay, circuit open, the run's deadline passed) */
+	ERR_NOT_FOUND,    /* 404 with nothing at the URL (HTML, generic) */
+	ERR_NO_MODEL,     /* the relay does not offer the model (404 naming it,
+	                   * model_not_found, "no channel for model") */
 	ERR__COUNT
 };
 
@@ -112,6 +122,9 @@ struct observation {
 	long start_input_tokens;     /* Anthropic message_start usage.input_tokens; -1 */
 	char *content_type;          /* the response's Content-Type */
 	char *tool_id;               /* the first tool call's id */
+	int64_t last_byte_us;        /* the last response byte (headers or body) from
+	                              * the start of the transfer; -1: none came */
+	int64_t timeout_us;          /* the deadline it was given; -1: never sent */
 };
 
 void observation_init(struct observation *o);
@@ -130,5 +143,9 @@ unsigned obs_header_from_name(const char *name);
 void observation_event(struct observation *o, char letter);
 /* Set a string field to a sanitized copy (capped, valid UTF-8). */
 void observation_set(char **field, const char *s, size_t len, size_t cap);
+/* A duration as error details and findings say it, to two figures: "45 ms",
+ * "250 ms", "1.5 s", "60 s" (one decimal under 10 s, none above); "?" when
+ * negative. */
+void observation_duration_text(int64_t us, char *out, size_t n);
 
 #endif

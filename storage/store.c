@@ -805,14 +805,18 @@ save_incidents(struct store *s, struct stored_target *t, const struct audit_run 
 {
 	/* outage: no request of the run succeeded */
 	int down = a->requests > 0 && a->ok_requests == 0;
+	/* the cause is what the relay did: requests never sent only follow from
+	 * it, and are the cause only when nothing was sent at all */
 	int common = ERR_NETWORK;
 	for (int e = 1; e < ERR__COUNT; e++)
-		if (errors[e] > errors[common])
+		if (e != ERR_NOT_SENT && errors[e] > errors[common])
 			common = e;
+	if (errors[common] == 0 && errors[ERR_NOT_SENT] > 0)
+		common = ERR_NOT_SENT;
 	const char *detail = NULL;
 	for (size_t i = 0; i < run->n_items && detail == NULL; i++) {
 		const struct observation *o = run->items[i].obs;
-		if (o != NULL && o->error != ERR_NONE && o->error_detail != NULL)
+		if (o != NULL && o->error == (enum error_class)common && o->error_detail != NULL)
 			detail = o->error_detail;
 	}
 	if (damper_feed(s, t, &t->outage, "outage", down, run->started_ms,

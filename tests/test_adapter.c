@@ -308,7 +308,66 @@ Test(adapter, error_statuses_are_classified)
 	     ERR_RATE_LIMITED},
 	    {402, "", ERR_QUOTA},
 	    {503, "<html>bad gateway</html>", ERR_UPSTREAM},
-	    {404, "{\"error\":{\"message\":\"no such model\"}}", ERR_HTTP},
+	    /* a 404 that names the model is the model, any other the URL */
+	    {404, "{\"error\":{\"message\":\"no such model\"}}", ERR_NO_MODEL},
+	    {404,
+	     "{\"error\":{\"message\":\"The model `gpt-9` does not exist or you do not have "
+	     "access to it.\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":"
+	     "\"model_not_found\"}}",
+	     ERR_NO_MODEL},
+	    {404,
+	     "{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\",\"message\":"
+	     "\"model: claude-x\"}}",
+	     ERR_NO_MODEL},
+	    {404, "{\"error\":{\"message\":\"Invalid URL (POST /v1/chat/completions)\"}}",
+	     ERR_NOT_FOUND},
+	    {404, "<html><head><title>404 Not Found</title></head><body>model</body></html>",
+	     ERR_NOT_FOUND},
+	    {404, "{\"detail\":\"Not Found\"}", ERR_NOT_FOUND},
+	    {400, "{\"error\":{\"message\":\"This model's maximum context length is 128000\"}}",
+	     ERR_HTTP},
+	    /* one-api and new-api: no channel serves the model (a 503) */
+	    {503,
+	     "{\"error\":{\"message\":\"当前分组 default 下对于模型 gpt-4o 无可用渠道\","
+	     "\"type\":\"one_api_error\"}}",
+	     ERR_NO_MODEL},
+	    {503,
+	     "{\"error\":{\"code\":\"model_not_found\",\"message\":\"分组 default 下模型 x "
+	     "无可用渠道（distributor）\",\"type\":\"new_api_error\"}}",
+	     ERR_NO_MODEL},
+	    /* credit that is gone, whatever the status */
+	    {401, "{\"error\":{\"message\":\"该令牌额度已用尽\",\"type\":\"one_api_error\"}}",
+	     ERR_QUOTA},
+	    {403,
+	     "{\"error\":{\"message\":\"用户额度不足, 剩余额度: ＄0.000000\",\"type\":"
+	     "\"new_api_error\",\"param\":\"\",\"code\":\"insufficient_user_quota\"}}",
+	     ERR_QUOTA},
+	    {403,
+	     "{\"error\":{\"message\":\"token quota is not enough\",\"type\":"
+	     "\"new_api_error\",\"code\":\"pre_consume_token_quota_failed\"}}",
+	     ERR_QUOTA},
+	    {400,
+	     "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\","
+	     "\"message\":\"Your credit balance is too low to access the Anthropic API.\"}}",
+	     ERR_QUOTA},
+	    {429,
+	     "{\"error\":{\"message\":\"You exceeded your current quota, please check your plan "
+	     "and billing details.\",\"type\":\"insufficient_quota\",\"param\":null,"
+	     "\"code\":\"insufficient_quota\"}}",
+	     ERR_QUOTA},
+	    {429,
+	     "{\"error\":{\"message\":\"Rate limit reached for gpt-4o on requests per min "
+	     "(RPM): Limit 3, Used 3, Requested 1.\",\"type\":\"requests\",\"code\":"
+	     "\"rate_limit_exceeded\"}}",
+	     ERR_RATE_LIMITED},
+	    {403,
+	     "{\"error\":{\"code\":\"unsupported_country_region_territory\",\"message\":"
+	     "\"Country, region, or territory not supported\"}}",
+	     ERR_AUTH},
+	    {502, "<html><head><title>502 Bad Gateway</title></head></html>", ERR_UPSTREAM},
+	    /* an error inside a 200 is an upstream failure, unless it says more */
+	    {200, "{\"error\":{\"message\":\"upstream timed out\"}}", ERR_UPSTREAM},
+	    {200, "{\"error\":{\"message\":\"用户额度不足\"}}", ERR_QUOTA},
 	    {200, "not json at all", ERR_MALFORMED},
 	    {200, "{\"choices\":[]}", ERR_MALFORMED},
 	};
@@ -318,6 +377,35 @@ Test(adapter, error_statuses_are_classified)
 		cr_expect_eq(o.error, cases[i].want, "case %zu: got %s", i,
 		             error_class_name(o.error));
 		cr_expect_not_null(o.error_detail);
+		observation_release(&o);
+	}
+}
+
+Test(adapter, stream_error_events_are_classified)
+{
+	struct {
+		enum api_kind api;
+		const char *body;
+		enum error_class want;
+	} cases[] = {
+	    {API_OPENAI, "data: {\"error\":{\"message\":\"upstream died\"}}\n\n", ERR_UPSTREAM},
+	    {API_OPENAI,
+	     "data: {\"error\":{\"message\":\"quota gone\",\"code\":\"insufficient_quota\"}}\n\n",
+	     ERR_QUOTA},
+	    {API_ANTHROPIC,
+	     "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\","
+	     "\"message\":\"slow down\"}}\n\n",
+	     ERR_RATE_LIMITED},
+	    {API_ANTHROPIC,
+	     "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\","
+	     "\"message\":\"Overloaded\"}}\n\n",
+	     ERR_UPSTREAM},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct observation o;
+		parse(cases[i].api, 1, 200, cases[i].body, 64, 1 << 20, &o);
+		cr_expect_eq(o.error, cases[i].want, "case %zu: got %s", i,
+		             error_class_name(o.error));
 		observation_release(&o);
 	}
 }

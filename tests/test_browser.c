@@ -184,7 +184,7 @@ Test(browser, pages_render_cleanly_at_desktop_and_phone_widths, .fini = teardown
 	    {"relay-swap", "relays/swap-relay.html", {"misbehaving", "substitution", NULL}},
 	    {"relay-history",
 	     "relays/relay-001.example.html",
-	     {"Incidents", "Failed requests by error class", "90 days ago"}},
+	     {"Incidents", "Requests that did not succeed, by error class", "90 days ago"}},
 	    {"relay-hostile",
 	     "relays/-script-alert--relay----script-.html",
 	     {"<script>alert('relay')</script>", "onerror=alert(1)", NULL}},

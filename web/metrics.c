@@ -85,7 +85,8 @@ render_metrics(const struct board_view *v, struct buf *b)
 			buf_putf(b, ",window=\"%s\"} %ld\n", window_names[w], x.ok);
 		}
 	family(b, "assay_relay_failed_requests", "gauge",
-	       "Failed probe requests in the last 24 h by error class.");
+	       "Probe requests in the last 24 h that did not succeed, by error class "
+	       "(not_sent: held back, never sent to the relay).");
 	for (size_t i = 0; i < v->n; i++) {
 		struct window x;
 		entry_window(v->entries[i], WIN_24H, v->now_ms, &x);

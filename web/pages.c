@@ -554,7 +554,7 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 		}
 		buf_puts(b, "</li>");
 	}
-	buf_puts(b, "</ul></div></div><h3>Failed requests by error class</h3>");
+	buf_puts(b, "</ul></div></div><h3>Requests that did not succeed, by error class</h3>");
 	int any = 0;
 	for (int c = 1; c < ERR__COUNT; c++)
 		any |=
@@ -577,6 +577,10 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 			buf_puts(b, "</tr>");
 		}
 		buf_puts(b, "</tbody></table></div>");
+		if (w[WIN_90D].errors[ERR_NOT_SENT] > 0)
+			buf_puts(b, "<p class=\"sub\">not_sent: held back by Assay (the relay's "
+			            "Retry-After, a pause after its failures, the audit's deadline), "
+			            "never sent to the relay.</p>");
 	}
 	buf_puts(b, "<h3>Badges</h3><div class=\"badges\">");
 	static const char *const badges[] = {"uptimes/24h", "uptimes/7d", "uptimes/30d",
