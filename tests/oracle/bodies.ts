@@ -1,0 +1,531 @@
+// The official SDKs as the oracle of Assay's request shapes.
+//
+// For every intent of intents.json (a request as Assay's probes state it, in
+// no API's terms) this builds the SDK call with the SDK's own typed
+// parameters, lets the SDK send it through a fetch that captures it and
+// answers with a minimal valid response, and prints
+//   {intent id: {oracle: {method, url, headers, body} | {cannot: why}}}
+// on stdout. tests/test_request_shapes.c compares Assay's requests with it.
+//
+// The mapping from intent to parameters is ours; what keeps it honest is that
+// tsc --strict checks every literal below against the SDK's types (wrong.ts
+// shows the same types refusing the other API's fields), and that the body
+// compared is the one the SDK's runtime serialized, not our parameters.
+//
+// Oracles: openai (the only OpenAI SDK), and two Anthropic SDKs, one per API
+// version: `anthropic` (1.x, anthropic-version 2026-10-21, no sampling
+// parameters, key as Authorization: Bearer) and `anthropic-2023-06-01` (the
+// last 0.x, the version whose header Assay sends). The test holds Assay to
+// the one whose anthropic-version equals Assay's own.
+
+import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+import Anthropic2023 from 'anthropic-sdk-2023-06-01';
+import data from './intents.json' with { type: 'json' };
+
+type Role = 'system' | 'user' | 'assistant';
+type Choice = 'auto' | 'required' | 'named';
+
+interface Message {
+  role: Role;
+  content: string;
+}
+
+interface ToolIntent {
+  name: string;
+  description?: string;
+  schema: { [key: string]: unknown };
+  choice: Choice;
+}
+
+interface Intent {
+  id: string;
+  api: 'openai' | 'anthropic';
+  model: string;
+  messages: Message[];
+  max_tokens?: number;
+  temperature?: number;
+  stream: boolean;
+  stop?: string[];
+  top_logprobs?: number;
+  json_object: boolean;
+  tool?: ToolIntent;
+  rules: { max_completion_tokens: boolean; no_temperature: boolean };
+}
+
+interface Capture {
+  method: string;
+  url: string;
+  headers: { [name: string]: string };
+  body: unknown;
+}
+
+type Outcome = Capture | { cannot: string };
+
+// ---------------------------------------------------------------------------
+// intents.json, checked field by field (JSON is untyped until here)
+
+function fail(msg: string): never {
+  throw new Error(`intents.json: ${msg}`);
+}
+
+function isObject(v: unknown): v is { [key: string]: unknown } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(o: { [key: string]: unknown }, key: string, id: string): string {
+  const v = o[key];
+  if (typeof v !== 'string') fail(`${id}: ${key} is not a string`);
+  return v;
+}
+
+function optNumber(o: { [key: string]: unknown }, key: string, id: string): number | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number') fail(`${id}: ${key} is not a number`);
+  return v;
+}
+
+function flag(o: { [key: string]: unknown }, key: string, id: string): boolean {
+  const v = o[key];
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') fail(`${id}: ${key} is not a boolean`);
+  return v;
+}
+
+function readIntent(raw: unknown): Intent {
+  if (!isObject(raw)) fail('an intent is not an object');
+  const id = str(raw, 'id', '?');
+  const api = str(raw, 'api', id);
+  if (api !== 'openai' && api !== 'anthropic') fail(`${id}: unknown api ${api}`);
+  const msgs = raw['messages'];
+  if (!Array.isArray(msgs)) fail(`${id}: messages is not an array`);
+  const messages = msgs.map((m: unknown): Message => {
+    if (!isObject(m)) fail(`${id}: a message is not an object`);
+    const role = str(m, 'role', id);
+    if (role !== 'system' && role !== 'user' && role !== 'assistant') fail(`${id}: role ${role}`);
+    return { role, content: str(m, 'content', id) };
+  });
+  const intent: Intent = {
+    id,
+    api,
+    model: str(raw, 'model', id),
+    messages,
+    max_tokens: optNumber(raw, 'max_tokens', id),
+    temperature: optNumber(raw, 'temperature', id),
+    stream: flag(raw, 'stream', id),
+    top_logprobs: optNumber(raw, 'top_logprobs', id),
+    json_object: flag(raw, 'json_object', id),
+    rules: { max_completion_tokens: false, no_temperature: false },
+  };
+  const stop = raw['stop'];
+  if (stop !== undefined) {
+    if (!Array.isArray(stop) || !stop.every((s: unknown) => typeof s === 'string'))
+      fail(`${id}: stop is not an array of strings`);
+    intent.stop = stop;
+  }
+  const tool = raw['tool'];
+  if (tool !== undefined) {
+    if (!isObject(tool)) fail(`${id}: tool is not an object`);
+    const choice = str(tool, 'choice', id);
+    if (choice !== 'auto' && choice !== 'required' && choice !== 'named')
+      fail(`${id}: tool choice ${choice}`);
+    const schema = tool['schema'];
+    if (!isObject(schema)) fail(`${id}: tool schema is not an object`);
+    intent.tool = { name: str(tool, 'name', id), schema, choice };
+    if (tool['description'] !== undefined) intent.tool.description = str(tool, 'description', id);
+  }
+  const rules = raw['rules'];
+  if (rules !== undefined) {
+    if (!isObject(rules)) fail(`${id}: rules is not an object`);
+    intent.rules = {
+      max_completion_tokens: flag(rules, 'max_completion_tokens', id),
+      no_temperature: flag(rules, 'no_temperature', id),
+    };
+  }
+  return intent;
+}
+
+// ---------------------------------------------------------------------------
+// OpenAI Chat Completions, in openai's types
+
+function openaiMessage(m: Message): OpenAI.Chat.ChatCompletionMessageParam {
+  switch (m.role) {
+    case 'system': {
+      const s: OpenAI.Chat.ChatCompletionSystemMessageParam = { role: 'system', content: m.content };
+      return s;
+    }
+    case 'user': {
+      const u: OpenAI.Chat.ChatCompletionUserMessageParam = { role: 'user', content: m.content };
+      return u;
+    }
+    case 'assistant': {
+      const a: OpenAI.Chat.ChatCompletionAssistantMessageParam = {
+        role: 'assistant',
+        content: m.content,
+      };
+      return a;
+    }
+  }
+}
+
+function openaiParams(it: Intent): OpenAI.Chat.ChatCompletionCreateParamsNonStreaming {
+  const p: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming = {
+    model: it.model,
+    messages: it.messages.map(openaiMessage),
+  };
+  // reasoning models (o-series) take max_completion_tokens and no temperature
+  if (it.max_tokens !== undefined) {
+    if (it.rules.max_completion_tokens) p.max_completion_tokens = it.max_tokens;
+    else p.max_tokens = it.max_tokens;
+  }
+  if (it.temperature !== undefined && !it.rules.no_temperature) p.temperature = it.temperature;
+  if (it.stop !== undefined) p.stop = it.stop;
+  if (it.top_logprobs !== undefined) {
+    p.logprobs = true;
+    p.top_logprobs = it.top_logprobs;
+  }
+  if (it.json_object) {
+    const format: OpenAI.ResponseFormatJSONObject = { type: 'json_object' };
+    p.response_format = format;
+  }
+  if (it.tool !== undefined) {
+    const fn: OpenAI.FunctionDefinition = { name: it.tool.name, parameters: it.tool.schema };
+    if (it.tool.description !== undefined) fn.description = it.tool.description;
+    const tool: OpenAI.Chat.ChatCompletionFunctionTool = { type: 'function', function: fn };
+    p.tools = [tool];
+    if (it.tool.choice === 'named') {
+      const named: OpenAI.Chat.ChatCompletionNamedToolChoice = {
+        type: 'function',
+        function: { name: it.tool.name },
+      };
+      p.tool_choice = named;
+    } else {
+      p.tool_choice = it.tool.choice;
+    }
+  }
+  return p;
+}
+
+async function openaiCall(it: Intent, capture: CaptureFetch): Promise<Outcome> {
+  const client = new OpenAI({
+    apiKey: data.api_key,
+    baseURL: `${data.base_url}/v1`,
+    fetch: capture.fetch,
+    maxRetries: 0,
+  });
+  const p = openaiParams(it);
+  if (it.stream) {
+    // a stream asks for its usage chunk: Assay counts tokens on every answer
+    const s: OpenAI.Chat.ChatCompletionCreateParamsStreaming = {
+      ...p,
+      stream: true,
+      stream_options: { include_usage: true },
+    };
+    capture.answer = openaiStream(it.model);
+    let text = '';
+    for await (const chunk of await client.chat.completions.create(s))
+      text += chunk.choices[0]?.delta.content ?? '';
+    expectText(it, text);
+  } else {
+    capture.answer = json({
+      id: 'chatcmpl-oracle',
+      object: 'chat.completion',
+      created: 0,
+      model: it.model,
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: 'ok', refusal: null },
+          logprobs: null,
+          finish_reason: 'stop',
+        },
+      ],
+      usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+    });
+    const r = await client.chat.completions.create(p);
+    expectText(it, r.choices[0]?.message.content ?? '');
+  }
+  return capture.take(it);
+}
+
+function openaiStream(model: string): () => Response {
+  const chunk = (delta: object, finish: string | null, usage: object | null) =>
+    `data: ${JSON.stringify({
+      id: 'chatcmpl-oracle',
+      object: 'chat.completion.chunk',
+      created: 0,
+      model,
+      choices: usage ? [] : [{ index: 0, delta, finish_reason: finish, logprobs: null }],
+      usage,
+    })}\n\n`;
+  return () =>
+    sse(
+      chunk({ role: 'assistant', content: 'ok' }, null, null) +
+        chunk({}, 'stop', null) +
+        chunk({}, null, { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 }) +
+        'data: [DONE]\n\n',
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Anthropic Messages: the same intent in each SDK's own types. Neither has
+// token logprobs or a schemaless JSON mode (structured outputs need a
+// schema): those intents cannot be sent.
+
+function anthropicCannot(it: Intent): string | undefined {
+  if (it.top_logprobs !== undefined) return 'no token logprobs in the Messages API';
+  if (it.json_object) return 'no JSON mode in the Messages API';
+  return undefined;
+}
+
+// system text is a top-level field, not a message
+function systemText(it: Intent): string | undefined {
+  const s = it.messages.filter((m) => m.role === 'system').map((m) => m.content);
+  return s.length > 0 ? s.join('\n\n') : undefined;
+}
+
+function anthropicParams(it: Intent): Anthropic.MessageCreateParamsNonStreaming {
+  const messages = it.messages
+    .filter((m) => m.role !== 'system')
+    .map((m): Anthropic.MessageParam => {
+      if (m.role === 'assistant') {
+        const a: Anthropic.AssistantMessageParam = { role: 'assistant', content: m.content };
+        return a;
+      }
+      const u: Anthropic.UserMessageParam = { role: 'user', content: m.content };
+      return u;
+    });
+  const p: Anthropic.MessageCreateParamsNonStreaming = {
+    model: it.model,
+    // required by the API; Assay's default when a probe names none
+    max_tokens: it.max_tokens ?? 1024,
+    messages,
+  };
+  const system = systemText(it);
+  if (system !== undefined) p.system = system;
+  // API version 2026-10-21 has no temperature (wrong.ts: the type refuses it)
+  if (it.stop !== undefined) p.stop_sequences = it.stop;
+  if (it.tool !== undefined) {
+    const tool: Anthropic.Tool = { name: it.tool.name, input_schema: inputSchema(it.tool) };
+    if (it.tool.description !== undefined) tool.description = it.tool.description;
+    p.tools = [tool];
+    p.tool_choice = anthropicChoice(it.tool);
+  }
+  return p;
+}
+
+function anthropicChoice(t: ToolIntent): Anthropic.ToolChoice {
+  if (t.choice === 'required') {
+    const any: Anthropic.ToolChoiceAny = { type: 'any' };
+    return any;
+  }
+  if (t.choice === 'named') {
+    const named: Anthropic.ToolChoiceTool = { type: 'tool', name: t.name };
+    return named;
+  }
+  const auto: Anthropic.ToolChoiceAuto = { type: 'auto' };
+  return auto;
+}
+
+function inputSchema(t: ToolIntent): Anthropic.Tool.InputSchema {
+  if (t.schema['type'] !== 'object') fail(`${t.name}: an input schema is an object schema`);
+  const s: Anthropic.Tool.InputSchema = { type: 'object' };
+  for (const [k, v] of Object.entries(t.schema)) if (k !== 'type') s[k] = v;
+  return s;
+}
+
+function anthropic2023Params(it: Intent): Anthropic2023.MessageCreateParamsNonStreaming {
+  const messages = it.messages
+    .filter((m) => m.role !== 'system')
+    .map((m): Anthropic2023.MessageParam => {
+      const role: 'user' | 'assistant' = m.role === 'assistant' ? 'assistant' : 'user';
+      const msg: Anthropic2023.MessageParam = { role, content: m.content };
+      return msg;
+    });
+  const p: Anthropic2023.MessageCreateParamsNonStreaming = {
+    model: it.model,
+    max_tokens: it.max_tokens ?? 1024,
+    messages,
+  };
+  const system = systemText(it);
+  if (system !== undefined) p.system = system;
+  // models that refuse temperature (its baseline says so) are sent none
+  if (it.temperature !== undefined && !it.rules.no_temperature) p.temperature = it.temperature;
+  if (it.stop !== undefined) p.stop_sequences = it.stop;
+  if (it.tool !== undefined) {
+    const schema: Anthropic2023.Tool.InputSchema = { type: 'object' };
+    for (const [k, v] of Object.entries(it.tool.schema)) if (k !== 'type') schema[k] = v;
+    const tool: Anthropic2023.Tool = { name: it.tool.name, input_schema: schema };
+    if (it.tool.description !== undefined) tool.description = it.tool.description;
+    p.tools = [tool];
+    let choice: Anthropic2023.ToolChoice;
+    if (it.tool.choice === 'required') choice = { type: 'any' };
+    else if (it.tool.choice === 'named') choice = { type: 'tool', name: it.tool.name };
+    else choice = { type: 'auto' };
+    p.tool_choice = choice;
+  }
+  return p;
+}
+
+const anthropicMessage = (model: string) => ({
+  id: 'msg_oracle',
+  type: 'message',
+  role: 'assistant',
+  model,
+  content: [{ type: 'text', text: 'ok' }],
+  stop_reason: 'end_turn',
+  stop_sequence: null,
+  usage: { input_tokens: 1, output_tokens: 1 },
+});
+
+function anthropicAnswer(it: Intent): () => Response {
+  if (!it.stream) return json(anthropicMessage(it.model));
+  const ev = (name: string, body: object) => `event: ${name}\ndata: ${JSON.stringify(body)}\n\n`;
+  const start = { ...anthropicMessage(it.model), content: [], stop_reason: null };
+  return () =>
+    sse(
+      ev('message_start', { type: 'message_start', message: start }) +
+        ev('content_block_start', {
+          type: 'content_block_start',
+          index: 0,
+          content_block: { type: 'text', text: '' },
+        }) +
+        ev('content_block_delta', {
+          type: 'content_block_delta',
+          index: 0,
+          delta: { type: 'text_delta', text: 'ok' },
+        }) +
+        ev('content_block_stop', { type: 'content_block_stop', index: 0 }) +
+        ev('message_delta', {
+          type: 'message_delta',
+          delta: { stop_reason: 'end_turn', stop_sequence: null },
+          usage: { output_tokens: 1 },
+        }) +
+        ev('message_stop', { type: 'message_stop' }),
+    );
+}
+
+// The text of an answer's content blocks or stream events, whichever SDK.
+interface Block {
+  type: string;
+  text?: string;
+}
+const blockText = (content: Block[]) => content.map((b) => b.text ?? '').join('');
+
+async function anthropicCall(it: Intent, capture: CaptureFetch): Promise<Outcome> {
+  const cannot = anthropicCannot(it);
+  if (cannot !== undefined) return { cannot };
+  const client = new Anthropic({
+    apiKey: data.api_key,
+    baseURL: data.base_url,
+    fetch: capture.fetch,
+    maxRetries: 0,
+  });
+  const p = anthropicParams(it);
+  capture.answer = anthropicAnswer(it);
+  if (it.stream) {
+    const s: Anthropic.MessageCreateParamsStreaming = { ...p, stream: true };
+    let text = '';
+    for await (const e of await client.messages.create(s))
+      if (e.type === 'content_block_delta' && e.delta.type === 'text_delta') text += e.delta.text;
+    expectText(it, text);
+  } else {
+    expectText(it, blockText((await client.messages.create(p)).content));
+  }
+  return capture.take(it);
+}
+
+async function anthropic2023Call(it: Intent, capture: CaptureFetch): Promise<Outcome> {
+  const cannot = anthropicCannot(it);
+  if (cannot !== undefined) return { cannot };
+  const client = new Anthropic2023({
+    apiKey: data.api_key,
+    baseURL: data.base_url,
+    fetch: capture.fetch,
+    maxRetries: 0,
+  });
+  const p = anthropic2023Params(it);
+  capture.answer = anthropicAnswer(it);
+  if (it.stream) {
+    const s: Anthropic2023.MessageCreateParamsStreaming = { ...p, stream: true };
+    let text = '';
+    for await (const e of await client.messages.create(s))
+      if (e.type === 'content_block_delta' && e.delta.type === 'text_delta') text += e.delta.text;
+    expectText(it, text);
+  } else {
+    expectText(it, blockText((await client.messages.create(p)).content));
+  }
+  return capture.take(it);
+}
+
+// ---------------------------------------------------------------------------
+// The capturing fetch: one request per call, answered with a canned response
+
+function json(body: object): () => Response {
+  return () =>
+    new Response(JSON.stringify(body), {
+      status: 200,
+      headers: { 'content-type': 'application/json', 'request-id': 'req_oracle' },
+    });
+}
+
+function sse(text: string): Response {
+  return new Response(text, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+}
+
+function expectText(it: Intent, text: string): void {
+  if (text !== 'ok') throw new Error(`${it.id}: the SDK read "${text}", not the canned answer`);
+}
+
+class CaptureFetch {
+  answer: (() => Response) | undefined;
+  private seen: Capture[] = [];
+
+  fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = input instanceof Request ? input.url : input.toString();
+    const headers: { [name: string]: string } = {};
+    new Headers(init?.headers).forEach((value, name) => {
+      headers[name.toLowerCase()] = value;
+    });
+    const raw = init?.body;
+    if (typeof raw !== 'string') throw new Error(`${url}: the body is not a JSON string`);
+    this.seen.push({ method: init?.method ?? 'GET', url, headers, body: JSON.parse(raw) });
+    if (this.answer === undefined) throw new Error(`${url}: no answer prepared`);
+    return this.answer();
+  };
+
+  take(it: Intent): Capture {
+    const seen = this.seen;
+    this.seen = [];
+    this.answer = undefined;
+    const one = seen[0];
+    if (seen.length !== 1 || one === undefined)
+      throw new Error(`${it.id}: the SDK made ${seen.length} requests, not 1`);
+    return one;
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const raw: unknown = data.intents;
+  if (!Array.isArray(raw)) fail('intents is not an array');
+  const out: { [id: string]: { [oracle: string]: Outcome } } = {};
+  const capture = new CaptureFetch();
+  for (const r of raw) {
+    const it = readIntent(r);
+    if (out[it.id] !== undefined) fail(`${it.id}: id used twice`);
+    if (it.api === 'openai') {
+      out[it.id] = { openai: await openaiCall(it, capture) };
+    } else {
+      out[it.id] = {
+        anthropic: await anthropicCall(it, capture),
+        'anthropic-2023-06-01': await anthropic2023Call(it, capture),
+      };
+    }
+  }
+  console.log(JSON.stringify(out));
+}
+
+await main();
