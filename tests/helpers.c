@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -423,18 +424,59 @@ test_npm_ready(const char *dir, char **node, char **why)
 		return 1;
 	}
 	free(npm);
-	char *cmd = xasprintf("cd '%s' && npm ci --no-audit --no-fund --loglevel=error", dir);
-	char *install[] = {(char *)"/bin/sh", (char *)"-c", cmd, NULL};
-	char *out = NULL, *err = NULL;
-	int rc = run_capture(install, 300000, &out, &err);
-	free(cmd);
-	if (rc != 0) {
-		*why = xasprintf("npm ci in %s failed (%d): %s%s", dir, rc, out ? out : "",
-		                 err ? err : "");
-		free(*node);
-		*node = NULL;
+	/* npm ci once per lockfile: node_modules keeps a copy of the lockfile
+	 * it was installed from; a lock on package.json keeps tests that run
+	 * at once from installing together */
+	char *pkg = xasprintf("%s/package.json", dir),
+	     *lockfile = xasprintf("%s/package-lock.json", dir);
+	char *stamp_path = xasprintf("%s/node_modules/.assay-installed", dir);
+	int fd = open(pkg, O_RDONLY);
+	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+		*why = xasprintf("cannot open and lock %s", pkg);
+		goto fail;
 	}
-	free(out);
-	free(err);
-	return rc == 0 ? 0 : -1;
+	size_t lock_len = 0, stamp_len = 0;
+	char *lock = read_file(lockfile, 1u << 22, &lock_len);
+	char *stamp = read_file(stamp_path, 1u << 22, &stamp_len);
+	int rc = 0;
+	if (lock == NULL || stamp == NULL || stamp_len != lock_len ||
+	    memcmp(stamp, lock, lock_len) != 0) {
+		char *cmd =
+		    xasprintf("cd '%s' && npm ci --no-audit --no-fund --loglevel=error", dir);
+		char *install[] = {(char *)"/bin/sh", (char *)"-c", cmd, NULL};
+		char *out = NULL, *err = NULL;
+		rc = run_capture(install, 300000, &out, &err);
+		free(cmd);
+		if (rc != 0)
+			*why = xasprintf("npm ci in %s failed (%d): %s%s", dir, rc, out ? out : "",
+			                 err ? err : "");
+		else if (lock != NULL) {
+			FILE *f = fopen(stamp_path, "w");
+			if (f != NULL) {
+				fwrite(lock, 1, lock_len, f);
+				fclose(f);
+			}
+		}
+		free(out);
+		free(err);
+	}
+	free(lock);
+	free(stamp);
+	flock(fd, LOCK_UN);
+	close(fd);
+	if (rc != 0)
+		goto fail;
+	free(pkg);
+	free(lockfile);
+	free(stamp_path);
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(pkg);
+	free(lockfile);
+	free(stamp_path);
+	free(*node);
+	*node = NULL;
+	return -1;
 }

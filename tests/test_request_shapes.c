@@ -46,7 +46,6 @@
 #include "tests/helpers.h"
 
 #define ORACLE "tests/oracle"
-#define STAMP ORACLE "/node_modules/.assay-installed"
 #define MAX_MESSAGES 16
 #define MAX_STOP 8
 
@@ -54,74 +53,17 @@
 static const char *const compared_headers[] = {"content-type", "authorization", "x-api-key",
                                                "anthropic-version", NULL};
 
-/* The absolute path of a program found in PATH, or NULL. */
-static char *
-which(const char *name)
-{
-	const char *path = getenv("PATH");
-	if (path == NULL)
-		return NULL;
-	char *copy = xstrdup(path), *save = NULL;
-	char *found = NULL;
-	for (char *dir = strtok_r(copy, ":", &save); dir != NULL && found == NULL;
-	     dir = strtok_r(NULL, ":", &save)) {
-		char *p = xasprintf("%s/%s", dir, name);
-		if (access(p, X_OK) == 0)
-			found = p;
-		else
-			free(p);
-	}
-	free(copy);
-	return found;
-}
-
-/* node's path; the test is skipped when node or npm is missing. */
+/* node's path, with tests/oracle installed; the test is skipped when node or
+ * npm is missing. */
 static char *
 need_node(void)
 {
-	char *node = which("node"), *npm = which("npm");
-	if (node == NULL || npm == NULL) {
-		free(node);
-		free(npm);
+	char *node = NULL, *why = NULL;
+	int ready = test_npm_ready(ORACLE, &node, &why);
+	if (ready == 1)
 		cr_skip_test("node and npm are needed for the request-shape oracle");
-	}
-	free(npm);
+	cr_assert_eq(ready, 0, "%s", why);
 	return node;
-}
-
-/*
- * npm ci in tests/oracle, unless node_modules was installed from this very
- * lockfile (the stamp holds a copy of it). The lock on package.json keeps the
- * tests of this file from installing at once.
- */
-static void
-oracle_install(void)
-{
-	int fd = open(ORACLE "/package.json", O_RDONLY);
-	cr_assert_geq(fd, 0, "cannot open " ORACLE "/package.json");
-	cr_assert_eq(flock(fd, LOCK_EX), 0);
-	size_t lock_len = 0, stamp_len = 0;
-	char *lock = read_file(ORACLE "/package-lock.json", 1u << 20, &lock_len);
-	cr_assert_not_null(lock, "cannot read " ORACLE "/package-lock.json");
-	char *stamp = read_file(STAMP, 1u << 20, &stamp_len);
-	if (stamp == NULL || stamp_len != lock_len || memcmp(stamp, lock, lock_len) != 0) {
-		char *out = NULL, *err = NULL;
-		char *install[] = {
-		    (char *)"/bin/sh", (char *)"-c",
-		    (char *)"cd " ORACLE " && npm ci --no-audit --no-fund --loglevel=error", NULL};
-		int rc = run_capture(install, 300000, &out, &err);
-		cr_assert_eq(rc, 0, "npm ci failed (%d): %s%s", rc, out ? out : "", err ? err : "");
-		free(out);
-		free(err);
-		FILE *f = fopen(STAMP, "w");
-		cr_assert_not_null(f, "cannot write " STAMP);
-		cr_assert_eq(fwrite(lock, 1, lock_len, f), lock_len);
-		cr_assert_eq(fclose(f), 0);
-	}
-	free(stamp);
-	free(lock);
-	flock(fd, LOCK_UN);
-	close(fd);
 }
 
 /* tsc (TypeScript from the lockfile) with args; its exit status, output in *out. */
@@ -654,7 +596,6 @@ compare_with_sdks(const struct built *b, const struct wire *w, const char *our_u
 Test(request_shapes, requests_equal_the_official_sdks, .timeout = 600)
 {
 	char *node = need_node();
-	oracle_install();
 	json_t *captures = oracle_captures(node);
 	json_error_t jerr;
 	json_t *data = json_load_file(ORACLE "/intents.json", 0, &jerr);
@@ -761,7 +702,6 @@ group(pcre2_match_data *md, const char *s, int g)
 Test(request_shapes, sdk_types_refuse_the_other_apis_fields, .timeout = 600)
 {
 	char *node = need_node();
-	oracle_install();
 	char *out = NULL;
 	int rc = tsc(node, ORACLE "/tsconfig.wrong.json", &out);
 	cr_assert_neq(rc, 0, "wrong.ts type-checks: the SDKs' types refused nothing");
