@@ -41,6 +41,7 @@ struct relay_truth {
 	enum api_kind api;  /* its API (from the pack) */
 	char *served;       /* substitution: the model truly served, or NULL */
 	char *class;        /* "none" for honest */
+	char *also;         /* other true classes, comma-separated, or NULL */
 	int audits;         /* sequential audits per chain; the last one counts */
 	int samples;        /* chains per seed (honest relays: --honest) */
 	int deep;           /* audit with the deep tier */
@@ -48,8 +49,8 @@ struct relay_truth {
 	char *url;          /* this seed's */
 	/* tallies */
 	long n, verdicts[VERDICT_UNREACHABLE + 1], right, wrong_cheat, tokens, requests;
-	long accused; /* audits with any cheating finding (suspect or misbehaving) */
-	long hinted;  /* audits with a cheat-class hint (within no budget) */
+	long accused;          /* audits with any cheating finding (suspect or misbehaving) */
+	long hinted;           /* audits with a cheat-class hint (within no budget) */
 	char wrong_names[160]; /* which other classes were reported */
 };
 
@@ -130,7 +131,9 @@ audit_done_cb(struct audit_run *run, void *arg)
 				continue;
 			if (strcmp(f->class, r->class) == 0 && served_matches(ev, r, f))
 				right = 1;
-			else if (finding_class_is_cheat(f->class)) {
+			else if (finding_class_is_cheat(f->class) &&
+			         strcmp(f->class, r->class) != 0 &&
+			         !(r->also != NULL && strstr(r->also, f->class) != NULL)) {
 				wrong = 1;
 				if (strstr(r->wrong_names, f->class) == NULL &&
 				    strlen(r->wrong_names) + strlen(f->class) + 2 <
@@ -154,6 +157,16 @@ audit_done_cb(struct audit_run *run, void *arg)
 		}
 		r->accused += accused;
 		r->hinted += hinted;
+		/* a false accusation is the worst error: say what it was */
+		if (accused && strcmp(r->class, "none") == 0)
+			for (size_t i = 0; i < a.n_findings; i++)
+				if (finding_class_is_cheat(a.findings[i].class) &&
+				    !a.findings[i].hint)
+					fprintf(
+					    stderr,
+					    "eval: false accusation of %s (%s): %s, p = %.3g: %s\n",
+					    r->name, r->model, a.findings[i].class,
+					    a.findings[i].p_adjusted, a.findings[i].summary);
 		assessment_release(&a);
 		audit_run_free(run);
 		free(ch);
@@ -236,21 +249,30 @@ load_truth(struct eval *ev, const char *path)
 		size_t nm = models && models->kind == YNODE_SEQ ? models->n : 1;
 		for (size_t m = 0; m < nm; m++) {
 			if (ev->n_relays == MAX_RELAYS)
-				fatal(2, "%s: more than %d relay and model pairs", path, MAX_RELAYS);
+				fatal(2, "%s: more than %d relay and model pairs", path,
+				      MAX_RELAYS);
 			struct relay_truth *r = &ev->relays[ev->n_relays++];
 			r->name = xstrdup(relays->keys[i]);
-			r->model = xstrdup(models && models->kind == YNODE_SEQ
-			                       ? models->items[m]->scalar
-			                       : "gpt-4o");
+			r->model =
+			    xstrdup(models && models->kind == YNODE_SEQ ? models->items[m]->scalar
+			                                                : "gpt-4o");
 			const struct baseline_model *bm = baseline_find(ev->pack, r->model);
 			if (bm == NULL)
-				fatal(2, "%s: relay '%s': no baseline for model '%s'", path, r->name,
-				      r->model);
+				fatal(2, "%s: relay '%s': no baseline for model '%s'", path,
+				      r->name, r->model);
 			r->api = (enum api_kind)api_from_name(bm->api);
 			const struct ynode *c = ytree_get(t, "class");
 			const struct ynode *n = ytree_get(t, "audits");
 			const struct ynode *k = ytree_get(t, "samples");
 			const struct ynode *sv = ytree_get(t, "served");
+			const struct ynode *al = ytree_get(t, "also");
+			if (al != NULL && al->kind == YNODE_SEQ) {
+				struct buf b;
+				buf_init(&b, 0);
+				for (size_t x = 0; x < al->n; x++)
+					buf_putf(&b, "%s%s", x ? "," : "", al->items[x]->scalar);
+				r->also = buf_take(&b, NULL);
+			}
 			r->class = xstrdup(c ? c->scalar : "none");
 			r->served = sv ? xstrdup(sv->scalar) : NULL;
 			r->audits = n ? atoi(n->scalar) : 1;
@@ -339,7 +361,7 @@ main(int argc, char **argv)
 		for (int round = 0; round < rounds; round++)
 			for (size_t i = 0; i < ev.n_relays; i++) {
 				struct relay_truth *r = &ev.relays[i];
-				int want = r->samples > 0                 ? r->samples
+				int want = r->samples > 0                  ? r->samples
 				           : strcmp(r->class, "none") == 0 ? ev.honest_per_seed
 				                                           : 1;
 				if (round >= want)
@@ -360,8 +382,8 @@ main(int argc, char **argv)
 	printf("\nAssay detection evaluation: %d seeds of %s, default audits, time scale %g\n\n",
 	       seeds, world, ev.time_scale);
 	printf("%-16s %-16s %-18s %6s %7s %7s %7s %7s %7s %9s %9s %7s %7s %6s\n", "relay", "model",
-	       "truth", "audits", "genuine", "suspect", "misbeh.", "inconc.", "unreach.", "right cls",
-	       "wrong cls", "accused", "hinted", "tokens");
+	       "truth", "audits", "genuine", "suspect", "misbeh.", "inconc.", "unreach.",
+	       "right cls", "wrong cls", "accused", "hinted", "tokens");
 	long honest_n = 0, honest_mis = 0, honest_sus = 0, tok = 0, req = 0, audits = 0;
 	long official_n = 0, official_accused = 0, official_hinted = 0;
 	for (size_t i = 0; i < ev.n_relays; i++) {
@@ -399,10 +421,9 @@ main(int argc, char **argv)
 	       FP_BUDGET_MISBEHAVING, FP_BUDGET_SUSPECT);
 	printf("\nofficial endpoints: %ld audits; with a cheating finding: %ld; with a hint: %ld\n",
 	       official_n, official_accused, official_hinted);
-	printf(
-	    "honest audits: %ld; false misbehaving: %ld (%.2f%%); false suspect: %ld (%.2f%%)\n",
-	    honest_n, honest_mis, 100.0 * honest_mis / (double)(honest_n ? honest_n : 1),
-	    honest_sus, 100.0 * honest_sus / (double)(honest_n ? honest_n : 1));
+	printf("honest audits: %ld; false misbehaving: %ld (%.2f%%); false suspect: %ld (%.2f%%)\n",
+	       honest_n, honest_mis, 100.0 * honest_mis / (double)(honest_n ? honest_n : 1),
+	       honest_sus, 100.0 * honest_sus / (double)(honest_n ? honest_n : 1));
 	printf("per audit: %.0f tokens, %.1f requests; %ld audits in %.0f s\n",
 	       (double)tok / (double)(audits ? audits : 1),
 	       (double)req / (double)(audits ? audits : 1), audits, wall);

@@ -618,6 +618,20 @@ baseline_id_shape(const char *id, char *out, size_t outlen)
 		snprintf(out, outlen, "{uuid}");
 		return;
 	}
+	/* a prefix and a UUID ("call_0_<uuid>"): the UUID's own dashes are no
+	 * separator */
+	size_t len = strlen(id);
+	if (len > 36 && is_uuid(id + len - 36)) {
+		char prefix[25];
+		size_t k = 0;
+		for (size_t i = 0; i < len - 36 && k < sizeof prefix - 1; i++) {
+			unsigned char c = (unsigned char)id[i];
+			prefix[k++] = c > 0x20 && c < 0x7f ? (char)c : '?';
+		}
+		prefix[k] = '\0';
+		snprintf(out, outlen, "%s{uuid}", prefix);
+		return;
+	}
 	const char *rest = id;
 	for (const char *c = id; *c; c++)
 		if (*c == '-' || *c == '_')

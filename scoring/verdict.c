@@ -104,6 +104,7 @@ assessment_add(struct assessment *a, enum finding_class cls, double confidence,
 	f->probe = xstrdup(probe ? probe : "");
 	f->served = served ? xstrdup(served) : NULL;
 	f->at_most_suspect = 0;
+	f->hint_only = 0;
 	f->p_adjusted = -1;
 	f->preadjusted = 0;
 	char summary[1024];
@@ -119,6 +120,13 @@ assessment_limit_last(struct assessment *a)
 {
 	if (a->n_findings > 0)
 		a->findings[a->n_findings - 1].at_most_suspect = 1;
+}
+
+void
+assessment_hint_last(struct assessment *a)
+{
+	if (a->n_findings > 0)
+		a->findings[a->n_findings - 1].hint_only = 1;
 }
 
 void
@@ -145,7 +153,7 @@ assessment_tested(struct assessment *a, int n)
 int
 finding_reaches(const struct finding *f, enum verdict v)
 {
-	if (!class_info(f->cls)->cheat || f->p_adjusted < 0)
+	if (!class_info(f->cls)->cheat || f->p_adjusted < 0 || f->hint_only)
 		return 0;
 	if (v == VERDICT_MISBEHAVING)
 		return !f->at_most_suspect && f->p_adjusted <= FP_BUDGET_MISBEHAVING;

@@ -56,6 +56,7 @@ struct finding {
 	char *probe;         /* the probe(s) behind it */
 	char *served;        /* substitution: the most likely model served, or NULL */
 	int at_most_suspect; /* evidence of difference, not of cheating (answers) */
+	int hint_only;       /* too little to accuse anyone: always a hint */
 	double p_adjusted;   /* corrected for the tests run; < 0 until decided */
 	int preadjusted;     /* p_adjusted was set by its author (the ledger) */
 	int hint;            /* a cheat class within no budget: not an accusation
@@ -109,6 +110,9 @@ void assessment_add(struct assessment *a, enum finding_class cls, double confide
     __attribute__((format(printf, 8, 9)));
 /* The last finding added can make a relay suspect, never misbehaving. */
 void assessment_limit_last(struct assessment *a);
+/* The last finding added is a hint whatever its p-value: its test has too
+ * little power to accuse at the budget (it runs outside the multiplicity). */
+void assessment_hint_last(struct assessment *a);
 /* Note a probe that was not sent and why (strings copied). */
 void assessment_skip(struct assessment *a, const char *probe, const char *reason);
 /* Did the relay answer enough requests for its evidence to count (at least

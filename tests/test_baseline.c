@@ -187,6 +187,9 @@ Test(baseline, id_shapes)
 	cr_expect_str_eq(s, "{uuid}");
 	baseline_id_shape("3f2a9c1e-0b4d-4e6f-8a7b-1c2d3e4f5a6", s, sizeof s);
 	cr_expect_str_neq(s, "{uuid}", "one digit short is no uuid");
+	/* DeepSeek's tool-call ids: a prefix and a UUID, whose dashes are its own */
+	baseline_id_shape("call_0_ec1cb437-febc-4b2a-9f10-0a1b2c3d4e5f", s, sizeof s);
+	cr_expect_str_eq(s, "call_0_{uuid}");
 	baseline_id_shape("msg_01XFDUDYJgAACzvnptvVoYEL", s, sizeof s);
 	cr_expect_str_eq(s, "msg_{24 alnum}");
 	baseline_id_shape("12345", s, sizeof s);

@@ -104,6 +104,19 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 			const struct baseline_model *cm = baseline_find(pack, claimed);
 			if (cm != NULL && cm->system_fingerprint && cm->n_fingerprints > 0)
 				o->system_fingerprint = xstrdup(cm->fingerprints[0]);
+			/* the protocol around the answer as the official API writes it
+			 * (the pack's record); the counts are what each test varies */
+			if (cm != NULL && cm->protocol.recorded) {
+				const struct baseline_protocol *bp = &cm->protocol;
+				o->streamed = p->stream;
+				o->usage_fields = p->stream ? bp->stream_usage : bp->usage;
+				o->headers_seen = bp->headers;
+				if (p->stream && bp->n_events > 0)
+					snprintf(o->events, sizeof o->events, "%s%s", bp->events[0],
+					         bp->ping ? "P" : "");
+				if (p->stream && bp->start_usage)
+					o->start_input_tokens = o->prompt_tokens;
+			}
 			it->obs = o;
 		}
 	}
@@ -224,14 +237,47 @@ Test(detect, claude_without_a_recorded_protocol_stays_inconclusive, .init = setu
 {
 	/* counts that no public tokenizer explains, as Claude's own would give:
 	 * with no recorded protocol to check, nothing vouches for the relay */
+	struct baseline_model m = *baseline_find(pack, "claude-sonnet-4");
+	m.protocol.recorded = 0;
+	struct audit_run *run = synthetic_run("claude-sonnet-4", "o200k_base", "openai", 0, 1);
+	for (size_t i = 0; i < run->n_items; i++)
+		run->items[i].obs->prompt_tokens += (long)(i * 7 % 5) * 3;
+	struct assessment a;
+	assessment_init(&a);
+	scorer_assess(scorer, run, &m, &a);
+	cr_expect_eq(a.verdict, VERDICT_INCONCLUSIVE, "%s", a.reason);
+	assessment_release(&a);
+	audit_run_free(run);
+}
+
+Test(detect, claude_in_the_official_shape_with_private_counts_is_genuine, .init = setup,
+     .fini = teardown)
+{
 	const struct baseline_model *m = baseline_find(pack, "claude-sonnet-4");
+	cr_assert(m->protocol.recorded, "the fixture's pack records Claude's protocol");
 	struct audit_run *run = synthetic_run("claude-sonnet-4", "o200k_base", "openai", 0, 1);
 	for (size_t i = 0; i < run->n_items; i++)
 		run->items[i].obs->prompt_tokens += (long)(i * 7 % 5) * 3;
 	struct assessment a;
 	assessment_init(&a);
 	scorer_assess(scorer, run, m, &a);
-	cr_expect_eq(a.verdict, VERDICT_INCONCLUSIVE, "%s", a.reason);
+	cr_expect_eq(a.verdict, VERDICT_GENUINE, "%s", a.reason);
+	assessment_release(&a);
+
+	/* the same counts, in a translator's shape (no ping, no usage fields
+	 * the official API sends): suspect, never more without the counts */
+	for (size_t i = 0; i < run->n_items; i++) {
+		struct observation *o = run->items[i].obs;
+		o->usage_fields &= ~(unsigned)(OBS_USAGE_CACHE_CREATION | OBS_USAGE_SERVICE_TIER);
+		if (o->streamed)
+			snprintf(o->events, sizeof o->events, "SBDEMZ");
+	}
+	assessment_init(&a);
+	scorer_assess(scorer, run, m, &a);
+	cr_expect_eq(a.verdict, VERDICT_SUSPECT, "%s", a.reason);
+	const struct finding *f = find(&a, "substitution");
+	cr_assert_not_null(f);
+	cr_expect(f->at_most_suspect);
 	assessment_release(&a);
 	audit_run_free(run);
 }
@@ -292,31 +338,58 @@ Test(detect, another_models_fingerprint_is_substitution, .init = setup, .fini = 
 	audit_run_free(run);
 }
 
+static const struct finding *
+find_probe(const struct assessment *a, const char *class, const char *probe)
+{
+	for (size_t i = 0; i < a->n_findings; i++)
+		if (strcmp(a->findings[i].class, class) == 0 &&
+		    strcmp(a->findings[i].probe, probe) == 0)
+			return &a->findings[i];
+	return NULL;
+}
+
 Test(detect, another_models_answers_fail_the_style_test, .init = setup, .fini = teardown)
 {
 	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
 	const struct baseline_samples *own = baseline_samples_for(m, "style");
-	cr_assert(own != NULL && own->n >= 5);
-	/* five answers in a manner gpt-4o never uses: its own sentences, each
-	 * opened the same foreign way */
-	char buf[5][256];
-	const char *picked[5];
-	for (size_t i = 0; i < 5; i++) {
-		snprintf(buf[i], sizeof buf[i], "Well, to put it briefly: %s", own->texts[i * 7]);
+	cr_assert(own != NULL && own->n >= 20);
+	/* answers in a manner gpt-4o never uses: its own sentences, each opened
+	 * the same foreign way */
+	char buf[20][256];
+	const char *picked[20];
+	for (size_t i = 0; i < 20; i++) {
+		snprintf(buf[i], sizeof buf[i], "Well, to put it briefly: %s",
+		         own->texts[(i * 7) % own->n]);
 		picked[i] = buf[i];
 	}
+	/* one audit's five answers: a hint, never an accusation */
 	struct audit_run *run = synthetic_run("gpt-4o", m->tokenizer, m->template, 0, 1);
 	set_probe_texts(run, "style", picked, 5);
 	struct assessment a;
 	assessment_init(&a);
 	scorer_assess(scorer, run, m, &a);
-	const struct finding *f = find(&a, "substitution");
+	const struct finding *f = find_probe(&a, "substitution", "style");
 	cr_assert_not_null(f, "%s", a.reason);
-	cr_expect_str_eq(f->probe, "style");
+	cr_expect(f->hint, "one run's answer test is a hint");
+	cr_expect_eq(a.verdict, VERDICT_GENUINE, "%s", a.reason);
+	assessment_release(&a);
+	audit_run_free(run);
+
+	/* a pool of runs (what serve tests) can make the relay suspect, and
+	 * never misbehaving */
+	struct style_test t;
+	cr_assert_eq(scorer_style_test(scorer, m, picked, 20, &t), 0);
+	assessment_init(&a);
+	a.requests = a.ok_requests = 27;
+	a.strong_checks_passed = 1;
+	assessment_tested(&a, 16);
+	scorer_add_style_finding(m, &t, 4, &a);
+	assessment_decide(&a);
+	f = find_probe(&a, "substitution", "style");
+	cr_assert_not_null(f, "p = %g", t.p_value);
 	cr_expect(f->at_most_suspect);
 	cr_expect_eq(a.verdict, VERDICT_SUSPECT, "%s", a.reason);
 	assessment_release(&a);
-	audit_run_free(run);
 }
 
 Test(detect, temperature_zero_must_repeat, .init = setup, .fini = teardown)

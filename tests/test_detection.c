@@ -11,16 +11,20 @@
 #include <string.h>
 
 #include "base/yamltree.h"
+#include "scoring/baseline.h"
 #include "tests/helpers.h"
 
 static const char *const need[] = {"official", "honest", "down", NULL};
 static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
 
 static json_t *
-audit_json(const char *url, int deep)
+audit_json(const char *url, const char *model, const char *api, int deep)
 {
 	char *argv[] = {(char *)test_binary("assay"), (char *)"audit", (char *)"--base-url",
-	                (char *)url, (char *)"--model", (char *)"gpt-4o", (char *)"--json",
+	                (char *)url, (char *)"--model", (char *)model, (char *)"--api", (char *)api,
+	                (char *)"--json",
+	                /* the world runs at this scale: latency is judged at it */
+	                (char *)"--time-scale", (char *)"0.05",
 	                /* a rate-limited relay's Retry-After would hold the default 60 s */
 	                (char *)"--timeout", (char *)"20", deep ? (char *)"--deep" : NULL, NULL};
 	char *out = NULL, *err = NULL;
@@ -48,6 +52,44 @@ finding(const json_t *j, const char *class, double min_conf)
 
 static struct fixture world;
 static struct ynode *truth;
+static struct baseline_pack *pack;
+
+/* One audit's JSON against the truth: honest relays genuine; the others
+ * with their class, at the level one audit can reach, naming the served
+ * model's tokenizer family where the truth names one. */
+static void
+expect_truth(json_t *j, const char *name, const char *model, const char *want,
+             const struct ynode *served, int suspect_only)
+{
+	const char *verdict = json_string_value(json_object_get(j, "verdict"));
+	const char *reason = json_string_value(json_object_get(j, "reason"));
+	if (strcmp(want, "none") == 0) {
+		cr_expect_str_eq(verdict, "genuine", "honest relay '%s' (%s): %s", name, model,
+		                 reason);
+		return;
+	}
+	if (suspect_only) {
+		const json_t *f = finding(j, want, 0.95);
+		cr_expect_not_null(f, "relay '%s' (%s): no %s finding (verdict %s: %s)", name,
+		                   model, want, verdict, reason);
+		cr_expect_str_eq(verdict, "suspect", "relay '%s' (%s)", name, model);
+		return;
+	}
+	const json_t *f = finding(j, want, 0.99);
+	cr_expect_not_null(f, "relay '%s' (%s): no %s finding at 0.99 (verdict %s: %s)", name,
+	                   model, want, verdict, reason);
+	if (strcmp(want, "rate_limited") != 0 && strcmp(want, "unavailable") != 0)
+		cr_expect_str_eq(verdict, "misbehaving", "relay '%s' (%s)", name, model);
+	if (f != NULL && served != NULL) {
+		const char *got = json_string_value(json_object_get(f, "served_model"));
+		const struct baseline_model *g = got ? baseline_find(pack, got) : NULL;
+		const struct baseline_model *w = baseline_find(pack, served->scalar);
+		cr_expect(g != NULL && w != NULL && g->tokenizer && w->tokenizer &&
+		              strcmp(g->tokenizer, w->tokenizer) == 0,
+		          "relay '%s' (%s): served model %s, want %s's family", name, model,
+		          got ? got : "(none)", served->scalar);
+	}
+}
 
 static void
 setup(void)
@@ -55,6 +97,8 @@ setup(void)
 	char err[256];
 	truth = ytree_load_file("tests/data/detect/truth.yaml", err, sizeof err);
 	cr_assert_not_null(truth, "%s", err);
+	pack = baseline_load_default(err, sizeof err);
+	cr_assert_not_null(pack, "%s", err);
 	cr_assert_eq(fixture_start(&world, "tests/data/detect/world.yaml", need, fast), 0);
 }
 
@@ -62,6 +106,7 @@ static void
 teardown(void)
 {
 	ytree_free(truth);
+	baseline_free(pack);
 	cr_expect_eq(fixture_stop(&world), 0);
 }
 
@@ -81,36 +126,21 @@ Test(detection, every_relay_gets_its_class, .init = setup, .fini = teardown, .ti
 		int n = audits ? atoi(audits->scalar) : 1;
 		const char *url = fixture_url(&world, name);
 		cr_assert_not_null(url, "the world has no relay '%s'", name);
-		json_t *j = NULL;
-		for (int k = 0; k < n; k++) {
-			json_decref(j);
-			j = audit_json(url, deep != NULL && strcmp(deep->scalar, "true") == 0);
-		}
-		const char *verdict = json_string_value(json_object_get(j, "verdict"));
-		if (strcmp(want, "none") == 0) {
-			cr_expect_str_eq(verdict, "genuine", "honest relay '%s': %s", name,
-			                 json_string_value(json_object_get(j, "reason")));
-		} else if (suspect_only) {
-			const json_t *f = finding(j, want, 0.95);
-			cr_expect_not_null(f, "relay '%s': no %s finding (verdict %s: %s)", name,
-			                   want, verdict,
-			                   json_string_value(json_object_get(j, "reason")));
-			cr_expect_str_eq(verdict, "suspect", "relay '%s'", name);
-		} else {
-			const json_t *f = finding(j, want, 0.99);
-			cr_expect_not_null(f, "relay '%s': no %s finding at 0.99 (verdict %s: %s)",
-			                   name, want, verdict,
-			                   json_string_value(json_object_get(j, "reason")));
-			if (strcmp(want, "rate_limited") != 0 && strcmp(want, "unavailable") != 0)
-				cr_expect_str_eq(verdict, "misbehaving", "relay '%s'", name);
-			if (f != NULL && served != NULL) {
-				const char *got =
-				    json_string_value(json_object_get(f, "served_model"));
-				cr_expect(got != NULL && strcmp(got, served->scalar) == 0,
-				          "relay '%s': served model %s, want %s", name,
-				          got ? got : "(none)", served->scalar);
+		const struct ynode *models = ytree_get(t, "models");
+		size_t nm = models != NULL && models->kind == YNODE_SEQ ? models->n : 1;
+		for (size_t mi = 0; mi < nm; mi++) {
+			const char *model =
+			    nm > 1 || models != NULL ? models->items[mi]->scalar : "gpt-4o";
+			const struct baseline_model *bm = baseline_find(pack, model);
+			cr_assert_not_null(bm, "no baseline for %s", model);
+			json_t *j = NULL;
+			for (int k = 0; k < n; k++) {
+				json_decref(j);
+				j = audit_json(url, model, bm->api,
+				               deep != NULL && strcmp(deep->scalar, "true") == 0);
 			}
+			expect_truth(j, name, model, want, served, suspect_only);
+			json_decref(j);
 		}
-		json_decref(j);
 	}
 }

@@ -116,7 +116,13 @@ scorer_add_style_finding(const struct baseline_model *claimed, const struct styl
 	assessment_limit_last(a);
 }
 
-/* One run's free answers against the official model's recorded ones. */
+/*
+ * One run's free answers against the official model's recorded ones: five
+ * answers are too few to accuse anyone at the budget (an honest relay would
+ * be suspect in about 0.3% of audits for nothing, and the test rarely sees a
+ * real swap), so one run's test is a hint only. `serve` pools the answers
+ * of a day and tests the pool, which can make a relay suspect.
+ */
 static void
 detect_style(struct scorer *s, const struct audit_run *run, const struct baseline_model *m,
              struct assessment *a)
@@ -124,9 +130,11 @@ detect_style(struct scorer *s, const struct audit_run *run, const struct baselin
 	const char *texts[64];
 	size_t n = audit_texts(run, STYLE_PROBE, texts, 64);
 	struct style_test t;
+	size_t before = a->n_findings;
 	if (n >= 2 && scorer_style_test(s, m, texts, n, &t) == 0) {
-		assessment_tested(a, 1);
 		scorer_add_style_finding(m, &t, 1, a);
+		if (a->n_findings > before)
+			assessment_hint_last(a);
 	}
 }
 
