@@ -31,6 +31,7 @@ struct run_rec {
 
 struct shown {
 	int present;
+	int convicts; /* it reached misbehaving itself (not at most suspect) */
 	double confidence, p_adjusted;
 	int64_t at_ms;
 	char *expected, *observed, *summary, *probe, *served;
@@ -146,11 +147,18 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 			rec.suspect |= (uint16_t)(1u << c);
 		else
 			continue;
+		/* the run's finding that convicts is shown before one that can only
+		 * make suspect (an answer test beside the token counts), then the
+		 * more confident */
 		struct shown *s = &t->last[c];
-		if (s->present && s->at_ms == at_ms && s->confidence >= f->confidence)
+		int convicts = finding_reaches(f, VERDICT_MISBEHAVING);
+		if (s->present && s->at_ms == at_ms &&
+		    (s->convicts > convicts ||
+		     (s->convicts == convicts && s->confidence >= f->confidence)))
 			continue;
 		shown_release(s);
 		*s = (struct shown){.present = 1,
+		                    .convicts = convicts,
 		                    .confidence = f->confidence,
 		                    .p_adjusted = f->p_adjusted,
 		                    .at_ms = at_ms,

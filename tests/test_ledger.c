@@ -116,3 +116,36 @@ Test(ledger, answers_pool_over_the_window)
 	cr_expect_str_eq(out[n - 1], "y");
 	ledger_free(l);
 }
+
+Test(ledger, the_window_shows_the_finding_that_convicts)
+{
+	/* each run: an answer test (at most suspect, more confident) beside the
+	 * token counts naming the family served: the window says the latter */
+	struct ledger *l = ledger_new(24 * HOUR);
+	for (int i = 0; i < 3; i++) {
+		struct assessment a;
+		assessment_init(&a);
+		a.requests = a.ok_requests = 27;
+		assessment_tested(&a, 10);
+		assessment_add(&a, CLASS_SUBSTITUTION, 0.9999999, "right 99%", "0 of 3", "cap",
+		               NULL, "%s", "known answers missed");
+		assessment_limit_last(&a);
+		assessment_add(&a, CLASS_SUBSTITUTION, CONFIDENCE_VIOLATION, "claimed counts",
+		               "qwen3 counts", "all", "qwen3-32b", "%s", "counted as qwen3");
+		assessment_decide(&a);
+		ledger_fold(l, "r", "m", i * HOUR, &a);
+		cr_expect_eq(a.verdict, VERDICT_MISBEHAVING);
+		const struct finding *shown = NULL;
+		for (size_t k = 0; k < a.n_findings; k++)
+			if (a.findings[k].cls == CLASS_SUBSTITUTION && !a.findings[k].hint)
+				shown = &a.findings[k];
+		cr_assert_not_null(shown);
+		if (i > 0) {
+			cr_expect(strstr(shown->summary, "counted as qwen3") != NULL, "%s",
+			          shown->summary);
+			cr_expect_str_eq(shown->served ? shown->served : "", "qwen3-32b");
+		}
+		assessment_release(&a);
+	}
+	ledger_free(l);
+}
