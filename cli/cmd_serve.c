@@ -2,13 +2,21 @@
  * cmd_serve: `assay serve -c FILE`: audit every configured relay and model on
  * its interval, store every observation, and serve the status page.
  *
- * Threads: the event loop (scheduler, engine, scoring, the one SQLite writer,
- * retention in small timed steps) and libmicrohttpd's thread pool, which
- * reads only the board (web/board.h). Shutdown on SIGINT/SIGTERM: stop the
- * web server, abort probes (engine first, then the scheduler), close the
- * store.
+ * The pipeline of a run: the scheduler starts it, the engine runs it, the
+ * monitor (scoring/monitor.h) scores it on its worker thread and folds it
+ * into the evidence window, the timeline (scoring/timeline.h) decides what
+ * the history records, storage keeps all of it in one transaction and the
+ * board shows it. This file only wires them.
+ *
+ * Threads: the event loop (scheduler, engine, timeline, the one SQLite
+ * writer, retention in small timed steps), the monitor's worker (scoring,
+ * the ledger) and libmicrohttpd's thread pool, which reads only the board
+ * (web/board.h). Shutdown on SIGINT/SIGTERM: stop the web server, abort
+ * probes (engine first, then the scheduler), let the monitor finish what it
+ * was given and keep it, close the store.
  */
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
@@ -26,6 +34,8 @@
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
 #include "scoring/ledger.h"
+#include "scoring/monitor.h"
+#include "scoring/timeline.h"
 #include "storage/store.h"
 #include "web/board.h"
 #include "web/server.h"
@@ -41,8 +51,8 @@
 struct serve {
 	struct config *config;
 	struct baseline_pack *pack;
-	struct scorer *scorer;
-	struct ledger *ledger;
+	struct monitor *monitor;
+	struct timeline *timeline;
 	struct store *store;
 	struct board *board;
 	struct store_retention retention;
@@ -61,28 +71,7 @@ usage(FILE *f)
 	      f);
 }
 
-/* The style probe's answers pooled over the window, against the official
- * model's recorded ones. Added after the ledger's fold, as a test of its
- * own: successive pools overlap, so they are not independent sightings. */
-static void
-pool_answers(struct serve *s, const struct audit_run *run, const struct baseline_model *claimed,
-             struct assessment *a)
-{
-	const char *texts[64], *pool[64];
-	size_t n = audit_texts(run, STYLE_PROBE, texts, 64);
-	ledger_add_answers(s->ledger, run->target.relay, run->target.model, run->started_ms, texts,
-	                   n);
-	int runs = 0;
-	size_t np =
-	    ledger_answers(s->ledger, run->target.relay, run->target.model, pool, 64, &runs);
-	struct style_test t;
-	if (claimed == NULL || runs < 2 || scorer_style_test(s->scorer, claimed, pool, np, &t) != 0)
-		return;
-	assessment_tested(a, 1);
-	scorer_add_style_finding(claimed, &t, runs, a);
-	assessment_decide(a);
-}
-
+/* A run ended (event loop): the monitor's worker scores it. */
 static void
 run_cb(struct audit_run *run, void *arg)
 {
@@ -91,51 +80,72 @@ run_cb(struct audit_run *run, void *arg)
 		audit_run_free(run); /* aborted by shutdown: not an observation of the relay */
 		return;
 	}
-	const struct baseline_model *claimed = baseline_find(s->pack, run->target.model);
-	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(s->scorer, run, claimed, &a);
-	/* the verdict shown is the window's: evidence adds up across runs */
-	ledger_fold(s->ledger, run->target.relay, run->target.model, run->started_ms, &a);
-	pool_answers(s, run, claimed, &a);
-	struct store_outcome out;
-	int saved = store_save_run_outcome(s->store, run, &a, &out) >= 0;
+	monitor_submit(s->monitor, run);
+}
+
+/* A run was scored (event loop): the timeline decides its history, storage
+ * keeps it, the board shows it. */
+static void
+scored_cb(struct monitor_result *r, void *arg)
+{
+	struct serve *s = arg;
+	const struct audit_run *run = r->run;
+	const struct assessment *a = &r->a;
+	json_t *j = assessment_to_json(a);
+	char *findings = json_dumps(json_object_get(j, "findings"), JSON_COMPACT);
+	struct timeline_change ch;
+	timeline_apply(s->timeline, run, a, findings ? findings : "[]", &ch);
+	struct store_ids ids;
+	int saved = store_save_run(s->store, run, a, &ch, &r->entry, &ids) >= 0;
+	if (saved) {
+		timeline_stored(s->timeline, &ch, ids.segment_id, ids.incident_ids);
+	} else {
+		/* storage is behind what the timeline decided: start again from
+		 * what it holds */
+		timeline_free(s->timeline);
+		s->timeline = timeline_new();
+		store_restore(s->store, s->timeline, NULL, wall_ms());
+	}
 	long errors[ERR__COUNT];
 	store_count_errors(run, errors);
-	json_t *j = assessment_to_json(&a);
 	struct board_run br = {
 	    .relay = run->target.relay,
 	    .model = run->target.model,
 	    .api = api_name(run->target.api),
-	    .verdict = verdict_name(a.verdict),
-	    .reason = a.reason,
+	    .verdict = verdict_name(a->verdict),
+	    .reason = a->reason,
 	    .findings = json_object_get(j, "findings"),
 	    .at_ms = run->started_ms,
 	    .runs = 1,
-	    .requests = a.requests,
-	    .ok_requests = a.ok_requests,
-	    .tokens_spent = a.tokens_spent,
-	    .ttft_ms = a.ttft_ms,
-	    .tokens_per_s = a.tokens_per_s,
+	    .requests = a->requests,
+	    .ok_requests = a->ok_requests,
+	    .tokens_spent = a->tokens_spent,
+	    .ttft_ms = a->ttft_ms,
+	    .tokens_per_s = a->tokens_per_s,
 	    .errors = errors,
 	};
 	board_record(s->board, &br);
 	if (saved) {
-		board_segment(s->board, &out.segment);
-		for (size_t i = 0; i < out.n_incidents; i++)
-			board_incident(s->board, &out.incidents[i]);
+		struct timeline_segment seg = ch.segment;
+		seg.id = ids.segment_id;
+		board_segment(s->board, &seg);
+		for (size_t i = 0; i < ch.n_incidents; i++) {
+			struct timeline_incident inc = ch.incidents[i];
+			inc.id = ids.incident_ids[i];
+			board_incident(s->board, &inc);
+		}
 	}
 	fprintf(stderr, "assay: %s %s: %s (%d/%d ok, %ld tokens)\n", run->target.relay,
-	        run->target.model, verdict_name(a.verdict), a.ok_requests, a.requests,
-	        a.tokens_spent);
+	        run->target.model, verdict_name(a->verdict), a->ok_requests, a->requests,
+	        a->tokens_spent);
 	char *hint = endpoint_run_hint(run);
 	if (hint != NULL)
 		fprintf(stderr, "assay: %s %s: hint: %s\n", run->target.relay, run->target.model,
 		        hint);
 	free(hint);
+	free(findings);
 	json_decref(j);
-	assessment_release(&a);
-	audit_run_free(run);
+	monitor_result_free(r);
 }
 
 static void
@@ -245,14 +255,26 @@ cmd_serve(int argc, char **argv)
 	if (s.store == NULL)
 		goto fail;
 	s.board = board_new(s.config->title);
-	s.scorer = scorer_new(s.pack);
-	scorer_set_time_scale(s.scorer, s.config->time_scale);
-	s.ledger = ledger_new(0);
 	store_retention_default(&s.retention);
 	if (board_load(s.board, s.store, err, sizeof err) != 0)
 		goto fail;
 
+	/* the monitor's worker hands results back to the loop */
+	if (evthread_use_pthreads() != 0)
+		fatal(70, "cannot make libevent thread-safe");
 	base = event_base_new();
+	if (base == NULL)
+		fatal(70, "cannot set up the event loop");
+	struct monitor_config mc = {.pack = s.pack, .time_scale = s.config->time_scale};
+	s.monitor = monitor_new(base, &mc, scored_cb, &s);
+	if (s.monitor == NULL)
+		fatal(70, "cannot start the scoring thread");
+	s.timeline = timeline_new();
+	/* the window and the history pick up where the last run left them */
+	if (store_restore(s.store, s.timeline, monitor_ledger(s.monitor), wall_ms()) != 0) {
+		snprintf(err, sizeof err, "cannot read the evidence window back from the database");
+		goto fail;
+	}
 	struct engine_options eo = {.ca_file = s.config->ca_file};
 	engine = engine_new(base, &eo);
 	if (base == NULL || engine == NULL)
@@ -306,6 +328,8 @@ out:
 	web_stop(web);
 	engine_free(engine);
 	scheduler_free(sched);
+	/* what the worker was given is scored and kept before the store closes */
+	monitor_free(s.monitor);
 	if (sigint)
 		event_free(sigint);
 	if (sigterm)
@@ -316,8 +340,7 @@ out:
 		event_free(s.stats_ev);
 	if (base)
 		event_base_free(base);
-	scorer_free(s.scorer);
-	ledger_free(s.ledger);
+	timeline_free(s.timeline);
 	board_free(s.board);
 	store_close(s.store);
 	catalog_free(cat);

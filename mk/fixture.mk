@@ -11,7 +11,8 @@ bench-fixture: all
 # tests/test_fixture_send.c tests the fixture's own plumbing, and
 # tests/test_translate.c its translating relay's requests: they link the
 # fixture's objects (all but its main) besides the library.
-FIXTURE_UNIT_TESTS := $(addprefix $(BUILD)/tests/,test_fixture_send test_translate)
+FIXTURE_UNIT_TESTS := $(addprefix $(BUILD)/tests/,test_fixture_send test_translate \
+    test_fixture_timing)
 $(FIXTURE_UNIT_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/helpers.o \
     $(filter-out $(BUILD)/fixtures/main.o,$(FIX_OBJ)) $(BUILD)/libassay.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion

@@ -125,16 +125,94 @@ ledger_time(char *out, size_t n, int64_t ms)
 	strftime(out, n, "%Y-%m-%d %H:%M UTC", &tm);
 }
 
-void
-ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
-            struct assessment *a)
+/* Drop runs that left the window ending at at_ms. */
+static void
+drop_old(const struct ledger *l, struct ledger_target *t, int64_t at_ms)
 {
-	struct ledger_target *t = target_get(l, relay, model);
-	/* drop runs that left the window */
 	while (t->n > 0 && t->runs[t->head].at_ms < at_ms - l->window_ms) {
 		t->head = (t->head + 1) % MAX_RUNS;
 		t->n--;
 	}
+}
+
+static void
+push_run(struct ledger_target *t, const struct run_rec *rec)
+{
+	if (t->n == MAX_RUNS) {
+		t->head = (t->head + 1) % MAX_RUNS;
+		t->n--;
+	}
+	t->runs[(t->head + t->n) % MAX_RUNS] = *rec;
+	t->n++;
+}
+
+static void
+shown_set(struct shown *s, const struct ledger_shown *from)
+{
+	shown_release(s);
+	*s = (struct shown){.present = 1,
+	                    .convicts = from->convicts,
+	                    .confidence = from->confidence,
+	                    .p_adjusted = from->p_adjusted,
+	                    .at_ms = from->at_ms,
+	                    .expected = xstrdup(from->expected ? from->expected : ""),
+	                    .observed = xstrdup(from->observed ? from->observed : ""),
+	                    .summary = xstrdup(from->summary ? from->summary : ""),
+	                    .probe = xstrdup(from->probe ? from->probe : ""),
+	                    .served = from->served ? xstrdup(from->served) : NULL};
+}
+
+static struct ledger_shown
+shown_view(const struct shown *s, enum finding_class c)
+{
+	return (struct ledger_shown){.cls = c,
+	                             .convicts = s->convicts,
+	                             .confidence = s->confidence,
+	                             .p_adjusted = s->p_adjusted,
+	                             .at_ms = s->at_ms,
+	                             .expected = s->expected,
+	                             .observed = s->observed,
+	                             .summary = s->summary,
+	                             .probe = s->probe,
+	                             .served = s->served};
+}
+
+int64_t
+ledger_window_ms(const struct ledger *l)
+{
+	return l->window_ms;
+}
+
+void
+ledger_restore_run(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
+                   unsigned misbehaving, unsigned suspect)
+{
+	struct ledger_target *t = target_get(l, relay, model);
+	drop_old(l, t, at_ms);
+	struct run_rec rec = {
+	    .at_ms = at_ms, .misbehaving = (uint16_t)misbehaving, .suspect = (uint16_t)suspect};
+	push_run(t, &rec);
+}
+
+void
+ledger_restore_shown(struct ledger *l, const char *relay, const char *model,
+                     const struct ledger_shown *shown)
+{
+	if ((unsigned)shown->cls >= CLASS__COUNT)
+		return;
+	struct ledger_target *t = target_get(l, relay, model);
+	shown_set(&t->last[shown->cls], shown);
+}
+
+void
+ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
+            struct assessment *a, struct ledger_entry *entry)
+{
+	struct ledger_target *t = target_get(l, relay, model);
+	drop_old(l, t, at_ms);
+	if (entry != NULL)
+		memset(entry, 0, sizeof *entry);
+	unsigned replaced = 0;
 	struct run_rec rec = {.at_ms = at_ms};
 	for (size_t i = 0; i < a->n_findings; i++) {
 		const struct finding *f = &a->findings[i];
@@ -156,24 +234,29 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 		    (s->convicts > convicts ||
 		     (s->convicts == convicts && s->confidence >= f->confidence)))
 			continue;
-		shown_release(s);
-		*s = (struct shown){.present = 1,
-		                    .convicts = convicts,
-		                    .confidence = f->confidence,
-		                    .p_adjusted = f->p_adjusted,
-		                    .at_ms = at_ms,
-		                    .expected = xstrdup(f->expected),
-		                    .observed = xstrdup(f->observed),
-		                    .summary = xstrdup(f->summary),
-		                    .probe = xstrdup(f->probe),
-		                    .served = f->served ? xstrdup(f->served) : NULL};
+		struct ledger_shown from = {.cls = f->cls,
+		                            .convicts = convicts,
+		                            .confidence = f->confidence,
+		                            .p_adjusted = f->p_adjusted,
+		                            .at_ms = at_ms,
+		                            .expected = f->expected,
+		                            .observed = f->observed,
+		                            .summary = f->summary,
+		                            .probe = f->probe,
+		                            .served = f->served};
+		shown_set(s, &from);
+		replaced |= 1u << c;
 	}
-	if (t->n == MAX_RUNS) {
-		t->head = (t->head + 1) % MAX_RUNS;
-		t->n--;
+	push_run(t, &rec);
+	if (entry != NULL) {
+		entry->at_ms = at_ms;
+		entry->misbehaving = rec.misbehaving;
+		entry->suspect = rec.suspect;
+		for (int c = 0; c < CLASS__COUNT; c++)
+			if (replaced & (1u << c))
+				entry->shown[entry->n_shown++] =
+				    shown_view(&t->last[c], (enum finding_class)c);
 	}
-	t->runs[(t->head + t->n) % MAX_RUNS] = rec;
-	t->n++;
 
 	/* fold the window into the assessment */
 	int n = (int)t->n;

@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "scoring/classes.h"
 #include "scoring/verdict.h"
 
 struct ledger;
@@ -23,14 +24,44 @@ struct ledger;
 struct ledger *ledger_new(int64_t window_ms);
 void ledger_free(struct ledger *l);
 
+/* A class's latest finding to show, as the ledger keeps it. */
+struct ledger_shown {
+	enum finding_class cls;
+	int convicts; /* it reached misbehaving itself */
+	double confidence, p_adjusted;
+	int64_t at_ms;
+	const char *expected, *observed, *summary, *probe, *served; /* served may be NULL */
+};
+
+/* What one fold recorded, for storage to keep so that a restart forgets
+ * nothing: the run's record and the shown findings it replaced. Strings
+ * belong to the ledger, valid until its next call. */
+struct ledger_entry {
+	int64_t at_ms;
+	unsigned misbehaving, suspect; /* CLASS_BIT()s found at each level */
+	struct ledger_shown shown[CLASS__COUNT];
+	size_t n_shown;
+};
+
 /*
  * Record a run of relay/model that started at at_ms with assessment a, then
  * rewrite a as the window's verdict: findings of earlier runs still in the
  * window are added (their summary says in how many runs), and the verdict is
  * decided again. a keeps its own counters (requests, tokens, timings).
+ * entry (may be NULL) gets what the fold recorded.
  */
 void ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
-                 struct assessment *a);
+                 struct assessment *a, struct ledger_entry *entry);
+
+/* Restoring from storage at start-up, oldest first: a run's record, and a
+ * class's latest shown finding (strings copied). Runs older than the window
+ * are ignored. */
+void ledger_restore_run(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
+                        unsigned misbehaving, unsigned suspect);
+void ledger_restore_shown(struct ledger *l, const char *relay, const char *model,
+                          const struct ledger_shown *shown);
+/* The window's length. */
+int64_t ledger_window_ms(const struct ledger *l);
 
 /*
  * Pool the style probe's answers of a run (at_ms) for the window: the

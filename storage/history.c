@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "scoring/detect.h"
 
 static double
 column_opt_real(sqlite3_stmt *st, int i)
@@ -169,7 +170,8 @@ store_each_segment(struct store *s, int limit, store_segment_cb cb, void *arg)
 {
 	const char *sql =
 	    "SELECT t.relay, t.model, v.id, v.first_ms, v.last_ms, v.runs, v.verdict, v.reason,"
-	    " v.findings FROM targets t JOIN verdicts v ON v.id IN (SELECT id FROM verdicts y"
+	    " v.findings, v.classes FROM targets t JOIN verdicts v ON v.id IN (SELECT id FROM "
+	    "verdicts y"
 	    "   WHERE y.target = t.id ORDER BY last_ms DESC, id DESC LIMIT ?1)"
 	    " ORDER BY t.id, v.last_ms, v.id";
 	sqlite3_stmt *st;
@@ -178,7 +180,7 @@ store_each_segment(struct store *s, int limit, store_segment_cb cb, void *arg)
 	sqlite3_bind_int(st, 1, limit);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_segment seg = {
+		struct timeline_segment seg = {
 		    .relay = column_text(st, 0),
 		    .model = column_text(st, 1),
 		    .id = sqlite3_column_int64(st, 2),
@@ -188,6 +190,7 @@ store_each_segment(struct store *s, int limit, store_segment_cb cb, void *arg)
 		    .verdict = column_text(st, 6),
 		    .reason = column_text(st, 7),
 		    .findings_json = column_text(st, 8),
+		    .classes = column_text(st, 9),
 		};
 		cb(&seg, arg);
 	}
@@ -210,7 +213,7 @@ store_each_incident(struct store *s, int limit, store_incident_cb cb, void *arg)
 	sqlite3_bind_int(st, 1, limit);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_incident inc = {
+		struct timeline_incident inc = {
 		    .relay = column_text(st, 0),
 		    .model = column_text(st, 1),
 		    .id = sqlite3_column_int64(st, 2),
@@ -225,4 +228,148 @@ store_each_incident(struct store *s, int limit, store_incident_cb cb, void *arg)
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void
+restore_segment_cb(const struct timeline_segment *seg, void *arg)
+{
+	timeline_restore_segment(arg, seg);
+}
+
+/* Run query (bound to since_ms at ?1), calling row(st, arg) per row. */
+static int
+each_row(struct store *s, const char *sql, int64_t since_ms,
+         void (*row)(sqlite3_stmt *st, void *arg), void *arg)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, since_ms);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		row(st, arg);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void
+open_incident_row(sqlite3_stmt *st, void *arg)
+{
+	struct timeline_incident inc = {
+	    .relay = column_text(st, 0),
+	    .model = column_text(st, 1),
+	    .id = sqlite3_column_int64(st, 2),
+	    .kind = column_text(st, 3),
+	    .opened_ms = sqlite3_column_int64(st, 4),
+	    .cause = column_text(st, 5),
+	    .detail = column_text(st, 6),
+	    .failed_runs = (long)sqlite3_column_int64(st, 7),
+	};
+	timeline_restore_incident(arg, &inc);
+}
+
+static void
+ledger_run_row(sqlite3_stmt *st, void *arg)
+{
+	ledger_restore_run(arg, column_text(st, 0), column_text(st, 1), sqlite3_column_int64(st, 2),
+	                   (unsigned)sqlite3_column_int64(st, 3),
+	                   (unsigned)sqlite3_column_int64(st, 4));
+}
+
+static void
+ledger_shown_row(sqlite3_stmt *st, void *arg)
+{
+	int c = class_from_name(column_text(st, 2));
+	if (c < 0)
+		return; /* a class this build does not know */
+	struct ledger_shown sh = {
+	    .cls = (enum finding_class)c,
+	    .at_ms = sqlite3_column_int64(st, 3),
+	    .convicts = sqlite3_column_int(st, 4),
+	    .confidence = sqlite3_column_double(st, 5),
+	    .p_adjusted = sqlite3_column_double(st, 6),
+	    .expected = column_text(st, 7),
+	    .observed = column_text(st, 8),
+	    .summary = column_text(st, 9),
+	    .probe = column_text(st, 10),
+	    .served = (const char *)sqlite3_column_text(st, 11),
+	};
+	ledger_restore_shown(arg, column_text(st, 0), column_text(st, 1), &sh);
+}
+
+/* Pooled answers: the rows of one run (relay, model, started_ms) go in
+ * together, as ledger_add_answers wants them. */
+struct answers {
+	struct ledger *ledger;
+	char *relay, *model;
+	int64_t at_ms;
+	char *texts[64];
+	size_t n;
+};
+
+static void
+answers_flush(struct answers *an)
+{
+	if (an->n > 0)
+		ledger_add_answers(an->ledger, an->relay, an->model, an->at_ms,
+		                   (const char *const *)an->texts, an->n);
+	for (size_t i = 0; i < an->n; i++)
+		free(an->texts[i]);
+	an->n = 0;
+	free(an->relay);
+	free(an->model);
+	an->relay = an->model = NULL;
+}
+
+static void
+answer_row(sqlite3_stmt *st, void *arg)
+{
+	struct answers *an = arg;
+	const char *relay = column_text(st, 0), *model = column_text(st, 1);
+	int64_t at = sqlite3_column_int64(st, 2);
+	if (an->relay == NULL || strcmp(an->relay, relay) != 0 || strcmp(an->model, model) != 0 ||
+	    an->at_ms != at) {
+		answers_flush(an);
+		an->relay = xstrdup(relay);
+		an->model = xstrdup(model);
+		an->at_ms = at;
+	}
+	if (an->n < 64)
+		an->texts[an->n++] = xstrdup(column_text(st, 3));
+}
+
+int
+store_restore(struct store *s, struct timeline *timeline, struct ledger *ledger, int64_t now_ms)
+{
+	if (timeline != NULL &&
+	    (store_each_segment(s, 1, restore_segment_cb, timeline) != 0 ||
+	     each_row(s,
+	              "SELECT t.relay, t.model, i.id, i.kind, i.opened_ms, i.cause, i.detail,"
+	              " i.failed_runs FROM incidents i JOIN targets t ON t.id = i.target"
+	              " WHERE i.resolved_ms IS NULL AND ?1 = ?1 ORDER BY i.id",
+	              0, open_incident_row, timeline) != 0))
+		return -1;
+	if (ledger == NULL)
+		return 0;
+	int64_t since = now_ms - ledger_window_ms(ledger);
+	if (each_row(s,
+	             "SELECT t.relay, t.model, l.at_ms, l.misbehaving, l.suspect FROM ledger_runs l"
+	             " JOIN targets t ON t.id = l.target WHERE l.at_ms >= ?1 ORDER BY l.at_ms",
+	             since, ledger_run_row, ledger) != 0 ||
+	    each_row(s,
+	             "SELECT t.relay, t.model, l.class, l.at_ms, l.convicts, l.confidence,"
+	             " l.p_adjusted, l.expected, l.observed, l.summary, l.probe, l.served"
+	             " FROM ledger_shown l JOIN targets t ON t.id = l.target WHERE ?1 = ?1",
+	             0, ledger_shown_row, ledger) != 0)
+		return -1;
+	struct answers an = {.ledger = ledger};
+	int rc = each_row(s,
+	                  "SELECT t.relay, t.model, r.started_ms, o.text FROM observations o"
+	                  " JOIN runs r ON r.id = o.run_id JOIN targets t ON t.id = r.target"
+	                  " WHERE o.probe = '" STYLE_PROBE "' AND o.error_class = 'none'"
+	                  " AND o.text IS NOT NULL AND r.started_ms >= ?1"
+	                  " ORDER BY r.started_ms, r.id, o.id",
+	                  since, answer_row, &an);
+	answers_flush(&an);
+	return rc;
 }

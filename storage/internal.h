@@ -20,34 +20,20 @@ enum stmt {
 	STMT_TARGET_FIND,
 	STMT_TARGET_INSERT,
 	STMT_TARGET_API,
-	STMT_SEGMENT_LAST,
 	STMT_SEGMENT_INSERT,
-	STMT_SEGMENT_EXTEND,
-	STMT_INCIDENT_OPEN_FIND,
+	STMT_SEGMENT_UPDATE,
 	STMT_INCIDENT_INSERT,
 	STMT_INCIDENT_UPDATE,
+	STMT_LEDGER_RUN,
+	STMT_LEDGER_SHOWN,
+	STMT_LEDGER_TRIM,
 	STMT__COUNT
 };
 
-/* An incident state machine (see damper_feed in store.c). */
-struct damper {
-	int bad, good; /* runs in a row */
-	int64_t first_bad_ms, first_good_ms;
-	int64_t open_id; /* 0: no open incident */
-	int64_t opened_ms;
-	long failed_runs;
-	char *cause, *detail;
-};
-
-/* What saving needs to know about a relay and model without a query. */
+/* A relay and model's row id, known without a query after the first save. */
 struct stored_target {
 	int64_t id;
 	char *relay, *model;
-	int64_t seg_id; /* 0: no segment yet */
-	char *seg_verdict, *seg_classes;
-	int64_t seg_first_ms, seg_last_ms;
-	long seg_runs;
-	struct damper outage, misbehaving;
 };
 
 struct store {

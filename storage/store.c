@@ -7,10 +7,11 @@
  * this build knows or is refused (never half-migrated).
  *
  * Saving a run is one transaction: the run, its observations, three rollup
- * upserts (minute, hour, day) and their error-class rows, the verdict
- * segment, the incident dampers. The per-target state the dampers and
- * segments need lives in memory (struct stored_target), loaded from the database
- * the first time a target is seen, so a save never scans history.
+ * upserts (minute, hour, day) and their error-class rows, and what the
+ * timeline and the ledger decided (a segment, incidents, the ledger's run
+ * record and shown findings). The policy is theirs (scoring/timeline.c,
+ * scoring/ledger.c): storage keeps what it is given. Targets' row ids are
+ * cached in memory (struct stored_target) so a save never scans history.
  */
 #include "storage/internal.h"
 
@@ -168,6 +169,22 @@ static const char *const migrations[] = {
     " failed_runs INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX incidents_target ON incidents(target, opened_ms);"
     "CREATE INDEX incidents_opened ON incidents(opened_ms);",
+
+    /*
+     * 2 -> 3: the evidence ledger of `serve` (scoring/ledger.h), so that a
+     * restart keeps the window's verdicts: each run's record (which
+     * cheating classes it found, as bits of scoring/classes.h, at which
+     * level) and each class's latest finding to show. Pooled answers are
+     * read back from observations.
+     */
+    "CREATE TABLE ledger_runs (target INTEGER NOT NULL REFERENCES targets(id),"
+    " at_ms INTEGER NOT NULL, misbehaving INTEGER NOT NULL, suspect INTEGER NOT NULL);"
+    "CREATE INDEX ledger_runs_target ON ledger_runs(target, at_ms);"
+    "CREATE TABLE ledger_shown (target INTEGER NOT NULL REFERENCES targets(id),"
+    " class TEXT NOT NULL, at_ms INTEGER NOT NULL, convicts INTEGER NOT NULL,"
+    " confidence REAL NOT NULL, p_adjusted REAL NOT NULL, expected TEXT NOT NULL,"
+    " observed TEXT NOT NULL, summary TEXT NOT NULL, probe TEXT NOT NULL, served TEXT,"
+    " PRIMARY KEY(target, class)) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -293,18 +310,24 @@ static const char *const writer_sql[STMT__COUNT] = {
     [STMT_TARGET_FIND] = "SELECT id, api FROM targets WHERE relay = ? AND model = ?",
     [STMT_TARGET_INSERT] = "INSERT INTO targets(relay, model, api) VALUES (?,?,?)",
     [STMT_TARGET_API] = "UPDATE targets SET api = ? WHERE id = ?",
-    [STMT_SEGMENT_LAST] = "SELECT id, verdict, classes, first_ms, runs, last_ms FROM verdicts"
-                          " WHERE target = ? ORDER BY last_ms DESC, id DESC LIMIT 1",
     [STMT_SEGMENT_INSERT] = "INSERT INTO verdicts(target, first_ms, last_ms, runs, verdict,"
-                            " classes, reason, findings) VALUES (?,?,?,1,?,?,?,?)",
-    [STMT_SEGMENT_EXTEND] = "UPDATE verdicts SET last_ms = max(last_ms, ?), runs = runs + 1,"
-                            " reason = ?, findings = ? WHERE id = ?",
-    [STMT_INCIDENT_OPEN_FIND] =
-        "SELECT id, opened_ms, cause, detail, failed_runs FROM incidents"
-        " WHERE target = ? AND kind = ? AND resolved_ms IS NULL ORDER BY id DESC LIMIT 1",
+                            " classes, reason, findings) VALUES (?,?,?,?,?,?,?,?)",
+    [STMT_SEGMENT_UPDATE] = "UPDATE verdicts SET last_ms = ?, runs = ?, reason = ?, findings = ?"
+                            " WHERE id = ?",
     [STMT_INCIDENT_INSERT] = "INSERT INTO incidents(target, kind, opened_ms, cause, detail,"
                              " failed_runs) VALUES (?,?,?,?,?,?)",
     [STMT_INCIDENT_UPDATE] = "UPDATE incidents SET failed_runs = ?, resolved_ms = ? WHERE id = ?",
+    [STMT_LEDGER_RUN] = "INSERT INTO ledger_runs(target, at_ms, misbehaving, suspect)"
+                        " VALUES (?,?,?,?)",
+    [STMT_LEDGER_SHOWN] =
+        "INSERT INTO ledger_shown(target, class, at_ms, convicts, confidence, p_adjusted,"
+        " expected, observed, summary, probe, served) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+        " ON CONFLICT(target, class) DO UPDATE SET at_ms = excluded.at_ms,"
+        " convicts = excluded.convicts, confidence = excluded.confidence,"
+        " p_adjusted = excluded.p_adjusted, expected = excluded.expected,"
+        " observed = excluded.observed, summary = excluded.summary, probe = excluded.probe,"
+        " served = excluded.served",
+    [STMT_LEDGER_TRIM] = "DELETE FROM ledger_runs WHERE target = ? AND at_ms < ?",
 };
 
 struct store *
@@ -352,13 +375,6 @@ err:
 	return NULL;
 }
 
-static void
-damper_release(struct damper *d)
-{
-	free(d->cause);
-	free(d->detail);
-}
-
 void
 store_close(struct store *s)
 {
@@ -372,10 +388,6 @@ store_close(struct store *s)
 		struct stored_target *t = s->targets[i];
 		free(t->relay);
 		free(t->model);
-		free(t->seg_verdict);
-		free(t->seg_classes);
-		damper_release(&t->outage);
-		damper_release(&t->misbehaving);
 		free(t);
 	}
 	free(s->targets);
@@ -422,36 +434,9 @@ stmt(struct store *s, enum stmt which)
 	return st;
 }
 
-static char *
-column_dup(sqlite3_stmt *st, int i)
-{
-	const char *v = (const char *)sqlite3_column_text(st, i);
-	return xstrdup(v ? v : "");
-}
-
-/* Load an open incident of kind into d, if there is one. */
-static int
-damper_load(struct store *s, int64_t target, const char *kind, struct damper *d)
-{
-	sqlite3_stmt *st = stmt(s, STMT_INCIDENT_OPEN_FIND);
-	sqlite3_bind_int64(st, 1, target);
-	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		d->open_id = sqlite3_column_int64(st, 0);
-		d->opened_ms = sqlite3_column_int64(st, 1);
-		d->cause = column_dup(st, 2);
-		d->detail = column_dup(st, 3);
-		d->failed_runs = (long)sqlite3_column_int64(st, 4);
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
-}
-
 /*
- * The in-memory state of relay/model, creating its row and loading its
- * latest segment and open incidents the first time. NULL on a database
- * error.
+ * The cached row of relay/model, creating it (or updating its api) the first
+ * time. NULL on a database error.
  */
 static struct stored_target *
 target_get(struct store *s, const char *relay, const char *model, const char *api)
@@ -461,24 +446,22 @@ target_get(struct store *s, const char *relay, const char *model, const char *ap
 		if (strcmp(t->relay, relay) == 0 && strcmp(t->model, model) == 0)
 			return t;
 	}
-	struct stored_target *t = xcalloc(1, sizeof *t);
-	t->relay = xstrdup(relay);
-	t->model = xstrdup(model);
+	int64_t id = 0;
 	sqlite3_stmt *st = stmt(s, STMT_TARGET_FIND);
 	sqlite3_bind_text(st, 1, relay, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, model, -1, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		t->id = sqlite3_column_int64(st, 0);
+		id = sqlite3_column_int64(st, 0);
 		const char *old = (const char *)sqlite3_column_text(st, 1);
 		int same = old && api && strcmp(old, api) == 0;
 		sqlite3_reset(st);
 		if (api != NULL && !same) {
 			st = stmt(s, STMT_TARGET_API);
 			sqlite3_bind_text(st, 1, api, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 2, t->id);
+			sqlite3_bind_int64(st, 2, id);
 			if (sqlite3_step(st) != SQLITE_DONE)
-				goto err;
+				return NULL;
 		}
 	} else if (rc == SQLITE_DONE) {
 		sqlite3_reset(st);
@@ -487,40 +470,18 @@ target_get(struct store *s, const char *relay, const char *model, const char *ap
 		sqlite3_bind_text(st, 2, model, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, api ? api : "openai", -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			goto err;
-		t->id = sqlite3_last_insert_rowid(s->db);
+			return NULL;
+		id = sqlite3_last_insert_rowid(s->db);
 	} else {
-		goto err;
+		return NULL;
 	}
-	st = stmt(s, STMT_SEGMENT_LAST);
-	sqlite3_bind_int64(st, 1, t->id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		t->seg_id = sqlite3_column_int64(st, 0);
-		t->seg_verdict = column_dup(st, 1);
-		t->seg_classes = column_dup(st, 2);
-		t->seg_first_ms = sqlite3_column_int64(st, 3);
-		t->seg_runs = (long)sqlite3_column_int64(st, 4);
-		t->seg_last_ms = sqlite3_column_int64(st, 5);
-	} else if (rc != SQLITE_DONE) {
-		goto err;
-	}
-	sqlite3_reset(st);
-	if (damper_load(s, t->id, "outage", &t->outage) != 0 ||
-	    damper_load(s, t->id, "misbehaving", &t->misbehaving) != 0)
-		goto err;
+	struct stored_target *t = xcalloc(1, sizeof *t);
+	t->id = id;
+	t->relay = xstrdup(relay);
+	t->model = xstrdup(model);
 	s->targets = xrealloc(s->targets, (s->n_targets + 1) * sizeof *s->targets);
 	s->targets[s->n_targets++] = t;
 	return t;
-err:
-	free(t->relay);
-	free(t->model);
-	free(t->seg_verdict);
-	free(t->seg_classes);
-	damper_release(&t->outage);
-	damper_release(&t->misbehaving);
-	free(t);
-	return NULL;
 }
 
 void
@@ -621,229 +582,112 @@ save_rollups(struct store *s, int64_t target, int64_t at_ms, const struct assess
 	return 0;
 }
 
+/* The segment the timeline decided: a new row, or the open one brought up
+ * to date (a new row when retention removed it after a long silence). */
 static int
-class_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The sorted, distinct finding classes of a, comma-separated (caller frees);
- * hints are no findings. */
-static char *
-finding_classes(const struct assessment *a)
-{
-	const char **v = xcalloc(a->n_findings + 1, sizeof *v);
-	size_t n = 0;
-	for (size_t i = 0; i < a->n_findings; i++)
-		if (!a->findings[i].hint)
-			v[n++] = a->findings[i].class ? a->findings[i].class : "";
-	qsort(v, n, sizeof *v, class_cmp);
-	struct buf b;
-	buf_init(&b, 0);
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0 && strcmp(v[i], v[i - 1]) == 0)
-			continue;
-		if (b.len > 0)
-			buf_puts(&b, ",");
-		buf_puts(&b, v[i]);
-	}
-	free(v);
-	return buf_take(&b, NULL);
-}
-
-static int
-save_segment(struct store *s, struct stored_target *t, const struct audit_run *run,
-             const struct assessment *a, const char *findings, struct store_outcome *out)
-{
-	const char *verdict = verdict_name(a->verdict);
-	char *classes = finding_classes(a);
-	const char *reason = a->reason ? a->reason : "";
-	int same = t->seg_id != 0 && strcmp(t->seg_verdict, verdict) == 0 &&
-	           strcmp(t->seg_classes, classes) == 0;
-	sqlite3_stmt *st;
-	if (same) {
-		st = stmt(s, STMT_SEGMENT_EXTEND);
-		sqlite3_bind_int64(st, 1, run->started_ms);
-		sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, findings, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, t->seg_id);
-	} else {
-		st = stmt(s, STMT_SEGMENT_INSERT);
-		sqlite3_bind_int64(st, 1, t->id);
-		sqlite3_bind_int64(st, 2, run->started_ms);
-		sqlite3_bind_int64(st, 3, run->started_ms);
-		sqlite3_bind_text(st, 4, verdict, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, classes, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, findings, -1, SQLITE_STATIC);
-	}
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE && same && sqlite3_changes(s->db) == 0) {
-		/* retention removed the segment after a long silence: start anew */
-		t->seg_id = 0;
-		free(classes);
-		return save_segment(s, t, run, a, findings, out);
-	}
-	if (rc != SQLITE_DONE) {
-		free(classes);
-		return -1;
-	}
-	if (same) {
-		t->seg_runs++;
-		free(classes);
-	} else {
-		t->seg_id = sqlite3_last_insert_rowid(s->db);
-		free(t->seg_verdict);
-		t->seg_verdict = xstrdup(verdict);
-		free(t->seg_classes);
-		t->seg_classes = classes;
-		t->seg_first_ms = run->started_ms;
-		t->seg_runs = 1;
-	}
-	t->seg_last_ms = run->started_ms > t->seg_last_ms ? run->started_ms : t->seg_last_ms;
-	out->segment = (struct store_segment){
-	    .id = t->seg_id,
-	    .relay = t->relay,
-	    .model = t->model,
-	    .first_ms = t->seg_first_ms,
-	    .last_ms = t->seg_last_ms,
-	    .runs = t->seg_runs,
-	    .verdict = t->seg_verdict,
-	    .reason = reason,
-	    .findings_json = findings,
-	};
-	return 0;
-}
-
-static void
-damper_report(const struct stored_target *t, const struct damper *d, const char *kind,
-              int64_t resolved_ms, struct store_outcome *out)
-{
-	if (out->n_incidents >= sizeof out->incidents / sizeof out->incidents[0])
-		return;
-	out->incidents[out->n_incidents++] = (struct store_incident){
-	    .id = d->open_id,
-	    .relay = t->relay,
-	    .model = t->model,
-	    .kind = kind,
-	    .opened_ms = d->opened_ms,
-	    .resolved_ms = resolved_ms,
-	    .cause = d->cause ? d->cause : "",
-	    .detail = d->detail ? d->detail : "",
-	    .failed_runs = d->failed_runs,
-	};
-}
-
-/*
- * Feed one run to a damper: bad or good. Opens an incident at the
- * STORE_INCIDENT_OPEN_AFTER-th bad run in a row (dated from the first),
- * resolves it at the STORE_INCIDENT_RESOLVE_AFTER-th good one (dated from
- * the first good run). cause and detail describe a bad run.
- */
-static int
-damper_feed(struct store *s, struct stored_target *t, struct damper *d, const char *kind, int bad,
-            int64_t at_ms, const char *cause, const char *detail, struct store_outcome *out)
+save_segment(struct store *s, int64_t target, const struct timeline_segment *seg, int64_t *id)
 {
 	sqlite3_stmt *st;
-	if (bad) {
-		d->good = 0;
-		if (d->bad++ == 0)
-			d->first_bad_ms = at_ms;
-		if (d->open_id != 0) {
-			d->failed_runs++;
-			st = stmt(s, STMT_INCIDENT_UPDATE);
-			sqlite3_bind_int64(st, 1, d->failed_runs);
-			sqlite3_bind_null(st, 2);
-			sqlite3_bind_int64(st, 3, d->open_id);
-			if (sqlite3_step(st) != SQLITE_DONE)
-				return -1;
-			damper_report(t, d, kind, 0, out);
-		} else if (d->bad >= STORE_INCIDENT_OPEN_AFTER) {
-			free(d->cause);
-			free(d->detail);
-			d->cause = xstrdup(cause ? cause : "");
-			d->detail =
-			    utf8_sanitize(detail ? detail : "", strlen(detail ? detail : ""), 300);
-			d->opened_ms = d->first_bad_ms;
-			d->failed_runs = d->bad;
-			st = stmt(s, STMT_INCIDENT_INSERT);
-			sqlite3_bind_int64(st, 1, t->id);
-			sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 3, d->opened_ms);
-			sqlite3_bind_text(st, 4, d->cause, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 5, d->detail, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 6, d->failed_runs);
-			if (sqlite3_step(st) != SQLITE_DONE)
-				return -1;
-			d->open_id = sqlite3_last_insert_rowid(s->db);
-			damper_report(t, d, kind, 0, out);
+	if (seg->id != 0) {
+		st = stmt(s, STMT_SEGMENT_UPDATE);
+		sqlite3_bind_int64(st, 1, seg->last_ms);
+		sqlite3_bind_int64(st, 2, seg->runs);
+		store_bind_text(st, 3, seg->reason);
+		store_bind_text(st, 4, seg->findings_json);
+		sqlite3_bind_int64(st, 5, seg->id);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return -1;
+		if (sqlite3_changes(s->db) > 0) {
+			*id = seg->id;
+			return 0;
 		}
-		return 0;
 	}
-	d->bad = 0;
-	if (d->open_id == 0)
-		return 0;
-	if (d->good++ == 0)
-		d->first_good_ms = at_ms;
-	if (d->good < STORE_INCIDENT_RESOLVE_AFTER)
-		return 0;
-	st = stmt(s, STMT_INCIDENT_UPDATE);
-	sqlite3_bind_int64(st, 1, d->failed_runs);
-	sqlite3_bind_int64(st, 2, d->first_good_ms);
-	sqlite3_bind_int64(st, 3, d->open_id);
+	st = stmt(s, STMT_SEGMENT_INSERT);
+	sqlite3_bind_int64(st, 1, target);
+	sqlite3_bind_int64(st, 2, seg->first_ms);
+	sqlite3_bind_int64(st, 3, seg->last_ms);
+	sqlite3_bind_int64(st, 4, seg->runs);
+	store_bind_text(st, 5, seg->verdict);
+	store_bind_text(st, 6, seg->classes);
+	store_bind_text(st, 7, seg->reason);
+	store_bind_text(st, 8, seg->findings_json);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return -1;
-	damper_report(t, d, kind, d->first_good_ms, out);
-	d->open_id = 0;
-	d->good = 0;
+	*id = sqlite3_last_insert_rowid(s->db);
 	return 0;
 }
 
+/* An incident the timeline opened (a new row), extended or resolved. */
 static int
-save_incidents(struct store *s, struct stored_target *t, const struct audit_run *run,
-               const struct assessment *a, const long errors[ERR__COUNT], struct store_outcome *out)
+save_incident(struct store *s, int64_t target, const struct timeline_incident *inc, int64_t *id)
 {
-	/* outage: no request of the run succeeded */
-	int down = a->requests > 0 && a->ok_requests == 0;
-	/* the cause is what the relay did: requests never sent only follow from
-	 * it, and are the cause only when nothing was sent at all */
-	int common = ERR_NETWORK;
-	for (int e = 1; e < ERR__COUNT; e++)
-		if (e != ERR_NOT_SENT && errors[e] > errors[common])
-			common = e;
-	if (errors[common] == 0 && errors[ERR_NOT_SENT] > 0)
-		common = ERR_NOT_SENT;
-	const char *detail = NULL;
-	for (size_t i = 0; i < run->n_items && detail == NULL; i++) {
-		const struct observation *o = run->items[i].obs;
-		if (o != NULL && o->error == (enum error_class)common && o->error_detail != NULL)
-			detail = o->error_detail;
+	sqlite3_stmt *st;
+	if (inc->id != 0) {
+		st = stmt(s, STMT_INCIDENT_UPDATE);
+		sqlite3_bind_int64(st, 1, inc->failed_runs);
+		bind_opt_int(st, 2, inc->resolved_ms != 0 ? inc->resolved_ms : -1);
+		sqlite3_bind_int64(st, 3, inc->id);
+		*id = inc->id;
+		return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 	}
-	if (damper_feed(s, t, &t->outage, "outage", down, run->started_ms,
-	                error_class_name((enum error_class)common), detail, out) != 0)
+	st = stmt(s, STMT_INCIDENT_INSERT);
+	sqlite3_bind_int64(st, 1, target);
+	store_bind_text(st, 2, inc->kind);
+	sqlite3_bind_int64(st, 3, inc->opened_ms);
+	store_bind_text(st, 4, inc->cause);
+	store_bind_text(st, 5, inc->detail);
+	sqlite3_bind_int64(st, 6, inc->failed_runs);
+	if (sqlite3_step(st) != SQLITE_DONE)
 		return -1;
-	/* misbehaving: bad on a misbehaving verdict, good on a run that was
-	 * answered and found nothing to convict; unreachable runs say nothing */
-	if (a->verdict == VERDICT_UNREACHABLE)
-		return 0;
-	const struct finding *worst = NULL;
-	for (size_t i = 0; i < a->n_findings; i++)
-		if (finding_class_is_cheat(a->findings[i].class) && !a->findings[i].hint &&
-		    (worst == NULL || a->findings[i].confidence > worst->confidence))
-			worst = &a->findings[i];
-	return damper_feed(s, t, &t->misbehaving, "misbehaving", a->verdict == VERDICT_MISBEHAVING,
-	                   run->started_ms, worst ? worst->class : "", a->reason, out);
+	*id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+/* The ledger's record of the run and the shown findings it replaced; run
+ * records older than two windows are trimmed as we go. */
+static int
+save_ledger(struct store *s, int64_t target, const struct ledger_entry *e)
+{
+	sqlite3_stmt *st = stmt(s, STMT_LEDGER_RUN);
+	sqlite3_bind_int64(st, 1, target);
+	sqlite3_bind_int64(st, 2, e->at_ms);
+	sqlite3_bind_int64(st, 3, e->misbehaving);
+	sqlite3_bind_int64(st, 4, e->suspect);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return -1;
+	for (size_t i = 0; i < e->n_shown; i++) {
+		const struct ledger_shown *sh = &e->shown[i];
+		st = stmt(s, STMT_LEDGER_SHOWN);
+		sqlite3_bind_int64(st, 1, target);
+		store_bind_text(st, 2, class_name(sh->cls));
+		sqlite3_bind_int64(st, 3, sh->at_ms);
+		sqlite3_bind_int(st, 4, sh->convicts);
+		sqlite3_bind_double(st, 5, sh->confidence);
+		sqlite3_bind_double(st, 6, sh->p_adjusted);
+		store_bind_text(st, 7, sh->expected ? sh->expected : "");
+		store_bind_text(st, 8, sh->observed ? sh->observed : "");
+		store_bind_text(st, 9, sh->summary ? sh->summary : "");
+		store_bind_text(st, 10, sh->probe ? sh->probe : "");
+		store_bind_text(st, 11, sh->served);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return -1;
+	}
+	st = stmt(s, STMT_LEDGER_TRIM);
+	sqlite3_bind_int64(st, 1, target);
+	sqlite3_bind_int64(st, 2, e->at_ms - STORE_LEDGER_KEEP_MS);
+	return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 }
 
 int64_t
-store_save_run_outcome(struct store *s, const struct audit_run *run, const struct assessment *a,
-                       struct store_outcome *out)
+store_save_run(struct store *s, const struct audit_run *run, const struct assessment *a,
+               const struct timeline_change *change, const struct ledger_entry *entry,
+               struct store_ids *ids)
 {
 	char err[512];
-	struct store_outcome scratch;
-	if (out == NULL)
-		out = &scratch;
-	memset(out, 0, sizeof *out);
+	struct store_ids scratch;
+	if (ids == NULL)
+		ids = &scratch;
+	memset(ids, 0, sizeof *ids);
 	if (s->readonly || store_exec(s, "BEGIN IMMEDIATE", err, sizeof err) != 0)
 		return -1;
 	json_t *j = assessment_to_json(a);
@@ -873,32 +717,33 @@ store_save_run_outcome(struct store *s, const struct audit_run *run, const struc
 	store_bind_text(st, 11, findings);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		goto fail;
-	out->run_id = sqlite3_last_insert_rowid(s->db);
+	ids->run_id = sqlite3_last_insert_rowid(s->db);
 	for (size_t i = 0; i < run->n_items; i++)
 		if (run->items[i].obs != NULL &&
-		    save_observation(s, out->run_id, &run->items[i]) != 0)
+		    save_observation(s, ids->run_id, &run->items[i]) != 0)
 			goto fail;
-	if (save_rollups(s, t->id, run->started_ms, a, errors) != 0 ||
-	    save_segment(s, t, run, a, findings, out) != 0 ||
-	    save_incidents(s, t, run, a, errors, out) != 0)
+	if (save_rollups(s, t->id, run->started_ms, a, errors) != 0)
+		goto fail;
+	if (change != NULL) {
+		if (save_segment(s, t->id, &change->segment, &ids->segment_id) != 0)
+			goto fail;
+		for (size_t i = 0; i < change->n_incidents && i < 2; i++)
+			if (save_incident(s, t->id, &change->incidents[i], &ids->incident_ids[i]) !=
+			    0)
+				goto fail;
+	}
+	if (entry != NULL && save_ledger(s, t->id, entry) != 0)
 		goto fail;
 	if (store_exec(s, "COMMIT", err, sizeof err) != 0)
 		goto fail;
-	return out->run_id;
+	return ids->run_id;
 fail:
 	fprintf(stderr, "assay: cannot save run: %s\n", sqlite3_errmsg(s->db));
 	store_exec(s, "ROLLBACK", err, sizeof err);
-	/* the in-memory segment and dampers may now be ahead of the database:
-	 * forget them, they are reloaded on the next save */
+	/* a target row created in the rolled-back transaction is gone too */
 	store_forget_targets(s);
-	memset(out, 0, sizeof *out);
+	memset(ids, 0, sizeof *ids);
 	return -1;
-}
-
-int64_t
-store_save_run(struct store *s, const struct audit_run *run, const struct assessment *a)
-{
-	return store_save_run_outcome(s, run, a, NULL);
 }
 
 void
@@ -908,10 +753,6 @@ store_forget_targets(struct store *s)
 		struct stored_target *t = s->targets[i];
 		free(t->relay);
 		free(t->model);
-		free(t->seg_verdict);
-		free(t->seg_classes);
-		damper_release(&t->outage);
-		damper_release(&t->misbehaving);
 		free(t);
 	}
 	s->n_targets = 0;

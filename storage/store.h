@@ -25,6 +25,8 @@
 
 #include "probes/audit.h"
 #include "probes/observation.h"
+#include "scoring/ledger.h"
+#include "scoring/timeline.h"
 #include "scoring/verdict.h"
 
 struct store;
@@ -40,50 +42,39 @@ int store_schema_version(void);
 
 /* Writing runs. */
 
-/* A stretch of consecutive runs with the same verdict and finding classes:
- * the verdict history. reason and findings are those of the latest run. */
-struct store_segment {
-	int64_t id;
-	const char *relay, *model;
-	int64_t first_ms, last_ms;
-	long runs;
-	const char *verdict, *reason;
-	const char *findings_json; /* array */
-};
+/*
+ * What a run leaves, besides its observations and rollups: the history the
+ * timeline decided for it (scoring/timeline.h: the segment it extended or
+ * opened, incidents opened, extended or resolved) and the ledger's record
+ * (scoring/ledger.h), so a restart forgets nothing. Storage keeps what it is
+ * given; the policy is the timeline's and the ledger's.
+ */
+/* The ledger's run records are kept this long (two 24 h windows), then
+ * trimmed as runs are saved. */
+#define STORE_LEDGER_KEEP_MS (48LL * 3600 * 1000)
 
-/* An incident: opened after several failing runs in a row, resolved after
- * several good ones (damping: one failure never opens one). kind is
- * "outage" (no request of a run succeeded) or "misbehaving". */
-struct store_incident {
-	int64_t id;
-	const char *relay, *model, *kind;
-	int64_t opened_ms;
-	int64_t resolved_ms; /* 0 while open */
-	const char *cause;   /* outage: the commonest error class; misbehaving: finding class */
-	const char *detail;  /* relay-supplied text (escape it) */
-	long failed_runs;
-};
-
-/* Runs in a row that open an incident, and good runs in a row that resolve
- * it. */
-#define STORE_INCIDENT_OPEN_AFTER 3
-#define STORE_INCIDENT_RESOLVE_AFTER 2
-
-/* What saving one run changed in the history; strings are valid until the
- * next call on the store. */
-struct store_outcome {
+struct store_ids {
 	int64_t run_id;
-	struct store_segment segment; /* the segment this run extended or opened */
-	struct store_incident incidents[2];
-	size_t n_incidents; /* incidents opened, extended or resolved by this run */
+	int64_t segment_id;      /* the segment's row (new or existing) */
+	int64_t incident_ids[2]; /* per change->incidents[i] */
 };
 
-/* Save a finished run: its observations, rollups, verdict history and
- * incidents, in one transaction. Returns the run id, or -1 (with the reason
- * on stderr); out (may be NULL) is filled on success. */
-int64_t store_save_run(struct store *s, const struct audit_run *run, const struct assessment *a);
-int64_t store_save_run_outcome(struct store *s, const struct audit_run *run,
-                               const struct assessment *a, struct store_outcome *out);
+/*
+ * Save a finished run in one transaction: the run, its observations, its
+ * rollups and, when given, the timeline's change and the ledger's entry.
+ * Returns the run id (ids, when not NULL, gets the rows' ids), or -1 with
+ * the reason on stderr: then nothing of the run was kept.
+ */
+int64_t store_save_run(struct store *s, const struct audit_run *run, const struct assessment *a,
+                       const struct timeline_change *change, const struct ledger_entry *entry,
+                       struct store_ids *ids);
+
+/* Start-up: give the timeline each target's latest segment and its open
+ * incidents, and the ledger the window's run records, shown findings and
+ * pooled answers (the style probe's successful answers, from the
+ * observations kept). 0, or -1 on a database error. */
+int store_restore(struct store *s, struct timeline *timeline, struct ledger *ledger,
+                  int64_t now_ms);
 
 /* Requests of a run by error class (counts[ERR_NONE] are the successes). */
 void store_count_errors(const struct audit_run *run, long counts[ERR__COUNT]);
@@ -131,9 +122,9 @@ int store_uptime(struct store *s, const char *relay, const char *model, int64_t 
 
 /* The newest `limit` verdict segments and incidents of each relay and model,
  * oldest first. 0, or -1. */
-typedef void (*store_segment_cb)(const struct store_segment *seg, void *arg);
+typedef void (*store_segment_cb)(const struct timeline_segment *seg, void *arg);
 int store_each_segment(struct store *s, int limit, store_segment_cb cb, void *arg);
-typedef void (*store_incident_cb)(const struct store_incident *inc, void *arg);
+typedef void (*store_incident_cb)(const struct timeline_incident *inc, void *arg);
 int store_each_incident(struct store *s, int limit, store_incident_cb cb, void *arg);
 
 /* Size and retention. */

@@ -4,6 +4,7 @@
 #include "tests/helpers.h"
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -18,6 +19,8 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "scoring/timeline.h"
+#include "storage/store.h"
 
 /* Every test scores against the fixture world's recorded baselines (its
  * answers and fingerprints), as the demo and the evaluation do. A test that
@@ -479,4 +482,46 @@ fail:
 	free(*node);
 	*node = NULL;
 	return -1;
+}
+
+int64_t
+test_save_run(struct store *s, struct timeline *tl, const struct audit_run *run,
+              const struct assessment *a, struct timeline_change *out)
+{
+	json_t *j = assessment_to_json(a);
+	char *findings = json_dumps(json_object_get(j, "findings"), JSON_COMPACT);
+	struct timeline_change ch;
+	timeline_apply(tl, run, a, findings, &ch);
+	struct store_ids ids;
+	int64_t id = store_save_run(s, run, a, &ch, NULL, &ids);
+	if (id > 0) {
+		timeline_stored(tl, &ch, ids.segment_id, ids.incident_ids);
+		ch.segment.id = ids.segment_id;
+		for (size_t i = 0; i < ch.n_incidents; i++)
+			ch.incidents[i].id = ids.incident_ids[i];
+	}
+	if (out != NULL)
+		*out = ch;
+	free(findings);
+	json_decref(j);
+	return id;
+}
+
+static struct timeline *shared_timeline;
+
+static void
+shared_timeline_free(void)
+{
+	timeline_free(shared_timeline);
+	shared_timeline = NULL;
+}
+
+struct timeline *
+test_timeline(void)
+{
+	if (shared_timeline == NULL) {
+		shared_timeline = timeline_new();
+		atexit(shared_timeline_free);
+	}
+	return shared_timeline;
 }

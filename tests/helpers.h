@@ -62,6 +62,23 @@ char *http_get(const char *url, long *status, size_t *len);
  * stderr (caller frees). Returns the exit status, or -1. */
 int run_capture(char *const argv[], int timeout_ms, char **out, char **err);
 
+/*
+ * Save a run as serve does: the timeline (restored from s by the caller)
+ * decides its history, the store keeps it, the ids come back to the
+ * timeline. out (may be NULL) gets the change with its rows' ids (strings
+ * are the timeline's). The run id, or -1.
+ */
+struct store;
+struct timeline;
+struct timeline_change;
+struct audit_run;
+struct assessment;
+int64_t test_save_run(struct store *s, struct timeline *tl, const struct audit_run *run,
+                      const struct assessment *a, struct timeline_change *out);
+/* One timeline for the process (tests of one store), made on first use;
+ * freed at exit. */
+struct timeline *test_timeline(void);
+
 /* The absolute path of a program found in PATH (the caller frees), or NULL. */
 char *test_which(const char *name);
 /*

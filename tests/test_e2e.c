@@ -8,6 +8,7 @@
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "base/util.h"
 #include "tests/helpers.h"
 
 static const char *const need[] = {"official", "honest-relay", "swap-relay", NULL};
@@ -224,4 +226,95 @@ Test(e2e, audit_of_dead_endpoint_is_unreachable, .timeout = 60)
 	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "unreachable");
 	json_decref(j);
 	free(out);
+}
+
+/* The swap relay's entry in /api/v1/relays once its last run is after
+ * since_ms, wall clock (a run of this serve, not one read back from the
+ * database). */
+static json_t *
+wait_for_run_after(const char *url, long long since_ms, int timeout_ms)
+{
+	long long deadline = test_now_ms() + timeout_ms;
+	while (test_now_ms() < deadline) {
+		long status = 0;
+		char *body = http_get(url, &status, NULL);
+		json_t *root = body != NULL && status == 200 ? json_loads(body, 0, NULL) : NULL;
+		free(body);
+		json_t *e = root ? relay_entry(root, "swap-relay") : NULL;
+		if (e != NULL && json_integer_value(json_object_get(e, "last_run_ms")) > since_ms) {
+			json_incref(e);
+			json_decref(root);
+			return e;
+		}
+		json_decref(root);
+		usleep(100 * 1000); /* poll interval, not a wait for luck */
+	}
+	return NULL;
+}
+
+/* "Seen in K of the last N runs": K, or 0 when the reason does not say. */
+static long
+seen_in(const json_t *entry)
+{
+	const char *reason = json_string_value(json_object_get(entry, "reason"));
+	const char *p = reason ? strstr(reason, "Seen in ") : NULL;
+	return p ? strtol(p + 8, NULL, 10) : 0;
+}
+
+static pid_t
+serve_start(struct child *serve, const char *cfg, char *base, size_t n)
+{
+	char *argv[] = {(char *)test_binary("assay"), (char *)"serve", (char *)"-c", (char *)cfg,
+	                NULL};
+	cr_assert_eq(child_start(serve, argv), 0);
+	char line[512];
+	cr_assert_eq(child_read_line(serve, line, sizeof line, 10000), 0, "serve printed no URL");
+	cr_assert(strncmp(line, "serving ", 8) == 0 && strlen(line + 8) < n, "'%s'", line);
+	snprintf(base, n, "%s", line + 8);
+	return serve->pid;
+}
+
+Test(e2e, kill_9_and_restart_keep_the_evidence_window, .init = setup, .fini = teardown,
+     .timeout = 180)
+{
+	char cfg[300], db[300];
+	snprintf(cfg, sizeof cfg, "%s/assay.yaml", tmpdir);
+	snprintf(db, sizeof db, "%s/assay.db", tmpdir);
+	FILE *f = fopen(cfg, "w");
+	cr_assert_not_null(f);
+	fprintf(f,
+	        "title: e2e\nlisten: 127.0.0.1:0\ndatabase: %s\ninterval: 1s\ntimeout: 20s\n"
+	        "time_scale: 0.05\nrelays:\n"
+	        "  - name: swap-relay\n    base_url: %s\n    models: [gpt-4o]\n",
+	        db, fixture_url(&world, "swap-relay"));
+	fclose(f);
+
+	struct child serve;
+	char base[300], url[400];
+	serve_start(&serve, cfg, base, sizeof base);
+	snprintf(url, sizeof url, "%sapi/v1/relays", base);
+	/* two runs in the window: "seen in 2 of the last 2" */
+	long before = 0;
+	long long deadline = test_now_ms() + 90000;
+	while (before < 2 && test_now_ms() < deadline) {
+		json_t *e = wait_for_run_after(url, 0, 1000);
+		before = e ? seen_in(e) : 0;
+		json_decref(e);
+	}
+	cr_assert_geq(before, 2, "the window never held two runs");
+	/* kill -9: nothing is flushed, nothing said */
+	kill(serve.pid, SIGKILL);
+	cr_expect_neq(child_wait(&serve, 10000), -2, "serve outlived SIGKILL");
+	long long restarted = wall_ms(); /* runs are stamped with wall time */
+
+	serve_start(&serve, cfg, base, sizeof base);
+	snprintf(url, sizeof url, "%sapi/v1/relays", base);
+	json_t *e = wait_for_run_after(url, restarted, 60000);
+	cr_assert_not_null(e, "no run after the restart");
+	/* the first run after the restart counts the ones before it */
+	cr_expect_gt(seen_in(e), before, "after the restart: %s",
+	             json_string_value(json_object_get(e, "reason")));
+	cr_expect_str_eq(json_string_value(json_object_get(e, "verdict")), "misbehaving");
+	json_decref(e);
+	cr_expect_eq(child_stop(&serve, 10000), 0, "serve did not exit 0 on SIGTERM");
 }

@@ -43,7 +43,7 @@ save_run(struct store *s, const char *relay, const char *model, int ok)
 	a.strong_checks_passed = 1;
 	a.ttft_ms = ok ? 420 : -1;
 	assessment_decide(&a);
-	cr_assert_gt(store_save_run(s, &run, &a), 0);
+	cr_assert_gt(test_save_run(s, test_timeline(), &run, &a, NULL), 0);
 	assessment_release(&a);
 	observation_release(&o);
 }

@@ -28,7 +28,7 @@ static enum verdict
 fold(struct ledger *l, int64_t at, const char *class, double conf)
 {
 	struct assessment a = run_with(class, conf);
-	ledger_fold(l, "r", "m", at, &a);
+	ledger_fold(l, "r", "m", at, &a, NULL);
 	enum verdict v = a.verdict;
 	assessment_release(&a);
 	return v;
@@ -49,7 +49,7 @@ Test(ledger, one_confident_finding_holds_for_the_window_then_clears)
 	cr_expect_eq(fold(l, 0, NULL, 0), VERDICT_GENUINE);
 	cr_expect_eq(fold(l, HOUR, "substitution", CONFIDENCE_VIOLATION), VERDICT_MISBEHAVING);
 	struct assessment a = run_with(NULL, 0);
-	ledger_fold(l, "r", "m", 2 * HOUR, &a);
+	ledger_fold(l, "r", "m", 2 * HOUR, &a, NULL);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "a clean run right after does not clear it");
 	cr_assert_eq(a.n_findings, 1);
 	cr_expect_not_null(strstr(a.findings[0].summary, "Seen in 1 of the last 3 runs"), "%s",
@@ -82,10 +82,10 @@ Test(ledger, targets_are_separate)
 {
 	struct ledger *l = ledger_new(0);
 	struct assessment a = run_with("prompt_injection", CONFIDENCE_VIOLATION);
-	ledger_fold(l, "bad", "m", 0, &a);
+	ledger_fold(l, "bad", "m", 0, &a, NULL);
 	assessment_release(&a);
 	a = run_with(NULL, 0);
-	ledger_fold(l, "good", "m", 1000, &a);
+	ledger_fold(l, "good", "m", 1000, &a, NULL);
 	cr_expect_eq(a.verdict, VERDICT_GENUINE);
 	assessment_release(&a);
 	ledger_free(l);
@@ -133,7 +133,7 @@ Test(ledger, the_window_shows_the_finding_that_convicts)
 		assessment_add(&a, CLASS_SUBSTITUTION, CONFIDENCE_VIOLATION, "claimed counts",
 		               "qwen3 counts", "all", "qwen3-32b", "%s", "counted as qwen3");
 		assessment_decide(&a);
-		ledger_fold(l, "r", "m", i * HOUR, &a);
+		ledger_fold(l, "r", "m", i * HOUR, &a, NULL);
 		cr_expect_eq(a.verdict, VERDICT_MISBEHAVING);
 		const struct finding *shown = NULL;
 		for (size_t k = 0; k < a.n_findings; k++)

@@ -10,6 +10,7 @@
 
 #include "base/util.h"
 #include "storage/store.h"
+#include "tests/helpers.h"
 
 static char dir[64];
 static char path[128];
@@ -84,7 +85,7 @@ Test(store, save_and_summarise, .init = setup, .fini = teardown)
 		a.ok_requests = i == 1;
 		a.strong_checks_passed = 1;
 		assessment_decide(&a);
-		cr_expect_gt(store_save_run(s, &run, &a), 0);
+		cr_expect_gt(test_save_run(s, test_timeline(), &run, &a, NULL), 0);
 		assessment_release(&a);
 		observation_release(&o);
 	}

@@ -3,6 +3,7 @@
  * with damping, bounded retention, the upgrade from schema 1, uptime.
  */
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,10 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "scoring/ledger.h"
+#include "scoring/timeline.h"
 #include "storage/store.h"
+#include "tests/helpers.h"
 
 static char dir[64];
 static char path[128];
@@ -23,9 +27,13 @@ setup(void)
 	snprintf(path, sizeof path, "%s/t.db", dir);
 }
 
+static struct timeline *tl;
+
 static void
 teardown(void)
 {
+	timeline_free(tl);
+	tl = NULL;
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	cr_expect_eq(system(cmd), 0);
@@ -88,13 +96,31 @@ fake_release(struct fake *f)
 		observation_release(&f->obs[i]);
 }
 
+/*
+ * What serve does with a run: the timeline decides its history, storage
+ * keeps it, the ids come back to the timeline. out (may be NULL) gets the
+ * change with its rows' ids; its strings are the timeline's. The timeline
+ * is the one of the store opened last (open_store()), restored from it.
+ */
+static struct store *
+open_store(int readonly)
+{
+	char err[256];
+	struct store *s = store_open(path, readonly, err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	timeline_free(tl);
+	tl = timeline_new();
+	cr_assert_eq(store_restore(s, tl, NULL, 0), 0);
+	return s;
+}
+
 static int64_t
 save(struct store *s, const char *relay, int64_t at_ms, int ok_count, enum error_class err,
-     int misbehaving, struct store_outcome *out)
+     int misbehaving, struct timeline_change *out)
 {
 	struct fake f;
 	fake_init(&f, relay, at_ms, ok_count, err, misbehaving);
-	int64_t id = store_save_run_outcome(s, &f.run, &f.a, out);
+	int64_t id = test_save_run(s, tl, &f.run, &f.a, out);
 	fake_release(&f);
 	return id;
 }
@@ -122,9 +148,7 @@ bucket_cb(const struct store_bucket *b, void *arg)
 
 Test(store_history, rollups_count_requests_and_error_classes, .init = setup, .fini = teardown)
 {
-	char err[256];
-	struct store *s = store_open(path, 0, err, sizeof err);
-	cr_assert_not_null(s, "%s", err);
+	struct store *s = open_store(0);
 	cr_assert_gt(save(s, "r", T0 + 1000, 2, ERR_NONE, 0, NULL), 0);
 	cr_assert_gt(save(s, "r", T0 + 2000, 1, ERR_TIMEOUT, 0, NULL), 0);       /* same minute */
 	cr_assert_gt(save(s, "r", T0 + 61000, 0, ERR_RATE_LIMITED, 0, NULL), 0); /* next minute */
@@ -168,10 +192,8 @@ Test(store_history, rollups_count_requests_and_error_classes, .init = setup, .fi
 Test(store_history, incidents_open_after_three_failures_and_resolve_after_two_good, .init = setup,
      .fini = teardown)
 {
-	char err[256];
-	struct store *s = store_open(path, 0, err, sizeof err);
-	cr_assert_not_null(s, "%s", err);
-	struct store_outcome out;
+	struct store *s = open_store(0);
+	struct timeline_change out;
 	int64_t t = T0;
 	/* one failure, then good: no incident (damping) */
 	save(s, "r", t += 60000, 0, ERR_UPSTREAM, 0, &out);
@@ -203,15 +225,14 @@ Test(store_history, incidents_open_after_three_failures_and_resolve_after_two_go
 	store_close(s);
 
 	/* an open incident survives a restart and resolves later */
-	s = store_open(path, 0, err, sizeof err);
-	cr_assert_not_null(s);
+	s = open_store(0);
 	for (int i = 0; i < 3; i++)
 		save(s, "r", t += 60000, 0, ERR_QUOTA, 0, &out);
 	cr_assert_eq(out.n_incidents, 1);
 	cr_expect_str_eq(out.incidents[0].cause, "quota");
 	id = out.incidents[0].id;
 	store_close(s);
-	s = store_open(path, 0, err, sizeof err);
+	s = open_store(0);
 	save(s, "r", t += 60000, 2, ERR_NONE, 0, &out);
 	save(s, "r", t += 60000, 2, ERR_NONE, 0, &out);
 	cr_assert_eq(out.n_incidents, 1);
@@ -223,7 +244,7 @@ Test(store_history, incidents_open_after_three_failures_and_resolve_after_two_go
 static int n_incidents_seen;
 
 static void
-incident_cb(const struct store_incident *inc, void *arg)
+incident_cb(const struct timeline_incident *inc, void *arg)
 {
 	(void)arg;
 	n_incidents_seen++;
@@ -232,10 +253,8 @@ incident_cb(const struct store_incident *inc, void *arg)
 
 Test(store_history, misbehaving_incident_and_segments, .init = setup, .fini = teardown)
 {
-	char err[256];
-	struct store *s = store_open(path, 0, err, sizeof err);
-	cr_assert_not_null(s, "%s", err);
-	struct store_outcome out;
+	struct store *s = open_store(0);
+	struct timeline_change out;
 	int64_t t = T0;
 	save(s, "r", t += 60000, 2, ERR_NONE, 0, &out);
 	cr_expect_str_eq(out.segment.verdict, "genuine");
@@ -257,8 +276,7 @@ Test(store_history, misbehaving_incident_and_segments, .init = setup, .fini = te
 	cr_expect_str_eq(out.segment.verdict, "unreachable");
 	store_close(s);
 
-	s = store_open(path, 1, err, sizeof err);
-	cr_assert_not_null(s, "%s", err);
+	s = open_store(1);
 	n_incidents_seen = 0;
 	cr_expect_eq(store_each_incident(s, 10, incident_cb, NULL), 0);
 	cr_expect_eq(n_incidents_seen, 1);
@@ -267,7 +285,7 @@ Test(store_history, misbehaving_incident_and_segments, .init = setup, .fini = te
 
 static int segs;
 static void
-segment_cb(const struct store_segment *seg, void *arg)
+segment_cb(const struct timeline_segment *seg, void *arg)
 {
 	(void)arg;
 	/* oldest first: genuine for two runs, then misbehaving */
@@ -285,9 +303,7 @@ segment_cb(const struct store_segment *seg, void *arg)
 
 Test(store_history, retention_deletes_in_bounded_steps, .init = setup, .fini = teardown)
 {
-	char err[256];
-	struct store *s = store_open(path, 0, err, sizeof err);
-	cr_assert_not_null(s, "%s", err);
+	struct store *s = open_store(0);
 	int64_t now = T0 + 500LL * 86400000;
 	/* 300 old runs (a year ago, one a minute) and 5 fresh ones */
 	for (int i = 0; i < 300; i++)
@@ -383,5 +399,54 @@ Test(store_history, upgrade_from_schema_1_keeps_history, .init = setup, .fini = 
 	segs = 0;
 	cr_expect_eq(store_each_segment(s, 10, segment_cb, NULL), 0);
 	cr_expect_eq(segs, 2);
+	store_close(s);
+}
+
+static struct probe_def style_probe = {.id = (char *)"style", .samples = 1};
+
+Test(store_history, the_ledger_survives_a_restart, .init = setup, .fini = teardown)
+{
+	/* three misbehaving runs, each with one free answer to the style probe */
+	struct store *s = open_store(0);
+	struct ledger *l = ledger_new(24 * 3600 * 1000LL);
+	int64_t now = wall_ms();
+	for (int i = 0; i < 3; i++) {
+		struct fake f;
+		fake_init(&f, "r", now - 3600000LL * (3 - i), 2, ERR_NONE, 1);
+		f.items[1].probe = &style_probe;
+		f.obs[1].text = xasprintf("answer %d", i);
+		f.obs[1].text_len = strlen(f.obs[1].text);
+		struct ledger_entry entry;
+		ledger_fold(l, "r", "gpt-4o", f.run.started_ms, &f.a, &entry);
+		cr_assert_gt(store_save_run(s, &f.run, &f.a, NULL, &entry, NULL), 0);
+		fake_release(&f);
+	}
+	ledger_free(l);
+	store_close(s);
+
+	/* a new process: the window and the answers come back from the database */
+	s = open_store(0);
+	l = ledger_new(24 * 3600 * 1000LL);
+	cr_assert_eq(store_restore(s, NULL, l, now), 0);
+	cr_expect_eq(ledger_runs(l, "r", "gpt-4o"), 3);
+	const char *pool[64];
+	int runs = 0;
+	cr_expect_eq(ledger_answers(l, "r", "gpt-4o", pool, 64, &runs), 3);
+	cr_expect_eq(runs, 3);
+	cr_expect_str_eq(pool[0], "answer 0");
+	/* an honest run now: the window still convicts, and says how often */
+	struct fake f;
+	fake_init(&f, "r", now, 2, ERR_NONE, 0);
+	ledger_fold(l, "r", "gpt-4o", now, &f.a, NULL);
+	cr_expect_eq(f.a.verdict, VERDICT_MISBEHAVING, "%s", f.a.reason);
+	cr_expect(f.a.reason != NULL && strstr(f.a.reason, "Seen in 3 of the last 4 runs") != NULL,
+	          "%s", f.a.reason);
+	fake_release(&f);
+	/* runs older than the window are not read back */
+	ledger_free(l);
+	l = ledger_new(24 * 3600 * 1000LL);
+	cr_assert_eq(store_restore(s, NULL, l, now + 48 * 3600 * 1000LL), 0);
+	cr_expect_eq(ledger_runs(l, "r", "gpt-4o"), 0);
+	ledger_free(l);
 	store_close(s);
 }

@@ -61,26 +61,26 @@ hostile_board(void)
 		record(b, "honest", "gpt-4o", "genuine", now - i * 3600000LL, 10, 10, 250, 80,
 		       NULL);
 	}
-	struct store_segment seg = {.id = 1,
-	                            .relay = hostile_relay,
-	                            .model = hostile_model,
-	                            .first_ms = now - 86400000,
-	                            .last_ms = now,
-	                            .runs = 30,
-	                            .verdict = "misbehaving",
-	                            .reason = hostile_text,
-	                            .findings_json = json_dumps(findings, 0)};
+	struct timeline_segment seg = {.id = 1,
+	                               .relay = hostile_relay,
+	                               .model = hostile_model,
+	                               .first_ms = now - 86400000,
+	                               .last_ms = now,
+	                               .runs = 30,
+	                               .verdict = "misbehaving",
+	                               .reason = hostile_text,
+	                               .findings_json = json_dumps(findings, 0)};
 	board_segment(b, &seg);
 	free((char *)seg.findings_json);
-	struct store_incident inc = {.id = 7,
-	                             .relay = hostile_relay,
-	                             .model = hostile_model,
-	                             .kind = "outage",
-	                             .opened_ms = now - 7200000,
-	                             .resolved_ms = 0,
-	                             .cause = "upstream",
-	                             .detail = hostile_text,
-	                             .failed_runs = 4};
+	struct timeline_incident inc = {.id = 7,
+	                                .relay = hostile_relay,
+	                                .model = hostile_model,
+	                                .kind = "outage",
+	                                .opened_ms = now - 7200000,
+	                                .resolved_ms = 0,
+	                                .cause = "upstream",
+	                                .detail = hostile_text,
+	                                .failed_runs = 4};
 	board_incident(b, &inc);
 	board_declare(b, "pending-relay", "qwen3-32b", "openai", 60000);
 	json_decref(findings);
@@ -575,7 +575,7 @@ Test(web_pages, board_loads_history_from_the_store)
 		assessment_init(&a);
 		a.requests = 1;
 		assessment_decide(&a);
-		cr_assert_gt(store_save_run(s, &run, &a), 0);
+		cr_assert_gt(test_save_run(s, test_timeline(), &run, &a, NULL), 0);
 		assessment_release(&a);
 		observation_release(&o);
 	}

@@ -409,7 +409,7 @@ board_bucket(struct board *b, enum store_resolution res, const struct store_buck
 }
 
 void
-board_segment(struct board *b, const struct store_segment *seg)
+board_segment(struct board *b, const struct timeline_segment *seg)
 {
 	pthread_rwlock_wrlock(&b->data);
 	struct board_entry *e = entry_get_locked(b, seg->relay, seg->model);
@@ -447,7 +447,7 @@ board_segment(struct board *b, const struct store_segment *seg)
 }
 
 void
-board_incident(struct board *b, const struct store_incident *inc)
+board_incident(struct board *b, const struct timeline_incident *inc)
 {
 	pthread_rwlock_wrlock(&b->data);
 	struct board_entry *e = entry_get_locked(b, inc->relay, inc->model);
@@ -523,13 +523,13 @@ load_bucket_cb(const struct store_bucket *bk, void *arg)
 }
 
 static void
-load_segment_cb(const struct store_segment *seg, void *arg)
+load_segment_cb(const struct timeline_segment *seg, void *arg)
 {
 	board_segment(arg, seg);
 }
 
 static void
-load_incident_cb(const struct store_incident *inc, void *arg)
+load_incident_cb(const struct timeline_incident *inc, void *arg)
 {
 	board_incident(arg, inc);
 }

@@ -71,8 +71,8 @@ struct board_run {
 };
 void board_record(struct board *b, const struct board_run *run);
 /* Insert or update a verdict segment / an incident (by id). */
-void board_segment(struct board *b, const struct store_segment *seg);
-void board_incident(struct board *b, const struct store_incident *inc);
+void board_segment(struct board *b, const struct timeline_segment *seg);
+void board_incident(struct board *b, const struct timeline_incident *inc);
 /* Add a stored rollup bucket (hour or day; minutes are ignored). */
 void board_bucket(struct board *b, enum store_resolution res, const struct store_bucket *bk);
 /* Database figures for /about. */

@@ -529,7 +529,7 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 		buf_putf(b,
 		         "<li>None. An incident opens after %d failing runs in a row and closes "
 		         "after %d good ones.</li>",
-		         STORE_INCIDENT_OPEN_AFTER, STORE_INCIDENT_RESOLVE_AFTER);
+		         TIMELINE_OPEN_AFTER, TIMELINE_RESOLVE_AFTER);
 	for (size_t i = e->n_incidents; i-- > 0;) {
 		const struct incident *in = &e->incidents[i];
 		char a[64], d[48];
@@ -578,9 +578,10 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 		}
 		buf_puts(b, "</tbody></table></div>");
 		if (w[WIN_90D].errors[ERR_NOT_SENT] > 0)
-			buf_puts(b, "<p class=\"sub\">not_sent: held back by Assay (the relay's "
-			            "Retry-After, a pause after its failures, the audit's deadline), "
-			            "never sent to the relay.</p>");
+			buf_puts(b,
+			         "<p class=\"sub\">not_sent: held back by Assay (the relay's "
+			         "Retry-After, a pause after its failures, the audit's deadline), "
+			         "never sent to the relay.</p>");
 	}
 	buf_puts(b, "<h3>Badges</h3><div class=\"badges\">");
 	static const char *const badges[] = {"uptimes/24h", "uptimes/7d", "uptimes/30d",
