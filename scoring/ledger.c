@@ -10,6 +10,7 @@
  * answers over the window for the two-sample test (ledger_answers).
  */
 #include "scoring/ledger.h"
+#include "scoring/ledger_test.h"
 
 #include <math.h>
 #include <stdio.h>

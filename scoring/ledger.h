@@ -74,7 +74,5 @@ void ledger_add_answers(struct ledger *l, const char *relay, const char *model, 
 size_t ledger_answers(const struct ledger *l, const char *relay, const char *model,
                       const char **out, size_t cap, int *runs);
 
-/* Runs held for relay/model (for tests and the about page). */
-long ledger_runs(const struct ledger *l, const char *relay, const char *model);
 
 #endif

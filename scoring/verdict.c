@@ -32,6 +32,23 @@ verdict_from_name(const char *name)
 	return -1;
 }
 
+double
+verdict_honesty(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_GENUINE:
+		return 1.0;
+	case VERDICT_INCONCLUSIVE:
+		return 0.7;
+	case VERDICT_UNREACHABLE:
+		return 0.5;
+	case VERDICT_SUSPECT:
+		return 0.4;
+	default:
+		return 0.0;
+	}
+}
+
 int
 verdict_exit_status(enum verdict v)
 {

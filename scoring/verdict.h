@@ -95,6 +95,10 @@ struct assessment {
 const char *verdict_name(enum verdict v);
 /* -1 when unknown. */
 int verdict_from_name(const char *name);
+/* What a verdict is worth on the leaderboard, 0..1: genuine 1,
+ * inconclusive 0.7, unreachable 0.5, suspect 0.4, misbehaving 0. Hints are
+ * no findings and cost nothing. */
+double verdict_honesty(enum verdict v);
 /* Exit status of `assay audit` for a verdict (DESIGN.md). */
 int verdict_exit_status(enum verdict v);
 /* Is this class (a stable name) one a relay uses to cheat (not availability

@@ -6,7 +6,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "scoring/ledger.h"
+#include "scoring/ledger_test.h"
 
 #define HOUR (3600LL * 1000)
 

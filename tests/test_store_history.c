@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
-#include "scoring/ledger.h"
+#include "scoring/ledger_test.h"
 #include "scoring/timeline.h"
 #include "storage/store.h"
 #include "tests/helpers.h"

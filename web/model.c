@@ -96,43 +96,6 @@ mean_interval(long n, double sum, double sq, double *mean, double *lo, double *h
 }
 
 static double
-honesty_of(const char *verdict)
-{
-	if (verdict == NULL)
-		return 0;
-	if (strcmp(verdict, "genuine") == 0)
-		return 1.0;
-	if (strcmp(verdict, "inconclusive") == 0)
-		return 0.7;
-	if (strcmp(verdict, "unreachable") == 0)
-		return 0.5;
-	if (strcmp(verdict, "suspect") == 0)
-		return 0.4;
-	return 0.0;
-}
-
-/* Findings too weak to change the verdict still cost a little: each
- * cheating finding multiplies honesty by (1 - confidence / 2). */
-static double
-honesty_with_findings(const char *verdict, json_t *findings)
-{
-	double h = honesty_of(verdict);
-	if (verdict == NULL ||
-	    (strcmp(verdict, "genuine") != 0 && strcmp(verdict, "inconclusive") != 0))
-		return h;
-	size_t i;
-	json_t *f;
-	json_array_foreach(findings, i, f)
-	{
-		const char *cls = json_string_value(json_object_get(f, "class"));
-		double c = json_number_value(json_object_get(f, "confidence"));
-		if (cls != NULL && finding_class_is_cheat(cls) && c > 0 && c <= 1)
-			h *= 1 - c / 2;
-	}
-	return h;
-}
-
-static double
 combine(double honesty, double uptime, double ttft, double tps)
 {
 	double tf = ttft >= 0 ? 1.0 / (1.0 + ttft / 1000.0) : 0;
@@ -151,7 +114,10 @@ entry_score(const struct board_entry *e, int64_t now_ms, struct score *out)
 	out->runs = w.runs;
 	out->ttft_n = w.ttft_n;
 	out->tps_n = w.tps_n;
-	out->honesty = honesty_with_findings(e->verdict, e->findings);
+	/* the verdict's worth (scoring/verdict.h): hints are no findings, and a
+	 * finding strong enough to count has made the verdict what it is */
+	int v = e->verdict != NULL ? verdict_from_name(e->verdict) : -1;
+	out->honesty = v >= 0 ? verdict_honesty((enum verdict)v) : 0;
 	out->uptime = w.requests > 0 ? (double)w.ok / (double)w.requests : 0;
 	stats_wilson(w.ok, w.requests, &out->uptime_lo, &out->uptime_hi);
 	mean_interval(w.ttft_n, w.ttft_sum, w.ttft_sq, &out->ttft, &out->ttft_lo, &out->ttft_hi);

@@ -122,9 +122,8 @@ void mean_interval(long n, double sum, double sq, double *mean, double *lo, doub
 /*
  * The leaderboard score, 0-100, over the last 30 days:
  *   100 * honesty * (0.7 uptime + 0.15 ttft_factor + 0.15 speed_factor)
- * honesty: genuine 1, inconclusive 0.7, unreachable 0.5, suspect 0.4,
- * misbehaving 0; for genuine and inconclusive, each cheating finding (too
- * weak to change the verdict) multiplies it by 1 - confidence/2. ttft_factor = 1 / (1 + ttft/1000
+ * honesty: the verdict's, verdict_honesty() (scoring/verdict.h): weak
+ * evidence is a hint and costs nothing. ttft_factor = 1 / (1 + ttft/1000
  * ms); speed_factor = tps / (tps + 50). lo and hi take each input at the pessimistic and optimistic
  * end of its interval. Unranked (ranked 0) until a verdict and some requests exist.
  */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "web/render.h"
+#include "scoring/classes.h"
 
 const char *const lb_sort_names[LB__COUNT] = {"score", "uptime", "ttft",   "tps",
                                               "relay", "model",  "verdict"};
@@ -375,8 +376,9 @@ render_leaderboard_html(const struct board_view *v, const struct lb_query *q, st
 	         "<div class=\"card\"><h3>How the score works</h3><p class=\"sub\">score = 100 × "
 	         "honesty × (0.7 × uptime + 0.15 × 1/(1 + TTFT/1 s) + 0.15 × tps/(tps + 50)). "
 	         "Honesty: genuine 1, inconclusive 0.7, unreachable 0.5, suspect 0.4, "
-	         "misbehaving 0; a weak cheating finding under a genuine or inconclusive verdict "
-	         "multiplies it by 1 − confidence/2. Uptime is the share of probe requests that "
+	         "misbehaving 0; evidence too weak to accuse (a hint, within no false-positive "
+	         "budget after correcting for every test run) costs nothing. Uptime is the share "
+	         "of probe requests that "
 	         "succeeded, with a "
 	         "Wilson interval; TTFT and tokens/s are means of each run's median with a "
 	         "normal interval. The score interval takes every input at its worst and best "
@@ -843,6 +845,20 @@ render_about_html(const struct board_view *v, struct buf *b)
 		buf_putf(b, "<dt>Measured</dt><dd>%s</dd>", s);
 	} else {
 		buf_puts(b, "<dt>Storage</dt><dd>none</dd>");
+	}
+	buf_puts(b,
+	         "</dl></div><div class=\"card\"><h3>What Assay looks for</h3><dl class=\"kv\">");
+	for (int c = 0; c < CLASS__COUNT; c++) {
+		const struct class_info *ci = class_info((enum finding_class)c);
+		buf_puts(b, "<dt>");
+		html_escape(b, ci->label);
+		buf_puts(b, " <code>");
+		html_escape(b, ci->name);
+		buf_puts(b, "</code></dt><dd>");
+		html_escape(b, ci->what);
+		if (!ci->cheat)
+			buf_puts(b, " (not a cheat: it informs uptime and the ranking)");
+		buf_puts(b, "</dd>");
 	}
 	buf_putf(b,
 	         "</dl></div><div class=\"card\"><h3>This page</h3><dl class=\"kv\">"

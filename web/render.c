@@ -7,6 +7,8 @@
  */
 #include "web/render.h"
 
+#include "scoring/classes.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,9 +294,19 @@ render_findings(struct buf *b, json_t *findings, int open)
 	json_array_foreach(findings, i, f)
 	{
 		json_t *ev = json_object_get(f, "evidence");
-		buf_puts(b, "<li><span class=\"cls\">");
-		html_escape(b, json_string_value(json_object_get(f, "class")));
-		buf_putf(b, "</span> confidence %.3f: ",
+		const char *cls = json_string_value(json_object_get(f, "class"));
+		int c = class_from_name(cls);
+		buf_puts(b, "<li><span class=\"cls\"");
+		if (c >= 0) { /* the class's words, from the one table (scoring/classes.h) */
+			buf_puts(b, " title=\"");
+			html_escape(b, class_info((enum finding_class)c)->what);
+			buf_puts(b, "\"");
+		}
+		buf_puts(b, ">");
+		html_escape(b, c >= 0 ? class_info((enum finding_class)c)->label : cls);
+		buf_puts(b, "</span> <code>");
+		html_escape(b, cls);
+		buf_putf(b, "</code> confidence %.3f: ",
 		         json_number_value(json_object_get(f, "confidence")));
 		html_escape(b, json_string_value(json_object_get(ev, "summary")));
 		buf_puts(b, "<div class=\"ev\"><span>expected</span><span>");
