@@ -30,7 +30,7 @@ static const struct detector *const detectors[] = {
     &detector_capability,      &detector_protocol,    &detector_protocol_shape,
     &detector_style,           &detector_temperature, &detector_output_cap,
     &detector_context,         &detector_latency,     &detector_params,
-    &detector_stream_buffered, &detector_cached,
+    &detector_stream_buffered, &detector_cached, &detector_usage_totals,
 };
 #define N_DETECTORS (sizeof detectors / sizeof detectors[0])
 

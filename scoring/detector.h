@@ -64,6 +64,7 @@ extern const struct detector detector_latency;
 extern const struct detector detector_params;
 extern const struct detector detector_stream_buffered;
 extern const struct detector detector_cached;
+extern const struct detector detector_usage_totals;
 
 /* Scorer services for detectors. */
 

@@ -465,3 +465,31 @@ Test(detect, buffered_streams_judged_on_undisturbed_ones, .init = setup, .fini =
 	assessment_release(&a);
 	audit_run_free(run);
 }
+
+Test(detect, totals_above_prompt_and_completion_are_usage_inflation, .init = setup,
+     .fini = teardown)
+{
+	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
+	struct audit_run *run = synthetic_run("gpt-4o", m->tokenizer, m->template, 0, 1);
+	for (size_t i = 0; i < run->n_items; i++) {
+		struct observation *o = run->items[i].obs;
+		o->usage_fields |= OBS_USAGE_INPUT;
+		o->total_tokens = o->prompt_tokens + o->completion_tokens;
+	}
+	struct assessment a;
+	assessment_init(&a);
+	scorer_assess(scorer, run, m, &a);
+	cr_expect_null(find(&a, "usage_inflation"), "totals that add up are honest");
+	cr_expect_eq(a.verdict, VERDICT_GENUINE, "%s", a.reason);
+	assessment_release(&a);
+	for (size_t i = 0; i < run->n_items; i++)
+		run->items[i].obs->total_tokens += 12;
+	assessment_init(&a);
+	scorer_assess(scorer, run, m, &a);
+	const struct finding *f = find(&a, "usage_inflation");
+	cr_assert_not_null(f, "%s", a.reason);
+	cr_expect(strstr(f->observed, "by up to 12 tokens") != NULL, "%s", f->observed);
+	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
+	assessment_release(&a);
+	audit_run_free(run);
+}
