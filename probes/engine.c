@@ -1279,12 +1279,6 @@ engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb
 	start_queued(e);
 }
 
-size_t
-engine_pending(const struct engine *e)
-{
-	return e->in_flight + e->queued;
-}
-
 void
 engine_free(struct engine *e)
 {

@@ -89,9 +89,6 @@ void engine_submit(struct engine *e, const struct engine_request *req, engine_do
  */
 void engine_set_limits(struct engine *e, const char *pool, size_t max_in_flight, double rpm);
 
-/* Requests in flight plus queued. */
-size_t engine_pending(const struct engine *e);
-
 /*
  * Arrival clock (exposed for tests): one stamp per turn of the event loop.
  * loop_time is libevent's cached time for the turn; while it is unchanged,
