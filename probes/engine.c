@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "base/util.h"
+#include "probes/redact.h"
 
 struct pool;
 
@@ -566,64 +567,6 @@ transfer_free(struct transfer *t)
 	free(t);
 }
 
-char *
-redact_secret(const char *s, const char *secret)
-{
-	if (s == NULL)
-		return NULL;
-	size_t klen = secret ? strlen(secret) : 0;
-	if (klen < 4)
-		return xstrdup(s);
-	/* every copy of the key starts with its first ten characters: one
-	 * search finds the whole key and the partial echoes relays print */
-	char prefix[11];
-	size_t plen = klen < 10 ? klen : 10;
-	memcpy(prefix, secret, plen);
-	prefix[plen] = '\0';
-	struct buf b;
-	buf_init(&b, 0);
-	const char *p = s, *hit;
-	while ((hit = strstr(p, prefix)) != NULL) {
-		if (buf_add(&b, p, (size_t)(hit - p)) != 0)
-			break;
-		buf_puts(&b, "[redacted]");
-		p = hit + (strncmp(hit, secret, klen) == 0 ? klen : plen);
-	}
-	buf_puts(&b, p);
-	return buf_take(&b, NULL);
-}
-
-static void
-redact_field(char **field, const char *key)
-{
-	if (*field == NULL || key == NULL)
-		return;
-	char *clean = redact_secret(*field, key);
-	free(*field);
-	*field = clean;
-}
-
-/* The extra headers' values leave the observation as the key does. */
-static void
-redact_headers(struct observation *o, const struct transfer *t)
-{
-	for (size_t i = 0; i < t->n_secrets; i++) {
-		const char *v = t->secrets[i];
-		redact_field(&o->error_detail, v);
-		redact_field(&o->text, v);
-		if (o->text != NULL)
-			o->text_len = strlen(o->text);
-		redact_field(&o->model, v);
-		redact_field(&o->id, v);
-		redact_field(&o->finish_reason, v);
-		redact_field(&o->system_fingerprint, v);
-		redact_field(&o->request_id, v);
-		redact_field(&o->ratelimit_remaining, v);
-		redact_field(&o->content_type, v);
-		redact_field(&o->tool_id, v);
-	}
-}
-
 static void fail_as(struct observation *o, enum error_class ec, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -781,18 +724,7 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 			o->ttfb_us -= o->sent_us;
 	}
 	/* a relay may echo the key back in an error: it never leaves here */
-	redact_field(&o->error_detail, t->api_key);
-	redact_field(&o->text, t->api_key);
-	if (o->text != NULL)
-		o->text_len = strlen(o->text);
-	redact_field(&o->model, t->api_key);
-	redact_field(&o->id, t->api_key);
-	redact_field(&o->finish_reason, t->api_key);
-	redact_field(&o->system_fingerprint, t->api_key);
-	redact_field(&o->request_id, t->api_key);
-	redact_field(&o->content_type, t->api_key);
-	redact_field(&o->tool_id, t->api_key);
-	redact_headers(o, t);
+	redact_observation(o, t->api_key, t->secrets, t->n_secrets);
 	/* what was never sent says nothing about the relay */
 	if (o->error != ERR_ABORTED && o->error != ERR_NOT_SENT)
 		pool_note_result(e, t->pool, o, now);
@@ -1210,10 +1142,8 @@ append_header(struct transfer *t, char *line)
 /*
  * The request's header list: ours, the key in the header req->auth names,
  * then the caller's extra headers (already checked: none of them is one we
- * set, except anthropic-version, which a caller's replaces). Values of 8
- * characters or more are also kept for redaction: a shorter one ("openai",
- * a tenant number) cannot be told from ordinary words in an answer, and
- * rewriting those would falsify the token recount.
+ * set, except anthropic-version, which a caller's replaces). The values
+ * redact_worth() calls secrets are also kept, for redaction.
  */
 static void
 add_headers(struct transfer *t, const struct engine_request *req)
@@ -1237,7 +1167,7 @@ add_headers(struct transfer *t, const struct engine_request *req)
 		/* "Name;" is curl's way to send a header with an empty value */
 		append_header(t, h->value[0] ? xasprintf("%s: %s", h->name, h->value)
 		                             : xasprintf("%s;", h->name));
-		if (strlen(h->value) >= 8)
+		if (redact_worth(h->value))
 			t->secrets[t->n_secrets++] = xstrdup(h->value);
 	}
 	if (req->api == API_ANTHROPIC && !own_version)

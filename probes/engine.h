@@ -108,8 +108,4 @@ int64_t arrival_clock_stamp(struct arrival_clock *c, const struct timeval *loop_
  */
 int64_t kernel_arrival_us(int fd);
 
-/* Replace every occurrence of secret (and of its leading 10 characters) in s
- * by "[redacted]"; returns a new string the caller frees. */
-char *redact_secret(const char *s, const char *secret);
-
 #endif

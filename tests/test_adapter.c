@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "probes/adapter.h"
-#include "probes/engine.h"
+#include "probes/redact.h"
 #include "probes/json_arena.h"
 
 static void
