@@ -8,16 +8,8 @@
  * owner's callback. Teardown order follows curl's example: remove easies,
  * curl_multi_cleanup(), then the caller frees the event_base.
  *
- * Arrival times of streamed bytes, best first: the kernel's receive stamp of
- * the socket being read (SO_TIMESTAMPNS, peeked before curl reads), so a
- * chunk that waited while the loop was busy keeps the time it arrived; else
- * the time the loop's turn woke (precise bases); else the time it was read.
- * Several chunks read at once mark the observation's timing as disturbed
- * (their bunching may be ours) when they may have waited more than
- * WAITED_STALL_US: the newest waited that long since its stamp, or the loop
- * was busy that long before the read (the kernel merges segments that pile
- * up unread and keeps the newest one's stamp, so the older ones' times are
- * lost, and only the loop's own lateness bounds them).
+ * When each chunk arrived, and whether those times can be trusted, is
+ * probes/arrival.c's; the engine tells it about curl's runs and sockets.
  */
 #include "probes/engine.h"
 
@@ -32,6 +24,8 @@
 #include <time.h>
 
 #include "base/util.h"
+#include "probes/arrival.h"
+#include "probes/engine_test.h" /* defines engine_base_new */
 #include "probes/redact.h"
 
 struct pool;
@@ -42,7 +36,6 @@ struct transfer {
 	struct transfer *next; /* pool queue or in-flight list */
 	struct transfer *prev;
 	int64_t queued_us;
-	unsigned long stalls_at_start;
 	CURL *easy;
 	struct curl_slist *headers;
 	char *url;
@@ -57,9 +50,7 @@ struct transfer {
 	size_t body_cap;
 	size_t stop_after_chunks;
 	int64_t start_us;
-	curl_socket_t sock;     /* its connection's socket, as multi_socket_cb saw it */
-	unsigned long read_seq; /* the engine's read its chunks_in_read count */
-	size_t chunks_in_read;
+	struct arrival_transfer arrival;
 	struct observation *obs;
 	struct adapter_parse parse;
 	int status;
@@ -93,19 +84,6 @@ struct pool {
 	struct transfer *queue_head, *queue_tail;
 };
 
-/* Several stream chunks that waited longer than this in the socket before
- * we read them mark the observation's timing as disturbed (see write_cb). */
-#define WAITED_STALL_US 4000
-
-/*
- * While transfers are in flight a 2 ms timer checks how late the loop runs
- * it. A loop more than LAG_STALL_US late (a busy machine, heavy scoring) has
- * left bytes waiting in sockets: the chunks of a stream in flight then
- * arrive bunched, and their times say nothing about the relay.
- */
-#define LAG_TICK_US 2000
-#define LAG_STALL_US 4000
-
 /* Per-transfer receive buffer (see setup_easy). */
 #define RECV_BUFFER_SIZE 4096
 
@@ -121,11 +99,7 @@ struct engine {
 	CURLM *multi;
 	struct event *timer;
 	struct event *wake; /* a paced pool may start again */
-	struct event *lag;  /* measures the loop's own lateness while busy */
-	int64_t lag_due_us;
-	unsigned long stalls;     /* loop stalls seen so far (see lag_cb) */
-	int64_t stall_end_us[64]; /* when recent stalls ended (a ring) */
-	int64_t last_stall_us;    /* how long the latest one was */
+	struct arrival *arrival;
 	int64_t wake_at_us;
 	size_t max_in_flight;
 	size_t in_flight;
@@ -137,17 +111,6 @@ struct engine {
 	char *ca_file;
 	int insecure;
 	int discard_bodies; /* bench only, see engine_options */
-	int precise_base;   /* stamp arrivals per loop turn (see arrival_now) */
-	struct arrival_clock arrivals;
-	curl_socket_t read_fd;  /* the socket curl is reading now, and when the */
-	int64_t read_stamp_us;  /* kernel received its oldest unread byte (0: unknown) */
-	unsigned long read_seq; /* counts curl's runs: one socket action, one read */
-	/* the loop's turns, as the engine sees them: the first engine callback
-	 * of a turn opens it and activates turn_end, which runs after the
-	 * callbacks already due in that turn */
-	struct event *turn_end;
-	int turn_open;
-	int64_t turn_start_us, last_turn_us;
 };
 
 struct sock_ctx {
@@ -158,106 +121,16 @@ struct sock_ctx {
 static void check_done(struct engine *e);
 static void start_queued(struct engine *e);
 static void wake_cb(evutil_socket_t fd, short what, void *arg);
-static void lag_cb(evutil_socket_t fd, short what, void *arg);
 static void pool_note_result(struct engine *e, struct pool *p, const struct observation *o,
                              int64_t now);
-
-static int64_t
-timespec_us(const struct timespec *ts)
-{
-	return (int64_t)ts->tv_sec * 1000000 + ts->tv_nsec / 1000;
-}
-
-/*
- * When did the kernel receive the bytes waiting on fd? Sockets get
- * SO_TIMESTAMPNS (sockopt_cb), so a one-byte MSG_PEEK returns the receive
- * time of the first unread segment, however long the loop took to get to
- * it. Segments that pile up unread are merged by the kernel, which keeps the
- * newest one's time: after a stall the stamp is that of the last bytes to
- * arrive, still never later than the read (and write_cb flags the bunching).
- * The stamp is wall clock; it is moved to the monotonic clock with one
- * reading of each. 0 when unknown (nothing to peek, no stamp, a clock step).
- */
-int64_t
-kernel_arrival_us(int fd)
-{
-	char byte;
-	union {
-		char buf[CMSG_SPACE(sizeof(struct timespec))];
-		struct cmsghdr align;
-	} ctrl;
-	struct iovec iov = {&byte, 1};
-	struct msghdr m = {.msg_iov = &iov,
-	                   .msg_iovlen = 1,
-	                   .msg_control = ctrl.buf,
-	                   .msg_controllen = sizeof ctrl.buf};
-	if (recvmsg(fd, &m, MSG_PEEK | MSG_DONTWAIT) <= 0)
-		return 0;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
-			continue;
-		struct timespec rx, wall, mono;
-		memcpy(&rx, CMSG_DATA(c), sizeof rx);
-		clock_gettime(CLOCK_REALTIME, &wall);
-		clock_gettime(CLOCK_MONOTONIC, &mono);
-		int64_t age = timespec_us(&wall) - timespec_us(&rx);
-		if (rx.tv_sec == 0 || age < 0 || age > 60000000)
-			return 0; /* no stamp, or the wall clock stepped */
-		return timespec_us(&mono) - age;
-	}
-	return 0;
-}
 
 static int
 sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
 {
 	(void)arg;
-	int on = 1;
-	/* without it (other kernels) arrivals are stamped when read */
 	if (purpose == CURLSOCKTYPE_IPCXN)
-		(void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+		arrival_socket_opened(fd);
 	return CURL_SOCKOPT_OK;
-}
-
-static void
-turn_end_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct engine *e = arg;
-	e->last_turn_us = now_us() - e->turn_start_us;
-	e->turn_open = 0;
-}
-
-/* Curl is about to run (and may read): note the turn and the read. */
-static void
-turn_note(struct engine *e)
-{
-	e->read_seq++;
-	if (e->turn_open)
-		return;
-	e->turn_open = 1;
-	e->turn_start_us = now_us();
-	event_active(e->turn_end, EV_TIMEOUT, 0);
-}
-
-/*
- * How long the oldest bytes read now may have waited, by the loop's own
- * account: they came after the previous turn began (else that turn would
- * have read them), so at most that turn's length plus this one's so far.
- * Turns are seen from the engine's callbacks; others' time on the loop
- * shows in the lag timer: overdue now, or a stall that just ended.
- */
-static int64_t
-loop_wait_bound(const struct engine *e, int64_t now)
-{
-	int64_t bound = (e->turn_open ? now - e->turn_start_us : 0) + e->last_turn_us;
-	if (evtimer_pending(e->lag, NULL) && now - e->lag_due_us > bound)
-		bound = now - e->lag_due_us;
-	if (e->stalls > 0 && now - e->stall_end_us[(e->stalls - 1) % 64] < LAG_TICK_US &&
-	    e->last_stall_us > bound)
-		bound = e->last_stall_us;
-	return bound;
 }
 
 static void
@@ -265,16 +138,13 @@ event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 	int flags = 0, running;
-	turn_note(e);
-	if (what & EV_READ) {
+	arrival_run_begin(e->arrival, what & EV_READ ? fd : -1);
+	if (what & EV_READ)
 		flags |= CURL_CSELECT_IN;
-		e->read_fd = fd;
-		e->read_stamp_us = kernel_arrival_us(fd);
-	}
 	if (what & EV_WRITE)
 		flags |= CURL_CSELECT_OUT;
 	curl_multi_socket_action(e->multi, fd, flags, &running);
-	e->read_stamp_us = 0;
+	arrival_run_end(e->arrival);
 	check_done(e);
 }
 
@@ -285,8 +155,9 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct engine *e = arg;
 	int running;
-	turn_note(e);
+	arrival_run_begin(e->arrival, -1);
 	curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	arrival_run_end(e->arrival);
 	check_done(e);
 }
 
@@ -323,7 +194,7 @@ multi_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
 	struct transfer *owner = NULL;
 	if (easy != NULL &&
 	    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&owner) == CURLE_OK && owner != NULL)
-		owner->sock = s;
+		arrival_transfer_socket(&owner->arrival, s);
 	short kind = EV_PERSIST;
 	if (what & CURL_POLL_IN)
 		kind |= EV_READ;
@@ -343,53 +214,13 @@ multi_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
 	return 0;
 }
 
-/*
- * Arrival times when the kernel gave no stamp (a transfer sharing an HTTP/2
- * connection, data curl read outside its socket's event). When many sockets
- * are ready at once, the last is read only after all the others were
- * processed: stamped when read, a chunk would look late by the time spent on
- * the rest of the batch. With a precise base, libevent caches per turn of
- * the loop the time its wait returned: a new cached time is a new batch,
- * whose first read takes one now_us() that every chunk read in that turn
- * shares. A coarse base (the default: the clock's tick, ~4 ms) could give
- * two turns the same cached time, so there each chunk is stamped when read.
- */
-int64_t
-arrival_clock_stamp(struct arrival_clock *c, const struct timeval *loop_time, int64_t now)
-{
-	if (loop_time->tv_sec != c->loop_time.tv_sec ||
-	    loop_time->tv_usec != c->loop_time.tv_usec) {
-		c->loop_time = *loop_time;
-		c->stamp_us = now;
-	}
-	return c->stamp_us;
-}
-
-/*
- * The arrival time of the bytes t is being given: best, the kernel's receive
- * time of the socket being read (when curl is reading t's own socket); else
- * the loop turn's wake time on a precise base; else now.
- */
-static int64_t
-arrival_now(struct transfer *t, int64_t now)
-{
-	struct engine *e = t->engine;
-	struct timeval tv;
-	if (e->read_stamp_us != 0 && t->sock == e->read_fd && e->read_stamp_us <= now)
-		now = e->read_stamp_us;
-	else if (e->precise_base && event_base_gettimeofday_cached(e->base, &tv) == 0)
-		now = arrival_clock_stamp(&e->arrivals, &tv, now);
-	/* a transfer started in this very turn cannot have data from before */
-	return now > t->start_us ? now : t->start_us;
-}
-
 static size_t
 write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct transfer *t = arg;
 	size_t n = size * nmemb;
 	int64_t read_at = now_us();
-	int64_t now = arrival_now(t, read_at);
+	int64_t now = arrival_stamp(t->engine->arrival, &t->arrival, t->start_us, read_at);
 	t->last_byte_at = read_at;
 	t->body_started = 1;
 	if (t->obs->ttfb_us < 0)
@@ -403,17 +234,8 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 		return n;
 	size_t chunks_before = t->obs->n_chunks;
 	int rc = adapter_parse_feed(&t->parse, t->status, ptr, n, now);
-	/* chunks read at once (curl hands over each HTTP chunk apart, so they
-	 * are counted per read): when they may have waited long, their spacing
-	 * may be ours, not the relay's */
-	struct engine *e = t->engine;
-	if (t->read_seq != e->read_seq) {
-		t->read_seq = e->read_seq;
-		t->chunks_in_read = 0;
-	}
-	t->chunks_in_read += t->obs->n_chunks - chunks_before;
-	if (t->stream && t->chunks_in_read >= 2 &&
-	    (read_at - now > WAITED_STALL_US || loop_wait_bound(e, read_at) > WAITED_STALL_US))
+	if (arrival_read_disturbed(t->engine->arrival, &t->arrival, t->obs->n_chunks - chunks_before,
+	                           read_at, now))
 		t->obs->timing_disturbed = 1;
 	if (rc != 0)
 		return CURL_WRITEFUNC_ERROR; /* stop: the reason is in obs */
@@ -529,11 +351,9 @@ engine_new(struct event_base *base, const struct engine_options *opt)
 	e->ca_file = opt && opt->ca_file ? xstrdup(opt->ca_file) : NULL;
 	e->insecure = opt ? opt->insecure_skip_tls : 0;
 	e->discard_bodies = opt ? opt->bench_discard_bodies : 0;
-	e->precise_base = opt ? opt->precise_base : 0;
 	e->timer = evtimer_new(base, timer_cb, e);
 	e->wake = evtimer_new(base, wake_cb, e);
-	e->lag = evtimer_new(base, lag_cb, e);
-	e->turn_end = event_new(base, -1, 0, turn_end_cb, e);
+	e->arrival = arrival_new(base, opt ? opt->precise_base : 0);
 	e->rand_state = (unsigned)now_us();
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, multi_socket_cb);
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
@@ -728,17 +548,9 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 	/* what was never sent says nothing about the relay */
 	if (o->error != ERR_ABORTED && o->error != ERR_NOT_SENT)
 		pool_note_result(e, t->pool, o, now);
-	/* Chunks read right as the loop woke from a stall had waited in the
-	 * socket: their bunching is the machine's, not the relay's. */
-	if (o->n_chunks > 0 && e->stalls != t->stalls_at_start) {
-		int64_t first = t->start_us + o->chunk_us[0];
-		unsigned long seen = e->stalls - t->stalls_at_start;
-		for (unsigned long k = 0; k < seen && k < 64; k++) {
-			int64_t end = e->stall_end_us[(e->stalls - 1 - k) % 64];
-			if (first >= end - 2000 && first <= end + 2000)
-				o->timing_disturbed = 1;
-		}
-	}
+	if (o->n_chunks > 0 &&
+	    arrival_first_chunk_stalled(e->arrival, &t->arrival, t->start_us + o->chunk_us[0]))
+		o->timing_disturbed = 1;
 	engine_done_cb cb = t->cb;
 	void *arg = t->arg;
 	t->obs = NULL;
@@ -750,6 +562,7 @@ static void
 active_unlink(struct engine *e, struct transfer *t)
 {
 	t->pool->in_flight--;
+	arrival_transfer_stop(e->arrival, &t->arrival);
 	if (t->prev != NULL)
 		t->prev->next = t->next;
 	else
@@ -935,34 +748,6 @@ pool_note_result(struct engine *e, struct pool *p, const struct observation *o, 
 }
 
 static void
-lag_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct engine *e = arg;
-	int64_t now = now_us();
-	if (now - e->lag_due_us > LAG_STALL_US) {
-		e->stall_end_us[e->stalls++ % 64] = now;
-		e->last_stall_us = now - e->lag_due_us;
-	}
-	e->lag_due_us = now + LAG_TICK_US;
-	if (e->in_flight > 0) {
-		struct timeval tv = {0, LAG_TICK_US};
-		evtimer_add(e->lag, &tv);
-	}
-}
-
-static void
-lag_arm(struct engine *e)
-{
-	if (evtimer_pending(e->lag, NULL))
-		return;
-	e->lag_due_us = now_us() + LAG_TICK_US;
-	struct timeval tv = {0, LAG_TICK_US};
-	evtimer_add(e->lag, &tv);
-}
-
-static void
 wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -999,7 +784,7 @@ static void
 start_one(struct engine *e, struct transfer *t)
 {
 	t->start_us = now_us();
-	t->sock = CURL_SOCKET_BAD;
+	arrival_transfer_init(&t->arrival, t->stream);
 	t->obs->started_ms = wall_ms();
 	t->obs->start_mono_us = t->start_us;
 	t->obs->timeout_us = t->timeout_us;
@@ -1023,8 +808,7 @@ start_one(struct engine *e, struct transfer *t)
 	e->active = t;
 	e->in_flight++;
 	t->pool->in_flight++;
-	t->stalls_at_start = e->stalls;
-	lag_arm(e);
+	arrival_transfer_start(e->arrival, &t->arrival);
 	if (t->pool->rpm > 0)
 		t->pool->tokens -= 1;
 }
@@ -1232,8 +1016,7 @@ engine_free(struct engine *e)
 	curl_multi_cleanup(e->multi);
 	event_free(e->timer);
 	event_free(e->wake);
-	event_free(e->lag);
-	event_free(e->turn_end);
+	arrival_free(e->arrival);
 	while (e->pools != NULL) {
 		struct pool *p = e->pools;
 		e->pools = p->next;
