@@ -16,26 +16,23 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <time.h>
 
 #include "base/util.h"
 #include "probes/arrival.h"
 #include "probes/engine_test.h" /* defines engine_base_new */
+#include "probes/pacing.h"
 #include "probes/redact.h"
-
-struct pool;
 
 struct transfer {
 	struct engine *engine;
-	struct pool *pool;
-	struct transfer *next; /* pool queue or in-flight list */
+	struct pacing_entry pace; /* its pool, its place in the queue */
+	struct transfer *next;    /* the in-flight list */
 	struct transfer *prev;
-	int64_t queued_us;
 	CURL *easy;
 	struct curl_slist *headers;
 	char *url;
@@ -61,34 +58,8 @@ struct transfer {
 	void *arg;
 };
 
-/*
- * A pool paces the requests to one relay: at most max_in_flight at once, at
- * most rpm a minute (a token bucket), and none while the relay asked us to
- * wait (Retry-After) or while backing off after failures (exponential, with
- * jitter). Requests wait in the pool's FIFO, but never past their deadline.
- */
-struct pool {
-	char *name;
-	struct pool *next;
-	size_t max_in_flight; /* 0: only the engine's limit */
-	double rpm;           /* 0: unlimited */
-	double tokens;        /* the bucket */
-	int64_t refill_us;
-	int64_t paused_until_us;
-	int failures; /* consecutive 429 / 5xx / timeout failures */
-	enum error_class last_error;
-	/* what set the pause, said to the requests it keeps from being sent */
-	int pause_by_relay; /* the relay's Retry-After, not our own backoff */
-	enum error_class pause_class;
-	size_t in_flight;
-	struct transfer *queue_head, *queue_tail;
-};
-
 /* Per-transfer receive buffer (see setup_easy). */
 #define RECV_BUFFER_SIZE 4096
-
-/* Consecutive failures after which a pool stops queueing while it backs off. */
-#define CIRCUIT_FAILURES 5
 
 /* At its deadline, a response that sent nothing for this long (or less, if
  * the idle timeout is shorter) had stalled: idle, not still coming. */
@@ -98,15 +69,8 @@ struct engine {
 	struct event_base *base;
 	CURLM *multi;
 	struct event *timer;
-	struct event *wake; /* a paced pool may start again */
+	struct pacing *pacing;
 	struct arrival *arrival;
-	int64_t wake_at_us;
-	size_t max_in_flight;
-	size_t in_flight;
-	size_t queued;
-	struct pool *pools;
-	struct pool *rr; /* where the next round-robin pass starts */
-	unsigned rand_state;
 	struct transfer *active; /* doubly linked */
 	char *ca_file;
 	int insecure;
@@ -119,10 +83,15 @@ struct sock_ctx {
 } __attribute__((aligned(16)));
 
 static void check_done(struct engine *e);
-static void start_queued(struct engine *e);
-static void wake_cb(evutil_socket_t fd, short what, void *arg);
-static void pool_note_result(struct engine *e, struct pool *p, const struct observation *o,
-                             int64_t now);
+static int start_cb(struct pacing_entry *entry, void *arg);
+static void expire_cb(struct pacing_entry *entry, enum error_class ec, const char *why, void *arg);
+
+/* The transfer an entry of pacing's is part of. */
+static struct transfer *
+transfer_of(struct pacing_entry *entry)
+{
+	return (struct transfer *)((char *)entry - offsetof(struct transfer, pace));
+}
 
 static int
 sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
@@ -234,8 +203,8 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 		return n;
 	size_t chunks_before = t->obs->n_chunks;
 	int rc = adapter_parse_feed(&t->parse, t->status, ptr, n, now);
-	if (arrival_read_disturbed(t->engine->arrival, &t->arrival, t->obs->n_chunks - chunks_before,
-	                           read_at, now))
+	if (arrival_read_disturbed(t->engine->arrival, &t->arrival,
+	                           t->obs->n_chunks - chunks_before, read_at, now))
 		t->obs->timing_disturbed = 1;
 	if (rc != 0)
 		return CURL_WRITEFUNC_ERROR; /* stop: the reason is in obs */
@@ -347,14 +316,13 @@ engine_new(struct event_base *base, const struct engine_options *opt)
 		free(e);
 		return NULL;
 	}
-	e->max_in_flight = opt && opt->max_in_flight ? opt->max_in_flight : 256;
 	e->ca_file = opt && opt->ca_file ? xstrdup(opt->ca_file) : NULL;
 	e->insecure = opt ? opt->insecure_skip_tls : 0;
 	e->discard_bodies = opt ? opt->bench_discard_bodies : 0;
 	e->timer = evtimer_new(base, timer_cb, e);
-	e->wake = evtimer_new(base, wake_cb, e);
+	e->pacing = pacing_new(base, opt && opt->max_in_flight ? opt->max_in_flight : 256, start_cb,
+	                       expire_cb, e);
 	e->arrival = arrival_new(base, opt ? opt->precise_base : 0);
-	e->rand_state = (unsigned)now_us();
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, multi_socket_cb);
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
@@ -545,9 +513,7 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 	}
 	/* a relay may echo the key back in an error: it never leaves here */
 	redact_observation(o, t->api_key, t->secrets, t->n_secrets);
-	/* what was never sent says nothing about the relay */
-	if (o->error != ERR_ABORTED && o->error != ERR_NOT_SENT)
-		pool_note_result(e, t->pool, o, now);
+	pacing_note_result(e->pacing, &t->pace, o, now);
 	if (o->n_chunks > 0 &&
 	    arrival_first_chunk_stalled(e->arrival, &t->arrival, t->start_us + o->chunk_us[0]))
 		o->timing_disturbed = 1;
@@ -561,7 +527,7 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 static void
 active_unlink(struct engine *e, struct transfer *t)
 {
-	t->pool->in_flight--;
+	pacing_done(e->pacing, &t->pace);
 	arrival_transfer_stop(e->arrival, &t->arrival);
 	if (t->prev != NULL)
 		t->prev->next = t->next;
@@ -570,7 +536,6 @@ active_unlink(struct engine *e, struct transfer *t)
 	if (t->next != NULL)
 		t->next->prev = t->prev;
 	t->next = t->prev = NULL;
-	e->in_flight--;
 }
 
 static void
@@ -588,7 +553,7 @@ check_done(struct engine *e)
 		active_unlink(e, t);
 		finish_transfer(e, t, rc);
 	}
-	start_queued(e);
+	pacing_run(e->pacing);
 }
 
 static int
@@ -662,125 +627,15 @@ fail_later(struct engine *e, struct transfer *t, enum error_class ec, const char
 		fatal(70, "cannot schedule an event");
 }
 
-static struct pool *
-pool_get(struct engine *e, const char *name)
-{
-	if (name == NULL)
-		name = "";
-	for (struct pool *p = e->pools; p != NULL; p = p->next)
-		if (strcmp(p->name, name) == 0)
-			return p;
-	struct pool *p = xcalloc(1, sizeof *p);
-	p->name = xstrdup(name);
-	p->next = e->pools;
-	p->refill_us = now_us();
-	e->pools = p;
-	return p;
-}
-
 void
 engine_set_limits(struct engine *e, const char *pool, size_t max_in_flight, double rpm)
 {
-	struct pool *p = pool_get(e, pool);
-	p->max_in_flight = max_in_flight;
-	p->rpm = rpm > 0 ? rpm : 0;
-	p->tokens = p->rpm > 0 ? (p->rpm < 1 ? 1 : p->rpm / 60.0 + 1) : 0;
-	p->refill_us = now_us();
+	pacing_set_limits(e->pacing, pool, max_in_flight, rpm);
 }
 
-static void
-pool_refill(struct pool *p, int64_t now)
-{
-	if (p->rpm <= 0)
-		return;
-	double burst = p->rpm / 60.0 + 1; /* at most a second's worth at once */
-	p->tokens += (double)(now - p->refill_us) * p->rpm / 60e6;
-	if (p->tokens > burst)
-		p->tokens = burst;
-	p->refill_us = now;
-}
-
-/* When may p start its next request? now if it can; else a later time. */
-static int64_t
-pool_ready_at(struct pool *p, int64_t now)
-{
-	if (p->paused_until_us > now)
-		return p->paused_until_us;
-	if (p->rpm > 0 && p->tokens < 1)
-		return now + (int64_t)((1 - p->tokens) * 60e6 / p->rpm) + 1;
-	return now;
-}
-
-/* Backoff after a failure, honouring Retry-After: exponential from 1 s to
- * 30 s, with jitter on the upper half so relays are not hit in step. */
-static void
-pool_note_result(struct engine *e, struct pool *p, const struct observation *o, int64_t now)
-{
-	/* a refused connection has nobody to spare: no backoff for it */
-	int failed =
-	    o->error == ERR_RATE_LIMITED || o->error == ERR_UPSTREAM || o->error == ERR_TIMEOUT;
-	if (!failed) {
-		p->failures = 0;
-		return;
-	}
-	p->failures++;
-	p->last_error = o->error;
-	int shift = p->failures - 1 < 9 ? p->failures - 1 : 9;
-	int64_t backoff = (int64_t)1000000 << shift;
-	if (backoff > 30000000)
-		backoff = 30000000;
-	e->rand_state = e->rand_state * 1103515245u + 12345u;
-	backoff = backoff / 2 + (int64_t)((e->rand_state >> 8) % (uint64_t)(backoff / 2 + 1));
-	int64_t until = now + backoff;
-	int by_relay = 0;
-	if (o->retry_after_s >= 0) {
-		int64_t ra = (o->retry_after_s < 600 ? o->retry_after_s : 600) * 1000000LL;
-		if (now + ra > until) {
-			until = now + ra;
-			by_relay = 1;
-		}
-	}
-	if (until > p->paused_until_us) {
-		p->paused_until_us = until;
-		p->pause_by_relay = by_relay;
-		p->pause_class = o->error;
-	}
-}
-
-static void
-wake_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct engine *e = arg;
-	e->wake_at_us = 0;
-	start_queued(e);
-}
-
-static void
-arm_wake(struct engine *e, int64_t at, int64_t now)
-{
-	if (e->wake_at_us != 0 && e->wake_at_us <= at)
-		return;
-	e->wake_at_us = at;
-	int64_t d = at > now ? at - now : 0;
-	struct timeval tv = {(time_t)(d / 1000000), (suseconds_t)(d % 1000000)};
-	evtimer_add(e->wake, &tv);
-}
-
-static struct transfer *
-pool_pop(struct engine *e, struct pool *p)
-{
-	struct transfer *t = p->queue_head;
-	p->queue_head = t->next;
-	if (p->queue_head == NULL)
-		p->queue_tail = NULL;
-	t->next = NULL;
-	e->queued--;
-	return t;
-}
-
-static void
+/* Hand t to curl: 0 when it is in flight; -1 when it could not start (it
+ * then ends, not sent, from the loop). */
+static int
 start_one(struct engine *e, struct transfer *t)
 {
 	t->start_us = now_us();
@@ -800,117 +655,26 @@ start_one(struct engine *e, struct transfer *t)
 		struct timeval now = {0, 0};
 		if (event_base_once(e->base, -1, EV_TIMEOUT, deferred_fail_cb, t, &now) != 0)
 			fatal(70, "cannot schedule an event");
-		return;
+		return -1;
 	}
 	t->next = e->active;
 	if (e->active != NULL)
 		e->active->prev = t;
 	e->active = t;
-	e->in_flight++;
-	t->pool->in_flight++;
 	arrival_transfer_start(e->arrival, &t->arrival);
-	if (t->pool->rpm > 0)
-		t->pool->tokens -= 1;
+	return 0;
 }
 
-/*
- * Why a request waiting in p ends unsent at its deadline (why: its detail).
- * Each reason is what held it: the relay's own Retry-After, our backoff
- * after the relay's failures, the pace set for the relay, or the limit on
- * requests at once. No counts that change from one request to the next: the
- * requests one cause held share one detail, and findings group them by it.
- */
-static void
-not_sent_reason(const struct engine *e, const struct pool *p, int64_t now, char *why, size_t n)
+static int
+start_cb(struct pacing_entry *entry, void *arg)
 {
-	if (p->paused_until_us > now && p->pause_by_relay)
-		snprintf(why, n,
-		         "the relay's Retry-After asked for a pause past the request's deadline");
-	else if (p->paused_until_us > now)
-		snprintf(why, n,
-		         "Assay was giving the relay time to recover from failed requests (%s) "
-		         "past the request's deadline",
-		         error_class_name(p->pause_class));
-	else if (p->rpm > 0 && p->tokens < 1)
-		snprintf(
-		    why, n,
-		    "it waited for the pace set for this relay (%g requests a minute) past its "
-		    "deadline",
-		    p->rpm);
-	else
-		snprintf(why, n,
-		         "it waited for a free slot (at most %zu at once) past its deadline",
-		         p->max_in_flight != 0 && p->max_in_flight < e->max_in_flight
-		             ? p->max_in_flight
-		             : e->max_in_flight);
+	return start_one(arg, transfer_of(entry));
 }
 
-/*
- * Start what the limits allow, taking pools in turn so one busy relay does
- * not starve the others. Requests that waited past their deadline, or that
- * the relay's pause would hold past it, end as not_sent with the reason: a
- * paced relay never makes a probe hang, and is never said to have refused
- * what it was never asked.
- */
 static void
-start_queued(struct engine *e)
+expire_cb(struct pacing_entry *entry, enum error_class ec, const char *why, void *arg)
 {
-	int64_t now = now_us();
-	int64_t next_wake = 0;
-	int progress = 1;
-	char why[OBS_DETAIL_CAP];
-	while (progress && e->in_flight < e->max_in_flight && e->queued > 0) {
-		progress = 0;
-		struct pool *first = e->rr ? e->rr : e->pools;
-		struct pool *p = first;
-		do {
-			if (p == NULL)
-				p = e->pools;
-			if (p->queue_head != NULL) {
-				/* expire requests that waited too long, or that the relay's
-				 * pause would hold past their deadline: say so now */
-				while (
-				    p->queue_head != NULL &&
-				    (now - p->queue_head->queued_us > p->queue_head->timeout_us ||
-				     p->paused_until_us >
-				         p->queue_head->queued_us + p->queue_head->timeout_us)) {
-					struct transfer *t = pool_pop(e, p);
-					not_sent_reason(e, p, now, why, sizeof why);
-					fail_later(e, t, ERR_NOT_SENT, why);
-				}
-				/* circuit open: the relay failed CIRCUIT_FAILURES in a row and
-				 * is still backing off; what waits ends at once, unsent */
-				while (p->queue_head != NULL && p->failures >= CIRCUIT_FAILURES &&
-				       p->paused_until_us > now) {
-					struct transfer *t = pool_pop(e, p);
-					snprintf(
-					    why, sizeof why,
-					    "the relay had failed %d requests in a row (%s) and "
-					    "was given time to recover",
-					    p->failures, error_class_name(p->last_error));
-					fail_later(e, t, ERR_NOT_SENT, why);
-				}
-				pool_refill(p, now);
-				int64_t ready = pool_ready_at(p, now);
-				int room = p->max_in_flight == 0 || p->in_flight < p->max_in_flight;
-				if (p->queue_head != NULL && room && ready <= now &&
-				    e->in_flight < e->max_in_flight) {
-					start_one(e, pool_pop(e, p));
-					progress = 1;
-				} else if (p->queue_head != NULL && room && ready > now &&
-				           (next_wake == 0 || ready < next_wake)) {
-					next_wake = ready;
-				}
-			}
-			p = p->next ? p->next : e->pools;
-		} while (p != first);
-		e->rr = first->next; /* the next pass starts one pool later */
-	}
-	if (next_wake != 0)
-		arm_wake(e, next_wake, now);
-	/* queued requests also need their deadlines checked while blocked */
-	if (e->queued > 0 && next_wake == 0)
-		arm_wake(e, now + 1000000, now);
+	fail_later(arg, transfer_of(entry), ec, why);
 }
 
 /* Append line to t's headers; the line is wiped and freed (it may hold a
@@ -963,7 +727,6 @@ engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb
 {
 	struct transfer *t = xcalloc(1, sizeof *t);
 	t->engine = e;
-	t->pool = pool_get(e, req->pool);
 	t->url = xstrdup(req->url);
 	t->body = xstrdup(req->body);
 	t->api_key = req->api_key && *req->api_key ? xstrdup(req->api_key) : NULL;
@@ -979,18 +742,20 @@ engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb
 	observation_init(t->obs);
 	t->cb = cb;
 	t->arg = arg;
-	t->queued_us = now_us();
+	pacing_enqueue(e->pacing, &t->pace, req->pool, t->timeout_us);
 
 	add_headers(t, req);
+	pacing_run(e->pacing);
+}
 
-	struct pool *p = t->pool;
-	if (p->queue_tail != NULL)
-		p->queue_tail->next = t;
-	else
-		p->queue_head = t;
-	p->queue_tail = t;
-	e->queued++;
-	start_queued(e);
+/* At teardown: a request still queued ends aborted. */
+static void
+abort_queued_cb(struct pacing_entry *entry, void *arg)
+{
+	struct transfer *t = transfer_of(entry);
+	t->obs->error = ERR_ABORTED;
+	adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, now_us(), 0);
+	finish_transfer(arg, t, CURLE_OK);
 }
 
 void
@@ -1005,24 +770,11 @@ engine_free(struct engine *e)
 		t->obs->error = ERR_ABORTED;
 		finish_transfer(e, t, CURLE_OK);
 	}
-	for (struct pool *p = e->pools; p != NULL; p = p->next) {
-		while (p->queue_head != NULL) {
-			struct transfer *t = pool_pop(e, p);
-			t->obs->error = ERR_ABORTED;
-			adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, now_us(), 0);
-			finish_transfer(e, t, CURLE_OK);
-		}
-	}
+	pacing_drain(e->pacing, abort_queued_cb, e);
 	curl_multi_cleanup(e->multi);
 	event_free(e->timer);
-	event_free(e->wake);
 	arrival_free(e->arrival);
-	while (e->pools != NULL) {
-		struct pool *p = e->pools;
-		e->pools = p->next;
-		free(p->name);
-		free(p);
-	}
+	pacing_free(e->pacing);
 	free(e->ca_file);
 	free(e);
 }
