@@ -1,15 +1,33 @@
 /*
- * engine: libcurl multi + libevent.
+ * engine: the probe engine's curl and libevent glue, and its public API
+ * (probes/engine.h).
  *
- * Life of a transfer: engine_submit() queues it; start_queued() hands it to
- * curl while under max_in_flight; curl's socket and timer callbacks map to
- * libevent events; check_done() reads finished transfers, fills the
- * observation (timings, classification), redacts the key, and calls the
- * owner's callback. Teardown order follows curl's example: remove easies,
+ * Owns curl's multi handle and the easy handles, the libevent events that
+ * carry curl's sockets and timer, the transfers (a request's own copy of
+ * what it needs, and its observation while it fills in), how a failed
+ * transfer is classified, and the done callbacks. The engine's other parts
+ * own the rest, each behind a header that only the engine's files (and
+ * tests) include: probes/pacing.c the pools, queues and waits;
+ * probes/arrival.c the chunk stamps and timing_disturbed; probes/redact.c
+ * the secrets kept out of observations.
+ *
+ * States of a transfer:
+ *
+ *   engine_submit() -> QUEUED (pacing) -> start_cb -> IN FLIGHT (curl; active)
+ *   QUEUED -> expire_cb (not_sent), or start_one() failing -> DEFERRED
+ *   IN FLIGHT -> check_done(); DEFERRED -> deferred_fail_cb()
+ *   both -> finish_transfer(): timings, classification, redaction, pacing's
+ *   note of the result, the done callback; the transfer is freed.
+ *
+ * engine_free() ends what is in flight and what is queued as aborted.
+ * Teardown order follows curl's example: remove easies,
  * curl_multi_cleanup(), then the caller frees the event_base.
  *
- * When each chunk arrived, and whether those times can be trusted, is
- * probes/arrival.c's; the engine tells it about curl's runs and sockets.
+ * Invariants: a transfer is in one state at a time, and reaches
+ * finish_transfer() exactly once, which calls its callback exactly once;
+ * the key and the extra header values are wiped before their memory is
+ * freed. Everything runs on the event loop's thread, and no callback
+ * blocks.
  */
 #include "probes/engine.h"
 
@@ -58,12 +76,37 @@ struct transfer {
 	void *arg;
 };
 
+/* What a 0 in engine_options or engine_request means (probes/engine.h
+ * says the same): requests at once, the overall deadline, the wait for the
+ * next byte of a stream, and the caps on a response's body and headers. */
+#define DEFAULT_MAX_IN_FLIGHT 256
+#define DEFAULT_TIMEOUT_US 120000000
+#define DEFAULT_IDLE_TIMEOUT_US 30000000
+#define DEFAULT_BODY_CAP (8u << 20)
+#define DEFAULT_HEADER_CAP (64 * 1024)
+
+/* Connecting (TCP and TLS) may take at most this long, or the request's
+ * deadline if that is shorter: a slower connection ends as a connect (or
+ * TLS) failure without using up the deadline (see classify_failure). */
+#define CONNECT_TIMEOUT_MAX_MS 15000
+
 /* Per-transfer receive buffer (see setup_easy). */
 #define RECV_BUFFER_SIZE 4096
 
 /* At its deadline, a response that sent nothing for this long (or less, if
  * the idle timeout is shorter) had stalled: idle, not still coming. */
 #define STALL_US 1000000
+
+/* Caps on the header values an observation keeps: a remaining-requests
+ * count is a number, a Content-Type a short token with parameters. */
+#define RATELIMIT_FIELD_CAP 64
+#define CONTENT_TYPE_CAP 128
+
+/* How Assay names itself to relays. */
+#define USER_AGENT "assay/0.1"
+/* Sent to Anthropic's API unless the caller's extra headers name one: the
+ * version whose request and response shapes the adapter speaks. */
+#define ANTHROPIC_VERSION_DEFAULT "2023-06-01"
 
 struct engine {
 	struct event_base *base;
@@ -159,7 +202,7 @@ multi_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
 	}
 	/* which transfer reads from s: its data may take s's kernel stamp (curl
 	 * names one transfer per socket; others on an HTTP/2 connection keep
-	 * CURL_SOCKET_BAD and are stamped by the loop instead) */
+	 * none and are stamped by the loop instead) */
 	struct transfer *owner = NULL;
 	if (easy != NULL &&
 	    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&owner) == CURLE_OK && owner != NULL)
@@ -277,12 +320,12 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	/* Retry-After (seconds or an HTTP date) is read by curl itself, at the end */
 	if (header_is(ptr, n, "x-ratelimit-remaining-requests", &v, &vlen) ||
 	    header_is(ptr, n, "anthropic-ratelimit-requests-remaining", &v, &vlen)) {
-		observation_set(&t->obs->ratelimit_remaining, v, vlen, 64);
+		observation_set(&t->obs->ratelimit_remaining, v, vlen, RATELIMIT_FIELD_CAP);
 	} else if (header_is(ptr, n, "x-request-id", &v, &vlen) ||
 	           header_is(ptr, n, "request-id", &v, &vlen)) {
 		observation_set(&t->obs->request_id, v, vlen, OBS_FIELD_CAP);
 	} else if (header_is(ptr, n, "content-type", &v, &vlen)) {
-		observation_set(&t->obs->content_type, v, vlen, 128);
+		observation_set(&t->obs->content_type, v, vlen, CONTENT_TYPE_CAP);
 	}
 	t->obs->headers_seen |= protocol_header(ptr, n);
 	return n;
@@ -320,8 +363,9 @@ engine_new(struct event_base *base, const struct engine_options *opt)
 	e->insecure = opt ? opt->insecure_skip_tls : 0;
 	e->discard_bodies = opt ? opt->bench_discard_bodies : 0;
 	e->timer = evtimer_new(base, timer_cb, e);
-	e->pacing = pacing_new(base, opt && opt->max_in_flight ? opt->max_in_flight : 256, start_cb,
-	                       expire_cb, e);
+	e->pacing =
+	    pacing_new(base, opt && opt->max_in_flight ? opt->max_in_flight : DEFAULT_MAX_IN_FLIGHT,
+	               start_cb, expire_cb, e);
 	e->arrival = arrival_new(base, opt ? opt->precise_base : 0);
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, multi_socket_cb);
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
@@ -578,8 +622,11 @@ setup_easy(struct engine *e, struct transfer *t)
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(t->timeout_us / 1000));
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-	                 (long)(t->timeout_us / 1000 < 15000 ? t->timeout_us / 1000 : 15000));
-	/* idle: less than one byte a second for the idle window */
+	                 (long)(t->timeout_us / 1000 < CONNECT_TIMEOUT_MAX_MS
+	                            ? t->timeout_us / 1000
+	                            : CONNECT_TIMEOUT_MAX_MS));
+	/* idle: less than one byte a second for the idle window (curl counts
+	 * whole seconds: rounded up) */
 	long idle_s = (long)((t->idle_timeout_us + 999999) / 1000000);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, idle_s > 0 ? idle_s : 1L);
@@ -587,7 +634,7 @@ setup_easy(struct engine *e, struct transfer *t)
 	 * at the default 16 KiB it was most of an open stream's memory. SSE
 	 * chunks are a few hundred bytes; a larger burst takes a few reads. */
 	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER_SIZE);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "assay/0.1");
+	curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT);
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
 	if (t->cold) {
 		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
@@ -612,8 +659,18 @@ deferred_fail_cb(evutil_socket_t fd, short what, void *arg)
 	finish_transfer(t->engine, t, CURLE_OK);
 }
 
-/* End a transfer that never started, from the event loop (never from inside
- * engine_submit(), whose caller may not expect a callback yet). */
+/* End t, which curl does not have, from the event loop (never from inside
+ * engine_submit(), whose caller may not expect a callback yet); its class
+ * and detail are set. */
+static void
+finish_later(struct engine *e, struct transfer *t)
+{
+	struct timeval now = {0, 0};
+	if (event_base_once(e->base, -1, EV_TIMEOUT, deferred_fail_cb, t, &now) != 0)
+		fatal(70, "cannot schedule an event");
+}
+
+/* End a transfer that never started, as ec with detail why. */
 static void
 fail_later(struct engine *e, struct transfer *t, enum error_class ec, const char *why)
 {
@@ -622,9 +679,7 @@ fail_later(struct engine *e, struct transfer *t, enum error_class ec, const char
 	t->start_us = now_us();
 	t->obs->started_ms = wall_ms();
 	adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, t->start_us, 0);
-	struct timeval now = {0, 0};
-	if (event_base_once(e->base, -1, EV_TIMEOUT, deferred_fail_cb, t, &now) != 0)
-		fatal(70, "cannot schedule an event");
+	finish_later(e, t);
 }
 
 void
@@ -652,9 +707,7 @@ start_one(struct engine *e, struct transfer *t)
 		const char *why = "Assay could not start the request (out of resources)";
 		t->obs->error = ERR_NOT_SENT;
 		observation_set(&t->obs->error_detail, why, strlen(why), OBS_DETAIL_CAP);
-		struct timeval now = {0, 0};
-		if (event_base_once(e->base, -1, EV_TIMEOUT, deferred_fail_cb, t, &now) != 0)
-			fatal(70, "cannot schedule an event");
+		finish_later(e, t);
 		return -1;
 	}
 	t->next = e->active;
@@ -719,7 +772,8 @@ add_headers(struct transfer *t, const struct engine_request *req)
 			t->secrets[t->n_secrets++] = xstrdup(h->value);
 	}
 	if (req->api == API_ANTHROPIC && !own_version)
-		t->headers = curl_slist_append(t->headers, "anthropic-version: 2023-06-01");
+		t->headers =
+		    curl_slist_append(t->headers, "anthropic-version: " ANTHROPIC_VERSION_DEFAULT);
 }
 
 void
@@ -732,11 +786,12 @@ engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb
 	t->api_key = req->api_key && *req->api_key ? xstrdup(req->api_key) : NULL;
 	t->stream = req->stream;
 	t->cold = req->cold;
-	t->timeout_us = req->timeout_us > 0 ? req->timeout_us : 120000000;
-	t->idle_timeout_us = req->idle_timeout_us > 0 ? req->idle_timeout_us : 30000000;
-	t->header_cap = req->header_cap ? req->header_cap : 64 * 1024;
+	t->timeout_us = req->timeout_us > 0 ? req->timeout_us : DEFAULT_TIMEOUT_US;
+	t->idle_timeout_us =
+	    req->idle_timeout_us > 0 ? req->idle_timeout_us : DEFAULT_IDLE_TIMEOUT_US;
+	t->header_cap = req->header_cap ? req->header_cap : DEFAULT_HEADER_CAP;
 	t->parse.api = req->api;
-	t->body_cap = req->body_cap ? req->body_cap : 8u << 20;
+	t->body_cap = req->body_cap ? req->body_cap : DEFAULT_BODY_CAP;
 	t->stop_after_chunks = req->stop_after_chunks;
 	t->obs = xmalloc(sizeof *t->obs);
 	observation_init(t->obs);

@@ -6,6 +6,11 @@
  * request ends in exactly one done callback with an observation, whatever
  * happened (refused, hung, oversized, malformed). Requests beyond
  * max_in_flight wait in a FIFO queue.
+ *
+ * This is the only header of the engine the product includes: its parts'
+ * headers (probes/pacing.h, probes/arrival.h, probes/redact.h) are the
+ * engine's own, and its test and bench hooks are in probes/engine_test.h.
+ * Thread: the one running base's loop, for every call and callback.
  */
 #ifndef ASSAY_ENGINE_H
 #define ASSAY_ENGINE_H
@@ -42,11 +47,11 @@ struct engine_request {
 	size_t n_headers;
 	const char *body; /* JSON, copied by the engine */
 	int stream;
-	int cold;               /* fresh connection: measure connect and TLS */
-	int64_t timeout_us;     /* overall deadline; 0: 120 s */
-	int64_t idle_timeout_us; /* no byte for this long on a stream; 0: 30 s */
-	size_t body_cap;        /* 0: 8 MiB */
-	size_t header_cap;      /* 0: 64 KiB */
+	int cold;                 /* fresh connection: measure connect and TLS */
+	int64_t timeout_us;       /* overall deadline; 0: 120 s */
+	int64_t idle_timeout_us;  /* no byte for this long on a stream; 0: 30 s */
+	size_t body_cap;          /* 0: 8 MiB */
+	size_t header_cap;        /* 0: 64 KiB */
 	size_t stop_after_chunks; /* streams: hang up past this many content
 	                           * chunks (a relay ignoring max_tokens must not
 	                           * run up the bill); 0: never */
