@@ -11,6 +11,7 @@
 #include "probes/adapter.h"
 #include "probes/redact.h"
 #include "probes/json_arena.h"
+#include "probes/json_arena_test.h"
 
 static void
 parse(enum api_kind api, int stream, int status, const char *body, size_t piece, size_t cap,
