@@ -179,15 +179,6 @@ put(const char *root, const char *rel, const char *text)
 	free(path);
 }
 
-static int
-count_lines(const char *s)
-{
-	int n = 0;
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
 Test(hooks, the_scan_finds_each_breach)
 {
 	char root[] = "/tmp/assay-hooks-XXXXXX";
@@ -198,9 +189,7 @@ Test(hooks, the_scan_finds_each_breach)
 	put(root, "scoring/c.c", "#include \"probes/pacing.h\"\n");
 	put(root, "cli/d.c", "struct engine_options eo = {.precise_base = 1};\n");
 	/* allowed */
-	put(root, "probes/arrival.c",
-	    "#include \"probes/engine_test.h\"\n#include "
-	    "\"probes/arrival.h\"\n");
+	put(root, "probes/arrival.c", "#include \"probes/engine_test.h\"\n");
 	put(root, "probes/engine.c", "#include \"probes/redact.h\"\n");
 	put(root, "tests/test_x.c", "#include \"probes/engine_test.h\"\n");
 	put(root, "bench/x.c", "#include \"probes/json_arena_test.h\"\n.precise_base = 1\n");
@@ -209,7 +198,10 @@ Test(hooks, the_scan_finds_each_breach)
 	buf_init(&report, 0);
 	buf_puts(&report, "");
 	scan(root, "", &report);
-	cr_expect_eq(count_lines(report.data), 4, "%s", report.data);
+	static const char *const allowed[] = {"probes/arrival.c", "probes/engine.c", "tests/",
+	                                      "bench/", "cli/e.c"};
+	for (size_t i = 0; i < N(allowed); i++)
+		cr_expect_null(strstr(report.data, allowed[i]), "%s: %s", allowed[i], report.data);
 	cr_expect_not_null(strstr(report.data, "cli/a.c:1: includes the hooks header"));
 	cr_expect_not_null(strstr(report.data, "web/b.h:1: includes the hooks header"));
 	cr_expect_not_null(strstr(report.data, "scoring/c.c:1: includes the engine's own"));
