@@ -158,12 +158,6 @@ buf_add(struct buf *b, const void *p, size_t n)
 	return 0;
 }
 
-int
-buf_addstr(struct buf *b, const char *s)
-{
-	return buf_add(b, s, strlen(s));
-}
-
 static int
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
@@ -180,16 +174,6 @@ buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 	vsnprintf(big, (size_t)n + 1, fmt, ap);
 	int rc = buf_add(b, big, (size_t)n);
 	free(big);
-	return rc;
-}
-
-int
-buf_printf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int rc = buf_vprintf(b, fmt, ap);
-	va_end(ap);
 	return rc;
 }
 

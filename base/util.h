@@ -49,8 +49,6 @@ void buf_release(struct buf *b);
 void buf_reset(struct buf *b);
 /* Append n bytes; -1 and nothing appended when that would pass the cap. */
 int buf_add(struct buf *b, const void *p, size_t n) WARN_UNUSED;
-int buf_addstr(struct buf *b, const char *s) WARN_UNUSED;
-int buf_printf(struct buf *b, const char *fmt, ...) PRINTFLIKE(2, 3) WARN_UNUSED;
 /* Append for our own output (uncapped buffers): cannot fail. */
 void buf_puts(struct buf *b, const char *s);
 void buf_putf(struct buf *b, const char *fmt, ...) PRINTFLIKE(2, 3);

@@ -33,6 +33,7 @@
 #include "base/util.h"
 #include "probes/adapter.h"
 #include "probes/engine.h"
+#include "probes/engine_test.h"
 #include "probes/json_arena.h"
 #include <curl/curl.h>
 

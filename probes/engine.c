@@ -1,47 +1,56 @@
 /*
- * engine: libcurl multi + libevent.
+ * engine: the probe engine's curl and libevent glue, and its public API
+ * (probes/engine.h).
  *
- * Life of a transfer: engine_submit() queues it; start_queued() hands it to
- * curl while under max_in_flight; curl's socket and timer callbacks map to
- * libevent events; check_done() reads finished transfers, fills the
- * observation (timings, classification), redacts the key, and calls the
- * owner's callback. Teardown order follows curl's example: remove easies,
+ * Owns curl's multi handle and the easy handles, the libevent events that
+ * carry curl's sockets and timer, the transfers (a request's own copy of
+ * what it needs, and its observation while it fills in), how a failed
+ * transfer is classified, and the done callbacks. The engine's other parts
+ * own the rest, each behind a header that only the engine's files (and
+ * tests) include: probes/pacing.c the pools, queues and waits;
+ * probes/arrival.c the chunk stamps and timing_disturbed; probes/redact.c
+ * the secrets kept out of observations.
+ *
+ * States of a transfer:
+ *
+ *   engine_submit() -> QUEUED (pacing) -> start_cb -> IN FLIGHT (curl; active)
+ *   QUEUED -> expire_cb (not_sent), or start_one() failing -> DEFERRED
+ *   IN FLIGHT -> check_done(); DEFERRED -> deferred_fail_cb()
+ *   both -> finish_transfer(): timings, classification, redaction, pacing's
+ *   note of the result, the done callback; the transfer is freed.
+ *
+ * engine_free() ends what is in flight and what is queued as aborted.
+ * Teardown order follows curl's example: remove easies,
  * curl_multi_cleanup(), then the caller frees the event_base.
  *
- * Arrival times of streamed bytes, best first: the kernel's receive stamp of
- * the socket being read (SO_TIMESTAMPNS, peeked before curl reads), so a
- * chunk that waited while the loop was busy keeps the time it arrived; else
- * the time the loop's turn woke (precise bases); else the time it was read.
- * Several chunks read at once mark the observation's timing as disturbed
- * (their bunching may be ours) when they may have waited more than
- * WAITED_STALL_US: the newest waited that long since its stamp, or the loop
- * was busy that long before the read (the kernel merges segments that pile
- * up unread and keeps the newest one's stamp, so the older ones' times are
- * lost, and only the loop's own lateness bounds them).
+ * Invariants: a transfer is in one state at a time, and reaches
+ * finish_transfer() exactly once, which calls its callback exactly once;
+ * the key and the extra header values are wiped before their memory is
+ * freed. Everything runs on the event loop's thread, and no callback
+ * blocks.
  */
 #include "probes/engine.h"
 
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <time.h>
 
 #include "base/util.h"
-
-struct pool;
+#include "probes/arrival.h"
+#include "probes/engine_test.h" /* defines engine_base_new */
+#include "probes/pacing.h"
+#include "probes/redact.h"
 
 struct transfer {
 	struct engine *engine;
-	struct pool *pool;
-	struct transfer *next; /* pool queue or in-flight list */
+	struct pacing_entry pace; /* its pool, its place in the queue */
+	struct transfer *next;    /* the in-flight list */
 	struct transfer *prev;
-	int64_t queued_us;
-	unsigned long stalls_at_start;
 	CURL *easy;
 	struct curl_slist *headers;
 	char *url;
@@ -56,9 +65,7 @@ struct transfer {
 	size_t body_cap;
 	size_t stop_after_chunks;
 	int64_t start_us;
-	curl_socket_t sock;     /* its connection's socket, as multi_socket_cb saw it */
-	unsigned long read_seq; /* the engine's read its chunks_in_read count */
-	size_t chunks_in_read;
+	struct arrival_transfer arrival;
 	struct observation *obs;
 	struct adapter_parse parse;
 	int status;
@@ -69,84 +76,48 @@ struct transfer {
 	void *arg;
 };
 
-/*
- * A pool paces the requests to one relay: at most max_in_flight at once, at
- * most rpm a minute (a token bucket), and none while the relay asked us to
- * wait (Retry-After) or while backing off after failures (exponential, with
- * jitter). Requests wait in the pool's FIFO, but never past their deadline.
- */
-struct pool {
-	char *name;
-	struct pool *next;
-	size_t max_in_flight; /* 0: only the engine's limit */
-	double rpm;           /* 0: unlimited */
-	double tokens;        /* the bucket */
-	int64_t refill_us;
-	int64_t paused_until_us;
-	int failures; /* consecutive 429 / 5xx / timeout failures */
-	enum error_class last_error;
-	/* what set the pause, said to the requests it keeps from being sent */
-	int pause_by_relay; /* the relay's Retry-After, not our own backoff */
-	enum error_class pause_class;
-	size_t in_flight;
-	struct transfer *queue_head, *queue_tail;
-};
+/* What a 0 in engine_options or engine_request means (probes/engine.h
+ * says the same): requests at once, the overall deadline, the wait for the
+ * next byte of a stream, and the caps on a response's body and headers. */
+#define DEFAULT_MAX_IN_FLIGHT 256
+#define DEFAULT_TIMEOUT_US 120000000
+#define DEFAULT_IDLE_TIMEOUT_US 30000000
+#define DEFAULT_BODY_CAP (8u << 20)
+#define DEFAULT_HEADER_CAP (64 * 1024)
 
-/* Several stream chunks that waited longer than this in the socket before
- * we read them mark the observation's timing as disturbed (see write_cb). */
-#define WAITED_STALL_US 4000
-
-/*
- * While transfers are in flight a 2 ms timer checks how late the loop runs
- * it. A loop more than LAG_STALL_US late (a busy machine, heavy scoring) has
- * left bytes waiting in sockets: the chunks of a stream in flight then
- * arrive bunched, and their times say nothing about the relay.
- */
-#define LAG_TICK_US 2000
-#define LAG_STALL_US 4000
+/* Connecting (TCP and TLS) may take at most this long, or the request's
+ * deadline if that is shorter: a slower connection ends as a connect (or
+ * TLS) failure without using up the deadline (see classify_failure). */
+#define CONNECT_TIMEOUT_MAX_MS 15000
 
 /* Per-transfer receive buffer (see setup_easy). */
 #define RECV_BUFFER_SIZE 4096
-
-/* Consecutive failures after which a pool stops queueing while it backs off. */
-#define CIRCUIT_FAILURES 5
 
 /* At its deadline, a response that sent nothing for this long (or less, if
  * the idle timeout is shorter) had stalled: idle, not still coming. */
 #define STALL_US 1000000
 
+/* Caps on the header values an observation keeps: a remaining-requests
+ * count is a number, a Content-Type a short token with parameters. */
+#define RATELIMIT_FIELD_CAP 64
+#define CONTENT_TYPE_CAP 128
+
+/* How Assay names itself to relays. */
+#define USER_AGENT "assay/0.1"
+/* Sent to Anthropic's API unless the caller's extra headers name one: the
+ * version whose request and response shapes the adapter speaks. */
+#define ANTHROPIC_VERSION_DEFAULT "2023-06-01"
+
 struct engine {
 	struct event_base *base;
 	CURLM *multi;
 	struct event *timer;
-	struct event *wake; /* a paced pool may start again */
-	struct event *lag;  /* measures the loop's own lateness while busy */
-	int64_t lag_due_us;
-	unsigned long stalls;     /* loop stalls seen so far (see lag_cb) */
-	int64_t stall_end_us[64]; /* when recent stalls ended (a ring) */
-	int64_t last_stall_us;    /* how long the latest one was */
-	int64_t wake_at_us;
-	size_t max_in_flight;
-	size_t in_flight;
-	size_t queued;
-	struct pool *pools;
-	struct pool *rr; /* where the next round-robin pass starts */
-	unsigned rand_state;
+	struct pacing *pacing;
+	struct arrival *arrival;
 	struct transfer *active; /* doubly linked */
 	char *ca_file;
 	int insecure;
 	int discard_bodies; /* bench only, see engine_options */
-	int precise_base;   /* stamp arrivals per loop turn (see arrival_now) */
-	struct arrival_clock arrivals;
-	curl_socket_t read_fd;  /* the socket curl is reading now, and when the */
-	int64_t read_stamp_us;  /* kernel received its oldest unread byte (0: unknown) */
-	unsigned long read_seq; /* counts curl's runs: one socket action, one read */
-	/* the loop's turns, as the engine sees them: the first engine callback
-	 * of a turn opens it and activates turn_end, which runs after the
-	 * callbacks already due in that turn */
-	struct event *turn_end;
-	int turn_open;
-	int64_t turn_start_us, last_turn_us;
 };
 
 struct sock_ctx {
@@ -155,108 +126,23 @@ struct sock_ctx {
 } __attribute__((aligned(16)));
 
 static void check_done(struct engine *e);
-static void start_queued(struct engine *e);
-static void wake_cb(evutil_socket_t fd, short what, void *arg);
-static void lag_cb(evutil_socket_t fd, short what, void *arg);
-static void pool_note_result(struct engine *e, struct pool *p, const struct observation *o,
-                             int64_t now);
+static int start_cb(struct pacing_entry *entry, void *arg);
+static void expire_cb(struct pacing_entry *entry, enum error_class ec, const char *why, void *arg);
 
-static int64_t
-timespec_us(const struct timespec *ts)
+/* The transfer an entry of pacing's is part of. */
+static struct transfer *
+transfer_of(struct pacing_entry *entry)
 {
-	return (int64_t)ts->tv_sec * 1000000 + ts->tv_nsec / 1000;
-}
-
-/*
- * When did the kernel receive the bytes waiting on fd? Sockets get
- * SO_TIMESTAMPNS (sockopt_cb), so a one-byte MSG_PEEK returns the receive
- * time of the first unread segment, however long the loop took to get to
- * it. Segments that pile up unread are merged by the kernel, which keeps the
- * newest one's time: after a stall the stamp is that of the last bytes to
- * arrive, still never later than the read (and write_cb flags the bunching).
- * The stamp is wall clock; it is moved to the monotonic clock with one
- * reading of each. 0 when unknown (nothing to peek, no stamp, a clock step).
- */
-int64_t
-kernel_arrival_us(int fd)
-{
-	char byte;
-	union {
-		char buf[CMSG_SPACE(sizeof(struct timespec))];
-		struct cmsghdr align;
-	} ctrl;
-	struct iovec iov = {&byte, 1};
-	struct msghdr m = {.msg_iov = &iov,
-	                   .msg_iovlen = 1,
-	                   .msg_control = ctrl.buf,
-	                   .msg_controllen = sizeof ctrl.buf};
-	if (recvmsg(fd, &m, MSG_PEEK | MSG_DONTWAIT) <= 0)
-		return 0;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
-			continue;
-		struct timespec rx, wall, mono;
-		memcpy(&rx, CMSG_DATA(c), sizeof rx);
-		clock_gettime(CLOCK_REALTIME, &wall);
-		clock_gettime(CLOCK_MONOTONIC, &mono);
-		int64_t age = timespec_us(&wall) - timespec_us(&rx);
-		if (rx.tv_sec == 0 || age < 0 || age > 60000000)
-			return 0; /* no stamp, or the wall clock stepped */
-		return timespec_us(&mono) - age;
-	}
-	return 0;
+	return (struct transfer *)((char *)entry - offsetof(struct transfer, pace));
 }
 
 static int
 sockopt_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
 {
 	(void)arg;
-	int on = 1;
-	/* without it (other kernels) arrivals are stamped when read */
 	if (purpose == CURLSOCKTYPE_IPCXN)
-		(void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+		arrival_socket_opened(fd);
 	return CURL_SOCKOPT_OK;
-}
-
-static void
-turn_end_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct engine *e = arg;
-	e->last_turn_us = now_us() - e->turn_start_us;
-	e->turn_open = 0;
-}
-
-/* Curl is about to run (and may read): note the turn and the read. */
-static void
-turn_note(struct engine *e)
-{
-	e->read_seq++;
-	if (e->turn_open)
-		return;
-	e->turn_open = 1;
-	e->turn_start_us = now_us();
-	event_active(e->turn_end, EV_TIMEOUT, 0);
-}
-
-/*
- * How long the oldest bytes read now may have waited, by the loop's own
- * account: they came after the previous turn began (else that turn would
- * have read them), so at most that turn's length plus this one's so far.
- * Turns are seen from the engine's callbacks; others' time on the loop
- * shows in the lag timer: overdue now, or a stall that just ended.
- */
-static int64_t
-loop_wait_bound(const struct engine *e, int64_t now)
-{
-	int64_t bound = (e->turn_open ? now - e->turn_start_us : 0) + e->last_turn_us;
-	if (evtimer_pending(e->lag, NULL) && now - e->lag_due_us > bound)
-		bound = now - e->lag_due_us;
-	if (e->stalls > 0 && now - e->stall_end_us[(e->stalls - 1) % 64] < LAG_TICK_US &&
-	    e->last_stall_us > bound)
-		bound = e->last_stall_us;
-	return bound;
 }
 
 static void
@@ -264,16 +150,13 @@ event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct engine *e = arg;
 	int flags = 0, running;
-	turn_note(e);
-	if (what & EV_READ) {
+	arrival_run_begin(e->arrival, what & EV_READ ? fd : -1);
+	if (what & EV_READ)
 		flags |= CURL_CSELECT_IN;
-		e->read_fd = fd;
-		e->read_stamp_us = kernel_arrival_us(fd);
-	}
 	if (what & EV_WRITE)
 		flags |= CURL_CSELECT_OUT;
 	curl_multi_socket_action(e->multi, fd, flags, &running);
-	e->read_stamp_us = 0;
+	arrival_run_end(e->arrival);
 	check_done(e);
 }
 
@@ -284,8 +167,9 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct engine *e = arg;
 	int running;
-	turn_note(e);
+	arrival_run_begin(e->arrival, -1);
 	curl_multi_socket_action(e->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	arrival_run_end(e->arrival);
 	check_done(e);
 }
 
@@ -318,11 +202,11 @@ multi_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
 	}
 	/* which transfer reads from s: its data may take s's kernel stamp (curl
 	 * names one transfer per socket; others on an HTTP/2 connection keep
-	 * CURL_SOCKET_BAD and are stamped by the loop instead) */
+	 * none and are stamped by the loop instead) */
 	struct transfer *owner = NULL;
 	if (easy != NULL &&
 	    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&owner) == CURLE_OK && owner != NULL)
-		owner->sock = s;
+		arrival_transfer_socket(&owner->arrival, s);
 	short kind = EV_PERSIST;
 	if (what & CURL_POLL_IN)
 		kind |= EV_READ;
@@ -342,53 +226,13 @@ multi_socket_cb(CURL *easy, curl_socket_t s, int what, void *arg, void *sockp)
 	return 0;
 }
 
-/*
- * Arrival times when the kernel gave no stamp (a transfer sharing an HTTP/2
- * connection, data curl read outside its socket's event). When many sockets
- * are ready at once, the last is read only after all the others were
- * processed: stamped when read, a chunk would look late by the time spent on
- * the rest of the batch. With a precise base, libevent caches per turn of
- * the loop the time its wait returned: a new cached time is a new batch,
- * whose first read takes one now_us() that every chunk read in that turn
- * shares. A coarse base (the default: the clock's tick, ~4 ms) could give
- * two turns the same cached time, so there each chunk is stamped when read.
- */
-int64_t
-arrival_clock_stamp(struct arrival_clock *c, const struct timeval *loop_time, int64_t now)
-{
-	if (loop_time->tv_sec != c->loop_time.tv_sec ||
-	    loop_time->tv_usec != c->loop_time.tv_usec) {
-		c->loop_time = *loop_time;
-		c->stamp_us = now;
-	}
-	return c->stamp_us;
-}
-
-/*
- * The arrival time of the bytes t is being given: best, the kernel's receive
- * time of the socket being read (when curl is reading t's own socket); else
- * the loop turn's wake time on a precise base; else now.
- */
-static int64_t
-arrival_now(struct transfer *t, int64_t now)
-{
-	struct engine *e = t->engine;
-	struct timeval tv;
-	if (e->read_stamp_us != 0 && t->sock == e->read_fd && e->read_stamp_us <= now)
-		now = e->read_stamp_us;
-	else if (e->precise_base && event_base_gettimeofday_cached(e->base, &tv) == 0)
-		now = arrival_clock_stamp(&e->arrivals, &tv, now);
-	/* a transfer started in this very turn cannot have data from before */
-	return now > t->start_us ? now : t->start_us;
-}
-
 static size_t
 write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	struct transfer *t = arg;
 	size_t n = size * nmemb;
 	int64_t read_at = now_us();
-	int64_t now = arrival_now(t, read_at);
+	int64_t now = arrival_stamp(t->engine->arrival, &t->arrival, t->start_us, read_at);
 	t->last_byte_at = read_at;
 	t->body_started = 1;
 	if (t->obs->ttfb_us < 0)
@@ -402,17 +246,8 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 		return n;
 	size_t chunks_before = t->obs->n_chunks;
 	int rc = adapter_parse_feed(&t->parse, t->status, ptr, n, now);
-	/* chunks read at once (curl hands over each HTTP chunk apart, so they
-	 * are counted per read): when they may have waited long, their spacing
-	 * may be ours, not the relay's */
-	struct engine *e = t->engine;
-	if (t->read_seq != e->read_seq) {
-		t->read_seq = e->read_seq;
-		t->chunks_in_read = 0;
-	}
-	t->chunks_in_read += t->obs->n_chunks - chunks_before;
-	if (t->stream && t->chunks_in_read >= 2 &&
-	    (read_at - now > WAITED_STALL_US || loop_wait_bound(e, read_at) > WAITED_STALL_US))
+	if (arrival_read_disturbed(t->engine->arrival, &t->arrival,
+	                           t->obs->n_chunks - chunks_before, read_at, now))
 		t->obs->timing_disturbed = 1;
 	if (rc != 0)
 		return CURL_WRITEFUNC_ERROR; /* stop: the reason is in obs */
@@ -485,12 +320,12 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	/* Retry-After (seconds or an HTTP date) is read by curl itself, at the end */
 	if (header_is(ptr, n, "x-ratelimit-remaining-requests", &v, &vlen) ||
 	    header_is(ptr, n, "anthropic-ratelimit-requests-remaining", &v, &vlen)) {
-		observation_set(&t->obs->ratelimit_remaining, v, vlen, 64);
+		observation_set(&t->obs->ratelimit_remaining, v, vlen, RATELIMIT_FIELD_CAP);
 	} else if (header_is(ptr, n, "x-request-id", &v, &vlen) ||
 	           header_is(ptr, n, "request-id", &v, &vlen)) {
 		observation_set(&t->obs->request_id, v, vlen, OBS_FIELD_CAP);
 	} else if (header_is(ptr, n, "content-type", &v, &vlen)) {
-		observation_set(&t->obs->content_type, v, vlen, 128);
+		observation_set(&t->obs->content_type, v, vlen, CONTENT_TYPE_CAP);
 	}
 	t->obs->headers_seen |= protocol_header(ptr, n);
 	return n;
@@ -524,16 +359,14 @@ engine_new(struct event_base *base, const struct engine_options *opt)
 		free(e);
 		return NULL;
 	}
-	e->max_in_flight = opt && opt->max_in_flight ? opt->max_in_flight : 256;
 	e->ca_file = opt && opt->ca_file ? xstrdup(opt->ca_file) : NULL;
 	e->insecure = opt ? opt->insecure_skip_tls : 0;
 	e->discard_bodies = opt ? opt->bench_discard_bodies : 0;
-	e->precise_base = opt ? opt->precise_base : 0;
 	e->timer = evtimer_new(base, timer_cb, e);
-	e->wake = evtimer_new(base, wake_cb, e);
-	e->lag = evtimer_new(base, lag_cb, e);
-	e->turn_end = event_new(base, -1, 0, turn_end_cb, e);
-	e->rand_state = (unsigned)now_us();
+	e->pacing =
+	    pacing_new(base, opt && opt->max_in_flight ? opt->max_in_flight : DEFAULT_MAX_IN_FLIGHT,
+	               start_cb, expire_cb, e);
+	e->arrival = arrival_new(base, opt ? opt->precise_base : 0);
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, multi_socket_cb);
 	curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
 	curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, multi_timer_cb);
@@ -564,64 +397,6 @@ transfer_free(struct transfer *t)
 	}
 	free(t->secrets);
 	free(t);
-}
-
-char *
-redact_secret(const char *s, const char *secret)
-{
-	if (s == NULL)
-		return NULL;
-	size_t klen = secret ? strlen(secret) : 0;
-	if (klen < 4)
-		return xstrdup(s);
-	/* every copy of the key starts with its first ten characters: one
-	 * search finds the whole key and the partial echoes relays print */
-	char prefix[11];
-	size_t plen = klen < 10 ? klen : 10;
-	memcpy(prefix, secret, plen);
-	prefix[plen] = '\0';
-	struct buf b;
-	buf_init(&b, 0);
-	const char *p = s, *hit;
-	while ((hit = strstr(p, prefix)) != NULL) {
-		if (buf_add(&b, p, (size_t)(hit - p)) != 0)
-			break;
-		buf_puts(&b, "[redacted]");
-		p = hit + (strncmp(hit, secret, klen) == 0 ? klen : plen);
-	}
-	buf_puts(&b, p);
-	return buf_take(&b, NULL);
-}
-
-static void
-redact_field(char **field, const char *key)
-{
-	if (*field == NULL || key == NULL)
-		return;
-	char *clean = redact_secret(*field, key);
-	free(*field);
-	*field = clean;
-}
-
-/* The extra headers' values leave the observation as the key does. */
-static void
-redact_headers(struct observation *o, const struct transfer *t)
-{
-	for (size_t i = 0; i < t->n_secrets; i++) {
-		const char *v = t->secrets[i];
-		redact_field(&o->error_detail, v);
-		redact_field(&o->text, v);
-		if (o->text != NULL)
-			o->text_len = strlen(o->text);
-		redact_field(&o->model, v);
-		redact_field(&o->id, v);
-		redact_field(&o->finish_reason, v);
-		redact_field(&o->system_fingerprint, v);
-		redact_field(&o->request_id, v);
-		redact_field(&o->ratelimit_remaining, v);
-		redact_field(&o->content_type, v);
-		redact_field(&o->tool_id, v);
-	}
 }
 
 static void fail_as(struct observation *o, enum error_class ec, const char *fmt, ...)
@@ -781,32 +556,11 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 			o->ttfb_us -= o->sent_us;
 	}
 	/* a relay may echo the key back in an error: it never leaves here */
-	redact_field(&o->error_detail, t->api_key);
-	redact_field(&o->text, t->api_key);
-	if (o->text != NULL)
-		o->text_len = strlen(o->text);
-	redact_field(&o->model, t->api_key);
-	redact_field(&o->id, t->api_key);
-	redact_field(&o->finish_reason, t->api_key);
-	redact_field(&o->system_fingerprint, t->api_key);
-	redact_field(&o->request_id, t->api_key);
-	redact_field(&o->content_type, t->api_key);
-	redact_field(&o->tool_id, t->api_key);
-	redact_headers(o, t);
-	/* what was never sent says nothing about the relay */
-	if (o->error != ERR_ABORTED && o->error != ERR_NOT_SENT)
-		pool_note_result(e, t->pool, o, now);
-	/* Chunks read right as the loop woke from a stall had waited in the
-	 * socket: their bunching is the machine's, not the relay's. */
-	if (o->n_chunks > 0 && e->stalls != t->stalls_at_start) {
-		int64_t first = t->start_us + o->chunk_us[0];
-		unsigned long seen = e->stalls - t->stalls_at_start;
-		for (unsigned long k = 0; k < seen && k < 64; k++) {
-			int64_t end = e->stall_end_us[(e->stalls - 1 - k) % 64];
-			if (first >= end - 2000 && first <= end + 2000)
-				o->timing_disturbed = 1;
-		}
-	}
+	redact_observation(o, t->api_key, t->secrets, t->n_secrets);
+	pacing_note_result(e->pacing, &t->pace, o, now);
+	if (o->n_chunks > 0 &&
+	    arrival_first_chunk_stalled(e->arrival, &t->arrival, t->start_us + o->chunk_us[0]))
+		o->timing_disturbed = 1;
 	engine_done_cb cb = t->cb;
 	void *arg = t->arg;
 	t->obs = NULL;
@@ -817,7 +571,8 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 static void
 active_unlink(struct engine *e, struct transfer *t)
 {
-	t->pool->in_flight--;
+	pacing_done(e->pacing, &t->pace);
+	arrival_transfer_stop(e->arrival, &t->arrival);
 	if (t->prev != NULL)
 		t->prev->next = t->next;
 	else
@@ -825,7 +580,6 @@ active_unlink(struct engine *e, struct transfer *t)
 	if (t->next != NULL)
 		t->next->prev = t->prev;
 	t->next = t->prev = NULL;
-	e->in_flight--;
 }
 
 static void
@@ -843,7 +597,7 @@ check_done(struct engine *e)
 		active_unlink(e, t);
 		finish_transfer(e, t, rc);
 	}
-	start_queued(e);
+	pacing_run(e->pacing);
 }
 
 static int
@@ -868,8 +622,11 @@ setup_easy(struct engine *e, struct transfer *t)
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(t->timeout_us / 1000));
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-	                 (long)(t->timeout_us / 1000 < 15000 ? t->timeout_us / 1000 : 15000));
-	/* idle: less than one byte a second for the idle window */
+	                 (long)(t->timeout_us / 1000 < CONNECT_TIMEOUT_MAX_MS
+	                            ? t->timeout_us / 1000
+	                            : CONNECT_TIMEOUT_MAX_MS));
+	/* idle: less than one byte a second for the idle window (curl counts
+	 * whole seconds: rounded up) */
 	long idle_s = (long)((t->idle_timeout_us + 999999) / 1000000);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, idle_s > 0 ? idle_s : 1L);
@@ -877,7 +634,7 @@ setup_easy(struct engine *e, struct transfer *t)
 	 * at the default 16 KiB it was most of an open stream's memory. SSE
 	 * chunks are a few hundred bytes; a larger burst takes a few reads. */
 	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER_SIZE);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "assay/0.1");
+	curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT);
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
 	if (t->cold) {
 		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
@@ -902,8 +659,18 @@ deferred_fail_cb(evutil_socket_t fd, short what, void *arg)
 	finish_transfer(t->engine, t, CURLE_OK);
 }
 
-/* End a transfer that never started, from the event loop (never from inside
- * engine_submit(), whose caller may not expect a callback yet). */
+/* End t, which curl does not have, from the event loop (never from inside
+ * engine_submit(), whose caller may not expect a callback yet); its class
+ * and detail are set. */
+static void
+finish_later(struct engine *e, struct transfer *t)
+{
+	struct timeval now = {0, 0};
+	if (event_base_once(e->base, -1, EV_TIMEOUT, deferred_fail_cb, t, &now) != 0)
+		fatal(70, "cannot schedule an event");
+}
+
+/* End a transfer that never started, as ec with detail why. */
 static void
 fail_later(struct engine *e, struct transfer *t, enum error_class ec, const char *why)
 {
@@ -912,162 +679,22 @@ fail_later(struct engine *e, struct transfer *t, enum error_class ec, const char
 	t->start_us = now_us();
 	t->obs->started_ms = wall_ms();
 	adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, t->start_us, 0);
-	struct timeval now = {0, 0};
-	if (event_base_once(e->base, -1, EV_TIMEOUT, deferred_fail_cb, t, &now) != 0)
-		fatal(70, "cannot schedule an event");
-}
-
-static struct pool *
-pool_get(struct engine *e, const char *name)
-{
-	if (name == NULL)
-		name = "";
-	for (struct pool *p = e->pools; p != NULL; p = p->next)
-		if (strcmp(p->name, name) == 0)
-			return p;
-	struct pool *p = xcalloc(1, sizeof *p);
-	p->name = xstrdup(name);
-	p->next = e->pools;
-	p->refill_us = now_us();
-	e->pools = p;
-	return p;
+	finish_later(e, t);
 }
 
 void
 engine_set_limits(struct engine *e, const char *pool, size_t max_in_flight, double rpm)
 {
-	struct pool *p = pool_get(e, pool);
-	p->max_in_flight = max_in_flight;
-	p->rpm = rpm > 0 ? rpm : 0;
-	p->tokens = p->rpm > 0 ? (p->rpm < 1 ? 1 : p->rpm / 60.0 + 1) : 0;
-	p->refill_us = now_us();
+	pacing_set_limits(e->pacing, pool, max_in_flight, rpm);
 }
 
-static void
-pool_refill(struct pool *p, int64_t now)
-{
-	if (p->rpm <= 0)
-		return;
-	double burst = p->rpm / 60.0 + 1; /* at most a second's worth at once */
-	p->tokens += (double)(now - p->refill_us) * p->rpm / 60e6;
-	if (p->tokens > burst)
-		p->tokens = burst;
-	p->refill_us = now;
-}
-
-/* When may p start its next request? now if it can; else a later time. */
-static int64_t
-pool_ready_at(struct pool *p, int64_t now)
-{
-	if (p->paused_until_us > now)
-		return p->paused_until_us;
-	if (p->rpm > 0 && p->tokens < 1)
-		return now + (int64_t)((1 - p->tokens) * 60e6 / p->rpm) + 1;
-	return now;
-}
-
-/* Backoff after a failure, honouring Retry-After: exponential from 1 s to
- * 30 s, with jitter on the upper half so relays are not hit in step. */
-static void
-pool_note_result(struct engine *e, struct pool *p, const struct observation *o, int64_t now)
-{
-	/* a refused connection has nobody to spare: no backoff for it */
-	int failed =
-	    o->error == ERR_RATE_LIMITED || o->error == ERR_UPSTREAM || o->error == ERR_TIMEOUT;
-	if (!failed) {
-		p->failures = 0;
-		return;
-	}
-	p->failures++;
-	p->last_error = o->error;
-	int shift = p->failures - 1 < 9 ? p->failures - 1 : 9;
-	int64_t backoff = (int64_t)1000000 << shift;
-	if (backoff > 30000000)
-		backoff = 30000000;
-	e->rand_state = e->rand_state * 1103515245u + 12345u;
-	backoff = backoff / 2 + (int64_t)((e->rand_state >> 8) % (uint64_t)(backoff / 2 + 1));
-	int64_t until = now + backoff;
-	int by_relay = 0;
-	if (o->retry_after_s >= 0) {
-		int64_t ra = (o->retry_after_s < 600 ? o->retry_after_s : 600) * 1000000LL;
-		if (now + ra > until) {
-			until = now + ra;
-			by_relay = 1;
-		}
-	}
-	if (until > p->paused_until_us) {
-		p->paused_until_us = until;
-		p->pause_by_relay = by_relay;
-		p->pause_class = o->error;
-	}
-}
-
-static void
-lag_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct engine *e = arg;
-	int64_t now = now_us();
-	if (now - e->lag_due_us > LAG_STALL_US) {
-		e->stall_end_us[e->stalls++ % 64] = now;
-		e->last_stall_us = now - e->lag_due_us;
-	}
-	e->lag_due_us = now + LAG_TICK_US;
-	if (e->in_flight > 0) {
-		struct timeval tv = {0, LAG_TICK_US};
-		evtimer_add(e->lag, &tv);
-	}
-}
-
-static void
-lag_arm(struct engine *e)
-{
-	if (evtimer_pending(e->lag, NULL))
-		return;
-	e->lag_due_us = now_us() + LAG_TICK_US;
-	struct timeval tv = {0, LAG_TICK_US};
-	evtimer_add(e->lag, &tv);
-}
-
-static void
-wake_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct engine *e = arg;
-	e->wake_at_us = 0;
-	start_queued(e);
-}
-
-static void
-arm_wake(struct engine *e, int64_t at, int64_t now)
-{
-	if (e->wake_at_us != 0 && e->wake_at_us <= at)
-		return;
-	e->wake_at_us = at;
-	int64_t d = at > now ? at - now : 0;
-	struct timeval tv = {(time_t)(d / 1000000), (suseconds_t)(d % 1000000)};
-	evtimer_add(e->wake, &tv);
-}
-
-static struct transfer *
-pool_pop(struct engine *e, struct pool *p)
-{
-	struct transfer *t = p->queue_head;
-	p->queue_head = t->next;
-	if (p->queue_head == NULL)
-		p->queue_tail = NULL;
-	t->next = NULL;
-	e->queued--;
-	return t;
-}
-
-static void
+/* Hand t to curl: 0 when it is in flight; -1 when it could not start (it
+ * then ends, not sent, from the loop). */
+static int
 start_one(struct engine *e, struct transfer *t)
 {
 	t->start_us = now_us();
-	t->sock = CURL_SOCKET_BAD;
+	arrival_transfer_init(&t->arrival, t->stream);
 	t->obs->started_ms = wall_ms();
 	t->obs->start_mono_us = t->start_us;
 	t->obs->timeout_us = t->timeout_us;
@@ -1080,121 +707,27 @@ start_one(struct engine *e, struct transfer *t)
 		const char *why = "Assay could not start the request (out of resources)";
 		t->obs->error = ERR_NOT_SENT;
 		observation_set(&t->obs->error_detail, why, strlen(why), OBS_DETAIL_CAP);
-		struct timeval now = {0, 0};
-		if (event_base_once(e->base, -1, EV_TIMEOUT, deferred_fail_cb, t, &now) != 0)
-			fatal(70, "cannot schedule an event");
-		return;
+		finish_later(e, t);
+		return -1;
 	}
 	t->next = e->active;
 	if (e->active != NULL)
 		e->active->prev = t;
 	e->active = t;
-	e->in_flight++;
-	t->pool->in_flight++;
-	t->stalls_at_start = e->stalls;
-	lag_arm(e);
-	if (t->pool->rpm > 0)
-		t->pool->tokens -= 1;
+	arrival_transfer_start(e->arrival, &t->arrival);
+	return 0;
 }
 
-/*
- * Why a request waiting in p ends unsent at its deadline (why: its detail).
- * Each reason is what held it: the relay's own Retry-After, our backoff
- * after the relay's failures, the pace set for the relay, or the limit on
- * requests at once. No counts that change from one request to the next: the
- * requests one cause held share one detail, and findings group them by it.
- */
-static void
-not_sent_reason(const struct engine *e, const struct pool *p, int64_t now, char *why, size_t n)
+static int
+start_cb(struct pacing_entry *entry, void *arg)
 {
-	if (p->paused_until_us > now && p->pause_by_relay)
-		snprintf(why, n,
-		         "the relay's Retry-After asked for a pause past the request's deadline");
-	else if (p->paused_until_us > now)
-		snprintf(why, n,
-		         "Assay was giving the relay time to recover from failed requests (%s) "
-		         "past the request's deadline",
-		         error_class_name(p->pause_class));
-	else if (p->rpm > 0 && p->tokens < 1)
-		snprintf(
-		    why, n,
-		    "it waited for the pace set for this relay (%g requests a minute) past its "
-		    "deadline",
-		    p->rpm);
-	else
-		snprintf(why, n,
-		         "it waited for a free slot (at most %zu at once) past its deadline",
-		         p->max_in_flight != 0 && p->max_in_flight < e->max_in_flight
-		             ? p->max_in_flight
-		             : e->max_in_flight);
+	return start_one(arg, transfer_of(entry));
 }
 
-/*
- * Start what the limits allow, taking pools in turn so one busy relay does
- * not starve the others. Requests that waited past their deadline, or that
- * the relay's pause would hold past it, end as not_sent with the reason: a
- * paced relay never makes a probe hang, and is never said to have refused
- * what it was never asked.
- */
 static void
-start_queued(struct engine *e)
+expire_cb(struct pacing_entry *entry, enum error_class ec, const char *why, void *arg)
 {
-	int64_t now = now_us();
-	int64_t next_wake = 0;
-	int progress = 1;
-	char why[OBS_DETAIL_CAP];
-	while (progress && e->in_flight < e->max_in_flight && e->queued > 0) {
-		progress = 0;
-		struct pool *first = e->rr ? e->rr : e->pools;
-		struct pool *p = first;
-		do {
-			if (p == NULL)
-				p = e->pools;
-			if (p->queue_head != NULL) {
-				/* expire requests that waited too long, or that the relay's
-				 * pause would hold past their deadline: say so now */
-				while (
-				    p->queue_head != NULL &&
-				    (now - p->queue_head->queued_us > p->queue_head->timeout_us ||
-				     p->paused_until_us >
-				         p->queue_head->queued_us + p->queue_head->timeout_us)) {
-					struct transfer *t = pool_pop(e, p);
-					not_sent_reason(e, p, now, why, sizeof why);
-					fail_later(e, t, ERR_NOT_SENT, why);
-				}
-				/* circuit open: the relay failed CIRCUIT_FAILURES in a row and
-				 * is still backing off; what waits ends at once, unsent */
-				while (p->queue_head != NULL && p->failures >= CIRCUIT_FAILURES &&
-				       p->paused_until_us > now) {
-					struct transfer *t = pool_pop(e, p);
-					snprintf(
-					    why, sizeof why,
-					    "the relay had failed %d requests in a row (%s) and "
-					    "was given time to recover",
-					    p->failures, error_class_name(p->last_error));
-					fail_later(e, t, ERR_NOT_SENT, why);
-				}
-				pool_refill(p, now);
-				int64_t ready = pool_ready_at(p, now);
-				int room = p->max_in_flight == 0 || p->in_flight < p->max_in_flight;
-				if (p->queue_head != NULL && room && ready <= now &&
-				    e->in_flight < e->max_in_flight) {
-					start_one(e, pool_pop(e, p));
-					progress = 1;
-				} else if (p->queue_head != NULL && room && ready > now &&
-				           (next_wake == 0 || ready < next_wake)) {
-					next_wake = ready;
-				}
-			}
-			p = p->next ? p->next : e->pools;
-		} while (p != first);
-		e->rr = first->next; /* the next pass starts one pool later */
-	}
-	if (next_wake != 0)
-		arm_wake(e, next_wake, now);
-	/* queued requests also need their deadlines checked while blocked */
-	if (e->queued > 0 && next_wake == 0)
-		arm_wake(e, now + 1000000, now);
+	fail_later(arg, transfer_of(entry), ec, why);
 }
 
 /* Append line to t's headers; the line is wiped and freed (it may hold a
@@ -1210,10 +743,8 @@ append_header(struct transfer *t, char *line)
 /*
  * The request's header list: ours, the key in the header req->auth names,
  * then the caller's extra headers (already checked: none of them is one we
- * set, except anthropic-version, which a caller's replaces). Values of 8
- * characters or more are also kept for redaction: a shorter one ("openai",
- * a tenant number) cannot be told from ordinary words in an answer, and
- * rewriting those would falsify the token recount.
+ * set, except anthropic-version, which a caller's replaces). The values
+ * redact_worth() calls secrets are also kept, for redaction.
  */
 static void
 add_headers(struct transfer *t, const struct engine_request *req)
@@ -1237,11 +768,12 @@ add_headers(struct transfer *t, const struct engine_request *req)
 		/* "Name;" is curl's way to send a header with an empty value */
 		append_header(t, h->value[0] ? xasprintf("%s: %s", h->name, h->value)
 		                             : xasprintf("%s;", h->name));
-		if (strlen(h->value) >= 8)
+		if (redact_worth(h->value))
 			t->secrets[t->n_secrets++] = xstrdup(h->value);
 	}
 	if (req->api == API_ANTHROPIC && !own_version)
-		t->headers = curl_slist_append(t->headers, "anthropic-version: 2023-06-01");
+		t->headers =
+		    curl_slist_append(t->headers, "anthropic-version: " ANTHROPIC_VERSION_DEFAULT);
 }
 
 void
@@ -1249,40 +781,36 @@ engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb
 {
 	struct transfer *t = xcalloc(1, sizeof *t);
 	t->engine = e;
-	t->pool = pool_get(e, req->pool);
 	t->url = xstrdup(req->url);
 	t->body = xstrdup(req->body);
 	t->api_key = req->api_key && *req->api_key ? xstrdup(req->api_key) : NULL;
 	t->stream = req->stream;
 	t->cold = req->cold;
-	t->timeout_us = req->timeout_us > 0 ? req->timeout_us : 120000000;
-	t->idle_timeout_us = req->idle_timeout_us > 0 ? req->idle_timeout_us : 30000000;
-	t->header_cap = req->header_cap ? req->header_cap : 64 * 1024;
+	t->timeout_us = req->timeout_us > 0 ? req->timeout_us : DEFAULT_TIMEOUT_US;
+	t->idle_timeout_us =
+	    req->idle_timeout_us > 0 ? req->idle_timeout_us : DEFAULT_IDLE_TIMEOUT_US;
+	t->header_cap = req->header_cap ? req->header_cap : DEFAULT_HEADER_CAP;
 	t->parse.api = req->api;
-	t->body_cap = req->body_cap ? req->body_cap : 8u << 20;
+	t->body_cap = req->body_cap ? req->body_cap : DEFAULT_BODY_CAP;
 	t->stop_after_chunks = req->stop_after_chunks;
 	t->obs = xmalloc(sizeof *t->obs);
 	observation_init(t->obs);
 	t->cb = cb;
 	t->arg = arg;
-	t->queued_us = now_us();
+	pacing_enqueue(e->pacing, &t->pace, req->pool, t->timeout_us);
 
 	add_headers(t, req);
-
-	struct pool *p = t->pool;
-	if (p->queue_tail != NULL)
-		p->queue_tail->next = t;
-	else
-		p->queue_head = t;
-	p->queue_tail = t;
-	e->queued++;
-	start_queued(e);
+	pacing_run(e->pacing);
 }
 
-size_t
-engine_pending(const struct engine *e)
+/* At teardown: a request still queued ends aborted. */
+static void
+abort_queued_cb(struct pacing_entry *entry, void *arg)
 {
-	return e->in_flight + e->queued;
+	struct transfer *t = transfer_of(entry);
+	t->obs->error = ERR_ABORTED;
+	adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, now_us(), 0);
+	finish_transfer(arg, t, CURLE_OK);
 }
 
 void
@@ -1297,25 +825,11 @@ engine_free(struct engine *e)
 		t->obs->error = ERR_ABORTED;
 		finish_transfer(e, t, CURLE_OK);
 	}
-	for (struct pool *p = e->pools; p != NULL; p = p->next) {
-		while (p->queue_head != NULL) {
-			struct transfer *t = pool_pop(e, p);
-			t->obs->error = ERR_ABORTED;
-			adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, now_us(), 0);
-			finish_transfer(e, t, CURLE_OK);
-		}
-	}
+	pacing_drain(e->pacing, abort_queued_cb, e);
 	curl_multi_cleanup(e->multi);
 	event_free(e->timer);
-	event_free(e->wake);
-	event_free(e->lag);
-	event_free(e->turn_end);
-	while (e->pools != NULL) {
-		struct pool *p = e->pools;
-		e->pools = p->next;
-		free(p->name);
-		free(p);
-	}
+	arrival_free(e->arrival);
+	pacing_free(e->pacing);
 	free(e->ca_file);
 	free(e);
 }

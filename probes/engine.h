@@ -6,13 +6,17 @@
  * request ends in exactly one done callback with an observation, whatever
  * happened (refused, hung, oversized, malformed). Requests beyond
  * max_in_flight wait in a FIFO queue.
+ *
+ * This is the only header of the engine the product includes: its parts'
+ * headers (probes/pacing.h, probes/arrival.h, probes/redact.h) are the
+ * engine's own, and its test and bench hooks are in probes/engine_test.h.
+ * Thread: the one running base's loop, for every call and callback.
  */
 #ifndef ASSAY_ENGINE_H
 #define ASSAY_ENGINE_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/time.h>
 
 #include "probes/adapter.h"
 #include "probes/endpoint.h"
@@ -25,16 +29,10 @@ struct engine_options {
 	size_t max_in_flight;  /* 0: 256 */
 	const char *ca_file;   /* NULL: the system's CA store */
 	int insecure_skip_tls; /* the loudly named --insecure-skip-tls-verify */
-	int precise_base;      /* the base has EVENT_BASE_FLAG_PRECISE_TIMER (as from
-	                        * engine_base_new()): chunks without a kernel
-	                        * stamp that are read in one turn of the loop are
-	                        * stamped with the time it woke. Costs a timerfd
-	                        * syscall per timer change (~10% more CPU with
-	                        * 1,000 slow streams) */
-	int bench_discard_bodies; /* benchmarks only: response bytes are read and
-	                           * dropped, never parsed (no SSE, no JSON), to
-	                           * show what curl and the kernel cost alone;
-	                           * observations keep status and timings only */
+	/* hooks for tests/ and bench/ only, described in probes/engine_test.h;
+	 * the product leaves them 0 */
+	int precise_base;
+	int bench_discard_bodies;
 };
 
 struct engine_request {
@@ -49,11 +47,11 @@ struct engine_request {
 	size_t n_headers;
 	const char *body; /* JSON, copied by the engine */
 	int stream;
-	int cold;               /* fresh connection: measure connect and TLS */
-	int64_t timeout_us;     /* overall deadline; 0: 120 s */
-	int64_t idle_timeout_us; /* no byte for this long on a stream; 0: 30 s */
-	size_t body_cap;        /* 0: 8 MiB */
-	size_t header_cap;      /* 0: 64 KiB */
+	int cold;                 /* fresh connection: measure connect and TLS */
+	int64_t timeout_us;       /* overall deadline; 0: 120 s */
+	int64_t idle_timeout_us;  /* no byte for this long on a stream; 0: 30 s */
+	size_t body_cap;          /* 0: 8 MiB */
+	size_t header_cap;        /* 0: 64 KiB */
 	size_t stop_after_chunks; /* streams: hang up past this many content
 	                           * chunks (a relay ignoring max_tokens must not
 	                           * run up the bill); 0: never */
@@ -65,9 +63,6 @@ struct engine_request {
  */
 typedef void (*engine_done_cb)(struct observation *obs, void *arg);
 
-/* An event_base whose loop time is precise (EVENT_BASE_FLAG_PRECISE_TIMER),
- * for engine_options.precise_base; NULL on failure. */
-struct event_base *engine_base_new(void);
 /* A new engine on base; NULL if curl cannot be set up. */
 struct engine *engine_new(struct event_base *base, const struct engine_options *opt);
 /* Abort everything in flight or queued (each done callback runs with
@@ -88,31 +83,5 @@ void engine_submit(struct engine *e, const struct engine_request *req, engine_do
  * sent do not count as the relay's failures.
  */
 void engine_set_limits(struct engine *e, const char *pool, size_t max_in_flight, double rpm);
-
-/* Requests in flight plus queued. */
-size_t engine_pending(const struct engine *e);
-
-/*
- * Arrival clock (exposed for tests): one stamp per turn of the event loop.
- * loop_time is libevent's cached time for the turn; while it is unchanged,
- * the stamp taken at the turn's first call (now) is returned again.
- */
-struct arrival_clock {
-	struct timeval loop_time;
-	int64_t stamp_us;
-};
-int64_t arrival_clock_stamp(struct arrival_clock *c, const struct timeval *loop_time, int64_t now);
-
-/*
- * When the kernel received the first unread segment on TCP socket fd (which
- * has SO_TIMESTAMPNS on; segments merged while unread carry the newest
- * one's time), on the now_us() clock; 0 when unknown. Nothing is consumed
- * (MSG_PEEK). Exposed for tests.
- */
-int64_t kernel_arrival_us(int fd);
-
-/* Replace every occurrence of secret (and of its leading 10 characters) in s
- * by "[redacted]"; returns a new string the caller frees. */
-char *redact_secret(const char *s, const char *secret);
 
 #endif

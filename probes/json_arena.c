@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "base/util.h"
+#include "probes/json_arena_test.h" /* defines json_arena_owns */
 
 #define ARENA_ALIGN 16
 
@@ -39,11 +40,18 @@ arena_malloc(size_t n)
 	return malloc(n);
 }
 
+static int
+arena_holds(const struct json_arena *a, const void *p)
+{
+	uintptr_t u = (uintptr_t)p, m = (uintptr_t)a->mem;
+	return u >= m && u - m < a->size;
+}
+
 static void
 arena_free(void *p)
 {
 	struct json_arena *a = active;
-	if (a != NULL && json_arena_owns(a, p))
+	if (a != NULL && arena_holds(a, p))
 		return; /* dies with the arena */
 	free(p);
 }
@@ -89,6 +97,5 @@ json_arena_end(struct json_arena *a)
 int
 json_arena_owns(const struct json_arena *a, const void *p)
 {
-	uintptr_t u = (uintptr_t)p, m = (uintptr_t)a->mem;
-	return u >= m && u - m < a->size;
+	return arena_holds(a, p);
 }

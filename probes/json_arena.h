@@ -35,7 +35,5 @@ void json_arena_init(struct json_arena *a, void *mem, size_t size);
 void json_arena_begin(struct json_arena *a);
 /* Stop using a on this thread and reset it (its blocks are all dead). */
 void json_arena_end(struct json_arena *a);
-/* Does p point into a's buffer? (for tests) */
-int json_arena_owns(const struct json_arena *a, const void *p);
 
 #endif

@@ -26,8 +26,6 @@ struct scheduler {
 	void *arg;
 	struct sched_target **targets;
 	size_t n;
-	long started;
-	int in_flight;
 };
 
 struct scheduler *
@@ -48,7 +46,6 @@ run_done_cb(struct audit_run *run, void *arg)
 {
 	struct sched_target *t = arg;
 	t->running = 0;
-	t->sched->in_flight--;
 	t->sched->cb(run, t->sched->arg);
 }
 
@@ -61,8 +58,6 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct scheduler *s = t->sched;
 	if (!t->running) {
 		t->running = 1;
-		s->in_flight++;
-		s->started++;
 		audit_start(s->engine, s->catalog, &t->target, t->tiers, 3, t->timeout_us,
 		            run_done_cb, t);
 	}
@@ -101,16 +96,4 @@ scheduler_free(struct scheduler *s)
 	}
 	free(s->targets);
 	free(s);
-}
-
-long
-scheduler_runs_started(const struct scheduler *s)
-{
-	return s->started;
-}
-
-int
-scheduler_in_flight(const struct scheduler *s)
-{
-	return s->in_flight;
 }

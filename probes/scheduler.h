@@ -28,8 +28,5 @@ void scheduler_free(struct scheduler *s);
 /* Audit target every interval_us, first after first_delay_us. */
 void scheduler_add(struct scheduler *s, const struct audit_target *target, int64_t interval_us,
                    int64_t first_delay_us, unsigned tiers, int64_t request_timeout_us);
-/* Runs started so far, and runs in flight. */
-long scheduler_runs_started(const struct scheduler *s);
-int scheduler_in_flight(const struct scheduler *s);
 
 #endif

@@ -9,8 +9,9 @@
 #include <string.h>
 
 #include "probes/adapter.h"
-#include "probes/engine.h"
+#include "probes/redact.h"
 #include "probes/json_arena.h"
+#include "probes/json_arena_test.h"
 
 static void
 parse(enum api_kind api, int stream, int status, const char *body, size_t piece, size_t cap,

@@ -18,6 +18,7 @@
 #include "base/util.h"
 #include "probes/adapter.h"
 #include "probes/engine.h"
+#include "probes/engine_test.h"
 #include "tests/helpers.h"
 
 static const char *const need[] = {"honest",     "locked", "flaky",  "limited", "broken-json",

@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "tests/helpers.h"
 #include "web/board.h"
+#include "web/board_test.h"
 #include "web/render.h"
 #include "web/server.h"
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "web/board_test.h" /* defines board_get */
 #include "web/render.h"
 
 #define CACHE_SLOTS 1024

@@ -104,10 +104,6 @@ struct blob *board_render_uncached(struct board *b, const char *type, board_rend
 struct blob *board_static(const char *data, const char *type);
 void board_put(struct blob *blob);
 
-/* The two documents every version of Assay served (kept for callers). */
-enum board_page { PAGE_STATUS_HTML, PAGE_RELAYS_JSON, PAGE__COUNT };
-struct blob *board_get(struct board *b, enum board_page page);
-
 /* Relay lookups for routing, under the read lock: the relay id of a relay
  * key, the relay id of an endpoint key; -1 when unknown. */
 long board_relay_by_key(struct board *b, const char *key);

@@ -1,0 +1,40 @@
+/*
+ * redact: keeping a request's secrets out of what it observed.
+ *
+ * A part of the probe engine: probes/engine.c calls it when a transfer
+ * ends (tests/test_adapter.c checks redact_secret() alone); the rest of the
+ * tree uses probes/engine.h, whose observations already come redacted. A
+ * relay may echo the API key, or the value of an extra header it was sent
+ * (a tenant token, a second key), in an error message, a model name or any
+ * other field it fills in: none of them leaves the engine.
+ *
+ * Pure functions on the caller's memory; any thread.
+ */
+#ifndef ASSAY_REDACT_H
+#define ASSAY_REDACT_H
+
+#include <stddef.h>
+
+struct observation;
+
+/* Replace every occurrence of secret (and of its leading 10 characters) in s
+ * by "[redacted]"; returns a new string the caller frees, NULL when s is
+ * NULL. A secret shorter than 4 characters is not looked for: s is copied
+ * as it is. */
+char *redact_secret(const char *s, const char *secret);
+
+/* Is an extra header's value to be redacted? Those of 8 characters or
+ * more: a shorter one ("openai", a tenant number) cannot be told from
+ * ordinary words in an answer, and rewriting those would falsify the token
+ * recount. */
+int redact_worth(const char *value);
+
+/*
+ * Redact, in place, the fields of o a relay's words reach: of key (NULL:
+ * none) and then of each of the n_values values. text_len follows text.
+ * On return o holds no occurrence of any of them.
+ */
+void redact_observation(struct observation *o, const char *key, char *const *values,
+                        size_t n_values);
+
+#endif

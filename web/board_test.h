@@ -1,0 +1,15 @@
+/*
+ * board_test: the board's hook for tests/ only; the product never includes
+ * it (tests/test_hooks.c checks), but web/board.c, which defines it.
+ */
+#ifndef ASSAY_BOARD_TEST_H
+#define ASSAY_BOARD_TEST_H
+
+#include "web/board.h"
+
+/* The two documents every version of Assay served, rendered through the
+ * board's cache as the server would; release with board_put(). */
+enum board_page { PAGE_STATUS_HTML, PAGE_RELAYS_JSON, PAGE__COUNT };
+struct blob *board_get(struct board *b, enum board_page page);
+
+#endif
