@@ -65,13 +65,12 @@ redact_field(char **field, const char *secret)
 }
 
 /*
- * The fields of o a relay fills in, redacted of secret. The key's pass has
- * always left ratelimit_remaining alone (a number a relay's header gives,
- * capped at 64 bytes) while the header values' pass covers it; kept as it
- * was, so that this split changes nothing.
+ * The fields of o a relay fills in, redacted of secret. Every one: a relay
+ * that echoed the key in x-ratelimit-remaining-requests once put it in the
+ * database through ratelimit_remaining.
  */
 static void
-redact_fields(struct observation *o, const char *secret, int ratelimit_too)
+redact_fields(struct observation *o, const char *secret)
 {
 	redact_field(&o->error_detail, secret);
 	redact_field(&o->text, secret);
@@ -82,8 +81,7 @@ redact_fields(struct observation *o, const char *secret, int ratelimit_too)
 	redact_field(&o->finish_reason, secret);
 	redact_field(&o->system_fingerprint, secret);
 	redact_field(&o->request_id, secret);
-	if (ratelimit_too)
-		redact_field(&o->ratelimit_remaining, secret);
+	redact_field(&o->ratelimit_remaining, secret);
 	redact_field(&o->content_type, secret);
 	redact_field(&o->tool_id, secret);
 }
@@ -91,7 +89,7 @@ redact_fields(struct observation *o, const char *secret, int ratelimit_too)
 void
 redact_observation(struct observation *o, const char *key, char *const *values, size_t n_values)
 {
-	redact_fields(o, key, 0);
+	redact_fields(o, key);
 	for (size_t i = 0; i < n_values; i++)
-		redact_fields(o, values[i], 1);
+		redact_fields(o, values[i]);
 }

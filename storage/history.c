@@ -165,69 +165,99 @@ store_uptime(struct store *s, const char *relay, const char *model, int64_t sinc
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
-int
-store_each_segment(struct store *s, int limit, store_segment_cb cb, void *arg)
+/* Run sql (with ?1 bound to bound), calling row(st, arg) per row. 0, or -1
+ * on a database error. */
+static int
+each_row(struct store *s, const char *sql, int64_t bound, void (*row)(sqlite3_stmt *st, void *arg),
+         void *arg)
 {
-	const char *sql =
-	    "SELECT t.relay, t.model, v.id, v.first_ms, v.last_ms, v.runs, v.verdict, v.reason,"
-	    " v.findings, v.classes FROM targets t JOIN verdicts v ON v.id IN (SELECT id FROM "
-	    "verdicts y"
-	    "   WHERE y.target = t.id ORDER BY last_ms DESC, id DESC LIMIT ?1)"
-	    " ORDER BY t.id, v.last_ms, v.id";
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return -1;
-	sqlite3_bind_int(st, 1, limit);
+	sqlite3_bind_int64(st, 1, bound);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct timeline_segment seg = {
-		    .relay = column_text(st, 0),
-		    .model = column_text(st, 1),
-		    .id = sqlite3_column_int64(st, 2),
-		    .first_ms = sqlite3_column_int64(st, 3),
-		    .last_ms = sqlite3_column_int64(st, 4),
-		    .runs = (long)sqlite3_column_int64(st, 5),
-		    .verdict = column_text(st, 6),
-		    .reason = column_text(st, 7),
-		    .findings_json = column_text(st, 8),
-		    .classes = column_text(st, 9),
-		};
-		cb(&seg, arg);
-	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		row(st, arg);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+struct each_segment {
+	store_segment_cb cb;
+	void *arg;
+};
+
+static void
+segment_row(sqlite3_stmt *st, void *arg)
+{
+	const struct each_segment *e = arg;
+	struct timeline_segment seg = {
+	    .relay = column_text(st, 0),
+	    .model = column_text(st, 1),
+	    .id = sqlite3_column_int64(st, 2),
+	    .first_ms = sqlite3_column_int64(st, 3),
+	    .last_ms = sqlite3_column_int64(st, 4),
+	    .runs = (long)sqlite3_column_int64(st, 5),
+	    .verdict = column_text(st, 6),
+	    .reason = column_text(st, 7),
+	    .findings_json = column_text(st, 8),
+	    .classes = column_text(st, 9),
+	};
+	e->cb(&seg, e->arg);
+}
+
+int
+store_each_segment(struct store *s, int limit, store_segment_cb cb, void *arg)
+{
+	struct each_segment e = {cb, arg};
+	return each_row(s,
+	                "SELECT t.relay, t.model, v.id, v.first_ms, v.last_ms, v.runs, v.verdict,"
+	                " v.reason, v.findings, v.classes FROM targets t JOIN verdicts v ON v.id IN"
+	                " (SELECT id FROM verdicts y WHERE y.target = t.id"
+	                "  ORDER BY last_ms DESC, id DESC LIMIT ?1)"
+	                " ORDER BY t.id, v.last_ms, v.id",
+	                limit, segment_row, &e);
+}
+
+struct each_incident {
+	store_incident_cb cb;
+	void *arg;
+};
+
+/* Columns: relay, model, id, kind, opened_ms, resolved_ms (0 open), cause,
+ * detail, failed_runs. */
+static void
+incident_row(sqlite3_stmt *st, void *arg)
+{
+	const struct each_incident *e = arg;
+	struct timeline_incident inc = {
+	    .relay = column_text(st, 0),
+	    .model = column_text(st, 1),
+	    .id = sqlite3_column_int64(st, 2),
+	    .kind = column_text(st, 3),
+	    .opened_ms = sqlite3_column_int64(st, 4),
+	    .resolved_ms = sqlite3_column_int64(st, 5),
+	    .cause = column_text(st, 6),
+	    .detail = column_text(st, 7),
+	    .failed_runs = (long)sqlite3_column_int64(st, 8),
+	};
+	e->cb(&inc, e->arg);
+}
+
+#define INCIDENT_COLUMNS                                                                           \
+	"t.relay, t.model, i.id, i.kind, i.opened_ms, coalesce(i.resolved_ms, 0), i.cause,"        \
+	" i.detail, i.failed_runs"
+
 int
 store_each_incident(struct store *s, int limit, store_incident_cb cb, void *arg)
 {
-	const char *sql =
-	    "SELECT t.relay, t.model, i.id, i.kind, i.opened_ms, coalesce(i.resolved_ms, 0),"
-	    " i.cause, i.detail, i.failed_runs FROM targets t JOIN incidents i ON i.id IN"
-	    "  (SELECT id FROM incidents y WHERE y.target = t.id ORDER BY opened_ms DESC,"
-	    "   id DESC LIMIT ?1)"
-	    " ORDER BY t.id, i.opened_ms, i.id";
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int(st, 1, limit);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct timeline_incident inc = {
-		    .relay = column_text(st, 0),
-		    .model = column_text(st, 1),
-		    .id = sqlite3_column_int64(st, 2),
-		    .kind = column_text(st, 3),
-		    .opened_ms = sqlite3_column_int64(st, 4),
-		    .resolved_ms = sqlite3_column_int64(st, 5),
-		    .cause = column_text(st, 6),
-		    .detail = column_text(st, 7),
-		    .failed_runs = (long)sqlite3_column_int64(st, 8),
-		};
-		cb(&inc, arg);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	struct each_incident e = {cb, arg};
+	return each_row(s,
+	                "SELECT " INCIDENT_COLUMNS " FROM targets t JOIN incidents i ON i.id IN"
+	                " (SELECT id FROM incidents y WHERE y.target = t.id"
+	                "  ORDER BY opened_ms DESC, id DESC LIMIT ?1)"
+	                " ORDER BY t.id, i.opened_ms, i.id",
+	                limit, incident_row, &e);
 }
 
 static void
@@ -236,36 +266,10 @@ restore_segment_cb(const struct timeline_segment *seg, void *arg)
 	timeline_restore_segment(arg, seg);
 }
 
-/* Run query (bound to since_ms at ?1), calling row(st, arg) per row. */
-static int
-each_row(struct store *s, const char *sql, int64_t since_ms,
-         void (*row)(sqlite3_stmt *st, void *arg), void *arg)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_int64(st, 1, since_ms);
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		row(st, arg);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
 static void
-open_incident_row(sqlite3_stmt *st, void *arg)
+restore_incident_cb(const struct timeline_incident *inc, void *arg)
 {
-	struct timeline_incident inc = {
-	    .relay = column_text(st, 0),
-	    .model = column_text(st, 1),
-	    .id = sqlite3_column_int64(st, 2),
-	    .kind = column_text(st, 3),
-	    .opened_ms = sqlite3_column_int64(st, 4),
-	    .cause = column_text(st, 5),
-	    .detail = column_text(st, 6),
-	    .failed_runs = (long)sqlite3_column_int64(st, 7),
-	};
-	timeline_restore_incident(arg, &inc);
+	timeline_restore_incident(arg, inc);
 }
 
 static void
@@ -341,13 +345,13 @@ answer_row(sqlite3_stmt *st, void *arg)
 int
 store_restore(struct store *s, struct timeline *timeline, struct ledger *ledger, int64_t now_ms)
 {
+	struct each_incident open = {restore_incident_cb, timeline};
 	if (timeline != NULL &&
 	    (store_each_segment(s, 1, restore_segment_cb, timeline) != 0 ||
 	     each_row(s,
-	              "SELECT t.relay, t.model, i.id, i.kind, i.opened_ms, i.cause, i.detail,"
-	              " i.failed_runs FROM incidents i JOIN targets t ON t.id = i.target"
-	              " WHERE i.resolved_ms IS NULL AND ?1 = ?1 ORDER BY i.id",
-	              0, open_incident_row, timeline) != 0))
+	              "SELECT " INCIDENT_COLUMNS " FROM incidents i JOIN targets t"
+	              " ON t.id = i.target WHERE i.resolved_ms IS NULL AND ?1 = ?1 ORDER BY i.id",
+	              0, incident_row, &open) != 0))
 		return -1;
 	if (ledger == NULL)
 		return 0;

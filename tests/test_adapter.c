@@ -448,6 +448,25 @@ Test(adapter, secret_is_redacted)
 	free(s);
 }
 
+Test(adapter, every_field_a_relay_fills_is_redacted_of_the_key)
+{
+	/* a hostile relay echoes the key in x-ratelimit-remaining-requests, the
+	 * request id and the answer */
+	const char *key = "sk-relay-0123456789abcdef";
+	struct observation o;
+	observation_init(&o);
+	observation_set(&o.ratelimit_remaining, key, strlen(key), 64);
+	observation_set(&o.request_id, key, strlen(key), 256);
+	observation_set(&o.text, key, strlen(key), 1024);
+	observation_set(&o.content_type, key, strlen(key), 128);
+	redact_observation(&o, key, NULL, 0);
+	cr_expect_null(strstr(o.ratelimit_remaining, "0123456789"), "%s", o.ratelimit_remaining);
+	cr_expect_null(strstr(o.request_id, "0123456789"), "%s", o.request_id);
+	cr_expect_null(strstr(o.text, "0123456789"), "%s", o.text);
+	cr_expect_null(strstr(o.content_type, "0123456789"), "%s", o.content_type);
+	observation_release(&o);
+}
+
 /* ---- the jansson arena used for stream chunks ---- */
 
 static _Alignas(16) unsigned char small_arena[4096];

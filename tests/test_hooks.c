@@ -32,6 +32,7 @@ static const struct {
     {"probes/arrival.c", "probes/engine_test.h"},
     {"probes/json_arena.c", "probes/json_arena_test.h"},
     {"web/board.c", "web/board_test.h"},
+    {"scoring/ledger.c", "scoring/ledger_test.h"},
 };
 
 /* The engine's parts: only they include one another's headers. */
