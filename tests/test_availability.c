@@ -11,25 +11,22 @@
 #include "base/util.h"
 #include "probes/audit.h"
 #include "scoring/detectors/availability.h"
+#include "tests/helpers.h"
 
 /* A finished run of n requests, all ok until set otherwise. */
 static struct audit_run *
 run_new(size_t n)
 {
-	struct audit_run *run = xcalloc(1, sizeof *run);
-	run->target.relay = xstrdup("r");
-	run->target.base_url = xstrdup("http://127.0.0.1:1/v1");
-	run->target.model = xstrdup("gpt-4o");
+	struct audit_run *run =
+	    test_run_alloc(&(struct audit_target){.relay = (char *)"r",
+	                                          .base_url = (char *)"http://127.0.0.1:1/v1",
+	                                          .model = (char *)"gpt-4o"},
+	                   n);
 	run->parallel = 3;
-	run->items = xcalloc(n, sizeof *run->items);
-	run->n_items = run->n_done = n;
 	for (size_t i = 0; i < n; i++) {
-		struct observation *o = xmalloc(sizeof *o);
-		observation_init(o);
-		o->http_status = 200;
+		struct observation *o = test_run_add(run, NULL)->obs;
 		o->total_us = 500000;
 		o->last_byte_us = 400000;
-		run->items[i].obs = o;
 	}
 	return run;
 }
@@ -47,14 +44,7 @@ fail(struct audit_run *run, size_t i, enum error_class e, int status, int64_t to
 	observation_set(&o->error_detail, detail, detail ? strlen(detail) : 0, OBS_DETAIL_CAP);
 }
 
-static const struct finding *
-find(const struct assessment *a, const char *class)
-{
-	for (size_t i = 0; i < a->n_findings; i++)
-		if (strcmp(a->findings[i].class, class) == 0)
-			return &a->findings[i];
-	return NULL;
-}
+#define find test_finding /* tests/helpers.h */
 
 static void
 assess(const struct audit_run *run, struct assessment *a)

@@ -14,6 +14,7 @@
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
 #include "scoring/tokenizer.h"
+#include "tests/helpers.h"
 
 static struct catalog *cat;
 static struct baseline_pack *pack;
@@ -22,11 +23,7 @@ static struct scorer *scorer;
 static void
 setup(void)
 {
-	char err[256];
-	cat = scorer_catalog_default(err, sizeof err);
-	cr_assert_not_null(cat, "%s", err);
-	pack = baseline_load_default(err, sizeof err);
-	cr_assert_not_null(pack, "%s", err);
+	test_scoring_load(&cat, &pack);
 	scorer = scorer_new(pack);
 }
 
@@ -46,21 +43,20 @@ teardown(void)
 static struct audit_run *
 synthetic_run(const char *claimed, const char *tok, const char *family, long extra, int answer_ok)
 {
-	struct audit_run *run = xcalloc(1, sizeof *run);
-	run->target.relay = xstrdup("r");
-	run->target.base_url = xstrdup("http://127.0.0.1:1/v1");
-	run->target.model = xstrdup(claimed);
 	size_t n = 0;
 	for (size_t i = 0; i < cat->n; i++)
 		n += (size_t)cat->probes[i].samples;
-	run->items = xcalloc(n, sizeof *run->items);
+	struct audit_run *run =
+	    test_run_alloc(&(struct audit_target){.relay = (char *)"r",
+	                                          .base_url = (char *)"http://127.0.0.1:1/v1",
+	                                          .model = (char *)claimed},
+	                   n);
 	for (size_t i = 0; i < cat->n; i++) {
 		const struct probe_def *p = &cat->probes[i];
 		if (p->tier == TIER_DEEP)
 			continue;
 		for (int s = 0; s < p->samples; s++) {
-			struct audit_item *it = &run->items[run->n_items++];
-			it->probe = p;
+			struct audit_item *it = test_run_add(run, p);
 			it->sample = s;
 			it->n_messages = p->n_messages;
 			it->messages = xcalloc(p->n_messages, sizeof *it->messages);
@@ -70,9 +66,7 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 				it->messages[m].role = p->roles[m];
 				it->messages[m].content = probe_render(p->texts[m], nonce);
 			}
-			struct observation *o = xmalloc(sizeof *o);
-			observation_init(o);
-			o->http_status = 200;
+			struct observation *o = it->obs;
 			o->prompt_tokens =
 			    scorer_expected_prompt_tokens(scorer, tok, family, it) + extra;
 			o->completion_tokens = 1;
@@ -117,21 +111,12 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 				if (p->stream && bp->start_usage)
 					o->start_input_tokens = o->prompt_tokens;
 			}
-			it->obs = o;
 		}
 	}
-	run->n_done = run->n_items;
 	return run;
 }
 
-static const struct finding *
-find(const struct assessment *a, const char *class)
-{
-	for (size_t i = 0; i < a->n_findings; i++)
-		if (strcmp(a->findings[i].class, class) == 0)
-			return &a->findings[i];
-	return NULL;
-}
+#define find test_finding /* tests/helpers.h */
 
 Test(detect, honest_counts_are_genuine, .init = setup, .fini = teardown)
 {

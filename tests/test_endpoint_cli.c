@@ -29,8 +29,7 @@ static char tmpdir[256];
 static void
 setup(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/assay-endpoint-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
+	cr_assert_eq(test_tmpdir(tmpdir, sizeof tmpdir, "endpoint"), 0);
 	cr_assert_eq(fixture_start(&world, "tests/data/endpoint/world.yaml", need, fast), 0,
 	             "the fixture world did not start");
 	setenv("EP_BEARER_KEY", BEARER_KEY, 1);
@@ -42,9 +41,7 @@ static void
 teardown(void)
 {
 	fixture_stop(&world);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	cr_expect_eq(system(cmd), 0);
+	cr_expect_eq(test_rmtree(tmpdir), 0);
 }
 
 TestSuite(endpoint_cli, .init = setup, .fini = teardown, .timeout = 180);
@@ -89,12 +86,6 @@ parse(const char *out)
 	return j;
 }
 
-static long
-jint(json_t *j, const char *k)
-{
-	return (long)json_integer_value(json_object_get(j, k));
-}
-
 static int
 count(const char *s, const char *what)
 {
@@ -123,9 +114,9 @@ Test(endpoint_cli, base_url_with_or_without_v1_or_the_whole_endpoint)
 		cr_expect_str_eq(json_string_value(json_object_get(j, "endpoint")), want, "base %s",
 		                 base);
 		cr_expect_str_eq(json_string_value(json_object_get(j, "base_url")), base);
-		cr_expect_gt(jint(j, "requests"), 0);
-		cr_expect_eq(jint(j, "ok_requests"), jint(j, "requests"), "base %s: rc %d\n%s",
-		             base, rc, err);
+		cr_expect_gt(json_int(j, "requests"), 0);
+		cr_expect_eq(json_int(j, "ok_requests"), json_int(j, "requests"),
+		             "base %s: rc %d\n%s", base, rc, err);
 		cr_expect(json_is_null(json_object_get(j, "hint")), "base %s", base);
 		json_decref(j);
 		free(out);
@@ -183,7 +174,7 @@ Test(endpoint_cli, header_reaches_the_relay_and_is_never_shown)
 	audit(&out, &err, "--base-url", fixture_url(&world, "tenant"), "--model", "gpt-4o",
 	      "--json", NULL);
 	json_t *j = parse(out);
-	cr_expect_eq(jint(j, "ok_requests"), 0, "%s", out);
+	cr_expect_eq(json_int(j, "ok_requests"), 0, "%s", out);
 	json_decref(j);
 	free(out);
 	free(err);
@@ -192,8 +183,9 @@ Test(endpoint_cli, header_reaches_the_relay_and_is_never_shown)
 		      "--header", "x-tenant: " TENANT, json ? "--json" : NULL, NULL);
 		if (json) {
 			j = parse(out);
-			cr_expect_gt(jint(j, "requests"), 0);
-			cr_expect_eq(jint(j, "ok_requests"), jint(j, "requests"), "%s", out);
+			cr_expect_gt(json_int(j, "requests"), 0);
+			cr_expect_eq(json_int(j, "ok_requests"), json_int(j, "requests"), "%s",
+			             out);
 			json_decref(j);
 		} else {
 			cr_expect_not_null(strstr(out, "succeeded"), "%s", out);
@@ -208,8 +200,8 @@ Test(endpoint_cli, header_reaches_the_relay_and_is_never_shown)
 	audit(&out, &err, "--base-url", fixture_url(&world, "tenant"), "--model", "gpt-4o",
 	      "--header-env", "x-tenant: EP_TENANT", "--json", NULL);
 	j = parse(out);
-	cr_expect_gt(jint(j, "requests"), 0);
-	cr_expect_eq(jint(j, "ok_requests"), jint(j, "requests"), "%s", out);
+	cr_expect_gt(json_int(j, "requests"), 0);
+	cr_expect_eq(json_int(j, "ok_requests"), json_int(j, "requests"), "%s", out);
 	json_decref(j);
 	free(out);
 	free(err);
@@ -230,7 +222,7 @@ Test(endpoint_cli, auth_names_the_header_that_carries_the_key)
 	audit(&out, &err, "--base-url", host_of("bearer-only"), "--model", "claude-sonnet-4",
 	      "--key-env", "EP_BEARER_KEY", "--json", NULL);
 	json_t *j = parse(out);
-	cr_expect_eq(jint(j, "ok_requests"), 0, "%s", out);
+	cr_expect_eq(json_int(j, "ok_requests"), 0, "%s", out);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "auth")), "x-api-key");
 	json_decref(j);
 	free(out);
@@ -246,14 +238,14 @@ Test(endpoint_cli, auth_names_the_header_that_carries_the_key)
 	audit(&out, &err, "--base-url", fixture_url(&world, "x-key-only"), "--model", "gpt-4o",
 	      "--key-env", "EP_XKEY", "--json", NULL);
 	j = parse(out);
-	cr_expect_eq(jint(j, "ok_requests"), 0, "%s", out);
+	cr_expect_eq(json_int(j, "ok_requests"), 0, "%s", out);
 	json_decref(j);
 	free(out);
 	free(err);
 	audit(&out, &err, "--base-url", fixture_url(&world, "x-key-only"), "--model", "gpt-4o",
 	      "--key-env", "EP_XKEY", "--auth", "x-api-key", "--json", NULL);
 	j = parse(out);
-	cr_expect_eq(jint(j, "ok_requests"), jint(j, "requests"), "%s", out);
+	cr_expect_eq(json_int(j, "ok_requests"), json_int(j, "requests"), "%s", out);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "auth")), "x-api-key");
 	json_decref(j);
 	cr_expect_null(strstr(out, XKEY), "%s", out);
@@ -309,7 +301,7 @@ Test(endpoint_cli, headers_assay_owns_are_refused)
 	                    "gpt-4o", "--header", "x-api-key: " XKEY, "--json", NULL),
 	              2);
 	json_t *j = parse(out);
-	cr_expect_eq(jint(j, "ok_requests"), jint(j, "requests"), "%s", out);
+	cr_expect_eq(json_int(j, "ok_requests"), json_int(j, "requests"), "%s", out);
 	json_decref(j);
 	free(out);
 	free(err);
@@ -364,13 +356,12 @@ write_config(const char *name, const char *relays)
 {
 	static char path[300];
 	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fprintf(f,
-	        "title: endpoints\nlisten: 127.0.0.1:0\ndatabase: %s/assay.db\ninterval: 1h\n"
-	        "timeout: 20s\nrelays:\n%s",
-	        tmpdir, relays);
-	fclose(f);
+	cr_assert_eq(
+	    test_write_file(path,
+	                    "title: endpoints\nlisten: 127.0.0.1:0\ndatabase: %s/assay.db\n"
+	                    "interval: 1h\ntimeout: 20s\nrelays:\n%s",
+	                    tmpdir, relays),
+	    0, "cannot write %s", path);
 	return path;
 }
 
@@ -390,76 +381,58 @@ expect_config_error(const char *relays, const char *want)
 
 Test(endpoint_cli, serve_config_headers_errors_name_file_and_line)
 {
-	char want[400];
 	/* relays start at line 7 of the file */
-	snprintf(want, sizeof want, "%s/bad.yaml:11: environment variable 'EP_NOT_SET'", tmpdir);
-	expect_config_error(
-	    "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
-	    "    headers:\n      x-token: {env: EP_NOT_SET}\n",
-	    want);
-	snprintf(want, sizeof want, "%s/bad.yaml:11: header 'Host' is set by Assay", tmpdir);
-	expect_config_error(
-	    "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
-	    "    headers:\n      Host: other.example\n",
-	    want);
-	snprintf(want, sizeof want, "%s/bad.yaml:13: header 'x-api-key' carries the key", tmpdir);
-	expect_config_error("  - name: a\n    base_url: http://127.0.0.1:1\n    api: anthropic\n"
-	                    "    models: [claude-sonnet-4]\n    key_env: EP_XKEY\n"
-	                    "    headers:\n      x-api-key: {env: EP_TENANT}\n",
-	                    want);
-	snprintf(want, sizeof want, "%s/bad.yaml:10: auth is 'bearer' or 'x-api-key'", tmpdir);
-	expect_config_error(
-	    "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
-	    "    auth: basic\n",
-	    want);
-	snprintf(want, sizeof want, "%s/bad.yaml:11: unknown key 'default'", tmpdir);
-	expect_config_error(
-	    "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
-	    "    headers:\n      x-token: {env: EP_TENANT, default: x}\n",
-	    want);
-	snprintf(want, sizeof want, "%s/bad.yaml:10: headers is a mapping", tmpdir);
-	expect_config_error(
-	    "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
-	    "    headers: [x-token]\n",
-	    want);
-}
-
-/* The relays entry for name in /api/v1/relays once all n have verdicts. */
-static json_t *
-wait_for_verdicts(const char *url, size_t n, int timeout_ms)
-{
-	long long deadline = test_now_ms() + timeout_ms;
-	while (test_now_ms() < deadline) {
-		long status = 0;
-		char *body = http_get(url, &status, NULL);
-		json_t *root = body && status == 200 ? json_loads(body, 0, NULL) : NULL;
-		free(body);
-		size_t i, done = 0;
-		json_t *r;
-		json_array_foreach(json_object_get(root, "relays"), i, r)
-		{
-			if (!json_is_null(json_object_get(r, "verdict")))
-				done++;
-		}
-		if (done == n)
-			return root;
-		json_decref(root);
-		usleep(100 * 1000); /* poll interval, not a wait for luck */
+	static const struct {
+		int line;
+		const char *words, *relays;
+	} cases[] = {
+	    {11, "environment variable 'EP_NOT_SET'",
+	     "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
+	     "    headers:\n      x-token: {env: EP_NOT_SET}\n"},
+	    {11, "header 'Host' is set by Assay",
+	     "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
+	     "    headers:\n      Host: other.example\n"},
+	    {13, "header 'x-api-key' carries the key",
+	     "  - name: a\n    base_url: http://127.0.0.1:1\n    api: anthropic\n"
+	     "    models: [claude-sonnet-4]\n    key_env: EP_XKEY\n"
+	     "    headers:\n      x-api-key: {env: EP_TENANT}\n"},
+	    {10, "auth is 'bearer' or 'x-api-key'",
+	     "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
+	     "    auth: basic\n"},
+	    {11, "unknown key 'default'",
+	     "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
+	     "    headers:\n      x-token: {env: EP_TENANT, default: x}\n"},
+	    {10, "headers is a mapping",
+	     "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
+	     "    headers: [x-token]\n"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char want[400];
+		snprintf(want, sizeof want, "%s/bad.yaml:%d: %s", tmpdir, cases[i].line,
+		         cases[i].words);
+		expect_config_error(cases[i].relays, want);
 	}
-	return NULL;
 }
 
-static json_t *
-entry(json_t *root, const char *relay)
+/* Every one of the *n relays in /api/v1/relays has a verdict. */
+static int
+all_have_verdicts(const json_t *root, void *arg)
 {
-	size_t i;
+	const size_t *n = arg;
+	size_t i, done = 0;
 	json_t *r;
 	json_array_foreach(json_object_get(root, "relays"), i, r)
 	{
-		if (strcmp(json_string_value(json_object_get(r, "relay")), relay) == 0)
-			return r;
+		if (!json_is_null(json_object_get(r, "verdict")))
+			done++;
 	}
-	return NULL;
+	return done == *n;
+}
+
+static json_t *
+entry(const json_t *root, const char *relay)
+{
+	return json_find(json_object_get(root, "relays"), "relay", relay);
 }
 
 Test(endpoint_cli, serve_sends_headers_and_auth_and_logs_the_path_hint)
@@ -483,21 +456,20 @@ Test(endpoint_cli, serve_sends_headers_and_auth_and_logs_the_path_hint)
 	                (char *)cfg,
 	                log,
 	                NULL};
-	cr_assert_eq(child_start(&serve, argv), 0);
-	char line[512], base[300];
-	cr_assert_eq(child_read_line(&serve, line, sizeof line, 10000), 0, "serve printed no URL");
-	cr_assert_eq(sscanf(line, "serving %299s", base), 1, "unexpected line '%s'", line);
+	char base[300];
+	cr_assert_eq(serve_start(&serve, argv, base, sizeof base), 0, "serve printed no URL");
 	char url[400];
 	snprintf(url, sizeof url, "%sapi/v1/relays", base);
-	json_t *root = wait_for_verdicts(url, 3, 90000);
+	size_t three = 3;
+	json_t *root = http_wait_json(url, 90000, all_have_verdicts, &three);
 	cr_assert_not_null(root, "no verdicts within 90 s");
 	json_t *t = entry(root, "tenant"), *x = entry(root, "x-key-only"),
 	       *w = entry(root, "wrong-path");
 	cr_assert(t && x && w);
-	cr_expect_gt(jint(t, "requests"), 0);
-	cr_expect_eq(jint(t, "ok_requests"), jint(t, "requests"));
-	cr_expect_eq(jint(x, "ok_requests"), jint(x, "requests"));
-	cr_expect_eq(jint(w, "ok_requests"), 0);
+	cr_expect_gt(json_int(t, "requests"), 0);
+	cr_expect_eq(json_int(t, "ok_requests"), json_int(t, "requests"));
+	cr_expect_eq(json_int(x, "ok_requests"), json_int(x, "requests"));
+	cr_expect_eq(json_int(w, "ok_requests"), 0);
 	char *dump = json_dumps(root, 0);
 	cr_expect_null(strstr(dump, TENANT));
 	cr_expect_null(strstr(dump, "literal-value"));

@@ -119,11 +119,7 @@ expectations(void)
 
 Test(sdk, official_sdks_parse_every_response, .timeout = 600)
 {
-	char *node = NULL, *why = NULL;
-	int ready = test_npm_ready("tests/sdk", &node, &why);
-	if (ready == 1)
-		cr_skip_test("node and npm are needed for the SDK test");
-	cr_assert_eq(ready, 0, "%s", why);
+	char *node = test_node("tests/sdk", "for the SDK test");
 
 	struct fixture world;
 	cr_assert_eq(fixture_start(&world, "tests/data/fixture/sdk.yaml", need, fast), 0,

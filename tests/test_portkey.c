@@ -67,11 +67,7 @@ audit_json(char *const argv[], char **err)
 
 Test(portkey, gateway_routes_assay_by_its_headers, .timeout = 600)
 {
-	char *node = NULL, *why = NULL;
-	int ready = test_npm_ready("tests/relays", &node, &why);
-	if (ready == 1)
-		cr_skip_test("node and npm are needed to run the Portkey gateway");
-	cr_assert_eq(ready, 0, "%s", why);
+	char *node = test_node("tests/relays", "to run the Portkey gateway");
 	char *err = NULL;
 
 	struct fixture world;

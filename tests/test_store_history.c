@@ -22,8 +22,7 @@ static char path[128];
 static void
 setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/assay-hist-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(test_tmpdir(dir, sizeof dir, "hist"), 0);
 	snprintf(path, sizeof path, "%s/t.db", dir);
 }
 
@@ -34,9 +33,7 @@ teardown(void)
 {
 	timeline_free(tl);
 	tl = NULL;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	cr_expect_eq(system(cmd), 0);
+	cr_expect_eq(test_rmtree(dir), 0);
 }
 
 static struct probe_def probe = {.id = (char *)"ping", .samples = 1};
