@@ -411,7 +411,7 @@ http_header(const struct http_response *r, const char *name, char *out, size_t n
 	for (const char *p = r->headers.data; p != NULL && *p != '\0';) {
 		const char *eol = strstr(p, "\r\n");
 		size_t len = eol ? (size_t)(eol - p) : strlen(p);
-		if (len > k && strncasecmp(p, name, k) == 0 && p[k] == ':') {
+		if (len > k + 1 && strncasecmp(p, name, k) == 0 && p[k] == ':') {
 			const char *v = p + k + 1;
 			while (*v == ' ')
 				v++;
@@ -782,6 +782,17 @@ test_count_prompt(const char *tokenizer, const char *family, const char *user)
 	long n = chat_prompt_tokens(t, family, &m, 1);
 	tokenizer_free(t);
 	return n;
+}
+
+struct probe_call
+test_call(const char *model, const struct probe_message *m, size_t n, long max_tokens)
+{
+	return (struct probe_call){.model = model,
+	                           .messages = m,
+	                           .n_messages = n,
+	                           .max_tokens = max_tokens,
+	                           .temperature = 0,
+	                           .seed = -1};
 }
 
 struct one_request {

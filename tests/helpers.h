@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "base/util.h"
+#include "probes/adapter.h"
 #include "probes/audit.h"
 #include "probes/observation.h"
 
@@ -209,6 +210,13 @@ struct tokenizer *test_tokenizer(const char *name);
  * counts it, by the tokenizer name. Assert that it opens. */
 long test_count_text(const char *tokenizer, const char *text);
 long test_count_prompt(const char *tokenizer, const char *family, const char *user);
+
+/* A call of model with the n messages m, at most max_tokens, at
+ * temperature 0, no seed, not streamed: the tests' usual one, which each
+ * changes where it means to. */
+struct probe_message;
+struct probe_call test_call(const char *model, const struct probe_message *m, size_t n,
+                            long max_tokens);
 
 /* Submit req to e and run base until it has ended, at most bound_s
  * seconds. Its observation (observation_release() then free()), or NULL

@@ -118,6 +118,15 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 
 #define find test_finding /* tests/helpers.h */
 
+/* run scored as the claimed model m: a is initialised here, and the
+ * caller's to release. */
+static void
+assess(const struct audit_run *run, const struct baseline_model *m, struct assessment *a)
+{
+	assessment_init(a);
+	scorer_assess(scorer, run, m, a);
+}
+
 Test(detect, honest_counts_are_genuine, .init = setup, .fini = teardown)
 {
 	const char *models[] = {"gpt-4o", "gpt-3.5-turbo", "qwen3-32b", "deepseek-chat"};
@@ -125,8 +134,7 @@ Test(detect, honest_counts_are_genuine, .init = setup, .fini = teardown)
 		const struct baseline_model *m = baseline_find(pack, models[i]);
 		struct audit_run *run = synthetic_run(m->name, m->tokenizer, m->template, 0, 1);
 		struct assessment a;
-		assessment_init(&a);
-		scorer_assess(scorer, run, m, &a);
+		assess(run, m, &a);
 		cr_expect_eq(a.verdict, VERDICT_GENUINE, "%s: %s", m->name, a.reason);
 		cr_expect_eq(a.n_findings, 0, "%s: %zu findings", m->name, a.n_findings);
 		assessment_release(&a);
@@ -139,8 +147,7 @@ Test(detect, substitution_names_the_served_family, .init = setup, .fini = teardo
 	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
 	struct audit_run *run = synthetic_run("gpt-4o", "qwen3", "qwen3", 0, 1);
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
 	const struct finding *f = find(&a, "substitution");
 	cr_assert_not_null(f);
@@ -151,8 +158,7 @@ Test(detect, substitution_names_the_served_family, .init = setup, .fini = teardo
 
 	/* gpt-4 (cl100k) sold as gpt-4o (o200k) */
 	run = synthetic_run("gpt-4o", "cl100k_base", "openai", 0, 1);
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
 	f = find(&a, "substitution");
 	cr_assert_not_null(f);
@@ -166,8 +172,7 @@ Test(detect, hidden_prompt_is_prompt_injection, .init = setup, .fini = teardown)
 	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
 	struct audit_run *run = synthetic_run("gpt-4o", "o200k_base", "openai", 57, 1);
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
 	const struct finding *f = find(&a, "prompt_injection");
 	cr_assert_not_null(f);
@@ -178,8 +183,7 @@ Test(detect, hidden_prompt_is_prompt_injection, .init = setup, .fini = teardown)
 
 	/* one or two tokens of difference are tolerated, not accused */
 	run = synthetic_run("gpt-4o", "o200k_base", "openai", 2, 1);
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_eq(a.verdict, VERDICT_GENUINE, "%s", a.reason);
 	assessment_release(&a);
 	audit_run_free(run);
@@ -190,8 +194,7 @@ Test(detect, wrong_answers_alone_make_suspect_not_misbehaving, .init = setup, .f
 	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
 	struct audit_run *run = synthetic_run("gpt-4o", "o200k_base", "openai", 0, 0);
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_eq(a.verdict, VERDICT_SUSPECT, "%s", a.reason);
 	assessment_release(&a);
 	audit_run_free(run);
@@ -205,8 +208,7 @@ Test(detect, claude_counted_exactly_by_a_public_tokenizer_is_substitution, .init
 	const struct baseline_model *m = baseline_find(pack, "claude-sonnet-4");
 	struct audit_run *run = synthetic_run("claude-sonnet-4", "o200k_base", "openai", 0, 1);
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
 	int named = 0;
 	for (size_t i = 0; i < a.n_findings; i++)
@@ -228,8 +230,7 @@ Test(detect, claude_without_a_recorded_protocol_stays_inconclusive, .init = setu
 	for (size_t i = 0; i < run->n_items; i++)
 		run->items[i].obs->prompt_tokens += (long)(i * 7 % 5) * 3;
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, &m, &a);
+	assess(run, &m, &a);
 	cr_expect_eq(a.verdict, VERDICT_INCONCLUSIVE, "%s", a.reason);
 	assessment_release(&a);
 	audit_run_free(run);
@@ -244,8 +245,7 @@ Test(detect, claude_in_the_official_shape_with_private_counts_is_genuine, .init 
 	for (size_t i = 0; i < run->n_items; i++)
 		run->items[i].obs->prompt_tokens += (long)(i * 7 % 5) * 3;
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_eq(a.verdict, VERDICT_GENUINE, "%s", a.reason);
 	assessment_release(&a);
 
@@ -257,8 +257,7 @@ Test(detect, claude_in_the_official_shape_with_private_counts_is_genuine, .init 
 		if (o->streamed)
 			snprintf(o->events, sizeof o->events, "SBDEMZ");
 	}
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_eq(a.verdict, VERDICT_SUSPECT, "%s", a.reason);
 	const struct finding *f = find(&a, "substitution");
 	cr_assert_not_null(f);
@@ -276,8 +275,7 @@ Test(detect, all_failed_is_unreachable, .init = setup, .fini = teardown)
 		run->items[i].obs->error = ERR_CONNECT;
 	}
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_eq(a.verdict, VERDICT_UNREACHABLE);
 	cr_expect_not_null(find(&a, "unavailable"));
 	assessment_release(&a);
@@ -312,8 +310,7 @@ Test(detect, another_models_fingerprint_is_substitution, .init = setup, .fini = 
 		run->items[i * 4].obs->system_fingerprint = xstrdup(mini->fingerprints[0]);
 	}
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
 	const struct finding *f = find(&a, "substitution");
 	cr_assert_not_null(f);
@@ -351,8 +348,7 @@ Test(detect, another_models_answers_fail_the_style_test, .init = setup, .fini = 
 	struct audit_run *run = synthetic_run("gpt-4o", m->tokenizer, m->template, 0, 1);
 	set_probe_texts(run, "style", picked, 5);
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	const struct finding *f = find_probe(&a, "substitution", "style");
 	cr_assert_not_null(f, "%s", a.reason);
 	cr_expect(f->hint, "one run's answer test is a hint");
@@ -384,14 +380,12 @@ Test(detect, temperature_zero_must_repeat, .init = setup, .fini = teardown)
 	const char *same[] = {"Sure! The sea is vast."};
 	set_probe_texts(run, "temp-zero", same, 1);
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_null(find(&a, "param_ignored"), "one answer twice is what temperature 0 gives");
 	assessment_release(&a);
 	const char *two[] = {"Sure! The sea is vast.", "Great question. Oceans cover"};
 	set_probe_texts(run, "temp-zero", two, 2);
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	const struct finding *f = find(&a, "param_ignored");
 	cr_assert_not_null(f, "%s", a.reason);
 	cr_expect_str_eq(f->probe, "temp-zero");
@@ -431,21 +425,18 @@ Test(detect, buffered_streams_judged_on_undisturbed_ones, .init = setup, .fini =
 	set_stream(run, "speed-2", 20, 900000, 5, 0);
 	set_stream(run, "style", 20, 900000, 5, 1); /* stalled reads: not judged */
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_not_null(find(&a, "stream_buffered"), "%s", a.reason);
 	assessment_release(&a);
 	/* one undisturbed stream is not enough to judge */
 	set_stream(run, "speed-2", 20, 900000, 5, 1);
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_null(find(&a, "stream_buffered"), "one stream judged alone");
 	assessment_release(&a);
 	/* streams that really stream are fine, even late ones */
 	set_stream(run, "speed", 20, 900000, 12000, 0);
 	set_stream(run, "speed-2", 20, 900000, 12000, 0);
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_null(find(&a, "stream_buffered"));
 	assessment_release(&a);
 	audit_run_free(run);
@@ -462,15 +453,13 @@ Test(detect, totals_above_prompt_and_completion_are_usage_inflation, .init = set
 		o->total_tokens = o->prompt_tokens + o->completion_tokens;
 	}
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_null(find(&a, "usage_inflation"), "totals that add up are honest");
 	cr_expect_eq(a.verdict, VERDICT_GENUINE, "%s", a.reason);
 	assessment_release(&a);
 	for (size_t i = 0; i < run->n_items; i++)
 		run->items[i].obs->total_tokens += 12;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	const struct finding *f = find(&a, "usage_inflation");
 	cr_assert_not_null(f, "%s", a.reason);
 	cr_expect(strstr(f->observed, "by up to 12 tokens") != NULL, "%s", f->observed);

@@ -424,12 +424,9 @@ wire_send(struct wire *w, enum api_kind api, const char *path, const char *key, 
           const struct http_header *h, size_t n)
 {
 	struct probe_message m[] = {{"user", "hello"}};
-	struct probe_call call = {.model = api == API_ANTHROPIC ? "claude-sonnet-4" : "gpt-4o",
-	                          .messages = m,
-	                          .n_messages = 1,
-	                          .max_tokens = 16,
-	                          .temperature = -1,
-	                          .seed = -1};
+	struct probe_call call =
+	    test_call(api == API_ANTHROPIC ? "claude-sonnet-4" : "gpt-4o", m, 1, 16);
+	call.temperature = -1;
 	char base_url[256];
 	snprintf(base_url, sizeof base_url, "%s%s", w->url, path);
 	char *url = endpoint_url(api, base_url);

@@ -76,13 +76,8 @@ send_to(const char *endpoint, struct req_opts o)
 	if (o.rpm > 0)
 		engine_set_limits(e, endpoint, 0, o.rpm);
 	struct probe_message m[] = {{"user", "[ref 0badc0de] Reply with the single word: pong"}};
-	struct probe_call call = {.model = "gpt-4o",
-	                          .messages = m,
-	                          .n_messages = 1,
-	                          .max_tokens = 20,
-	                          .temperature = 0,
-	                          .seed = -1,
-	                          .stream = o.stream};
+	struct probe_call call = test_call("gpt-4o", m, 1, 20);
+	call.stream = o.stream;
 	char *url = adapter_url(API_OPENAI, fixture_url(&world, endpoint));
 	char *body = adapter_body(API_OPENAI, &call, NULL);
 	struct engine_request req = {.pool = endpoint,
@@ -255,12 +250,8 @@ Test(engine, abort_on_free_calls_back_once)
 	struct engine *e = engine_new(r.base, NULL);
 	char *url = adapter_url(API_OPENAI, fixture_url(&world, "silent"));
 	struct probe_message m[] = {{"user", "hello"}};
-	struct probe_call call = {.model = "gpt-4o",
-	                          .messages = m,
-	                          .n_messages = 1,
-	                          .max_tokens = 5,
-	                          .temperature = -1,
-	                          .seed = -1};
+	struct probe_call call = test_call("gpt-4o", m, 1, 5);
+	call.temperature = -1;
 	char *body = adapter_body(API_OPENAI, &call, NULL);
 	struct engine_request req = {
 	    .api = API_OPENAI, .url = url, .body = body, .timeout_us = 60000000};
@@ -361,15 +352,12 @@ stream_from_own_base(struct event_base *base, const struct engine_options *eo,
 {
 	struct result r = {.want = 1, .base = base};
 	struct evhttp *http = evhttp_new(base);
-	struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
-	cr_assert_not_null(bound);
-	struct sockaddr_in a;
-	socklen_t alen = sizeof a;
-	getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&a, &alen);
+	int port = test_evhttp_listen(http);
+	cr_assert_gt(port, 0);
 	evhttp_set_gencb(http, serve, base);
 	struct engine *e = engine_new(base, eo);
 	char url[64];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", ntohs(a.sin_port));
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", port);
 	struct engine_request req = {
 	    .api = API_OPENAI, .url = url, .body = "{}", .stream = 1, .timeout_us = 10000000};
 	usleep(50000); /* receive stamps are turned on a moment after the first asks */
@@ -406,6 +394,7 @@ write_now(struct evhttp_request *req)
 
 static int64_t stall_started_us;
 
+/* The rest of a stream: ten more chunks and its end. */
 static void
 send_rest_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -466,21 +455,6 @@ Test(arrival_clock, stalled_loop_keeps_arrival_and_says_disturbed)
  * read. The engine sees its own busy loop and calls the timing disturbed.
  */
 static void
-merged_rest_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct evhttp_request *req = arg;
-	struct evbuffer *b = evbuffer_new();
-	for (int i = 0; i < 10; i++)
-		evbuffer_add_printf(b, "data: {\"choices\":[{\"delta\":{\"content\":\"c\"}}]}\n\n");
-	evbuffer_add_printf(b, "data: [DONE]\n\n");
-	evhttp_send_reply_chunk(req, b);
-	evhttp_send_reply_end(req);
-	evbuffer_free(b);
-}
-
-static void
 send_one(struct evhttp_request *req, const char *text)
 {
 	struct evbuffer *b = evbuffer_new();
@@ -506,7 +480,7 @@ busy_sender_cb(evutil_socket_t fd, short what, void *arg)
 	newer_sent_us = now_us();
 	struct timeval later = {0, 10000};
 	event_base_once(evhttp_connection_get_base(evhttp_request_get_connection(req)), -1,
-	                EV_TIMEOUT, merged_rest_cb, req, &later);
+	                EV_TIMEOUT, send_rest_cb, req, &later);
 }
 
 static void
@@ -550,27 +524,17 @@ Test(send_log, fixture_logs_each_text_event_once, .timeout = 60)
 	struct fixture f;
 	const char *const honest[] = {"honest", NULL};
 	cr_assert_eq(fixture_start(&f, "tests/data/engine/world.yaml", honest, args), 0);
-	struct result r = {.want = 1};
-	r.base = event_base_new();
-	struct engine *e = engine_new(r.base, NULL);
+	struct event_base *base = event_base_new();
+	struct engine *e = engine_new(base, NULL);
 	struct probe_message m[] = {{"user", "Count from one to twenty."}};
-	struct probe_call call = {.model = "gpt-4o",
-	                          .messages = m,
-	                          .n_messages = 1,
-	                          .max_tokens = 40,
-	                          .temperature = 0,
-	                          .seed = -1,
-	                          .stream = 1};
+	struct probe_call call = test_call("gpt-4o", m, 1, 40);
+	call.stream = 1;
 	char *url = adapter_url(API_OPENAI, fixture_url(&f, "honest"));
 	char *body = adapter_body(API_OPENAI, &call, NULL);
 	struct engine_request req = {
 	    .api = API_OPENAI, .url = url, .body = body, .stream = 1, .timeout_us = 20000000};
-	engine_submit(e, &req, done_cb, &r);
-	struct timeval bound = {30, 0};
-	event_base_loopexit(r.base, &bound);
-	event_base_dispatch(r.base);
-	cr_assert_eq(r.n, 1);
-	struct observation *o = r.obs[0];
+	struct observation *o = test_engine_one(base, e, &req, 30);
+	cr_assert_not_null(o, "the request never ended");
 	EXPECT_CLASS(o, ERR_NONE);
 	cr_assert_not_null(o->request_id);
 	cr_assert_gt(o->n_chunks, 1);
@@ -604,8 +568,9 @@ Test(send_log, fixture_logs_each_text_event_once, .timeout = 60)
 	unlink(path);
 	cr_expect_eq(n, o->n_chunks, "one line per text chunk the engine saw");
 	engine_free(e);
-	event_base_free(r.base);
+	event_base_free(base);
 	free(url);
 	free(body);
-	release(&r);
+	observation_release(o);
+	free(o);
 }

@@ -20,6 +20,7 @@
 #include "fixtures/simtok.h"
 #include "scoring/tokenizer.h"
 #include "tests/helpers.h"
+#include "tests/sim_helpers.h"
 
 #define WORLD "tests/data/fixture/basic.yaml"
 #define KEY "sk-test-official"
@@ -42,18 +43,7 @@ stop(void)
 	cr_expect_eq(fixture_stop(&world), 0, "the fixture did not exit 0 on SIGTERM");
 }
 
-struct response {
-	long status;
-	char *body;
-	struct buf headers;
-	json_t *json;
-};
-
-static size_t
-body_cb(char *p, size_t size, size_t n, void *arg)
-{
-	return buf_add(arg, p, size * n) == 0 ? size * n : 0;
-}
+#define response http_response /* tests/helpers.h */
 
 /* POST (or GET when body is NULL) to endpoint + path with optional headers. */
 static void
@@ -64,38 +54,12 @@ request(struct response *r, const char *endpoint, const char *path, const char *
 	const char *base = fixture_url(&world, endpoint);
 	cr_assert_not_null(base, "no endpoint '%s'", endpoint);
 	snprintf(url, sizeof url, "%s%s", base, path);
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = curl_slist_append(NULL, "content-type: application/json");
-	for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
-		h = curl_slist_append(h, headers[i]);
-	struct buf b;
-	buf_init(&b, 64u << 20);
-	buf_init(&r->headers, 1u << 20);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (body != NULL)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, body_cb);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-	CURLcode rc = curl_easy_perform(c);
-	cr_assert_eq(rc, CURLE_OK, "%s: %s", url, curl_easy_strerror(rc));
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	r->body = buf_take(&b, NULL);
-	r->json = json_loads(r->body, 0, NULL);
+	http_send(r, &(struct http_request){
+	                 .url = url, .body = body, .headers = headers, .timeout_ms = 20000});
+	cr_assert_eq(r->rc, CURLE_OK, "%s: %s", url, curl_easy_strerror(r->rc));
 }
 
-static void
-response_release(struct response *r)
-{
-	free(r->body);
-	buf_release(&r->headers);
-	json_decref(r->json);
-}
+#define response_release http_response_release
 
 static const char *const with_key[] = {"authorization: Bearer " KEY, NULL};
 
@@ -103,16 +67,8 @@ static const char *const with_key[] = {"authorization: Bearer " KEY, NULL};
 static char *
 chat_body(const char *model, const char *user, const char *extra)
 {
-	json_t *msg = json_pack("{s:s, s:s}", "role", "user", "content", user);
-	json_t *o = json_pack("{s:s, s:[o]}", "model", model, "messages", msg);
-	if (extra != NULL) {
-		json_t *more = json_loads(extra, 0, NULL);
-		cr_assert_not_null(more, "bad extra JSON in the test");
-		json_object_update(o, more);
-		json_decref(more);
-	}
-	char *s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
+	char *s = chat_request_body(model, user, extra);
+	cr_assert_not_null(s, "bad extra JSON in the test");
 	return s;
 }
 
@@ -126,65 +82,16 @@ chat(struct response *r, const char *endpoint, const char *model, const char *us
 	free(body);
 }
 
-static long
-prompt_count(const char *tokenizer, const char *family, const char *user)
-{
-	char err[256];
-	struct tokenizer *t = tokenizer_open(tokenizer, err, sizeof err);
-	cr_assert_not_null(t, "%s", err);
-	struct chat_message m = {"user", user, NULL};
-	long n = chat_prompt_tokens(t, family, &m, 1);
-	tokenizer_free(t);
-	return n;
-}
+#define prompt_count test_count_prompt /* tests/helpers.h */
+#define text_count test_count_text
 
-static long
-text_count(const char *tokenizer, const char *text)
-{
-	char err[256];
-	struct tokenizer *t = tokenizer_open(tokenizer, err, sizeof err);
-	cr_assert_not_null(t, "%s", err);
-	long n = tokenizer_count(t, text, strlen(text));
-	tokenizer_free(t);
-	return n;
-}
+/* The simulated Claude tokenizer's counts (tests/sim_helpers.h): the
+ * fixture's Claude models count with it, as no public family does. */
+#define sim_prompt_count test_sim_count_prompt
+#define sim_text_count test_sim_count_text
 
-/* The simulated Claude tokenizer's counts (fixtures/simtok.h): the fixture's
- * Claude models count with it, as no public family does. */
-static long
-sim_prompt_count(const char *user)
-{
-	char err[256];
-	struct simtok *s = simtok_open("claude-sim", err, sizeof err);
-	cr_assert_not_null(s, "%s", err);
-	struct chat_message m = {"user", user, NULL};
-	long n = simtok_prompt_tokens(s, &m, 1);
-	simtok_free(s);
-	return n;
-}
-
-static long
-sim_text_count(const char *text)
-{
-	char err[256];
-	struct simtok *s = simtok_open("claude-sim", err, sizeof err);
-	cr_assert_not_null(s, "%s", err);
-	long n = simtok_count(s, text, strlen(text));
-	simtok_free(s);
-	return n;
-}
-
-static const char *
-str(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
-static long
-num(const json_t *o, const char *key)
-{
-	return (long)json_integer_value(json_object_get(o, key));
-}
+#define str json_str /* tests/helpers.h */
+#define num json_int
 
 static int
 all_of(const char *s, const char *set)

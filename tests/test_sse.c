@@ -42,7 +42,8 @@ parse_in_pieces(const char *stream, size_t piece, struct got *g)
 
 Test(sse, openai_stream_any_split)
 {
-	const char *s = "data: {\"a\":1}\n\n: keep-alive\n\ndata: {\"a\":2}\r\n\r\ndata: [DONE]\r\r";
+	const char *s =
+	    "data: {\"a\":1}\n\n: keep-alive\n\ndata: {\"a\":2}\r\n\r\ndata: [DONE]\r\r";
 	for (size_t piece = 1; piece <= strlen(s); piece++) {
 		struct got g;
 		parse_in_pieces(s, piece, &g);
