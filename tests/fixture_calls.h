@@ -19,9 +19,7 @@ static struct fixture world; /* started by the including file */
 static void
 request(struct response *r, const char *endpoint, const char *body, long timeout_ms)
 {
-	const char *base = fixture_url(&world, endpoint);
-	cr_assert_not_null(base, "no endpoint '%s'", endpoint);
-	http_post_chat(r, base, body, timeout_ms);
+	fixture_send(r, &world, endpoint, "/chat/completions", body, NULL, timeout_ms);
 }
 
 static void

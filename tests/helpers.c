@@ -233,6 +233,18 @@ fixture_stop(struct fixture *f)
 	return child_stop(&f->child, 10000);
 }
 
+void
+fixture_send(struct http_response *r, const struct fixture *f, const char *name, const char *path,
+             const char *body, const char *const *headers, long timeout_ms)
+{
+	const char *base = fixture_url(f, name);
+	cr_assert_not_null(base, "no endpoint '%s'", name);
+	char url[512];
+	snprintf(url, sizeof url, "%s%s", base, path);
+	http_send(r, &(struct http_request){
+	                 .url = url, .body = body, .headers = headers, .timeout_ms = timeout_ms});
+}
+
 char *
 http_get(const char *url, long *status, size_t *len)
 {

@@ -61,6 +61,12 @@ int fixture_start(struct fixture *f, const char *world, const char *const need[]
 /* The base URL of endpoint name, or NULL. */
 const char *fixture_url(const struct fixture *f, const char *name);
 int fixture_stop(struct fixture *f);
+/* Send body (NULL: a GET) to endpoint name of f + path, with headers (as
+ * in struct http_request); fills r (release it) however the transfer
+ * ended. Asserts that f has that endpoint. */
+struct http_response;
+void fixture_send(struct http_response *r, const struct fixture *f, const char *name,
+                  const char *path, const char *body, const char *const *headers, long timeout_ms);
 
 /* GET url; body (caller frees) and status. NULL on transport failure. */
 char *http_get(const char *url, long *status, size_t *len);

@@ -50,13 +50,8 @@ static void
 request(struct response *r, const char *endpoint, const char *path, const char *body,
         const char *const *headers)
 {
-	char url[512];
-	const char *base = fixture_url(&world, endpoint);
-	cr_assert_not_null(base, "no endpoint '%s'", endpoint);
-	snprintf(url, sizeof url, "%s%s", base, path);
-	http_send(r, &(struct http_request){
-	                 .url = url, .body = body, .headers = headers, .timeout_ms = 20000});
-	cr_assert_eq(r->rc, CURLE_OK, "%s: %s", url, curl_easy_strerror(r->rc));
+	fixture_send(r, &world, endpoint, path, body, headers, 20000);
+	cr_assert_eq(r->rc, CURLE_OK, "%s%s: %s", endpoint, path, curl_easy_strerror(r->rc));
 }
 
 #define response_release http_response_release

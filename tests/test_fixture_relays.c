@@ -284,13 +284,8 @@ static void
 messages_post(struct response *r, const char *endpoint, const char *path, const char *body)
 {
 	static const char *const h[] = {"x-api-key: sk-any", "anthropic-version: 2023-06-01", NULL};
-	char url[512];
-	const char *base = fixture_url(&world, endpoint);
-	cr_assert_not_null(base, "no endpoint '%s'", endpoint);
-	snprintf(url, sizeof url, "%s%s", base, path);
-	http_send(
-	    r, &(struct http_request){.url = url, .body = body, .headers = h, .timeout_ms = 20000});
-	cr_assert_eq(r->rc, CURLE_OK, "%s: %s", url, curl_easy_strerror(r->rc));
+	fixture_send(r, &world, endpoint, path, body, h, 20000);
+	cr_assert_eq(r->rc, CURLE_OK, "%s%s: %s", endpoint, path, curl_easy_strerror(r->rc));
 }
 
 #define header http_header /* tests/helpers.h */
