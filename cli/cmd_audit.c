@@ -180,13 +180,10 @@ cmd_audit(int argc, char **argv)
 	int c;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		int taken = endpoint_options_take(&ep, c, optarg, "audit");
-		if (taken < 0)
-			goto usage_error;
-		if (taken > 0)
-			continue;
+	while ((c = endpoint_options_next(&ep, argc, argv, "", opts, "audit")) != -1) {
 		switch (c) {
+		case ENDPOINT_OPTION_REFUSED:
+			goto usage_error;
 		case 'a':
 			api_opt = optarg;
 			break;

@@ -201,13 +201,10 @@ cmd_record(int argc, char **argv)
 	double time_scale = 1;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-		int taken = endpoint_options_take(&ep, c, optarg, "baseline record");
-		if (taken < 0)
-			goto usage_error;
-		if (taken > 0)
-			continue;
+	while ((c = endpoint_options_next(&ep, argc, argv, "o:", opts, "baseline record")) != -1) {
 		switch (c) {
+		case ENDPOINT_OPTION_REFUSED:
+			goto usage_error;
 		case 's':
 			samples = atoi(optarg);
 			break;

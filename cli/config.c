@@ -170,6 +170,26 @@ load_headers(const char *file, struct config_relay *r, const struct ynode *v, ch
 	return 0;
 }
 
+/* The value of key in n, a name that from_name knows (allowed says which),
+ * into *out; *out is left as it was when n has no key. 0, or -1. */
+static int
+load_name(const struct ynode *n, const char *key, int (*from_name)(const char *),
+          const char *allowed, const char *file, int *out, char *err, size_t errlen)
+{
+	const struct ynode *v = ytree_get(n, key);
+	const char *s;
+	if (v == NULL)
+		return 0;
+	if (ytree_as_string(v, file, &s, err, errlen) != 0)
+		return -1;
+	int x = from_name(s);
+	if (x < 0)
+		return ytree_error(err, errlen, file, v->line, "%s is %s, not '%s'", key, allowed,
+		                   s);
+	*out = x;
+	return 0;
+}
+
 static int
 load_relay(struct config *c, struct config_relay *r, const struct ynode *n,
            const struct baseline_pack *pack, char *err, size_t errlen)
@@ -204,15 +224,11 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n,
 		return ytree_error(err, errlen, file, v->line, "%s", why);
 	r->base_url = xstrdup(s);
 	r->api = API_OPENAI;
-	if ((v = ytree_get(n, "api")) != NULL) {
-		if (ytree_as_string(v, file, &s, err, errlen) != 0)
-			return -1;
-		int api = api_from_name(s);
-		if (api < 0)
-			return ytree_error(err, errlen, file, v->line,
-			                   "api is 'openai' or 'anthropic', not '%s'", s);
-		r->api = (enum api_kind)api;
-	}
+	int api = API_OPENAI, auth = AUTH_DEFAULT;
+	if (load_name(n, "api", api_from_name, "'openai' or 'anthropic'", file, &api, err,
+	              errlen) != 0)
+		return -1;
+	r->api = (enum api_kind)api;
 	if ((v = ytree_get(n, "key_env")) != NULL) {
 		if (ytree_as_string(v, file, &s, err, errlen) != 0)
 			return -1;
@@ -221,15 +237,10 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n,
 			                   "environment variable '%s' (key_env) is not set", s);
 		r->key_env = xstrdup(s);
 	}
-	if ((v = ytree_get(n, "auth")) != NULL) {
-		if (ytree_as_string(v, file, &s, err, errlen) != 0)
-			return -1;
-		int auth = auth_from_name(s);
-		if (auth < 0)
-			return ytree_error(err, errlen, file, v->line,
-			                   "auth is 'bearer' or 'x-api-key', not '%s'", s);
-		r->auth = (enum auth_kind)auth;
-	}
+	if (load_name(n, "auth", auth_from_name, "'bearer' or 'x-api-key'", file, &auth, err,
+	              errlen) != 0)
+		return -1;
+	r->auth = (enum auth_kind)auth;
 	if ((v = ytree_get(n, "headers")) != NULL) {
 		size_t bad;
 		if (load_headers(file, r, v, err, errlen) != 0)

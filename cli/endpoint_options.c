@@ -25,8 +25,10 @@ endpoint_options_release(struct endpoint_options *o)
 	o->n_headers = 0;
 }
 
-int
-endpoint_options_take(struct endpoint_options *o, int c, const char *arg, const char *cmd)
+/* 1 when c is one of ENDPOINT_LONG_OPTIONS, taken; 0 when it is not; -1
+ * when its value is refused (said). */
+static int
+take(struct endpoint_options *o, int c, const char *arg, const char *cmd)
 {
 	char err[1024];
 	switch (c) {
@@ -58,6 +60,18 @@ endpoint_options_take(struct endpoint_options *o, int c, const char *arg, const 
 	default:
 		return 0;
 	}
+}
+
+int
+endpoint_options_next(struct endpoint_options *o, int argc, char **argv, const char *shortopts,
+                      const struct option *longopts, const char *cmd)
+{
+	int c, taken = 1;
+	while (taken > 0 && (c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
+		taken = take(o, c, optarg, cmd);
+	if (taken < 0)
+		return ENDPOINT_OPTION_REFUSED;
+	return taken == 0 ? c : -1;
 }
 
 int

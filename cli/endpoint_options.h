@@ -42,12 +42,15 @@ void endpoint_options_init(struct endpoint_options *o);
 /* Wipe and free the headers. */
 void endpoint_options_release(struct endpoint_options *o);
 /*
- * Take getopt's option c with its argument arg: 1 when it is one of
- * ENDPOINT_LONG_OPTIONS, taken; 0 when it is not one of them; -1 when its
- * value is refused, said on stderr after "assay CMD: " (cmd is "audit",
- * "baseline record").
+ * getopt_long(argc, argv, shortopts, longopts) on, taking the endpoint
+ * options it meets: the next option that is not one of them (optarg set as
+ * getopt_long sets it), -1 at the end of the options, or
+ * ENDPOINT_OPTION_REFUSED when an endpoint option's value was refused,
+ * said on stderr after "assay CMD: " (cmd is "audit", "baseline record").
  */
-int endpoint_options_take(struct endpoint_options *o, int c, const char *arg, const char *cmd);
+#define ENDPOINT_OPTION_REFUSED (-2)
+int endpoint_options_next(struct endpoint_options *o, int argc, char **argv, const char *shortopts,
+                          const struct option *longopts, const char *cmd);
 /*
  * The audit target the options name, for api, with key (read by the
  * caller from key_env, or NULL): every string the options' or the
