@@ -28,13 +28,7 @@ response_release(struct response *r)
 	http_response_release(r);
 }
 
-static char *
-chat_body(const char *model, const char *user, const char *extra)
-{
-	char *s = chat_request_body(model, user, extra);
-	cr_assert_not_null(s, "bad extra JSON in the test");
-	return s;
-}
+#define chat_body test_chat_body /* tests/helpers.h */
 
 static void
 chat(struct response *r, const char *endpoint, const char *model, const char *user,

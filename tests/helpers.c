@@ -216,6 +216,15 @@ err:
 	return -1;
 }
 
+void
+fixture_start_scaled(struct fixture *f, const char *world, const char *const need[],
+                     const char *scale)
+{
+	char *const args[] = {(char *)"--time-scale", (char *)scale, NULL};
+	cr_assert_eq(fixture_start(f, world, need, scale != NULL ? args : NULL), 0,
+	             "the fixture world %s did not start", world);
+}
+
 const char *
 fixture_url(const struct fixture *f, const char *name)
 {
@@ -461,6 +470,14 @@ chat_request_body(const char *model, const char *user, const char *extra)
 	return s;
 }
 
+char *
+test_chat_body(const char *model, const char *user, const char *extra)
+{
+	char *s = chat_request_body(model, user, extra);
+	cr_assert_not_null(s, "bad extra JSON in the test: %s", extra);
+	return s;
+}
+
 const char *
 json_str(const json_t *o, const char *key)
 {
@@ -536,6 +553,13 @@ test_tmpdir(char *dir, size_t n, const char *tag)
 	if ((size_t)snprintf(dir, n, "/tmp/assay-%s-XXXXXX", tag) >= n)
 		return -1;
 	return mkdtemp(dir) != NULL ? 0 : -1;
+}
+
+void
+test_tmpdir_file(char *dir, size_t n, const char *tag, char *path, size_t pn, const char *name)
+{
+	cr_assert_eq(test_tmpdir(dir, n, tag), 0, "cannot make a folder /tmp/assay-%s-*", tag);
+	snprintf(path, pn, "%s/%s", dir, name);
 }
 
 int

@@ -58,6 +58,10 @@ struct fixture {
  * in need (NULL-terminated) has appeared. 0, or -1. */
 int fixture_start(struct fixture *f, const char *world, const char *const need[],
                   char *const extra[]);
+/* fixture_start(f, world, need) at --time-scale scale (NULL: real time),
+ * asserting (Criterion) that it started; the failure names the world. */
+void fixture_start_scaled(struct fixture *f, const char *world, const char *const need[],
+                          const char *scale);
 /* The base URL of endpoint name, or NULL. */
 const char *fixture_url(const struct fixture *f, const char *name);
 int fixture_stop(struct fixture *f);
@@ -97,6 +101,10 @@ int test_evhttp_listen(struct evhttp *http);
 
 /* A fresh folder "/tmp/assay-<tag>-XXXXXX" in dir (n bytes). 0, or -1. */
 int test_tmpdir(char *dir, size_t n, const char *tag);
+/* test_tmpdir(dir, tag) and the path dir/name in path (pn bytes),
+ * asserting (Criterion) that the folder was made. */
+void test_tmpdir_file(char *dir, size_t n, const char *tag, char *path, size_t pn,
+                      const char *name);
 /* Remove dir and all below it (rm -rf). 0 when it is gone. */
 int test_rmtree(const char *dir);
 /* Write the formatted text to path, created or emptied. 0, or -1. */
@@ -194,6 +202,9 @@ const char *http_header(const struct http_response *r, const char *name, char *o
 /* {"model", "messages": [{"role": "user", ...}]} with the fields of the JSON
  * object extra merged in; NULL when extra is not a JSON object. */
 char *chat_request_body(const char *model, const char *user, const char *extra);
+/* chat_request_body(), asserting (Criterion) that extra is a JSON object:
+ * anything else is the test's own mistake. The caller frees it. */
+char *test_chat_body(const char *model, const char *user, const char *extra);
 /* A string member of a JSON object, or NULL. */
 const char *json_str(const json_t *o, const char *key);
 /* An integer member of a JSON object, or 0. */

@@ -31,7 +31,6 @@
 #define RELAY_KEY "sk-relay-test"
 
 static const char *const need[] = {"official", "ccr", NULL};
-static char *const fast[] = {(char *)"--time-scale", (char *)"0.01", NULL};
 
 /* ---- HTTP ---- */
 
@@ -269,8 +268,7 @@ Test(ccr, claude_code_router_and_the_fixture_answer_alike, .timeout = 600)
 	char *node = test_node("tests/relays", "to run claude-code-router");
 
 	struct fixture world;
-	cr_assert_eq(fixture_start(&world, "tests/data/fixture/translate.yaml", need, fast), 0,
-	             "the fixture world did not start");
+	fixture_start_scaled(&world, "tests/data/fixture/translate.yaml", need, "0.01");
 	/* ccr reads ~/.claude-code-router/config.json: a home of its own, with
 	 * the official endpoint as its only provider and no logging */
 	char home[] = "/tmp/assay-ccr.XXXXXX";

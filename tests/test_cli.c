@@ -103,9 +103,8 @@ Test(cli, audit_missing_key_variable)
 static void
 write_config(char *dir, size_t n, const char *text)
 {
-	cr_assert_eq(test_tmpdir(dir, n, "cli"), 0);
 	char path[300];
-	snprintf(path, sizeof path, "%s/c.yaml", dir);
+	test_tmpdir_file(dir, n, "cli", path, sizeof path, "c.yaml");
 	cr_assert_eq(test_write_file(path, "%s", text), 0, "cannot write %s", path);
 }
 

@@ -14,15 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include "base/util.h"
 #include "tests/helpers.h"
 
 static const char *const need[] = {"official", "honest-relay", "swap-relay", NULL};
-static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
 
 static struct fixture world;
 static char tmpdir[256];
@@ -31,8 +27,7 @@ static void
 setup(void)
 {
 	cr_assert_eq(test_tmpdir(tmpdir, sizeof tmpdir, "e2e"), 0);
-	cr_assert_eq(fixture_start(&world, "fixtures/demo.yaml", need, fast), 0,
-	             "the fixture world did not start");
+	fixture_start_scaled(&world, "fixtures/demo.yaml", need, "0.05");
 }
 
 static void
@@ -199,15 +194,11 @@ Test(e2e, audit_exit_status_and_json, .init = setup, .fini = teardown, .timeout 
 
 Test(e2e, audit_of_dead_endpoint_is_unreachable, .timeout = 60)
 {
-	/* a loopback port nobody listens on: bind an ephemeral one, close it */
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof sa;
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-	close(fd);
+	/* a loopback port nobody listens on */
+	int port = test_free_port();
+	cr_assert_gt(port, 0);
 	char url[64];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", ntohs(sa.sin_port));
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", port);
 	char *out = NULL;
 	cr_expect_eq(audit(url, 1, &out), 3);
 	json_t *j = json_loads(out, 0, NULL);

@@ -22,7 +22,6 @@
 
 static const char *const need[] = {"official",    "honest",     "tenant",
                                    "bearer-only", "x-key-only", NULL};
-static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
 static struct fixture world;
 static char tmpdir[256];
 
@@ -30,8 +29,7 @@ static void
 setup(void)
 {
 	cr_assert_eq(test_tmpdir(tmpdir, sizeof tmpdir, "endpoint"), 0);
-	cr_assert_eq(fixture_start(&world, "tests/data/endpoint/world.yaml", need, fast), 0,
-	             "the fixture world did not start");
+	fixture_start_scaled(&world, "tests/data/endpoint/world.yaml", need, "0.05");
 	setenv("EP_BEARER_KEY", BEARER_KEY, 1);
 	setenv("EP_XKEY", XKEY, 1);
 	setenv("EP_TENANT", TENANT, 1);

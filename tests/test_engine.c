@@ -23,14 +23,12 @@
 
 static const char *const need[] = {"honest",     "locked", "flaky",  "limited", "broken-json",
                                    "broken-sse", "huge",   "stalls", "silent",  NULL};
-static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
 static struct fixture world;
 
 static void
 setup(void)
 {
-	cr_assert_eq(fixture_start(&world, "tests/data/engine/world.yaml", need, fast), 0,
-	             "fixture world did not start");
+	fixture_start_scaled(&world, "tests/data/engine/world.yaml", need, "0.05");
 }
 
 static void

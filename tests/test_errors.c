@@ -43,7 +43,7 @@ static const char *const need[] = {"silent",
 /* fast enough that a reply's own simulated latency is a few ms (the idle
  * relay's silence rounds to its deadline), slow enough that a hang outlasts
  * every deadline here (the fixture gives up after 600 simulated s) */
-static char *const fast[] = {(char *)"--time-scale", (char *)"0.01", NULL};
+#define FAST "0.01"
 static struct fixture world;
 static struct catalog *cat;
 
@@ -53,8 +53,7 @@ setup(void)
 	char err[256];
 	cat = catalog_load_default(err, sizeof err);
 	cr_assert_not_null(cat, "%s", err);
-	cr_assert_eq(fixture_start(&world, "tests/data/errors/world.yaml", need, fast), 0,
-	             "the fixture world did not start");
+	fixture_start_scaled(&world, "tests/data/errors/world.yaml", need, FAST);
 }
 
 static void
@@ -414,13 +413,12 @@ Test(bad_error_world, unknown_body_is_named_with_its_line, .timeout = 20)
 /* curl's low-speed limit averages the last five seconds (the request's own
  * upload counts), so it fires some seconds after the idle window: hangs
  * here must outlast that (600 simulated s at 0.05 are 30 s). */
-static char *const slower[] = {(char *)"--time-scale", (char *)"0.05", NULL};
+#define SLOWER "0.05"
 
 static void
 setup_slower(void)
 {
-	cr_assert_eq(fixture_start(&world, "tests/data/errors/world.yaml", need, slower), 0,
-	             "the fixture world did not start");
+	fixture_start_scaled(&world, "tests/data/errors/world.yaml", need, SLOWER);
 }
 
 static void

@@ -38,8 +38,7 @@ save_run(struct store *s, const char *relay, const char *model, int ok)
 static void
 setup(void)
 {
-	cr_assert_eq(test_tmpdir(dir, sizeof dir, "export"), 0);
-	snprintf(db, sizeof db, "%s/a.db", dir);
+	test_tmpdir_file(dir, sizeof dir, "export", db, sizeof db, "a.db");
 	char err[256];
 	struct store *s = store_open(db, 0, err, sizeof err);
 	cr_assert_not_null(s, "%s", err);

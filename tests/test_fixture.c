@@ -26,15 +26,13 @@
 #define KEY "sk-test-official"
 
 static const char *const need[] = {"official", "honest", "swap", "half-swap", NULL};
-static char *const fast[] = {(char *)"--time-scale", (char *)"0.001", NULL};
 
 static struct fixture world;
 
 static void
 start(void)
 {
-	cr_assert_eq(fixture_start(&world, WORLD, need, fast), 0,
-	             "the fixture world did not start");
+	fixture_start_scaled(&world, WORLD, need, "0.001");
 }
 
 static void
@@ -59,13 +57,7 @@ request(struct response *r, const char *endpoint, const char *path, const char *
 static const char *const with_key[] = {"authorization: Bearer " KEY, NULL};
 
 /* A chat request with one user message. */
-static char *
-chat_body(const char *model, const char *user, const char *extra)
-{
-	char *s = chat_request_body(model, user, extra);
-	cr_assert_not_null(s, "bad extra JSON in the test");
-	return s;
-}
+#define chat_body test_chat_body /* tests/helpers.h */
 
 static void
 chat(struct response *r, const char *endpoint, const char *model, const char *user,

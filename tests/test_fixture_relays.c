@@ -67,13 +67,11 @@ static const char *const relays[] = {"official",
                                      "translate-careful",
                                      "translate-claude",
                                      NULL};
-static char *const fast[] = {(char *)"--time-scale", (char *)"0.001", NULL};
 
 static void
 start(void)
 {
-	cr_assert_eq(fixture_start(&world, "tests/data/fixture/behaviours.yaml", relays, fast), 0,
-	             "the fixture world did not start");
+	fixture_start_scaled(&world, "tests/data/fixture/behaviours.yaml", relays, "0.001");
 }
 
 static void

@@ -18,8 +18,7 @@ static char path[128];
 static void
 setup(void)
 {
-	cr_assert_eq(test_tmpdir(dir, sizeof dir, "store"), 0);
-	snprintf(path, sizeof path, "%s/t.db", dir);
+	test_tmpdir_file(dir, sizeof dir, "store", path, sizeof path, "t.db");
 }
 
 static void

@@ -22,8 +22,7 @@ static char path[128];
 static void
 setup(void)
 {
-	cr_assert_eq(test_tmpdir(dir, sizeof dir, "hist"), 0);
-	snprintf(path, sizeof path, "%s/t.db", dir);
+	test_tmpdir_file(dir, sizeof dir, "hist", path, sizeof path, "t.db");
 }
 
 static struct timeline *tl;

@@ -507,8 +507,7 @@ Test(web_pages, live_server_routes_types_and_headers)
 Test(web_pages, board_loads_history_from_the_store)
 {
 	char dir[64], path[128];
-	cr_assert_eq(test_tmpdir(dir, sizeof dir, "webload"), 0);
-	snprintf(path, sizeof path, "%s/t.db", dir);
+	test_tmpdir_file(dir, sizeof dir, "webload", path, sizeof path, "t.db");
 	char err[256];
 	struct store *s = store_open(path, 0, err, sizeof err);
 	cr_assert_not_null(s, "%s", err);
