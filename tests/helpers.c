@@ -790,6 +790,15 @@ test_finding(const struct assessment *a, const char *class)
 	return NULL;
 }
 
+const struct finding *
+test_must_find(const struct assessment *a, const char *class)
+{
+	const struct finding *f = test_finding(a, class);
+	cr_assert_not_null(f, "no %s finding (verdict %s: %s)", class, verdict_name(a->verdict),
+	                   a->reason ? a->reason : "");
+	return f;
+}
+
 struct tokenizer *
 test_tokenizer(const char *name)
 {

@@ -220,6 +220,8 @@ long long test_now_ms(void);
 /* The finding of class in a, or NULL. */
 struct finding;
 const struct finding *test_finding(const struct assessment *a, const char *class);
+/* The finding of class in a, asserting (Criterion) that there is one. */
+const struct finding *test_must_find(const struct assessment *a, const char *class);
 
 /* Tokenizer name, opened; asserts (naming it) that it opens. */
 struct tokenizer *test_tokenizer(const char *name);

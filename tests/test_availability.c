@@ -68,8 +68,7 @@ Test(availability, each_class_in_its_own_words)
 	assess(run, &a);
 	cr_expect_eq(a.requests, 12);
 	cr_expect_eq(a.ok_requests, 4);
-	const struct finding *f = find(&a, "unavailable");
-	cr_assert_not_null(f);
+	const struct finding *f = test_must_find(&a, "unavailable");
 	cr_expect_str_eq(
 	    f->summary, "1 of 12 requests got no response within 60 s; 1 had started to answer "
 	                "but did not finish within 60 s; 1 started to answer and then stalled "
@@ -98,8 +97,7 @@ Test(availability, not_sent_grouped_by_what_held_them_and_the_other)
 		fail(run, i, ERR_NOT_SENT, 0, 0, -1, "the audit's 20 s had run out");
 	struct assessment a;
 	assess(run, &a);
-	const struct finding *f = find(&a, "unavailable");
-	cr_assert_not_null(f);
+	const struct finding *f = test_must_find(&a, "unavailable");
 	cr_expect_str_eq(f->summary,
 	                 "3 of 9 requests got a server error (HTTP 502 (2) and 503 (1)); the other "
 	                 "6 were not sent: 4 because the relay had failed 5 requests in a row "
@@ -124,14 +122,12 @@ Test(availability, only_real_429s_are_refusals)
 		     "the relay's Retry-After asked for a pause past the request's deadline");
 	struct assessment a;
 	assess(run, &a);
-	const struct finding *rl = find(&a, "rate_limited");
-	cr_assert_not_null(rl);
+	const struct finding *rl = test_must_find(&a, "rate_limited");
 	cr_expect_str_eq(rl->summary,
 	                 "The relay refused 2 of 9 requests with 429 (rate limited) under an "
 	                 "audit's light load (at most 3 at once), asking to wait up to 57 s "
 	                 "(Retry-After).");
-	const struct finding *un = find(&a, "unavailable");
-	cr_assert_not_null(un);
+	const struct finding *un = test_must_find(&a, "unavailable");
 	/* not "the other 5": the 429s and the one success are not in this sentence */
 	cr_expect_str_eq(un->summary,
 	                 "1 of 9 requests got HTTP 429 saying the account's credit or quota is "

@@ -163,23 +163,26 @@ Test(baseline, recorded_latency_reveals_a_slow_relay, .init = setup, .fini = tea
 
 Test(baseline, id_shapes)
 {
+	static const struct {
+		const char *id, *shape;
+	} cases[] = {
+	    {"chatcmpl-2uXoMdHzjSestW7vVREvthDZfNY16", "chatcmpl-{29 alnum}"},
+	    {"chatcmpl-0123456789abcdef0123456789abcdef", "chatcmpl-{32 hex}"},
+	    {"3f2a9c1e-0b4d-4e6f-8a7b-1c2d3e4f5a6b", "{uuid}"},
+	    /* DeepSeek's tool-call ids: a prefix and a UUID, whose dashes are its own */
+	    {"call_0_ec1cb437-febc-4b2a-9f10-0a1b2c3d4e5f", "call_0_{uuid}"},
+	    {"msg_01XFDUDYJgAACzvnptvVoYEL", "msg_{24 alnum}"},
+	    {"12345", "{5 digits}"},
+	    /* a relay's prefix is shown as printable ASCII only, and capped */
+	    {"<b>\xc3\xa9vil</b>__________________________________x.y",
+	     "<b>??vil</b>____________{3 mixed}"},
+	};
 	char s[96];
-	baseline_id_shape("chatcmpl-2uXoMdHzjSestW7vVREvthDZfNY16", s, sizeof s);
-	cr_expect_str_eq(s, "chatcmpl-{29 alnum}");
-	baseline_id_shape("chatcmpl-0123456789abcdef0123456789abcdef", s, sizeof s);
-	cr_expect_str_eq(s, "chatcmpl-{32 hex}");
-	baseline_id_shape("3f2a9c1e-0b4d-4e6f-8a7b-1c2d3e4f5a6b", s, sizeof s);
-	cr_expect_str_eq(s, "{uuid}");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		baseline_id_shape(cases[i].id, s, sizeof s);
+		cr_expect_str_eq(s, cases[i].shape, "%s: %s, want %s", cases[i].id, s,
+		                 cases[i].shape);
+	}
 	baseline_id_shape("3f2a9c1e-0b4d-4e6f-8a7b-1c2d3e4f5a6", s, sizeof s);
 	cr_expect_str_neq(s, "{uuid}", "one digit short is no uuid");
-	/* DeepSeek's tool-call ids: a prefix and a UUID, whose dashes are its own */
-	baseline_id_shape("call_0_ec1cb437-febc-4b2a-9f10-0a1b2c3d4e5f", s, sizeof s);
-	cr_expect_str_eq(s, "call_0_{uuid}");
-	baseline_id_shape("msg_01XFDUDYJgAACzvnptvVoYEL", s, sizeof s);
-	cr_expect_str_eq(s, "msg_{24 alnum}");
-	baseline_id_shape("12345", s, sizeof s);
-	cr_expect_str_eq(s, "{5 digits}");
-	/* a relay's prefix is shown as printable ASCII only, and capped */
-	baseline_id_shape("<b>\xc3\xa9vil</b>__________________________________x.y", s, sizeof s);
-	cr_expect_str_eq(s, "<b>??vil</b>____________{3 mixed}");
 }

@@ -127,6 +127,17 @@ assess(const struct audit_run *run, const struct baseline_model *m, struct asses
 	scorer_assess(scorer, run, m, a);
 }
 
+/* A synthetic run (synthetic_run()'s arguments) scored as its claimed
+ * model into a, which the caller releases. */
+static void
+assess_synthetic(const char *claimed, const char *tok, const char *family, long extra,
+                 int answer_ok, struct assessment *a)
+{
+	struct audit_run *run = synthetic_run(claimed, tok, family, extra, answer_ok);
+	assess(run, baseline_find(pack, claimed), a);
+	audit_run_free(run);
+}
+
 Test(detect, honest_counts_are_genuine, .init = setup, .fini = teardown)
 {
 	const char *models[] = {"gpt-4o", "gpt-3.5-turbo", "qwen3-32b", "deepseek-chat"};
@@ -144,60 +155,43 @@ Test(detect, honest_counts_are_genuine, .init = setup, .fini = teardown)
 
 Test(detect, substitution_names_the_served_family, .init = setup, .fini = teardown)
 {
-	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
-	struct audit_run *run = synthetic_run("gpt-4o", "qwen3", "qwen3", 0, 1);
 	struct assessment a;
-	assess(run, m, &a);
+	assess_synthetic("gpt-4o", "qwen3", "qwen3", 0, 1, &a);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
-	const struct finding *f = find(&a, "substitution");
-	cr_assert_not_null(f);
+	const struct finding *f = test_must_find(&a, "substitution");
 	cr_expect_geq(f->confidence, 0.99);
 	cr_expect_str_eq(f->served, "qwen3-32b");
 	assessment_release(&a);
-	audit_run_free(run);
 
 	/* gpt-4 (cl100k) sold as gpt-4o (o200k) */
-	run = synthetic_run("gpt-4o", "cl100k_base", "openai", 0, 1);
-	assess(run, m, &a);
+	assess_synthetic("gpt-4o", "cl100k_base", "openai", 0, 1, &a);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
-	f = find(&a, "substitution");
-	cr_assert_not_null(f);
-	cr_expect_str_eq(f->served, "gpt-4-turbo");
+	cr_expect_str_eq(test_must_find(&a, "substitution")->served, "gpt-4-turbo");
 	assessment_release(&a);
-	audit_run_free(run);
 }
 
 Test(detect, hidden_prompt_is_prompt_injection, .init = setup, .fini = teardown)
 {
-	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
-	struct audit_run *run = synthetic_run("gpt-4o", "o200k_base", "openai", 57, 1);
 	struct assessment a;
-	assess(run, m, &a);
+	assess_synthetic("gpt-4o", "o200k_base", "openai", 57, 1, &a);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
-	const struct finding *f = find(&a, "prompt_injection");
-	cr_assert_not_null(f);
+	const struct finding *f = test_must_find(&a, "prompt_injection");
 	cr_expect_null(find(&a, "substitution"), "a hidden prompt is not a substitution");
 	cr_expect_not_null(strstr(f->observed, "57 more"), "%s", f->observed);
 	assessment_release(&a);
-	audit_run_free(run);
 
 	/* one or two tokens of difference are tolerated, not accused */
-	run = synthetic_run("gpt-4o", "o200k_base", "openai", 2, 1);
-	assess(run, m, &a);
+	assess_synthetic("gpt-4o", "o200k_base", "openai", 2, 1, &a);
 	cr_expect_eq(a.verdict, VERDICT_GENUINE, "%s", a.reason);
 	assessment_release(&a);
-	audit_run_free(run);
 }
 
 Test(detect, wrong_answers_alone_make_suspect_not_misbehaving, .init = setup, .fini = teardown)
 {
-	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
-	struct audit_run *run = synthetic_run("gpt-4o", "o200k_base", "openai", 0, 0);
 	struct assessment a;
-	assess(run, m, &a);
+	assess_synthetic("gpt-4o", "o200k_base", "openai", 0, 0, &a);
 	cr_expect_eq(a.verdict, VERDICT_SUSPECT, "%s", a.reason);
 	assessment_release(&a);
-	audit_run_free(run);
 }
 
 Test(detect, claude_counted_exactly_by_a_public_tokenizer_is_substitution, .init = setup,
@@ -205,10 +199,8 @@ Test(detect, claude_counted_exactly_by_a_public_tokenizer_is_substitution, .init
 {
 	/* Claude's tokenizer is not public, but o200k_base's is: counts that
 	 * equal it on every request name the family that answered */
-	const struct baseline_model *m = baseline_find(pack, "claude-sonnet-4");
-	struct audit_run *run = synthetic_run("claude-sonnet-4", "o200k_base", "openai", 0, 1);
 	struct assessment a;
-	assess(run, m, &a);
+	assess_synthetic("claude-sonnet-4", "o200k_base", "openai", 0, 1, &a);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
 	int named = 0;
 	for (size_t i = 0; i < a.n_findings; i++)
@@ -217,7 +209,6 @@ Test(detect, claude_counted_exactly_by_a_public_tokenizer_is_substitution, .init
 		         strcmp(a.findings[i].served, "gpt-4o") == 0;
 	cr_expect(named, "the substitution finding names gpt-4o");
 	assessment_release(&a);
-	audit_run_free(run);
 }
 
 Test(detect, claude_without_a_recorded_protocol_stays_inconclusive, .init = setup, .fini = teardown)

@@ -127,9 +127,7 @@ expect_classes(const struct audit_run *run, const struct want *want, size_t nwan
 static const char *
 summary(const struct assessment *a, const char *class)
 {
-	const struct finding *f = test_finding(a, class);
-	cr_assert_not_null(f, "no %s finding", class);
-	return f->summary;
+	return test_must_find(a, class)->summary;
 }
 
 static int
@@ -155,22 +153,34 @@ expect_all(const char *relay, double timeout_s, enum error_class cls, const char
 	audit_run_free(run);
 }
 
+/* relay answers three requests of its audit (timeout_s) with cls and the
+ * rest is never sent: the finding says "3 of N requests <words>; the other
+ * N-3 were not sent: <why>." Scored into a; the caller frees the run. */
+static struct audit_run *
+expect_three_then_unsent(const char *relay, double timeout_s, enum error_class cls,
+                         const char *words, const char *why, struct assessment *a)
+{
+	struct audit_run *run = audit(relay, timeout_s, a);
+	struct want w[] = {{cls, 3}, {ERR_NOT_SENT, -1}};
+	expect_classes(run, w, 2);
+	char want[512];
+	snprintf(want, sizeof want, "3 of %zu requests %s; the other %zu were not sent: %s.",
+	         run->n_items, words, run->n_items - 3, why);
+	const char *got = summary(a, "unavailable");
+	cr_expect_str_eq(got, want, "%s: '%s', want '%s'", relay, got, want);
+	return run;
+}
+
 /* Fails on the old engine: the queued rest expired as rate_limited and the
  * finding said "The relay refused 24 of 27 requests with 429". */
 Test(errors, silent_relay_times_out_and_the_rest_is_not_sent)
 {
 	struct assessment a;
-	struct audit_run *run = audit("silent", 1.0, &a);
-	struct want w[] = {{ERR_TIMEOUT, 3}, {ERR_NOT_SENT, -1}};
-	expect_classes(run, w, 2);
+	struct audit_run *run =
+	    expect_three_then_unsent("silent", 1.0, ERR_TIMEOUT, "got no response within 1 s",
+	                             "the audit's 1 s had run out", &a);
 	for (size_t i = 0; i < run->n_items; i++)
 		cr_expect_eq(run->items[i].obs->last_byte_us, -1, "no byte ever came");
-	char want[512];
-	snprintf(want, sizeof want,
-	         "3 of %zu requests got no response within 1 s; the other %zu were not sent: "
-	         "the audit's 1 s had run out.",
-	         run->n_items, run->n_items - 3);
-	cr_expect_str_eq(summary(&a, "unavailable"), want);
 	cr_expect_not(has(&a, "rate_limited"), "a silent relay refused nothing");
 	assessment_release(&a);
 	audit_run_free(run);
@@ -179,17 +189,11 @@ Test(errors, silent_relay_times_out_and_the_rest_is_not_sent)
 Test(errors, headers_then_nothing_is_idle)
 {
 	struct assessment a;
-	struct audit_run *run = audit("hang-headers", 2.0, &a);
-	struct want w[] = {{ERR_IDLE, 3}, {ERR_NOT_SENT, -1}};
-	expect_classes(run, w, 2);
-	char want[512];
-	snprintf(want, sizeof want,
-	         "3 of %zu requests started to answer and then stalled (no byte for the last "
-	         "2 s); the other %zu were not sent: the audit's 2 s had run out.",
-	         run->n_items, run->n_items - 3);
-	cr_expect_str_eq(summary(&a, "unavailable"), want);
+	audit_run_free(expect_three_then_unsent(
+	    "hang-headers", 2.0, ERR_IDLE,
+	    "started to answer and then stalled (no byte for the last 2 s)",
+	    "the audit's 2 s had run out", &a));
 	assessment_release(&a);
-	audit_run_free(run);
 }
 
 /* Relays that fail every request one way, and the words each gets. Arrays,
@@ -269,18 +273,14 @@ static void
 expect_upstream(const char *relay, int status)
 {
 	struct assessment a;
-	struct audit_run *run = audit(relay, 1.0, &a);
-	struct want w[] = {{ERR_UPSTREAM, 3}, {ERR_NOT_SENT, -1}};
-	expect_classes(run, w, 2);
-	char want[512];
-	snprintf(want, sizeof want,
-	         "3 of %zu requests got a server error (HTTP %d); the other %zu were not sent: "
-	         "Assay was giving the relay time to recover from failed requests (upstream) "
-	         "past the request's deadline.",
-	         run->n_items, status, run->n_items - 3);
-	cr_expect_str_eq(summary(&a, "unavailable"), want);
+	char words[64];
+	snprintf(words, sizeof words, "got a server error (HTTP %d)", status);
+	audit_run_free(expect_three_then_unsent(
+	    relay, 1.0, ERR_UPSTREAM, words,
+	    "Assay was giving the relay time to recover from failed requests (upstream) past "
+	    "the request's deadline",
+	    &a));
 	assessment_release(&a);
-	audit_run_free(run);
 }
 
 Test(errors, server_error_is_upstream)
