@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -352,6 +353,25 @@ name_index(const char *const *names, size_t n, const char *name)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if (names[i] != NULL && strcmp(names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+str_contains_nocase(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *hay != '\0'; hay++)
+		if (strncasecmp(hay, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+int
+name_list_index(const char *const *list, const char *name)
+{
+	for (size_t i = 0; name != NULL && list[i] != NULL; i++)
+		if (strcmp(list[i], name) == 0)
 			return (int)i;
 	return -1;
 }

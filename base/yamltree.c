@@ -367,14 +367,9 @@ ytree_check_keys(const struct ynode *map, const char *name, const char *const *a
 {
 	if (map->kind != YNODE_MAP)
 		return ytree_error(err, errlen, name, map->line, "expected a mapping");
-	for (size_t i = 0; i < map->n; i++) {
-		size_t j;
-		for (j = 0; allowed[j] != NULL; j++)
-			if (strcmp(map->keys[i], allowed[j]) == 0)
-				break;
-		if (allowed[j] == NULL)
+	for (size_t i = 0; i < map->n; i++)
+		if (name_list_index(allowed, map->keys[i]) < 0)
 			return ytree_error(err, errlen, name, map->key_lines[i], "unknown key '%s'",
 			                   map->keys[i]);
-	}
 	return 0;
 }
