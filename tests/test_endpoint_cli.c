@@ -84,6 +84,20 @@ parse(const char *out)
 	return j;
 }
 
+/* audit's --json output: every request succeeded (all), or none did. */
+static void
+expect_requests_ok(const char *out, int all)
+{
+	json_t *j = parse(out);
+	if (all) {
+		cr_expect_gt(json_int(j, "requests"), 0, "%s", out);
+		cr_expect_eq(json_int(j, "ok_requests"), json_int(j, "requests"), "%s", out);
+	} else {
+		cr_expect_eq(json_int(j, "ok_requests"), 0, "%s", out);
+	}
+	json_decref(j);
+}
+
 static int
 count(const char *s, const char *what)
 {
@@ -171,20 +185,14 @@ Test(endpoint_cli, header_reaches_the_relay_and_is_never_shown)
 	/* without the tenant header, the relay refuses every request */
 	audit(&out, &err, "--base-url", fixture_url(&world, "tenant"), "--model", "gpt-4o",
 	      "--json", NULL);
-	json_t *j = parse(out);
-	cr_expect_eq(json_int(j, "ok_requests"), 0, "%s", out);
-	json_decref(j);
+	expect_requests_ok(out, 0);
 	free(out);
 	free(err);
 	for (int json = 0; json < 2; json++) {
 		audit(&out, &err, "--base-url", fixture_url(&world, "tenant"), "--model", "gpt-4o",
 		      "--header", "x-tenant: " TENANT, json ? "--json" : NULL, NULL);
 		if (json) {
-			j = parse(out);
-			cr_expect_gt(json_int(j, "requests"), 0);
-			cr_expect_eq(json_int(j, "ok_requests"), json_int(j, "requests"), "%s",
-			             out);
-			json_decref(j);
+			expect_requests_ok(out, 1);
 		} else {
 			cr_expect_not_null(strstr(out, "succeeded"), "%s", out);
 			cr_expect_null(strstr(out, "  failed "), "%s", out);
@@ -197,10 +205,7 @@ Test(endpoint_cli, header_reaches_the_relay_and_is_never_shown)
 	/* the value from the environment, kept off the command line */
 	audit(&out, &err, "--base-url", fixture_url(&world, "tenant"), "--model", "gpt-4o",
 	      "--header-env", "x-tenant: EP_TENANT", "--json", NULL);
-	j = parse(out);
-	cr_expect_gt(json_int(j, "requests"), 0);
-	cr_expect_eq(json_int(j, "ok_requests"), json_int(j, "requests"), "%s", out);
-	json_decref(j);
+	expect_requests_ok(out, 1);
 	free(out);
 	free(err);
 	cr_expect_eq(audit(&out, &err, "--base-url", fixture_url(&world, "tenant"), "--model",
@@ -235,9 +240,7 @@ Test(endpoint_cli, auth_names_the_header_that_carries_the_key)
 	/* an OpenAI relay that wants x-api-key */
 	audit(&out, &err, "--base-url", fixture_url(&world, "x-key-only"), "--model", "gpt-4o",
 	      "--key-env", "EP_XKEY", "--json", NULL);
-	j = parse(out);
-	cr_expect_eq(json_int(j, "ok_requests"), 0, "%s", out);
-	json_decref(j);
+	expect_requests_ok(out, 0);
 	free(out);
 	free(err);
 	audit(&out, &err, "--base-url", fixture_url(&world, "x-key-only"), "--model", "gpt-4o",

@@ -117,6 +117,21 @@ release(struct result *r)
 
 TestSuite(engine, .init = setup, .fini = teardown, .timeout = 90);
 
+/* One request to endpoint with o ends in cls, and with HTTP status when it
+ * is not -1. */
+static void
+expect_one(const char *endpoint, struct req_opts o, enum error_class cls, long status)
+{
+	struct result r = send_to(endpoint, o);
+	cr_expect_eq(r.obs[0]->error, cls, "%s: want %s, got %s (%s)", endpoint,
+	             error_class_name(cls), error_class_name(r.obs[0]->error),
+	             r.obs[0]->error_detail ? r.obs[0]->error_detail : "");
+	if (status != -1)
+		cr_expect_eq(r.obs[0]->http_status, status, "%s: HTTP %ld, want %ld", endpoint,
+		             (long)r.obs[0]->http_status, status);
+	release(&r);
+}
+
 Test(engine, honest_whole_and_streamed)
 {
 	struct result r = send_to("honest", (struct req_opts){0});
@@ -136,28 +151,22 @@ Test(engine, honest_whole_and_streamed)
 
 Test(engine, auth_errors_and_key_never_echoed)
 {
-	struct result r = send_to("locked", (struct req_opts){0});
-	EXPECT_CLASS(r.obs[0], ERR_AUTH);
-	cr_expect_eq(r.obs[0]->http_status, 401);
-	release(&r);
-	r = send_to("locked", (struct req_opts){.key = "sk-test-wrong-key-9876543210"});
+	expect_one("locked", (struct req_opts){0}, ERR_AUTH, 401);
+	struct result r =
+	    send_to("locked", (struct req_opts){.key = "sk-test-wrong-key-9876543210"});
 	EXPECT_CLASS(r.obs[0], ERR_AUTH);
 	cr_expect(r.obs[0]->error_detail == NULL ||
 	              strstr(r.obs[0]->error_detail, "sk-test-wrong-key") == NULL,
 	          "the key reached the observation: %s", r.obs[0]->error_detail);
 	release(&r);
-	r = send_to("locked", (struct req_opts){.key = "sk-test-right-key-0123456789"});
-	EXPECT_CLASS(r.obs[0], ERR_NONE);
-	release(&r);
+	expect_one("locked", (struct req_opts){.key = "sk-test-right-key-0123456789"}, ERR_NONE,
+	           -1);
 }
 
 Test(engine, upstream_and_rate_limited)
 {
-	struct result r = send_to("flaky", (struct req_opts){0});
-	EXPECT_CLASS(r.obs[0], ERR_UPSTREAM);
-	cr_expect_eq(r.obs[0]->http_status, 503);
-	release(&r);
-	r = send_to("limited", (struct req_opts){.count = 3});
+	expect_one("flaky", (struct req_opts){0}, ERR_UPSTREAM, 503);
+	struct result r = send_to("limited", (struct req_opts){.count = 3});
 	int limited = 0;
 	for (int i = 0; i < r.n; i++) {
 		if (r.obs[i]->error != ERR_RATE_LIMITED)
@@ -173,22 +182,14 @@ Test(engine, upstream_and_rate_limited)
 
 Test(engine, malformed_json_and_sse)
 {
-	struct result r = send_to("broken-json", (struct req_opts){0});
-	EXPECT_CLASS(r.obs[0], ERR_MALFORMED);
-	release(&r);
-	r = send_to("broken-sse", (struct req_opts){.stream = 1});
-	EXPECT_CLASS(r.obs[0], ERR_MALFORMED);
-	release(&r);
+	expect_one("broken-json", (struct req_opts){0}, ERR_MALFORMED, -1);
+	expect_one("broken-sse", (struct req_opts){.stream = 1}, ERR_MALFORMED, -1);
 }
 
 Test(engine, body_and_header_caps)
 {
-	struct result r = send_to("huge", (struct req_opts){.body_cap = 1 << 20});
-	EXPECT_CLASS(r.obs[0], ERR_TOO_LARGE);
-	release(&r);
-	r = send_to("honest", (struct req_opts){.header_cap = 16});
-	EXPECT_CLASS(r.obs[0], ERR_TOO_LARGE);
-	release(&r);
+	expect_one("huge", (struct req_opts){.body_cap = 1 << 20}, ERR_TOO_LARGE, -1);
+	expect_one("honest", (struct req_opts){.header_cap = 16}, ERR_TOO_LARGE, -1);
 }
 
 Test(engine, stalled_stream_is_idle_and_silence_is_timeout)
