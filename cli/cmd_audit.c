@@ -178,8 +178,6 @@ cmd_audit(int argc, char **argv)
 	char err[1024];
 	double timeout_s = 60, time_scale = 1;
 	int c;
-	optind = 1;
-	opterr = 0;
 	while ((c = endpoint_options_next(&ep, argc, argv, "", opts, "audit")) != -1) {
 		switch (c) {
 		case ENDPOINT_OPTION_REFUSED:

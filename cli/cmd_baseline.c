@@ -199,8 +199,6 @@ cmd_record(int argc, char **argv)
 	char err[512];
 	int rc = 2;
 	double time_scale = 1;
-	optind = 1;
-	opterr = 0;
 	while ((c = endpoint_options_next(&ep, argc, argv, "o:", opts, "baseline record")) != -1) {
 		switch (c) {
 		case ENDPOINT_OPTION_REFUSED:

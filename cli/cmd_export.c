@@ -129,15 +129,9 @@ cmd_export(int argc, char **argv)
 	    {"gzip", 0, NULL, &gzip},
 	    {NULL, 0, NULL, NULL},
 	};
-	switch (cli_parse_options("export", argc, argv, opts, &first)) {
-	case CLI_HELP:
-		usage(stdout);
-		return 0;
-	case CLI_BAD:
-		return 2;
-	case CLI_OK:
-		break;
-	}
+	int status = cli_parse_options("export", argc, argv, opts, usage, &first);
+	if (status >= 0)
+		return status;
 	if (first + 1 != argc) {
 		fputs("assay export: exactly one DIR is required (see assay export --help)\n",
 		      stderr);
@@ -149,7 +143,7 @@ cmd_export(int argc, char **argv)
 	}
 	const char *dir = argv[first];
 	char err[1024];
-	int status = 2;
+	status = 2;
 	struct baseline_pack *pack = NULL;
 	struct config *config = NULL;
 	struct store *store = NULL;

@@ -193,15 +193,9 @@ cmd_serve(int argc, char **argv)
 	    {"db", 0, &db, NULL},
 	    {NULL, 0, NULL, NULL},
 	};
-	switch (cli_parse_options("serve", argc, argv, opts, &first)) {
-	case CLI_HELP:
-		usage(stdout);
-		return 0;
-	case CLI_BAD:
-		return 2;
-	case CLI_OK:
-		break;
-	}
+	int status = cli_parse_options("serve", argc, argv, opts, usage, &first);
+	if (status >= 0)
+		return status;
 	if (first < argc) {
 		fprintf(stderr, "assay serve: unexpected argument '%s'\n", argv[first]);
 		return 2;
@@ -212,7 +206,7 @@ cmd_serve(int argc, char **argv)
 	}
 	char err[1024];
 	struct serve s = {0};
-	int status = 2;
+	status = 2;
 	struct catalog *cat = NULL;
 	struct event_base *base = NULL;
 	struct engine *engine = NULL;

@@ -15,6 +15,9 @@ endpoint_options_init(struct endpoint_options *o)
 {
 	memset(o, 0, sizeof *o);
 	o->auth = AUTH_DEFAULT;
+	/* getopt from the start of the command line, saying nothing itself */
+	optind = 1;
+	opterr = 0;
 }
 
 void

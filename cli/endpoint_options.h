@@ -37,7 +37,8 @@ struct endpoint_options {
 	size_t n_headers;
 };
 
-/* Empty options: no URL, model or key, the API's own auth, no headers. */
+/* Empty options: no URL, model or key, the API's own auth, no headers;
+ * getopt reset to read the command line from its start, silently. */
 void endpoint_options_init(struct endpoint_options *o);
 /* Wipe and free the headers. */
 void endpoint_options_release(struct endpoint_options *o);

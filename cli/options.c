@@ -8,9 +8,9 @@
 
 #define MAX_OPTIONS 15
 
-enum cli_parse
+int
 cli_parse_options(const char *cmd, int argc, char **argv, const struct cli_option *opts,
-                  int *operand)
+                  void (*usage)(FILE *f), int *operand)
 {
 	/* getopt_long's table: each row's index as its value, then --help */
 	struct option longopts[MAX_OPTIONS + 2];
@@ -32,8 +32,10 @@ cli_parse_options(const char *cmd, int argc, char **argv, const struct cli_optio
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		if (c == 'h' + 256)
-			return CLI_HELP;
+		if (c == 'h' + 256) {
+			usage(stdout);
+			return 0;
+		}
 		size_t i = n;
 		if (c >= 0 && (size_t)c < n)
 			i = (size_t)c;
@@ -44,7 +46,7 @@ cli_parse_options(const char *cmd, int argc, char **argv, const struct cli_optio
 		if (i == n) {
 			fprintf(stderr, "assay %s: unknown option or missing value: '%s'\n", cmd,
 			        argv[optind - 1]);
-			return CLI_BAD;
+			return 2;
 		}
 		if (opts[i].value != NULL)
 			*opts[i].value = optarg;
@@ -52,5 +54,5 @@ cli_parse_options(const char *cmd, int argc, char **argv, const struct cli_optio
 			*opts[i].flag = 1;
 	}
 	*operand = optind;
-	return CLI_OK;
+	return -1;
 }

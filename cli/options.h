@@ -7,6 +7,8 @@
 #ifndef ASSAY_CLI_OPTIONS_H
 #define ASSAY_CLI_OPTIONS_H
 
+#include <stdio.h>
+
 struct cli_option {
 	const char *name;   /* without "--"; NULL ends the table */
 	int short_name;     /* its one-letter alias (-c), or 0 */
@@ -14,16 +16,14 @@ struct cli_option {
 	int *flag;          /* or a flag: set to 1 */
 };
 
-enum cli_parse { CLI_OK, CLI_HELP, CLI_BAD };
-
 /*
  * Read argv's options (argv[0] the subcommand) by the table opts, at most
- * 15 rows. CLI_OK with *operand the index of the first argument that is
- * not an option; CLI_HELP for --help (the caller prints its usage);
- * CLI_BAD after "assay CMD: unknown option or missing value: 'ARG'" on
- * stderr.
+ * 15 rows. -1 with *operand the index of the first argument that is not
+ * an option: go on. Else the exit status to return: 0 after --help, its
+ * usage(stdout) printed; 2 after "assay CMD: unknown option or missing
+ * value: 'ARG'" on stderr.
  */
-enum cli_parse cli_parse_options(const char *cmd, int argc, char **argv,
-                                 const struct cli_option *opts, int *operand);
+int cli_parse_options(const char *cmd, int argc, char **argv, const struct cli_option *opts,
+                      void (*usage)(FILE *f), int *operand);
 
 #endif
