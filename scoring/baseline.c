@@ -217,6 +217,19 @@ baseline_free(struct baseline_pack *p)
 	free(p);
 }
 
+/* Members a and b of the object o, when both are numbers: 1 with them in
+ * *x and *y; else 0, nothing set. */
+static int
+number_pair(const json_t *o, const char *a, const char *b, double *x, double *y)
+{
+	const json_t *va = json_object_get(o, a), *vb = json_object_get(o, b);
+	if (!json_is_number(va) || !json_is_number(vb))
+		return 0;
+	*x = json_number_value(va);
+	*y = json_number_value(vb);
+	return 1;
+}
+
 struct baseline_pack *
 baseline_load(const char *path, char *err, size_t errlen)
 {
@@ -258,29 +271,16 @@ baseline_load(const char *path, char *err, size_t errlen)
 		v = json_object_get(jm, "max_output");
 		m->max_output = json_is_integer(v) ? (long)json_integer_value(v) : -1;
 		m->system_fingerprint = json_is_true(json_object_get(jm, "system_fingerprint"));
-		json_t *price = json_object_get(jm, "price_per_mtok");
 		m->price_in = m->price_out = -1;
-		if (json_is_object(price)) {
-			json_t *pi = json_object_get(price, "input"),
-			       *po = json_object_get(price, "output");
-			if (json_is_number(pi) && json_is_number(po)) {
-				m->price_in = json_number_value(pi);
-				m->price_out = json_number_value(po);
-			}
-		}
+		number_pair(json_object_get(jm, "price_per_mtok"), "input", "output", &m->price_in,
+		            &m->price_out);
 		json_t *lat = json_object_get(jm, "latency");
 		m->ttft_ms = m->tokens_per_s = -1;
 		m->latency_time_scale = 1;
-		if (json_is_object(lat)) {
-			json_t *t = json_object_get(lat, "ttft_ms"),
-			       *r = json_object_get(lat, "tokens_per_s");
-			if (json_is_number(t) && json_is_number(r)) {
-				m->ttft_ms = json_number_value(t);
-				m->tokens_per_s = json_number_value(r);
-				json_t *ts = json_object_get(lat, "time_scale");
-				if (json_is_number(ts) && json_number_value(ts) > 0)
-					m->latency_time_scale = json_number_value(ts);
-			}
+		if (number_pair(lat, "ttft_ms", "tokens_per_s", &m->ttft_ms, &m->tokens_per_s)) {
+			json_t *ts = json_object_get(lat, "time_scale");
+			if (json_is_number(ts) && json_number_value(ts) > 0)
+				m->latency_time_scale = json_number_value(ts);
 		}
 		strings_load(json_object_get(jm, "params"), &m->params, &m->n_params);
 		strings_load(json_object_get(jm, "fingerprints"), &m->fingerprints,
