@@ -170,6 +170,25 @@ load_headers(const char *file, struct config_relay *r, const struct ynode *v, ch
 	return 0;
 }
 
+/* The duration at key in n, at least min_us (said as at_least), into *out;
+ * *out is left as it was when n has no key. 0, or -1. */
+static int
+load_duration(const struct ynode *n, const char *key, long long min_us, const char *at_least,
+              const char *file, int64_t *out, char *err, size_t errlen)
+{
+	const struct ynode *v = ytree_get(n, key);
+	long long us;
+	if (v == NULL)
+		return 0;
+	if (ytree_as_duration(v, file, &us, err, errlen) != 0)
+		return -1;
+	if (us < min_us)
+		return ytree_error(err, errlen, file, v->line, "%s must be at least %s", key,
+		                   at_least);
+	*out = us;
+	return 0;
+}
+
 /* The value of key in n, a name that from_name knows (allowed says which),
  * into *out; *out is left as it was when n has no key. 0, or -1. */
 static int
@@ -251,15 +270,8 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n,
 			                   bad < v->n ? v->key_lines[bad] : v->line, "%s", why);
 	}
 	r->interval_us = c->interval_us;
-	long long us;
-	if ((v = ytree_get(n, "interval")) != NULL) {
-		if (ytree_as_duration(v, file, &us, err, errlen) != 0)
-			return -1;
-		if (us < 1000000)
-			return ytree_error(err, errlen, file, v->line,
-			                   "interval must be at least 1s");
-		r->interval_us = us;
-	}
+	if (load_duration(n, "interval", 1000000, "1s", file, &r->interval_us, err, errlen) != 0)
+		return -1;
 	v = ytree_get(n, "models");
 	if (v == NULL || v->kind != YNODE_SEQ || v->n == 0)
 		return ytree_error(err, errlen, file, v ? v->line : n->line,
@@ -300,25 +312,10 @@ config_load(const char *path, const struct baseline_pack *pack, char *err, size_
 	    get_string(root, "ca_file", path, &c->ca_file, err, errlen) != 0)
 		goto err;
 	const struct ynode *v;
-	long long us;
-	if ((v = ytree_get(root, "interval")) != NULL) {
-		if (ytree_as_duration(v, path, &us, err, errlen) != 0)
-			goto err;
-		if (us < 1000000) {
-			ytree_error(err, errlen, path, v->line, "interval must be at least 1s");
-			goto err;
-		}
-		c->interval_us = us;
-	}
-	if ((v = ytree_get(root, "timeout")) != NULL) {
-		if (ytree_as_duration(v, path, &us, err, errlen) != 0)
-			goto err;
-		if (us < 100000) {
-			ytree_error(err, errlen, path, v->line, "timeout must be at least 100ms");
-			goto err;
-		}
-		c->timeout_us = us;
-	}
+	if (load_duration(root, "interval", 1000000, "1s", path, &c->interval_us, err, errlen) !=
+	        0 ||
+	    load_duration(root, "timeout", 100000, "100ms", path, &c->timeout_us, err, errlen) != 0)
+		goto err;
 	/* simulated worlds: the relays' delays are this multiple of real ones */
 	if ((v = ytree_get(root, "time_scale")) != NULL &&
 	    ytree_as_double(v, path, 1e-4, 1000, &c->time_scale, err, errlen) != 0)
