@@ -40,6 +40,16 @@ chat(struct response *r, const char *endpoint, const char *model, const char *us
 	cr_assert_eq(r->rc, CURLE_OK, "%s: %s", endpoint, curl_easy_strerror(r->rc));
 }
 
+/* chat(), and the answer must be a 200 (its body said otherwise). Inline:
+ * not every including file calls it. */
+static inline void
+chat_ok(struct response *r, const char *endpoint, const char *model, const char *user,
+        const char *extra)
+{
+	chat(r, endpoint, model, user, extra);
+	cr_assert_eq(r->status, 200, "%s: HTTP %ld: %s", endpoint, r->status, r->body);
+}
+
 #define str json_str
 
 #endif

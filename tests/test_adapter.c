@@ -31,6 +31,17 @@ parse(enum api_kind api, int stream, int status, const char *body, size_t piece,
 	adapter_parse_release(&p);
 }
 
+/* body, a 200 answer fed in pieces of piece bytes, parsed into o without
+ * an error, its text text; o is the caller's to release. */
+static void
+parse_ok(enum api_kind api, int stream, const char *body, size_t piece, const char *text,
+         struct observation *o)
+{
+	parse(api, stream, 200, body, piece, 1 << 20, o);
+	cr_expect_eq(o->error, ERR_NONE, "%s", o->error_detail);
+	cr_expect_str_eq(o->text, text, "text '%s', want '%s'", o->text, text);
+}
+
 Test(adapter, openai_request_body)
 {
 	struct probe_message m[] = {{"system", "be brief"}, {"user", "hi \"there\""}};
@@ -195,9 +206,7 @@ static const char openai_whole[] =
 Test(adapter, openai_whole_response)
 {
 	struct observation o;
-	parse(API_OPENAI, 0, 200, openai_whole, 7, 1 << 20, &o);
-	cr_expect_eq(o.error, ERR_NONE, "%s", o.error_detail);
-	cr_expect_str_eq(o.text, "pong");
+	parse_ok(API_OPENAI, 0, openai_whole, 7, "pong", &o);
 	cr_expect_str_eq(o.model, "gpt-4o-2024-08-06");
 	cr_expect_str_eq(o.id, "chatcmpl-abc");
 	cr_expect_str_eq(o.finish_reason, "stop");
@@ -222,9 +231,7 @@ Test(adapter, openai_stream_with_usage)
 	    "\"completion_tokens\":2,\"total_tokens\":11}}\n\n"
 	    "data: [DONE]\n\n";
 	struct observation o;
-	parse(API_OPENAI, 1, 200, s, 5, 1 << 20, &o);
-	cr_expect_eq(o.error, ERR_NONE, "%s", o.error_detail);
-	cr_expect_str_eq(o.text, "pong");
+	parse_ok(API_OPENAI, 1, s, 5, "pong", &o);
 	cr_expect_eq(o.n_chunks, 2, "only chunks with content count");
 	cr_expect_geq(o.ttft_us, 0);
 	cr_expect_eq(o.prompt_tokens, 9);
@@ -258,9 +265,7 @@ Test(adapter, anthropic_stream)
 	    "\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n"
 	    "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
 	struct observation o;
-	parse(API_ANTHROPIC, 1, 200, s, 11, 1 << 20, &o);
-	cr_expect_eq(o.error, ERR_NONE, "%s", o.error_detail);
-	cr_expect_str_eq(o.text, "hello");
+	parse_ok(API_ANTHROPIC, 1, s, 11, "hello", &o);
 	cr_expect_str_eq(o.id, "msg_01");
 	cr_expect_eq(o.prompt_tokens, 20);
 	cr_expect_eq(o.completion_tokens, 3);

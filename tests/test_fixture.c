@@ -69,6 +69,15 @@ chat(struct response *r, const char *endpoint, const char *model, const char *us
 	free(body);
 }
 
+/* chat(), and the answer must be a 200 (its body said otherwise). */
+static void
+chat_ok(struct response *r, const char *endpoint, const char *model, const char *user,
+        const char *extra)
+{
+	chat(r, endpoint, model, user, extra);
+	cr_assert_eq(r->status, 200, "%s: HTTP %ld: %s", endpoint, r->status, r->body);
+}
+
 #define prompt_count test_count_prompt /* tests/helpers.h */
 #define text_count test_count_text
 
@@ -109,8 +118,7 @@ Test(fixture, chat_completion_has_the_official_fields)
 {
 	struct response r;
 	const char *q = "[ref 3f9a1c2e] Tell me something about databases.";
-	chat(&r, "official", "gpt-4o", q, NULL);
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "official", "gpt-4o", q, NULL);
 	cr_assert_not_null(r.json, "not JSON: %s", r.body);
 	const char *id = str(r.json, "id");
 	cr_assert_not_null(id);
@@ -148,8 +156,7 @@ Test(fixture, qwen_answers_in_the_vllm_dialect_with_its_own_tokenizer)
 {
 	struct response r;
 	const char *q = "请用一句话介绍一下你自己。🙂 12345678";
-	chat(&r, "official", "qwen3-32b", q, NULL);
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "official", "qwen3-32b", q, NULL);
 	const char *id = str(r.json, "id");
 	cr_expect(id != NULL && strncmp(id, "chatcmpl-", 9) == 0, "%s", id);
 	cr_expect_null(json_object_get(r.json, "system_fingerprint"));
@@ -235,9 +242,8 @@ Test(fixture, streams_sse_with_a_final_usage_chunk)
 {
 	struct response r;
 	const char *q = "Explain how a hash table works.";
-	chat(&r, "official", "gpt-4o", q,
-	     "{\"stream\": true, \"stream_options\": {\"include_usage\": true}}");
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "official", "gpt-4o", q,
+	        "{\"stream\": true, \"stream_options\": {\"include_usage\": true}}");
 	cr_expect(strstr(r.headers.data, "text/event-stream") != NULL, "%s", r.headers.data);
 	struct stream s;
 	stream_parse(r.body, &s);
@@ -256,8 +262,7 @@ Test(fixture, streams_sse_with_a_final_usage_chunk)
 Test(fixture, stream_without_include_usage_has_no_usage)
 {
 	struct response r;
-	chat(&r, "official", "gpt-4o", "Say something.", "{\"stream\": true}");
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "official", "gpt-4o", "Say something.", "{\"stream\": true}");
 	cr_expect(strstr(r.body, "\"usage\"") == NULL);
 	cr_expect(strstr(r.body, "data: [DONE]") != NULL);
 	response_release(&r);
@@ -266,8 +271,8 @@ Test(fixture, stream_without_include_usage_has_no_usage)
 Test(fixture, max_tokens_cuts_with_finish_reason_length)
 {
 	struct response r;
-	chat(&r, "official", "gpt-4o", "日本語のテキスト😀😀 0123456789 ｶﾀｶﾅ", "{\"max_tokens\": 1}");
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "official", "gpt-4o", "日本語のテキスト😀😀 0123456789 ｶﾀｶﾅ",
+	        "{\"max_tokens\": 1}");
 	json_t *choice = json_array_get(json_object_get(r.json, "choices"), 0);
 	cr_expect_str_eq(str(choice, "finish_reason"), "length");
 	cr_expect_eq(num(json_object_get(r.json, "usage"), "completion_tokens"), 1);
@@ -292,8 +297,7 @@ static char *
 answer(const char *endpoint, const char *model, const char *q, const char *extra)
 {
 	struct response r;
-	chat(&r, endpoint, model, q, extra);
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, endpoint, model, q, extra);
 	const char *content =
 	    str(json_object_get(json_array_get(json_object_get(r.json, "choices"), 0), "message"),
 	        "content");
@@ -462,8 +466,7 @@ Test(fixture, swap_relay_answers_with_the_cheap_model_under_the_premium_name)
 {
 	const char *q = "这是一个测试句子，包含中文和数字 2024 以及表情 🚀🚀。 1234567 ｶﾀｶﾅ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢";
 	struct response r;
-	chat(&r, "swap", "gpt-4o", q, NULL);
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "swap", "gpt-4o", q, NULL);
 	cr_expect_str_eq(str(r.json, "model"), "gpt-4o-2024-08-06");
 	long got = num(json_object_get(r.json, "usage"), "prompt_tokens");
 	long qwen = prompt_count("qwen3", "qwen3", q);
@@ -486,8 +489,7 @@ Test(fixture, fractional_substitution_swaps_some_requests)
 	const char *q = "Count the vowels in this sentence, then explain your reasoning.";
 	for (int i = 0; i < 40; i++) {
 		struct response r;
-		chat(&r, "half-swap", "gpt-4o", q, NULL);
-		cr_assert_eq(r.status, 200, "%s", r.body);
+		chat_ok(&r, "half-swap", "gpt-4o", q, NULL);
 		cr_expect_str_eq(str(r.json, "model"), "gpt-4o-2024-08-06");
 		const char *fp = str(r.json, "system_fingerprint");
 		/* gpt-4o-mini wears its own fingerprints */
@@ -574,9 +576,8 @@ first_choice(const struct response *r)
 Test(fixture, logprobs_cover_every_token)
 {
 	struct response r;
-	chat(&r, "official", "gpt-4o", "Tell me about lighthouses.",
-	     "{\"logprobs\": true, \"top_logprobs\": 2, \"max_tokens\": 12}");
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "official", "gpt-4o", "Tell me about lighthouses.",
+	        "{\"logprobs\": true, \"top_logprobs\": 2, \"max_tokens\": 12}");
 	json_t *content = json_object_get(json_object_get(first_choice(&r), "logprobs"), "content");
 	cr_assert(json_is_array(content), "%s", r.body);
 	cr_expect_eq((long)json_array_size(content),
@@ -600,9 +601,8 @@ Test(fixture, logprobs_cover_every_token)
 Test(fixture, n_choices_whole_and_streamed)
 {
 	struct response r;
-	chat(&r, "official", "gpt-4o", "Tell me about lighthouses.",
-	     "{\"n\": 3, \"max_tokens\": 4}");
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "official", "gpt-4o", "Tell me about lighthouses.",
+	        "{\"n\": 3, \"max_tokens\": 4}");
 	cr_expect_eq(json_array_size(json_object_get(r.json, "choices")), 3);
 	cr_expect_eq(num(json_object_get(r.json, "usage"), "completion_tokens"), 12);
 	response_release(&r);
@@ -638,9 +638,8 @@ Test(fixture, stop_sequences_end_the_answer)
 Test(fixture, tools_are_called_with_arguments)
 {
 	struct response r;
-	chat(&r, "official", "gpt-4o", "What is the weather in Lisbon today?",
-	     "{\"tools\": [" WEATHER_TOOL "]}");
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "official", "gpt-4o", "What is the weather in Lisbon today?",
+	        "{\"tools\": [" WEATHER_TOOL "]}");
 	json_t *msg = json_object_get(first_choice(&r), "message");
 	cr_expect_str_eq(str(first_choice(&r), "finish_reason"), "tool_calls");
 	cr_expect(json_is_null(json_object_get(msg, "content")));

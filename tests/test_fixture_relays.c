@@ -92,8 +92,7 @@ Test(relay, truncation_keeps_fewer_prompt_tokens)
 	struct response r;
 	long full = count_prompt(LONG_PROMPT);
 	cr_assert_gt(full, 60);
-	chat(&r, "truncate", "gpt-4o", LONG_PROMPT, NULL);
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "truncate", "gpt-4o", LONG_PROMPT, NULL);
 	cr_expect_leq(usage(&r, "prompt_tokens"), 60);
 	cr_expect_gt(usage(&r, "prompt_tokens"), 40);
 	response_release(&r);
@@ -132,9 +131,8 @@ Test(relay, inflated_usage_is_over_the_recount)
 Test(relay, stripped_parameters_are_ignored)
 {
 	struct response r;
-	chat(&r, "strip", "gpt-4o", "Tell me about rivers.",
-	     "{\"stop\": [\".\"], \"logprobs\": true, \"max_tokens\": 3}");
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "strip", "gpt-4o", "Tell me about rivers.",
+	        "{\"stop\": [\".\"], \"logprobs\": true, \"max_tokens\": 3}");
 	cr_expect(strchr(content(&r), '.') != NULL, "stop was honoured: %s", content(&r));
 	cr_expect_gt(usage(&r, "completion_tokens"), 3);
 	cr_expect(json_is_null(
@@ -267,8 +265,7 @@ Test(relay, disguised_substitution_wears_the_premium_dialect)
 {
 	struct response r;
 	const char *q = "Tell me about the sea.";
-	chat(&r, "combo", "gpt-4o", q, NULL);
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "combo", "gpt-4o", q, NULL);
 	cr_expect_str_eq(str(r.json, "model"), "gpt-4o-2024-08-06");
 	cr_expect(gpt4o_fingerprint(&r), "not disguised");
 	cr_expect_gt(usage(&r, "prompt_tokens"), count_prompt(q));
@@ -553,8 +550,7 @@ Test(relay, translator_takes_only_what_from_names)
 	/* an OpenAI-wire request passes through (with the injected prompt) */
 	const char *q = "Reply with the single word: pong";
 	struct chat_message m[] = {{"system", "Answer briefly.", NULL}, {"user", q, NULL}};
-	chat(&r, "translate-claude", "gpt-4o", q, NULL);
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "translate-claude", "gpt-4o", q, NULL);
 	cr_expect_str_eq(str(r.json, "model"), "gpt-4o-2024-08-06");
 	struct tokenizer *t = test_tokenizer("o200k_base");
 	cr_expect_eq(usage(&r, "prompt_tokens"), chat_prompt_tokens(t, "openai", m, 2));
