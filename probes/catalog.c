@@ -319,7 +319,9 @@ err:
 }
 
 struct catalog *
-catalog_load_default(char *err, size_t errlen)
+catalog_load_default_checked(int (*check)(const struct catalog *c, const char *path, char *err,
+                                          size_t errlen),
+                             char *err, size_t errlen)
 {
 	char *path = data_path("probes/catalog/core.yaml");
 	if (path == NULL) {
@@ -327,8 +329,18 @@ catalog_load_default(char *err, size_t errlen)
 		return NULL;
 	}
 	struct catalog *c = catalog_load(path, err, errlen);
+	if (c != NULL && check != NULL && check(c, path, err, errlen) != 0) {
+		catalog_free(c);
+		c = NULL;
+	}
 	free(path);
 	return c;
+}
+
+struct catalog *
+catalog_load_default(char *err, size_t errlen)
+{
+	return catalog_load_default_checked(NULL, err, errlen);
 }
 
 const struct probe_def *
