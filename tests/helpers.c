@@ -225,6 +225,23 @@ fixture_start_scaled(struct fixture *f, const char *world, const char *const nee
 	             "the fixture world %s did not start", world);
 }
 
+void
+test_world_start(struct test_world *w, const char *tag, const char *world, const char *const need[],
+                 const char *scale)
+{
+	cr_assert_eq(test_tmpdir(w->dir, sizeof w->dir, tag), 0, "cannot make a folder for %s",
+	             tag);
+	fixture_start_scaled(&w->world, world, need, scale);
+}
+
+int
+test_world_stop(struct test_world *w)
+{
+	int rc = fixture_stop(&w->world);
+	cr_expect_eq(test_rmtree(w->dir), 0, "cannot remove %s", w->dir);
+	return rc;
+}
+
 const char *
 fixture_url(const struct fixture *f, const char *name)
 {

@@ -62,6 +62,19 @@ int fixture_start(struct fixture *f, const char *world, const char *const need[]
  * asserting (Criterion) that it started; the failure names the world. */
 void fixture_start_scaled(struct fixture *f, const char *world, const char *const need[],
                           const char *scale);
+/* A fixture world and a scratch folder, as the suites that run `assay`
+ * against a world set them up and tear them down together. */
+struct test_world {
+	struct fixture world;
+	char dir[256];
+};
+/* test_tmpdir(w->dir, tag) and fixture_start_scaled(w->world, ...),
+ * asserting (Criterion) both. */
+void test_world_start(struct test_world *w, const char *tag, const char *world,
+                      const char *const need[], const char *scale);
+/* Stop the world and remove the folder (expecting, Criterion, that it
+ * goes); the world's exit status, as fixture_stop(). */
+int test_world_stop(struct test_world *w);
 /* The base URL of endpoint name, or NULL. */
 const char *fixture_url(const struct fixture *f, const char *name);
 int fixture_stop(struct fixture *f);

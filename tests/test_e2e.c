@@ -20,21 +20,18 @@
 
 static const char *const need[] = {"official", "honest-relay", "swap-relay", NULL};
 
-static struct fixture world;
-static char tmpdir[256];
+static struct test_world env;
 
 static void
 setup(void)
 {
-	cr_assert_eq(test_tmpdir(tmpdir, sizeof tmpdir, "e2e"), 0);
-	fixture_start_scaled(&world, "fixtures/demo.yaml", need, "0.05");
+	test_world_start(&env, "e2e", "fixtures/demo.yaml", need, "0.05");
 }
 
 static void
 teardown(void)
 {
-	cr_expect_eq(fixture_stop(&world), 0, "the fixture did not stop cleanly on SIGTERM");
-	cr_expect_eq(test_rmtree(tmpdir), 0);
+	cr_expect_eq(test_world_stop(&env), 0, "the fixture did not stop cleanly on SIGTERM");
 }
 
 /* Both relays in /api/v1/relays, each with a verdict. */
@@ -65,15 +62,16 @@ has_finding(const json_t *entry, const char *class)
 	return json_find(json_object_get(entry, "findings"), "class", class) != NULL;
 }
 
-/* tmpdir/assay.yaml for serve: the database tmpdir/assay.db (into db, 300
- * bytes), then the rest of the file after "database:", formatted. */
+/* The scratch folder's assay.yaml for serve (its path into cfg, 300 bytes):
+ * the database assay.db beside it (into db, 300 bytes), then the rest of
+ * the file after "database:", formatted. */
 static void write_serve_config(char *cfg, char *db, const char *fmt, ...) PRINTFLIKE(3, 4);
 
 static void
 write_serve_config(char *cfg, char *db, const char *fmt, ...)
 {
-	snprintf(cfg, 300, "%s/assay.yaml", tmpdir);
-	snprintf(db, 300, "%s/assay.db", tmpdir);
+	snprintf(cfg, 300, "%s/assay.yaml", env.dir);
+	snprintf(db, 300, "%s/assay.db", env.dir);
 	char rest[2000];
 	va_list ap;
 	va_start(ap, fmt);
@@ -101,7 +99,8 @@ Test(e2e, serve_shows_honest_genuine_and_swap_misbehaving, .init = setup, .fini 
 	                   "interval: 1h\ntimeout: 20s\nrelays:\n"
 	                   "  - name: honest-relay\n    base_url: %s\n    models: [gpt-4o]\n"
 	                   "  - name: swap-relay\n    base_url: %s\n    models: [gpt-4o]\n",
-	                   fixture_url(&world, "honest-relay"), fixture_url(&world, "swap-relay"));
+	                   fixture_url(&env.world, "honest-relay"),
+	                   fixture_url(&env.world, "swap-relay"));
 
 	struct child serve;
 	char base[300];
@@ -159,17 +158,17 @@ audit(const char *base_url, int json, char **out)
 Test(e2e, audit_exit_status_and_json, .init = setup, .fini = teardown, .timeout = 120)
 {
 	char *out = NULL;
-	cr_expect_eq(audit(fixture_url(&world, "honest-relay"), 0, &out), 0,
+	cr_expect_eq(audit(fixture_url(&env.world, "honest-relay"), 0, &out), 0,
 	             "honest relay not genuine:\n%s", out);
 	cr_expect_not_null(strstr(out, "verdict: genuine"));
 	free(out);
 
-	cr_expect_eq(audit(fixture_url(&world, "swap-relay"), 0, &out), 1,
+	cr_expect_eq(audit(fixture_url(&env.world, "swap-relay"), 0, &out), 1,
 	             "swap relay not misbehaving:\n%s", out);
 	cr_expect_not_null(strstr(out, "substitution"));
 	free(out);
 
-	cr_expect_eq(audit(fixture_url(&world, "swap-relay"), 1, &out), 1);
+	cr_expect_eq(audit(fixture_url(&env.world, "swap-relay"), 1, &out), 1);
 	json_t *j = json_loads(out, 0, NULL);
 	cr_assert_not_null(j, "--json output does not parse:\n%s", out);
 	free(out);
@@ -251,7 +250,7 @@ Test(e2e, kill_9_and_restart_keep_the_evidence_window, .init = setup, .fini = te
 	write_serve_config(cfg, db,
 	                   "interval: 1s\ntimeout: 20s\ntime_scale: 0.05\nrelays:\n"
 	                   "  - name: swap-relay\n    base_url: %s\n    models: [gpt-4o]\n",
-	                   fixture_url(&world, "swap-relay"));
+	                   fixture_url(&env.world, "swap-relay"));
 
 	struct child serve;
 	char base[300], url[400];

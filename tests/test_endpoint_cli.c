@@ -22,14 +22,12 @@
 
 static const char *const need[] = {"official",    "honest",     "tenant",
                                    "bearer-only", "x-key-only", NULL};
-static struct fixture world;
-static char tmpdir[256];
+static struct test_world env;
 
 static void
 setup(void)
 {
-	cr_assert_eq(test_tmpdir(tmpdir, sizeof tmpdir, "endpoint"), 0);
-	fixture_start_scaled(&world, "tests/data/endpoint/world.yaml", need, "0.05");
+	test_world_start(&env, "endpoint", "tests/data/endpoint/world.yaml", need, "0.05");
 	setenv("EP_BEARER_KEY", BEARER_KEY, 1);
 	setenv("EP_XKEY", XKEY, 1);
 	setenv("EP_TENANT", TENANT, 1);
@@ -38,8 +36,7 @@ setup(void)
 static void
 teardown(void)
 {
-	fixture_stop(&world);
-	cr_expect_eq(test_rmtree(tmpdir), 0);
+	test_world_stop(&env);
 }
 
 TestSuite(endpoint_cli, .init = setup, .fini = teardown, .timeout = 180);
@@ -51,7 +48,7 @@ host_of(const char *relay)
 	static char buf[4][256];
 	static int k;
 	char *b = buf[k++ % 4];
-	snprintf(b, 256, "%s", fixture_url(&world, relay));
+	snprintf(b, 256, "%s", fixture_url(&env.world, relay));
 	size_t n = strlen(b);
 	if (n > 3 && strcmp(b + n - 3, "/v1") == 0)
 		b[n - 3] = '\0';
@@ -183,14 +180,14 @@ Test(endpoint_cli, header_reaches_the_relay_and_is_never_shown)
 {
 	char *out, *err;
 	/* without the tenant header, the relay refuses every request */
-	audit(&out, &err, "--base-url", fixture_url(&world, "tenant"), "--model", "gpt-4o",
+	audit(&out, &err, "--base-url", fixture_url(&env.world, "tenant"), "--model", "gpt-4o",
 	      "--json", NULL);
 	expect_requests_ok(out, 0);
 	free(out);
 	free(err);
 	for (int json = 0; json < 2; json++) {
-		audit(&out, &err, "--base-url", fixture_url(&world, "tenant"), "--model", "gpt-4o",
-		      "--header", "x-tenant: " TENANT, json ? "--json" : NULL, NULL);
+		audit(&out, &err, "--base-url", fixture_url(&env.world, "tenant"), "--model",
+		      "gpt-4o", "--header", "x-tenant: " TENANT, json ? "--json" : NULL, NULL);
 		if (json) {
 			expect_requests_ok(out, 1);
 		} else {
@@ -203,12 +200,12 @@ Test(endpoint_cli, header_reaches_the_relay_and_is_never_shown)
 		free(err);
 	}
 	/* the value from the environment, kept off the command line */
-	audit(&out, &err, "--base-url", fixture_url(&world, "tenant"), "--model", "gpt-4o",
+	audit(&out, &err, "--base-url", fixture_url(&env.world, "tenant"), "--model", "gpt-4o",
 	      "--header-env", "x-tenant: EP_TENANT", "--json", NULL);
 	expect_requests_ok(out, 1);
 	free(out);
 	free(err);
-	cr_expect_eq(audit(&out, &err, "--base-url", fixture_url(&world, "tenant"), "--model",
+	cr_expect_eq(audit(&out, &err, "--base-url", fixture_url(&env.world, "tenant"), "--model",
 	                   "gpt-4o", "--header-env", "x-tenant: EP_NOT_SET", NULL),
 	             2);
 	cr_expect_not_null(strstr(err, "'EP_NOT_SET'"), "%s", err);
@@ -238,12 +235,12 @@ Test(endpoint_cli, auth_names_the_header_that_carries_the_key)
 	free(out);
 	free(err);
 	/* an OpenAI relay that wants x-api-key */
-	audit(&out, &err, "--base-url", fixture_url(&world, "x-key-only"), "--model", "gpt-4o",
+	audit(&out, &err, "--base-url", fixture_url(&env.world, "x-key-only"), "--model", "gpt-4o",
 	      "--key-env", "EP_XKEY", "--json", NULL);
 	expect_requests_ok(out, 0);
 	free(out);
 	free(err);
-	audit(&out, &err, "--base-url", fixture_url(&world, "x-key-only"), "--model", "gpt-4o",
+	audit(&out, &err, "--base-url", fixture_url(&env.world, "x-key-only"), "--model", "gpt-4o",
 	      "--key-env", "EP_XKEY", "--auth", "x-api-key", "--json", NULL);
 	j = parse(out);
 	cr_expect_eq(json_int(j, "ok_requests"), json_int(j, "requests"), "%s", out);
@@ -286,7 +283,7 @@ Test(endpoint_cli, headers_assay_owns_are_refused)
 		while (k < 12)
 			args[k++] = NULL;
 		int rc =
-		    audit(&out, &err, "--base-url", fixture_url(&world, "honest"), "--model",
+		    audit(&out, &err, "--base-url", fixture_url(&env.world, "honest"), "--model",
 		          "gpt-4o", args[0], args[1], args[2], args[3], args[4], args[5], NULL);
 		cr_expect_eq(rc, 2, "'%s' accepted", cases[i].header);
 		cr_expect_eq(count(err, "\n"), 1, "%s", err);
@@ -298,15 +295,15 @@ Test(endpoint_cli, headers_assay_owns_are_refused)
 	}
 	/* the key's header is free when no key is given, or auth moves the key */
 	char *out, *err;
-	cr_expect_neq(audit(&out, &err, "--base-url", fixture_url(&world, "x-key-only"), "--model",
-	                    "gpt-4o", "--header", "x-api-key: " XKEY, "--json", NULL),
+	cr_expect_neq(audit(&out, &err, "--base-url", fixture_url(&env.world, "x-key-only"),
+	                    "--model", "gpt-4o", "--header", "x-api-key: " XKEY, "--json", NULL),
 	              2);
 	json_t *j = parse(out);
 	cr_expect_eq(json_int(j, "ok_requests"), json_int(j, "requests"), "%s", out);
 	json_decref(j);
 	free(out);
 	free(err);
-	cr_expect_eq(audit(&out, &err, "--base-url", fixture_url(&world, "honest"), "--model",
+	cr_expect_eq(audit(&out, &err, "--base-url", fixture_url(&env.world, "honest"), "--model",
 	                   "gpt-4o", "--auth", "basic", NULL),
 	             2);
 	cr_expect_not_null(strstr(err, "bearer"), "%s", err);
@@ -317,12 +314,12 @@ Test(endpoint_cli, headers_assay_owns_are_refused)
 Test(endpoint_cli, baseline_record_sends_the_header)
 {
 	char pack[300];
-	snprintf(pack, sizeof pack, "%s/pack.json", tmpdir);
+	snprintf(pack, sizeof pack, "%s/pack.json", env.dir);
 	char *argv[] = {(char *)test_binary("assay"),
 	                (char *)"baseline",
 	                (char *)"record",
 	                (char *)"--base-url",
-	                (char *)fixture_url(&world, "tenant"),
+	                (char *)fixture_url(&env.world, "tenant"),
 	                (char *)"--model",
 	                (char *)"gpt-4o",
 	                (char *)"--samples",
@@ -356,12 +353,12 @@ static const char *
 write_config(const char *name, const char *relays)
 {
 	static char path[300];
-	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+	snprintf(path, sizeof path, "%s/%s", env.dir, name);
 	cr_assert_eq(
 	    test_write_file(path,
 	                    "title: endpoints\nlisten: 127.0.0.1:0\ndatabase: %s/assay.db\n"
 	                    "interval: 1h\ntimeout: 20s\nrelays:\n%s",
-	                    tmpdir, relays),
+	                    env.dir, relays),
 	    0, "cannot write %s", path);
 	return path;
 }
@@ -409,7 +406,7 @@ Test(endpoint_cli, serve_config_headers_errors_name_file_and_line)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char want[400];
-		snprintf(want, sizeof want, "%s/bad.yaml:%d: %s", tmpdir, cases[i].line,
+		snprintf(want, sizeof want, "%s/bad.yaml:%d: %s", env.dir, cases[i].line,
 		         cases[i].words);
 		expect_config_error(cases[i].relays, want);
 	}
@@ -445,10 +442,10 @@ Test(endpoint_cli, serve_sends_headers_and_auth_and_logs_the_path_hint)
 	         "  - name: x-key-only\n    base_url: %s\n    models: [gpt-4o]\n"
 	         "    key_env: EP_XKEY\n    auth: x-api-key\n"
 	         "  - name: wrong-path\n    base_url: %s/v2\n    models: [gpt-4o]\n",
-	         host_of("tenant"), fixture_url(&world, "x-key-only"), host_of("honest"));
+	         host_of("tenant"), fixture_url(&env.world, "x-key-only"), host_of("honest"));
 	const char *cfg = write_config("assay.yaml", relays);
 	char log[300];
-	snprintf(log, sizeof log, "%s/serve.log", tmpdir);
+	snprintf(log, sizeof log, "%s/serve.log", env.dir);
 	struct child serve;
 	char *argv[] = {(char *)"/bin/sh",
 	                (char *)"-c",
@@ -494,6 +491,6 @@ Test(endpoint_cli, serve_sends_headers_and_auth_and_logs_the_path_hint)
 	char cmd[600];
 	snprintf(cmd, sizeof cmd,
 	         "grep -rqa --exclude=assay.yaml -e '%s' -e 'literal-value' -e '%s' '%s'", TENANT,
-	         XKEY, tmpdir);
-	cr_expect_neq(system(cmd), 0, "a header value or key is on disk in %s", tmpdir);
+	         XKEY, env.dir);
+	cr_expect_neq(system(cmd), 0, "a header value or key is on disk in %s", env.dir);
 }

@@ -17,6 +17,16 @@ begin(struct assessment *a, long requests, long ok, int strong)
 	a->strong_checks_passed = strong;
 }
 
+/* a decided: verdict v, and audit's exit status for it. */
+static void
+expect_verdict(struct assessment *a, enum verdict v, int status)
+{
+	assessment_decide(a);
+	cr_expect_eq(a->verdict, v, "%s, want %s: %s", verdict_name(a->verdict), verdict_name(v),
+	             a->reason);
+	cr_expect_eq(verdict_exit_status(a->verdict), status);
+}
+
 Test(verdict, genuine_needs_the_strong_check)
 {
 	struct assessment a;
@@ -42,9 +52,7 @@ Test(verdict, thresholds)
 	cr_expect_eq(a.verdict, VERDICT_SUSPECT, "p = 0.01 of 2 tests: %s", a.reason);
 	assessment_add(&a, CLASS_PROMPT_INJECTION, CONFIDENCE_VIOLATION, "x", "y", "p", NULL,
 	               "sure");
-	assessment_decide(&a);
-	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING);
-	cr_expect_eq(verdict_exit_status(a.verdict), 1);
+	expect_verdict(&a, VERDICT_MISBEHAVING, 1);
 	assessment_release(&a);
 }
 
@@ -92,9 +100,7 @@ Test(verdict, availability_is_not_cheating)
 	assessment_decide(&a);
 	cr_expect_eq(a.verdict, VERDICT_GENUINE);
 	a.ok_requests = 0;
-	assessment_decide(&a);
-	cr_expect_eq(a.verdict, VERDICT_UNREACHABLE);
-	cr_expect_eq(verdict_exit_status(a.verdict), 3);
+	expect_verdict(&a, VERDICT_UNREACHABLE, 3);
 	assessment_release(&a);
 }
 
