@@ -144,10 +144,7 @@ baseline_protocol_knows_events(const struct baseline_protocol *p, const char *ev
 {
 	char core[OBS_EVENTS_CAP];
 	events_core(events, core);
-	for (size_t i = 0; i < p->n_events; i++)
-		if (strcmp(p->events[i], core) == 0)
-			return 1;
-	return 0;
+	return name_index((const char *const *)p->events, p->n_events, core) >= 0;
 }
 
 void
@@ -561,10 +558,7 @@ baseline_answer_rate(const struct baseline_model *m, const char *probe)
 int
 baseline_supports(const struct baseline_model *m, const char *param)
 {
-	for (size_t i = 0; i < m->n_params; i++)
-		if (strcmp(m->params[i], param) == 0)
-			return 1;
-	return 0;
+	return name_index((const char *const *)m->params, m->n_params, param) >= 0;
 }
 
 void
@@ -581,10 +575,7 @@ baseline_request_rules(const struct baseline_model *m, struct request_rules *out
 int
 baseline_has_fingerprint(const struct baseline_model *m, const char *fp)
 {
-	for (size_t i = 0; i < m->n_fingerprints; i++)
-		if (strcmp(m->fingerprints[i], fp) == 0)
-			return 1;
-	return 0;
+	return name_index((const char *const *)m->fingerprints, m->n_fingerprints, fp) >= 0;
 }
 
 const struct baseline_samples *
