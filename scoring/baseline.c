@@ -508,11 +508,9 @@ baseline_find(const struct baseline_pack *p, const char *name)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		const struct baseline_model *m = &p->models[i];
-		if (strcmp(m->name, name) == 0)
+		if (strcmp(m->name, name) == 0 ||
+		    name_index((const char *const *)m->aliases, m->n_aliases, name) >= 0)
 			return m;
-		for (size_t k = 0; k < m->n_aliases; k++)
-			if (strcmp(m->aliases[k], name) == 0)
-				return m;
 	}
 	return NULL;
 }
