@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "scoring/targets.h"
 
 struct damper {
 	int bad, good; /* runs in a row */
@@ -25,8 +26,7 @@ struct damper {
 };
 
 struct target {
-	char *relay, *model;
-	struct target *next;
+	struct target_key key; /* first: scoring/targets.h */
 	int has_segment;
 	int64_t seg_id;
 	char *seg_verdict, *seg_classes, *seg_reason, *seg_findings;
@@ -36,7 +36,7 @@ struct target {
 };
 
 struct timeline {
-	struct target *targets;
+	struct target_key *targets; /* of struct target */
 };
 
 struct timeline *
@@ -53,18 +53,17 @@ damper_release(struct damper *d)
 	memset(d, 0, sizeof *d);
 }
 
+/* What a target's record holds beyond its key (a targets_free release). */
 static void
-target_free(struct target *t)
+target_release(void *record)
 {
-	free(t->relay);
-	free(t->model);
+	struct target *t = record;
 	free(t->seg_verdict);
 	free(t->seg_classes);
 	free(t->seg_reason);
 	free(t->seg_findings);
 	damper_release(&t->outage);
 	damper_release(&t->misbehaving);
-	free(t);
 }
 
 void
@@ -72,26 +71,14 @@ timeline_free(struct timeline *t)
 {
 	if (t == NULL)
 		return;
-	while (t->targets != NULL) {
-		struct target *x = t->targets;
-		t->targets = x->next;
-		target_free(x);
-	}
+	targets_free(&t->targets, target_release);
 	free(t);
 }
 
 static struct target *
 target_get(struct timeline *tl, const char *relay, const char *model)
 {
-	for (struct target *t = tl->targets; t != NULL; t = t->next)
-		if (strcmp(t->relay, relay) == 0 && strcmp(t->model, model) == 0)
-			return t;
-	struct target *t = xcalloc(1, sizeof *t);
-	t->relay = xstrdup(relay);
-	t->model = xstrdup(model);
-	t->next = tl->targets;
-	tl->targets = t;
-	return t;
+	return targets_get(&tl->targets, sizeof(struct target), relay, model);
 }
 
 static void
@@ -135,13 +122,7 @@ timeline_restore_incident(struct timeline *tl, const struct timeline_incident *i
 void
 timeline_forget(struct timeline *tl, const char *relay, const char *model)
 {
-	for (struct target **p = &tl->targets; *p != NULL; p = &(*p)->next)
-		if (strcmp((*p)->relay, relay) == 0 && strcmp((*p)->model, model) == 0) {
-			struct target *x = *p;
-			*p = x->next;
-			target_free(x);
-			return;
-		}
+	targets_remove(&tl->targets, relay, model, target_release);
 }
 
 static int
@@ -202,8 +183,8 @@ apply_segment(struct target *t, int64_t at_ms, const struct assessment *a, const
 		t->seg_last_ms = at_ms;
 	*out = (struct timeline_segment){
 	    .id = t->seg_id,
-	    .relay = t->relay,
-	    .model = t->model,
+	    .relay = t->key.relay,
+	    .model = t->key.model,
 	    .first_ms = t->seg_first_ms,
 	    .last_ms = t->seg_last_ms,
 	    .runs = t->seg_runs,
@@ -222,8 +203,8 @@ report(const struct target *t, const struct damper *d, const char *kind, int64_t
 		return;
 	out->incidents[out->n_incidents++] = (struct timeline_incident){
 	    .id = d->id,
-	    .relay = t->relay,
-	    .model = t->model,
+	    .relay = t->key.relay,
+	    .model = t->key.model,
 	    .kind = kind,
 	    .opened_ms = d->opened_ms,
 	    .resolved_ms = resolved_ms,
