@@ -155,6 +155,15 @@ print_deep_cost(const struct catalog *cat, const struct baseline_model *m)
 	fputc('\n', stderr);
 }
 
+/* s as a number, all of it (strtod's reading): 1 with it in *out, else 0. */
+static int
+whole_number(const char *s, double *out)
+{
+	char *end;
+	*out = strtod(s, &end);
+	return *end == '\0';
+}
+
 int
 cmd_audit(int argc, char **argv)
 {
@@ -188,10 +197,9 @@ cmd_audit(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
-		case 't': {
-			char *end;
-			timeout_s = strtod(optarg, &end);
-			if (*end != '\0' || timeout_s <= 0 || timeout_s > 3600) {
+		case 't':
+			if (!whole_number(optarg, &timeout_s) || timeout_s <= 0 ||
+			    timeout_s > 3600) {
 				fprintf(
 				    stderr,
 				    "assay audit: --timeout takes seconds (0 to 3600), not '%s'\n",
@@ -199,17 +207,15 @@ cmd_audit(int argc, char **argv)
 				goto usage_error;
 			}
 			break;
-		}
 		case 'c':
 			ca_file = optarg;
 			break;
 		case 'I':
 			insecure = 1;
 			break;
-		case 'S': {
-			char *end;
-			time_scale = strtod(optarg, &end);
-			if (*end != '\0' || !(time_scale > 0) || time_scale > 1000) {
+		case 'S':
+			if (!whole_number(optarg, &time_scale) || !(time_scale > 0) ||
+			    time_scale > 1000) {
 				fprintf(
 				    stderr,
 				    "assay audit: --time-scale takes a factor above 0, not '%s'\n",
@@ -217,7 +223,6 @@ cmd_audit(int argc, char **argv)
 				return 2;
 			}
 			break;
-		}
 		case 'D':
 			deep = 1;
 			break;
