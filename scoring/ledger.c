@@ -95,12 +95,6 @@ ledger_free(struct ledger *l)
 	free(l);
 }
 
-static struct ledger_target *
-target_get(struct ledger *l, const char *relay, const char *model)
-{
-	return targets_get(&l->targets, sizeof(struct ledger_target), relay, model);
-}
-
 long
 ledger_runs(const struct ledger *l, const char *relay, const char *model)
 {
@@ -179,7 +173,7 @@ void
 ledger_restore_run(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
                    unsigned misbehaving, unsigned suspect)
 {
-	struct ledger_target *t = target_get(l, relay, model);
+	struct ledger_target *t = targets_get(&l->targets, sizeof *t, relay, model);
 	drop_old(l, t, at_ms);
 	struct run_rec rec = {
 	    .at_ms = at_ms, .misbehaving = (uint16_t)misbehaving, .suspect = (uint16_t)suspect};
@@ -192,7 +186,7 @@ ledger_restore_shown(struct ledger *l, const char *relay, const char *model,
 {
 	if ((unsigned)shown->cls >= CLASS__COUNT)
 		return;
-	struct ledger_target *t = target_get(l, relay, model);
+	struct ledger_target *t = targets_get(&l->targets, sizeof *t, relay, model);
 	shown_set(&t->last[shown->cls], shown);
 }
 
@@ -200,7 +194,7 @@ void
 ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
             struct assessment *a, struct ledger_entry *entry)
 {
-	struct ledger_target *t = target_get(l, relay, model);
+	struct ledger_target *t = targets_get(&l->targets, sizeof *t, relay, model);
 	drop_old(l, t, at_ms);
 	if (entry != NULL)
 		memset(entry, 0, sizeof *entry);
@@ -296,7 +290,7 @@ void
 ledger_add_answers(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
                    const char *const *texts, size_t n)
 {
-	struct ledger_target *t = target_get(l, relay, model);
+	struct ledger_target *t = targets_get(&l->targets, sizeof *t, relay, model);
 	while (t->n_answers > 0 && (t->answers[t->answers_head].at_ms < at_ms - l->window_ms ||
 	                            t->n_answers + n > ANSWERS_CAP)) {
 		free(t->answers[t->answers_head].text);

@@ -75,12 +75,6 @@ timeline_free(struct timeline *t)
 	free(t);
 }
 
-static struct target *
-target_get(struct timeline *tl, const char *relay, const char *model)
-{
-	return targets_get(&tl->targets, sizeof(struct target), relay, model);
-}
-
 static void
 set_str(char **field, const char *v)
 {
@@ -91,7 +85,7 @@ set_str(char **field, const char *v)
 void
 timeline_restore_segment(struct timeline *tl, const struct timeline_segment *seg)
 {
-	struct target *t = target_get(tl, seg->relay, seg->model);
+	struct target *t = targets_get(&tl->targets, sizeof *t, seg->relay, seg->model);
 	t->has_segment = 1;
 	t->seg_id = seg->id;
 	set_str(&t->seg_verdict, seg->verdict);
@@ -108,7 +102,7 @@ timeline_restore_incident(struct timeline *tl, const struct timeline_incident *i
 {
 	if (inc->resolved_ms != 0)
 		return;
-	struct target *t = target_get(tl, inc->relay, inc->model);
+	struct target *t = targets_get(&tl->targets, sizeof *t, inc->relay, inc->model);
 	struct damper *d = strcmp(inc->kind, "outage") == 0 ? &t->outage : &t->misbehaving;
 	damper_release(d);
 	d->open = 1;
@@ -258,7 +252,8 @@ timeline_apply(struct timeline *tl, const struct audit_run *run, const struct as
                const char *findings_json, struct timeline_change *out)
 {
 	memset(out, 0, sizeof *out);
-	struct target *t = target_get(tl, run->target.relay, run->target.model);
+	struct target *t =
+	    targets_get(&tl->targets, sizeof *t, run->target.relay, run->target.model);
 	apply_segment(t, run->started_ms, a, findings_json ? findings_json : "[]", &out->segment);
 
 	/* outage: no request of the run succeeded. The cause is what the relay
@@ -303,7 +298,8 @@ void
 timeline_stored(struct timeline *tl, const struct timeline_change *out, int64_t segment_id,
                 const int64_t *incident_ids)
 {
-	struct target *t = target_get(tl, out->segment.relay, out->segment.model);
+	struct target *t =
+	    targets_get(&tl->targets, sizeof *t, out->segment.relay, out->segment.model);
 	if (segment_id != 0 && t->seg_id == 0)
 		t->seg_id = segment_id;
 	for (size_t i = 0; i < out->n_incidents; i++) {
