@@ -58,19 +58,26 @@ host_of(const char *relay)
 /* assay audit with args (NULL-terminated) after "audit"; out and err are
  * the caller's to free. */
 static int
-audit(char **out, char **err, const char *first, ...)
+vaudit(char **out, char **err, const char *first, va_list ap)
 {
 	char *argv[32];
 	size_t k = 0;
 	argv[k++] = (char *)test_binary("assay");
 	argv[k++] = (char *)"audit";
-	va_list ap;
-	va_start(ap, first);
 	for (const char *a = first; a != NULL && k < 31; a = va_arg(ap, const char *))
 		argv[k++] = (char *)a;
-	va_end(ap);
 	argv[k] = NULL;
 	return run_capture(argv, 90000, out, err);
+}
+
+static int
+audit(char **out, char **err, const char *first, ...)
+{
+	va_list ap;
+	va_start(ap, first);
+	int rc = vaudit(out, err, first, ap);
+	va_end(ap);
+	return rc;
 }
 
 static json_t *
@@ -93,6 +100,21 @@ expect_requests_ok(const char *out, int all)
 		cr_expect_eq(json_int(j, "ok_requests"), 0, "%s", out);
 	}
 	json_decref(j);
+}
+
+/* assay audit with args (NULL-terminated; --json among them): every
+ * request succeeded (all), or none did. */
+static void
+audit_expecting(int all, const char *first, ...)
+{
+	char *out, *err;
+	va_list ap;
+	va_start(ap, first);
+	vaudit(&out, &err, first, ap);
+	va_end(ap);
+	expect_requests_ok(out, all);
+	free(out);
+	free(err);
 }
 
 static int
@@ -180,11 +202,8 @@ Test(endpoint_cli, header_reaches_the_relay_and_is_never_shown)
 {
 	char *out, *err;
 	/* without the tenant header, the relay refuses every request */
-	audit(&out, &err, "--base-url", fixture_url(&env.world, "tenant"), "--model", "gpt-4o",
-	      "--json", NULL);
-	expect_requests_ok(out, 0);
-	free(out);
-	free(err);
+	audit_expecting(0, "--base-url", fixture_url(&env.world, "tenant"), "--model", "gpt-4o",
+	                "--json", NULL);
 	for (int json = 0; json < 2; json++) {
 		audit(&out, &err, "--base-url", fixture_url(&env.world, "tenant"), "--model",
 		      "gpt-4o", "--header", "x-tenant: " TENANT, json ? "--json" : NULL, NULL);
@@ -200,11 +219,8 @@ Test(endpoint_cli, header_reaches_the_relay_and_is_never_shown)
 		free(err);
 	}
 	/* the value from the environment, kept off the command line */
-	audit(&out, &err, "--base-url", fixture_url(&env.world, "tenant"), "--model", "gpt-4o",
-	      "--header-env", "x-tenant: EP_TENANT", "--json", NULL);
-	expect_requests_ok(out, 1);
-	free(out);
-	free(err);
+	audit_expecting(1, "--base-url", fixture_url(&env.world, "tenant"), "--model", "gpt-4o",
+	                "--header-env", "x-tenant: EP_TENANT", "--json", NULL);
 	cr_expect_eq(audit(&out, &err, "--base-url", fixture_url(&env.world, "tenant"), "--model",
 	                   "gpt-4o", "--header-env", "x-tenant: EP_NOT_SET", NULL),
 	             2);
@@ -235,11 +251,8 @@ Test(endpoint_cli, auth_names_the_header_that_carries_the_key)
 	free(out);
 	free(err);
 	/* an OpenAI relay that wants x-api-key */
-	audit(&out, &err, "--base-url", fixture_url(&env.world, "x-key-only"), "--model", "gpt-4o",
-	      "--key-env", "EP_XKEY", "--json", NULL);
-	expect_requests_ok(out, 0);
-	free(out);
-	free(err);
+	audit_expecting(0, "--base-url", fixture_url(&env.world, "x-key-only"), "--model", "gpt-4o",
+	                "--key-env", "EP_XKEY", "--json", NULL);
 	audit(&out, &err, "--base-url", fixture_url(&env.world, "x-key-only"), "--model", "gpt-4o",
 	      "--key-env", "EP_XKEY", "--auth", "x-api-key", "--json", NULL);
 	j = parse(out);
