@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -90,12 +91,19 @@ fatal(int status, const char *fmt, ...)
 	exit(status);
 }
 
+/* clock in units of 1/per_second s (a divisor of 10^9), rounded down. */
+static int64_t
+clock_in(clockid_t clock, int64_t per_second)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * per_second + ts.tv_nsec / (1000000000 / per_second);
+}
+
 int64_t
 now_us(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return clock_in(CLOCK_MONOTONIC, 1000000);
 }
 
 int64_t
@@ -110,9 +118,7 @@ cpu_us(void)
 int64_t
 wall_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_in(CLOCK_REALTIME, 1000);
 }
 
 void
@@ -338,4 +344,34 @@ utf8_sanitize(const char *s, size_t n, size_t max)
 		i += k ? k : 1;
 	}
 	return buf_take(&b, NULL);
+}
+
+int
+name_index(const char *const *names, size_t n, const char *name)
+{
+	if (name == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (names[i] != NULL && strcmp(names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+str_contains_nocase(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; *hay != '\0'; hay++)
+		if (strncasecmp(hay, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+int
+name_list_index(const char *const *list, const char *name)
+{
+	for (size_t i = 0; name != NULL && list[i] != NULL; i++)
+		if (strcmp(list[i], name) == 0)
+			return (int)i;
+	return -1;
 }

@@ -66,6 +66,16 @@ char *data_path(const char *relative);
 /* Read a whole file (at most cap bytes); NULL with errno set on failure. */
 char *read_file(const char *path, size_t cap, size_t *len);
 
+/* Does hay contain needle, ignoring ASCII case? (strcasestr is not
+ * POSIX.) */
+int str_contains_nocase(const char *hay, const char *needle);
+
+/* The index of name among the n names (a NULL entry matches nothing), or
+ * -1; a NULL name is -1. For the *_from_name() of a table of names. */
+int name_index(const char *const *names, size_t n, const char *name);
+/* The same for a NULL-terminated list of names. */
+int name_list_index(const char *const *list, const char *name);
+
 /* Is s valid UTF-8? Relay text is stored and rendered only after this check. */
 int utf8_valid(const char *s, size_t n);
 /* Copy of at most max bytes of s, cut at a character boundary, invalid

@@ -362,19 +362,39 @@ bad:
 }
 
 int
+ytree_get_choice(const struct ynode *map, const char *key, const char *what,
+                 const char *const *names, const char *name, int *out, char *err, size_t errlen)
+{
+	const struct ynode *v = ytree_get(map, key);
+	const char *s = NULL;
+	if (v == NULL)
+		return 0;
+	if (ytree_as_string(v, name, &s, err, errlen) != 0)
+		return -1;
+	int i = name_list_index(names, s);
+	if (i >= 0) {
+		*out = i;
+		return 1;
+	}
+	char list[256] = "";
+	for (size_t k = 0; names[k] != NULL; k++)
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+		         k == 0                 ? ""
+		         : names[k + 1] == NULL ? " or "
+		                                : ", ",
+		         names[k]);
+	return ytree_error(err, errlen, name, v->line, "%s is %s, not '%s'", what, list, s);
+}
+
+int
 ytree_check_keys(const struct ynode *map, const char *name, const char *const *allowed, char *err,
                  size_t errlen)
 {
 	if (map->kind != YNODE_MAP)
 		return ytree_error(err, errlen, name, map->line, "expected a mapping");
-	for (size_t i = 0; i < map->n; i++) {
-		size_t j;
-		for (j = 0; allowed[j] != NULL; j++)
-			if (strcmp(map->keys[i], allowed[j]) == 0)
-				break;
-		if (allowed[j] == NULL)
+	for (size_t i = 0; i < map->n; i++)
+		if (name_list_index(allowed, map->keys[i]) < 0)
 			return ytree_error(err, errlen, name, map->key_lines[i], "unknown key '%s'",
 			                   map->keys[i]);
-	}
 	return 0;
 }

@@ -53,6 +53,14 @@ int ytree_as_duration(const struct ynode *n, const char *name, long long *us, ch
  */
 int ytree_check_keys(const struct ynode *map, const char *name, const char *const *allowed,
                      char *err, size_t errlen);
+/*
+ * The string at key in map, one of the NULL-terminated names: 1 with its
+ * index in *out; 0 when map has no key (*out untouched); -1 when it is
+ * none of them, with "name:line: WHAT is a, b or c, not 'x'" in err.
+ */
+int ytree_get_choice(const struct ynode *map, const char *key, const char *what,
+                     const char *const *names, const char *name, int *out, char *err,
+                     size_t errlen);
 /* Format "name:line: message" into err; always returns -1. */
 int ytree_error(char *err, size_t errlen, const char *name, int line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

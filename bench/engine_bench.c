@@ -358,26 +358,8 @@ main(int argc, char **argv)
 	b.base = precise_base ? engine_base_new() : event_base_new();
 	const char *parse = getenv("BENCH_PARSE");
 	b.parse_off = parse != NULL && strcmp(parse, "off") == 0;
-	if (parse != NULL && strcmp(parse, "only") == 0) {
-		char *only_url = adapter_url(API_OPENAI, argv[1]);
-		struct probe_message om[] = {{"user", "[ref 00000000] Say something short."}};
-		struct probe_call oc = {.model = argv[2],
-		                        .messages = om,
-		                        .n_messages = 1,
-		                        .max_tokens = 16,
-		                        .temperature = 0,
-		                        .seed = -1,
-		                        .stream = 1};
-		char *only_body = adapter_body(API_OPENAI, &oc, NULL);
-		int rc = parse_only(only_url, only_body, total);
-		free(only_url);
-		free(only_body);
-		return rc;
-	}
-	struct engine_options eo = {.max_in_flight = (size_t)conc,
-	                            .bench_discard_bodies = b.parse_off,
-	                            .precise_base = precise_base};
-	struct engine *e = engine_new(b.base, &eo);
+	/* every request the same short streamed chat, as the parse-only run
+	 * posts it too */
 	struct probe_message m[] = {{"user", "[ref 00000000] Say something short."}};
 	struct probe_call call = {.model = argv[2],
 	                          .messages = m,
@@ -388,6 +370,16 @@ main(int argc, char **argv)
 	                          .stream = 1};
 	char *url = adapter_url(API_OPENAI, argv[1]);
 	char *body = adapter_body(API_OPENAI, &call, NULL);
+	if (parse != NULL && strcmp(parse, "only") == 0) {
+		int rc = parse_only(url, body, total);
+		free(url);
+		free(body);
+		return rc;
+	}
+	struct engine_options eo = {.max_in_flight = (size_t)conc,
+	                            .bench_discard_bodies = b.parse_off,
+	                            .precise_base = precise_base};
+	struct engine *e = engine_new(b.base, &eo);
 	struct engine_request req = {
 	    .api = API_OPENAI, .url = url, .body = body, .stream = 1, .timeout_us = 120000000};
 	long rss0 = rss_kib();

@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "cli/endpoint_options.h"
 #include "base/util.h"
 #include "probes/audit.h"
 #include "probes/catalog.h"
@@ -109,7 +110,8 @@ print_report(const struct audit_run *run, const struct assessment *a, const char
 	for (size_t i = 0; i < run->n_items; i++) {
 		const struct observation *o = run->items[i].obs;
 		if (o != NULL && !observation_ok(o))
-			fprintf(f, "  %s %s: %s (%s)\n", o->error == ERR_NOT_SENT ? "not sent" : "failed",
+			fprintf(f, "  %s %s: %s (%s)\n",
+			        o->error == ERR_NOT_SENT ? "not sent" : "failed",
 			        run->items[i].probe->id, error_class_name(o->error),
 			        o->error_detail ? o->error_detail : "");
 	}
@@ -153,13 +155,20 @@ print_deep_cost(const struct catalog *cat, const struct baseline_model *m)
 	fputc('\n', stderr);
 }
 
+/* s as a number, all of it (strtod's reading): 1 with it in *out, else 0. */
+static int
+whole_number(const char *s, double *out)
+{
+	char *end;
+	*out = strtod(s, &end);
+	return *end == '\0';
+}
+
 int
 cmd_audit(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"base-url", required_argument, NULL, 'u'},
-	    {"model", required_argument, NULL, 'm'},
-	    {"key-env", required_argument, NULL, 'k'},
+	    ENDPOINT_LONG_OPTIONS,
 	    {"api", required_argument, NULL, 'a'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"timeout", required_argument, NULL, 't'},
@@ -167,44 +176,30 @@ cmd_audit(int argc, char **argv)
 	    {"insecure-skip-tls-verify", no_argument, NULL, 'I'},
 	    {"deep", no_argument, NULL, 'D'},
 	    {"time-scale", required_argument, NULL, 'S'},
-	    {"header", required_argument, NULL, 'H'},
-	    {"header-env", required_argument, NULL, 'E'},
-	    {"auth", required_argument, NULL, 'A'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *base_url = NULL, *model = NULL, *key_env = NULL, *api_opt = NULL;
+	struct endpoint_options ep;
+	endpoint_options_init(&ep);
+	const char *api_opt = NULL;
 	const char *ca_file = NULL;
 	int json = 0, insecure = 0, deep = 0;
-	int auth = AUTH_DEFAULT;
-	struct http_header *headers = NULL;
-	size_t n_headers = 0;
 	char err[1024];
 	double timeout_s = 60, time_scale = 1;
 	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = endpoint_options_next(&ep, argc, argv, "", opts, "audit")) != -1) {
 		switch (c) {
-		case 'u':
-			base_url = optarg;
-			break;
-		case 'm':
-			model = optarg;
-			break;
-		case 'k':
-			key_env = optarg;
-			break;
+		case ENDPOINT_OPTION_REFUSED:
+			goto usage_error;
 		case 'a':
 			api_opt = optarg;
 			break;
 		case 'j':
 			json = 1;
 			break;
-		case 't': {
-			char *end;
-			timeout_s = strtod(optarg, &end);
-			if (*end != '\0' || timeout_s <= 0 || timeout_s > 3600) {
+		case 't':
+			if (!whole_number(optarg, &timeout_s) || timeout_s <= 0 ||
+			    timeout_s > 3600) {
 				fprintf(
 				    stderr,
 				    "assay audit: --timeout takes seconds (0 to 3600), not '%s'\n",
@@ -212,17 +207,15 @@ cmd_audit(int argc, char **argv)
 				goto usage_error;
 			}
 			break;
-		}
 		case 'c':
 			ca_file = optarg;
 			break;
 		case 'I':
 			insecure = 1;
 			break;
-		case 'S': {
-			char *end;
-			time_scale = strtod(optarg, &end);
-			if (*end != '\0' || !(time_scale > 0) || time_scale > 1000) {
+		case 'S':
+			if (!whole_number(optarg, &time_scale) || !(time_scale > 0) ||
+			    time_scale > 1000) {
 				fprintf(
 				    stderr,
 				    "assay audit: --time-scale takes a factor above 0, not '%s'\n",
@@ -230,30 +223,11 @@ cmd_audit(int argc, char **argv)
 				return 2;
 			}
 			break;
-		}
 		case 'D':
 			deep = 1;
 			break;
-		case 'H':
-		case 'E':
-			if (config_cli_header(&headers, &n_headers, optarg, c == 'E', err,
-			                      sizeof err) != 0) {
-				fprintf(stderr, "assay audit: %s: %s\n",
-				        c == 'E' ? "--header-env" : "--header", err);
-				goto usage_error;
-			}
-			break;
-		case 'A':
-			if ((auth = auth_from_name(optarg)) < 0) {
-				fprintf(
-				    stderr,
-				    "assay audit: --auth is 'bearer' or 'x-api-key', not '%s'\n",
-				    optarg);
-				goto usage_error;
-			}
-			break;
 		case 'h':
-			http_headers_free(headers, n_headers);
+			endpoint_options_release(&ep);
 			usage(stdout);
 			return 0;
 		default:
@@ -271,6 +245,7 @@ cmd_audit(int argc, char **argv)
 		fprintf(stderr, "assay audit: unexpected argument '%s'\n", argv[optind]);
 		goto usage_error;
 	}
+	const char *base_url = ep.base_url, *model = ep.model, *key_env = ep.key_env;
 	if (base_url == NULL || model == NULL) {
 		fprintf(
 		    stderr,
@@ -314,10 +289,8 @@ cmd_audit(int argc, char **argv)
 		baseline_free(pack);
 		goto usage_error;
 	}
-	size_t bad;
-	if (endpoint_headers_check(headers, n_headers, (enum api_kind)api, (enum auth_kind)auth,
-	                           key != NULL, &bad, err, sizeof err) != 0) {
-		fprintf(stderr, "assay audit: --header: %s\n", err);
+	struct audit_target target;
+	if (endpoint_options_target(&ep, "audit", "audit", (enum api_kind)api, key, &target) != 0) {
 		baseline_free(pack);
 		goto usage_error;
 	}
@@ -337,16 +310,6 @@ cmd_audit(int argc, char **argv)
 	struct engine *engine = engine_new(base, &eo);
 	if (base == NULL || engine == NULL)
 		fatal(70, "cannot set up the event loop or libcurl");
-	struct audit_target target = {
-	    .relay = (char *)"audit",
-	    .base_url = (char *)base_url,
-	    .api = (enum api_kind)api,
-	    .model = (char *)model,
-	    .api_key = (char *)key,
-	    .auth = (enum auth_kind)auth,
-	    .headers = headers,
-	    .n_headers = n_headers,
-	};
 	baseline_request_rules(claimed, &target.rules);
 	if (deep)
 		print_deep_cost(cat, claimed);
@@ -367,8 +330,9 @@ cmd_audit(int argc, char **argv)
 		json_object_set_new(j, "base_url", json_string(base_url));
 		json_object_set_new(j, "endpoint", json_string(url));
 		json_object_set_new(j, "api", json_string(api_name((enum api_kind)api)));
-		json_object_set_new(j, "auth",
-		                    json_string(auth_name(auth_resolve((enum api_kind)api, auth))));
+		json_object_set_new(
+		    j, "auth",
+		    json_string(auth_name(auth_resolve((enum api_kind)api, target.auth))));
 		json_object_set_new(j, "hint", hint ? json_string(hint) : json_null());
 		free(url);
 		char *s = json_dumps(j, JSON_INDENT(2));
@@ -387,9 +351,9 @@ cmd_audit(int argc, char **argv)
 	event_base_free(base);
 	catalog_free(cat);
 	baseline_free(pack);
-	http_headers_free(headers, n_headers);
+	endpoint_options_release(&ep);
 	return status;
 usage_error:
-	http_headers_free(headers, n_headers);
+	endpoint_options_release(&ep);
 	return 2;
 }

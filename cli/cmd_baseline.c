@@ -18,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "cli/endpoint_options.h"
 #include "base/util.h"
 #include "probes/audit.h"
 #include "probes/catalog.h"
@@ -186,36 +187,22 @@ record_temp_zero(const struct catalog *cat, const struct audit_target *t, int tr
 static int
 cmd_record(int argc, char **argv)
 {
-	static const struct option opts[] = {{"base-url", required_argument, NULL, 'u'},
-	                                     {"model", required_argument, NULL, 'm'},
-	                                     {"key-env", required_argument, NULL, 'k'},
+	static const struct option opts[] = {ENDPOINT_LONG_OPTIONS,
 	                                     {"samples", required_argument, NULL, 's'},
 	                                     {"output", required_argument, NULL, 'o'},
-	                                     {"header", required_argument, NULL, 'H'},
-	                                     {"auth", required_argument, NULL, 'A'},
-	                                     {"header-env", required_argument, NULL, 'E'},
 	                                     {"time-scale", required_argument, NULL, 't'},
 	                                     {NULL, 0, NULL, 0}};
-	const char *url = NULL, *model = NULL, *key_env = NULL, *out = NULL;
-	int samples = 5, c, auth = AUTH_DEFAULT;
-	struct http_header *headers = NULL;
-	size_t n_headers = 0;
+	struct endpoint_options ep;
+	endpoint_options_init(&ep);
+	const char *out = NULL;
+	int samples = 5, c;
 	char err[512];
 	int rc = 2;
 	double time_scale = 1;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+	while ((c = endpoint_options_next(&ep, argc, argv, "o:", opts, "baseline record")) != -1) {
 		switch (c) {
-		case 'u':
-			url = optarg;
-			break;
-		case 'm':
-			model = optarg;
-			break;
-		case 'k':
-			key_env = optarg;
-			break;
+		case ENDPOINT_OPTION_REFUSED:
+			goto usage_error;
 		case 's':
 			samples = atoi(optarg);
 			break;
@@ -225,24 +212,6 @@ cmd_record(int argc, char **argv)
 		case 't':
 			time_scale = strtod(optarg, NULL);
 			break;
-		case 'H':
-		case 'E':
-			if (config_cli_header(&headers, &n_headers, optarg, c == 'E', err,
-			                      sizeof err) != 0) {
-				fprintf(stderr, "assay baseline record: %s: %s\n",
-				        c == 'E' ? "--header-env" : "--header", err);
-				goto usage_error;
-			}
-			break;
-		case 'A':
-			if ((auth = auth_from_name(optarg)) < 0) {
-				fprintf(stderr,
-				        "assay baseline record: --auth is 'bearer' or 'x-api-key', "
-				        "not '%s'\n",
-				        optarg);
-				goto usage_error;
-			}
-			break;
 		default:
 			fprintf(stderr,
 			        "assay baseline record: unknown option or missing value: '%s'\n",
@@ -250,6 +219,7 @@ cmd_record(int argc, char **argv)
 			goto usage_error;
 		}
 	}
+	const char *url = ep.base_url, *model = ep.model, *key_env = ep.key_env;
 	if (url == NULL || model == NULL || samples < 1 || samples > 100 || !(time_scale > 0)) {
 		fputs("assay baseline record: --base-url and --model are required, --samples "
 		      "1..100, --time-scale above 0\n",
@@ -283,10 +253,9 @@ cmd_record(int argc, char **argv)
 		catalog_free(cat);
 		goto usage_error;
 	}
-	size_t bad;
-	if (endpoint_headers_check(headers, n_headers, (enum api_kind)api_from_name(known->api),
-	                           (enum auth_kind)auth, key != NULL, &bad, err, sizeof err) != 0) {
-		fprintf(stderr, "assay baseline record: --header: %s\n", err);
+	struct audit_target t;
+	if (endpoint_options_target(&ep, "baseline record", "official",
+	                            (enum api_kind)api_from_name(known->api), key, &t) != 0) {
 		baseline_free(pack);
 		catalog_free(cat);
 		goto usage_error;
@@ -304,14 +273,6 @@ cmd_record(int argc, char **argv)
 	int temp_agree = 0, temp_runs = 0;
 	struct baseline_protocol proto;
 	memset(&proto, 0, sizeof proto);
-	struct audit_target t = {.relay = (char *)"official",
-	                         .base_url = (char *)url,
-	                         .api = (enum api_kind)api_from_name(m.api),
-	                         .model = (char *)model,
-	                         .api_key = (char *)key,
-	                         .auth = (enum auth_kind)auth,
-	                         .headers = headers,
-	                         .n_headers = n_headers};
 	baseline_request_rules(known, &t.rules);
 	for (int i = 0; i < samples; i++) {
 		struct rec_run ctx;
@@ -415,7 +376,7 @@ cmd_record(int argc, char **argv)
 	catalog_free(cat);
 	baseline_free(pack);
 usage_error:
-	http_headers_free(headers, n_headers);
+	endpoint_options_release(&ep);
 	return rc;
 }
 

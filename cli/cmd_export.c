@@ -10,7 +10,6 @@
  * sees half a file.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "cli/options.h"
 #include "base/util.h"
 #include "scoring/baseline.h"
 #include "storage/store.h"
@@ -121,38 +121,18 @@ export_cb(const char *path, void *arg)
 int
 cmd_export(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"db", required_argument, NULL, 'd'},
-	    {"gzip", no_argument, NULL, 'z'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	const char *config_path = NULL, *db = NULL;
-	int c, gzip = 0;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'd':
-			db = optarg;
-			break;
-		case 'z':
-			gzip = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			fprintf(stderr, "assay export: unknown option or missing value: '%s'\n",
-			        argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (optind + 1 != argc) {
+	int gzip = 0, first;
+	const struct cli_option opts[] = {
+	    {"config", 'c', &config_path, NULL},
+	    {"db", 0, &db, NULL},
+	    {"gzip", 0, NULL, &gzip},
+	    {NULL, 0, NULL, NULL},
+	};
+	int status = cli_parse_options("export", argc, argv, opts, usage, &first);
+	if (status >= 0)
+		return status;
+	if (first + 1 != argc) {
 		fputs("assay export: exactly one DIR is required (see assay export --help)\n",
 		      stderr);
 		return 2;
@@ -161,9 +141,9 @@ cmd_export(int argc, char **argv)
 		fputs("assay export: -c FILE or --db PATH is required\n", stderr);
 		return 2;
 	}
-	const char *dir = argv[optind];
+	const char *dir = argv[first];
 	char err[1024];
-	int status = 2;
+	status = 2;
 	struct baseline_pack *pack = NULL;
 	struct config *config = NULL;
 	struct store *store = NULL;

@@ -17,7 +17,6 @@
  */
 #include <event2/event.h>
 #include <event2/thread.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +25,7 @@
 
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "cli/options.h"
 #include "base/util.h"
 #include "probes/catalog.h"
 #include "probes/endpoint.h"
@@ -185,39 +185,19 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 int
 cmd_serve(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"listen", required_argument, NULL, 'l'},
-	    {"db", required_argument, NULL, 'd'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	const char *config_path = NULL, *listen = NULL, *db = NULL;
-	int c;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'l':
-			listen = optarg;
-			break;
-		case 'd':
-			db = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			fprintf(stderr, "assay serve: unknown option or missing value: '%s'\n",
-			        argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "assay serve: unexpected argument '%s'\n", argv[optind]);
+	int first;
+	const struct cli_option opts[] = {
+	    {"config", 'c', &config_path, NULL},
+	    {"listen", 0, &listen, NULL},
+	    {"db", 0, &db, NULL},
+	    {NULL, 0, NULL, NULL},
+	};
+	int status = cli_parse_options("serve", argc, argv, opts, usage, &first);
+	if (status >= 0)
+		return status;
+	if (first < argc) {
+		fprintf(stderr, "assay serve: unexpected argument '%s'\n", argv[first]);
 		return 2;
 	}
 	if (config_path == NULL) {
@@ -226,7 +206,7 @@ cmd_serve(int argc, char **argv)
 	}
 	char err[1024];
 	struct serve s = {0};
-	int status = 2;
+	status = 2;
 	struct catalog *cat = NULL;
 	struct event_base *base = NULL;
 	struct engine *engine = NULL;

@@ -170,6 +170,45 @@ load_headers(const char *file, struct config_relay *r, const struct ynode *v, ch
 	return 0;
 }
 
+/* The duration at key in n, at least min_us (said as at_least), into *out;
+ * *out is left as it was when n has no key. 0, or -1. */
+static int
+load_duration(const struct ynode *n, const char *key, long long min_us, const char *at_least,
+              const char *file, int64_t *out, char *err, size_t errlen)
+{
+	const struct ynode *v = ytree_get(n, key);
+	long long us;
+	if (v == NULL)
+		return 0;
+	if (ytree_as_duration(v, file, &us, err, errlen) != 0)
+		return -1;
+	if (us < min_us)
+		return ytree_error(err, errlen, file, v->line, "%s must be at least %s", key,
+		                   at_least);
+	*out = us;
+	return 0;
+}
+
+/* The value of key in n, a name that from_name knows (allowed says which),
+ * into *out; *out is left as it was when n has no key. 0, or -1. */
+static int
+load_name(const struct ynode *n, const char *key, int (*from_name)(const char *),
+          const char *allowed, const char *file, int *out, char *err, size_t errlen)
+{
+	const struct ynode *v = ytree_get(n, key);
+	const char *s;
+	if (v == NULL)
+		return 0;
+	if (ytree_as_string(v, file, &s, err, errlen) != 0)
+		return -1;
+	int x = from_name(s);
+	if (x < 0)
+		return ytree_error(err, errlen, file, v->line, "%s is %s, not '%s'", key, allowed,
+		                   s);
+	*out = x;
+	return 0;
+}
+
 static int
 load_relay(struct config *c, struct config_relay *r, const struct ynode *n,
            const struct baseline_pack *pack, char *err, size_t errlen)
@@ -204,15 +243,11 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n,
 		return ytree_error(err, errlen, file, v->line, "%s", why);
 	r->base_url = xstrdup(s);
 	r->api = API_OPENAI;
-	if ((v = ytree_get(n, "api")) != NULL) {
-		if (ytree_as_string(v, file, &s, err, errlen) != 0)
-			return -1;
-		int api = api_from_name(s);
-		if (api < 0)
-			return ytree_error(err, errlen, file, v->line,
-			                   "api is 'openai' or 'anthropic', not '%s'", s);
-		r->api = (enum api_kind)api;
-	}
+	int api = API_OPENAI, auth = AUTH_DEFAULT;
+	if (load_name(n, "api", api_from_name, "'openai' or 'anthropic'", file, &api, err,
+	              errlen) != 0)
+		return -1;
+	r->api = (enum api_kind)api;
 	if ((v = ytree_get(n, "key_env")) != NULL) {
 		if (ytree_as_string(v, file, &s, err, errlen) != 0)
 			return -1;
@@ -221,15 +256,10 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n,
 			                   "environment variable '%s' (key_env) is not set", s);
 		r->key_env = xstrdup(s);
 	}
-	if ((v = ytree_get(n, "auth")) != NULL) {
-		if (ytree_as_string(v, file, &s, err, errlen) != 0)
-			return -1;
-		int auth = auth_from_name(s);
-		if (auth < 0)
-			return ytree_error(err, errlen, file, v->line,
-			                   "auth is 'bearer' or 'x-api-key', not '%s'", s);
-		r->auth = (enum auth_kind)auth;
-	}
+	if (load_name(n, "auth", auth_from_name, "'bearer' or 'x-api-key'", file, &auth, err,
+	              errlen) != 0)
+		return -1;
+	r->auth = (enum auth_kind)auth;
 	if ((v = ytree_get(n, "headers")) != NULL) {
 		size_t bad;
 		if (load_headers(file, r, v, err, errlen) != 0)
@@ -240,15 +270,8 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n,
 			                   bad < v->n ? v->key_lines[bad] : v->line, "%s", why);
 	}
 	r->interval_us = c->interval_us;
-	long long us;
-	if ((v = ytree_get(n, "interval")) != NULL) {
-		if (ytree_as_duration(v, file, &us, err, errlen) != 0)
-			return -1;
-		if (us < 1000000)
-			return ytree_error(err, errlen, file, v->line,
-			                   "interval must be at least 1s");
-		r->interval_us = us;
-	}
+	if (load_duration(n, "interval", 1000000, "1s", file, &r->interval_us, err, errlen) != 0)
+		return -1;
 	v = ytree_get(n, "models");
 	if (v == NULL || v->kind != YNODE_SEQ || v->n == 0)
 		return ytree_error(err, errlen, file, v ? v->line : n->line,
@@ -289,25 +312,10 @@ config_load(const char *path, const struct baseline_pack *pack, char *err, size_
 	    get_string(root, "ca_file", path, &c->ca_file, err, errlen) != 0)
 		goto err;
 	const struct ynode *v;
-	long long us;
-	if ((v = ytree_get(root, "interval")) != NULL) {
-		if (ytree_as_duration(v, path, &us, err, errlen) != 0)
-			goto err;
-		if (us < 1000000) {
-			ytree_error(err, errlen, path, v->line, "interval must be at least 1s");
-			goto err;
-		}
-		c->interval_us = us;
-	}
-	if ((v = ytree_get(root, "timeout")) != NULL) {
-		if (ytree_as_duration(v, path, &us, err, errlen) != 0)
-			goto err;
-		if (us < 100000) {
-			ytree_error(err, errlen, path, v->line, "timeout must be at least 100ms");
-			goto err;
-		}
-		c->timeout_us = us;
-	}
+	if (load_duration(root, "interval", 1000000, "1s", path, &c->interval_us, err, errlen) !=
+	        0 ||
+	    load_duration(root, "timeout", 100000, "100ms", path, &c->timeout_us, err, errlen) != 0)
+		goto err;
 	/* simulated worlds: the relays' delays are this multiple of real ones */
 	if ((v = ytree_get(root, "time_scale")) != NULL &&
 	    ytree_as_double(v, path, 1e-4, 1000, &c->time_scale, err, errlen) != 0)

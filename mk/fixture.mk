@@ -18,8 +18,9 @@ $(FIXTURE_UNIT_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/helpe
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
 
 # Tests that count as the fixture's simulated Claude tokenizer does
-# (fixtures/simtok.c, claude-sim) link its object besides the library.
+# (fixtures/simtok.c, claude-sim) link its object and its test helpers
+# (tests/sim_helpers.c) besides the library.
 SIMTOK_TESTS := $(addprefix $(BUILD)/tests/,test_simtok test_fixture test_fixture_sdk)
 $(SIMTOK_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/helpers.o \
-    $(BUILD)/fixtures/simtok.o $(BUILD)/libassay.a
+    $(BUILD)/tests/sim_helpers.o $(BUILD)/fixtures/simtok.o $(BUILD)/libassay.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion

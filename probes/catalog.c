@@ -154,19 +154,13 @@ load_intent(struct probe_def *p, const struct ynode *n, const char *file, char *
 			in->tool_schema = json_dumps(schema, JSON_COMPACT);
 			json_decref(schema);
 		}
-		in->tool_choice = TOOL_CHOICE_AUTO;
-		if ((t = ytree_get(v, "choice")) != NULL) {
-			if (ytree_as_string(t, file, &s, err, errlen) != 0)
-				return -1;
-			if (strcmp(s, "required") == 0)
-				in->tool_choice = TOOL_CHOICE_REQUIRED;
-			else if (strcmp(s, "named") == 0)
-				in->tool_choice = TOOL_CHOICE_NAMED;
-			else if (strcmp(s, "auto") != 0)
-				return ytree_error(
-				    err, errlen, file, t->line,
-				    "a tool's choice is auto, required or named, not '%s'", s);
-		}
+		/* in the order of enum tool_choice */
+		static const char *const choices[] = {"auto", "required", "named", NULL};
+		int choice = TOOL_CHOICE_AUTO;
+		if (ytree_get_choice(v, "choice", "a tool's choice", choices, file, &choice, err,
+		                     errlen) < 0)
+			return -1;
+		in->tool_choice = (enum tool_choice)choice;
 	}
 	return 0;
 }
@@ -202,18 +196,14 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 			p->informs[p->n_informs++] = xstrdup(s);
 		}
 	}
-	if ((v = ytree_get(n, "tier")) != NULL) {
-		if (ytree_as_string(v, file, &s, err, errlen) != 0)
-			return -1;
-		if (strcmp(s, "cheap") == 0)
-			p->tier = TIER_CHEAP;
-		else if (strcmp(s, "medium") == 0)
-			p->tier = TIER_MEDIUM;
-		else if (strcmp(s, "deep") == 0)
-			p->tier = TIER_DEEP;
-		else
-			return ytree_error(err, errlen, file, v->line,
-			                   "tier is cheap, medium or deep, not '%s'", s);
+	static const char *const tiers[] = {"cheap", "medium", "deep", NULL};
+	int tier;
+	switch (ytree_get_choice(n, "tier", "tier", tiers, file, &tier, err, errlen)) {
+	case -1:
+		return -1;
+	case 1:
+		p->tier = tier == 0 ? TIER_CHEAP : tier == 1 ? TIER_MEDIUM : TIER_DEEP;
+		break;
 	}
 	long l;
 	if ((v = ytree_get(n, "samples")) != NULL) {
@@ -231,14 +221,12 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 		return -1;
 	if ((v = ytree_get(n, "repeat")) != NULL && ytree_as_bool(v, file, &p->repeat, err, errlen))
 		return -1;
-	if ((v = ytree_get(n, "connection")) != NULL) {
-		if (ytree_as_string(v, file, &s, err, errlen) != 0)
-			return -1;
-		if (strcmp(s, "cold") != 0 && strcmp(s, "warm") != 0)
-			return ytree_error(err, errlen, file, v->line,
-			                   "connection is cold or warm, not '%s'", s);
-		p->cold = strcmp(s, "cold") == 0;
-	}
+	static const char *const connections[] = {"cold", "warm", NULL};
+	int connection = 1;
+	if (ytree_get_choice(n, "connection", "connection", connections, file, &connection, err,
+	                     errlen) < 0)
+		return -1;
+	p->cold = connection == 0;
 	if (load_intent(p, n, file, err, errlen) != 0)
 		return -1;
 	v = ytree_get(n, "messages");
@@ -319,7 +307,9 @@ err:
 }
 
 struct catalog *
-catalog_load_default(char *err, size_t errlen)
+catalog_load_default_checked(int (*check)(const struct catalog *c, const char *path, char *err,
+                                          size_t errlen),
+                             char *err, size_t errlen)
 {
 	char *path = data_path("probes/catalog/core.yaml");
 	if (path == NULL) {
@@ -327,8 +317,18 @@ catalog_load_default(char *err, size_t errlen)
 		return NULL;
 	}
 	struct catalog *c = catalog_load(path, err, errlen);
+	if (c != NULL && check != NULL && check(c, path, err, errlen) != 0) {
+		catalog_free(c);
+		c = NULL;
+	}
 	free(path);
 	return c;
+}
+
+struct catalog *
+catalog_load_default(char *err, size_t errlen)
+{
+	return catalog_load_default_checked(NULL, err, errlen);
 }
 
 const struct probe_def *

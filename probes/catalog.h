@@ -48,6 +48,11 @@ struct catalog *catalog_load(const char *path, char *err, size_t errlen);
 /* The bundled catalog (probes/catalog/core.yaml, found with data_path). Not
  * yet held to the detectors: scorer_catalog_default() does both. */
 struct catalog *catalog_load_default(char *err, size_t errlen);
+/* The same, held to check(c, path, err, errlen) too, which says why it
+ * refuses the catalog (0 accepts it): NULL with why in err. */
+struct catalog *catalog_load_default_checked(int (*check)(const struct catalog *c, const char *path,
+                                                          char *err, size_t errlen),
+                                             char *err, size_t errlen);
 void catalog_free(struct catalog *c);
 const struct probe_def *catalog_find(const struct catalog *c, const char *id);
 

@@ -41,12 +41,7 @@ error_class_name(enum error_class e)
 int
 error_class_from_name(const char *name)
 {
-	if (name == NULL)
-		return -1;
-	for (int i = 0; i < ERR__COUNT; i++)
-		if (strcmp(names[i], name) == 0)
-			return i;
-	return -1;
+	return name_index(names, ERR__COUNT, name);
 }
 
 void

@@ -144,10 +144,7 @@ baseline_protocol_knows_events(const struct baseline_protocol *p, const char *ev
 {
 	char core[OBS_EVENTS_CAP];
 	events_core(events, core);
-	for (size_t i = 0; i < p->n_events; i++)
-		if (strcmp(p->events[i], core) == 0)
-			return 1;
-	return 0;
+	return name_index((const char *const *)p->events, p->n_events, core) >= 0;
 }
 
 void
@@ -217,6 +214,19 @@ baseline_free(struct baseline_pack *p)
 	free(p);
 }
 
+/* Members a and b of the object o, when both are numbers: 1 with them in
+ * *x and *y; else 0, nothing set. */
+static int
+number_pair(const json_t *o, const char *a, const char *b, double *x, double *y)
+{
+	const json_t *va = json_object_get(o, a), *vb = json_object_get(o, b);
+	if (!json_is_number(va) || !json_is_number(vb))
+		return 0;
+	*x = json_number_value(va);
+	*y = json_number_value(vb);
+	return 1;
+}
+
 struct baseline_pack *
 baseline_load(const char *path, char *err, size_t errlen)
 {
@@ -258,29 +268,16 @@ baseline_load(const char *path, char *err, size_t errlen)
 		v = json_object_get(jm, "max_output");
 		m->max_output = json_is_integer(v) ? (long)json_integer_value(v) : -1;
 		m->system_fingerprint = json_is_true(json_object_get(jm, "system_fingerprint"));
-		json_t *price = json_object_get(jm, "price_per_mtok");
 		m->price_in = m->price_out = -1;
-		if (json_is_object(price)) {
-			json_t *pi = json_object_get(price, "input"),
-			       *po = json_object_get(price, "output");
-			if (json_is_number(pi) && json_is_number(po)) {
-				m->price_in = json_number_value(pi);
-				m->price_out = json_number_value(po);
-			}
-		}
+		number_pair(json_object_get(jm, "price_per_mtok"), "input", "output", &m->price_in,
+		            &m->price_out);
 		json_t *lat = json_object_get(jm, "latency");
 		m->ttft_ms = m->tokens_per_s = -1;
 		m->latency_time_scale = 1;
-		if (json_is_object(lat)) {
-			json_t *t = json_object_get(lat, "ttft_ms"),
-			       *r = json_object_get(lat, "tokens_per_s");
-			if (json_is_number(t) && json_is_number(r)) {
-				m->ttft_ms = json_number_value(t);
-				m->tokens_per_s = json_number_value(r);
-				json_t *ts = json_object_get(lat, "time_scale");
-				if (json_is_number(ts) && json_number_value(ts) > 0)
-					m->latency_time_scale = json_number_value(ts);
-			}
+		if (number_pair(lat, "ttft_ms", "tokens_per_s", &m->ttft_ms, &m->tokens_per_s)) {
+			json_t *ts = json_object_get(lat, "time_scale");
+			if (json_is_number(ts) && json_number_value(ts) > 0)
+				m->latency_time_scale = json_number_value(ts);
 		}
 		strings_load(json_object_get(jm, "params"), &m->params, &m->n_params);
 		strings_load(json_object_get(jm, "fingerprints"), &m->fingerprints,
@@ -511,11 +508,9 @@ baseline_find(const struct baseline_pack *p, const char *name)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		const struct baseline_model *m = &p->models[i];
-		if (strcmp(m->name, name) == 0)
+		if (strcmp(m->name, name) == 0 ||
+		    name_index((const char *const *)m->aliases, m->n_aliases, name) >= 0)
 			return m;
-		for (size_t k = 0; k < m->n_aliases; k++)
-			if (strcmp(m->aliases[k], name) == 0)
-				return m;
 	}
 	return NULL;
 }
@@ -561,10 +556,7 @@ baseline_answer_rate(const struct baseline_model *m, const char *probe)
 int
 baseline_supports(const struct baseline_model *m, const char *param)
 {
-	for (size_t i = 0; i < m->n_params; i++)
-		if (strcmp(m->params[i], param) == 0)
-			return 1;
-	return 0;
+	return name_index((const char *const *)m->params, m->n_params, param) >= 0;
 }
 
 void
@@ -581,10 +573,7 @@ baseline_request_rules(const struct baseline_model *m, struct request_rules *out
 int
 baseline_has_fingerprint(const struct baseline_model *m, const char *fp)
 {
-	for (size_t i = 0; i < m->n_fingerprints; i++)
-		if (strcmp(m->fingerprints[i], fp) == 0)
-			return 1;
-	return 0;
+	return name_index((const char *const *)m->fingerprints, m->n_fingerprints, fp) >= 0;
 }
 
 const struct baseline_samples *

@@ -30,7 +30,7 @@ static const struct detector *const detectors[] = {
     &detector_capability,      &detector_protocol,    &detector_protocol_shape,
     &detector_style,           &detector_temperature, &detector_output_cap,
     &detector_context,         &detector_latency,     &detector_params,
-    &detector_stream_buffered, &detector_cached, &detector_usage_totals,
+    &detector_stream_buffered, &detector_cached,      &detector_usage_totals,
 };
 #define N_DETECTORS (sizeof detectors / sizeof detectors[0])
 
@@ -249,16 +249,5 @@ scorer_check_catalog(const struct catalog *c, const char *path, char *err, size_
 struct catalog *
 scorer_catalog_default(char *err, size_t errlen)
 {
-	char *path = data_path("probes/catalog/core.yaml");
-	if (path == NULL) {
-		snprintf(err, errlen, "cannot find the probe catalog 'probes/catalog/core.yaml'");
-		return NULL;
-	}
-	struct catalog *c = catalog_load(path, err, errlen);
-	if (c != NULL && scorer_check_catalog(c, path, err, errlen) != 0) {
-		catalog_free(c);
-		c = NULL;
-	}
-	free(path);
-	return c;
+	return catalog_load_default_checked(scorer_check_catalog, err, errlen);
 }

@@ -20,6 +20,7 @@
 
 #include "base/util.h"
 #include "scoring/stats.h"
+#include "scoring/targets.h"
 
 #define MAX_RUNS 4096
 #define ANSWERS_CAP 64 /* pooled answers kept per target */
@@ -39,8 +40,7 @@ struct shown {
 };
 
 struct ledger_target {
-	char *relay, *model;
-	struct ledger_target *next;
+	struct target_key key; /* first: scoring/targets.h */
 	struct run_rec runs[MAX_RUNS];
 	size_t head, n; /* ring */
 	struct shown last[CLASS__COUNT];
@@ -53,7 +53,7 @@ struct ledger_target {
 
 struct ledger {
 	int64_t window_ms;
-	struct ledger_target *targets;
+	struct target_key *targets; /* of struct ledger_target */
 };
 
 struct ledger *
@@ -75,46 +75,31 @@ shown_release(struct shown *s)
 	memset(s, 0, sizeof *s);
 }
 
+/* What a target's record holds beyond its key (a targets_free release). */
+static void
+target_release(void *record)
+{
+	struct ledger_target *t = record;
+	for (int c = 0; c < CLASS__COUNT; c++)
+		shown_release(&t->last[c]);
+	for (size_t i = 0; i < t->n_answers; i++)
+		free(t->answers[(t->answers_head + i) % ANSWERS_CAP].text);
+}
+
 void
 ledger_free(struct ledger *l)
 {
 	if (l == NULL)
 		return;
-	while (l->targets != NULL) {
-		struct ledger_target *t = l->targets;
-		l->targets = t->next;
-		for (int c = 0; c < CLASS__COUNT; c++)
-			shown_release(&t->last[c]);
-		for (size_t i = 0; i < t->n_answers; i++)
-			free(t->answers[(t->answers_head + i) % ANSWERS_CAP].text);
-		free(t->relay);
-		free(t->model);
-		free(t);
-	}
+	targets_free(&l->targets, target_release);
 	free(l);
-}
-
-static struct ledger_target *
-target_get(struct ledger *l, const char *relay, const char *model)
-{
-	for (struct ledger_target *t = l->targets; t != NULL; t = t->next)
-		if (strcmp(t->relay, relay) == 0 && strcmp(t->model, model) == 0)
-			return t;
-	struct ledger_target *t = xcalloc(1, sizeof *t);
-	t->relay = xstrdup(relay);
-	t->model = xstrdup(model);
-	t->next = l->targets;
-	l->targets = t;
-	return t;
 }
 
 long
 ledger_runs(const struct ledger *l, const char *relay, const char *model)
 {
-	for (struct ledger_target *t = l->targets; t != NULL; t = t->next)
-		if (strcmp(t->relay, relay) == 0 && strcmp(t->model, model) == 0)
-			return (long)t->n;
-	return 0;
+	const struct ledger_target *t = targets_find(l->targets, relay, model);
+	return t != NULL ? (long)t->n : 0;
 }
 
 static void
@@ -188,7 +173,7 @@ void
 ledger_restore_run(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
                    unsigned misbehaving, unsigned suspect)
 {
-	struct ledger_target *t = target_get(l, relay, model);
+	struct ledger_target *t = targets_get(&l->targets, sizeof *t, relay, model);
 	drop_old(l, t, at_ms);
 	struct run_rec rec = {
 	    .at_ms = at_ms, .misbehaving = (uint16_t)misbehaving, .suspect = (uint16_t)suspect};
@@ -201,7 +186,7 @@ ledger_restore_shown(struct ledger *l, const char *relay, const char *model,
 {
 	if ((unsigned)shown->cls >= CLASS__COUNT)
 		return;
-	struct ledger_target *t = target_get(l, relay, model);
+	struct ledger_target *t = targets_get(&l->targets, sizeof *t, relay, model);
 	shown_set(&t->last[shown->cls], shown);
 }
 
@@ -209,7 +194,7 @@ void
 ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
             struct assessment *a, struct ledger_entry *entry)
 {
-	struct ledger_target *t = target_get(l, relay, model);
+	struct ledger_target *t = targets_get(&l->targets, sizeof *t, relay, model);
 	drop_old(l, t, at_ms);
 	if (entry != NULL)
 		memset(entry, 0, sizeof *entry);
@@ -305,7 +290,7 @@ void
 ledger_add_answers(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
                    const char *const *texts, size_t n)
 {
-	struct ledger_target *t = target_get(l, relay, model);
+	struct ledger_target *t = targets_get(&l->targets, sizeof *t, relay, model);
 	while (t->n_answers > 0 && (t->answers[t->answers_head].at_ms < at_ms - l->window_ms ||
 	                            t->n_answers + n > ANSWERS_CAP)) {
 		free(t->answers[t->answers_head].text);
@@ -324,19 +309,17 @@ ledger_answers(const struct ledger *l, const char *relay, const char *model, con
                size_t cap, int *runs)
 {
 	*runs = 0;
-	for (const struct ledger_target *t = l->targets; t != NULL; t = t->next) {
-		if (strcmp(t->relay, relay) != 0 || strcmp(t->model, model) != 0)
-			continue;
-		size_t n = 0;
-		int64_t last = -1;
-		for (size_t i = 0; i < t->n_answers && n < cap; i++) {
-			size_t k = (t->answers_head + i) % ANSWERS_CAP;
-			out[n++] = t->answers[k].text;
-			if (t->answers[k].at_ms != last)
-				(*runs)++;
-			last = t->answers[k].at_ms;
-		}
-		return n;
+	const struct ledger_target *t = targets_find(l->targets, relay, model);
+	if (t == NULL)
+		return 0;
+	size_t n = 0;
+	int64_t last = -1;
+	for (size_t i = 0; i < t->n_answers && n < cap; i++) {
+		size_t k = (t->answers_head + i) % ANSWERS_CAP;
+		out[n++] = t->answers[k].text;
+		if (t->answers[k].at_ms != last)
+			(*runs)++;
+		last = t->answers[k].at_ms;
 	}
-	return 0;
+	return n;
 }

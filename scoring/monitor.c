@@ -168,6 +168,19 @@ deliver_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* What monitor_new() made, freed (the worker is not running). */
+static void
+monitor_destroy(struct monitor *m)
+{
+	if (m->deliver_ev != NULL)
+		event_free(m->deliver_ev);
+	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->wake);
+	scorer_free(m->scorer);
+	ledger_free(m->ledger);
+	free(m);
+}
+
 struct monitor *
 monitor_new(struct event_base *base, const struct monitor_config *c, monitor_done_cb done,
             void *arg)
@@ -184,13 +197,7 @@ monitor_new(struct event_base *base, const struct monitor_config *c, monitor_don
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->wake, NULL);
 	if (m->deliver_ev == NULL || pthread_create(&m->worker, NULL, worker_main, m) != 0) {
-		if (m->deliver_ev != NULL)
-			event_free(m->deliver_ev);
-		pthread_mutex_destroy(&m->lock);
-		pthread_cond_destroy(&m->wake);
-		scorer_free(m->scorer);
-		ledger_free(m->ledger);
-		free(m);
+		monitor_destroy(m);
 		return NULL;
 	}
 	return m;
@@ -232,12 +239,7 @@ monitor_free(struct monitor *m)
 	pthread_join(m->worker, NULL);
 	/* what the worker finished is delivered, so it can still be kept */
 	deliver_cb(-1, 0, m);
-	event_free(m->deliver_ev);
-	pthread_mutex_destroy(&m->lock);
-	pthread_cond_destroy(&m->wake);
-	scorer_free(m->scorer);
-	ledger_free(m->ledger);
-	free(m);
+	monitor_destroy(m);
 }
 
 void

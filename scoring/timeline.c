@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "scoring/targets.h"
 
 struct damper {
 	int bad, good; /* runs in a row */
@@ -25,8 +26,7 @@ struct damper {
 };
 
 struct target {
-	char *relay, *model;
-	struct target *next;
+	struct target_key key; /* first: scoring/targets.h */
 	int has_segment;
 	int64_t seg_id;
 	char *seg_verdict, *seg_classes, *seg_reason, *seg_findings;
@@ -36,7 +36,7 @@ struct target {
 };
 
 struct timeline {
-	struct target *targets;
+	struct target_key *targets; /* of struct target */
 };
 
 struct timeline *
@@ -53,18 +53,17 @@ damper_release(struct damper *d)
 	memset(d, 0, sizeof *d);
 }
 
+/* What a target's record holds beyond its key (a targets_free release). */
 static void
-target_free(struct target *t)
+target_release(void *record)
 {
-	free(t->relay);
-	free(t->model);
+	struct target *t = record;
 	free(t->seg_verdict);
 	free(t->seg_classes);
 	free(t->seg_reason);
 	free(t->seg_findings);
 	damper_release(&t->outage);
 	damper_release(&t->misbehaving);
-	free(t);
 }
 
 void
@@ -72,26 +71,8 @@ timeline_free(struct timeline *t)
 {
 	if (t == NULL)
 		return;
-	while (t->targets != NULL) {
-		struct target *x = t->targets;
-		t->targets = x->next;
-		target_free(x);
-	}
+	targets_free(&t->targets, target_release);
 	free(t);
-}
-
-static struct target *
-target_get(struct timeline *tl, const char *relay, const char *model)
-{
-	for (struct target *t = tl->targets; t != NULL; t = t->next)
-		if (strcmp(t->relay, relay) == 0 && strcmp(t->model, model) == 0)
-			return t;
-	struct target *t = xcalloc(1, sizeof *t);
-	t->relay = xstrdup(relay);
-	t->model = xstrdup(model);
-	t->next = tl->targets;
-	tl->targets = t;
-	return t;
 }
 
 static void
@@ -104,7 +85,7 @@ set_str(char **field, const char *v)
 void
 timeline_restore_segment(struct timeline *tl, const struct timeline_segment *seg)
 {
-	struct target *t = target_get(tl, seg->relay, seg->model);
+	struct target *t = targets_get(&tl->targets, sizeof *t, seg->relay, seg->model);
 	t->has_segment = 1;
 	t->seg_id = seg->id;
 	set_str(&t->seg_verdict, seg->verdict);
@@ -121,7 +102,7 @@ timeline_restore_incident(struct timeline *tl, const struct timeline_incident *i
 {
 	if (inc->resolved_ms != 0)
 		return;
-	struct target *t = target_get(tl, inc->relay, inc->model);
+	struct target *t = targets_get(&tl->targets, sizeof *t, inc->relay, inc->model);
 	struct damper *d = strcmp(inc->kind, "outage") == 0 ? &t->outage : &t->misbehaving;
 	damper_release(d);
 	d->open = 1;
@@ -135,13 +116,7 @@ timeline_restore_incident(struct timeline *tl, const struct timeline_incident *i
 void
 timeline_forget(struct timeline *tl, const char *relay, const char *model)
 {
-	for (struct target **p = &tl->targets; *p != NULL; p = &(*p)->next)
-		if (strcmp((*p)->relay, relay) == 0 && strcmp((*p)->model, model) == 0) {
-			struct target *x = *p;
-			*p = x->next;
-			target_free(x);
-			return;
-		}
+	targets_remove(&tl->targets, relay, model, target_release);
 }
 
 static int
@@ -202,8 +177,8 @@ apply_segment(struct target *t, int64_t at_ms, const struct assessment *a, const
 		t->seg_last_ms = at_ms;
 	*out = (struct timeline_segment){
 	    .id = t->seg_id,
-	    .relay = t->relay,
-	    .model = t->model,
+	    .relay = t->key.relay,
+	    .model = t->key.model,
 	    .first_ms = t->seg_first_ms,
 	    .last_ms = t->seg_last_ms,
 	    .runs = t->seg_runs,
@@ -222,8 +197,8 @@ report(const struct target *t, const struct damper *d, const char *kind, int64_t
 		return;
 	out->incidents[out->n_incidents++] = (struct timeline_incident){
 	    .id = d->id,
-	    .relay = t->relay,
-	    .model = t->model,
+	    .relay = t->key.relay,
+	    .model = t->key.model,
 	    .kind = kind,
 	    .opened_ms = d->opened_ms,
 	    .resolved_ms = resolved_ms,
@@ -277,7 +252,8 @@ timeline_apply(struct timeline *tl, const struct audit_run *run, const struct as
                const char *findings_json, struct timeline_change *out)
 {
 	memset(out, 0, sizeof *out);
-	struct target *t = target_get(tl, run->target.relay, run->target.model);
+	struct target *t =
+	    targets_get(&tl->targets, sizeof *t, run->target.relay, run->target.model);
 	apply_segment(t, run->started_ms, a, findings_json ? findings_json : "[]", &out->segment);
 
 	/* outage: no request of the run succeeded. The cause is what the relay
@@ -322,7 +298,8 @@ void
 timeline_stored(struct timeline *tl, const struct timeline_change *out, int64_t segment_id,
                 const int64_t *incident_ids)
 {
-	struct target *t = target_get(tl, out->segment.relay, out->segment.model);
+	struct target *t =
+	    targets_get(&tl->targets, sizeof *t, out->segment.relay, out->segment.model);
 	if (segment_id != 0 && t->seg_id == 0)
 		t->seg_id = segment_id;
 	for (size_t i = 0; i < out->n_incidents; i++) {

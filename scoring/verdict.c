@@ -26,10 +26,7 @@ verdict_name(enum verdict v)
 int
 verdict_from_name(const char *name)
 {
-	for (int i = 0; i <= VERDICT_UNREACHABLE; i++)
-		if (strcmp(names[i], name) == 0)
-			return i;
-	return -1;
+	return name_index(names, VERDICT_UNREACHABLE + 1, name);
 }
 
 double

@@ -434,6 +434,16 @@ stmt(struct store *s, enum stmt which)
 	return st;
 }
 
+/* Run the INSERT st (bound): 0 with the new row's id in *id, or -1. */
+static int
+insert(struct store *s, sqlite3_stmt *st, int64_t *id)
+{
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return -1;
+	*id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
 /*
  * The cached row of relay/model, creating it (or updating its api) the first
  * time. NULL on a database error.
@@ -469,9 +479,8 @@ target_get(struct store *s, const char *relay, const char *model, const char *ap
 		sqlite3_bind_text(st, 1, relay, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, model, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, api ? api : "openai", -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		if (insert(s, st, &id) != 0)
 			return NULL;
-		id = sqlite3_last_insert_rowid(s->db);
 	} else {
 		return NULL;
 	}
@@ -611,10 +620,7 @@ save_segment(struct store *s, int64_t target, const struct timeline_segment *seg
 	store_bind_text(st, 6, seg->classes);
 	store_bind_text(st, 7, seg->reason);
 	store_bind_text(st, 8, seg->findings_json);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return -1;
-	*id = sqlite3_last_insert_rowid(s->db);
-	return 0;
+	return insert(s, st, id);
 }
 
 /* An incident the timeline opened (a new row), extended or resolved. */
@@ -637,10 +643,7 @@ save_incident(struct store *s, int64_t target, const struct timeline_incident *i
 	store_bind_text(st, 4, inc->cause);
 	store_bind_text(st, 5, inc->detail);
 	sqlite3_bind_int64(st, 6, inc->failed_runs);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return -1;
-	*id = sqlite3_last_insert_rowid(s->db);
-	return 0;
+	return insert(s, st, id);
 }
 
 /* The ledger's record of the run and the shown findings it replaced; run
@@ -715,9 +718,8 @@ store_save_run(struct store *s, const struct audit_run *run, const struct assess
 	bind_opt_real(st, 9, a->ttft_ms);
 	bind_opt_real(st, 10, a->tokens_per_s);
 	store_bind_text(st, 11, findings);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	if (insert(s, st, &ids->run_id) != 0)
 		goto fail;
-	ids->run_id = sqlite3_last_insert_rowid(s->db);
 	for (size_t i = 0; i < run->n_items; i++)
 		if (run->items[i].obs != NULL &&
 		    save_observation(s, ids->run_id, &run->items[i]) != 0)

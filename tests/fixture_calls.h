@@ -19,9 +19,7 @@ static struct fixture world; /* started by the including file */
 static void
 request(struct response *r, const char *endpoint, const char *body, long timeout_ms)
 {
-	const char *base = fixture_url(&world, endpoint);
-	cr_assert_not_null(base, "no endpoint '%s'", endpoint);
-	http_post_chat(r, base, body, timeout_ms);
+	fixture_send(r, &world, endpoint, "/chat/completions", body, NULL, timeout_ms);
 }
 
 static void
@@ -30,13 +28,7 @@ response_release(struct response *r)
 	http_response_release(r);
 }
 
-static char *
-chat_body(const char *model, const char *user, const char *extra)
-{
-	char *s = chat_request_body(model, user, extra);
-	cr_assert_not_null(s, "bad extra JSON in the test");
-	return s;
-}
+#define chat_body test_chat_body /* tests/helpers.h */
 
 static void
 chat(struct response *r, const char *endpoint, const char *model, const char *user,
@@ -46,6 +38,16 @@ chat(struct response *r, const char *endpoint, const char *model, const char *us
 	request(r, endpoint, body, 20000);
 	free(body);
 	cr_assert_eq(r->rc, CURLE_OK, "%s: %s", endpoint, curl_easy_strerror(r->rc));
+}
+
+/* chat(), and the answer must be a 200 (its body said otherwise). Inline:
+ * not every including file calls it. */
+static inline void
+chat_ok(struct response *r, const char *endpoint, const char *model, const char *user,
+        const char *extra)
+{
+	chat(r, endpoint, model, user, extra);
+	cr_assert_eq(r->status, 200, "%s: HTTP %ld: %s", endpoint, r->status, r->body);
 }
 
 #define str json_str

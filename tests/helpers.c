@@ -1,25 +1,40 @@
 /*
- * helpers: process control and HTTP for the test binaries.
+ * helpers: process control, HTTP and the shared set-ups of the test
+ * binaries (tests/helpers.h).
  */
 #include "tests/helpers.h"
 
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
 #include <curl/curl.h>
+#include <event2/event.h>
+#include <event2/http.h>
 #include <jansson.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include "base/util.h"
+#include "probes/catalog.h"
+#include "probes/engine.h"
+#include "scoring/baseline.h"
+#include "scoring/detect.h"
 #include "scoring/timeline.h"
+#include "scoring/tokenizer.h"
+#include "scoring/verdict.h"
 #include "storage/store.h"
 
 /* Every test scores against the fixture world's recorded baselines (its
@@ -34,9 +49,7 @@ use_fixture_baselines(void)
 long long
 test_now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long long)(now_us() / 1000);
 }
 
 const char *
@@ -54,6 +67,27 @@ test_binary(const char *name)
 	return path;
 }
 
+/* Fork and exec argv with stdout on out (and stderr on err, unless -1);
+ * the pipe ends in close[] (n of them) are closed in the child. The pid, or
+ * -1. */
+static pid_t
+spawn(char *const argv[], int out, int err, const int close_fds[], size_t n)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	/* a test that fails an assertion exits at once: take the child along,
+	 * so no fixture outlives it holding our pipes */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	dup2(out, 1);
+	if (err >= 0)
+		dup2(err, 2);
+	for (size_t i = 0; i < n; i++)
+		close(close_fds[i]);
+	execv(argv[0], argv);
+	_exit(127);
+}
+
 int
 child_start(struct child *c, char *const argv[])
 {
@@ -61,19 +95,9 @@ child_start(struct child *c, char *const argv[])
 	memset(c, 0, sizeof *c);
 	if (pipe(fds) != 0)
 		return -1;
-	pid_t pid = fork();
+	pid_t pid = spawn(argv, fds[1], -1, fds, 2);
 	if (pid < 0)
 		return -1;
-	if (pid == 0) {
-		/* a test that fails an assertion exits at once: take the child
-		 * along, so no fixture outlives it holding our pipes */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
 	close(fds[1]);
 	fcntl(fds[0], F_SETFL, O_NONBLOCK);
 	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
@@ -192,6 +216,32 @@ err:
 	return -1;
 }
 
+void
+fixture_start_scaled(struct fixture *f, const char *world, const char *const need[],
+                     const char *scale)
+{
+	char *const args[] = {(char *)"--time-scale", (char *)scale, NULL};
+	cr_assert_eq(fixture_start(f, world, need, scale != NULL ? args : NULL), 0,
+	             "the fixture world %s did not start", world);
+}
+
+void
+test_world_start(struct test_world *w, const char *tag, const char *world, const char *const need[],
+                 const char *scale)
+{
+	cr_assert_eq(test_tmpdir(w->dir, sizeof w->dir, tag), 0, "cannot make a folder for %s",
+	             tag);
+	fixture_start_scaled(&w->world, world, need, scale);
+}
+
+int
+test_world_stop(struct test_world *w)
+{
+	int rc = fixture_stop(&w->world);
+	cr_expect_eq(test_rmtree(w->dir), 0, "cannot remove %s", w->dir);
+	return rc;
+}
+
 const char *
 fixture_url(const struct fixture *f, const char *name)
 {
@@ -207,32 +257,57 @@ fixture_stop(struct fixture *f)
 	return child_stop(&f->child, 10000);
 }
 
-static size_t
-collect_cb(char *p, size_t size, size_t n, void *arg)
+void
+fixture_send(struct http_response *r, const struct fixture *f, const char *name, const char *path,
+             const char *body, const char *const *headers, long timeout_ms)
 {
-	struct buf *b = arg;
-	return buf_add(b, p, size * n) == 0 ? size * n : 0;
+	const char *base = fixture_url(f, name);
+	cr_assert_not_null(base, "no endpoint '%s'", name);
+	char url[512];
+	snprintf(url, sizeof url, "%s%s", base, path);
+	http_send(r, &(struct http_request){
+	                 .url = url, .body = body, .headers = headers, .timeout_ms = timeout_ms});
 }
 
 char *
 http_get(const char *url, long *status, size_t *len)
 {
-	CURL *c = curl_easy_init();
-	struct buf b;
-	buf_init(&b, 64u << 20);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	CURLcode rc = curl_easy_perform(c);
+	struct http_response r;
+	http_send(&r, &(struct http_request){.url = url});
 	if (status)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	curl_easy_cleanup(c);
-	if (rc != CURLE_OK) {
-		buf_release(&b);
-		return NULL;
+		*status = r.status;
+	char *body = r.rc == CURLE_OK ? r.body : NULL;
+	if (body != NULL && len != NULL)
+		*len = r.len;
+	if (body != NULL)
+		r.body = NULL;
+	http_response_release(&r);
+	return body;
+}
+
+json_t *
+http_get_json(const char *url)
+{
+	long status = 0;
+	char *body = http_get(url, &status, NULL);
+	json_t *root = body != NULL && status == 200 ? json_loads(body, 0, NULL) : NULL;
+	free(body);
+	return root;
+}
+
+json_t *
+http_wait_json(const char *url, int timeout_ms, int (*ready)(const json_t *root, void *arg),
+               void *arg)
+{
+	long long deadline = test_now_ms() + timeout_ms;
+	while (test_now_ms() < deadline) {
+		json_t *root = http_get_json(url);
+		if (root != NULL && ready(root, arg))
+			return root;
+		json_decref(root);
+		usleep(100 * 1000); /* poll interval, not a wait for luck */
 	}
-	return buf_take(&b, len);
+	return NULL;
 }
 
 static void
@@ -251,20 +326,10 @@ run_capture(char *const argv[], int timeout_ms, char **out, char **err)
 	int po[2], pe[2];
 	if (pipe(po) != 0 || pipe(pe) != 0)
 		return -1;
-	pid_t pid = fork();
+	const int ends[] = {po[0], po[1], pe[0], pe[1]};
+	pid_t pid = spawn(argv, po[1], pe[1], ends, 4);
 	if (pid < 0)
 		return -1;
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		dup2(po[1], 1);
-		dup2(pe[1], 2);
-		close(po[0]);
-		close(po[1]);
-		close(pe[0]);
-		close(pe[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
 	close(po[1]);
 	close(pe[1]);
 	fcntl(po[0], F_SETFL, O_NONBLOCK);
@@ -332,25 +397,32 @@ headers_cb(char *p, size_t size, size_t n, void *arg)
 }
 
 void
-http_post_chat(struct http_response *r, const char *base_url, const char *body, long timeout_ms)
+http_send(struct http_response *r, const struct http_request *q)
 {
-	char url[512];
-	snprintf(url, sizeof url, "%s/chat/completions", base_url);
 	memset(r, 0, sizeof *r);
 	struct sink s;
 	buf_init(&s.b, 64u << 20);
 	s.r = r;
 	buf_init(&r->headers, 1u << 20);
 	CURL *c = curl_easy_init();
-	struct curl_slist *h = curl_slist_append(NULL, "content-type: application/json");
-	curl_easy_setopt(c, CURLOPT_URL, url);
+	struct curl_slist *h = NULL;
+	if (q->body != NULL)
+		h = curl_slist_append(h, "content-type: application/json");
+	for (size_t i = 0; q->headers != NULL && q->headers[i] != NULL; i++)
+		h = curl_slist_append(h, q->headers[i]);
+	curl_easy_setopt(c, CURLOPT_URL, q->url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	if (q->body != NULL)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body);
+	if (q->method != NULL)
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
+	if (q->accept_encoding != NULL)
+		curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, q->accept_encoding);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sse_body_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, headers_cb);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, q->timeout_ms > 0 ? q->timeout_ms : 10000L);
 	r->t0 = now_us();
 	r->rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
@@ -358,6 +430,33 @@ http_post_chat(struct http_response *r, const char *base_url, const char *body, 
 	curl_easy_cleanup(c);
 	r->body = buf_take(&s.b, &r->len);
 	r->json = json_loads(r->body, 0, NULL);
+}
+
+void
+http_post_chat(struct http_response *r, const char *base_url, const char *body, long timeout_ms)
+{
+	char url[512];
+	snprintf(url, sizeof url, "%s/chat/completions", base_url);
+	http_send(r, &(struct http_request){.url = url, .body = body, .timeout_ms = timeout_ms});
+}
+
+const char *
+http_header(const struct http_response *r, const char *name, char *out, size_t n)
+{
+	size_t k = strlen(name);
+	for (const char *p = r->headers.data; p != NULL && *p != '\0';) {
+		const char *eol = strstr(p, "\r\n");
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		if (len > k + 1 && strncasecmp(p, name, k) == 0 && p[k] == ':') {
+			const char *v = p + k + 1;
+			while (*v == ' ')
+				v++;
+			snprintf(out, n, "%.*s", (int)(len - (size_t)(v - p)), v);
+			return out;
+		}
+		p = eol ? eol + 2 : NULL;
+	}
+	return NULL;
 }
 
 void
@@ -388,10 +487,118 @@ chat_request_body(const char *model, const char *user, const char *extra)
 	return s;
 }
 
+char *
+test_chat_body(const char *model, const char *user, const char *extra)
+{
+	char *s = chat_request_body(model, user, extra);
+	cr_assert_not_null(s, "bad extra JSON in the test: %s", extra);
+	return s;
+}
+
 const char *
 json_str(const json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
+}
+
+long
+json_int(const json_t *o, const char *key)
+{
+	return (long)json_integer_value(json_object_get(o, key));
+}
+
+json_t *
+json_find(const json_t *array, const char *key, const char *value)
+{
+	size_t i;
+	json_t *x;
+	json_array_foreach(array, i, x)
+	{
+		const char *v = json_str(x, key);
+		if (v != NULL && strcmp(v, value) == 0)
+			return x;
+	}
+	return NULL;
+}
+
+int
+serve_start(struct child *c, char *const argv[], char *base, size_t n)
+{
+	if (child_start(c, argv) != 0)
+		return -1;
+	char line[512];
+	if (child_read_line(c, line, sizeof line, 10000) != 0 ||
+	    strncmp(line, "serving ", 8) != 0 || strlen(line + 8) >= n) {
+		fprintf(stderr, "serve_start: no 'serving URL' line\n");
+		child_stop(c, 5000);
+		return -1;
+	}
+	snprintf(base, n, "%s", line + 8);
+	return 0;
+}
+
+int
+test_free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof sa;
+	int ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+	         getsockname(fd, (struct sockaddr *)&sa, &sl) == 0;
+	close(fd);
+	return ok ? ntohs(sa.sin_port) : -1;
+}
+
+int
+test_evhttp_listen(struct evhttp *http)
+{
+	struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
+	if (s == NULL)
+		return -1;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof sa;
+	if (getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&sa, &sl) != 0)
+		return -1;
+	return ntohs(sa.sin_port);
+}
+
+int
+test_tmpdir(char *dir, size_t n, const char *tag)
+{
+	if ((size_t)snprintf(dir, n, "/tmp/assay-%s-XXXXXX", tag) >= n)
+		return -1;
+	return mkdtemp(dir) != NULL ? 0 : -1;
+}
+
+void
+test_tmpdir_file(char *dir, size_t n, const char *tag, char *path, size_t pn, const char *name)
+{
+	cr_assert_eq(test_tmpdir(dir, n, tag), 0, "cannot make a folder /tmp/assay-%s-*", tag);
+	snprintf(path, pn, "%s/%s", dir, name);
+}
+
+int
+test_rmtree(const char *dir)
+{
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+	int rc = system(cmd);
+	free(cmd);
+	return rc == 0 ? 0 : -1;
+}
+
+int
+test_write_file(const char *path, const char *fmt, ...)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = vfprintf(f, fmt, ap);
+	va_end(ap);
+	return fclose(f) == 0 && rc >= 0 ? 0 : -1;
 }
 
 char *
@@ -484,6 +691,17 @@ fail:
 	return -1;
 }
 
+char *
+test_node(const char *dir, const char *what)
+{
+	char *node = NULL, *why = NULL;
+	int ready = test_npm_ready(dir, &node, &why);
+	if (ready == 1)
+		cr_skip_test("node and npm are needed %s", what);
+	cr_assert_eq(ready, 0, "%s", why);
+	return node;
+}
+
 int64_t
 test_save_run(struct store *s, struct timeline *tl, const struct audit_run *run,
               const struct assessment *a, struct timeline_change *out)
@@ -507,6 +725,60 @@ test_save_run(struct store *s, struct timeline *tl, const struct audit_run *run,
 	return id;
 }
 
+void
+test_run_init(struct test_run *t, const char *relay, const char *model, int64_t at_ms)
+{
+	static const struct probe_def ping = {.id = (char *)"ping", .samples = 1};
+	memset(t, 0, sizeof *t);
+	observation_init(&t->obs);
+	t->obs.started_ms = at_ms;
+	t->item.probe = &ping;
+	t->item.obs = &t->obs;
+	t->run.target.relay = (char *)relay;
+	t->run.target.model = (char *)model;
+	t->run.started_ms = at_ms;
+	t->run.finished_ms = at_ms + 10;
+	t->run.items = &t->item;
+	t->run.n_items = 1;
+}
+
+void
+test_run_release(struct test_run *t)
+{
+	observation_release(&t->obs);
+}
+
+struct audit_run *
+test_run_alloc(const struct audit_target *target, size_t n)
+{
+	struct audit_run *run = xcalloc(1, sizeof *run);
+	audit_target_copy(&run->target, target);
+	run->items = xcalloc(n > 0 ? n : 1, sizeof *run->items);
+	return run;
+}
+
+struct audit_item *
+test_run_add(struct audit_run *run, const struct probe_def *p)
+{
+	struct audit_item *it = &run->items[run->n_items++];
+	run->n_done = run->n_items;
+	it->probe = p;
+	it->obs = xmalloc(sizeof *it->obs);
+	observation_init(it->obs);
+	it->obs->http_status = 200;
+	return it;
+}
+
+void
+test_scoring_load(struct catalog **cat, struct baseline_pack **pack)
+{
+	char err[256];
+	*cat = scorer_catalog_default(err, sizeof err);
+	cr_assert_not_null(*cat, "the scorer's catalog: %s", err);
+	*pack = baseline_load_default(err, sizeof err);
+	cr_assert_not_null(*pack, "the baseline pack: %s", err);
+}
+
 static struct timeline *shared_timeline;
 
 static void
@@ -524,4 +796,102 @@ test_timeline(void)
 		atexit(shared_timeline_free);
 	}
 	return shared_timeline;
+}
+
+const struct finding *
+test_finding(const struct assessment *a, const char *class)
+{
+	for (size_t i = 0; i < a->n_findings; i++)
+		if (strcmp(a->findings[i].class, class) == 0)
+			return &a->findings[i];
+	return NULL;
+}
+
+const struct finding *
+test_must_find(const struct assessment *a, const char *class)
+{
+	const struct finding *f = test_finding(a, class);
+	cr_assert_not_null(f, "no %s finding (verdict %s: %s)", class, verdict_name(a->verdict),
+	                   a->reason ? a->reason : "");
+	return f;
+}
+
+struct tokenizer *
+test_tokenizer(const char *name)
+{
+	char err[256];
+	struct tokenizer *t = tokenizer_open(name, err, sizeof err);
+	cr_assert_not_null(t, "tokenizer_open(%s): %s", name, err);
+	return t;
+}
+
+long
+test_count_text(const char *tokenizer, const char *text)
+{
+	struct tokenizer *t = test_tokenizer(tokenizer);
+	long n = tokenizer_count(t, text, strlen(text));
+	tokenizer_free(t);
+	return n;
+}
+
+long
+test_count_prompt(const char *tokenizer, const char *family, const char *user)
+{
+	struct tokenizer *t = test_tokenizer(tokenizer);
+	struct chat_message m = {"user", user, NULL};
+	long n = chat_prompt_tokens(t, family, &m, 1);
+	tokenizer_free(t);
+	return n;
+}
+
+struct probe_call
+test_call(const char *model, const struct probe_message *m, size_t n, long max_tokens)
+{
+	return (struct probe_call){.model = model,
+	                           .messages = m,
+	                           .n_messages = n,
+	                           .max_tokens = max_tokens,
+	                           .temperature = 0,
+	                           .seed = -1};
+}
+
+struct one_request {
+	struct event_base *base;
+	struct observation *obs;
+	int timed_out;
+};
+
+static void
+one_done_cb(struct observation *obs, void *arg)
+{
+	struct one_request *o = arg;
+	o->obs = obs;
+	event_base_loopbreak(o->base);
+}
+
+static void
+one_bound_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct one_request *o = arg;
+	o->timed_out = 1;
+	event_base_loopbreak(o->base);
+}
+
+struct observation *
+test_engine_one(struct event_base *base, struct engine *e, const struct engine_request *req,
+                int bound_s)
+{
+	/* a timer of its own rather than event_base_loopexit(), which would
+	 * stay armed and end the caller's next loop early */
+	struct one_request o = {.base = base};
+	struct event *bound = evtimer_new(base, one_bound_cb, &o);
+	struct timeval tv = {bound_s, 0};
+	evtimer_add(bound, &tv);
+	engine_submit(e, req, one_done_cb, &o);
+	while (o.obs == NULL && !o.timed_out)
+		event_base_loop(base, 0);
+	event_free(bound);
+	return o.obs;
 }

@@ -12,6 +12,7 @@
 #include "probes/redact.h"
 #include "probes/json_arena.h"
 #include "probes/json_arena_test.h"
+#include "tests/helpers.h"
 
 static void
 parse(enum api_kind api, int stream, int status, const char *body, size_t piece, size_t cap,
@@ -30,16 +31,22 @@ parse(enum api_kind api, int stream, int status, const char *body, size_t piece,
 	adapter_parse_release(&p);
 }
 
+/* body, a 200 answer fed in pieces of piece bytes, parsed into o without
+ * an error, its text text; o is the caller's to release. */
+static void
+parse_ok(enum api_kind api, int stream, const char *body, size_t piece, const char *text,
+         struct observation *o)
+{
+	parse(api, stream, 200, body, piece, 1 << 20, o);
+	cr_expect_eq(o->error, ERR_NONE, "%s", o->error_detail);
+	cr_expect_str_eq(o->text, text, "text '%s', want '%s'", o->text, text);
+}
+
 Test(adapter, openai_request_body)
 {
 	struct probe_message m[] = {{"system", "be brief"}, {"user", "hi \"there\""}};
-	struct probe_call c = {.model = "gpt-4o",
-	                       .messages = m,
-	                       .n_messages = 2,
-	                       .max_tokens = 1,
-	                       .temperature = 0,
-	                       .seed = -1,
-	                       .stream = 1};
+	struct probe_call c = test_call("gpt-4o", m, 2, 1);
+	c.stream = 1;
 	char *s = adapter_body(API_OPENAI, &c, NULL);
 	json_t *j = json_loads(s, 0, NULL);
 	cr_assert_not_null(j, "%s", s);
@@ -58,12 +65,8 @@ Test(adapter, openai_request_body)
 Test(adapter, anthropic_request_body_moves_system)
 {
 	struct probe_message m[] = {{"system", "be brief"}, {"user", "hi"}};
-	struct probe_call c = {.model = "claude-sonnet-4",
-	                       .messages = m,
-	                       .n_messages = 2,
-	                       .max_tokens = -1,
-	                       .temperature = -1,
-	                       .seed = -1};
+	struct probe_call c = test_call("claude-sonnet-4", m, 2, -1);
+	c.temperature = -1;
 	char *s = adapter_body(API_ANTHROPIC, &c, NULL);
 	json_t *j = json_loads(s, 0, NULL);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "system")), "be brief");
@@ -93,13 +96,8 @@ static const char schema[] =
 Test(adapter, stop_sequences_in_each_api_own_field)
 {
 	struct probe_message m[] = {{"user", "count"}};
-	struct probe_call c = {.model = "x",
-	                       .messages = m,
-	                       .n_messages = 1,
-	                       .max_tokens = 40,
-	                       .temperature = 0,
-	                       .seed = -1,
-	                       .intent = {.stop = stop5, .n_stop = 1}};
+	struct probe_call c = test_call("x", m, 1, 40);
+	c.intent = (struct request_intent){.stop = stop5, .n_stop = 1};
 	json_t *o = body_of(API_OPENAI, &c);
 	cr_expect_str_eq(json_string_value(json_array_get(json_object_get(o, "stop"), 0)), "5");
 	cr_expect_null(json_object_get(o, "stop_sequences"));
@@ -114,16 +112,11 @@ Test(adapter, stop_sequences_in_each_api_own_field)
 Test(adapter, a_required_tool_call_in_each_api_own_shape)
 {
 	struct probe_message m[] = {{"user", "time in Oslo?"}};
-	struct probe_call c = {.model = "x",
-	                       .messages = m,
-	                       .n_messages = 1,
-	                       .max_tokens = 40,
-	                       .temperature = 0,
-	                       .seed = -1,
-	                       .intent = {.tool_name = "get_time",
-	                                  .tool_description = "local time",
-	                                  .tool_schema = schema,
-	                                  .tool_choice = TOOL_CHOICE_REQUIRED}};
+	struct probe_call c = test_call("x", m, 1, 40);
+	c.intent = (struct request_intent){.tool_name = "get_time",
+	                                   .tool_description = "local time",
+	                                   .tool_schema = schema,
+	                                   .tool_choice = TOOL_CHOICE_REQUIRED};
 	json_t *o = body_of(API_OPENAI, &c);
 	json_t *ot = json_array_get(json_object_get(o, "tools"), 0);
 	cr_expect_str_eq(json_string_value(json_object_get(ot, "type")), "function");
@@ -162,13 +155,8 @@ Test(adapter, a_required_tool_call_in_each_api_own_shape)
 Test(adapter, what_anthropic_cannot_carry_is_refused_with_a_reason)
 {
 	struct probe_message m[] = {{"user", "hi"}};
-	struct probe_call c = {.model = "x",
-	                       .messages = m,
-	                       .n_messages = 1,
-	                       .max_tokens = 3,
-	                       .temperature = 0,
-	                       .seed = -1,
-	                       .intent = {.top_logprobs = 2}};
+	struct probe_call c = test_call("x", m, 1, 3);
+	c.intent = (struct request_intent){.top_logprobs = 2};
 	const char *why = NULL;
 	cr_expect_null(adapter_body(API_ANTHROPIC, &c, &why));
 	cr_expect(why != NULL && strstr(why, "logprobs") != NULL);
@@ -190,13 +178,8 @@ Test(adapter, model_rules_pick_the_token_limit_field_and_drop_temperature)
 {
 	struct probe_message m[] = {{"user", "hi"}};
 	struct request_rules rules = {.max_completion_tokens = 1, .no_temperature = 1};
-	struct probe_call c = {.model = "o3",
-	                       .messages = m,
-	                       .n_messages = 1,
-	                       .max_tokens = 30,
-	                       .temperature = 0,
-	                       .seed = -1,
-	                       .rules = &rules};
+	struct probe_call c = test_call("o3", m, 1, 30);
+	c.rules = &rules;
 	json_t *o = body_of(API_OPENAI, &c);
 	cr_expect_eq(json_integer_value(json_object_get(o, "max_completion_tokens")), 30);
 	cr_expect_null(json_object_get(o, "max_tokens"));
@@ -223,9 +206,7 @@ static const char openai_whole[] =
 Test(adapter, openai_whole_response)
 {
 	struct observation o;
-	parse(API_OPENAI, 0, 200, openai_whole, 7, 1 << 20, &o);
-	cr_expect_eq(o.error, ERR_NONE, "%s", o.error_detail);
-	cr_expect_str_eq(o.text, "pong");
+	parse_ok(API_OPENAI, 0, openai_whole, 7, "pong", &o);
 	cr_expect_str_eq(o.model, "gpt-4o-2024-08-06");
 	cr_expect_str_eq(o.id, "chatcmpl-abc");
 	cr_expect_str_eq(o.finish_reason, "stop");
@@ -250,9 +231,7 @@ Test(adapter, openai_stream_with_usage)
 	    "\"completion_tokens\":2,\"total_tokens\":11}}\n\n"
 	    "data: [DONE]\n\n";
 	struct observation o;
-	parse(API_OPENAI, 1, 200, s, 5, 1 << 20, &o);
-	cr_expect_eq(o.error, ERR_NONE, "%s", o.error_detail);
-	cr_expect_str_eq(o.text, "pong");
+	parse_ok(API_OPENAI, 1, s, 5, "pong", &o);
 	cr_expect_eq(o.n_chunks, 2, "only chunks with content count");
 	cr_expect_geq(o.ttft_us, 0);
 	cr_expect_eq(o.prompt_tokens, 9);
@@ -286,9 +265,7 @@ Test(adapter, anthropic_stream)
 	    "\"end_turn\"},\"usage\":{\"output_tokens\":3}}\n\n"
 	    "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
 	struct observation o;
-	parse(API_ANTHROPIC, 1, 200, s, 11, 1 << 20, &o);
-	cr_expect_eq(o.error, ERR_NONE, "%s", o.error_detail);
-	cr_expect_str_eq(o.text, "hello");
+	parse_ok(API_ANTHROPIC, 1, s, 11, "hello", &o);
 	cr_expect_str_eq(o.id, "msg_01");
 	cr_expect_eq(o.prompt_tokens, 20);
 	cr_expect_eq(o.completion_tokens, 3);

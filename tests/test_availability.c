@@ -11,25 +11,22 @@
 #include "base/util.h"
 #include "probes/audit.h"
 #include "scoring/detectors/availability.h"
+#include "tests/helpers.h"
 
 /* A finished run of n requests, all ok until set otherwise. */
 static struct audit_run *
 run_new(size_t n)
 {
-	struct audit_run *run = xcalloc(1, sizeof *run);
-	run->target.relay = xstrdup("r");
-	run->target.base_url = xstrdup("http://127.0.0.1:1/v1");
-	run->target.model = xstrdup("gpt-4o");
+	struct audit_run *run =
+	    test_run_alloc(&(struct audit_target){.relay = (char *)"r",
+	                                          .base_url = (char *)"http://127.0.0.1:1/v1",
+	                                          .model = (char *)"gpt-4o"},
+	                   n);
 	run->parallel = 3;
-	run->items = xcalloc(n, sizeof *run->items);
-	run->n_items = run->n_done = n;
 	for (size_t i = 0; i < n; i++) {
-		struct observation *o = xmalloc(sizeof *o);
-		observation_init(o);
-		o->http_status = 200;
+		struct observation *o = test_run_add(run, NULL)->obs;
 		o->total_us = 500000;
 		o->last_byte_us = 400000;
-		run->items[i].obs = o;
 	}
 	return run;
 }
@@ -47,20 +44,21 @@ fail(struct audit_run *run, size_t i, enum error_class e, int status, int64_t to
 	observation_set(&o->error_detail, detail, detail ? strlen(detail) : 0, OBS_DETAIL_CAP);
 }
 
-static const struct finding *
-find(const struct assessment *a, const char *class)
-{
-	for (size_t i = 0; i < a->n_findings; i++)
-		if (strcmp(a->findings[i].class, class) == 0)
-			return &a->findings[i];
-	return NULL;
-}
+#define find test_finding /* tests/helpers.h */
 
 static void
 assess(const struct audit_run *run, struct assessment *a)
 {
 	assessment_init(a);
 	detect_availability(run, a);
+}
+
+/* a's finding of class says want. */
+static void
+expect_summary(const struct assessment *a, const char *class, const char *want)
+{
+	const char *got = test_must_find(a, class)->summary;
+	cr_expect_str_eq(got, want, "%s: '%s', want '%s'", class, got, want);
 }
 
 Test(availability, each_class_in_its_own_words)
@@ -78,8 +76,7 @@ Test(availability, each_class_in_its_own_words)
 	assess(run, &a);
 	cr_expect_eq(a.requests, 12);
 	cr_expect_eq(a.ok_requests, 4);
-	const struct finding *f = find(&a, "unavailable");
-	cr_assert_not_null(f);
+	const struct finding *f = test_must_find(&a, "unavailable");
 	cr_expect_str_eq(
 	    f->summary, "1 of 12 requests got no response within 60 s; 1 had started to answer "
 	                "but did not finish within 60 s; 1 started to answer and then stalled "
@@ -108,13 +105,11 @@ Test(availability, not_sent_grouped_by_what_held_them_and_the_other)
 		fail(run, i, ERR_NOT_SENT, 0, 0, -1, "the audit's 20 s had run out");
 	struct assessment a;
 	assess(run, &a);
-	const struct finding *f = find(&a, "unavailable");
-	cr_assert_not_null(f);
-	cr_expect_str_eq(f->summary,
-	                 "3 of 9 requests got a server error (HTTP 502 (2) and 503 (1)); the other "
-	                 "6 were not sent: 4 because the relay had failed 5 requests in a row "
-	                 "(upstream) and was given time to recover, 2 because the audit's 20 s had "
-	                 "run out.");
+	expect_summary(&a, "unavailable",
+	               "3 of 9 requests got a server error (HTTP 502 (2) and 503 (1)); the other "
+	               "6 were not sent: 4 because the relay had failed 5 requests in a row "
+	               "(upstream) and was given time to recover, 2 because the audit's 20 s had "
+	               "run out.");
 	cr_expect_eq(a.ok_requests, 0);
 	assessment_release(&a);
 	audit_run_free(run);
@@ -134,14 +129,11 @@ Test(availability, only_real_429s_are_refusals)
 		     "the relay's Retry-After asked for a pause past the request's deadline");
 	struct assessment a;
 	assess(run, &a);
-	const struct finding *rl = find(&a, "rate_limited");
-	cr_assert_not_null(rl);
-	cr_expect_str_eq(rl->summary,
-	                 "The relay refused 2 of 9 requests with 429 (rate limited) under an "
-	                 "audit's light load (at most 3 at once), asking to wait up to 57 s "
-	                 "(Retry-After).");
-	const struct finding *un = find(&a, "unavailable");
-	cr_assert_not_null(un);
+	expect_summary(&a, "rate_limited",
+	               "The relay refused 2 of 9 requests with 429 (rate limited) under an "
+	               "audit's light load (at most 3 at once), asking to wait up to 57 s "
+	               "(Retry-After).");
+	const struct finding *un = test_must_find(&a, "unavailable");
 	/* not "the other 5": the 429s and the one success are not in this sentence */
 	cr_expect_str_eq(un->summary,
 	                 "1 of 9 requests got HTTP 429 saying the account's credit or quota is "
@@ -160,9 +152,9 @@ Test(availability, durations_that_differ_are_a_range)
 	fail(run, 2, ERR_NOT_SENT, 0, 0, -1, NULL);
 	struct assessment a;
 	assess(run, &a);
-	cr_expect_str_eq(find(&a, "unavailable")->summary,
-	                 "2 of 3 requests got no response within their 2 s to 30 s; the other 1 "
-	                 "was not sent: no reason was recorded.");
+	expect_summary(&a, "unavailable",
+	               "2 of 3 requests got no response within their 2 s to 30 s; the other 1 "
+	               "was not sent: no reason was recorded.");
 	assessment_release(&a);
 	audit_run_free(run);
 }
@@ -178,10 +170,9 @@ Test(availability, waits_are_the_deadlines_given)
 	run->items[1].obs->timeout_us = 2000000;
 	struct assessment a;
 	assess(run, &a);
-	cr_expect_str_eq(
-	    find(&a, "unavailable")->summary,
-	    "1 of 2 requests got no response within 2 s; the other 1 started to answer "
-	    "and then stalled (no byte for the last 2 s).");
+	expect_summary(&a, "unavailable",
+	               "1 of 2 requests got no response within 2 s; the other 1 started to answer "
+	               "and then stalled (no byte for the last 2 s).");
 	assessment_release(&a);
 	audit_run_free(run);
 }
@@ -198,14 +189,13 @@ Test(availability, models_urls_and_sizes)
 	fail(run, 5, ERR_HTTP, 400, 1000, 900, "HTTP 400: bad request");
 	struct assessment a;
 	assess(run, &a);
-	cr_expect_str_eq(
-	    find(&a, "unavailable")->summary,
-	    "1 of 6 requests got HTTP 404: the relay does not offer gpt-4o; 1 got HTTP "
-	    "404: there is no API at the relay's URL; 1 got HTTP 400: the relay "
-	    "rejected the request; 2 got more than Assay accepts (1: response headers "
-	    "over Assay's 65536-byte cap; 1: response body over its cap); the other 1 "
-	    "lost the connection (the relay closed the connection without a "
-	    "response).");
+	expect_summary(&a, "unavailable",
+	               "1 of 6 requests got HTTP 404: the relay does not offer gpt-4o; 1 got HTTP "
+	               "404: there is no API at the relay's URL; 1 got HTTP 400: the relay "
+	               "rejected the request; 2 got more than Assay accepts (1: response headers "
+	               "over Assay's 65536-byte cap; 1: response body over its cap); the other 1 "
+	               "lost the connection (the relay closed the connection without a "
+	               "response).");
 	assessment_release(&a);
 	audit_run_free(run);
 }
@@ -230,8 +220,7 @@ Test(availability, medians_and_counters_are_kept)
 	cr_expect_eq(a.ok_requests, 3);
 	cr_expect_float_eq(a.ttft_ms, 200, 1e-9);
 	cr_expect_float_eq(a.tokens_per_s, 5, 1e-9);
-	cr_expect_str_eq(find(&a, "unavailable")->summary,
-	                 "1 of 4 requests could not connect to the relay.");
+	expect_summary(&a, "unavailable", "1 of 4 requests could not connect to the relay.");
 	assessment_release(&a);
 	audit_run_free(run);
 }

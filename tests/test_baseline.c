@@ -19,17 +19,38 @@ static char dir[64];
 static void
 setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/assay-baseline-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(test_tmpdir(dir, sizeof dir, "baseline"), 0);
 	setenv("ASSAY_BASELINE_DIR", dir, 1);
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	cr_expect_eq(system(cmd), 0);
+	cr_expect_eq(test_rmtree(dir), 0);
+}
+
+/* assay baseline record of model at w's official endpoint, samples runs,
+ * into the pack out: its exit status, stderr in *err (the caller frees). */
+static int
+record(const struct fixture *w, const char *model, const char *samples, const char *out,
+       int timeout_ms, char **err)
+{
+	char *a[] = {ASSAY,
+	             (char *)"baseline",
+	             (char *)"record",
+	             (char *)"--base-url",
+	             (char *)fixture_url(w, "official"),
+	             (char *)"--model",
+	             (char *)model,
+	             (char *)"--samples",
+	             (char *)samples,
+	             (char *)"-o",
+	             (char *)out,
+	             NULL};
+	char *stdout_text = NULL;
+	int rc = run_capture(a, timeout_ms, &stdout_text, err);
+	free(stdout_text);
+	return rc;
 }
 
 Test(baseline, export_round_trips, .init = setup, .fini = teardown)
@@ -57,29 +78,15 @@ Test(baseline, record_then_import_overrides_bundled, .init = setup, .fini = tear
      .timeout = 120)
 {
 	static const char *const need[] = {"official", NULL};
-	static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
 	struct fixture w;
-	cr_assert_eq(fixture_start(&w, "fixtures/demo.yaml", need, fast), 0);
+	fixture_start_scaled(&w, "fixtures/demo.yaml", need, "0.05");
 	char rec[128];
 	snprintf(rec, sizeof rec, "%s.recorded.json", dir);
-	char *a[] = {ASSAY,
-	             (char *)"baseline",
-	             (char *)"record",
-	             (char *)"--base-url",
-	             (char *)fixture_url(&w, "official"),
-	             (char *)"--model",
-	             (char *)"qwen3-32b",
-	             (char *)"--samples",
-	             (char *)"2",
-	             (char *)"-o",
-	             rec,
-	             NULL};
 	char *out, *err;
-	int rc = run_capture(a, 60000, &out, &err);
+	int rc = record(&w, "qwen3-32b", "2", rec, 60000, &err);
 	fixture_stop(&w);
 	cr_assert_eq(rc, 0, "%s", err);
 	cr_expect_not_null(strstr(err, "token accounting exact"), "%s", err);
-	free(out);
 	free(err);
 	char e[256];
 	struct baseline_pack *p = baseline_load(rec, e, sizeof e);
@@ -106,9 +113,7 @@ Test(baseline, bad_pack_is_refused, .init = setup, .fini = teardown)
 {
 	char path[128];
 	snprintf(path, sizeof path, "%s/../bad-%s.json", dir, strrchr(dir, '-') + 1);
-	FILE *f = fopen(path, "w");
-	fputs("{\"models\": [\n  {\"name\": 1}\n", f);
-	fclose(f);
+	cr_assert_eq(test_write_file(path, "{\"models\": [\n  {\"name\": 1}\n"), 0);
 	char *a[] = {ASSAY, (char *)"baseline", (char *)"import", path, NULL};
 	char *out, *err;
 	cr_expect_eq(run_capture(a, 20000, &out, &err), 2);
@@ -122,27 +127,13 @@ Test(baseline, recorded_latency_reveals_a_slow_relay, .init = setup, .fini = tea
      .timeout = 180)
 {
 	static const char *const need[] = {"official", "honest", "slow-relay", NULL};
-	static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
 	struct fixture w;
-	cr_assert_eq(fixture_start(&w, "tests/data/detect/world.yaml", need, fast), 0);
+	fixture_start_scaled(&w, "tests/data/detect/world.yaml", need, "0.05");
 	char rec[128];
 	snprintf(rec, sizeof rec, "%s/gpt-4o.json", dir);
 	/* the official endpoint's own speed, at the same time scale */
-	char *a[] = {ASSAY,
-	             (char *)"baseline",
-	             (char *)"record",
-	             (char *)"--base-url",
-	             (char *)fixture_url(&w, "official"),
-	             (char *)"--model",
-	             (char *)"gpt-4o",
-	             (char *)"--samples",
-	             (char *)"3",
-	             (char *)"-o",
-	             rec,
-	             NULL};
 	char *out, *err;
-	cr_assert_eq(run_capture(a, 90000, &out, &err), 0, "%s", err);
-	free(out);
+	cr_assert_eq(record(&w, "gpt-4o", "3", rec, 90000, &err), 0, "%s", err);
 	free(err);
 	const char *relays[] = {"honest", "slow-relay"};
 	for (int i = 0; i < 2; i++) {
@@ -157,14 +148,8 @@ Test(baseline, recorded_latency_reveals_a_slow_relay, .init = setup, .fini = tea
 		int rc = run_capture(b, 90000, &out, &err);
 		json_t *j = json_loads(out, 0, NULL);
 		cr_assert_not_null(j, "exit %d: %s %s", rc, out, err);
-		int slow = 0;
-		size_t k;
-		json_t *f;
-		json_array_foreach(json_object_get(j, "findings"), k, f)
-		{
-			slow |= strcmp(json_string_value(json_object_get(f, "class")),
-			               "degraded_latency") == 0;
-		}
+		int slow =
+		    json_find(json_object_get(j, "findings"), "class", "degraded_latency") != NULL;
 		cr_expect_eq(slow, i == 1, "%s: degraded_latency %s", relays[i],
 		             slow ? "reported" : "missing");
 		cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "genuine",
@@ -178,23 +163,26 @@ Test(baseline, recorded_latency_reveals_a_slow_relay, .init = setup, .fini = tea
 
 Test(baseline, id_shapes)
 {
+	static const struct {
+		const char *id, *shape;
+	} cases[] = {
+	    {"chatcmpl-2uXoMdHzjSestW7vVREvthDZfNY16", "chatcmpl-{29 alnum}"},
+	    {"chatcmpl-0123456789abcdef0123456789abcdef", "chatcmpl-{32 hex}"},
+	    {"3f2a9c1e-0b4d-4e6f-8a7b-1c2d3e4f5a6b", "{uuid}"},
+	    /* DeepSeek's tool-call ids: a prefix and a UUID, whose dashes are its own */
+	    {"call_0_ec1cb437-febc-4b2a-9f10-0a1b2c3d4e5f", "call_0_{uuid}"},
+	    {"msg_01XFDUDYJgAACzvnptvVoYEL", "msg_{24 alnum}"},
+	    {"12345", "{5 digits}"},
+	    /* a relay's prefix is shown as printable ASCII only, and capped */
+	    {"<b>\xc3\xa9vil</b>__________________________________x.y",
+	     "<b>??vil</b>____________{3 mixed}"},
+	};
 	char s[96];
-	baseline_id_shape("chatcmpl-2uXoMdHzjSestW7vVREvthDZfNY16", s, sizeof s);
-	cr_expect_str_eq(s, "chatcmpl-{29 alnum}");
-	baseline_id_shape("chatcmpl-0123456789abcdef0123456789abcdef", s, sizeof s);
-	cr_expect_str_eq(s, "chatcmpl-{32 hex}");
-	baseline_id_shape("3f2a9c1e-0b4d-4e6f-8a7b-1c2d3e4f5a6b", s, sizeof s);
-	cr_expect_str_eq(s, "{uuid}");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		baseline_id_shape(cases[i].id, s, sizeof s);
+		cr_expect_str_eq(s, cases[i].shape, "%s: %s, want %s", cases[i].id, s,
+		                 cases[i].shape);
+	}
 	baseline_id_shape("3f2a9c1e-0b4d-4e6f-8a7b-1c2d3e4f5a6", s, sizeof s);
 	cr_expect_str_neq(s, "{uuid}", "one digit short is no uuid");
-	/* DeepSeek's tool-call ids: a prefix and a UUID, whose dashes are its own */
-	baseline_id_shape("call_0_ec1cb437-febc-4b2a-9f10-0a1b2c3d4e5f", s, sizeof s);
-	cr_expect_str_eq(s, "call_0_{uuid}");
-	baseline_id_shape("msg_01XFDUDYJgAACzvnptvVoYEL", s, sizeof s);
-	cr_expect_str_eq(s, "msg_{24 alnum}");
-	baseline_id_shape("12345", s, sizeof s);
-	cr_expect_str_eq(s, "{5 digits}");
-	/* a relay's prefix is shown as printable ASCII only, and capped */
-	baseline_id_shape("<b>\xc3\xa9vil</b>__________________________________x.y", s, sizeof s);
-	cr_expect_str_eq(s, "<b>??vil</b>____________{3 mixed}");
 }

@@ -22,7 +22,6 @@
 #include "tests/helpers.h"
 
 static const char *const need[] = {"honest-relay", "swap-relay", NULL};
-static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
 
 static char tmpdir[128];
 static const char secret[] = "sk-browser-test-secret-4d1c";
@@ -150,8 +149,7 @@ Test(browser, pages_render_cleanly_at_desktop_and_phone_widths, .fini = teardown
 	free(out);
 	free(err);
 
-	cr_assert_eq(fixture_start(&world, "fixtures/demo.yaml", need, fast), 0,
-	             "the fixture world did not start");
+	fixture_start_scaled(&world, "fixtures/demo.yaml", need, "0.05");
 	FILE *f = fopen(cfg, "w");
 	cr_assert_not_null(f);
 	fprintf(f,

@@ -13,16 +13,13 @@
  * Skipped when node or npm is not installed; fails when `npm ci` fails.
  * Every wait is bounded and polls a condition.
  */
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,69 +31,20 @@
 #define RELAY_KEY "sk-relay-test"
 
 static const char *const need[] = {"official", "ccr", NULL};
-static char *const fast[] = {(char *)"--time-scale", (char *)"0.01", NULL};
-
-/* A loopback port free right now (ccr wants a fixed one in its config). */
-static int
-free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert_geq(fd, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t len = sizeof a;
-	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	close(fd);
-	return ntohs(a.sin_port);
-}
 
 /* ---- HTTP ---- */
 
-struct answer {
-	long status;
-	struct buf headers;
-	char *body;
-	size_t len;
-};
+#define answer http_response /* tests/helpers.h */
 
-static size_t
-collect_cb(char *p, size_t size, size_t n, void *arg)
-{
-	return buf_add(arg, p, size * n) == 0 ? size * n : 0;
-}
-
+/* POST an Anthropic request to the relay under test. */
 static void
 post(struct answer *a, const char *url, const char *body)
 {
-	struct buf b;
-	buf_init(&b, 16u << 20);
-	buf_init(&a->headers, 1u << 20);
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = curl_slist_append(NULL, "content-type: application/json");
-	h = curl_slist_append(h, "x-api-key: " RELAY_KEY);
-	h = curl_slist_append(h, "anthropic-version: 2023-06-01");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect_cb);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &a->headers);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
-	CURLcode rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	cr_assert_eq(rc, CURLE_OK, "%s: %s", url, curl_easy_strerror(rc));
-	a->body = buf_take(&b, &a->len);
-}
-
-static void
-answer_release(struct answer *a)
-{
-	buf_release(&a->headers);
-	free(a->body);
+	static const char *const h[] = {"x-api-key: " RELAY_KEY, "anthropic-version: 2023-06-01",
+	                                NULL};
+	http_send(
+	    a, &(struct http_request){.url = url, .body = body, .headers = h, .timeout_ms = 30000});
+	cr_assert_eq(a->rc, CURLE_OK, "%s: %s", url, curl_easy_strerror(a->rc));
 }
 
 /* Header names (lower case, sorted, comma-joined) but the transport's own,
@@ -259,8 +207,8 @@ same_answer(const struct pair *p, const char *what, const char *path, const char
 	json_decref(j_ours);
 	free(h_real);
 	free(h_ours);
-	answer_release(&real);
-	answer_release(&ours);
+	http_response_release(&real);
+	http_response_release(&ours);
 }
 
 #define WEATHER_TOOL                                                                               \
@@ -317,22 +265,18 @@ compare_all(const struct pair *p)
 
 Test(ccr, claude_code_router_and_the_fixture_answer_alike, .timeout = 600)
 {
-	char *node = NULL, *why = NULL;
-	int ready = test_npm_ready("tests/relays", &node, &why);
-	if (ready == 1)
-		cr_skip_test("node and npm are needed to run claude-code-router");
-	cr_assert_eq(ready, 0, "%s", why);
+	char *node = test_node("tests/relays", "to run claude-code-router");
 
 	struct fixture world;
-	cr_assert_eq(fixture_start(&world, "tests/data/fixture/translate.yaml", need, fast), 0,
-	             "the fixture world did not start");
+	fixture_start_scaled(&world, "tests/data/fixture/translate.yaml", need, "0.01");
 	/* ccr reads ~/.claude-code-router/config.json: a home of its own, with
 	 * the official endpoint as its only provider and no logging */
 	char home[] = "/tmp/assay-ccr.XXXXXX";
 	cr_assert_not_null(mkdtemp(home));
 	char *dir = xasprintf("%s/.claude-code-router", home);
 	cr_assert_eq(mkdir(dir, 0700), 0);
-	int port = free_port();
+	int port = test_free_port();
+	cr_assert_gt(port, 0);
 	char *upstream = xasprintf("%s/chat/completions", fixture_url(&world, "official"));
 	json_t *conf = json_pack("{s:b, s:i, s:s, s:[{s:s, s:s, s:s, s:[s]}], s:{s:s}}", "LOG", 0,
 	                         "PORT", port, "APIKEY", RELAY_KEY, "Providers", "name", "vllm",
@@ -367,10 +311,7 @@ Test(ccr, claude_code_router_and_the_fixture_answer_alike, .timeout = 600)
 	cr_expect_neq(child_stop(&ccr, 10000), -1, "claude-code-router had to be killed");
 	cr_expect_eq(fixture_stop(&world), 0);
 
-	char *cmd = xasprintf("rm -rf '%s'", home);
-	char *rm[] = {(char *)"/bin/sh", (char *)"-c", cmd, NULL};
-	run_capture(rm, 10000, NULL, NULL);
-	free(cmd);
+	test_rmtree(home);
 	free(env_home);
 	free(conf_path);
 	free(upstream);

@@ -9,6 +9,7 @@
 
 #include "base/util.h"
 #include "scoring/tokenizer.h"
+#include "tests/helpers.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -16,14 +17,7 @@
 
 #define CHAT_CASES ASSAY_SRCDIR "/tests/data/tokenizer/chat.jsonl"
 
-static struct tokenizer *
-open_or_fail(const char *name)
-{
-	char err[256];
-	struct tokenizer *t = tokenizer_open(name, err, sizeof(err));
-	cr_assert_not_null(t, "tokenizer_open(%s): %s", name, err);
-	return t;
-}
+#define open_or_fail test_tokenizer /* tests/helpers.h */
 
 Test(chat_tokens, matches_reference_templates)
 {

@@ -40,71 +40,72 @@ Test(cli, no_arguments_and_unknown_command)
 	free(err);
 }
 
-Test(cli, audit_unknown_flag)
+/* argv (after "assay") is refused: exit 2, words on stderr, in one line
+ * when one_line. */
+static void
+expect_refused(char *const argv[], const char *words, int one_line)
 {
+	char cmd[256] = "assay";
+	for (size_t i = 1; argv[i] != NULL; i++)
+		snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", argv[i]);
 	char *out, *err;
-	char *a[] = {ASSAY, (char *)"audit", (char *)"--bogus", NULL};
-	cr_expect_eq(run(a, &out, &err), 2);
-	cr_expect_eq(count_lines(err), 1, "%s", err);
-	cr_expect_not_null(strstr(err, "--bogus"), "%s", err);
+	cr_expect_eq(run(argv, &out, &err), 2, "%s: accepted", cmd);
+	if (one_line)
+		cr_expect_eq(count_lines(err), 1, "%s: %s", cmd, err);
+	if (words != NULL)
+		cr_expect_not_null(strstr(err, words), "%s: want '%s' in: %s", cmd, words, err);
 	free(out);
 	free(err);
 }
 
-Test(cli, audit_malformed_url)
+Test(cli, audit_bad_arguments)
 {
-	char *out, *err;
-	char *a[] = {ASSAY, (char *)"audit", (char *)"--base-url", (char *)"ftp://x/v1",
-	             (char *)"--model", (char *)"gpt-4o", NULL};
-	cr_expect_eq(run(a, &out, &err), 2);
-	cr_expect_eq(count_lines(err), 1, "%s", err);
-	cr_expect_not_null(strstr(err, "http://"), "%s", err);
-	free(out);
-	free(err);
-	char *b[] = {ASSAY, (char *)"audit", (char *)"--base-url", (char *)"not a url",
-	             (char *)"--model", (char *)"gpt-4o", NULL};
-	cr_expect_eq(run(b, &out, &err), 2);
-	cr_expect_not_null(strstr(err, "URL"), "%s", err);
-	free(out);
-	free(err);
-}
-
-Test(cli, audit_unknown_model)
-{
-	char *out, *err;
-	char *a[] = {ASSAY, (char *)"audit", (char *)"--base-url", (char *)"http://127.0.0.1:1/v1",
-	             (char *)"--model", (char *)"gpt-17-ultra", NULL};
-	cr_expect_eq(run(a, &out, &err), 2);
-	cr_expect_eq(count_lines(err), 1, "%s", err);
-	cr_expect_not_null(strstr(err, "unknown model 'gpt-17-ultra'"), "%s", err);
-	free(out);
-	free(err);
+	static const struct {
+		const char *flag, *url, *model, *words;
+		int one_line;
+	} cases[] = {
+	    {"--bogus", NULL, NULL, "--bogus", 1},
+	    {"--base-url", "ftp://x/v1", "gpt-4o", "http://", 1},
+	    {"--base-url", "not a url", "gpt-4o", "URL", 0},
+	    {"--base-url", "http://127.0.0.1:1/v1", "gpt-17-ultra", "unknown model 'gpt-17-ultra'",
+	     1},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *a[] = {ASSAY,
+		             (char *)"audit",
+		             (char *)cases[i].flag,
+		             (char *)cases[i].url,
+		             (char *)"--model",
+		             (char *)cases[i].model,
+		             NULL};
+		if (cases[i].url == NULL)
+			a[3] = NULL;
+		expect_refused(a, cases[i].words, cases[i].one_line);
+	}
 }
 
 Test(cli, audit_missing_key_variable)
 {
-	char *out, *err;
-	char *a[] = {ASSAY, (char *)"audit", (char *)"--base-url", (char *)"http://127.0.0.1:1/v1",
-	             (char *)"--model", (char *)"gpt-4o", (char *)"--key-env",
-	             (char *)"ASSAY_TEST_SURELY_UNSET_VAR", NULL};
+	char *a[] = {ASSAY,
+	             (char *)"audit",
+	             (char *)"--base-url",
+	             (char *)"http://127.0.0.1:1/v1",
+	             (char *)"--model",
+	             (char *)"gpt-4o",
+	             (char *)"--key-env",
+	             (char *)"ASSAY_TEST_SURELY_UNSET_VAR",
+	             NULL};
 	unsetenv("ASSAY_TEST_SURELY_UNSET_VAR");
-	cr_expect_eq(run(a, &out, &err), 2);
-	cr_expect_not_null(strstr(err, "ASSAY_TEST_SURELY_UNSET_VAR"), "%s", err);
-	free(out);
-	free(err);
+	expect_refused(a, "ASSAY_TEST_SURELY_UNSET_VAR", 0);
 }
 
 /* Write text to a fresh config file in a fresh directory; returns its dir. */
 static void
 write_config(char *dir, size_t n, const char *text)
 {
-	snprintf(dir, n, "/tmp/assay-cli-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
 	char path[300];
-	snprintf(path, sizeof path, "%s/c.yaml", dir);
-	FILE *f = fopen(path, "w");
-	fputs(text, f);
-	fclose(f);
+	test_tmpdir_file(dir, n, "cli", path, sizeof path, "c.yaml");
+	cr_assert_eq(test_write_file(path, "%s", text), 0, "cannot write %s", path);
 }
 
 /* serve with a bad config: exit 2, "c.yaml:LINE:" in one line, no database. */
@@ -125,9 +126,7 @@ expect_config_error(const char *text, int line, const char *words)
 	cr_expect_neq(access(db, F_OK), 0, "a database was created for a bad config");
 	free(out);
 	free(err);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	cr_expect_eq(system(cmd), 0);
+	cr_expect_eq(test_rmtree(dir), 0);
 }
 
 Test(cli, serve_config_errors_name_file_and_line)
@@ -135,17 +134,18 @@ Test(cli, serve_config_errors_name_file_and_line)
 	expect_config_error("relays:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n"
 	                    "    intervall: 5m\n    models: [gpt-4o]\n",
 	                    4, "unknown key 'intervall'");
-	expect_config_error("relays:\n  - name: a\n    base_url: htp:/oops\n    models: [gpt-4o]\n", 3,
-	                    "URL");
+	expect_config_error("relays:\n  - name: a\n    base_url: htp:/oops\n    models: [gpt-4o]\n",
+	                    3, "URL");
 	expect_config_error("relays:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n"
 	                    "    models:\n      - gpt-4o\n      - gpt-17-ultra\n",
 	                    6, "unknown model 'gpt-17-ultra'");
 	expect_config_error("interval: soon\nrelays:\n  - name: a\n", 1, "duration");
 	expect_config_error("relays: [\n", 2, "invalid YAML");
-	expect_config_error("relays:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n"
-	                    "    models: [gpt-4o]\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n"
-	                    "    models: [gpt-4o]\n",
-	                    5, "duplicate relay name 'a'");
+	expect_config_error(
+	    "relays:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n"
+	    "    models: [gpt-4o]\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n"
+	    "    models: [gpt-4o]\n",
+	    5, "duplicate relay name 'a'");
 	expect_config_error("relays:\n  - name: a\n    base_url: http://127.0.0.1:1/v1\n"
 	                    "    key_env: ASSAY_TEST_SURELY_UNSET_VAR\n    models: [gpt-4o]\n",
 	                    4, "ASSAY_TEST_SURELY_UNSET_VAR");
@@ -153,16 +153,8 @@ Test(cli, serve_config_errors_name_file_and_line)
 
 Test(cli, serve_unreadable_config_and_unknown_flag)
 {
-	char *out, *err;
 	char *a[] = {ASSAY, (char *)"serve", (char *)"-c", (char *)"/nonexistent/assay.yaml", NULL};
-	cr_expect_eq(run(a, &out, &err), 2);
-	cr_expect_not_null(strstr(err, "/nonexistent/assay.yaml"), "%s", err);
-	cr_expect_eq(count_lines(err), 1, "%s", err);
-	free(out);
-	free(err);
+	expect_refused(a, "/nonexistent/assay.yaml", 1);
 	char *b[] = {ASSAY, (char *)"serve", (char *)"--frob", NULL};
-	cr_expect_eq(run(b, &out, &err), 2);
-	cr_expect_eq(count_lines(err), 1, "%s", err);
-	free(out);
-	free(err);
+	expect_refused(b, NULL, 1);
 }

@@ -14,6 +14,7 @@
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
 #include "scoring/tokenizer.h"
+#include "tests/helpers.h"
 
 static struct catalog *cat;
 static struct baseline_pack *pack;
@@ -22,11 +23,7 @@ static struct scorer *scorer;
 static void
 setup(void)
 {
-	char err[256];
-	cat = scorer_catalog_default(err, sizeof err);
-	cr_assert_not_null(cat, "%s", err);
-	pack = baseline_load_default(err, sizeof err);
-	cr_assert_not_null(pack, "%s", err);
+	test_scoring_load(&cat, &pack);
 	scorer = scorer_new(pack);
 }
 
@@ -46,21 +43,20 @@ teardown(void)
 static struct audit_run *
 synthetic_run(const char *claimed, const char *tok, const char *family, long extra, int answer_ok)
 {
-	struct audit_run *run = xcalloc(1, sizeof *run);
-	run->target.relay = xstrdup("r");
-	run->target.base_url = xstrdup("http://127.0.0.1:1/v1");
-	run->target.model = xstrdup(claimed);
 	size_t n = 0;
 	for (size_t i = 0; i < cat->n; i++)
 		n += (size_t)cat->probes[i].samples;
-	run->items = xcalloc(n, sizeof *run->items);
+	struct audit_run *run =
+	    test_run_alloc(&(struct audit_target){.relay = (char *)"r",
+	                                          .base_url = (char *)"http://127.0.0.1:1/v1",
+	                                          .model = (char *)claimed},
+	                   n);
 	for (size_t i = 0; i < cat->n; i++) {
 		const struct probe_def *p = &cat->probes[i];
 		if (p->tier == TIER_DEEP)
 			continue;
 		for (int s = 0; s < p->samples; s++) {
-			struct audit_item *it = &run->items[run->n_items++];
-			it->probe = p;
+			struct audit_item *it = test_run_add(run, p);
 			it->sample = s;
 			it->n_messages = p->n_messages;
 			it->messages = xcalloc(p->n_messages, sizeof *it->messages);
@@ -70,9 +66,7 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 				it->messages[m].role = p->roles[m];
 				it->messages[m].content = probe_render(p->texts[m], nonce);
 			}
-			struct observation *o = xmalloc(sizeof *o);
-			observation_init(o);
-			o->http_status = 200;
+			struct observation *o = it->obs;
 			o->prompt_tokens =
 			    scorer_expected_prompt_tokens(scorer, tok, family, it) + extra;
 			o->completion_tokens = 1;
@@ -117,20 +111,31 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 				if (p->stream && bp->start_usage)
 					o->start_input_tokens = o->prompt_tokens;
 			}
-			it->obs = o;
 		}
 	}
-	run->n_done = run->n_items;
 	return run;
 }
 
-static const struct finding *
-find(const struct assessment *a, const char *class)
+#define find test_finding /* tests/helpers.h */
+
+/* run scored as the claimed model m: a is initialised here, and the
+ * caller's to release. */
+static void
+assess(const struct audit_run *run, const struct baseline_model *m, struct assessment *a)
 {
-	for (size_t i = 0; i < a->n_findings; i++)
-		if (strcmp(a->findings[i].class, class) == 0)
-			return &a->findings[i];
-	return NULL;
+	assessment_init(a);
+	scorer_assess(scorer, run, m, a);
+}
+
+/* A synthetic run (synthetic_run()'s arguments) scored as its claimed
+ * model into a, which the caller releases. */
+static void
+assess_synthetic(const char *claimed, const char *tok, const char *family, long extra,
+                 int answer_ok, struct assessment *a)
+{
+	struct audit_run *run = synthetic_run(claimed, tok, family, extra, answer_ok);
+	assess(run, baseline_find(pack, claimed), a);
+	audit_run_free(run);
 }
 
 Test(detect, honest_counts_are_genuine, .init = setup, .fini = teardown)
@@ -140,8 +145,7 @@ Test(detect, honest_counts_are_genuine, .init = setup, .fini = teardown)
 		const struct baseline_model *m = baseline_find(pack, models[i]);
 		struct audit_run *run = synthetic_run(m->name, m->tokenizer, m->template, 0, 1);
 		struct assessment a;
-		assessment_init(&a);
-		scorer_assess(scorer, run, m, &a);
+		assess(run, m, &a);
 		cr_expect_eq(a.verdict, VERDICT_GENUINE, "%s: %s", m->name, a.reason);
 		cr_expect_eq(a.n_findings, 0, "%s: %zu findings", m->name, a.n_findings);
 		assessment_release(&a);
@@ -151,65 +155,43 @@ Test(detect, honest_counts_are_genuine, .init = setup, .fini = teardown)
 
 Test(detect, substitution_names_the_served_family, .init = setup, .fini = teardown)
 {
-	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
-	struct audit_run *run = synthetic_run("gpt-4o", "qwen3", "qwen3", 0, 1);
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess_synthetic("gpt-4o", "qwen3", "qwen3", 0, 1, &a);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
-	const struct finding *f = find(&a, "substitution");
-	cr_assert_not_null(f);
+	const struct finding *f = test_must_find(&a, "substitution");
 	cr_expect_geq(f->confidence, 0.99);
 	cr_expect_str_eq(f->served, "qwen3-32b");
 	assessment_release(&a);
-	audit_run_free(run);
 
 	/* gpt-4 (cl100k) sold as gpt-4o (o200k) */
-	run = synthetic_run("gpt-4o", "cl100k_base", "openai", 0, 1);
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess_synthetic("gpt-4o", "cl100k_base", "openai", 0, 1, &a);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
-	f = find(&a, "substitution");
-	cr_assert_not_null(f);
-	cr_expect_str_eq(f->served, "gpt-4-turbo");
+	cr_expect_str_eq(test_must_find(&a, "substitution")->served, "gpt-4-turbo");
 	assessment_release(&a);
-	audit_run_free(run);
 }
 
 Test(detect, hidden_prompt_is_prompt_injection, .init = setup, .fini = teardown)
 {
-	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
-	struct audit_run *run = synthetic_run("gpt-4o", "o200k_base", "openai", 57, 1);
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess_synthetic("gpt-4o", "o200k_base", "openai", 57, 1, &a);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
-	const struct finding *f = find(&a, "prompt_injection");
-	cr_assert_not_null(f);
+	const struct finding *f = test_must_find(&a, "prompt_injection");
 	cr_expect_null(find(&a, "substitution"), "a hidden prompt is not a substitution");
 	cr_expect_not_null(strstr(f->observed, "57 more"), "%s", f->observed);
 	assessment_release(&a);
-	audit_run_free(run);
 
 	/* one or two tokens of difference are tolerated, not accused */
-	run = synthetic_run("gpt-4o", "o200k_base", "openai", 2, 1);
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess_synthetic("gpt-4o", "o200k_base", "openai", 2, 1, &a);
 	cr_expect_eq(a.verdict, VERDICT_GENUINE, "%s", a.reason);
 	assessment_release(&a);
-	audit_run_free(run);
 }
 
 Test(detect, wrong_answers_alone_make_suspect_not_misbehaving, .init = setup, .fini = teardown)
 {
-	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
-	struct audit_run *run = synthetic_run("gpt-4o", "o200k_base", "openai", 0, 0);
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess_synthetic("gpt-4o", "o200k_base", "openai", 0, 0, &a);
 	cr_expect_eq(a.verdict, VERDICT_SUSPECT, "%s", a.reason);
 	assessment_release(&a);
-	audit_run_free(run);
 }
 
 Test(detect, claude_counted_exactly_by_a_public_tokenizer_is_substitution, .init = setup,
@@ -217,11 +199,8 @@ Test(detect, claude_counted_exactly_by_a_public_tokenizer_is_substitution, .init
 {
 	/* Claude's tokenizer is not public, but o200k_base's is: counts that
 	 * equal it on every request name the family that answered */
-	const struct baseline_model *m = baseline_find(pack, "claude-sonnet-4");
-	struct audit_run *run = synthetic_run("claude-sonnet-4", "o200k_base", "openai", 0, 1);
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess_synthetic("claude-sonnet-4", "o200k_base", "openai", 0, 1, &a);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
 	int named = 0;
 	for (size_t i = 0; i < a.n_findings; i++)
@@ -230,7 +209,6 @@ Test(detect, claude_counted_exactly_by_a_public_tokenizer_is_substitution, .init
 		         strcmp(a.findings[i].served, "gpt-4o") == 0;
 	cr_expect(named, "the substitution finding names gpt-4o");
 	assessment_release(&a);
-	audit_run_free(run);
 }
 
 Test(detect, claude_without_a_recorded_protocol_stays_inconclusive, .init = setup, .fini = teardown)
@@ -243,8 +221,7 @@ Test(detect, claude_without_a_recorded_protocol_stays_inconclusive, .init = setu
 	for (size_t i = 0; i < run->n_items; i++)
 		run->items[i].obs->prompt_tokens += (long)(i * 7 % 5) * 3;
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, &m, &a);
+	assess(run, &m, &a);
 	cr_expect_eq(a.verdict, VERDICT_INCONCLUSIVE, "%s", a.reason);
 	assessment_release(&a);
 	audit_run_free(run);
@@ -259,8 +236,7 @@ Test(detect, claude_in_the_official_shape_with_private_counts_is_genuine, .init 
 	for (size_t i = 0; i < run->n_items; i++)
 		run->items[i].obs->prompt_tokens += (long)(i * 7 % 5) * 3;
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_eq(a.verdict, VERDICT_GENUINE, "%s", a.reason);
 	assessment_release(&a);
 
@@ -272,8 +248,7 @@ Test(detect, claude_in_the_official_shape_with_private_counts_is_genuine, .init 
 		if (o->streamed)
 			snprintf(o->events, sizeof o->events, "SBDEMZ");
 	}
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_eq(a.verdict, VERDICT_SUSPECT, "%s", a.reason);
 	const struct finding *f = find(&a, "substitution");
 	cr_assert_not_null(f);
@@ -291,8 +266,7 @@ Test(detect, all_failed_is_unreachable, .init = setup, .fini = teardown)
 		run->items[i].obs->error = ERR_CONNECT;
 	}
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_eq(a.verdict, VERDICT_UNREACHABLE);
 	cr_expect_not_null(find(&a, "unavailable"));
 	assessment_release(&a);
@@ -327,8 +301,7 @@ Test(detect, another_models_fingerprint_is_substitution, .init = setup, .fini = 
 		run->items[i * 4].obs->system_fingerprint = xstrdup(mini->fingerprints[0]);
 	}
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
 	const struct finding *f = find(&a, "substitution");
 	cr_assert_not_null(f);
@@ -366,8 +339,7 @@ Test(detect, another_models_answers_fail_the_style_test, .init = setup, .fini = 
 	struct audit_run *run = synthetic_run("gpt-4o", m->tokenizer, m->template, 0, 1);
 	set_probe_texts(run, "style", picked, 5);
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	const struct finding *f = find_probe(&a, "substitution", "style");
 	cr_assert_not_null(f, "%s", a.reason);
 	cr_expect(f->hint, "one run's answer test is a hint");
@@ -399,14 +371,12 @@ Test(detect, temperature_zero_must_repeat, .init = setup, .fini = teardown)
 	const char *same[] = {"Sure! The sea is vast."};
 	set_probe_texts(run, "temp-zero", same, 1);
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_null(find(&a, "param_ignored"), "one answer twice is what temperature 0 gives");
 	assessment_release(&a);
 	const char *two[] = {"Sure! The sea is vast.", "Great question. Oceans cover"};
 	set_probe_texts(run, "temp-zero", two, 2);
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	const struct finding *f = find(&a, "param_ignored");
 	cr_assert_not_null(f, "%s", a.reason);
 	cr_expect_str_eq(f->probe, "temp-zero");
@@ -446,21 +416,18 @@ Test(detect, buffered_streams_judged_on_undisturbed_ones, .init = setup, .fini =
 	set_stream(run, "speed-2", 20, 900000, 5, 0);
 	set_stream(run, "style", 20, 900000, 5, 1); /* stalled reads: not judged */
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_not_null(find(&a, "stream_buffered"), "%s", a.reason);
 	assessment_release(&a);
 	/* one undisturbed stream is not enough to judge */
 	set_stream(run, "speed-2", 20, 900000, 5, 1);
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_null(find(&a, "stream_buffered"), "one stream judged alone");
 	assessment_release(&a);
 	/* streams that really stream are fine, even late ones */
 	set_stream(run, "speed", 20, 900000, 12000, 0);
 	set_stream(run, "speed-2", 20, 900000, 12000, 0);
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_null(find(&a, "stream_buffered"));
 	assessment_release(&a);
 	audit_run_free(run);
@@ -477,15 +444,13 @@ Test(detect, totals_above_prompt_and_completion_are_usage_inflation, .init = set
 		o->total_tokens = o->prompt_tokens + o->completion_tokens;
 	}
 	struct assessment a;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	cr_expect_null(find(&a, "usage_inflation"), "totals that add up are honest");
 	cr_expect_eq(a.verdict, VERDICT_GENUINE, "%s", a.reason);
 	assessment_release(&a);
 	for (size_t i = 0; i < run->n_items; i++)
 		run->items[i].obs->total_tokens += 12;
-	assessment_init(&a);
-	scorer_assess(scorer, run, m, &a);
+	assess(run, m, &a);
 	const struct finding *f = find(&a, "usage_inflation");
 	cr_assert_not_null(f, "%s", a.reason);
 	cr_expect(strstr(f->observed, "by up to 12 tokens") != NULL, "%s", f->observed);

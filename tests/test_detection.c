@@ -15,7 +15,6 @@
 #include "tests/helpers.h"
 
 static const char *const need[] = {"official", "honest", "down", NULL};
-static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
 
 static json_t *
 audit_json(const char *url, const char *model, const char *api, int deep)
@@ -99,7 +98,7 @@ setup(void)
 	cr_assert_not_null(truth, "%s", err);
 	pack = baseline_load_default(err, sizeof err);
 	cr_assert_not_null(pack, "%s", err);
-	cr_assert_eq(fixture_start(&world, "tests/data/detect/world.yaml", need, fast), 0);
+	fixture_start_scaled(&world, "tests/data/detect/world.yaml", need, "0.05");
 }
 
 static void

@@ -70,21 +70,30 @@ Test(detector_table, the_bundled_catalog_and_the_table_agree)
 	catalog_free(c);
 }
 
-Test(detector_table, a_probe_no_detector_reads_is_an_error)
+/* The catalog with the probe added refused: why in the error, which
+ * starts FILE:LINE: (the probe's line). */
+static void
+expect_refused_at_its_line(const char *added, const char *why)
 {
 	char err[512];
-	char *path = edited_catalog(NULL, "  - id: mystery\n"
-	                                  "    informs: [substitution]\n"
-	                                  "    messages:\n"
-	                                  "      - user: \"{nonce} hello\"\n");
-	cr_expect_eq(check(path, err, sizeof err), -1);
-	cr_expect(strstr(err, "probe 'mystery' is read by no detector") != NULL, "%s", err);
+	char *path = edited_catalog(NULL, added);
+	cr_expect_eq(check(path, err, sizeof err), -1, "accepted:\n%s", added);
+	cr_expect(strstr(err, why) != NULL, "want '%s' in: %s", why, err);
 	size_t n = strlen(path);
 	cr_expect(strncmp(err, path, n) == 0 && err[n] == ':' && err[n + 1] >= '1' &&
 	              err[n + 1] <= '9',
 	          "FILE:LINE: %s", err);
 	unlink(path);
 	free(path);
+}
+
+Test(detector_table, a_probe_no_detector_reads_is_an_error)
+{
+	expect_refused_at_its_line("  - id: mystery\n"
+	                           "    informs: [substitution]\n"
+	                           "    messages:\n"
+	                           "      - user: \"{nonce} hello\"\n",
+	                           "probe 'mystery' is read by no detector");
 }
 
 Test(detector_table, a_probe_a_detector_needs_missing_from_the_catalog_is_an_error)
@@ -100,19 +109,11 @@ Test(detector_table, a_probe_a_detector_needs_missing_from_the_catalog_is_an_err
 
 Test(detector_table, an_unknown_class_names_its_line)
 {
-	char err[512];
-	char *path = edited_catalog(NULL, "  - id: stop-seq-2\n"
-	                                  "    informs: [subsitution]\n"
-	                                  "    messages:\n"
-	                                  "      - user: \"{nonce} hello\"\n");
-	cr_expect_eq(check(path, err, sizeof err), -1);
-	cr_expect(strstr(err, "unknown finding class 'subsitution'") != NULL, "%s", err);
-	size_t n = strlen(path);
-	cr_expect(strncmp(err, path, n) == 0 && err[n] == ':' && err[n + 1] >= '1' &&
-	              err[n + 1] <= '9',
-	          "FILE:LINE: %s", err);
-	unlink(path);
-	free(path);
+	expect_refused_at_its_line("  - id: stop-seq-2\n"
+	                           "    informs: [subsitution]\n"
+	                           "    messages:\n"
+	                           "      - user: \"{nonce} hello\"\n",
+	                           "unknown finding class 'subsitution'");
 }
 
 Test(detector_table, every_class_has_its_row)

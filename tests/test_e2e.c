@@ -9,123 +9,106 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include "base/util.h"
 #include "tests/helpers.h"
 
 static const char *const need[] = {"official", "honest-relay", "swap-relay", NULL};
-static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
 
-static struct fixture world;
-static char tmpdir[256];
+static struct test_world env;
 
 static void
 setup(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/assay-e2e-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-	cr_assert_eq(fixture_start(&world, "fixtures/demo.yaml", need, fast), 0,
-	             "the fixture world did not start");
+	test_world_start(&env, "e2e", "fixtures/demo.yaml", need, "0.05");
 }
 
 static void
 teardown(void)
 {
-	cr_expect_eq(fixture_stop(&world), 0, "the fixture did not stop cleanly on SIGTERM");
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	cr_expect_eq(system(cmd), 0);
+	cr_expect_eq(test_world_stop(&env), 0, "the fixture did not stop cleanly on SIGTERM");
 }
 
-/* The entry for relay in /api/v1/relays, once it has a verdict. */
-static json_t *
-wait_for_verdicts(const char *url, int timeout_ms)
+/* Both relays in /api/v1/relays, each with a verdict. */
+static int
+both_have_verdicts(const json_t *root, void *arg)
 {
-	long long deadline = test_now_ms() + timeout_ms;
-	while (test_now_ms() < deadline) {
-		long status = 0;
-		char *body = http_get(url, &status, NULL);
-		if (body != NULL && status == 200) {
-			json_t *root = json_loads(body, 0, NULL);
-			free(body);
-			json_t *relays = json_object_get(root, "relays");
-			size_t i, done = 0;
-			json_t *r;
-			json_array_foreach(relays, i, r)
-			{
-				if (!json_is_null(json_object_get(r, "verdict")))
-					done++;
-			}
-			if (json_array_size(relays) == 2 && done == 2)
-				return root;
-			json_decref(root);
-		} else {
-			free(body);
-		}
-		usleep(100 * 1000); /* poll interval, not a wait for luck */
-	}
-	return NULL;
-}
-
-static json_t *
-relay_entry(json_t *root, const char *name)
-{
-	size_t i;
+	(void)arg;
+	json_t *relays = json_object_get(root, "relays");
+	size_t i, done = 0;
 	json_t *r;
-	json_array_foreach(json_object_get(root, "relays"), i, r)
+	json_array_foreach(relays, i, r)
 	{
-		if (strcmp(json_string_value(json_object_get(r, "relay")), name) == 0)
-			return r;
+		if (!json_is_null(json_object_get(r, "verdict")))
+			done++;
 	}
-	return NULL;
+	return json_array_size(relays) == 2 && done == 2;
+}
+
+static json_t *
+relay_entry(const json_t *root, const char *name)
+{
+	return json_find(json_object_get(root, "relays"), "relay", name);
 }
 
 static int
-has_finding(json_t *entry, const char *class)
+has_finding(const json_t *entry, const char *class)
 {
-	size_t i;
-	json_t *f;
-	json_array_foreach(json_object_get(entry, "findings"), i, f)
-	{
-		if (strcmp(json_string_value(json_object_get(f, "class")), class) == 0)
-			return 1;
-	}
-	return 0;
+	return json_find(json_object_get(entry, "findings"), "class", class) != NULL;
+}
+
+/* The scratch folder's assay.yaml for serve (its path into cfg, 300 bytes):
+ * the database assay.db beside it (into db, 300 bytes), then the rest of
+ * the file after "database:", formatted. */
+static void write_serve_config(char *cfg, char *db, const char *fmt, ...) PRINTFLIKE(3, 4);
+
+static void
+write_serve_config(char *cfg, char *db, const char *fmt, ...)
+{
+	snprintf(cfg, 300, "%s/assay.yaml", env.dir);
+	snprintf(db, 300, "%s/assay.db", env.dir);
+	char rest[2000];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(rest, sizeof rest, fmt, ap);
+	va_end(ap);
+	cr_assert_eq(
+	    test_write_file(cfg, "title: e2e\nlisten: 127.0.0.1:0\ndatabase: %s\n%s", db, rest), 0,
+	    "cannot write %s", cfg);
+}
+
+/* assay serve -c cfg, its URL in base. */
+static void
+serve_at(struct child *serve, const char *cfg, char *base, size_t n)
+{
+	char *argv[] = {(char *)test_binary("assay"), (char *)"serve", (char *)"-c", (char *)cfg,
+	                NULL};
+	cr_assert_eq(serve_start(serve, argv, base, n), 0, "serve -c %s printed no URL", cfg);
 }
 
 Test(e2e, serve_shows_honest_genuine_and_swap_misbehaving, .init = setup, .fini = teardown,
      .timeout = 120)
 {
 	char cfg[300], db[300];
-	snprintf(cfg, sizeof cfg, "%s/assay.yaml", tmpdir);
-	snprintf(db, sizeof db, "%s/assay.db", tmpdir);
-	FILE *f = fopen(cfg, "w");
-	cr_assert_not_null(f);
-	fprintf(f,
-	        "title: e2e\nlisten: 127.0.0.1:0\ndatabase: %s\ninterval: 1h\ntimeout: 20s\n"
-	        "relays:\n"
-	        "  - name: honest-relay\n    base_url: %s\n    models: [gpt-4o]\n"
-	        "  - name: swap-relay\n    base_url: %s\n    models: [gpt-4o]\n",
-	        db, fixture_url(&world, "honest-relay"), fixture_url(&world, "swap-relay"));
-	fclose(f);
+	write_serve_config(cfg, db,
+	                   "interval: 1h\ntimeout: 20s\nrelays:\n"
+	                   "  - name: honest-relay\n    base_url: %s\n    models: [gpt-4o]\n"
+	                   "  - name: swap-relay\n    base_url: %s\n    models: [gpt-4o]\n",
+	                   fixture_url(&env.world, "honest-relay"),
+	                   fixture_url(&env.world, "swap-relay"));
 
 	struct child serve;
-	char *argv[] = {(char *)test_binary("assay"), (char *)"serve", (char *)"-c", cfg, NULL};
-	cr_assert_eq(child_start(&serve, argv), 0);
-	char line[512], base[300];
-	cr_assert_eq(child_read_line(&serve, line, sizeof line, 10000), 0, "serve printed no URL");
-	cr_assert_eq(sscanf(line, "serving %299s", base), 1, "unexpected line '%s'", line);
+	char base[300];
+	serve_at(&serve, cfg, base, sizeof base);
 
 	char url[400];
 	snprintf(url, sizeof url, "%sapi/v1/relays", base);
-	json_t *root = wait_for_verdicts(url, 60000);
+	json_t *root = http_wait_json(url, 60000, both_have_verdicts, NULL);
 	cr_assert_not_null(root, "no verdicts within 60 s");
 	json_t *honest = relay_entry(root, "honest-relay");
 	json_t *swap = relay_entry(root, "swap-relay");
@@ -175,17 +158,17 @@ audit(const char *base_url, int json, char **out)
 Test(e2e, audit_exit_status_and_json, .init = setup, .fini = teardown, .timeout = 120)
 {
 	char *out = NULL;
-	cr_expect_eq(audit(fixture_url(&world, "honest-relay"), 0, &out), 0,
+	cr_expect_eq(audit(fixture_url(&env.world, "honest-relay"), 0, &out), 0,
 	             "honest relay not genuine:\n%s", out);
 	cr_expect_not_null(strstr(out, "verdict: genuine"));
 	free(out);
 
-	cr_expect_eq(audit(fixture_url(&world, "swap-relay"), 0, &out), 1,
+	cr_expect_eq(audit(fixture_url(&env.world, "swap-relay"), 0, &out), 1,
 	             "swap relay not misbehaving:\n%s", out);
 	cr_expect_not_null(strstr(out, "substitution"));
 	free(out);
 
-	cr_expect_eq(audit(fixture_url(&world, "swap-relay"), 1, &out), 1);
+	cr_expect_eq(audit(fixture_url(&env.world, "swap-relay"), 1, &out), 1);
 	json_t *j = json_loads(out, 0, NULL);
 	cr_assert_not_null(j, "--json output does not parse:\n%s", out);
 	free(out);
@@ -210,15 +193,11 @@ Test(e2e, audit_exit_status_and_json, .init = setup, .fini = teardown, .timeout 
 
 Test(e2e, audit_of_dead_endpoint_is_unreachable, .timeout = 60)
 {
-	/* a loopback port nobody listens on: bind an ephemeral one, close it */
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof sa;
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-	close(fd);
+	/* a loopback port nobody listens on */
+	int port = test_free_port();
+	cr_assert_gt(port, 0);
 	char url[64];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", ntohs(sa.sin_port));
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", port);
 	char *out = NULL;
 	cr_expect_eq(audit(url, 1, &out), 3);
 	json_t *j = json_loads(out, 0, NULL);
@@ -231,25 +210,28 @@ Test(e2e, audit_of_dead_endpoint_is_unreachable, .timeout = 60)
 /* The swap relay's entry in /api/v1/relays once its last run is after
  * since_ms, wall clock (a run of this serve, not one read back from the
  * database). */
+struct run_after {
+	long long since_ms;
+};
+
+static int
+swap_ran_after(const json_t *root, void *arg)
+{
+	const struct run_after *ra = arg;
+	json_t *e = relay_entry(root, "swap-relay");
+	return e != NULL && json_int(e, "last_run_ms") > ra->since_ms;
+}
+
 static json_t *
 wait_for_run_after(const char *url, long long since_ms, int timeout_ms)
 {
-	long long deadline = test_now_ms() + timeout_ms;
-	while (test_now_ms() < deadline) {
-		long status = 0;
-		char *body = http_get(url, &status, NULL);
-		json_t *root = body != NULL && status == 200 ? json_loads(body, 0, NULL) : NULL;
-		free(body);
-		json_t *e = root ? relay_entry(root, "swap-relay") : NULL;
-		if (e != NULL && json_integer_value(json_object_get(e, "last_run_ms")) > since_ms) {
-			json_incref(e);
-			json_decref(root);
-			return e;
-		}
-		json_decref(root);
-		usleep(100 * 1000); /* poll interval, not a wait for luck */
-	}
-	return NULL;
+	struct run_after ra = {since_ms};
+	json_t *root = http_wait_json(url, timeout_ms, swap_ran_after, &ra);
+	if (root == NULL)
+		return NULL;
+	json_t *e = json_incref(relay_entry(root, "swap-relay"));
+	json_decref(root);
+	return e;
 }
 
 /* "Seen in K of the last N runs": K, or 0 when the reason does not say. */
@@ -261,37 +243,18 @@ seen_in(const json_t *entry)
 	return p ? strtol(p + 8, NULL, 10) : 0;
 }
 
-static pid_t
-serve_start(struct child *serve, const char *cfg, char *base, size_t n)
-{
-	char *argv[] = {(char *)test_binary("assay"), (char *)"serve", (char *)"-c", (char *)cfg,
-	                NULL};
-	cr_assert_eq(child_start(serve, argv), 0);
-	char line[512];
-	cr_assert_eq(child_read_line(serve, line, sizeof line, 10000), 0, "serve printed no URL");
-	cr_assert(strncmp(line, "serving ", 8) == 0 && strlen(line + 8) < n, "'%s'", line);
-	snprintf(base, n, "%s", line + 8);
-	return serve->pid;
-}
-
 Test(e2e, kill_9_and_restart_keep_the_evidence_window, .init = setup, .fini = teardown,
      .timeout = 180)
 {
 	char cfg[300], db[300];
-	snprintf(cfg, sizeof cfg, "%s/assay.yaml", tmpdir);
-	snprintf(db, sizeof db, "%s/assay.db", tmpdir);
-	FILE *f = fopen(cfg, "w");
-	cr_assert_not_null(f);
-	fprintf(f,
-	        "title: e2e\nlisten: 127.0.0.1:0\ndatabase: %s\ninterval: 1s\ntimeout: 20s\n"
-	        "time_scale: 0.05\nrelays:\n"
-	        "  - name: swap-relay\n    base_url: %s\n    models: [gpt-4o]\n",
-	        db, fixture_url(&world, "swap-relay"));
-	fclose(f);
+	write_serve_config(cfg, db,
+	                   "interval: 1s\ntimeout: 20s\ntime_scale: 0.05\nrelays:\n"
+	                   "  - name: swap-relay\n    base_url: %s\n    models: [gpt-4o]\n",
+	                   fixture_url(&env.world, "swap-relay"));
 
 	struct child serve;
 	char base[300], url[400];
-	serve_start(&serve, cfg, base, sizeof base);
+	serve_at(&serve, cfg, base, sizeof base);
 	snprintf(url, sizeof url, "%sapi/v1/relays", base);
 	/* two runs in the window: "seen in 2 of the last 2" */
 	long before = 0;
@@ -307,7 +270,7 @@ Test(e2e, kill_9_and_restart_keep_the_evidence_window, .init = setup, .fini = te
 	cr_expect_neq(child_wait(&serve, 10000), -2, "serve outlived SIGKILL");
 	long long restarted = wall_ms(); /* runs are stamped with wall time */
 
-	serve_start(&serve, cfg, base, sizeof base);
+	serve_at(&serve, cfg, base, sizeof base);
 	snprintf(url, sizeof url, "%sapi/v1/relays", base);
 	json_t *e = wait_for_run_after(url, restarted, 60000);
 	cr_assert_not_null(e, "no run after the restart");

@@ -4,7 +4,6 @@
  * in-process server that echoes every request header back (so a header
  * sent, missing or leaked shows).
  */
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -13,12 +12,12 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "base/util.h"
 #include "probes/audit.h"
 #include "probes/endpoint.h"
 #include "probes/engine.h"
+#include "tests/helpers.h"
 
 /* ---- URL rules ---- */
 
@@ -261,25 +260,17 @@ static struct probe_def probe = {.id = (char *)"p"};
 static struct audit_run *
 fake_run(enum api_kind api, size_t n, size_t n_status, int status, const char *detail)
 {
-	struct audit_run *run = xcalloc(1, sizeof *run);
 	struct audit_target t = {.relay = (char *)"r",
 	                         .base_url = (char *)"http://relay.example/x",
 	                         .api = api,
 	                         .model = (char *)"m"};
-	audit_target_copy(&run->target, &t);
-	run->items = xcalloc(n, sizeof *run->items);
-	run->n_items = run->n_done = n;
+	struct audit_run *run = test_run_alloc(&t, n);
 	for (size_t i = 0; i < n; i++) {
-		struct observation *o = xmalloc(sizeof *o);
-		observation_init(o);
-		run->items[i].probe = &probe;
-		run->items[i].obs = o;
+		struct observation *o = test_run_add(run, &probe)->obs;
 		if (i < n_status) {
 			o->http_status = status;
 			o->error = ERR_HTTP;
 			o->error_detail = detail ? xstrdup(detail) : NULL;
-		} else {
-			o->http_status = 200;
 		}
 	}
 	return run;
@@ -421,21 +412,10 @@ wire_open(struct wire *w)
 	w->base = event_base_new();
 	w->http = evhttp_new(w->base);
 	evhttp_set_gencb(w->http, echo_cb, NULL);
-	struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(w->http, "127.0.0.1", 0);
-	cr_assert_not_null(s);
-	struct sockaddr_in sa;
-	socklen_t len = sizeof sa;
-	getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&sa, &len);
-	snprintf(w->url, sizeof w->url, "http://127.0.0.1:%d", ntohs(sa.sin_port));
+	int port = test_evhttp_listen(w->http);
+	cr_assert_gt(port, 0);
+	snprintf(w->url, sizeof w->url, "http://127.0.0.1:%d", port);
 	w->engine = engine_new(w->base, NULL);
-}
-
-static void
-wire_done_cb(struct observation *obs, void *arg)
-{
-	struct wire *w = arg;
-	w->obs = obs;
-	event_base_loopbreak(w->base);
 }
 
 /* One request through the engine; the observation is left in w->obs. */
@@ -444,12 +424,9 @@ wire_send(struct wire *w, enum api_kind api, const char *path, const char *key, 
           const struct http_header *h, size_t n)
 {
 	struct probe_message m[] = {{"user", "hello"}};
-	struct probe_call call = {.model = api == API_ANTHROPIC ? "claude-sonnet-4" : "gpt-4o",
-	                          .messages = m,
-	                          .n_messages = 1,
-	                          .max_tokens = 16,
-	                          .temperature = -1,
-	                          .seed = -1};
+	struct probe_call call =
+	    test_call(api == API_ANTHROPIC ? "claude-sonnet-4" : "gpt-4o", m, 1, 16);
+	call.temperature = -1;
 	char base_url[256];
 	snprintf(base_url, sizeof base_url, "%s%s", w->url, path);
 	char *url = endpoint_url(api, base_url);
@@ -462,13 +439,9 @@ wire_send(struct wire *w, enum api_kind api, const char *path, const char *key, 
 	                             .n_headers = n,
 	                             .body = body,
 	                             .timeout_us = 10000000};
-	w->obs = NULL;
-	engine_submit(w->engine, &req, wire_done_cb, w);
+	w->obs = test_engine_one(w->base, w->engine, &req, 20);
 	free(url);
 	free(body);
-	struct timeval bound = {20, 0};
-	event_base_loopexit(w->base, &bound);
-	event_base_dispatch(w->base);
 	cr_assert_not_null(w->obs, "the request never ended");
 }
 

@@ -22,17 +22,12 @@
 
 static const char *const need[] = {"official",    "honest",     "tenant",
                                    "bearer-only", "x-key-only", NULL};
-static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
-static struct fixture world;
-static char tmpdir[256];
+static struct test_world env;
 
 static void
 setup(void)
 {
-	snprintf(tmpdir, sizeof tmpdir, "/tmp/assay-endpoint-XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-	cr_assert_eq(fixture_start(&world, "tests/data/endpoint/world.yaml", need, fast), 0,
-	             "the fixture world did not start");
+	test_world_start(&env, "endpoint", "tests/data/endpoint/world.yaml", need, "0.05");
 	setenv("EP_BEARER_KEY", BEARER_KEY, 1);
 	setenv("EP_XKEY", XKEY, 1);
 	setenv("EP_TENANT", TENANT, 1);
@@ -41,10 +36,7 @@ setup(void)
 static void
 teardown(void)
 {
-	fixture_stop(&world);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	cr_expect_eq(system(cmd), 0);
+	test_world_stop(&env);
 }
 
 TestSuite(endpoint_cli, .init = setup, .fini = teardown, .timeout = 180);
@@ -56,7 +48,7 @@ host_of(const char *relay)
 	static char buf[4][256];
 	static int k;
 	char *b = buf[k++ % 4];
-	snprintf(b, 256, "%s", fixture_url(&world, relay));
+	snprintf(b, 256, "%s", fixture_url(&env.world, relay));
 	size_t n = strlen(b);
 	if (n > 3 && strcmp(b + n - 3, "/v1") == 0)
 		b[n - 3] = '\0';
@@ -66,19 +58,26 @@ host_of(const char *relay)
 /* assay audit with args (NULL-terminated) after "audit"; out and err are
  * the caller's to free. */
 static int
-audit(char **out, char **err, const char *first, ...)
+vaudit(char **out, char **err, const char *first, va_list ap)
 {
 	char *argv[32];
 	size_t k = 0;
 	argv[k++] = (char *)test_binary("assay");
 	argv[k++] = (char *)"audit";
-	va_list ap;
-	va_start(ap, first);
 	for (const char *a = first; a != NULL && k < 31; a = va_arg(ap, const char *))
 		argv[k++] = (char *)a;
-	va_end(ap);
 	argv[k] = NULL;
 	return run_capture(argv, 90000, out, err);
+}
+
+static int
+audit(char **out, char **err, const char *first, ...)
+{
+	va_list ap;
+	va_start(ap, first);
+	int rc = vaudit(out, err, first, ap);
+	va_end(ap);
+	return rc;
 }
 
 static json_t *
@@ -89,10 +88,33 @@ parse(const char *out)
 	return j;
 }
 
-static long
-jint(json_t *j, const char *k)
+/* audit's --json output: every request succeeded (all), or none did. */
+static void
+expect_requests_ok(const char *out, int all)
 {
-	return (long)json_integer_value(json_object_get(j, k));
+	json_t *j = parse(out);
+	if (all) {
+		cr_expect_gt(json_int(j, "requests"), 0, "%s", out);
+		cr_expect_eq(json_int(j, "ok_requests"), json_int(j, "requests"), "%s", out);
+	} else {
+		cr_expect_eq(json_int(j, "ok_requests"), 0, "%s", out);
+	}
+	json_decref(j);
+}
+
+/* assay audit with args (NULL-terminated; --json among them): every
+ * request succeeded (all), or none did. */
+static void
+audit_expecting(int all, const char *first, ...)
+{
+	char *out, *err;
+	va_list ap;
+	va_start(ap, first);
+	vaudit(&out, &err, first, ap);
+	va_end(ap);
+	expect_requests_ok(out, all);
+	free(out);
+	free(err);
 }
 
 static int
@@ -123,9 +145,9 @@ Test(endpoint_cli, base_url_with_or_without_v1_or_the_whole_endpoint)
 		cr_expect_str_eq(json_string_value(json_object_get(j, "endpoint")), want, "base %s",
 		                 base);
 		cr_expect_str_eq(json_string_value(json_object_get(j, "base_url")), base);
-		cr_expect_gt(jint(j, "requests"), 0);
-		cr_expect_eq(jint(j, "ok_requests"), jint(j, "requests"), "base %s: rc %d\n%s",
-		             base, rc, err);
+		cr_expect_gt(json_int(j, "requests"), 0);
+		cr_expect_eq(json_int(j, "ok_requests"), json_int(j, "requests"),
+		             "base %s: rc %d\n%s", base, rc, err);
 		cr_expect(json_is_null(json_object_get(j, "hint")), "base %s", base);
 		json_decref(j);
 		free(out);
@@ -180,21 +202,13 @@ Test(endpoint_cli, header_reaches_the_relay_and_is_never_shown)
 {
 	char *out, *err;
 	/* without the tenant header, the relay refuses every request */
-	audit(&out, &err, "--base-url", fixture_url(&world, "tenant"), "--model", "gpt-4o",
-	      "--json", NULL);
-	json_t *j = parse(out);
-	cr_expect_eq(jint(j, "ok_requests"), 0, "%s", out);
-	json_decref(j);
-	free(out);
-	free(err);
+	audit_expecting(0, "--base-url", fixture_url(&env.world, "tenant"), "--model", "gpt-4o",
+	                "--json", NULL);
 	for (int json = 0; json < 2; json++) {
-		audit(&out, &err, "--base-url", fixture_url(&world, "tenant"), "--model", "gpt-4o",
-		      "--header", "x-tenant: " TENANT, json ? "--json" : NULL, NULL);
+		audit(&out, &err, "--base-url", fixture_url(&env.world, "tenant"), "--model",
+		      "gpt-4o", "--header", "x-tenant: " TENANT, json ? "--json" : NULL, NULL);
 		if (json) {
-			j = parse(out);
-			cr_expect_gt(jint(j, "requests"), 0);
-			cr_expect_eq(jint(j, "ok_requests"), jint(j, "requests"), "%s", out);
-			json_decref(j);
+			expect_requests_ok(out, 1);
 		} else {
 			cr_expect_not_null(strstr(out, "succeeded"), "%s", out);
 			cr_expect_null(strstr(out, "  failed "), "%s", out);
@@ -205,15 +219,9 @@ Test(endpoint_cli, header_reaches_the_relay_and_is_never_shown)
 		free(err);
 	}
 	/* the value from the environment, kept off the command line */
-	audit(&out, &err, "--base-url", fixture_url(&world, "tenant"), "--model", "gpt-4o",
-	      "--header-env", "x-tenant: EP_TENANT", "--json", NULL);
-	j = parse(out);
-	cr_expect_gt(jint(j, "requests"), 0);
-	cr_expect_eq(jint(j, "ok_requests"), jint(j, "requests"), "%s", out);
-	json_decref(j);
-	free(out);
-	free(err);
-	cr_expect_eq(audit(&out, &err, "--base-url", fixture_url(&world, "tenant"), "--model",
+	audit_expecting(1, "--base-url", fixture_url(&env.world, "tenant"), "--model", "gpt-4o",
+	                "--header-env", "x-tenant: EP_TENANT", "--json", NULL);
+	cr_expect_eq(audit(&out, &err, "--base-url", fixture_url(&env.world, "tenant"), "--model",
 	                   "gpt-4o", "--header-env", "x-tenant: EP_NOT_SET", NULL),
 	             2);
 	cr_expect_not_null(strstr(err, "'EP_NOT_SET'"), "%s", err);
@@ -230,7 +238,7 @@ Test(endpoint_cli, auth_names_the_header_that_carries_the_key)
 	audit(&out, &err, "--base-url", host_of("bearer-only"), "--model", "claude-sonnet-4",
 	      "--key-env", "EP_BEARER_KEY", "--json", NULL);
 	json_t *j = parse(out);
-	cr_expect_eq(jint(j, "ok_requests"), 0, "%s", out);
+	cr_expect_eq(json_int(j, "ok_requests"), 0, "%s", out);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "auth")), "x-api-key");
 	json_decref(j);
 	free(out);
@@ -243,17 +251,12 @@ Test(endpoint_cli, auth_names_the_header_that_carries_the_key)
 	free(out);
 	free(err);
 	/* an OpenAI relay that wants x-api-key */
-	audit(&out, &err, "--base-url", fixture_url(&world, "x-key-only"), "--model", "gpt-4o",
-	      "--key-env", "EP_XKEY", "--json", NULL);
-	j = parse(out);
-	cr_expect_eq(jint(j, "ok_requests"), 0, "%s", out);
-	json_decref(j);
-	free(out);
-	free(err);
-	audit(&out, &err, "--base-url", fixture_url(&world, "x-key-only"), "--model", "gpt-4o",
+	audit_expecting(0, "--base-url", fixture_url(&env.world, "x-key-only"), "--model", "gpt-4o",
+	                "--key-env", "EP_XKEY", "--json", NULL);
+	audit(&out, &err, "--base-url", fixture_url(&env.world, "x-key-only"), "--model", "gpt-4o",
 	      "--key-env", "EP_XKEY", "--auth", "x-api-key", "--json", NULL);
 	j = parse(out);
-	cr_expect_eq(jint(j, "ok_requests"), jint(j, "requests"), "%s", out);
+	cr_expect_eq(json_int(j, "ok_requests"), json_int(j, "requests"), "%s", out);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "auth")), "x-api-key");
 	json_decref(j);
 	cr_expect_null(strstr(out, XKEY), "%s", out);
@@ -293,7 +296,7 @@ Test(endpoint_cli, headers_assay_owns_are_refused)
 		while (k < 12)
 			args[k++] = NULL;
 		int rc =
-		    audit(&out, &err, "--base-url", fixture_url(&world, "honest"), "--model",
+		    audit(&out, &err, "--base-url", fixture_url(&env.world, "honest"), "--model",
 		          "gpt-4o", args[0], args[1], args[2], args[3], args[4], args[5], NULL);
 		cr_expect_eq(rc, 2, "'%s' accepted", cases[i].header);
 		cr_expect_eq(count(err, "\n"), 1, "%s", err);
@@ -305,15 +308,15 @@ Test(endpoint_cli, headers_assay_owns_are_refused)
 	}
 	/* the key's header is free when no key is given, or auth moves the key */
 	char *out, *err;
-	cr_expect_neq(audit(&out, &err, "--base-url", fixture_url(&world, "x-key-only"), "--model",
-	                    "gpt-4o", "--header", "x-api-key: " XKEY, "--json", NULL),
+	cr_expect_neq(audit(&out, &err, "--base-url", fixture_url(&env.world, "x-key-only"),
+	                    "--model", "gpt-4o", "--header", "x-api-key: " XKEY, "--json", NULL),
 	              2);
 	json_t *j = parse(out);
-	cr_expect_eq(jint(j, "ok_requests"), jint(j, "requests"), "%s", out);
+	cr_expect_eq(json_int(j, "ok_requests"), json_int(j, "requests"), "%s", out);
 	json_decref(j);
 	free(out);
 	free(err);
-	cr_expect_eq(audit(&out, &err, "--base-url", fixture_url(&world, "honest"), "--model",
+	cr_expect_eq(audit(&out, &err, "--base-url", fixture_url(&env.world, "honest"), "--model",
 	                   "gpt-4o", "--auth", "basic", NULL),
 	             2);
 	cr_expect_not_null(strstr(err, "bearer"), "%s", err);
@@ -324,12 +327,12 @@ Test(endpoint_cli, headers_assay_owns_are_refused)
 Test(endpoint_cli, baseline_record_sends_the_header)
 {
 	char pack[300];
-	snprintf(pack, sizeof pack, "%s/pack.json", tmpdir);
+	snprintf(pack, sizeof pack, "%s/pack.json", env.dir);
 	char *argv[] = {(char *)test_binary("assay"),
 	                (char *)"baseline",
 	                (char *)"record",
 	                (char *)"--base-url",
-	                (char *)fixture_url(&world, "tenant"),
+	                (char *)fixture_url(&env.world, "tenant"),
 	                (char *)"--model",
 	                (char *)"gpt-4o",
 	                (char *)"--samples",
@@ -363,14 +366,13 @@ static const char *
 write_config(const char *name, const char *relays)
 {
 	static char path[300];
-	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-	FILE *f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fprintf(f,
-	        "title: endpoints\nlisten: 127.0.0.1:0\ndatabase: %s/assay.db\ninterval: 1h\n"
-	        "timeout: 20s\nrelays:\n%s",
-	        tmpdir, relays);
-	fclose(f);
+	snprintf(path, sizeof path, "%s/%s", env.dir, name);
+	cr_assert_eq(
+	    test_write_file(path,
+	                    "title: endpoints\nlisten: 127.0.0.1:0\ndatabase: %s/assay.db\n"
+	                    "interval: 1h\ntimeout: 20s\nrelays:\n%s",
+	                    env.dir, relays),
+	    0, "cannot write %s", path);
 	return path;
 }
 
@@ -390,76 +392,58 @@ expect_config_error(const char *relays, const char *want)
 
 Test(endpoint_cli, serve_config_headers_errors_name_file_and_line)
 {
-	char want[400];
 	/* relays start at line 7 of the file */
-	snprintf(want, sizeof want, "%s/bad.yaml:11: environment variable 'EP_NOT_SET'", tmpdir);
-	expect_config_error(
-	    "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
-	    "    headers:\n      x-token: {env: EP_NOT_SET}\n",
-	    want);
-	snprintf(want, sizeof want, "%s/bad.yaml:11: header 'Host' is set by Assay", tmpdir);
-	expect_config_error(
-	    "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
-	    "    headers:\n      Host: other.example\n",
-	    want);
-	snprintf(want, sizeof want, "%s/bad.yaml:13: header 'x-api-key' carries the key", tmpdir);
-	expect_config_error("  - name: a\n    base_url: http://127.0.0.1:1\n    api: anthropic\n"
-	                    "    models: [claude-sonnet-4]\n    key_env: EP_XKEY\n"
-	                    "    headers:\n      x-api-key: {env: EP_TENANT}\n",
-	                    want);
-	snprintf(want, sizeof want, "%s/bad.yaml:10: auth is 'bearer' or 'x-api-key'", tmpdir);
-	expect_config_error(
-	    "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
-	    "    auth: basic\n",
-	    want);
-	snprintf(want, sizeof want, "%s/bad.yaml:11: unknown key 'default'", tmpdir);
-	expect_config_error(
-	    "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
-	    "    headers:\n      x-token: {env: EP_TENANT, default: x}\n",
-	    want);
-	snprintf(want, sizeof want, "%s/bad.yaml:10: headers is a mapping", tmpdir);
-	expect_config_error(
-	    "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
-	    "    headers: [x-token]\n",
-	    want);
-}
-
-/* The relays entry for name in /api/v1/relays once all n have verdicts. */
-static json_t *
-wait_for_verdicts(const char *url, size_t n, int timeout_ms)
-{
-	long long deadline = test_now_ms() + timeout_ms;
-	while (test_now_ms() < deadline) {
-		long status = 0;
-		char *body = http_get(url, &status, NULL);
-		json_t *root = body && status == 200 ? json_loads(body, 0, NULL) : NULL;
-		free(body);
-		size_t i, done = 0;
-		json_t *r;
-		json_array_foreach(json_object_get(root, "relays"), i, r)
-		{
-			if (!json_is_null(json_object_get(r, "verdict")))
-				done++;
-		}
-		if (done == n)
-			return root;
-		json_decref(root);
-		usleep(100 * 1000); /* poll interval, not a wait for luck */
+	static const struct {
+		int line;
+		const char *words, *relays;
+	} cases[] = {
+	    {11, "environment variable 'EP_NOT_SET'",
+	     "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
+	     "    headers:\n      x-token: {env: EP_NOT_SET}\n"},
+	    {11, "header 'Host' is set by Assay",
+	     "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
+	     "    headers:\n      Host: other.example\n"},
+	    {13, "header 'x-api-key' carries the key",
+	     "  - name: a\n    base_url: http://127.0.0.1:1\n    api: anthropic\n"
+	     "    models: [claude-sonnet-4]\n    key_env: EP_XKEY\n"
+	     "    headers:\n      x-api-key: {env: EP_TENANT}\n"},
+	    {10, "auth is 'bearer' or 'x-api-key'",
+	     "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
+	     "    auth: basic\n"},
+	    {11, "unknown key 'default'",
+	     "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
+	     "    headers:\n      x-token: {env: EP_TENANT, default: x}\n"},
+	    {10, "headers is a mapping",
+	     "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
+	     "    headers: [x-token]\n"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char want[400];
+		snprintf(want, sizeof want, "%s/bad.yaml:%d: %s", env.dir, cases[i].line,
+		         cases[i].words);
+		expect_config_error(cases[i].relays, want);
 	}
-	return NULL;
 }
 
-static json_t *
-entry(json_t *root, const char *relay)
+/* Every one of the *n relays in /api/v1/relays has a verdict. */
+static int
+all_have_verdicts(const json_t *root, void *arg)
 {
-	size_t i;
+	const size_t *n = arg;
+	size_t i, done = 0;
 	json_t *r;
 	json_array_foreach(json_object_get(root, "relays"), i, r)
 	{
-		if (strcmp(json_string_value(json_object_get(r, "relay")), relay) == 0)
-			return r;
+		if (!json_is_null(json_object_get(r, "verdict")))
+			done++;
 	}
-	return NULL;
+	return done == *n;
+}
+
+static json_t *
+entry(const json_t *root, const char *relay)
+{
+	return json_find(json_object_get(root, "relays"), "relay", relay);
 }
 
 Test(endpoint_cli, serve_sends_headers_and_auth_and_logs_the_path_hint)
@@ -471,10 +455,10 @@ Test(endpoint_cli, serve_sends_headers_and_auth_and_logs_the_path_hint)
 	         "  - name: x-key-only\n    base_url: %s\n    models: [gpt-4o]\n"
 	         "    key_env: EP_XKEY\n    auth: x-api-key\n"
 	         "  - name: wrong-path\n    base_url: %s/v2\n    models: [gpt-4o]\n",
-	         host_of("tenant"), fixture_url(&world, "x-key-only"), host_of("honest"));
+	         host_of("tenant"), fixture_url(&env.world, "x-key-only"), host_of("honest"));
 	const char *cfg = write_config("assay.yaml", relays);
 	char log[300];
-	snprintf(log, sizeof log, "%s/serve.log", tmpdir);
+	snprintf(log, sizeof log, "%s/serve.log", env.dir);
 	struct child serve;
 	char *argv[] = {(char *)"/bin/sh",
 	                (char *)"-c",
@@ -483,21 +467,20 @@ Test(endpoint_cli, serve_sends_headers_and_auth_and_logs_the_path_hint)
 	                (char *)cfg,
 	                log,
 	                NULL};
-	cr_assert_eq(child_start(&serve, argv), 0);
-	char line[512], base[300];
-	cr_assert_eq(child_read_line(&serve, line, sizeof line, 10000), 0, "serve printed no URL");
-	cr_assert_eq(sscanf(line, "serving %299s", base), 1, "unexpected line '%s'", line);
+	char base[300];
+	cr_assert_eq(serve_start(&serve, argv, base, sizeof base), 0, "serve printed no URL");
 	char url[400];
 	snprintf(url, sizeof url, "%sapi/v1/relays", base);
-	json_t *root = wait_for_verdicts(url, 3, 90000);
+	size_t three = 3;
+	json_t *root = http_wait_json(url, 90000, all_have_verdicts, &three);
 	cr_assert_not_null(root, "no verdicts within 90 s");
 	json_t *t = entry(root, "tenant"), *x = entry(root, "x-key-only"),
 	       *w = entry(root, "wrong-path");
 	cr_assert(t && x && w);
-	cr_expect_gt(jint(t, "requests"), 0);
-	cr_expect_eq(jint(t, "ok_requests"), jint(t, "requests"));
-	cr_expect_eq(jint(x, "ok_requests"), jint(x, "requests"));
-	cr_expect_eq(jint(w, "ok_requests"), 0);
+	cr_expect_gt(json_int(t, "requests"), 0);
+	cr_expect_eq(json_int(t, "ok_requests"), json_int(t, "requests"));
+	cr_expect_eq(json_int(x, "ok_requests"), json_int(x, "requests"));
+	cr_expect_eq(json_int(w, "ok_requests"), 0);
 	char *dump = json_dumps(root, 0);
 	cr_expect_null(strstr(dump, TENANT));
 	cr_expect_null(strstr(dump, "literal-value"));
@@ -521,6 +504,6 @@ Test(endpoint_cli, serve_sends_headers_and_auth_and_logs_the_path_hint)
 	char cmd[600];
 	snprintf(cmd, sizeof cmd,
 	         "grep -rqa --exclude=assay.yaml -e '%s' -e 'literal-value' -e '%s' '%s'", TENANT,
-	         XKEY, tmpdir);
-	cr_expect_neq(system(cmd), 0, "a header value or key is on disk in %s", tmpdir);
+	         XKEY, env.dir);
+	cr_expect_neq(system(cmd), 0, "a header value or key is on disk in %s", env.dir);
 }

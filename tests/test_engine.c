@@ -23,14 +23,12 @@
 
 static const char *const need[] = {"honest",     "locked", "flaky",  "limited", "broken-json",
                                    "broken-sse", "huge",   "stalls", "silent",  NULL};
-static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
 static struct fixture world;
 
 static void
 setup(void)
 {
-	cr_assert_eq(fixture_start(&world, "tests/data/engine/world.yaml", need, fast), 0,
-	             "fixture world did not start");
+	fixture_start_scaled(&world, "tests/data/engine/world.yaml", need, "0.05");
 }
 
 static void
@@ -76,13 +74,8 @@ send_to(const char *endpoint, struct req_opts o)
 	if (o.rpm > 0)
 		engine_set_limits(e, endpoint, 0, o.rpm);
 	struct probe_message m[] = {{"user", "[ref 0badc0de] Reply with the single word: pong"}};
-	struct probe_call call = {.model = "gpt-4o",
-	                          .messages = m,
-	                          .n_messages = 1,
-	                          .max_tokens = 20,
-	                          .temperature = 0,
-	                          .seed = -1,
-	                          .stream = o.stream};
+	struct probe_call call = test_call("gpt-4o", m, 1, 20);
+	call.stream = o.stream;
 	char *url = adapter_url(API_OPENAI, fixture_url(&world, endpoint));
 	char *body = adapter_body(API_OPENAI, &call, NULL);
 	struct engine_request req = {.pool = endpoint,
@@ -124,6 +117,21 @@ release(struct result *r)
 
 TestSuite(engine, .init = setup, .fini = teardown, .timeout = 90);
 
+/* One request to endpoint with o ends in cls, and with HTTP status when it
+ * is not -1. */
+static void
+expect_one(const char *endpoint, struct req_opts o, enum error_class cls, long status)
+{
+	struct result r = send_to(endpoint, o);
+	cr_expect_eq(r.obs[0]->error, cls, "%s: want %s, got %s (%s)", endpoint,
+	             error_class_name(cls), error_class_name(r.obs[0]->error),
+	             r.obs[0]->error_detail ? r.obs[0]->error_detail : "");
+	if (status != -1)
+		cr_expect_eq(r.obs[0]->http_status, status, "%s: HTTP %ld, want %ld", endpoint,
+		             (long)r.obs[0]->http_status, status);
+	release(&r);
+}
+
 Test(engine, honest_whole_and_streamed)
 {
 	struct result r = send_to("honest", (struct req_opts){0});
@@ -143,28 +151,22 @@ Test(engine, honest_whole_and_streamed)
 
 Test(engine, auth_errors_and_key_never_echoed)
 {
-	struct result r = send_to("locked", (struct req_opts){0});
-	EXPECT_CLASS(r.obs[0], ERR_AUTH);
-	cr_expect_eq(r.obs[0]->http_status, 401);
-	release(&r);
-	r = send_to("locked", (struct req_opts){.key = "sk-test-wrong-key-9876543210"});
+	expect_one("locked", (struct req_opts){0}, ERR_AUTH, 401);
+	struct result r =
+	    send_to("locked", (struct req_opts){.key = "sk-test-wrong-key-9876543210"});
 	EXPECT_CLASS(r.obs[0], ERR_AUTH);
 	cr_expect(r.obs[0]->error_detail == NULL ||
 	              strstr(r.obs[0]->error_detail, "sk-test-wrong-key") == NULL,
 	          "the key reached the observation: %s", r.obs[0]->error_detail);
 	release(&r);
-	r = send_to("locked", (struct req_opts){.key = "sk-test-right-key-0123456789"});
-	EXPECT_CLASS(r.obs[0], ERR_NONE);
-	release(&r);
+	expect_one("locked", (struct req_opts){.key = "sk-test-right-key-0123456789"}, ERR_NONE,
+	           -1);
 }
 
 Test(engine, upstream_and_rate_limited)
 {
-	struct result r = send_to("flaky", (struct req_opts){0});
-	EXPECT_CLASS(r.obs[0], ERR_UPSTREAM);
-	cr_expect_eq(r.obs[0]->http_status, 503);
-	release(&r);
-	r = send_to("limited", (struct req_opts){.count = 3});
+	expect_one("flaky", (struct req_opts){0}, ERR_UPSTREAM, 503);
+	struct result r = send_to("limited", (struct req_opts){.count = 3});
 	int limited = 0;
 	for (int i = 0; i < r.n; i++) {
 		if (r.obs[i]->error != ERR_RATE_LIMITED)
@@ -180,22 +182,14 @@ Test(engine, upstream_and_rate_limited)
 
 Test(engine, malformed_json_and_sse)
 {
-	struct result r = send_to("broken-json", (struct req_opts){0});
-	EXPECT_CLASS(r.obs[0], ERR_MALFORMED);
-	release(&r);
-	r = send_to("broken-sse", (struct req_opts){.stream = 1});
-	EXPECT_CLASS(r.obs[0], ERR_MALFORMED);
-	release(&r);
+	expect_one("broken-json", (struct req_opts){0}, ERR_MALFORMED, -1);
+	expect_one("broken-sse", (struct req_opts){.stream = 1}, ERR_MALFORMED, -1);
 }
 
 Test(engine, body_and_header_caps)
 {
-	struct result r = send_to("huge", (struct req_opts){.body_cap = 1 << 20});
-	EXPECT_CLASS(r.obs[0], ERR_TOO_LARGE);
-	release(&r);
-	r = send_to("honest", (struct req_opts){.header_cap = 16});
-	EXPECT_CLASS(r.obs[0], ERR_TOO_LARGE);
-	release(&r);
+	expect_one("huge", (struct req_opts){.body_cap = 1 << 20}, ERR_TOO_LARGE, -1);
+	expect_one("honest", (struct req_opts){.header_cap = 16}, ERR_TOO_LARGE, -1);
 }
 
 Test(engine, stalled_stream_is_idle_and_silence_is_timeout)
@@ -255,12 +249,8 @@ Test(engine, abort_on_free_calls_back_once)
 	struct engine *e = engine_new(r.base, NULL);
 	char *url = adapter_url(API_OPENAI, fixture_url(&world, "silent"));
 	struct probe_message m[] = {{"user", "hello"}};
-	struct probe_call call = {.model = "gpt-4o",
-	                          .messages = m,
-	                          .n_messages = 1,
-	                          .max_tokens = 5,
-	                          .temperature = -1,
-	                          .seed = -1};
+	struct probe_call call = test_call("gpt-4o", m, 1, 5);
+	call.temperature = -1;
 	char *body = adapter_body(API_OPENAI, &call, NULL);
 	struct engine_request req = {
 	    .api = API_OPENAI, .url = url, .body = body, .timeout_us = 60000000};
@@ -361,15 +351,12 @@ stream_from_own_base(struct event_base *base, const struct engine_options *eo,
 {
 	struct result r = {.want = 1, .base = base};
 	struct evhttp *http = evhttp_new(base);
-	struct evhttp_bound_socket *bound = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
-	cr_assert_not_null(bound);
-	struct sockaddr_in a;
-	socklen_t alen = sizeof a;
-	getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&a, &alen);
+	int port = test_evhttp_listen(http);
+	cr_assert_gt(port, 0);
 	evhttp_set_gencb(http, serve, base);
 	struct engine *e = engine_new(base, eo);
 	char url[64];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", ntohs(a.sin_port));
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", port);
 	struct engine_request req = {
 	    .api = API_OPENAI, .url = url, .body = "{}", .stream = 1, .timeout_us = 10000000};
 	usleep(50000); /* receive stamps are turned on a moment after the first asks */
@@ -406,6 +393,7 @@ write_now(struct evhttp_request *req)
 
 static int64_t stall_started_us;
 
+/* The rest of a stream: ten more chunks and its end. */
 static void
 send_rest_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -466,21 +454,6 @@ Test(arrival_clock, stalled_loop_keeps_arrival_and_says_disturbed)
  * read. The engine sees its own busy loop and calls the timing disturbed.
  */
 static void
-merged_rest_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct evhttp_request *req = arg;
-	struct evbuffer *b = evbuffer_new();
-	for (int i = 0; i < 10; i++)
-		evbuffer_add_printf(b, "data: {\"choices\":[{\"delta\":{\"content\":\"c\"}}]}\n\n");
-	evbuffer_add_printf(b, "data: [DONE]\n\n");
-	evhttp_send_reply_chunk(req, b);
-	evhttp_send_reply_end(req);
-	evbuffer_free(b);
-}
-
-static void
 send_one(struct evhttp_request *req, const char *text)
 {
 	struct evbuffer *b = evbuffer_new();
@@ -506,7 +479,7 @@ busy_sender_cb(evutil_socket_t fd, short what, void *arg)
 	newer_sent_us = now_us();
 	struct timeval later = {0, 10000};
 	event_base_once(evhttp_connection_get_base(evhttp_request_get_connection(req)), -1,
-	                EV_TIMEOUT, merged_rest_cb, req, &later);
+	                EV_TIMEOUT, send_rest_cb, req, &later);
 }
 
 static void
@@ -550,27 +523,17 @@ Test(send_log, fixture_logs_each_text_event_once, .timeout = 60)
 	struct fixture f;
 	const char *const honest[] = {"honest", NULL};
 	cr_assert_eq(fixture_start(&f, "tests/data/engine/world.yaml", honest, args), 0);
-	struct result r = {.want = 1};
-	r.base = event_base_new();
-	struct engine *e = engine_new(r.base, NULL);
+	struct event_base *base = event_base_new();
+	struct engine *e = engine_new(base, NULL);
 	struct probe_message m[] = {{"user", "Count from one to twenty."}};
-	struct probe_call call = {.model = "gpt-4o",
-	                          .messages = m,
-	                          .n_messages = 1,
-	                          .max_tokens = 40,
-	                          .temperature = 0,
-	                          .seed = -1,
-	                          .stream = 1};
+	struct probe_call call = test_call("gpt-4o", m, 1, 40);
+	call.stream = 1;
 	char *url = adapter_url(API_OPENAI, fixture_url(&f, "honest"));
 	char *body = adapter_body(API_OPENAI, &call, NULL);
 	struct engine_request req = {
 	    .api = API_OPENAI, .url = url, .body = body, .stream = 1, .timeout_us = 20000000};
-	engine_submit(e, &req, done_cb, &r);
-	struct timeval bound = {30, 0};
-	event_base_loopexit(r.base, &bound);
-	event_base_dispatch(r.base);
-	cr_assert_eq(r.n, 1);
-	struct observation *o = r.obs[0];
+	struct observation *o = test_engine_one(base, e, &req, 30);
+	cr_assert_not_null(o, "the request never ended");
 	EXPECT_CLASS(o, ERR_NONE);
 	cr_assert_not_null(o->request_id);
 	cr_assert_gt(o->n_chunks, 1);
@@ -604,8 +567,9 @@ Test(send_log, fixture_logs_each_text_event_once, .timeout = 60)
 	unlink(path);
 	cr_expect_eq(n, o->n_chunks, "one line per text chunk the engine saw");
 	engine_free(e);
-	event_base_free(r.base);
+	event_base_free(base);
 	free(url);
 	free(body);
-	release(&r);
+	observation_release(o);
+	free(o);
 }

@@ -9,6 +9,7 @@
  * page.
  */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,7 @@ static const char *const need[] = {"silent",
 /* fast enough that a reply's own simulated latency is a few ms (the idle
  * relay's silence rounds to its deadline), slow enough that a hang outlasts
  * every deadline here (the fixture gives up after 600 simulated s) */
-static char *const fast[] = {(char *)"--time-scale", (char *)"0.01", NULL};
+#define FAST "0.01"
 static struct fixture world;
 static struct catalog *cat;
 
@@ -52,8 +53,7 @@ setup(void)
 	char err[256];
 	cat = catalog_load_default(err, sizeof err);
 	cr_assert_not_null(cat, "%s", err);
-	cr_assert_eq(fixture_start(&world, "tests/data/errors/world.yaml", need, fast), 0,
-	             "the fixture world did not start");
+	fixture_start_scaled(&world, "tests/data/errors/world.yaml", need, FAST);
 }
 
 static void
@@ -114,32 +114,26 @@ expect_classes(const struct audit_run *run, const struct want *want, size_t nwan
 			rest -= want[k].n;
 	for (size_t k = 0; k < nwant; k++) {
 		int n = want[k].n >= 0 ? want[k].n : rest;
-		cr_expect_eq(got[want[k].cls], n, "%s: %d requests, want %d",
+		cr_expect_eq(got[want[k].cls], n, "%s: %s: %d requests, want %d", run->target.relay,
 		             error_class_name(want[k].cls), got[want[k].cls], n);
 		got[want[k].cls] = 0;
 	}
 	for (int c = 0; c < ERR__COUNT; c++)
-		cr_expect_eq(got[c], 0, "%d unexpected %s", got[c], error_class_name(c));
+		cr_expect_eq(got[c], 0, "%s: %d unexpected %s", run->target.relay, got[c],
+		             error_class_name(c));
 }
 
 /* The summary of a's finding of class, which must exist. */
 static const char *
 summary(const struct assessment *a, const char *class)
 {
-	for (size_t i = 0; i < a->n_findings; i++)
-		if (strcmp(a->findings[i].class, class) == 0)
-			return a->findings[i].summary;
-	cr_assert_fail("no %s finding", class);
-	return NULL;
+	return test_must_find(a, class)->summary;
 }
 
 static int
 has(const struct assessment *a, const char *class)
 {
-	for (size_t i = 0; i < a->n_findings; i++)
-		if (strcmp(a->findings[i].class, class) == 0)
-			return 1;
-	return 0;
+	return test_finding(a, class) != NULL;
 }
 
 /* The sentence a relay failing every request one way gets. */
@@ -152,10 +146,29 @@ expect_all(const char *relay, double timeout_s, enum error_class cls, const char
 	expect_classes(run, w, 1);
 	char want[512];
 	snprintf(want, sizeof want, "%zu of %zu requests %s.", run->n_items, run->n_items, words);
-	cr_expect_str_eq(summary(&a, "unavailable"), want);
+	const char *got = summary(&a, "unavailable");
+	cr_expect_str_eq(got, want, "%s: '%s', want '%s'", relay, got, want);
 	cr_expect_not(has(&a, "rate_limited"), "%s: a rate limit nobody imposed", relay);
 	assessment_release(&a);
 	audit_run_free(run);
+}
+
+/* relay answers three requests of its audit (timeout_s) with cls and the
+ * rest is never sent: the finding says "3 of N requests <words>; the other
+ * N-3 were not sent: <why>." Scored into a; the caller frees the run. */
+static struct audit_run *
+expect_three_then_unsent(const char *relay, double timeout_s, enum error_class cls,
+                         const char *words, const char *why, struct assessment *a)
+{
+	struct audit_run *run = audit(relay, timeout_s, a);
+	struct want w[] = {{cls, 3}, {ERR_NOT_SENT, -1}};
+	expect_classes(run, w, 2);
+	char want[512];
+	snprintf(want, sizeof want, "3 of %zu requests %s; the other %zu were not sent: %s.",
+	         run->n_items, words, run->n_items - 3, why);
+	const char *got = summary(a, "unavailable");
+	cr_expect_str_eq(got, want, "%s: '%s', want '%s'", relay, got, want);
+	return run;
 }
 
 /* Fails on the old engine: the queued rest expired as rate_limited and the
@@ -163,17 +176,11 @@ expect_all(const char *relay, double timeout_s, enum error_class cls, const char
 Test(errors, silent_relay_times_out_and_the_rest_is_not_sent)
 {
 	struct assessment a;
-	struct audit_run *run = audit("silent", 1.0, &a);
-	struct want w[] = {{ERR_TIMEOUT, 3}, {ERR_NOT_SENT, -1}};
-	expect_classes(run, w, 2);
+	struct audit_run *run =
+	    expect_three_then_unsent("silent", 1.0, ERR_TIMEOUT, "got no response within 1 s",
+	                             "the audit's 1 s had run out", &a);
 	for (size_t i = 0; i < run->n_items; i++)
 		cr_expect_eq(run->items[i].obs->last_byte_us, -1, "no byte ever came");
-	char want[512];
-	snprintf(want, sizeof want,
-	         "3 of %zu requests got no response within 1 s; the other %zu were not sent: "
-	         "the audit's 1 s had run out.",
-	         run->n_items, run->n_items - 3);
-	cr_expect_str_eq(summary(&a, "unavailable"), want);
 	cr_expect_not(has(&a, "rate_limited"), "a silent relay refused nothing");
 	assessment_release(&a);
 	audit_run_free(run);
@@ -182,23 +189,51 @@ Test(errors, silent_relay_times_out_and_the_rest_is_not_sent)
 Test(errors, headers_then_nothing_is_idle)
 {
 	struct assessment a;
-	struct audit_run *run = audit("hang-headers", 2.0, &a);
-	struct want w[] = {{ERR_IDLE, 3}, {ERR_NOT_SENT, -1}};
-	expect_classes(run, w, 2);
-	char want[512];
-	snprintf(want, sizeof want,
-	         "3 of %zu requests started to answer and then stalled (no byte for the last "
-	         "2 s); the other %zu were not sent: the audit's 2 s had run out.",
-	         run->n_items, run->n_items - 3);
-	cr_expect_str_eq(summary(&a, "unavailable"), want);
+	audit_run_free(expect_three_then_unsent(
+	    "hang-headers", 2.0, ERR_IDLE,
+	    "started to answer and then stalled (no byte for the last 2 s)",
+	    "the audit's 2 s had run out", &a));
 	assessment_release(&a);
-	audit_run_free(run);
 }
 
-Test(errors, closed_connection_is_network)
+/* Relays that fail every request one way, and the words each gets. Arrays,
+ * not pointers: Criterion copies a parameter into the test's own process,
+ * where a pointer into ours may not hold. */
+struct one_way {
+	char relay[32];
+	enum error_class cls;
+	char words[128];
+};
+
+static const struct one_way one_ways[] = {
+    {"close", ERR_NETWORK,
+     "lost the connection (the relay closed the connection without a response)"},
+    {"big-headers", ERR_TOO_LARGE,
+     "got more than Assay accepts (response headers over Assay's 65536-byte cap)"},
+    {"key-rejected", ERR_AUTH, "got HTTP 401: the relay rejected the API key"},
+    /* one-api's exhausted token, a 402, new-api's user quota */
+    {"token-exhausted", ERR_QUOTA, "got HTTP 401 saying the account's credit or quota is used up"},
+    {"payment", ERR_QUOTA, "got HTTP 402 saying the account's credit or quota is used up"},
+    {"user-quota", ERR_QUOTA, "got HTTP 403 saying the account's credit or quota is used up"},
+    /* fails on a classifier that trusts the status: OpenAI sends
+     * insufficient_quota as a 429 */
+    {"quota-429", ERR_QUOTA, "got HTTP 429 saying the account's credit or quota is used up"},
+    {"no-model", ERR_NO_MODEL, "got HTTP 404: the relay does not offer gpt-4o"},
+    /* one-api's "no channel" 503 is the model, not an outage */
+    {"no-channel", ERR_NO_MODEL, "got HTTP 503: the relay does not offer gpt-4o"},
+    /* an HTML 404 and an "Invalid URL" 404: nothing at the URL */
+    {"no-url", ERR_NOT_FOUND, "got HTTP 404: there is no API at the relay's URL"},
+    {"wrong-url", ERR_NOT_FOUND, "got HTTP 404: there is no API at the relay's URL"},
+};
+
+ParameterizedTestParameters(errors, each_way_of_failing_every_request_has_its_words)
 {
-	expect_all("close", 2.0, ERR_NETWORK,
-	           "lost the connection (the relay closed the connection without a response)");
+	return cr_make_param_array(struct one_way, one_ways, sizeof one_ways / sizeof one_ways[0]);
+}
+
+ParameterizedTest(const struct one_way *w, errors, each_way_of_failing_every_request_has_its_words)
+{
+	expect_all(w->relay, 2.0, w->cls, w->words);
 }
 
 /* Fails on the old engine: libcurl's own header limit came out as network. */
@@ -209,43 +244,6 @@ Test(errors, header_over_libcurls_limit_is_too_large)
 	         "got more than Assay accepts (a response header over libcurl's %d-byte limit)",
 	         (int)CURL_MAX_HTTP_HEADER);
 	expect_all("huge-header", 2.0, ERR_TOO_LARGE, words);
-}
-
-Test(errors, headers_over_our_cap_are_too_large)
-{
-	expect_all("big-headers", 2.0, ERR_TOO_LARGE,
-	           "got more than Assay accepts (response headers over Assay's 65536-byte cap)");
-}
-
-Test(errors, rejected_key_is_auth)
-{
-	expect_all("key-rejected", 2.0, ERR_AUTH, "got HTTP 401: the relay rejected the API key");
-}
-
-Test(errors, one_api_exhausted_token_is_quota)
-{
-	expect_all("token-exhausted", 2.0, ERR_QUOTA,
-	           "got HTTP 401 saying the account's credit or quota is used up");
-}
-
-Test(errors, payment_required_is_quota)
-{
-	expect_all("payment", 2.0, ERR_QUOTA,
-	           "got HTTP 402 saying the account's credit or quota is used up");
-}
-
-Test(errors, new_api_user_quota_is_quota)
-{
-	expect_all("user-quota", 2.0, ERR_QUOTA,
-	           "got HTTP 403 saying the account's credit or quota is used up");
-}
-
-/* Fails on a classifier that trusts the status: OpenAI sends
- * insufficient_quota as a 429. */
-Test(errors, insufficient_quota_429_is_quota_not_a_rate_limit)
-{
-	expect_all("quota-429", 2.0, ERR_QUOTA,
-	           "got HTTP 429 saying the account's credit or quota is used up");
 }
 
 Test(errors, real_429_is_rate_limited_and_the_wait_keeps_the_rest_unsent)
@@ -269,47 +267,20 @@ Test(errors, real_429_is_rate_limited_and_the_wait_keeps_the_rest_unsent)
 	audit_run_free(run);
 }
 
-Test(errors, model_not_found_404_names_the_model)
-{
-	expect_all("no-model", 2.0, ERR_NO_MODEL, "got HTTP 404: the relay does not offer gpt-4o");
-}
-
-Test(errors, one_api_no_channel_503_is_the_model_not_an_outage)
-{
-	expect_all("no-channel", 2.0, ERR_NO_MODEL,
-	           "got HTTP 503: the relay does not offer gpt-4o");
-}
-
-Test(errors, html_404_is_nothing_at_the_url)
-{
-	expect_all("no-url", 2.0, ERR_NOT_FOUND,
-	           "got HTTP 404: there is no API at the relay's URL");
-}
-
-Test(errors, invalid_url_404_is_nothing_at_the_url)
-{
-	expect_all("wrong-url", 2.0, ERR_NOT_FOUND,
-	           "got HTTP 404: there is no API at the relay's URL");
-}
-
 /* A 1 s deadline: the second 500's backoff (1 s to 2 s) outlasts every
  * queued request's deadline, so exactly the first three are sent. */
 static void
 expect_upstream(const char *relay, int status)
 {
 	struct assessment a;
-	struct audit_run *run = audit(relay, 1.0, &a);
-	struct want w[] = {{ERR_UPSTREAM, 3}, {ERR_NOT_SENT, -1}};
-	expect_classes(run, w, 2);
-	char want[512];
-	snprintf(want, sizeof want,
-	         "3 of %zu requests got a server error (HTTP %d); the other %zu were not sent: "
-	         "Assay was giving the relay time to recover from failed requests (upstream) "
-	         "past the request's deadline.",
-	         run->n_items, status, run->n_items - 3);
-	cr_expect_str_eq(summary(&a, "unavailable"), want);
+	char words[64];
+	snprintf(words, sizeof words, "got a server error (HTTP %d)", status);
+	audit_run_free(expect_three_then_unsent(
+	    relay, 1.0, ERR_UPSTREAM, words,
+	    "Assay was giving the relay time to recover from failed requests (upstream) past "
+	    "the request's deadline",
+	    &a));
 	assessment_release(&a);
-	audit_run_free(run);
 }
 
 Test(errors, server_error_is_upstream)
@@ -442,13 +413,12 @@ Test(bad_error_world, unknown_body_is_named_with_its_line, .timeout = 20)
 /* curl's low-speed limit averages the last five seconds (the request's own
  * upload counts), so it fires some seconds after the idle window: hangs
  * here must outlast that (600 simulated s at 0.05 are 30 s). */
-static char *const slower[] = {(char *)"--time-scale", (char *)"0.05", NULL};
+#define SLOWER "0.05"
 
 static void
 setup_slower(void)
 {
-	cr_assert_eq(fixture_start(&world, "tests/data/errors/world.yaml", need, slower), 0,
-	             "the fixture world did not start");
+	fixture_start_scaled(&world, "tests/data/errors/world.yaml", need, SLOWER);
 }
 
 static void
@@ -459,13 +429,6 @@ teardown_slower(void)
 
 TestSuite(low_speed, .init = setup_slower, .fini = teardown_slower, .timeout = 60);
 
-static void
-one_done_cb(struct observation *obs, void *arg)
-{
-	struct observation **out = arg;
-	*out = obs;
-}
-
 /* One request to relay with these deadlines; the caller frees the result. */
 static struct observation *
 request(const char *relay, int stream, int64_t timeout_us, int64_t idle_us)
@@ -473,13 +436,9 @@ request(const char *relay, int stream, int64_t timeout_us, int64_t idle_us)
 	struct event_base *base = event_base_new();
 	struct engine *e = engine_new(base, NULL);
 	struct probe_message m[] = {{"user", "Reply with the single word: pong"}};
-	struct probe_call call = {.model = "gpt-4o",
-	                          .messages = m,
-	                          .n_messages = 1,
-	                          .max_tokens = 5,
-	                          .temperature = -1,
-	                          .seed = -1,
-	                          .stream = stream};
+	struct probe_call call = test_call("gpt-4o", m, 1, 5);
+	call.temperature = -1;
+	call.stream = stream;
 	char *url = adapter_url(API_OPENAI, fixture_url(&world, relay));
 	char *body = adapter_body(API_OPENAI, &call, NULL);
 	struct engine_request req = {.api = API_OPENAI,
@@ -488,14 +447,9 @@ request(const char *relay, int stream, int64_t timeout_us, int64_t idle_us)
 	                             .stream = stream,
 	                             .timeout_us = timeout_us,
 	                             .idle_timeout_us = idle_us};
-	struct observation *o = NULL;
-	engine_submit(e, &req, one_done_cb, &o);
+	struct observation *o = test_engine_one(base, e, &req, 30);
 	free(url);
 	free(body);
-	struct timeval bound = {30, 0};
-	event_base_loopexit(base, &bound);
-	while (o == NULL && event_base_got_exit(base) == 0)
-		event_base_loop(base, EVLOOP_ONCE);
 	engine_free(e);
 	event_base_free(base);
 	cr_assert_not_null(o, "the request never ended");

@@ -16,26 +16,13 @@
 
 static char dir[64], db[128];
 
-static struct probe_def probe = {.id = (char *)"ping", .samples = 1};
-
 static void
 save_run(struct store *s, const char *relay, const char *model, int ok)
 {
-	struct audit_run run = {0};
-	struct audit_item item = {0};
-	struct observation o;
-	observation_init(&o);
-	o.started_ms = wall_ms() - 60000;
-	o.http_status = ok ? 200 : 429;
-	o.error = ok ? ERR_NONE : ERR_RATE_LIMITED;
-	item.probe = &probe;
-	item.obs = &o;
-	run.target.relay = (char *)relay;
-	run.target.model = (char *)model;
-	run.started_ms = o.started_ms;
-	run.finished_ms = o.started_ms + 10;
-	run.items = &item;
-	run.n_items = 1;
+	struct test_run t;
+	test_run_init(&t, relay, model, wall_ms() - 60000);
+	t.obs.http_status = ok ? 200 : 429;
+	t.obs.error = ok ? ERR_NONE : ERR_RATE_LIMITED;
 	struct assessment a;
 	assessment_init(&a);
 	a.requests = 1;
@@ -43,17 +30,15 @@ save_run(struct store *s, const char *relay, const char *model, int ok)
 	a.strong_checks_passed = 1;
 	a.ttft_ms = ok ? 420 : -1;
 	assessment_decide(&a);
-	cr_assert_gt(test_save_run(s, test_timeline(), &run, &a, NULL), 0);
+	cr_assert_gt(test_save_run(s, test_timeline(), &t.run, &a, NULL), 0);
 	assessment_release(&a);
-	observation_release(&o);
+	test_run_release(&t);
 }
 
 static void
 setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/assay-export-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(db, sizeof db, "%s/a.db", dir);
+	test_tmpdir_file(dir, sizeof dir, "export", db, sizeof db, "a.db");
 	char err[256];
 	struct store *s = store_open(db, 0, err, sizeof err);
 	cr_assert_not_null(s, "%s", err);
@@ -68,9 +53,7 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	cr_expect_eq(system(cmd), 0);
+	cr_expect_eq(test_rmtree(dir), 0);
 }
 
 static int

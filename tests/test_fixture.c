@@ -20,20 +20,19 @@
 #include "fixtures/simtok.h"
 #include "scoring/tokenizer.h"
 #include "tests/helpers.h"
+#include "tests/sim_helpers.h"
 
 #define WORLD "tests/data/fixture/basic.yaml"
 #define KEY "sk-test-official"
 
 static const char *const need[] = {"official", "honest", "swap", "half-swap", NULL};
-static char *const fast[] = {(char *)"--time-scale", (char *)"0.001", NULL};
 
 static struct fixture world;
 
 static void
 start(void)
 {
-	cr_assert_eq(fixture_start(&world, WORLD, need, fast), 0,
-	             "the fixture world did not start");
+	fixture_start_scaled(&world, WORLD, need, "0.001");
 }
 
 static void
@@ -42,79 +41,23 @@ stop(void)
 	cr_expect_eq(fixture_stop(&world), 0, "the fixture did not exit 0 on SIGTERM");
 }
 
-struct response {
-	long status;
-	char *body;
-	struct buf headers;
-	json_t *json;
-};
-
-static size_t
-body_cb(char *p, size_t size, size_t n, void *arg)
-{
-	return buf_add(arg, p, size * n) == 0 ? size * n : 0;
-}
+#define response http_response /* tests/helpers.h */
 
 /* POST (or GET when body is NULL) to endpoint + path with optional headers. */
 static void
 request(struct response *r, const char *endpoint, const char *path, const char *body,
         const char *const *headers)
 {
-	char url[512];
-	const char *base = fixture_url(&world, endpoint);
-	cr_assert_not_null(base, "no endpoint '%s'", endpoint);
-	snprintf(url, sizeof url, "%s%s", base, path);
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = curl_slist_append(NULL, "content-type: application/json");
-	for (size_t i = 0; headers != NULL && headers[i] != NULL; i++)
-		h = curl_slist_append(h, headers[i]);
-	struct buf b;
-	buf_init(&b, 64u << 20);
-	buf_init(&r->headers, 1u << 20);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (body != NULL)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, body_cb);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-	CURLcode rc = curl_easy_perform(c);
-	cr_assert_eq(rc, CURLE_OK, "%s: %s", url, curl_easy_strerror(rc));
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	r->body = buf_take(&b, NULL);
-	r->json = json_loads(r->body, 0, NULL);
+	fixture_send(r, &world, endpoint, path, body, headers, 20000);
+	cr_assert_eq(r->rc, CURLE_OK, "%s%s: %s", endpoint, path, curl_easy_strerror(r->rc));
 }
 
-static void
-response_release(struct response *r)
-{
-	free(r->body);
-	buf_release(&r->headers);
-	json_decref(r->json);
-}
+#define response_release http_response_release
 
 static const char *const with_key[] = {"authorization: Bearer " KEY, NULL};
 
 /* A chat request with one user message. */
-static char *
-chat_body(const char *model, const char *user, const char *extra)
-{
-	json_t *msg = json_pack("{s:s, s:s}", "role", "user", "content", user);
-	json_t *o = json_pack("{s:s, s:[o]}", "model", model, "messages", msg);
-	if (extra != NULL) {
-		json_t *more = json_loads(extra, 0, NULL);
-		cr_assert_not_null(more, "bad extra JSON in the test");
-		json_object_update(o, more);
-		json_decref(more);
-	}
-	char *s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return s;
-}
+#define chat_body test_chat_body /* tests/helpers.h */
 
 static void
 chat(struct response *r, const char *endpoint, const char *model, const char *user,
@@ -126,65 +69,25 @@ chat(struct response *r, const char *endpoint, const char *model, const char *us
 	free(body);
 }
 
-static long
-prompt_count(const char *tokenizer, const char *family, const char *user)
+/* chat(), and the answer must be a 200 (its body said otherwise). */
+static void
+chat_ok(struct response *r, const char *endpoint, const char *model, const char *user,
+        const char *extra)
 {
-	char err[256];
-	struct tokenizer *t = tokenizer_open(tokenizer, err, sizeof err);
-	cr_assert_not_null(t, "%s", err);
-	struct chat_message m = {"user", user, NULL};
-	long n = chat_prompt_tokens(t, family, &m, 1);
-	tokenizer_free(t);
-	return n;
+	chat(r, endpoint, model, user, extra);
+	cr_assert_eq(r->status, 200, "%s: HTTP %ld: %s", endpoint, r->status, r->body);
 }
 
-static long
-text_count(const char *tokenizer, const char *text)
-{
-	char err[256];
-	struct tokenizer *t = tokenizer_open(tokenizer, err, sizeof err);
-	cr_assert_not_null(t, "%s", err);
-	long n = tokenizer_count(t, text, strlen(text));
-	tokenizer_free(t);
-	return n;
-}
+#define prompt_count test_count_prompt /* tests/helpers.h */
+#define text_count test_count_text
 
-/* The simulated Claude tokenizer's counts (fixtures/simtok.h): the fixture's
- * Claude models count with it, as no public family does. */
-static long
-sim_prompt_count(const char *user)
-{
-	char err[256];
-	struct simtok *s = simtok_open("claude-sim", err, sizeof err);
-	cr_assert_not_null(s, "%s", err);
-	struct chat_message m = {"user", user, NULL};
-	long n = simtok_prompt_tokens(s, &m, 1);
-	simtok_free(s);
-	return n;
-}
+/* The simulated Claude tokenizer's counts (tests/sim_helpers.h): the
+ * fixture's Claude models count with it, as no public family does. */
+#define sim_prompt_count test_sim_count_prompt
+#define sim_text_count test_sim_count_text
 
-static long
-sim_text_count(const char *text)
-{
-	char err[256];
-	struct simtok *s = simtok_open("claude-sim", err, sizeof err);
-	cr_assert_not_null(s, "%s", err);
-	long n = simtok_count(s, text, strlen(text));
-	simtok_free(s);
-	return n;
-}
-
-static const char *
-str(const json_t *o, const char *key)
-{
-	return json_string_value(json_object_get(o, key));
-}
-
-static long
-num(const json_t *o, const char *key)
-{
-	return (long)json_integer_value(json_object_get(o, key));
-}
+#define str json_str /* tests/helpers.h */
+#define num json_int
 
 static int
 all_of(const char *s, const char *set)
@@ -215,8 +118,7 @@ Test(fixture, chat_completion_has_the_official_fields)
 {
 	struct response r;
 	const char *q = "[ref 3f9a1c2e] Tell me something about databases.";
-	chat(&r, "official", "gpt-4o", q, NULL);
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "official", "gpt-4o", q, NULL);
 	cr_assert_not_null(r.json, "not JSON: %s", r.body);
 	const char *id = str(r.json, "id");
 	cr_assert_not_null(id);
@@ -254,8 +156,7 @@ Test(fixture, qwen_answers_in_the_vllm_dialect_with_its_own_tokenizer)
 {
 	struct response r;
 	const char *q = "请用一句话介绍一下你自己。🙂 12345678";
-	chat(&r, "official", "qwen3-32b", q, NULL);
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "official", "qwen3-32b", q, NULL);
 	const char *id = str(r.json, "id");
 	cr_expect(id != NULL && strncmp(id, "chatcmpl-", 9) == 0, "%s", id);
 	cr_expect_null(json_object_get(r.json, "system_fingerprint"));
@@ -341,9 +242,8 @@ Test(fixture, streams_sse_with_a_final_usage_chunk)
 {
 	struct response r;
 	const char *q = "Explain how a hash table works.";
-	chat(&r, "official", "gpt-4o", q,
-	     "{\"stream\": true, \"stream_options\": {\"include_usage\": true}}");
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "official", "gpt-4o", q,
+	        "{\"stream\": true, \"stream_options\": {\"include_usage\": true}}");
 	cr_expect(strstr(r.headers.data, "text/event-stream") != NULL, "%s", r.headers.data);
 	struct stream s;
 	stream_parse(r.body, &s);
@@ -362,8 +262,7 @@ Test(fixture, streams_sse_with_a_final_usage_chunk)
 Test(fixture, stream_without_include_usage_has_no_usage)
 {
 	struct response r;
-	chat(&r, "official", "gpt-4o", "Say something.", "{\"stream\": true}");
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "official", "gpt-4o", "Say something.", "{\"stream\": true}");
 	cr_expect(strstr(r.body, "\"usage\"") == NULL);
 	cr_expect(strstr(r.body, "data: [DONE]") != NULL);
 	response_release(&r);
@@ -372,8 +271,8 @@ Test(fixture, stream_without_include_usage_has_no_usage)
 Test(fixture, max_tokens_cuts_with_finish_reason_length)
 {
 	struct response r;
-	chat(&r, "official", "gpt-4o", "日本語のテキスト😀😀 0123456789 ｶﾀｶﾅ", "{\"max_tokens\": 1}");
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "official", "gpt-4o", "日本語のテキスト😀😀 0123456789 ｶﾀｶﾅ",
+	        "{\"max_tokens\": 1}");
 	json_t *choice = json_array_get(json_object_get(r.json, "choices"), 0);
 	cr_expect_str_eq(str(choice, "finish_reason"), "length");
 	cr_expect_eq(num(json_object_get(r.json, "usage"), "completion_tokens"), 1);
@@ -398,8 +297,7 @@ static char *
 answer(const char *endpoint, const char *model, const char *q, const char *extra)
 {
 	struct response r;
-	chat(&r, endpoint, model, q, extra);
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, endpoint, model, q, extra);
 	const char *content =
 	    str(json_object_get(json_array_get(json_object_get(r.json, "choices"), 0), "message"),
 	        "content");
@@ -568,8 +466,7 @@ Test(fixture, swap_relay_answers_with_the_cheap_model_under_the_premium_name)
 {
 	const char *q = "这是一个测试句子，包含中文和数字 2024 以及表情 🚀🚀。 1234567 ｶﾀｶﾅ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢";
 	struct response r;
-	chat(&r, "swap", "gpt-4o", q, NULL);
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "swap", "gpt-4o", q, NULL);
 	cr_expect_str_eq(str(r.json, "model"), "gpt-4o-2024-08-06");
 	long got = num(json_object_get(r.json, "usage"), "prompt_tokens");
 	long qwen = prompt_count("qwen3", "qwen3", q);
@@ -592,8 +489,7 @@ Test(fixture, fractional_substitution_swaps_some_requests)
 	const char *q = "Count the vowels in this sentence, then explain your reasoning.";
 	for (int i = 0; i < 40; i++) {
 		struct response r;
-		chat(&r, "half-swap", "gpt-4o", q, NULL);
-		cr_assert_eq(r.status, 200, "%s", r.body);
+		chat_ok(&r, "half-swap", "gpt-4o", q, NULL);
 		cr_expect_str_eq(str(r.json, "model"), "gpt-4o-2024-08-06");
 		const char *fp = str(r.json, "system_fingerprint");
 		/* gpt-4o-mini wears its own fingerprints */
@@ -680,9 +576,8 @@ first_choice(const struct response *r)
 Test(fixture, logprobs_cover_every_token)
 {
 	struct response r;
-	chat(&r, "official", "gpt-4o", "Tell me about lighthouses.",
-	     "{\"logprobs\": true, \"top_logprobs\": 2, \"max_tokens\": 12}");
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "official", "gpt-4o", "Tell me about lighthouses.",
+	        "{\"logprobs\": true, \"top_logprobs\": 2, \"max_tokens\": 12}");
 	json_t *content = json_object_get(json_object_get(first_choice(&r), "logprobs"), "content");
 	cr_assert(json_is_array(content), "%s", r.body);
 	cr_expect_eq((long)json_array_size(content),
@@ -706,9 +601,8 @@ Test(fixture, logprobs_cover_every_token)
 Test(fixture, n_choices_whole_and_streamed)
 {
 	struct response r;
-	chat(&r, "official", "gpt-4o", "Tell me about lighthouses.",
-	     "{\"n\": 3, \"max_tokens\": 4}");
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "official", "gpt-4o", "Tell me about lighthouses.",
+	        "{\"n\": 3, \"max_tokens\": 4}");
 	cr_expect_eq(json_array_size(json_object_get(r.json, "choices")), 3);
 	cr_expect_eq(num(json_object_get(r.json, "usage"), "completion_tokens"), 12);
 	response_release(&r);
@@ -744,9 +638,8 @@ Test(fixture, stop_sequences_end_the_answer)
 Test(fixture, tools_are_called_with_arguments)
 {
 	struct response r;
-	chat(&r, "official", "gpt-4o", "What is the weather in Lisbon today?",
-	     "{\"tools\": [" WEATHER_TOOL "]}");
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "official", "gpt-4o", "What is the weather in Lisbon today?",
+	        "{\"tools\": [" WEATHER_TOOL "]}");
 	json_t *msg = json_object_get(first_choice(&r), "message");
 	cr_expect_str_eq(str(first_choice(&r), "finish_reason"), "tool_calls");
 	cr_expect(json_is_null(json_object_get(msg, "content")));

@@ -34,27 +34,12 @@ content(const struct response *r)
 	    "content");
 }
 
-static long
-count_text(const char *tokenizer, const char *text)
-{
-	char err[256];
-	struct tokenizer *t = tokenizer_open(tokenizer, err, sizeof err);
-	cr_assert_not_null(t, "%s", err);
-	long n = tokenizer_count(t, text, strlen(text));
-	tokenizer_free(t);
-	return n;
-}
+#define count_text test_count_text /* tests/helpers.h */
 
 static long
 count_prompt(const char *user)
 {
-	char err[256];
-	struct tokenizer *t = tokenizer_open("o200k_base", err, sizeof err);
-	cr_assert_not_null(t, "%s", err);
-	struct chat_message m = {"user", user, NULL};
-	long n = chat_prompt_tokens(t, "openai", &m, 1);
-	tokenizer_free(t);
-	return n;
+	return test_count_prompt("o200k_base", "openai", user);
 }
 
 /* ---- one misbehaviour per relay ---- */
@@ -82,13 +67,11 @@ static const char *const relays[] = {"official",
                                      "translate-careful",
                                      "translate-claude",
                                      NULL};
-static char *const fast[] = {(char *)"--time-scale", (char *)"0.001", NULL};
 
 static void
 start(void)
 {
-	cr_assert_eq(fixture_start(&world, "tests/data/fixture/behaviours.yaml", relays, fast), 0,
-	             "the fixture world did not start");
+	fixture_start_scaled(&world, "tests/data/fixture/behaviours.yaml", relays, "0.001");
 }
 
 static void
@@ -109,8 +92,7 @@ Test(relay, truncation_keeps_fewer_prompt_tokens)
 	struct response r;
 	long full = count_prompt(LONG_PROMPT);
 	cr_assert_gt(full, 60);
-	chat(&r, "truncate", "gpt-4o", LONG_PROMPT, NULL);
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "truncate", "gpt-4o", LONG_PROMPT, NULL);
 	cr_expect_leq(usage(&r, "prompt_tokens"), 60);
 	cr_expect_gt(usage(&r, "prompt_tokens"), 40);
 	response_release(&r);
@@ -149,9 +131,8 @@ Test(relay, inflated_usage_is_over_the_recount)
 Test(relay, stripped_parameters_are_ignored)
 {
 	struct response r;
-	chat(&r, "strip", "gpt-4o", "Tell me about rivers.",
-	     "{\"stop\": [\".\"], \"logprobs\": true, \"max_tokens\": 3}");
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "strip", "gpt-4o", "Tell me about rivers.",
+	        "{\"stop\": [\".\"], \"logprobs\": true, \"max_tokens\": 3}");
 	cr_expect(strchr(content(&r), '.') != NULL, "stop was honoured: %s", content(&r));
 	cr_expect_gt(usage(&r, "completion_tokens"), 3);
 	cr_expect(json_is_null(
@@ -284,8 +265,7 @@ Test(relay, disguised_substitution_wears_the_premium_dialect)
 {
 	struct response r;
 	const char *q = "Tell me about the sea.";
-	chat(&r, "combo", "gpt-4o", q, NULL);
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "combo", "gpt-4o", q, NULL);
 	cr_expect_str_eq(str(r.json, "model"), "gpt-4o-2024-08-06");
 	cr_expect(gpt4o_fingerprint(&r), "not disguised");
 	cr_expect_gt(usage(&r, "prompt_tokens"), count_prompt(q));
@@ -294,64 +274,16 @@ Test(relay, disguised_substitution_wears_the_premium_dialect)
 
 /* ---- translate: Anthropic in front, qwen3-32b behind ---- */
 
-static size_t
-collect_cb(char *p, size_t size, size_t n, void *arg)
-{
-	return buf_add(arg, p, size * n) == 0 ? size * n : 0;
-}
-
 /* POST an Anthropic Messages body to endpoint + path. */
 static void
 messages_post(struct response *r, const char *endpoint, const char *path, const char *body)
 {
-	char url[512];
-	const char *base = fixture_url(&world, endpoint);
-	cr_assert_not_null(base, "no endpoint '%s'", endpoint);
-	snprintf(url, sizeof url, "%s%s", base, path);
-	memset(r, 0, sizeof *r);
-	struct buf b;
-	buf_init(&b, 16u << 20);
-	buf_init(&r->headers, 1u << 20);
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = curl_slist_append(NULL, "content-type: application/json");
-	h = curl_slist_append(h, "x-api-key: sk-any");
-	h = curl_slist_append(h, "anthropic-version: 2023-06-01");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect_cb);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &r->headers);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
-	r->rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	cr_assert_eq(r->rc, CURLE_OK, "%s: %s", url, curl_easy_strerror(r->rc));
-	r->body = buf_take(&b, &r->len);
-	r->json = json_loads(r->body, 0, NULL);
+	static const char *const h[] = {"x-api-key: sk-any", "anthropic-version: 2023-06-01", NULL};
+	fixture_send(r, &world, endpoint, path, body, h, 20000);
+	cr_assert_eq(r->rc, CURLE_OK, "%s%s: %s", endpoint, path, curl_easy_strerror(r->rc));
 }
 
-/* A header's value (lower-case name), copied into out; NULL when absent. */
-static const char *
-header(const struct response *r, const char *name, char *out, size_t n)
-{
-	size_t k = strlen(name);
-	for (const char *p = r->headers.data; p != NULL && *p != '\0';) {
-		const char *eol = strstr(p, "\r\n");
-		size_t len = eol ? (size_t)(eol - p) : strlen(p);
-		if (len > k + 1 && strncasecmp(p, name, k) == 0 && p[k] == ':') {
-			const char *v = p + k + 1;
-			while (*v == ' ')
-				v++;
-			snprintf(out, n, "%.*s", (int)(len - (size_t)(v - p)), v);
-			return out;
-		}
-		p = eol ? eol + 2 : NULL;
-	}
-	return NULL;
-}
+#define header http_header /* tests/helpers.h */
 
 struct sse_list {
 	char names[256][32];
@@ -392,9 +324,7 @@ sse_list_release(struct sse_list *l)
 static long
 qwen3_prompt(const struct chat_message *m, size_t n)
 {
-	char err[256];
-	struct tokenizer *t = tokenizer_open("qwen3", err, sizeof err);
-	cr_assert_not_null(t, "%s", err);
+	struct tokenizer *t = test_tokenizer("qwen3");
 	long k = chat_prompt_tokens(t, "qwen3", m, n);
 	tokenizer_free(t);
 	return k;
@@ -620,12 +550,9 @@ Test(relay, translator_takes_only_what_from_names)
 	/* an OpenAI-wire request passes through (with the injected prompt) */
 	const char *q = "Reply with the single word: pong";
 	struct chat_message m[] = {{"system", "Answer briefly.", NULL}, {"user", q, NULL}};
-	chat(&r, "translate-claude", "gpt-4o", q, NULL);
-	cr_assert_eq(r.status, 200, "%s", r.body);
+	chat_ok(&r, "translate-claude", "gpt-4o", q, NULL);
 	cr_expect_str_eq(str(r.json, "model"), "gpt-4o-2024-08-06");
-	char err[256];
-	struct tokenizer *t = tokenizer_open("o200k_base", err, sizeof err);
-	cr_assert_not_null(t, "%s", err);
+	struct tokenizer *t = test_tokenizer("o200k_base");
 	cr_expect_eq(usage(&r, "prompt_tokens"), chat_prompt_tokens(t, "openai", m, 2));
 	tokenizer_free(t);
 	response_release(&r);

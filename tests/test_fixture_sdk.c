@@ -23,7 +23,6 @@
 #include "tests/helpers.h"
 
 static const char *const need[] = {"official", "honest", NULL};
-static char *const fast[] = {(char *)"--time-scale", (char *)"0.01", NULL};
 
 /* A case's tokenizer: a real one, or the simulated claude-sim. */
 struct counter {
@@ -119,15 +118,10 @@ expectations(void)
 
 Test(sdk, official_sdks_parse_every_response, .timeout = 600)
 {
-	char *node = NULL, *why = NULL;
-	int ready = test_npm_ready("tests/sdk", &node, &why);
-	if (ready == 1)
-		cr_skip_test("node and npm are needed for the SDK test");
-	cr_assert_eq(ready, 0, "%s", why);
+	char *node = test_node("tests/sdk", "for the SDK test");
 
 	struct fixture world;
-	cr_assert_eq(fixture_start(&world, "tests/data/fixture/sdk.yaml", need, fast), 0,
-	             "the fixture world did not start");
+	fixture_start_scaled(&world, "tests/data/fixture/sdk.yaml", need, "0.01");
 	char *expect = expectations();
 	setenv("ASSAY_OFFICIAL", fixture_url(&world, "official"), 1);
 	setenv("ASSAY_RELAY", fixture_url(&world, "honest"), 1);

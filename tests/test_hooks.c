@@ -31,7 +31,7 @@ static const struct {
     {"probes/engine.c", "probes/engine_test.h"},
     {"probes/arrival.c", "probes/engine_test.h"},
     {"probes/json_arena.c", "probes/json_arena_test.h"},
-    {"web/board.c", "web/board_test.h"},
+    {"web/site.c", "web/board_test.h"},
     {"scoring/ledger.c", "scoring/ledger_test.h"},
 };
 

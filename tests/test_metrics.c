@@ -4,15 +4,12 @@
  * names, finds the target up with no scrape error, and answers queries with
  * the exact label values.
  */
-#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -22,34 +19,12 @@
 
 static const char hostile[] = "evil\"relay\\ with\nnewline <script>";
 
-/* A loopback port nobody listens on now (Prometheus cannot take port 0 and
- * tell us which it got). */
-static int
-free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t sl = sizeof sa;
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
 static json_t *
 prom_get(int port, const char *path_and_query)
 {
-	char url[1024];
+	char url[1100];
 	snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path_and_query);
-	long status = 0;
-	char *body = http_get(url, &status, NULL);
-	if (body == NULL || status != 200) {
-		free(body);
-		return NULL;
-	}
-	json_t *j = json_loads(body, 0, NULL);
-	free(body);
-	return j;
+	return http_get_json(url);
 }
 
 static json_t *
@@ -102,20 +77,18 @@ Test(metrics, prometheus_scrapes_and_queries, .timeout = 120)
 	cr_assert_not_null(w, "%s", err);
 
 	char dir[64], cfg[128], data[128], listen[64];
-	snprintf(dir, sizeof dir, "/tmp/assay-prom-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(cfg, sizeof cfg, "%s/prometheus.yml", dir);
+	test_tmpdir_file(dir, sizeof dir, "prom", cfg, sizeof cfg, "prometheus.yml");
 	snprintf(data, sizeof data, "--storage.tsdb.path=%s/data", dir);
-	int pport = free_port();
+	/* Prometheus cannot take port 0 and tell us which it got */
+	int pport = test_free_port();
+	cr_assert_gt(pport, 0);
 	snprintf(listen, sizeof listen, "--web.listen-address=127.0.0.1:%d", pport);
-	FILE *f = fopen(cfg, "w");
-	cr_assert_not_null(f);
-	fprintf(f,
-	        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-	        "scrape_configs:\n  - job_name: assay\n    static_configs:\n"
-	        "      - targets: ['127.0.0.1:%d']\n",
-	        web_port(w));
-	fclose(f);
+	cr_assert_eq(test_write_file(cfg,
+	                             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+	                             "scrape_configs:\n  - job_name: assay\n    static_configs:\n"
+	                             "      - targets: ['127.0.0.1:%d']\n",
+	                             web_port(w)),
+	             0, "cannot write %s", cfg);
 	char config_flag[160];
 	snprintf(config_flag, sizeof config_flag, "--config.file=%s", cfg);
 	char *argv[] = {(char *)"/usr/bin/prometheus", config_flag, data, listen,
@@ -173,7 +146,5 @@ Test(metrics, prometheus_scrapes_and_queries, .timeout = 120)
 	cr_expect_eq(child_stop(&prom, 20000), 0, "prometheus did not stop cleanly");
 	web_stop(w);
 	board_free(b);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	cr_expect_eq(system(cmd), 0);
+	cr_expect_eq(test_rmtree(dir), 0);
 }

@@ -29,11 +29,7 @@ static struct baseline_pack *pack;
 static void
 setup(void)
 {
-	char err[256];
-	cat = scorer_catalog_default(err, sizeof err);
-	cr_assert_not_null(cat, "%s", err);
-	pack = baseline_load_default(err, sizeof err);
-	cr_assert_not_null(pack, "%s", err);
+	test_scoring_load(&cat, &pack);
 }
 
 static void
@@ -50,35 +46,30 @@ heavy_run(const char *relay, int64_t at_ms, size_t n_items, long words)
 {
 	const struct probe_def *p = catalog_find(cat, "tokfp-long");
 	cr_assert_not_null(p);
-	struct audit_run *run = xcalloc(1, sizeof *run);
-	run->target.relay = xstrdup(relay);
-	run->target.base_url = xstrdup("http://127.0.0.1:1/v1");
-	run->target.model = xstrdup("gpt-4o");
+	struct audit_run *run =
+	    test_run_alloc(&(struct audit_target){.relay = (char *)relay,
+	                                          .base_url = (char *)"http://127.0.0.1:1/v1",
+	                                          .model = (char *)"gpt-4o"},
+	                   n_items);
 	run->started_ms = at_ms;
 	run->finished_ms = at_ms + 1;
-	run->items = xcalloc(n_items, sizeof *run->items);
 	char *tmpl =
 	    xasprintf("{nonce} {filler:%ld} 東京特許許可局 😀🧑‍🚀 12345678", words);
 	for (size_t i = 0; i < n_items; i++) {
-		struct audit_item *it = &run->items[run->n_items++];
+		struct audit_item *it = test_run_add(run, p);
 		char nonce[16];
 		probe_nonce(nonce);
-		it->probe = p;
 		it->n_messages = 1;
 		it->messages = xcalloc(1, sizeof *it->messages);
 		it->messages[0].role = "user";
 		it->messages[0].content = probe_render(tmpl, nonce);
-		struct observation *o = xmalloc(sizeof *o);
-		observation_init(o);
-		o->http_status = 200;
+		struct observation *o = it->obs;
 		o->prompt_tokens = words;
 		o->completion_tokens = 1;
 		o->text = xstrdup("pong");
 		o->text_len = 4;
-		it->obs = o;
 	}
 	free(tmpl);
-	run->n_done = run->n_items;
 	return run;
 }
 

@@ -23,7 +23,6 @@
 #include "tests/helpers.h"
 
 static const char *const need[] = {"official", NULL};
-static char *const fast[] = {(char *)"--time-scale", (char *)"0.05", NULL};
 
 /* Start the gateway; its port, or -1. */
 static int
@@ -67,16 +66,11 @@ audit_json(char *const argv[], char **err)
 
 Test(portkey, gateway_routes_assay_by_its_headers, .timeout = 600)
 {
-	char *node = NULL, *why = NULL;
-	int ready = test_npm_ready("tests/relays", &node, &why);
-	if (ready == 1)
-		cr_skip_test("node and npm are needed to run the Portkey gateway");
-	cr_assert_eq(ready, 0, "%s", why);
+	char *node = test_node("tests/relays", "to run the Portkey gateway");
 	char *err = NULL;
 
 	struct fixture world;
-	cr_assert_eq(fixture_start(&world, "tests/data/fixture/basic.yaml", need, fast), 0,
-	             "the fixture world did not start");
+	fixture_start_scaled(&world, "tests/data/fixture/basic.yaml", need, "0.05");
 	struct child gw;
 	int port = portkey_start(&gw, node);
 	cr_assert_gt(port, 0, "the gateway did not say its port");

@@ -51,19 +51,6 @@
 static const char *const compared_headers[] = {"content-type", "authorization", "x-api-key",
                                                "anthropic-version", NULL};
 
-/* node's path, with tests/oracle installed; the test is skipped when node or
- * npm is missing. */
-static char *
-need_node(void)
-{
-	char *node = NULL, *why = NULL;
-	int ready = test_npm_ready(ORACLE, &node, &why);
-	if (ready == 1)
-		cr_skip_test("node and npm are needed for the request-shape oracle");
-	cr_assert_eq(ready, 0, "%s", why);
-	return node;
-}
-
 /* tsc (TypeScript from the lockfile) with args; its exit status, output in *out. */
 static int
 tsc(const char *node, const char *project, char **out)
@@ -275,7 +262,6 @@ build(struct built *b, const json_t *it)
 struct wire {
 	struct event_base *base;
 	struct evhttp *http;
-	struct event *bound;
 	char base_url[64];
 	enum api_kind api; /* what to answer */
 	int stream;
@@ -283,7 +269,6 @@ struct wire {
 	char *method, *uri, *body;
 	json_t *headers; /* lowercased name: value */
 	struct observation *obs;
-	int timed_out;
 };
 
 static const char openai_body[] =
@@ -327,7 +312,6 @@ wire_forget(struct wire *w)
 		w->obs = NULL;
 	}
 	w->got = 0;
-	w->timed_out = 0;
 }
 
 static void
@@ -368,45 +352,22 @@ wire_cb(struct evhttp_request *req, void *arg)
 }
 
 static void
-done_cb(struct observation *obs, void *arg)
-{
-	struct wire *w = arg;
-	w->obs = obs;
-	event_base_loopbreak(w->base);
-}
-
-static void
-bound_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct wire *w = arg;
-	w->timed_out = 1;
-	event_base_loopbreak(w->base);
-}
-
-static void
 wire_start(struct wire *w)
 {
 	memset(w, 0, sizeof *w);
 	w->base = event_base_new();
 	w->http = evhttp_new(w->base);
 	cr_assert(w->base && w->http);
-	struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(w->http, "127.0.0.1", 0);
-	cr_assert_not_null(s, "cannot listen on loopback");
-	struct sockaddr_in a;
-	socklen_t alen = sizeof a;
-	cr_assert_eq(getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&a, &alen), 0);
-	snprintf(w->base_url, sizeof w->base_url, "http://127.0.0.1:%d/v1", ntohs(a.sin_port));
+	int port = test_evhttp_listen(w->http);
+	cr_assert_gt(port, 0, "cannot listen on loopback");
+	snprintf(w->base_url, sizeof w->base_url, "http://127.0.0.1:%d/v1", port);
 	evhttp_set_gencb(w->http, wire_cb, w);
-	w->bound = evtimer_new(w->base, bound_cb, w);
 }
 
 static void
 wire_stop(struct wire *w)
 {
 	wire_forget(w);
-	event_free(w->bound);
 	evhttp_free(w->http);
 	event_base_free(w->base);
 }
@@ -428,14 +389,10 @@ wire_send(struct wire *w, struct engine *e, const struct built *b, const char *k
 	                             .body = body,
 	                             .stream = b->call.stream,
 	                             .timeout_us = 10000000};
-	engine_submit(e, &req, done_cb, w);
+	w->obs = test_engine_one(w->base, e, &req, 30);
 	free(url);
 	free(body);
-	struct timeval bound = {30, 0};
-	evtimer_add(w->bound, &bound);
-	event_base_dispatch(w->base);
-	evtimer_del(w->bound);
-	cr_assert(!w->timed_out && w->obs != NULL, "%s: the engine did not finish in 30 s", b->id);
+	cr_assert_not_null(w->obs, "%s: the engine did not finish in 30 s", b->id);
 	cr_assert_eq(w->got, 1, "%s: %d requests arrived, not 1", b->id, w->got);
 	cr_expect_eq(w->obs->error, ERR_NONE,
 	             "%s: the engine read the canned answer as an error: %s", b->id,
@@ -593,7 +550,7 @@ compare_with_sdks(const struct built *b, const struct wire *w, const char *our_u
 
 Test(request_shapes, requests_equal_the_official_sdks, .timeout = 600)
 {
-	char *node = need_node();
+	char *node = test_node(ORACLE, "for the request-shape oracle");
 	json_t *captures = oracle_captures(node);
 	json_error_t jerr;
 	json_t *data = json_load_file(ORACLE "/intents.json", 0, &jerr);
@@ -699,7 +656,7 @@ group(pcre2_match_data *md, const char *s, int g)
 
 Test(request_shapes, sdk_types_refuse_the_other_apis_fields, .timeout = 600)
 {
-	char *node = need_node();
+	char *node = test_node(ORACLE, "for the request-shape oracle");
 	char *out = NULL;
 	int rc = tsc(node, ORACLE "/tsconfig.wrong.json", &out);
 	cr_assert_neq(rc, 0, "wrong.ts type-checks: the SDKs' types refused nothing");

@@ -16,15 +16,10 @@
 #include "fixtures/simtok.h"
 #include "probes/catalog.h"
 #include "scoring/tokenizer.h"
+#include "tests/helpers.h"
+#include "tests/sim_helpers.h"
 
-static struct simtok *
-sim_open(void)
-{
-	char err[256];
-	struct simtok *s = simtok_open("claude-sim", err, sizeof err);
-	cr_assert_not_null(s, "%s", err);
-	return s;
-}
+#define sim_open test_simtok /* tests/sim_helpers.h */
 
 static long
 sim_count(const struct simtok *s, const char *text)
@@ -35,12 +30,7 @@ sim_count(const struct simtok *s, const char *text)
 static long
 cl100k_count(const char *text)
 {
-	char err[256];
-	struct tokenizer *t = tokenizer_open("cl100k_base", err, sizeof err);
-	cr_assert_not_null(t, "%s", err);
-	long n = tokenizer_count(t, text, strlen(text));
-	tokenizer_free(t);
-	return n;
+	return test_count_text("cl100k_base", text);
 }
 
 Test(simtok, tokens_are_whole_characters_covering_the_text)
@@ -194,11 +184,9 @@ Test(simtok, no_public_family_fits_the_product_probes, .timeout = 120)
 	                     {"qwen3", "qwen3", NULL},
 	                     {"deepseek_v3", "deepseek_v3", NULL}};
 	size_t nf = sizeof f / sizeof f[0];
+	for (size_t q = 0; q < nf; q++)
+		f[q].t = test_tokenizer(f[q].tokenizer);
 	char err[256];
-	for (size_t q = 0; q < nf; q++) {
-		f[q].t = tokenizer_open(f[q].tokenizer, err, sizeof err);
-		cr_assert_not_null(f[q].t, "%s", err);
-	}
 	struct catalog *cat = catalog_load_default(err, sizeof err);
 	cr_assert_not_null(cat, "%s", err);
 	struct simtok *s = sim_open();

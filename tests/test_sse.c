@@ -40,17 +40,27 @@ parse_in_pieces(const char *stream, size_t piece, struct got *g)
 	sse_release(&p);
 }
 
+/* stream, cut into pieces of every size from 1 byte to all of it, gives
+ * three events with these data each time. */
+static void
+expect_three_at_any_split(const char *stream, const char *d0, const char *d1, const char *d2)
+{
+	const char *want[] = {d0, d1, d2};
+	for (size_t piece = 1; piece <= strlen(stream); piece++) {
+		struct got g;
+		parse_in_pieces(stream, piece, &g);
+		cr_assert_eq(g.n, 3, "piece %zu: %d events", piece, g.n);
+		for (int i = 0; i < 3; i++)
+			cr_expect_str_eq(g.data[i], want[i], "piece %zu, event %d: '%s', want '%s'",
+			                 piece, i, g.data[i], want[i]);
+	}
+}
+
 Test(sse, openai_stream_any_split)
 {
-	const char *s = "data: {\"a\":1}\n\n: keep-alive\n\ndata: {\"a\":2}\r\n\r\ndata: [DONE]\r\r";
-	for (size_t piece = 1; piece <= strlen(s); piece++) {
-		struct got g;
-		parse_in_pieces(s, piece, &g);
-		cr_assert_eq(g.n, 3, "piece %zu: %d events", piece, g.n);
-		cr_expect_str_eq(g.data[0], "{\"a\":1}");
-		cr_expect_str_eq(g.data[1], "{\"a\":2}");
-		cr_expect_str_eq(g.data[2], "[DONE]");
-	}
+	expect_three_at_any_split(
+	    "data: {\"a\":1}\n\n: keep-alive\n\ndata: {\"a\":2}\r\n\r\ndata: [DONE]\r\r",
+	    "{\"a\":1}", "{\"a\":2}", "[DONE]");
 }
 
 Test(sse, named_events_and_multiline_data)
@@ -98,13 +108,6 @@ Test(sse, line_and_event_caps)
 Test(sse, mixed_line_ends_in_one_piece)
 {
 	/* a CR ends a line even when an LF follows later in the same piece */
-	const char *s = "data: a\rdata: b\n\ndata: c\r\n\rdata: d\n\r\n";
-	for (size_t piece = 1; piece <= strlen(s); piece++) {
-		struct got g;
-		parse_in_pieces(s, piece, &g);
-		cr_assert_eq(g.n, 3, "piece %zu: %d events", piece, g.n);
-		cr_expect_str_eq(g.data[0], "a\nb");
-		cr_expect_str_eq(g.data[1], "c");
-		cr_expect_str_eq(g.data[2], "d");
-	}
+	expect_three_at_any_split("data: a\rdata: b\n\ndata: c\r\n\rdata: d\n\r\n", "a\nb", "c",
+	                          "d");
 }

@@ -18,42 +18,26 @@ static char path[128];
 static void
 setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/assay-store-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/t.db", dir);
+	test_tmpdir_file(dir, sizeof dir, "store", path, sizeof path, "t.db");
 }
 
 static void
 teardown(void)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	cr_expect_eq(system(cmd), 0);
+	cr_expect_eq(test_rmtree(dir), 0);
 }
 
-static struct probe_def probe = {.id = (char *)"ping", .samples = 1};
-
 static void
-fake_run(struct audit_run *run, struct audit_item *item, struct observation *o, int ok)
+fake_run(struct test_run *t, int ok)
 {
-	memset(run, 0, sizeof *run);
-	run->target.relay = (char *)"r1";
-	run->target.model = (char *)"gpt-4o";
-	run->target.api_key = (char *)"sk-secret-never-stored";
-	run->started_ms = wall_ms();
-	run->finished_ms = run->started_ms + 10;
-	observation_init(o);
-	o->started_ms = run->started_ms;
+	test_run_init(t, "r1", "gpt-4o", wall_ms());
+	t->run.target.api_key = (char *)"sk-secret-never-stored";
+	struct observation *o = &t->obs;
 	o->http_status = ok ? 200 : 503;
 	o->error = ok ? ERR_NONE : ERR_UPSTREAM;
 	o->text = xstrdup("pong");
 	o->text_len = 4;
 	o->prompt_tokens = 10;
-	memset(item, 0, sizeof *item);
-	item->probe = &probe;
-	item->obs = o;
-	run->items = item;
-	run->n_items = 1;
 }
 
 static int summaries;
@@ -74,20 +58,18 @@ Test(store, save_and_summarise, .init = setup, .fini = teardown)
 	char err[256];
 	struct store *s = store_open(path, 0, err, sizeof err);
 	cr_assert_not_null(s, "%s", err);
-	struct audit_run run;
-	struct audit_item item;
-	struct observation o;
+	struct test_run t;
 	struct assessment a;
 	for (int i = 0; i < 2; i++) {
-		fake_run(&run, &item, &o, i == 1);
+		fake_run(&t, i == 1);
 		assessment_init(&a);
 		a.requests = 1;
 		a.ok_requests = i == 1;
 		a.strong_checks_passed = 1;
 		assessment_decide(&a);
-		cr_expect_gt(test_save_run(s, test_timeline(), &run, &a, NULL), 0);
+		cr_expect_gt(test_save_run(s, test_timeline(), &t.run, &a, NULL), 0);
 		assessment_release(&a);
-		observation_release(&o);
+		test_run_release(&t);
 	}
 	summaries = 0;
 	cr_expect_eq(store_each_summary(s, 3600000, summary_cb, NULL), 0);

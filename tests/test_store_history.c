@@ -22,9 +22,7 @@ static char path[128];
 static void
 setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/assay-hist-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/t.db", dir);
+	test_tmpdir_file(dir, sizeof dir, "hist", path, sizeof path, "t.db");
 }
 
 static struct timeline *tl;
@@ -34,9 +32,7 @@ teardown(void)
 {
 	timeline_free(tl);
 	tl = NULL;
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	cr_expect_eq(system(cmd), 0);
+	cr_expect_eq(test_rmtree(dir), 0);
 }
 
 static struct probe_def probe = {.id = (char *)"ping", .samples = 1};

@@ -10,6 +10,7 @@
 
 #include "base/util.h"
 #include "scoring/tokenizer.h"
+#include "tests/helpers.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -62,14 +63,7 @@ corpus_free(struct corpus *c)
 	free(c->lines);
 }
 
-static struct tokenizer *
-open_or_fail(const char *name)
-{
-	char err[256];
-	struct tokenizer *t = tokenizer_open(name, err, sizeof(err));
-	cr_assert_not_null(t, "tokenizer_open(%s): %s", name, err);
-	return t;
-}
+#define open_or_fail test_tokenizer /* tests/helpers.h */
 
 /* Compare every corpus string; report the first few mismatches in full. */
 static void

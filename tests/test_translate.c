@@ -60,7 +60,8 @@ Test(translate, the_careful_dialect_maps_what_ccr_drops)
 	    "{\"model\": \"claude-sonnet-4\", \"max_tokens\": 50, \"top_p\": 0.5, \"stream\": true,"
 	    " \"stop_sequences\": [\"a\", \"b\", \"c\", \"d\", \"e\"],"
 	    " \"system\": [{\"type\": \"text\", \"text\": \"One.\"}, {\"type\": \"text\","
-	    " \"text\": \"Two.\"}], \"tools\": [{\"name\": \"f\", \"input_schema\": {\"type\": \"object\"}}], \"tool_choice\": {\"type\":"
+	    " \"text\": \"Two.\"}], \"tools\": [{\"name\": \"f\", \"input_schema\": {\"type\": "
+	    "\"object\"}}], \"tool_choice\": {\"type\":"
 	    " \"any\"}, \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}");
 	char *ccr = translated(req, TRANSLATE_CCR), *careful = translated(req, TRANSLATE_ANTHROPIC);
 	cr_expect(strstr(ccr, "\"tool_choice\":\"any\"") != NULL, "%s", ccr);
@@ -81,7 +82,8 @@ Test(translate, the_upstream_parses_the_translation_as_its_own)
 {
 	const char *body = "{\"model\": \"claude-3-5-haiku\", \"max_tokens\": 30, \"system\": "
 	                   "\"You are terse.\", \"tool_choice\": {\"type\": \"any\"}, \"tools\": "
-	                   "[{\"name\": \"f\", \"input_schema\": {\"type\": \"object\"}}], \"messages\": [{\"role\": \"user\", \"content\": "
+	                   "[{\"name\": \"f\", \"input_schema\": {\"type\": \"object\"}}], "
+	                   "\"messages\": [{\"role\": \"user\", \"content\": "
 	                   "[{\"type\": \"text\", \"text\": \"hello\"}]}]}";
 	struct chat_request req, up;
 	struct api_error e;

@@ -6,11 +6,31 @@
 
 #include "scoring/verdict.h"
 
+/* a, initialised: requests made, ok of them answered, and whether the
+ * strong check passed. */
+static void
+begin(struct assessment *a, long requests, long ok, int strong)
+{
+	assessment_init(a);
+	a->requests = requests;
+	a->ok_requests = ok;
+	a->strong_checks_passed = strong;
+}
+
+/* a decided: verdict v, and audit's exit status for it. */
+static void
+expect_verdict(struct assessment *a, enum verdict v, int status)
+{
+	assessment_decide(a);
+	cr_expect_eq(a->verdict, v, "%s, want %s: %s", verdict_name(a->verdict), verdict_name(v),
+	             a->reason);
+	cr_expect_eq(verdict_exit_status(a->verdict), status);
+}
+
 Test(verdict, genuine_needs_the_strong_check)
 {
 	struct assessment a;
-	assessment_init(&a);
-	a.requests = a.ok_requests = 5;
+	begin(&a, 5, 5, 0);
 	assessment_decide(&a);
 	cr_expect_eq(a.verdict, VERDICT_INCONCLUSIVE, "no evidence must not read as genuine");
 	a.strong_checks_passed = 1;
@@ -22,9 +42,7 @@ Test(verdict, genuine_needs_the_strong_check)
 Test(verdict, thresholds)
 {
 	struct assessment a;
-	assessment_init(&a);
-	a.requests = a.ok_requests = 5;
-	a.strong_checks_passed = 1;
+	begin(&a, 5, 5, 1);
 	assessment_tested(&a, 1);
 	assessment_add(&a, CLASS_SUBSTITUTION, 0.6, "x", "y", "p", NULL, "weak hint");
 	assessment_decide(&a);
@@ -32,10 +50,9 @@ Test(verdict, thresholds)
 	assessment_add(&a, CLASS_SUBSTITUTION, 0.99, "x", "y", "p", NULL, "stronger");
 	assessment_decide(&a);
 	cr_expect_eq(a.verdict, VERDICT_SUSPECT, "p = 0.01 of 2 tests: %s", a.reason);
-	assessment_add(&a, CLASS_PROMPT_INJECTION, CONFIDENCE_VIOLATION, "x", "y", "p", NULL, "sure");
-	assessment_decide(&a);
-	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING);
-	cr_expect_eq(verdict_exit_status(a.verdict), 1);
+	assessment_add(&a, CLASS_PROMPT_INJECTION, CONFIDENCE_VIOLATION, "x", "y", "p", NULL,
+	               "sure");
+	expect_verdict(&a, VERDICT_MISBEHAVING, 1);
 	assessment_release(&a);
 }
 
@@ -44,9 +61,7 @@ Test(verdict, thresholds)
 Test(verdict, many_tests_need_stronger_evidence)
 {
 	struct assessment a;
-	assessment_init(&a);
-	a.requests = a.ok_requests = 30;
-	a.strong_checks_passed = 1;
+	begin(&a, 30, 30, 1);
 	assessment_add(&a, CLASS_SUBSTITUTION, 0.99, "x", "y", "p", NULL, "p = 0.01");
 	assessment_tested(&a, 1);
 	assessment_decide(&a);
@@ -68,9 +83,7 @@ Test(verdict, many_tests_need_stronger_evidence)
 Test(verdict, answer_tests_reach_suspect_only)
 {
 	struct assessment a;
-	assessment_init(&a);
-	a.requests = a.ok_requests = 10;
-	a.strong_checks_passed = 1;
+	begin(&a, 10, 10, 1);
 	assessment_add(&a, CLASS_SUBSTITUTION, 0.999999, "x", "y", "style", NULL, "answers differ");
 	assessment_limit_last(&a);
 	assessment_tested(&a, 10);
@@ -82,28 +95,22 @@ Test(verdict, answer_tests_reach_suspect_only)
 Test(verdict, availability_is_not_cheating)
 {
 	struct assessment a;
-	assessment_init(&a);
-	a.requests = 5;
-	a.ok_requests = 4;
-	a.strong_checks_passed = 1;
+	begin(&a, 5, 4, 1);
 	assessment_add(&a, CLASS_UNAVAILABLE, 1.0, "", "", "", NULL, "one failed");
 	assessment_decide(&a);
 	cr_expect_eq(a.verdict, VERDICT_GENUINE);
 	a.ok_requests = 0;
-	assessment_decide(&a);
-	cr_expect_eq(a.verdict, VERDICT_UNREACHABLE);
-	cr_expect_eq(verdict_exit_status(a.verdict), 3);
+	expect_verdict(&a, VERDICT_UNREACHABLE, 3);
 	assessment_release(&a);
 }
 
 Test(verdict, json_shape)
 {
 	struct assessment a;
-	assessment_init(&a);
-	a.requests = a.ok_requests = 2;
+	begin(&a, 2, 2, 0);
 	a.tokens_spent = 40;
-	assessment_add(&a, CLASS_SUBSTITUTION, CONFIDENCE_VIOLATION, "31 tokens", "38 tokens", "tokfp",
-	               "qwen3-32b", "served by %s", "qwen3");
+	assessment_add(&a, CLASS_SUBSTITUTION, CONFIDENCE_VIOLATION, "31 tokens", "38 tokens",
+	               "tokfp", "qwen3-32b", "served by %s", "qwen3");
 	assessment_decide(&a);
 	json_t *j = assessment_to_json(&a);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "misbehaving");

@@ -228,16 +228,9 @@ Test(web_pages, wilson_and_windows)
 }
 
 static json_t *
-lb_entry(json_t *lb, const char *relay)
+lb_entry(const json_t *lb, const char *relay)
 {
-	size_t i;
-	json_t *e;
-	json_array_foreach(json_object_get(lb, "entries"), i, e)
-	{
-		if (strcmp(json_string_value(json_object_get(e, "relay")), relay) == 0)
-			return e;
-	}
-	return NULL;
+	return json_find(json_object_get(lb, "entries"), "relay", relay);
 }
 
 Test(web_pages, leaderboard_ranks_ties_and_honesty)
@@ -434,34 +427,13 @@ Test(web_pages, changes_show_up_after_the_refresh_interval)
 	board_free(b);
 }
 
-static char *headers;
-
-static size_t
-collect_cb(char *p, size_t size, size_t n, void *arg)
+/* GET url from the live server (gzip when asked for) into r, which the
+ * caller releases. */
+static void
+fetch(struct http_response *r, const char *url, const char *encoding)
 {
-	struct buf *bb = arg;
-	return buf_add(bb, p, size * n) == 0 ? size * n : 0;
-}
-
-static char *
-fetch(const char *url, long *status)
-{
-	CURL *c = curl_easy_init();
-	struct buf body, head;
-	buf_init(&body, 8 << 20);
-	buf_init(&head, 1 << 20);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect_cb);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &head);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	cr_assert_eq(curl_easy_perform(c), CURLE_OK);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	curl_easy_cleanup(c);
-	free(headers);
-	headers = buf_take(&head, NULL);
-	return buf_take(&body, NULL);
+	http_send(r, &(struct http_request){.url = url, .accept_encoding = encoding});
+	cr_assert_eq(r->rc, CURLE_OK, "%s: %s", url, curl_easy_strerror(r->rc));
 }
 
 Test(web_pages, live_server_routes_types_and_headers)
@@ -491,10 +463,11 @@ Test(web_pages, live_server_routes_types_and_headers)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char url[256];
-		long status = 0;
 		snprintf(url, sizeof url, "http://127.0.0.1:%d%s", web_port(w), cases[i].path);
-		char *body = fetch(url, &status);
-		cr_expect_eq(status, cases[i].status, "%s: %ld", cases[i].path, status);
+		struct http_response r;
+		fetch(&r, url, NULL);
+		const char *headers = r.headers.data;
+		cr_expect_eq(r.status, cases[i].status, "%s: %ld", cases[i].path, r.status);
 		cr_expect_not_null(
 		    strcasestr(headers, "content-security-policy: default-src 'none'"), "%s",
 		    cases[i].path);
@@ -506,80 +479,52 @@ Test(web_pages, live_server_routes_types_and_headers)
 			cr_expect_not_null(strcasestr(headers, want), "%s: %s", cases[i].path,
 			                   headers);
 		}
-		if (status == 302)
+		if (r.status == 302)
 			cr_expect_not_null(
 			    strcasestr(headers, "location: /leaderboard/all/uptime.html"));
-		free(body);
+		http_response_release(&r);
 	}
 
 	/* gzip when asked for, the same document once decoded */
 	char url[256];
 	snprintf(url, sizeof url, "http://127.0.0.1:%d/leaderboard/", web_port(w));
-	long status;
-	char *plain = fetch(url, &status);
-	cr_expect_null(strcasestr(headers, "content-encoding"), "gzip sent unasked");
-	CURL *c = curl_easy_init();
-	struct buf body, head;
-	buf_init(&body, 8 << 20);
-	buf_init(&head, 1 << 20);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "gzip");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect_cb);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &head);
-	cr_assert_eq(curl_easy_perform(c), CURLE_OK);
-	curl_easy_cleanup(c);
-	cr_expect_not_null(strcasestr(head.data, "content-encoding: gzip"), "%s", head.data);
-	cr_expect_not_null(strcasestr(head.data, "vary: accept-encoding"));
-	cr_expect_str_eq(body.data, plain, "the gzip encoding decodes to another document");
-	buf_release(&body);
-	buf_release(&head);
-	free(plain);
+	struct http_response plain, gz;
+	fetch(&plain, url, NULL);
+	cr_expect_null(strcasestr(plain.headers.data, "content-encoding"), "gzip sent unasked");
+	fetch(&gz, url, "gzip");
+	cr_expect_not_null(strcasestr(gz.headers.data, "content-encoding: gzip"), "%s",
+	                   gz.headers.data);
+	cr_expect_not_null(strcasestr(gz.headers.data, "vary: accept-encoding"));
+	cr_expect_str_eq(gz.body, plain.body, "the gzip encoding decodes to another document");
+	http_response_release(&gz);
+	http_response_release(&plain);
 
-	free(headers);
-	headers = NULL;
 	web_stop(w);
 	board_free(b);
 }
 
 /* The board as `assay serve` and `assay export` load it from a store. */
-static struct probe_def probe = {.id = (char *)"ping", .samples = 1};
-
 Test(web_pages, board_loads_history_from_the_store)
 {
 	char dir[64], path[128];
-	snprintf(dir, sizeof dir, "/tmp/assay-webload-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof path, "%s/t.db", dir);
+	test_tmpdir_file(dir, sizeof dir, "webload", path, sizeof path, "t.db");
 	char err[256];
 	struct store *s = store_open(path, 0, err, sizeof err);
 	cr_assert_not_null(s, "%s", err);
 	int64_t now = wall_ms();
 	for (int i = 0; i < 4; i++) {
-		struct audit_run run = {0};
-		struct audit_item item = {0};
-		struct observation o;
-		observation_init(&o);
-		o.started_ms = now - (4 - i) * 60000LL;
-		o.http_status = 503;
-		o.error = ERR_UPSTREAM;
-		o.error_detail = xstrdup(hostile_text);
-		item.probe = &probe;
-		item.obs = &o;
-		run.target.relay = (char *)"down";
-		run.target.model = (char *)"gpt-4o";
-		run.started_ms = o.started_ms;
-		run.finished_ms = o.started_ms + 10;
-		run.items = &item;
-		run.n_items = 1;
+		struct test_run t;
+		test_run_init(&t, "down", "gpt-4o", now - (4 - i) * 60000LL);
+		t.obs.http_status = 503;
+		t.obs.error = ERR_UPSTREAM;
+		t.obs.error_detail = xstrdup(hostile_text);
 		struct assessment a;
 		assessment_init(&a);
 		a.requests = 1;
 		assessment_decide(&a);
-		cr_assert_gt(test_save_run(s, test_timeline(), &run, &a, NULL), 0);
+		cr_assert_gt(test_save_run(s, test_timeline(), &t.run, &a, NULL), 0);
 		assessment_release(&a);
-		observation_release(&o);
+		test_run_release(&t);
 	}
 	store_close(s);
 	s = store_open(path, 1, err, sizeof err);
@@ -606,9 +551,7 @@ Test(web_pages, board_loads_history_from_the_store)
 	    json_integer_value(json_object_get(json_object_get(j, "database"), "size_bytes")), 0);
 	json_decref(j);
 	board_free(b);
-	char cmd[128];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	cr_expect_eq(system(cmd), 0);
+	cr_expect_eq(test_rmtree(dir), 0);
 }
 
 Test(web_pages, a_big_board_lists_relays_on_the_overview)

@@ -10,11 +10,11 @@
 #include "web/board.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
-#include "web/board_test.h" /* defines board_get */
 #include "web/render.h"
 
 #define CACHE_SLOTS 1024
@@ -97,9 +97,11 @@ board_new(const char *title)
 	return b;
 }
 
+/* (void *: a ring_slot() release) */
 static void
-segment_release(struct segment *s)
+segment_release(void *p)
 {
+	struct segment *s = p;
 	free(s->verdict);
 	free(s->reason);
 	json_decref(s->findings);
@@ -107,8 +109,9 @@ segment_release(struct segment *s)
 }
 
 static void
-incident_release(struct incident *i)
+incident_release(void *p)
 {
+	struct incident *i = p;
 	free(i->kind);
 	free(i->cause);
 	free(i->detail);
@@ -409,29 +412,48 @@ board_bucket(struct board *b, enum store_resolution res, const struct store_buck
 	bump(b, id);
 }
 
+/*
+ * The element with id in a ring kept oldest first (*n of cap elements of
+ * size bytes, each with an int64_t id as its first member): the one
+ * already there (the last, were there two), else a new one at the end,
+ * zeroed but for its id, the oldest released and dropped when the ring is
+ * full.
+ */
+_Static_assert(offsetof(struct segment, id) == 0, "a segment's id comes first");
+_Static_assert(offsetof(struct incident, id) == 0, "an incident's id comes first");
+
+static void *
+ring_slot(void *ring, size_t *n, size_t cap, size_t size, int64_t id, void (*release)(void *))
+{
+	char *r = ring, *found = NULL;
+	for (size_t i = 0; i < *n; i++) {
+		int64_t have;
+		memcpy(&have, r + i * size, sizeof have);
+		if (have == id)
+			found = r + i * size;
+	}
+	if (found != NULL)
+		return found;
+	if (*n == cap) {
+		release(r);
+		memmove(r, r + size, (cap - 1) * size);
+		(*n)--;
+	}
+	found = r + (*n)++ * size;
+	memset(found, 0, size);
+	memcpy(found, &id, sizeof id);
+	return found;
+}
+
 void
 board_segment(struct board *b, const struct timeline_segment *seg)
 {
 	pthread_rwlock_wrlock(&b->data);
 	struct board_entry *e = entry_get_locked(b, seg->relay, seg->model);
-	struct segment *s = NULL;
-	for (size_t i = 0; i < e->n_segments; i++)
-		if (e->segments[i].id == seg->id)
-			s = &e->segments[i];
-	if (s == NULL) {
-		if (e->n_segments == BOARD_SEGMENTS) {
-			segment_release(&e->segments[0]);
-			memmove(&e->segments[0], &e->segments[1],
-			        (BOARD_SEGMENTS - 1) * sizeof e->segments[0]);
-			e->n_segments--;
-		}
-		s = &e->segments[e->n_segments++];
-		memset(s, 0, sizeof *s);
-		s->id = seg->id;
-	}
-	free(s->verdict);
-	free(s->reason);
-	json_decref(s->findings);
+	struct segment *s = ring_slot(e->segments, &e->n_segments, BOARD_SEGMENTS,
+	                              sizeof e->segments[0], seg->id, segment_release);
+	segment_release(s);
+	s->id = seg->id;
 	s->verdict = xstrdup(seg->verdict);
 	s->reason = xstrdup(seg->reason ? seg->reason : "");
 	s->findings = json_loads(seg->findings_json ? seg->findings_json : "[]", 0, NULL);
@@ -452,24 +474,10 @@ board_incident(struct board *b, const struct timeline_incident *inc)
 {
 	pthread_rwlock_wrlock(&b->data);
 	struct board_entry *e = entry_get_locked(b, inc->relay, inc->model);
-	struct incident *s = NULL;
-	for (size_t i = 0; i < e->n_incidents; i++)
-		if (e->incidents[i].id == inc->id)
-			s = &e->incidents[i];
-	if (s == NULL) {
-		if (e->n_incidents == BOARD_INCIDENTS) {
-			incident_release(&e->incidents[0]);
-			memmove(&e->incidents[0], &e->incidents[1],
-			        (BOARD_INCIDENTS - 1) * sizeof e->incidents[0]);
-			e->n_incidents--;
-		}
-		s = &e->incidents[e->n_incidents++];
-		memset(s, 0, sizeof *s);
-		s->id = inc->id;
-	}
-	free(s->kind);
-	free(s->cause);
-	free(s->detail);
+	struct incident *s = ring_slot(e->incidents, &e->n_incidents, BOARD_INCIDENTS,
+	                               sizeof e->incidents[0], inc->id, incident_release);
+	incident_release(s);
+	s->id = inc->id;
 	s->kind = xstrdup(inc->kind ? inc->kind : "outage");
 	s->cause = xstrdup(inc->cause ? inc->cause : "");
 	s->detail = xstrdup(inc->detail ? inc->detail : "");
@@ -694,28 +702,6 @@ board_render(struct board *b, const char *key, long scope, const char *type, boa
 	pthread_mutex_unlock(&b->cache);
 	board_put(old);
 	return blob;
-}
-
-static void
-status_fn(const struct board_view *v, void *arg, struct buf *out)
-{
-	(void)arg;
-	render_status_html(v, out);
-}
-
-static void
-relays_fn(const struct board_view *v, void *arg, struct buf *out)
-{
-	(void)arg;
-	render_relays_json(v, out);
-}
-
-struct blob *
-board_get(struct board *b, enum board_page page)
-{
-	if (page == PAGE_RELAYS_JSON)
-		return board_render(b, "/api/v1/relays", -1, "application/json", relays_fn, NULL);
-	return board_render(b, "/", -1, "text/html; charset=utf-8", status_fn, NULL);
 }
 
 long

@@ -1,6 +1,7 @@
 /*
  * board_test: the board's hook for tests/ only; the product never includes
- * it (tests/test_hooks.c checks), but web/board.c, which defines it.
+ * it (tests/test_hooks.c checks), but web/site.c, which defines it (the
+ * documents are routed there).
  */
 #ifndef ASSAY_BOARD_TEST_H
 #define ASSAY_BOARD_TEST_H
@@ -8,7 +9,8 @@
 #include "web/board.h"
 
 /* The two documents every version of Assay served, rendered through the
- * board's cache as the server would; release with board_put(). */
+ * board's cache as the server would (site_get of "/" and
+ * "/api/v1/relays"); release with board_put(). */
 enum board_page { PAGE_STATUS_HTML, PAGE_RELAYS_JSON, PAGE__COUNT };
 struct blob *board_get(struct board *b, enum board_page page);
 

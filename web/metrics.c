@@ -42,6 +42,22 @@ family(struct buf *b, const char *name, const char *type, const char *help)
 	buf_putf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* The gauge name, per relay-model and window: its requests, or (ok) the
+ * ones that succeeded. */
+static void
+window_gauge(struct buf *b, const struct board_view *v, const char *name, const char *help, int ok)
+{
+	family(b, name, "gauge", help);
+	for (size_t i = 0; i < v->n; i++)
+		for (int w = 0; w < WIN__COUNT; w++) {
+			struct window x;
+			entry_window(v->entries[i], (enum window_id)w, v->now_ms, &x);
+			labels(b, name, v->entries[i]);
+			buf_putf(b, ",window=\"%s\"} %ld\n", window_names[w],
+			         ok ? x.ok : x.requests);
+		}
+}
+
 void
 render_metrics(const struct board_view *v, struct buf *b)
 {
@@ -67,23 +83,9 @@ render_metrics(const struct board_view *v, struct buf *b)
 			         strcmp(cur, verdicts[k]) == 0);
 		}
 	}
-	family(b, "assay_relay_requests", "gauge", "Probe requests sent in the window.");
-	for (size_t i = 0; i < v->n; i++)
-		for (int w = 0; w < WIN__COUNT; w++) {
-			struct window x;
-			entry_window(v->entries[i], (enum window_id)w, v->now_ms, &x);
-			labels(b, "assay_relay_requests", v->entries[i]);
-			buf_putf(b, ",window=\"%s\"} %ld\n", window_names[w], x.requests);
-		}
-	family(b, "assay_relay_ok_requests", "gauge",
-	       "Probe requests that succeeded in the window.");
-	for (size_t i = 0; i < v->n; i++)
-		for (int w = 0; w < WIN__COUNT; w++) {
-			struct window x;
-			entry_window(v->entries[i], (enum window_id)w, v->now_ms, &x);
-			labels(b, "assay_relay_ok_requests", v->entries[i]);
-			buf_putf(b, ",window=\"%s\"} %ld\n", window_names[w], x.ok);
-		}
+	window_gauge(b, v, "assay_relay_requests", "Probe requests sent in the window.", 0);
+	window_gauge(b, v, "assay_relay_ok_requests",
+	             "Probe requests that succeeded in the window.", 1);
 	family(b, "assay_relay_failed_requests", "gauge",
 	       "Probe requests in the last 24 h that did not succeed, by error class "
 	       "(not_sent: held back, never sent to the relay).");

@@ -15,10 +15,7 @@ const char *const window_names[WIN__COUNT] = {"24h", "7d", "30d", "90d"};
 int
 window_from_name(const char *name)
 {
-	for (int i = 0; i < WIN__COUNT; i++)
-		if (strcmp(window_names[i], name) == 0)
-			return i;
-	return -1;
+	return name_index(window_names, WIN__COUNT, name);
 }
 
 const struct bucket *

@@ -19,10 +19,7 @@ const char *const lb_sort_names[LB__COUNT] = {"score", "uptime", "ttft",   "tps"
 int
 lb_sort_from_name(const char *name)
 {
-	for (int i = 0; i < LB__COUNT; i++)
-		if (strcmp(lb_sort_names[i], name) == 0)
-			return i;
-	return -1;
+	return name_index(lb_sort_names, LB__COUNT, name);
 }
 
 void
@@ -720,31 +717,26 @@ entry_json(const struct board_view *v, const struct board_entry *e)
 		json_array_append_new(
 		    hours, bucket_json(bucket_at(e->hours, BOARD_HOURS, h), h * HOUR_MS));
 	json_object_set_new(j, "hours", hours);
+	/* newest first, in the stored rows' own words */
 	json_t *hist = json_array();
 	for (size_t i = e->n_segments; i-- > 0;) {
 		const struct segment *s = &e->segments[i];
-		json_t *x = json_object();
-		json_object_set_new(x, "first_ms", json_integer(s->first_ms));
-		json_object_set_new(x, "last_ms", json_integer(s->last_ms));
-		json_object_set_new(x, "runs", json_integer(s->runs));
-		json_object_set_new(x, "verdict", json_string(s->verdict));
-		json_object_set_new(x, "reason", json_string(s->reason));
-		json_object_set_new(x, "findings", json_deep_copy(s->findings));
-		json_array_append_new(hist, x);
+		json_array_append_new(
+		    hist, json_pack("{s:I, s:I, s:I, s:s, s:s, s:o}", "first_ms",
+		                    (json_int_t)s->first_ms, "last_ms", (json_int_t)s->last_ms,
+		                    "runs", (json_int_t)s->runs, "verdict", s->verdict, "reason",
+		                    s->reason, "findings", json_deep_copy(s->findings)));
 	}
 	json_object_set_new(j, "history", hist);
 	json_t *incs = json_array();
 	for (size_t i = e->n_incidents; i-- > 0;) {
 		const struct incident *in = &e->incidents[i];
-		json_t *x = json_object();
-		json_object_set_new(x, "kind", json_string(in->kind));
-		json_object_set_new(x, "opened_ms", json_integer(in->opened_ms));
-		json_object_set_new(x, "resolved_ms",
-		                    in->resolved_ms ? json_integer(in->resolved_ms) : json_null());
-		json_object_set_new(x, "cause", json_string(in->cause));
-		json_object_set_new(x, "detail", json_string(in->detail));
-		json_object_set_new(x, "failed_runs", json_integer(in->failed_runs));
-		json_array_append_new(incs, x);
+		json_array_append_new(
+		    incs, json_pack("{s:s, s:I, s:o, s:s, s:s, s:I}", "kind", in->kind, "opened_ms",
+		                    (json_int_t)in->opened_ms, "resolved_ms",
+		                    in->resolved_ms ? json_integer(in->resolved_ms) : json_null(),
+		                    "cause", in->cause, "detail", in->detail, "failed_runs",
+		                    (json_int_t)in->failed_runs));
 	}
 	json_object_set_new(j, "incidents", incs);
 	return j;

@@ -14,6 +14,7 @@
 
 #include "base/util.h"
 #include "web/board.h"
+#include "web/board_test.h" /* defines board_get */
 #include "web/render.h"
 
 static const char *const HTML = "text/html; charset=utf-8";
@@ -28,31 +29,25 @@ has_prefix(const char *s, const char *p)
 	return strncmp(s, p, strlen(p)) == 0;
 }
 
-static void
-status_fn(const struct board_view *v, void *arg, struct buf *out)
-{
-	(void)arg;
-	render_status_html(v, out);
-}
-
-static void
-relays_fn(const struct board_view *v, void *arg, struct buf *out)
-{
-	(void)arg;
-	render_relays_json(v, out);
-}
+/* Renderers that take no argument, as board_render_fn wants them. */
+#define NO_ARG_RENDERER(name, render)                                                              \
+	static void name(const struct board_view *v, void *arg, struct buf *out)                   \
+	{                                                                                          \
+		(void)arg;                                                                         \
+		render(v, out);                                                                    \
+	}
+NO_ARG_RENDERER(status_fn, render_status_html)
+NO_ARG_RENDERER(relays_fn, render_relays_json)
+NO_ARG_RENDERER(lb_json_fn, render_leaderboard_json)
+NO_ARG_RENDERER(endpoints_fn, render_endpoints_json)
+NO_ARG_RENDERER(about_html_fn, render_about_html)
+NO_ARG_RENDERER(about_json_fn, render_about_json)
+NO_ARG_RENDERER(metrics_fn, render_metrics)
 
 static void
 lb_html_fn(const struct board_view *v, void *arg, struct buf *out)
 {
 	render_leaderboard_html(v, arg, out);
-}
-
-static void
-lb_json_fn(const struct board_view *v, void *arg, struct buf *out)
-{
-	(void)arg;
-	render_leaderboard_json(v, out);
 }
 
 static void
@@ -65,34 +60,6 @@ static void
 endpoint_fn(const struct board_view *v, void *arg, struct buf *out)
 {
 	render_endpoint_json(v, arg, out);
-}
-
-static void
-endpoints_fn(const struct board_view *v, void *arg, struct buf *out)
-{
-	(void)arg;
-	render_endpoints_json(v, out);
-}
-
-static void
-about_html_fn(const struct board_view *v, void *arg, struct buf *out)
-{
-	(void)arg;
-	render_about_html(v, out);
-}
-
-static void
-about_json_fn(const struct board_view *v, void *arg, struct buf *out)
-{
-	(void)arg;
-	render_about_json(v, out);
-}
-
-static void
-metrics_fn(const struct board_view *v, void *arg, struct buf *out)
-{
-	(void)arg;
-	render_metrics(v, out);
 }
 
 struct badge_req {
@@ -349,6 +316,14 @@ site_get(struct board *b, const char *path, const struct site_query *q, struct s
 	} else if (strcmp(path, "/assets/style.css") == 0) {
 		ok(out, board_static(render_stylesheet, CSS));
 	}
+}
+
+struct blob *
+board_get(struct board *b, enum board_page page)
+{
+	struct site_response r;
+	site_get(b, page == PAGE_RELAYS_JSON ? "/api/v1/relays" : "/", NULL, &r);
+	return r.blob;
 }
 
 struct paths {

@@ -216,14 +216,17 @@ badge_make(struct badge *bd, const struct board_entry *e, enum badge_kind kind, 
 {
 	struct window x;
 	entry_window(e, w, now_ms, &x);
-	switch (kind) {
-	case BADGE_UPTIME:
-		snprintf(bd->label, sizeof bd->label, "uptime %s", window_names[w]);
-		if (x.requests == 0) {
+	if (kind == BADGE_UPTIME || kind == BADGE_TTFT) {
+		snprintf(bd->label, sizeof bd->label, "%s %s",
+		         kind == BADGE_UPTIME ? "uptime" : "ttft", window_names[w]);
+		if ((kind == BADGE_UPTIME ? x.requests : x.ttft_n) == 0) {
 			snprintf(bd->message, sizeof bd->message, "no data");
 			badge_color(bd, "lightgrey");
-			break;
+			return;
 		}
+	}
+	switch (kind) {
+	case BADGE_UPTIME: {
 		double up = (double)x.ok / (double)x.requests;
 		format_percent(bd->message, sizeof bd->message, up);
 		badge_color(bd, up >= 0.995  ? "brightgreen"
@@ -233,13 +236,8 @@ badge_make(struct badge *bd, const struct board_entry *e, enum badge_kind kind, 
 		                : up >= 0.90 ? "orange"
 		                             : "red");
 		break;
-	case BADGE_TTFT:
-		snprintf(bd->label, sizeof bd->label, "ttft %s", window_names[w]);
-		if (x.ttft_n == 0) {
-			snprintf(bd->message, sizeof bd->message, "no data");
-			badge_color(bd, "lightgrey");
-			break;
-		}
+	}
+	case BADGE_TTFT: {
 		double ms = x.ttft_sum / (double)x.ttft_n;
 		snprintf(bd->message, sizeof bd->message, "%.0f ms", ms);
 		badge_color(bd, ms < 300    ? "brightgreen"
@@ -248,6 +246,7 @@ badge_make(struct badge *bd, const struct board_entry *e, enum badge_kind kind, 
 		                : ms < 2000 ? "orange"
 		                            : "red");
 		break;
+	}
 	case BADGE_VERDICT:
 	default:
 		snprintf(bd->label, sizeof bd->label, "verdict");

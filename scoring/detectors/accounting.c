@@ -309,18 +309,19 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 /* The answer's tokens recounted with the claimed tokenizer against the
  * reported completion_tokens, summed over the run. */
 static void
-detect_completion_usage(struct scorer *s, const struct audit_run *run,
-                        const struct baseline_model *m, struct assessment *a)
+detect_completion_usage(struct detect_ctx *ctx)
 {
+	const struct baseline_model *m = ctx->claimed;
+	struct assessment *a = ctx->a;
 	if (m->tokenizer == NULL)
 		return;
-	struct tokenizer *t = scorer_tokenizer(s, m->tokenizer);
+	struct tokenizer *t = scorer_tokenizer(ctx->scorer, m->tokenizer);
 	if (t == NULL)
 		return;
 	long reported = 0, counted = 0;
 	int n = 0;
-	for (size_t i = 0; i < run->n_items; i++) {
-		const struct observation *o = run->items[i].obs;
+	for (size_t i = 0; i < ctx->run->n_items; i++) {
+		const struct observation *o = ctx->run->items[i].obs;
 		if (!observation_ok(o) || o->text == NULL || o->text_truncated ||
 		    o->completion_tokens < 0)
 			continue;
@@ -357,14 +358,15 @@ detect_completion_usage(struct scorer *s, const struct audit_run *run,
  * fewer prompt tokens than the text holds, and loses the canary.
  */
 static void
-detect_context(struct scorer *s, const struct audit_run *run, const struct baseline_model *m,
-               struct assessment *a)
+detect_context(struct detect_ctx *ctx)
 {
-	const struct audit_item *it = audit_find(run, "long-context");
+	struct scorer *s = ctx->scorer;
+	const struct baseline_model *m = ctx->claimed;
+	const struct audit_item *it = audit_find(ctx->run, "long-context");
 	if (it == NULL || !observation_ok(it->obs) || m->tokenizer == NULL || m->template == NULL)
 		return;
 	long e = scorer_expected_prompt_tokens(s, m->tokenizer, m->template, it);
-	assessment_tested(a, 1);
+	assessment_tested(ctx->a, 1);
 	long p = it->obs->prompt_tokens;
 	if (e <= 0 || p < 0)
 		return;
@@ -378,7 +380,7 @@ detect_context(struct scorer *s, const struct audit_run *run, const struct basel
 	if (p < e * 95 / 100 && e - p > 50) {
 		snprintf(observed, sizeof observed, "%ld prompt tokens (%.0f%% of it)%s", p,
 		         100.0 * (double)p / (double)e, canary ? "" : "; the canary was lost");
-		assessment_add(a, CLASS_CONTEXT_TRUNCATION, CONFIDENCE_VIOLATION, expected,
+		assessment_add(ctx->a, CLASS_CONTEXT_TRUNCATION, CONFIDENCE_VIOLATION, expected,
 		               observed, it->probe->id, NULL,
 		               "A %ld-token prompt reached the model as %ld tokens: the relay cuts "
 		               "context well below what %s accepts (%ld).",
@@ -413,7 +415,7 @@ run_completion_usage(struct detect_ctx *c)
 {
 	/* recounting only means something with the claimed tokenizer */
 	if (c->a->strong_checks_passed)
-		detect_completion_usage(c->scorer, c->run, c->claimed, c->a);
+		detect_completion_usage(c);
 }
 
 const struct detector detector_completion_usage = {
@@ -426,16 +428,10 @@ const struct detector detector_completion_usage = {
 
 static const char *const context_probes[] = {"long-context", NULL};
 
-static void
-run_context(struct detect_ctx *c)
-{
-	detect_context(c->scorer, c->run, c->claimed, c->a);
-}
-
 const struct detector detector_context = {
     .name = "context",
     .probes = context_probes,
     .classes = CLASS_BIT(CLASS_CONTEXT_TRUNCATION),
     .needs_claimed = 1,
-    .run = run_context,
+    .run = detect_context,
 };

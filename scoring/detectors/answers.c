@@ -20,14 +20,16 @@
 
 /* Known-answer probes: does the relay fall below the official pass rate? */
 static void
-detect_capability(const struct audit_run *run, const struct baseline_model *m, struct assessment *a)
+detect_capability(struct detect_ctx *ctx)
 {
+	const struct audit_run *run = ctx->run;
+	struct assessment *a = ctx->a;
 	/* probes with an assertion and a baseline rate, in catalog order */
 	for (size_t i = 0; i < run->n_items; i++) {
 		const struct probe_def *p = run->items[i].probe;
 		if (run->items[i].sample != 0 || p->expect_code == NULL)
 			continue;
-		double rate = baseline_answer_rate(m, p->id);
+		double rate = baseline_answer_rate(ctx->claimed, p->id);
 		if (rate < 0)
 			continue;
 		int n = 0, k = 0;
@@ -53,7 +55,7 @@ detect_capability(const struct audit_run *run, const struct baseline_model *m, s
 		assessment_add(a, CLASS_SUBSTITUTION, 1 - tail, expected, observed, p->id, NULL,
 		               "%s gets this known-answer question right about %.0f%% of the "
 		               "time; the relay got %d of %d right.",
-		               m->name, rate * 100, k, n);
+		               ctx->claimed->name, rate * 100, k, n);
 		/* an answer test alone says "different", never "which" */
 		assessment_limit_last(a);
 	}
@@ -124,14 +126,15 @@ scorer_add_style_finding(const struct baseline_model *claimed, const struct styl
  * of a day and tests the pool, which can make a relay suspect.
  */
 static void
-detect_style(struct scorer *s, const struct audit_run *run, const struct baseline_model *m,
-             struct assessment *a)
+detect_style(struct detect_ctx *ctx)
 {
+	const struct baseline_model *m = ctx->claimed;
+	struct assessment *a = ctx->a;
 	const char *texts[64];
-	size_t n = audit_texts(run, STYLE_PROBE, texts, 64);
+	size_t n = audit_texts(ctx->run, STYLE_PROBE, texts, 64);
 	struct style_test t;
 	size_t before = a->n_findings;
-	if (n >= 2 && scorer_style_test(s, m, texts, n, &t) == 0) {
+	if (n >= 2 && scorer_style_test(ctx->scorer, m, texts, n, &t) == 0) {
 		scorer_add_style_finding(m, &t, 1, a);
 		if (a->n_findings > before)
 			assessment_hint_last(a);
@@ -140,8 +143,10 @@ detect_style(struct scorer *s, const struct audit_run *run, const struct baselin
 
 /* The echo probe must return this run's code: another code is a replay. */
 static void
-detect_cached(const struct audit_run *run, struct assessment *a)
+detect_cached(struct detect_ctx *ctx)
 {
+	const struct audit_run *run = ctx->run;
+	struct assessment *a = ctx->a;
 	const struct audit_item *it = audit_find(run, "echo-nonce");
 	if (it == NULL || !observation_ok(it->obs) || it->obs->text == NULL)
 		return;
@@ -177,48 +182,30 @@ detect_cached(const struct audit_run *run, struct assessment *a)
 
 static const char *const capability_probes[] = {"cap-strawberry", "cap-arithmetic", "ping", NULL};
 
-static void
-run_capability(struct detect_ctx *c)
-{
-	detect_capability(c->run, c->claimed, c->a);
-}
-
 const struct detector detector_capability = {
     .name = "capability",
     .probes = capability_probes,
     .classes = CLASS_BIT(CLASS_SUBSTITUTION),
     .needs_claimed = 1,
-    .run = run_capability,
+    .run = detect_capability,
 };
 
 static const char *const style_probes[] = {"style", NULL};
-
-static void
-run_style(struct detect_ctx *c)
-{
-	detect_style(c->scorer, c->run, c->claimed, c->a);
-}
 
 const struct detector detector_style = {
     .name = "style",
     .probes = style_probes,
     .classes = CLASS_BIT(CLASS_SUBSTITUTION),
     .needs_claimed = 1,
-    .run = run_style,
+    .run = detect_style,
 };
 
 static const char *const cached_probes[] = {"echo-nonce", NULL};
-
-static void
-run_cached(struct detect_ctx *c)
-{
-	detect_cached(c->run, c->a);
-}
 
 const struct detector detector_cached = {
     .name = "cached",
     .probes = cached_probes,
     .classes = CLASS_BIT(CLASS_CACHED_RESPONSE),
     .needs_claimed = 1,
-    .run = run_cached,
+    .run = detect_cached,
 };

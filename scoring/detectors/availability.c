@@ -237,6 +237,15 @@ shared_detail(struct buf *b, const struct observation *const *os, size_t n)
 }
 
 /* The clause's words after its count, for requests os that ended as e. */
+/* What the statuses of requests refused outright say, by how they ended
+ * (END_NO_MODEL names the model). */
+static const char *const refused_because[END__COUNT] = {
+    [END_AUTH] = ": the relay rejected the API key",
+    [END_QUOTA] = " saying the account's credit or quota is used up",
+    [END_NOT_FOUND] = ": there is no API at the relay's URL",
+    [END_HTTP] = ": the relay rejected the request",
+};
+
 static void
 predicate(struct buf *b, int e, const struct observation *const *os, size_t n,
           const struct audit_run *run)
@@ -269,30 +278,18 @@ predicate(struct buf *b, int e, const struct observation *const *os, size_t n,
 			         strncmp(d, "their ", 6) ? "the last " : "", d);
 		break;
 	case END_AUTH:
-		buf_puts(b, "got ");
-		statuses(b, os, n, 0);
-		buf_puts(b, ": the relay rejected the API key");
-		break;
 	case END_QUOTA:
-		buf_puts(b, "got ");
-		statuses(b, os, n, 0);
-		buf_puts(b, " saying the account's credit or quota is used up");
-		break;
 	case END_NO_MODEL:
-		buf_puts(b, "got ");
-		statuses(b, os, n, 0);
-		buf_putf(b, ": the relay does not offer %s",
-		         run->target.model ? run->target.model : "the model");
-		break;
 	case END_NOT_FOUND:
-		buf_puts(b, "got ");
-		statuses(b, os, n, 0);
-		buf_puts(b, ": there is no API at the relay's URL");
-		break;
 	case END_HTTP:
+		/* the statuses, then what they say */
 		buf_puts(b, "got ");
 		statuses(b, os, n, 0);
-		buf_puts(b, ": the relay rejected the request");
+		if (e == END_NO_MODEL)
+			buf_putf(b, ": the relay does not offer %s",
+			         run->target.model ? run->target.model : "the model");
+		else
+			buf_puts(b, refused_because[e]);
 		break;
 	case END_UPSTREAM: {
 		size_t in_ok = 0;

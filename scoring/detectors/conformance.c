@@ -18,17 +18,18 @@
 
 /* Temperature 0: the same request twice must give the same answer. */
 static void
-detect_temperature(const struct audit_run *run, const struct baseline_model *m,
-                   struct assessment *a)
+detect_temperature(struct detect_ctx *ctx)
 {
-	int agree = audit_answers_agree(run, "temp-zero");
+	const struct baseline_model *m = ctx->claimed;
+	struct assessment *a = ctx->a;
+	int agree = audit_answers_agree(ctx->run, "temp-zero");
 	if (agree < 0 || !baseline_supports(m, "temperature"))
 		return;
 	assessment_tested(a, 1);
 	if (agree)
 		return;
 	const char *texts[2];
-	audit_texts(run, "temp-zero", texts, 2);
+	audit_texts(ctx->run, "temp-zero", texts, 2);
 	char *shown = evidence_snippet(texts[1]);
 	/* official models are not perfectly deterministic: the pack's recorded
 	 * agreement rate bounds how surprising this is */
@@ -46,8 +47,10 @@ detect_temperature(const struct audit_run *run, const struct baseline_model *m,
 
 /* finish_reason "length" below the max_tokens asked for: output is capped. */
 static void
-detect_output_cap(const struct audit_run *run, struct assessment *a)
+detect_output_cap(struct detect_ctx *ctx)
 {
+	const struct audit_run *run = ctx->run;
+	struct assessment *a = ctx->a;
 	assessment_tested(a, 1);
 	for (size_t i = 0; i < run->n_items; i++) {
 		const struct audit_item *it = &run->items[i];
@@ -73,9 +76,11 @@ detect_output_cap(const struct audit_run *run, struct assessment *a)
 
 /* Conformance: max_tokens and logprobs must be honoured. */
 static void
-detect_params(struct scorer *s, const struct audit_run *run, const struct baseline_model *m,
-              struct assessment *a)
+detect_params(struct detect_ctx *ctx)
 {
+	const struct audit_run *run = ctx->run;
+	const struct baseline_model *m = ctx->claimed;
+	struct assessment *a = ctx->a;
 	static const char *const tested[] = {"max-tokens", "stop-seq", "json-mode", "tool-call",
 	                                     "logprobs"};
 	for (size_t k = 0; k < sizeof tested / sizeof tested[0]; k++) {
@@ -87,7 +92,8 @@ detect_params(struct scorer *s, const struct audit_run *run, const struct baseli
 	long got = -1;
 	if (it != NULL && observation_ok(it->obs)) {
 		/* the answer's own length, not what the relay billed for it */
-		struct tokenizer *t = m->tokenizer ? scorer_tokenizer(s, m->tokenizer) : NULL;
+		struct tokenizer *t =
+		    m->tokenizer ? scorer_tokenizer(ctx->scorer, m->tokenizer) : NULL;
 		got = it->obs->completion_tokens;
 		if (t != NULL && it->obs->text != NULL &&
 		    (!it->obs->text_truncated || it->obs->stopped_early)) {
@@ -154,49 +160,31 @@ detect_params(struct scorer *s, const struct audit_run *run, const struct baseli
 
 static const char *const temperature_probes[] = {"temp-zero", NULL};
 
-static void
-run_temperature(struct detect_ctx *c)
-{
-	detect_temperature(c->run, c->claimed, c->a);
-}
-
 const struct detector detector_temperature = {
     .name = "temperature",
     .probes = temperature_probes,
     .classes = CLASS_BIT(CLASS_PARAM_IGNORED),
     .needs_claimed = 1,
-    .run = run_temperature,
+    .run = detect_temperature,
 };
 
 static const char *const output_cap_probes[] = {"speed", "long-output", NULL};
-
-static void
-run_output_cap(struct detect_ctx *c)
-{
-	detect_output_cap(c->run, c->a);
-}
 
 const struct detector detector_output_cap = {
     .name = "output-cap",
     .probes = output_cap_probes,
     .classes = CLASS_BIT(CLASS_OUTPUT_CAP),
     .needs_claimed = 1,
-    .run = run_output_cap,
+    .run = detect_output_cap,
 };
 
 static const char *const params_probes[] = {"max-tokens", "stop-seq", "json-mode",
                                             "tool-call",  "logprobs", NULL};
-
-static void
-run_params(struct detect_ctx *c)
-{
-	detect_params(c->scorer, c->run, c->claimed, c->a);
-}
 
 const struct detector detector_params = {
     .name = "params",
     .probes = params_probes,
     .classes = CLASS_BIT(CLASS_PARAM_IGNORED),
     .needs_claimed = 1,
-    .run = run_params,
+    .run = detect_params,
 };

@@ -21,21 +21,23 @@
  * only: honest relays rename models and rewrite ids.
  */
 static void
-detect_protocol(struct scorer *s, const struct audit_run *run, const struct baseline_model *m,
-                struct assessment *a)
+detect_protocol(struct detect_ctx *ctx)
 {
+	struct scorer *s = ctx->scorer;
+	const struct baseline_model *m = ctx->claimed;
+	struct assessment *a = ctx->a;
 	int named = 0, with_fp = 0, foreign_fp = 0, ok = 0;
 	const struct baseline_model *other = NULL;
 	const char *seen_fp = NULL;
-	for (size_t i = 0; i < run->n_items; i++) {
-		const struct observation *o = run->items[i].obs;
+	for (size_t i = 0; i < ctx->run->n_items; i++) {
+		const struct observation *o = ctx->run->items[i].obs;
 		if (!observation_ok(o))
 			continue;
 		ok++;
 		if (!named && o->model != NULL && !baseline_name_matches(m, o->model)) {
 			named = 1;
 			assessment_add(a, CLASS_SUBSTITUTION, CONFIDENCE_HINT, m->name, o->model,
-			               run->items[i].probe->id, NULL,
+			               ctx->run->items[i].probe->id, NULL,
 			               "The response names the model '%s', not %s (a weak hint: "
 			               "some relays rename models honestly).",
 			               o->model, m->name);
@@ -104,9 +106,11 @@ shape_matches(const char *id, const char *want, char shape[96])
  * takes the counts to convict.
  */
 static void
-detect_protocol_shape(const struct audit_run *run, const struct baseline_model *m,
-                      struct assessment *a)
+detect_protocol_shape(struct detect_ctx *ctx)
 {
+	const struct audit_run *run = ctx->run;
+	const struct baseline_model *m = ctx->claimed;
+	struct assessment *a = ctx->a;
 	const struct baseline_protocol *bp = &m->protocol;
 	if (!bp->recorded)
 		return;
@@ -218,30 +222,18 @@ detect_protocol_shape(const struct audit_run *run, const struct baseline_model *
 	buf_release(&b);
 }
 
-static void
-run_protocol(struct detect_ctx *c)
-{
-	detect_protocol(c->scorer, c->run, c->claimed, c->a);
-}
-
 const struct detector detector_protocol = {
     .name = "protocol",
     .probes = NULL,
     .classes = CLASS_BIT(CLASS_SUBSTITUTION),
     .needs_claimed = 1,
-    .run = run_protocol,
+    .run = detect_protocol,
 };
-
-static void
-run_protocol_shape(struct detect_ctx *c)
-{
-	detect_protocol_shape(c->run, c->claimed, c->a);
-}
 
 const struct detector detector_protocol_shape = {
     .name = "protocol-shape",
     .probes = NULL,
     .classes = CLASS_BIT(CLASS_SUBSTITUTION),
     .needs_claimed = 1,
-    .run = run_protocol_shape,
+    .run = detect_protocol_shape,
 };

@@ -22,8 +22,11 @@
  * is degraded latency. Not a cheat: it informs uptime and the leaderboard.
  */
 static void
-detect_latency(const struct scorer *s, const struct baseline_model *m, struct assessment *a)
+detect_latency(struct detect_ctx *ctx)
 {
+	const struct scorer *s = ctx->scorer;
+	const struct baseline_model *m = ctx->claimed;
+	struct assessment *a = ctx->a;
 	if (m->ttft_ms <= 0 || m->tokens_per_s <= 0)
 		return;
 	/* the profile as it would be at the audited endpoint's time scale */
@@ -50,8 +53,10 @@ detect_latency(const struct scorer *s, const struct baseline_model *m, struct as
 
 /* A stream whose chunks all arrive at once was buffered and replayed. */
 static void
-detect_stream_buffered(const struct audit_run *run, struct assessment *a)
+detect_stream_buffered(struct detect_ctx *ctx)
 {
+	const struct audit_run *run = ctx->run;
+	struct assessment *a = ctx->a;
 	int streams = 0, bursts = 0;
 	size_t chunks = 0;
 	int64_t span_us = 0;
@@ -101,33 +106,21 @@ detect_stream_buffered(const struct audit_run *run, struct assessment *a)
 
 static const char *const latency_probes[] = {"ping", "speed", NULL};
 
-static void
-run_latency(struct detect_ctx *c)
-{
-	detect_latency(c->scorer, c->claimed, c->a);
-}
-
 const struct detector detector_latency = {
     .name = "latency",
     .probes = latency_probes,
     .classes = CLASS_BIT(CLASS_DEGRADED_LATENCY),
     .needs_claimed = 1,
-    .run = run_latency,
+    .run = detect_latency,
 };
 
 static const char *const stream_buffered_probes[] = {"speed", "speed-2", "ping", "max-tokens",
                                                      NULL};
-
-static void
-run_stream_buffered(struct detect_ctx *c)
-{
-	detect_stream_buffered(c->run, c->a);
-}
 
 const struct detector detector_stream_buffered = {
     .name = "stream-buffered",
     .probes = stream_buffered_probes,
     .classes = CLASS_BIT(CLASS_STREAM_BUFFERED),
     .needs_claimed = 1,
-    .run = run_stream_buffered,
+    .run = detect_stream_buffered,
 };

@@ -1,0 +1,100 @@
+/*
+ * endpoint_options: --base-url, --model, --key-env, --header, --header-env
+ * and --auth for audit and baseline record (cli/endpoint_options.h).
+ */
+#include "cli/endpoint_options.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/config.h"
+#include "probes/audit.h"
+
+void
+endpoint_options_init(struct endpoint_options *o)
+{
+	memset(o, 0, sizeof *o);
+	o->auth = AUTH_DEFAULT;
+	/* getopt from the start of the command line, saying nothing itself */
+	optind = 1;
+	opterr = 0;
+}
+
+void
+endpoint_options_release(struct endpoint_options *o)
+{
+	http_headers_free(o->headers, o->n_headers);
+	o->headers = NULL;
+	o->n_headers = 0;
+}
+
+/* 1 when c is one of ENDPOINT_LONG_OPTIONS, taken; 0 when it is not; -1
+ * when its value is refused (said). */
+static int
+take(struct endpoint_options *o, int c, const char *arg, const char *cmd)
+{
+	char err[1024];
+	switch (c) {
+	case 'u':
+		o->base_url = arg;
+		return 1;
+	case 'm':
+		o->model = arg;
+		return 1;
+	case 'k':
+		o->key_env = arg;
+		return 1;
+	case 'H':
+	case 'E':
+		if (config_cli_header(&o->headers, &o->n_headers, arg, c == 'E', err, sizeof err) !=
+		    0) {
+			fprintf(stderr, "assay %s: %s: %s\n", cmd,
+			        c == 'E' ? "--header-env" : "--header", err);
+			return -1;
+		}
+		return 1;
+	case 'A':
+		if ((o->auth = auth_from_name(arg)) < 0) {
+			fprintf(stderr, "assay %s: --auth is 'bearer' or 'x-api-key', not '%s'\n",
+			        cmd, arg);
+			return -1;
+		}
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+endpoint_options_next(struct endpoint_options *o, int argc, char **argv, const char *shortopts,
+                      const struct option *longopts, const char *cmd)
+{
+	int c, taken = 1;
+	while (taken > 0 && (c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1)
+		taken = take(o, c, optarg, cmd);
+	if (taken < 0)
+		return ENDPOINT_OPTION_REFUSED;
+	return taken == 0 ? c : -1;
+}
+
+int
+endpoint_options_target(const struct endpoint_options *o, const char *cmd, const char *relay,
+                        enum api_kind api, const char *key, struct audit_target *t)
+{
+	char err[1024];
+	size_t bad;
+	if (endpoint_headers_check(o->headers, o->n_headers, api, (enum auth_kind)o->auth,
+	                           key != NULL, &bad, err, sizeof err) != 0) {
+		fprintf(stderr, "assay %s: --header: %s\n", cmd, err);
+		return -1;
+	}
+	*t = (struct audit_target){.relay = (char *)relay,
+	                           .base_url = (char *)o->base_url,
+	                           .api = api,
+	                           .model = (char *)o->model,
+	                           .api_key = (char *)key,
+	                           .auth = (enum auth_kind)o->auth,
+	                           .headers = o->headers,
+	                           .n_headers = o->n_headers};
+	return 0;
+}

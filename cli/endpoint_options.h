@@ -1,0 +1,65 @@
+/*
+ * endpoint_options: the command-line options that name an endpoint and how
+ * to reach it, as `assay audit` and `assay baseline record` both take them:
+ * --base-url, --model, --key-env, --header, --header-env, --auth.
+ *
+ * Each command keeps its own getopt_long loop and table (splicing
+ * ENDPOINT_LONG_OPTIONS into it) and hands every option to
+ * endpoint_options_take() first. Errors are one line on stderr,
+ * "assay CMD: ...", never with a header's value; the caller exits 2.
+ */
+#ifndef ASSAY_CLI_ENDPOINT_OPTIONS_H
+#define ASSAY_CLI_ENDPOINT_OPTIONS_H
+
+#include <getopt.h>
+#include <stddef.h>
+
+#include "probes/adapter.h"
+#include "probes/endpoint.h"
+
+struct audit_target;
+
+/* The options' rows in a command's struct option table. */
+// clang-format off
+#define ENDPOINT_LONG_OPTIONS \
+	{"base-url", required_argument, NULL, 'u'}, \
+	{"model", required_argument, NULL, 'm'}, \
+	{"key-env", required_argument, NULL, 'k'}, \
+	{"header", required_argument, NULL, 'H'}, \
+	{"header-env", required_argument, NULL, 'E'}, \
+	{"auth", required_argument, NULL, 'A'}
+// clang-format on
+
+struct endpoint_options {
+	const char *base_url, *model, *key_env; /* argv's, not copied */
+	int auth;                               /* enum auth_kind */
+	struct http_header *headers;            /* owned; the values are secrets */
+	size_t n_headers;
+};
+
+/* Empty options: no URL, model or key, the API's own auth, no headers;
+ * getopt reset to read the command line from its start, silently. */
+void endpoint_options_init(struct endpoint_options *o);
+/* Wipe and free the headers. */
+void endpoint_options_release(struct endpoint_options *o);
+/*
+ * getopt_long(argc, argv, shortopts, longopts) on, taking the endpoint
+ * options it meets: the next option that is not one of them (optarg set as
+ * getopt_long sets it), -1 at the end of the options, or
+ * ENDPOINT_OPTION_REFUSED when an endpoint option's value was refused,
+ * said on stderr after "assay CMD: " (cmd is "audit", "baseline record").
+ */
+#define ENDPOINT_OPTION_REFUSED (-2)
+int endpoint_options_next(struct endpoint_options *o, int argc, char **argv, const char *shortopts,
+                          const struct option *longopts, const char *cmd);
+/*
+ * The audit target the options name, for api, with key (read by the
+ * caller from key_env, or NULL): every string the options' or the
+ * caller's, nothing copied (rules left empty). -1 when the extra headers
+ * may not be sent to api with this auth and key, said on stderr as
+ * "assay CMD: --header: why".
+ */
+int endpoint_options_target(const struct endpoint_options *o, const char *cmd, const char *relay,
+                            enum api_kind api, const char *key, struct audit_target *t);
+
+#endif
