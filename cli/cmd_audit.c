@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "cli/options.h"
 #include "cli/endpoint_options.h"
 #include "base/util.h"
 #include "probes/audit.h"
@@ -155,15 +156,6 @@ print_deep_cost(const struct catalog *cat, const struct baseline_model *m)
 	fputc('\n', stderr);
 }
 
-/* s as a number, all of it (strtod's reading): 1 with it in *out, else 0. */
-static int
-whole_number(const char *s, double *out)
-{
-	char *end;
-	*out = strtod(s, &end);
-	return *end == '\0';
-}
-
 int
 cmd_audit(int argc, char **argv)
 {
@@ -198,8 +190,7 @@ cmd_audit(int argc, char **argv)
 			json = 1;
 			break;
 		case 't':
-			if (!whole_number(optarg, &timeout_s) || timeout_s <= 0 ||
-			    timeout_s > 3600) {
+			if (cli_number(optarg, 0, 3600, &timeout_s) != 0) {
 				fprintf(
 				    stderr,
 				    "assay audit: --timeout takes seconds (0 to 3600), not '%s'\n",
@@ -214,13 +205,12 @@ cmd_audit(int argc, char **argv)
 			insecure = 1;
 			break;
 		case 'S':
-			if (!whole_number(optarg, &time_scale) || !(time_scale > 0) ||
-			    time_scale > 1000) {
+			if (cli_number(optarg, 0, 1000, &time_scale) != 0) {
 				fprintf(
 				    stderr,
 				    "assay audit: --time-scale takes a factor above 0, not '%s'\n",
 				    optarg);
-				return 2;
+				goto usage_error;
 			}
 			break;
 		case 'D':

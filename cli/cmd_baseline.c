@@ -18,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "cli/options.h"
 #include "cli/endpoint_options.h"
 #include "base/util.h"
 #include "probes/audit.h"
@@ -203,14 +204,17 @@ cmd_record(int argc, char **argv)
 		switch (c) {
 		case ENDPOINT_OPTION_REFUSED:
 			goto usage_error;
-		case 's':
-			samples = atoi(optarg);
+		case 's': {
+			double n;
+			samples = cli_number(optarg, 0, 100, &n) == 0 && n == (int)n ? (int)n : 0;
 			break;
+		}
 		case 'o':
 			out = optarg;
 			break;
 		case 't':
-			time_scale = strtod(optarg, NULL);
+			if (cli_number(optarg, 0, 1000, &time_scale) != 0)
+				time_scale = 0; /* refused below */
 			break;
 		default:
 			fprintf(stderr,

@@ -3,7 +3,10 @@
  */
 #include "cli/options.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 
 #define MAX_OPTIONS 15
@@ -55,4 +58,16 @@ cli_parse_options(const char *cmd, int argc, char **argv, const struct cli_optio
 	}
 	*operand = optind;
 	return -1;
+}
+
+int
+cli_number(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || *end != '\0' || errno != 0 || !isfinite(v) || !(v > lo) || !(v <= hi))
+		return -1;
+	*out = v;
+	return 0;
 }

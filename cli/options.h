@@ -26,4 +26,10 @@ struct cli_option {
 int cli_parse_options(const char *cmd, int argc, char **argv, const struct cli_option *opts,
                       void (*usage)(FILE *f), int *operand);
 
+/*
+ * s as a number, all of it, finite and within lo < value <= hi: 0 with it in
+ * *out, else -1 (NaN, "3x", "" and out-of-range values are refused).
+ */
+int cli_number(const char *s, double lo, double hi, double *out);
+
 #endif

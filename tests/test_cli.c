@@ -84,6 +84,39 @@ Test(cli, audit_bad_arguments)
 	}
 }
 
+Test(cli, audit_numbers_are_whole_and_finite)
+{
+	/* NaN passed a "<= 0 || > 3600" check once and ran with no deadline */
+	static const char *const bad[][2] = {
+	    {"--timeout", "nan"},    {"--timeout", "3x"},    {"--timeout", "0"},
+	    {"--timeout", "-5"},     {"--timeout", "99999"}, {"--time-scale", "inf"},
+	    {"--time-scale", "nan"}, {"--time-scale", "0"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *a[] = {ASSAY,
+		             (char *)"audit",
+		             (char *)"--base-url",
+		             (char *)"http://127.0.0.1:1/v1",
+		             (char *)"--model",
+		             (char *)"gpt-4o",
+		             (char *)bad[i][0],
+		             (char *)bad[i][1],
+		             NULL};
+		expect_refused(a, bad[i][0], 1);
+	}
+	char *rec[] = {ASSAY,
+	               (char *)"baseline",
+	               (char *)"record",
+	               (char *)"--base-url",
+	               (char *)"http://127.0.0.1:1/v1",
+	               (char *)"--model",
+	               (char *)"gpt-4o",
+	               (char *)"--samples",
+	               (char *)"3x",
+	               NULL};
+	expect_refused(rec, "--samples", 0);
+}
+
 Test(cli, audit_missing_key_variable)
 {
 	char *a[] = {ASSAY,
