@@ -303,11 +303,15 @@ render_findings(struct buf *b, json_t *findings, int open)
 			buf_puts(b, "\"");
 		}
 		buf_puts(b, ">");
-		html_escape(b, c >= 0 ? class_info((enum finding_class)c)->label : cls);
-		buf_puts(b, "</span> <code>");
-		html_escape(b, cls);
-		buf_putf(b, "</code> confidence %.3f: ",
-		         json_number_value(json_object_get(f, "confidence")));
+		const char *label = c >= 0 ? class_info((enum finding_class)c)->label : cls;
+		html_escape(b, label);
+		buf_puts(b, "</span> ");
+		if (label != NULL && cls != NULL && strcmp(label, cls) != 0) {
+			buf_puts(b, "<code>");
+			html_escape(b, cls); /* the stable name, beside its words */
+			buf_puts(b, "</code> ");
+		}
+		buf_putf(b, "confidence %.3f: ", json_number_value(json_object_get(f, "confidence")));
 		html_escape(b, json_string_value(json_object_get(ev, "summary")));
 		buf_puts(b, "<div class=\"ev\"><span>expected</span><span>");
 		html_escape(b, json_string_value(json_object_get(ev, "expected")));
