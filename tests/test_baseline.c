@@ -186,3 +186,227 @@ Test(baseline, id_shapes)
 	baseline_id_shape("3f2a9c1e-0b4d-4e6f-8a7b-1c2d3e4f5a6", s, sizeof s);
 	cr_expect_str_neq(s, "{uuid}", "one digit short is no uuid");
 }
+
+/* A pack from its JSON text, written into the test's directory. */
+static struct baseline_pack *
+pack_of(const char *json, char *e, size_t elen)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/pack.json", dir);
+	cr_assert_eq(test_write_file(path, "%s", json), 0);
+	struct baseline_pack *p = baseline_load(path, e, elen);
+	remove(path);
+	return p;
+}
+
+/* two lines that share a naming scheme, and two entries whose names are
+ * one key ("x-1.5" and "x-1-5"): the ambiguous case */
+static const char naming_pack[] =
+    "{\"assay_baseline_pack\": 1, \"models\": ["
+    "{\"name\": \"claude-opus-4-5\", \"aliases\": [\"claude-opus-4-5-20251101\"], \"api\": "
+    "\"anthropic\"},"
+    "{\"name\": \"claude-opus-4-1\", \"api\": \"anthropic\"},"
+    "{\"name\": \"gpt-5.5\"}, {\"name\": \"gpt-5\"}, {\"name\": \"gpt-5-mini\"},"
+    "{\"name\": \"kimi-k2\"}, {\"name\": \"kimi-k2-thinking\"},"
+    "{\"name\": \"x-1.5\"}, {\"name\": \"x-1-5\"}]}";
+
+Test(baseline, naming_variants_resolve_to_one_entry, .init = setup, .fini = teardown)
+{
+	char e[256];
+	struct baseline_pack *p = pack_of(naming_pack, e, sizeof e);
+	cr_assert_not_null(p, "%s", e);
+	static const struct {
+		const char *name, *want;
+	} cases[] = {
+	    {"claude-opus-4-5", "claude-opus-4-5"},
+	    {"claude-opus-4.5", "claude-opus-4-5"},
+	    {"claude-opus-4-5-20251101", "claude-opus-4-5"},
+	    {"anthropic/claude-opus-4.5", "claude-opus-4-5"},
+	    {"Claude-Opus-4.5-Thinking", "claude-opus-4-5"},
+	    {"claude-opus-4-5-latest", "claude-opus-4-5"},
+	    {"claude-opus-4-5[1m]", "claude-opus-4-5"},
+	    {"claude-opus-4-1", "claude-opus-4-1"},
+	    {"openai/gpt-5.5", "gpt-5.5"},
+	    {"GPT-5.5", "gpt-5.5"},
+	    {"gpt-5-5", "gpt-5.5"},
+	    {"gpt-5.5-high", "gpt-5.5"},
+	    {"gpt-5.5-2026-04-23", "gpt-5.5"},
+	    {"gpt-5-2025-08-07", "gpt-5"},
+	    {"gpt-5-mini-2025-08-07", "gpt-5-mini"},
+	    {"gpt-5-mini-minimal", "gpt-5-mini"},
+	    {"openrouter/openai/gpt-5:free", "gpt-5"},
+	    /* a model whose name holds a suffix is itself before its line */
+	    {"kimi-k2-thinking", "kimi-k2-thinking"},
+	    {"moonshotai/Kimi-K2-Thinking", "kimi-k2-thinking"},
+	    {"kimi-k2-latest", "kimi-k2"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct baseline_model *m = NULL;
+		char why[320];
+		int rc = baseline_resolve(p, cases[i].name, &m, why, sizeof why);
+		cr_expect_eq(rc, 1, "%s: rc %d (%s)", cases[i].name, rc, why);
+		if (rc == 1)
+			cr_expect_str_eq(m->name, cases[i].want, "%s: %s, want %s", cases[i].name,
+			                 m->name, cases[i].want);
+		cr_expect_eq(baseline_find(p, cases[i].name), m, "%s: find and resolve differ",
+		             cases[i].name);
+	}
+	baseline_free(p);
+}
+
+Test(baseline, names_of_other_models_do_not_resolve, .init = setup, .fini = teardown)
+{
+	char e[256];
+	struct baseline_pack *p = pack_of(naming_pack, e, sizeof e);
+	cr_assert_not_null(p, "%s", e);
+	/* a size, a tier or a later version is another model, not a variant */
+	static const char *const names[] = {
+	    "gpt-5.5-mini",
+	    "gpt-5.5-pro",
+	    "gpt-5-nano",
+	    "gpt-5.4",
+	    "gpt-55",
+	    "gpt-5.5x",
+	    "claude-opus-4-8",
+	    "claude-opus-4",
+	    "claude-opus-4-6-20260101",
+	    "claude-opus",
+	    "gpt",
+	    "kimi-k2.5",
+	    "",
+	    "claude-opus-4-51",
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		const struct baseline_model *m = NULL;
+		int rc = baseline_resolve(p, names[i], &m, NULL, 0);
+		cr_expect_eq(rc, 0, "'%s' resolved to %s", names[i], m ? m->name : "(ambiguous)");
+		cr_expect_null(baseline_find(p, names[i]), "'%s' found", names[i]);
+	}
+	baseline_free(p);
+}
+
+Test(baseline, an_ambiguous_name_names_both_candidates, .init = setup, .fini = teardown)
+{
+	char e[256];
+	struct baseline_pack *p = pack_of(naming_pack, e, sizeof e);
+	cr_assert_not_null(p, "%s", e);
+	const struct baseline_model *m = (const struct baseline_model *)p;
+	char why[320];
+	cr_expect_eq(baseline_resolve(p, "X-1.5", &m, why, sizeof why), -1);
+	cr_expect_null(m);
+	cr_expect_not_null(strstr(why, "'x-1.5'"), "%s", why);
+	cr_expect_not_null(strstr(why, "'x-1-5'"), "%s", why);
+	cr_expect_not_null(strstr(why, "ambiguous"), "%s", why);
+	cr_expect_null(baseline_find(p, "X-1.5"), "an ambiguous name is never picked");
+	/* the exact name is no ambiguity */
+	cr_expect_eq(baseline_resolve(p, "x-1-5", &m, why, sizeof why), 1);
+	cr_expect_str_eq(m->name, "x-1-5");
+	baseline_free(p);
+}
+
+Test(baseline, reported_names_match_as_resolved, .init = setup, .fini = teardown)
+{
+	char e[256];
+	struct baseline_pack *p = pack_of(naming_pack, e, sizeof e);
+	cr_assert_not_null(p, "%s", e);
+	const struct baseline_model *opus = baseline_find(p, "claude-opus-4-5");
+	const struct baseline_model *gpt = baseline_find(p, "gpt-5");
+	cr_assert(opus != NULL && gpt != NULL);
+	cr_expect(baseline_name_matches(opus, "claude-opus-4-5-20251101"));
+	cr_expect(baseline_name_matches(opus, "anthropic/claude-opus-4.5"));
+	cr_expect(baseline_name_matches(gpt, "gpt-5-2025-08-07"));
+	cr_expect(!baseline_name_matches(gpt, "gpt-5-mini-2025-08-07"));
+	cr_expect(!baseline_name_matches(opus, "claude-opus-4-1"));
+	baseline_free(p);
+}
+
+static const char rules_pack[] =
+    "{\"assay_baseline_pack\": 1, \"models\": ["
+    "{\"name\": \"reasoner\", \"token_limit_field\": \"max_completion_tokens\","
+    " \"rejects\": [\"temperature\", \"stop\", \"logprobs\"],"
+    " \"reasoning\": {\"mode\": \"always\", \"efforts\": [\"low\", \"high\"], \"default_effort\": "
+    "\"high\", \"min_budget\": 1024},"
+    " \"price_per_mtok\": {\"input\": 1.25, \"output\": 10, \"cached_input\": 0.125},"
+    " \"source\": \"https://example.invalid/models/reasoner\", \"as_of\": \"2026-12-01\"},"
+    /* an older pack: the rules come from params alone, as before */
+    "{\"name\": \"chat\", \"params\": [\"temperature\", \"max_tokens\", \"stop\"]},"
+    "{\"name\": \"rejects-in-params\", \"params\": [\"temperature\", \"max_tokens\"],"
+    " \"rejects\": [\"temperature\"]}]}";
+
+Test(baseline, documented_facts_become_request_rules, .init = setup, .fini = teardown)
+{
+	char e[256];
+	struct baseline_pack *p = pack_of(rules_pack, e, sizeof e);
+	cr_assert_not_null(p, "%s", e);
+	struct request_rules r;
+	const struct baseline_model *m = baseline_find(p, "reasoner");
+	baseline_request_rules(m, &r);
+	cr_expect(r.max_completion_tokens && r.no_temperature && r.no_stop && r.no_logprobs);
+	cr_expect_str_eq(m->reasoning.mode, "always");
+	cr_expect_eq(m->reasoning.min_budget, 1024);
+	cr_expect_eq(m->reasoning.min_output, -1, "not documented: unknown");
+	cr_expect_float_eq(m->price_cached_in, 0.125, 1e-9);
+	cr_expect_str_eq(m->as_of, "2026-12-01");
+	baseline_request_rules(baseline_find(p, "chat"), &r);
+	cr_expect(!r.max_completion_tokens && !r.no_temperature && !r.no_stop && !r.no_logprobs);
+	m = baseline_find(p, "rejects-in-params");
+	baseline_request_rules(m, &r);
+	cr_expect(r.no_temperature, "a rejected parameter is never sent, listed or not");
+	cr_expect(!baseline_supports(m, "temperature"));
+
+	/* the body the adapter builds carries neither temperature nor max_tokens */
+	baseline_request_rules(baseline_find(p, "reasoner"), &r);
+	struct probe_message msg = {"user", "hi"};
+	struct probe_call call = {.model = "reasoner",
+	                          .messages = &msg,
+	                          .n_messages = 1,
+	                          .max_tokens = 64,
+	                          .temperature = 0.7,
+	                          .seed = -1,
+	                          .rules = &r};
+	char *body = adapter_body(API_OPENAI, &call, NULL);
+	cr_assert_not_null(body);
+	cr_expect_null(strstr(body, "\"temperature\""), "%s", body);
+	cr_expect_null(strstr(body, "\"max_tokens\""), "%s", body);
+	cr_expect_not_null(strstr(body, "\"max_completion_tokens\":64"), "%s", body);
+	free(body);
+	static const char *const stop[] = {"5"};
+	struct request_intent with_stop = {.stop = stop, .n_stop = 1};
+	struct request_intent with_logprobs = {.top_logprobs = 3};
+	struct request_intent plain = {0};
+	cr_expect_not_null(adapter_refused(&r, &with_stop));
+	cr_expect_not_null(adapter_refused(&r, &with_logprobs));
+	cr_expect_null(adapter_refused(&r, &plain));
+	cr_expect_null(adapter_refused(NULL, &with_stop));
+
+	/* and the facts survive export */
+	json_t *j = baseline_pack_to_json(p);
+	char *text = json_dumps(j, 0);
+	json_decref(j);
+	baseline_free(p);
+	p = pack_of(text, e, sizeof e);
+	free(text);
+	cr_assert_not_null(p, "%s", e);
+	m = baseline_find(p, "reasoner");
+	cr_assert_not_null(m);
+	cr_expect_eq(m->n_rejects, 3);
+	cr_expect_str_eq(m->token_limit_field, "max_completion_tokens");
+	cr_expect_eq(m->reasoning.n_efforts, 2);
+	cr_expect_str_eq(m->reasoning.default_effort, "high");
+	cr_expect_str_eq(m->source, "https://example.invalid/models/reasoner");
+	cr_expect_float_eq(m->price_cached_in, 0.125, 1e-9);
+	baseline_free(p);
+}
+
+Test(baseline, an_undocumented_word_is_refused, .init = setup, .fini = teardown)
+{
+	char e[256];
+	cr_expect_null(pack_of("{\"assay_baseline_pack\": 1, \"models\": [{\"name\": \"m\", "
+	                       "\"reasoning\": {\"mode\": \"sometimes\"}}]}",
+	                       e, sizeof e));
+	cr_expect_not_null(strstr(e, "sometimes"), "%s", e);
+	cr_expect_null(pack_of("{\"assay_baseline_pack\": 1, \"models\": [{\"name\": \"m\", "
+	                       "\"token_limit_field\": \"max_output_tokens\"}]}",
+	                       e, sizeof e));
+	cr_expect_not_null(strstr(e, "max_output_tokens"), "%s", e);
+}
