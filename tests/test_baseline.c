@@ -410,3 +410,123 @@ Test(baseline, an_undocumented_word_is_refused, .init = setup, .fini = teardown)
 	                       e, sizeof e));
 	cr_expect_not_null(strstr(e, "max_output_tokens"), "%s", e);
 }
+
+static struct baseline_pack *
+bundled(void)
+{
+	char e[256];
+	struct baseline_pack *p =
+	    baseline_load(ASSAY_SRCDIR "/scoring/baselines/bundled.json", e, sizeof e);
+	cr_assert_not_null(p, "%s", e);
+	return p;
+}
+
+Test(baseline, every_bundled_name_resolves_to_its_own_entry)
+{
+	struct baseline_pack *p = bundled();
+	for (size_t i = 0; i < p->n; i++) {
+		const struct baseline_model *m = &p->models[i];
+		const struct baseline_model *got;
+		char why[320];
+		cr_expect_eq(baseline_resolve(p, m->name, &got, why, sizeof why), 1, "%s: %s",
+		             m->name, why);
+		cr_expect_eq(got, m, "%s resolves to %s", m->name, got ? got->name : "nothing");
+		for (size_t k = 0; k < m->n_aliases; k++) {
+			cr_expect_eq(baseline_resolve(p, m->aliases[k], &got, why, sizeof why), 1,
+			             "%s: %s", m->aliases[k], why);
+			cr_expect_eq(got, m, "alias %s of %s resolves to %s", m->aliases[k],
+			             m->name, got ? got->name : "nothing");
+		}
+		/* documented facts name their source and date */
+		if (m->source != NULL)
+			cr_expect_not_null(m->as_of, "%s has a source and no as_of", m->name);
+	}
+	baseline_free(p);
+}
+
+Test(baseline, relays_names_for_todays_models)
+{
+	struct baseline_pack *p = bundled();
+	static const struct {
+		const char *name, *want;
+	} cases[] = {
+	    {"claude-opus-4.5", "claude-opus-4-5"},
+	    {"claude-opus-4-5-20251101", "claude-opus-4-5"},
+	    {"anthropic/claude-opus-4.5", "claude-opus-4-5"},
+	    {"claude-opus-4-5-thinking", "claude-opus-4-5"},
+	    {"claude-sonnet-4-5-20250929-thinking", "claude-sonnet-4-5"},
+	    {"claude-opus-4-8-thinking", "claude-opus-4-8"},
+	    {"claude-sonnet-4-6[1m]", "claude-sonnet-4-6"},
+	    {"openai/gpt-5.5", "gpt-5.5"},
+	    {"gpt-5.5-2026-04-23", "gpt-5.5"},
+	    {"gpt-5-5-high", "gpt-5.5"},
+	    {"GPT-5.2", "gpt-5.2"},
+	    {"gpt-5-2025-08-07", "gpt-5"},
+	    {"gpt-5-mini-minimal", "gpt-5-mini"},
+	    {"o4-mini-high", "o4-mini"},
+	    {"models/gemini-2.5-pro", "gemini-2.5-pro"},
+	    {"deepseek-ai/DeepSeek-V3.2", "deepseek-v3.2"},
+	    {"Qwen/Qwen3.5-397B-A17B", "qwen3.5-397b-a17b"},
+	    {"moonshotai/kimi-k2-thinking", "kimi-k2-thinking"},
+	    {"zai-org/GLM-5.1", "glm-5.1"},
+	    {"x-ai/grok-4", "grok-4"},
+	    {"minimax/MiniMax-M2.5", "MiniMax-M2.5"},
+	    /* the 2024-25 entries keep their names */
+	    {"gpt-4o-2024-08-06", "gpt-4o"},
+	    {"claude-sonnet-4-20250514", "claude-sonnet-4"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct baseline_model *m = NULL;
+		char why[320];
+		int rc = baseline_resolve(p, cases[i].name, &m, why, sizeof why);
+		cr_expect_eq(rc, 1, "%s: rc %d %s", cases[i].name, rc, why);
+		if (rc == 1)
+			cr_expect_str_eq(m->name, cases[i].want, "%s: %s, want %s", cases[i].name,
+			                 m->name, cases[i].want);
+	}
+	/* another size, tier or version is another model: no pack entry */
+	static const char *const others[] = {
+	    "gpt-5.5-mini",    "claude-opus-4-9",      "claude-code-opus-4.8",
+	    "gpt-5.3",         "gpt-5-chat-latest",    "o3-mini",
+	    "kimi-k2",         "grok-4-fast",          "gpt-6",
+	    "claude-sonnet-5", "gemini-3-pro-preview", "qwen3.5-plus-max",
+	};
+	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+		const struct baseline_model *m = NULL;
+		cr_expect_eq(baseline_resolve(p, others[i], &m, NULL, 0), 0, "'%s' resolved to %s",
+		             others[i], m ? m->name : "(ambiguous)");
+	}
+	baseline_free(p);
+}
+
+Test(baseline, todays_reasoning_models_are_sent_what_they_accept)
+{
+	struct baseline_pack *p = bundled();
+	struct request_rules r;
+	static const char *const openai_reasoners[] = {
+	    "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-5.1", "gpt-5.2", "gpt-5.5", "o4-mini"};
+	for (size_t i = 0; i < sizeof openai_reasoners / sizeof openai_reasoners[0]; i++) {
+		const struct baseline_model *m = baseline_find(p, openai_reasoners[i]);
+		cr_assert_not_null(m, "%s", openai_reasoners[i]);
+		baseline_request_rules(m, &r);
+		cr_expect(r.max_completion_tokens, "%s takes max_completion_tokens", m->name);
+		cr_expect(r.no_temperature, "%s is never sent a temperature", m->name);
+		cr_expect_str_eq(m->tokenizer, "o200k_base");
+	}
+	baseline_request_rules(baseline_find(p, "gpt-5"), &r);
+	cr_expect(r.no_stop && r.no_logprobs, "GPT-5 refuses stop and logprobs");
+	const struct baseline_model *opus = baseline_find(p, "claude-opus-4-7");
+	cr_assert_not_null(opus);
+	baseline_request_rules(opus, &r);
+	cr_expect(r.no_temperature, "Opus 4.7 refuses temperature");
+	const struct baseline_model *haiku = baseline_find(p, "claude-haiku-4-5");
+	cr_assert_not_null(haiku);
+	baseline_request_rules(haiku, &r);
+	cr_expect(!r.no_temperature && !r.max_completion_tokens);
+	cr_expect_eq(haiku->reasoning.min_budget, 1024);
+	cr_expect_str_eq(baseline_find(p, "gpt-oss-120b")->tokenizer, "o200k_harmony");
+	/* the older chat models are unchanged */
+	baseline_request_rules(baseline_find(p, "gpt-4o"), &r);
+	cr_expect(!r.max_completion_tokens && !r.no_temperature && !r.no_stop);
+	baseline_free(p);
+}
