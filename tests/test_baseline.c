@@ -530,3 +530,24 @@ Test(baseline, todays_reasoning_models_are_sent_what_they_accept)
 	cr_expect(!r.max_completion_tokens && !r.no_temperature && !r.no_stop);
 	baseline_free(p);
 }
+
+Test(baseline, record_names_both_candidates_of_an_ambiguous_name, .init = setup, .fini = teardown)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/twins.json", dir);
+	cr_assert_eq(test_write_file(path, "%s", naming_pack), 0);
+	char *a[] = {ASSAY,
+	             (char *)"baseline",
+	             (char *)"record",
+	             (char *)"--base-url",
+	             (char *)"http://127.0.0.1:9/v1",
+	             (char *)"--model",
+	             (char *)"X-1.5",
+	             NULL};
+	char *out, *err;
+	cr_expect_eq(run_capture(a, 20000, &out, &err), 2);
+	cr_expect_not_null(strstr(err, "'x-1.5' or 'x-1-5'"), "%s", err);
+	free(out);
+	free(err);
+	remove(path);
+}
