@@ -461,6 +461,8 @@ Test(baseline, relays_names_for_todays_models)
 	    {"gpt-5.5-2026-04-23", "gpt-5.5"},
 	    {"gpt-5-5-high", "gpt-5.5"},
 	    {"GPT-5.2", "gpt-5.2"},
+	    {"openai/gpt-5.6-high", "gpt-5.6-sol"},
+	    {"gpt-5.6-luna-2026-07-09", "gpt-5.6-luna"},
 	    {"gpt-5-2025-08-07", "gpt-5"},
 	    {"gpt-5-mini-minimal", "gpt-5-mini"},
 	    {"o4-mini-high", "o4-mini"},
@@ -503,8 +505,9 @@ Test(baseline, todays_reasoning_models_are_sent_what_they_accept)
 {
 	struct baseline_pack *p = bundled();
 	struct request_rules r;
-	static const char *const openai_reasoners[] = {
-	    "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-5.1", "gpt-5.2", "gpt-5.5", "o4-mini"};
+	static const char *const openai_reasoners[] = {"gpt-5",   "gpt-5-mini", "gpt-5-nano",
+	                                               "gpt-5.1", "gpt-5.2",    "gpt-5.5",
+	                                               "gpt-5.6", "o4-mini"};
 	for (size_t i = 0; i < sizeof openai_reasoners / sizeof openai_reasoners[0]; i++) {
 		const struct baseline_model *m = baseline_find(p, openai_reasoners[i]);
 		cr_assert_not_null(m, "%s", openai_reasoners[i]);
