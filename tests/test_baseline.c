@@ -491,7 +491,7 @@ Test(baseline, relays_names_for_todays_models)
 	    "gpt-5.5-mini",    "claude-opus-4-9",      "claude-code-opus-4.8",
 	    "gpt-5.3",         "gpt-5-chat-latest",    "o3-mini",
 	    "kimi-k2",         "grok-4-fast",          "gpt-6",
-	    "claude-sonnet-5", "gemini-3-pro-preview", "qwen3.5-plus-max",
+	    "claude-sonnet-6", "gemini-3-pro-preview", "qwen3.5-plus-max",
 	};
 	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
 		const struct baseline_model *m = NULL;
@@ -522,6 +522,8 @@ Test(baseline, todays_reasoning_models_are_sent_what_they_accept)
 	cr_assert_not_null(opus);
 	baseline_request_rules(opus, &r);
 	cr_expect(r.no_temperature, "Opus 4.7 refuses temperature");
+	baseline_request_rules(baseline_find(p, "claude-sonnet-5"), &r);
+	cr_expect(r.no_temperature, "Sonnet 5 refuses a non-default temperature");
 	const struct baseline_model *haiku = baseline_find(p, "claude-haiku-4-5");
 	cr_assert_not_null(haiku);
 	baseline_request_rules(haiku, &r);
