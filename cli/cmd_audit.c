@@ -284,6 +284,10 @@ cmd_audit(int argc, char **argv)
 		goto usage_error;
 	}
 	const struct baseline_model *known = baseline_find(pack, model);
+	const struct baseline_model *which;
+	char why[320];
+	if (known == NULL && baseline_resolve(pack, model, &which, why, sizeof why) < 0)
+		fprintf(stderr, "assay audit: %s; auditing it as a model no pack knows\n", why);
 	int api = api_opt         ? api_from_name(api_opt)
 	          : known != NULL ? api_from_name(known->api)
 	                          : (int)model_default_api(model);

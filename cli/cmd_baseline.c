@@ -248,6 +248,13 @@ cmd_record(int argc, char **argv)
 		goto usage_error;
 	}
 	const struct baseline_model *known = baseline_find(pack, model);
+	char why[320];
+	if (known == NULL && baseline_resolve(pack, model, &known, why, sizeof why) < 0) {
+		fprintf(stderr, "assay baseline record: %s\n", why);
+		baseline_free(pack);
+		catalog_free(cat);
+		goto usage_error;
+	}
 	if (known == NULL) {
 		fprintf(stderr,
 		        "assay baseline record: unknown model '%s': its tokenizer and "

@@ -282,6 +282,14 @@ cmd_serve(int argc, char **argv)
 			    .n_headers = r->n_headers,
 			};
 			const struct baseline_model *known = baseline_find(s.pack, r->models[m]);
+			const struct baseline_model *which;
+			char why[320];
+			if (known == NULL &&
+			    baseline_resolve(s.pack, r->models[m], &which, why, sizeof why) < 0)
+				fprintf(stderr,
+				        "assay serve: relay %s: %s; auditing it as a model no pack "
+				        "knows\n",
+				        r->name, why);
 			struct baseline_model standin;
 			if (known == NULL)
 				baseline_infer(s.pack, r->models[m], r->api, &standin);

@@ -773,3 +773,15 @@ adapter_parse_finish(struct adapter_parse *p, int status)
 	json_decref(j);
 	finish_text(p);
 }
+
+const char *
+adapter_refused(const struct request_rules *rules, const struct request_intent *in)
+{
+	if (rules == NULL)
+		return NULL;
+	if (rules->no_stop && in->n_stop > 0)
+		return "the model refuses stop sequences (its pack lists stop in rejects)";
+	if (rules->no_logprobs && in->top_logprobs > 0)
+		return "the model refuses logprobs (its pack lists logprobs in rejects)";
+	return NULL;
+}

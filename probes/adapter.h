@@ -57,7 +57,17 @@ struct request_intent {
 struct request_rules {
 	int max_completion_tokens; /* OpenAI: max_completion_tokens, not max_tokens */
 	int no_temperature;        /* temperature is refused: leave it out */
+	int no_stop;               /* stop sequences are refused (a 400) */
+	int no_logprobs;           /* logprobs are refused (a 400) */
 };
+
+/*
+ * Why a model with these rules refuses what the intent asks for (a
+ * sentence), or NULL when it accepts it. A probe the model refuses is
+ * skipped like one its API cannot carry: sent, it would only earn a 400.
+ * rules NULL: the defaults, which refuse nothing.
+ */
+const char *adapter_refused(const struct request_rules *rules, const struct request_intent *in);
 
 /* One request to make, fully instantiated (nonce already in the text). */
 struct probe_call {

@@ -221,6 +221,8 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 		if (!(p->tier & tiers))
 			continue;
 		const char *cannot = adapter_cannot(target->api, &p->intent);
+		if (cannot == NULL)
+			cannot = adapter_refused(&target->rules, &p->intent);
 		if (cannot != NULL) {
 			run->skipped[run->n_skipped++] = (struct audit_skip){p, cannot};
 			continue;

@@ -179,6 +179,128 @@ baseline_protocol_observe(struct baseline_protocol *p, const struct observation 
 	}
 }
 
+/*
+ * The documented facts of a model: what its provider's documentation says
+ * the official API refuses, which token-limit field it takes, how it
+ * reasons, and where that was read and when. All optional; what a pack
+ * names must be one of the documented words, so a typo is refused rather
+ * than read as "unknown".
+ */
+static const char *const reasoning_modes[] = {"always", "optional", "none"};
+static const char *const token_limit_fields[] = {"max_tokens", "max_completion_tokens"};
+
+static long
+opt_long(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_integer(v) && json_integer_value(v) >= 0 ? (long)json_integer_value(v) : -1;
+}
+
+static int
+facts_load(struct baseline_model *m, json_t *jm, const char *path, char *err, size_t errlen)
+{
+	strings_load(json_object_get(jm, "rejects"), &m->rejects, &m->n_rejects);
+	strings_load(json_object_get(jm, "exclusive"), &m->exclusive, &m->n_exclusive);
+	strings_load(json_object_get(jm, "apis"), &m->apis, &m->n_apis);
+	m->token_limit_field = opt_string(jm, "token_limit_field");
+	m->source = opt_string(jm, "source");
+	m->as_of = opt_string(jm, "as_of");
+	m->price_cached_in = -1;
+	json_t *cached = json_object_get(json_object_get(jm, "price_per_mtok"), "cached_input");
+	if (json_is_number(cached))
+		m->price_cached_in = json_number_value(cached);
+	struct baseline_reasoning *r = &m->reasoning;
+	json_t *jr = json_object_get(jm, "reasoning");
+	r->min_output = opt_long(jr, "min_output");
+	r->min_budget = opt_long(jr, "min_budget");
+	r->mode = opt_string(jr, "mode");
+	r->default_effort = opt_string(jr, "default_effort");
+	strings_load(json_object_get(jr, "efforts"), &r->efforts, &r->n_efforts);
+	if (m->token_limit_field != NULL &&
+	    name_index(token_limit_fields, 2, m->token_limit_field) < 0) {
+		snprintf(err, errlen,
+		         "%s: model '%s': token_limit_field is max_tokens or "
+		         "max_completion_tokens, not '%s'",
+		         path, m->name, m->token_limit_field);
+		return -1;
+	}
+	if (r->mode != NULL && name_index(reasoning_modes, 3, r->mode) < 0) {
+		snprintf(err, errlen,
+		         "%s: model '%s': reasoning mode is always, optional or none, not '%s'",
+		         path, m->name, r->mode);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+facts_release(struct baseline_model *m)
+{
+	strings_free(m->rejects, m->n_rejects);
+	strings_free(m->exclusive, m->n_exclusive);
+	strings_free(m->apis, m->n_apis);
+	free(m->token_limit_field);
+	free(m->source);
+	free(m->as_of);
+	free(m->reasoning.mode);
+	free(m->reasoning.default_effort);
+	strings_free(m->reasoning.efforts, m->reasoning.n_efforts);
+}
+
+static char *dup_or_null(const char *s);
+
+static void
+facts_copy(struct baseline_model *dst, const struct baseline_model *m)
+{
+	dst->rejects = strings_copy(m->rejects, m->n_rejects);
+	dst->n_rejects = m->n_rejects;
+	dst->exclusive = strings_copy(m->exclusive, m->n_exclusive);
+	dst->n_exclusive = m->n_exclusive;
+	dst->apis = strings_copy(m->apis, m->n_apis);
+	dst->n_apis = m->n_apis;
+	dst->token_limit_field = dup_or_null(m->token_limit_field);
+	dst->source = dup_or_null(m->source);
+	dst->as_of = dup_or_null(m->as_of);
+	dst->price_cached_in = m->price_cached_in;
+	dst->reasoning = m->reasoning;
+	dst->reasoning.mode = dup_or_null(m->reasoning.mode);
+	dst->reasoning.default_effort = dup_or_null(m->reasoning.default_effort);
+	dst->reasoning.efforts = strings_copy(m->reasoning.efforts, m->reasoning.n_efforts);
+}
+
+/* The facts into the model's JSON object j: only what is known. */
+static void
+facts_json(const struct baseline_model *m, json_t *j)
+{
+	if (m->n_apis > 0)
+		json_object_set_new(j, "apis", strings_json(m->apis, m->n_apis));
+	if (m->n_rejects > 0)
+		json_object_set_new(j, "rejects", strings_json(m->rejects, m->n_rejects));
+	if (m->n_exclusive > 0)
+		json_object_set_new(j, "exclusive", strings_json(m->exclusive, m->n_exclusive));
+	if (m->token_limit_field != NULL)
+		json_object_set_new(j, "token_limit_field", json_string(m->token_limit_field));
+	const struct baseline_reasoning *r = &m->reasoning;
+	if (r->mode != NULL || r->min_output >= 0 || r->min_budget >= 0 || r->n_efforts > 0) {
+		json_t *jr = json_object();
+		if (r->mode != NULL)
+			json_object_set_new(jr, "mode", json_string(r->mode));
+		if (r->min_output >= 0)
+			json_object_set_new(jr, "min_output", json_integer(r->min_output));
+		if (r->min_budget >= 0)
+			json_object_set_new(jr, "min_budget", json_integer(r->min_budget));
+		if (r->n_efforts > 0)
+			json_object_set_new(jr, "efforts", strings_json(r->efforts, r->n_efforts));
+		if (r->default_effort != NULL)
+			json_object_set_new(jr, "default_effort", json_string(r->default_effort));
+		json_object_set_new(j, "reasoning", jr);
+	}
+	if (m->source != NULL)
+		json_object_set_new(j, "source", json_string(m->source));
+	if (m->as_of != NULL)
+		json_object_set_new(j, "as_of", json_string(m->as_of));
+}
+
 static void
 model_release(struct baseline_model *m)
 {
@@ -188,6 +310,7 @@ model_release(struct baseline_model *m)
 	free(m->tokenizer);
 	free(m->template);
 	free(m->id_prefix);
+	facts_release(m);
 	for (size_t i = 0; i < m->n_answers; i++)
 		free(m->answers[i].probe);
 	free(m->answers);
@@ -263,6 +386,8 @@ baseline_load(const char *path, char *err, size_t errlen)
 		m->tokenizer = opt_string(jm, "tokenizer");
 		m->template = opt_string(jm, "template");
 		m->id_prefix = opt_string(jm, "id_prefix");
+		if (facts_load(m, jm, path, err, errlen) != 0)
+			goto err;
 		json_t *v = json_object_get(jm, "context_window");
 		m->context_window = json_is_integer(v) ? (long)json_integer_value(v) : -1;
 		v = json_object_get(jm, "max_output");
@@ -351,6 +476,7 @@ model_to_json(const struct baseline_model *m)
 	json_object_set_new(j, "max_output", json_integer(m->max_output));
 	json_object_set_new(j, "id_prefix", json_string(m->id_prefix ? m->id_prefix : ""));
 	json_object_set_new(j, "system_fingerprint", json_boolean(m->system_fingerprint));
+	facts_json(m, j);
 	json_t *ans = json_object();
 	for (size_t i = 0; i < m->n_answers; i++)
 		json_object_set_new(ans, m->answers[i].probe, json_real(m->answers[i].p_correct));
@@ -382,6 +508,8 @@ model_to_json(const struct baseline_model *m)
 		json_t *pr = json_object();
 		json_object_set_new(pr, "input", json_real(m->price_in));
 		json_object_set_new(pr, "output", json_real(m->price_out));
+		if (m->price_cached_in >= 0)
+			json_object_set_new(pr, "cached_input", json_real(m->price_cached_in));
 		json_object_set_new(j, "price_per_mtok", pr);
 	}
 	return j;
@@ -420,6 +548,7 @@ model_copy(struct baseline_model *dst, const struct baseline_model *m)
 	dst->max_output = m->max_output;
 	dst->id_prefix = dup_or_null(m->id_prefix);
 	dst->system_fingerprint = m->system_fingerprint;
+	facts_copy(dst, m);
 	dst->answers = xcalloc(m->n_answers + 1, sizeof *dst->answers);
 	for (size_t i = 0; i < m->n_answers; i++) {
 		dst->answers[i].probe = xstrdup(m->answers[i].probe);
@@ -503,16 +632,181 @@ baseline_load_default(char *err, size_t errlen)
 	return p;
 }
 
+/* Keys are compared, never kept: a name longer than this is no model's. */
+#define NAME_KEY_CAP 160
+
+/*
+ * name as a key (see baseline_resolve): without a vendor prefix (up to the
+ * last '/'), ASCII case folded, '.', '_' and ' ' read as '-'. 0, or -1
+ * when the name does not fit (it matches nothing then).
+ */
+static int
+name_key(const char *name, char out[NAME_KEY_CAP])
+{
+	const char *slash = strrchr(name, '/');
+	const char *s = slash ? slash + 1 : name;
+	size_t n = 0;
+	for (; *s != '\0'; s++) {
+		if (n + 1 >= NAME_KEY_CAP)
+			return -1;
+		char c = *s;
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		else if (c == '.' || c == '_' || c == ' ')
+			c = '-';
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+static int
+all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return n > 0;
+}
+
+/* Does key end in "-" followed by digit groups of these lengths, '-'
+ * between them ({4,2,2}: "-2025-11-01")? The length of that tail, or 0. */
+static size_t
+digits_tail(const char *key, const size_t *groups, size_t n_groups)
+{
+	size_t len = strlen(key), want = 0;
+	for (size_t g = 0; g < n_groups; g++)
+		want += groups[g] + 1;
+	if (len <= want)
+		return 0;
+	const char *t = key + len - want;
+	for (size_t g = 0; g < n_groups; g++) {
+		if (*t != '-' || !all_digits(t + 1, groups[g]))
+			return 0;
+		t += groups[g] + 1;
+	}
+	return want;
+}
+
+/*
+ * What relays and providers put after a model's name to say which
+ * snapshot or which setting: dropped one at a time from the right. Only
+ * whole tails; a segment that names another model ("-mini", "-pro",
+ * "-codex", "-max", "-fast") is never among them.
+ */
+static const char *const name_suffixes[] = {
+    "-latest", "-thinking", "-nothinking", "-high", "-medium", "-low",    "-minimal",
+    "-xhigh",  ":free",     ":thinking",   ":beta", ":nitro",  ":exacto", "[1m]",
+};
+
+/* Drop one snapshot date or suffix from the end of key: 1 when one was. */
+static int
+strip_tail(char *key)
+{
+	static const size_t ymd[] = {4, 2, 2}, md[] = {2, 2}, my[] = {2, 4}, eight[] = {8},
+	                    four[] = {4};
+	static const struct {
+		const size_t *groups;
+		size_t n;
+	} dates[] = {{ymd, 3}, {my, 2}, {md, 2}, {eight, 1}, {four, 1}};
+	size_t len = strlen(key);
+	for (size_t i = 0; i < sizeof dates / sizeof dates[0]; i++) {
+		size_t t = digits_tail(key, dates[i].groups, dates[i].n);
+		if (t > 0) {
+			key[len - t] = '\0';
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < sizeof name_suffixes / sizeof name_suffixes[0]; i++) {
+		size_t n = strlen(name_suffixes[i]);
+		if (len > n && strcmp(key + len - n, name_suffixes[i]) == 0) {
+			key[len - n] = '\0';
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Does m's name or an alias have this key? */
+static int
+model_has_key(const struct baseline_model *m, const char *key)
+{
+	char k[NAME_KEY_CAP];
+	if (name_key(m->name, k) == 0 && strcmp(k, key) == 0)
+		return 1;
+	for (size_t i = 0; i < m->n_aliases; i++)
+		if (name_key(m->aliases[i], k) == 0 && strcmp(k, key) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+model_has_name(const struct baseline_model *m, const char *name)
+{
+	return strcmp(m->name, name) == 0 ||
+	       name_index((const char *const *)m->aliases, m->n_aliases, name) >= 0;
+}
+
+/*
+ * One step of baseline_resolve: every model that has the name (key NULL)
+ * or the key. 1 with *out set, 0 none, -1 two (why says which).
+ */
+static int
+resolve_step(const struct baseline_pack *p, const char *name, const char *key,
+             const struct baseline_model **out, char *why, size_t whylen)
+{
+	const struct baseline_model *found = NULL;
+	for (size_t i = 0; i < p->n; i++) {
+		const struct baseline_model *m = &p->models[i];
+		if (!(key ? model_has_key(m, key) : model_has_name(m, name)))
+			continue;
+		if (found != NULL) {
+			if (why != NULL)
+				snprintf(why, whylen,
+				         "model name '%s' is ambiguous: it could be '%s' or '%s' "
+				         "(name one of them exactly)",
+				         name, found->name, m->name);
+			*out = NULL;
+			return -1;
+		}
+		found = m;
+	}
+	*out = found;
+	return found != NULL;
+}
+
+int
+baseline_resolve(const struct baseline_pack *p, const char *name, const struct baseline_model **out,
+                 char *why, size_t whylen)
+{
+	*out = NULL;
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	if (name == NULL || *name == '\0')
+		return 0;
+	int rc = resolve_step(p, name, NULL, out, why, whylen);
+	if (rc != 0)
+		return rc;
+	char key[NAME_KEY_CAP];
+	if (name_key(name, key) != 0)
+		return 0;
+	do {
+		rc = resolve_step(p, name, key, out, why, whylen);
+		if (rc != 0)
+			return rc;
+	} while (strip_tail(key));
+	return 0;
+}
+
 const struct baseline_model *
 baseline_find(const struct baseline_pack *p, const char *name)
 {
-	for (size_t i = 0; i < p->n; i++) {
-		const struct baseline_model *m = &p->models[i];
-		if (strcmp(m->name, name) == 0 ||
-		    name_index((const char *const *)m->aliases, m->n_aliases, name) >= 0)
-			return m;
-	}
-	return NULL;
+	/* exactly first, the first model that has it: what packs always did */
+	for (size_t i = 0; i < p->n; i++)
+		if (model_has_name(&p->models[i], name))
+			return &p->models[i];
+	const struct baseline_model *m;
+	return baseline_resolve(p, name, &m, NULL, 0) == 1 ? m : NULL;
 }
 
 /* name followed by "-YYYY-MM-DD" or "-NNNN" (a dated snapshot) */
@@ -541,6 +835,15 @@ baseline_name_matches(const struct baseline_model *m, const char *reported)
 	for (size_t k = 0; k < m->n_aliases; k++)
 		if (strcmp(m->aliases[k], reported) == 0 || is_snapshot_of(m->aliases[k], reported))
 			return 1;
+	/* the same name as baseline_resolve reads it ("anthropic/claude-opus-4.5",
+	 * "claude-opus-4-5-20251101" for claude-opus-4-5) */
+	char key[NAME_KEY_CAP];
+	if (name_key(reported, key) != 0)
+		return 0;
+	do {
+		if (model_has_key(m, key))
+			return 1;
+	} while (strip_tail(key));
 	return 0;
 }
 
@@ -554,20 +857,37 @@ baseline_answer_rate(const struct baseline_model *m, const char *probe)
 }
 
 int
+baseline_rejects(const struct baseline_model *m, const char *param)
+{
+	return name_index((const char *const *)m->rejects, m->n_rejects, param) >= 0;
+}
+
+int
 baseline_supports(const struct baseline_model *m, const char *param)
 {
-	return name_index((const char *const *)m->params, m->n_params, param) >= 0;
+	return name_index((const char *const *)m->params, m->n_params, param) >= 0 &&
+	       !baseline_rejects(m, param);
 }
 
 void
 baseline_request_rules(const struct baseline_model *m, struct request_rules *out)
 {
 	memset(out, 0, sizeof *out);
-	if (m == NULL || m->n_params == 0)
+	if (m == NULL)
 		return;
-	out->max_completion_tokens =
-	    !baseline_supports(m, "max_tokens") && baseline_supports(m, "max_completion_tokens");
-	out->no_temperature = !baseline_supports(m, "temperature");
+	/* what the documentation says the API refuses is never sent */
+	out->no_temperature = baseline_rejects(m, "temperature");
+	out->no_stop = baseline_rejects(m, "stop");
+	out->no_logprobs = baseline_rejects(m, "logprobs") || baseline_rejects(m, "top_logprobs");
+	if (m->token_limit_field != NULL)
+		out->max_completion_tokens =
+		    strcmp(m->token_limit_field, "max_completion_tokens") == 0;
+	if (m->n_params == 0)
+		return;
+	if (m->token_limit_field == NULL)
+		out->max_completion_tokens = !baseline_supports(m, "max_tokens") &&
+		                             baseline_supports(m, "max_completion_tokens");
+	out->no_temperature = out->no_temperature || !baseline_supports(m, "temperature");
 }
 
 int

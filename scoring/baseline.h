@@ -47,6 +47,20 @@ struct baseline_protocol {
 	int seen, seen_streams, seen_whole;
 };
 
+/*
+ * How a model reasons, as its provider documents it. mode: "always" (every
+ * answer spends reasoning tokens first, counted in the output), "optional"
+ * (a request turns it on or off), "none"; NULL when no public source says.
+ */
+struct baseline_reasoning {
+	char *mode;
+	long min_output; /* smallest output budget the API accepts; -1 unknown */
+	long min_budget; /* smallest thinking budget (Anthropic budget_tokens); -1 */
+	char **efforts;  /* reasoning effort values the API takes */
+	size_t n_efforts;
+	char *default_effort; /* or NULL */
+};
+
 /* Where a model's facts come from. */
 enum baseline_origin {
 	BASELINE_PACK = 0, /* a pack: recorded or documented facts */
@@ -68,6 +82,18 @@ struct baseline_model {
 	size_t n_answers;
 	char **params; /* request parameters the official API honours */
 	size_t n_params;
+	/* Documented facts (bundled pack; optional in any pack): */
+	char **rejects; /* parameters the official API refuses with a 400: never sent */
+	size_t n_rejects;
+	char *token_limit_field; /* "max_completion_tokens" or "max_tokens"; NULL: by params */
+	char **exclusive;        /* parameters a request may carry at most one of */
+	size_t n_exclusive;
+	char **apis; /* every API the official endpoint serves it on; empty: api alone */
+	size_t n_apis;
+	struct baseline_reasoning reasoning;
+	double price_cached_in;       /* USD per million cached input tokens; < 0 unknown */
+	char *source;                 /* where the documented facts come from (URL, document) */
+	char *as_of;                  /* when they were read, YYYY-MM-DD */
 	double price_in, price_out;   /* USD per million tokens; < 0 unknown */
 	double ttft_ms, tokens_per_s; /* official latency profile; < 0 unknown */
 	double latency_time_scale;    /* the endpoint's delays were this many times
@@ -108,8 +134,28 @@ json_t *baseline_pack_to_json(const struct baseline_pack *p);
 void baseline_put(struct baseline_pack *p, const struct baseline_model *m);
 void baseline_free(struct baseline_pack *p);
 
-/* A model by name or alias (case-sensitive), or NULL. */
+/*
+ * A model by name or alias: exactly (case-sensitive) first, then as
+ * baseline_resolve() finds it. NULL when no model, or more than one, fits.
+ */
 const struct baseline_model *baseline_find(const struct baseline_pack *p, const char *name);
+/*
+ * The model a name a relay or a buyer uses means. Tried in order, the
+ * first step with any match deciding:
+ *   1. the name or an alias, exactly;
+ *   2. the same compared as keys: case folded, a vendor prefix
+ *      ("openai/", "anthropic/", "models/") dropped, '.' and '_' read as
+ *      '-' ("claude-opus-4.5" is "claude-opus-4-5");
+ *   3. the key without a dated snapshot ("-2025-11-01", "-20251101",
+ *      "-0125") or a relay's suffix ("-latest", "-thinking", "-high", ":free"),
+ *      one at a time from the right, each shorter key tried in turn.
+ * Nothing else is dropped: "gpt-5.5-mini" never becomes gpt-5.5.
+ * Returns 1 with *out set, 0 when nothing fits, -1 when one step matches
+ * two models (why then names both, as a sentence the CLI can print; *out
+ * NULL). why may be NULL.
+ */
+int baseline_resolve(const struct baseline_pack *p, const char *name,
+                     const struct baseline_model **out, char *why, size_t whylen);
 /* Does a reported model name belong to m (its name, an alias, or a dated
  * snapshot "name-YYYY-MM-DD")? */
 int baseline_name_matches(const struct baseline_model *m, const char *reported);
@@ -125,13 +171,18 @@ void baseline_protocol_release(struct baseline_protocol *p);
  * was seen to send? Pings are left out: they may come anywhere. */
 int baseline_protocol_knows_events(const struct baseline_protocol *p, const char *events);
 
-/* Does the official API honour this request parameter? */
+/* Does the official API honour this request parameter (listed in params,
+ * not in rejects)? */
 int baseline_supports(const struct baseline_model *m, const char *param);
+/* Does the official API refuse this request parameter (listed in rejects)? */
+int baseline_rejects(const struct baseline_model *m, const char *param);
 /*
- * What requests to m may carry (probes/adapter.h): max_completion_tokens
- * where the pack lists it and not max_tokens, no temperature where the pack
- * lists the parameters and temperature is not among them. m NULL (a model
- * the pack lacks): the defaults.
+ * What requests to m may carry (probes/adapter.h): the token limit in
+ * token_limit_field, else max_completion_tokens where the pack lists it and
+ * not max_tokens; no temperature where the pack rejects it, or lists the
+ * parameters and temperature is not among them; no stop sequences and no
+ * logprobs where the pack rejects them. m NULL (a model the pack lacks):
+ * the defaults.
  */
 void baseline_request_rules(const struct baseline_model *m, struct request_rules *out);
 /* Was this system_fingerprint recorded from m's official API? */

@@ -116,7 +116,8 @@ baseline_infer(const struct baseline_pack *pack, const char *name, enum api_kind
 	out->api = xstrdup(api_name(api));
 	out->context_window = -1;
 	out->max_output = -1;
-	out->price_in = out->price_out = -1;
+	out->price_in = out->price_out = out->price_cached_in = -1;
+	out->reasoning.min_output = out->reasoning.min_budget = -1;
 	out->ttft_ms = out->tokens_per_s = -1;
 	out->latency_time_scale = 1;
 	out->line = model_line(name);

@@ -186,3 +186,373 @@ Test(baseline, id_shapes)
 	baseline_id_shape("3f2a9c1e-0b4d-4e6f-8a7b-1c2d3e4f5a6", s, sizeof s);
 	cr_expect_str_neq(s, "{uuid}", "one digit short is no uuid");
 }
+
+/* A pack from its JSON text, written into the test's directory. */
+static struct baseline_pack *
+pack_of(const char *json, char *e, size_t elen)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/pack.json", dir);
+	cr_assert_eq(test_write_file(path, "%s", json), 0);
+	struct baseline_pack *p = baseline_load(path, e, elen);
+	remove(path);
+	return p;
+}
+
+/* two lines that share a naming scheme, and two entries whose names are
+ * one key ("x-1.5" and "x-1-5"): the ambiguous case */
+static const char naming_pack[] =
+    "{\"assay_baseline_pack\": 1, \"models\": ["
+    "{\"name\": \"claude-opus-4-5\", \"aliases\": [\"claude-opus-4-5-20251101\"], \"api\": "
+    "\"anthropic\"},"
+    "{\"name\": \"claude-opus-4-1\", \"api\": \"anthropic\"},"
+    "{\"name\": \"gpt-5.5\"}, {\"name\": \"gpt-5\"}, {\"name\": \"gpt-5-mini\"},"
+    "{\"name\": \"kimi-k2\"}, {\"name\": \"kimi-k2-thinking\"},"
+    "{\"name\": \"x-1.5\"}, {\"name\": \"x-1-5\"}]}";
+
+Test(baseline, naming_variants_resolve_to_one_entry, .init = setup, .fini = teardown)
+{
+	char e[256];
+	struct baseline_pack *p = pack_of(naming_pack, e, sizeof e);
+	cr_assert_not_null(p, "%s", e);
+	static const struct {
+		const char *name, *want;
+	} cases[] = {
+	    {"claude-opus-4-5", "claude-opus-4-5"},
+	    {"claude-opus-4.5", "claude-opus-4-5"},
+	    {"claude-opus-4-5-20251101", "claude-opus-4-5"},
+	    {"anthropic/claude-opus-4.5", "claude-opus-4-5"},
+	    {"Claude-Opus-4.5-Thinking", "claude-opus-4-5"},
+	    {"claude-opus-4-5-latest", "claude-opus-4-5"},
+	    {"claude-opus-4-5[1m]", "claude-opus-4-5"},
+	    {"claude-opus-4-1", "claude-opus-4-1"},
+	    {"openai/gpt-5.5", "gpt-5.5"},
+	    {"GPT-5.5", "gpt-5.5"},
+	    {"gpt-5-5", "gpt-5.5"},
+	    {"gpt-5.5-high", "gpt-5.5"},
+	    {"gpt-5.5-2026-04-23", "gpt-5.5"},
+	    {"gpt-5-2025-08-07", "gpt-5"},
+	    {"gpt-5-mini-2025-08-07", "gpt-5-mini"},
+	    {"gpt-5-mini-minimal", "gpt-5-mini"},
+	    {"openrouter/openai/gpt-5:free", "gpt-5"},
+	    /* a model whose name holds a suffix is itself before its line */
+	    {"kimi-k2-thinking", "kimi-k2-thinking"},
+	    {"moonshotai/Kimi-K2-Thinking", "kimi-k2-thinking"},
+	    {"kimi-k2-latest", "kimi-k2"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct baseline_model *m = NULL;
+		char why[320];
+		int rc = baseline_resolve(p, cases[i].name, &m, why, sizeof why);
+		cr_expect_eq(rc, 1, "%s: rc %d (%s)", cases[i].name, rc, why);
+		if (rc == 1)
+			cr_expect_str_eq(m->name, cases[i].want, "%s: %s, want %s", cases[i].name,
+			                 m->name, cases[i].want);
+		cr_expect_eq(baseline_find(p, cases[i].name), m, "%s: find and resolve differ",
+		             cases[i].name);
+	}
+	baseline_free(p);
+}
+
+Test(baseline, names_of_other_models_do_not_resolve, .init = setup, .fini = teardown)
+{
+	char e[256];
+	struct baseline_pack *p = pack_of(naming_pack, e, sizeof e);
+	cr_assert_not_null(p, "%s", e);
+	/* a size, a tier or a later version is another model, not a variant */
+	static const char *const names[] = {
+	    "gpt-5.5-mini",
+	    "gpt-5.5-pro",
+	    "gpt-5-nano",
+	    "gpt-5.4",
+	    "gpt-55",
+	    "gpt-5.5x",
+	    "claude-opus-4-8",
+	    "claude-opus-4",
+	    "claude-opus-4-6-20260101",
+	    "claude-opus",
+	    "gpt",
+	    "kimi-k2.5",
+	    "",
+	    "claude-opus-4-51",
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		const struct baseline_model *m = NULL;
+		int rc = baseline_resolve(p, names[i], &m, NULL, 0);
+		cr_expect_eq(rc, 0, "'%s' resolved to %s", names[i], m ? m->name : "(ambiguous)");
+		cr_expect_null(baseline_find(p, names[i]), "'%s' found", names[i]);
+	}
+	baseline_free(p);
+}
+
+Test(baseline, an_ambiguous_name_names_both_candidates, .init = setup, .fini = teardown)
+{
+	char e[256];
+	struct baseline_pack *p = pack_of(naming_pack, e, sizeof e);
+	cr_assert_not_null(p, "%s", e);
+	const struct baseline_model *m = (const struct baseline_model *)p;
+	char why[320];
+	cr_expect_eq(baseline_resolve(p, "X-1.5", &m, why, sizeof why), -1);
+	cr_expect_null(m);
+	cr_expect_not_null(strstr(why, "'x-1.5'"), "%s", why);
+	cr_expect_not_null(strstr(why, "'x-1-5'"), "%s", why);
+	cr_expect_not_null(strstr(why, "ambiguous"), "%s", why);
+	cr_expect_null(baseline_find(p, "X-1.5"), "an ambiguous name is never picked");
+	/* the exact name is no ambiguity */
+	cr_expect_eq(baseline_resolve(p, "x-1-5", &m, why, sizeof why), 1);
+	cr_expect_str_eq(m->name, "x-1-5");
+	baseline_free(p);
+}
+
+Test(baseline, reported_names_match_as_resolved, .init = setup, .fini = teardown)
+{
+	char e[256];
+	struct baseline_pack *p = pack_of(naming_pack, e, sizeof e);
+	cr_assert_not_null(p, "%s", e);
+	const struct baseline_model *opus = baseline_find(p, "claude-opus-4-5");
+	const struct baseline_model *gpt = baseline_find(p, "gpt-5");
+	cr_assert(opus != NULL && gpt != NULL);
+	cr_expect(baseline_name_matches(opus, "claude-opus-4-5-20251101"));
+	cr_expect(baseline_name_matches(opus, "anthropic/claude-opus-4.5"));
+	cr_expect(baseline_name_matches(gpt, "gpt-5-2025-08-07"));
+	cr_expect(!baseline_name_matches(gpt, "gpt-5-mini-2025-08-07"));
+	cr_expect(!baseline_name_matches(opus, "claude-opus-4-1"));
+	baseline_free(p);
+}
+
+static const char rules_pack[] =
+    "{\"assay_baseline_pack\": 1, \"models\": ["
+    "{\"name\": \"reasoner\", \"token_limit_field\": \"max_completion_tokens\","
+    " \"rejects\": [\"temperature\", \"stop\", \"logprobs\"],"
+    " \"reasoning\": {\"mode\": \"always\", \"efforts\": [\"low\", \"high\"], \"default_effort\": "
+    "\"high\", \"min_budget\": 1024},"
+    " \"price_per_mtok\": {\"input\": 1.25, \"output\": 10, \"cached_input\": 0.125},"
+    " \"source\": \"https://example.invalid/models/reasoner\", \"as_of\": \"2026-12-01\"},"
+    /* an older pack: the rules come from params alone, as before */
+    "{\"name\": \"chat\", \"params\": [\"temperature\", \"max_tokens\", \"stop\"]},"
+    "{\"name\": \"rejects-in-params\", \"params\": [\"temperature\", \"max_tokens\"],"
+    " \"rejects\": [\"temperature\"]}]}";
+
+Test(baseline, documented_facts_become_request_rules, .init = setup, .fini = teardown)
+{
+	char e[256];
+	struct baseline_pack *p = pack_of(rules_pack, e, sizeof e);
+	cr_assert_not_null(p, "%s", e);
+	struct request_rules r;
+	const struct baseline_model *m = baseline_find(p, "reasoner");
+	baseline_request_rules(m, &r);
+	cr_expect(r.max_completion_tokens && r.no_temperature && r.no_stop && r.no_logprobs);
+	cr_expect_str_eq(m->reasoning.mode, "always");
+	cr_expect_eq(m->reasoning.min_budget, 1024);
+	cr_expect_eq(m->reasoning.min_output, -1, "not documented: unknown");
+	cr_expect_float_eq(m->price_cached_in, 0.125, 1e-9);
+	cr_expect_str_eq(m->as_of, "2026-12-01");
+	baseline_request_rules(baseline_find(p, "chat"), &r);
+	cr_expect(!r.max_completion_tokens && !r.no_temperature && !r.no_stop && !r.no_logprobs);
+	m = baseline_find(p, "rejects-in-params");
+	baseline_request_rules(m, &r);
+	cr_expect(r.no_temperature, "a rejected parameter is never sent, listed or not");
+	cr_expect(!baseline_supports(m, "temperature"));
+
+	/* the body the adapter builds carries neither temperature nor max_tokens */
+	baseline_request_rules(baseline_find(p, "reasoner"), &r);
+	struct probe_message msg = {"user", "hi"};
+	struct probe_call call = {.model = "reasoner",
+	                          .messages = &msg,
+	                          .n_messages = 1,
+	                          .max_tokens = 64,
+	                          .temperature = 0.7,
+	                          .seed = -1,
+	                          .rules = &r};
+	char *body = adapter_body(API_OPENAI, &call, NULL);
+	cr_assert_not_null(body);
+	cr_expect_null(strstr(body, "\"temperature\""), "%s", body);
+	cr_expect_null(strstr(body, "\"max_tokens\""), "%s", body);
+	cr_expect_not_null(strstr(body, "\"max_completion_tokens\":64"), "%s", body);
+	free(body);
+	static const char *const stop[] = {"5"};
+	struct request_intent with_stop = {.stop = stop, .n_stop = 1};
+	struct request_intent with_logprobs = {.top_logprobs = 3};
+	struct request_intent plain = {0};
+	cr_expect_not_null(adapter_refused(&r, &with_stop));
+	cr_expect_not_null(adapter_refused(&r, &with_logprobs));
+	cr_expect_null(adapter_refused(&r, &plain));
+	cr_expect_null(adapter_refused(NULL, &with_stop));
+
+	/* and the facts survive export */
+	json_t *j = baseline_pack_to_json(p);
+	char *text = json_dumps(j, 0);
+	json_decref(j);
+	baseline_free(p);
+	p = pack_of(text, e, sizeof e);
+	free(text);
+	cr_assert_not_null(p, "%s", e);
+	m = baseline_find(p, "reasoner");
+	cr_assert_not_null(m);
+	cr_expect_eq(m->n_rejects, 3);
+	cr_expect_str_eq(m->token_limit_field, "max_completion_tokens");
+	cr_expect_eq(m->reasoning.n_efforts, 2);
+	cr_expect_str_eq(m->reasoning.default_effort, "high");
+	cr_expect_str_eq(m->source, "https://example.invalid/models/reasoner");
+	cr_expect_float_eq(m->price_cached_in, 0.125, 1e-9);
+	baseline_free(p);
+}
+
+Test(baseline, an_undocumented_word_is_refused, .init = setup, .fini = teardown)
+{
+	char e[256];
+	cr_expect_null(pack_of("{\"assay_baseline_pack\": 1, \"models\": [{\"name\": \"m\", "
+	                       "\"reasoning\": {\"mode\": \"sometimes\"}}]}",
+	                       e, sizeof e));
+	cr_expect_not_null(strstr(e, "sometimes"), "%s", e);
+	cr_expect_null(pack_of("{\"assay_baseline_pack\": 1, \"models\": [{\"name\": \"m\", "
+	                       "\"token_limit_field\": \"max_output_tokens\"}]}",
+	                       e, sizeof e));
+	cr_expect_not_null(strstr(e, "max_output_tokens"), "%s", e);
+}
+
+static struct baseline_pack *
+bundled(void)
+{
+	char e[256];
+	struct baseline_pack *p =
+	    baseline_load(ASSAY_SRCDIR "/scoring/baselines/bundled.json", e, sizeof e);
+	cr_assert_not_null(p, "%s", e);
+	return p;
+}
+
+Test(baseline, every_bundled_name_resolves_to_its_own_entry)
+{
+	struct baseline_pack *p = bundled();
+	for (size_t i = 0; i < p->n; i++) {
+		const struct baseline_model *m = &p->models[i];
+		const struct baseline_model *got;
+		char why[320];
+		cr_expect_eq(baseline_resolve(p, m->name, &got, why, sizeof why), 1, "%s: %s",
+		             m->name, why);
+		cr_expect_eq(got, m, "%s resolves to %s", m->name, got ? got->name : "nothing");
+		for (size_t k = 0; k < m->n_aliases; k++) {
+			cr_expect_eq(baseline_resolve(p, m->aliases[k], &got, why, sizeof why), 1,
+			             "%s: %s", m->aliases[k], why);
+			cr_expect_eq(got, m, "alias %s of %s resolves to %s", m->aliases[k],
+			             m->name, got ? got->name : "nothing");
+		}
+		/* documented facts name their source and date */
+		if (m->source != NULL)
+			cr_expect_not_null(m->as_of, "%s has a source and no as_of", m->name);
+	}
+	baseline_free(p);
+}
+
+Test(baseline, relays_names_for_todays_models)
+{
+	struct baseline_pack *p = bundled();
+	static const struct {
+		const char *name, *want;
+	} cases[] = {
+	    {"claude-opus-4.5", "claude-opus-4-5"},
+	    {"claude-opus-4-5-20251101", "claude-opus-4-5"},
+	    {"anthropic/claude-opus-4.5", "claude-opus-4-5"},
+	    {"claude-opus-4-5-thinking", "claude-opus-4-5"},
+	    {"claude-sonnet-4-5-20250929-thinking", "claude-sonnet-4-5"},
+	    {"claude-opus-4-8-thinking", "claude-opus-4-8"},
+	    {"claude-sonnet-4-6[1m]", "claude-sonnet-4-6"},
+	    {"openai/gpt-5.5", "gpt-5.5"},
+	    {"gpt-5.5-2026-04-23", "gpt-5.5"},
+	    {"gpt-5-5-high", "gpt-5.5"},
+	    {"GPT-5.2", "gpt-5.2"},
+	    {"openai/gpt-5.6-high", "gpt-5.6-sol"},
+	    {"gpt-5.6-luna-2026-07-09", "gpt-5.6-luna"},
+	    {"gpt-5-2025-08-07", "gpt-5"},
+	    {"gpt-5-mini-minimal", "gpt-5-mini"},
+	    {"o4-mini-high", "o4-mini"},
+	    {"models/gemini-2.5-pro", "gemini-2.5-pro"},
+	    {"deepseek-ai/DeepSeek-V3.2", "deepseek-v3.2"},
+	    {"Qwen/Qwen3.5-397B-A17B", "qwen3.5-397b-a17b"},
+	    {"moonshotai/kimi-k2-thinking", "kimi-k2-thinking"},
+	    {"zai-org/GLM-5.1", "glm-5.1"},
+	    {"x-ai/grok-4", "grok-4"},
+	    {"minimax/MiniMax-M2.5", "MiniMax-M2.5"},
+	    /* the 2024-25 entries keep their names */
+	    {"gpt-4o-2024-08-06", "gpt-4o"},
+	    {"claude-sonnet-4-20250514", "claude-sonnet-4"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct baseline_model *m = NULL;
+		char why[320];
+		int rc = baseline_resolve(p, cases[i].name, &m, why, sizeof why);
+		cr_expect_eq(rc, 1, "%s: rc %d %s", cases[i].name, rc, why);
+		if (rc == 1)
+			cr_expect_str_eq(m->name, cases[i].want, "%s: %s, want %s", cases[i].name,
+			                 m->name, cases[i].want);
+	}
+	/* another size, tier or version is another model: no pack entry */
+	static const char *const others[] = {
+	    "gpt-5.5-mini",    "claude-opus-4-9",      "claude-code-opus-4.8",
+	    "gpt-5.3",         "gpt-5-chat-latest",    "o3-mini",
+	    "kimi-k2",         "grok-4-fast",          "gpt-6",
+	    "claude-sonnet-6", "gemini-3-pro-preview", "qwen3.5-plus-max",
+	};
+	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+		const struct baseline_model *m = NULL;
+		cr_expect_eq(baseline_resolve(p, others[i], &m, NULL, 0), 0, "'%s' resolved to %s",
+		             others[i], m ? m->name : "(ambiguous)");
+	}
+	baseline_free(p);
+}
+
+Test(baseline, todays_reasoning_models_are_sent_what_they_accept)
+{
+	struct baseline_pack *p = bundled();
+	struct request_rules r;
+	static const char *const openai_reasoners[] = {"gpt-5",   "gpt-5-mini", "gpt-5-nano",
+	                                               "gpt-5.1", "gpt-5.2",    "gpt-5.5",
+	                                               "gpt-5.6", "o4-mini"};
+	for (size_t i = 0; i < sizeof openai_reasoners / sizeof openai_reasoners[0]; i++) {
+		const struct baseline_model *m = baseline_find(p, openai_reasoners[i]);
+		cr_assert_not_null(m, "%s", openai_reasoners[i]);
+		baseline_request_rules(m, &r);
+		cr_expect(r.max_completion_tokens, "%s takes max_completion_tokens", m->name);
+		cr_expect(r.no_temperature, "%s is never sent a temperature", m->name);
+		cr_expect_str_eq(m->tokenizer, "o200k_base");
+	}
+	baseline_request_rules(baseline_find(p, "gpt-5"), &r);
+	cr_expect(r.no_stop && r.no_logprobs, "GPT-5 refuses stop and logprobs");
+	const struct baseline_model *opus = baseline_find(p, "claude-opus-4-7");
+	cr_assert_not_null(opus);
+	baseline_request_rules(opus, &r);
+	cr_expect(r.no_temperature, "Opus 4.7 refuses temperature");
+	baseline_request_rules(baseline_find(p, "claude-sonnet-5"), &r);
+	cr_expect(r.no_temperature, "Sonnet 5 refuses a non-default temperature");
+	const struct baseline_model *haiku = baseline_find(p, "claude-haiku-4-5");
+	cr_assert_not_null(haiku);
+	baseline_request_rules(haiku, &r);
+	cr_expect(!r.no_temperature && !r.max_completion_tokens);
+	cr_expect_eq(haiku->reasoning.min_budget, 1024);
+	cr_expect_str_eq(baseline_find(p, "gpt-oss-120b")->tokenizer, "o200k_harmony");
+	/* the older chat models are unchanged */
+	baseline_request_rules(baseline_find(p, "gpt-4o"), &r);
+	cr_expect(!r.max_completion_tokens && !r.no_temperature && !r.no_stop);
+	baseline_free(p);
+}
+
+Test(baseline, record_names_both_candidates_of_an_ambiguous_name, .init = setup, .fini = teardown)
+{
+	char path[128];
+	snprintf(path, sizeof path, "%s/twins.json", dir);
+	cr_assert_eq(test_write_file(path, "%s", naming_pack), 0);
+	char *a[] = {ASSAY,
+	             (char *)"baseline",
+	             (char *)"record",
+	             (char *)"--base-url",
+	             (char *)"http://127.0.0.1:9/v1",
+	             (char *)"--model",
+	             (char *)"X-1.5",
+	             NULL};
+	char *out, *err;
+	cr_expect_eq(run_capture(a, 20000, &out, &err), 2);
+	cr_expect_not_null(strstr(err, "'x-1.5' or 'x-1-5'"), "%s", err);
+	free(out);
+	free(err);
+	remove(path);
+}

@@ -278,9 +278,9 @@ Test(detect, unknown_model_served_by_another_line_is_substitution, .init = setup
 		const char *claimed, *tok, *family, *served;
 	} cases[] = {
 	    {"gpt-7-preview", "qwen3", "qwen3", "qwen3-32b"},
-	    {"openai/gpt-5.5-pro", "deepseek_v3", "deepseek_v3", "deepseek-chat"},
+	    {"openai/gpt-6-pro", "deepseek_v3", "deepseek_v3", "deepseek-chat"},
 	    {"claude-fable-5", "o200k_base", "openai", "gpt-4o"},
-	    {"claude-opus-4-8-thinking", "qwen3", "qwen3", "qwen3-32b"},
+	    {"claude-opus-6-thinking", "qwen3", "qwen3", "qwen3-32b"},
 	    {"deepseek-v4", "o200k_base", "openai", "gpt-4o"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
