@@ -47,6 +47,13 @@ struct baseline_protocol {
 	int seen, seen_streams, seen_whole;
 };
 
+/* Where a model's facts come from. */
+enum baseline_origin {
+	BASELINE_PACK = 0, /* a pack: recorded or documented facts */
+	BASELINE_NAME,     /* a stand-in built from the name, which names a line */
+	BASELINE_NONE,     /* a stand-in whose name names no known line */
+};
+
 struct baseline_model {
 	char *name;
 	char **aliases;
@@ -72,6 +79,10 @@ struct baseline_model {
 	struct baseline_samples *samples;
 	size_t n_samples;
 	struct baseline_protocol protocol;
+	/* not from a pack: a stand-in (scoring/identify.h), whose protocol and
+	 * id shape are borrowed from a pack model of its API */
+	enum baseline_origin origin;
+	const char *line; /* the stand-in's model line, or NULL */
 };
 
 struct baseline_pack {
