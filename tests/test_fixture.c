@@ -1592,3 +1592,31 @@ Test(current, a_relay_sells_names_no_model_has)
 	cr_expect_str_eq(str(r.json, "model"), "claude-fable-9");
 	response_release(&r);
 }
+
+/* gpt-oss-120b behind vLLM: its reasoning handed back whole, so
+ * completion_tokens is exactly the reasoning's count and the answer's;
+ * the prompt counted in the harmony format (o200k_base text). */
+Test(current, gpt_oss_returns_its_reasoning_and_bills_it_exactly)
+{
+	struct response r;
+	const char *q = "What is 17 multiplied by 23?";
+	chat_ok(&r, "official", "gpt-oss-120b", q, "{\"reasoning_effort\": \"high\"}");
+	json_t *msg =
+	    json_object_get(json_array_get(json_object_get(r.json, "choices"), 0), "message");
+	const char *reasoning = str(msg, "reasoning_content"), *text = str(msg, "content");
+	cr_assert_not_null(reasoning, "%s", r.body);
+	cr_assert_not_null(text, "%s", r.body);
+	json_t *u = json_object_get(r.json, "usage");
+	cr_expect_eq(num(u, "completion_tokens"),
+	             text_count("o200k_base", reasoning) + text_count("o200k_base", text), "%s",
+	             r.body);
+	cr_expect_eq(num(u, "prompt_tokens"), text_count("o200k_base", q) +
+	                                          SIMTOK_HARMONY_REQUEST_OVERHEAD +
+	                                          SIMTOK_HARMONY_MESSAGE_OVERHEAD);
+	/* not the openai family's count of the same prompt */
+	cr_expect_neq(num(u, "prompt_tokens"), prompt_count("o200k_base", "openai", q));
+	response_release(&r);
+	chat(&r, "official", "gpt-oss-120b", q, "{\"reasoning_effort\": \"xhigh\"}");
+	cr_expect_eq(r.status, 400, "%s", r.body);
+	response_release(&r);
+}
