@@ -2,7 +2,10 @@
  * The fixture world (assay-fixture): wire format of the simulated official
  * API, usage counted exactly by the real tokenizers, answers from the
  * knowledge table, relays that pass through or substitute, API keys, bad
- * world files and a clean stop on SIGTERM.
+ * world files and a clean stop on SIGTERM; and (suite current, on
+ * tests/data/fixture/current.yaml) today's models: their parameter rules in
+ * the real words, hidden reasoning billed, Claude's thinking blocks,
+ * gpt-oss's reasoning_content, and a relay selling names no model has.
  *
  * Each test starts build/assay-fixture on tests/data/fixture/basic.yaml
  * (ephemeral loopback ports, delays shrunk by --time-scale) and talks to it
