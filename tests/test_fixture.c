@@ -2,7 +2,10 @@
  * The fixture world (assay-fixture): wire format of the simulated official
  * API, usage counted exactly by the real tokenizers, answers from the
  * knowledge table, relays that pass through or substitute, API keys, bad
- * world files and a clean stop on SIGTERM.
+ * world files and a clean stop on SIGTERM; and (suite current, on
+ * tests/data/fixture/current.yaml) today's models: their parameter rules in
+ * the real words, hidden reasoning billed, Claude's thinking blocks,
+ * gpt-oss's reasoning_content, and a relay selling names no model has.
  *
  * Each test starts build/assay-fixture on tests/data/fixture/basic.yaml
  * (ephemeral loopback ports, delays shrunk by --time-scale) and talks to it
@@ -1339,4 +1342,284 @@ Test(fixture, relays_accept_and_refuse_as_the_official_api)
 		expect_openai_refusal("honest", &openai_refused[i]);
 	for (size_t i = 0; i < N(anthropic_refused); i += 3)
 		expect_anthropic_refusal("honest", "/messages", &anthropic_refused[i]);
+}
+
+/* ---- current models: parameter rules, reasoning usage, sold names ---- */
+
+#define CURRENT "tests/data/fixture/current.yaml"
+
+static const char *const need_current[] = {"official", "sold", NULL};
+
+static void
+start_current(void)
+{
+	fixture_start_scaled(&world, CURRENT, need_current, "0.001");
+}
+
+TestSuite(current, .init = start_current, .fini = stop, .timeout = 60);
+
+#define G55(extra) "{'model': 'gpt-5.5', 'messages': [{'role': 'user', 'content': 'hi'}]" extra "}"
+#define G5M(extra)                                                                                 \
+	"{'model': 'gpt-5-mini', 'messages': [{'role': 'user', 'content': 'hi'}]" extra "}"
+#define S45(extra)                                                                                 \
+	"{'model': 'claude-sonnet-4-5', 'max_tokens': 2048, 'messages': [{'role': 'user', "        \
+	"'content': 'hi'}]" extra "}"
+
+/* What GPT-5.x refuses on Chat Completions, in the real words
+ * (fixtures/rules.c names the sources). */
+static const struct refused gpt5_refused[] = {
+    {G55(", 'max_tokens': 50"),
+     "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+     "'max_completion_tokens' instead.",
+     "max_tokens", "unsupported_parameter"},
+    {G55(", 'temperature': 0.5"),
+     "Unsupported value: 'temperature' does not support 0.5 with this model. Only the "
+     "default (1) value is supported.",
+     "temperature", "unsupported_value"},
+    {G55(", 'temperature': 0.5, 'reasoning_effort': 'high'"),
+     "Unsupported value: 'temperature' does not support 0.5 with this model. Only the "
+     "default (1) value is supported.",
+     "temperature", "unsupported_value"},
+    {G55(", 'top_p': 0"),
+     "Unsupported value: 'top_p' does not support 0 with this model. Only the default (1) "
+     "value is supported.",
+     "top_p", "unsupported_value"},
+    {G55(", 'logprobs': true"),
+     "Unsupported parameter: 'logprobs' is not supported with this model.", "logprobs",
+     "unsupported_parameter"},
+    {G55(", 'reasoning_effort': 'minimal'"),
+     "Unsupported value: 'reasoning_effort' does not support 'minimal' with this model. "
+     "Supported values are: 'none', 'low', 'medium', 'high', and 'xhigh'.",
+     "reasoning_effort", "unsupported_value"},
+    {G5M(", 'max_tokens': 50"),
+     "Unsupported parameter: 'max_tokens' is not supported with this model. Use "
+     "'max_completion_tokens' instead.",
+     "max_tokens", "unsupported_parameter"},
+    {G5M(", 'temperature': 0"),
+     "Unsupported value: 'temperature' does not support 0 with this model. Only the default "
+     "(1) value is supported.",
+     "temperature", "unsupported_value"},
+    {G5M(", 'temperature': 0.5, 'reasoning_effort': 'minimal'"),
+     "Unsupported value: 'temperature' does not support 0.5 with this model. Only the "
+     "default (1) value is supported.",
+     "temperature", "unsupported_value"},
+    {G5M(", 'reasoning_effort': 'none'"),
+     "Unsupported value: 'reasoning_effort' does not support 'none' with this model. "
+     "Supported values are: 'minimal', 'low', 'medium', and 'high'.",
+     "reasoning_effort", "unsupported_value"},
+};
+
+static const struct an_refused claude45_refused[] = {
+    {S45(", 'temperature': 0.5, 'top_p': 0.9"),
+     "`temperature` and `top_p` cannot both be specified for this model. Please use only "
+     "one."},
+    {S45(", 'thinking': {'type': 'enabled', 'budget_tokens': 500}"),
+     "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"},
+    {S45(", 'thinking': {'type': 'enabled', 'budget_tokens': 4096}"),
+     "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
+     "documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+     "#max-tokens-and-context-window-size"},
+    {S45(", 'temperature': 0.5, 'thinking': {'type': 'enabled', 'budget_tokens': 1024}"),
+     "`temperature` may only be set to 1 when thinking is enabled. Please consult our "
+     "documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+     "#important-considerations-when-using-extended-thinking"},
+};
+
+Test(current, gpt5_and_claude45_refuse_what_their_apis_refuse)
+{
+	for (size_t i = 0; i < N(gpt5_refused); i++)
+		expect_openai_refusal("official", &gpt5_refused[i]);
+	for (size_t i = 0; i < N(claude45_refused); i++)
+		expect_anthropic_refusal("official", "/messages", &claude45_refused[i]);
+	/* the older models take what the newer ones refuse */
+	expect_accepted("official", "/chat/completions",
+	                OA(", 'max_tokens': 5, 'temperature': 0.5"));
+	expect_accepted("official", "/messages", AN(", 'temperature': 0.5, 'top_p': 0.9"));
+}
+
+Test(current, gpt5_and_claude45_accept_what_their_apis_accept)
+{
+	expect_accepted("official", "/chat/completions", G55(", 'max_completion_tokens': 500"));
+	expect_accepted("official", "/chat/completions", G55(", 'temperature': 1, 'top_p': 1"));
+	/* at effort none GPT-5.5 samples as a chat model */
+	expect_accepted("official", "/chat/completions",
+	                G55(", 'reasoning_effort': 'none', 'temperature': 0.2, 'logprobs': true"));
+	expect_accepted("official", "/chat/completions", G5M(", 'reasoning_effort': 'minimal'"));
+	expect_accepted("official", "/messages", S45(", 'temperature': 0.5"));
+	expect_accepted("official", "/messages", S45(", 'top_p': 0.9"));
+	expect_accepted("official", "/messages",
+	                S45(", 'thinking': {'type': 'enabled', 'budget_tokens': 1024}"));
+}
+
+/* The hidden reasoning of one gpt-5.5 answer: reasoning_tokens reported,
+ * completion_tokens the text's o200k_base count plus them. */
+static long
+gpt55_reasoning(const char *extra, long *text_tokens, const char **finish)
+{
+	struct response r;
+	chat(&r, "official", "gpt-5.5", "[ref 1a2b3c4d] What is 17 multiplied by 23?", extra);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	json_t *u = json_object_get(r.json, "usage");
+	json_t *ch = json_array_get(json_object_get(r.json, "choices"), 0);
+	const char *text = str(json_object_get(ch, "message"), "content");
+	cr_assert_not_null(text, "%s", r.body);
+	long reasoning = num(json_object_get(u, "completion_tokens_details"), "reasoning_tokens");
+	*text_tokens = text_count("o200k_base", text);
+	cr_expect_eq(num(u, "completion_tokens"), *text_tokens + reasoning, "%s", r.body);
+	static char fin[32];
+	snprintf(fin, sizeof fin, "%s", str(ch, "finish_reason"));
+	*finish = fin;
+	response_release(&r);
+	return reasoning;
+}
+
+Test(current, gpt55_bills_hidden_reasoning_by_effort)
+{
+	long text;
+	const char *finish;
+	long none = gpt55_reasoning("{\"reasoning_effort\": \"none\"}", &text, &finish);
+	cr_expect_eq(none, 0);
+	cr_expect_gt(text, 0);
+	long medium = gpt55_reasoning("{\"max_completion_tokens\": 5000}", &text, &finish);
+	cr_expect_gt(medium, 0, "the default effort (medium) reasons");
+	cr_expect_str_eq(finish, "stop");
+	long xhigh = gpt55_reasoning(
+	    "{\"reasoning_effort\": \"xhigh\", \"max_completion_tokens\": 20000}", &text, &finish);
+	cr_expect_gt(xhigh, medium, "xhigh (mean 1600) thinks more than medium (mean 192)");
+	/* the reasoning spends max_completion_tokens first: a small cap leaves
+	 * no answer, as GPT-5's does */
+	long cut = gpt55_reasoning(
+	    "{\"reasoning_effort\": \"high\", \"max_completion_tokens\": 40}", &text, &finish);
+	cr_expect_eq(cut, 40);
+	cr_expect_eq(text, 0);
+	cr_expect_str_eq(finish, "length");
+}
+
+static const char *const anthropic_nokey[] = {"anthropic-version: 2023-06-01", NULL};
+
+Test(current, claude45_thinking_blocks_whole_and_streamed)
+{
+	struct response r;
+	const char *body = "{\"model\": \"claude-sonnet-4-5\", \"max_tokens\": 3000, \"thinking\": "
+	                   "{\"type\": \"enabled\", \"budget_tokens\": 1024}, \"messages\": "
+	                   "[{\"role\": \"user\", \"content\": \"What is 17 multiplied by 23?\"}]}";
+	request(&r, "official", "/messages", body, anthropic_nokey);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	json_t *content = json_object_get(r.json, "content");
+	json_t *think = json_array_get(content, 0), *text = json_array_get(content, 1);
+	cr_assert_str_eq(str(think, "type"), "thinking", "%s", r.body);
+	cr_expect_gt(strlen(str(think, "thinking")), 0);
+	cr_expect_gt(strlen(str(think, "signature")), 100);
+	cr_assert_str_eq(str(text, "type"), "text");
+	long out = num(json_object_get(r.json, "usage"), "output_tokens");
+	long answer = sim_text_count(str(text, "text"));
+	/* the thinking is billed within its budget, besides the answer */
+	cr_expect_gt(out, answer, "%s", r.body);
+	cr_expect_leq(out - answer, 1024);
+	response_release(&r);
+
+	/* without thinking: no block, the answer alone billed */
+	const char *plain =
+	    "{\"model\": \"claude-sonnet-4-5\", \"max_tokens\": 300, \"messages\": "
+	    "[{\"role\": \"user\", \"content\": \"What is 17 multiplied by 23?\"}]}";
+	request(&r, "official", "/messages", plain, anthropic_nokey);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	content = json_object_get(r.json, "content");
+	cr_expect_eq(json_array_size(content), 1);
+	cr_expect_str_eq(str(json_array_get(content, 0), "type"), "text");
+	cr_expect_eq(num(json_object_get(r.json, "usage"), "output_tokens"),
+	             sim_text_count(str(json_array_get(content, 0), "text")));
+	response_release(&r);
+
+	const char *sbody =
+	    "{\"model\": \"claude-haiku-4-5\", \"max_tokens\": 3000, \"stream\": true, "
+	    "\"thinking\": "
+	    "{\"type\": \"enabled\", \"budget_tokens\": 2000, \"display\": \"omitted\"}, "
+	    "\"messages\": [{\"role\": \"user\", \"content\": \"What is 17 multiplied by 23?\"}]}";
+	request(&r, "official", "/messages", sbody, anthropic_nokey);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	static const char *const order[] = {
+	    "\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\",\"signature\":\"\"}",
+	    "\"type\":\"signature_delta\"",
+	    "\"type\":\"content_block_stop\",\"index\":0",
+	    "\"content_block\":{\"type\":\"text\"",
+	    "\"type\":\"text_delta\"",
+	    "event: message_stop",
+	    NULL};
+	const char *at = r.body;
+	for (size_t i = 0; order[i] != NULL; i++) {
+		const char *next = strstr(at, order[i]);
+		cr_expect_not_null(next, "no '%s' in order: %s", order[i], r.body);
+		if (next != NULL)
+			at = next;
+	}
+	/* display omitted: the block shows no thinking text */
+	cr_expect_null(strstr(r.body, "\"type\":\"thinking_delta\""), "%s", r.body);
+	response_release(&r);
+}
+
+Test(current, a_relay_sells_names_no_model_has)
+{
+	struct response r;
+	request(&r, "sold", "/models", NULL, NULL);
+	cr_assert_eq(r.status, 200);
+	json_t *data = json_object_get(r.json, "data");
+	json_t *sol = json_find(data, "id", "gpt-5.6-sol");
+	cr_assert_not_null(sol, "%s", r.body);
+	cr_expect_str_eq(str(sol, "owned_by"), "system");
+	cr_expect_not_null(json_find(data, "id", "claude-fable-9"));
+	response_release(&r);
+	/* the official API has neither */
+	request(&r, "official", "/models", NULL, NULL);
+	cr_expect_null(json_find(json_object_get(r.json, "data"), "id", "gpt-5.6-sol"));
+	response_release(&r);
+	chat(&r, "official", "gpt-5.6-sol", "hi", NULL);
+	cr_expect_eq(r.status, 404, "%s", r.body);
+	response_release(&r);
+
+	/* the sold name answers, with deepseek-chat's tokenizer and dialect,
+	 * its max_completion_tokens forwarded as the max_tokens DeepSeek takes */
+	const char *q = "[ref 5e6f7a8b] Tell me something about databases.";
+	chat_ok(&r, "sold", "gpt-5.6-sol", q, "{\"max_completion_tokens\": 64}");
+	cr_expect_str_eq(str(r.json, "model"), "gpt-5.6-sol");
+	json_t *u = json_object_get(r.json, "usage");
+	cr_expect_eq(num(u, "prompt_tokens"), prompt_count("deepseek_v3", "deepseek_v3", q));
+	cr_expect_leq(num(u, "completion_tokens"), 64);
+	cr_expect_not_null(json_object_get(u, "prompt_cache_hit_tokens"), "%s", r.body);
+	response_release(&r);
+
+	const char *an = "{\"model\": \"claude-fable-9\", \"max_tokens\": 50, \"messages\": "
+	                 "[{\"role\": \"user\", \"content\": \"hi\"}]}";
+	request(&r, "sold", "/messages", an, anthropic_nokey);
+	cr_expect_eq(r.status, 200, "%s", r.body);
+	cr_expect_str_eq(str(r.json, "model"), "claude-fable-9");
+	response_release(&r);
+}
+
+/* gpt-oss-120b behind vLLM: its reasoning handed back whole, so
+ * completion_tokens is exactly the reasoning's count and the answer's;
+ * the prompt counted in the harmony format (o200k_base text). */
+Test(current, gpt_oss_returns_its_reasoning_and_bills_it_exactly)
+{
+	struct response r;
+	const char *q = "What is 17 multiplied by 23?";
+	chat_ok(&r, "official", "gpt-oss-120b", q, "{\"reasoning_effort\": \"high\"}");
+	json_t *msg =
+	    json_object_get(json_array_get(json_object_get(r.json, "choices"), 0), "message");
+	const char *reasoning = str(msg, "reasoning_content"), *text = str(msg, "content");
+	cr_assert_not_null(reasoning, "%s", r.body);
+	cr_assert_not_null(text, "%s", r.body);
+	json_t *u = json_object_get(r.json, "usage");
+	cr_expect_eq(num(u, "completion_tokens"),
+	             text_count("o200k_base", reasoning) + text_count("o200k_base", text), "%s",
+	             r.body);
+	cr_expect_eq(num(u, "prompt_tokens"), text_count("o200k_base", q) +
+	                                          SIMTOK_HARMONY_REQUEST_OVERHEAD +
+	                                          SIMTOK_HARMONY_MESSAGE_OVERHEAD);
+	/* not the openai family's count of the same prompt */
+	cr_expect_neq(num(u, "prompt_tokens"), prompt_count("o200k_base", "openai", q));
+	response_release(&r);
+	chat(&r, "official", "gpt-oss-120b", q, "{\"reasoning_effort\": \"xhigh\"}");
+	cr_expect_eq(r.status, 400, "%s", r.body);
+	response_release(&r);
 }

@@ -104,6 +104,48 @@ Test(simtok, chat_accounting_is_its_own)
 	simtok_free(s);
 }
 
+/* ---- gemini-sim: o200k_base reshaped by rules of its own ---- */
+
+static struct simtok *
+gemini_open(void)
+{
+	char err[256];
+	struct simtok *s = simtok_open("gemini-sim", err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	return s;
+}
+
+Test(simtok, gemini_sim_has_rules_and_accounting_of_its_own)
+{
+	cr_expect(simtok_known("gemini-sim"));
+	cr_expect_str_eq(simtok_family("gemini-sim"), "gemini");
+	cr_expect_str_eq(simtok_family("claude-sim"), "anthropic");
+	cr_expect_null(simtok_family("o200k_base"));
+	struct simtok *g = gemini_open(), *c = sim_open();
+	/* rule 2: every digit a token (o200k_base groups three) */
+	cr_expect_eq(test_count_text("o200k_base", "12345678"), 3);
+	cr_expect_eq(sim_count(g, "12345678"), 8);
+	/* rule 3: a word of ten letters or more in pieces of at most eight */
+	long base = test_count_text("o200k_base", " internationalization");
+	cr_expect_gt(sim_count(g, " internationalization"), base);
+	/* rule 4: punctuation never merges (claude-sim pairs it) */
+	cr_expect_lt(sim_count(c, "Really?!\"),."), sim_count(g, "Really?!\"),."));
+	/* rule 1: non-ASCII text at most two characters a token */
+	cr_expect_leq(sim_count(g, "北京烤鸭"), 4);
+	cr_expect_geq(sim_count(g, "北京烤鸭"), 2);
+	struct chat_message two[] = {{"system", "You are terse.", NULL},
+	                             {"user", "Name the capital of Australia.", NULL}};
+	cr_expect_eq(simtok_prompt_tokens(g, two, 2),
+	             SIMTOK_GEMINI_REQUEST_OVERHEAD + SIMTOK_GEMINI_SYSTEM_OVERHEAD +
+	                 sim_count(g, "You are terse.") + SIMTOK_GEMINI_MESSAGE_OVERHEAD +
+	                 sim_count(g, "Name the capital of Australia."));
+	/* and it is not claude-sim */
+	const char *t = "In 2026, 17 x 23 = 391; internationalization!";
+	cr_expect_neq(sim_count(g, t), sim_count(c, t));
+	simtok_free(g);
+	simtok_free(c);
+}
+
 /* ---- no public family fits ---- */
 
 #define SETS 30
