@@ -46,10 +46,14 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 	size_t n = 0;
 	for (size_t i = 0; i < cat->n; i++)
 		n += (size_t)cat->probes[i].samples;
+	/* over the claimed model's own api, as an audit of it goes */
+	const struct baseline_model *own = baseline_find(pack, claimed);
+	int api = own != NULL ? api_from_name(own->api) : API_OPENAI;
 	struct audit_run *run =
 	    test_run_alloc(&(struct audit_target){.relay = (char *)"r",
 	                                          .base_url = (char *)"http://127.0.0.1:1/v1",
-	                                          .model = (char *)claimed},
+	                                          .model = (char *)claimed,
+	                                          .api = (enum api_kind)api},
 	                   n);
 	for (size_t i = 0; i < cat->n; i++) {
 		const struct probe_def *p = &cat->probes[i];
@@ -100,8 +104,9 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 				o->system_fingerprint = xstrdup(cm->fingerprints[0]);
 			/* the protocol around the answer as the official API writes it
 			 * (the pack's record); the counts are what each test varies */
-			if (cm != NULL && cm->protocol.recorded) {
-				const struct baseline_protocol *bp = &cm->protocol;
+			const struct baseline_protocol *bp =
+			    cm != NULL ? baseline_protocol_for(cm, run->target.api) : NULL;
+			if (bp != NULL) {
 				o->streamed = p->stream;
 				o->usage_fields = p->stream ? bp->stream_usage : bp->usage;
 				o->headers_seen = bp->headers;
@@ -216,7 +221,7 @@ Test(detect, claude_without_a_recorded_protocol_stays_inconclusive, .init = setu
 	/* counts that no public tokenizer explains, as Claude's own would give:
 	 * with no recorded protocol to check, nothing vouches for the relay */
 	struct baseline_model m = *baseline_find(pack, "claude-sonnet-4");
-	m.protocol.recorded = 0;
+	m.protocols[API_ANTHROPIC].recorded = 0;
 	struct audit_run *run = synthetic_run("claude-sonnet-4", "o200k_base", "openai", 0, 1);
 	for (size_t i = 0; i < run->n_items; i++)
 		run->items[i].obs->prompt_tokens += (long)(i * 7 % 5) * 3;
@@ -231,7 +236,8 @@ Test(detect, claude_in_the_official_shape_with_private_counts_is_genuine, .init 
      .fini = teardown)
 {
 	const struct baseline_model *m = baseline_find(pack, "claude-sonnet-4");
-	cr_assert(m->protocol.recorded, "the fixture's pack records Claude's protocol");
+	cr_assert(baseline_protocol_for(m, API_ANTHROPIC) != NULL,
+	          "the fixture's pack records Claude's protocol");
 	struct audit_run *run = synthetic_run("claude-sonnet-4", "o200k_base", "openai", 0, 1);
 	for (size_t i = 0; i < run->n_items; i++)
 		run->items[i].obs->prompt_tokens += (long)(i * 7 % 5) * 3;
