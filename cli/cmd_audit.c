@@ -20,6 +20,7 @@
 #include "probes/engine.h"
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
+#include "scoring/identify.h"
 #include "scoring/tokenizer.h"
 #include "scoring/verdict.h"
 
@@ -97,6 +98,18 @@ print_report(const struct audit_run *run, const struct assessment *a, const char
 	for (size_t i = 0; i < a->n_skipped; i++)
 		fprintf(f, "%s %s: %s\n", i == 0 ? "\nnot sent:" : "         ", a->skipped[i].probe,
 		        a->skipped[i].reason);
+	const char *const *nc = assessment_not_checked(a);
+	if (nc != NULL && a->ok_requests > 0) {
+		fprintf(f, "\nnot checked (no baseline for %s):\n", run->target.model);
+		for (; *nc != NULL; nc++)
+			fprintf(f, "  - %s\n", *nc);
+		fprintf(f,
+		        "  To check them, write a short pack for %s (README, \"Writing a pack\"),\n"
+		        "  then record the official API's answers into it:\n"
+		        "    assay baseline record --model %s --base-url <official URL> --key-env "
+		        "<VAR>\n",
+		        run->target.model, run->target.model);
+	}
 	fprintf(f, "\nrequests: %d planned, %d succeeded%s\n", a->requests, a->ok_requests,
 	        a->requests > 0 && !assessment_reliable(a) ? " (unreliable: too few to judge)"
 	                                                   : "");
@@ -262,31 +275,34 @@ cmd_audit(int argc, char **argv)
 		fprintf(stderr, "assay audit: %s\n", err);
 		goto usage_error;
 	}
-	const struct baseline_model *claimed = baseline_find(pack, model);
-	if (claimed == NULL) {
-		fprintf(
-		    stderr,
-		    "assay audit: unknown model '%s' (no baseline to compare with; known: ", model);
-		for (size_t i = 0; i < pack->n; i++)
-			fprintf(stderr, "%s%s", i ? ", " : "", pack->models[i].name);
-		fputs(")\n", stderr);
-		baseline_free(pack);
-		goto usage_error;
-	}
-	int api = api_opt ? api_from_name(api_opt) : api_from_name(claimed->api);
+	const struct baseline_model *known = baseline_find(pack, model);
+	int api = api_opt         ? api_from_name(api_opt)
+	          : known != NULL ? api_from_name(known->api)
+	                          : (int)model_default_api(model);
 	if (api < 0) {
 		fprintf(stderr, "assay audit: --api is " API_NAMES_TEXT ", not '%s'\n", api_opt);
 		baseline_free(pack);
 		goto usage_error;
 	}
+	struct scorer *scorer = scorer_new(pack);
+	scorer_set_time_scale(scorer, time_scale);
+	const struct baseline_model *claimed = scorer_claimed(scorer, model, (enum api_kind)api);
+	if (claimed->origin != BASELINE_PACK)
+		fprintf(stderr,
+		        "assay audit: no baseline for '%s': auditing what needs none (protocol, "
+		        "conformance, streaming, caching, availability, usage) and identifying the "
+		        "model from its token counts; see the report for what is not checked\n",
+		        model);
 	struct audit_target target;
 	if (endpoint_options_target(&ep, "audit", "audit", (enum api_kind)api, key, &target) != 0) {
+		scorer_free(scorer);
 		baseline_free(pack);
 		goto usage_error;
 	}
 	struct catalog *cat = scorer_catalog_default(err, sizeof err);
 	if (cat == NULL) {
 		fprintf(stderr, "assay audit: %s\n", err);
+		scorer_free(scorer);
 		baseline_free(pack);
 		goto usage_error;
 	}
@@ -307,8 +323,6 @@ cmd_audit(int argc, char **argv)
 	                                         TIER_CHEAP | TIER_MEDIUM | (deep ? TIER_DEEP : 0),
 	                                         3, (int64_t)(timeout_s * 1e6));
 
-	struct scorer *scorer = scorer_new(pack);
-	scorer_set_time_scale(scorer, time_scale);
 	struct assessment a;
 	assessment_init(&a);
 	scorer_assess(scorer, run, claimed, &a);

@@ -144,15 +144,11 @@ cmd_export(int argc, char **argv)
 	const char *dir = argv[first];
 	char err[1024];
 	status = 2;
-	struct baseline_pack *pack = NULL;
 	struct config *config = NULL;
 	struct store *store = NULL;
 	struct board *board = NULL;
 	if (config_path != NULL) {
-		pack = baseline_load_default(err, sizeof err);
-		if (pack == NULL)
-			goto fail;
-		config = config_load(config_path, pack, err, sizeof err);
+		config = config_load(config_path, err, sizeof err);
 		if (config == NULL)
 			goto fail;
 	}
@@ -187,6 +183,5 @@ out:
 	board_free(board);
 	store_close(store);
 	config_free(config);
-	baseline_free(pack);
 	return status;
 }

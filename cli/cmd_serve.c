@@ -33,6 +33,7 @@
 #include "probes/scheduler.h"
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
+#include "scoring/identify.h"
 #include "scoring/ledger.h"
 #include "scoring/monitor.h"
 #include "scoring/timeline.h"
@@ -217,7 +218,7 @@ cmd_serve(int argc, char **argv)
 	s.pack = baseline_load_default(err, sizeof err);
 	if (s.pack == NULL)
 		goto fail;
-	s.config = config_load(config_path, s.pack, err, sizeof err);
+	s.config = config_load(config_path, err, sizeof err);
 	if (s.config == NULL)
 		goto fail;
 	char host[256];
@@ -274,7 +275,13 @@ cmd_serve(int argc, char **argv)
 			    .headers = r->headers,
 			    .n_headers = r->n_headers,
 			};
-			baseline_request_rules(baseline_find(s.pack, r->models[m]), &t.rules);
+			const struct baseline_model *known = baseline_find(s.pack, r->models[m]);
+			struct baseline_model standin;
+			if (known == NULL)
+				baseline_infer(s.pack, r->models[m], r->api, &standin);
+			baseline_request_rules(known ? known : &standin, &t.rules);
+			if (known == NULL)
+				baseline_infer_release(&standin);
 			board_declare(s.board, r->name, r->models[m], api_name(r->api),
 			              r->interval_us / 1000);
 			/* stagger first runs by 200 ms each */

@@ -210,8 +210,8 @@ load_name(const struct ynode *n, const char *key, int (*from_name)(const char *)
 }
 
 static int
-load_relay(struct config *c, struct config_relay *r, const struct ynode *n,
-           const struct baseline_pack *pack, char *err, size_t errlen)
+load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char *err,
+           size_t errlen)
 {
 	static const char *const keys[] = {"name",    "base_url", "api",      "key_env", "auth",
 	                                   "headers", "models",   "interval", NULL};
@@ -280,16 +280,13 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n,
 	for (size_t i = 0; i < v->n; i++) {
 		if (ytree_as_string(v->items[i], file, &s, err, errlen) != 0)
 			return -1;
-		if (baseline_find(pack, s) == NULL)
-			return ytree_error(err, errlen, file, v->items[i]->line,
-			                   "unknown model '%s' (no baseline to compare with)", s);
 		r->models[r->n_models++] = xstrdup(s);
 	}
 	return 0;
 }
 
 struct config *
-config_load(const char *path, const struct baseline_pack *pack, char *err, size_t errlen)
+config_load(const char *path, char *err, size_t errlen)
 {
 	struct ynode *root = ytree_load_file(path, err, errlen);
 	if (root == NULL)
@@ -329,7 +326,7 @@ config_load(const char *path, const struct baseline_pack *pack, char *err, size_
 	c->relays = xcalloc(v->n, sizeof *c->relays);
 	for (size_t i = 0; i < v->n; i++) {
 		c->n_relays++;
-		if (load_relay(c, &c->relays[i], v->items[i], pack, err, errlen) != 0)
+		if (load_relay(c, &c->relays[i], v->items[i], err, errlen) != 0)
 			goto err;
 	}
 	ytree_free(root);

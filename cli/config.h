@@ -45,12 +45,11 @@ struct config {
 };
 
 /*
- * Load and validate path. Models are checked against pack (an unknown model
- * is an error: there is nothing to compare it with). NULL with
+ * Load and validate path. Any model name is accepted: one no pack knows is
+ * audited against a stand-in (scoring/identify.h). NULL with
  * "FILE:LINE: message" in err.
  */
-struct config *config_load(const char *path, const struct baseline_pack *pack, char *err,
-                           size_t errlen);
+struct config *config_load(const char *path, char *err, size_t errlen);
 void config_free(struct config *c);
 
 /* Is url an absolute http(s) URL curl can use? 0 yes; -1 with why in err. */

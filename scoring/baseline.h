@@ -51,6 +51,13 @@ struct baseline_protocol {
 	int seen, seen_streams, seen_whole;
 };
 
+/* Where a model's facts come from. */
+enum baseline_origin {
+	BASELINE_PACK = 0, /* a pack: recorded or documented facts */
+	BASELINE_NAME,     /* a stand-in built from the name, which names a line */
+	BASELINE_NONE,     /* a stand-in whose name names no known line */
+};
+
 struct baseline_model {
 	char *name;
 	char **aliases;
@@ -79,6 +86,10 @@ struct baseline_model {
 	 * {...}} in the pack; an unkeyed object (older packs) is the model's
 	 * own api's */
 	struct baseline_protocol protocols[API__COUNT];
+	/* not from a pack: a stand-in (scoring/identify.h), whose protocol (its
+	 * API's) and id shape are borrowed from a pack model that has one */
+	enum baseline_origin origin;
+	const char *line; /* the stand-in's model line, or NULL */
 };
 
 struct baseline_pack {

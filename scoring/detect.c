@@ -15,6 +15,7 @@
 
 #include "base/util.h"
 #include "scoring/detector.h"
+#include "scoring/identify.h"
 #include "scoring/tokenizer.h"
 
 const struct token_family token_families[N_TOKEN_FAMILIES] = {
@@ -54,6 +55,8 @@ struct scorer {
 	double time_scale; /* the audited endpoints' delays, as a multiple of real */
 	struct tokenizer *tok[N_TOKEN_FAMILIES];
 	int tried[N_TOKEN_FAMILIES];
+	struct baseline_model **standins; /* for names the pack lacks */
+	size_t n_standins;
 };
 
 struct scorer *
@@ -72,7 +75,29 @@ scorer_free(struct scorer *s)
 		return;
 	for (size_t i = 0; i < N_TOKEN_FAMILIES; i++)
 		tokenizer_free(s->tok[i]);
+	for (size_t i = 0; i < s->n_standins; i++) {
+		baseline_infer_release(s->standins[i]);
+		free(s->standins[i]);
+	}
+	free(s->standins);
 	free(s);
+}
+
+const struct baseline_model *
+scorer_claimed(struct scorer *s, const char *name, enum api_kind api)
+{
+	const struct baseline_model *m = baseline_find(s->pack, name);
+	if (m != NULL)
+		return m;
+	for (size_t i = 0; i < s->n_standins; i++)
+		if (strcmp(s->standins[i]->name, name) == 0 &&
+		    strcmp(s->standins[i]->api, api_name(api)) == 0)
+			return s->standins[i];
+	struct baseline_model *n = xcalloc(1, sizeof *n);
+	baseline_infer(s->pack, name, api, n);
+	s->standins = xrealloc(s->standins, (s->n_standins + 1) * sizeof *s->standins);
+	s->standins[s->n_standins++] = n;
+	return n;
 }
 
 struct tokenizer *
@@ -176,6 +201,8 @@ scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseli
 		if (o != NULL && o->completion_tokens > 0)
 			a->completion_tokens += o->completion_tokens;
 	}
+	if (claimed != NULL)
+		a->baseline_origin = claimed->origin;
 	if (claimed != NULL && claimed->price_in >= 0)
 		a->cost_usd = (a->prompt_tokens * claimed->price_in +
 		               a->completion_tokens * claimed->price_out) /
@@ -192,8 +219,8 @@ scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseli
 	}
 	/* no public tokenizer: the strong checks are the protocol's shape on
 	 * every response and counts that no public tokenizer explains */
-	if (claimed != NULL && claimed->tokenizer == NULL && a->private_tokenizer_unlike_public &&
-	    a->protocol_matched) {
+	if (claimed != NULL && claimed->origin == BASELINE_PACK && claimed->tokenizer == NULL &&
+	    a->private_tokenizer_unlike_public && a->protocol_matched) {
 		a->strong_checks_passed = 1;
 		free(a->genuine_reason);
 		a->genuine_reason =

@@ -38,8 +38,16 @@ int scorer_check_catalog(const struct catalog *c, const char *path, char *err, s
  * err. */
 struct catalog *scorer_catalog_default(char *err, size_t errlen);
 
-/* Assess a finished run against the claimed model's baseline (may be NULL
- * for a model the pack lacks: then only availability is judged). Fills a
+/*
+ * The model to judge name against: the pack's, or (for a name the pack does
+ * not know) a stand-in built from the name for api (scoring/identify.h),
+ * owned by the scorer and the same one each time it is asked for.
+ */
+const struct baseline_model *scorer_claimed(struct scorer *s, const char *name,
+                                            enum api_kind api);
+
+/* Assess a finished run against the claimed model's baseline (a pack's or a
+ * stand-in, see scorer_claimed; NULL judges availability only). Fills a
  * (initialised by the caller) and decides its verdict. */
 void scorer_assess(struct scorer *s, const struct audit_run *run,
                    const struct baseline_model *claimed, struct assessment *a);

@@ -113,7 +113,7 @@ score(struct monitor *m, struct audit_run *run)
 {
 	struct monitor_result *r = xcalloc(1, sizeof *r);
 	r->run = run;
-	r->claimed = baseline_find(m->pack, run->target.model);
+	r->claimed = scorer_claimed(m->scorer, run->target.model, run->target.api);
 	assessment_init(&r->a);
 	scorer_assess(m->scorer, run, r->claimed, &r->a);
 	/* the verdict shown is the window's: evidence adds up across runs */

@@ -100,6 +100,7 @@ assessment_release(struct assessment *a)
 	free(a->skipped);
 	free(a->reason);
 	free(a->genuine_reason);
+	free(a->identified);
 	assessment_init(a);
 }
 
@@ -222,6 +223,24 @@ assessment_remove_class(struct assessment *a, enum finding_class cls)
 static void set_reason(struct assessment *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* What only a model's recorded or documented facts let an audit check. */
+static const char *const needs_baseline[] = {
+    "the model's own tokenizer (prompt and completion recounts, hidden prompts, inflation)",
+    "answers and answer style against recorded ones",
+    "temperature, logprobs and JSON mode support",
+    "the official latency profile",
+    "system_fingerprint values and response id prefixes",
+    "the context window and output limit",
+    "the official price (cost)",
+    NULL,
+};
+
+const char *const *
+assessment_not_checked(const struct assessment *a)
+{
+	return a->baseline_origin == BASELINE_PACK ? NULL : needs_baseline;
+}
+
 static void
 set_reason(struct assessment *a, const char *fmt, ...)
 {
@@ -259,6 +278,12 @@ assessment_decide(struct assessment *a)
 		worst = doubt;
 		a->verdict = VERDICT_SUSPECT;
 		set_reason(a, "possible %s, not yet certain: %s", worst->class, worst->summary);
+	} else if (a->baseline_origin != BASELINE_PACK) {
+		a->verdict = VERDICT_INCONCLUSIVE;
+		set_reason(a,
+		           "no baseline for this model: the checks that need none found nothing "
+		           "wrong, and the model's identity is unconfirmed%s%s",
+		           a->identified ? "; " : "", a->identified ? a->identified : "");
 	} else if (a->strong_checks_passed && !assessment_reliable(a)) {
 		a->verdict = VERDICT_INCONCLUSIVE;
 		set_reason(a,
@@ -309,6 +334,19 @@ assessment_to_json(const struct assessment *a)
 		json_array_append_new(sk, json_pack("{s:s, s:s}", "probe", a->skipped[i].probe,
 		                                    "reason", a->skipped[i].reason));
 	json_object_set_new(root, "skipped", sk);
+	json_object_set_new(root, "baseline",
+	                    json_string(a->baseline_origin == BASELINE_PACK   ? "pack"
+	                                : a->baseline_origin == BASELINE_NAME ? "name only"
+	                                                                      : "none"));
+	if (a->identified != NULL)
+		json_object_set_new(root, "identification", json_string(a->identified));
+	const char *const *nc = assessment_not_checked(a);
+	if (nc != NULL) {
+		json_t *l = json_array();
+		for (; *nc != NULL; nc++)
+			json_array_append_new(l, json_string(*nc));
+		json_object_set_new(root, "not_checked", l);
+	}
 	json_object_set_new(root, "reliability",
 	                    json_pack("{s:b, s:f}", "reliable", assessment_reliable(a), "ok_share",
 	                              a->requests ? (double)a->ok_requests / a->requests : 0.0));

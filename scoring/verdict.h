@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "scoring/baseline.h"
 #include "scoring/classes.h"
 
 enum verdict {
@@ -82,6 +83,12 @@ struct assessment {
 	int private_tokenizer_unlike_public; /* a model without a public tokenizer:
 	                                      * its counts fit no public one */
 	int protocol_matched;                /* every response had the official protocol's shape */
+	/* where the claimed model's facts came from: a pack, or a stand-in
+	 * built from its name (scoring/identify.h); then the audit can
+	 * identify and catch another line served, not vouch: the verdict is
+	 * never genuine */
+	enum baseline_origin baseline_origin;
+	char *identified; /* which known family the counts match, a sentence (owned) */
 	long tokens_spent;
 	long prompt_tokens, completion_tokens; /* the parts of tokens_spent */
 	double cost_usd;                       /* at the official price; < 0 when unknown */
@@ -114,6 +121,9 @@ void assessment_add(struct assessment *a, enum finding_class cls, double confide
     __attribute__((format(printf, 8, 9)));
 /* The last finding added can make a relay suspect, never misbehaving. */
 void assessment_limit_last(struct assessment *a);
+/* What the audit could not check for want of a baseline, NULL-terminated;
+ * NULL when the claimed model's pack was there. */
+const char *const *assessment_not_checked(const struct assessment *a);
 /* The last finding added is a hint whatever its p-value: its test has too
  * little power to accuse at the budget (it runs outside the multiplicity). */
 void assessment_hint_last(struct assessment *a);

@@ -4,6 +4,7 @@
  * quiet (inconclusive, not accusing) when it cannot count.
  */
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "probes/catalog.h"
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
+#include "scoring/identify.h"
 #include "scoring/tokenizer.h"
 #include "tests/helpers.h"
 
@@ -46,14 +48,17 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 	size_t n = 0;
 	for (size_t i = 0; i < cat->n; i++)
 		n += (size_t)cat->probes[i].samples;
-	/* over the claimed model's own api, as an audit of it goes */
-	const struct baseline_model *own = baseline_find(pack, claimed);
-	int api = own != NULL ? api_from_name(own->api) : API_OPENAI;
+	/* the claimed model as the scorer will judge it: the pack's, or the
+	 * stand-in for a name the pack lacks */
+	const struct baseline_model *known = baseline_find(pack, claimed);
+	enum api_kind api = known ? (enum api_kind)api_from_name(known->api)
+	                          : model_default_api(claimed);
+	const struct baseline_model *cm = scorer_claimed(scorer, claimed, api);
 	struct audit_run *run =
 	    test_run_alloc(&(struct audit_target){.relay = (char *)"r",
 	                                          .base_url = (char *)"http://127.0.0.1:1/v1",
 	                                          .model = (char *)claimed,
-	                                          .api = (enum api_kind)api},
+	                                          .api = api},
 	                   n);
 	for (size_t i = 0; i < cat->n; i++) {
 		const struct probe_def *p = &cat->probes[i];
@@ -99,7 +104,6 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 			o->text = xstrdup(text);
 			o->text_len = strlen(text);
 			o->model = xstrdup(claimed);
-			const struct baseline_model *cm = baseline_find(pack, claimed);
 			if (cm != NULL && cm->system_fingerprint && cm->n_fingerprints > 0)
 				o->system_fingerprint = xstrdup(cm->fingerprints[0]);
 			/* the protocol around the answer as the official API writes it
@@ -139,7 +143,7 @@ assess_synthetic(const char *claimed, const char *tok, const char *family, long 
                  int answer_ok, struct assessment *a)
 {
 	struct audit_run *run = synthetic_run(claimed, tok, family, extra, answer_ok);
-	assess(run, baseline_find(pack, claimed), a);
+	assess(run, scorer_claimed(scorer, claimed, run->target.api), a);
 	audit_run_free(run);
 }
 
@@ -261,6 +265,128 @@ Test(detect, claude_in_the_official_shape_with_private_counts_is_genuine, .init 
 	cr_expect(f->at_most_suspect);
 	assessment_release(&a);
 	audit_run_free(run);
+}
+
+/*
+ * Models no pack knows: audited against a stand-in. Counts of a tokenizer
+ * that no model of the name's line uses are another model served; counts of
+ * the name's own line, or behind a name of no known line, only identify;
+ * nothing ever vouches (genuine) without a baseline.
+ */
+Test(detect, unknown_model_served_by_another_line_is_substitution, .init = setup,
+     .fini = teardown)
+{
+	static const struct {
+		const char *claimed, *tok, *family, *served;
+	} cases[] = {
+	    {"gpt-7-preview", "qwen3", "qwen3", "qwen3-32b"},
+	    {"openai/gpt-5.5-pro", "deepseek_v3", "deepseek_v3", "deepseek-chat"},
+	    {"claude-fable-5", "o200k_base", "openai", "gpt-4o"},
+	    {"claude-opus-4-8-thinking", "qwen3", "qwen3", "qwen3-32b"},
+	    {"deepseek-v4", "o200k_base", "openai", "gpt-4o"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct assessment a;
+		assess_synthetic(cases[i].claimed, cases[i].tok, cases[i].family, 0, 1, &a);
+		cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s: %s", cases[i].claimed, a.reason);
+		cr_expect_eq(a.baseline_origin, BASELINE_NAME);
+		const struct finding *f = find(&a, "substitution");
+		cr_assert_not_null(f, "%s", cases[i].claimed);
+		cr_expect_str_eq(f->served, cases[i].served, "%s", cases[i].claimed);
+		cr_expect_geq(f->confidence, 0.99);
+		assessment_release(&a);
+	}
+}
+
+Test(detect, unknown_model_of_its_own_line_is_identified_not_judged, .init = setup,
+     .fini = teardown)
+{
+	static const struct {
+		const char *claimed, *tok, *family;
+		enum baseline_origin origin;
+		const char *says;
+	} cases[] = {
+	    /* a new OpenAI name counted as OpenAI's tokenizer counts */
+	    {"gpt-7-preview", "o200k_base", "openai", BASELINE_NAME, "o200k_base"},
+	    {"qwen3.7-max", "qwen3", "qwen3", BASELINE_NAME, "qwen3"},
+	    /* a relay-invented name: the counts identify, they accuse no one */
+	    {"acme-ultra", "o200k_base", "openai", BASELINE_NONE, "names no known line"},
+	    {"acme-ultra", "qwen3", "qwen3", BASELINE_NONE, "qwen3"},
+	    /* a distill names two lines, so neither */
+	    {"deepseek-r1-distill-qwen-32b", "qwen3", "qwen3", BASELINE_NONE, "qwen3"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct assessment a;
+		assess_synthetic(cases[i].claimed, cases[i].tok, cases[i].family, 0, 1, &a);
+		cr_expect_eq(a.verdict, VERDICT_INCONCLUSIVE, "%s: %s", cases[i].claimed, a.reason);
+		cr_expect_eq(a.baseline_origin, cases[i].origin, "%s", cases[i].claimed);
+		cr_expect_null(find(&a, "substitution"), "%s", cases[i].claimed);
+		cr_assert_not_null(a.identified, "%s", cases[i].claimed);
+		cr_expect_not_null(strstr(a.identified, cases[i].says), "%s: %s", cases[i].claimed,
+		                   a.identified);
+		cr_expect_not_null(assessment_not_checked(&a));
+		json_t *j = assessment_to_json(&a);
+		cr_expect_str_eq(json_string_value(json_object_get(j, "baseline")),
+		                 cases[i].origin == BASELINE_NAME ? "name only" : "none");
+		cr_expect(json_array_size(json_object_get(j, "not_checked")) > 0);
+		json_decref(j);
+		assessment_release(&a);
+	}
+
+	/* counts no public tokenizer explains: "none of the known ones" */
+	struct audit_run *run = synthetic_run("kimi-k2.7", "o200k_base", "openai", 0, 1);
+	for (size_t i = 0; i < run->n_items; i++)
+		run->items[i].obs->prompt_tokens += (long)(i * 7 % 5) * 3;
+	struct assessment a;
+	assess(run, scorer_claimed(scorer, "kimi-k2.7", API_OPENAI), &a);
+	cr_expect_eq(a.verdict, VERDICT_INCONCLUSIVE, "%s", a.reason);
+	cr_assert_not_null(a.identified);
+	cr_expect_not_null(strstr(a.identified, "none of the known"), "%s", a.identified);
+	assessment_release(&a);
+	audit_run_free(run);
+
+	/* the pack's own model keeps its verdict: a stand-in is for names only */
+	assess_synthetic("gpt-4o", "o200k_base", "openai", 0, 1, &a);
+	cr_expect_eq(a.verdict, VERDICT_GENUINE, "%s", a.reason);
+	cr_expect_null(assessment_not_checked(&a));
+	assessment_release(&a);
+}
+
+Test(detect, model_lines_from_names)
+{
+	static const struct {
+		const char *name, *line;
+	} cases[] = {
+	    {"gpt-5.5", "openai"},
+	    {"openai/gpt-6-preview", "openai"},
+	    {"o3-mini-high", "openai"},
+	    {"o4", "openai"},
+	    {"gpt-oss-120b", "gpt-oss"},
+	    {"claude-opus-4-5-20251101", "anthropic"},
+	    {"claude-code-opus-4.8", "anthropic"},
+	    {"anthropic/claude-sonnet-4.5", "anthropic"},
+	    {"models/gemini-3-pro-preview", "gemini"},
+	    {"Qwen/Qwen3.5-Plus", "qwen"},
+	    {"deepseek-v4", "deepseek"},
+	    {"kimi-k2.5", "kimi"},
+	    {"glm-5.1", "glm"},
+	    {"grok-4.1-fast", "grok"},
+	    {"MiniMax-M3", "minimax"},
+	    {"acme-ultra", NULL},
+	    {"o3x", NULL},
+	    {"deepseek-r1-distill-qwen-32b", NULL},
+	    {"", NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *got = model_line(cases[i].name);
+		if (cases[i].line == NULL)
+			cr_expect_null(got, "%s: %s", cases[i].name, got);
+		else
+			cr_expect(got != NULL && strcmp(got, cases[i].line) == 0, "%s: %s",
+			          cases[i].name, got ? got : "(none)");
+	}
+	cr_expect_eq(model_default_api("claude-fable-5"), API_ANTHROPIC);
+	cr_expect_eq(model_default_api("gpt-5.5"), API_OPENAI);
 }
 
 Test(detect, all_failed_is_unreachable, .init = setup, .fini = teardown)

@@ -18,6 +18,7 @@
 #include "base/util.h"
 #include "scoring/detect.h"
 #include "scoring/detector.h"
+#include "scoring/identify.h"
 #include "scoring/stats.h"
 #include "scoring/tokenizer.h"
 
@@ -90,25 +91,55 @@ detect_private_tokenizer(struct scorer *s, struct accounting *acc, const struct 
 		if (acc->fits[f] == acc->n &&
 		    (of == N_TOKEN_FAMILIES || labs(acc->c[f]) < labs(acc->c[of])))
 			of = f;
-	if (of == N_TOKEN_FAMILIES)
+	if (of == N_TOKEN_FAMILIES) {
+		if (m->origin != BASELINE_PACK)
+			a->identified = xasprintf("the input token counts of %zu requests match none of "
+			                          "the known public tokenizers",
+			                          acc->n);
 		return 1;
-	const char *served = model_for_tokenizer(scorer_pack(s), token_families[of].tokenizer);
+	}
+	const char *tok = token_families[of].tokenizer;
+	const char *served = model_for_tokenizer(scorer_pack(s), tok);
+	/* a stand-in: the match accuses only against the name's own line */
+	if (m->origin != BASELINE_PACK &&
+	    (m->line == NULL || line_uses_tokenizer(scorer_pack(s), m->line, tok))) {
+		a->identified = xasprintf(
+		    "the input token counts of all %zu requests are the %s tokenizer's exactly%s "
+		    "(the tokenizer of %s)%s",
+		    acc->n, tok, acc->c[of] ? " plus a constant" : "", served ? served : tok,
+		    m->line ? ", as the name's line uses" : "; the name names no known line, so "
+		                                           "this identifies the model, it accuses no one");
+		return 0;
+	}
 	char expected[256], observed[256];
-	snprintf(expected, sizeof expected, "counts of %s's own tokenizer (not public)", m->name);
+	if (m->origin != BASELINE_PACK)
+		snprintf(expected, sizeof expected, "counts of a %s model's tokenizer", m->line);
+	else
+		snprintf(expected, sizeof expected, "counts of %s's own tokenizer (not public)",
+		         m->name);
 	if (acc->c[of] == 0)
 		snprintf(observed, sizeof observed, "%zu of %zu requests counted exactly as %s",
-		         acc->n, acc->n, token_families[of].tokenizer);
+		         acc->n, acc->n, tok);
 	else
 		snprintf(observed, sizeof observed,
 		         "%zu of %zu requests counted exactly as %s, %+ld tokens each", acc->n,
-		         acc->n, token_families[of].tokenizer, acc->c[of]);
-	assessment_add(a, CLASS_SUBSTITUTION, CONFIDENCE_VIOLATION, expected, observed, "all",
-	               served,
-	               "Every request's input tokens equal the %s tokenizer's exact count%s: "
-	               "%s's own tokenizer counts differently, so another model (most likely "
-	               "%s) is answering.",
-	               token_families[of].tokenizer, acc->c[of] ? " plus a constant" : "", m->name,
-	               served ? served : token_families[of].tokenizer);
+		         acc->n, tok, acc->c[of]);
+	if (m->origin != BASELINE_PACK)
+		assessment_add(a, CLASS_SUBSTITUTION, CONFIDENCE_VIOLATION, expected, observed, "all",
+		               served,
+		               "Every request's input tokens equal the %s tokenizer's exact count%s: "
+		               "%s names a %s model, and no %s model known to Assay counts with %s, "
+		               "so another model (most likely %s) is answering.",
+		               tok, acc->c[of] ? " plus a constant" : "", m->name, m->line, m->line,
+		               tok, served ? served : tok);
+	else
+		assessment_add(a, CLASS_SUBSTITUTION, CONFIDENCE_VIOLATION, expected, observed, "all",
+		               served,
+		               "Every request's input tokens equal the %s tokenizer's exact count%s: "
+		               "%s's own tokenizer counts differently, so another model (most likely "
+		               "%s) is answering.",
+		               tok, acc->c[of] ? " plus a constant" : "", m->name,
+		               served ? served : tok);
 	return 0;
 }
 

@@ -45,6 +45,16 @@ detect_temperature(struct detect_ctx *ctx)
 	free(shown);
 }
 
+/* A model no pack knows may lack what every model of its API honours (a
+ * relay-invented name over a small backend): what it drops makes a relay
+ * suspect, never more. */
+static void
+limit_standin(struct assessment *a)
+{
+	if (a->baseline_origin != BASELINE_PACK)
+		assessment_limit_last(a);
+}
+
 /* finish_reason "length" below the max_tokens asked for: output is capped. */
 static void
 detect_output_cap(struct detect_ctx *ctx)
@@ -120,6 +130,7 @@ detect_params(struct detect_ctx *ctx)
 		               "output ends before the stop sequence \"5\"", shown, it->probe->id,
 		               NULL,
 		               "The relay ignored the stop sequence: the answer runs past it.");
+		limit_standin(a);
 		free(shown);
 	}
 	it = audit_find(run, "json-mode");
@@ -140,12 +151,14 @@ detect_params(struct detect_ctx *ctx)
 	}
 	it = audit_find(run, "tool-call");
 	if (it != NULL && observation_ok(it->obs) && baseline_supports(m, "tools") &&
-	    !it->obs->tool_calls)
+	    !it->obs->tool_calls) {
 		assessment_add(a, CLASS_PARAM_IGNORED, CONFIDENCE_VIOLATION,
 		               "a tool call (tool_choice: required)", "a plain answer",
 		               it->probe->id, NULL,
 		               "The request required a tool call and the relay answered in text: "
 		               "tools were dropped or the model behind it cannot call them.");
+		limit_standin(a);
+	}
 	it = audit_find(run, "logprobs");
 	if (it != NULL && observation_ok(it->obs) && baseline_supports(m, "logprobs") &&
 	    !it->obs->logprobs_present) {
