@@ -1246,10 +1246,10 @@ header_value(const struct response *r, const char *name, char *out, size_t n)
 }
 
 static void
-expect_openai_refusal(const char *endpoint, const struct refused *c)
+expect_openai_refusal_at(const char *endpoint, const char *path, const struct refused *c)
 {
 	struct response r;
-	send_quoted(&r, endpoint, "/chat/completions", c->body);
+	send_quoted(&r, endpoint, path, c->body);
 	cr_expect_eq(r.status, 400, "%s: %s -> %ld %s", endpoint, c->body, r.status, r.body);
 	json_t *e = json_object_get(r.json, "error");
 	cr_expect_str_eq(str(e, "message") ? str(e, "message") : "", c->message, "%s: %s", endpoint,
@@ -1267,6 +1267,12 @@ expect_openai_refusal(const char *endpoint, const struct refused *c)
 		cr_expect_str_eq(json_string_value(code) ? json_string_value(code) : "(none)",
 		                 c->code, "%s", c->body);
 	response_release(&r);
+}
+
+static void
+expect_openai_refusal(const char *endpoint, const struct refused *c)
+{
+	expect_openai_refusal_at(endpoint, "/chat/completions", c);
 }
 
 static void
@@ -1339,4 +1345,143 @@ Test(fixture, relays_accept_and_refuse_as_the_official_api)
 		expect_openai_refusal("honest", &openai_refused[i]);
 	for (size_t i = 0; i < N(anthropic_refused); i += 3)
 		expect_anthropic_refusal("honest", "/messages", &anthropic_refused[i]);
+}
+
+/* ---- the Responses API ---- */
+
+#define RS(extra) "{'model': 'gpt-4o', 'input': 'Say pong'" extra "}"
+
+/* Texts as the real API answers them (fixtures/schema.c cites each). */
+static const struct refused responses_refused[] = {
+    {RS(", 'foo': 1"), "Unknown parameter: 'foo'.", "foo", "unknown_parameter"},
+    {RS(", 'stop': ['x']"), "Unknown parameter: 'stop'. Did you mean 'store'?", "stop",
+     "unknown_parameter"},
+    {RS(", 'max_tokens': 20"), "Unknown parameter: 'max_tokens'.", "max_tokens",
+     "unknown_parameter"},
+    {RS(", 'messages': []"), "Unknown parameter: 'messages'.", "messages", "unknown_parameter"},
+    {RS(", 'reasoning': {'effort': 'low', 'max_tokens': 10}"),
+     "Unknown parameter: 'reasoning.max_tokens'.", "reasoning.max_tokens", "unknown_parameter"},
+    {RS(", 'max_output_tokens': 10"),
+     "Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but "
+     "got 10 instead.",
+     "max_output_tokens", "integer_below_min_value"},
+    {RS(", 'max_output_tokens': '20'"),
+     "Invalid type for 'max_output_tokens': expected an integer, but got a string instead.",
+     "max_output_tokens", "invalid_type"},
+    {RS(", 'temperature': 3"),
+     "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got 3 "
+     "instead.",
+     "temperature", "decimal_above_max_value"},
+    {RS(", 'text': {'format': {'type': 'json_object'}}"),
+     "Response input messages must contain the word 'json' in some form to use 'text.format' "
+     "of type 'json_object'.",
+     "input", NULL},
+    {RS(", 'tools': [{'type': 'function', 'function': {'name': 'f'}}]"),
+     "Unknown parameter: 'tools[0].function'.", "tools[0].function", "unknown_parameter"},
+    {"{'model': 'gpt-4o', 'input': [{'role': 'user', 'content': 'hi', 'name': 'x'}]}",
+     "Unknown parameter: 'input[0].name'.", "input[0].name", "unknown_parameter"},
+    {"{'input': 'hi'}", "Missing required parameter: 'model'.", "model",
+     "missing_required_parameter"},
+};
+
+static const char *const responses_accepted[] = {
+    RS(""),
+    RS(", 'max_output_tokens': 16, 'temperature': 0, 'store': false"),
+    "{'model': 'gpt-4o', 'instructions': 'be brief', 'input': [{'role': 'user', 'content': "
+    "[{'type': 'input_text', 'text': 'Return JSON'}]}], 'text': {'format': {'type': "
+    "'json_object'}}}",
+    RS(", 'tools': [{'type': 'function', 'name': 'get_time', 'description': 'now', "
+       "'parameters': {'type': 'object', 'properties': {}}, 'strict': false}], "
+       "'tool_choice': {'type': 'function', 'name': 'get_time'}"),
+    RS(", 'include': ['message.output_text.logprobs'], 'top_logprobs': 2"),
+};
+
+Test(fixture, responses_refuses_what_the_official_api_refuses)
+{
+	for (size_t i = 0; i < N(responses_refused); i++)
+		expect_openai_refusal_at("official", "/responses", &responses_refused[i]);
+	for (size_t i = 0; i < N(responses_accepted); i++)
+		expect_accepted("official", "/responses", responses_accepted[i]);
+}
+
+static int
+hex_tail(const char *id, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return id != NULL && strncmp(id, prefix, n) == 0 && strlen(id) > n + 16 &&
+	       all_of(id + n, "0123456789abcdef");
+}
+
+Test(fixture, responses_whole_and_streamed)
+{
+	const char *q = "Explain how a hash table works.";
+	struct response r;
+	char *body = xasprintf("{\"model\": \"gpt-4o\", \"input\": \"%s\", "
+	                       "\"max_output_tokens\": 40}",
+	                       q);
+	request(&r, "official", "/responses", body, with_key);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect_str_eq(str(r.json, "object"), "response");
+	cr_expect(hex_tail(str(r.json, "id"), "resp_"), "id %s", str(r.json, "id"));
+	json_t *item = json_array_get(json_object_get(r.json, "output"), 0);
+	cr_expect(hex_tail(str(item, "id"), "msg_"), "item id %s", str(item, "id"));
+	cr_expect_str_eq(str(item, "type"), "message");
+	json_t *part = json_array_get(json_object_get(item, "content"), 0);
+	cr_expect_str_eq(str(part, "type"), "output_text");
+	json_t *u = json_object_get(r.json, "usage");
+	cr_expect_eq(num(u, "input_tokens"), prompt_count("o200k_base", "openai", q));
+	cr_expect_eq(num(u, "output_tokens"), text_count("o200k_base", str(part, "text")));
+	cr_expect_eq(num(u, "total_tokens"), num(u, "input_tokens") + num(u, "output_tokens"));
+	cr_expect_eq(num(json_object_get(u, "output_tokens_details"), "reasoning_tokens"), 0);
+	/* 40 tokens cut the essay: incomplete, as the real API says it */
+	cr_expect_str_eq(str(r.json, "status"), "incomplete");
+	cr_expect_str_eq(str(json_object_get(r.json, "incomplete_details"), "reason"),
+	                 "max_output_tokens");
+	response_release(&r);
+	free(body);
+
+	body = xasprintf("{\"model\": \"gpt-4o\", \"input\": \"%s\", \"stream\": true}", q);
+	request(&r, "official", "/responses", body, with_key);
+	free(body);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect(strstr(r.body, "[DONE]") == NULL, "the official stream has no [DONE]");
+	/* every event: its type named twice, numbered from 0 in order */
+	long seq = 0;
+	struct buf text;
+	buf_init(&text, 0);
+	const char *first = NULL, *last = NULL;
+	json_t *done = NULL;
+	for (const char *p = r.body; (p = strstr(p, "event: ")) != NULL;) {
+		const char *eol = strchr(p, '\n');
+		cr_assert_not_null(eol);
+		char *name = xstrndup(p + 7, (size_t)(eol - p - 7));
+		cr_assert(strncmp(eol + 1, "data: ", 6) == 0, "event %s without data", name);
+		const char *dend = strchr(eol + 1, '\n');
+		json_t *o = json_loadb(eol + 7, (size_t)(dend - eol - 7), 0, NULL);
+		cr_assert_not_null(o, "bad event %s", name);
+		cr_expect_str_eq(str(o, "type"), name);
+		cr_expect_eq(num(o, "sequence_number"), seq, "%s numbered %ld, want %ld", name,
+		             (long)num(o, "sequence_number"), seq);
+		seq++;
+		if (strcmp(name, "response.output_text.delta") == 0)
+			buf_puts(&text, str(o, "delta"));
+		if (first == NULL)
+			first = strcmp(name, "response.created") == 0 ? "created" : "other";
+		last = strcmp(name, "response.completed") == 0 ? "completed" : "other";
+		if (strcmp(name, "response.completed") == 0) {
+			json_decref(done);
+			done = json_incref(json_object_get(o, "response"));
+		}
+		json_decref(o);
+		free(name);
+		p = dend;
+	}
+	cr_expect_str_eq(first, "created");
+	cr_expect_str_eq(last, "completed");
+	cr_assert_not_null(done);
+	u = json_object_get(done, "usage");
+	cr_expect_eq(num(u, "output_tokens"), text_count("o200k_base", text.data));
+	buf_release(&text);
+	json_decref(done);
+	response_release(&r);
 }
