@@ -185,6 +185,13 @@ static const char *const migrations[] = {
     " confidence REAL NOT NULL, p_adjusted REAL NOT NULL, expected TEXT NOT NULL,"
     " observed TEXT NOT NULL, summary TEXT NOT NULL, probe TEXT NOT NULL, served TEXT,"
     " PRIMARY KEY(target, class)) WITHOUT ROWID;",
+
+    /*
+     * 3 -> 4: the output tokens a reasoning model spent thinking
+     * (completion_tokens_details / output_tokens_details.reasoning_tokens),
+     * part of completion_tokens; NULL where the API reported none.
+     */
+    "ALTER TABLE observations ADD COLUMN reasoning_tokens INTEGER;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -290,7 +297,8 @@ static const char *const writer_sql[STMT__COUNT] = {
         " ttft_us, total_us, chunks, chunk_us, prompt_tokens, completion_tokens,"
         " total_tokens, cached_tokens, model_reported, response_id, system_fingerprint,"
         " finish_reason, text, text_truncated, retry_after_s, ratelimit_remaining,"
-        " request_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " request_id, reasoning_tokens)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 #define ROLLUP_UPSERT(table)                                                                       \
 	"INSERT INTO " table "(target, bucket, runs, requests, ok, tokens, ttft_n, ttft_sum,"      \
 	" ttft_sq, tps_n, tps_sum, tps_sq) VALUES (?,?,1,?,?,?,?,?,?,?,?,?)"                       \
@@ -546,6 +554,7 @@ save_observation(struct store *s, int64_t run_id, const struct audit_item *it)
 	bind_opt_int(st, i++, o->retry_after_s);
 	store_bind_text(st, i++, o->ratelimit_remaining);
 	store_bind_text(st, i++, o->request_id);
+	bind_opt_int(st, i++, o->reasoning_tokens);
 	return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 }
 
