@@ -51,8 +51,8 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 	/* the claimed model as the scorer will judge it: the pack's, or the
 	 * stand-in for a name the pack lacks */
 	const struct baseline_model *known = baseline_find(pack, claimed);
-	enum api_kind api = known ? (enum api_kind)api_from_name(known->api)
-	                          : model_default_api(claimed);
+	enum api_kind api =
+	    known ? (enum api_kind)api_from_name(known->api) : model_default_api(claimed);
 	const struct baseline_model *cm = scorer_claimed(scorer, claimed, api);
 	struct audit_run *run =
 	    test_run_alloc(&(struct audit_target){.relay = (char *)"r",
@@ -273,8 +273,7 @@ Test(detect, claude_in_the_official_shape_with_private_counts_is_genuine, .init 
  * the name's own line, or behind a name of no known line, only identify;
  * nothing ever vouches (genuine) without a baseline.
  */
-Test(detect, unknown_model_served_by_another_line_is_substitution, .init = setup,
-     .fini = teardown)
+Test(detect, unknown_model_served_by_another_line_is_substitution, .init = setup, .fini = teardown)
 {
 	static const struct {
 		const char *claimed, *tok, *family, *served;
@@ -587,6 +586,42 @@ Test(detect, totals_above_prompt_and_completion_are_usage_inflation, .init = set
 	cr_assert_not_null(f, "%s", a.reason);
 	cr_expect(strstr(f->observed, "by up to 12 tokens") != NULL, "%s", f->observed);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
+	assessment_release(&a);
+	audit_run_free(run);
+}
+
+/* A reasoning model bills its thinking as output: completion_tokens above
+ * the answer's own count are honest when reasoning_tokens say so, and
+ * inflation when nothing does. */
+Test(detect, reasoning_tokens_are_not_usage_inflation, .init = setup, .fini = teardown)
+{
+	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
+	struct audit_run *run = synthetic_run("gpt-4o", m->tokenizer, m->template, 0, 1);
+	struct tokenizer *t = test_tokenizer(m->tokenizer);
+	cr_assert_not_null(t);
+	const char *answer = "A hash table maps keys to slots with a hash function, and resolves "
+	                     "collisions by chaining or by open addressing.";
+	for (size_t i = 0; i < run->n_items; i++) {
+		struct observation *o = run->items[i].obs;
+		if (strcmp(run->items[i].probe->id, "style") != 0)
+			continue;
+		free(o->text);
+		o->text = xstrdup(answer);
+		o->text_len = strlen(answer);
+		o->completion_tokens = tokenizer_count(t, answer, strlen(answer)) + 120;
+		o->reasoning_tokens = 120;
+	}
+	tokenizer_free(t);
+	struct assessment a;
+	assess(run, m, &a);
+	cr_expect_null(find(&a, "usage_inflation"), "reasoning counted as inflation: %s", a.reason);
+	assessment_release(&a);
+	for (size_t i = 0; i < run->n_items; i++)
+		if (strcmp(run->items[i].probe->id, "style") == 0)
+			run->items[i].obs->reasoning_tokens = -1;
+	assess(run, m, &a);
+	cr_expect_not_null(find(&a, "usage_inflation"), "120 unexplained tokens an answer: %s",
+	                   a.reason);
 	assessment_release(&a);
 	audit_run_free(run);
 }
