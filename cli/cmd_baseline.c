@@ -355,12 +355,14 @@ cmd_record(int argc, char **argv)
 	}
 	m.answers = answers;
 	m.n_answers = n_answers;
-	m.fingerprints = fps;
-	m.n_fingerprints = n_fps;
-	/* the model's own id_shape is its own api's; another api's lives in
-	 * that api's protocol record, learned with it */
-	if (api == api_from_name(known->api))
+	/* the model's own id_shape and fingerprints are its own api's (the
+	 * Responses API sends no system_fingerprint); another api's shape
+	 * lives in that api's protocol record, learned with it */
+	if (api == api_from_name(known->api)) {
+		m.fingerprints = fps;
+		m.n_fingerprints = n_fps;
 		m.id_shape = shape;
+	}
 	/* the other APIs' records are the pack's, kept as they were */
 	m.protocols[api] = proto;
 	struct baseline_samples recorded = {

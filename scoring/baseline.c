@@ -152,10 +152,17 @@ protocol_json(const struct baseline_protocol *p)
 	return j;
 }
 
-/* Every recorded protocol, keyed by API; NULL when none is recorded. */
+/* Every recorded protocol, keyed by API; NULL when none is recorded. A
+ * model with a record for its own API alone keeps the unkeyed form packs
+ * had before, so they read back (and export) as they were. */
 static json_t *
 protocols_json(const struct baseline_model *m)
 {
+	int own = m->api != NULL ? api_from_name(m->api) : -1, others = 0;
+	for (int a = 0; a < API__COUNT; a++)
+		others += a != own && m->protocols[a].recorded;
+	if (own >= 0 && others == 0)
+		return m->protocols[own].recorded ? protocol_json(&m->protocols[own]) : NULL;
 	json_t *j = NULL;
 	for (int a = 0; a < API__COUNT; a++) {
 		if (!m->protocols[a].recorded)
