@@ -1382,6 +1382,10 @@ static const struct refused responses_refused[] = {
      "Unknown parameter: 'input[0].name'.", "input[0].name", "unknown_parameter"},
     {"{'input': 'hi'}", "Missing required parameter: 'model'.", "model",
      "missing_required_parameter"},
+    /* gpt-4o does not reason */
+    {RS(", 'reasoning': {'effort': 'low'}"),
+     "Unsupported parameter: 'reasoning.effort' is not supported with this model.",
+     "reasoning.effort", "unsupported_parameter"},
 };
 
 static const char *const responses_accepted[] = {
