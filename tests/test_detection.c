@@ -171,3 +171,23 @@ Test(detection, honest_endpoints_over_responses_are_not_accused, .init = setup, 
 			json_decref(j);
 		}
 }
+
+/* Over the Responses API the cheating relays are caught as over Chat
+ * Completions: each with its class of truth.yaml, from one default audit. */
+Test(detection, cheating_relays_over_responses_get_their_class, .init = setup, .fini = teardown,
+     .timeout = 300)
+{
+	static const char *const names[] = {
+	    "swap-qwen",      "swap-disguised", "inflate-completion",
+	    "inflate-prompt", "injector",       "fake-streamer",
+	    "capper",         "stripper"};
+	const struct ynode *relays = ytree_get(truth, "relays");
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		const struct ynode *t = ytree_get(relays, names[i]);
+		cr_assert_not_null(t, "truth.yaml has no relay '%s'", names[i]);
+		json_t *j = audit_json(fixture_url(&world, names[i]), "gpt-4o", "responses", 0);
+		expect_truth(j, names[i], "gpt-4o", ytree_get(t, "class")->scalar,
+		             ytree_get(t, "served"), 0);
+		json_decref(j);
+	}
+}
