@@ -196,6 +196,24 @@ Test(endpoint_cli, wrong_path_says_which_url_and_what_base_urls_look_like)
 	json_decref(j);
 	free(out);
 	free(err);
+	/* Responses: the path it tried, and that a relay may serve Chat
+	 * Completions alone */
+	snprintf(base, sizeof base, "%s/v2", host_of("honest"));
+	audit(&out, &err, "--base-url", base, "--model", "gpt-4o", "--api", "responses", "--json",
+	      NULL);
+	j = parse(out);
+	hint = json_string_value(json_object_get(j, "hint"));
+	cr_assert_not_null(hint, "no hint in:\n%s", out);
+	cr_expect_not_null(strstr(hint, "/v2/responses"), "%s", hint);
+	cr_expect_not_null(strstr(hint, "try --api openai"), "%s", hint);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "api")), "responses");
+	json_decref(j);
+	free(out);
+	free(err);
+	/* and the whole Responses endpoint pasted is used as it is */
+	snprintf(base, sizeof base, "%s/v1/responses", host_of("honest"));
+	audit_expecting(1, "--base-url", base, "--model", "gpt-4o", "--api", "responses", "--json",
+	                NULL);
 }
 
 Test(endpoint_cli, header_reaches_the_relay_and_is_never_shown)
