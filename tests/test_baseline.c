@@ -217,7 +217,7 @@ Test(baseline, protocol_is_recorded_per_api, .init = setup, .fini = teardown, .t
 	const struct baseline_model *m = &p->models[0];
 	const struct baseline_protocol *bp = baseline_protocol_for(m, API_RESPONSES);
 	cr_assert_not_null(bp, "no Responses record");
-	cr_expect_str_eq(baseline_id_shape_for(m, API_RESPONSES), "resp_{50 hex}");
+	cr_expect_str_eq(baseline_id_shape_for(m, API_RESPONSES), "resp_{48 hex}");
 	cr_expect(bp->usage & OBS_USAGE_OUTPUT_TOKENS_DETAILS);
 	cr_expect_gt(bp->n_events, 0);
 	cr_expect_eq(bp->events[0][0], 'S', "a stream opens with response.created: %s",

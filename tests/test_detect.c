@@ -625,3 +625,45 @@ Test(detect, reasoning_tokens_are_not_usage_inflation, .init = setup, .fini = te
 	assessment_release(&a);
 	audit_run_free(run);
 }
+
+/* The protocol record is per API: a run over the Responses API is held to
+ * the pack's Responses record (its resp_ ids), never to Chat Completions'
+ * (chatcmpl- ids), and is not judged when the pack has no Responses record. */
+Test(detect, protocol_shape_is_judged_per_api, .init = setup, .fini = teardown)
+{
+	struct baseline_model m = *baseline_find(pack, "gpt-4o");
+	memset(m.protocols, 0, sizeof m.protocols);
+	m.protocols[API_OPENAI] = (struct baseline_protocol){
+	    .recorded = 1, .id_shape = (char *)"chatcmpl-{29 alnum}", .usage = OBS_USAGE_INPUT};
+	struct audit_run *run = synthetic_run("gpt-4o", m.tokenizer, m.template, 0, 1);
+	run->target.api = API_RESPONSES;
+	for (size_t i = 0; i < run->n_items; i++) {
+		struct observation *o = run->items[i].obs;
+		free(o->id);
+		o->id = xstrdup("resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b");
+		o->usage_fields = OBS_USAGE_INPUT | OBS_USAGE_OUTPUT;
+		o->streamed = 0;
+	}
+	/* no Responses record: resp_ ids are not held to chatcmpl- */
+	struct assessment a;
+	assess(run, &m, &a);
+	cr_expect_null(find(&a, "substitution"), "judged by another API's record: %s", a.reason);
+	cr_expect_eq(a.verdict, VERDICT_GENUINE, "%s", a.reason);
+	assessment_release(&a);
+	/* with one, ids of another shape differ from it */
+	m.protocols[API_RESPONSES] = (struct baseline_protocol){
+	    .recorded = 1, .id_shape = (char *)"resp_{48 hex}", .usage = OBS_USAGE_INPUT};
+	assess(run, &m, &a);
+	cr_expect_null(find(&a, "substitution"), "the official shape: %s", a.reason);
+	assessment_release(&a);
+	for (size_t i = 0; i < run->n_items; i++) {
+		free(run->items[i].obs->id);
+		run->items[i].obs->id = xstrdup("chatcmpl-2uXoMdHzjSestW7vVREvthDZfNY16");
+	}
+	assess(run, &m, &a);
+	const struct finding *f = find(&a, "substitution");
+	cr_assert_not_null(f, "chatcmpl- ids from /v1/responses: %s", a.reason);
+	cr_expect(strstr(f->observed, "differ") != NULL, "%s", f->observed);
+	assessment_release(&a);
+	audit_run_free(run);
+}

@@ -508,7 +508,7 @@ const responsesTool = {
 for (const [where, base] of [['official', () => official], ['honest relay', () => relay]]) {
   test(`responses: whole (${where})`, async () => {
     const r = await oa(base()).responses.create({ model: 'gpt-4o', input: prompt('pong-gpt'), temperature: 0 });
-    assert.match(r.id, /^resp_[0-9a-f]{50}$/);
+    assert.match(r.id, /^resp_[0-9a-f]{48}$/);
     assert.equal(r.object, 'response');
     assert.equal(r.status, 'completed');
     assert.equal(r.model, 'gpt-4o-2024-08-06');
@@ -516,7 +516,7 @@ for (const [where, base] of [['official', () => official], ['honest relay', () =
     assert.equal(r.incomplete_details, null);
     assert.equal(r.output_text, 'pong');
     assert.equal(r.output.length, 1);
-    assert.match(r.output[0].id, /^msg_[0-9a-f]{50}$/);
+    assert.match(r.output[0].id, /^msg_[0-9a-f]{48}$/);
     assert.equal(r.output[0].role, 'assistant');
     assert.equal(r.output[0].content[0].type, 'output_text');
     assert.equal(r.usage.input_tokens, count('pong-gpt'));
@@ -572,7 +572,7 @@ test('responses: max_output_tokens, tool calls and JSON mode', async () => {
   const r = await oa().responses.create(ask);
   const call = r.output.find((o) => o.type === 'function_call');
   assert.ok(call, JSON.stringify(r.output));
-  assert.match(call.id, /^fc_[0-9a-f]{50}$/);
+  assert.match(call.id, /^fc_[0-9a-f]{48}$/);
   assert.match(call.call_id, /^call_[A-Za-z0-9]{24}$/);
   assert.equal(call.name, 'get_weather');
   assert.equal(JSON.parse(call.arguments).location, 'Paris');
