@@ -233,7 +233,12 @@ anthropic_fields(json_t *root, const struct probe_call *call, const struct reque
  * ["message.output_text.logprobs"] with top_logprobs; a tool is flat
  * {type: function, name, description, parameters, strict: false} (strict
  * defaults to true there, which would demand a closed schema) and a forced
- * call is tool_choice "required" or {type: function, name}.
+ * call is tool_choice "required" or {type: function, name}. A reasoning
+ * model (one that takes max_completion_tokens on Chat Completions) is asked
+ * for reasoning {effort: low}: its default, medium, would spend hundreds
+ * of billed tokens thinking before each probe's few-token answer, and eat
+ * small limits whole; low is the least effort every OpenAI reasoning model
+ * takes (o-series: low, medium, high).
  */
 static void
 responses_fields(json_t *root, const struct probe_call *call, const struct request_rules *rules)
@@ -247,6 +252,8 @@ responses_fields(json_t *root, const struct probe_call *call, const struct reque
 		    json_integer(adapter_max_tokens(API_RESPONSES, call->max_tokens)));
 	if (call->temperature >= 0 && !rules->no_temperature)
 		json_object_set_new(root, "temperature", json_real(call->temperature));
+	if (rules->max_completion_tokens)
+		json_object_set_new(root, "reasoning", json_pack("{s:s}", "effort", "low"));
 	if (call->stream)
 		json_object_set_new(root, "stream", json_true()); /* usage comes in the end event */
 	if (in->top_logprobs > 0) {

@@ -194,6 +194,18 @@ Test(adapter, model_rules_pick_the_token_limit_field_and_drop_temperature)
 	cr_expect_null(json_object_get(a, "stream_options"));
 	cr_expect_null(json_object_get(a, "seed"));
 	json_decref(a);
+	/* Responses: a reasoning model thinks at low effort, others are not asked */
+	c.rules = &rules;
+	json_t *r = body_of(API_RESPONSES, &c);
+	cr_expect_str_eq(
+	    json_string_value(json_object_get(json_object_get(r, "reasoning"), "effort")), "low");
+	cr_expect_null(json_object_get(r, "temperature"));
+	cr_expect_eq(json_integer_value(json_object_get(r, "max_output_tokens")), 30);
+	json_decref(r);
+	c.rules = NULL;
+	r = body_of(API_RESPONSES, &c);
+	cr_expect_null(json_object_get(r, "reasoning"), "gpt-4o is not asked to reason");
+	json_decref(r);
 }
 
 static const char openai_whole[] =

@@ -294,8 +294,13 @@ function responsesParams(it: Intent): OpenAI.Responses.ResponseCreateParamsNonSt
   const system = systemText(it);
   if (system !== undefined) p.instructions = system;
   if (it.max_tokens !== undefined) p.max_output_tokens = Math.max(it.max_tokens, 16);
-  // reasoning models take no temperature, as on Chat Completions
+  // reasoning models take no temperature, as on Chat Completions, and think
+  // at the least effort every one of them takes (their default is medium)
   if (it.temperature !== undefined && !it.rules.no_temperature) p.temperature = it.temperature;
+  if (it.rules.max_completion_tokens) {
+    const reasoning: OpenAI.Reasoning = { effort: 'low' };
+    p.reasoning = reasoning;
+  }
   if (it.top_logprobs !== undefined) {
     p.include = ['message.output_text.logprobs'];
     p.top_logprobs = it.top_logprobs;
