@@ -1489,3 +1489,168 @@ Test(fixture, responses_whole_and_streamed)
 	json_decref(done);
 	response_release(&r);
 }
+
+/* ---- a reasoning model ---- */
+
+/*
+ * The catalog of fixtures/models.yaml with one reasoning model added, o4-mini:
+ * it takes max_completion_tokens (not max_tokens) and reasoning_effort, and
+ * no temperature. Built per run from the shipped catalog, so it keeps its
+ * knowledge and format.
+ */
+static const char thinker[] =
+    "  - name: o4-mini\n"
+    "    snapshot: o4-mini-2025-04-16\n"
+    "    owned_by: system\n"
+    "    created: 1744225308\n"
+    "    wire: openai\n"
+    "    style: openai\n"
+    "    tokenizer: o200k_base\n"
+    "    family: openai\n"
+    "    fingerprints: [fp_0123456789]\n"
+    "    tags: [premium, openai]\n"
+    "    capability: 0.9\n"
+    "    cutoff: June 2024\n"
+    "    identity: [\"I am ChatGPT, a model by OpenAI.\"]\n"
+    "    openers: [\"\"]\n"
+    "    verbosity: {mean: 120, sd: 30}\n"
+    "    ttft: {mean: 400ms, sd: 50ms}\n"
+    "    tokens_per_second: {mean: 120, sd: 10}\n"
+    "    context_window: 200000\n"
+    "    max_output: 100000\n"
+    "    params: [seed, tools, tool_choice, response_format, max_completion_tokens,\n"
+    "             reasoning_effort, stream_options, parallel_tool_calls]\n\n";
+
+static struct test_world thinking;
+
+static void
+thinking_start(void)
+{
+	cr_assert_eq(test_tmpdir(thinking.dir, sizeof thinking.dir, "thinking"), 0);
+	size_t len = 0;
+	char *models = read_file("fixtures/models.yaml", 1 << 22, &len);
+	cr_assert_not_null(models);
+	char *at = strstr(models, "\nmodels:\n");
+	cr_assert_not_null(at, "fixtures/models.yaml has no models: list");
+	at += strlen("\nmodels:\n");
+	char path[300], world_path[300];
+	snprintf(path, sizeof path, "%s/models.yaml", thinking.dir);
+	cr_assert_eq(test_write_file(path, "%.*s%s%s", (int)(at - models), models, thinker, at), 0);
+	free(models);
+	snprintf(world_path, sizeof world_path, "%s/world.yaml", thinking.dir);
+	cr_assert_eq(
+	    test_write_file(world_path, "models: models.yaml\nseed: 7\nprovider:\n  port: 0\n"), 0);
+	static const char *const official[] = {"official", NULL};
+	fixture_start_scaled(&thinking.world, world_path, official, "0.01");
+}
+
+static void
+thinking_stop(void)
+{
+	cr_expect_eq(test_world_stop(&thinking), 0);
+}
+
+static json_t *
+thinking_post(const char *path, const char *body, long want)
+{
+	struct response r;
+	fixture_send(&r, &thinking.world, "official", path, body, NULL, 20000);
+	cr_assert_eq(r.rc, CURLE_OK);
+	cr_assert_eq(r.status, want, "%s %s: %ld %s", path, body, r.status, r.body);
+	json_t *j = json_incref(r.json);
+	response_release(&r);
+	return j;
+}
+
+TestSuite(reasoning, .init = thinking_start, .fini = thinking_stop, .timeout = 120);
+
+/* A reasoning model bills its thinking as output: reasoning_tokens in both
+ * OpenAI APIs' usage, on top of the answer's own tokens, more for a higher
+ * effort; on Responses a reasoning item (rs_) comes before the message. */
+Test(reasoning, reasoning_tokens_in_usage_on_both_apis)
+{
+	const char *q = "Explain how a hash table works.";
+	long seen[2] = {0, 0};
+	const char *const efforts[] = {"low", "high"};
+	for (int e = 0; e < 2; e++) {
+		char *body = xasprintf("{\"model\": \"o4-mini\", \"input\": \"%s\", \"reasoning\": "
+		                       "{\"effort\": \"%s\"}, \"max_output_tokens\": 4000}",
+		                       q, efforts[e]);
+		json_t *j = thinking_post("/responses", body, 200);
+		free(body);
+		json_t *out = json_object_get(j, "output");
+		cr_expect_str_eq(str(json_array_get(out, 0), "type"), "reasoning");
+		cr_expect(strncmp(str(json_array_get(out, 0), "id"), "rs_", 3) == 0);
+		json_t *msg = json_array_get(out, 1);
+		const char *text = str(json_array_get(json_object_get(msg, "content"), 0), "text");
+		cr_assert_not_null(text);
+		json_t *u = json_object_get(j, "usage");
+		long reasoning =
+		    num(json_object_get(u, "output_tokens_details"), "reasoning_tokens");
+		cr_expect_gt(reasoning, 0);
+		cr_expect_eq(num(u, "output_tokens"), text_count("o200k_base", text) + reasoning);
+		seen[e] = reasoning;
+		json_decref(j);
+	}
+	cr_expect_lt(seen[0], seen[1], "low effort thought %ld, high %ld", seen[0], seen[1]);
+
+	char *body = xasprintf("{\"model\": \"o4-mini\", \"messages\": [{\"role\": \"user\", "
+	                       "\"content\": \"%s\"}], \"max_completion_tokens\": 4000}",
+	                       q);
+	json_t *j = thinking_post("/chat/completions", body, 200);
+	free(body);
+	json_t *u = json_object_get(j, "usage");
+	long reasoning = num(json_object_get(u, "completion_tokens_details"), "reasoning_tokens");
+	const char *text =
+	    str(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "message"),
+	        "content");
+	cr_expect_gt(reasoning, 0);
+	cr_expect_eq(num(u, "completion_tokens"), text_count("o200k_base", text) + reasoning);
+	json_decref(j);
+	/* a reasoning model refuses temperature, on Responses too */
+	j = thinking_post("/responses",
+	                  "{\"model\": \"o4-mini\", \"input\": \"hi\", \"temperature\": 0}", 400);
+	cr_expect_str_eq(str(json_object_get(j, "error"), "param"), "temperature");
+	json_decref(j);
+}
+
+/* An audit of the reasoning model over Responses (a name no pack knows: a
+ * stand-in) accuses nobody and stays cheap: reasoning at low effort. */
+Test(reasoning, an_audit_over_responses_is_not_accused)
+{
+	char *argv[] = {(char *)test_binary("assay"),
+	                (char *)"audit",
+	                (char *)"--base-url",
+	                (char *)fixture_url(&thinking.world, "official"),
+	                (char *)"--model",
+	                (char *)"o4-mini",
+	                (char *)"--api",
+	                (char *)"responses",
+	                (char *)"--time-scale",
+	                (char *)"0.01",
+	                (char *)"--json",
+	                NULL};
+	char *out = NULL, *err = NULL;
+	run_capture(argv, 90000, &out, &err);
+	json_t *j = json_loads(out ? out : "", 0, NULL);
+	cr_assert_not_null(j, "no JSON: %s %s", out, err);
+	const char *verdict = str(j, "verdict");
+	char *findings = json_dumps(json_object_get(j, "findings"), JSON_COMPACT);
+	cr_expect(strcmp(verdict, "genuine") == 0 || strcmp(verdict, "inconclusive") == 0,
+	          "%s: %s %s", verdict, str(j, "reason"), findings);
+	/* all but the logprobs probe, which OpenAI's reasoning models refuse
+	 * ("Unsupported parameter: 'top_logprobs'"): a stand-in cannot know it */
+	cr_expect_geq(num(j, "ok_requests"), num(j, "requests") - 1, "%s", out);
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(j, "findings"), i, f)
+	{
+		cr_expect_str_eq(str(f, "class"), "unavailable", "%s", findings);
+	}
+	cr_expect_leq(num(j, "tokens_spent"), 3000, "reasoning made the audit cost %ld tokens",
+	              num(j, "tokens_spent"));
+	free(findings);
+	json_decref(j);
+	free(out);
+	free(err);
+}
