@@ -29,6 +29,7 @@
 #include "probes/engine.h"
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
+#include "scoring/identify.h"
 #include "scoring/verdict.h"
 
 #define MAX_RELAYS 128
@@ -88,7 +89,8 @@ start_audit(struct eval *ev, const struct relay_truth *r, struct chain *ch)
 	/* the relay's name is its pool: one relay paced as one, whatever model */
 	struct audit_target t = {
 	    .relay = r->name, .base_url = r->url, .api = r->api, .model = r->model};
-	baseline_request_rules(baseline_find(ev->pack, r->model), &t.rules);
+	/* a model no pack knows is audited on a stand-in, as `assay audit` does */
+	baseline_request_rules(scorer_claimed(ev->scorer, r->model, r->api), &t.rules);
 	audit_start(ev->engine, ev->catalog, &t,
 	            TIER_CHEAP | TIER_MEDIUM | (r->deep ? TIER_DEEP : 0), 3, 20000000,
 	            audit_done_cb, ch);
@@ -103,6 +105,10 @@ served_matches(const struct eval *ev, const struct relay_truth *r, const struct 
 		return 1;
 	const struct baseline_model *want = baseline_find(ev->pack, r->served);
 	const struct baseline_model *got = f->served ? baseline_find(ev->pack, f->served) : NULL;
+	if (got == NULL && f->served != NULL && want != NULL && want->tokenizer != NULL)
+		/* a stand-in's finding names the tokenizer's family */
+		return strstr(f->served, want->tokenizer) != NULL ||
+		       strstr(f->summary, want->tokenizer) != NULL;
 	return want != NULL && got != NULL && want->tokenizer != NULL && got->tokenizer != NULL &&
 	       strcmp(want->tokenizer, got->tokenizer) == 0;
 }
@@ -116,7 +122,7 @@ audit_done_cb(struct audit_run *run, void *arg)
 	if (ch->job->left == 0) {
 		struct assessment a;
 		assessment_init(&a);
-		scorer_assess(ev->scorer, run, baseline_find(ev->pack, r->model), &a);
+		scorer_assess(ev->scorer, run, scorer_claimed(ev->scorer, r->model, r->api), &a);
 		r->n++;
 		r->verdicts[a.verdict]++;
 		r->tokens += a.tokens_spent;
@@ -246,8 +252,11 @@ load_truth(struct eval *ev, const char *path)
 	for (size_t i = 0; i < relays->n; i++) {
 		const struct ynode *t = relays->items[i];
 		const struct ynode *models = ytree_get(t, "models");
+		const struct ynode *apis = ytree_get(t, "apis");
 		size_t nm = models && models->kind == YNODE_SEQ ? models->n : 1;
-		for (size_t m = 0; m < nm; m++) {
+		size_t na = apis && apis->kind == YNODE_SEQ ? apis->n : 1;
+		for (size_t mm = 0; mm < nm * na; mm++) {
+			size_t m = mm / na, ax = mm % na;
 			if (ev->n_relays == MAX_RELAYS)
 				fatal(2, "%s: more than %d relay and model pairs", path,
 				      MAX_RELAYS);
@@ -256,11 +265,16 @@ load_truth(struct eval *ev, const char *path)
 			r->model =
 			    xstrdup(models && models->kind == YNODE_SEQ ? models->items[m]->scalar
 			                                                : "gpt-4o");
+			/* the API: the truth's (apis: [...], each a row), else the
+			 * pack's, else the name's (scoring/identify.h) */
 			const struct baseline_model *bm = baseline_find(ev->pack, r->model);
-			if (bm == NULL)
-				fatal(2, "%s: relay '%s': no baseline for model '%s'", path,
-				      r->name, r->model);
-			r->api = (enum api_kind)api_from_name(bm->api);
+			int api = apis && apis->kind == YNODE_SEQ
+			              ? api_from_name(apis->items[ax]->scalar)
+			          : bm != NULL ? api_from_name(bm->api)
+			                       : (int)model_default_api(r->model);
+			if (api < 0)
+				fatal(2, "%s: relay '%s': unknown api", path, r->name);
+			r->api = (enum api_kind)api;
 			const struct ynode *c = ytree_get(t, "class");
 			const struct ynode *n = ytree_get(t, "audits");
 			const struct ynode *k = ytree_get(t, "samples");
@@ -390,9 +404,15 @@ main(int argc, char **argv)
 		struct relay_truth *r = &ev.relays[i];
 		int honest = strcmp(r->class, "none") == 0;
 		double n = (double)(r->n ? r->n : 1);
+		/* the API beside a model audited on another than its usual one */
+		char model[64];
+		const struct baseline_model *bm = baseline_find(ev.pack, r->model);
+		int usual = bm ? api_from_name(bm->api) : (int)model_default_api(r->model);
+		snprintf(model, sizeof model, "%s%s%s", r->model, (int)r->api != usual ? "@" : "",
+		         (int)r->api != usual ? api_name(r->api) : "");
 		printf("%-16s %-16s %-18s %6ld %7ld %7ld %7ld %7ld %7ld %8.1f%% %8.1f%% %7ld %7ld "
 		       "%6.0f %s\n",
-		       r->name, r->model, r->class, r->n, r->verdicts[VERDICT_GENUINE],
+		       r->name, model, r->class, r->n, r->verdicts[VERDICT_GENUINE],
 		       r->verdicts[VERDICT_SUSPECT], r->verdicts[VERDICT_MISBEHAVING],
 		       r->verdicts[VERDICT_INCONCLUSIVE], r->verdicts[VERDICT_UNREACHABLE],
 		       honest ? 100.0 * r->verdicts[VERDICT_GENUINE] / n : 100.0 * r->right / n,

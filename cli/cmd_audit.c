@@ -21,6 +21,8 @@
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
 #include "scoring/identify.h"
+#include "scoring/listing.h"
+#include "probes/models_list.h"
 #include "scoring/tokenizer.h"
 #include "scoring/verdict.h"
 
@@ -109,6 +111,13 @@ print_report(const struct audit_run *run, const struct assessment *a, const char
 		        "    assay baseline record --model %s --base-url <official URL> --key-env "
 		        "<VAR>\n",
 		        run->target.model, run->target.model);
+	}
+	if (a->listing != LISTING_NOT_ASKED) {
+		char *lurl = models_list_url(run->target.api, run->target.base_url);
+		fprintf(f, "\nmodel list (GET %s): %s\n  %s\n", lurl,
+		        listing_state_name((enum listing_state)a->listing),
+		        a->listing_note ? a->listing_note : "");
+		free(lurl);
 	}
 	fprintf(f, "\nrequests: %d planned, %d succeeded%s\n", a->requests, a->ok_requests,
 	        a->requests > 0 && !assessment_reliable(a) ? " (unreliable: too few to judge)"
@@ -317,6 +326,7 @@ cmd_audit(int argc, char **argv)
 	if (base == NULL || engine == NULL)
 		fatal(70, "cannot set up the event loop or libcurl");
 	baseline_request_rules(claimed, &target.rules);
+	target.list_models = 1;
 	if (deep)
 		print_deep_cost(cat, claimed);
 	struct audit_run *run = audit_run_to_end(base, engine, cat, &target,

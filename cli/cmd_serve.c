@@ -34,6 +34,7 @@
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
 #include "scoring/identify.h"
+#include "scoring/listing.h"
 #include "scoring/ledger.h"
 #include "scoring/monitor.h"
 #include "scoring/timeline.h"
@@ -124,6 +125,11 @@ scored_cb(struct monitor_result *r, void *arg)
 	    .ttft_ms = a->ttft_ms,
 	    .tokens_per_s = a->tokens_per_s,
 	    .errors = errors,
+	    .listed = a->listing != LISTING_NOT_ASKED
+	                  ? listing_state_name((enum listing_state)a->listing)
+	                  : NULL,
+	    .listed_note = a->listing_note,
+	    .listed_models = a->listing_count,
 	};
 	board_record(s->board, &br);
 	if (saved) {
@@ -280,6 +286,7 @@ cmd_serve(int argc, char **argv)
 			if (known == NULL)
 				baseline_infer(s.pack, r->models[m], r->api, &standin);
 			baseline_request_rules(known ? known : &standin, &t.rules);
+			t.list_models = 1; /* one GET a run: no tokens */
 			if (known == NULL)
 				baseline_infer_release(&standin);
 			board_declare(s.board, r->name, r->models[m], api_name(r->api),

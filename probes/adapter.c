@@ -8,6 +8,7 @@
  * have the promised shape is ERR_MALFORMED with a short reason.
  */
 #include "probes/adapter.h"
+#include "probes/models_list.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -1040,6 +1041,10 @@ adapter_parse_finish(struct adapter_parse *p, int status)
 	if (status < 200 || status >= 300) {
 		error_body(p, status);
 		finish_text(p);
+		return;
+	}
+	if (p->listing) {
+		models_list_finish(o, p->body.data, p->body.len);
 		return;
 	}
 	if (p->stream && p->stopped) {

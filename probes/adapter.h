@@ -116,6 +116,8 @@ struct adapter_parse {
 	int failed;               /* parse failed: obs->error is set */
 	size_t stop_after_chunks; /* 0: read all; else stop the stream past this */
 	int stopped;              /* we stopped it on purpose: not an error */
+	int listing;              /* a GET of the model list (probes/models_list.h),
+	                           * not an answer */
 };
 
 /* body_cap bounds the whole body kept for parsing. */

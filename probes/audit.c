@@ -3,6 +3,7 @@
  * does not look like a flood to the relay; results come back in any order.
  */
 #include "probes/audit.h"
+#include "probes/models_list.h"
 
 #include <event2/event.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@ audit_target_copy(struct audit_target *dst, const struct audit_target *src)
 	dst->api_key = src->api_key ? xstrdup(src->api_key) : NULL;
 	dst->rules = src->rules;
 	dst->auth = src->auth;
+	dst->list_models = src->list_models;
 	dst->headers = http_headers_copy(src->headers, src->n_headers);
 	dst->n_headers = src->n_headers;
 }
@@ -52,19 +54,36 @@ struct item_ref {
 
 static void submit_more(struct audit_run *run);
 
-/* Item i is done with obs. Returns 1 when that ended the run (done was
- * called: run may be gone). */
+/* When every request (and the model list) has ended, the run is done:
+ * done is called, run may be gone, and 1 is returned. */
 static int
-item_finish(struct audit_run *run, size_t i, struct observation *obs)
+run_maybe_done(struct audit_run *run)
 {
-	run->items[i].obs = obs;
-	run->n_done++;
-	if (run->n_done == run->n_items) {
+	if (run->n_done == run->n_items && !run->listing_pending) {
 		run->finished_ms = wall_ms();
 		run->done(run, run->arg);
 		return 1;
 	}
 	return 0;
+}
+
+/* Item i is done with obs. Returns 1 when that ended the run. */
+static int
+item_finish(struct audit_run *run, size_t i, struct observation *obs)
+{
+	run->items[i].obs = obs;
+	run->n_done++;
+	return run_maybe_done(run);
+}
+
+/* The model list came back. */
+static void
+listing_done_cb(struct observation *obs, void *arg)
+{
+	struct audit_run *run = arg;
+	run->listing = obs;
+	run->listing_pending = 0;
+	run_maybe_done(run);
 }
 
 static void
@@ -94,6 +113,22 @@ item_not_sent(struct audit_run *run, size_t i)
 	o->error = ERR_NOT_SENT;
 	observation_set(&o->error_detail, why, strlen(why), OBS_DETAIL_CAP);
 	return item_finish(run, i, o);
+}
+
+/* A request to run's target at url: pool, API, key and headers set, the
+ * rest zero. */
+static void
+target_request(const struct audit_run *run, const char *url, struct engine_request *req)
+{
+	*req = (struct engine_request){
+	    .pool = run->target.relay,
+	    .api = run->target.api,
+	    .url = url,
+	    .api_key = run->target.api_key,
+	    .auth = run->target.auth,
+	    .headers = run->target.headers,
+	    .n_headers = run->target.n_headers,
+	};
 }
 
 static void
@@ -127,22 +162,15 @@ submit_more(struct audit_run *run)
 		char *body = adapter_body(run->target.api, &call, NULL);
 		if (body == NULL)
 			fatal(70, "internal: probe '%s' cannot be sent", it->probe->id);
-		struct engine_request req = {
-		    .pool = run->target.relay,
-		    .api = run->target.api,
-		    .url = url,
-		    .api_key = run->target.api_key,
-		    .auth = run->target.auth,
-		    .headers = run->target.headers,
-		    .n_headers = run->target.n_headers,
-		    .body = body,
-		    .stream = call.stream,
-		    .cold = it->probe->cold,
-		    /* a stream running far past max_tokens is hung up on */
-		    .stop_after_chunks =
-		        it->probe->stream ? (size_t)it->probe->max_tokens * 2 + 16 : 0,
-		    .timeout_us = left < run->timeout_us ? left : run->timeout_us,
-		};
+		struct engine_request req;
+		target_request(run, url, &req);
+		req.body = body;
+		req.stream = call.stream;
+		req.cold = it->probe->cold;
+		/* a stream running far past max_tokens is hung up on */
+		req.stop_after_chunks =
+		    it->probe->stream ? (size_t)it->probe->max_tokens * 2 + 16 : 0;
+		req.timeout_us = left < run->timeout_us ? left : run->timeout_us;
 		struct item_ref *ref = xmalloc(sizeof *ref);
 		ref->run = run;
 		ref->index = i;
@@ -151,6 +179,22 @@ submit_more(struct audit_run *run)
 		free(url);
 		free(body);
 	}
+}
+
+/* GET the relay's model list beside the probes: no tokens, one request,
+ * sent first (it is quick) and outside the parallel budget. */
+static void
+submit_listing(struct audit_run *run)
+{
+	char *url = models_list_url(run->target.api, run->target.base_url);
+	struct engine_request req;
+	target_request(run, url, &req);
+	req.listing = 1;
+	req.body_cap = 1u << 20;
+	req.timeout_us = run->timeout_us;
+	run->listing_pending = 1;
+	engine_submit(run->engine, &req, listing_done_cb, run);
+	free(url);
 }
 
 struct audit_run *
@@ -204,6 +248,8 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 	}
 	/* the clock starts with the first request, not before the rendering */
 	run->deadline_us = now_us() + run->timeout_us;
+	if (target->list_models)
+		submit_listing(run);
 	submit_more(run);
 	return run;
 }
@@ -222,6 +268,10 @@ audit_run_free(struct audit_run *run)
 			observation_release(it->obs);
 			free(it->obs);
 		}
+	}
+	if (run->listing != NULL) {
+		observation_release(run->listing);
+		free(run->listing);
 	}
 	free(run->items);
 	free(run->skipped);

@@ -26,6 +26,7 @@ struct audit_target {
 	struct http_header *headers; /* extra request headers (values are secrets) */
 	size_t n_headers;
 	struct request_rules rules; /* what the claimed model accepts (its baseline) */
+	int list_models;            /* also GET the relay's model list */
 };
 
 /* A probe the run did not send: the API cannot carry what it asks for. */
@@ -52,6 +53,9 @@ struct audit_run {
 	struct audit_skip *skipped; /* probes left out, in catalog order */
 	size_t n_skipped;
 	size_t n_done;
+	struct observation *listing; /* the model list (GET /v1/models), when
+	                              * target.list_models; NULL until done */
+	int listing_pending;
 	size_t next; /* next item to submit */
 	size_t in_flight;
 	size_t parallel;

@@ -60,6 +60,7 @@ struct transfer {
 	size_t n_secrets;
 	int stream;
 	int cold;
+	int listing; /* GET the model list, see engine_request */
 	int64_t timeout_us, idle_timeout_us;
 	size_t header_cap, header_bytes;
 	size_t body_cap;
@@ -613,8 +614,12 @@ setup_easy(struct engine *e, struct transfer *t)
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, t->body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(t->body));
+	if (t->listing) {
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, t->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(t->body));
+	}
 	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
@@ -679,6 +684,7 @@ fail_later(struct engine *e, struct transfer *t, enum error_class ec, const char
 	t->start_us = now_us();
 	t->obs->started_ms = wall_ms();
 	adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, t->start_us, 0);
+	t->parse.listing = t->listing;
 	finish_later(e, t);
 }
 
@@ -699,6 +705,7 @@ start_one(struct engine *e, struct transfer *t)
 	t->obs->start_mono_us = t->start_us;
 	t->obs->timeout_us = t->timeout_us;
 	adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, t->start_us, t->body_cap);
+	t->parse.listing = t->listing;
 	t->parse.stop_after_chunks = t->stop_after_chunks;
 	int ready = setup_easy(e, t) == 0;
 	if (ready)
@@ -782,7 +789,8 @@ engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb
 	struct transfer *t = xcalloc(1, sizeof *t);
 	t->engine = e;
 	t->url = xstrdup(req->url);
-	t->body = xstrdup(req->body);
+	t->listing = req->listing;
+	t->body = xstrdup(req->listing || req->body == NULL ? "" : req->body);
 	t->api_key = req->api_key && *req->api_key ? xstrdup(req->api_key) : NULL;
 	t->stream = req->stream;
 	t->cold = req->cold;

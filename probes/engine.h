@@ -45,7 +45,9 @@ struct engine_request {
 	                                    * (endpoint_headers_check); their values
 	                                    * are secrets, like the key */
 	size_t n_headers;
-	const char *body; /* JSON, copied by the engine */
+	const char *body; /* JSON, copied by the engine; NULL with listing */
+	int listing;      /* GET the model list at url (probes/models_list.h)
+	                   * instead of POSTing body */
 	int stream;
 	int cold;                 /* fresh connection: measure connect and TLS */
 	int64_t timeout_us;       /* overall deadline; 0: 120 s */

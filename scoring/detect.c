@@ -7,6 +7,7 @@
  * tokenizer last, from what the others found.
  */
 #include "scoring/detect.h"
+#include "scoring/listing.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -229,6 +230,7 @@ scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseli
 		            "failed");
 	}
 	assessment_decide(a);
+	listing_assess(run, s->pack, claimed, a);
 }
 
 /* Does the table name probe (directly)? */

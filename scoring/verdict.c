@@ -2,6 +2,7 @@
  * verdict: the rule from findings to a verdict, and the JSON shape.
  */
 #include "scoring/verdict.h"
+#include "scoring/listing.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -101,6 +102,7 @@ assessment_release(struct assessment *a)
 	free(a->reason);
 	free(a->genuine_reason);
 	free(a->identified);
+	free(a->listing_note);
 	assessment_init(a);
 }
 
@@ -340,6 +342,12 @@ assessment_to_json(const struct assessment *a)
 	                                                                      : "none"));
 	if (a->identified != NULL)
 		json_object_set_new(root, "identification", json_string(a->identified));
+	if (a->listing != LISTING_NOT_ASKED)
+		json_object_set_new(root, "model_list",
+		                    json_pack("{s:s, s:I, s:s?}", "status",
+		                              listing_state_name((enum listing_state)a->listing),
+		                              "models", (json_int_t)a->listing_count, "note",
+		                              a->listing_note));
 	const char *const *nc = assessment_not_checked(a);
 	if (nc != NULL) {
 		json_t *l = json_array();

@@ -89,6 +89,9 @@ struct assessment {
 	 * never genuine */
 	enum baseline_origin baseline_origin;
 	char *identified; /* which known family the counts match, a sentence (owned) */
+	int listing;        /* the relay's model list: enum listing_state (scoring/listing.h) */
+	long listing_count; /* models the list named */
+	char *listing_note; /* what the list and the requests showed, a sentence (owned) */
 	long tokens_spent;
 	long prompt_tokens, completion_tokens; /* the parts of tokens_spent */
 	double cost_usd;                       /* at the official price; < 0 when unknown */

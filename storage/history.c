@@ -40,7 +40,8 @@ store_each_summary(struct store *s, int64_t window_ms, store_summary_cb cb, void
 	    "   AND x.started_ms >= ?1),"
 	    " (SELECT ttft_ms FROM runs x WHERE x.target = t.id ORDER BY started_ms DESC LIMIT 1),"
 	    " (SELECT tokens_per_s FROM runs x WHERE x.target = t.id"
-	    "   ORDER BY started_ms DESC LIMIT 1)"
+	    "   ORDER BY started_ms DESC LIMIT 1),"
+	    " t.listed, t.listed_note, t.listed_models"
 	    " FROM targets t JOIN verdicts v ON v.id = (SELECT id FROM verdicts y"
 	    "   WHERE y.target = t.id ORDER BY last_ms DESC, id DESC LIMIT 1)"
 	    " ORDER BY t.relay, t.model";
@@ -63,6 +64,9 @@ store_each_summary(struct store *s, int64_t window_ms, store_summary_cb cb, void
 		    .ok_requests = (long)sqlite3_column_int64(st, 9),
 		    .ttft_ms = column_opt_real(st, 10),
 		    .tokens_per_s = column_opt_real(st, 11),
+		    .listed = column_text(st, 12),
+		    .listed_note = column_text(st, 13),
+		    .listed_models = (long)sqlite3_column_int64(st, 14),
 		};
 		cb(&sum, arg);
 	}

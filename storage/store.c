@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "base/util.h"
+#include "scoring/listing.h"
 
 static const char *const migrations[] = {
     /* 0 -> 1: runs and observations */
@@ -187,7 +188,18 @@ static const char *const migrations[] = {
     " PRIMARY KEY(target, class)) WITHOUT ROWID;",
 
     /*
-     * 3 -> 4: the output tokens a reasoning model spent thinking
+     * 3 -> 4: what the relay's model list (GET /v1/models) said of the
+     * target at its latest run: scoring/listing.h's state name, how many
+     * models it listed and the sentence the audit wrote. Never the list
+     * itself: it is the relay's text, unbounded.
+     */
+    "ALTER TABLE targets ADD COLUMN listed TEXT;"
+    "ALTER TABLE targets ADD COLUMN listed_models INTEGER;"
+    "ALTER TABLE targets ADD COLUMN listed_note TEXT;"
+    "ALTER TABLE targets ADD COLUMN listed_ms INTEGER;",
+
+    /*
+     * 4 -> 5: the output tokens a reasoning model spent thinking
      * (completion_tokens_details / output_tokens_details.reasoning_tokens),
      * part of completion_tokens; NULL where the API reported none.
      */
@@ -336,6 +348,8 @@ static const char *const writer_sql[STMT__COUNT] = {
         " observed = excluded.observed, summary = excluded.summary, probe = excluded.probe,"
         " served = excluded.served",
     [STMT_LEDGER_TRIM] = "DELETE FROM ledger_runs WHERE target = ? AND at_ms < ?",
+    [STMT_TARGET_LISTING] = "UPDATE targets SET listed = ?, listed_models = ?, listed_note = ?,"
+                            " listed_ms = ? WHERE id = ?",
 };
 
 struct store *
@@ -735,6 +749,16 @@ store_save_run(struct store *s, const struct audit_run *run, const struct assess
 			goto fail;
 	if (save_rollups(s, t->id, run->started_ms, a, errors) != 0)
 		goto fail;
+	if (a->listing != LISTING_NOT_ASKED) {
+		st = stmt(s, STMT_TARGET_LISTING);
+		store_bind_text(st, 1, listing_state_name((enum listing_state)a->listing));
+		sqlite3_bind_int64(st, 2, a->listing_count);
+		store_bind_text(st, 3, a->listing_note);
+		sqlite3_bind_int64(st, 4, run->finished_ms);
+		sqlite3_bind_int64(st, 5, t->id);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto fail;
+	}
 	if (change != NULL) {
 		if (save_segment(s, t->id, &change->segment, &ids->segment_id) != 0)
 			goto fail;

@@ -90,6 +90,9 @@ struct store_summary {
 	long requests, ok_requests; /* within the window */
 	double ttft_ms;             /* latest run's median, -1 if none */
 	double tokens_per_s;
+	const char *listed, *listed_note; /* the model list at the latest run that
+	                                   * asked (scoring/listing.h), or NULL */
+	long listed_models;
 };
 typedef void (*store_summary_cb)(const struct store_summary *sum, void *arg);
 int store_each_summary(struct store *s, int64_t window_ms, store_summary_cb cb, void *arg);

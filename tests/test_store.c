@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "scoring/listing.h"
+#include "scoring/verdict.h"
 #include "storage/store.h"
 #include "tests/helpers.h"
 
@@ -95,6 +97,44 @@ Test(store, save_and_summarise, .init = setup, .fini = teardown)
 	sqlite3_close(db);
 }
 
+static void
+listing_cb(const struct store_summary *s, void *arg)
+{
+	char *out = arg;
+	snprintf(out, 256, "%s|%ld|%s", s->listed ? s->listed : "NULL", s->listed_models,
+	         s->listed_note ? s->listed_note : "NULL");
+}
+
+/* What the model list said is kept with the target for the relay page; a
+ * run that did not ask leaves it as it was. */
+Test(store, keeps_the_latest_model_list_state, .init = setup, .fini = teardown)
+{
+	char err[256], got[256] = "";
+	struct store *s = store_open(path, 0, err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	struct test_run t;
+	struct assessment a;
+	for (int i = 0; i < 3; i++) {
+		fake_run(&t, 1);
+		assessment_init(&a);
+		a.requests = a.ok_requests = 1;
+		a.strong_checks_passed = 1;
+		assessment_decide(&a);
+		if (i < 2) {
+			a.listing = i == 0 ? LISTING_LISTED : LISTING_UNLISTED;
+			a.listing_count = 7 + i;
+			a.listing_note = xstrdup(i == 0 ? "first" : "second");
+		}
+		cr_expect_gt(test_save_run(s, test_timeline(), &t.run, &a, NULL), 0);
+		assessment_release(&a);
+		test_run_release(&t);
+		cr_expect_eq(store_each_summary(s, 3600000, listing_cb, got), 0);
+		cr_expect_str_eq(got, i == 0 ? "listed|7|first" : "not listed|8|second", "run %d",
+		                 i);
+	}
+	store_close(s);
+}
+
 Test(store, refuses_a_newer_schema, .init = setup, .fini = teardown)
 {
 	sqlite3 *db;
@@ -120,7 +160,7 @@ Test(store, reopening_keeps_data, .init = setup, .fini = teardown)
 	store_close(s);
 }
 
-/* reasoning_tokens (schema 4) is kept with the observation; NULL where the
+/* reasoning_tokens (schema 5) is kept with the observation; NULL where the
  * API reported none. */
 Test(store, keeps_reasoning_tokens, .init = setup, .fini = teardown)
 {

@@ -128,6 +128,8 @@ entry_free(struct board_entry *e)
 	free(e->model_key);
 	free(e->verdict);
 	free(e->reason);
+	free(e->listed);
+	free(e->listed_note);
 	json_decref(e->findings);
 	for (size_t i = 0; i < e->n_segments; i++)
 		segment_release(&e->segments[i]);
@@ -363,6 +365,19 @@ entry_set_latest(struct board_entry *e, const char *verdict, const char *reason,
 		e->tokens_per_s = tokens_per_s;
 }
 
+/* What the model list said (NULL listed: nothing new, the last stands). */
+static void
+entry_set_listing(struct board_entry *e, const char *listed, const char *note, long models)
+{
+	if (listed == NULL)
+		return;
+	free(e->listed);
+	free(e->listed_note);
+	e->listed = xstrdup(listed);
+	e->listed_note = note ? xstrdup(note) : NULL;
+	e->listed_models = models;
+}
+
 void
 board_record(struct board *b, const struct board_run *run)
 {
@@ -374,6 +389,7 @@ board_record(struct board *b, const struct board_run *run)
 	}
 	entry_set_latest(e, run->verdict, run->reason, run->findings, run->at_ms, run->ttft_ms,
 	                 run->tokens_per_s);
+	entry_set_listing(e, run->listed, run->listed_note, run->listed_models);
 	if (run->at_ms > 0) {
 		bucket_add_run(bucket_slot(e->hours, BOARD_HOURS, run->at_ms / HOUR_MS), run);
 		bucket_add_run(bucket_slot(e->days, BOARD_DAYS, run->at_ms / DAY_MS), run);
@@ -515,6 +531,7 @@ load_summary_cb(const struct store_summary *sum, void *arg)
 	}
 	entry_set_latest(e, sum->verdict, sum->reason, findings, sum->last_run_ms, sum->ttft_ms,
 	                 sum->tokens_per_s);
+	entry_set_listing(e, sum->listed, sum->listed_note, sum->listed_models);
 	pthread_rwlock_unlock(&b->data);
 	json_decref(findings);
 }

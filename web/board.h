@@ -68,6 +68,10 @@ struct board_run {
 	long tokens_spent;
 	double ttft_ms, tokens_per_s;
 	const long *errors; /* [ERR__COUNT] or NULL */
+	const char *listed; /* the model list's state (scoring/listing.h); NULL:
+	                     * the run did not ask, the last one stands */
+	const char *listed_note;
+	long listed_models;
 };
 void board_record(struct board *b, const struct board_run *run);
 /* Insert or update a verdict segment / an incident (by id). */

@@ -62,6 +62,9 @@ struct board_entry {
 	int64_t interval_ms;
 	int64_t last_run_ms;
 	double ttft_ms, tokens_per_s; /* latest run; -1 unknown */
+	char *listed, *listed_note;   /* what the relay's model list said at the
+	                               * latest run that asked; NULL: never asked */
+	long listed_models;
 	struct bucket hours[BOARD_HOURS];
 	struct bucket days[BOARD_DAYS];
 	struct segment segments[BOARD_SEGMENTS]; /* oldest first */

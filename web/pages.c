@@ -616,17 +616,37 @@ render_relay_html(const struct board_view *v, long relay_id, struct buf *b)
 	         "</h1><p class=\"lead\">%zu model%s audited. Uptime is the share of probe "
 	         "requests that succeeded; bars show one day each (hover for the figures).</p>",
 	         r->n, r->n == 1 ? "" : "s");
-	if (r->n > 1) {
-		buf_puts(b, "<div class=\"filters\">");
-		for (size_t i = 0; i < r->n; i++) {
-			buf_puts(b, "<a href=\"#");
-			html_escape(b, r->entries[i]->key);
-			buf_puts(b, "\">");
-			html_escape(b, r->entries[i]->model);
-			buf_puts(b, "</a>");
+	/* one row a model: its verdict and what the relay's own model list
+	 * (GET /v1/models) said of it at the latest audit */
+	buf_puts(b, "<div class=\"tablecard scroll\"><table class=\"models\"><thead><tr>"
+	            "<th>Model</th><th>Verdict</th><th>On the relay's model list</th></tr></thead>"
+	            "<tbody>");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct board_entry *e = r->entries[i];
+		buf_puts(b, "<tr><td><a href=\"#");
+		html_escape(b, e->key);
+		buf_puts(b, "\">");
+		html_escape(b, e->model);
+		buf_puts(b, "</a></td><td>");
+		verdict_pill(b, e->verdict);
+		buf_puts(b, "</td><td class=\"listed\"");
+		if (e->listed_note != NULL) {
+			buf_puts(b, " title=\"");
+			html_escape(b, e->listed_note);
+			buf_puts(b, "\"");
 		}
-		buf_puts(b, "</div>");
+		buf_puts(b, ">");
+		buf_puts(b, "<b>");
+		html_escape(b, e->listed ? e->listed : "not asked yet");
+		buf_puts(b, "</b>");
+		if (e->listed_note != NULL) {
+			buf_puts(b, " <span class=\"sub\">");
+			html_escape(b, e->listed_note);
+			buf_puts(b, "</span>");
+		}
+		buf_puts(b, "</td></tr>");
 	}
+	buf_puts(b, "</tbody></table></div>");
 	for (size_t i = 0; i < r->n; i++)
 		relay_model_section(b, v, r->entries[i]);
 	page_end(b, v, "../");
@@ -675,6 +695,11 @@ entry_json(const struct board_view *v, const struct board_entry *e)
 	                    e->last_run_ms ? json_integer(e->last_run_ms) : json_null());
 	json_object_set_new(j, "ttft_ms", opt_real(e->ttft_ms));
 	json_object_set_new(j, "tokens_per_s", opt_real(e->tokens_per_s));
+	json_object_set_new(j, "model_list",
+	                    e->listed == NULL
+	                        ? json_null()
+	                        : json_pack("{s:s, s:I, s:s?}", "status", e->listed, "models",
+	                                    (json_int_t)e->listed_models, "note", e->listed_note));
 	struct score sc;
 	entry_score(e, v->now_ms, &sc);
 	json_object_set_new(j, "score", score_json(&sc));
