@@ -128,7 +128,8 @@ baseline_infer(const struct baseline_pack *pack, const char *name, enum api_kind
 	 * model's own fact. */
 	const char *params[3];
 	size_t n = 0;
-	int reasoning = api == API_OPENAI && out->line != NULL &&
+	/* both OpenAI APIs (a reasoning model is one on Responses too) */
+	int reasoning = (api == API_OPENAI || api == API_RESPONSES) && out->line != NULL &&
 	                strcmp(out->line, "openai") == 0 && openai_reasoning(name);
 	params[n++] = reasoning ? "max_completion_tokens" : "max_tokens";
 	params[n++] = "tools";
