@@ -21,16 +21,16 @@ static const struct line_mark {
 	const char *mark;
 	int anywhere;
 } marks[] = {
-    {"gpt-oss", "gpt-oss", 1},   {"openai", "gpt-", 1},      {"openai", "chatgpt", 1},
-    {"openai", "codex", 0},      {"openai", "o1", 0},        {"openai", "o3", 0},
-    {"openai", "o4", 0},         {"anthropic", "claude", 1}, {"gemini", "gemini", 1},
-    {"gemma", "gemma", 1},       {"qwen", "qwen", 1},        {"qwen", "qwq", 1},
-    {"deepseek", "deepseek", 1}, {"kimi", "kimi", 1},        {"kimi", "moonshot", 1},
-    {"glm", "glm-", 1},          {"glm", "chatglm", 1},      {"grok", "grok", 1},
-    {"minimax", "minimax", 1},   {"minimax", "abab", 0},     {"llama", "llama", 1},
-    {"mistral", "mistral", 1},   {"mistral", "mixtral", 1},  {"mistral", "codestral", 1},
-    {"mistral", "magistral", 1}, {"mistral", "devstral", 1}, {"doubao", "doubao", 1},
-    {"ernie", "ernie", 1},       {"hunyuan", "hunyuan", 1},
+    {"gpt-oss", "gpt-oss", 1},     {"openai", "gpt-", 1},        {"openai", "chatgpt", 1},
+    {"openai", "codex", 0},        {"openai", "o1", 0},          {"openai", "o3", 0},
+    {"openai", "o4", 0},           {"anthropic", "claude", 1},   {"gemini", "gemini", 1},
+    {"gemma", "gemma", 1},         {"qwen", "qwen", 1},          {"qwen", "qwq", 1},
+    {"deepseek", "deepseek", 1},   {"kimi", "kimi", 1},          {"kimi", "moonshot", 1},
+    {"glm", "glm-", 1},            {"glm", "chatglm", 1},        {"grok", "grok", 1},
+    {"minimax", "minimax", 1},     {"minimax", "abab", 0},       {"llama", "llama", 1},
+    {"mistral", "mistral", 1},     {"mistral", "mixtral", 1},    {"mistral", "codestral", 1},
+    {"mistral", "magistral", 1},   {"mistral", "devstral", 1},   {"doubao", "doubao", 1},
+    {"ernie", "ernie", 1},         {"hunyuan", "hunyuan", 1},
 };
 #define N_MARKS (sizeof marks / sizeof marks[0])
 
@@ -65,8 +65,7 @@ model_line(const char *name)
 		if (!hit || (line != NULL && strcmp(line, marks[i].line) == 0))
 			continue;
 		/* gpt-oss's name also holds "gpt-": the longer mark wins */
-		if (line != NULL && strcmp(line, "gpt-oss") == 0 &&
-		    strcmp(marks[i].line, "openai") == 0)
+		if (line != NULL && strcmp(line, "gpt-oss") == 0 && strcmp(marks[i].line, "openai") == 0)
 			continue;
 		if (line != NULL)
 			return NULL; /* two lines: a distill, a merge; the name says neither */

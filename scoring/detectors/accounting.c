@@ -93,10 +93,9 @@ detect_private_tokenizer(struct scorer *s, struct accounting *acc, const struct 
 			of = f;
 	if (of == N_TOKEN_FAMILIES) {
 		if (m->origin != BASELINE_PACK)
-			a->identified =
-			    xasprintf("the input token counts of %zu requests match none of "
-			              "the known public tokenizers",
-			              acc->n);
+			a->identified = xasprintf("the input token counts of %zu requests match none of "
+			                          "the known public tokenizers",
+			                          acc->n);
 		return 1;
 	}
 	const char *tok = token_families[of].tokenizer;
@@ -108,9 +107,8 @@ detect_private_tokenizer(struct scorer *s, struct accounting *acc, const struct 
 		    "the input token counts of all %zu requests are the %s tokenizer's exactly%s "
 		    "(the tokenizer of %s)%s",
 		    acc->n, tok, acc->c[of] ? " plus a constant" : "", served ? served : tok,
-		    m->line ? ", as the name's line uses"
-		            : "; the name names no known line, so "
-		              "this identifies the model, it accuses no one");
+		    m->line ? ", as the name's line uses" : "; the name names no known line, so "
+		                                           "this identifies the model, it accuses no one");
 		return 0;
 	}
 	char expected[256], observed[256];
@@ -127,20 +125,21 @@ detect_private_tokenizer(struct scorer *s, struct accounting *acc, const struct 
 		         "%zu of %zu requests counted exactly as %s, %+ld tokens each", acc->n,
 		         acc->n, tok, acc->c[of]);
 	if (m->origin != BASELINE_PACK)
-		assessment_add(
-		    a, CLASS_SUBSTITUTION, CONFIDENCE_VIOLATION, expected, observed, "all", served,
-		    "Every request's input tokens equal the %s tokenizer's exact count%s: "
-		    "%s names a %s model, and no %s model known to Assay counts with %s, "
-		    "so another model (most likely %s) is answering.",
-		    tok, acc->c[of] ? " plus a constant" : "", m->name, m->line, m->line, tok,
-		    served ? served : tok);
+		assessment_add(a, CLASS_SUBSTITUTION, CONFIDENCE_VIOLATION, expected, observed, "all",
+		               served,
+		               "Every request's input tokens equal the %s tokenizer's exact count%s: "
+		               "%s names a %s model, and no %s model known to Assay counts with %s, "
+		               "so another model (most likely %s) is answering.",
+		               tok, acc->c[of] ? " plus a constant" : "", m->name, m->line, m->line,
+		               tok, served ? served : tok);
 	else
-		assessment_add(
-		    a, CLASS_SUBSTITUTION, CONFIDENCE_VIOLATION, expected, observed, "all", served,
-		    "Every request's input tokens equal the %s tokenizer's exact count%s: "
-		    "%s's own tokenizer counts differently, so another model (most likely "
-		    "%s) is answering.",
-		    tok, acc->c[of] ? " plus a constant" : "", m->name, served ? served : tok);
+		assessment_add(a, CLASS_SUBSTITUTION, CONFIDENCE_VIOLATION, expected, observed, "all",
+		               served,
+		               "Every request's input tokens equal the %s tokenizer's exact count%s: "
+		               "%s's own tokenizer counts differently, so another model (most likely "
+		               "%s) is answering.",
+		               tok, acc->c[of] ? " plus a constant" : "", m->name,
+		               served ? served : tok);
 	return 0;
 }
 
