@@ -30,7 +30,7 @@ static void
 usage(FILE *f)
 {
 	fputs("usage: assay audit --base-url URL --model NAME [--key-env VAR] [--api "
-	      "openai|anthropic]\n"
+	      "openai|anthropic|responses]\n"
 	      "                   [--json] [--timeout SECONDS] [--ca-file FILE]\n"
 	      "                   [--insecure-skip-tls-verify] [--deep] [--time-scale X]\n"
 	      "                   [--header 'Name: value']... [--header-env 'Name: VAR']...\n"
@@ -43,7 +43,8 @@ usage(FILE *f)
 	      "the relay needs (repeatable; never shown or stored); --header-env takes the\n"
 	      "value from the environment variable VAR. The base URL is written\n"
 	      "as the API's SDK takes it (https://relay.example/v1 for openai, the host\n"
-	      "alone for anthropic); the endpoint used is printed.\n"
+	      "alone for anthropic); the endpoint used is printed. --api responses audits the\n"
+	      "OpenAI Responses API (POST /v1/responses) on the same base URL as openai.\n"
 	      "--deep adds long-context and long-output probes (tens of thousands of tokens;\n"
 	      "their cost is printed before they are sent). --time-scale says the\n"
 	      "endpoint's delays are X times real ones (simulated worlds only; latency is\n"
@@ -292,8 +293,7 @@ cmd_audit(int argc, char **argv)
 	          : known != NULL ? api_from_name(known->api)
 	                          : (int)model_default_api(model);
 	if (api < 0) {
-		fprintf(stderr, "assay audit: --api is 'openai' or 'anthropic', not '%s'\n",
-		        api_opt);
+		fprintf(stderr, "assay audit: --api is " API_NAMES_TEXT ", not '%s'\n", api_opt);
 		baseline_free(pack);
 		goto usage_error;
 	}

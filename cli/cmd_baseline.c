@@ -36,6 +36,7 @@ usage(FILE *f)
 	      "       assay baseline import FILE\n"
 	      "       assay baseline record --base-url URL --model NAME [--key-env VAR]\n"
 	      "                             [--samples N] [--time-scale X] [-o FILE]\n"
+	      "                             [--api openai|anthropic|responses]\n"
 	      "                             [--auth bearer|x-api-key]\n"
 	      "                             [--header 'Name: value']...\n"
 	      "                             [--header-env 'Name: VAR']...\n"
@@ -46,7 +47,9 @@ usage(FILE *f)
 	      "$ASSAY_BASELINE_DIR, else ~/.local/share/assay/baselines); record measures\n"
 	      "an OFFICIAL endpoint and writes a pack for the model. --time-scale notes that\n"
 	      "the endpoint's delays are X times real ones (a simulated world run faster),\n"
-	      "so audits compare latency at the scale it was recorded at.\n",
+	      "so audits compare latency at the scale it was recorded at. --api records over\n"
+	      "another API than the model's own (its protocol is kept per API: recording\n"
+	      "--api responses keeps the pack's record for openai, and the reverse).\n",
 	      f);
 }
 
@@ -192,10 +195,11 @@ cmd_record(int argc, char **argv)
 	                                     {"samples", required_argument, NULL, 's'},
 	                                     {"output", required_argument, NULL, 'o'},
 	                                     {"time-scale", required_argument, NULL, 't'},
+	                                     {"api", required_argument, NULL, 'a'},
 	                                     {NULL, 0, NULL, 0}};
 	struct endpoint_options ep;
 	endpoint_options_init(&ep);
-	const char *out = NULL;
+	const char *out = NULL, *api_opt = NULL;
 	int samples = 5, c;
 	char err[512];
 	int rc = 2;
@@ -215,6 +219,9 @@ cmd_record(int argc, char **argv)
 		case 't':
 			if (cli_number(optarg, 0, 1000, &time_scale) != 0)
 				time_scale = 0; /* refused below */
+			break;
+		case 'a':
+			api_opt = optarg;
 			break;
 		default:
 			fprintf(stderr,
@@ -264,9 +271,17 @@ cmd_record(int argc, char **argv)
 		catalog_free(cat);
 		goto usage_error;
 	}
+	int api = api_from_name(api_opt ? api_opt : known->api);
+	if (api < 0) {
+		fprintf(stderr, "assay baseline record: --api is " API_NAMES_TEXT ", not '%s'\n",
+		        api_opt);
+		baseline_free(pack);
+		catalog_free(cat);
+		goto usage_error;
+	}
 	struct audit_target t;
-	if (endpoint_options_target(&ep, "baseline record", "official",
-	                            (enum api_kind)api_from_name(known->api), key, &t) != 0) {
+	if (endpoint_options_target(&ep, "baseline record", "official", (enum api_kind)api, key,
+	                            &t) != 0) {
 		baseline_free(pack);
 		catalog_free(cat);
 		goto usage_error;
@@ -347,10 +362,16 @@ cmd_record(int argc, char **argv)
 	}
 	m.answers = answers;
 	m.n_answers = n_answers;
-	m.fingerprints = fps;
-	m.n_fingerprints = n_fps;
-	m.id_shape = shape;
-	m.protocol = proto;
+	/* the model's own id_shape and fingerprints are its own api's (the
+	 * Responses API sends no system_fingerprint); another api's shape
+	 * lives in that api's protocol record, learned with it */
+	if (api == api_from_name(known->api)) {
+		m.fingerprints = fps;
+		m.n_fingerprints = n_fps;
+		m.id_shape = shape;
+	}
+	/* the other APIs' records are the pack's, kept as they were */
+	m.protocols[api] = proto;
 	struct baseline_samples recorded = {
 	    .probe = (char *)STYLE_PROBE, .texts = style, .n = n_style};
 	m.samples = n_style > 0 ? &recorded : NULL;

@@ -244,7 +244,7 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 	r->base_url = xstrdup(s);
 	r->api = API_OPENAI;
 	int api = API_OPENAI, auth = AUTH_DEFAULT;
-	if (load_name(n, "api", api_from_name, "'openai' or 'anthropic'", file, &api, err,
+	if (load_name(n, "api", api_from_name, API_NAMES_TEXT, file, &api, err,
 	              errlen) != 0)
 		return -1;
 	r->api = (enum api_kind)api;

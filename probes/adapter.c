@@ -1,5 +1,6 @@
 /*
- * adapter: OpenAI Chat Completions and Anthropic Messages on the wire.
+ * adapter: OpenAI Chat Completions, Anthropic Messages and the OpenAI
+ * Responses API on the wire.
  *
  * Parsing never trusts the relay: every string is capped and sanitized by
  * observation_set(), the body and each SSE event are capped, and JSON is
@@ -32,20 +33,22 @@
 static _Thread_local _Alignas(16) unsigned char chunk_arena_mem[CHUNK_ARENA_SIZE];
 static _Thread_local struct json_arena chunk_arena;
 
+static const char *const api_names[] = {
+    [API_OPENAI] = "openai",
+    [API_ANTHROPIC] = "anthropic",
+    [API_RESPONSES] = "responses",
+};
+
 const char *
 api_name(enum api_kind api)
 {
-	return api == API_ANTHROPIC ? "anthropic" : "openai";
+	return (unsigned)api < sizeof api_names / sizeof api_names[0] ? api_names[api] : "openai";
 }
 
 int
 api_from_name(const char *name)
 {
-	if (strcmp(name, "openai") == 0)
-		return API_OPENAI;
-	if (strcmp(name, "anthropic") == 0)
-		return API_ANTHROPIC;
-	return -1;
+	return name_index(api_names, sizeof api_names / sizeof api_names[0], name);
 }
 
 char *
@@ -63,7 +66,22 @@ adapter_cannot(enum api_kind api, const struct request_intent *in)
 		if (in->json_object)
 			return "the Anthropic Messages API has no JSON mode";
 	}
+	if (api == API_RESPONSES && in->n_stop > 0)
+		/* measured: "Unknown parameter: 'stop'. Did you mean 'store'?" */
+		return "the OpenAI Responses API has no stop sequences";
 	return NULL;
+}
+
+/* Responses refuses max_output_tokens below 16 ("Invalid 'max_output_tokens':
+ * integer below minimum value. Expected a value >= 16, but got 1 instead."). */
+#define RESPONSES_MIN_OUTPUT 16
+
+long
+adapter_max_tokens(enum api_kind api, long max_tokens)
+{
+	if (api == API_RESPONSES && max_tokens >= 0 && max_tokens < RESPONSES_MIN_OUTPUT)
+		return RESPONSES_MIN_OUTPUT;
+	return max_tokens;
 }
 
 /* The tool's argument schema as JSON (an empty object schema if unset). */
@@ -139,15 +157,14 @@ openai_fields(json_t *root, const struct probe_call *call, const struct request_
 }
 
 /*
- * Anthropic Messages: system text is a top-level field (leading system
- * messages joined), max_tokens is required, temperature runs 0..1, stop
- * sequences are stop_sequences, a tool is {name, description, input_schema}
- * and a forced call is tool_choice {type: any} or {type: tool, name}.
+ * The system text of an API that takes it apart from the messages (Anthropic
+ * `system`, Responses `instructions`): system messages joined by a blank
+ * line, set as root[key] when there are any; every other message goes into
+ * a new array of {role, content}, which is returned.
  */
-static void
-anthropic_fields(json_t *root, const struct probe_call *call, const struct request_rules *rules)
+static json_t *
+messages_apart_from_system(json_t *root, const char *key, const struct probe_call *call)
 {
-	const struct request_intent *in = &call->intent;
 	struct buf system;
 	buf_init(&system, 0);
 	json_t *msgs = json_array();
@@ -162,11 +179,25 @@ anthropic_fields(json_t *root, const struct probe_call *call, const struct reque
 		json_array_append_new(
 		    msgs, json_pack("{s:s, s:s}", "role", m->role, "content", m->content));
 	}
+	if (system.len > 0)
+		json_object_set_new(root, key, json_stringn(system.data, system.len));
+	buf_release(&system);
+	return msgs;
+}
+
+/*
+ * Anthropic Messages: system text is a top-level field (system messages
+ * joined), max_tokens is required, temperature runs 0..1, stop sequences
+ * are stop_sequences, a tool is {name, description, input_schema} and a
+ * forced call is tool_choice {type: any} or {type: tool, name}.
+ */
+static void
+anthropic_fields(json_t *root, const struct probe_call *call, const struct request_rules *rules)
+{
+	const struct request_intent *in = &call->intent;
 	json_object_set_new(root, "max_tokens",
 	                    json_integer(call->max_tokens >= 0 ? call->max_tokens : 1024));
-	if (system.len > 0)
-		json_object_set_new(root, "system", json_stringn(system.data, system.len));
-	buf_release(&system);
+	json_t *msgs = messages_apart_from_system(root, "system", call);
 	json_object_set_new(root, "messages", msgs);
 	if (call->temperature >= 0 && !rules->no_temperature)
 		/* Anthropic's range is 0..1: 1 is already its most varied */
@@ -191,6 +222,65 @@ anthropic_fields(json_t *root, const struct probe_call *call, const struct reque
 	}
 }
 
+/*
+ * The OpenAI Responses API (POST /v1/responses, ResponseCreateParams): the
+ * system text is `instructions` (the SDK's "system (or developer) message
+ * inserted into the model's context"; the JSON-mode check reads only the
+ * input messages, which keep the word JSON where the probe put it), the
+ * rest are `input` messages {role, content}; the limit is
+ * max_output_tokens (at least 16), temperature as on Chat Completions, no
+ * seed and no stop (the API has neither); JSON mode is text.format
+ * {type: json_object}; logprobs are asked by include
+ * ["message.output_text.logprobs"] with top_logprobs; a tool is flat
+ * {type: function, name, description, parameters, strict: false} (strict
+ * defaults to true there, which would demand a closed schema) and a forced
+ * call is tool_choice "required" or {type: function, name}. A reasoning
+ * model (one that takes max_completion_tokens on Chat Completions) is asked
+ * for reasoning {effort: low}: its default, medium, would spend hundreds
+ * of billed tokens thinking before each probe's few-token answer, and eat
+ * small limits whole; low is the least effort every OpenAI reasoning model
+ * takes (o-series: low, medium, high).
+ */
+static void
+responses_fields(json_t *root, const struct probe_call *call, const struct request_rules *rules)
+{
+	const struct request_intent *in = &call->intent;
+	json_t *input = messages_apart_from_system(root, "instructions", call);
+	json_object_set_new(root, "input", input);
+	if (call->max_tokens >= 0)
+		json_object_set_new(
+		    root, "max_output_tokens",
+		    json_integer(adapter_max_tokens(API_RESPONSES, call->max_tokens)));
+	if (call->temperature >= 0 && !rules->no_temperature)
+		json_object_set_new(root, "temperature", json_real(call->temperature));
+	if (rules->max_completion_tokens)
+		json_object_set_new(root, "reasoning", json_pack("{s:s}", "effort", "low"));
+	if (call->stream)
+		json_object_set_new(root, "stream", json_true()); /* usage comes in the end event */
+	if (in->top_logprobs > 0) {
+		json_object_set_new(root, "include",
+		                    json_pack("[s]", "message.output_text.logprobs"));
+		json_object_set_new(root, "top_logprobs", json_integer(in->top_logprobs));
+	}
+	if (in->json_object)
+		json_object_set_new(root, "text",
+		                    json_pack("{s:{s:s}}", "format", "type", "json_object"));
+	if (in->tool_name != NULL) {
+		json_t *tool = json_pack("{s:s, s:s}", "type", "function", "name", in->tool_name);
+		if (in->tool_description != NULL)
+			json_object_set_new(tool, "description", json_string(in->tool_description));
+		json_object_set_new(tool, "parameters", tool_schema(in));
+		json_object_set_new(tool, "strict", json_false());
+		json_object_set_new(root, "tools", json_pack("[o]", tool));
+		json_t *choice =
+		    in->tool_choice == TOOL_CHOICE_REQUIRED ? json_string("required")
+		    : in->tool_choice == TOOL_CHOICE_NAMED
+		        ? json_pack("{s:s, s:s}", "type", "function", "name", in->tool_name)
+		        : json_string("auto");
+		json_object_set_new(root, "tool_choice", choice);
+	}
+}
+
 char *
 adapter_body(enum api_kind api, const struct probe_call *call, const char **why_not)
 {
@@ -204,6 +294,8 @@ adapter_body(enum api_kind api, const struct probe_call *call, const char **why_
 	json_t *root = json_pack("{s:s}", "model", call->model);
 	if (api == API_ANTHROPIC)
 		anthropic_fields(root, call, rules);
+	else if (api == API_RESPONSES)
+		responses_fields(root, call, rules);
 	else
 		openai_fields(root, call, rules);
 	char *s = json_dumps(root, JSON_COMPACT);
@@ -324,12 +416,36 @@ take_openai_usage(struct observation *o, json_t *usage)
 	json_t *details = json_object_get(usage, "prompt_tokens_details");
 	if (json_is_object(details))
 		o->cached_tokens = take_long(json_object_get(details, "cached_tokens"));
+	json_t *out_details = json_object_get(usage, "completion_tokens_details");
+	if (json_is_object(out_details))
+		o->reasoning_tokens = take_long(json_object_get(out_details, "reasoning_tokens"));
 	o->usage_fields |= (o->prompt_tokens >= 0 ? OBS_USAGE_INPUT : 0u) |
 	                   (o->completion_tokens >= 0 ? OBS_USAGE_OUTPUT : 0u) |
 	                   (json_is_object(details) ? OBS_USAGE_PROMPT_DETAILS : 0u) |
-	                   (json_is_object(json_object_get(usage, "completion_tokens_details"))
-	                        ? OBS_USAGE_OUTPUT_DETAILS
-	                        : 0u);
+	                   (json_is_object(out_details) ? OBS_USAGE_OUTPUT_DETAILS : 0u);
+}
+
+/* The Responses API's usage: input_tokens and output_tokens, with their
+ * details (cached input, reasoning output). */
+static void
+take_responses_usage(struct observation *o, json_t *usage)
+{
+	if (!json_is_object(usage))
+		return;
+	o->usage_present = 1;
+	o->prompt_tokens = take_long(json_object_get(usage, "input_tokens"));
+	o->completion_tokens = take_long(json_object_get(usage, "output_tokens"));
+	o->total_tokens = take_long(json_object_get(usage, "total_tokens"));
+	json_t *in = json_object_get(usage, "input_tokens_details");
+	json_t *out = json_object_get(usage, "output_tokens_details");
+	if (json_is_object(in))
+		o->cached_tokens = take_long(json_object_get(in, "cached_tokens"));
+	if (json_is_object(out))
+		o->reasoning_tokens = take_long(json_object_get(out, "reasoning_tokens"));
+	o->usage_fields |= (o->prompt_tokens >= 0 ? OBS_USAGE_INPUT : 0u) |
+	                   (o->completion_tokens >= 0 ? OBS_USAGE_OUTPUT : 0u) |
+	                   (json_is_object(in) ? OBS_USAGE_INPUT_DETAILS : 0u) |
+	                   (json_is_object(out) ? OBS_USAGE_OUTPUT_TOKENS_DETAILS : 0u);
 }
 
 static void
@@ -511,6 +627,196 @@ anthropic_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t 
 	return 0;
 }
 
+/* Is v a non-empty array (a logprobs list that carries something)? */
+static int
+nonempty_array(json_t *v)
+{
+	return json_is_array(v) && json_array_size(v) > 0;
+}
+
+/*
+ * The items of a Responses output[]: function calls (their call_id is the
+ * tool id, as a client answers with it), and, when take_text, the text of
+ * message items' output_text parts (a stream's text came from its deltas).
+ * Returns whether any function call was seen.
+ */
+static int
+responses_output(struct adapter_parse *p, json_t *output, int take_text)
+{
+	struct observation *o = p->obs;
+	int calls = 0;
+	size_t i, k;
+	json_t *item, *part;
+	json_array_foreach(output, i, item)
+	{
+		const char *type = json_string_value(json_object_get(item, "type"));
+		if (type != NULL && strcmp(type, "function_call") == 0) {
+			take_tool_id(o, json_object_get(item, "call_id"));
+			calls = 1;
+			continue;
+		}
+		if (type == NULL || strcmp(type, "message") != 0)
+			continue; /* reasoning items and server tools carry no answer text */
+		json_array_foreach(json_object_get(item, "content"), k, part)
+		{
+			const char *ptype = json_string_value(json_object_get(part, "type"));
+			if (ptype == NULL || strcmp(ptype, "output_text") != 0)
+				continue;
+			json_t *text = json_object_get(part, "text");
+			if (take_text && json_is_string(text))
+				add_text(p, json_string_value(text), json_string_length(text),
+				         p->start_us + (o->ttfb_us > 0 ? o->ttfb_us : 0));
+			if (nonempty_array(json_object_get(part, "logprobs")))
+				o->logprobs_present = 1;
+		}
+	}
+	return calls;
+}
+
+/* An error object {code, message, type} of the Responses API (a failed
+ * response's `error`, or an `error` event), classified. */
+static void
+responses_error(struct adapter_parse *p, json_t *err, const char *fallback)
+{
+	const char *msg = json_string_value(json_object_get(err, "message"));
+	const char *code = json_string_value(json_object_get(err, "code"));
+	const char *type = json_string_value(json_object_get(err, "type"));
+	enum error_class e = classify_error(200, code, type, msg, 0);
+	if (e == ERR_NONE)
+		e = (code != NULL && strstr(code, "rate_limit") != NULL) ||
+		            (type != NULL && strstr(type, "rate_limit") != NULL)
+		        ? ERR_RATE_LIMITED
+		        : ERR_UPSTREAM;
+	set_error(p, e, msg ? msg : fallback);
+}
+
+/*
+ * A Responses response object (the whole body, or the `response` of a
+ * stream's lifecycle events): id, model, usage, and at its end the finish
+ * reason in Chat Completions' words, from status and incomplete_details:
+ * completed is "stop" ("tool_calls" with a function call), incomplete for
+ * max_output_tokens is "length" (other reasons as they are), failed is the
+ * error it carries. final: the response has ended (a body, or
+ * response.completed/incomplete/failed); take_text: read the text from
+ * output[] (a body; a stream has it from its deltas).
+ */
+static void
+responses_object(struct adapter_parse *p, json_t *r, int final, int take_text)
+{
+	struct observation *o = p->obs;
+	if (o->id == NULL)
+		take_string(&o->id, json_object_get(r, "id"));
+	if (o->model == NULL)
+		take_string(&o->model, json_object_get(r, "model"));
+	if (!final)
+		return;
+	if (!json_is_object(r)) {
+		set_error(p, ERR_MALFORMED, "response is not an object");
+		return;
+	}
+	take_responses_usage(o, json_object_get(r, "usage"));
+	int calls = responses_output(p, json_object_get(r, "output"), take_text);
+	const char *status = json_string_value(json_object_get(r, "status"));
+	if (status == NULL) {
+		set_error(p, ERR_MALFORMED, "response has no status");
+	} else if (strcmp(status, "completed") == 0) {
+		const char *fr = calls ? "tool_calls" : "stop";
+		observation_set(&o->finish_reason, fr, strlen(fr), OBS_FIELD_CAP);
+	} else if (strcmp(status, "incomplete") == 0) {
+		json_t *reason =
+		    json_object_get(json_object_get(r, "incomplete_details"), "reason");
+		const char *why = json_string_value(reason);
+		if (why != NULL && strcmp(why, "max_output_tokens") == 0)
+			observation_set(&o->finish_reason, "length", 6, OBS_FIELD_CAP);
+		else
+			take_string(&o->finish_reason, reason);
+	} else if (strcmp(status, "failed") == 0) {
+		responses_error(p, json_object_get(r, "error"), "the response failed");
+	} else {
+		char why[96];
+		snprintf(why, sizeof why, "response not finished (status %.40s)", status);
+		set_error(p, ERR_MALFORMED, why);
+	}
+}
+
+/* One streamed Responses event (the type in the JSON, else the SSE name). */
+static int
+responses_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t now)
+{
+	static const struct {
+		const char *type;
+		char letter;
+	} letters[] = {
+	    {"response.created", 'S'},
+	    {"response.in_progress", 'G'},
+	    {"response.output_item.added", 'I'},
+	    {"response.content_part.added", 'B'},
+	    {"response.output_text.delta", 'D'},
+	    {"response.output_text.done", 'Y'},
+	    {"response.content_part.done", 'E'},
+	    {"response.function_call_arguments.delta", 'T'},
+	    {"response.function_call_arguments.done", 'A'},
+	    {"response.output_item.done", 'O'},
+	    {"response.completed", 'Z'},
+	    {"response.incomplete", 'N'},
+	    {"response.failed", 'F'},
+	    {"error", 'X'},
+	};
+	struct observation *o = p->obs;
+	if (!json_is_object(ev))
+		return -1;
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	if (type == NULL)
+		type = event;
+	char letter = '?';
+	for (size_t i = 0; type != NULL && i < sizeof letters / sizeof letters[0]; i++)
+		if (strcmp(type, letters[i].type) == 0)
+			letter = letters[i].letter;
+	observation_event(o, letter);
+	json_t *item = json_object_get(ev, "item");
+	const char *itype = json_string_value(json_object_get(item, "type"));
+	switch (letter) {
+	case 'S':
+	case 'G':
+		if (!json_is_object(json_object_get(ev, "response")))
+			return -1;
+		responses_object(p, json_object_get(ev, "response"), 0, 0);
+		break;
+	case 'I':
+	case 'O':
+		if (itype != NULL && strcmp(itype, "function_call") == 0)
+			take_tool_id(o, json_object_get(item, "call_id"));
+		break;
+	case 'D': {
+		json_t *delta = json_object_get(ev, "delta");
+		if (!json_is_string(delta))
+			return -1;
+		add_text(p, json_string_value(delta), json_string_length(delta), now);
+		if (nonempty_array(json_object_get(ev, "logprobs")))
+			o->logprobs_present = 1;
+		break;
+	}
+	case 'Z':
+	case 'N':
+	case 'F':
+		if (!json_is_object(json_object_get(ev, "response")))
+			return -1;
+		p->saw_done = 1;
+		responses_object(p, json_object_get(ev, "response"), 1, 0);
+		break;
+	case 'X': {
+		/* the SDK's ResponseErrorEvent has code and message at the top;
+		 * some relays nest them under error */
+		json_t *err = json_object_get(ev, "error");
+		responses_error(p, json_is_object(err) ? err : ev, "error event in stream");
+		break;
+	}
+	default:
+		break;
+	}
+	return 0;
+}
+
 struct sse_ctx {
 	struct adapter_parse *p;
 	int64_t now;
@@ -521,9 +827,11 @@ adapter_sse_cb(const char *event, const char *data, size_t len, void *arg)
 {
 	struct sse_ctx *ctx = arg;
 	struct adapter_parse *p = ctx->p;
-	if (p->api == API_OPENAI && len == 6 && memcmp(data, "[DONE]", 6) == 0) {
-		p->saw_done = 1;
-		observation_event(p->obs, 'Z');
+	if (p->api != API_ANTHROPIC && len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+		/* Chat Completions' end; on Responses a relay's addition, which
+		 * ends nothing (the end is response.completed) */
+		p->saw_done |= p->api == API_OPENAI;
+		observation_event(p->obs, p->api == API_OPENAI ? 'Z' : 'Q');
 		return 0;
 	}
 	if (chunk_arena.mem == NULL)
@@ -535,8 +843,9 @@ adapter_sse_cb(const char *event, const char *data, size_t len, void *arg)
 	json_t *j = json_loadb(data, len, 0, &jerr);
 	int rc = -2;
 	if (j != NULL) {
-		rc = p->api == API_OPENAI ? openai_chunk(p, j, ctx->now)
-		                          : anthropic_event(p, event, j, ctx->now);
+		rc = p->api == API_OPENAI      ? openai_chunk(p, j, ctx->now)
+		     : p->api == API_RESPONSES ? responses_event(p, event, j, ctx->now)
+		                               : anthropic_event(p, event, j, ctx->now);
 		json_decref(j);
 	}
 	json_arena_end(&chunk_arena);
@@ -757,7 +1066,9 @@ adapter_parse_finish(struct adapter_parse *p, int status)
 	if (!json_is_object(j)) {
 		set_error(p, ERR_MALFORMED, "response body is not a JSON object");
 	} else if (json_object_get(j, "error") != NULL && json_object_get(j, "choices") == NULL &&
-	           json_object_get(j, "content") == NULL) {
+	           json_object_get(j, "content") == NULL && json_object_get(j, "output") == NULL) {
+		/* (a Responses body always has error, null unless it failed, and
+		 * output: responses_object() reads a failed one) */
 		/* some relays send errors with status 200: an upstream failure */
 		json_decref(j);
 		error_body(p, status);
@@ -767,6 +1078,11 @@ adapter_parse_finish(struct adapter_parse *p, int status)
 		return;
 	} else if (p->api == API_OPENAI) {
 		finish_openai_body(p, j);
+	} else if (p->api == API_RESPONSES) {
+		if (!json_is_array(json_object_get(j, "output")))
+			set_error(p, ERR_MALFORMED, "response has no output array");
+		else
+			responses_object(p, j, 1, 1);
 	} else {
 		finish_anthropic_body(p, j);
 	}

@@ -3,7 +3,8 @@
  *
  * Requests are built with jansson from a probe call; responses are parsed
  * incrementally (JSON body or SSE stream) into an observation. Supported:
- * OpenAI Chat Completions and Anthropic Messages, streamed and not.
+ * OpenAI Chat Completions, Anthropic Messages and the OpenAI Responses API
+ * (POST /v1/responses, its typed stream events), streamed and not.
  */
 #ifndef ASSAY_ADAPTER_H
 #define ASSAY_ADAPTER_H
@@ -15,9 +16,14 @@
 #include "probes/observation.h"
 #include "probes/sse.h"
 
-enum api_kind { API_OPENAI, API_ANTHROPIC };
+/* Appended to, never renumbered: API_RESPONSES came third. */
+enum api_kind { API_OPENAI, API_ANTHROPIC, API_RESPONSES, API__COUNT };
 
-/* "openai" / "anthropic"; api_from_name returns -1 for anything else. */
+/* The names api_name() gives, for usage and error texts. */
+#define API_NAMES_TEXT "'openai', 'anthropic' or 'responses'"
+
+/* "openai" / "anthropic" / "responses"; api_from_name returns -1 for
+ * anything else. */
 const char *api_name(enum api_kind api);
 int api_from_name(const char *name);
 
@@ -74,9 +80,10 @@ struct probe_call {
 	const char *model;
 	const struct probe_message *messages;
 	size_t n_messages;
-	long max_tokens;    /* -1: leave out (Anthropic requires it: 1024 then) */
+	long max_tokens;    /* -1: leave out (Anthropic requires it: 1024 then);
+	                     * see adapter_max_tokens() for what is sent */
 	double temperature; /* < 0: leave out */
-	long seed;          /* < 0: leave out (OpenAI only) */
+	long seed;          /* < 0: leave out (Chat Completions only) */
 	int stream;
 	struct request_intent intent;
 	const struct request_rules *rules; /* NULL: the defaults */
@@ -91,6 +98,13 @@ char *adapter_url(enum api_kind api, const char *base_url);
  * never sent half-built.
  */
 const char *adapter_cannot(enum api_kind api, const struct request_intent *intent);
+/*
+ * The token limit a request asking for max_tokens carries on api: the same,
+ * except on the Responses API, whose max_output_tokens is at least 16 (it
+ * refuses less with a 400). -1 (no limit) stays -1. Detectors that hold an
+ * answer to its limit hold it to this one.
+ */
+long adapter_max_tokens(enum api_kind api, long max_tokens);
 /*
  * The JSON request body, in api's own schema; the caller frees it. NULL
  * (with the reason in *why_not, when why_not is not NULL) when the intent
@@ -108,7 +122,7 @@ struct adapter_parse {
 	size_t stream_bytes; /* a stream's size so far, held to body.cap */
 	struct sse_parser sse;
 	struct buf text;          /* answer text gathered from deltas */
-	int saw_done;             /* [DONE] or message_stop seen */
+	int saw_done;             /* [DONE], message_stop or a Responses end event */
 	int failed;               /* parse failed: obs->error is set */
 	size_t stop_after_chunks; /* 0: read all; else stop the stream past this */
 	int stopped;              /* we stopped it on purpose: not an error */

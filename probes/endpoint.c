@@ -6,9 +6,9 @@
  * query, port, userinfo and IPv6 hosts come through as curl parses them;
  * only the path is ours to rewrite. The path rules follow the official
  * SDKs (openai-node and anthropic-sdk-typescript build the request URL as
- * baseURL + "/chat/completions" and baseURL + "/v1/messages"), except that
- * a bare host for OpenAI gets /v1, which is what every OpenAI-compatible
- * relay serves there.
+ * baseURL + "/chat/completions", baseURL + "/responses" and baseURL +
+ * "/v1/messages"), except that a bare host for OpenAI gets /v1, which is
+ * what every OpenAI-compatible relay serves there.
  */
 #include "probes/endpoint.h"
 
@@ -40,11 +40,25 @@ endpoint_path(enum api_kind api, const char *p, size_t n)
 			return xasprintf("%.*s/messages", (int)n, p);
 		return xasprintf("%.*s/v1/messages", (int)n, p);
 	}
-	if (ends_with(p, n, "/chat/completions"))
+	const char *tail = api == API_RESPONSES ? "/responses" : "/chat/completions";
+	if (ends_with(p, n, tail))
 		return xstrndup(p, n);
+	/* the other OpenAI endpoint pasted whole: the same base, this API's path */
+	const char *other = api == API_RESPONSES ? "/chat/completions" : "/responses";
+	if (ends_with(p, n, other))
+		n -= strlen(other);
 	if (n == 0)
-		return xstrdup("/v1/chat/completions");
-	return xasprintf("%.*s/chat/completions", (int)n, p);
+		return xasprintf("/v1%s", tail);
+	return xasprintf("%.*s%s", (int)n, p, tail);
+}
+
+/* What endpoint_path() appends for api, when it cannot take the path apart. */
+static const char *
+endpoint_tail(enum api_kind api)
+{
+	return api == API_ANTHROPIC   ? "/messages"
+	       : api == API_RESPONSES ? "/responses"
+	                              : "/chat/completions";
 }
 
 char *
@@ -72,8 +86,7 @@ fallback:;
 	size_t len = strlen(base_url);
 	while (len > 0 && base_url[len - 1] == '/')
 		len--;
-	out = xasprintf("%.*s%s", (int)len, base_url,
-	                api == API_ANTHROPIC ? "/messages" : "/chat/completions");
+	out = xasprintf("%.*s%s", (int)len, base_url, endpoint_tail(api));
 done:
 	curl_free(path);
 	curl_free(url);
@@ -313,9 +326,12 @@ endpoint_run_hint(const struct audit_run *run)
 		hint = xasprintf("%zu of %zu requests got HTTP %s at %s: the path is likely wrong. "
 		                 "An OpenAI-compatible base URL usually ends in /v1, as the OpenAI "
 		                 "SDK's baseURL (https://relay.example/v1), or in the relay's own "
-		                 "versioned path (/api/v3, /compatible-mode/v1); Assay adds "
-		                 "/chat/completions",
-		                 lost, answered, status, url);
+		                 "versioned path (/api/v3, /compatible-mode/v1); Assay adds %s%s",
+		                 lost, answered, status, url, endpoint_tail(run->target.api),
+		                 run->target.api == API_RESPONSES
+		                     ? " (a relay that serves only Chat Completions has no "
+		                       "Responses endpoint: try --api openai)"
+		                     : "");
 	free(url);
 	return hint;
 }

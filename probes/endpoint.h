@@ -4,7 +4,7 @@
  *
  * Users copy a base URL from the SDK they already use: the OpenAI SDK's
  * baseURL ends in /v1 (https://api.openai.com/v1) and the SDK appends
- * /chat/completions; the Anthropic SDK's (ANTHROPIC_BASE_URL) is the host
+ * /chat/completions (or /responses); the Anthropic SDK's (ANTHROPIC_BASE_URL) is the host
  * alone and the SDK appends /v1/messages. endpoint_url() accepts both, with
  * or without /v1, a trailing slash, or the whole endpoint pasted by mistake,
  * and keeps the versioned paths other relays use as they are.
@@ -28,8 +28,11 @@ struct audit_run;
  * caller frees it. Path rules, after trailing slashes are dropped:
  *
  *   openai     ends in /chat/completions   kept (an endpoint pasted whole)
+ *              ends in /responses          that base + /chat/completions
  *              empty                       /v1/chat/completions
  *              anything else               PATH/chat/completions
+ *   responses  the same, with /responses in place of /chat/completions
+ *              (the openai SDK's baseURL + "/responses")
  *   anthropic  ends in /messages           kept
  *              ends in /v1                 PATH/messages
  *              anything else (or empty)    PATH/v1/messages (the SDK's rule)
@@ -42,7 +45,8 @@ char *endpoint_url(enum api_kind api, const char *base_url);
 /* ---- Authentication ---- */
 
 /* Which header carries the key. AUTH_DEFAULT: the API's own
- * (Authorization: Bearer for openai, x-api-key for anthropic). */
+ * (Authorization: Bearer for openai and responses, x-api-key for
+ * anthropic). */
 enum auth_kind { AUTH_DEFAULT, AUTH_BEARER, AUTH_X_API_KEY };
 
 /* "bearer" / "x-api-key"; auth_from_name returns -1 for anything else. */

@@ -51,6 +51,7 @@ observation_init(struct observation *o)
 	o->dns_us = o->connect_us = o->tls_us = o->sent_us = o->ttfb_us = o->ttft_us = o->total_us =
 	    -1;
 	o->prompt_tokens = o->completion_tokens = o->total_tokens = o->cached_tokens = -1;
+	o->reasoning_tokens = -1;
 	o->retry_after_s = -1;
 	o->start_input_tokens = -1;
 	o->last_byte_us = -1;
@@ -92,6 +93,8 @@ static const struct bit_name {
         {OBS_USAGE_SERVICE_TIER, "service_tier"},
         {OBS_USAGE_PROMPT_DETAILS, "prompt_tokens_details"},
         {OBS_USAGE_OUTPUT_DETAILS, "completion_tokens_details"},
+        {OBS_USAGE_INPUT_DETAILS, "input_tokens_details"},
+        {OBS_USAGE_OUTPUT_TOKENS_DETAILS, "output_tokens_details"},
         {0, NULL},
 },
   header_names[] = {

@@ -62,6 +62,15 @@ int error_class_from_name(const char *name);
  *              Z message_stop  X error  ? any other event
  *   OpenAI     R role-only chunk  C content  T tool-call delta  F finish
  *              reason  U usage-only chunk  Z [DONE]  ? any other chunk
+ *   Responses  S response.created  G response.in_progress
+ *              I response.output_item.added  B response.content_part.added
+ *              D response.output_text.delta  Y response.output_text.done
+ *              E response.content_part.done
+ *              T response.function_call_arguments.delta
+ *              A response.function_call_arguments.done
+ *              O response.output_item.done  Z response.completed
+ *              N response.incomplete  F response.failed  X error
+ *              Q a [DONE] line (the official API sends none)  ? any other
  */
 enum {
 	OBS_HDR_REQUEST_ID = 1 << 0,          /* request-id (Anthropic) */
@@ -72,13 +81,15 @@ enum {
 	OBS_HDR_OPENAI_ORG = 1 << 5,          /* openai-organization, openai-version */
 };
 enum {
-	OBS_USAGE_INPUT = 1 << 0,          /* input_tokens / prompt_tokens */
-	OBS_USAGE_OUTPUT = 1 << 1,         /* output_tokens / completion_tokens */
-	OBS_USAGE_CACHE_CREATION = 1 << 2, /* cache_creation_input_tokens */
-	OBS_USAGE_CACHE_READ = 1 << 3,     /* cache_read_input_tokens */
-	OBS_USAGE_SERVICE_TIER = 1 << 4,   /* usage.service_tier */
-	OBS_USAGE_PROMPT_DETAILS = 1 << 5, /* prompt_tokens_details */
-	OBS_USAGE_OUTPUT_DETAILS = 1 << 6, /* completion_tokens_details */
+	OBS_USAGE_INPUT = 1 << 0,                 /* input_tokens / prompt_tokens */
+	OBS_USAGE_OUTPUT = 1 << 1,                /* output_tokens / completion_tokens */
+	OBS_USAGE_CACHE_CREATION = 1 << 2,        /* cache_creation_input_tokens */
+	OBS_USAGE_CACHE_READ = 1 << 3,            /* cache_read_input_tokens */
+	OBS_USAGE_SERVICE_TIER = 1 << 4,          /* usage.service_tier */
+	OBS_USAGE_PROMPT_DETAILS = 1 << 5,        /* prompt_tokens_details */
+	OBS_USAGE_OUTPUT_DETAILS = 1 << 6,        /* completion_tokens_details */
+	OBS_USAGE_INPUT_DETAILS = 1 << 7,         /* input_tokens_details (Responses) */
+	OBS_USAGE_OUTPUT_TOKENS_DETAILS = 1 << 8, /* output_tokens_details (Responses) */
 };
 
 struct observation {
@@ -96,8 +107,12 @@ struct observation {
 	int streamed;
 
 	long prompt_tokens, completion_tokens, total_tokens;
-	long cached_tokens; /* prompt_tokens_details.cached_tokens */
-	char *model;        /* the model field the relay reported */
+	long cached_tokens;    /* prompt_tokens_details.cached_tokens (Responses:
+	                        * input_tokens_details; Anthropic: cache reads) */
+	long reasoning_tokens; /* completion_tokens_details.reasoning_tokens
+	                        * (Responses: output_tokens_details); Anthropic
+	                        * reports none: -1 */
+	char *model;           /* the model field the relay reported */
 	char *id;
 	char *system_fingerprint;
 	char *finish_reason;

@@ -101,6 +101,38 @@ protocol_load(struct baseline_protocol *p, json_t *j)
 	p->start_usage = json_is_true(json_object_get(j, "start_usage"));
 	p->ping = json_is_true(json_object_get(j, "ping"));
 	p->tool_id_shape = opt_string(j, "tool_id_shape");
+	p->id_shape = opt_string(j, "id_shape");
+}
+
+/*
+ * "protocol": either keyed by API ({"openai": {...}, "responses": {...}})
+ * or, as packs had it before, one unkeyed record: the model's own api's.
+ * An object is keyed when every key is an API name.
+ */
+static void
+protocols_load(struct baseline_model *m, json_t *j)
+{
+	for (int a = 0; a < API__COUNT; a++)
+		memset(&m->protocols[a], 0, sizeof m->protocols[a]);
+	if (!json_is_object(j))
+		return;
+	int keyed = json_object_size(j) > 0;
+	const char *key;
+	json_t *v;
+	json_object_foreach(j, key, v)
+	{
+		if (api_from_name(key) < 0)
+			keyed = 0;
+	}
+	if (!keyed) {
+		int own = api_from_name(m->api);
+		protocol_load(&m->protocols[own >= 0 ? own : API_OPENAI], j);
+		return;
+	}
+	json_object_foreach(j, key, v)
+	{
+		protocol_load(&m->protocols[api_from_name(key)], v);
+	}
 }
 
 static json_t *
@@ -115,7 +147,57 @@ protocol_json(const struct baseline_protocol *p)
 	json_object_set_new(j, "ping", json_boolean(p->ping));
 	if (p->tool_id_shape != NULL)
 		json_object_set_new(j, "tool_id_shape", json_string(p->tool_id_shape));
+	if (p->id_shape != NULL)
+		json_object_set_new(j, "id_shape", json_string(p->id_shape));
 	return j;
+}
+
+/* Every recorded protocol, keyed by API; NULL when none is recorded. A
+ * model with a record for its own API alone keeps the unkeyed form packs
+ * had before, so they read back (and export) as they were. */
+static json_t *
+protocols_json(const struct baseline_model *m)
+{
+	int own = m->api != NULL ? api_from_name(m->api) : -1, others = 0;
+	for (int a = 0; a < API__COUNT; a++)
+		others += a != own && m->protocols[a].recorded;
+	if (own >= 0 && others == 0)
+		return m->protocols[own].recorded ? protocol_json(&m->protocols[own]) : NULL;
+	json_t *j = NULL;
+	for (int a = 0; a < API__COUNT; a++) {
+		if (!m->protocols[a].recorded)
+			continue;
+		if (j == NULL)
+			j = json_object();
+		json_object_set_new(j, api_name((enum api_kind)a), protocol_json(&m->protocols[a]));
+	}
+	return j;
+}
+
+static void
+protocol_copy(struct baseline_protocol *dst, const struct baseline_protocol *p)
+{
+	*dst = *p;
+	dst->events = strings_copy(p->events, p->n_events);
+	dst->tool_id_shape = p->tool_id_shape ? xstrdup(p->tool_id_shape) : NULL;
+	dst->id_shape = p->id_shape ? xstrdup(p->id_shape) : NULL;
+}
+
+const struct baseline_protocol *
+baseline_protocol_for(const struct baseline_model *m, enum api_kind api)
+{
+	if ((unsigned)api >= API__COUNT || !m->protocols[api].recorded)
+		return NULL;
+	return &m->protocols[api];
+}
+
+const char *
+baseline_id_shape_for(const struct baseline_model *m, enum api_kind api)
+{
+	const struct baseline_protocol *p = baseline_protocol_for(m, api);
+	if (p != NULL && p->id_shape != NULL)
+		return p->id_shape;
+	return m->api != NULL && api_from_name(m->api) == (int)api ? m->id_shape : NULL;
 }
 
 void
@@ -125,6 +207,7 @@ baseline_protocol_release(struct baseline_protocol *p)
 		free(p->events[i]);
 	free(p->events);
 	free(p->tool_id_shape);
+	free(p->id_shape);
 	memset(p, 0, sizeof *p);
 }
 
@@ -176,6 +259,11 @@ baseline_protocol_observe(struct baseline_protocol *p, const struct observation 
 		char shape[96];
 		baseline_id_shape(o->tool_id, shape, sizeof shape);
 		p->tool_id_shape = xstrdup(shape);
+	}
+	if (o->id != NULL && *o->id && p->id_shape == NULL) {
+		char shape[96]; /* the first seen: an official API keeps one shape */
+		baseline_id_shape(o->id, shape, sizeof shape);
+		p->id_shape = xstrdup(shape);
 	}
 }
 
@@ -317,7 +405,8 @@ model_release(struct baseline_model *m)
 	strings_free(m->params, m->n_params);
 	strings_free(m->fingerprints, m->n_fingerprints);
 	free(m->id_shape);
-	baseline_protocol_release(&m->protocol);
+	for (int a = 0; a < API__COUNT; a++)
+		baseline_protocol_release(&m->protocols[a]);
 	for (size_t i = 0; i < m->n_samples; i++) {
 		free(m->samples[i].probe);
 		strings_free(m->samples[i].texts, m->samples[i].n);
@@ -408,7 +497,7 @@ baseline_load(const char *path, char *err, size_t errlen)
 		strings_load(json_object_get(jm, "fingerprints"), &m->fingerprints,
 		             &m->n_fingerprints);
 		m->id_shape = opt_string(jm, "id_shape");
-		protocol_load(&m->protocol, json_object_get(jm, "protocol"));
+		protocols_load(m, json_object_get(jm, "protocol"));
 		json_t *samples = json_object_get(jm, "samples");
 		if (json_is_object(samples)) {
 			m->samples = xcalloc(json_object_size(samples) + 1, sizeof *m->samples);
@@ -487,8 +576,9 @@ model_to_json(const struct baseline_model *m)
 		                    strings_json(m->fingerprints, m->n_fingerprints));
 	if (m->id_shape != NULL)
 		json_object_set_new(j, "id_shape", json_string(m->id_shape));
-	if (m->protocol.recorded)
-		json_object_set_new(j, "protocol", protocol_json(&m->protocol));
+	json_t *protocols = protocols_json(m);
+	if (protocols != NULL)
+		json_object_set_new(j, "protocol", protocols);
 	if (m->n_samples > 0) {
 		json_t *samples = json_object();
 		for (size_t i = 0; i < m->n_samples; i++)
@@ -572,9 +662,8 @@ model_copy(struct baseline_model *dst, const struct baseline_model *m)
 	dst->ttft_ms = m->ttft_ms;
 	dst->tokens_per_s = m->tokens_per_s;
 	dst->latency_time_scale = m->latency_time_scale;
-	dst->protocol = m->protocol;
-	dst->protocol.events = strings_copy(m->protocol.events, m->protocol.n_events);
-	dst->protocol.tool_id_shape = dup_or_null(m->protocol.tool_id_shape);
+	for (int a = 0; a < API__COUNT; a++)
+		protocol_copy(&dst->protocols[a], &m->protocols[a]);
 }
 
 void

@@ -31,11 +31,15 @@ struct baseline_samples {
  * The official API's protocol around the answer, as `baseline record` saw
  * it on every response (see the OBS_USAGE_* and OBS_HDR_* bits and the
  * event letters of probes/observation.h). An honest pass-through keeps all
- * of it but the headers, which many relays drop.
+ * of it but the headers, which many relays drop. One per API the model was
+ * recorded on: a model sold on Chat Completions and on Responses has a
+ * shape for each, and a response is held to its own API's.
  */
 struct baseline_protocol {
-	int recorded;  /* the pack has this section */
-	char **events; /* every stream event sequence seen */
+	int recorded;   /* the pack has this section */
+	char *id_shape; /* response ids on this API (baseline_id_shape), or NULL:
+	                 * the model's id_shape, for its own api */
+	char **events;  /* every stream event sequence seen */
 	size_t n_events;
 	unsigned usage;        /* usage fields every whole response had */
 	unsigned stream_usage; /* ... and every stream */
@@ -104,9 +108,12 @@ struct baseline_model {
 	char *id_shape; /* shape of official response ids, see baseline_id_shape() */
 	struct baseline_samples *samples;
 	size_t n_samples;
-	struct baseline_protocol protocol;
-	/* not from a pack: a stand-in (scoring/identify.h), whose protocol and
-	 * id shape are borrowed from a pack model of its API */
+	/* per API (enum api_kind): "protocol": {"openai": {...}, "responses":
+	 * {...}} in the pack; an unkeyed object (older packs) is the model's
+	 * own api's */
+	struct baseline_protocol protocols[API__COUNT];
+	/* not from a pack: a stand-in (scoring/identify.h), whose protocol (its
+	 * API's) and id shape are borrowed from a pack model that has one */
 	enum baseline_origin origin;
 	const char *line; /* the stand-in's model line, or NULL */
 };
@@ -170,6 +177,14 @@ void baseline_protocol_release(struct baseline_protocol *p);
 /* Is a stream's event sequence (observation letters) one the official API
  * was seen to send? Pings are left out: they may come anywhere. */
 int baseline_protocol_knows_events(const struct baseline_protocol *p, const char *events);
+/* The protocol recorded for m on api, or NULL when the pack has none for it
+ * (nothing about the shape can be judged then). */
+const struct baseline_protocol *baseline_protocol_for(const struct baseline_model *m,
+                                                      enum api_kind api);
+/* The response id shape official responses of m have on api: the protocol's
+ * own, else the model's id_shape when api is the model's own; NULL: none
+ * recorded. */
+const char *baseline_id_shape_for(const struct baseline_model *m, enum api_kind api);
 
 /* Does the official API honour this request parameter (listed in params,
  * not in rejects)? */

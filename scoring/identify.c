@@ -128,8 +128,9 @@ baseline_infer(const struct baseline_pack *pack, const char *name, enum api_kind
 	 * model's own fact. */
 	const char *params[3];
 	size_t n = 0;
-	int reasoning = api == API_OPENAI && out->line != NULL && strcmp(out->line, "openai") == 0 &&
-	                openai_reasoning(name);
+	/* both OpenAI APIs (a reasoning model is one on Responses too) */
+	int reasoning = (api == API_OPENAI || api == API_RESPONSES) && out->line != NULL &&
+	                strcmp(out->line, "openai") == 0 && openai_reasoning(name);
 	params[n++] = reasoning ? "max_completion_tokens" : "max_tokens";
 	params[n++] = "tools";
 	if (!reasoning)
@@ -138,12 +139,14 @@ baseline_infer(const struct baseline_pack *pack, const char *name, enum api_kind
 	for (size_t i = 0; i < n; i++)
 		out->params[i] = xstrdup(params[i]);
 	out->n_params = n;
-	/* the API's shape: any pack model of the API recorded it */
+	/* the API's shape: any pack model recorded on the API has it (borrowed,
+	 * not copied: baseline_infer_release() leaves it to the pack) */
 	for (size_t i = 0; i < pack->n; i++) {
 		const struct baseline_model *m = &pack->models[i];
-		if (m->protocol.recorded && m->api != NULL && strcmp(m->api, out->api) == 0) {
-			out->protocol = m->protocol;
-			out->id_shape = m->id_shape;
+		const struct baseline_protocol *bp = baseline_protocol_for(m, api);
+		if (bp != NULL) {
+			out->protocols[api] = *bp;
+			out->id_shape = (char *)baseline_id_shape_for(m, api);
 			break;
 		}
 	}

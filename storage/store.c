@@ -197,6 +197,13 @@ static const char *const migrations[] = {
     "ALTER TABLE targets ADD COLUMN listed_models INTEGER;"
     "ALTER TABLE targets ADD COLUMN listed_note TEXT;"
     "ALTER TABLE targets ADD COLUMN listed_ms INTEGER;",
+
+    /*
+     * 4 -> 5: the output tokens a reasoning model spent thinking
+     * (completion_tokens_details / output_tokens_details.reasoning_tokens),
+     * part of completion_tokens; NULL where the API reported none.
+     */
+    "ALTER TABLE observations ADD COLUMN reasoning_tokens INTEGER;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -302,7 +309,8 @@ static const char *const writer_sql[STMT__COUNT] = {
         " ttft_us, total_us, chunks, chunk_us, prompt_tokens, completion_tokens,"
         " total_tokens, cached_tokens, model_reported, response_id, system_fingerprint,"
         " finish_reason, text, text_truncated, retry_after_s, ratelimit_remaining,"
-        " request_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " request_id, reasoning_tokens)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 #define ROLLUP_UPSERT(table)                                                                       \
 	"INSERT INTO " table "(target, bucket, runs, requests, ok, tokens, ttft_n, ttft_sum,"      \
 	" ttft_sq, tps_n, tps_sum, tps_sq) VALUES (?,?,1,?,?,?,?,?,?,?,?,?)"                       \
@@ -560,6 +568,7 @@ save_observation(struct store *s, int64_t run_id, const struct audit_item *it)
 	bind_opt_int(st, i++, o->retry_after_s);
 	store_bind_text(st, i++, o->ratelimit_remaining);
 	store_bind_text(st, i++, o->request_id);
+	bind_opt_int(st, i++, o->reasoning_tokens);
 	return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 }
 

@@ -194,6 +194,18 @@ Test(adapter, model_rules_pick_the_token_limit_field_and_drop_temperature)
 	cr_expect_null(json_object_get(a, "stream_options"));
 	cr_expect_null(json_object_get(a, "seed"));
 	json_decref(a);
+	/* Responses: a reasoning model thinks at low effort, others are not asked */
+	c.rules = &rules;
+	json_t *r = body_of(API_RESPONSES, &c);
+	cr_expect_str_eq(
+	    json_string_value(json_object_get(json_object_get(r, "reasoning"), "effort")), "low");
+	cr_expect_null(json_object_get(r, "temperature"));
+	cr_expect_eq(json_integer_value(json_object_get(r, "max_output_tokens")), 30);
+	json_decref(r);
+	c.rules = NULL;
+	r = body_of(API_RESPONSES, &c);
+	cr_expect_null(json_object_get(r, "reasoning"), "gpt-4o is not asked to reason");
+	json_decref(r);
 }
 
 static const char openai_whole[] =
@@ -549,4 +561,172 @@ Test(adapter, stream_chunk_bigger_than_the_arena)
 	cr_expect_eq(strncmp(o.text, "abab", 4), 0);
 	observation_release(&o);
 	free(s);
+}
+
+/* ---- the Responses API ---- */
+
+Test(adapter, responses_request_body)
+{
+	struct probe_message m[] = {{"system", "be brief"},
+	                            {"user", "Return JSON: {\"ok\": true}"}};
+	struct probe_call c = test_call("gpt-4o", m, 2, 1);
+	c.stream = 1;
+	c.seed = 7;
+	c.intent = (struct request_intent){.json_object = 1,
+	                                   .tool_name = "get_time",
+	                                   .tool_schema = schema,
+	                                   .tool_choice = TOOL_CHOICE_NAMED};
+	json_t *j = body_of(API_RESPONSES, &c);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "instructions")), "be brief");
+	json_t *input = json_object_get(j, "input");
+	cr_assert_eq(json_array_size(input), 1, "the system text is not an input message");
+	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(input, 0), "role")),
+	                 "user");
+	/* the real API refuses less than 16 */
+	cr_expect_eq(json_integer_value(json_object_get(j, "max_output_tokens")), 16);
+	cr_expect_eq(adapter_max_tokens(API_RESPONSES, 1), 16);
+	cr_expect_eq(adapter_max_tokens(API_RESPONSES, 300), 300);
+	cr_expect_eq(adapter_max_tokens(API_OPENAI, 1), 1);
+	cr_expect_null(json_object_get(j, "max_tokens"));
+	cr_expect_null(json_object_get(j, "messages"));
+	cr_expect_null(json_object_get(j, "seed"), "Responses has no seed");
+	cr_expect_null(json_object_get(j, "stream_options"));
+	cr_expect(json_is_true(json_object_get(j, "stream")));
+	cr_expect_str_eq(json_string_value(json_object_get(
+	                     json_object_get(json_object_get(j, "text"), "format"), "type")),
+	                 "json_object");
+	json_t *tool = json_array_get(json_object_get(j, "tools"), 0);
+	cr_expect_str_eq(json_string_value(json_object_get(tool, "type")), "function");
+	cr_expect_str_eq(json_string_value(json_object_get(tool, "name")), "get_time");
+	cr_expect_null(json_object_get(tool, "function"), "flat, not Chat Completions' wrapper");
+	cr_expect(json_is_object(json_object_get(tool, "parameters")));
+	json_t *tc = json_object_get(j, "tool_choice");
+	cr_expect_str_eq(json_string_value(json_object_get(tc, "type")), "function");
+	cr_expect_str_eq(json_string_value(json_object_get(tc, "name")), "get_time");
+	json_decref(j);
+	/* stop sequences: the API has none (measured: "Unknown parameter: 'stop'") */
+	c.intent = (struct request_intent){.stop = stop5, .n_stop = 1};
+	const char *why = NULL;
+	cr_expect_null(adapter_body(API_RESPONSES, &c, &why));
+	cr_expect_not_null(why);
+	char *url = adapter_url(API_RESPONSES, "https://relay.example/v1/");
+	cr_expect_str_eq(url, "https://relay.example/v1/responses");
+	free(url);
+}
+
+static const char responses_whole[] =
+    "{\"id\":\"resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b\",\"object\":\"response\","
+    "\"created_at\":1741476542,\"status\":\"completed\",\"error\":null,"
+    "\"incomplete_details\":null,\"model\":\"gpt-4o-2024-08-06\",\"output\":[{\"type\":"
+    "\"reasoning\",\"id\":\"rs_1\",\"summary\":[]},{\"type\":\"message\",\"id\":\"msg_1\","
+    "\"status\":\"completed\",\"role\":\"assistant\",\"content\":[{\"type\":\"output_text\","
+    "\"text\":\"po\",\"annotations\":[]},{\"type\":\"output_text\",\"text\":\"ng\","
+    "\"annotations\":[]}]}],\"usage\":{\"input_tokens\":36,\"input_tokens_details\":"
+    "{\"cached_tokens\":4},\"output_tokens\":87,\"output_tokens_details\":"
+    "{\"reasoning_tokens\":80},\"total_tokens\":123}}";
+
+Test(adapter, responses_whole_response)
+{
+	struct observation o;
+	parse_ok(API_RESPONSES, 0, responses_whole, 9, "pong", &o);
+	cr_expect_str_eq(o.id, "resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b");
+	cr_expect_str_eq(o.model, "gpt-4o-2024-08-06");
+	cr_expect_str_eq(o.finish_reason, "stop");
+	cr_expect_eq(o.prompt_tokens, 36);
+	cr_expect_eq(o.completion_tokens, 87);
+	cr_expect_eq(o.total_tokens, 123);
+	cr_expect_eq(o.cached_tokens, 4);
+	cr_expect_eq(o.reasoning_tokens, 80);
+	cr_expect(o.usage_fields & OBS_USAGE_OUTPUT_TOKENS_DETAILS);
+	observation_release(&o);
+
+	/* cut by max_output_tokens: Chat Completions' "length" */
+	const char *cut = "{\"id\":\"resp_2\",\"status\":\"incomplete\",\"incomplete_details\":"
+	                  "{\"reason\":\"max_output_tokens\"},\"output\":[{\"type\":\"message\","
+	                  "\"content\":[{\"type\":\"output_text\",\"text\":\"abc\"}]}],"
+	                  "\"usage\":{\"input_tokens\":5,\"output_tokens\":16,"
+	                  "\"total_tokens\":21}}";
+	parse_ok(API_RESPONSES, 0, cut, 100, "abc", &o);
+	cr_expect_str_eq(o.finish_reason, "length");
+	observation_release(&o);
+
+	/* a failed response is the error it carries */
+	const char *failed = "{\"id\":\"resp_3\",\"status\":\"failed\",\"output\":[],\"error\":"
+	                     "{\"code\":\"server_error\",\"message\":\"boom\"}}";
+	parse(API_RESPONSES, 0, 200, failed, 100, 1 << 20, &o);
+	cr_expect_neq(o.error, ERR_NONE);
+	observation_release(&o);
+}
+
+Test(adapter, chat_completions_reasoning_tokens)
+{
+	const char *s = "{\"id\":\"chatcmpl-r\",\"model\":\"o3\",\"choices\":[{\"index\":0,"
+	                "\"message\":{\"role\":"
+	                "\"assistant\",\"content\":\"4\"},\"finish_reason\":\"stop\"}],\"usage\":"
+	                "{\"prompt_tokens\":10,\"completion_tokens\":70,\"total_tokens\":80,"
+	                "\"completion_tokens_details\":{\"reasoning_tokens\":64}}}";
+	struct observation o;
+	parse_ok(API_OPENAI, 0, s, 13, "4", &o);
+	cr_expect_eq(o.reasoning_tokens, 64);
+	observation_release(&o);
+	parse_ok(API_OPENAI, 0, openai_whole, 13, "pong", &o);
+	cr_expect_eq(o.reasoning_tokens, -1, "no details: not reported");
+	observation_release(&o);
+}
+
+Test(adapter, responses_stream)
+{
+	const char *s =
+	    "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,"
+	    "\"response\":{\"id\":\"resp_9\",\"model\":\"gpt-4o\",\"status\":\"in_progress\","
+	    "\"output\":[],\"usage\":null}}\n\n"
+	    "event: response.in_progress\ndata: {\"type\":\"response.in_progress\","
+	    "\"sequence_number\":1,\"response\":{\"id\":\"resp_9\",\"status\":\"in_progress\"}}\n\n"
+	    "event: response.output_item.added\ndata: {\"type\":\"response.output_item.added\","
+	    "\"sequence_number\":2,\"output_index\":0,\"item\":{\"id\":\"msg_9\",\"type\":"
+	    "\"message\",\"content\":[]}}\n\n"
+	    "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\","
+	    "\"sequence_number\":3,\"item_id\":\"msg_9\",\"delta\":\"po\"}\n\n"
+	    "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\","
+	    "\"sequence_number\":4,\"item_id\":\"msg_9\",\"delta\":\"ng\"}\n\n"
+	    "event: response.output_item.added\ndata: {\"type\":\"response.output_item.added\","
+	    "\"sequence_number\":5,\"output_index\":1,\"item\":{\"id\":\"fc_9\",\"type\":"
+	    "\"function_call\",\"call_id\":\"call_abc\",\"name\":\"f\",\"arguments\":\"\"}}\n\n"
+	    "event: response.function_call_arguments.delta\ndata: {\"type\":"
+	    "\"response.function_call_arguments.delta\",\"sequence_number\":6,\"delta\":\"{}\"}\n\n"
+	    "event: response.completed\ndata: "
+	    "{\"type\":\"response.completed\",\"sequence_number\":7,"
+	    "\"response\":{\"id\":\"resp_9\",\"model\":\"gpt-4o-2024-08-06\",\"status\":"
+	    "\"completed\",\"output\":[{\"type\":\"message\",\"content\":[{\"type\":\"output_"
+	    "text\","
+	    "\"text\":\"pong\"}]},{\"type\":\"function_call\",\"call_id\":\"call_abc\",\"name\":"
+	    "\"f\",\"arguments\":\"{}\"}],\"usage\":{\"input_tokens\":9,\"output_tokens\":2,"
+	    "\"total_tokens\":11,\"output_tokens_details\":{\"reasoning_tokens\":0}}}}\n\n";
+	struct observation o;
+	parse_ok(API_RESPONSES, 1, s, 17, "pong", &o);
+	cr_expect_str_eq(o.id, "resp_9");
+	cr_expect_str_eq(o.model, "gpt-4o");
+	cr_expect_eq(o.prompt_tokens, 9);
+	cr_expect_eq(o.completion_tokens, 2);
+	cr_expect_eq(o.reasoning_tokens, 0);
+	cr_expect_str_eq(o.finish_reason, "tool_calls");
+	cr_expect(o.tool_calls);
+	cr_expect_str_eq(o.tool_id, "call_abc");
+	cr_expect_str_eq(o.events, "SGIDITZ"); /* runs of one letter are one */
+	observation_release(&o);
+
+	/* no end event: the stream was cut */
+	const char *cut =
+	    "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\","
+	    "\"delta\":\"x\"}\n\n";
+	parse(API_RESPONSES, 1, 200, cut, 100, 1 << 20, &o);
+	cr_expect_eq(o.error, ERR_MALFORMED, "%s", o.error_detail);
+	observation_release(&o);
+	/* an error event */
+	const char *err =
+	    "event: error\ndata: {\"type\":\"error\",\"code\":\"rate_limit_exceeded\","
+	    "\"message\":\"slow down\",\"param\":null,\"sequence_number\":0}\n\n";
+	parse(API_RESPONSES, 1, 200, err, 100, 1 << 20, &o);
+	cr_expect_eq(o.error, ERR_RATE_LIMITED, "%d %s", o.error, o.error_detail);
+	observation_release(&o);
 }

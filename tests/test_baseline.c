@@ -32,8 +32,8 @@ teardown(void)
 /* assay baseline record of model at w's official endpoint, samples runs,
  * into the pack out: its exit status, stderr in *err (the caller frees). */
 static int
-record(const struct fixture *w, const char *model, const char *samples, const char *out,
-       int timeout_ms, char **err)
+record_api(const struct fixture *w, const char *model, const char *api, const char *samples,
+           const char *out, int timeout_ms, char **err)
 {
 	char *a[] = {ASSAY,
 	             (char *)"baseline",
@@ -46,11 +46,20 @@ record(const struct fixture *w, const char *model, const char *samples, const ch
 	             (char *)samples,
 	             (char *)"-o",
 	             (char *)out,
+	             api ? (char *)"--api" : NULL,
+	             (char *)api,
 	             NULL};
 	char *stdout_text = NULL;
 	int rc = run_capture(a, timeout_ms, &stdout_text, err);
 	free(stdout_text);
 	return rc;
+}
+
+static int
+record(const struct fixture *w, const char *model, const char *samples, const char *out,
+       int timeout_ms, char **err)
+{
+	return record_api(w, model, NULL, samples, out, timeout_ms, err);
 }
 
 Test(baseline, export_round_trips, .init = setup, .fini = teardown)
@@ -555,4 +564,51 @@ Test(baseline, record_names_both_candidates_of_an_ambiguous_name, .init = setup,
 	free(out);
 	free(err);
 	remove(path);
+}
+
+/* Recorded over the Responses API, a pack keeps that API's protocol apart
+ * from the model's own (keyed by API), with the Responses id shape; a pack
+ * of the older form (one unkeyed record) reads as the model's own API's. */
+Test(baseline, protocol_is_recorded_per_api, .init = setup, .fini = teardown, .timeout = 120)
+{
+	static const char *const need[] = {"official", NULL};
+	struct fixture w;
+	fixture_start_scaled(&w, "fixtures/demo.yaml", need, "0.05");
+	char rec[128];
+	snprintf(rec, sizeof rec, "%s.responses.json", dir);
+	char *err;
+	int rc = record_api(&w, "gpt-4o", "responses", "1", rec, 60000, &err);
+	fixture_stop(&w);
+	cr_assert_eq(rc, 0, "%s", err);
+	free(err);
+	char e[256];
+	struct baseline_pack *p = baseline_load(rec, e, sizeof e);
+	cr_assert_not_null(p, "%s", e);
+	const struct baseline_model *m = &p->models[0];
+	const struct baseline_protocol *bp = baseline_protocol_for(m, API_RESPONSES);
+	cr_assert_not_null(bp, "no Responses record");
+	cr_expect_str_eq(baseline_id_shape_for(m, API_RESPONSES), "resp_{48 hex}");
+	cr_expect(bp->usage & OBS_USAGE_OUTPUT_TOKENS_DETAILS);
+	cr_expect_gt(bp->n_events, 0);
+	cr_expect_eq(bp->events[0][0], 'S', "a stream opens with response.created: %s",
+	             bp->events[0]);
+	cr_expect_null(baseline_protocol_for(m, API_ANTHROPIC));
+	baseline_free(p);
+	remove(rec);
+
+	char old[128];
+	snprintf(old, sizeof old, "%s/../old-%s.json", dir, strrchr(dir, '-') + 1);
+	cr_assert_eq(test_write_file(old, "{\"assay_baseline_pack\": 1, \"models\": [{\"name\": "
+	                                  "\"m\", \"api\": \"anthropic\","
+	                                  " \"protocol\": {\"events\": [\"MBDSLZ\"], \"usage\": "
+	                                  "[\"input\"], \"ping\": true}}]}"),
+	             0);
+	p = baseline_load(old, e, sizeof e);
+	cr_assert_not_null(p, "%s", e);
+	bp = baseline_protocol_for(&p->models[0], API_ANTHROPIC);
+	cr_assert_not_null(bp, "an unkeyed record is the model's own API's");
+	cr_expect(bp->ping);
+	cr_expect_null(baseline_protocol_for(&p->models[0], API_OPENAI));
+	baseline_free(p);
+	remove(old);
 }

@@ -108,8 +108,9 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 				o->system_fingerprint = xstrdup(cm->fingerprints[0]);
 			/* the protocol around the answer as the official API writes it
 			 * (the pack's record); the counts are what each test varies */
-			if (cm != NULL && cm->protocol.recorded) {
-				const struct baseline_protocol *bp = &cm->protocol;
+			const struct baseline_protocol *bp =
+			    cm != NULL ? baseline_protocol_for(cm, run->target.api) : NULL;
+			if (bp != NULL) {
 				o->streamed = p->stream;
 				o->usage_fields = p->stream ? bp->stream_usage : bp->usage;
 				o->headers_seen = bp->headers;
@@ -224,7 +225,7 @@ Test(detect, claude_without_a_recorded_protocol_stays_inconclusive, .init = setu
 	/* counts that no public tokenizer explains, as Claude's own would give:
 	 * with no recorded protocol to check, nothing vouches for the relay */
 	struct baseline_model m = *baseline_find(pack, "claude-sonnet-4");
-	m.protocol.recorded = 0;
+	m.protocols[API_ANTHROPIC].recorded = 0;
 	struct audit_run *run = synthetic_run("claude-sonnet-4", "o200k_base", "openai", 0, 1);
 	for (size_t i = 0; i < run->n_items; i++)
 		run->items[i].obs->prompt_tokens += (long)(i * 7 % 5) * 3;
@@ -239,7 +240,8 @@ Test(detect, claude_in_the_official_shape_with_private_counts_is_genuine, .init 
      .fini = teardown)
 {
 	const struct baseline_model *m = baseline_find(pack, "claude-sonnet-4");
-	cr_assert(m->protocol.recorded, "the fixture's pack records Claude's protocol");
+	cr_assert(baseline_protocol_for(m, API_ANTHROPIC) != NULL,
+	          "the fixture's pack records Claude's protocol");
 	struct audit_run *run = synthetic_run("claude-sonnet-4", "o200k_base", "openai", 0, 1);
 	for (size_t i = 0; i < run->n_items; i++)
 		run->items[i].obs->prompt_tokens += (long)(i * 7 % 5) * 3;
@@ -585,6 +587,84 @@ Test(detect, totals_above_prompt_and_completion_are_usage_inflation, .init = set
 	cr_assert_not_null(f, "%s", a.reason);
 	cr_expect(strstr(f->observed, "by up to 12 tokens") != NULL, "%s", f->observed);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
+	assessment_release(&a);
+	audit_run_free(run);
+}
+
+/* A reasoning model bills its thinking as output: completion_tokens above
+ * the answer's own count are honest when reasoning_tokens say so, and
+ * inflation when nothing does. */
+Test(detect, reasoning_tokens_are_not_usage_inflation, .init = setup, .fini = teardown)
+{
+	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
+	struct audit_run *run = synthetic_run("gpt-4o", m->tokenizer, m->template, 0, 1);
+	struct tokenizer *t = test_tokenizer(m->tokenizer);
+	cr_assert_not_null(t);
+	const char *answer = "A hash table maps keys to slots with a hash function, and resolves "
+	                     "collisions by chaining or by open addressing.";
+	for (size_t i = 0; i < run->n_items; i++) {
+		struct observation *o = run->items[i].obs;
+		if (strcmp(run->items[i].probe->id, "style") != 0)
+			continue;
+		free(o->text);
+		o->text = xstrdup(answer);
+		o->text_len = strlen(answer);
+		o->completion_tokens = tokenizer_count(t, answer, strlen(answer)) + 120;
+		o->reasoning_tokens = 120;
+	}
+	tokenizer_free(t);
+	struct assessment a;
+	assess(run, m, &a);
+	cr_expect_null(find(&a, "usage_inflation"), "reasoning counted as inflation: %s", a.reason);
+	assessment_release(&a);
+	for (size_t i = 0; i < run->n_items; i++)
+		if (strcmp(run->items[i].probe->id, "style") == 0)
+			run->items[i].obs->reasoning_tokens = -1;
+	assess(run, m, &a);
+	cr_expect_not_null(find(&a, "usage_inflation"), "120 unexplained tokens an answer: %s",
+	                   a.reason);
+	assessment_release(&a);
+	audit_run_free(run);
+}
+
+/* The protocol record is per API: a run over the Responses API is held to
+ * the pack's Responses record (its resp_ ids), never to Chat Completions'
+ * (chatcmpl- ids), and is not judged when the pack has no Responses record. */
+Test(detect, protocol_shape_is_judged_per_api, .init = setup, .fini = teardown)
+{
+	struct baseline_model m = *baseline_find(pack, "gpt-4o");
+	memset(m.protocols, 0, sizeof m.protocols);
+	m.protocols[API_OPENAI] = (struct baseline_protocol){
+	    .recorded = 1, .id_shape = (char *)"chatcmpl-{29 alnum}", .usage = OBS_USAGE_INPUT};
+	struct audit_run *run = synthetic_run("gpt-4o", m.tokenizer, m.template, 0, 1);
+	run->target.api = API_RESPONSES;
+	for (size_t i = 0; i < run->n_items; i++) {
+		struct observation *o = run->items[i].obs;
+		free(o->id);
+		o->id = xstrdup("resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b");
+		o->usage_fields = OBS_USAGE_INPUT | OBS_USAGE_OUTPUT;
+		o->streamed = 0;
+	}
+	/* no Responses record: resp_ ids are not held to chatcmpl- */
+	struct assessment a;
+	assess(run, &m, &a);
+	cr_expect_null(find(&a, "substitution"), "judged by another API's record: %s", a.reason);
+	cr_expect_eq(a.verdict, VERDICT_GENUINE, "%s", a.reason);
+	assessment_release(&a);
+	/* with one, ids of another shape differ from it */
+	m.protocols[API_RESPONSES] = (struct baseline_protocol){
+	    .recorded = 1, .id_shape = (char *)"resp_{48 hex}", .usage = OBS_USAGE_INPUT};
+	assess(run, &m, &a);
+	cr_expect_null(find(&a, "substitution"), "the official shape: %s", a.reason);
+	assessment_release(&a);
+	for (size_t i = 0; i < run->n_items; i++) {
+		free(run->items[i].obs->id);
+		run->items[i].obs->id = xstrdup("chatcmpl-2uXoMdHzjSestW7vVREvthDZfNY16");
+	}
+	assess(run, &m, &a);
+	const struct finding *f = find(&a, "substitution");
+	cr_assert_not_null(f, "chatcmpl- ids from /v1/responses: %s", a.reason);
+	cr_expect(strstr(f->observed, "differ") != NULL, "%s", f->observed);
 	assessment_release(&a);
 	audit_run_free(run);
 }

@@ -143,3 +143,51 @@ Test(detection, every_relay_gets_its_class, .init = setup, .fini = teardown, .ti
 		}
 	}
 }
+
+/* What the Responses API cannot be caught at: the official endpoint and an
+ * honest relay, audited over it, show no cheating (genuine, or inconclusive
+ * where a check has no Responses record), for every OpenAI model. */
+Test(detection, honest_endpoints_over_responses_are_not_accused, .init = setup, .fini = teardown,
+     .timeout = 300)
+{
+	static const char *const endpoints[] = {"official", "honest"};
+	static const char *const models[] = {"gpt-4o", "gpt-4o-mini", "gpt-3.5-turbo"};
+	for (size_t e = 0; e < sizeof endpoints / sizeof endpoints[0]; e++)
+		for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
+			json_t *j = audit_json(fixture_url(&world, endpoints[e]), models[m],
+			                       "responses", 0);
+			const char *verdict = json_string_value(json_object_get(j, "verdict"));
+			char *dump = json_dumps(json_object_get(j, "findings"), JSON_COMPACT);
+			cr_expect(verdict != NULL && (strcmp(verdict, "genuine") == 0 ||
+			                              strcmp(verdict, "inconclusive") == 0),
+			          "%s over responses, %s: %s (%s): %s", endpoints[e], models[m],
+			          verdict, json_string_value(json_object_get(j, "reason")), dump);
+			cr_expect_eq(json_integer_value(json_object_get(j, "ok_requests")),
+			             json_integer_value(json_object_get(j, "requests")),
+			             "%s over responses, %s: requests failed", endpoints[e],
+			             models[m]);
+			cr_expect_gt(json_integer_value(json_object_get(j, "tokens_spent")), 0);
+			free(dump);
+			json_decref(j);
+		}
+}
+
+/* Over the Responses API the cheating relays are caught as over Chat
+ * Completions: each with its class of truth.yaml, from one default audit. */
+Test(detection, cheating_relays_over_responses_get_their_class, .init = setup, .fini = teardown,
+     .timeout = 300)
+{
+	static const char *const names[] = {
+	    "swap-qwen",      "swap-disguised", "inflate-completion",
+	    "inflate-prompt", "injector",       "fake-streamer",
+	    "capper",         "stripper"};
+	const struct ynode *relays = ytree_get(truth, "relays");
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		const struct ynode *t = ytree_get(relays, names[i]);
+		cr_assert_not_null(t, "truth.yaml has no relay '%s'", names[i]);
+		json_t *j = audit_json(fixture_url(&world, names[i]), "gpt-4o", "responses", 0);
+		expect_truth(j, names[i], "gpt-4o", ytree_get(t, "class")->scalar,
+		             ytree_get(t, "served"), 0);
+		json_decref(j);
+	}
+}

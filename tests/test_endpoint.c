@@ -77,6 +77,21 @@ static const struct url_case url_cases[] = {
      "https://open.bigmodel.cn/api/anthropic/v1/messages"},
     {API_ANTHROPIC, "https://relay.example/claude/?k=v",
      "https://relay.example/claude/v1/messages?k=v"},
+    /* Responses: the openai SDK's baseURL + "/responses" */
+    {API_RESPONSES, "https://api.openai.com/v1", "https://api.openai.com/v1/responses"},
+    {API_RESPONSES, "https://api.openai.com/v1/", "https://api.openai.com/v1/responses"},
+    {API_RESPONSES, "https://relay.example", "https://relay.example/v1/responses"},
+    {API_RESPONSES, "http://127.0.0.1:8080/", "http://127.0.0.1:8080/v1/responses"},
+    {API_RESPONSES, "https://relay.example/v1/responses", "https://relay.example/v1/responses"},
+    {API_RESPONSES, "https://relay.example/v1/responses/", "https://relay.example/v1/responses"},
+    /* the Chat Completions endpoint pasted: the same base's Responses */
+    {API_RESPONSES, "https://relay.example/v1/chat/completions",
+     "https://relay.example/v1/responses"},
+    {API_OPENAI, "https://relay.example/v1/responses", "https://relay.example/v1/chat/completions"},
+    {API_RESPONSES, "https://relay.example/openai/v1", "https://relay.example/openai/v1/responses"},
+    {API_RESPONSES, "https://x.openai.azure.com/openai/v1?api-version=preview",
+     "https://x.openai.azure.com/openai/v1/responses?api-version=preview"},
+    {API_RESPONSES, "https://relay.example/api/v3#frag", "https://relay.example/api/v3/responses"},
 };
 
 Test(endpoint_url, each_sdk_convention)
@@ -116,6 +131,7 @@ Test(auth, names_and_defaults)
 	cr_expect_eq(auth_from_name("basic"), -1);
 	cr_expect_eq(auth_resolve(API_OPENAI, AUTH_DEFAULT), AUTH_BEARER);
 	cr_expect_eq(auth_resolve(API_ANTHROPIC, AUTH_DEFAULT), AUTH_X_API_KEY);
+	cr_expect_eq(auth_resolve(API_RESPONSES, AUTH_DEFAULT), AUTH_BEARER);
 	cr_expect_eq(auth_resolve(API_ANTHROPIC, AUTH_BEARER), AUTH_BEARER);
 	cr_expect_eq(auth_resolve(API_OPENAI, AUTH_X_API_KEY), AUTH_X_API_KEY);
 	cr_expect_str_eq(auth_header(AUTH_BEARER), "Authorization");

@@ -196,6 +196,24 @@ Test(endpoint_cli, wrong_path_says_which_url_and_what_base_urls_look_like)
 	json_decref(j);
 	free(out);
 	free(err);
+	/* Responses: the path it tried, and that a relay may serve Chat
+	 * Completions alone */
+	snprintf(base, sizeof base, "%s/v2", host_of("honest"));
+	audit(&out, &err, "--base-url", base, "--model", "gpt-4o", "--api", "responses", "--json",
+	      NULL);
+	j = parse(out);
+	hint = json_string_value(json_object_get(j, "hint"));
+	cr_assert_not_null(hint, "no hint in:\n%s", out);
+	cr_expect_not_null(strstr(hint, "/v2/responses"), "%s", hint);
+	cr_expect_not_null(strstr(hint, "try --api openai"), "%s", hint);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "api")), "responses");
+	json_decref(j);
+	free(out);
+	free(err);
+	/* and the whole Responses endpoint pasted is used as it is */
+	snprintf(base, sizeof base, "%s/v1/responses", host_of("honest"));
+	audit_expecting(1, "--base-url", base, "--model", "gpt-4o", "--api", "responses", "--json",
+	                NULL);
 }
 
 Test(endpoint_cli, header_reaches_the_relay_and_is_never_shown)
@@ -413,6 +431,9 @@ Test(endpoint_cli, serve_config_headers_errors_name_file_and_line)
 	    {11, "unknown key 'default'",
 	     "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
 	     "    headers:\n      x-token: {env: EP_TENANT, default: x}\n"},
+	    {9, "api is 'openai', 'anthropic' or 'responses', not 'chat'",
+	     "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    api: chat\n"
+	     "    models: [gpt-4o]\n"},
 	    {10, "headers is a mapping",
 	     "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
 	     "    headers: [x-token]\n"},
@@ -454,8 +475,11 @@ Test(endpoint_cli, serve_sends_headers_and_auth_and_logs_the_path_hint)
 	         "    headers:\n      x-tenant: {env: EP_TENANT}\n      x-plain: literal-value\n"
 	         "  - name: x-key-only\n    base_url: %s\n    models: [gpt-4o]\n"
 	         "    key_env: EP_XKEY\n    auth: x-api-key\n"
-	         "  - name: wrong-path\n    base_url: %s/v2\n    models: [gpt-4o]\n",
-	         host_of("tenant"), fixture_url(&env.world, "x-key-only"), host_of("honest"));
+	         "  - name: wrong-path\n    base_url: %s/v2\n    models: [gpt-4o]\n"
+	         "  - name: over-responses\n    base_url: %s\n    api: responses\n"
+	         "    models: [gpt-4o]\n",
+	         host_of("tenant"), fixture_url(&env.world, "x-key-only"), host_of("honest"),
+	         fixture_url(&env.world, "honest"));
 	const char *cfg = write_config("assay.yaml", relays);
 	char log[300];
 	snprintf(log, sizeof log, "%s/serve.log", env.dir);
@@ -471,12 +495,16 @@ Test(endpoint_cli, serve_sends_headers_and_auth_and_logs_the_path_hint)
 	cr_assert_eq(serve_start(&serve, argv, base, sizeof base), 0, "serve printed no URL");
 	char url[400];
 	snprintf(url, sizeof url, "%sapi/v1/relays", base);
-	size_t three = 3;
-	json_t *root = http_wait_json(url, 90000, all_have_verdicts, &three);
+	size_t four = 4;
+	json_t *root = http_wait_json(url, 90000, all_have_verdicts, &four);
 	cr_assert_not_null(root, "no verdicts within 90 s");
 	json_t *t = entry(root, "tenant"), *x = entry(root, "x-key-only"),
-	       *w = entry(root, "wrong-path");
-	cr_assert(t && x && w);
+	       *w = entry(root, "wrong-path"), *r = entry(root, "over-responses");
+	cr_assert(t && x && w && r);
+	/* api: responses audits the same relay over POST /v1/responses */
+	cr_expect_gt(json_int(r, "requests"), 0);
+	cr_expect_eq(json_int(r, "ok_requests"), json_int(r, "requests"));
+	cr_expect_str_eq(json_string_value(json_object_get(r, "verdict")), "genuine");
 	cr_expect_gt(json_int(t, "requests"), 0);
 	cr_expect_eq(json_int(t, "ok_requests"), json_int(t, "requests"));
 	cr_expect_eq(json_int(x, "ok_requests"), json_int(x, "requests"));

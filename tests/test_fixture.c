@@ -1249,10 +1249,10 @@ header_value(const struct response *r, const char *name, char *out, size_t n)
 }
 
 static void
-expect_openai_refusal(const char *endpoint, const struct refused *c)
+expect_openai_refusal_at(const char *endpoint, const char *path, const struct refused *c)
 {
 	struct response r;
-	send_quoted(&r, endpoint, "/chat/completions", c->body);
+	send_quoted(&r, endpoint, path, c->body);
 	cr_expect_eq(r.status, 400, "%s: %s -> %ld %s", endpoint, c->body, r.status, r.body);
 	json_t *e = json_object_get(r.json, "error");
 	cr_expect_str_eq(str(e, "message") ? str(e, "message") : "", c->message, "%s: %s", endpoint,
@@ -1270,6 +1270,12 @@ expect_openai_refusal(const char *endpoint, const struct refused *c)
 		cr_expect_str_eq(json_string_value(code) ? json_string_value(code) : "(none)",
 		                 c->code, "%s", c->body);
 	response_release(&r);
+}
+
+static void
+expect_openai_refusal(const char *endpoint, const struct refused *c)
+{
+	expect_openai_refusal_at(endpoint, "/chat/completions", c);
 }
 
 static void
@@ -1622,4 +1628,318 @@ Test(current, gpt_oss_returns_its_reasoning_and_bills_it_exactly)
 	chat(&r, "official", "gpt-oss-120b", q, "{\"reasoning_effort\": \"xhigh\"}");
 	cr_expect_eq(r.status, 400, "%s", r.body);
 	response_release(&r);
+}
+
+/* ---- the Responses API ---- */
+
+#define RS(extra) "{'model': 'gpt-4o', 'input': 'Say pong'" extra "}"
+
+/* Texts as the real API answers them (fixtures/schema.c cites each). */
+static const struct refused responses_refused[] = {
+    {RS(", 'foo': 1"), "Unknown parameter: 'foo'.", "foo", "unknown_parameter"},
+    {RS(", 'stop': ['x']"), "Unknown parameter: 'stop'. Did you mean 'store'?", "stop",
+     "unknown_parameter"},
+    {RS(", 'max_tokens': 20"), "Unknown parameter: 'max_tokens'.", "max_tokens",
+     "unknown_parameter"},
+    {RS(", 'messages': []"), "Unknown parameter: 'messages'.", "messages", "unknown_parameter"},
+    {RS(", 'reasoning': {'effort': 'low', 'max_tokens': 10}"),
+     "Unknown parameter: 'reasoning.max_tokens'.", "reasoning.max_tokens", "unknown_parameter"},
+    {RS(", 'max_output_tokens': 10"),
+     "Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but "
+     "got 10 instead.",
+     "max_output_tokens", "integer_below_min_value"},
+    {RS(", 'max_output_tokens': '20'"),
+     "Invalid type for 'max_output_tokens': expected an integer, but got a string instead.",
+     "max_output_tokens", "invalid_type"},
+    {RS(", 'temperature': 3"),
+     "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got 3 "
+     "instead.",
+     "temperature", "decimal_above_max_value"},
+    {RS(", 'text': {'format': {'type': 'json_object'}}"),
+     "Response input messages must contain the word 'json' in some form to use 'text.format' "
+     "of type 'json_object'.",
+     "input", NULL},
+    {RS(", 'tools': [{'type': 'function', 'function': {'name': 'f'}}]"),
+     "Unknown parameter: 'tools[0].function'.", "tools[0].function", "unknown_parameter"},
+    {"{'model': 'gpt-4o', 'input': [{'role': 'user', 'content': 'hi', 'name': 'x'}]}",
+     "Unknown parameter: 'input[0].name'.", "input[0].name", "unknown_parameter"},
+    {"{'input': 'hi'}", "Missing required parameter: 'model'.", "model",
+     "missing_required_parameter"},
+    /* gpt-4o does not reason */
+    {RS(", 'reasoning': {'effort': 'low'}"),
+     "Unsupported parameter: 'reasoning.effort' is not supported with this model.",
+     "reasoning.effort", "unsupported_parameter"},
+};
+
+static const char *const responses_accepted[] = {
+    RS(""),
+    RS(", 'max_output_tokens': 16, 'temperature': 0, 'store': false"),
+    "{'model': 'gpt-4o', 'instructions': 'be brief', 'input': [{'role': 'user', 'content': "
+    "[{'type': 'input_text', 'text': 'Return JSON'}]}], 'text': {'format': {'type': "
+    "'json_object'}}}",
+    RS(", 'tools': [{'type': 'function', 'name': 'get_time', 'description': 'now', "
+       "'parameters': {'type': 'object', 'properties': {}}, 'strict': false}], "
+       "'tool_choice': {'type': 'function', 'name': 'get_time'}"),
+    RS(", 'include': ['message.output_text.logprobs'], 'top_logprobs': 2"),
+};
+
+Test(fixture, responses_refuses_what_the_official_api_refuses)
+{
+	for (size_t i = 0; i < N(responses_refused); i++)
+		expect_openai_refusal_at("official", "/responses", &responses_refused[i]);
+	for (size_t i = 0; i < N(responses_accepted); i++)
+		expect_accepted("official", "/responses", responses_accepted[i]);
+}
+
+static int
+hex_tail(const char *id, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	return id != NULL && strncmp(id, prefix, n) == 0 && strlen(id) > n + 16 &&
+	       all_of(id + n, "0123456789abcdef");
+}
+
+Test(fixture, responses_whole_and_streamed)
+{
+	const char *q = "Explain how a hash table works.";
+	struct response r;
+	char *body = xasprintf("{\"model\": \"gpt-4o\", \"input\": \"%s\", "
+	                       "\"max_output_tokens\": 40}",
+	                       q);
+	request(&r, "official", "/responses", body, with_key);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect_str_eq(str(r.json, "object"), "response");
+	cr_expect(hex_tail(str(r.json, "id"), "resp_"), "id %s", str(r.json, "id"));
+	json_t *item = json_array_get(json_object_get(r.json, "output"), 0);
+	cr_expect(hex_tail(str(item, "id"), "msg_"), "item id %s", str(item, "id"));
+	cr_expect_str_eq(str(item, "type"), "message");
+	json_t *part = json_array_get(json_object_get(item, "content"), 0);
+	cr_expect_str_eq(str(part, "type"), "output_text");
+	json_t *u = json_object_get(r.json, "usage");
+	cr_expect_eq(num(u, "input_tokens"), prompt_count("o200k_base", "openai", q));
+	cr_expect_eq(num(u, "output_tokens"), text_count("o200k_base", str(part, "text")));
+	cr_expect_eq(num(u, "total_tokens"), num(u, "input_tokens") + num(u, "output_tokens"));
+	cr_expect_eq(num(json_object_get(u, "output_tokens_details"), "reasoning_tokens"), 0);
+	/* 40 tokens cut the essay: incomplete, as the real API says it */
+	cr_expect_str_eq(str(r.json, "status"), "incomplete");
+	cr_expect_str_eq(str(json_object_get(r.json, "incomplete_details"), "reason"),
+	                 "max_output_tokens");
+	response_release(&r);
+	free(body);
+
+	body = xasprintf("{\"model\": \"gpt-4o\", \"input\": \"%s\", \"stream\": true}", q);
+	request(&r, "official", "/responses", body, with_key);
+	free(body);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_expect(strstr(r.body, "[DONE]") == NULL, "the official stream has no [DONE]");
+	/* every event: its type named twice, numbered from 0 in order */
+	long seq = 0;
+	struct buf text;
+	buf_init(&text, 0);
+	const char *first = NULL, *last = NULL;
+	json_t *done = NULL;
+	for (const char *p = r.body; (p = strstr(p, "event: ")) != NULL;) {
+		const char *eol = strchr(p, '\n');
+		cr_assert_not_null(eol);
+		char *name = xstrndup(p + 7, (size_t)(eol - p - 7));
+		cr_assert(strncmp(eol + 1, "data: ", 6) == 0, "event %s without data", name);
+		const char *dend = strchr(eol + 1, '\n');
+		json_t *o = json_loadb(eol + 7, (size_t)(dend - eol - 7), 0, NULL);
+		cr_assert_not_null(o, "bad event %s", name);
+		cr_expect_str_eq(str(o, "type"), name);
+		cr_expect_eq(num(o, "sequence_number"), seq, "%s numbered %ld, want %ld", name,
+		             (long)num(o, "sequence_number"), seq);
+		seq++;
+		if (strcmp(name, "response.output_text.delta") == 0)
+			buf_puts(&text, str(o, "delta"));
+		if (first == NULL)
+			first = strcmp(name, "response.created") == 0 ? "created" : "other";
+		last = strcmp(name, "response.completed") == 0 ? "completed" : "other";
+		if (strcmp(name, "response.completed") == 0) {
+			json_decref(done);
+			done = json_incref(json_object_get(o, "response"));
+		}
+		json_decref(o);
+		free(name);
+		p = dend;
+	}
+	cr_expect_str_eq(first, "created");
+	cr_expect_str_eq(last, "completed");
+	cr_assert_not_null(done);
+	u = json_object_get(done, "usage");
+	cr_expect_eq(num(u, "output_tokens"), text_count("o200k_base", text.data));
+	buf_release(&text);
+	json_decref(done);
+	response_release(&r);
+}
+
+/* ---- a reasoning model ---- */
+
+/*
+ * The catalog of fixtures/models.yaml with one reasoning model added, o4-mini:
+ * it takes max_completion_tokens (not max_tokens) and reasoning_effort, and
+ * no temperature. Built per run from the shipped catalog, so it keeps its
+ * knowledge and format.
+ */
+static const char thinker[] =
+    "  - name: o4-mini\n"
+    "    snapshot: o4-mini-2025-04-16\n"
+    "    owned_by: system\n"
+    "    created: 1744225308\n"
+    "    wire: openai\n"
+    "    style: openai\n"
+    "    tokenizer: o200k_base\n"
+    "    family: openai\n"
+    "    fingerprints: [fp_0123456789]\n"
+    "    tags: [premium, openai]\n"
+    "    capability: 0.9\n"
+    "    cutoff: June 2024\n"
+    "    identity: [\"I am ChatGPT, a model by OpenAI.\"]\n"
+    "    openers: [\"\"]\n"
+    "    verbosity: {mean: 120, sd: 30}\n"
+    "    ttft: {mean: 400ms, sd: 50ms}\n"
+    "    tokens_per_second: {mean: 120, sd: 10}\n"
+    "    context_window: 200000\n"
+    "    max_output: 100000\n"
+    "    params: [seed, tools, tool_choice, response_format, max_completion_tokens,\n"
+    "             reasoning_effort, stream_options, parallel_tool_calls]\n"
+    "    reasoning:\n"
+    "      efforts:\n"
+    "        low: {mean: 48, sd: 16}\n"
+    "        medium: {mean: 160, sd: 50}\n"
+    "        high: {mean: 480, sd: 120}\n"
+    "      default: medium\n\n";
+
+static struct test_world thinking;
+
+static void
+thinking_start(void)
+{
+	cr_assert_eq(test_tmpdir(thinking.dir, sizeof thinking.dir, "thinking"), 0);
+	size_t len = 0;
+	char *models = read_file("fixtures/models.yaml", 1 << 22, &len);
+	cr_assert_not_null(models);
+	char *at = strstr(models, "\nmodels:\n");
+	cr_assert_not_null(at, "fixtures/models.yaml has no models: list");
+	at += strlen("\nmodels:\n");
+	char path[300], world_path[300];
+	snprintf(path, sizeof path, "%s/models.yaml", thinking.dir);
+	cr_assert_eq(test_write_file(path, "%.*s%s%s", (int)(at - models), models, thinker, at), 0);
+	free(models);
+	snprintf(world_path, sizeof world_path, "%s/world.yaml", thinking.dir);
+	cr_assert_eq(
+	    test_write_file(world_path, "models: models.yaml\nseed: 7\nprovider:\n  port: 0\n"), 0);
+	static const char *const official[] = {"official", NULL};
+	fixture_start_scaled(&thinking.world, world_path, official, "0.01");
+}
+
+static void
+thinking_stop(void)
+{
+	cr_expect_eq(test_world_stop(&thinking), 0);
+}
+
+static json_t *
+thinking_post(const char *path, const char *body, long want)
+{
+	struct response r;
+	fixture_send(&r, &thinking.world, "official", path, body, NULL, 20000);
+	cr_assert_eq(r.rc, CURLE_OK);
+	cr_assert_eq(r.status, want, "%s %s: %ld %s", path, body, r.status, r.body);
+	json_t *j = json_incref(r.json);
+	response_release(&r);
+	return j;
+}
+
+TestSuite(reasoning, .init = thinking_start, .fini = thinking_stop, .timeout = 120);
+
+/* A reasoning model bills its thinking as output: reasoning_tokens in both
+ * OpenAI APIs' usage, on top of the answer's own tokens, more for a higher
+ * effort; on Responses a reasoning item (rs_) comes before the message. */
+Test(reasoning, reasoning_tokens_in_usage_on_both_apis)
+{
+	const char *q = "Explain how a hash table works.";
+	long seen[2] = {0, 0};
+	const char *const efforts[] = {"low", "high"};
+	for (int e = 0; e < 2; e++) {
+		char *body = xasprintf("{\"model\": \"o4-mini\", \"input\": \"%s\", \"reasoning\": "
+		                       "{\"effort\": \"%s\"}, \"max_output_tokens\": 4000}",
+		                       q, efforts[e]);
+		json_t *j = thinking_post("/responses", body, 200);
+		free(body);
+		json_t *out = json_object_get(j, "output");
+		cr_expect_str_eq(str(json_array_get(out, 0), "type"), "reasoning");
+		cr_expect(strncmp(str(json_array_get(out, 0), "id"), "rs_", 3) == 0);
+		json_t *msg = json_array_get(out, 1);
+		const char *text = str(json_array_get(json_object_get(msg, "content"), 0), "text");
+		cr_assert_not_null(text);
+		json_t *u = json_object_get(j, "usage");
+		long reasoning =
+		    num(json_object_get(u, "output_tokens_details"), "reasoning_tokens");
+		cr_expect_gt(reasoning, 0);
+		cr_expect_eq(num(u, "output_tokens"), text_count("o200k_base", text) + reasoning);
+		seen[e] = reasoning;
+		json_decref(j);
+	}
+	cr_expect_lt(seen[0], seen[1], "low effort thought %ld, high %ld", seen[0], seen[1]);
+
+	char *body = xasprintf("{\"model\": \"o4-mini\", \"messages\": [{\"role\": \"user\", "
+	                       "\"content\": \"%s\"}], \"max_completion_tokens\": 4000}",
+	                       q);
+	json_t *j = thinking_post("/chat/completions", body, 200);
+	free(body);
+	json_t *u = json_object_get(j, "usage");
+	long reasoning = num(json_object_get(u, "completion_tokens_details"), "reasoning_tokens");
+	const char *text =
+	    str(json_object_get(json_array_get(json_object_get(j, "choices"), 0), "message"),
+	        "content");
+	cr_expect_gt(reasoning, 0);
+	cr_expect_eq(num(u, "completion_tokens"), text_count("o200k_base", text) + reasoning);
+	json_decref(j);
+	/* a reasoning model refuses temperature, on Responses too */
+	j = thinking_post("/responses",
+	                  "{\"model\": \"o4-mini\", \"input\": \"hi\", \"temperature\": 0}", 400);
+	cr_expect_str_eq(str(json_object_get(j, "error"), "param"), "temperature");
+	json_decref(j);
+}
+
+/* An audit of the reasoning model over Responses (a name no pack knows: a
+ * stand-in) accuses nobody and stays cheap: reasoning at low effort. */
+Test(reasoning, an_audit_over_responses_is_not_accused)
+{
+	char *argv[] = {(char *)test_binary("assay"),
+	                (char *)"audit",
+	                (char *)"--base-url",
+	                (char *)fixture_url(&thinking.world, "official"),
+	                (char *)"--model",
+	                (char *)"o4-mini",
+	                (char *)"--api",
+	                (char *)"responses",
+	                (char *)"--time-scale",
+	                (char *)"0.01",
+	                (char *)"--json",
+	                NULL};
+	char *out = NULL, *err = NULL;
+	run_capture(argv, 90000, &out, &err);
+	json_t *j = json_loads(out ? out : "", 0, NULL);
+	cr_assert_not_null(j, "no JSON: %s %s", out, err);
+	const char *verdict = str(j, "verdict");
+	char *findings = json_dumps(json_object_get(j, "findings"), JSON_COMPACT);
+	cr_expect(strcmp(verdict, "genuine") == 0 || strcmp(verdict, "inconclusive") == 0,
+	          "%s: %s %s", verdict, str(j, "reason"), findings);
+	/* all but the logprobs probe, which OpenAI's reasoning models refuse
+	 * ("Unsupported parameter: 'top_logprobs'"): a stand-in cannot know it */
+	cr_expect_geq(num(j, "ok_requests"), num(j, "requests") - 1, "%s", out);
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(j, "findings"), i, f)
+	{
+		cr_expect_str_eq(str(f, "class"), "unavailable", "%s", findings);
+	}
+	cr_expect_leq(num(j, "tokens_spent"), 3000, "reasoning made the audit cost %ld tokens",
+	              num(j, "tokens_spent"));
+	free(findings);
+	json_decref(j);
+	free(out);
+	free(err);
 }

@@ -280,6 +280,24 @@ static const char openai_stream[] =
     "data: {\"id\":\"chatcmpl-oracle\",\"object\":\"chat.completion.chunk\",\"created\":0,"
     "\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":"
     "\"ok\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+static const char responses_body[] =
+    "{\"id\":\"resp_oracle\",\"object\":\"response\",\"created_at\":0,\"status\":"
+    "\"completed\",\"error\":null,\"incomplete_details\":null,\"model\":\"m\",\"output\":"
+    "[{\"id\":\"msg_oracle\",\"type\":\"message\",\"status\":\"completed\",\"role\":"
+    "\"assistant\",\"content\":[{\"type\":\"output_text\",\"text\":\"ok\","
+    "\"annotations\":[]}]}],\"usage\":{\"input_tokens\":1,\"output_tokens\":1,"
+    "\"total_tokens\":2}}";
+static const char responses_stream[] =
+    "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,"
+    "\"response\":{\"id\":\"resp_oracle\",\"status\":\"in_progress\",\"model\":\"m\","
+    "\"output\":[]}}\n\n"
+    "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\","
+    "\"sequence_number\":1,\"item_id\":\"msg_oracle\",\"output_index\":0,"
+    "\"content_index\":0,\"delta\":\"ok\"}\n\n"
+    "event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":2,"
+    "\"response\":{\"id\":\"resp_oracle\",\"status\":\"completed\",\"model\":\"m\","
+    "\"output\":[],\"usage\":{\"input_tokens\":1,\"output_tokens\":1,\"total_tokens\":2}}}"
+    "\n\n";
 static const char anthropic_body[] =
     "{\"id\":\"msg_oracle\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\","
     "\"content\":[{\"type\":\"text\",\"text\":\"ok\"}],\"stop_reason\":\"end_turn\","
@@ -340,9 +358,10 @@ wire_cb(struct evhttp_request *req, void *arg)
 	evbuffer_copyout(in, w->body, len);
 	w->body[len] = '\0';
 
-	const char *answer = w->api == API_ANTHROPIC
-	                         ? (w->stream ? anthropic_stream : anthropic_body)
-	                         : (w->stream ? openai_stream : openai_body);
+	const char *answer =
+	    w->api == API_ANTHROPIC   ? (w->stream ? anthropic_stream : anthropic_body)
+	    : w->api == API_RESPONSES ? (w->stream ? responses_stream : responses_body)
+	                              : (w->stream ? openai_stream : openai_body);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	                  w->stream ? "text/event-stream" : "application/json");
 	struct evbuffer *out = evbuffer_new();

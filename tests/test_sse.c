@@ -111,3 +111,20 @@ Test(sse, mixed_line_ends_in_one_piece)
 	expect_three_at_any_split("data: a\rdata: b\n\ndata: c\r\n\rdata: d\n\r\n", "a\nb", "c",
 	                          "d");
 }
+
+/* The Responses API's typed events: dotted names, each its own event, the
+ * name reset between events (an unnamed one after them is ""). */
+Test(sse, responses_typed_events_at_any_split)
+{
+	const char *s = "event: response.created\ndata: {\"type\":\"response.created\"}\n\n"
+	                "event: response.output_text.delta\r\ndata: {\"delta\":\"po\"}\r\n\r\n"
+	                "data: {\"no\":\"name\"}\n\n";
+	expect_three_at_any_split(s, "{\"type\":\"response.created\"}", "{\"delta\":\"po\"}",
+	                          "{\"no\":\"name\"}");
+	struct got g;
+	parse_in_pieces(s, 5, &g);
+	cr_assert_eq(g.n, 3);
+	cr_expect_str_eq(g.events[0], "response.created");
+	cr_expect_str_eq(g.events[1], "response.output_text.delta");
+	cr_expect_str_eq(g.events[2], "");
+}

@@ -159,3 +159,38 @@ Test(store, reopening_keeps_data, .init = setup, .fini = teardown)
 	cr_assert_not_null(s, "read-only open failed: %s", err);
 	store_close(s);
 }
+
+/* reasoning_tokens (schema 5) is kept with the observation; NULL where the
+ * API reported none. */
+Test(store, keeps_reasoning_tokens, .init = setup, .fini = teardown)
+{
+	char err[256];
+	struct store *s = store_open(path, 0, err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	struct test_run t;
+	struct assessment a;
+	for (int i = 0; i < 2; i++) {
+		fake_run(&t, 1);
+		t.obs.reasoning_tokens = i == 0 ? 64 : -1;
+		assessment_init(&a);
+		a.requests = 1;
+		a.ok_requests = 1;
+		assessment_decide(&a);
+		cr_expect_gt(test_save_run(s, test_timeline(), &t.run, &a, NULL), 0);
+		assessment_release(&a);
+		test_run_release(&t);
+	}
+	store_close(s);
+	sqlite3 *db;
+	sqlite3_open(path, &db);
+	sqlite3_stmt *st;
+	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT reasoning_tokens FROM observations ORDER BY id",
+	                                -1, &st, NULL),
+	             SQLITE_OK, "%s", sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	cr_expect_eq(sqlite3_column_int(st, 0), 64);
+	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
+	cr_expect_eq(sqlite3_column_type(st, 0), SQLITE_NULL);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}

@@ -338,7 +338,10 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 }
 
 /* The answer's tokens recounted with the claimed tokenizer against the
- * reported completion_tokens, summed over the run. */
+ * reported completion_tokens, summed over the run. A reasoning model's
+ * completion_tokens include the reasoning_tokens it reports, which no text
+ * shows: they are left out of what the text is held to (and cannot be
+ * recounted; a relay inflating them is not caught here). */
 static void
 detect_completion_usage(struct detect_ctx *ctx)
 {
@@ -360,7 +363,10 @@ detect_completion_usage(struct detect_ctx *ctx)
 		/* a factor only shows on answers long enough to round it */
 		if (c < 10)
 			continue;
-		reported += o->completion_tokens;
+		reported += o->completion_tokens -
+		            (o->reasoning_tokens > 0 && o->reasoning_tokens <= o->completion_tokens
+		                 ? o->reasoning_tokens
+		                 : 0);
 		counted += c;
 		n++;
 	}

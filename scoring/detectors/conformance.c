@@ -112,15 +112,15 @@ detect_params(struct detect_ctx *ctx)
 				got = c;
 		}
 	}
-	if (it != NULL && got > it->probe->max_tokens + 1) {
+	/* the limit the request carried (Responses' floor is 16, above the probe's) */
+	long limit = it != NULL ? adapter_max_tokens(run->target.api, it->probe->max_tokens) : -1;
+	if (it != NULL && got > limit + 1) {
 		char expected[64], observed[64];
-		snprintf(expected, sizeof expected, "at most %ld completion tokens",
-		         it->probe->max_tokens);
+		snprintf(expected, sizeof expected, "at most %ld completion tokens", limit);
 		snprintf(observed, sizeof observed, "%ld", got);
-		assessment_add(a, CLASS_PARAM_IGNORED, CONFIDENCE_VIOLATION, expected, observed,
-		               it->probe->id, NULL,
-		               "The relay ignored max_tokens=%ld and returned %ld tokens.",
-		               it->probe->max_tokens, got);
+		assessment_add(
+		    a, CLASS_PARAM_IGNORED, CONFIDENCE_VIOLATION, expected, observed, it->probe->id,
+		    NULL, "The relay ignored max_tokens=%ld and returned %ld tokens.", limit, got);
 	}
 	it = audit_find(run, "stop-seq");
 	if (it != NULL && observation_ok(it->obs) && it->obs->text != NULL &&

@@ -75,7 +75,10 @@ detect_protocol(struct detect_ctx *ctx)
 		if (foreign_fp < with_fp)
 			a->partial_substitution = 1;
 	}
-	if (m->system_fingerprint && ok >= 5 && with_fp == 0)
+	/* the flag was learned on the model's own api: Responses bodies, for
+	 * one, carry no system_fingerprint */
+	if (m->system_fingerprint && ok >= 5 && with_fp == 0 &&
+	    api_from_name(m->api) == (int)ctx->run->target.api)
 		assessment_add(a, CLASS_SUBSTITUTION, CONFIDENCE_HINT, "a system_fingerprint",
 		               "none", "all", NULL,
 		               "%s's official API sends a system_fingerprint; no response here did "
@@ -99,6 +102,10 @@ shape_matches(const char *id, const char *want, char shape[96])
  * writes responses itself (a translator in front of another API) changes
  * them. Headers are left to a hint: many honest relays drop them.
  *
+ * The record is per API: a response is held to the shape the official API
+ * it was sent to writes (a model sold on Chat Completions and on Responses
+ * has one for each), and an API the pack has no record for is not judged.
+ *
  * For a model with a public tokenizer the token counts are the strong
  * signal and a different shape stays a hint (relays rewrite responses
  * honestly). For one without (Claude), the shape is half of what can be
@@ -111,9 +118,11 @@ detect_protocol_shape(struct detect_ctx *ctx)
 	const struct audit_run *run = ctx->run;
 	const struct baseline_model *m = ctx->claimed;
 	struct assessment *a = ctx->a;
-	const struct baseline_protocol *bp = &m->protocol;
-	if (!bp->recorded)
+	enum api_kind api = run->target.api;
+	const struct baseline_protocol *bp = baseline_protocol_for(m, api);
+	if (bp == NULL)
 		return;
+	const char *id_shape = baseline_id_shape_for(m, api);
 	int judged = 0, odd = 0, n_events = 0, n_usage = 0, n_start = 0, n_ping = 0, n_id = 0,
 	    n_tool = 0, n_headers = 0, streams = 0;
 	unsigned missing_usage = 0, missing_headers = 0;
@@ -149,7 +158,7 @@ detect_protocol_shape(struct detect_ctx *ctx)
 			missing_usage |= want & ~o->usage_fields;
 			diff = 1;
 		}
-		if (o->id != NULL && !shape_matches(o->id, m->id_shape, shape)) {
+		if (o->id != NULL && !shape_matches(o->id, id_shape, shape)) {
 			n_id++;
 			snprintf(seen_id, sizeof seen_id, "%s", shape);
 			diff = 1;
@@ -188,13 +197,14 @@ detect_protocol_shape(struct detect_ctx *ctx)
 	}
 	if (n_id > 0)
 		buf_putf(&b, "%s%d ids looked like %s (official: %s)", b.len ? "; " : "", n_id,
-		         seen_id, m->id_shape);
+		         seen_id, id_shape);
 	if (n_tool > 0)
 		buf_putf(&b, "%s%d tool-call ids looked like %s (official: %s)", b.len ? "; " : "",
 		         n_tool, seen_tool, bp->tool_id_shape);
 	if (odd > 0) {
 		char observed[256], expected[128];
-		snprintf(expected, sizeof expected, "the official %s API's response shape", m->api);
+		snprintf(expected, sizeof expected, "the official %s API's response shape",
+		         api_name(api));
 		snprintf(observed, sizeof observed, "%d of %d responses differ", odd, judged);
 		int private_tok = m->tokenizer == NULL;
 		assessment_add(a, CLASS_SUBSTITUTION,

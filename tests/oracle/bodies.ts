@@ -40,7 +40,7 @@ interface ToolIntent {
 
 interface Intent {
   id: string;
-  api: 'openai' | 'anthropic';
+  api: 'openai' | 'anthropic' | 'responses';
   model: string;
   messages: Message[];
   max_tokens?: number;
@@ -97,7 +97,8 @@ function readIntent(raw: unknown): Intent {
   if (!isObject(raw)) fail('an intent is not an object');
   const id = str(raw, 'id', '?');
   const api = str(raw, 'api', id);
-  if (api !== 'openai' && api !== 'anthropic') fail(`${id}: unknown api ${api}`);
+  if (api !== 'openai' && api !== 'anthropic' && api !== 'responses')
+    fail(`${id}: unknown api ${api}`);
   const msgs = raw['messages'];
   if (!Array.isArray(msgs)) fail(`${id}: messages is not an array`);
   const messages = msgs.map((m: unknown): Message => {
@@ -266,6 +267,143 @@ function openaiStream(model: string): () => Response {
         chunk({}, null, { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 }) +
         'data: [DONE]\n\n',
     );
+}
+
+// ---------------------------------------------------------------------------
+// The OpenAI Responses API (POST /v1/responses), in openai's types. The
+// system text is `instructions`, the rest `input` messages; the limit is
+// max_output_tokens, which the API holds to at least 16 (it answers less
+// with a 400: "Invalid 'max_output_tokens': integer below minimum value.
+// Expected a value >= 16"), so a smaller one is sent as 16; it has no stop
+// sequences ("Unknown parameter: 'stop'."): those intents cannot be sent.
+
+function responsesCannot(it: Intent): string | undefined {
+  if (it.stop !== undefined) return 'no stop sequences in the Responses API';
+  return undefined;
+}
+
+function responsesParams(it: Intent): OpenAI.Responses.ResponseCreateParamsNonStreaming {
+  const input = it.messages
+    .filter((m) => m.role !== 'system')
+    .map((m): OpenAI.Responses.EasyInputMessage => {
+      const role: 'user' | 'assistant' = m.role === 'assistant' ? 'assistant' : 'user';
+      const msg: OpenAI.Responses.EasyInputMessage = { role, content: m.content };
+      return msg;
+    });
+  const p: OpenAI.Responses.ResponseCreateParamsNonStreaming = { model: it.model, input };
+  const system = systemText(it);
+  if (system !== undefined) p.instructions = system;
+  if (it.max_tokens !== undefined) p.max_output_tokens = Math.max(it.max_tokens, 16);
+  // reasoning models take no temperature, as on Chat Completions, and think
+  // at the least effort every one of them takes (their default is medium)
+  if (it.temperature !== undefined && !it.rules.no_temperature) p.temperature = it.temperature;
+  if (it.rules.max_completion_tokens) {
+    const reasoning: OpenAI.Reasoning = { effort: 'low' };
+    p.reasoning = reasoning;
+  }
+  if (it.top_logprobs !== undefined) {
+    p.include = ['message.output_text.logprobs'];
+    p.top_logprobs = it.top_logprobs;
+  }
+  if (it.json_object) {
+    const format: OpenAI.ResponseFormatJSONObject = { type: 'json_object' };
+    p.text = { format };
+  }
+  if (it.tool !== undefined) {
+    // strict defaults to true there, which would demand a closed schema
+    const tool: OpenAI.Responses.FunctionTool = {
+      type: 'function',
+      name: it.tool.name,
+      parameters: it.tool.schema,
+      strict: false,
+    };
+    if (it.tool.description !== undefined) tool.description = it.tool.description;
+    p.tools = [tool];
+    if (it.tool.choice === 'named') {
+      const named: OpenAI.Responses.ToolChoiceFunction = { type: 'function', name: it.tool.name };
+      p.tool_choice = named;
+    } else {
+      const mode: OpenAI.Responses.ToolChoiceOptions = it.tool.choice;
+      p.tool_choice = mode;
+    }
+  }
+  return p;
+}
+
+const responsesObject = (model: string, status: 'in_progress' | 'completed') => ({
+  id: 'resp_oracle',
+  object: 'response',
+  created_at: 0,
+  status,
+  error: null,
+  incomplete_details: null,
+  model,
+  output:
+    status === 'completed'
+      ? [
+          {
+            id: 'msg_oracle',
+            type: 'message',
+            status: 'completed',
+            role: 'assistant',
+            content: [{ type: 'output_text', text: 'ok', annotations: [] }],
+          },
+        ]
+      : [],
+  usage:
+    status === 'completed'
+      ? {
+          input_tokens: 1,
+          input_tokens_details: { cached_tokens: 0 },
+          output_tokens: 1,
+          output_tokens_details: { reasoning_tokens: 0 },
+          total_tokens: 2,
+        }
+      : null,
+});
+
+function responsesAnswer(it: Intent): () => Response {
+  if (!it.stream) return json(responsesObject(it.model, 'completed'));
+  let seq = 0;
+  const ev = (type: string, body: object) =>
+    `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...body })}\n\n`;
+  return () => {
+    seq = 0;
+    return sse(
+      ev('response.created', { response: responsesObject(it.model, 'in_progress') }) +
+        ev('response.output_text.delta', {
+          item_id: 'msg_oracle',
+          output_index: 0,
+          content_index: 0,
+          delta: 'ok',
+          logprobs: [],
+        }) +
+        ev('response.completed', { response: responsesObject(it.model, 'completed') }),
+    );
+  };
+}
+
+async function responsesCall(it: Intent, capture: CaptureFetch): Promise<Outcome> {
+  const cannot = responsesCannot(it);
+  if (cannot !== undefined) return { cannot };
+  const client = new OpenAI({
+    apiKey: data.api_key,
+    baseURL: `${data.base_url}/v1`,
+    fetch: capture.fetch,
+    maxRetries: 0,
+  });
+  const p = responsesParams(it);
+  capture.answer = responsesAnswer(it);
+  if (it.stream) {
+    const s: OpenAI.Responses.ResponseCreateParamsStreaming = { ...p, stream: true };
+    let text = '';
+    for await (const e of await client.responses.create(s))
+      if (e.type === 'response.output_text.delta') text += e.delta;
+    expectText(it, text);
+  } else {
+    expectText(it, (await client.responses.create(p)).output_text);
+  }
+  return capture.take(it);
 }
 
 // ---------------------------------------------------------------------------
@@ -518,6 +656,8 @@ async function main(): Promise<void> {
     if (out[it.id] !== undefined) fail(`${it.id}: id used twice`);
     if (it.api === 'openai') {
       out[it.id] = { openai: await openaiCall(it, capture) };
+    } else if (it.api === 'responses') {
+      out[it.id] = { openai: await responsesCall(it, capture) };
     } else {
       out[it.id] = {
         anthropic: await anthropicCall(it, capture),

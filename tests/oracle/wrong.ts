@@ -142,3 +142,30 @@ export const bareTool: OpenAI.Chat.ChatCompletionFunctionTool = {
   type: 'function',
   function: { name: 'get_weather', parameters: schema },
 };
+
+// --- Chat Completions' fields sent to the Responses API ---
+
+export const responsesStop: OpenAI.Responses.ResponseCreateParamsNonStreaming = {
+  model: 'gpt-4o',
+  input: 'hi',
+  stop: ['END'], // expect: TS2353 'stop'
+};
+
+export const responsesMaxTokens: OpenAI.Responses.ResponseCreateParamsNonStreaming = {
+  model: 'gpt-4o',
+  input: 'hi',
+  max_tokens: 16, // expect: TS2353 'max_tokens'
+};
+
+export const responsesMessages: OpenAI.Responses.ResponseCreateParamsNonStreaming = {
+  model: 'gpt-4o',
+  messages: chat, // expect: TS2353 'messages'
+};
+
+export const responsesWrappedTool: OpenAI.Responses.FunctionTool = {
+  type: 'function',
+  function: { name: 'get_weather', parameters: schema }, // expect: TS2353 'function'
+  name: 'get_weather',
+  parameters: schema,
+  strict: false,
+};

@@ -498,3 +498,89 @@ for (const [where, base] of [['official', () => official], ['honest relay', () =
       openaiRefusal("Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got 3 instead.", 'temperature', 'decimal_above_max_value'));
   });
 }
+
+// The Responses API (POST /v1/responses) through client.responses.
+const responsesTool = {
+  type: 'function', name: 'get_weather', description: 'Current weather for a city', strict: false,
+  parameters: weatherTool.function.parameters,
+};
+
+for (const [where, base] of [['official', () => official], ['honest relay', () => relay]]) {
+  test(`responses: whole (${where})`, async () => {
+    const r = await oa(base()).responses.create({ model: 'gpt-4o', input: prompt('pong-gpt'), temperature: 0 });
+    assert.match(r.id, /^resp_[0-9a-f]{48}$/);
+    assert.equal(r.object, 'response');
+    assert.equal(r.status, 'completed');
+    assert.equal(r.model, 'gpt-4o-2024-08-06');
+    assert.equal(r.error, null);
+    assert.equal(r.incomplete_details, null);
+    assert.equal(r.output_text, 'pong');
+    assert.equal(r.output.length, 1);
+    assert.match(r.output[0].id, /^msg_[0-9a-f]{48}$/);
+    assert.equal(r.output[0].role, 'assistant');
+    assert.equal(r.output[0].content[0].type, 'output_text');
+    assert.equal(r.usage.input_tokens, count('pong-gpt'));
+    assert.equal(r.usage.output_tokens, count('pong-o200k'));
+    assert.equal(r.usage.total_tokens, r.usage.input_tokens + r.usage.output_tokens);
+    assert.deepEqual(r.usage.input_tokens_details, { cached_tokens: 0 });
+    assert.deepEqual(r.usage.output_tokens_details, { reasoning_tokens: 0 });
+  });
+
+  test(`responses: streamed typed events (${where})`, async () => {
+    const stream = await oa(base()).responses.create({
+      model: 'gpt-4o', input: prompt('pong-gpt'), temperature: 0, stream: true,
+    });
+    const types = [];
+    let text = '', seq = 0, done = null;
+    for await (const e of stream) {
+      assert.equal(e.sequence_number, seq++, `${e.type} out of order`);
+      types.push(e.type);
+      if (e.type === 'response.output_text.delta') text += e.delta;
+      if (e.type === 'response.completed') done = e.response;
+    }
+    assert.equal(text, 'pong');
+    assert.deepEqual(types.filter((t) => t !== 'response.output_text.delta'), [
+      'response.created', 'response.in_progress', 'response.output_item.added',
+      'response.content_part.added', 'response.output_text.done', 'response.content_part.done',
+      'response.output_item.done', 'response.completed',
+    ]);
+    assert.equal(done.output_text ?? done.output[0].content[0].text, 'pong');
+    assert.equal(done.usage.output_tokens, count('pong-o200k'));
+    // the SDK's own accumulation agrees
+    const final = await oa(base()).responses.stream({ model: 'gpt-4o', input: prompt('pong-gpt'), temperature: 0 }).finalResponse();
+    assert.equal(final.output_text, 'pong');
+  });
+
+  test(`responses: refusals in the official words (${where})`, async () => {
+    const ask = { model: 'gpt-4o', input: prompt('pong-gpt') };
+    await assert.rejects(oa(base()).responses.create({ ...ask, stop: ['.'] }),
+      openaiRefusal("Unknown parameter: 'stop'. Did you mean 'store'?", 'stop', 'unknown_parameter'));
+    await assert.rejects(oa(base()).responses.create({ ...ask, max_output_tokens: 5 }),
+      openaiRefusal("Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got 5 instead.",
+        'max_output_tokens', 'integer_below_min_value'));
+    await assert.rejects(oa(base()).responses.create({ ...ask, reasoning: { effort: 'low', max_tokens: 8 } }),
+      openaiRefusal("Unknown parameter: 'reasoning.max_tokens'.", 'reasoning.max_tokens', 'unknown_parameter'));
+  });
+}
+
+test('responses: max_output_tokens, tool calls and JSON mode', async () => {
+  const cut = await oa().responses.create({ model: 'gpt-4o', input: 'Explain how a hash table works.', max_output_tokens: 16 });
+  assert.equal(cut.status, 'incomplete');
+  assert.deepEqual(cut.incomplete_details, { reason: 'max_output_tokens' });
+  assert.equal(cut.usage.output_tokens, 16);
+  const ask = { model: 'gpt-4o', input: "What's the weather in Paris right now?", tools: [responsesTool], tool_choice: 'required' };
+  const r = await oa().responses.create(ask);
+  const call = r.output.find((o) => o.type === 'function_call');
+  assert.ok(call, JSON.stringify(r.output));
+  assert.match(call.id, /^fc_[0-9a-f]{48}$/);
+  assert.match(call.call_id, /^call_[A-Za-z0-9]{24}$/);
+  assert.equal(call.name, 'get_weather');
+  assert.equal(JSON.parse(call.arguments).location, 'Paris');
+  const final = await oa().responses.stream(ask).finalResponse();
+  const streamed = final.output.find((o) => o.type === 'function_call');
+  assert.equal(JSON.parse(streamed.arguments).location, 'Paris');
+  const j = await oa().responses.create({
+    model: 'gpt-4o', input: 'Return a JSON object with the key ok set to true.', text: { format: { type: 'json_object' } },
+  });
+  assert.equal(typeof JSON.parse(j.output_text), 'object');
+});
