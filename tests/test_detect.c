@@ -387,6 +387,26 @@ Test(detect, model_lines_from_names)
 	cr_expect_eq(model_default_api("gpt-5.5"), API_OPENAI);
 }
 
+/* gpt-oss names o200k_harmony in a pack; o200k_base counts are its own
+ * (the same ids without harmony's markers); gemma3 is gemma's, not gemini's. */
+Test(detect, line_tokenizers_count_alike)
+{
+	struct baseline_model models[] = {
+	    {.name = (char *)"gpt-oss-120b", .tokenizer = (char *)"o200k_harmony"},
+	    {.name = (char *)"gpt-5", .tokenizer = (char *)"o200k_base"},
+	    {.name = (char *)"gemma-3-27b-it", .tokenizer = (char *)"gemma3"},
+	    {.name = (char *)"gemini-2.5-pro", .tokenizer = NULL},
+	};
+	struct baseline_pack p = {.name = (char *)"test", .models = models, .n = 4};
+	cr_expect(line_uses_tokenizer(&p, "gpt-oss", "o200k_harmony"));
+	cr_expect(line_uses_tokenizer(&p, "gpt-oss", "o200k_base"));
+	cr_expect(line_uses_tokenizer(&p, "openai", "o200k_harmony"));
+	cr_expect(!line_uses_tokenizer(&p, "gpt-oss", "qwen3"));
+	cr_expect(line_uses_tokenizer(&p, "gemma", "gemma3"));
+	cr_expect(!line_uses_tokenizer(&p, "gemini", "gemma3"));
+	cr_expect(!line_uses_tokenizer(&p, "openai", "cl100k_base"));
+}
+
 Test(detect, all_failed_is_unreachable, .init = setup, .fini = teardown)
 {
 	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
