@@ -5,9 +5,15 @@
  * _encode_text, which are the references):
  *
  *   text --(added-token split, HF only)--> sections and added tokens
- *   section --(NFC, qwen3 only)--> normalized section
- *   section --(regex split, 1..3 levels, PCRE2 JIT)--> pieces
+ *   section --(NFC, qwen3 only; " " to U+2581, gemma3 only)--> normalized section
+ *   section --(regex split, 0..3 levels, PCRE2 JIT)--> pieces
  *   piece --(whole-piece lookup, else BPE merges)--> ids
+ *
+ * gemma3 (FLAG_CHARS) is a SentencePiece BPE: no regex level, so a section is
+ * one piece; BPE starts from characters instead of bytes, and a character
+ * the vocabulary lacks joins no merge and comes out as one byte-fallback
+ * token (<0xNN>) per byte. Its ids and merge ranks need 20 bits in the hash
+ * slots, which the header's slot_bits says.
  *
  * Two BPE kinds. KIND_RANKS (tiktoken): merge the adjacent pair whose
  * concatenation has the lowest rank, ranks being ids. KIND_MERGES (Hugging
