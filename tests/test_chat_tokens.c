@@ -127,9 +127,19 @@ Test(chat_tokens, template_overhead)
 	cr_assert_eq(chat_prompt_tokens(h, "harmony", one, 1),
 	             head + tokenizer_count(h, "Hello", 5) + 6);
 	/* <bos> <start_of_turn> user \n Hello <end_of_turn> \n <start_of_turn> model \n */
-	if (g != NULL)
+	if (g != NULL) {
 		cr_assert_eq(chat_prompt_tokens(g, "gemma3", one, 1),
 		             tokenizer_count(g, "Hello", 5) + 9);
+		/* trim strips Python's whitespace, Unicode spaces included */
+		static const struct chat_message padded[] = {
+		    {"user", "\xe3\x80\x80 \tHello\xc2\xa0\n\xe2\x80\xa8", NULL}};
+		cr_assert_eq(chat_prompt_tokens(g, "gemma3", padded, 1),
+		             chat_prompt_tokens(g, "gemma3", one, 1));
+		/* turns must alternate */
+		static const struct chat_message twice[] = {{"user", "a", NULL},
+		                                            {"user", "b", NULL}};
+		cr_assert_eq(chat_prompt_tokens(g, "gemma3", twice, 2), -1);
+	}
 	/* the harmony markers are tokens, not text */
 	cr_assert_eq(tokenizer_count(h, "<|start|>", 9), 1);
 	static const char *const dates[] = {"2026-01-01", "1999-12-31", "2030-07-15"};
