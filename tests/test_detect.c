@@ -335,6 +335,19 @@ Test(detect, unknown_model_of_its_own_line_is_identified_not_judged, .init = set
 		assessment_release(&a);
 	}
 
+	/* gemma counted as gemma3 is its own line; so may gemini be (Gemma 3 is
+	 * said to share Gemini 2.0's tokenizer): identified, accusing no one */
+	static const char *const gemma_lines[] = {"gemma-3-27b-it", "gemini-3-pro-preview"};
+	for (size_t i = 0; i < 2 && !test_vocab_missing("gemma3"); i++) {
+		struct assessment g;
+		assess_synthetic(gemma_lines[i], "gemma3", "gemma3", 0, 1, &g);
+		cr_expect_eq(g.verdict, VERDICT_INCONCLUSIVE, "%s: %s", gemma_lines[i], g.reason);
+		cr_expect_null(find(&g, "substitution"), "%s", gemma_lines[i]);
+		cr_expect(g.identified != NULL && strstr(g.identified, "gemma3") != NULL, "%s: %s",
+		          gemma_lines[i], g.identified ? g.identified : "(none)");
+		assessment_release(&g);
+	}
+
 	/* counts no public tokenizer explains: "none of the known ones" */
 	struct audit_run *run = synthetic_run("kimi-k2.7", "o200k_base", "openai", 0, 1);
 	for (size_t i = 0; i < run->n_items; i++)
