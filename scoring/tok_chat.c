@@ -501,6 +501,9 @@ tokenizer_for_model(const char *model, const char **tokenizer, const char **fami
 	    {"deepseek-chat", "deepseek_v3", "deepseek_v3"},
 	    {"deepseek-v3", "deepseek_v3", "deepseek_v3"},
 	    {"gpt-oss", "o200k_harmony", "harmony"},
+	    /* Gemma 3n's vocabulary is another, not checked: not claimed */
+	    {"gemma-3n", NULL, NULL},
+	    {"gemma3n", NULL, NULL},
 	    {"gemma-3", "gemma3", "gemma3"},
 	    {"gemma3", "gemma3", "gemma3"},
 	};
@@ -511,6 +514,8 @@ tokenizer_for_model(const char *model, const char **tokenizer, const char **fami
 		model = slash + 1;
 	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++) {
 		if (prefix_is(model, models[i].prefix)) {
+			if (models[i].tokenizer == NULL)
+				return -1;
 			*tokenizer = models[i].tokenizer;
 			*family = models[i].family;
 			return 0;

@@ -76,7 +76,8 @@ int tokenizer_optional(const char *name);
  * chatgpt-4o*, o1*, o3*, o4* give o200k_base and "openai"; gpt-4*, gpt-3.5*,
  * gpt-35* give cl100k_base and "openai"; qwen3* gives qwen3; deepseek-chat
  * and deepseek-v3* give deepseek_v3; gpt-oss* gives o200k_harmony and
- * "harmony"; gemma-3* and gemma3* give gemma3. Returns 0 and sets both (static
+ * "harmony"; gemma-3* and gemma3* give gemma3 (not gemma-3n*: its
+ * vocabulary is another, not checked). Returns 0 and sets both (static
  * strings), or -1 for a model it does not know (deepseek-reasoner and R1
  * included: their template differs).
  */

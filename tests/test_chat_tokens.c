@@ -188,6 +188,10 @@ Test(chat_tokens, model_names_map_to_tokenizers)
 	    {"qwen3-235b-a22b", "qwen3", "qwen3"},
 	    {"deepseek-chat", "deepseek_v3", "deepseek_v3"},
 	    {"deepseek-ai/DeepSeek-V3-0324", "deepseek_v3", "deepseek_v3"},
+	    {"gpt-oss-120b", "o200k_harmony", "harmony"},
+	    {"openai/gpt-oss-20b", "o200k_harmony", "harmony"},
+	    {"google/gemma-3-27b-it", "gemma3", "gemma3"},
+	    {"gemma3:12b", "gemma3", "gemma3"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *tok = NULL, *fam = NULL;
@@ -201,4 +205,6 @@ Test(chat_tokens, model_names_map_to_tokenizers)
 	cr_assert_eq(tokenizer_for_model("deepseek-reasoner", &tok, &fam), -1);
 	cr_assert_eq(tokenizer_for_model("llama-3-70b", &tok, &fam), -1);
 	cr_assert_eq(tokenizer_for_model(NULL, &tok, &fam), -1);
+	cr_assert_eq(tokenizer_for_model("gemma-3n-e4b-it", &tok, &fam), -1);
+	cr_assert_eq(tokenizer_for_model("gemini-2.5-pro", &tok, &fam), -1);
 }
