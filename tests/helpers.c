@@ -825,6 +825,19 @@ test_tokenizer(const char *name)
 	return t;
 }
 
+int
+test_vocab_missing(const char *name)
+{
+	if (!tokenizer_optional(name))
+		return 0;
+	char err[256];
+	struct tokenizer *t = tokenizer_open(name, err, sizeof err);
+	if (t == NULL)
+		return strstr(err, "cannot find vocabulary") != NULL;
+	tokenizer_free(t);
+	return 0;
+}
+
 long
 test_count_text(const char *tokenizer, const char *text)
 {

@@ -238,6 +238,9 @@ const struct finding *test_must_find(const struct assessment *a, const char *cla
 
 /* Tokenizer name, opened; asserts (naming it) that it opens. */
 struct tokenizer *test_tokenizer(const char *name);
+/* 1 when name's vocabulary is one made at build time (gemma3: see
+ * mk/tokenizer.mk) and was not made, as without node and npm: its tests skip. */
+int test_vocab_missing(const char *name);
 /* Tokens of text, and of a one-message user prompt as family's chat format
  * counts it, by the tokenizer name. Assert that it opens. */
 long test_count_text(const char *tokenizer, const char *text);

