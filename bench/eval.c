@@ -38,6 +38,8 @@
  * several `models` makes one row each). */
 struct relay_truth {
 	char *name;
+	char *endpoint;     /* the fixture endpoint audited (the name, unless the
+	                     * truth says `endpoint`) */
 	char *model;        /* the claimed model */
 	enum api_kind api;  /* its API (from the pack) */
 	char *served;       /* substitution: the model truly served, or NULL */
@@ -228,7 +230,8 @@ start_fixture(struct eval *ev, const char *fixture, const char *world, unsigned 
 		if (sscanf(line, "listening %127s %255s", name, url) != 2)
 			continue;
 		for (size_t i = 0; i < ev->n_relays; i++)
-			if (strcmp(ev->relays[i].name, name) == 0 && ev->relays[i].url == NULL) {
+			if (strcmp(ev->relays[i].endpoint, name) == 0 &&
+			    ev->relays[i].url == NULL) {
 				ev->relays[i].url = xstrdup(url);
 				found++;
 			}
@@ -262,6 +265,8 @@ load_truth(struct eval *ev, const char *path)
 				      MAX_RELAYS);
 			struct relay_truth *r = &ev->relays[ev->n_relays++];
 			r->name = xstrdup(relays->keys[i]);
+			const struct ynode *ep = ytree_get(t, "endpoint");
+			r->endpoint = xstrdup(ep ? ep->scalar : r->name);
 			r->model =
 			    xstrdup(models && models->kind == YNODE_SEQ ? models->items[m]->scalar
 			                                                : "gpt-4o");
@@ -423,7 +428,7 @@ main(int argc, char **argv)
 			honest_mis += r->verdicts[VERDICT_MISBEHAVING];
 			honest_sus += r->verdicts[VERDICT_SUSPECT];
 		}
-		if (strcmp(r->name, "official") == 0) {
+		if (strcmp(r->endpoint, "official") == 0) {
 			official_n += r->n;
 			official_accused += r->accused;
 			official_hinted += r->hinted;

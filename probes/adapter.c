@@ -77,9 +77,16 @@ adapter_cannot(enum api_kind api, const struct request_intent *in)
 #define RESPONSES_MIN_OUTPUT 16
 
 long
-adapter_max_tokens(enum api_kind api, long max_tokens)
+adapter_max_tokens(enum api_kind api, long max_tokens, const struct request_rules *rules)
 {
-	if (api == API_RESPONSES && max_tokens >= 0 && max_tokens < RESPONSES_MIN_OUTPUT)
+	if (max_tokens < 0)
+		return max_tokens;
+	if (rules != NULL) {
+		max_tokens += rules->reserve > 0 ? rules->reserve : 0;
+		if (max_tokens < rules->min_output)
+			max_tokens = rules->min_output;
+	}
+	if (api == API_RESPONSES && max_tokens < RESPONSES_MIN_OUTPUT)
 		return RESPONSES_MIN_OUTPUT;
 	return max_tokens;
 }
@@ -122,9 +129,11 @@ openai_fields(json_t *root, const struct probe_call *call, const struct request_
 	if (call->max_tokens >= 0)
 		json_object_set_new(
 		    root, rules->max_completion_tokens ? "max_completion_tokens" : "max_tokens",
-		    json_integer(call->max_tokens));
+		    json_integer(adapter_max_tokens(API_OPENAI, call->max_tokens, rules)));
 	if (call->temperature >= 0 && !rules->no_temperature)
 		json_object_set_new(root, "temperature", json_real(call->temperature));
+	if (rules->effort[0] != '\0')
+		json_object_set_new(root, "reasoning_effort", json_string(rules->effort));
 	if (call->seed >= 0)
 		json_object_set_new(root, "seed", json_integer(call->seed));
 	if (call->stream) {
@@ -195,8 +204,11 @@ static void
 anthropic_fields(json_t *root, const struct probe_call *call, const struct request_rules *rules)
 {
 	const struct request_intent *in = &call->intent;
-	json_object_set_new(root, "max_tokens",
-	                    json_integer(call->max_tokens >= 0 ? call->max_tokens : 1024));
+	json_object_set_new(
+	    root, "max_tokens",
+	    json_integer(call->max_tokens >= 0
+	                     ? adapter_max_tokens(API_ANTHROPIC, call->max_tokens, rules)
+	                     : 1024));
 	json_t *msgs = messages_apart_from_system(root, "system", call);
 	json_object_set_new(root, "messages", msgs);
 	if (call->temperature >= 0 && !rules->no_temperature)
@@ -235,11 +247,8 @@ anthropic_fields(json_t *root, const struct probe_call *call, const struct reque
  * {type: function, name, description, parameters, strict: false} (strict
  * defaults to true there, which would demand a closed schema) and a forced
  * call is tool_choice "required" or {type: function, name}. A reasoning
- * model (one that takes max_completion_tokens on Chat Completions) is asked
- * for reasoning {effort: low}: its default, medium, would spend hundreds
- * of billed tokens thinking before each probe's few-token answer, and eat
- * small limits whole; low is the least effort every OpenAI reasoning model
- * takes (o-series: low, medium, high).
+ * model is asked for the rules' effort (reasoning {effort}), as on Chat
+ * Completions (reasoning_effort): see baseline_request_rules().
  */
 static void
 responses_fields(json_t *root, const struct probe_call *call, const struct request_rules *rules)
@@ -250,11 +259,11 @@ responses_fields(json_t *root, const struct probe_call *call, const struct reque
 	if (call->max_tokens >= 0)
 		json_object_set_new(
 		    root, "max_output_tokens",
-		    json_integer(adapter_max_tokens(API_RESPONSES, call->max_tokens)));
+		    json_integer(adapter_max_tokens(API_RESPONSES, call->max_tokens, rules)));
 	if (call->temperature >= 0 && !rules->no_temperature)
 		json_object_set_new(root, "temperature", json_real(call->temperature));
-	if (rules->max_completion_tokens)
-		json_object_set_new(root, "reasoning", json_pack("{s:s}", "effort", "low"));
+	if (rules->effort[0] != '\0')
+		json_object_set_new(root, "reasoning", json_pack("{s:s}", "effort", rules->effort));
 	if (call->stream)
 		json_object_set_new(root, "stream", json_true()); /* usage comes in the end event */
 	if (in->top_logprobs > 0) {

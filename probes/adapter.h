@@ -65,6 +65,11 @@ struct request_rules {
 	int no_temperature;        /* temperature is refused: leave it out */
 	int no_stop;               /* stop sequences are refused (a 400) */
 	int no_logprobs;           /* logprobs are refused (a 400) */
+	/* Reasoning models think inside the token limit, before the answer: */
+	char effort[16]; /* the reasoning effort to ask for ("" leaves it out):
+	                  * OpenAI reasoning_effort, Responses reasoning.effort */
+	long reserve;    /* tokens added to every limit for that thinking */
+	long min_output; /* the smallest limit the model accepts; 0 none */
 };
 
 /*
@@ -99,12 +104,13 @@ char *adapter_url(enum api_kind api, const char *base_url);
  */
 const char *adapter_cannot(enum api_kind api, const struct request_intent *intent);
 /*
- * The token limit a request asking for max_tokens carries on api: the same,
- * except on the Responses API, whose max_output_tokens is at least 16 (it
- * refuses less with a 400). -1 (no limit) stays -1. Detectors that hold an
- * answer to its limit hold it to this one.
+ * The token limit a request asking for max_tokens carries on api under
+ * rules (NULL: none): max_tokens plus the rules' reserve for a reasoning
+ * model's thinking, at least the rules' min_output, and on the Responses
+ * API at least 16 (it refuses less with a 400). -1 (no limit) stays -1.
+ * Detectors that hold an answer to its limit hold it to this one.
  */
-long adapter_max_tokens(enum api_kind api, long max_tokens);
+long adapter_max_tokens(enum api_kind api, long max_tokens, const struct request_rules *rules);
 /*
  * The JSON request body, in api's own schema; the caller frees it. NULL
  * (with the reason in *why_not, when why_not is not NULL) when the intent

@@ -168,8 +168,9 @@ submit_more(struct audit_run *run)
 		req.stream = call.stream;
 		req.cold = it->probe->cold;
 		/* a stream running far past max_tokens is hung up on */
-		req.stop_after_chunks =
-		    it->probe->stream ? (size_t)it->probe->max_tokens * 2 + 16 : 0;
+		long limit =
+		    adapter_max_tokens(run->target.api, it->probe->max_tokens, &run->target.rules);
+		req.stop_after_chunks = it->probe->stream ? (size_t)limit * 2 + 16 : 0;
 		req.timeout_us = left < run->timeout_us ? left : run->timeout_us;
 		struct item_ref *ref = xmalloc(sizeof *ref);
 		ref->run = run;

@@ -958,12 +958,15 @@ baseline_supports(const struct baseline_model *m, const char *param)
 	       !baseline_rejects(m, param);
 }
 
+static void reasoning_rules(const struct baseline_model *m, struct request_rules *out);
+
 void
 baseline_request_rules(const struct baseline_model *m, struct request_rules *out)
 {
 	memset(out, 0, sizeof *out);
 	if (m == NULL)
 		return;
+	reasoning_rules(m, out);
 	/* what the documentation says the API refuses is never sent */
 	out->no_temperature = baseline_rejects(m, "temperature");
 	out->no_stop = baseline_rejects(m, "stop");
@@ -977,6 +980,53 @@ baseline_request_rules(const struct baseline_model *m, struct request_rules *out
 		out->max_completion_tokens = !baseline_supports(m, "max_tokens") &&
 		                             baseline_supports(m, "max_completion_tokens");
 	out->no_temperature = out->no_temperature || !baseline_supports(m, "temperature");
+}
+
+/* Reasoning efforts, least first (OpenAI's words; others use a subset). */
+static const char *const effort_rank[] = {"none", "minimal", "low", "medium",
+                                          "high", "xhigh",   "max"};
+#define N_EFFORTS (sizeof effort_rank / sizeof effort_rank[0])
+
+/*
+ * Tokens a reasoning model may think at an effort, kept free in every
+ * limit so that thinking does not eat a few-token answer (the API bills
+ * what is used, not the limit). Generous for its effort: a probe whose
+ * answer the thinking ate still says nothing about the relay.
+ */
+static long
+effort_reserve(const char *effort)
+{
+	if (effort == NULL)
+		return 1024; /* thinking nobody can turn down */
+	if (strcmp(effort, "none") == 0)
+		return 0;
+	if (strcmp(effort, "minimal") == 0)
+		return 64;
+	if (strcmp(effort, "low") == 0)
+		return 256;
+	return 1024;
+}
+
+static void
+reasoning_rules(const struct baseline_model *m, struct request_rules *out)
+{
+	const struct baseline_reasoning *r = &m->reasoning;
+	out->min_output = r->min_output > 0 ? r->min_output : 0;
+	const char *least = NULL;
+	for (size_t k = 0; k < N_EFFORTS && least == NULL; k++)
+		for (size_t i = 0; i < r->n_efforts; i++)
+			if (strcmp(r->efforts[i], effort_rank[k]) == 0)
+				least = effort_rank[k];
+	/* an effort only the OpenAI APIs take; Anthropic thinks only when
+	 * asked (thinking), which probes never do */
+	int openai = m->api != NULL && strcmp(m->api, "anthropic") != 0;
+	if (least != NULL && openai)
+		snprintf(out->effort, sizeof out->effort, "%s", least);
+	int always = r->mode != NULL && strcmp(r->mode, "always") == 0;
+	if (out->effort[0] != '\0')
+		out->reserve = effort_reserve(out->effort);
+	else if (always)
+		out->reserve = effort_reserve(NULL);
 }
 
 int

@@ -21,16 +21,16 @@ static const struct line_mark {
 	const char *mark;
 	int anywhere;
 } marks[] = {
-    {"gpt-oss", "gpt-oss", 1},     {"openai", "gpt-", 1},        {"openai", "chatgpt", 1},
-    {"openai", "codex", 0},        {"openai", "o1", 0},          {"openai", "o3", 0},
-    {"openai", "o4", 0},           {"anthropic", "claude", 1},   {"gemini", "gemini", 1},
-    {"gemma", "gemma", 1},         {"qwen", "qwen", 1},          {"qwen", "qwq", 1},
-    {"deepseek", "deepseek", 1},   {"kimi", "kimi", 1},          {"kimi", "moonshot", 1},
-    {"glm", "glm-", 1},            {"glm", "chatglm", 1},        {"grok", "grok", 1},
-    {"minimax", "minimax", 1},     {"minimax", "abab", 0},       {"llama", "llama", 1},
-    {"mistral", "mistral", 1},     {"mistral", "mixtral", 1},    {"mistral", "codestral", 1},
-    {"mistral", "magistral", 1},   {"mistral", "devstral", 1},   {"doubao", "doubao", 1},
-    {"ernie", "ernie", 1},         {"hunyuan", "hunyuan", 1},
+    {"gpt-oss", "gpt-oss", 1},   {"openai", "gpt-", 1},      {"openai", "chatgpt", 1},
+    {"openai", "codex", 0},      {"openai", "o1", 0},        {"openai", "o3", 0},
+    {"openai", "o4", 0},         {"anthropic", "claude", 1}, {"gemini", "gemini", 1},
+    {"gemma", "gemma", 1},       {"qwen", "qwen", 1},        {"qwen", "qwq", 1},
+    {"deepseek", "deepseek", 1}, {"kimi", "kimi", 1},        {"kimi", "moonshot", 1},
+    {"glm", "glm-", 1},          {"glm", "chatglm", 1},      {"grok", "grok", 1},
+    {"minimax", "minimax", 1},   {"minimax", "abab", 0},     {"llama", "llama", 1},
+    {"mistral", "mistral", 1},   {"mistral", "mixtral", 1},  {"mistral", "codestral", 1},
+    {"mistral", "magistral", 1}, {"mistral", "devstral", 1}, {"doubao", "doubao", 1},
+    {"ernie", "ernie", 1},       {"hunyuan", "hunyuan", 1},
 };
 #define N_MARKS (sizeof marks / sizeof marks[0])
 
@@ -65,7 +65,8 @@ model_line(const char *name)
 		if (!hit || (line != NULL && strcmp(line, marks[i].line) == 0))
 			continue;
 		/* gpt-oss's name also holds "gpt-": the longer mark wins */
-		if (line != NULL && strcmp(line, "gpt-oss") == 0 && strcmp(marks[i].line, "openai") == 0)
+		if (line != NULL && strcmp(line, "gpt-oss") == 0 &&
+		    strcmp(marks[i].line, "openai") == 0)
 			continue;
 		if (line != NULL)
 			return NULL; /* two lines: a distill, a merge; the name says neither */
@@ -165,6 +166,14 @@ baseline_infer(const struct baseline_pack *pack, const char *name, enum api_kind
 	for (size_t i = 0; i < n; i++)
 		out->params[i] = xstrdup(params[i]);
 	out->n_params = n;
+	/* it thinks before it answers: asked for the least effort every OpenAI
+	 * reasoning model takes, with room for it (baseline_request_rules) */
+	if (reasoning) {
+		out->reasoning.mode = xstrdup("always");
+		out->reasoning.efforts = xcalloc(1, sizeof *out->reasoning.efforts);
+		out->reasoning.efforts[0] = xstrdup("low");
+		out->reasoning.n_efforts = 1;
+	}
 	/* the API's shape: any pack model recorded on the API has it (borrowed,
 	 * not copied: baseline_infer_release() leaves it to the pack) */
 	for (size_t i = 0; i < pack->n; i++) {
@@ -186,5 +195,9 @@ baseline_infer_release(struct baseline_model *m)
 	for (size_t i = 0; i < m->n_params; i++)
 		free(m->params[i]);
 	free(m->params);
+	free(m->reasoning.mode);
+	for (size_t i = 0; i < m->reasoning.n_efforts; i++)
+		free(m->reasoning.efforts[i]);
+	free(m->reasoning.efforts);
 	memset(m, 0, sizeof *m);
 }

@@ -1903,8 +1903,8 @@ Test(reasoning, reasoning_tokens_in_usage_on_both_apis)
 	json_decref(j);
 }
 
-/* An audit of the reasoning model over Responses (a name no pack knows: a
- * stand-in) accuses nobody and stays cheap: reasoning at low effort. */
+/* An audit of the reasoning model over Responses accuses nobody and stays
+ * cheap: reasoning at its least effort (low), with room for it. */
 Test(reasoning, an_audit_over_responses_is_not_accused)
 {
 	char *argv[] = {(char *)test_binary("assay"),
@@ -1936,7 +1936,10 @@ Test(reasoning, an_audit_over_responses_is_not_accused)
 	{
 		cr_expect_str_eq(str(f, "class"), "unavailable", "%s", findings);
 	}
-	cr_expect_leq(num(j, "tokens_spent"), 3000, "reasoning made the audit cost %ld tokens",
+	/* at its default effort (medium) the thinking alone would cost 27 x 160;
+	 * what a default audit of a reasoning model costs is measured by make
+	 * eval (README, Detection quality) */
+	cr_expect_leq(num(j, "tokens_spent"), 4000, "reasoning made the audit cost %ld tokens",
 	              num(j, "tokens_spent"));
 	free(findings);
 	json_decref(j);

@@ -93,9 +93,10 @@ detect_private_tokenizer(struct scorer *s, struct accounting *acc, const struct 
 			of = f;
 	if (of == N_TOKEN_FAMILIES) {
 		if (m->origin != BASELINE_PACK)
-			a->identified = xasprintf("the input token counts of %zu requests match none of "
-			                          "the known public tokenizers",
-			                          acc->n);
+			a->identified =
+			    xasprintf("the input token counts of %zu requests match none of "
+			              "the known public tokenizers",
+			              acc->n);
 		return 1;
 	}
 	const char *tok = token_families[of].tokenizer;
@@ -111,7 +112,7 @@ detect_private_tokenizer(struct scorer *s, struct accounting *acc, const struct 
 		    "the input token counts of all %zu requests are the %s tokenizer's exactly%s "
 		    "(the tokenizer of %s)%s",
 		    acc->n, tok, acc->c[of] ? " plus a constant" : "", served ? served : tok,
-		    own_line ? ", which the name's line may use: its own tokenizer is not public"
+		    own_line  ? ", which the name's line may use: its own tokenizer is not public"
 		    : m->line ? ", as the name's line uses"
 		              : "; the name names no known line, so "
 		                "this identifies the model, it accuses no one");
@@ -131,21 +132,20 @@ detect_private_tokenizer(struct scorer *s, struct accounting *acc, const struct 
 		         "%zu of %zu requests counted exactly as %s, %+ld tokens each", acc->n,
 		         acc->n, tok, acc->c[of]);
 	if (m->origin != BASELINE_PACK)
-		assessment_add(a, CLASS_SUBSTITUTION, CONFIDENCE_VIOLATION, expected, observed, "all",
-		               served,
-		               "Every request's input tokens equal the %s tokenizer's exact count%s: "
-		               "%s names a %s model, and no %s model known to Assay counts with %s, "
-		               "so another model (most likely %s) is answering.",
-		               tok, acc->c[of] ? " plus a constant" : "", m->name, m->line, m->line,
-		               tok, served ? served : tok);
+		assessment_add(
+		    a, CLASS_SUBSTITUTION, CONFIDENCE_VIOLATION, expected, observed, "all", served,
+		    "Every request's input tokens equal the %s tokenizer's exact count%s: "
+		    "%s names a %s model, and no %s model known to Assay counts with %s, "
+		    "so another model (most likely %s) is answering.",
+		    tok, acc->c[of] ? " plus a constant" : "", m->name, m->line, m->line, tok,
+		    served ? served : tok);
 	else
-		assessment_add(a, CLASS_SUBSTITUTION, CONFIDENCE_VIOLATION, expected, observed, "all",
-		               served,
-		               "Every request's input tokens equal the %s tokenizer's exact count%s: "
-		               "%s's own tokenizer counts differently, so another model (most likely "
-		               "%s) is answering.",
-		               tok, acc->c[of] ? " plus a constant" : "", m->name,
-		               served ? served : tok);
+		assessment_add(
+		    a, CLASS_SUBSTITUTION, CONFIDENCE_VIOLATION, expected, observed, "all", served,
+		    "Every request's input tokens equal the %s tokenizer's exact count%s: "
+		    "%s's own tokenizer counts differently, so another model (most likely "
+		    "%s) is answering.",
+		    tok, acc->c[of] ? " plus a constant" : "", m->name, served ? served : tok);
 	return 0;
 }
 
@@ -358,12 +358,20 @@ detect_completion_usage(struct detect_ctx *ctx)
 	struct tokenizer *t = scorer_tokenizer(ctx->scorer, m->tokenizer);
 	if (t == NULL)
 		return;
+	const struct request_rules *rules = &ctx->run->target.rules;
+	int thinks =
+	    rules->reserve > 0 || (rules->effort[0] != '\0' && strcmp(rules->effort, "none") != 0);
 	long reported = 0, counted = 0;
 	int n = 0;
 	for (size_t i = 0; i < ctx->run->n_items; i++) {
 		const struct observation *o = ctx->run->items[i].obs;
 		if (!observation_ok(o) || o->text == NULL || o->text_truncated ||
 		    o->completion_tokens < 0)
+			continue;
+		/* a model that thinks, with no count of its thinking (vLLM hands
+		 * gpt-oss's back as text, outside usage): what its answer holds
+		 * says nothing of what it billed */
+		if (thinks && o->reasoning_tokens < 0)
 			continue;
 		long c = tokenizer_count(t, o->text, o->text_len);
 		/* a factor only shows on answers long enough to round it */

@@ -65,8 +65,10 @@ detect_output_cap(struct detect_ctx *ctx)
 	for (size_t i = 0; i < run->n_items; i++) {
 		const struct audit_item *it = &run->items[i];
 		const struct observation *o = it->obs;
-		long asked = it->probe->max_tokens;
-		if (!observation_ok(o) || asked < 32 || o->finish_reason == NULL ||
+		/* what the request carried (a reasoning model's reserve included) */
+		long asked =
+		    adapter_max_tokens(run->target.api, it->probe->max_tokens, &run->target.rules);
+		if (!observation_ok(o) || it->probe->max_tokens < 32 || o->finish_reason == NULL ||
 		    strcmp(o->finish_reason, "length") != 0 || o->completion_tokens < 0)
 			continue;
 		if (o->completion_tokens >= asked * 9 / 10)
@@ -113,7 +115,9 @@ detect_params(struct detect_ctx *ctx)
 		}
 	}
 	/* the limit the request carried (Responses' floor is 16, above the probe's) */
-	long limit = it != NULL ? adapter_max_tokens(run->target.api, it->probe->max_tokens) : -1;
+	long limit = it != NULL ? adapter_max_tokens(run->target.api, it->probe->max_tokens,
+	                                             &run->target.rules)
+	                        : -1;
 	if (it != NULL && got > limit + 1) {
 		char expected[64], observed[64];
 		snprintf(expected, sizeof expected, "at most %ld completion tokens", limit);
