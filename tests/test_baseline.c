@@ -377,7 +377,9 @@ Test(baseline, documented_facts_become_request_rules, .init = setup, .fini = tea
 	cr_assert_not_null(body);
 	cr_expect_null(strstr(body, "\"temperature\""), "%s", body);
 	cr_expect_null(strstr(body, "\"max_tokens\""), "%s", body);
-	cr_expect_not_null(strstr(body, "\"max_completion_tokens\":64"), "%s", body);
+	/* 64 and room for thinking at its least effort, low */
+	cr_expect_not_null(strstr(body, "\"max_completion_tokens\":320"), "%s", body);
+	cr_expect_not_null(strstr(body, "\"reasoning_effort\":\"low\""), "%s", body);
 	free(body);
 	static const char *const stop[] = {"5"};
 	struct request_intent with_stop = {.stop = stop, .n_stop = 1};
@@ -542,6 +544,61 @@ Test(baseline, todays_reasoning_models_are_sent_what_they_accept)
 	/* the older chat models are unchanged */
 	baseline_request_rules(baseline_find(p, "gpt-4o"), &r);
 	cr_expect(!r.max_completion_tokens && !r.no_temperature && !r.no_stop);
+	baseline_free(p);
+}
+
+/* A reasoning model is asked for its least effort, with room in every limit
+ * for the thinking it does there; the body carries both, on each API. */
+Test(baseline, reasoning_models_think_least_within_room)
+{
+	struct baseline_pack *p = bundled();
+	static const struct {
+		const char *model, *effort;
+		long reserve;
+	} cases[] = {
+	    {"gpt-5.5", "none", 0},          /* optional: none, low, ... */
+	    {"gpt-5-mini", "minimal", 64},   /* always: minimal, low, ... */
+	    {"o4-mini", "low", 256},         /* always: low, medium, high */
+	    {"gpt-oss-120b", "low", 256},    /* open weights, the same words */
+	    {"deepseek-reasoner", "", 1024}, /* always, and no effort to ask for */
+	    {"claude-sonnet-4-5", "", 0},    /* thinks only when asked to */
+	    {"gpt-4o", "", 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct baseline_model *m = baseline_find(p, cases[i].model);
+		cr_assert_not_null(m, "%s", cases[i].model);
+		struct request_rules r;
+		baseline_request_rules(m, &r);
+		cr_expect_str_eq(r.effort, cases[i].effort, "%s", m->name);
+		cr_expect_eq(r.reserve, cases[i].reserve, "%s", m->name);
+		cr_expect_eq(adapter_max_tokens(API_OPENAI, 10, &r), 10 + cases[i].reserve, "%s",
+		             m->name);
+	}
+	struct request_rules r;
+	baseline_request_rules(baseline_find(p, "gpt-5-mini"), &r);
+	struct probe_message msg = {"user", "hi"};
+	struct probe_call call = {.model = "gpt-5-mini",
+	                          .messages = &msg,
+	                          .n_messages = 1,
+	                          .max_tokens = 10,
+	                          .temperature = -1,
+	                          .seed = -1,
+	                          .rules = &r};
+	char *body = adapter_body(API_OPENAI, &call, NULL);
+	json_t *j = json_loads(body, 0, NULL);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "reasoning_effort")), "minimal");
+	cr_expect_eq(json_integer_value(json_object_get(j, "max_completion_tokens")), 74);
+	json_decref(j);
+	free(body);
+	body = adapter_body(API_RESPONSES, &call, NULL);
+	j = json_loads(body, 0, NULL);
+	cr_expect_str_eq(
+	    json_string_value(json_object_get(json_object_get(j, "reasoning"), "effort")),
+	    "minimal");
+	cr_expect_eq(json_integer_value(json_object_get(j, "max_output_tokens")), 74);
+	cr_expect_null(json_object_get(j, "reasoning_effort"));
+	json_decref(j);
+	free(body);
 	baseline_free(p);
 }
 
