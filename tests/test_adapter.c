@@ -179,9 +179,21 @@ Test(adapter, model_rules_pick_the_token_limit_field_and_drop_temperature)
 	struct probe_message m[] = {{"user", "hi"}};
 	struct request_rules rules = {.max_completion_tokens = 1, .no_temperature = 1};
 	struct probe_call c = test_call("o3", m, 1, 30);
+	/* no effort in the rules: none asked for, on either OpenAI API */
+	c.rules = &rules;
+	json_t *plain = body_of(API_RESPONSES, &c);
+	cr_expect_null(json_object_get(plain, "reasoning"));
+	json_decref(plain);
+	plain = body_of(API_OPENAI, &c);
+	cr_expect_null(json_object_get(plain, "reasoning_effort"));
+	json_decref(plain);
+	/* o3's pack: efforts low, medium, high; room for the thinking kept */
+	snprintf(rules.effort, sizeof rules.effort, "low");
+	rules.reserve = 256;
 	c.rules = &rules;
 	json_t *o = body_of(API_OPENAI, &c);
-	cr_expect_eq(json_integer_value(json_object_get(o, "max_completion_tokens")), 30);
+	cr_expect_eq(json_integer_value(json_object_get(o, "max_completion_tokens")), 30 + 256);
+	cr_expect_str_eq(json_string_value(json_object_get(o, "reasoning_effort")), "low");
 	cr_expect_null(json_object_get(o, "max_tokens"));
 	cr_expect_null(json_object_get(o, "temperature"));
 	json_decref(o);
@@ -194,13 +206,13 @@ Test(adapter, model_rules_pick_the_token_limit_field_and_drop_temperature)
 	cr_expect_null(json_object_get(a, "stream_options"));
 	cr_expect_null(json_object_get(a, "seed"));
 	json_decref(a);
-	/* Responses: a reasoning model thinks at low effort, others are not asked */
+	/* Responses: the effort as reasoning {effort}, others are not asked */
 	c.rules = &rules;
 	json_t *r = body_of(API_RESPONSES, &c);
 	cr_expect_str_eq(
 	    json_string_value(json_object_get(json_object_get(r, "reasoning"), "effort")), "low");
 	cr_expect_null(json_object_get(r, "temperature"));
-	cr_expect_eq(json_integer_value(json_object_get(r, "max_output_tokens")), 30);
+	cr_expect_eq(json_integer_value(json_object_get(r, "max_output_tokens")), 30 + 256);
 	json_decref(r);
 	c.rules = NULL;
 	r = body_of(API_RESPONSES, &c);
@@ -584,9 +596,9 @@ Test(adapter, responses_request_body)
 	                 "user");
 	/* the real API refuses less than 16 */
 	cr_expect_eq(json_integer_value(json_object_get(j, "max_output_tokens")), 16);
-	cr_expect_eq(adapter_max_tokens(API_RESPONSES, 1), 16);
-	cr_expect_eq(adapter_max_tokens(API_RESPONSES, 300), 300);
-	cr_expect_eq(adapter_max_tokens(API_OPENAI, 1), 1);
+	cr_expect_eq(adapter_max_tokens(API_RESPONSES, 1, NULL), 16);
+	cr_expect_eq(adapter_max_tokens(API_RESPONSES, 300, NULL), 300);
+	cr_expect_eq(adapter_max_tokens(API_OPENAI, 1, NULL), 1);
 	cr_expect_null(json_object_get(j, "max_tokens"));
 	cr_expect_null(json_object_get(j, "messages"));
 	cr_expect_null(json_object_get(j, "seed"), "Responses has no seed");
