@@ -285,7 +285,7 @@ Test(detect, unknown_model_served_by_another_line_is_substitution, .init = setup
 	    {"claude-opus-6-thinking", "qwen3", "qwen3", "qwen3-32b"},
 	    {"deepseek-v4", "o200k_base", "openai", "gpt-4o"},
 	    /* GPT's counts (o200k_base, OpenAI's framing) under a gpt-oss name */
-	    {"gpt-oss-120b", "o200k_base", "openai", "gpt-4o"},
+	    {"gpt-oss-250b", "o200k_base", "openai", "gpt-4o"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct assessment a;
@@ -312,7 +312,7 @@ Test(detect, unknown_model_of_its_own_line_is_identified_not_judged, .init = set
 	    {"gpt-7-preview", "o200k_base", "openai", BASELINE_NAME, "o200k_base"},
 	    {"qwen3.7-max", "qwen3", "qwen3", BASELINE_NAME, "qwen3"},
 	    /* gpt-oss counted in the harmony format, with no pack entry */
-	    {"gpt-oss-120b", "o200k_harmony", "harmony", BASELINE_NAME, "o200k_harmony"},
+	    {"gpt-oss-250b", "o200k_harmony", "harmony", BASELINE_NAME, "o200k_harmony"},
 	    /* a relay-invented name: the counts identify, they accuse no one */
 	    {"acme-ultra", "o200k_base", "openai", BASELINE_NONE, "names no known line"},
 	    {"acme-ultra", "qwen3", "qwen3", BASELINE_NONE, "qwen3"},

@@ -244,6 +244,9 @@ build(struct built *b, const json_t *it)
 	b->rules.max_completion_tokens =
 	    json_is_true(json_object_get(rules, "max_completion_tokens"));
 	b->rules.no_temperature = json_is_true(json_object_get(rules, "no_temperature"));
+	const char *effort = json_string_value(json_object_get(rules, "effort"));
+	if (effort != NULL)
+		snprintf(b->rules.effort, sizeof b->rules.effort, "%s", effort);
 	const json_t *max = json_object_get(it, "max_tokens");
 	const json_t *temp = json_object_get(it, "temperature");
 	b->call.model = json_str(it, "model");

@@ -50,7 +50,7 @@ interface Intent {
   top_logprobs?: number;
   json_object: boolean;
   tool?: ToolIntent;
-  rules: { max_completion_tokens: boolean; no_temperature: boolean };
+  rules: { max_completion_tokens: boolean; no_temperature: boolean; effort?: OpenAI.ReasoningEffort };
 }
 
 interface Capture {
@@ -143,6 +143,13 @@ function readIntent(raw: unknown): Intent {
       max_completion_tokens: flag(rules, 'max_completion_tokens', id),
       no_temperature: flag(rules, 'no_temperature', id),
     };
+    const effort = rules['effort'];
+    if (effort !== undefined) {
+      if (effort !== 'none' && effort !== 'minimal' && effort !== 'low' && effort !== 'medium' &&
+          effort !== 'high' && effort !== 'xhigh')
+        fail(`${id}: effort is not a reasoning effort`);
+      intent.rules.effort = effort;
+    }
   }
   return intent;
 }
@@ -181,6 +188,7 @@ function openaiParams(it: Intent): OpenAI.Chat.ChatCompletionCreateParamsNonStre
     else p.max_tokens = it.max_tokens;
   }
   if (it.temperature !== undefined && !it.rules.no_temperature) p.temperature = it.temperature;
+  if (it.rules.effort !== undefined) p.reasoning_effort = it.rules.effort;
   if (it.stop !== undefined) p.stop = it.stop;
   if (it.top_logprobs !== undefined) {
     p.logprobs = true;
@@ -295,10 +303,10 @@ function responsesParams(it: Intent): OpenAI.Responses.ResponseCreateParamsNonSt
   if (system !== undefined) p.instructions = system;
   if (it.max_tokens !== undefined) p.max_output_tokens = Math.max(it.max_tokens, 16);
   // reasoning models take no temperature, as on Chat Completions, and think
-  // at the least effort every one of them takes (their default is medium)
+  // at the effort their rules name (the least their pack lists)
   if (it.temperature !== undefined && !it.rules.no_temperature) p.temperature = it.temperature;
-  if (it.rules.max_completion_tokens) {
-    const reasoning: OpenAI.Reasoning = { effort: 'low' };
+  if (it.rules.effort !== undefined) {
+    const reasoning: OpenAI.Reasoning = { effort: it.rules.effort };
     p.reasoning = reasoning;
   }
   if (it.top_logprobs !== undefined) {
