@@ -202,14 +202,18 @@ keep_unsaved(struct serve *s, struct monitor_result *r)
 	}
 }
 
-/* A run was scored (event loop): the board shows it at once; storage keeps
- * it now, or as soon as the database lets (runs kept in order). */
+/* A run was scored (event loop): storage keeps it now, or as soon as the
+ * database lets (runs kept in order); the board shows it at once. */
 static void
 scored_cb(struct monitor_result *r, void *arg)
 {
 	struct serve *s = arg;
 	const struct audit_run *run = r->run;
 	const struct assessment *a = &r->a;
+	/* written before it is shown (after the runs that wait, in order): what
+	 * the board shows survives a kill -9, unless the database refused it,
+	 * which is said */
+	int keep = s->n_unsaved > 0 || save_run(s, r) != 0;
 	json_t *j = assessment_to_json(a);
 	long errors[ERR__COUNT];
 	store_count_errors(run, errors);
@@ -244,8 +248,7 @@ scored_cb(struct monitor_result *r, void *arg)
 		fprintf(stderr, "assay: %s %s: hint: %s\n", run->target.relay, run->target.model,
 		        hint);
 	free(hint);
-	/* after the runs that wait, in order */
-	if (s->n_unsaved > 0 || save_run(s, r) != 0)
+	if (keep)
 		keep_unsaved(s, r);
 	else
 		monitor_result_free(r);
