@@ -22,6 +22,7 @@
 #include "scoring/detect.h"
 #include "scoring/identify.h"
 #include "scoring/listing.h"
+#include "scoring/posture.h"
 #include "probes/models_list.h"
 #include "scoring/tokenizer.h"
 #include "scoring/verdict.h"
@@ -72,7 +73,8 @@ print_findings(const struct assessment *a, int hints, FILE *f)
 }
 
 static void
-print_report(const struct audit_run *run, const struct assessment *a, const char *hint, FILE *f)
+print_report(const struct audit_run *run, const struct assessment *a, const char *hint,
+             const struct posture *posture, FILE *f)
 {
 	char *url = endpoint_url(run->target.api, run->target.base_url);
 	fprintf(f, "Assay audit of %s at %s (%s API)\nendpoint: %s\n\n", run->target.model,
@@ -119,6 +121,7 @@ print_report(const struct audit_run *run, const struct assessment *a, const char
 		        a->listing_note ? a->listing_note : "");
 		free(lurl);
 	}
+	posture_print(posture, f);
 	fprintf(f, "\nrequests: %d planned, %d succeeded%s\n", a->requests, a->ok_requests,
 	        a->requests > 0 && !assessment_reliable(a) ? " (unreliable: too few to judge)"
 	                                                   : "");
@@ -341,6 +344,8 @@ cmd_audit(int argc, char **argv)
 	assessment_init(&a);
 	scorer_assess(scorer, run, claimed, &a);
 	char *hint = endpoint_run_hint(run);
+	struct posture posture;
+	posture_assess(run, insecure, &posture);
 	if (json) {
 		json_t *j = assessment_to_json(&a);
 		char *url = endpoint_url((enum api_kind)api, base_url);
@@ -352,13 +357,14 @@ cmd_audit(int argc, char **argv)
 		    j, "auth",
 		    json_string(auth_name(auth_resolve((enum api_kind)api, target.auth))));
 		json_object_set_new(j, "hint", hint ? json_string(hint) : json_null());
+		json_object_set_new(j, "security", posture_json(&posture));
 		free(url);
 		char *s = json_dumps(j, JSON_INDENT(2));
 		puts(s);
 		free(s);
 		json_decref(j);
 	} else {
-		print_report(run, &a, hint, stdout);
+		print_report(run, &a, hint, &posture, stdout);
 	}
 	free(hint);
 	int status = verdict_exit_status(a.verdict);

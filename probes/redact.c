@@ -179,14 +179,17 @@ redact_worth(const char *value)
 	return strlen(value) >= REDACT_MIN_VALUE;
 }
 
-static void
+/* 1 when the field held the secret. */
+static int
 redact_field(char **field, const char *secret)
 {
 	if (*field == NULL || secret == NULL)
-		return;
+		return 0;
 	char *clean = redact_secret(*field, secret);
+	int changed = strcmp(clean, *field) != 0;
 	free(*field);
 	*field = clean;
+	return changed;
 }
 
 /*
@@ -194,27 +197,29 @@ redact_field(char **field, const char *secret)
  * that echoed the key in x-ratelimit-remaining-requests once put it in the
  * database through ratelimit_remaining.
  */
-static void
+static int
 redact_fields(struct observation *o, const char *secret)
 {
-	redact_field(&o->error_detail, secret);
-	redact_field(&o->text, secret);
+	int n = redact_field(&o->error_detail, secret);
+	n += redact_field(&o->text, secret);
 	if (o->text != NULL)
 		o->text_len = strlen(o->text);
-	redact_field(&o->model, secret);
-	redact_field(&o->id, secret);
-	redact_field(&o->finish_reason, secret);
-	redact_field(&o->system_fingerprint, secret);
-	redact_field(&o->request_id, secret);
-	redact_field(&o->ratelimit_remaining, secret);
-	redact_field(&o->content_type, secret);
-	redact_field(&o->tool_id, secret);
+	n += redact_field(&o->model, secret);
+	n += redact_field(&o->id, secret);
+	n += redact_field(&o->finish_reason, secret);
+	n += redact_field(&o->system_fingerprint, secret);
+	n += redact_field(&o->request_id, secret);
+	n += redact_field(&o->ratelimit_remaining, secret);
+	n += redact_field(&o->content_type, secret);
+	n += redact_field(&o->tool_id, secret);
+	return n;
 }
 
-void
+int
 redact_observation(struct observation *o, const char *key, char *const *values, size_t n_values)
 {
-	redact_fields(o, key);
+	int n = redact_fields(o, key);
 	for (size_t i = 0; i < n_values; i++)
-		redact_fields(o, values[i]);
+		n += redact_fields(o, values[i]);
+	return n;
 }

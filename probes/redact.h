@@ -35,9 +35,10 @@ int redact_worth(const char *value);
 /*
  * Redact, in place, the fields of o a relay's words reach: of key (NULL:
  * none) and then of each of the n_values values. text_len follows text.
- * On return o holds no occurrence of any of them.
+ * On return o holds no occurrence of any of them. Returns how many fields
+ * held one (the relay echoed a secret back).
  */
-void redact_observation(struct observation *o, const char *key, char *const *values,
-                        size_t n_values);
+int redact_observation(struct observation *o, const char *key, char *const *values,
+                       size_t n_values);
 
 #endif
