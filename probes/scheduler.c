@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "probes/observation.h"
 
 struct sched_target {
 	struct scheduler *sched;
@@ -18,14 +19,21 @@ struct sched_target {
 	int64_t timeout_us;
 	unsigned tiers;
 	int running;
+	/* passive requests done since the last scheduled run, pooled into the
+	 * next one (owned; at most PASSIVE_HELD, the oldest dropped) */
+	struct audit_item *held;
+	size_t n_held;
 };
 
 /* Passive requests of one target that may be in flight at once. */
 #define PASSIVE_IN_FLIGHT 4
+/* Passive requests held for the next scheduled run of a target. */
+#define PASSIVE_HELD 256
 #define HOUR_US (3600 * 1000000LL)
 
 struct passive_target {
 	struct scheduler *sched;
+	struct sched_target *pool; /* the scheduled target its requests join */
 	struct audit_target target;
 	struct event *timer;
 	double per_hour;
@@ -66,10 +74,46 @@ scheduler_new(struct event_base *base, struct engine *engine, const struct catal
 }
 
 static void
+item_release(struct audit_item *it)
+{
+	for (size_t m = 0; m < it->n_messages; m++)
+		free((char *)it->messages[m].content);
+	free(it->messages);
+	if (it->obs != NULL) {
+		observation_release(it->obs);
+		free(it->obs);
+	}
+}
+
+/* The held passive requests join the scheduled run, each as a further
+ * sample of its probe (numbered after the run's own), so the assessment
+ * weighs them with everything else and storage keeps them with the run. */
+static void
+pool_into(struct sched_target *t, struct audit_run *run)
+{
+	if (t->n_held == 0)
+		return;
+	run->items = xrealloc(run->items, (run->n_items + t->n_held) * sizeof *run->items);
+	for (size_t i = 0; i < t->n_held; i++) {
+		struct audit_item *it = &t->held[i];
+		int sample = 0;
+		for (size_t k = 0; k < run->n_items; k++)
+			if (strcmp(run->items[k].probe->id, it->probe->id) == 0 &&
+			    run->items[k].sample >= sample)
+				sample = run->items[k].sample + 1;
+		it->sample = sample;
+		run->items[run->n_items++] = *it;
+		run->n_done++;
+	}
+	t->n_held = 0;
+}
+
+static void
 run_done_cb(struct audit_run *run, void *arg)
 {
 	struct sched_target *t = arg;
 	t->running = 0;
+	pool_into(t, run);
 	t->sched->cb(run, t->sched->arg);
 }
 
@@ -139,7 +183,9 @@ passive_next_delay_us(uint64_t *state, double per_hour)
 int
 passive_eligible(const struct probe_def *p, enum traffic_profile traffic)
 {
-	if (p->tier == TIER_DEEP || p->cold)
+	/* repeat probes compare samples sent with one text: a passive one has
+	 * its own, so it cannot join them */
+	if (p->tier == TIER_DEEP || p->cold || p->repeat)
 		return 0;
 	int tool = p->intent.tool_name != NULL;
 	switch (traffic) {
@@ -156,12 +202,33 @@ passive_eligible(const struct probe_def *p, enum traffic_profile traffic)
 
 static void passive_arm(struct passive_target *t);
 
+/* A passive request ended: held for the next scheduled run of its target
+ * (one request is no assessment of its own: alone, it would flip the
+ * verdict to inconclusive), or, with no scheduled target, handed on as a
+ * run of its own. */
 static void
 passive_done_cb(struct audit_run *run, void *arg)
 {
 	struct passive_target *t = arg;
+	struct sched_target *pool = t->pool;
 	t->in_flight--;
-	t->sched->cb(run, t->sched->arg);
+	if (pool == NULL) {
+		t->sched->cb(run, t->sched->arg);
+		return;
+	}
+	for (size_t i = 0; i < run->n_items; i++) {
+		if (pool->n_held == PASSIVE_HELD) {
+			item_release(&pool->held[0]);
+			memmove(pool->held, pool->held + 1,
+			        (PASSIVE_HELD - 1) * sizeof *pool->held);
+			pool->n_held--;
+		}
+		if (pool->held == NULL)
+			pool->held = xcalloc(PASSIVE_HELD, sizeof *pool->held);
+		pool->held[pool->n_held++] = run->items[i];
+	}
+	run->n_items = 0; /* the items are the pool's now */
+	audit_run_free(run);
 }
 
 static void
@@ -207,7 +274,7 @@ scheduler_add_passive(struct scheduler *s, const struct audit_target *target,
 	t->per_hour = po->per_hour;
 	t->rng = po->seed;
 	t->timeout_us = request_timeout_us;
-	t->budget = passive_hour_budget(po->per_hour);
+	t->budget = po->hour_budget > 0 ? po->hour_budget : passive_hour_budget(po->per_hour);
 	t->started_us = now_us();
 	t->probes = xcalloc(s->catalog->n ? s->catalog->n : 1, sizeof *t->probes);
 	for (size_t i = 0; i < s->catalog->n; i++) {
@@ -218,6 +285,12 @@ scheduler_add_passive(struct scheduler *s, const struct audit_target *target,
 	}
 	s->passive = xrealloc(s->passive, (s->n_passive + 1) * sizeof *s->passive);
 	s->passive[s->n_passive++] = t;
+	/* the scheduled target of the same relay and model, if any */
+	for (size_t i = s->n; i-- > 0 && t->pool == NULL;)
+		if (strcmp(s->targets[i]->target.relay, t->target.relay) == 0 &&
+		    strcmp(s->targets[i]->target.model, t->target.model) == 0 &&
+		    strcmp(s->targets[i]->target.base_url, t->target.base_url) == 0)
+			t->pool = s->targets[i];
 	t->timer = evtimer_new(s->base, passive_tick_cb, t);
 	if (t->n_probes > 0 && po->per_hour > 0)
 		passive_arm(t);
@@ -236,6 +309,9 @@ scheduler_free(struct scheduler *s)
 	}
 	free(s->passive);
 	for (size_t i = 0; i < s->n; i++) {
+		for (size_t k = 0; k < s->targets[i]->n_held; k++)
+			item_release(&s->targets[i]->held[k]);
+		free(s->targets[i]->held);
 		event_free(s->targets[i]->timer);
 		audit_target_release(&s->targets[i]->target);
 		free(s->targets[i]);

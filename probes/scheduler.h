@@ -11,10 +11,12 @@
  * waits of the configured mean rate, from a seeded generator, so a relay
  * cannot learn a period), each a probe of the profile the operator
  * declared (target.traffic), sent with the target's own key and headers.
- * Each is a run of one request, delivered to the same callback as the
- * scheduled runs; the monitor folds it into the evidence window like any
- * run. In any hour since they started, no more than
- * passive_hour_budget() go out: the budget the rate implies.
+ * The requests done are held and pooled into the next scheduled run of
+ * the same relay and model (further samples of their probes), so they are
+ * scored, stored and folded into the evidence window with it; with no
+ * scheduled target, each is a run of its own. In any hour since they
+ * started, no more than passive_hour_budget() go out: the budget the rate
+ * implies.
  */
 #ifndef ASSAY_SCHEDULER_H
 #define ASSAY_SCHEDULER_H
@@ -44,12 +46,14 @@ void scheduler_add(struct scheduler *s, const struct audit_target *target, int64
 
 /* Passive probing of one target. */
 struct passive_options {
-	double per_hour; /* mean requests per hour, > 0 */
-	uint64_t seed;   /* the waits' and the probe choices' generator */
+	double per_hour;  /* mean requests per hour, > 0 */
+	uint64_t seed;    /* the waits' and the probe choices' generator */
+	long hour_budget; /* at most this many in an hour; 0: passive_hour_budget() */
 };
 
 /* Add passive probes of target (its traffic says which probes: see
- * passive_eligible); the first after a random wait. */
+ * passive_eligible); the first after a random wait. Add the scheduled
+ * target first: the passive requests join its runs. */
 void scheduler_add_passive(struct scheduler *s, const struct audit_target *target,
                            const struct passive_options *po, int64_t request_timeout_us);
 
@@ -59,8 +63,8 @@ long passive_hour_budget(double per_hour);
 /* The next wait in microseconds of a Poisson process of per_hour events
  * an hour, drawn from *state (advanced); at least 1 ms. */
 int64_t passive_next_delay_us(uint64_t *state, double per_hour);
-/* Does a target of this traffic send probe p passively? Never a deep or
- * cold probe; chat: those without a tool; coding agent: those with a
+/* Does a target of this traffic send probe p passively? Never a deep,
+ * cold or repeat probe; chat: those without a tool; coding agent: those with a
  * tool, JSON mode or stop sequences, and the tokenizer ones (tokfp-*),
  * which any text feeds. */
 int passive_eligible(const struct probe_def *p, enum traffic_profile traffic);
