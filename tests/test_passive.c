@@ -9,6 +9,7 @@
  * wait for conditions, each wait bounded.
  */
 #include <criterion/criterion.h>
+#include <jansson.h>
 #include <event2/event.h>
 #include <math.h>
 #include <stdio.h>
@@ -300,4 +301,61 @@ Test(passive, an_hour_holds_no_more_than_its_budget, .init = setup, .fini = tear
 	scheduler_free(s);
 	event_base_free(seen.base);
 	catalog_free(cat);
+}
+
+/* ---- serve ---- */
+
+/* Requests of each relay's latest run; ready once the blended one's has
+ * more (its passive requests joined). */
+struct pair {
+	long plain, blended;
+};
+
+static int
+both_ran(const json_t *root, void *arg)
+{
+	struct pair *p = arg;
+	json_t *a = json_find(json_object_get(root, "relays"), "relay", "plain");
+	json_t *b = json_find(json_object_get(root, "relays"), "relay", "blended");
+	if (a == NULL || b == NULL || json_is_null(json_object_get(a, "verdict")) ||
+	    json_is_null(json_object_get(b, "verdict")))
+		return 0;
+	p->plain = json_int(a, "requests");
+	p->blended = json_int(b, "requests");
+	return p->blended > p->plain;
+}
+
+Test(passive, serve_pools_passive_requests_into_its_runs, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	char dir[256], cfg[300], db[300], base[300], url[400];
+	cr_assert_eq(test_tmpdir(dir, sizeof dir, "passive-serve"), 0);
+	snprintf(cfg, sizeof cfg, "%s/assay.yaml", dir);
+	snprintf(db, sizeof db, "%s/assay.db", dir);
+	const char *relay = fixture_url(&world, "honest-relay");
+	cr_assert_eq(test_write_file(cfg,
+	                             "listen: 127.0.0.1:0\ndatabase: %s\ninterval: 3s\n"
+	                             "timeout: 20s\ntime_scale: 0.05\nrelays:\n"
+	                             "  - name: plain\n    base_url: %s\n    models: [gpt-4o]\n"
+	                             "  - name: blended\n    base_url: %s\n    models: [gpt-4o]\n"
+	                             "    passive: {rate: 36000/h, seed: 3}\n",
+	                             db, relay, relay),
+	             0);
+	char *argv[] = {(char *)test_binary("assay"), (char *)"serve", (char *)"-c", cfg, NULL};
+	struct child serve;
+	cr_assert_eq(serve_start(&serve, argv, base, sizeof base), 0);
+	snprintf(url, sizeof url, "%sapi/v1/relays", base);
+	struct pair p = {0};
+	json_t *root = http_wait_json(url, 60000, both_ran, &p);
+	cr_assert_not_null(root, "no run with passive requests within 60 s (%ld, %ld requests)",
+	                   p.blended, p.plain);
+	json_t *b = json_find(json_object_get(root, "relays"), "relay", "blended");
+	cr_expect_str_eq(json_string_value(json_object_get(b, "verdict")), "genuine", "%s",
+	                 json_string_value(json_object_get(b, "reason")));
+	/* the first run takes a second or more: about ten passive requests join it */
+	cr_expect_gt(p.blended, p.plain, "no passive request joined the run (%ld, %ld)", p.blended,
+	             p.plain);
+	json_decref(root);
+	cr_expect_eq(child_stop(&serve, 10000), 0, "serve did not exit 0 on SIGTERM");
+	test_rmtree(dir);
 }
