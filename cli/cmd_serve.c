@@ -12,8 +12,13 @@
  * writer, retention in small timed steps), the monitor's worker (scoring,
  * the ledger) and libmicrohttpd's thread pool, which reads only the board
  * (web/board.h). Shutdown on SIGINT/SIGTERM: stop the web server, abort
- * probes (engine first, then the scheduler), let the monitor finish what it
- * was given and keep it, close the store.
+ * probes (the engine), let the monitor finish what it was given and keep
+ * it, free the scheduler (passive runs point into it), close the store.
+ *
+ * Passive probes (config passive:, probes/scheduler.h) are runs of one
+ * request at random times: they take the same path as scheduled runs, so
+ * their observations are stored and folded into the ledger's evidence
+ * window like any run's.
  */
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -22,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "cli/commands.h"
 #include "cli/config.h"
@@ -279,6 +285,25 @@ stats_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(s->stats_ev, &tv);
 }
 
+/* A passive target's seed: the configured one (or one drawn now) mixed
+ * with the relay's and model's names (FNV-1a), so each target has its own
+ * arrival times. */
+static uint64_t
+passive_seed(const struct config_passive *p, const char *relay, const char *model)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	if (p->has_seed)
+		h ^= p->seed;
+	else if (getrandom(&h, sizeof h, 0) != (ssize_t)sizeof h)
+		h ^= (uint64_t)now_us();
+	for (const char *c = relay; *c != '\0'; c++)
+		h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+	h = (h ^ 0xff) * 0x100000001b3ULL;
+	for (const char *c = model; *c != '\0'; c++)
+		h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+	return h;
+}
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -401,6 +426,14 @@ cmd_serve(int argc, char **argv)
 			/* stagger first runs by 200 ms each */
 			scheduler_add(sched, &t, r->interval_us, (int64_t)(k % 50) * 200000,
 			              TIER_CHEAP | TIER_MEDIUM, s.config->timeout_us);
+			if (r->passive.per_hour > 0) {
+				struct passive_options po = {
+				    .per_hour = r->passive.per_hour,
+				    .seed = passive_seed(&r->passive, r->name, r->models[m]),
+				};
+				t.traffic = r->passive.profile;
+				scheduler_add_passive(sched, &t, &po, s.config->timeout_us);
+			}
 		}
 	}
 	web = web_start(s.board, host, port, err, sizeof err);
@@ -429,8 +462,8 @@ out:
 	s.stopping = 1;
 	web_stop(web);
 	engine_free(engine);
-	scheduler_free(sched);
-	/* what the worker was given is scored and kept before the store closes */
+	/* what the worker was given is scored and kept before the store closes;
+	 * passive runs point into the scheduler's probes, so it goes after */
 	monitor_free(s.monitor);
 	/* a last try for the runs the database would not take, then said */
 	if (s.n_unsaved > 0 && flush_unsaved(&s) != 0) {
@@ -442,6 +475,7 @@ out:
 	}
 	if (s.retry_ev)
 		event_free(s.retry_ev);
+	scheduler_free(sched);
 	if (sigint)
 		event_free(sigint);
 	if (sigterm)

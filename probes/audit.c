@@ -23,6 +23,7 @@ audit_target_copy(struct audit_target *dst, const struct audit_target *src)
 	dst->rules = src->rules;
 	dst->auth = src->auth;
 	dst->list_models = src->list_models;
+	dst->traffic = src->traffic;
 	dst->headers = http_headers_copy(src->headers, src->n_headers);
 	dst->n_headers = src->n_headers;
 }
