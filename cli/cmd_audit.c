@@ -21,6 +21,8 @@
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
 #include "scoring/identify.h"
+#include "probes/canary.h"
+#include "base/yamltree.h"
 #include "scoring/listing.h"
 #include "scoring/posture.h"
 #include "probes/models_list.h"
@@ -36,6 +38,8 @@ usage(FILE *f)
 	      "                   [--insecure-skip-tls-verify] [--deep] [--time-scale X]\n"
 	      "                   [--header 'Name: value']... [--header-env 'Name: VAR']...\n"
 	      "                   [--auth bearer|x-api-key]\n"
+	      "                   [--canary-wait DURATION [--canary-listen HOST:PORT]\n"
+	      "                    [--canary-url URL]]\n"
 	      "\n"
 	      "Audit one relay and model now. The API key is read from the environment\n"
 	      "variable named by --key-env (never from the command line); without it no key\n"
@@ -49,7 +53,10 @@ usage(FILE *f)
 	      "--deep adds long-context and long-output probes (tens of thousands of tokens;\n"
 	      "their cost is printed before they are sent). --time-scale says the\n"
 	      "endpoint's delays are X times real ones (simulated worlds only; latency is\n"
-	      "then compared at that scale). Exit status: 0 genuine,\n"
+	      "then compared at that scale). --canary-wait plants a canary key and base URL\n"
+	      "in a prompt (a .env file), listens on --canary-listen (default 127.0.0.1:0;\n"
+	      "--canary-url is the address the relay can reach it at) and waits DURATION\n"
+	      "after the audit: any use of them is credential_harvesting. Exit status: 0 genuine,\n"
 	      "1 misbehaving, 2 usage or config error, 3 suspect, inconclusive or unreachable.\n",
 	      f);
 }
@@ -194,6 +201,9 @@ cmd_audit(int argc, char **argv)
 	    {"insecure-skip-tls-verify", no_argument, NULL, 'I'},
 	    {"deep", no_argument, NULL, 'D'},
 	    {"time-scale", required_argument, NULL, 'S'},
+	    {"canary-wait", required_argument, NULL, 'W'},
+	    {"canary-listen", required_argument, NULL, 'L'},
+	    {"canary-url", required_argument, NULL, 'U'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -204,6 +214,8 @@ cmd_audit(int argc, char **argv)
 	int json = 0, insecure = 0, deep = 0;
 	char err[1024];
 	double timeout_s = 60, time_scale = 1;
+	long long canary_wait_us = -1;
+	const char *canary_listen_at = "127.0.0.1:0", *canary_url = NULL;
 	int c;
 	while ((c = endpoint_options_next(&ep, argc, argv, "", opts, "audit")) != -1) {
 		switch (c) {
@@ -241,6 +253,26 @@ cmd_audit(int argc, char **argv)
 			break;
 		case 'D':
 			deep = 1;
+			break;
+		case 'W': {
+			struct ynode n = {.kind = YNODE_SCALAR, .scalar = optarg};
+			char why[256];
+			if (ytree_as_duration(&n, "--canary-wait", &canary_wait_us, why,
+			                      sizeof why) != 0 ||
+			    canary_wait_us > 24LL * 3600 * 1000000) {
+				fprintf(stderr,
+				        "assay audit: --canary-wait takes a duration up to 24h "
+				        "(30s, 10m), not '%s'\n",
+				        optarg);
+				goto usage_error;
+			}
+			break;
+		}
+		case 'L':
+			canary_listen_at = optarg;
+			break;
+		case 'U':
+			canary_url = optarg;
 			break;
 		case 'h':
 			endpoint_options_release(&ep);
@@ -334,12 +366,48 @@ cmd_audit(int argc, char **argv)
 		fatal(70, "cannot set up the event loop or libcurl");
 	baseline_request_rules(claimed, &target.rules);
 	target.list_models = 1;
+	/* the credential canary: planted only when its listener runs */
+	struct canary canary;
+	struct canary_listener *listener = NULL;
+	if (canary_wait_us >= 0) {
+		char host[128], listen_url[200];
+		const char *colon = strrchr(canary_listen_at, ':');
+		double port = 0;
+		if (colon == NULL || (size_t)(colon - canary_listen_at) >= sizeof host ||
+		    cli_number(colon + 1, -1, 65535, &port) != 0 || port != (int)port) {
+			fprintf(stderr, "assay audit: --canary-listen takes HOST:PORT, not '%s'\n",
+			        canary_listen_at);
+			return 2;
+		}
+		snprintf(host, sizeof host, "%.*s", (int)(colon - canary_listen_at),
+		         canary_listen_at);
+		listener = canary_listen(base, host, (int)port, listen_url, sizeof listen_url);
+		if (listener == NULL) {
+			fprintf(stderr, "assay audit: cannot listen on %s for the canary\n",
+			        canary_listen_at);
+			return 2;
+		}
+		canary_make(&canary, canary_url ? canary_url : listen_url, base_url);
+		canary_watch(listener, &canary);
+		target.canary = &canary;
+	}
 	if (deep)
 		print_deep_cost(cat, claimed);
 	struct audit_run *run = audit_run_to_end(base, engine, cat, &target,
 	                                         TIER_CHEAP | TIER_MEDIUM | (deep ? TIER_DEEP : 0),
 	                                         3, (int64_t)(timeout_s * 1e6));
 
+	if (listener != NULL && canary_wait_us > 0) {
+		fprintf(
+		    stderr,
+		    "assay audit: waiting %.0f s for anyone to use the canary key planted in the "
+		    "prompts (listening at %s)\n",
+		    canary_wait_us / 1e6, canary.url);
+		struct timeval tv = {(time_t)(canary_wait_us / 1000000),
+		                     (suseconds_t)(canary_wait_us % 1000000)};
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
 	struct assessment a;
 	assessment_init(&a);
 	scorer_assess(scorer, run, claimed, &a);
@@ -371,6 +439,7 @@ cmd_audit(int argc, char **argv)
 	assessment_release(&a);
 	scorer_free(scorer);
 	audit_run_free(run);
+	canary_listener_free(listener);
 	engine_free(engine);
 	event_base_free(base);
 	catalog_free(cat);

@@ -26,6 +26,8 @@ enum traffic_profile {
 	TRAFFIC_CODING_AGENT, /* a coding agent's: tools, JSON, code, stops */
 };
 
+struct canary;
+
 struct audit_target {
 	char *relay; /* display name */
 	char *base_url;
@@ -37,6 +39,9 @@ struct audit_target {
 	size_t n_headers;
 	struct request_rules rules;   /* what the claimed model accepts (its baseline) */
 	int list_models;              /* also GET the relay's model list */
+	struct canary *canary;        /* planted in the probes that want one
+	                               * (borrowed; probes/canary.h); NULL: those
+	                               * are not sent */
 	enum traffic_profile traffic; /* the traffic a passive probe blends into
 	                               * (probes/scheduler.h); TRAFFIC_AUDIT for
 	                               * a scheduled audit */

@@ -65,6 +65,7 @@ extern const struct detector detector_params;
 extern const struct detector detector_stream_buffered;
 extern const struct detector detector_cached;
 extern const struct detector detector_usage_totals;
+extern const struct detector detector_harvest;
 
 /* Scorer services for detectors. */
 

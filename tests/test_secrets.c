@@ -31,7 +31,7 @@ static struct test_world env;
 static void
 setup(void)
 {
-	static const char *const need[] = {"echo", NULL};
+	static const char *const need[] = {"echo", "harvester", "honest", NULL};
 	test_world_start(&env, "secrets", "tests/data/secrets/world.yaml", need, "0.05");
 	setenv("ECHO_KEY", KEY, 1);
 	setenv("ASSAY_BASELINE_DIR", "fixtures/baselines", 1);
@@ -208,4 +208,61 @@ Test(secrets, no_spelling_of_the_key_leaks_anywhere, .init = setup, .fini = tear
 	free(out);
 	free(err);
 	cr_expect_gt(expect_tree_clean(dir), 3, "the export wrote nothing");
+}
+
+/* `audit --canary-wait` of relay; its JSON (owned). */
+static json_t *
+canary_audit(const char *relay, const char *wait)
+{
+	char *argv[] = {(char *)test_binary("assay"),
+	                (char *)"audit",
+	                (char *)"--base-url",
+	                (char *)fixture_url(&env.world, relay),
+	                (char *)"--model",
+	                (char *)"gpt-4o",
+	                (char *)"--key-env",
+	                (char *)"ECHO_KEY",
+	                (char *)"--time-scale",
+	                (char *)"0.05",
+	                (char *)"--canary-wait",
+	                (char *)wait,
+	                (char *)"--json",
+	                NULL};
+	char *out = NULL, *err = NULL;
+	run_capture(argv, 90000, &out, &err);
+	json_t *j = json_loads(out ? out : "", 0, NULL);
+	cr_assert_not_null(j, "%s: %s %s", relay, out, err);
+	free(out);
+	free(err);
+	return j;
+}
+
+static const json_t *
+harvesting(const json_t *j)
+{
+	return json_find(json_object_get(j, "findings"), "class", "credential_harvesting");
+}
+
+/* The harvester uses the planted key 1 s (simulated) after it relayed the
+ * prompt: caught, naming when, from where and how; an honest relay is not,
+ * and without a listener the canary probe is not sent at all. */
+Test(secrets, a_relay_that_uses_a_planted_key_is_caught, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	json_t *j = canary_audit("harvester", "3s");
+	const json_t *f = harvesting(j);
+	cr_assert_not_null(f, "no credential_harvesting finding: %s",
+	                   json_string_value(json_object_get(j, "reason")));
+	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "misbehaving");
+	const char *observed =
+	    json_string_value(json_object_get(json_object_get(f, "evidence"), "observed"));
+	cr_expect_not_null(strstr(observed, "(the key itself sent)"), "%s", observed);
+	cr_expect_not_null(strstr(observed, "python-requests"), "%s", observed);
+	cr_expect_not_null(strstr(observed, "/models"), "%s", observed);
+	json_decref(j);
+
+	j = canary_audit("honest", "1s");
+	cr_expect_null(harvesting(j));
+	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "genuine");
+	json_decref(j);
 }
