@@ -142,6 +142,51 @@ cmp_size(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static double
+uniform(uint64_t *state)
+{
+	return (double)(next_random(state) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* A Binomial(n, p) count: by inversion where the mean is small, else the
+ * normal approximation (the reference's common values). */
+static long
+binomial(long n, double p, uint64_t *state)
+{
+	if (p <= 0)
+		return 0;
+	if (p >= 1)
+		return n;
+	if (p > 0.5)
+		return n - binomial(n, 1 - p, state);
+	if ((double)n * p > 30) {
+		double u1 = uniform(state), u2 = uniform(state);
+		double z = sqrt(-2 * log(u1 > 0 ? u1 : 1e-300)) * cos(6.283185307179586 * u2);
+		long k = lround((double)n * p + z * sqrt((double)n * p * (1 - p)));
+		return k < 0 ? 0 : k > n ? n : k;
+	}
+	double u = uniform(state), pk = pow(1 - p, (double)n), cdf = pk;
+	long k = 0;
+	while (u > cdf && k < n) {
+		pk *= (double)(n - k) / (double)(k + 1) * p / (1 - p);
+		k++;
+		cdf += pk;
+	}
+	return k;
+}
+
+/* How often the official model gives an answer its recording lacks: the
+ * Good-Turing estimate (the share of values recorded once), kept off zero
+ * so that a recording without singletons still allows for them. */
+static double
+missing_mass(const struct baseline_answer_counts *r, long total)
+{
+	long once = 0;
+	for (size_t v = 0; v < r->n; v++)
+		once += r->counts[v] == 1;
+	return ((double)once + 0.5) / ((double)total + 1);
+}
+
 /* Surprisal and G of answers obs[0..n-1] against reference counts ref[]
  * (k categories, total total, nonzero of them seen): add to *surprisal, *g.
  * scratch holds n entries. */
@@ -286,21 +331,33 @@ scorer_fingerprint_test(const struct scorer *s, const struct baseline_model *cla
 			max_k = parts[p].ref->n;
 	long *resampled = xcalloc(max_k, sizeof *resampled);
 	size_t *draws = xcalloc(n + 1, sizeof *draws);
+	double missing[FP_MAX_PROBES];
+	for (size_t p = 0; p < n_parts; p++)
+		missing[p] = missing_mass(parts[p].ref, parts[p].cum[parts[p].ref->n - 1]);
 	uint64_t state = 0xf1a9e4ULL + (uint64_t)tested * 0x9e37ULL;
 	for (int b = 0; b < FP_BOOTSTRAP; b++) {
 		double sb = 0, gb = 0;
 		for (size_t p = 0; p < n_parts; p++) {
 			const struct baseline_answer_counts *r = parts[p].ref;
 			long total = parts[p].cum[r->n - 1];
-			memset(resampled, 0, r->n * sizeof *resampled);
-			for (long i = 0; i < total; i++)
-				resampled[draw(parts[p].cum, r->n, &state)]++;
-			size_t seen = 0;
-			for (size_t v = 0; v < r->n; v++)
-				seen += resampled[v] > 0;
+			/* the official model's answers: recorded values as often
+			 * as recorded, and as often as the recording suggests one
+			 * it never gave (a new value each time) */
 			for (size_t i = 0; i < parts[p].n; i++)
-				draws[i] = draw(parts[p].cum, r->n, &state);
-			statistics(draws, parts[p].n, resampled, r->n, total, seen, scratch, &sb,
+				draws[i] = uniform(&state) < missing[p]
+				               ? r->n + i
+				               : draw(parts[p].cum, r->n, &state);
+			/* the reference it might as well have been recorded with:
+			 * each value's count resampled (only those the audit
+			 * drew matter) */
+			for (size_t i = 0; i < parts[p].n; i++)
+				if (draws[i] < r->n)
+					resampled[draws[i]] = -1;
+			for (size_t i = 0; i < parts[p].n; i++)
+				if (draws[i] < r->n && resampled[draws[i]] < 0)
+					resampled[draws[i]] =
+					    binomial(total, (double)r->counts[draws[i]] / total, &state);
+			statistics(draws, parts[p].n, resampled, r->n, total, r->n, scratch, &sb,
 			           &gb);
 		}
 		rep_s[b] = sb;
