@@ -5,8 +5,8 @@
  * A scorer holds the baseline pack and the tokenizers it opened, and walks
  * the detector table (scoring/detector.h, one file per family under
  * scoring/detectors/: availability, accounting, answers, protocol,
- * conformance, timing). Each finding carries its numbers. A scorer is used
- * by one thread at a time.
+ * conformance, timing, fingerprint). Each finding carries its numbers. A
+ * scorer is used by one thread at a time.
  */
 #ifndef ASSAY_DETECT_H
 #define ASSAY_DETECT_H

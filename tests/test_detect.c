@@ -497,7 +497,7 @@ Test(detect, another_models_fingerprint_is_substitution, .init = setup, .fini = 
 	const struct finding *f = find(&a, "substitution");
 	cr_assert_not_null(f);
 	cr_expect_str_eq(f->served ? f->served : "", "gpt-4o-mini");
-	cr_expect(a.partial_substitution, "3 of 27 requests is a partial swap");
+	cr_expect(a.partial_substitution, "3 of 30 requests is a partial swap");
 	assessment_release(&a);
 	audit_run_free(run);
 }
