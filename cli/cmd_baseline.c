@@ -49,7 +49,10 @@ usage(FILE *f)
 	      "the endpoint's delays are X times real ones (a simulated world run faster),\n"
 	      "so audits compare latency at the scale it was recorded at. --api records over\n"
 	      "another API than the model's own (its protocol is kept per API: recording\n"
-	      "--api responses keeps the pack's record for openai, and the reverse).\n",
+	      "--api responses keeps the pack's record for openai, and the reverse).\n"
+	      "record also counts the one-word answers to the fingerprint questions (a\n"
+	      "random number, a colour, a letter) over N runs and 5N more of those probes\n"
+	      "alone: the distribution audits hold the relay's answers to.\n",
 	      f);
 }
 
