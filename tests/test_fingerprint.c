@@ -368,20 +368,29 @@ Test(fingerprint, the_budget_relays_mix_is_found_more_often_than_the_official, .
 	struct scorer *s = scorer_new(pack);
 	uint64_t state = 2026;
 	int official = 0, relay = 0, pooled_official = 0, pooled_relay = 0;
+	int relay_holm = 0, pooled_relay_holm = 0;
+	/* in an audit the finding competes with the other tests (Holm): about
+	 * the budget over the number of tests is what it must reach there */
+	const double holm = FP_BUDGET_SUSPECT / 17;
 	const int audits = 300, pools = 40;
 	for (int i = 0; i < audits; i++) {
 		official += audit_p(s, full, tf, tf, 0, 2, &state, NULL) <= FP_BUDGET_SUSPECT;
-		relay += audit_p(s, full, tf, tm, 0.3, 2, &state, NULL) <= FP_BUDGET_SUSPECT;
+		double p = audit_p(s, full, tf, tm, 0.3, 2, &state, NULL);
+		relay += p <= FP_BUDGET_SUSPECT;
+		relay_holm += p <= holm;
 	}
 	for (int i = 0; i < pools; i++) {
 		pooled_official +=
 		    audit_p(s, full, tf, tf, 0, 20, &state, NULL) <= FP_BUDGET_SUSPECT;
-		pooled_relay +=
-		    audit_p(s, full, tf, tm, 0.3, 20, &state, NULL) <= FP_BUDGET_SUSPECT;
+		double p = audit_p(s, full, tf, tm, 0.3, 20, &state, NULL);
+		pooled_relay += p <= FP_BUDGET_SUSPECT;
+		pooled_relay_holm += p <= holm;
 	}
 	printf("fingerprint budget-relay (30%% gpt-4o-mini): one audit %d of %d found "
-	       "(official %d of %d); ten-run pools %d of %d (official %d of %d)\n",
-	       relay, audits, official, audits, pooled_relay, pools, pooled_official, pools);
+	       "(official %d of %d; %d at p <= %.4f); ten-run pools %d of %d (official %d of "
+	       "%d; %d at p <= %.4f)\n",
+	       relay, audits, official, audits, relay_holm, holm, pooled_relay, pools,
+	       pooled_official, pools, pooled_relay_holm, holm);
 	cr_expect_gt(relay, official, "relay %d, official %d", relay, official);
 	cr_expect_leq(official, (int)(audits * FP_BUDGET_SUSPECT) + 5);
 	cr_expect_gt(pooled_relay, pools / 2, "%d of %d pools", pooled_relay, pools);
