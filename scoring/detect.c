@@ -20,12 +20,8 @@
 #include "scoring/tokenizer.h"
 
 const struct token_family token_families[N_TOKEN_FAMILIES] = {
-    {"o200k_base", "openai"},
-    {"cl100k_base", "openai"},
-    {"qwen3", "qwen3"},
-    {"deepseek_v3", "deepseek_v3"},
-    {"o200k_harmony", "harmony"},
-    {"gemma3", "gemma3"},
+    {"o200k_base", "openai"},       {"cl100k_base", "openai"},    {"qwen3", "qwen3"},
+    {"deepseek_v3", "deepseek_v3"}, {"o200k_harmony", "harmony"}, {"gemma3", "gemma3"},
 };
 
 /* In the order they run (see the file's comment). */

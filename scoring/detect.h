@@ -43,8 +43,7 @@ struct catalog *scorer_catalog_default(char *err, size_t errlen);
  * not know) a stand-in built from the name for api (scoring/identify.h),
  * owned by the scorer and the same one each time it is asked for.
  */
-const struct baseline_model *scorer_claimed(struct scorer *s, const char *name,
-                                            enum api_kind api);
+const struct baseline_model *scorer_claimed(struct scorer *s, const char *name, enum api_kind api);
 
 /* Assess a finished run against the claimed model's baseline (a pack's or a
  * stand-in, see scorer_claimed; NULL judges availability only). Fills a

@@ -1,0 +1,97 @@
+/*
+ * evalue: anytime-valid evidence (e-values and test martingales) for the
+ * decisions `serve` takes run after run and `audit` takes request after
+ * request.
+ *
+ * An e-value is a nonnegative statistic E with E[E] <= 1 when the relay is
+ * honest (the null). A product of e-values, each with conditional
+ * expectation <= 1 given the past, is a test supermartingale, and Ville's
+ * inequality bounds it at every look at once:
+ *
+ *     P(sup_t E_t >= 1/alpha) <= alpha.
+ *
+ * So a class may be decided the moment its e-process reaches 1/alpha, after
+ * any number of runs, and the false-positive rate stays within alpha over
+ * the whole monitoring; re-running a fixed-sample test (a binomial tail)
+ * after every run has no such bound: its false positives add up with the
+ * number of looks. (Ville 1939; Shafer and Vovk, "Game-Theoretic
+ * Foundations for Probability and Finance", 2019; Ramdas, Grunwald, Vovk
+ * and Shafer, "Game-theoretic statistics and safe anytime-valid inference",
+ * Statistical Science 2023.)
+ *
+ * Building blocks:
+ *  - evalue_from_p: a p-to-e calibrator (Vovk and Wang, "E-values:
+ *    calibration, combination and applications", Ann. Statist. 2021): a
+ *    decreasing g with integral over [0,1] at most 1, so E[g(p)] <= 1 for
+ *    any valid (super-uniform) p-value. Ours is a step function on the
+ *    verdict levels, so a run's finding weighs by how strong it was.
+ *  - evalue_bernoulli: the likelihood ratio of one Bernoulli outcome, rate q
+ *    against the official rate p0 (q > p0: one-sided, and a supermartingale
+ *    factor under any rate <= p0).
+ *  - struct eprocess: a betting test martingale, a mixture over a grid of
+ *    fixed bets lambda (Waudby-Smith and Ramdas, "Estimating means of
+ *    bounded random variables by betting", JRSS B 2023): each bet's wealth
+ *    is prod (1 + lambda (e_t - 1)), a test martingale for any e_t with
+ *    E[e_t | past] <= 1; an average of test martingales is one too. The
+ *    grid runs down to small bets, so an honest relay's long clean history
+ *    costs the mixture little (it cannot fall below the smallest bet's
+ *    weight times its slow decay) while a cheating one's wealth grows at
+ *    nearly the best bet's rate.
+ *  - Combining: e-values of independent evidence multiply; across the m
+ *    cheating classes the e-Bonferroni rule (class c decided when
+ *    E_c >= m/alpha; P(any false class) <= sum_c alpha/m = alpha) keeps the
+ *    bound per relay whatever the classes' dependence. evalue_ebh is the
+ *    e-BH procedure (Wang and Ramdas, JRSS B 2022), for callers deciding
+ *    many classes at once at a false discovery rate.
+ *
+ * Interface for detectors: a detector whose evidence is a likelihood ratio
+ * or an e-value (e.g. a categorical fingerprint's answers against the
+ * official distribution, prod_i P_alt(x_i)/P_official(x_i) with P_alt fixed
+ * before seeing x) reports it with assessment_evalue_last()
+ * (scoring/verdict.h). The contract: E >= 0 and E[E] <= 1 under the
+ * official model given everything before the run, and a finding on every
+ * run the detector tested, whatever E came out (also E < 1: which runs
+ * report must not depend on the result). The audit's verdict uses
+ * p = min(1, 1/E) (Markov) in its Holm correction; serve's ledger takes, for
+ * such a class, e_run = (g(p) + sum_i E_i / T) / 2, the mean of two
+ * e-values: the calibrated p of the class's other findings and the
+ * e-Bonferroni share of the detector's own over the T tests of the run.
+ *
+ * Pure functions and plain structs; any thread may call them.
+ */
+#ifndef ASSAY_EVALUE_H
+#define ASSAY_EVALUE_H
+
+#include <stddef.h>
+
+/* The bets of an e-process: lambda_i = 2^-(i+1), i < EVALUE_BETS; weight
+ * 1/2 on lambda = 1/2, the rest shared equally. */
+#define EVALUE_BETS 12
+
+/* One e-process (a test martingale from its start). */
+struct eprocess {
+	double log_wealth[EVALUE_BETS]; /* log of each bet's wealth */
+	long updates;                   /* e-values multiplied in */
+};
+
+/* Start at wealth 1 (log 0). */
+void eprocess_init(struct eprocess *e);
+/* Multiply in one e-value (>= 0; E[e | past] <= 1 under the null). */
+void eprocess_update(struct eprocess *e, double evalue);
+/* The e-process now: the mixture's wealth, the bets' weighted mean. */
+double eprocess_value(const struct eprocess *e);
+
+/* The p-to-e calibrator: 0 for p above 0.05, then steps at the verdict
+ * levels (0.05, 0.01, 3e-4, 1e-6); its integral over [0,1] is exactly 1. */
+double evalue_from_p(double p);
+/* The likelihood ratio of one outcome (fired 1 or 0) at rate q against rate
+ * p0 (0 < p0 < q < 1). */
+double evalue_bernoulli(int fired, double p0, double q);
+/* The e-Bonferroni threshold: m e-processes, one of them decided at
+ * E >= m/alpha. */
+double evalue_threshold(double alpha, int m);
+/* e-BH at level alpha over k e-values: decided[i] set to 1 or 0; returns
+ * how many were decided (the largest j with e_(j) >= k/(alpha j)). */
+size_t evalue_ebh(const double *e, size_t k, double alpha, int *decided);
+
+#endif
