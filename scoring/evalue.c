@@ -55,11 +55,31 @@ evalue_threshold(double alpha, int m)
 	return (m > 1 ? m : 1) / alpha;
 }
 
-/* The i-th bet, 1/2 down to 1/4096. */
+/* The i-th fixed bet, 1/2 down to 1/4096, and log(1 - bet): a clean run's
+ * factor, the common case, without a log per bet. */
 static double
 bet(int i)
 {
 	return ldexp(1.0, -(i + 1));
+}
+
+static const double clean_log[EVALUE_BETS] = {
+    -0.69314718055994529,    -0.2876820724517809,     -0.13353139262452263,
+    -0.064538521137571178,   -0.031748698314580298,   -0.015748356968139168,
+    -0.0078431774610258926,  -0.0039138993211363287,  -0.0019550348358033506,
+    -0.00097703964782661274, -0.00048840049810887451, -0.00024417043217391448};
+
+/* The plug-in bettor's bins: the calibrator's values. */
+static const double bin_value[EVALUE_BINS] = {0, 10, 15, 1015, 151015};
+
+static int
+bin_of(double e)
+{
+	int b = 0;
+	for (int k = 1; k < EVALUE_BINS; k++)
+		if (e >= bin_value[k])
+			b = k;
+	return b;
 }
 
 void
@@ -67,7 +87,40 @@ eprocess_init(struct eprocess *e)
 {
 	for (int i = 0; i < EVALUE_BETS; i++)
 		e->log_wealth[i] = 0;
+	e->log_plugin = 0;
+	for (int k = 0; k < EVALUE_BINS; k++)
+		e->seen[k] = 0;
+	e->seen[0] = 1; /* no past: nothing seen, no bet */
 	e->updates = 0;
+}
+
+/*
+ * The Kelly bet against the record: lambda in [0, 1/2] maximising
+ * sum_k seen_k log(1 + lambda (v_k - 1)), concave in lambda; 0 when the
+ * record's mean e-value is at most 1 (no bet pays), else the root of the
+ * derivative by bisection.
+ */
+double
+eprocess_next_bet(const struct eprocess *e)
+{
+	double total = 0, slope0 = 0;
+	for (int k = 0; k < EVALUE_BINS; k++) {
+		total += e->seen[k];
+		slope0 += e->seen[k] * (bin_value[k] - 1);
+	}
+	if (total <= 0 || slope0 <= 0)
+		return 0;
+	double lo = 0, hi = 0.5;
+	for (int it = 0; it < 40; it++) {
+		double mid = (lo + hi) / 2, d = 0;
+		for (int k = 0; k < EVALUE_BINS; k++)
+			d += e->seen[k] * (bin_value[k] - 1) / (1 + mid * (bin_value[k] - 1));
+		if (d > 0)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 void
@@ -77,7 +130,14 @@ eprocess_update(struct eprocess *e, double evalue)
 		evalue = 1; /* NaN: no bet */
 	/* each factor 1 + lambda (e - 1) >= 1 - lambda >= 1/2: never 0 */
 	for (int i = 0; i < EVALUE_BETS; i++)
-		e->log_wealth[i] += log1p(bet(i) * (evalue - 1));
+		e->log_wealth[i] += evalue == 0 ? clean_log[i] : log1p(bet(i) * (evalue - 1));
+	/* the plug-in bet was fixed by the past alone: predictable */
+	double lambda = eprocess_next_bet(e);
+	if (lambda > 0)
+		e->log_plugin += log1p(lambda * (evalue - 1));
+	int b = bin_of(evalue);
+	for (int k = 0; k < EVALUE_BINS; k++)
+		e->seen[k] = (1 - EVALUE_MEMORY) * e->seen[k] + (k == b ? EVALUE_MEMORY : 0);
 	e->updates++;
 }
 
@@ -88,11 +148,38 @@ eprocess_value(const struct eprocess *e)
 	for (int i = 1; i < EVALUE_BETS; i++)
 		if (e->log_wealth[i] > top)
 			top = e->log_wealth[i];
+	if (e->log_plugin > top)
+		top = e->log_plugin;
 	double sum = 0;
 	for (int i = 0; i < EVALUE_BETS; i++)
 		sum += bet_weight(i) * exp(e->log_wealth[i] - top);
+	sum = sum / 2 + exp(e->log_plugin - top) / 2;
 	double log_mean = top + log(sum);
 	return log_mean > 690 ? exp(690) : exp(log_mean);
+}
+
+void
+eprocess_state(const struct eprocess *e, double *out)
+{
+	for (int i = 0; i < EVALUE_BETS; i++)
+		out[i] = e->log_wealth[i];
+	out[EVALUE_BETS] = e->log_plugin;
+	for (int k = 0; k < EVALUE_BINS; k++)
+		out[EVALUE_BETS + 1 + k] = e->seen[k];
+}
+
+int
+eprocess_set_state(struct eprocess *e, const double *in)
+{
+	for (int i = 0; i < EVALUE_STATE; i++)
+		if (!isfinite(in[i]))
+			return -1;
+	for (int i = 0; i < EVALUE_BETS; i++)
+		e->log_wealth[i] = in[i];
+	e->log_plugin = in[EVALUE_BETS];
+	for (int k = 0; k < EVALUE_BINS; k++)
+		e->seen[k] = in[EVALUE_BETS + 1 + k] < 0 ? 0 : in[EVALUE_BETS + 1 + k];
+	return 0;
 }
 
 struct ranked_e {

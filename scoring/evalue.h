@@ -28,15 +28,20 @@
  *  - evalue_bernoulli: the likelihood ratio of one Bernoulli outcome, rate q
  *    against the official rate p0 (q > p0: one-sided, and a supermartingale
  *    factor under any rate <= p0).
- *  - struct eprocess: a betting test martingale, a mixture over a grid of
- *    fixed bets lambda (Waudby-Smith and Ramdas, "Estimating means of
- *    bounded random variables by betting", JRSS B 2023): each bet's wealth
- *    is prod (1 + lambda (e_t - 1)), a test martingale for any e_t with
- *    E[e_t | past] <= 1; an average of test martingales is one too. The
- *    grid runs down to small bets, so an honest relay's long clean history
- *    costs the mixture little (it cannot fall below the smallest bet's
- *    weight times its slow decay) while a cheating one's wealth grows at
- *    nearly the best bet's rate.
+ *  - struct eprocess: a betting test martingale, the mean of two (Waudby-Smith
+ *    and Ramdas, "Estimating means of bounded random variables by betting",
+ *    JRSS B 2023): for any bet lambda_t in [0, 1/2] fixed before run t,
+ *    prod_t (1 + lambda_t (e_t - 1)) is a test martingale when
+ *    E[e_t | past] <= 1, and a mean of test martingales is one too.
+ *    Half the weight is a mixture over a grid of fixed bets (bold ones
+ *    count a decisive run at once on a fresh relay); half is a predictable
+ *    plug-in bettor: lambda_t is the Kelly bet against an exponentially
+ *    weighted record of the past runs' e-values (the growth-rate optimal
+ *    "GRO" choice, Grunwald, de Heide and Koolen, "Safe testing", JRSS B
+ *    2024), 0 while the past shows nothing, so a long clean history costs
+ *    it nothing and a relay that starts cheating after months is bet on as
+ *    soon as its first findings come. Fixed bets alone decay over a clean
+ *    history (each clean run multiplies by 1 - lambda).
  *  - Combining: e-values of independent evidence multiply; across the m
  *    cheating classes the e-Bonferroni rule (class c decided when
  *    E_c >= m/alpha; P(any false class) <= sum_c alpha/m = alpha) keeps the
@@ -64,13 +69,22 @@
 
 #include <stddef.h>
 
-/* The bets of an e-process: lambda_i = 2^-(i+1), i < EVALUE_BETS; weight
- * 1/2 on lambda = 1/2, the rest shared equally. */
+/* The fixed bets: lambda_i = 2^-(i+1), i < EVALUE_BETS; weight 1/2 on
+ * lambda = 1/2, the rest shared equally. */
 #define EVALUE_BETS 12
+/* The plug-in bettor's record: how often each of the calibrator's values
+ * (0, 10, 15, 1015, 151015; an e-value rounds down to one) came, weighted
+ * EVALUE_MEMORY for the latest run. */
+#define EVALUE_BINS 5
+#define EVALUE_MEMORY 0.1
+/* An e-process's state as numbers (storage keeps it as a JSON array). */
+#define EVALUE_STATE (EVALUE_BETS + 1 + EVALUE_BINS)
 
 /* One e-process (a test martingale from its start). */
 struct eprocess {
-	double log_wealth[EVALUE_BETS]; /* log of each bet's wealth */
+	double log_wealth[EVALUE_BETS]; /* log of each fixed bet's wealth */
+	double log_plugin;              /* log of the plug-in bettor's */
+	double seen[EVALUE_BINS];       /* its record of past e-values */
 	long updates;                   /* e-values multiplied in */
 };
 
@@ -78,8 +92,15 @@ struct eprocess {
 void eprocess_init(struct eprocess *e);
 /* Multiply in one e-value (>= 0; E[e | past] <= 1 under the null). */
 void eprocess_update(struct eprocess *e, double evalue);
-/* The e-process now: the mixture's wealth, the bets' weighted mean. */
+/* The e-process now: the mean of the fixed bets' mixture and the plug-in
+ * bettor's wealth. */
 double eprocess_value(const struct eprocess *e);
+/* The plug-in bettor's next bet (for tests and the curious). */
+double eprocess_next_bet(const struct eprocess *e);
+/* The state as EVALUE_STATE numbers, and back (updates kept apart);
+ * eprocess_set_state returns -1 if a number is not finite where it must be. */
+void eprocess_state(const struct eprocess *e, double *out);
+int eprocess_set_state(struct eprocess *e, const double *in);
 
 /* The p-to-e calibrator: 0 for p above 0.05, then steps at the verdict
  * levels (0.05, 0.01, 3e-4, 1e-6); its integral over [0,1] is exactly 1. */

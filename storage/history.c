@@ -305,20 +305,22 @@ ledger_shown_row(sqlite3_stmt *st, void *arg)
 	ledger_restore_shown(arg, column_text(st, 0), column_text(st, 1), &sh);
 }
 
-/* One bet array back: a JSON array of EVALUE_BETS numbers; 0 if it is not. */
+/* An e-process's state back: a JSON array of EVALUE_STATE numbers; 0 if
+ * it is not one. */
 static int
 wealth_parse(const char *text, struct eprocess *e)
 {
+	double state[EVALUE_STATE];
 	json_t *a = json_loads(text ? text : "", 0, NULL);
-	int ok = json_is_array(a) && json_array_size(a) == EVALUE_BETS;
-	for (size_t i = 0; ok && i < EVALUE_BETS; i++) {
+	int ok = json_is_array(a) && json_array_size(a) == EVALUE_STATE;
+	for (size_t i = 0; ok && i < EVALUE_STATE; i++) {
 		json_t *v = json_array_get(a, i);
 		ok = json_is_number(v);
 		if (ok)
-			e->log_wealth[i] = json_number_value(v);
+			state[i] = json_number_value(v);
 	}
 	json_decref(a);
-	return ok;
+	return ok && eprocess_set_state(e, state) == 0;
 }
 
 static void

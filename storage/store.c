@@ -209,7 +209,8 @@ static const char *const migrations[] = {
      * 5 -> 6: the ledger's anytime-valid evidence (scoring/evalue.h), one
      * row per target and cheating class, rewritten at every run: the level
      * decided, since when the e-processes run, how many runs they hold and
-     * each bet's log wealth (a JSON array of numbers) for the convicting
+     * their state (scoring/evalue.h: the bets' log wealth and the plug-in
+     * bettor's record, a JSON array of numbers) for the convicting
      * findings (conv) and those that can make suspect at most (lim).
      */
     "CREATE TABLE ledger_evidence (target INTEGER NOT NULL REFERENCES targets(id),"
@@ -687,13 +688,15 @@ save_incident(struct store *s, int64_t target, const struct timeline_incident *i
 	return insert(s, st, id);
 }
 
-/* An e-process's bets as a JSON array (owned; NULL when out of memory). */
+/* An e-process's state as a JSON array (owned; NULL when out of memory). */
 static char *
 wealth_json(const struct eprocess *e)
 {
+	double state[EVALUE_STATE];
+	eprocess_state(e, state);
 	json_t *a = json_array();
-	for (int i = 0; i < EVALUE_BETS; i++)
-		json_array_append_new(a, json_real(e->log_wealth[i]));
+	for (int i = 0; i < EVALUE_STATE; i++)
+		json_array_append_new(a, json_real(state[i]));
 	char *text = json_dumps(a, JSON_COMPACT);
 	json_decref(a);
 	return text;

@@ -45,20 +45,27 @@ Test(ledger, honest_runs_stay_genuine)
 	ledger_free(l);
 }
 
-Test(ledger, one_violation_is_suspect_until_the_window_clears)
+Test(ledger, one_violation_is_a_hint_two_convict_until_the_window_clears)
 {
 	struct ledger *l = ledger_new(24 * HOUR);
-	cr_expect_eq(fold(l, HOUR, "substitution", CONFIDENCE_VIOLATION), VERDICT_SUSPECT,
+	struct assessment a = run_with("substitution", CONFIDENCE_VIOLATION);
+	ledger_fold(l, "r", "m", HOUR, &a, NULL);
+	cr_expect_eq(a.verdict, VERDICT_GENUINE,
 	             "p = 1e-5 once is not enough over many runs (m / 0.001 = 8000 needed)");
-	struct assessment a = run_with(NULL, 0);
-	ledger_fold(l, "r", "m", 2 * HOUR, &a, NULL);
-	cr_expect_eq(a.verdict, VERDICT_SUSPECT, "a clean run right after does not clear it");
 	cr_assert_eq(a.n_findings, 1);
-	cr_expect_not_null(strstr(a.findings[0].summary, "seen in 1 of the last 2 runs"), "%s",
+	cr_expect(a.findings[0].hint);
+	assessment_release(&a);
+	cr_expect_eq(fold(l, 2 * HOUR, NULL, 0), VERDICT_GENUINE);
+	cr_expect_eq(fold(l, 3 * HOUR, "substitution", CONFIDENCE_VIOLATION), VERDICT_MISBEHAVING);
+	a = run_with(NULL, 0);
+	ledger_fold(l, "r", "m", 4 * HOUR, &a, NULL);
+	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "a clean run right after does not clear it");
+	cr_assert_eq(a.n_findings, 1);
+	cr_expect_not_null(strstr(a.findings[0].summary, "seen in 2 of the last 4 runs"), "%s",
 	                   a.findings[0].summary);
 	cr_expect_not_null(strstr(a.findings[0].summary, "e-value"), "%s", a.findings[0].summary);
 	assessment_release(&a);
-	cr_expect_eq(fold(l, 26 * HOUR, NULL, 0), VERDICT_GENUINE,
+	cr_expect_eq(fold(l, 28 * HOUR, NULL, 0), VERDICT_GENUINE,
 	             "cleared once out of the window");
 	int level = -1;
 	double e = ledger_evalue(l, "r", "m", CLASS_SUBSTITUTION, &level);
@@ -67,16 +74,10 @@ Test(ledger, one_violation_is_suspect_until_the_window_clears)
 	ledger_free(l);
 }
 
-Test(ledger, a_second_violation_convicts)
+Test(ledger, a_violation_beyond_doubt_convicts_at_once)
 {
 	struct ledger *l = ledger_new(24 * HOUR);
-	cr_expect_eq(fold(l, 0, "substitution", CONFIDENCE_VIOLATION), VERDICT_SUSPECT);
-	cr_expect_eq(fold(l, HOUR, NULL, 0), VERDICT_SUSPECT);
-	cr_expect_eq(fold(l, 2 * HOUR, "substitution", CONFIDENCE_VIOLATION), VERDICT_MISBEHAVING);
-	/* one beyond any doubt convicts at once */
-	struct ledger *l2 = ledger_new(24 * HOUR);
-	cr_expect_eq(fold(l2, 0, "usage_inflation", 1 - 1e-7), VERDICT_MISBEHAVING);
-	ledger_free(l2);
+	cr_expect_eq(fold(l, 0, "usage_inflation", 1 - 1e-7), VERDICT_MISBEHAVING);
 	ledger_free(l);
 }
 
@@ -165,7 +166,8 @@ Test(ledger, the_window_shows_the_finding_that_convicts)
 		               "qwen3 counts", "all", "qwen3-32b", "%s", "counted as qwen3");
 		assessment_decide(&a);
 		ledger_fold(l, "r", "m", i * HOUR, &a, NULL);
-		/* p = 1e-4 after Holm: suspect at once, convicted by the second */
+		/* the answers (1e-6 after Holm) make suspect at once; the counts
+		 * (1e-4 after Holm) convict with the second run */
 		cr_expect_eq(a.verdict, i == 0 ? VERDICT_SUSPECT : VERDICT_MISBEHAVING);
 		const struct finding *shown = NULL;
 		for (size_t k = 0; k < a.n_findings; k++)
