@@ -51,8 +51,8 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 	/* the claimed model as the scorer will judge it: the pack's, or the
 	 * stand-in for a name the pack lacks */
 	const struct baseline_model *known = baseline_find(pack, claimed);
-	enum api_kind api =
-	    known ? (enum api_kind)api_from_name(known->api) : model_default_api(claimed);
+	enum api_kind api = known ? (enum api_kind)api_from_name(known->api)
+	                          : model_default_api(claimed);
 	const struct baseline_model *cm = scorer_claimed(scorer, claimed, api);
 	struct audit_run *run =
 	    test_run_alloc(&(struct audit_target){.relay = (char *)"r",
@@ -273,7 +273,8 @@ Test(detect, claude_in_the_official_shape_with_private_counts_is_genuine, .init 
  * the name's own line, or behind a name of no known line, only identify;
  * nothing ever vouches (genuine) without a baseline.
  */
-Test(detect, unknown_model_served_by_another_line_is_substitution, .init = setup, .fini = teardown)
+Test(detect, unknown_model_served_by_another_line_is_substitution, .init = setup,
+     .fini = teardown)
 {
 	static const struct {
 		const char *claimed, *tok, *family, *served;
