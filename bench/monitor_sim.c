@@ -99,7 +99,8 @@ holm_small(const double *p, int n, double *adj)
 }
 
 void
-sim_monitor_fast(const struct sim_relay *r, uint64_t seed, long runs, struct sim_outcome *out)
+sim_monitor_fast(const struct sim_relay *r, uint64_t seed, long runs, int until_suspect,
+                 struct sim_outcome *out)
 {
 	enum finding_class classes[MAX_CLASSES];
 	int m = cheat_classes(classes);
@@ -114,7 +115,9 @@ sim_monitor_fast(const struct sim_relay *r, uint64_t seed, long runs, struct sim
 	uint64_t st = seed;
 	*out = (struct sim_outcome){.first_suspect = -1, .first_misbehaving = -1};
 	double p[MAX_CLASSES + 1], adj[MAX_CLASSES + 1];
-	for (long t = 0; t < runs && out->first_misbehaving < 0; t++) {
+	for (long t = 0;
+	     t < runs && out->first_misbehaving < 0 && (!until_suspect || out->first_suspect < 0);
+	     t++) {
 		sim_run(r, &st, m, p);
 		holm_small(p, m + 1, adj);
 		for (int i = 0; i <= m; i++) {

@@ -44,8 +44,11 @@ double sim_uniform(uint64_t *state);
 void sim_monitor_ledger(const struct sim_relay *r, uint64_t seed, long runs, int64_t interval_ms,
                         struct sim_outcome *out);
 /* The same statistics without the ledger's bookkeeping (the e-processes
- * alone), fast enough for thousands of sequences. */
-void sim_monitor_fast(const struct sim_relay *r, uint64_t seed, long runs, struct sim_outcome *out);
+ * alone), fast enough for thousands of sequences; it stops at the first
+ * misbehaving, or at the first suspect if until_suspect. flips is not
+ * counted. */
+void sim_monitor_fast(const struct sim_relay *r, uint64_t seed, long runs, int until_suspect,
+                      struct sim_outcome *out);
 /* The rule the e-processes replaced, for comparison: after every run, the
  * window's (window runs) suspect-level sightings of a class tested against
  * Binomial(n, 0.05), Bonferroni over the classes; the first run it says

@@ -77,7 +77,7 @@ Test(evalue, honest_relays_are_ever_accused_within_the_budget)
 	long mis = 0, sus = 0;
 	for (int s = 0; s < HONEST_SEQUENCES; s++) {
 		struct sim_outcome o;
-		sim_monitor_fast(&honest, 1000 + (uint64_t)s, RUNS, &o);
+		sim_monitor_fast(&honest, 1000 + (uint64_t)s, RUNS, 0, &o);
 		mis += o.first_misbehaving >= 0;
 		sus += o.first_suspect >= 0;
 	}
