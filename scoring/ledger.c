@@ -469,3 +469,14 @@ ledger_answers(const struct ledger *l, const char *relay, const char *model, con
 	}
 	return n;
 }
+
+void
+ledger_clear_answers(struct ledger *l, const char *relay, const char *model)
+{
+	struct ledger_target *t = (struct ledger_target *)targets_find(l->targets, relay, model);
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->n_answers; i++)
+		free(t->answers[(t->answers_head + i) % ANSWERS_CAP].text);
+	t->answers_head = t->n_answers = 0;
+}

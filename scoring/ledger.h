@@ -100,5 +100,7 @@ void ledger_add_answers(struct ledger *l, const char *relay, const char *model, 
                         const char *const *texts, size_t n);
 size_t ledger_answers(const struct ledger *l, const char *relay, const char *model,
                       const char **out, size_t cap, int *runs);
+/* Empty relay/model's pool (a batch was tested: scoring/monitor.c). */
+void ledger_clear_answers(struct ledger *l, const char *relay, const char *model);
 
 #endif

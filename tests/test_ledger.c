@@ -146,6 +146,11 @@ Test(ledger, answers_pool_over_the_window)
 	size_t n = ledger_answers(l, "r", "m", out, 128, &runs);
 	cr_expect_eq(n, 64);
 	cr_expect_str_eq(out[n - 1], "y");
+	/* a tested batch is emptied: the next batch shares no answer with it */
+	ledger_clear_answers(l, "r", "m");
+	cr_expect_eq(ledger_answers(l, "r", "m", out, 128, &runs), 0);
+	ledger_add_answers(l, "r", "m", 28 * HOUR, run2, 2);
+	cr_expect_eq(ledger_answers(l, "r", "m", out, 128, &runs), 2);
 	ledger_free(l);
 }
 
