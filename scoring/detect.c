@@ -189,6 +189,42 @@ check_classes(const struct detector *d, const struct assessment *a, size_t from)
 }
 
 void
+scorer_attribute_disagreement(struct assessment *a)
+{
+	int second_model = a->partial_substitution;
+	for (size_t i = 0; i < a->n_findings && !second_model; i++) {
+		const struct finding *f = &a->findings[i];
+		second_model =
+		    f->cls == CLASS_SUBSTITUTION && f->confidence >= CONFIDENCE_SUGGESTIVE;
+	}
+	for (size_t i = 0; i < a->n_findings; i++) {
+		struct finding *f = &a->findings[i];
+		if (f->cls != CLASS_PARAM_IGNORED || strcmp(f->probe, "temp-zero") != 0)
+			continue;
+		char buf[1280];
+		if (second_model) {
+			snprintf(
+			    buf, sizeof buf,
+			    "Two answers to the same temperature-0 request differ, and the run's "
+			    "other evidence points at a second model: some requests are likely "
+			    "served by another model (%s)",
+			    f->summary);
+			f->cls = CLASS_SUBSTITUTION;
+			free(f->class);
+			f->class = xstrdup(class_name(CLASS_SUBSTITUTION));
+		} else {
+			snprintf(buf, sizeof buf,
+			         "%s It can also mean some requests are served by another model; "
+			         "nothing else in this run says so.",
+			         f->summary);
+		}
+		free(f->summary);
+		f->summary = xstrdup(buf);
+		f->at_most_suspect = 1;
+	}
+}
+
+void
 scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseline_model *claimed,
               struct assessment *a)
 {
@@ -229,6 +265,7 @@ scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseli
 		            "match no public tokenizer, as the claimed model's own would; no check "
 		            "failed");
 	}
+	scorer_attribute_disagreement(a);
 	assessment_decide(a);
 	listing_assess(run, s->pack, claimed, a);
 }

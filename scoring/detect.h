@@ -48,6 +48,17 @@ const struct baseline_model *scorer_claimed(struct scorer *s, const char *name, 
 /* Assess a finished run against the claimed model's baseline (a pack's or a
  * stand-in, see scorer_claimed; NULL judges availability only). Fills a
  * (initialised by the caller) and decides its verdict. */
+/*
+ * A finding's class follows from what it measured: two answers to one
+ * temperature-0 request that differ show the relay is not deterministic,
+ * which a dropped temperature and a second model serving some requests
+ * both explain. When the run's other evidence points at a second model (a
+ * substitution finding at least suggestive, or counts of another tokenizer
+ * on some requests), the disagreement is counted as substitution evidence
+ * (still at most suspect); alone it stays param_ignored, at most suspect,
+ * and says both readings. scorer_assess calls it after the detectors.
+ */
+void scorer_attribute_disagreement(struct assessment *a);
 void scorer_assess(struct scorer *s, const struct audit_run *run,
                    const struct baseline_model *claimed, struct assessment *a);
 
