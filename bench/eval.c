@@ -15,6 +15,8 @@
  * usage: assay-eval [--seeds N] [--honest N] [--world FILE] [--truth FILE]
  *                   [--time-scale X] [--concurrency N]
  *        assay-eval --power
+ * --no-early-stop: audits send every request (the cost before early
+ * stopping, scoring/detect.h: scorer_stop_early).
  */
 #include <event2/event.h>
 #include <fcntl.h>
@@ -60,9 +62,11 @@ struct relay_truth {
 	char *url;          /* this seed's */
 	/* tallies */
 	long n, verdicts[VERDICT_UNREACHABLE + 1], right, wrong_cheat, tokens, requests;
-	long accused;          /* audits with any cheating finding (suspect or misbehaving) */
-	long hinted;           /* audits with a cheat-class hint (within no budget) */
-	char wrong_names[160]; /* which other classes were reported */
+	long accused;              /* audits with any cheating finding (suspect or misbehaving) */
+	long *req_each, *tok_each; /* per audit, for the quantiles */
+	long stopped;              /* audits that stopped early */
+	long hinted;               /* audits with a cheat-class hint (within no budget) */
+	char wrong_names[160];     /* which other classes were reported */
 };
 
 struct eval {
@@ -82,6 +86,7 @@ struct eval {
 	} * jobs;
 	size_t n_jobs, next_job;
 	double time_scale;
+	int early_stop; /* audits stop when the evidence is decisive (default) */
 };
 
 static void start_jobs(struct eval *ev);
@@ -89,6 +94,7 @@ static void start_jobs(struct eval *ev);
 struct chain {
 	struct eval *ev;
 	struct job *job;
+	struct scorer_stop stop; /* the early-stopping state of its current audit */
 };
 
 static void audit_done_cb(struct audit_run *run, void *arg);
@@ -100,7 +106,14 @@ start_audit(struct eval *ev, const struct relay_truth *r, struct chain *ch)
 	struct audit_target t = {
 	    .relay = r->name, .base_url = r->url, .api = r->api, .model = r->model};
 	/* a model no pack knows is audited on a stand-in, as `assay audit` does */
-	baseline_request_rules(scorer_claimed(ev->scorer, r->model, r->api), &t.rules);
+	const struct baseline_model *claimed = scorer_claimed(ev->scorer, r->model, r->api);
+	baseline_request_rules(claimed, &t.rules);
+	scorer_stop_release(&ch->stop);
+	scorer_stop_init(&ch->stop, ev->scorer, claimed);
+	if (ev->early_stop) {
+		t.stop = scorer_stop_early;
+		t.stop_arg = &ch->stop;
+	}
 	audit_start(ev->engine, ev->catalog, &t,
 	            TIER_CHEAP | TIER_MEDIUM | (r->deep ? TIER_DEEP : 0), 3, 20000000,
 	            audit_done_cb, ch);
@@ -137,6 +150,11 @@ audit_done_cb(struct audit_run *run, void *arg)
 		r->verdicts[a.verdict]++;
 		r->tokens += a.tokens_spent;
 		r->requests += a.requests;
+		r->req_each = xrealloc(r->req_each, (size_t)r->n * sizeof *r->req_each);
+		r->tok_each = xrealloc(r->tok_each, (size_t)r->n * sizeof *r->tok_each);
+		r->req_each[r->n - 1] = a.requests;
+		r->tok_each[r->n - 1] = a.tokens_spent;
+		r->stopped += run->stop_reason != NULL;
 		int right = 0, wrong = 0;
 		for (size_t i = 0; i < a.n_findings; i++) {
 			const struct finding *f = &a.findings[i];
@@ -185,6 +203,7 @@ audit_done_cb(struct audit_run *run, void *arg)
 					    a.findings[i].p_adjusted, a.findings[i].summary);
 		assessment_release(&a);
 		audit_run_free(run);
+		scorer_stop_release(&ch->stop);
 		free(ch);
 		ev->running--;
 		start_jobs(ev);
@@ -315,6 +334,41 @@ load_truth(struct eval *ev, const char *path)
 	ytree_free(root);
 }
 
+/* The q-quantile of n counts. */
+static double
+count_quantile(const long *v, long n, double q)
+{
+	if (n <= 0)
+		return 0;
+	double *d = xcalloc((size_t)n, sizeof *d);
+	for (long i = 0; i < n; i++)
+		d[i] = (double)v[i];
+	double x = stats_quantile(d, (size_t)n, q);
+	free(d);
+	return x;
+}
+
+/* Requests and tokens per audit, mean and p95, per relay row, and how many
+ * audits stopped early (the evidence decisive before the last request). */
+static void
+cost_report(struct eval *ev)
+{
+	printf("\nCost per audit (%s)\n",
+	       ev->early_stop ? "early stopping on" : "early stopping off: --no-early-stop");
+	printf("%-18s %-20s %-18s %6s %9s %8s %9s %8s %8s\n", "relay", "model", "truth", "audits",
+	       "req mean", "req p95", "tok mean", "tok p95", "stopped");
+	for (size_t i = 0; i < ev->n_relays; i++) {
+		struct relay_truth *r = &ev->relays[i];
+		double n = (double)(r->n ? r->n : 1);
+		printf("%-18s %-20s %-18s %6ld %9.1f %8.0f %9.0f %8.0f %8ld\n", r->name, r->model,
+		       r->class, r->n, r->requests / n, count_quantile(r->req_each, r->n, 0.95),
+		       r->tokens / n, count_quantile(r->tok_each, r->n, 0.95), r->stopped);
+		free(r->req_each);
+		free(r->tok_each);
+		r->req_each = r->tok_each = NULL;
+	}
+}
+
 /* The q-quantile of the first decisions (-1: never, counted as past runs). */
 static double
 first_quantile(const long *first, int n, long runs, double q)
@@ -414,11 +468,13 @@ main(int argc, char **argv)
 	                                     {"time-scale", required_argument, NULL, 'x'},
 	                                     {"concurrency", required_argument, NULL, 'c'},
 	                                     {"power", no_argument, NULL, 'p'},
+	                                     {"no-early-stop", no_argument, NULL, 'n'},
 	                                     {NULL, 0, NULL, 0}};
 	/* the fixture world's recorded baselines (fixtures/baselines/record.sh) */
 	setenv("ASSAY_BASELINE_DIR", "fixtures/baselines", 0);
 	int seeds = 20;
-	struct eval ev = {.honest_per_seed = 9, .concurrency = 6, .time_scale = 0.05};
+	struct eval ev = {
+	    .honest_per_seed = 9, .concurrency = 6, .time_scale = 0.05, .early_stop = 1};
 	const char *world = "tests/data/detect/world.yaml", *truth = "tests/data/detect/truth.yaml";
 	const char *build = getenv("ASSAY_BUILD") ? getenv("ASSAY_BUILD") : "build";
 	int c;
@@ -445,6 +501,9 @@ main(int argc, char **argv)
 		case 'p':
 			power_report();
 			return 0;
+		case 'n':
+			ev.early_stop = 0;
+			break;
 		default:
 			fatal(2,
 			      "usage: assay-eval [--seeds N] [--honest N] [--world F] [--truth F]");
@@ -553,6 +612,7 @@ main(int argc, char **argv)
 	printf("per audit: %.0f tokens, %.1f requests; %ld audits in %.0f s\n",
 	       (double)tok / (double)(audits ? audits : 1),
 	       (double)req / (double)(audits ? audits : 1), audits, wall);
+	cost_report(&ev);
 	scorer_free(ev.scorer);
 	baseline_free(ev.pack);
 	catalog_free(ev.catalog);

@@ -331,12 +331,18 @@ cmd_audit(int argc, char **argv)
 		fatal(70, "cannot set up the event loop or libcurl");
 	baseline_request_rules(claimed, &target.rules);
 	target.list_models = 1;
+	/* the rest of the audit is not sent once the counts already convict */
+	struct scorer_stop stop;
+	scorer_stop_init(&stop, scorer, claimed);
+	target.stop = scorer_stop_early;
+	target.stop_arg = &stop;
 	if (deep)
 		print_deep_cost(cat, claimed);
 	struct audit_run *run = audit_run_to_end(base, engine, cat, &target,
 	                                         TIER_CHEAP | TIER_MEDIUM | (deep ? TIER_DEEP : 0),
 	                                         3, (int64_t)(timeout_s * 1e6));
 
+	scorer_stop_release(&stop);
 	struct assessment a;
 	assessment_init(&a);
 	scorer_assess(scorer, run, claimed, &a);

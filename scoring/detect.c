@@ -188,6 +188,99 @@ check_classes(const struct detector *d, const struct assessment *a, size_t from)
 	}
 }
 
+_Static_assert(N_TOKEN_FAMILIES <= N_STOP_FAMILIES, "scorer_stop counts every family");
+
+void
+scorer_stop_init(struct scorer_stop *st, struct scorer *s, const struct baseline_model *claimed)
+{
+	memset(st, 0, sizeof *st);
+	st->scorer = s;
+	st->claimed = claimed;
+	eprocess_init(&st->e);
+}
+
+void
+scorer_stop_release(struct scorer_stop *st)
+{
+	free(st->seen);
+	st->seen = NULL;
+}
+
+/* Judge item i's count: 1 when it is another family's exactly and not the
+ * claimed one's, 0 when it is the claimed one's or fits none, -1 when it
+ * was not counted. *family gets the family hit. */
+static int
+stop_judge(struct scorer_stop *st, const struct audit_item *it, size_t cf, size_t *family)
+{
+	const struct observation *o = it->obs;
+	if (o == NULL || !observation_ok(o) || o->prompt_tokens <= 0 ||
+	    strcmp(it->probe->id, "long-context") == 0 || it->probe->intent.tool_name != NULL)
+		return -1;
+	long claimed = scorer_expected_prompt_tokens(st->scorer, token_families[cf].tokenizer,
+	                                             token_families[cf].template, it);
+	if (claimed < 0)
+		return -1;
+	if (claimed == o->prompt_tokens)
+		return 0;
+	for (size_t f = 0; f < N_TOKEN_FAMILIES; f++) {
+		if (f == cf)
+			continue;
+		long e = scorer_expected_prompt_tokens(st->scorer, token_families[f].tokenizer,
+		                                       token_families[f].template, it);
+		if (e == o->prompt_tokens && e != claimed) {
+			*family = f;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int
+scorer_stop_early(const struct audit_run *run, void *arg, char *why, size_t whylen)
+{
+	struct scorer_stop *st = arg;
+	const struct baseline_model *m = st->claimed;
+	/* only a pack model with a public tokenizer we count has exact counts */
+	if (m == NULL || m->origin != BASELINE_PACK || m->tokenizer == NULL || m->template == NULL)
+		return 0;
+	size_t cf = token_family_index(m->tokenizer);
+	if (cf == N_TOKEN_FAMILIES)
+		return 0;
+	if (st->n_seen_cap < run->n_items) {
+		st->seen = xrealloc(st->seen, run->n_items);
+		memset(st->seen + st->n_seen_cap, 0, run->n_items - st->n_seen_cap);
+		st->n_seen_cap = run->n_items;
+	}
+	for (size_t i = 0; i < run->n_items; i++) {
+		if (st->seen[i] || run->items[i].obs == NULL)
+			continue;
+		st->seen[i] = 1;
+		size_t f = 0;
+		int fired = stop_judge(st, &run->items[i], cf, &f);
+		if (fired < 0)
+			continue;
+		st->counted++;
+		/* E[1{fired} / rate] <= 1 for an honest relay */
+		eprocess_update(&st->e, fired ? 1 / STOP_NULL_RATE : 0);
+		if (fired) {
+			st->fired++;
+			st->family_hits[f]++;
+		}
+	}
+	size_t best = 0;
+	for (size_t f = 1; f < N_TOKEN_FAMILIES; f++)
+		if (st->family_hits[f] > st->family_hits[best])
+			best = f;
+	if (st->family_hits[best] < STOP_MIN_COUNTED ||
+	    eprocess_value(&st->e) < evalue_threshold(FP_BUDGET_MISBEHAVING / 2, 1))
+		return 0;
+	snprintf(why, whylen,
+	         "the input token counts of %zu of the first %zu requests counted were the %s "
+	         "tokenizer's exactly, not %s's: the evidence was decisive",
+	         st->fired, st->counted, token_families[best].tokenizer, m->name);
+	return 1;
+}
+
 void
 scorer_attribute_disagreement(struct assessment *a)
 {
@@ -230,6 +323,14 @@ scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseli
 {
 	for (size_t i = 0; i < run->n_skipped; i++)
 		assessment_skip(a, run->skipped[i].probe->id, run->skipped[i].reason);
+	/* probes the run stopped early before sending, once each */
+	for (size_t i = 0; i < run->n_items; i++)
+		if (run->items[i].not_needed && (i == 0 || !run->items[i - 1].not_needed ||
+		                                 run->items[i - 1].probe != run->items[i].probe))
+			assessment_skip(a, run->items[i].probe->id,
+			                run->items[i].obs && run->items[i].obs->error_detail
+			                    ? run->items[i].obs->error_detail
+			                    : "not needed");
 	a->tokens_spent = audit_tokens_spent(run);
 	for (size_t i = 0; i < run->n_items; i++) {
 		const struct observation *o = run->items[i].obs;
