@@ -7,7 +7,9 @@
  * smallest Holm-corrected p-value of the run's findings of c (Holm controls
  * the family-wise error, so p_c is a valid p-value for "c is not
  * happening"; 1 when none fired); runs are fresh audits, independent given
- * the past under the null, so the product is a test supermartingale. The
+ * the past under the null, so the product is a test supermartingale. A
+ * detector's own e-value for the class (assessment_evidence) is averaged
+ * in. The
  * window no longer feeds a test of its own: re-testing a sliding window
  * after every run is the fixed-sample repetition whose false positives add
  * up. The ledger also pools the style probe's answers over the window
@@ -279,6 +281,11 @@ run_evalues(const struct assessment *a, enum finding_class c, double *conv, doub
 	double e[2];
 	for (int k = 0; k < 2; k++)
 		e[k] = has_e[k] ? (evalue_from_p(p[k]) + esum[k] / tests) / 2 : evalue_from_p(p[k]);
+	/* a detector's own e-value for the class (assessment_evidence): the mean
+	 * of two e-values is one */
+	double reported = assessment_evidence_of(a, c);
+	if (reported >= 0)
+		e[0] = (e[0] + reported) / 2;
 	*conv = e[0];
 	*lim = e[1];
 }

@@ -148,6 +148,23 @@ assessment_hint_last(struct assessment *a)
 }
 
 void
+assessment_evidence(struct assessment *a, enum finding_class c, double e)
+{
+	if ((unsigned)c >= CLASS__COUNT || !(e >= 0))
+		return;
+	a->evidence_sum[c] += e;
+	a->evidence_n[c]++;
+}
+
+double
+assessment_evidence_of(const struct assessment *a, enum finding_class c)
+{
+	if ((unsigned)c >= CLASS__COUNT || a->evidence_n[c] == 0)
+		return -1;
+	return a->evidence_sum[c] / a->evidence_n[c];
+}
+
+void
 assessment_evalue_last(struct assessment *a, double e)
 {
 	if (a->n_findings == 0 || !(e > 0))
