@@ -44,22 +44,31 @@ cheat_classes(enum finding_class *out)
  * (p[0] substitution's token counts), p[m] for the answer test (at most
  * suspect). Honest parts uniform; the dilution as the header says.
  */
-static void
+static double
 sim_run(const struct sim_relay *r, uint64_t *st, int m, double *p)
 {
 	for (int i = 0; i <= m; i++)
 		p[i] = sim_uniform(st);
-	if (r->fraction <= 0)
-		return;
+	if (r->token_checks <= 0 && r->fraction <= 0)
+		return -1;
+	/* the accounting detector's e-value (scoring/detectors/accounting.c):
+	 * a half-Kelly bet per counted request against a null rate of 1e-3 */
+	double log_e = 0;
 	if (r->other_tokenizer) {
-		for (int k = 0; k < r->token_checks; k++)
-			if (sim_uniform(st) < r->fraction && p[0] > VIOLATION_P)
+		for (int k = 0; k < r->token_checks; k++) {
+			int swapped = sim_uniform(st) < r->fraction;
+			if (swapped && p[0] > VIOLATION_P)
 				p[0] = VIOLATION_P;
+			log_e += log1p(((swapped ? 1e3 : 0) - 1) / 2);
+		}
 	} else {
+		for (int k = 0; k < r->token_checks; k++)
+			log_e += log1p(-0.5);
 		for (int k = 0; k < r->answer_checks; k++)
 			if (sim_uniform(st) < r->fraction * r->answer_power && p[m] > ANSWER_P)
 				p[m] = ANSWER_P;
 	}
+	return r->token_checks > 0 ? exp(log_e) : -1;
 }
 
 struct ranked {
@@ -155,7 +164,7 @@ sim_monitor_ledger(const struct sim_relay *r, uint64_t seed, long runs, int64_t 
 	enum verdict last = VERDICT_GENUINE;
 	double p[MAX_CLASSES + 1];
 	for (long t = 0; t < runs; t++) {
-		sim_run(r, &st, m, p);
+		double acc = sim_run(r, &st, m, p);
 		struct assessment a;
 		assessment_init(&a);
 		a.requests = a.ok_requests = 20;
@@ -171,6 +180,8 @@ sim_monitor_ledger(const struct sim_relay *r, uint64_t seed, long runs, int64_t 
 			if (i == m)
 				assessment_limit_last(&a);
 		}
+		if (acc >= 0)
+			assessment_evidence(&a, CLASS_SUBSTITUTION, acc);
 		assessment_decide(&a);
 		ledger_fold(l, "sim", "m", t * interval_ms, &a, NULL);
 		enum verdict v = a.verdict;

@@ -11,7 +11,9 @@
  * diluting relay serves a share `fraction` of requests from another model:
  * with another tokenizer, each of `token_checks` requests whose counts are
  * checked is, when swapped, a violation (substitution at 1e-5 before
- * correction); with the same tokenizer only the answers tell, each of
+ * correction), and the accounting detector's e-value bets on each counted
+ * request (scoring/detectors/accounting.c); with the same tokenizer only
+ * the answers tell (the counted requests' e-value only loses), each of
  * `answer_checks` answer probes, when swapped, misses the official answer
  * with probability `answer_power` (a substitution finding at p = 0.001 that
  * can make suspect at most).
