@@ -12,10 +12,10 @@ DESTDIR   ?=
 BUILD     ?= build
 DATADIR    = $(PREFIX)/share/assay
 
-PKGS      := libcurl libevent sqlite3 libpcre2-8 libmicrohttpd jansson yaml-0.1
+PKGS      := libcurl libevent sqlite3 libpcre2-8 libmicrohttpd jansson yaml-0.1 libcrypto
 DEB_PKGS  := build-essential pkg-config libcurl4-openssl-dev libevent-dev \
              libsqlite3-dev libpcre2-dev libmicrohttpd-dev libjansson-dev \
-             libyaml-dev libcriterion-dev curl prometheus chromium zlib1g-dev
+             libyaml-dev libcriterion-dev curl prometheus chromium zlib1g-dev libssl-dev
 
 CC        ?= cc
 WARN      := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \

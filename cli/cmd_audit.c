@@ -21,7 +21,10 @@
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
 #include "scoring/identify.h"
+#include "probes/canary.h"
+#include "base/yamltree.h"
 #include "scoring/listing.h"
+#include "scoring/posture.h"
 #include "probes/models_list.h"
 #include "scoring/tokenizer.h"
 #include "scoring/verdict.h"
@@ -35,6 +38,8 @@ usage(FILE *f)
 	      "                   [--insecure-skip-tls-verify] [--deep] [--time-scale X]\n"
 	      "                   [--header 'Name: value']... [--header-env 'Name: VAR']...\n"
 	      "                   [--auth bearer|x-api-key]\n"
+	      "                   [--canary-wait DURATION [--canary-listen HOST:PORT]\n"
+	      "                    [--canary-url URL]]\n"
 	      "\n"
 	      "Audit one relay and model now. The API key is read from the environment\n"
 	      "variable named by --key-env (never from the command line); without it no key\n"
@@ -48,7 +53,10 @@ usage(FILE *f)
 	      "--deep adds long-context and long-output probes (tens of thousands of tokens;\n"
 	      "their cost is printed before they are sent). --time-scale says the\n"
 	      "endpoint's delays are X times real ones (simulated worlds only; latency is\n"
-	      "then compared at that scale). Exit status: 0 genuine,\n"
+	      "then compared at that scale). --canary-wait plants a canary key and base URL\n"
+	      "in a prompt (a .env file), listens on --canary-listen (default 127.0.0.1:0;\n"
+	      "--canary-url is the address the relay can reach it at) and waits DURATION\n"
+	      "after the audit: any use of them is credential_harvesting. Exit status: 0 genuine,\n"
 	      "1 misbehaving, 2 usage or config error, 3 suspect, inconclusive or unreachable.\n",
 	      f);
 }
@@ -72,7 +80,8 @@ print_findings(const struct assessment *a, int hints, FILE *f)
 }
 
 static void
-print_report(const struct audit_run *run, const struct assessment *a, const char *hint, FILE *f)
+print_report(const struct audit_run *run, const struct assessment *a, const char *hint,
+             const struct posture *posture, FILE *f)
 {
 	char *url = endpoint_url(run->target.api, run->target.base_url);
 	fprintf(f, "Assay audit of %s at %s (%s API)\nendpoint: %s\n\n", run->target.model,
@@ -119,6 +128,7 @@ print_report(const struct audit_run *run, const struct assessment *a, const char
 		        a->listing_note ? a->listing_note : "");
 		free(lurl);
 	}
+	posture_print(posture, f);
 	fprintf(f, "\nrequests: %d planned, %d succeeded%s\n", a->requests, a->ok_requests,
 	        a->requests > 0 && !assessment_reliable(a) ? " (unreliable: too few to judge)"
 	                                                   : "");
@@ -191,6 +201,9 @@ cmd_audit(int argc, char **argv)
 	    {"insecure-skip-tls-verify", no_argument, NULL, 'I'},
 	    {"deep", no_argument, NULL, 'D'},
 	    {"time-scale", required_argument, NULL, 'S'},
+	    {"canary-wait", required_argument, NULL, 'W'},
+	    {"canary-listen", required_argument, NULL, 'L'},
+	    {"canary-url", required_argument, NULL, 'U'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -201,6 +214,8 @@ cmd_audit(int argc, char **argv)
 	int json = 0, insecure = 0, deep = 0;
 	char err[1024];
 	double timeout_s = 60, time_scale = 1;
+	long long canary_wait_us = -1;
+	const char *canary_listen_at = "127.0.0.1:0", *canary_url = NULL;
 	int c;
 	while ((c = endpoint_options_next(&ep, argc, argv, "", opts, "audit")) != -1) {
 		switch (c) {
@@ -238,6 +253,26 @@ cmd_audit(int argc, char **argv)
 			break;
 		case 'D':
 			deep = 1;
+			break;
+		case 'W': {
+			struct ynode n = {.kind = YNODE_SCALAR, .scalar = optarg};
+			char why[256];
+			if (ytree_as_duration(&n, "--canary-wait", &canary_wait_us, why,
+			                      sizeof why) != 0 ||
+			    canary_wait_us > 24LL * 3600 * 1000000) {
+				fprintf(stderr,
+				        "assay audit: --canary-wait takes a duration up to 24h "
+				        "(30s, 10m), not '%s'\n",
+				        optarg);
+				goto usage_error;
+			}
+			break;
+		}
+		case 'L':
+			canary_listen_at = optarg;
+			break;
+		case 'U':
+			canary_url = optarg;
 			break;
 		case 'h':
 			endpoint_options_release(&ep);
@@ -336,6 +371,31 @@ cmd_audit(int argc, char **argv)
 	scorer_stop_init(&stop, scorer, claimed);
 	target.stop = scorer_stop_early;
 	target.stop_arg = &stop;
+	/* the credential canary: planted only when its listener runs */
+	struct canary canary;
+	struct canary_listener *listener = NULL;
+	if (canary_wait_us >= 0) {
+		char host[128], listen_url[200];
+		const char *colon = strrchr(canary_listen_at, ':');
+		double port = 0;
+		if (colon == NULL || (size_t)(colon - canary_listen_at) >= sizeof host ||
+		    cli_number(colon + 1, -1, 65535, &port) != 0 || port != (int)port) {
+			fprintf(stderr, "assay audit: --canary-listen takes HOST:PORT, not '%s'\n",
+			        canary_listen_at);
+			return 2;
+		}
+		snprintf(host, sizeof host, "%.*s", (int)(colon - canary_listen_at),
+		         canary_listen_at);
+		listener = canary_listen(base, host, (int)port, listen_url, sizeof listen_url);
+		if (listener == NULL) {
+			fprintf(stderr, "assay audit: cannot listen on %s for the canary\n",
+			        canary_listen_at);
+			return 2;
+		}
+		canary_make(&canary, canary_url ? canary_url : listen_url, base_url);
+		canary_watch(listener, &canary);
+		target.canary = &canary;
+	}
 	if (deep)
 		print_deep_cost(cat, claimed);
 	struct audit_run *run = audit_run_to_end(base, engine, cat, &target,
@@ -343,10 +403,23 @@ cmd_audit(int argc, char **argv)
 	                                         3, (int64_t)(timeout_s * 1e6));
 
 	scorer_stop_release(&stop);
+	if (listener != NULL && canary_wait_us > 0) {
+		fprintf(
+		    stderr,
+		    "assay audit: waiting %.0f s for anyone to use the canary key planted in the "
+		    "prompts (listening at %s)\n",
+		    canary_wait_us / 1e6, canary.url);
+		struct timeval tv = {(time_t)(canary_wait_us / 1000000),
+		                     (suseconds_t)(canary_wait_us % 1000000)};
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
 	struct assessment a;
 	assessment_init(&a);
 	scorer_assess(scorer, run, claimed, &a);
 	char *hint = endpoint_run_hint(run);
+	struct posture posture;
+	posture_assess(run, insecure, &posture);
 	if (json) {
 		json_t *j = assessment_to_json(&a);
 		char *url = endpoint_url((enum api_kind)api, base_url);
@@ -358,19 +431,21 @@ cmd_audit(int argc, char **argv)
 		    j, "auth",
 		    json_string(auth_name(auth_resolve((enum api_kind)api, target.auth))));
 		json_object_set_new(j, "hint", hint ? json_string(hint) : json_null());
+		json_object_set_new(j, "security", posture_json(&posture));
 		free(url);
 		char *s = json_dumps(j, JSON_INDENT(2));
 		puts(s);
 		free(s);
 		json_decref(j);
 	} else {
-		print_report(run, &a, hint, stdout);
+		print_report(run, &a, hint, &posture, stdout);
 	}
 	free(hint);
 	int status = verdict_exit_status(a.verdict);
 	assessment_release(&a);
 	scorer_free(scorer);
 	audit_run_free(run);
+	canary_listener_free(listener);
 	engine_free(engine);
 	event_base_free(base);
 	catalog_free(cat);

@@ -49,7 +49,10 @@ usage(FILE *f)
 	      "the endpoint's delays are X times real ones (a simulated world run faster),\n"
 	      "so audits compare latency at the scale it was recorded at. --api records over\n"
 	      "another API than the model's own (its protocol is kept per API: recording\n"
-	      "--api responses keeps the pack's record for openai, and the reverse).\n",
+	      "--api responses keeps the pack's record for openai, and the reverse).\n"
+	      "record also counts the one-word answers to the fingerprint questions (a\n"
+	      "random number, a colour, a letter) over N runs and 5N more of those probes\n"
+	      "alone: the distribution audits hold the relay's answers to.\n",
 	      f);
 }
 
@@ -188,6 +191,71 @@ record_temp_zero(const struct catalog *cat, const struct audit_target *t, int tr
 	}
 }
 
+/* Count one normalised answer to a fingerprint probe in *tally (grown as
+ * needed; the caller releases it with the pack's model). */
+static void
+tally_answer(struct baseline_answer_counts **tally, size_t *n, const char *probe, const char *text)
+{
+	char value[FINGERPRINT_VALUE_MAX];
+	fingerprint_normalise(text, value, sizeof value);
+	size_t p;
+	for (p = 0; p < *n; p++)
+		if (strcmp((*tally)[p].probe, probe) == 0)
+			break;
+	if (p == *n) {
+		*tally = xrealloc(*tally, (*n + 1) * sizeof **tally);
+		memset(&(*tally)[p], 0, sizeof **tally);
+		(*tally)[p].probe = xstrdup(probe);
+		(*n)++;
+	}
+	struct baseline_answer_counts *c = &(*tally)[p];
+	for (size_t v = 0; v < c->n; v++)
+		if (strcmp(c->values[v], value) == 0) {
+			c->counts[v]++;
+			return;
+		}
+	c->values = xrealloc(c->values, (c->n + 1) * sizeof *c->values);
+	c->counts = xrealloc(c->counts, (c->n + 1) * sizeof *c->counts);
+	c->values[c->n] = xstrdup(value);
+	c->counts[c->n++] = 1;
+}
+
+/* Every fingerprint answer of a run, counted. */
+static void
+tally_run(const struct audit_run *run, struct baseline_answer_counts **tally, size_t *n)
+{
+	for (size_t k = 0; k < run->n_items; k++) {
+		const struct audit_item *it = &run->items[k];
+		if (scorer_fingerprint_probe(it->probe->id) && observation_ok(it->obs) &&
+		    it->obs->text != NULL)
+			tally_answer(tally, n, it->probe->id, it->obs->text);
+	}
+}
+
+/*
+ * The fingerprint probes alone, trials more times: the test's reference is
+ * a distribution over tens of answers, which the runs' two samples a probe
+ * would estimate poorly.
+ */
+static void
+record_fingerprints(const struct catalog *cat, const struct audit_target *t, int trials,
+                    struct baseline_answer_counts **tally, size_t *n)
+{
+	struct probe_def *fp = xcalloc(cat->n + 1, sizeof *fp);
+	size_t n_fp = 0;
+	for (size_t i = 0; i < cat->n; i++)
+		if (scorer_fingerprint_probe(cat->probes[i].id))
+			fp[n_fp++] = cat->probes[i]; /* shallow: the catalog owns it */
+	struct catalog some = {.probes = fp, .n = n_fp};
+	for (int i = 0; i < trials && n_fp > 0; i++) {
+		struct rec_run r;
+		rec_run(&r, &some, t, TIER_CHEAP | TIER_MEDIUM);
+		tally_run(r.run, tally, n);
+		rec_run_free(&r);
+	}
+	free(fp);
+}
+
 static int
 cmd_record(int argc, char **argv)
 {
@@ -297,6 +365,8 @@ cmd_record(int argc, char **argv)
 	char **fps = NULL, **style = NULL, *shape = NULL;
 	size_t n_fps = 0, n_style = 0;
 	int temp_agree = 0, temp_runs = 0;
+	struct baseline_answer_counts *tally = NULL;
+	size_t n_tally = 0;
 	struct baseline_protocol proto;
 	memset(&proto, 0, sizeof proto);
 	baseline_request_rules(known, &t.rules);
@@ -311,6 +381,7 @@ cmd_record(int argc, char **argv)
 			ttfts[n_lat++] = a.ttft_ms;
 		if (a.tokens_per_s >= 0)
 			rates[n_rate++] = a.tokens_per_s;
+		tally_run(ctx.run, &tally, &n_tally);
 		const char *texts[64];
 		size_t nt = audit_texts(ctx.run, STYLE_PROBE, texts, 64);
 		style = xrealloc(style, (n_style + nt + 1) * sizeof *style);
@@ -342,6 +413,7 @@ cmd_record(int argc, char **argv)
 		rec_run_free(&ctx);
 	}
 	record_temp_zero(cat, &t, samples * 10, &temp_agree, &temp_runs);
+	record_fingerprints(cat, &t, samples * 5, &tally, &n_tally);
 	if (exact < samples && known->tokenizer != NULL)
 		fprintf(stderr,
 		        "assay baseline record: warning: token accounting was exact in only "
@@ -376,6 +448,8 @@ cmd_record(int argc, char **argv)
 	    .probe = (char *)STYLE_PROBE, .texts = style, .n = n_style};
 	m.samples = n_style > 0 ? &recorded : NULL;
 	m.n_samples = n_style > 0 ? 1 : 0;
+	m.answer_counts = tally;
+	m.n_answer_counts = n_tally;
 	if (n_lat > 0 && n_rate > 0) {
 		qsort(ttfts, (size_t)n_lat, sizeof *ttfts, cmp_double);
 		qsort(rates, (size_t)n_rate, sizeof *rates, cmp_double);
@@ -402,6 +476,14 @@ cmd_record(int argc, char **argv)
 	for (size_t i = 0; i < n_style; i++)
 		free(style[i]);
 	free(style);
+	for (size_t i = 0; i < n_tally; i++) {
+		free(tally[i].probe);
+		for (size_t v = 0; v < tally[i].n; v++)
+			free(tally[i].values[v]);
+		free(tally[i].values);
+		free(tally[i].counts);
+	}
+	free(tally);
 	free(shape);
 	baseline_protocol_release(&proto);
 	scorer_free(scorer);

@@ -12,8 +12,13 @@
  * writer, retention in small timed steps), the monitor's worker (scoring,
  * the ledger) and libmicrohttpd's thread pool, which reads only the board
  * (web/board.h). Shutdown on SIGINT/SIGTERM: stop the web server, abort
- * probes (engine first, then the scheduler), let the monitor finish what it
- * was given and keep it, close the store.
+ * probes (the engine), let the monitor finish what it was given and keep
+ * it, free the scheduler (passive runs point into it), close the store.
+ *
+ * Passive probes (config passive:, probes/scheduler.h) are runs of one
+ * request at random times: they take the same path as scheduled runs, so
+ * their observations are stored and folded into the ledger's evidence
+ * window like any run's.
  */
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -22,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "cli/commands.h"
 #include "cli/config.h"
@@ -50,6 +56,13 @@
 /* How often /about's database figures are refreshed. */
 #define STATS_MS 60000
 
+/* Runs scored but not yet written (the database busy, locked by another
+ * writer, or the disk full) wait, in order, at most UNSAVED_MAX of them,
+ * retried after UNSAVED_RETRY_MS, doubling up to UNSAVED_RETRY_MAX_MS. */
+#define UNSAVED_MAX 64
+#define UNSAVED_RETRY_MS 500
+#define UNSAVED_RETRY_MAX_MS 30000
+
 struct serve {
 	struct config *config;
 	struct baseline_pack *pack;
@@ -60,6 +73,11 @@ struct serve {
 	struct store_retention retention;
 	struct event *retention_ev, *stats_ev;
 	int stopping;
+	struct monitor_result *unsaved[UNSAVED_MAX]; /* oldest first */
+	size_t n_unsaved;
+	long lost; /* runs dropped, the queue full: said each time */
+	int64_t retry_ms;
+	struct event *retry_ev;
 };
 
 static void
@@ -85,12 +103,12 @@ run_cb(struct audit_run *run, void *arg)
 	monitor_submit(s->monitor, run);
 }
 
-/* A run was scored (event loop): the timeline decides its history, storage
- * keeps it, the board shows it. */
-static void
-scored_cb(struct monitor_result *r, void *arg)
+/* Write r: the timeline decides its history, storage keeps it, the board
+ * shows its segment and incidents. 0, or -1 with nothing kept (the timeline
+ * starts again from what storage holds). */
+static int
+save_run(struct serve *s, struct monitor_result *r)
 {
-	struct serve *s = arg;
 	const struct audit_run *run = r->run;
 	const struct assessment *a = &r->a;
 	json_t *j = assessment_to_json(a);
@@ -101,6 +119,14 @@ scored_cb(struct monitor_result *r, void *arg)
 	int saved = store_save_run(s->store, run, a, &ch, &r->entry, &ids) >= 0;
 	if (saved) {
 		timeline_stored(s->timeline, &ch, ids.segment_id, ids.incident_ids);
+		struct timeline_segment seg = ch.segment;
+		seg.id = ids.segment_id;
+		board_segment(s->board, &seg);
+		for (size_t i = 0; i < ch.n_incidents; i++) {
+			struct timeline_incident inc = ch.incidents[i];
+			inc.id = ids.incident_ids[i];
+			board_incident(s->board, &inc);
+		}
 	} else {
 		/* storage is behind what the timeline decided: start again from
 		 * what it holds */
@@ -108,6 +134,93 @@ scored_cb(struct monitor_result *r, void *arg)
 		s->timeline = timeline_new();
 		store_restore(s->store, s->timeline, NULL, wall_ms());
 	}
+	free(findings);
+	json_decref(j);
+	return saved ? 0 : -1;
+}
+
+/* Write the waiting runs in order, as far as the database lets; 0 when
+ * none is left. */
+static int
+flush_unsaved(struct serve *s)
+{
+	size_t done = 0;
+	while (done < s->n_unsaved && save_run(s, s->unsaved[done]) == 0) {
+		monitor_result_free(s->unsaved[done]);
+		done++;
+	}
+	memmove(s->unsaved, s->unsaved + done, (s->n_unsaved - done) * sizeof *s->unsaved);
+	s->n_unsaved -= done;
+	if (done > 0 && s->n_unsaved == 0)
+		fprintf(stderr, "assay: database written again: every waiting run is saved\n");
+	return s->n_unsaved == 0 ? 0 : -1;
+}
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct serve *s = arg;
+	if (flush_unsaved(s) == 0) {
+		s->retry_ms = 0;
+		return;
+	}
+	s->retry_ms =
+	    s->retry_ms * 2 > UNSAVED_RETRY_MAX_MS ? UNSAVED_RETRY_MAX_MS : s->retry_ms * 2;
+	fprintf(stderr,
+	        "assay: cannot write the database (%s): %zu run%s waiting, retrying in %lld ms\n",
+	        store_last_error(s->store), s->n_unsaved, s->n_unsaved == 1 ? "" : "s",
+	        (long long)s->retry_ms);
+	struct timeval tv = {(time_t)(s->retry_ms / 1000),
+	                     (suseconds_t)(s->retry_ms % 1000) * 1000};
+	evtimer_add(s->retry_ev, &tv);
+}
+
+/* Keep r to write later (the queue full: the oldest goes, loudly). */
+static void
+keep_unsaved(struct serve *s, struct monitor_result *r)
+{
+	if (s->n_unsaved == UNSAVED_MAX) {
+		struct monitor_result *old = s->unsaved[0];
+		s->lost++;
+		fprintf(
+		    stderr,
+		    "assay: LOST a run of %s %s: the database has not been writable for %d runs "
+		    "(%ld lost so far)\n",
+		    old->run->target.relay, old->run->target.model, UNSAVED_MAX, s->lost);
+		monitor_result_free(old);
+		memmove(s->unsaved, s->unsaved + 1, (UNSAVED_MAX - 1) * sizeof *s->unsaved);
+		s->n_unsaved--;
+	}
+	s->unsaved[s->n_unsaved++] = r;
+	if (s->retry_ms == 0) {
+		s->retry_ms = UNSAVED_RETRY_MS;
+		fprintf(
+		    stderr,
+		    "assay: cannot write the database (%s): %zu run%s waiting, retrying in %lld "
+		    "ms\n",
+		    store_last_error(s->store), s->n_unsaved, s->n_unsaved == 1 ? "" : "s",
+		    (long long)s->retry_ms);
+		struct timeval tv = {(time_t)(s->retry_ms / 1000),
+		                     (suseconds_t)(s->retry_ms % 1000) * 1000};
+		evtimer_add(s->retry_ev, &tv);
+	}
+}
+
+/* A run was scored (event loop): storage keeps it now, or as soon as the
+ * database lets (runs kept in order); the board shows it at once. */
+static void
+scored_cb(struct monitor_result *r, void *arg)
+{
+	struct serve *s = arg;
+	const struct audit_run *run = r->run;
+	const struct assessment *a = &r->a;
+	/* written before it is shown (after the runs that wait, in order): what
+	 * the board shows survives a kill -9, unless the database refused it,
+	 * which is said */
+	int keep = s->n_unsaved > 0 || save_run(s, r) != 0;
+	json_t *j = assessment_to_json(a);
 	long errors[ERR__COUNT];
 	store_count_errors(run, errors);
 	struct board_run br = {
@@ -132,16 +245,7 @@ scored_cb(struct monitor_result *r, void *arg)
 	    .listed_models = a->listing_count,
 	};
 	board_record(s->board, &br);
-	if (saved) {
-		struct timeline_segment seg = ch.segment;
-		seg.id = ids.segment_id;
-		board_segment(s->board, &seg);
-		for (size_t i = 0; i < ch.n_incidents; i++) {
-			struct timeline_incident inc = ch.incidents[i];
-			inc.id = ids.incident_ids[i];
-			board_incident(s->board, &inc);
-		}
-	}
+	json_decref(j);
 	fprintf(stderr, "assay: %s %s: %s (%d/%d ok, %ld tokens)\n", run->target.relay,
 	        run->target.model, verdict_name(a->verdict), a->ok_requests, a->requests,
 	        a->tokens_spent);
@@ -150,9 +254,10 @@ scored_cb(struct monitor_result *r, void *arg)
 		fprintf(stderr, "assay: %s %s: hint: %s\n", run->target.relay, run->target.model,
 		        hint);
 	free(hint);
-	free(findings);
-	json_decref(j);
-	monitor_result_free(r);
+	if (keep)
+		keep_unsaved(s, r);
+	else
+		monitor_result_free(r);
 }
 
 static void
@@ -178,6 +283,25 @@ stats_cb(evutil_socket_t fd, short what, void *arg)
 		board_set_about(s->board, &st, &s->retention);
 	struct timeval tv = {STATS_MS / 1000, 0};
 	evtimer_add(s->stats_ev, &tv);
+}
+
+/* A passive target's seed: the configured one (or one drawn now) mixed
+ * with the relay's and model's names (FNV-1a), so each target has its own
+ * arrival times. */
+static uint64_t
+passive_seed(const struct config_passive *p, const char *relay, const char *model)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	if (p->has_seed)
+		h ^= p->seed;
+	else if (getrandom(&h, sizeof h, 0) != (ssize_t)sizeof h)
+		h ^= (uint64_t)now_us();
+	for (const char *c = relay; *c != '\0'; c++)
+		h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+	h = (h ^ 0xff) * 0x100000001b3ULL;
+	for (const char *c = model; *c != '\0'; c++)
+		h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+	return h;
 }
 
 static void
@@ -302,6 +426,14 @@ cmd_serve(int argc, char **argv)
 			/* stagger first runs by 200 ms each */
 			scheduler_add(sched, &t, r->interval_us, (int64_t)(k % 50) * 200000,
 			              TIER_CHEAP | TIER_MEDIUM, s.config->timeout_us);
+			if (r->passive.per_hour > 0) {
+				struct passive_options po = {
+				    .per_hour = r->passive.per_hour,
+				    .seed = passive_seed(&r->passive, r->name, r->models[m]),
+				};
+				t.traffic = r->passive.profile;
+				scheduler_add_passive(sched, &t, &po, s.config->timeout_us);
+			}
 		}
 	}
 	web = web_start(s.board, host, port, err, sizeof err);
@@ -311,6 +443,7 @@ cmd_serve(int argc, char **argv)
 	       strchr(host, ':') ? "]" : "", web_port(web));
 	fflush(stdout);
 
+	s.retry_ev = evtimer_new(base, retry_cb, &s);
 	s.retention_ev = evtimer_new(base, retention_cb, &s);
 	s.stats_ev = evtimer_new(base, stats_cb, &s);
 	retention_cb(-1, 0, &s);
@@ -329,9 +462,20 @@ out:
 	s.stopping = 1;
 	web_stop(web);
 	engine_free(engine);
-	scheduler_free(sched);
-	/* what the worker was given is scored and kept before the store closes */
+	/* what the worker was given is scored and kept before the store closes;
+	 * passive runs point into the scheduler's probes, so it goes after */
 	monitor_free(s.monitor);
+	/* a last try for the runs the database would not take, then said */
+	if (s.n_unsaved > 0 && flush_unsaved(&s) != 0) {
+		fprintf(stderr, "assay: LOST %zu run%s: the database would not take them (%s)\n",
+		        s.n_unsaved, s.n_unsaved == 1 ? "" : "s", store_last_error(s.store));
+		for (size_t i = 0; i < s.n_unsaved; i++)
+			monitor_result_free(s.unsaved[i]);
+		s.n_unsaved = 0;
+	}
+	if (s.retry_ev)
+		event_free(s.retry_ev);
+	scheduler_free(sched);
 	if (sigint)
 		event_free(sigint);
 	if (sigterm)

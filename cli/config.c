@@ -209,12 +209,84 @@ load_name(const struct ynode *n, const char *key, int (*from_name)(const char *)
 	return 0;
 }
 
+int
+config_parse_rate(const char *s, double *per_hour, char *err, size_t errlen)
+{
+	static const struct {
+		const char *unit;
+		double per_hour;
+	} units[] = {{"s", 3600}, {"m", 60}, {"min", 60}, {"h", 1}, {"d", 1.0 / 24}};
+	char *end;
+	double n = strtod(s, &end);
+	if (end == s || !(n >= 0) || n > 1e6) {
+		snprintf(err, errlen, "rate is a count per time such as 20/h, not '%s'", s);
+		return -1;
+	}
+	if (*end == '\0' && n == 0) {
+		*per_hour = 0;
+		return 0;
+	}
+	if (*end == '/')
+		for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+			if (strcmp(end + 1, units[i].unit) == 0) {
+				*per_hour = n * units[i].per_hour;
+				return 0;
+			}
+	snprintf(err, errlen, "rate is a count per s, m, h or d such as 20/h, not '%s'", s);
+	return -1;
+}
+
+/* passive: {rate, profile, seed} over *p (keys absent leave it as it was),
+ * or `off`. 0, or -1. */
+static int
+load_passive(const struct ynode *n, const char *file, struct config_passive *p, char *err,
+             size_t errlen)
+{
+	static const char *const keys[] = {"rate", "profile", "seed", NULL};
+	static const char *const profiles[] = {"chat", "coding-agent", NULL};
+	const char *s;
+	if (n->kind == YNODE_SCALAR && strcmp(n->scalar, "off") == 0) {
+		p->per_hour = 0;
+		return 0;
+	}
+	if (n->kind != YNODE_MAP)
+		return ytree_error(err, errlen, file, n->line,
+		                   "passive is {rate: 20/h, profile: chat} or off");
+	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
+		return -1;
+	const struct ynode *v = ytree_get(n, "rate");
+	char why[256];
+	if (v != NULL) {
+		if (ytree_as_string(v, file, &s, err, errlen) != 0)
+			return -1;
+		if (config_parse_rate(s, &p->per_hour, why, sizeof why) != 0)
+			return ytree_error(err, errlen, file, v->line, "%s", why);
+	}
+	if ((v = ytree_get(n, "profile")) != NULL) {
+		if (ytree_as_string(v, file, &s, err, errlen) != 0)
+			return -1;
+		int k = name_list_index(profiles, s);
+		if (k < 0)
+			return ytree_error(err, errlen, file, v->line,
+			                   "profile is chat or coding-agent, not '%s'", s);
+		p->profile = k == 0 ? TRAFFIC_CHAT : TRAFFIC_CODING_AGENT;
+	}
+	if ((v = ytree_get(n, "seed")) != NULL) {
+		long seed;
+		if (ytree_as_long(v, file, 0, 0x7fffffffffffffffL, &seed, err, errlen) != 0)
+			return -1;
+		p->seed = (uint64_t)seed;
+		p->has_seed = 1;
+	}
+	return 0;
+}
+
 static int
 load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char *err,
            size_t errlen)
 {
 	static const char *const keys[] = {"name",    "base_url", "api",      "key_env", "auth",
-	                                   "headers", "models",   "interval", NULL};
+	                                   "headers", "models",   "interval", "passive", NULL};
 	const char *file = c->path;
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
@@ -244,8 +316,7 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 	r->base_url = xstrdup(s);
 	r->api = API_OPENAI;
 	int api = API_OPENAI, auth = AUTH_DEFAULT;
-	if (load_name(n, "api", api_from_name, API_NAMES_TEXT, file, &api, err,
-	              errlen) != 0)
+	if (load_name(n, "api", api_from_name, API_NAMES_TEXT, file, &api, err, errlen) != 0)
 		return -1;
 	r->api = (enum api_kind)api;
 	if ((v = ytree_get(n, "key_env")) != NULL) {
@@ -271,6 +342,10 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 	}
 	r->interval_us = c->interval_us;
 	if (load_duration(n, "interval", 1000000, "1s", file, &r->interval_us, err, errlen) != 0)
+		return -1;
+	r->passive = c->passive;
+	if ((v = ytree_get(n, "passive")) != NULL &&
+	    load_passive(v, file, &r->passive, err, errlen) != 0)
 		return -1;
 	v = ytree_get(n, "models");
 	if (v == NULL || v->kind != YNODE_SEQ || v->n == 0)
@@ -300,7 +375,7 @@ config_load(const char *path, char *err, size_t errlen)
 	c->timeout_us = 60 * 1000000LL;
 	c->time_scale = 1;
 	static const char *const keys[] = {"title",   "listen", "database",   "ca_file", "interval",
-	                                   "timeout", "relays", "time_scale", NULL};
+	                                   "timeout", "relays", "time_scale", "passive", NULL};
 	if (ytree_check_keys(root, path, keys, err, errlen) != 0)
 		goto err;
 	if (get_string(root, "title", path, &c->title, err, errlen) != 0 ||
@@ -316,6 +391,10 @@ config_load(const char *path, char *err, size_t errlen)
 	/* simulated worlds: the relays' delays are this multiple of real ones */
 	if ((v = ytree_get(root, "time_scale")) != NULL &&
 	    ytree_as_double(v, path, 1e-4, 1000, &c->time_scale, err, errlen) != 0)
+		goto err;
+	c->passive.profile = TRAFFIC_CHAT;
+	if ((v = ytree_get(root, "passive")) != NULL &&
+	    load_passive(v, path, &c->passive, err, errlen) != 0)
 		goto err;
 	v = ytree_get(root, "relays");
 	if (v == NULL || v->kind != YNODE_SEQ || v->n == 0) {

@@ -12,9 +12,26 @@
 #include <stdint.h>
 
 #include "probes/adapter.h"
+#include "probes/audit.h"
 #include "probes/endpoint.h"
 
 struct baseline_pack;
+
+/*
+ * passive: blended probes (probes/scheduler.h), globally or per relay (a
+ * relay's keys override the global ones; `passive: off` turns them off):
+ *   passive: {rate: 20/h, profile: chat, seed: 7}
+ * rate: N/s, N/m, N/h or N/d (0: none); profile: chat | coding-agent (the
+ * traffic the operator's clients send over this relay's key); seed: the
+ * arrival times' (default: drawn at start-up, so no two runs share them),
+ * mixed with the relay's and model's names so each target has its own.
+ */
+struct config_passive {
+	double per_hour; /* 0: none */
+	enum traffic_profile profile;
+	int has_seed;
+	uint64_t seed;
+};
 
 struct config_relay {
 	char *name;
@@ -28,6 +45,7 @@ struct config_relay {
 	char **models;
 	size_t n_models;
 	int64_t interval_us;
+	struct config_passive passive;
 };
 
 struct config {
@@ -42,7 +60,11 @@ struct config {
 	                      * worlds); 1 by default */
 	struct config_relay *relays;
 	size_t n_relays;
+	struct config_passive passive; /* the relays' default */
 };
+
+/* "20/h" as per hour: 0 with *per_hour, or -1 with why in err. */
+int config_parse_rate(const char *s, double *per_hour, char *err, size_t errlen);
 
 /*
  * Load and validate path. Any model name is accepted: one no pack knows is

@@ -12,7 +12,7 @@ bench-fixture: all
 # tests/test_translate.c its translating relay's requests: they link the
 # fixture's objects (all but its main) besides the library.
 FIXTURE_UNIT_TESTS := $(addprefix $(BUILD)/tests/,test_fixture_send test_translate \
-    test_fixture_timing)
+    test_fixture_timing test_fixture_relays)
 $(FIXTURE_UNIT_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/helpers.o \
     $(filter-out $(BUILD)/fixtures/main.o,$(FIX_OBJ)) $(BUILD)/libassay.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion

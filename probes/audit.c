@@ -3,6 +3,7 @@
  * does not look like a flood to the relay; results come back in any order.
  */
 #include "probes/audit.h"
+#include "probes/canary.h"
 #include "probes/models_list.h"
 
 #include <event2/event.h>
@@ -25,6 +26,8 @@ audit_target_copy(struct audit_target *dst, const struct audit_target *src)
 	dst->list_models = src->list_models;
 	dst->stop = src->stop;
 	dst->stop_arg = src->stop_arg;
+	dst->canary = src->canary;
+	dst->traffic = src->traffic;
 	dst->headers = http_headers_copy(src->headers, src->n_headers);
 	dst->n_headers = src->n_headers;
 }
@@ -233,9 +236,14 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 		const struct probe_def *p = &c->probes[i];
 		if (!(p->tier & tiers))
 			continue;
+		int wants_canary = 0;
+		for (size_t m = 0; m < p->n_messages; m++)
+			wants_canary |= canary_wanted(p->texts[m]);
 		const char *cannot = adapter_cannot(target->api, &p->intent);
 		if (cannot == NULL)
 			cannot = adapter_refused(&target->rules, &p->intent);
+		if (cannot == NULL && wants_canary && target->canary == NULL)
+			cannot = "no canary listener runs (assay audit --canary-wait)";
 		if (cannot != NULL) {
 			run->skipped[run->n_skipped++] = (struct audit_skip){p, cannot};
 			continue;
@@ -253,6 +261,12 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 				it->messages[m].content = p->repeat && s > 0
 				                              ? xstrdup(it[-s].messages[m].content)
 				                              : probe_render(p->texts[m], nonce);
+				if (wants_canary && !(p->repeat && s > 0)) {
+					char *filled =
+					    canary_fill(it->messages[m].content, target->canary);
+					free((char *)it->messages[m].content);
+					it->messages[m].content = filled;
+				}
 			}
 		}
 	}

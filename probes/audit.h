@@ -16,6 +16,18 @@
 #include "probes/catalog.h"
 #include "probes/engine.h"
 
+/* Whose traffic a request is shaped like: an audit's own, or (passive
+ * probes of serve) the client traffic the operator declares. Client
+ * profiles (probes/clients.c) map each to their headers and request
+ * shapes. */
+enum traffic_profile {
+	TRAFFIC_AUDIT = 0,
+	TRAFFIC_CHAT,         /* a chat app's: conversational text */
+	TRAFFIC_CODING_AGENT, /* a coding agent's: tools, JSON, code, stops */
+};
+
+struct canary;
+
 struct audit_target {
 	char *relay; /* display name */
 	char *base_url;
@@ -25,8 +37,14 @@ struct audit_target {
 	enum auth_kind auth;         /* which header carries the key */
 	struct http_header *headers; /* extra request headers (values are secrets) */
 	size_t n_headers;
-	struct request_rules rules; /* what the claimed model accepts (its baseline) */
-	int list_models;            /* also GET the relay's model list */
+	struct request_rules rules;   /* what the claimed model accepts (its baseline) */
+	int list_models;              /* also GET the relay's model list */
+	struct canary *canary;        /* planted in the probes that want one
+	                               * (borrowed; probes/canary.h); NULL: those
+	                               * are not sent */
+	enum traffic_profile traffic; /* the traffic a passive probe blends into
+	                               * (probes/scheduler.h); TRAFFIC_AUDIT for
+	                               * a scheduled audit */
 	/* Asked after each request that ends (NULL: never): nonzero stops the
 	 * run early, when the evidence so far is decisive. The requests not yet
 	 * sent then end unsent (ERR_NOT_SENT, not_needed set) with the sentence

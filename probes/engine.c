@@ -328,6 +328,11 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	} else if (header_is(ptr, n, "content-type", &v, &vlen)) {
 		observation_set(&t->obs->content_type, v, vlen, CONTENT_TYPE_CAP);
 	}
+	if (header_is(ptr, n, "strict-transport-security", &v, &vlen))
+		t->obs->posture |= OBS_POSTURE_HSTS;
+	else if (header_is(ptr, n, "access-control-allow-origin", &v, &vlen) && vlen == 1 &&
+	         v[0] == '*')
+		t->obs->posture |= OBS_POSTURE_CORS_ANY;
 	t->obs->headers_seen |= protocol_header(ptr, n);
 	return n;
 }
@@ -557,7 +562,11 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 			o->ttfb_us -= o->sent_us;
 	}
 	/* a relay may echo the key back in an error: it never leaves here */
-	redact_observation(o, t->api_key, t->secrets, t->n_secrets);
+	o->secrets_echoed = redact_observation(o, t->api_key, t->secrets, t->n_secrets);
+	/* https that got an answer: curl verified the certificate, unless the
+	 * user turned verification off */
+	if (t->status > 0 && strncasecmp(t->url, "https://", 8) == 0 && !e->insecure)
+		o->posture |= OBS_POSTURE_TLS;
 	pacing_note_result(e->pacing, &t->pace, o, now);
 	if (o->n_chunks > 0 &&
 	    arrival_first_chunk_stalled(e->arrival, &t->arrival, t->start_us + o->chunk_us[0]))

@@ -81,6 +81,11 @@ enum {
 	OBS_HDR_OPENAI_ORG = 1 << 5,          /* openai-organization, openai-version */
 };
 enum {
+	OBS_POSTURE_TLS = 1 << 0,      /* the request went over https and verified */
+	OBS_POSTURE_HSTS = 1 << 1,     /* strict-transport-security came back */
+	OBS_POSTURE_CORS_ANY = 1 << 2, /* access-control-allow-origin: * */
+};
+enum {
 	OBS_USAGE_INPUT = 1 << 0,                 /* input_tokens / prompt_tokens */
 	OBS_USAGE_OUTPUT = 1 << 1,                /* output_tokens / completion_tokens */
 	OBS_USAGE_CACHE_CREATION = 1 << 2,        /* cache_creation_input_tokens */
@@ -137,6 +142,10 @@ struct observation {
 	long start_input_tokens;     /* Anthropic message_start usage.input_tokens; -1 */
 	char *content_type;          /* the response's Content-Type */
 	char *tool_id;               /* the first tool call's id */
+	/* the relay's security posture (scoring/posture.h): OBS_POSTURE_* bits,
+	 * and how many fields had a secret of the request redacted out */
+	unsigned posture;
+	int secrets_echoed;
 	int64_t last_byte_us;        /* the last response byte (headers or body) from
 	                              * the start of the transfer; -1: none came */
 	int64_t timeout_us;          /* the deadline it was given; -1: never sent */

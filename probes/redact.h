@@ -17,10 +17,13 @@
 
 struct observation;
 
-/* Replace every occurrence of secret (and of its leading 10 characters) in s
- * by "[redacted]"; returns a new string the caller frees, NULL when s is
- * NULL. A secret shorter than 4 characters is not looked for: s is copied
- * as it is. */
+/* Replace every echo of secret in s by "[redacted]": any run of 8 or more
+ * of its characters in order (the whole key, the key without its "sk-",
+ * its middle or a cut-off start; a run inside the vendor prefix alone, such
+ * as "sk-proj-", is no echo), its URL-encoded spelling, and its base64
+ * spelling at any alignment (runs of 12 or more). Returns a new string the
+ * caller frees, NULL when s is NULL. A secret shorter than 4 characters is
+ * not looked for; one shorter than 8 is looked for whole. */
 char *redact_secret(const char *s, const char *secret);
 
 /* Is an extra header's value to be redacted? Those of 8 characters or
@@ -32,9 +35,10 @@ int redact_worth(const char *value);
 /*
  * Redact, in place, the fields of o a relay's words reach: of key (NULL:
  * none) and then of each of the n_values values. text_len follows text.
- * On return o holds no occurrence of any of them.
+ * On return o holds no occurrence of any of them. Returns how many fields
+ * held one (the relay echoed a secret back).
  */
-void redact_observation(struct observation *o, const char *key, char *const *values,
-                        size_t n_values);
+int redact_observation(struct observation *o, const char *key, char *const *values,
+                       size_t n_values);
 
 #endif

@@ -412,6 +412,12 @@ model_release(struct baseline_model *m)
 		strings_free(m->samples[i].texts, m->samples[i].n);
 	}
 	free(m->samples);
+	for (size_t i = 0; i < m->n_answer_counts; i++) {
+		free(m->answer_counts[i].probe);
+		strings_free(m->answer_counts[i].values, m->answer_counts[i].n);
+		free(m->answer_counts[i].counts);
+	}
+	free(m->answer_counts);
 }
 
 void
@@ -437,6 +443,36 @@ number_pair(const json_t *o, const char *a, const char *b, double *x, double *y)
 	*x = json_number_value(va);
 	*y = json_number_value(vb);
 	return 1;
+}
+
+/* "answer_counts": {probe: {answer: count}}; a count that is not a
+ * positive integer is left out, as is anything not an object. */
+static void
+answer_counts_load(struct baseline_model *m, json_t *ac)
+{
+	if (!json_is_object(ac))
+		return;
+	m->answer_counts = xcalloc(json_object_size(ac) + 1, sizeof *m->answer_counts);
+	const char *probe;
+	json_t *one;
+	json_object_foreach(ac, probe, one)
+	{
+		if (!json_is_object(one))
+			continue;
+		struct baseline_answer_counts *c = &m->answer_counts[m->n_answer_counts++];
+		c->probe = xstrdup(probe);
+		c->values = xcalloc(json_object_size(one) + 1, sizeof *c->values);
+		c->counts = xcalloc(json_object_size(one) + 1, sizeof *c->counts);
+		const char *value;
+		json_t *count;
+		json_object_foreach(one, value, count)
+		{
+			if (!json_is_integer(count) || json_integer_value(count) <= 0)
+				continue;
+			c->values[c->n] = xstrdup(value);
+			c->counts[c->n++] = (long)json_integer_value(count);
+		}
+	}
 }
 
 struct baseline_pack *
@@ -510,6 +546,7 @@ baseline_load(const char *path, char *err, size_t errlen)
 				strings_load(texts, &bs->texts, &bs->n);
 			}
 		}
+		answer_counts_load(m, json_object_get(jm, "answer_counts"));
 		json_t *answers = json_object_get(jm, "answers");
 		if (json_is_object(answers)) {
 			m->answers = xcalloc(json_object_size(answers) + 1, sizeof *m->answers);
@@ -586,6 +623,17 @@ model_to_json(const struct baseline_model *m)
 			                    strings_json(m->samples[i].texts, m->samples[i].n));
 		json_object_set_new(j, "samples", samples);
 	}
+	if (m->n_answer_counts > 0) {
+		json_t *ac = json_object();
+		for (size_t i = 0; i < m->n_answer_counts; i++) {
+			const struct baseline_answer_counts *c = &m->answer_counts[i];
+			json_t *one = json_object();
+			for (size_t k = 0; k < c->n; k++)
+				json_object_set_new(one, c->values[k], json_integer(c->counts[k]));
+			json_object_set_new(ac, c->probe, one);
+		}
+		json_object_set_new(j, "answer_counts", ac);
+	}
 	if (m->ttft_ms >= 0) {
 		json_t *lat = json_object();
 		json_object_set_new(lat, "ttft_ms", json_real(m->ttft_ms));
@@ -657,6 +705,17 @@ model_copy(struct baseline_model *dst, const struct baseline_model *m)
 		dst->samples[i].n = m->samples[i].n;
 	}
 	dst->n_samples = m->n_samples;
+	dst->answer_counts = xcalloc(m->n_answer_counts + 1, sizeof *dst->answer_counts);
+	for (size_t i = 0; i < m->n_answer_counts; i++) {
+		const struct baseline_answer_counts *c = &m->answer_counts[i];
+		struct baseline_answer_counts *d = &dst->answer_counts[i];
+		d->probe = xstrdup(c->probe);
+		d->values = strings_copy(c->values, c->n);
+		d->counts = xcalloc(c->n + 1, sizeof *d->counts);
+		memcpy(d->counts, c->counts, c->n * sizeof *d->counts);
+		d->n = c->n;
+	}
+	dst->n_answer_counts = m->n_answer_counts;
 	dst->price_in = m->price_in;
 	dst->price_out = m->price_out;
 	dst->ttft_ms = m->ttft_ms;
@@ -1033,6 +1092,15 @@ int
 baseline_has_fingerprint(const struct baseline_model *m, const char *fp)
 {
 	return name_index((const char *const *)m->fingerprints, m->n_fingerprints, fp) >= 0;
+}
+
+const struct baseline_answer_counts *
+baseline_answer_counts_for(const struct baseline_model *m, const char *probe)
+{
+	for (size_t i = 0; m != NULL && i < m->n_answer_counts; i++)
+		if (strcmp(m->answer_counts[i].probe, probe) == 0)
+			return &m->answer_counts[i];
+	return NULL;
 }
 
 const struct baseline_samples *

@@ -28,6 +28,19 @@ struct baseline_samples {
 };
 
 /*
+ * How often the official model gave each normalised answer to a one-token
+ * categorical probe (scoring/detectors/fingerprint.c): the reference
+ * distribution of the fingerprint test, as `baseline record` counted it.
+ * values[i] was answered counts[i] times; values are distinct.
+ */
+struct baseline_answer_counts {
+	char *probe;
+	char **values;
+	long *counts;
+	size_t n;
+};
+
+/*
  * The official API's protocol around the answer, as `baseline record` saw
  * it on every response (see the OBS_USAGE_* and OBS_HDR_* bits and the
  * event letters of probes/observation.h). An honest pass-through keeps all
@@ -108,6 +121,10 @@ struct baseline_model {
 	char *id_shape; /* shape of official response ids, see baseline_id_shape() */
 	struct baseline_samples *samples;
 	size_t n_samples;
+	/* "answer_counts": {probe: {answer: count}} in the pack; none in older
+	 * packs */
+	struct baseline_answer_counts *answer_counts;
+	size_t n_answer_counts;
 	/* per API (enum api_kind): "protocol": {"openai": {...}, "responses":
 	 * {...}} in the pack; an unkeyed object (older packs) is the model's
 	 * own api's */
@@ -205,6 +222,9 @@ int baseline_has_fingerprint(const struct baseline_model *m, const char *fp);
 /* The recorded answer samples for a probe, or NULL. */
 const struct baseline_samples *baseline_samples_for(const struct baseline_model *m,
                                                     const char *probe);
+/* The recorded answer distribution of a categorical probe, or NULL. */
+const struct baseline_answer_counts *baseline_answer_counts_for(const struct baseline_model *m,
+                                                                const char *probe);
 /* The shape of a response id, e.g. "chatcmpl-{29 alnum}" or "{uuid}":
  * the literal prefix up to the last '-' or '_', then the length and
  * alphabet of the rest. Written into out (size outlen). */

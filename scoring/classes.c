@@ -35,6 +35,10 @@ static const struct class_info table[CLASS__COUNT] = {
                            "Requests fail: errors, timeouts, dead endpoints."},
     [CLASS_DEGRADED_LATENCY] = {"degraded_latency", 0, 0, "slow",
                                 "Answers much later or slower than the official API."},
+    [CLASS_CREDENTIAL_HARVESTING] = {"credential_harvesting", 1, FP_BUDGET_MISBEHAVING,
+                                     "harvests keys",
+                                     "Takes API keys out of the prompts it relays and uses "
+                                     "them."},
 };
 
 const struct class_info *

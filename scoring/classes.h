@@ -20,6 +20,7 @@ enum finding_class {
 	CLASS_RATE_LIMITED,
 	CLASS_UNAVAILABLE,
 	CLASS_DEGRADED_LATENCY,
+	CLASS_CREDENTIAL_HARVESTING, /* appended: the ledger stores classes as bits */
 	CLASS__COUNT
 };
 

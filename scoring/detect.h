@@ -5,8 +5,8 @@
  * A scorer holds the baseline pack and the tokenizers it opened, and walks
  * the detector table (scoring/detector.h, one file per family under
  * scoring/detectors/: availability, accounting, answers, protocol,
- * conformance, timing). Each finding carries its numbers. A scorer is used
- * by one thread at a time.
+ * conformance, timing, fingerprint). Each finding carries its numbers. A
+ * scorer is used by one thread at a time.
  */
 #ifndef ASSAY_DETECT_H
 #define ASSAY_DETECT_H
@@ -112,6 +112,54 @@ int scorer_style_test(const struct scorer *s, const struct baseline_model *claim
  * runs is how many audit runs the answers came from. */
 void scorer_add_style_finding(const struct baseline_model *claimed, const struct style_test *t,
                               int runs, struct assessment *a);
+
+/*
+ * One-token categorical fingerprints (scoring/detectors/fingerprint.c):
+ * questions such as "a random number between 1 and 100" whose normalised
+ * answers (fingerprint_normalise) the official model gives with a
+ * distribution of its own, recorded by `baseline record` (answer_counts)
+ * and compared by a test calibrated on the recorded answers themselves.
+ */
+#define FINGERPRINT_VALUE_MAX 32 /* bytes of a normalised answer, with its NUL */
+/* Is probe one of the categorical fingerprint probes? */
+int scorer_fingerprint_probe(const char *probe);
+/* The answer as counted: its first word, lower-cased (ASCII), quotes and
+ * punctuation around it dropped, cut at a character boundary to fit out
+ * (FINGERPRINT_VALUE_MAX); "" when text has no word. */
+void fingerprint_normalise(const char *text, char *out, size_t outlen);
+
+/* One answer of the relay to a fingerprint probe (strings borrowed). */
+struct fingerprint_answer {
+	const char *probe;
+	const char *value; /* normalised */
+};
+struct fingerprint_test {
+	size_t n;       /* the relay's answers tested (those with a reference) */
+	double p_value; /* calibrated against the recorded answers (see the .c) */
+	/* the answer that tells most: `count` of the `of` answers to probe
+	 * were value; the official model gives it `official_share` of the
+	 * time (0: never among `recorded` answers) */
+	const char *probe;
+	char value[FINGERPRINT_VALUE_MAX];
+	size_t count, of;
+	double official_share;
+	long recorded;
+	/* a pack model these answers are at least FINGERPRINT_NAMED_RATIO
+	 * times likelier from, or NULL */
+	const struct baseline_model *closest;
+	double closest_ratio;
+};
+#define FINGERPRINT_NAMED_RATIO 100.0
+/* Test n answers against claimed's recorded distributions: -1 when claimed
+ * has none for any answered probe. Deterministic for the same answers. */
+int scorer_fingerprint_test(const struct scorer *s, const struct baseline_model *claimed,
+                            const struct fingerprint_answer *answers, size_t n,
+                            struct fingerprint_test *out);
+/* Add the substitution finding a test supports (none when p > the suspect
+ * budget); runs is how many audit runs the answers came from. */
+void scorer_add_fingerprint_finding(const struct baseline_model *claimed,
+                                    const struct fingerprint_test *t, int runs,
+                                    struct assessment *a);
 
 /* Exact prompt_tokens of a rendered probe request for a tokenizer and chat
  * family, or -1 when it cannot be counted. */

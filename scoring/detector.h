@@ -58,6 +58,7 @@ extern const struct detector detector_capability;
 extern const struct detector detector_protocol;
 extern const struct detector detector_protocol_shape;
 extern const struct detector detector_style;
+extern const struct detector detector_fingerprint;
 extern const struct detector detector_temperature;
 extern const struct detector detector_output_cap;
 extern const struct detector detector_latency;
@@ -65,6 +66,7 @@ extern const struct detector detector_params;
 extern const struct detector detector_stream_buffered;
 extern const struct detector detector_cached;
 extern const struct detector detector_usage_totals;
+extern const struct detector detector_harvest;
 
 /* Scorer services for detectors. */
 

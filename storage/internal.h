@@ -46,6 +46,7 @@ struct store {
 	struct stored_target **targets;
 	size_t n_targets;
 	char *scratch_findings; /* the last outcome's findings JSON */
+	char last_error[512];   /* why the last save failed (store_last_error) */
 	/* retention's position: next target whose rollups are trimmed */
 	int64_t retention_target;
 	sqlite3_stmt *retention[16]; /* retention.c's statements, prepared once */

@@ -23,6 +23,11 @@
 #include "base/util.h"
 #include "scoring/listing.h"
 
+/* How long a busy database is waited for: at open (migrations, the write
+ * check), then for each write. */
+#define STORE_OPEN_BUSY_MS 5000
+#define STORE_WRITE_BUSY_MS 250
+
 static const char *const migrations[] = {
     /* 0 -> 1: runs and observations */
     "CREATE TABLE runs ("
@@ -383,7 +388,7 @@ store_open(const char *path, int readonly, char *err, size_t errlen)
 		         s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		goto err;
 	}
-	sqlite3_busy_timeout(s->db, 5000);
+	sqlite3_busy_timeout(s->db, STORE_OPEN_BUSY_MS);
 	char e2[512];
 	if (!readonly) {
 		if (store_exec(s,
@@ -397,6 +402,26 @@ store_open(const char *path, int readonly, char *err, size_t errlen)
 			snprintf(err, errlen, "database '%s': %s", path, e2);
 			goto err;
 		}
+		/* a file or folder we may not write opens read-only without a
+		 * word: every run would then be lost, one log line each */
+		char version[96];
+		snprintf(version, sizeof version,
+		         "BEGIN IMMEDIATE; PRAGMA user_version = %d; COMMIT;", user_version(s));
+		if (sqlite3_db_readonly(s->db, "main") == 1 ||
+		    store_exec(s, version, e2, sizeof e2) != 0) {
+			if (sqlite3_db_readonly(s->db, "main") == 1)
+				snprintf(e2, sizeof e2, "it is read-only");
+			snprintf(
+			    err, errlen,
+			    "cannot write database '%s': %s (check the permissions of the file "
+			    "and its folder, and that no other process holds it)",
+			    path, e2);
+			goto err;
+		}
+		/* from now on a busy database is not waited for long: the event loop
+		 * would stall; a run that cannot be written waits in serve's queue
+		 * and is retried (cli/cmd_serve.c) */
+		sqlite3_busy_timeout(s->db, STORE_WRITE_BUSY_MS);
 		for (int i = 0; i < STMT__COUNT; i++) {
 			if (sqlite3_prepare_v3(s->db, writer_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
 			                       &s->stmt[i], NULL) != SQLITE_OK) {
@@ -762,6 +787,12 @@ save_ledger(struct store *s, int64_t target, const struct ledger_entry *e)
 	return sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
 }
 
+const char *
+store_last_error(const struct store *s)
+{
+	return s->last_error;
+}
+
 int64_t
 store_save_run(struct store *s, const struct audit_run *run, const struct assessment *a,
                const struct timeline_change *change, const struct ledger_entry *entry,
@@ -772,8 +803,14 @@ store_save_run(struct store *s, const struct audit_run *run, const struct assess
 	if (ids == NULL)
 		ids = &scratch;
 	memset(ids, 0, sizeof *ids);
-	if (s->readonly || store_exec(s, "BEGIN IMMEDIATE", err, sizeof err) != 0)
+	if (s->readonly) {
+		snprintf(s->last_error, sizeof s->last_error, "the database was opened read-only");
 		return -1;
+	}
+	if (store_exec(s, "BEGIN IMMEDIATE", err, sizeof err) != 0) {
+		snprintf(s->last_error, sizeof s->last_error, "%s", err);
+		return -1;
+	}
 	json_t *j = assessment_to_json(a);
 	free(s->scratch_findings);
 	s->scratch_findings = json_dumps(json_object_get(j, "findings"), JSON_COMPACT);
@@ -831,7 +868,7 @@ store_save_run(struct store *s, const struct audit_run *run, const struct assess
 		goto fail;
 	return ids->run_id;
 fail:
-	fprintf(stderr, "assay: cannot save run: %s\n", sqlite3_errmsg(s->db));
+	snprintf(s->last_error, sizeof s->last_error, "%s", sqlite3_errmsg(s->db));
 	store_exec(s, "ROLLBACK", err, sizeof err);
 	/* a target row created in the rolled-back transaction is gone too */
 	store_forget_targets(s);

@@ -63,8 +63,11 @@ struct store_ids {
  * Save a finished run in one transaction: the run, its observations, its
  * rollups and, when given, the timeline's change and the ledger's entry.
  * Returns the run id (ids, when not NULL, gets the rows' ids), or -1 with
- * the reason on stderr: then nothing of the run was kept.
+ * the reason in store_last_error(): then nothing of the run was kept, and
+ * the caller keeps the run to try again (a busy or locked database, a full
+ * disk) and says so.
  */
+const char *store_last_error(const struct store *s);
 int64_t store_save_run(struct store *s, const struct audit_run *run, const struct assessment *a,
                        const struct timeline_change *change, const struct ledger_entry *entry,
                        struct store_ids *ids);

@@ -449,6 +449,43 @@ Test(adapter, secret_is_redacted)
 	free(s);
 }
 
+/* Echoes without the prefix, from the middle, cut off, URL-encoded or in
+ * base64 are the key too; a vendor prefix alone and short fragments are
+ * words, and stay. */
+Test(adapter, every_spelling_of_the_key_is_redacted)
+{
+	const char *key = "sk-proj-Zq81xWv4+Lm0/Tn7Yb2Kc9Rd";
+	static const struct {
+		const char *text, *gone;
+	} echoes[] = {
+	    {"key=sk-proj-Zq81xWv4+Lm0/Tn7Yb2Kc9Rd ok", "Zq81xWv4"},
+	    {"no prefix: Zq81xWv4+Lm0/Tn7Yb2Kc9Rd.", "Lm0/Tn7Y"},
+	    {"middle only ...xWv4+Lm0/Tn7Y...", "xWv4+Lm0"},
+	    {"cut: sk-proj-Zq81xWv4...", "Zq81xWv4"},
+	    {"url: sk-proj-Zq81xWv4%2BLm0%2FTn7Yb2Kc9Rd", "Tn7Yb2Kc9Rd"},
+	    /* base64("sk-proj-Zq81xWv4+Lm0/Tn7Yb2Kc9Rd") and inside "Basic " of
+	     * "user:" + key */
+	    {"b64 c2stcHJvai1acTgxeFd2NCtMbTAvVG43WWIyS2M5UmQ=", "eFd2NCtMbTAvVG43"},
+	    {"Basic dXNlcjpzay1wcm9qLVpxODF4V3Y0K0xtMC9UbjdZYjJLYzlSZA==", "K0xtMC9UbjdZ"},
+	};
+	for (size_t i = 0; i < sizeof echoes / sizeof echoes[0]; i++) {
+		char *r = redact_secret(echoes[i].text, key);
+		cr_expect_null(strstr(r, echoes[i].gone), "%s -> %s", echoes[i].text, r);
+		cr_expect_not_null(strstr(r, "[redacted]"), "%s -> %s", echoes[i].text, r);
+		free(r);
+	}
+	static const char *const words[] = {
+	    "keys look like sk-proj-... in the docs", /* the vendor prefix alone */
+	    "Zq81 and xWv4 are short",                /* runs under 8 */
+	    "The capital of Australia is Canberra.",
+	};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
+		char *r = redact_secret(words[i], key);
+		cr_expect_str_eq(r, words[i]);
+		free(r);
+	}
+}
+
 Test(adapter, every_field_a_relay_fills_is_redacted_of_the_key)
 {
 	/* a hostile relay echoes the key in x-ratelimit-remaining-requests, the

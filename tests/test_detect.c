@@ -37,6 +37,24 @@ teardown(void)
 	catalog_free(cat);
 }
 
+/* The rank-th commonest recorded answer in ac, or dflt. */
+static const char *
+fingerprint_top(const struct baseline_answer_counts *ac, size_t rank, const char *dflt)
+{
+	if (ac == NULL || ac->n == 0)
+		return dflt;
+	size_t *order = xcalloc(ac->n, sizeof *order);
+	for (size_t i = 0; i < ac->n; i++) {
+		size_t j = i;
+		for (; j > 0 && ac->counts[order[j - 1]] < ac->counts[i]; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+	const char *v = ac->values[order[rank % ac->n]];
+	free(order);
+	return v;
+}
+
 /*
  * A finished run of the cheap and medium probes where the relay answers as
  * `served` (tokenizer + template) would, adding `extra` hidden prompt tokens,
@@ -51,8 +69,8 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 	/* the claimed model as the scorer will judge it: the pack's, or the
 	 * stand-in for a name the pack lacks */
 	const struct baseline_model *known = baseline_find(pack, claimed);
-	enum api_kind api = known ? (enum api_kind)api_from_name(known->api)
-	                          : model_default_api(claimed);
+	enum api_kind api =
+	    known ? (enum api_kind)api_from_name(known->api) : model_default_api(claimed);
 	const struct baseline_model *cm = scorer_claimed(scorer, claimed, api);
 	struct audit_run *run =
 	    test_run_alloc(&(struct audit_target){.relay = (char *)"r",
@@ -97,6 +115,11 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 				    bm ? baseline_samples_for(bm, "style") : NULL;
 				if (bs != NULL && bs->n > 0)
 					text = bs->texts[((size_t)s * 7 + 3) % bs->n];
+			} else if (scorer_fingerprint_probe(p->id)) {
+				/* the claimed model's commonest one-word answers */
+				const struct baseline_answer_counts *ac =
+				    baseline_answer_counts_for(baseline_find(pack, claimed), p->id);
+				text = fingerprint_top(ac, (size_t)s, text);
 			} else if (strcmp(p->id, "cap-strawberry") == 0)
 				text = answer_ok ? "3" : "2";
 			else if (strcmp(p->id, "cap-arithmetic") == 0)
@@ -273,8 +296,7 @@ Test(detect, claude_in_the_official_shape_with_private_counts_is_genuine, .init 
  * the name's own line, or behind a name of no known line, only identify;
  * nothing ever vouches (genuine) without a baseline.
  */
-Test(detect, unknown_model_served_by_another_line_is_substitution, .init = setup,
-     .fini = teardown)
+Test(detect, unknown_model_served_by_another_line_is_substitution, .init = setup, .fini = teardown)
 {
 	static const struct {
 		const char *claimed, *tok, *family, *served;
@@ -475,7 +497,7 @@ Test(detect, another_models_fingerprint_is_substitution, .init = setup, .fini = 
 	const struct finding *f = find(&a, "substitution");
 	cr_assert_not_null(f);
 	cr_expect_str_eq(f->served ? f->served : "", "gpt-4o-mini");
-	cr_expect(a.partial_substitution, "3 of 27 requests is a partial swap");
+	cr_expect(a.partial_substitution, "3 of 30 requests is a partial swap");
 	assessment_release(&a);
 	audit_run_free(run);
 }

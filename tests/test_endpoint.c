@@ -551,6 +551,8 @@ Test(engine_headers, extra_headers_sent_and_redacted_everywhere)
 	cr_expect_null(strstr(t, "tenant-secret"), "%s", t);
 	cr_expect_eq(w.obs->text_len, strlen(t));
 	cr_expect_str_eq(w.obs->model, "[redacted]");
+	/* said in the security posture: the text and the model held secrets */
+	cr_expect_geq(w.obs->secrets_echoed, 2);
 	wire_obs_free(&w);
 
 	/* an error body echoing them: error_detail is redacted too */

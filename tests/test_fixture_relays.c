@@ -12,8 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "base/util.h"
+#include "fixtures/world.h"
 #include "probes/sse.h"
 #include "scoring/tokenizer.h"
 #include "tests/helpers.h"
@@ -63,6 +65,10 @@ static const char *const relays[] = {"official",
                                      "audit-aware",
                                      "later",
                                      "combo",
+                                     "evade-tests",
+                                     "evade-keys",
+                                     "evade-day",
+                                     "evade-night",
                                      "translate",
                                      "translate-careful",
                                      "translate-claude",
@@ -270,6 +276,137 @@ Test(relay, disguised_substitution_wears_the_premium_dialect)
 	cr_expect(gpt4o_fingerprint(&r), "not disguised");
 	cr_expect_gt(usage(&r, "prompt_tokens"), count_prompt(q));
 	response_release(&r);
+}
+
+/* ---- evaders: the real model for what looks like a test ---- */
+
+/* A request as an app sends it: its system prompt, a history, its SDK's
+ * User-Agent, no token limit, a warm temperature. */
+#define APP_EXTRA                                                                                  \
+	"{\"temperature\": 0.7, \"messages\": ["                                                   \
+	"{\"role\": \"system\", \"content\": \"You are a helpful travel assistant.\"},"            \
+	"{\"role\": \"user\", \"content\": \"We land in Lisbon on Friday.\"},"                     \
+	"{\"role\": \"assistant\", \"content\": \"Lovely! How long will you stay?\"},"             \
+	"{\"role\": \"user\", \"content\": \"Three days. What should we not miss?\"}]}"
+
+static const char *const sdk_headers[] = {"User-Agent: OpenAI/Python 1.54.0", NULL};
+
+static void
+send_as(struct response *r, const char *relay, const char *extra, const char *const *headers)
+{
+	char *body = chat_body("gpt-4o", "Tell me about the sea.", extra);
+	fixture_send(r, &world, relay, "/chat/completions", body, headers, 20000);
+	free(body);
+	cr_assert_eq(r->status, 200, "%s: HTTP %ld: %s", relay, r->status, r->body);
+}
+
+Test(relay, evader_spares_test_shaped_requests)
+{
+	struct response r;
+	/* an audit probe: six signals */
+	send_as(&r, "evade-tests",
+	        "{\"max_tokens\": 16, \"temperature\": 0, \"messages\": "
+	        "[{\"role\": \"user\", \"content\": \"[ref 1a2b3c4d] Reply with the single word: "
+	        "pong\"}]}",
+	        NULL);
+	cr_expect(gpt4o_fingerprint(&r), "a test-shaped request was swapped");
+	response_release(&r);
+	/* three: no system prompt, one turn, no SDK; nothing designed */
+	send_as(&r, "evade-tests", NULL, NULL);
+	cr_expect(gpt4o_fingerprint(&r), "three signals were not enough");
+	response_release(&r);
+	/* two: the SDK's User-Agent takes one away */
+	send_as(&r, "evade-tests", NULL, sdk_headers);
+	cr_expect(!gpt4o_fingerprint(&r), "a plain SDK request was spared");
+	response_release(&r);
+	/* an app's request: none */
+	send_as(&r, "evade-tests", APP_EXTRA, sdk_headers);
+	cr_expect(!gpt4o_fingerprint(&r), "an app's request was spared");
+	response_release(&r);
+	/* an app's request with the test's telltales on top: short limit,
+	 * temperature 0 and a designed prompt make three */
+	send_as(&r, "evade-tests",
+	        "{\"temperature\": 0, \"max_tokens\": 20, \"messages\": ["
+	        "{\"role\": \"system\", \"content\": \"You are terse.\"},"
+	        "{\"role\": \"user\", \"content\": \"Reply with the single word: pong\"}]}",
+	        sdk_headers);
+	cr_expect(gpt4o_fingerprint(&r), "designed, short and cold was swapped");
+	response_release(&r);
+}
+
+Test(relay, evader_spares_new_keys_and_audit_keys)
+{
+	struct response r;
+	const char *const fresh[] = {"Authorization: Bearer sk-fresh", sdk_headers[0], NULL};
+	const char *const auditor[] = {"Authorization: Bearer sk-auditor", sdk_headers[0], NULL};
+	for (int i = 0; i < 4; i++) {
+		send_as(&r, "evade-keys", APP_EXTRA, fresh);
+		cr_expect(gpt4o_fingerprint(&r) == (i < 2), "request %d of a new key", i + 1);
+		response_release(&r);
+		send_as(&r, "evade-keys", APP_EXTRA, auditor);
+		cr_expect(gpt4o_fingerprint(&r), "the audit key's request %d was swapped", i + 1);
+		response_release(&r);
+	}
+	/* no key at all is one more key, with its own first two */
+	send_as(&r, "evade-keys", APP_EXTRA, sdk_headers);
+	cr_expect(gpt4o_fingerprint(&r), "the keyless first request was swapped");
+	response_release(&r);
+}
+
+/* The simulated day: 10:00 lies in 09:00-17:00, 12:00 outside 22:00-06:00
+ * (a window over midnight), for hours of simulated time at this scale. */
+Test(relay, evader_keeps_honest_hours)
+{
+	struct response r;
+	for (int i = 0; i < 3; i++) {
+		send_as(&r, "evade-day", APP_EXTRA, sdk_headers);
+		cr_expect(gpt4o_fingerprint(&r), "swapped inside the honest hours");
+		response_release(&r);
+		send_as(&r, "evade-night", APP_EXTRA, sdk_headers);
+		cr_expect(!gpt4o_fingerprint(&r), "honest outside its hours");
+		response_release(&r);
+	}
+}
+
+/* A world file with one relay of behaviours `line`: its load error ("" if
+ * it loads). */
+static void
+world_error(const char *line, char *err, size_t errlen)
+{
+	char path[] = "/tmp/assay-world-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	FILE *f = fdopen(fd, "w");
+	fprintf(f, "provider: {}\nrelays:\n  - name: r\n    behaviours:\n      - %s\n", line);
+	fclose(f);
+	err[0] = '\0';
+	struct world *w = world_load(path, err, errlen);
+	world_free(w);
+	unlink(path);
+}
+
+Test(evader_options, bad_values_name_their_line)
+{
+	char err[512];
+	world_error("substitute: {to: gpt-4o-mini, spare_tests: 3, honest_hours: \"09:00-17:00\", "
+	            "clock: \"10:30\", spare_new_keys: 5, audit_keys: [sk-a], signals: "
+	            "[no_system, single_turn, sdkless_agent]}",
+	            err, sizeof err);
+	cr_expect_str_empty(err);
+	world_error("substitute: {to: gpt-4o-mini, signals: [no_sytem]}", err, sizeof err);
+	cr_expect(strstr(err, ":5: unknown test signal 'no_sytem'") != NULL, "%s", err);
+	world_error("substitute: {to: gpt-4o-mini, spare_tests: 2, signals: [no_system]}", err,
+	            sizeof err);
+	cr_expect(strstr(err, ":5: spare_tests 2 needs") != NULL, "%s", err);
+	world_error("substitute: {to: gpt-4o-mini, honest_hours: \"9-17\"}", err, sizeof err);
+	cr_expect(strstr(err, ":5: honest_hours is") != NULL, "%s", err);
+	world_error("substitute: {to: gpt-4o-mini, honest_hours: \"09:00-25:00\"}", err,
+	            sizeof err);
+	cr_expect(strstr(err, ":5: honest_hours is") != NULL, "%s", err);
+	world_error("substitute: {to: gpt-4o-mini, clock: \"10:00\"}", err, sizeof err);
+	cr_expect(strstr(err, ":5: clock needs honest_hours") != NULL, "%s", err);
+	world_error("substitute: {to: gpt-4o-mini, spare_tests: 7}", err, sizeof err);
+	cr_expect(strstr(err, ":5:") != NULL, "%s", err);
 }
 
 /* ---- translate: Anthropic in front, qwen3-32b behind ---- */

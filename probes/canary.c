@@ -1,0 +1,204 @@
+/*
+ * canary: planted credentials and their listener (see the header).
+ */
+#include "probes/canary.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include "base/util.h"
+
+static void
+random_chars(char *out, size_t n, const char *alphabet)
+{
+	unsigned char raw[64];
+	size_t k = strlen(alphabet);
+	while (n > 0) {
+		size_t take = n < sizeof raw ? n : sizeof raw;
+		if (getrandom(raw, take, 0) != (ssize_t)take)
+			fatal(70, "cannot read random bytes");
+		for (size_t i = 0; i < take; i++)
+			*out++ = alphabet[raw[i] % k];
+		n -= take;
+	}
+	*out = '\0';
+}
+
+void
+canary_make(struct canary *c, const char *listener_url, const char *relay)
+{
+	memset(c, 0, sizeof *c);
+	static const char base62[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	memcpy(c->key, "sk-proj-", 8);
+	random_chars(c->key + 8, 40, base62);
+	random_chars(c->token, 32, "0123456789abcdef");
+	snprintf(c->url, sizeof c->url, "%s/c/%s/v1", listener_url, c->token);
+	snprintf(c->relay, sizeof c->relay, "%s", relay ? relay : "");
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	if (EVP_Digest(c->key, strlen(c->key), md, &mdlen, EVP_sha256(), NULL) != 1)
+		fatal(70, "cannot hash a canary");
+	for (int i = 0; i < 8; i++)
+		snprintf(c->digest + 2 * i, 3, "%02x", md[i]);
+}
+
+int
+canary_wanted(const char *s)
+{
+	return s != NULL && strstr(s, "{canary_") != NULL;
+}
+
+char *
+canary_fill(const char *s, const struct canary *c)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	const char *p = s;
+	for (const char *hit; c != NULL && (hit = strstr(p, "{canary_")) != NULL;) {
+		if (buf_add(&b, p, (size_t)(hit - p)) != 0)
+			fatal(70, "internal: canary buffer");
+		if (strncmp(hit, "{canary_key}", 12) == 0) {
+			buf_puts(&b, c->key);
+			p = hit + 12;
+		} else if (strncmp(hit, "{canary_url}", 12) == 0) {
+			buf_puts(&b, c->url);
+			p = hit + 12;
+		} else {
+			buf_puts(&b, "{");
+			p = hit + 1;
+		}
+	}
+	buf_puts(&b, p);
+	return buf_take(&b, NULL);
+}
+
+struct canary_listener {
+	struct evhttp *http;
+	struct canary **watched;
+	size_t n;
+};
+
+/* Printable ASCII of s, at most n - 1 bytes: a harvester's words are
+ * untrusted. */
+static void
+keep_clean(char *out, size_t n, const char *s)
+{
+	size_t k = 0;
+	for (; s != NULL && *s && k + 1 < n; s++)
+		out[k++] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+	out[k] = '\0';
+}
+
+static void
+record(struct canary *c, struct evhttp_request *req, int with_key)
+{
+	if (c->n_hits == CANARY_HITS_MAX) {
+		c->more_hits++;
+		return;
+	}
+	struct canary_hit *h = &c->hits[c->n_hits++];
+	h->at_ms = wall_ms();
+	h->with_key = with_key;
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+	if (conn != NULL)
+		evhttp_connection_get_peer(conn, &addr, &port);
+	char peer[80];
+	snprintf(peer, sizeof peer, "%s:%u", addr ? addr : "?", (unsigned)port);
+	keep_clean(h->peer, sizeof h->peer, peer);
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	keep_clean(h->user_agent, sizeof h->user_agent, evhttp_find_header(in, "user-agent"));
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	keep_clean(h->method, sizeof h->method,
+	           cmd == EVHTTP_REQ_GET    ? "GET"
+	           : cmd == EVHTTP_REQ_POST ? "POST"
+	                                    : "OTHER");
+	/* the path without the token: the token is ours, the rest is theirs */
+	const char *uri = evhttp_request_get_uri(req);
+	const char *rest = uri ? strstr(uri, c->token) : NULL;
+	keep_clean(h->path, sizeof h->path, rest ? rest + strlen(c->token) : uri);
+}
+
+static void
+request_cb(struct evhttp_request *req, void *arg)
+{
+	struct canary_listener *l = arg;
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	const char *auth = evhttp_find_header(in, "authorization");
+	const char *xkey = evhttp_find_header(in, "x-api-key");
+	const char *uri = evhttp_request_get_uri(req);
+	for (size_t i = 0; i < l->n; i++) {
+		struct canary *c = l->watched[i];
+		int with_key = (auth && strstr(auth, c->key)) || (xkey && strstr(xkey, c->key));
+		int with_token = uri && strstr(uri, c->token) != NULL;
+		if (with_key || with_token)
+			record(c, req, with_key);
+	}
+	struct evbuffer *body = evbuffer_new();
+	evbuffer_add_printf(body, "{\"error\":{\"message\":\"Incorrect API key provided.\","
+	                          "\"type\":\"invalid_request_error\",\"param\":null,"
+	                          "\"code\":\"invalid_api_key\"}}");
+	evhttp_add_header(evhttp_request_get_output_headers(req), "content-type",
+	                  "application/json");
+	evhttp_send_reply(req, 401, "Unauthorized", body);
+	evbuffer_free(body);
+}
+
+struct canary_listener *
+canary_listen(struct event_base *base, const char *host, int port, char *url_out, size_t n)
+{
+	struct canary_listener *l = xcalloc(1, sizeof *l);
+	l->http = evhttp_new(base);
+	if (l->http == NULL)
+		goto fail;
+	evhttp_set_max_body_size(l->http, 1 << 16);
+	evhttp_set_max_headers_size(l->http, 1 << 14);
+	evhttp_set_gencb(l->http, request_cb, l);
+	evhttp_set_allowed_methods(l->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+	                                        EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
+	struct evhttp_bound_socket *s =
+	    evhttp_bind_socket_with_handle(l->http, host, (ev_uint16_t)port);
+	if (s == NULL)
+		goto fail;
+	struct sockaddr_storage ss;
+	ev_socklen_t sl = sizeof ss;
+	int bound = port;
+	if (getsockname(evhttp_bound_socket_get_fd(s), (struct sockaddr *)&ss, &sl) == 0)
+		bound = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	snprintf(url_out, n, "http://%s:%d", host, bound);
+	return l;
+fail:
+	canary_listener_free(l);
+	return NULL;
+}
+
+void
+canary_watch(struct canary_listener *l, struct canary *c)
+{
+	l->watched = xrealloc(l->watched, (l->n + 1) * sizeof *l->watched);
+	l->watched[l->n++] = c;
+}
+
+void
+canary_listener_free(struct canary_listener *l)
+{
+	if (l == NULL)
+		return;
+	if (l->http != NULL)
+		evhttp_free(l->http);
+	free(l->watched);
+	free(l);
+}
