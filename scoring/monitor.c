@@ -1,7 +1,7 @@
 /*
  * monitor: a queue in, a queue out, one worker between them.
  *
- *   loop: monitor_submit() --(in, locked)--> worker: score, fold, pool
+ *   loop: monitor_submit() --(in, locked)--> worker: score, pool, fold
  *   worker --(out, locked) + event_active()--> loop: deliver_cb() -> done
  *
  * The worker owns the scorer and the ledger; the loop never touches them
