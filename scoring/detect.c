@@ -31,8 +31,7 @@ static const struct detector *const detectors[] = {
     &detector_style,           &detector_temperature, &detector_output_cap,
     &detector_context,         &detector_latency,     &detector_params,
     &detector_stream_buffered, &detector_cached,      &detector_usage_totals,
-    &detector_harvest,
-    &detector_fingerprint,
+    &detector_harvest,         &detector_fingerprint,
 };
 #define N_DETECTORS (sizeof detectors / sizeof detectors[0])
 
@@ -224,6 +223,7 @@ stop_judge(struct scorer_stop *st, const struct audit_item *it, size_t cf, size_
 		return -1;
 	if (claimed == o->prompt_tokens)
 		return 0;
+	*family = N_TOKEN_FAMILIES; /* fits no family: unexplained */
 	for (size_t f = 0; f < N_TOKEN_FAMILIES; f++) {
 		if (f == cf)
 			continue;
@@ -267,13 +267,18 @@ scorer_stop_early(const struct audit_run *run, void *arg, char *why, size_t whyl
 		if (fired) {
 			st->fired++;
 			st->family_hits[f]++;
+		} else if (f == N_TOKEN_FAMILIES) {
+			st->unexplained++;
 		}
 	}
 	size_t best = 0;
 	for (size_t f = 1; f < N_TOKEN_FAMILIES; f++)
 		if (st->family_hits[f] > st->family_hits[best])
 			best = f;
-	if (st->family_hits[best] < STOP_MIN_COUNTED ||
+	/* counts no family explains (inflation, a hidden prompt) or two other
+	 * families: not the plain swap this rule knows; the whole audit tells */
+	if (st->family_hits[best] < STOP_MIN_COUNTED || st->unexplained > 0 ||
+	    st->family_hits[best] != st->fired ||
 	    eprocess_value(&st->e) < evalue_threshold(FP_BUDGET_MISBEHAVING / 2, 1))
 		return 0;
 	snprintf(why, whylen,

@@ -70,8 +70,10 @@ void scorer_attribute_disagreement(struct assessment *a);
  * accounting detector calls one such request a violation, p = 1e-5). Once
  * the e-process reaches 2 / FP_BUDGET_MISBEHAVING (Ville: an honest relay is
  * stopped so with probability at most half the budget, however many looks)
- * and at least STOP_MIN_COUNTED counts fit the same other family, the rest
- * of the audit is not needed: the counts already convict. Set st with
+ * and at least STOP_MIN_COUNTED counts fit the same other family (and every
+ * count so far fits the claimed tokenizer or that one: inflation and
+ * hidden prompts never stop an audit), the rest of the audit is not
+ * needed: the counts already convict. Set st with
  * scorer_stop_init, point the target's stop at scorer_stop_early with st as
  * its arg, and scorer_stop_release after the run.
  */
@@ -84,7 +86,7 @@ struct scorer_stop {
 	struct eprocess e;
 	unsigned char *seen; /* items already judged */
 	size_t n_seen_cap;
-	size_t counted, fired, family_hits[N_STOP_FAMILIES];
+	size_t counted, fired, unexplained, family_hits[N_STOP_FAMILIES];
 };
 void scorer_stop_init(struct scorer_stop *st, struct scorer *s,
                       const struct baseline_model *claimed);

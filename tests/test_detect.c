@@ -576,6 +576,31 @@ Test(detect, temperature_zero_must_repeat, .init = setup, .fini = teardown)
 	audit_run_free(run);
 }
 
+Test(detect, an_audit_stops_early_once_the_counts_convict, .init = setup, .fini = teardown)
+{
+	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
+	/* every request counted as qwen3: the stop rule fires, saying why */
+	struct audit_run *run = synthetic_run("gpt-4o", "qwen3", "qwen3", 0, 1);
+	struct scorer_stop st;
+	scorer_stop_init(&st, scorer, m);
+	char why[256] = "";
+	cr_expect(scorer_stop_early(run, &st, why, sizeof why));
+	cr_expect_not_null(strstr(why, "qwen3"), "%s", why);
+	scorer_stop_release(&st);
+	audit_run_free(run);
+	/* the claimed tokenizer's counts, or inflated ones: never */
+	run = synthetic_run("gpt-4o", m->tokenizer, m->template, 0, 1);
+	scorer_stop_init(&st, scorer, m);
+	cr_expect(!scorer_stop_early(run, &st, why, sizeof why));
+	scorer_stop_release(&st);
+	audit_run_free(run);
+	run = synthetic_run("gpt-4o", m->tokenizer, m->template, 37, 1);
+	scorer_stop_init(&st, scorer, m);
+	cr_expect(!scorer_stop_early(run, &st, why, sizeof why), "a hidden prompt: %s", why);
+	scorer_stop_release(&st);
+	audit_run_free(run);
+}
+
 Test(detect, a_disagreement_beside_a_second_model_is_substitution)
 {
 	/* the budget relay's case: 30% of requests from a smaller model of the
