@@ -7,8 +7,16 @@
  * confusion matrix, the detection rate per class, the false-positive rate on
  * honest relays and the cost per audit.
  *
+ * With --power, instead (in process, no fixture, a few seconds): the
+ * power of serve's anytime-valid ledger (bench/monitor_sim.h) against
+ * random dilution by fraction and runs, and how often honest relays are
+ * ever accused over 10,000 runs, beside the fixed-sample rule it replaced.
+ *
  * usage: assay-eval [--seeds N] [--honest N] [--world FILE] [--truth FILE]
  *                   [--time-scale X] [--concurrency N]
+ *        assay-eval --power
+ * --no-early-stop: audits send every request (the cost before early
+ * stopping, scoring/detect.h: scorer_stop_early).
  */
 #include <event2/event.h>
 #include <fcntl.h>
@@ -24,12 +32,14 @@
 
 #include "base/util.h"
 #include "base/yamltree.h"
+#include "bench/monitor_sim.h"
 #include "probes/audit.h"
 #include "probes/catalog.h"
 #include "probes/engine.h"
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
 #include "scoring/identify.h"
+#include "scoring/stats.h"
 #include "scoring/verdict.h"
 
 #define MAX_RELAYS 128
@@ -52,9 +62,11 @@ struct relay_truth {
 	char *url;          /* this seed's */
 	/* tallies */
 	long n, verdicts[VERDICT_UNREACHABLE + 1], right, wrong_cheat, tokens, requests;
-	long accused;          /* audits with any cheating finding (suspect or misbehaving) */
-	long hinted;           /* audits with a cheat-class hint (within no budget) */
-	char wrong_names[160]; /* which other classes were reported */
+	long accused;              /* audits with any cheating finding (suspect or misbehaving) */
+	long *req_each, *tok_each; /* per audit, for the quantiles */
+	long stopped;              /* audits that stopped early */
+	long hinted;               /* audits with a cheat-class hint (within no budget) */
+	char wrong_names[160];     /* which other classes were reported */
 };
 
 struct eval {
@@ -74,6 +86,7 @@ struct eval {
 	} * jobs;
 	size_t n_jobs, next_job;
 	double time_scale;
+	int early_stop; /* audits stop when the evidence is decisive (default) */
 };
 
 static void start_jobs(struct eval *ev);
@@ -81,6 +94,7 @@ static void start_jobs(struct eval *ev);
 struct chain {
 	struct eval *ev;
 	struct job *job;
+	struct scorer_stop stop; /* the early-stopping state of its current audit */
 };
 
 static void audit_done_cb(struct audit_run *run, void *arg);
@@ -92,7 +106,14 @@ start_audit(struct eval *ev, const struct relay_truth *r, struct chain *ch)
 	struct audit_target t = {
 	    .relay = r->name, .base_url = r->url, .api = r->api, .model = r->model};
 	/* a model no pack knows is audited on a stand-in, as `assay audit` does */
-	baseline_request_rules(scorer_claimed(ev->scorer, r->model, r->api), &t.rules);
+	const struct baseline_model *claimed = scorer_claimed(ev->scorer, r->model, r->api);
+	baseline_request_rules(claimed, &t.rules);
+	scorer_stop_release(&ch->stop);
+	scorer_stop_init(&ch->stop, ev->scorer, claimed);
+	if (ev->early_stop) {
+		t.stop = scorer_stop_early;
+		t.stop_arg = &ch->stop;
+	}
 	audit_start(ev->engine, ev->catalog, &t,
 	            TIER_CHEAP | TIER_MEDIUM | (r->deep ? TIER_DEEP : 0), 3, 20000000,
 	            audit_done_cb, ch);
@@ -129,6 +150,11 @@ audit_done_cb(struct audit_run *run, void *arg)
 		r->verdicts[a.verdict]++;
 		r->tokens += a.tokens_spent;
 		r->requests += a.requests;
+		r->req_each = xrealloc(r->req_each, (size_t)r->n * sizeof *r->req_each);
+		r->tok_each = xrealloc(r->tok_each, (size_t)r->n * sizeof *r->tok_each);
+		r->req_each[r->n - 1] = a.requests;
+		r->tok_each[r->n - 1] = a.tokens_spent;
+		r->stopped += run->stop_reason != NULL;
 		int right = 0, wrong = 0;
 		for (size_t i = 0; i < a.n_findings; i++) {
 			const struct finding *f = &a.findings[i];
@@ -177,6 +203,7 @@ audit_done_cb(struct audit_run *run, void *arg)
 					    a.findings[i].p_adjusted, a.findings[i].summary);
 		assessment_release(&a);
 		audit_run_free(run);
+		scorer_stop_release(&ch->stop);
 		free(ch);
 		ev->running--;
 		start_jobs(ev);
@@ -307,6 +334,131 @@ load_truth(struct eval *ev, const char *path)
 	ytree_free(root);
 }
 
+/* The q-quantile of n counts. */
+static double
+count_quantile(const long *v, long n, double q)
+{
+	if (n <= 0)
+		return 0;
+	double *d = xcalloc((size_t)n, sizeof *d);
+	for (long i = 0; i < n; i++)
+		d[i] = (double)v[i];
+	double x = stats_quantile(d, (size_t)n, q);
+	free(d);
+	return x;
+}
+
+/* Requests and tokens per audit, mean and p95, per relay row, and how many
+ * audits stopped early (the evidence decisive before the last request). */
+static void
+cost_report(struct eval *ev)
+{
+	printf("\nCost per audit (%s)\n",
+	       ev->early_stop ? "early stopping on" : "early stopping off: --no-early-stop");
+	printf("%-18s %-20s %-18s %6s %9s %8s %9s %8s %8s\n", "relay", "model", "truth", "audits",
+	       "req mean", "req p95", "tok mean", "tok p95", "stopped");
+	for (size_t i = 0; i < ev->n_relays; i++) {
+		struct relay_truth *r = &ev->relays[i];
+		double n = (double)(r->n ? r->n : 1);
+		printf("%-18s %-20s %-18s %6ld %9.1f %8.0f %9.0f %8.0f %8ld\n", r->name, r->model,
+		       r->class, r->n, r->requests / n, count_quantile(r->req_each, r->n, 0.95),
+		       r->tokens / n, count_quantile(r->tok_each, r->n, 0.95), r->stopped);
+		free(r->req_each);
+		free(r->tok_each);
+		r->req_each = r->tok_each = NULL;
+	}
+}
+
+/* The q-quantile of the first decisions (-1: never, counted as past runs). */
+static double
+first_quantile(const long *first, int n, long runs, double q)
+{
+	double *v = xcalloc((size_t)n, sizeof *v);
+	for (int i = 0; i < n; i++)
+		v[i] = first[i] < 0 ? (double)runs : (double)first[i] + 1;
+	double x = stats_quantile(v, (size_t)n, q);
+	free(v);
+	return x;
+}
+
+static int
+caught_within(const long *first, int n, long runs)
+{
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		k += first[i] >= 0 && first[i] < runs;
+	return k;
+}
+
+/* assay-eval --power: dilution by fraction and runs, honest relays' false
+ * decisions. Runs are serve's default 5 minutes apart (288 a day). */
+static void
+power_report(void)
+{
+	enum { SEQ = 400, HONEST = 1000, OLD = 50 };
+	const long day = 288, horizon = 30 * 288, fp_runs = 10000;
+	printf("\nServe's anytime-valid ledger (in-process simulation, bench/monitor_sim.h; "
+	       "runs 5 min apart, %d seeds a row)\n\n",
+	       SEQ);
+	printf("%-34s %5s %20s %20s %9s %9s %9s\n", "dilution", "frac", "suspect: median/p95",
+	       "misbeh.: median/p95", "1 day", "7 days", "30 days");
+	const double fractions[] = {0.1, 0.2, 0.3};
+	for (int kind = 0; kind < 2; kind++)
+		for (size_t fi = 0; fi < sizeof fractions / sizeof fractions[0]; fi++) {
+			struct sim_relay r = kind == 0
+			                         ? (struct sim_relay){.fraction = fractions[fi],
+			                                              .other_tokenizer = 1,
+			                                              .token_checks = 8}
+			                         : (struct sim_relay){.fraction = fractions[fi],
+			                                              .token_checks = 8,
+			                                              .answer_checks = 4,
+			                                              .answer_power = 0.5};
+			long sus[SEQ], mis[SEQ];
+			for (int s = 0; s < SEQ; s++) {
+				struct sim_outcome o;
+				sim_monitor_fast(&r, 7000 + (uint64_t)s, horizon, kind == 1, &o);
+				sus[s] = o.first_suspect;
+				mis[s] = o.first_misbehaving;
+			}
+			/* the same tokenizer is found by answers alone: suspect at most */
+			const long *dec = kind == 0 ? mis : sus;
+			char a[32], b[32];
+			snprintf(a, sizeof a, "%.0f / %.0f", first_quantile(sus, SEQ, horizon, 0.5),
+			         first_quantile(sus, SEQ, horizon, 0.95));
+			snprintf(b, sizeof b, "%.0f / %.0f", first_quantile(mis, SEQ, horizon, 0.5),
+			         first_quantile(mis, SEQ, horizon, 0.95));
+			printf("%-34s %4.0f%% %20s %20s %8.1f%% %8.1f%% %8.1f%%\n",
+			       kind == 0 ? "other tokenizer (8 counted)"
+			                 : "same tokenizer (4 answers, 50% miss)",
+			       fractions[fi] * 100, a, kind == 0 ? b : "(suspect at most)",
+			       100.0 * caught_within(dec, SEQ, day) / SEQ,
+			       100.0 * caught_within(dec, SEQ, 7 * day) / SEQ,
+			       100.0 * caught_within(dec, SEQ, horizon) / SEQ);
+		}
+	printf("(runs to the first decision; caught: misbehaving for another tokenizer, "
+	       "suspect for the same; %ld runs = past the horizon)\n",
+	       horizon);
+	struct sim_relay honest = {.token_checks = 8};
+	long mis = 0, sus = 0, old_mis = 0, old_sus = 0;
+	for (int s = 0; s < HONEST; s++) {
+		struct sim_outcome o;
+		sim_monitor_fast(&honest, 1000 + (uint64_t)s, fp_runs, 0, &o);
+		mis += o.first_misbehaving >= 0;
+		sus += o.first_suspect >= 0;
+		if (s < OLD) {
+			sim_monitor_fixed_sample(1000 + (uint64_t)s, fp_runs, day, &o);
+			old_mis += o.first_misbehaving >= 0;
+			old_sus += o.first_suspect >= 0;
+		}
+	}
+	printf("\nHonest relays, %ld runs each: ever misbehaving %ld of %d (budget %g), ever "
+	       "suspect %ld of %d (budget %g)\n",
+	       fp_runs, mis, HONEST, FP_BUDGET_MISBEHAVING, sus, HONEST, FP_BUDGET_SUSPECT);
+	printf("The fixed-sample rule it replaced (binomial test of a 24 h window after every "
+	       "run): ever misbehaving %ld of %d, ever suspect %ld of %d\n",
+	       old_mis, OLD, old_sus, OLD);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -316,11 +468,14 @@ main(int argc, char **argv)
 	                                     {"truth", required_argument, NULL, 't'},
 	                                     {"time-scale", required_argument, NULL, 'x'},
 	                                     {"concurrency", required_argument, NULL, 'c'},
+	                                     {"power", no_argument, NULL, 'p'},
+	                                     {"no-early-stop", no_argument, NULL, 'n'},
 	                                     {NULL, 0, NULL, 0}};
 	/* the fixture world's recorded baselines (fixtures/baselines/record.sh) */
 	setenv("ASSAY_BASELINE_DIR", "fixtures/baselines", 0);
 	int seeds = 20;
-	struct eval ev = {.honest_per_seed = 9, .concurrency = 6, .time_scale = 0.05};
+	struct eval ev = {
+	    .honest_per_seed = 9, .concurrency = 6, .time_scale = 0.05, .early_stop = 1};
 	const char *world = "tests/data/detect/world.yaml", *truth = "tests/data/detect/truth.yaml";
 	const char *build = getenv("ASSAY_BUILD") ? getenv("ASSAY_BUILD") : "build";
 	int c;
@@ -343,6 +498,12 @@ main(int argc, char **argv)
 			break;
 		case 'c':
 			ev.concurrency = (size_t)atoi(optarg);
+			break;
+		case 'p':
+			power_report();
+			return 0;
+		case 'n':
+			ev.early_stop = 0;
 			break;
 		default:
 			fatal(2,
@@ -452,6 +613,7 @@ main(int argc, char **argv)
 	printf("per audit: %.0f tokens, %.1f requests; %ld audits in %.0f s\n",
 	       (double)tok / (double)(audits ? audits : 1),
 	       (double)req / (double)(audits ? audits : 1), audits, wall);
+	cost_report(&ev);
 	scorer_free(ev.scorer);
 	baseline_free(ev.pack);
 	catalog_free(ev.catalog);

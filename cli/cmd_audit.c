@@ -366,6 +366,11 @@ cmd_audit(int argc, char **argv)
 		fatal(70, "cannot set up the event loop or libcurl");
 	baseline_request_rules(claimed, &target.rules);
 	target.list_models = 1;
+	/* the rest of the audit is not sent once the counts already convict */
+	struct scorer_stop stop;
+	scorer_stop_init(&stop, scorer, claimed);
+	target.stop = scorer_stop_early;
+	target.stop_arg = &stop;
 	/* the credential canary: planted only when its listener runs */
 	struct canary canary;
 	struct canary_listener *listener = NULL;
@@ -397,6 +402,7 @@ cmd_audit(int argc, char **argv)
 	                                         TIER_CHEAP | TIER_MEDIUM | (deep ? TIER_DEEP : 0),
 	                                         3, (int64_t)(timeout_s * 1e6));
 
+	scorer_stop_release(&stop);
 	if (listener != NULL && canary_wait_us > 0) {
 		fprintf(
 		    stderr,

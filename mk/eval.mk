@@ -1,6 +1,12 @@
-# make eval: the detection evaluation (bench/eval.c) over the detection world.
+# make eval: the detection evaluation (bench/eval.c) over the detection world,
+# then the power of serve's anytime-valid ledger (assay-eval --power, in
+# process: bench/monitor_sim.c, also linked into tests/test_evalue).
 EVAL_BIN := $(BUILD)/assay-eval
-$(EVAL_BIN): $(BUILD)/bench/eval.o $(BUILD)/libassay.a
+$(EVAL_BIN): $(BUILD)/bench/eval.o $(BUILD)/bench/monitor_sim.o $(BUILD)/libassay.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/tests/test_evalue: $(BUILD)/tests/test_evalue.o $(BUILD)/tests/helpers.o \
+    $(BUILD)/bench/monitor_sim.o $(BUILD)/libassay.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
 eval: all $(EVAL_BIN)
 	ASSAY_BUILD=$(BUILD) $(EVAL_BIN) $(EVAL_ARGS)
+	ASSAY_BUILD=$(BUILD) $(EVAL_BIN) --power

@@ -24,6 +24,8 @@ audit_target_copy(struct audit_target *dst, const struct audit_target *src)
 	dst->rules = src->rules;
 	dst->auth = src->auth;
 	dst->list_models = src->list_models;
+	dst->stop = src->stop;
+	dst->stop_arg = src->stop_arg;
 	dst->canary = src->canary;
 	dst->traffic = src->traffic;
 	dst->headers = http_headers_copy(src->headers, src->n_headers);
@@ -99,18 +101,28 @@ item_done_cb(struct observation *obs, void *arg)
 	run->in_flight--;
 	if (item_finish(run, i, obs))
 		return;
+	char why[256] = "";
+	if (run->stop_reason == NULL && run->next < run->n_items && run->target.stop != NULL &&
+	    run->target.stop(run, run->target.stop_arg, why, sizeof why))
+		run->stop_reason = xstrdup(why[0] ? why : "the evidence was already decisive");
 	submit_more(run);
 }
 
-/* The run's time ran out before item i went out: it ends unsent. */
+/* The run's time ran out before item i went out, or the run stopped
+ * early: it ends unsent. */
 static int
 item_not_sent(struct audit_run *run, size_t i)
 {
 	struct observation *o = xmalloc(sizeof *o);
 	observation_init(o);
-	char took[32], why[96];
+	char took[32], why[300];
 	observation_duration_text(run->timeout_us, took, sizeof took);
-	snprintf(why, sizeof why, "the audit's %s had run out", took);
+	if (run->stop_reason != NULL) {
+		snprintf(why, sizeof why, "not needed: %s", run->stop_reason);
+		run->items[i].not_needed = 1;
+	} else {
+		snprintf(why, sizeof why, "the audit's %s had run out", took);
+	}
 	o->started_ms = wall_ms();
 	o->total_us = 0;
 	o->error = ERR_NOT_SENT;
@@ -144,7 +156,7 @@ submit_more(struct audit_run *run)
 		/* the whole run shares one deadline: a relay that stalls or
 		 * rate-limits hard ends the audit on time, as data */
 		int64_t left = run->deadline_us - now_us();
-		if (left < last_call) {
+		if (left < last_call || run->stop_reason != NULL) {
 			if (item_not_sent(run, i))
 				return;
 			continue;
@@ -292,6 +304,7 @@ audit_run_free(struct audit_run *run)
 	}
 	free(run->items);
 	free(run->skipped);
+	free(run->stop_reason);
 	audit_target_release(&run->target);
 	free(run);
 }

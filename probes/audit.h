@@ -45,6 +45,13 @@ struct audit_target {
 	enum traffic_profile traffic; /* the traffic a passive probe blends into
 	                               * (probes/scheduler.h); TRAFFIC_AUDIT for
 	                               * a scheduled audit */
+	/* Asked after each request that ends (NULL: never): nonzero stops the
+	 * run early, when the evidence so far is decisive. The requests not yet
+	 * sent then end unsent (ERR_NOT_SENT, not_needed set) with the sentence
+	 * stop wrote into why; those in flight finish. The scorer supplies it
+	 * (scoring/detect.h: scorer_stop_early). */
+	int (*stop)(const struct audit_run *run, void *arg, char *why, size_t whylen);
+	void *stop_arg;
 };
 
 /* A probe the run did not send: the API cannot carry what it asks for. */
@@ -60,6 +67,7 @@ struct audit_item {
 	struct probe_message *messages; /* rendered, owned */
 	size_t n_messages;
 	struct observation *obs; /* NULL until done */
+	int not_needed;          /* unsent: the run stopped early (target.stop) */
 };
 
 struct audit_run {
@@ -74,7 +82,8 @@ struct audit_run {
 	struct observation *listing; /* the model list (GET /v1/models), when
 	                              * target.list_models; NULL until done */
 	int listing_pending;
-	size_t next; /* next item to submit */
+	size_t next;       /* next item to submit */
+	char *stop_reason; /* the run stopped early: why (owned), else NULL */
 	size_t in_flight;
 	size_t parallel;
 	int64_t timeout_us;  /* per request, and for the whole run */

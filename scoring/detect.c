@@ -20,12 +20,8 @@
 #include "scoring/tokenizer.h"
 
 const struct token_family token_families[N_TOKEN_FAMILIES] = {
-    {"o200k_base", "openai"},
-    {"cl100k_base", "openai"},
-    {"qwen3", "qwen3"},
-    {"deepseek_v3", "deepseek_v3"},
-    {"o200k_harmony", "harmony"},
-    {"gemma3", "gemma3"},
+    {"o200k_base", "openai"},       {"cl100k_base", "openai"},    {"qwen3", "qwen3"},
+    {"deepseek_v3", "deepseek_v3"}, {"o200k_harmony", "harmony"}, {"gemma3", "gemma3"},
 };
 
 /* In the order they run (see the file's comment). */
@@ -35,8 +31,7 @@ static const struct detector *const detectors[] = {
     &detector_style,           &detector_temperature, &detector_output_cap,
     &detector_context,         &detector_latency,     &detector_params,
     &detector_stream_buffered, &detector_cached,      &detector_usage_totals,
-    &detector_harvest,
-    &detector_fingerprint,
+    &detector_harvest,         &detector_fingerprint,
 };
 #define N_DETECTORS (sizeof detectors / sizeof detectors[0])
 
@@ -194,12 +189,155 @@ check_classes(const struct detector *d, const struct assessment *a, size_t from)
 	}
 }
 
+_Static_assert(N_TOKEN_FAMILIES <= N_STOP_FAMILIES, "scorer_stop counts every family");
+
+void
+scorer_stop_init(struct scorer_stop *st, struct scorer *s, const struct baseline_model *claimed)
+{
+	memset(st, 0, sizeof *st);
+	st->scorer = s;
+	st->claimed = claimed;
+	eprocess_init(&st->e);
+}
+
+void
+scorer_stop_release(struct scorer_stop *st)
+{
+	free(st->seen);
+	st->seen = NULL;
+}
+
+/* Judge item i's count: 1 when it is another family's exactly and not the
+ * claimed one's, 0 when it is the claimed one's or fits none, -1 when it
+ * was not counted. *family gets the family hit. */
+static int
+stop_judge(struct scorer_stop *st, const struct audit_item *it, size_t cf, size_t *family)
+{
+	const struct observation *o = it->obs;
+	if (o == NULL || !observation_ok(o) || o->prompt_tokens <= 0 ||
+	    strcmp(it->probe->id, "long-context") == 0 || it->probe->intent.tool_name != NULL)
+		return -1;
+	long claimed = scorer_expected_prompt_tokens(st->scorer, token_families[cf].tokenizer,
+	                                             token_families[cf].template, it);
+	if (claimed < 0)
+		return -1;
+	if (claimed == o->prompt_tokens)
+		return 0;
+	*family = N_TOKEN_FAMILIES; /* fits no family: unexplained */
+	for (size_t f = 0; f < N_TOKEN_FAMILIES; f++) {
+		if (f == cf)
+			continue;
+		long e = scorer_expected_prompt_tokens(st->scorer, token_families[f].tokenizer,
+		                                       token_families[f].template, it);
+		if (e == o->prompt_tokens && e != claimed) {
+			*family = f;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int
+scorer_stop_early(const struct audit_run *run, void *arg, char *why, size_t whylen)
+{
+	struct scorer_stop *st = arg;
+	const struct baseline_model *m = st->claimed;
+	/* only a pack model with a public tokenizer we count has exact counts */
+	if (m == NULL || m->origin != BASELINE_PACK || m->tokenizer == NULL || m->template == NULL)
+		return 0;
+	size_t cf = token_family_index(m->tokenizer);
+	if (cf == N_TOKEN_FAMILIES)
+		return 0;
+	if (st->n_seen_cap < run->n_items) {
+		st->seen = xrealloc(st->seen, run->n_items);
+		memset(st->seen + st->n_seen_cap, 0, run->n_items - st->n_seen_cap);
+		st->n_seen_cap = run->n_items;
+	}
+	for (size_t i = 0; i < run->n_items; i++) {
+		if (st->seen[i] || run->items[i].obs == NULL)
+			continue;
+		st->seen[i] = 1;
+		size_t f = 0;
+		int fired = stop_judge(st, &run->items[i], cf, &f);
+		if (fired < 0)
+			continue;
+		st->counted++;
+		/* E[1{fired} / rate] <= 1 for an honest relay */
+		eprocess_update(&st->e, fired ? 1 / STOP_NULL_RATE : 0);
+		if (fired) {
+			st->fired++;
+			st->family_hits[f]++;
+		} else if (f == N_TOKEN_FAMILIES) {
+			st->unexplained++;
+		}
+	}
+	size_t best = 0;
+	for (size_t f = 1; f < N_TOKEN_FAMILIES; f++)
+		if (st->family_hits[f] > st->family_hits[best])
+			best = f;
+	/* counts no family explains (inflation, a hidden prompt) or two other
+	 * families: not the plain swap this rule knows; the whole audit tells */
+	if (st->family_hits[best] < STOP_MIN_COUNTED || st->unexplained > 0 ||
+	    st->family_hits[best] != st->fired ||
+	    eprocess_value(&st->e) < evalue_threshold(FP_BUDGET_MISBEHAVING / 2, 1))
+		return 0;
+	snprintf(why, whylen,
+	         "the input token counts of %zu of the first %zu requests counted were the %s "
+	         "tokenizer's exactly, not %s's: the evidence was decisive",
+	         st->fired, st->counted, token_families[best].tokenizer, m->name);
+	return 1;
+}
+
+void
+scorer_attribute_disagreement(struct assessment *a)
+{
+	int second_model = a->partial_substitution;
+	for (size_t i = 0; i < a->n_findings && !second_model; i++) {
+		const struct finding *f = &a->findings[i];
+		second_model =
+		    f->cls == CLASS_SUBSTITUTION && f->confidence >= CONFIDENCE_SUGGESTIVE;
+	}
+	for (size_t i = 0; i < a->n_findings; i++) {
+		struct finding *f = &a->findings[i];
+		if (f->cls != CLASS_PARAM_IGNORED || strcmp(f->probe, "temp-zero") != 0)
+			continue;
+		char buf[1280];
+		if (second_model) {
+			snprintf(
+			    buf, sizeof buf,
+			    "Two answers to the same temperature-0 request differ, and the run's "
+			    "other evidence points at a second model: some requests are likely "
+			    "served by another model (%s)",
+			    f->summary);
+			f->cls = CLASS_SUBSTITUTION;
+			free(f->class);
+			f->class = xstrdup(class_name(CLASS_SUBSTITUTION));
+		} else {
+			snprintf(buf, sizeof buf,
+			         "%s It can also mean some requests are served by another model; "
+			         "nothing else in this run says so.",
+			         f->summary);
+		}
+		free(f->summary);
+		f->summary = xstrdup(buf);
+		f->at_most_suspect = 1;
+	}
+}
+
 void
 scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseline_model *claimed,
               struct assessment *a)
 {
 	for (size_t i = 0; i < run->n_skipped; i++)
 		assessment_skip(a, run->skipped[i].probe->id, run->skipped[i].reason);
+	/* probes the run stopped early before sending, once each */
+	for (size_t i = 0; i < run->n_items; i++)
+		if (run->items[i].not_needed && (i == 0 || !run->items[i - 1].not_needed ||
+		                                 run->items[i - 1].probe != run->items[i].probe))
+			assessment_skip(a, run->items[i].probe->id,
+			                run->items[i].obs && run->items[i].obs->error_detail
+			                    ? run->items[i].obs->error_detail
+			                    : "not needed");
 	a->tokens_spent = audit_tokens_spent(run);
 	for (size_t i = 0; i < run->n_items; i++) {
 		const struct observation *o = run->items[i].obs;
@@ -235,6 +373,7 @@ scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseli
 		            "match no public tokenizer, as the claimed model's own would; no check "
 		            "failed");
 	}
+	scorer_attribute_disagreement(a);
 	assessment_decide(a);
 	listing_assess(run, s->pack, claimed, a);
 }

@@ -13,6 +13,7 @@
 
 #include "probes/audit.h"
 #include "scoring/baseline.h"
+#include "scoring/evalue.h"
 #include "scoring/verdict.h"
 
 struct scorer;
@@ -48,6 +49,49 @@ const struct baseline_model *scorer_claimed(struct scorer *s, const char *name, 
 /* Assess a finished run against the claimed model's baseline (a pack's or a
  * stand-in, see scorer_claimed; NULL judges availability only). Fills a
  * (initialised by the caller) and decides its verdict. */
+/*
+ * A finding's class follows from what it measured: two answers to one
+ * temperature-0 request that differ show the relay is not deterministic,
+ * which a dropped temperature and a second model serving some requests
+ * both explain. When the run's other evidence points at a second model (a
+ * substitution finding at least suggestive, or counts of another tokenizer
+ * on some requests), the disagreement is counted as substitution evidence
+ * (still at most suspect); alone it stays param_ignored, at most suspect,
+ * and says both readings. scorer_assess calls it after the detectors.
+ */
+void scorer_attribute_disagreement(struct assessment *a);
+
+/*
+ * Early stopping of `assay audit` (probes/audit.h: audit_target.stop): after
+ * each request, the requests whose input tokens were counted feed an
+ * e-process (scoring/evalue.h) of the event "the count is not the claimed
+ * tokenizer's but exactly another family's", whose probability for an
+ * honest relay is taken as at most STOP_NULL_RATE per request (the
+ * accounting detector calls one such request a violation, p = 1e-5). Once
+ * the e-process reaches 2 / FP_BUDGET_MISBEHAVING (Ville: an honest relay is
+ * stopped so with probability at most half the budget, however many looks)
+ * and at least STOP_MIN_COUNTED counts fit the same other family (and every
+ * count so far fits the claimed tokenizer or that one: inflation and
+ * hidden prompts never stop an audit), the rest of the audit is not
+ * needed: the counts already convict. Set st with
+ * scorer_stop_init, point the target's stop at scorer_stop_early with st as
+ * its arg, and scorer_stop_release after the run.
+ */
+#define STOP_NULL_RATE 1e-3
+#define STOP_MIN_COUNTED 4
+#define N_STOP_FAMILIES 8 /* at least the token families the scorer counts */
+struct scorer_stop {
+	struct scorer *scorer;
+	const struct baseline_model *claimed;
+	struct eprocess e;
+	unsigned char *seen; /* items already judged */
+	size_t n_seen_cap;
+	size_t counted, fired, unexplained, family_hits[N_STOP_FAMILIES];
+};
+void scorer_stop_init(struct scorer_stop *st, struct scorer *s,
+                      const struct baseline_model *claimed);
+int scorer_stop_early(const struct audit_run *run, void *arg, char *why, size_t whylen);
+void scorer_stop_release(struct scorer_stop *st);
 void scorer_assess(struct scorer *s, const struct audit_run *run,
                    const struct baseline_model *claimed, struct assessment *a);
 

@@ -1,13 +1,19 @@
 /*
  * ledger: per target, a ring of run records (time and which classes were
- * found, at which level) and the latest finding of each class to show.
+ * found, at which level), the latest finding of each class to show, and
+ * each cheating class's e-processes (scoring/evalue.h).
  *
- * A run's finding counts at the level its verdict rule gave it (see
- * finding_reaches). Suspect-level sightings are allowed the suspect
- * false-positive budget per run; k of them for one class in n runs have
- * p = P(X >= k), X ~ Binomial(n, FP_BUDGET_SUSPECT), corrected (Bonferroni)
- * for the cheating classes watched (scoring/classes.h). The ledger also pools the style probe's
- * answers over the window for the two-sample test (ledger_answers).
+ * A run's e-value for class c is g(p_c), g the calibrator and p_c the
+ * smallest Holm-corrected p-value of the run's findings of c (Holm controls
+ * the family-wise error, so p_c is a valid p-value for "c is not
+ * happening"; 1 when none fired); runs are fresh audits, independent given
+ * the past under the null, so the product is a test supermartingale. A
+ * detector's own e-value for the class (assessment_evidence) is averaged
+ * in. The
+ * window no longer feeds a test of its own: re-testing a sliding window
+ * after every run is the fixed-sample repetition whose false positives add
+ * up. The ledger also pools the style probe's answers over the window
+ * (ledger_answers).
  */
 #include "scoring/ledger.h"
 #include "scoring/ledger_test.h"
@@ -44,6 +50,8 @@ struct ledger_target {
 	struct run_rec runs[MAX_RUNS];
 	size_t head, n; /* ring */
 	struct shown last[CLASS__COUNT];
+	struct ledger_evidence ev[CLASS__COUNT];
+	int ev_ready; /* ev[] initialised */
 	struct {
 		int64_t at_ms;
 		char *text;
@@ -121,6 +129,12 @@ drop_old(const struct ledger *l, struct ledger_target *t, int64_t at_ms)
 	}
 }
 
+static int
+n_window(const struct ledger_target *t)
+{
+	return (int)t->n;
+}
+
 static void
 push_run(struct ledger_target *t, const struct run_rec *rec)
 {
@@ -163,6 +177,24 @@ shown_view(const struct shown *s, enum finding_class c)
 	                             .served = s->served};
 }
 
+/* The target's record, its evidence started at at_ms if new. */
+static struct ledger_target *
+target_at(struct ledger *l, const char *relay, const char *model, int64_t at_ms)
+{
+	struct ledger_target *t = targets_get(&l->targets, sizeof *t, relay, model);
+	if (!t->ev_ready) {
+		for (int c = 0; c < CLASS__COUNT; c++) {
+			t->ev[c] = (struct ledger_evidence){.cls = (enum finding_class)c,
+			                                    .level = VERDICT_GENUINE,
+			                                    .since_ms = at_ms};
+			eprocess_init(&t->ev[c].conv);
+			eprocess_init(&t->ev[c].lim);
+		}
+		t->ev_ready = 1;
+	}
+	return t;
+}
+
 int64_t
 ledger_window_ms(const struct ledger *l)
 {
@@ -173,7 +205,7 @@ void
 ledger_restore_run(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
                    unsigned misbehaving, unsigned suspect)
 {
-	struct ledger_target *t = targets_get(&l->targets, sizeof *t, relay, model);
+	struct ledger_target *t = target_at(l, relay, model, at_ms);
 	drop_old(l, t, at_ms);
 	struct run_rec rec = {
 	    .at_ms = at_ms, .misbehaving = (uint16_t)misbehaving, .suspect = (uint16_t)suspect};
@@ -186,15 +218,97 @@ ledger_restore_shown(struct ledger *l, const char *relay, const char *model,
 {
 	if ((unsigned)shown->cls >= CLASS__COUNT)
 		return;
-	struct ledger_target *t = targets_get(&l->targets, sizeof *t, relay, model);
+	struct ledger_target *t = target_at(l, relay, model, shown->at_ms);
 	shown_set(&t->last[shown->cls], shown);
+}
+
+void
+ledger_restore_evidence(struct ledger *l, const char *relay, const char *model,
+                        const struct ledger_evidence *ev)
+{
+	if ((unsigned)ev->cls >= CLASS__COUNT || !class_info(ev->cls)->cheat)
+		return;
+	struct ledger_target *t = target_at(l, relay, model, ev->since_ms);
+	t->ev[ev->cls] = *ev;
+}
+
+/* What decides suspect: a weighted mean of the two e-processes (itself an
+ * e-process), two thirds on the convicting findings so that one violation
+ * is suspect at once. */
+static double
+evidence_suspect_e(const struct ledger_evidence *ev)
+{
+	return (2 * eprocess_value(&ev->conv) + eprocess_value(&ev->lim)) / 3;
+}
+
+double
+ledger_evalue(const struct ledger *l, const char *relay, const char *model, enum finding_class cls,
+              int *level)
+{
+	const struct ledger_target *t = targets_find(l->targets, relay, model);
+	*level = VERDICT_GENUINE;
+	if (t == NULL || !t->ev_ready || (unsigned)cls >= CLASS__COUNT)
+		return 0;
+	*level = t->ev[cls].level;
+	double conv = eprocess_value(&t->ev[cls].conv), sus = evidence_suspect_e(&t->ev[cls]);
+	return conv > sus ? conv : sus;
+}
+
+/*
+ * The run's e-values for class c: conv from the findings that may convict,
+ * lim from those that can make suspect at most. A class with findings that
+ * carry their own e-value (scoring/evalue.h's contract) takes the mean of
+ * the calibrated p and their e-Bonferroni share over the run's tests.
+ */
+static void
+run_evalues(const struct assessment *a, enum finding_class c, double *conv, double *lim)
+{
+	double p[2] = {1, 1}, esum[2] = {0, 0};
+	int has_e[2] = {0, 0};
+	for (size_t i = 0; i < a->n_findings; i++) {
+		const struct finding *f = &a->findings[i];
+		if (f->cls != c || f->hint_only || f->p_adjusted < 0)
+			continue;
+		int k = f->at_most_suspect ? 1 : 0;
+		if (f->evalue > 0) {
+			has_e[k] = 1;
+			esum[k] += f->evalue;
+		} else if (f->p_adjusted < p[k]) {
+			p[k] = f->p_adjusted;
+		}
+	}
+	double tests = a->tests_run > 1 ? a->tests_run : 1;
+	double e[2];
+	for (int k = 0; k < 2; k++)
+		e[k] = has_e[k] ? (evalue_from_p(p[k]) + esum[k] / tests) / 2 : evalue_from_p(p[k]);
+	/* a detector's own e-value for the class (assessment_evidence): the mean
+	 * of two e-values is one */
+	double reported = assessment_evidence_of(a, c);
+	if (reported >= 0)
+		e[0] = (e[0] + reported) / 2;
+	*conv = e[0];
+	*lim = e[1];
+}
+
+/* A finding of the run that decides nothing by itself: a hint, with the
+ * evidence so far in its summary. */
+static void
+make_hint(struct finding *f, double e, double needed)
+{
+	char buf[1280];
+	snprintf(buf, sizeof buf,
+	         "%s (one run's evidence; across runs the e-value is %.3g, %.3g decides)",
+	         f->summary, e, needed);
+	free(f->summary);
+	f->summary = xstrdup(buf);
+	f->hint_only = 1;
 }
 
 void
 ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
             struct assessment *a, struct ledger_entry *entry)
 {
-	struct ledger_target *t = targets_get(&l->targets, sizeof *t, relay, model);
+	struct ledger_target *t = target_at(l, relay, model, at_ms);
 	drop_old(l, t, at_ms);
 	if (entry != NULL)
 		memset(entry, 0, sizeof *entry);
@@ -244,45 +358,84 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 				    shown_view(&t->last[c], (enum finding_class)c);
 	}
 
-	/* fold the window into the assessment */
-	int n = (int)t->n;
+	/* the run's evidence into each class's e-process, then the decisions */
+	const double m = class_cheat_count();
+	const double need_mis = evalue_threshold(FP_BUDGET_MISBEHAVING, (int)m),
+	             need_sus = evalue_threshold(FP_BUDGET_SUSPECT, (int)m);
+	int counts = a->ok_requests > 0; /* a run nothing answered bets nothing */
 	for (int c = 0; c < CLASS__COUNT; c++) {
+		if (!class_info((enum finding_class)c)->cheat)
+			continue;
+		struct ledger_evidence *ev = &t->ev[c];
 		int mis = 0, sus = 0;
 		for (size_t i = 0; i < t->n; i++) {
 			const struct run_rec *r = &t->runs[(t->head + i) % MAX_RUNS];
 			mis += (r->misbehaving >> c) & 1;
 			sus += ((r->suspect | r->misbehaving) >> c) & 1;
 		}
-		const struct shown *s = &t->last[c];
-		if (!s->present || (mis == 0 && sus == 0))
-			continue;
-		double conf = 0, p_adj = 1;
-		if (mis > 0) {
-			conf = s->confidence;
-			p_adj = s->p_adjusted;
-		} else if (sus >= 2) {
-			double p = stats_binomial_sf(sus, n, FP_BUDGET_SUSPECT);
-			double cheats = class_cheat_count();
-			conf = 1 - p;
-			p_adj = p * cheats < 1 ? p * cheats : 1;
+		if (ev->level != VERDICT_GENUINE && sus == 0) {
+			/* decided, and no run of the window saw it since: start afresh */
+			*ev = (struct ledger_evidence){.cls = (enum finding_class)c,
+			                               .level = VERDICT_GENUINE,
+			                               .since_ms = at_ms};
+			eprocess_init(&ev->conv);
+			eprocess_init(&ev->lim);
 		}
-		int in_this_run = ((rec.misbehaving | rec.suspect) >> c) & 1;
-		if (in_this_run && (n == 1 || (mis <= 1 && sus <= 1)))
-			continue; /* the run's own finding says it all */
-		if (p_adj > FP_BUDGET_SUSPECT)
+		if (counts) {
+			double ce, le;
+			run_evalues(a, (enum finding_class)c, &ce, &le);
+			eprocess_update(&ev->conv, ce);
+			eprocess_update(&ev->lim, le);
+		}
+		double e_mis = eprocess_value(&ev->conv), e_sus = evidence_suspect_e(ev);
+		if (ev->level != VERDICT_MISBEHAVING && e_mis >= need_mis) {
+			ev->level = VERDICT_MISBEHAVING;
+			ev->decided_ms = at_ms;
+		} else if (ev->level == VERDICT_GENUINE && e_sus >= need_sus) {
+			ev->level = VERDICT_SUSPECT;
+			ev->decided_ms = at_ms;
+		}
+		const struct shown *s = &t->last[c];
+		if (ev->level == VERDICT_GENUINE || !s->present) {
+			/* undecided: the run's own findings of c are hints */
+			for (size_t i = 0; i < a->n_findings; i++)
+				if (a->findings[i].cls == (enum finding_class)c &&
+				    !a->findings[i].hint_only && a->findings[i].p_adjusted >= 0 &&
+				    a->findings[i].p_adjusted <= FP_BUDGET_SUSPECT)
+					make_hint(&a->findings[i], e_mis > e_sus ? e_mis : e_sus,
+					          need_sus);
 			continue;
-		char when[64], summary[1024];
+		}
+		int convicts = ev->level == VERDICT_MISBEHAVING;
+		double e = convicts ? e_mis : e_sus,
+		       budget = convicts ? FP_BUDGET_MISBEHAVING : FP_BUDGET_SUSPECT;
+		/* p = m / E (Markov and Bonferroni), no larger than the level's budget
+		 * once decided: a decision holds while the window still sees c */
+		double p_adj = e > 0 ? m / e : 1;
+		if (p_adj > budget)
+			p_adj = budget;
+		char when[64], since[64], summary[1024];
 		ledger_time(when, sizeof when, s->at_ms);
-		snprintf(summary, sizeof summary, "Seen in %d of the last %d runs (latest %s): %s",
-		         mis > 0 ? mis : sus, n, when, s->summary);
-		/* the window's finding replaces the run's own of this class */
+		ledger_time(since, sizeof since, ev->since_ms);
+		snprintf(summary, sizeof summary,
+		         "Evidence of %ld runs since %s: e-value %.3g (%s at %.3g); seen in %d of "
+		         "the last %d runs (latest %s): %s",
+		         ev->conv.updates, since, e, convicts ? "misbehaving" : "suspect",
+		         convicts ? need_mis : need_sus, sus, n_window(t), when, s->summary);
+		(void)mis;
+		/* the ledger's finding replaces the run's own of this class */
 		assessment_remove_class(a, (enum finding_class)c);
-		assessment_add(a, (enum finding_class)c, conf, s->expected, s->observed, s->probe,
-		               s->served, "%s", summary);
-		/* already corrected: the window's own test, not one of this run's */
-		a->findings[a->n_findings - 1].p_adjusted = p_adj;
-		a->findings[a->n_findings - 1].preadjusted = 1;
+		assessment_add(a, (enum finding_class)c, 1 - p_adj, s->expected, s->observed,
+		               s->probe, s->served, "%s", summary);
+		struct finding *f = &a->findings[a->n_findings - 1];
+		f->p_adjusted = p_adj;
+		f->preadjusted = 1; /* the ledger's own test, not one of this run's */
+		f->at_most_suspect = !convicts;
 	}
+	if (entry != NULL)
+		for (int c = 0; c < CLASS__COUNT; c++)
+			if (class_info((enum finding_class)c)->cheat)
+				entry->evidence[entry->n_evidence++] = t->ev[c];
 	assessment_decide(a);
 }
 
@@ -290,7 +443,7 @@ void
 ledger_add_answers(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
                    const char *const *texts, size_t n)
 {
-	struct ledger_target *t = targets_get(&l->targets, sizeof *t, relay, model);
+	struct ledger_target *t = target_at(l, relay, model, at_ms);
 	while (t->n_answers > 0 && (t->answers[t->answers_head].at_ms < at_ms - l->window_ms ||
 	                            t->n_answers + n > ANSWERS_CAP)) {
 		free(t->answers[t->answers_head].text);
@@ -322,4 +475,15 @@ ledger_answers(const struct ledger *l, const char *relay, const char *model, con
 		last = t->answers[k].at_ms;
 	}
 	return n;
+}
+
+void
+ledger_clear_answers(struct ledger *l, const char *relay, const char *model)
+{
+	struct ledger_target *t = (struct ledger_target *)targets_find(l->targets, relay, model);
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->n_answers; i++)
+		free(t->answers[(t->answers_head + i) % ANSWERS_CAP].text);
+	t->answers_head = t->n_answers = 0;
 }

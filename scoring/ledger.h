@@ -2,13 +2,18 @@
  * ledger: evidence that accumulates across the runs of `assay serve`.
  *
  * One audit is a sample; a relay that cheats on a share of its traffic, or
- * only some of the time, shows up over many. The ledger keeps, for each
- * relay and model, the runs of a sliding window (24 h by default) and which
- * cheating classes each run found, and folds them into the current run's
- * assessment: a class seen at misbehaving confidence in any run of the window
- * stays a finding ("in k of n runs"), and suspect-level sightings that recur
- * more often than chance allows add up to a confident one. A relay that
- * stops cheating is cleared once its bad runs leave the window.
+ * only some of the time, shows up over many. The ledger keeps, per relay,
+ * model and cheating class, an anytime-valid e-process (scoring/evalue.h):
+ * each run multiplies in the e-value of what it found of the class (its
+ * corrected p-value, calibrated), and the class is decided `misbehaving`
+ * once the e-process reaches m / FP_BUDGET_MISBEHAVING, `suspect` at
+ * m / FP_BUDGET_SUSPECT (m: the cheating classes, e-Bonferroni). By
+ * Ville's inequality an honest relay is ever called misbehaving, over any
+ * number of runs, with probability at most FP_BUDGET_MISBEHAVING; a
+ * run's own finding short of that is shown as a hint with the evidence so
+ * far. A decision holds (no flapping) while a run of the sliding window
+ * (24 h by default) still saw the class; then the class's test starts
+ * afresh, so a relay that stops cheating is cleared.
  */
 #ifndef ASSAY_LEDGER_H
 #define ASSAY_LEDGER_H
@@ -16,6 +21,7 @@
 #include <stdint.h>
 
 #include "scoring/classes.h"
+#include "scoring/evalue.h"
 #include "scoring/verdict.h"
 
 struct ledger;
@@ -33,6 +39,17 @@ struct ledger_shown {
 	const char *expected, *observed, *summary, *probe, *served; /* served may be NULL */
 };
 
+/* A class's evidence as the ledger keeps it: the e-process of its
+ * convicting findings, the one of findings that can make suspect at most
+ * (answers against recorded ones), the level decided (VERDICT_GENUINE
+ * for none, VERDICT_SUSPECT, VERDICT_MISBEHAVING), since when. */
+struct ledger_evidence {
+	enum finding_class cls;
+	struct eprocess conv, lim;
+	int level;
+	int64_t since_ms, decided_ms;
+};
+
 /* What one fold recorded, for storage to keep so that a restart forgets
  * nothing: the run's record and the shown findings it replaced. Strings
  * belong to the ledger, valid until its next call. */
@@ -41,6 +58,8 @@ struct ledger_entry {
 	unsigned misbehaving, suspect; /* CLASS_BIT()s found at each level */
 	struct ledger_shown shown[CLASS__COUNT];
 	size_t n_shown;
+	struct ledger_evidence evidence[CLASS__COUNT]; /* every cheating class's */
+	size_t n_evidence;
 };
 
 /*
@@ -60,6 +79,14 @@ void ledger_restore_run(struct ledger *l, const char *relay, const char *model, 
                         unsigned misbehaving, unsigned suspect);
 void ledger_restore_shown(struct ledger *l, const char *relay, const char *model,
                           const struct ledger_shown *shown);
+/* A class's evidence, as a fold's entry gave it (the latest). */
+void ledger_restore_evidence(struct ledger *l, const char *relay, const char *model,
+                             const struct ledger_evidence *ev);
+/* The class's e-value now (the larger of what decides misbehaving, conv,
+ * and what decides suspect, (2 conv + lim) / 3), and the level decided; 0 and
+ * VERDICT_GENUINE for a target never seen. */
+double ledger_evalue(const struct ledger *l, const char *relay, const char *model,
+                     enum finding_class cls, int *level);
 /* The window's length. */
 int64_t ledger_window_ms(const struct ledger *l);
 
@@ -73,6 +100,7 @@ void ledger_add_answers(struct ledger *l, const char *relay, const char *model, 
                         const char *const *texts, size_t n);
 size_t ledger_answers(const struct ledger *l, const char *relay, const char *model,
                       const char **out, size_t cap, int *runs);
-
+/* Empty relay/model's pool (a batch was tested: scoring/monitor.c). */
+void ledger_clear_answers(struct ledger *l, const char *relay, const char *model);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * monitor: a queue in, a queue out, one worker between them.
  *
- *   loop: monitor_submit() --(in, locked)--> worker: score, fold, pool
+ *   loop: monitor_submit() --(in, locked)--> worker: score, pool, fold
  *   worker --(out, locked) + event_active()--> loop: deliver_cb() -> done
  *
  * The worker owns the scorer and the ledger; the loop never touches them
@@ -84,10 +84,16 @@ entry_copy(struct ledger_entry *e)
 }
 
 /*
- * The style probe's answers pooled over the window, against the official
- * model's recorded ones: a test of its own after the fold (successive pools
- * overlap, so they are not independent sightings).
+ * The style probe's answers pooled in batches: a batch holds the answers of
+ * POOL_RUNS runs (or as many as the pool keeps), is tested against the
+ * official model's recorded ones, then emptied. Batches are disjoint, so
+ * their tests are independent and each feeds the ledger's e-process
+ * (scoring/ledger.h) like any run's finding; re-testing an overlapping pool
+ * after every run would be the fixed-sample repetition that inflates false
+ * positives.
  */
+#define POOL_RUNS 8
+
 static void
 pool_answers(struct monitor *m, const struct audit_run *run, const struct baseline_model *claimed,
              struct assessment *a)
@@ -99,12 +105,15 @@ pool_answers(struct monitor *m, const struct audit_run *run, const struct baseli
 	int runs = 0;
 	size_t np =
 	    ledger_answers(m->ledger, run->target.relay, run->target.model, pool, 64, &runs);
+	if (runs < POOL_RUNS && np < 64)
+		return; /* the batch is not full yet */
 	struct style_test t;
-	if (claimed == NULL || runs < 2 || scorer_style_test(m->scorer, claimed, pool, np, &t) != 0)
-		return;
-	assessment_tested(a, 1);
-	scorer_add_style_finding(claimed, &t, runs, a);
-	assessment_decide(a);
+	if (claimed != NULL && scorer_style_test(m->scorer, claimed, pool, np, &t) == 0) {
+		assessment_tested(a, 1);
+		scorer_add_style_finding(claimed, &t, runs, a);
+		assessment_decide(a);
+	}
+	ledger_clear_answers(m->ledger, run->target.relay, run->target.model);
 }
 
 /* The worker's part: everything CPU-heavy. */
@@ -116,11 +125,11 @@ score(struct monitor *m, struct audit_run *run)
 	r->claimed = scorer_claimed(m->scorer, run->target.model, run->target.api);
 	assessment_init(&r->a);
 	scorer_assess(m->scorer, run, r->claimed, &r->a);
-	/* the verdict shown is the window's: evidence adds up across runs */
+	pool_answers(m, run, r->claimed, &r->a);
+	/* the verdict shown is the ledger's: evidence adds up across runs */
 	ledger_fold(m->ledger, run->target.relay, run->target.model, run->started_ms, &r->a,
 	            &r->entry);
 	entry_copy(&r->entry);
-	pool_answers(m, run, r->claimed, &r->a);
 	return r;
 }
 

@@ -124,6 +124,7 @@ assessment_add(struct assessment *a, enum finding_class cls, double confidence,
 	f->hint_only = 0;
 	f->p_adjusted = -1;
 	f->preadjusted = 0;
+	f->evalue = 0;
 	char summary[1024];
 	va_list ap;
 	va_start(ap, summary_fmt);
@@ -144,6 +145,33 @@ assessment_hint_last(struct assessment *a)
 {
 	if (a->n_findings > 0)
 		a->findings[a->n_findings - 1].hint_only = 1;
+}
+
+void
+assessment_evidence(struct assessment *a, enum finding_class c, double e)
+{
+	if ((unsigned)c >= CLASS__COUNT || !(e >= 0))
+		return;
+	a->evidence_sum[c] += e;
+	a->evidence_n[c]++;
+}
+
+double
+assessment_evidence_of(const struct assessment *a, enum finding_class c)
+{
+	if ((unsigned)c >= CLASS__COUNT || a->evidence_n[c] == 0)
+		return -1;
+	return a->evidence_sum[c] / a->evidence_n[c];
+}
+
+void
+assessment_evalue_last(struct assessment *a, double e)
+{
+	if (a->n_findings == 0 || !(e > 0))
+		return;
+	struct finding *f = &a->findings[a->n_findings - 1];
+	f->evalue = e;
+	f->confidence = e > 1 ? 1 - 1 / e : 0;
 }
 
 void

@@ -60,6 +60,8 @@ struct finding {
 	int hint_only;       /* too little to accuse anyone: always a hint */
 	double p_adjusted;   /* corrected for the tests run; < 0 until decided */
 	int preadjusted;     /* p_adjusted was set by its author (the ledger) */
+	double evalue;       /* > 0: the detector's e-value (scoring/evalue.h);
+	                      * its p-value is min(1, 1/evalue) */
 	int hint;            /* a cheat class within no budget: not an accusation
 	                      * (set by assessment_decide) */
 };
@@ -88,7 +90,7 @@ struct assessment {
 	 * identify and catch another line served, not vouch: the verdict is
 	 * never genuine */
 	enum baseline_origin baseline_origin;
-	char *identified; /* which known family the counts match, a sentence (owned) */
+	char *identified;   /* which known family the counts match, a sentence (owned) */
 	int listing;        /* the relay's model list: enum listing_state (scoring/listing.h) */
 	long listing_count; /* models the list named */
 	char *listing_note; /* what the list and the requests showed, a sentence (owned) */
@@ -98,6 +100,10 @@ struct assessment {
 	int requests, ok_requests;
 	struct skipped_probe *skipped;
 	size_t n_skipped;
+	/* per-run e-values a detector reported for a class (assessment_evidence),
+	 * outside the findings: serve's ledger bets them (scoring/evalue.h) */
+	double evidence_sum[CLASS__COUNT];
+	int evidence_n[CLASS__COUNT];
 	double ttft_ms;      /* median of successful streamed requests, -1 if none */
 	double tokens_per_s; /* median, -1 if none */
 };
@@ -130,6 +136,20 @@ const char *const *assessment_not_checked(const struct assessment *a);
 /* The last finding added is a hint whatever its p-value: its test has too
  * little power to accuse at the budget (it runs outside the multiplicity). */
 void assessment_hint_last(struct assessment *a);
+/* The last finding added rests on an e-value or likelihood ratio e (>= 0,
+ * E[e] <= 1 under the official model; scoring/evalue.h): its confidence
+ * becomes 1 - min(1, 1/e), Markov's bound, and serve's ledger multiplies
+ * e into the class's evidence. */
+void assessment_evalue_last(struct assessment *a, double e);
+/* A detector's e-value for class c this run, whatever it found (also
+ * E < 1): E >= 0 with E[E] <= 1 for an honest relay given the past, and
+ * reported on every run the detector could test, never depending on the
+ * result. No finding, no verdict: serve's ledger multiplies it into c's
+ * evidence (scoring/ledger.h). Several reports of a class are averaged
+ * (a mean of e-values is one). */
+void assessment_evidence(struct assessment *a, enum finding_class c, double e);
+/* The run's reported e-value for c (their mean), or -1 when none. */
+double assessment_evidence_of(const struct assessment *a, enum finding_class c);
 /* Note a probe that was not sent and why (strings copied). */
 void assessment_skip(struct assessment *a, const char *probe, const char *reason);
 /* Did the relay answer enough requests for its evidence to count (at least

@@ -305,6 +305,44 @@ ledger_shown_row(sqlite3_stmt *st, void *arg)
 	ledger_restore_shown(arg, column_text(st, 0), column_text(st, 1), &sh);
 }
 
+/* An e-process's state back: a JSON array of EVALUE_STATE numbers; 0 if
+ * it is not one. */
+static int
+wealth_parse(const char *text, struct eprocess *e)
+{
+	double state[EVALUE_STATE];
+	json_t *a = json_loads(text ? text : "", 0, NULL);
+	int ok = json_is_array(a) && json_array_size(a) == EVALUE_STATE;
+	for (size_t i = 0; ok && i < EVALUE_STATE; i++) {
+		json_t *v = json_array_get(a, i);
+		ok = json_is_number(v);
+		if (ok)
+			state[i] = json_number_value(v);
+	}
+	json_decref(a);
+	return ok && eprocess_set_state(e, state) == 0;
+}
+
+static void
+ledger_evidence_row(sqlite3_stmt *st, void *arg)
+{
+	int c = class_from_name(column_text(st, 2)), level = verdict_from_name(column_text(st, 3));
+	if (c < 0 ||
+	    (level != VERDICT_GENUINE && level != VERDICT_SUSPECT && level != VERDICT_MISBEHAVING))
+		return; /* a class or level this build does not know */
+	struct ledger_evidence ev = {.cls = (enum finding_class)c,
+	                             .level = level,
+	                             .since_ms = sqlite3_column_int64(st, 4),
+	                             .decided_ms = sqlite3_column_int64(st, 5)};
+	eprocess_init(&ev.conv);
+	eprocess_init(&ev.lim);
+	if (!wealth_parse(column_text(st, 7), &ev.conv) ||
+	    !wealth_parse(column_text(st, 8), &ev.lim))
+		return; /* unreadable: the class's test starts afresh */
+	ev.conv.updates = ev.lim.updates = sqlite3_column_int64(st, 6);
+	ledger_restore_evidence(arg, column_text(st, 0), column_text(st, 1), &ev);
+}
+
 /* Pooled answers: the rows of one run (relay, model, started_ms) go in
  * together, as ledger_add_answers wants them. */
 struct answers {
@@ -368,7 +406,12 @@ store_restore(struct store *s, struct timeline *timeline, struct ledger *ledger,
 	             "SELECT t.relay, t.model, l.class, l.at_ms, l.convicts, l.confidence,"
 	             " l.p_adjusted, l.expected, l.observed, l.summary, l.probe, l.served"
 	             " FROM ledger_shown l JOIN targets t ON t.id = l.target WHERE ?1 = ?1",
-	             0, ledger_shown_row, ledger) != 0)
+	             0, ledger_shown_row, ledger) != 0 ||
+	    each_row(s,
+	             "SELECT t.relay, t.model, l.class, l.level, l.since_ms, l.decided_ms,"
+	             " l.updates, l.conv, l.lim FROM ledger_evidence l"
+	             " JOIN targets t ON t.id = l.target WHERE ?1 = ?1",
+	             0, ledger_evidence_row, ledger) != 0)
 		return -1;
 	struct answers an = {.ledger = ledger};
 	int rc = each_row(s,

@@ -209,6 +209,19 @@ static const char *const migrations[] = {
      * part of completion_tokens; NULL where the API reported none.
      */
     "ALTER TABLE observations ADD COLUMN reasoning_tokens INTEGER;",
+
+    /*
+     * 5 -> 6: the ledger's anytime-valid evidence (scoring/evalue.h), one
+     * row per target and cheating class, rewritten at every run: the level
+     * decided, since when the e-processes run, how many runs they hold and
+     * their state (scoring/evalue.h: the bets' log wealth and the plug-in
+     * bettor's record, a JSON array of numbers) for the convicting
+     * findings (conv) and those that can make suspect at most (lim).
+     */
+    "CREATE TABLE ledger_evidence (target INTEGER NOT NULL REFERENCES targets(id),"
+    " class TEXT NOT NULL, level TEXT NOT NULL, since_ms INTEGER NOT NULL,"
+    " decided_ms INTEGER NOT NULL, updates INTEGER NOT NULL, conv TEXT NOT NULL,"
+    " lim TEXT NOT NULL, PRIMARY KEY(target, class)) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -353,6 +366,12 @@ static const char *const writer_sql[STMT__COUNT] = {
         " observed = excluded.observed, summary = excluded.summary, probe = excluded.probe,"
         " served = excluded.served",
     [STMT_LEDGER_TRIM] = "DELETE FROM ledger_runs WHERE target = ? AND at_ms < ?",
+    [STMT_LEDGER_EVIDENCE] =
+        "INSERT INTO ledger_evidence(target, class, level, since_ms, decided_ms, updates, conv,"
+        " lim) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(target, class) DO UPDATE SET"
+        " level = excluded.level, since_ms = excluded.since_ms,"
+        " decided_ms = excluded.decided_ms, updates = excluded.updates, conv = excluded.conv,"
+        " lim = excluded.lim",
     [STMT_TARGET_LISTING] = "UPDATE targets SET listed = ?, listed_models = ?, listed_note = ?,"
                             " listed_ms = ? WHERE id = ?",
 };
@@ -694,6 +713,42 @@ save_incident(struct store *s, int64_t target, const struct timeline_incident *i
 	return insert(s, st, id);
 }
 
+/* An e-process's state as a JSON array (owned; NULL when out of memory). */
+static char *
+wealth_json(const struct eprocess *e)
+{
+	double state[EVALUE_STATE];
+	eprocess_state(e, state);
+	json_t *a = json_array();
+	for (int i = 0; i < EVALUE_STATE; i++)
+		json_array_append_new(a, json_real(state[i]));
+	char *text = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return text;
+}
+
+static int
+save_evidence(struct store *s, int64_t target, const struct ledger_evidence *ev)
+{
+	char *conv = wealth_json(&ev->conv), *lim = wealth_json(&ev->lim);
+	int rc = -1;
+	if (conv != NULL && lim != NULL) {
+		sqlite3_stmt *st = stmt(s, STMT_LEDGER_EVIDENCE);
+		sqlite3_bind_int64(st, 1, target);
+		store_bind_text(st, 2, class_name(ev->cls));
+		store_bind_text(st, 3, verdict_name((enum verdict)ev->level));
+		sqlite3_bind_int64(st, 4, ev->since_ms);
+		sqlite3_bind_int64(st, 5, ev->decided_ms);
+		sqlite3_bind_int64(st, 6, ev->conv.updates);
+		store_bind_text(st, 7, conv);
+		store_bind_text(st, 8, lim);
+		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	}
+	free(conv);
+	free(lim);
+	return rc;
+}
+
 /* The ledger's record of the run and the shown findings it replaced; run
  * records older than two windows are trimmed as we go. */
 static int
@@ -723,6 +778,9 @@ save_ledger(struct store *s, int64_t target, const struct ledger_entry *e)
 		if (sqlite3_step(st) != SQLITE_DONE)
 			return -1;
 	}
+	for (size_t i = 0; i < e->n_evidence; i++)
+		if (save_evidence(s, target, &e->evidence[i]) != 0)
+			return -1;
 	st = stmt(s, STMT_LEDGER_TRIM);
 	sqlite3_bind_int64(st, 1, target);
 	sqlite3_bind_int64(st, 2, e->at_ms - STORE_LEDGER_KEEP_MS);

@@ -576,6 +576,60 @@ Test(detect, temperature_zero_must_repeat, .init = setup, .fini = teardown)
 	audit_run_free(run);
 }
 
+Test(detect, an_audit_stops_early_once_the_counts_convict, .init = setup, .fini = teardown)
+{
+	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
+	/* every request counted as qwen3: the stop rule fires, saying why */
+	struct audit_run *run = synthetic_run("gpt-4o", "qwen3", "qwen3", 0, 1);
+	struct scorer_stop st;
+	scorer_stop_init(&st, scorer, m);
+	char why[256] = "";
+	cr_expect(scorer_stop_early(run, &st, why, sizeof why));
+	cr_expect_not_null(strstr(why, "qwen3"), "%s", why);
+	scorer_stop_release(&st);
+	audit_run_free(run);
+	/* the claimed tokenizer's counts, or inflated ones: never */
+	run = synthetic_run("gpt-4o", m->tokenizer, m->template, 0, 1);
+	scorer_stop_init(&st, scorer, m);
+	cr_expect(!scorer_stop_early(run, &st, why, sizeof why));
+	scorer_stop_release(&st);
+	audit_run_free(run);
+	run = synthetic_run("gpt-4o", m->tokenizer, m->template, 37, 1);
+	scorer_stop_init(&st, scorer, m);
+	cr_expect(!scorer_stop_early(run, &st, why, sizeof why), "a hidden prompt: %s", why);
+	scorer_stop_release(&st);
+	audit_run_free(run);
+}
+
+Test(detect, a_disagreement_beside_a_second_model_is_substitution)
+{
+	/* the budget relay's case: 30% of requests from a smaller model of the
+	 * same tokenizer; temperature 0 disagrees and the answers look off */
+	struct assessment a;
+	assessment_init(&a);
+	a.requests = a.ok_requests = 20;
+	assessment_add(&a, CLASS_PARAM_IGNORED, 0.95, "the same answer each time", "other",
+	               "temp-zero", NULL, "%s", "The same request at temperature 0 differed.");
+	assessment_limit_last(&a);
+	assessment_add(&a, CLASS_SUBSTITUTION, 0.99, "right 95%", "2 of 4", "known-answers", NULL,
+	               "%s", "known answers missed");
+	assessment_limit_last(&a);
+	scorer_attribute_disagreement(&a);
+	cr_expect_eq(a.findings[0].cls, CLASS_SUBSTITUTION);
+	cr_expect_str_eq(a.findings[0].class, "substitution");
+	cr_expect(a.findings[0].at_most_suspect);
+	assessment_release(&a);
+	/* alone, it stays a temperature finding and says the other reading */
+	assessment_init(&a);
+	assessment_add(&a, CLASS_PARAM_IGNORED, 0.95, "the same answer each time", "other",
+	               "temp-zero", NULL, "%s", "The same request at temperature 0 differed.");
+	scorer_attribute_disagreement(&a);
+	cr_expect_eq(a.findings[0].cls, CLASS_PARAM_IGNORED);
+	cr_expect_not_null(strstr(a.findings[0].summary, "another model"), "%s",
+	                   a.findings[0].summary);
+	assessment_release(&a);
+}
+
 /* Make every sample of a probe a stream of n chunks, step_us apart, whose
  * first token came after ttft_us; disturbed marks our own loop stalling. */
 static void

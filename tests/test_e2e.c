@@ -234,12 +234,12 @@ wait_for_run_after(const char *url, long long since_ms, int timeout_ms)
 	return e;
 }
 
-/* "Seen in K of the last N runs": K, or 0 when the reason does not say. */
+/* "seen in K of the last N runs": K, or 0 when the reason does not say. */
 static long
 seen_in(const json_t *entry)
 {
 	const char *reason = json_string_value(json_object_get(entry, "reason"));
-	const char *p = reason ? strstr(reason, "Seen in ") : NULL;
+	const char *p = reason ? strstr(reason, "seen in ") : NULL;
 	return p ? strtol(p + 8, NULL, 10) : 0;
 }
 

@@ -1,7 +1,9 @@
 /*
- * Ledger: evidence across runs. One confident finding keeps a relay flagged
- * for the window, then clears; repeated suspect-level findings add up; an
- * honest relay's runs stay genuine.
+ * Ledger: evidence across runs, as e-processes (scoring/evalue.h). One
+ * violation makes a relay suspect for the window, a second one convicts;
+ * repeated suspect-level findings add up; one stray sighting is a hint; an
+ * honest relay's runs stay genuine; decisions hold while the window sees
+ * the class, then clear.
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -43,38 +45,68 @@ Test(ledger, honest_runs_stay_genuine)
 	ledger_free(l);
 }
 
-Test(ledger, one_confident_finding_holds_for_the_window_then_clears)
+Test(ledger, one_violation_is_a_hint_two_convict_until_the_window_clears)
 {
 	struct ledger *l = ledger_new(24 * HOUR);
-	cr_expect_eq(fold(l, 0, NULL, 0), VERDICT_GENUINE);
-	cr_expect_eq(fold(l, HOUR, "substitution", CONFIDENCE_VIOLATION), VERDICT_MISBEHAVING);
-	struct assessment a = run_with(NULL, 0);
-	ledger_fold(l, "r", "m", 2 * HOUR, &a, NULL);
+	struct assessment a = run_with("substitution", CONFIDENCE_VIOLATION);
+	ledger_fold(l, "r", "m", HOUR, &a, NULL);
+	cr_expect_eq(a.verdict, VERDICT_GENUINE,
+	             "p = 1e-5 once is not enough over many runs (m / 0.001 = 8000 needed)");
+	cr_assert_eq(a.n_findings, 1);
+	cr_expect(a.findings[0].hint);
+	assessment_release(&a);
+	cr_expect_eq(fold(l, 2 * HOUR, NULL, 0), VERDICT_GENUINE);
+	cr_expect_eq(fold(l, 3 * HOUR, "substitution", CONFIDENCE_VIOLATION), VERDICT_MISBEHAVING);
+	a = run_with(NULL, 0);
+	ledger_fold(l, "r", "m", 4 * HOUR, &a, NULL);
 	cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "a clean run right after does not clear it");
 	cr_assert_eq(a.n_findings, 1);
-	cr_expect_not_null(strstr(a.findings[0].summary, "Seen in 1 of the last 3 runs"), "%s",
+	cr_expect_not_null(strstr(a.findings[0].summary, "seen in 2 of the last 4 runs"), "%s",
 	                   a.findings[0].summary);
+	cr_expect_not_null(strstr(a.findings[0].summary, "e-value"), "%s", a.findings[0].summary);
 	assessment_release(&a);
-	cr_expect_eq(fold(l, 26 * HOUR, NULL, 0), VERDICT_GENUINE,
+	cr_expect_eq(fold(l, 28 * HOUR, NULL, 0), VERDICT_GENUINE,
 	             "cleared once out of the window");
+	int level = -1;
+	double e = ledger_evalue(l, "r", "m", CLASS_SUBSTITUTION, &level);
+	cr_expect_eq(level, VERDICT_GENUINE);
+	cr_expect_lt(e, 1.01, "the test starts afresh: %g", e);
+	ledger_free(l);
+}
+
+Test(ledger, a_violation_beyond_doubt_convicts_at_once)
+{
+	struct ledger *l = ledger_new(24 * HOUR);
+	cr_expect_eq(fold(l, 0, "usage_inflation", 1 - 1e-7), VERDICT_MISBEHAVING);
 	ledger_free(l);
 }
 
 Test(ledger, suspect_findings_add_up)
 {
 	struct ledger *l = ledger_new(24 * HOUR);
-	enum verdict v = VERDICT_GENUINE;
-	/* a suspect-level sighting (p = 0.01) in every other run of twelve */
-	for (int i = 0; i < 12; i++)
-		v = fold(l, i * HOUR, i % 2 ? "substitution" : NULL, 0.99);
-	cr_expect_eq(v, VERDICT_MISBEHAVING, "6 suspect sightings in 12 runs are no chance");
+	enum verdict v = VERDICT_GENUINE, first = VERDICT_GENUINE;
+	/* a suspect-level sighting (p = 0.01) in every other run */
+	for (int i = 0; i < 24; i++) {
+		v = fold(l, i * HOUR / 2, i % 2 ? "substitution" : NULL, 0.99);
+		if (i == 13)
+			first = v;
+	}
+	cr_expect_eq(first, VERDICT_SUSPECT, "7 suspect sightings in 14 runs are no chance");
+	cr_expect_eq(v, VERDICT_MISBEHAVING, "12 in 24 convict");
 	ledger_free(l);
 
-	/* one suspect sighting among many clean runs stays suspect at most */
+	/* one suspect sighting among many clean runs is a hint: no flapping */
 	l = ledger_new(24 * HOUR);
 	for (int i = 0; i < 20; i++)
 		v = fold(l, i * HOUR, i == 19 ? "substitution" : NULL, 0.99);
-	cr_expect_eq(v, VERDICT_SUSPECT);
+	cr_expect_eq(v, VERDICT_GENUINE);
+	struct assessment a = run_with("substitution", 0.99);
+	ledger_fold(l, "r", "m", 20 * HOUR, &a, NULL);
+	cr_assert_eq(a.n_findings, 1);
+	cr_expect(a.findings[0].hint, "shown as a hint");
+	cr_expect_not_null(strstr(a.findings[0].summary, "across runs the e-value is"), "%s",
+	                   a.findings[0].summary);
+	assessment_release(&a);
 	ledger_free(l);
 }
 
@@ -114,6 +146,11 @@ Test(ledger, answers_pool_over_the_window)
 	size_t n = ledger_answers(l, "r", "m", out, 128, &runs);
 	cr_expect_eq(n, 64);
 	cr_expect_str_eq(out[n - 1], "y");
+	/* a tested batch is emptied: the next batch shares no answer with it */
+	ledger_clear_answers(l, "r", "m");
+	cr_expect_eq(ledger_answers(l, "r", "m", out, 128, &runs), 0);
+	ledger_add_answers(l, "r", "m", 28 * HOUR, run2, 2);
+	cr_expect_eq(ledger_answers(l, "r", "m", out, 128, &runs), 2);
 	ledger_free(l);
 }
 
@@ -134,7 +171,9 @@ Test(ledger, the_window_shows_the_finding_that_convicts)
 		               "qwen3 counts", "all", "qwen3-32b", "%s", "counted as qwen3");
 		assessment_decide(&a);
 		ledger_fold(l, "r", "m", i * HOUR, &a, NULL);
-		cr_expect_eq(a.verdict, VERDICT_MISBEHAVING);
+		/* the answers (1e-6 after Holm) make suspect at once; the counts
+		 * (1e-4 after Holm) convict with the second run */
+		cr_expect_eq(a.verdict, i == 0 ? VERDICT_SUSPECT : VERDICT_MISBEHAVING);
 		const struct finding *shown = NULL;
 		for (size_t k = 0; k < a.n_findings; k++)
 			if (a.findings[k].cls == CLASS_SUBSTITUTION && !a.findings[k].hint)

@@ -430,12 +430,16 @@ Test(store_history, the_ledger_survives_a_restart, .init = setup, .fini = teardo
 	cr_expect_eq(ledger_answers(l, "r", "gpt-4o", pool, 64, &runs), 3);
 	cr_expect_eq(runs, 3);
 	cr_expect_str_eq(pool[0], "answer 0");
+	/* the e-processes come back: the class stays decided */
+	int level = -1;
+	cr_expect_gt(ledger_evalue(l, "r", "gpt-4o", CLASS_SUBSTITUTION, &level), 8000);
+	cr_expect_eq(level, VERDICT_MISBEHAVING);
 	/* an honest run now: the window still convicts, and says how often */
 	struct fake f;
 	fake_init(&f, "r", now, 2, ERR_NONE, 0);
 	ledger_fold(l, "r", "gpt-4o", now, &f.a, NULL);
 	cr_expect_eq(f.a.verdict, VERDICT_MISBEHAVING, "%s", f.a.reason);
-	cr_expect(f.a.reason != NULL && strstr(f.a.reason, "Seen in 3 of the last 4 runs") != NULL,
+	cr_expect(f.a.reason != NULL && strstr(f.a.reason, "seen in 3 of the last 4 runs") != NULL,
 	          "%s", f.a.reason);
 	fake_release(&f);
 	/* runs older than the window are not read back */

@@ -149,6 +149,37 @@ detect_private_tokenizer(struct scorer *s, struct accounting *acc, const struct 
 	return 0;
 }
 
+/*
+ * The counts as an e-value for serve's ledger (assessment_evidence,
+ * scoring/evalue.h), on every run with counts to judge: request i "fires"
+ * when its count is not the claimed tokenizer's (with the claimed family's
+ * usual offset) but exactly another family's. An honest relay's request
+ * does so with probability at most ACCOUNTING_NULL_RATE (the detector calls
+ * one a violation, p = 1e-5; we allow a hundredfold more), so
+ * prod_i (1 + (1{fired_i} / rate - 1) / 2) has expectation at most 1: a
+ * half-Kelly bet per request. A whole swap is decisive in one run, a 20%
+ * one in a run or two; clean runs cost a factor 2 per request, which only
+ * the e-value, not the ledger's other evidence, pays.
+ */
+#define ACCOUNTING_NULL_RATE 1e-3
+
+static void
+report_evidence(const struct accounting *acc, size_t cf, struct assessment *a)
+{
+	double log_e = 0;
+	for (size_t i = 0; i < acc->n; i++) {
+		int fired = 0;
+		if (acc->p[i] - acc->e[cf][i] != acc->c[cf])
+			for (size_t f = 0; f < N_TOKEN_FAMILIES && !fired; f++)
+				fired =
+				    f != cf && acc->e[f][i] >= 0 &&
+				    (acc->p[i] == acc->e[f][i] ||
+				     (acc->fits[f] >= 2 && acc->p[i] - acc->c[f] == acc->e[f][i]));
+		log_e += log1p(((fired ? 1 / ACCOUNTING_NULL_RATE : 0) - 1) / 2);
+	}
+	assessment_evidence(a, CLASS_SUBSTITUTION, exp(log_e > 700 ? 700 : log_e));
+}
+
 static void
 detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct baseline_model *m,
                  struct assessment *a)
@@ -212,6 +243,7 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 	}
 	fit_offsets(acc);
 	assessment_tested(a, 1);
+	report_evidence(acc, cf, a);
 
 	/* inflation: one factor for all, rounding either way */
 	double ratios[MAX_REQ];

@@ -364,6 +364,8 @@ detect_availability(const struct audit_run *run, struct assessment *a)
 	int no_result = 0;
 	for (size_t i = 0; i < run->n_items; i++) {
 		const struct observation *o = run->items[i].obs;
+		if (run->items[i].not_needed)
+			continue; /* the run stopped early: never asked, no failure */
 		a->requests++;
 		if (o == NULL) {
 			no_result++;
