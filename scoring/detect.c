@@ -207,9 +207,9 @@ scorer_stop_release(struct scorer_stop *st)
 	st->seen = NULL;
 }
 
-/* Judge item i's count: 1 when it is another family's exactly and not the
- * claimed one's, 0 when it is the claimed one's or fits none, -1 when it
- * was not counted. *family gets the family hit. */
+/* Judge item i's count: 0 when it is the claimed family's, 1 when it is
+ * other families' exactly (*family: their bits, 1 << index), 2 when it fits
+ * none, -1 when it was not counted. */
 static int
 stop_judge(struct scorer_stop *st, const struct audit_item *it, size_t cf, size_t *family)
 {
@@ -223,18 +223,18 @@ stop_judge(struct scorer_stop *st, const struct audit_item *it, size_t cf, size_
 		return -1;
 	if (claimed == o->prompt_tokens)
 		return 0;
-	*family = N_TOKEN_FAMILIES; /* fits no family: unexplained */
+	/* every other family whose count it is (short texts can count alike
+	 * in two: each is credited, and the stop needs one that explains all) */
+	*family = 0;
 	for (size_t f = 0; f < N_TOKEN_FAMILIES; f++) {
 		if (f == cf)
 			continue;
 		long e = scorer_expected_prompt_tokens(st->scorer, token_families[f].tokenizer,
 		                                       token_families[f].template, it);
-		if (e == o->prompt_tokens && e != claimed) {
-			*family = f;
-			return 1;
-		}
+		if (e == o->prompt_tokens && e != claimed)
+			*family |= (size_t)1 << f;
 	}
-	return 0;
+	return *family != 0 ? 1 : 2;
 }
 
 int
@@ -258,16 +258,18 @@ scorer_stop_early(const struct audit_run *run, void *arg, char *why, size_t whyl
 			continue;
 		st->seen[i] = 1;
 		size_t f = 0;
-		int fired = stop_judge(st, &run->items[i], cf, &f);
-		if (fired < 0)
+		int judged = stop_judge(st, &run->items[i], cf, &f);
+		if (judged < 0)
 			continue;
+		int fired = judged == 1;
 		st->counted++;
 		/* E[1{fired} / rate] <= 1 for an honest relay */
 		eprocess_update(&st->e, fired ? 1 / STOP_NULL_RATE : 0);
 		if (fired) {
 			st->fired++;
-			st->family_hits[f]++;
-		} else if (f == N_TOKEN_FAMILIES) {
+			for (size_t k = 0; k < N_TOKEN_FAMILIES; k++)
+				st->family_hits[k] += (f >> k) & 1;
+		} else if (judged == 2) {
 			st->unexplained++;
 		}
 	}
