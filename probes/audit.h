@@ -14,6 +14,7 @@
 
 #include "probes/adapter.h"
 #include "probes/catalog.h"
+#include "probes/clients.h"
 #include "probes/engine.h"
 
 struct audit_target {
@@ -27,6 +28,9 @@ struct audit_target {
 	size_t n_headers;
 	struct request_rules rules; /* what the claimed model accepts (its baseline) */
 	int list_models;            /* also GET the relay's model list */
+	/* the client every request of the run presents itself as (static);
+	 * NULL: audit_start() picks one at random for the target's API */
+	const struct client_profile *client;
 };
 
 /* A probe the run did not send: the API cannot carry what it asks for. */
@@ -41,6 +45,8 @@ struct audit_item {
 	int sample;
 	struct probe_message *messages; /* rendered, owned */
 	size_t n_messages;
+	char nonce[16];          /* probe_nonce(): what {nonce_hex} and the
+	                          * other nonce forms were rendered from */
 	struct observation *obs; /* NULL until done */
 };
 
