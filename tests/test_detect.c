@@ -51,8 +51,8 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 	/* the claimed model as the scorer will judge it: the pack's, or the
 	 * stand-in for a name the pack lacks */
 	const struct baseline_model *known = baseline_find(pack, claimed);
-	enum api_kind api = known ? (enum api_kind)api_from_name(known->api)
-	                          : model_default_api(claimed);
+	enum api_kind api =
+	    known ? (enum api_kind)api_from_name(known->api) : model_default_api(claimed);
 	const struct baseline_model *cm = scorer_claimed(scorer, claimed, api);
 	struct audit_run *run =
 	    test_run_alloc(&(struct audit_target){.relay = (char *)"r",
@@ -71,6 +71,7 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 			it->messages = xcalloc(p->n_messages, sizeof *it->messages);
 			char nonce[16];
 			probe_nonce(nonce);
+			memcpy(it->nonce, nonce, sizeof it->nonce);
 			for (size_t m = 0; m < p->n_messages; m++) {
 				it->messages[m].role = p->roles[m];
 				it->messages[m].content = probe_render(p->texts[m], nonce);
@@ -84,7 +85,7 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 			o->logprobs_present = strcmp(p->id, "logprobs") == 0;
 			o->tool_calls = strcmp(p->id, "tool-call") == 0;
 			if (strcmp(p->id, "echo-nonce") == 0) {
-				snprintf(hex, sizeof hex, "%.8s", nonce + 5);
+				snprintf(hex, sizeof hex, "%.8s", nonce);
 				text = hex;
 			} else if (strcmp(p->id, "stop-seq") == 0) {
 				text = "1, 2, 3, 4,";
@@ -273,8 +274,7 @@ Test(detect, claude_in_the_official_shape_with_private_counts_is_genuine, .init 
  * the name's own line, or behind a name of no known line, only identify;
  * nothing ever vouches (genuine) without a baseline.
  */
-Test(detect, unknown_model_served_by_another_line_is_substitution, .init = setup,
-     .fini = teardown)
+Test(detect, unknown_model_served_by_another_line_is_substitution, .init = setup, .fini = teardown)
 {
 	static const struct {
 		const char *claimed, *tok, *family, *served;
