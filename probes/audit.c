@@ -7,6 +7,7 @@
 #include "probes/models_list.h"
 
 #include <event2/event.h>
+#include <sys/random.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ audit_target_copy(struct audit_target *dst, const struct audit_target *src)
 	dst->stop_arg = src->stop_arg;
 	dst->canary = src->canary;
 	dst->traffic = src->traffic;
+	dst->client = src->client;
 	dst->headers = http_headers_copy(src->headers, src->n_headers);
 	dst->n_headers = src->n_headers;
 }
@@ -143,6 +145,7 @@ target_request(const struct audit_run *run, const char *url, struct engine_reque
 	    .auth = run->target.auth,
 	    .headers = run->target.headers,
 	    .n_headers = run->target.n_headers,
+	    .client_headers = run->target.client ? run->target.client->headers : NULL,
 	};
 }
 
@@ -220,6 +223,12 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 {
 	struct audit_run *run = xcalloc(1, sizeof *run);
 	audit_target_copy(&run->target, target);
+	if (run->target.client == NULL) {
+		uint64_t seed;
+		if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
+			fatal(70, "cannot get random bytes");
+		run->target.client = client_pick(target->api, seed);
+	}
 	run->engine = e;
 	run->done = done;
 	run->arg = arg;
@@ -254,14 +263,20 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 			probe_nonce(nonce);
 			it->probe = p;
 			it->sample = s;
-			it->n_messages = p->n_messages;
-			it->messages = xcalloc(p->n_messages, sizeof *it->messages);
-			for (size_t m = 0; m < p->n_messages; m++) {
-				it->messages[m].role = p->roles[m];
-				it->messages[m].content = p->repeat && s > 0
-				                              ? xstrdup(it[-s].messages[m].content)
-				                              : probe_render(p->texts[m], nonce);
-				if (wants_canary && !(p->repeat && s > 0)) {
+			it->messages = xcalloc(CLIENT_RENDER_MAX(p), sizeof *it->messages);
+			if (p->repeat && s > 0) { /* sample 0's text and nonce */
+				memcpy(it->nonce, it[-s].nonce, sizeof it->nonce);
+				it->n_messages = it[-s].n_messages;
+				for (size_t m = 0; m < it->n_messages; m++) {
+					it->messages[m].role = it[-s].messages[m].role;
+					it->messages[m].content =
+					    xstrdup(it[-s].messages[m].content);
+				}
+			} else {
+				memcpy(it->nonce, nonce, sizeof it->nonce);
+				it->n_messages =
+				    client_render(run->target.client, p, nonce, it->messages);
+				for (size_t m = 0; wants_canary && m < it->n_messages; m++) {
 					char *filled =
 					    canary_fill(it->messages[m].content, target->canary);
 					free((char *)it->messages[m].content);

@@ -14,6 +14,7 @@
 
 #include "probes/adapter.h"
 #include "probes/catalog.h"
+#include "probes/clients.h"
 #include "probes/engine.h"
 
 /* Whose traffic a request is shaped like: an audit's own, or (passive
@@ -52,6 +53,9 @@ struct audit_target {
 	 * (scoring/detect.h: scorer_stop_early). */
 	int (*stop)(const struct audit_run *run, void *arg, char *why, size_t whylen);
 	void *stop_arg;
+	/* the client every request of the run presents itself as (static);
+	 * NULL: audit_start() picks one at random for the target's API */
+	const struct client_profile *client;
 };
 
 /* A probe the run did not send: the API cannot carry what it asks for. */
@@ -66,6 +70,8 @@ struct audit_item {
 	int sample;
 	struct probe_message *messages; /* rendered, owned */
 	size_t n_messages;
+	char nonce[16];          /* probe_nonce(): what {nonce_hex} and the
+	                          * other nonce forms were rendered from */
 	struct observation *obs; /* NULL until done */
 	int not_needed;          /* unsent: the run stopped early (target.stop) */
 };

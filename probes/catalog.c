@@ -372,7 +372,7 @@ random_u32(void)
 void
 probe_nonce(char out[16])
 {
-	snprintf(out, 16, "[ref %08x]", (unsigned)random_u32());
+	snprintf(out, 16, "%08x", (unsigned)random_u32());
 }
 
 /* A random index below n (the modulo bias is immaterial for picking words). */
@@ -382,23 +382,52 @@ random_below(size_t n)
 	return n ? random_u32() % n : 0;
 }
 
-/* Append one of the '|'-separated choices in [s, end). */
+/* The '}' closing the brace at open, past nested ones; NULL if none. */
+static const char *
+brace_close(const char *open)
+{
+	int depth = 0;
+	for (const char *q = open; *q != '\0'; q++) {
+		if (*q == '{')
+			depth++;
+		else if (*q == '}' && --depth == 0)
+			return q;
+	}
+	return NULL;
+}
+
+char *probe_render(const char *template_text, const char *nonce);
+
+/* Append one of the '|'-separated choices in [s, end) (a '|' inside a
+ * nested {..} belongs to it), itself rendered: a choice may hold a nonce. */
 static void
-render_pick(struct buf *b, const char *s, const char *end)
+render_pick(struct buf *b, const char *s, const char *end, const char *nonce)
 {
 	size_t n = 1;
-	for (const char *q = s; q < end; q++)
-		n += *q == '|';
+	int depth = 0;
+	for (const char *q = s; q < end; q++) {
+		depth += *q == '{' ? 1 : *q == '}' ? -1 : 0;
+		n += *q == '|' && depth == 0;
+	}
 	size_t k = random_below(n);
-	const char *start = s;
-	for (; k > 0; start++)
-		if (*start == '|')
-			k--;
-	const char *stop = memchr(start, '|', (size_t)(end - start));
-	if (stop == NULL)
-		stop = end;
-	if (buf_add(b, start, (size_t)(stop - start)) != 0)
-		fatal(70, "internal: output buffer over its cap");
+	const char *start = s, *stop = end;
+	depth = 0;
+	for (const char *q = s; q < end; q++) {
+		depth += *q == '{' ? 1 : *q == '}' ? -1 : 0;
+		if (*q != '|' || depth != 0)
+			continue;
+		if (k == 0) {
+			stop = q;
+			break;
+		}
+		k--;
+		start = q + 1;
+	}
+	char *choice = xstrndup(start, (size_t)(stop - start));
+	char *text = probe_render(choice, nonce);
+	buf_puts(b, text);
+	free(text);
+	free(choice);
 }
 
 /* Common words, one token each in every shipped tokenizer's vocabulary
@@ -424,10 +453,10 @@ render_filler(struct buf *b, long words)
 char *
 probe_render(const char *template_text, const char *nonce)
 {
-	/* "[ref 3f9a1c2e]": the hex digits alone stand for {nonce_hex} */
-	char hex[9] = "";
-	if (strlen(nonce) >= 13)
-		snprintf(hex, sizeof hex, "%.8s", nonce + 5);
+	/* {nonce_num}: the same nonce as a six-digit number (an order or
+	 * ticket number reads like one) */
+	char num[8];
+	snprintf(num, sizeof num, "%06lu", 100000 + strtoul(nonce, NULL, 16) % 900000);
 	struct buf b;
 	buf_init(&b, 0);
 	const char *p = template_text;
@@ -442,14 +471,17 @@ probe_render(const char *template_text, const char *nonce)
 			buf_puts(&b, nonce);
 			p = hit + 7;
 		} else if (strncmp(hit, "{nonce_hex}", 11) == 0) {
-			buf_puts(&b, hex);
+			buf_puts(&b, nonce);
+			p = hit + 11;
+		} else if (strncmp(hit, "{nonce_num}", 11) == 0) {
+			buf_puts(&b, num);
 			p = hit + 11;
 		} else if (strncmp(hit, "{filler:", 8) == 0 && close != NULL) {
 			long words = strtol(hit + 8, NULL, 10);
 			render_filler(&b, words > 0 && words <= 200000 ? words : 0);
 			p = close + 1;
-		} else if (strncmp(hit, "{pick:", 6) == 0 && close != NULL) {
-			render_pick(&b, hit + 6, close);
+		} else if (strncmp(hit, "{pick:", 6) == 0 && (close = brace_close(hit)) != NULL) {
+			render_pick(&b, hit + 6, close, nonce);
 			p = close + 1;
 		} else {
 			buf_puts(&b, "{");

@@ -62,9 +62,13 @@ const struct probe_def *catalog_find(const struct catalog *c, const char *id);
  */
 int probe_expect_match(const struct probe_def *p, const char *text, size_t len);
 
-/* Write a fresh nonce "[ref xxxxxxxx]" (16 bytes with NUL). */
+/* Write a fresh nonce: eight hex digits (16 bytes with NUL). Templates
+ * hide it as natural content: {nonce} and {nonce_hex} are the digits (a
+ * file name's or a commit's), {nonce_num} six decimal digits drawn from them
+ * (an order number). No fixed marker goes with it. */
 void probe_nonce(char out[16]);
-/* The template text with {nonce} replaced; the caller frees it. */
+/* The template text with the nonce forms, {pick:a|b}, {filler:N} replaced;
+ * the caller frees it. */
 char *probe_render(const char *template_text, const char *nonce);
 
 #endif

@@ -765,9 +765,19 @@ append_header(struct transfer *t, char *line)
 static void
 add_headers(struct transfer *t, const struct engine_request *req)
 {
-	t->headers = curl_slist_append(NULL, "Content-Type: application/json");
-	t->headers = curl_slist_append(t->headers, "Expect:");
-	if (req->stream)
+	t->headers = NULL;
+	/* a client's own headers come first, as its SDK sends them; its Accept
+	 * stands for streams too */
+	for (const char *const *line = req->client_headers; line != NULL && *line != NULL; line++) {
+		size_t len = strcspn(*line, ":");
+		int replaced = 0;
+		for (size_t i = 0; i < req->n_headers && !replaced; i++)
+			replaced = strlen(req->headers[i].name) == len &&
+			           strncasecmp(req->headers[i].name, *line, len) == 0;
+		if (!replaced)
+			t->headers = curl_slist_append(t->headers, *line);
+	}
+	if (req->stream && req->client_headers == NULL)
 		t->headers = curl_slist_append(t->headers, "Accept: text/event-stream");
 	if (t->api_key != NULL) {
 		enum auth_kind auth = auth_resolve(req->api, req->auth);
@@ -775,6 +785,8 @@ add_headers(struct transfer *t, const struct engine_request *req)
 		                     ? xasprintf("x-api-key: %s", t->api_key)
 		                     : xasprintf("Authorization: Bearer %s", t->api_key));
 	}
+	t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
+	t->headers = curl_slist_append(t->headers, "Expect:");
 	int own_version = 0;
 	if (req->n_headers > 0)
 		t->secrets = xcalloc(req->n_headers, sizeof *t->secrets);

@@ -45,6 +45,11 @@ struct engine_request {
 	                                    * (endpoint_headers_check); their values
 	                                    * are secrets, like the key */
 	size_t n_headers;
+	/* a client profile's "Name: value" lines (probes/clients.h), NULL-
+	 * terminated, sent first and in order, User-Agent and Accept among
+	 * them; static text, never a secret. A caller's extra header of the
+	 * same name replaces one. NULL: Assay's own User-Agent. */
+	const char *const *client_headers;
 	const char *body; /* JSON, copied by the engine; NULL with listing */
 	int listing;      /* GET the model list at url (probes/models_list.h)
 	                   * instead of POSTing body */

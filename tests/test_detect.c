@@ -89,6 +89,7 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 			it->messages = xcalloc(p->n_messages, sizeof *it->messages);
 			char nonce[16];
 			probe_nonce(nonce);
+			memcpy(it->nonce, nonce, sizeof it->nonce);
 			for (size_t m = 0; m < p->n_messages; m++) {
 				it->messages[m].role = p->roles[m];
 				it->messages[m].content = probe_render(p->texts[m], nonce);
@@ -102,7 +103,7 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 			o->logprobs_present = strcmp(p->id, "logprobs") == 0;
 			o->tool_calls = strcmp(p->id, "tool-call") == 0;
 			if (strcmp(p->id, "echo-nonce") == 0) {
-				snprintf(hex, sizeof hex, "%.8s", nonce + 5);
+				snprintf(hex, sizeof hex, "%.8s", nonce);
 				text = hex;
 			} else if (strcmp(p->id, "stop-seq") == 0) {
 				text = "1, 2, 3, 4,";

@@ -59,6 +59,7 @@ heavy_run(const char *relay, int64_t at_ms, size_t n_items, long words)
 		struct audit_item *it = test_run_add(run, p);
 		char nonce[16];
 		probe_nonce(nonce);
+		memcpy(it->nonce, nonce, sizeof it->nonce);
 		it->n_messages = 1;
 		it->messages = xcalloc(1, sizeof *it->messages);
 		it->messages[0].role = "user";

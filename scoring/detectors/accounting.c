@@ -453,10 +453,9 @@ detect_context(struct detect_ctx *ctx)
 	long p = it->obs->prompt_tokens;
 	if (e <= 0 || p < 0)
 		return;
-	const char *sent = strstr(it->messages[0].content, "[ref ");
+	/* the canary is the item's nonce, hidden in the text as a code */
 	char hex[9] = "";
-	if (sent != NULL)
-		snprintf(hex, sizeof hex, "%.8s", sent + 5);
+	snprintf(hex, sizeof hex, "%.8s", it->nonce);
 	int canary = hex[0] && it->obs->text && strstr(it->obs->text, hex) != NULL;
 	char expected[128], observed[160];
 	snprintf(expected, sizeof expected, "%ld prompt tokens (the whole text)", e);

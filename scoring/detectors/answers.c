@@ -151,11 +151,11 @@ detect_cached(struct detect_ctx *ctx)
 	if (it == NULL || !observation_ok(it->obs) || it->obs->text == NULL)
 		return;
 	assessment_tested(a, 1);
-	const char *sent = strstr(it->messages[0].content, "[ref ");
-	if (sent == NULL)
-		return;
+	/* the code asked for is the item's nonce */
 	char hex[9];
-	snprintf(hex, sizeof hex, "%.8s", sent + 5);
+	snprintf(hex, sizeof hex, "%.8s", it->nonce);
+	if (strlen(hex) != 8)
+		return;
 	if (strstr(it->obs->text, hex) != NULL)
 		return;
 	/* an answer with another 8-hex code is an earlier answer replayed */
