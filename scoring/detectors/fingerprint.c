@@ -355,8 +355,8 @@ scorer_fingerprint_test(const struct scorer *s, const struct baseline_model *cla
 					resampled[draws[i]] = -1;
 			for (size_t i = 0; i < parts[p].n; i++)
 				if (draws[i] < r->n && resampled[draws[i]] < 0)
-					resampled[draws[i]] =
-					    binomial(total, (double)r->counts[draws[i]] / total, &state);
+					resampled[draws[i]] = binomial(
+					    total, (double)r->counts[draws[i]] / total, &state);
 			statistics(draws, parts[p].n, resampled, r->n, total, r->n, scratch, &sb,
 			           &gb);
 		}
@@ -501,7 +501,14 @@ detect_fingerprint(struct detect_ctx *ctx)
 	if (n == 0 || scorer_fingerprint_test(ctx->scorer, ctx->claimed, answers, n, &t) != 0)
 		return;
 	assessment_tested(ctx->a, 1);
+	size_t before = ctx->a->n_findings;
 	scorer_add_fingerprint_finding(ctx->claimed, &t, 1, ctx->a);
+	/* one run's six answers: the calibrated test errs at its budget (4% at
+	 * 5%), so on its own it would accuse one official audit in a few
+	 * hundred (make eval saw it); a hint, as the style test's, and evidence
+	 * for serve's e-process across runs */
+	if (ctx->a->n_findings > before)
+		assessment_hint_last(ctx->a);
 }
 
 const struct detector detector_fingerprint = {
