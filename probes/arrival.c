@@ -30,9 +30,7 @@
 
 #include <event2/event.h>
 #include <stdlib.h>
-#include <netinet/in.h>
 #include <string.h>
-#include <unistd.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -78,7 +76,6 @@ struct arrival {
 	int64_t turn_start_us, last_turn_us;
 	/* the lag timer */
 	struct event *lag; /* measures the loop's own lateness while busy */
-	int keep_stamps;   /* a socket of ours with receive stamps on, see arrival_new */
 	int64_t lag_due_us;
 	size_t in_flight;                 /* transfers started and not stopped */
 	unsigned long stalls;             /* loop stalls seen so far (see lag_cb) */
@@ -201,13 +198,6 @@ arrival_new(struct event_base *base, int precise)
 	a->precise = precise;
 	a->lag = evtimer_new(base, lag_cb, a);
 	a->turn_end = event_new(base, -1, 0, turn_end_cb, a);
-	/* Linux switches receive timestamps on system-wide the first time a
-	 * socket asks, and lazily (a deferred static key): segments that come
-	 * right after the first connection's setsockopt can arrive unstamped.
-	 * A socket of our own that asks now keeps them on before any transfer. */
-	a->keep_stamps = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (a->keep_stamps >= 0)
-		arrival_socket_opened(a->keep_stamps);
 	return a;
 }
 
@@ -218,8 +208,6 @@ arrival_free(struct arrival *a)
 		return;
 	event_free(a->lag);
 	event_free(a->turn_end);
-	if (a->keep_stamps >= 0)
-		close(a->keep_stamps);
 	free(a);
 }
 
