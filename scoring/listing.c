@@ -100,9 +100,10 @@ listing_assess(const struct audit_run *run, const struct baseline_pack *pack,
 		              "refused as an unknown model",
 		              of, a->listing_count, sent);
 	else if (listed && sub != NULL && ok > 0)
-		a->listing_note = xasprintf(
-		    "listed among %s%ld models, and answered by another model (%s)", of,
-		    a->listing_count, sub->served ? sub->served : "see the substitution finding");
+		a->listing_note =
+		    xasprintf("listed among %s%ld models, and answered by another model (%s%s)", of,
+		              a->listing_count, sub->served ? "most likely " : "",
+		              sub->served ? sub->served : "see the substitution finding");
 	else if (listed)
 		a->listing_note = xasprintf("listed among %s%ld models; %d of %d requests answered",
 		                            of, a->listing_count, ok, sent);

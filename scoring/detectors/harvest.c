@@ -41,11 +41,15 @@ run_harvest(struct detect_ctx *c)
 	         k->n_hits + (size_t)k->more_hits, k->n_hits + k->more_hits == 1 ? "" : "s",
 	         h->with_key ? " (the key itself sent)" : " (its base URL called)", when, h->peer,
 	         h->method, h->path[0] ? h->path : "/", h->user_agent);
+	/* what was used says who could have used it: whoever received the
+	 * prompt through this relay (the relay, or a party it passes prompts
+	 * to); the official API calls no one */
 	assessment_add(c->a, CLASS_CREDENTIAL_HARVESTING, CONFIDENCE_VIOLATION, expected, observed,
 	               "canary-env", NULL,
-	               "The relay %s took the API key and base URL planted in a prompt (a .env "
-	               "file) and used them %s after receiving it: it harvests the "
+	               "The %s planted in a prompt sent through the relay %s was used %s after it "
+	               "was sent: the relay, or a party it passes prompts to, harvests the "
 	               "credentials it relays.",
+	               h->with_key ? "API key" : "base URL (not the key)",
 	               k->relay[0] ? k->relay : "", after);
 }
 
