@@ -108,6 +108,7 @@ start_audit(struct eval *ev, const struct relay_truth *r, struct chain *ch)
 	/* a model no pack knows is audited on a stand-in, as `assay audit` does */
 	const struct baseline_model *claimed = scorer_claimed(ev->scorer, r->model, r->api);
 	baseline_request_rules(claimed, &t.rules);
+	t.budget_tokens = r->deep ? 0 : AUDIT_BUDGET_TOKENS; /* as assay audit's default */
 	scorer_stop_release(&ch->stop);
 	scorer_stop_init(&ch->stop, ev->scorer, claimed);
 	if (ev->early_stop) {

@@ -35,7 +35,8 @@ usage(FILE *f)
 	fputs("usage: assay audit --base-url URL --model NAME [--key-env VAR] [--api "
 	      "openai|anthropic|responses]\n"
 	      "                   [--json] [--timeout SECONDS] [--ca-file FILE]\n"
-	      "                   [--insecure-skip-tls-verify] [--deep] [--time-scale X]\n"
+	      "                   [--insecure-skip-tls-verify] [--deep] [--budget TOKENS]\n"
+	      "                   [--time-scale X]\n"
 	      "                   [--header 'Name: value']... [--header-env 'Name: VAR']...\n"
 	      "                   [--auth bearer|x-api-key]\n"
 	      "                   [--canary-wait DURATION [--canary-listen HOST:PORT]\n"
@@ -51,7 +52,10 @@ usage(FILE *f)
 	      "alone for anthropic); the endpoint used is printed. --api responses audits the\n"
 	      "OpenAI Responses API (POST /v1/responses) on the same base URL as openai.\n"
 	      "--deep adds long-context and long-output probes (tens of thousands of tokens;\n"
-	      "their cost is printed before they are sent). --time-scale says the\n"
+	      "their cost is printed before they are sent). --budget stops sending once the\n"
+	      "tokens billed (prompt and completion, reasoning included) would pass TOKENS\n"
+	      "(default 3000, none with --deep; 0: none); what was not sent is listed.\n"
+	      "--time-scale says the\n"
 	      "endpoint's delays are X times real ones (simulated worlds only; latency is\n"
 	      "then compared at that scale). --canary-wait plants a canary key and base URL\n"
 	      "in a prompt (a .env file), listens on --canary-listen (default 127.0.0.1:0;\n"
@@ -143,7 +147,7 @@ print_report(const struct audit_run *run, const struct assessment *a, const char
 		fprintf(f, "output speed: %.0f tokens/s (median)\n", a->tokens_per_s);
 	for (size_t i = 0; i < run->n_items; i++) {
 		const struct observation *o = run->items[i].obs;
-		if (o != NULL && !observation_ok(o))
+		if (o != NULL && !observation_ok(o) && !run->items[i].not_needed)
 			fprintf(f, "  %s %s: %s (%s)\n",
 			        o->error == ERR_NOT_SENT ? "not sent" : "failed",
 			        run->items[i].probe->id, error_class_name(o->error),
@@ -200,6 +204,7 @@ cmd_audit(int argc, char **argv)
 	    {"ca-file", required_argument, NULL, 'c'},
 	    {"insecure-skip-tls-verify", no_argument, NULL, 'I'},
 	    {"deep", no_argument, NULL, 'D'},
+	    {"budget", required_argument, NULL, 'B'},
 	    {"time-scale", required_argument, NULL, 'S'},
 	    {"canary-wait", required_argument, NULL, 'W'},
 	    {"canary-listen", required_argument, NULL, 'L'},
@@ -212,6 +217,7 @@ cmd_audit(int argc, char **argv)
 	const char *api_opt = NULL;
 	const char *ca_file = NULL;
 	int json = 0, insecure = 0, deep = 0;
+	double budget = -1; /* -1: the default */
 	char err[1024];
 	double timeout_s = 60, time_scale = 1;
 	long long canary_wait_us = -1;
@@ -253,6 +259,15 @@ cmd_audit(int argc, char **argv)
 			break;
 		case 'D':
 			deep = 1;
+			break;
+		case 'B':
+			if (cli_number(optarg, -1, 1e9, &budget) != 0 || budget != (long)budget) {
+				fprintf(stderr,
+				        "assay audit: --budget takes a whole number of tokens (0: "
+				        "none), not '%s'\n",
+				        optarg);
+				goto usage_error;
+			}
 			break;
 		case 'W': {
 			struct ynode n = {.kind = YNODE_SCALAR, .scalar = optarg};
@@ -366,6 +381,9 @@ cmd_audit(int argc, char **argv)
 		fatal(70, "cannot set up the event loop or libcurl");
 	baseline_request_rules(claimed, &target.rules);
 	target.list_models = 1;
+	/* a reasoning model's default audit stays cheap; --deep says its cost
+	 * before it sends, and is not cut short by the default */
+	target.budget_tokens = budget >= 0 ? (long)budget : deep ? 0 : AUDIT_BUDGET_TOKENS;
 	/* the rest of the audit is not sent once the counts already convict */
 	struct scorer_stop stop;
 	scorer_stop_init(&stop, scorer, claimed);

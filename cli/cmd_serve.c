@@ -419,6 +419,7 @@ cmd_serve(int argc, char **argv)
 				baseline_infer(s.pack, r->models[m], r->api, &standin);
 			baseline_request_rules(known ? known : &standin, &t.rules);
 			t.list_models = 1; /* one GET a run: no tokens */
+			t.budget_tokens = AUDIT_BUDGET_TOKENS;
 			if (known == NULL)
 				baseline_infer_release(&standin);
 			board_declare(s.board, r->name, r->models[m], api_name(r->api),

@@ -17,21 +17,14 @@
 void
 audit_target_copy(struct audit_target *dst, const struct audit_target *src)
 {
+	/* every field as it is, then the owned ones deep: a field added later
+	 * is copied without anyone remembering to */
+	*dst = *src;
 	dst->relay = xstrdup(src->relay ? src->relay : "");
 	dst->base_url = xstrdup(src->base_url);
-	dst->api = src->api;
 	dst->model = xstrdup(src->model);
 	dst->api_key = src->api_key ? xstrdup(src->api_key) : NULL;
-	dst->rules = src->rules;
-	dst->auth = src->auth;
-	dst->list_models = src->list_models;
-	dst->stop = src->stop;
-	dst->stop_arg = src->stop_arg;
-	dst->canary = src->canary;
-	dst->traffic = src->traffic;
-	dst->client = src->client;
 	dst->headers = http_headers_copy(src->headers, src->n_headers);
-	dst->n_headers = src->n_headers;
 }
 
 void
@@ -120,7 +113,8 @@ item_not_sent(struct audit_run *run, size_t i)
 	char took[32], why[300];
 	observation_duration_text(run->timeout_us, took, sizeof took);
 	if (run->stop_reason != NULL) {
-		snprintf(why, sizeof why, "not needed: %s", run->stop_reason);
+		snprintf(why, sizeof why, "%s: %s", run->budget_reached ? "not sent" : "not needed",
+		         run->stop_reason);
 		run->items[i].not_needed = 1;
 	} else {
 		snprintf(why, sizeof why, "the audit's %s had run out", took);
@@ -149,16 +143,97 @@ target_request(const struct audit_run *run, const char *url, struct engine_reque
 	};
 }
 
+static size_t
+item_chars(const struct audit_item *it)
+{
+	size_t n = 0;
+	for (size_t m = 0; m < it->n_messages; m++)
+		n += strlen(it->messages[m].content);
+	return n;
+}
+
+/* What item next may cost, from those that reported usage: its prompt at
+ * the fewest tokens a character seen (no fewer than the smallest prompt
+ * seen: the chat template's framing); its answer the longest answer seen
+ * plus its own max_tokens, within its token limit (reasoning included).
+ * 0: no request reported usage yet. */
+static long
+item_estimate(const struct audit_run *run, const struct audit_item *next)
+{
+	long least_prompt = 0, most_completion = 0;
+	double per_char = 0;
+	for (size_t i = 0; i < run->n_items; i++) {
+		const struct observation *o = run->items[i].obs;
+		if (o == NULL || o->prompt_tokens <= 0)
+			continue;
+		size_t chars = item_chars(&run->items[i]);
+		double r = chars ? (double)o->prompt_tokens / (double)chars : 0;
+		if (least_prompt == 0 || o->prompt_tokens < least_prompt)
+			least_prompt = o->prompt_tokens;
+		if (r > 0 && (per_char == 0 || r < per_char))
+			per_char = r;
+		if (o->completion_tokens > most_completion)
+			most_completion = o->completion_tokens;
+	}
+	if (least_prompt == 0)
+		return 0;
+	double prompt = per_char * (double)item_chars(next);
+	long limit =
+	    adapter_max_tokens(run->target.api, next->probe->max_tokens, &run->target.rules);
+	long answer = most_completion + next->probe->max_tokens;
+	return (prompt > (double)least_prompt ? (long)prompt + 1 : least_prompt) +
+	       (answer < limit ? answer : limit);
+}
+
+/* Could sending item next pass the run's token budget? The tokens billed
+ * so far, what each request in flight was estimated at when it went, and
+ * next's estimate (item_estimate) must stay within it. Until a request has
+ * ended, one goes at a time; when none reported usage there is no
+ * estimate, and they go. */
+static int
+over_budget(struct audit_run *run, struct audit_item *next)
+{
+	if (run->target.budget_tokens <= 0)
+		return 0;
+	long spent = 0, pending = 0;
+	for (size_t i = 0; i < run->n_items; i++) {
+		const struct observation *o = run->items[i].obs;
+		if (o == NULL) {
+			pending += run->items[i].estimate;
+			continue;
+		}
+		spent += (o->prompt_tokens > 0 ? o->prompt_tokens : 0) +
+		         (o->completion_tokens > 0 ? o->completion_tokens : 0);
+	}
+	next->estimate = item_estimate(run, next);
+	if (next->estimate == 0) /* the first request goes alone: it says what one costs */
+		return run->in_flight > 0 && run->n_done == 0;
+	return spent + pending + next->estimate > run->target.budget_tokens;
+}
+
 static void
 submit_more(struct audit_run *run)
 {
 	int64_t last_call = run->timeout_us / 2 < LAST_CALL_US ? run->timeout_us / 2 : LAST_CALL_US;
 	while (run->next < run->n_items && run->in_flight < run->parallel) {
+		/* near the budget, one request at a time: the next goes when those
+		 * in flight have said what they cost */
+		int over = run->stop_reason == NULL && over_budget(run, &run->items[run->next]);
+		if (over && run->in_flight > 0)
+			return;
 		size_t i = run->next++;
 		struct audit_item *it = &run->items[i];
 		/* the whole run shares one deadline: a relay that stalls or
 		 * rate-limits hard ends the audit on time, as data */
 		int64_t left = run->deadline_us - now_us();
+		if (over) {
+			char why[160];
+			snprintf(why, sizeof why,
+			         "the audit's budget of %ld tokens would have been passed",
+			         run->target.budget_tokens);
+			run->stop_reason = xstrdup(why);
+			run->budget_reached = 1;
+		}
 		if (left < last_call || run->stop_reason != NULL) {
 			if (item_not_sent(run, i))
 				return;
@@ -241,9 +316,13 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 			n += (size_t)c->probes[i].samples;
 	run->items = xcalloc(n ? n : 1, sizeof *run->items);
 	run->skipped = xcalloc(c->n ? c->n : 1, sizeof *run->skipped);
+	/* cheap probes first, then medium, then deep (catalog order within a
+	 * tier): a run cut short by its budget keeps the cheap checks */
+	const unsigned order[] = {TIER_CHEAP, TIER_MEDIUM, TIER_DEEP};
+	for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
 	for (size_t i = 0; i < c->n; i++) {
 		const struct probe_def *p = &c->probes[i];
-		if (!(p->tier & tiers))
+		if (!(p->tier & tiers & order[k]))
 			continue;
 		int wants_canary = 0;
 		for (size_t m = 0; m < p->n_messages; m++)

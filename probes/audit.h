@@ -56,7 +56,16 @@ struct audit_target {
 	/* the client every request of the run presents itself as (static);
 	 * NULL: audit_start() picks one at random for the target's API */
 	const struct client_profile *client;
+	/* Tokens the run may have billed (prompt + completion, as the relay
+	 * reports them): a request that would pass it, at the run's mean
+	 * per request so far, is not sent, nor any after it (ERR_NOT_SENT,
+	 * not_needed, "not sent: ... budget"). 0: no budget. */
+	long budget_tokens;
 };
+
+/* The default budget of `assay audit` and serve's runs: a reasoning
+ * model's default audit stays under it (issue 14). --deep lifts it. */
+#define AUDIT_BUDGET_TOKENS 3000
 
 /* A probe the run did not send: the API cannot carry what it asks for. */
 struct audit_skip {
@@ -73,7 +82,10 @@ struct audit_item {
 	char nonce[16];          /* probe_nonce(): what {nonce_hex} and the
 	                          * other nonce forms were rendered from */
 	struct observation *obs; /* NULL until done */
-	int not_needed;          /* unsent: the run stopped early (target.stop) */
+	long estimate;           /* tokens it was expected to cost when sent
+	                          * (0: no estimate; the run's budget) */
+	int not_needed;          /* unsent by the run's choice: it stopped early
+	                          * (target.stop) or its budget was reached */
 };
 
 struct audit_run {
@@ -90,6 +102,7 @@ struct audit_run {
 	int listing_pending;
 	size_t next;       /* next item to submit */
 	char *stop_reason; /* the run stopped early: why (owned), else NULL */
+	int budget_reached; /* ... because of target.budget_tokens */
 	size_t in_flight;
 	size_t parallel;
 	int64_t timeout_us;  /* per request, and for the whole run */

@@ -335,11 +335,15 @@ scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseli
 	/* probes the run stopped early before sending, once each */
 	for (size_t i = 0; i < run->n_items; i++)
 		if (run->items[i].not_needed && (i == 0 || !run->items[i - 1].not_needed ||
-		                                 run->items[i - 1].probe != run->items[i].probe))
+		                                 run->items[i - 1].probe != run->items[i].probe)) {
+			if (run->budget_reached)
+				a->budget_unsent++;
 			assessment_skip(a, run->items[i].probe->id,
 			                run->items[i].obs && run->items[i].obs->error_detail
 			                    ? run->items[i].obs->error_detail
 			                    : "not needed");
+		}
+	a->budget_tokens = run->target.budget_tokens;
 	a->tokens_spent = audit_tokens_spent(run);
 	for (size_t i = 0; i < run->n_items; i++) {
 		const struct observation *o = run->items[i].obs;

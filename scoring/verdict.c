@@ -322,10 +322,16 @@ assessment_decide(struct assessment *a)
 		           a->ok_requests, a->requests);
 	} else if (a->strong_checks_passed) {
 		a->verdict = VERDICT_GENUINE;
-		set_reason(a, "%s",
+		char cut[160] = "";
+		if (a->budget_unsent > 0)
+			snprintf(cut, sizeof cut,
+			         " (%d probe%s not sent within the budget of %ld tokens)",
+			         a->budget_unsent, a->budget_unsent == 1 ? "" : "s", a->budget_tokens);
+		set_reason(a, "%s%s",
 		           a->genuine_reason ? a->genuine_reason
 		                             : "token counts match the official tokenizer "
-		                               "and no check failed");
+		                               "and no check failed",
+		           cut);
 	} else {
 		a->verdict = VERDICT_INCONCLUSIVE;
 		set_reason(a, "not enough evidence either way");
@@ -388,6 +394,9 @@ assessment_to_json(const struct assessment *a)
 	                              a->requests ? (double)a->ok_requests / a->requests : 0.0));
 	json_object_set_new(root, "tests_run", json_integer(a->tests_run));
 	json_object_set_new(root, "tokens_spent", json_integer(a->tokens_spent));
+	json_object_set_new(root, "budget_tokens",
+	                    a->budget_tokens > 0 ? json_integer(a->budget_tokens) : json_null());
+	json_object_set_new(root, "unsent_for_budget", json_integer(a->budget_unsent));
 	json_object_set_new(root, "prompt_tokens", json_integer(a->prompt_tokens));
 	json_object_set_new(root, "completion_tokens", json_integer(a->completion_tokens));
 	json_object_set_new(root, "estimated_cost_usd",

@@ -100,6 +100,8 @@ struct assessment {
 	int requests, ok_requests;
 	struct skipped_probe *skipped;
 	size_t n_skipped;
+	int budget_unsent;   /* probes the run's token budget left unsent */
+	long budget_tokens; /* that budget */
 	/* per-run e-values a detector reported for a class (assessment_evidence),
 	 * outside the findings: serve's ledger bets them (scoring/evalue.h) */
 	double evidence_sum[CLASS__COUNT];

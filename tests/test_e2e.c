@@ -281,3 +281,50 @@ Test(e2e, kill_9_and_restart_keep_the_evidence_window, .init = setup, .fini = te
 	json_decref(e);
 	cr_expect_eq(child_stop(&serve, 10000), 0, "serve did not exit 0 on SIGTERM");
 }
+
+/* --budget: the audit stops sending before the tokens billed would pass
+ * it, lists what it did not send, and says so in the verdict's reason;
+ * --budget 0 sends everything. */
+Test(e2e, audit_budget_caps_what_is_billed, .init = setup, .fini = teardown, .timeout = 120)
+{
+	const char *url = fixture_url(&env.world, "official");
+	char *small[] = {(char *)test_binary("assay"), (char *)"audit", (char *)"--base-url",
+	                 (char *)url, (char *)"--model", (char *)"gpt-4o", (char *)"--budget",
+	                 (char *)"600", (char *)"--json", NULL};
+	char *out = NULL, *err = NULL;
+	run_capture(small, 60000, &out, &err);
+	json_t *j = json_loads(out, 0, NULL);
+	cr_assert_not_null(j, "--json output does not parse:\n%s\n%s", out, err);
+	free(err);
+	free(out);
+	long spent = (long)json_integer_value(json_object_get(j, "tokens_spent"));
+	long unsent = (long)json_integer_value(json_object_get(j, "unsent_for_budget"));
+	long requests = (long)json_integer_value(json_object_get(j, "requests"));
+	cr_expect_gt(spent, 0);
+	cr_expect_leq(spent, 600, "billed %ld tokens past a budget of 600", spent);
+	cr_expect_eq(json_integer_value(json_object_get(j, "budget_tokens")), 600);
+	cr_expect_gt(unsent, 0, "a 600-token budget left nothing unsent");
+	cr_expect_str_neq(json_string_value(json_object_get(j, "verdict")), "misbehaving");
+	const char *reason = json_string_value(json_object_get(j, "reason"));
+	cr_expect(strstr(reason, "budget") != NULL || strcmp(json_string_value(json_object_get(
+	                                                  j, "verdict")),
+	                                              "genuine") != 0,
+	          "a genuine verdict of a cut audit does not say so: %s", reason);
+	json_t *sk = json_object_get(j, "skipped"), *e;
+	size_t i, said = 0;
+	json_array_foreach(sk, i, e) said +=
+	    strstr(json_string_value(json_object_get(e, "reason")), "budget of 600 tokens") != NULL;
+	cr_expect_eq((long)said, unsent);
+	json_decref(j);
+
+	small[7] = (char *)"0";
+	run_capture(small, 60000, &out, &err);
+	free(err);
+	j = json_loads(out, 0, NULL);
+	cr_assert_not_null(j, "--json output does not parse:\n%s", out);
+	free(out);
+	cr_expect_eq(json_integer_value(json_object_get(j, "unsent_for_budget")), 0);
+	cr_expect(json_is_null(json_object_get(j, "budget_tokens")));
+	cr_expect_gt(json_integer_value(json_object_get(j, "requests")), requests);
+	json_decref(j);
+}
