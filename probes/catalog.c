@@ -168,10 +168,10 @@ load_intent(struct probe_def *p, const struct ynode *n, const char *file, char *
 static int
 load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"id",         "informs",     "tier",   "samples",
-	                                   "max_tokens", "temperature", "stream", "messages",
-	                                   "expect",     "connection",  "repeat", "stop",
-	                                   "logprobs",   "answer",      "tool",   NULL};
+	static const char *const keys[] = {
+	    "id",       "informs",  "tier",   "samples",    "max_tokens", "temperature",
+	    "stream",   "messages", "expect", "connection", "repeat",     "stop",
+	    "logprobs", "answer",   "tool",   "fidelity",   NULL};
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
 		return -1;
@@ -227,8 +227,21 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 	                     errlen) < 0)
 		return -1;
 	p->cold = connection == 0;
+	static const char *const fidelities[] = {"tool_args", "answer_contains", NULL};
+	int fidelity;
+	switch (
+	    ytree_get_choice(n, "fidelity", "fidelity", fidelities, file, &fidelity, err, errlen)) {
+	case -1:
+		return -1;
+	case 1:
+		p->fidelity = fidelity == 0 ? FIDELITY_TOOL_ARGS : FIDELITY_ANSWER_CONTAINS;
+		break;
+	}
 	if (load_intent(p, n, file, err, errlen) != 0)
 		return -1;
+	if (p->fidelity == FIDELITY_TOOL_ARGS && p->intent.tool_name == NULL)
+		return ytree_error(err, errlen, file, n->line,
+		                   "probe '%s': fidelity tool_args needs a tool", p->id);
 	v = ytree_get(n, "messages");
 	if (v == NULL || v->kind != YNODE_SEQ || v->n == 0)
 		return ytree_error(err, errlen, file, v ? v->line : n->line,
@@ -450,6 +463,52 @@ render_filler(struct buf *b, long words)
 	buf_puts(b, ".");
 }
 
+size_t
+probe_spans(const char *text, const char **span, size_t *len, size_t max)
+{
+	size_t n = 0;
+	const char *p = text;
+	while (n < max && (p = strchr(p, '`')) != NULL) {
+		const char *end = strchr(p + 1, '`');
+		if (end == NULL)
+			break;
+		span[n] = p + 1;
+		len[n] = (size_t)(end - p - 1);
+		n++;
+		p = end + 1;
+	}
+	return n;
+}
+
+/* An address drawn from the nonce, the same for the same nonce: what a
+ * wallet-swapping relay looks for. {nonce_tron}: T and 33 base58 digits (a
+ * TRC20 address's shape); {nonce_eth}: 0x and 40 hex digits. */
+static void
+render_address(struct buf *b, const char *nonce, int tron)
+{
+	static const char b58[] = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+	uint64_t x = strtoull(nonce, NULL, 16) ^ (tron ? 0x5452u : 0x455448u);
+	char out[48];
+	size_t n = 0;
+	if (tron)
+		out[n++] = 'T';
+	else {
+		out[n++] = '0';
+		out[n++] = 'x';
+	}
+	for (int i = 0; i < (tron ? 33 : 40); i++) {
+		/* splitmix64: a fixed function of the nonce, not a secret */
+		x += 0x9e3779b97f4a7c15u;
+		uint64_t z = x;
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+		z ^= z >> 31;
+		out[n++] = tron ? b58[z % 58] : "0123456789abcdef"[z % 16];
+	}
+	out[n] = '\0';
+	buf_puts(b, out);
+}
+
 char *
 probe_render(const char *template_text, const char *nonce)
 {
@@ -475,6 +534,12 @@ probe_render(const char *template_text, const char *nonce)
 			p = hit + 11;
 		} else if (strncmp(hit, "{nonce_num}", 11) == 0) {
 			buf_puts(&b, num);
+			p = hit + 11;
+		} else if (strncmp(hit, "{nonce_tron}", 12) == 0) {
+			render_address(&b, nonce, 1);
+			p = hit + 12;
+		} else if (strncmp(hit, "{nonce_eth}", 11) == 0) {
+			render_address(&b, nonce, 0);
 			p = hit + 11;
 		} else if (strncmp(hit, "{filler:", 8) == 0 && close != NULL) {
 			long words = strtol(hit + 8, NULL, 10);

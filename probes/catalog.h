@@ -16,6 +16,17 @@
 
 enum probe_tier { TIER_CHEAP = 1, TIER_MEDIUM = 2, TIER_DEEP = 4 };
 
+/* What a correct answer reproduces exactly, from the spans the last user
+ * message quotes in backticks (probe_spans()): */
+enum probe_fidelity {
+	FIDELITY_NONE = 0,
+	/* the first tool call's arguments equal, as JSON values, the object of
+	 * the tool's required parameters (schema order) set to the spans */
+	FIDELITY_TOOL_ARGS,
+	/* the answer text holds the first span byte for byte */
+	FIDELITY_ANSWER_CONTAINS,
+};
+
 struct probe_def {
 	char *id;
 	int line;       /* where it is defined in its catalog file */
@@ -34,6 +45,7 @@ struct probe_def {
 	struct request_intent intent;
 	int cold;          /* a fresh connection (measures connect and TLS) */
 	int repeat;        /* every sample sends sample 0's text (one nonce) */
+	enum probe_fidelity fidelity; /* what the answer must reproduce */
 	char *expect;      /* the assertion's source, or NULL */
 	void *expect_code; /* pcre2_code_8 * */
 };
@@ -67,6 +79,12 @@ int probe_expect_match(const struct probe_def *p, const char *text, size_t len);
  * file name's or a commit's), {nonce_num} six decimal digits drawn from them
  * (an order number). No fixed marker goes with it. */
 void probe_nonce(char out[16]);
+/*
+ * The spans text quotes in single backticks (`like this`), in order: at
+ * most max, each a pointer into text and its length. Returns how many.
+ */
+size_t probe_spans(const char *text, const char **span, size_t *len, size_t max);
+
 /* The template text with the nonce forms, {pick:a|b}, {filler:N} replaced;
  * the caller frees it. */
 char *probe_render(const char *template_text, const char *nonce);

@@ -39,6 +39,13 @@ static const struct class_info table[CLASS__COUNT] = {
                                      "harvests keys",
                                      "Takes API keys out of the prompts it relays and uses "
                                      "them."},
+    [CLASS_TOOL_TAMPERING] = {"tool_tampering", 1, FP_BUDGET_MISBEHAVING, "rewrites tool calls",
+                              "Changes the arguments of the model's tool calls (commands, "
+                              "packages, URLs, files) on their way to the client."},
+    [CLASS_RESPONSE_TAMPERING] = {"response_tampering", 1, FP_BUDGET_MISBEHAVING,
+                                  "rewrites answers",
+                                  "Changes what the model wrote (wallet addresses, links, "
+                                  "install commands, code) on its way to the client."},
 };
 
 const struct class_info *

@@ -21,6 +21,8 @@ enum finding_class {
 	CLASS_UNAVAILABLE,
 	CLASS_DEGRADED_LATENCY,
 	CLASS_CREDENTIAL_HARVESTING, /* appended: the ledger stores classes as bits */
+	CLASS_TOOL_TAMPERING,
+	CLASS_RESPONSE_TAMPERING,
 	CLASS__COUNT
 };
 

@@ -67,6 +67,7 @@ extern const struct detector detector_stream_buffered;
 extern const struct detector detector_cached;
 extern const struct detector detector_usage_totals;
 extern const struct detector detector_harvest;
+extern const struct detector detector_tamper;
 
 /* Scorer services for detectors. */
 

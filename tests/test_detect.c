@@ -101,7 +101,7 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 			const char *text = "pong";
 			char hex[9];
 			o->logprobs_present = strcmp(p->id, "logprobs") == 0;
-			o->tool_calls = strcmp(p->id, "tool-call") == 0;
+			o->tool_calls = strcmp(p->id, "agent-shell") == 0;
 			if (strcmp(p->id, "echo-nonce") == 0) {
 				snprintf(hex, sizeof hex, "%.8s", nonce);
 				text = hex;

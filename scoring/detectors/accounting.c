@@ -471,7 +471,7 @@ detect_context(struct detect_ctx *ctx)
 }
 
 static const char *const accounting_probes[] = {"tokfp-short", "tokfp-long",  "tokfp-digits",
-                                                "tokfp-cjk",   "tokfp-emoji", "tokfp-code",
+                                                "tokfp-cjk",   "tokfp-emoji",
                                                 "tokfp-mixed", NULL};
 
 static void

@@ -93,7 +93,7 @@ detect_params(struct detect_ctx *ctx)
 	const struct audit_run *run = ctx->run;
 	const struct baseline_model *m = ctx->claimed;
 	struct assessment *a = ctx->a;
-	static const char *const tested[] = {"max-tokens", "stop-seq", "json-mode", "tool-call",
+	static const char *const tested[] = {"max-tokens", "stop-seq", "json-mode", "agent-shell",
 	                                     "logprobs"};
 	for (size_t k = 0; k < sizeof tested / sizeof tested[0]; k++) {
 		const struct audit_item *t = audit_find(run, tested[k]);
@@ -153,7 +153,7 @@ detect_params(struct detect_ctx *ctx)
 			free(shown);
 		}
 	}
-	it = audit_find(run, "tool-call");
+	it = audit_find(run, "agent-shell");
 	if (it != NULL && observation_ok(it->obs) && baseline_supports(m, "tools") &&
 	    !it->obs->tool_calls) {
 		assessment_add(a, CLASS_PARAM_IGNORED, CONFIDENCE_VIOLATION,
@@ -196,7 +196,7 @@ const struct detector detector_output_cap = {
 };
 
 static const char *const params_probes[] = {"max-tokens", "stop-seq", "json-mode",
-                                            "tool-call",  "logprobs", NULL};
+                                            "agent-shell",  "logprobs", NULL};
 
 const struct detector detector_params = {
     .name = "params",
