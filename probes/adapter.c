@@ -492,6 +492,53 @@ take_tool_id(struct observation *o, json_t *id)
 		take_string(&o->tool_id, id);
 }
 
+/* The first tool call's name, if none yet. */
+static void
+take_tool_name(struct adapter_parse *p, json_t *name)
+{
+	if (p->obs->tool_name == NULL)
+		take_string(&p->obs->tool_name, name);
+}
+
+/* More of the first tool call's arguments (a stream's delta). */
+static void
+add_tool_args(struct adapter_parse *p, json_t *delta)
+{
+	if (p->args_whole || !json_is_string(delta))
+		return;
+	if (buf_add(&p->args, json_string_value(delta), json_string_length(delta)) != 0)
+		p->obs->tool_args_truncated = 1;
+}
+
+/* The first tool call's arguments whole: a string (OpenAI, Responses) or
+ * an object (Anthropic's input, written compact). They replace what deltas
+ * gathered: a finished call says what the client acts on. */
+static void
+set_tool_args(struct adapter_parse *p, json_t *args)
+{
+	if (p->args_whole)
+		return;
+	char *dumped = NULL;
+	const char *s = NULL;
+	size_t n = 0;
+	if (json_is_string(args)) {
+		s = json_string_value(args);
+		n = json_string_length(args);
+	} else if (json_is_object(args)) {
+		dumped = json_dumps(args, JSON_COMPACT);
+		s = dumped;
+		n = dumped ? strlen(dumped) : 0;
+	}
+	if (s == NULL)
+		return;
+	p->args.len = 0;
+	p->obs->tool_args_truncated = 0;
+	if (buf_add(&p->args, s, n) != 0)
+		p->obs->tool_args_truncated = 1;
+	p->args_whole = 1;
+	free(dumped);
+}
+
 static void
 add_text(struct adapter_parse *p, const char *s, size_t n, int64_t now)
 {
@@ -550,6 +597,18 @@ openai_chunk(struct adapter_parse *p, json_t *chunk, int64_t now)
 		}
 		if (json_is_array(calls)) {
 			take_tool_id(o, json_object_get(json_array_get(calls, 0), "id"));
+			size_t k;
+			json_t *call;
+			json_array_foreach(calls, k, call)
+			{
+				/* the first call's fragments: index 0, or no index at all */
+				json_t *idx = json_object_get(call, "index");
+				if (idx != NULL && json_integer_value(idx) != 0)
+					continue;
+				json_t *fn = json_object_get(call, "function");
+				take_tool_name(p, json_object_get(fn, "name"));
+				add_tool_args(p, json_object_get(fn, "arguments"));
+			}
 			observation_event(o, 'T');
 			said = 1;
 		}
@@ -600,8 +659,18 @@ anthropic_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t 
 		observation_event(o, 'B');
 		json_t *block = json_object_get(ev, "content_block");
 		const char *btype = json_string_value(json_object_get(block, "type"));
-		if (btype != NULL && strcmp(btype, "tool_use") == 0)
+		if (btype != NULL && strcmp(btype, "tool_use") == 0) {
 			take_tool_id(o, json_object_get(block, "id"));
+			if (p->tool_block < 0) {
+				p->tool_block = json_integer_value(json_object_get(ev, "index"));
+				take_tool_name(p, json_object_get(block, "name"));
+				/* the input streams as input_json_delta; a start that
+				 * carries it whole (some relays) is taken whole */
+				json_t *input = json_object_get(block, "input");
+				if (json_object_size(input) > 0)
+					set_tool_args(p, input);
+			}
+		}
 	} else if (strcmp(type, "content_block_stop") == 0) {
 		observation_event(o, 'E');
 	} else if (strcmp(type, "content_block_delta") == 0) {
@@ -610,6 +679,9 @@ anthropic_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t 
 		json_t *text = json_is_object(delta) ? json_object_get(delta, "text") : NULL;
 		if (json_is_string(text))
 			add_text(p, json_string_value(text), json_string_length(text), now);
+		if (p->tool_block >= 0 &&
+		    json_integer_value(json_object_get(ev, "index")) == p->tool_block)
+			add_tool_args(p, json_object_get(delta, "partial_json"));
 	} else if (strcmp(type, "message_delta") == 0) {
 		observation_event(o, 'M');
 		json_t *delta = json_object_get(ev, "delta");
@@ -661,6 +733,10 @@ responses_output(struct adapter_parse *p, json_t *output, int take_text)
 		const char *type = json_string_value(json_object_get(item, "type"));
 		if (type != NULL && strcmp(type, "function_call") == 0) {
 			take_tool_id(o, json_object_get(item, "call_id"));
+			if (!calls) {
+				take_tool_name(p, json_object_get(item, "name"));
+				set_tool_args(p, json_object_get(item, "arguments"));
+			}
 			calls = 1;
 			continue;
 		}
@@ -793,8 +869,21 @@ responses_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t 
 		break;
 	case 'I':
 	case 'O':
-		if (itype != NULL && strcmp(itype, "function_call") == 0)
+		if (itype != NULL && strcmp(itype, "function_call") == 0) {
 			take_tool_id(o, json_object_get(item, "call_id"));
+			take_tool_name(p, json_object_get(item, "name"));
+			/* the first call's arguments: whole when it is done */
+			if (letter == 'O' && json_integer_value(json_object_get(ev, "output_index")) ==
+			                         p->tool_block)
+				set_tool_args(p, json_object_get(item, "arguments"));
+			else if (p->tool_block < 0)
+				p->tool_block = json_integer_value(json_object_get(ev, "output_index"));
+		}
+		break;
+	case 'T':
+		if (p->tool_block < 0 ||
+		    json_integer_value(json_object_get(ev, "output_index")) == p->tool_block)
+			add_tool_args(p, json_object_get(ev, "delta"));
 		break;
 	case 'D': {
 		json_t *delta = json_object_get(ev, "delta");
@@ -880,6 +969,8 @@ adapter_parse_init(struct adapter_parse *p, enum api_kind api, struct observatio
 	p->start_us = start_us;
 	buf_init(&p->body, body_cap);
 	buf_init(&p->text, TEXT_CAP);
+	buf_init(&p->args, OBS_TOOL_ARGS_CAP + 1);
+	p->tool_block = -1;
 	sse_init(&p->sse, SSE_LINE_CAP, SSE_EVENT_CAP, adapter_sse_cb, NULL);
 	obs->streamed = stream;
 }
@@ -889,6 +980,7 @@ adapter_parse_release(struct adapter_parse *p)
 {
 	buf_release(&p->body);
 	buf_release(&p->text);
+	buf_release(&p->args);
 	sse_release(&p->sse);
 }
 
@@ -933,6 +1025,13 @@ finish_text(struct adapter_parse *p)
 	free(o->text);
 	o->text = utf8_sanitize(p->text.data ? p->text.data : "", p->text.len, OBS_TEXT_CAP);
 	o->text_len = strlen(o->text);
+	if (o->tool_name != NULL || p->args.len > 0) {
+		if (p->args.len > OBS_TOOL_ARGS_CAP)
+			o->tool_args_truncated = 1;
+		free(o->tool_args);
+		o->tool_args = utf8_sanitize(p->args.data ? p->args.data : "", p->args.len,
+		                             OBS_TOOL_ARGS_CAP);
+	}
 }
 
 static void
@@ -951,8 +1050,12 @@ finish_openai_body(struct adapter_parse *p, json_t *j)
 		return;
 	}
 	json_t *calls = json_object_get(msg, "tool_calls");
-	if (json_is_array(calls) && json_array_size(calls) > 0)
-		take_tool_id(o, json_object_get(json_array_get(calls, 0), "id"));
+	if (json_is_array(calls) && json_array_size(calls) > 0) {
+		json_t *c = json_array_get(calls, 0);
+		take_tool_id(o, json_object_get(c, "id"));
+		take_tool_name(p, json_object_get(json_object_get(c, "function"), "name"));
+		set_tool_args(p, json_object_get(json_object_get(c, "function"), "arguments"));
+	}
 	json_t *content = json_object_get(msg, "content");
 	if (json_is_string(content))
 		add_text(p, json_string_value(content), json_string_length(content),
@@ -984,8 +1087,11 @@ finish_anthropic_body(struct adapter_parse *p, json_t *j)
 	json_array_foreach(content, i, block)
 	{
 		const char *btype = json_string_value(json_object_get(block, "type"));
-		if (btype != NULL && strcmp(btype, "tool_use") == 0)
+		if (btype != NULL && strcmp(btype, "tool_use") == 0) {
 			take_tool_id(o, json_object_get(block, "id"));
+			take_tool_name(p, json_object_get(block, "name"));
+			set_tool_args(p, json_object_get(block, "input"));
+		}
 		json_t *text = json_object_get(block, "text");
 		if (json_is_string(text))
 			add_text(p, json_string_value(text), json_string_length(text),

@@ -128,6 +128,10 @@ struct adapter_parse {
 	size_t stream_bytes; /* a stream's size so far, held to body.cap */
 	struct sse_parser sse;
 	struct buf text;          /* answer text gathered from deltas */
+	struct buf args;          /* the first tool call's arguments (JSON text) */
+	int args_whole;           /* args came whole: later deltas add nothing */
+	long tool_block;          /* Anthropic stream: the first tool_use block's
+	                           * index, -1 none yet */
 	int saw_done;             /* [DONE], message_stop or a Responses end event */
 	int failed;               /* parse failed: obs->error is set */
 	size_t stop_after_chunks; /* 0: read all; else stop the stream past this */

@@ -72,6 +72,8 @@ observation_release(struct observation *o)
 	free(o->request_id);
 	free(o->content_type);
 	free(o->tool_id);
+	free(o->tool_name);
+	free(o->tool_args);
 	observation_init(o);
 }
 

@@ -50,6 +50,7 @@ int error_class_from_name(const char *name);
 #define OBS_TEXT_CAP (16u * 1024) /* answer text kept */
 #define OBS_FIELD_CAP 256         /* model, id, fingerprint, reasons */
 #define OBS_DETAIL_CAP 512        /* error detail */
+#define OBS_TOOL_ARGS_CAP 8192    /* the first tool call's arguments */
 #define OBS_MAX_CHUNKS 4096       /* chunk arrival times kept */
 #define OBS_EVENTS_CAP 48         /* letters of a stream's event sequence kept */
 
@@ -142,6 +143,11 @@ struct observation {
 	long start_input_tokens;     /* Anthropic message_start usage.input_tokens; -1 */
 	char *content_type;          /* the response's Content-Type */
 	char *tool_id;               /* the first tool call's id */
+	char *tool_name;             /* the first tool call's function name */
+	char *tool_args;             /* its arguments as JSON text, as they came
+	                              * (Anthropic's input object written compact);
+	                              * NULL: no call; capped at OBS_TOOL_ARGS_CAP */
+	int tool_args_truncated;
 	/* the relay's security posture (scoring/posture.h): OBS_POSTURE_* bits,
 	 * and how many fields had a secret of the request redacted out */
 	unsigned posture;

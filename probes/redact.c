@@ -212,6 +212,8 @@ redact_fields(struct observation *o, const char *secret)
 	n += redact_field(&o->ratelimit_remaining, secret);
 	n += redact_field(&o->content_type, secret);
 	n += redact_field(&o->tool_id, secret);
+	n += redact_field(&o->tool_name, secret);
+	n += redact_field(&o->tool_args, secret);
 	return n;
 }
 

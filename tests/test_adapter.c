@@ -779,3 +779,156 @@ Test(adapter, responses_stream)
 	cr_expect_eq(o.error, ERR_RATE_LIMITED, "%d %s", o.error, o.error_detail);
 	observation_release(&o);
 }
+
+/* ---- the first tool call's name and arguments, on every API ---- */
+
+/* The arguments the tool-integrity probes compare: as JSON values. */
+static void
+expect_tool_call(const struct observation *o, const char *name, const char *args_json)
+{
+	cr_expect_eq(o->error, ERR_NONE, "%s", o->error_detail);
+	cr_assert_not_null(o->tool_name, "no tool name");
+	cr_expect_str_eq(o->tool_name, name);
+	cr_assert_not_null(o->tool_args, "no tool arguments");
+	json_t *got = json_loads(o->tool_args, 0, NULL), *want = json_loads(args_json, 0, NULL);
+	cr_assert_not_null(want);
+	cr_expect(got != NULL && json_equal(got, want), "arguments %s, want %s", o->tool_args,
+	          args_json);
+	json_decref(got);
+	json_decref(want);
+}
+
+Test(adapter, tool_arguments_openai_whole_and_streamed)
+{
+	const char *whole =
+	    "{\"id\":\"chatcmpl-7\",\"object\":\"chat.completion\",\"model\":\"gpt-4o\","
+	    "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":null,"
+	    "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":"
+	    "\"run_shell\",\"arguments\":\"{\\\"command\\\":\\\"pip install requests==2.32.3\\\"}"
+	    "\"}},{\"id\":\"call_2\",\"type\":\"function\",\"function\":{\"name\":\"other\","
+	    "\"arguments\":\"{}\"}}]},\"finish_reason\":\"tool_calls\"}],"
+	    "\"usage\":{\"prompt_tokens\":50,\"completion_tokens\":12,\"total_tokens\":62}}";
+	struct observation o;
+	parse(API_OPENAI, 0, 200, whole, 1000, 1 << 20, &o);
+	expect_tool_call(&o, "run_shell", "{\"command\":\"pip install requests==2.32.3\"}");
+	observation_release(&o);
+	/* streamed: the first call's fragments by index; a second call's
+	 * fragments (index 1) are not mixed in */
+	const char *s =
+	    "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+	    "\"content\":null,\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":"
+	    "\"function\",\"function\":{\"name\":\"run_shell\",\"arguments\":\"\"}}]},"
+	    "\"finish_reason\":null}]}\n\n"
+	    "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+	    "\"function\":{\"arguments\":\"{\\\"comm\"}}]},\"finish_reason\":null}]}\n\n"
+	    "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,"
+	    "\"id\":\"call_2\",\"function\":{\"name\":\"other\",\"arguments\":\"{\\\"x\\\":1}\"}}]},"
+	    "\"finish_reason\":null}]}\n\n"
+	    "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
+	    "\"function\":{\"arguments\":\"and\\\":\\\"ls -la\\\"}\"}}]},\"finish_reason\":null}]}"
+	    "\n\n"
+	    "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":"
+	    "\"tool_calls\"}]}\n\n"
+	    "data: [DONE]\n\n";
+	parse(API_OPENAI, 1, 200, s, 7, 1 << 20, &o);
+	expect_tool_call(&o, "run_shell", "{\"command\":\"ls -la\"}");
+	observation_release(&o);
+}
+
+Test(adapter, tool_arguments_anthropic_whole_and_streamed)
+{
+	const char *whole =
+	    "{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":"
+	    "\"claude-sonnet-4-20250514\",\"content\":[{\"type\":\"text\",\"text\":\"Writing it."
+	    "\"},{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"write_file\",\"input\":{"
+	    "\"path\":\"a/b.env\",\"content\":\"K=\\u00e9\"}}],\"stop_reason\":\"tool_use\","
+	    "\"stop_sequence\":null,\"usage\":{\"input_tokens\":40,\"output_tokens\":20}}";
+	struct observation o;
+	parse(API_ANTHROPIC, 0, 200, whole, 1000, 1 << 20, &o);
+	expect_tool_call(&o, "write_file", "{\"path\":\"a/b.env\",\"content\":\"K=\\u00e9\"}");
+	observation_release(&o);
+	/* streamed: input_json_delta fragments of the tool_use block only */
+	const char *s =
+	    "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_2\","
+	    "\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-20250514\","
+	    "\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":40,"
+	    "\"output_tokens\":1}}}\n\n"
+	    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,"
+	    "\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n"
+	    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,"
+	    "\"delta\":{\"type\":\"text_delta\",\"text\":\"ok\"}}\n\n"
+	    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+	    "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,"
+	    "\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_2\",\"name\":\"run_shell\","
+	    "\"input\":{}}}\n\n"
+	    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,"
+	    "\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"command\\\": \\\"np"
+	    "\"}}\n\n"
+	    "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,"
+	    "\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"m ci\\\"}\"}}\n\n"
+	    "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n"
+	    "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+	    "\"tool_use\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":15}}\n\n"
+	    "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+	parse(API_ANTHROPIC, 1, 200, s, 9, 1 << 20, &o);
+	expect_tool_call(&o, "run_shell", "{\"command\":\"npm ci\"}");
+	cr_expect_str_eq(o.text, "ok");
+	observation_release(&o);
+}
+
+Test(adapter, tool_arguments_responses_streamed)
+{
+	const char *s =
+	    "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,"
+	    "\"response\":{\"id\":\"resp_1\",\"model\":\"gpt-5.5\",\"status\":\"in_progress\","
+	    "\"output\":[],\"usage\":null}}\n\n"
+	    "event: response.output_item.added\ndata: {\"type\":\"response.output_item.added\","
+	    "\"sequence_number\":1,\"output_index\":0,\"item\":{\"id\":\"fc_1\",\"type\":"
+	    "\"function_call\",\"status\":\"in_progress\",\"call_id\":\"call_9\",\"name\":"
+	    "\"run_shell\",\"arguments\":\"\"}}\n\n"
+	    "event: response.function_call_arguments.delta\ndata: {\"type\":"
+	    "\"response.function_call_arguments.delta\",\"sequence_number\":2,\"item_id\":"
+	    "\"fc_1\",\"output_index\":0,\"delta\":\"{\\\"command\\\":\\\"git \"}\n\n"
+	    "event: response.function_call_arguments.delta\ndata: {\"type\":"
+	    "\"response.function_call_arguments.delta\",\"sequence_number\":3,\"item_id\":"
+	    "\"fc_1\",\"output_index\":0,\"delta\":\"status\\\"}\"}\n\n"
+	    "event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":4,"
+	    "\"response\":{\"id\":\"resp_1\",\"model\":\"gpt-5.5\",\"status\":\"completed\","
+	    "\"output\":[{\"id\":\"fc_1\",\"type\":\"function_call\",\"status\":\"completed\","
+	    "\"call_id\":\"call_9\",\"name\":\"run_shell\",\"arguments\":\"{\\\"command\\\":"
+	    "\\\"git status\\\"}\"}],\"usage\":{\"input_tokens\":30,\"output_tokens\":9,"
+	    "\"total_tokens\":39}}}\n\n";
+	struct observation o;
+	parse(API_RESPONSES, 1, 200, s, 13, 1 << 20, &o);
+	expect_tool_call(&o, "run_shell", "{\"command\":\"git status\"}");
+	observation_release(&o);
+}
+
+Test(adapter, tool_arguments_are_capped_and_redacted)
+{
+	/* a relay that answers with 100 KB of arguments: 8 KiB kept, said */
+	size_t n = 100000;
+	char *big = xmalloc(n + 400);
+	int k = snprintf(big, 400,
+	                 "{\"id\":\"c\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"message\":{"
+	                 "\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\","
+	                 "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"");
+	memset(big + k, 'a', n);
+	strcpy(big + k + n, "\"}}]},\"finish_reason\":\"tool_calls\"}]}");
+	struct observation o;
+	parse(API_OPENAI, 0, 200, big, 1 << 20, 1 << 20, &o);
+	free(big);
+	cr_expect_eq(o.error, ERR_NONE, "%s", o.error_detail);
+	cr_assert_not_null(o.tool_args);
+	cr_expect_leq(strlen(o.tool_args), OBS_TOOL_ARGS_CAP);
+	cr_expect(o.tool_args_truncated);
+	observation_release(&o);
+	const char *key = "sk-relay-0123456789abcdef";
+	observation_init(&o);
+	observation_set(&o.tool_args, "{\"token\":\"sk-relay-0123456789abcdef\"}", 38, 1024);
+	observation_set(&o.tool_name, key, strlen(key), 64);
+	redact_observation(&o, key, NULL, 0);
+	cr_expect_null(strstr(o.tool_args, "0123456789"), "%s", o.tool_args);
+	cr_expect_null(strstr(o.tool_name, "0123456789"), "%s", o.tool_name);
+	observation_release(&o);
+}

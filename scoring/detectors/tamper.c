@@ -1,13 +1,323 @@
 /*
- * tamper: tool calls and answers that arrive changed (placeholder: the
- * comparison lands with the observation's tool arguments).
+ * tamper: tool calls and answers that arrive changed.
+ *
+ * The integrity probes (probes/catalog/core.yaml: agent-shell, agent-write,
+ * echo-exact) fix the correct answer in the prompt: the spans the last user
+ * message quotes in backticks. A tool call's arguments must equal, as JSON
+ * values, the tool's required parameters set to those spans; an answer
+ * must hold the first span byte for byte.
+ *
+ * A model slips now and then: it drops a flag, trims a slash, paraphrases.
+ * A slip takes text away or rearranges it; it does not bring words the
+ * conversation never held. So a difference is judged by what it adds:
+ *   - a payload: an added URL or host, an address of a wallet's shape, or a
+ *     pinned package whose name changed (`reqeusts==2.32.3` for
+ *     `requests==2.32.3`). These are
+ *     what a tampering relay writes (the routers of "Your Agent Is Mine"
+ *     append download-and-run commands, swap packages and wallets) and
+ *     what no model asked to reproduce a quoted command invents: one is a
+ *     violation;
+ *   - other words the conversation never held, shell operators included:
+ *     a hint, never evidence (a model may add a flag, or chain a `cd`);
+ *   - nothing added (text dropped, reordered, no tool call at all): a slip,
+ *     or the relay's conformance (scoring/detectors/conformance.c judges a
+ *     missing call); no finding.
+ * The finding quotes what was expected and what arrived, byte for byte
+ * (JSON-escaped, capped), and names the probe.
  */
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
 #include "scoring/detector.h"
+
+#define QUOTE_CAP 400 /* bytes of expected or arrived text quoted */
+#define MAX_SPANS 8
+
+enum change { SAME, SLIP, ADDED, PAYLOAD };
+
+/* Is the word (n bytes) somewhere in text? */
+static int
+in_text(const char *text, const char *w, size_t n)
+{
+	char *needle = xstrndup(w, n);
+	int found = strstr(text, needle) != NULL;
+	free(needle);
+	return found;
+}
+
+/* A pinned package spec, name==1.2.3 or name@1.2.3 (the version a digit):
+ * where its version starts. 0: not one. */
+static size_t
+pinned(const char *w, size_t n)
+{
+	for (size_t i = 1; i + 1 < n; i++) {
+		if (w[i] == '@' && isdigit((unsigned char)w[i + 1]))
+			return i;
+		if (i + 2 < n && w[i] == '=' && w[i + 1] == '=' && isdigit((unsigned char)w[i + 2]))
+			return i;
+	}
+	return 0;
+}
+
+/* Does the added word look like a payload? */
+static int
+payload_word(const char *w, size_t n, const char *expected)
+{
+	/* a link (shell operators alone are not: a model may chain a `cd`) */
+	for (size_t i = 0; i + 3 <= n; i++)
+		if (memcmp(w + i, "://", 3) == 0)
+			return 1;
+	/* a host or an IP: dots and a path, or an address's three dots (a
+	 * version has two and no slash) */
+	int dots = 0, alpha = 0;
+	for (size_t i = 0; i < n; i++) {
+		dots += w[i] == '.';
+		alpha += isalpha((unsigned char)w[i]) != 0;
+	}
+	if (dots >= 3 || (dots >= 1 && alpha >= 2 && memchr(w, '/', n) != NULL))
+		return 1;
+	/* an address of a wallet's shape */
+	if ((n >= 34 && w[0] == 'T') || (n >= 42 && w[0] == '0' && w[1] == 'x'))
+		return 1;
+	/* a pinned package at the version the expected text pins, under another
+	 * name: a typosquat */
+	size_t at = pinned(w, n);
+	return at > 0 && in_text(expected, w + at, n - at);
+}
+
+/*
+ * How got differs from expected, given the conversation's whole text: the
+ * words of got (split on white space, and on quotes and brackets a JSON or
+ * shell quoting adds) that neither expected nor the conversation holds.
+ * The first added word (a payload if any is) into word (n bytes).
+ */
+static enum change
+compare_text(const char *expected, const char *got, const char *conversation, char *word, size_t wn)
+{
+	if (strcmp(expected, got) == 0)
+		return SAME;
+	enum change worst = SLIP;
+	word[0] = '\0';
+	const char *p = got;
+	while (*p) {
+		while (*p && (isspace((unsigned char)*p) || *p == '"' || *p == '\''))
+			p++;
+		const char *s = p;
+		while (*p && !isspace((unsigned char)*p) && *p != '"' && *p != '\'')
+			p++;
+		size_t n = (size_t)(p - s);
+		if (n == 0 || in_text(expected, s, n) || in_text(conversation, s, n))
+			continue;
+		enum change c = payload_word(s, n, expected) ? PAYLOAD : ADDED;
+		if (c > worst) {
+			worst = c;
+			snprintf(word, wn, "%.*s", (int)(n < 200 ? n : 200), s);
+		}
+	}
+	return worst;
+}
+
+/* s as a JSON string literal, cut to QUOTE_CAP bytes: what a finding
+ * quotes (control bytes visible, nothing rendered). The caller frees it. */
+static char *
+quote(const char *s)
+{
+	json_t *j = json_string(s);
+	if (j == NULL) /* not UTF-8: the adapter sanitized it, so not reached */
+		return xstrdup("(not UTF-8)");
+	char *q = json_dumps(j, JSON_ENCODE_ANY);
+	json_decref(j);
+	if (q != NULL && strlen(q) > QUOTE_CAP) {
+		size_t cut = QUOTE_CAP;
+		while (cut > 0 && ((unsigned char)q[cut] & 0xC0) == 0x80)
+			cut--;
+		strcpy(q + cut, "...");
+	}
+	return q ? q : xstrdup("");
+}
+
+/* Every message of the item, joined: what the conversation held. */
+static char *
+conversation_text(const struct audit_item *it)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	for (size_t m = 0; m < it->n_messages; m++) {
+		buf_puts(&b, it->messages[m].content);
+		buf_puts(&b, "\n");
+	}
+	if (it->probe->intent.tool_schema)
+		buf_puts(&b, it->probe->intent.tool_schema);
+	return buf_take(&b, NULL);
+}
+
+static const char *
+last_user_text(const struct audit_item *it)
+{
+	for (size_t m = it->n_messages; m-- > 0;)
+		if (strcmp(it->messages[m].role, "user") == 0)
+			return it->messages[m].content;
+	return NULL;
+}
+
+/* Add the finding for one changed request. */
+static void
+report(struct detect_ctx *c, const struct audit_item *it, enum change ch, const char *expected,
+       const char *arrived, const char *word)
+{
+	int tool = it->probe->fidelity == FIDELITY_TOOL_ARGS;
+	enum finding_class cls = tool ? CLASS_TOOL_TAMPERING : CLASS_RESPONSE_TAMPERING;
+	char *qe = quote(expected), *qa = quote(arrived), *qw = quote(word);
+	char exp_line[QUOTE_CAP + 64], got_line[QUOTE_CAP + 64];
+	snprintf(exp_line, sizeof exp_line, "%s %s", tool ? "tool arguments" : "an answer holding",
+	         qe);
+	snprintf(got_line, sizeof got_line, "%s", qa);
+	const char *what = tool ? "the tool call's arguments" : "the answer";
+	if (ch == PAYLOAD)
+		assessment_add(c->a, cls, CONFIDENCE_VIOLATION, exp_line, got_line, it->probe->id,
+		               NULL,
+		               "The prompt quoted exactly what %s had to be; they arrived with %s "
+		               "added, which the conversation never held (a link, a command, a "
+		               "package or an address): the relay rewrote them after the model.",
+		               what, qw);
+	else {
+		assessment_add(c->a, cls, CONFIDENCE_STRONG, exp_line, got_line, it->probe->id,
+		               NULL,
+		               "The prompt quoted exactly what %s had to be; they arrived with %s "
+		               "added, which the conversation never held. A model may add a word "
+		               "(a flag, a cd), so this is a hint, not evidence.",
+		               what, qw);
+		assessment_hint_last(c->a);
+	}
+	free(qe);
+	free(qa);
+	free(qw);
+}
+
+/* A tool_args probe's request: expected arguments against the call. */
+static void
+check_tool_args(struct detect_ctx *c, const struct audit_item *it, const char *conversation)
+{
+	const struct observation *o = it->obs;
+	const char *user = last_user_text(it);
+	json_t *schema = it->probe->intent.tool_schema
+	                     ? json_loads(it->probe->intent.tool_schema, 0, NULL)
+	                     : NULL;
+	json_t *required = json_object_get(schema, "required");
+	const char *span[MAX_SPANS];
+	size_t len[MAX_SPANS];
+	size_t n = user ? probe_spans(user, span, len, MAX_SPANS) : 0;
+	if (!json_is_array(required) || json_array_size(required) == 0 ||
+	    n < json_array_size(required) || o->tool_args == NULL || o->tool_args_truncated) {
+		json_decref(schema);
+		return; /* no call (conformance's), or nothing to compare */
+	}
+	assessment_tested(c->a, 1);
+	json_t *want = json_object();
+	size_t i;
+	json_t *name;
+	json_array_foreach(required, i, name)
+	{
+		json_object_set_new(want, json_string_value(name), json_stringn(span[i], len[i]));
+	}
+	json_t *got = json_loads(o->tool_args, 0, NULL);
+	char *want_text = json_dumps(want, JSON_COMPACT);
+	if (got == NULL || !json_equal(got, want)) {
+		/* judged by what the arrived values add, key by key; arguments
+		 * that do not parse, or carry keys the tool lacks, are judged
+		 * whole */
+		enum change worst = SLIP;
+		char word[256] = "", w[256];
+		if (json_is_object(got)) {
+			const char *key;
+			json_t *v;
+			json_object_foreach(got, key, v)
+			{
+				const char *exp = json_string_value(json_object_get(want, key));
+				char *vt = json_is_string(v) ? xstrdup(json_string_value(v))
+				                             : json_dumps(v, JSON_ENCODE_ANY);
+				enum change ch = compare_text(exp ? exp : "", vt ? vt : "",
+				                              conversation, w, sizeof w);
+				free(vt);
+				if (ch > worst) {
+					worst = ch;
+					snprintf(word, sizeof word, "%s", w);
+				}
+			}
+		} else {
+			worst =
+			    compare_text(want_text, o->tool_args, conversation, word, sizeof word);
+		}
+		if (worst >= ADDED)
+			report(c, it, worst, want_text, o->tool_args, word);
+	}
+	free(want_text);
+	json_decref(got);
+	json_decref(want);
+	json_decref(schema);
+}
+
+/*
+ * An answer_contains probe's request. The answer holds the span: fine.
+ * Else the words near where it should be: the line of the answer that
+ * shares the span's first word or its shape (a T... or 0x... address, a
+ * URL), compared as a tool argument is.
+ */
+static void
+check_answer(struct detect_ctx *c, const struct audit_item *it, const char *conversation)
+{
+	const struct observation *o = it->obs;
+	const char *user = last_user_text(it);
+	const char *span[1];
+	size_t len[1];
+	if (user == NULL || probe_spans(user, span, len, 1) < 1 || o->text == NULL ||
+	    o->text_truncated)
+		return;
+	assessment_tested(c->a, 1);
+	char *want = xstrndup(span[0], len[0]);
+	if (strstr(o->text, want) != NULL) {
+		free(want);
+		return;
+	}
+	/* every line of the answer, judged by what it adds */
+	enum change worst = SLIP;
+	char word[256] = "", w[256];
+	const char *line = o->text;
+	while (*line) {
+		const char *end = strchr(line, '\n');
+		size_t n = end ? (size_t)(end - line) : strlen(line);
+		char *l = xstrndup(line, n);
+		enum change ch = compare_text(want, l, conversation, w, sizeof w);
+		if (ch > worst) {
+			worst = ch;
+			snprintf(word, sizeof word, "%s", w);
+		}
+		free(l);
+		line += n + (end != NULL);
+	}
+	if (worst == PAYLOAD) /* prose around a paraphrase adds words: only payloads count */
+		report(c, it, worst, want, o->text, word);
+	free(want);
+}
 
 static void
 run_tamper(struct detect_ctx *c)
 {
-	(void)c;
+	for (size_t i = 0; i < c->run->n_items; i++) {
+		const struct audit_item *it = &c->run->items[i];
+		if (it->probe->fidelity == FIDELITY_NONE || !observation_ok(it->obs))
+			continue;
+		char *conversation = conversation_text(it);
+		if (it->probe->fidelity == FIDELITY_TOOL_ARGS)
+			check_tool_args(c, it, conversation);
+		else
+			check_answer(c, it, conversation);
+		free(conversation);
+	}
 }
 
 const struct detector detector_tamper = {
