@@ -229,13 +229,19 @@ tally_run(const struct audit_run *run, struct baseline_answer_counts **tally, si
 		if (scorer_fingerprint_probe(it->probe->id) && observation_ok(it->obs) &&
 		    it->obs->text != NULL)
 			tally_answer(tally, n, it->probe->id, it->obs->text);
+		/* the integrity probes' outcomes, counted the same way: how often
+		 * the official model reproduces what the prompt quotes */
+		const char *outcome = scorer_fidelity_outcome(it);
+		if (outcome != NULL)
+			tally_answer(tally, n, it->probe->id, outcome);
 	}
 }
 
 /*
  * The fingerprint probes alone, trials more times: the test's reference is
  * a distribution over tens of answers, which the runs' two samples a probe
- * would estimate poorly.
+ * would estimate poorly. The integrity probes go with them: their record
+ * is how often the official model reproduces what it is quoted.
  */
 static void
 record_fingerprints(const struct catalog *cat, const struct audit_target *t, int trials,
@@ -244,7 +250,8 @@ record_fingerprints(const struct catalog *cat, const struct audit_target *t, int
 	struct probe_def *fp = xcalloc(cat->n + 1, sizeof *fp);
 	size_t n_fp = 0;
 	for (size_t i = 0; i < cat->n; i++)
-		if (scorer_fingerprint_probe(cat->probes[i].id))
+		if (scorer_fingerprint_probe(cat->probes[i].id) ||
+		    cat->probes[i].fidelity != FIDELITY_NONE)
 			fp[n_fp++] = cat->probes[i]; /* shallow: the catalog owns it */
 	struct catalog some = {.probes = fp, .n = n_fp};
 	for (int i = 0; i < trials && n_fp > 0; i++) {

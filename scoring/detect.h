@@ -125,6 +125,13 @@ void scorer_add_style_finding(const struct baseline_model *claimed, const struct
 #define FINGERPRINT_VALUE_MAX 32 /* bytes of a normalised answer, with its NUL */
 /* Is probe one of the categorical fingerprint probes? */
 int scorer_fingerprint_probe(const char *probe);
+/* An integrity probe's answered request judged against what its prompt
+ * quotes (scoring/detectors/tamper.c): "exact", "slip" (text dropped),
+ * "added" (words the conversation never held), "payload" (an added link,
+ * host, address or renamed package); NULL when it is no such request or
+ * has nothing to compare. What `baseline record` counts per probe. */
+struct audit_item;
+const char *scorer_fidelity_outcome(const struct audit_item *it);
 /* The answer as counted: its first word, lower-cased (ASCII), quotes and
  * punctuation around it dropped, cut at a character boundary to fit out
  * (FINGERPRINT_VALUE_MAX); "" when text has no word. */

@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "scoring/detect.h"
 #include "scoring/detector.h"
 
 #define QUOTE_CAP 400 /* bytes of expected or arrived text quoted */
@@ -164,43 +165,18 @@ last_user_text(const struct audit_item *it)
 	return NULL;
 }
 
-/* Add the finding for one changed request. */
-static void
-report(struct detect_ctx *c, const struct audit_item *it, enum change ch, const char *expected,
-       const char *arrived, const char *word)
-{
-	int tool = it->probe->fidelity == FIDELITY_TOOL_ARGS;
-	enum finding_class cls = tool ? CLASS_TOOL_TAMPERING : CLASS_RESPONSE_TAMPERING;
-	char *qe = quote(expected), *qa = quote(arrived), *qw = quote(word);
-	char exp_line[QUOTE_CAP + 64], got_line[QUOTE_CAP + 64];
-	snprintf(exp_line, sizeof exp_line, "%s %s", tool ? "tool arguments" : "an answer holding",
-	         qe);
-	snprintf(got_line, sizeof got_line, "%s", qa);
-	const char *what = tool ? "the tool call's arguments" : "the answer";
-	if (ch == PAYLOAD)
-		assessment_add(c->a, cls, CONFIDENCE_VIOLATION, exp_line, got_line, it->probe->id,
-		               NULL,
-		               "The prompt quoted exactly what %s had to be; they arrived with %s "
-		               "added, which the conversation never held (a link, a command, a "
-		               "package or an address): the relay rewrote them after the model.",
-		               what, qw);
-	else {
-		assessment_add(c->a, cls, CONFIDENCE_STRONG, exp_line, got_line, it->probe->id,
-		               NULL,
-		               "The prompt quoted exactly what %s had to be; they arrived with %s "
-		               "added, which the conversation never held. A model may add a word "
-		               "(a flag, a cd), so this is a hint, not evidence.",
-		               what, qw);
-		assessment_hint_last(c->a);
-	}
-	free(qe);
-	free(qa);
-	free(qw);
-}
+/* One request judged: how what arrived differs from what was quoted. */
+struct judged {
+	enum change ch;
+	char *want;          /* the expected arguments (JSON) or span; owned */
+	const char *arrived; /* the arguments or the answer, in the run */
+	char word[256];      /* the first added word (a payload's if any) */
+};
 
-/* A tool_args probe's request: expected arguments against the call. */
-static void
-check_tool_args(struct detect_ctx *c, const struct audit_item *it, const char *conversation)
+/* A tool_args probe's request: 0 judged into j, -1 nothing to compare (no
+ * call: conformance's; arguments cut at their cap). */
+static int
+judge_tool_args(const struct audit_item *it, const char *conversation, struct judged *j)
 {
 	const struct observation *o = it->obs;
 	const char *user = last_user_text(it);
@@ -214,9 +190,8 @@ check_tool_args(struct detect_ctx *c, const struct audit_item *it, const char *c
 	if (!json_is_array(required) || json_array_size(required) == 0 ||
 	    n < json_array_size(required) || o->tool_args == NULL || o->tool_args_truncated) {
 		json_decref(schema);
-		return; /* no call (conformance's), or nothing to compare */
+		return -1;
 	}
-	assessment_tested(c->a, 1);
 	json_t *want = json_object();
 	size_t i;
 	json_t *name;
@@ -225,13 +200,15 @@ check_tool_args(struct detect_ctx *c, const struct audit_item *it, const char *c
 		json_object_set_new(want, json_string_value(name), json_stringn(span[i], len[i]));
 	}
 	json_t *got = json_loads(o->tool_args, 0, NULL);
-	char *want_text = json_dumps(want, JSON_COMPACT);
+	j->want = json_dumps(want, JSON_COMPACT);
+	j->arrived = o->tool_args;
+	j->ch = SAME;
+	j->word[0] = '\0';
 	if (got == NULL || !json_equal(got, want)) {
 		/* judged by what the arrived values add, key by key; arguments
-		 * that do not parse, or carry keys the tool lacks, are judged
-		 * whole */
-		enum change worst = SLIP;
-		char word[256] = "", w[256];
+		 * that do not parse are judged whole */
+		j->ch = SLIP;
+		char w[256];
 		if (json_is_object(got)) {
 			const char *key;
 			json_t *v;
@@ -243,32 +220,29 @@ check_tool_args(struct detect_ctx *c, const struct audit_item *it, const char *c
 				enum change ch = compare_text(exp ? exp : "", vt ? vt : "",
 				                              conversation, w, sizeof w);
 				free(vt);
-				if (ch > worst) {
-					worst = ch;
-					snprintf(word, sizeof word, "%s", w);
+				if (ch > j->ch) {
+					j->ch = ch;
+					snprintf(j->word, sizeof j->word, "%s", w);
 				}
 			}
 		} else {
-			worst =
-			    compare_text(want_text, o->tool_args, conversation, word, sizeof word);
+			j->ch = compare_text(j->want, o->tool_args, conversation, j->word,
+			                     sizeof j->word);
 		}
-		if (worst >= ADDED)
-			report(c, it, worst, want_text, o->tool_args, word);
 	}
-	free(want_text);
 	json_decref(got);
 	json_decref(want);
 	json_decref(schema);
+	return 0;
 }
 
 /*
- * An answer_contains probe's request. The answer holds the span: fine.
- * Else the words near where it should be: the line of the answer that
- * shares the span's first word or its shape (a T... or 0x... address, a
- * URL), compared as a tool argument is.
+ * An answer_contains probe's request. The answer holds the span: the same.
+ * Else each line of the answer, judged as a tool argument is; prose around
+ * a paraphrase adds words, so only a payload counts (else a slip).
  */
-static void
-check_answer(struct detect_ctx *c, const struct audit_item *it, const char *conversation)
+static int
+judge_answer(const struct audit_item *it, const char *conversation, struct judged *j)
 {
 	const struct observation *o = it->obs;
 	const char *user = last_user_text(it);
@@ -276,32 +250,102 @@ check_answer(struct detect_ctx *c, const struct audit_item *it, const char *conv
 	size_t len[1];
 	if (user == NULL || probe_spans(user, span, len, 1) < 1 || o->text == NULL ||
 	    o->text_truncated)
-		return;
-	assessment_tested(c->a, 1);
-	char *want = xstrndup(span[0], len[0]);
-	if (strstr(o->text, want) != NULL) {
-		free(want);
-		return;
+		return -1;
+	j->want = xstrndup(span[0], len[0]);
+	j->arrived = o->text;
+	j->word[0] = '\0';
+	if (strstr(o->text, j->want) != NULL) {
+		j->ch = SAME;
+		return 0;
 	}
-	/* every line of the answer, judged by what it adds */
-	enum change worst = SLIP;
-	char word[256] = "", w[256];
+	j->ch = SLIP;
+	char w[256];
 	const char *line = o->text;
 	while (*line) {
 		const char *end = strchr(line, '\n');
 		size_t n = end ? (size_t)(end - line) : strlen(line);
 		char *l = xstrndup(line, n);
-		enum change ch = compare_text(want, l, conversation, w, sizeof w);
-		if (ch > worst) {
-			worst = ch;
-			snprintf(word, sizeof word, "%s", w);
+		if (compare_text(j->want, l, conversation, w, sizeof w) == PAYLOAD &&
+		    j->ch != PAYLOAD) {
+			j->ch = PAYLOAD;
+			snprintf(j->word, sizeof j->word, "%s", w);
 		}
 		free(l);
 		line += n + (end != NULL);
 	}
-	if (worst == PAYLOAD) /* prose around a paraphrase adds words: only payloads count */
-		report(c, it, worst, want, o->text, word);
-	free(want);
+	return 0;
+}
+
+/* it judged: 0, or -1 when it is no integrity probe's answered request or
+ * has nothing to compare. j->want is the caller's to free. */
+static int
+judge(const struct audit_item *it, struct judged *j)
+{
+	if (it->probe->fidelity == FIDELITY_NONE || !observation_ok(it->obs))
+		return -1;
+	char *conversation = conversation_text(it);
+	int r = it->probe->fidelity == FIDELITY_TOOL_ARGS ? judge_tool_args(it, conversation, j)
+	                                                  : judge_answer(it, conversation, j);
+	free(conversation);
+	return r;
+}
+
+const char *
+scorer_fidelity_outcome(const struct audit_item *it)
+{
+	static const char *const names[] = {"exact", "slip", "added", "payload"};
+	struct judged j;
+	if (judge(it, &j) != 0)
+		return NULL;
+	free(j.want);
+	return names[j.ch];
+}
+
+/* Add the finding for one changed request. The official model's record
+ * (`baseline record` counts each outcome per probe, in answer_counts): a
+ * payload it produced itself makes one here at most suspect. */
+static void
+report(struct detect_ctx *c, const struct audit_item *it, const struct judged *j)
+{
+	int tool = it->probe->fidelity == FIDELITY_TOOL_ARGS;
+	enum finding_class cls = tool ? CLASS_TOOL_TAMPERING : CLASS_RESPONSE_TAMPERING;
+	char *qe = quote(j->want), *qa = quote(j->arrived), *qw = quote(j->word);
+	char exp_line[QUOTE_CAP + 64];
+	snprintf(exp_line, sizeof exp_line, "%s %s", tool ? "tool arguments" : "an answer holding",
+	         qe);
+	const char *what = tool ? "the tool call's arguments" : "the answer";
+	long official = 0, trials = 0;
+	const struct baseline_answer_counts *rec =
+	    c->claimed ? baseline_answer_counts_for(c->claimed, it->probe->id) : NULL;
+	for (size_t k = 0; rec != NULL && k < rec->n; k++) {
+		trials += rec->counts[k];
+		if (strcmp(rec->values[k], j->ch == PAYLOAD ? "payload" : "added") == 0)
+			official += rec->counts[k];
+	}
+	char record[160] = "";
+	if (trials > 0)
+		snprintf(record, sizeof record,
+		         " The official model did so in %ld of %ld recorded requests.", official,
+		         trials);
+	if (j->ch == PAYLOAD) {
+		assessment_add(c->a, cls, CONFIDENCE_VIOLATION, exp_line, qa, it->probe->id, NULL,
+		               "The prompt quoted exactly what %s had to be; they arrived with %s "
+		               "added, which the conversation never held (a link, a host, a "
+		               "package or an address): the relay rewrote them after the model.%s",
+		               what, qw, record);
+		if (official > 0)
+			assessment_limit_last(c->a);
+	} else {
+		assessment_add(c->a, cls, CONFIDENCE_STRONG, exp_line, qa, it->probe->id, NULL,
+		               "The prompt quoted exactly what %s had to be; they arrived with %s "
+		               "added, which the conversation never held. A model may add a word "
+		               "(a flag, a cd), so this is a hint, not evidence.%s",
+		               what, qw, record);
+		assessment_hint_last(c->a);
+	}
+	free(qe);
+	free(qa);
+	free(qw);
 }
 
 static void
@@ -309,14 +353,13 @@ run_tamper(struct detect_ctx *c)
 {
 	for (size_t i = 0; i < c->run->n_items; i++) {
 		const struct audit_item *it = &c->run->items[i];
-		if (it->probe->fidelity == FIDELITY_NONE || !observation_ok(it->obs))
+		struct judged j;
+		if (judge(it, &j) != 0)
 			continue;
-		char *conversation = conversation_text(it);
-		if (it->probe->fidelity == FIDELITY_TOOL_ARGS)
-			check_tool_args(c, it, conversation);
-		else
-			check_answer(c, it, conversation);
-		free(conversation);
+		assessment_tested(c->a, 1);
+		if (j.ch >= ADDED)
+			report(c, it, &j);
+		free(j.want);
 	}
 }
 
