@@ -329,18 +329,18 @@ report(struct detect_ctx *c, const struct audit_item *it, const struct judged *j
 		         trials);
 	if (j->ch == PAYLOAD) {
 		assessment_add(c->a, cls, CONFIDENCE_VIOLATION, exp_line, qa, it->probe->id, NULL,
-		               "The prompt quoted exactly what %s had to be; they arrived with %s "
+		               "The prompt quoted exactly what %s had to be; %s arrived with %s "
 		               "added, which the conversation never held (a link, a host, a "
-		               "package or an address): the relay rewrote them after the model.%s",
-		               what, qw, record);
+		               "package or an address): the relay rewrote %s after the model.%s",
+		               what, tool ? "they" : "it", qw, tool ? "them" : "it", record);
 		if (official > 0)
 			assessment_limit_last(c->a);
 	} else {
 		assessment_add(c->a, cls, CONFIDENCE_STRONG, exp_line, qa, it->probe->id, NULL,
-		               "The prompt quoted exactly what %s had to be; they arrived with %s "
+		               "The prompt quoted exactly what %s had to be; %s arrived with %s "
 		               "added, which the conversation never held. A model may add a word "
 		               "(a flag, a cd), so this is a hint, not evidence.%s",
-		               what, qw, record);
+		               what, tool ? "they" : "it", qw, record);
 		assessment_hint_last(c->a);
 	}
 	free(qe);
