@@ -85,13 +85,15 @@ Test(ledger, suspect_findings_add_up)
 {
 	struct ledger *l = ledger_new(24 * HOUR);
 	enum verdict v = VERDICT_GENUINE, first = VERDICT_GENUINE;
-	/* a suspect-level sighting (p = 0.01) in every other run */
+	/* a suspect-level sighting (p = 0.01) in every other run (the
+	 * e-Bonferroni threshold is over the ten cheat classes since the two
+	 * tampering classes came: 7 in 14 no longer reach it, 8 in 16 do) */
 	for (int i = 0; i < 24; i++) {
 		v = fold(l, i * HOUR / 2, i % 2 ? "substitution" : NULL, 0.99);
-		if (i == 13)
+		if (i == 15)
 			first = v;
 	}
-	cr_expect_eq(first, VERDICT_SUSPECT, "7 suspect sightings in 14 runs are no chance");
+	cr_expect_eq(first, VERDICT_SUSPECT, "8 suspect sightings in 16 runs are no chance");
 	cr_expect_eq(v, VERDICT_MISBEHAVING, "12 in 24 convict");
 	ledger_free(l);
 
