@@ -322,18 +322,28 @@ report(struct detect_ctx *c, const struct audit_item *it, const struct judged *j
 		if (strcmp(rec->values[k], j->ch == PAYLOAD ? "payload" : "added") == 0)
 			official += rec->counts[k];
 	}
-	char record[160] = "";
+	char record[240] = "";
 	if (trials > 0)
 		snprintf(record, sizeof record,
 		         " The official model did so in %ld of %ld recorded requests.", official,
 		         trials);
+	/* a relay that replays old answers hands back another request's call
+	 * or text, which differs too: with a replay found, a difference here
+	 * is at most suspect */
+	int replays = 0;
+	for (size_t k = 0; k < c->a->n_findings; k++)
+		replays |= c->a->findings[k].cls == CLASS_CACHED_RESPONSE &&
+		           !c->a->findings[k].hint_only;
+	if (replays)
+		snprintf(record + strlen(record), sizeof record - strlen(record),
+		         " The relay also replays old answers, which may be one.");
 	if (j->ch == PAYLOAD) {
 		assessment_add(c->a, cls, CONFIDENCE_VIOLATION, exp_line, qa, it->probe->id, NULL,
 		               "The prompt quoted exactly what %s had to be; %s arrived with %s "
 		               "added, which the conversation never held (a link, a host, a "
 		               "package or an address): the relay rewrote %s after the model.%s",
 		               what, tool ? "they" : "it", qw, tool ? "them" : "it", record);
-		if (official > 0)
+		if (official > 0 || replays)
 			assessment_limit_last(c->a);
 	} else {
 		assessment_add(c->a, cls, CONFIDENCE_STRONG, exp_line, qa, it->probe->id, NULL,
