@@ -199,7 +199,7 @@ fixture_start(struct fixture *f, const char *world, const char *const need[], ch
 		return -1;
 	char line[512];
 	while (!fixture_has_all(f, need)) {
-		if (f->n == 32)
+		if (f->n == FIXTURE_ENDPOINTS_MAX)
 			goto err;
 		if (child_read_line(&f->child, line, sizeof line, 10000) != 0)
 			goto err;

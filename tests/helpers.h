@@ -46,12 +46,15 @@ int child_stop(struct child *c, int timeout_ms);
 /* Wait for the child to exit by itself within timeout_ms; exit status or -1. */
 int child_wait(struct child *c, int timeout_ms);
 
-/* A running fixture world and its endpoints. */
+/* A running fixture world and its endpoints: fixture_start() reads the
+ * "listening" lines until every name it needs is among them, so a test
+ * names every endpoint it will look up. */
+#define FIXTURE_ENDPOINTS_MAX 64
 struct fixture {
 	struct child child;
 	size_t n;
-	char names[32][64];
-	char urls[32][256];
+	char names[FIXTURE_ENDPOINTS_MAX][64];
+	char urls[FIXTURE_ENDPOINTS_MAX][256];
 };
 /* Start build/assay-fixture -c world (extra: a NULL-terminated list of more
  * arguments, or NULL), read its `listening` lines until every endpoint named

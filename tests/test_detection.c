@@ -16,7 +16,8 @@
 #include "scoring/identify.h"
 #include "tests/helpers.h"
 
-static const char *const need[] = {"official", "honest", "down", NULL};
+/* the world's endpoints the truth file audits (filled in by setup) */
+static const char *need[FIXTURE_ENDPOINTS_MAX + 1];
 
 static json_t *
 audit_json(const char *url, const char *model, const char *api, int deep)
@@ -102,6 +103,20 @@ setup(void)
 	cr_assert_not_null(truth, "%s", err);
 	pack = baseline_load_default(err, sizeof err);
 	cr_assert_not_null(pack, "%s", err);
+	/* every endpoint a row audits: fixture_url() knows only what was read */
+	const struct ynode *relays = ytree_get(truth, "relays");
+	size_t n = 0;
+	for (size_t i = 0; i < relays->n && n < FIXTURE_ENDPOINTS_MAX; i++) {
+		const struct ynode *ep = ytree_get(relays->items[i], "endpoint");
+		const char *name = ep ? ep->scalar : relays->keys[i];
+		size_t k = 0;
+		while (k < n && strcmp(need[k], name) != 0)
+			k++;
+		if (k == n)
+			need[n++] = name;
+	}
+	cr_assert_lt(n, FIXTURE_ENDPOINTS_MAX, "more endpoints than the harness keeps");
+	need[n] = NULL;
 	fixture_start_scaled(&world, "tests/data/detect/world.yaml", need, "0.05");
 }
 
