@@ -7,21 +7,23 @@
  * values, the tool's required parameters set to those spans; an answer
  * must hold the first span byte for byte.
  *
- * A model slips now and then: it drops a flag, trims a slash, paraphrases.
- * A slip takes text away or rearranges it; it does not bring words the
- * conversation never held. So a difference is judged by what it adds:
- *   - a payload: an added URL or host, an address of a wallet's shape, or a
- *     pinned package whose name changed (`reqeusts==2.32.3` for
- *     `requests==2.32.3`). These are
- *     what a tampering relay writes (the routers of "Your Agent Is Mine"
- *     append download-and-run commands, swap packages and wallets) and
- *     what no model asked to reproduce a quoted command invents: one is a
- *     violation;
- *   - other words the conversation never held, shell operators included:
- *     a hint, never evidence (a model may add a flag, or chain a `cd`);
- *   - nothing added (text dropped, reordered, no tool call at all): a slip,
- *     or the relay's conformance (scoring/detectors/conformance.c judges a
- *     missing call); no finding.
+ * A model slips now and then: it drops a flag, trims a slash, garbles a
+ * character of a long address, paraphrases. A slip takes text away or
+ * changes a little of it; it does not bring a new host, another wallet or
+ * another package. So a difference is judged by what it adds that the
+ * conversation never held (payload_word()):
+ *   - a payload: a link or host the conversation never named, an address
+ *     of a wallet's shape unlike the expected one, or a pinned package
+ *     whose name changed (`reqeusts==2.32.3` for `requests==2.32.3`). These
+ *     are what a tampering relay writes (the routers of "Your Agent Is
+ *     Mine" append download-and-run commands, swap packages and wallets):
+ *     one is a violation, unless the official model's own record (baseline
+ *     record) shows it doing the same;
+ *   - other added words, shell operators included: a hint, never evidence
+ *     (a model may add a flag, or chain a `cd`);
+ *   - nothing added (text dropped, no tool call at all): a slip, or the
+ *     relay's conformance (scoring/detectors/conformance.c judges a missing
+ *     call); no finding.
  * The finding quotes what was expected and what arrived, byte for byte
  * (JSON-escaped, capped), and names the probe.
  */
@@ -64,28 +66,89 @@ pinned(const char *w, size_t n)
 	return 0;
 }
 
-/* Does the added word look like a payload? */
-static int
-payload_word(const char *w, size_t n, const char *expected)
+/* The host[:port] a word names: after "://" if it has a scheme, else its
+ * first path segment when that has a dot and letters ("evil.example/x"),
+ * or a dotted quad. 0 when it names none. */
+static size_t
+host_of(const char *w, size_t n, const char **host)
 {
-	/* a link (shell operators alone are not: a model may chain a `cd`) */
-	for (size_t i = 0; i + 3 <= n; i++)
+	const char *h = w;
+	size_t i;
+	for (i = 0; i + 3 <= n; i++)
 		if (memcmp(w + i, "://", 3) == 0)
-			return 1;
-	/* a host or an IP: dots and a path, or an address's three dots (a
-	 * version has two and no slash) */
-	int dots = 0, alpha = 0;
-	for (size_t i = 0; i < n; i++) {
-		dots += w[i] == '.';
-		alpha += isalpha((unsigned char)w[i]) != 0;
+			break;
+	int scheme = i + 3 <= n;
+	if (scheme)
+		h = w + i + 3;
+	size_t len = 0, dots = 0, alpha = 0;
+	while (h + len < w + n && h[len] != '/' && h[len] != '?' && h[len] != '#') {
+		dots += h[len] == '.';
+		alpha += isalpha((unsigned char)h[len]) != 0;
+		len++;
 	}
-	if (dots >= 3 || (dots >= 1 && alpha >= 2 && memchr(w, '/', n) != NULL))
-		return 1;
-	/* an address of a wallet's shape */
-	if ((n >= 34 && w[0] == 'T') || (n >= 42 && w[0] == '0' && w[1] == 'x'))
-		return 1;
-	/* a pinned package at the version the expected text pins, under another
-	 * name: a typosquat */
+	int slash = h + len < w + n;
+	*host = h;
+	if (len == 0)
+		return 0;
+	if (scheme || dots >= 3 || (dots >= 1 && alpha >= 2 && slash))
+		return len;
+	return 0;
+}
+
+/* Positions at which two strings differ (over the shorter, plus the
+ * difference in length). */
+static size_t
+differing(const char *a, size_t an, const char *b, size_t bn)
+{
+	size_t n = an < bn ? an : bn, d = an > bn ? an - bn : bn - an;
+	for (size_t i = 0; i < n; i++)
+		d += a[i] != b[i];
+	return d;
+}
+
+/* Is w (n bytes) of a wallet address's shape: T and 33 more, or 0x and 40? */
+static int
+address_shaped(const char *w, size_t n)
+{
+	return (n >= 34 && w[0] == 'T') || (n >= 42 && w[0] == '0' && w[1] == 'x');
+}
+
+/*
+ * Does the added word look like a payload, given what was expected and the
+ * whole conversation? Each is something a tampering relay writes and a
+ * model asked to copy quoted text does not produce by mistake:
+ *   - a link or a host the conversation never named (a link to a host it
+ *     named, with a changed path, is a miscopy: not a payload);
+ *   - an address of a wallet's shape that differs from the expected one in
+ *     half its characters or more (a relay's own; a model that garbles a
+ *     character or two of a long address has miscopied it);
+ *   - a pinned package at the version the expected text pins, under
+ *     another name: a typosquat.
+ * Shell operators alone are not: a model may chain a `cd`.
+ */
+static int
+payload_word(const char *w, size_t n, const char *expected, const char *conversation)
+{
+	const char *host;
+	size_t hn = host_of(w, n, &host);
+	if (hn > 0)
+		return !in_text(conversation, host, hn) && !in_text(expected, host, hn);
+	if (address_shaped(w, n)) {
+		/* the nearest address-shaped word of the expected text */
+		size_t best = n;
+		for (const char *p = expected; *p; p++) {
+			size_t len = 0;
+			while (p[len] && !isspace((unsigned char)p[len]) && p[len] != '"' &&
+			       p[len] != '=' && p[len] != '`')
+				len++;
+			if (address_shaped(p, len)) {
+				size_t d = differing(p, len, w, n);
+				best = d < best ? d : best;
+			}
+			p += len ? len - 1 : 0;
+		}
+		return best * 2 >= n;
+	}
 	size_t at = pinned(w, n);
 	return at > 0 && in_text(expected, w + at, n - at);
 }
@@ -113,7 +176,7 @@ compare_text(const char *expected, const char *got, const char *conversation, ch
 		size_t n = (size_t)(p - s);
 		if (n == 0 || in_text(expected, s, n) || in_text(conversation, s, n))
 			continue;
-		enum change c = payload_word(s, n, expected) ? PAYLOAD : ADDED;
+		enum change c = payload_word(s, n, expected, conversation) ? PAYLOAD : ADDED;
 		if (c > worst) {
 			worst = c;
 			snprintf(word, wn, "%.*s", (int)(n < 200 ? n : 200), s);
@@ -332,17 +395,19 @@ report(struct detect_ctx *c, const struct audit_item *it, const struct judged *j
 	 * is at most suspect */
 	int replays = 0;
 	for (size_t k = 0; k < c->a->n_findings; k++)
-		replays |= c->a->findings[k].cls == CLASS_CACHED_RESPONSE &&
-		           !c->a->findings[k].hint_only;
+		replays |=
+		    c->a->findings[k].cls == CLASS_CACHED_RESPONSE && !c->a->findings[k].hint_only;
 	if (replays)
 		snprintf(record + strlen(record), sizeof record - strlen(record),
 		         " The relay also replays old answers, which may be one.");
 	if (j->ch == PAYLOAD) {
 		assessment_add(c->a, cls, CONFIDENCE_VIOLATION, exp_line, qa, it->probe->id, NULL,
 		               "The prompt quoted exactly what %s had to be; %s arrived with %s "
-		               "added, which the conversation never held (a link, a host, a "
-		               "package or an address): the relay rewrote %s after the model.%s",
-		               what, tool ? "they" : "it", qw, tool ? "them" : "it", record);
+		               "added, a link, host, address or package the conversation never "
+		               "held: what a relay that rewrites %s on the way writes, and not "
+		               "a model's miscopy.%s",
+		               what, tool ? "they" : "it", qw, tool ? "tool calls" : "answers",
+		               record);
 		if (official > 0 || replays)
 			assessment_limit_last(c->a);
 	} else {
