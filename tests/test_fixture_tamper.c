@@ -23,6 +23,8 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "probes/adapter.h"
+#include "probes/observation.h"
 #include "probes/sse.h"
 #include "tests/helpers.h"
 
@@ -387,6 +389,36 @@ event_cb(const char *event, const char *data, size_t len, void *arg)
 }
 
 /* Send a request to endpoint on api and read its answer into a. */
+/* The product's adapter (probes/adapter.h) on the same body must find the
+ * same first tool call this test's own reader did: the SDK test
+ * (tests/sdk/sdk.test.mjs) holds the fixture's streams to the official
+ * SDKs, this holds the adapter to the fixture's streams. */
+static void
+adapter_agrees(enum wire_api api, int stream, const struct http_response *r, const struct answer *a,
+               const char *endpoint)
+{
+	static const enum api_kind kinds[] = {API_OPENAI, API_RESPONSES, API_ANTHROPIC};
+	struct observation o;
+	struct adapter_parse p;
+	observation_init(&o);
+	adapter_parse_init(&p, kinds[api], &o, stream, 0, 1 << 20);
+	adapter_parse_feed(&p, 200, r->body, r->len, 1);
+	adapter_parse_finish(&p, 200);
+	adapter_parse_release(&p);
+	cr_expect_eq(o.error, ERR_NONE, "%s %s: the adapter: %s", endpoint, api_names[api],
+	             o.error_detail ? o.error_detail : "");
+	if (a->args != NULL) {
+		json_t *got = o.tool_args ? json_loads(o.tool_args, 0, NULL) : NULL;
+		cr_expect(json_equal(got, a->args), "%s %s stream=%d: the adapter read %s",
+		          endpoint, api_names[api], stream, o.tool_args ? o.tool_args : "(none)");
+		json_decref(got);
+	} else {
+		cr_expect_null(o.tool_args, "%s %s: the adapter found a call the reader did not",
+		               endpoint, api_names[api]);
+	}
+	observation_release(&o);
+}
+
 static void
 ask(const char *endpoint, enum wire_api api, const char *model, const char *system,
     const char *user, int tool, int stream, struct answer *a)
@@ -409,6 +441,7 @@ ask(const char *endpoint, enum wire_api api, const char *model, const char *syst
 	if (!stream) {
 		cr_assert_not_null(r.json, "%s: the body is not JSON", endpoint);
 		read_body(api, r.json, a);
+		adapter_agrees(api, stream, &r, a, endpoint);
 		http_response_release(&r);
 		return;
 	}
@@ -425,6 +458,7 @@ ask(const char *endpoint, enum wire_api api, const char *model, const char *syst
 	if (api != WIRE_MESSAGES && rd.args.len > 0)
 		take_args(a, rd.args.data);
 	buf_release(&rd.args);
+	adapter_agrees(api, stream, &r, a, endpoint);
 	http_response_release(&r);
 }
 

@@ -584,3 +584,41 @@ test('responses: max_output_tokens, tool calls and JSON mode', async () => {
   });
   assert.equal(typeof JSON.parse(j.output_text), 'object');
 });
+
+// Tool-call integrity (issue 16): a command the prompt quotes comes back as
+// the call's arguments byte for byte, as each SDK assembles them from the
+// stream (the product's adapter assembles the same streams:
+// tests/test_adapter.c, scoring/detectors/tamper.c). Quotes, a backslash and
+// a non-ASCII letter make the streams' JSON escaping matter.
+const quoted = 'printf "h\u00e9llo \\"a\\"\\n" >> notes.txt && git add notes.txt';
+const shellTool = {
+  name: 'run_shell',
+  description: 'Run a shell command in the repository',
+  parameters: { type: 'object', properties: { command: { type: 'string' } }, required: ['command'] },
+};
+const agentAsk = [
+  { role: 'system', content: 'You are a coding agent. Run the commands the user quotes exactly as written.' },
+  { role: 'user', content: `Log the greeting (ticket 204811): run \`${quoted}\`` },
+];
+test('openai: a quoted command is the tool call, streamed and whole', async () => {
+  const ask = { model: 'gpt-4o', temperature: 0, messages: agentAsk,
+    tools: [{ type: 'function', function: shellTool }], tool_choice: 'required' };
+  const whole = await oa().chat.completions.create(ask);
+  assert.deepEqual(JSON.parse(whole.choices[0].message.tool_calls[0].function.arguments), { command: quoted });
+  const final = await oa().chat.completions.stream(ask).finalChatCompletion();
+  assert.deepEqual(JSON.parse(final.choices[0].message.tool_calls[0].function.arguments), { command: quoted });
+});
+test('responses: a quoted command is the function call, streamed', async () => {
+  const final = await oa().responses.stream({ model: 'gpt-4o', temperature: 0, input: agentAsk,
+    tools: [{ type: 'function', strict: false, ...shellTool }], tool_choice: 'required' }).finalResponse();
+  const call = final.output.find((o) => o.type === 'function_call');
+  assert.ok(call, 'no function_call item');
+  assert.deepEqual(JSON.parse(call.arguments), { command: quoted });
+});
+test('anthropic: a quoted command is the tool use, streamed', async () => {
+  const f = await an().messages.stream({ model: 'claude-sonnet-4', max_tokens: 200, temperature: 0,
+    system: agentAsk[0].content, messages: [agentAsk[1]],
+    tools: [{ name: shellTool.name, description: shellTool.description, input_schema: shellTool.parameters }],
+    tool_choice: { type: 'any' } }).finalMessage();
+  assert.deepEqual(f.content.find((b) => b.type === 'tool_use').input, { command: quoted });
+});
