@@ -76,6 +76,11 @@ int name_index(const char *const *names, size_t n, const char *name);
 /* The same for a NULL-terminated list of names. */
 int name_list_index(const char *const *list, const char *name);
 
+/* splitmix64: advance *state and return its next 64 bits. Small, seedable
+ * and fast: for simulations, permutations, waits and choices, never for
+ * secrets (getrandom() gives those). */
+uint64_t splitmix64(uint64_t *state);
+
 /* Is s valid UTF-8? Relay text is stored and rendered only after this check. */
 int utf8_valid(const char *s, size_t n);
 /* Copy of at most max bytes of s, cut at a character boundary, invalid

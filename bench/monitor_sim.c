@@ -20,11 +20,7 @@
 double
 sim_uniform(uint64_t *state)
 {
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	z ^= z >> 31;
-	return (double)(z >> 11) * 0x1.0p-53;
+	return (double)(splitmix64(state) >> 11) * 0x1.0p-53;
 }
 
 /* The cheating classes, in table order; class 0 of the list is
@@ -71,40 +67,25 @@ sim_run(const struct sim_relay *r, uint64_t *st, int m, double *p)
 	return r->token_checks > 0 ? exp(log_e) : -1;
 }
 
-struct ranked {
-	double p;
-	int at;
-};
-
-static int
-ranked_cmp(const void *a, const void *b)
-{
-	double x = ((const struct ranked *)a)->p, y = ((const struct ranked *)b)->p;
-	return (x > y) - (x < y);
-}
-
-/* Holm over the n tests, only where it matters: a p-value above 0.05
- * adjusts to above 0.05 and weighs nothing. adj[i] for p[i] (1 else). */
+/* Holm over the n tests (stats_holm), only where it matters: a p-value
+ * above 0.05 adjusts to above 0.05 and weighs nothing. adj[i] for p[i]
+ * (1 else). */
 static void
 holm_small(const double *p, int n, double *adj)
 {
-	struct ranked r[MAX_CLASSES + 1];
-	int k = 0;
+	double small[MAX_CLASSES + 1], small_adj[MAX_CLASSES + 1];
+	int at[MAX_CLASSES + 1], k = 0;
 	for (int i = 0; i < n; i++) {
 		adj[i] = 1;
-		if (p[i] <= 0.05)
-			r[k++] = (struct ranked){p[i], i};
+		if (p[i] <= 0.05) {
+			at[k] = i;
+			small[k++] = p[i];
+		}
 	}
-	qsort(r, (size_t)k, sizeof *r, ranked_cmp);
-	double run_max = 0;
-	for (int j = 0; j < k; j++) {
-		double a = (double)(n - j) * r[j].p;
-		if (a > 1)
-			a = 1;
-		if (a > run_max)
-			run_max = a;
-		adj[r[j].at] = run_max;
-	}
+	if (k > 0)
+		stats_holm(small, (size_t)k, (size_t)n, small_adj);
+	for (int j = 0; j < k; j++)
+		adj[at[j]] = small_adj[j];
 }
 
 void

@@ -139,6 +139,20 @@ save_run(struct serve *s, struct monitor_result *r)
 	return saved ? 0 : -1;
 }
 
+/* The next try at writing the waiting runs, in ms, said on stderr. */
+static void
+schedule_retry(struct serve *s, int64_t ms)
+{
+	s->retry_ms = ms;
+	fprintf(stderr,
+	        "assay: cannot write the database (%s): %zu run%s waiting, retrying in %lld ms\n",
+	        store_last_error(s->store), s->n_unsaved, s->n_unsaved == 1 ? "" : "s",
+	        (long long)s->retry_ms);
+	struct timeval tv = {(time_t)(s->retry_ms / 1000),
+	                     (suseconds_t)(s->retry_ms % 1000) * 1000};
+	evtimer_add(s->retry_ev, &tv);
+}
+
 /* Write the waiting runs in order, as far as the database lets; 0 when
  * none is left. */
 static int
@@ -166,15 +180,8 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 		s->retry_ms = 0;
 		return;
 	}
-	s->retry_ms =
-	    s->retry_ms * 2 > UNSAVED_RETRY_MAX_MS ? UNSAVED_RETRY_MAX_MS : s->retry_ms * 2;
-	fprintf(stderr,
-	        "assay: cannot write the database (%s): %zu run%s waiting, retrying in %lld ms\n",
-	        store_last_error(s->store), s->n_unsaved, s->n_unsaved == 1 ? "" : "s",
-	        (long long)s->retry_ms);
-	struct timeval tv = {(time_t)(s->retry_ms / 1000),
-	                     (suseconds_t)(s->retry_ms % 1000) * 1000};
-	evtimer_add(s->retry_ev, &tv);
+	schedule_retry(s, s->retry_ms * 2 > UNSAVED_RETRY_MAX_MS ? UNSAVED_RETRY_MAX_MS
+	                                                         : s->retry_ms * 2);
 }
 
 /* Keep r to write later (the queue full: the oldest goes, loudly). */
@@ -194,18 +201,8 @@ keep_unsaved(struct serve *s, struct monitor_result *r)
 		s->n_unsaved--;
 	}
 	s->unsaved[s->n_unsaved++] = r;
-	if (s->retry_ms == 0) {
-		s->retry_ms = UNSAVED_RETRY_MS;
-		fprintf(
-		    stderr,
-		    "assay: cannot write the database (%s): %zu run%s waiting, retrying in %lld "
-		    "ms\n",
-		    store_last_error(s->store), s->n_unsaved, s->n_unsaved == 1 ? "" : "s",
-		    (long long)s->retry_ms);
-		struct timeval tv = {(time_t)(s->retry_ms / 1000),
-		                     (suseconds_t)(s->retry_ms % 1000) * 1000};
-		evtimer_add(s->retry_ev, &tv);
-	}
+	if (s->retry_ms == 0)
+		schedule_retry(s, UNSAVED_RETRY_MS);
 }
 
 /* A run was scored (event loop): storage keeps it now, or as soon as the

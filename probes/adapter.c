@@ -413,48 +413,53 @@ take_long(json_t *v)
 	return -1;
 }
 
-static void
-take_openai_usage(struct observation *o, json_t *usage)
-{
-	if (!json_is_object(usage))
-		return;
-	o->usage_present = 1;
-	o->prompt_tokens = take_long(json_object_get(usage, "prompt_tokens"));
-	o->completion_tokens = take_long(json_object_get(usage, "completion_tokens"));
-	o->total_tokens = take_long(json_object_get(usage, "total_tokens"));
-	json_t *details = json_object_get(usage, "prompt_tokens_details");
-	if (json_is_object(details))
-		o->cached_tokens = take_long(json_object_get(details, "cached_tokens"));
-	json_t *out_details = json_object_get(usage, "completion_tokens_details");
-	if (json_is_object(out_details))
-		o->reasoning_tokens = take_long(json_object_get(out_details, "reasoning_tokens"));
-	o->usage_fields |= (o->prompt_tokens >= 0 ? OBS_USAGE_INPUT : 0u) |
-	                   (o->completion_tokens >= 0 ? OBS_USAGE_OUTPUT : 0u) |
-	                   (json_is_object(details) ? OBS_USAGE_PROMPT_DETAILS : 0u) |
-	                   (json_is_object(out_details) ? OBS_USAGE_OUTPUT_DETAILS : 0u);
-}
+/* The names of one API's usage fields: Chat Completions' prompt_tokens /
+ * completion_tokens with their *_details, or the Responses API's
+ * input_tokens / output_tokens with theirs (cached input, reasoning
+ * output), and the protocol bits their details set. */
+struct usage_names {
+	const char *in, *out, *in_details, *out_details;
+	unsigned in_details_bit, out_details_bit;
+};
 
-/* The Responses API's usage: input_tokens and output_tokens, with their
- * details (cached input, reasoning output). */
+static const struct usage_names chat_usage = {"prompt_tokens",          "completion_tokens",
+                                              "prompt_tokens_details",  "completion_tokens_details",
+                                              OBS_USAGE_PROMPT_DETAILS, OBS_USAGE_OUTPUT_DETAILS};
+static const struct usage_names responses_usage = {
+    "input_tokens",          "output_tokens",         "input_tokens_details",
+    "output_tokens_details", OBS_USAGE_INPUT_DETAILS, OBS_USAGE_OUTPUT_TOKENS_DETAILS};
+
 static void
-take_responses_usage(struct observation *o, json_t *usage)
+take_usage(struct observation *o, json_t *usage, const struct usage_names *f)
 {
 	if (!json_is_object(usage))
 		return;
 	o->usage_present = 1;
-	o->prompt_tokens = take_long(json_object_get(usage, "input_tokens"));
-	o->completion_tokens = take_long(json_object_get(usage, "output_tokens"));
+	o->prompt_tokens = take_long(json_object_get(usage, f->in));
+	o->completion_tokens = take_long(json_object_get(usage, f->out));
 	o->total_tokens = take_long(json_object_get(usage, "total_tokens"));
-	json_t *in = json_object_get(usage, "input_tokens_details");
-	json_t *out = json_object_get(usage, "output_tokens_details");
+	json_t *in = json_object_get(usage, f->in_details);
+	json_t *out = json_object_get(usage, f->out_details);
 	if (json_is_object(in))
 		o->cached_tokens = take_long(json_object_get(in, "cached_tokens"));
 	if (json_is_object(out))
 		o->reasoning_tokens = take_long(json_object_get(out, "reasoning_tokens"));
 	o->usage_fields |= (o->prompt_tokens >= 0 ? OBS_USAGE_INPUT : 0u) |
 	                   (o->completion_tokens >= 0 ? OBS_USAGE_OUTPUT : 0u) |
-	                   (json_is_object(in) ? OBS_USAGE_INPUT_DETAILS : 0u) |
-	                   (json_is_object(out) ? OBS_USAGE_OUTPUT_TOKENS_DETAILS : 0u);
+	                   (json_is_object(in) ? f->in_details_bit : 0u) |
+	                   (json_is_object(out) ? f->out_details_bit : 0u);
+}
+
+static void
+take_openai_usage(struct observation *o, json_t *usage)
+{
+	take_usage(o, usage, &chat_usage);
+}
+
+static void
+take_responses_usage(struct observation *o, json_t *usage)
+{
+	take_usage(o, usage, &responses_usage);
 }
 
 static void
@@ -873,11 +878,12 @@ responses_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t 
 			take_tool_id(o, json_object_get(item, "call_id"));
 			take_tool_name(p, json_object_get(item, "name"));
 			/* the first call's arguments: whole when it is done */
-			if (letter == 'O' && json_integer_value(json_object_get(ev, "output_index")) ==
-			                         p->tool_block)
+			if (letter == 'O' && json_integer_value(json_object_get(
+			                         ev, "output_index")) == p->tool_block)
 				set_tool_args(p, json_object_get(item, "arguments"));
 			else if (p->tool_block < 0)
-				p->tool_block = json_integer_value(json_object_get(ev, "output_index"));
+				p->tool_block =
+				    json_integer_value(json_object_get(ev, "output_index"));
 		}
 		break;
 	case 'T':
@@ -1029,8 +1035,8 @@ finish_text(struct adapter_parse *p)
 		if (p->args.len > OBS_TOOL_ARGS_CAP)
 			o->tool_args_truncated = 1;
 		free(o->tool_args);
-		o->tool_args = utf8_sanitize(p->args.data ? p->args.data : "", p->args.len,
-		                             OBS_TOOL_ARGS_CAP);
+		o->tool_args =
+		    utf8_sanitize(p->args.data ? p->args.data : "", p->args.len, OBS_TOOL_ARGS_CAP);
 	}
 }
 

@@ -229,7 +229,7 @@ submit_more(struct audit_run *run)
 		if (over) {
 			char why[160];
 			snprintf(why, sizeof why,
-			         "the audit's budget of %ld tokens would have been passed",
+			         "its estimated cost would have passed the audit's budget of %ld tokens",
 			         run->target.budget_tokens);
 			run->stop_reason = xstrdup(why);
 			run->budget_reached = 1;
@@ -291,6 +291,50 @@ submit_listing(struct audit_run *run)
 	free(url);
 }
 
+/* Plan probe p's requests into run: its samples rendered, or the probe
+ * skipped with the reason (what the API or the model refuses, a canary
+ * with no listener). */
+static void
+plan_probe(struct audit_run *run, const struct probe_def *p, const struct audit_target *target)
+{
+	int wants_canary = 0;
+	for (size_t m = 0; m < p->n_messages; m++)
+		wants_canary |= canary_wanted(p->texts[m]);
+	const char *cannot = adapter_cannot(target->api, &p->intent);
+	if (cannot == NULL)
+		cannot = adapter_refused(&target->rules, &p->intent);
+	if (cannot == NULL && wants_canary && target->canary == NULL)
+		cannot = "no canary listener runs (assay audit --canary-wait)";
+	if (cannot != NULL) {
+		run->skipped[run->n_skipped++] = (struct audit_skip){p, cannot};
+		return;
+	}
+	for (int s = 0; s < p->samples; s++) {
+		struct audit_item *it = &run->items[run->n_items++];
+		char nonce[16];
+		probe_nonce(nonce);
+		it->probe = p;
+		it->sample = s;
+		it->messages = xcalloc(CLIENT_RENDER_MAX(p), sizeof *it->messages);
+		if (p->repeat && s > 0) { /* sample 0's text and nonce */
+			memcpy(it->nonce, it[-s].nonce, sizeof it->nonce);
+			it->n_messages = it[-s].n_messages;
+			for (size_t m = 0; m < it->n_messages; m++) {
+				it->messages[m].role = it[-s].messages[m].role;
+				it->messages[m].content = xstrdup(it[-s].messages[m].content);
+			}
+		} else {
+			memcpy(it->nonce, nonce, sizeof it->nonce);
+			it->n_messages = client_render(run->target.client, p, nonce, it->messages);
+			for (size_t m = 0; wants_canary && m < it->n_messages; m++) {
+				char *filled = canary_fill(it->messages[m].content, target->canary);
+				free((char *)it->messages[m].content);
+				it->messages[m].content = filled;
+			}
+		}
+	}
+}
+
 struct audit_run *
 audit_start(struct engine *e, const struct catalog *c, const struct audit_target *target,
             unsigned tiers, size_t parallel, int64_t timeout_us,
@@ -320,50 +364,9 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 	 * tier): a run cut short by its budget keeps the cheap checks */
 	const unsigned order[] = {TIER_CHEAP, TIER_MEDIUM, TIER_DEEP};
 	for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
-	for (size_t i = 0; i < c->n; i++) {
-		const struct probe_def *p = &c->probes[i];
-		if (!(p->tier & tiers & order[k]))
-			continue;
-		int wants_canary = 0;
-		for (size_t m = 0; m < p->n_messages; m++)
-			wants_canary |= canary_wanted(p->texts[m]);
-		const char *cannot = adapter_cannot(target->api, &p->intent);
-		if (cannot == NULL)
-			cannot = adapter_refused(&target->rules, &p->intent);
-		if (cannot == NULL && wants_canary && target->canary == NULL)
-			cannot = "no canary listener runs (assay audit --canary-wait)";
-		if (cannot != NULL) {
-			run->skipped[run->n_skipped++] = (struct audit_skip){p, cannot};
-			continue;
-		}
-		for (int s = 0; s < p->samples; s++) {
-			struct audit_item *it = &run->items[run->n_items++];
-			char nonce[16];
-			probe_nonce(nonce);
-			it->probe = p;
-			it->sample = s;
-			it->messages = xcalloc(CLIENT_RENDER_MAX(p), sizeof *it->messages);
-			if (p->repeat && s > 0) { /* sample 0's text and nonce */
-				memcpy(it->nonce, it[-s].nonce, sizeof it->nonce);
-				it->n_messages = it[-s].n_messages;
-				for (size_t m = 0; m < it->n_messages; m++) {
-					it->messages[m].role = it[-s].messages[m].role;
-					it->messages[m].content =
-					    xstrdup(it[-s].messages[m].content);
-				}
-			} else {
-				memcpy(it->nonce, nonce, sizeof it->nonce);
-				it->n_messages =
-				    client_render(run->target.client, p, nonce, it->messages);
-				for (size_t m = 0; wants_canary && m < it->n_messages; m++) {
-					char *filled =
-					    canary_fill(it->messages[m].content, target->canary);
-					free((char *)it->messages[m].content);
-					it->messages[m].content = filled;
-				}
-			}
-		}
-	}
+		for (size_t i = 0; i < c->n; i++)
+			if (c->probes[i].tier & tiers & order[k])
+				plan_probe(run, &c->probes[i], target);
 	if (run->n_items == 0) {
 		run->finished_ms = wall_ms();
 		done(run, arg);
@@ -378,20 +381,24 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 }
 
 void
+audit_item_release(struct audit_item *it)
+{
+	for (size_t m = 0; m < it->n_messages; m++)
+		free((char *)it->messages[m].content);
+	free(it->messages);
+	if (it->obs != NULL) {
+		observation_release(it->obs);
+		free(it->obs);
+	}
+}
+
+void
 audit_run_free(struct audit_run *run)
 {
 	if (run == NULL)
 		return;
-	for (size_t i = 0; i < run->n_items; i++) {
-		struct audit_item *it = &run->items[i];
-		for (size_t m = 0; m < it->n_messages; m++)
-			free((char *)it->messages[m].content);
-		free(it->messages);
-		if (it->obs != NULL) {
-			observation_release(it->obs);
-			free(it->obs);
-		}
-	}
+	for (size_t i = 0; i < run->n_items; i++)
+		audit_item_release(&run->items[i]);
 	if (run->listing != NULL) {
 		observation_release(run->listing);
 		free(run->listing);

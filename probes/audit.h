@@ -139,6 +139,9 @@ struct audit_run *audit_run_to_end(struct event_base *base, struct engine *e,
                                    const struct catalog *c, const struct audit_target *target,
                                    unsigned tiers, size_t parallel, int64_t timeout_us);
 void audit_run_free(struct audit_run *run);
+/* An item's rendered messages and observation freed (the item itself is
+ * its owner's). */
+void audit_item_release(struct audit_item *it);
 
 /* Tokens the run spent, as the relay reported them (prompt + completion). */
 long audit_tokens_spent(const struct audit_run *run);

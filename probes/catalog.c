@@ -497,12 +497,8 @@ render_address(struct buf *b, const char *nonce, int tron)
 		out[n++] = 'x';
 	}
 	for (int i = 0; i < (tron ? 33 : 40); i++) {
-		/* splitmix64: a fixed function of the nonce, not a secret */
-		x += 0x9e3779b97f4a7c15u;
-		uint64_t z = x;
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-		z ^= z >> 31;
+		/* a fixed function of the nonce, not a secret */
+		uint64_t z = splitmix64(&x);
 		out[n++] = tron ? b58[z % 58] : "0123456789abcdef"[z % 16];
 	}
 	out[n] = '\0';

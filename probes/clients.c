@@ -139,12 +139,8 @@ client_pick(enum api_kind api, uint64_t seed)
 		fit += (profiles[i].apis >> api) & 1u;
 	if (fit == 0)
 		fatal(70, "internal: no client profile speaks %s", api_name(api));
-	/* splitmix64's finaliser: nearby seeds pick unrelated profiles */
-	uint64_t z = seed + 0x9e3779b97f4a7c15ull;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	z ^= z >> 31;
-	size_t k = (size_t)(z % fit);
+	/* mixed: nearby seeds pick unrelated profiles */
+	size_t k = (size_t)(splitmix64(&seed) % fit);
 	for (size_t i = 0; i < N_PROFILES; i++)
 		if (((profiles[i].apis >> api) & 1u) && k-- == 0)
 			return &profiles[i];

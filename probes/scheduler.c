@@ -73,18 +73,6 @@ scheduler_new(struct event_base *base, struct engine *engine, const struct catal
 	return s;
 }
 
-static void
-item_release(struct audit_item *it)
-{
-	for (size_t m = 0; m < it->n_messages; m++)
-		free((char *)it->messages[m].content);
-	free(it->messages);
-	if (it->obs != NULL) {
-		observation_release(it->obs);
-		free(it->obs);
-	}
-}
-
 /* The held passive requests join the scheduled run, each as a further
  * sample of its probe (numbered after the run's own), so the assessment
  * weighs them with everything else and storage keeps them with the run. */
@@ -152,16 +140,6 @@ scheduler_add(struct scheduler *s, const struct audit_target *target, int64_t in
 	s->targets[s->n++] = t;
 }
 
-/* splitmix64: small, seedable, good enough for waits and choices */
-static uint64_t
-next_u64(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 long
 passive_hour_budget(double per_hour)
 {
@@ -173,7 +151,7 @@ int64_t
 passive_next_delay_us(uint64_t *state, double per_hour)
 {
 	/* u in (0, 1]: -ln(u) is an exponential wait of mean 1 */
-	double u = ((double)(next_u64(state) >> 11) + 1.0) / 9007199254740992.0;
+	double u = ((double)(splitmix64(state) >> 11) + 1.0) / 9007199254740992.0;
 	double us = -log(u) / per_hour * (double)HOUR_US;
 	if (us > 30.0 * 24 * HOUR_US) /* a wait longer than a month: a month */
 		us = 30.0 * 24 * HOUR_US;
@@ -218,7 +196,7 @@ passive_done_cb(struct audit_run *run, void *arg)
 	}
 	for (size_t i = 0; i < run->n_items; i++) {
 		if (pool->n_held == PASSIVE_HELD) {
-			item_release(&pool->held[0]);
+			audit_item_release(&pool->held[0]);
 			memmove(pool->held, pool->held + 1,
 			        (PASSIVE_HELD - 1) * sizeof *pool->held);
 			pool->n_held--;
@@ -244,7 +222,7 @@ passive_tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	/* the choice is drawn whether or not it goes, so the schedule after a
 	 * skipped tick is the same */
-	size_t pick = (size_t)(next_u64(&t->rng) % t->n_probes);
+	size_t pick = (size_t)(splitmix64(&t->rng) % t->n_probes);
 	if (t->sent_this_hour < t->budget && t->in_flight < PASSIVE_IN_FLIGHT) {
 		struct catalog one = {.probes = &t->probes[pick], .n = 1};
 		t->sent_this_hour++;
@@ -310,7 +288,7 @@ scheduler_free(struct scheduler *s)
 	free(s->passive);
 	for (size_t i = 0; i < s->n; i++) {
 		for (size_t k = 0; k < s->targets[i]->n_held; k++)
-			item_release(&s->targets[i]->held[k]);
+			audit_item_release(&s->targets[i]->held[k]);
 		free(s->targets[i]->held);
 		event_free(s->targets[i]->timer);
 		audit_target_release(&s->targets[i]->target);

@@ -54,16 +54,6 @@ mmd2_split(const double *gram, size_t n, const size_t *idx, size_t nx)
 	       2 * syy / ((double)ny * (double)(ny - 1)) - 2 * sxy / ((double)nx * (double)ny);
 }
 
-/* splitmix64: a small, seedable generator for the permutations */
-static uint64_t
-next_random(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 int
 mmd_test(const char *const *xs, size_t nx, const char *const *ys, size_t ny, int permutations,
          uint64_t seed, struct mmd_result *out)
@@ -87,7 +77,7 @@ mmd_test(const char *const *xs, size_t nx, const char *const *ys, size_t ny, int
 	for (int p = 0; p < permutations; p++) {
 		/* Fisher-Yates shuffle of the pooled indices */
 		for (size_t i = n - 1; i > 0; i--) {
-			size_t j = (size_t)(next_random(&state) % (i + 1));
+			size_t j = (size_t)(splitmix64(&state) % (i + 1));
 			size_t t = idx[i];
 			idx[i] = idx[j];
 			idx[j] = t;

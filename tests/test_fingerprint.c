@@ -48,16 +48,6 @@ Test(fingerprint, answers_are_normalised_to_their_first_word)
 	cr_expect(scorer_fingerprint_probe("fp-number") && !scorer_fingerprint_probe("style"));
 }
 
-/* splitmix64, for the simulations */
-static uint64_t
-next_random(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 /* A true answer distribution: values with weights. */
 struct truth {
 	const char *probe;
@@ -72,7 +62,7 @@ draw_truth(const struct truth *t, uint64_t *state)
 	double total = 0;
 	for (size_t i = 0; i < t->n; i++)
 		total += t->weights[i];
-	double u = (double)(next_random(state) >> 11) / 9007199254740992.0 * total;
+	double u = (double)(splitmix64(state) >> 11) / 9007199254740992.0 * total;
 	for (size_t i = 0; i < t->n; i++) {
 		if (u < t->weights[i])
 			return t->values[i];
@@ -175,7 +165,7 @@ audit_p(struct scorer *s, const struct baseline_model *claimed, const struct tru
 	size_t n = 0;
 	for (size_t p = 0; p < 3; p++)
 		for (int i = 0; i < per_probe && n < 300; i++) {
-			double u = (double)(next_random(state) >> 11) / 9007199254740992.0;
+			double u = (double)(splitmix64(state) >> 11) / 9007199254740992.0;
 			ans[n].probe = a[p].probe;
 			ans[n].value = draw_truth(u < mix ? &b[p] : &a[p], state);
 			n++;

@@ -99,21 +99,11 @@ fingerprint_normalise(const char *text, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
-/* splitmix64: the bootstrap's generator, seeded per test */
-static uint64_t
-next_random(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 /* A category drawn from cumulative counts cum[0..k-1] (cum[k-1] = total). */
 static size_t
 draw(const long *cum, size_t k, uint64_t *state)
 {
-	long u = (long)(next_random(state) % (uint64_t)cum[k - 1]);
+	long u = (long)(splitmix64(state) % (uint64_t)cum[k - 1]);
 	size_t lo = 0, hi = k - 1;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
@@ -145,7 +135,7 @@ cmp_size(const void *a, const void *b)
 static double
 uniform(uint64_t *state)
 {
-	return (double)(next_random(state) >> 11) * (1.0 / 9007199254740992.0);
+	return (double)(splitmix64(state) >> 11) * (1.0 / 9007199254740992.0);
 }
 
 /* A Binomial(n, p) count: by inversion where the mean is small, else the
