@@ -113,6 +113,9 @@ print_report(const struct audit_run *run, const struct assessment *a, const char
 	for (size_t i = 0; i < a->n_skipped; i++)
 		fprintf(f, "%s %s: %s\n", i == 0 ? "\nnot sent:" : "         ", a->skipped[i].probe,
 		        a->skipped[i].reason);
+	for (size_t i = 0; i < a->n_unjudged; i++)
+		fprintf(f, "%s %s: %s\n", i == 0 ? "\nnot judged:" : "           ",
+		        a->unjudged[i].probe, a->unjudged[i].reason);
 	const char *const *nc = assessment_not_checked(a);
 	if (nc != NULL && a->ok_requests > 0) {
 		fprintf(f, "\nnot checked (no baseline for %s):\n", run->target.model);

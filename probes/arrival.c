@@ -80,6 +80,7 @@ struct arrival {
 	size_t in_flight;                 /* transfers started and not stopped */
 	unsigned long stalls;             /* loop stalls seen so far (see lag_cb) */
 	int64_t stall_end_us[STALL_RING]; /* when recent stalls ended (a ring) */
+	int64_t stall_len_us[STALL_RING]; /* and how long each was */
 	int64_t last_stall_us;            /* how long the latest one was */
 };
 
@@ -170,8 +171,9 @@ lag_cb(evutil_socket_t fd, short what, void *arg)
 	struct arrival *a = arg;
 	int64_t now = now_us();
 	if (now - a->lag_due_us > LAG_STALL_US) {
-		a->stall_end_us[a->stalls++ % STALL_RING] = now;
 		a->last_stall_us = now - a->lag_due_us;
+		a->stall_len_us[a->stalls % STALL_RING] = a->last_stall_us;
+		a->stall_end_us[a->stalls++ % STALL_RING] = now;
 	}
 	a->lag_due_us = now + LAG_TICK_US;
 	if (a->in_flight > 0) {
@@ -307,8 +309,8 @@ loop_wait_bound(const struct arrival *a, int64_t now)
 
 /* Chunks read at once (curl hands over each HTTP chunk apart, so they are
  * counted per curl run): when they may have waited long, their spacing may
- * be ours, not the relay's. */
-int
+ * be ours, not the relay's, by as much as they waited. */
+int64_t
 arrival_read_disturbed(const struct arrival *a, struct arrival_transfer *t, size_t new_chunks,
                        int64_t read_at, int64_t stamp)
 {
@@ -317,13 +319,17 @@ arrival_read_disturbed(const struct arrival *a, struct arrival_transfer *t, size
 		t->chunks_in_read = 0;
 	}
 	t->chunks_in_read += new_chunks;
-	return t->streamed && t->chunks_in_read >= 2 &&
-	       (read_at - stamp > WAITED_STALL_US || loop_wait_bound(a, read_at) > WAITED_STALL_US);
+	if (!t->streamed || t->chunks_in_read < 2)
+		return 0;
+	int64_t waited = read_at - stamp, bound = loop_wait_bound(a, read_at);
+	if (bound > waited)
+		waited = bound;
+	return waited > WAITED_STALL_US ? waited : 0;
 }
 
 /* Chunks read right as the loop woke from a stall had waited in the
  * socket: their bunching is the machine's, not the relay's. */
-int
+int64_t
 arrival_first_chunk_stalled(const struct arrival *a, const struct arrival_transfer *t,
                             int64_t first_chunk_at)
 {
@@ -331,10 +337,11 @@ arrival_first_chunk_stalled(const struct arrival *a, const struct arrival_transf
 		return 0;
 	unsigned long seen = a->stalls - t->stalls_at_start;
 	for (unsigned long k = 0; k < seen && k < STALL_RING; k++) {
-		int64_t end = a->stall_end_us[(a->stalls - 1 - k) % STALL_RING];
+		size_t at = (a->stalls - 1 - k) % STALL_RING;
+		int64_t end = a->stall_end_us[at];
 		if (first_chunk_at >= end - STALL_END_WINDOW_US &&
 		    first_chunk_at <= end + STALL_END_WINDOW_US)
-			return 1;
+			return a->stall_len_us[at] + STALL_END_WINDOW_US;
 	}
 	return 0;
 }

@@ -82,14 +82,16 @@ void arrival_transfer_stop(struct arrival *a, struct arrival_transfer *t);
 int64_t arrival_stamp(struct arrival *a, const struct arrival_transfer *t, int64_t start_us,
                       int64_t now);
 /* The bytes read at read_at, stamped stamp, gave new_chunks content
- * chunks: 1 when the stream's timing is disturbed by it (several chunks
- * read at once that may have waited long), else 0. */
-int arrival_read_disturbed(const struct arrival *a, struct arrival_transfer *t, size_t new_chunks,
-                           int64_t read_at, int64_t stamp);
-/* At the end of t, whose first content chunk arrived at first_chunk_at: 1
+ * chunks: when the stream's timing is disturbed by it (several chunks read
+ * at once that may have waited long), how long at most they waited in
+ * microseconds (> 0); else 0. */
+int64_t arrival_read_disturbed(const struct arrival *a, struct arrival_transfer *t,
+                               size_t new_chunks, int64_t read_at, int64_t stamp);
+/* At the end of t, whose first content chunk arrived at first_chunk_at:
  * when that was right as the loop woke from a stall since t started (the
- * chunk had waited in the socket), else 0. */
-int arrival_first_chunk_stalled(const struct arrival *a, const struct arrival_transfer *t,
-                                int64_t first_chunk_at);
+ * chunk had waited in the socket), the stall's length in microseconds
+ * (> 0); else 0. */
+int64_t arrival_first_chunk_stalled(const struct arrival *a, const struct arrival_transfer *t,
+                                    int64_t first_chunk_at);
 
 #endif

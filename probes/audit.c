@@ -228,9 +228,10 @@ submit_more(struct audit_run *run)
 		int64_t left = run->deadline_us - now_us();
 		if (over) {
 			char why[160];
-			snprintf(why, sizeof why,
-			         "its estimated cost would have passed the audit's budget of %ld tokens",
-			         run->target.budget_tokens);
+			snprintf(
+			    why, sizeof why,
+			    "its estimated cost would have passed the audit's budget of %ld tokens",
+			    run->target.budget_tokens);
 			run->stop_reason = xstrdup(why);
 			run->budget_reached = 1;
 		}

@@ -100,8 +100,8 @@ struct audit_run {
 	struct observation *listing; /* the model list (GET /v1/models), when
 	                              * target.list_models; NULL until done */
 	int listing_pending;
-	size_t next;       /* next item to submit */
-	char *stop_reason; /* the run stopped early: why (owned), else NULL */
+	size_t next;        /* next item to submit */
+	char *stop_reason;  /* the run stopped early: why (owned), else NULL */
 	int budget_reached; /* ... because of target.budget_tokens */
 	size_t in_flight;
 	size_t parallel;

@@ -43,11 +43,11 @@ struct probe_def {
 	/* what the request asks for beyond its text, in no API's terms (the
 	 * adapter maps it to each API's fields); the strings are owned here */
 	struct request_intent intent;
-	int cold;          /* a fresh connection (measures connect and TLS) */
-	int repeat;        /* every sample sends sample 0's text (one nonce) */
+	int cold;                     /* a fresh connection (measures connect and TLS) */
+	int repeat;                   /* every sample sends sample 0's text (one nonce) */
 	enum probe_fidelity fidelity; /* what the answer must reproduce */
-	char *expect;      /* the assertion's source, or NULL */
-	void *expect_code; /* pcre2_code_8 * */
+	char *expect;                 /* the assertion's source, or NULL */
+	void *expect_code;            /* pcre2_code_8 * */
 };
 
 struct catalog {

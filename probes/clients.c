@@ -38,17 +38,17 @@
 #define OPENAI_APIS ((1u << API_OPENAI) | (1u << API_RESPONSES))
 #define ANTHROPIC_APIS (1u << API_ANTHROPIC)
 
-    static const char *const openai_node_headers[] = {"Accept: application/json",
-                                                      "User-Agent: OpenAI/JS 6.49.0",
-                                                      "X-Stainless-Retry-Count: 0",
-                                                      "X-Stainless-Timeout: 600",
-                                                      "X-Stainless-Lang: js",
-                                                      "X-Stainless-Package-Version: 6.49.0",
-                                                      "X-Stainless-OS: Linux",
-                                                      "X-Stainless-Arch: x64",
-                                                      "X-Stainless-Runtime: node",
-                                                      "X-Stainless-Runtime-Version: v22.14.0",
-                                                      NULL};
+static const char *const openai_node_headers[] = {"Accept: application/json",
+                                                  "User-Agent: OpenAI/JS 6.49.0",
+                                                  "X-Stainless-Retry-Count: 0",
+                                                  "X-Stainless-Timeout: 600",
+                                                  "X-Stainless-Lang: js",
+                                                  "X-Stainless-Package-Version: 6.49.0",
+                                                  "X-Stainless-OS: Linux",
+                                                  "X-Stainless-Arch: x64",
+                                                  "X-Stainless-Runtime: node",
+                                                  "X-Stainless-Runtime-Version: v22.14.0",
+                                                  NULL};
 
 static const char *const openai_python_headers[] = {
     "Accept: application/json",      "User-Agent: OpenAI/Python 1.109.1",

@@ -247,9 +247,13 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 		return n;
 	size_t chunks_before = t->obs->n_chunks;
 	int rc = adapter_parse_feed(&t->parse, t->status, ptr, n, now);
-	if (arrival_read_disturbed(t->engine->arrival, &t->arrival,
-	                           t->obs->n_chunks - chunks_before, read_at, now))
+	int64_t waited = arrival_read_disturbed(t->engine->arrival, &t->arrival,
+	                                        t->obs->n_chunks - chunks_before, read_at, now);
+	if (waited > 0) {
 		t->obs->timing_disturbed = 1;
+		if (waited > t->obs->timing_slack_us)
+			t->obs->timing_slack_us = waited;
+	}
 	if (rc != 0)
 		return CURL_WRITEFUNC_ERROR; /* stop: the reason is in obs */
 	return n;
@@ -568,9 +572,15 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 	if (t->status > 0 && strncasecmp(t->url, "https://", 8) == 0 && !e->insecure)
 		o->posture |= OBS_POSTURE_TLS;
 	pacing_note_result(e->pacing, &t->pace, o, now);
-	if (o->n_chunks > 0 &&
-	    arrival_first_chunk_stalled(e->arrival, &t->arrival, t->start_us + o->chunk_us[0]))
+	int64_t stalled =
+	    o->n_chunks > 0
+	        ? arrival_first_chunk_stalled(e->arrival, &t->arrival, t->start_us + o->chunk_us[0])
+	        : 0;
+	if (stalled > 0) {
 		o->timing_disturbed = 1;
+		if (stalled > o->timing_slack_us)
+			o->timing_slack_us = stalled;
+	}
 	engine_done_cb cb = t->cb;
 	void *arg = t->arg;
 	t->obs = NULL;

@@ -133,6 +133,8 @@ struct observation {
 	int tool_calls;            /* the answer called a tool (tool_calls, tool_use) */
 	int stopped_early;         /* we ended the stream: it ran past its limit */
 	int timing_disturbed;      /* our own loop stalled during it: timings unreliable */
+	int64_t timing_slack_us;   /* by at most this much: a chunk may have arrived
+	                            * that long before its stamp (0: undisturbed) */
 	int64_t start_mono_us;     /* now_us() when the transfer started: chunk_us and
 	                            * sent_us count from it (set by the engine) */
 
@@ -152,9 +154,9 @@ struct observation {
 	 * and how many fields had a secret of the request redacted out */
 	unsigned posture;
 	int secrets_echoed;
-	int64_t last_byte_us;        /* the last response byte (headers or body) from
-	                              * the start of the transfer; -1: none came */
-	int64_t timeout_us;          /* the deadline it was given; -1: never sent */
+	int64_t last_byte_us; /* the last response byte (headers or body) from
+	                       * the start of the transfer; -1: none came */
+	int64_t timeout_us;   /* the deadline it was given; -1: never sent */
 };
 
 void observation_init(struct observation *o);

@@ -198,6 +198,11 @@ scorer_stop_init(struct scorer_stop *st, struct scorer *s, const struct baseline
 	st->scorer = s;
 	st->claimed = claimed;
 	eprocess_init(&st->e);
+	/* the claimed family's vocabulary is counted with from the first
+	 * answer on: loaded now, before any request is in flight, its
+	 * milliseconds do not stall the loop and bunch streams being read */
+	if (claimed != NULL && claimed->origin == BASELINE_PACK && claimed->tokenizer != NULL)
+		(void)scorer_tokenizer(s, claimed->tokenizer);
 }
 
 void

@@ -101,8 +101,7 @@ posture_print(const struct posture *p, FILE *f)
 		return;
 	fputs("\nsecurity posture (facts, not findings):\n", f);
 	if (!p->https_url)
-		fputs("  - plain HTTP: the key and every prompt travel unencrypted\n",
-		      f);
+		fputs("  - plain HTTP: the key and every prompt travel unencrypted\n", f);
 	else if (p->insecure)
 		fputs("  - https, but certificate verification was turned off for this audit\n", f);
 	else

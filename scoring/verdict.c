@@ -88,17 +88,24 @@ assessment_init(struct assessment *a)
 	a->cost_usd = -1;
 }
 
+static void
+notes_free(struct skipped_probe *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(list[i].probe);
+		free(list[i].reason);
+	}
+	free(list);
+}
+
 void
 assessment_release(struct assessment *a)
 {
 	for (size_t i = 0; i < a->n_findings; i++)
 		finding_release(&a->findings[i]);
 	free(a->findings);
-	for (size_t i = 0; i < a->n_skipped; i++) {
-		free(a->skipped[i].probe);
-		free(a->skipped[i].reason);
-	}
-	free(a->skipped);
+	notes_free(a->skipped, a->n_skipped);
+	notes_free(a->unjudged, a->n_unjudged);
 	free(a->reason);
 	free(a->genuine_reason);
 	free(a->identified);
@@ -174,13 +181,26 @@ assessment_evalue_last(struct assessment *a, double e)
 	f->confidence = e > 1 ? 1 - 1 / e : 0;
 }
 
+/* One more (name, reason) pair on a list of them, strings copied. */
+static void
+note_append(struct skipped_probe **list, size_t *n, const char *name, const char *reason)
+{
+	*list = xrealloc(*list, (*n + 1) * sizeof **list);
+	(*list)[*n].probe = xstrdup(name);
+	(*list)[*n].reason = xstrdup(reason ? reason : "");
+	(*n)++;
+}
+
 void
 assessment_skip(struct assessment *a, const char *probe, const char *reason)
 {
-	a->skipped = xrealloc(a->skipped, (a->n_skipped + 1) * sizeof *a->skipped);
-	a->skipped[a->n_skipped].probe = xstrdup(probe);
-	a->skipped[a->n_skipped].reason = xstrdup(reason ? reason : "");
-	a->n_skipped++;
+	note_append(&a->skipped, &a->n_skipped, probe, reason);
+}
+
+void
+assessment_unjudged(struct assessment *a, const char *check, const char *reason)
+{
+	note_append(&a->unjudged, &a->n_unjudged, check, reason);
 }
 
 int
@@ -326,7 +346,8 @@ assessment_decide(struct assessment *a)
 		if (a->budget_unsent > 0)
 			snprintf(cut, sizeof cut,
 			         " (%d probe%s not sent within the budget of %ld tokens)",
-			         a->budget_unsent, a->budget_unsent == 1 ? "" : "s", a->budget_tokens);
+			         a->budget_unsent, a->budget_unsent == 1 ? "" : "s",
+			         a->budget_tokens);
 		set_reason(a, "%s%s",
 		           a->genuine_reason ? a->genuine_reason
 		                             : "token counts match the official tokenizer "
@@ -370,6 +391,11 @@ assessment_to_json(const struct assessment *a)
 		json_array_append_new(sk, json_pack("{s:s, s:s}", "probe", a->skipped[i].probe,
 		                                    "reason", a->skipped[i].reason));
 	json_object_set_new(root, "skipped", sk);
+	json_t *uj = json_array();
+	for (size_t i = 0; i < a->n_unjudged; i++)
+		json_array_append_new(uj, json_pack("{s:s, s:s}", "check", a->unjudged[i].probe,
+		                                    "reason", a->unjudged[i].reason));
+	json_object_set_new(root, "not_judged", uj);
 	json_object_set_new(root, "baseline",
 	                    json_string(a->baseline_origin == BASELINE_PACK   ? "pack"
 	                                : a->baseline_origin == BASELINE_NAME ? "name only"

@@ -100,7 +100,10 @@ struct assessment {
 	int requests, ok_requests;
 	struct skipped_probe *skipped;
 	size_t n_skipped;
-	int budget_unsent;   /* probes the run's token budget left unsent */
+	struct skipped_probe *unjudged; /* checks whose evidence was not usable:
+	                                 * probe names the check */
+	size_t n_unjudged;
+	int budget_unsent;  /* probes the run's token budget left unsent */
 	long budget_tokens; /* that budget */
 	/* per-run e-values a detector reported for a class (assessment_evidence),
 	 * outside the findings: serve's ledger bets them (scoring/evalue.h) */
@@ -154,6 +157,9 @@ void assessment_evidence(struct assessment *a, enum finding_class c, double e);
 double assessment_evidence_of(const struct assessment *a, enum finding_class c);
 /* Note a probe that was not sent and why (strings copied). */
 void assessment_skip(struct assessment *a, const char *probe, const char *reason);
+/* Note a check that ran but could not judge, and why (strings copied):
+ * the audit says so instead of passing it in silence. */
+void assessment_unjudged(struct assessment *a, const char *check, const char *reason);
 /* Did the relay answer enough requests for its evidence to count (at least
  * RELIABLE_SHARE of them)? */
 int assessment_reliable(const struct assessment *a);

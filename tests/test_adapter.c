@@ -822,7 +822,8 @@ Test(adapter, tool_arguments_openai_whole_and_streamed)
 	    "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
 	    "\"function\":{\"arguments\":\"{\\\"comm\"}}]},\"finish_reason\":null}]}\n\n"
 	    "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,"
-	    "\"id\":\"call_2\",\"function\":{\"name\":\"other\",\"arguments\":\"{\\\"x\\\":1}\"}}]},"
+	    "\"id\":\"call_2\",\"function\":{\"name\":\"other\",\"arguments\":\"{\\\"x\\\":1}\"}}]}"
+	    ","
 	    "\"finish_reason\":null}]}\n\n"
 	    "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":0,"
 	    "\"function\":{\"arguments\":\"and\\\":\\\"ls -la\\\"}\"}}]},\"finish_reason\":null}]}"
@@ -892,7 +893,8 @@ Test(adapter, tool_arguments_responses_streamed)
 	    "event: response.function_call_arguments.delta\ndata: {\"type\":"
 	    "\"response.function_call_arguments.delta\",\"sequence_number\":3,\"item_id\":"
 	    "\"fc_1\",\"output_index\":0,\"delta\":\"status\\\"}\"}\n\n"
-	    "event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":4,"
+	    "event: response.completed\ndata: "
+	    "{\"type\":\"response.completed\",\"sequence_number\":4,"
 	    "\"response\":{\"id\":\"resp_1\",\"model\":\"gpt-5.5\",\"status\":\"completed\","
 	    "\"output\":[{\"id\":\"fc_1\",\"type\":\"function_call\",\"status\":\"completed\","
 	    "\"call_id\":\"call_9\",\"name\":\"run_shell\",\"arguments\":\"{\\\"command\\\":"
@@ -909,10 +911,11 @@ Test(adapter, tool_arguments_are_capped_and_redacted)
 	/* a relay that answers with 100 KB of arguments: 8 KiB kept, said */
 	size_t n = 100000;
 	char *big = xmalloc(n + 400);
-	int k = snprintf(big, 400,
-	                 "{\"id\":\"c\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"message\":{"
-	                 "\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\","
-	                 "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"");
+	int k =
+	    snprintf(big, 400,
+	             "{\"id\":\"c\",\"model\":\"gpt-4o\",\"choices\":[{\"index\":0,\"message\":{"
+	             "\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"call_1\","
+	             "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"");
 	memset(big + k, 'a', n);
 	strcpy(big + k + n, "\"}}]},\"finish_reason\":\"tool_calls\"}]}");
 	struct observation o;

@@ -686,6 +686,15 @@ set_stream(struct audit_run *run, const char *probe, size_t n, int64_t ttft_us, 
 	}
 }
 
+/* How late our own loop may have read probe's stream (timing_slack_us). */
+static void
+set_slack(struct audit_run *run, const char *probe, int64_t us)
+{
+	for (size_t i = 0; i < run->n_items; i++)
+		if (strcmp(run->items[i].probe->id, probe) == 0)
+			run->items[i].obs->timing_slack_us = us;
+}
+
 Test(detect, buffered_streams_judged_on_undisturbed_ones, .init = setup, .fini = teardown)
 {
 	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
@@ -703,7 +712,24 @@ Test(detect, buffered_streams_judged_on_undisturbed_ones, .init = setup, .fini =
 	set_stream(run, "speed-2", 20, 900000, 5, 1);
 	assess(run, m, &a);
 	cr_expect_null(find(&a, "stream_buffered"), "one stream judged alone");
+	cr_expect_eq(a.n_unjudged, 1, "the audit says why it could not judge");
+	if (a.n_unjudged == 1)
+		cr_expect_str_eq(a.unjudged[0].probe, "stream buffering");
 	assessment_release(&a);
+	/* read late by at most 1 ms: 20 chunks within 0.1 ms were still within
+	 * 1.1 ms at the relay, a burst (19 chunks need 1.9 ms at 10,000 tokens/s) */
+	set_slack(run, "speed-2", 1000);
+	assess(run, m, &a);
+	cr_expect_not_null(find(&a, "stream_buffered"), "a burst even allowing for the delay");
+	cr_expect_eq(a.n_unjudged, 0);
+	assessment_release(&a);
+	/* read late by up to 5 ms: the relay may have spread them over 5 ms */
+	set_slack(run, "speed-2", 5000);
+	assess(run, m, &a);
+	cr_expect_null(find(&a, "stream_buffered"), "a delay longer than the burst's bound");
+	assessment_release(&a);
+	set_stream(run, "speed-2", 20, 900000, 5, 0);
+	set_slack(run, "speed-2", 0);
 	/* streams that really stream are fine, even late ones */
 	set_stream(run, "speed", 20, 900000, 12000, 0);
 	set_stream(run, "speed-2", 20, 900000, 12000, 0);

@@ -52,6 +52,20 @@ finding(const json_t *j, const char *class, double min_conf)
 	return NULL;
 }
 
+/* The audit's reason for not judging check, or NULL when it judged it. */
+static const char *
+not_judged(const json_t *j, const char *check)
+{
+	size_t i;
+	json_t *u;
+	json_array_foreach(json_object_get(j, "not_judged"), i, u)
+	{
+		if (strcmp(json_string_value(json_object_get(u, "check")), check) == 0)
+			return json_string_value(json_object_get(u, "reason"));
+	}
+	return NULL;
+}
+
 static struct fixture world;
 static struct ynode *truth;
 static struct baseline_pack *pack;
@@ -80,6 +94,14 @@ expect_truth(json_t *j, const char *name, const char *model, const char *want,
 		return;
 	}
 	const json_t *f = finding(j, want, 0.99);
+	if (f == NULL && strcmp(want, "stream_buffered") == 0 &&
+	    not_judged(j, "stream buffering")) {
+		/* this machine was too busy to time the streams, and the audit
+		 * says so (tests/test_detect.c judges the rule on fixed times) */
+		cr_log_warn("relay '%s' (%s): stream buffering not judged: %s", name, model,
+		            not_judged(j, "stream buffering"));
+		return;
+	}
 	cr_expect_not_null(f, "relay '%s' (%s): no %s finding at 0.99 (verdict %s: %s)", name,
 	                   model, want, verdict, reason);
 	if (strcmp(want, "rate_limited") != 0 && strcmp(want, "unavailable") != 0)

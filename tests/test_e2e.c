@@ -288,9 +288,16 @@ Test(e2e, kill_9_and_restart_keep_the_evidence_window, .init = setup, .fini = te
 Test(e2e, audit_budget_caps_what_is_billed, .init = setup, .fini = teardown, .timeout = 120)
 {
 	const char *url = fixture_url(&env.world, "official");
-	char *small[] = {(char *)test_binary("assay"), (char *)"audit", (char *)"--base-url",
-	                 (char *)url, (char *)"--model", (char *)"gpt-4o", (char *)"--budget",
-	                 (char *)"600", (char *)"--json", NULL};
+	char *small[] = {(char *)test_binary("assay"),
+	                 (char *)"audit",
+	                 (char *)"--base-url",
+	                 (char *)url,
+	                 (char *)"--model",
+	                 (char *)"gpt-4o",
+	                 (char *)"--budget",
+	                 (char *)"600",
+	                 (char *)"--json",
+	                 NULL};
 	char *out = NULL, *err = NULL;
 	run_capture(small, 60000, &out, &err);
 	json_t *j = json_loads(out, 0, NULL);
@@ -306,9 +313,8 @@ Test(e2e, audit_budget_caps_what_is_billed, .init = setup, .fini = teardown, .ti
 	cr_expect_gt(unsent, 0, "a 600-token budget left nothing unsent");
 	cr_expect_str_neq(json_string_value(json_object_get(j, "verdict")), "misbehaving");
 	const char *reason = json_string_value(json_object_get(j, "reason"));
-	cr_expect(strstr(reason, "budget") != NULL || strcmp(json_string_value(json_object_get(
-	                                                  j, "verdict")),
-	                                              "genuine") != 0,
+	cr_expect(strstr(reason, "budget") != NULL ||
+	              strcmp(json_string_value(json_object_get(j, "verdict")), "genuine") != 0,
 	          "a genuine verdict of a cut audit does not say so: %s", reason);
 	json_t *sk = json_object_get(j, "skipped"), *e;
 	size_t i, said = 0;

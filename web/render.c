@@ -311,7 +311,8 @@ render_findings(struct buf *b, json_t *findings, int open)
 			html_escape(b, cls); /* the stable name, beside its words */
 			buf_puts(b, "</code> ");
 		}
-		buf_putf(b, "confidence %.3f: ", json_number_value(json_object_get(f, "confidence")));
+		buf_putf(b,
+		         "confidence %.3f: ", json_number_value(json_object_get(f, "confidence")));
 		html_escape(b, json_string_value(json_object_get(ev, "summary")));
 		buf_puts(b, "<div class=\"ev\"><span>expected</span><span>");
 		html_escape(b, json_string_value(json_object_get(ev, "expected")));

@@ -57,28 +57,46 @@ detect_stream_buffered(struct detect_ctx *ctx)
 {
 	const struct audit_run *run = ctx->run;
 	struct assessment *a = ctx->a;
-	int streams = 0, bursts = 0;
+	int streams = 0, bursts = 0, unusable = 0;
 	size_t chunks = 0;
-	int64_t span_us = 0;
+	int64_t span_us = 0, slack_us = 0;
 	for (size_t i = 0; i < run->n_items; i++) {
 		const struct observation *o = run->items[i].obs;
 		if (!observation_ok(o) || !o->streamed || o->n_chunks < 10)
 			continue;
-		if (o->timing_disturbed)
-			continue; /* our own loop stalled: no word on this stream */
-		streams++;
 		int64_t span = o->chunk_us[o->n_chunks - 1] - o->chunk_us[0];
 		/* faster than 10,000 tokens/s: no official model streams like that,
 		 * and a burst survives a loaded machine's scheduling gaps */
-		if ((double)span < (double)(o->n_chunks - 1) * 100.0) {
+		double burst_us = (double)(o->n_chunks - 1) * 100.0;
+		/* our own loop stalled: a chunk may have arrived up to the slack
+		 * before its stamp, so the relay's span was at most span + slack.
+		 * Still a burst then, it counts; else there is no word on it. */
+		if (o->timing_disturbed && (o->timing_slack_us <= 0 ||
+		                            (double)(span + o->timing_slack_us) >= burst_us)) {
+			unusable++;
+			if (o->timing_slack_us > slack_us)
+				slack_us = o->timing_slack_us;
+			continue;
+		}
+		streams++;
+		if ((double)span < burst_us) {
 			bursts++;
 			chunks = o->n_chunks;
 			span_us = span;
 		}
 	}
 	/* at least two streams judged, and every one of them burst */
-	if (streams < 2)
+	if (streams < 2) {
+		if (streams + unusable >= 2) {
+			char why[200];
+			snprintf(why, sizeof why,
+			         "%d of %d long streams were read in bunches while this machine was "
+			         "busy (up to %.1f ms late): their spacing is ours, not the relay's",
+			         unusable, streams + unusable, slack_us / 1000.0);
+			assessment_unjudged(a, "stream buffering", why);
+		}
 		return;
+	}
 	assessment_tested(a, 1);
 	if (bursts < streams)
 		return;
