@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "cli/config.h"
 #include "probes/canary.h"
 #include "probes/observation.h"
 #include "tests/helpers.h"
@@ -320,4 +321,67 @@ Test(serve_canary, echoes_of_the_key_and_token_are_redacted)
 	observation_release(&o);
 	canary_wipe(&c);
 	cr_expect_eq(c.key[0], '\0');
+}
+
+/* ---- the config's keys ---- */
+
+static struct config *
+load(const char *text, char *err, size_t errlen)
+{
+	char dir[256], path[300];
+	cr_assert_eq(test_tmpdir(dir, sizeof dir, "canarycfg"), 0);
+	snprintf(path, sizeof path, "%s/assay.yaml", dir);
+	cr_assert_eq(test_write_file(path, "%s", text), 0);
+	err[0] = '\0';
+	struct config *c = config_load(path, err, errlen);
+	test_rmtree(dir);
+	return c;
+}
+
+#define RELAY "relays:\n  - name: r\n    base_url: http://127.0.0.1:9/v1\n    models: [gpt-4o]\n"
+
+Test(serve_canary, config_keys)
+{
+	char err[512];
+	struct config *c = load(RELAY, err, sizeof err);
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_null(c->canary_listen, "canaries are off by default");
+	config_free(c);
+	c = load("canary: {listen: '0.0.0.0:4431', url: 'https://canary.example/'}\n" RELAY, err,
+	         sizeof err);
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_str_eq(c->canary_listen, "0.0.0.0:4431");
+	cr_expect_str_eq(c->canary_url, "https://canary.example");
+	config_free(c);
+	c = load("canary_url: https://keys.example\n" RELAY, err, sizeof err);
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_str_eq(c->canary_listen, CONFIG_CANARY_LISTEN);
+	cr_expect_str_eq(c->canary_url, "https://keys.example");
+	config_free(c);
+	c = load("canary: off\n" RELAY, err, sizeof err);
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_null(c->canary_listen);
+	config_free(c);
+}
+
+static void
+expect_error(const char *text, const char *want)
+{
+	char err[512];
+	struct config *c = load(text, err, sizeof err);
+	cr_expect_null(c, "accepted: %s", text);
+	config_free(c);
+	cr_expect(strstr(err, want) != NULL, "error '%s', want '%s'", err, want);
+}
+
+Test(serve_canary, config_errors_name_their_line)
+{
+	expect_error("title: t\ncanary: {listen: nowhere}\n" RELAY,
+	             "assay.yaml:2: canary listen is HOST:PORT, not 'nowhere'");
+	expect_error("canary: {url: 'ftp://x'}\n" RELAY, "assay.yaml:1: canary url: ");
+	expect_error("canary_url: nothing\n" RELAY, "assay.yaml:1: canary url: ");
+	expect_error("canary: {port: 4}\n" RELAY, "assay.yaml:1:");
+	expect_error("canary: on\n" RELAY, "assay.yaml:1: canary is");
+	expect_error("canary: {url: 'http://a'}\ncanary_url: http://b\n" RELAY,
+	             "assay.yaml:2: canary_url and canary: {url} both given");
 }
