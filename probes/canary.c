@@ -18,7 +18,7 @@
 #include <sys/socket.h>
 
 #include "base/util.h"
-#include "probes/redact.h"
+#include "probes/engine.h"
 
 static void
 random_chars(char *out, size_t n, const char *alphabet)
@@ -78,7 +78,7 @@ canary_redact(const struct canary *c, struct observation *o)
 	char token[sizeof c->token];
 	memcpy(token, c->token, sizeof token);
 	char *const values[] = {token};
-	int n = redact_observation(o, c->key, values, 1);
+	int n = engine_redact(o, c->key, values, 1);
 	explicit_bzero(token, sizeof token);
 	return n;
 }
