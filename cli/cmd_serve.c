@@ -19,6 +19,20 @@
  * request at random times: they take the same path as scheduled runs, so
  * their observations are stored and folded into the ledger's evidence
  * window like any run's.
+ *
+ * Credential canaries (config canary:, off unless configured): each
+ * scheduled run gets a fresh one (probes/canary.h), its digests stored as
+ * the run starts (storage/store.h). The listener is its own HTTP server on
+ * the event loop, not a route of the status site: a hit is a write to the
+ * database, which only the loop's connection does (the web threads only
+ * read the board), and a harvester who follows the planted URL must find
+ * what looks like an API at a host of the operator's choosing
+ * (canary_url:), not Assay's status page. Every request is looked up by
+ * its token's or key's digest; a use is stored at once and reported with
+ * the relay and model's next run (its own run, when it came in time), so it
+ * reaches the ledger, the history and the board as any finding, and
+ * survives a restart. The key is redacted from the run's observations and
+ * wiped before the run is scored.
  */
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -33,6 +47,7 @@
 #include "cli/config.h"
 #include "cli/options.h"
 #include "base/util.h"
+#include "probes/canary.h"
 #include "probes/catalog.h"
 #include "probes/endpoint.h"
 #include "probes/engine.h"
@@ -78,7 +93,80 @@ struct serve {
 	long lost; /* runs dropped, the queue full: said each time */
 	int64_t retry_ms;
 	struct event *retry_ev;
+	struct canary_listener *canary; /* NULL: canaries off */
+	char canary_base[300];          /* what planted URLs start with */
+	long canary_unknown;            /* requests with no canary of ours */
 };
+
+/* A run's canary goes with the run (the run only borrowed it). */
+static void
+canary_free(struct canary *c)
+{
+	if (c == NULL)
+		return;
+	canary_wipe(c);
+	free(c);
+}
+
+static void
+result_free(struct monitor_result *r)
+{
+	struct canary *c = r->run->target.canary;
+	monitor_result_free(r);
+	canary_free(c);
+}
+
+/* A scheduled run starts (event loop): its canary, stored by digest first
+ * so that a use during the run is known; NULL (the canary probe is not
+ * sent) when canaries are off or the database would not take it. */
+static struct canary *
+plant_cb(const struct audit_target *t, void *arg)
+{
+	struct serve *s = arg;
+	if (s->canary == NULL)
+		return NULL;
+	struct canary *c = xmalloc(sizeof *c);
+	canary_make(c, s->canary_base, t->relay);
+	if (store_canary_plant(s->store, t->relay, t->model, api_name(t->api), c) != 0) {
+		fprintf(stderr, "assay: %s %s: no canary this run: cannot store it (%s)\n",
+		        t->relay, t->model, store_last_error(s->store));
+		canary_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* A request reached the canary listener (event loop). */
+static void
+canary_use_cb(const struct canary_request *r, void *arg)
+{
+	struct serve *s = arg;
+	struct store_canary found;
+	int rc = store_canary_find(s->store, r->token_sha256, r->key_sha256, &found);
+	if (rc == 0) {
+		/* a scanner, a guess or a canary forgotten (STORE_CANARY_KEEP_MS):
+		 * no finding; said at the 1st, 2nd, 4th, ... so a flood cannot
+		 * fill the log */
+		long n = ++s->canary_unknown;
+		if ((n & (n - 1)) == 0)
+			fprintf(stderr,
+			        "assay: canary listener: %ld request%s with no canary of ours "
+			        "(ignored), the latest from %s\n",
+			        n, n == 1 ? "" : "s", r->hit.peer);
+		return;
+	}
+	if (rc < 0 || store_canary_hit(s->store, found.id, &r->hit) != 0) {
+		fprintf(stderr,
+		        "assay: LOST a use of a canary (from %s): cannot write the database (%s)\n",
+		        r->hit.peer, store_last_error(s->store));
+		return;
+	}
+	fprintf(stderr,
+	        "assay: %s %s: a canary planted in the run of %lld ms (run %lld) was used from "
+	        "%s (%s %s, User-Agent \"%s\"): reported with its next run\n",
+	        found.relay, found.model, (long long)found.planted_ms, (long long)found.run_id,
+	        r->hit.peer, r->hit.method, r->hit.path, r->hit.user_agent);
+}
 
 static void
 usage(FILE *f)
@@ -96,9 +184,27 @@ static void
 run_cb(struct audit_run *run, void *arg)
 {
 	struct serve *s = arg;
+	struct canary *c = run->target.canary;
 	if (s->stopping) {
 		audit_run_free(run); /* aborted by shutdown: not an observation of the relay */
+		canary_free(c);
 		return;
+	}
+	if (c != NULL) {
+		/* whatever the relay echoed of the key or token stays out of the
+		 * assessment, the database and the log; the key's work is done */
+		for (size_t i = 0; i < run->n_items; i++)
+			if (run->items[i].obs != NULL)
+				canary_redact(c, run->items[i].obs);
+		if (run->listing != NULL)
+			canary_redact(c, run->listing);
+		canary_wipe(c);
+		/* the uses not reported yet: this run's, and earlier runs' */
+		if (store_canary_pending(s->store, run->target.relay, run->target.model, c) != 0)
+			fprintf(stderr,
+			        "assay: %s %s: cannot read canary uses (%s): they go with a later "
+			        "run\n",
+			        run->target.relay, run->target.model, store_last_error(s->store));
 	}
 	monitor_submit(s->monitor, run);
 }
@@ -160,7 +266,7 @@ flush_unsaved(struct serve *s)
 {
 	size_t done = 0;
 	while (done < s->n_unsaved && save_run(s, s->unsaved[done]) == 0) {
-		monitor_result_free(s->unsaved[done]);
+		result_free(s->unsaved[done]);
 		done++;
 	}
 	memmove(s->unsaved, s->unsaved + done, (s->n_unsaved - done) * sizeof *s->unsaved);
@@ -196,7 +302,7 @@ keep_unsaved(struct serve *s, struct monitor_result *r)
 		    "assay: LOST a run of %s %s: the database has not been writable for %d runs "
 		    "(%ld lost so far)\n",
 		    old->run->target.relay, old->run->target.model, UNSAVED_MAX, s->lost);
-		monitor_result_free(old);
+		result_free(old);
 		memmove(s->unsaved, s->unsaved + 1, (UNSAVED_MAX - 1) * sizeof *s->unsaved);
 		s->n_unsaved--;
 	}
@@ -254,7 +360,7 @@ scored_cb(struct monitor_result *r, void *arg)
 	if (keep)
 		keep_unsaved(s, r);
 	else
-		monitor_result_free(r);
+		result_free(r);
 }
 
 static void
@@ -278,6 +384,11 @@ stats_cb(evutil_socket_t fd, short what, void *arg)
 	struct store_stats st;
 	if (store_stats(s->store, &st) == 0)
 		board_set_about(s->board, &st, &s->retention);
+	/* canaries are remembered for a bounded time: older ones are unknown */
+	if (s->canary != NULL &&
+	    store_canaries_expire(s->store, wall_ms() - STORE_CANARY_KEEP_MS) < 0)
+		fprintf(stderr, "assay: cannot forget old canaries (%s): tried again later\n",
+		        store_last_error(s->store));
 	struct timeval tv = {STATS_MS / 1000, 0};
 	evtimer_add(s->stats_ev, &tv);
 }
@@ -341,6 +452,7 @@ cmd_serve(int argc, char **argv)
 	struct scheduler *sched = NULL;
 	struct web_server *web = NULL;
 	struct event *sigint = NULL, *sigterm = NULL;
+	char canary_line[700] = "";
 
 	s.pack = baseline_load_default(err, sizeof err);
 	if (s.pack == NULL)
@@ -387,7 +499,23 @@ cmd_serve(int argc, char **argv)
 	engine = engine_new(base, &eo);
 	if (base == NULL || engine == NULL)
 		fatal(70, "cannot set up the event loop or libcurl");
+	if (s.config->canary_listen != NULL) {
+		char chost[256], bound[300];
+		int cport;
+		if (web_parse_listen(s.config->canary_listen, chost, sizeof chost, &cport) != 0 ||
+		    (s.canary = canary_listen(base, chost, cport, bound, sizeof bound)) == NULL) {
+			snprintf(err, sizeof err, "cannot listen on %s for canaries",
+			         s.config->canary_listen);
+			goto fail;
+		}
+		snprintf(s.canary_base, sizeof s.canary_base, "%s",
+		         s.config->canary_url ? s.config->canary_url : bound);
+		canary_listener_on_request(s.canary, canary_use_cb, &s);
+		snprintf(canary_line, sizeof canary_line, "canary listener %s (planted as %s)\n",
+		         bound, s.canary_base);
+	}
 	sched = scheduler_new(base, engine, cat, run_cb, &s);
+	scheduler_set_canary(sched, plant_cb, &s);
 	size_t k = 0;
 	for (size_t i = 0; i < s.config->n_relays; i++) {
 		const struct config_relay *r = &s.config->relays[i];
@@ -439,6 +567,7 @@ cmd_serve(int argc, char **argv)
 		goto fail;
 	printf("serving http://%s%s%s:%d/\n", strchr(host, ':') ? "[" : "", host,
 	       strchr(host, ':') ? "]" : "", web_port(web));
+	fputs(canary_line, stdout);
 	fflush(stdout);
 
 	s.retry_ev = evtimer_new(base, retry_cb, &s);
@@ -468,12 +597,13 @@ out:
 		fprintf(stderr, "assay: LOST %zu run%s: the database would not take them (%s)\n",
 		        s.n_unsaved, s.n_unsaved == 1 ? "" : "s", store_last_error(s.store));
 		for (size_t i = 0; i < s.n_unsaved; i++)
-			monitor_result_free(s.unsaved[i]);
+			result_free(s.unsaved[i]);
 		s.n_unsaved = 0;
 	}
 	if (s.retry_ev)
 		event_free(s.retry_ev);
 	scheduler_free(sched);
+	canary_listener_free(s.canary);
 	if (sigint)
 		event_free(sigint);
 	if (sigterm)

@@ -13,6 +13,7 @@
 #include "base/util.h"
 #include "base/yamltree.h"
 #include "scoring/baseline.h"
+#include "web/server.h"
 
 void
 config_free(struct config *c)
@@ -35,6 +36,8 @@ config_free(struct config *c)
 	free(c->listen);
 	free(c->database);
 	free(c->ca_file);
+	free(c->canary_listen);
+	free(c->canary_url);
 	free(c);
 }
 
@@ -281,6 +284,74 @@ load_passive(const struct ynode *n, const char *file, struct config_passive *p, 
 	return 0;
 }
 
+/* A canary url (the listener's public base URL, without a trailing /). */
+static int
+canary_url_at(const struct ynode *v, const char *file, char **out, char *err, size_t errlen)
+{
+	const char *s;
+	char why[512];
+	if (ytree_as_string(v, file, &s, err, errlen) != 0)
+		return -1;
+	if (config_check_url(s, why, sizeof why) != 0)
+		return ytree_error(err, errlen, file, v->line, "canary url: %s", why);
+	/* a path is planted after it: /c/TOKEN/v1 */
+	if (strlen(s) > 200)
+		return ytree_error(err, errlen, file, v->line,
+		                   "canary url is at most 200 characters");
+	free(*out);
+	*out = xstrdup(s);
+	size_t n = strlen(*out);
+	while (n > 0 && (*out)[n - 1] == '/')
+		(*out)[--n] = '\0';
+	return 0;
+}
+
+/* canary: {listen, url} or off; canary_url: URL. Off when neither. */
+static int
+load_canary(struct config *c, const struct ynode *root, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"listen", "url", NULL};
+	const char *file = c->path, *s;
+	const struct ynode *n = ytree_get(root, "canary"), *top = ytree_get(root, "canary_url");
+	if (n != NULL && n->kind == YNODE_SCALAR && strcmp(n->scalar, "off") == 0) {
+		if (top != NULL)
+			return ytree_error(err, errlen, file, top->line,
+			                   "canary_url given with canary: off");
+		return 0;
+	}
+	if (n != NULL) {
+		if (n->kind != YNODE_MAP)
+			return ytree_error(err, errlen, file, n->line,
+			                   "canary is {listen: HOST:PORT, url: PUBLIC_BASE_URL} "
+			                   "or off");
+		if (ytree_check_keys(n, file, keys, err, errlen) != 0)
+			return -1;
+		const struct ynode *v = ytree_get(n, "listen");
+		if (v != NULL) {
+			char host[256];
+			int port;
+			if (ytree_as_string(v, file, &s, err, errlen) != 0)
+				return -1;
+			if (web_parse_listen(s, host, sizeof host, &port) != 0)
+				return ytree_error(err, errlen, file, v->line,
+				                   "canary listen is HOST:PORT, not '%s'", s);
+			c->canary_listen = xstrdup(s);
+		}
+		if ((v = ytree_get(n, "url")) != NULL) {
+			if (top != NULL)
+				return ytree_error(err, errlen, file, top->line,
+				                   "canary_url and canary: {url} both given");
+			if (canary_url_at(v, file, &c->canary_url, err, errlen) != 0)
+				return -1;
+		}
+	}
+	if (top != NULL && canary_url_at(top, file, &c->canary_url, err, errlen) != 0)
+		return -1;
+	if ((n != NULL || top != NULL) && c->canary_listen == NULL)
+		c->canary_listen = xstrdup(CONFIG_CANARY_LISTEN);
+	return 0;
+}
+
 static int
 load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char *err,
            size_t errlen)
@@ -374,8 +445,9 @@ config_load(const char *path, char *err, size_t errlen)
 	c->interval_us = 300 * 1000000LL;
 	c->timeout_us = 60 * 1000000LL;
 	c->time_scale = 1;
-	static const char *const keys[] = {"title",   "listen", "database",   "ca_file", "interval",
-	                                   "timeout", "relays", "time_scale", "passive", NULL};
+	static const char *const keys[] = {"title",    "listen",  "database",   "ca_file",
+	                                   "interval", "timeout", "relays",     "time_scale",
+	                                   "passive",  "canary",  "canary_url", NULL};
 	if (ytree_check_keys(root, path, keys, err, errlen) != 0)
 		goto err;
 	if (get_string(root, "title", path, &c->title, err, errlen) != 0 ||
@@ -395,6 +467,8 @@ config_load(const char *path, char *err, size_t errlen)
 	c->passive.profile = TRAFFIC_CHAT;
 	if ((v = ytree_get(root, "passive")) != NULL &&
 	    load_passive(v, path, &c->passive, err, errlen) != 0)
+		goto err;
+	if (load_canary(c, root, err, errlen) != 0)
 		goto err;
 	v = ytree_get(root, "relays");
 	if (v == NULL || v->kind != YNODE_SEQ || v->n == 0) {

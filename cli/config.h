@@ -61,7 +61,17 @@ struct config {
 	struct config_relay *relays;
 	size_t n_relays;
 	struct config_passive passive; /* the relays' default */
+	/* credential canaries (probes/canary.h), off unless configured:
+	 *   canary: {listen: HOST:PORT, url: PUBLIC_BASE_URL}   or
+	 *   canary_url: PUBLIC_BASE_URL   (listen: CONFIG_CANARY_LISTEN)
+	 * url: the address relays reach the listener at (NULL: its own,
+	 * http://HOST:PORT as bound) */
+	char *canary_listen; /* NULL: canaries off */
+	char *canary_url;
 };
+
+/* Where the canary listener binds when only its url is configured. */
+#define CONFIG_CANARY_LISTEN "127.0.0.1:8081"
 
 /* "20/h" as per hour: 0 with *per_hour, or -1 with why in err. */
 int config_parse_rate(const char *s, double *per_hour, char *err, size_t errlen);

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "base/util.h"
+#include "probes/engine.h"
 
 static void
 random_chars(char *out, size_t n, const char *alphabet)
@@ -46,12 +47,40 @@ canary_make(struct canary *c, const char *listener_url, const char *relay)
 	random_chars(c->token, 32, "0123456789abcdef");
 	snprintf(c->url, sizeof c->url, "%s/c/%s/v1", listener_url, c->token);
 	snprintf(c->relay, sizeof c->relay, "%s", relay ? relay : "");
+	canary_sha256_hex(c->key, c->key_sha256);
+	canary_sha256_hex(c->token, c->token_sha256);
+	memcpy(c->digest, c->key_sha256, 16);
+	c->digest[16] = '\0';
+}
+
+void
+canary_sha256_hex(const char *s, char out[65])
+{
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	if (EVP_Digest(c->key, strlen(c->key), md, &mdlen, EVP_sha256(), NULL) != 1)
+	if (EVP_Digest(s, strlen(s), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
 		fatal(70, "cannot hash a canary");
-	for (int i = 0; i < 8; i++)
-		snprintf(c->digest + 2 * i, 3, "%02x", md[i]);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+void
+canary_wipe(struct canary *c)
+{
+	explicit_bzero(c->key, sizeof c->key);
+	explicit_bzero(c->token, sizeof c->token);
+	explicit_bzero(c->url, sizeof c->url);
+}
+
+int
+canary_redact(const struct canary *c, struct observation *o)
+{
+	char token[sizeof c->token];
+	memcpy(token, c->token, sizeof token);
+	char *const values[] = {token};
+	int n = engine_redact(o, c->key, values, 1);
+	explicit_bzero(token, sizeof token);
+	return n;
 }
 
 int
@@ -88,6 +117,8 @@ struct canary_listener {
 	struct evhttp *http;
 	struct canary **watched;
 	size_t n;
+	canary_request_cb cb;
+	void *cb_arg;
 };
 
 /* Printable ASCII of s, at most n - 1 bytes: a harvester's words are
@@ -101,14 +132,40 @@ keep_clean(char *out, size_t n, const char *s)
 	out[k] = '\0';
 }
 
+/*
+ * Cut key-shaped runs (24 or more letters, digits, '-' and '_') out of s, in
+ * place: a harvester may put the key it took in a path or query string, and
+ * once the run is over serve no longer has the key to redact it by. Paths
+ * and User-Agents of real clients hold no such runs.
+ */
 static void
-record(struct canary *c, struct evhttp_request *req, int with_key)
+scrub_keys(char *s)
 {
-	if (c->n_hits == CANARY_HITS_MAX) {
-		c->more_hits++;
-		return;
+	static const char word[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                           "0123456789-_";
+	char *out = s;
+	while (*s) {
+		size_t k = strspn(s, word);
+		if (k >= 24) {
+			memcpy(out, "[key]", 5);
+			out += 5;
+		} else {
+			memmove(out, s, k);
+			out += k;
+		}
+		s += k;
+		if (*s)
+			*out++ = *s++;
 	}
-	struct canary_hit *h = &c->hits[c->n_hits++];
+	*out = '\0';
+}
+
+/* What req was, as a hit: time, peer, User-Agent, method and its path
+ * after token (the token is ours, the rest is the harvester's). */
+static void
+fill_hit(struct canary_hit *h, struct evhttp_request *req, const char *token, int with_key)
+{
+	memset(h, 0, sizeof *h);
 	h->at_ms = wall_ms();
 	h->with_key = with_key;
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);
@@ -126,10 +183,71 @@ record(struct canary *c, struct evhttp_request *req, int with_key)
 	           cmd == EVHTTP_REQ_GET    ? "GET"
 	           : cmd == EVHTTP_REQ_POST ? "POST"
 	                                    : "OTHER");
-	/* the path without the token: the token is ours, the rest is theirs */
 	const char *uri = evhttp_request_get_uri(req);
-	const char *rest = uri ? strstr(uri, c->token) : NULL;
-	keep_clean(h->path, sizeof h->path, rest ? rest + strlen(c->token) : uri);
+	const char *rest = uri && token && *token ? strstr(uri, token) : NULL;
+	keep_clean(h->path, sizeof h->path, rest ? rest + strlen(token) : uri);
+	scrub_keys(h->path);
+	scrub_keys(h->user_agent);
+}
+
+static void
+record(struct canary *c, struct evhttp_request *req, int with_key)
+{
+	if (c->n_hits == CANARY_HITS_MAX) {
+		c->more_hits++;
+		return;
+	}
+	fill_hit(&c->hits[c->n_hits++], req, c->token, with_key);
+}
+
+/* The token of a path /c/TOKEN[/...] into out (n bytes; "" for none). */
+static void
+path_token(const char *uri, char *out, size_t n)
+{
+	out[0] = '\0';
+	if (uri == NULL || strncmp(uri, "/c/", 3) != 0)
+		return;
+	size_t k = strcspn(uri + 3, "/?#");
+	if (k == 0 || k >= n)
+		return;
+	memcpy(out, uri + 3, k);
+	out[k] = '\0';
+}
+
+/* The key a request presents: a bearer token or an x-api-key value, into
+ * out (n bytes; "" for none). */
+static void
+presented_key(const char *auth, const char *xkey, char *out, size_t n)
+{
+	out[0] = '\0';
+	const char *k = NULL;
+	if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0)
+		k = auth + 7;
+	else if (xkey != NULL)
+		k = xkey;
+	while (k != NULL && *k == ' ')
+		k++;
+	if (k == NULL || *k == '\0' || strlen(k) >= n)
+		return;
+	snprintf(out, n, "%s", k);
+	out[strcspn(out, " \t\r\n")] = '\0';
+}
+
+static void
+notify(struct canary_listener *l, struct evhttp_request *req, const char *auth, const char *xkey)
+{
+	struct canary_request r;
+	char token[80], key[256];
+	memset(&r, 0, sizeof r);
+	path_token(evhttp_request_get_uri(req), token, sizeof token);
+	presented_key(auth, xkey, key, sizeof key);
+	if (token[0])
+		canary_sha256_hex(token, r.token_sha256);
+	if (key[0])
+		canary_sha256_hex(key, r.key_sha256);
+	fill_hit(&r.hit, req, token, key[0] != '\0');
+	explicit_bzero(key, sizeof key);
+	l->cb(&r, l->cb_arg);
 }
 
 static void
@@ -147,6 +265,8 @@ request_cb(struct evhttp_request *req, void *arg)
 		if (with_key || with_token)
 			record(c, req, with_key);
 	}
+	if (l->cb != NULL)
+		notify(l, req, auth, xkey);
 	struct evbuffer *body = evbuffer_new();
 	evbuffer_add_printf(body, "{\"error\":{\"message\":\"Incorrect API key provided.\","
 	                          "\"type\":\"invalid_request_error\",\"param\":null,"
@@ -190,6 +310,13 @@ canary_watch(struct canary_listener *l, struct canary *c)
 {
 	l->watched = xrealloc(l->watched, (l->n + 1) * sizeof *l->watched);
 	l->watched[l->n++] = c;
+}
+
+void
+canary_listener_on_request(struct canary_listener *l, canary_request_cb cb, void *arg)
+{
+	l->cb = cb;
+	l->cb_arg = arg;
 }
 
 void

@@ -10,8 +10,16 @@
  * run of one relay. Any request to the listener that carries the key (as a
  * bearer or x-api-key) or the token is a hit: its time, the peer's address,
  * its User-Agent, method and path are kept (sanitized, capped). The key
- * itself is kept only in memory for the run; what is shown and stored is its
- * SHA-256 digest's first 16 hex digits.
+ * itself is kept only in memory for the run; what is shown is its SHA-256
+ * digest's first 16 hex digits, what is stored (serve) the whole digests of
+ * the key and of the token, never either of them.
+ *
+ * Two ways to catch a use. `assay audit` watches its canary in memory
+ * (canary_watch: the listener records hits on it). `assay serve` remembers
+ * its canaries by digest, across runs and restarts: the listener hands
+ * every request, its token's and key's digests computed, to a callback
+ * (canary_listener_on_request), which looks them up. Either way the
+ * listener runs on the caller's event loop and its callbacks too.
  */
 #ifndef ASSAY_CANARY_H
 #define ASSAY_CANARY_H
@@ -32,16 +40,38 @@ struct canary_hit {
 	int with_key; /* the key came in a header (not just the URL) */
 };
 
+/* serve: the use of an earlier canary of the same relay and model that came
+ * after its own run was scored, reported with a later run (scoring reads
+ * runs: a verdict changes at a run). */
+#define CANARY_LATE_MAX 8
+struct canary_late {
+	int64_t run_id;        /* the run it was planted in (0: that run was not saved) */
+	int64_t planted_ms;    /* when */
+	char digest[17];       /* its key's digest, as canary.digest */
+	struct canary_hit hit; /* the first use not reported yet */
+	long uses;             /* how many not reported yet */
+};
+
 struct canary {
-	char key[64];       /* planted; never stored or printed */
-	char token[33];     /* in the URL's path */
-	char url[300];      /* the base URL planted: listener + /c/TOKEN/v1 */
-	char digest[17];    /* the key's SHA-256, 16 hex digits: what is shown */
-	char relay[128];    /* the relay it was planted in */
-	int64_t planted_ms; /* when the first request carrying it was sent */
+	char key[64];          /* planted; never stored or printed */
+	char token[33];        /* in the URL's path */
+	char url[300];         /* the base URL planted: listener + /c/TOKEN/v1 */
+	char digest[17];       /* the key's SHA-256, 16 hex digits: what is shown */
+	char key_sha256[65];   /* the key's SHA-256, hex: what serve stores */
+	char token_sha256[65]; /* the token's SHA-256, hex: what serve stores */
+	char relay[128];       /* the relay it was planted in */
+	int64_t planted_ms;    /* when the first request carrying it was sent */
 	struct canary_hit hits[CANARY_HITS_MAX];
 	size_t n_hits;
 	long more_hits; /* past CANARY_HITS_MAX: counted */
+	/* serve only (storage/store.h), filled on the loop before the run is
+	 * scored: the canary's row, earlier canaries' late uses, and the last
+	 * hit row these include (saving the run marks them reported) */
+	int64_t stored_id;
+	struct canary_late late[CANARY_LATE_MAX];
+	size_t n_late;
+	long more_late; /* late uses of canaries past CANARY_LATE_MAX */
+	int64_t hits_upto;
 };
 
 /* A fresh canary for relay, its URL on the listener's public base URL
@@ -55,6 +85,20 @@ void canary_make(struct canary *c, const char *listener_url, const char *relay);
 char *canary_fill(const char *s, const struct canary *c);
 /* Does s hold a {canary_...} placeholder? */
 int canary_wanted(const char *s);
+/* The SHA-256 of s as 64 hex digits and a NUL. */
+void canary_sha256_hex(const char *s, char out[65]);
+/* Wipe the key (and the token) of c: its run is over. */
+void canary_wipe(struct canary *c);
+
+/*
+ * Redact, in place, every echo of c's key and token (probes/redact.h: the
+ * key whole or in part, URL-encoded, base64) in the observations of a run
+ * that planted it, so that what a relay sends back of them never reaches
+ * storage, logs or pages: the key is a secret, and the token would let
+ * anyone who reads it fake a use. Returns how many fields held one.
+ */
+struct observation;
+int canary_redact(const struct canary *c, struct observation *o);
 
 /*
  * The listener: an HTTP server on base at host:port (port 0: any) that
@@ -66,6 +110,19 @@ struct canary_listener *canary_listen(struct event_base *base, const char *host,
                                       char *url_out, size_t n);
 /* Watch c (borrowed until the listener is freed). */
 void canary_watch(struct canary_listener *l, struct canary *c);
+
+/* A request to the listener, as canary_listener_on_request hands it over:
+ * the digests of what it carried (the token of a path /c/TOKEN/..., the
+ * key of an Authorization: Bearer or x-api-key header; "" for none) and the
+ * hit it would be (its path without /c/TOKEN). */
+struct canary_request {
+	char token_sha256[65];
+	char key_sha256[65];
+	struct canary_hit hit;
+};
+typedef void (*canary_request_cb)(const struct canary_request *r, void *arg);
+/* Call cb for every request (after the watched canaries are matched). */
+void canary_listener_on_request(struct canary_listener *l, canary_request_cb cb, void *arg);
 void canary_listener_free(struct canary_listener *l);
 
 #endif

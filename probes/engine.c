@@ -814,6 +814,12 @@ add_headers(struct transfer *t, const struct engine_request *req)
 		    curl_slist_append(t->headers, "anthropic-version: " ANTHROPIC_VERSION_DEFAULT);
 }
 
+int
+engine_redact(struct observation *o, const char *secret, char *const *values, size_t n)
+{
+	return redact_observation(o, secret, values, n);
+}
+
 void
 engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb cb, void *arg)
 {

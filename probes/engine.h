@@ -91,4 +91,10 @@ void engine_submit(struct engine *e, const struct engine_request *req, engine_do
  */
 void engine_set_limits(struct engine *e, const char *pool, size_t max_in_flight, double rpm);
 
+/* Redact from o, after the fact, a secret a request carried in its prompt
+ * rather than its headers (a credential canary, probes/canary.h): secret
+ * and the n values, as the engine redacts the key (probes/redact.h). How
+ * many fields held one. Any thread, on the caller's observation. */
+int engine_redact(struct observation *o, const char *secret, char *const *values, size_t n);
+
 #endif

@@ -58,6 +58,8 @@ struct scheduler {
 	size_t n;
 	struct passive_target **passive;
 	size_t n_passive;
+	scheduler_canary_cb canary_cb;
+	void *canary_arg;
 };
 
 struct scheduler *
@@ -114,12 +116,22 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct scheduler *s = t->sched;
 	if (!t->running) {
 		t->running = 1;
+		/* a fresh canary for this run only (the run borrows it) */
+		t->target.canary = s->canary_cb ? s->canary_cb(&t->target, s->canary_arg) : NULL;
 		audit_start(s->engine, s->catalog, &t->target, t->tiers, 3, t->timeout_us,
 		            run_done_cb, t);
+		t->target.canary = NULL;
 	}
 	struct timeval tv = {(time_t)(t->interval_us / 1000000),
 	                     (suseconds_t)(t->interval_us % 1000000)};
 	evtimer_add(t->timer, &tv);
+}
+
+void
+scheduler_set_canary(struct scheduler *s, scheduler_canary_cb cb, void *arg)
+{
+	s->canary_cb = cb;
+	s->canary_arg = arg;
 }
 
 void

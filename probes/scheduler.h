@@ -40,6 +40,13 @@ struct scheduler *scheduler_new(struct event_base *base, struct engine *engine,
  * of the probes) must be done with them. */
 void scheduler_free(struct scheduler *s);
 
+/* Called as each scheduled run starts (not passive ones): the credential
+ * canary to plant in it (probes/canary.h), or NULL for none. The run
+ * borrows it: the callee keeps it until the run is freed (serve: its
+ * target.canary says which it was). */
+typedef struct canary *(*scheduler_canary_cb)(const struct audit_target *target, void *arg);
+void scheduler_set_canary(struct scheduler *s, scheduler_canary_cb cb, void *arg);
+
 /* Audit target every interval_us, first after first_delay_us. */
 void scheduler_add(struct scheduler *s, const struct audit_target *target, int64_t interval_us,
                    int64_t first_delay_us, unsigned tiers, int64_t request_timeout_us);

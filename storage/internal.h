@@ -55,6 +55,13 @@ struct store {
 int store_exec(struct store *s, const char *sql, char *err, size_t errlen);
 void store_bind_text(sqlite3_stmt *st, int i, const char *v);
 const char *store_rollup_table(enum store_resolution res);
+/* In store_save_run's transaction: the run's canary belongs to run_id, and
+ * the hits it carried are reported (storage/canaries.c). 0, or -1. */
+struct canary;
+int store_canary_saved(struct store *s, int64_t target, int64_t run_id, const struct canary *c);
+/* The cached row of relay/model (store.c), created the first time. */
+struct stored_target *store_target(struct store *s, const char *relay, const char *model,
+                                   const char *api);
 /* Drop the cached per-target state (after a failed transaction). */
 void store_forget_targets(struct store *s);
 

@@ -222,6 +222,27 @@ static const char *const migrations[] = {
     " class TEXT NOT NULL, level TEXT NOT NULL, since_ms INTEGER NOT NULL,"
     " decided_ms INTEGER NOT NULL, updates INTEGER NOT NULL, conv TEXT NOT NULL,"
     " lim TEXT NOT NULL, PRIMARY KEY(target, class)) WITHOUT ROWID;",
+
+    /*
+     * 6 -> 7: serve's credential canaries (probes/canary.h), so that a use
+     * that comes after its run was scored, or after a restart, is still
+     * told to the relay and run it was planted in. Only SHA-256 digests of
+     * the key and the token: nothing here can be used, or mistaken for a
+     * key. A hit is the untrusted request's time, peer, User-Agent, method
+     * and path (sanitized, capped); reported_run: the run whose assessment
+     * carried it (NULL: not yet). Kept STORE_CANARY_KEEP_MS.
+     */
+    "CREATE TABLE canaries (id INTEGER PRIMARY KEY,"
+    " target INTEGER NOT NULL REFERENCES targets(id), planted_ms INTEGER NOT NULL,"
+    " run_id INTEGER, key_sha256 TEXT NOT NULL, token_sha256 TEXT NOT NULL);"
+    "CREATE UNIQUE INDEX canaries_token ON canaries(token_sha256);"
+    "CREATE INDEX canaries_key ON canaries(key_sha256);"
+    "CREATE INDEX canaries_planted ON canaries(planted_ms);"
+    "CREATE TABLE canary_hits (id INTEGER PRIMARY KEY,"
+    " canary INTEGER NOT NULL REFERENCES canaries(id), at_ms INTEGER NOT NULL,"
+    " peer TEXT NOT NULL, user_agent TEXT NOT NULL, method TEXT NOT NULL,"
+    " path TEXT NOT NULL, with_key INTEGER NOT NULL, reported_run INTEGER);"
+    "CREATE INDEX canary_hits_canary ON canary_hits(canary);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -559,6 +580,12 @@ target_get(struct store *s, const char *relay, const char *model, const char *ap
 	return t;
 }
 
+struct stored_target *
+store_target(struct store *s, const char *relay, const char *model, const char *api)
+{
+	return target_get(s, relay, model, api);
+}
+
 void
 store_count_errors(const struct audit_run *run, long counts[ERR__COUNT])
 {
@@ -863,6 +890,9 @@ store_save_run(struct store *s, const struct audit_run *run, const struct assess
 				goto fail;
 	}
 	if (entry != NULL && save_ledger(s, t->id, entry) != 0)
+		goto fail;
+	if (run->target.canary != NULL &&
+	    store_canary_saved(s, t->id, ids->run_id, run->target.canary) != 0)
 		goto fail;
 	if (store_exec(s, "COMMIT", err, sizeof err) != 0)
 		goto fail;

@@ -72,6 +72,42 @@ int64_t store_save_run(struct store *s, const struct audit_run *run, const struc
                        const struct timeline_change *change, const struct ledger_entry *entry,
                        struct store_ids *ids);
 
+/*
+ * Credential canaries of serve (probes/canary.h), kept by digest only
+ * (storage/canaries.c). All on the writer's thread (the event loop), each
+ * call its own transaction; a busy database fails the call (-1 with the
+ * reason in store_last_error()), which the caller says. At most
+ * STORE_CANARY_KEEP_MS of canaries are remembered: a use of one planted
+ * earlier is an unknown token (store_canaries_expire).
+ */
+#define STORE_CANARY_KEEP_MS (30LL * 86400 * 1000)
+struct canary;
+struct canary_hit;
+/* c was planted in a run of relay/model now: its row id into c->stored_id.
+ * 0, or -1. */
+int store_canary_plant(struct store *s, const char *relay, const char *model, const char *api,
+                       struct canary *c);
+/* The canary whose token digest (else key digest: "" for none) this is. */
+struct store_canary {
+	int64_t id, planted_ms, run_id; /* run_id 0: its run not saved (yet) */
+	char relay[128], model[128];
+};
+/* 1 found (into out), 0 unknown, -1 on a database error. */
+int store_canary_find(struct store *s, const char *token_sha256, const char *key_sha256,
+                      struct store_canary *out);
+/* Keep a use of canary id. 0, or -1. */
+int store_canary_hit(struct store *s, int64_t canary, const struct canary_hit *h);
+/*
+ * Before c's run is scored: the uses not yet reported of relay/model's
+ * canaries, c's own into c->hits, earlier ones' into c->late (the first
+ * unreported use of each, with their count), and the last hit row read into
+ * c->hits_upto; saving the run (store_save_run) marks them reported. 0, or
+ * -1.
+ */
+int store_canary_pending(struct store *s, const char *relay, const char *model, struct canary *c);
+/* Forget canaries planted before before_ms and their hits; how many went,
+ * or -1. */
+long store_canaries_expire(struct store *s, int64_t before_ms);
 /* Start-up: give the timeline each target's latest segment and its open
  * incidents, and the ledger the window's run records, shown findings and
  * pooled answers (the style probe's successful answers, from the
