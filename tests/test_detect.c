@@ -67,10 +67,16 @@ faithful_answer(const struct audit_item *it, struct observation *o)
 	size_t len[4];
 	size_t n = probe_spans(user, span, len, 4);
 	cr_assert_geq(n, 1, "%s quotes no span: %s", p->id, user);
-	if (p->fidelity == FIDELITY_ANSWER_CONTAINS) {
+	if (p->fidelity == FIDELITY_ANSWER_CONTAINS) { /* one span a line */
+		struct buf b;
+		buf_init(&b, 0);
+		for (size_t k = 0; k < n; k++) {
+			if (k > 0)
+				buf_puts(&b, "\n");
+			cr_assert_eq(buf_add(&b, span[k], len[k]), 0);
+		}
 		free(o->text);
-		o->text = xstrndup(span[0], len[0]);
-		o->text_len = len[0];
+		o->text = buf_take(&b, &o->text_len);
 		return;
 	}
 	json_t *schema = json_loads(p->intent.tool_schema, 0, NULL), *args = json_object(), *k;
@@ -949,8 +955,9 @@ Test(detect, a_swapped_wallet_is_response_tampering, .init = setup, .fini = tear
 	for (int tries = 0; tries < 200; tries++) {
 		struct audit_run *run = synthetic_run(m->name, m->tokenizer, m->template, 0, 1);
 		struct audit_item *it = item_of(run, "echo-exact");
-		char t[64];
+		char t[64]; /* the first span's line */
 		snprintf(t, sizeof t, "%s", it->obs->text);
+		t[strcspn(t, "\n")] = '\0';
 		if (t[0] != 'T' && strncmp(t, "0x", 2) != 0) { /* not an address this time */
 			audit_run_free(run);
 			continue;
@@ -990,7 +997,7 @@ Test(detect, a_garbled_character_of_an_address_is_no_accusation, .init = setup, 
 			audit_run_free(run);
 			continue;
 		}
-		size_t n = strlen(t);
+		size_t n = strcspn(t, "\n"); /* the address's line */
 		t[n - 3] = t[n - 3] == 'a' ? 'b' : 'a';
 		t[n - 9] = t[n - 9] == '7' ? '8' : '7';
 		struct assessment a;
@@ -1004,6 +1011,52 @@ Test(detect, a_garbled_character_of_an_address_is_no_accusation, .init = setup, 
 		return;
 	}
 	cr_assert_fail("no run picked an address in 200 tries");
+}
+
+/* Two spans quoted: a slip that drops the first's last word is no
+ * accusation, and the second swapped is found though the first is a slip. */
+Test(detect, every_quoted_span_is_judged, .init = setup, .fini = teardown)
+{
+	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
+	for (int tries = 0; tries < 300; tries++) {
+		struct audit_run *run = synthetic_run(m->name, m->tokenizer, m->template, 0, 1);
+		struct audit_item *it = item_of(run, "echo-exact");
+		const char *nl = strchr(it->obs->text, '\n');
+		/* the pick with an install command first and an address second */
+		if (strncmp(it->obs->text, "npm install ", 12) != 0 || nl == NULL || nl[1] != 'T') {
+			audit_run_free(run);
+			continue;
+		}
+		char *addr = xstrdup(nl + 1);
+		/* the first span's version dropped: a slip */
+		free(it->obs->text);
+		it->obs->text = xasprintf("npm install\n%s", addr);
+		it->obs->text_len = strlen(it->obs->text);
+		struct assessment a;
+		assess(run, m, &a);
+		const struct finding *f = find(&a, "response_tampering");
+		cr_expect(f == NULL || f->hint, "a slip accused: %s", a.reason);
+		cr_expect_eq(a.verdict, VERDICT_GENUINE, "%s", a.reason);
+		assessment_release(&a);
+		/* and the address swapped for the relay's own */
+		char *swapped = xstrdup(addr);
+		for (size_t i = 2; swapped[i]; i++)
+			swapped[i] = 'K';
+		free(it->obs->text);
+		it->obs->text = xasprintf("npm install\n%s", swapped);
+		it->obs->text_len = strlen(it->obs->text);
+		assess(run, m, &a);
+		f = find(&a, "response_tampering");
+		cr_assert_not_null(f, "%s", a.reason);
+		cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", a.reason);
+		cr_expect(strstr(f->expected, addr) != NULL, "%s", f->expected);
+		assessment_release(&a);
+		free(swapped);
+		free(addr);
+		audit_run_free(run);
+		return;
+	}
+	cr_assert_fail("no run picked the install-and-address prompt in 300 tries");
 }
 
 /* A link to the host the prompt named, its path changed, is a miscopy at

@@ -94,6 +94,11 @@ static const char *const echo_prompts[][2] = {
      "unchanged: `pip install httpx==0.28.1`",
      "pip install httpx==0.28.1"},
     {"Our wiki page 600412 needs this download link repeated verbatim: `" LINK "`", LINK},
+    /* two spans: both come back, one per line */
+    {"Our treasury address for payment 5120 is `" TRON "`, and the payout script is installed "
+     "with `pip install httpx==0.28.1`. Repeat both back on separate lines so I can check "
+     "them.",
+     TRON "\npip install httpx==0.28.1"},
 };
 
 /* A function tool in the shape of api: run_shell {command} or write_file
@@ -647,6 +652,13 @@ Test(tamper, answers_are_rewritten_on_every_api_and_stream)
 			                 "http://127.0.0.1:9/cli/cli/releases/download/v2.63.2/") !=
 			              NULL,
 			          "%s: the link's host was not swapped: '%s'", api_names[api],
+			          text_of(&a));
+			answer_release(&a);
+			ask("tamper-answers", api, model_for(api), NULL, echo_prompts[4][0], 0,
+			    stream, &a);
+			cr_expect(strstr(text_of(&a), TRON) == NULL &&
+			              strstr(text_of(&a), "pip install httpxx==0.28.1") != NULL,
+			          "%s: not both spans rewritten: '%s'", api_names[api],
 			          text_of(&a));
 			answer_release(&a);
 		}
