@@ -114,6 +114,7 @@ start_audit(struct eval *ev, const struct relay_truth *r, struct chain *ch)
 	if (ev->early_stop) {
 		t.stop = scorer_stop_early;
 		t.stop_arg = &ch->stop;
+		t.prompt_tokens = scorer_stop_prompt_tokens;
 	}
 	audit_start(ev->engine, ev->catalog, &t,
 	            TIER_CHEAP | TIER_MEDIUM | (r->deep ? TIER_DEEP : 0), 3, 20000000,

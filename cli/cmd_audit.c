@@ -392,6 +392,7 @@ cmd_audit(int argc, char **argv)
 	scorer_stop_init(&stop, scorer, claimed);
 	target.stop = scorer_stop_early;
 	target.stop_arg = &stop;
+	target.prompt_tokens = scorer_stop_prompt_tokens;
 	/* the credential canary: planted only when its listener runs */
 	struct canary canary;
 	struct canary_listener *listener = NULL;

@@ -143,19 +143,39 @@ target_request(const struct audit_run *run, const char *url, struct engine_reque
 	};
 }
 
+/* The characters of the tool a request offers: its name, description and
+ * schema are billed as prompt tokens too. */
+static size_t
+tool_chars(const struct audit_item *it)
+{
+	const struct request_intent *in = &it->probe->intent;
+	if (in->tool_name == NULL)
+		return 0;
+	return strlen(in->tool_name) + (in->tool_description ? strlen(in->tool_description) : 0) +
+	       (in->tool_schema ? strlen(in->tool_schema) : 0);
+}
+
+/* The characters a request's prompt is billed for: its messages and tool. */
 static size_t
 item_chars(const struct audit_item *it)
 {
-	size_t n = 0;
+	size_t n = tool_chars(it);
 	for (size_t m = 0; m < it->n_messages; m++)
 		n += strlen(it->messages[m].content);
 	return n;
 }
 
-/* What item next may cost, from those that reported usage: its prompt at
- * the fewest tokens a character seen (no fewer than the smallest prompt
- * seen: the chat template's framing); its answer the longest answer seen
- * plus its own max_tokens, within its token limit (reasoning included).
+/* A tool's schema is JSON, dense in tokens: this many characters a token
+ * at most, as English and JSON split in the public tokenizers. */
+#define TOOL_CHARS_PER_TOKEN 3
+
+/* What item next may cost, from those that reported usage: its prompt
+ * counted for the claimed model where the target can (its tool at
+ * TOOL_CHARS_PER_TOKEN), else at the fewest tokens a character seen (no
+ * fewer than the smallest prompt seen: the chat template's framing); its
+ * answer the longest answer seen
+ * plus its own max_tokens (answer_tokens where a probe sets one), within its
+ * token limit (reasoning included).
  * 0: no request reported usage yet. */
 static long
 item_estimate(const struct audit_run *run, const struct audit_item *next)
@@ -177,10 +197,18 @@ item_estimate(const struct audit_run *run, const struct audit_item *next)
 	}
 	if (least_prompt == 0)
 		return 0;
-	double prompt = per_char * (double)item_chars(next);
+	long exact =
+	    run->target.prompt_tokens ? run->target.prompt_tokens(next, run->target.stop_arg) : -1;
+	double prompt = exact >= 0 ? (double)exact + (double)tool_chars(next) / TOOL_CHARS_PER_TOKEN
+	                           : per_char * (double)item_chars(next);
 	long limit =
 	    adapter_max_tokens(run->target.api, next->probe->max_tokens, &run->target.rules);
-	long answer = most_completion + next->probe->max_tokens;
+	/* a generous client limit is not what the answer runs to */
+	long asked =
+	    next->probe->answer_tokens > 0 ? next->probe->answer_tokens : next->probe->max_tokens;
+	/* reasoning varies from request to request: a quarter more than the
+	 * longest seen keeps the requests in flight near the budget within it */
+	long answer = most_completion + most_completion / 4 + asked;
 	return (prompt > (double)least_prompt ? (long)prompt + 1 : least_prompt) +
 	       (answer < limit ? answer : limit);
 }

@@ -29,6 +29,8 @@ enum traffic_profile {
 
 struct canary;
 
+struct audit_item;
+
 struct audit_target {
 	char *relay; /* display name */
 	char *base_url;
@@ -53,6 +55,12 @@ struct audit_target {
 	 * (scoring/detect.h: scorer_stop_early). */
 	int (*stop)(const struct audit_run *run, void *arg, char *why, size_t whylen);
 	void *stop_arg;
+	/* The prompt tokens an item's messages come to for the claimed model
+	 * (its tokenizer and chat template; tools not counted), or -1 when
+	 * unknown (NULL: never known). The token budget's estimate uses it
+	 * before the fewest tokens a character seen. The scorer supplies it
+	 * with stop's arg (scoring/detect.h: scorer_stop_prompt_tokens). */
+	long (*prompt_tokens)(const struct audit_item *it, void *arg);
 	/* the client every request of the run presents itself as (static);
 	 * NULL: audit_start() picks one at random for the target's API */
 	const struct client_profile *client;

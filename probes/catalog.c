@@ -169,9 +169,9 @@ static int
 load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
-	    "id",       "informs",  "tier",   "samples",    "max_tokens", "temperature",
-	    "stream",   "messages", "expect", "connection", "repeat",     "stop",
-	    "logprobs", "answer",   "tool",   "fidelity",   NULL};
+	    "id",       "informs",  "tier",   "samples",    "max_tokens",    "temperature",
+	    "stream",   "messages", "expect", "connection", "repeat",        "stop",
+	    "logprobs", "answer",   "tool",   "fidelity",   "answer_tokens", NULL};
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
 		return -1;
@@ -213,6 +213,9 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 	}
 	if ((v = ytree_get(n, "max_tokens")) != NULL &&
 	    ytree_as_long(v, file, 1, 1000000, &p->max_tokens, err, errlen) != 0)
+		return -1;
+	if ((v = ytree_get(n, "answer_tokens")) != NULL &&
+	    ytree_as_long(v, file, 1, p->max_tokens, &p->answer_tokens, err, errlen) != 0)
 		return -1;
 	if ((v = ytree_get(n, "temperature")) != NULL &&
 	    ytree_as_double(v, file, 0, 2, &p->temperature, err, errlen) != 0)

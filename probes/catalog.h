@@ -35,6 +35,9 @@ struct probe_def {
 	enum probe_tier tier;
 	int samples;
 	long max_tokens;
+	long answer_tokens; /* how long the answer it asks for runs, for the
+	                     * budget's estimate where max_tokens is a client's
+	                     * generous limit; 0: max_tokens */
 	double temperature; /* < 0: not sent */
 	int stream;
 	char **roles; /* message templates */

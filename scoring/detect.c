@@ -242,6 +242,16 @@ stop_judge(struct scorer_stop *st, const struct audit_item *it, size_t cf, size_
 	return *family != 0 ? 1 : 2;
 }
 
+long
+scorer_stop_prompt_tokens(const struct audit_item *it, void *arg)
+{
+	const struct scorer_stop *st = arg;
+	const struct baseline_model *m = st->claimed;
+	if (m == NULL || m->origin != BASELINE_PACK || m->tokenizer == NULL || m->template == NULL)
+		return -1;
+	return scorer_expected_prompt_tokens(st->scorer, m->tokenizer, m->template, it);
+}
+
 int
 scorer_stop_early(const struct audit_run *run, void *arg, char *why, size_t whylen)
 {

@@ -91,6 +91,10 @@ struct scorer_stop {
 void scorer_stop_init(struct scorer_stop *st, struct scorer *s,
                       const struct baseline_model *claimed);
 int scorer_stop_early(const struct audit_run *run, void *arg, char *why, size_t whylen);
+/* audit_target's prompt_tokens with a struct scorer_stop as arg: the
+ * item's messages counted with the claimed model's tokenizer and template
+ * (a pack model's public one), else -1. */
+long scorer_stop_prompt_tokens(const struct audit_item *it, void *arg);
 void scorer_stop_release(struct scorer_stop *st);
 void scorer_assess(struct scorer *s, const struct audit_run *run,
                    const struct baseline_model *claimed, struct assessment *a);
