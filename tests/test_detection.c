@@ -98,8 +98,9 @@ expect_truth(json_t *j, const char *name, const char *model, const char *want,
 	    not_judged(j, "stream buffering")) {
 		/* this machine was too busy to time the streams, and the audit
 		 * says so (tests/test_detect.c judges the rule on fixed times) */
-		cr_log_warn("relay '%s' (%s): stream buffering not judged: %s", name, model,
-		            not_judged(j, "stream buffering"));
+		/* on stderr, not cr_log_warn(): Criterion fails a run that warned */
+		fprintf(stderr, "[NOTE] relay '%s' (%s): stream buffering not judged: %s\n", name,
+		        model, not_judged(j, "stream buffering"));
 		return;
 	}
 	cr_expect_not_null(f, "relay '%s' (%s): no %s finding at 0.99 (verdict %s: %s)", name,
