@@ -436,6 +436,10 @@ cmd_audit(int argc, char **argv)
 		event_base_loopexit(base, &tv);
 		event_base_dispatch(base);
 	}
+	/* what the relay echoed of the canary stays out of the report: the
+	 * token is for the listener alone */
+	if (listener != NULL)
+		audit_run_redact_canary(run, &canary);
 	struct assessment a;
 	assessment_init(&a);
 	scorer_assess(scorer, run, claimed, &a);

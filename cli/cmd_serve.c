@@ -193,11 +193,7 @@ run_cb(struct audit_run *run, void *arg)
 	if (c != NULL) {
 		/* whatever the relay echoed of the key or token stays out of the
 		 * assessment, the database and the log; the key's work is done */
-		for (size_t i = 0; i < run->n_items; i++)
-			if (run->items[i].obs != NULL)
-				canary_redact(c, run->items[i].obs);
-		if (run->listing != NULL)
-			canary_redact(c, run->listing);
+		audit_run_redact_canary(run, c);
 		canary_wipe(c);
 		/* the uses not reported yet: this run's, and earlier runs' */
 		if (store_canary_pending(s->store, run->target.relay, run->target.model, c) != 0)

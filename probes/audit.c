@@ -94,6 +94,13 @@ item_done_cb(struct observation *obs, void *arg)
 	size_t i = ref->index;
 	free(ref);
 	run->in_flight--;
+	const struct audit_item *it = &run->items[i];
+	if (it->estimate > 0 && obs->prompt_tokens > 0) {
+		long cost =
+		    obs->prompt_tokens + (obs->completion_tokens > 0 ? obs->completion_tokens : 0);
+		if (cost - it->estimate > run->underestimate)
+			run->underestimate = cost - it->estimate;
+	}
 	if (item_finish(run, i, obs))
 		return;
 	char why[256] = "";
@@ -206,18 +213,21 @@ item_estimate(const struct audit_run *run, const struct audit_item *next)
 	/* a generous client limit is not what the answer runs to */
 	long asked =
 	    next->probe->answer_tokens > 0 ? next->probe->answer_tokens : next->probe->max_tokens;
-	/* reasoning varies from request to request: a quarter more than the
-	 * longest seen keeps the requests in flight near the budget within it */
-	long answer = most_completion + most_completion / 4 + asked;
+	/* reasoning varies from request to request: where this falls short,
+	 * over_budget keeps the shortfall in reserve */
+	long answer = most_completion + asked;
 	return (prompt > (double)least_prompt ? (long)prompt + 1 : least_prompt) +
 	       (answer < limit ? answer : limit);
 }
 
 /* Could sending item next pass the run's token budget? The tokens billed
  * so far, what each request in flight was estimated at when it went, and
- * next's estimate (item_estimate) must stay within it. Until a request has
- * ended, one goes at a time; when none reported usage there is no
- * estimate, and they go. */
+ * next's estimate (item_estimate), with the most an estimate has fallen short
+ * so far in reserve, must stay within it: else 2. In the budget's last
+ * quarter requests go one at a time (1: only when none is in flight), so
+ * the estimates of two in flight cannot fall short together. Until a
+ * request has ended, one goes at a time; when none reported usage there is
+ * no estimate, and they go. */
 static int
 over_budget(struct audit_run *run, struct audit_item *next)
 {
@@ -236,7 +246,11 @@ over_budget(struct audit_run *run, struct audit_item *next)
 	next->estimate = item_estimate(run, next);
 	if (next->estimate == 0) /* the first request goes alone: it says what one costs */
 		return run->in_flight > 0 && run->n_done == 0;
-	return spent + pending + next->estimate > run->target.budget_tokens;
+	/* the estimates have been this far short before: held in reserve */
+	long after = spent + pending + next->estimate + run->underestimate;
+	if (after > run->target.budget_tokens)
+		return 2;
+	return after > run->target.budget_tokens / 4 * 3;
 }
 
 static void
@@ -246,9 +260,11 @@ submit_more(struct audit_run *run)
 	while (run->next < run->n_items && run->in_flight < run->parallel) {
 		/* near the budget, one request at a time: the next goes when those
 		 * in flight have said what they cost */
-		int over = run->stop_reason == NULL && over_budget(run, &run->items[run->next]);
-		if (over && run->in_flight > 0)
+		int budget =
+		    run->stop_reason == NULL ? over_budget(run, &run->items[run->next]) : 0;
+		if (budget > 0 && run->in_flight > 0)
 			return;
+		int over = budget == 2;
 		size_t i = run->next++;
 		struct audit_item *it = &run->items[i];
 		/* the whole run shares one deadline: a relay that stalls or
@@ -419,6 +435,16 @@ audit_item_release(struct audit_item *it)
 		observation_release(it->obs);
 		free(it->obs);
 	}
+}
+
+void
+audit_run_redact_canary(struct audit_run *run, const struct canary *c)
+{
+	for (size_t i = 0; i < run->n_items; i++)
+		if (run->items[i].obs != NULL)
+			run->items[i].obs->canary_echoed += canary_redact(c, run->items[i].obs);
+	if (run->listing != NULL)
+		run->listing->canary_echoed += canary_redact(c, run->listing);
 }
 
 void

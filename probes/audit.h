@@ -111,6 +111,8 @@ struct audit_run {
 	size_t next;        /* next item to submit */
 	char *stop_reason;  /* the run stopped early: why (owned), else NULL */
 	int budget_reached; /* ... because of target.budget_tokens */
+	long underestimate; /* the most a finished request cost over its
+	                     * estimate: kept in reserve under the budget */
 	size_t in_flight;
 	size_t parallel;
 	int64_t timeout_us;  /* per request, and for the whole run */
@@ -147,6 +149,10 @@ struct audit_run *audit_run_to_end(struct event_base *base, struct engine *e,
                                    const struct catalog *c, const struct audit_target *target,
                                    unsigned tiers, size_t parallel, int64_t timeout_us);
 void audit_run_free(struct audit_run *run);
+/* Whatever the relay echoed of canary c's key or token, out of every
+ * observation of run (and its model list): before anything scores, stores
+ * or prints them. */
+void audit_run_redact_canary(struct audit_run *run, const struct canary *c);
 /* An item's rendered messages and observation freed (the item itself is
  * its owner's). */
 void audit_item_release(struct audit_item *it);

@@ -154,6 +154,8 @@ struct observation {
 	 * and how many fields had a secret of the request redacted out */
 	unsigned posture;
 	int secrets_echoed;
+	int canary_echoed;    /* fields that held a planted canary, redacted (its text
+	                       * then says less than the relay sent) */
 	int64_t last_byte_us; /* the last response byte (headers or body) from
 	                       * the start of the transfer; -1: none came */
 	int64_t timeout_us;   /* the deadline it was given; -1: never sent */

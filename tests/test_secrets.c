@@ -6,6 +6,7 @@
  * badges, the static export, or the database and its WAL.
  */
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -31,7 +32,7 @@ static struct test_world env;
 static void
 setup(void)
 {
-	static const char *const need[] = {"echo", "harvester", "honest", NULL};
+	static const char *const need[] = {"echo", "harvester", "canary-echo", "honest", NULL};
 	test_world_start(&env, "secrets", "tests/data/secrets/world.yaml", need, "0.05");
 	setenv("ECHO_KEY", KEY, 1);
 	setenv("ASSAY_BASELINE_DIR", "fixtures/baselines", 1);
@@ -265,4 +266,49 @@ Test(secrets, a_relay_that_uses_a_planted_key_is_caught, .init = setup, .fini = 
 	cr_expect_null(harvesting(j));
 	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "genuine");
 	json_decref(j);
+}
+
+/* The canary's key has no place in the report either: a relay that echoes
+ * the key a prompt pasted (model field, ids, headers) has it redacted out
+ * of the audit's JSON and text, as the caller's own key is. The key is
+ * "sk-proj-" and 40 base62 characters (probes/canary.c): no run of 8 of
+ * them after that prefix may be printed. */
+Test(secrets, an_echoed_canary_key_is_not_printed, .init = setup, .fini = teardown, .timeout = 120)
+{
+	for (int text = 0; text < 2; text++) {
+		char *argv[] = {(char *)test_binary("assay"),
+		                (char *)"audit",
+		                (char *)"--base-url",
+		                (char *)fixture_url(&env.world, "canary-echo"),
+		                (char *)"--model",
+		                (char *)"gpt-4o",
+		                (char *)"--key-env",
+		                (char *)"ECHO_KEY",
+		                (char *)"--time-scale",
+		                (char *)"0.05",
+		                (char *)"--canary-wait",
+		                (char *)"0s",
+		                text ? NULL : (char *)"--json",
+		                NULL};
+		char *out = NULL, *err = NULL;
+		run_capture(argv, 90000, &out, &err);
+		cr_assert_not_null(out);
+		cr_expect_gt(strlen(out), 100, "no report: %s", err);
+		int runs = 0;
+		for (const char *p = strstr(out, "sk-proj-"); p != NULL;
+		     p = strstr(p + 1, "sk-proj-")) {
+			size_t k = 0;
+			while (isalnum((unsigned char)p[8 + k]))
+				k++;
+			runs += k >= 8;
+		}
+		cr_expect_eq(runs, 0, "the canary key is in the %s report:\n%s",
+		             text ? "text" : "JSON", out);
+		/* the tail alone (the echo drops the prefix): shown redacted */
+		const char *echo = strstr(out, "(key ");
+		cr_expect(echo == NULL || strncmp(echo + 5, "[redacted]", 10) == 0,
+		          "an unredacted echo: %s", out);
+		free(out);
+		free(err);
+	}
 }

@@ -400,6 +400,10 @@ detect_completion_usage(struct detect_ctx *ctx)
 		if (!observation_ok(o) || o->text == NULL || o->text_truncated ||
 		    o->completion_tokens < 0)
 			continue;
+		/* a key or canary redacted out of the text: it no longer holds
+		 * what the relay billed for */
+		if (o->secrets_echoed > 0 || o->canary_echoed > 0)
+			continue;
 		/* a model that thinks, with no count of its thinking (vLLM hands
 		 * gpt-oss's back as text, outside usage): what its answer holds
 		 * says nothing of what it billed */
