@@ -212,8 +212,10 @@ Test(secrets, no_spelling_of_the_key_leaks_anywhere, .init = setup, .fini = tear
 }
 
 /* `audit --canary-wait` of relay; its JSON (owned). */
-static json_t *
-canary_audit(const char *relay, const char *wait)
+/* What `assay audit --canary-wait WAIT` of relay printed (JSON when json
+ * is set); the caller frees it. */
+static char *
+canary_audit_out(const char *relay, const char *wait, int json)
 {
 	char *argv[] = {(char *)test_binary("assay"),
 	                (char *)"audit",
@@ -227,14 +229,22 @@ canary_audit(const char *relay, const char *wait)
 	                (char *)"0.05",
 	                (char *)"--canary-wait",
 	                (char *)wait,
-	                (char *)"--json",
+	                json ? (char *)"--json" : NULL,
 	                NULL};
 	char *out = NULL, *err = NULL;
 	run_capture(argv, 90000, &out, &err);
-	json_t *j = json_loads(out ? out : "", 0, NULL);
-	cr_assert_not_null(j, "%s: %s %s", relay, out, err);
-	free(out);
+	cr_assert_not_null(out, "%s: no output: %s", relay, err);
 	free(err);
+	return out;
+}
+
+static json_t *
+canary_audit(const char *relay, const char *wait)
+{
+	char *out = canary_audit_out(relay, wait, 1);
+	json_t *j = json_loads(out, 0, NULL);
+	cr_assert_not_null(j, "%s: %s", relay, out);
+	free(out);
 	return j;
 }
 
@@ -276,24 +286,8 @@ Test(secrets, a_relay_that_uses_a_planted_key_is_caught, .init = setup, .fini = 
 Test(secrets, an_echoed_canary_key_is_not_printed, .init = setup, .fini = teardown, .timeout = 120)
 {
 	for (int text = 0; text < 2; text++) {
-		char *argv[] = {(char *)test_binary("assay"),
-		                (char *)"audit",
-		                (char *)"--base-url",
-		                (char *)fixture_url(&env.world, "canary-echo"),
-		                (char *)"--model",
-		                (char *)"gpt-4o",
-		                (char *)"--key-env",
-		                (char *)"ECHO_KEY",
-		                (char *)"--time-scale",
-		                (char *)"0.05",
-		                (char *)"--canary-wait",
-		                (char *)"0s",
-		                text ? NULL : (char *)"--json",
-		                NULL};
-		char *out = NULL, *err = NULL;
-		run_capture(argv, 90000, &out, &err);
-		cr_assert_not_null(out);
-		cr_expect_gt(strlen(out), 100, "no report: %s", err);
+		char *out = canary_audit_out("canary-echo", "0s", !text);
+		cr_expect_gt(strlen(out), 100, "no report");
 		int runs = 0;
 		for (const char *p = strstr(out, "sk-proj-"); p != NULL;
 		     p = strstr(p + 1, "sk-proj-")) {
@@ -309,6 +303,5 @@ Test(secrets, an_echoed_canary_key_is_not_printed, .init = setup, .fini = teardo
 		cr_expect(echo == NULL || strncmp(echo + 5, "[redacted]", 10) == 0,
 		          "an unredacted echo: %s", out);
 		free(out);
-		free(err);
 	}
 }
