@@ -311,8 +311,10 @@ scorer_attribute_disagreement(struct assessment *a)
 	int second_model = a->partial_substitution;
 	for (size_t i = 0; i < a->n_findings && !second_model; i++) {
 		const struct finding *f = &a->findings[i];
-		second_model =
-		    f->cls == CLASS_SUBSTITUTION && f->confidence >= CONFIDENCE_SUGGESTIVE;
+		/* a hint (one run's fingerprint test) is too little to name a
+		 * second model: the disagreement keeps the class it measured */
+		second_model = f->cls == CLASS_SUBSTITUTION && !f->hint_only &&
+		               f->confidence >= CONFIDENCE_SUGGESTIVE;
 	}
 	for (size_t i = 0; i < a->n_findings; i++) {
 		struct finding *f = &a->findings[i];

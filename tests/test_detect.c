@@ -606,13 +606,27 @@ Test(detect, temperature_zero_must_repeat, .init = setup, .fini = teardown)
 	assess(run, m, &a);
 	cr_expect_null(find(&a, "param_ignored"), "one answer twice is what temperature 0 gives");
 	assessment_release(&a);
-	const char *two[] = {"Sure! The sea is vast.", "Great question. Oceans cover"};
-	set_probe_texts(run, "temp-zero", two, 2);
+	/* three answers, all different: sampled, temperature dropped */
+	const char *three[] = {"Sure! The sea is vast.", "Great question. Oceans cover",
+	                       "Waves roll in."};
+	set_probe_texts(run, "temp-zero", three, 3);
 	assess(run, m, &a);
 	const struct finding *f = find(&a, "param_ignored");
 	cr_assert_not_null(f, "%s", a.reason);
 	cr_expect_str_eq(f->probe, "temp-zero");
 	cr_expect(f->at_most_suspect, "official models are not perfectly deterministic");
+	cr_expect_null(find(&a, "substitution"), "%s", a.reason);
+	assessment_release(&a);
+	/* two equal and one other: two fixed sources, part of the traffic
+	 * served by another model, not a temperature fault */
+	const char *two[] = {"Sure! The sea is vast.", "Great question. Oceans cover"};
+	set_probe_texts(run, "temp-zero", two, 2); /* a, b, a */
+	assess(run, m, &a);
+	cr_expect_null(find(&a, "param_ignored"), "two sources called a temperature fault");
+	f = find_probe(&a, "substitution", "temp-zero");
+	cr_assert_not_null(f, "%s", a.reason);
+	cr_expect(f->at_most_suspect);
+	cr_expect(strstr(f->observed, "Great question") != NULL, "%s", f->observed);
 	assessment_release(&a);
 	audit_run_free(run);
 }
@@ -668,6 +682,17 @@ Test(detect, a_disagreement_beside_a_second_model_is_substitution)
 	cr_expect_eq(a.findings[0].cls, CLASS_PARAM_IGNORED);
 	cr_expect_not_null(strstr(a.findings[0].summary, "another model"), "%s",
 	                   a.findings[0].summary);
+	assessment_release(&a);
+	/* beside a fingerprint hint (one run's test: too little to name a
+	 * second model), the same: the temperature stripper's case */
+	assessment_init(&a);
+	assessment_add(&a, CLASS_PARAM_IGNORED, 0.95, "the same answer each time", "other",
+	               "temp-zero", NULL, "%s", "The same request at temperature 0 differed.");
+	assessment_add(&a, CLASS_SUBSTITUTION, 0.9545, "gpt-4o's answers", "84, 84", "fp-number",
+	               NULL, "%s", "one-word answers off the record");
+	assessment_hint_last(&a);
+	scorer_attribute_disagreement(&a);
+	cr_expect_eq(a.findings[0].cls, CLASS_PARAM_IGNORED, "a hint named a second model");
 	assessment_release(&a);
 }
 

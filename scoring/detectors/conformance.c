@@ -16,31 +16,73 @@
 #include "scoring/stats.h"
 #include "scoring/tokenizer.h"
 
-/* Temperature 0: the same request twice must give the same answer. */
+/* The size of the largest group of equal texts among n, and one of its
+ * texts (*rep). */
+static size_t
+largest_group(const char *const *texts, size_t n, size_t *rep)
+{
+	size_t best = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t same = 0;
+		for (size_t k = 0; k < n; k++)
+			same += strcmp(texts[i], texts[k]) == 0;
+		if (same > best) {
+			best = same;
+			*rep = i;
+		}
+	}
+	return best;
+}
+
+/*
+ * Temperature 0: the same request sent several times must give the same
+ * answer. What differing answers measured decides the class: with three or
+ * more, some equal and the rest not, the answers came from a few fixed
+ * sources (part of the traffic served by another model, each deterministic
+ * at temperature 0): substitution. All different is what sampling gives:
+ * temperature dropped or overridden. Two that differ cannot tell the two
+ * apart; that finding says so (scorer_attribute_disagreement).
+ */
 static void
 detect_temperature(struct detect_ctx *ctx)
 {
 	const struct baseline_model *m = ctx->claimed;
 	struct assessment *a = ctx->a;
-	int agree = audit_answers_agree(ctx->run, "temp-zero");
-	if (agree < 0 || !baseline_supports(m, "temperature"))
+	const char *texts[8];
+	size_t n = audit_texts(ctx->run, "temp-zero", texts, 8);
+	if (n < 2 || !baseline_supports(m, "temperature"))
 		return;
 	assessment_tested(a, 1);
-	if (agree)
+	size_t rep = 0;
+	size_t same = largest_group(texts, n, &rep);
+	if (same == n)
 		return;
-	const char *texts[2];
-	audit_texts(ctx->run, "temp-zero", texts, 2);
-	char *shown = evidence_snippet(texts[1]);
+	size_t other = 0; /* an answer outside the largest group */
+	while (strcmp(texts[other], texts[rep]) == 0)
+		other++;
+	char *shown = evidence_snippet(texts[other]);
 	/* official models are not perfectly deterministic: the pack's recorded
 	 * agreement rate bounds how surprising this is */
 	double rate = baseline_answer_rate(m, "temp-zero");
 	if (rate < 0)
 		rate = CONFIDENCE_SUGGESTIVE; /* no record: assume 90% self-agreement */
-	assessment_add(a, CLASS_PARAM_IGNORED, rate, "the same answer each time", shown,
-	               "temp-zero", NULL,
-	               "The same request at temperature 0 gave different answers: the relay drops "
-	               "or overrides temperature (%s agrees with itself %.0f%% of the time).",
-	               m->name, rate * 100);
+	if (n >= 3 && same >= 2) {
+		assessment_add(a, CLASS_SUBSTITUTION, rate, "the same answer each time", shown,
+		               "temp-zero", NULL,
+		               "Of %zu answers to one temperature-0 request, %zu were the same and "
+		               "the rest differed: fixed answers from more than one source, as when "
+		               "part of the traffic goes to another model (a relay that drops "
+		               "temperature samples a new answer each time; %s agrees with itself "
+		               "%.0f%% of the time).",
+		               n, same, m->name, rate * 100);
+	} else {
+		assessment_add(a, CLASS_PARAM_IGNORED, rate, "the same answer each time", shown,
+		               "temp-zero", NULL,
+		               "The same request at temperature 0 gave %zu different answers: the "
+		               "relay drops or overrides temperature (%s agrees with itself %.0f%% "
+		               "of the time).",
+		               n, m->name, rate * 100);
+	}
 	assessment_limit_last(a);
 	free(shown);
 }
@@ -180,7 +222,7 @@ static const char *const temperature_probes[] = {"temp-zero", NULL};
 const struct detector detector_temperature = {
     .name = "temperature",
     .probes = temperature_probes,
-    .classes = CLASS_BIT(CLASS_PARAM_IGNORED),
+    .classes = CLASS_BIT(CLASS_PARAM_IGNORED) | CLASS_BIT(CLASS_SUBSTITUTION),
     .needs_claimed = 1,
     .run = detect_temperature,
 };
