@@ -75,6 +75,9 @@
  * writer, or the disk full) wait, in order, at most UNSAVED_MAX of them,
  * retried after UNSAVED_RETRY_MS, doubling up to UNSAVED_RETRY_MAX_MS. */
 #define UNSAVED_MAX 64
+/* Uses of canaries that came while the database could not be written wait
+ * with the runs, at most this many (a flood beyond it is said, and lost). */
+#define HITS_WAITING_MAX 256
 #define UNSAVED_RETRY_MS 500
 #define UNSAVED_RETRY_MAX_MS 30000
 
@@ -93,9 +96,11 @@ struct serve {
 	long lost; /* runs dropped, the queue full: said each time */
 	int64_t retry_ms;
 	struct event *retry_ev;
-	struct canary_listener *canary; /* NULL: canaries off */
-	char canary_base[300];          /* what planted URLs start with */
-	long canary_unknown;            /* requests with no canary of ours */
+	struct canary_listener *canary;      /* NULL: canaries off */
+	char canary_base[300];               /* what planted URLs start with */
+	long canary_unknown;                 /* requests with no canary of ours */
+	struct canary_request *hits_waiting; /* uses not written yet, oldest first */
+	size_t n_hits_waiting;
 };
 
 /* A run's canary goes with the run (the run only borrowed it). */
@@ -136,11 +141,11 @@ plant_cb(const struct audit_target *t, void *arg)
 	return c;
 }
 
-/* A request reached the canary listener (event loop). */
-static void
-canary_use_cb(const struct canary_request *r, void *arg)
+/* Record a use of a canary: 1 written, 0 none of ours (ignored, said
+ * sparingly), -1 the database would not take it. */
+static int
+save_hit(struct serve *s, const struct canary_request *r)
 {
-	struct serve *s = arg;
 	struct store_canary found;
 	int rc = store_canary_find(s->store, r->token_sha256, r->key_sha256, &found);
 	if (rc == 0) {
@@ -153,19 +158,41 @@ canary_use_cb(const struct canary_request *r, void *arg)
 			        "assay: canary listener: %ld request%s with no canary of ours "
 			        "(ignored), the latest from %s\n",
 			        n, n == 1 ? "" : "s", r->hit.peer);
-		return;
+		return 0;
 	}
-	if (rc < 0 || store_canary_hit(s->store, found.id, &r->hit) != 0) {
-		fprintf(stderr,
-		        "assay: LOST a use of a canary (from %s): cannot write the database (%s)\n",
-		        r->hit.peer, store_last_error(s->store));
-		return;
-	}
+	if (rc < 0 || store_canary_hit(s->store, found.id, &r->hit) != 0)
+		return -1;
 	fprintf(stderr,
 	        "assay: %s %s: a canary planted in the run of %lld ms (run %lld) was used from "
 	        "%s (%s %s, User-Agent \"%s\"): reported with its next run\n",
 	        found.relay, found.model, (long long)found.planted_ms, (long long)found.run_id,
 	        r->hit.peer, r->hit.method, r->hit.path, r->hit.user_agent);
+	return 1;
+}
+
+static void schedule_retry(struct serve *s, int64_t ms);
+
+/* A request reached the canary listener (event loop): recorded now, or
+ * kept (in order, behind the uses already waiting) until the database
+ * takes it. */
+static void
+canary_use_cb(const struct canary_request *r, void *arg)
+{
+	struct serve *s = arg;
+	if (s->n_hits_waiting == 0 && save_hit(s, r) >= 0)
+		return;
+	if (s->n_hits_waiting == HITS_WAITING_MAX) {
+		fprintf(stderr,
+		        "assay: LOST a use of a canary (from %s): the database has not been "
+		        "writable for %d uses waiting\n",
+		        r->hit.peer, HITS_WAITING_MAX);
+		return;
+	}
+	if (s->hits_waiting == NULL)
+		s->hits_waiting = xcalloc(HITS_WAITING_MAX, sizeof *s->hits_waiting);
+	s->hits_waiting[s->n_hits_waiting++] = *r;
+	if (s->retry_ms == 0)
+		schedule_retry(s, UNSAVED_RETRY_MS);
 }
 
 static void
@@ -246,9 +273,14 @@ static void
 schedule_retry(struct serve *s, int64_t ms)
 {
 	s->retry_ms = ms;
+	char hits[64] = "";
+	if (s->n_hits_waiting > 0)
+		snprintf(hits, sizeof hits, " and %zu use%s of canaries", s->n_hits_waiting,
+		         s->n_hits_waiting == 1 ? "" : "s");
 	fprintf(stderr,
-	        "assay: cannot write the database (%s): %zu run%s waiting, retrying in %lld ms\n",
-	        store_last_error(s->store), s->n_unsaved, s->n_unsaved == 1 ? "" : "s",
+	        "assay: cannot write the database (%s): %zu run%s%s waiting, retrying in %lld "
+	        "ms\n",
+	        store_last_error(s->store), s->n_unsaved, s->n_unsaved == 1 ? "" : "s", hits,
 	        (long long)s->retry_ms);
 	struct timeval tv = {(time_t)(s->retry_ms / 1000),
 	                     (suseconds_t)(s->retry_ms % 1000) * 1000};
@@ -260,6 +292,15 @@ schedule_retry(struct serve *s, int64_t ms)
 static int
 flush_unsaved(struct serve *s)
 {
+	/* the uses first: a run written after them reports them */
+	size_t hits = 0;
+	while (hits < s->n_hits_waiting && save_hit(s, &s->hits_waiting[hits]) >= 0)
+		hits++;
+	memmove(s->hits_waiting, s->hits_waiting + hits,
+	        (s->n_hits_waiting - hits) * sizeof *s->hits_waiting);
+	s->n_hits_waiting -= hits;
+	if (s->n_hits_waiting > 0)
+		return -1;
 	size_t done = 0;
 	while (done < s->n_unsaved && save_run(s, s->unsaved[done]) == 0) {
 		result_free(s->unsaved[done]);
@@ -267,8 +308,9 @@ flush_unsaved(struct serve *s)
 	}
 	memmove(s->unsaved, s->unsaved + done, (s->n_unsaved - done) * sizeof *s->unsaved);
 	s->n_unsaved -= done;
-	if (done > 0 && s->n_unsaved == 0)
-		fprintf(stderr, "assay: database written again: every waiting run is saved\n");
+	if ((done > 0 || hits > 0) && s->n_unsaved == 0)
+		fprintf(stderr, "assay: database written again: every waiting run%s is saved\n",
+		        hits > 0 ? " and use of a canary" : "");
 	return s->n_unsaved == 0 ? 0 : -1;
 }
 
@@ -318,7 +360,8 @@ scored_cb(struct monitor_result *r, void *arg)
 	/* written before it is shown (after the runs that wait, in order): what
 	 * the board shows survives a kill -9, unless the database refused it,
 	 * which is said */
-	int keep = s->n_unsaved > 0 || save_run(s, r) != 0;
+	/* behind runs or canary uses waiting, it waits too: written in order */
+	int keep = s->n_unsaved > 0 || s->n_hits_waiting > 0 || save_run(s, r) != 0;
 	json_t *j = assessment_to_json(a);
 	long errors[ERR__COUNT];
 	store_count_errors(run, errors);
@@ -589,15 +632,26 @@ out:
 	 * passive runs point into the scheduler's probes, so it goes after */
 	monitor_free(s.monitor);
 	/* a last try for the runs the database would not take, then said */
-	if (s.n_unsaved > 0 && flush_unsaved(&s) != 0) {
-		fprintf(stderr, "assay: LOST %zu run%s: the database would not take them (%s)\n",
-		        s.n_unsaved, s.n_unsaved == 1 ? "" : "s", store_last_error(s.store));
+	if ((s.n_unsaved > 0 || s.n_hits_waiting > 0) && flush_unsaved(&s) != 0) {
+		if (s.n_hits_waiting > 0)
+			fprintf(stderr,
+			        "assay: LOST %zu use%s of canaries: the database would not take "
+			        "them (%s)\n",
+			        s.n_hits_waiting, s.n_hits_waiting == 1 ? "" : "s",
+			        store_last_error(s.store));
+		if (s.n_unsaved > 0)
+			fprintf(stderr,
+			        "assay: LOST %zu run%s: the database would not take them (%s)\n",
+			        s.n_unsaved, s.n_unsaved == 1 ? "" : "s",
+			        store_last_error(s.store));
+		s.n_hits_waiting = 0;
 		for (size_t i = 0; i < s.n_unsaved; i++)
 			result_free(s.unsaved[i]);
 		s.n_unsaved = 0;
 	}
 	if (s.retry_ev)
 		event_free(s.retry_ev);
+	free(s.hits_waiting);
 	scheduler_free(sched);
 	canary_listener_free(s.canary);
 	if (sigint)

@@ -305,6 +305,42 @@ Test(serve_canary, a_use_long_after_the_run_names_that_run_and_survives_a_restar
 
 /* What a relay echoes of the canary key or token is redacted from an
  * observation: whole, without its prefix, and the token. */
+/* A use that comes while another writer holds the database waits with the
+ * runs, is said, and is written and reported once the database is free:
+ * nothing lost. */
+Test(serve_canary, a_use_while_the_database_is_locked_waits_and_is_reported, .init = setup,
+     .fini = teardown, .timeout = 240)
+{
+	struct served s;
+	serve_up(&s);
+	const char *planted = "SELECT count(*) FROM canaries c JOIN targets t ON t.id = c.target"
+	                      " WHERE t.relay = 'late'";
+	long long deadline = test_now_ms() + 60000;
+	while (db_int(s.db, planted) < 1 && test_now_ms() < deadline)
+		usleep(100000);
+	cr_assert_geq(db_int(s.db, planted), 1, "no canary planted for the late relay");
+	/* the late relay uses it 400 simulated seconds on (20 s): held from
+	 * before then until serve says the use waits */
+	sqlite3 *lock;
+	cr_assert_eq(sqlite3_open(s.db, &lock), SQLITE_OK);
+	sqlite3_busy_timeout(lock, 10000);
+	cr_assert_eq(sqlite3_exec(lock, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	deadline = test_now_ms() + 90000;
+	while (!log_has(s.log, "use of canaries waiting") &&
+	       !log_has(s.log, "uses of canaries waiting") && test_now_ms() < deadline)
+		usleep(200000);
+	int waited =
+	    log_has(s.log, "use of canaries waiting") || log_has(s.log, "uses of canaries waiting");
+	sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(lock);
+	cr_assert(waited, "serve never said a use of a canary was waiting (log %s)", s.log);
+	json_t *root = wait_finding(&s, "late", "after that run was scored", 90000);
+	json_decref(root);
+	cr_expect_eq(child_stop(&s.child, 20000), 0);
+	cr_expect(!log_has(s.log, "LOST"), "serve lost something (log %s)", s.log);
+	cr_expect_geq(db_int(s.db, "SELECT count(*) FROM canary_hits"), 1);
+}
+
 Test(serve_canary, echoes_of_the_key_and_token_are_redacted)
 {
 	struct canary c;
