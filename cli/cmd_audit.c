@@ -2,6 +2,7 @@
  * cmd_audit: `assay audit --base-url URL --model NAME`: one audit now, a
  * verdict with its evidence, and an exit status a script can branch on.
  */
+#include <curl/curl.h>
 #include <event2/event.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -40,7 +41,7 @@ usage(FILE *f)
 	      "                   [--header 'Name: value']... [--header-env 'Name: VAR']...\n"
 	      "                   [--auth bearer|x-api-key]\n"
 	      "                   [--canary-wait DURATION [--canary-listen HOST:PORT]\n"
-	      "                    [--canary-url URL]]\n"
+	      "                    [--canary-url URL] | --canary-report URL]\n"
 	      "\n"
 	      "Audit one relay and model now. The API key is read from the environment\n"
 	      "variable named by --key-env (never from the command line); without it no key\n"
@@ -60,7 +61,10 @@ usage(FILE *f)
 	      "then compared at that scale). --canary-wait plants a canary key and base URL\n"
 	      "in a prompt (a .env file), listens on --canary-listen (default 127.0.0.1:0;\n"
 	      "--canary-url is the address the relay can reach it at) and waits DURATION\n"
-	      "after the audit: any use of them is credential_harvesting. Exit status: 0 genuine,\n"
+	      "after the audit: any use of them is credential_harvesting. --canary-report URL\n"
+	      "plants a canary on a serve's canary listener at URL instead (canary_url: in its\n"
+	      "config: one the relay can reach) and asks it what it saw after the wait.\n"
+	      "Exit status: 0 genuine,\n"
 	      "1 misbehaving, 2 usage or config error, 3 suspect, inconclusive or unreachable.\n",
 	      f);
 }
@@ -158,6 +162,67 @@ print_report(const struct audit_run *run, const struct assessment *a, const char
 	}
 }
 
+/* The bytes of a response, capped (a listener elsewhere is untrusted). */
+struct capped {
+	char *data;
+	size_t len;
+};
+
+#define REPORT_BODY_CAP (1 << 20)
+
+static size_t
+capped_write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct capped *c = arg;
+	size_t n = size * nmemb;
+	if (c->len + n > REPORT_BODY_CAP)
+		return 0; /* too long: the transfer fails */
+	c->data = xrealloc(c->data, c->len + n + 1);
+	memcpy(c->data + c->len, ptr, n);
+	c->len += n;
+	c->data[c->len] = '\0';
+	return n;
+}
+
+/* Ask the serve's listener at base what it saw of canary c (GET
+ * base/r/TOKEN_SHA256/KEY_SHA256, probes/canary.h) into c's hits. 0, or -1
+ * with why it could not. */
+static int
+canary_ask_report(const char *base, struct canary *c, char *why, size_t whylen)
+{
+	char url[600];
+	snprintf(url, sizeof url, "%s/r/%s/%s", base, c->token_sha256, c->key_sha256);
+	CURL *h = curl_easy_init();
+	if (h == NULL) {
+		snprintf(why, whylen, "cannot start libcurl");
+		return -1;
+	}
+	struct capped body = {NULL, 0};
+	char err[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, capped_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	CURLcode rc = curl_easy_perform(h);
+	long status = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	int ok = rc == CURLE_OK && status == 200 && body.data != NULL &&
+	         canary_hits_from_json(c, body.data, body.len) == 0;
+	if (!ok)
+		snprintf(why, whylen,
+		         "the canary listener at %s could not be asked what it saw (%s): whether "
+		         "the planted key was used is unknown",
+		         base,
+		         rc != CURLE_OK  ? (err[0] ? err : curl_easy_strerror(rc))
+		         : status != 200 ? "it did not answer 200"
+		                         : "its answer was not the uses of a canary");
+	free(body.data);
+	return ok ? 0 : -1;
+}
+
 /* What the deep probes will cost, said before they are sent: prompt tokens
  * counted exactly when the model's tokenizer is known, output at its cap. */
 static void
@@ -212,6 +277,7 @@ cmd_audit(int argc, char **argv)
 	    {"canary-wait", required_argument, NULL, 'W'},
 	    {"canary-listen", required_argument, NULL, 'L'},
 	    {"canary-url", required_argument, NULL, 'U'},
+	    {"canary-report", required_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -225,6 +291,7 @@ cmd_audit(int argc, char **argv)
 	double timeout_s = 60, time_scale = 1;
 	long long canary_wait_us = -1;
 	const char *canary_listen_at = "127.0.0.1:0", *canary_url = NULL;
+	const char *canary_report = NULL; /* a serve's canary listener, elsewhere */
 	int c;
 	while ((c = endpoint_options_next(&ep, argc, argv, "", opts, "audit")) != -1) {
 		switch (c) {
@@ -291,6 +358,9 @@ cmd_audit(int argc, char **argv)
 			break;
 		case 'U':
 			canary_url = optarg;
+			break;
+		case 'R':
+			canary_report = optarg;
 			break;
 		case 'h':
 			endpoint_options_release(&ep);
@@ -393,10 +463,34 @@ cmd_audit(int argc, char **argv)
 	target.stop = scorer_stop_early;
 	target.stop_arg = &stop;
 	target.prompt_tokens = scorer_stop_prompt_tokens;
-	/* the credential canary: planted only when its listener runs */
+	/* the credential canary: planted only when a listener runs, ours or a
+	 * serve's elsewhere (--canary-report) */
 	struct canary canary;
 	struct canary_listener *listener = NULL;
-	if (canary_wait_us >= 0) {
+	char report_base[300] = "";
+	if (canary_report != NULL) {
+		if (canary_url != NULL || strcmp(canary_listen_at, "127.0.0.1:0") != 0) {
+			fputs("assay audit: --canary-report takes the place of --canary-listen and "
+			      "--canary-url\n",
+			      stderr);
+			return 2;
+		}
+		if (strncmp(canary_report, "http://", 7) != 0 &&
+		    strncmp(canary_report, "https://", 8) != 0) {
+			fprintf(stderr,
+			        "assay audit: --canary-report takes a serve's canary listener URL "
+			        "(http:// or https://), not '%s'\n",
+			        canary_report);
+			return 2;
+		}
+		snprintf(report_base, sizeof report_base, "%s", canary_report);
+		for (size_t n = strlen(report_base); n > 0 && report_base[n - 1] == '/'; n--)
+			report_base[n - 1] = '\0';
+		canary_make(&canary, report_base, base_url);
+		target.canary = &canary;
+		if (canary_wait_us < 0)
+			canary_wait_us = 0;
+	} else if (canary_wait_us >= 0) {
 		char host[128], listen_url[200];
 		const char *colon = strrchr(canary_listen_at, ':');
 		double port = 0;
@@ -425,24 +519,31 @@ cmd_audit(int argc, char **argv)
 	                                         3, (int64_t)(timeout_s * 1e6));
 
 	scorer_stop_release(&stop);
-	if (listener != NULL && canary_wait_us > 0) {
+	if (target.canary != NULL && canary_wait_us > 0) {
 		fprintf(
 		    stderr,
 		    "assay audit: waiting %.0f s for anyone to use the canary key planted in the "
-		    "prompts (listening at %s)\n",
-		    canary_wait_us / 1e6, canary.url);
+		    "prompts (%s %s)\n",
+		    canary_wait_us / 1e6, listener ? "listening at" : "reported to", canary.url);
 		struct timeval tv = {(time_t)(canary_wait_us / 1000000),
 		                     (suseconds_t)(canary_wait_us % 1000000)};
 		event_base_loopexit(base, &tv);
 		event_base_dispatch(base);
 	}
+	/* a serve's listener elsewhere is asked what it saw of the canary */
+	char report_why[400] = "";
+	if (canary_report != NULL &&
+	    canary_ask_report(report_base, &canary, report_why, sizeof report_why) != 0)
+		canary.n_hits = 0;
 	/* what the relay echoed of the canary stays out of the report: the
 	 * token is for the listener alone */
-	if (listener != NULL)
+	if (target.canary != NULL)
 		audit_run_redact_canary(run, &canary);
 	struct assessment a;
 	assessment_init(&a);
 	scorer_assess(scorer, run, claimed, &a);
+	if (report_why[0] != '\0')
+		assessment_unjudged(&a, "credential harvesting", report_why);
 	char *hint = endpoint_run_hint(run);
 	struct posture posture;
 	posture_assess(run, insecure, &posture);

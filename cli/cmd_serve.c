@@ -78,6 +78,12 @@
 /* Uses of canaries that came while the database could not be written wait
  * with the runs, at most this many (a flood beyond it is said, and lost). */
 #define HITS_WAITING_MAX 256
+/* Requests to the listener with no canary of ours are kept in memory, the
+ * last UNCLAIMED_MAX for at most UNCLAIMED_KEEP_MS: an `assay audit
+ * --canary-report` that planted its own canary here asks for them by
+ * digest (probes/canary.h). */
+#define UNCLAIMED_MAX 1024
+#define UNCLAIMED_KEEP_MS (24LL * 3600 * 1000)
 #define UNSAVED_RETRY_MS 500
 #define UNSAVED_RETRY_MAX_MS 30000
 
@@ -101,6 +107,8 @@ struct serve {
 	long canary_unknown;                 /* requests with no canary of ours */
 	struct canary_request *hits_waiting; /* uses not written yet, oldest first */
 	size_t n_hits_waiting;
+	struct canary_request *unclaimed; /* a ring of UNCLAIMED_MAX */
+	size_t n_unclaimed;               /* kept so far (the ring's next slot mod MAX) */
 };
 
 /* A run's canary goes with the run (the run only borrowed it). */
@@ -149,14 +157,18 @@ save_hit(struct serve *s, const struct canary_request *r)
 	struct store_canary found;
 	int rc = store_canary_find(s->store, r->token_sha256, r->key_sha256, &found);
 	if (rc == 0) {
-		/* a scanner, a guess or a canary forgotten (STORE_CANARY_KEEP_MS):
-		 * no finding; said at the 1st, 2nd, 4th, ... so a flood cannot
-		 * fill the log */
+		/* a scanner, a guess, a canary forgotten (STORE_CANARY_KEEP_MS) or
+		 * an audit's that reports here: no finding of ours, kept a day for
+		 * that audit to ask; said at the 1st, 2nd, 4th, ... so a flood
+		 * cannot fill the log */
+		if (s->unclaimed == NULL)
+			s->unclaimed = xcalloc(UNCLAIMED_MAX, sizeof *s->unclaimed);
+		s->unclaimed[s->n_unclaimed++ % UNCLAIMED_MAX] = *r;
 		long n = ++s->canary_unknown;
 		if ((n & (n - 1)) == 0)
 			fprintf(stderr,
 			        "assay: canary listener: %ld request%s with no canary of ours "
-			        "(ignored), the latest from %s\n",
+			        "(kept a day for audits reporting here), the latest from %s\n",
 			        n, n == 1 ? "" : "s", r->hit.peer);
 		return 0;
 	}
@@ -171,6 +183,25 @@ save_hit(struct serve *s, const struct canary_request *r)
 }
 
 static void schedule_retry(struct serve *s, int64_t ms);
+
+/* An audit asks for the uses of its canary (probes/canary.h): those kept
+ * in the ring whose token or key digest is its, oldest first. */
+static long
+answer_canary_query(const struct canary_query *q, struct canary_hit *out, size_t max, void *arg)
+{
+	struct serve *s = arg;
+	size_t kept = s->n_unclaimed < UNCLAIMED_MAX ? s->n_unclaimed : UNCLAIMED_MAX;
+	size_t first = s->n_unclaimed - kept, n = 0;
+	int64_t since = wall_ms() - UNCLAIMED_KEEP_MS;
+	for (size_t i = first; i < s->n_unclaimed && n < max; i++) {
+		const struct canary_request *r = &s->unclaimed[i % UNCLAIMED_MAX];
+		int ours = strcmp(r->token_sha256, q->token_sha256) == 0 ||
+		           (q->key_sha256[0] && strcmp(r->key_sha256, q->key_sha256) == 0);
+		if (ours && r->hit.at_ms >= since)
+			out[n++] = r->hit;
+	}
+	return (long)n;
+}
 
 /* A request reached the canary listener (event loop): recorded now, or
  * kept (in order, behind the uses already waiting) until the database
@@ -550,6 +581,7 @@ cmd_serve(int argc, char **argv)
 		snprintf(s.canary_base, sizeof s.canary_base, "%s",
 		         s.config->canary_url ? s.config->canary_url : bound);
 		canary_listener_on_request(s.canary, canary_use_cb, &s);
+		canary_listener_on_query(s.canary, answer_canary_query, &s);
 		snprintf(canary_line, sizeof canary_line, "canary listener %s (planted as %s)\n",
 		         bound, s.canary_base);
 	}
@@ -652,6 +684,7 @@ out:
 	if (s.retry_ev)
 		event_free(s.retry_ev);
 	free(s.hits_waiting);
+	free(s.unclaimed);
 	scheduler_free(sched);
 	canary_listener_free(s.canary);
 	if (sigint)

@@ -7,6 +7,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,8 @@ struct canary_listener {
 	size_t n;
 	canary_request_cb cb;
 	void *cb_arg;
+	canary_query_cb query_cb;
+	void *query_arg;
 };
 
 /* Printable ASCII of s, at most n - 1 bytes: a harvester's words are
@@ -250,10 +253,60 @@ notify(struct canary_listener *l, struct evhttp_request *req, const char *auth, 
 	l->cb(&r, l->cb_arg);
 }
 
+/* Is s 64 lower-case hex digits? */
+static int
+is_sha256_hex(const char *s, size_t n)
+{
+	if (n != 64)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* GET /r/TOKEN_SHA256/KEY_SHA256: the uses of that canary, as JSON. 1 when
+ * uri was such a query (answered), else 0. */
+static int
+answer_query(struct canary_listener *l, struct evhttp_request *req, const char *uri)
+{
+	if (l->query_cb == NULL || uri == NULL || strncmp(uri, "/r/", 3) != 0)
+		return 0;
+	struct canary_query q;
+	memset(&q, 0, sizeof q);
+	const char *t = uri + 3, *slash = strchr(t, '/');
+	size_t tn = slash ? (size_t)(slash - t) : strcspn(t, "?#");
+	const char *k = slash ? slash + 1 : "";
+	size_t kn = strcspn(k, "/?#");
+	int status = 400;
+	char *body = NULL;
+	if (is_sha256_hex(t, tn) && (kn == 0 || is_sha256_hex(k, kn))) {
+		memcpy(q.token_sha256, t, tn);
+		memcpy(q.key_sha256, k, kn);
+		struct canary_hit hits[CANARY_HITS_MAX];
+		long n = l->query_cb(&q, hits, CANARY_HITS_MAX, l->query_arg);
+		body = canary_hits_json(hits, n > 0 ? (size_t)n : 0);
+		status = 200;
+	} else {
+		body = xstrdup("{\"error\":\"GET /r/<token sha256>/<key sha256>\"}");
+	}
+	struct evbuffer *out = evbuffer_new();
+	evbuffer_add(out, body, strlen(body));
+	evhttp_add_header(evhttp_request_get_output_headers(req), "content-type",
+	                  "application/json");
+	evhttp_send_reply(req, status, status == 200 ? "OK" : "Bad Request", out);
+	evbuffer_free(out);
+	free(body);
+	return 1;
+}
+
 static void
 request_cb(struct evhttp_request *req, void *arg)
 {
 	struct canary_listener *l = arg;
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_GET &&
+	    answer_query(l, req, evhttp_request_get_uri(req)))
+		return;
 	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
 	const char *auth = evhttp_find_header(in, "authorization");
 	const char *xkey = evhttp_find_header(in, "x-api-key");
@@ -328,4 +381,70 @@ canary_listener_free(struct canary_listener *l)
 		evhttp_free(l->http);
 	free(l->watched);
 	free(l);
+}
+
+void
+canary_listener_on_query(struct canary_listener *l, canary_query_cb cb, void *arg)
+{
+	l->query_cb = cb;
+	l->query_arg = arg;
+}
+
+char *
+canary_hits_json(const struct canary_hit *hits, size_t n)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(
+		    list,
+		    json_pack("{s:I, s:s, s:s, s:s, s:s, s:b}", "at_ms", (json_int_t)hits[i].at_ms,
+		              "peer", hits[i].peer, "user_agent", hits[i].user_agent, "method",
+		              hits[i].method, "path", hits[i].path, "with_key", hits[i].with_key));
+	json_t *root = json_pack("{s:o}", "hits", list);
+	char *s = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	return s;
+}
+
+/* A string member of o into out (sanitized, capped), "" when absent. */
+static void
+member(const json_t *o, const char *name, char *out, size_t n)
+{
+	keep_clean(out, n, json_string_value(json_object_get(o, name)));
+}
+
+int
+canary_hits_from_json(struct canary *c, const char *json, size_t len)
+{
+	json_t *root = json_loadb(json, len, 0, NULL);
+	json_t *list = json_object_get(root, "hits");
+	if (!json_is_array(list)) {
+		json_decref(root);
+		return -1;
+	}
+	size_t i;
+	json_t *h;
+	json_array_foreach(list, i, h)
+	{
+		if (c->n_hits == CANARY_HITS_MAX) {
+			c->more_hits++;
+			continue;
+		}
+		struct canary_hit *out = &c->hits[c->n_hits];
+		memset(out, 0, sizeof *out);
+		json_t *at = json_object_get(h, "at_ms");
+		if (!json_is_integer(at))
+			continue;
+		out->at_ms = (int64_t)json_integer_value(at);
+		member(h, "peer", out->peer, sizeof out->peer);
+		member(h, "user_agent", out->user_agent, sizeof out->user_agent);
+		member(h, "method", out->method, sizeof out->method);
+		member(h, "path", out->path, sizeof out->path);
+		scrub_keys(out->path);
+		scrub_keys(out->user_agent);
+		out->with_key = json_is_true(json_object_get(h, "with_key"));
+		c->n_hits++;
+	}
+	json_decref(root);
+	return 0;
 }

@@ -123,6 +123,29 @@ struct canary_request {
 typedef void (*canary_request_cb)(const struct canary_request *r, void *arg);
 /* Call cb for every request (after the watched canaries are matched). */
 void canary_listener_on_request(struct canary_listener *l, canary_request_cb cb, void *arg);
+
+/*
+ * Reporting to a listener elsewhere (`assay audit --canary-report URL`, a
+ * serve's listener): GET URL/r/TOKEN_SHA256/KEY_SHA256 answers the uses
+ * seen of that canary as JSON, {"hits": [{"at_ms", "peer", "user_agent",
+ * "method", "path", "with_key"}]}. The digests are unguessable and only
+ * the auditor and the relay know the token, so the query needs no other
+ * secret; such a request is no use of a canary. The listener asks cb for
+ * the uses (at most max into out; it returns how many, or -1 for none
+ * kept) and answers them.
+ */
+struct canary_query {
+	char token_sha256[65];
+	char key_sha256[65];
+};
+typedef long (*canary_query_cb)(const struct canary_query *q, struct canary_hit *out, size_t max,
+                                void *arg);
+void canary_listener_on_query(struct canary_listener *l, canary_query_cb cb, void *arg);
+/* The hits as that JSON (a new string the caller frees). */
+char *canary_hits_json(const struct canary_hit *hits, size_t n);
+/* Parse that JSON into c's hits (sanitized, capped; more_hits counts the
+ * rest). 0, or -1 when it is not that shape. */
+int canary_hits_from_json(struct canary *c, const char *json, size_t len);
 void canary_listener_free(struct canary_listener *l);
 
 #endif

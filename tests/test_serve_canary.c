@@ -341,6 +341,70 @@ Test(serve_canary, a_use_while_the_database_is_locked_waits_and_is_reported, .in
 	cr_expect_geq(db_int(s.db, "SELECT count(*) FROM canary_hits"), 1);
 }
 
+/* `assay audit --canary-report URL` of relay against serve's listener: the
+ * audit's JSON (the caller decrefs). */
+static json_t *
+report_audit(const char *relay, const char *listener)
+{
+	char *argv[] = {(char *)test_binary("assay"),
+	                (char *)"audit",
+	                (char *)"--base-url",
+	                (char *)fixture_url(&env.world, relay),
+	                (char *)"--model",
+	                (char *)"gpt-4o",
+	                (char *)"--time-scale",
+	                (char *)"0.05",
+	                (char *)"--canary-report",
+	                (char *)listener,
+	                (char *)"--canary-wait",
+	                (char *)"3s",
+	                (char *)"--json",
+	                NULL};
+	char *out = NULL, *err = NULL;
+	run_capture(argv, 90000, &out, &err);
+	json_t *j = json_loads(out ? out : "", 0, NULL);
+	cr_assert_not_null(j, "%s: %s %s", relay, out, err);
+	free(out);
+	free(err);
+	return j;
+}
+
+/* An audit that reports to serve's canary listener (one a relay can reach,
+ * where the auditor's machine is not): the harvester's use of the audit's
+ * own canary comes back to the audit, naming the audit's relay; the honest
+ * relay is not accused; a listener that cannot be asked leaves the check
+ * not judged, said. */
+Test(serve_canary, an_audit_reporting_to_serve_catches_the_harvester, .init = setup,
+     .fini = teardown, .timeout = 240)
+{
+	struct served s;
+	serve_up(&s);
+	json_t *j = report_audit("harvester", s.canary);
+	const json_t *f = harvesting(j);
+	cr_assert_not_null(f, "no credential_harvesting finding: %s",
+	                   json_string_value(json_object_get(j, "reason")));
+	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "misbehaving");
+	cr_expect_not_null(strstr(evidence(f, "observed"), "python-requests"), "%s",
+	                   evidence(f, "observed"));
+	json_decref(j);
+
+	j = report_audit("honest", s.canary);
+	cr_expect_null(harvesting(j));
+	cr_expect_null(
+	    json_find(json_object_get(j, "not_judged"), "check", "credential harvesting"),
+	    "the listener was asked");
+	json_decref(j);
+	cr_expect_eq(child_stop(&s.child, 20000), 0);
+
+	/* serve is gone: nobody to ask */
+	j = report_audit("honest", s.canary);
+	const json_t *u =
+	    json_find(json_object_get(j, "not_judged"), "check", "credential harvesting");
+	cr_assert_not_null(u, "a listener that cannot be asked was passed in silence");
+	cr_expect_not_null(strstr(json_string_value(json_object_get(u, "reason")), "unknown"));
+	json_decref(j);
+}
+
 Test(serve_canary, echoes_of_the_key_and_token_are_redacted)
 {
 	struct canary c;
