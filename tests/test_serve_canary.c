@@ -224,7 +224,7 @@ Test(serve_canary, a_harvesting_relay_is_named_and_the_honest_one_is_not, .init 
 	cr_expect_null(harvesting(honest), "the honest relay is accused");
 	json_decref(root);
 
-	cr_expect_eq(child_stop(&s.child, 10000), 0);
+	cr_expect_eq(child_stop(&s.child, 30000), 0);
 	cr_expect_eq(db_int(s.db, "SELECT count(*) FROM canary_hits h JOIN canaries c ON"
 	                          " c.id = h.canary JOIN targets t ON t.id = c.target"
 	                          " WHERE t.relay = 'honest'"),
@@ -256,7 +256,7 @@ Test(serve_canary, a_use_long_after_the_run_names_that_run_and_survives_a_restar
 	char expected[400];
 	snprintf(expected, sizeof expected, "%s", evidence(f, "expected"));
 	json_decref(root);
-	cr_expect_eq(child_stop(&s.child, 10000), 0);
+	cr_expect_eq(child_stop(&s.child, 30000), 0);
 
 	/* the run the finding names was saved before the use came, and the use
 	 * was reported by a later run */
@@ -295,7 +295,10 @@ Test(serve_canary, a_use_long_after_the_run_names_that_run_and_survives_a_restar
 	root = http_get_json(api);
 	cr_expect_not_null(harvesting(entry_of(root, "late")), "forgotten at the restart");
 	json_decref(root);
-	cr_expect_eq(child_stop(&s.child, 10000), 0);
+	long long stop_at = test_now_ms();
+	int stopped = child_stop(&s.child, 30000);
+	cr_expect_eq(stopped, 0, "serve's restart stopped with %d after %lld ms (log %s)", stopped,
+	             test_now_ms() - stop_at, s.log);
 	char wal[320];
 	snprintf(wal, sizeof wal, "%s-wal", s.db);
 	expect_no_key(s.db);
