@@ -27,6 +27,7 @@
 #include "scoring/listing.h"
 #include "scoring/posture.h"
 #include "probes/models_list.h"
+#include "probes/plainhttp.h"
 #include "scoring/tokenizer.h"
 #include "scoring/verdict.h"
 
@@ -514,11 +515,16 @@ cmd_audit(int argc, char **argv)
 	}
 	if (deep)
 		print_deep_cost(cat, claimed);
+	/* does the relay answer over plain HTTP too? one keyless GET, run
+	 * beside the audit (https base URLs only; probes/plainhttp.h) */
+	struct plainhttp plain;
+	plainhttp_start(&plain, engine, (enum api_kind)api, base_url);
 	struct audit_run *run = audit_run_to_end(base, engine, cat, &target,
 	                                         TIER_CHEAP | TIER_MEDIUM | (deep ? TIER_DEEP : 0),
 	                                         3, (int64_t)(timeout_s * 1e6));
 
 	scorer_stop_release(&stop);
+	plainhttp_wait(&plain, base);
 	if (target.canary != NULL && canary_wait_us > 0) {
 		fprintf(
 		    stderr,
@@ -546,7 +552,8 @@ cmd_audit(int argc, char **argv)
 		assessment_unjudged(&a, "credential harvesting", report_why);
 	char *hint = endpoint_run_hint(run);
 	struct posture posture;
-	posture_assess(run, insecure, &posture);
+	posture_assess(run, insecure, &plain, &posture);
+	plainhttp_release(&plain);
 	if (json) {
 		json_t *j = assessment_to_json(&a);
 		char *url = endpoint_url((enum api_kind)api, base_url);

@@ -24,3 +24,9 @@ SIMTOK_TESTS := $(addprefix $(BUILD)/tests/,test_simtok test_fixture test_fixtur
 $(SIMTOK_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/helpers.o \
     $(BUILD)/tests/sim_helpers.o $(BUILD)/fixtures/simtok.o $(BUILD)/libassay.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
+
+# An endpoint with `tls:` serves https through libevent's OpenSSL
+# bufferevent: the fixture (and the tests that link its objects) link
+# libevent_openssl; the product does not.
+FIXTURE_LIBS := $(shell pkg-config --libs libevent_openssl 2>/dev/null)
+$(FIXTURE) $(FIXTURE_UNIT_TESTS): PKG_LIBS += $(FIXTURE_LIBS)

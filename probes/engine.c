@@ -9,7 +9,8 @@
  * own the rest, each behind a header that only the engine's files (and
  * tests) include: probes/pacing.c the pools, queues and waits;
  * probes/arrival.c the chunk stamps and timing_disturbed; probes/redact.c
- * the secrets kept out of observations.
+ * the secrets kept out of observations; probes/tlsinfo.c the TLS version
+ * and certificate expiry read from curl's OpenSSL handle.
  *
  * States of a transfer:
  *
@@ -45,6 +46,7 @@
 #include "probes/engine_test.h" /* defines engine_base_new */
 #include "probes/pacing.h"
 #include "probes/redact.h"
+#include "probes/tlsinfo.h"
 
 struct transfer {
 	struct engine *engine;
@@ -320,6 +322,10 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	size_t vlen;
 	if (n > 5 && strncmp(ptr, "HTTP/", 5) == 0) {
 		t->status = 0; /* a new response (after 1xx) */
+		/* the TLS session is curl's only while the connection is the
+		 * transfer's: read now, not in finish_transfer */
+		if (t->obs->tls_version == OBS_TLS_NONE)
+			tlsinfo_read(t->easy, t->obs);
 		return n;
 	}
 	/* Retry-After (seconds or an HTTP date) is read by curl itself, at the end */
@@ -571,6 +577,13 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 	 * user turned verification off */
 	if (t->status > 0 && strncasecmp(t->url, "https://", 8) == 0 && !e->insecure)
 		o->posture |= OBS_POSTURE_TLS;
+	/* a redirect is not followed; where it pointed is a fact of posture
+	 * (plain HTTP sent on to https) */
+	char *location = NULL;
+	if (t->easy != NULL && t->status >= 300 && t->status < 400 &&
+	    curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK &&
+	    location != NULL && strncasecmp(location, "https://", 8) == 0)
+		o->posture |= OBS_POSTURE_TO_HTTPS;
 	pacing_note_result(e->pacing, &t->pace, o, now);
 	int64_t stalled =
 	    o->n_chunks > 0

@@ -8,8 +8,9 @@
  * max_in_flight wait in a FIFO queue.
  *
  * This is the only header of the engine the product includes: its parts'
- * headers (probes/pacing.h, probes/arrival.h, probes/redact.h) are the
- * engine's own, and its test and bench hooks are in probes/engine_test.h.
+ * headers (probes/pacing.h, probes/arrival.h, probes/redact.h,
+ * probes/tlsinfo.h) are the engine's own, and its test and bench hooks are
+ * in probes/engine_test.h.
  * Thread: the one running base's loop, for every call and callback.
  */
 #ifndef ASSAY_ENGINE_H

@@ -128,6 +128,16 @@ bit_from_name(const struct bit_name *t, const char *name)
 }
 
 const char *
+obs_tls_version_name(enum obs_tls_version v)
+{
+	static const char *const tls_names[OBS_TLS__COUNT] = {
+	    [OBS_TLS_SSL] = "SSLv3",   [OBS_TLS_1_0] = "TLSv1.0",
+	    [OBS_TLS_1_1] = "TLSv1.1", [OBS_TLS_1_2] = "TLSv1.2",
+	    [OBS_TLS_1_3] = "TLSv1.3", [OBS_TLS_NEWER] = "newer than TLSv1.3"};
+	return v > OBS_TLS_NONE && v < OBS_TLS__COUNT ? tls_names[v] : NULL;
+}
+
+const char *
 obs_usage_field_name(unsigned bit)
 {
 	return bit_name(usage_names, bit);

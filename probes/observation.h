@@ -85,7 +85,22 @@ enum {
 	OBS_POSTURE_TLS = 1 << 0,      /* the request went over https and verified */
 	OBS_POSTURE_HSTS = 1 << 1,     /* strict-transport-security came back */
 	OBS_POSTURE_CORS_ANY = 1 << 2, /* access-control-allow-origin: * */
+	OBS_POSTURE_TO_HTTPS = 1 << 3, /* a 3xx whose Location is an https URL */
 };
+/* The TLS version a response came over (probes/tlsinfo.h reads it). Stable
+ * names (obs_tls_version_name: OpenSSL's own spelling, "TLSv1.3") go to the
+ * JSON report; below TLS 1.2 is weak (OBS_TLS_WEAK). */
+enum obs_tls_version {
+	OBS_TLS_NONE = 0, /* not https, no handshake, or unknown */
+	OBS_TLS_SSL,      /* SSLv3 or older */
+	OBS_TLS_1_0,
+	OBS_TLS_1_1,
+	OBS_TLS_1_2,
+	OBS_TLS_1_3,
+	OBS_TLS_NEWER, /* a version newer than this build knows */
+	OBS_TLS__COUNT
+};
+#define OBS_TLS_WEAK(v) ((v) > OBS_TLS_NONE && (v) < OBS_TLS_1_2)
 enum {
 	OBS_USAGE_INPUT = 1 << 0,                 /* input_tokens / prompt_tokens */
 	OBS_USAGE_OUTPUT = 1 << 1,                /* output_tokens / completion_tokens */
@@ -159,6 +174,12 @@ struct observation {
 	int64_t last_byte_us; /* the last response byte (headers or body) from
 	                       * the start of the transfer; -1: none came */
 	int64_t timeout_us;   /* the deadline it was given; -1: never sent */
+
+	/* the TLS session of the connection that answered (probes/tlsinfo.h),
+	 * read while curl still held it */
+	enum obs_tls_version tls_version;
+	int64_t cert_not_after; /* the server certificate's notAfter (Unix
+	                         * seconds); 0: unknown, or not https */
 };
 
 void observation_init(struct observation *o);
@@ -171,6 +192,8 @@ const char *obs_usage_field_name(unsigned bit);
 unsigned obs_usage_field_from_name(const char *name);
 const char *obs_header_name(unsigned bit);
 unsigned obs_header_from_name(const char *name);
+/* "TLSv1.3" and the like; NULL for OBS_TLS_NONE or a value out of range. */
+const char *obs_tls_version_name(enum obs_tls_version v);
 
 /* Append an event letter to o->events (a run of one letter is kept once;
  * past the cap the sequence ends in '+'). */
