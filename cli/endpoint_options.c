@@ -59,9 +59,10 @@ take(struct endpoint_options *o, int c, const char *arg, const char *cmd)
 		return 1;
 	case 'A':
 		if ((o->auth = auth_from_name(arg)) < 0) {
-			fprintf(stderr,
-			        "assay %s: --auth is 'bearer', 'x-api-key' or 'api-key', not '%s'\n",
-			        cmd, arg);
+			fprintf(
+			    stderr,
+			    "assay %s: --auth is 'bearer', 'x-api-key' or 'api-key', not '%s'\n",
+			    cmd, arg);
 			return -1;
 		}
 		return 1;

@@ -35,11 +35,11 @@ struct audit_target;
 // clang-format on
 
 struct endpoint_options {
-	const char *base_url, *model, *key_env; /* argv's, or azure_url */
+	const char *base_url, *model, *key_env;           /* argv's, or azure_url */
 	const char *azure_deployment, *azure_api_version; /* argv's */
-	char *azure_url; /* owned: the deployment's base URL, once the options end */
-	int auth;        /* enum auth_kind */
-	struct http_header *headers;            /* owned; the values are secrets */
+	char *azure_url;             /* owned: the deployment's base URL, once the options end */
+	int auth;                    /* enum auth_kind */
+	struct http_header *headers; /* owned; the values are secrets */
 	size_t n_headers;
 };
 
