@@ -40,7 +40,8 @@ usage(FILE *f)
 	      "                   [--insecure-skip-tls-verify] [--deep] [--budget TOKENS]\n"
 	      "                   [--time-scale X]\n"
 	      "                   [--header 'Name: value']... [--header-env 'Name: VAR']...\n"
-	      "                   [--auth bearer|x-api-key]\n"
+	      "                   [--auth bearer|x-api-key|api-key]\n"
+	      "                   [--azure-deployment NAME --azure-api-version VERSION]\n"
 	      "                   [--canary-wait DURATION [--canary-listen HOST:PORT]\n"
 	      "                    [--canary-url URL] | --canary-report URL]\n"
 	      "\n"
@@ -53,6 +54,12 @@ usage(FILE *f)
 	      "as the API's SDK takes it (https://relay.example/v1 for openai, the host\n"
 	      "alone for anthropic); the endpoint used is printed. --api responses audits the\n"
 	      "OpenAI Responses API (POST /v1/responses) on the same base URL as openai.\n"
+	      "Azure OpenAI: --base-url https://NAME.openai.azure.com --azure-deployment\n"
+	      "DEPLOYMENT --azure-api-version 2024-10-21 audits the deployment's URL\n"
+	      "(/openai/deployments/DEPLOYMENT/chat/completions?api-version=...; pasting that\n"
+	      "base URL whole does the same), with the key in api-key: by default and no\n"
+	      "model list asked; the v1 API is --base-url https://NAME.openai.azure.com/openai/v1\n"
+	      "--auth api-key. --model stays the model the relay claims, not the deployment.\n"
 	      "--deep adds long-context and long-output probes (tens of thousands of tokens;\n"
 	      "their cost is printed before they are sent). --budget stops sending once the\n"
 	      "tokens billed (prompt and completion, reasoning included) would pass TOKENS\n"
@@ -454,7 +461,9 @@ cmd_audit(int argc, char **argv)
 	if (base == NULL || engine == NULL)
 		fatal(70, "cannot set up the event loop or libcurl");
 	baseline_request_rules(claimed, &target.rules);
-	target.list_models = 1;
+	/* Azure's lists (/openai/models, /openai/deployments) are not in the
+	 * OpenAI shape: not asked, rather than a list that is not there */
+	target.list_models = !endpoint_is_azure_deployment(target.base_url);
 	/* a reasoning model's default audit stays cheap; --deep says its cost
 	 * before it sends, and is not cut short by the default */
 	target.budget_tokens = budget >= 0 ? (long)budget : deep ? 0 : AUDIT_BUDGET_TOKENS;

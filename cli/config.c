@@ -352,12 +352,53 @@ load_canary(struct config *c, const struct ynode *root, char *err, size_t errlen
 	return 0;
 }
 
+/*
+ * azure: {deployment: NAME, api_version: YYYY-MM-DD}: base_url is then the
+ * Azure resource and becomes the deployment's URL (probes/endpoint.h
+ * endpoint_azure_url); api_version alone adds it to base_url (the v1 URL's
+ * api-version=preview).
+ */
+static int
+load_azure(const char *file, struct config_relay *r, const struct ynode *v, char *err,
+           size_t errlen)
+{
+	static const char *const keys[] = {"deployment", "api_version", NULL};
+	if (v->kind != YNODE_MAP)
+		return ytree_error(err, errlen, file, v->line,
+		                   "azure is a mapping, e.g. {deployment: prod-4o, api_version: "
+		                   "2024-10-21}");
+	if (ytree_check_keys(v, file, keys, err, errlen) != 0)
+		return -1;
+	char *deployment = NULL, *version = NULL, *url = NULL, why[512];
+	int rc = -1;
+	if (get_string(v, "deployment", file, &deployment, err, errlen) != 0 ||
+	    get_string(v, "api_version", file, &version, err, errlen) != 0)
+		goto done;
+	if (deployment == NULL && version == NULL) {
+		ytree_error(err, errlen, file, v->line,
+		            "azure needs a deployment or an api_version");
+		goto done;
+	}
+	if (endpoint_azure_url(r->base_url, deployment, version, &url, why, sizeof why) != 0) {
+		ytree_error(err, errlen, file, v->line, "%s", why);
+		goto done;
+	}
+	free(r->base_url);
+	r->base_url = url;
+	rc = 0;
+done:
+	free(deployment);
+	free(version);
+	return rc;
+}
+
 static int
 load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char *err,
            size_t errlen)
 {
-	static const char *const keys[] = {"name",    "base_url", "api",      "key_env", "auth",
-	                                   "headers", "models",   "interval", "passive", NULL};
+	static const char *const keys[] = {"name",    "base_url", "api",    "key_env",
+	                                   "auth",    "headers",  "models", "interval",
+	                                   "passive", "azure",    NULL};
 	const char *file = c->path;
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
@@ -385,6 +426,8 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 	if (config_check_url(s, why, sizeof why) != 0)
 		return ytree_error(err, errlen, file, v->line, "%s", why);
 	r->base_url = xstrdup(s);
+	if ((v = ytree_get(n, "azure")) != NULL && load_azure(file, r, v, err, errlen) != 0)
+		return -1;
 	r->api = API_OPENAI;
 	int api = API_OPENAI, auth = AUTH_DEFAULT;
 	if (load_name(n, "api", api_from_name, API_NAMES_TEXT, file, &api, err, errlen) != 0)
@@ -398,10 +441,14 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 			                   "environment variable '%s' (key_env) is not set", s);
 		r->key_env = xstrdup(s);
 	}
-	if (load_name(n, "auth", auth_from_name, "'bearer' or 'x-api-key'", file, &auth, err,
-	              errlen) != 0)
+	if (load_name(n, "auth", auth_from_name, "'bearer', 'x-api-key' or 'api-key'", file, &auth,
+	              err, errlen) != 0)
 		return -1;
 	r->auth = (enum auth_kind)auth;
+	/* Azure's SDK sends the key as api-key on deployment URLs */
+	if (r->auth == AUTH_DEFAULT && r->api != API_ANTHROPIC &&
+	    endpoint_is_azure_deployment(r->base_url))
+		r->auth = AUTH_API_KEY;
 	if ((v = ytree_get(n, "headers")) != NULL) {
 		size_t bad;
 		if (load_headers(file, r, v, err, errlen) != 0)

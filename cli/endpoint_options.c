@@ -1,10 +1,12 @@
 /*
- * endpoint_options: --base-url, --model, --key-env, --header, --header-env
- * and --auth for audit and baseline record (cli/endpoint_options.h).
+ * endpoint_options: --base-url, --model, --key-env, --header, --header-env,
+ * --auth and the Azure options for audit and baseline record
+ * (cli/endpoint_options.h).
  */
 #include "cli/endpoint_options.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/config.h"
@@ -26,6 +28,8 @@ endpoint_options_release(struct endpoint_options *o)
 	http_headers_free(o->headers, o->n_headers);
 	o->headers = NULL;
 	o->n_headers = 0;
+	free(o->azure_url);
+	o->azure_url = NULL;
 }
 
 /* 1 when c is one of ENDPOINT_LONG_OPTIONS, taken; 0 when it is not; -1
@@ -55,10 +59,18 @@ take(struct endpoint_options *o, int c, const char *arg, const char *cmd)
 		return 1;
 	case 'A':
 		if ((o->auth = auth_from_name(arg)) < 0) {
-			fprintf(stderr, "assay %s: --auth is 'bearer' or 'x-api-key', not '%s'\n",
-			        cmd, arg);
+			fprintf(
+			    stderr,
+			    "assay %s: --auth is 'bearer', 'x-api-key' or 'api-key', not '%s'\n",
+			    cmd, arg);
 			return -1;
 		}
+		return 1;
+	case 'Z':
+		o->azure_deployment = arg;
+		return 1;
+	case 'V':
+		o->azure_api_version = arg;
 		return 1;
 	default:
 		return 0;
@@ -74,7 +86,20 @@ endpoint_options_next(struct endpoint_options *o, int argc, char **argv, const c
 		taken = take(o, c, optarg, cmd);
 	if (taken < 0)
 		return ENDPOINT_OPTION_REFUSED;
-	return taken == 0 ? c : -1;
+	if (taken == 0)
+		return c;
+	/* the end: the Azure options name the deployment's URL */
+	if ((o->azure_deployment != NULL || o->azure_api_version != NULL) && o->base_url != NULL &&
+	    o->azure_url == NULL) {
+		char err[512];
+		if (endpoint_azure_url(o->base_url, o->azure_deployment, o->azure_api_version,
+		                       &o->azure_url, err, sizeof err) != 0) {
+			fprintf(stderr, "assay %s: %s\n", cmd, err);
+			return ENDPOINT_OPTION_REFUSED;
+		}
+		o->base_url = o->azure_url;
+	}
+	return -1;
 }
 
 int
@@ -83,8 +108,12 @@ endpoint_options_target(const struct endpoint_options *o, const char *cmd, const
 {
 	char err[1024];
 	size_t bad;
-	if (endpoint_headers_check(o->headers, o->n_headers, api, (enum auth_kind)o->auth,
-	                           key != NULL, &bad, err, sizeof err) != 0) {
+	enum auth_kind auth = (enum auth_kind)o->auth;
+	if (auth == AUTH_DEFAULT && api != API_ANTHROPIC && o->base_url != NULL &&
+	    endpoint_is_azure_deployment(o->base_url))
+		auth = AUTH_API_KEY;
+	if (endpoint_headers_check(o->headers, o->n_headers, api, auth, key != NULL, &bad, err,
+	                           sizeof err) != 0) {
 		fprintf(stderr, "assay %s: --header: %s\n", cmd, err);
 		return -1;
 	}
@@ -93,7 +122,7 @@ endpoint_options_target(const struct endpoint_options *o, const char *cmd, const
 	                           .api = api,
 	                           .model = (char *)o->model,
 	                           .api_key = (char *)key,
-	                           .auth = (enum auth_kind)o->auth,
+	                           .auth = auth,
 	                           .headers = o->headers,
 	                           .n_headers = o->n_headers};
 	return 0;

@@ -1,7 +1,9 @@
 /*
  * endpoint_options: the command-line options that name an endpoint and how
  * to reach it, as `assay audit` and `assay baseline record` both take them:
- * --base-url, --model, --key-env, --header, --header-env, --auth.
+ * --base-url, --model, --key-env, --header, --header-env, --auth, and
+ * Azure OpenAI's --azure-deployment and --azure-api-version, which make
+ * the base URL the deployment's (probes/endpoint.h endpoint_azure_url).
  *
  * Each command keeps its own getopt_long loop and table (splicing
  * ENDPOINT_LONG_OPTIONS into it) and hands every option to
@@ -27,13 +29,17 @@ struct audit_target;
 	{"key-env", required_argument, NULL, 'k'}, \
 	{"header", required_argument, NULL, 'H'}, \
 	{"header-env", required_argument, NULL, 'E'}, \
-	{"auth", required_argument, NULL, 'A'}
+	{"auth", required_argument, NULL, 'A'}, \
+	{"azure-deployment", required_argument, NULL, 'Z'}, \
+	{"azure-api-version", required_argument, NULL, 'V'}
 // clang-format on
 
 struct endpoint_options {
-	const char *base_url, *model, *key_env; /* argv's, not copied */
-	int auth;                               /* enum auth_kind */
-	struct http_header *headers;            /* owned; the values are secrets */
+	const char *base_url, *model, *key_env;           /* argv's, or azure_url */
+	const char *azure_deployment, *azure_api_version; /* argv's */
+	char *azure_url;             /* owned: the deployment's base URL, once the options end */
+	int auth;                    /* enum auth_kind */
+	struct http_header *headers; /* owned; the values are secrets */
 	size_t n_headers;
 };
 
@@ -48,6 +54,8 @@ void endpoint_options_release(struct endpoint_options *o);
  * getopt_long sets it), -1 at the end of the options, or
  * ENDPOINT_OPTION_REFUSED when an endpoint option's value was refused,
  * said on stderr after "assay CMD: " (cmd is "audit", "baseline record").
+ * At the end, the Azure options (when given with --base-url) replace
+ * base_url with the deployment's URL; refused when they do not fit.
  */
 #define ENDPOINT_OPTION_REFUSED (-2)
 int endpoint_options_next(struct endpoint_options *o, int argc, char **argv, const char *shortopts,
@@ -55,7 +63,9 @@ int endpoint_options_next(struct endpoint_options *o, int argc, char **argv, con
 /*
  * The audit target the options name, for api, with key (read by the
  * caller from key_env, or NULL): every string the options' or the
- * caller's, nothing copied (rules left empty). -1 when the extra headers
+ * caller's, nothing copied (rules left empty). The API's own auth on an
+ * Azure deployment URL is api-key, as Azure's SDK sends it (--auth bearer
+ * sends an Entra token instead). -1 when the extra headers
  * may not be sent to api with this auth and key, said on stderr as
  * "assay CMD: --header: why".
  */

@@ -580,14 +580,20 @@ openai_chunk(struct adapter_parse *p, json_t *chunk, int64_t now)
 		set_error(p, e != ERR_NONE ? e : ERR_UPSTREAM, msg ? msg : "error event in stream");
 		return 0;
 	}
+	json_t *choices = json_object_get(chunk, "choices");
+	json_t *usage = json_object_get(chunk, "usage");
+	/* Azure OpenAI opens a stream with its prompt's content-filter verdict:
+	 * no choices, "" for id and model, created 0. Its annotation, not a
+	 * chunk of the OpenAI stream: no event, and no id or model from it. */
+	if (json_is_array(choices) && json_array_size(choices) == 0 && usage == NULL &&
+	    json_object_get(chunk, "prompt_filter_results") != NULL)
+		return 0;
 	if (o->id == NULL)
 		take_string(&o->id, json_object_get(chunk, "id"));
 	if (o->model == NULL)
 		take_string(&o->model, json_object_get(chunk, "model"));
 	if (o->system_fingerprint == NULL)
 		take_string(&o->system_fingerprint, json_object_get(chunk, "system_fingerprint"));
-	json_t *choices = json_object_get(chunk, "choices");
-	json_t *usage = json_object_get(chunk, "usage");
 	if (json_is_array(choices) && json_array_size(choices) > 0) {
 		json_t *c0 = json_array_get(choices, 0);
 		json_t *delta = json_object_get(c0, "delta");

@@ -104,6 +104,8 @@ auth_name(enum auth_kind auth)
 		return "bearer";
 	case AUTH_X_API_KEY:
 		return "x-api-key";
+	case AUTH_API_KEY:
+		return "api-key";
 	default:
 		return "default";
 	}
@@ -116,6 +118,8 @@ auth_from_name(const char *name)
 		return AUTH_BEARER;
 	if (strcmp(name, "x-api-key") == 0)
 		return AUTH_X_API_KEY;
+	if (strcmp(name, "api-key") == 0)
+		return AUTH_API_KEY;
 	return -1;
 }
 
@@ -130,7 +134,104 @@ auth_resolve(enum api_kind api, enum auth_kind auth)
 const char *
 auth_header(enum auth_kind resolved)
 {
-	return resolved == AUTH_X_API_KEY ? "x-api-key" : "Authorization";
+	return resolved == AUTH_X_API_KEY ? "x-api-key"
+	       : resolved == AUTH_API_KEY ? "api-key"
+	                                  : "Authorization";
+}
+
+/* ---- Azure OpenAI ---- */
+
+/* Deployment names and API versions as Azure writes them: nothing that
+ * would need escaping in a path or a query. */
+static int
+azure_name_ok(const char *s)
+{
+	if (*s == '\0' || strlen(s) > 128)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= 'A' && *s <= 'Z') || *s == '-' || *s == '_' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+int
+endpoint_is_azure_deployment(const char *base_url)
+{
+	char *path = NULL;
+	CURLU *u = curl_url();
+	int yes = 0;
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, base_url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK)
+		yes = strstr(path, "/openai/deployments/") != NULL;
+	curl_free(path);
+	curl_url_cleanup(u);
+	return yes;
+}
+
+int
+endpoint_azure_url(const char *base_url, const char *deployment, const char *api_version,
+                   char **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (deployment != NULL && api_version == NULL) {
+		snprintf(err, errlen,
+		         "an Azure deployment needs its api-version (--azure-api-version, "
+		         "azure: {api_version}), e.g. 2024-10-21");
+		return -1;
+	}
+	if ((deployment != NULL && !azure_name_ok(deployment)) ||
+	    (api_version != NULL && !azure_name_ok(api_version))) {
+		snprintf(err, errlen,
+		         "Azure deployment names and api-versions are letters, digits, '-', '_' "
+		         "and '.'");
+		return -1;
+	}
+	if (deployment != NULL && endpoint_is_azure_deployment(base_url)) {
+		snprintf(err, errlen,
+		         "the base URL already names a deployment (/openai/deployments/...): give "
+		         "the resource's URL with the deployment, or the deployment's URL alone");
+		return -1;
+	}
+	char *path = NULL, *url = NULL;
+	CURLU *u = curl_url();
+	int rc = -1;
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, base_url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
+		snprintf(err, errlen, "cannot parse the base URL");
+		goto done;
+	}
+	if (deployment != NULL) {
+		size_t n = strlen(path);
+		while (n > 0 && path[n - 1] == '/')
+			n--;
+		int has_openai = ends_with(path, n, "/openai");
+		char *want = xasprintf("%.*s%s/deployments/%s", (int)n, path,
+		                       has_openai ? "" : "/openai", deployment);
+		CURLUcode c = curl_url_set(u, CURLUPART_PATH, want, 0);
+		free(want);
+		if (c != CURLUE_OK)
+			goto bad;
+	}
+	if (api_version != NULL) {
+		char *q = xasprintf("api-version=%s", api_version);
+		CURLUcode c = curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY);
+		free(q);
+		if (c != CURLUE_OK)
+			goto bad;
+	}
+	if (curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
+		goto bad;
+	*out = xstrdup(url);
+	rc = 0;
+	goto done;
+bad:
+	snprintf(err, errlen, "cannot build the Azure URL from the base URL");
+done:
+	curl_free(path);
+	curl_free(url);
+	curl_url_cleanup(u);
+	return rc;
 }
 
 /* ---- extra headers ---- */

@@ -42,19 +42,49 @@ struct audit_run;
  */
 char *endpoint_url(enum api_kind api, const char *base_url);
 
+/* ---- Azure OpenAI ---- */
+
+/*
+ * Azure OpenAI serves Chat Completions at a deployment URL,
+ * {endpoint}/openai/deployments/{deployment}/chat/completions
+ * ?api-version=YYYY-MM-DD[-preview] (the deployment, not the body's model,
+ * picks what answers), and at the v1 URL {endpoint}/openai/v1/chat/
+ * completions, which takes no dated api-version. Both fit endpoint_url()'s
+ * rules once the base URL names the deployment (or /openai/v1): this builds
+ * that base URL.
+ *
+ * The base URL for base_url (the resource, https://NAME.openai.azure.com,
+ * or already ending in /openai), deployment and api_version, into *out (the
+ * caller frees it): deployment given, PATH[/openai]/deployments/DEPLOYMENT
+ * with api-version=API_VERSION in the query (both required: Azure answers
+ * 404 without the version); deployment NULL, base_url as it is with
+ * api-version added (the v1 URL's api-version=preview). -1 with why in err
+ * when a name has a character outside [A-Za-z0-9._-], the version is
+ * missing, or base_url already names a deployment.
+ */
+int endpoint_azure_url(const char *base_url, const char *deployment, const char *api_version,
+                       char **out, char *err, size_t errlen);
+/* Does base_url's path name an Azure deployment (/openai/deployments/X)?
+ * Such a target sends its key as api-key by default and has no model list
+ * to ask (Azure's lists sit at /openai/models and /openai/deployments, in
+ * shapes of their own). */
+int endpoint_is_azure_deployment(const char *base_url);
+
 /* ---- Authentication ---- */
 
 /* Which header carries the key. AUTH_DEFAULT: the API's own
  * (Authorization: Bearer for openai and responses, x-api-key for
- * anthropic). */
-enum auth_kind { AUTH_DEFAULT, AUTH_BEARER, AUTH_X_API_KEY };
+ * anthropic). AUTH_API_KEY is Azure OpenAI's "api-key: KEY" header. */
+enum auth_kind { AUTH_DEFAULT, AUTH_BEARER, AUTH_X_API_KEY, AUTH_API_KEY };
 
-/* "bearer" / "x-api-key"; auth_from_name returns -1 for anything else. */
+/* "bearer" / "x-api-key" / "api-key"; auth_from_name returns -1 for
+ * anything else. */
 const char *auth_name(enum auth_kind auth);
 int auth_from_name(const char *name);
 /* AUTH_DEFAULT resolved for api; other kinds are returned as they are. */
 enum auth_kind auth_resolve(enum api_kind api, enum auth_kind auth);
-/* The header name of a resolved kind: "Authorization" or "x-api-key". */
+/* The header name of a resolved kind: "Authorization", "x-api-key" or
+ * "api-key". */
 const char *auth_header(enum auth_kind resolved);
 
 /* ---- Extra request headers ---- */
