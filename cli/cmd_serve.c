@@ -52,6 +52,7 @@
 #include "probes/endpoint.h"
 #include "probes/engine.h"
 #include "probes/scheduler.h"
+#include "scoring/posture.h"
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
 #include "scoring/identify.h"
@@ -396,6 +397,11 @@ scored_cb(struct monitor_result *r, void *arg)
 	json_t *j = assessment_to_json(a);
 	long errors[ERR__COUNT];
 	store_count_errors(run, errors);
+	/* the relay's security posture, from this run's responses (no plain
+	 * HTTP probe in serve: the audit's alone) */
+	struct posture posture;
+	posture_assess(run, 0, NULL, &posture);
+	json_t *security = posture_json(&posture);
 	struct board_run br = {
 	    .relay = run->target.relay,
 	    .model = run->target.model,
@@ -416,8 +422,10 @@ scored_cb(struct monitor_result *r, void *arg)
 	                  : NULL,
 	    .listed_note = a->listing_note,
 	    .listed_models = a->listing_count,
+	    .security = security,
 	};
 	board_record(s->board, &br);
+	json_decref(security);
 	json_decref(j);
 	fprintf(stderr, "assay: %s %s: %s (%d/%d ok, %ld tokens)\n", run->target.relay,
 	        run->target.model, verdict_name(a->verdict), a->ok_requests, a->requests,

@@ -6,6 +6,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -305,6 +306,29 @@ plain_json(const struct posture *p)
 	                 "detail", p->plain_detail[0] ? p->plain_detail : NULL);
 }
 
+/* posture_print's lines, without their "  - ": what a page shows. */
+static json_t *
+summary_json(const struct posture *p)
+{
+	json_t *lines = json_array();
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (f == NULL)
+		return lines;
+	posture_print(p, f);
+	fclose(f);
+	for (char *line = text, *end; line != NULL && *line; line = end ? end + 1 : NULL) {
+		end = strchr(line, '\n');
+		if (end != NULL)
+			*end = '\0';
+		if (strncmp(line, "  - ", 4) == 0)
+			json_array_append_new(lines, json_string(line + 4));
+	}
+	free(text);
+	return lines;
+}
+
 json_t *
 posture_json(const struct posture *p)
 {
@@ -318,5 +342,6 @@ posture_json(const struct posture *p)
 	json_object_set_new(j, "tls_weak", json_integer(p->tls_weak));
 	json_object_set_new(j, "certificate", cert_json(p));
 	json_object_set_new(j, "plain_http", plain_json(p));
+	json_object_set_new(j, "summary", summary_json(p));
 	return j;
 }

@@ -83,6 +83,21 @@ hostile_board(void)
 	                                .detail = hostile_text,
 	                                .failed_runs = 4};
 	board_incident(b, &inc);
+	/* the latest run's security posture: its lines are the relay's too */
+	json_t *security =
+	    json_pack("{s:[s, s]}", "summary", "HSTS: not sent (0 of 30 responses)", hostile_text);
+	struct board_run latest = {.relay = hostile_relay,
+	                           .model = hostile_model,
+	                           .verdict = "misbehaving",
+	                           .reason = hostile_text,
+	                           .findings = findings,
+	                           .at_ms = now + 1,
+	                           .runs = 1,
+	                           .ttft_ms = -1,
+	                           .tokens_per_s = -1,
+	                           .security = security};
+	board_record(b, &latest);
+	json_decref(security);
 	board_declare(b, "pending-relay", "qwen3-32b", "openai", 60000);
 	json_decref(findings);
 	return b;
@@ -148,6 +163,8 @@ Test(web_pages, every_document_escapes_hostile_relay_text)
 	cr_expect_not_null(strstr(r.blob->data, "ongoing"), "the open incident is shown");
 	cr_expect_not_null(strstr(r.blob->data, "<svg class=\"bars\""));
 	cr_expect_not_null(strstr(r.blob->data, "Verdict history"));
+	cr_expect_not_null(strstr(r.blob->data, "Security posture"), "no security section");
+	cr_expect_not_null(strstr(r.blob->data, "HSTS: not sent (0 of 30 responses)"));
 	board_put(r.blob);
 	board_free(b);
 }

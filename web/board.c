@@ -131,6 +131,7 @@ entry_free(struct board_entry *e)
 	free(e->listed);
 	free(e->listed_note);
 	json_decref(e->findings);
+	json_decref(e->security);
 	for (size_t i = 0; i < e->n_segments; i++)
 		segment_release(&e->segments[i]);
 	for (size_t i = 0; i < e->n_incidents; i++)
@@ -390,6 +391,10 @@ board_record(struct board *b, const struct board_run *run)
 	entry_set_latest(e, run->verdict, run->reason, run->findings, run->at_ms, run->ttft_ms,
 	                 run->tokens_per_s);
 	entry_set_listing(e, run->listed, run->listed_note, run->listed_models);
+	if (run->security != NULL && run->at_ms >= e->last_run_ms) {
+		json_decref(e->security);
+		e->security = json_deep_copy(run->security);
+	}
 	if (run->at_ms > 0) {
 		bucket_add_run(bucket_slot(e->hours, BOARD_HOURS, run->at_ms / HOUR_MS), run);
 		bucket_add_run(bucket_slot(e->days, BOARD_DAYS, run->at_ms / DAY_MS), run);

@@ -72,6 +72,8 @@ struct board_run {
 	                     * the run did not ask, the last one stands */
 	const char *listed_note;
 	long listed_models;
+	json_t *security; /* the run's security posture (scoring/posture.h
+	                   * posture_json), borrowed; NULL: the last stands */
 };
 void board_record(struct board *b, const struct board_run *run);
 /* Insert or update a verdict segment / an incident (by id). */

@@ -65,6 +65,9 @@ struct board_entry {
 	char *listed, *listed_note;   /* what the relay's model list said at the
 	                               * latest run that asked; NULL: never asked */
 	long listed_models;
+	json_t *security; /* the latest run's posture (posture_json), owned; NULL:
+	                   * none yet (pages from memory: a restart shows it
+	                   * after the first run) */
 	struct bucket hours[BOARD_HOURS];
 	struct bucket days[BOARD_DAYS];
 	struct segment segments[BOARD_SEGMENTS]; /* oldest first */

@@ -478,6 +478,7 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 	html_escape(b, e->api);
 	buf_puts(b, "</div>");
 	render_findings(b, e->findings, 1);
+	render_security(b, e->security);
 	buf_puts(b, "<div class=\"windows\">");
 	struct window w[WIN__COUNT];
 	for (int i = 0; i < WIN__COUNT; i++) {
@@ -700,6 +701,7 @@ entry_json(const struct board_view *v, const struct board_entry *e)
 	                        ? json_null()
 	                        : json_pack("{s:s, s:I, s:s?}", "status", e->listed, "models",
 	                                    (json_int_t)e->listed_models, "note", e->listed_note));
+	json_object_set_new(j, "security", e->security ? json_deep_copy(e->security) : json_null());
 	struct score sc;
 	entry_score(e, v->now_ms, &sc);
 	json_object_set_new(j, "score", score_json(&sc));

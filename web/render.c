@@ -337,6 +337,25 @@ render_findings(struct buf *b, json_t *findings, int open)
 }
 
 void
+render_security(struct buf *b, const json_t *security)
+{
+	const json_t *lines = json_object_get(security, "summary");
+	if (json_array_size(lines) == 0)
+		return;
+	buf_puts(b, "<div class=\"security\"><h3>Security posture <small>(facts, not "
+	            "findings)</small></h3><ul>");
+	size_t i;
+	const json_t *l;
+	json_array_foreach(lines, i, l)
+	{
+		buf_puts(b, "<li>");
+		html_escape(b, json_string_value(l) ? json_string_value(l) : "");
+		buf_puts(b, "</li>");
+	}
+	buf_puts(b, "</ul></div>");
+}
+
+void
 json_emit(struct buf *b, json_t *j)
 {
 	char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH);

@@ -42,6 +42,10 @@ void verdict_pill(struct buf *b, const char *verdict);
 void name_cells(struct buf *b, const char *root, const struct board_entry *e);
 /* A findings list with each finding's evidence. */
 void render_findings(struct buf *b, json_t *findings, int open);
+/* The latest run's security posture (scoring/posture.h posture_json; NULL:
+ * nothing): facts, not findings, one line each as `assay audit` prints
+ * them. */
+void render_security(struct buf *b, const json_t *security);
 /* Encode j (stolen) as compact ASCII JSON into b. */
 void json_emit(struct buf *b, json_t *j);
 
