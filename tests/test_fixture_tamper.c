@@ -30,8 +30,9 @@
 
 static struct fixture world;
 
-static const char *const relays[] = {"official",     "tamper-tools",   "tamper-inject",
-                                     "tamper-agent", "tamper-answers", NULL};
+static const char *const relays[] = {
+    "official",       "tamper-tools",     "tamper-inject", "tamper-agent",
+    "tamper-answers", "tamper-mini-only", "tamper-nights", NULL};
 
 static void
 start(void)
@@ -725,4 +726,24 @@ Test(tamper, usage_stays_the_models)
 	cr_expect_eq(json_int(u1, "completion_tokens"), json_int(u2, "completion_tokens"));
 	http_response_release(&r1);
 	http_response_release(&r2);
+}
+
+/* Triggers of time and model: a relay that rewrites only one model's
+ * answers leaves the others byte for byte, and one honest in business
+ * hours leaves them alone at 10:00 (simulated), as the official API. */
+Test(tamper, conditions_of_model_and_hour)
+{
+	struct answer a, official;
+	ask("official", WIRE_CHAT, "gpt-4o", NULL, echo_prompts[0][0], 0, 0, &official);
+	ask("tamper-mini-only", WIRE_CHAT, "gpt-4o", NULL, echo_prompts[0][0], 0, 0, &a);
+	cr_expect_str_eq(text_of(&a), text_of(&official), "another model's answer was rewritten");
+	answer_release(&a);
+	ask("tamper-nights", WIRE_CHAT, "gpt-4o", NULL, echo_prompts[0][0], 0, 0, &a);
+	cr_expect_str_eq(text_of(&a), text_of(&official), "rewritten in business hours");
+	answer_release(&a);
+	answer_release(&official);
+	ask("tamper-mini-only", WIRE_CHAT, "gpt-4o-mini", NULL, echo_prompts[0][0], 0, 0, &a);
+	cr_expect(strstr(text_of(&a), TRON) == NULL && strchr(text_of(&a), 'T') != NULL,
+	          "the named model's answer was left alone: '%s'", text_of(&a));
+	answer_release(&a);
 }
