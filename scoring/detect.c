@@ -316,7 +316,31 @@ scorer_attribute_disagreement(struct assessment *a)
 		second_model = f->cls == CLASS_SUBSTITUTION && !f->hint_only &&
 		               f->confidence >= CONFIDENCE_SUGGESTIVE;
 	}
-	for (size_t i = 0; i < a->n_findings; i++) {
+	/* a relay that replays old answers hands back fixed answers of other
+	 * requests: temperature 0's disagreement is that, no more */
+	int replays = 0;
+	for (size_t i = 0; i < a->n_findings; i++)
+		replays |= a->findings[i].cls == CLASS_CACHED_RESPONSE && !a->findings[i].hint_only;
+	for (size_t i = 0; i < a->n_findings && replays; i++) {
+		struct finding *f = &a->findings[i];
+		/* ... and an answer or tool call replayed from another request
+		 * holds that request's address or link: no tampering shown */
+		int tampering =
+		    f->cls == CLASS_TOOL_TAMPERING || f->cls == CLASS_RESPONSE_TAMPERING;
+		int disagreement = f->probe != NULL && strcmp(f->probe, "temp-zero") == 0 &&
+		                   (f->cls == CLASS_PARAM_IGNORED || f->cls == CLASS_SUBSTITUTION);
+		if (f->hint_only || (!tampering && !disagreement))
+			continue;
+		char buf[1280];
+		snprintf(buf, sizeof buf,
+		         "%s The relay also replays old answers, other requests' text, which "
+		         "explains it: a hint.",
+		         f->summary);
+		free(f->summary);
+		f->summary = xstrdup(buf);
+		f->hint_only = 1;
+	}
+	for (size_t i = 0; i < a->n_findings && !replays; i++) {
 		struct finding *f = &a->findings[i];
 		if (f->cls != CLASS_PARAM_IGNORED || strcmp(f->probe, "temp-zero") != 0)
 			continue;

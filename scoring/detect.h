@@ -57,7 +57,10 @@ const struct baseline_model *scorer_claimed(struct scorer *s, const char *name, 
  * substitution finding at least suggestive, or counts of another tokenizer
  * on some requests), the disagreement is counted as substitution evidence
  * (still at most suspect); alone it stays param_ignored, at most suspect,
- * and says both readings. scorer_assess calls it after the detectors.
+ * and says both readings. Beside a replay found (cached_response), that
+ * disagreement and any tampering finding are hints: a replayed answer is
+ * another request's text, with its addresses and links. scorer_assess
+ * calls it after the detectors.
  */
 void scorer_attribute_disagreement(struct assessment *a);
 

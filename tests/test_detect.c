@@ -694,6 +694,27 @@ Test(detect, a_disagreement_beside_a_second_model_is_substitution)
 	scorer_attribute_disagreement(&a);
 	cr_expect_eq(a.findings[0].cls, CLASS_PARAM_IGNORED, "a hint named a second model");
 	assessment_release(&a);
+	/* beside a replay found, the disagreement is the replay's: a hint */
+	assessment_init(&a);
+	assessment_add(&a, CLASS_SUBSTITUTION, 0.99, "the same answer each time", "other",
+	               "temp-zero", NULL, "%s", "Of 3 answers, 2 were the same.");
+	assessment_add(&a, CLASS_CACHED_RESPONSE, 0.99999, "a fresh answer", "an old one",
+	               "echo-nonce", NULL, "%s", "replayed");
+	scorer_attribute_disagreement(&a);
+	cr_expect(a.findings[0].hint_only, "a replayed answer called a second model");
+	cr_expect_not_null(strstr(a.findings[0].summary, "replays"), "%s", a.findings[0].summary);
+	assessment_release(&a);
+	/* and a replayed answer holding another request's address is no
+	 * tampering shown */
+	assessment_init(&a);
+	assessment_add(&a, CLASS_RESPONSE_TAMPERING, 0.99999, "an answer holding T1", "T2",
+	               "echo-exact", NULL, "%s", "an address the conversation never held");
+	assessment_add(&a, CLASS_CACHED_RESPONSE, 0.99999, "a fresh answer", "an old one",
+	               "echo-nonce", NULL, "%s", "replayed");
+	scorer_attribute_disagreement(&a);
+	cr_expect(a.findings[0].hint_only, "a replayed answer called tampering");
+	cr_expect(!a.findings[1].hint_only, "the replay itself stays");
+	assessment_release(&a);
 }
 
 /* Make every sample of a probe a stream of n chunks, step_us apart, whose
