@@ -622,7 +622,9 @@ cmd_serve(int argc, char **argv)
 			if (known == NULL)
 				baseline_infer(s.pack, r->models[m], r->api, &standin);
 			baseline_request_rules(known ? known : &standin, &t.rules);
-			t.list_models = 1; /* one GET a run: no tokens */
+			/* one GET a run, no tokens; an Azure deployment URL has no
+			 * model list of its own (the audit's alike) */
+			t.list_models = !endpoint_is_azure_deployment(r->base_url);
 			t.budget_tokens = AUDIT_BUDGET_TOKENS;
 			if (known == NULL)
 				baseline_infer_release(&standin);

@@ -31,8 +31,11 @@
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/util.h"
 #include "probes/engine_test.h" /* defines arrival_clock_stamp, kernel_arrival_us */
@@ -82,6 +85,7 @@ struct arrival {
 	int64_t stall_end_us[STALL_RING]; /* when recent stalls ended (a ring) */
 	int64_t stall_len_us[STALL_RING]; /* and how long each was */
 	int64_t last_stall_us;            /* how long the latest one was */
+	int stamp_fd;                     /* keeps the kernel's receive stamping on (arrival_new) */
 };
 
 static int64_t
@@ -192,10 +196,70 @@ lag_arm(struct arrival *a)
 	evtimer_add(a->lag, &tv);
 }
 
+/* Did a datagram sent to fd itself come back with a receive stamp? */
+static int
+stamped_echo(int fd, const struct sockaddr_in *self)
+{
+	char byte = 0;
+	if (sendto(fd, &byte, 1, 0, (const struct sockaddr *)self, sizeof *self) != 1)
+		return 0;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct timespec))];
+		struct cmsghdr align;
+	} ctrl;
+	struct iovec iov = {&byte, 1};
+	struct msghdr m = {.msg_iov = &iov,
+	                   .msg_iovlen = 1,
+	                   .msg_control = ctrl.buf,
+	                   .msg_controllen = sizeof ctrl.buf};
+	if (recvmsg(fd, &m, 0) != 1)
+		return 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
+		struct timespec rx;
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+			continue;
+		memcpy(&rx, CMSG_DATA(c), sizeof rx);
+		return rx.tv_sec != 0;
+	}
+	return 0;
+}
+
+/*
+ * The kernel stamps received packets only while some socket asks for it,
+ * and turns stamping on after the first one asks, asynchronously: a
+ * transfer's first segments, come right after its socket asked, could
+ * arrive unstamped (and be timed when read). A loopback datagram socket of
+ * our own asks as the engine starts, stays open, and is echoed to until a
+ * datagram comes back stamped (at most STAMPING_WAIT_TRIES times 0.5 ms;
+ * at once when another engine already holds it on).
+ */
+#define STAMPING_WAIT_TRIES 200
+static int
+stamping_socket(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int on = 1;
+	struct sockaddr_in self = {.sin_family = AF_INET};
+	self.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof self;
+	struct timeval tv = {0, 20000}; /* a lost datagram cannot block us */
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+	    bind(fd, (struct sockaddr *)&self, sizeof self) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&self, &len) != 0)
+		return fd; /* stamping asked for, at least */
+	for (int i = 0; i < STAMPING_WAIT_TRIES && !stamped_echo(fd, &self); i++)
+		usleep(500);
+	return fd;
+}
+
 struct arrival *
 arrival_new(struct event_base *base, int precise)
 {
 	struct arrival *a = xcalloc(1, sizeof *a);
+	a->stamp_fd = stamping_socket();
 	a->base = base;
 	a->precise = precise;
 	a->lag = evtimer_new(base, lag_cb, a);
@@ -210,6 +274,8 @@ arrival_free(struct arrival *a)
 		return;
 	event_free(a->lag);
 	event_free(a->turn_end);
+	if (a->stamp_fd >= 0)
+		close(a->stamp_fd);
 	free(a);
 }
 

@@ -22,7 +22,7 @@
 #include "scoring/tokenizer.h"
 #include "tests/helpers.h"
 
-static const char *const need[] = {"official", "honest", NULL};
+static const char *const need[] = {"official", "honest", "azure-official", NULL};
 
 /* A case's tokenizer: a real one, or the simulated claude-sim. */
 struct counter {
@@ -125,6 +125,7 @@ Test(sdk, official_sdks_parse_every_response, .timeout = 600)
 	char *expect = expectations();
 	setenv("ASSAY_OFFICIAL", fixture_url(&world, "official"), 1);
 	setenv("ASSAY_RELAY", fixture_url(&world, "honest"), 1);
+	setenv("ASSAY_AZURE", fixture_url(&world, "azure-official"), 1);
 	setenv("ASSAY_KEY", "sk-sdk-test", 1);
 	setenv("ASSAY_EXPECT", expect, 1);
 	char *run[] = {node, (char *)"--test", (char *)"--test-reporter=spec",

@@ -8,10 +8,11 @@
 //   ASSAY_RELAY     base URL of an honest relay in front of it
 //   ASSAY_KEY       the API key the world demands
 //   ASSAY_EXPECT    JSON {case id: token count} computed with the real tokenizers
+//   ASSAY_AZURE     root URL of the simulated Azure OpenAI resource (deployment prod-4o)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import OpenAI from 'openai';
+import OpenAI, { AzureOpenAI } from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 
 const official = process.env.ASSAY_OFFICIAL;
@@ -621,4 +622,34 @@ test('anthropic: a quoted command is the tool use, streamed', async () => {
     tools: [{ name: shellTool.name, description: shellTool.description, input_schema: shellTool.parameters }],
     tool_choice: { type: 'any' } }).finalMessage();
   assert.deepEqual(f.content.find((b) => b.type === 'tool_use').input, { command: quoted });
+});
+
+// Azure OpenAI through openai's own AzureOpenAI client: the deployment URL
+// with api-version and the api-key header it builds are accepted, its
+// answers (content-filter annotations, the stream's opening filter chunk)
+// parse, and an unknown deployment is Azure's 404 through the SDK's class.
+const azureRoot = process.env.ASSAY_AZURE;
+test('azure: AzureOpenAI against the Azure dialect, whole and streamed', { skip: !azureRoot }, async () => {
+  const az = (deployment) =>
+    new AzureOpenAI({ endpoint: azureRoot, apiKey: key, apiVersion: '2024-10-21', deployment,
+                      maxRetries: 0, timeout: 20000 });
+  const messages = [{ role: 'user', content: 'Reply with the word pong and nothing else.' }];
+  const r = await az('prod-4o').chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 16 });
+  assert.ok(r.choices[0].message.content.length > 0);
+  assert.ok(Array.isArray(r.prompt_filter_results), 'no prompt_filter_results');
+  assert.ok(r.choices[0].content_filter_results, 'no content_filter_results');
+  assert.equal(r.usage.total_tokens, r.usage.prompt_tokens + r.usage.completion_tokens);
+  const s = await az('prod-4o').chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 16,
+                                                          stream: true });
+  let text = '';
+  let chunks = 0;
+  for await (const ch of s) {
+    chunks++;
+    for (const c of ch.choices) text += c.delta?.content ?? '';
+  }
+  assert.ok(chunks > 1 && text.length > 0, `stream: ${chunks} chunks, '${text}'`);
+  await assert.rejects(
+    az('no-such-deployment').chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 16 }),
+    (e) => e instanceof OpenAI.NotFoundError && e.status === 404 && /DeploymentNotFound/.test(String(e.code ?? e.message)),
+  );
 });
