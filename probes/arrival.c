@@ -105,8 +105,10 @@ timespec_us(const struct timespec *ts)
  * moved to the monotonic clock with one reading of each. 0 when unknown
  * (nothing to peek, no stamp, a clock step).
  */
-int64_t
-kernel_arrival_us(int fd)
+/* One byte of fd received (flags: MSG_PEEK and the like) with its kernel
+ * receive stamp into *rx: 1, or 0 when nothing came or it had no stamp. */
+static int
+recv_stamped(int fd, int flags, struct timespec *rx)
 {
 	char byte;
 	union {
@@ -118,21 +120,29 @@ kernel_arrival_us(int fd)
 	                   .msg_iovlen = 1,
 	                   .msg_control = ctrl.buf,
 	                   .msg_controllen = sizeof ctrl.buf};
-	if (recvmsg(fd, &m, MSG_PEEK | MSG_DONTWAIT) <= 0)
+	if (recvmsg(fd, &m, flags) <= 0)
 		return 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
 			continue;
-		struct timespec rx, wall, mono;
-		memcpy(&rx, CMSG_DATA(c), sizeof rx);
-		clock_gettime(CLOCK_REALTIME, &wall);
-		clock_gettime(CLOCK_MONOTONIC, &mono);
-		int64_t age = timespec_us(&wall) - timespec_us(&rx);
-		if (rx.tv_sec == 0 || age < 0 || age > KERNEL_STAMP_MAX_AGE_US)
-			return 0; /* no stamp, or the wall clock stepped */
-		return timespec_us(&mono) - age;
+		memcpy(rx, CMSG_DATA(c), sizeof *rx);
+		return rx->tv_sec != 0;
 	}
 	return 0;
+}
+
+int64_t
+kernel_arrival_us(int fd)
+{
+	struct timespec rx, wall, mono;
+	if (!recv_stamped(fd, MSG_PEEK | MSG_DONTWAIT, &rx))
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	int64_t age = timespec_us(&wall) - timespec_us(&rx);
+	if (age < 0 || age > KERNEL_STAMP_MAX_AGE_US)
+		return 0; /* the wall clock stepped */
+	return timespec_us(&mono) - age;
 }
 
 /*
@@ -201,27 +211,10 @@ static int
 stamped_echo(int fd, const struct sockaddr_in *self)
 {
 	char byte = 0;
+	struct timespec rx;
 	if (sendto(fd, &byte, 1, 0, (const struct sockaddr *)self, sizeof *self) != 1)
 		return 0;
-	union {
-		char buf[CMSG_SPACE(sizeof(struct timespec))];
-		struct cmsghdr align;
-	} ctrl;
-	struct iovec iov = {&byte, 1};
-	struct msghdr m = {.msg_iov = &iov,
-	                   .msg_iovlen = 1,
-	                   .msg_control = ctrl.buf,
-	                   .msg_controllen = sizeof ctrl.buf};
-	if (recvmsg(fd, &m, 0) != 1)
-		return 0;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
-		struct timespec rx;
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
-			continue;
-		memcpy(&rx, CMSG_DATA(c), sizeof rx);
-		return rx.tv_sec != 0;
-	}
-	return 0;
+	return recv_stamped(fd, 0, &rx);
 }
 
 /*
