@@ -329,7 +329,11 @@ scorer_attribute_disagreement(struct assessment *a)
 		    f->cls == CLASS_TOOL_TAMPERING || f->cls == CLASS_RESPONSE_TAMPERING;
 		int disagreement = f->probe != NULL && strcmp(f->probe, "temp-zero") == 0 &&
 		                   (f->cls == CLASS_PARAM_IGNORED || f->cls == CLASS_SUBSTITUTION);
-		if (f->hint_only || (!tampering && !disagreement))
+		/* ... and its usage: some requests billed another request's
+		 * count, which may fit another tokenizer's count by chance */
+		int mixture = a->partial_substitution && f->cls == CLASS_SUBSTITUTION &&
+		              f->probe != NULL && strcmp(f->probe, "all") == 0;
+		if (f->hint_only || (!tampering && !disagreement && !mixture))
 			continue;
 		char buf[1280];
 		snprintf(buf, sizeof buf,

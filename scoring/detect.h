@@ -58,8 +58,9 @@ const struct baseline_model *scorer_claimed(struct scorer *s, const char *name, 
  * on some requests), the disagreement is counted as substitution evidence
  * (still at most suspect); alone it stays param_ignored, at most suspect,
  * and says both readings. Beside a replay found (cached_response), that
- * disagreement and any tampering finding are hints: a replayed answer is
- * another request's text, with its addresses and links. scorer_assess
+ * disagreement, any tampering finding and a mixture of counts are hints: a
+ * replayed answer is another request's text and usage, with its addresses
+ * and links. scorer_assess
  * calls it after the detectors.
  */
 void scorer_attribute_disagreement(struct assessment *a);

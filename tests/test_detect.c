@@ -715,6 +715,16 @@ Test(detect, a_disagreement_beside_a_second_model_is_substitution)
 	cr_expect(a.findings[0].hint_only, "a replayed answer called tampering");
 	cr_expect(!a.findings[1].hint_only, "the replay itself stays");
 	assessment_release(&a);
+	/* and some requests' counts another tokenizer's: replayed usage */
+	assessment_init(&a);
+	assessment_add(&a, CLASS_SUBSTITUTION, 0.99999, "every request counted with o200k_base",
+	               "2 of 28 requests counted with qwen3", "all", NULL, "%s", "a mixture");
+	a.partial_substitution = 1;
+	assessment_add(&a, CLASS_CACHED_RESPONSE, 0.99999, "a fresh answer", "an old one",
+	               "echo-nonce", NULL, "%s", "replayed");
+	scorer_attribute_disagreement(&a);
+	cr_expect(a.findings[0].hint_only, "replayed usage called a second model");
+	assessment_release(&a);
 }
 
 /* Make every sample of a probe a stream of n chunks, step_us apart, whose
