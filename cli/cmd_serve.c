@@ -646,6 +646,14 @@ cmd_serve(int argc, char **argv)
 	web = web_start(s.board, host, port, err, sizeof err);
 	if (web == NULL)
 		goto fail;
+	/* a stop asked for as soon as serve says it serves is a clean stop:
+	 * the handlers are in before the line (the first retention sweep
+	 * below can take a while on a big database) */
+	signal(SIGPIPE, SIG_IGN);
+	sigint = evsignal_new(base, SIGINT, signal_cb, base);
+	sigterm = evsignal_new(base, SIGTERM, signal_cb, base);
+	evsignal_add(sigint, NULL);
+	evsignal_add(sigterm, NULL);
 	printf("serving http://%s%s%s:%d/\n", strchr(host, ':') ? "[" : "", host,
 	       strchr(host, ':') ? "]" : "", web_port(web));
 	fputs(canary_line, stdout);
@@ -656,11 +664,6 @@ cmd_serve(int argc, char **argv)
 	s.stats_ev = evtimer_new(base, stats_cb, &s);
 	retention_cb(-1, 0, &s);
 	stats_cb(-1, 0, &s);
-	signal(SIGPIPE, SIG_IGN);
-	sigint = evsignal_new(base, SIGINT, signal_cb, base);
-	sigterm = evsignal_new(base, SIGTERM, signal_cb, base);
-	evsignal_add(sigint, NULL);
-	evsignal_add(sigterm, NULL);
 	event_base_dispatch(base);
 	status = 0;
 	goto out;

@@ -299,6 +299,11 @@ Test(serve_canary, a_use_long_after_the_run_names_that_run_and_survives_a_restar
 	int stopped = child_stop(&s.child, 30000);
 	cr_expect_eq(stopped, 0, "serve's restart stopped with %d after %lld ms (log %s)", stopped,
 	             test_now_ms() - stop_at, s.log);
+	if (stopped != 0) {
+		char cmd[400];
+		snprintf(cmd, sizeof cmd, "tail -15 %s >&2", s.log);
+		(void)!system(cmd);
+	}
 	char wal[320];
 	snprintf(wal, sizeof wal, "%s-wal", s.db);
 	expect_no_key(s.db);
