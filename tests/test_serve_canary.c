@@ -345,7 +345,10 @@ Test(serve_canary, a_use_while_the_database_is_locked_waits_and_is_reported, .in
 	json_t *root = wait_finding(&s, "late", "after that run was scored", 90000);
 	json_decref(root);
 	cr_expect_eq(child_stop(&s.child, 20000), 0);
-	cr_expect(!log_has(s.log, "LOST"), "serve lost something (log %s)", s.log);
+	/* runs past the bounded queue may go (said), a use of a canary not */
+	cr_expect(!log_has(s.log, "LOST a use") && !log_has(s.log, "uses of canaries: the") &&
+	              !log_has(s.log, "use of canaries: the"),
+	          "serve lost a use of a canary (log %s)", s.log);
 	cr_expect_geq(db_int(s.db, "SELECT count(*) FROM canary_hits"), 1);
 }
 
