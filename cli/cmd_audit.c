@@ -535,11 +535,16 @@ cmd_audit(int argc, char **argv)
 	scorer_stop_release(&stop);
 	plainhttp_wait(&plain, base);
 	if (target.canary != NULL && canary_wait_us > 0) {
+		/* the listener, not the planted URL: its token would let whoever
+		 * reads this log fake a use */
+		const char *path = strstr(canary.url, "/c/");
+		int shown = path ? (int)(path - canary.url) : (int)strlen(canary.url);
 		fprintf(
 		    stderr,
 		    "assay audit: waiting %.0f s for anyone to use the canary key planted in the "
-		    "prompts (%s %s)\n",
-		    canary_wait_us / 1e6, listener ? "listening at" : "reported to", canary.url);
+		    "prompts (%s %.*s)\n",
+		    canary_wait_us / 1e6, listener ? "listening at" : "reported to", shown,
+		    canary.url);
 		struct timeval tv = {(time_t)(canary_wait_us / 1000000),
 		                     (suseconds_t)(canary_wait_us % 1000000)};
 		event_base_loopexit(base, &tv);

@@ -223,10 +223,11 @@ stamped_echo(int fd, const struct sockaddr_in *self)
  * transfer's first segments, come right after its socket asked, could
  * arrive unstamped (and be timed when read). A loopback datagram socket of
  * our own asks as the engine starts, stays open, and is echoed to until a
- * datagram comes back stamped (at most STAMPING_WAIT_TRIES times 0.5 ms;
+ * datagram comes back stamped (for at most STAMPING_WAIT_US, each echo
+ * waiting at most 20 ms for its datagram;
  * at once when another engine already holds it on).
  */
-#define STAMPING_WAIT_TRIES 200
+#define STAMPING_WAIT_US 100000
 static int
 stamping_socket(void)
 {
@@ -243,7 +244,8 @@ stamping_socket(void)
 	    bind(fd, (struct sockaddr *)&self, sizeof self) != 0 ||
 	    getsockname(fd, (struct sockaddr *)&self, &len) != 0)
 		return fd; /* stamping asked for, at least */
-	for (int i = 0; i < STAMPING_WAIT_TRIES && !stamped_echo(fd, &self); i++)
+	int64_t deadline = now_us() + STAMPING_WAIT_US;
+	while (!stamped_echo(fd, &self) && now_us() < deadline)
 		usleep(500);
 	return fd;
 }
