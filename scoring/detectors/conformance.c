@@ -70,10 +70,10 @@ detect_temperature(struct detect_ctx *ctx)
 		assessment_add(a, CLASS_SUBSTITUTION, rate, "the same answer each time", shown,
 		               "temp-zero", NULL,
 		               "Of %zu answers to one temperature-0 request, %zu were the same and "
-		               "the rest differed: fixed answers from more than one source, as when "
-		               "part of the traffic goes to another model (a relay that drops "
-		               "temperature samples a new answer each time; %s agrees with itself "
-		               "%.0f%% of the time).",
+		               "the rest differed. That is the pattern of a few fixed sources, as "
+		               "when part of the traffic goes to another model, more than of a "
+		               "dropped temperature, whose samples rarely repeat (%s gave one answer "
+		               "in %.0f%% of its recorded trials).",
 		               n, same, m->name, rate * 100);
 	} else {
 		assessment_add(a, CLASS_PARAM_IGNORED, rate, "the same answer each time", shown,
