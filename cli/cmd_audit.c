@@ -59,7 +59,8 @@ usage(FILE *f)
 	      "(/openai/deployments/DEPLOYMENT/chat/completions?api-version=...; pasting that\n"
 	      "base URL whole does the same), with the key in api-key: by default and no\n"
 	      "model list asked; the v1 API is --base-url https://NAME.openai.azure.com/openai/v1\n"
-	      "--auth api-key. --model stays the model the relay claims, not the deployment.\n"
+	      "--auth api-key, where --azure-deployment NAME is sent as the body's model.\n"
+	      "--model stays the model the relay claims, not the deployment.\n"
 	      "--deep adds long-context and long-output probes (tens of thousands of tokens;\n"
 	      "their cost is printed before they are sent). --budget stops sending once the\n"
 	      "tokens billed (prompt and completion, reasoning included) would pass TOKENS\n"
@@ -100,8 +101,11 @@ print_report(const struct audit_run *run, const struct assessment *a, const char
              const struct posture *posture, FILE *f)
 {
 	char *url = endpoint_url(run->target.api, run->target.base_url);
-	fprintf(f, "Assay audit of %s at %s (%s API)\nendpoint: %s\n\n", run->target.model,
+	fprintf(f, "Assay audit of %s at %s (%s API)\nendpoint: %s\n", run->target.model,
 	        run->target.base_url, api_name(run->target.api), url);
+	if (run->target.wire_model != NULL)
+		fprintf(f, "body's model: %s (the deployment)\n", run->target.wire_model);
+	fputc('\n', f);
 	free(url);
 	fprintf(f, "verdict: %s\n  %s\n\n", verdict_name(a->verdict), a->reason ? a->reason : "");
 	if (hint != NULL)
@@ -574,6 +578,8 @@ cmd_audit(int argc, char **argv)
 		json_object_set_new(j, "model", json_string(model));
 		json_object_set_new(j, "base_url", json_string(base_url));
 		json_object_set_new(j, "endpoint", json_string(url));
+		if (target.wire_model != NULL)
+			json_object_set_new(j, "body_model", json_string(target.wire_model));
 		json_object_set_new(j, "api", json_string(api_name((enum api_kind)api)));
 		json_object_set_new(
 		    j, "auth",

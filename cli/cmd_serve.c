@@ -604,6 +604,7 @@ cmd_serve(int argc, char **argv)
 			    .base_url = r->base_url,
 			    .api = r->api,
 			    .model = r->models[m],
+			    .wire_model = r->wire_model,
 			    .api_key = r->key_env ? getenv(r->key_env) : NULL,
 			    .auth = r->auth,
 			    .headers = r->headers,

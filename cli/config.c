@@ -24,6 +24,7 @@ config_free(struct config *c)
 		struct config_relay *r = &c->relays[i];
 		free(r->name);
 		free(r->base_url);
+		free(r->wire_model);
 		free(r->key_env);
 		http_headers_free(r->headers, r->n_headers);
 		for (size_t k = 0; k < r->n_models; k++)
@@ -356,7 +357,9 @@ load_canary(struct config *c, const struct ynode *root, char *err, size_t errlen
  * azure: {deployment: NAME, api_version: YYYY-MM-DD}: base_url is then the
  * Azure resource and becomes the deployment's URL (probes/endpoint.h
  * endpoint_azure_url); api_version alone adds it to base_url (the v1 URL's
- * api-version=preview).
+ * api-version=preview). On the v1 URL (base_url ending in /openai/v1) the
+ * deployment is the body's model instead (wire_model), and models names
+ * the model it serves.
  */
 static int
 load_azure(const char *file, struct config_relay *r, const struct ynode *v, char *err,
@@ -378,6 +381,15 @@ load_azure(const char *file, struct config_relay *r, const struct ynode *v, char
 		ytree_error(err, errlen, file, v->line,
 		            "azure needs a deployment or an api_version");
 		goto done;
+	}
+	/* on the v1 URL the deployment is the body's model */
+	if (deployment != NULL && endpoint_is_azure_v1(r->base_url)) {
+		r->wire_model = deployment;
+		deployment = NULL;
+		if (version == NULL) {
+			rc = 0;
+			goto done;
+		}
 	}
 	if (endpoint_azure_url(r->base_url, deployment, version, &url, why, sizeof why) != 0) {
 		ytree_error(err, errlen, file, v->line, "%s", why);
@@ -475,6 +487,12 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 			return -1;
 		r->models[r->n_models++] = xstrdup(s);
 	}
+	/* an Azure deployment is one model: more would all be its answers */
+	if (v->n > 1 && (r->wire_model != NULL || endpoint_is_azure_deployment(r->base_url)))
+		return ytree_error(err, errlen, file, v->items[1]->line,
+		                   "relay '%s' names one Azure deployment, which serves one "
+		                   "model: list that one (a relay per deployment)",
+		                   r->name);
 	return 0;
 }
 

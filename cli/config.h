@@ -44,6 +44,7 @@ struct config_relay {
 	size_t n_headers;
 	char **models;
 	size_t n_models;
+	char *wire_model; /* azure: {deployment} on the v1 URL: the body's model */
 	int64_t interval_us;
 	struct config_passive passive;
 };

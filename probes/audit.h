@@ -35,7 +35,9 @@ struct audit_target {
 	char *relay; /* display name */
 	char *base_url;
 	enum api_kind api;
-	char *model;
+	char *model;                 /* the claimed model: its baseline judges the answers */
+	char *wire_model;            /* the body's model when it is not model (an Azure v1
+	                              * deployment's name); NULL: model */
 	char *api_key;               /* from the environment; never stored */
 	enum auth_kind auth;         /* which header carries the key */
 	struct http_header *headers; /* extra request headers (values are secrets) */
