@@ -79,14 +79,7 @@ Test(azure, api_key_auth)
 static struct config *
 load_config(const char *text, char *err, size_t errlen)
 {
-	char dir[256], path[300];
-	cr_assert_eq(test_tmpdir(dir, sizeof dir, "azure"), 0);
-	snprintf(path, sizeof path, "%s/assay.yaml", dir);
-	cr_assert_eq(test_write_file(path, "%s", text), 0);
-	err[0] = '\0';
-	struct config *c = config_load(path, err, errlen);
-	test_rmtree(dir);
-	return c;
+	return test_config_text("azure", text, err, errlen);
 }
 
 Test(azure, config_v1_deployment)
