@@ -75,6 +75,8 @@ item_finish(struct audit_run *run, size_t i, struct observation *obs)
 {
 	run->items[i].obs = obs;
 	run->n_done++;
+	if (run->target.progress != NULL)
+		run->target.progress(run, run->target.progress_arg);
 	return run_maybe_done(run);
 }
 

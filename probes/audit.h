@@ -66,6 +66,11 @@ struct audit_target {
 	/* the client every request of the run presents itself as (static);
 	 * NULL: audit_start() picks one at random for the target's API */
 	const struct client_profile *client;
+	/* Told after each request that ends, before the run may end (NULL:
+	 * never): progress for a terminal (cli/cmd_audit.c). Items
+	 * [0, run->next) were submitted; those with no obs yet are in flight. */
+	void (*progress)(const struct audit_run *run, void *arg);
+	void *progress_arg;
 	/* Tokens the run may have billed (prompt + completion, as the relay
 	 * reports them): a request that would pass it, at the run's mean
 	 * per request so far, is not sent, nor any after it (ERR_NOT_SENT,
