@@ -362,6 +362,21 @@ bad:
 }
 
 int
+ytree_take_string(const struct ynode *map, const char *key, const char *name, char **out, char *err,
+                  size_t errlen)
+{
+	const struct ynode *v = ytree_get(map, key);
+	const char *s = NULL;
+	if (v == NULL)
+		return 0;
+	if (ytree_as_string(v, name, &s, err, errlen) != 0)
+		return -1;
+	free(*out);
+	*out = xstrdup(s);
+	return 0;
+}
+
+int
 ytree_get_choice(const struct ynode *map, const char *key, const char *what,
                  const char *const *names, const char *name, int *out, char *err, size_t errlen)
 {

@@ -61,6 +61,10 @@ int ytree_check_keys(const struct ynode *map, const char *name, const char *cons
 int ytree_get_choice(const struct ynode *map, const char *key, const char *what,
                      const char *const *names, const char *name, int *out, char *err,
                      size_t errlen);
+/* The string at key in map, copied into *out (its old value freed); 0,
+ * also when map has no key (*out untouched), or -1 with why in err. */
+int ytree_take_string(const struct ynode *map, const char *key, const char *name, char **out,
+                      char *err, size_t errlen);
 /* Format "name:line: message" into err; always returns -1. */
 int ytree_error(char *err, size_t errlen, const char *name, int line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

@@ -61,6 +61,7 @@
 #include "scoring/monitor.h"
 #include "scoring/timeline.h"
 #include "storage/store.h"
+#include "web/alerts.h"
 #include "web/board.h"
 #include "web/server.h"
 
@@ -110,6 +111,7 @@ struct serve {
 	size_t n_hits_waiting;
 	struct canary_request *unclaimed; /* a ring of UNCLAIMED_MAX */
 	size_t n_unclaimed;               /* kept so far (the ring's next slot mod MAX) */
+	struct alerts *alerts;            /* NULL: none configured */
 };
 
 /* A run's canary goes with the run (the run only borrowed it). */
@@ -180,6 +182,8 @@ save_hit(struct serve *s, const struct canary_request *r)
 	        "%s (%s %s, User-Agent \"%s\"): reported with its next run\n",
 	        found.relay, found.model, (long long)found.planted_ms, (long long)found.run_id,
 	        r->hit.peer, r->hit.method, r->hit.path, r->hit.user_agent);
+	/* stored: told once, now */
+	alerts_harvesting(s->alerts, found.relay, found.model, r->hit.peer, r->hit.at_ms);
 	return 1;
 }
 
@@ -288,6 +292,9 @@ save_run(struct serve *s, struct monitor_result *r)
 			inc.id = ids.incident_ids[i];
 			board_incident(s->board, &inc);
 		}
+		/* stored: its events are told once, now (web/alerts.h) */
+		alerts_run(s->alerts, run->target.relay, run->target.model,
+		           verdict_name(a->verdict), a->reason, &ch, run->started_ms);
 	} else {
 		/* storage is behind what the timeline decided: start again from
 		 * what it holds */
@@ -644,6 +651,11 @@ cmd_serve(int argc, char **argv)
 			}
 		}
 	}
+	if (s.config->alerts != NULL &&
+	    (s.alerts = alerts_new(s.config->alerts, s.config->title)) == NULL) {
+		snprintf(err, sizeof err, "cannot start the alerts' thread");
+		goto fail;
+	}
 	web = web_start(s.board, host, port, err, sizeof err);
 	if (web == NULL)
 		goto fail;
@@ -695,6 +707,8 @@ out:
 			result_free(s.unsaved[i]);
 		s.n_unsaved = 0;
 	}
+	/* what is queued for the sinks gets 10 s more */
+	alerts_free(s.alerts, 10000);
 	if (s.retry_ev)
 		event_free(s.retry_ev);
 	free(s.hits_waiting);

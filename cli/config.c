@@ -13,6 +13,7 @@
 #include "base/util.h"
 #include "base/yamltree.h"
 #include "scoring/baseline.h"
+#include "web/alerts.h"
 #include "web/server.h"
 
 void
@@ -39,6 +40,9 @@ config_free(struct config *c)
 	free(c->ca_file);
 	free(c->canary_listen);
 	free(c->canary_url);
+	if (c->alerts != NULL)
+		alerts_config_free(c->alerts);
+	free(c->alerts);
 	free(c);
 }
 
@@ -74,15 +78,7 @@ static int
 get_string(const struct ynode *map, const char *key, const char *file, char **out, char *err,
            size_t errlen)
 {
-	const struct ynode *v = ytree_get(map, key);
-	const char *s;
-	if (v == NULL)
-		return 0;
-	if (ytree_as_string(v, file, &s, err, errlen) != 0)
-		return -1;
-	free(*out);
-	*out = xstrdup(s);
-	return 0;
+	return ytree_take_string(map, key, file, out, err, errlen);
 }
 
 int
@@ -510,9 +506,9 @@ config_load(const char *path, char *err, size_t errlen)
 	c->interval_us = 300 * 1000000LL;
 	c->timeout_us = 60 * 1000000LL;
 	c->time_scale = 1;
-	static const char *const keys[] = {"title",    "listen",  "database",   "ca_file",
-	                                   "interval", "timeout", "relays",     "time_scale",
-	                                   "passive",  "canary",  "canary_url", NULL};
+	static const char *const keys[] = {
+	    "title",      "listen",  "database", "ca_file",    "interval", "timeout", "relays",
+	    "time_scale", "passive", "canary",   "canary_url", "alerts",   NULL};
 	if (ytree_check_keys(root, path, keys, err, errlen) != 0)
 		goto err;
 	if (get_string(root, "title", path, &c->title, err, errlen) != 0 ||
@@ -535,6 +531,11 @@ config_load(const char *path, char *err, size_t errlen)
 		goto err;
 	if (load_canary(c, root, err, errlen) != 0)
 		goto err;
+	if ((v = ytree_get(root, "alerts")) != NULL) {
+		c->alerts = xcalloc(1, sizeof *c->alerts);
+		if (alerts_config_load(v, path, c->alerts, err, errlen) != 0)
+			goto err;
+	}
 	v = ytree_get(root, "relays");
 	if (v == NULL || v->kind != YNODE_SEQ || v->n == 0) {
 		ytree_error(err, errlen, path, v ? v->line : root->line,

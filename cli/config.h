@@ -49,6 +49,8 @@ struct config_relay {
 	struct config_passive passive;
 };
 
+struct alerts_config;
+
 struct config {
 	char *path;
 	char *title;
@@ -69,6 +71,9 @@ struct config {
 	 * http://HOST:PORT as bound) */
 	char *canary_listen; /* NULL: canaries off */
 	char *canary_url;
+	/* alerts: {damping, retry, page_url, sinks: [...]} (web/alerts.h);
+	 * NULL: none */
+	struct alerts_config *alerts;
 };
 
 /* Where the canary listener binds when only its url is configured. */
