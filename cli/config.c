@@ -492,6 +492,23 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 	return 0;
 }
 
+/* The relay's entry, the file's defaults it takes (interval, timeout,
+ * passive, time_scale, ca_file) and the secrets it reads (its key and
+ * header values), folded into one digest. */
+static uint64_t
+relay_digest(const struct ynode *root, const struct ynode *entry, const struct config_relay *r)
+{
+	static const char *const defaults[] = {"interval",   "timeout", "passive",
+	                                       "time_scale", "ca_file", NULL};
+	uint64_t h = ytree_digest(entry, 14695981039346656037ULL);
+	for (size_t i = 0; defaults[i] != NULL; i++)
+		h = ytree_digest(ytree_get(root, defaults[i]), ytree_digest_str(defaults[i], h));
+	h = ytree_digest_str(r->key_env ? getenv(r->key_env) : NULL, h);
+	for (size_t i = 0; i < r->n_headers; i++)
+		h = ytree_digest_str(r->headers[i].value, ytree_digest_str(r->headers[i].name, h));
+	return h;
+}
+
 struct config *
 config_load(const char *path, char *err, size_t errlen)
 {
@@ -547,6 +564,7 @@ config_load(const char *path, char *err, size_t errlen)
 		c->n_relays++;
 		if (load_relay(c, &c->relays[i], v->items[i], err, errlen) != 0)
 			goto err;
+		c->relays[i].digest = relay_digest(root, v->items[i], &c->relays[i]);
 	}
 	ytree_free(root);
 	return c;

@@ -45,6 +45,10 @@ struct config_relay {
 	char **models;
 	size_t n_models;
 	char *wire_model; /* azure: {deployment} on the v1 URL: the body's model */
+	/* what the relay's entry says, with the file's defaults and the
+	 * secrets it reads from the environment: a reload restarts a relay's
+	 * targets when it changed (never shown: it folds secrets in) */
+	uint64_t digest;
 	int64_t interval_us;
 	struct config_passive passive;
 };
