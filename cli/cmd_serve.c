@@ -557,13 +557,26 @@ target_start(struct serve *s, const struct config *c, const struct config_relay 
 	}
 }
 
+/* The relay of that name that runs (it loaded), or NULL. */
 static const struct config_relay *
 relay_named(const struct config *c, const char *name)
 {
 	for (size_t i = 0; i < c->n_relays; i++)
-		if (strcmp(c->relays[i].name, name) == 0)
+		if (c->relays[i].error == NULL && strcmp(c->relays[i].name, name) == 0)
 			return &c->relays[i];
 	return NULL;
+}
+
+/* A relay the config keeps from running: said, and shown (each model it
+ * names, or none). */
+static void
+say_not_running(struct serve *s, const struct config_relay *r)
+{
+	fprintf(stderr, "assay serve: relay %s is not running: %s\n", r->name, r->error);
+	for (size_t m = 0; m < r->n_models; m++)
+		board_not_running(s->board, r->name, r->models[m], r->error);
+	if (r->n_models == 0)
+		board_not_running(s->board, r->name, "(no model read)", r->error);
 }
 
 static int
@@ -615,6 +628,8 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	long kept = 0, added = 0, changed = 0, removed = 0;
 	for (size_t i = 0; i < o->n_relays; i++) {
 		const struct config_relay *r = &o->relays[i];
+		if (r->error != NULL)
+			continue; /* it never ran */
 		const struct config_relay *nr = relay_named(n, r->name);
 		for (size_t m = 0; m < r->n_models; m++) {
 			if (!has_model(nr, r->models[m])) {
@@ -628,6 +643,10 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	size_t k = 0;
 	for (size_t i = 0; i < n->n_relays; i++) {
 		const struct config_relay *nr = &n->relays[i];
+		if (nr->error != NULL) {
+			say_not_running(s, nr);
+			continue;
+		}
 		const struct config_relay *r = relay_named(o, nr->name);
 		for (size_t m = 0; m < nr->n_models; m++) {
 			if (has_model(r, nr->models[m]) && r->digest == nr->digest) {
@@ -756,11 +775,16 @@ cmd_serve(int argc, char **argv)
 	s.sched = sched;
 	s.config_path = config_path;
 	size_t k = 0;
-	for (size_t i = 0; i < s.config->n_relays; i++)
-		for (size_t m = 0; m < s.config->relays[i].n_models; m++, k++)
+	for (size_t i = 0; i < s.config->n_relays; i++) {
+		const struct config_relay *r = &s.config->relays[i];
+		if (r->error != NULL) {
+			say_not_running(&s, r);
+			continue;
+		}
+		for (size_t m = 0; m < r->n_models; m++, k++)
 			/* stagger first runs by 200 ms each */
-			target_start(&s, s.config, &s.config->relays[i], m,
-			             (int64_t)(k % 50) * 200000);
+			target_start(&s, s.config, r, m, (int64_t)(k % 50) * 200000);
+	}
 	if (s.config->alerts != NULL &&
 	    (s.alerts = alerts_new(s.config->alerts, s.config->title)) == NULL) {
 		snprintf(err, sizeof err, "cannot start the alerts' thread");

@@ -26,6 +26,7 @@ config_free(struct config *c)
 		free(r->name);
 		free(r->base_url);
 		free(r->wire_model);
+		free(r->error);
 		free(r->key_env);
 		http_headers_free(r->headers, r->n_headers);
 		for (size_t k = 0; k < r->n_models; k++)
@@ -560,11 +561,26 @@ config_load(const char *path, char *err, size_t errlen)
 		goto err;
 	}
 	c->relays = xcalloc(v->n, sizeof *c->relays);
+	size_t loaded = 0;
 	for (size_t i = 0; i < v->n; i++) {
 		c->n_relays++;
-		if (load_relay(c, &c->relays[i], v->items[i], err, errlen) != 0)
-			goto err;
-		c->relays[i].digest = relay_digest(root, v->items[i], &c->relays[i]);
+		struct config_relay *r = &c->relays[i];
+		if (load_relay(c, r, v->items[i], err, errlen) != 0) {
+			/* a relay the file cannot name, or one named twice, is the
+			 * file's error; any other is the relay's own */
+			if (r->name == NULL || strstr(err, "duplicate relay name") != NULL)
+				goto err;
+			r->error = xstrdup(err);
+			err[0] = '\0';
+			continue;
+		}
+		r->digest = relay_digest(root, v->items[i], r);
+		loaded++;
+	}
+	if (loaded == 0) {
+		/* nothing would run: the first relay's error is the file's */
+		snprintf(err, errlen, "%s", c->relays[0].error);
+		goto err;
 	}
 	ytree_free(root);
 	return c;

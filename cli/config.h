@@ -49,6 +49,11 @@ struct config_relay {
 	 * secrets it reads from the environment: a reload restarts a relay's
 	 * targets when it changed (never shown: it folds secrets in) */
 	uint64_t digest;
+	/* this relay is not run: why, "FILE:LINE: ..." (owned); its name may be
+	 * a stand-in ("relay at line N") and its models partly read. NULL: it
+	 * loaded. A file some relays of which load runs those (serve shows the
+	 * others as not running); one where none does is refused. */
+	char *error;
 	int64_t interval_us;
 	struct config_passive passive;
 };

@@ -33,7 +33,8 @@ teardown(void)
 static char cfg[300], db[300], logpath[300];
 
 /* The config with these relays (each "NAME: ENDPOINT" of the world),
- * or a broken file when broken. */
+ * or a file that is no YAML when broken (a relay's own error would only
+ * keep that relay from running). */
 static void
 write_config(const char *const *relays, int broken)
 {
@@ -47,8 +48,7 @@ write_config(const char *const *relays, int broken)
 	cr_assert_eq(test_write_file(cfg,
 	                             "listen: 127.0.0.1:0\ndatabase: %s\ninterval: 1s\n"
 	                             "timeout: 10s\ntime_scale: 0.05\nrelays:\n%s%s",
-	                             db, list,
-	                             broken ? "  - {name: x, base_url: 12, models: 7}\n" : ""),
+	                             db, list, broken ? "  - {name: x, base_url: [\n" : ""),
 	             0);
 }
 
@@ -143,10 +143,52 @@ Test(reload, sighup_adds_removes_and_refuses_a_bad_config, .init = setup, .fini 
 	cr_assert_eq(kill(serve.pid, SIGHUP), 0);
 	cr_expect(log_has("reload refused, the running config stays", 20000),
 	          "no refusal in the log");
-	cr_expect(log_has("assay.yaml:9:", 1000), "the refusal names no FILE:LINE");
+	cr_expect(log_has("assay.yaml:1", 1000), "the refusal names no FILE:LINE");
 	long swap = runs_of(base, "swap-qwen");
 	cr_expect_gt(wait_runs(base, "swap-qwen", swap + 1, 60000), swap + 1,
 	             "serve stopped auditing after a refused reload");
 	cr_expect_eq(kill(serve.pid, 0), 0, "serve died of the reload");
 	cr_expect_eq(child_stop(&serve, 20000), 0, "serve did not stop cleanly");
+}
+
+/* A relay whose entry does not load (its key's variable unset) is shown as
+ * not running, with its FILE:LINE; the others run. */
+Test(reload, a_broken_relay_is_shown_not_running, .init = setup, .fini = teardown, .timeout = 120)
+{
+	snprintf(cfg, sizeof cfg, "%s/assay.yaml", env.dir);
+	snprintf(db, sizeof db, "%s/assay.db", env.dir);
+	unsetenv("ASSAY_TEST_RELOAD_UNSET");
+	cr_assert_eq(test_write_file(cfg,
+	                             "listen: 127.0.0.1:0\ndatabase: %s\ninterval: 1s\n"
+	                             "timeout: 10s\ntime_scale: 0.05\nrelays:\n"
+	                             "  - {name: honest, base_url: '%s', models: [gpt-4o]}\n"
+	                             "  - name: keyless\n    base_url: '%s'\n"
+	                             "    key_env: ASSAY_TEST_RELOAD_UNSET\n"
+	                             "    models: [gpt-4o]\n",
+	                             db, fixture_url(&env.world, "honest"),
+	                             fixture_url(&env.world, "honest-slow")),
+	             0);
+	char *argv[] = {(char *)test_binary("assay"), (char *)"serve", (char *)"-c", cfg, NULL};
+	struct child serve;
+	char base[300];
+	cr_assert_eq(serve_start(&serve, argv, base, sizeof base), 0);
+	cr_expect_gt(wait_runs(base, "honest", 0, 60000), 0, "the good relay never ran");
+	char url[400];
+	snprintf(url, sizeof url, "%sapi/v1/relays", base);
+	json_t *root = http_get_json(url);
+	json_t *e = root ? entry_of(root, "keyless") : NULL;
+	cr_assert_not_null(e, "the broken relay is not on the board");
+	const char *why = json_string_value(json_object_get(e, "not_running"));
+	cr_expect(why != NULL && strstr(why, "assay.yaml:10:") != NULL &&
+	              strstr(why, "ASSAY_TEST_RELOAD_UNSET") != NULL,
+	          "not_running: %s", why ? why : "(none)");
+	cr_expect_eq(json_integer_value(json_object_get(e, "runs")), 0);
+	json_decref(root);
+	/* and the page says it */
+	snprintf(url, sizeof url, "%s", base);
+	long status = 0;
+	char *page = http_get(url, &status, NULL);
+	cr_expect(page != NULL && strstr(page, "not running") != NULL, "the page does not say it");
+	free(page);
+	cr_expect_eq(child_stop(&serve, 20000), 0);
 }
