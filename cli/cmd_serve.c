@@ -114,6 +114,16 @@ struct serve {
 	struct alerts *alerts;            /* NULL: none configured */
 	struct scheduler *sched;
 	const char *config_path; /* read again on SIGHUP */
+	/* today's spend (UTC day), per relay and (relay NULL) in all, read
+	 * from the database on a day's first use: the budgets' counts */
+	struct spend {
+		char *relay;
+		int64_t day;
+		long tokens;
+		double usd;
+		int held; /* a run was held back today: said once */
+	} * *spend;       /* each its own allocation: a pointer to one stays good */
+	size_t n_spend;
 };
 
 /* A run's canary goes with the run (the run only borrowed it). */
@@ -393,6 +403,96 @@ keep_unsaved(struct serve *s, struct monitor_result *r)
 		schedule_retry(s, UNSAVED_RETRY_MS);
 }
 
+/* Today's spend of relay (NULL: all relays). */
+static struct spend *
+spend_of(struct serve *s, const char *relay)
+{
+	int64_t day = wall_ms() / DAY_MS;
+	struct spend *p = NULL;
+	for (size_t i = 0; i < s->n_spend && p == NULL; i++)
+		if ((relay == NULL) == (s->spend[i]->relay == NULL) &&
+		    (relay == NULL || strcmp(relay, s->spend[i]->relay) == 0))
+			p = s->spend[i];
+	if (p == NULL) {
+		s->spend = xrealloc(s->spend, (s->n_spend + 1) * sizeof *s->spend);
+		p = s->spend[s->n_spend++] = xcalloc(1, sizeof *p);
+		*p = (struct spend){.relay = relay ? xstrdup(relay) : NULL, .day = -1};
+	}
+	if (p->day != day) {
+		/* a new day, or the first look: what the database holds of it */
+		p->day = day;
+		p->held = 0;
+		if (store_spend_since(s->store, relay, day * DAY_MS, &p->tokens, &p->usd) != 0) {
+			fprintf(stderr, "assay: cannot read today's spend (%s): counting from 0\n",
+			        store_last_error(s->store));
+			p->tokens = 0;
+			p->usd = 0;
+		}
+	}
+	return p;
+}
+
+/* Would spending tokens (costing usd) pass cap after p? The sentence in
+ * why when it would. */
+static int
+over_budget(const struct spend *p, const struct config_budget *cap, long tokens, double usd,
+            const char *whose, char *why, size_t whylen)
+{
+	if (cap->tokens > 0 && p->tokens + tokens > cap->tokens) {
+		snprintf(why, whylen,
+		         "budget: %s %ld tokens a day are spent (%ld today; a run may take %ld); "
+		         "runs again after 00:00 UTC",
+		         whose, cap->tokens, p->tokens, tokens);
+		return 1;
+	}
+	if (cap->usd > 0 && p->usd + usd > cap->usd) {
+		snprintf(why, whylen,
+		         "budget: %s $%.2f a day is spent ($%.4f today at official prices; a run "
+		         "may cost $%.4f); runs again after 00:00 UTC",
+		         whose, cap->usd, p->usd, usd);
+		return 1;
+	}
+	return 0;
+}
+
+/* The scheduler asks before a run or passive request of t that may spend
+ * max_tokens: within the relay's and the overall budget, it goes; else it
+ * is held back, shown on the board with why, and said once a day. */
+static int
+budget_gate(const struct audit_target *t, long max_tokens, void *arg)
+{
+	struct serve *s = arg;
+	const struct config_relay *r = NULL;
+	for (size_t i = 0; i < s->config->n_relays && r == NULL; i++)
+		if (strcmp(s->config->relays[i].name, t->relay) == 0)
+			r = &s->config->relays[i];
+	const struct config_budget none = {0};
+	const struct config_budget *mine = r ? &r->budget : &none, *all = &s->config->budget;
+	if (mine->tokens == 0 && mine->usd == 0 && all->tokens == 0 && all->usd == 0)
+		return 1;
+	const struct baseline_model *m = baseline_find(s->pack, t->model);
+	double price = 0;
+	if (m != NULL)
+		price = m->price_in > m->price_out ? m->price_in : m->price_out;
+	double usd = price > 0 ? (double)max_tokens * price / 1e6 : 0;
+	struct spend *pr = spend_of(s, t->relay), *pa = spend_of(s, NULL);
+	char why[400];
+	char whose[160];
+	snprintf(whose, sizeof whose, "relay %s's", t->relay);
+	int over = over_budget(pr, mine, max_tokens, usd, whose, why, sizeof why) ||
+	           over_budget(pa, all, max_tokens, usd, "the board's", why, sizeof why);
+	if (!over) {
+		if (pr->held) /* it runs again: the board stops saying it is held */
+			board_not_running(s->board, t->relay, t->model, NULL);
+		return 1;
+	}
+	board_not_running(s->board, t->relay, t->model, why);
+	if (!pr->held)
+		fprintf(stderr, "assay: %s %s: held back: %s\n", t->relay, t->model, why);
+	pr->held = 1;
+	return 0;
+}
+
 /* A run was scored (event loop): storage keeps it now, or as soon as the
  * database lets (runs kept in order); the board shows it at once. */
 static void
@@ -401,6 +501,14 @@ scored_cb(struct monitor_result *r, void *arg)
 	struct serve *s = arg;
 	const struct audit_run *run = r->run;
 	const struct assessment *a = &r->a;
+	/* the budgets count what was billed, kept or not */
+	struct spend *pr = spend_of(s, run->target.relay), *pa = spend_of(s, NULL);
+	pr->tokens += a->tokens_spent;
+	pa->tokens += a->tokens_spent;
+	if (a->cost_usd > 0) {
+		pr->usd += a->cost_usd;
+		pa->usd += a->cost_usd;
+	}
 	/* written before it is shown (after the runs that wait, in order): what
 	 * the board shows survives a kill -9, unless the database refused it,
 	 * which is said */
@@ -772,6 +880,7 @@ cmd_serve(int argc, char **argv)
 	}
 	sched = scheduler_new(base, engine, cat, run_cb, &s);
 	scheduler_set_canary(sched, plant_cb, &s);
+	scheduler_set_gate(sched, budget_gate, &s);
 	s.sched = sched;
 	s.config_path = config_path;
 	size_t k = 0;
@@ -849,6 +958,11 @@ out:
 		event_free(s.retry_ev);
 	free(s.hits_waiting);
 	free(s.unclaimed);
+	for (size_t i = 0; i < s.n_spend; i++) {
+		free(s.spend[i]->relay);
+		free(s.spend[i]);
+	}
+	free(s.spend);
 	scheduler_free(sched);
 	canary_listener_free(s.canary);
 	if (sigint)

@@ -239,6 +239,30 @@ config_parse_rate(const char *s, double *per_hour, char *err, size_t errlen)
 
 /* passive: {rate, profile, seed} over *p (keys absent leave it as it was),
  * or `off`. 0, or -1. */
+/* budget: {tokens_per_day, usd_per_day}. 0, or -1. */
+static int
+load_budget(const struct ynode *n, const char *file, struct config_budget *b, char *err,
+            size_t errlen)
+{
+	static const char *const keys[] = {"tokens_per_day", "usd_per_day", NULL};
+	if (n->kind != YNODE_MAP)
+		return ytree_error(err, errlen, file, n->line,
+		                   "budget is a mapping: {tokens_per_day: 200000, usd_per_day: 2}");
+	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
+		return -1;
+	const struct ynode *v;
+	if ((v = ytree_get(n, "tokens_per_day")) != NULL &&
+	    ytree_as_long(v, file, 1, 1000000000000L, &b->tokens, err, errlen) != 0)
+		return -1;
+	if ((v = ytree_get(n, "usd_per_day")) != NULL &&
+	    ytree_as_double(v, file, 1e-6, 1e9, &b->usd, err, errlen) != 0)
+		return -1;
+	if (b->tokens == 0 && b->usd == 0)
+		return ytree_error(err, errlen, file, n->line,
+		                   "budget needs tokens_per_day or usd_per_day");
+	return 0;
+}
+
 static int
 load_passive(const struct ynode *n, const char *file, struct config_passive *p, char *err,
              size_t errlen)
@@ -407,7 +431,7 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 {
 	static const char *const keys[] = {"name",    "base_url", "api",    "key_env",
 	                                   "auth",    "headers",  "models", "interval",
-	                                   "passive", "azure",    NULL};
+	                                   "passive", "azure",    "budget", NULL};
 	const char *file = c->path;
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
@@ -467,6 +491,9 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 			return ytree_error(err, errlen, file,
 			                   bad < v->n ? v->key_lines[bad] : v->line, "%s", why);
 	}
+	if ((v = ytree_get(n, "budget")) != NULL &&
+	    load_budget(v, file, &r->budget, err, errlen) != 0)
+		return -1;
 	r->interval_us = c->interval_us;
 	if (load_duration(n, "interval", 1000000, "1s", file, &r->interval_us, err, errlen) != 0)
 		return -1;
@@ -526,7 +553,7 @@ config_load(const char *path, char *err, size_t errlen)
 	c->time_scale = 1;
 	static const char *const keys[] = {
 	    "title",      "listen",  "database", "ca_file",    "interval", "timeout", "relays",
-	    "time_scale", "passive", "canary",   "canary_url", "alerts",   NULL};
+	    "time_scale", "passive", "canary",   "canary_url", "alerts",   "budget",  NULL};
 	if (ytree_check_keys(root, path, keys, err, errlen) != 0)
 		goto err;
 	if (get_string(root, "title", path, &c->title, err, errlen) != 0 ||
@@ -548,6 +575,9 @@ config_load(const char *path, char *err, size_t errlen)
 	    load_passive(v, path, &c->passive, err, errlen) != 0)
 		goto err;
 	if (load_canary(c, root, err, errlen) != 0)
+		goto err;
+	if ((v = ytree_get(root, "budget")) != NULL &&
+	    load_budget(v, path, &c->budget, err, errlen) != 0)
 		goto err;
 	if ((v = ytree_get(root, "alerts")) != NULL) {
 		c->alerts = xcalloc(1, sizeof *c->alerts);

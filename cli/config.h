@@ -33,6 +33,14 @@ struct config_passive {
 	uint64_t seed;
 };
 
+/* budget: {tokens_per_day: N, usd_per_day: X}: what serve's probes may
+ * spend a UTC day (tokens billed; USD at the claimed models' official
+ * prices); 0: no cap. */
+struct config_budget {
+	long tokens;
+	double usd;
+};
+
 struct config_relay {
 	char *name;
 	char *base_url;
@@ -56,6 +64,7 @@ struct config_relay {
 	char *error;
 	int64_t interval_us;
 	struct config_passive passive;
+	struct config_budget budget; /* this relay's, over all its models */
 };
 
 struct alerts_config;
@@ -73,6 +82,7 @@ struct config {
 	struct config_relay *relays;
 	size_t n_relays;
 	struct config_passive passive; /* the relays' default */
+	struct config_budget budget;   /* every relay together */
 	/* credential canaries (probes/canary.h), off unless configured:
 	 *   canary: {listen: HOST:PORT, url: PUBLIC_BASE_URL}   or
 	 *   canary_url: PUBLIC_BASE_URL   (listen: CONFIG_CANARY_LISTEN)

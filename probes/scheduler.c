@@ -63,6 +63,8 @@ struct scheduler {
 	size_t n_passive;
 	scheduler_canary_cb canary_cb;
 	void *canary_arg;
+	scheduler_gate_cb gate_cb;
+	void *gate_arg;
 };
 
 struct scheduler *
@@ -140,7 +142,10 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct sched_target *t = arg;
 	struct scheduler *s = t->sched;
-	if (!t->running) {
+	long most = t->target.budget_tokens > 0 ? t->target.budget_tokens : 0;
+	if (!t->running && s->gate_cb != NULL && !s->gate_cb(&t->target, most, s->gate_arg)) {
+		/* skipped: the gate said why, where it shows */
+	} else if (!t->running) {
 		t->running = 1;
 		/* a fresh canary for this run only (the run borrows it) */
 		t->target.canary = s->canary_cb ? s->canary_cb(&t->target, s->canary_arg) : NULL;
@@ -152,6 +157,16 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	                     (suseconds_t)(t->interval_us % 1000000)};
 	evtimer_add(t->timer, &tv);
 }
+
+void
+scheduler_set_gate(struct scheduler *s, scheduler_gate_cb cb, void *arg)
+{
+	s->gate_cb = cb;
+	s->gate_arg = arg;
+}
+
+/* A passive request costs at most this (its probe's answer, capped). */
+#define PASSIVE_MAX_TOKENS 1500
 
 void
 scheduler_set_canary(struct scheduler *s, scheduler_canary_cb cb, void *arg)
@@ -264,7 +279,9 @@ passive_tick_cb(evutil_socket_t fd, short what, void *arg)
 	/* the choice is drawn whether or not it goes, so the schedule after a
 	 * skipped tick is the same */
 	size_t pick = (size_t)(splitmix64(&t->rng) % t->n_probes);
-	if (t->sent_this_hour < t->budget && t->in_flight < PASSIVE_IN_FLIGHT) {
+	struct scheduler *s = t->sched;
+	if (t->sent_this_hour < t->budget && t->in_flight < PASSIVE_IN_FLIGHT &&
+	    (s->gate_cb == NULL || s->gate_cb(&t->target, PASSIVE_MAX_TOKENS, s->gate_arg))) {
 		struct catalog one = {.probes = &t->probes[pick], .n = 1};
 		t->sent_this_hour++;
 		t->in_flight++;

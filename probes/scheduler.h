@@ -50,6 +50,11 @@ size_t scheduler_remove(struct scheduler *s, const char *relay, const char *mode
  * target.canary says which it was). */
 typedef struct canary *(*scheduler_canary_cb)(const struct audit_target *target, void *arg);
 void scheduler_set_canary(struct scheduler *s, scheduler_canary_cb cb, void *arg);
+/* Asked before each scheduled run and passive request, with the most it
+ * may spend (tokens): 0 skips it, the timer going on (serve's budgets).
+ * NULL: everything goes. */
+typedef int (*scheduler_gate_cb)(const struct audit_target *target, long max_tokens, void *arg);
+void scheduler_set_gate(struct scheduler *s, scheduler_gate_cb cb, void *arg);
 
 /* Audit target every interval_us, first after first_delay_us. */
 void scheduler_add(struct scheduler *s, const struct audit_target *target, int64_t interval_us,

@@ -169,6 +169,31 @@ store_uptime(struct store *s, const char *relay, const char *model, int64_t sinc
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+int
+store_spend_since(struct store *s, const char *relay, int64_t since_ms, long *tokens, double *usd)
+{
+	const char *sql = "SELECT coalesce(sum(r.tokens_spent), 0), coalesce(sum(r.cost_usd), 0)"
+	                  " FROM runs r JOIN targets t ON t.id = r.target"
+	                  " WHERE r.started_ms >= ?1 AND (?2 IS NULL OR t.relay = ?2)";
+	sqlite3_stmt *st;
+	*tokens = 0;
+	*usd = 0;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, since_ms);
+	if (relay != NULL)
+		sqlite3_bind_text(st, 2, relay, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 2);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*tokens = (long)sqlite3_column_int64(st, 0);
+		*usd = sqlite3_column_double(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
 /* Run sql (with ?1 bound to bound), calling row(st, arg) per row. 0, or -1
  * on a database error. */
 static int

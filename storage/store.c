@@ -243,6 +243,13 @@ static const char *const migrations[] = {
     " peer TEXT NOT NULL, user_agent TEXT NOT NULL, method TEXT NOT NULL,"
     " path TEXT NOT NULL, with_key INTEGER NOT NULL, reported_run INTEGER);"
     "CREATE INDEX canary_hits_canary ON canary_hits(canary);",
+
+    /*
+     * 7 -> 8: what a run cost at the claimed model's official price
+     * (NULL: no price known), for serve's daily budgets (issue 18).
+     */
+    "ALTER TABLE runs ADD COLUMN cost_usd REAL;"
+    "CREATE INDEX IF NOT EXISTS runs_started ON runs(started_ms);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -340,8 +347,9 @@ migrate(struct store *s, char *err, size_t errlen)
 /* Statements the writer keeps prepared, in enum stmt order. */
 static const char *const writer_sql[STMT__COUNT] = {
     [STMT_INSERT_RUN] = "INSERT INTO runs(target, started_ms, finished_ms, verdict, reason,"
-                        " tokens_spent, requests, ok_requests, ttft_ms, tokens_per_s, findings)"
-                        " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                        " tokens_spent, requests, ok_requests, ttft_ms, tokens_per_s, findings,"
+                        " cost_usd)"
+                        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
     [STMT_INSERT_OBS] =
         "INSERT INTO observations(run_id, probe, sample, started_ms,"
         " http_status, error_class, error_detail, dns_us, connect_us, tls_us, ttfb_us,"
@@ -863,6 +871,7 @@ store_save_run(struct store *s, const struct audit_run *run, const struct assess
 	bind_opt_real(st, 9, a->ttft_ms);
 	bind_opt_real(st, 10, a->tokens_per_s);
 	store_bind_text(st, 11, findings);
+	bind_opt_real(st, 12, a->cost_usd);
 	if (insert(s, st, &ids->run_id) != 0)
 		goto fail;
 	for (size_t i = 0; i < run->n_items; i++)

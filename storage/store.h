@@ -157,6 +157,11 @@ typedef void (*store_bucket_cb)(const struct store_bucket *b, void *arg);
 int store_each_bucket(struct store *s, enum store_resolution res, int64_t since_ms,
                       store_bucket_cb cb, void *arg);
 
+/* The tokens and the official-price cost of the runs started since
+ * since_ms, of relay (NULL: every relay): serve's daily budgets. 0, or -1. */
+int store_spend_since(struct store *s, const char *relay, int64_t since_ms, long *tokens,
+                      double *usd);
+
 /* Requests and successes of one relay and model since since_ms (day
  * rollups, plus hour rollups for a partial first day). 0, or -1. */
 int store_uptime(struct store *s, const char *relay, const char *model, int64_t since_ms,

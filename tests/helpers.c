@@ -928,3 +928,34 @@ test_config_text(const char *tag, const char *text, char *err, size_t errlen)
 	test_rmtree(dir);
 	return c;
 }
+
+json_t *
+test_board_entry(const char *base, const char *relay)
+{
+	char url[400];
+	snprintf(url, sizeof url, "%sapi/v1/relays", base);
+	json_t *root = http_get_json(url);
+	json_t *e = root ? json_find(json_object_get(root, "relays"), "relay", relay) : NULL;
+	json_incref(e);
+	json_decref(root);
+	return e;
+}
+
+long
+test_board_runs(const char *base, const char *relay)
+{
+	json_t *e = test_board_entry(base, relay);
+	long n = e ? (long)json_integer_value(json_object_get(e, "runs")) : -1;
+	json_decref(e);
+	return n;
+}
+
+long
+test_wait_board_runs(const char *base, const char *relay, long n, int ms)
+{
+	int64_t until = now_us() + ms * 1000LL;
+	long got;
+	while ((got = test_board_runs(base, relay)) < n && now_us() < until)
+		usleep(100000);
+	return got;
+}

@@ -238,6 +238,14 @@ json_t *json_find(const json_t *array, const char *key, const char *value);
 /* Monotonic milliseconds. */
 long long test_now_ms(void);
 
+/* A serve's /api/v1/relays entry of relay (base: the site's URL, ending
+ * in '/'), a new reference (NULL: not there); its runs in the last 24 h
+ * (-1: not there); and those runs once they reach n, waited for (at most
+ * ms): what they were then. */
+json_t *test_board_entry(const char *base, const char *relay);
+long test_board_runs(const char *base, const char *relay);
+long test_wait_board_runs(const char *base, const char *relay, long n, int ms);
+
 /* The finding of class in a, or NULL. */
 struct finding;
 const struct finding *test_finding(const struct assessment *a, const char *class);

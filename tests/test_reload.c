@@ -52,36 +52,6 @@ write_config(const char *const *relays, int broken)
 	             0);
 }
 
-static json_t *
-entry_of(json_t *root, const char *relay)
-{
-	return json_find(json_object_get(root, "relays"), "relay", relay);
-}
-
-/* The relay's runs in the last 24 h (-1: not on the board). */
-static long
-runs_of(const char *base, const char *relay)
-{
-	char url[400];
-	snprintf(url, sizeof url, "%sapi/v1/relays", base);
-	json_t *root = http_get_json(url);
-	json_t *e = root ? entry_of(root, relay) : NULL;
-	long n = e ? (long)json_integer_value(json_object_get(e, "runs")) : -1;
-	json_decref(root);
-	return n;
-}
-
-/* Wait (at most ms) until relay has more than n runs; its runs then. */
-static long
-wait_runs(const char *base, const char *relay, long n, int ms)
-{
-	int64_t until = now_us() + ms * 1000LL;
-	long got;
-	while ((got = runs_of(base, relay)) <= n && now_us() < until)
-		usleep(100000);
-	return got;
-}
-
 /* Wait (at most ms) for text in serve's log. */
 static int
 log_has(const char *text, int ms)
@@ -120,8 +90,9 @@ Test(reload, sighup_adds_removes_and_refuses_a_bad_config, .init = setup, .fini 
 	dup2(fileno(saved), 2);
 	fclose(saved);
 	cr_assert_eq(started, 0);
-	cr_assert_gt(wait_runs(base, "honest", 0, 60000), 0, "honest never ran");
-	cr_assert_gt(wait_runs(base, "honest-slow", 0, 60000), 0, "honest-slow never ran");
+	cr_assert_gt(test_wait_board_runs(base, "honest", 1, 60000), 0, "honest never ran");
+	cr_assert_gt(test_wait_board_runs(base, "honest-slow", 1, 60000), 0,
+	             "honest-slow never ran");
 
 	/* honest stays as it was, honest-slow goes, swap-qwen comes */
 	const char *second[] = {"honest", "swap-qwen", NULL};
@@ -129,12 +100,13 @@ Test(reload, sighup_adds_removes_and_refuses_a_bad_config, .init = setup, .fini 
 	cr_assert_eq(kill(serve.pid, SIGHUP), 0);
 	cr_expect(log_has("1 relay-models kept, 1 added, 0 changed, 1 removed", 20000),
 	          "no reload line in the log");
-	cr_expect_gt(wait_runs(base, "swap-qwen", 0, 60000), 0, "the added relay never ran");
-	long slow = runs_of(base, "honest-slow"), honest = runs_of(base, "honest");
+	cr_expect_gt(test_wait_board_runs(base, "swap-qwen", 1, 60000), 0,
+	             "the added relay never ran");
+	long slow = test_board_runs(base, "honest-slow"), honest = test_board_runs(base, "honest");
 	/* a run of the removed relay in flight may still end: then no more */
-	cr_expect_gt(wait_runs(base, "honest", honest + 2, 60000), honest + 2,
+	cr_expect_gt(test_wait_board_runs(base, "honest", honest + 3, 60000), honest + 2,
 	             "the kept relay stopped");
-	long slow_after = runs_of(base, "honest-slow");
+	long slow_after = test_board_runs(base, "honest-slow");
 	cr_expect_leq(slow_after, slow + 1, "the removed relay went on: %ld runs, then %ld", slow,
 	              slow_after);
 
@@ -144,8 +116,8 @@ Test(reload, sighup_adds_removes_and_refuses_a_bad_config, .init = setup, .fini 
 	cr_expect(log_has("reload refused, the running config stays", 20000),
 	          "no refusal in the log");
 	cr_expect(log_has("assay.yaml:1", 1000), "the refusal names no FILE:LINE");
-	long swap = runs_of(base, "swap-qwen");
-	cr_expect_gt(wait_runs(base, "swap-qwen", swap + 1, 60000), swap + 1,
+	long swap = test_board_runs(base, "swap-qwen");
+	cr_expect_gt(test_wait_board_runs(base, "swap-qwen", swap + 2, 60000), swap + 1,
 	             "serve stopped auditing after a refused reload");
 	cr_expect_eq(kill(serve.pid, 0), 0, "serve died of the reload");
 	cr_expect_eq(child_stop(&serve, 20000), 0, "serve did not stop cleanly");
@@ -172,18 +144,16 @@ Test(reload, a_broken_relay_is_shown_not_running, .init = setup, .fini = teardow
 	struct child serve;
 	char base[300];
 	cr_assert_eq(serve_start(&serve, argv, base, sizeof base), 0);
-	cr_expect_gt(wait_runs(base, "honest", 0, 60000), 0, "the good relay never ran");
+	cr_expect_gt(test_wait_board_runs(base, "honest", 1, 60000), 0, "the good relay never ran");
 	char url[400];
-	snprintf(url, sizeof url, "%sapi/v1/relays", base);
-	json_t *root = http_get_json(url);
-	json_t *e = root ? entry_of(root, "keyless") : NULL;
+	json_t *e = test_board_entry(base, "keyless");
 	cr_assert_not_null(e, "the broken relay is not on the board");
 	const char *why = json_string_value(json_object_get(e, "not_running"));
 	cr_expect(why != NULL && strstr(why, "assay.yaml:10:") != NULL &&
 	              strstr(why, "ASSAY_TEST_RELOAD_UNSET") != NULL,
 	          "not_running: %s", why ? why : "(none)");
 	cr_expect_eq(json_integer_value(json_object_get(e, "runs")), 0);
-	json_decref(root);
+	json_decref(e);
 	/* and the page says it */
 	snprintf(url, sizeof url, "%s", base);
 	long status = 0;

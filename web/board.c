@@ -315,7 +315,7 @@ board_not_running(struct board *b, const char *relay, const char *model, const c
 	pthread_rwlock_wrlock(&b->data);
 	struct board_entry *e = entry_get_locked(b, relay, model);
 	free(e->not_running);
-	e->not_running = utf8_sanitize(why, strlen(why), 500);
+	e->not_running = why ? utf8_sanitize(why, strlen(why), 500) : NULL;
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);

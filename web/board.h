@@ -54,8 +54,9 @@ void board_free(struct board *b);
  * (whatever board_not_running said of it before). */
 void board_declare(struct board *b, const char *relay, const char *model, const char *api,
                    int64_t interval_ms);
-/* The config keeps relay's model from running, for why (FILE:LINE: ...):
- * shown as "not running" with why, its history kept. */
+/* The config (or a spent budget) keeps relay's model from running, for why
+ * (FILE:LINE: ...): shown as "not running" with why, its history kept.
+ * why NULL: it runs again. */
 void board_not_running(struct board *b, const char *relay, const char *model, const char *why);
 /*
  * Record a run's outcome. findings is borrowed (copied). The counts go into
