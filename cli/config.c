@@ -27,6 +27,7 @@ config_free(struct config *c)
 		free(r->base_url);
 		free(r->wire_model);
 		free(r->error);
+		balance_conf_free(&r->balance);
 		free(r->key_env);
 		http_headers_free(r->headers, r->n_headers);
 		for (size_t k = 0; k < r->n_models; k++)
@@ -239,6 +240,65 @@ config_parse_rate(const char *s, double *per_hour, char *err, size_t errlen)
 
 /* passive: {rate, profile, seed} over *p (keys absent leave it as it was),
  * or `off`. 0, or -1. */
+/* balance: billing | {url: URL, path: a.b, scale: X}. 0, or -1. */
+static int
+load_balance(const struct ynode *n, const char *file, struct balance_conf *b, char *err,
+             size_t errlen)
+{
+	static const char *const keys[] = {"url", "path", "scale", NULL};
+	if (n->kind == YNODE_SCALAR) {
+		if (strcmp(n->scalar, "billing") != 0)
+			return ytree_error(err, errlen, file, n->line,
+			                   "balance is 'billing' (one-api / new-api's "
+			                   "/dashboard/billing endpoints) or {url, path, scale}");
+		b->kind = BALANCE_BILLING;
+		return 0;
+	}
+	if (n->kind != YNODE_MAP)
+		return ytree_error(err, errlen, file, n->line,
+		                   "balance is 'billing' or {url: URL, path: data.balance}");
+	if (ytree_check_keys(n, file, keys, err, errlen) != 0 ||
+	    ytree_take_string(n, "url", file, &b->url, err, errlen) != 0 ||
+	    ytree_take_string(n, "path", file, &b->path, err, errlen) != 0)
+		return -1;
+	char why[512];
+	if (b->url == NULL || b->path == NULL)
+		return ytree_error(err, errlen, file, n->line, "balance needs a url and a path");
+	if (config_check_url(b->url, why, sizeof why) != 0)
+		return ytree_error(err, errlen, file, ytree_get(n, "url")->line, "%s", why);
+	b->scale = 1;
+	const struct ynode *v = ytree_get(n, "scale");
+	if (v != NULL && ytree_as_double(v, file, 1e-12, 1e12, &b->scale, err, errlen) != 0)
+		return -1;
+	b->kind = BALANCE_CUSTOM;
+	return 0;
+}
+
+/* price: {input_per_mtok, output_per_mtok} or {ratio}. 0, or -1. */
+static int
+load_price(const struct ynode *n, const char *file, struct config_relay *r, char *err,
+           size_t errlen)
+{
+	static const char *const keys[] = {"input_per_mtok", "output_per_mtok", "ratio", NULL};
+	if (n->kind != YNODE_MAP)
+		return ytree_error(err, errlen, file, n->line,
+		                   "price is {input_per_mtok: 2.5, output_per_mtok: 10} (USD) or "
+		                   "{ratio: 0.3} (of the official price)");
+	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
+		return -1;
+	const struct ynode *in = ytree_get(n, "input_per_mtok"),
+	                   *out = ytree_get(n, "output_per_mtok"), *ratio = ytree_get(n, "ratio");
+	if ((in != NULL && ytree_as_double(in, file, 0, 1e6, &r->price_in, err, errlen) != 0) ||
+	    (out != NULL && ytree_as_double(out, file, 0, 1e6, &r->price_out, err, errlen) != 0) ||
+	    (ratio != NULL &&
+	     ytree_as_double(ratio, file, 1e-6, 1e3, &r->price_ratio, err, errlen) != 0))
+		return -1;
+	if ((ratio != NULL) == (in != NULL || out != NULL) || (in != NULL) != (out != NULL))
+		return ytree_error(err, errlen, file, n->line,
+		                   "price takes both input_per_mtok and output_per_mtok, or ratio");
+	return 0;
+}
+
 /* budget: {tokens_per_day, usd_per_day}. 0, or -1. */
 static int
 load_budget(const struct ynode *n, const char *file, struct config_budget *b, char *err,
@@ -429,9 +489,9 @@ static int
 load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char *err,
            size_t errlen)
 {
-	static const char *const keys[] = {"name",    "base_url", "api",    "key_env",
-	                                   "auth",    "headers",  "models", "interval",
-	                                   "passive", "azure",    "budget", NULL};
+	static const char *const keys[] = {"name",    "base_url", "api",      "key_env", "auth",
+	                                   "headers", "models",   "interval", "passive", "azure",
+	                                   "budget",  "balance",  "price",    NULL};
 	const char *file = c->path;
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
@@ -493,6 +553,12 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 	}
 	if ((v = ytree_get(n, "budget")) != NULL &&
 	    load_budget(v, file, &r->budget, err, errlen) != 0)
+		return -1;
+	r->price_in = r->price_out = r->price_ratio = -1;
+	if ((v = ytree_get(n, "balance")) != NULL &&
+	    load_balance(v, file, &r->balance, err, errlen) != 0)
+		return -1;
+	if ((v = ytree_get(n, "price")) != NULL && load_price(v, file, r, err, errlen) != 0)
 		return -1;
 	r->interval_us = c->interval_us;
 	if (load_duration(n, "interval", 1000000, "1s", file, &r->interval_us, err, errlen) != 0)

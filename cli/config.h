@@ -13,6 +13,7 @@
 
 #include "probes/adapter.h"
 #include "probes/audit.h"
+#include "probes/balance.h"
 #include "probes/endpoint.h"
 
 struct baseline_pack;
@@ -65,6 +66,12 @@ struct config_relay {
 	int64_t interval_us;
 	struct config_passive passive;
 	struct config_budget budget; /* this relay's, over all its models */
+	/* balance: billing | {url, path, scale}: where the account's balance is
+	 * read (probes/balance.h); price: {input_per_mtok, output_per_mtok} or
+	 * {ratio}: what the relay sells at (USD per million tokens, or a share
+	 * of the official price); -1: not said */
+	struct balance_conf balance;
+	double price_in, price_out, price_ratio;
 };
 
 struct alerts_config;

@@ -1170,6 +1170,12 @@ adapter_parse_finish(struct adapter_parse *p, int status)
 		finish_text(p);
 		return;
 	}
+	if (p->listing == 2) { /* ENGINE_GET_RAW: the body as it came */
+		observation_set(&o->text, p->body.data ? p->body.data : "", p->body.len,
+		                p->body.cap ? p->body.cap : p->body.len + 1);
+		o->text_len = o->text ? strlen(o->text) : 0;
+		return;
+	}
 	if (p->listing) {
 		models_list_finish(o, p->body.data, p->body.len);
 		return;

@@ -36,6 +36,9 @@ struct engine_options {
 	int bench_discard_bodies;
 };
 
+#define ENGINE_GET_MODELS 1
+#define ENGINE_GET_RAW 2
+
 struct engine_request {
 	const char *pool; /* pacing group, usually the relay's name; NULL: default */
 	enum api_kind api;
@@ -52,8 +55,10 @@ struct engine_request {
 	 * same name replaces one. NULL: Assay's own User-Agent. */
 	const char *const *client_headers;
 	const char *body; /* JSON, copied by the engine; NULL with listing */
-	int listing;      /* GET the model list at url (probes/models_list.h)
-	                   * instead of POSTing body */
+	int listing;      /* GET instead of POSTing body: ENGINE_GET_MODELS the model
+	                   * list at url (probes/models_list.h); ENGINE_GET_RAW
+	                   * any GET, its body kept as the observation's text
+	                   * (capped by body_cap, UTF-8 sanitized) */
 	int stream;
 	int cold;                 /* fresh connection: measure connect and TLS */
 	int64_t timeout_us;       /* overall deadline; 0: 120 s */
