@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "probes/bedrock.h"
 #include "probes/endpoint.h"
 #include "probes/json_arena.h"
 
@@ -970,6 +971,20 @@ adapter_sse_cb(const char *event, const char *data, size_t len, void *arg)
 	return 0;
 }
 
+int
+adapter_stream_event(struct adapter_parse *p, const char *event, const char *data, size_t len,
+                     int64_t now)
+{
+	struct sse_ctx ctx = {p, now};
+	return adapter_sse_cb(event, data, len, &ctx);
+}
+
+void
+adapter_parse_fail(struct adapter_parse *p, enum error_class e, const char *detail)
+{
+	set_error(p, e, detail);
+}
+
 void
 adapter_parse_init(struct adapter_parse *p, enum api_kind api, struct observation *obs, int stream,
                    int64_t start_us, size_t body_cap)
@@ -994,6 +1009,7 @@ adapter_parse_release(struct adapter_parse *p)
 	buf_release(&p->text);
 	buf_release(&p->args);
 	sse_release(&p->sse);
+	bedrock_parse_release(p);
 }
 
 int
@@ -1009,6 +1025,8 @@ adapter_parse_feed(struct adapter_parse *p, int status, const char *data, size_t
 			set_error(p, ERR_TOO_LARGE, "streamed body over its cap");
 			return -1;
 		}
+		if (p->eventstream != NULL)
+			return bedrock_stream_feed(p, data, len, now);
 		struct sse_ctx ctx = {p, now};
 		p->sse.arg = &ctx;
 		int rc = sse_feed(&p->sse, data, len);
@@ -1176,6 +1194,11 @@ adapter_parse_finish(struct adapter_parse *p, int status)
 	}
 	if (p->stream && p->stopped) {
 		o->stopped_early = 1; /* usage never came: the text is what we have */
+		finish_text(p);
+		return;
+	}
+	if (p->stream && p->eventstream != NULL) {
+		bedrock_stream_finish(p);
 		finish_text(p);
 		return;
 	}

@@ -106,6 +106,8 @@ auth_name(enum auth_kind auth)
 		return "x-api-key";
 	case AUTH_API_KEY:
 		return "api-key";
+	case AUTH_SIGV4:
+		return "sigv4";
 	default:
 		return "default";
 	}
@@ -120,6 +122,8 @@ auth_from_name(const char *name)
 		return AUTH_X_API_KEY;
 	if (strcmp(name, "api-key") == 0)
 		return AUTH_API_KEY;
+	if (strcmp(name, "sigv4") == 0)
+		return AUTH_SIGV4;
 	return -1;
 }
 
