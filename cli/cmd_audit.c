@@ -16,6 +16,7 @@
 #include "cli/endpoint_options.h"
 #include "base/util.h"
 #include "probes/audit.h"
+#include "probes/bedrock.h"
 #include "probes/catalog.h"
 #include "probes/endpoint.h"
 #include "probes/engine.h"
@@ -40,8 +41,9 @@ usage(FILE *f)
 	      "                   [--insecure-skip-tls-verify] [--deep] [--budget TOKENS]\n"
 	      "                   [--time-scale X]\n"
 	      "                   [--header 'Name: value']... [--header-env 'Name: VAR']...\n"
-	      "                   [--auth bearer|x-api-key|api-key]\n"
+	      "                   [--auth bearer|x-api-key|api-key|sigv4]\n"
 	      "                   [--azure-deployment NAME --azure-api-version VERSION]\n"
+	      "                   [--bedrock-region REGION]\n"
 	      "                   [--canary-wait DURATION [--canary-listen HOST:PORT]\n"
 	      "                    [--canary-url URL] | --canary-report URL]\n"
 	      "\n"
@@ -60,6 +62,12 @@ usage(FILE *f)
 	      "base URL whole does the same), with the key in api-key: by default and no\n"
 	      "model list asked; the v1 API is --base-url https://NAME.openai.azure.com/openai/v1\n"
 	      "--auth api-key. --model stays the model the relay claims, not the deployment.\n"
+	      "Amazon Bedrock: --bedrock-region us-east-1 --model\n"
+	      "anthropic.claude-sonnet-4-5-20250929-v1:0 audits InvokeModel at\n"
+	      "https://bedrock-runtime.REGION.amazonaws.com (or --base-url, a relay speaking\n"
+	      "Bedrock's wire), signed with SigV4 from AWS_ACCESS_KEY_ID,\n"
+	      "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (--auth sigv4, the default there;\n"
+	      "--auth bearer --key-env VAR sends a Bedrock API key); no model list asked.\n"
 	      "--deep adds long-context and long-output probes (tens of thousands of tokens;\n"
 	      "their cost is printed before they are sent). --budget stops sending once the\n"
 	      "tokens billed (prompt and completion, reasoning included) would pass TOKENS\n"
@@ -99,9 +107,12 @@ static void
 print_report(const struct audit_run *run, const struct assessment *a, const char *hint,
              const struct posture *posture, FILE *f)
 {
-	char *url = endpoint_url(run->target.api, run->target.base_url);
-	fprintf(f, "Assay audit of %s at %s (%s API)\nendpoint: %s\n\n", run->target.model,
-	        run->target.base_url, api_name(run->target.api), url);
+	char *url = run->target.bedrock
+	                ? bedrock_invoke_url(run->target.base_url, run->target.model, 0)
+	                : endpoint_url(run->target.api, run->target.base_url);
+	fprintf(f, "Assay audit of %s at %s (%s API%s)\nendpoint: %s\n\n", run->target.model,
+	        run->target.base_url, api_name(run->target.api),
+	        run->target.bedrock ? " on Amazon Bedrock" : "", url);
 	free(url);
 	fprintf(f, "verdict: %s\n  %s\n\n", verdict_name(a->verdict), a->reason ? a->reason : "");
 	if (hint != NULL)
@@ -420,7 +431,8 @@ cmd_audit(int argc, char **argv)
 	char why[320];
 	if (known == NULL && baseline_resolve(pack, model, &which, why, sizeof why) < 0)
 		fprintf(stderr, "assay audit: %s; auditing it as a model no pack knows\n", why);
-	int api = api_opt         ? api_from_name(api_opt)
+	int api = ep.bedrock      ? API_ANTHROPIC
+	          : api_opt       ? api_from_name(api_opt)
 	          : known != NULL ? api_from_name(known->api)
 	                          : (int)model_default_api(model);
 	if (api < 0) {
@@ -570,7 +582,8 @@ cmd_audit(int argc, char **argv)
 	plainhttp_release(&plain);
 	if (json) {
 		json_t *j = assessment_to_json(&a);
-		char *url = endpoint_url((enum api_kind)api, base_url);
+		char *url = target.bedrock ? bedrock_invoke_url(base_url, model, 0)
+		                           : endpoint_url((enum api_kind)api, base_url);
 		json_object_set_new(j, "model", json_string(model));
 		json_object_set_new(j, "base_url", json_string(base_url));
 		json_object_set_new(j, "endpoint", json_string(url));
