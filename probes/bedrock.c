@@ -147,6 +147,16 @@ bedrock_model_name(const char *id, char *out, size_t n)
 	return 0;
 }
 
+/* ---- Errors ---- */
+
+void
+bedrock_classify(struct observation *o)
+{
+	if (o->error == ERR_HTTP && o->http_status == 400 && o->error_detail != NULL &&
+	    strstr(o->error_detail, "model identifier is invalid") != NULL)
+		o->error = ERR_NO_MODEL;
+}
+
 /* ---- The response stream ---- */
 
 struct bedrock_stream {

@@ -67,6 +67,14 @@ char *bedrock_body(const struct probe_call *call, const char **why_not);
  */
 int bedrock_model_name(const char *id, char *out, size_t n);
 
+/* ---- Errors ---- */
+
+/* Bedrock's own words for what Anthropic's classes miss: a 400
+ * ValidationException "The provided model identifier is invalid." is a
+ * model the endpoint does not offer (ERR_NO_MODEL), as a 404 naming a
+ * model is elsewhere. Call after adapter_parse_finish(). */
+void bedrock_classify(struct observation *o);
+
 /* ---- The response stream (called by probes/adapter.c) ---- */
 
 /* Read p's stream as an AWS event stream from now on. */

@@ -568,6 +568,8 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 	if (rc != CURLE_OK && o->error == ERR_NONE)
 		classify_failure(t, rc, now);
 	adapter_parse_finish(&t->parse, t->status);
+	if (t->bedrock)
+		bedrock_classify(t->obs);
 	if (o->error == ERR_NONE && o->ttfb_us < 0)
 		o->ttfb_us = o->total_us;
 	if (o->sent_us > 0) {
