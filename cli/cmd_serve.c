@@ -608,6 +608,8 @@ cmd_serve(int argc, char **argv)
 			    .auth = r->auth,
 			    .headers = r->headers,
 			    .n_headers = r->n_headers,
+			    .bedrock = r->bedrock,
+			    .aws = r->aws,
 			};
 			const struct baseline_model *known = baseline_find(s.pack, r->models[m]);
 			const struct baseline_model *which;

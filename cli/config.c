@@ -12,6 +12,7 @@
 
 #include "base/util.h"
 #include "base/yamltree.h"
+#include "probes/bedrock.h"
 #include "scoring/baseline.h"
 #include "web/server.h"
 
@@ -25,6 +26,7 @@ config_free(struct config *c)
 		free(r->name);
 		free(r->base_url);
 		free(r->key_env);
+		sigv4_credentials_release(&r->aws);
 		http_headers_free(r->headers, r->n_headers);
 		for (size_t k = 0; k < r->n_models; k++)
 			free(r->models[k]);
@@ -392,13 +394,68 @@ done:
 	return rc;
 }
 
+/*
+ * bedrock: {region: REGION}: the relay is Amazon Bedrock's runtime (base_url
+ * https://bedrock-runtime.REGION.amazonaws.com, or a relay speaking its
+ * wire); a bedrock-runtime base_url says so alone. Its api is anthropic;
+ * auth sigv4, its default, takes the AWS credentials from the environment
+ * now (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+ */
+static int
+load_bedrock(const char *file, struct config_relay *r, const struct ynode *n, char *err,
+             size_t errlen)
+{
+	static const char *const keys[] = {"region", NULL};
+	const struct ynode *v = ytree_get(n, "bedrock");
+	char region[64] = "", why[256];
+	if (v != NULL) {
+		const char *s;
+		const struct ynode *rn = v->kind == YNODE_MAP ? ytree_get(v, "region") : NULL;
+		if (v->kind != YNODE_MAP || ytree_check_keys(v, file, keys, err, errlen) != 0 ||
+		    rn == NULL || ytree_as_string(rn, file, &s, err, errlen) != 0) {
+			if (err[0] == 0 || v->kind != YNODE_MAP || rn == NULL)
+				ytree_error(err, errlen, file, v->line,
+				            "bedrock is a mapping, e.g. {region: us-east-1}");
+			return -1;
+		}
+		char *url = bedrock_base_url(s);
+		if (url == NULL)
+			return ytree_error(err, errlen, file, rn->line,
+			                   "bedrock region '%s' is not an AWS region name", s);
+		free(url);
+		snprintf(region, sizeof region, "%s", s);
+	} else if (bedrock_region_of(r->base_url, region, sizeof region) != 0) {
+		if (r->auth == AUTH_SIGV4)
+			return ytree_error(
+			    err, errlen, file, n->line,
+			    "auth sigv4 is for Amazon Bedrock: add bedrock: {region: "
+			    "...}");
+		return 0;
+	}
+	r->bedrock = 1;
+	r->api = API_ANTHROPIC;
+	if (r->auth == AUTH_DEFAULT)
+		r->auth = AUTH_SIGV4;
+	if (r->auth != AUTH_SIGV4)
+		return 0;
+	if (r->key_env != NULL)
+		return ytree_error(err, errlen, file, n->line,
+		                   "auth sigv4 signs with the AWS credentials in the environment; "
+		                   "key_env is for a Bedrock API key (auth: bearer)");
+	if (sigv4_credentials_from_env(&r->aws, why, sizeof why) != 0)
+		return ytree_error(err, errlen, file, n->line, "relay '%s': %s", r->name, why);
+	free(r->aws.region);
+	r->aws.region = xstrdup(region);
+	return 0;
+}
+
 static int
 load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char *err,
            size_t errlen)
 {
-	static const char *const keys[] = {"name",    "base_url", "api",    "key_env",
-	                                   "auth",    "headers",  "models", "interval",
-	                                   "passive", "azure",    NULL};
+	static const char *const keys[] = {"name",    "base_url", "api",     "key_env",
+	                                   "auth",    "headers",  "models",  "interval",
+	                                   "passive", "azure",    "bedrock", NULL};
 	const char *file = c->path;
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
@@ -441,10 +498,12 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 			                   "environment variable '%s' (key_env) is not set", s);
 		r->key_env = xstrdup(s);
 	}
-	if (load_name(n, "auth", auth_from_name, "'bearer', 'x-api-key' or 'api-key'", file, &auth,
-	              err, errlen) != 0)
+	if (load_name(n, "auth", auth_from_name, "'bearer', 'x-api-key', 'api-key' or 'sigv4'",
+	              file, &auth, err, errlen) != 0)
 		return -1;
 	r->auth = (enum auth_kind)auth;
+	if (load_bedrock(file, r, n, err, errlen) != 0)
+		return -1;
 	/* Azure's SDK sends the key as api-key on deployment URLs */
 	if (r->auth == AUTH_DEFAULT && r->api != API_ANTHROPIC &&
 	    endpoint_is_azure_deployment(r->base_url))

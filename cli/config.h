@@ -14,6 +14,7 @@
 #include "probes/adapter.h"
 #include "probes/audit.h"
 #include "probes/endpoint.h"
+#include "probes/sigv4.h"
 
 struct baseline_pack;
 
@@ -46,6 +47,11 @@ struct config_relay {
 	size_t n_models;
 	int64_t interval_us;
 	struct config_passive passive;
+	/* bedrock: {region: REGION} (or a bedrock-runtime base_url): Amazon
+	 * Bedrock's runtime (probes/bedrock.h); auth sigv4 (its default) signs
+	 * with aws, read from the environment at load (wiped on free) */
+	int bedrock;
+	struct aws_credentials aws;
 };
 
 struct config {

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "cli/config.h"
 #include "probes/bedrock.h"
 #include "probes/engine.h"
 #include "probes/observation.h"
@@ -421,4 +422,63 @@ Test(bedrock, audit_with_a_wrong_secret_is_auth, .init = setup, .fini = teardown
 	cr_expect(err && strstr(err, "AWS_ACCESS_KEY_ID") != NULL, "%s", err);
 	free(out);
 	free(err);
+}
+
+/* ---- serve's config ---- */
+
+static struct config *
+load_config(const char *text, char *err, size_t errlen)
+{
+	char dir[256], path[512];
+	test_tmpdir_file(dir, sizeof dir, "bedrock-config", path, sizeof path, "assay.yaml");
+	cr_assert_eq(test_write_file(path, "%s", text), 0);
+	struct config *c = config_load(path, err, errlen);
+	test_rmtree(dir);
+	return c;
+}
+
+Test(bedrock, config_bedrock_relay)
+{
+	char err[512] = "";
+	setenv("AWS_ACCESS_KEY_ID", KEY_ID, 1);
+	setenv("AWS_SECRET_ACCESS_KEY", SECRET, 1);
+	setenv("AWS_SESSION_TOKEN", TMP_TOKEN, 1);
+	struct config *c =
+	    load_config("relays:\n"
+	                "  - name: aws\n"
+	                "    base_url: https://bedrock-runtime.eu-west-1.amazonaws.com\n"
+	                "    models: [\"eu.anthropic.claude-sonnet-4-5-20250929-v1:0\"]\n"
+	                "  - name: relay-on-bedrock-wire\n"
+	                "    base_url: https://relay.example/bedrock\n"
+	                "    bedrock: {region: us-west-2}\n"
+	                "    models: [\"anthropic.claude-haiku-4-5-20251001-v1:0\"]\n",
+	                err, sizeof err);
+	cr_assert_not_null(c, "%s", err);
+	cr_assert_eq(c->n_relays, 2);
+	for (size_t i = 0; i < 2; i++) {
+		const struct config_relay *r = &c->relays[i];
+		cr_expect(r->bedrock);
+		cr_expect_eq(r->api, API_ANTHROPIC);
+		cr_expect_eq(r->auth, AUTH_SIGV4);
+		cr_expect_str_eq(r->aws.access_key_id, KEY_ID);
+		cr_expect_str_eq(r->aws.session_token, TMP_TOKEN);
+	}
+	cr_expect_str_eq(c->relays[0].aws.region, "eu-west-1");
+	cr_expect_str_eq(c->relays[1].aws.region, "us-west-2");
+	config_free(c);
+
+	/* sigv4 for another relay, and no credentials: refused, said */
+	c = load_config("relays:\n  - name: x\n    base_url: https://relay.example\n"
+	                "    auth: sigv4\n    models: [gpt-4o]\n",
+	                err, sizeof err);
+	cr_expect_null(c);
+	cr_expect(strstr(err, "sigv4 is for Amazon Bedrock") != NULL, "%s", err);
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	c = load_config("relays:\n  - name: x\n    base_url: https://relay.example\n"
+	                "    bedrock: {region: us-east-1}\n    models: [m]\n",
+	                err, sizeof err);
+	cr_expect_null(c);
+	cr_expect(strstr(err, "AWS_SECRET_ACCESS_KEY") != NULL, "%s", err);
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SESSION_TOKEN");
 }
