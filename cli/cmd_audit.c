@@ -36,7 +36,7 @@ static void
 usage(FILE *f)
 {
 	fputs("usage: assay audit --base-url URL --model NAME [--key-env VAR] [--api "
-	      "openai|anthropic|responses]\n"
+	      "openai|anthropic|responses|converse]\n"
 	      "                   [--json] [--timeout SECONDS] [--ca-file FILE]\n"
 	      "                   [--insecure-skip-tls-verify] [--deep] [--budget TOKENS]\n"
 	      "                   [--time-scale X]\n"
@@ -107,9 +107,9 @@ static void
 print_report(const struct audit_run *run, const struct assessment *a, const char *hint,
              const struct posture *posture, FILE *f)
 {
-	char *url = run->target.bedrock
-	                ? bedrock_invoke_url(run->target.base_url, run->target.model, 0)
-	                : endpoint_url(run->target.api, run->target.base_url);
+	char *url = run->target.bedrock ? bedrock_call_url(run->target.base_url, run->target.api,
+	                                                   run->target.model, 0)
+	                                : endpoint_url(run->target.api, run->target.base_url);
 	fprintf(f, "Assay audit of %s at %s (%s API%s)\nendpoint: %s\n\n", run->target.model,
 	        run->target.base_url, api_name(run->target.api),
 	        run->target.bedrock ? " on Amazon Bedrock" : "", url);
@@ -431,8 +431,8 @@ cmd_audit(int argc, char **argv)
 	char why[320];
 	if (known == NULL && baseline_resolve(pack, model, &which, why, sizeof why) < 0)
 		fprintf(stderr, "assay audit: %s; auditing it as a model no pack knows\n", why);
-	int api = ep.bedrock      ? API_ANTHROPIC
-	          : api_opt       ? api_from_name(api_opt)
+	int api = api_opt         ? api_from_name(api_opt)
+	          : ep.bedrock    ? API_ANTHROPIC
 	          : known != NULL ? api_from_name(known->api)
 	                          : (int)model_default_api(model);
 	if (api < 0) {
@@ -582,7 +582,7 @@ cmd_audit(int argc, char **argv)
 	plainhttp_release(&plain);
 	if (json) {
 		json_t *j = assessment_to_json(&a);
-		char *url = target.bedrock ? bedrock_invoke_url(base_url, model, 0)
+		char *url = target.bedrock ? bedrock_call_url(base_url, target.api, model, 0)
 		                           : endpoint_url((enum api_kind)api, base_url);
 		json_object_set_new(j, "model", json_string(model));
 		json_object_set_new(j, "base_url", json_string(base_url));

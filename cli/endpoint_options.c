@@ -185,8 +185,15 @@ endpoint_options_target(const struct endpoint_options *o, const char *cmd, const
 		fprintf(stderr, "assay %s: --header: %s\n", cmd, err);
 		return -1;
 	}
-	if (o->bedrock)
+	if (o->bedrock && api != API_CONVERSE)
 		api = API_ANTHROPIC;
+	if (api == API_CONVERSE && !o->bedrock) {
+		fprintf(stderr,
+		        "assay %s: --api converse is Amazon Bedrock's: give --bedrock-region (or "
+		        "a bedrock-runtime.REGION.amazonaws.com --base-url)\n",
+		        cmd);
+		return -1;
+	}
 	*t = (struct audit_target){.relay = (char *)relay,
 	                           .base_url = (char *)o->base_url,
 	                           .api = api,

@@ -38,6 +38,7 @@ static const char *const api_names[] = {
     [API_OPENAI] = "openai",
     [API_ANTHROPIC] = "anthropic",
     [API_RESPONSES] = "responses",
+    [API_CONVERSE] = "converse",
 };
 
 const char *
@@ -66,6 +67,12 @@ adapter_cannot(enum api_kind api, const struct request_intent *in)
 			return "the Anthropic Messages API returns no token logprobs";
 		if (in->json_object)
 			return "the Anthropic Messages API has no JSON mode";
+	}
+	if (api == API_CONVERSE) {
+		if (in->top_logprobs > 0)
+			return "Bedrock's Converse API returns no token logprobs";
+		if (in->json_object)
+			return "Bedrock's Converse API has no JSON mode";
 	}
 	if (api == API_RESPONSES && in->n_stop > 0)
 		/* measured: "Unknown parameter: 'stop'. Did you mean 'store'?" */
@@ -301,6 +308,8 @@ adapter_body(enum api_kind api, const struct probe_call *call, const char **why_
 		*why_not = cannot;
 	if (cannot != NULL)
 		return NULL;
+	if (api == API_CONVERSE)
+		return bedrock_converse_body(call, rules);
 	json_t *root = json_pack("{s:s}", "model", call->model);
 	if (api == API_ANTHROPIC)
 		anthropic_fields(root, call, rules);
@@ -986,6 +995,26 @@ adapter_parse_fail(struct adapter_parse *p, enum error_class e, const char *deta
 }
 
 void
+adapter_parse_text(struct adapter_parse *p, const char *s, size_t n, int64_t now)
+{
+	add_text(p, s, n, now);
+}
+
+void
+adapter_parse_tool(struct adapter_parse *p, json_t *id, json_t *name, json_t *partial,
+                   json_t *whole)
+{
+	if (id != NULL)
+		take_tool_id(p->obs, id);
+	if (name != NULL)
+		take_tool_name(p, name);
+	if (partial != NULL)
+		add_tool_args(p, partial);
+	if (whole != NULL)
+		set_tool_args(p, whole);
+}
+
+void
 adapter_parse_init(struct adapter_parse *p, enum api_kind api, struct observation *obs, int stream,
                    int64_t start_us, size_t body_cap)
 {
@@ -1228,6 +1257,8 @@ adapter_parse_finish(struct adapter_parse *p, int status)
 		return;
 	} else if (p->api == API_OPENAI) {
 		finish_openai_body(p, j);
+	} else if (p->api == API_CONVERSE) {
+		bedrock_converse_finish(p, j);
 	} else if (p->api == API_RESPONSES) {
 		if (!json_is_array(json_object_get(j, "output")))
 			set_error(p, ERR_MALFORMED, "response has no output array");

@@ -16,14 +16,15 @@
 #include "probes/observation.h"
 #include "probes/sse.h"
 
-/* Appended to, never renumbered: API_RESPONSES came third. */
-enum api_kind { API_OPENAI, API_ANTHROPIC, API_RESPONSES, API__COUNT };
+/* Appended to, never renumbered: API_RESPONSES came third, API_CONVERSE
+ * (Amazon Bedrock's Converse API, probes/bedrock.h) fourth. */
+enum api_kind { API_OPENAI, API_ANTHROPIC, API_RESPONSES, API_CONVERSE, API__COUNT };
 
 /* The names api_name() gives, for usage and error texts. */
-#define API_NAMES_TEXT "'openai', 'anthropic' or 'responses'"
+#define API_NAMES_TEXT "'openai', 'anthropic', 'responses' or 'converse'"
 
-/* "openai" / "anthropic" / "responses"; api_from_name returns -1 for
- * anything else. */
+/* "openai" / "anthropic" / "responses" / "converse"; api_from_name returns
+ * -1 for anything else. */
 const char *api_name(enum api_kind api);
 int api_from_name(const char *name);
 
@@ -170,6 +171,14 @@ int adapter_stream_event(struct adapter_parse *p, const char *event, const char 
                          int64_t now);
 /* Fail the parse with class e (the first reason stands). */
 void adapter_parse_fail(struct adapter_parse *p, enum error_class e, const char *detail);
+/* Answer text that arrived at now (a stream's delta, or a whole body's). */
+void adapter_parse_text(struct adapter_parse *p, const char *s, size_t n, int64_t now);
+/* The first tool call: its id and name (NULL: not in this event), more of
+ * its arguments as text (partial), or its arguments whole (a JSON object
+ * or string). Later calls add nothing to a call already taken whole. */
+struct json_t;
+void adapter_parse_tool(struct adapter_parse *p, struct json_t *id, struct json_t *name,
+                        struct json_t *partial, struct json_t *whole);
 
 /* Classify an HTTP error status (with its error body's code, if any). */
 enum error_class adapter_classify_status(int status, const char *code);

@@ -301,11 +301,13 @@ submit_more(struct audit_run *run)
 		    .rules = &run->target.rules,
 		};
 		char *url = run->target.bedrock
-		                ? bedrock_invoke_url(run->target.base_url, call.model, call.stream)
+		                ? bedrock_call_url(run->target.base_url, run->target.api,
+		                                   call.model, call.stream)
 		                : adapter_url(run->target.api, run->target.base_url);
 		/* audit_start() left out what the API cannot carry */
-		char *body = run->target.bedrock ? bedrock_body(&call, NULL)
-		                                 : adapter_body(run->target.api, &call, NULL);
+		char *body = run->target.bedrock
+		                 ? bedrock_request_body(run->target.api, &call, NULL)
+		                 : adapter_body(run->target.api, &call, NULL);
 		if (body == NULL)
 			fatal(70, "internal: probe '%s' cannot be sent", it->probe->id);
 		struct engine_request req;

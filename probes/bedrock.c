@@ -85,6 +85,19 @@ bedrock_invoke_url(const char *base_url, const char *model, int stream)
 	return buf_take(&b, NULL);
 }
 
+char *
+bedrock_call_url(const char *base_url, enum api_kind api, const char *model, int stream)
+{
+	if (api != API_CONVERSE)
+		return bedrock_invoke_url(base_url, model, stream);
+	char *u = bedrock_invoke_url(base_url, model, 0);
+	/* .../invoke -> .../converse[-stream] */
+	u[strlen(u) - strlen("invoke")] = 0;
+	char *c = xasprintf("%s%s", u, stream ? "converse-stream" : "converse");
+	free(u);
+	return c;
+}
+
 /* ---- The request body ---- */
 
 char *
@@ -106,6 +119,175 @@ bedrock_body(const struct probe_call *call, const char **why_not)
 	if (s == NULL)
 		fatal(70, "cannot encode request body");
 	return s;
+}
+
+char *
+bedrock_request_body(enum api_kind api, const struct probe_call *call, const char **why_not)
+{
+	return api == API_CONVERSE ? adapter_body(API_CONVERSE, call, why_not)
+	                           : bedrock_body(call, why_not);
+}
+
+char *
+bedrock_converse_body(const struct probe_call *call, const struct request_rules *rules)
+{
+	static const struct request_rules defaults;
+	if (rules == NULL)
+		rules = &defaults;
+	const struct request_intent *in = &call->intent;
+	json_t *root = json_object();
+	json_t *msgs = json_array(), *system = json_array();
+	for (size_t i = 0; i < call->n_messages; i++) {
+		const struct probe_message *m = &call->messages[i];
+		json_t *text = json_pack("{s:s}", "text", m->content);
+		if (strcmp(m->role, "system") == 0)
+			json_array_append_new(system, text);
+		else
+			json_array_append_new(
+			    msgs, json_pack("{s:s, s:[o]}", "role", m->role, "content", text));
+	}
+	json_object_set_new(root, "messages", msgs);
+	if (json_array_size(system) > 0)
+		json_object_set_new(root, "system", system);
+	else
+		json_decref(system);
+	json_t *conf = json_object();
+	json_object_set_new(
+	    conf, "maxTokens",
+	    json_integer(call->max_tokens >= 0
+	                     ? adapter_max_tokens(API_CONVERSE, call->max_tokens, rules)
+	                     : 1024));
+	if (call->temperature >= 0 && !rules->no_temperature)
+		json_object_set_new(conf, "temperature",
+		                    json_real(call->temperature > 1 ? 1 : call->temperature));
+	if (in->n_stop > 0) {
+		json_t *stop = json_array();
+		for (size_t i = 0; i < in->n_stop; i++)
+			json_array_append_new(stop, json_string(in->stop[i]));
+		json_object_set_new(conf, "stopSequences", stop);
+	}
+	json_object_set_new(root, "inferenceConfig", conf);
+	if (in->tool_name != NULL) {
+		json_error_t err;
+		json_t *schema = in->tool_schema ? json_loads(in->tool_schema, 0, &err) : NULL;
+		if (schema == NULL)
+			schema = json_pack("{s:s}", "type", "object");
+		json_t *spec = json_pack("{s:s, s:{s:o}}", "name", in->tool_name, "inputSchema",
+		                         "json", schema);
+		if (in->tool_description != NULL)
+			json_object_set_new(spec, "description", json_string(in->tool_description));
+		json_t *choice = in->tool_choice == TOOL_CHOICE_REQUIRED
+		                     ? json_pack("{s:{}}", "any")
+		                 : in->tool_choice == TOOL_CHOICE_NAMED
+		                     ? json_pack("{s:{s:s}}", "tool", "name", in->tool_name)
+		                     : json_pack("{s:{}}", "auto");
+		json_object_set_new(
+		    root, "toolConfig",
+		    json_pack("{s:[{s:o}], s:o}", "tools", "toolSpec", spec, "toolChoice", choice));
+	}
+	char *s = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	if (s == NULL)
+		fatal(70, "cannot encode request body");
+	return s;
+}
+
+static long
+json_long(json_t *v)
+{
+	return json_is_integer(v) ? (long)json_integer_value(v) : -1;
+}
+
+/* TokenUsage into the observation. */
+static void
+converse_usage(struct observation *o, json_t *usage)
+{
+	if (!json_is_object(usage))
+		return;
+	o->usage_present = 1;
+	o->prompt_tokens = json_long(json_object_get(usage, "inputTokens"));
+	o->completion_tokens = json_long(json_object_get(usage, "outputTokens"));
+	o->total_tokens = json_long(json_object_get(usage, "totalTokens"));
+	long cached = json_long(json_object_get(usage, "cacheReadInputTokens"));
+	if (cached >= 0)
+		o->cached_tokens = cached;
+}
+
+static void
+take_finish(struct observation *o, json_t *reason)
+{
+	if (json_is_string(reason) && o->finish_reason == NULL)
+		o->finish_reason = xstrndup(json_string_value(reason), 64);
+}
+
+void
+bedrock_converse_finish(struct adapter_parse *p, json_t *j)
+{
+	struct observation *o = p->obs;
+	json_t *msg = json_object_get(json_object_get(j, "output"), "message");
+	json_t *content = json_object_get(msg, "content");
+	if (!json_is_array(content)) {
+		adapter_parse_fail(p, ERR_MALFORMED, "response has no output.message.content");
+		return;
+	}
+	take_finish(o, json_object_get(j, "stopReason"));
+	converse_usage(o, json_object_get(j, "usage"));
+	size_t i;
+	json_t *block;
+	json_array_foreach(content, i, block)
+	{
+		json_t *text = json_object_get(block, "text");
+		if (json_is_string(text))
+			adapter_parse_text(p, json_string_value(text), json_string_length(text),
+			                   p->start_us + (o->ttfb_us > 0 ? o->ttfb_us : 0));
+		json_t *tool = json_object_get(block, "toolUse");
+		if (json_is_object(tool))
+			adapter_parse_tool(p, json_object_get(tool, "toolUseId"),
+			                   json_object_get(tool, "name"), NULL,
+			                   json_object_get(tool, "input"));
+	}
+}
+
+/* One ConverseStream event (ConverseStreamOutput's members). */
+static int
+converse_event(struct adapter_parse *p, const char *type, json_t *ev, int64_t now)
+{
+	struct observation *o = p->obs;
+	if (!json_is_object(ev)) {
+		adapter_parse_fail(p, ERR_MALFORMED, "stream event has an unexpected shape");
+		return -1;
+	}
+	if (strcmp(type, "messageStart") == 0) {
+		observation_event(o, 'S');
+	} else if (strcmp(type, "contentBlockStart") == 0) {
+		observation_event(o, 'B');
+		json_t *tool = json_object_get(json_object_get(ev, "start"), "toolUse");
+		if (json_is_object(tool))
+			adapter_parse_tool(p, json_object_get(tool, "toolUseId"),
+			                   json_object_get(tool, "name"), NULL, NULL);
+	} else if (strcmp(type, "contentBlockDelta") == 0) {
+		observation_event(o, 'D');
+		json_t *delta = json_object_get(ev, "delta");
+		json_t *text = json_object_get(delta, "text");
+		if (json_is_string(text))
+			adapter_parse_text(p, json_string_value(text), json_string_length(text),
+			                   now);
+		json_t *tool = json_object_get(delta, "toolUse");
+		if (json_is_object(tool))
+			adapter_parse_tool(p, NULL, NULL, json_object_get(tool, "input"), NULL);
+	} else if (strcmp(type, "contentBlockStop") == 0) {
+		observation_event(o, 'E');
+	} else if (strcmp(type, "messageStop") == 0) {
+		observation_event(o, 'Z');
+		take_finish(o, json_object_get(ev, "stopReason"));
+		p->saw_done = 1;
+	} else if (strcmp(type, "metadata") == 0) {
+		observation_event(o, 'M');
+		converse_usage(o, json_object_get(ev, "usage"));
+	} else {
+		observation_event(o, '?');
+	}
+	return p->stopped ? -1 : 0;
 }
 
 /* ---- The model id ---- */
@@ -199,6 +381,13 @@ message_cb(const struct eventstream_message *m, void *arg)
 		json_decref(j);
 		adapter_parse_fail(p, exception_class(type), detail);
 		return -1;
+	}
+	if (p->api == API_CONVERSE && m->event_type != NULL) {
+		json_error_t jerr;
+		json_t *ev = json_loadb((const char *)m->payload, m->payload_len, 0, &jerr);
+		int rc = converse_event(p, m->event_type, ev, bs->now);
+		json_decref(ev);
+		return rc;
 	}
 	if (m->event_type == NULL || strcmp(m->event_type, "chunk") != 0) {
 		observation_event(p->obs, '?');

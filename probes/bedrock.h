@@ -47,12 +47,36 @@ int bedrock_region_of(const char *base_url, char *out, size_t n);
  * A-Z a-z 0-9 - _ . ~ as %XX (':' is %3A). The caller frees it. */
 char *bedrock_invoke_url(const char *base_url, const char *model, int stream);
 
+/* The URL for a request of api (API_ANTHROPIC: bedrock_invoke_url;
+ * API_CONVERSE: .../model/ID/converse, or .../converse-stream). */
+char *bedrock_call_url(const char *base_url, enum api_kind api, const char *model, int stream);
+
 /* ---- The request body ---- */
 
 /* The body for call: adapter_body(API_ANTHROPIC, ...) without model and
  * stream, with anthropic_version. NULL (why in *why_not) when the
  * Anthropic API cannot carry the intent. The caller frees it. */
 char *bedrock_body(const struct probe_call *call, const char **why_not);
+/* The body for api: bedrock_body for API_ANTHROPIC, adapter_body for
+ * API_CONVERSE (whose body has no model either). */
+char *bedrock_request_body(enum api_kind api, const struct probe_call *call, const char **why_not);
+
+/*
+ * Converse (POST /model/ID/converse, /converse-stream; API_CONVERSE):
+ * {messages: [{role, content: [{text}]}], system: [{text}],
+ * inferenceConfig: {maxTokens, temperature, stopSequences}, toolConfig:
+ * {tools: [{toolSpec: {name, description, inputSchema: {json}}}],
+ * toolChoice: {auto: {}} | {any: {}} | {tool: {name}}}}; the answer is
+ * {output: {message: {role, content: [{text} | {toolUse: {toolUseId, name,
+ * input}}]}}, stopReason, usage: {inputTokens, outputTokens, totalTokens},
+ * metrics: {latencyMs}}, and a stream's events are named by :event-type
+ * (messageStart, contentBlockStart, contentBlockDelta, contentBlockStop,
+ * messageStop, metadata) with their JSON as the payload. Converse answers
+ * carry no id. Sources: API_runtime_Converse.html, API_runtime_ConverseStream
+ * .html, API_runtime_ConverseStreamOutput.html, API_runtime_TokenUsage.html.
+ */
+char *bedrock_converse_body(const struct probe_call *call, const struct request_rules *rules);
+void bedrock_converse_finish(struct adapter_parse *p, struct json_t *body);
 
 /* ---- The model id ---- */
 

@@ -101,6 +101,14 @@ static const char *const codex_headers[] = {
 static const char *const open_webui_headers[] = {"Accept: */*",
                                                  "User-Agent: Python/3.11 aiohttp/3.11.11", NULL};
 
+/* The AWS SDK for JavaScript v3 (@aws-sdk/client-bedrock-runtime), the
+ * only client of Bedrock's Converse API here (its user agent as the SDK
+ * writes it: sdk, ua, os, lang, md, api). */
+static const char *const aws_sdk_js_headers[] = {
+    "User-Agent: aws-sdk-js/3.1164.0 ua/2.1 os/linux#6.1.0 lang/js md/nodejs#20.20.2 "
+    "api/bedrock-runtime#3.1164.0 m/E",
+    "x-amz-user-agent: aws-sdk-js/3.1164.0", NULL};
+
 static const struct client_profile profiles[] = {
     {"openai-node", OPENAI_APIS, "OpenAI/JS 6.49.0", openai_node_headers, NULL},
     {"openai-python", OPENAI_APIS, "OpenAI/Python 1.109.1", openai_python_headers, NULL},
@@ -111,6 +119,7 @@ static const struct client_profile profiles[] = {
     {"anthropic-python", ANTHROPIC_APIS, "Anthropic/Python 0.82.0", anthropic_python_headers, NULL},
     {"claude-code", ANTHROPIC_APIS, "claude-cli/2.1.205 (external, cli)", claude_code_headers,
      "You are Claude Code, Anthropic's official CLI for Claude."},
+    {"aws-sdk-js", 1u << API_CONVERSE, "aws-sdk-js/3.1164.0", aws_sdk_js_headers, NULL},
 };
 
 #define N_PROFILES (sizeof profiles / sizeof profiles[0])

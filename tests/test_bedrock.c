@@ -149,17 +149,18 @@ Test(bedrock, the_aws_sdk_accepts_the_fixture, .init = setup, .fini = teardown, 
 
 /* One request of ours to endpoint name, signed with these credentials. */
 static struct observation *
-one(const char *name, const char *model, int stream, const struct aws_credentials *c)
+one_api(const char *name, enum api_kind api, const char *model, int stream,
+        const struct aws_credentials *c)
 {
 	struct event_base *base = event_base_new();
 	struct engine *e = engine_new(base, &(struct engine_options){0});
 	struct probe_message m[] = {{"user", "Write one sentence about the sea."}};
 	struct probe_call call = test_call(model, m, 1, 40);
 	call.stream = stream;
-	char *url = bedrock_invoke_url(fixture_url(&env.world, name), model, stream);
-	char *body = bedrock_body(&call, NULL);
+	char *url = bedrock_call_url(fixture_url(&env.world, name), api, model, stream);
+	char *body = bedrock_request_body(api, &call, NULL);
 	struct engine_request req = {
-	    .api = API_ANTHROPIC,
+	    .api = api,
 	    .url = url,
 	    .auth = AUTH_SIGV4,
 	    .body = body,
@@ -174,6 +175,12 @@ one(const char *name, const char *model, int stream, const struct aws_credential
 	free(url);
 	free(body);
 	return o;
+}
+
+static struct observation *
+one(const char *name, const char *model, int stream, const struct aws_credentials *c)
+{
+	return one_api(name, API_ANTHROPIC, model, stream, c);
 }
 
 static void
@@ -481,4 +488,93 @@ Test(bedrock, config_bedrock_relay)
 	cr_expect(strstr(err, "AWS_SECRET_ACCESS_KEY") != NULL, "%s", err);
 	unsetenv("AWS_ACCESS_KEY_ID");
 	unsetenv("AWS_SESSION_TOKEN");
+}
+
+/* ---- Converse ---- */
+
+Test(bedrock, converse_body)
+{
+	struct probe_message m[] = {{"system", "Be brief."}, {"user", "hi"}};
+	struct probe_call call = test_call(MODEL, m, 2, 32);
+	const char *stops[] = {"END"};
+	call.intent.stop = stops;
+	call.intent.n_stop = 1;
+	call.intent.tool_name = "get_weather";
+	call.intent.tool_schema = "{\"type\":\"object\"}";
+	call.intent.tool_choice = TOOL_CHOICE_REQUIRED;
+	char *b = bedrock_request_body(API_CONVERSE, &call, NULL);
+	json_t *j = json_loads(b, 0, NULL);
+	cr_assert_not_null(j, "%s", b);
+	cr_expect_null(json_object_get(j, "model"));
+	cr_expect_str_eq(json_string_value(json_object_get(
+	                     json_array_get(json_object_get(j, "system"), 0), "text")),
+	                 "Be brief.");
+	json_t *m0 = json_array_get(json_object_get(j, "messages"), 0);
+	cr_expect_str_eq(json_string_value(json_object_get(m0, "role")), "user");
+	cr_expect_str_eq(json_string_value(json_object_get(
+	                     json_array_get(json_object_get(m0, "content"), 0), "text")),
+	                 "hi");
+	json_t *conf = json_object_get(j, "inferenceConfig");
+	cr_expect_eq(json_integer_value(json_object_get(conf, "maxTokens")), 32);
+	cr_expect_str_eq(
+	    json_string_value(json_array_get(json_object_get(conf, "stopSequences"), 0)), "END");
+	json_t *tc = json_object_get(j, "toolConfig");
+	cr_expect_not_null(json_object_get(json_object_get(tc, "toolChoice"), "any"));
+	cr_expect_str_eq(
+	    json_string_value(json_object_get(
+	        json_object_get(json_array_get(json_object_get(tc, "tools"), 0), "toolSpec"),
+	        "name")),
+	    "get_weather");
+	json_decref(j);
+	free(b);
+	char *u = bedrock_call_url("https://h", API_CONVERSE, MODEL, 1);
+	cr_expect_str_eq(u, "https://h/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/"
+	                    "converse-stream");
+	free(u);
+	/* what Converse cannot carry */
+	struct request_intent lp = {.top_logprobs = 2};
+	cr_expect_not_null(adapter_cannot(API_CONVERSE, &lp));
+	cr_expect_eq(api_from_name("converse"), API_CONVERSE);
+}
+
+Test(bedrock, converse_streamed_and_not, .init = setup, .fini = teardown, .timeout = 120)
+{
+	struct aws_credentials c = {(char *)KEY_ID, (char *)SECRET, NULL, (char *)"us-east-1"};
+	for (int stream = 0; stream < 2; stream++) {
+		struct observation *o =
+		    one_api("bedrock-official", API_CONVERSE, MODEL, stream, &c);
+		cr_expect_eq(o->error, ERR_NONE, "%s: %s", error_class_name(o->error),
+		             o->error_detail ? o->error_detail : "");
+		cr_expect(o->text != NULL && o->text_len > 0);
+		cr_expect_gt(o->prompt_tokens, 0);
+		cr_expect_gt(o->completion_tokens, 0);
+		cr_expect_eq(o->total_tokens, o->prompt_tokens + o->completion_tokens);
+		cr_expect(o->finish_reason != NULL);
+		if (stream)
+			cr_expect(o->events[0] == 'S' && strchr(o->events, 'D') != NULL &&
+			              strchr(o->events, 'Z') != NULL &&
+			              o->events[strlen(o->events) - 1] == 'M',
+			          "events %s", o->events);
+		observation_release(o);
+		free(o);
+	}
+}
+
+Test(bedrock, converse_audit, .init = setup, .fini = teardown, .timeout = 300)
+{
+	json_t *j;
+	audit(&j, NULL, KEY_ID, SECRET, "--base-url", fixture_url(&env.world, "bedrock-official"),
+	      "--bedrock-region", "us-east-1", "--api", "converse", "--model", MODEL, NULL);
+	cr_expect_eq(json_array_size(json_object_get(j, "findings")), 0, "findings: %s",
+	             json_dumps(json_object_get(j, "findings"), 0));
+	cr_expect_not(has_protocol_hint(j));
+	cr_expect_eq(json_integer_value(json_object_get(j, "ok_requests")),
+	             json_integer_value(json_object_get(j, "requests")));
+	cr_expect_str_eq(json_string_value(json_object_get(j, "api")), "converse");
+	const char *ep = json_string_value(json_object_get(j, "endpoint"));
+	cr_expect(ep && strstr(ep, "-v1%3A0/converse"), "endpoint %s", ep);
+	const char *verdict = json_string_value(json_object_get(j, "verdict"));
+	cr_expect(verdict && strcmp(verdict, "suspect") != 0 && strcmp(verdict, "misbehaving") != 0,
+	          "verdict %s", verdict);
+	json_decref(j);
 }

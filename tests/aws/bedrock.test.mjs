@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   BedrockRuntimeClient, InvokeModelCommand, InvokeModelWithResponseStreamCommand,
+  ConverseCommand, ConverseStreamCommand,
 } from '@aws-sdk/client-bedrock-runtime';
 // HTTP/1.1, as the fixture speaks it (the client's default handler is
 // HTTP/2, for the bidirectional stream; these operations take either)
@@ -124,4 +125,58 @@ test('model or stream in the body is ValidationException', async () => {
     })),
     (e) => e.name === 'ValidationException' && e.message.includes('anthropic_version'),
   );
+});
+
+const converseInput = (extra = {}) => ({
+  modelId: MODEL,
+  system: [{ text: 'Answer briefly.' }],
+  messages: [{ role: 'user', content: [{ text: 'Say hello in one short sentence.' }] }],
+  inferenceConfig: { maxTokens: 64, temperature: 0 },
+  ...extra,
+});
+
+test('Converse with a colon model id', async () => {
+  const r = await client().send(new ConverseCommand(converseInput()));
+  assert.equal(r.$metadata.httpStatusCode, 200);
+  assert.equal(r.output.message.role, 'assistant');
+  assert.ok(typeof r.output.message.content[0].text === 'string' && r.output.message.content[0].text.length > 0);
+  assert.ok(['end_turn', 'max_tokens', 'stop_sequence'].includes(r.stopReason), r.stopReason);
+  assert.ok(r.usage.inputTokens > 0 && r.usage.outputTokens > 0);
+  assert.equal(r.usage.totalTokens, r.usage.inputTokens + r.usage.outputTokens);
+  assert.ok(Number.isInteger(r.metrics.latencyMs));
+});
+
+test('Converse with a tool the model must call', async () => {
+  const r = await client().send(new ConverseCommand(converseInput({
+    messages: [{ role: 'user', content: [{ text: 'What is the weather in Paris? Use the tool.' }] }],
+    toolConfig: {
+      tools: [{ toolSpec: { name: 'get_weather', description: 'Weather for a city', inputSchema: { json: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } } }],
+      toolChoice: { tool: { name: 'get_weather' } },
+    },
+  })));
+  const use = r.output.message.content.find((c) => c.toolUse);
+  assert.ok(use, JSON.stringify(r.output.message.content));
+  assert.equal(use.toolUse.name, 'get_weather');
+  assert.match(use.toolUse.toolUseId, /^toolu_bdrk_/);
+  assert.equal(typeof use.toolUse.input, 'object');
+  assert.equal(r.stopReason, 'tool_use');
+});
+
+test('ConverseStream with a colon model id', async () => {
+  const r = await client().send(new ConverseStreamCommand(converseInput({ modelId: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' })));
+  const kinds = [];
+  let text = '';
+  let usage = null;
+  for await (const ev of r.stream) {
+    const k = Object.keys(ev).filter((x) => ev[x] !== undefined)[0];
+    kinds.push(k);
+    if (k === 'contentBlockDelta') text += ev.contentBlockDelta.delta.text ?? '';
+    if (k === 'metadata') usage = ev.metadata.usage;
+  }
+  assert.equal(kinds[0], 'messageStart');
+  assert.ok(kinds.includes('contentBlockDelta'));
+  assert.ok(kinds.indexOf('messageStop') > kinds.lastIndexOf('contentBlockDelta'));
+  assert.equal(kinds[kinds.length - 1], 'metadata');
+  assert.ok(text.length > 0);
+  assert.ok(usage && usage.inputTokens > 0 && usage.outputTokens > 0, JSON.stringify(usage));
 });
