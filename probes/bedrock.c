@@ -217,7 +217,8 @@ static void
 take_finish(struct observation *o, json_t *reason)
 {
 	if (json_is_string(reason) && o->finish_reason == NULL)
-		o->finish_reason = xstrndup(json_string_value(reason), 64);
+		o->finish_reason =
+		    xstrndup(json_string_value(reason), strnlen(json_string_value(reason), 64));
 }
 
 void

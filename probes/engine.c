@@ -768,11 +768,15 @@ start_one(struct engine *e, struct transfer *t)
 	t->parse.stop_after_chunks = t->stop_after_chunks;
 	if (t->bedrock && t->stream)
 		bedrock_parse_eventstream(&t->parse);
-	int ready = sign_aws(t) == 0 && setup_easy(e, t) == 0;
+	int signed_ok = sign_aws(t) == 0;
+	int ready = signed_ok && setup_easy(e, t) == 0;
 	if (ready)
 		curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->errbuf);
 	if (!ready || curl_multi_add_handle(e->multi, t->easy) != CURLM_OK) {
-		const char *why = "Assay could not start the request (out of resources)";
+		const char *why =
+		    signed_ok ? "Assay could not start the request (out of resources)"
+		              : "Assay could not sign the request with SigV4 (no region, or "
+		                "a URL it cannot parse)";
 		t->obs->error = ERR_NOT_SENT;
 		observation_set(&t->obs->error_detail, why, strlen(why), OBS_DETAIL_CAP);
 		finish_later(e, t);

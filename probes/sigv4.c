@@ -450,8 +450,9 @@ sigv4_request_headers(const char *url, const char *content_type, const char *bod
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
 		goto out;
-	/* no port part unless the URL names one other than the default */
-	if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
+	/* no port part unless the URL names one other than the scheme's
+	 * default: curl's Host header leaves a default port out */
+	if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_NO_DEFAULT_PORT) != CURLUE_OK)
 		port = NULL;
 	if (curl_url_get(u, CURLUPART_QUERY, &query, 0) != CURLUE_OK)
 		query = NULL;

@@ -492,3 +492,75 @@ Test(sigv4, libcurl_aws_sigv4_and_the_colon_id)
 	if (strcmp(curl_version_info(CURLVERSION_NOW)->version, "7.88.1") == 0)
 		cr_expect(!colon, "libcurl 7.88.1 was expected to sign the colon path wrong");
 }
+
+/* ---- the engine's header lines ---- */
+
+/* The Authorization line of sigv4_request_headers() for url. */
+static char *
+engine_authorization(const char *url, const struct aws_credentials *c)
+{
+	char *lines[3];
+	size_t n = 0;
+	cr_assert_eq(sigv4_request_headers(url, "application/json", "{}", 2, c, "bedrock",
+	                                   (time_t)1440938160 /* 20150830T123600Z */, lines, &n),
+	             0);
+	cr_assert_eq(n, c->session_token ? 3 : 2);
+	cr_expect_str_eq(lines[0], "X-Amz-Date: 20150830T123600Z");
+	if (c->session_token != NULL)
+		cr_expect(strncmp(lines[1], "X-Amz-Security-Token: ", 22) == 0);
+	char *a = xstrdup(lines[n - 1] + strlen("Authorization: "));
+	for (size_t i = 0; i < n; i++)
+		free(lines[i]);
+	return a;
+}
+
+static char *
+signed_for_host(const char *host, const char *token)
+{
+	struct sigv4_header h[] = {{"Content-Type", "application/json"},
+	                           {"Host", host},
+	                           {"X-Amz-Date", "20150830T123600Z"},
+	                           {"X-Amz-Security-Token", token}};
+	struct sigv4_request rq = {.method = "POST",
+	                           .path = COLON_PATH,
+	                           .headers = h,
+	                           .n_headers = token ? 4 : 3,
+	                           .body = "{}",
+	                           .body_len = 2};
+	char *a = NULL;
+	cr_assert_eq(sigv4_sign(&rq, SUITE_KEY_ID, SUITE_SECRET, "us-east-1", "bedrock",
+	                        "20150830T123600Z", &a, NULL),
+	             0);
+	return a;
+}
+
+Test(sigv4, engine_lines_sign_what_curl_sends)
+{
+	struct aws_credentials c = {(char *)SUITE_KEY_ID, (char *)SUITE_SECRET, NULL,
+	                            (char *)"us-east-1"};
+	/* a default port is not in curl's Host header, another one is */
+	char *a = engine_authorization("https://" BEDROCK_HOST ":443" COLON_PATH, &c);
+	char *b = signed_for_host(BEDROCK_HOST, NULL);
+	cr_expect_str_eq(a, b);
+	free(a);
+	free(b);
+	a = engine_authorization("http://127.0.0.1:8080" COLON_PATH, &c);
+	b = signed_for_host("127.0.0.1:8080", NULL);
+	cr_expect_str_eq(a, b);
+	free(a);
+	free(b);
+	c.session_token = (char *)SUITE_TOKEN;
+	a = engine_authorization("https://" BEDROCK_HOST COLON_PATH, &c);
+	b = signed_for_host(BEDROCK_HOST, SUITE_TOKEN);
+	cr_expect_str_eq(a, b);
+	cr_expect(strstr(a, "x-amz-security-token") != NULL, "%s", a);
+	free(a);
+	free(b);
+	/* no region: refused */
+	c.region = NULL;
+	char *lines[3];
+	size_t n;
+	cr_expect_eq(sigv4_request_headers("https://h/", "application/json", "", 0, &c, "bedrock",
+	                                   0, lines, &n),
+	             -1);
+}
