@@ -18,11 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "base/util.h"
 #include "cli/config.h"
 #include "probes/bedrock.h"
 #include "probes/engine.h"
+#include "probes/eventstream.h"
 #include "probes/observation.h"
 #include "probes/sigv4.h"
 #include "tests/helpers.h"
@@ -577,4 +579,155 @@ Test(bedrock, converse_audit, .init = setup, .fini = teardown, .timeout = 300)
 	cr_expect(verdict && strcmp(verdict, "suspect") != 0 && strcmp(verdict, "misbehaving") != 0,
 	          "verdict %s", verdict);
 	json_decref(j);
+}
+
+/* ---- the adapter reading Bedrock's event stream ---- */
+
+/* A chunk event carrying one Anthropic stream event (JSON text). */
+static void
+chunk(struct buf *b, const char *event_json)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(event_json);
+	struct buf b64;
+	buf_init(&b64, 0);
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned char)event_json[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned char)event_json[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)event_json[i + 2];
+		char q[5] = {alphabet[v >> 18 & 63], alphabet[v >> 12 & 63],
+		             i + 1 < n ? alphabet[v >> 6 & 63] : '=',
+		             i + 2 < n ? alphabet[v & 63] : '=', 0};
+		buf_puts(&b64, q);
+	}
+	char *payload = xasprintf("{\"bytes\":\"%.*s\"}", (int)b64.len, b64.data);
+	struct eventstream_header h[] = {{":event-type", "chunk"},
+	                                 {":content-type", "application/json"},
+	                                 {":message-type", "event"}};
+	eventstream_encode(b, h, 3, payload, strlen(payload));
+	free(payload);
+	buf_release(&b64);
+}
+
+static void
+a_stream(struct buf *b)
+{
+	buf_init(b, 0);
+	chunk(b, "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_bdrk_01abc\",\"type\":"
+	         "\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5-20250929\","
+	         "\"content\":[],\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}");
+	chunk(b, "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":"
+	         "\"text\",\"text\":\"\"}}");
+	chunk(b, "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\","
+	         "\"text\":\"Hello\"}}");
+	chunk(b, "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\","
+	         "\"text\":\" sea.\"}}");
+	chunk(b, "{\"type\":\"content_block_stop\",\"index\":0}");
+	chunk(b, "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":"
+	         "{\"output_tokens\":3}}");
+}
+
+static void
+end_stream(struct buf *b)
+{
+	chunk(b, "{\"type\":\"message_stop\",\"amazon-bedrock-invocationMetrics\":{"
+	         "\"inputTokenCount\":12,\"outputTokenCount\":3}}");
+}
+
+/* Parse bytes as a Bedrock stream fed in pieces of step bytes. */
+static void
+parse_stream(struct observation *o, const struct buf *b, size_t step)
+{
+	observation_init(o);
+	struct adapter_parse p;
+	adapter_parse_init(&p, API_ANTHROPIC, o, 1, 0, 1u << 20);
+	bedrock_parse_eventstream(&p);
+	for (size_t i = 0; i < b->len; i += step) {
+		size_t n = b->len - i < step ? b->len - i : step;
+		if (adapter_parse_feed(&p, 200, b->data + i, n, (int64_t)i) != 0)
+			break;
+	}
+	adapter_parse_finish(&p, 200);
+	adapter_parse_release(&p);
+}
+
+Test(bedrock, stream_decoded_from_any_split)
+{
+	struct buf b;
+	a_stream(&b);
+	end_stream(&b);
+	for (size_t step = 1; step <= b.len; step = step < 8 ? step + 1 : step * 3) {
+		struct observation o;
+		parse_stream(&o, &b, step);
+		cr_expect_eq(o.error, ERR_NONE, "step %zu: %s", step,
+		             o.error_detail ? o.error_detail : "");
+		cr_expect_str_eq(o.text, "Hello sea.", "step %zu", step);
+		cr_expect_str_eq(o.id, "msg_bdrk_01abc");
+		cr_expect_eq(o.prompt_tokens, 12);
+		cr_expect_eq(o.completion_tokens, 3);
+		/* runs of one event are one letter */
+		cr_expect_str_eq(o.events, "SBDEMZ", "step %zu: %s", step, o.events);
+		observation_release(&o);
+	}
+	buf_release(&b);
+}
+
+Test(bedrock, stream_failures_have_their_class)
+{
+	struct buf b;
+	struct observation o;
+	/* an exception message: the error its type names, with its message */
+	a_stream(&b);
+	struct eventstream_header h[] = {{":exception-type", "throttlingException"},
+	                                 {":content-type", "application/json"},
+	                                 {":message-type", "exception"}};
+	const char *msg = "{\"message\":\"Too many requests, please wait before trying again.\"}";
+	eventstream_encode(&b, h, 3, msg, strlen(msg));
+	parse_stream(&o, &b, 7);
+	cr_expect_eq(o.error, ERR_RATE_LIMITED, "%s", error_class_name(o.error));
+	cr_expect(o.error_detail && strstr(o.error_detail, "throttlingException") &&
+	              strstr(o.error_detail, "Too many requests"),
+	          "%s", o.error_detail);
+	observation_release(&o);
+	buf_release(&b);
+
+	/* a corrupt byte: the message CRC, a malformed stream */
+	a_stream(&b);
+	end_stream(&b);
+	b.data[b.len - 20] ^= 0x11;
+	parse_stream(&o, &b, 64);
+	cr_expect_eq(o.error, ERR_MALFORMED);
+	cr_expect(o.error_detail && strstr(o.error_detail, "CRC"), "%s", o.error_detail);
+	observation_release(&o);
+
+	/* cut short: inside a message, and between messages before the end */
+	b.data[b.len - 20] ^= 0x11;
+	struct buf cut = {b.data, b.len - 5, b.size, 0};
+	parse_stream(&o, &cut, 64);
+	cr_expect_eq(o.error, ERR_MALFORMED);
+	cr_expect(o.error_detail && strstr(o.error_detail, "inside a message"), "%s",
+	          o.error_detail);
+	observation_release(&o);
+	buf_release(&b);
+	a_stream(&b);
+	parse_stream(&o, &b, 64);
+	cr_expect_eq(o.error, ERR_MALFORMED);
+	cr_expect(o.error_detail && strstr(o.error_detail, "end marker"), "%s", o.error_detail);
+	observation_release(&o);
+	buf_release(&b);
+
+	/* a declared length past the cap: too large, before any allocation */
+	unsigned char huge[12] = {0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0};
+	uLong crc = crc32(crc32(0L, Z_NULL, 0), huge, 8);
+	huge[8] = (unsigned char)(crc >> 24);
+	huge[9] = (unsigned char)(crc >> 16);
+	huge[10] = (unsigned char)(crc >> 8);
+	huge[11] = (unsigned char)crc;
+	struct buf hb = {(char *)huge, 12, 12, 0};
+	parse_stream(&o, &hb, 12);
+	cr_expect_eq(o.error, ERR_TOO_LARGE, "%s", error_class_name(o.error));
+	observation_release(&o);
 }
