@@ -731,3 +731,65 @@ Test(bedrock, stream_failures_have_their_class)
 	cr_expect_eq(o.error, ERR_TOO_LARGE, "%s", error_class_name(o.error));
 	observation_release(&o);
 }
+
+static size_t
+collect_cb(char *p, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+	if (buf_add(b, p, size * n) != 0)
+		return 0;
+	return size * n;
+}
+
+/* A request signed by us at time at, sent with libcurl: its status, and
+ * its body in *body (the caller frees it). */
+static long
+signed_at(time_t at, char **body)
+{
+	char *url = bedrock_invoke_url(fixture_url(&env.world, "bedrock-official"), MODEL, 0);
+	const char *payload = "{\"anthropic_version\":\"bedrock-2023-05-31\",\"max_tokens\":8,"
+	                      "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+	struct aws_credentials c = {(char *)KEY_ID, (char *)SECRET, NULL, (char *)"us-east-1"};
+	char *lines[3];
+	size_t n = 0;
+	cr_assert_eq(sigv4_request_headers(url, "application/json", payload, strlen(payload), &c,
+	                                   "bedrock", at, lines, &n),
+	             0);
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	for (size_t i = 0; i < n; i++) {
+		h = curl_slist_append(h, lines[i]);
+		free(lines[i]);
+	}
+	struct buf b;
+	buf_init(&b, 1 << 16);
+	CURL *e = curl_easy_init();
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, payload);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 20000L);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, collect_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &b);
+	cr_assert_eq(curl_easy_perform(e), CURLE_OK);
+	long status = 0;
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(e);
+	curl_slist_free_all(h);
+	free(url);
+	*body = b.data ? buf_take(&b, NULL) : xstrdup("");
+	return status;
+}
+
+/* AWS's 5-minute window on X-Amz-Date, both ways, with AWS's words. */
+Test(bedrock, a_stale_signature_is_refused, .init = setup, .fini = teardown, .timeout = 120)
+{
+	char *body = NULL;
+	cr_expect_eq(signed_at(time(NULL), &body), 200, "%s", body);
+	free(body);
+	cr_expect_eq(signed_at(time(NULL) - 6 * 60, &body), 403);
+	cr_expect(strstr(body, "Signature expired: ") && strstr(body, " - 5 min.)"), "%s", body);
+	free(body);
+	cr_expect_eq(signed_at(time(NULL) + 6 * 60, &body), 403);
+	cr_expect(strstr(body, "Signature not yet current: ") && strstr(body, " + 5 min.)"), "%s",
+	          body);
+	free(body);
+}
