@@ -320,6 +320,18 @@ endpoint_header_allowed(const char *name, enum api_kind api, enum auth_kind auth
 			         name);
 			return -1;
 		}
+	/* SigV4's own headers (probes/sigv4.h), made as each request goes */
+	static const char *const sigv4[] = {"Authorization", "X-Amz-Date", "X-Amz-Security-Token",
+	                                    NULL};
+	for (size_t i = 0; auth == AUTH_SIGV4 && sigv4[i] != NULL; i++)
+		if (strcasecmp(name, sigv4[i]) == 0) {
+			snprintf(
+			    err, errlen,
+			    "header '%s' is made by the SigV4 signature (--auth sigv4) and cannot "
+			    "be given",
+			    name);
+			return -1;
+		}
 	const char *key_header = auth_header(auth_resolve(api, auth));
 	if (has_key && strcasecmp(name, key_header) == 0) {
 		snprintf(err, errlen,

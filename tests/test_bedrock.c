@@ -23,6 +23,7 @@
 #include "base/util.h"
 #include "cli/config.h"
 #include "probes/bedrock.h"
+#include "probes/endpoint.h"
 #include "probes/engine.h"
 #include "probes/eventstream.h"
 #include "probes/observation.h"
@@ -111,6 +112,25 @@ Test(bedrock, body_is_anthropic_without_model_and_stream)
 	cr_expect_eq(json_array_size(json_object_get(j, "messages")), 1);
 	json_decref(j);
 	free(b);
+}
+
+Test(bedrock, sigv4_headers_cannot_be_given)
+{
+	char err[256];
+	cr_expect_eq(
+	    endpoint_header_allowed("authorization", API_ANTHROPIC, AUTH_SIGV4, 0, err, sizeof err),
+	    -1);
+	cr_expect(strstr(err, "SigV4") != NULL, "%s", err);
+	cr_expect_eq(
+	    endpoint_header_allowed("X-Amz-Date", API_CONVERSE, AUTH_SIGV4, 0, err, sizeof err),
+	    -1);
+	cr_expect_eq(endpoint_header_allowed("x-amz-security-token", API_ANTHROPIC, AUTH_SIGV4, 0,
+	                                     err, sizeof err),
+	             -1);
+	cr_expect_eq(
+	    endpoint_header_allowed("x-tenant", API_ANTHROPIC, AUTH_SIGV4, 0, err, sizeof err), 0);
+	cr_expect_eq(auth_from_name("sigv4"), AUTH_SIGV4);
+	cr_expect_str_eq(auth_name(AUTH_SIGV4), "sigv4");
 }
 
 /* ---- the fixture's runtime ---- */
