@@ -361,6 +361,47 @@ bad:
 	                   n->scalar);
 }
 
+uint64_t
+ytree_digest_str(const char *s, uint64_t h)
+{
+	if (s == NULL)
+		return (h ^ 0xff) * 1099511628211ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (h ^ 0xfe) * 1099511628211ULL; /* the end of a string */
+}
+
+uint64_t
+ytree_digest(const struct ynode *n, uint64_t h)
+{
+	if (n == NULL)
+		return ytree_digest_str(NULL, h);
+	h = (h ^ (unsigned)n->kind) * 1099511628211ULL;
+	if (n->kind == YNODE_SCALAR)
+		return ytree_digest_str(n->scalar, h);
+	for (size_t i = 0; i < n->n; i++) {
+		if (n->kind == YNODE_MAP)
+			h = ytree_digest_str(n->keys[i], h);
+		h = ytree_digest(n->items[i], h);
+	}
+	return (h ^ 0xfd) * 1099511628211ULL;
+}
+
+int
+ytree_take_string(const struct ynode *map, const char *key, const char *name, char **out, char *err,
+                  size_t errlen)
+{
+	const struct ynode *v = ytree_get(map, key);
+	const char *s = NULL;
+	if (v == NULL)
+		return 0;
+	if (ytree_as_string(v, name, &s, err, errlen) != 0)
+		return -1;
+	free(*out);
+	*out = xstrdup(s);
+	return 0;
+}
+
 int
 ytree_get_choice(const struct ynode *map, const char *key, const char *what,
                  const char *const *names, const char *name, int *out, char *err, size_t errlen)

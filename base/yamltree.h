@@ -9,6 +9,7 @@
 #define ASSAY_YAMLTREE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum ynode_kind { YNODE_SCALAR, YNODE_MAP, YNODE_SEQ };
 
@@ -61,6 +62,16 @@ int ytree_check_keys(const struct ynode *map, const char *name, const char *cons
 int ytree_get_choice(const struct ynode *map, const char *key, const char *what,
                      const char *const *names, const char *name, int *out, char *err,
                      size_t errlen);
+/* The string at key in map, copied into *out (its old value freed); 0,
+ * also when map has no key (*out untouched), or -1 with why in err. */
+int ytree_take_string(const struct ynode *map, const char *key, const char *name, char **out,
+                      char *err, size_t errlen);
+/* A digest of n's content (kinds, keys, scalars; not line numbers),
+ * folded into h: two trees that say the same have the same digest.
+ * h: 14695981039346656037 (FNV-1a's basis) to start. */
+uint64_t ytree_digest(const struct ynode *n, uint64_t h);
+/* The same for a string (NULL folds in a marker of its own). */
+uint64_t ytree_digest_str(const char *s, uint64_t h);
 /* Format "name:line: message" into err; always returns -1. */
 int ytree_error(char *err, size_t errlen, const char *name, int line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/config.h"
@@ -39,7 +40,7 @@ usage(FILE *f)
 	      "openai|anthropic|responses|converse]\n"
 	      "                   [--json] [--timeout SECONDS] [--ca-file FILE]\n"
 	      "                   [--insecure-skip-tls-verify] [--deep] [--budget TOKENS]\n"
-	      "                   [--time-scale X]\n"
+	      "                   [--time-scale X] [--no-color]\n"
 	      "                   [--header 'Name: value']... [--header-env 'Name: VAR']...\n"
 	      "                   [--auth bearer|x-api-key|api-key|sigv4]\n"
 	      "                   [--azure-deployment NAME --azure-api-version VERSION]\n"
@@ -61,7 +62,8 @@ usage(FILE *f)
 	      "(/openai/deployments/DEPLOYMENT/chat/completions?api-version=...; pasting that\n"
 	      "base URL whole does the same), with the key in api-key: by default and no\n"
 	      "model list asked; the v1 API is --base-url https://NAME.openai.azure.com/openai/v1\n"
-	      "--auth api-key. --model stays the model the relay claims, not the deployment.\n"
+	      "--auth api-key, where --azure-deployment NAME is sent as the body's model.\n"
+	      "--model stays the model the relay claims, not the deployment.\n"
 	      "Amazon Bedrock: --bedrock-region us-east-1 --model\n"
 	      "anthropic.claude-sonnet-4-5-20250929-v1:0 audits InvokeModel at\n"
 	      "https://bedrock-runtime.REGION.amazonaws.com (or --base-url, a relay speaking\n"
@@ -80,6 +82,9 @@ usage(FILE *f)
 	      "after the audit: any use of them is credential_harvesting. --canary-report URL\n"
 	      "plants a canary on a serve's canary listener at URL instead (canary_url: in its\n"
 	      "config: one the relay can reach) and asks it what it saw after the wait.\n"
+	      "On a terminal, progress goes to stderr while the audit runs and the verdict is\n"
+	      "coloured; --no-color or NO_COLOR (https://no-color.org) turn colour off, and\n"
+	      "nothing but the report is written when the output is piped.\n"
 	      "Exit status: 0 genuine,\n"
 	      "1 misbehaving, 2 usage or config error, 3 suspect, inconclusive or unreachable.\n",
 	      f);
@@ -103,18 +108,132 @@ print_findings(const struct assessment *a, int hints, FILE *f)
 	}
 }
 
+/* ---- terminal habits: colour and progress ---- */
+
+/* Colour for f: a terminal, no NO_COLOR (https://no-color.org: any
+ * non-empty value), no --no-color, and not TERM=dumb. */
+static int
+use_colour(FILE *f, int no_colour)
+{
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+	return !no_colour && (nc == NULL || nc[0] == '\0') &&
+	       (term == NULL || strcmp(term, "dumb") != 0) && isatty(fileno(f));
+}
+
+/* The SGR colour of a verdict: green, yellow, red; unreachable and
+ * inconclusive are not judgements of honesty, so plain bold. */
+static const char *
+verdict_colour(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_GENUINE:
+		return "\033[1;32m";
+	case VERDICT_SUSPECT:
+		return "\033[1;33m";
+	case VERDICT_MISBEHAVING:
+		return "\033[1;31m";
+	default:
+		return "\033[1m";
+	}
+}
+
+/*
+ * Progress on stderr while the audit runs, when stderr is a terminal:
+ * one line, rewritten in place, with requests done of planned, the time
+ * so far and the probes in flight; wiped before the report.
+ */
+struct progress {
+	struct event *tick;
+	const struct audit_run *run; /* known once a request has ended */
+	int64_t started_us;
+	int shown;
+};
+
+static void
+progress_show(struct progress *p)
+{
+	char line[200];
+	double secs = (double)(now_us() - p->started_us) / 1e6;
+	int n = 0;
+	if (p->run == NULL) {
+		n = snprintf(line, sizeof line, "assay audit: sending requests (%.1f s)", secs);
+	} else {
+		const struct audit_run *run = p->run;
+		n = snprintf(line, sizeof line, "assay audit: %zu of %zu requests done (%.1f s)",
+		             run->n_done, run->n_items, secs);
+		const char *sep = "; running ", *last = NULL;
+		for (size_t i = 0;
+		     i < run->next && i < run->n_items && n > 0 && (size_t)n < sizeof line - 40;
+		     i++) {
+			const char *id = run->items[i].probe->id;
+			/* a probe's samples sit side by side: named once */
+			if (run->items[i].obs != NULL || (last != NULL && strcmp(last, id) == 0))
+				continue;
+			n += snprintf(line + n, sizeof line - (size_t)n, "%s%s", sep, id);
+			sep = ", ";
+			last = id;
+		}
+	}
+	/* \r and erase-line: the next line overwrites this one */
+	fprintf(stderr, "\r\033[K%s", line);
+	fflush(stderr);
+	p->shown = 1;
+}
+
+static void
+progress_cb(const struct audit_run *run, void *arg)
+{
+	struct progress *p = arg;
+	p->run = run;
+}
+
+static void
+progress_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	progress_show(arg);
+}
+
+static void
+progress_start(struct progress *p, struct event_base *base, struct audit_target *t)
+{
+	*p = (struct progress){.started_us = now_us()};
+	p->tick = event_new(base, -1, EV_PERSIST, progress_tick, p);
+	struct timeval tv = {0, 250000};
+	if (p->tick != NULL)
+		event_add(p->tick, &tv);
+	t->progress = progress_cb;
+	t->progress_arg = p;
+}
+
+static void
+progress_stop(struct progress *p)
+{
+	if (p->tick != NULL)
+		event_free(p->tick);
+	p->tick = NULL;
+	if (p->shown)
+		fputs("\r\033[K", stderr);
+	fflush(stderr);
+}
+
 static void
 print_report(const struct audit_run *run, const struct assessment *a, const char *hint,
-             const struct posture *posture, FILE *f)
+             const struct posture *posture, int colour, FILE *f)
 {
 	char *url = run->target.bedrock ? bedrock_call_url(run->target.base_url, run->target.api,
 	                                                   run->target.model, 0)
 	                                : endpoint_url(run->target.api, run->target.base_url);
-	fprintf(f, "Assay audit of %s at %s (%s API%s)\nendpoint: %s\n\n", run->target.model,
+	fprintf(f, "Assay audit of %s at %s (%s API%s)\nendpoint: %s\n", run->target.model,
 	        run->target.base_url, api_name(run->target.api),
 	        run->target.bedrock ? " on Amazon Bedrock" : "", url);
+	if (run->target.wire_model != NULL)
+		fprintf(f, "body's model: %s (the deployment)\n", run->target.wire_model);
+	fputc('\n', f);
 	free(url);
-	fprintf(f, "verdict: %s\n  %s\n\n", verdict_name(a->verdict), a->reason ? a->reason : "");
+	fprintf(f, "verdict: %s%s%s\n  %s\n\n", colour ? verdict_colour(a->verdict) : "",
+	        verdict_name(a->verdict), colour ? "\033[0m" : "", a->reason ? a->reason : "");
 	if (hint != NULL)
 		fprintf(f, "hint: %s\n\n", hint);
 	size_t n_hints = 0;
@@ -297,6 +416,7 @@ cmd_audit(int argc, char **argv)
 	    {"canary-listen", required_argument, NULL, 'L'},
 	    {"canary-url", required_argument, NULL, 'U'},
 	    {"canary-report", required_argument, NULL, 'R'},
+	    {"no-color", no_argument, NULL, 'O'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -304,7 +424,7 @@ cmd_audit(int argc, char **argv)
 	endpoint_options_init(&ep);
 	const char *api_opt = NULL;
 	const char *ca_file = NULL;
-	int json = 0, insecure = 0, deep = 0;
+	int json = 0, insecure = 0, deep = 0, no_colour = 0;
 	double budget = -1; /* -1: the default */
 	char err[1024];
 	double timeout_s = 60, time_scale = 1;
@@ -380,6 +500,9 @@ cmd_audit(int argc, char **argv)
 			break;
 		case 'R':
 			canary_report = optarg;
+			break;
+		case 'O':
+			no_colour = 1;
 			break;
 		case 'h':
 			endpoint_options_release(&ep);
@@ -540,9 +663,13 @@ cmd_audit(int argc, char **argv)
 	 * beside the audit (https base URLs only; probes/plainhttp.h) */
 	struct plainhttp plain;
 	plainhttp_start(&plain, engine, (enum api_kind)api, base_url);
+	struct progress progress = {0};
+	if (isatty(STDERR_FILENO))
+		progress_start(&progress, base, &target);
 	struct audit_run *run = audit_run_to_end(base, engine, cat, &target,
 	                                         TIER_CHEAP | TIER_MEDIUM | (deep ? TIER_DEEP : 0),
 	                                         3, (int64_t)(timeout_s * 1e6));
+	progress_stop(&progress);
 
 	scorer_stop_release(&stop);
 	plainhttp_wait(&plain, base);
@@ -587,6 +714,8 @@ cmd_audit(int argc, char **argv)
 		json_object_set_new(j, "model", json_string(model));
 		json_object_set_new(j, "base_url", json_string(base_url));
 		json_object_set_new(j, "endpoint", json_string(url));
+		if (target.wire_model != NULL)
+			json_object_set_new(j, "body_model", json_string(target.wire_model));
 		json_object_set_new(j, "api", json_string(api_name((enum api_kind)api)));
 		json_object_set_new(
 		    j, "auth",
@@ -599,7 +728,7 @@ cmd_audit(int argc, char **argv)
 		free(s);
 		json_decref(j);
 	} else {
-		print_report(run, &a, hint, &posture, stdout);
+		print_report(run, &a, hint, &posture, use_colour(stdout, no_colour), stdout);
 	}
 	free(hint);
 	int status = verdict_exit_status(a.verdict);

@@ -158,7 +158,7 @@ cmd_export(int argc, char **argv)
 	board = board_new(config ? config->title : NULL);
 	for (size_t i = 0; config && i < config->n_relays; i++) {
 		const struct config_relay *r = &config->relays[i];
-		for (size_t m = 0; m < r->n_models; m++)
+		for (size_t m = 0; r->error == NULL && m < r->n_models; m++)
 			board_declare(board, r->name, r->models[m], api_name(r->api),
 			              r->interval_us / 1000);
 	}

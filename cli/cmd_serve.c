@@ -61,6 +61,7 @@
 #include "scoring/monitor.h"
 #include "scoring/timeline.h"
 #include "storage/store.h"
+#include "web/alerts.h"
 #include "web/board.h"
 #include "web/server.h"
 
@@ -110,6 +111,9 @@ struct serve {
 	size_t n_hits_waiting;
 	struct canary_request *unclaimed; /* a ring of UNCLAIMED_MAX */
 	size_t n_unclaimed;               /* kept so far (the ring's next slot mod MAX) */
+	struct alerts *alerts;            /* NULL: none configured */
+	struct scheduler *sched;
+	const char *config_path; /* read again on SIGHUP */
 };
 
 /* A run's canary goes with the run (the run only borrowed it). */
@@ -180,6 +184,8 @@ save_hit(struct serve *s, const struct canary_request *r)
 	        "%s (%s %s, User-Agent \"%s\"): reported with its next run\n",
 	        found.relay, found.model, (long long)found.planted_ms, (long long)found.run_id,
 	        r->hit.peer, r->hit.method, r->hit.path, r->hit.user_agent);
+	/* stored: told once, now */
+	alerts_harvesting(s->alerts, found.relay, found.model, r->hit.peer, r->hit.at_ms);
 	return 1;
 }
 
@@ -234,7 +240,10 @@ usage(FILE *f)
 	      "\n"
 	      "Audit every relay and model in FILE on its interval, store every observation\n"
 	      "in SQLite and serve the status page (/), the leaderboard (/leaderboard/),\n"
-	      "a page per relay (/relays/NAME.html), JSON (/api/v1/), badges and /metrics.\n",
+	      "a page per relay (/relays/NAME.html), JSON (/api/v1/), badges and /metrics.\n"
+	      "SIGHUP reads FILE again: relays added start, removed stop, changed start\n"
+	      "again, the rest run on; a FILE that does not load changes nothing (its\n"
+	      "FILE:LINE is said). SIGINT or SIGTERM stop, after the runs in flight are kept.\n",
 	      f);
 }
 
@@ -288,6 +297,9 @@ save_run(struct serve *s, struct monitor_result *r)
 			inc.id = ids.incident_ids[i];
 			board_incident(s->board, &inc);
 		}
+		/* stored: its events are told once, now (web/alerts.h) */
+		alerts_run(s->alerts, run->target.relay, run->target.model,
+		           verdict_name(a->verdict), a->reason, &ch, run->started_ms);
 	} else {
 		/* storage is behind what the timeline decided: start again from
 		 * what it holds */
@@ -499,6 +511,173 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(base);
 }
 
+/* Start auditing relay r's model m (of config c) on its interval, the
+ * first run after first_delay_us; its passive probes too, if any. */
+static void
+target_start(struct serve *s, const struct config *c, const struct config_relay *r, size_t m,
+             int64_t first_delay_us)
+{
+	struct audit_target t = {
+	    .relay = r->name,
+	    .base_url = r->base_url,
+	    .api = r->api,
+	    .model = r->models[m],
+	    .wire_model = r->wire_model,
+	    .api_key = r->key_env ? getenv(r->key_env) : NULL,
+	    .auth = r->auth,
+	    .headers = r->headers,
+	    .n_headers = r->n_headers,
+	    .bedrock = r->bedrock,
+	    .aws = r->aws,
+	};
+	const struct baseline_model *known = baseline_find(s->pack, r->models[m]);
+	const struct baseline_model *which;
+	char why[320];
+	if (known == NULL && baseline_resolve(s->pack, r->models[m], &which, why, sizeof why) < 0)
+		fprintf(stderr, "assay serve: relay %s: %s; auditing it as a model no pack knows\n",
+		        r->name, why);
+	struct baseline_model standin;
+	if (known == NULL)
+		baseline_infer(s->pack, r->models[m], r->api, &standin);
+	baseline_request_rules(known ? known : &standin, &t.rules);
+	/* one GET a run, no tokens; an Azure deployment URL has no model list
+	 * of its own (the audit's alike) */
+	t.list_models = !endpoint_is_azure_deployment(r->base_url);
+	t.budget_tokens = AUDIT_BUDGET_TOKENS;
+	if (known == NULL)
+		baseline_infer_release(&standin);
+	board_declare(s->board, r->name, r->models[m], api_name(r->api), r->interval_us / 1000);
+	scheduler_add(s->sched, &t, r->interval_us, first_delay_us, TIER_CHEAP | TIER_MEDIUM,
+	              c->timeout_us);
+	if (r->passive.per_hour > 0) {
+		struct passive_options po = {
+		    .per_hour = r->passive.per_hour,
+		    .seed = passive_seed(&r->passive, r->name, r->models[m]),
+		};
+		t.traffic = r->passive.profile;
+		scheduler_add_passive(s->sched, &t, &po, c->timeout_us);
+	}
+}
+
+/* The relay of that name that runs (it loaded), or NULL. */
+static const struct config_relay *
+relay_named(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_relays; i++)
+		if (c->relays[i].error == NULL && strcmp(c->relays[i].name, name) == 0)
+			return &c->relays[i];
+	return NULL;
+}
+
+/* A relay the config keeps from running: said, and shown (each model it
+ * names, or none). */
+static void
+say_not_running(struct serve *s, const struct config_relay *r)
+{
+	fprintf(stderr, "assay serve: relay %s is not running: %s\n", r->name, r->error);
+	for (size_t m = 0; m < r->n_models; m++)
+		board_not_running(s->board, r->name, r->models[m], r->error);
+	if (r->n_models == 0)
+		board_not_running(s->board, r->name, "(no model read)", r->error);
+}
+
+static int
+has_model(const struct config_relay *r, const char *model)
+{
+	for (size_t m = 0; r != NULL && m < r->n_models; m++)
+		if (strcmp(r->models[m], model) == 0)
+			return 1;
+	return 0;
+}
+
+/* What the running serve keeps until a restart, said when a reload asks
+ * for another. */
+static void
+say_kept(const char *what, const char *running, const char *asked)
+{
+	if ((running == NULL) != (asked == NULL) ||
+	    (running != NULL && strcmp(running, asked) != 0))
+		fprintf(stderr, "assay serve: reload: %s changes on restart only (kept: %s)\n",
+		        what, running ? running : "none");
+}
+
+/*
+ * SIGHUP: read the config file again. A file that does not load changes
+ * nothing (its FILE:LINE said); otherwise relays and models added start,
+ * those removed stop, those whose entry (or a default or secret it takes)
+ * changed start again, the rest run on untouched; history is the
+ * database's and stays. Listening addresses, the database and the title
+ * change on restart only; the alerts take the new sinks.
+ */
+static void
+reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	struct serve *s = arg;
+	char err[1024];
+	struct config *n = config_load(s->config_path, err, sizeof err);
+	if (n == NULL) {
+		fprintf(stderr, "assay serve: reload refused, the running config stays: %s\n", err);
+		return;
+	}
+	struct config *o = s->config;
+	say_kept("listen", o->listen, n->listen);
+	say_kept("database", o->database, n->database);
+	say_kept("title", o->title, n->title);
+	say_kept("the canary listener", o->canary_listen, n->canary_listen);
+	say_kept("ca_file", o->ca_file, n->ca_file);
+	long kept = 0, added = 0, changed = 0, removed = 0;
+	for (size_t i = 0; i < o->n_relays; i++) {
+		const struct config_relay *r = &o->relays[i];
+		if (r->error != NULL)
+			continue; /* it never ran */
+		const struct config_relay *nr = relay_named(n, r->name);
+		for (size_t m = 0; m < r->n_models; m++) {
+			if (!has_model(nr, r->models[m])) {
+				scheduler_remove(s->sched, r->name, r->models[m]);
+				removed++;
+			} else if (nr->digest != r->digest) {
+				scheduler_remove(s->sched, r->name, r->models[m]);
+			}
+		}
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n->n_relays; i++) {
+		const struct config_relay *nr = &n->relays[i];
+		if (nr->error != NULL) {
+			say_not_running(s, nr);
+			continue;
+		}
+		const struct config_relay *r = relay_named(o, nr->name);
+		for (size_t m = 0; m < nr->n_models; m++) {
+			if (has_model(r, nr->models[m]) && r->digest == nr->digest) {
+				kept++;
+				continue;
+			}
+			if (has_model(r, nr->models[m]))
+				changed++;
+			else
+				added++;
+			target_start(s, n, nr, m, (int64_t)(k++ % 50) * 200000);
+		}
+	}
+	if (n->alerts != NULL || o->alerts != NULL) {
+		/* what was queued goes out first, for up to 2 s */
+		alerts_free(s->alerts, 2000);
+		s->alerts = n->alerts ? alerts_new(n->alerts, o->title) : NULL;
+		if (n->alerts != NULL && s->alerts == NULL)
+			fprintf(stderr, "assay serve: reload: cannot start the alerts' thread: no "
+			                "alerts until a restart\n");
+	}
+	s->config = n;
+	config_free(o);
+	fprintf(stderr,
+	        "assay serve: reloaded %s: %ld relay-models kept, %ld added, %ld changed, %ld "
+	        "removed\n",
+	        s->config_path, kept, added, changed, removed);
+}
+
 int
 cmd_serve(int argc, char **argv)
 {
@@ -529,7 +708,7 @@ cmd_serve(int argc, char **argv)
 	struct engine *engine = NULL;
 	struct scheduler *sched = NULL;
 	struct web_server *web = NULL;
-	struct event *sigint = NULL, *sigterm = NULL;
+	struct event *sigint = NULL, *sigterm = NULL, *sighup = NULL;
 	char canary_line[700] = "";
 
 	s.pack = baseline_load_default(err, sizeof err);
@@ -595,55 +774,23 @@ cmd_serve(int argc, char **argv)
 	}
 	sched = scheduler_new(base, engine, cat, run_cb, &s);
 	scheduler_set_canary(sched, plant_cb, &s);
+	s.sched = sched;
+	s.config_path = config_path;
 	size_t k = 0;
 	for (size_t i = 0; i < s.config->n_relays; i++) {
 		const struct config_relay *r = &s.config->relays[i];
-		for (size_t m = 0; m < r->n_models; m++, k++) {
-			struct audit_target t = {
-			    .relay = r->name,
-			    .base_url = r->base_url,
-			    .api = r->api,
-			    .model = r->models[m],
-			    .api_key = r->key_env ? getenv(r->key_env) : NULL,
-			    .auth = r->auth,
-			    .headers = r->headers,
-			    .n_headers = r->n_headers,
-			    .bedrock = r->bedrock,
-			    .aws = r->aws,
-			};
-			const struct baseline_model *known = baseline_find(s.pack, r->models[m]);
-			const struct baseline_model *which;
-			char why[320];
-			if (known == NULL &&
-			    baseline_resolve(s.pack, r->models[m], &which, why, sizeof why) < 0)
-				fprintf(stderr,
-				        "assay serve: relay %s: %s; auditing it as a model no pack "
-				        "knows\n",
-				        r->name, why);
-			struct baseline_model standin;
-			if (known == NULL)
-				baseline_infer(s.pack, r->models[m], r->api, &standin);
-			baseline_request_rules(known ? known : &standin, &t.rules);
-			/* one GET a run, no tokens; an Azure deployment URL has no
-			 * model list of its own (the audit's alike) */
-			t.list_models = !endpoint_is_azure_deployment(r->base_url);
-			t.budget_tokens = AUDIT_BUDGET_TOKENS;
-			if (known == NULL)
-				baseline_infer_release(&standin);
-			board_declare(s.board, r->name, r->models[m], api_name(r->api),
-			              r->interval_us / 1000);
-			/* stagger first runs by 200 ms each */
-			scheduler_add(sched, &t, r->interval_us, (int64_t)(k % 50) * 200000,
-			              TIER_CHEAP | TIER_MEDIUM, s.config->timeout_us);
-			if (r->passive.per_hour > 0) {
-				struct passive_options po = {
-				    .per_hour = r->passive.per_hour,
-				    .seed = passive_seed(&r->passive, r->name, r->models[m]),
-				};
-				t.traffic = r->passive.profile;
-				scheduler_add_passive(sched, &t, &po, s.config->timeout_us);
-			}
+		if (r->error != NULL) {
+			say_not_running(&s, r);
+			continue;
 		}
+		for (size_t m = 0; m < r->n_models; m++, k++)
+			/* stagger first runs by 200 ms each */
+			target_start(&s, s.config, r, m, (int64_t)(k % 50) * 200000);
+	}
+	if (s.config->alerts != NULL &&
+	    (s.alerts = alerts_new(s.config->alerts, s.config->title)) == NULL) {
+		snprintf(err, sizeof err, "cannot start the alerts' thread");
+		goto fail;
 	}
 	web = web_start(s.board, host, port, err, sizeof err);
 	if (web == NULL)
@@ -654,8 +801,10 @@ cmd_serve(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	sigint = evsignal_new(base, SIGINT, signal_cb, base);
 	sigterm = evsignal_new(base, SIGTERM, signal_cb, base);
+	sighup = evsignal_new(base, SIGHUP, reload_cb, &s);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sigterm, NULL);
+	evsignal_add(sighup, NULL);
 	printf("serving http://%s%s%s:%d/\n", strchr(host, ':') ? "[" : "", host,
 	       strchr(host, ':') ? "]" : "", web_port(web));
 	fputs(canary_line, stdout);
@@ -696,6 +845,8 @@ out:
 			result_free(s.unsaved[i]);
 		s.n_unsaved = 0;
 	}
+	/* what is queued for the sinks gets 10 s more */
+	alerts_free(s.alerts, 10000);
 	if (s.retry_ev)
 		event_free(s.retry_ev);
 	free(s.hits_waiting);
@@ -706,6 +857,8 @@ out:
 		event_free(sigint);
 	if (sigterm)
 		event_free(sigterm);
+	if (sighup)
+		event_free(sighup);
 	if (s.retention_ev)
 		event_free(s.retention_ev);
 	if (s.stats_ev)

@@ -14,6 +14,7 @@
 #include "base/yamltree.h"
 #include "probes/bedrock.h"
 #include "scoring/baseline.h"
+#include "web/alerts.h"
 #include "web/server.h"
 
 void
@@ -25,6 +26,8 @@ config_free(struct config *c)
 		struct config_relay *r = &c->relays[i];
 		free(r->name);
 		free(r->base_url);
+		free(r->wire_model);
+		free(r->error);
 		free(r->key_env);
 		sigv4_credentials_release(&r->aws);
 		http_headers_free(r->headers, r->n_headers);
@@ -40,6 +43,9 @@ config_free(struct config *c)
 	free(c->ca_file);
 	free(c->canary_listen);
 	free(c->canary_url);
+	if (c->alerts != NULL)
+		alerts_config_free(c->alerts);
+	free(c->alerts);
 	free(c);
 }
 
@@ -75,15 +81,7 @@ static int
 get_string(const struct ynode *map, const char *key, const char *file, char **out, char *err,
            size_t errlen)
 {
-	const struct ynode *v = ytree_get(map, key);
-	const char *s;
-	if (v == NULL)
-		return 0;
-	if (ytree_as_string(v, file, &s, err, errlen) != 0)
-		return -1;
-	free(*out);
-	*out = xstrdup(s);
-	return 0;
+	return ytree_take_string(map, key, file, out, err, errlen);
 }
 
 int
@@ -358,7 +356,9 @@ load_canary(struct config *c, const struct ynode *root, char *err, size_t errlen
  * azure: {deployment: NAME, api_version: YYYY-MM-DD}: base_url is then the
  * Azure resource and becomes the deployment's URL (probes/endpoint.h
  * endpoint_azure_url); api_version alone adds it to base_url (the v1 URL's
- * api-version=preview).
+ * api-version=preview). On the v1 URL (base_url ending in /openai/v1) the
+ * deployment is the body's model instead (wire_model), and models names
+ * the model it serves.
  */
 static int
 load_azure(const char *file, struct config_relay *r, const struct ynode *v, char *err,
@@ -380,6 +380,15 @@ load_azure(const char *file, struct config_relay *r, const struct ynode *v, char
 		ytree_error(err, errlen, file, v->line,
 		            "azure needs a deployment or an api_version");
 		goto done;
+	}
+	/* on the v1 URL the deployment is the body's model */
+	if (deployment != NULL && endpoint_is_azure_v1(r->base_url)) {
+		r->wire_model = deployment;
+		deployment = NULL;
+		if (version == NULL) {
+			rc = 0;
+			goto done;
+		}
 	}
 	if (endpoint_azure_url(r->base_url, deployment, version, &url, why, sizeof why) != 0) {
 		ytree_error(err, errlen, file, v->line, "%s", why);
@@ -534,7 +543,35 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 			return -1;
 		r->models[r->n_models++] = xstrdup(s);
 	}
+	/* an Azure deployment is one model: more would all be its answers */
+	if (v->n > 1 && (r->wire_model != NULL || endpoint_is_azure_deployment(r->base_url)))
+		return ytree_error(err, errlen, file, v->items[1]->line,
+		                   "relay '%s' names one Azure deployment, which serves one "
+		                   "model: list that one (a relay per deployment)",
+		                   r->name);
 	return 0;
+}
+
+/* The relay's entry, the file's defaults it takes (interval, timeout,
+ * passive, time_scale, ca_file) and the secrets it reads (its key and
+ * header values, the AWS credentials of a SigV4 relay), folded into one
+ * digest. */
+static uint64_t
+relay_digest(const struct ynode *root, const struct ynode *entry, const struct config_relay *r)
+{
+	static const char *const defaults[] = {"interval",   "timeout", "passive",
+	                                       "time_scale", "ca_file", NULL};
+	uint64_t h = ytree_digest(entry, 14695981039346656037ULL);
+	for (size_t i = 0; defaults[i] != NULL; i++)
+		h = ytree_digest(ytree_get(root, defaults[i]), ytree_digest_str(defaults[i], h));
+	h = ytree_digest_str(r->key_env ? getenv(r->key_env) : NULL, h);
+	for (size_t i = 0; i < r->n_headers; i++)
+		h = ytree_digest_str(r->headers[i].value, ytree_digest_str(r->headers[i].name, h));
+	/* SigV4's credentials, read from the environment like a key */
+	h = ytree_digest_str(r->aws.access_key_id, h);
+	h = ytree_digest_str(r->aws.secret_access_key, h);
+	h = ytree_digest_str(r->aws.session_token, h);
+	return h;
 }
 
 struct config *
@@ -551,9 +588,9 @@ config_load(const char *path, char *err, size_t errlen)
 	c->interval_us = 300 * 1000000LL;
 	c->timeout_us = 60 * 1000000LL;
 	c->time_scale = 1;
-	static const char *const keys[] = {"title",    "listen",  "database",   "ca_file",
-	                                   "interval", "timeout", "relays",     "time_scale",
-	                                   "passive",  "canary",  "canary_url", NULL};
+	static const char *const keys[] = {
+	    "title",      "listen",  "database", "ca_file",    "interval", "timeout", "relays",
+	    "time_scale", "passive", "canary",   "canary_url", "alerts",   NULL};
 	if (ytree_check_keys(root, path, keys, err, errlen) != 0)
 		goto err;
 	if (get_string(root, "title", path, &c->title, err, errlen) != 0 ||
@@ -576,6 +613,11 @@ config_load(const char *path, char *err, size_t errlen)
 		goto err;
 	if (load_canary(c, root, err, errlen) != 0)
 		goto err;
+	if ((v = ytree_get(root, "alerts")) != NULL) {
+		c->alerts = xcalloc(1, sizeof *c->alerts);
+		if (alerts_config_load(v, path, c->alerts, err, errlen) != 0)
+			goto err;
+	}
 	v = ytree_get(root, "relays");
 	if (v == NULL || v->kind != YNODE_SEQ || v->n == 0) {
 		ytree_error(err, errlen, path, v ? v->line : root->line,
@@ -583,10 +625,26 @@ config_load(const char *path, char *err, size_t errlen)
 		goto err;
 	}
 	c->relays = xcalloc(v->n, sizeof *c->relays);
+	size_t loaded = 0;
 	for (size_t i = 0; i < v->n; i++) {
 		c->n_relays++;
-		if (load_relay(c, &c->relays[i], v->items[i], err, errlen) != 0)
-			goto err;
+		struct config_relay *r = &c->relays[i];
+		if (load_relay(c, r, v->items[i], err, errlen) != 0) {
+			/* a relay the file cannot name, or one named twice, is the
+			 * file's error; any other is the relay's own */
+			if (r->name == NULL || strstr(err, "duplicate relay name") != NULL)
+				goto err;
+			r->error = xstrdup(err);
+			err[0] = '\0';
+			continue;
+		}
+		r->digest = relay_digest(root, v->items[i], r);
+		loaded++;
+	}
+	if (loaded == 0) {
+		/* nothing would run: the first relay's error is the file's */
+		snprintf(err, errlen, "%s", c->relays[0].error);
+		goto err;
 	}
 	ytree_free(root);
 	return c;

@@ -45,6 +45,16 @@ struct config_relay {
 	size_t n_headers;
 	char **models;
 	size_t n_models;
+	char *wire_model; /* azure: {deployment} on the v1 URL: the body's model */
+	/* what the relay's entry says, with the file's defaults and the
+	 * secrets it reads from the environment: a reload restarts a relay's
+	 * targets when it changed (never shown: it folds secrets in) */
+	uint64_t digest;
+	/* this relay is not run: why, "FILE:LINE: ..." (owned); its name may be
+	 * a stand-in ("relay at line N") and its models partly read. NULL: it
+	 * loaded. A file some relays of which load runs those (serve shows the
+	 * others as not running); one where none does is refused. */
+	char *error;
 	int64_t interval_us;
 	struct config_passive passive;
 	/* bedrock: {region: REGION} (or a bedrock-runtime base_url): Amazon
@@ -53,6 +63,8 @@ struct config_relay {
 	int bedrock;
 	struct aws_credentials aws;
 };
+
+struct alerts_config;
 
 struct config {
 	char *path;
@@ -74,6 +86,9 @@ struct config {
 	 * http://HOST:PORT as bound) */
 	char *canary_listen; /* NULL: canaries off */
 	char *canary_url;
+	/* alerts: {damping, retry, page_url, sinks: [...]} (web/alerts.h);
+	 * NULL: none */
+	struct alerts_config *alerts;
 };
 
 /* Where the canary listener binds when only its url is configured. */

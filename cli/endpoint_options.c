@@ -160,8 +160,16 @@ endpoint_options_next(struct endpoint_options *o, int argc, char **argv, const c
 	if ((o->azure_deployment != NULL || o->azure_api_version != NULL) && o->base_url != NULL &&
 	    o->azure_url == NULL) {
 		char err[512];
-		if (endpoint_azure_url(o->base_url, o->azure_deployment, o->azure_api_version,
-		                       &o->azure_url, err, sizeof err) != 0) {
+		const char *deployment = o->azure_deployment;
+		/* on the v1 URL the deployment is the body's model */
+		if (deployment != NULL && endpoint_is_azure_v1(o->base_url)) {
+			o->wire_model = deployment;
+			deployment = NULL;
+			if (o->azure_api_version == NULL)
+				return -1;
+		}
+		if (endpoint_azure_url(o->base_url, deployment, o->azure_api_version, &o->azure_url,
+		                       err, sizeof err) != 0) {
 			fprintf(stderr, "assay %s: %s\n", cmd, err);
 			return ENDPOINT_OPTION_REFUSED;
 		}
@@ -198,6 +206,7 @@ endpoint_options_target(const struct endpoint_options *o, const char *cmd, const
 	                           .base_url = (char *)o->base_url,
 	                           .api = api,
 	                           .model = (char *)o->model,
+	                           .wire_model = (char *)o->wire_model,
 	                           .api_key = (char *)key,
 	                           .auth = auth,
 	                           .headers = o->headers,

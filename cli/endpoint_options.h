@@ -39,6 +39,7 @@ struct audit_target;
 struct endpoint_options {
 	const char *base_url, *model, *key_env;           /* argv's, or azure_url */
 	const char *azure_deployment, *azure_api_version; /* argv's */
+	const char *wire_model;      /* the body's model: the deployment on Azure's v1 URL */
 	char *azure_url;             /* owned: the deployment's base URL, once the options end */
 	int auth;                    /* enum auth_kind */
 	struct http_header *headers; /* owned; the values are secrets */

@@ -27,6 +27,8 @@ $(SIMTOK_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/helpers.o \
 
 # An endpoint with `tls:` serves https through libevent's OpenSSL
 # bufferevent: the fixture (and the tests that link its objects) link
-# libevent_openssl; the product does not.
-FIXTURE_LIBS := $(shell pkg-config --libs libevent_openssl 2>/dev/null)
+# libevent_openssl; the product does not. Deferred (=), not :=: on a
+# fresh machine the deps step installs libevent-dev during this very make,
+# after the makefiles were read.
+FIXTURE_LIBS = $(shell pkg-config --libs libevent_openssl 2>/dev/null)
 $(FIXTURE) $(FIXTURE_UNIT_TESTS): PKG_LIBS += $(FIXTURE_LIBS)

@@ -24,6 +24,7 @@ audit_target_copy(struct audit_target *dst, const struct audit_target *src)
 	dst->relay = xstrdup(src->relay ? src->relay : "");
 	dst->base_url = xstrdup(src->base_url);
 	dst->model = xstrdup(src->model);
+	dst->wire_model = src->wire_model ? xstrdup(src->wire_model) : NULL;
 	dst->api_key = src->api_key ? xstrdup(src->api_key) : NULL;
 	dst->headers = http_headers_copy(src->headers, src->n_headers);
 	sigv4_credentials_copy(&dst->aws, &src->aws);
@@ -35,6 +36,7 @@ audit_target_release(struct audit_target *t)
 	free(t->relay);
 	free(t->base_url);
 	free(t->model);
+	free(t->wire_model);
 	if (t->api_key != NULL) {
 		explicit_bzero(t->api_key, strlen(t->api_key));
 		free(t->api_key);
@@ -76,6 +78,8 @@ item_finish(struct audit_run *run, size_t i, struct observation *obs)
 {
 	run->items[i].obs = obs;
 	run->n_done++;
+	if (run->target.progress != NULL)
+		run->target.progress(run, run->target.progress_arg);
 	return run_maybe_done(run);
 }
 
@@ -290,7 +294,7 @@ submit_more(struct audit_run *run)
 			continue;
 		}
 		struct probe_call call = {
-		    .model = run->target.model,
+		    .model = run->target.wire_model ? run->target.wire_model : run->target.model,
 		    .messages = it->messages,
 		    .n_messages = it->n_messages,
 		    .max_tokens = it->probe->max_tokens,

@@ -36,7 +36,9 @@ struct audit_target {
 	char *relay; /* display name */
 	char *base_url;
 	enum api_kind api;
-	char *model;
+	char *model;                 /* the claimed model: its baseline judges the answers */
+	char *wire_model;            /* the body's model when it is not model (an Azure v1
+	                              * deployment's name); NULL: model */
 	char *api_key;               /* from the environment; never stored */
 	enum auth_kind auth;         /* which header carries the key */
 	struct http_header *headers; /* extra request headers (values are secrets) */
@@ -65,6 +67,11 @@ struct audit_target {
 	/* the client every request of the run presents itself as (static);
 	 * NULL: audit_start() picks one at random for the target's API */
 	const struct client_profile *client;
+	/* Told after each request that ends, before the run may end (NULL:
+	 * never): progress for a terminal (cli/cmd_audit.c). Items
+	 * [0, run->next) were submitted; those with no obs yet are in flight. */
+	void (*progress)(const struct audit_run *run, void *arg);
+	void *progress_arg;
 	/* Tokens the run may have billed (prompt + completion, as the relay
 	 * reports them): a request that would pass it, at the run's mean
 	 * per request so far, is not sent, nor any after it (ERR_NOT_SENT,

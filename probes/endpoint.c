@@ -174,6 +174,24 @@ endpoint_is_azure_deployment(const char *base_url)
 }
 
 int
+endpoint_is_azure_v1(const char *base_url)
+{
+	char *path = NULL;
+	CURLU *u = curl_url();
+	int yes = 0;
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, base_url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK) {
+		size_t n = strlen(path);
+		while (n > 0 && path[n - 1] == '/')
+			n--;
+		yes = ends_with(path, n, "/openai/v1");
+	}
+	curl_free(path);
+	curl_url_cleanup(u);
+	return yes;
+}
+
+int
 endpoint_azure_url(const char *base_url, const char *deployment, const char *api_version,
                    char **out, char *err, size_t errlen)
 {
@@ -189,6 +207,12 @@ endpoint_azure_url(const char *base_url, const char *deployment, const char *api
 		snprintf(err, errlen,
 		         "Azure deployment names and api-versions are letters, digits, '-', '_' "
 		         "and '.'");
+		return -1;
+	}
+	if (deployment != NULL && endpoint_is_azure_v1(base_url)) {
+		snprintf(err, errlen,
+		         "on Azure's v1 URL the deployment is the body's model, not a path "
+		         "(audit_target.wire_model)");
 		return -1;
 	}
 	if (deployment != NULL && endpoint_is_azure_deployment(base_url)) {

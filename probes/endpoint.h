@@ -60,7 +60,8 @@ char *endpoint_url(enum api_kind api, const char *base_url);
  * 404 without the version); deployment NULL, base_url as it is with
  * api-version added (the v1 URL's api-version=preview). -1 with why in err
  * when a name has a character outside [A-Za-z0-9._-], the version is
- * missing, or base_url already names a deployment.
+ * missing, or base_url already names a deployment or is the v1 URL (where
+ * the deployment rides in the body: endpoint_is_azure_v1).
  */
 int endpoint_azure_url(const char *base_url, const char *deployment, const char *api_version,
                        char **out, char *err, size_t errlen);
@@ -69,6 +70,11 @@ int endpoint_azure_url(const char *base_url, const char *deployment, const char 
  * to ask (Azure's lists sit at /openai/models and /openai/deployments, in
  * shapes of their own). */
 int endpoint_is_azure_deployment(const char *base_url);
+/* Does base_url's path end in /openai/v1 (Azure's v1 API)? There the
+ * body's model names the deployment: a deployment given with such a base
+ * URL is what the body's model says (audit_target.wire_model), and the URL
+ * stays as it is. */
+int endpoint_is_azure_v1(const char *base_url);
 
 /* ---- Authentication ---- */
 

@@ -45,6 +45,7 @@
 #include "probes/arrival.h"
 #include "probes/engine_test.h" /* defines engine_base_new */
 #include "probes/pacing.h"
+#include "probes/ratelimit.h"
 #include "probes/redact.h"
 #include "probes/sigv4.h"
 #include "probes/bedrock.h"
@@ -559,6 +560,7 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 		if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry) == CURLE_OK &&
 		    retry > 0)
 			o->retry_after_s = (long)retry;
+		ratelimit_read(t->easy, &o->rl);
 	}
 	int64_t now = now_us();
 	o->total_us = now - t->start_us;

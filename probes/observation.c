@@ -53,6 +53,7 @@ observation_init(struct observation *o)
 	o->prompt_tokens = o->completion_tokens = o->total_tokens = o->cached_tokens = -1;
 	o->reasoning_tokens = -1;
 	o->retry_after_s = -1;
+	o->rl.req_limit = o->rl.req_remaining = o->rl.tok_limit = o->rl.tok_remaining = -1;
 	o->start_input_tokens = -1;
 	o->last_byte_us = -1;
 	o->timeout_us = -1;

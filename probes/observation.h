@@ -141,17 +141,24 @@ struct observation {
 	size_t text_len;
 	int text_truncated;
 	char *ratelimit_remaining; /* x-ratelimit-remaining-requests, if any */
-	char *request_id;          /* x-request-id / request-id */
-	long retry_after_s;        /* Retry-After in seconds, -1 if absent */
-	int usage_present;         /* the response carried a usage object */
-	int logprobs_present;      /* choices[0].logprobs was not null */
-	int tool_calls;            /* the answer called a tool (tool_calls, tool_use) */
-	int stopped_early;         /* we ended the stream: it ran past its limit */
-	int timing_disturbed;      /* our own loop stalled during it: timings unreliable */
-	int64_t timing_slack_us;   /* by at most this much: a chunk may have arrived
-	                            * that long before its stamp (0: undisturbed) */
-	int64_t start_mono_us;     /* now_us() when the transfer started: chunk_us and
-	                            * sent_us count from it (set by the engine) */
+	/* the upstream key's limits as the response's headers say them
+	 * (probes/ratelimit.h): numbers, -1 absent; org_hash a digest of the
+	 * organisation id header (0 none), never the id itself */
+	struct obs_ratelimit {
+		long req_limit, req_remaining, tok_limit, tok_remaining;
+		uint32_t org_hash;
+	} rl;
+	char *request_id;        /* x-request-id / request-id */
+	long retry_after_s;      /* Retry-After in seconds, -1 if absent */
+	int usage_present;       /* the response carried a usage object */
+	int logprobs_present;    /* choices[0].logprobs was not null */
+	int tool_calls;          /* the answer called a tool (tool_calls, tool_use) */
+	int stopped_early;       /* we ended the stream: it ran past its limit */
+	int timing_disturbed;    /* our own loop stalled during it: timings unreliable */
+	int64_t timing_slack_us; /* by at most this much: a chunk may have arrived
+	                          * that long before its stamp (0: undisturbed) */
+	int64_t start_mono_us;   /* now_us() when the transfer started: chunk_us and
+	                          * sent_us count from it (set by the engine) */
 
 	/* the protocol fingerprint (see OBS_HDR_*, OBS_USAGE_*) */
 	char events[OBS_EVENTS_CAP]; /* a stream's event letters, NUL-terminated */

@@ -23,6 +23,8 @@ struct sched_target {
 	 * next one (owned; at most PASSIVE_HELD, the oldest dropped) */
 	struct audit_item *held;
 	size_t n_held;
+	int removed; /* scheduler_remove()d while its run was in flight: freed
+	              * when it ends */
 };
 
 /* Passive requests of one target that may be in flight at once. */
@@ -46,6 +48,7 @@ struct passive_target {
 	int64_t hour;       /* hours since started_us of the count below */
 	long sent_this_hour, budget;
 	int in_flight;
+	int removed; /* as sched_target's: freed when the last request ends */
 };
 
 struct scheduler {
@@ -99,12 +102,35 @@ pool_into(struct sched_target *t, struct audit_run *run)
 }
 
 static void
+sched_target_free(struct sched_target *t)
+{
+	for (size_t k = 0; k < t->n_held; k++)
+		audit_item_release(&t->held[k]);
+	free(t->held);
+	event_free(t->timer);
+	audit_target_release(&t->target);
+	free(t);
+}
+
+static void
+passive_target_free(struct passive_target *t)
+{
+	event_free(t->timer);
+	audit_target_release(&t->target);
+	free(t->probes);
+	free(t);
+}
+
+static void
 run_done_cb(struct audit_run *run, void *arg)
 {
 	struct sched_target *t = arg;
 	t->running = 0;
 	pool_into(t, run);
-	t->sched->cb(run, t->sched->arg);
+	struct scheduler *s = t->sched;
+	if (t->removed)
+		sched_target_free(t); /* the run is an observation still: handed on */
+	s->cb(run, s->arg);
 }
 
 static void
@@ -201,9 +227,12 @@ passive_done_cb(struct audit_run *run, void *arg)
 {
 	struct passive_target *t = arg;
 	struct sched_target *pool = t->pool;
+	struct scheduler *s = t->sched;
 	t->in_flight--;
+	if (t->removed && t->in_flight == 0)
+		passive_target_free(t);
 	if (pool == NULL) {
-		t->sched->cb(run, t->sched->arg);
+		s->cb(run, s->arg);
 		return;
 	}
 	for (size_t i = 0; i < run->n_items; i++) {
@@ -286,26 +315,56 @@ scheduler_add_passive(struct scheduler *s, const struct audit_target *target,
 		passive_arm(t);
 }
 
+size_t
+scheduler_remove(struct scheduler *s, const char *relay, const char *model)
+{
+	size_t gone = 0, k = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		struct sched_target *t = s->targets[i];
+		if (strcmp(t->target.relay, relay) != 0 || strcmp(t->target.model, model) != 0) {
+			s->targets[k++] = t;
+			continue;
+		}
+		gone++;
+		/* passive requests pooled into it go as runs of their own now */
+		for (size_t p = 0; p < s->n_passive; p++)
+			if (s->passive[p]->pool == t)
+				s->passive[p]->pool = NULL;
+		evtimer_del(t->timer);
+		if (t->running)
+			t->removed = 1;
+		else
+			sched_target_free(t);
+	}
+	s->n = k;
+	k = 0;
+	for (size_t i = 0; i < s->n_passive; i++) {
+		struct passive_target *t = s->passive[i];
+		if (strcmp(t->target.relay, relay) != 0 || strcmp(t->target.model, model) != 0) {
+			s->passive[k++] = t;
+			continue;
+		}
+		gone++;
+		evtimer_del(t->timer);
+		if (t->in_flight > 0)
+			t->removed = 1;
+		else
+			passive_target_free(t);
+	}
+	s->n_passive = k;
+	return gone;
+}
+
 void
 scheduler_free(struct scheduler *s)
 {
 	if (s == NULL)
 		return;
-	for (size_t i = 0; i < s->n_passive; i++) {
-		event_free(s->passive[i]->timer);
-		audit_target_release(&s->passive[i]->target);
-		free(s->passive[i]->probes);
-		free(s->passive[i]);
-	}
+	for (size_t i = 0; i < s->n_passive; i++)
+		passive_target_free(s->passive[i]);
 	free(s->passive);
-	for (size_t i = 0; i < s->n; i++) {
-		for (size_t k = 0; k < s->targets[i]->n_held; k++)
-			audit_item_release(&s->targets[i]->held[k]);
-		free(s->targets[i]->held);
-		event_free(s->targets[i]->timer);
-		audit_target_release(&s->targets[i]->target);
-		free(s->targets[i]);
-	}
+	for (size_t i = 0; i < s->n; i++)
+		sched_target_free(s->targets[i]);
 	free(s->targets);
 	free(s);
 }

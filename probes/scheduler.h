@@ -39,6 +39,10 @@ struct scheduler *scheduler_new(struct event_base *base, struct engine *engine,
  * whoever holds passive runs (their items point at the scheduler's copies
  * of the probes) must be done with them. */
 void scheduler_free(struct scheduler *s);
+/* Stop auditing relay's model (its scheduled and passive targets); a run
+ * in flight still ends and is handed to the callback. How many targets
+ * went. */
+size_t scheduler_remove(struct scheduler *s, const char *relay, const char *model);
 
 /* Called as each scheduled run starts (not passive ones): the credential
  * canary to plant in it (probes/canary.h), or NULL for none. The run

@@ -46,6 +46,13 @@ static const struct class_info table[CLASS__COUNT] = {
                                   "rewrites answers",
                                   "Changes what the model wrote (wallet addresses, links, "
                                   "install commands, code) on its way to the client."},
+    [CLASS_KEY_SHARED] = {"key_shared", 0, 0, "shared upstream key",
+                          "Others use the same upstream key (or its organisation's limits) "
+                          "at the same time: its remaining requests fall faster than our "
+                          "own use."},
+    [CLASS_KEY_POOL] = {"key_pool", 0, 0, "pool of keys",
+                        "Requests go out on several upstream keys or accounts: their "
+                        "limits or organisations differ from request to request."},
 };
 
 const struct class_info *

@@ -23,6 +23,8 @@ enum finding_class {
 	CLASS_CREDENTIAL_HARVESTING, /* appended: the ledger stores classes as bits */
 	CLASS_TOOL_TAMPERING,
 	CLASS_RESPONSE_TAMPERING,
+	CLASS_KEY_SHARED, /* facts, not cheats: scoring/detectors/keyshare.c */
+	CLASS_KEY_POOL,
 	CLASS__COUNT
 };
 

@@ -59,6 +59,7 @@ extern const struct detector detector_protocol;
 extern const struct detector detector_protocol_shape;
 extern const struct detector detector_style;
 extern const struct detector detector_fingerprint;
+extern const struct detector detector_keyshare;
 extern const struct detector detector_temperature;
 extern const struct detector detector_output_cap;
 extern const struct detector detector_latency;

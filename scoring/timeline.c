@@ -10,6 +10,7 @@
 #include "scoring/timeline.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/util.h"
@@ -153,8 +154,9 @@ finding_classes(const struct assessment *a)
  * same; otherwise it opens a new one. */
 static void
 apply_segment(struct target *t, int64_t at_ms, const struct assessment *a, const char *findings,
-              struct timeline_segment *out)
+              struct timeline_change *ch)
 {
+	struct timeline_segment *out = &ch->segment;
 	const char *verdict = verdict_name(a->verdict);
 	char *classes = finding_classes(a);
 	if (t->has_segment && strcmp(t->seg_verdict, verdict) == 0 &&
@@ -162,6 +164,9 @@ apply_segment(struct target *t, int64_t at_ms, const struct assessment *a, const
 		t->seg_runs++;
 		free(classes);
 	} else {
+		ch->new_segment = 1;
+		if (t->has_segment)
+			snprintf(ch->prev_verdict, sizeof ch->prev_verdict, "%s", t->seg_verdict);
 		t->has_segment = 1;
 		t->seg_id = 0;
 		set_str(&t->seg_verdict, verdict);
@@ -254,7 +259,7 @@ timeline_apply(struct timeline *tl, const struct audit_run *run, const struct as
 	memset(out, 0, sizeof *out);
 	struct target *t =
 	    targets_get(&tl->targets, sizeof *t, run->target.relay, run->target.model);
-	apply_segment(t, run->started_ms, a, findings_json ? findings_json : "[]", &out->segment);
+	apply_segment(t, run->started_ms, a, findings_json ? findings_json : "[]", out);
 
 	/* outage: no request of the run succeeded. The cause is what the relay
 	 * did: requests never sent only follow from it, and are the cause only

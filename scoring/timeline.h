@@ -52,6 +52,11 @@ struct timeline_incident {
  * valid until its next call. */
 struct timeline_change {
 	struct timeline_segment segment;
+	/* a new segment: the verdict of the one before it ("" when this is the
+	 * target's first, as far as the timeline knows, restored ones
+	 * included); "" when the run extended a segment */
+	char prev_verdict[16];
+	int new_segment;
 	struct timeline_incident incidents[2];
 	size_t n_incidents;
 };

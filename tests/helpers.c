@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "cli/config.h"
 #include "probes/catalog.h"
 #include "probes/engine.h"
 #include "scoring/baseline.h"
@@ -907,4 +908,23 @@ test_engine_one(struct event_base *base, struct engine *e, const struct engine_r
 		event_base_loop(base, 0);
 	event_free(bound);
 	return o.obs;
+}
+
+struct config *
+test_config_text(const char *tag, const char *text, char *err, size_t errlen)
+{
+	char dir[256], path[300];
+	err[0] = '\0';
+	if (test_tmpdir(dir, sizeof dir, tag) != 0) {
+		snprintf(err, errlen, "cannot write a temporary directory");
+		return NULL;
+	}
+	snprintf(path, sizeof path, "%s/assay.yaml", dir);
+	struct config *c = NULL;
+	if (test_write_file(path, "%s", text) != 0)
+		snprintf(err, errlen, "cannot write %s", path);
+	else
+		c = config_load(path, err, errlen);
+	test_rmtree(dir);
+	return c;
 }

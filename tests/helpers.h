@@ -125,6 +125,11 @@ void test_tmpdir_file(char *dir, size_t n, const char *tag, char *path, size_t p
 int test_rmtree(const char *dir);
 /* Write the formatted text to path, created or emptied. 0, or -1. */
 int test_write_file(const char *path, const char *fmt, ...) PRINTFLIKE(2, 3);
+/* config_load() of text written to a fresh TAG/assay.yaml (removed after):
+ * the config, or NULL with config_load's error (FILE:LINE: ...) in err, or
+ * "cannot write" when the file could not be. */
+struct config;
+struct config *test_config_text(const char *tag, const char *text, char *err, size_t errlen);
 
 /*
  * Save a run as serve does: the timeline (restored from s by the caller)

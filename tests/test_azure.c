@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/config.h"
 #include "probes/endpoint.h"
 #include "tests/helpers.h"
 
@@ -71,6 +72,40 @@ Test(azure, api_key_auth)
 	    endpoint_header_allowed("Api-Key", API_OPENAI, AUTH_API_KEY, 1, err, sizeof err), -1);
 	cr_expect_eq(
 	    endpoint_header_allowed("api-key", API_OPENAI, AUTH_BEARER, 1, err, sizeof err), 0);
+}
+
+/* A config's azure: {deployment} on the v1 URL is the body's model, and a
+ * deployment (either URL) serves one model: two is FILE:LINE. */
+static struct config *
+load_config(const char *text, char *err, size_t errlen)
+{
+	return test_config_text("azure", text, err, errlen);
+}
+
+Test(azure, config_v1_deployment)
+{
+	char err[512];
+	struct config *c = load_config("relays:\n"
+	                               "  - name: az\n"
+	                               "    base_url: https://r.openai.azure.com/openai/v1\n"
+	                               "    azure: {deployment: prod-4o}\n"
+	                               "    auth: api-key\n"
+	                               "    models: [gpt-4o]\n",
+	                               err, sizeof err);
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_str_eq(c->relays[0].wire_model, "prod-4o");
+	cr_expect_str_eq(c->relays[0].base_url, "https://r.openai.azure.com/openai/v1");
+	config_free(c);
+	c = load_config("relays:\n"
+	                "  - name: az\n"
+	                "    base_url: https://r.openai.azure.com\n"
+	                "    azure: {deployment: prod-4o, api_version: 2024-10-21}\n"
+	                "    models: [gpt-4o, gpt-4o-mini]\n",
+	                err, sizeof err);
+	cr_expect_null(c);
+	cr_expect(strstr(err, "assay.yaml:5:") != NULL && strstr(err, "one model") != NULL, "%s",
+	          err);
+	config_free(c);
 }
 
 /* ---- audits of the fixture's Azure ---- */
@@ -167,6 +202,23 @@ Test(azure, v1_url_audit_is_genuine, .init = setup, .fini = teardown, .timeout =
 	int rc = audit(&j, "azure-key", "--base-url", url, "--auth", "api-key", NULL);
 	cr_expect_eq(rc, 0);
 	expect_genuine(j, "/openai/v1/chat/completions");
+	json_decref(j);
+}
+
+/* On the v1 URL a deployment not named after its model rides in the
+ * body's model (the fixture's prod-4o serves gpt-4o): genuine, and the
+ * report says what the body named. */
+Test(azure, v1_deployment_is_the_body_model, .init = setup, .fini = teardown, .timeout = 120)
+{
+	char url[300];
+	snprintf(url, sizeof url, "%s/openai/v1", fixture_url(&env.world, "azure-official"));
+	json_t *j;
+	int rc = audit(&j, "azure-key", "--base-url", url, "--auth", "api-key",
+	               "--azure-deployment", "prod-4o", NULL);
+	cr_expect_eq(rc, 0);
+	expect_genuine(j, "/openai/v1/chat/completions");
+	cr_expect_str_eq(json_string_value(json_object_get(j, "body_model")), "prod-4o");
+	cr_expect_str_eq(json_string_value(json_object_get(j, "model")), "gpt-4o");
 	json_decref(j);
 }
 

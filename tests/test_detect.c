@@ -1155,3 +1155,105 @@ Test(detect, only_a_new_host_is_a_payload, .init = setup, .fini = teardown)
 	}
 	cr_assert_eq(seen, 2, "no run picked the pnpm download in 300 tries");
 }
+
+/* ---- the upstream key's rate-limit headers (keyshare) ---- */
+
+/* A genuine gpt-4o run whose i-th response (in send order) says
+ * remaining[i] of limit[i] requests left (-1: no header), org org[i]. */
+static void
+assess_limits(const long *remaining, const long *limit, const uint32_t *org, struct assessment *a)
+{
+	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
+	struct audit_run *run = synthetic_run(m->name, m->tokenizer, m->template, 0, 1);
+	cr_assert_leq(run->n_items, 256);
+	for (size_t i = 0; i < run->n_items; i++) {
+		struct observation *o = run->items[i].obs;
+		o->start_mono_us = (int64_t)i * 100000;
+		o->sent_us = 500;
+		o->rl.req_remaining = remaining[i];
+		o->rl.req_limit = limit[i];
+		o->rl.org_hash = org ? org[i] : 0;
+	}
+	assess(run, m, a);
+	audit_run_free(run);
+}
+
+static int
+has_class(const struct assessment *a, const char *class)
+{
+	for (size_t i = 0; i < a->n_findings; i++)
+		if (strcmp(a->findings[i].class, class) == 0)
+			return 1;
+	return 0;
+}
+
+Test(detect, the_keys_own_use_is_no_sharing, .init = setup, .fini = teardown)
+{
+	long rem[256], lim[256];
+	struct assessment a;
+	/* our use alone, in order; then reordered by requests in flight
+	 * together; then with a window reset and a refilling bucket */
+	for (int variant = 0; variant < 3; variant++) {
+		for (int i = 0; i < 256; i++) {
+			lim[i] = 10000;
+			rem[i] = 9999 - i;
+			if (variant == 1)
+				rem[i] = 9999 - (i ^ 1) - (i % 3 == 0 ? 2 : 0);
+			if (variant == 2)
+				rem[i] = i < 20 ? 9999 - i : 9999 - (i - 20) + (i % 4);
+		}
+		assess_limits(rem, lim, NULL, &a);
+		cr_expect(!has_class(&a, "key_shared") && !has_class(&a, "key_pool"),
+		          "variant %d: %s", variant, a.n_findings ? a.findings[0].summary : "");
+		cr_expect_str_eq(verdict_name(a.verdict), "genuine");
+		assessment_release(&a);
+	}
+	/* no headers at all: nothing to say */
+	for (int i = 0; i < 256; i++)
+		rem[i] = lim[i] = -1;
+	assess_limits(rem, lim, NULL, &a);
+	cr_expect(!has_class(&a, "key_shared") && !has_class(&a, "key_pool"));
+	assessment_release(&a);
+}
+
+Test(detect, others_on_the_key_and_a_pool_of_keys, .init = setup, .fini = teardown)
+{
+	long rem[256], lim[256];
+	uint32_t org[256];
+	struct assessment a;
+	/* four others' requests beside each of ours */
+	for (int i = 0; i < 256; i++) {
+		lim[i] = 10000;
+		rem[i] = 9999 - 5 * i;
+	}
+	assess_limits(rem, lim, NULL, &a);
+	const struct finding *f = test_must_find(&a, "key_shared");
+	cr_expect(f != NULL && strstr(f->summary, "someone else") != NULL);
+	cr_expect(!has_class(&a, "key_pool"));
+	/* a fact, not an accusation */
+	cr_expect_str_eq(verdict_name(a.verdict), "genuine");
+	assessment_release(&a);
+	/* three keys in turn: three limits; their counts are not one key's */
+	for (int i = 0; i < 256; i++) {
+		lim[i] = 10000 / (i % 3 + 1);
+		rem[i] = lim[i] - 1 - i / 3;
+		org[i] = 0;
+	}
+	assess_limits(rem, lim, org, &a);
+	f = test_must_find(&a, "key_pool");
+	cr_expect(f != NULL && strstr(f->observed, "3 request limits") != NULL, "%s",
+	          f ? f->observed : "");
+	cr_expect(!has_class(&a, "key_shared"));
+	assessment_release(&a);
+	/* one tier, two organisations */
+	for (int i = 0; i < 256; i++) {
+		lim[i] = 10000;
+		rem[i] = 9999 - i;
+		org[i] = i % 2 ? 7 : 9;
+	}
+	assess_limits(rem, lim, org, &a);
+	f = test_must_find(&a, "key_pool");
+	cr_expect(f != NULL && strstr(f->observed, "2 organisations") != NULL, "%s",
+	          f ? f->observed : "");
+	assessment_release(&a);
+}

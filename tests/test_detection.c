@@ -14,6 +14,7 @@
 #include "base/yamltree.h"
 #include "scoring/baseline.h"
 #include "scoring/identify.h"
+#include "scoring/verdict.h"
 #include "tests/helpers.h"
 
 /* the world's endpoints the truth file audits (filled in by setup) */
@@ -105,8 +106,11 @@ expect_truth(json_t *j, const char *name, const char *model, const char *want,
 	}
 	cr_expect_not_null(f, "relay '%s' (%s): no %s finding at 0.99 (verdict %s: %s)", name,
 	                   model, want, verdict, reason);
-	if (strcmp(want, "rate_limited") != 0 && strcmp(want, "unavailable") != 0)
+	if (finding_class_is_cheat(want))
 		cr_expect_str_eq(verdict, "misbehaving", "relay '%s' (%s)", name, model);
+	else /* availability and the key's facts accuse nobody */
+		cr_expect(strcmp(verdict, "misbehaving") != 0 && strcmp(verdict, "suspect") != 0,
+		          "relay '%s' (%s): %s for a fact that is no cheat", name, model, verdict);
 	if (f != NULL && served != NULL) {
 		const char *got = json_string_value(json_object_get(f, "served_model"));
 		const struct baseline_model *g = got ? baseline_find(pack, got) : NULL;

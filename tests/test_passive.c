@@ -97,14 +97,7 @@ Test(passive, profiles_pick_their_probes)
 static struct config *
 load(const char *text, char *err, size_t errlen)
 {
-	char dir[256], path[300];
-	cr_assert_eq(test_tmpdir(dir, sizeof dir, "passive"), 0);
-	snprintf(path, sizeof path, "%s/assay.yaml", dir);
-	cr_assert_eq(test_write_file(path, "%s", text), 0);
-	err[0] = '\0';
-	struct config *c = config_load(path, err, errlen);
-	test_rmtree(dir);
-	return c;
+	return test_config_text("passive", text, err, errlen);
 }
 
 #define RELAY "  - name: r\n    base_url: http://127.0.0.1:9/v1\n    models: [gpt-4o]\n"

@@ -439,14 +439,7 @@ Test(serve_canary, echoes_of_the_key_and_token_are_redacted)
 static struct config *
 load(const char *text, char *err, size_t errlen)
 {
-	char dir[256], path[300];
-	cr_assert_eq(test_tmpdir(dir, sizeof dir, "canarycfg"), 0);
-	snprintf(path, sizeof path, "%s/assay.yaml", dir);
-	cr_assert_eq(test_write_file(path, "%s", text), 0);
-	err[0] = '\0';
-	struct config *c = config_load(path, err, errlen);
-	test_rmtree(dir);
-	return c;
+	return test_config_text("canarycfg", text, err, errlen);
 }
 
 #define RELAY "relays:\n  - name: r\n    base_url: http://127.0.0.1:9/v1\n    models: [gpt-4o]\n"

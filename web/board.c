@@ -128,6 +128,7 @@ entry_free(struct board_entry *e)
 	free(e->model_key);
 	free(e->verdict);
 	free(e->reason);
+	free(e->not_running);
 	free(e->listed);
 	free(e->listed_note);
 	json_decref(e->findings);
@@ -301,6 +302,20 @@ board_declare(struct board *b, const char *relay, const char *model, const char 
 	free(e->api);
 	e->api = xstrdup(api ? api : "openai");
 	e->interval_ms = interval_ms;
+	free(e->not_running); /* declared: it runs */
+	e->not_running = NULL;
+	size_t id = e->group->id;
+	pthread_rwlock_unlock(&b->data);
+	bump(b, id);
+}
+
+void
+board_not_running(struct board *b, const char *relay, const char *model, const char *why)
+{
+	pthread_rwlock_wrlock(&b->data);
+	struct board_entry *e = entry_get_locked(b, relay, model);
+	free(e->not_running);
+	e->not_running = utf8_sanitize(why, strlen(why), 500);
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);

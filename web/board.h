@@ -50,9 +50,13 @@ void board_free(struct board *b);
 
 /* Changes (the event-loop thread, or a loader). */
 
-/* Make a relay and model known before its first run ("pending"). */
+/* Make a relay and model known before its first run ("pending"); it runs
+ * (whatever board_not_running said of it before). */
 void board_declare(struct board *b, const char *relay, const char *model, const char *api,
                    int64_t interval_ms);
+/* The config keeps relay's model from running, for why (FILE:LINE: ...):
+ * shown as "not running" with why, its history kept. */
+void board_not_running(struct board *b, const char *relay, const char *model, const char *why);
 /*
  * Record a run's outcome. findings is borrowed (copied). The counts go into
  * the hour and day buckets of at_ms; ttft_ms/tokens_per_s < 0 are unknown.

@@ -58,7 +58,8 @@ struct board_entry {
 	struct board_relay *group;
 	char *verdict; /* NULL while pending */
 	char *reason;
-	json_t *findings; /* array, owned */
+	char *not_running; /* the config keeps it from running: why (NULL: runs) */
+	json_t *findings;  /* array, owned */
 	int64_t interval_ms;
 	int64_t last_run_ms;
 	double ttft_ms, tokens_per_s; /* latest run; -1 unknown */

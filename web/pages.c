@@ -468,9 +468,11 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 	buf_puts(b, "\"><h2>");
 	html_escape(b, e->model);
 	buf_puts(b, " ");
-	verdict_pill(b, e->verdict);
+	verdict_pill(b, e->not_running ? "not running" : e->verdict);
 	buf_puts(b, "</h2><div class=\"reason\">");
-	html_escape(b, e->verdict ? e->reason : "waiting for the first audit");
+	html_escape(b, e->not_running ? e->not_running
+	               : e->verdict   ? e->reason
+	                              : "waiting for the first audit");
 	char when[64], ago[32];
 	render_time(when, sizeof when, e->last_run_ms);
 	format_ago(ago, sizeof ago, e->last_run_ms, v->now_ms);
@@ -691,6 +693,8 @@ entry_json(const struct board_view *v, const struct board_entry *e)
 	json_object_set_new(j, "api", json_string(e->api));
 	json_object_set_new(j, "verdict", e->verdict ? json_string(e->verdict) : json_null());
 	json_object_set_new(j, "reason", json_string(e->reason ? e->reason : ""));
+	json_object_set_new(j, "not_running",
+	                    e->not_running ? json_string(e->not_running) : json_null());
 	json_object_set_new(j, "findings", json_deep_copy(e->findings));
 	json_object_set_new(j, "last_run_ms",
 	                    e->last_run_ms ? json_integer(e->last_run_ms) : json_null());

@@ -275,7 +275,8 @@ verdict_pill(struct buf *b, const char *verdict)
 {
 	const char *v = verdict ? verdict : "pending";
 	buf_puts(b, "<span class=\"v v-");
-	html_escape(b, v);
+	/* "not running" is grey, as pending */
+	html_escape(b, strcmp(v, "not running") == 0 ? "pending" : v);
 	buf_puts(b, "\">");
 	html_escape(b, v);
 	buf_puts(b, "</span>");
@@ -401,7 +402,7 @@ status_by_relay(const struct board_view *v, struct buf *b)
 			buf_puts(b, "<span class=\"mp\">");
 			html_escape(b, e->model);
 			buf_puts(b, " ");
-			verdict_pill(b, e->verdict);
+			verdict_pill(b, e->not_running ? "not running" : e->verdict);
 			buf_puts(b, "</span>");
 		}
 		char ago[32];
@@ -457,9 +458,11 @@ render_status_html(const struct board_view *v, struct buf *b)
 		buf_puts(b, "<tr>");
 		name_cells(b, "", e);
 		buf_puts(b, "<td>");
-		verdict_pill(b, e->verdict);
+		verdict_pill(b, e->not_running ? "not running" : e->verdict);
 		buf_puts(b, "<div class=\"reason nph\">");
-		html_escape(b, e->verdict ? e->reason : "waiting for the first audit");
+		html_escape(b, e->not_running ? e->not_running
+		               : e->verdict   ? e->reason
+		                              : "waiting for the first audit");
 		buf_puts(b, "</div>");
 		render_findings(b, e->findings, 0);
 		buf_puts(b, "</td><td class=\"num\">");
@@ -515,6 +518,8 @@ render_relays_json(const struct board_view *v, struct buf *out)
 		json_object_set_new(j, "verdict",
 		                    e->verdict ? json_string(e->verdict) : json_null());
 		json_object_set_new(j, "reason", json_string(e->reason ? e->reason : ""));
+		json_object_set_new(j, "not_running",
+		                    e->not_running ? json_string(e->not_running) : json_null());
 		json_object_set_new(j, "findings", json_deep_copy(e->findings));
 		json_object_set_new(j, "last_run_ms",
 		                    e->last_run_ms ? json_integer(e->last_run_ms) : json_null());
