@@ -826,8 +826,12 @@ add_headers(struct transfer *t, const struct engine_request *req)
 	t->headers = NULL;
 	/* a client's own headers come first, as its SDK sends them; its Accept
 	 * stands for streams too */
+	/* a Bedrock stream asks for AWS's event stream, whoever the client */
+	int bedrock_stream = req->bedrock && req->stream;
 	for (const char *const *line = req->client_headers; line != NULL && *line != NULL; line++) {
 		size_t len = strcspn(*line, ":");
+		if (bedrock_stream && len == 6 && strncasecmp(*line, "Accept", 6) == 0)
+			continue;
 		int replaced = 0;
 		for (size_t i = 0; i < req->n_headers && !replaced; i++)
 			replaced = strlen(req->headers[i].name) == len &&
@@ -835,10 +839,11 @@ add_headers(struct transfer *t, const struct engine_request *req)
 		if (!replaced)
 			t->headers = curl_slist_append(t->headers, *line);
 	}
-	if (req->stream && req->client_headers == NULL)
-		t->headers = curl_slist_append(
-		    t->headers, req->bedrock ? "Accept: application/vnd.amazon.eventstream"
-		                             : "Accept: text/event-stream");
+	if (bedrock_stream)
+		t->headers =
+		    curl_slist_append(t->headers, "Accept: application/vnd.amazon.eventstream");
+	else if (req->stream && req->client_headers == NULL)
+		t->headers = curl_slist_append(t->headers, "Accept: text/event-stream");
 	if (t->api_key != NULL) {
 		enum auth_kind auth = auth_resolve(req->api, req->auth);
 		append_header(t, auth == AUTH_X_API_KEY ? xasprintf("x-api-key: %s", t->api_key)
