@@ -296,8 +296,12 @@ Test(sigv4, agrees_with_smithy_signature_v4, .timeout = 300)
 	const char *paths[] = {COLON_PATH,
 	                       "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/"
 	                       "invoke-with-response-stream",
-	                       "/model/plain-model-id/invoke"};
-	for (size_t i = 0; i < 3; i++) {
+	                       "/model/plain-model-id/invoke",
+	                       /* an inference profile's ARN as the id: ':' and '/' */
+	                       "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3A"
+	                       "inference-profile%2Fus.anthropic.claude-sonnet-4-5-20250929-v1%3A0/"
+	                       "converse"};
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
 		for (int tok = 0; tok < 2; tok++) {
 			char *a = ours(paths[i], tok ? SUITE_TOKEN : NULL, body);
 			char *b = smithy(node, paths[i], tok ? SUITE_TOKEN : NULL, body);
