@@ -135,7 +135,8 @@ Test(bedrock, sigv4_headers_cannot_be_given)
 
 /* ---- the fixture's runtime ---- */
 
-static const char *const need[] = {"official", "bedrock-official", "bedrock-session", NULL};
+static const char *const need[] = {"official", "bedrock-official", "bedrock-session",
+                                   "bedrock-swap", NULL};
 static struct test_world env;
 
 static void
@@ -415,6 +416,27 @@ Test(bedrock, audit_of_the_official_runtime, .init = setup, .fini = teardown, .t
 	cr_expect_str_eq(verdict, json_string_value(json_object_get(official, "verdict")));
 	json_decref(bedrock);
 	json_decref(official);
+}
+
+/* A cheat behind Bedrock's wire is caught as it is behind Anthropic's: a
+ * translator answering with qwen3-32b is convicted by its token counts. */
+Test(bedrock, audit_of_a_translator_on_bedrock_wire, .init = setup, .fini = teardown,
+     .timeout = 300)
+{
+	json_t *j;
+	int rc =
+	    audit(&j, NULL, KEY_ID, SECRET, "--base-url", fixture_url(&env.world, "bedrock-swap"),
+	          "--bedrock-region", "us-east-1", "--model", MODEL, NULL);
+	cr_expect_eq(rc, 1);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "misbehaving", "%s",
+	                 json_string_value(json_object_get(j, "reason")));
+	int substitution = 0;
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(j, "findings"), i, f) substitution |=
+	    strcmp(json_string_value(json_object_get(f, "class")), "substitution") == 0;
+	cr_expect(substitution, "findings: %s", json_dumps(json_object_get(j, "findings"), 0));
+	json_decref(j);
 }
 
 Test(bedrock, audit_with_a_wrong_secret_is_auth, .init = setup, .fini = teardown, .timeout = 300)
