@@ -17,6 +17,7 @@
 #include "cli/endpoint_options.h"
 #include "base/util.h"
 #include "probes/audit.h"
+#include "probes/bedrock.h"
 #include "probes/catalog.h"
 #include "probes/endpoint.h"
 #include "probes/engine.h"
@@ -36,13 +37,14 @@ static void
 usage(FILE *f)
 {
 	fputs("usage: assay audit --base-url URL --model NAME [--key-env VAR] [--api "
-	      "openai|anthropic|responses]\n"
+	      "openai|anthropic|responses|converse]\n"
 	      "                   [--json] [--timeout SECONDS] [--ca-file FILE]\n"
 	      "                   [--insecure-skip-tls-verify] [--deep] [--budget TOKENS]\n"
 	      "                   [--time-scale X] [--no-color]\n"
 	      "                   [--header 'Name: value']... [--header-env 'Name: VAR']...\n"
-	      "                   [--auth bearer|x-api-key|api-key]\n"
+	      "                   [--auth bearer|x-api-key|api-key|sigv4]\n"
 	      "                   [--azure-deployment NAME --azure-api-version VERSION]\n"
+	      "                   [--bedrock-region REGION]\n"
 	      "                   [--canary-wait DURATION [--canary-listen HOST:PORT]\n"
 	      "                    [--canary-url URL] | --canary-report URL]\n"
 	      "\n"
@@ -62,6 +64,12 @@ usage(FILE *f)
 	      "model list asked; the v1 API is --base-url https://NAME.openai.azure.com/openai/v1\n"
 	      "--auth api-key, where --azure-deployment NAME is sent as the body's model.\n"
 	      "--model stays the model the relay claims, not the deployment.\n"
+	      "Amazon Bedrock: --bedrock-region us-east-1 --model\n"
+	      "anthropic.claude-sonnet-4-5-20250929-v1:0 audits InvokeModel at\n"
+	      "https://bedrock-runtime.REGION.amazonaws.com (or --base-url, a relay speaking\n"
+	      "Bedrock's wire), signed with SigV4 from AWS_ACCESS_KEY_ID,\n"
+	      "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (--auth sigv4, the default there;\n"
+	      "--auth bearer --key-env VAR sends a Bedrock API key); no model list asked.\n"
 	      "--deep adds long-context and long-output probes (tens of thousands of tokens;\n"
 	      "their cost is printed before they are sent). --budget stops sending once the\n"
 	      "tokens billed (prompt and completion, reasoning included) would pass TOKENS\n"
@@ -214,9 +222,12 @@ static void
 print_report(const struct audit_run *run, const struct assessment *a, const char *hint,
              const struct posture *posture, int colour, FILE *f)
 {
-	char *url = endpoint_url(run->target.api, run->target.base_url);
-	fprintf(f, "Assay audit of %s at %s (%s API)\nendpoint: %s\n", run->target.model,
-	        run->target.base_url, api_name(run->target.api), url);
+	char *url = run->target.bedrock ? bedrock_call_url(run->target.base_url, run->target.api,
+	                                                   run->target.model, 0)
+	                                : endpoint_url(run->target.api, run->target.base_url);
+	fprintf(f, "Assay audit of %s at %s (%s API%s)\nendpoint: %s\n", run->target.model,
+	        run->target.base_url, api_name(run->target.api),
+	        run->target.bedrock ? " on Amazon Bedrock" : "", url);
 	if (run->target.wire_model != NULL)
 		fprintf(f, "body's model: %s (the deployment)\n", run->target.wire_model);
 	fputc('\n', f);
@@ -544,6 +555,7 @@ cmd_audit(int argc, char **argv)
 	if (known == NULL && baseline_resolve(pack, model, &which, why, sizeof why) < 0)
 		fprintf(stderr, "assay audit: %s; auditing it as a model no pack knows\n", why);
 	int api = api_opt         ? api_from_name(api_opt)
+	          : ep.bedrock    ? API_ANTHROPIC
 	          : known != NULL ? api_from_name(known->api)
 	                          : (int)model_default_api(model);
 	if (api < 0) {
@@ -697,7 +709,8 @@ cmd_audit(int argc, char **argv)
 	plainhttp_release(&plain);
 	if (json) {
 		json_t *j = assessment_to_json(&a);
-		char *url = endpoint_url((enum api_kind)api, base_url);
+		char *url = target.bedrock ? bedrock_call_url(base_url, target.api, model, 0)
+		                           : endpoint_url((enum api_kind)api, base_url);
 		json_object_set_new(j, "model", json_string(model));
 		json_object_set_new(j, "base_url", json_string(base_url));
 		json_object_set_new(j, "endpoint", json_string(url));

@@ -354,6 +354,15 @@ cmd_record(int argc, char **argv)
 		catalog_free(cat);
 		goto usage_error;
 	}
+	if (ep.bedrock) {
+		/* its shape would go in the anthropic API's record, which is
+		 * Anthropic's own (probes/bedrock.h: another channel) */
+		fprintf(stderr, "assay baseline record: not on Amazon Bedrock: the pack records "
+		                "Anthropic's own API\n");
+		baseline_free(pack);
+		catalog_free(cat);
+		goto usage_error;
+	}
 	struct audit_target t;
 	if (endpoint_options_target(&ep, "baseline record", "official", (enum api_kind)api, key,
 	                            &t) != 0) {

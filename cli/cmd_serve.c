@@ -635,6 +635,8 @@ target_start(struct serve *s, const struct config *c, const struct config_relay 
 	    .auth = r->auth,
 	    .headers = r->headers,
 	    .n_headers = r->n_headers,
+	    .bedrock = r->bedrock,
+	    .aws = r->aws,
 	};
 	const struct baseline_model *known = baseline_find(s->pack, r->models[m]);
 	const struct baseline_model *which;

@@ -12,6 +12,7 @@
 
 #include "base/util.h"
 #include "base/yamltree.h"
+#include "probes/bedrock.h"
 #include "scoring/baseline.h"
 #include "web/alerts.h"
 #include "web/server.h"
@@ -29,6 +30,7 @@ config_free(struct config *c)
 		free(r->error);
 		balance_conf_free(&r->balance);
 		free(r->key_env);
+		sigv4_credentials_release(&r->aws);
 		http_headers_free(r->headers, r->n_headers);
 		for (size_t k = 0; k < r->n_models; k++)
 			free(r->models[k]);
@@ -485,13 +487,68 @@ done:
 	return rc;
 }
 
+/*
+ * bedrock: {region: REGION}: the relay is Amazon Bedrock's runtime (base_url
+ * https://bedrock-runtime.REGION.amazonaws.com, or a relay speaking its
+ * wire); a bedrock-runtime base_url says so alone. Its api is anthropic;
+ * auth sigv4, its default, takes the AWS credentials from the environment
+ * now (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+ */
+static int
+load_bedrock(const char *file, struct config_relay *r, const struct ynode *n, char *err,
+             size_t errlen)
+{
+	static const char *const keys[] = {"region", NULL};
+	const struct ynode *v = ytree_get(n, "bedrock");
+	char region[64] = "", why[256];
+	if (v != NULL) {
+		const char *s;
+		const struct ynode *rn = v->kind == YNODE_MAP ? ytree_get(v, "region") : NULL;
+		if (v->kind != YNODE_MAP || ytree_check_keys(v, file, keys, err, errlen) != 0 ||
+		    rn == NULL || ytree_as_string(rn, file, &s, err, errlen) != 0) {
+			if (err[0] == 0 || v->kind != YNODE_MAP || rn == NULL)
+				ytree_error(err, errlen, file, v->line,
+				            "bedrock is a mapping, e.g. {region: us-east-1}");
+			return -1;
+		}
+		char *url = bedrock_base_url(s);
+		if (url == NULL)
+			return ytree_error(err, errlen, file, rn->line,
+			                   "bedrock region '%s' is not an AWS region name", s);
+		free(url);
+		snprintf(region, sizeof region, "%s", s);
+	} else if (bedrock_region_of(r->base_url, region, sizeof region) != 0) {
+		if (r->auth == AUTH_SIGV4)
+			return ytree_error(
+			    err, errlen, file, n->line,
+			    "auth sigv4 is for Amazon Bedrock: add bedrock: {region: "
+			    "...}");
+		return 0;
+	}
+	r->bedrock = 1;
+	r->api = API_ANTHROPIC;
+	if (r->auth == AUTH_DEFAULT)
+		r->auth = AUTH_SIGV4;
+	if (r->auth != AUTH_SIGV4)
+		return 0;
+	if (r->key_env != NULL)
+		return ytree_error(err, errlen, file, n->line,
+		                   "auth sigv4 signs with the AWS credentials in the environment; "
+		                   "key_env is for a Bedrock API key (auth: bearer)");
+	if (sigv4_credentials_from_env(&r->aws, why, sizeof why) != 0)
+		return ytree_error(err, errlen, file, n->line, "relay '%s': %s", r->name, why);
+	free(r->aws.region);
+	r->aws.region = xstrdup(region);
+	return 0;
+}
+
 static int
 load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char *err,
            size_t errlen)
 {
 	static const char *const keys[] = {"name",    "base_url", "api",      "key_env", "auth",
 	                                   "headers", "models",   "interval", "passive", "azure",
-	                                   "budget",  "balance",  "price",    NULL};
+	                                   "budget",  "balance",  "price",    "bedrock", NULL};
 	const char *file = c->path;
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
@@ -534,10 +591,12 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 			                   "environment variable '%s' (key_env) is not set", s);
 		r->key_env = xstrdup(s);
 	}
-	if (load_name(n, "auth", auth_from_name, "'bearer', 'x-api-key' or 'api-key'", file, &auth,
-	              err, errlen) != 0)
+	if (load_name(n, "auth", auth_from_name, "'bearer', 'x-api-key', 'api-key' or 'sigv4'",
+	              file, &auth, err, errlen) != 0)
 		return -1;
 	r->auth = (enum auth_kind)auth;
+	if (load_bedrock(file, r, n, err, errlen) != 0)
+		return -1;
 	/* Azure's SDK sends the key as api-key on deployment URLs */
 	if (r->auth == AUTH_DEFAULT && r->api != API_ANTHROPIC &&
 	    endpoint_is_azure_deployment(r->base_url))
@@ -588,7 +647,8 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 
 /* The relay's entry, the file's defaults it takes (interval, timeout,
  * passive, time_scale, ca_file) and the secrets it reads (its key and
- * header values), folded into one digest. */
+ * header values, the AWS credentials of a SigV4 relay), folded into one
+ * digest. */
 static uint64_t
 relay_digest(const struct ynode *root, const struct ynode *entry, const struct config_relay *r)
 {
@@ -600,6 +660,10 @@ relay_digest(const struct ynode *root, const struct ynode *entry, const struct c
 	h = ytree_digest_str(r->key_env ? getenv(r->key_env) : NULL, h);
 	for (size_t i = 0; i < r->n_headers; i++)
 		h = ytree_digest_str(r->headers[i].value, ytree_digest_str(r->headers[i].name, h));
+	/* SigV4's credentials, read from the environment like a key */
+	h = ytree_digest_str(r->aws.access_key_id, h);
+	h = ytree_digest_str(r->aws.secret_access_key, h);
+	h = ytree_digest_str(r->aws.session_token, h);
 	return h;
 }
 

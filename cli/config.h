@@ -15,6 +15,7 @@
 #include "probes/audit.h"
 #include "probes/balance.h"
 #include "probes/endpoint.h"
+#include "probes/sigv4.h"
 
 struct baseline_pack;
 
@@ -72,6 +73,11 @@ struct config_relay {
 	 * of the official price); -1: not said */
 	struct balance_conf balance;
 	double price_in, price_out, price_ratio;
+	/* bedrock: {region: REGION} (or a bedrock-runtime base_url): Amazon
+	 * Bedrock's runtime (probes/bedrock.h); auth sigv4 (its default) signs
+	 * with aws, read from the environment at load (wiped on free) */
+	int bedrock;
+	struct aws_credentials aws;
 };
 
 struct alerts_config;

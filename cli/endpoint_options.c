@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "cli/config.h"
+#include "base/util.h"
 #include "probes/audit.h"
+#include "probes/bedrock.h"
 
 void
 endpoint_options_init(struct endpoint_options *o)
@@ -30,6 +32,9 @@ endpoint_options_release(struct endpoint_options *o)
 	o->n_headers = 0;
 	free(o->azure_url);
 	o->azure_url = NULL;
+	free(o->bedrock_url);
+	o->bedrock_url = NULL;
+	sigv4_credentials_release(&o->aws);
 }
 
 /* 1 when c is one of ENDPOINT_LONG_OPTIONS, taken; 0 when it is not; -1
@@ -72,9 +77,72 @@ take(struct endpoint_options *o, int c, const char *arg, const char *cmd)
 	case 'V':
 		o->azure_api_version = arg;
 		return 1;
+	case 'G':
+		o->bedrock_region = arg;
+		return 1;
 	default:
 		return 0;
 	}
+}
+
+/* The end of the options, for Amazon Bedrock: the target, its URL and its
+ * SigV4 credentials (see endpoint_options_next). 0, or -1 (said). */
+static int
+bedrock_options(struct endpoint_options *o, const char *cmd)
+{
+	char region[64], err[256];
+	int url_region =
+	    o->base_url != NULL && bedrock_region_of(o->base_url, region, sizeof region) == 0;
+	o->bedrock = o->bedrock_region != NULL || url_region;
+	if (!o->bedrock) {
+		if (o->auth == AUTH_SIGV4) {
+			fprintf(
+			    stderr,
+			    "assay %s: --auth sigv4 is for Amazon Bedrock: give --bedrock-region "
+			    "(or a bedrock-runtime.REGION.amazonaws.com --base-url)\n",
+			    cmd);
+			return -1;
+		}
+		return 0;
+	}
+	if (o->bedrock_region != NULL && o->base_url == NULL) {
+		if ((o->bedrock_url = bedrock_base_url(o->bedrock_region)) == NULL) {
+			fprintf(stderr,
+			        "assay %s: --bedrock-region '%s' is not an AWS region name\n", cmd,
+			        o->bedrock_region);
+			return -1;
+		}
+		o->base_url = o->bedrock_url;
+	}
+	if (o->auth == AUTH_DEFAULT)
+		o->auth = AUTH_SIGV4;
+	if (o->auth != AUTH_SIGV4 || o->aws.access_key_id != NULL)
+		return 0;
+	if (o->key_env != NULL) {
+		fprintf(stderr,
+		        "assay %s: --auth sigv4 signs with the AWS credentials in the environment; "
+		        "--key-env is for a Bedrock API key (--auth bearer)\n",
+		        cmd);
+		return -1;
+	}
+	if (sigv4_credentials_from_env(&o->aws, err, sizeof err) != 0) {
+		fprintf(stderr, "assay %s: %s\n", cmd, err);
+		return -1;
+	}
+	const char *r = o->bedrock_region ? o->bedrock_region : url_region ? region : NULL;
+	if (r != NULL) {
+		free(o->aws.region);
+		o->aws.region = xstrdup(r);
+	}
+	if (o->aws.region == NULL) {
+		fprintf(stderr,
+		        "assay %s: sigv4 needs a region: --bedrock-region, or AWS_REGION in the "
+		        "environment\n",
+		        cmd);
+		sigv4_credentials_release(&o->aws);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -107,7 +175,7 @@ endpoint_options_next(struct endpoint_options *o, int argc, char **argv, const c
 		}
 		o->base_url = o->azure_url;
 	}
-	return -1;
+	return bedrock_options(o, cmd) == 0 ? -1 : ENDPOINT_OPTION_REFUSED;
 }
 
 int
@@ -125,6 +193,15 @@ endpoint_options_target(const struct endpoint_options *o, const char *cmd, const
 		fprintf(stderr, "assay %s: --header: %s\n", cmd, err);
 		return -1;
 	}
+	if (o->bedrock && api != API_CONVERSE)
+		api = API_ANTHROPIC;
+	if (api == API_CONVERSE && !o->bedrock) {
+		fprintf(stderr,
+		        "assay %s: --api converse is Amazon Bedrock's: give --bedrock-region (or "
+		        "a bedrock-runtime.REGION.amazonaws.com --base-url)\n",
+		        cmd);
+		return -1;
+	}
 	*t = (struct audit_target){.relay = (char *)relay,
 	                           .base_url = (char *)o->base_url,
 	                           .api = api,
@@ -133,6 +210,8 @@ endpoint_options_target(const struct endpoint_options *o, const char *cmd, const
 	                           .api_key = (char *)key,
 	                           .auth = auth,
 	                           .headers = o->headers,
-	                           .n_headers = o->n_headers};
+	                           .n_headers = o->n_headers,
+	                           .bedrock = o->bedrock,
+	                           .aws = o->aws};
 	return 0;
 }

@@ -18,6 +18,7 @@
 
 #include "probes/adapter.h"
 #include "probes/endpoint.h"
+#include "probes/sigv4.h"
 
 struct audit_target;
 
@@ -31,7 +32,8 @@ struct audit_target;
 	{"header-env", required_argument, NULL, 'E'}, \
 	{"auth", required_argument, NULL, 'A'}, \
 	{"azure-deployment", required_argument, NULL, 'Z'}, \
-	{"azure-api-version", required_argument, NULL, 'V'}
+	{"azure-api-version", required_argument, NULL, 'V'}, \
+	{"bedrock-region", required_argument, NULL, 'G'}
 // clang-format on
 
 struct endpoint_options {
@@ -42,6 +44,12 @@ struct endpoint_options {
 	int auth;                    /* enum auth_kind */
 	struct http_header *headers; /* owned; the values are secrets */
 	size_t n_headers;
+	/* Amazon Bedrock (probes/bedrock.h): on with --bedrock-region or a
+	 * bedrock-runtime.REGION.amazonaws.com base URL */
+	const char *bedrock_region; /* argv's */
+	int bedrock;
+	char *bedrock_url;          /* owned: the region's runtime URL, when no --base-url */
+	struct aws_credentials aws; /* owned: from the environment, for --auth sigv4 */
 };
 
 /* Empty options: no URL, model or key, the API's own auth, no headers;
@@ -56,7 +64,12 @@ void endpoint_options_release(struct endpoint_options *o);
  * ENDPOINT_OPTION_REFUSED when an endpoint option's value was refused,
  * said on stderr after "assay CMD: " (cmd is "audit", "baseline record").
  * At the end, the Azure options (when given with --base-url) replace
- * base_url with the deployment's URL; refused when they do not fit.
+ * base_url with the deployment's URL; refused when they do not fit. A
+ * Bedrock target (--bedrock-region, or a bedrock-runtime URL) gets the
+ * region's runtime URL when --base-url is not given, and auth sigv4 by
+ * default, whose AWS credentials are read from the environment here
+ * (refused, said, when they are missing, when --key-env is given with
+ * sigv4, or when sigv4 is asked for another target).
  */
 #define ENDPOINT_OPTION_REFUSED (-2)
 int endpoint_options_next(struct endpoint_options *o, int argc, char **argv, const char *shortopts,
@@ -64,7 +77,8 @@ int endpoint_options_next(struct endpoint_options *o, int argc, char **argv, con
 /*
  * The audit target the options name, for api, with key (read by the
  * caller from key_env, or NULL): every string the options' or the
- * caller's, nothing copied (rules left empty). The API's own auth on an
+ * caller's, nothing copied (rules left empty; a Bedrock target's AWS
+ * credentials are the options', borrowed too, and its api anthropic). The API's own auth on an
  * Azure deployment URL is api-key, as Azure's SDK sends it (--auth bearer
  * sends an Entra token instead). -1 when the extra headers
  * may not be sent to api with this auth and key, said on stderr as

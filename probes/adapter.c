@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "probes/bedrock.h"
 #include "probes/endpoint.h"
 #include "probes/json_arena.h"
 
@@ -37,6 +38,7 @@ static const char *const api_names[] = {
     [API_OPENAI] = "openai",
     [API_ANTHROPIC] = "anthropic",
     [API_RESPONSES] = "responses",
+    [API_CONVERSE] = "converse",
 };
 
 const char *
@@ -65,6 +67,12 @@ adapter_cannot(enum api_kind api, const struct request_intent *in)
 			return "the Anthropic Messages API returns no token logprobs";
 		if (in->json_object)
 			return "the Anthropic Messages API has no JSON mode";
+	}
+	if (api == API_CONVERSE) {
+		if (in->top_logprobs > 0)
+			return "Bedrock's Converse API returns no token logprobs";
+		if (in->json_object)
+			return "Bedrock's Converse API has no JSON mode";
 	}
 	if (api == API_RESPONSES && in->n_stop > 0)
 		/* measured: "Unknown parameter: 'stop'. Did you mean 'store'?" */
@@ -300,6 +308,8 @@ adapter_body(enum api_kind api, const struct probe_call *call, const char **why_
 		*why_not = cannot;
 	if (cannot != NULL)
 		return NULL;
+	if (api == API_CONVERSE)
+		return bedrock_converse_body(call, rules);
 	json_t *root = json_pack("{s:s}", "model", call->model);
 	if (api == API_ANTHROPIC)
 		anthropic_fields(root, call, rules);
@@ -970,6 +980,40 @@ adapter_sse_cb(const char *event, const char *data, size_t len, void *arg)
 	return 0;
 }
 
+int
+adapter_stream_event(struct adapter_parse *p, const char *event, const char *data, size_t len,
+                     int64_t now)
+{
+	struct sse_ctx ctx = {p, now};
+	return adapter_sse_cb(event, data, len, &ctx);
+}
+
+void
+adapter_parse_fail(struct adapter_parse *p, enum error_class e, const char *detail)
+{
+	set_error(p, e, detail);
+}
+
+void
+adapter_parse_text(struct adapter_parse *p, const char *s, size_t n, int64_t now)
+{
+	add_text(p, s, n, now);
+}
+
+void
+adapter_parse_tool(struct adapter_parse *p, json_t *id, json_t *name, json_t *partial,
+                   json_t *whole)
+{
+	if (id != NULL)
+		take_tool_id(p->obs, id);
+	if (name != NULL)
+		take_tool_name(p, name);
+	if (partial != NULL)
+		add_tool_args(p, partial);
+	if (whole != NULL)
+		set_tool_args(p, whole);
+}
+
 void
 adapter_parse_init(struct adapter_parse *p, enum api_kind api, struct observation *obs, int stream,
                    int64_t start_us, size_t body_cap)
@@ -994,6 +1038,7 @@ adapter_parse_release(struct adapter_parse *p)
 	buf_release(&p->text);
 	buf_release(&p->args);
 	sse_release(&p->sse);
+	bedrock_parse_release(p);
 }
 
 int
@@ -1009,6 +1054,8 @@ adapter_parse_feed(struct adapter_parse *p, int status, const char *data, size_t
 			set_error(p, ERR_TOO_LARGE, "streamed body over its cap");
 			return -1;
 		}
+		if (p->eventstream != NULL)
+			return bedrock_stream_feed(p, data, len, now);
 		struct sse_ctx ctx = {p, now};
 		p->sse.arg = &ctx;
 		int rc = sse_feed(&p->sse, data, len);
@@ -1185,6 +1232,11 @@ adapter_parse_finish(struct adapter_parse *p, int status)
 		finish_text(p);
 		return;
 	}
+	if (p->stream && p->eventstream != NULL) {
+		bedrock_stream_finish(p);
+		finish_text(p);
+		return;
+	}
 	if (p->stream) {
 		int pending = sse_finish(&p->sse);
 		if (p->sse.events == 0 && p->stream_bytes > 0 && !pending)
@@ -1211,6 +1263,8 @@ adapter_parse_finish(struct adapter_parse *p, int status)
 		return;
 	} else if (p->api == API_OPENAI) {
 		finish_openai_body(p, j);
+	} else if (p->api == API_CONVERSE) {
+		bedrock_converse_finish(p, j);
 	} else if (p->api == API_RESPONSES) {
 		if (!json_is_array(json_object_get(j, "output")))
 			set_error(p, ERR_MALFORMED, "response has no output array");

@@ -16,16 +16,19 @@
 #include "probes/observation.h"
 #include "probes/sse.h"
 
-/* Appended to, never renumbered: API_RESPONSES came third. */
-enum api_kind { API_OPENAI, API_ANTHROPIC, API_RESPONSES, API__COUNT };
+/* Appended to, never renumbered: API_RESPONSES came third, API_CONVERSE
+ * (Amazon Bedrock's Converse API, probes/bedrock.h) fourth. */
+enum api_kind { API_OPENAI, API_ANTHROPIC, API_RESPONSES, API_CONVERSE, API__COUNT };
 
 /* The names api_name() gives, for usage and error texts. */
-#define API_NAMES_TEXT "'openai', 'anthropic' or 'responses'"
+#define API_NAMES_TEXT "'openai', 'anthropic', 'responses' or 'converse'"
 
-/* "openai" / "anthropic" / "responses"; api_from_name returns -1 for
- * anything else. */
+/* "openai" / "anthropic" / "responses" / "converse"; api_from_name returns
+ * -1 for anything else. */
 const char *api_name(enum api_kind api);
 int api_from_name(const char *name);
+
+struct bedrock_stream;
 
 struct probe_message {
 	const char *role; /* system, user, assistant */
@@ -127,17 +130,20 @@ struct adapter_parse {
 	struct buf body;     /* non-stream body, or an error body on a stream */
 	size_t stream_bytes; /* a stream's size so far, held to body.cap */
 	struct sse_parser sse;
-	struct buf text;          /* answer text gathered from deltas */
-	struct buf args;          /* the first tool call's arguments (JSON text) */
-	int args_whole;           /* args came whole: later deltas add nothing */
-	long tool_block;          /* Anthropic stream: the first tool_use block's
-	                           * index, -1 none yet */
-	int saw_done;             /* [DONE], message_stop or a Responses end event */
-	int failed;               /* parse failed: obs->error is set */
-	size_t stop_after_chunks; /* 0: read all; else stop the stream past this */
-	int stopped;              /* we stopped it on purpose: not an error */
-	int listing;              /* a GET of the model list (probes/models_list.h),
-	                           * not an answer */
+	struct buf text;                    /* answer text gathered from deltas */
+	struct buf args;                    /* the first tool call's arguments (JSON text) */
+	int args_whole;                     /* args came whole: later deltas add nothing */
+	long tool_block;                    /* Anthropic stream: the first tool_use block's
+	                                     * index, -1 none yet */
+	int saw_done;                       /* [DONE], message_stop or a Responses end event */
+	int failed;                         /* parse failed: obs->error is set */
+	size_t stop_after_chunks;           /* 0: read all; else stop the stream past this */
+	int stopped;                        /* we stopped it on purpose: not an error */
+	int listing;                        /* a GET of the model list (probes/models_list.h),
+	                                     * not an answer */
+	struct bedrock_stream *eventstream; /* the stream is AWS event-stream
+	                                     * framing (probes/bedrock.h:
+	                                     * bedrock_parse_eventstream); NULL: SSE */
 };
 
 /* body_cap bounds the whole body kept for parsing. */
@@ -155,6 +161,24 @@ int adapter_parse_feed(struct adapter_parse *p, int status, const char *data, si
 /* The body is complete (or the transfer ended): fill in the observation and
  * classify an HTTP or format error. */
 void adapter_parse_finish(struct adapter_parse *p, int status);
+
+/* ---- For the other stream framings (probes/bedrock.c) ---- */
+
+/* One stream event's JSON (data, len), as an SSE data line of p's API
+ * with this event name (may be NULL) would carry it: 0, or -1 with the
+ * observation's error set (or the stream stopped on purpose). */
+int adapter_stream_event(struct adapter_parse *p, const char *event, const char *data, size_t len,
+                         int64_t now);
+/* Fail the parse with class e (the first reason stands). */
+void adapter_parse_fail(struct adapter_parse *p, enum error_class e, const char *detail);
+/* Answer text that arrived at now (a stream's delta, or a whole body's). */
+void adapter_parse_text(struct adapter_parse *p, const char *s, size_t n, int64_t now);
+/* The first tool call: its id and name (NULL: not in this event), more of
+ * its arguments as text (partial), or its arguments whole (a JSON object
+ * or string). Later calls add nothing to a call already taken whole. */
+struct json_t;
+void adapter_parse_tool(struct adapter_parse *p, struct json_t *id, struct json_t *name,
+                        struct json_t *partial, struct json_t *whole);
 
 /* Classify an HTTP error status (with its error body's code, if any). */
 enum error_class adapter_classify_status(int status, const char *code);

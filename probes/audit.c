@@ -5,6 +5,7 @@
 #include "probes/audit.h"
 #include "probes/canary.h"
 #include "probes/models_list.h"
+#include "probes/bedrock.h"
 
 #include <event2/event.h>
 #include <sys/random.h>
@@ -26,6 +27,7 @@ audit_target_copy(struct audit_target *dst, const struct audit_target *src)
 	dst->wire_model = src->wire_model ? xstrdup(src->wire_model) : NULL;
 	dst->api_key = src->api_key ? xstrdup(src->api_key) : NULL;
 	dst->headers = http_headers_copy(src->headers, src->n_headers);
+	sigv4_credentials_copy(&dst->aws, &src->aws);
 }
 
 void
@@ -40,6 +42,7 @@ audit_target_release(struct audit_target *t)
 		free(t->api_key);
 	}
 	http_headers_free(t->headers, t->n_headers);
+	sigv4_credentials_release(&t->aws);
 	memset(t, 0, sizeof *t);
 }
 
@@ -151,6 +154,8 @@ target_request(const struct audit_run *run, const char *url, struct engine_reque
 	    .headers = run->target.headers,
 	    .n_headers = run->target.n_headers,
 	    .client_headers = run->target.client ? run->target.client->headers : NULL,
+	    .bedrock = run->target.bedrock,
+	    .aws = run->target.aws.access_key_id != NULL ? &run->target.aws : NULL,
 	};
 }
 
@@ -299,9 +304,14 @@ submit_more(struct audit_run *run)
 		    .intent = it->probe->intent,
 		    .rules = &run->target.rules,
 		};
-		char *url = adapter_url(run->target.api, run->target.base_url);
+		char *url = run->target.bedrock
+		                ? bedrock_call_url(run->target.base_url, run->target.api,
+		                                   call.model, call.stream)
+		                : adapter_url(run->target.api, run->target.base_url);
 		/* audit_start() left out what the API cannot carry */
-		char *body = adapter_body(run->target.api, &call, NULL);
+		char *body = run->target.bedrock
+		                 ? bedrock_request_body(run->target.api, &call, NULL)
+		                 : adapter_body(run->target.api, &call, NULL);
 		if (body == NULL)
 			fatal(70, "internal: probe '%s' cannot be sent", it->probe->id);
 		struct engine_request req;
@@ -423,7 +433,7 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 	}
 	/* the clock starts with the first request, not before the rendering */
 	run->deadline_us = now_us() + run->timeout_us;
-	if (target->list_models)
+	if (target->list_models && !target->bedrock)
 		submit_listing(run);
 	submit_more(run);
 	return run;

@@ -16,6 +16,7 @@
 #include "probes/catalog.h"
 #include "probes/clients.h"
 #include "probes/engine.h"
+#include "probes/sigv4.h"
 
 /* Whose traffic a request is shaped like: an audit's own, or (passive
  * probes of serve) the client traffic the operator declares. Client
@@ -76,6 +77,13 @@ struct audit_target {
 	 * per request so far, is not sent, nor any after it (ERR_NOT_SENT,
 	 * not_needed, "not sent: ... budget"). 0: no budget. */
 	long budget_tokens;
+	/* Amazon Bedrock's runtime (probes/bedrock.h): api is API_ANTHROPIC,
+	 * requests go to base_url/model/MODEL/invoke[-with-response-stream]
+	 * with Bedrock's body, and streams are AWS event streams */
+	int bedrock;
+	/* SigV4 credentials (auth AUTH_SIGV4; owned, never stored or shown);
+	 * access_key_id NULL: none */
+	struct aws_credentials aws;
 };
 
 /* The default budget of `assay audit` and serve's runs: a reasoning

@@ -101,6 +101,23 @@ static const char *const codex_headers[] = {
 static const char *const open_webui_headers[] = {"Accept: */*",
                                                  "User-Agent: Python/3.11 aiohttp/3.11.11", NULL};
 
+/* Bedrock's Converse API is spoken by AWS's SDKs: for JavaScript v3
+ * (@aws-sdk/client-bedrock-runtime), Python (boto3) and Go v2, each user
+ * agent as the SDK writes it (sdk, ua, os, lang, md, api / cfg). */
+#define AWS_SDK_JS_UA                                                                              \
+	"aws-sdk-js/3.1164.0 ua/2.1 os/linux#6.1.0 lang/js md/nodejs#20.20.2 "                     \
+	"api/bedrock-runtime#3.1164.0 m/E"
+static const char *const aws_sdk_js_headers[] = {"User-Agent: " AWS_SDK_JS_UA,
+                                                 "x-amz-user-agent: aws-sdk-js/3.1164.0", NULL};
+#define BOTO3_UA                                                                                   \
+	"Boto3/1.40.45 md/Botocore#1.40.45 ua/2.1 os/linux#6.8.0 md/arch#x86_64 "                  \
+	"lang/python#3.12.3 md/pyimpl#CPython m/Z,b cfg/retry-mode#legacy Botocore/1.40.45"
+static const char *const boto3_headers[] = {"User-Agent: " BOTO3_UA, NULL};
+#define AWS_SDK_GO_UA                                                                              \
+	"aws-sdk-go-v2/1.39.2 ua/2.1 os/linux lang/go#1.24.7 md/GOOS#linux md/GOARCH#amd64 "       \
+	"api/bedrockruntime#1.50.4 m/E"
+static const char *const aws_sdk_go_headers[] = {"User-Agent: " AWS_SDK_GO_UA, NULL};
+
 static const struct client_profile profiles[] = {
     {"openai-node", OPENAI_APIS, "OpenAI/JS 6.49.0", openai_node_headers, NULL},
     {"openai-python", OPENAI_APIS, "OpenAI/Python 1.109.1", openai_python_headers, NULL},
@@ -111,6 +128,9 @@ static const struct client_profile profiles[] = {
     {"anthropic-python", ANTHROPIC_APIS, "Anthropic/Python 0.82.0", anthropic_python_headers, NULL},
     {"claude-code", ANTHROPIC_APIS, "claude-cli/2.1.205 (external, cli)", claude_code_headers,
      "You are Claude Code, Anthropic's official CLI for Claude."},
+    {"aws-sdk-js", 1u << API_CONVERSE, AWS_SDK_JS_UA, aws_sdk_js_headers, NULL},
+    {"boto3", 1u << API_CONVERSE, BOTO3_UA, boto3_headers, NULL},
+    {"aws-sdk-go-v2", 1u << API_CONVERSE, AWS_SDK_GO_UA, aws_sdk_go_headers, NULL},
 };
 
 #define N_PROFILES (sizeof profiles / sizeof profiles[0])

@@ -106,6 +106,8 @@ auth_name(enum auth_kind auth)
 		return "x-api-key";
 	case AUTH_API_KEY:
 		return "api-key";
+	case AUTH_SIGV4:
+		return "sigv4";
 	default:
 		return "default";
 	}
@@ -120,6 +122,8 @@ auth_from_name(const char *name)
 		return AUTH_X_API_KEY;
 	if (strcmp(name, "api-key") == 0)
 		return AUTH_API_KEY;
+	if (strcmp(name, "sigv4") == 0)
+		return AUTH_SIGV4;
 	return -1;
 }
 
@@ -338,6 +342,18 @@ endpoint_header_allowed(const char *name, enum api_kind api, enum auth_kind auth
 		if (strcasecmp(name, owned[i]) == 0) {
 			snprintf(err, errlen, "header '%s' is set by Assay and cannot be given",
 			         name);
+			return -1;
+		}
+	/* SigV4's own headers (probes/sigv4.h), made as each request goes */
+	static const char *const sigv4[] = {"Authorization", "X-Amz-Date", "X-Amz-Security-Token",
+	                                    NULL};
+	for (size_t i = 0; auth == AUTH_SIGV4 && sigv4[i] != NULL; i++)
+		if (strcasecmp(name, sigv4[i]) == 0) {
+			snprintf(
+			    err, errlen,
+			    "header '%s' is made by the SigV4 signature (--auth sigv4) and cannot "
+			    "be given",
+			    name);
 			return -1;
 		}
 	const char *key_header = auth_header(auth_resolve(api, auth));

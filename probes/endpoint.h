@@ -81,10 +81,12 @@ int endpoint_is_azure_v1(const char *base_url);
 /* Which header carries the key. AUTH_DEFAULT: the API's own
  * (Authorization: Bearer for openai and responses, x-api-key for
  * anthropic). AUTH_API_KEY is Azure OpenAI's "api-key: KEY" header. */
-enum auth_kind { AUTH_DEFAULT, AUTH_BEARER, AUTH_X_API_KEY, AUTH_API_KEY };
+enum auth_kind { AUTH_DEFAULT, AUTH_BEARER, AUTH_X_API_KEY, AUTH_API_KEY, AUTH_SIGV4 };
 
-/* "bearer" / "x-api-key" / "api-key"; auth_from_name returns -1 for
- * anything else. */
+/* "bearer" / "x-api-key" / "api-key" / "sigv4"; auth_from_name returns -1
+ * for anything else. AUTH_SIGV4 is AWS Signature V4 (probes/sigv4.h),
+ * with the AWS credentials from the environment, not a key header (its
+ * auth_header() is "Authorization", which it signs). */
 const char *auth_name(enum auth_kind auth);
 int auth_from_name(const char *name);
 /* AUTH_DEFAULT resolved for api; other kinds are returned as they are. */

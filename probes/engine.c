@@ -47,6 +47,8 @@
 #include "probes/pacing.h"
 #include "probes/ratelimit.h"
 #include "probes/redact.h"
+#include "probes/sigv4.h"
+#include "probes/bedrock.h"
 #include "probes/tlsinfo.h"
 
 struct transfer {
@@ -61,6 +63,8 @@ struct transfer {
 	char *api_key;
 	char **secrets; /* extra header values worth redacting (see add_headers) */
 	size_t n_secrets;
+	int bedrock;                /* see engine_request */
+	struct aws_credentials aws; /* SigV4 signing; access_key_id NULL: none */
 	int stream;
 	int cold;
 	int listing; /* GET the model list, see engine_request */
@@ -413,6 +417,7 @@ transfer_free(struct transfer *t)
 		free(t->secrets[i]);
 	}
 	free(t->secrets);
+	sigv4_credentials_release(&t->aws);
 	free(t);
 }
 
@@ -565,6 +570,8 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 	if (rc != CURLE_OK && o->error == ERR_NONE)
 		classify_failure(t, rc, now);
 	adapter_parse_finish(&t->parse, t->status);
+	if (t->bedrock)
+		bedrock_classify(t->obs);
 	if (o->error == ERR_NONE && o->ttfb_us < 0)
 		o->ttfb_us = o->total_us;
 	if (o->sent_us > 0) {
@@ -728,6 +735,26 @@ engine_set_limits(struct engine *e, const char *pool, size_t max_in_flight, doub
 	pacing_set_limits(e->pacing, pool, max_in_flight, rpm);
 }
 
+static void append_header(struct transfer *t, char *line);
+
+/* SigV4: sign t as it starts, so X-Amz-Date is the time it goes (AWS
+ * refuses a date more than 5 minutes off). 0, or -1 when it cannot be
+ * signed (no region). */
+static int
+sign_aws(struct transfer *t)
+{
+	if (t->aws.access_key_id == NULL)
+		return 0;
+	char *lines[3];
+	size_t n = 0;
+	if (sigv4_request_headers(t->url, "application/json", t->body, strlen(t->body), &t->aws,
+	                          BEDROCK_SIGNING_SERVICE, time(NULL), lines, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		append_header(t, lines[i]);
+	return 0;
+}
+
 /* Hand t to curl: 0 when it is in flight; -1 when it could not start (it
  * then ends, not sent, from the loop). */
 static int
@@ -741,11 +768,17 @@ start_one(struct engine *e, struct transfer *t)
 	adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, t->start_us, t->body_cap);
 	t->parse.listing = t->listing;
 	t->parse.stop_after_chunks = t->stop_after_chunks;
-	int ready = setup_easy(e, t) == 0;
+	if (t->bedrock && t->stream)
+		bedrock_parse_eventstream(&t->parse);
+	int signed_ok = sign_aws(t) == 0;
+	int ready = signed_ok && setup_easy(e, t) == 0;
 	if (ready)
 		curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->errbuf);
 	if (!ready || curl_multi_add_handle(e->multi, t->easy) != CURLM_OK) {
-		const char *why = "Assay could not start the request (out of resources)";
+		const char *why =
+		    signed_ok ? "Assay could not start the request (out of resources)"
+		              : "Assay could not sign the request with SigV4 (no region, or "
+		                "a URL it cannot parse)";
 		t->obs->error = ERR_NOT_SENT;
 		observation_set(&t->obs->error_detail, why, strlen(why), OBS_DETAIL_CAP);
 		finish_later(e, t);
@@ -793,8 +826,12 @@ add_headers(struct transfer *t, const struct engine_request *req)
 	t->headers = NULL;
 	/* a client's own headers come first, as its SDK sends them; its Accept
 	 * stands for streams too */
+	/* a Bedrock stream asks for AWS's event stream, whoever the client */
+	int bedrock_stream = req->bedrock && req->stream;
 	for (const char *const *line = req->client_headers; line != NULL && *line != NULL; line++) {
 		size_t len = strcspn(*line, ":");
+		if (bedrock_stream && len == 6 && strncasecmp(*line, "Accept", 6) == 0)
+			continue;
 		int replaced = 0;
 		for (size_t i = 0; i < req->n_headers && !replaced; i++)
 			replaced = strlen(req->headers[i].name) == len &&
@@ -802,7 +839,10 @@ add_headers(struct transfer *t, const struct engine_request *req)
 		if (!replaced)
 			t->headers = curl_slist_append(t->headers, *line);
 	}
-	if (req->stream && req->client_headers == NULL)
+	if (bedrock_stream)
+		t->headers =
+		    curl_slist_append(t->headers, "Accept: application/vnd.amazon.eventstream");
+	else if (req->stream && req->client_headers == NULL)
 		t->headers = curl_slist_append(t->headers, "Accept: text/event-stream");
 	if (t->api_key != NULL) {
 		enum auth_kind auth = auth_resolve(req->api, req->auth);
@@ -825,7 +865,7 @@ add_headers(struct transfer *t, const struct engine_request *req)
 		if (redact_worth(h->value))
 			t->secrets[t->n_secrets++] = xstrdup(h->value);
 	}
-	if (req->api == API_ANTHROPIC && !own_version)
+	if (req->api == API_ANTHROPIC && !own_version && !req->bedrock)
 		t->headers =
 		    curl_slist_append(t->headers, "anthropic-version: " ANTHROPIC_VERSION_DEFAULT);
 }
@@ -861,6 +901,15 @@ engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb
 	pacing_enqueue(e->pacing, &t->pace, req->pool, t->timeout_us);
 
 	add_headers(t, req);
+	t->bedrock = req->bedrock;
+	if (req->aws != NULL) {
+		sigv4_credentials_copy(&t->aws, req->aws);
+		/* the secret and the token are redacted like the key */
+		t->secrets = xrealloc(t->secrets, (t->n_secrets + 2) * sizeof *t->secrets);
+		t->secrets[t->n_secrets++] = xstrdup(req->aws->secret_access_key);
+		if (req->aws->session_token != NULL)
+			t->secrets[t->n_secrets++] = xstrdup(req->aws->session_token);
+	}
 	pacing_run(e->pacing);
 }
 

@@ -25,6 +25,7 @@
 
 struct event_base;
 struct engine;
+struct aws_credentials;
 
 struct engine_options {
 	size_t max_in_flight;  /* 0: 256 */
@@ -60,11 +61,17 @@ struct engine_request {
 	                   * any GET, its body kept as the observation's text
 	                   * (capped by body_cap, UTF-8 sanitized) */
 	int stream;
-	int cold;                 /* fresh connection: measure connect and TLS */
-	int64_t timeout_us;       /* overall deadline; 0: 120 s */
-	int64_t idle_timeout_us;  /* no byte for this long on a stream; 0: 30 s */
-	size_t body_cap;          /* 0: 8 MiB */
-	size_t header_cap;        /* 0: 64 KiB */
+	int cold;                /* fresh connection: measure connect and TLS */
+	int64_t timeout_us;      /* overall deadline; 0: 120 s */
+	int64_t idle_timeout_us; /* no byte for this long on a stream; 0: 30 s */
+	size_t body_cap;         /* 0: 8 MiB */
+	size_t header_cap;       /* 0: 64 KiB */
+	/* Amazon Bedrock (probes/bedrock.h): the stream is AWS event-stream
+	 * framing and no anthropic-version header goes; aws non-NULL signs the
+	 * request with SigV4 (service bedrock) when it starts, its secret key
+	 * and session token redacted like the key */
+	int bedrock;
+	const struct aws_credentials *aws;
 	size_t stop_after_chunks; /* streams: hang up past this many content
 	                           * chunks (a relay ignoring max_tokens must not
 	                           * run up the bill); 0: never */

@@ -10,6 +10,7 @@
 #include <dirent.h>
 
 #include "base/util.h"
+#include "probes/bedrock.h"
 #include "probes/observation.h"
 
 static char *
@@ -932,6 +933,11 @@ baseline_resolve(const struct baseline_pack *p, const char *name, const struct b
 		why[0] = '\0';
 	if (name == NULL || *name == '\0')
 		return 0;
+	/* a Bedrock model id (us.anthropic.claude-sonnet-4-5-20250929-v1:0)
+	 * names the Anthropic model it serves */
+	char bedrock_name[NAME_KEY_CAP];
+	if (bedrock_model_name(name, bedrock_name, sizeof bedrock_name) == 0)
+		name = bedrock_name;
 	int rc = resolve_step(p, name, NULL, out, why, whylen);
 	if (rc != 0)
 		return rc;

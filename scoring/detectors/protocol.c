@@ -94,6 +94,22 @@ shape_matches(const char *id, const char *want, char shape[96])
 	return want == NULL || strcmp(shape, want) == 0;
 }
 
+/* An Anthropic id shape as Bedrock writes it: "msg_{24 alnum}" ->
+ * "msg_bdrk_{24 alnum}", "toolu_..." -> "toolu_bdrk_..." (ids in replies
+ * from Bedrock users quote: msg_bdrk_01QjKY4iZgTq69BYEKRD112G,
+ * toolu_bdrk_01AbkxtHRBE6DZyuxjrqa8SJ). NULL stays NULL. */
+static const char *
+bedrock_shape(const char *shape, char *out, size_t n)
+{
+	if (shape == NULL)
+		return NULL;
+	const char *u = strchr(shape, '_');
+	if (u == NULL || (size_t)(u - shape) > 8)
+		return shape;
+	snprintf(out, n, "%.*sbdrk_%s", (int)(u - shape + 1), shape, u + 1);
+	return out;
+}
+
 /*
  * The protocol's shape against the official one the pack recorded, response
  * by response: the stream's events (pings aside), the usage fields, a
@@ -123,6 +139,21 @@ detect_protocol_shape(struct detect_ctx *ctx)
 	if (bp == NULL)
 		return;
 	const char *id_shape = baseline_id_shape_for(m, api);
+	/* Bedrock's runtime is another official channel of the same API: the
+	 * same events and usage, its own ids (msg_bdrk_..., toolu_bdrk_...) and
+	 * AWS's headers, not Anthropic's; pings are not held to it (no record
+	 * of Bedrock's says they always come) */
+	struct baseline_protocol on_bedrock;
+	char bedrock_id[96], bedrock_tool[96];
+	if (run->target.bedrock) {
+		on_bedrock = *bp;
+		on_bedrock.headers = 0;
+		on_bedrock.ping = 0;
+		id_shape = bedrock_shape(id_shape, bedrock_id, sizeof bedrock_id);
+		on_bedrock.tool_id_shape =
+		    (char *)bedrock_shape(bp->tool_id_shape, bedrock_tool, sizeof bedrock_tool);
+		bp = &on_bedrock;
+	}
 	int judged = 0, odd = 0, n_events = 0, n_usage = 0, n_start = 0, n_ping = 0, n_id = 0,
 	    n_tool = 0, n_headers = 0, streams = 0;
 	unsigned missing_usage = 0, missing_headers = 0;
