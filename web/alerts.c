@@ -32,11 +32,11 @@
 #include "base/yamltree.h"
 #include "scoring/timeline.h"
 
-static const char *const event_names[ALERT__COUNT] = {"verdict_changed", "outage_started",
-                                                      "outage_ended", "credential_harvesting"};
+static const char *const event_names[ALERT__COUNT] = {
+    "verdict_changed", "outage_started", "outage_ended", "credential_harvesting", "billing"};
 /* what a config's events: list names them by */
 static const char *const event_short[ALERT__COUNT] = {"verdict", "outage", "recovered",
-                                                      "harvesting"};
+                                                      "harvesting", "billing"};
 static const char *const sink_names[] = {"webhook",  "slack", "discord",
                                          "telegram", "ntfy",  "email"};
 #define N_SINK_KINDS (sizeof sink_names / sizeof sink_names[0])
@@ -123,7 +123,7 @@ sink_load(const struct ynode *m, const char *file, size_t index, struct alert_si
 		if (ev->kind != YNODE_SEQ || ev->n == 0)
 			return ytree_error(err, errlen, file, ev->line,
 			                   "events is a list of verdict, outage, recovered, "
-			                   "harvesting");
+			                   "harvesting, billing");
 		s->events = 0;
 		for (size_t e = 0; e < ev->n; e++) {
 			const char *name;
@@ -331,6 +331,11 @@ struct alerts {
 	struct alerts_stats stats;
 	struct damp *damps;
 	size_t n_damps;
+	struct credit {
+		char *relay;
+		double usd;
+	} * credits;
+	size_t n_credits;
 	uint64_t seq;
 };
 
@@ -761,6 +766,9 @@ alerts_free(struct alerts *a, int64_t drain_ms)
 		free(a->damps[i].reason);
 	}
 	free(a->damps);
+	for (size_t i = 0; i < a->n_credits; i++)
+		free(a->credits[i].relay);
+	free(a->credits);
 	free(a->page_url);
 	free(a->title);
 	pthread_mutex_destroy(&a->mu);
@@ -917,11 +925,20 @@ alerts_run(struct alerts *a, const char *relay, const char *model, const char *v
 		} else if (inc->id == 0) {
 			kind = ALERT_OUTAGE;
 			snprintf(title, sizeof title, "%s %s: outage started", r, m);
+			double credit = -1;
+			for (size_t c = 0; c < a->n_credits; c++)
+				if (strcmp(a->credits[c].relay, relay) == 0)
+					credit = a->credits[c].usd;
+			char left[96] = "";
+			if (credit > 0)
+				snprintf(left, sizeof left,
+				         "; the account had $%.2f of credit left at the last look",
+				         credit);
 			text = xasprintf(
 			    "no request succeeded in %ld runs in a row, since %s; commonest "
-			    "error: %s%s%s",
+			    "error: %s%s%s%s",
 			    inc->failed_runs, since, inc->cause ? inc->cause : "",
-			    detail[0] ? " - " : "", detail);
+			    detail[0] ? " - " : "", detail, left);
 		} else {
 			free(detail);
 			continue; /* an open outage extended: said when it opened */
@@ -1002,4 +1019,29 @@ alerts_harvesting(struct alerts *a, const char *relay, const char *model, const 
 	free(r);
 	free(m);
 	free(who);
+}
+
+void
+alerts_billing(struct alerts *a, const char *relay, const char *title, const char *text,
+               int64_t at_ms)
+{
+	if (a == NULL)
+		return;
+	json_t *extra = json_pack("{s:s}", "relay", relay);
+	post(a, ALERT_BILLING, title, text, extra, at_ms);
+	json_decref(extra);
+}
+
+void
+alerts_set_credit(struct alerts *a, const char *relay, double usd)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < a->n_credits; i++)
+		if (strcmp(a->credits[i].relay, relay) == 0) {
+			a->credits[i].usd = usd;
+			return;
+		}
+	a->credits = xrealloc(a->credits, (a->n_credits + 1) * sizeof *a->credits);
+	a->credits[a->n_credits++] = (struct credit){xstrdup(relay), usd};
 }

@@ -39,6 +39,7 @@ enum alert_event_kind {
 	ALERT_OUTAGE,     /* "outage_started" */
 	ALERT_RECOVERED,  /* "outage_ended" */
 	ALERT_HARVESTING, /* "credential_harvesting" */
+	ALERT_BILLING,    /* "billing": an over-charge or a balance that drains */
 	ALERT__COUNT
 };
 
@@ -113,6 +114,15 @@ void alerts_run(struct alerts *a, const char *relay, const char *model, const ch
  * address, as the listener saw it) at at_ms. Loop thread. */
 void alerts_harvesting(struct alerts *a, const char *relay, const char *model, const char *from,
                        int64_t at_ms);
+
+/* What relay's balance showed (serve's billing audit), told once per
+ * change of what it says: title and text are ours (relay text already
+ * sanitized). */
+void alerts_billing(struct alerts *a, const char *relay, const char *title, const char *text,
+                    int64_t at_ms);
+/* The credit relay's account had at the last look (< 0: unknown): an
+ * outage alert says it ("stopped answering with $X left"). */
+void alerts_set_credit(struct alerts *a, const char *relay, double usd);
 
 /* Deliveries made, and given up (tests and /metrics). */
 struct alerts_stats {

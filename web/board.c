@@ -151,6 +151,7 @@ board_free(struct board *b)
 	for (size_t i = 0; i < b->n_relays; i++) {
 		free(b->relays[i]->name);
 		free(b->relays[i]->key);
+		free(b->relays[i]->billing);
 		free(b->relays[i]->entries);
 		free(b->relays[i]);
 	}
@@ -305,6 +306,19 @@ board_declare(struct board *b, const char *relay, const char *model, const char 
 	free(e->not_running); /* declared: it runs */
 	e->not_running = NULL;
 	size_t id = e->group->id;
+	pthread_rwlock_unlock(&b->data);
+	bump(b, id);
+}
+
+void
+board_billing(struct board *b, const char *relay, const char *text, int bad)
+{
+	pthread_rwlock_wrlock(&b->data);
+	struct board_relay *r = relay_get_locked(b, relay);
+	free(r->billing);
+	r->billing = text ? utf8_sanitize(text, strlen(text), 600) : NULL;
+	r->billing_bad = bad;
+	size_t id = r->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
 }

@@ -54,6 +54,9 @@ void board_free(struct board *b);
  * (whatever board_not_running said of it before). */
 void board_declare(struct board *b, const char *relay, const char *model, const char *api,
                    int64_t interval_ms);
+/* What relay's balance showed against our use (serve's billing audit), a
+ * sentence; bad: an over-charge or a drain. NULL: nothing to say. */
+void board_billing(struct board *b, const char *relay, const char *text, int bad);
 /* The config (or a spent budget) keeps relay's model from running, for why
  * (FILE:LINE: ...): shown as "not running" with why, its history kept.
  * why NULL: it runs again. */

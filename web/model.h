@@ -79,6 +79,9 @@ struct board_entry {
 
 struct board_relay {
 	char *name, *key;
+	char *billing;                /* what its balance showed against our use, a sentence
+	                               * (serve's billing audit); NULL: not looked at */
+	int billing_bad;              /* ... and it is an over-charge or a drain */
 	size_t id;                    /* stable: its cache scope */
 	struct board_entry **entries; /* sorted by model */
 	size_t n;

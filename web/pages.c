@@ -650,6 +650,12 @@ render_relay_html(const struct board_view *v, long relay_id, struct buf *b)
 		buf_puts(b, "</td></tr>");
 	}
 	buf_puts(b, "</tbody></table></div>");
+	if (r->billing != NULL) {
+		buf_putf(b, "<p class=\"billing%s\"><b>Billing:</b> ",
+		         r->billing_bad ? " bad" : "");
+		html_escape(b, r->billing);
+		buf_puts(b, "</p>");
+	}
 	for (size_t i = 0; i < r->n; i++)
 		relay_model_section(b, v, r->entries[i]);
 	page_end(b, v, "../");

@@ -536,6 +536,8 @@ render_relays_json(const struct board_view *v, struct buf *out)
 		/* added in schema 2 of the pages */
 		json_object_set_new(j, "key", json_string(e->key));
 		json_object_set_new(j, "relay_key", json_string(e->group->key));
+		json_object_set_new(
+		    j, "billing", e->group->billing ? json_string(e->group->billing) : json_null());
 		json_object_set_new(j, "window", json_string("24h"));
 		json_t *up = json_object();
 		for (int w = 0; w < WIN__COUNT; w++) {
