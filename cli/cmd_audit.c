@@ -35,13 +35,14 @@ static void
 usage(FILE *f)
 {
 	fputs("usage: assay audit --base-url URL --model NAME [--key-env VAR] [--api "
-	      "openai|anthropic|responses]\n"
+	      "openai|anthropic|responses|gemini|vertex]\n"
 	      "                   [--json] [--timeout SECONDS] [--ca-file FILE]\n"
 	      "                   [--insecure-skip-tls-verify] [--deep] [--budget TOKENS]\n"
 	      "                   [--time-scale X]\n"
 	      "                   [--header 'Name: value']... [--header-env 'Name: VAR']...\n"
-	      "                   [--auth bearer|x-api-key|api-key]\n"
+	      "                   [--auth bearer|x-api-key|api-key|x-goog-api-key]\n"
 	      "                   [--azure-deployment NAME --azure-api-version VERSION]\n"
+	      "                   [--vertex-project PROJECT --vertex-region REGION]\n"
 	      "                   [--canary-wait DURATION [--canary-listen HOST:PORT]\n"
 	      "                    [--canary-url URL] | --canary-report URL]\n"
 	      "\n"
@@ -60,6 +61,14 @@ usage(FILE *f)
 	      "base URL whole does the same), with the key in api-key: by default and no\n"
 	      "model list asked; the v1 API is --base-url https://NAME.openai.azure.com/openai/v1\n"
 	      "--auth api-key. --model stays the model the relay claims, not the deployment.\n"
+	      "Gemini: --api gemini audits Gemini's own API (POST .../v1beta/models/MODEL:\n"
+	      "generateContent, :streamGenerateContent?alt=sse) at the host, as @google/genai's\n"
+	      "baseUrl (https://generativelanguage.googleapis.com), key in x-goog-api-key:;\n"
+	      "its OpenAI-compatible endpoint is --api openai --base-url\n"
+	      "https://generativelanguage.googleapis.com/v1beta/openai. Claude on Vertex AI:\n"
+	      "--vertex-project P --vertex-region R [--base-url HOST] --model\n"
+	      "claude-sonnet-4-5@20250929 audits .../publishers/anthropic/models/MODEL:rawPredict\n"
+	      "(and :streamRawPredict) with --key-env naming an OAuth access token (Bearer).\n"
 	      "--deep adds long-context and long-output probes (tens of thousands of tokens;\n"
 	      "their cost is printed before they are sent). --budget stops sending once the\n"
 	      "tokens billed (prompt and completion, reasoning included) would pass TOKENS\n"
@@ -99,7 +108,8 @@ static void
 print_report(const struct audit_run *run, const struct assessment *a, const char *hint,
              const struct posture *posture, FILE *f)
 {
-	char *url = endpoint_url(run->target.api, run->target.base_url);
+	char *url =
+	    endpoint_request_url(run->target.api, run->target.base_url, run->target.model, 0);
 	fprintf(f, "Assay audit of %s at %s (%s API)\nendpoint: %s\n\n", run->target.model,
 	        run->target.base_url, api_name(run->target.api), url);
 	free(url);
@@ -420,9 +430,10 @@ cmd_audit(int argc, char **argv)
 	char why[320];
 	if (known == NULL && baseline_resolve(pack, model, &which, why, sizeof why) < 0)
 		fprintf(stderr, "assay audit: %s; auditing it as a model no pack knows\n", why);
-	int api = api_opt         ? api_from_name(api_opt)
-	          : known != NULL ? api_from_name(known->api)
-	                          : (int)model_default_api(model);
+	int api = api_opt                 ? api_from_name(api_opt)
+	          : ep.vertex_url != NULL ? API_VERTEX /* the Vertex options name its wire */
+	          : known != NULL         ? api_from_name(known->api)
+	                                  : (int)model_default_api(model);
 	if (api < 0) {
 		fprintf(stderr, "assay audit: --api is " API_NAMES_TEXT ", not '%s'\n", api_opt);
 		baseline_free(pack);
@@ -463,7 +474,9 @@ cmd_audit(int argc, char **argv)
 	baseline_request_rules(claimed, &target.rules);
 	/* Azure's lists (/openai/models, /openai/deployments) are not in the
 	 * OpenAI shape: not asked, rather than a list that is not there */
-	target.list_models = !endpoint_is_azure_deployment(target.base_url);
+	/* Gemini's and Vertex's model lists are shapes of their own: not asked */
+	target.list_models = !endpoint_is_azure_deployment(target.base_url) && api != API_GEMINI &&
+	                     api != API_VERTEX;
 	/* a reasoning model's default audit stays cheap; --deep says its cost
 	 * before it sends, and is not cut short by the default */
 	target.budget_tokens = budget >= 0 ? (long)budget : deep ? 0 : AUDIT_BUDGET_TOKENS;
@@ -570,7 +583,7 @@ cmd_audit(int argc, char **argv)
 	plainhttp_release(&plain);
 	if (json) {
 		json_t *j = assessment_to_json(&a);
-		char *url = endpoint_url((enum api_kind)api, base_url);
+		char *url = endpoint_request_url((enum api_kind)api, base_url, model, 0);
 		json_object_set_new(j, "model", json_string(model));
 		json_object_set_new(j, "base_url", json_string(base_url));
 		json_object_set_new(j, "endpoint", json_string(url));

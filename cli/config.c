@@ -441,8 +441,9 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 			                   "environment variable '%s' (key_env) is not set", s);
 		r->key_env = xstrdup(s);
 	}
-	if (load_name(n, "auth", auth_from_name, "'bearer', 'x-api-key' or 'api-key'", file, &auth,
-	              err, errlen) != 0)
+	if (load_name(n, "auth", auth_from_name,
+	              "'bearer', 'x-api-key', 'api-key' or 'x-goog-api-key'", file, &auth, err,
+	              errlen) != 0)
 		return -1;
 	r->auth = (enum auth_kind)auth;
 	/* Azure's SDK sends the key as api-key on deployment URLs */

@@ -30,6 +30,8 @@ endpoint_options_release(struct endpoint_options *o)
 	o->n_headers = 0;
 	free(o->azure_url);
 	o->azure_url = NULL;
+	free(o->vertex_url);
+	o->vertex_url = NULL;
 }
 
 /* 1 when c is one of ENDPOINT_LONG_OPTIONS, taken; 0 when it is not; -1
@@ -59,10 +61,10 @@ take(struct endpoint_options *o, int c, const char *arg, const char *cmd)
 		return 1;
 	case 'A':
 		if ((o->auth = auth_from_name(arg)) < 0) {
-			fprintf(
-			    stderr,
-			    "assay %s: --auth is 'bearer', 'x-api-key' or 'api-key', not '%s'\n",
-			    cmd, arg);
+			fprintf(stderr,
+			        "assay %s: --auth is 'bearer', 'x-api-key', 'api-key' or "
+			        "'x-goog-api-key', not '%s'\n",
+			        cmd, arg);
 			return -1;
 		}
 		return 1;
@@ -71,6 +73,12 @@ take(struct endpoint_options *o, int c, const char *arg, const char *cmd)
 		return 1;
 	case 'V':
 		o->azure_api_version = arg;
+		return 1;
+	case 'G':
+		o->vertex_project = arg;
+		return 1;
+	case 'Q':
+		o->vertex_region = arg;
 		return 1;
 	default:
 		return 0;
@@ -98,6 +106,15 @@ endpoint_options_next(struct endpoint_options *o, int argc, char **argv, const c
 			return ENDPOINT_OPTION_REFUSED;
 		}
 		o->base_url = o->azure_url;
+	}
+	if ((o->vertex_project != NULL || o->vertex_region != NULL) && o->vertex_url == NULL) {
+		char err[512];
+		if (endpoint_vertex_url(o->base_url, o->vertex_project, o->vertex_region,
+		                        &o->vertex_url, err, sizeof err) != 0) {
+			fprintf(stderr, "assay %s: %s\n", cmd, err);
+			return ENDPOINT_OPTION_REFUSED;
+		}
+		o->base_url = o->vertex_url;
 	}
 	return -1;
 }

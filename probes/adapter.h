@@ -16,14 +16,21 @@
 #include "probes/observation.h"
 #include "probes/sse.h"
 
-/* Appended to, never renumbered: API_RESPONSES came third. */
-enum api_kind { API_OPENAI, API_ANTHROPIC, API_RESPONSES, API__COUNT };
+/*
+ * Appended to, never renumbered: API_RESPONSES came third, then Google's:
+ * API_GEMINI is Gemini's own generateContent / streamGenerateContent
+ * (probes/adapter_gemini.c), API_VERTEX is Anthropic Messages as Vertex
+ * AI's rawPredict / streamRawPredict takes it (no model in the body, which
+ * the URL names; anthropic_version in the body, not a header), parsed as
+ * Anthropic's.
+ */
+enum api_kind { API_OPENAI, API_ANTHROPIC, API_RESPONSES, API_GEMINI, API_VERTEX, API__COUNT };
 
 /* The names api_name() gives, for usage and error texts. */
-#define API_NAMES_TEXT "'openai', 'anthropic' or 'responses'"
+#define API_NAMES_TEXT "'openai', 'anthropic', 'responses', 'gemini' or 'vertex'"
 
-/* "openai" / "anthropic" / "responses"; api_from_name returns -1 for
- * anything else. */
+/* "openai" / "anthropic" / "responses" / "gemini" / "vertex";
+ * api_from_name returns -1 for anything else. */
 const char *api_name(enum api_kind api);
 int api_from_name(const char *name);
 
@@ -97,6 +104,10 @@ struct probe_call {
 /* The endpoint URL for base_url, by endpoint_url()'s rules (probes/endpoint.h);
  * the caller frees it. */
 char *adapter_url(enum api_kind api, const char *base_url);
+/* The URL one request for model goes to (endpoint_request_url(): Gemini and
+ * Vertex name the model and whether it streams in the path); the caller
+ * frees it. */
+char *adapter_request_url(enum api_kind api, const char *base_url, const char *model, int stream);
 /*
  * Why api cannot carry this intent (a sentence naming what the API lacks),
  * or NULL when it can. A probe whose intent an API cannot carry is skipped,

@@ -295,7 +295,8 @@ submit_more(struct audit_run *run)
 		    .intent = it->probe->intent,
 		    .rules = &run->target.rules,
 		};
-		char *url = adapter_url(run->target.api, run->target.base_url);
+		char *url = adapter_request_url(run->target.api, run->target.base_url,
+		                                run->target.model, call.stream);
 		/* audit_start() left out what the API cannot carry */
 		char *body = adapter_body(run->target.api, &call, NULL);
 		if (body == NULL)

@@ -27,6 +27,13 @@
  *    3646, openai/codex codex-rs default_client.rs).
  *  - open-webui: its backend forwards chat requests with aiohttp, which
  *    names itself "Python/3.x aiohttp/3.x" and accepts any media type.
+ *  - google-genai-js: @google/genai 3.1.0 (dist/node/index.mjs) sends
+ *    User-Agent and x-goog-api-client both "google-genai-sdk/<v>
+ *    gl-node/<node version>", and the key in x-goog-api-key.
+ *  - anthropic-vertex-node: @anthropic-ai/vertex-sdk 1.1.3 (client.js):
+ *    the Anthropic SDK's Stainless headers with User-Agent
+ *    "AnthropicVertex/JS <v>", the OAuth Bearer token, and no
+ *    anthropic-version header (the version rides in the body).
  */
 #include "probes/clients.h"
 
@@ -37,6 +44,8 @@
 
 #define OPENAI_APIS ((1u << API_OPENAI) | (1u << API_RESPONSES))
 #define ANTHROPIC_APIS (1u << API_ANTHROPIC)
+#define GEMINI_APIS (1u << API_GEMINI)
+#define VERTEX_APIS (1u << API_VERTEX)
 
 static const char *const openai_node_headers[] = {"Accept: application/json",
                                                   "User-Agent: OpenAI/JS 6.49.0",
@@ -101,6 +110,22 @@ static const char *const codex_headers[] = {
 static const char *const open_webui_headers[] = {"Accept: */*",
                                                  "User-Agent: Python/3.11 aiohttp/3.11.11", NULL};
 
+static const char *const google_genai_headers[] = {
+    "Accept: application/json", "User-Agent: google-genai-sdk/3.1.0 gl-node/v22.14.0",
+    "x-goog-api-client: google-genai-sdk/3.1.0 gl-node/v22.14.0", NULL};
+
+static const char *const anthropic_vertex_headers[] = {"Accept: application/json",
+                                                       "User-Agent: AnthropicVertex/JS 1.1.3",
+                                                       "X-Stainless-Retry-Count: 0",
+                                                       "X-Stainless-Timeout: 600",
+                                                       "X-Stainless-Lang: js",
+                                                       "X-Stainless-Package-Version: 1.1.3",
+                                                       "X-Stainless-OS: Linux",
+                                                       "X-Stainless-Arch: x64",
+                                                       "X-Stainless-Runtime: node",
+                                                       "X-Stainless-Runtime-Version: v22.14.0",
+                                                       NULL};
+
 static const struct client_profile profiles[] = {
     {"openai-node", OPENAI_APIS, "OpenAI/JS 6.49.0", openai_node_headers, NULL},
     {"openai-python", OPENAI_APIS, "OpenAI/Python 1.109.1", openai_python_headers, NULL},
@@ -111,6 +136,10 @@ static const struct client_profile profiles[] = {
     {"anthropic-python", ANTHROPIC_APIS, "Anthropic/Python 0.82.0", anthropic_python_headers, NULL},
     {"claude-code", ANTHROPIC_APIS, "claude-cli/2.1.205 (external, cli)", claude_code_headers,
      "You are Claude Code, Anthropic's official CLI for Claude."},
+    {"google-genai-js", GEMINI_APIS, "google-genai-sdk/3.1.0 gl-node/v22.14.0",
+     google_genai_headers, NULL},
+    {"anthropic-vertex-node", VERTEX_APIS, "AnthropicVertex/JS 1.1.3", anthropic_vertex_headers,
+     NULL},
 };
 
 #define N_PROFILES (sizeof profiles / sizeof profiles[0])

@@ -804,10 +804,9 @@ add_headers(struct transfer *t, const struct engine_request *req)
 		t->headers = curl_slist_append(t->headers, "Accept: text/event-stream");
 	if (t->api_key != NULL) {
 		enum auth_kind auth = auth_resolve(req->api, req->auth);
-		append_header(t, auth == AUTH_X_API_KEY ? xasprintf("x-api-key: %s", t->api_key)
-		                 : auth == AUTH_API_KEY
-		                     ? xasprintf("api-key: %s", t->api_key)
-		                     : xasprintf("Authorization: Bearer %s", t->api_key));
+		append_header(t, auth == AUTH_BEARER
+		                     ? xasprintf("Authorization: Bearer %s", t->api_key)
+		                     : xasprintf("%s: %s", auth_header(auth), t->api_key));
 	}
 	t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
 	t->headers = curl_slist_append(t->headers, "Expect:");
