@@ -138,6 +138,27 @@ done:
 	return out;
 }
 
+/* A model name as one path segment: unreserved characters and '@' (Vertex's
+ * claude-sonnet-4-5@20250929, as its docs write it) as they are, the rest
+ * percent-encoded. The caller frees it. */
+static char *
+model_escape(const char *model)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	for (const unsigned char *p = (const unsigned char *)model; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~' ||
+		    *p == '@')
+			buf_putf(&b, "%c", *p);
+		else
+			buf_putf(&b, "%%%02X", *p);
+	}
+	char *s = xstrdup(b.data ? b.data : "");
+	buf_release(&b);
+	return s;
+}
+
 char *
 endpoint_request_url(enum api_kind api, const char *base_url, const char *model, int stream)
 {
@@ -150,7 +171,7 @@ endpoint_request_url(enum api_kind api, const char *base_url, const char *model,
 	const char *verb = api == API_GEMINI
 	                       ? (stream ? "streamGenerateContent" : "generateContent")
 	                       : (stream ? "streamRawPredict" : "rawPredict");
-	char *escaped = curl_easy_escape(NULL, model, 0);
+	char *escaped = model_escape(model);
 	char *path = NULL, *url = NULL, *out = NULL;
 	CURLU *u = curl_url();
 	if (escaped == NULL || u == NULL ||
@@ -172,7 +193,7 @@ fallback:
 	out = xasprintf("%s/%s:%s%s", models, escaped ? escaped : model, verb,
 	                api == API_GEMINI && stream ? "?alt=sse" : "");
 done:
-	curl_free(escaped);
+	free(escaped);
 	curl_free(path);
 	curl_free(url);
 	curl_url_cleanup(u);

@@ -785,7 +785,8 @@ baseline_load_default(char *err, size_t errlen)
 
 /*
  * name as a key (see baseline_resolve): without a vendor prefix (up to the
- * last '/'), ASCII case folded, '.', '_' and ' ' read as '-'. 0, or -1
+ * last '/'), ASCII case folded, '.', '_', ' ' and '@' read as '-' (Vertex
+ * AI names snapshots claude-sonnet-4-5@20250929). 0, or -1
  * when the name does not fit (it matches nothing then).
  */
 static int
@@ -800,7 +801,7 @@ name_key(const char *name, char out[NAME_KEY_CAP])
 		char c = *s;
 		if (c >= 'A' && c <= 'Z')
 			c = (char)(c - 'A' + 'a');
-		else if (c == '.' || c == '_' || c == ' ')
+		else if (c == '.' || c == '_' || c == ' ' || c == '@')
 			c = '-';
 		out[n++] = c;
 	}
