@@ -1149,6 +1149,17 @@ baseline_id_shape(const char *id, char *out, size_t outlen)
 		snprintf(out, outlen, "%s{uuid}", prefix);
 		return;
 	}
+	/* Google's opaque ids: 22-odd characters of URL-safe base64
+	 * ("UxQ6aM_sKbjFnvgPocrJaA", a Gemini responseId), where '-' and '_'
+	 * are characters, not a prefix's end; no prefixed id is this short */
+	static const char b64url[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	if (len >= 16 && len <= 24 && strspn(id, b64url) == len &&
+	    strpbrk(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") &&
+	    strpbrk(id, "abcdefghijklmnopqrstuvwxyz")) {
+		snprintf(out, outlen, "{b64url}");
+		return;
+	}
 	const char *rest = id;
 	for (const char *c = id; *c; c++)
 		if (*c == '-' || *c == '_')
