@@ -14,7 +14,10 @@
  *    thinkingBudget}}, `tools` [{functionDeclarations [{name, description,
  *    parameters}]}], `toolConfig` {functionCallingConfig {mode AUTO | ANY,
  *    allowedFunctionNames}}. The SDK writes enum values upper case
- *    (ThinkingLevel.LOW = "LOW", FunctionCallingConfigMode.ANY = "ANY").
+ *    (ThinkingLevel.LOW = "LOW", FunctionCallingConfigMode.ANY = "ANY"),
+ *    a schema's types too (OBJECT, STRING), and a systemInstruction given
+ *    as text with role "user": what this file sends is what the SDK sends
+ *    for the same intent (tests/oracle/bodies.ts holds it to that).
  *  - Response (genai.d.ts GenerateContentResponse): `candidates`
  *    [{content {role: model, parts [{text} | {text, thought: true} |
  *    {functionCall {id?, name, args}}]}, finishReason (STOP, MAX_TOKENS,
@@ -102,11 +105,56 @@ gemini_contents(json_t *root, const struct probe_call *call)
 		                                          text_parts(m->content)));
 	}
 	json_object_set_new(root, "contents", contents);
-	if (system.len > 0)
-		json_object_set_new(
-		    root, "systemInstruction",
-		    json_pack("{s:[{s:s%}]}", "parts", "text", system.data, system.len));
+	if (system.len > 0) /* as the SDK writes it, with role user */
+		json_object_set_new(root, "systemInstruction",
+		                    json_pack("{s:[{s:s%}],s:s}", "parts", "text", system.data,
+		                              system.len, "role", "user"));
 	buf_release(&system);
+}
+
+/*
+ * A JSON Schema as Gemini's Schema, as @google/genai sends it: every "type"
+ * name upper case (OBJECT, STRING: the Type enum), the rest as it is. A new
+ * reference.
+ */
+static json_t *
+gemini_schema(json_t *s)
+{
+	if (json_is_array(s)) {
+		json_t *a = json_array();
+		size_t i;
+		json_t *e;
+		json_array_foreach(s, i, e) json_array_append_new(a, gemini_schema(e));
+		return a;
+	}
+	if (!json_is_object(s))
+		return json_deep_copy(s);
+	json_t *o = json_object();
+	const char *k;
+	json_t *v;
+	json_object_foreach(s, k, v)
+	{
+		if (strcmp(k, "type") == 0 && json_is_string(v)) {
+			char t[32];
+			snprintf(t, sizeof t, "%s", json_string_value(v));
+			for (char *c = t; *c; c++)
+				if (*c >= 'a' && *c <= 'z')
+					*c = (char)(*c - 'a' + 'A');
+			json_object_set_new(o, k, json_string(t));
+		} else if (strcmp(k, "properties") == 0 && json_is_object(v)) {
+			json_t *props = json_object();
+			const char *pk;
+			json_t *pv;
+			json_object_foreach(v, pk, pv)
+			    json_object_set_new(props, pk, gemini_schema(pv));
+			json_object_set_new(o, k, props);
+		} else if (strcmp(k, "enum") == 0 || strcmp(k, "required") == 0) {
+			json_object_set_new(o, k, json_deep_copy(v));
+		} else {
+			json_object_set_new(o, k, gemini_schema(v));
+		}
+	}
+	return o;
 }
 
 void
@@ -145,15 +193,15 @@ gemini_fields(json_t *root, const struct probe_call *call, const struct request_
 			json_object_set_new(gc, "thinkingConfig",
 			                    json_pack("{s:i}", "thinkingBudget", 0));
 	}
-	if (json_object_size(gc) > 0)
-		json_object_set_new(root, "generationConfig", gc);
-	else
-		json_decref(gc);
+	/* present even when empty, as the SDK sends it */
+	json_object_set_new(root, "generationConfig", gc);
 	if (in->tool_name != NULL) {
 		json_t *fn = json_pack("{s:s}", "name", in->tool_name);
 		if (in->tool_description != NULL)
 			json_object_set_new(fn, "description", json_string(in->tool_description));
-		json_object_set_new(fn, "parameters", adapter_wire_tool_schema(in));
+		json_t *schema = adapter_wire_tool_schema(in);
+		json_object_set_new(fn, "parameters", gemini_schema(schema));
+		json_decref(schema);
 		json_object_set_new(root, "tools",
 		                    json_pack("[{s:[o]}]", "functionDeclarations", fn));
 		json_t *fcc = json_pack("{s:s}", "mode",

@@ -30,10 +30,12 @@
  *  - google-genai-js: @google/genai 3.1.0 (dist/node/index.mjs) sends
  *    User-Agent and x-goog-api-client both "google-genai-sdk/<v>
  *    gl-node/<node version>", and the key in x-goog-api-key.
- *  - anthropic-vertex-node: @anthropic-ai/vertex-sdk 1.1.3 (client.js):
- *    the Anthropic SDK's Stainless headers with User-Agent
- *    "AnthropicVertex/JS <v>", the OAuth Bearer token, and no
- *    anthropic-version header (the version rides in the body).
+ *  - anthropic-vertex-node: @anthropic-ai/vertex-sdk 0.22.0 (client.js,
+ *    the last of the vertex-2023-10-16 body version Assay sends) over
+ *    @anthropic-ai/sdk 0.137.0: the Stainless headers with User-Agent
+ *    "AnthropicVertex/JS <core SDK version>" and the OAuth Bearer token
+ *    (tests/oracle captures it: the anthropic-version header stays there,
+ *    1.x drops it).
  */
 #include "probes/clients.h"
 
@@ -115,11 +117,11 @@ static const char *const google_genai_headers[] = {
     "x-goog-api-client: google-genai-sdk/3.1.0 gl-node/v22.14.0", NULL};
 
 static const char *const anthropic_vertex_headers[] = {"Accept: application/json",
-                                                       "User-Agent: AnthropicVertex/JS 1.1.3",
+                                                       "User-Agent: AnthropicVertex/JS 0.137.0",
                                                        "X-Stainless-Retry-Count: 0",
                                                        "X-Stainless-Timeout: 600",
                                                        "X-Stainless-Lang: js",
-                                                       "X-Stainless-Package-Version: 1.1.3",
+                                                       "X-Stainless-Package-Version: 0.137.0",
                                                        "X-Stainless-OS: Linux",
                                                        "X-Stainless-Arch: x64",
                                                        "X-Stainless-Runtime: node",
@@ -138,7 +140,7 @@ static const struct client_profile profiles[] = {
      "You are Claude Code, Anthropic's official CLI for Claude."},
     {"google-genai-js", GEMINI_APIS, "google-genai-sdk/3.1.0 gl-node/v22.14.0",
      google_genai_headers, NULL},
-    {"anthropic-vertex-node", VERTEX_APIS, "AnthropicVertex/JS 1.1.3", anthropic_vertex_headers,
+    {"anthropic-vertex-node", VERTEX_APIS, "AnthropicVertex/JS 0.137.0", anthropic_vertex_headers,
      NULL},
 };
 

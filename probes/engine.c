@@ -822,7 +822,9 @@ add_headers(struct transfer *t, const struct engine_request *req)
 		if (redact_worth(h->value))
 			t->secrets[t->n_secrets++] = xstrdup(h->value);
 	}
-	if (req->api == API_ANTHROPIC && !own_version)
+	/* Vertex reads the version from the body; the header is sent as the
+	 * AnthropicVertex SDK of that version (0.x) sends it */
+	if ((req->api == API_ANTHROPIC || req->api == API_VERTEX) && !own_version)
 		t->headers =
 		    curl_slist_append(t->headers, "anthropic-version: " ANTHROPIC_VERSION_DEFAULT);
 }
