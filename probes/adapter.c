@@ -568,7 +568,13 @@ set_tool_args(struct adapter_parse *p, json_t *args)
 	if (buf_add(&p->args, s, n) != 0)
 		p->obs->tool_args_truncated = 1;
 	p->args_whole = 1;
-	free(dumped);
+	/* json_dumps() allocates with jansson's allocator, which is a stream
+	 * chunk's arena while one is parsed (probes/json_arena.h): free() would
+	 * be handed an arena block */
+	json_free_t jfree;
+	json_get_alloc_funcs(NULL, &jfree);
+	if (dumped != NULL)
+		jfree(dumped);
 }
 
 static void
@@ -589,6 +595,19 @@ add_text(struct adapter_parse *p, const char *s, size_t n, int64_t now)
 		o->text_truncated = 1;
 	if (p->stop_after_chunks != 0 && o->n_chunks > p->stop_after_chunks)
 		p->stopped = 1; /* enough seen: the caller ends the transfer */
+}
+
+/* A Gemini-style finishReason in Chat Completions' words, lower case
+ * (MAX_TOKENS is "length"); a new reference. */
+static json_t *
+compat_finish_reason(json_t *v)
+{
+	char buf[64];
+	snprintf(buf, sizeof buf, "%s", json_string_value(v));
+	for (char *c = buf; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	return json_string(strcmp(buf, "max_tokens") == 0 ? "length" : buf);
 }
 
 /* One streamed OpenAI chunk. */
@@ -627,6 +646,13 @@ openai_chunk(struct adapter_parse *p, json_t *chunk, int64_t now)
 		json_t *content = json_is_object(delta) ? json_object_get(delta, "content") : NULL;
 		json_t *calls = json_is_object(delta) ? json_object_get(delta, "tool_calls") : NULL;
 		json_t *fr = json_object_get(c0, "finish_reason");
+		/* Gemini's OpenAI-compatible endpoint has sent its reason as
+		 * finishReason, finish_reason null (jakobdylanc/llmcord issue 84) */
+		json_t *gfr = json_object_get(c0, "finishReason");
+		if (!json_is_string(fr) && json_is_string(gfr))
+			fr = compat_finish_reason(gfr);
+		else
+			json_incref(fr);
 		int said = 0;
 		if (json_is_string(content) && json_string_length(content) > 0) {
 			add_text(p, json_string_value(content), json_string_length(content), now);
@@ -662,6 +688,7 @@ openai_chunk(struct adapter_parse *p, json_t *chunk, int64_t now)
 			                         : '?');
 		if (json_is_object(json_object_get(c0, "logprobs")))
 			o->logprobs_present = 1;
+		json_decref(fr);
 	} else {
 		observation_event(o, json_is_object(usage) ? 'U' : '?');
 	}

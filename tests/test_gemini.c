@@ -301,6 +301,75 @@ Test(gemini, google_errors_are_classified)
 	observation_release(&o);
 }
 
+/* Gemini's OpenAI-compatible endpoint, on the openai wire: its reason as
+ * finishReason (finish_reason null) and its usage in the last choice's
+ * chunk are read; a tool call streamed with finish_reason "stop" (its
+ * documented quirk, googleapis/python-genai issue 2868) stays a tool call. */
+Test(gemini, openai_compatible_stream_quirks)
+{
+	const char *s =
+	    "data: "
+	    "{\"id\":\"x1\",\"object\":\"chat.completion.chunk\",\"model\":\"gemini-2.5-pro\","
+	    "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"po\"},"
+	    "\"finish_reason\":null}]}\n\n"
+	    "data: {\"id\":\"x1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,"
+	    "\"delta\":{\"content\":\"ng\"},\"finish_reason\":null,\"finishReason\":\"MAX_TOKENS\"}"
+	    "],"
+	    "\"usage\":{\"prompt_tokens\":4,\"completion_tokens\":2,\"total_tokens\":6}}\n\n"
+	    "data: [DONE]\n\n";
+	struct adapter_parse p;
+	struct observation o;
+	observation_init(&o);
+	adapter_parse_init(&p, API_OPENAI, &o, 1, 0, 1 << 20);
+	cr_assert_eq(adapter_parse_feed(&p, 200, s, strlen(s), 1000), 0);
+	adapter_parse_finish(&p, 200);
+	adapter_parse_release(&p);
+	cr_expect_eq(o.error, ERR_NONE, "%s", o.error_detail);
+	cr_expect_str_eq(o.text, "pong");
+	cr_expect_str_eq(o.finish_reason, "length");
+	cr_expect_eq(o.prompt_tokens, 4);
+	cr_expect_eq(o.completion_tokens, 2);
+	observation_release(&o);
+	const char *t =
+	    "data: {\"id\":\"x2\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\","
+	    "\"tool_calls\":[{\"id\":\"function-call-1\",\"index\":0,\"type\":\"function\","
+	    "\"function\":{\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\":\\\"Oslo\\\"}\"}}"
+	    "]},"
+	    "\"finish_reason\":\"stop\"}]}\n\n"
+	    "data: [DONE]\n\n";
+	observation_init(&o);
+	adapter_parse_init(&p, API_OPENAI, &o, 1, 0, 1 << 20);
+	cr_assert_eq(adapter_parse_feed(&p, 200, t, strlen(t), 1000), 0);
+	adapter_parse_finish(&p, 200);
+	adapter_parse_release(&p);
+	cr_expect_eq(o.error, ERR_NONE, "%s", o.error_detail);
+	cr_expect_str_eq(o.tool_name, "get_weather");
+	cr_expect_str_eq(o.tool_args, "{\"city\":\"Oslo\"}");
+	observation_release(&o);
+}
+
+/* Gemini 3 streams a function call in one chunk and its STOP in a trailing
+ * one with an empty text part (envoyproxy/ai-gateway pull 2399): the
+ * finish is still a tool call's. */
+Test(gemini, function_call_and_stop_in_separate_chunks)
+{
+	const char *s =
+	    "data: {\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{\"name\":"
+	    "\"get_weather\",\"args\":{\"city\":\"Oslo\"}},\"thoughtSignature\":\"c2ln\"}]}}],"
+	    "\"usageMetadata\":{\"trafficType\":\"ON_DEMAND\"}}\r\n\r\n"
+	    "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"\"}]},\"finishReason\":"
+	    "\"STOP\"}],\"usageMetadata\":{\"promptTokenCount\":107,\"candidatesTokenCount\":31,"
+	    "\"thoughtsTokenCount\":148,\"totalTokenCount\":286}}\r\n\r\n";
+	struct observation o;
+	parse(1, 200, s, 11, &o);
+	cr_expect_eq(o.error, ERR_NONE, "%s", o.error_detail);
+	cr_expect_str_eq(o.finish_reason, "tool_calls");
+	cr_expect_str_eq(o.tool_args, "{\"city\":\"Oslo\"}");
+	cr_expect_eq(o.completion_tokens, 31 + 148);
+	cr_expect_eq(o.reasoning_tokens, 148);
+	observation_release(&o);
+}
+
 /* ---- the fixture's Gemini ---- */
 
 static const char *const need[] = {"gemini-official", NULL};
