@@ -10,10 +10,10 @@
  *    [{text}]}], `systemInstruction` {parts [{text}]}, `generationConfig`
  *    {maxOutputTokens, temperature (0..2), stopSequences (at most 5), seed,
  *    responseMimeType "application/json" (JSON mode), responseLogprobs and
- *    logprobs (top candidates, 0..20), thinkingConfig {thinkingLevel |
- *    thinkingBudget}}, `tools` [{functionDeclarations [{name, description,
- *    parameters}]}], `toolConfig` {functionCallingConfig {mode AUTO | ANY,
- *    allowedFunctionNames}}. The SDK writes enum values upper case
+ *    logprobs (top candidates, 0..20), thinkingConfig {thinkingLevel (Gemini
+ *    3) | thinkingBudget (Gemini 2.x, which refuses a level; never both)}}, `tools`
+ * [{functionDeclarations [{name, description, parameters}]}], `toolConfig` {functionCallingConfig
+ * {mode AUTO | ANY, allowedFunctionNames}}. The SDK writes enum values upper case
  *    (ThinkingLevel.LOW = "LOW", FunctionCallingConfigMode.ANY = "ANY"),
  *    a schema's types too (OBJECT, STRING), and a systemInstruction given
  *    as text with role "user": what this file sends is what the SDK sends
@@ -73,6 +73,34 @@ thinking_level(const char *effort)
 		if (strcmp(effort, map[i][0]) == 0)
 			return map[i][1];
 	return NULL;
+}
+
+/*
+ * A thinking budget for an effort on a model that takes budgets (Gemini
+ * 2.x): none 0, and for the others budgets within the rules' reserve for
+ * that effort (scoring/baseline.c effort_reserve: minimal 64, low 256, else
+ * 1,024; 2.5 Pro's least is 128). -1 for an effort with none.
+ */
+static long
+thinking_budget(const char *effort)
+{
+	static const struct {
+		const char *effort;
+		long budget;
+	} map[] = {{"none", 0}, {"minimal", 128}, {"low", 256}, {"medium", 1024}, {"high", 1024}};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strcmp(effort, map[i].effort) == 0)
+			return map[i].budget;
+	return -1;
+}
+
+/* Is model a Gemini 2.x (thinking by budget, not by level)? */
+static int
+gemini_2(const char *model)
+{
+	if (strncmp(model, "models/", 7) == 0)
+		model += 7;
+	return strncmp(model, "gemini-2", 8) == 0;
 }
 
 static json_t *
@@ -182,16 +210,18 @@ gemini_fields(json_t *root, const struct probe_call *call, const struct request_
 		                                     ? GEMINI_MAX_LOGPROBS
 		                                     : in->top_logprobs));
 	}
-	/* the rules' effort, as a thinking level (Gemini 3) or, for "none",
-	 * no thinking at all (a budget of 0, Gemini 2.5 Flash's off switch) */
+	/* the rules' effort: a thinking level on Gemini 3; Gemini 2.x takes a
+	 * thinking budget instead (a level there is a 400), and "none" is a
+	 * budget of 0 anywhere (2.5 Flash's off switch) */
 	if (rules->effort[0] != '\0') {
 		const char *level = thinking_level(rules->effort);
-		if (level != NULL)
+		long budget = thinking_budget(rules->effort);
+		if (budget >= 0 && (level == NULL || gemini_2(call->model)))
+			json_object_set_new(gc, "thinkingConfig",
+			                    json_pack("{s:i}", "thinkingBudget", (int)budget));
+		else if (level != NULL)
 			json_object_set_new(gc, "thinkingConfig",
 			                    json_pack("{s:s}", "thinkingLevel", level));
-		else if (strcmp(rules->effort, "none") == 0)
-			json_object_set_new(gc, "thinkingConfig",
-			                    json_pack("{s:i}", "thinkingBudget", 0));
 	}
 	/* present even when empty, as the SDK sends it */
 	json_object_set_new(root, "generationConfig", gc);

@@ -627,7 +627,8 @@ async function anthropic2023Call(it: Intent, capture: CaptureFetch): Promise<Out
 // (its schema given as JSON Schema: the SDK writes its types in Gemini's
 // Type names) and a forced call is functionCallingConfig mode ANY
 // (allowedFunctionNames for a named one). A reasoning model's effort is
-// thinkingConfig.thinkingLevel, "none" a thinking budget of 0.
+// thinkingConfig.thinkingLevel on Gemini 3, a thinkingBudget on 2.x, "none"
+// a thinking budget of 0.
 
 const geminiLevels: { [effort: string]: ThinkingLevel } = {
   minimal: ThinkingLevel.MINIMAL,
@@ -635,6 +636,8 @@ const geminiLevels: { [effort: string]: ThinkingLevel } = {
   medium: ThinkingLevel.MEDIUM,
   high: ThinkingLevel.HIGH,
 };
+
+const geminiBudgets: { [effort: string]: number } = { none: 0, minimal: 128, low: 256, medium: 1024, high: 1024 };
 
 function geminiParams(it: Intent): GenerateContentParameters {
   const contents = it.messages
@@ -651,11 +654,16 @@ function geminiParams(it: Intent): GenerateContentParameters {
     config.logprobs = it.top_logprobs;
   }
   if (it.json_object) config.responseMimeType = 'application/json';
+  // Gemini 2.x takes a thinking budget, not a level (within the reserve
+  // Assay keeps for the effort); "none" is a budget of 0 on any model
   const effort = it.rules.effort;
   if (effort !== undefined && effort !== null) {
     const level = geminiLevels[effort];
-    if (level !== undefined) config.thinkingConfig = { thinkingLevel: level };
-    else if (effort === 'none') config.thinkingConfig = { thinkingBudget: 0 };
+    const budget = geminiBudgets[effort];
+    const gemini2 = it.model.replace(/^models\//, '').startsWith('gemini-2');
+    if (budget !== undefined && (level === undefined || gemini2))
+      config.thinkingConfig = { thinkingBudget: budget };
+    else if (level !== undefined) config.thinkingConfig = { thinkingLevel: level };
   }
   if (it.tool !== undefined) {
     // a JSON Schema where the type says Schema: the SDK's own conversion is
