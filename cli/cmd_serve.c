@@ -624,7 +624,8 @@ cmd_serve(int argc, char **argv)
 			baseline_request_rules(known ? known : &standin, &t.rules);
 			/* one GET a run, no tokens; an Azure deployment URL has no
 			 * model list of its own (the audit's alike) */
-			t.list_models = !endpoint_is_azure_deployment(r->base_url);
+			t.list_models = !endpoint_is_azure_deployment(r->base_url) &&
+			                r->api != API_GEMINI && r->api != API_VERTEX;
 			t.budget_tokens = AUDIT_BUDGET_TOKENS;
 			if (known == NULL)
 				baseline_infer_release(&standin);

@@ -392,13 +392,48 @@ done:
 	return rc;
 }
 
+/*
+ * vertex: {project: P, region: R}: Claude on Vertex AI; base_url (the
+ * region's host, https://REGION-aiplatform.googleapis.com) becomes the
+ * Anthropic publisher's URL in that project (probes/endpoint.h
+ * endpoint_vertex_url), and the api vertex unless api says otherwise.
+ */
+static int
+load_vertex(const char *file, struct config_relay *r, const struct ynode *v, char *err,
+            size_t errlen)
+{
+	static const char *const keys[] = {"project", "region", NULL};
+	if (v->kind != YNODE_MAP)
+		return ytree_error(
+		    err, errlen, file, v->line,
+		    "vertex is a mapping, e.g. {project: my-project, region: us-east5}");
+	if (ytree_check_keys(v, file, keys, err, errlen) != 0)
+		return -1;
+	char *project = NULL, *region = NULL, *url = NULL, why[512];
+	int rc = -1;
+	if (get_string(v, "project", file, &project, err, errlen) != 0 ||
+	    get_string(v, "region", file, &region, err, errlen) != 0)
+		goto done;
+	if (endpoint_vertex_url(r->base_url, project, region, &url, why, sizeof why) != 0) {
+		ytree_error(err, errlen, file, v->line, "%s", why);
+		goto done;
+	}
+	free(r->base_url);
+	r->base_url = url;
+	rc = 0;
+done:
+	free(project);
+	free(region);
+	return rc;
+}
+
 static int
 load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char *err,
            size_t errlen)
 {
 	static const char *const keys[] = {"name",    "base_url", "api",    "key_env",
 	                                   "auth",    "headers",  "models", "interval",
-	                                   "passive", "azure",    NULL};
+	                                   "passive", "azure",    "vertex", NULL};
 	const char *file = c->path;
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
@@ -428,8 +463,11 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 	r->base_url = xstrdup(s);
 	if ((v = ytree_get(n, "azure")) != NULL && load_azure(file, r, v, err, errlen) != 0)
 		return -1;
+	int vertex = (v = ytree_get(n, "vertex")) != NULL;
+	if (vertex && load_vertex(file, r, v, err, errlen) != 0)
+		return -1;
 	r->api = API_OPENAI;
-	int api = API_OPENAI, auth = AUTH_DEFAULT;
+	int api = vertex ? API_VERTEX : API_OPENAI, auth = AUTH_DEFAULT;
 	if (load_name(n, "api", api_from_name, API_NAMES_TEXT, file, &api, err, errlen) != 0)
 		return -1;
 	r->api = (enum api_kind)api;

@@ -601,7 +601,20 @@ endpoint_run_hint(const struct audit_run *run)
 	const char *status = n405 == 0 ? "404" : n405 == lost ? "405" : "404 or 405";
 	char *url = endpoint_url(run->target.api, run->target.base_url);
 	char *hint;
-	if (run->target.api == API_ANTHROPIC)
+	if (run->target.api == API_GEMINI || run->target.api == API_VERTEX)
+		hint = xasprintf(
+		    "%zu of %zu requests got HTTP %s at %s: the path is likely wrong. %s", lost,
+		    answered, status, url,
+		    run->target.api == API_GEMINI
+		        ? "A Gemini base URL is the host, as @google/genai's baseUrl "
+		          "(https://generativelanguage.googleapis.com), or ends in its API version "
+		          "(/v1beta); Assay adds /models/MODEL:generateContent"
+		        : "A Vertex AI base URL is the host "
+		          "(https://REGION-aiplatform.googleapis.com) "
+		          "with --vertex-project and --vertex-region; Assay adds "
+		          "/v1/projects/P/locations/R/publishers/anthropic/models/"
+		          "MODEL:rawPredict");
+	else if (run->target.api == API_ANTHROPIC)
 		hint = xasprintf("%zu of %zu requests got HTTP %s at %s: the path is likely wrong. "
 		                 "An Anthropic base URL is usually the host alone, as in "
 		                 "ANTHROPIC_BASE_URL (https://relay.example or "

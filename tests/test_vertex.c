@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cli/config.h"
 #include "probes/adapter.h"
 #include "probes/endpoint.h"
 #include "tests/helpers.h"
@@ -57,6 +59,47 @@ Test(vertex, publisher_url_from_project_and_region)
 	cr_expect_eq(endpoint_vertex_url("https://h/v1/projects/q", "p", "r", &u, err, sizeof err),
 	             -1);
 	cr_expect_null(u);
+}
+
+/* serve's config: vertex: {project, region} makes base_url the publisher's
+ * and the api vertex; a bad name is refused with the file and line. */
+Test(vertex, config_vertex_block)
+{
+	char dir[256], path[300], err[512];
+	cr_assert_eq(test_tmpdir(dir, sizeof dir, "vertex-config"), 0);
+	snprintf(path, sizeof path, "%s/assay.yaml", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("relays:\n"
+	      "  - name: vx\n"
+	      "    base_url: https://us-east5-aiplatform.googleapis.com\n"
+	      "    vertex: {project: my-proj, region: us-east5}\n"
+	      "    models: [claude-sonnet-4-5@20250929]\n",
+	      f);
+	fclose(f);
+	struct config *c = config_load(path, err, sizeof err);
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_str_eq(c->relays[0].base_url,
+	                 "https://us-east5-aiplatform.googleapis.com/v1/projects/my-proj/locations/"
+	                 "us-east5/publishers/anthropic");
+	cr_expect_eq(c->relays[0].api, API_VERTEX);
+	config_free(c);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("relays:\n"
+	      "  - name: vx\n"
+	      "    base_url: https://us-east5-aiplatform.googleapis.com\n"
+	      "    vertex: {project: 'my/proj', region: us-east5}\n"
+	      "    models: [claude-sonnet-4-5@20250929]\n",
+	      f);
+	fclose(f);
+	c = config_load(path, err, sizeof err);
+	cr_expect_null(c);
+	cr_expect(strstr(err, "assay.yaml:4") != NULL && strstr(err, "Vertex AI") != NULL, "%s",
+	          err);
+	config_free(c);
+	unlink(path);
+	rmdir(dir);
 }
 
 Test(vertex, body_names_no_model_and_carries_the_version)
