@@ -17,6 +17,7 @@
 
 #include "probes/adapter.h"
 #include "probes/endpoint.h"
+#include "scoring/baseline.h"
 #include "tests/helpers.h"
 
 static void
@@ -174,6 +175,37 @@ Test(gemini, key_rides_in_x_goog_api_key)
 	cr_expect_eq(
 	    endpoint_header_allowed("X-Goog-Api-Key", API_GEMINI, AUTH_DEFAULT, 1, err, sizeof err),
 	    -1, "the key's own header cannot be given by hand");
+}
+
+/* The names Gemini's users write resolve in the pack, and its reasoning
+ * facts make the rules: Gemini 3 Flash thinks at the least level it lists,
+ * 2.5 Pro (which cannot stop thinking) gets room for its thinking; a
+ * Vertex snapshot name resolves to its Claude. */
+Test(gemini, names_resolve_in_the_pack_with_their_thinking_rules)
+{
+	char err[512];
+	struct baseline_pack *pack = baseline_load_default(err, sizeof err);
+	cr_assert_not_null(pack, "%s", err);
+	static const struct {
+		const char *name, *model;
+	} names[] = {{"gemini-3-flash-preview", "gemini-3-flash-preview"},
+	             {"models/gemini-3-flash-preview", "gemini-3-flash-preview"},
+	             {"google/gemini-2.5-pro", "gemini-2.5-pro"},
+	             {"gemini-2.5-pro", "gemini-2.5-pro"},
+	             {"claude-sonnet-4-5@20250929", "claude-sonnet-4-5"}};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		const struct baseline_model *m = baseline_find(pack, names[i].name);
+		cr_expect(m != NULL && strcmp(m->name, names[i].model) == 0, "%s: %s",
+		          names[i].name, m ? m->name : "not found");
+	}
+	struct request_rules r;
+	baseline_request_rules(baseline_find(pack, "gemini-3-flash-preview"), &r);
+	cr_expect_str_eq(r.effort, "minimal");
+	cr_expect_gt(r.reserve, 0);
+	baseline_request_rules(baseline_find(pack, "gemini-2.5-pro"), &r);
+	cr_expect_str_eq(r.effort, "");
+	cr_expect_geq(r.reserve, 1024, "2.5 Pro always thinks: room in every limit");
+	baseline_free(pack);
 }
 
 /* ---- responses ---- */
