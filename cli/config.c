@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/util.h"
 #include "base/yamltree.h"
@@ -41,6 +42,25 @@ config_free(struct config *c)
 	free(c);
 }
 
+/* Does a query string name a key parameter (key, api_key, apikey, api-key,
+ * access_token), whatever the case? */
+static int
+query_has_key(const char *q)
+{
+	static const char *const names[] = {"key",     "api_key",      "apikey",
+	                                    "api-key", "access_token", NULL};
+	while (q != NULL && *q != '\0') {
+		size_t n = strcspn(q, "=&");
+		for (size_t i = 0; names[i] != NULL; i++)
+			if (strlen(names[i]) == n && strncasecmp(q, names[i], n) == 0)
+				return 1;
+		q += strcspn(q, "&");
+		if (*q == '&')
+			q++;
+	}
+	return 0;
+}
+
 int
 config_check_url(const char *url, char *err, size_t errlen)
 {
@@ -59,6 +79,19 @@ config_check_url(const char *url, char *err, size_t errlen)
 	}
 	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
 		snprintf(err, errlen, "URL '%s' has no host", url);
+		goto out;
+	}
+	/* Gemini takes its key as ?key= too: a base URL is stored and shown,
+	 * a key never is (the message does not quote the URL) */
+	char *query = NULL;
+	int keyed =
+	    curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK && query_has_key(query);
+	curl_free(query);
+	if (keyed) {
+		snprintf(
+		    err, errlen,
+		    "the URL carries a key in its query (key=...): give the key with --key-env "
+		    "(key_env: in the config) instead; Assay never stores or shows keys");
 		goto out;
 	}
 	rc = 0;

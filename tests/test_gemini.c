@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/config.h"
 #include "probes/adapter.h"
 #include "probes/endpoint.h"
 #include "scoring/baseline.h"
@@ -206,6 +207,23 @@ Test(gemini, names_resolve_in_the_pack_with_their_thinking_rules)
 	cr_expect_str_eq(r.effort, "");
 	cr_expect_geq(r.reserve, 1024, "2.5 Pro always thinks: room in every limit");
 	baseline_free(pack);
+}
+
+/* A Gemini key in the base URL's query (?key=) would be stored and shown
+ * with the URL: refused, without quoting it. */
+Test(gemini, a_key_in_the_url_is_refused)
+{
+	char err[512];
+	cr_expect_eq(
+	    config_check_url("https://generativelanguage.googleapis.com/v1beta?key=AIzaSecret0",
+	                     err, sizeof err),
+	    -1);
+	cr_expect(strstr(err, "--key-env") != NULL && strstr(err, "AIzaSecret0") == NULL, "%s",
+	          err);
+	cr_expect_eq(config_check_url("https://h/x?a=1&API_KEY=s", err, sizeof err), -1);
+	cr_expect_eq(
+	    config_check_url("https://h/v1?api-version=2024-10-21&monkey=1", err, sizeof err), 0,
+	    "%s", err);
 }
 
 /* ---- responses ---- */
