@@ -422,7 +422,7 @@ Test(gemini, function_call_and_stop_in_separate_chunks)
 
 /* ---- the fixture's Gemini ---- */
 
-static const char *const need[] = {"gemini-official", NULL};
+static const char *const need[] = {"gemini-official", "gemini-swap", NULL};
 static struct test_world env;
 
 static void
@@ -533,10 +533,10 @@ Test(gemini, fixture_keys_and_models_as_google_answers, .init = setup, .fini = t
 	json_decref(j);
 }
 
-/* `assay audit --json --api gemini` of gemini-official with extra arguments
+/* `assay audit --json --api gemini` of endpoint with extra arguments
  * (NULL-terminated); its exit status, the report in *j. */
 static int
-audit(json_t **j, const char *key, ...)
+audit(json_t **j, const char *endpoint, const char *key, ...)
 {
 	char *argv[24];
 	int n = 0;
@@ -550,7 +550,7 @@ audit(json_t **j, const char *key, ...)
 	argv[n++] = (char *)"--time-scale";
 	argv[n++] = (char *)"0.05";
 	argv[n++] = (char *)"--base-url";
-	argv[n++] = (char *)fixture_url(&env.world, "gemini-official");
+	argv[n++] = (char *)fixture_url(&env.world, endpoint);
 	setenv("GEMINI_TEST_KEY", key, 1);
 	argv[n++] = (char *)"--key-env";
 	argv[n++] = (char *)"GEMINI_TEST_KEY";
@@ -572,7 +572,7 @@ audit(json_t **j, const char *key, ...)
 Test(gemini, audit_of_the_official_api_is_genuine, .init = setup, .fini = teardown, .timeout = 120)
 {
 	json_t *j;
-	int rc = audit(&j, "gemini-key", NULL);
+	int rc = audit(&j, "gemini-official", "gemini-key", NULL);
 	cr_expect_eq(rc, 0);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "genuine", "%s",
 	                 json_string_value(json_object_get(j, "reason")));
@@ -602,7 +602,7 @@ Test(gemini, audit_of_the_official_api_is_genuine, .init = setup, .fini = teardo
 Test(gemini, a_wrong_key_is_an_auth_failure, .init = setup, .fini = teardown, .timeout = 120)
 {
 	json_t *j;
-	int rc = audit(&j, "not-the-key", NULL);
+	int rc = audit(&j, "gemini-official", "not-the-key", NULL);
 	cr_expect_eq(rc, 3);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "unreachable");
 	json_t *f = json_array_get(json_object_get(j, "findings"), 0);
@@ -614,5 +614,31 @@ Test(gemini, a_wrong_key_is_an_auth_failure, .init = setup, .fini = teardown, .t
 	cr_expect(summary != NULL && strstr(summary, "HTTP 400") != NULL &&
 	              strstr(summary, "rejected the API key") != NULL,
 	          "summary: %s", summary);
+	json_decref(j);
+}
+
+/* A relay selling Gemini on Gemini's own API, answering with qwen3-32b in
+ * Gemini's shapes: its token counts are qwen3's, exactly. */
+Test(gemini, a_substitute_behind_the_gemini_wire_is_caught, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	json_t *j;
+	int rc = audit(&j, "gemini-swap", "gemini-key", NULL);
+	cr_expect_eq(rc, 1);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "misbehaving", "%s",
+	                 json_string_value(json_object_get(j, "reason")));
+	int named = 0;
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(j, "findings"), i, f)
+	{
+		const char *sum =
+		    json_string_value(json_object_get(json_object_get(f, "evidence"), "summary"));
+		named |=
+		    strcmp(json_string_value(json_object_get(f, "class")), "substitution") == 0 &&
+		    sum != NULL && strstr(sum, "qwen3") != NULL;
+	}
+	cr_expect(named, "no substitution finding names qwen3: %s",
+	          json_dumps(json_object_get(j, "findings"), 0));
 	json_decref(j);
 }
