@@ -4,7 +4,8 @@
  * fixture's vertex-official (fixtures/vertex.h) as strict as Vertex, and
  * audits of it: genuine with no protocol hint (msg_vrtx_ ids, no
  * service_tier are Vertex's, not a deviation), and a wrong token is
- * Google's 401 on every request, stored as an auth failure.
+ * Google's 401 on every request, stored as an auth failure; a translator
+ * behind Vertex's URLs is caught.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -163,7 +164,7 @@ Test(vertex, answers_parse_as_anthropic)
 
 /* ---- the fixture's Vertex ---- */
 
-static const char *const need[] = {"vertex-official", NULL};
+static const char *const need[] = {"vertex-official", "vertex-ccr", NULL};
 static struct test_world env;
 
 static void
@@ -260,7 +261,7 @@ Test(vertex, fixture_is_as_strict_as_vertex, .init = setup, .fini = teardown, .t
 }
 
 static int
-audit(json_t **j, const char *token, ...)
+audit(json_t **j, const char *endpoint, const char *token, ...)
 {
 	char *argv[28];
 	int n = 0;
@@ -272,7 +273,7 @@ audit(json_t **j, const char *token, ...)
 	argv[n++] = (char *)"--time-scale";
 	argv[n++] = (char *)"0.05";
 	argv[n++] = (char *)"--base-url";
-	argv[n++] = (char *)fixture_url(&env.world, "vertex-official");
+	argv[n++] = (char *)fixture_url(&env.world, endpoint);
 	argv[n++] = (char *)"--vertex-project";
 	argv[n++] = (char *)"assay-test";
 	argv[n++] = (char *)"--vertex-region";
@@ -298,7 +299,7 @@ audit(json_t **j, const char *token, ...)
 Test(vertex, audit_of_vertex_is_genuine, .init = setup, .fini = teardown, .timeout = 120)
 {
 	json_t *j;
-	int rc = audit(&j, "vertex-token", NULL);
+	int rc = audit(&j, "vertex-official", "vertex-token", NULL);
 	cr_expect_eq(rc, 0);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "genuine", "%s",
 	                 json_string_value(json_object_get(j, "reason")));
@@ -327,7 +328,7 @@ Test(vertex, audit_of_vertex_is_genuine, .init = setup, .fini = teardown, .timeo
 Test(vertex, a_wrong_token_is_an_auth_failure, .init = setup, .fini = teardown, .timeout = 120)
 {
 	json_t *j;
-	int rc = audit(&j, "expired", NULL);
+	int rc = audit(&j, "vertex-official", "expired", NULL);
 	cr_expect_eq(rc, 3);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "unreachable");
 	json_t *f = json_array_get(json_object_get(j, "findings"), 0);
@@ -337,5 +338,33 @@ Test(vertex, a_wrong_token_is_an_auth_failure, .init = setup, .fini = teardown, 
 	const char *summary =
 	    json_string_value(json_object_get(json_object_get(f, "evidence"), "summary"));
 	cr_expect(summary != NULL && strstr(summary, "HTTP 401") != NULL, "summary: %s", summary);
+	json_decref(j);
+}
+
+/* A relay selling Claude on Vertex that is claude-code-router in front of
+ * qwen3-32b, behind Vertex's URLs and ids: the counts are qwen3's exactly,
+ * and no response has Vertex's shape. */
+Test(vertex, a_translator_behind_vertex_urls_is_caught, .init = setup, .fini = teardown,
+     .timeout = 120)
+{
+	json_t *j;
+	int rc = audit(&j, "vertex-ccr", "vertex-token", NULL);
+	cr_expect_eq(rc, 1);
+	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "misbehaving", "%s",
+	                 json_string_value(json_object_get(j, "reason")));
+	int counts = 0, shape = 0;
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(j, "findings"), i, f)
+	{
+		const char *sum =
+		    json_string_value(json_object_get(json_object_get(f, "evidence"), "summary"));
+		if (sum == NULL ||
+		    strcmp(json_string_value(json_object_get(f, "class")), "substitution") != 0)
+			continue;
+		counts |= strstr(sum, "qwen3 tokenizer") != NULL;
+		shape |= strstr(sum, "not shaped as") != NULL;
+	}
+	cr_expect(counts && shape, "findings: %s", json_dumps(json_object_get(j, "findings"), 0));
 	json_decref(j);
 }
