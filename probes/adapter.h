@@ -3,8 +3,10 @@
  *
  * Requests are built with jansson from a probe call; responses are parsed
  * incrementally (JSON body or SSE stream) into an observation. Supported:
- * OpenAI Chat Completions, Anthropic Messages and the OpenAI Responses API
- * (POST /v1/responses, its typed stream events), streamed and not.
+ * OpenAI Chat Completions, Anthropic Messages (also as Claude on Vertex AI
+ * takes it), the OpenAI Responses API (POST /v1/responses, its typed
+ * stream events) and Gemini's own generateContent (probes/adapter_gemini.c),
+ * streamed and not.
  */
 #ifndef ASSAY_ADAPTER_H
 #define ASSAY_ADAPTER_H

@@ -7,7 +7,9 @@
  * /chat/completions (or /responses); the Anthropic SDK's (ANTHROPIC_BASE_URL) is the host
  * alone and the SDK appends /v1/messages. endpoint_url() accepts both, with
  * or without /v1, a trailing slash, or the whole endpoint pasted by mistake,
- * and keeps the versioned paths other relays use as they are.
+ * and keeps the versioned paths other relays use as they are. Gemini's
+ * and Vertex AI's paths name the model (endpoint_request_url()); Vertex's
+ * project and region make its base URL (endpoint_vertex_url()).
  *
  * Extra headers are secrets to Assay: the engine sends them and redacts
  * them from what it keeps; nothing else logs, stores or shows them.
