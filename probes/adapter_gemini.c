@@ -59,6 +59,12 @@ gemini_cannot(const struct request_intent *in)
 {
 	if (in->n_stop > GEMINI_MAX_STOP)
 		return "the Gemini API takes at most 5 stop sequences";
+	/* the field exists, but current models refuse it: 400 "Logprobs is not
+	 * enabled for models/gemini-2.5-pro" (googleapis/python-genai issue
+	 * 1921, mscraftsman/generative-ai issue 135; Gemini 3.5 Flash alike,
+	 * GoogleCloudPlatform/generative-ai issue 2947) */
+	if (in->top_logprobs > 0)
+		return "the Gemini API refuses logprobs on its current models";
 	return NULL;
 }
 
@@ -203,7 +209,7 @@ gemini_fields(json_t *root, const struct probe_call *call, const struct request_
 		json_object_set_new(gc, "stopSequences", adapter_wire_stop_array(in));
 	if (in->json_object)
 		json_object_set_new(gc, "responseMimeType", json_string("application/json"));
-	if (in->top_logprobs > 0) {
+	if (in->top_logprobs > 0) { /* refused today (gemini_cannot); the shape kept */
 		json_object_set_new(gc, "responseLogprobs", json_true());
 		json_object_set_new(gc, "logprobs",
 		                    json_integer(in->top_logprobs > GEMINI_MAX_LOGPROBS

@@ -57,15 +57,14 @@ Test(gemini, request_body_in_gemini_own_fields)
 	    {"system", "Be brief."}, {"user", "Hi"}, {"assistant", "Hello"}, {"user", "Say pong"}};
 	static const char *const stop[] = {"END"};
 	struct request_rules rules = {.effort = "minimal"};
-	struct probe_call c = {
-	    .model = "gemini-3-flash-preview",
-	    .messages = msgs,
-	    .n_messages = 4,
-	    .max_tokens = 16,
-	    .temperature = 0,
-	    .seed = 7,
-	    .intent = {.stop = stop, .n_stop = 1, .top_logprobs = 3, .json_object = 1},
-	    .rules = &rules};
+	struct probe_call c = {.model = "gemini-3-flash-preview",
+	                       .messages = msgs,
+	                       .n_messages = 4,
+	                       .max_tokens = 16,
+	                       .temperature = 0,
+	                       .seed = 7,
+	                       .intent = {.stop = stop, .n_stop = 1, .json_object = 1},
+	                       .rules = &rules};
 	json_t *j = body_of(&c);
 	cr_expect_null(json_object_get(j, "model"), "the URL names the model, not the body");
 	cr_expect_str_eq(
@@ -88,8 +87,10 @@ Test(gemini, request_body_in_gemini_own_fields)
 	                 "END");
 	cr_expect_str_eq(json_string_value(json_object_get(gc, "responseMimeType")),
 	                 "application/json");
-	cr_expect(json_is_true(json_object_get(gc, "responseLogprobs")));
-	cr_expect_eq(json_integer_value(json_object_get(gc, "logprobs")), 3);
+	cr_expect_null(json_object_get(gc, "responseLogprobs"));
+	/* logprobs: Gemini's current models refuse them, the probe is skipped */
+	struct request_intent lp = {.top_logprobs = 2};
+	cr_expect_not_null(adapter_cannot(API_GEMINI, &lp));
 	cr_expect_str_eq(json_string_value(json_object_get(json_object_get(gc, "thinkingConfig"),
 	                                                   "thinkingLevel")),
 	                 "MINIMAL");
@@ -523,6 +524,15 @@ Test(gemini, fixture_keys_and_models_as_google_answers, .init = setup, .fini = t
 	/* ?key= is a key too */
 	j = post(GENERATE "?key=gemini-key", body, NULL, &status);
 	cr_expect_eq(status, 200);
+	json_decref(j);
+	/* logprobs, as Google's current models answer them */
+	j = post(GENERATE,
+	         "{\"contents\":[{\"parts\":[{\"text\":\"hi\"}]}],\"generationConfig\":{"
+	         "\"responseLogprobs\":true,\"logprobs\":2}}",
+	         key_ok, &status);
+	cr_expect_eq(status, 400);
+	cr_expect_str_eq(error_message(j),
+	                 "Logprobs is not enabled for models/gemini-3-flash-preview");
 	json_decref(j);
 	j = post("/v1beta/models/gemini-9:generateContent", body, key_ok, &status);
 	cr_expect_eq(status, 404);

@@ -689,7 +689,17 @@ const geminiResponse = {
   responseId: 'UxQ6aM_sKbjFnvgPocrJaA',
 };
 
+// The field exists (responseLogprobs) but Google's current models refuse
+// it with a 400 ("Logprobs is not enabled for models/gemini-2.5-pro",
+// googleapis/python-genai issue 1921): an intent no request can carry.
+function geminiCannot(it: Intent): string | undefined {
+  if (it.top_logprobs !== undefined) return "logprobs refused by the Gemini API's current models";
+  return undefined;
+}
+
 async function geminiCall(it: Intent, capture: CaptureFetch): Promise<Outcome> {
+  const cannot = geminiCannot(it);
+  if (cannot !== undefined) return { cannot };
   const client = new GoogleGenAI({
     apiKey: data.api_key,
     httpOptions: { baseUrl: data.base_url, apiVersion: 'v1beta', fetch: capture.fetch },
