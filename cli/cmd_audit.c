@@ -37,14 +37,15 @@ static void
 usage(FILE *f)
 {
 	fputs("usage: assay audit --base-url URL --model NAME [--key-env VAR] [--api "
-	      "openai|anthropic|responses|converse]\n"
+	      "openai|anthropic|responses|converse|gemini|vertex]\n"
 	      "                   [--json] [--timeout SECONDS] [--ca-file FILE]\n"
 	      "                   [--insecure-skip-tls-verify] [--deep] [--budget TOKENS]\n"
 	      "                   [--time-scale X] [--no-color]\n"
 	      "                   [--header 'Name: value']... [--header-env 'Name: VAR']...\n"
-	      "                   [--auth bearer|x-api-key|api-key|sigv4]\n"
+	      "                   [--auth bearer|x-api-key|api-key|sigv4|x-goog-api-key]\n"
 	      "                   [--azure-deployment NAME --azure-api-version VERSION]\n"
 	      "                   [--bedrock-region REGION]\n"
+	      "                   [--vertex-project PROJECT --vertex-region REGION]\n"
 	      "                   [--canary-wait DURATION [--canary-listen HOST:PORT]\n"
 	      "                    [--canary-url URL] | --canary-report URL]\n"
 	      "\n"
@@ -70,6 +71,14 @@ usage(FILE *f)
 	      "Bedrock's wire), signed with SigV4 from AWS_ACCESS_KEY_ID,\n"
 	      "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (--auth sigv4, the default there;\n"
 	      "--auth bearer --key-env VAR sends a Bedrock API key); no model list asked.\n"
+	      "Gemini: --api gemini audits Gemini's own API (POST .../v1beta/models/MODEL:\n"
+	      "generateContent, :streamGenerateContent?alt=sse) at the host, as @google/genai's\n"
+	      "baseUrl (https://generativelanguage.googleapis.com), key in x-goog-api-key:;\n"
+	      "its OpenAI-compatible endpoint is --api openai --base-url\n"
+	      "https://generativelanguage.googleapis.com/v1beta/openai. Claude on Vertex AI:\n"
+	      "--vertex-project P --vertex-region R [--base-url HOST] --model\n"
+	      "claude-sonnet-4-5@20250929 audits .../publishers/anthropic/models/MODEL:rawPredict\n"
+	      "(and :streamRawPredict) with --key-env naming an OAuth access token (Bearer).\n"
 	      "--deep adds long-context and long-output probes (tens of thousands of tokens;\n"
 	      "their cost is printed before they are sent). --budget stops sending once the\n"
 	      "tokens billed (prompt and completion, reasoning included) would pass TOKENS\n"
@@ -222,9 +231,10 @@ static void
 print_report(const struct audit_run *run, const struct assessment *a, const char *hint,
              const struct posture *posture, int colour, FILE *f)
 {
-	char *url = run->target.bedrock ? bedrock_call_url(run->target.base_url, run->target.api,
-	                                                   run->target.model, 0)
-	                                : endpoint_url(run->target.api, run->target.base_url);
+	char *url =
+	    run->target.bedrock
+	        ? bedrock_call_url(run->target.base_url, run->target.api, run->target.model, 0)
+	        : endpoint_request_url(run->target.api, run->target.base_url, run->target.model, 0);
 	fprintf(f, "Assay audit of %s at %s (%s API%s)\nendpoint: %s\n", run->target.model,
 	        run->target.base_url, api_name(run->target.api),
 	        run->target.bedrock ? " on Amazon Bedrock" : "", url);
@@ -554,10 +564,11 @@ cmd_audit(int argc, char **argv)
 	char why[320];
 	if (known == NULL && baseline_resolve(pack, model, &which, why, sizeof why) < 0)
 		fprintf(stderr, "assay audit: %s; auditing it as a model no pack knows\n", why);
-	int api = api_opt         ? api_from_name(api_opt)
-	          : ep.bedrock    ? API_ANTHROPIC
-	          : known != NULL ? api_from_name(known->api)
-	                          : (int)model_default_api(model);
+	int api = api_opt                 ? api_from_name(api_opt)
+	          : ep.bedrock            ? API_ANTHROPIC
+	          : ep.vertex_url != NULL ? API_VERTEX /* the Vertex options name its wire */
+	          : known != NULL         ? api_from_name(known->api)
+	                                  : (int)model_default_api(model);
 	if (api < 0) {
 		fprintf(stderr, "assay audit: --api is " API_NAMES_TEXT ", not '%s'\n", api_opt);
 		baseline_free(pack);
@@ -598,7 +609,9 @@ cmd_audit(int argc, char **argv)
 	baseline_request_rules(claimed, &target.rules);
 	/* Azure's lists (/openai/models, /openai/deployments) are not in the
 	 * OpenAI shape: not asked, rather than a list that is not there */
-	target.list_models = !endpoint_is_azure_deployment(target.base_url);
+	/* Gemini's and Vertex's model lists are shapes of their own: not asked */
+	target.list_models = !endpoint_is_azure_deployment(target.base_url) && api != API_GEMINI &&
+	                     api != API_VERTEX;
 	/* a reasoning model's default audit stays cheap; --deep says its cost
 	 * before it sends, and is not cut short by the default */
 	target.budget_tokens = budget >= 0 ? (long)budget : deep ? 0 : AUDIT_BUDGET_TOKENS;
@@ -709,8 +722,9 @@ cmd_audit(int argc, char **argv)
 	plainhttp_release(&plain);
 	if (json) {
 		json_t *j = assessment_to_json(&a);
-		char *url = target.bedrock ? bedrock_call_url(base_url, target.api, model, 0)
-		                           : endpoint_url((enum api_kind)api, base_url);
+		char *url = target.bedrock
+		                ? bedrock_call_url(base_url, target.api, model, 0)
+		                : endpoint_request_url((enum api_kind)api, base_url, model, 0);
 		json_object_set_new(j, "model", json_string(model));
 		json_object_set_new(j, "base_url", json_string(base_url));
 		json_object_set_new(j, "endpoint", json_string(url));

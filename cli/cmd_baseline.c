@@ -346,7 +346,10 @@ cmd_record(int argc, char **argv)
 		catalog_free(cat);
 		goto usage_error;
 	}
-	int api = api_from_name(api_opt ? api_opt : known->api);
+	/* the Vertex options name Vertex's wire, as on audit */
+	int api = api_opt == NULL && ep.vertex_url != NULL
+	              ? (int)API_VERTEX
+	              : api_from_name(api_opt ? api_opt : known->api);
 	if (api < 0) {
 		fprintf(stderr, "assay baseline record: --api is " API_NAMES_TEXT ", not '%s'\n",
 		        api_opt);

@@ -648,9 +648,10 @@ target_start(struct serve *s, const struct config *c, const struct config_relay 
 	if (known == NULL)
 		baseline_infer(s->pack, r->models[m], r->api, &standin);
 	baseline_request_rules(known ? known : &standin, &t.rules);
-	/* one GET a run, no tokens; an Azure deployment URL has no model list
-	 * of its own (the audit's alike) */
-	t.list_models = !endpoint_is_azure_deployment(r->base_url);
+	/* one GET a run, no tokens; an Azure deployment URL, Bedrock, Gemini's
+	 * and Vertex's APIs have no model list asked (the audit's alike) */
+	t.list_models = !endpoint_is_azure_deployment(r->base_url) && !r->bedrock &&
+	                r->api != API_GEMINI && r->api != API_VERTEX;
 	t.budget_tokens = AUDIT_BUDGET_TOKENS;
 	if (known == NULL)
 		baseline_infer_release(&standin);

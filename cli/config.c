@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/util.h"
 #include "base/yamltree.h"
@@ -50,6 +51,25 @@ config_free(struct config *c)
 	free(c);
 }
 
+/* Does a query string name a key parameter (key, api_key, apikey, api-key,
+ * access_token), whatever the case? */
+static int
+query_has_key(const char *q)
+{
+	static const char *const names[] = {"key",     "api_key",      "apikey",
+	                                    "api-key", "access_token", NULL};
+	while (q != NULL && *q != '\0') {
+		size_t n = strcspn(q, "=&");
+		for (size_t i = 0; names[i] != NULL; i++)
+			if (strlen(names[i]) == n && strncasecmp(q, names[i], n) == 0)
+				return 1;
+		q += strcspn(q, "&");
+		if (*q == '&')
+			q++;
+	}
+	return 0;
+}
+
 int
 config_check_url(const char *url, char *err, size_t errlen)
 {
@@ -68,6 +88,19 @@ config_check_url(const char *url, char *err, size_t errlen)
 	}
 	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host[0] == '\0') {
 		snprintf(err, errlen, "URL '%s' has no host", url);
+		goto out;
+	}
+	/* Gemini takes its key as ?key= too: a base URL is stored and shown,
+	 * a key never is (the message does not quote the URL) */
+	char *query = NULL;
+	int keyed =
+	    curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK && query_has_key(query);
+	curl_free(query);
+	if (keyed) {
+		snprintf(
+		    err, errlen,
+		    "the URL carries a key in its query (key=...): give the key with --key-env "
+		    "(key_env: in the config) instead; Assay never stores or shows keys");
 		goto out;
 	}
 	rc = 0;
@@ -542,13 +575,48 @@ load_bedrock(const char *file, struct config_relay *r, const struct ynode *n, ch
 	return 0;
 }
 
+/*
+ * vertex: {project: P, region: R}: Claude on Vertex AI; base_url (the
+ * region's host, https://REGION-aiplatform.googleapis.com) becomes the
+ * Anthropic publisher's URL in that project (probes/endpoint.h
+ * endpoint_vertex_url), and the api vertex unless api says otherwise.
+ */
+static int
+load_vertex(const char *file, struct config_relay *r, const struct ynode *v, char *err,
+            size_t errlen)
+{
+	static const char *const keys[] = {"project", "region", NULL};
+	if (v->kind != YNODE_MAP)
+		return ytree_error(
+		    err, errlen, file, v->line,
+		    "vertex is a mapping, e.g. {project: my-project, region: us-east5}");
+	if (ytree_check_keys(v, file, keys, err, errlen) != 0)
+		return -1;
+	char *project = NULL, *region = NULL, *url = NULL, why[512];
+	int rc = -1;
+	if (get_string(v, "project", file, &project, err, errlen) != 0 ||
+	    get_string(v, "region", file, &region, err, errlen) != 0)
+		goto done;
+	if (endpoint_vertex_url(r->base_url, project, region, &url, why, sizeof why) != 0) {
+		ytree_error(err, errlen, file, v->line, "%s", why);
+		goto done;
+	}
+	free(r->base_url);
+	r->base_url = url;
+	rc = 0;
+done:
+	free(project);
+	free(region);
+	return rc;
+}
+
 static int
 load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char *err,
            size_t errlen)
 {
-	static const char *const keys[] = {"name",    "base_url", "api",      "key_env", "auth",
-	                                   "headers", "models",   "interval", "passive", "azure",
-	                                   "budget",  "balance",  "price",    "bedrock", NULL};
+	static const char *const keys[] = {
+	    "name",    "base_url", "api",    "key_env", "auth",  "headers", "models", "interval",
+	    "passive", "azure",    "budget", "balance", "price", "bedrock", "vertex", NULL};
 	const char *file = c->path;
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
@@ -578,8 +646,11 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 	r->base_url = xstrdup(s);
 	if ((v = ytree_get(n, "azure")) != NULL && load_azure(file, r, v, err, errlen) != 0)
 		return -1;
+	int vertex = (v = ytree_get(n, "vertex")) != NULL;
+	if (vertex && load_vertex(file, r, v, err, errlen) != 0)
+		return -1;
 	r->api = API_OPENAI;
-	int api = API_OPENAI, auth = AUTH_DEFAULT;
+	int api = vertex ? API_VERTEX : API_OPENAI, auth = AUTH_DEFAULT;
 	if (load_name(n, "api", api_from_name, API_NAMES_TEXT, file, &api, err, errlen) != 0)
 		return -1;
 	r->api = (enum api_kind)api;
@@ -591,8 +662,9 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 			                   "environment variable '%s' (key_env) is not set", s);
 		r->key_env = xstrdup(s);
 	}
-	if (load_name(n, "auth", auth_from_name, "'bearer', 'x-api-key', 'api-key' or 'sigv4'",
-	              file, &auth, err, errlen) != 0)
+	if (load_name(n, "auth", auth_from_name,
+	              "'bearer', 'x-api-key', 'api-key', 'sigv4' or 'x-goog-api-key'", file, &auth,
+	              err, errlen) != 0)
 		return -1;
 	r->auth = (enum auth_kind)auth;
 	if (load_bedrock(file, r, n, err, errlen) != 0)

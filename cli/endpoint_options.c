@@ -35,6 +35,8 @@ endpoint_options_release(struct endpoint_options *o)
 	free(o->bedrock_url);
 	o->bedrock_url = NULL;
 	sigv4_credentials_release(&o->aws);
+	free(o->vertex_url);
+	o->vertex_url = NULL;
 }
 
 /* 1 when c is one of ENDPOINT_LONG_OPTIONS, taken; 0 when it is not; -1
@@ -64,10 +66,10 @@ take(struct endpoint_options *o, int c, const char *arg, const char *cmd)
 		return 1;
 	case 'A':
 		if ((o->auth = auth_from_name(arg)) < 0) {
-			fprintf(
-			    stderr,
-			    "assay %s: --auth is 'bearer', 'x-api-key' or 'api-key', not '%s'\n",
-			    cmd, arg);
+			fprintf(stderr,
+			        "assay %s: --auth is 'bearer', 'x-api-key', 'api-key' or "
+			        "'x-goog-api-key', not '%s'\n",
+			        cmd, arg);
 			return -1;
 		}
 		return 1;
@@ -79,6 +81,12 @@ take(struct endpoint_options *o, int c, const char *arg, const char *cmd)
 		return 1;
 	case 'G':
 		o->bedrock_region = arg;
+		return 1;
+	case 'J':
+		o->vertex_project = arg;
+		return 1;
+	case 'Q':
+		o->vertex_region = arg;
 		return 1;
 	default:
 		return 0;
@@ -174,6 +182,15 @@ endpoint_options_next(struct endpoint_options *o, int argc, char **argv, const c
 			return ENDPOINT_OPTION_REFUSED;
 		}
 		o->base_url = o->azure_url;
+	}
+	if ((o->vertex_project != NULL || o->vertex_region != NULL) && o->vertex_url == NULL) {
+		char err[512];
+		if (endpoint_vertex_url(o->base_url, o->vertex_project, o->vertex_region,
+		                        &o->vertex_url, err, sizeof err) != 0) {
+			fprintf(stderr, "assay %s: %s\n", cmd, err);
+			return ENDPOINT_OPTION_REFUSED;
+		}
+		o->base_url = o->vertex_url;
 	}
 	return bedrock_options(o, cmd) == 0 ? -1 : ENDPOINT_OPTION_REFUSED;
 }

@@ -3,7 +3,10 @@
  * to reach it, as `assay audit` and `assay baseline record` both take them:
  * --base-url, --model, --key-env, --header, --header-env, --auth, and
  * Azure OpenAI's --azure-deployment and --azure-api-version, which make
- * the base URL the deployment's (probes/endpoint.h endpoint_azure_url).
+ * the base URL the deployment's (probes/endpoint.h endpoint_azure_url),
+ * and Vertex AI's --vertex-project and --vertex-region, which make it the
+ * Anthropic publisher's in that project (endpoint_vertex_url; --base-url
+ * then optional: the region's host).
  *
  * Each command keeps its own getopt_long loop and table (splicing
  * ENDPOINT_LONG_OPTIONS into it) and hands every option to
@@ -33,15 +36,19 @@ struct audit_target;
 	{"auth", required_argument, NULL, 'A'}, \
 	{"azure-deployment", required_argument, NULL, 'Z'}, \
 	{"azure-api-version", required_argument, NULL, 'V'}, \
-	{"bedrock-region", required_argument, NULL, 'G'}
+	{"bedrock-region", required_argument, NULL, 'G'}, \
+	{"vertex-project", required_argument, NULL, 'J'}, \
+	{"vertex-region", required_argument, NULL, 'Q'}
 // clang-format on
 
 struct endpoint_options {
 	const char *base_url, *model, *key_env;           /* argv's, or azure_url */
 	const char *azure_deployment, *azure_api_version; /* argv's */
-	const char *wire_model;      /* the body's model: the deployment on Azure's v1 URL */
-	char *azure_url;             /* owned: the deployment's base URL, once the options end */
-	int auth;                    /* enum auth_kind */
+	const char *wire_model; /* the body's model: the deployment on Azure's v1 URL */
+	char *azure_url;        /* owned: the deployment's base URL, once the options end */
+	const char *vertex_project, *vertex_region; /* argv's */
+	char *vertex_url; /* owned: the Vertex publisher's base URL, once the options end */
+	int auth;         /* enum auth_kind */
 	struct http_header *headers; /* owned; the values are secrets */
 	size_t n_headers;
 	/* Amazon Bedrock (probes/bedrock.h): on with --bedrock-region or a
@@ -64,12 +71,13 @@ void endpoint_options_release(struct endpoint_options *o);
  * ENDPOINT_OPTION_REFUSED when an endpoint option's value was refused,
  * said on stderr after "assay CMD: " (cmd is "audit", "baseline record").
  * At the end, the Azure options (when given with --base-url) replace
- * base_url with the deployment's URL; refused when they do not fit. A
- * Bedrock target (--bedrock-region, or a bedrock-runtime URL) gets the
- * region's runtime URL when --base-url is not given, and auth sigv4 by
- * default, whose AWS credentials are read from the environment here
- * (refused, said, when they are missing, when --key-env is given with
- * sigv4, or when sigv4 is asked for another target).
+ * base_url with the deployment's URL, and the Vertex options base_url (or
+ * none) with the publisher's; refused when they do not fit. A Bedrock
+ * target (--bedrock-region, or a bedrock-runtime URL) gets the region's
+ * runtime URL when --base-url is not given, and auth sigv4 by default,
+ * whose AWS credentials are read from the environment here (refused, said,
+ * when they are missing, when --key-env is given with sigv4, or when sigv4
+ * is asked for another target).
  */
 #define ENDPOINT_OPTION_REFUSED (-2)
 int endpoint_options_next(struct endpoint_options *o, int argc, char **argv, const char *shortopts,

@@ -1,6 +1,7 @@
 /*
- * adapter: OpenAI Chat Completions, Anthropic Messages and the OpenAI
- * Responses API on the wire.
+ * adapter: OpenAI Chat Completions, Anthropic Messages (also as Vertex AI
+ * takes it) and the OpenAI Responses API on the wire; Gemini's own wire is
+ * in probes/adapter_gemini.c, dispatched to from here.
  *
  * Parsing never trusts the relay: every string is capped and sanitized by
  * observation_set(), the body and each SSE event are capped, and JSON is
@@ -17,12 +18,17 @@
 #include <strings.h>
 
 #include "probes/bedrock.h"
+#include "probes/adapter_wire.h"
 #include "probes/endpoint.h"
 #include "probes/json_arena.h"
 
 #define SSE_LINE_CAP (1u << 20)
 #define SSE_EVENT_CAP (1u << 20)
 #define TEXT_CAP (1u << 20) /* gathered before the observation's own cap */
+/* The Anthropic API version Vertex AI's Claude takes in the body
+ * (docs.anthropic.com/en/api/claude-on-vertex-ai: "must be set to the value
+ * vertex-2023-10-16") */
+#define VERTEX_ANTHROPIC_VERSION "vertex-2023-10-16"
 
 /*
  * Each streamed chunk is parsed with its allocations in a per-thread arena
@@ -35,10 +41,8 @@ static _Thread_local _Alignas(16) unsigned char chunk_arena_mem[CHUNK_ARENA_SIZE
 static _Thread_local struct json_arena chunk_arena;
 
 static const char *const api_names[] = {
-    [API_OPENAI] = "openai",
-    [API_ANTHROPIC] = "anthropic",
-    [API_RESPONSES] = "responses",
-    [API_CONVERSE] = "converse",
+    [API_OPENAI] = "openai",     [API_ANTHROPIC] = "anthropic", [API_RESPONSES] = "responses",
+    [API_CONVERSE] = "converse", [API_GEMINI] = "gemini",       [API_VERTEX] = "vertex",
 };
 
 const char *
@@ -59,10 +63,18 @@ adapter_url(enum api_kind api, const char *base_url)
 	return endpoint_url(api, base_url); /* the URL rules live in endpoint.c */
 }
 
+char *
+adapter_request_url(enum api_kind api, const char *base_url, const char *model, int stream)
+{
+	return endpoint_request_url(api, base_url, model, stream);
+}
+
 const char *
 adapter_cannot(enum api_kind api, const struct request_intent *in)
 {
-	if (api == API_ANTHROPIC) {
+	if (api == API_GEMINI)
+		return gemini_cannot(in);
+	if (api == API_ANTHROPIC || api == API_VERTEX) {
 		if (in->top_logprobs > 0)
 			return "the Anthropic Messages API returns no token logprobs";
 		if (in->json_object)
@@ -311,7 +323,16 @@ adapter_body(enum api_kind api, const struct probe_call *call, const char **why_
 	if (api == API_CONVERSE)
 		return bedrock_converse_body(call, rules);
 	json_t *root = json_pack("{s:s}", "model", call->model);
-	if (api == API_ANTHROPIC)
+	if (api == API_VERTEX) {
+		/* Vertex's URL names the model; the version rides in the body */
+		anthropic_fields(root, call, rules);
+		json_object_del(root, "model");
+		json_object_set_new(root, "anthropic_version",
+		                    json_string(VERTEX_ANTHROPIC_VERSION));
+	} else if (api == API_GEMINI) {
+		json_object_del(root, "model");
+		gemini_fields(root, call, rules);
+	} else if (api == API_ANTHROPIC)
 		anthropic_fields(root, call, rules);
 	else if (api == API_RESPONSES)
 		responses_fields(root, call, rules);
@@ -379,7 +400,12 @@ classify_error(int status, const char *code, const char *type, const char *msg, 
 	    contains_ci(type ? type : "", "model_not_found") || contains_any(msg, no_channel) ||
 	    (status == 404 && !html && contains_any(msg, model_words)))
 		return ERR_NO_MODEL;
-	if (status == 401 || status == 403)
+	/* Google answers a bad key with 400 INVALID_ARGUMENT ("API key not
+	 * valid. Please pass a valid API key.", reason API_KEY_INVALID) */
+	static const char *const auth_types[] = {"UNAUTHENTICATED", "PERMISSION_DENIED", NULL};
+	static const char *const auth_words[] = {"api key not valid", "api key not found", NULL};
+	if (status == 401 || status == 403 || contains_any(type, auth_types) ||
+	    contains_any(msg, auth_words))
 		return ERR_AUTH;
 	if (status == 404)
 		return ERR_NOT_FOUND;
@@ -551,7 +577,13 @@ set_tool_args(struct adapter_parse *p, json_t *args)
 	if (buf_add(&p->args, s, n) != 0)
 		p->obs->tool_args_truncated = 1;
 	p->args_whole = 1;
-	free(dumped);
+	/* json_dumps() allocates with jansson's allocator, which is a stream
+	 * chunk's arena while one is parsed (probes/json_arena.h): free() would
+	 * be handed an arena block */
+	json_free_t jfree;
+	json_get_alloc_funcs(NULL, &jfree);
+	if (dumped != NULL)
+		jfree(dumped);
 }
 
 static void
@@ -572,6 +604,19 @@ add_text(struct adapter_parse *p, const char *s, size_t n, int64_t now)
 		o->text_truncated = 1;
 	if (p->stop_after_chunks != 0 && o->n_chunks > p->stop_after_chunks)
 		p->stopped = 1; /* enough seen: the caller ends the transfer */
+}
+
+/* A Gemini-style finishReason in Chat Completions' words, lower case
+ * (MAX_TOKENS is "length"); a new reference. */
+static json_t *
+compat_finish_reason(json_t *v)
+{
+	char buf[64];
+	snprintf(buf, sizeof buf, "%s", json_string_value(v));
+	for (char *c = buf; *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	return json_string(strcmp(buf, "max_tokens") == 0 ? "length" : buf);
 }
 
 /* One streamed OpenAI chunk. */
@@ -610,6 +655,13 @@ openai_chunk(struct adapter_parse *p, json_t *chunk, int64_t now)
 		json_t *content = json_is_object(delta) ? json_object_get(delta, "content") : NULL;
 		json_t *calls = json_is_object(delta) ? json_object_get(delta, "tool_calls") : NULL;
 		json_t *fr = json_object_get(c0, "finish_reason");
+		/* Gemini's OpenAI-compatible endpoint has sent its reason as
+		 * finishReason, finish_reason null (jakobdylanc/llmcord issue 84) */
+		json_t *gfr = json_object_get(c0, "finishReason");
+		if (!json_is_string(fr) && json_is_string(gfr))
+			fr = compat_finish_reason(gfr);
+		else
+			json_incref(fr);
 		int said = 0;
 		if (json_is_string(content) && json_string_length(content) > 0) {
 			add_text(p, json_string_value(content), json_string_length(content), now);
@@ -645,6 +697,7 @@ openai_chunk(struct adapter_parse *p, json_t *chunk, int64_t now)
 			                         : '?');
 		if (json_is_object(json_object_get(c0, "logprobs")))
 			o->logprobs_present = 1;
+		json_decref(fr);
 	} else {
 		observation_event(o, json_is_object(usage) ? 'U' : '?');
 	}
@@ -965,6 +1018,7 @@ adapter_sse_cb(const char *event, const char *data, size_t len, void *arg)
 	if (j != NULL) {
 		rc = p->api == API_OPENAI      ? openai_chunk(p, j, ctx->now)
 		     : p->api == API_RESPONSES ? responses_event(p, event, j, ctx->now)
+		     : p->api == API_GEMINI    ? gemini_chunk(p, j, ctx->now)
 		                               : anthropic_event(p, event, j, ctx->now);
 		json_decref(j);
 	}
@@ -1019,7 +1073,7 @@ adapter_parse_init(struct adapter_parse *p, enum api_kind api, struct observatio
                    int64_t start_us, size_t body_cap)
 {
 	memset(p, 0, sizeof *p);
-	p->api = api;
+	p->api = api == API_VERTEX ? API_ANTHROPIC : api; /* Vertex answers as Anthropic */
 	p->obs = obs;
 	p->stream = stream;
 	p->start_us = start_us;
@@ -1178,11 +1232,16 @@ error_body(struct adapter_parse *p, int status)
 	int html = p->body.len > 0 && body_is_html(p->body.data, p->body.len);
 	json_error_t jerr;
 	json_t *j = p->body.len && !html ? json_loadb(p->body.data, p->body.len, 0, &jerr) : NULL;
-	json_t *err = json_is_object(j) ? json_object_get(j, "error") : NULL;
+	/* Gemini's OpenAI-compatible endpoint wraps Google's error in an array,
+	 * [{"error": {...}}] (Alishahryar1/free-claude-code issue 542) */
+	json_t *top = json_is_array(j) && json_array_size(j) == 1 ? json_array_get(j, 0) : j;
+	json_t *err = json_is_object(top) ? json_object_get(top, "error") : NULL;
 	if (json_is_object(err)) {
 		msg = json_string_value(json_object_get(err, "message"));
 		code = json_string_value(json_object_get(err, "code"));
 		type = json_string_value(json_object_get(err, "type"));
+		if (type == NULL) /* Google's: {code: 400, message, status} */
+			type = json_string_value(json_object_get(err, "status"));
 	} else if (json_is_string(err)) {
 		msg = json_string_value(err);
 	} else if (json_is_object(j)) {
@@ -1265,6 +1324,8 @@ adapter_parse_finish(struct adapter_parse *p, int status)
 		finish_openai_body(p, j);
 	} else if (p->api == API_CONVERSE) {
 		bedrock_converse_finish(p, j);
+	} else if (p->api == API_GEMINI) {
+		gemini_finish_body(p, j);
 	} else if (p->api == API_RESPONSES) {
 		if (!json_is_array(json_object_get(j, "output")))
 			set_error(p, ERR_MALFORMED, "response has no output array");
@@ -1287,4 +1348,56 @@ adapter_refused(const struct request_rules *rules, const struct request_intent *
 	if (rules->no_logprobs && in->top_logprobs > 0)
 		return "the model refuses logprobs (its pack lists logprobs in rejects)";
 	return NULL;
+}
+
+/* ---- for the wires in files of their own (probes/adapter_wire.h) ---- */
+
+void
+adapter_wire_set_error(struct adapter_parse *p, enum error_class e, const char *detail)
+{
+	set_error(p, e, detail);
+}
+
+void
+adapter_wire_take_string(char **field, json_t *v)
+{
+	take_string(field, v);
+}
+
+long
+adapter_wire_take_long(json_t *v)
+{
+	return take_long(v);
+}
+
+void
+adapter_wire_add_text(struct adapter_parse *p, const char *s, size_t n, int64_t now)
+{
+	add_text(p, s, n, now);
+}
+
+void
+adapter_wire_take_tool(struct adapter_parse *p, json_t *id, json_t *name, json_t *args)
+{
+	take_tool_id(p->obs, id);
+	take_tool_name(p, name);
+	set_tool_args(p, args);
+}
+
+enum error_class
+adapter_wire_classify(int status, const char *code, const char *type, const char *msg)
+{
+	return classify_error(status, code, type, msg, 0);
+}
+
+json_t *
+adapter_wire_tool_schema(const struct request_intent *in)
+{
+	return tool_schema(in);
+}
+
+json_t *
+adapter_wire_stop_array(const struct request_intent *in)
+{
+	return stop_array(in);
 }

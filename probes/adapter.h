@@ -3,8 +3,10 @@
  *
  * Requests are built with jansson from a probe call; responses are parsed
  * incrementally (JSON body or SSE stream) into an observation. Supported:
- * OpenAI Chat Completions, Anthropic Messages and the OpenAI Responses API
- * (POST /v1/responses, its typed stream events), streamed and not.
+ * OpenAI Chat Completions, Anthropic Messages (also as Claude on Vertex AI
+ * takes it), the OpenAI Responses API (POST /v1/responses, its typed
+ * stream events) and Gemini's own generateContent (probes/adapter_gemini.c),
+ * streamed and not.
  */
 #ifndef ASSAY_ADAPTER_H
 #define ASSAY_ADAPTER_H
@@ -16,15 +18,30 @@
 #include "probes/observation.h"
 #include "probes/sse.h"
 
-/* Appended to, never renumbered: API_RESPONSES came third, API_CONVERSE
- * (Amazon Bedrock's Converse API, probes/bedrock.h) fourth. */
-enum api_kind { API_OPENAI, API_ANTHROPIC, API_RESPONSES, API_CONVERSE, API__COUNT };
+/*
+ * Appended to, never renumbered: API_RESPONSES came third, API_CONVERSE
+ * (Amazon Bedrock's Converse API, probes/bedrock.h) fourth, then Google's:
+ * API_GEMINI is Gemini's own generateContent / streamGenerateContent
+ * (probes/adapter_gemini.c), API_VERTEX is Anthropic Messages as Vertex
+ * AI's rawPredict / streamRawPredict takes it (no model in the body, which
+ * the URL names; anthropic_version in the body, not a header), parsed as
+ * Anthropic's.
+ */
+enum api_kind {
+	API_OPENAI,
+	API_ANTHROPIC,
+	API_RESPONSES,
+	API_CONVERSE,
+	API_GEMINI,
+	API_VERTEX,
+	API__COUNT
+};
 
 /* The names api_name() gives, for usage and error texts. */
-#define API_NAMES_TEXT "'openai', 'anthropic', 'responses' or 'converse'"
+#define API_NAMES_TEXT "'openai', 'anthropic', 'responses', 'converse', 'gemini' or 'vertex'"
 
-/* "openai" / "anthropic" / "responses" / "converse"; api_from_name returns
- * -1 for anything else. */
+/* "openai" / "anthropic" / "responses" / "converse" / "gemini" / "vertex";
+ * api_from_name returns -1 for anything else. */
 const char *api_name(enum api_kind api);
 int api_from_name(const char *name);
 
@@ -100,6 +117,10 @@ struct probe_call {
 /* The endpoint URL for base_url, by endpoint_url()'s rules (probes/endpoint.h);
  * the caller frees it. */
 char *adapter_url(enum api_kind api, const char *base_url);
+/* The URL one request for model goes to (endpoint_request_url(): Gemini and
+ * Vertex name the model and whether it streams in the path); the caller
+ * frees it. */
+char *adapter_request_url(enum api_kind api, const char *base_url, const char *model, int stream);
 /*
  * Why api cannot carry this intent (a sentence naming what the API lacks),
  * or NULL when it can. A probe whose intent an API cannot carry is skipped,

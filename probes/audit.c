@@ -307,7 +307,8 @@ submit_more(struct audit_run *run)
 		char *url = run->target.bedrock
 		                ? bedrock_call_url(run->target.base_url, run->target.api,
 		                                   call.model, call.stream)
-		                : adapter_url(run->target.api, run->target.base_url);
+		                : adapter_request_url(run->target.api, run->target.base_url,
+		                                      call.model, call.stream);
 		/* audit_start() left out what the API cannot carry */
 		char *body = run->target.bedrock
 		                 ? bedrock_request_body(run->target.api, &call, NULL)

@@ -27,6 +27,15 @@
  *    3646, openai/codex codex-rs default_client.rs).
  *  - open-webui: its backend forwards chat requests with aiohttp, which
  *    names itself "Python/3.x aiohttp/3.x" and accepts any media type.
+ *  - google-genai-js: @google/genai 3.1.0 (dist/node/index.mjs) sends
+ *    User-Agent and x-goog-api-client both "google-genai-sdk/<v>
+ *    gl-node/<node version>", and the key in x-goog-api-key.
+ *  - anthropic-vertex-node: @anthropic-ai/vertex-sdk 0.22.0 (client.js,
+ *    the last of the vertex-2023-10-16 body version Assay sends) over
+ *    @anthropic-ai/sdk 0.137.0: the Stainless headers with User-Agent
+ *    "AnthropicVertex/JS <core SDK version>" and the OAuth Bearer token
+ *    (tests/oracle captures it: the anthropic-version header stays there,
+ *    1.x drops it).
  */
 #include "probes/clients.h"
 
@@ -37,6 +46,8 @@
 
 #define OPENAI_APIS ((1u << API_OPENAI) | (1u << API_RESPONSES))
 #define ANTHROPIC_APIS (1u << API_ANTHROPIC)
+#define GEMINI_APIS (1u << API_GEMINI)
+#define VERTEX_APIS (1u << API_VERTEX)
 
 static const char *const openai_node_headers[] = {"Accept: application/json",
                                                   "User-Agent: OpenAI/JS 6.49.0",
@@ -117,6 +128,21 @@ static const char *const boto3_headers[] = {"User-Agent: " BOTO3_UA, NULL};
 	"aws-sdk-go-v2/1.39.2 ua/2.1 os/linux lang/go#1.24.7 md/GOOS#linux md/GOARCH#amd64 "       \
 	"api/bedrockruntime#1.50.4 m/E"
 static const char *const aws_sdk_go_headers[] = {"User-Agent: " AWS_SDK_GO_UA, NULL};
+static const char *const google_genai_headers[] = {
+    "Accept: application/json", "User-Agent: google-genai-sdk/3.1.0 gl-node/v22.14.0",
+    "x-goog-api-client: google-genai-sdk/3.1.0 gl-node/v22.14.0", NULL};
+
+static const char *const anthropic_vertex_headers[] = {"Accept: application/json",
+                                                       "User-Agent: AnthropicVertex/JS 0.137.0",
+                                                       "X-Stainless-Retry-Count: 0",
+                                                       "X-Stainless-Timeout: 600",
+                                                       "X-Stainless-Lang: js",
+                                                       "X-Stainless-Package-Version: 0.137.0",
+                                                       "X-Stainless-OS: Linux",
+                                                       "X-Stainless-Arch: x64",
+                                                       "X-Stainless-Runtime: node",
+                                                       "X-Stainless-Runtime-Version: v22.14.0",
+                                                       NULL};
 
 static const struct client_profile profiles[] = {
     {"openai-node", OPENAI_APIS, "OpenAI/JS 6.49.0", openai_node_headers, NULL},
@@ -131,6 +157,10 @@ static const struct client_profile profiles[] = {
     {"aws-sdk-js", 1u << API_CONVERSE, AWS_SDK_JS_UA, aws_sdk_js_headers, NULL},
     {"boto3", 1u << API_CONVERSE, BOTO3_UA, boto3_headers, NULL},
     {"aws-sdk-go-v2", 1u << API_CONVERSE, AWS_SDK_GO_UA, aws_sdk_go_headers, NULL},
+    {"google-genai-js", GEMINI_APIS, "google-genai-sdk/3.1.0 gl-node/v22.14.0",
+     google_genai_headers, NULL},
+    {"anthropic-vertex-node", VERTEX_APIS, "AnthropicVertex/JS 0.137.0", anthropic_vertex_headers,
+     NULL},
 };
 
 #define N_PROFILES (sizeof profiles / sizeof profiles[0])

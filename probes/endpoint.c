@@ -28,11 +28,54 @@ ends_with(const char *s, size_t n, const char *tail)
 	return n >= t && memcmp(s + n - t, tail, t) == 0;
 }
 
+/* Does the path segment before p + n (after a slash) look like an API
+ * version, v1, v1beta, v1alpha, v2...? */
+static int
+ends_in_version(const char *p, size_t n)
+{
+	size_t k = n;
+	while (k > 0 && p[k - 1] != '/')
+		k--;
+	if (k == 0 || n - k < 2 || p[k] != 'v' || p[k + 1] < '0' || p[k + 1] > '9')
+		return 0;
+	for (size_t i = k + 2; i < n; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'z')))
+			return 0;
+	return 1;
+}
+
+/*
+ * Gemini and Vertex: the models collection the request URL names a model
+ * of. Gemini: a base already ending in /models (or a whole
+ * /models/X:generateContent pasted) keeps its prefix; one ending in an API
+ * version (/v1beta) gets /models; anything else /v1beta/models (the
+ * @google/genai SDK's httpOptions.baseUrl is the host, and it adds
+ * /{apiVersion}, v1beta by default). Vertex: the base is the publisher
+ * (.../publishers/anthropic, endpoint_vertex_url()): /models is added,
+ * and a pasted .../models/X:rawPredict keeps its prefix. The caller frees it.
+ */
+static char *
+google_models_path(enum api_kind api, const char *p, size_t n)
+{
+	const char *m = NULL;
+	for (const char *q = p; (q = strstr(q, "/models/")) != NULL && q < p + n; q++)
+		m = q;
+	if (m != NULL && memchr(m, ':', (size_t)(p + n - m)) != NULL)
+		n = (size_t)(m - p); /* an endpoint pasted whole */
+	else if (ends_with(p, n, "/models"))
+		n -= strlen("/models");
+	if (api == API_VERTEX || ends_in_version(p, n))
+		return xasprintf("%.*s/models", (int)n, p);
+	return xasprintf("%.*s/v1beta/models", (int)n, p);
+}
+
 /* The path to request for api, from the base URL's path (trailing slashes
  * already dropped: n bytes of p). The caller frees it. */
 static char *
 endpoint_path(enum api_kind api, const char *p, size_t n)
 {
+	if (api == API_GEMINI || api == API_VERTEX)
+		return google_models_path(api, p, n);
 	if (api == API_ANTHROPIC) {
 		if (ends_with(p, n, "/messages"))
 			return xstrndup(p, n);
@@ -56,9 +99,10 @@ endpoint_path(enum api_kind api, const char *p, size_t n)
 static const char *
 endpoint_tail(enum api_kind api)
 {
-	return api == API_ANTHROPIC   ? "/messages"
-	       : api == API_RESPONSES ? "/responses"
-	                              : "/chat/completions";
+	return api == API_ANTHROPIC                     ? "/messages"
+	       : api == API_RESPONSES                   ? "/responses"
+	       : api == API_GEMINI || api == API_VERTEX ? "/models"
+	                                                : "/chat/completions";
 }
 
 char *
@@ -94,6 +138,139 @@ done:
 	return out;
 }
 
+/* A model name as one path segment: unreserved characters and '@' (Vertex's
+ * claude-sonnet-4-5@20250929, as its docs write it) as they are, the rest
+ * percent-encoded. The caller frees it. */
+static char *
+model_escape(const char *model)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	for (const unsigned char *p = (const unsigned char *)model; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == '~' ||
+		    *p == '@')
+			buf_putf(&b, "%c", *p);
+		else
+			buf_putf(&b, "%%%02X", *p);
+	}
+	char *s = xstrdup(b.data ? b.data : "");
+	buf_release(&b);
+	return s;
+}
+
+char *
+endpoint_request_url(enum api_kind api, const char *base_url, const char *model, int stream)
+{
+	char *models = endpoint_url(api, base_url);
+	if (api != API_GEMINI && api != API_VERTEX)
+		return models;
+	/* Gemini's names may come as the SDK's resource name, models/X */
+	if (api == API_GEMINI && strncmp(model, "models/", 7) == 0)
+		model += 7;
+	const char *verb = api == API_GEMINI
+	                       ? (stream ? "streamGenerateContent" : "generateContent")
+	                       : (stream ? "streamRawPredict" : "rawPredict");
+	char *escaped = model_escape(model);
+	char *path = NULL, *url = NULL, *out = NULL;
+	CURLU *u = curl_url();
+	if (escaped == NULL || u == NULL ||
+	    curl_url_set(u, CURLUPART_URL, models, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK)
+		goto fallback;
+	char *want = xasprintf("%s/%s:%s", path, escaped, verb);
+	CURLUcode rc = curl_url_set(u, CURLUPART_PATH, want, 0);
+	free(want);
+	/* streamGenerateContent streams SSE only when asked (alt=sse), as the
+	 * SDK asks; Vertex's streamRawPredict always does */
+	if (rc == CURLUE_OK && api == API_GEMINI && stream)
+		rc = curl_url_set(u, CURLUPART_QUERY, "alt=sse", CURLU_APPENDQUERY);
+	if (rc != CURLUE_OK || curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
+		goto fallback;
+	out = xstrdup(url);
+	goto done;
+fallback:
+	out = xasprintf("%s/%s:%s%s", models, escaped ? escaped : model, verb,
+	                api == API_GEMINI && stream ? "?alt=sse" : "");
+done:
+	free(escaped);
+	curl_free(path);
+	curl_free(url);
+	curl_url_cleanup(u);
+	free(models);
+	return out;
+}
+
+/* ---- Vertex AI ---- */
+
+/* Project ids and regions as Google writes them: nothing to escape. */
+static int
+vertex_name_ok(const char *s)
+{
+	if (s == NULL || *s == '\0' || strlen(s) > 63)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= 'A' && *s <= 'Z') || *s == '-' || *s == '_' || *s == '.'))
+			return 0;
+	return 1;
+}
+
+int
+endpoint_vertex_url(const char *base_url, const char *project, const char *region, char **out,
+                    char *err, size_t errlen)
+{
+	*out = NULL;
+	if (!vertex_name_ok(project) || !vertex_name_ok(region)) {
+		snprintf(err, errlen,
+		         "Vertex AI needs a project and a region (--vertex-project, "
+		         "--vertex-region; vertex: {project, region}): letters, digits, '-', '_' "
+		         "and '.', e.g. my-project and us-east5");
+		return -1;
+	}
+	char *def = NULL;
+	if (base_url == NULL)
+		/* the AnthropicVertex SDK's default: global has a host of its own */
+		base_url = def = strcmp(region, "global") == 0
+		                     ? xstrdup("https://aiplatform.googleapis.com")
+		                     : xasprintf("https://%s-aiplatform.googleapis.com", region);
+	char *path = NULL, *url = NULL;
+	CURLU *u = curl_url();
+	int rc = -1;
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, base_url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, 0) != CURLUE_OK) {
+		snprintf(err, errlen, "cannot parse the base URL");
+		goto done;
+	}
+	size_t n = strlen(path);
+	while (n > 0 && path[n - 1] == '/')
+		n--;
+	if (strstr(path, "/projects/") != NULL) {
+		snprintf(err, errlen,
+		         "the base URL already names a project (/projects/...): give the host "
+		         "(https://REGION-aiplatform.googleapis.com) with --vertex-project and "
+		         "--vertex-region, or the publisher's URL alone");
+		goto done;
+	}
+	/* the SDK's baseURL ends in /v1; the host alone gets it */
+	char *want = xasprintf("%.*s%s/projects/%s/locations/%s/publishers/anthropic", (int)n, path,
+	                       ends_with(path, n, "/v1") ? "" : "/v1", project, region);
+	CURLUcode uc = curl_url_set(u, CURLUPART_PATH, want, 0);
+	free(want);
+	if (uc != CURLUE_OK || curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK) {
+		snprintf(err, errlen, "cannot build the Vertex AI URL");
+		goto done;
+	}
+	*out = xstrdup(url);
+	rc = 0;
+done:
+	curl_free(path);
+	curl_free(url);
+	curl_url_cleanup(u);
+	free(def);
+	return rc;
+}
+
 /* ---- authentication ---- */
 
 const char *
@@ -108,6 +285,8 @@ auth_name(enum auth_kind auth)
 		return "api-key";
 	case AUTH_SIGV4:
 		return "sigv4";
+	case AUTH_GOOG_API_KEY:
+		return "x-goog-api-key";
 	default:
 		return "default";
 	}
@@ -124,6 +303,8 @@ auth_from_name(const char *name)
 		return AUTH_API_KEY;
 	if (strcmp(name, "sigv4") == 0)
 		return AUTH_SIGV4;
+	if (strcmp(name, "x-goog-api-key") == 0)
+		return AUTH_GOOG_API_KEY;
 	return -1;
 }
 
@@ -132,15 +313,18 @@ auth_resolve(enum api_kind api, enum auth_kind auth)
 {
 	if (auth != AUTH_DEFAULT)
 		return auth;
-	return api == API_ANTHROPIC ? AUTH_X_API_KEY : AUTH_BEARER;
+	return api == API_ANTHROPIC ? AUTH_X_API_KEY
+	       : api == API_GEMINI  ? AUTH_GOOG_API_KEY
+	                            : AUTH_BEARER;
 }
 
 const char *
 auth_header(enum auth_kind resolved)
 {
-	return resolved == AUTH_X_API_KEY ? "x-api-key"
-	       : resolved == AUTH_API_KEY ? "api-key"
-	                                  : "Authorization";
+	return resolved == AUTH_X_API_KEY      ? "x-api-key"
+	       : resolved == AUTH_API_KEY      ? "api-key"
+	       : resolved == AUTH_GOOG_API_KEY ? "x-goog-api-key"
+	                                       : "Authorization";
 }
 
 /* ---- Azure OpenAI ---- */
@@ -457,7 +641,20 @@ endpoint_run_hint(const struct audit_run *run)
 	const char *status = n405 == 0 ? "404" : n405 == lost ? "405" : "404 or 405";
 	char *url = endpoint_url(run->target.api, run->target.base_url);
 	char *hint;
-	if (run->target.api == API_ANTHROPIC)
+	if (run->target.api == API_GEMINI || run->target.api == API_VERTEX)
+		hint = xasprintf(
+		    "%zu of %zu requests got HTTP %s at %s: the path is likely wrong. %s", lost,
+		    answered, status, url,
+		    run->target.api == API_GEMINI
+		        ? "A Gemini base URL is the host, as @google/genai's baseUrl "
+		          "(https://generativelanguage.googleapis.com), or ends in its API version "
+		          "(/v1beta); Assay adds /models/MODEL:generateContent"
+		        : "A Vertex AI base URL is the host "
+		          "(https://REGION-aiplatform.googleapis.com) "
+		          "with --vertex-project and --vertex-region; Assay adds "
+		          "/v1/projects/P/locations/R/publishers/anthropic/models/"
+		          "MODEL:rawPredict");
+	else if (run->target.api == API_ANTHROPIC)
 		hint = xasprintf("%zu of %zu requests got HTTP %s at %s: the path is likely wrong. "
 		                 "An Anthropic base URL is usually the host alone, as in "
 		                 "ANTHROPIC_BASE_URL (https://relay.example or "

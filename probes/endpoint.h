@@ -7,7 +7,9 @@
  * /chat/completions (or /responses); the Anthropic SDK's (ANTHROPIC_BASE_URL) is the host
  * alone and the SDK appends /v1/messages. endpoint_url() accepts both, with
  * or without /v1, a trailing slash, or the whole endpoint pasted by mistake,
- * and keeps the versioned paths other relays use as they are.
+ * and keeps the versioned paths other relays use as they are. Gemini's
+ * and Vertex AI's paths name the model (endpoint_request_url()); Vertex's
+ * project and region make its base URL (endpoint_vertex_url()).
  *
  * Extra headers are secrets to Assay: the engine sends them and redacts
  * them from what it keeps; nothing else logs, stores or shows them.
@@ -41,6 +43,34 @@ struct audit_run;
  * A base_url curl cannot parse gets the path appended as it is.
  */
 char *endpoint_url(enum api_kind api, const char *base_url);
+/*
+ * The URL one request for model goes to. For gemini and vertex, whose
+ * paths name the model and whether the answer streams, endpoint_url()
+ * gives the models collection (gemini: PATH/models when the base ends in
+ * an API version such as /v1beta, else PATH/v1beta/models, as
+ * @google/genai's baseUrl + /{apiVersion}/models; vertex: the publisher's
+ * PATH/models; a whole .../models/X:method pasted keeps its prefix), and
+ * this adds /MODEL:generateContent or :streamGenerateContent with
+ * alt=sse (gemini; a leading "models/" of the model dropped) or
+ * /MODEL:rawPredict or :streamRawPredict (vertex), the model
+ * percent-encoded. Every other API: endpoint_url(). The caller frees it.
+ */
+char *endpoint_request_url(enum api_kind api, const char *base_url, const char *model, int stream);
+
+/* ---- Vertex AI ---- */
+
+/*
+ * Claude on Vertex AI is served at
+ * https://REGION-aiplatform.googleapis.com/v1/projects/PROJECT/locations/
+ * REGION/publishers/anthropic/models/MODEL:rawPredict (global:
+ * https://aiplatform.googleapis.com). The base URL for it, into *out (the
+ * caller frees it): base_url (NULL: that host, as the AnthropicVertex SDK
+ * picks it from the region) + [/v1]/projects/PROJECT/locations/REGION/
+ * publishers/anthropic. -1 with why in err when a name is missing or has a
+ * character outside [A-Za-z0-9._-], or base_url already names a project.
+ */
+int endpoint_vertex_url(const char *base_url, const char *project, const char *region, char **out,
+                        char *err, size_t errlen);
 
 /* ---- Azure OpenAI ---- */
 
@@ -79,20 +109,28 @@ int endpoint_is_azure_v1(const char *base_url);
 /* ---- Authentication ---- */
 
 /* Which header carries the key. AUTH_DEFAULT: the API's own
- * (Authorization: Bearer for openai and responses, x-api-key for
- * anthropic). AUTH_API_KEY is Azure OpenAI's "api-key: KEY" header. */
-enum auth_kind { AUTH_DEFAULT, AUTH_BEARER, AUTH_X_API_KEY, AUTH_API_KEY, AUTH_SIGV4 };
+ * (Authorization: Bearer for openai, responses and vertex (an OAuth access
+ * token), x-api-key for anthropic, x-goog-api-key for gemini).
+ * AUTH_API_KEY is Azure OpenAI's "api-key: KEY" header. Appended to. */
+enum auth_kind {
+	AUTH_DEFAULT,
+	AUTH_BEARER,
+	AUTH_X_API_KEY,
+	AUTH_API_KEY,
+	AUTH_SIGV4,
+	AUTH_GOOG_API_KEY
+};
 
-/* "bearer" / "x-api-key" / "api-key" / "sigv4"; auth_from_name returns -1
- * for anything else. AUTH_SIGV4 is AWS Signature V4 (probes/sigv4.h),
- * with the AWS credentials from the environment, not a key header (its
- * auth_header() is "Authorization", which it signs). */
+/* "bearer" / "x-api-key" / "api-key" / "sigv4" / "x-goog-api-key";
+ * auth_from_name returns -1 for anything else. AUTH_SIGV4 is AWS Signature
+ * V4 (probes/sigv4.h), with the AWS credentials from the environment, not a
+ * key header (its auth_header() is "Authorization", which it signs). */
 const char *auth_name(enum auth_kind auth);
 int auth_from_name(const char *name);
 /* AUTH_DEFAULT resolved for api; other kinds are returned as they are. */
 enum auth_kind auth_resolve(enum api_kind api, enum auth_kind auth);
-/* The header name of a resolved kind: "Authorization", "x-api-key" or
- * "api-key". */
+/* The header name of a resolved kind: "Authorization", "x-api-key",
+ * "api-key" or "x-goog-api-key". */
 const char *auth_header(enum auth_kind resolved);
 
 /* ---- Extra request headers ---- */

@@ -846,10 +846,9 @@ add_headers(struct transfer *t, const struct engine_request *req)
 		t->headers = curl_slist_append(t->headers, "Accept: text/event-stream");
 	if (t->api_key != NULL) {
 		enum auth_kind auth = auth_resolve(req->api, req->auth);
-		append_header(t, auth == AUTH_X_API_KEY ? xasprintf("x-api-key: %s", t->api_key)
-		                 : auth == AUTH_API_KEY
-		                     ? xasprintf("api-key: %s", t->api_key)
-		                     : xasprintf("Authorization: Bearer %s", t->api_key));
+		append_header(t, auth == AUTH_BEARER
+		                     ? xasprintf("Authorization: Bearer %s", t->api_key)
+		                     : xasprintf("%s: %s", auth_header(auth), t->api_key));
 	}
 	t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
 	t->headers = curl_slist_append(t->headers, "Expect:");
@@ -865,7 +864,9 @@ add_headers(struct transfer *t, const struct engine_request *req)
 		if (redact_worth(h->value))
 			t->secrets[t->n_secrets++] = xstrdup(h->value);
 	}
-	if (req->api == API_ANTHROPIC && !own_version && !req->bedrock)
+	/* Vertex reads the version from the body; the header is sent as the
+	 * AnthropicVertex SDK of that version (0.x) sends it */
+	if ((req->api == API_ANTHROPIC || req->api == API_VERTEX) && !own_version && !req->bedrock)
 		t->headers =
 		    curl_slist_append(t->headers, "anthropic-version: " ANTHROPIC_VERSION_DEFAULT);
 }

@@ -786,7 +786,8 @@ baseline_load_default(char *err, size_t errlen)
 
 /*
  * name as a key (see baseline_resolve): without a vendor prefix (up to the
- * last '/'), ASCII case folded, '.', '_' and ' ' read as '-'. 0, or -1
+ * last '/'), ASCII case folded, '.', '_', ' ' and '@' read as '-' (Vertex
+ * AI names snapshots claude-sonnet-4-5@20250929). 0, or -1
  * when the name does not fit (it matches nothing then).
  */
 static int
@@ -801,7 +802,7 @@ name_key(const char *name, char out[NAME_KEY_CAP])
 		char c = *s;
 		if (c >= 'A' && c <= 'Z')
 			c = (char)(c - 'A' + 'a');
-		else if (c == '.' || c == '_' || c == ' ')
+		else if (c == '.' || c == '_' || c == ' ' || c == '@')
 			c = '-';
 		out[n++] = c;
 	}
@@ -1152,6 +1153,17 @@ baseline_id_shape(const char *id, char *out, size_t outlen)
 		}
 		prefix[k] = '\0';
 		snprintf(out, outlen, "%s{uuid}", prefix);
+		return;
+	}
+	/* Google's opaque ids: 22-odd characters of URL-safe base64
+	 * ("UxQ6aM_sKbjFnvgPocrJaA", a Gemini responseId), where '-' and '_'
+	 * are characters, not a prefix's end; no prefixed id is this short */
+	static const char b64url[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	if (len >= 16 && len <= 24 && strspn(id, b64url) == len &&
+	    strpbrk(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") &&
+	    strpbrk(id, "abcdefghijklmnopqrstuvwxyz")) {
+		snprintf(out, outlen, "{b64url}");
 		return;
 	}
 	const char *rest = id;

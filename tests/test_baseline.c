@@ -182,6 +182,9 @@ Test(baseline, id_shapes)
 	    {"call_0_ec1cb437-febc-4b2a-9f10-0a1b2c3d4e5f", "call_0_{uuid}"},
 	    {"msg_01XFDUDYJgAACzvnptvVoYEL", "msg_{24 alnum}"},
 	    {"12345", "{5 digits}"},
+	    /* Gemini's responseId: URL-safe base64, '_' and '-' no separators */
+	    {"UxQ6aM_sKbjFnvgPocrJaA", "{b64url}"},
+	    {"abc_DEFghiJKLmnoPQRstu", "{b64url}"},
 	    /* a relay's prefix is shown as printable ASCII only, and capped */
 	    {"<b>\xc3\xa9vil</b>__________________________________x.y",
 	     "<b>??vil</b>____________{3 mixed}"},

@@ -425,13 +425,15 @@ Test(endpoint_cli, serve_config_headers_errors_name_file_and_line)
 	     "  - name: a\n    base_url: http://127.0.0.1:1\n    api: anthropic\n"
 	     "    models: [claude-sonnet-4]\n    key_env: EP_XKEY\n"
 	     "    headers:\n      x-api-key: {env: EP_TENANT}\n"},
-	    {10, "auth is 'bearer', 'x-api-key', 'api-key' or 'sigv4'",
+	    {10, "auth is 'bearer', 'x-api-key', 'api-key', 'sigv4' or 'x-goog-api-key'",
 	     "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
 	     "    auth: basic\n"},
 	    {11, "unknown key 'default'",
 	     "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    models: [gpt-4o]\n"
 	     "    headers:\n      x-token: {env: EP_TENANT, default: x}\n"},
-	    {9, "api is 'openai', 'anthropic', 'responses' or 'converse', not 'chat'",
+	    {9,
+	     "api is 'openai', 'anthropic', 'responses', 'converse', 'gemini' or 'vertex', not "
+	     "'chat'",
 	     "  - name: a\n    base_url: http://127.0.0.1:1/v1\n    api: chat\n"
 	     "    models: [gpt-4o]\n"},
 	    {10, "headers is a mapping",

@@ -5,7 +5,10 @@
  * fixture's simulated one, fixtures/simtok.h, as its Claude models count),
  * then runs
  * tests/sdk/sdk.test.mjs (openai and @anthropic-ai/sdk from npm, pinned by
- * tests/sdk/package-lock.json and installed with `npm ci`).
+ * tests/sdk/package-lock.json and installed with `npm ci`) and
+ * tests/sdk/google.test.mjs (@google/genai against the Gemini API,
+ * @anthropic-ai/vertex-sdk against Vertex AI; the Gemini cases counted with
+ * the fixture's gemini-sim).
  *
  * Skipped when node or npm is not installed; fails when `npm ci` or any SDK
  * check fails. Every wait is bounded.
@@ -22,7 +25,8 @@
 #include "scoring/tokenizer.h"
 #include "tests/helpers.h"
 
-static const char *const need[] = {"official", "honest", "azure-official", NULL};
+static const char *const need[] = {"official",        "honest",          "azure-official",
+                                   "gemini-official", "vertex-official", NULL};
 
 /* A case's tokenizer: a real one, or the simulated claude-sim. */
 struct counter {
@@ -126,10 +130,16 @@ Test(sdk, official_sdks_parse_every_response, .timeout = 600)
 	setenv("ASSAY_OFFICIAL", fixture_url(&world, "official"), 1);
 	setenv("ASSAY_RELAY", fixture_url(&world, "honest"), 1);
 	setenv("ASSAY_AZURE", fixture_url(&world, "azure-official"), 1);
+	setenv("ASSAY_GEMINI", fixture_url(&world, "gemini-official"), 1);
+	setenv("ASSAY_VERTEX", fixture_url(&world, "vertex-official"), 1);
 	setenv("ASSAY_KEY", "sk-sdk-test", 1);
 	setenv("ASSAY_EXPECT", expect, 1);
-	char *run[] = {node, (char *)"--test", (char *)"--test-reporter=spec",
-	               (char *)"tests/sdk/sdk.test.mjs", NULL};
+	char *run[] = {node,
+	               (char *)"--test",
+	               (char *)"--test-reporter=spec",
+	               (char *)"tests/sdk/sdk.test.mjs",
+	               (char *)"tests/sdk/google.test.mjs",
+	               NULL};
 	char *out = NULL, *err = NULL;
 	int rc = run_capture(run, 300000, &out, &err);
 	cr_expect_eq(rc, 0, "SDK checks failed (exit %d):\n%s\n%s", rc, out ? out : "",

@@ -1,15 +1,17 @@
 /*
  * Assay's requests held to the official SDKs' (tests/oracle/).
  *
- * Every intent of tests/oracle/intents.json is built with adapter_url() and
- * adapter_body() and sent by the engine to a loopback server that keeps what
+ * Every intent of tests/oracle/intents.json is built with adapter_url() (or,
+ * for Gemini and Vertex, whose paths name the model, adapter_request_url())
+ * and adapter_body() and sent by the engine to a loopback server that keeps what
  * arrived (method, path, headers, body: what engine.c and the adapter really
  * put on the wire). tests/oracle/bodies.ts builds the same intents with the
  * SDKs' typed parameters (type-checked by tsc --strict) and captures what the
  * SDKs send from their own fetch. For each intent the method, the URL, the
  * content-type, auth and version headers and the body (as JSON values,
  * numbers by value) must equal those of the one SDK that speaks the API
- * version Assay announces (its anthropic-version header; OpenAI has one SDK).
+ * version Assay announces (its anthropic-version header, or on Vertex its
+ * body's anthropic_version; OpenAI and Gemini have one SDK each).
  * An SDK of another API version may differ only at the places intents.json's
  * version_gap names; those differences are printed, never hidden. Intents an
  * API cannot carry must be exactly the ones adapter_cannot() refuses.
@@ -48,8 +50,12 @@
 #define MAX_STOP 8
 
 /* The headers compared: content type, auth and API version. */
-static const char *const compared_headers[] = {"content-type", "authorization", "x-api-key",
-                                               "anthropic-version", NULL};
+static const char *const compared_headers[] = {"content-type",      "authorization",  "x-api-key",
+                                               "anthropic-version", "x-goog-api-key", NULL};
+
+/* The Vertex project and region both sides are given (bodies.ts). */
+#define VERTEX_PROJECT "assay-oracle"
+#define VERTEX_REGION "us-east5"
 
 /* tsc (TypeScript from the lockfile) with args; its exit status, output in *out. */
 static int
@@ -305,6 +311,14 @@ static const char anthropic_body[] =
     "{\"id\":\"msg_oracle\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\","
     "\"content\":[{\"type\":\"text\",\"text\":\"ok\"}],\"stop_reason\":\"end_turn\","
     "\"stop_sequence\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}";
+static const char gemini_body[] =
+    "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"ok\"}],\"role\":\"model\"},"
+    "\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":1,"
+    "\"candidatesTokenCount\":1,\"totalTokenCount\":2},\"modelVersion\":\"m\"}";
+static const char gemini_stream[] =
+    "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"ok\"}],\"role\":\"model\"},"
+    "\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":1,"
+    "\"candidatesTokenCount\":1,\"totalTokenCount\":2},\"modelVersion\":\"m\"}\r\n\r\n";
 static const char anthropic_stream[] =
     "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_oracle\","
     "\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],"
@@ -361,10 +375,12 @@ wire_cb(struct evhttp_request *req, void *arg)
 	evbuffer_copyout(in, w->body, len);
 	w->body[len] = '\0';
 
-	const char *answer =
-	    w->api == API_ANTHROPIC   ? (w->stream ? anthropic_stream : anthropic_body)
-	    : w->api == API_RESPONSES ? (w->stream ? responses_stream : responses_body)
-	                              : (w->stream ? openai_stream : openai_body);
+	const char *answer = w->api == API_ANTHROPIC || w->api == API_VERTEX
+	                         ? (w->stream ? anthropic_stream : anthropic_body)
+	                     : w->api == API_RESPONSES
+	                         ? (w->stream ? responses_stream : responses_body)
+	                     : w->api == API_GEMINI ? (w->stream ? gemini_stream : gemini_body)
+	                                            : (w->stream ? openai_stream : openai_body);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 	                  w->stream ? "text/event-stream" : "application/json");
 	struct evbuffer *out = evbuffer_new();
@@ -394,6 +410,33 @@ wire_stop(struct wire *w)
 	event_base_free(w->base);
 }
 
+/*
+ * The URL Assay sends b to, given the host an SDK is given: the OpenAI and
+ * Anthropic base URL is the host + /v1 (Assay's convention); Gemini's is
+ * the host (as @google/genai's baseUrl); Vertex's the publisher under the
+ * host in the project and region bodies.ts names (endpoint_vertex_url, as
+ * --vertex-project and --vertex-region build it). The caller frees it.
+ */
+static char *
+request_url(const struct built *b, const char *host)
+{
+	if (b->api == API_GEMINI)
+		return adapter_request_url(b->api, host, b->call.model, b->call.stream);
+	if (b->api == API_VERTEX) {
+		char *publisher = NULL, err[256];
+		cr_assert_eq(endpoint_vertex_url(host, VERTEX_PROJECT, VERTEX_REGION, &publisher,
+		                                 err, sizeof err),
+		             0, "%s", err);
+		char *u = adapter_request_url(b->api, publisher, b->call.model, b->call.stream);
+		free(publisher);
+		return u;
+	}
+	char *base = xasprintf("%s/v1", host);
+	char *u = adapter_url(b->api, base);
+	free(base);
+	return u;
+}
+
 /* Send one request through the engine and wait (bounded) until it ended. */
 static void
 wire_send(struct wire *w, struct engine *e, const struct built *b, const char *key)
@@ -401,7 +444,9 @@ wire_send(struct wire *w, struct engine *e, const struct built *b, const char *k
 	wire_forget(w);
 	w->api = b->api;
 	w->stream = b->call.stream;
-	char *url = adapter_url(b->api, w->base_url);
+	char *host = xstrndup(w->base_url, strlen(w->base_url) - strlen("/v1"));
+	char *url = request_url(b, host);
+	free(host);
 	char *body = adapter_body(b->api, &b->call, NULL);
 	cr_assert_not_null(body, "%s: adapter_body() refused it", b->id);
 	struct engine_request req = {.pool = "oracle",
@@ -462,6 +507,16 @@ in_list(const json_t *list, const char *s)
 			return 1;
 	}
 	return 0;
+}
+
+/* The API version a request announces: (Vertex) its body's
+ * anthropic_version, which Vertex reads, else Anthropic's anthropic-version
+ * header; NULL for none. */
+static const char *
+announced_version(const json_t *headers, const json_t *body)
+{
+	const char *v = json_str(body, "anthropic_version");
+	return v != NULL ? v : json_str(headers, "anthropic-version");
 }
 
 static int
@@ -532,7 +587,8 @@ static void
 compare_with_sdks(const struct built *b, const struct wire *w, const char *our_url,
                   const json_t *sdks, const json_t *gap, json_t *gaps)
 {
-	const char *ours = json_str(w->headers, "anthropic-version");
+	json_t *our_body = json_loads(w->body, 0, NULL);
+	const char *ours = announced_version(w->headers, our_body);
 	int exact = 0;
 	const char *name;
 	json_t *cap;
@@ -540,7 +596,7 @@ compare_with_sdks(const struct built *b, const struct wire *w, const char *our_u
 	{
 		const json_t *h = json_object_get(cap, "headers");
 		const char *agent = json_str(h, "user-agent") ? json_str(h, "user-agent") : name;
-		const char *version = json_str(h, "anthropic-version");
+		const char *version = announced_version(h, json_object_get(cap, "body"));
 		int same = same_version(ours, version);
 		exact += same;
 		json_t *d = request_diffs(w, our_url, cap);
@@ -568,6 +624,7 @@ compare_with_sdks(const struct built *b, const struct wire *w, const char *our_u
 	cr_expect_eq(exact, 1,
 	             "%s: %d of the SDKs speak the API version Assay announces (%s), not 1", b->id,
 	             exact, ours ? ours : "none");
+	json_decref(our_body);
 }
 
 Test(request_shapes, requests_equal_the_official_sdks, .timeout = 600)
@@ -584,7 +641,6 @@ Test(request_shapes, requests_equal_the_official_sdks, .timeout = 600)
 	cr_assert_eq(json_object_size(captures), json_array_size(intents),
 	             "bodies.js answered %zu intents of %zu", json_object_size(captures),
 	             json_array_size(intents));
-	char *oracle_base = xasprintf("%s/v1", base); /* Assay's base URLs end in /v1 */
 
 	struct wire w;
 	wire_start(&w);
@@ -619,12 +675,14 @@ Test(request_shapes, requests_equal_the_official_sdks, .timeout = 600)
 		} else {
 			wire_send(&w, e, &b, key);
 			/* the path on the wire is the one of the URL the engine was given */
-			char *wire_url = adapter_url(b.api, w.base_url);
-			cr_expect_str_eq(w.uri, wire_url + strlen(w.base_url) - strlen("/v1"),
+			char *wire_host = xstrndup(w.base_url, strlen(w.base_url) - strlen("/v1"));
+			char *wire_url = request_url(&b, wire_host);
+			cr_expect_str_eq(w.uri, wire_url + strlen(wire_host),
 			                 "%s: the engine sent to another path than %s", b.id,
 			                 wire_url);
 			free(wire_url);
-			char *our_url = adapter_url(b.api, oracle_base);
+			free(wire_host);
+			char *our_url = request_url(&b, base);
 			compare_with_sdks(&b, &w, our_url, sdks, gap, gaps);
 			free(our_url);
 			sent++;
@@ -648,7 +706,6 @@ Test(request_shapes, requests_equal_the_official_sdks, .timeout = 600)
 	json_decref(gaps);
 	engine_free(e);
 	wire_stop(&w);
-	free(oracle_base);
 	json_decref(data);
 	json_decref(captures);
 	free(node);

@@ -16,11 +16,20 @@
 // version: `anthropic` (1.x, anthropic-version 2026-10-21, no sampling
 // parameters, key as Authorization: Bearer) and `anthropic-2023-06-01` (the
 // last 0.x, the version whose header Assay sends). The test holds Assay to
-// the one whose anthropic-version equals Assay's own.
+// the one whose anthropic-version equals Assay's own. Gemini's own API:
+// @google/genai (the only Gemini SDK). Claude on Vertex AI: two
+// AnthropicVertex SDKs, `vertex` (1.x, whose body carries the 2026-10-21
+// version it copies from its header) and `vertex-2023-10-16` (the last 0.x,
+// anthropic_version vertex-2023-10-16, the value Anthropic's Vertex docs
+// name and Assay sends); there the version is the body's anthropic_version.
 
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import Anthropic2023 from 'anthropic-sdk-2023-06-01';
+import { GoogleGenAI, FunctionCallingConfigMode, ThinkingLevel } from '@google/genai';
+import type { Content, GenerateContentConfig, GenerateContentParameters, Schema, Tool } from '@google/genai';
+import { AnthropicVertex } from '@anthropic-ai/vertex-sdk';
+import { AnthropicVertex as AnthropicVertex2023 } from 'anthropic-vertex-sdk-2023';
 import data from './intents.json' with { type: 'json' };
 
 type Role = 'system' | 'user' | 'assistant';
@@ -40,7 +49,7 @@ interface ToolIntent {
 
 interface Intent {
   id: string;
-  api: 'openai' | 'anthropic' | 'responses';
+  api: 'openai' | 'anthropic' | 'responses' | 'gemini' | 'vertex';
   model: string;
   messages: Message[];
   max_tokens?: number;
@@ -97,7 +106,8 @@ function readIntent(raw: unknown): Intent {
   if (!isObject(raw)) fail('an intent is not an object');
   const id = str(raw, 'id', '?');
   const api = str(raw, 'api', id);
-  if (api !== 'openai' && api !== 'anthropic' && api !== 'responses')
+  if (api !== 'openai' && api !== 'anthropic' && api !== 'responses' && api !== 'gemini' &&
+      api !== 'vertex')
     fail(`${id}: unknown api ${api}`);
   const msgs = raw['messages'];
   if (!Array.isArray(msgs)) fail(`${id}: messages is not an array`);
@@ -606,6 +616,171 @@ async function anthropic2023Call(it: Intent, capture: CaptureFetch): Promise<Out
 }
 
 // ---------------------------------------------------------------------------
+// Gemini's own API (generateContent, streamGenerateContent?alt=sse), in
+// @google/genai's types. The SDK's default API version is v1 since 3.x;
+// Assay asks v1beta of a bare host (what relays' Gemini routes serve, and
+// Google's REST examples use): the oracle names that version, an SDK
+// option. The system text is systemInstruction (the SDK adds role user),
+// turns are user and model, the limit is maxOutputTokens, logprobs are
+// responseLogprobs with logprobs alternatives, JSON mode is
+// responseMimeType application/json, a tool is a function declaration
+// (its schema given as JSON Schema: the SDK writes its types in Gemini's
+// Type names) and a forced call is functionCallingConfig mode ANY
+// (allowedFunctionNames for a named one). A reasoning model's effort is
+// thinkingConfig.thinkingLevel on Gemini 3, a thinkingBudget on 2.x, "none"
+// a thinking budget of 0.
+
+const geminiLevels: { [effort: string]: ThinkingLevel } = {
+  minimal: ThinkingLevel.MINIMAL,
+  low: ThinkingLevel.LOW,
+  medium: ThinkingLevel.MEDIUM,
+  high: ThinkingLevel.HIGH,
+};
+
+const geminiBudgets: { [effort: string]: number } = { none: 0, minimal: 128, low: 256, medium: 1024, high: 1024 };
+
+function geminiParams(it: Intent): GenerateContentParameters {
+  const contents = it.messages
+    .filter((m) => m.role !== 'system')
+    .map((m): Content => ({ role: m.role === 'assistant' ? 'model' : 'user', parts: [{ text: m.content }] }));
+  const config: GenerateContentConfig = {};
+  const system = systemText(it);
+  if (system !== undefined) config.systemInstruction = system;
+  if (it.max_tokens !== undefined) config.maxOutputTokens = it.max_tokens;
+  if (it.temperature !== undefined && !it.rules.no_temperature) config.temperature = it.temperature;
+  if (it.stop !== undefined) config.stopSequences = it.stop;
+  if (it.top_logprobs !== undefined) {
+    config.responseLogprobs = true;
+    config.logprobs = it.top_logprobs;
+  }
+  if (it.json_object) config.responseMimeType = 'application/json';
+  // Gemini 2.x takes a thinking budget, not a level (within the reserve
+  // Assay keeps for the effort); "none" is a budget of 0 on any model
+  const effort = it.rules.effort;
+  if (effort !== undefined && effort !== null) {
+    const level = geminiLevels[effort];
+    const budget = geminiBudgets[effort];
+    const gemini2 = it.model.replace(/^models\//, '').startsWith('gemini-2');
+    if (budget !== undefined && (level === undefined || gemini2))
+      config.thinkingConfig = { thinkingBudget: budget };
+    else if (level !== undefined) config.thinkingConfig = { thinkingLevel: level };
+  }
+  if (it.tool !== undefined) {
+    // a JSON Schema where the type says Schema: the SDK's own conversion is
+    // what the body shows
+    const parameters = it.tool.schema as Schema;
+    const tool: Tool = { functionDeclarations: [{ name: it.tool.name, parameters }] };
+    const decl = tool.functionDeclarations?.[0];
+    if (decl !== undefined && it.tool.description !== undefined) decl.description = it.tool.description;
+    config.tools = [tool];
+    const mode = it.tool.choice === 'auto' ? FunctionCallingConfigMode.AUTO : FunctionCallingConfigMode.ANY;
+    config.toolConfig = {
+      functionCallingConfig:
+        it.tool.choice === 'named' ? { mode, allowedFunctionNames: [it.tool.name] } : { mode },
+    };
+  }
+  return { model: it.model, contents, config };
+}
+
+const geminiResponse = {
+  candidates: [{ content: { parts: [{ text: 'ok' }], role: 'model' }, finishReason: 'STOP', index: 0 }],
+  usageMetadata: { promptTokenCount: 1, candidatesTokenCount: 1, totalTokenCount: 2 },
+  modelVersion: 'm',
+  responseId: 'UxQ6aM_sKbjFnvgPocrJaA',
+};
+
+// The field exists (responseLogprobs) but Google's current models refuse
+// it with a 400 ("Logprobs is not enabled for models/gemini-2.5-pro",
+// googleapis/python-genai issue 1921): an intent no request can carry.
+function geminiCannot(it: Intent): string | undefined {
+  if (it.top_logprobs !== undefined) return "logprobs refused by the Gemini API's current models";
+  return undefined;
+}
+
+async function geminiCall(it: Intent, capture: CaptureFetch): Promise<Outcome> {
+  const cannot = geminiCannot(it);
+  if (cannot !== undefined) return { cannot };
+  const client = new GoogleGenAI({
+    apiKey: data.api_key,
+    httpOptions: { baseUrl: data.base_url, apiVersion: 'v1beta', fetch: capture.fetch },
+  });
+  const p = geminiParams(it);
+  if (it.stream) {
+    capture.answer = () => sse(`data: ${JSON.stringify(geminiResponse)}\r\n\r\n`);
+    let text = '';
+    for await (const chunk of await client.models.generateContentStream(p)) text += chunk.text ?? '';
+    expectText(it, text);
+  } else {
+    capture.answer = json(geminiResponse);
+    expectText(it, (await client.models.generateContent(p)).text ?? '');
+  }
+  return capture.take(it);
+}
+
+// ---------------------------------------------------------------------------
+// Claude on Vertex AI: the Messages request of each API version, sent by
+// the AnthropicVertex SDK of that version (it moves the model into the URL,
+// projects/PROJECT/locations/REGION/publishers/anthropic/models/MODEL:
+// rawPredict or :streamRawPredict, and the version into the body). The
+// OAuth token comes from a stand-in auth client, as Google's would give it.
+
+const vertexProject = 'assay-oracle';
+const vertexRegion = 'us-east5';
+type VertexAuth = NonNullable<ConstructorParameters<typeof AnthropicVertex>[0]>['authClient'];
+type Vertex2023Auth = NonNullable<ConstructorParameters<typeof AnthropicVertex2023>[0]>['authClient'];
+const tokenHeaders = async () => new Headers({ Authorization: `Bearer ${data.api_key}` });
+
+async function vertexCall(it: Intent, capture: CaptureFetch): Promise<Outcome> {
+  const cannot = anthropicCannot(it);
+  if (cannot !== undefined) return { cannot };
+  const client = new AnthropicVertex({
+    baseURL: `${data.base_url}/v1`,
+    region: vertexRegion,
+    projectId: vertexProject,
+    authClient: { getRequestHeaders: tokenHeaders } as unknown as VertexAuth,
+    fetch: capture.fetch,
+    maxRetries: 0,
+  });
+  const p = anthropicParams(it);
+  capture.answer = anthropicAnswer(it);
+  if (it.stream) {
+    const s: Anthropic.MessageCreateParamsStreaming = { ...p, stream: true };
+    let text = '';
+    for await (const e of await client.messages.create(s))
+      if (e.type === 'content_block_delta' && e.delta.type === 'text_delta') text += e.delta.text;
+    expectText(it, text);
+  } else {
+    expectText(it, blockText((await client.messages.create(p)).content));
+  }
+  return capture.take(it);
+}
+
+async function vertex2023Call(it: Intent, capture: CaptureFetch): Promise<Outcome> {
+  const cannot = anthropicCannot(it);
+  if (cannot !== undefined) return { cannot };
+  const client = new AnthropicVertex2023({
+    baseURL: `${data.base_url}/v1`,
+    region: vertexRegion,
+    projectId: vertexProject,
+    authClient: { getRequestHeaders: tokenHeaders } as unknown as Vertex2023Auth,
+    fetch: capture.fetch,
+    maxRetries: 0,
+  });
+  const p = anthropic2023Params(it);
+  capture.answer = anthropicAnswer(it);
+  if (it.stream) {
+    const s: Anthropic2023.MessageCreateParamsStreaming = { ...p, stream: true };
+    let text = '';
+    for await (const e of await client.messages.create(s))
+      if (e.type === 'content_block_delta' && e.delta.type === 'text_delta') text += e.delta.text;
+    expectText(it, text);
+  } else {
+    expectText(it, blockText((await client.messages.create(p)).content));
+  }
+  return capture.take(it);
+}
+
+// ---------------------------------------------------------------------------
 // The capturing fetch: one request per call, answered with a canned response
 
 function json(body: object): () => Response {
@@ -666,6 +841,13 @@ async function main(): Promise<void> {
       out[it.id] = { openai: await openaiCall(it, capture) };
     } else if (it.api === 'responses') {
       out[it.id] = { openai: await responsesCall(it, capture) };
+    } else if (it.api === 'gemini') {
+      out[it.id] = { gemini: await geminiCall(it, capture) };
+    } else if (it.api === 'vertex') {
+      out[it.id] = {
+        vertex: await vertexCall(it, capture),
+        'vertex-2023-10-16': await vertex2023Call(it, capture),
+      };
     } else {
       out[it.id] = {
         anthropic: await anthropicCall(it, capture),
