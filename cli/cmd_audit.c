@@ -25,6 +25,7 @@
 #include "probes/canary.h"
 #include "base/yamltree.h"
 #include "scoring/listing.h"
+#include "scoring/origin.h"
 #include "scoring/posture.h"
 #include "probes/models_list.h"
 #include "probes/plainhttp.h"
@@ -38,7 +39,7 @@ usage(FILE *f)
 	      "openai|anthropic|responses]\n"
 	      "                   [--json] [--timeout SECONDS] [--ca-file FILE]\n"
 	      "                   [--insecure-skip-tls-verify] [--deep] [--budget TOKENS]\n"
-	      "                   [--time-scale X]\n"
+	      "                   [--time-scale X] [--channel CHANNEL]\n"
 	      "                   [--header 'Name: value']... [--header-env 'Name: VAR']...\n"
 	      "                   [--auth bearer|x-api-key|api-key]\n"
 	      "                   [--azure-deployment NAME --azure-api-version VERSION]\n"
@@ -72,6 +73,9 @@ usage(FILE *f)
 	      "after the audit: any use of them is credential_harvesting. --canary-report URL\n"
 	      "plants a canary on a serve's canary listener at URL instead (canary_url: in its\n"
 	      "config: one the relay can reach) and asks it what it saw after the wait.\n"
+	      "--channel says which channel the relay sells a Claude model through (official,\n"
+	      "bedrock, vertex, cloud, reverse): serving it through another backend is\n"
+	      "channel_misrepresented; without it the backends seen are only reported.\n"
 	      "Exit status: 0 genuine,\n"
 	      "1 misbehaving, 2 usage or config error, 3 suspect, inconclusive or unreachable.\n",
 	      f);
@@ -147,6 +151,9 @@ print_report(const struct audit_run *run, const struct assessment *a, const char
 		        a->listing_note ? a->listing_note : "");
 		free(lurl);
 	}
+	if (a->origin_note != NULL)
+		fprintf(f, "\nbackend origin (channel claimed: %s): %s\n",
+		        run->target.channel ? run->target.channel : "unclaimed", a->origin_note);
 	posture_print(posture, f);
 	fprintf(f, "\nrequests: %d planned, %d succeeded%s\n", a->requests, a->ok_requests,
 	        a->requests > 0 && !assessment_reliable(a) ? " (unreliable: too few to judge)"
@@ -269,6 +276,9 @@ print_deep_cost(const struct catalog *cat, const struct baseline_model *m)
 	fputc('\n', stderr);
 }
 
+/* Long options without a letter of their own. */
+enum { OPT_CHANNEL = 1001 };
+
 int
 cmd_audit(int argc, char **argv)
 {
@@ -286,6 +296,7 @@ cmd_audit(int argc, char **argv)
 	    {"canary-listen", required_argument, NULL, 'L'},
 	    {"canary-url", required_argument, NULL, 'U'},
 	    {"canary-report", required_argument, NULL, 'R'},
+	    {"channel", required_argument, NULL, OPT_CHANNEL},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -293,6 +304,7 @@ cmd_audit(int argc, char **argv)
 	endpoint_options_init(&ep);
 	const char *api_opt = NULL;
 	const char *ca_file = NULL;
+	const char *channel = NULL; /* --channel: the channel the relay claims */
 	int json = 0, insecure = 0, deep = 0;
 	double budget = -1; /* -1: the default */
 	char err[1024];
@@ -369,6 +381,17 @@ cmd_audit(int argc, char **argv)
 			break;
 		case 'R':
 			canary_report = optarg;
+			break;
+		case OPT_CHANNEL:
+			if (origin_channel_from_name(optarg) < 0) {
+				fprintf(stderr,
+				        "assay audit: --channel is unclaimed, official, bedrock, "
+				        "vertex, "
+				        "cloud or reverse, not '%s'\n",
+				        optarg);
+				goto usage_error;
+			}
+			channel = optarg;
 			break;
 		case 'h':
 			endpoint_options_release(&ep);
@@ -461,6 +484,7 @@ cmd_audit(int argc, char **argv)
 	if (base == NULL || engine == NULL)
 		fatal(70, "cannot set up the event loop or libcurl");
 	baseline_request_rules(claimed, &target.rules);
+	target.channel = channel ? xstrdup(channel) : NULL;
 	/* Azure's lists (/openai/models, /openai/deployments) are not in the
 	 * OpenAI shape: not asked, rather than a list that is not there */
 	target.list_models = !endpoint_is_azure_deployment(target.base_url);

@@ -59,6 +59,7 @@
 #include "scoring/listing.h"
 #include "scoring/ledger.h"
 #include "scoring/monitor.h"
+#include "scoring/origin.h"
 #include "scoring/timeline.h"
 #include "storage/store.h"
 #include "web/board.h"
@@ -626,6 +627,7 @@ cmd_serve(int argc, char **argv)
 			 * model list of its own (the audit's alike) */
 			t.list_models = !endpoint_is_azure_deployment(r->base_url);
 			t.budget_tokens = AUDIT_BUDGET_TOKENS;
+			t.channel = (char *)origin_channel_name((enum origin_channel)r->channel);
 			if (known == NULL)
 				baseline_infer_release(&standin);
 			board_declare(s.board, r->name, r->models[m], api_name(r->api),

@@ -13,6 +13,7 @@
 #include "base/util.h"
 #include "base/yamltree.h"
 #include "scoring/baseline.h"
+#include "scoring/origin.h"
 #include "web/server.h"
 
 void
@@ -396,9 +397,9 @@ static int
 load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char *err,
            size_t errlen)
 {
-	static const char *const keys[] = {"name",    "base_url", "api",    "key_env",
-	                                   "auth",    "headers",  "models", "interval",
-	                                   "passive", "azure",    NULL};
+	static const char *const keys[] = {"name",    "base_url", "api",     "key_env",
+	                                   "auth",    "headers",  "models",  "interval",
+	                                   "passive", "azure",    "channel", NULL};
 	const char *file = c->path;
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
@@ -445,6 +446,14 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 	              err, errlen) != 0)
 		return -1;
 	r->auth = (enum auth_kind)auth;
+	/* the channel it sells (scoring/origin.h): serving through another is
+	 * channel_misrepresented; unclaimed, the origin is only reported */
+	int channel = CHANNEL_UNCLAIMED;
+	if (load_name(n, "channel", origin_channel_from_name,
+	              "unclaimed, official, bedrock, vertex, cloud or reverse", file, &channel, err,
+	              errlen) != 0)
+		return -1;
+	r->channel = channel;
 	/* Azure's SDK sends the key as api-key on deployment URLs */
 	if (r->auth == AUTH_DEFAULT && r->api != API_ANTHROPIC &&
 	    endpoint_is_azure_deployment(r->base_url))

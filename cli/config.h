@@ -46,6 +46,7 @@ struct config_relay {
 	size_t n_models;
 	int64_t interval_us;
 	struct config_passive passive;
+	int channel; /* channel: the enum origin_channel it claims (scoring/origin.h) */
 };
 
 struct config {

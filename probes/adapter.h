@@ -132,6 +132,9 @@ struct adapter_parse {
 	int args_whole;           /* args came whole: later deltas add nothing */
 	long tool_block;          /* Anthropic stream: the first tool_use block's
 	                           * index, -1 none yet */
+	struct buf thinking;      /* Anthropic: the first thinking block's text */
+	struct buf signature;     /* ... and its signature */
+	long thinking_block;      /* Anthropic stream: that block's index, -1 none */
 	int saw_done;             /* [DONE], message_stop or a Responses end event */
 	int failed;               /* parse failed: obs->error is set */
 	size_t stop_after_chunks; /* 0: read all; else stop the stream past this */

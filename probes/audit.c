@@ -25,6 +25,7 @@ audit_target_copy(struct audit_target *dst, const struct audit_target *src)
 	dst->model = xstrdup(src->model);
 	dst->api_key = src->api_key ? xstrdup(src->api_key) : NULL;
 	dst->headers = http_headers_copy(src->headers, src->n_headers);
+	dst->channel = src->channel ? xstrdup(src->channel) : NULL;
 }
 
 void
@@ -38,6 +39,7 @@ audit_target_release(struct audit_target *t)
 		free(t->api_key);
 	}
 	http_headers_free(t->headers, t->n_headers);
+	free(t->channel);
 	memset(t, 0, sizeof *t);
 }
 

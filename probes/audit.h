@@ -69,6 +69,9 @@ struct audit_target {
 	 * per request so far, is not sent, nor any after it (ERR_NOT_SENT,
 	 * not_needed, "not sent: ... budget"). 0: no budget. */
 	long budget_tokens;
+	/* the channel the relay claims to sell (config `channel:`; a name of
+	 * scoring/origin.h's enum origin_channel), owned; NULL: unclaimed */
+	char *channel;
 };
 
 /* The default budget of `assay audit` and serve's runs: a reasoning

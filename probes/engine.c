@@ -294,6 +294,9 @@ protocol_header(const char *line, size_t len)
 	    {"anthropic-organization-id:", OBS_HDR_ANTHROPIC_ORG},
 	    {"openai-organization:", OBS_HDR_OPENAI_ORG},
 	    {"openai-version:", OBS_HDR_OPENAI_ORG},
+	    {"x-amzn-", OBS_HDR_AMZN},
+	    {"x-goog-", OBS_HDR_GOOG},
+	    {"x-cloudaicompanion-", OBS_HDR_GOOG},
 	};
 	for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
 		size_t k = strlen(marks[i].prefix);

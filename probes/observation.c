@@ -74,6 +74,8 @@ observation_release(struct observation *o)
 	free(o->tool_id);
 	free(o->tool_name);
 	free(o->tool_args);
+	free(o->thinking);
+	free(o->signature);
 	observation_init(o);
 }
 
@@ -106,6 +108,8 @@ static const struct bit_name {
       {OBS_HDR_OPENAI_RATELIMIT, "x-ratelimit-*"},
       {OBS_HDR_ANTHROPIC_ORG, "anthropic-organization-id"},
       {OBS_HDR_OPENAI_ORG, "openai-organization"},
+      {OBS_HDR_AMZN, "x-amzn-*"},
+      {OBS_HDR_GOOG, "x-goog-*"},
       {0, NULL},
 };
 

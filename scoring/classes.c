@@ -46,6 +46,11 @@ static const struct class_info table[CLASS__COUNT] = {
                                   "rewrites answers",
                                   "Changes what the model wrote (wallet addresses, links, "
                                   "install commands, code) on its way to the client."},
+    [CLASS_CHANNEL_MISREPRESENTED] = {"channel_misrepresented", 1, FP_BUDGET_MISBEHAVING,
+                                      "another channel",
+                                      "Serves the model through another backend than the "
+                                      "channel it sells (Bedrock, Vertex, a reverse-engineered "
+                                      "client, a translator in front of another model)."},
 };
 
 const struct class_info *

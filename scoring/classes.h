@@ -23,6 +23,7 @@ enum finding_class {
 	CLASS_CREDENTIAL_HARVESTING, /* appended: the ledger stores classes as bits */
 	CLASS_TOOL_TAMPERING,
 	CLASS_RESPONSE_TAMPERING,
+	CLASS_CHANNEL_MISREPRESENTED, /* serves through another backend than claimed */
 	CLASS__COUNT
 };
 

@@ -32,6 +32,7 @@ static const struct detector *const detectors[] = {
     &detector_context,         &detector_latency,     &detector_params,
     &detector_stream_buffered, &detector_cached,      &detector_usage_totals,
     &detector_harvest,         &detector_fingerprint, &detector_tamper,
+    &detector_origin,
 };
 #define N_DETECTORS (sizeof detectors / sizeof detectors[0])
 
