@@ -14,6 +14,7 @@
 #include "cli/config.h"
 #include "cli/options.h"
 #include "cli/endpoint_options.h"
+#include "cli/verify_thinking.h"
 #include "base/util.h"
 #include "probes/audit.h"
 #include "probes/catalog.h"
@@ -39,7 +40,7 @@ usage(FILE *f)
 	      "openai|anthropic|responses]\n"
 	      "                   [--json] [--timeout SECONDS] [--ca-file FILE]\n"
 	      "                   [--insecure-skip-tls-verify] [--deep] [--budget TOKENS]\n"
-	      "                   [--time-scale X] [--channel CHANNEL]\n"
+	      "                   [--time-scale X] [--channel CHANNEL] [--verify-key-env VAR]\n"
 	      "                   [--header 'Name: value']... [--header-env 'Name: VAR']...\n"
 	      "                   [--auth bearer|x-api-key|api-key]\n"
 	      "                   [--azure-deployment NAME --azure-api-version VERSION]\n"
@@ -76,6 +77,11 @@ usage(FILE *f)
 	      "--channel says which channel the relay sells a Claude model through (official,\n"
 	      "bedrock, vertex, cloud, reverse): serving it through another backend is\n"
 	      "channel_misrepresented; without it the backends seen are only reported.\n"
+	      "--verify-key-env VAR (an official Anthropic key's variable) asks the Claude\n"
+	      "model to think once (up to 1280 output tokens on the relay) and sends the\n"
+	      "thinking block back to the official API (--verify-base-url, default\n"
+	      "https://api.anthropic.com; one more request there), which refuses a forged\n"
+	      "signature; --deep sends the thinking request too, without the check.\n"
 	      "Exit status: 0 genuine,\n"
 	      "1 misbehaving, 2 usage or config error, 3 suspect, inconclusive or unreachable.\n",
 	      f);
@@ -277,7 +283,7 @@ print_deep_cost(const struct catalog *cat, const struct baseline_model *m)
 }
 
 /* Long options without a letter of their own. */
-enum { OPT_CHANNEL = 1001 };
+enum { OPT_CHANNEL = 1001, OPT_VERIFY_KEY_ENV, OPT_VERIFY_BASE_URL };
 
 int
 cmd_audit(int argc, char **argv)
@@ -297,6 +303,8 @@ cmd_audit(int argc, char **argv)
 	    {"canary-url", required_argument, NULL, 'U'},
 	    {"canary-report", required_argument, NULL, 'R'},
 	    {"channel", required_argument, NULL, OPT_CHANNEL},
+	    {"verify-key-env", required_argument, NULL, OPT_VERIFY_KEY_ENV},
+	    {"verify-base-url", required_argument, NULL, OPT_VERIFY_BASE_URL},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -305,6 +313,9 @@ cmd_audit(int argc, char **argv)
 	const char *api_opt = NULL;
 	const char *ca_file = NULL;
 	const char *channel = NULL; /* --channel: the channel the relay claims */
+	/* --verify-key-env: an official Anthropic key's variable, to send
+	 * thinking blocks back with; --verify-base-url: that API's root */
+	const char *verify_env = NULL, *verify_base = VERIFY_OFFICIAL_BASE;
 	int json = 0, insecure = 0, deep = 0;
 	double budget = -1; /* -1: the default */
 	char err[1024];
@@ -393,6 +404,12 @@ cmd_audit(int argc, char **argv)
 			}
 			channel = optarg;
 			break;
+		case OPT_VERIFY_KEY_ENV:
+			verify_env = optarg;
+			break;
+		case OPT_VERIFY_BASE_URL:
+			verify_base = optarg;
+			break;
 		case 'h':
 			endpoint_options_release(&ep);
 			usage(stdout);
@@ -421,6 +438,17 @@ cmd_audit(int argc, char **argv)
 	}
 	if (config_check_url(base_url, err, sizeof err) != 0) {
 		fprintf(stderr, "assay audit: %s\n", err);
+		goto usage_error;
+	}
+	const char *verify_key = NULL;
+	if (verify_env != NULL && (verify_key = getenv(verify_env)) == NULL) {
+		fprintf(stderr,
+		        "assay audit: environment variable '%s' (--verify-key-env) is not set\n",
+		        verify_env);
+		goto usage_error;
+	}
+	if (config_check_url(verify_base, err, sizeof err) != 0) {
+		fprintf(stderr, "assay audit: --verify-base-url: %s\n", err);
 		goto usage_error;
 	}
 	const char *key = NULL;
@@ -491,6 +519,16 @@ cmd_audit(int argc, char **argv)
 	/* a reasoning model's default audit stays cheap; --deep says its cost
 	 * before it sends, and is not cut short by the default */
 	target.budget_tokens = budget >= 0 ? (long)budget : deep ? 0 : AUDIT_BUDGET_TOKENS;
+	/* the thinking request asked for by --verify-key-env gets room of its
+	 * own in the default budget */
+	if (verify_key != NULL && budget < 0 && !deep) {
+		target.budget_tokens += VERIFY_BUDGET_TOKENS;
+		fprintf(
+		    stderr,
+		    "assay audit: --verify-key-env adds a thinking request (the budget grows by "
+		    "%d tokens) and one request to the official API\n",
+		    VERIFY_BUDGET_TOKENS);
+	}
 	/* the rest of the audit is not sent once the counts already convict */
 	struct scorer_stop stop;
 	scorer_stop_init(&stop, scorer, claimed);
@@ -553,7 +591,8 @@ cmd_audit(int argc, char **argv)
 	struct plainhttp plain;
 	plainhttp_start(&plain, engine, (enum api_kind)api, base_url);
 	struct audit_run *run = audit_run_to_end(base, engine, cat, &target,
-	                                         TIER_CHEAP | TIER_MEDIUM | (deep ? TIER_DEEP : 0),
+	                                         TIER_CHEAP | TIER_MEDIUM | (deep ? TIER_DEEP : 0) |
+	                                             (deep || verify_key ? TIER_THINKING : 0),
 	                                         3, (int64_t)(timeout_s * 1e6));
 
 	scorer_stop_release(&stop);
@@ -583,6 +622,13 @@ cmd_audit(int argc, char **argv)
 	 * token is for the listener alone */
 	if (target.canary != NULL)
 		audit_run_redact_canary(run, &canary);
+	/* thinking blocks sent back to the official API, before the scoring
+	 * that reads what it said */
+	if (verify_key != NULL && run->target.api == API_ANTHROPIC &&
+	    verify_thinking_signatures(run, verify_base, verify_key, ca_file) > 0)
+		fprintf(stderr,
+		        "assay audit: sent the thinking blocks back to the official API at %s\n",
+		        verify_base);
 	struct assessment a;
 	assessment_init(&a);
 	scorer_assess(scorer, run, claimed, &a);

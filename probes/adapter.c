@@ -65,6 +65,8 @@ adapter_cannot(enum api_kind api, const struct request_intent *in)
 			return "the Anthropic Messages API returns no token logprobs";
 		if (in->json_object)
 			return "the Anthropic Messages API has no JSON mode";
+	} else if (in->thinking_budget > 0) {
+		return "signed thinking blocks are the Anthropic Messages API's";
 	}
 	if (api == API_RESPONSES && in->n_stop > 0)
 		/* measured: "Unknown parameter: 'stop'. Did you mean 'store'?" */
@@ -211,7 +213,12 @@ anthropic_fields(json_t *root, const struct probe_call *call, const struct reque
 	                     : 1024));
 	json_t *msgs = messages_apart_from_system(root, "system", call);
 	json_object_set_new(root, "messages", msgs);
-	if (call->temperature >= 0 && !rules->no_temperature)
+	if (in->thinking_budget > 0)
+		/* extended thinking takes no temperature but 1: left out */
+		json_object_set_new(root, "thinking",
+		                    json_pack("{s:s, s:I}", "type", "enabled", "budget_tokens",
+		                              (json_int_t)in->thinking_budget));
+	else if (call->temperature >= 0 && !rules->no_temperature)
 		/* Anthropic's range is 0..1: 1 is already its most varied */
 		json_object_set_new(root, "temperature",
 		                    json_real(call->temperature > 1 ? 1 : call->temperature));

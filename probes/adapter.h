@@ -53,6 +53,8 @@ struct request_intent {
 	const char *tool_description;
 	const char *tool_schema; /* its arguments' JSON Schema, as JSON text */
 	enum tool_choice tool_choice;
+	long thinking_budget; /* > 0: Anthropic extended thinking with this
+	                       * budget_tokens (max_tokens must exceed it) */
 };
 
 /*

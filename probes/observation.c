@@ -76,6 +76,7 @@ observation_release(struct observation *o)
 	free(o->tool_args);
 	free(o->thinking);
 	free(o->signature);
+	free(o->signature_check_detail);
 	observation_init(o);
 }
 

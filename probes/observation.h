@@ -204,6 +204,16 @@ struct observation {
 	int thinking_truncated;
 	char *signature;      /* its signature, capped at OBS_SIGNATURE_CAP */
 	size_t signature_len; /* the signature's length as it came (0: none) */
+	/* the block sent back to the official API (assay audit
+	 * --verify-key-env): OBS_SIG_*, and what came back (owned; NULL) */
+	int signature_check;
+	char *signature_check_detail;
+};
+enum {
+	OBS_SIG_NOT_SENT = 0,
+	OBS_SIG_ACCEPTED, /* the official API took the block back */
+	OBS_SIG_REJECTED, /* it answered 400 naming the signature */
+	OBS_SIG_FAILED,   /* the check could not be made (error, other status) */
 };
 
 void observation_init(struct observation *o);

@@ -403,6 +403,8 @@ origin_read(const struct observation *o, struct origin_reading *r)
 		read_fields(&b, o);
 	} else {
 		read_error(&b, o);
+		if (b.len == 0)
+			return -1; /* an error that names no backend tells nothing */
 	}
 	/* a foreign strong mark first, in this order (a client channel over a
 	 * cloud leaves the cloud's marks too: Kiro's tooluse_) */

@@ -58,7 +58,7 @@ struct origin_reading {
 };
 
 /* Read one observation of an Anthropic-wire request. 0, or -1 when it has
- * nothing to read (no answer and no error body). Relay text quoted in the
+ * nothing to read (no answer, and no error naming a backend). Relay text quoted in the
  * evidence is cut short and made valid UTF-8; callers escape it. */
 int origin_read(const struct observation *o, struct origin_reading *r);
 

@@ -35,7 +35,7 @@ _Static_assert(ORIGIN__COUNT <= ASSESSMENT_ORIGIN_SLOTS, "the assessment holds e
 
 #define THINKING_PROBE "thinking-sig"
 
-static const char *const origin_probes[] = {NULL};
+static const char *const origin_probes[] = {THINKING_PROBE, NULL};
 
 static const char *
 backend_words(enum origin_backend b)
@@ -73,14 +73,18 @@ mix_note(const int *counts, int read, const char *channel)
 			buf_putf(&b, " (%s)", channel);
 		first = 0;
 	}
+	buf_puts(&b, ".");
 	return buf_take(&b, NULL);
 }
 
+/* The thinking blocks of the requests that asked for them, judged by
+ * their shape and by what the official API said of them sent back; a
+ * sentence of the facts goes into note (owned by the caller, may grow). */
 static void
-judge_signatures(struct detect_ctx *ctx)
+judge_signatures(struct detect_ctx *ctx, int claim, struct buf *note)
 {
-	int asked = 0, missing = 0, malformed = 0;
-	const char *probe = NULL;
+	int asked = 0, missing = 0, malformed = 0, accepted = 0, rejected = 0;
+	const char *probe = NULL, *refusal = NULL;
 	for (size_t i = 0; i < ctx->run->n_items; i++) {
 		const struct audit_item *it = &ctx->run->items[i];
 		if (strcmp(it->probe->id, THINKING_PROBE) != 0 || !observation_ok(it->obs))
@@ -93,9 +97,25 @@ judge_signatures(struct detect_ctx *ctx)
 		else if ((o->anthropic_marks & OBS_ANT_THINKING) &&
 		         !origin_signature_well_formed(o->signature, o->signature_len))
 			malformed++;
+		if (o->signature_check == OBS_SIG_ACCEPTED)
+			accepted++;
+		else if (o->signature_check == OBS_SIG_REJECTED) {
+			rejected++;
+			refusal = o->signature_check_detail;
+		} else if (o->signature_check == OBS_SIG_FAILED)
+			assessment_unjudged(ctx->a, "thinking signature",
+			                    o->signature_check_detail ? o->signature_check_detail
+			                                              : "the check failed");
 	}
 	if (asked == 0)
 		return;
+	buf_putf(note, " %d thinking request%s: %d with a thinking block", asked,
+	         asked == 1 ? "" : "s", asked - missing);
+	if (accepted > 0)
+		buf_putf(note, ", %d whose signature the official API accepted back", accepted);
+	if (rejected > 0)
+		buf_putf(note, ", %d whose signature it refused", rejected);
+	buf_puts(note, ".");
 	if (missing > 0) {
 		assessment_add(ctx->a, CLASS_PARAM_IGNORED, CONFIDENCE_HINT,
 		               "a thinking block with a signature where thinking was asked",
@@ -114,6 +134,20 @@ judge_signatures(struct detect_ctx *ctx)
 		               malformed, asked);
 		assessment_hint_last(ctx->a);
 	}
+	if (rejected == 0 || claim <= CHANNEL_UNCLAIMED)
+		return; /* unclaimed: the refusal is a fact of the note */
+	assessment_tested(ctx->a, 1);
+	/* only Anthropic's API is known to take back the blocks it signed: a
+	 * cloud's may be refused there honestly */
+	assessment_add(ctx->a, CLASS_CHANNEL_MISREPRESENTED,
+	               claim == CHANNEL_OFFICIAL ? CONFIDENCE_VIOLATION : CONFIDENCE_HINT,
+	               "a thinking block the official API takes back (it signed it)",
+	               refusal ? refusal : "refused", probe, NULL,
+	               "The official API refused %d of %d thinking blocks the relay returned, "
+	               "sent back to it unchanged: Anthropic's servers did not sign them (%s).",
+	               rejected, accepted + rejected, refusal ? refusal : "refused");
+	if (claim != CHANNEL_OFFICIAL)
+		assessment_hint_last(ctx->a);
 }
 
 static void
@@ -146,14 +180,19 @@ detect_origin(struct detect_ctx *ctx)
 			        !(o->headers_seen & OBS_HDR_ANTHROPIC_RATELIMIT);
 		}
 	}
-	judge_signatures(ctx);
 	if (read == 0)
 		return;
-	memcpy(a->origin_counts, counts, sizeof counts);
-	free(a->origin_note);
-	a->origin_note = mix_note(counts, read, channel);
-
 	int claim = origin_channel_from_name(run->target.channel);
+	memcpy(a->origin_counts, counts, sizeof counts);
+	struct buf note;
+	buf_init(&note, 0);
+	char *mix = mix_note(counts, read, channel);
+	buf_puts(&note, mix);
+	free(mix);
+	judge_signatures(ctx, claim, &note);
+	free(a->origin_note);
+	a->origin_note = buf_take(&note, NULL);
+
 	if (claim <= CHANNEL_UNCLAIMED)
 		return; /* a fact, never a finding */
 	assessment_tested(a, 1);
