@@ -158,7 +158,8 @@ starts(const char *s, const char *prefix)
 	return s != NULL && strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* Anthropic's shape: prefix, "01", then base62 to 24 characters in all. */
+/* Anthropic's shape: prefix, "0", then base62, 20 to 40 characters in all
+ * (24 in the ids seen; the docs' examples run shorter). */
 static int
 anthropic_id(const char *s, const char *prefix)
 {
@@ -166,7 +167,7 @@ anthropic_id(const char *s, const char *prefix)
 		return 0;
 	const char *rest = s + strlen(prefix);
 	size_t n = strlen(rest);
-	return n >= 24 && n <= 40 && rest[0] == '0' && all_alnum(rest, n);
+	return n >= 20 && n <= 40 && rest[0] == '0' && all_alnum(rest, n);
 }
 
 int
