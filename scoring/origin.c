@@ -31,7 +31,9 @@
  *                     references/fingerprint-matrix.md): kiro-* model
  *                     names (Kiro, over Bedrock), req_vrtx_ message ids,
  *                     tool_N tool ids and claude# signature prefixes
- *                     (Antigravity, over Vertex), msg_<UUID> ids; a missing
+ *                     (Antigravity, over Vertex), msg_<UUID> ids (a hint
+ *                     alone: relays mint ids so; with a tooluse_ tool id,
+ *                     Kiro's pair); a missing
  *                     inference_geo, rate-limit headers or signature as
  *                     negative evidence only.
  *   translators       chatcmpl- ids and OpenAI usage names left from the
@@ -199,6 +201,7 @@ struct reading_builder {
 	/* per backend: strong marks, hints */
 	int strong[ORIGIN__COUNT], weak[ORIGIN__COUNT];
 	const char *channel;
+	int uuid_id; /* the message id was a UUID */
 };
 
 static void PRINTFLIKE(2, 3) say(struct reading_builder *b, const char *fmt, ...)
@@ -271,17 +274,27 @@ read_ids(struct reading_builder *b, const struct observation *o)
 			mark(b, ORIGIN_TRANSLATOR, 1,
 			     "The message id is msg_ and a timestamp, as a translator makes it",
 			     id);
-		else if ((starts(id, "msg_") && is_uuid(id + 4)) || is_uuid(id))
-			mark(b, ORIGIN_REVERSE, 1,
+		else if ((starts(id, "msg_") && is_uuid(id + 4)) || is_uuid(id)) {
+			/* a relay may make its own ids so: alone a hint, with a
+			 * Converse tool id below Kiro's pair */
+			mark(b, ORIGIN_REVERSE, 0,
 			     "The message id is a UUID, which Anthropic's API never sends", id);
-		else if (anthropic_id(id, "msg_"))
+			b->uuid_id = 1;
+		} else if (anthropic_id(id, "msg_"))
 			mark(b, ORIGIN_ANTHROPIC, 0, "The message id has Anthropic's shape", id);
 		else
 			say(b, "The message id has no known backend's shape.");
 	}
 	const char *t = o->tool_id;
 	if (t != NULL) {
-		if (starts(t, "tooluse_"))
+		if (starts(t, "tooluse_") && b->uuid_id) {
+			mark(b, ORIGIN_REVERSE, 1,
+			     "The tool call id is Bedrock Converse's (tooluse_) under a UUID "
+			     "message "
+			     "id, as Kiro's channel writes them",
+			     t);
+			b->channel = "kiro";
+		} else if (starts(t, "tooluse_"))
 			mark(b, ORIGIN_BEDROCK, 1, "The tool call id has Bedrock's prefix tooluse_",
 			     t);
 		else if (starts(t, "toolu_bdrk_"))

@@ -85,7 +85,8 @@ struct assessment {
 	int partial_substitution;            /* some requests, not all, were another model */
 	int private_tokenizer_unlike_public; /* a model without a public tokenizer:
 	                                      * its counts fit no public one */
-	int protocol_matched;                /* every response had the official protocol's shape */
+	int protocol_matched;                /* every response had the official protocol's shape
+	                                      * (2: the claimed channel's backend's) */
 	/* where the claimed model's facts came from: a pack, or a stand-in
 	 * built from its name (scoring/identify.h); then the audit can
 	 * identify and catch another line served, not vouch: the verdict is

@@ -394,6 +394,11 @@ Test(origin, official_and_honest_claims_get_no_finding, .init = setup, .fini = t
 		char *dump = json_dumps(json_object_get(j, "findings"), JSON_COMPACT);
 		cr_expect_eq(accusations(j, NULL), 0, "%s claimed %s: %s", cases[i].endpoint,
 		             cases[i].channel ? cases[i].channel : "nothing", dump);
+		/* the shape of the backend claimed is the shape to expect */
+		cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "genuine",
+		                 "%s claimed %s: %s", cases[i].endpoint,
+		                 cases[i].channel ? cases[i].channel : "nothing",
+		                 json_string_value(json_object_get(j, "reason")));
 		cr_expect_not_null(json_object_get(j, "origin"), "%s: no origin reported",
 		                   cases[i].endpoint);
 		free(dump);

@@ -128,7 +128,8 @@ detect_protocol_shape(struct detect_ctx *ctx)
 		return;
 	const char *id_shape = baseline_id_shape_for(m, api);
 	int judged = 0, odd = 0, n_events = 0, n_usage = 0, n_start = 0, n_ping = 0, n_id = 0,
-	    n_tool = 0, n_headers = 0, streams = 0, odd_claude = 0;
+	    n_tool = 0, n_headers = 0, streams = 0, odd_claude = 0, odd_claimed = 0;
+	int claim = origin_channel_from_name(run->target.channel);
 	unsigned missing_usage = 0, missing_headers = 0;
 	char seen_events[OBS_EVENTS_CAP] = "", seen_id[96] = "", seen_tool[96] = "";
 	for (size_t i = 0; i < run->n_items; i++) {
@@ -178,19 +179,30 @@ detect_protocol_shape(struct detect_ctx *ctx)
 		}
 		odd += diff;
 		/* a shape another backend of Claude writes (Bedrock's, Vertex's,
-		 * a client channel's: scoring/origin.h) is a channel, not a
-		 * model: the origin detector judges it */
+		 * a client channel's: scoring/origin.h; a client channel's even
+		 * from a hint, its UUID ids) is a channel, not a model: the
+		 * origin detector judges it */
 		struct origin_reading r;
-		if (diff && api == API_ANTHROPIC && origin_read(o, &r) == 0 && r.strong &&
+		if (diff && api == API_ANTHROPIC && origin_read(o, &r) == 0 &&
+		    (r.strong || r.backend == ORIGIN_REVERSE) &&
 		    (r.backend == ORIGIN_BEDROCK || r.backend == ORIGIN_VERTEX ||
-		     r.backend == ORIGIN_REVERSE))
+		     r.backend == ORIGIN_REVERSE)) {
 			odd_claude++;
+			/* ... and the very backend the relay says it sells */
+			odd_claimed += claim > CHANNEL_UNCLAIMED &&
+			               origin_channel_allows((enum origin_channel)claim, r.backend);
+		}
 	}
 	if (judged < 3)
 		return;
 	assessment_tested(a, 1);
-	if (odd == 0)
-		a->protocol_matched = 1;
+	if (odd == 0 || odd == odd_claimed) {
+		/* the shape of the channel claimed (Vertex's for a relay that
+		 * sells Vertex) is the shape to expect */
+		a->protocol_matched = odd == 0 ? 1 : 2;
+		if (odd > 0)
+			return;
+	}
 	struct buf b;
 	buf_init(&b, 0);
 	if (n_events > 0)
