@@ -65,6 +65,8 @@
 #include "web/board.h"
 #include "web/server.h"
 
+_Static_assert(ASSESSMENT_ORIGIN_SLOTS == BOARD_ORIGINS, "a run's origin counts are the board's");
+
 /* Retention: a step every RETENTION_IDLE_MS, or RETENTION_BUSY_MS while a
  * backlog remains; each step deletes at most RETENTION_BUDGET rows. */
 #define RETENTION_IDLE_MS 10000
@@ -424,6 +426,10 @@ scored_cb(struct monitor_result *r, void *arg)
 	    .listed_note = a->listing_note,
 	    .listed_models = a->listing_count,
 	    .security = security,
+	    .origin = a->origin_note != NULL ? a->origin_counts : NULL,
+	    .channel = run->target.channel && strcmp(run->target.channel, "unclaimed") != 0
+	                   ? run->target.channel
+	                   : NULL,
 	};
 	board_record(s->board, &br);
 	json_decref(security);

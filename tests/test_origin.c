@@ -24,6 +24,8 @@
 #include "scoring/origin.h"
 #include "scoring/verdict.h"
 #include "tests/helpers.h"
+#include "web/board.h"
+#include "web/site.h"
 
 static void
 parse(int stream, int status, const char *body, struct observation *o)
@@ -483,4 +485,52 @@ Test(origin, signatures_sent_back_to_the_official_api, .init = setup, .fini = te
 	}
 	cr_expect(refused, "no refusal reported");
 	json_decref(j);
+}
+
+/* ---- the relay page and the JSON API ---- */
+
+Test(origin, the_relay_page_shows_the_mix_and_the_claim)
+{
+	struct board *b = board_new("origin");
+	int64_t now = wall_ms();
+	int mix[BOARD_ORIGINS] = {0};
+	mix[ORIGIN_ANTHROPIC] = 20;
+	mix[ORIGIN_BEDROCK] = 8;
+	for (int i = 0; i < 3; i++) {
+		struct board_run run = {.relay = "<b>relay</b>",
+		                        .model = "claude-sonnet-4-5",
+		                        .api = "anthropic",
+		                        .verdict = "misbehaving",
+		                        .reason = "r",
+		                        .at_ms = now - i * 3600000LL,
+		                        .runs = 1,
+		                        .requests = 28,
+		                        .ok_requests = 28,
+		                        .ttft_ms = -1,
+		                        .tokens_per_s = -1,
+		                        .origin = mix,
+		                        .channel = "official"};
+		board_record(b, &run);
+	}
+	struct site_response r;
+	site_get(b, "/relays/-b-relay--b-.html", NULL, &r);
+	cr_assert_eq(r.status, SITE_OK);
+	cr_expect_not_null(strstr(r.blob->data, "Backend origin"), "no origin section");
+	cr_expect_not_null(strstr(r.blob->data, "channel claimed: official"));
+	cr_expect_not_null(strstr(r.blob->data, "<td>AWS Bedrock</td><td class=\"num\">24</td>"),
+	                   "the 24 h window's Bedrock requests");
+	cr_expect_null(strstr(r.blob->data, "<b>relay</b>"), "relay text unescaped");
+	board_put(r.blob);
+	site_get(b, "/api/v1/endpoints/-b-relay--b-_claude-sonnet-4-5.json", NULL, &r);
+	cr_assert_eq(r.status, SITE_OK);
+	json_t *j = json_loadb(r.blob->data, r.blob->len, 0, NULL);
+	board_put(r.blob);
+	cr_assert_not_null(j);
+	const json_t *o = json_object_get(j, "origin");
+	cr_expect_str_eq(json_string_value(json_object_get(o, "channel")), "official");
+	const json_t *day = json_object_get(json_object_get(o, "requests"), "24h");
+	cr_expect_eq(json_integer_value(json_object_get(day, "anthropic")), 60);
+	cr_expect_eq(json_integer_value(json_object_get(day, "bedrock")), 24);
+	json_decref(j);
+	board_free(b);
 }
