@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cli/config.h"
 #include "probes/adapter.h"
 #include "scoring/origin.h"
 #include "scoring/verdict.h"
@@ -533,4 +535,42 @@ Test(origin, the_relay_page_shows_the_mix_and_the_claim)
 	cr_expect_eq(json_integer_value(json_object_get(day, "bedrock")), 24);
 	json_decref(j);
 	board_free(b);
+}
+
+/* ---- the claim in the config ---- */
+
+Test(origin, the_config_says_the_channel_claimed)
+{
+	char dir[256], path[512];
+	test_tmpdir_file(dir, sizeof dir, "origin", path, sizeof path, "assay.yaml");
+	cr_assert_eq(test_write_file(path, "relays:\n"
+	                                   "  - name: a\n"
+	                                   "    base_url: https://claude.example\n"
+	                                   "    api: anthropic\n"
+	                                   "    channel: bedrock\n"
+	                                   "    models: [claude-sonnet-4-5]\n"
+	                                   "  - name: b\n"
+	                                   "    base_url: https://claude.example\n"
+	                                   "    api: anthropic\n"
+	                                   "    models: [claude-sonnet-4-5]\n"),
+	             0);
+	char err[512];
+	struct config *c = config_load(path, err, sizeof err);
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_eq(c->relays[0].channel, CHANNEL_BEDROCK);
+	cr_expect_eq(c->relays[1].channel, CHANNEL_UNCLAIMED, "the default");
+	config_free(c);
+	cr_assert_eq(test_write_file(path, "relays:\n"
+	                                   "  - name: a\n"
+	                                   "    base_url: https://claude.example\n"
+	                                   "    api: anthropic\n"
+	                                   "    channel: azure\n"
+	                                   "    models: [claude-sonnet-4-5]\n"),
+	             0);
+	c = config_load(path, err, sizeof err);
+	cr_expect_null(c);
+	cr_expect(strstr(err, ":5:") != NULL && strstr(err, "'azure'") != NULL, "%s", err);
+	config_free(c);
+	unlink(path);
+	rmdir(dir);
 }
