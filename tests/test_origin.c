@@ -25,6 +25,7 @@
 #include "probes/adapter.h"
 #include "scoring/origin.h"
 #include "scoring/verdict.h"
+#include "storage/store.h"
 #include "tests/helpers.h"
 #include "web/board.h"
 #include "web/site.h"
@@ -573,4 +574,50 @@ Test(origin, the_config_says_the_channel_claimed)
 	config_free(c);
 	unlink(path);
 	rmdir(dir);
+}
+
+/* ---- the mix kept in the store ---- */
+
+static int origin_bucket_cb_hits;
+static void
+origin_bucket_cb(const struct store_bucket *b, void *arg)
+{
+	(void)arg;
+	cr_expect_eq(b->origin[ORIGIN_ANTHROPIC], 40, "two runs of 20");
+	cr_expect_eq(b->origin[ORIGIN_BEDROCK], 12);
+	cr_expect_eq(b->origin[ORIGIN_VERTEX], 0);
+	origin_bucket_cb_hits++;
+}
+
+Test(origin, the_store_keeps_the_mix_per_bucket)
+{
+	char dir[256], path[512], err[256];
+	test_tmpdir_file(dir, sizeof dir, "origin-store", path, sizeof path, "t.db");
+	struct store *s = store_open(path, 0, err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	int64_t at = wall_ms() / 3600000 * 3600000 + 60000; /* both in one hour */
+	for (int i = 0; i < 2; i++) {
+		struct test_run t;
+		test_run_init(&t, "r1", "claude-sonnet-4-5", at + i * 1000);
+		t.obs.http_status = 200;
+		struct assessment a;
+		assessment_init(&a);
+		a.requests = a.ok_requests = 1;
+		a.origin_counts[ORIGIN_ANTHROPIC] = 20;
+		a.origin_counts[ORIGIN_BEDROCK] = 6;
+		a.origin_note = xstrdup("26 Claude requests read: 20 anthropic, 6 bedrock.");
+		assessment_decide(&a);
+		cr_expect_gt(test_save_run(s, test_timeline(), &t.run, &a, NULL), 0);
+		assessment_release(&a);
+		test_run_release(&t);
+	}
+	for (int res = STORE_MINUTE; res <= STORE_DAY; res++) {
+		origin_bucket_cb_hits = 0;
+		cr_expect_eq(store_each_bucket(s, (enum store_resolution)res, at - 86400000LL,
+		                               origin_bucket_cb, NULL),
+		             0);
+		cr_expect_eq(origin_bucket_cb_hits, 1, "resolution %d", res);
+	}
+	store_close(s);
+	cr_expect_eq(test_rmtree(dir), 0);
 }

@@ -435,6 +435,8 @@ board_bucket(struct board *b, enum store_resolution res, const struct store_buck
 		s->tps_sq += bk->tps_sq;
 		for (int i = 1; i < ERR__COUNT; i++)
 			s->errors[i] += (uint32_t)bk->errors[i];
+		for (int i = 0; i < BOARD_ORIGINS && i < STORE_ORIGINS; i++)
+			s->origin[i] += (uint32_t)bk->origin[i];
 	}
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);

@@ -37,7 +37,7 @@ struct bucket {
 	uint64_t tokens;
 	double ttft_sum, ttft_sq, tps_sum, tps_sq;
 	uint32_t errors[ERR__COUNT];
-	uint32_t origin[BOARD_ORIGINS]; /* in memory only: the rollups keep none */
+	uint32_t origin[BOARD_ORIGINS]; /* rollup_origin's counts */
 };
 
 struct segment {
