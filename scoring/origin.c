@@ -220,13 +220,16 @@ static void PRINTFLIKE(2, 3) say(struct reading_builder *b, const char *fmt, ...
 		              : sizeof b->r->evidence - b->len - 1;
 }
 
-/* Relay text as quoted in evidence: its first 24 bytes, valid UTF-8, with
- * "..." when cut. The caller frees it. */
+/* Relay text as quoted in evidence: its first 24 bytes, valid UTF-8,
+ * control characters as '?', with "..." when cut. The caller frees it. */
 static char *
 quote(const char *s)
 {
 	size_t n = strlen(s);
 	char *cut = utf8_sanitize(s, n, 24);
+	for (char *c = cut; *c != '\0'; c++) /* no terminal control from a relay */
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	if (n <= 24)
 		return cut;
 	char *q = xasprintf("%s...", cut);

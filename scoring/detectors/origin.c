@@ -220,11 +220,13 @@ detect_origin(struct detect_ctx *ctx)
 		               foreign >= 2 ? CONFIDENCE_VIOLATION : CONFIDENCE_SUGGESTIVE, expected,
 		               observed, "all", NULL,
 		               "The relay claims the %s channel, but %d of %d requests read came "
-		               "through %s%s%s%s: %s",
+		               "through %s%s%s%s: %s%s%s",
 		               claimed, strong[worst], read, backend_words(worst),
 		               worst == ORIGIN_REVERSE && channel ? " (" : "",
 		               worst == ORIGIN_REVERSE && channel ? channel : "",
-		               worst == ORIGIN_REVERSE && channel ? ")" : "", first[worst]);
+		               worst == ORIGIN_REVERSE && channel ? ")" : "", first[worst],
+		               strong[worst] < read ? " A mix: " : "",
+		               strong[worst] < read ? a->origin_note : "");
 		return;
 	}
 	if (hinted > 0) {
