@@ -621,3 +621,22 @@ Test(origin, the_store_keeps_the_mix_per_bucket)
 	store_close(s);
 	cr_expect_eq(test_rmtree(dir), 0);
 }
+
+Test(origin, relay_text_in_evidence_is_tamed)
+{
+	struct observation o;
+	parse(0, 200,
+	      "{\"id\":\"msg_bdrk_\\u001b[31mred\\u0007\",\"type\":\"message\",\"role\":"
+	      "\"assistant\","
+	      "\"model\":\"claude-sonnet-4-5\",\"content\":[{\"type\":\"text\",\"text\":\"x\"}],"
+	      "\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"usage\":{\"input_tokens\":1,"
+	      "\"output_tokens\":1}}",
+	      &o);
+	struct origin_reading r;
+	cr_assert_eq(origin_read(&o, &r), 0);
+	cr_expect_eq(r.backend, ORIGIN_BEDROCK);
+	cr_expect_null(strchr(r.evidence, '\x1b'), "%s", r.evidence);
+	cr_expect_null(strchr(r.evidence, '\a'), "%s", r.evidence);
+	cr_expect_not_null(strstr(r.evidence, "msg_bdrk_?[31mred?"), "%s", r.evidence);
+	observation_release(&o);
+}
