@@ -289,6 +289,8 @@ protocol_header(const char *line, size_t len)
 	} marks[] = {
 	    {"request-id:", OBS_HDR_REQUEST_ID},
 	    {"x-request-id:", OBS_HDR_X_REQUEST_ID},
+	    /* before the API key's: the first prefix that fits is taken */
+	    {"anthropic-ratelimit-unified-", OBS_HDR_ANTHROPIC_UNIFIED},
 	    {"anthropic-ratelimit-", OBS_HDR_ANTHROPIC_RATELIMIT},
 	    {"x-ratelimit-", OBS_HDR_OPENAI_RATELIMIT},
 	    {"anthropic-organization-id:", OBS_HDR_ANTHROPIC_ORG},

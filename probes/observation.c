@@ -111,6 +111,7 @@ static const struct bit_name {
       {OBS_HDR_OPENAI_ORG, "openai-organization"},
       {OBS_HDR_AMZN, "x-amzn-*"},
       {OBS_HDR_GOOG, "x-goog-*"},
+      {OBS_HDR_ANTHROPIC_UNIFIED, "anthropic-ratelimit-unified-*"},
       {0, NULL},
 };
 

@@ -82,6 +82,8 @@ enum {
 	OBS_HDR_OPENAI_ORG = 1 << 5,          /* openai-organization, openai-version */
 	OBS_HDR_AMZN = 1 << 6,                /* x-amzn-* (AWS: requestid, bedrock-*) */
 	OBS_HDR_GOOG = 1 << 7,                /* x-goog-*, x-cloudaicompanion-* (Google) */
+	OBS_HDR_ANTHROPIC_UNIFIED = 1 << 8,   /* anthropic-ratelimit-unified-* (a Claude
+	                                       * subscription's limits, not an API key's) */
 };
 /* Marks of the Anthropic Messages body a relay forwards or rebuilds, for the
  * backend origin (scoring/origin.h). */

@@ -33,7 +33,11 @@
  *                     tool_N tool ids and claude# signature prefixes
  *                     (Antigravity, over Vertex), msg_<UUID> ids (a hint
  *                     alone: relays mint ids so; with a tooluse_ tool id,
- *                     Kiro's pair); a missing
+ *                     Kiro's pair); anthropic-ratelimit-unified-* headers
+ *                     (a Claude subscription's 5-hour and 7-day limits, as
+ *                     Claude Code's OAuth traffic gets them: tools that read
+ *                     a subscription's usage from them, and bookapi.cc in
+ *                     cc-proxy-detector's results); a missing
  *                     inference_geo, rate-limit headers or signature as
  *                     negative evidence only.
  *   translators       chatcmpl- ids and OpenAI usage names left from the
@@ -362,6 +366,14 @@ read_fields(struct reading_builder *b, const struct observation *o)
 	}
 	if (o->headers_seen & OBS_HDR_ANTHROPIC_RATELIMIT)
 		mark(b, ORIGIN_ANTHROPIC, 1, "anthropic-ratelimit-* headers came", NULL);
+	if (o->headers_seen & OBS_HDR_ANTHROPIC_UNIFIED) {
+		mark(
+		    b, ORIGIN_REVERSE, 1,
+		    "anthropic-ratelimit-unified-* headers came, which Anthropic sends to a Claude "
+		    "subscription's (Claude Code's) traffic, not to an API key's",
+		    NULL);
+		b->channel = "claude-subscription";
+	}
 	if ((o->headers_seen & OBS_HDR_REQUEST_ID) && o->request_id != NULL &&
 	    anthropic_id(o->request_id, "req_"))
 		mark(b, ORIGIN_ANTHROPIC, 1, "The request-id header has Anthropic's shape",

@@ -53,7 +53,8 @@ struct origin_reading {
 	enum origin_backend backend;
 	int strong;                         /* a mark only that backend leaves (else a hint) */
 	const char *channel;                /* the client channel when identifiable ("kiro",
-	                                     * "antigravity"; static), else NULL */
+	                                     * "antigravity", "claude-subscription";
+	                                     * static), else NULL */
 	char evidence[ORIGIN_EVIDENCE_CAP]; /* what was seen, sentences */
 };
 

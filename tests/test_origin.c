@@ -180,6 +180,14 @@ Test(origin, client_channels_say_which)
 	              0, NULL, ORIGIN_REVERSE, 1, "antigravity");
 }
 
+Test(origin, a_subscription_resold_shows_its_limits)
+{
+	/* Anthropic's own answer, with a Claude subscription's unified limits */
+	expect_origin("subscription", anthropic_body,
+	              OBS_HDR_REQUEST_ID | OBS_HDR_ANTHROPIC_UNIFIED,
+	              "req_011CUdL49e3Fu9bCKbWF6cXD", ORIGIN_REVERSE, 1, "claude-subscription");
+}
+
 Test(origin, translators_leave_the_upstream_showing)
 {
 	/* claude-code-router in front of an OpenAI-compatible model (as
@@ -295,9 +303,9 @@ Test(origin, signatures_and_names)
 
 /* ---- audits of the detection world ---- */
 
-static const char *const need[] = {"official",        "honest",     "via-bedrock",
-                                   "via-vertex",      "via-kiro",   "via-antigravity",
-                                   "via-bedrock-mix", "translator", NULL};
+static const char *const need[] = {
+    "official",        "honest",          "via-bedrock", "via-vertex",       "via-kiro",
+    "via-antigravity", "via-bedrock-mix", "translator",  "via-subscription", NULL};
 static struct fixture world;
 
 static void
@@ -422,11 +430,9 @@ Test(origin, each_misrepresentation_is_caught_with_its_class, .init = setup, .fi
 {
 	static const struct {
 		const char *endpoint, *backend;
-	} cases[] = {{"via-bedrock", "bedrock"},
-	             {"via-vertex", "vertex"},
-	             {"via-kiro", "reverse"},
-	             {"via-antigravity", "reverse"},
-	             {"via-bedrock-mix", "bedrock"}};
+	} cases[] = {{"via-bedrock", "bedrock"},     {"via-vertex", "vertex"},
+	             {"via-kiro", "reverse"},        {"via-antigravity", "reverse"},
+	             {"via-bedrock-mix", "bedrock"}, {"via-subscription", "reverse"}};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		json_t *j = audit(cases[i].endpoint, "claude-sonnet-4-5", "official", 0);
 		char *dump = json_dumps(json_object_get(j, "findings"), JSON_COMPACT);
