@@ -411,7 +411,10 @@ read_error(struct reading_builder *b, const struct observation *o)
 	    strstr(d, "bedrock") != NULL || strstr(d, "Bedrock") != NULL)
 		mark(b, ORIGIN_BEDROCK, 0, "The error names AWS Bedrock's exceptions", NULL);
 	else if (strstr(d, "aiplatform.googleapis.com") != NULL ||
-	         strstr(d, "RESOURCE_EXHAUSTED") != NULL)
+	         strstr(d, "RESOURCE_EXHAUSTED") != NULL || strstr(d, "INVALID_ARGUMENT") != NULL ||
+	         strstr(d, "req_vrtx_") != NULL)
+		/* Vertex wraps Anthropic's error in Google's, its request id
+		 * req_vrtx_ (Antigravity-Manager issue 498 quotes one) */
 		mark(b, ORIGIN_VERTEX, 0, "The error is Vertex AI's", NULL);
 	else if (strstr(d, "must have a corresponding tool_result") != NULL)
 		mark(b, ORIGIN_REVERSE, 0,

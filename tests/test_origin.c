@@ -270,6 +270,16 @@ Test(origin, error_bodies_and_silence)
 	cr_expect_eq(r.backend, ORIGIN_BEDROCK, "%s", r.evidence);
 	cr_expect_not(r.strong, "an error's words are a hint");
 	observation_release(&o);
+	/* Vertex's wrapping of Anthropic's error, as a relay passed it on */
+	parse(0, 400,
+	      "{\"error\":{\"code\":400,\"message\":\"{\\\"type\\\":\\\"error\\\",\\\"error\\\":"
+	      "{\\\"type\\\":\\\"invalid_request_error\\\",\\\"message\\\":\\\"bad\\\"},"
+	      "\\\"request_id\\\":\\\"req_vrtx_011CWwvKgCCu3fvjASX69zqX\\\"}\",\"status\":"
+	      "\"INVALID_ARGUMENT\"}}",
+	      &o);
+	cr_assert_eq(origin_read(&o, &r), 0, "%s", o.error_detail ? o.error_detail : "?");
+	cr_expect_eq(r.backend, ORIGIN_VERTEX, "%s: %s", o.error_detail, r.evidence);
+	observation_release(&o);
 	/* an error that names nothing, or a request never sent, is not read */
 	parse(0, 500, "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"x\"}}",
 	      &o);
