@@ -247,7 +247,7 @@ canary_ask_report(const char *base, struct canary *c, char *why, size_t whylen)
 /* What the deep probes will cost, said before they are sent: prompt tokens
  * counted exactly when the model's tokenizer is known, output at its cap. */
 static void
-print_deep_cost(const struct catalog *cat, const struct baseline_model *m)
+print_deep_cost(const struct catalog *cat, const struct baseline_model *m, enum api_kind api)
 {
 	struct tokenizer *t = NULL;
 	char err[256];
@@ -257,7 +257,10 @@ print_deep_cost(const struct catalog *cat, const struct baseline_model *m)
 	int n = 0;
 	for (size_t i = 0; i < cat->n; i++) {
 		const struct probe_def *p = &cat->probes[i];
-		if (p->tier != TIER_DEEP)
+		/* the thinking probe goes with the deep ones where the API
+		 * carries it (Anthropic's) */
+		if (p->tier != TIER_DEEP &&
+		    !(p->tier == TIER_THINKING && adapter_cannot(api, &p->intent) == NULL))
 			continue;
 		char nonce[16];
 		probe_nonce(nonce);
@@ -585,7 +588,7 @@ cmd_audit(int argc, char **argv)
 		target.canary = &canary;
 	}
 	if (deep)
-		print_deep_cost(cat, claimed);
+		print_deep_cost(cat, claimed, (enum api_kind)api);
 	/* does the relay answer over plain HTTP too? one keyless GET, run
 	 * beside the audit (https base URLs only; probes/plainhttp.h) */
 	struct plainhttp plain;
