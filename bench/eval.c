@@ -55,6 +55,7 @@ struct relay_truth {
 	char *served;       /* substitution: the model truly served, or NULL */
 	char *class;        /* "none" for honest */
 	char *also;         /* other true classes, comma-separated, or NULL */
+	char *channel;      /* the channel the relay claims (truth's `channel`), or NULL */
 	int audits;         /* sequential audits per chain; the last one counts */
 	int samples;        /* chains per seed (honest relays: --honest) */
 	int deep;           /* audit with the deep tier */
@@ -103,8 +104,11 @@ static void
 start_audit(struct eval *ev, const struct relay_truth *r, struct chain *ch)
 {
 	/* the relay's name is its pool: one relay paced as one, whatever model */
-	struct audit_target t = {
-	    .relay = r->name, .base_url = r->url, .api = r->api, .model = r->model};
+	struct audit_target t = {.relay = r->name,
+	                         .base_url = r->url,
+	                         .api = r->api,
+	                         .model = r->model,
+	                         .channel = r->channel};
 	/* a model no pack knows is audited on a stand-in, as `assay audit` does */
 	const struct baseline_model *claimed = scorer_claimed(ev->scorer, r->model, r->api);
 	baseline_request_rules(claimed, &t.rules);
@@ -322,6 +326,8 @@ load_truth(struct eval *ev, const char *path)
 				r->also = buf_take(&b, NULL);
 			}
 			r->class = xstrdup(c ? c->scalar : "none");
+			const struct ynode *ch = ytree_get(t, "channel");
+			r->channel = ch ? xstrdup(ch->scalar) : NULL;
 			r->served = sv ? xstrdup(sv->scalar) : NULL;
 			r->audits = n ? atoi(n->scalar) : 1;
 			r->samples = k ? atoi(k->scalar) : 0;

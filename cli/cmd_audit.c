@@ -15,6 +15,7 @@
 #include "cli/config.h"
 #include "cli/options.h"
 #include "cli/endpoint_options.h"
+#include "cli/verify_thinking.h"
 #include "base/util.h"
 #include "probes/audit.h"
 #include "probes/bedrock.h"
@@ -27,6 +28,7 @@
 #include "probes/canary.h"
 #include "base/yamltree.h"
 #include "scoring/listing.h"
+#include "scoring/origin.h"
 #include "scoring/posture.h"
 #include "probes/models_list.h"
 #include "probes/plainhttp.h"
@@ -41,6 +43,7 @@ usage(FILE *f)
 	      "                   [--json] [--timeout SECONDS] [--ca-file FILE]\n"
 	      "                   [--insecure-skip-tls-verify] [--deep] [--budget TOKENS]\n"
 	      "                   [--time-scale X] [--no-color]\n"
+	      "                   [--channel CHANNEL] [--verify-key-env VAR]\n"
 	      "                   [--header 'Name: value']... [--header-env 'Name: VAR']...\n"
 	      "                   [--auth bearer|x-api-key|api-key|sigv4|x-goog-api-key]\n"
 	      "                   [--azure-deployment NAME --azure-api-version VERSION]\n"
@@ -94,6 +97,14 @@ usage(FILE *f)
 	      "On a terminal, progress goes to stderr while the audit runs and the verdict is\n"
 	      "coloured; --no-color or NO_COLOR (https://no-color.org) turn colour off, and\n"
 	      "nothing but the report is written when the output is piped.\n"
+	      "--channel says which channel the relay sells a Claude model through (official,\n"
+	      "bedrock, vertex, cloud, reverse): serving it through another backend is\n"
+	      "channel_misrepresented; without it the backends seen are only reported.\n"
+	      "--verify-key-env VAR (an official Anthropic key's variable) asks the Claude\n"
+	      "model to think once (up to 1280 output tokens on the relay) and sends the\n"
+	      "thinking block back to the official API (--verify-base-url, default\n"
+	      "https://api.anthropic.com; one more request there), which refuses a forged\n"
+	      "signature; --deep sends the thinking request too, without the check.\n"
 	      "Exit status: 0 genuine,\n"
 	      "1 misbehaving, 2 usage or config error, 3 suspect, inconclusive or unreachable.\n",
 	      f);
@@ -287,6 +298,9 @@ print_report(const struct audit_run *run, const struct assessment *a, const char
 		        a->listing_note ? a->listing_note : "");
 		free(lurl);
 	}
+	if (a->origin_note != NULL)
+		fprintf(f, "\nbackend origin (channel claimed: %s): %s\n",
+		        run->target.channel ? run->target.channel : "unclaimed", a->origin_note);
 	posture_print(posture, f);
 	fprintf(f, "\nrequests: %d planned, %d succeeded%s\n", a->requests, a->ok_requests,
 	        a->requests > 0 && !assessment_reliable(a) ? " (unreliable: too few to judge)"
@@ -374,7 +388,7 @@ canary_ask_report(const char *base, struct canary *c, char *why, size_t whylen)
 /* What the deep probes will cost, said before they are sent: prompt tokens
  * counted exactly when the model's tokenizer is known, output at its cap. */
 static void
-print_deep_cost(const struct catalog *cat, const struct baseline_model *m)
+print_deep_cost(const struct catalog *cat, const struct baseline_model *m, enum api_kind api)
 {
 	struct tokenizer *t = NULL;
 	char err[256];
@@ -384,7 +398,10 @@ print_deep_cost(const struct catalog *cat, const struct baseline_model *m)
 	int n = 0;
 	for (size_t i = 0; i < cat->n; i++) {
 		const struct probe_def *p = &cat->probes[i];
-		if (p->tier != TIER_DEEP)
+		/* the thinking probe goes with the deep ones where the API
+		 * carries it (Anthropic's) */
+		if (p->tier != TIER_DEEP &&
+		    !(p->tier == TIER_THINKING && adapter_cannot(api, &p->intent) == NULL))
 			continue;
 		char nonce[16];
 		probe_nonce(nonce);
@@ -409,6 +426,9 @@ print_deep_cost(const struct catalog *cat, const struct baseline_model *m)
 	fputc('\n', stderr);
 }
 
+/* Long options without a letter of their own. */
+enum { OPT_CHANNEL = 1001, OPT_VERIFY_KEY_ENV, OPT_VERIFY_BASE_URL };
+
 int
 cmd_audit(int argc, char **argv)
 {
@@ -427,6 +447,9 @@ cmd_audit(int argc, char **argv)
 	    {"canary-url", required_argument, NULL, 'U'},
 	    {"canary-report", required_argument, NULL, 'R'},
 	    {"no-color", no_argument, NULL, 'O'},
+	    {"channel", required_argument, NULL, OPT_CHANNEL},
+	    {"verify-key-env", required_argument, NULL, OPT_VERIFY_KEY_ENV},
+	    {"verify-base-url", required_argument, NULL, OPT_VERIFY_BASE_URL},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -434,6 +457,10 @@ cmd_audit(int argc, char **argv)
 	endpoint_options_init(&ep);
 	const char *api_opt = NULL;
 	const char *ca_file = NULL;
+	const char *channel = NULL; /* --channel: the channel the relay claims */
+	/* --verify-key-env: an official Anthropic key's variable, to send
+	 * thinking blocks back with; --verify-base-url: that API's root */
+	const char *verify_env = NULL, *verify_base = VERIFY_OFFICIAL_BASE;
 	int json = 0, insecure = 0, deep = 0, no_colour = 0;
 	double budget = -1; /* -1: the default */
 	char err[1024];
@@ -514,6 +541,23 @@ cmd_audit(int argc, char **argv)
 		case 'O':
 			no_colour = 1;
 			break;
+		case OPT_CHANNEL:
+			if (origin_channel_from_name(optarg) < 0) {
+				fprintf(stderr,
+				        "assay audit: --channel is unclaimed, official, bedrock, "
+				        "vertex, "
+				        "cloud or reverse, not '%s'\n",
+				        optarg);
+				goto usage_error;
+			}
+			channel = optarg;
+			break;
+		case OPT_VERIFY_KEY_ENV:
+			verify_env = optarg;
+			break;
+		case OPT_VERIFY_BASE_URL:
+			verify_base = optarg;
+			break;
 		case 'h':
 			endpoint_options_release(&ep);
 			usage(stdout);
@@ -542,6 +586,17 @@ cmd_audit(int argc, char **argv)
 	}
 	if (config_check_url(base_url, err, sizeof err) != 0) {
 		fprintf(stderr, "assay audit: %s\n", err);
+		goto usage_error;
+	}
+	const char *verify_key = NULL;
+	if (verify_env != NULL && (verify_key = getenv(verify_env)) == NULL) {
+		fprintf(stderr,
+		        "assay audit: environment variable '%s' (--verify-key-env) is not set\n",
+		        verify_env);
+		goto usage_error;
+	}
+	if (config_check_url(verify_base, err, sizeof err) != 0) {
+		fprintf(stderr, "assay audit: --verify-base-url: %s\n", err);
 		goto usage_error;
 	}
 	const char *key = NULL;
@@ -607,6 +662,7 @@ cmd_audit(int argc, char **argv)
 	if (base == NULL || engine == NULL)
 		fatal(70, "cannot set up the event loop or libcurl");
 	baseline_request_rules(claimed, &target.rules);
+	target.channel = (char *)channel; /* borrowed, as the rest: audit_start copies */
 	/* Azure's lists (/openai/models, /openai/deployments) are not in the
 	 * OpenAI shape: not asked, rather than a list that is not there */
 	/* Gemini's and Vertex's model lists are shapes of their own: not asked */
@@ -615,6 +671,16 @@ cmd_audit(int argc, char **argv)
 	/* a reasoning model's default audit stays cheap; --deep says its cost
 	 * before it sends, and is not cut short by the default */
 	target.budget_tokens = budget >= 0 ? (long)budget : deep ? 0 : AUDIT_BUDGET_TOKENS;
+	/* the thinking request asked for by --verify-key-env gets room of its
+	 * own in the default budget */
+	if (verify_key != NULL && budget < 0 && !deep) {
+		target.budget_tokens += VERIFY_BUDGET_TOKENS;
+		fprintf(
+		    stderr,
+		    "assay audit: --verify-key-env adds a thinking request (the budget grows by "
+		    "%d tokens) and one request to the official API\n",
+		    VERIFY_BUDGET_TOKENS);
+	}
 	/* the rest of the audit is not sent once the counts already convict */
 	struct scorer_stop stop;
 	scorer_stop_init(&stop, scorer, claimed);
@@ -671,7 +737,7 @@ cmd_audit(int argc, char **argv)
 		target.canary = &canary;
 	}
 	if (deep)
-		print_deep_cost(cat, claimed);
+		print_deep_cost(cat, claimed, (enum api_kind)api);
 	/* does the relay answer over plain HTTP too? one keyless GET, run
 	 * beside the audit (https base URLs only; probes/plainhttp.h) */
 	struct plainhttp plain;
@@ -680,7 +746,8 @@ cmd_audit(int argc, char **argv)
 	if (isatty(STDERR_FILENO))
 		progress_start(&progress, base, &target);
 	struct audit_run *run = audit_run_to_end(base, engine, cat, &target,
-	                                         TIER_CHEAP | TIER_MEDIUM | (deep ? TIER_DEEP : 0),
+	                                         TIER_CHEAP | TIER_MEDIUM | (deep ? TIER_DEEP : 0) |
+	                                             (deep || verify_key ? TIER_THINKING : 0),
 	                                         3, (int64_t)(timeout_s * 1e6));
 	progress_stop(&progress);
 
@@ -711,6 +778,13 @@ cmd_audit(int argc, char **argv)
 	 * token is for the listener alone */
 	if (target.canary != NULL)
 		audit_run_redact_canary(run, &canary);
+	/* thinking blocks sent back to the official API, before the scoring
+	 * that reads what it said */
+	if (verify_key != NULL && run->target.api == API_ANTHROPIC &&
+	    verify_thinking_signatures(run, verify_base, verify_key, ca_file) > 0)
+		fprintf(stderr,
+		        "assay audit: sent the thinking blocks back to the official API at %s\n",
+		        verify_base);
 	struct assessment a;
 	assessment_init(&a);
 	scorer_assess(scorer, run, claimed, &a);

@@ -59,11 +59,14 @@
 #include "scoring/listing.h"
 #include "scoring/ledger.h"
 #include "scoring/monitor.h"
+#include "scoring/origin.h"
 #include "scoring/timeline.h"
 #include "storage/store.h"
 #include "web/alerts.h"
 #include "web/board.h"
 #include "web/server.h"
+
+_Static_assert(ASSESSMENT_ORIGIN_SLOTS == BOARD_ORIGINS, "a run's origin counts are the board's");
 
 /* Retention: a step every RETENTION_IDLE_MS, or RETENTION_BUSY_MS while a
  * backlog remains; each step deletes at most RETENTION_BUDGET rows. */
@@ -543,6 +546,10 @@ scored_cb(struct monitor_result *r, void *arg)
 	    .listed_note = a->listing_note,
 	    .listed_models = a->listing_count,
 	    .security = security,
+	    .origin = a->origin_note != NULL ? a->origin_counts : NULL,
+	    .channel = run->target.channel && strcmp(run->target.channel, "unclaimed") != 0
+	                   ? run->target.channel
+	                   : NULL,
 	};
 	board_record(s->board, &br);
 	json_decref(security);
@@ -653,6 +660,7 @@ target_start(struct serve *s, const struct config *c, const struct config_relay 
 	t.list_models = !endpoint_is_azure_deployment(r->base_url) && !r->bedrock &&
 	                r->api != API_GEMINI && r->api != API_VERTEX;
 	t.budget_tokens = AUDIT_BUDGET_TOKENS;
+	t.channel = (char *)origin_channel_name((enum origin_channel)r->channel);
 	if (known == NULL)
 		baseline_infer_release(&standin);
 	board_declare(s->board, r->name, r->models[m], api_name(r->api), r->interval_us / 1000);

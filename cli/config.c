@@ -16,6 +16,7 @@
 #include "probes/bedrock.h"
 #include "scoring/baseline.h"
 #include "web/alerts.h"
+#include "scoring/origin.h"
 #include "web/server.h"
 
 void
@@ -614,9 +615,10 @@ static int
 load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char *err,
            size_t errlen)
 {
-	static const char *const keys[] = {
-	    "name",    "base_url", "api",    "key_env", "auth",  "headers", "models", "interval",
-	    "passive", "azure",    "budget", "balance", "price", "bedrock", "vertex", NULL};
+	static const char *const keys[] = {"name",    "base_url", "api",      "key_env", "auth",
+	                                   "headers", "models",   "interval", "passive", "azure",
+	                                   "budget",  "balance",  "price",    "bedrock", "vertex",
+	                                   "channel", NULL};
 	const char *file = c->path;
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
@@ -669,6 +671,14 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 	r->auth = (enum auth_kind)auth;
 	if (load_bedrock(file, r, n, err, errlen) != 0)
 		return -1;
+	/* the channel it sells (scoring/origin.h): serving through another is
+	 * channel_misrepresented; unclaimed, the origin is only reported */
+	int channel = CHANNEL_UNCLAIMED;
+	if (load_name(n, "channel", origin_channel_from_name,
+	              "unclaimed, official, bedrock, vertex, cloud or reverse", file, &channel, err,
+	              errlen) != 0)
+		return -1;
+	r->channel = channel;
 	/* Azure's SDK sends the key as api-key on deployment URLs */
 	if (r->auth == AUTH_DEFAULT && r->api != API_ANTHROPIC &&
 	    endpoint_is_azure_deployment(r->base_url))

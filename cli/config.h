@@ -78,6 +78,7 @@ struct config_relay {
 	 * with aws, read from the environment at load (wiped on free) */
 	int bedrock;
 	struct aws_credentials aws;
+	int channel; /* channel: the enum origin_channel it claims (scoring/origin.h) */
 };
 
 struct alerts_config;

@@ -79,6 +79,8 @@ adapter_cannot(enum api_kind api, const struct request_intent *in)
 			return "the Anthropic Messages API returns no token logprobs";
 		if (in->json_object)
 			return "the Anthropic Messages API has no JSON mode";
+	} else if (in->thinking_budget > 0) {
+		return "signed thinking blocks are the Anthropic Messages API's";
 	}
 	if (api == API_CONVERSE) {
 		if (in->top_logprobs > 0)
@@ -231,7 +233,12 @@ anthropic_fields(json_t *root, const struct probe_call *call, const struct reque
 	                     : 1024));
 	json_t *msgs = messages_apart_from_system(root, "system", call);
 	json_object_set_new(root, "messages", msgs);
-	if (call->temperature >= 0 && !rules->no_temperature)
+	if (in->thinking_budget > 0)
+		/* extended thinking takes no temperature but 1: left out */
+		json_object_set_new(root, "thinking",
+		                    json_pack("{s:s, s:I}", "type", "enabled", "budget_tokens",
+		                              (json_int_t)in->thinking_budget));
+	else if (call->temperature >= 0 && !rules->no_temperature)
 		/* Anthropic's range is 0..1: 1 is already its most varied */
 		json_object_set_new(root, "temperature",
 		                    json_real(call->temperature > 1 ? 1 : call->temperature));
@@ -522,6 +529,66 @@ take_anthropic_usage(struct observation *o, json_t *usage, int final)
 	         ? OBS_USAGE_CACHE_CREATION
 	         : 0u) |
 	    (json_is_string(json_object_get(usage, "service_tier")) ? OBS_USAGE_SERVICE_TIER : 0u);
+	o->anthropic_marks |=
+	    (json_is_object(json_object_get(usage, "cache_creation")) ? OBS_ANT_CACHE_CREATION
+	                                                              : 0u) |
+	    (json_is_string(json_object_get(usage, "inference_geo")) ? OBS_ANT_INFERENCE_GEO : 0u) |
+	    (json_object_get(usage, "inputTokens") != NULL ||
+	             json_object_get(usage, "outputTokens") != NULL
+	         ? OBS_ANT_CAMEL_USAGE
+	         : 0u) |
+	    (json_object_get(usage, "prompt_tokens") != NULL ||
+	             json_object_get(usage, "completion_tokens") != NULL
+	         ? OBS_ANT_OPENAI_USAGE
+	         : 0u);
+}
+
+/* The marks of an Anthropic message object (a body, or a stream's
+ * message_start) that say who built it (scoring/origin.h). */
+static void
+take_anthropic_message_marks(struct observation *o, json_t *msg)
+{
+	if (json_object_get(msg, "stop_sequence") != NULL)
+		o->anthropic_marks |= OBS_ANT_STOP_SEQUENCE_KEY;
+	json_t *fp = json_object_get(msg, "system_fingerprint");
+	if (json_is_string(fp) && json_string_length(fp) > 0) {
+		o->anthropic_marks |= OBS_ANT_FINGERPRINT;
+		take_string(&o->system_fingerprint, fp);
+	}
+}
+
+/* A thinking block's text or signature, appended to its buffer; past the
+ * buffer's cap the rest is counted, not kept. */
+static void
+add_thinking(struct adapter_parse *p, struct buf *b, json_t *v, int signature)
+{
+	if (!json_is_string(v))
+		return;
+	size_t n = json_string_length(v);
+	if (signature)
+		p->obs->signature_len += n;
+	if (buf_add(b, json_string_value(v), n) != 0 && !signature)
+		p->obs->thinking_truncated = 1;
+}
+
+/* A content block of type thinking or redacted_thinking (whole in a body,
+ * or a stream's content_block_start); index is its stream index. */
+static void
+take_thinking_block(struct adapter_parse *p, json_t *block, const char *btype, long index)
+{
+	struct observation *o = p->obs;
+	if (strcmp(btype, "redacted_thinking") == 0) {
+		o->anthropic_marks |= OBS_ANT_REDACTED_THINKING;
+		return;
+	}
+	if (strcmp(btype, "thinking") != 0)
+		return;
+	o->anthropic_marks |= OBS_ANT_THINKING;
+	if (p->thinking_block != -1)
+		return; /* the first block is the one kept */
+	p->thinking_block = index;
+	add_thinking(p, &p->thinking, json_object_get(block, "thinking"), 0);
+	add_thinking(p, &p->signature, json_object_get(block, "signature"), 1);
 }
 
 /* The first tool call's id, kept for the protocol fingerprint. */
@@ -723,6 +790,7 @@ anthropic_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t 
 			return -1;
 		take_string(&o->id, json_object_get(msg, "id"));
 		take_string(&o->model, json_object_get(msg, "model"));
+		take_anthropic_message_marks(o, msg);
 		json_t *usage = json_object_get(msg, "usage");
 		take_anthropic_usage(o, usage, 0);
 		if (json_is_object(usage))
@@ -733,6 +801,9 @@ anthropic_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t 
 		observation_event(o, 'B');
 		json_t *block = json_object_get(ev, "content_block");
 		const char *btype = json_string_value(json_object_get(block, "type"));
+		if (btype != NULL)
+			take_thinking_block(p, block, btype,
+			                    (long)json_integer_value(json_object_get(ev, "index")));
 		if (btype != NULL && strcmp(btype, "tool_use") == 0) {
 			take_tool_id(o, json_object_get(block, "id"));
 			if (p->tool_block < 0) {
@@ -753,6 +824,18 @@ anthropic_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t 
 		json_t *text = json_is_object(delta) ? json_object_get(delta, "text") : NULL;
 		if (json_is_string(text))
 			add_text(p, json_string_value(text), json_string_length(text), now);
+		const char *dtype = json_string_value(json_object_get(delta, "type"));
+		if (dtype != NULL && p->thinking_block >= 0 &&
+		    json_integer_value(json_object_get(ev, "index")) == p->thinking_block) {
+			if (strcmp(dtype, "thinking_delta") == 0)
+				add_thinking(p, &p->thinking, json_object_get(delta, "thinking"),
+				             0);
+			else if (strcmp(dtype, "signature_delta") == 0) {
+				o->anthropic_marks |= OBS_ANT_SIGNATURE_DELTA;
+				add_thinking(p, &p->signature, json_object_get(delta, "signature"),
+				             1);
+			}
+		}
 		if (p->tool_block >= 0 &&
 		    json_integer_value(json_object_get(ev, "index")) == p->tool_block)
 			add_tool_args(p, json_object_get(delta, "partial_json"));
@@ -1080,7 +1163,10 @@ adapter_parse_init(struct adapter_parse *p, enum api_kind api, struct observatio
 	buf_init(&p->body, body_cap);
 	buf_init(&p->text, TEXT_CAP);
 	buf_init(&p->args, OBS_TOOL_ARGS_CAP + 1);
+	buf_init(&p->thinking, OBS_TEXT_CAP + 1);
+	buf_init(&p->signature, OBS_SIGNATURE_CAP);
 	p->tool_block = -1;
+	p->thinking_block = -1;
 	sse_init(&p->sse, SSE_LINE_CAP, SSE_EVENT_CAP, adapter_sse_cb, NULL);
 	obs->streamed = stream;
 }
@@ -1091,6 +1177,8 @@ adapter_parse_release(struct adapter_parse *p)
 	buf_release(&p->body);
 	buf_release(&p->text);
 	buf_release(&p->args);
+	buf_release(&p->thinking);
+	buf_release(&p->signature);
 	sse_release(&p->sse);
 	bedrock_parse_release(p);
 }
@@ -1145,6 +1233,16 @@ finish_text(struct adapter_parse *p)
 		o->tool_args =
 		    utf8_sanitize(p->args.data ? p->args.data : "", p->args.len, OBS_TOOL_ARGS_CAP);
 	}
+	if (p->thinking_block >= 0) {
+		if (p->thinking.len > OBS_TEXT_CAP)
+			o->thinking_truncated = 1;
+		free(o->thinking);
+		o->thinking = utf8_sanitize(p->thinking.data ? p->thinking.data : "",
+		                            p->thinking.len, OBS_TEXT_CAP);
+		free(o->signature);
+		o->signature = utf8_sanitize(p->signature.data ? p->signature.data : "",
+		                             p->signature.len, OBS_SIGNATURE_CAP);
+	}
 }
 
 static void
@@ -1190,6 +1288,7 @@ finish_anthropic_body(struct adapter_parse *p, json_t *j)
 	take_string(&o->model, json_object_get(j, "model"));
 	take_string(&o->finish_reason, json_object_get(j, "stop_reason"));
 	take_anthropic_usage(o, json_object_get(j, "usage"), 1);
+	take_anthropic_message_marks(o, j);
 	json_t *content = json_object_get(j, "content");
 	if (!json_is_array(content)) {
 		set_error(p, ERR_MALFORMED, "response has no content array");
@@ -1200,6 +1299,8 @@ finish_anthropic_body(struct adapter_parse *p, json_t *j)
 	json_array_foreach(content, i, block)
 	{
 		const char *btype = json_string_value(json_object_get(block, "type"));
+		if (btype != NULL)
+			take_thinking_block(p, block, btype, (long)i);
 		if (btype != NULL && strcmp(btype, "tool_use") == 0) {
 			take_tool_id(o, json_object_get(block, "id"));
 			take_tool_name(p, json_object_get(block, "name"));

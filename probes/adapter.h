@@ -73,6 +73,8 @@ struct request_intent {
 	const char *tool_description;
 	const char *tool_schema; /* its arguments' JSON Schema, as JSON text */
 	enum tool_choice tool_choice;
+	long thinking_budget; /* > 0: Anthropic extended thinking with this
+	                       * budget_tokens (max_tokens must exceed it) */
 };
 
 /*
@@ -156,6 +158,9 @@ struct adapter_parse {
 	int args_whole;                     /* args came whole: later deltas add nothing */
 	long tool_block;                    /* Anthropic stream: the first tool_use block's
 	                                     * index, -1 none yet */
+	struct buf thinking;                /* Anthropic: the first thinking block's text */
+	struct buf signature;               /* ... and its signature */
+	long thinking_block;                /* Anthropic stream: that block's index, -1 none */
 	int saw_done;                       /* [DONE], message_stop or a Responses end event */
 	int failed;                         /* parse failed: obs->error is set */
 	size_t stop_after_chunks;           /* 0: read all; else stop the stream past this */

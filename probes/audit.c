@@ -28,6 +28,7 @@ audit_target_copy(struct audit_target *dst, const struct audit_target *src)
 	dst->api_key = src->api_key ? xstrdup(src->api_key) : NULL;
 	dst->headers = http_headers_copy(src->headers, src->n_headers);
 	sigv4_credentials_copy(&dst->aws, &src->aws);
+	dst->channel = src->channel ? xstrdup(src->channel) : NULL;
 }
 
 void
@@ -43,6 +44,7 @@ audit_target_release(struct audit_target *t)
 	}
 	http_headers_free(t->headers, t->n_headers);
 	sigv4_credentials_release(&t->aws);
+	free(t->channel);
 	memset(t, 0, sizeof *t);
 }
 
@@ -422,7 +424,7 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 	run->skipped = xcalloc(c->n ? c->n : 1, sizeof *run->skipped);
 	/* cheap probes first, then medium, then deep (catalog order within a
 	 * tier): a run cut short by its budget keeps the cheap checks */
-	const unsigned order[] = {TIER_CHEAP, TIER_MEDIUM, TIER_DEEP};
+	const unsigned order[] = {TIER_CHEAP, TIER_MEDIUM, TIER_THINKING, TIER_DEEP};
 	for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
 		for (size_t i = 0; i < c->n; i++)
 			if (c->probes[i].tier & tiers & order[k])

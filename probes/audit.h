@@ -84,6 +84,9 @@ struct audit_target {
 	/* SigV4 credentials (auth AUTH_SIGV4; owned, never stored or shown);
 	 * access_key_id NULL: none */
 	struct aws_credentials aws;
+	/* the channel the relay claims to sell (config `channel:`; a name of
+	 * scoring/origin.h's enum origin_channel), owned; NULL: unclaimed */
+	char *channel;
 };
 
 /* The default budget of `assay audit` and serve's runs: a reasoning

@@ -120,6 +120,12 @@ load_intent(struct probe_def *p, const struct ynode *n, const char *file, char *
 			return -1;
 		in->top_logprobs = (int)l;
 	}
+	if ((v = ytree_get(n, "thinking")) != NULL) {
+		/* Anthropic's smallest budget_tokens is 1024 */
+		if (ytree_as_long(v, file, 1024, 32000, &l, err, errlen) != 0)
+			return -1;
+		in->thinking_budget = l;
+	}
 	if ((v = ytree_get(n, "answer")) != NULL) {
 		if (ytree_as_string(v, file, &s, err, errlen) != 0)
 			return -1;
@@ -169,9 +175,10 @@ static int
 load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
-	    "id",       "informs",  "tier",   "samples",    "max_tokens",    "temperature",
-	    "stream",   "messages", "expect", "connection", "repeat",        "stop",
-	    "logprobs", "answer",   "tool",   "fidelity",   "answer_tokens", NULL};
+	    "id",          "informs",       "tier",     "samples", "max_tokens",
+	    "temperature", "stream",        "messages", "expect",  "connection",
+	    "repeat",      "stop",          "logprobs", "answer",  "tool",
+	    "fidelity",    "answer_tokens", "thinking", NULL};
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
 		return -1;
@@ -196,13 +203,16 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 			p->informs[p->n_informs++] = xstrdup(s);
 		}
 	}
-	static const char *const tiers[] = {"cheap", "medium", "deep", NULL};
+	static const char *const tiers[] = {"cheap", "medium", "deep", "thinking", NULL};
 	int tier;
 	switch (ytree_get_choice(n, "tier", "tier", tiers, file, &tier, err, errlen)) {
 	case -1:
 		return -1;
 	case 1:
-		p->tier = tier == 0 ? TIER_CHEAP : tier == 1 ? TIER_MEDIUM : TIER_DEEP;
+		p->tier = tier == 0   ? TIER_CHEAP
+		          : tier == 1 ? TIER_MEDIUM
+		          : tier == 2 ? TIER_DEEP
+		                      : TIER_THINKING;
 		break;
 	}
 	long l;
@@ -242,6 +252,9 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 	}
 	if (load_intent(p, n, file, err, errlen) != 0)
 		return -1;
+	if (p->intent.thinking_budget > 0 && p->max_tokens <= p->intent.thinking_budget)
+		return ytree_error(err, errlen, file, n->line,
+		                   "max_tokens must be greater than thinking (its budget_tokens)");
 	if (p->fidelity == FIDELITY_TOOL_ARGS && p->intent.tool_name == NULL)
 		return ytree_error(err, errlen, file, n->line,
 		                   "probe '%s': fidelity tool_args needs a tool", p->id);

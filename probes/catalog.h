@@ -14,7 +14,9 @@
 
 #include "probes/adapter.h"
 
-enum probe_tier { TIER_CHEAP = 1, TIER_MEDIUM = 2, TIER_DEEP = 4 };
+/* thinking: Anthropic extended-thinking probes, sent with --deep or
+ * --verify-key-env (their thinking would not fit the default budget) */
+enum probe_tier { TIER_CHEAP = 1, TIER_MEDIUM = 2, TIER_DEEP = 4, TIER_THINKING = 8 };
 
 /* What a correct answer reproduces exactly, from the spans the last user
  * message quotes in backticks (probe_spans()): */

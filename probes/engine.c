@@ -294,11 +294,16 @@ protocol_header(const char *line, size_t len)
 	} marks[] = {
 	    {"request-id:", OBS_HDR_REQUEST_ID},
 	    {"x-request-id:", OBS_HDR_X_REQUEST_ID},
+	    /* before the API key's: the first prefix that fits is taken */
+	    {"anthropic-ratelimit-unified-", OBS_HDR_ANTHROPIC_UNIFIED},
 	    {"anthropic-ratelimit-", OBS_HDR_ANTHROPIC_RATELIMIT},
 	    {"x-ratelimit-", OBS_HDR_OPENAI_RATELIMIT},
 	    {"anthropic-organization-id:", OBS_HDR_ANTHROPIC_ORG},
 	    {"openai-organization:", OBS_HDR_OPENAI_ORG},
 	    {"openai-version:", OBS_HDR_OPENAI_ORG},
+	    {"x-amzn-", OBS_HDR_AMZN},
+	    {"x-goog-", OBS_HDR_GOOG},
+	    {"x-cloudaicompanion-", OBS_HDR_GOOG},
 	};
 	for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
 		size_t k = strlen(marks[i].prefix);

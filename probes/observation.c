@@ -75,6 +75,9 @@ observation_release(struct observation *o)
 	free(o->tool_id);
 	free(o->tool_name);
 	free(o->tool_args);
+	free(o->thinking);
+	free(o->signature);
+	free(o->signature_check_detail);
 	observation_init(o);
 }
 
@@ -107,6 +110,9 @@ static const struct bit_name {
       {OBS_HDR_OPENAI_RATELIMIT, "x-ratelimit-*"},
       {OBS_HDR_ANTHROPIC_ORG, "anthropic-organization-id"},
       {OBS_HDR_OPENAI_ORG, "openai-organization"},
+      {OBS_HDR_AMZN, "x-amzn-*"},
+      {OBS_HDR_GOOG, "x-goog-*"},
+      {OBS_HDR_ANTHROPIC_UNIFIED, "anthropic-ratelimit-unified-*"},
       {0, NULL},
 };
 

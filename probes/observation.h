@@ -80,7 +80,25 @@ enum {
 	OBS_HDR_OPENAI_RATELIMIT = 1 << 3,    /* x-ratelimit-* */
 	OBS_HDR_ANTHROPIC_ORG = 1 << 4,       /* anthropic-organization-id */
 	OBS_HDR_OPENAI_ORG = 1 << 5,          /* openai-organization, openai-version */
+	OBS_HDR_AMZN = 1 << 6,                /* x-amzn-* (AWS: requestid, bedrock-*) */
+	OBS_HDR_GOOG = 1 << 7,                /* x-goog-*, x-cloudaicompanion-* (Google) */
+	OBS_HDR_ANTHROPIC_UNIFIED = 1 << 8,   /* anthropic-ratelimit-unified-* (a Claude
+	                                       * subscription's limits, not an API key's) */
 };
+/* Marks of the Anthropic Messages body a relay forwards or rebuilds, for the
+ * backend origin (scoring/origin.h). */
+enum {
+	OBS_ANT_STOP_SEQUENCE_KEY = 1 << 0, /* the message has a stop_sequence key (null too) */
+	OBS_ANT_CACHE_CREATION = 1 << 1,    /* usage.cache_creation is an object */
+	OBS_ANT_INFERENCE_GEO = 1 << 2,     /* usage.inference_geo is a string */
+	OBS_ANT_CAMEL_USAGE = 1 << 3,       /* usage has inputTokens / outputTokens */
+	OBS_ANT_OPENAI_USAGE = 1 << 4,      /* usage has prompt_tokens / completion_tokens */
+	OBS_ANT_THINKING = 1 << 5,          /* a thinking block came */
+	OBS_ANT_REDACTED_THINKING = 1 << 6, /* a redacted_thinking block came */
+	OBS_ANT_SIGNATURE_DELTA = 1 << 7,   /* streamed: its signature came as signature_delta */
+	OBS_ANT_FINGERPRINT = 1 << 8,       /* a system_fingerprint on Anthropic's wire */
+};
+#define OBS_SIGNATURE_CAP (16u * 1024) /* a thinking signature kept whole up to this */
 enum {
 	OBS_POSTURE_TLS = 1 << 0,      /* the request went over https and verified */
 	OBS_POSTURE_HSTS = 1 << 1,     /* strict-transport-security came back */
@@ -187,6 +205,24 @@ struct observation {
 	enum obs_tls_version tls_version;
 	int64_t cert_not_after; /* the server certificate's notAfter (Unix
 	                         * seconds); 0: unknown, or not https */
+
+	/* Anthropic's wire, for the backend origin (scoring/origin.h) */
+	unsigned anthropic_marks; /* OBS_ANT_* bits */
+	char *thinking;           /* the first thinking block's text, capped at
+	                           * OBS_TEXT_CAP (thinking_truncated: cut) */
+	int thinking_truncated;
+	char *signature;      /* its signature, capped at OBS_SIGNATURE_CAP */
+	size_t signature_len; /* the signature's length as it came (0: none) */
+	/* the block sent back to the official API (assay audit
+	 * --verify-key-env): OBS_SIG_*, and what came back (owned; NULL) */
+	int signature_check;
+	char *signature_check_detail;
+};
+enum {
+	OBS_SIG_NOT_SENT = 0,
+	OBS_SIG_ACCEPTED, /* the official API took the block back */
+	OBS_SIG_REJECTED, /* it answered 400 naming the signature */
+	OBS_SIG_FAILED,   /* the check could not be made (error, other status) */
 };
 
 void observation_init(struct observation *o);

@@ -53,6 +53,11 @@ static const struct class_info table[CLASS__COUNT] = {
     [CLASS_KEY_POOL] = {"key_pool", 0, 0, "pool of keys",
                         "Requests go out on several upstream keys or accounts: their "
                         "limits or organisations differ from request to request."},
+    [CLASS_CHANNEL_MISREPRESENTED] = {"channel_misrepresented", 1, FP_BUDGET_MISBEHAVING,
+                                      "another channel",
+                                      "Serves the model through another backend than the "
+                                      "channel it sells (Bedrock, Vertex, a reverse-engineered "
+                                      "client, a translator in front of another model)."},
 };
 
 const struct class_info *

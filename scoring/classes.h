@@ -25,6 +25,7 @@ enum finding_class {
 	CLASS_RESPONSE_TAMPERING,
 	CLASS_KEY_SHARED, /* facts, not cheats: scoring/detectors/keyshare.c */
 	CLASS_KEY_POOL,
+	CLASS_CHANNEL_MISREPRESENTED, /* serves through another backend than claimed */
 	CLASS__COUNT
 };
 

@@ -32,7 +32,7 @@ static const struct detector *const detectors[] = {
     &detector_context,         &detector_latency,     &detector_params,
     &detector_stream_buffered, &detector_cached,      &detector_usage_totals,
     &detector_harvest,         &detector_fingerprint, &detector_tamper,
-    &detector_keyshare,
+    &detector_keyshare,        &detector_origin,
 };
 #define N_DETECTORS (sizeof detectors / sizeof detectors[0])
 
@@ -420,10 +420,10 @@ scorer_assess(struct scorer *s, const struct audit_run *run, const struct baseli
 	    a->private_tokenizer_unlike_public && a->protocol_matched) {
 		a->strong_checks_passed = 1;
 		free(a->genuine_reason);
-		a->genuine_reason =
-		    xstrdup("every response has the official API's shape and the token counts "
-		            "match no public tokenizer, as the claimed model's own would; no check "
-		            "failed");
+		a->genuine_reason = xasprintf(
+		    "every response has the %s shape and the token counts match no public "
+		    "tokenizer, as the claimed model's own would; no check failed",
+		    a->protocol_matched == 2 ? "claimed channel's backend's" : "official API's");
 	}
 	scorer_attribute_disagreement(a);
 	assessment_decide(a);

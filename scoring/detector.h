@@ -69,6 +69,7 @@ extern const struct detector detector_cached;
 extern const struct detector detector_usage_totals;
 extern const struct detector detector_harvest;
 extern const struct detector detector_tamper;
+extern const struct detector detector_origin;
 
 /* Scorer services for detectors. */
 

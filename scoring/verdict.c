@@ -3,6 +3,7 @@
  */
 #include "scoring/verdict.h"
 #include "scoring/listing.h"
+#include "scoring/origin.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -110,6 +111,7 @@ assessment_release(struct assessment *a)
 	free(a->genuine_reason);
 	free(a->identified);
 	free(a->listing_note);
+	free(a->origin_note);
 	assessment_init(a);
 }
 
@@ -408,6 +410,17 @@ assessment_to_json(const struct assessment *a)
 		                              listing_state_name((enum listing_state)a->listing),
 		                              "models", (json_int_t)a->listing_count, "note",
 		                              a->listing_note));
+	if (a->origin_note != NULL) {
+		json_t *counts = json_object();
+		for (int k = 0; k < ORIGIN__COUNT; k++)
+			if (a->origin_counts[k] > 0)
+				json_object_set_new(counts,
+				                    origin_backend_name((enum origin_backend)k),
+				                    json_integer(a->origin_counts[k]));
+		json_object_set_new(
+		    root, "origin",
+		    json_pack("{s:o, s:s}", "requests", counts, "note", a->origin_note));
+	}
 	const char *const *nc = assessment_not_checked(a);
 	if (nc != NULL) {
 		json_t *l = json_array();

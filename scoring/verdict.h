@@ -72,6 +72,7 @@ struct skipped_probe {
 	char *reason;
 };
 
+#define ASSESSMENT_ORIGIN_SLOTS 8 /* at least ORIGIN__COUNT (scoring/origin.h) */
 struct assessment {
 	enum verdict verdict;
 	char *reason; /* why this verdict, one sentence */
@@ -84,7 +85,8 @@ struct assessment {
 	int partial_substitution;            /* some requests, not all, were another model */
 	int private_tokenizer_unlike_public; /* a model without a public tokenizer:
 	                                      * its counts fit no public one */
-	int protocol_matched;                /* every response had the official protocol's shape */
+	int protocol_matched;                /* every response had the official protocol's shape
+	                                      * (2: the claimed channel's backend's) */
 	/* where the claimed model's facts came from: a pack, or a stand-in
 	 * built from its name (scoring/identify.h); then the audit can
 	 * identify and catch another line served, not vouch: the verdict is
@@ -109,6 +111,11 @@ struct assessment {
 	 * outside the findings: serve's ledger bets them (scoring/evalue.h) */
 	double evidence_sum[CLASS__COUNT];
 	int evidence_n[CLASS__COUNT];
+	/* which backend served the Claude requests (scoring/origin.h): the
+	 * requests read per enum origin_backend, and a sentence of the mix
+	 * (owned; NULL: no Anthropic-wire request was read) */
+	int origin_counts[ASSESSMENT_ORIGIN_SLOTS];
+	char *origin_note;
 	double ttft_ms;      /* median of successful streamed requests, -1 if none */
 	double tokens_per_s; /* median, -1 if none */
 };

@@ -14,6 +14,7 @@
 
 #include "base/util.h"
 #include "scoring/detect.h"
+#include "scoring/origin.h"
 
 static double
 column_opt_real(sqlite3_stmt *st, int i)
@@ -86,19 +87,25 @@ store_each_bucket(struct store *s, enum store_resolution res, int64_t since_ms, 
 	              " r.tps_sq FROM %s r JOIN targets t ON t.id = r.target"
 	              " WHERE r.bucket >= ?1 ORDER BY r.target, r.bucket",
 	              store_rollup_table(res));
-	sqlite3_stmt *st = NULL, *es = NULL;
+	sqlite3_stmt *st = NULL, *es = NULL, *os = NULL;
 	int rc = -1;
 	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db,
 	                       "SELECT target, bucket, class, n FROM rollup_errors"
 	                       " WHERE res = ?1 AND bucket >= ?2 ORDER BY target, bucket",
-	                       -1, &es, NULL) != SQLITE_OK)
+	                       -1, &es, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db,
+	                       "SELECT target, bucket, backend, n FROM rollup_origin"
+	                       " WHERE res = ?1 AND bucket >= ?2 ORDER BY target, bucket",
+	                       -1, &os, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, since);
 	sqlite3_bind_int(es, 1, (int)res);
 	sqlite3_bind_int64(es, 2, since);
-	/* merge-join the error rows, both in (target, bucket) order */
-	int erc = sqlite3_step(es);
+	sqlite3_bind_int(os, 1, (int)res);
+	sqlite3_bind_int64(os, 2, since);
+	/* merge-join the error and origin rows, all in (target, bucket) order */
+	int erc = sqlite3_step(es), orc = sqlite3_step(os);
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t target = sqlite3_column_int64(st, 2), bucket = sqlite3_column_int64(st, 3);
@@ -128,13 +135,27 @@ store_each_bucket(struct store *s, enum store_resolution res, int64_t since_ms, 
 			}
 			erc = sqlite3_step(es);
 		}
+		while (orc == SQLITE_ROW) {
+			int64_t ot = sqlite3_column_int64(os, 0), ob = sqlite3_column_int64(os, 1);
+			if (ot > target || (ot == target && ob > bucket))
+				break;
+			if (ot == target && ob == bucket)
+				for (int k = 0; k < ORIGIN__COUNT; k++)
+					if (strcmp(column_text(os, 2),
+					           origin_backend_name((enum origin_backend)k)) ==
+					    0)
+						b.origin[k] += (long)sqlite3_column_int64(os, 3);
+			orc = sqlite3_step(os);
+		}
 		cb(&b, arg);
 	}
-	if (step == SQLITE_DONE && (erc == SQLITE_ROW || erc == SQLITE_DONE))
+	if (step == SQLITE_DONE && (erc == SQLITE_ROW || erc == SQLITE_DONE) &&
+	    (orc == SQLITE_ROW || orc == SQLITE_DONE))
 		rc = 0;
 out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(es);
+	sqlite3_finalize(os);
 	free(sql);
 	return rc;
 }

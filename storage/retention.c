@@ -30,7 +30,8 @@ enum {
 	R_DEL_ERRORS = R_DEL_ROLLUP + 3, /* + resolution: 3 slots */
 	R_DEL_VERDICTS = R_DEL_ERRORS + 3,
 	R_DEL_INCIDENTS,
-	R__COUNT
+	R_DEL_ORIGIN, /* + resolution: 3 slots */
+	R__COUNT = R_DEL_ORIGIN + 3
 };
 
 static const char *
@@ -64,6 +65,15 @@ retention_sql(int slot)
 	    [R_DEL_INCIDENTS] = "DELETE FROM incidents WHERE id IN (SELECT id FROM incidents"
 	                        " WHERE opened_ms < ?1 AND resolved_ms IS NOT NULL"
 	                        " ORDER BY opened_ms LIMIT ?2)",
+	    [R_DEL_ORIGIN] = "DELETE FROM rollup_origin WHERE res = 0 AND target = ?1 AND"
+	                     " bucket < ?2 AND bucket < (SELECT min(bucket) FROM rollup_origin"
+	                     " WHERE res = 0 AND target = ?1) + ?3",
+	    [R_DEL_ORIGIN + 1] = "DELETE FROM rollup_origin WHERE res = 1 AND target = ?1 AND"
+	                         " bucket < ?2 AND bucket < (SELECT min(bucket) FROM rollup_origin"
+	                         " WHERE res = 1 AND target = ?1) + ?3",
+	    [R_DEL_ORIGIN + 2] = "DELETE FROM rollup_origin WHERE res = 2 AND target = ?1 AND"
+	                         " bucket < ?2 AND bucket < (SELECT min(bucket) FROM rollup_origin"
+	                         " WHERE res = 2 AND target = ?1) + ?3",
 	};
 	return fixed[slot];
 }
@@ -130,7 +140,8 @@ trim_rollup(struct store *s, int64_t target, enum store_resolution res, int64_t 
 	int64_t args[3] = {target, cutoff_bucket, budget};
 	long a = delete_bound(s, R_DEL_ROLLUP + (int)res, args, 3);
 	long b = delete_bound(s, R_DEL_ERRORS + (int)res, args, 3);
-	return a < 0 || b < 0 ? -1 : a + b;
+	long c = delete_bound(s, R_DEL_ORIGIN + (int)res, args, 3);
+	return a < 0 || b < 0 || c < 0 ? -1 : a + b + c;
 }
 
 long

@@ -22,6 +22,9 @@
 
 #include "base/util.h"
 #include "scoring/listing.h"
+#include "scoring/origin.h"
+
+_Static_assert(ORIGIN__COUNT <= STORE_ORIGINS, "a bucket counts every backend");
 
 /* How long a busy database is waited for: at open (migrations, the write
  * check), then for each write. */
@@ -250,6 +253,16 @@ static const char *const migrations[] = {
      */
     "ALTER TABLE runs ADD COLUMN cost_usd REAL;"
     "CREATE INDEX IF NOT EXISTS runs_started ON runs(started_ms);",
+
+    /*
+     * 8 -> 9: the backend origin of Claude requests (scoring/origin.h), as
+     * rollup_errors keeps error classes: per resolution, target and bucket,
+     * the requests each backend served (its stable name), summed, pruned
+     * with the buckets. New rows only: older runs were not read for it.
+     */
+    "CREATE TABLE rollup_origin (res INTEGER NOT NULL, target INTEGER NOT NULL,"
+    " bucket INTEGER NOT NULL, backend TEXT NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY(res, target, bucket, backend)) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -371,6 +384,9 @@ static const char *const writer_sql[STMT__COUNT] = {
     [STMT_ROLLUP_HOUR] = ROLLUP_UPSERT("rollup_hour"),
     [STMT_ROLLUP_DAY] = ROLLUP_UPSERT("rollup_day"),
 #undef ROLLUP_UPSERT
+    [STMT_ROLLUP_ORIGIN] = "INSERT INTO rollup_origin(res, target, bucket, backend, n)"
+                           " VALUES (?,?,?,?,?) ON CONFLICT(res, target, bucket, backend)"
+                           " DO UPDATE SET n = n + excluded.n",
     [STMT_ROLLUP_ERROR] = "INSERT INTO rollup_errors(res, target, bucket, class, n)"
                           " VALUES (?,?,?,?,?) ON CONFLICT(res, target, bucket, class)"
                           " DO UPDATE SET n = n + excluded.n",
@@ -686,6 +702,19 @@ save_rollups(struct store *s, int64_t target, int64_t at_ms, const struct assess
 			sqlite3_bind_text(st, 4, error_class_name((enum error_class)e), -1,
 			                  SQLITE_STATIC);
 			sqlite3_bind_int64(st, 5, errors[e]);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				return -1;
+		}
+		for (int k = 0; a->origin_note != NULL && k < ORIGIN__COUNT; k++) {
+			if (a->origin_counts[k] <= 0)
+				continue;
+			st = stmt(s, STMT_ROLLUP_ORIGIN);
+			sqlite3_bind_int(st, 1, res);
+			sqlite3_bind_int64(st, 2, target);
+			sqlite3_bind_int64(st, 3, bucket);
+			sqlite3_bind_text(st, 4, origin_backend_name((enum origin_backend)k), -1,
+			                  SQLITE_STATIC);
+			sqlite3_bind_int64(st, 5, a->origin_counts[k]);
 			if (sqlite3_step(st) != SQLITE_DONE)
 				return -1;
 		}

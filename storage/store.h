@@ -140,6 +140,8 @@ enum store_resolution { STORE_MINUTE, STORE_HOUR, STORE_DAY };
 /* Length of a bucket of res in milliseconds. */
 int64_t store_resolution_ms(enum store_resolution res);
 
+/* Backends counted per bucket: at least scoring/origin.h's ORIGIN__COUNT. */
+#define STORE_ORIGINS 8
 /* One rollup bucket: everything counted in [start_ms, start_ms + length). */
 struct store_bucket {
 	const char *relay, *model;
@@ -149,7 +151,9 @@ struct store_bucket {
 	double ttft_sum, ttft_sq; /* ms, ms^2: mean and spread of run medians */
 	long tps_n;
 	double tps_sum, tps_sq;
-	long errors[ERR__COUNT]; /* failed requests by class */
+	long errors[ERR__COUNT];    /* failed requests by class */
+	long origin[STORE_ORIGINS]; /* Claude requests by backend (scoring/origin.h
+	                             * enum origin_backend); 0 before schema 8 */
 };
 typedef void (*store_bucket_cb)(const struct store_bucket *b, void *arg);
 /* Every bucket of res starting at or after since_ms, ordered by relay,

@@ -20,16 +20,18 @@
 /* the world's endpoints the truth file audits (filled in by setup) */
 static const char *need[FIXTURE_ENDPOINTS_MAX + 1];
 
+/* channel: the channel the relay claims (truth.yaml's `channel`), or NULL */
 static json_t *
-audit_json(const char *url, const char *model, const char *api, int deep)
+audit_claimed(const char *url, const char *model, const char *api, int deep, const char *channel)
 {
-	char *argv[] = {(char *)test_binary("assay"), (char *)"audit", (char *)"--base-url",
-	                (char *)url, (char *)"--model", (char *)model, (char *)"--api", (char *)api,
-	                (char *)"--json",
-	                /* the world runs at this scale: latency is judged at it */
-	                (char *)"--time-scale", (char *)"0.05",
-	                /* a rate-limited relay's Retry-After would hold the default 60 s */
-	                (char *)"--timeout", (char *)"20", deep ? (char *)"--deep" : NULL, NULL};
+	char *argv[] = {
+	    (char *)test_binary("assay"), (char *)"audit", (char *)"--base-url", (char *)url,
+	    (char *)"--model", (char *)model, (char *)"--api", (char *)api, (char *)"--json",
+	    /* the world runs at this scale: latency is judged at it */
+	    (char *)"--time-scale", (char *)"0.05",
+	    /* a rate-limited relay's Retry-After would hold the default 60 s */
+	    (char *)"--timeout", (char *)"20", channel ? (char *)"--channel" : (char *)"--timeout",
+	    channel ? (char *)channel : (char *)"20", deep ? (char *)"--deep" : NULL, NULL};
 	char *out = NULL, *err = NULL;
 	int rc = run_capture(argv, 90000, &out, &err);
 	json_t *j = json_loads(out ? out : "", 0, NULL);
@@ -37,6 +39,12 @@ audit_json(const char *url, const char *model, const char *api, int deep)
 	free(out);
 	free(err);
 	return j;
+}
+
+static json_t *
+audit_json(const char *url, const char *model, const char *api, int deep)
+{
+	return audit_claimed(url, model, api, deep, NULL);
 }
 
 static const json_t *
@@ -192,8 +200,10 @@ Test(detection, every_relay_gets_its_class, .init = setup, .fini = teardown, .ti
 			json_t *j = NULL;
 			for (int k = 0; k < n; k++) {
 				json_decref(j);
-				j = audit_json(url, model, api,
-				               deep != NULL && strcmp(deep->scalar, "true") == 0);
+				const struct ynode *ch = ytree_get(t, "channel");
+				j = audit_claimed(url, model, api,
+				                  deep != NULL && strcmp(deep->scalar, "true") == 0,
+				                  ch ? ch->scalar : NULL);
 			}
 			expect_truth(j, name, model, want, served, suspect_only);
 			json_decref(j);

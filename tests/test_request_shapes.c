@@ -234,6 +234,7 @@ build(struct built *b, const json_t *it)
 	in->n_stop = json_array_size(stop);
 	in->top_logprobs = (int)json_integer_value(json_object_get(it, "top_logprobs"));
 	in->json_object = json_is_true(json_object_get(it, "json_object"));
+	in->thinking_budget = (long)json_integer_value(json_object_get(it, "thinking_budget"));
 	const json_t *tool = json_object_get(it, "tool");
 	if (tool != NULL) {
 		in->tool_name = json_str(tool, "name");

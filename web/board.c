@@ -131,6 +131,7 @@ entry_free(struct board_entry *e)
 	free(e->not_running);
 	free(e->listed);
 	free(e->listed_note);
+	free(e->channel);
 	json_decref(e->findings);
 	json_decref(e->security);
 	for (size_t i = 0; i < e->n_segments; i++)
@@ -374,6 +375,9 @@ bucket_add_run(struct bucket *s, const struct board_run *run)
 	if (run->errors != NULL)
 		for (int i = 1; i < ERR__COUNT; i++)
 			s->errors[i] += (uint32_t)run->errors[i];
+	if (run->origin != NULL)
+		for (int i = 0; i < BOARD_ORIGINS; i++)
+			s->origin[i] += (uint32_t)(run->origin[i] > 0 ? run->origin[i] : 0);
 }
 
 static void
@@ -420,6 +424,10 @@ board_record(struct board *b, const struct board_run *run)
 	entry_set_latest(e, run->verdict, run->reason, run->findings, run->at_ms, run->ttft_ms,
 	                 run->tokens_per_s);
 	entry_set_listing(e, run->listed, run->listed_note, run->listed_models);
+	if (run->at_ms >= e->last_run_ms) {
+		free(e->channel);
+		e->channel = run->channel ? xstrdup(run->channel) : NULL;
+	}
 	if (run->security != NULL && run->at_ms >= e->last_run_ms) {
 		json_decref(e->security);
 		e->security = json_deep_copy(run->security);
@@ -456,6 +464,8 @@ board_bucket(struct board *b, enum store_resolution res, const struct store_buck
 		s->tps_sq += bk->tps_sq;
 		for (int i = 1; i < ERR__COUNT; i++)
 			s->errors[i] += (uint32_t)bk->errors[i];
+		for (int i = 0; i < BOARD_ORIGINS && i < STORE_ORIGINS; i++)
+			s->origin[i] += (uint32_t)bk->origin[i];
 	}
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);

@@ -80,8 +80,11 @@ struct board_run {
 	                     * the run did not ask, the last one stands */
 	const char *listed_note;
 	long listed_models;
-	json_t *security; /* the run's security posture (scoring/posture.h
-	                   * posture_json), borrowed; NULL: the last stands */
+	json_t *security;    /* the run's security posture (scoring/posture.h
+	                      * posture_json), borrowed; NULL: the last stands */
+	const int *origin;   /* [BOARD_ORIGINS] Claude requests per backend
+	                      * (scoring/origin.h), or NULL */
+	const char *channel; /* the channel claimed; NULL: unclaimed */
 };
 void board_record(struct board *b, const struct board_run *run);
 /* Insert or update a verdict segment / an incident (by id). */

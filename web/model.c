@@ -42,6 +42,8 @@ window_add(struct window *w, const struct bucket *b)
 	w->tps_sq += b->tps_sq;
 	for (int i = 0; i < ERR__COUNT; i++)
 		w->errors[i] += b->errors[i];
+	for (int i = 0; i < BOARD_ORIGINS; i++)
+		w->origin[i] += b->origin[i];
 }
 
 void

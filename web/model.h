@@ -27,12 +27,17 @@
 #define HOUR_MS 3600000LL
 #define DAY_MS 86400000LL
 
+/* Claude requests per backend (scoring/origin.h enum origin_backend
+ * order), at least ORIGIN__COUNT */
+#define BOARD_ORIGINS 8
+
 struct bucket {
 	int64_t index; /* hour or day number; -1 unused */
 	uint32_t runs, requests, ok, ttft_n, tps_n;
 	uint64_t tokens;
 	double ttft_sum, ttft_sq, tps_sum, tps_sq;
 	uint32_t errors[ERR__COUNT];
+	uint32_t origin[BOARD_ORIGINS]; /* rollup_origin's counts */
 };
 
 struct segment {
@@ -66,6 +71,8 @@ struct board_entry {
 	char *listed, *listed_note;   /* what the relay's model list said at the
 	                               * latest run that asked; NULL: never asked */
 	long listed_models;
+	char *channel;    /* the channel the relay claims (config channel:), owned;
+	                   * NULL: unclaimed */
 	json_t *security; /* the latest run's posture (posture_json), owned; NULL:
 	                   * none yet (pages from memory: a restart shows it
 	                   * after the first run) */
@@ -117,6 +124,7 @@ struct window {
 	long ttft_n, tps_n;
 	double ttft_sum, ttft_sq, tps_sum, tps_sq;
 	long errors[ERR__COUNT];
+	long origin[BOARD_ORIGINS];
 };
 /* Sum of e's buckets over window w ending now (24h and 7d from hours,
  * 30d and 90d from days). */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "web/origin_view.h"
 #include "web/render.h"
 #include "scoring/classes.h"
 
@@ -481,10 +482,12 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 	buf_puts(b, "</div>");
 	render_findings(b, e->findings, 1);
 	render_security(b, e->security);
-	buf_puts(b, "<div class=\"windows\">");
 	struct window w[WIN__COUNT];
-	for (int i = 0; i < WIN__COUNT; i++) {
+	for (int i = 0; i < WIN__COUNT; i++)
 		entry_window(e, (enum window_id)i, v->now_ms, &w[i]);
+	render_origin(b, e, w);
+	buf_puts(b, "<div class=\"windows\">");
+	for (int i = 0; i < WIN__COUNT; i++) {
 		char pct[32];
 		if (w[i].requests > 0) {
 			double lo, hi;
@@ -712,6 +715,7 @@ entry_json(const struct board_view *v, const struct board_entry *e)
 	                        : json_pack("{s:s, s:I, s:s?}", "status", e->listed, "models",
 	                                    (json_int_t)e->listed_models, "note", e->listed_note));
 	json_object_set_new(j, "security", e->security ? json_deep_copy(e->security) : json_null());
+	json_object_set_new(j, "origin", origin_json(e, v->now_ms));
 	struct score sc;
 	entry_score(e, v->now_ms, &sc);
 	json_object_set_new(j, "score", score_json(&sc));

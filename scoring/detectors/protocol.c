@@ -9,6 +9,7 @@
 #include "base/util.h"
 #include "scoring/detect.h"
 #include "scoring/detector.h"
+#include "scoring/origin.h"
 #include "scoring/stats.h"
 #include "scoring/tokenizer.h"
 
@@ -126,7 +127,10 @@ bedrock_shape(const char *shape, char *out, size_t n)
  * signal and a different shape stays a hint (relays rewrite responses
  * honestly). For one without (Claude), the shape is half of what can be
  * checked: every response differing makes a relay suspect, never more; it
- * takes the counts to convict.
+ * takes the counts to convict. Responses shaped as another backend of
+ * Claude writes them (Bedrock, Vertex, a client channel: scoring/origin.h)
+ * are Claude's through another channel: a hint here, and the origin
+ * detector's to judge against the claimed channel.
  */
 static void
 detect_protocol_shape(struct detect_ctx *ctx)
@@ -155,7 +159,8 @@ detect_protocol_shape(struct detect_ctx *ctx)
 		bp = &on_bedrock;
 	}
 	int judged = 0, odd = 0, n_events = 0, n_usage = 0, n_start = 0, n_ping = 0, n_id = 0,
-	    n_tool = 0, n_headers = 0, streams = 0;
+	    n_tool = 0, n_headers = 0, streams = 0, odd_claude = 0, odd_claimed = 0;
+	int claim = origin_channel_from_name(run->target.channel);
 	unsigned missing_usage = 0, missing_headers = 0;
 	char seen_events[OBS_EVENTS_CAP] = "", seen_id[96] = "", seen_tool[96] = "";
 	for (size_t i = 0; i < run->n_items; i++) {
@@ -204,12 +209,31 @@ detect_protocol_shape(struct detect_ctx *ctx)
 			missing_headers |= bp->headers & ~o->headers_seen;
 		}
 		odd += diff;
+		/* a shape another backend of Claude writes (Bedrock's, Vertex's,
+		 * a client channel's: scoring/origin.h; a client channel's even
+		 * from a hint, its UUID ids) is a channel, not a model: the
+		 * origin detector judges it */
+		struct origin_reading r;
+		if (diff && api == API_ANTHROPIC && origin_read(o, &r) == 0 &&
+		    (r.strong || r.backend == ORIGIN_REVERSE) &&
+		    (r.backend == ORIGIN_BEDROCK || r.backend == ORIGIN_VERTEX ||
+		     r.backend == ORIGIN_REVERSE)) {
+			odd_claude++;
+			/* ... and the very backend the relay says it sells */
+			odd_claimed += claim > CHANNEL_UNCLAIMED &&
+			               origin_channel_allows((enum origin_channel)claim, r.backend);
+		}
 	}
 	if (judged < 3)
 		return;
 	assessment_tested(a, 1);
-	if (odd == 0)
-		a->protocol_matched = 1;
+	if (odd == 0 || odd == odd_claimed) {
+		/* the shape of the channel claimed (Vertex's for a relay that
+		 * sells Vertex) is the shape to expect */
+		a->protocol_matched = odd == 0 ? 1 : 2;
+		if (odd > 0)
+			return;
+	}
 	struct buf b;
 	buf_init(&b, 0);
 	if (n_events > 0)
@@ -238,15 +262,27 @@ detect_protocol_shape(struct detect_ctx *ctx)
 		         api_name(api));
 		snprintf(observed, sizeof observed, "%d of %d responses differ", odd, judged);
 		int private_tok = m->tokenizer == NULL;
-		assessment_add(a, CLASS_SUBSTITUTION,
-		               private_tok && odd == judged ? CONFIDENCE_STRONG : CONFIDENCE_HINT,
-		               expected, observed, "all", NULL,
-		               "%d of %d responses are not shaped as %s's official API writes "
-		               "them (%s): the relay writes its own responses%s.",
-		               odd, judged, m->name, b.data,
-		               private_tok ? ", as a translator in front of another API does"
-		                           : " (a weak hint: some relays re-encode honestly)");
-		assessment_limit_last(a);
+		if (odd_claude == odd) {
+			assessment_add(a, CLASS_SUBSTITUTION, CONFIDENCE_HINT, expected, observed,
+			               "all", NULL,
+			               "%d of %d responses are not shaped as %s's official API "
+			               "writes them (%s), but as another backend of Claude writes "
+			               "them: the channel differs (see the backend origin), not the "
+			               "model.",
+			               odd, judged, m->name, b.data);
+			assessment_hint_last(a);
+		} else {
+			assessment_add(a, CLASS_SUBSTITUTION,
+			               private_tok && odd == judged ? CONFIDENCE_STRONG
+			                                            : CONFIDENCE_HINT,
+			               expected, observed, "all", NULL,
+			               "%d of %d responses are not shaped as %s's official API "
+			               "writes them (%s): the relay writes its own responses%s.",
+			               odd, judged, m->name, b.data,
+			               private_tok ? ", as a translator in front of another API does"
+			                           : " (a weak hint: some relays re-encode honestly)");
+			assessment_limit_last(a);
+		}
 	} else if (n_headers == judged) {
 		struct buf h;
 		buf_init(&h, 0);

@@ -57,6 +57,7 @@ interface Intent {
   stream: boolean;
   stop?: string[];
   top_logprobs?: number;
+  thinking_budget?: number;
   json_object: boolean;
   tool?: ToolIntent;
   rules: { max_completion_tokens: boolean; no_temperature: boolean; effort?: OpenAI.ReasoningEffort };
@@ -126,6 +127,7 @@ function readIntent(raw: unknown): Intent {
     temperature: optNumber(raw, 'temperature', id),
     stream: flag(raw, 'stream', id),
     top_logprobs: optNumber(raw, 'top_logprobs', id),
+    thinking_budget: optNumber(raw, 'thinking_budget', id),
     json_object: flag(raw, 'json_object', id),
     rules: { max_completion_tokens: false, no_temperature: false },
   };
@@ -462,6 +464,13 @@ function anthropicParams(it: Intent): Anthropic.MessageCreateParamsNonStreaming 
   if (system !== undefined) p.system = system;
   // API version 2026-10-21 has no temperature (wrong.ts: the type refuses it)
   if (it.stop !== undefined) p.stop_sequences = it.stop;
+  if (it.thinking_budget !== undefined) {
+    const thinking: Anthropic.ThinkingConfigEnabled = {
+      type: 'enabled',
+      budget_tokens: it.thinking_budget,
+    };
+    p.thinking = thinking;
+  }
   if (it.tool !== undefined) {
     const tool: Anthropic.Tool = { name: it.tool.name, input_schema: inputSchema(it.tool) };
     if (it.tool.description !== undefined) tool.description = it.tool.description;
@@ -506,9 +515,18 @@ function anthropic2023Params(it: Intent): Anthropic2023.MessageCreateParamsNonSt
   };
   const system = systemText(it);
   if (system !== undefined) p.system = system;
-  // models that refuse temperature (its baseline says so) are sent none
-  if (it.temperature !== undefined && !it.rules.no_temperature) p.temperature = it.temperature;
+  // models that refuse temperature (its baseline says so) are sent none,
+  // nor is a request for extended thinking (it takes only 1, the default)
+  if (it.temperature !== undefined && !it.rules.no_temperature && it.thinking_budget === undefined)
+    p.temperature = it.temperature;
   if (it.stop !== undefined) p.stop_sequences = it.stop;
+  if (it.thinking_budget !== undefined) {
+    const thinking: Anthropic2023.ThinkingConfigEnabled = {
+      type: 'enabled',
+      budget_tokens: it.thinking_budget,
+    };
+    p.thinking = thinking;
+  }
   if (it.tool !== undefined) {
     const schema: Anthropic2023.Tool.InputSchema = { type: 'object' };
     for (const [k, v] of Object.entries(it.tool.schema)) if (k !== 'type') schema[k] = v;

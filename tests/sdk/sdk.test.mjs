@@ -386,19 +386,6 @@ test('anthropic: multi-turn with tool_use and tool_result blocks', async () => {
   assert.ok(count.input_tokens > 0);
 });
 
-test('anthropic: extended thinking', async () => {
-  const m = await an().messages.create({
-    model: 'claude-sonnet-4', max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 1024 },
-    messages: [{ role: 'user', content: 'Name the capital of Australia in one word.' }],
-  });
-  assert.equal(m.type, 'message');
-  const off = await an().messages.create({
-    model: 'claude-sonnet-4', max_tokens: 50, thinking: { type: 'disabled' }, temperature: 0,
-    messages: [{ role: 'user', content: 'Name the capital of Australia in one word.' }],
-  });
-  assert.deepEqual(off.content, [{ type: 'text', text: 'Canberra' }]);
-});
-
 // An Anthropic refusal: APIError with status 400, the real message, and the
 // request id in the body that the header carries.
 const anthropicRefusal = (message) => (e) => {
@@ -411,6 +398,51 @@ const anthropicRefusal = (message) => (e) => {
   assert.equal(e.error?.request_id, e.requestID);
   return true;
 };
+
+// Claude 4.5 thinks when asked (the fixture's Sonnet 4 does not): a signed
+// thinking block comes first, and a block sent back is checked against the
+// signature it came with; Sonnet 4 with thinking off answers plainly.
+test('anthropic: extended thinking', async () => {
+  const ask = [{ role: 'user', content: 'Name the capital of Australia in one word.' }];
+  const m = await an().messages.create({
+    model: 'claude-sonnet-4-5', max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 1024 },
+    messages: ask,
+  });
+  assert.equal(m.type, 'message');
+  // a thinking block first, signed (base64), as the Messages API returns it
+  const [th] = m.content;
+  assert.equal(th.type, 'thinking');
+  assert.equal(typeof th.thinking, 'string');
+  assert.match(th.signature, /^[A-Za-z0-9+/]{100,}={0,2}$/);
+  // the usage fields Anthropic's API sends (the SDK's Usage type has them)
+  assert.deepEqual(m.usage.cache_creation, { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 0 });
+  assert.equal(m.usage.inference_geo, 'global');
+  assert.equal(m.usage.service_tier, 'standard');
+  // the block sent back as it came is taken; with another signature it is
+  // refused in the API's words
+  const turn = (content) => [...ask, { role: 'assistant', content }, { role: 'user', content: 'Sure?' }];
+  const back = await an().messages.create({
+    model: 'claude-sonnet-4-5', max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 1024 },
+    messages: turn(m.content),
+  });
+  assert.equal(back.type, 'message');
+  const forged = m.content.map((b) => (b.type === 'thinking' ? { ...b, signature: 'A'.repeat(th.signature.length) } : b));
+  await assert.rejects(an().messages.create({
+    model: 'claude-sonnet-4-5', max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 1024 },
+    messages: turn(forged),
+  }), anthropicRefusal('messages.1.content.0: Invalid `signature` in `thinking` block'));
+  const edited = m.content.map((b) => (b.type === 'thinking' ? { ...b, thinking: b.thinking + ' ' } : b));
+  await assert.rejects(an().messages.create({
+    model: 'claude-sonnet-4-5', max_tokens: 2048, thinking: { type: 'enabled', budget_tokens: 1024 },
+    messages: turn(edited),
+  }), anthropicRefusal('messages.1.content.0: Invalid `signature` in `thinking` block'));
+  const off = await an().messages.create({
+    model: 'claude-sonnet-4', max_tokens: 50, thinking: { type: 'disabled' }, temperature: 0,
+    messages: [{ role: 'user', content: 'Name the capital of Australia in one word.' }],
+  });
+  assert.deepEqual(off.content, [{ type: 'text', text: 'Canberra' }]);
+});
+
 
 for (const [where, base] of [['official', () => official], ['honest relay', () => relay]]) {
   test(`anthropic: OpenAI's fields are refused in the official words (${where})`, async () => {
