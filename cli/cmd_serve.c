@@ -59,6 +59,7 @@
 #include "scoring/listing.h"
 #include "scoring/ledger.h"
 #include "scoring/monitor.h"
+#include "scoring/billing.h"
 #include "scoring/origin.h"
 #include "scoring/timeline.h"
 #include "storage/store.h"
@@ -127,7 +128,24 @@ struct serve {
 		int held; /* a run was held back today: said once */
 	} * *spend;       /* each its own allocation: a pointer to one stays good */
 	size_t n_spend;
+	struct engine *engine;
+	/* the billing audit (scoring/billing.h): per relay with a balance: */
+	struct relay_billing {
+		char *relay;
+		struct billing_state st;
+	} * *billing;
+	size_t n_billing;
+	/* runs whose look at the account is done, until they are scored */
+	struct looked {
+		const struct audit_run *run;
+		int ok;
+		struct balance_sample sample;
+		char why[200];
+	} * looked;
+	size_t n_looked;
 };
+
+static const struct config_relay *relay_named(const struct config *c, const char *name);
 
 /* A run's canary goes with the run (the run only borrowed it). */
 static void
@@ -260,6 +278,168 @@ usage(FILE *f)
 	      f);
 }
 
+/* ---- the billing audit's looks at the account ---- */
+
+#define LOOK_BODY_CAP (256 * 1024)
+
+struct look {
+	struct serve *s;
+	struct audit_run *run;
+	struct balance_conf copy; /* the config's (a reload may free it meanwhile) */
+	char *bodies[2];
+	size_t lens[2];
+	size_t n, done;
+};
+
+static void
+look_end(struct look *l)
+{
+	struct serve *s = l->s;
+	struct looked got = {.run = l->run};
+	const char *bodies[2] = {l->bodies[0], l->bodies[1]};
+	got.ok = balance_read(&l->copy, bodies, l->lens, &got.sample, got.why, sizeof got.why) == 0;
+	s->looked = xrealloc(s->looked, (s->n_looked + 1) * sizeof *s->looked);
+	s->looked[s->n_looked++] = got;
+	for (size_t i = 0; i < 2; i++)
+		free(l->bodies[i]);
+	balance_conf_free(&l->copy);
+	struct audit_run *run = l->run;
+	free(l);
+	if (s->stopping) {
+		s->n_looked--; /* never scored */
+		canary_free(run->target.canary);
+		audit_run_free(run);
+		return;
+	}
+	monitor_submit(s->monitor, run);
+}
+
+struct look_req {
+	struct look *look;
+	size_t i;
+};
+
+static void
+look_done_cb(struct observation *obs, void *arg)
+{
+	struct look_req *q = arg;
+	struct look *l = q->look;
+	if (observation_ok(obs) && obs->text != NULL) {
+		l->bodies[q->i] = xstrdup(obs->text);
+		l->lens[q->i] = strlen(obs->text);
+	}
+	observation_release(obs);
+	free(obs);
+	free(q);
+	if (++l->done == l->n)
+		look_end(l);
+}
+
+/* After run, a look at its relay's account (r's balance:), with the run's
+ * key and headers: 1 when started (the run is submitted when it ends). */
+static int
+look_start(struct serve *s, struct audit_run *run, const struct config_relay *r)
+{
+	char *urls[2];
+	size_t n = balance_urls(&r->balance, run->target.base_url, wall_ms(), urls);
+	if (n == 0)
+		return 0;
+	struct look *l = xcalloc(1, sizeof *l);
+	l->s = s;
+	l->run = run;
+	l->n = n;
+	l->copy = (struct balance_conf){.kind = r->balance.kind,
+	                                .url = r->balance.url ? xstrdup(r->balance.url) : NULL,
+	                                .path = r->balance.path ? xstrdup(r->balance.path) : NULL,
+	                                .scale = r->balance.scale};
+	/* a pool of its own: the relay's failures (and their circuit breaker)
+	 * must not keep the account from being looked at, a dead relay with
+	 * credit left least of all */
+	char pool[160];
+	snprintf(pool, sizeof pool, "billing:%s", run->target.relay);
+	for (size_t i = 0; i < n; i++) {
+		struct engine_request req = {
+		    .pool = pool,
+		    .api = run->target.api,
+		    .url = urls[i],
+		    .api_key = run->target.api_key,
+		    .auth = run->target.auth,
+		    .headers = run->target.headers,
+		    .n_headers = run->target.n_headers,
+		    .listing = ENGINE_GET_RAW,
+		    .timeout_us = 20 * 1000000LL,
+		    .body_cap = LOOK_BODY_CAP,
+		};
+		struct look_req *q = xcalloc(1, sizeof *q);
+		q->look = l;
+		q->i = i;
+		engine_submit(s->engine, &req, look_done_cb, q);
+		free(urls[i]);
+	}
+	return 1;
+}
+
+/* The billing state of relay. */
+static struct billing_state *
+billing_of(struct serve *s, const char *relay)
+{
+	for (size_t i = 0; i < s->n_billing; i++)
+		if (strcmp(s->billing[i]->relay, relay) == 0)
+			return &s->billing[i]->st;
+	s->billing = xrealloc(s->billing, (s->n_billing + 1) * sizeof *s->billing);
+	struct relay_billing *b = xcalloc(1, sizeof *b);
+	b->relay = xstrdup(relay);
+	billing_init(&b->st);
+	s->billing[s->n_billing++] = b;
+	return &b->st;
+}
+
+/* A scored run of a relay with a balance: its worth added, and its look
+ * judged, shown and, when it says something new, told. */
+static void
+billing_scored(struct serve *s, const struct audit_run *run, const struct assessment *a)
+{
+	size_t i = 0;
+	while (i < s->n_looked && s->looked[i].run != run)
+		i++;
+	if (i == s->n_looked)
+		return;
+	struct looked got = s->looked[i];
+	s->looked[i] = s->looked[--s->n_looked];
+	const struct config_relay *r = relay_named(s->config, run->target.relay);
+	struct billing_state *b = billing_of(s, run->target.relay);
+	double mine = -1;
+	if (r != NULL && r->price_in >= 0 && a->prompt_tokens >= 0 && a->completion_tokens >= 0)
+		mine = ((double)a->prompt_tokens * r->price_in +
+		        (double)a->completion_tokens * r->price_out) /
+		       1e6;
+	else if (r != NULL && r->price_ratio > 0 && a->cost_usd >= 0)
+		mine = a->cost_usd * r->price_ratio;
+	billing_add_run(b, mine, a->cost_usd, a->tokens_spent);
+	char text[600];
+	if (!got.ok) {
+		snprintf(text, sizeof text, "the balance could not be read: %s", got.why);
+		board_billing(s->board, run->target.relay, text, 0);
+		return;
+	}
+	enum billing_event e = billing_look(b, &got.sample, run->finished_ms,
+	                                    r ? (int)r->n_models : 1, text, sizeof text);
+	board_billing(s->board, run->target.relay, text, b->over || b->drained);
+	if (got.sample.balance_usd >= 0)
+		alerts_set_credit(s->alerts, run->target.relay, got.sample.balance_usd);
+	if (e == BILLING_NONE)
+		return;
+	char title[300];
+	char *relay = utf8_sanitize(run->target.relay, strlen(run->target.relay), 100);
+	snprintf(title, sizeof title, "%s: %s", relay,
+	         e == BILLING_DRAIN        ? "balance drains without use"
+	         : e == BILLING_OVERCHARGE ? "over-charges"
+	                                   : "charges match its price again");
+	fprintf(stderr, "assay: %s: %s\n", title, text);
+	alerts_billing(s->alerts, run->target.relay, title, text, run->finished_ms);
+	free(relay);
+}
+
 /* A run ended (event loop): the monitor's worker scores it. */
 static void
 run_cb(struct audit_run *run, void *arg)
@@ -283,6 +463,9 @@ run_cb(struct audit_run *run, void *arg)
 			        "run\n",
 			        run->target.relay, run->target.model, store_last_error(s->store));
 	}
+	const struct config_relay *r = relay_named(s->config, run->target.relay);
+	if (r != NULL && r->balance.kind != BALANCE_NONE && look_start(s, run, r))
+		return; /* submitted when the look ends */
 	monitor_submit(s->monitor, run);
 }
 
@@ -504,6 +687,7 @@ scored_cb(struct monitor_result *r, void *arg)
 	struct serve *s = arg;
 	const struct audit_run *run = r->run;
 	const struct assessment *a = &r->a;
+	billing_scored(s, run, a);
 	/* the budgets count what was billed, kept or not */
 	struct spend *pr = spend_of(s, run->target.relay), *pa = spend_of(s, NULL);
 	pr->tokens += a->tokens_spent;
@@ -871,6 +1055,7 @@ cmd_serve(int argc, char **argv)
 	}
 	struct engine_options eo = {.ca_file = s.config->ca_file};
 	engine = engine_new(base, &eo);
+	s.engine = engine;
 	if (base == NULL || engine == NULL)
 		fatal(70, "cannot set up the event loop or libcurl");
 	if (s.config->canary_listen != NULL) {
@@ -974,6 +1159,12 @@ out:
 		free(s.spend[i]);
 	}
 	free(s.spend);
+	for (size_t i = 0; i < s.n_billing; i++) {
+		free(s.billing[i]->relay);
+		free(s.billing[i]);
+	}
+	free(s.billing);
+	free(s.looked);
 	scheduler_free(sched);
 	canary_listener_free(s.canary);
 	if (sigint)

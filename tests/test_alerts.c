@@ -446,8 +446,11 @@ Test(alerts, retried_once_delivered_and_4xx_final, .timeout = 60)
 	cr_assert_eq(load(cfg, &c, err, sizeof err), 0, "%s", err);
 	struct alerts *a = alerts_new(&c, "B");
 	struct timeline_change ch = outage_opened("");
+	/* the account's credit at the last look goes with the outage */
+	alerts_set_credit(a, "r", 12.5);
 	alerts_run(a, "r", "gpt-4o", "unreachable", "", &ch, 1764547500000LL);
 	cr_expect_eq(receiver_wait(&r, 2, 10000), 2);
+	cr_expect(strstr(r.got[1].body, "$12.50 of credit left") != NULL, "%s", r.got[1].body);
 	struct alerts_stats st;
 	int64_t until = now_us() + 5000000;
 	do {
