@@ -15,7 +15,8 @@ DATADIR    = $(PREFIX)/share/assay
 PKGS      := libcurl libevent sqlite3 libpcre2-8 libmicrohttpd jansson yaml-0.1 libcrypto libssl
 DEB_PKGS  := build-essential pkg-config libcurl4-openssl-dev libevent-dev \
              libsqlite3-dev libpcre2-dev libmicrohttpd-dev libjansson-dev \
-             libyaml-dev libcriterion-dev curl prometheus chromium zlib1g-dev libssl-dev
+             libyaml-dev libcriterion-dev curl prometheus chromium zlib1g-dev libssl-dev \
+             groff-base systemd
 
 CC        ?= cc
 WARN      := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
@@ -88,11 +89,22 @@ demo: all
 bench: all
 	@./bench/run.sh $(BUILD)
 
+MANDIR     = $(PREFIX)/share/man
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
+
+# install: the binaries, the data files, the man pages assay(1) and
+# assay.yaml(5), and the systemd unit (dist/assay.service.in, with the
+# installed binary's path).
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR)
 	install -m 755 $(ASSAY) $(FIXTURE) $(DESTDIR)$(PREFIX)/bin/
 	for f in $(DATA_FILES); do \
 	  install -D -m 644 $$f $(DESTDIR)$(DATADIR)/$$f || exit 1; done
+	install -D -m 644 man/assay.1 $(DESTDIR)$(MANDIR)/man1/assay.1
+	install -D -m 644 man/assay.yaml.5 $(DESTDIR)$(MANDIR)/man5/assay.yaml.5
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@BINDIR@|$(PREFIX)/bin|' dist/assay.service.in > $(DESTDIR)$(UNITDIR)/assay.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/assay.service
 
 format:
 	clang-format -i $(wildcard */*.c */*.h)
