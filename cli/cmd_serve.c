@@ -61,6 +61,7 @@
 #include "scoring/monitor.h"
 #include "scoring/billing.h"
 #include "scoring/origin.h"
+#include "scoring/warning.h"
 #include "scoring/timeline.h"
 #include "storage/store.h"
 #include "web/alerts.h"
@@ -136,6 +137,12 @@ struct serve {
 	} * *billing;
 	size_t n_billing;
 	/* runs whose look at the account is done, until they are scored */
+	/* early warning (scoring/warning.h), per relay and model */
+	struct target_warning {
+		char *relay, *model;
+		struct warn_state st;
+	} * *warnings;
+	size_t n_warnings;
 	struct looked {
 		const struct audit_run *run;
 		int ok;
@@ -276,6 +283,56 @@ usage(FILE *f)
 	      "again, the rest run on; a FILE that does not load changes nothing (its\n"
 	      "FILE:LINE is said). SIGINT or SIGTERM stop, after the runs in flight are kept.\n",
 	      f);
+}
+
+/* ---- early warning ---- */
+
+static struct warn_state *
+warning_of(struct serve *s, const char *relay, const char *model)
+{
+	for (size_t i = 0; i < s->n_warnings; i++)
+		if (strcmp(s->warnings[i]->relay, relay) == 0 &&
+		    strcmp(s->warnings[i]->model, model) == 0)
+			return &s->warnings[i]->st;
+	s->warnings = xrealloc(s->warnings, (s->n_warnings + 1) * sizeof *s->warnings);
+	struct target_warning *w = xcalloc(1, sizeof *w);
+	w->relay = xstrdup(relay);
+	w->model = xstrdup(model);
+	warn_init(&w->st);
+	s->warnings[s->n_warnings++] = w;
+	return &w->st;
+}
+
+/* A scored run's signs folded into its target's early warning: shown on
+ * the board while it holds, told when it starts and when it ends. */
+static void
+warn_scored(struct serve *s, const struct audit_run *run, const struct assessment *a,
+            const long errors[ERR__COUNT], const struct posture *posture)
+{
+	struct warn_run wr = {
+	    .requests = a->requests - (int)errors[ERR_NOT_SENT],
+	    .ok = a->ok_requests,
+	    .quota = (int)errors[ERR_QUOTA],
+	    .auth = (int)errors[ERR_AUTH],
+	    .ttft_ms = a->ttft_ms,
+	    .listed = a->listing == LISTING_LISTED || a->listing == LISTING_UNLISTED
+	                  ? a->listing_count
+	                  : -1,
+	    .listed_has_model = a->listing == LISTING_LISTED,
+	    .cert_left_s = posture->cert_not_after != 0 ? posture->cert_left_s : INT64_MAX,
+	};
+	if (wr.requests < 0)
+		wr.requests = 0;
+	char why[700];
+	int change =
+	    warn_update(warning_of(s, run->target.relay, run->target.model), &wr, why, sizeof why);
+	board_at_risk(s->board, run->target.relay, run->target.model, why[0] ? why : NULL);
+	if (change == 0)
+		return;
+	fprintf(stderr, "assay: %s %s: %s%s\n", run->target.relay, run->target.model,
+	        change > 0 ? "at risk: " : "no longer at risk", change > 0 ? why : "");
+	alerts_at_risk(s->alerts, run->target.relay, run->target.model, change > 0 ? why : NULL,
+	               run->finished_ms);
 }
 
 /* ---- the billing audit's looks at the account ---- */
@@ -736,6 +793,7 @@ scored_cb(struct monitor_result *r, void *arg)
 	                   : NULL,
 	};
 	board_record(s->board, &br);
+	warn_scored(s, run, a, errors, &posture);
 	json_decref(security);
 	json_decref(j);
 	fprintf(stderr, "assay: %s %s: %s (%d/%d ok, %ld tokens)\n", run->target.relay,
@@ -1165,6 +1223,12 @@ out:
 	}
 	free(s.billing);
 	free(s.looked);
+	for (size_t i = 0; i < s.n_warnings; i++) {
+		free(s.warnings[i]->relay);
+		free(s.warnings[i]->model);
+		free(s.warnings[i]);
+	}
+	free(s.warnings);
 	scheduler_free(sched);
 	canary_listener_free(s.canary);
 	if (sigint)

@@ -32,11 +32,12 @@
 #include "base/yamltree.h"
 #include "scoring/timeline.h"
 
-static const char *const event_names[ALERT__COUNT] = {
-    "verdict_changed", "outage_started", "outage_ended", "credential_harvesting", "billing"};
+static const char *const event_names[ALERT__COUNT] = {"verdict_changed", "outage_started",
+                                                      "outage_ended",    "credential_harvesting",
+                                                      "billing",         "at_risk"};
 /* what a config's events: list names them by */
-static const char *const event_short[ALERT__COUNT] = {"verdict", "outage", "recovered",
-                                                      "harvesting", "billing"};
+static const char *const event_short[ALERT__COUNT] = {"verdict",    "outage",  "recovered",
+                                                      "harvesting", "billing", "warning"};
 static const char *const sink_names[] = {"webhook",  "slack", "discord",
                                          "telegram", "ntfy",  "email"};
 #define N_SINK_KINDS (sizeof sink_names / sizeof sink_names[0])
@@ -123,7 +124,7 @@ sink_load(const struct ynode *m, const char *file, size_t index, struct alert_si
 		if (ev->kind != YNODE_SEQ || ev->n == 0)
 			return ytree_error(err, errlen, file, ev->line,
 			                   "events is a list of verdict, outage, recovered, "
-			                   "harvesting, billing");
+			                   "harvesting, billing, warning");
 		s->events = 0;
 		for (size_t e = 0; e < ev->n; e++) {
 			const char *name;
@@ -134,8 +135,8 @@ sink_load(const struct ynode *m, const char *file, size_t index, struct alert_si
 				j++;
 			if (j == ALERT__COUNT)
 				return ytree_error(err, errlen, file, ev->items[e]->line,
-				                   "an event is verdict, outage, recovered or "
-				                   "harvesting, not '%s'",
+				                   "an event is verdict, outage, recovered, "
+				                   "harvesting, billing or warning, not '%s'",
 				                   name);
 			s->events |= 1u << j;
 		}
@@ -1044,4 +1045,24 @@ alerts_set_credit(struct alerts *a, const char *relay, double usd)
 		}
 	a->credits = xrealloc(a->credits, (a->n_credits + 1) * sizeof *a->credits);
 	a->credits[a->n_credits++] = (struct credit){xstrdup(relay), usd};
+}
+
+void
+alerts_at_risk(struct alerts *a, const char *relay, const char *model, const char *why,
+               int64_t at_ms)
+{
+	if (a == NULL)
+		return;
+	char *r = clean_text(relay, strlen(relay), 100), *m = clean_text(model, strlen(model), 100);
+	char title[300];
+	snprintf(title, sizeof title, "%s %s: %s", r, m, why ? "at risk" : "no longer at risk");
+	char *text = clean_text(why ? why : "the signs that made it at risk are gone",
+	                        strlen(why ? why : "the signs that made it at risk are gone"), 600);
+	json_t *extra =
+	    json_pack("{s:s,s:s,s:b}", "relay", relay, "model", model, "at_risk", why != NULL);
+	post(a, ALERT_WARNING, title, text, extra, at_ms);
+	json_decref(extra);
+	free(text);
+	free(r);
+	free(m);
 }

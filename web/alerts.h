@@ -40,6 +40,7 @@ enum alert_event_kind {
 	ALERT_RECOVERED,  /* "outage_ended" */
 	ALERT_HARVESTING, /* "credential_harvesting" */
 	ALERT_BILLING,    /* "billing": an over-charge or a balance that drains */
+	ALERT_WARNING,    /* "at_risk": early warning (scoring/warning.h) */
 	ALERT__COUNT
 };
 
@@ -119,6 +120,10 @@ void alerts_harvesting(struct alerts *a, const char *relay, const char *model, c
  * change of what it says: title and text are ours (relay text already
  * sanitized). */
 void alerts_billing(struct alerts *a, const char *relay, const char *title, const char *text,
+                    int64_t at_ms);
+/* Early warning for relay's model: at risk for why, or (why NULL) no
+ * longer. */
+void alerts_at_risk(struct alerts *a, const char *relay, const char *model, const char *why,
                     int64_t at_ms);
 /* The credit relay's account had at the last look (< 0: unknown): an
  * outage alert says it ("stopped answering with $X left"). */

@@ -129,6 +129,7 @@ entry_free(struct board_entry *e)
 	free(e->verdict);
 	free(e->reason);
 	free(e->not_running);
+	free(e->at_risk);
 	free(e->listed);
 	free(e->listed_note);
 	free(e->channel);
@@ -320,6 +321,18 @@ board_billing(struct board *b, const char *relay, const char *text, int bad)
 	r->billing = text ? utf8_sanitize(text, strlen(text), 600) : NULL;
 	r->billing_bad = bad;
 	size_t id = r->id;
+	pthread_rwlock_unlock(&b->data);
+	bump(b, id);
+}
+
+void
+board_at_risk(struct board *b, const char *relay, const char *model, const char *why)
+{
+	pthread_rwlock_wrlock(&b->data);
+	struct board_entry *e = entry_get_locked(b, relay, model);
+	free(e->at_risk);
+	e->at_risk = why ? utf8_sanitize(why, strlen(why), 600) : NULL;
+	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
 }

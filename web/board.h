@@ -54,6 +54,9 @@ void board_free(struct board *b);
  * (whatever board_not_running said of it before). */
 void board_declare(struct board *b, const char *relay, const char *model, const char *api,
                    int64_t interval_ms);
+/* Early warning for relay's model (scoring/warning.h): why it is at risk,
+ * shown beside its verdict; NULL: it is not. */
+void board_at_risk(struct board *b, const char *relay, const char *model, const char *why);
 /* What relay's balance showed against our use (serve's billing audit), a
  * sentence; bad: an over-charge or a drain. NULL: nothing to say. */
 void board_billing(struct board *b, const char *relay, const char *text, int bad);

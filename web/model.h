@@ -64,6 +64,7 @@ struct board_entry {
 	char *verdict; /* NULL while pending */
 	char *reason;
 	char *not_running; /* the config keeps it from running: why (NULL: runs) */
+	char *at_risk;     /* early warning (scoring/warning.h): why; NULL: none */
 	json_t *findings;  /* array, owned */
 	int64_t interval_ms;
 	int64_t last_run_ms;

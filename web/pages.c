@@ -474,6 +474,10 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 	html_escape(b, e->not_running ? e->not_running
 	               : e->verdict   ? e->reason
 	                              : "waiting for the first audit");
+	if (e->at_risk != NULL) {
+		buf_puts(b, "</div><div class=\"reason risk\"><b>At risk:</b> ");
+		html_escape(b, e->at_risk);
+	}
 	char when[64], ago[32];
 	render_time(when, sizeof when, e->last_run_ms);
 	format_ago(ago, sizeof ago, e->last_run_ms, v->now_ms);
@@ -704,6 +708,7 @@ entry_json(const struct board_view *v, const struct board_entry *e)
 	json_object_set_new(j, "reason", json_string(e->reason ? e->reason : ""));
 	json_object_set_new(j, "not_running",
 	                    e->not_running ? json_string(e->not_running) : json_null());
+	json_object_set_new(j, "at_risk", e->at_risk ? json_string(e->at_risk) : json_null());
 	json_object_set_new(j, "findings", json_deep_copy(e->findings));
 	json_object_set_new(j, "last_run_ms",
 	                    e->last_run_ms ? json_integer(e->last_run_ms) : json_null());

@@ -463,6 +463,10 @@ render_status_html(const struct board_view *v, struct buf *b)
 		html_escape(b, e->not_running ? e->not_running
 		               : e->verdict   ? e->reason
 		                              : "waiting for the first audit");
+		if (e->at_risk != NULL) {
+			buf_puts(b, "</div><div class=\"reason risk nph\"><b>At risk:</b> ");
+			html_escape(b, e->at_risk);
+		}
 		buf_puts(b, "</div>");
 		render_findings(b, e->findings, 0);
 		buf_puts(b, "</td><td class=\"num\">");
@@ -520,6 +524,8 @@ render_relays_json(const struct board_view *v, struct buf *out)
 		json_object_set_new(j, "reason", json_string(e->reason ? e->reason : ""));
 		json_object_set_new(j, "not_running",
 		                    e->not_running ? json_string(e->not_running) : json_null());
+		json_object_set_new(j, "at_risk",
+		                    e->at_risk ? json_string(e->at_risk) : json_null());
 		json_object_set_new(j, "findings", json_deep_copy(e->findings));
 		json_object_set_new(j, "last_run_ms",
 		                    e->last_run_ms ? json_integer(e->last_run_ms) : json_null());
