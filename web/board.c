@@ -325,28 +325,33 @@ board_billing(struct board *b, const char *relay, const char *text, int bad)
 	bump(b, id);
 }
 
-void
-board_at_risk(struct board *b, const char *relay, const char *model, const char *why)
+enum entry_note { NOTE_AT_RISK, NOTE_NOT_RUNNING };
+
+/* One of an entry's sentences set (sanitized, capped) or cleared (NULL). */
+static void
+entry_note(struct board *b, const char *relay, const char *model, enum entry_note which,
+           const char *text)
 {
 	pthread_rwlock_wrlock(&b->data);
 	struct board_entry *e = entry_get_locked(b, relay, model);
-	free(e->at_risk);
-	e->at_risk = why ? utf8_sanitize(why, strlen(why), 600) : NULL;
+	char **field = which == NOTE_AT_RISK ? &e->at_risk : &e->not_running;
+	free(*field);
+	*field = text ? utf8_sanitize(text, strlen(text), 600) : NULL;
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
 }
 
 void
+board_at_risk(struct board *b, const char *relay, const char *model, const char *why)
+{
+	entry_note(b, relay, model, NOTE_AT_RISK, why);
+}
+
+void
 board_not_running(struct board *b, const char *relay, const char *model, const char *why)
 {
-	pthread_rwlock_wrlock(&b->data);
-	struct board_entry *e = entry_get_locked(b, relay, model);
-	free(e->not_running);
-	e->not_running = why ? utf8_sanitize(why, strlen(why), 500) : NULL;
-	size_t id = e->group->id;
-	pthread_rwlock_unlock(&b->data);
-	bump(b, id);
+	entry_note(b, relay, model, NOTE_NOT_RUNNING, why);
 }
 
 /* The slot for index in a ring, reset if it held an older bucket; NULL if
