@@ -35,6 +35,7 @@
 #include "bench/monitor_sim.h"
 #include "probes/audit.h"
 #include "probes/catalog.h"
+#include "probes/endpoint.h"
 #include "probes/engine.h"
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
@@ -56,6 +57,11 @@ struct relay_truth {
 	char *class;        /* "none" for honest */
 	char *also;         /* other true classes, comma-separated, or NULL */
 	char *channel;      /* the channel the relay claims (truth's `channel`), or NULL */
+	/* a cloud channel's own endpoint (truth's azure: {deployment,
+	 * api_version}, vertex: {project, region}, bedrock: true): its URL,
+	 * its key header, a key (any will do in the fixture, none will not) */
+	char *azure_dep, *azure_ver, *vertex_project, *vertex_region;
+	int bedrock;
 	int audits;         /* sequential audits per chain; the last one counts */
 	int samples;        /* chains per seed (honest relays: --honest) */
 	int deep;           /* audit with the deep tier */
@@ -109,6 +115,20 @@ start_audit(struct eval *ev, const struct relay_truth *r, struct chain *ch)
 	                         .api = r->api,
 	                         .model = r->model,
 	                         .channel = r->channel};
+	/* the fixture's cloud endpoints take any key, but want one: AWS's
+	 * test-suite example credentials for Bedrock's SigV4 */
+	char *aws[] = {(char *)"AKIDEXAMPLE", (char *)"wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+	               (char *)"us-east-1"};
+	if (r->azure_dep != NULL) {
+		t.auth = AUTH_API_KEY;
+		t.api_key = (char *)"eval-azure-key";
+	} else if (r->bedrock) {
+		t.bedrock = 1;
+		t.auth = AUTH_SIGV4;
+		t.aws = (struct aws_credentials){aws[0], aws[1], NULL, aws[2]};
+	} else if (r->vertex_project != NULL || r->api == API_GEMINI) {
+		t.api_key = (char *)"eval-google-token";
+	}
 	/* a model no pack knows is audited on a stand-in, as `assay audit` does */
 	const struct baseline_model *claimed = scorer_claimed(ev->scorer, r->model, r->api);
 	baseline_request_rules(claimed, &t.rules);
@@ -265,7 +285,17 @@ start_fixture(struct eval *ev, const char *fixture, const char *world, unsigned 
 		for (size_t i = 0; i < ev->n_relays; i++)
 			if (strcmp(ev->relays[i].endpoint, name) == 0 &&
 			    ev->relays[i].url == NULL) {
-				ev->relays[i].url = xstrdup(url);
+				struct relay_truth *r = &ev->relays[i];
+				char *u = NULL, why[512];
+				if (r->azure_dep != NULL &&
+				    endpoint_azure_url(url, r->azure_dep, r->azure_ver, &u, why,
+				                       sizeof why) != 0)
+					fatal(2, "relay '%s': %s", r->name, why);
+				if (r->vertex_project != NULL &&
+				    endpoint_vertex_url(url, r->vertex_project, r->vertex_region, &u, why,
+				                        sizeof why) != 0)
+					fatal(2, "relay '%s': %s", r->name, why);
+				r->url = u ? u : xstrdup(url);
 				found++;
 			}
 	}
@@ -328,6 +358,27 @@ load_truth(struct eval *ev, const char *path)
 			r->class = xstrdup(c ? c->scalar : "none");
 			const struct ynode *ch = ytree_get(t, "channel");
 			r->channel = ch ? xstrdup(ch->scalar) : NULL;
+			const struct ynode *az = ytree_get(t, "azure"), *vx = ytree_get(t, "vertex"),
+			                   *br = ytree_get(t, "bedrock");
+			if (az != NULL) {
+				const struct ynode *d = ytree_get(az, "deployment"),
+				                   *v = ytree_get(az, "api_version");
+				if (d == NULL || v == NULL)
+					fatal(2, "%s: relay '%s': azure needs deployment and api_version",
+					      path, r->name);
+				r->azure_dep = xstrdup(d->scalar);
+				r->azure_ver = xstrdup(v->scalar);
+			}
+			if (vx != NULL) {
+				const struct ynode *pj = ytree_get(vx, "project"),
+				                   *rg = ytree_get(vx, "region");
+				if (pj == NULL || rg == NULL)
+					fatal(2, "%s: relay '%s': vertex needs project and region", path,
+					      r->name);
+				r->vertex_project = xstrdup(pj->scalar);
+				r->vertex_region = xstrdup(rg->scalar);
+			}
+			r->bedrock = br != NULL && strcmp(br->scalar, "true") == 0;
 			r->served = sv ? xstrdup(sv->scalar) : NULL;
 			r->audits = n ? atoi(n->scalar) : 1;
 			r->samples = k ? atoi(k->scalar) : 0;
@@ -574,6 +625,11 @@ main(int argc, char **argv)
 	       "right cls", "wrong cls", "accused", "hinted", "tokens");
 	long honest_n = 0, honest_mis = 0, honest_sus = 0, tok = 0, req = 0, audits = 0;
 	long official_n = 0, official_accused = 0, official_hinted = 0;
+	struct channel_tally {
+		const char *name;
+		long n, accused, hinted;
+	} channels[8];
+	size_t n_channels = 0;
 	for (size_t i = 0; i < ev.n_relays; i++) {
 		struct relay_truth *r = &ev.relays[i];
 		int honest = strcmp(r->class, "none") == 0;
@@ -597,10 +653,26 @@ main(int argc, char **argv)
 			honest_mis += r->verdicts[VERDICT_MISBEHAVING];
 			honest_sus += r->verdicts[VERDICT_SUSPECT];
 		}
-		if (strcmp(r->endpoint, "official") == 0) {
+		/* the official service: the direct one, or a cloud channel's own
+		 * (azure-official, bedrock-official, ...), each also on its own */
+		size_t el = strlen(r->endpoint);
+		int cloud = el > 9 && strcmp(r->endpoint + el - 9, "-official") == 0;
+		if (strcmp(r->endpoint, "official") == 0 || cloud) {
 			official_n += r->n;
 			official_accused += r->accused;
 			official_hinted += r->hinted;
+		}
+		if (cloud) {
+			size_t k = 0;
+			while (k < n_channels && strcmp(channels[k].name, r->endpoint) != 0)
+				k++;
+			if (k == n_channels && k < sizeof channels / sizeof channels[0])
+				channels[n_channels++] = (struct channel_tally){r->endpoint, 0, 0, 0};
+			if (k < sizeof channels / sizeof channels[0]) {
+				channels[k].n += r->n;
+				channels[k].accused += r->accused;
+				channels[k].hinted += r->hinted;
+			}
 		}
 		tok += r->tokens;
 		req += r->requests;
@@ -615,6 +687,9 @@ main(int argc, char **argv)
 	       FP_BUDGET_MISBEHAVING, FP_BUDGET_SUSPECT);
 	printf("\nofficial endpoints: %ld audits; with a cheating finding: %ld; with a hint: %ld\n",
 	       official_n, official_accused, official_hinted);
+	for (size_t k = 0; k < n_channels; k++)
+		printf("  of which %s: %ld audits; with a cheating finding: %ld; with a hint: %ld\n",
+		       channels[k].name, channels[k].n, channels[k].accused, channels[k].hinted);
 	printf("honest audits: %ld; false misbehaving: %ld (%.2f%%); false suspect: %ld (%.2f%%)\n",
 	       honest_n, honest_mis, 100.0 * honest_mis / (double)(honest_n ? honest_n : 1),
 	       honest_sus, 100.0 * honest_sus / (double)(honest_n ? honest_n : 1));
