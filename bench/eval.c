@@ -49,14 +49,14 @@
  * several `models` makes one row each). */
 struct relay_truth {
 	char *name;
-	char *endpoint;     /* the fixture endpoint audited (the name, unless the
-	                     * truth says `endpoint`) */
-	char *model;        /* the claimed model */
-	enum api_kind api;  /* its API (from the pack) */
-	char *served;       /* substitution: the model truly served, or NULL */
-	char *class;        /* "none" for honest */
-	char *also;         /* other true classes, comma-separated, or NULL */
-	char *channel;      /* the channel the relay claims (truth's `channel`), or NULL */
+	char *endpoint;    /* the fixture endpoint audited (the name, unless the
+	                    * truth says `endpoint`) */
+	char *model;       /* the claimed model */
+	enum api_kind api; /* its API (from the pack) */
+	char *served;      /* substitution: the model truly served, or NULL */
+	char *class;       /* "none" for honest */
+	char *also;        /* other true classes, comma-separated, or NULL */
+	char *channel;     /* the channel the relay claims (truth's `channel`), or NULL */
 	/* a cloud channel's own endpoint (truth's azure: {deployment,
 	 * api_version}, vertex: {project, region}, bedrock: true): its URL,
 	 * its key header, a key (any will do in the fixture, none will not) */
@@ -292,8 +292,8 @@ start_fixture(struct eval *ev, const char *fixture, const char *world, unsigned 
 				                       sizeof why) != 0)
 					fatal(2, "relay '%s': %s", r->name, why);
 				if (r->vertex_project != NULL &&
-				    endpoint_vertex_url(url, r->vertex_project, r->vertex_region, &u, why,
-				                        sizeof why) != 0)
+				    endpoint_vertex_url(url, r->vertex_project, r->vertex_region,
+				                        &u, why, sizeof why) != 0)
 					fatal(2, "relay '%s': %s", r->name, why);
 				r->url = u ? u : xstrdup(url);
 				found++;
@@ -358,13 +358,16 @@ load_truth(struct eval *ev, const char *path)
 			r->class = xstrdup(c ? c->scalar : "none");
 			const struct ynode *ch = ytree_get(t, "channel");
 			r->channel = ch ? xstrdup(ch->scalar) : NULL;
-			const struct ynode *az = ytree_get(t, "azure"), *vx = ytree_get(t, "vertex"),
+			const struct ynode *az = ytree_get(t, "azure"),
+			                   *vx = ytree_get(t, "vertex"),
 			                   *br = ytree_get(t, "bedrock");
 			if (az != NULL) {
 				const struct ynode *d = ytree_get(az, "deployment"),
 				                   *v = ytree_get(az, "api_version");
 				if (d == NULL || v == NULL)
-					fatal(2, "%s: relay '%s': azure needs deployment and api_version",
+					fatal(2,
+					      "%s: relay '%s': azure needs deployment and "
+					      "api_version",
 					      path, r->name);
 				r->azure_dep = xstrdup(d->scalar);
 				r->azure_ver = xstrdup(v->scalar);
@@ -373,8 +376,8 @@ load_truth(struct eval *ev, const char *path)
 				const struct ynode *pj = ytree_get(vx, "project"),
 				                   *rg = ytree_get(vx, "region");
 				if (pj == NULL || rg == NULL)
-					fatal(2, "%s: relay '%s': vertex needs project and region", path,
-					      r->name);
+					fatal(2, "%s: relay '%s': vertex needs project and region",
+					      path, r->name);
 				r->vertex_project = xstrdup(pj->scalar);
 				r->vertex_region = xstrdup(rg->scalar);
 			}
@@ -667,7 +670,8 @@ main(int argc, char **argv)
 			while (k < n_channels && strcmp(channels[k].name, r->endpoint) != 0)
 				k++;
 			if (k == n_channels && k < sizeof channels / sizeof channels[0])
-				channels[n_channels++] = (struct channel_tally){r->endpoint, 0, 0, 0};
+				channels[n_channels++] =
+				    (struct channel_tally){r->endpoint, 0, 0, 0};
 			if (k < sizeof channels / sizeof channels[0]) {
 				channels[k].n += r->n;
 				channels[k].accused += r->accused;
@@ -688,8 +692,9 @@ main(int argc, char **argv)
 	printf("\nofficial endpoints: %ld audits; with a cheating finding: %ld; with a hint: %ld\n",
 	       official_n, official_accused, official_hinted);
 	for (size_t k = 0; k < n_channels; k++)
-		printf("  of which %s: %ld audits; with a cheating finding: %ld; with a hint: %ld\n",
-		       channels[k].name, channels[k].n, channels[k].accused, channels[k].hinted);
+		printf(
+		    "  of which %s: %ld audits; with a cheating finding: %ld; with a hint: %ld\n",
+		    channels[k].name, channels[k].n, channels[k].accused, channels[k].hinted);
 	printf("honest audits: %ld; false misbehaving: %ld (%.2f%%); false suspect: %ld (%.2f%%)\n",
 	       honest_n, honest_mis, 100.0 * honest_mis / (double)(honest_n ? honest_n : 1),
 	       honest_sus, 100.0 * honest_sus / (double)(honest_n ? honest_n : 1));

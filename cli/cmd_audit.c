@@ -546,7 +546,7 @@ cmd_audit(int argc, char **argv)
 				fprintf(stderr,
 				        "assay audit: --channel is unclaimed, official, bedrock, "
 				        "vertex, "
-				        "cloud or reverse, not '%s'\n",
+				        "cloud, reverse or azure, not '%s'\n",
 				        optarg);
 				goto usage_error;
 			}

@@ -675,8 +675,8 @@ load_relay(struct config *c, struct config_relay *r, const struct ynode *n, char
 	 * channel_misrepresented; unclaimed, the origin is only reported */
 	int channel = CHANNEL_UNCLAIMED;
 	if (load_name(n, "channel", origin_channel_from_name,
-	              "unclaimed, official, bedrock, vertex, cloud or reverse", file, &channel, err,
-	              errlen) != 0)
+	              "unclaimed, official, bedrock, vertex, cloud, reverse or azure", file,
+	              &channel, err, errlen) != 0)
 		return -1;
 	r->channel = channel;
 	/* Azure's SDK sends the key as api-key on deployment URLs */

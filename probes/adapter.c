@@ -707,9 +707,14 @@ openai_chunk(struct adapter_parse *p, json_t *chunk, int64_t now)
 	/* Azure OpenAI opens a stream with its prompt's content-filter verdict:
 	 * no choices, "" for id and model, created 0. Its annotation, not a
 	 * chunk of the OpenAI stream: no event, and no id or model from it. */
+	if (json_object_get(chunk, "prompt_filter_results") != NULL)
+		o->openai_marks |= OBS_OAI_FILTER;
 	if (json_is_array(choices) && json_array_size(choices) == 0 && usage == NULL &&
 	    json_object_get(chunk, "prompt_filter_results") != NULL)
 		return 0;
+	if (json_is_array(choices) && json_array_size(choices) > 0 &&
+	    json_object_get(json_array_get(choices, 0), "content_filter_results") != NULL)
+		o->openai_marks |= OBS_OAI_FILTER;
 	if (o->id == NULL)
 		take_string(&o->id, json_object_get(chunk, "id"));
 	if (o->model == NULL)
@@ -1255,6 +1260,9 @@ finish_openai_body(struct adapter_parse *p, json_t *j)
 	take_openai_usage(o, json_object_get(j, "usage"));
 	json_t *choices = json_object_get(j, "choices");
 	json_t *c0 = json_is_array(choices) ? json_array_get(choices, 0) : NULL;
+	if (json_object_get(j, "prompt_filter_results") != NULL ||
+	    json_object_get(c0, "content_filter_results") != NULL)
+		o->openai_marks |= OBS_OAI_FILTER; /* Azure OpenAI's annotations */
 	json_t *msg = json_is_object(c0) ? json_object_get(c0, "message") : NULL;
 	if (!json_is_object(msg)) {
 		set_error(p, ERR_MALFORMED, "response has no choices[0].message");

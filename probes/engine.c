@@ -566,6 +566,10 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 		    retry > 0)
 			o->retry_after_s = (long)retry;
 		ratelimit_read(t->easy, &o->rl);
+		struct curl_header *apim = NULL;
+		if (curl_easy_header(t->easy, "apim-request-id", 0, CURLH_HEADER, -1, &apim) ==
+		    CURLHE_OK)
+			o->openai_marks |= OBS_OAI_APIM; /* Azure's API gateway */
 	}
 	int64_t now = now_us();
 	o->total_us = now - t->start_us;

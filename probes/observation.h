@@ -98,6 +98,14 @@ enum {
 	OBS_ANT_SIGNATURE_DELTA = 1 << 7,   /* streamed: its signature came as signature_delta */
 	OBS_ANT_FINGERPRINT = 1 << 8,       /* a system_fingerprint on Anthropic's wire */
 };
+
+/* Azure OpenAI's marks on OpenAI's wire (openai_marks): its content-filter
+ * annotations (prompt_filter_results, choices[].content_filter_results)
+ * and its API gateway's apim-request-id header. */
+enum {
+	OBS_OAI_FILTER = 1 << 0,
+	OBS_OAI_APIM = 1 << 1,
+};
 #define OBS_SIGNATURE_CAP (16u * 1024) /* a thinking signature kept whole up to this */
 enum {
 	OBS_POSTURE_TLS = 1 << 0,      /* the request went over https and verified */
@@ -208,6 +216,8 @@ struct observation {
 
 	/* Anthropic's wire, for the backend origin (scoring/origin.h) */
 	unsigned anthropic_marks; /* OBS_ANT_* bits */
+	unsigned openai_marks;    /* OBS_OAI_* bits: Azure OpenAI's marks on
+	                           * OpenAI's wire (scoring/origin.h) */
 	char *thinking;           /* the first thinking block's text, capped at
 	                           * OBS_TEXT_CAP (thinking_truncated: cut) */
 	int thinking_truncated;

@@ -63,10 +63,10 @@
 #include "base/util.h"
 
 static const char *const backend_names[ORIGIN__COUNT] = {
-    "unknown", "anthropic", "bedrock", "vertex", "reverse", "translator",
+    "unknown", "anthropic", "bedrock", "vertex", "reverse", "translator", "openai", "azure",
 };
 static const char *const channel_names[CHANNEL__COUNT] = {
-    "unclaimed", "official", "bedrock", "vertex", "cloud", "reverse",
+    "unclaimed", "official", "bedrock", "vertex", "cloud", "reverse", "azure",
 };
 
 const char *
@@ -101,13 +101,15 @@ origin_channel_allows(enum origin_channel c, enum origin_backend b)
 	case CHANNEL_UNCLAIMED:
 		return 1;
 	case CHANNEL_OFFICIAL:
-		return b == ORIGIN_ANTHROPIC;
+		return b == ORIGIN_ANTHROPIC || b == ORIGIN_OPENAI;
 	case CHANNEL_BEDROCK:
 		return b == ORIGIN_BEDROCK;
 	case CHANNEL_VERTEX:
 		return b == ORIGIN_VERTEX;
 	case CHANNEL_CLOUD:
-		return b == ORIGIN_BEDROCK || b == ORIGIN_VERTEX;
+		return b == ORIGIN_BEDROCK || b == ORIGIN_VERTEX || b == ORIGIN_AZURE;
+	case CHANNEL_AZURE:
+		return b == ORIGIN_AZURE;
 	case CHANNEL_REVERSE:
 		return b != ORIGIN_TRANSLATOR;
 	default:
@@ -467,4 +469,47 @@ origin_read(const struct observation *o, struct origin_reading *r)
 	if (b.len == 0)
 		say(&b, "Nothing in the response names a backend.");
 	return 0;
+}
+
+/* req_ and 32 lowercase hex digits: OpenAI's request id. */
+static int
+openai_request_id(const char *id)
+{
+	if (id == NULL || strncmp(id, "req_", 4) != 0 || strlen(id) != 36)
+		return 0;
+	for (const char *c = id + 4; *c; c++)
+		if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+			return 0;
+	return 1;
+}
+
+int
+origin_read_openai(const struct observation *o, struct origin_reading *r)
+{
+	memset(r, 0, sizeof *r);
+	if (o->openai_marks & (OBS_OAI_FILTER | OBS_OAI_APIM)) {
+		r->backend = ORIGIN_AZURE;
+		r->strong = 1;
+		snprintf(
+		    r->evidence, sizeof r->evidence, "%s%s%s.",
+		    o->openai_marks & OBS_OAI_FILTER
+		        ? "Azure OpenAI's content-filter annotations (prompt_filter_results, "
+		          "content_filter_results)"
+		        : "",
+		    (o->openai_marks & OBS_OAI_FILTER) && (o->openai_marks & OBS_OAI_APIM) ? " and "
+		                                                                           : "",
+		    o->openai_marks & OBS_OAI_APIM ? "Azure API Management's apim-request-id header"
+		                                   : "");
+		return 0;
+	}
+	if (observation_ok(o) && openai_request_id(o->request_id) &&
+	    (o->headers_seen & OBS_HDR_OPENAI_ORG)) {
+		r->backend = ORIGIN_OPENAI;
+		r->strong = 0;
+		snprintf(r->evidence, sizeof r->evidence,
+		         "OpenAI's request id (req_ and 32 hex digits) and openai-organization "
+		         "header.");
+		return 0;
+	}
+	return -1;
 }

@@ -31,6 +31,9 @@ enum origin_backend {
 	ORIGIN_VERTEX,     /* Google Vertex AI */
 	ORIGIN_REVERSE,    /* a reverse-engineered client channel */
 	ORIGIN_TRANSLATOR, /* another model's answer re-wrapped as Anthropic's */
+	/* on OpenAI's wire (origin_read_openai): */
+	ORIGIN_OPENAI, /* OpenAI's own API */
+	ORIGIN_AZURE,  /* Azure OpenAI */
 	ORIGIN__COUNT
 };
 
@@ -43,6 +46,7 @@ enum origin_channel {
 	CHANNEL_VERTEX,
 	CHANNEL_CLOUD,   /* Bedrock or Vertex */
 	CHANNEL_REVERSE, /* a client channel; any Claude backend, no translator */
+	CHANNEL_AZURE,   /* Azure OpenAI (cloud allows it too) */
 	CHANNEL__COUNT
 };
 
@@ -62,6 +66,15 @@ struct origin_reading {
  * nothing to read (no answer, and no error naming a backend). Relay text quoted in the
  * evidence is cut short and made valid UTF-8; callers escape it. */
 int origin_read(const struct observation *o, struct origin_reading *r);
+
+/*
+ * The same for an answer on OpenAI's wire (Chat Completions, Responses):
+ * Azure OpenAI's content-filter annotations or its gateway's
+ * apim-request-id are Azure's alone (strong); OpenAI's x-request-id
+ * (req_ and 32 hex digits) with its openai-organization header point at
+ * OpenAI's API (a hint: relays copy them). -1 when it shows neither.
+ */
+int origin_read_openai(const struct observation *o, struct origin_reading *r);
 
 /* Is a thinking signature well formed: base64 (standard or URL alphabet,
  * padding allowed) of at least ORIGIN_SIGNATURE_MIN characters? A Vertex

@@ -300,7 +300,13 @@ Test(origin, signatures_and_names)
 	for (int c = 0; c < CHANNEL__COUNT; c++)
 		cr_expect_eq(origin_channel_from_name(origin_channel_name((enum origin_channel)c)),
 		             c);
-	cr_expect_eq(origin_channel_from_name("azure"), -1);
+	cr_expect_eq(origin_channel_from_name("moon"), -1);
+	/* OpenAI's wire: official is OpenAI's API; Azure is a cloud's */
+	cr_expect(origin_channel_allows(CHANNEL_OFFICIAL, ORIGIN_OPENAI));
+	cr_expect_not(origin_channel_allows(CHANNEL_OFFICIAL, ORIGIN_AZURE));
+	cr_expect(origin_channel_allows(CHANNEL_AZURE, ORIGIN_AZURE));
+	cr_expect(origin_channel_allows(CHANNEL_CLOUD, ORIGIN_AZURE));
+	cr_expect_not(origin_channel_allows(CHANNEL_AZURE, ORIGIN_OPENAI));
 	cr_expect(origin_channel_allows(CHANNEL_UNCLAIMED, ORIGIN_TRANSLATOR));
 	cr_expect(origin_channel_allows(CHANNEL_OFFICIAL, ORIGIN_ANTHROPIC));
 	cr_expect_not(origin_channel_allows(CHANNEL_OFFICIAL, ORIGIN_BEDROCK));
@@ -581,12 +587,12 @@ Test(origin, the_config_says_the_channel_claimed)
 	                                   "  - name: a\n"
 	                                   "    base_url: https://claude.example\n"
 	                                   "    api: anthropic\n"
-	                                   "    channel: azure\n"
+	                                   "    channel: moon\n"
 	                                   "    models: [claude-sonnet-4-5]\n"),
 	             0);
 	c = config_load(path, err, sizeof err);
 	cr_expect_null(c);
-	cr_expect(strstr(err, ":5:") != NULL && strstr(err, "'azure'") != NULL, "%s", err);
+	cr_expect(strstr(err, ":5:") != NULL && strstr(err, "'moon'") != NULL, "%s", err);
 	config_free(c);
 	unlink(path);
 	rmdir(dir);
@@ -654,5 +660,33 @@ Test(origin, relay_text_in_evidence_is_tamed)
 	cr_expect_null(strchr(r.evidence, '\x1b'), "%s", r.evidence);
 	cr_expect_null(strchr(r.evidence, '\a'), "%s", r.evidence);
 	cr_expect_not_null(strstr(r.evidence, "msg_bdrk_?[31mred?"), "%s", r.evidence);
+	observation_release(&o);
+}
+
+/* OpenAI's wire: Azure OpenAI's annotations or gateway header are Azure's
+ * (strong); OpenAI's request id with its organisation header a hint of
+ * OpenAI's API; neither, nothing to read. */
+Test(origin, openai_wire_reads_azure_and_openai)
+{
+	struct observation o;
+	struct origin_reading r;
+	observation_init(&o);
+	o.http_status = 200;
+	o.openai_marks = OBS_OAI_FILTER;
+	cr_assert_eq(origin_read_openai(&o, &r), 0);
+	cr_expect_eq(r.backend, ORIGIN_AZURE);
+	cr_expect(r.strong);
+	cr_expect(strstr(r.evidence, "content-filter") != NULL, "%s", r.evidence);
+	o.openai_marks = OBS_OAI_APIM;
+	cr_assert_eq(origin_read_openai(&o, &r), 0);
+	cr_expect(strstr(r.evidence, "apim-request-id") != NULL, "%s", r.evidence);
+	o.openai_marks = 0;
+	o.request_id = xstrdup("req_0123456789abcdef0123456789abcdef");
+	o.headers_seen = OBS_HDR_OPENAI_ORG;
+	cr_assert_eq(origin_read_openai(&o, &r), 0);
+	cr_expect_eq(r.backend, ORIGIN_OPENAI);
+	cr_expect_not(r.strong, "relays copy OpenAI's headers: a hint");
+	o.headers_seen = 0;
+	cr_expect_eq(origin_read_openai(&o, &r), -1, "nothing to read");
 	observation_release(&o);
 }

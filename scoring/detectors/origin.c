@@ -51,6 +51,10 @@ backend_words(enum origin_backend b)
 		return "a reverse-engineered client channel";
 	case ORIGIN_TRANSLATOR:
 		return "a translator in front of another model";
+	case ORIGIN_OPENAI:
+		return "OpenAI's API";
+	case ORIGIN_AZURE:
+		return "Azure OpenAI";
 	default:
 		return "an unknown backend";
 	}
@@ -58,11 +62,12 @@ backend_words(enum origin_backend b)
 
 /* The mix as a sentence: "12 requests read: 9 anthropic, 3 bedrock (kiro)". */
 static char *
-mix_note(const int *counts, int read, const char *channel)
+mix_note(const int *counts, int read, const char *channel, int openai_wire)
 {
 	struct buf b;
 	buf_init(&b, 0);
-	buf_putf(&b, "%d Claude request%s read:", read, read == 1 ? "" : "s");
+	buf_putf(&b, "%d %s request%s read:", read, openai_wire ? "OpenAI-wire" : "Claude",
+	         read == 1 ? "" : "s");
 	int first = 1;
 	for (int k = 0; k < ORIGIN__COUNT; k++) {
 		if (counts[k] == 0)
@@ -155,7 +160,10 @@ detect_origin(struct detect_ctx *ctx)
 {
 	const struct audit_run *run = ctx->run;
 	struct assessment *a = ctx->a;
-	if (run->target.api != API_ANTHROPIC)
+	/* Claude's backends on Anthropic's wire, OpenAI's or Azure's on
+	 * OpenAI's */
+	int openai_wire = run->target.api == API_OPENAI || run->target.api == API_RESPONSES;
+	if (run->target.api != API_ANTHROPIC && !openai_wire)
 		return;
 	int counts[ORIGIN__COUNT] = {0}, strong[ORIGIN__COUNT] = {0}, read = 0, bare = 0, ok = 0;
 	char first[ORIGIN__COUNT][ORIGIN_EVIDENCE_CAP];
@@ -164,7 +172,7 @@ detect_origin(struct detect_ctx *ctx)
 	for (size_t i = 0; i < run->n_items; i++) {
 		const struct observation *o = run->items[i].obs;
 		struct origin_reading r;
-		if (o == NULL || origin_read(o, &r) != 0)
+		if (o == NULL || (openai_wire ? origin_read_openai(o, &r) : origin_read(o, &r)) != 0)
 			continue;
 		read++;
 		counts[r.backend]++;
@@ -174,7 +182,7 @@ detect_origin(struct detect_ctx *ctx)
 			snprintf(first[r.backend], sizeof first[r.backend], "%s", r.evidence);
 		if (r.channel != NULL)
 			channel = r.channel;
-		if (observation_ok(o)) {
+		if (observation_ok(o) && !openai_wire) {
 			ok++;
 			bare += !(o->anthropic_marks & (OBS_ANT_INFERENCE_GEO | OBS_ANT_CACHE_CREATION)) &&
 			        !(o->headers_seen & OBS_HDR_ANTHROPIC_RATELIMIT);
@@ -186,7 +194,7 @@ detect_origin(struct detect_ctx *ctx)
 	memcpy(a->origin_counts, counts, sizeof counts);
 	struct buf note;
 	buf_init(&note, 0);
-	char *mix = mix_note(counts, read, channel);
+	char *mix = mix_note(counts, read, channel, openai_wire);
 	buf_puts(&note, mix);
 	free(mix);
 	judge_signatures(ctx, claim, &note);
