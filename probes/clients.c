@@ -132,6 +132,27 @@ static const char *const google_genai_headers[] = {
     "Accept: application/json", "User-Agent: google-genai-sdk/3.1.0 gl-node/v22.14.0",
     "x-goog-api-client: google-genai-sdk/3.1.0 gl-node/v22.14.0", NULL};
 
+/* google-genai for Python writes its User-Agent and x-goog-api-client as
+ * the JS SDK does, with gl-python (python-genai's _api_client.py); Gemini
+ * CLI sends "GeminiCLI/<version> (<platform>; <arch>)" over @google/genai
+ * (as the gemini-cli compatible proxies copy it, e.g. geminicli2api). */
+static const char *const google_genai_python_headers[] = {
+    "Accept: application/json", "User-Agent: google-genai-sdk/1.47.0 gl-python/3.12.3",
+    "x-goog-api-client: google-genai-sdk/1.47.0 gl-python/3.12.3", NULL};
+static const char *const gemini_cli_headers[] = {
+    "Accept: application/json", "User-Agent: GeminiCLI/0.24.0 (linux; x64)",
+    "x-goog-api-client: google-genai-sdk/1.30.0 gl-node/v20.19.0", NULL};
+
+/* AnthropicVertex for Python: the Anthropic SDK's headers, its class name
+ * in the User-Agent ("<Client>/Python <version>"). */
+static const char *const anthropic_vertex_python_headers[] = {
+    "Accept: application/json",      "User-Agent: AnthropicVertex/Python 0.82.0",
+    "X-Stainless-Lang: python",      "X-Stainless-Package-Version: 0.82.0",
+    "X-Stainless-OS: Linux",         "X-Stainless-Arch: x64",
+    "X-Stainless-Runtime: CPython",  "X-Stainless-Runtime-Version: 3.11.11",
+    "X-Stainless-Async: false",      "x-stainless-retry-count: 0",
+    "x-stainless-read-timeout: 600", NULL};
+
 static const char *const anthropic_vertex_headers[] = {"Accept: application/json",
                                                        "User-Agent: AnthropicVertex/JS 0.137.0",
                                                        "X-Stainless-Retry-Count: 0",
@@ -161,6 +182,15 @@ static const struct client_profile profiles[] = {
      google_genai_headers, NULL},
     {"anthropic-vertex-node", VERTEX_APIS, "AnthropicVertex/JS 0.137.0", anthropic_vertex_headers,
      NULL},
+    {"google-genai-python", GEMINI_APIS, "google-genai-sdk/1.47.0 gl-python/3.12.3",
+     google_genai_python_headers, NULL},
+    {"gemini-cli", GEMINI_APIS, "GeminiCLI/0.24.0 (linux; x64)", gemini_cli_headers, NULL},
+    {"anthropic-vertex-python", VERTEX_APIS, "AnthropicVertex/Python 0.82.0",
+     anthropic_vertex_python_headers, NULL},
+    /* Claude Code on Vertex (CLAUDE_CODE_USE_VERTEX): its own headers over
+     * AnthropicVertex */
+    {"claude-code-vertex", VERTEX_APIS, "claude-cli/2.1.205 (external, cli)", claude_code_headers,
+     "You are Claude Code, Anthropic's official CLI for Claude."},
 };
 
 #define N_PROFILES (sizeof profiles / sizeof profiles[0])
