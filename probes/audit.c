@@ -4,6 +4,7 @@
  */
 #include "probes/audit.h"
 #include "probes/canary.h"
+#include "probes/media.h"
 #include "probes/models_list.h"
 
 #include <event2/event.h>
@@ -176,6 +177,27 @@ item_chars(const struct audit_item *it)
  * at most, as English and JSON split in the public tokenizers. */
 #define TOOL_CHARS_PER_TOKEN 3
 
+/* What an item's attachment costs in input tokens (probes/media.h), 0
+ * without one. */
+static long
+media_tokens(const struct audit_run *run, const struct audit_item *it)
+{
+	switch (it->probe->intent.attach) {
+	case MEDIA_PNG: {
+		struct media m;
+		if (media_make(MEDIA_PNG, it->nonce, &m) != 0)
+			return 0;
+		long t = media_image_tokens(run->target.api, run->target.model, m.width, m.height);
+		media_release(&m);
+		return t;
+	}
+	case MEDIA_PDF:
+		return media_document_tokens(run->target.api, run->target.model);
+	default:
+		return 0;
+	}
+}
+
 /* What item next may cost, from those that reported usage: its prompt
  * counted for the claimed model where the target can (its tool at
  * TOOL_CHARS_PER_TOKEN), else at the fewest tokens a character seen (no
@@ -208,6 +230,7 @@ item_estimate(const struct audit_run *run, const struct audit_item *next)
 	    run->target.prompt_tokens ? run->target.prompt_tokens(next, run->target.stop_arg) : -1;
 	double prompt = exact >= 0 ? (double)exact + (double)tool_chars(next) / TOOL_CHARS_PER_TOKEN
 	                           : per_char * (double)item_chars(next);
+	prompt += (double)media_tokens(run, next); /* said before it is spent */
 	long limit =
 	    adapter_max_tokens(run->target.api, next->probe->max_tokens, &run->target.rules);
 	/* a generous client limit is not what the answer runs to */
@@ -294,6 +317,7 @@ submit_more(struct audit_run *run)
 		    .stream = it->probe->stream,
 		    .intent = it->probe->intent,
 		    .rules = &run->target.rules,
+		    .attach_base64 = it->attach_base64,
 		};
 		char *url = adapter_url(run->target.api, run->target.base_url);
 		/* audit_start() left out what the API cannot carry */
@@ -336,6 +360,23 @@ submit_listing(struct audit_run *run)
 	free(url);
 }
 
+/* The probe's attachment, made from the item's nonce (the adapter puts it
+ * on the last user message): the code it shows is in no text of the
+ * request. */
+static void
+attach_media(struct audit_item *it)
+{
+	enum media_kind kind = it->probe->intent.attach;
+	if (kind == MEDIA_NONE)
+		return;
+	struct media media;
+	if (media_make(kind, it->nonce, &media) != 0)
+		fatal(70, "internal: cannot make the attachment of '%s'", it->probe->id);
+	it->attach_base64 = media.base64;
+	media.base64 = NULL;
+	media_release(&media);
+}
+
 /* Plan probe p's requests into run: its samples rendered, or the probe
  * skipped with the reason (what the API or the model refuses, a canary
  * with no listener). */
@@ -350,6 +391,8 @@ plan_probe(struct audit_run *run, const struct probe_def *p, const struct audit_
 		cannot = adapter_refused(&target->rules, &p->intent);
 	if (cannot == NULL && wants_canary && target->canary == NULL)
 		cannot = "no canary listener runs (assay audit --canary-wait)";
+	if (cannot == NULL && p->tier == TIER_LONG && target->context_fill_words <= 0)
+		cannot = "the window the model is sold with is unknown (no pack entry)";
 	if (cannot != NULL) {
 		run->skipped[run->n_skipped++] = (struct audit_skip){p, cannot};
 		return;
@@ -368,6 +411,8 @@ plan_probe(struct audit_run *run, const struct probe_def *p, const struct audit_
 				it->messages[m].role = it[-s].messages[m].role;
 				it->messages[m].content = xstrdup(it[-s].messages[m].content);
 			}
+			if (it[-s].attach_base64 != NULL)
+				it->attach_base64 = xstrdup(it[-s].attach_base64);
 		} else {
 			memcpy(it->nonce, nonce, sizeof it->nonce);
 			it->n_messages = client_render(run->target.client, p, nonce, it->messages);
@@ -376,6 +421,13 @@ plan_probe(struct audit_run *run, const struct probe_def *p, const struct audit_
 				free((char *)it->messages[m].content);
 				it->messages[m].content = filled;
 			}
+			for (size_t m = 0; p->tier == TIER_LONG && m < it->n_messages; m++) {
+				char *filled = probe_fill_context(it->messages[m].content,
+				                                  target->context_fill_words);
+				free((char *)it->messages[m].content);
+				it->messages[m].content = filled;
+			}
+			attach_media(it);
 		}
 	}
 }
@@ -431,6 +483,7 @@ audit_item_release(struct audit_item *it)
 	for (size_t m = 0; m < it->n_messages; m++)
 		free((char *)it->messages[m].content);
 	free(it->messages);
+	free(it->attach_base64);
 	if (it->obs != NULL) {
 		observation_release(it->obs);
 		free(it->obs);

@@ -69,6 +69,10 @@ struct audit_target {
 	 * per request so far, is not sent, nor any after it (ERR_NOT_SENT,
 	 * not_needed, "not sent: ... budget"). 0: no budget. */
 	long budget_tokens;
+	/* The long-context tier's size (TIER_LONG): filler words its
+	 * {context_fill:P} share out (probes/catalog.h), from the window the
+	 * claimed model is sold with; 0: that tier is not sent. */
+	long context_fill_words;
 };
 
 /* The default budget of `assay audit` and serve's runs: a reasoning
@@ -94,6 +98,8 @@ struct audit_item {
 	                          * (0: no estimate; the run's budget) */
 	int not_needed;          /* unsent by the run's choice: it stopped early
 	                          * (target.stop) or its budget was reached */
+	char *attach_base64;     /* the probe's attachment (intent.attach),
+	                          * made from nonce; NULL none (owned) */
 };
 
 struct audit_run {

@@ -14,7 +14,9 @@
 
 #include "probes/adapter.h"
 
-enum probe_tier { TIER_CHEAP = 1, TIER_MEDIUM = 2, TIER_DEEP = 4 };
+/* TIER_LONG: the long-context tier, a prompt near the model's sold window,
+ * sent only when asked for (assay audit --long-context). */
+enum probe_tier { TIER_CHEAP = 1, TIER_MEDIUM = 2, TIER_DEEP = 4, TIER_LONG = 8 };
 
 /* What a correct answer reproduces exactly, from the spans the last user
  * message quotes in backticks (probe_spans()): */
@@ -89,7 +91,16 @@ void probe_nonce(char out[16]);
 size_t probe_spans(const char *text, const char **span, size_t *len, size_t max);
 
 /* The template text with the nonce forms, {pick:a|b}, {filler:N} replaced;
- * the caller frees it. */
+ * the caller frees it. {context_fill:P} stays for probe_fill_context(). */
 char *probe_render(const char *template_text, const char *nonce);
+/*
+ * Each {context_fill:P} of text replaced with P% of words filler words
+ * (common words, about a token each): the long-context tier's prompt,
+ * sized to the claimed model's window. A new string the caller frees.
+ */
+char *probe_fill_context(const char *text, long words);
+/* The filler words {context_fill:...} of text come to for words (its
+ * percentages summed): what the prompt costs, before it is rendered. */
+long probe_context_words(const char *text, long words);
 
 #endif

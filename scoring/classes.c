@@ -46,6 +46,11 @@ static const struct class_info table[CLASS__COUNT] = {
                                   "rewrites answers",
                                   "Changes what the model wrote (wallet addresses, links, "
                                   "install commands, code) on its way to the client."},
+    [CLASS_CAPABILITY_STRIPPED] = {"capability_stripped", 1, FP_BUDGET_MISBEHAVING,
+                                   "inputs stripped",
+                                   "Removes images or documents from requests: the model "
+                                   "never sees what was attached, and the answer cannot "
+                                   "use it."},
 };
 
 const struct class_info *

@@ -23,6 +23,7 @@ enum finding_class {
 	CLASS_CREDENTIAL_HARVESTING, /* appended: the ledger stores classes as bits */
 	CLASS_TOOL_TAMPERING,
 	CLASS_RESPONSE_TAMPERING,
+	CLASS_CAPABILITY_STRIPPED, /* appended (issue 17): images, documents */
 	CLASS__COUNT
 };
 

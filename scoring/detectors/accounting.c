@@ -194,9 +194,12 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 	for (size_t i = 0; i < run->n_items && acc->n < MAX_REQ; i++) {
 		const struct observation *o = run->items[i].obs;
 		/* a truncated long prompt is the context detector's; tool definitions
-		 * are counted by a formula no provider publishes */
+		 * are counted by a formula no provider publishes, attachments by
+		 * one that differs per model (probes/media.h) */
 		if (!observation_ok(o) || strcmp(run->items[i].probe->id, "long-context") == 0 ||
-		    run->items[i].probe->intent.tool_name != NULL)
+		    run->items[i].probe->intent.tool_name != NULL ||
+		    run->items[i].probe->tier == TIER_LONG ||
+		    run->items[i].probe->intent.attach != MEDIA_NONE)
 			continue;
 		/* zero input tokens is no count (some translators report none) */
 		if (o->prompt_tokens < 0 || (cf == N_TOKEN_FAMILIES && o->prompt_tokens == 0)) {
@@ -445,11 +448,11 @@ detect_completion_usage(struct detect_ctx *ctx)
  * fewer prompt tokens than the text holds, and loses the canary.
  */
 static void
-detect_context(struct detect_ctx *ctx)
+detect_context_probe(struct detect_ctx *ctx, const char *probe)
 {
 	struct scorer *s = ctx->scorer;
 	const struct baseline_model *m = ctx->claimed;
-	const struct audit_item *it = audit_find(ctx->run, "long-context");
+	const struct audit_item *it = audit_find(ctx->run, probe);
 	if (it == NULL || !observation_ok(it->obs) || m->tokenizer == NULL || m->template == NULL)
 		return;
 	long e = scorer_expected_prompt_tokens(s, m->tokenizer, m->template, it);
@@ -512,7 +515,17 @@ const struct detector detector_completion_usage = {
     .run = run_completion_usage,
 };
 
-static const char *const context_probes[] = {"long-context", NULL};
+/* The deep tier's long-context probe, and the long-context tier's needle
+ * at half depth in a prompt near the sold window (assay audit
+ * --long-context): both held to the exact count. */
+static void
+detect_context(struct detect_ctx *ctx)
+{
+	detect_context_probe(ctx, "long-context");
+	detect_context_probe(ctx, "long-context-tier");
+}
+
+static const char *const context_probes[] = {"long-context", "long-context-tier", NULL};
 
 const struct detector detector_context = {
     .name = "context",
