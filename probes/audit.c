@@ -360,6 +360,27 @@ submit_listing(struct audit_run *run)
 	free(url);
 }
 
+/* Would p's attachment alone take more than a tenth of the run's budget
+ * (gpt-4o-mini bills 2,833 tokens for an image)? Then it is not planned:
+ * one request would crowd the cheap checks out. */
+static int
+attach_too_dear(const struct audit_target *target, const struct probe_def *p)
+{
+	if (target->budget_tokens <= 0 || p->intent.attach == MEDIA_NONE)
+		return 0;
+	long cost = 0;
+	if (p->intent.attach == MEDIA_PDF) {
+		cost = media_document_tokens(target->api, target->model);
+	} else {
+		struct media m; /* the size is the code's length's, not its digits' */
+		if (media_make(MEDIA_PNG, "00000000", &m) != 0)
+			return 0;
+		cost = media_image_tokens(target->api, target->model, m.width, m.height);
+		media_release(&m);
+	}
+	return cost * p->samples > target->budget_tokens / 10;
+}
+
 /* The probe's attachment, made from the item's nonce (the adapter puts it
  * on the last user message): the code it shows is in no text of the
  * request. */
@@ -393,6 +414,9 @@ plan_probe(struct audit_run *run, const struct probe_def *p, const struct audit_
 		cannot = "no canary listener runs (assay audit --canary-wait)";
 	if (cannot == NULL && p->tier == TIER_LONG && target->context_fill_words <= 0)
 		cannot = "the window the model is sold with is unknown (no pack entry)";
+	if (cannot == NULL && attach_too_dear(target, p))
+		cannot = "its attachment costs this model more than a tenth of the audit's token "
+		         "budget (--budget or --deep sends it)";
 	if (cannot != NULL) {
 		run->skipped[run->n_skipped++] = (struct audit_skip){p, cannot};
 		return;

@@ -105,8 +105,8 @@ detect_read(struct detect_ctx *ctx, const char *probe, const char *input, const 
 		return;
 	char expected[96], observed[120];
 	char *shown = evidence_snippet(first);
-	snprintf(expected, sizeof expected, "the code the %s shows, in %d answer%s", what,
-	         answered, answered == 1 ? "" : "s");
+	snprintf(expected, sizeof expected, "the code the %s shows, in %d answer%s",
+	         what + (what[1] == ' ' ? 2 : 3), answered, answered == 1 ? "" : "s");
 	snprintf(observed, sizeof observed, "in none: \"%s\"", shown);
 	assessment_add(a, CLASS_CAPABILITY_STRIPPED,
 	               answered >= 2 ? CONFIDENCE_VIOLATION : CONFIDENCE_LIKELY, expected, observed,
@@ -154,7 +154,14 @@ detect_structured(struct detect_ctx *ctx)
 	    !baseline_supports(ctx->claimed, "json_schema"))
 		return;
 	assessment_tested(ctx->a, 1);
-	if (it->obs->text_truncated || structured_ok(it->obs->text, it->probe->intent.answer_schema))
+	const char *t = it->obs->text;
+	while (*t == ' ' || *t == '\n' || *t == '\t' || *t == '\r')
+		t++;
+	/* strict output is an object from its first character; one cut at its
+	 * token limit (finish_reason length) cannot be held to the schema */
+	int cut = it->obs->text_truncated ||
+	          (it->obs->finish_reason && strcmp(it->obs->finish_reason, "length") == 0);
+	if (*t == '{' && (cut || structured_ok(t, it->probe->intent.answer_schema)))
 		return;
 	char *shown = evidence_snippet(it->obs->text);
 	assessment_add(ctx->a, CLASS_PARAM_IGNORED, CONFIDENCE_VIOLATION,
