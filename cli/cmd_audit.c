@@ -19,6 +19,7 @@
 #include "probes/catalog.h"
 #include "probes/endpoint.h"
 #include "probes/engine.h"
+#include "probes/media.h"
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
 #include "scoring/identify.h"
@@ -37,7 +38,8 @@ usage(FILE *f)
 	fputs("usage: assay audit --base-url URL --model NAME [--key-env VAR] [--api "
 	      "openai|anthropic|responses]\n"
 	      "                   [--json] [--timeout SECONDS] [--ca-file FILE]\n"
-	      "                   [--insecure-skip-tls-verify] [--deep] [--budget TOKENS]\n"
+	      "                   [--insecure-skip-tls-verify] [--deep] [--long-context]\n"
+	      "                   [--budget TOKENS]\n"
 	      "                   [--time-scale X]\n"
 	      "                   [--header 'Name: value']... [--header-env 'Name: VAR']...\n"
 	      "                   [--auth bearer|x-api-key|api-key]\n"
@@ -61,7 +63,10 @@ usage(FILE *f)
 	      "model list asked; the v1 API is --base-url https://NAME.openai.azure.com/openai/v1\n"
 	      "--auth api-key. --model stays the model the relay claims, not the deployment.\n"
 	      "--deep adds long-context and long-output probes (tens of thousands of tokens;\n"
-	      "their cost is printed before they are sent). --budget stops sending once the\n"
+	      "their cost is printed before they are sent). --long-context adds the\n"
+	      "long-context tier: one needle in a prompt of about 70% of the window the\n"
+	      "model is sold with (128k, 200k, 1M tokens: its cost, printed first, is that\n"
+	      "prompt). --budget stops sending once the\n"
 	      "tokens billed (prompt and completion, reasoning included) would pass TOKENS\n"
 	      "(default 3000, none with --deep; 0: none); what was not sent is listed.\n"
 	      "--time-scale says the\n"
@@ -234,7 +239,7 @@ canary_ask_report(const char *base, struct canary *c, char *why, size_t whylen)
 /* What the deep probes will cost, said before they are sent: prompt tokens
  * counted exactly when the model's tokenizer is known, output at its cap. */
 static void
-print_deep_cost(const struct catalog *cat, const struct baseline_model *m)
+print_deep_cost(const struct catalog *cat, const struct baseline_model *m, enum api_kind api)
 {
 	struct tokenizer *t = NULL;
 	char err[256];
@@ -255,6 +260,8 @@ print_deep_cost(const struct catalog *cat, const struct baseline_model *m)
 			in += c > 0 ? c : 0;
 			free(text);
 		}
+		if (p->intent.attach == MEDIA_PDF) /* the PDF's text and page image */
+			in += media_document_tokens(api, m->name) * p->samples;
 		out += p->max_tokens * p->samples;
 		n += p->samples;
 	}
@@ -269,6 +276,65 @@ print_deep_cost(const struct catalog *cat, const struct baseline_model *m)
 	fputc('\n', stderr);
 }
 
+/* Filler words a {context_fill} share out for a prompt of about 70% of a
+ * window: at most 1.3 tokens a word in any shipped family (common words,
+ * one token each, a full stop and a line break every twelve). */
+#define LONG_CONTEXT_SHARE 70
+#define LONG_CONTEXT_TOKENS_PER_10_WORDS 13
+
+/*
+ * The long-context tier (TIER_LONG): sized to the claimed model's sold
+ * window and its cost said before it is spent. With the flag: the size
+ * goes into target and the cost is printed; without it (with --deep) the
+ * audit says what the tier would have cost and that it was not sent.
+ * -1 (said) when the flag is given for a model whose window is unknown.
+ */
+static int
+long_context_plan(const struct catalog *cat, const struct baseline_model *m, int on, int deep,
+                  struct audit_target *target)
+{
+	const struct probe_def *p = NULL;
+	for (size_t i = 0; i < cat->n && p == NULL; i++)
+		if (cat->probes[i].tier == TIER_LONG)
+			p = &cat->probes[i];
+	if (p == NULL || (!on && !deep))
+		return 0;
+	if (m == NULL || m->context_window <= 0) {
+		if (!on)
+			return 0;
+		fprintf(stderr,
+		        "assay audit: --long-context needs a model whose sold window the "
+		        "pack knows; '%s' has none\n",
+		        target->model);
+		return -1;
+	}
+	long words =
+	    m->context_window / 100 * LONG_CONTEXT_SHARE * 10 / LONG_CONTEXT_TOKENS_PER_10_WORDS;
+	long tokens = 0;
+	for (size_t k = 0; k < p->n_messages; k++)
+		tokens += probe_context_words(p->texts[k], words);
+	tokens = tokens * LONG_CONTEXT_TOKENS_PER_10_WORDS / 10;
+	char price[96] = "";
+	if (m->price_in >= 0)
+		snprintf(price, sizeof price, ", at most $%.2f at %s's official price",
+		         ((double)tokens * m->price_in + (double)p->max_tokens * m->price_out) /
+		             1e6,
+		         m->name);
+	if (!on) {
+		fprintf(stderr,
+		        "assay audit: the long-context tier (%s) is not sent: it costs about %ld "
+		        "prompt tokens%s; --long-context sends it\n",
+		        p->id, tokens, price);
+		return 0;
+	}
+	fprintf(stderr,
+	        "assay audit: --long-context sends 1 request of about %ld prompt tokens (%d%% of "
+	        "the %ld-token window %s is sold with)%s\n",
+	        tokens, LONG_CONTEXT_SHARE, m->context_window, m->name, price);
+	target->context_fill_words = words;
+	return 0;
+}
+
 int
 cmd_audit(int argc, char **argv)
 {
@@ -280,6 +346,7 @@ cmd_audit(int argc, char **argv)
 	    {"ca-file", required_argument, NULL, 'c'},
 	    {"insecure-skip-tls-verify", no_argument, NULL, 'I'},
 	    {"deep", no_argument, NULL, 'D'},
+	    {"long-context", no_argument, NULL, 'G'},
 	    {"budget", required_argument, NULL, 'B'},
 	    {"time-scale", required_argument, NULL, 'S'},
 	    {"canary-wait", required_argument, NULL, 'W'},
@@ -293,7 +360,7 @@ cmd_audit(int argc, char **argv)
 	endpoint_options_init(&ep);
 	const char *api_opt = NULL;
 	const char *ca_file = NULL;
-	int json = 0, insecure = 0, deep = 0;
+	int json = 0, insecure = 0, deep = 0, long_context = 0;
 	double budget = -1; /* -1: the default */
 	char err[1024];
 	double timeout_s = 60, time_scale = 1;
@@ -337,6 +404,9 @@ cmd_audit(int argc, char **argv)
 			break;
 		case 'D':
 			deep = 1;
+			break;
+		case 'G':
+			long_context = 1;
 			break;
 		case 'B':
 			if (cli_number(optarg, -1, 1e9, &budget) != 0 || budget != (long)budget) {
@@ -466,7 +536,9 @@ cmd_audit(int argc, char **argv)
 	target.list_models = !endpoint_is_azure_deployment(target.base_url);
 	/* a reasoning model's default audit stays cheap; --deep says its cost
 	 * before it sends, and is not cut short by the default */
-	target.budget_tokens = budget >= 0 ? (long)budget : deep ? 0 : AUDIT_BUDGET_TOKENS;
+	target.budget_tokens = budget >= 0            ? (long)budget
+	                       : deep || long_context ? 0
+	                                              : AUDIT_BUDGET_TOKENS;
 	/* the rest of the audit is not sent once the counts already convict */
 	struct scorer_stop stop;
 	scorer_stop_init(&stop, scorer, claimed);
@@ -523,13 +595,16 @@ cmd_audit(int argc, char **argv)
 		target.canary = &canary;
 	}
 	if (deep)
-		print_deep_cost(cat, claimed);
+		print_deep_cost(cat, claimed, (enum api_kind)api);
+	if (long_context_plan(cat, claimed, long_context, deep, &target) != 0)
+		return 2;
 	/* does the relay answer over plain HTTP too? one keyless GET, run
 	 * beside the audit (https base URLs only; probes/plainhttp.h) */
 	struct plainhttp plain;
 	plainhttp_start(&plain, engine, (enum api_kind)api, base_url);
 	struct audit_run *run = audit_run_to_end(base, engine, cat, &target,
-	                                         TIER_CHEAP | TIER_MEDIUM | (deep ? TIER_DEEP : 0),
+	                                         TIER_CHEAP | TIER_MEDIUM | (deep ? TIER_DEEP : 0) |
+	                                             (long_context ? TIER_LONG : 0),
 	                                         3, (int64_t)(timeout_s * 1e6));
 
 	scorer_stop_release(&stop);

@@ -481,9 +481,9 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 			n += (size_t)c->probes[i].samples;
 	run->items = xcalloc(n ? n : 1, sizeof *run->items);
 	run->skipped = xcalloc(c->n ? c->n : 1, sizeof *run->skipped);
-	/* cheap probes first, then medium, then deep (catalog order within a
+	/* cheap probes first, then medium, then deep, then long (catalog order within a
 	 * tier): a run cut short by its budget keeps the cheap checks */
-	const unsigned order[] = {TIER_CHEAP, TIER_MEDIUM, TIER_DEEP};
+	const unsigned order[] = {TIER_CHEAP, TIER_MEDIUM, TIER_DEEP, TIER_LONG};
 	for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
 		for (size_t i = 0; i < c->n; i++)
 			if (c->probes[i].tier & tiers & order[k])

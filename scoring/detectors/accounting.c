@@ -447,15 +447,43 @@ detect_completion_usage(struct detect_ctx *ctx)
  * that keeps less context than the model has bills (and sends upstream)
  * fewer prompt tokens than the text holds, and loses the canary.
  */
+/* The words (runs of non-space) of an item's messages. */
+static long
+prompt_words(const struct audit_item *it)
+{
+	long n = 0;
+	for (size_t m = 0; m < it->n_messages; m++) {
+		int in = 0;
+		for (const char *c = it->messages[m].content; *c; c++) {
+			int space = *c == ' ' || *c == '\n' || *c == '\t' || *c == '\r';
+			n += !space && !in;
+			in = !space;
+		}
+	}
+	return n;
+}
+
 static void
 detect_context_probe(struct detect_ctx *ctx, const char *probe)
 {
 	struct scorer *s = ctx->scorer;
 	const struct baseline_model *m = ctx->claimed;
 	const struct audit_item *it = audit_find(ctx->run, probe);
-	if (it == NULL || !observation_ok(it->obs) || m->tokenizer == NULL || m->template == NULL)
+	if (it == NULL || !observation_ok(it->obs))
 		return;
-	long e = scorer_expected_prompt_tokens(s, m->tokenizer, m->template, it);
+	long e = m->tokenizer != NULL && m->template != NULL
+	             ? scorer_expected_prompt_tokens(s, m->tokenizer, m->template, it)
+	             : -1;
+	int bound = 0;
+	if (m->tokenizer == NULL && it->probe->tier == TIER_LONG) {
+		/* no public tokenizer (Claude): the prompt's words are a floor,
+		 * each at least a token in every BPE that splits at spaces (the
+		 * filler's words are common ones), with a tenth off for safety */
+		e = prompt_words(it) * 9 / 10;
+		bound = 1;
+	}
+	if (e < 0)
+		return;
 	assessment_tested(ctx->a, 1);
 	long p = it->obs->prompt_tokens;
 	if (e <= 0 || p < 0)
@@ -465,8 +493,10 @@ detect_context_probe(struct detect_ctx *ctx, const char *probe)
 	snprintf(hex, sizeof hex, "%.8s", it->nonce);
 	int canary = hex[0] && it->obs->text && strstr(it->obs->text, hex) != NULL;
 	char expected[128], observed[160];
-	snprintf(expected, sizeof expected, "%ld prompt tokens (the whole text)", e);
-	if (p < e * 95 / 100 && e - p > 50) {
+	snprintf(expected, sizeof expected, "%s%ld prompt tokens (the whole text)",
+	         bound ? "at least " : "", e);
+	/* without the exact count, the lost canary must confirm the cut */
+	if (p < e * 95 / 100 && e - p > 50 && (!bound || !canary)) {
 		snprintf(observed, sizeof observed, "%ld prompt tokens (%.0f%% of it)%s", p,
 		         100.0 * (double)p / (double)e, canary ? "" : "; the canary was lost");
 		assessment_add(ctx->a, CLASS_CONTEXT_TRUNCATION, CONFIDENCE_VIOLATION, expected,
