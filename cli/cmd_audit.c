@@ -276,12 +276,6 @@ print_deep_cost(const struct catalog *cat, const struct baseline_model *m, enum 
 	fputc('\n', stderr);
 }
 
-/* Filler words a {context_fill} share out for a prompt of about 70% of a
- * window: at most 1.3 tokens a word in any shipped family (common words,
- * one token each, a full stop and a line break every twelve). */
-#define LONG_CONTEXT_SHARE 70
-#define LONG_CONTEXT_TOKENS_PER_10_WORDS 13
-
 /*
  * The long-context tier (TIER_LONG): sized to the claimed model's sold
  * window and its cost said before it is spent. With the flag: the size
@@ -308,12 +302,12 @@ long_context_plan(const struct catalog *cat, const struct baseline_model *m, int
 		        target->model);
 		return -1;
 	}
-	long words =
-	    m->context_window / 100 * LONG_CONTEXT_SHARE * 10 / LONG_CONTEXT_TOKENS_PER_10_WORDS;
+	long words = m->context_window / 100 * AUDIT_LONG_CONTEXT_SHARE * 10 /
+	             AUDIT_LONG_CONTEXT_TOKENS_PER_10_WORDS;
 	long tokens = 0;
 	for (size_t k = 0; k < p->n_messages; k++)
 		tokens += probe_context_words(p->texts[k], words);
-	tokens = tokens * LONG_CONTEXT_TOKENS_PER_10_WORDS / 10;
+	tokens = tokens * AUDIT_LONG_CONTEXT_TOKENS_PER_10_WORDS / 10;
 	char price[96] = "";
 	if (m->price_in >= 0)
 		snprintf(price, sizeof price, ", at most $%.2f at %s's official price",
@@ -330,7 +324,7 @@ long_context_plan(const struct catalog *cat, const struct baseline_model *m, int
 	fprintf(stderr,
 	        "assay audit: --long-context sends 1 request of about %ld prompt tokens (%d%% of "
 	        "the %ld-token window %s is sold with)%s\n",
-	        tokens, LONG_CONTEXT_SHARE, m->context_window, m->name, price);
+	        tokens, AUDIT_LONG_CONTEXT_SHARE, m->context_window, m->name, price);
 	target->context_fill_words = words;
 	return 0;
 }
@@ -539,6 +533,9 @@ cmd_audit(int argc, char **argv)
 	target.budget_tokens = budget >= 0            ? (long)budget
 	                       : deep || long_context ? 0
 	                                              : AUDIT_BUDGET_TOKENS;
+	/* the capability probes fill what room the default audit's requests
+	 * leave; --deep sends them all */
+	target.max_requests = deep || long_context ? 0 : AUDIT_BUDGET_REQUESTS;
 	/* the rest of the audit is not sent once the counts already convict */
 	struct scorer_stop stop;
 	scorer_stop_init(&stop, scorer, claimed);

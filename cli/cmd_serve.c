@@ -626,6 +626,7 @@ cmd_serve(int argc, char **argv)
 			 * model list of its own (the audit's alike) */
 			t.list_models = !endpoint_is_azure_deployment(r->base_url);
 			t.budget_tokens = AUDIT_BUDGET_TOKENS;
+			t.max_requests = AUDIT_BUDGET_REQUESTS; /* as assay audit's */
 			if (known == NULL)
 				baseline_infer_release(&standin);
 			board_declare(s.board, r->name, r->models[m], api_name(r->api),

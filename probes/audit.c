@@ -28,6 +28,13 @@ audit_target_copy(struct audit_target *dst, const struct audit_target *src)
 	dst->headers = http_headers_copy(src->headers, src->n_headers);
 }
 
+long
+audit_context_fill_words(long context_window)
+{
+	return context_window / 100 * AUDIT_LONG_CONTEXT_SHARE * 10 /
+	       AUDIT_LONG_CONTEXT_TOKENS_PER_10_WORDS;
+}
+
 void
 audit_target_release(struct audit_target *t)
 {
@@ -486,8 +493,22 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 	const unsigned order[] = {TIER_CHEAP, TIER_MEDIUM, TIER_DEEP, TIER_LONG};
 	for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
 		for (size_t i = 0; i < c->n; i++)
-			if (c->probes[i].tier & tiers & order[k])
+			if (c->probes[i].tier & tiers & order[k] && !c->probes[i].spare)
 				plan_probe(run, &c->probes[i], target);
+	/* then the spare probes, while the requests stay within the budget */
+	for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
+		for (size_t i = 0; i < c->n; i++) {
+			const struct probe_def *p = &c->probes[i];
+			if (!(p->tier & tiers & order[k]) || !p->spare)
+				continue;
+			if (target->max_requests > 0 &&
+			    run->n_items + (size_t)p->samples > target->max_requests)
+				run->skipped[run->n_skipped++] = (struct audit_skip){
+				    p, "the other probes fill the audit's request budget (--deep "
+				       "sends it)"};
+			else
+				plan_probe(run, p, target);
+		}
 	if (run->n_items == 0) {
 		run->finished_ms = wall_ms();
 		done(run, arg);

@@ -205,10 +205,10 @@ static int
 load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
-	    "id",          "informs",       "tier",     "samples", "max_tokens",
-	    "temperature", "stream",        "messages", "expect",  "connection",
-	    "repeat",      "stop",          "logprobs", "answer",  "tool",
-	    "fidelity",    "answer_tokens", "attach",   "schema",  NULL};
+	    "id",       "informs",  "tier",   "samples",    "max_tokens",    "temperature",
+	    "stream",   "messages", "expect", "connection", "repeat",        "stop",
+	    "logprobs", "answer",   "tool",   "fidelity",   "answer_tokens", "attach",
+	    "schema",   "spare",    NULL};
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
 		return -1;
@@ -261,6 +261,8 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 	if ((v = ytree_get(n, "stream")) != NULL && ytree_as_bool(v, file, &p->stream, err, errlen))
 		return -1;
 	if ((v = ytree_get(n, "repeat")) != NULL && ytree_as_bool(v, file, &p->repeat, err, errlen))
+		return -1;
+	if ((v = ytree_get(n, "spare")) != NULL && ytree_as_bool(v, file, &p->spare, err, errlen))
 		return -1;
 	static const char *const connections[] = {"cold", "warm", NULL};
 	int connection = 1;

@@ -50,6 +50,9 @@ struct probe_def {
 	struct request_intent intent;
 	int cold;                     /* a fresh connection (measures connect and TLS) */
 	int repeat;                   /* every sample sends sample 0's text (one nonce) */
+	int spare;                    /* sent only where the run's request budget has
+	                               * room once the others are planned
+	                               * (audit_target.max_requests) */
 	enum probe_fidelity fidelity; /* what the answer must reproduce */
 	char *expect;                 /* the assertion's source, or NULL */
 	void *expect_code;            /* pcre2_code_8 * */

@@ -20,7 +20,7 @@
 static const char *need[FIXTURE_ENDPOINTS_MAX + 1];
 
 static json_t *
-audit_json(const char *url, const char *model, const char *api, int deep)
+audit_json(const char *url, const char *model, const char *api, int deep, int long_context)
 {
 	char *argv[] = {(char *)test_binary("assay"), (char *)"audit", (char *)"--base-url",
 	                (char *)url, (char *)"--model", (char *)model, (char *)"--api", (char *)api,
@@ -28,7 +28,11 @@ audit_json(const char *url, const char *model, const char *api, int deep)
 	                /* the world runs at this scale: latency is judged at it */
 	                (char *)"--time-scale", (char *)"0.05",
 	                /* a rate-limited relay's Retry-After would hold the default 60 s */
-	                (char *)"--timeout", (char *)"20", deep ? (char *)"--deep" : NULL, NULL};
+	                (char *)"--timeout", (char *)"20",
+	                long_context ? (char *)"--long-context"
+	                : deep       ? (char *)"--deep"
+	                             : NULL,
+	                long_context && deep ? (char *)"--deep" : NULL, NULL};
 	char *out = NULL, *err = NULL;
 	int rc = run_capture(argv, 90000, &out, &err);
 	json_t *j = json_loads(out ? out : "", 0, NULL);
@@ -165,6 +169,7 @@ Test(detection, every_relay_gets_its_class, .init = setup, .fini = teardown, .ti
 		const struct ynode *served = ytree_get(t, "served");
 		const struct ynode *audits = ytree_get(t, "audits");
 		const struct ynode *deep = ytree_get(t, "deep");
+		const struct ynode *lc = ytree_get(t, "long_context");
 		const struct ynode *level = ytree_get(t, "level");
 		int suspect_only = level != NULL && strcmp(level->scalar, "suspect") == 0;
 		int n = audits ? atoi(audits->scalar) : 1;
@@ -189,7 +194,8 @@ Test(detection, every_relay_gets_its_class, .init = setup, .fini = teardown, .ti
 			for (int k = 0; k < n; k++) {
 				json_decref(j);
 				j = audit_json(url, model, api,
-				               deep != NULL && strcmp(deep->scalar, "true") == 0);
+				               deep != NULL && strcmp(deep->scalar, "true") == 0,
+				               lc != NULL && strcmp(lc->scalar, "true") == 0);
 			}
 			expect_truth(j, name, model, want, served, suspect_only);
 			json_decref(j);
@@ -208,7 +214,7 @@ Test(detection, honest_endpoints_over_responses_are_not_accused, .init = setup, 
 	for (size_t e = 0; e < sizeof endpoints / sizeof endpoints[0]; e++)
 		for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
 			json_t *j = audit_json(fixture_url(&world, endpoints[e]), models[m],
-			                       "responses", 0);
+			                       "responses", 0, 0);
 			const char *verdict = json_string_value(json_object_get(j, "verdict"));
 			char *dump = json_dumps(json_object_get(j, "findings"), JSON_COMPACT);
 			cr_expect(verdict != NULL && (strcmp(verdict, "genuine") == 0 ||
@@ -238,7 +244,7 @@ Test(detection, cheating_relays_over_responses_get_their_class, .init = setup, .
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		const struct ynode *t = ytree_get(relays, names[i]);
 		cr_assert_not_null(t, "truth.yaml has no relay '%s'", names[i]);
-		json_t *j = audit_json(fixture_url(&world, names[i]), "gpt-4o", "responses", 0);
+		json_t *j = audit_json(fixture_url(&world, names[i]), "gpt-4o", "responses", 0, 0);
 		expect_truth(j, names[i], "gpt-4o", ytree_get(t, "class")->scalar,
 		             ytree_get(t, "served"), 0);
 		json_decref(j);
