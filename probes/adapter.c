@@ -66,12 +66,6 @@ adapter_cannot(enum api_kind api, const struct request_intent *in)
 			return "the Anthropic Messages API returns no token logprobs";
 		if (in->json_object)
 			return "the Anthropic Messages API has no JSON mode";
-		if (in->answer_schema != NULL)
-			/* its structured output is a forced tool call (agent-shell,
-			 * agent-write test that) or a newer models' output_config */
-			return "the Anthropic Messages API takes no response_format (a forced tool "
-			       "call "
-			       "is its structured output)";
 	}
 	if (api == API_RESPONSES && in->n_stop > 0)
 		/* measured: "Unknown parameter: 'stop'. Did you mean 'store'?" */
@@ -317,6 +311,13 @@ anthropic_fields(json_t *root, const struct probe_call *call, const struct reque
 		json_object_set_new(root, "stop_sequences", stop_array(in));
 	if (call->stream)
 		json_object_set_new(root, "stream", json_true());
+	if (in->answer_schema != NULL)
+		/* structured outputs (platform.claude.com build-with-claude/
+		 * structured-outputs): output_config.format, no name, no strict
+		 * (the schema is always enforced) */
+		json_object_set_new(root, "output_config",
+		                    json_pack("{s:{s:s, s:o}}", "format", "type", "json_schema",
+		                              "schema", answer_schema(in)));
 	if (in->tool_name != NULL) {
 		json_t *tool = json_pack("{s:s}", "name", in->tool_name);
 		if (in->tool_description != NULL)

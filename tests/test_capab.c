@@ -285,10 +285,16 @@ Test(capab, structured_output_is_json_schema_where_the_api_has_it)
 	cr_expect_str_eq(path_str(j, "text.format.name"), "order_status");
 	cr_expect(json_is_true(json_path(j, "text.format.strict")));
 	json_decref(j);
+	/* Anthropic's structured outputs: output_config.format, always enforced */
 	j = body_of(API_ANTHROPIC, MEDIA_NONE, schema);
-	cr_expect_not_null(json_string_value(json_object_get(j, "cannot")),
-	                   "Anthropic takes structured output as a forced tool call");
+	cr_expect_str_eq(path_str(j, "output_config.format.type"), "json_schema");
+	cr_expect_str_eq(path_str(j, "output_config.format.schema.type"), "object");
+	cr_expect_null(json_path(j, "response_format"));
 	json_decref(j);
+	/* a model whose pack lists no json_schema is not asked for it */
+	struct request_rules plain = {0};
+	struct request_intent in = {.answer_schema = schema, .answer_schema_name = "x"};
+	cr_expect_not_null(adapter_refused(&plain, &in));
 }
 
 Test(capab, a_model_whose_pack_lists_no_input_is_not_probed_for_it)

@@ -13,12 +13,14 @@
  * cache detector judges, not this one. Only models whose pack lists the
  * input are probed (adapter_refused()).
  *
- * structured asks for strict JSON Schema output (response_format
- * json_schema), which the official API enforces while decoding (OpenAI's
- * structured outputs guide: the output always matches the schema; models
- * gpt-4o-2024-08-06 and gpt-4o-mini on, listed as json_schema in the
- * pack's params): an answer that is not a JSON object holding the
- * schema's required keys means response_format was dropped: param_ignored.
+ * structured asks for strict JSON Schema output (OpenAI response_format
+ * json_schema, Responses text.format, Anthropic output_config.format),
+ * which the official APIs enforce while decoding (OpenAI's structured
+ * outputs guide: the output always matches the schema, gpt-4o-2024-08-06
+ * and gpt-4o-mini on; Anthropic's structured outputs, Claude 4.5 on;
+ * listed as json_schema in the pack's params): an answer that is not a
+ * JSON object holding the schema's required keys means the format was
+ * dropped: param_ignored. One cut at its token limit is not judged.
  *
  * Evidence sentences say what was sent and what came back, no more.
  */
@@ -166,8 +168,8 @@ detect_structured(struct detect_ctx *ctx)
 	char *shown = evidence_snippet(it->obs->text);
 	assessment_add(ctx->a, CLASS_PARAM_IGNORED, CONFIDENCE_VIOLATION,
 	               "a JSON object with the schema's required keys", shown, it->probe->id, NULL,
-	               "The request asked for strict JSON Schema output (response_format "
-	               "json_schema '%s'); the answer was not such an object.",
+	               "The request asked for strict JSON Schema output (schema '%s'); the "
+	               "answer was not such an object.",
 	               it->probe->intent.answer_schema_name);
 	free(shown);
 }
