@@ -80,6 +80,7 @@ struct eval {
 	size_t n_relays;
 	int honest_per_seed;
 	size_t concurrency, running;
+	int running_alone; /* a long-context audit runs: no other beside it */
 	/* the job queue: chains of sequential audits */
 	struct job {
 		struct relay_truth *relay;
@@ -214,6 +215,8 @@ audit_done_cb(struct audit_run *run, void *arg)
 		scorer_stop_release(&ch->stop);
 		free(ch);
 		ev->running--;
+		if (r->long_context)
+			ev->running_alone = 0;
 		start_jobs(ev);
 		return;
 	}
@@ -224,8 +227,14 @@ audit_done_cb(struct audit_run *run, void *arg)
 static void
 start_jobs(struct eval *ev)
 {
-	while (ev->running < ev->concurrency && ev->next_job < ev->n_jobs) {
+	while (ev->running < ev->concurrency && ev->next_job < ev->n_jobs && !ev->running_alone) {
+		/* a long-context audit runs alone: its prompt near the window holds
+		 * the one fixture's loop (and ours) long enough to bunch the
+		 * streams of audits beside it, which would read as buffering */
+		if (ev->jobs[ev->next_job].relay->long_context && ev->running > 0)
+			break;
 		struct job *j = &ev->jobs[ev->next_job++];
+		ev->running_alone = j->relay->long_context;
 		struct chain *ch = xcalloc(1, sizeof *ch);
 		ch->ev = ev;
 		ch->job = j;

@@ -288,6 +288,11 @@ submit_more(struct audit_run *run)
 {
 	int64_t last_call = run->timeout_us / 2 < LAST_CALL_US ? run->timeout_us / 2 : LAST_CALL_US;
 	while (run->next < run->n_items && run->in_flight < run->parallel) {
+		/* the long-context tier goes alone, last: a prompt near the
+		 * window takes the relay (and our tokenizer) long enough to
+		 * bunch the streams beside it, which would read as buffering */
+		if (run->items[run->next].probe->tier == TIER_LONG && run->in_flight > 0)
+			return;
 		/* near the budget, one request at a time: the next goes when those
 		 * in flight have said what they cost */
 		int budget =
