@@ -239,7 +239,8 @@ canary_ask_report(const char *base, struct canary *c, char *why, size_t whylen)
 /* What the deep probes will cost, said before they are sent: prompt tokens
  * counted exactly when the model's tokenizer is known, output at its cap. */
 static void
-print_deep_cost(const struct catalog *cat, const struct baseline_model *m, enum api_kind api)
+print_deep_cost(const struct catalog *cat, const struct baseline_model *m, enum api_kind api,
+                const struct request_rules *rules)
 {
 	struct tokenizer *t = NULL;
 	char err[256];
@@ -249,7 +250,11 @@ print_deep_cost(const struct catalog *cat, const struct baseline_model *m, enum 
 	int n = 0;
 	for (size_t i = 0; i < cat->n; i++) {
 		const struct probe_def *p = &cat->probes[i];
-		if (p->tier != TIER_DEEP)
+		/* the deep probes, and the spare ones a default audit may leave
+		 * out (at most: some fit in it), that the model and API take */
+		if ((p->tier != TIER_DEEP && !p->spare) ||
+		    adapter_cannot(api, &p->intent) != NULL ||
+		    adapter_refused(rules, &p->intent) != NULL)
 			continue;
 		char nonce[16];
 		probe_nonce(nonce);
@@ -257,17 +262,25 @@ print_deep_cost(const struct catalog *cat, const struct baseline_model *m, enum 
 			char *text = probe_render(p->texts[k], nonce);
 			long c =
 			    t ? tokenizer_count(t, text, strlen(text)) : (long)strlen(text) / 4;
-			in += c > 0 ? c : 0;
+			in += c > 0 ? c * p->samples : 0;
 			free(text);
 		}
 		if (p->intent.attach == MEDIA_PDF) /* the PDF's text and page image */
 			in += media_document_tokens(api, m->name) * p->samples;
+		if (p->intent.attach == MEDIA_PNG) {
+			struct media img; /* its size is the code's length's */
+			if (media_make(MEDIA_PNG, nonce, &img) == 0) {
+				in += media_image_tokens(api, m->name, img.width, img.height) *
+				      p->samples;
+				media_release(&img);
+			}
+		}
 		out += p->max_tokens * p->samples;
 		n += p->samples;
 	}
 	tokenizer_free(t);
 	fprintf(stderr,
-	        "assay audit: --deep adds %d requests, about %ld prompt and up to %ld "
+	        "assay audit: --deep adds up to %d requests, about %ld prompt and up to %ld "
 	        "completion tokens",
 	        n, in, out);
 	if (m->price_in >= 0)
@@ -592,7 +605,7 @@ cmd_audit(int argc, char **argv)
 		target.canary = &canary;
 	}
 	if (deep)
-		print_deep_cost(cat, claimed, (enum api_kind)api);
+		print_deep_cost(cat, claimed, (enum api_kind)api, &target.rules);
 	if (long_context_plan(cat, claimed, long_context, deep, &target) != 0)
 		return 2;
 	/* does the relay answer over plain HTTP too? one keyless GET, run
