@@ -72,29 +72,44 @@ png_chunk(struct buf *b, const char type[4], const unsigned char *data, size_t l
 	put_u32(b, (uint32_t)crc);
 }
 
+/* A hash of the code (FNV-1a): the layout's choices, the same for the
+ * same code. */
+static uint32_t
+code_hash(const char *code)
+{
+	uint32_t h = 2166136261u;
+	for (const char *c = code; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	return h;
+}
+
 static int
 make_png(const char *code, struct media *out)
 {
 	size_t n = strlen(code);
-	unsigned cell = (MEDIA_GLYPH_W + 1) * MEDIA_SCALE; /* a glyph and its gap */
-	unsigned w = (unsigned)n * cell - MEDIA_SCALE + 2 * MEDIA_MARGIN;
-	unsigned h = MEDIA_GLYPH_H * MEDIA_SCALE + 2 * MEDIA_MARGIN;
+	uint32_t hash = code_hash(code);
+	const unsigned scale = MEDIA_SCALE_MIN + hash % (MEDIA_SCALE_MAX - MEDIA_SCALE_MIN + 1);
+	const unsigned margin =
+	    MEDIA_MARGIN_MIN + (hash >> 8) % (MEDIA_MARGIN_MAX - MEDIA_MARGIN_MIN + 1);
+	unsigned cell = (MEDIA_GLYPH_W + 1) * scale; /* a glyph and its gap */
+	unsigned w = (unsigned)n * cell - scale + 2 * margin;
+	unsigned h = MEDIA_GLYPH_H * scale + 2 * margin;
 	size_t stride = (size_t)w + 1; /* the filter byte, then greyscale */
 	unsigned char *raw = xmalloc(stride * h);
 	for (unsigned y = 0; y < h; y++) {
 		unsigned char *row = raw + (size_t)y * stride;
 		row[0] = 0; /* filter type None */
 		memset(row + 1, 0xff, w);
-		if (y < MEDIA_MARGIN || y >= h - MEDIA_MARGIN)
+		if (y < margin || y >= h - margin)
 			continue;
-		unsigned gy = (y - MEDIA_MARGIN) / MEDIA_SCALE;
+		unsigned gy = (y - margin) / scale;
 		for (size_t k = 0; k < n; k++) {
 			unsigned char bits = glyphs[glyph_index(code[k])][gy];
 			for (unsigned gx = 0; gx < MEDIA_GLYPH_W; gx++) {
 				if (!(bits & (0x10 >> gx)))
 					continue;
-				unsigned x0 = MEDIA_MARGIN + (unsigned)k * cell + gx * MEDIA_SCALE;
-				memset(row + 1 + x0, 0x00, MEDIA_SCALE);
+				unsigned x0 = margin + (unsigned)k * cell + gx * scale;
+				memset(row + 1 + x0, 0x00, scale);
 			}
 		}
 	}
@@ -131,15 +146,20 @@ make_png(const char *code, struct media *out)
 static int
 make_pdf(const char *code, struct media *out)
 {
+	uint32_t hash = code_hash(code);
+	int page_w = MEDIA_PAGE_W - (int)(hash % 41),
+	    page_h = MEDIA_PAGE_H - (int)((hash >> 8) % 13);
+	int size = 24 + (int)((hash >> 16) % 5), x = 10 + (int)((hash >> 20) % 9);
 	char content[128];
-	int clen = snprintf(content, sizeof content, "BT /F1 28 Tf 16 18 Td (%s) Tj ET\n", code);
+	int clen = snprintf(content, sizeof content, "BT /F1 %d Tf %d %d Td (%s) Tj ET\n", size, x,
+	                    (page_h - size) / 2 + 4, code);
 	char objs[5][256];
 	snprintf(objs[0], sizeof objs[0], "<< /Type /Catalog /Pages 2 0 R >>");
 	snprintf(objs[1], sizeof objs[1], "<< /Type /Pages /Kids [3 0 R] /Count 1 >>");
 	snprintf(objs[2], sizeof objs[2],
 	         "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %d %d] /Resources << /Font << "
 	         "/F1 4 0 R >> >> /Contents 5 0 R >>",
-	         MEDIA_PAGE_W, MEDIA_PAGE_H);
+	         page_w, page_h);
 	snprintf(objs[3], sizeof objs[3], "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>");
 	snprintf(objs[4], sizeof objs[4], "<< /Length %d >>\nstream\n%sendstream", clen, content);
 	struct buf b;
@@ -156,8 +176,8 @@ make_pdf(const char *code, struct media *out)
 	for (int i = 0; i < 5; i++)
 		buf_putf(&b, "%010zu 00000 n \n", offsets[i]);
 	buf_putf(&b, "trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n", xref);
-	out->width = MEDIA_PAGE_W;
-	out->height = MEDIA_PAGE_H;
+	out->width = (unsigned)page_w;
+	out->height = (unsigned)page_h;
 	out->data = (unsigned char *)buf_take(&b, &out->len);
 	return 0;
 }

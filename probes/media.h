@@ -34,12 +34,19 @@
  * case). */
 #define MEDIA_GLYPH_W 5
 #define MEDIA_GLYPH_H 7
-#define MEDIA_SCALE 4  /* pixels a font dot takes, each way */
-#define MEDIA_MARGIN 8 /* white pixels around the text */
+/* The dot size (pixels a font dot takes, each way) and the white margin
+ * vary with the code, so that no two requests share an image header (a
+ * fixed size would mark every audit's image): 3 to 5, and 6 to 13. */
+#define MEDIA_SCALE_MIN 3
+#define MEDIA_SCALE_MAX 5
+#define MEDIA_MARGIN_MIN 6
+#define MEDIA_MARGIN_MAX 13
 
-/* The PDF's page, in points (1/72 inch): a label, not a letter page. */
-#define MEDIA_PAGE_W 240
-#define MEDIA_PAGE_H 60
+/* The PDF's page, in points (1/72 inch): a label, not a letter page; its
+ * size and the text's place and size vary with the code likewise. At most
+ * this big: */
+#define MEDIA_PAGE_W 280
+#define MEDIA_PAGE_H 72
 
 /* Encoded media: the bytes, their base64, and (an image) its size. */
 struct media {

@@ -69,6 +69,26 @@ Test(capab, png_and_pdf_round_trip_through_the_fixture_decoder)
 		cr_expect_str_eq(text, upper);
 		media_release(&m);
 	}
+	/* the size varies with the code: no fixed image header marks an audit */
+	unsigned sizes[8][2];
+	size_t distinct = 0;
+	for (int i = 0; i < 40; i++) {
+		char code[16];
+		snprintf(code, sizeof code, "%08x", (unsigned)(i * 2654435761u));
+		struct media v;
+		cr_assert_eq(media_make(MEDIA_PNG, code, &v), 0);
+		size_t k = 0;
+		while (k < distinct && (sizes[k][0] != v.width || sizes[k][1] != v.height))
+			k++;
+		if (k == distinct && distinct < 8) {
+			sizes[distinct][0] = v.width;
+			sizes[distinct][1] = v.height;
+			distinct++;
+		}
+		expect_png_reads(&v, code);
+		media_release(&v);
+	}
+	cr_expect_geq(distinct, 4, "40 codes drew images of %zu sizes", distinct);
 	/* what the font lacks is refused, not drawn wrong */
 	struct media m;
 	cr_expect_eq(media_make(MEDIA_PNG, "xyz", &m), -1);
