@@ -65,6 +65,7 @@ struct relay_truth {
 	int audits;         /* sequential audits per chain; the last one counts */
 	int samples;        /* chains per seed (honest relays: --honest) */
 	int deep;           /* audit with the deep tier */
+	int long_context;   /* ... and the long-context tier (assay audit --long-context) */
 	enum verdict level; /* the level one audit's evidence can reach */
 	char *url;          /* this seed's */
 	/* tallies */
@@ -86,6 +87,7 @@ struct eval {
 	size_t n_relays;
 	int honest_per_seed;
 	size_t concurrency, running;
+	int running_alone; /* a long-context audit runs: no other beside it */
 	/* the job queue: chains of sequential audits */
 	struct job {
 		struct relay_truth *relay;
@@ -132,7 +134,11 @@ start_audit(struct eval *ev, const struct relay_truth *r, struct chain *ch)
 	/* a model no pack knows is audited on a stand-in, as `assay audit` does */
 	const struct baseline_model *claimed = scorer_claimed(ev->scorer, r->model, r->api);
 	baseline_request_rules(claimed, &t.rules);
-	t.budget_tokens = r->deep ? 0 : AUDIT_BUDGET_TOKENS; /* as assay audit's default */
+	t.budget_tokens =
+	    r->deep || r->long_context ? 0 : AUDIT_BUDGET_TOKENS; /* as assay audit's */
+	t.max_requests = r->deep || r->long_context ? 0 : AUDIT_BUDGET_REQUESTS;
+	if (r->long_context && claimed != NULL && claimed->context_window > 0)
+		t.context_fill_words = audit_context_fill_words(claimed->context_window);
 	scorer_stop_release(&ch->stop);
 	scorer_stop_init(&ch->stop, ev->scorer, claimed);
 	if (ev->early_stop) {
@@ -141,8 +147,9 @@ start_audit(struct eval *ev, const struct relay_truth *r, struct chain *ch)
 		t.prompt_tokens = scorer_stop_prompt_tokens;
 	}
 	audit_start(ev->engine, ev->catalog, &t,
-	            TIER_CHEAP | TIER_MEDIUM | (r->deep ? TIER_DEEP : 0), 3, 20000000,
-	            audit_done_cb, ch);
+	            TIER_CHEAP | TIER_MEDIUM | (r->deep ? TIER_DEEP : 0) |
+	                (r->long_context ? TIER_LONG : 0),
+	            3, 20000000, audit_done_cb, ch);
 }
 
 /* Does f name the served model's tokenizer family (when the truth says
@@ -232,6 +239,8 @@ audit_done_cb(struct audit_run *run, void *arg)
 		scorer_stop_release(&ch->stop);
 		free(ch);
 		ev->running--;
+		if (r->long_context)
+			ev->running_alone = 0;
 		start_jobs(ev);
 		return;
 	}
@@ -242,8 +251,14 @@ audit_done_cb(struct audit_run *run, void *arg)
 static void
 start_jobs(struct eval *ev)
 {
-	while (ev->running < ev->concurrency && ev->next_job < ev->n_jobs) {
+	while (ev->running < ev->concurrency && ev->next_job < ev->n_jobs && !ev->running_alone) {
+		/* a long-context audit runs alone: its prompt near the window holds
+		 * the one fixture's loop (and ours) long enough to bunch the
+		 * streams of audits beside it, which would read as buffering */
+		if (ev->jobs[ev->next_job].relay->long_context && ev->running > 0)
+			break;
 		struct job *j = &ev->jobs[ev->next_job++];
+		ev->running_alone = j->relay->long_context;
 		struct chain *ch = xcalloc(1, sizeof *ch);
 		ch->ev = ev;
 		ch->job = j;
@@ -387,6 +402,8 @@ load_truth(struct eval *ev, const char *path)
 			r->samples = k ? atoi(k->scalar) : 0;
 			const struct ynode *d = ytree_get(t, "deep");
 			r->deep = d != NULL && strcmp(d->scalar, "true") == 0;
+			const struct ynode *lc = ytree_get(t, "long_context");
+			r->long_context = lc != NULL && strcmp(lc->scalar, "true") == 0;
 			const struct ynode *l = ytree_get(t, "level");
 			r->level = l != NULL && strcmp(l->scalar, "suspect") == 0
 			               ? VERDICT_SUSPECT

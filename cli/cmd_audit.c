@@ -22,6 +22,7 @@
 #include "probes/catalog.h"
 #include "probes/endpoint.h"
 #include "probes/engine.h"
+#include "probes/media.h"
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
 #include "scoring/identify.h"
@@ -41,8 +42,8 @@ usage(FILE *f)
 	fputs("usage: assay audit --base-url URL --model NAME [--key-env VAR] [--api "
 	      "openai|anthropic|responses|converse|gemini|vertex]\n"
 	      "                   [--json] [--timeout SECONDS] [--ca-file FILE]\n"
-	      "                   [--insecure-skip-tls-verify] [--deep] [--budget TOKENS]\n"
-	      "                   [--time-scale X] [--no-color]\n"
+	      "                   [--insecure-skip-tls-verify] [--deep] [--long-context]\n"
+	      "                   [--budget TOKENS] [--time-scale X] [--no-color]\n"
 	      "                   [--channel CHANNEL] [--verify-key-env VAR]\n"
 	      "                   [--header 'Name: value']... [--header-env 'Name: VAR']...\n"
 	      "                   [--auth bearer|x-api-key|api-key|sigv4|x-goog-api-key]\n"
@@ -83,7 +84,10 @@ usage(FILE *f)
 	      "claude-sonnet-4-5@20250929 audits .../publishers/anthropic/models/MODEL:rawPredict\n"
 	      "(and :streamRawPredict) with --key-env naming an OAuth access token (Bearer).\n"
 	      "--deep adds long-context and long-output probes (tens of thousands of tokens;\n"
-	      "their cost is printed before they are sent). --budget stops sending once the\n"
+	      "their cost is printed before they are sent). --long-context adds the\n"
+	      "long-context tier: one needle in a prompt of about 70% of the window the\n"
+	      "model is sold with (128k, 200k, 1M tokens: its cost, printed first, is that\n"
+	      "prompt). --budget stops sending once the\n"
 	      "tokens billed (prompt and completion, reasoning included) would pass TOKENS\n"
 	      "(default 3000, none with --deep; 0: none); what was not sent is listed.\n"
 	      "--time-scale says the\n"
@@ -388,7 +392,8 @@ canary_ask_report(const char *base, struct canary *c, char *why, size_t whylen)
 /* What the deep probes will cost, said before they are sent: prompt tokens
  * counted exactly when the model's tokenizer is known, output at its cap. */
 static void
-print_deep_cost(const struct catalog *cat, const struct baseline_model *m, enum api_kind api)
+print_deep_cost(const struct catalog *cat, const struct baseline_model *m, enum api_kind api,
+                const struct request_rules *rules)
 {
 	struct tokenizer *t = NULL;
 	char err[256];
@@ -398,10 +403,12 @@ print_deep_cost(const struct catalog *cat, const struct baseline_model *m, enum 
 	int n = 0;
 	for (size_t i = 0; i < cat->n; i++) {
 		const struct probe_def *p = &cat->probes[i];
-		/* the thinking probe goes with the deep ones where the API
-		 * carries it (Anthropic's) */
-		if (p->tier != TIER_DEEP &&
-		    !(p->tier == TIER_THINKING && adapter_cannot(api, &p->intent) == NULL))
+		/* the deep probes, the thinking one where the API carries it
+		 * (Anthropic's), and the spare ones a default audit may leave
+		 * out (at most: some fit in it), that the model and API take */
+		if ((p->tier != TIER_DEEP && p->tier != TIER_THINKING && !p->spare) ||
+		    adapter_cannot(api, &p->intent) != NULL ||
+		    adapter_refused(rules, &p->intent) != NULL)
 			continue;
 		char nonce[16];
 		probe_nonce(nonce);
@@ -409,15 +416,25 @@ print_deep_cost(const struct catalog *cat, const struct baseline_model *m, enum 
 			char *text = probe_render(p->texts[k], nonce);
 			long c =
 			    t ? tokenizer_count(t, text, strlen(text)) : (long)strlen(text) / 4;
-			in += c > 0 ? c : 0;
+			in += c > 0 ? c * p->samples : 0;
 			free(text);
+		}
+		if (p->intent.attach == MEDIA_PDF) /* the PDF's text and page image */
+			in += media_document_tokens(api, m->name) * p->samples;
+		if (p->intent.attach == MEDIA_PNG) {
+			struct media img; /* its size is the code's length's */
+			if (media_make(MEDIA_PNG, nonce, &img) == 0) {
+				in += media_image_tokens(api, m->name, img.width, img.height) *
+				      p->samples;
+				media_release(&img);
+			}
 		}
 		out += p->max_tokens * p->samples;
 		n += p->samples;
 	}
 	tokenizer_free(t);
 	fprintf(stderr,
-	        "assay audit: --deep adds %d requests, about %ld prompt and up to %ld "
+	        "assay audit: --deep adds up to %d requests, about %ld prompt and up to %ld "
 	        "completion tokens",
 	        n, in, out);
 	if (m->price_in >= 0)
@@ -427,7 +444,59 @@ print_deep_cost(const struct catalog *cat, const struct baseline_model *m, enum 
 }
 
 /* Long options without a letter of their own. */
-enum { OPT_CHANNEL = 1001, OPT_VERIFY_KEY_ENV, OPT_VERIFY_BASE_URL };
+enum { OPT_CHANNEL = 1001, OPT_VERIFY_KEY_ENV, OPT_VERIFY_BASE_URL, OPT_LONG_CONTEXT };
+/*
+ * The long-context tier (TIER_LONG): sized to the claimed model's sold
+ * window and its cost said before it is spent. With the flag: the size
+ * goes into target and the cost is printed; without it (with --deep) the
+ * audit says what the tier would have cost and that it was not sent.
+ * -1 (said) when the flag is given for a model whose window is unknown.
+ */
+static int
+long_context_plan(const struct catalog *cat, const struct baseline_model *m, int on, int deep,
+                  struct audit_target *target)
+{
+	const struct probe_def *p = NULL;
+	for (size_t i = 0; i < cat->n && p == NULL; i++)
+		if (cat->probes[i].tier == TIER_LONG)
+			p = &cat->probes[i];
+	if (p == NULL || (!on && !deep))
+		return 0;
+	if (m == NULL || m->context_window <= 0) {
+		if (!on)
+			return 0;
+		fprintf(stderr,
+		        "assay audit: --long-context needs a model whose sold window the "
+		        "pack knows; '%s' has none\n",
+		        target->model);
+		return -1;
+	}
+	long words = m->context_window / 100 * AUDIT_LONG_CONTEXT_SHARE * 10 /
+	             AUDIT_LONG_CONTEXT_TOKENS_PER_10_WORDS;
+	long tokens = 0;
+	for (size_t k = 0; k < p->n_messages; k++)
+		tokens += probe_context_words(p->texts[k], words);
+	tokens = tokens * AUDIT_LONG_CONTEXT_TOKENS_PER_10_WORDS / 10;
+	char price[96] = "";
+	if (m->price_in >= 0)
+		snprintf(price, sizeof price, ", at most $%.2f at %s's official price",
+		         ((double)tokens * m->price_in + (double)p->max_tokens * m->price_out) /
+		             1e6,
+		         m->name);
+	if (!on) {
+		fprintf(stderr,
+		        "assay audit: the long-context tier (%s) is not sent: it costs about %ld "
+		        "prompt tokens%s; --long-context sends it\n",
+		        p->id, tokens, price);
+		return 0;
+	}
+	fprintf(stderr,
+	        "assay audit: --long-context sends 1 request of about %ld prompt tokens (%d%% of "
+	        "the %ld-token window %s is sold with)%s\n",
+	        tokens, AUDIT_LONG_CONTEXT_SHARE, m->context_window, m->name, price);
+	target->context_fill_words = words;
+	return 0;
+}
 
 int
 cmd_audit(int argc, char **argv)
@@ -440,6 +509,7 @@ cmd_audit(int argc, char **argv)
 	    {"ca-file", required_argument, NULL, 'c'},
 	    {"insecure-skip-tls-verify", no_argument, NULL, 'I'},
 	    {"deep", no_argument, NULL, 'D'},
+	    {"long-context", no_argument, NULL, OPT_LONG_CONTEXT},
 	    {"budget", required_argument, NULL, 'B'},
 	    {"time-scale", required_argument, NULL, 'S'},
 	    {"canary-wait", required_argument, NULL, 'W'},
@@ -461,7 +531,7 @@ cmd_audit(int argc, char **argv)
 	/* --verify-key-env: an official Anthropic key's variable, to send
 	 * thinking blocks back with; --verify-base-url: that API's root */
 	const char *verify_env = NULL, *verify_base = VERIFY_OFFICIAL_BASE;
-	int json = 0, insecure = 0, deep = 0, no_colour = 0;
+	int json = 0, insecure = 0, deep = 0, no_colour = 0, long_context = 0;
 	double budget = -1; /* -1: the default */
 	char err[1024];
 	double timeout_s = 60, time_scale = 1;
@@ -505,6 +575,9 @@ cmd_audit(int argc, char **argv)
 			break;
 		case 'D':
 			deep = 1;
+			break;
+		case OPT_LONG_CONTEXT:
+			long_context = 1;
 			break;
 		case 'B':
 			if (cli_number(optarg, -1, 1e9, &budget) != 0 || budget != (long)budget) {
@@ -670,10 +743,12 @@ cmd_audit(int argc, char **argv)
 	                     api != API_VERTEX;
 	/* a reasoning model's default audit stays cheap; --deep says its cost
 	 * before it sends, and is not cut short by the default */
-	target.budget_tokens = budget >= 0 ? (long)budget : deep ? 0 : AUDIT_BUDGET_TOKENS;
+	target.budget_tokens = budget >= 0            ? (long)budget
+	                       : deep || long_context ? 0
+	                                              : AUDIT_BUDGET_TOKENS;
 	/* the thinking request asked for by --verify-key-env gets room of its
 	 * own in the default budget */
-	if (verify_key != NULL && budget < 0 && !deep) {
+	if (verify_key != NULL && budget < 0 && !deep && !long_context) {
 		target.budget_tokens += VERIFY_BUDGET_TOKENS;
 		fprintf(
 		    stderr,
@@ -681,6 +756,9 @@ cmd_audit(int argc, char **argv)
 		    "%d tokens) and one request to the official API\n",
 		    VERIFY_BUDGET_TOKENS);
 	}
+	/* the capability probes fill what room the default audit's requests
+	 * leave; --deep sends them all */
+	target.max_requests = deep || long_context ? 0 : AUDIT_BUDGET_REQUESTS;
 	/* the rest of the audit is not sent once the counts already convict */
 	struct scorer_stop stop;
 	scorer_stop_init(&stop, scorer, claimed);
@@ -737,7 +815,9 @@ cmd_audit(int argc, char **argv)
 		target.canary = &canary;
 	}
 	if (deep)
-		print_deep_cost(cat, claimed, (enum api_kind)api);
+		print_deep_cost(cat, claimed, (enum api_kind)api, &target.rules);
+	if (long_context_plan(cat, claimed, long_context, deep, &target) != 0)
+		return 2;
 	/* does the relay answer over plain HTTP too? one keyless GET, run
 	 * beside the audit (https base URLs only; probes/plainhttp.h) */
 	struct plainhttp plain;
@@ -747,7 +827,8 @@ cmd_audit(int argc, char **argv)
 		progress_start(&progress, base, &target);
 	struct audit_run *run = audit_run_to_end(base, engine, cat, &target,
 	                                         TIER_CHEAP | TIER_MEDIUM | (deep ? TIER_DEEP : 0) |
-	                                             (deep || verify_key ? TIER_THINKING : 0),
+	                                             (deep || verify_key ? TIER_THINKING : 0) |
+	                                             (long_context ? TIER_LONG : 0),
 	                                         3, (int64_t)(timeout_s * 1e6));
 	progress_stop(&progress);
 

@@ -389,6 +389,7 @@ cmd_record(int argc, char **argv)
 	struct baseline_protocol proto;
 	memset(&proto, 0, sizeof proto);
 	baseline_request_rules(known, &t.rules);
+	t.max_requests = AUDIT_BUDGET_REQUESTS; /* the runs are default audits' */
 	for (int i = 0; i < samples; i++) {
 		struct rec_run ctx;
 		rec_run(&ctx, cat, &t, TIER_CHEAP | TIER_MEDIUM);

@@ -902,6 +902,7 @@ target_start(struct serve *s, const struct config *c, const struct config_relay 
 	t.list_models = !endpoint_is_azure_deployment(r->base_url) && !r->bedrock &&
 	                r->api != API_GEMINI && r->api != API_VERTEX;
 	t.budget_tokens = AUDIT_BUDGET_TOKENS;
+	t.max_requests = AUDIT_BUDGET_REQUESTS; /* as assay audit's */
 	t.channel = (char *)origin_channel_name((enum origin_channel)r->channel);
 	if (known == NULL)
 		baseline_infer_release(&standin);

@@ -9,6 +9,7 @@
  * have the promised shape is ERR_MALFORMED with a short reason.
  */
 #include "probes/adapter.h"
+#include "probes/media.h"
 #include "probes/models_list.h"
 
 #include <jansson.h>
@@ -134,6 +135,90 @@ stop_array(const struct request_intent *in)
 	return a;
 }
 
+/* The message an attachment goes on: the last user message. */
+static size_t
+attach_index(const struct probe_call *call)
+{
+	for (size_t i = call->n_messages; i-- > 0;)
+		if (strcmp(call->messages[i].role, "user") == 0)
+			return i;
+	return (size_t)-1;
+}
+
+/* The name a PDF attachment goes by: an ordinary one, never the code. */
+#define ATTACH_FILENAME "scan.pdf"
+
+/*
+ * A message's content: its text, or with an attachment a list of parts in
+ * the API's own shape. Chat Completions: a text part, then an image_url
+ * part {url: data URL, detail: low} or a file part {filename, file_data:
+ * data URL} (ChatCompletionContentPartImage / ContentPart.File of the
+ * openai SDK); Responses: input_text, then input_image {image_url, detail}
+ * or input_file {filename, file_data} (ResponseInputImage /
+ * ResponseInputFile); Anthropic: the image or document block first, as
+ * its vision guide advises, {type: image|document, source: {type: base64,
+ * media_type, data}} (ImageBlockParam / DocumentBlockParam with
+ * Base64PDFSource), then the text block.
+ */
+static json_t *
+message_content(enum api_kind api, const struct probe_call *call, size_t i)
+{
+	const struct probe_message *m = &call->messages[i];
+	enum media_kind kind = call->intent.attach;
+	if (kind == MEDIA_NONE || call->attach_base64 == NULL || i != attach_index(call))
+		return json_string(m->content);
+	const char *data = call->attach_base64;
+	const char *mime = media_mime(kind);
+	json_t *parts = json_array();
+	if (api == API_ANTHROPIC) {
+		json_t *source = json_pack("{s:s, s:s, s:s}", "type", "base64", "media_type", mime,
+		                           "data", data);
+		json_array_append_new(parts, json_pack("{s:s, s:o}", "type",
+		                                       kind == MEDIA_PNG ? "image" : "document",
+		                                       "source", source));
+		json_array_append_new(parts,
+		                      json_pack("{s:s, s:s}", "type", "text", "text", m->content));
+		return parts;
+	}
+	struct buf url;
+	buf_init(&url, 0);
+	buf_putf(&url, "data:%s;base64,%s", mime, data);
+	char *data_url = buf_take(&url, NULL);
+	if (api == API_RESPONSES) {
+		json_array_append_new(
+		    parts, json_pack("{s:s, s:s}", "type", "input_text", "text", m->content));
+		json_array_append_new(
+		    parts, kind == MEDIA_PNG
+		               ? json_pack("{s:s, s:s, s:s}", "type", "input_image", "image_url",
+		                           data_url, "detail", "low")
+		               : json_pack("{s:s, s:s, s:s}", "type", "input_file", "filename",
+		                           ATTACH_FILENAME, "file_data", data_url));
+	} else {
+		json_array_append_new(parts,
+		                      json_pack("{s:s, s:s}", "type", "text", "text", m->content));
+		json_array_append_new(
+		    parts, kind == MEDIA_PNG
+		               ? json_pack("{s:s, s:{s:s, s:s}}", "type", "image_url", "image_url",
+		                           "url", data_url, "detail", "low")
+		               : json_pack("{s:s, s:{s:s, s:s}}", "type", "file", "file",
+		                           "filename", ATTACH_FILENAME, "file_data", data_url));
+	}
+	free(data_url);
+	return parts;
+}
+
+/* The schema of a structured answer (an empty object schema if unset). */
+static json_t *
+answer_schema(const struct request_intent *in)
+{
+	json_t *schema = json_loads(in->answer_schema, 0, NULL);
+	if (!json_is_object(schema)) {
+		json_decref(schema);
+		schema = json_pack("{s:s, s:{}}", "type", "object", "properties");
+	}
+	return schema;
+}
+
 /*
  * OpenAI Chat Completions: messages keep their roles; the token limit is
  * max_tokens or, for the models that require it, max_completion_tokens;
@@ -145,8 +230,9 @@ openai_fields(json_t *root, const struct probe_call *call, const struct request_
 	const struct request_intent *in = &call->intent;
 	json_t *msgs = json_array();
 	for (size_t i = 0; i < call->n_messages; i++)
-		json_array_append_new(msgs, json_pack("{s:s, s:s}", "role", call->messages[i].role,
-		                                      "content", call->messages[i].content));
+		json_array_append_new(msgs,
+		                      json_pack("{s:s, s:o}", "role", call->messages[i].role,
+		                                "content", message_content(API_OPENAI, call, i)));
 	json_object_set_new(root, "messages", msgs);
 	if (call->max_tokens >= 0)
 		json_object_set_new(
@@ -171,6 +257,11 @@ openai_fields(json_t *root, const struct probe_call *call, const struct request_
 	if (in->json_object)
 		json_object_set_new(root, "response_format",
 		                    json_pack("{s:s}", "type", "json_object"));
+	else if (in->answer_schema != NULL)
+		json_object_set_new(root, "response_format",
+		                    json_pack("{s:s, s:{s:s, s:o, s:b}}", "type", "json_schema",
+		                              "json_schema", "name", in->answer_schema_name,
+		                              "schema", answer_schema(in), "strict", 1));
 	if (in->tool_name != NULL) {
 		json_t *fn = json_pack("{s:s}", "name", in->tool_name);
 		if (in->tool_description != NULL)
@@ -194,7 +285,8 @@ openai_fields(json_t *root, const struct probe_call *call, const struct request_
  * a new array of {role, content}, which is returned.
  */
 static json_t *
-messages_apart_from_system(json_t *root, const char *key, const struct probe_call *call)
+messages_apart_from_system(json_t *root, const char *key, const struct probe_call *call,
+                           enum api_kind api)
 {
 	struct buf system;
 	buf_init(&system, 0);
@@ -207,8 +299,8 @@ messages_apart_from_system(json_t *root, const char *key, const struct probe_cal
 			buf_puts(&system, m->content);
 			continue;
 		}
-		json_array_append_new(
-		    msgs, json_pack("{s:s, s:s}", "role", m->role, "content", m->content));
+		json_array_append_new(msgs, json_pack("{s:s, s:o}", "role", m->role, "content",
+		                                      message_content(api, call, i)));
 	}
 	if (system.len > 0)
 		json_object_set_new(root, key, json_stringn(system.data, system.len));
@@ -231,7 +323,7 @@ anthropic_fields(json_t *root, const struct probe_call *call, const struct reque
 	    json_integer(call->max_tokens >= 0
 	                     ? adapter_max_tokens(API_ANTHROPIC, call->max_tokens, rules)
 	                     : 1024));
-	json_t *msgs = messages_apart_from_system(root, "system", call);
+	json_t *msgs = messages_apart_from_system(root, "system", call, API_ANTHROPIC);
 	json_object_set_new(root, "messages", msgs);
 	if (in->thinking_budget > 0)
 		/* extended thinking takes no temperature but 1: left out */
@@ -246,6 +338,13 @@ anthropic_fields(json_t *root, const struct probe_call *call, const struct reque
 		json_object_set_new(root, "stop_sequences", stop_array(in));
 	if (call->stream)
 		json_object_set_new(root, "stream", json_true());
+	if (in->answer_schema != NULL)
+		/* structured outputs (platform.claude.com build-with-claude/
+		 * structured-outputs): output_config.format, no name, no strict
+		 * (the schema is always enforced) */
+		json_object_set_new(root, "output_config",
+		                    json_pack("{s:{s:s, s:o}}", "format", "type", "json_schema",
+		                              "schema", answer_schema(in)));
 	if (in->tool_name != NULL) {
 		json_t *tool = json_pack("{s:s}", "name", in->tool_name);
 		if (in->tool_description != NULL)
@@ -281,7 +380,7 @@ static void
 responses_fields(json_t *root, const struct probe_call *call, const struct request_rules *rules)
 {
 	const struct request_intent *in = &call->intent;
-	json_t *input = messages_apart_from_system(root, "instructions", call);
+	json_t *input = messages_apart_from_system(root, "instructions", call, API_RESPONSES);
 	json_object_set_new(root, "input", input);
 	if (call->max_tokens >= 0)
 		json_object_set_new(
@@ -301,6 +400,11 @@ responses_fields(json_t *root, const struct probe_call *call, const struct reque
 	if (in->json_object)
 		json_object_set_new(root, "text",
 		                    json_pack("{s:{s:s}}", "format", "type", "json_object"));
+	else if (in->answer_schema != NULL)
+		json_object_set_new(root, "text",
+		                    json_pack("{s:{s:s, s:s, s:o, s:b}}", "format", "type",
+		                              "json_schema", "name", in->answer_schema_name,
+		                              "schema", answer_schema(in), "strict", 1));
 	if (in->tool_name != NULL) {
 		json_t *tool = json_pack("{s:s, s:s}", "type", "function", "name", in->tool_name);
 		if (in->tool_description != NULL)
@@ -1456,6 +1560,13 @@ adapter_refused(const struct request_rules *rules, const struct request_intent *
 		return "the model refuses stop sequences (its pack lists stop in rejects)";
 	if (rules->no_logprobs && in->top_logprobs > 0)
 		return "the model refuses logprobs (its pack lists logprobs in rejects)";
+	if (in->attach == MEDIA_PNG && !rules->takes_images)
+		return "the model takes no image input (its pack lists no image among its inputs)";
+	if (in->attach == MEDIA_PDF && !rules->takes_documents)
+		return "the model takes no PDF input (its pack lists no pdf among its inputs)";
+	if (in->answer_schema != NULL && !rules->takes_json_schema)
+		return "the model takes no structured output (its pack lists no json_schema in "
+		       "params)";
 	return NULL;
 }
 

@@ -46,6 +46,8 @@ const char *api_name(enum api_kind api);
 int api_from_name(const char *name);
 
 struct bedrock_stream;
+/* An attachment a request may carry besides its text (probes/media.h). */
+enum media_kind { MEDIA_NONE = 0, MEDIA_PNG, MEDIA_PDF };
 
 struct probe_message {
 	const char *role; /* system, user, assistant */
@@ -75,6 +77,12 @@ struct request_intent {
 	enum tool_choice tool_choice;
 	long thinking_budget; /* > 0: Anthropic extended thinking with this
 	                       * budget_tokens (max_tokens must exceed it) */
+	/* the last user message carries this attachment (MEDIA_NONE: none) */
+	enum media_kind attach;
+	/* structured output: the answer must be JSON matching this schema
+	 * (JSON text) under this name; NULL: none */
+	const char *answer_schema;
+	const char *answer_schema_name;
 };
 
 /*
@@ -92,6 +100,11 @@ struct request_rules {
 	                  * OpenAI reasoning_effort, Responses reasoning.effort */
 	long reserve;    /* tokens added to every limit for that thinking */
 	long min_output; /* the smallest limit the model accepts; 0 none */
+	/* What the model takes besides text, from its pack (a model whose pack
+	 * says nothing takes neither: it is not probed for them): */
+	int takes_images;      /* image input (PNG) */
+	int takes_documents;   /* PDF input */
+	int takes_json_schema; /* structured output (response_format json_schema) */
 };
 
 /*
@@ -114,6 +127,10 @@ struct probe_call {
 	int stream;
 	struct request_intent intent;
 	const struct request_rules *rules; /* NULL: the defaults */
+	/* intent.attach's bytes in base64: the last user message carries them
+	 * after its text as each API takes it (an image part, a file or
+	 * document part); NULL: no attachment is written */
+	const char *attach_base64;
 };
 
 /* The endpoint URL for base_url, by endpoint_url()'s rules (probes/endpoint.h);

@@ -4,6 +4,7 @@
  */
 #include "probes/audit.h"
 #include "probes/canary.h"
+#include "probes/media.h"
 #include "probes/models_list.h"
 #include "probes/bedrock.h"
 
@@ -29,6 +30,13 @@ audit_target_copy(struct audit_target *dst, const struct audit_target *src)
 	dst->headers = http_headers_copy(src->headers, src->n_headers);
 	sigv4_credentials_copy(&dst->aws, &src->aws);
 	dst->channel = src->channel ? xstrdup(src->channel) : NULL;
+}
+
+long
+audit_context_fill_words(long context_window)
+{
+	return context_window / 100 * AUDIT_LONG_CONTEXT_SHARE * 10 /
+	       AUDIT_LONG_CONTEXT_TOKENS_PER_10_WORDS;
 }
 
 void
@@ -187,6 +195,27 @@ item_chars(const struct audit_item *it)
  * at most, as English and JSON split in the public tokenizers. */
 #define TOOL_CHARS_PER_TOKEN 3
 
+/* What an item's attachment costs in input tokens (probes/media.h), 0
+ * without one. */
+static long
+media_tokens(const struct audit_run *run, const struct audit_item *it)
+{
+	switch (it->probe->intent.attach) {
+	case MEDIA_PNG: {
+		struct media m;
+		if (media_make(MEDIA_PNG, it->nonce, &m) != 0)
+			return 0;
+		long t = media_image_tokens(run->target.api, run->target.model, m.width, m.height);
+		media_release(&m);
+		return t;
+	}
+	case MEDIA_PDF:
+		return media_document_tokens(run->target.api, run->target.model);
+	default:
+		return 0;
+	}
+}
+
 /* What item next may cost, from those that reported usage: its prompt
  * counted for the claimed model where the target can (its tool at
  * TOOL_CHARS_PER_TOKEN), else at the fewest tokens a character seen (no
@@ -219,6 +248,7 @@ item_estimate(const struct audit_run *run, const struct audit_item *next)
 	    run->target.prompt_tokens ? run->target.prompt_tokens(next, run->target.stop_arg) : -1;
 	double prompt = exact >= 0 ? (double)exact + (double)tool_chars(next) / TOOL_CHARS_PER_TOKEN
 	                           : per_char * (double)item_chars(next);
+	prompt += (double)media_tokens(run, next); /* said before it is spent */
 	long limit =
 	    adapter_max_tokens(run->target.api, next->probe->max_tokens, &run->target.rules);
 	/* a generous client limit is not what the answer runs to */
@@ -269,6 +299,11 @@ submit_more(struct audit_run *run)
 {
 	int64_t last_call = run->timeout_us / 2 < LAST_CALL_US ? run->timeout_us / 2 : LAST_CALL_US;
 	while (run->next < run->n_items && run->in_flight < run->parallel) {
+		/* the long-context tier goes alone, last: a prompt near the
+		 * window takes the relay (and our tokenizer) long enough to
+		 * bunch the streams beside it, which would read as buffering */
+		if (run->items[run->next].probe->tier == TIER_LONG && run->in_flight > 0)
+			return;
 		/* near the budget, one request at a time: the next goes when those
 		 * in flight have said what they cost */
 		int budget =
@@ -305,6 +340,7 @@ submit_more(struct audit_run *run)
 		    .stream = it->probe->stream,
 		    .intent = it->probe->intent,
 		    .rules = &run->target.rules,
+		    .attach_base64 = it->attach_base64,
 		};
 		char *url = run->target.bedrock
 		                ? bedrock_call_url(run->target.base_url, run->target.api,
@@ -353,6 +389,44 @@ submit_listing(struct audit_run *run)
 	free(url);
 }
 
+/* Would p's attachment alone take more than a tenth of the run's budget
+ * (gpt-4o-mini bills 2,833 tokens for an image)? Then it is not planned:
+ * one request would crowd the cheap checks out. */
+static int
+attach_too_dear(const struct audit_target *target, const struct probe_def *p)
+{
+	if (target->budget_tokens <= 0 || p->intent.attach == MEDIA_NONE)
+		return 0;
+	long cost = 0;
+	if (p->intent.attach == MEDIA_PDF) {
+		cost = media_document_tokens(target->api, target->model);
+	} else {
+		struct media m; /* the size is the code's length's, not its digits' */
+		if (media_make(MEDIA_PNG, "00000000", &m) != 0)
+			return 0;
+		cost = media_image_tokens(target->api, target->model, m.width, m.height);
+		media_release(&m);
+	}
+	return cost * p->samples > target->budget_tokens / 10;
+}
+
+/* The probe's attachment, made from the item's nonce (the adapter puts it
+ * on the last user message): the code it shows is in no text of the
+ * request. */
+static void
+attach_media(struct audit_item *it)
+{
+	enum media_kind kind = it->probe->intent.attach;
+	if (kind == MEDIA_NONE)
+		return;
+	struct media media;
+	if (media_make(kind, it->nonce, &media) != 0)
+		fatal(70, "internal: cannot make the attachment of '%s'", it->probe->id);
+	it->attach_base64 = media.base64;
+	media.base64 = NULL;
+	media_release(&media);
+}
+
 /* Plan probe p's requests into run: its samples rendered, or the probe
  * skipped with the reason (what the API or the model refuses, a canary
  * with no listener). */
@@ -367,6 +441,11 @@ plan_probe(struct audit_run *run, const struct probe_def *p, const struct audit_
 		cannot = adapter_refused(&target->rules, &p->intent);
 	if (cannot == NULL && wants_canary && target->canary == NULL)
 		cannot = "no canary listener runs (assay audit --canary-wait)";
+	if (cannot == NULL && p->tier == TIER_LONG && target->context_fill_words <= 0)
+		cannot = "the window the model is sold with is unknown (no pack entry)";
+	if (cannot == NULL && attach_too_dear(target, p))
+		cannot = "its attachment costs this model more than a tenth of the audit's token "
+		         "budget (--budget or --deep sends it)";
 	if (cannot != NULL) {
 		run->skipped[run->n_skipped++] = (struct audit_skip){p, cannot};
 		return;
@@ -385,6 +464,8 @@ plan_probe(struct audit_run *run, const struct probe_def *p, const struct audit_
 				it->messages[m].role = it[-s].messages[m].role;
 				it->messages[m].content = xstrdup(it[-s].messages[m].content);
 			}
+			if (it[-s].attach_base64 != NULL)
+				it->attach_base64 = xstrdup(it[-s].attach_base64);
 		} else {
 			memcpy(it->nonce, nonce, sizeof it->nonce);
 			it->n_messages = client_render(run->target.client, p, nonce, it->messages);
@@ -393,6 +474,13 @@ plan_probe(struct audit_run *run, const struct probe_def *p, const struct audit_
 				free((char *)it->messages[m].content);
 				it->messages[m].content = filled;
 			}
+			for (size_t m = 0; p->tier == TIER_LONG && m < it->n_messages; m++) {
+				char *filled = probe_fill_context(it->messages[m].content,
+				                                  target->context_fill_words);
+				free((char *)it->messages[m].content);
+				it->messages[m].content = filled;
+			}
+			attach_media(it);
 		}
 	}
 }
@@ -422,13 +510,27 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 			n += (size_t)c->probes[i].samples;
 	run->items = xcalloc(n ? n : 1, sizeof *run->items);
 	run->skipped = xcalloc(c->n ? c->n : 1, sizeof *run->skipped);
-	/* cheap probes first, then medium, then deep (catalog order within a
+	/* cheap probes first, then medium, then deep, then long (catalog order within a
 	 * tier): a run cut short by its budget keeps the cheap checks */
-	const unsigned order[] = {TIER_CHEAP, TIER_MEDIUM, TIER_THINKING, TIER_DEEP};
+	const unsigned order[] = {TIER_CHEAP, TIER_MEDIUM, TIER_THINKING, TIER_DEEP, TIER_LONG};
 	for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
 		for (size_t i = 0; i < c->n; i++)
-			if (c->probes[i].tier & tiers & order[k])
+			if (c->probes[i].tier & tiers & order[k] && !c->probes[i].spare)
 				plan_probe(run, &c->probes[i], target);
+	/* then the spare probes, while the requests stay within the budget */
+	for (size_t k = 0; k < sizeof order / sizeof order[0]; k++)
+		for (size_t i = 0; i < c->n; i++) {
+			const struct probe_def *p = &c->probes[i];
+			if (!(p->tier & tiers & order[k]) || !p->spare)
+				continue;
+			if (target->max_requests > 0 &&
+			    run->n_items + (size_t)p->samples > target->max_requests)
+				run->skipped[run->n_skipped++] = (struct audit_skip){
+				    p, "the other probes fill the audit's request budget (--deep "
+				       "sends it)"};
+			else
+				plan_probe(run, p, target);
+		}
 	if (run->n_items == 0) {
 		run->finished_ms = wall_ms();
 		done(run, arg);
@@ -448,6 +550,7 @@ audit_item_release(struct audit_item *it)
 	for (size_t m = 0; m < it->n_messages; m++)
 		free((char *)it->messages[m].content);
 	free(it->messages);
+	free(it->attach_base64);
 	if (it->obs != NULL) {
 		observation_release(it->obs);
 		free(it->obs);

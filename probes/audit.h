@@ -87,7 +87,29 @@ struct audit_target {
 	/* the channel the relay claims to sell (config `channel:`; a name of
 	 * scoring/origin.h's enum origin_channel), owned; NULL: unclaimed */
 	char *channel;
+	/* The long-context tier's size (TIER_LONG): filler words its
+	 * {context_fill:P} share out (probes/catalog.h), from the window the
+	 * claimed model is sold with; 0: that tier is not sent. */
+	long context_fill_words;
+	/* At most this many requests are planned for the run's spare probes to
+	 * fit in (probe_def.spare: planned last, only while the run's requests
+	 * stay within it; the others are planned whatever it says); 0: every
+	 * spare probe is planned. */
+	size_t max_requests;
 };
+
+/* The long-context tier's size for a model sold with a window of
+ * context_window tokens: filler words (probes/catalog.h {context_fill})
+ * for a prompt of about AUDIT_LONG_CONTEXT_SHARE % of it, counting 1.3
+ * tokens a word (common words, a full stop and line break every twelve:
+ * at most that in any shipped family). */
+#define AUDIT_LONG_CONTEXT_SHARE 70
+#define AUDIT_LONG_CONTEXT_TOKENS_PER_10_WORDS 13
+long audit_context_fill_words(long context_window);
+
+/* The requests of a default audit: spare probes (the capability probes)
+ * go only where the others leave room within it (--deep lifts it). */
+#define AUDIT_BUDGET_REQUESTS 30
 
 /* The default budget of `assay audit` and serve's runs: a reasoning
  * model's default audit stays under it (issue 14). --deep lifts it. */
@@ -112,6 +134,8 @@ struct audit_item {
 	                          * (0: no estimate; the run's budget) */
 	int not_needed;          /* unsent by the run's choice: it stopped early
 	                          * (target.stop) or its budget was reached */
+	char *attach_base64;     /* the probe's attachment (intent.attach),
+	                          * made from nonce; NULL none (owned) */
 };
 
 struct audit_run {

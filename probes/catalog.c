@@ -38,6 +38,8 @@ probe_release(struct probe_def *p)
 	free((char *)p->intent.tool_name);
 	free((char *)p->intent.tool_description);
 	free((char *)p->intent.tool_schema);
+	free((char *)p->intent.answer_schema);
+	free((char *)p->intent.answer_schema_name);
 	pcre2_code_free(p->expect_code);
 }
 
@@ -129,10 +131,44 @@ load_intent(struct probe_def *p, const struct ynode *n, const char *file, char *
 	if ((v = ytree_get(n, "answer")) != NULL) {
 		if (ytree_as_string(v, file, &s, err, errlen) != 0)
 			return -1;
-		if (strcmp(s, "json") != 0)
-			return ytree_error(err, errlen, file, v->line,
-			                   "answer is 'json' (a JSON object), not '%s'", s);
-		in->json_object = 1;
+		if (strcmp(s, "json") == 0) {
+			in->json_object = 1;
+		} else if (strcmp(s, "json_schema") == 0) {
+			/* structured output: `schema: {name, schema}` says which */
+			const struct ynode *sc = ytree_get(n, "schema");
+			static const char *const schema_keys[] = {"name", "schema", NULL};
+			if (sc == NULL || sc->kind != YNODE_MAP)
+				return ytree_error(err, errlen, file, v->line,
+				                   "answer json_schema needs a 'schema' mapping "
+				                   "{name, schema}");
+			if (ytree_check_keys(sc, file, schema_keys, err, errlen) != 0)
+				return -1;
+			const struct ynode *t = ytree_get(sc, "name");
+			if (t == NULL || ytree_as_string(t, file, &s, err, errlen) != 0)
+				return t == NULL ? ytree_error(err, errlen, file, sc->line,
+				                               "a schema needs a 'name'")
+				                 : -1;
+			in->answer_schema_name = xstrdup(s);
+			t = ytree_get(sc, "schema");
+			if (t == NULL || t->kind != YNODE_MAP)
+				return ytree_error(err, errlen, file, sc->line,
+				                   "a schema's 'schema' is a JSON Schema mapping");
+			json_t *schema = ynode_to_json(t);
+			in->answer_schema = json_dumps(schema, JSON_COMPACT);
+			json_decref(schema);
+		} else {
+			return ytree_error(
+			    err, errlen, file, v->line,
+			    "answer is 'json' (a JSON object) or 'json_schema', not '%s'", s);
+		}
+	}
+	if ((v = ytree_get(n, "attach")) != NULL) {
+		/* the last user message carries an image or a PDF of the nonce */
+		static const char *const kinds[] = {"image", "pdf", NULL};
+		int kind;
+		if (ytree_get_choice(n, "attach", "attach", kinds, file, &kind, err, errlen) < 0)
+			return -1;
+		in->attach = kind == 0 ? MEDIA_PNG : MEDIA_PDF;
 	}
 	if ((v = ytree_get(n, "tool")) != NULL) {
 		static const char *const tool_keys[] = {"name", "description", "parameters",
@@ -175,10 +211,10 @@ static int
 load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
-	    "id",          "informs",       "tier",     "samples", "max_tokens",
-	    "temperature", "stream",        "messages", "expect",  "connection",
-	    "repeat",      "stop",          "logprobs", "answer",  "tool",
-	    "fidelity",    "answer_tokens", "thinking", NULL};
+	    "id",       "informs",  "tier",     "samples",    "max_tokens",    "temperature",
+	    "stream",   "messages", "expect",   "connection", "repeat",        "stop",
+	    "logprobs", "answer",   "tool",     "fidelity",   "answer_tokens", "attach",
+	    "schema",   "spare",    "thinking", NULL};
 	const char *s;
 	if (ytree_check_keys(n, file, keys, err, errlen) != 0)
 		return -1;
@@ -203,16 +239,15 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 			p->informs[p->n_informs++] = xstrdup(s);
 		}
 	}
-	static const char *const tiers[] = {"cheap", "medium", "deep", "thinking", NULL};
+	static const char *const tiers[] = {"cheap", "medium", "deep", "thinking", "long", NULL};
+	static const enum probe_tier tier_of[] = {TIER_CHEAP, TIER_MEDIUM, TIER_DEEP, TIER_THINKING,
+	                                          TIER_LONG};
 	int tier;
 	switch (ytree_get_choice(n, "tier", "tier", tiers, file, &tier, err, errlen)) {
 	case -1:
 		return -1;
 	case 1:
-		p->tier = tier == 0   ? TIER_CHEAP
-		          : tier == 1 ? TIER_MEDIUM
-		          : tier == 2 ? TIER_DEEP
-		                      : TIER_THINKING;
+		p->tier = tier_of[tier];
 		break;
 	}
 	long l;
@@ -233,6 +268,8 @@ load_probe(struct probe_def *p, const struct ynode *n, const char *file, char *e
 	if ((v = ytree_get(n, "stream")) != NULL && ytree_as_bool(v, file, &p->stream, err, errlen))
 		return -1;
 	if ((v = ytree_get(n, "repeat")) != NULL && ytree_as_bool(v, file, &p->repeat, err, errlen))
+		return -1;
+	if ((v = ytree_get(n, "spare")) != NULL && ytree_as_bool(v, file, &p->spare, err, errlen))
 		return -1;
 	static const char *const connections[] = {"cold", "warm", NULL};
 	int connection = 1;
@@ -564,6 +601,51 @@ probe_render(const char *template_text, const char *nonce)
 			buf_puts(&b, "{");
 			p = hit + 1;
 		}
+	}
+	buf_puts(&b, p);
+	return buf_take(&b, NULL);
+}
+
+/* The percentage of the {context_fill:P} at hit, 0 when malformed. */
+static long
+context_fill_percent(const char *hit, const char **end)
+{
+	char *stop;
+	long pct = strtol(hit + 14, &stop, 10);
+	if (*stop != '}' || pct <= 0 || pct > 100)
+		return 0;
+	*end = stop + 1;
+	return pct;
+}
+
+long
+probe_context_words(const char *text, long words)
+{
+	long total = 0;
+	for (const char *hit = strstr(text, "{context_fill:"); hit != NULL;
+	     hit = strstr(hit + 1, "{context_fill:")) {
+		const char *end;
+		total += words / 100 * context_fill_percent(hit, &end);
+	}
+	return total;
+}
+
+char *
+probe_fill_context(const char *text, long words)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	const char *p = text;
+	for (const char *hit; (hit = strstr(p, "{context_fill:")) != NULL;) {
+		const char *end = hit + 14;
+		long pct = context_fill_percent(hit, &end);
+		if (buf_add(&b, p, (size_t)(hit - p)) != 0)
+			break; /* no cap: not reached */
+		if (pct > 0)
+			render_filler(&b, words / 100 * pct);
+		else if (buf_add(&b, hit, (size_t)(end - hit)) != 0)
+			break;
+		p = end;
 	}
 	buf_puts(&b, p);
 	return buf_take(&b, NULL);

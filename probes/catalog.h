@@ -15,8 +15,16 @@
 #include "probes/adapter.h"
 
 /* thinking: Anthropic extended-thinking probes, sent with --deep or
- * --verify-key-env (their thinking would not fit the default budget) */
-enum probe_tier { TIER_CHEAP = 1, TIER_MEDIUM = 2, TIER_DEEP = 4, TIER_THINKING = 8 };
+ * --verify-key-env (their thinking would not fit the default budget).
+ * TIER_LONG: the long-context tier, a prompt near the model's sold window,
+ * sent only when asked for (assay audit --long-context). */
+enum probe_tier {
+	TIER_CHEAP = 1,
+	TIER_MEDIUM = 2,
+	TIER_DEEP = 4,
+	TIER_THINKING = 8,
+	TIER_LONG = 16
+};
 
 /* What a correct answer reproduces exactly, from the spans the last user
  * message quotes in backticks (probe_spans()): */
@@ -50,6 +58,9 @@ struct probe_def {
 	struct request_intent intent;
 	int cold;                     /* a fresh connection (measures connect and TLS) */
 	int repeat;                   /* every sample sends sample 0's text (one nonce) */
+	int spare;                    /* sent only where the run's request budget has
+	                               * room once the others are planned
+	                               * (audit_target.max_requests) */
 	enum probe_fidelity fidelity; /* what the answer must reproduce */
 	char *expect;                 /* the assertion's source, or NULL */
 	void *expect_code;            /* pcre2_code_8 * */
@@ -91,7 +102,16 @@ void probe_nonce(char out[16]);
 size_t probe_spans(const char *text, const char **span, size_t *len, size_t max);
 
 /* The template text with the nonce forms, {pick:a|b}, {filler:N} replaced;
- * the caller frees it. */
+ * the caller frees it. {context_fill:P} stays for probe_fill_context(). */
 char *probe_render(const char *template_text, const char *nonce);
+/*
+ * Each {context_fill:P} of text replaced with P% of words filler words
+ * (common words, about a token each): the long-context tier's prompt,
+ * sized to the claimed model's window. A new string the caller frees.
+ */
+char *probe_fill_context(const char *text, long words);
+/* The filler words {context_fill:...} of text come to for words (its
+ * percentages summed): what the prompt costs, before it is rendered. */
+long probe_context_words(const char *text, long words);
 
 #endif

@@ -216,7 +216,8 @@ passive_eligible(const struct probe_def *p, enum traffic_profile traffic)
 {
 	/* repeat probes compare samples sent with one text: a passive one has
 	 * its own, so it cannot join them */
-	if (p->tier == TIER_DEEP || p->tier == TIER_THINKING || p->cold || p->repeat)
+	if (p->tier == TIER_DEEP || p->tier == TIER_THINKING || p->tier == TIER_LONG || p->cold ||
+	    p->repeat)
 		return 0;
 	int tool = p->intent.tool_name != NULL;
 	switch (traffic) {

@@ -404,6 +404,7 @@ model_release(struct baseline_model *m)
 		free(m->answers[i].probe);
 	free(m->answers);
 	strings_free(m->params, m->n_params);
+	strings_free(m->inputs, m->n_inputs);
 	strings_free(m->fingerprints, m->n_fingerprints);
 	free(m->id_shape);
 	for (int a = 0; a < API__COUNT; a++)
@@ -531,6 +532,7 @@ baseline_load(const char *path, char *err, size_t errlen)
 				m->latency_time_scale = json_number_value(ts);
 		}
 		strings_load(json_object_get(jm, "params"), &m->params, &m->n_params);
+		strings_load(json_object_get(jm, "inputs"), &m->inputs, &m->n_inputs);
 		strings_load(json_object_get(jm, "fingerprints"), &m->fingerprints,
 		             &m->n_fingerprints);
 		m->id_shape = opt_string(jm, "id_shape");
@@ -609,6 +611,8 @@ model_to_json(const struct baseline_model *m)
 		json_object_set_new(ans, m->answers[i].probe, json_real(m->answers[i].p_correct));
 	json_object_set_new(j, "answers", ans);
 	json_object_set_new(j, "params", strings_json(m->params, m->n_params));
+	if (m->n_inputs > 0)
+		json_object_set_new(j, "inputs", strings_json(m->inputs, m->n_inputs));
 	if (m->n_fingerprints > 0)
 		json_object_set_new(j, "fingerprints",
 		                    strings_json(m->fingerprints, m->n_fingerprints));
@@ -696,6 +700,8 @@ model_copy(struct baseline_model *dst, const struct baseline_model *m)
 	dst->n_answers = m->n_answers;
 	dst->params = strings_copy(m->params, m->n_params);
 	dst->n_params = m->n_params;
+	dst->inputs = strings_copy(m->inputs, m->n_inputs);
+	dst->n_inputs = m->n_inputs;
 	dst->fingerprints = strings_copy(m->fingerprints, m->n_fingerprints);
 	dst->n_fingerprints = m->n_fingerprints;
 	dst->id_shape = dup_or_null(m->id_shape);
@@ -1026,6 +1032,12 @@ baseline_supports(const struct baseline_model *m, const char *param)
 
 static void reasoning_rules(const struct baseline_model *m, struct request_rules *out);
 
+int
+baseline_takes(const struct baseline_model *m, const char *input)
+{
+	return m != NULL && name_index((const char *const *)m->inputs, m->n_inputs, input) >= 0;
+}
+
 void
 baseline_request_rules(const struct baseline_model *m, struct request_rules *out)
 {
@@ -1037,6 +1049,9 @@ baseline_request_rules(const struct baseline_model *m, struct request_rules *out
 	out->no_temperature = baseline_rejects(m, "temperature");
 	out->no_stop = baseline_rejects(m, "stop");
 	out->no_logprobs = baseline_rejects(m, "logprobs") || baseline_rejects(m, "top_logprobs");
+	out->takes_images = baseline_takes(m, "image");
+	out->takes_documents = baseline_takes(m, "pdf");
+	out->takes_json_schema = baseline_supports(m, "json_schema");
 	if (m->token_limit_field != NULL)
 		out->max_completion_tokens =
 		    strcmp(m->token_limit_field, "max_completion_tokens") == 0;

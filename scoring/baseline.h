@@ -107,6 +107,9 @@ struct baseline_model {
 	size_t n_exclusive;
 	char **apis; /* every API the official endpoint serves it on; empty: api alone */
 	size_t n_apis;
+	char **inputs; /* what it takes as input: "text", "image", "pdf" ("inputs" in
+	                * the pack; empty: unknown, probed for text alone) */
+	size_t n_inputs;
 	struct baseline_reasoning reasoning;
 	double price_cached_in;       /* USD per million cached input tokens; < 0 unknown */
 	char *source;                 /* where the documented facts come from (URL, document) */
@@ -206,6 +209,9 @@ const char *baseline_id_shape_for(const struct baseline_model *m, enum api_kind 
 /* Does the official API honour this request parameter (listed in params,
  * not in rejects)? */
 int baseline_supports(const struct baseline_model *m, const char *param);
+/* Does the model take this kind of input ("image", "pdf"), as its pack's
+ * inputs say? 0 when the pack says nothing. */
+int baseline_takes(const struct baseline_model *m, const char *input);
 /* Does the official API refuse this request parameter (listed in rejects)? */
 int baseline_rejects(const struct baseline_model *m, const char *param);
 /*

@@ -58,6 +58,11 @@ static const struct class_info table[CLASS__COUNT] = {
                                       "Serves the model through another backend than the "
                                       "channel it sells (Bedrock, Vertex, a reverse-engineered "
                                       "client, a translator in front of another model)."},
+    [CLASS_CAPABILITY_STRIPPED] = {"capability_stripped", 1, FP_BUDGET_MISBEHAVING,
+                                   "inputs stripped",
+                                   "Removes images or documents from requests: the model "
+                                   "never sees what was attached, and the answer cannot "
+                                   "use it."},
 };
 
 const struct class_info *

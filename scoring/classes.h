@@ -26,6 +26,7 @@ enum finding_class {
 	CLASS_KEY_SHARED, /* facts, not cheats: scoring/detectors/keyshare.c */
 	CLASS_KEY_POOL,
 	CLASS_CHANNEL_MISREPRESENTED, /* serves through another backend than claimed */
+	CLASS_CAPABILITY_STRIPPED,    /* appended (issue 17): images, documents */
 	CLASS__COUNT
 };
 

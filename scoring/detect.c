@@ -32,7 +32,7 @@ static const struct detector *const detectors[] = {
     &detector_context,         &detector_latency,     &detector_params,
     &detector_stream_buffered, &detector_cached,      &detector_usage_totals,
     &detector_harvest,         &detector_fingerprint, &detector_tamper,
-    &detector_keyshare,        &detector_origin,
+    &detector_keyshare,        &detector_origin,      &detector_capab,
 };
 #define N_DETECTORS (sizeof detectors / sizeof detectors[0])
 
@@ -221,7 +221,8 @@ stop_judge(struct scorer_stop *st, const struct audit_item *it, size_t cf, size_
 {
 	const struct observation *o = it->obs;
 	if (o == NULL || !observation_ok(o) || o->prompt_tokens <= 0 ||
-	    strcmp(it->probe->id, "long-context") == 0 || it->probe->intent.tool_name != NULL)
+	    strcmp(it->probe->id, "long-context") == 0 || it->probe->intent.tool_name != NULL ||
+	    it->probe->tier == TIER_LONG || it->probe->intent.attach != MEDIA_NONE)
 		return -1;
 	long claimed = scorer_expected_prompt_tokens(st->scorer, token_families[cf].tokenizer,
 	                                             token_families[cf].template, it);

@@ -70,6 +70,7 @@ extern const struct detector detector_usage_totals;
 extern const struct detector detector_harvest;
 extern const struct detector detector_tamper;
 extern const struct detector detector_origin;
+extern const struct detector detector_capab;
 
 /* Scorer services for detectors. */
 

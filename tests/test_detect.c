@@ -118,7 +118,7 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 	                   n);
 	for (size_t i = 0; i < cat->n; i++) {
 		const struct probe_def *p = &cat->probes[i];
-		if (p->tier == TIER_DEEP)
+		if (p->tier == TIER_DEEP || p->tier == TIER_LONG)
 			continue;
 		for (int s = 0; s < p->samples; s++) {
 			struct audit_item *it = test_run_add(run, p);
@@ -147,6 +147,15 @@ synthetic_run(const char *claimed, const char *tok, const char *family, long ext
 				text = "1, 2, 3, 4,";
 			} else if (strcmp(p->id, "json-mode") == 0) {
 				text = "{\"ok\": true}";
+			} else if (strcmp(p->id, "image-read") == 0) {
+				/* the code the image shows: the nonce, as the model
+				 * reads it (upper case) */
+				for (int k = 0; k < 8; k++)
+					hex[k] = (char)(nonce[k] >= 'a' ? nonce[k] - 32 : nonce[k]);
+				hex[8] = '\0';
+				text = hex;
+			} else if (strcmp(p->id, "structured") == 0) {
+				text = "{\"order\":\"Recorded.\",\"shipped\":true}";
 			} else if (strcmp(p->id, "style") == 0) {
 				/* free answers as the claimed model gives them */
 				const struct baseline_model *bm = baseline_find(pack, claimed);

@@ -22,7 +22,8 @@ static const char *need[FIXTURE_ENDPOINTS_MAX + 1];
 
 /* channel: the channel the relay claims (truth.yaml's `channel`), or NULL */
 static json_t *
-audit_claimed(const char *url, const char *model, const char *api, int deep, const char *channel)
+audit_json(const char *url, const char *model, const char *api, int deep, int long_context,
+           const char *channel)
 {
 	char *argv[] = {
 	    (char *)test_binary("assay"), (char *)"audit", (char *)"--base-url", (char *)url,
@@ -31,7 +32,11 @@ audit_claimed(const char *url, const char *model, const char *api, int deep, con
 	    (char *)"--time-scale", (char *)"0.05",
 	    /* a rate-limited relay's Retry-After would hold the default 60 s */
 	    (char *)"--timeout", (char *)"20", channel ? (char *)"--channel" : (char *)"--timeout",
-	    channel ? (char *)channel : (char *)"20", deep ? (char *)"--deep" : NULL, NULL};
+	    channel ? (char *)channel : (char *)"20",
+	    long_context ? (char *)"--long-context"
+	    : deep       ? (char *)"--deep"
+	                 : NULL,
+	    long_context && deep ? (char *)"--deep" : NULL, NULL};
 	char *out = NULL, *err = NULL;
 	int rc = run_capture(argv, 90000, &out, &err);
 	json_t *j = json_loads(out ? out : "", 0, NULL);
@@ -39,12 +44,6 @@ audit_claimed(const char *url, const char *model, const char *api, int deep, con
 	free(out);
 	free(err);
 	return j;
-}
-
-static json_t *
-audit_json(const char *url, const char *model, const char *api, int deep)
-{
-	return audit_claimed(url, model, api, deep, NULL);
 }
 
 static const json_t *
@@ -177,6 +176,7 @@ Test(detection, every_relay_gets_its_class, .init = setup, .fini = teardown, .ti
 		const struct ynode *served = ytree_get(t, "served");
 		const struct ynode *audits = ytree_get(t, "audits");
 		const struct ynode *deep = ytree_get(t, "deep");
+		const struct ynode *lc = ytree_get(t, "long_context");
 		const struct ynode *level = ytree_get(t, "level");
 		int suspect_only = level != NULL && strcmp(level->scalar, "suspect") == 0;
 		int n = audits ? atoi(audits->scalar) : 1;
@@ -201,9 +201,10 @@ Test(detection, every_relay_gets_its_class, .init = setup, .fini = teardown, .ti
 			for (int k = 0; k < n; k++) {
 				json_decref(j);
 				const struct ynode *ch = ytree_get(t, "channel");
-				j = audit_claimed(url, model, api,
-				                  deep != NULL && strcmp(deep->scalar, "true") == 0,
-				                  ch ? ch->scalar : NULL);
+				j = audit_json(url, model, api,
+				               deep != NULL && strcmp(deep->scalar, "true") == 0,
+				               lc != NULL && strcmp(lc->scalar, "true") == 0,
+				               ch ? ch->scalar : NULL);
 			}
 			expect_truth(j, name, model, want, served, suspect_only);
 			json_decref(j);
@@ -222,7 +223,7 @@ Test(detection, honest_endpoints_over_responses_are_not_accused, .init = setup, 
 	for (size_t e = 0; e < sizeof endpoints / sizeof endpoints[0]; e++)
 		for (size_t m = 0; m < sizeof models / sizeof models[0]; m++) {
 			json_t *j = audit_json(fixture_url(&world, endpoints[e]), models[m],
-			                       "responses", 0);
+			                       "responses", 0, 0, NULL);
 			const char *verdict = json_string_value(json_object_get(j, "verdict"));
 			char *dump = json_dumps(json_object_get(j, "findings"), JSON_COMPACT);
 			cr_expect(verdict != NULL && (strcmp(verdict, "genuine") == 0 ||
@@ -252,7 +253,8 @@ Test(detection, cheating_relays_over_responses_get_their_class, .init = setup, .
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		const struct ynode *t = ytree_get(relays, names[i]);
 		cr_assert_not_null(t, "truth.yaml has no relay '%s'", names[i]);
-		json_t *j = audit_json(fixture_url(&world, names[i]), "gpt-4o", "responses", 0);
+		json_t *j =
+		    audit_json(fixture_url(&world, names[i]), "gpt-4o", "responses", 0, 0, NULL);
 		expect_truth(j, names[i], "gpt-4o", ytree_get(t, "class")->scalar,
 		             ytree_get(t, "served"), 0);
 		json_decref(j);

@@ -1196,8 +1196,12 @@ static const char *const anthropic_accepted[] = {
             "{'role': 'user', 'content': [{'type': 'tool_result', 'tool_use_id': 'toolu_1', "
             "'content': [{'type': 'text', 'text': '12 C'}], 'is_error': false}]}], 'tools': "
             "[" AN_TOOL "]"),
+    /* a whole PNG (1x1 grey): the API decodes the image it is sent */
     AN_MSGS("[{'role': 'user', 'content': [{'type': 'image', 'source': {'type': 'base64', "
-            "'media_type': 'image/png', 'data': 'iVBORw0KGgo='}}, {'type': 'document', "
+            "'media_type': 'image/png', 'data': "
+            "'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGP4DwABAQEAsTj2FAAAAABJRU5Er"
+            "kJggg=="
+            "'}}, {'type': 'document', "
             "'source': {'type': 'text', 'media_type': 'text/plain', 'data': 'notes'}, 'title': "
             "'t'}, {'type': 'text', 'text': 'compare'}]}, {'role': 'assistant', 'content': ''}]"),
 };

@@ -204,6 +204,7 @@ struct built {
 	struct probe_message msgs[MAX_MESSAGES];
 	const char *stop[MAX_STOP];
 	char *schema;
+	char *answer_schema; /* a structured answer's JSON Schema (issue 17) */
 	struct request_rules rules;
 	struct probe_call call;
 };
@@ -246,6 +247,20 @@ build(struct built *b, const json_t *it)
 		in->tool_choice = strcmp(choice, "required") == 0 ? TOOL_CHOICE_REQUIRED
 		                  : strcmp(choice, "named") == 0  ? TOOL_CHOICE_NAMED
 		                                                  : TOOL_CHOICE_AUTO;
+	}
+	/* an attachment of the last user message, a structured answer */
+	const json_t *attach = json_object_get(it, "attach");
+	if (attach != NULL) {
+		const char *kind = json_str(attach, "kind");
+		cr_assert(kind != NULL && json_str(attach, "data") != NULL, "%s: attach", b->id);
+		in->attach = strcmp(kind, "pdf") == 0 ? MEDIA_PDF : MEDIA_PNG;
+		b->call.attach_base64 = json_str(attach, "data");
+	}
+	const json_t *answer = json_object_get(it, "answer_schema");
+	if (answer != NULL) {
+		in->answer_schema_name = json_str(answer, "name");
+		b->answer_schema = json_dumps(json_object_get(answer, "schema"), JSON_COMPACT);
+		in->answer_schema = b->answer_schema;
 	}
 	const json_t *rules = json_object_get(it, "rules");
 	b->rules.max_completion_tokens =
@@ -689,6 +704,7 @@ Test(request_shapes, requests_equal_the_official_sdks, .timeout = 600)
 			sent++;
 		}
 		free(b.schema);
+		free(b.answer_schema);
 	}
 	cr_expect_gt(sent, 0);
 	cr_expect_gt(refused, 0, "no intent an API cannot carry was tried");

@@ -194,9 +194,12 @@ detect_tokenizer(struct scorer *s, const struct audit_run *run, const struct bas
 	for (size_t i = 0; i < run->n_items && acc->n < MAX_REQ; i++) {
 		const struct observation *o = run->items[i].obs;
 		/* a truncated long prompt is the context detector's; tool definitions
-		 * are counted by a formula no provider publishes */
+		 * are counted by a formula no provider publishes, attachments by
+		 * one that differs per model (probes/media.h) */
 		if (!observation_ok(o) || strcmp(run->items[i].probe->id, "long-context") == 0 ||
-		    run->items[i].probe->intent.tool_name != NULL)
+		    run->items[i].probe->intent.tool_name != NULL ||
+		    run->items[i].probe->tier == TIER_LONG ||
+		    run->items[i].probe->intent.attach != MEDIA_NONE)
 			continue;
 		/* zero input tokens is no count (some translators report none) */
 		if (o->prompt_tokens < 0 || (cf == N_TOKEN_FAMILIES && o->prompt_tokens == 0)) {
@@ -444,15 +447,43 @@ detect_completion_usage(struct detect_ctx *ctx)
  * that keeps less context than the model has bills (and sends upstream)
  * fewer prompt tokens than the text holds, and loses the canary.
  */
+/* The words (runs of non-space) of an item's messages. */
+static long
+prompt_words(const struct audit_item *it)
+{
+	long n = 0;
+	for (size_t m = 0; m < it->n_messages; m++) {
+		int in = 0;
+		for (const char *c = it->messages[m].content; *c; c++) {
+			int space = *c == ' ' || *c == '\n' || *c == '\t' || *c == '\r';
+			n += !space && !in;
+			in = !space;
+		}
+	}
+	return n;
+}
+
 static void
-detect_context(struct detect_ctx *ctx)
+detect_context_probe(struct detect_ctx *ctx, const char *probe)
 {
 	struct scorer *s = ctx->scorer;
 	const struct baseline_model *m = ctx->claimed;
-	const struct audit_item *it = audit_find(ctx->run, "long-context");
-	if (it == NULL || !observation_ok(it->obs) || m->tokenizer == NULL || m->template == NULL)
+	const struct audit_item *it = audit_find(ctx->run, probe);
+	if (it == NULL || !observation_ok(it->obs))
 		return;
-	long e = scorer_expected_prompt_tokens(s, m->tokenizer, m->template, it);
+	long e = m->tokenizer != NULL && m->template != NULL
+	             ? scorer_expected_prompt_tokens(s, m->tokenizer, m->template, it)
+	             : -1;
+	int bound = 0;
+	if (m->tokenizer == NULL && it->probe->tier == TIER_LONG) {
+		/* no public tokenizer (Claude): the prompt's words are a floor,
+		 * each at least a token in every BPE that splits at spaces (the
+		 * filler's words are common ones), with a tenth off for safety */
+		e = prompt_words(it) * 9 / 10;
+		bound = 1;
+	}
+	if (e < 0)
+		return;
 	assessment_tested(ctx->a, 1);
 	long p = it->obs->prompt_tokens;
 	if (e <= 0 || p < 0)
@@ -462,8 +493,10 @@ detect_context(struct detect_ctx *ctx)
 	snprintf(hex, sizeof hex, "%.8s", it->nonce);
 	int canary = hex[0] && it->obs->text && strstr(it->obs->text, hex) != NULL;
 	char expected[128], observed[160];
-	snprintf(expected, sizeof expected, "%ld prompt tokens (the whole text)", e);
-	if (p < e * 95 / 100 && e - p > 50) {
+	snprintf(expected, sizeof expected, "%s%ld prompt tokens (the whole text)",
+	         bound ? "at least " : "", e);
+	/* without the exact count, the lost canary must confirm the cut */
+	if (p < e * 95 / 100 && e - p > 50 && (!bound || !canary)) {
 		snprintf(observed, sizeof observed, "%ld prompt tokens (%.0f%% of it)%s", p,
 		         100.0 * (double)p / (double)e, canary ? "" : "; the canary was lost");
 		assessment_add(ctx->a, CLASS_CONTEXT_TRUNCATION, CONFIDENCE_VIOLATION, expected,
@@ -512,7 +545,17 @@ const struct detector detector_completion_usage = {
     .run = run_completion_usage,
 };
 
-static const char *const context_probes[] = {"long-context", NULL};
+/* The deep tier's long-context probe, and the long-context tier's needle
+ * at half depth in a prompt near the sold window (assay audit
+ * --long-context): both held to the exact count. */
+static void
+detect_context(struct detect_ctx *ctx)
+{
+	detect_context_probe(ctx, "long-context");
+	detect_context_probe(ctx, "long-context-tier");
+}
+
+static const char *const context_probes[] = {"long-context", "long-context-tier", NULL};
 
 const struct detector detector_context = {
     .name = "context",

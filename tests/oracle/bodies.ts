@@ -47,6 +47,18 @@ interface ToolIntent {
   choice: Choice;
 }
 
+// An attachment of the last user message (issue 17): a PNG or a PDF, its
+// bytes in base64; a structured answer: a JSON Schema with its name.
+interface Attach {
+  kind: 'image' | 'pdf';
+  data: string;
+}
+
+interface AnswerSchema {
+  name: string;
+  schema: { [key: string]: unknown };
+}
+
 interface Intent {
   id: string;
   api: 'openai' | 'anthropic' | 'responses' | 'gemini' | 'vertex';
@@ -60,6 +72,8 @@ interface Intent {
   thinking_budget?: number;
   json_object: boolean;
   tool?: ToolIntent;
+  attach?: Attach;
+  answer_schema?: AnswerSchema;
   rules: { max_completion_tokens: boolean; no_temperature: boolean; effort?: OpenAI.ReasoningEffort };
 }
 
@@ -148,6 +162,20 @@ function readIntent(raw: unknown): Intent {
     intent.tool = { name: str(tool, 'name', id), schema, choice };
     if (tool['description'] !== undefined) intent.tool.description = str(tool, 'description', id);
   }
+  const attach = raw['attach'];
+  if (attach !== undefined) {
+    if (!isObject(attach)) fail(`${id}: attach is not an object`);
+    const kind = str(attach, 'kind', id);
+    if (kind !== 'image' && kind !== 'pdf') fail(`${id}: attach kind ${kind}`);
+    intent.attach = { kind, data: str(attach, 'data', id) };
+  }
+  const answer = raw['answer_schema'];
+  if (answer !== undefined) {
+    if (!isObject(answer)) fail(`${id}: answer_schema is not an object`);
+    const schema = answer['schema'];
+    if (!isObject(schema)) fail(`${id}: answer_schema.schema is not an object`);
+    intent.answer_schema = { name: str(answer, 'name', id), schema };
+  }
   const rules = raw['rules'];
   if (rules !== undefined) {
     if (!isObject(rules)) fail(`${id}: rules is not an object`);
@@ -169,7 +197,39 @@ function readIntent(raw: unknown): Intent {
 // ---------------------------------------------------------------------------
 // OpenAI Chat Completions, in openai's types
 
-function openaiMessage(m: Message): OpenAI.Chat.ChatCompletionMessageParam {
+// The index of the message an attachment goes on: the last user message.
+function attachIndex(messages: Message[]): number {
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i]?.role === 'user') return i;
+  return -1;
+}
+
+// The file name Assay gives a PDF: an ordinary one, never the code it shows.
+const ATTACH_FILENAME = 'scan.pdf';
+
+function openaiParts(m: Message, a: Attach): OpenAI.Chat.ChatCompletionContentPart[] {
+  const text: OpenAI.Chat.ChatCompletionContentPartText = { type: 'text', text: m.content };
+  if (a.kind === 'image') {
+    const image: OpenAI.Chat.ChatCompletionContentPartImage = {
+      type: 'image_url',
+      image_url: { url: `data:image/png;base64,${a.data}`, detail: 'low' },
+    };
+    return [text, image];
+  }
+  const file: OpenAI.Chat.ChatCompletionContentPart.File = {
+    type: 'file',
+    file: { filename: ATTACH_FILENAME, file_data: `data:application/pdf;base64,${a.data}` },
+  };
+  return [text, file];
+}
+
+function openaiMessage(m: Message, attach?: Attach): OpenAI.Chat.ChatCompletionMessageParam {
+  if (m.role === 'user' && attach !== undefined) {
+    const u: OpenAI.Chat.ChatCompletionUserMessageParam = {
+      role: 'user',
+      content: openaiParts(m, attach),
+    };
+    return u;
+  }
   switch (m.role) {
     case 'system': {
       const s: OpenAI.Chat.ChatCompletionSystemMessageParam = { role: 'system', content: m.content };
@@ -192,7 +252,9 @@ function openaiMessage(m: Message): OpenAI.Chat.ChatCompletionMessageParam {
 function openaiParams(it: Intent): OpenAI.Chat.ChatCompletionCreateParamsNonStreaming {
   const p: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming = {
     model: it.model,
-    messages: it.messages.map(openaiMessage),
+    messages: it.messages.map((m, i) =>
+      openaiMessage(m, i === attachIndex(it.messages) ? it.attach : undefined),
+    ),
   };
   // reasoning models (o-series) take max_completion_tokens and no temperature
   if (it.max_tokens !== undefined) {
@@ -208,6 +270,12 @@ function openaiParams(it: Intent): OpenAI.Chat.ChatCompletionCreateParamsNonStre
   }
   if (it.json_object) {
     const format: OpenAI.ResponseFormatJSONObject = { type: 'json_object' };
+    p.response_format = format;
+  } else if (it.answer_schema !== undefined) {
+    const format: OpenAI.ResponseFormatJSONSchema = {
+      type: 'json_schema',
+      json_schema: { name: it.answer_schema.name, schema: it.answer_schema.schema, strict: true },
+    };
     p.response_format = format;
   }
   if (it.tool !== undefined) {
@@ -302,11 +370,38 @@ function responsesCannot(it: Intent): string | undefined {
   return undefined;
 }
 
+function responsesParts(m: Message, a: Attach): OpenAI.Responses.ResponseInputMessageContentList {
+  const text: OpenAI.Responses.ResponseInputText = { type: 'input_text', text: m.content };
+  if (a.kind === 'image') {
+    const image: OpenAI.Responses.ResponseInputImage = {
+      type: 'input_image',
+      image_url: `data:image/png;base64,${a.data}`,
+      detail: 'low',
+    };
+    return [text, image];
+  }
+  const file: OpenAI.Responses.ResponseInputFile = {
+    type: 'input_file',
+    filename: ATTACH_FILENAME,
+    file_data: `data:application/pdf;base64,${a.data}`,
+  };
+  return [text, file];
+}
+
 function responsesParams(it: Intent): OpenAI.Responses.ResponseCreateParamsNonStreaming {
+  const at = attachIndex(it.messages);
   const input = it.messages
-    .filter((m) => m.role !== 'system')
-    .map((m): OpenAI.Responses.EasyInputMessage => {
+    .map((m, i): [Message, number] => [m, i])
+    .filter(([m]) => m.role !== 'system')
+    .map(([m, i]): OpenAI.Responses.EasyInputMessage => {
       const role: 'user' | 'assistant' = m.role === 'assistant' ? 'assistant' : 'user';
+      if (i === at && it.attach !== undefined) {
+        const msg: OpenAI.Responses.EasyInputMessage = {
+          role,
+          content: responsesParts(m, it.attach),
+        };
+        return msg;
+      }
       const msg: OpenAI.Responses.EasyInputMessage = { role, content: m.content };
       return msg;
     });
@@ -327,6 +422,14 @@ function responsesParams(it: Intent): OpenAI.Responses.ResponseCreateParamsNonSt
   }
   if (it.json_object) {
     const format: OpenAI.ResponseFormatJSONObject = { type: 'json_object' };
+    p.text = { format };
+  } else if (it.answer_schema !== undefined) {
+    const format: OpenAI.Responses.ResponseFormatTextJSONSchemaConfig = {
+      type: 'json_schema',
+      name: it.answer_schema.name,
+      schema: it.answer_schema.schema,
+      strict: true,
+    };
     p.text = { format };
   }
   if (it.tool !== undefined) {
@@ -443,13 +546,43 @@ function systemText(it: Intent): string | undefined {
   return s.length > 0 ? s.join('\n\n') : undefined;
 }
 
+// The attachment first, as Anthropic's vision guide advises, then the text.
+function anthropicBlocks(m: Message, a: Attach): Anthropic.ContentBlockParam[] {
+  const text: Anthropic.TextBlockParam = { type: 'text', text: m.content };
+  if (a.kind === 'image') {
+    const source: Anthropic.Base64ImageSource = {
+      type: 'base64',
+      media_type: 'image/png',
+      data: a.data,
+    };
+    const image: Anthropic.ImageBlockParam = { type: 'image', source };
+    return [image, text];
+  }
+  const source: Anthropic.Base64PDFSource = {
+    type: 'base64',
+    media_type: 'application/pdf',
+    data: a.data,
+  };
+  const doc: Anthropic.DocumentBlockParam = { type: 'document', source };
+  return [doc, text];
+}
+
 function anthropicParams(it: Intent): Anthropic.MessageCreateParamsNonStreaming {
+  const at = attachIndex(it.messages);
   const messages = it.messages
-    .filter((m) => m.role !== 'system')
-    .map((m): Anthropic.MessageParam => {
+    .map((m, i): [Message, number] => [m, i])
+    .filter(([m]) => m.role !== 'system')
+    .map(([m, i]): Anthropic.MessageParam => {
       if (m.role === 'assistant') {
         const a: Anthropic.AssistantMessageParam = { role: 'assistant', content: m.content };
         return a;
+      }
+      if (i === at && it.attach !== undefined) {
+        const u: Anthropic.UserMessageParam = {
+          role: 'user',
+          content: anthropicBlocks(m, it.attach),
+        };
+        return u;
       }
       const u: Anthropic.UserMessageParam = { role: 'user', content: m.content };
       return u;
@@ -470,6 +603,14 @@ function anthropicParams(it: Intent): Anthropic.MessageCreateParamsNonStreaming 
       budget_tokens: it.thinking_budget,
     };
     p.thinking = thinking;
+  }
+  if (it.answer_schema !== undefined) {
+    const format: Anthropic.JSONOutputFormat = {
+      type: 'json_schema',
+      schema: it.answer_schema.schema,
+    };
+    const config: Anthropic.OutputConfig = { format };
+    p.output_config = config;
   }
   if (it.tool !== undefined) {
     const tool: Anthropic.Tool = { name: it.tool.name, input_schema: inputSchema(it.tool) };
@@ -500,11 +641,36 @@ function inputSchema(t: ToolIntent): Anthropic.Tool.InputSchema {
   return s;
 }
 
+function anthropic2023Blocks(m: Message, a: Attach): Anthropic2023.ContentBlockParam[] {
+  const text: Anthropic2023.TextBlockParam = { type: 'text', text: m.content };
+  if (a.kind === 'image') {
+    const image: Anthropic2023.ImageBlockParam = {
+      type: 'image',
+      source: { type: 'base64', media_type: 'image/png', data: a.data },
+    };
+    return [image, text];
+  }
+  const doc: Anthropic2023.DocumentBlockParam = {
+    type: 'document',
+    source: { type: 'base64', media_type: 'application/pdf', data: a.data },
+  };
+  return [doc, text];
+}
+
 function anthropic2023Params(it: Intent): Anthropic2023.MessageCreateParamsNonStreaming {
+  const at = attachIndex(it.messages);
   const messages = it.messages
-    .filter((m) => m.role !== 'system')
-    .map((m): Anthropic2023.MessageParam => {
+    .map((m, i): [Message, number] => [m, i])
+    .filter(([m]) => m.role !== 'system')
+    .map(([m, i]): Anthropic2023.MessageParam => {
       const role: 'user' | 'assistant' = m.role === 'assistant' ? 'assistant' : 'user';
+      if (i === at && it.attach !== undefined && role === 'user') {
+        const msg: Anthropic2023.MessageParam = {
+          role,
+          content: anthropic2023Blocks(m, it.attach),
+        };
+        return msg;
+      }
       const msg: Anthropic2023.MessageParam = { role, content: m.content };
       return msg;
     });
@@ -526,6 +692,13 @@ function anthropic2023Params(it: Intent): Anthropic2023.MessageCreateParamsNonSt
       budget_tokens: it.thinking_budget,
     };
     p.thinking = thinking;
+  }
+  if (it.answer_schema !== undefined) {
+    const format: Anthropic2023.JSONOutputFormat = {
+      type: 'json_schema',
+      schema: it.answer_schema.schema,
+    };
+    p.output_config = { format };
   }
   if (it.tool !== undefined) {
     const schema: Anthropic2023.Tool.InputSchema = { type: 'object' };
