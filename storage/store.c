@@ -250,6 +250,12 @@ static const char *const migrations[] = {
      */
     "ALTER TABLE runs ADD COLUMN cost_usd REAL;"
     "CREATE INDEX IF NOT EXISTS runs_started ON runs(started_ms);",
+
+    /*
+     * 8 -> 9: the site's own settings by name (storage/settings.c): the
+     * board's title, so `assay export --db` without the config keeps it.
+     */
+    "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -59,8 +59,10 @@ void board_declare(struct board *b, const char *relay, const char *model, const 
  * why NULL: it runs again. */
 void board_not_running(struct board *b, const char *relay, const char *model, const char *why);
 /*
- * Record a run's outcome. findings is borrowed (copied). The counts go into
- * the hour and day buckets of at_ms; ttft_ms/tokens_per_s < 0 are unknown.
+ * Record a run's outcome. findings is borrowed (copied). The counts and the
+ * verdict (each bucket keeps its worst) go into the 5-minute slice, hour
+ * and day buckets of at_ms, and the run into the recent ring (percentiles,
+ * time up); ttft_ms/tokens_per_s < 0 are unknown.
  * errors (may be NULL) counts the run's requests by error class.
  */
 struct board_run {
@@ -84,16 +86,22 @@ void board_record(struct board *b, const struct board_run *run);
 /* Insert or update a verdict segment / an incident (by id). */
 void board_segment(struct board *b, const struct timeline_segment *seg);
 void board_incident(struct board *b, const struct timeline_incident *inc);
-/* Add a stored rollup bucket (hour or day; minutes are ignored). */
+/* Add a stored rollup bucket (a minute one goes into its 5-minute slice). */
 void board_bucket(struct board *b, enum store_resolution res, const struct store_bucket *bk);
+/* The documents are for a static copy (`assay export`): absolute times
+ * instead of "3 min ago", which a file would freeze. */
+void board_set_static(struct board *b);
 /* Database figures for /about. */
 void board_set_about(struct board *b, const struct store_stats *st,
                      const struct store_retention *r);
 
 /*
- * Load everything the pages show from s: latest verdicts, 8 days of hour
- * buckets, 92 days of day buckets, recent segments and incidents. 0, or -1
- * with a message in err.
+ * Load everything the pages show from s: latest verdicts, 12 hours of
+ * minute buckets (into 5-minute slices), 8 days of hour buckets, 92 days of
+ * day buckets (each marked with the worst verdict of the stored segments
+ * it overlaps), the last day's runs one by one (at most BOARD_RECENT each),
+ * recent segments and incidents, and the stored title when board_new had
+ * none. 0, or -1 with a message in err.
  */
 int board_load(struct board *b, struct store *s, char *err, size_t errlen);
 

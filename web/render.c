@@ -90,7 +90,10 @@ const char render_stylesheet[] =
     "svg{display:block;max-width:100%;height:auto}"
     ".bars rect.b0{fill:var(--empty)}.bars rect.b1{fill:var(--good)}"
     ".bars rect.b2{fill:var(--good2)}.bars rect.b3{fill:var(--warn)}"
-    ".bars rect.b4{fill:var(--bad)}.bars rect:hover{opacity:.7}"
+    ".bars rect.b4{fill:var(--bad)}.bars rect.bm{fill:var(--bad)}"
+    ".bars rect.bs{fill:var(--warn)}.bars rect:hover{opacity:.7}"
+    "tr.barrow td{border-top:0;padding-top:0}tr.barrow .bars{height:22px;display:block}"
+    "tr.barrow .axis{margin-top:2px}"
     ".axis{display:flex;justify-content:space-between;color:var(--muted);font-size:12px;"
     "margin-top:2px}"
     ".charts{display:grid;grid-template-columns:1fr 1fr;gap:12px;margin-top:8px}"
@@ -184,6 +187,21 @@ format_ago(char *out, size_t n, int64_t ms, int64_t now_ms)
 		snprintf(out, n, "%lld h ago", (long long)(s / 3600));
 	else
 		snprintf(out, n, "%lld d ago", (long long)(s / 86400));
+}
+
+static json_t *
+real_or_null(double x)
+{
+	return x >= 0 ? json_real(x) : json_null();
+}
+
+void
+view_ago(const struct board_view *v, char *out, size_t n, int64_t ms)
+{
+	if (v->static_copy)
+		render_time(out, n, ms);
+	else
+		format_ago(out, n, ms, v->now_ms);
 }
 
 void
@@ -405,12 +423,12 @@ status_by_relay(const struct board_view *v, struct buf *b)
 			verdict_pill(b, e->not_running ? "not running" : e->verdict);
 			buf_puts(b, "</span>");
 		}
-		char ago[32];
+		char ago[64];
 		buf_puts(b, "</td><td class=\"num\">");
 		put_ok_share(b, d.ok, d.requests);
 		buf_puts(b, "</td><td class=\"num opt\">");
 		put_ok_share(b, m.ok, m.requests);
-		format_ago(ago, sizeof ago, last, v->now_ms);
+		view_ago(v, ago, sizeof ago, last);
 		buf_putf(b, "</td><td class=\"num opt\">%s</td></tr>", ago);
 	}
 	buf_puts(b, "</tbody></table></div>");
@@ -445,8 +463,13 @@ render_status_html(const struct board_view *v, struct buf *b)
 		page_end(b, v, "");
 		return;
 	}
-	buf_puts(b, "</div><div class=\"tablecard scroll\"><table><thead><tr><th>Relay</th>"
-	            "<th class=\"opt\">Model</th><th>Verdict</th><th class=\"num\">Uptime 24h</th>"
+	buf_puts(b, "</div><p class=\"sub\">Uptime: the share of probe requests that succeeded; "
+	            "time up: the share of time the relay answered (a run without one success "
+	            "is down until the next good run). The bar under each row is 90 days, one "
+	            "cell a day, coloured by the day's worst verdict and its uptime.</p>"
+	            "<div class=\"tablecard scroll\"><table><thead><tr><th>Relay</th>"
+	            "<th class=\"opt\">Model</th><th>Verdict</th><th class=\"num\">Uptime 24h"
+	            "<div class=\"sub\">requests</div></th><th class=\"num opt\">Time up 24h</th>"
 	            "<th class=\"num opt\">30 d</th><th class=\"num opt\">TTFT</th>"
 	            "<th class=\"num opt\">Tokens/s</th><th class=\"num opt\">Last audit</th>"
 	            "</tr></thead><tbody>");
@@ -455,9 +478,11 @@ render_status_html(const struct board_view *v, struct buf *b)
 		struct window d, m;
 		entry_window(e, WIN_24H, v->now_ms, &d);
 		entry_window(e, WIN_30D, v->now_ms, &m);
-		buf_puts(b, "<tr>");
+		buf_puts(b, "<tr id=\"row-");
+		html_escape(b, e->key);
+		buf_puts(b, "\">");
 		name_cells(b, "", e);
-		buf_puts(b, "<td>");
+		buf_puts(b, "<td class=\"verdict\">");
 		verdict_pill(b, e->not_running ? "not running" : e->verdict);
 		buf_puts(b, "<div class=\"reason nph\">");
 		html_escape(b, e->not_running ? e->not_running
@@ -473,6 +498,14 @@ render_status_html(const struct board_view *v, struct buf *b)
 		} else {
 			buf_puts(b, "&ndash;");
 		}
+		buf_puts(b, "</td><td class=\"num opt timeup\">");
+		double tu = entry_time_up(e, v->now_ms - DAY_MS, v->now_ms, NULL, NULL);
+		if (tu >= 0) {
+			format_percent(pct, sizeof pct, tu);
+			buf_puts(b, pct);
+		} else {
+			buf_puts(b, "&ndash;");
+		}
 		buf_puts(b, "</td><td class=\"num opt\">");
 		put_ok_share(b, m.ok, m.requests);
 		buf_puts(b, "</td><td class=\"num opt\">");
@@ -485,19 +518,44 @@ render_status_html(const struct board_view *v, struct buf *b)
 			buf_putf(b, "%.0f", e->tokens_per_s);
 		else
 			buf_puts(b, "&ndash;");
-		char when[64], ago[32];
+		char when[64], ago[64];
 		render_time(when, sizeof when, e->last_run_ms);
-		format_ago(ago, sizeof ago, e->last_run_ms, v->now_ms);
+		view_ago(v, ago, sizeof ago, e->last_run_ms);
 		buf_putf(b, "</td><td class=\"num opt\" title=\"%s\">%s</td></tr>", when, ago);
+		buf_puts(b, "<tr class=\"barrow\"><td colspan=\"9\">");
+		svg_day_bars(b, e, v->now_ms);
+		buf_puts(b, "</td></tr>");
 	}
 	buf_puts(b, "</tbody></table></div>");
 	page_end(b, v, "");
 }
 
-static json_t *
-real_or_null(double x)
+json_t *
+percentiles_json(const struct board_entry *e, int64_t now_ms)
 {
-	return x >= 0 ? json_real(x) : json_null();
+	json_t *j = json_object();
+	json_object_set_new(j, "of", json_string("per-run medians"));
+	json_object_set_new(j, "window", json_string("24h"));
+	static const char *const names[2] = {"ttft_ms", "tokens_per_s"};
+	for (int m = 0; m < 2; m++) {
+		double p50, p95, p99;
+		long n;
+		entry_percentiles(e, m, now_ms - DAY_MS, now_ms, &p50, &p95, &p99, &n);
+		json_object_set_new(j, names[m],
+		                    json_pack("{s:o, s:o, s:o, s:I}", "p50", real_or_null(p50),
+		                              "p95", real_or_null(p95), "p99", real_or_null(p99),
+		                              "runs", (json_int_t)n));
+	}
+	return j;
+}
+
+json_t *
+time_up_json(const struct board_entry *e, int64_t now_ms)
+{
+	int64_t up, seen;
+	double share = entry_time_up(e, now_ms - DAY_MS, now_ms, &up, &seen);
+	return json_pack("{s:s, s:o, s:I, s:I}", "window", "24h", "share", real_or_null(share),
+	                 "up_ms", (json_int_t)up, "observed_ms", (json_int_t)seen);
 }
 
 void
@@ -549,6 +607,10 @@ render_relays_json(const struct board_view *v, struct buf *out)
 		json_object_set_new(j, "uptime", up);
 		json_object_set_new(j, "score", sc.ranked ? json_real(sc.value) : json_null());
 		json_object_set_new(j, "interval_ms", json_integer(e->interval_ms));
+		/* schema 3: "uptime" is the share of requests; "time_up" the share
+		 * of time up; percentiles of the runs' medians */
+		json_object_set_new(j, "time_up", time_up_json(e, v->now_ms));
+		json_object_set_new(j, "percentiles", percentiles_json(e, v->now_ms));
 		json_array_append_new(arr, j);
 	}
 	json_object_set_new(root, "generated_ms", json_integer(v->now_ms));
