@@ -540,8 +540,8 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 	buf_puts(b, "</div>");
 	relay_percentiles(b, e, v->now_ms);
 	svg_day_bars(b, e, v->now_ms);
-	buf_puts(b, "<div class=\"axis\"><span>90 days ago</span><span>today</span></div>"
-	            "<div class=\"charts\">");
+	svg_day_axis(b, v->now_ms);
+	buf_puts(b, "<div class=\"charts\">");
 	svg_chart(b, e, 0, CHART_RECENT, v->now_ms);
 	svg_chart(b, e, 1, CHART_RECENT, v->now_ms);
 	svg_chart(b, e, 0, 0, v->now_ms);

@@ -97,6 +97,8 @@ void render_about_json(const struct board_view *v, struct buf *out);
  * misbehaving, amber suspect) and else its uptime, grey without data, with
  * the day's figures in its <title> (date, verdict, uptime, runs). */
 void svg_day_bars(struct buf *b, const struct board_entry *e, int64_t now_ms);
+/* The dates under the bars: the first day's and today's. */
+void svg_day_axis(struct buf *b, int64_t now_ms);
 /* A line chart of e's TTFT (metric 0) or tokens/s (metric 1): hourly over
  * 7 days (daily CHART_HOURLY), daily over 90 days (CHART_DAILY) or by
  * 5-minute slice over 12 hours (CHART_RECENT: from the first run). */

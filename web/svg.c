@@ -101,6 +101,15 @@ svg_day_bars(struct buf *b, const struct board_entry *e, int64_t now_ms)
 	buf_puts(b, "</svg>");
 }
 
+void
+svg_day_axis(struct buf *b, int64_t now_ms)
+{
+	char first[16], last[16];
+	day_label(first, sizeof first, now_ms / DAY_MS - 89);
+	day_label(last, sizeof last, now_ms / DAY_MS);
+	buf_putf(b, "<div class=\"axis\"><span>%s</span><span>%s (UTC)</span></div>", first, last);
+}
+
 /* A round number at or above x for an axis maximum. */
 static double
 nice_ceiling(double x)
@@ -167,29 +176,47 @@ svg_chart(struct buf *b, const struct board_entry *e, int metric, int daily, int
 		         x0, x1, y, y, x0 - 6, y + 4, top * g / 2.0);
 	}
 	double dx = (x1 - x0) / (points - 1);
-	/* the line, broken where there is no data, and an area under it */
-	struct buf area;
+	/* the line, broken where data is missing for longer than the runs'
+	 * own spacing (two intervals: 5-minute slices of a 10-minute relay are
+	 * every other one), an area under it, and a dot for a lone point */
+	int bridge = 0;
+	if (daily == CHART_RECENT)
+		bridge = e->interval_ms > 0
+		             ? (int)((2 * e->interval_ms + SLICE_MS - 1) / SLICE_MS) - 1
+		             : 2;
+	struct buf area, dots;
 	buf_init(&area, 0);
+	buf_init(&dots, 0);
 	buf_puts(b, "<path class=\"line\" d=\"");
-	int pen = 0, seg_start = -1;
+	int seg_start = -1, prev = -1;
 	for (int i = 0; i <= points; i++) {
-		if (i < points && vals[i] >= 0) {
-			double x = x0 + dx * i, y = y1 - (y1 - y0) * vals[i] / top;
-			buf_putf(b, "%c%.0f %.0f", pen ? 'L' : 'M', x, y);
-			buf_putf(&area, "%c%.0f %.0f", pen ? 'L' : 'M', x, y);
-			if (!pen)
-				seg_start = i;
-			pen = 1;
-		} else if (pen) {
-			buf_putf(&area, "L%.0f %.0fL%.0f %.0fZ", x0 + dx * (i - 1), y1,
+		int have = i < points && vals[i] >= 0;
+		int joins = have && prev >= 0 && i - prev - 1 <= bridge;
+		if (prev >= 0 && (i == points || (have && !joins))) {
+			/* the segment from seg_start to prev ends */
+			buf_putf(&area, "L%.0f %.0fL%.0f %.0fZ", x0 + dx * prev, y1,
 			         x0 + dx * seg_start, y1);
-			pen = 0;
+			if (seg_start == prev)
+				buf_putf(
+				    &dots,
+				    "<circle class=\"dot\" cx=\"%.0f\" cy=\"%.0f\" r=\"2.5\"/>",
+				    x0 + dx * prev, y1 - (y1 - y0) * vals[prev] / top);
 		}
+		if (!have)
+			continue;
+		double x = x0 + dx * i, y = y1 - (y1 - y0) * vals[i] / top;
+		buf_putf(b, "%c%.0f %.0f", joins ? 'L' : 'M', x, y);
+		buf_putf(&area, "%c%.0f %.0f", joins ? 'L' : 'M', x, y);
+		if (!joins)
+			seg_start = i;
+		prev = i;
 	}
 	buf_puts(b, "\"/><path class=\"area\" d=\"");
 	buf_puts(b, area.data ? area.data : "");
 	buf_puts(b, "\"/>");
+	buf_puts(b, dots.data ? dots.data : "");
 	buf_release(&area);
+	buf_release(&dots);
 	char first[32];
 	if (daily == CHART_RECENT) {
 		time_t t = (time_t)((last - points + 1) * (SLICE_MS / 1000));
