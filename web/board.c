@@ -42,6 +42,7 @@ struct board {
 	size_t next_relay_id;
 	struct board_about about;
 	int static_copy;
+	uint64_t seq; /* entries' changes, counted (under the write lock) */
 
 	pthread_mutex_t cache;
 	uint64_t gen;        /* bumped by every change */
@@ -312,6 +313,7 @@ board_declare(struct board *b, const char *relay, const char *model, const char 
 	e->interval_ms = interval_ms;
 	free(e->not_running); /* declared: it runs */
 	e->not_running = NULL;
+	e->seq = ++b->seq;
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -324,6 +326,7 @@ board_not_running(struct board *b, const char *relay, const char *model, const c
 	struct board_entry *e = entry_get_locked(b, relay, model);
 	free(e->not_running);
 	e->not_running = why ? utf8_sanitize(why, strlen(why), 500) : NULL;
+	e->seq = ++b->seq;
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -480,6 +483,7 @@ board_record(struct board *b, const struct board_run *run)
 			recent_add(e, run->at_ms, run->requests, run->ok_requests, run->ttft_ms,
 			           run->tokens_per_s);
 	}
+	e->seq = ++b->seq;
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -508,6 +512,7 @@ board_bucket(struct board *b, enum store_resolution res, const struct store_buck
 		for (int i = 1; i < ERR__COUNT; i++)
 			s->errors[i] += (uint32_t)bk->errors[i];
 	}
+	e->seq = ++b->seq;
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -565,6 +570,7 @@ board_segment(struct board *b, const struct timeline_segment *seg)
 	s->first_ms = seg->first_ms;
 	s->last_ms = seg->last_ms;
 	s->runs = seg->runs;
+	e->seq = ++b->seq;
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -585,6 +591,7 @@ board_incident(struct board *b, const struct timeline_incident *inc)
 	s->opened_ms = inc->opened_ms;
 	s->resolved_ms = inc->resolved_ms;
 	s->failed_runs = inc->failed_runs;
+	e->seq = ++b->seq;
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -617,6 +624,7 @@ load_summary_cb(const struct store_summary *sum, void *arg)
 	entry_set_latest(e, sum->verdict, sum->reason, findings, sum->last_run_ms, sum->ttft_ms,
 	                 sum->tokens_per_s);
 	entry_set_listing(e, sum->listed, sum->listed_note, sum->listed_models);
+	e->seq = ++b->seq;
 	pthread_rwlock_unlock(&b->data);
 	json_decref(findings);
 }
@@ -717,6 +725,43 @@ view_locked(struct board *b, struct board_view *v)
 	v->about = &b->about;
 	v->now_ms = wall_ms();
 	v->static_copy = b->static_copy;
+	v->seq = b->seq;
+}
+
+uint64_t
+board_seq(struct board *b)
+{
+	pthread_rwlock_rdlock(&b->data);
+	uint64_t seq = b->seq;
+	pthread_rwlock_unlock(&b->data);
+	return seq;
+}
+
+uint64_t
+board_events(struct board *b, uint64_t since, size_t max, struct buf *out)
+{
+	pthread_rwlock_rdlock(&b->data);
+	struct board_view v;
+	view_locked(b, &v);
+	uint64_t upto = since > b->seq ? 0 : since; /* an id from before a restart: all */
+	size_t sent = 0;
+	for (;;) {
+		/* the entry changed next after upto: events go out in change order */
+		struct board_entry *next = NULL;
+		for (size_t i = 0; i < b->n; i++)
+			if (b->entries[i]->seq > upto &&
+			    (next == NULL || b->entries[i]->seq < next->seq))
+				next = b->entries[i];
+		if (next == NULL || sent == max)
+			break;
+		buf_putf(out, "event: entry\nid: %llu\ndata: ", (unsigned long long)next->seq);
+		json_emit(out, relay_entry_json(&v, next)); /* compact: one line */
+		buf_puts(out, "\n\n");
+		upto = next->seq;
+		sent++;
+	}
+	pthread_rwlock_unlock(&b->data);
+	return upto;
 }
 
 void

@@ -130,6 +130,18 @@ long board_relay_of_endpoint(struct board *b, const char *key);
 /* Is name a model key some entry has? */
 int board_has_model_key(struct board *b, const char *key);
 
+/*
+ * Server-Sent Events (web/server.c, GET /api/v1/events): the board counts
+ * its entries' changes; board_events appends an "entry" event (id: the
+ * change's number, data: the entry as in /api/v1/relays) for each entry
+ * changed after since, oldest change first, at most max of them, and
+ * returns the number of the last one sent (since when none; 0 restarts
+ * from the beginning when since is newer than the board, as after a
+ * restart).
+ */
+uint64_t board_seq(struct board *b);
+uint64_t board_events(struct board *b, uint64_t since, size_t max, struct buf *out);
+
 /* Run fn with the read lock held over the current view (export, tests). */
 void board_with_view(struct board *b, void (*fn)(const struct board_view *v, void *arg), void *arg);
 

@@ -75,6 +75,7 @@ struct board_entry {
 	char *key;       /* endpoint key for URLs: "relay_model", slugged, unique */
 	char *model_key; /* the model's slug, for leaderboard filters */
 	struct board_relay *group;
+	uint64_t seq;  /* the board's change count at its latest change (events) */
 	char *verdict; /* NULL while pending */
 	char *reason;
 	char *not_running; /* the config keeps it from running: why (NULL: runs) */
@@ -124,6 +125,7 @@ struct board_view {
 	const struct board_about *about;
 	int64_t now_ms;
 	int static_copy; /* rendered for `assay export`: absolute times only */
+	uint64_t seq;    /* the board's change count (the events' ids) */
 };
 
 /* Windows the pages show. */

@@ -245,10 +245,14 @@ page_begin(struct buf *b, const struct board_view *v, const char *root, const ch
 		buf_puts(b, " · ");
 		html_escape(b, v->title);
 	}
+	/* the live front page: without script, a reload a minute */
+	int live = strcmp(nav, "status") == 0 && !v->static_copy;
 	buf_putf(b,
-	         "</title><link rel=\"stylesheet\" href=\"%sassets/style.css\"></head><body>"
+	         "</title><link rel=\"stylesheet\" href=\"%sassets/style.css\">%s</head><body>"
 	         "<div class=\"top\"><div class=\"in\"><a class=\"brand\" href=\"%sindex.html\">",
-	         root, root);
+	         root,
+	         live ? "<noscript><meta http-equiv=\"refresh\" content=\"60\"></noscript>" : "",
+	         root);
 	html_escape(b, v->title);
 	static const char *const items[][2] = {{"status", "index.html"},
 	                                       {"leaderboard", "leaderboard/index.html"},
@@ -473,7 +477,9 @@ render_status_html(const struct board_view *v, struct buf *b)
 	            "<div class=\"sub\">requests</div></th><th class=\"num opt\">Time up 24h</th>"
 	            "<th class=\"num opt\">30 d</th><th class=\"num opt\">TTFT</th>"
 	            "<th class=\"num opt\">Tokens/s</th><th class=\"num opt\">Last audit</th>"
-	            "</tr></thead><tbody>");
+	            "</tr></thead>");
+	/* the rows the live script (assets/live.js) updates, from change seq */
+	buf_putf(b, "<tbody id=\"live\" data-seq=\"%llu\">", (unsigned long long)v->seq);
 	for (size_t i = 0; i < v->n; i++) {
 		const struct board_entry *e = v->entries[i];
 		struct window d, m;
@@ -491,7 +497,7 @@ render_status_html(const struct board_view *v, struct buf *b)
 		                              : "waiting for the first audit");
 		buf_puts(b, "</div>");
 		render_findings(b, e->findings, 0);
-		buf_puts(b, "</td><td class=\"num\">");
+		buf_puts(b, "</td><td class=\"num up24\">");
 		char pct[32];
 		if (d.requests > 0) {
 			format_percent(pct, sizeof pct, (double)d.ok / (double)d.requests);
@@ -507,14 +513,14 @@ render_status_html(const struct board_view *v, struct buf *b)
 		} else {
 			buf_puts(b, "&ndash;");
 		}
-		buf_puts(b, "</td><td class=\"num opt\">");
+		buf_puts(b, "</td><td class=\"num opt up30\">");
 		put_ok_share(b, m.ok, m.requests);
-		buf_puts(b, "</td><td class=\"num opt\">");
+		buf_puts(b, "</td><td class=\"num opt ttft\">");
 		if (e->ttft_ms >= 0)
 			buf_putf(b, "%.0f ms", e->ttft_ms);
 		else
 			buf_puts(b, "&ndash;");
-		buf_puts(b, "</td><td class=\"num opt\">");
+		buf_puts(b, "</td><td class=\"num opt tps\">");
 		if (e->tokens_per_s >= 0)
 			buf_putf(b, "%.0f", e->tokens_per_s);
 		else
@@ -522,12 +528,17 @@ render_status_html(const struct board_view *v, struct buf *b)
 		char when[64], ago[64];
 		render_time(when, sizeof when, e->last_run_ms);
 		view_ago(v, ago, sizeof ago, e->last_run_ms);
-		buf_putf(b, "</td><td class=\"num opt\" title=\"%s\">%s</td></tr>", when, ago);
+		buf_putf(b, "</td><td class=\"num opt last\" title=\"%s\"", when);
+		if (!v->static_copy)
+			buf_putf(b, " data-ms=\"%lld\"", (long long)e->last_run_ms);
+		buf_putf(b, ">%s</td></tr>", ago);
 		buf_puts(b, "<tr class=\"barrow\"><td colspan=\"9\">");
 		svg_day_bars(b, e, v->now_ms);
 		buf_puts(b, "</td></tr>");
 	}
-	buf_puts(b, "</tbody></table></div>");
+	buf_puts(b, "</tbody></table></div><p class=\"sub\" id=\"live-note\" role=\"status\"></p>");
+	if (!v->static_copy)
+		buf_puts(b, "<script src=\"assets/live.js\" defer></script>");
 	page_end(b, v, "");
 }
 
@@ -559,61 +570,63 @@ time_up_json(const struct board_entry *e, int64_t now_ms)
 	                 "up_ms", (json_int_t)up, "observed_ms", (json_int_t)seen);
 }
 
+json_t *
+relay_entry_json(const struct board_view *v, const struct board_entry *e)
+{
+	struct window d;
+	entry_window(e, WIN_24H, v->now_ms, &d);
+	struct score sc;
+	entry_score(e, v->now_ms, &sc);
+	json_t *j = json_object();
+	json_object_set_new(j, "relay", json_string(e->relay));
+	json_object_set_new(j, "model", json_string(e->model));
+	json_object_set_new(j, "api", json_string(e->api ? e->api : "openai"));
+	json_object_set_new(j, "verdict", e->verdict ? json_string(e->verdict) : json_null());
+	json_object_set_new(j, "reason", json_string(e->reason ? e->reason : ""));
+	json_object_set_new(j, "not_running",
+	                    e->not_running ? json_string(e->not_running) : json_null());
+	json_object_set_new(j, "findings", json_deep_copy(e->findings));
+	json_object_set_new(j, "last_run_ms",
+	                    e->last_run_ms ? json_integer(e->last_run_ms) : json_null());
+	/* runs, requests, ok_requests, success_rate, tokens_spent: last 24 h */
+	json_object_set_new(j, "runs", json_integer(d.runs));
+	json_object_set_new(j, "requests", json_integer(d.requests));
+	json_object_set_new(j, "ok_requests", json_integer(d.ok));
+	json_object_set_new(j, "success_rate",
+	                    d.requests ? json_real((double)d.ok / (double)d.requests)
+	                               : json_null());
+	json_object_set_new(j, "ttft_ms", real_or_null(e->ttft_ms));
+	json_object_set_new(j, "tokens_per_s", real_or_null(e->tokens_per_s));
+	json_object_set_new(j, "tokens_spent", json_integer((json_int_t)d.tokens));
+	/* added in schema 2 of the pages */
+	json_object_set_new(j, "key", json_string(e->key));
+	json_object_set_new(j, "relay_key", json_string(e->group->key));
+	json_object_set_new(j, "window", json_string("24h"));
+	json_t *up = json_object();
+	for (int w = 0; w < WIN__COUNT; w++) {
+		struct window x;
+		entry_window(e, (enum window_id)w, v->now_ms, &x);
+		json_object_set_new(up, window_names[w],
+		                    x.requests ? json_real((double)x.ok / (double)x.requests)
+		                               : json_null());
+	}
+	json_object_set_new(j, "uptime", up);
+	json_object_set_new(j, "score", sc.ranked ? json_real(sc.value) : json_null());
+	json_object_set_new(j, "interval_ms", json_integer(e->interval_ms));
+	/* schema 3: "uptime" is the share of requests; "time_up" the share
+	 * of time up; percentiles of the runs' medians */
+	json_object_set_new(j, "time_up", time_up_json(e, v->now_ms));
+	json_object_set_new(j, "percentiles", percentiles_json(e, v->now_ms));
+	return j;
+}
+
 void
 render_relays_json(const struct board_view *v, struct buf *out)
 {
 	json_t *root = json_object();
 	json_t *arr = json_array();
-	for (size_t i = 0; i < v->n; i++) {
-		const struct board_entry *e = v->entries[i];
-		struct window d;
-		entry_window(e, WIN_24H, v->now_ms, &d);
-		struct score sc;
-		entry_score(e, v->now_ms, &sc);
-		json_t *j = json_object();
-		json_object_set_new(j, "relay", json_string(e->relay));
-		json_object_set_new(j, "model", json_string(e->model));
-		json_object_set_new(j, "api", json_string(e->api ? e->api : "openai"));
-		json_object_set_new(j, "verdict",
-		                    e->verdict ? json_string(e->verdict) : json_null());
-		json_object_set_new(j, "reason", json_string(e->reason ? e->reason : ""));
-		json_object_set_new(j, "not_running",
-		                    e->not_running ? json_string(e->not_running) : json_null());
-		json_object_set_new(j, "findings", json_deep_copy(e->findings));
-		json_object_set_new(j, "last_run_ms",
-		                    e->last_run_ms ? json_integer(e->last_run_ms) : json_null());
-		/* runs, requests, ok_requests, success_rate, tokens_spent: last 24 h */
-		json_object_set_new(j, "runs", json_integer(d.runs));
-		json_object_set_new(j, "requests", json_integer(d.requests));
-		json_object_set_new(j, "ok_requests", json_integer(d.ok));
-		json_object_set_new(j, "success_rate",
-		                    d.requests ? json_real((double)d.ok / (double)d.requests)
-		                               : json_null());
-		json_object_set_new(j, "ttft_ms", real_or_null(e->ttft_ms));
-		json_object_set_new(j, "tokens_per_s", real_or_null(e->tokens_per_s));
-		json_object_set_new(j, "tokens_spent", json_integer((json_int_t)d.tokens));
-		/* added in schema 2 of the pages */
-		json_object_set_new(j, "key", json_string(e->key));
-		json_object_set_new(j, "relay_key", json_string(e->group->key));
-		json_object_set_new(j, "window", json_string("24h"));
-		json_t *up = json_object();
-		for (int w = 0; w < WIN__COUNT; w++) {
-			struct window x;
-			entry_window(e, (enum window_id)w, v->now_ms, &x);
-			json_object_set_new(up, window_names[w],
-			                    x.requests
-			                        ? json_real((double)x.ok / (double)x.requests)
-			                        : json_null());
-		}
-		json_object_set_new(j, "uptime", up);
-		json_object_set_new(j, "score", sc.ranked ? json_real(sc.value) : json_null());
-		json_object_set_new(j, "interval_ms", json_integer(e->interval_ms));
-		/* schema 3: "uptime" is the share of requests; "time_up" the share
-		 * of time up; percentiles of the runs' medians */
-		json_object_set_new(j, "time_up", time_up_json(e, v->now_ms));
-		json_object_set_new(j, "percentiles", percentiles_json(e, v->now_ms));
-		json_array_append_new(arr, j);
-	}
+	for (size_t i = 0; i < v->n; i++)
+		json_array_append_new(arr, relay_entry_json(v, v->entries[i]));
 	json_object_set_new(root, "generated_ms", json_integer(v->now_ms));
 	json_object_set_new(root, "relays", arr);
 	json_emit(out, root);

@@ -3,9 +3,10 @@
  *
  * Every string that came from a relay or a config is escaped on output
  * (html_escape for HTML and SVG text, jansson for JSON, prom_escape for
- * metrics); nothing here trusts its input. Pages carry no script, load no
- * font and link only to the site's own stylesheet, with relative links so a
- * static copy works under any path.
+ * metrics); nothing here trusts its input. Pages load no font and link only
+ * to the site's own stylesheet, with relative links so a static copy works
+ * under any path; the live front page alone has a script, the site's own
+ * (assets/live.js, live.c), which a static copy leaves out.
  */
 #ifndef ASSAY_RENDER_H
 #define ASSAY_RENDER_H
@@ -58,6 +59,9 @@ void json_emit(struct buf *b, json_t *j);
 json_t *percentiles_json(const struct board_entry *e, int64_t now_ms);
 /* {"window":"24h","share","up_ms","observed_ms"}: entry_time_up(). */
 json_t *time_up_json(const struct board_entry *e, int64_t now_ms);
+
+/* One element of /api/v1/relays (and an event's data). */
+json_t *relay_entry_json(const struct board_view *v, const struct board_entry *e);
 
 /* The status overview (/) and /api/v1/relays. */
 void render_status_html(const struct board_view *v, struct buf *out);
@@ -114,6 +118,9 @@ void badge_json(struct buf *b, const struct board_entry *e, enum badge_kind kind
 
 /* Prometheus text format (metrics.c). */
 void render_metrics(const struct board_view *v, struct buf *out);
+
+/* The front page's live updates, served at /assets/live.js (live.c). */
+extern const char render_live_script[];
 
 /* The stylesheet served at /assets/style.css (static). */
 extern const char render_stylesheet[];

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "web/accept.h"
+#include "web/events.h"
 
 #include "base/util.h"
 #include "web/board.h"
@@ -23,14 +24,18 @@
 struct web_server {
 	struct MHD_Daemon *daemon;
 	struct board *board;
+	struct events *events; /* GET /api/v1/events */
 	int port;
 };
 
 static void
 add_security_headers(struct MHD_Response *r)
 {
+	/* script-src 'self': the front page's live updates (assets/live.js,
+	 * no inline script); connect-src 'self': its event stream */
 	MHD_add_response_header(r, "Content-Security-Policy",
 	                        "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+	                        "script-src 'self'; connect-src 'self'; "
 	                        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
@@ -117,6 +122,11 @@ handler_cb(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		                      "method not allowed\n");
 	if (strcmp(url, "/healthz") == 0)
 		return respond_static(c, MHD_HTTP_OK, "text/plain; charset=utf-8", "ok\n");
+	if (strcmp(url, "/api/v1/events") == 0) {
+		const char *since =
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+		return events_respond(w->events, c, since ? since : arg(c, "since"));
+	}
 	struct site_query q = {arg(c, "sort"), arg(c, "order"), arg(c, "model"), arg(c, "page")};
 	struct site_response r;
 	site_get(w->board, url, &q, &r);
@@ -176,7 +186,9 @@ web_start(struct board *board, const char *host, int port, char *err, size_t err
 	}
 	struct web_server *w = xcalloc(1, sizeof *w);
 	w->board = board;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	w->events = events_new(board);
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+	                 MHD_ALLOW_SUSPEND_RESUME; /* the event streams (web/events.h) */
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -192,6 +204,7 @@ web_start(struct board *board, const char *host, int port, char *err, size_t err
 	if (w->daemon == NULL) {
 		snprintf(err, errlen, "cannot listen on %s:%d (address in use or not permitted)",
 		         host, port);
+		events_free(w->events);
 		free(w);
 		return NULL;
 	}
@@ -212,6 +225,8 @@ web_stop(struct web_server *w)
 {
 	if (w == NULL)
 		return;
+	events_stop(w->events);
 	MHD_stop_daemon(w->daemon);
+	events_free(w->events);
 	free(w);
 }
