@@ -529,11 +529,14 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 	int64_t up_ms, seen_ms;
 	double tu = entry_time_up(e, v->now_ms - DAY_MS, v->now_ms, &up_ms, &seen_ms);
 	if (tu >= 0) {
-		char pct[32], d[48];
+		char pct[32], d[48], o[48];
 		format_percent(pct, sizeof pct, tu);
 		duration_text(d, sizeof d, seen_ms - up_ms);
-		buf_putf(b, "<div><b>%s</b>time up 24h <span class=\"ci\">down %s</span></div>",
-		         pct, d);
+		duration_text(o, sizeof o, seen_ms);
+		buf_putf(b,
+		         "<div><b>%s</b>time up 24h <span class=\"ci\">down %s of %s "
+		         "observed</span></div>",
+		         pct, d, o);
 	} else {
 		buf_puts(b, "<div><b>&ndash;</b>time up 24h</div>");
 	}
@@ -673,7 +676,7 @@ render_relay_html(const struct board_view *v, long relay_id, struct buf *b)
 		buf_puts(b, "\">");
 		html_escape(b, e->model);
 		buf_puts(b, "</a></td><td>");
-		verdict_pill(b, e->verdict);
+		verdict_pill(b, e->not_running ? "not running" : e->verdict);
 		buf_puts(b, "</td><td class=\"listed\"");
 		if (e->listed_note != NULL) {
 			buf_puts(b, " title=\"");
