@@ -548,6 +548,7 @@ percentiles_json(const struct board_entry *e, int64_t now_ms)
 	json_t *j = json_object();
 	json_object_set_new(j, "of", json_string("per-run medians"));
 	json_object_set_new(j, "window", json_string("24h"));
+	json_object_set_new(j, "max_runs", json_integer(BOARD_RECENT)); /* the latest kept */
 	static const char *const names[2] = {"ttft_ms", "tokens_per_s"};
 	for (int m = 0; m < 2; m++) {
 		double p50, p95, p99;

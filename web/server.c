@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,20 @@ add_security_headers(struct MHD_Response *r)
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+}
+
+/* libmicrohttpd's messages, as its own logger writes them, but for a
+ * reader of the event stream going away (a closed tab), which is how a
+ * stream ends and no error. */
+static void
+log_cb(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char line[1024];
+	vsnprintf(line, sizeof line, fmt, ap);
+	if (strstr(line, "/api/v1/events") != NULL && strstr(line, "no longer available") != NULL)
+		return;
+	fputs(line, stderr);
 }
 
 static enum MHD_Result
@@ -194,12 +209,13 @@ web_start(struct board *board, const char *host, int port, char *err, size_t err
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = cpus < 2 ? 2 : cpus > 8 ? 8 : (unsigned)cpus;
 	w->daemon = MHD_start_daemon(
-	    flags, (uint16_t)port, NULL, NULL, handler_cb, w, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-	    MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)WEB_MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned)WEB_MAX_CONNECTIONS_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)WEB_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+	    flags, (uint16_t)port, NULL, NULL, handler_cb, w, MHD_OPTION_EXTERNAL_LOGGER, log_cb,
+	    NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_MAX_CONNECTIONS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WEB_MAX_CONNECTIONS_PER_IP,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_IDLE_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
+	    (unsigned)1024, MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (w->daemon == NULL) {
 		snprintf(err, errlen, "cannot listen on %s:%d (address in use or not permitted)",
