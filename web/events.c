@@ -6,12 +6,17 @@
  * board_seq take it inside); the board never takes ours. The ticker calls
  * MHD_resume_connection only after dropping the mutex: a stream it picked
  * is marked resumed under the mutex first, and a suspended connection is
- * not processed (so not freed) by libmicrohttpd until it is resumed.
+ * not processed (so not freed) by libmicrohttpd until it is resumed. The
+ * response's free callback takes no lock (some libmicrohttpd versions free
+ * responses under their own cleanup mutex, which MHD_suspend_connection
+ * takes too): it marks the stream closed, and the ticker unlinks and frees
+ * it (and gives its place back) at its next tick.
  */
 #include "web/events.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +33,7 @@ struct stream {
 	size_t off;
 	int64_t started_ms, wrote_ms;
 	int suspended;
+	atomic_int closed; /* libmicrohttpd is done with it: the ticker frees it */
 	struct stream *next;
 };
 
@@ -58,6 +64,29 @@ due(const struct events *ev, const struct stream *s, uint64_t seq, int64_t now)
 	       now - s->started_ms >= EVENTS_MAX_STREAM_MS;
 }
 
+static void
+stream_release(struct stream *s)
+{
+	buf_release(&s->pending);
+	free(s);
+}
+
+/* Unlink and free the closed streams (under the mutex). */
+static void
+reap_locked(struct events *ev)
+{
+	for (struct stream **p = &ev->streams; *p != NULL;) {
+		struct stream *s = *p;
+		if (atomic_load(&s->closed)) {
+			*p = s->next;
+			ev->n--;
+			stream_release(s);
+		} else {
+			p = &s->next;
+		}
+	}
+}
+
 static void *
 ticker_main(void *arg)
 {
@@ -72,6 +101,7 @@ ticker_main(void *arg)
 		pthread_cond_timedwait(&ev->cv, &ev->mu, &until);
 		if (ev->stopping)
 			break;
+		reap_locked(ev);
 		uint64_t seq = board_seq(ev->board);
 		int64_t now = mono_ms();
 		struct MHD_Connection *wake[EVENTS_MAX_CLIENTS];
@@ -135,6 +165,14 @@ events_free(struct events *ev)
 	if (ev == NULL)
 		return;
 	events_stop(ev);
+	pthread_mutex_lock(&ev->mu);
+	reap_locked(ev); /* after MHD_stop_daemon, every stream is closed */
+	for (struct stream *s = ev->streams, *next; s != NULL; s = next) {
+		next = s->next; /* none should be left; never leak one */
+		stream_release(s);
+	}
+	ev->streams = NULL;
+	pthread_mutex_unlock(&ev->mu);
 	pthread_mutex_destroy(&ev->mu);
 	pthread_cond_destroy(&ev->cv);
 	free(ev);
@@ -188,17 +226,7 @@ static void
 stream_free(void *cls)
 {
 	struct stream *s = cls;
-	struct events *ev = s->ev;
-	pthread_mutex_lock(&ev->mu);
-	for (struct stream **p = &ev->streams; *p != NULL; p = &(*p)->next)
-		if (*p == s) {
-			*p = s->next;
-			break;
-		}
-	ev->n--;
-	pthread_mutex_unlock(&ev->mu);
-	buf_release(&s->pending);
-	free(s);
+	atomic_store(&s->closed, 1); /* no lock here: see the top of this file */
 }
 
 static void
@@ -216,7 +244,7 @@ events_respond(struct events *ev, struct MHD_Connection *c, const char *since)
 	pthread_mutex_lock(&ev->mu);
 	int full = ev->n >= EVENTS_MAX_CLIENTS || ev->stopping;
 	if (!full)
-		ev->n++; /* its place, taken now: stream_free gives it back */
+		ev->n++; /* its place, taken now: given back when reaped */
 	pthread_mutex_unlock(&ev->mu);
 	if (full) {
 		static const char busy[] = "too many event streams; try again later\n";
@@ -233,6 +261,7 @@ events_respond(struct events *ev, struct MHD_Connection *c, const char *since)
 	s->ev = ev;
 	s->conn = c;
 	buf_init(&s->pending, 0);
+	atomic_init(&s->closed, 0);
 	char *end = NULL;
 	unsigned long long id = since ? strtoull(since, &end, 10) : 0;
 	s->seq = since && end != since && *end == '\0' ? (uint64_t)id : 0;
