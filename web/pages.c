@@ -953,7 +953,10 @@ render_about_html(const struct board_view *v, struct buf *b)
 	         "page, JSON and badges</li><li><code>api/v1/endpoints/{key}/uptimes/{24h|7d|30d|"
 	         "90d}/badge.svg</code>, <code>…/response-times/{window}/badge.svg</code>, "
 	         "<code>…/verdict/badge.svg</code> (and <code>badge.json</code> for shields.io)"
-	         "</li><li><code>/metrics</code>: Prometheus text format (live server)</li></ul>"
+	         "</li><li><code>/metrics</code>: Prometheus text format (live server)</li>"
+	         "<li><code>/api/v1/events</code>: Server-Sent Events, an <code>entry</code> "
+	         "event (the relay's <code>api/v1/relays</code> element) at each change (live "
+	         "server)</li></ul>"
 	         "</div>",
 	         s);
 	page_end(b, v, "");
