@@ -229,8 +229,8 @@ Test(browser_states, every_page_state_renders_cleanly, .fini = cleanup, .timeout
 	static const struct shot pages[] = {
 	    {"states-front",
 	     "",
-	     {"waiting for the first audit", "key_env STOPPED_RELAY_KEY is not set", "misbehaving",
-	      "unreachable"}},
+	     {"waiting for the first audit", "key_env STOPPED_RELAY_KEY is not set",
+	      "<div><b>1</b>not running</div>", "<div><b>2</b>genuine</div>"}},
 	    {"states-new", "relays/new-relay.html", {"pending", "no data yet", NULL}},
 	    {"states-healthy", "relays/healthy-relay.html", {"genuine", "p95", NULL}},
 	    {"states-misbehaving",

@@ -442,12 +442,12 @@ status_by_relay(const struct board_view *v, struct buf *b)
 void
 render_status_html(const struct board_view *v, struct buf *b)
 {
-	int counts[6] = {0};
-	static const char *const order[] = {"genuine",      "suspect",     "misbehaving",
-	                                    "inconclusive", "unreachable", "pending"};
+	int counts[7] = {0};
+	static const char *const order[] = {"genuine",     "suspect", "misbehaving", "inconclusive",
+	                                    "unreachable", "pending", "not running"};
 	for (size_t i = 0; i < v->n; i++) {
-		int k = 5;
-		for (int j = 0; j < 5; j++)
+		int k = v->entries[i]->not_running ? 6 : 5; /* as its pill says */
+		for (int j = 0; j < 5 && k == 5; j++)
 			if (v->entries[i]->verdict && strcmp(v->entries[i]->verdict, order[j]) == 0)
 				k = j;
 		counts[k]++;
@@ -460,8 +460,9 @@ render_status_html(const struct board_view *v, struct buf *b)
 	         "availability and speed. Each finding shows its confidence and numbers.</p>"
 	         "<div class=\"summary\">",
 	         v->n, v->n == 1 ? "" : "s");
-	for (int j = 0; j < 6; j++)
-		buf_putf(b, "<div><b>%d</b>%s</div>", counts[j], order[j]);
+	for (int j = 0; j < 7; j++)
+		if (j < 6 || counts[j] > 0) /* "not running" only when some are */
+			buf_putf(b, "<div><b>%d</b>%s</div>", counts[j], order[j]);
 	if (v->n > STATUS_ROWS_MAX) {
 		buf_puts(b, "</div>");
 		status_by_relay(v, b);
