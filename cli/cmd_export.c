@@ -156,6 +156,7 @@ cmd_export(int argc, char **argv)
 	if (store == NULL)
 		goto fail;
 	board = board_new(config ? config->title : NULL);
+	board_set_static(board); /* files: absolute times, not "3 min ago" */
 	for (size_t i = 0; config && i < config->n_relays; i++) {
 		const struct config_relay *r = &config->relays[i];
 		for (size_t m = 0; r->error == NULL && m < r->n_models; m++)

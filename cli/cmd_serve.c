@@ -1092,6 +1092,9 @@ cmd_serve(int argc, char **argv)
 	if (s.store == NULL)
 		goto fail;
 	s.board = board_new(s.config->title);
+	if (store_set_title(s.store, s.config->title) != 0) /* for `assay export --db` */
+		fprintf(stderr, "assay serve: cannot store the title: %s\n",
+		        store_last_error(s.store));
 	store_retention_default(&s.retention);
 	if (board_load(s.board, s.store, err, sizeof err) != 0)
 		goto fail;

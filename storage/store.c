@@ -263,6 +263,12 @@ static const char *const migrations[] = {
     "CREATE TABLE rollup_origin (res INTEGER NOT NULL, target INTEGER NOT NULL,"
     " bucket INTEGER NOT NULL, backend TEXT NOT NULL, n INTEGER NOT NULL,"
     " PRIMARY KEY(res, target, bucket, backend)) WITHOUT ROWID;",
+
+    /*
+     * 9 -> 10: the site's own settings by name (storage/settings.c): the
+     * board's title, so `assay export --db` without the config keeps it.
+     */
+    "CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 

@@ -171,12 +171,32 @@ int store_spend_since(struct store *s, const char *relay, int64_t since_ms, long
 int store_uptime(struct store *s, const char *relay, const char *model, int64_t since_ms,
                  long *requests, long *ok_requests);
 
+/* The runs of each relay and model started since since_ms, at most the
+ * newest `limit` of each, oldest first (storage/recent.c: the pages'
+ * percentiles and time up after a restart; raw runs are kept a day). */
+struct store_run_point {
+	const char *relay, *model, *verdict;
+	int64_t started_ms;
+	long requests, ok_requests;
+	double ttft_ms, tokens_per_s; /* the run's medians, -1 if none */
+};
+typedef void (*store_run_point_cb)(const struct store_run_point *r, void *arg);
+int store_each_recent_run(struct store *s, int64_t since_ms, int limit, store_run_point_cb cb,
+                          void *arg);
+
 /* The newest `limit` verdict segments and incidents of each relay and model,
  * oldest first. 0, or -1. */
 typedef void (*store_segment_cb)(const struct timeline_segment *seg, void *arg);
 int store_each_segment(struct store *s, int limit, store_segment_cb cb, void *arg);
 typedef void (*store_incident_cb)(const struct timeline_incident *inc, void *arg);
 int store_each_incident(struct store *s, int limit, store_incident_cb cb, void *arg);
+
+/* The board's title, kept by serve so that an export from the database
+ * alone keeps it (storage/settings.c). Set: 0, or -1. Read: 1 with the
+ * title in out, 0 when none is stored (or the database predates schema 9),
+ * -1 on a database error. */
+int store_set_title(struct store *s, const char *title);
+int store_title(struct store *s, char *out, size_t n);
 
 /* Size and retention. */
 

@@ -42,6 +42,7 @@ setup(void)
 	char err[256];
 	struct store *s = store_open(db, 0, err, sizeof err);
 	cr_assert_not_null(s, "%s", err);
+	cr_assert_eq(store_set_title(s, "Watched <relays>"), 0); /* as serve stores it */
 	for (int i = 0; i < 3; i++) {
 		save_run(s, "alpha", "gpt-4o", 1);
 		save_run(s, "alpha", "qwen3-32b", i != 1);
@@ -158,6 +159,23 @@ Test(export, writes_the_site_with_working_relative_links, .init = setup, .fini =
 	text = slurp(path);
 	cr_expect_not_null(strstr(text, "\"unreachable\""), "%s", text);
 	free(text);
+	/* --db alone keeps the stored title; a file says when, not "ago", and
+	 * carries no script (no event stream behind it) */
+	static const char *const statics[] = {"index.html", "relays/alpha.html"};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof path, "%s/%s", out_dir, statics[i]);
+		text = slurp(path);
+		cr_expect_not_null(strstr(text, "Watched &lt;relays&gt;"), "%s: no title",
+		                   statics[i]);
+		cr_expect_null(strstr(text, " ago<"), "%s: a relative time", statics[i]);
+		cr_expect_null(strstr(text, " ago\""), "%s: a relative time", statics[i]);
+		cr_expect_not_null(strstr(text, " UTC</td>") ? strstr(text, " UTC</td>")
+		                                             : strstr(text, " UTC</span>"),
+		                   "%s: no absolute time", statics[i]);
+		cr_expect_null(strstr(text, "<script"), "%s: a script in a static copy",
+		               statics[i]);
+		free(text);
+	}
 	snprintf(path, sizeof path, "%s/relays/beta--b-.html", out_dir);
 	text = slurp(path);
 	cr_expect_null(strstr(text, "beta <b>"), "relay name not escaped");

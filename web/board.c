@@ -18,6 +18,9 @@
 #include "web/render.h"
 
 #define CACHE_SLOTS 1024
+/* Segments read back per relay-model to colour the day bars by verdict (a
+ * segment spans many days; 90 days rarely hold this many changes). */
+#define BOARD_WORST_SEGMENTS 400
 
 struct cache_item {
 	char *key;
@@ -31,12 +34,15 @@ struct cache_item {
 struct board {
 	pthread_rwlock_t data;
 	char *title;
+	int title_given;              /* board_new had one: the stored title does not replace it */
 	struct board_entry **entries; /* sorted by relay, model */
 	size_t n;
 	struct board_relay **relays; /* sorted by name */
 	size_t n_relays;
 	size_t next_relay_id;
 	struct board_about about;
+	int static_copy;
+	uint64_t seq; /* entries' changes, counted (under the write lock) */
 
 	pthread_mutex_t cache;
 	uint64_t gen;        /* bumped by every change */
@@ -93,6 +99,7 @@ board_new(const char *title)
 	pthread_rwlock_init(&b->data, NULL);
 	pthread_mutex_init(&b->cache, NULL);
 	b->title = xstrdup(title ? title : "Assay relay status");
+	b->title_given = title != NULL;
 	b->about.started_ms = wall_ms();
 	return b;
 }
@@ -275,6 +282,8 @@ entry_get_locked(struct board *b, const char *relay, const char *model)
 		e->hours[i].index = -1;
 	for (size_t i = 0; i < BOARD_DAYS; i++)
 		e->days[i].index = -1;
+	for (size_t i = 0; i < BOARD_SLICES; i++)
+		e->slices[i].index = -1;
 	char *rs = slugify(relay), *ms = slugify(model);
 	e->key = unique_key(b, xasprintf("%s_%s", rs, ms), key_taken_entry);
 	e->model_key = ms;
@@ -307,6 +316,7 @@ board_declare(struct board *b, const char *relay, const char *model, const char 
 	e->interval_ms = interval_ms;
 	free(e->not_running); /* declared: it runs */
 	e->not_running = NULL;
+	e->seq = ++b->seq;
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -337,6 +347,7 @@ entry_note(struct board *b, const char *relay, const char *model, enum entry_not
 	char **field = which == NOTE_AT_RISK ? &e->at_risk : &e->not_running;
 	free(*field);
 	*field = text ? utf8_sanitize(text, strlen(text), 600) : NULL;
+	e->seq = ++b->seq;
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -396,6 +407,60 @@ bucket_add_run(struct bucket *s, const struct board_run *run)
 	if (run->origin != NULL)
 		for (int i = 0; i < BOARD_ORIGINS; i++)
 			s->origin[i] += (uint32_t)(run->origin[i] > 0 ? run->origin[i] : 0);
+	int rank = verdict_rank(run->verdict);
+	if (rank > s->worst)
+		s->worst = (uint8_t)rank;
+}
+
+static uint16_t
+clamp16(long x)
+{
+	return x < 0 ? 0 : x > 65535 ? 65535 : (uint16_t)x;
+}
+
+/* Keep one run in e's ring of recent runs, in time order (the oldest goes
+ * when it is full; a run older than all of a full ring is not kept). */
+static void
+recent_add(struct board_entry *e, int64_t at_ms, long requests, long ok, double ttft_ms,
+           double tokens_per_s)
+{
+	if (at_ms <= 0)
+		return;
+	struct recent_run r = {.at_ms = at_ms,
+	                       .ttft_ms = (float)ttft_ms,
+	                       .tokens_per_s = (float)tokens_per_s,
+	                       .requests = clamp16(requests),
+	                       .ok = clamp16(ok)};
+	if (e->n_recent == BOARD_RECENT) {
+		if (at_ms < e->recent[e->recent_start].at_ms)
+			return;
+		e->recent_start = (e->recent_start + 1) % BOARD_RECENT;
+		e->n_recent--;
+	}
+	size_t i = e->n_recent++;
+	/* insertion from the end: runs arrive in order, nearly always */
+	while (i > 0 && e->recent[(e->recent_start + i - 1) % BOARD_RECENT].at_ms > at_ms) {
+		e->recent[(e->recent_start + i) % BOARD_RECENT] =
+		    e->recent[(e->recent_start + i - 1) % BOARD_RECENT];
+		i--;
+	}
+	e->recent[(e->recent_start + i) % BOARD_RECENT] = r;
+}
+
+/* Mark the buckets of ring (of n, each len_ms long) that exist and overlap
+ * [first_ms, last_ms] with a verdict of rank. */
+static void
+ring_mark(struct bucket *ring, size_t n, int64_t len_ms, int64_t first_ms, int64_t last_ms,
+          int rank)
+{
+	int64_t a = first_ms / len_ms, z = last_ms / len_ms;
+	if (z - a >= (int64_t)n)
+		a = z - (int64_t)n + 1;
+	for (int64_t i = a; i <= z; i++) {
+		struct bucket *s = &ring[(size_t)(i % (int64_t)n)];
+		if (i >= 0 && s->index == i && rank > s->worst)
+			s->worst = (uint8_t)rank;
+	}
 }
 
 static void
@@ -453,7 +518,12 @@ board_record(struct board *b, const struct board_run *run)
 	if (run->at_ms > 0) {
 		bucket_add_run(bucket_slot(e->hours, BOARD_HOURS, run->at_ms / HOUR_MS), run);
 		bucket_add_run(bucket_slot(e->days, BOARD_DAYS, run->at_ms / DAY_MS), run);
+		bucket_add_run(bucket_slot(e->slices, BOARD_SLICES, run->at_ms / SLICE_MS), run);
+		if (run->runs > 0)
+			recent_add(e, run->at_ms, run->requests, run->ok_requests, run->ttft_ms,
+			           run->tokens_per_s);
 	}
+	e->seq = ++b->seq;
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -462,13 +532,12 @@ board_record(struct board *b, const struct board_run *run)
 void
 board_bucket(struct board *b, enum store_resolution res, const struct store_bucket *bk)
 {
-	if (res == STORE_MINUTE)
-		return;
 	pthread_rwlock_wrlock(&b->data);
 	struct board_entry *e = entry_get_locked(b, bk->relay, bk->model);
-	struct bucket *s = res == STORE_HOUR
-	                       ? bucket_slot(e->hours, BOARD_HOURS, bk->start_ms / HOUR_MS)
-	                       : bucket_slot(e->days, BOARD_DAYS, bk->start_ms / DAY_MS);
+	struct bucket *s =
+	    res == STORE_MINUTE ? bucket_slot(e->slices, BOARD_SLICES, bk->start_ms / SLICE_MS)
+	    : res == STORE_HOUR ? bucket_slot(e->hours, BOARD_HOURS, bk->start_ms / HOUR_MS)
+	                        : bucket_slot(e->days, BOARD_DAYS, bk->start_ms / DAY_MS);
 	if (s != NULL) {
 		s->runs += (uint32_t)bk->runs;
 		s->requests += (uint32_t)bk->requests;
@@ -485,6 +554,7 @@ board_bucket(struct board *b, enum store_resolution res, const struct store_buck
 		for (int i = 0; i < BOARD_ORIGINS && i < STORE_ORIGINS; i++)
 			s->origin[i] += (uint32_t)bk->origin[i];
 	}
+	e->seq = ++b->seq;
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -542,6 +612,7 @@ board_segment(struct board *b, const struct timeline_segment *seg)
 	s->first_ms = seg->first_ms;
 	s->last_ms = seg->last_ms;
 	s->runs = seg->runs;
+	e->seq = ++b->seq;
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -562,6 +633,7 @@ board_incident(struct board *b, const struct timeline_incident *inc)
 	s->opened_ms = inc->opened_ms;
 	s->resolved_ms = inc->resolved_ms;
 	s->failed_runs = inc->failed_runs;
+	e->seq = ++b->seq;
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -594,6 +666,7 @@ load_summary_cb(const struct store_summary *sum, void *arg)
 	entry_set_latest(e, sum->verdict, sum->reason, findings, sum->last_run_ms, sum->ttft_ms,
 	                 sum->tokens_per_s);
 	entry_set_listing(e, sum->listed, sum->listed_note, sum->listed_models);
+	e->seq = ++b->seq;
 	pthread_rwlock_unlock(&b->data);
 	json_decref(findings);
 }
@@ -616,6 +689,32 @@ load_segment_cb(const struct timeline_segment *seg, void *arg)
 	board_segment(arg, seg);
 }
 
+/* A stored segment's verdict marks the buckets it spans (their worst). */
+static void
+load_worst_cb(const struct timeline_segment *seg, void *arg)
+{
+	struct board *b = arg;
+	int rank = verdict_rank(seg->verdict);
+	if (rank == 0)
+		return;
+	pthread_rwlock_wrlock(&b->data);
+	struct board_entry *e = entry_get_locked(b, seg->relay, seg->model);
+	ring_mark(e->days, BOARD_DAYS, DAY_MS, seg->first_ms, seg->last_ms, rank);
+	ring_mark(e->hours, BOARD_HOURS, HOUR_MS, seg->first_ms, seg->last_ms, rank);
+	ring_mark(e->slices, BOARD_SLICES, SLICE_MS, seg->first_ms, seg->last_ms, rank);
+	pthread_rwlock_unlock(&b->data);
+}
+
+static void
+load_recent_cb(const struct store_run_point *r, void *arg)
+{
+	struct board *b = arg;
+	pthread_rwlock_wrlock(&b->data);
+	struct board_entry *e = entry_get_locked(b, r->relay, r->model);
+	recent_add(e, r->started_ms, r->requests, r->ok_requests, r->ttft_ms, r->tokens_per_s);
+	pthread_rwlock_unlock(&b->data);
+}
+
 static void
 load_incident_cb(const struct timeline_incident *inc, void *arg)
 {
@@ -626,16 +725,28 @@ int
 board_load(struct board *b, struct store *s, char *err, size_t errlen)
 {
 	int64_t now = wall_ms();
-	struct load_ctx hours = {b, STORE_HOUR}, days = {b, STORE_DAY};
+	struct load_ctx hours = {b, STORE_HOUR}, days = {b, STORE_DAY}, minutes = {b, STORE_MINUTE};
 	if (store_each_summary(s, DAY_MS, load_summary_cb, b) != 0 ||
+	    store_each_bucket(s, STORE_MINUTE, (now / SLICE_MS - BOARD_SLICES + 1) * SLICE_MS,
+	                      load_bucket_cb, &minutes) != 0 ||
 	    store_each_bucket(s, STORE_HOUR, (now / HOUR_MS - BOARD_HOURS + 1) * HOUR_MS,
 	                      load_bucket_cb, &hours) != 0 ||
 	    store_each_bucket(s, STORE_DAY, (now / DAY_MS - BOARD_DAYS + 1) * DAY_MS,
 	                      load_bucket_cb, &days) != 0 ||
 	    store_each_segment(s, BOARD_SEGMENTS, load_segment_cb, b) != 0 ||
+	    store_each_segment(s, BOARD_WORST_SEGMENTS, load_worst_cb, b) != 0 ||
+	    store_each_recent_run(s, now - DAY_MS, BOARD_RECENT, load_recent_cb, b) != 0 ||
 	    store_each_incident(s, BOARD_INCIDENTS, load_incident_cb, b) != 0) {
 		snprintf(err, errlen, "cannot read the stored history");
 		return -1;
+	}
+	char title[512];
+	if (!b->title_given && store_title(s, title, sizeof title) == 1) {
+		pthread_rwlock_wrlock(&b->data);
+		free(b->title);
+		b->title = utf8_sanitize(title, strlen(title), 200);
+		pthread_rwlock_unlock(&b->data);
+		bump(b, 0);
 	}
 	struct store_stats st;
 	struct store_retention r;
@@ -655,6 +766,53 @@ view_locked(struct board *b, struct board_view *v)
 	v->n_relays = b->n_relays;
 	v->about = &b->about;
 	v->now_ms = wall_ms();
+	v->static_copy = b->static_copy;
+	v->seq = b->seq;
+}
+
+uint64_t
+board_seq(struct board *b)
+{
+	pthread_rwlock_rdlock(&b->data);
+	uint64_t seq = b->seq;
+	pthread_rwlock_unlock(&b->data);
+	return seq;
+}
+
+uint64_t
+board_events(struct board *b, uint64_t since, size_t max, struct buf *out)
+{
+	pthread_rwlock_rdlock(&b->data);
+	struct board_view v;
+	view_locked(b, &v);
+	uint64_t upto = since > b->seq ? 0 : since; /* an id from before a restart: all */
+	size_t sent = 0;
+	for (;;) {
+		/* the entry changed next after upto: events go out in change order */
+		struct board_entry *next = NULL;
+		for (size_t i = 0; i < b->n; i++)
+			if (b->entries[i]->seq > upto &&
+			    (next == NULL || b->entries[i]->seq < next->seq))
+				next = b->entries[i];
+		if (next == NULL || sent == max)
+			break;
+		buf_putf(out, "event: entry\nid: %llu\ndata: ", (unsigned long long)next->seq);
+		json_emit(out, relay_entry_json(&v, next)); /* compact: one line */
+		buf_puts(out, "\n\n");
+		upto = next->seq;
+		sent++;
+	}
+	pthread_rwlock_unlock(&b->data);
+	return upto;
+}
+
+void
+board_set_static(struct board *b)
+{
+	pthread_rwlock_wrlock(&b->data);
+	b->static_copy = 1;
+	pthread_rwlock_unlock(&b->data);
+	bump(b, 0);
 }
 
 void

@@ -65,8 +65,10 @@ void board_billing(struct board *b, const char *relay, const char *text, int bad
  * why NULL: it runs again. */
 void board_not_running(struct board *b, const char *relay, const char *model, const char *why);
 /*
- * Record a run's outcome. findings is borrowed (copied). The counts go into
- * the hour and day buckets of at_ms; ttft_ms/tokens_per_s < 0 are unknown.
+ * Record a run's outcome. findings is borrowed (copied). The counts and the
+ * verdict (each bucket keeps its worst) go into the 5-minute slice, hour
+ * and day buckets of at_ms, and the run into the recent ring (percentiles,
+ * time up); ttft_ms/tokens_per_s < 0 are unknown.
  * errors (may be NULL) counts the run's requests by error class.
  */
 struct board_run {
@@ -93,16 +95,22 @@ void board_record(struct board *b, const struct board_run *run);
 /* Insert or update a verdict segment / an incident (by id). */
 void board_segment(struct board *b, const struct timeline_segment *seg);
 void board_incident(struct board *b, const struct timeline_incident *inc);
-/* Add a stored rollup bucket (hour or day; minutes are ignored). */
+/* Add a stored rollup bucket (a minute one goes into its 5-minute slice). */
 void board_bucket(struct board *b, enum store_resolution res, const struct store_bucket *bk);
+/* The documents are for a static copy (`assay export`): absolute times
+ * instead of "3 min ago", which a file would freeze. */
+void board_set_static(struct board *b);
 /* Database figures for /about. */
 void board_set_about(struct board *b, const struct store_stats *st,
                      const struct store_retention *r);
 
 /*
- * Load everything the pages show from s: latest verdicts, 8 days of hour
- * buckets, 92 days of day buckets, recent segments and incidents. 0, or -1
- * with a message in err.
+ * Load everything the pages show from s: latest verdicts, 12 hours of
+ * minute buckets (into 5-minute slices), 8 days of hour buckets, 92 days of
+ * day buckets (each marked with the worst verdict of the stored segments
+ * it overlaps), the last day's runs one by one (at most BOARD_RECENT each),
+ * recent segments and incidents, and the stored title when board_new had
+ * none. 0, or -1 with a message in err.
  */
 int board_load(struct board *b, struct store *s, char *err, size_t errlen);
 
@@ -130,6 +138,18 @@ long board_relay_by_key(struct board *b, const char *key);
 long board_relay_of_endpoint(struct board *b, const char *key);
 /* Is name a model key some entry has? */
 int board_has_model_key(struct board *b, const char *key);
+
+/*
+ * Server-Sent Events (web/server.c, GET /api/v1/events): the board counts
+ * its entries' changes; board_events appends an "entry" event (id: the
+ * change's number, data: the entry as in /api/v1/relays) for each entry
+ * changed after since, oldest change first, at most max of them, and
+ * returns the number of the last one sent (since when none; 0 restarts
+ * from the beginning when since is newer than the board, as after a
+ * restart).
+ */
+uint64_t board_seq(struct board *b);
+uint64_t board_events(struct board *b, uint64_t since, size_t max, struct buf *out);
 
 /* Run fn with the read lock held over the current view (export, tests). */
 void board_with_view(struct board *b, void (*fn)(const struct board_view *v, void *arg), void *arg);

@@ -153,3 +153,99 @@ slugify(const char *s)
 	out[k] = '\0';
 	return out;
 }
+
+static const char *const rank_names[] = {NULL,          "genuine", "inconclusive",
+                                         "unreachable", "suspect", "misbehaving"};
+
+int
+verdict_rank(const char *verdict)
+{
+	if (verdict == NULL)
+		return 0;
+	for (int i = 1; i < 6; i++)
+		if (strcmp(verdict, rank_names[i]) == 0)
+			return i;
+	return 0;
+}
+
+const char *
+verdict_of_rank(int rank)
+{
+	return rank > 0 && rank < 6 ? rank_names[rank] : NULL;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Nearest rank: the smallest value with at least p % of the values at or
+ * below it. */
+static double
+nearest_rank(const double *sorted, long n, double p)
+{
+	long k = (long)ceil(p / 100.0 * (double)n);
+	if (k < 1)
+		k = 1;
+	return sorted[k - 1];
+}
+
+void
+entry_percentiles(const struct board_entry *e, int metric, int64_t since_ms, int64_t now_ms,
+                  double *p50, double *p95, double *p99, long *n)
+{
+	double vals[BOARD_RECENT];
+	long k = 0;
+	for (size_t i = 0; i < e->n_recent; i++) {
+		const struct recent_run *r = &e->recent[(e->recent_start + i) % BOARD_RECENT];
+		double x = metric == 0 ? r->ttft_ms : r->tokens_per_s;
+		if (r->at_ms >= since_ms && r->at_ms <= now_ms && x >= 0)
+			vals[k++] = x;
+	}
+	*n = k;
+	if (k == 0) {
+		*p50 = *p95 = *p99 = -1;
+		return;
+	}
+	qsort(vals, (size_t)k, sizeof vals[0], cmp_double);
+	*p50 = nearest_rank(vals, k, 50);
+	*p95 = nearest_rank(vals, k, 95);
+	*p99 = nearest_rank(vals, k, 99);
+}
+
+double
+entry_time_up(const struct board_entry *e, int64_t since_ms, int64_t now_ms, int64_t *up_ms,
+              int64_t *seen_ms)
+{
+	int64_t up = 0, seen = 0;
+	int down = 0; /* the state since the last run counted */
+	for (size_t i = 0; i < e->n_recent; i++) {
+		const struct recent_run *r = &e->recent[(e->recent_start + i) % BOARD_RECENT];
+		int64_t end;
+		if (i + 1 < e->n_recent)
+			end = e->recent[(e->recent_start + i + 1) % BOARD_RECENT].at_ms;
+		else {
+			int64_t hold = e->interval_ms > 0 ? 2 * e->interval_ms : 15 * 60000LL;
+			end = now_ms < r->at_ms + hold ? now_ms : r->at_ms + hold;
+		}
+		if (r->requests > 0 && r->ok == 0)
+			down = 1;
+		else if (r->ok > 0)
+			down = 0;
+		/* a run with no request at all changes nothing */
+		int64_t a = r->at_ms > since_ms ? r->at_ms : since_ms,
+		        z = end < now_ms ? end : now_ms;
+		if (z <= a)
+			continue;
+		seen += z - a;
+		if (!down)
+			up += z - a;
+	}
+	if (up_ms != NULL)
+		*up_ms = up;
+	if (seen_ms != NULL)
+		*seen_ms = seen;
+	return seen > 0 ? (double)up / (double)seen : -1;
+}

@@ -23,6 +23,10 @@
 #define BOARD_DAYS 92     /* 90 days, and the current one */
 #define BOARD_SEGMENTS 12 /* verdict history kept per relay and model */
 #define BOARD_INCIDENTS 12
+#define BOARD_SLICES 144 /* 12 hours of 5-minute slices: charts from the first run */
+#define BOARD_RECENT 512 /* the latest runs kept one by one (percentiles, time up) */
+
+#define SLICE_MS 300000LL
 
 #define HOUR_MS 3600000LL
 #define DAY_MS 86400000LL
@@ -38,6 +42,21 @@ struct bucket {
 	double ttft_sum, ttft_sq, tps_sum, tps_sq;
 	uint32_t errors[ERR__COUNT];
 	uint32_t origin[BOARD_ORIGINS]; /* rollup_origin's counts */
+	uint8_t worst;                  /* the worst verdict seen (verdict_rank()); 0: none */
+};
+
+/*
+ * Verdicts by how bad a day they make: 0 none, 1 genuine, 2 inconclusive,
+ * 3 unreachable, 4 suspect, 5 misbehaving. A day bar shows its worst.
+ */
+int verdict_rank(const char *verdict);
+const char *verdict_of_rank(int rank); /* NULL for 0 */
+
+/* One run as the pages remember it (the latest BOARD_RECENT of them). */
+struct recent_run {
+	int64_t at_ms;
+	float ttft_ms, tokens_per_s; /* the run's medians; < 0 unknown */
+	uint16_t requests, ok;
 };
 
 struct segment {
@@ -61,6 +80,7 @@ struct board_entry {
 	char *key;       /* endpoint key for URLs: "relay_model", slugged, unique */
 	char *model_key; /* the model's slug, for leaderboard filters */
 	struct board_relay *group;
+	uint64_t seq;  /* the board's change count at its latest change (events) */
 	char *verdict; /* NULL while pending */
 	char *reason;
 	char *not_running; /* the config keeps it from running: why (NULL: runs) */
@@ -79,6 +99,10 @@ struct board_entry {
 	                   * after the first run) */
 	struct bucket hours[BOARD_HOURS];
 	struct bucket days[BOARD_DAYS];
+	struct bucket slices[BOARD_SLICES];     /* by 5-minute slice (minute rollups) */
+	struct recent_run recent[BOARD_RECENT]; /* a ring in time order from
+	                                         * recent_start; n_recent used */
+	size_t recent_start, n_recent;
 	struct segment segments[BOARD_SEGMENTS]; /* oldest first */
 	size_t n_segments;
 	struct incident incidents[BOARD_INCIDENTS]; /* oldest first */
@@ -111,6 +135,8 @@ struct board_view {
 	size_t n_relays;
 	const struct board_about *about;
 	int64_t now_ms;
+	int static_copy; /* rendered for `assay export`: absolute times only */
+	uint64_t seq;    /* the board's change count (the events' ids) */
 };
 
 /* Windows the pages show. */
@@ -157,6 +183,26 @@ struct score {
 	double value, lo, hi;
 };
 void entry_score(const struct board_entry *e, int64_t now_ms, struct score *out);
+
+/*
+ * Percentiles (0-100) of the per-run medians of TTFT (metric 0) or tokens/s
+ * (metric 1) of e's runs since since_ms, from the runs kept one by one
+ * (nearest rank). *n gets how many runs had one; the values are -1 when
+ * none.
+ */
+void entry_percentiles(const struct board_entry *e, int metric, int64_t since_ms, int64_t now_ms,
+                       double *p50, double *p95, double *p99, long *n);
+
+/*
+ * Time up since since_ms, from the runs kept one by one: a run with
+ * requests but no success is down from its start until the next run with
+ * a success; any other run is up until the next run; the last run's state
+ * holds until now (for at most two intervals, or 15 minutes without one).
+ * *up_ms and *seen_ms get the time up and the time covered; -1 for the
+ * share when nothing is covered.
+ */
+double entry_time_up(const struct board_entry *e, int64_t since_ms, int64_t now_ms, int64_t *up_ms,
+                     int64_t *seen_ms);
 
 /* A URL-safe slug of s: [a-z0-9._-], other bytes as '-'; caller frees. */
 char *slugify(const char *s);

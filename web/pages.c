@@ -460,6 +460,31 @@ duration_text(char *out, size_t n, int64_t ms)
 		snprintf(out, n, "%lld d %lld h", (long long)(m / 1440), (long long)(m / 60 % 24));
 }
 
+/* p50 / p95 / p99 of the runs' TTFT and tokens/s medians over 24 h. */
+static void
+relay_percentiles(struct buf *b, const struct board_entry *e, int64_t now_ms)
+{
+	buf_puts(b, "<div class=\"scroll\"><table class=\"pct\"><thead><tr><th>Last 24 h</th>"
+	            "<th class=\"num\">p50</th><th class=\"num\">p95</th>"
+	            "<th class=\"num\">p99</th><th class=\"num\">runs</th></tr></thead><tbody>");
+	static const char *const what[2] = {"TTFT (ms)", "Tokens/s"};
+	for (int m = 0; m < 2; m++) {
+		double p[3];
+		long n;
+		entry_percentiles(e, m, now_ms - DAY_MS, now_ms, &p[0], &p[1], &p[2], &n);
+		buf_putf(b, "<tr><td>%s</td>", what[m]);
+		for (int k = 0; k < 3; k++) {
+			if (p[k] >= 0)
+				buf_putf(b, "<td class=\"num\">%.0f</td>", p[k]);
+			else
+				buf_puts(b, "<td class=\"num\">&ndash;</td>");
+		}
+		buf_putf(b, "<td class=\"num\">%ld</td></tr>", n);
+	}
+	buf_puts(b, "</tbody></table></div><p class=\"sub\">Percentiles of each run's median "
+	            "(a run sends several requests), nearest rank.</p>");
+}
+
 static void
 relay_model_section(struct buf *b, const struct board_view *v, const struct board_entry *e)
 {
@@ -478,9 +503,9 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 		buf_puts(b, "</div><div class=\"reason risk\"><b>At risk:</b> ");
 		html_escape(b, e->at_risk);
 	}
-	char when[64], ago[32];
+	char when[64], ago[64];
 	render_time(when, sizeof when, e->last_run_ms);
-	format_ago(ago, sizeof ago, e->last_run_ms, v->now_ms);
+	view_ago(v, ago, sizeof ago, e->last_run_ms);
 	buf_putf(b, " · last audit <span title=\"%s\">%s</span> · API ", when, ago);
 	html_escape(b, e->api);
 	buf_puts(b, "</div>");
@@ -508,10 +533,27 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 			buf_putf(b, "<div><b>&ndash;</b>uptime %s</div>", window_names[i]);
 		}
 	}
+	int64_t up_ms, seen_ms;
+	double tu = entry_time_up(e, v->now_ms - DAY_MS, v->now_ms, &up_ms, &seen_ms);
+	if (tu >= 0) {
+		char pct[32], d[48], o[48];
+		format_percent(pct, sizeof pct, tu);
+		duration_text(d, sizeof d, seen_ms - up_ms);
+		duration_text(o, sizeof o, seen_ms);
+		buf_putf(b,
+		         "<div><b>%s</b>time up 24h <span class=\"ci\">down %s of %s "
+		         "observed</span></div>",
+		         pct, d, o);
+	} else {
+		buf_puts(b, "<div><b>&ndash;</b>time up 24h</div>");
+	}
 	buf_puts(b, "</div>");
+	relay_percentiles(b, e, v->now_ms);
 	svg_day_bars(b, e, v->now_ms);
-	buf_puts(b, "<div class=\"axis\"><span>90 days ago</span><span>today</span></div>"
-	            "<div class=\"charts\">");
+	svg_day_axis(b, v->now_ms);
+	buf_puts(b, "<div class=\"charts\">");
+	svg_chart(b, e, 0, CHART_RECENT, v->now_ms);
+	svg_chart(b, e, 1, CHART_RECENT, v->now_ms);
 	svg_chart(b, e, 0, 0, v->now_ms);
 	svg_chart(b, e, 1, 0, v->now_ms);
 	svg_chart(b, e, 0, 1, v->now_ms);
@@ -624,7 +666,10 @@ render_relay_html(const struct board_view *v, long relay_id, struct buf *b)
 	html_escape(b, r->name);
 	buf_putf(b,
 	         "</h1><p class=\"lead\">%zu model%s audited. Uptime is the share of probe "
-	         "requests that succeeded; bars show one day each (hover for the figures).</p>",
+	         "requests that succeeded; time up the share of time the relay answered (a run "
+	         "without one success is down until the next good run); bars show one day "
+	         "each, coloured by the day's worst verdict and its uptime (hover for the "
+	         "figures).</p>",
 	         r->n, r->n == 1 ? "" : "s");
 	/* one row a model: its verdict and what the relay's own model list
 	 * (GET /v1/models) said of it at the latest audit */
@@ -638,7 +683,7 @@ render_relay_html(const struct board_view *v, long relay_id, struct buf *b)
 		buf_puts(b, "\">");
 		html_escape(b, e->model);
 		buf_puts(b, "</a></td><td>");
-		verdict_pill(b, e->verdict);
+		verdict_pill(b, e->not_running ? "not running" : e->verdict);
 		buf_puts(b, "</td><td class=\"listed\"");
 		if (e->listed_note != NULL) {
 			buf_puts(b, " title=\"");
@@ -678,6 +723,9 @@ bucket_json(const struct bucket *bk, int64_t start_ms)
 		return j;
 	}
 	json_object_set_new(j, "runs", json_integer(bk->runs));
+	json_object_set_new(j, "worst_verdict",
+	                    verdict_of_rank(bk->worst) ? json_string(verdict_of_rank(bk->worst))
+	                                               : json_null());
 	json_object_set_new(j, "requests", json_integer(bk->requests));
 	json_object_set_new(j, "ok_requests", json_integer(bk->ok));
 	json_object_set_new(j, "uptime",
@@ -751,6 +799,8 @@ entry_json(const struct board_view *v, const struct board_entry *e)
 		json_object_set_new(wins, window_names[i], x);
 	}
 	json_object_set_new(j, "windows", wins);
+	json_object_set_new(j, "time_up", time_up_json(e, v->now_ms));
+	json_object_set_new(j, "percentiles", percentiles_json(e, v->now_ms));
 	json_t *days = json_array();
 	int64_t today = v->now_ms / DAY_MS;
 	for (int64_t d = today - 89; d <= today; d++)
@@ -763,6 +813,12 @@ entry_json(const struct board_view *v, const struct board_entry *e)
 		json_array_append_new(
 		    hours, bucket_json(bucket_at(e->hours, BOARD_HOURS, h), h * HOUR_MS));
 	json_object_set_new(j, "hours", hours);
+	json_t *slices = json_array();
+	int64_t slice = v->now_ms / SLICE_MS;
+	for (int64_t k = slice - BOARD_SLICES + 1; k <= slice; k++)
+		json_array_append_new(
+		    slices, bucket_json(bucket_at(e->slices, BOARD_SLICES, k), k * SLICE_MS));
+	json_object_set_new(j, "slices_5min", slices);
 	/* newest first, in the stored rows' own words */
 	json_t *hist = json_array();
 	for (size_t i = e->n_segments; i-- > 0;) {
@@ -912,7 +968,10 @@ render_about_html(const struct board_view *v, struct buf *b)
 	         "page, JSON and badges</li><li><code>api/v1/endpoints/{key}/uptimes/{24h|7d|30d|"
 	         "90d}/badge.svg</code>, <code>…/response-times/{window}/badge.svg</code>, "
 	         "<code>…/verdict/badge.svg</code> (and <code>badge.json</code> for shields.io)"
-	         "</li><li><code>/metrics</code>: Prometheus text format (live server)</li></ul>"
+	         "</li><li><code>/metrics</code>: Prometheus text format (live server)</li>"
+	         "<li><code>/api/v1/events</code>: Server-Sent Events, an <code>entry</code> "
+	         "event (the relay's <code>api/v1/relays</code> element) at each change (live "
+	         "server)</li></ul>"
 	         "</div>",
 	         s);
 	page_end(b, v, "");

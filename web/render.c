@@ -90,7 +90,10 @@ const char render_stylesheet[] =
     "svg{display:block;max-width:100%;height:auto}"
     ".bars rect.b0{fill:var(--empty)}.bars rect.b1{fill:var(--good)}"
     ".bars rect.b2{fill:var(--good2)}.bars rect.b3{fill:var(--warn)}"
-    ".bars rect.b4{fill:var(--bad)}.bars rect:hover{opacity:.7}"
+    ".bars rect.b4{fill:var(--bad)}.bars rect.bm{fill:var(--bad)}"
+    ".bars rect.bs{fill:var(--warn)}.bars rect:hover{opacity:.7}"
+    "tr.barrow td{border-top:0;padding-top:0}tr.barrow .bars{height:22px;display:block}"
+    "tr.barrow .axis{margin-top:2px}"
     ".axis{display:flex;justify-content:space-between;color:var(--muted);font-size:12px;"
     "margin-top:2px}"
     ".charts{display:grid;grid-template-columns:1fr 1fr;gap:12px;margin-top:8px}"
@@ -98,7 +101,8 @@ const char render_stylesheet[] =
     ".chart h3{margin:0 0 4px;font-size:13px;color:var(--muted);font-weight:600}"
     ".chart .line{fill:none;stroke:var(--chart);stroke-width:1.6;"
     "vector-effect:non-scaling-stroke}"
-    ".chart .area{fill:var(--band)}.chart .grid{stroke:var(--line);stroke-width:1;"
+    ".chart .dot{fill:var(--chart)}.chart .area{fill:var(--band)}.chart "
+    ".grid{stroke:var(--line);stroke-width:1;"
     "vector-effect:non-scaling-stroke}.chart text{fill:var(--muted);font-size:11px}"
     ".chart .pt{fill:transparent}.chart .pt:hover{fill:var(--chart)}"
     ".cols{display:grid;grid-template-columns:1fr 1fr;gap:14px}"
@@ -186,6 +190,21 @@ format_ago(char *out, size_t n, int64_t ms, int64_t now_ms)
 		snprintf(out, n, "%lld d ago", (long long)(s / 86400));
 }
 
+static json_t *
+real_or_null(double x)
+{
+	return x >= 0 ? json_real(x) : json_null();
+}
+
+void
+view_ago(const struct board_view *v, char *out, size_t n, int64_t ms)
+{
+	if (v->static_copy)
+		render_time(out, n, ms);
+	else
+		format_ago(out, n, ms, v->now_ms);
+}
+
 void
 format_percent(char *out, size_t n, double ratio)
 {
@@ -226,10 +245,14 @@ page_begin(struct buf *b, const struct board_view *v, const char *root, const ch
 		buf_puts(b, " · ");
 		html_escape(b, v->title);
 	}
+	/* the live front page: without script, a reload a minute */
+	int live = strcmp(nav, "status") == 0 && !v->static_copy;
 	buf_putf(b,
-	         "</title><link rel=\"stylesheet\" href=\"%sassets/style.css\"></head><body>"
+	         "</title><link rel=\"stylesheet\" href=\"%sassets/style.css\">%s</head><body>"
 	         "<div class=\"top\"><div class=\"in\"><a class=\"brand\" href=\"%sindex.html\">",
-	         root, root);
+	         root,
+	         live ? "<noscript><meta http-equiv=\"refresh\" content=\"60\"></noscript>" : "",
+	         root);
 	html_escape(b, v->title);
 	static const char *const items[][2] = {{"status", "index.html"},
 	                                       {"leaderboard", "leaderboard/index.html"},
@@ -405,12 +428,12 @@ status_by_relay(const struct board_view *v, struct buf *b)
 			verdict_pill(b, e->not_running ? "not running" : e->verdict);
 			buf_puts(b, "</span>");
 		}
-		char ago[32];
+		char ago[64];
 		buf_puts(b, "</td><td class=\"num\">");
 		put_ok_share(b, d.ok, d.requests);
 		buf_puts(b, "</td><td class=\"num opt\">");
 		put_ok_share(b, m.ok, m.requests);
-		format_ago(ago, sizeof ago, last, v->now_ms);
+		view_ago(v, ago, sizeof ago, last);
 		buf_putf(b, "</td><td class=\"num opt\">%s</td></tr>", ago);
 	}
 	buf_puts(b, "</tbody></table></div>");
@@ -419,12 +442,12 @@ status_by_relay(const struct board_view *v, struct buf *b)
 void
 render_status_html(const struct board_view *v, struct buf *b)
 {
-	int counts[6] = {0};
-	static const char *const order[] = {"genuine",      "suspect",     "misbehaving",
-	                                    "inconclusive", "unreachable", "pending"};
+	int counts[7] = {0};
+	static const char *const order[] = {"genuine",     "suspect", "misbehaving", "inconclusive",
+	                                    "unreachable", "pending", "not running"};
 	for (size_t i = 0; i < v->n; i++) {
-		int k = 5;
-		for (int j = 0; j < 5; j++)
+		int k = v->entries[i]->not_running ? 6 : 5; /* as its pill says */
+		for (int j = 0; j < 5 && k == 5; j++)
 			if (v->entries[i]->verdict && strcmp(v->entries[i]->verdict, order[j]) == 0)
 				k = j;
 		counts[k]++;
@@ -437,27 +460,37 @@ render_status_html(const struct board_view *v, struct buf *b)
 	         "availability and speed. Each finding shows its confidence and numbers.</p>"
 	         "<div class=\"summary\">",
 	         v->n, v->n == 1 ? "" : "s");
-	for (int j = 0; j < 6; j++)
-		buf_putf(b, "<div><b>%d</b>%s</div>", counts[j], order[j]);
+	for (int j = 0; j < 7; j++)
+		if (j < 6 || counts[j] > 0) /* "not running" only when some are */
+			buf_putf(b, "<div><b>%d</b>%s</div>", counts[j], order[j]);
 	if (v->n > STATUS_ROWS_MAX) {
 		buf_puts(b, "</div>");
 		status_by_relay(v, b);
 		page_end(b, v, "");
 		return;
 	}
-	buf_puts(b, "</div><div class=\"tablecard scroll\"><table><thead><tr><th>Relay</th>"
-	            "<th class=\"opt\">Model</th><th>Verdict</th><th class=\"num\">Uptime 24h</th>"
+	buf_puts(b, "</div><p class=\"sub\">Uptime: the share of probe requests that succeeded; "
+	            "time up: the share of time the relay answered (a run without one success "
+	            "is down until the next good run). The bar under each row is 90 days, one "
+	            "cell a day, coloured by the day's worst verdict and its uptime.</p>"
+	            "<div class=\"tablecard scroll\"><table><thead><tr><th>Relay</th>"
+	            "<th class=\"opt\">Model</th><th>Verdict</th><th class=\"num\">Uptime 24h"
+	            "<div class=\"sub\">requests</div></th><th class=\"num opt\">Time up 24h</th>"
 	            "<th class=\"num opt\">30 d</th><th class=\"num opt\">TTFT</th>"
 	            "<th class=\"num opt\">Tokens/s</th><th class=\"num opt\">Last audit</th>"
-	            "</tr></thead><tbody>");
+	            "</tr></thead>");
+	/* the rows the live script (assets/live.js) updates, from change seq */
+	buf_putf(b, "<tbody id=\"live\" data-seq=\"%llu\">", (unsigned long long)v->seq);
 	for (size_t i = 0; i < v->n; i++) {
 		const struct board_entry *e = v->entries[i];
 		struct window d, m;
 		entry_window(e, WIN_24H, v->now_ms, &d);
 		entry_window(e, WIN_30D, v->now_ms, &m);
-		buf_puts(b, "<tr>");
+		buf_puts(b, "<tr id=\"row-");
+		html_escape(b, e->key);
+		buf_puts(b, "\">");
 		name_cells(b, "", e);
-		buf_puts(b, "<td>");
+		buf_puts(b, "<td class=\"verdict\">");
 		verdict_pill(b, e->not_running ? "not running" : e->verdict);
 		buf_puts(b, "<div class=\"reason nph\">");
 		html_escape(b, e->not_running ? e->not_running
@@ -469,7 +502,7 @@ render_status_html(const struct board_view *v, struct buf *b)
 		}
 		buf_puts(b, "</div>");
 		render_findings(b, e->findings, 0);
-		buf_puts(b, "</td><td class=\"num\">");
+		buf_puts(b, "</td><td class=\"num up24\">");
 		char pct[32];
 		if (d.requests > 0) {
 			format_percent(pct, sizeof pct, (double)d.ok / (double)d.requests);
@@ -477,31 +510,123 @@ render_status_html(const struct board_view *v, struct buf *b)
 		} else {
 			buf_puts(b, "&ndash;");
 		}
-		buf_puts(b, "</td><td class=\"num opt\">");
+		buf_puts(b, "</td><td class=\"num opt timeup\">");
+		double tu = entry_time_up(e, v->now_ms - DAY_MS, v->now_ms, NULL, NULL);
+		if (tu >= 0) {
+			format_percent(pct, sizeof pct, tu);
+			buf_puts(b, pct);
+		} else {
+			buf_puts(b, "&ndash;");
+		}
+		buf_puts(b, "</td><td class=\"num opt up30\">");
 		put_ok_share(b, m.ok, m.requests);
-		buf_puts(b, "</td><td class=\"num opt\">");
+		buf_puts(b, "</td><td class=\"num opt ttft\">");
 		if (e->ttft_ms >= 0)
 			buf_putf(b, "%.0f ms", e->ttft_ms);
 		else
 			buf_puts(b, "&ndash;");
-		buf_puts(b, "</td><td class=\"num opt\">");
+		buf_puts(b, "</td><td class=\"num opt tps\">");
 		if (e->tokens_per_s >= 0)
 			buf_putf(b, "%.0f", e->tokens_per_s);
 		else
 			buf_puts(b, "&ndash;");
-		char when[64], ago[32];
+		char when[64], ago[64];
 		render_time(when, sizeof when, e->last_run_ms);
-		format_ago(ago, sizeof ago, e->last_run_ms, v->now_ms);
-		buf_putf(b, "</td><td class=\"num opt\" title=\"%s\">%s</td></tr>", when, ago);
+		view_ago(v, ago, sizeof ago, e->last_run_ms);
+		buf_putf(b, "</td><td class=\"num opt last\" title=\"%s\"", when);
+		if (!v->static_copy)
+			buf_putf(b, " data-ms=\"%lld\"", (long long)e->last_run_ms);
+		buf_putf(b, ">%s</td></tr>", ago);
+		buf_puts(b, "<tr class=\"barrow\"><td colspan=\"9\">");
+		svg_day_bars(b, e, v->now_ms);
+		buf_puts(b, "</td></tr>");
 	}
-	buf_puts(b, "</tbody></table></div>");
+	buf_puts(b, "</tbody></table></div><p class=\"sub\" id=\"live-note\" role=\"status\"></p>");
+	if (!v->static_copy)
+		buf_puts(b, "<script src=\"assets/live.js\" defer></script>");
 	page_end(b, v, "");
 }
 
-static json_t *
-real_or_null(double x)
+json_t *
+percentiles_json(const struct board_entry *e, int64_t now_ms)
 {
-	return x >= 0 ? json_real(x) : json_null();
+	json_t *j = json_object();
+	json_object_set_new(j, "of", json_string("per-run medians"));
+	json_object_set_new(j, "window", json_string("24h"));
+	json_object_set_new(j, "max_runs", json_integer(BOARD_RECENT)); /* the latest kept */
+	static const char *const names[2] = {"ttft_ms", "tokens_per_s"};
+	for (int m = 0; m < 2; m++) {
+		double p50, p95, p99;
+		long n;
+		entry_percentiles(e, m, now_ms - DAY_MS, now_ms, &p50, &p95, &p99, &n);
+		json_object_set_new(j, names[m],
+		                    json_pack("{s:o, s:o, s:o, s:I}", "p50", real_or_null(p50),
+		                              "p95", real_or_null(p95), "p99", real_or_null(p99),
+		                              "runs", (json_int_t)n));
+	}
+	return j;
+}
+
+json_t *
+time_up_json(const struct board_entry *e, int64_t now_ms)
+{
+	int64_t up, seen;
+	double share = entry_time_up(e, now_ms - DAY_MS, now_ms, &up, &seen);
+	return json_pack("{s:s, s:o, s:I, s:I}", "window", "24h", "share", real_or_null(share),
+	                 "up_ms", (json_int_t)up, "observed_ms", (json_int_t)seen);
+}
+
+json_t *
+relay_entry_json(const struct board_view *v, const struct board_entry *e)
+{
+	struct window d;
+	entry_window(e, WIN_24H, v->now_ms, &d);
+	struct score sc;
+	entry_score(e, v->now_ms, &sc);
+	json_t *j = json_object();
+	json_object_set_new(j, "relay", json_string(e->relay));
+	json_object_set_new(j, "model", json_string(e->model));
+	json_object_set_new(j, "api", json_string(e->api ? e->api : "openai"));
+	json_object_set_new(j, "verdict", e->verdict ? json_string(e->verdict) : json_null());
+	json_object_set_new(j, "reason", json_string(e->reason ? e->reason : ""));
+	json_object_set_new(j, "not_running",
+	                    e->not_running ? json_string(e->not_running) : json_null());
+	json_object_set_new(j, "at_risk", e->at_risk ? json_string(e->at_risk) : json_null());
+	json_object_set_new(j, "findings", json_deep_copy(e->findings));
+	json_object_set_new(j, "last_run_ms",
+	                    e->last_run_ms ? json_integer(e->last_run_ms) : json_null());
+	/* runs, requests, ok_requests, success_rate, tokens_spent: last 24 h */
+	json_object_set_new(j, "runs", json_integer(d.runs));
+	json_object_set_new(j, "requests", json_integer(d.requests));
+	json_object_set_new(j, "ok_requests", json_integer(d.ok));
+	json_object_set_new(j, "success_rate",
+	                    d.requests ? json_real((double)d.ok / (double)d.requests)
+	                               : json_null());
+	json_object_set_new(j, "ttft_ms", real_or_null(e->ttft_ms));
+	json_object_set_new(j, "tokens_per_s", real_or_null(e->tokens_per_s));
+	json_object_set_new(j, "tokens_spent", json_integer((json_int_t)d.tokens));
+	/* added in schema 2 of the pages */
+	json_object_set_new(j, "key", json_string(e->key));
+	json_object_set_new(j, "relay_key", json_string(e->group->key));
+	json_object_set_new(j, "billing",
+	                    e->group->billing ? json_string(e->group->billing) : json_null());
+	json_object_set_new(j, "window", json_string("24h"));
+	json_t *up = json_object();
+	for (int w = 0; w < WIN__COUNT; w++) {
+		struct window x;
+		entry_window(e, (enum window_id)w, v->now_ms, &x);
+		json_object_set_new(up, window_names[w],
+		                    x.requests ? json_real((double)x.ok / (double)x.requests)
+		                               : json_null());
+	}
+	json_object_set_new(j, "uptime", up);
+	json_object_set_new(j, "score", sc.ranked ? json_real(sc.value) : json_null());
+	json_object_set_new(j, "interval_ms", json_integer(e->interval_ms));
+	/* schema 3: "uptime" is the share of requests; "time_up" the share
+	 * of time up; percentiles of the runs' medians */
+	json_object_set_new(j, "time_up", time_up_json(e, v->now_ms));
+	json_object_set_new(j, "percentiles", percentiles_json(e, v->now_ms));
+	return j;
 }
 
 void
@@ -509,56 +634,8 @@ render_relays_json(const struct board_view *v, struct buf *out)
 {
 	json_t *root = json_object();
 	json_t *arr = json_array();
-	for (size_t i = 0; i < v->n; i++) {
-		const struct board_entry *e = v->entries[i];
-		struct window d;
-		entry_window(e, WIN_24H, v->now_ms, &d);
-		struct score sc;
-		entry_score(e, v->now_ms, &sc);
-		json_t *j = json_object();
-		json_object_set_new(j, "relay", json_string(e->relay));
-		json_object_set_new(j, "model", json_string(e->model));
-		json_object_set_new(j, "api", json_string(e->api ? e->api : "openai"));
-		json_object_set_new(j, "verdict",
-		                    e->verdict ? json_string(e->verdict) : json_null());
-		json_object_set_new(j, "reason", json_string(e->reason ? e->reason : ""));
-		json_object_set_new(j, "not_running",
-		                    e->not_running ? json_string(e->not_running) : json_null());
-		json_object_set_new(j, "at_risk",
-		                    e->at_risk ? json_string(e->at_risk) : json_null());
-		json_object_set_new(j, "findings", json_deep_copy(e->findings));
-		json_object_set_new(j, "last_run_ms",
-		                    e->last_run_ms ? json_integer(e->last_run_ms) : json_null());
-		/* runs, requests, ok_requests, success_rate, tokens_spent: last 24 h */
-		json_object_set_new(j, "runs", json_integer(d.runs));
-		json_object_set_new(j, "requests", json_integer(d.requests));
-		json_object_set_new(j, "ok_requests", json_integer(d.ok));
-		json_object_set_new(j, "success_rate",
-		                    d.requests ? json_real((double)d.ok / (double)d.requests)
-		                               : json_null());
-		json_object_set_new(j, "ttft_ms", real_or_null(e->ttft_ms));
-		json_object_set_new(j, "tokens_per_s", real_or_null(e->tokens_per_s));
-		json_object_set_new(j, "tokens_spent", json_integer((json_int_t)d.tokens));
-		/* added in schema 2 of the pages */
-		json_object_set_new(j, "key", json_string(e->key));
-		json_object_set_new(j, "relay_key", json_string(e->group->key));
-		json_object_set_new(
-		    j, "billing", e->group->billing ? json_string(e->group->billing) : json_null());
-		json_object_set_new(j, "window", json_string("24h"));
-		json_t *up = json_object();
-		for (int w = 0; w < WIN__COUNT; w++) {
-			struct window x;
-			entry_window(e, (enum window_id)w, v->now_ms, &x);
-			json_object_set_new(up, window_names[w],
-			                    x.requests
-			                        ? json_real((double)x.ok / (double)x.requests)
-			                        : json_null());
-		}
-		json_object_set_new(j, "uptime", up);
-		json_object_set_new(j, "score", sc.ranked ? json_real(sc.value) : json_null());
-		json_object_set_new(j, "interval_ms", json_integer(e->interval_ms));
-		json_array_append_new(arr, j);
-	}
+	for (size_t i = 0; i < v->n; i++)
+		json_array_append_new(arr, relay_entry_json(v, v->entries[i]));
 	json_object_set_new(root, "generated_ms", json_integer(v->now_ms));
 	json_object_set_new(root, "relays", arr);
 	json_emit(out, root);

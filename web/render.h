@@ -3,9 +3,10 @@
  *
  * Every string that came from a relay or a config is escaped on output
  * (html_escape for HTML and SVG text, jansson for JSON, prom_escape for
- * metrics); nothing here trusts its input. Pages carry no script, load no
- * font and link only to the site's own stylesheet, with relative links so a
- * static copy works under any path.
+ * metrics); nothing here trusts its input. Pages load no font and link only
+ * to the site's own stylesheet, with relative links so a static copy works
+ * under any path; the live front page alone has a script, the site's own
+ * (assets/live.js, live.c), which a static copy leaves out.
  */
 #ifndef ASSAY_RENDER_H
 #define ASSAY_RENDER_H
@@ -25,6 +26,9 @@ void html_escape(struct buf *b, const char *s);
 void render_time(char *out, size_t n, int64_t ms);
 /* "3 min ago", "2 h ago", "5 d ago". */
 void format_ago(char *out, size_t n, int64_t ms, int64_t now_ms);
+/* "3 min ago" live; in a static copy (v->static_copy), the absolute time,
+ * which does not go stale. */
+void view_ago(const struct board_view *v, char *out, size_t n, int64_t ms);
 /* "99.95%" with as many decimals as the count deserves. */
 void format_percent(char *out, size_t n, double ratio);
 /*
@@ -48,6 +52,16 @@ void render_findings(struct buf *b, json_t *findings, int open);
 void render_security(struct buf *b, const json_t *security);
 /* Encode j (stolen) as compact ASCII JSON into b. */
 void json_emit(struct buf *b, json_t *j);
+
+/* {"of":"per-run medians","window":"24h","ttft_ms":{"p50","p95","p99","runs"},
+ * "tokens_per_s":{...}}: percentiles of the runs' own medians over 24 h
+ * (the latest BOARD_RECENT runs), nearest rank; null without a run. */
+json_t *percentiles_json(const struct board_entry *e, int64_t now_ms);
+/* {"window":"24h","share","up_ms","observed_ms"}: entry_time_up(). */
+json_t *time_up_json(const struct board_entry *e, int64_t now_ms);
+
+/* One element of /api/v1/relays (and an event's data). */
+json_t *relay_entry_json(const struct board_view *v, const struct board_entry *e);
 
 /* The status overview (/) and /api/v1/relays. */
 void render_status_html(const struct board_view *v, struct buf *out);
@@ -83,10 +97,16 @@ void render_about_html(const struct board_view *v, struct buf *out);
 void render_about_json(const struct board_view *v, struct buf *out);
 
 /* SVG (svg.c). */
-/* 90 one-day bars of e's uptime, each with its day's figures in <title>. */
+/* 90 one-day bars of e, each coloured by its day's worst verdict (red
+ * misbehaving, amber suspect) and else its uptime, grey without data, with
+ * the day's figures in its <title> (date, verdict, uptime, runs). */
 void svg_day_bars(struct buf *b, const struct board_entry *e, int64_t now_ms);
+/* The dates under the bars: the first day's and today's. */
+void svg_day_axis(struct buf *b, int64_t now_ms);
 /* A line chart of e's TTFT (metric 0) or tokens/s (metric 1): hourly over
- * 7 days (daily 0) or daily over 90 days (daily 1). */
+ * 7 days (daily CHART_HOURLY), daily over 90 days (CHART_DAILY) or by
+ * 5-minute slice over 12 hours (CHART_RECENT: from the first run). */
+enum { CHART_HOURLY = 0, CHART_DAILY = 1, CHART_RECENT = 2 };
 void svg_chart(struct buf *b, const struct board_entry *e, int metric, int daily, int64_t now_ms);
 enum badge_kind { BADGE_UPTIME, BADGE_TTFT, BADGE_VERDICT };
 /* A badge for e (window ignored for BADGE_VERDICT), as SVG or as the
@@ -98,6 +118,9 @@ void badge_json(struct buf *b, const struct board_entry *e, enum badge_kind kind
 
 /* Prometheus text format (metrics.c). */
 void render_metrics(const struct board_view *v, struct buf *out);
+
+/* The front page's live updates, served at /assets/live.js (live.c). */
+extern const char render_live_script[];
 
 /* The stylesheet served at /assets/style.css (static). */
 extern const char render_stylesheet[];

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "web/accept.h"
+#include "web/events.h"
 
 #include "base/util.h"
 #include "web/board.h"
@@ -23,18 +25,36 @@
 struct web_server {
 	struct MHD_Daemon *daemon;
 	struct board *board;
+	struct events *events; /* GET /api/v1/events */
 	int port;
 };
 
 static void
 add_security_headers(struct MHD_Response *r)
 {
+	/* script-src 'self': the front page's live updates (assets/live.js,
+	 * no inline script); connect-src 'self': its event stream */
 	MHD_add_response_header(r, "Content-Security-Policy",
 	                        "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+	                        "script-src 'self'; connect-src 'self'; "
 	                        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
+}
+
+/* libmicrohttpd's messages, as its own logger writes them, but for a
+ * reader of the event stream going away (a closed tab), which is how a
+ * stream ends and no error. */
+static void
+log_cb(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char line[1024];
+	vsnprintf(line, sizeof line, fmt, ap);
+	if (strstr(line, "/api/v1/events") != NULL && strstr(line, "no longer available") != NULL)
+		return;
+	fputs(line, stderr);
 }
 
 static enum MHD_Result
@@ -117,6 +137,11 @@ handler_cb(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		                      "method not allowed\n");
 	if (strcmp(url, "/healthz") == 0)
 		return respond_static(c, MHD_HTTP_OK, "text/plain; charset=utf-8", "ok\n");
+	if (strcmp(url, "/api/v1/events") == 0) {
+		const char *since =
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+		return events_respond(w->events, c, since ? since : arg(c, "since"));
+	}
 	struct site_query q = {arg(c, "sort"), arg(c, "order"), arg(c, "model"), arg(c, "page")};
 	struct site_response r;
 	site_get(w->board, url, &q, &r);
@@ -176,22 +201,26 @@ web_start(struct board *board, const char *host, int port, char *err, size_t err
 	}
 	struct web_server *w = xcalloc(1, sizeof *w);
 	w->board = board;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+	w->events = events_new(board);
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+	                 MHD_ALLOW_SUSPEND_RESUME; /* the event streams (web/events.h) */
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = cpus < 2 ? 2 : cpus > 8 ? 8 : (unsigned)cpus;
 	w->daemon = MHD_start_daemon(
-	    flags, (uint16_t)port, NULL, NULL, handler_cb, w, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-	    MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
-	    (unsigned)WEB_MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned)WEB_MAX_CONNECTIONS_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)WEB_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-	    MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+	    flags, (uint16_t)port, NULL, NULL, handler_cb, w, MHD_OPTION_EXTERNAL_LOGGER, log_cb,
+	    NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_MAX_CONNECTIONS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WEB_MAX_CONNECTIONS_PER_IP,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_IDLE_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
+	    (unsigned)1024, MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (w->daemon == NULL) {
 		snprintf(err, errlen, "cannot listen on %s:%d (address in use or not permitted)",
 		         host, port);
+		events_free(w->events);
 		free(w);
 		return NULL;
 	}
@@ -212,6 +241,8 @@ web_stop(struct web_server *w)
 {
 	if (w == NULL)
 		return;
+	events_stop(w->events);
 	MHD_stop_daemon(w->daemon);
+	events_free(w->events);
 	free(w);
 }

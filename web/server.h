@@ -3,7 +3,9 @@
  *
  * Read-only: GET and HEAD only. Documents come from site_get() (web/site.h),
  * which serves the board's cached blobs. Connection limits and timeouts bound what a client can
- * hold; every response carries the security headers (CSP without script, nosniff).
+ * hold; every response carries the security headers (CSP: the site's own
+ * stylesheet and script only, nosniff). GET /api/v1/events is a stream of
+ * Server-Sent Events (web/events.h).
  */
 #ifndef ASSAY_SERVER_H
 #define ASSAY_SERVER_H

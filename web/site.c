@@ -315,6 +315,8 @@ site_get(struct board *b, const char *path, const struct site_query *q, struct s
 		ok(out, board_render(b, "/metrics", -1, PROM, metrics_fn, NULL));
 	} else if (strcmp(path, "/assets/style.css") == 0) {
 		ok(out, board_static(render_stylesheet, CSS));
+	} else if (strcmp(path, "/assets/live.js") == 0) {
+		ok(out, board_static(render_live_script, "text/javascript; charset=utf-8"));
 	}
 }
 

@@ -35,6 +35,26 @@ errors_text(struct buf *b, const uint32_t errors[ERR__COUNT])
 	}
 }
 
+/* A day's class: its worst verdict first (a misbehaving day is red and a
+ * suspect one amber whatever the uptime), then its share of successful
+ * requests; b0 for a day without runs. */
+static const char *
+day_class(const struct bucket *bk, double *up)
+{
+	*up = -1;
+	if (bk == NULL || (bk->runs == 0 && bk->requests == 0))
+		return "b0";
+	if (bk->requests > 0)
+		*up = (double)bk->ok / (double)bk->requests;
+	if (bk->worst == 5)
+		return "bm";
+	if (bk->worst == 4)
+		return "bs";
+	if (*up < 0)
+		return "b0";
+	return *up >= 0.995 ? "b1" : *up >= 0.97 ? "b2" : *up >= 0.90 ? "b3" : "b4";
+}
+
 void
 svg_day_bars(struct buf *b, const struct board_entry *e, int64_t now_ms)
 {
@@ -42,29 +62,34 @@ svg_day_bars(struct buf *b, const struct board_entry *e, int64_t now_ms)
 	int64_t last = now_ms / DAY_MS;
 	buf_putf(b,
 	         "<svg class=\"bars\" viewBox=\"0 0 %d 34\" preserveAspectRatio=\"none\" "
-	         "width=\"100%%\" height=\"34\" role=\"img\" aria-label=\"uptime, one bar a day "
-	         "for 90 days\">",
+	         "width=\"100%%\" height=\"34\" role=\"group\" aria-label=\"90 days, one bar a "
+	         "day: the day's worst verdict and its uptime\">",
 	         days * 6 - 2);
 	for (int i = 0; i < days; i++) {
 		int64_t day = last - days + 1 + i;
 		const struct bucket *bk = bucket_at(e->days, BOARD_DAYS, day);
 		char date[16];
 		day_label(date, sizeof date, day);
-		int cls = 0;
-		double up = 0;
-		if (bk != NULL && bk->requests > 0) {
-			up = (double)bk->ok / (double)bk->requests;
-			cls = up >= 0.995 ? 1 : up >= 0.97 ? 2 : up >= 0.90 ? 3 : 4;
-		}
+		double up;
+		const char *cls = day_class(bk, &up);
 		buf_putf(b,
-		         "<rect class=\"b%d\" x=\"%d\" width=\"4\" height=\"34\"><title>%s: ", cls,
-		         i * 6, date);
-		if (cls == 0) {
+		         "<rect class=\"%s\" x=\"%d\" width=\"4\" height=\"34\" "
+		         "role=\"img\"><title>%s: ",
+		         cls, i * 6, date);
+		if (bk == NULL || (bk->runs == 0 && bk->requests == 0)) {
 			buf_puts(b, "no data");
 		} else {
-			char pct[32];
-			format_percent(pct, sizeof pct, up);
-			buf_putf(b, "%s up, %u/%u requests", pct, bk->ok, bk->requests);
+			const char *worst = verdict_of_rank(bk->worst);
+			buf_putf(b, "%s", worst ? worst : "no verdict");
+			if (bk->worst > 1)
+				buf_puts(b, " (the day's worst verdict)");
+			if (up >= 0) {
+				char pct[32];
+				format_percent(pct, sizeof pct, up);
+				buf_putf(b, "; %s of requests ok (%u/%u)", pct, bk->ok,
+				         bk->requests);
+			}
+			buf_putf(b, "; %u run%s", bk->runs, bk->runs == 1 ? "" : "s");
 			if (bk->ttft_n > 0)
 				buf_putf(b, "; TTFT %.0f ms", bk->ttft_sum / bk->ttft_n);
 			if (bk->tps_n > 0)
@@ -74,6 +99,15 @@ svg_day_bars(struct buf *b, const struct board_entry *e, int64_t now_ms)
 		buf_puts(b, "</title></rect>");
 	}
 	buf_puts(b, "</svg>");
+}
+
+void
+svg_day_axis(struct buf *b, int64_t now_ms)
+{
+	char first[16], last[16];
+	day_label(first, sizeof first, now_ms / DAY_MS - 89);
+	day_label(last, sizeof last, now_ms / DAY_MS);
+	buf_putf(b, "<div class=\"axis\"><span>%s</span><span>%s (UTC)</span></div>", first, last);
 }
 
 /* A round number at or above x for an axis maximum. */
@@ -91,11 +125,16 @@ nice_ceiling(double x)
 void
 svg_chart(struct buf *b, const struct board_entry *e, int metric, int daily, int64_t now_ms)
 {
-	const struct bucket *ring = daily ? e->days : e->hours;
-	size_t ring_n = daily ? BOARD_DAYS : BOARD_HOURS;
-	int points = daily ? 90 : 168;
-	int64_t last = now_ms / (daily ? DAY_MS : HOUR_MS);
-	double vals[168];
+	const struct bucket *ring = daily == CHART_DAILY    ? e->days
+	                            : daily == CHART_RECENT ? e->slices
+	                                                    : e->hours;
+	size_t ring_n = daily == CHART_DAILY    ? BOARD_DAYS
+	                : daily == CHART_RECENT ? BOARD_SLICES
+	                                        : BOARD_HOURS;
+	int points = daily == CHART_DAILY ? 90 : daily == CHART_RECENT ? BOARD_SLICES : 168;
+	int64_t len = daily == CHART_DAILY ? DAY_MS : daily == CHART_RECENT ? SLICE_MS : HOUR_MS;
+	int64_t last = now_ms / len;
+	double vals[BOARD_SLICES > 168 ? BOARD_SLICES : 168];
 	double max = 0, min = -1, sum = 0;
 	long total = 0;
 	for (int i = 0; i < points; i++) {
@@ -112,15 +151,20 @@ svg_chart(struct buf *b, const struct board_entry *e, int metric, int daily, int
 	}
 	const char *unit = metric == 0 ? "ms" : "tokens/s";
 	const char *what = metric == 0 ? "Time to first token" : "Output speed";
-	buf_putf(b, "<div class=\"chart\"><h3>%s, %s</h3>", what,
-	         daily ? "90 days (daily)" : "7 days (hourly)");
+	const char *span = daily == CHART_DAILY    ? "90 days (daily)"
+	                   : daily == CHART_RECENT ? "12 hours (5 minutes)"
+	                                           : "7 days (hourly)";
+	buf_putf(b, "<div class=\"chart\"><h3>%s, %s</h3>", what, span);
 	const double W = 600, H = 150, x0 = 44, x1 = 596, y0 = 8, y1 = 128;
 	double top = nice_ceiling(max * 1.05);
 	buf_putf(b, "<svg viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"%s\"><title>%s: ", W,
 	         H, what, what);
 	if (total > 0)
 		buf_putf(b, "mean %.0f %s, min %.0f, max %.0f over %ld %s with data", sum / total,
-		         unit, min, max, total, daily ? "days" : "hours");
+		         unit, min, max, total,
+		         daily == CHART_DAILY    ? "days"
+		         : daily == CHART_RECENT ? "5-minute slices"
+		                                 : "hours");
 	else
 		buf_puts(b, "no data yet");
 	buf_puts(b, "</title>");
@@ -132,31 +176,57 @@ svg_chart(struct buf *b, const struct board_entry *e, int metric, int daily, int
 		         x0, x1, y, y, x0 - 6, y + 4, top * g / 2.0);
 	}
 	double dx = (x1 - x0) / (points - 1);
-	/* the line, broken where there is no data, and an area under it */
-	struct buf area;
+	/* the line, broken where data is missing for longer than the runs'
+	 * own spacing (two intervals: 5-minute slices of a 10-minute relay are
+	 * every other one), an area under it, and a dot for a lone point */
+	int bridge = 0;
+	if (daily == CHART_RECENT)
+		bridge = e->interval_ms > 0
+		             ? (int)((2 * e->interval_ms + SLICE_MS - 1) / SLICE_MS) - 1
+		             : 2;
+	struct buf area, dots;
 	buf_init(&area, 0);
+	buf_init(&dots, 0);
 	buf_puts(b, "<path class=\"line\" d=\"");
-	int pen = 0, seg_start = -1;
+	int seg_start = -1, prev = -1;
 	for (int i = 0; i <= points; i++) {
-		if (i < points && vals[i] >= 0) {
-			double x = x0 + dx * i, y = y1 - (y1 - y0) * vals[i] / top;
-			buf_putf(b, "%c%.0f %.0f", pen ? 'L' : 'M', x, y);
-			buf_putf(&area, "%c%.0f %.0f", pen ? 'L' : 'M', x, y);
-			if (!pen)
-				seg_start = i;
-			pen = 1;
-		} else if (pen) {
-			buf_putf(&area, "L%.0f %.0fL%.0f %.0fZ", x0 + dx * (i - 1), y1,
+		int have = i < points && vals[i] >= 0;
+		int joins = have && prev >= 0 && i - prev - 1 <= bridge;
+		if (prev >= 0 && (i == points || (have && !joins))) {
+			/* the segment from seg_start to prev ends */
+			buf_putf(&area, "L%.0f %.0fL%.0f %.0fZ", x0 + dx * prev, y1,
 			         x0 + dx * seg_start, y1);
-			pen = 0;
+			if (seg_start == prev)
+				buf_putf(
+				    &dots,
+				    "<circle class=\"dot\" cx=\"%.0f\" cy=\"%.0f\" r=\"2.5\"/>",
+				    x0 + dx * prev, y1 - (y1 - y0) * vals[prev] / top);
 		}
+		if (!have)
+			continue;
+		double x = x0 + dx * i, y = y1 - (y1 - y0) * vals[i] / top;
+		buf_putf(b, "%c%.0f %.0f", joins ? 'L' : 'M', x, y);
+		buf_putf(&area, "%c%.0f %.0f", joins ? 'L' : 'M', x, y);
+		if (!joins)
+			seg_start = i;
+		prev = i;
 	}
 	buf_puts(b, "\"/><path class=\"area\" d=\"");
 	buf_puts(b, area.data ? area.data : "");
 	buf_puts(b, "\"/>");
+	buf_puts(b, dots.data ? dots.data : "");
 	buf_release(&area);
-	char first[16];
-	day_label(first, sizeof first, daily ? last - points + 1 : (last - points + 1) / 24);
+	buf_release(&dots);
+	char first[32];
+	if (daily == CHART_RECENT) {
+		time_t t = (time_t)((last - points + 1) * (SLICE_MS / 1000));
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(first, sizeof first, "%H:%M UTC", &tm);
+	} else {
+		day_label(first, sizeof first,
+		          daily == CHART_DAILY ? last - points + 1 : (last - points + 1) / 24);
+	}
 	buf_putf(b,
 	         "<text x=\"%.0f\" y=\"146\">%s</text><text x=\"%.0f\" y=\"146\" "
 	         "text-anchor=\"end\">now</text><text x=\"%.0f\" y=\"146\" "
