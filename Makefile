@@ -95,7 +95,7 @@ install: all
 	  install -D -m 644 $$f $(DESTDIR)$(DATADIR)/$$f || exit 1; done
 
 format:
-	clang-format -i $(wildcard */*.c */*.h)
+	clang-format -i $(wildcard */*.c */*.h tests/fuzz/*.c)
 
 clean:
 	rm -rf build build-*
