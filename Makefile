@@ -107,7 +107,7 @@ install: all
 	chmod 644 $(DESTDIR)$(UNITDIR)/assay.service
 
 format:
-	clang-format -i $(wildcard */*.c */*.h)
+	clang-format -i $(wildcard */*.c */*.h tests/fuzz/*.c)
 
 clean:
 	rm -rf build build-*

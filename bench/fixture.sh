@@ -4,10 +4,10 @@
 # benchmark. wrk drives it from its own core; the fixture runs on another
 # with delays shrunk to nothing (--time-scale 1e-6), so this is pure cost:
 # HTTP, JSON, the knowledge table, the tokenizer, rendering.
-# usage: bench/fixture.sh BUILD_DIR   (needs wrk)
+# usage: bench/fixture.sh BUILD_DIR   (needs wrk: make bench-deps)
 set -u
 build=${1:-build}
-command -v wrk >/dev/null || { echo "bench: wrk is not installed" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "bench: wrk is not installed (make bench-deps installs it)" >&2; exit 1; }
 dir=$(mktemp -d)
 fpid=""
 trap '[ -n "$fpid" ] && kill "$fpid" 2>/dev/null; [ -n "$fpid" ] && wait "$fpid" 2>/dev/null; rm -rf "$dir"' EXIT

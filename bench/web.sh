@@ -7,8 +7,8 @@
 #    leaves it with default retention (build/bench/web-gen).
 # 2. Its size, and the 90-day uptime query (store_uptime) over every target.
 # 3. `assay serve` on that database; the leaderboard and one relay page are
-#    fetched once and copied for nginx (installed with apt-get if missing
-#    and we are root); then wrk, 100 connections, for each of the four.
+#    fetched once and copied for nginx; then wrk, 100 connections, for each
+#    of the four. (wrk and nginx: make bench-deps, which make bench runs.)
 #
 # 4. Retention against a day's backlog (rows deleted in bounded steps).
 #
@@ -36,18 +36,9 @@ trap cleanup EXIT INT TERM
 die() { echo "bench/web: $*" >&2; exit 1; }
 
 [ -x "$gen" ] || die "$gen is missing (make $gen)"
-command -v wrk >/dev/null || die "wrk is not installed"
-if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "bench/web: installing nginx"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx \
-      >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 &&
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx \
-      >/dev/null 2>&1; } || die "cannot install nginx"
-  else
-    die "nginx is missing: sudo apt-get install -y nginx"
-  fi
-fi
+command -v wrk >/dev/null || die "wrk is not installed (make bench-deps installs it)"
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] ||
+  die "nginx is not installed (make bench-deps installs it)"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 echo "== web: $relays relays x $models models, a year of history, one probe a minute"

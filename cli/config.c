@@ -749,12 +749,27 @@ relay_digest(const struct ynode *root, const struct ynode *entry, const struct c
 	return h;
 }
 
+static struct config *config_from_tree(struct ynode *root, const char *path, char *err,
+                                       size_t errlen);
+
 struct config *
 config_load(const char *path, char *err, size_t errlen)
 {
 	struct ynode *root = ytree_load_file(path, err, errlen);
-	if (root == NULL)
-		return NULL;
+	return root == NULL ? NULL : config_from_tree(root, path, err, errlen);
+}
+
+struct config *
+config_load_string(const char *text, size_t len, const char *name, char *err, size_t errlen)
+{
+	struct ynode *root = ytree_load_string(text, len, name, err, errlen);
+	return root == NULL ? NULL : config_from_tree(root, name, err, errlen);
+}
+
+/* Validate a parsed file named path into a config; root is freed. */
+static struct config *
+config_from_tree(struct ynode *root, const char *path, char *err, size_t errlen)
+{
 	struct config *c = xcalloc(1, sizeof *c);
 	c->path = xstrdup(path);
 	c->title = xstrdup("Assay relay status");

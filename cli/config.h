@@ -121,6 +121,10 @@ int config_parse_rate(const char *s, double *per_hour, char *err, size_t errlen)
  * "FILE:LINE: message" in err.
  */
 struct config *config_load(const char *path, char *err, size_t errlen);
+/* The same for a file's text (len bytes); name stands for its path in
+ * messages and for the relative paths it holds. */
+struct config *config_load_string(const char *text, size_t len, const char *name, char *err,
+                                  size_t errlen);
 void config_free(struct config *c);
 
 /* Is url an absolute http(s) URL curl can use? 0 yes; -1 with why in err. */

@@ -80,6 +80,11 @@ int
 sse_feed(struct sse_parser *p, const char *bytes, size_t len)
 {
 	size_t i = 0;
+	/* the first LF at or past i (len: none), found once per LF and not
+	 * again for every CR-ended line before it: lines ended by CR alone
+	 * would otherwise rescan the rest of the piece each, quadratic in it */
+	size_t next_lf = 0;
+	int lf_known = 0;
 	while (i < len) {
 		if (p->last_cr && bytes[i] == '\n') {
 			p->last_cr = 0;
@@ -88,8 +93,12 @@ sse_feed(struct sse_parser *p, const char *bytes, size_t len)
 		}
 		p->last_cr = 0;
 		/* find the next line end: LF, else an earlier CR (rare) */
-		const char *lf = memchr(bytes + i, '\n', len - i);
-		size_t j = lf ? (size_t)(lf - bytes) : len;
+		if (!lf_known || next_lf < i) {
+			const char *lf = memchr(bytes + i, '\n', len - i);
+			next_lf = lf ? (size_t)(lf - bytes) : len;
+			lf_known = 1;
+		}
+		size_t j = next_lf;
 		const char *cr = memchr(bytes + i, '\r', j - i);
 		if (cr != NULL)
 			j = (size_t)(cr - bytes);

@@ -477,6 +477,9 @@ answer_counts_load(struct baseline_model *m, json_t *ac)
 	}
 }
 
+static struct baseline_pack *pack_from_json(json_t *root, const char *path, char *err,
+                                            size_t errlen);
+
 struct baseline_pack *
 baseline_load(const char *path, char *err, size_t errlen)
 {
@@ -486,6 +489,25 @@ baseline_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "%s:%d: %s", path, jerr.line, jerr.text);
 		return NULL;
 	}
+	return pack_from_json(root, path, err, errlen);
+}
+
+struct baseline_pack *
+baseline_load_string(const char *text, size_t len, const char *name, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(text, len, 0, &jerr);
+	if (root == NULL) {
+		snprintf(err, errlen, "%s:%d: %s", name, jerr.line, jerr.text);
+		return NULL;
+	}
+	return pack_from_json(root, name, err, errlen);
+}
+
+/* A pack from its parsed JSON (root's reference is taken). */
+static struct baseline_pack *
+pack_from_json(json_t *root, const char *path, char *err, size_t errlen)
+{
 	struct baseline_pack *p = xcalloc(1, sizeof *p);
 	json_t *models = json_object_get(root, "models");
 	if (!json_is_integer(json_object_get(root, "assay_baseline_pack")) ||

@@ -146,6 +146,9 @@ struct baseline_pack {
 
 /* Load a pack file; NULL with a message in err. */
 struct baseline_pack *baseline_load(const char *path, char *err, size_t errlen);
+/* The same for a pack's text (len bytes); name stands for its path in err. */
+struct baseline_pack *baseline_load_string(const char *text, size_t len, const char *name,
+                                           char *err, size_t errlen);
 /*
  * The bundled pack, with every pack in the user's pack directory merged over
  * it (a model of the same name replaces the bundled one).

@@ -18,7 +18,7 @@ static int
 touch_cb(const struct eventstream_message *m, void *arg)
 {
 	size_t *sum = arg;
-	const char *fields[] = {m->message_type, m->event_type,  m->exception_type,
+	const char *fields[] = {m->message_type, m->event_type, m->exception_type,
 	                        m->content_type, m->error_code, m->error_message};
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
 		if (fields[i] != NULL)
@@ -39,7 +39,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	eventstream_init(&es, 1 << 16, touch_cb, &sum);
 	int rc = eventstream_feed(&es, data + 1, split > 0 ? split - 1 : 0);
 	if (rc == 0)
-		rc = eventstream_feed(&es, data + (split > 0 ? split : 1), size - (split > 0 ? split : 1));
+		rc = eventstream_feed(&es, data + (split > 0 ? split : 1),
+		                      size - (split > 0 ? split : 1));
 	if (rc == 0)
 		rc = eventstream_finish(&es);
 	if (rc != 0 && (es.error == EVENTSTREAM_OK || eventstream_feed(&es, data, size) != -1))
