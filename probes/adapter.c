@@ -73,6 +73,17 @@ adapter_request_url(enum api_kind api, const char *base_url, const char *model, 
 const char *
 adapter_cannot(enum api_kind api, const struct request_intent *in)
 {
+	/* attachments and JSON Schema output are written for Chat
+	 * Completions, Responses and Anthropic's Messages (and so Vertex's)
+	 * only: a wire that would drop them must not send the probe, or the
+	 * official API would look as if it stripped them */
+	if ((api == API_GEMINI || api == API_CONVERSE) && in->attach != MEDIA_NONE)
+		return api == API_GEMINI ? "Assay writes no attachments in Gemini's fields yet"
+		                         : "Assay writes no attachments in Converse's fields yet";
+	if ((api == API_GEMINI || api == API_CONVERSE) && in->answer_schema != NULL)
+		return api == API_GEMINI
+		           ? "Assay writes no JSON Schema output in Gemini's fields yet"
+		           : "Bedrock's Converse API has no JSON Schema output";
 	if (api == API_GEMINI)
 		return gemini_cannot(in);
 	if (api == API_ANTHROPIC || api == API_VERTEX) {

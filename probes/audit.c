@@ -437,6 +437,10 @@ plan_probe(struct audit_run *run, const struct probe_def *p, const struct audit_
 	for (size_t m = 0; m < p->n_messages; m++)
 		wants_canary |= canary_wanted(p->texts[m]);
 	const char *cannot = adapter_cannot(target->api, &p->intent);
+	/* Bedrock's InvokeModel takes Anthropic's bodies, but whether it takes
+	 * structured output (output_config) is not documented: not sent */
+	if (cannot == NULL && target->bedrock && p->intent.answer_schema != NULL)
+		cannot = "Bedrock's InvokeModel is not documented to take structured output";
 	if (cannot == NULL)
 		cannot = adapter_refused(&target->rules, &p->intent);
 	if (cannot == NULL && wants_canary && target->canary == NULL)
