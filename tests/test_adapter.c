@@ -942,16 +942,17 @@ Test(adapter, tool_arguments_are_capped_and_redacted)
 Test(adapter, wires_that_cannot_carry_attachments_or_schemas_say_so)
 {
 	struct request_intent image = {.attach = MEDIA_PNG};
-	struct request_intent schema = {.answer_schema = "{\"type\":\"object\"}",
-	                                .answer_schema_name = "x"};
+	struct request_intent json_schema = {.answer_schema = "{\"type\":\"object\"}",
+	                                     .answer_schema_name = "x"};
 	static const enum api_kind cannot[] = {API_GEMINI, API_CONVERSE};
 	static const enum api_kind can[] = {API_OPENAI, API_RESPONSES, API_ANTHROPIC};
 	for (size_t i = 0; i < 2; i++) {
 		cr_expect_not_null(adapter_cannot(cannot[i], &image), "%s", api_name(cannot[i]));
-		cr_expect_not_null(adapter_cannot(cannot[i], &schema), "%s", api_name(cannot[i]));
+		cr_expect_not_null(adapter_cannot(cannot[i], &json_schema), "%s",
+		                   api_name(cannot[i]));
 	}
 	for (size_t i = 0; i < 3; i++) {
 		cr_expect_null(adapter_cannot(can[i], &image), "%s", api_name(can[i]));
-		cr_expect_null(adapter_cannot(can[i], &schema), "%s", api_name(can[i]));
+		cr_expect_null(adapter_cannot(can[i], &json_schema), "%s", api_name(can[i]));
 	}
 }
