@@ -159,6 +159,9 @@ Test(install, the_unit_passes_systemd_analyze, .init = setup, .fini = teardown, 
 {
 	cr_assert_eq(access("/usr/bin/systemd-analyze", X_OK), 0,
 	             "systemd-analyze is not installed (the deps step installs systemd)");
+	/* verify runs man for the unit's Documentation= pages */
+	cr_assert_eq(access("/usr/bin/man", X_OK), 0,
+	             "man is not installed (the deps step installs man-db)");
 	char in[600], out_path[600], manpath[600], bin[600];
 	snprintf(in, sizeof in, "%s/usr/local/lib/systemd/system/assay.service", dest);
 	snprintf(out_path, sizeof out_path, "%s/assay.service", dest);
