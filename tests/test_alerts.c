@@ -287,6 +287,20 @@ Test(alerts, hmac_matches_rfc4231)
 	cr_expect_str_eq(out, "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
 }
 
+/* A password goes to SMTP without TLS only on this machine: the host as
+ * curl parses it, not a name that starts like a loopback address. */
+Test(alerts, loopback_is_the_host_not_a_prefix)
+{
+	cr_expect(alerts_url_is_loopback("smtp://127.0.0.1:25"));
+	cr_expect(alerts_url_is_loopback("smtp://127.3.4.5"));
+	cr_expect(alerts_url_is_loopback("smtp://localhost:2525"));
+	cr_expect(alerts_url_is_loopback("smtp://[::1]:25"));
+	cr_expect_not(alerts_url_is_loopback("smtp://127.mail.example.com:25"));
+	cr_expect_not(alerts_url_is_loopback("smtp://localhost.example.com:25"));
+	cr_expect_not(alerts_url_is_loopback("smtp://127.0.0.1@mail.example.com:25"));
+	cr_expect_not(alerts_url_is_loopback("smtps://mail.example.com:465"));
+}
+
 Test(alerts, config_errors_name_file_and_line)
 {
 	struct alerts_config c;

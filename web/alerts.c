@@ -17,6 +17,7 @@
  */
 #include "web/alerts.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -396,13 +397,32 @@ upload_read(char *p, size_t size, size_t n, void *arg)
 	return want;
 }
 
-static int
-is_loopback_url(const char *url)
+int
+alerts_url_is_loopback(const char *url)
 {
-	const char *h = strstr(url, "://");
-	h = h ? h + 3 : url;
-	return strncmp(h, "127.", 4) == 0 || strncmp(h, "localhost", 9) == 0 ||
-	       strncmp(h, "[::1]", 5) == 0;
+	/* the host as curl parses the URL (userinfo, brackets, ports), then
+	 * the address itself: a name that merely starts like one
+	 * ("127.example.com", "localhost.example") is not this machine */
+	CURLU *u = curl_url();
+	char *host = NULL;
+	int yes = 0;
+	if (u != NULL &&
+	    curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+		size_t n = strlen(host);
+		struct in_addr a4;
+		struct in6_addr a6;
+		char inner[64] = "";
+		if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof inner)
+			snprintf(inner, sizeof inner, "%.*s", (int)(n - 2), host + 1);
+		yes =
+		    strcasecmp(host, "localhost") == 0 ||
+		    (inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127) ||
+		    (inner[0] && inet_pton(AF_INET6, inner, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6));
+	}
+	curl_free(host);
+	curl_url_cleanup(u);
+	return yes;
 }
 
 /* Slack's three escapes. */
@@ -574,8 +594,8 @@ deliver(const struct sink *s, const struct job *j, const char *title, char *why,
 		curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 		/* a password goes over TLS only, except to this machine */
 		curl_easy_setopt(h, CURLOPT_USE_SSL,
-		                 is_loopback_url(url) ? (long)CURLUSESSL_TRY
-		                                      : (long)CURLUSESSL_ALL);
+		                 alerts_url_is_loopback(url) ? (long)CURLUSESSL_TRY
+		                                             : (long)CURLUSESSL_ALL);
 		if (s->user != NULL)
 			curl_easy_setopt(h, CURLOPT_USERNAME, s->user);
 		if (s->password != NULL)

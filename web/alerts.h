@@ -135,6 +135,10 @@ struct alerts_stats {
 };
 void alerts_stats(struct alerts *a, struct alerts_stats *out);
 
+/* Is url's host this machine (127.0.0.0/8, ::1, localhost)? Where an SMTP
+ * password may go without TLS. */
+int alerts_url_is_loopback(const char *url);
+
 /* HMAC-SHA256 of data under key, as lowercase hex (65 bytes with the NUL):
  * the webhook's signature (OpenSSL's HMAC). */
 void alerts_hmac_hex(const char *key, const char *data, size_t len, char out[65]);
