@@ -109,7 +109,8 @@ warn_update(struct warn_state *w, const struct warn_run *r, char *text, size_t n
 			add(text, n,
 			    "running dry: %.0f requests refused for quota or balance in the last "
 			    "%.0f "
-			    "runs (upstream credit running out)",
+			    "runs (credit running out: the account's at the relay, or the relay's "
+			    "upstream)",
 			    (double)dry_r, (double)(w->n - recent_from));
 		if (key_r > 0)
 			add(text, n, "%ld requests refused for the key in the last %zu runs", key_r,

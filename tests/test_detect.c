@@ -1237,7 +1237,7 @@ Test(detect, others_on_the_key_and_a_pool_of_keys, .init = setup, .fini = teardo
 	}
 	assess_limits(rem, lim, NULL, &a);
 	const struct finding *f = test_must_find(&a, "key_shared");
-	cr_expect(f != NULL && strstr(f->summary, "someone else") != NULL);
+	cr_expect(f != NULL && strstr(f->summary, "requests this audit did not make") != NULL);
 	cr_expect(!has_class(&a, "key_pool"));
 	/* a fact, not an accusation */
 	cr_expect_str_eq(verdict_name(a.verdict), "genuine");

@@ -7,10 +7,10 @@
  * key_shared: the responses, in the order the run sent their requests,
  * carry the key's remaining requests. Between two responses our own use
  * takes one request each; a fall of more than that, beyond the reorder
- * slack of requests in flight together, was someone else's. A rise is a
- * window that reset or refilled: the stretch ends there. Limits that
- * refill continuously (OpenAI's and Anthropic's buckets) only hide others'
- * use, never invent it, so the excess is a lower bound.
+ * slack of requests in flight together, was not ours (another user's, the relay's own retries). A
+ * rise is a window that reset or refilled: the stretch ends there. Limits that refill continuously
+ * (OpenAI's and Anthropic's buckets) only hide others' use, never invent it, so the excess is a
+ * lower bound.
  *
  * key_pool: the responses carry more than one request limit, or more than
  * one organisation: they came from several keys or accounts.
@@ -85,19 +85,20 @@ keyshare_run(struct detect_ctx *c)
 		char observed[200], what[160] = "";
 		int w = 0;
 		if (nl > 1) {
-			w += snprintf(what + w, sizeof what - (size_t)w, "%zu%s request limits (", nl,
-			              nl == 4 ? " or more" : "");
+			w += snprintf(what + w, sizeof what - (size_t)w, "%zu%s request limits (",
+			              nl, nl == 4 ? " or more" : "");
 			for (size_t k = 0; k < nl && w < (int)sizeof what - 20; k++)
-				w += snprintf(what + w, sizeof what - (size_t)w, "%s%ld", k ? ", " : "",
-				              limits[k]);
+				w += snprintf(what + w, sizeof what - (size_t)w, "%s%ld",
+				              k ? ", " : "", limits[k]);
 			w += snprintf(what + w, sizeof what - (size_t)w, ")");
 		}
 		if (no > 1 && w < (int)sizeof what - 40)
-			snprintf(what + w, sizeof what - (size_t)w, "%s%zu%s organisations", w ? " and " : "",
-			         no, no == 4 ? " or more" : "");
+			snprintf(what + w, sizeof what - (size_t)w, "%s%zu%s organisations",
+			         w ? " and " : "", no, no == 4 ? " or more" : "");
 		snprintf(observed, sizeof observed, "%s over %zu responses", what, n);
-		assessment_add(c->a, CLASS_KEY_POOL, 1.0, "one upstream key: one limit, one organisation",
-		               observed, "all", NULL,
+		assessment_add(c->a, CLASS_KEY_POOL, 1.0,
+		               "one upstream key: one limit, one organisation", observed, "all",
+		               NULL,
 		               "The relay's responses carried %s: its requests go out on several "
 		               "upstream keys or accounts.",
 		               what);
@@ -136,9 +137,9 @@ keyshare_run(struct detect_ctx *c)
 	               "all", NULL,
 	               "Between this audit's requests the upstream key's remaining requests "
 	               "(its rate-limit headers) fell by at least %ld more than the %ld requests "
-	               "it made, over %.1f s: someone else used the same key or its "
-	               "organisation's limits meanwhile (another audit of this relay at the same "
-	               "time would count too).",
+	               "it made, over %.1f s: requests this audit did not make used the same "
+	               "key or its organisation's limits meanwhile (another user's, the relay's "
+	               "own retries, or another audit of this relay at the same time).",
 	               excess, ours, span_us / 1e6);
 }
 
