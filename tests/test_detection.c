@@ -180,6 +180,9 @@ Test(detection, every_relay_gets_its_class, .init = setup, .fini = teardown, .ti
 		const struct ynode *level = ytree_get(t, "level");
 		int suspect_only = level != NULL && strcmp(level->scalar, "suspect") == 0;
 		int n = audits ? atoi(audits->scalar) : 1;
+		/* a share-of-requests cheat may pass one audit by luck */
+		const struct ynode *tn = ytree_get(t, "test_tries");
+		int tries = tn ? atoi(tn->scalar) : 1;
 		const struct ynode *ep = ytree_get(t, "endpoint");
 		const char *url = fixture_url(&world, ep ? ep->scalar : name);
 		cr_assert_not_null(url, "the world has no relay '%s'", ep ? ep->scalar : name);
@@ -198,13 +201,22 @@ Test(detection, every_relay_gets_its_class, .init = setup, .fini = teardown, .ti
 			                  : bm != NULL ? bm->api
 			                               : api_name(model_default_api(model));
 			json_t *j = NULL;
-			for (int k = 0; k < n; k++) {
-				json_decref(j);
-				const struct ynode *ch = ytree_get(t, "channel");
-				j = audit_json(url, model, api,
-				               deep != NULL && strcmp(deep->scalar, "true") == 0,
-				               lc != NULL && strcmp(lc->scalar, "true") == 0,
-				               ch ? ch->scalar : NULL);
+			for (int tr = 0; tr < tries; tr++) {
+				for (int k = 0; k < n; k++) {
+					json_decref(j);
+					const struct ynode *ch = ytree_get(t, "channel");
+					j = audit_json(
+					    url, model, api,
+					    deep != NULL && strcmp(deep->scalar, "true") == 0,
+					    lc != NULL && strcmp(lc->scalar, "true") == 0,
+					    ch ? ch->scalar : NULL);
+				}
+				if (finding(j, want, 0.99) != NULL)
+					break;
+				if (tr + 1 < tries)
+					fprintf(stderr,
+					        "[NOTE] relay '%s' (%s): no %s in audit %d of %d\n",
+					        name, model, want, tr + 1, tries);
 			}
 			expect_truth(j, name, model, want, served, suspect_only);
 			json_decref(j);
