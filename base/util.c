@@ -115,10 +115,31 @@ cpu_us(void)
 	       ru.ru_stime.tv_usec;
 }
 
+/* The one process-wide setting of this file: the simulated clock
+ * (wall_clock_simulate), written once before threads start, then only
+ * read. scale 0: the system's clock. */
+static struct {
+	double scale;
+	int64_t real_origin_ms, start_ms;
+} sim_clock;
+
+void
+wall_clock_simulate(int64_t start_ms, double scale)
+{
+	int64_t real = clock_in(CLOCK_REALTIME, 1000);
+	sim_clock.real_origin_ms = real;
+	sim_clock.start_ms = start_ms < 0 ? real : start_ms;
+	sim_clock.scale = scale > 0 ? scale : 1;
+}
+
 int64_t
 wall_ms(void)
 {
-	return clock_in(CLOCK_REALTIME, 1000);
+	int64_t real = clock_in(CLOCK_REALTIME, 1000);
+	if (sim_clock.scale == 0)
+		return real;
+	return sim_clock.start_ms +
+	       (int64_t)((double)(real - sim_clock.real_origin_ms) * sim_clock.scale);
 }
 
 void

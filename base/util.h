@@ -34,6 +34,15 @@ void fatal(int status, const char *fmt, ...) PRINTFLIKE(2, 3);
 /* Clocks: monotonic microseconds for durations, wall seconds for stamps. */
 int64_t now_us(void);
 int64_t wall_ms(void);
+/*
+ * A simulated wall clock (`assay serve --clock-scale/--clock-start`, for
+ * time-scaled simulations such as bench/serve_sim.c): from this call on,
+ * wall_ms() is start_ms (< 0: the real time now) plus the real time since
+ * this call times scale. Call it at most once, before any thread starts:
+ * it is read without a lock. Never called, wall_ms() is the system's
+ * clock, as it always was. now_us() (durations, timers) is never moved.
+ */
+void wall_clock_simulate(int64_t start_ms, double scale);
 /* CPU time this process has used, user and system, in microseconds. */
 int64_t cpu_us(void);
 

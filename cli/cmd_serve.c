@@ -119,6 +119,7 @@ struct serve {
 	struct alerts *alerts;            /* NULL: none configured */
 	struct scheduler *sched;
 	const char *config_path; /* read again on SIGHUP */
+	double clock_scale;      /* 1, or the simulated clock's (--clock-scale) */
 	/* today's spend (UTC day), per relay and (relay NULL) in all, read
 	 * from the database on a day's first use: the budgets' counts */
 	struct spend {
@@ -126,9 +127,23 @@ struct serve {
 		int64_t day;
 		long tokens;
 		double usd;
-		int held; /* a run was held back today: said once */
+		/* what runs let through today may still spend (they are not
+		 * scored yet): the gate counts it, so runs in flight together
+		 * cannot pass a cap between them */
+		long reserved;
+		double reserved_usd;
+		int held; /* a run was held back today: said (and told) once */
 	} * *spend;       /* each its own allocation: a pointer to one stays good */
 	size_t n_spend;
+	/* per target, what its runs let through may spend, on the day they
+	 * went: released when its next run is scored */
+	struct reservation {
+		char *relay, *model;
+		int64_t day;
+		long tokens;
+		double usd;
+	} * reservations;
+	size_t n_reservations;
 	struct engine *engine;
 	/* the billing audit (scoring/billing.h): per relay with a balance: */
 	struct relay_billing {
@@ -275,13 +290,18 @@ static void
 usage(FILE *f)
 {
 	fputs("usage: assay serve -c FILE [--listen HOST:PORT] [--db PATH]\n"
+	      "                   [--clock-scale X] [--clock-start YYYY-MM-DD[THH:MM:SSZ]]\n"
 	      "\n"
 	      "Audit every relay and model in FILE on its interval, store every observation\n"
 	      "in SQLite and serve the status page (/), the leaderboard (/leaderboard/),\n"
 	      "a page per relay (/relays/NAME.html), JSON (/api/v1/), badges and /metrics.\n"
 	      "SIGHUP reads FILE again: relays added start, removed stop, changed start\n"
 	      "again, the rest run on; a FILE that does not load changes nothing (its\n"
-	      "FILE:LINE is said). SIGINT or SIGTERM stop, after the runs in flight are kept.\n",
+	      "FILE:LINE is said). SIGINT or SIGTERM stop, after the runs in flight are kept.\n"
+	      "\n"
+	      "For simulations: --clock-scale X runs serve's wall clock (stored times, UTC\n"
+	      "days of the budgets, retention, the pages) X times as fast as the real one,\n"
+	      "from --clock-start (default: now); intervals and timeouts stay real time.\n",
 	      f);
 }
 
@@ -552,7 +572,7 @@ save_run(struct serve *s, struct monitor_result *r)
 		}
 		/* stored: its events are told once, now (web/alerts.h) */
 		alerts_run(s->alerts, run->target.relay, run->target.model,
-		           verdict_name(a->verdict), a->reason, &ch, run->started_ms);
+		           verdict_name(a->verdict), a->reason, &ch, run->finished_ms);
 	} else {
 		/* storage is behind what the timeline decided: start again from
 		 * what it holds */
@@ -665,6 +685,8 @@ spend_of(struct serve *s, const char *relay)
 		/* a new day, or the first look: what the database holds of it */
 		p->day = day;
 		p->held = 0;
+		p->reserved = 0; /* the day's reservations start again with it */
+		p->reserved_usd = 0;
 		if (store_spend_since(s->store, relay, day * DAY_MS, &p->tokens, &p->usd) != 0) {
 			fprintf(stderr, "assay: cannot read today's spend (%s): counting from 0\n",
 			        store_last_error(s->store));
@@ -681,21 +703,53 @@ static int
 over_budget(const struct spend *p, const struct config_budget *cap, long tokens, double usd,
             const char *whose, char *why, size_t whylen)
 {
-	if (cap->tokens > 0 && p->tokens + tokens > cap->tokens) {
+	if (cap->tokens > 0 && p->tokens + p->reserved + tokens > cap->tokens) {
+		char flight[80] = "";
+		if (p->reserved > 0)
+			snprintf(flight, sizeof flight, ", %ld more in flight", p->reserved);
 		snprintf(why, whylen,
-		         "budget: %s %ld tokens a day are spent (%ld today; a run may take %ld); "
+		         "budget: %s %ld tokens a day are spent (%ld today%s; a run may take %ld); "
 		         "runs again after 00:00 UTC",
-		         whose, cap->tokens, p->tokens, tokens);
+		         whose, cap->tokens, p->tokens, flight, tokens);
 		return 1;
 	}
-	if (cap->usd > 0 && p->usd + usd > cap->usd) {
+	if (cap->usd > 0 && p->usd + p->reserved_usd + usd > cap->usd) {
+		char flight[80] = "";
+		if (p->reserved_usd > 0)
+			snprintf(flight, sizeof flight, ", $%.4f more in flight", p->reserved_usd);
 		snprintf(why, whylen,
-		         "budget: %s $%.2f a day is spent ($%.4f today at official prices; a run "
-		         "may cost $%.4f); runs again after 00:00 UTC",
-		         whose, cap->usd, p->usd, usd);
+		         "budget: %s $%.2f a day is spent ($%.4f today at official prices%s; a "
+		         "run may cost $%.4f); runs again after 00:00 UTC",
+		         whose, cap->usd, p->usd, flight, usd);
 		return 1;
 	}
 	return 0;
+}
+
+/* A run or passive request of t let through may spend tokens (usd): held
+ * against the day's caps until t's next run is scored. */
+static void
+reserve(struct serve *s, const struct audit_target *t, struct spend *pr, struct spend *pa,
+        long tokens, double usd)
+{
+	pr->reserved += tokens;
+	pr->reserved_usd += usd;
+	pa->reserved += tokens;
+	pa->reserved_usd += usd;
+	for (size_t i = 0; i < s->n_reservations; i++) {
+		struct reservation *v = &s->reservations[i];
+		if (strcmp(v->relay, t->relay) == 0 && strcmp(v->model, t->model) == 0) {
+			if (v->day != pr->day)
+				*v = (struct reservation){v->relay, v->model, pr->day, 0, 0};
+			v->tokens += tokens;
+			v->usd += usd;
+			return;
+		}
+	}
+	s->reservations =
+	    xrealloc(s->reservations, (s->n_reservations + 1) * sizeof *s->reservations);
+	s->reservations[s->n_reservations++] =
+	    (struct reservation){xstrdup(t->relay), xstrdup(t->model), pr->day, tokens, usd};
 }
 
 /* The scheduler asks before a run or passive request of t that may spend
@@ -727,13 +781,40 @@ budget_gate(const struct audit_target *t, long max_tokens, void *arg)
 	if (!over) {
 		if (pr->held) /* it runs again: the board stops saying it is held */
 			board_not_running(s->board, t->relay, t->model, NULL);
+		reserve(s, t, pr, pa, max_tokens, usd);
 		return 1;
 	}
 	board_not_running(s->board, t->relay, t->model, why);
-	if (!pr->held)
+	if (!pr->held) {
 		fprintf(stderr, "assay: %s %s: held back: %s\n", t->relay, t->model, why);
+		alerts_budget(s->alerts, t->relay, t->model, why, wall_ms());
+	}
 	pr->held = 1;
 	return 0;
+}
+
+/* Release what t's earlier runs reserved, when one of them is scored (a
+ * reservation of an earlier day is that day's, over). */
+static void
+release(struct serve *s, const char *relay, const char *model, struct spend *pr, struct spend *pa)
+{
+	for (size_t i = 0; i < s->n_reservations; i++) {
+		struct reservation *v = &s->reservations[i];
+		if (strcmp(v->relay, relay) != 0 || strcmp(v->model, model) != 0)
+			continue;
+		if (v->day == pr->day) {
+			pr->reserved -= v->tokens;
+			pr->reserved_usd -= v->usd;
+		}
+		if (v->day == pa->day) {
+			pa->reserved -= v->tokens;
+			pa->reserved_usd -= v->usd;
+		}
+		free(v->relay);
+		free(v->model);
+		s->reservations[i] = s->reservations[--s->n_reservations];
+		return;
+	}
 }
 
 /* A run was scored (event loop): storage keeps it now, or as soon as the
@@ -745,13 +826,18 @@ scored_cb(struct monitor_result *r, void *arg)
 	const struct audit_run *run = r->run;
 	const struct assessment *a = &r->a;
 	billing_scored(s, run, a);
-	/* the budgets count what was billed, kept or not */
+	/* the budgets count what was billed, kept or not, on the day the run
+	 * started (a run of a day that is over is that day's: the database
+	 * has it) */
 	struct spend *pr = spend_of(s, run->target.relay), *pa = spend_of(s, NULL);
-	pr->tokens += a->tokens_spent;
-	pa->tokens += a->tokens_spent;
-	if (a->cost_usd > 0) {
-		pr->usd += a->cost_usd;
-		pa->usd += a->cost_usd;
+	release(s, run->target.relay, run->target.model, pr, pa);
+	if (run->started_ms / DAY_MS == pr->day) {
+		pr->tokens += a->tokens_spent;
+		pr->usd += a->cost_usd > 0 ? a->cost_usd : 0;
+	}
+	if (run->started_ms / DAY_MS == pa->day) {
+		pa->tokens += a->tokens_spent;
+		pa->usd += a->cost_usd > 0 ? a->cost_usd : 0;
 	}
 	/* written before it is shown (after the runs that wait, in order): what
 	 * the board shows survives a kill -9, unless the database refused it,
@@ -817,7 +903,10 @@ retention_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct serve *s = arg;
 	long n = store_retention_step(s->store, &s->retention, wall_ms(), RETENTION_BUDGET);
-	int64_t next = n > 0 ? RETENTION_BUSY_MS : RETENTION_IDLE_MS;
+	/* every RETENTION_IDLE_MS of serve's clock, which a simulation speeds
+	 * up (but not beyond a step every RETENTION_BUSY_MS) */
+	int64_t idle = (int64_t)(RETENTION_IDLE_MS / s->clock_scale);
+	int64_t next = n > 0 || idle < RETENTION_BUSY_MS ? RETENTION_BUSY_MS : idle;
 	struct timeval tv = {(time_t)(next / 1000), (suseconds_t)(next % 1000) * 1000};
 	evtimer_add(s->retention_ev, &tv);
 }
@@ -1038,15 +1127,43 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	        s->config_path, kept, added, changed, removed);
 }
 
+/* "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC) in Unix milliseconds, or
+ * -1 (the civil-date arithmetic of days_from_civil, proleptic Gregorian). */
+static int64_t
+serve_clock_start(const char *s)
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+		return -1;
+	if (s[n] == 'T') {
+		int k = 0;
+		if (sscanf(s + n, "T%2d:%2d:%2dZ%n", &h, &mi, &sec, &k) != 3 || k == 0)
+			return -1;
+		n += k;
+	}
+	if (s[n] != '\0' || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 60)
+		return -1;
+	int yy = mo <= 2 ? y - 1 : y;
+	int era = yy / 400, yoe = yy - era * 400;
+	int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = (int64_t)yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	int64_t days = (int64_t)era * 146097 + doe - 719468;
+	return ((days * 24 + h) * 60 + mi) * 60000LL + sec * 1000LL;
+}
+
 int
 cmd_serve(int argc, char **argv)
 {
 	const char *config_path = NULL, *listen = NULL, *db = NULL;
+	const char *clock_scale = NULL, *clock_start = NULL;
 	int first;
 	const struct cli_option opts[] = {
 	    {"config", 'c', &config_path, NULL},
 	    {"listen", 0, &listen, NULL},
 	    {"db", 0, &db, NULL},
+	    {"clock-scale", 0, &clock_scale, NULL},
+	    {"clock-start", 0, &clock_start, NULL},
 	    {NULL, 0, NULL, NULL},
 	};
 	int status = cli_parse_options("serve", argc, argv, opts, usage, &first);
@@ -1060,8 +1177,28 @@ cmd_serve(int argc, char **argv)
 		fputs("assay serve: -c FILE is required (see assay serve --help)\n", stderr);
 		return 2;
 	}
+	double scale = 1;
+	int64_t start_ms = -1;
+	if (clock_scale != NULL && cli_number(clock_scale, 0, 1e7, &scale) != 0) {
+		fprintf(stderr, "assay serve: --clock-scale '%s' is a number above 0\n",
+		        clock_scale);
+		return 2;
+	}
+	if (clock_start != NULL && (start_ms = serve_clock_start(clock_start)) < 0) {
+		fprintf(stderr,
+		        "assay serve: --clock-start '%s' is a UTC date, YYYY-MM-DD or "
+		        "YYYY-MM-DDTHH:MM:SSZ\n",
+		        clock_start);
+		return 2;
+	}
+	if (clock_scale != NULL || clock_start != NULL) {
+		/* before any thread: every stamp serve makes reads this clock */
+		wall_clock_simulate(start_ms, scale);
+		fprintf(stderr, "assay serve: simulated clock: %g times real time from %lld ms\n",
+		        scale, (long long)wall_ms());
+	}
 	char err[1024];
-	struct serve s = {0};
+	struct serve s = {.clock_scale = scale};
 	status = 2;
 	struct catalog *cat = NULL;
 	struct event_base *base = NULL;
@@ -1221,6 +1358,11 @@ out:
 		free(s.spend[i]);
 	}
 	free(s.spend);
+	for (size_t i = 0; i < s.n_reservations; i++) {
+		free(s.reservations[i].relay);
+		free(s.reservations[i].model);
+	}
+	free(s.reservations);
 	for (size_t i = 0; i < s.n_billing; i++) {
 		free(s.billing[i]->relay);
 		free(s.billing[i]);

@@ -33,12 +33,12 @@
 #include "base/yamltree.h"
 #include "scoring/timeline.h"
 
-static const char *const event_names[ALERT__COUNT] = {"verdict_changed", "outage_started",
-                                                      "outage_ended",    "credential_harvesting",
-                                                      "billing",         "at_risk"};
+static const char *const event_names[ALERT__COUNT] = {
+    "verdict_changed", "outage_started", "outage_ended",    "credential_harvesting",
+    "billing",         "at_risk",        "budget_exhausted"};
 /* what a config's events: list names them by */
-static const char *const event_short[ALERT__COUNT] = {"verdict",    "outage",  "recovered",
-                                                      "harvesting", "billing", "warning"};
+static const char *const event_short[ALERT__COUNT] = {
+    "verdict", "outage", "recovered", "harvesting", "billing", "warning", "budget"};
 static const char *const sink_names[] = {"webhook",  "slack", "discord",
                                          "telegram", "ntfy",  "email"};
 #define N_SINK_KINDS (sizeof sink_names / sizeof sink_names[0])
@@ -125,7 +125,7 @@ sink_load(const struct ynode *m, const char *file, size_t index, struct alert_si
 		if (ev->kind != YNODE_SEQ || ev->n == 0)
 			return ytree_error(err, errlen, file, ev->line,
 			                   "events is a list of verdict, outage, recovered, "
-			                   "harvesting, billing, warning");
+			                   "harvesting, billing, warning, budget");
 		s->events = 0;
 		for (size_t e = 0; e < ev->n; e++) {
 			const char *name;
@@ -137,7 +137,8 @@ sink_load(const struct ynode *m, const char *file, size_t index, struct alert_si
 			if (j == ALERT__COUNT)
 				return ytree_error(err, errlen, file, ev->items[e]->line,
 				                   "an event is verdict, outage, recovered, "
-				                   "harvesting, billing or warning, not '%s'",
+				                   "harvesting, billing, warning or budget, not "
+				                   "'%s'",
 				                   name);
 			s->events |= 1u << j;
 		}
@@ -333,6 +334,13 @@ struct alerts {
 	struct alerts_stats stats;
 	struct damp *damps;
 	size_t n_damps;
+	/* per target, the damping of harvesting alerts */
+	struct harvest_damp {
+		char *relay, *model;
+		int64_t sent_ms; /* the last told (0: never) */
+		long folded;     /* uses since, not told */
+	} * harvests;
+	size_t n_harvests;
 	struct credit {
 		char *relay;
 		double usd;
@@ -787,6 +795,11 @@ alerts_free(struct alerts *a, int64_t drain_ms)
 		free(a->damps[i].reason);
 	}
 	free(a->damps);
+	for (size_t i = 0; i < a->n_harvests; i++) {
+		free(a->harvests[i].relay);
+		free(a->harvests[i].model);
+	}
+	free(a->harvests);
 	for (size_t i = 0; i < a->n_credits; i++)
 		free(a->credits[i].relay);
 	free(a->credits);
@@ -841,6 +854,7 @@ post(struct alerts *a, enum alert_event_kind kind, const char *title, const char
 		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "event", alert_event_name(kind),
 		                      "title", title, "text", text, "at", at, "delivery",
 		                      j->delivery, "board", a->title);
+		json_object_set_new(o, "at_ms", json_integer((json_int_t)at_ms));
 		if (a->page_url != NULL)
 			json_object_set_new(o, "page_url", json_string(a->page_url));
 		if (extra != NULL)
@@ -1023,23 +1037,65 @@ alerts_harvesting(struct alerts *a, const char *relay, const char *model, const 
 {
 	if (a == NULL)
 		return;
+	struct harvest_damp *h = NULL;
+	for (size_t i = 0; i < a->n_harvests && h == NULL; i++)
+		if (strcmp(a->harvests[i].relay, relay) == 0 &&
+		    strcmp(a->harvests[i].model, model) == 0)
+			h = &a->harvests[i];
+	if (h == NULL) {
+		a->harvests = xrealloc(a->harvests, (a->n_harvests + 1) * sizeof *a->harvests);
+		h = &a->harvests[a->n_harvests++];
+		*h = (struct harvest_damp){.relay = xstrdup(relay), .model = xstrdup(model)};
+	}
+	if (h->sent_ms != 0 && at_ms - h->sent_ms < a->damping_ms) {
+		/* a harvester uses every run's canary: folded into the next */
+		h->folded++;
+		pthread_mutex_lock(&a->mu);
+		a->stats.damped++;
+		pthread_mutex_unlock(&a->mu);
+		return;
+	}
+	long folded = h->folded;
+	h->sent_ms = at_ms;
+	h->folded = 0;
 	char *r = clean_text(relay, strlen(relay), 100);
 	char *m = clean_text(model, strlen(model), 100);
 	char *who = clean_text(from ? from : "", strlen(from ? from : ""), 100);
-	char title[300], at[32];
+	char title[300], at[32], more[120] = "";
 	iso_time(at_ms, at, sizeof at);
 	snprintf(title, sizeof title, "%s %s: credential harvesting", r, m);
+	if (folded > 0)
+		snprintf(more, sizeof more, " (and %ld more use%s since the last alert)", folded,
+		         folded == 1 ? "" : "s");
 	char *text = xasprintf("the canary key planted in a prompt sent to this relay was used at "
-	                       "%s%s%s: whoever saw that prompt uses keys they see",
-	                       at, who[0] ? ", from " : "", who);
-	json_t *extra =
-	    json_pack("{s:s,s:s,s:s}", "relay", relay, "model", model, "used_from", who);
+	                       "%s%s%s: whoever saw that prompt uses keys they see%s",
+	                       at, who[0] ? ", from " : "", who, more);
+	json_t *extra = json_pack("{s:s,s:s,s:s,s:I}", "relay", relay, "model", model, "used_from",
+	                          who, "folded", (json_int_t)folded);
 	post(a, ALERT_HARVESTING, title, text, extra, at_ms);
 	json_decref(extra);
 	free(text);
 	free(r);
 	free(m);
 	free(who);
+}
+
+void
+alerts_budget(struct alerts *a, const char *relay, const char *model, const char *why,
+              int64_t at_ms)
+{
+	if (a == NULL)
+		return;
+	char *r = clean_text(relay, strlen(relay), 100), *m = clean_text(model, strlen(model), 100);
+	char title[300];
+	snprintf(title, sizeof title, "%s %s: held back, a daily budget is spent", r, m);
+	char *text = clean_text(why ? why : "", strlen(why ? why : ""), 600);
+	json_t *extra = json_pack("{s:s,s:s}", "relay", relay, "model", model);
+	post(a, ALERT_BUDGET, title, text, extra, at_ms);
+	json_decref(extra);
+	free(text);
+	free(r);
+	free(m);
 }
 
 void

@@ -6,8 +6,13 @@
  * flapping relay sends at most one a damping period, the latest state, with
  * how many changes it folded in), an outage that opened or resolved (the
  * timeline's incidents, already damped: scoring/timeline.h) and a use of a
- * canary key (credential harvesting, probes/canary.h). Derived from what
- * serve stored, so an event is sent once: after its run or hit was written.
+ * canary key (credential harvesting, probes/canary.h; damped like verdicts:
+ * a harvester uses every run's canary, so at most one alert a relay-model
+ * a damping period, the next saying how many uses it folded in), a billing
+ * finding, an early warning that starts or ends, and a daily budget spent
+ * (runs held back; serve tells it once a UTC day). Derived from what serve
+ * stored, so an event is sent once: after its run or hit was written. The
+ * webhook's `at` is the event's time, `at_ms` the same in milliseconds.
  *
  * Sinks: a generic webhook (JSON, HMAC-SHA256 signed over "TIMESTAMP.BODY"
  * in X-Assay-Signature, with X-Assay-Timestamp and a delivery id a receiver
@@ -41,6 +46,7 @@ enum alert_event_kind {
 	ALERT_HARVESTING, /* "credential_harvesting" */
 	ALERT_BILLING,    /* "billing": an over-charge or a balance that drains */
 	ALERT_WARNING,    /* "at_risk": early warning (scoring/warning.h) */
+	ALERT_BUDGET,     /* "budget_exhausted": runs held back for a spent budget */
 	ALERT__COUNT
 };
 
@@ -125,6 +131,10 @@ void alerts_billing(struct alerts *a, const char *relay, const char *title, cons
  * longer. */
 void alerts_at_risk(struct alerts *a, const char *relay, const char *model, const char *why,
                     int64_t at_ms);
+/* Runs of relay's model are held back until the next UTC day: why (the
+ * budget and its figures, ours). serve calls it once a day a relay. */
+void alerts_budget(struct alerts *a, const char *relay, const char *model, const char *why,
+                   int64_t at_ms);
 /* The credit relay's account had at the last look (< 0: unknown): an
  * outage alert says it ("stopped answering with $X left"). */
 void alerts_set_credit(struct alerts *a, const char *relay, double usd);

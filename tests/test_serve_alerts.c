@@ -1,0 +1,245 @@
+/*
+ * Every alert kind, end to end through `assay serve` (web/alerts.h, issue
+ * 18): fixture relays (tests/data/serve_alerts/world.yaml) cause each event
+ * — a verdict that changes, an outage that opens and one that ends, a
+ * canary key used (harvesting), an over-charging account (billing), upstream
+ * credit running out (early warning, at risk) and a daily budget spent —
+ * and a loopback webhook receives each one, once, with its kind, within one
+ * probe interval of the event (the webhook's at_ms against the arrival),
+ * and not again over the next runs (damping); the honest control relay
+ * sends none. Every wait is for a condition, with a bound.
+ */
+#include <criterion/criterion.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "tests/helpers.h"
+
+/* serve's probe interval in this test, ms: each alert must arrive within it */
+#define INTERVAL_MS 2000
+
+/* ---- a loopback webhook receiver on a thread of its own ---- */
+
+#define GOT_MAX 256
+struct got {
+	char event[40], relay[64];
+	int64_t at_ms;      /* the event's time, as the webhook says */
+	int64_t arrived_ms; /* when it came (the wall clock) */
+};
+
+struct receiver {
+	struct event_base *base;
+	struct evhttp *http;
+	struct event *keep;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	int port;
+	struct got got[GOT_MAX];
+	int n, malformed;
+};
+
+static void
+receive_cb(struct evhttp_request *req, void *arg)
+{
+	struct receiver *r = arg;
+	int64_t arrived = wall_ms();
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	char *body = xcalloc(1, len + 1);
+	evbuffer_copyout(in, body, len);
+	const char *hdr =
+	    evhttp_find_header(evhttp_request_get_input_headers(req), "X-Assay-Event");
+	json_t *j = json_loads(body, 0, NULL);
+	pthread_mutex_lock(&r->mu);
+	const char *event = json_str(j, "event"), *relay = json_str(j, "relay");
+	json_t *at = json_object_get(j, "at_ms");
+	if (j == NULL || event == NULL || relay == NULL || !json_is_integer(at) || hdr == NULL ||
+	    strcmp(hdr, event) != 0) {
+		r->malformed++;
+	} else if (r->n < GOT_MAX) {
+		struct got *g = &r->got[r->n++];
+		snprintf(g->event, sizeof g->event, "%s", event);
+		snprintf(g->relay, sizeof g->relay, "%s", relay);
+		g->at_ms = (int64_t)json_integer_value(at);
+		g->arrived_ms = arrived;
+	}
+	pthread_mutex_unlock(&r->mu);
+	json_decref(j);
+	free(body);
+	evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+static void *
+receiver_run(void *arg)
+{
+	struct receiver *r = arg;
+	event_base_dispatch(r->base);
+	return NULL;
+}
+
+static void
+receiver_start(struct receiver *r)
+{
+	memset(r, 0, sizeof *r);
+	pthread_mutex_init(&r->mu, NULL);
+	evthread_use_pthreads(); /* loopbreak comes from the test's thread */
+	r->base = event_base_new();
+	r->http = evhttp_new(r->base);
+	evhttp_set_gencb(r->http, receive_cb, r);
+	r->port = test_evhttp_listen(r->http);
+	cr_assert_gt(r->port, 0);
+	r->keep = event_new(r->base, -1, EV_PERSIST, NULL, NULL); /* the loop stays */
+	struct timeval day = {86400, 0};
+	event_add(r->keep, &day);
+	cr_assert_eq(pthread_create(&r->thread, NULL, receiver_run, r), 0);
+}
+
+static void
+receiver_stop(struct receiver *r)
+{
+	event_base_loopbreak(r->base);
+	pthread_join(r->thread, NULL);
+	event_free(r->keep);
+	evhttp_free(r->http);
+	event_base_free(r->base);
+	pthread_mutex_destroy(&r->mu);
+}
+
+/* Alerts of event for relay so far (event NULL: of any kind). */
+static int
+received(struct receiver *r, const char *relay, const char *event)
+{
+	int n = 0;
+	pthread_mutex_lock(&r->mu);
+	for (int i = 0; i < r->n; i++)
+		n += strcmp(r->got[i].relay, relay) == 0 &&
+		     (event == NULL || strcmp(r->got[i].event, event) == 0);
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
+
+/* ---- the test ---- */
+
+/* What each relay must tell, once. */
+static const struct expect {
+	const char *relay, *event;
+} expected[] = {
+    {"turns", "verdict_changed"},   {"outage", "outage_started"},
+    {"outage", "outage_ended"},     {"harvester", "credential_harvesting"},
+    {"bill-over", "billing"},       {"running-dry", "at_risk"},
+    {"capped", "budget_exhausted"},
+};
+#define N_EXPECTED (sizeof expected / sizeof expected[0])
+
+static int
+all_received(struct receiver *r)
+{
+	for (size_t i = 0; i < N_EXPECTED; i++)
+		if (received(r, expected[i].relay, expected[i].event) == 0)
+			return 0;
+	return 1;
+}
+
+static const char *const need[] = {"turns",       "outage", "harvester", "bill-over",
+                                   "running-dry", "honest", NULL};
+
+Test(serve_alerts, every_kind_is_told_once_within_an_interval, .timeout = 300)
+{
+	struct test_world env;
+	test_world_start(&env, "serve-alerts", "tests/data/serve_alerts/world.yaml", need, "0.05");
+	struct receiver r;
+	receiver_start(&r);
+	char cfg[300], db[300], base[300];
+	snprintf(cfg, sizeof cfg, "%s/assay.yaml", env.dir);
+	snprintf(db, sizeof db, "%s/assay.db", env.dir);
+	setenv("BILL_KEY", "sk-bill-test-0123456789", 1);
+	/* a default audit of gpt-4o takes about 1,950 tokens and may take
+	 * 3,000: the capped relay runs twice in 6,000, then is held back */
+	cr_assert_eq(
+	    test_write_file(
+	        cfg,
+	        "listen: 127.0.0.1:0\ndatabase: %s\ninterval: %ds\ntimeout: 10s\n"
+	        "time_scale: 0.05\ncanary: {listen: '127.0.0.1:0'}\n"
+	        "alerts:\n  damping: 30m\n  sinks:\n"
+	        "    - {kind: webhook, url: 'http://127.0.0.1:%d/hook'}\n"
+	        "relays:\n"
+	        "  - {name: turns, base_url: '%s', models: [gpt-4o]}\n"
+	        "  - {name: outage, base_url: '%s', models: [gpt-4o]}\n"
+	        "  - {name: harvester, base_url: '%s', models: [gpt-4o]}\n"
+	        "  - {name: bill-over, base_url: '%s', key_env: BILL_KEY, balance: billing,"
+	        " price: {input_per_mtok: 50, output_per_mtok: 200}, models: [gpt-4o]}\n"
+	        "  - {name: running-dry, base_url: '%s', models: [gpt-4o]}\n"
+	        "  - {name: capped, base_url: '%s', budget: {tokens_per_day: 6000},"
+	        " models: [gpt-4o]}\n"
+	        "  - {name: control, base_url: '%s', models: [gpt-4o]}\n",
+	        db, INTERVAL_MS / 1000, r.port, fixture_url(&env.world, "turns"),
+	        fixture_url(&env.world, "outage"), fixture_url(&env.world, "harvester"),
+	        fixture_url(&env.world, "bill-over"), fixture_url(&env.world, "running-dry"),
+	        fixture_url(&env.world, "honest"), fixture_url(&env.world, "honest")),
+	    0);
+	char *argv[] = {(char *)test_binary("assay"), (char *)"serve", (char *)"-c", cfg, NULL};
+	struct child serve;
+	cr_assert_eq(serve_start(&serve, argv, base, sizeof base), 0);
+
+	/* every event, each within the bound (the outage ends after 15 s) */
+	long long until = test_now_ms() + 180000;
+	while (!all_received(&r) && test_now_ms() < until)
+		usleep(50000);
+	for (size_t i = 0; i < N_EXPECTED; i++)
+		cr_expect_geq(received(&r, expected[i].relay, expected[i].event), 1,
+		              "%s told no %s", expected[i].relay, expected[i].event);
+
+	/* the next runs tell nothing again: three more runs of every relay
+	 * that runs, while the capped one stays held */
+	static const char *const running[] = {"turns",     "outage",      "harvester",
+	                                      "bill-over", "running-dry", "control"};
+	for (size_t i = 0; i < sizeof running / sizeof running[0]; i++) {
+		long now = test_board_runs(base, running[i]);
+		cr_expect_geq(test_wait_board_runs(base, running[i], now + 3, 90000), now + 3,
+		              "%s did not run three more times", running[i]);
+	}
+	cr_expect_eq(test_board_runs(base, "capped"), 2, "the capped relay ran past its budget");
+	/* what was queued is delivered before serve exits */
+	cr_expect_eq(child_stop(&serve, 20000), 0);
+
+	for (size_t i = 0; i < N_EXPECTED; i++) {
+		int n = received(&r, expected[i].relay, expected[i].event);
+		if (strcmp(expected[i].event, "budget_exhausted") == 0) {
+			/* once a UTC day: a run across midnight may see two days */
+			int64_t day = -1;
+			int days = 0;
+			for (int k = 0; k < r.n; k++)
+				if (strcmp(r.got[k].event, "budget_exhausted") == 0 &&
+				    r.got[k].at_ms / 86400000 != day) {
+					day = r.got[k].at_ms / 86400000;
+					days++;
+				}
+			cr_expect_eq(n, days, "capped: %d budget alerts over %d days", n, days);
+			continue;
+		}
+		cr_expect_eq(n, 1, "%s told %s %d times", expected[i].relay, expected[i].event, n);
+	}
+	cr_expect_eq(received(&r, "control", NULL), 0, "the honest control relay was alerted on");
+	cr_expect_eq(received(&r, "turns", "outage_started"), 0);
+	cr_expect_eq(r.malformed, 0, "%d webhook bodies without event, relay or at_ms",
+	             r.malformed);
+	/* within one probe interval of its event */
+	for (int k = 0; k < r.n; k++) {
+		int64_t late = r.got[k].arrived_ms - r.got[k].at_ms;
+		cr_expect(late >= -5 && late <= INTERVAL_MS,
+		          "%s %s arrived %lld ms after its event", r.got[k].relay, r.got[k].event,
+		          (long long)late);
+	}
+	receiver_stop(&r);
+	cr_expect_eq(test_world_stop(&env), 0);
+}
