@@ -343,6 +343,12 @@ warn_scored(struct serve *s, const struct audit_run *run, const struct assessmen
 	};
 	if (wr.requests < 0)
 		wr.requests = 0;
+	snprintf(wr.cert_sha256, sizeof wr.cert_sha256, "%s", posture->cert_sha256);
+	const struct config_relay *r = relay_named(s->config, run->target.relay);
+	if (r != NULL && r->price_in >= 0)
+		snprintf(wr.price, sizeof wr.price, "$%g/$%g per Mtok", r->price_in, r->price_out);
+	else if (r != NULL && r->price_ratio > 0)
+		snprintf(wr.price, sizeof wr.price, "%g of the official price", r->price_ratio);
 	char why[700];
 	int change =
 	    warn_update(warning_of(s, run->target.relay, run->target.model), &wr, why, sizeof why);
@@ -666,6 +672,23 @@ keep_unsaved(struct serve *s, struct monitor_result *r)
 		schedule_retry(s, UNSAVED_RETRY_MS);
 }
 
+/* p (a relay's, or the board's) on the pages, beside its caps. */
+static void
+spend_show(struct serve *s, const struct spend *p)
+{
+	const struct config_budget none = {0}, *cap = &s->config->budget;
+	if (p->relay != NULL) {
+		const struct config_relay *r = relay_named(s->config, p->relay);
+		cap = r ? &r->budget : &none;
+	}
+	struct board_spend b = {.day = p->day,
+	                        .tokens = p->tokens,
+	                        .usd = p->usd,
+	                        .cap_tokens = cap->tokens,
+	                        .cap_usd = cap->usd};
+	board_spend(s->board, p->relay, &b);
+}
+
 /* Today's spend of relay (NULL: all relays). */
 static struct spend *
 spend_of(struct serve *s, const char *relay)
@@ -693,6 +716,7 @@ spend_of(struct serve *s, const char *relay)
 			p->tokens = 0;
 			p->usd = 0;
 		}
+		spend_show(s, p);
 	}
 	return p;
 }
@@ -839,6 +863,8 @@ scored_cb(struct monitor_result *r, void *arg)
 		pa->tokens += a->tokens_spent;
 		pa->usd += a->cost_usd > 0 ? a->cost_usd : 0;
 	}
+	spend_show(s, pr);
+	spend_show(s, pa);
 	/* written before it is shown (after the runs that wait, in order): what
 	 * the board shows survives a kill -9, unless the database refused it,
 	 * which is said */
@@ -1289,6 +1315,11 @@ cmd_serve(int argc, char **argv)
 			/* stagger first runs by 200 ms each */
 			target_start(&s, s.config, r, m, (int64_t)(k % 50) * 200000);
 	}
+	/* today's spend on the pages from the start (the database's) */
+	for (size_t i = 0; i < s.config->n_relays; i++)
+		if (s.config->relays[i].error == NULL)
+			spend_of(&s, s.config->relays[i].name);
+	spend_of(&s, NULL);
 	if (s.config->alerts != NULL &&
 	    (s.alerts = alerts_new(s.config->alerts, s.config->title)) == NULL) {
 		snprintf(err, sizeof err, "cannot start the alerts' thread");

@@ -213,6 +213,9 @@ struct observation {
 	enum obs_tls_version tls_version;
 	int64_t cert_not_after; /* the server certificate's notAfter (Unix
 	                         * seconds); 0: unknown, or not https */
+	char cert_sha256[17];   /* the leaf's SHA-256 fingerprint, its first 8
+	                         * bytes in hex; "": unknown (early warning:
+	                         * a certificate replaced long before expiry) */
 
 	/* Anthropic's wire, for the backend origin (scoring/origin.h) */
 	unsigned anthropic_marks; /* OBS_ANT_* bits */

@@ -5,8 +5,10 @@
 #include "probes/tlsinfo.h"
 
 #include <openssl/asn1.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <stdio.h>
 #include <time.h>
 
 static enum obs_tls_version
@@ -43,4 +45,9 @@ tlsinfo_read(CURL *easy, struct observation *o)
 	struct tm tm;
 	if (cert != NULL && ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
 		o->cert_not_after = (int64_t)timegm(&tm);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	if (cert != NULL && X509_digest(cert, EVP_sha256(), md, &n) == 1 && n >= 8)
+		for (int i = 0; i < 8; i++)
+			snprintf(o->cert_sha256 + 2 * i, 3, "%02x", md[i]);
 }

@@ -101,8 +101,10 @@ posture_assess(const struct audit_run *run, int insecure, const struct plainhttp
 			out->tls_weak += OBS_TLS_WEAK(o->tls_version);
 		}
 		if (o->cert_not_after != 0 &&
-		    (out->cert_not_after == 0 || o->cert_not_after < out->cert_not_after))
+		    (out->cert_not_after == 0 || o->cert_not_after < out->cert_not_after)) {
 			out->cert_not_after = o->cert_not_after;
+			snprintf(out->cert_sha256, sizeof out->cert_sha256, "%s", o->cert_sha256);
+		}
 		/* what an error says (the detail, and a failed answer's body) */
 		if (o->error == ERR_NONE)
 			continue;

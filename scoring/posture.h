@@ -44,6 +44,7 @@ struct posture {
 	int64_t cert_not_after; /* the soonest notAfter seen (Unix s); 0: none */
 	int64_t cert_left_s;    /* from the audit's end to it (<= 0: expired) */
 	int cert_soon;          /* under POSTURE_CERT_WARN_DAYS */
+	char cert_sha256[17];   /* that certificate's fingerprint (observation.h) */
 
 	/* the plain-HTTP check */
 	enum plainhttp_outcome plain;

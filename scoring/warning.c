@@ -15,6 +15,7 @@
 #define SLOWER 2.0
 #define LIST_KEEP 0.70
 #define CERT_DAYS 7
+#define CERT_RENEW_DAYS 30
 
 void
 warn_init(struct warn_state *w)
@@ -128,6 +129,26 @@ warn_update(struct warn_state *w, const struct warn_run *r, char *text, size_t n
 	if (r->cert_left_s < (int64_t)CERT_DAYS * 86400)
 		add(text, n, "its TLS certificate expires in %.1f days",
 		    (double)r->cert_left_s / 86400.0);
+	/* the latest run of another certificate, and of another price */
+	const struct warn_run *cert_before = NULL, *price_before = NULL;
+	for (size_t i = w->n - 1; i-- > 0;) {
+		const struct warn_run *x = &w->runs[i];
+		if (cert_before == NULL && r->cert_sha256[0] && x->cert_sha256[0] &&
+		    strcmp(x->cert_sha256, r->cert_sha256) != 0)
+			cert_before = x;
+		if (price_before == NULL && r->price[0] && x->price[0] &&
+		    strcmp(x->price, r->price) != 0)
+			price_before = x;
+	}
+	if (cert_before != NULL && cert_before->cert_left_s > (int64_t)CERT_RENEW_DAYS * 86400)
+		add(text, n,
+		    "its TLS certificate was replaced while the one before had %.0f days left "
+		    "(SHA-256 %s..., before %s...)",
+		    (double)cert_before->cert_left_s / 86400.0, r->cert_sha256,
+		    cert_before->cert_sha256);
+	if (price_before != NULL)
+		add(text, n, "its declared price changed: %s, %s before", r->price,
+		    price_before->price);
 	int now = text[0] != '\0';
 	int changed = now == w->at_risk ? 0 : now ? 1 : -1;
 	w->at_risk = now;

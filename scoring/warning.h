@@ -12,7 +12,15 @@
  *     running out), or for the key (auth), in the recent runs
  *   model list shrinking: the relay's list names fewer than 70% of the
  *     most it named in the baseline, or no longer names the model audited
- *   certificate: its TLS certificate expires within 7 days
+ *   certificate: its TLS certificate expires within 7 days, or was
+ *     replaced while the one before it had more than 30 days left (a
+ *     renewal comes near the end; a new certificate long before it is a
+ *     new server, host or operator behind the name)
+ *   price: the price the relay declares (config price:) is not what it
+ *     was (a relay that raises its price, or cuts it to draw deposits)
+ *
+ * The last two hold while a run of the other certificate or price is in
+ * the window (WARN_RECENT + WARN_BASELINE runs), then clear.
  *
  * Runs that never reached the relay (nothing sent) say nothing. A run with
  * no successful request at all is the outage's (scoring/timeline.h), not a
@@ -35,6 +43,9 @@ struct warn_run {
 	long listed;          /* models the relay's list named; < 0 not asked */
 	int listed_has_model; /* ... the audited model among them */
 	int64_t cert_left_s;  /* the certificate's time left; INT64_MAX none */
+	char cert_sha256[17]; /* its fingerprint (probes/observation.h); "" none */
+	char price[64];       /* the declared price, as words ("$50/$200 per Mtok");
+	                       * "" none */
 };
 
 struct warn_state {

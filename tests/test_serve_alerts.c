@@ -17,6 +17,7 @@
 #include <event2/thread.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +210,18 @@ Test(serve_alerts, every_kind_is_told_once_within_an_interval, .timeout = 300)
 		              "%s did not run three more times", running[i]);
 	}
 	cr_expect_eq(test_board_runs(base, "capped"), 2, "the capped relay ran past its budget");
+	/* the spend view: serve's own budget counts, beside the caps */
+	char url[400];
+	snprintf(url, sizeof url, "%sapi/v1/spend", base);
+	json_t *spend = http_get_json(url);
+	cr_assert_not_null(spend, "no %s", url);
+	json_t *capped = json_find(json_object_get(spend, "relays"), "relay", "capped");
+	long today = json_int(capped, "tokens_today");
+	cr_expect(today > 3000 && today <= 6000, "capped spent %ld tokens today", today);
+	cr_expect_eq(json_int(json_object_get(capped, "budget"), "tokens_per_day"), 6000);
+	cr_expect_geq(json_int(spend, "tokens_today"), today);
+	cr_expect_gt(json_real_value(json_object_get(spend, "usd_today")), 0);
+	json_decref(spend);
 	/* what was queued is delivered before serve exits */
 	cr_expect_eq(child_stop(&serve, 20000), 0);
 
@@ -234,6 +247,82 @@ Test(serve_alerts, every_kind_is_told_once_within_an_interval, .timeout = 300)
 	cr_expect_eq(r.malformed, 0, "%d webhook bodies without event, relay or at_ms",
 	             r.malformed);
 	/* within one probe interval of its event */
+	for (int k = 0; k < r.n; k++) {
+		int64_t late = r.got[k].arrived_ms - r.got[k].at_ms;
+		cr_expect(late >= -5 && late <= INTERVAL_MS,
+		          "%s %s arrived %lld ms after its event", r.got[k].relay, r.got[k].event,
+		          (long long)late);
+	}
+	receiver_stop(&r);
+	cr_expect_eq(test_world_stop(&env), 0);
+}
+
+/* A relay whose declared price changes (the config read again on SIGHUP)
+ * is at risk, told once by an at_risk alert within an interval, while an
+ * unchanged relay is not. */
+static const char *const need_honest[] = {"honest", NULL};
+
+static void
+write_priced(const char *cfg, const char *db, int port, const char *url, const char *price)
+{
+	cr_assert_eq(test_write_file(cfg,
+	                             "listen: 127.0.0.1:0\ndatabase: %s\ninterval: %ds\n"
+	                             "timeout: 10s\ntime_scale: 0.05\n"
+	                             "alerts:\n  sinks:\n"
+	                             "    - {kind: webhook, url: 'http://127.0.0.1:%d/hook'}\n"
+	                             "relays:\n"
+	                             "  - {name: priced, base_url: '%s', models: [gpt-4o],"
+	                             " price: {%s}}\n"
+	                             "  - {name: steady, base_url: '%s', models: [gpt-4o],"
+	                             " price: {ratio: 0.5}}\n",
+	                             db, INTERVAL_MS / 1000, port, url, price, url),
+	             0);
+}
+
+Test(serve_alerts, a_declared_price_change_is_an_early_warning, .timeout = 180)
+{
+	struct test_world env;
+	test_world_start(&env, "serve-price", "tests/data/serve_alerts/world.yaml", need_honest,
+	                 "0.05");
+	struct receiver r;
+	receiver_start(&r);
+	char cfg[300], db[300], base[300];
+	snprintf(cfg, sizeof cfg, "%s/assay.yaml", env.dir);
+	snprintf(db, sizeof db, "%s/assay.db", env.dir);
+	const char *url = fixture_url(&env.world, "honest");
+	write_priced(cfg, db, r.port, url, "input_per_mtok: 2.5, output_per_mtok: 10");
+	char *argv[] = {(char *)test_binary("assay"), (char *)"serve", (char *)"-c", cfg, NULL};
+	struct child serve;
+	cr_assert_eq(serve_start(&serve, argv, base, sizeof base), 0);
+	cr_expect_geq(test_wait_board_runs(base, "priced", 2, 60000), 2);
+	cr_expect_eq(received(&r, "priced", "at_risk"), 0, "at risk before any change");
+	/* the relay doubles its price */
+	write_priced(cfg, db, r.port, url, "input_per_mtok: 5, output_per_mtok: 20");
+	cr_assert_eq(kill(serve.pid, SIGHUP), 0);
+	long long until = test_now_ms() + 60000;
+	while (received(&r, "priced", "at_risk") == 0 && test_now_ms() < until)
+		usleep(50000);
+	cr_expect_eq(received(&r, "priced", "at_risk"), 1, "no at_risk alert for the price");
+	/* the board's documents may be a moment (BOARD_MIN_REFRESH_MS) behind */
+	json_t *e = NULL;
+	const char *why = NULL;
+	for (until = test_now_ms() + 5000; why == NULL && test_now_ms() < until;) {
+		json_decref(e);
+		e = test_board_entry(base, "priced");
+		why = json_string_value(json_object_get(e, "at_risk"));
+		if (why == NULL)
+			usleep(100000);
+	}
+	cr_expect(why != NULL && strstr(why, "its declared price changed: $5/$20 per Mtok, "
+	                                     "$2.5/$10 per Mtok before") != NULL,
+	          "at_risk: %s", why ? why : "(none)");
+	json_decref(e);
+	/* three runs on: still once, and the steady relay never */
+	long now = test_board_runs(base, "priced");
+	cr_expect_geq(test_wait_board_runs(base, "priced", now + 3, 60000), now + 3);
+	cr_expect_eq(child_stop(&serve, 20000), 0);
+	cr_expect_eq(received(&r, "priced", "at_risk"), 1);
+	cr_expect_eq(received(&r, "steady", NULL), 0, "the steady relay was alerted on");
 	for (int k = 0; k < r.n; k++) {
 		int64_t late = r.got[k].arrived_ms - r.got[k].at_ms;
 		cr_expect(late >= -5 && late <= INTERVAL_MS,

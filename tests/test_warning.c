@@ -159,3 +159,71 @@ Test(warning, serve_shows_a_relay_running_dry, .timeout = 120)
 	cr_expect_eq(child_stop(&serve, 20000), 0);
 	cr_expect_eq(test_world_stop(&env), 0);
 }
+
+/* A certificate replaced long before its expiry is a sign (a new server or
+ * operator behind the name); a renewal near the end is not; either way the
+ * warning clears once the old certificate's runs leave the window. */
+Test(warning, a_certificate_replaced_early_but_not_a_renewal)
+{
+	char why[700];
+	struct warn_state w;
+	int s = 0, e = 0;
+	warn_init(&w);
+	struct warn_run r = healthy();
+	r.cert_left_s = 60 * 86400LL;
+	snprintf(r.cert_sha256, sizeof r.cert_sha256, "00112233aabbccdd");
+	feed(&w, r, 10, &s, &e, why, sizeof why);
+	cr_expect_eq(s, 0, "%s", why);
+	r.cert_left_s = 89 * 86400LL;
+	snprintf(r.cert_sha256, sizeof r.cert_sha256, "ffeeddcc99887766");
+	feed(&w, r, 1, &s, &e, why, sizeof why);
+	cr_expect_eq(s, 1);
+	cr_expect(strstr(why, "certificate was replaced while the one before had 60 days left "
+	                      "(SHA-256 ffeeddcc99887766..., before 00112233aabbccdd...)") != NULL,
+	          "%s", why);
+	/* held while the old certificate's runs are in the window, then gone */
+	feed(&w, r, WARN_RECENT + WARN_BASELINE - 2, &s, &e, why, sizeof why);
+	cr_expect_eq(e, 0, "cleared too soon");
+	feed(&w, r, 1, &s, &e, why, sizeof why);
+	cr_expect_eq(e, 1, "still at risk: %s", why);
+
+	/* renewed with 20 days left: routine */
+	warn_init(&w);
+	s = e = 0;
+	r = healthy();
+	r.cert_left_s = 20 * 86400LL;
+	snprintf(r.cert_sha256, sizeof r.cert_sha256, "00112233aabbccdd");
+	feed(&w, r, 10, &s, &e, why, sizeof why);
+	r.cert_left_s = 90 * 86400LL;
+	snprintf(r.cert_sha256, sizeof r.cert_sha256, "ffeeddcc99887766");
+	feed(&w, r, 10, &s, &e, why, sizeof why);
+	cr_expect_eq(s, 0, "a renewal was a warning: %s", why);
+	/* no certificate (plain http) says nothing */
+	warn_init(&w);
+	s = e = 0;
+	feed(&w, healthy(), 40, &s, &e, why, sizeof why);
+	cr_expect_eq(s, 0);
+}
+
+/* The relay's declared price changing is a sign, told once; steady is
+ * none. */
+Test(warning, the_declared_price_changes)
+{
+	char why[700];
+	struct warn_state w;
+	int s = 0, e = 0;
+	warn_init(&w);
+	struct warn_run r = healthy();
+	snprintf(r.price, sizeof r.price, "$2.5/$10 per Mtok");
+	feed(&w, r, 20, &s, &e, why, sizeof why);
+	cr_expect_eq(s, 0, "%s", why);
+	snprintf(r.price, sizeof r.price, "$5/$20 per Mtok");
+	feed(&w, r, 3, &s, &e, why, sizeof why);
+	cr_expect_eq(s, 1);
+	cr_expect(strstr(why, "its declared price changed: $5/$20 per Mtok, $2.5/$10 per Mtok "
+	                      "before") != NULL,
+	          "%s", why);
+	feed(&w, r, WARN_RECENT + WARN_BASELINE, &s, &e, why, sizeof why);
+	cr_expect_eq(e, 1, "%s", why);
+	cr_expect_eq(s, 1);
+}

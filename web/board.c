@@ -42,7 +42,8 @@ struct board {
 	size_t next_relay_id;
 	struct board_about about;
 	int static_copy;
-	uint64_t seq; /* entries' changes, counted (under the write lock) */
+	uint64_t seq;             /* entries' changes, counted (under the write lock) */
+	struct board_spend spend; /* every relay's probes today (serve) */
 
 	pthread_mutex_t cache;
 	uint64_t gen;        /* bumped by every change */
@@ -333,6 +334,18 @@ board_billing(struct board *b, const char *relay, const char *text, int bad)
 	size_t id = r->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
+}
+
+void
+board_spend(struct board *b, const char *relay, const struct board_spend *spend)
+{
+	pthread_rwlock_wrlock(&b->data);
+	struct board_spend *to = relay ? &relay_get_locked(b, relay)->spend : &b->spend;
+	*to = *spend;
+	to->known = 1;
+	size_t id = relay ? relay_get_locked(b, relay)->id : 0;
+	pthread_rwlock_unlock(&b->data);
+	bump(b, id); /* every list document too (the board's generation) */
 }
 
 enum entry_note { NOTE_AT_RISK, NOTE_NOT_RUNNING };
@@ -768,6 +781,7 @@ view_locked(struct board *b, struct board_view *v)
 	v->now_ms = wall_ms();
 	v->static_copy = b->static_copy;
 	v->seq = b->seq;
+	v->spend = &b->spend;
 }
 
 uint64_t

@@ -60,6 +60,10 @@ void board_at_risk(struct board *b, const char *relay, const char *model, const 
 /* What relay's balance showed against our use (serve's billing audit), a
  * sentence; bad: an over-charge or a drain. NULL: nothing to say. */
 void board_billing(struct board *b, const char *relay, const char *text, int bad);
+/* What relay's probes (relay NULL: every relay's) spent today, serve's
+ * budget counts (copied; known is set). */
+struct board_spend;
+void board_spend(struct board *b, const char *relay, const struct board_spend *spend);
 /* The config (or a spent budget) keeps relay's model from running, for why
  * (FILE:LINE: ...): shown as "not running" with why, its history kept.
  * why NULL: it runs again. */

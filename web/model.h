@@ -75,6 +75,18 @@ struct incident {
 
 struct board_relay;
 
+/* What serve's probes spent on one UTC day, per relay or for the whole
+ * board (serve's budget counts, web/spend.h): tokens billed and their cost
+ * at the claimed models' official prices, with the budget's caps. */
+struct board_spend {
+	int known;   /* 0: serve has said nothing (an export, no budget run yet) */
+	int64_t day; /* UTC day number (ms / DAY_MS) */
+	long tokens;
+	double usd;
+	long cap_tokens; /* a day; 0: no cap */
+	double cap_usd;
+};
+
 struct board_entry {
 	char *relay, *model, *api;
 	char *key;       /* endpoint key for URLs: "relay_model", slugged, unique */
@@ -114,6 +126,7 @@ struct board_relay {
 	char *billing;                /* what its balance showed against our use, a sentence
 	                               * (serve's billing audit); NULL: not looked at */
 	int billing_bad;              /* ... and it is an over-charge or a drain */
+	struct board_spend spend;     /* today's probe spend (serve) */
 	size_t id;                    /* stable: its cache scope */
 	struct board_entry **entries; /* sorted by model */
 	size_t n;
@@ -135,8 +148,9 @@ struct board_view {
 	size_t n_relays;
 	const struct board_about *about;
 	int64_t now_ms;
-	int static_copy; /* rendered for `assay export`: absolute times only */
-	uint64_t seq;    /* the board's change count (the events' ids) */
+	int static_copy;                 /* rendered for `assay export`: absolute times only */
+	uint64_t seq;                    /* the board's change count (the events' ids) */
+	const struct board_spend *spend; /* the whole board's today */
 };
 
 /* Windows the pages show. */

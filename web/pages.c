@@ -12,6 +12,7 @@
 
 #include "web/origin_view.h"
 #include "web/render.h"
+#include "web/spend.h"
 #include "scoring/classes.h"
 
 const char *const lb_sort_names[LB__COUNT] = {"score", "uptime", "ttft",   "tps",
@@ -708,6 +709,7 @@ render_relay_html(const struct board_view *v, long relay_id, struct buf *b)
 		html_escape(b, r->billing);
 		buf_puts(b, "</p>");
 	}
+	spend_relay_html(b, v, r);
 	for (size_t i = 0; i < r->n; i++)
 		relay_model_section(b, v, r->entries[i]);
 	page_end(b, v, "../");
@@ -940,8 +942,9 @@ render_about_html(const struct board_view *v, struct buf *b)
 	} else {
 		buf_puts(b, "<dt>Storage</dt><dd>none</dd>");
 	}
-	buf_puts(b,
-	         "</dl></div><div class=\"card\"><h3>What Assay looks for</h3><dl class=\"kv\">");
+	buf_puts(b, "</dl></div>");
+	spend_board_html(b, v);
+	buf_puts(b, "<div class=\"card\"><h3>What Assay looks for</h3><dl class=\"kv\">");
 	for (int c = 0; c < CLASS__COUNT; c++) {
 		const struct class_info *ci = class_info((enum finding_class)c);
 		buf_puts(b, "<dt>");

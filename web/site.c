@@ -16,6 +16,7 @@
 #include "web/board.h"
 #include "web/board_test.h" /* defines board_get */
 #include "web/render.h"
+#include "web/spend.h"
 
 static const char *const HTML = "text/html; charset=utf-8";
 static const char *const JSON = "application/json";
@@ -43,6 +44,7 @@ NO_ARG_RENDERER(endpoints_fn, render_endpoints_json)
 NO_ARG_RENDERER(about_html_fn, render_about_html)
 NO_ARG_RENDERER(about_json_fn, render_about_json)
 NO_ARG_RENDERER(metrics_fn, render_metrics)
+NO_ARG_RENDERER(spend_fn, render_spend_json)
 
 static void
 lb_html_fn(const struct board_view *v, void *arg, struct buf *out)
@@ -309,6 +311,8 @@ site_get(struct board *b, const char *path, const struct site_query *q, struct s
 		ok(out, board_render(b, "/api/v1/endpoints", -1, JSON, endpoints_fn, NULL));
 	} else if (strcmp(path, "/api/v1/about") == 0 || strcmp(path, "/api/v1/about.json") == 0) {
 		ok(out, board_render(b, "/api/v1/about", -1, JSON, about_json_fn, NULL));
+	} else if (strcmp(path, "/api/v1/spend") == 0 || strcmp(path, "/api/v1/spend.json") == 0) {
+		ok(out, board_render(b, "/api/v1/spend", -1, JSON, spend_fn, NULL));
 	} else if (has_prefix(path, "/api/v1/endpoints/")) {
 		endpoint(b, path + strlen("/api/v1/endpoints/"), out);
 	} else if (strcmp(path, "/metrics") == 0) {
@@ -353,6 +357,8 @@ collect_cb(const struct board_view *v, void *arg)
 	                                    "/api/v1/leaderboard.json",
 	                                    "/api/v1/endpoints.json",
 	                                    "/api/v1/about.json",
+	                                    "/api/v1/spend",
+	                                    "/api/v1/spend.json",
 	                                    "/metrics",
 	                                    "/assets/style.css"};
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
