@@ -82,12 +82,7 @@ spend_json(const struct board_view *v)
 void
 render_spend_json(const struct board_view *v, struct buf *out)
 {
-	json_t *j = spend_json(v);
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-	buf_puts(out, s ? s : "{}");
-	buf_puts(out, "\n");
-	free(s);
-	json_decref(j);
+	json_emit(out, spend_json(v)); /* as every document: "</" escaped */
 }
 
 /* "1,234" */
