@@ -572,8 +572,9 @@ Test(alerts, serve_tells_an_outage_once, .timeout = 120)
 	char base[300];
 	cr_assert_eq(serve_start(&serve, argv, base, sizeof base), 0);
 	cr_expect_eq(receiver_wait(&r, 1, 60000), 1, "no outage alert");
-	/* a few more failing runs: still one */
-	usleep(3000000);
+	/* three more failing runs: still one */
+	long runs = test_board_runs(base, "down");
+	cr_expect_geq(test_wait_board_runs(base, "down", runs + 3, 60000), runs + 3);
 	cr_expect_eq(child_stop(&serve, 10000), 0);
 	cr_expect_eq(receiver_count(&r), 1, "the outage was told more than once");
 	if (r.n > 0) {
