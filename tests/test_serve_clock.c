@@ -101,8 +101,7 @@ Test(serve_clock, a_serve_on_another_date_stores_its_runs_there, .timeout = 120)
 	json_t *e = test_board_entry(base, "honest");
 	int64_t last = (int64_t)json_integer_value(json_object_get(e, "last_run_ms"));
 	const int64_t noon = 1793534400000LL; /* 2026-11-01T12:00:00Z */
-	cr_expect(last >= noon && last < noon + 120000, "the run was at %lld ms",
-	          (long long)last);
+	cr_expect(last >= noon && last < noon + 120000, "the run was at %lld ms", (long long)last);
 	json_decref(e);
 	char url[400];
 	snprintf(url, sizeof url, "%sapi/v1/spend", base);
