@@ -344,6 +344,7 @@ warn_scored(struct serve *s, const struct audit_run *run, const struct assessmen
 	if (wr.requests < 0)
 		wr.requests = 0;
 	snprintf(wr.cert_sha256, sizeof wr.cert_sha256, "%s", posture->cert_sha256);
+	snprintf(wr.cert_names, sizeof wr.cert_names, "%s", posture->cert_names);
 	const struct config_relay *r = relay_named(s->config, run->target.relay);
 	if (r != NULL && r->price_in >= 0)
 		snprintf(wr.price, sizeof wr.price, "$%g/$%g per Mtok", r->price_in, r->price_out);

@@ -216,6 +216,10 @@ struct observation {
 	char cert_sha256[17];   /* the leaf's SHA-256 fingerprint, its first 8
 	                         * bytes in hex; "": unknown (early warning:
 	                         * a certificate replaced long before expiry) */
+	char cert_names[96];    /* the names it is for: its DNS and IP alternative
+	                         * names (else its subject's CN), comma-separated,
+	                         * only [A-Za-z0-9.*:-] kept (others '?'), capped;
+	                         * "": unknown (early warning: another domain) */
 
 	/* Anthropic's wire, for the backend origin (scoring/origin.h) */
 	unsigned anthropic_marks; /* OBS_ANT_* bits */

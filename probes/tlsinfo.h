@@ -20,7 +20,8 @@
 
 #include "probes/observation.h"
 
-/* Fill o's tls_version, cert_not_after and cert_sha256 from easy's TLS
+/* Fill o's tls_version, cert_not_after, cert_sha256 and cert_names from
+ * easy's TLS
  * session; leaves
  * them as they were when easy has none (plain HTTP, another backend). */
 void tlsinfo_read(CURL *easy, struct observation *o);

@@ -104,6 +104,7 @@ posture_assess(const struct audit_run *run, int insecure, const struct plainhttp
 		    (out->cert_not_after == 0 || o->cert_not_after < out->cert_not_after)) {
 			out->cert_not_after = o->cert_not_after;
 			snprintf(out->cert_sha256, sizeof out->cert_sha256, "%s", o->cert_sha256);
+			snprintf(out->cert_names, sizeof out->cert_names, "%s", o->cert_names);
 		}
 		/* what an error says (the detail, and a failed answer's body) */
 		if (o->error == ERR_NONE)

@@ -45,6 +45,7 @@ struct posture {
 	int64_t cert_left_s;    /* from the audit's end to it (<= 0: expired) */
 	int cert_soon;          /* under POSTURE_CERT_WARN_DAYS */
 	char cert_sha256[17];   /* that certificate's fingerprint (observation.h) */
+	char cert_names[96];    /* ... and the names it is for */
 
 	/* the plain-HTTP check */
 	enum plainhttp_outcome plain;

@@ -130,12 +130,15 @@ warn_update(struct warn_state *w, const struct warn_run *r, char *text, size_t n
 		add(text, n, "its TLS certificate expires in %.1f days",
 		    (double)r->cert_left_s / 86400.0);
 	/* the latest run of another certificate, and of another price */
-	const struct warn_run *cert_before = NULL, *price_before = NULL;
+	const struct warn_run *cert_before = NULL, *price_before = NULL, *names_before = NULL;
 	for (size_t i = w->n - 1; i-- > 0;) {
 		const struct warn_run *x = &w->runs[i];
 		if (cert_before == NULL && r->cert_sha256[0] && x->cert_sha256[0] &&
 		    strcmp(x->cert_sha256, r->cert_sha256) != 0)
 			cert_before = x;
+		if (names_before == NULL && r->cert_names[0] && x->cert_names[0] &&
+		    strcmp(x->cert_names, r->cert_names) != 0)
+			names_before = x;
 		if (price_before == NULL && r->price[0] && x->price[0] &&
 		    strcmp(x->price, r->price) != 0)
 			price_before = x;
@@ -146,6 +149,9 @@ warn_update(struct warn_state *w, const struct warn_run *r, char *text, size_t n
 		    "(SHA-256 %s..., before %s...)",
 		    (double)cert_before->cert_left_s / 86400.0, r->cert_sha256,
 		    cert_before->cert_sha256);
+	if (names_before != NULL)
+		add(text, n, "its TLS certificate is for other names: %s, before %s", r->cert_names,
+		    names_before->cert_names);
 	if (price_before != NULL)
 		add(text, n, "its declared price changed: %s, %s before", r->price,
 		    price_before->price);

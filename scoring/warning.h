@@ -16,10 +16,12 @@
  *     replaced while the one before it had more than 30 days left (a
  *     renewal comes near the end; a new certificate long before it is a
  *     new server, host or operator behind the name)
+ *   domain: its TLS certificate is for other names than before (a move to
+ *     another domain or host, a shared or CDN certificate), renewal or not
  *   price: the price the relay declares (config price:) is not what it
  *     was (a relay that raises its price, or cuts it to draw deposits)
  *
- * The last two hold while a run of the other certificate or price is in
+ * The last three hold while a run of the other certificate or price is in
  * the window (WARN_RECENT + WARN_BASELINE runs), then clear.
  *
  * Runs that never reached the relay (nothing sent) say nothing. A run with
@@ -44,6 +46,7 @@ struct warn_run {
 	int listed_has_model; /* ... the audited model among them */
 	int64_t cert_left_s;  /* the certificate's time left; INT64_MAX none */
 	char cert_sha256[17]; /* its fingerprint (probes/observation.h); "" none */
+	char cert_names[96];  /* the names it is for (probes/observation.h); "" none */
 	char price[64];       /* the declared price, as words ("$50/$200 per Mtok");
 	                       * "" none */
 };

@@ -2,9 +2,10 @@
  * Early warning for a certificate replaced long before its expiry
  * (scoring/warning.h), through `assay serve` over real TLS on loopback: the
  * fixture's relay serves a leaf with 60 days left, then (the fixture
- * started again on the same port) another one; serve, trusting the test's
- * CA (ca_file:), shows the relay at risk with both fingerprints and tells
- * it once by an at_risk alert. The certificate chain is made here as
+ * started again on the same port) another one, also for another domain;
+ * serve, trusting the test's CA (ca_file:), shows the relay at risk with
+ * both fingerprints and both sets of names, and tells it once by an
+ * at_risk alert. The certificate chain is made here as
  * tests/test_tls.c makes its own (OpenSSL's X509 calls).
  */
 #include <criterion/criterion.h>
@@ -43,7 +44,8 @@ add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 /* A certificate for key named cn, valid from an hour ago for days, signed
  * by issuer (NULL: itself, with key) with issuer_key. */
 static X509 *
-cert_make(EVP_PKEY *key, const char *cn, long days, X509 *issuer, EVP_PKEY *issuer_key)
+cert_make(EVP_PKEY *key, const char *cn, long days, X509 *issuer, EVP_PKEY *issuer_key,
+          const char *san)
 {
 	static long serial = 1;
 	X509 *c = X509_new();
@@ -65,7 +67,7 @@ cert_make(EVP_PKEY *key, const char *cn, long days, X509 *issuer, EVP_PKEY *issu
 		add_ext(c, by, NID_basic_constraints, "critical,CA:FALSE");
 		add_ext(c, by, NID_key_usage, "critical,digitalSignature");
 		add_ext(c, by, NID_ext_key_usage, "serverAuth");
-		add_ext(c, by, NID_subject_alt_name, "IP:127.0.0.1");
+		add_ext(c, by, NID_subject_alt_name, san);
 	}
 	cr_assert(X509_sign(c, issuer_key ? issuer_key : key, EVP_sha256()) > 0);
 	return c;
@@ -84,17 +86,18 @@ write_pem(const char *dir, const char *name, X509 *cert, EVP_PKEY *key)
 }
 
 /* In dir: ca.pem (the CA), and NAME.pem / NAME.key, a leaf for 127.0.0.1
- * valid for days, for each of the n names. */
+ * (and the alternative names san) valid for days, for each of the n names. */
 static void
-make_chain(const char *dir, const char *const names[], const long days[], size_t n)
+make_chain(const char *dir, const char *const names[], const long days[], const char *const san[],
+           size_t n)
 {
 	EVP_PKEY *ca_key = EVP_EC_gen("P-256");
 	cr_assert_not_null(ca_key);
-	X509 *ca = cert_make(ca_key, "Assay test CA", 30, NULL, NULL);
+	X509 *ca = cert_make(ca_key, "Assay test CA", 30, NULL, NULL, NULL);
 	write_pem(dir, "ca.pem", ca, NULL);
 	for (size_t i = 0; i < n; i++) {
 		EVP_PKEY *key = EVP_EC_gen("P-256");
-		X509 *leaf = cert_make(key, "127.0.0.1", days[i], ca, ca_key);
+		X509 *leaf = cert_make(key, "127.0.0.1", days[i], ca, ca_key, san[i]);
 		char file[64];
 		snprintf(file, sizeof file, "%s.pem", names[i]);
 		write_pem(dir, file, leaf, NULL);
@@ -174,7 +177,9 @@ Test(serve_cert, a_certificate_replaced_early_is_told, .timeout = 240)
 	cr_assert_eq(test_tmpdir(dir, sizeof dir, "serve-cert"), 0);
 	static const char *const names[] = {"first", "second"};
 	static const long days[] = {60, 90};
-	make_chain(dir, names, days, 2);
+	/* the second is for another domain too */
+	static const char *const san[] = {"IP:127.0.0.1", "IP:127.0.0.1,DNS:new-host.example"};
+	make_chain(dir, names, days, san, 2);
 	int port = test_free_port();
 	cr_assert_gt(port, 0);
 	char w1[300], w2[300], cfg[300], db[300], base[300], ca[300];
@@ -236,6 +241,10 @@ Test(serve_cert, a_certificate_replaced_early_is_told, .timeout = 240)
 	}
 	cr_expect(why != NULL && strstr(why, "its TLS certificate was replaced while the one "
 	                                     "before had 60 days left (SHA-256 ") != NULL,
+	          "at_risk: %s", why ? why : "(none)");
+	cr_expect(why != NULL &&
+	              strstr(why, "its TLS certificate is for other names: "
+	                          "127.0.0.1,new-host.example, before 127.0.0.1") != NULL,
 	          "at_risk: %s", why ? why : "(none)");
 	json_decref(e);
 	long long until = test_now_ms() + 10000;

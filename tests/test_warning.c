@@ -227,3 +227,31 @@ Test(warning, the_declared_price_changes)
 	cr_expect_eq(e, 1, "%s", why);
 	cr_expect_eq(s, 1);
 }
+
+/* A certificate for other names (another domain) is a sign even when it is
+ * a renewal; the same names renewed are not. */
+Test(warning, a_certificate_for_another_domain)
+{
+	char why[700];
+	struct warn_state w;
+	int s = 0, e = 0;
+	warn_init(&w);
+	struct warn_run r = healthy();
+	r.cert_left_s = 10 * 86400LL; /* renewed near its end: routine by itself */
+	snprintf(r.cert_sha256, sizeof r.cert_sha256, "00112233aabbccdd");
+	snprintf(r.cert_names, sizeof r.cert_names, "relay.example,api.relay.example");
+	feed(&w, r, 10, &s, &e, why, sizeof why);
+	r.cert_left_s = 90 * 86400LL;
+	snprintf(r.cert_sha256, sizeof r.cert_sha256, "ffeeddcc99887766");
+	feed(&w, r, 2, &s, &e, why, sizeof why);
+	cr_expect_eq(s, 0, "the same names renewed: %s", why);
+	snprintf(r.cert_sha256, sizeof r.cert_sha256, "5555666677778888");
+	snprintf(r.cert_names, sizeof r.cert_names, "*.cheap-host.example");
+	feed(&w, r, 1, &s, &e, why, sizeof why);
+	cr_expect_eq(s, 1);
+	cr_expect(strstr(why, "its TLS certificate is for other names: *.cheap-host.example, "
+	                      "before relay.example,api.relay.example") != NULL,
+	          "%s", why);
+	/* ... and, the one it replaced having 90 days left, replaced early */
+	cr_expect(strstr(why, "replaced while the one before had 90 days left") != NULL, "%s", why);
+}
