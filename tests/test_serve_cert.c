@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +160,38 @@ hook_count(struct hook *h)
 
 /* ---- the test ---- */
 
+/* The first 8 bytes of the SHA-256 fingerprint of dir/name.pem as the
+ * openssl command prints it ("sha256 Fingerprint=AB:CD:..."), in lowercase
+ * hex without colons, into out (17 bytes); "" without the command. */
+static void
+fingerprint(const char *dir, const char *name, char out[17])
+{
+	char path[400];
+	snprintf(path, sizeof path, "%s/%s.pem", dir, name);
+	char *argv[] = {(char *)"openssl",
+	                (char *)"x509",
+	                (char *)"-noout",
+	                (char *)"-fingerprint",
+	                (char *)"-sha256",
+	                (char *)"-in",
+	                path,
+	                NULL};
+	char *so = NULL, *se = NULL;
+	out[0] = '\0';
+	char *openssl = test_which("openssl");
+	if (openssl != NULL && (argv[0] = openssl, run_capture(argv, 10000, &so, &se)) == 0 &&
+	    so != NULL && strchr(so, '=') != NULL) {
+		size_t k = 0;
+		for (const char *c = strchr(so, '=') + 1; *c && k < 16; c++)
+			if (*c != ':')
+				out[k++] = (char)tolower((unsigned char)*c);
+		out[k] = '\0';
+	}
+	free(openssl);
+	free(so);
+	free(se);
+}
+
 static void
 write_world(const char *path, int port, const char *leaf)
 {
@@ -242,6 +275,17 @@ Test(serve_cert, a_certificate_replaced_early_is_told, .timeout = 240)
 	cr_expect(why != NULL && strstr(why, "its TLS certificate was replaced while the one "
 	                                     "before had 60 days left (SHA-256 ") != NULL,
 	          "at_risk: %s", why ? why : "(none)");
+	/* the fingerprints are the certificates' own, as openssl prints them */
+	char fp1[17], fp2[17], both[120];
+	fingerprint(dir, "first", fp1);
+	fingerprint(dir, "second", fp2);
+	if (fp1[0] && fp2[0]) {
+		snprintf(both, sizeof both, "(SHA-256 %s..., before %s...)", fp2, fp1);
+		cr_expect(why != NULL && strstr(why, both) != NULL, "%s not in %s", both,
+		          why ? why : "(none)");
+	} else {
+		cr_log_warn("no openssl command: the fingerprints are not checked against it");
+	}
 	cr_expect(why != NULL &&
 	              strstr(why, "its TLS certificate is for other names: "
 	                          "127.0.0.1,new-host.example, before 127.0.0.1") != NULL,
