@@ -34,6 +34,7 @@ the schema, a full write-ahead log and the ledger).
 usage: bench/serve_sim.py [BUILD_DIR]   (SERVE_SIM_DAYS, SERVE_SIM_DAY_SECONDS)
 """
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -226,7 +227,7 @@ def main():
     if over:
         print("serve_sim: kept in %s" % tmp)
         return 1
-    subprocess.run(["rm", "-rf", tmp])
+    shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
