@@ -132,7 +132,8 @@ struct serve {
 		 * cannot pass a cap between them */
 		long reserved;
 		double reserved_usd;
-		int held; /* a run was held back today: said (and told) once */
+		int held; /* a run was held back today: said once */
+		int told; /* this budget held a run back today: alerted once */
 	} * *spend;       /* each its own allocation: a pointer to one stays good */
 	size_t n_spend;
 	/* per target, what its runs let through may spend, on the day they
@@ -709,6 +710,7 @@ spend_of(struct serve *s, const char *relay)
 		/* a new day, or the first look: what the database holds of it */
 		p->day = day;
 		p->held = 0;
+		p->told = 0;
 		p->reserved = 0; /* the day's reservations start again with it */
 		p->reserved_usd = 0;
 		if (store_spend_since(s->store, relay, day * DAY_MS, &p->tokens, &p->usd) != 0) {
@@ -801,8 +803,9 @@ budget_gate(const struct audit_target *t, long max_tokens, void *arg)
 	char why[400];
 	char whose[160];
 	snprintf(whose, sizeof whose, "relay %s's", t->relay);
-	int over = over_budget(pr, mine, max_tokens, usd, whose, why, sizeof why) ||
-	           over_budget(pa, all, max_tokens, usd, "the board's", why, sizeof why);
+	int mine_over = over_budget(pr, mine, max_tokens, usd, whose, why, sizeof why);
+	int over =
+	    mine_over || over_budget(pa, all, max_tokens, usd, "the board's", why, sizeof why);
 	if (!over) {
 		if (pr->held) /* it runs again: the board stops saying it is held */
 			board_not_running(s->board, t->relay, t->model, NULL);
@@ -810,11 +813,15 @@ budget_gate(const struct audit_target *t, long max_tokens, void *arg)
 		return 1;
 	}
 	board_not_running(s->board, t->relay, t->model, why);
-	if (!pr->held) {
+	if (!pr->held)
 		fprintf(stderr, "assay: %s %s: held back: %s\n", t->relay, t->model, why);
-		alerts_budget(s->alerts, t->relay, t->model, why, wall_ms());
-	}
 	pr->held = 1;
+	/* told once a day a budget: the relay's, or the board's (whichever
+	 * relay it first holds back) */
+	struct spend *which = mine_over ? pr : pa;
+	if (!which->told)
+		alerts_budget(s->alerts, t->relay, t->model, why, wall_ms());
+	which->told = 1;
 	return 0;
 }
 
