@@ -1,3 +1,6 @@
+# cJSON parses what relays answer on the probe engine's hot path
+# (probes/chunk_json.h); every other use of JSON is jansson's.
+PKGS += libcjson
 # Probe-engine benchmark binaries, used by bench/engine.sh: the engine driven
 # against one endpoint (bench/engine_bench.c) and the bare-libcurl floor
 # (bench/curl_floor.c).
