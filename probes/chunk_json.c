@@ -2,7 +2,8 @@
  * chunk_json: cJSON behind the hot path's JSON interface (chunk_json.h).
  *
  * A parse runs in three steps: the byte checks cJSON does not make (length,
- * control bytes, UTF-8, the \u0000 escape, a byte-order mark), cJSON's own
+ * control bytes, UTF-8, \u escapes with a bad digit or 0000, a byte-order
+ * mark), cJSON's own
  * parse, then one walk of the tree for what it does not bound (depth past
  * CHUNK_JSON_MAX_DEPTH, numbers that are not finite). cJSON itself nests at
  * most CJSON_NESTING_LIMIT (1000) deep, so its recursion, and the walk's,
@@ -23,6 +24,7 @@
 #include "probes/chunk_json.h"
 
 #include <cJSON.h>
+#include <ctype.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -41,6 +43,7 @@ struct chunk_state {
 	int filling;        /* ... and it may use the arena */
 	int refused;        /* ... and a block was refused: over the cap */
 	const cJSON *owner; /* the document whose blocks are in the arena */
+	int owner_whole;    /* ... all of them: freeing it needs no walk */
 };
 
 static _Thread_local struct chunk_state state;
@@ -89,6 +92,9 @@ install_hooks(void)
 	cJSON_InitHooks(&hooks);
 }
 
+/* cJSON's type of c (cJSON.h: the low byte; the bits above are flags) */
+#define TYPE_OF(c) ((c)->type & 0xFF)
+
 static const cJSON *
 node(const struct chunk_json *v)
 {
@@ -107,9 +113,25 @@ check_bytes(const char *data, size_t len)
 {
 	if (len > CHUNK_JSON_MAX_BYTES)
 		return CHUNK_JSON_TOO_LONG;
+	/* eight bytes at a time: a word with a byte under 0x20 is looked at
+	 * byte by byte (tab, CR and LF are whitespace); the first byte with
+	 * its high bit set starts the UTF-8 check */
 	const unsigned char *u = (const unsigned char *)data;
-	size_t first_high = len;
-	for (size_t i = 0; i < len; i++) {
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	size_t first_high = len, i = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, u + i, 8);
+		if (((w - 0x20 * ones) & ~w & highs) != 0)
+			for (size_t k = i; k < i + 8; k++)
+				if (u[k] < 0x20 && u[k] != '\t' && u[k] != '\n' && u[k] != '\r')
+					return CHUNK_JSON_CONTROL;
+		if ((w & highs) != 0 && first_high == len)
+			for (size_t k = i; k < i + 8 && first_high == len; k++)
+				if (u[k] >= 0x80)
+					first_high = k;
+	}
+	for (; i < len; i++) {
 		if (u[i] < 0x20 && u[i] != '\t' && u[i] != '\n' && u[i] != '\r')
 			return CHUNK_JSON_CONTROL;
 		if (u[i] >= 0x80 && first_high == len)
@@ -119,14 +141,22 @@ check_bytes(const char *data, size_t len)
 		return CHUNK_JSON_BAD_UTF8;
 	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
 		return CHUNK_JSON_SYNTAX; /* cJSON skips a byte-order mark */
-	/* \u0000 is an escape when an odd run of backslashes ends at its u
-	 * (an even run is escaped backslashes, then the letters u0000) */
+	/* A \u escape (an odd run of backslashes, then u) must have four hex
+	 * digits, and not 0000: cJSON reads a bad digit as a zero and writes a
+	 * NUL, which would cut the string short (an even run is escaped
+	 * backslashes, then a plain u) */
 	const char *at = data, *end = data + len;
 	while ((at = memchr(at, '\\', (size_t)(end - at))) != NULL) {
 		const char *run = at;
 		while (at < end && *at == '\\')
 			at++;
-		if ((at - run) % 2 == 1 && end - at >= 5 && memcmp(at, "u0000", 5) == 0)
+		if ((at - run) % 2 == 0 || at == end || *at != 'u')
+			continue;
+		if (end - at < 5 || !isxdigit((unsigned char)at[1]) ||
+		    !isxdigit((unsigned char)at[2]) || !isxdigit((unsigned char)at[3]) ||
+		    !isxdigit((unsigned char)at[4]))
+			return CHUNK_JSON_SYNTAX;
+		if (memcmp(at + 1, "0000", 4) == 0)
 			return CHUNK_JSON_CONTROL;
 	}
 	return CHUNK_JSON_OK;
@@ -137,9 +167,10 @@ check_bytes(const char *data, size_t len)
 static enum chunk_json_refusal
 check_tree(const cJSON *c, int depth)
 {
-	if (cJSON_IsNumber(c))
+	int type = TYPE_OF(c);
+	if (type == cJSON_Number)
 		return isfinite(c->valuedouble) ? CHUNK_JSON_OK : CHUNK_JSON_NUMBER;
-	if (!cJSON_IsArray(c) && !cJSON_IsObject(c))
+	if (type != cJSON_Array && type != cJSON_Object)
 		return CHUNK_JSON_OK;
 	if (depth > CHUNK_JSON_MAX_DEPTH)
 		return CHUNK_JSON_TOO_DEEP;
@@ -170,8 +201,10 @@ chunk_json_parse(const char *data, size_t len, enum chunk_json_refusal *why)
 		root = cJSON_ParseWithLengthOpts(data, len, &end, 0);
 		s->parsing = 0;
 		s->filling = 0;
-		if (root != NULL && fill)
+		if (root != NULL && fill) {
 			s->owner = root;
+			s->owner_whole = s->heap == 0;
+		}
 		if (root == NULL) {
 			r = s->refused ? CHUNK_JSON_TOO_LARGE : CHUNK_JSON_SYNTAX;
 		} else {
@@ -201,7 +234,8 @@ chunk_json_free(struct chunk_json *root)
 		return;
 	cJSON *c = (cJSON *)(void *)root;
 	int owner = state.owner == c;
-	cJSON_Delete(c);
+	if (!owner || !state.owner_whole)
+		cJSON_Delete(c);
 	if (owner) {
 		state.owner = NULL;
 		state.used = 0;
@@ -227,25 +261,25 @@ chunk_json_refusal_text(enum chunk_json_refusal why)
 int
 chunk_json_is_object(const struct chunk_json *v)
 {
-	return v != NULL && cJSON_IsObject(node(v));
+	return v != NULL && TYPE_OF(node(v)) == cJSON_Object;
 }
 
 int
 chunk_json_is_array(const struct chunk_json *v)
 {
-	return v != NULL && cJSON_IsArray(node(v));
+	return v != NULL && TYPE_OF(node(v)) == cJSON_Array;
 }
 
 int
 chunk_json_is_string(const struct chunk_json *v)
 {
-	return v != NULL && cJSON_IsString(node(v));
+	return v != NULL && TYPE_OF(node(v)) == cJSON_String;
 }
 
 int
 chunk_json_is_number(const struct chunk_json *v)
 {
-	return v != NULL && cJSON_IsNumber(node(v));
+	return v != NULL && TYPE_OF(node(v)) == cJSON_Number;
 }
 
 /* 2^63: the first double past int64 */
@@ -263,13 +297,13 @@ chunk_json_is_integer(const struct chunk_json *v)
 int
 chunk_json_is_true(const struct chunk_json *v)
 {
-	return v != NULL && cJSON_IsTrue(node(v));
+	return v != NULL && TYPE_OF(node(v)) == cJSON_True;
 }
 
 int
 chunk_json_is_null(const struct chunk_json *v)
 {
-	return v != NULL && cJSON_IsNull(node(v));
+	return v != NULL && TYPE_OF(node(v)) == cJSON_NULL;
 }
 
 const struct chunk_json *
@@ -279,7 +313,7 @@ chunk_json_get(const struct chunk_json *object, const char *key)
 		return NULL;
 	const cJSON *found = NULL;
 	for (const cJSON *k = node(object)->child; k != NULL; k = k->next)
-		if (k->string != NULL && strcmp(k->string, key) == 0)
+		if (k->string != NULL && k->string[0] == key[0] && strcmp(k->string, key) == 0)
 			found = k; /* the last of duplicates */
 	return handle(found);
 }

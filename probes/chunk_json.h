@@ -20,8 +20,15 @@
  *    (jansson: when it was written without '.' or exponent, and an integer
  *    beyond int64 refused the document): "5.0" reads as 5, and an integral
  *    literal beyond int64 is a real, not an error;
- *  - cJSON's number grammar is looser than JSON's ("01", "1.", "-01" pass)
- *    and a number literal longer than 63 characters is refused.
+ *  - cJSON's number grammar is looser than JSON's ("01", "1.", "-01",
+ *    "-.5" pass);
+ *  - a raw tab, CR or LF inside a string is taken (JSON and jansson
+ *    refuse them; JSON allows them only between tokens);
+ *  - any value may be the document ("1", "\"s\""; jansson without
+ *    JSON_DECODE_ANY took an object or array only): the adapter holds a
+ *    chunk to be an object, so such a chunk is malformed all the same;
+ *  - chunk_json_dumps() writes an integral real as an integer (-3e2 as
+ *    -300; jansson wrote -300.0).
  *
  * Values are borrowed from their document and die with it. Every accessor
  * takes NULL (or a value of the wrong type) and answers "absent": NULL, 0,
