@@ -47,6 +47,13 @@ header(CURL *easy, const char *const *names)
 }
 
 void
+ratelimit_none(struct obs_ratelimit *rl)
+{
+	rl->req_limit = rl->req_remaining = rl->tok_limit = rl->tok_remaining = -1;
+	rl->org_hash = 0;
+}
+
+void
 ratelimit_read(CURL *easy, struct obs_ratelimit *rl)
 {
 	static const char *const req_limit[] = {"x-ratelimit-limit-requests",

@@ -25,6 +25,9 @@
 /* Fill rl from easy's last response; what is absent, or not a whole
  * number, stays -1 (0 for the organisation digest). */
 void ratelimit_read(CURL *easy, struct obs_ratelimit *rl);
+/* What ratelimit_read() fills in when the response carried none of its
+ * headers, without asking curl. */
+void ratelimit_none(struct obs_ratelimit *rl);
 /* The same from a header value: a whole number 0..10^12, or -1. */
 long ratelimit_number(const char *v);
 /* The digest ratelimit_read keeps of an organisation id (never 0). */
