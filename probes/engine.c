@@ -77,10 +77,12 @@ struct transfer {
 	struct observation *obs;
 	struct adapter_parse parse;
 	int status;
-	int64_t last_byte_at;         /* now_us() of the last response byte; 0: none yet */
-	int body_started;             /* write_cb has run: past the headers */
-	int easy_reusable;            /* curl is done with easy: it may serve another */
-	char errbuf[CURL_ERROR_SIZE]; /* curl's own words for a failure */
+	int64_t last_byte_at;          /* now_us() of the last response byte; 0: none yet */
+	int body_started;              /* write_cb has run: past the headers */
+	int easy_reusable;             /* curl is done with easy: it may serve another */
+	struct ratelimit_seen rl_seen; /* the rate-limit headers, as they came */
+	int apim_seen;                 /* ... and apim-request-id (Azure's gateway) */
+	char errbuf[CURL_ERROR_SIZE];  /* curl's own words for a failure */
 	engine_done_cb cb;
 	void *arg;
 };
@@ -352,6 +354,8 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 		 * transfer's: read now, not in finish_transfer */
 		if (t->obs->tls_version == OBS_TLS_NONE)
 			tlsinfo_read(t->easy, t->obs);
+		ratelimit_seen_reset(&t->rl_seen);
+		t->apim_seen = 0;
 		return n;
 	}
 	/* the name's length, once: a name never holds ':' */
@@ -361,6 +365,15 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 		return n;
 	}
 	size_t nl = (size_t)(colon - ptr);
+	if (!t->body_started) { /* after the body: a trailer, which curl's
+		                 * CURLH_HEADER leaves out */
+		const char *value = colon + 1, *end = ptr + n;
+		while (value < end && (*value == ' ' || *value == '\t'))
+			value++;
+		ratelimit_seen_header(&t->rl_seen, ptr, nl, value, (size_t)(end - value));
+		if (nl == 15 && strncasecmp(ptr, "apim-request-id", 15) == 0)
+			t->apim_seen = 1;
+	}
 	/* Retry-After (seconds or an HTTP date) is read by curl itself, at the end */
 	if (header_is(ptr, n, nl, "x-ratelimit-remaining-requests", &v, &vlen) ||
 	    header_is(ptr, n, nl, "anthropic-ratelimit-requests-remaining", &v, &vlen)) {
@@ -588,18 +601,16 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 		if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry) == CURLE_OK &&
 		    retry > 0)
 			o->retry_after_s = (long)retry;
-		/* each name is a walk of curl's stored headers: only when a
-		 * rate-limit or organisation header came (protocol_header()'s
-		 * bits cover every name ratelimit_read() asks for) */
-		if (o->headers_seen &
-		    (OBS_HDR_ANTHROPIC_RATELIMIT | OBS_HDR_OPENAI_RATELIMIT |
-		     OBS_HDR_ANTHROPIC_UNIFIED | OBS_HDR_ANTHROPIC_ORG | OBS_HDR_OPENAI_ORG))
+		/* as header_cb saw them (each name asked of curl is a walk of
+		 * all its stored headers); curl's own when a value was long or
+		 * the headers passed their cap before all were seen */
+		int headers_whole = t->header_bytes <= t->header_cap;
+		if (!headers_whole || ratelimit_seen_finish(&t->rl_seen, &o->rl) != 0)
 			ratelimit_read(t->easy, &o->rl);
-		else
-			ratelimit_none(&o->rl);
 		struct curl_header *apim = NULL;
-		if (curl_easy_header(t->easy, "apim-request-id", 0, CURLH_HEADER, -1, &apim) ==
-		    CURLHE_OK)
+		if (headers_whole ? t->apim_seen
+		                  : curl_easy_header(t->easy, "apim-request-id", 0, CURLH_HEADER,
+		                                     -1, &apim) == CURLHE_OK)
 			o->openai_marks |= OBS_OAI_APIM; /* Azure's API gateway */
 	}
 	int64_t now = now_us();
