@@ -25,13 +25,20 @@ ratelimit_number(const char *v)
 	return (long)n;
 }
 
+/* FNV-1a over n bytes, never 0 */
+static uint32_t
+org_hash(const char *v, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)v[i]) * 16777619u;
+	return h ? h : 1;
+}
+
 uint32_t
 ratelimit_org_hash(const char *v)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (; *v; v++)
-		h = (h ^ (unsigned char)*v) * 16777619u;
-	return h ? h : 1;
+	return org_hash(v, strlen(v));
 }
 
 /* The names asked for, two a field (OpenAI's, then Anthropic's): the
@@ -108,17 +115,26 @@ ratelimit_seen_header(struct ratelimit_seen *s, const char *name, size_t name_le
 			continue;
 		if (s->present & (1u << i))
 			return; /* curl's index 0: the first of the name */
-		/* curl trims every trailing space character */
+		s->present |= 1u << i;
+		/* curl keeps the value as a C string, without its trailing
+		 * space characters */
+		const char *nul = memchr(value, '\0', vlen);
+		if (nul != NULL)
+			vlen = (size_t)(nul - value);
 		while (vlen > 0 && is_space(value[vlen - 1]))
 			vlen--;
-		s->present |= 1u << i;
-		if (vlen >= RATELIMIT_VALUE_CAP) {
-			s->too_long |= 1u << i;
-			vlen = 0;
+		if (i >= 8) { /* an organisation id: its digest */
+			s->org[i - 8] = vlen > 0 ? org_hash(value, vlen) : 0;
+			return;
 		}
-		memcpy(s->value[i], value, vlen);
-		s->value[i][vlen] = '\0';
-		s->len[i] = (unsigned char)vlen;
+		char copy[32];
+		if (vlen >= sizeof copy) {
+			s->too_long |= 1u << i;
+			return;
+		}
+		memcpy(copy, value, vlen);
+		copy[vlen] = '\0';
+		s->number[i] = ratelimit_number(copy);
 		return;
 	}
 }
@@ -128,11 +144,12 @@ ratelimit_seen_finish(const struct ratelimit_seen *s, struct obs_ratelimit *rl)
 {
 	if (s->too_long != 0)
 		return -1;
-	const char *v[5];
-	for (size_t f = 0; f < 5; f++) {
+	long *field[4] = {&rl->req_limit, &rl->req_remaining, &rl->tok_limit, &rl->tok_remaining};
+	for (size_t f = 0; f < 4; f++) {
 		size_t i = (s->present & (1u << (2 * f))) ? 2 * f : 2 * f + 1;
-		v[f] = (s->present & (1u << i)) ? s->value[i] : NULL;
+		*field[f] = (s->present & (1u << i)) ? s->number[i] : -1;
 	}
-	fill(rl, v);
+	size_t o = (s->present & (1u << 8)) ? 8 : 9;
+	rl->org_hash = (s->present & (1u << o)) ? s->org[o - 8] : 0;
 	return 0;
 }

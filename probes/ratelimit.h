@@ -30,15 +30,16 @@ void ratelimit_read(CURL *easy, struct obs_ratelimit *rl);
 /* ---- The same from header lines as the header callback sees them ---- */
 
 #define RATELIMIT_NAMES 10
-#define RATELIMIT_VALUE_CAP 48
 
-/* The first value of each name ratelimit_read() asks for, in the response
- * being read. Zero it (or ratelimit_seen_reset) before the first line. */
+/* What the first of each name ratelimit_read() asks for carried, in the
+ * response being read, already read as ratelimit_read() reads it (a number,
+ * or the organisation digest): some 100 bytes a transfer, queued ones too.
+ * Zero it (or ratelimit_seen_reset) before the first line. */
 struct ratelimit_seen {
-	char value[RATELIMIT_NAMES][RATELIMIT_VALUE_CAP];
-	unsigned char len[RATELIMIT_NAMES];
-	unsigned present;  /* bit i: names[i] came */
-	unsigned too_long; /* bit i: its value passed the cap (ask curl) */
+	long number[RATELIMIT_NAMES]; /* ratelimit_number() of the value */
+	uint32_t org[2];              /* the digest (0: empty) of the two org names */
+	unsigned present;             /* bit i: names[i] came */
+	unsigned too_long;            /* bit i: its value is too long to read here */
 };
 
 /* A new response begins (its status line): forget the last one's. */
@@ -48,7 +49,8 @@ void ratelimit_seen_reset(struct ratelimit_seen *s);
 void ratelimit_seen_header(struct ratelimit_seen *s, const char *name, size_t name_len,
                            const char *value, size_t vlen);
 /* Fill rl as ratelimit_read() would have from those headers: 0, or -1
- * when a value passed the cap (then ratelimit_read() it is). */
+ * when a number's value was too long to read here (then ratelimit_read()
+ * it is). */
 int ratelimit_seen_finish(const struct ratelimit_seen *s, struct obs_ratelimit *rl);
 /* The same from a header value: a whole number 0..10^12, or -1. */
 long ratelimit_number(const char *v);

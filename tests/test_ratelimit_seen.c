@@ -196,7 +196,7 @@ Test(ratelimit_seen, the_engine_reads_what_curls_header_api_reads)
 	server_stop(&s);
 }
 
-Test(ratelimit_seen, a_new_response_forgets_the_last_and_a_long_value_asks_curl)
+Test(ratelimit_seen, a_new_response_forgets_the_last_and_a_long_number_asks_curl)
 {
 	struct ratelimit_seen s = {0};
 	const char *n = "x-ratelimit-limit-requests";
@@ -211,5 +211,10 @@ Test(ratelimit_seen, a_new_response_forgets_the_last_and_a_long_value_asks_curl)
 	cr_expect_eq(rl.req_limit, -1);
 	const char *o = "openai-organization";
 	ratelimit_seen_header(&s, o, strlen(o), LONG_ORG, strlen(LONG_ORG));
-	cr_expect_eq(ratelimit_seen_finish(&s, &rl), -1, "too long to copy: ask curl");
+	cr_assert_eq(ratelimit_seen_finish(&s, &rl), 0, "any organisation id is digested here");
+	cr_expect_eq(rl.org_hash, ratelimit_org_hash(LONG_ORG));
+	const char *left = "x-ratelimit-remaining-tokens",
+	           *pad = "                                 9";
+	ratelimit_seen_header(&s, left, strlen(left), pad, strlen(pad));
+	cr_expect_eq(ratelimit_seen_finish(&s, &rl), -1, "too long to read here: ask curl");
 }
