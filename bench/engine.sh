@@ -8,8 +8,9 @@
 #  - the same with parsing off (bodies read and dropped), and a bare libcurl
 #    client (bench/curl_floor.c): the floor that curl, libevent and the
 #    kernel set, whatever the engine does on top
-#  - parsing alone (no network): the adapter, SSE and JSON per probe, and
-#    jansson's share of it
+#  - parsing alone (no network): the adapter, SSE and JSON per probe, the
+#    hot path's JSON parser's share of it (probes/chunk_json.h, cJSON), and
+#    jansson on the same events (the parser before it)
 #  - TTFT and tokens/s error at 1 and 1,000 concurrent, time scale 1, both
 #    against the fixture's scheduled times and against the times its bytes
 #    truly left (the fixture's --send-log), with a precise and a default base.
@@ -68,12 +69,14 @@ for c in 1 100 1000; do
 done
 
 printf '\nParsing alone, no network (BENCH_PARSE=only: one bench-fast answer parsed as the\n'
-printf 'engine does, one feed per event): all of it, and jansson'"'"'s json_loadb() alone\n'
+printf 'engine does, one feed per event): all of it, the JSON parser alone (chunk_json:\n'
+printf 'cJSON and its checks), and jansson'"'"'s json_loadb() on the same events\n'
 out=$(BENCH_PARSE=only taskset -c 0 "$build/assay-bench-engine" "$base" bench-fast 1 20000 2>&1 | tail -1)
-printf '%-10s %12s %16s %16s %16s\n' events json_bytes "parse us/probe" "jansson us/probe" "jansson MB/s"
-printf '%-10s %12s %16s %16s %16s\n' "$(field "$out" events_per_probe)" "$(field "$out" json_bytes_per_probe)" \
-  "$(field "$out" parse_cpu_us_per_probe)" "$(field "$out" jansson_cpu_us_per_probe)" \
-  "$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(f\"{d['json_bytes_per_probe']/d['jansson_cpu_us_per_probe']:.1f}\")" "$out")"
+mbs() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(f\"{d['json_bytes_per_probe']/d[sys.argv[2]]:.1f}\")" "$out" "$1"; }
+printf '%-10s %12s %16s %14s %12s %16s %14s\n' events json_bytes "parse us/probe" "json us/probe" "json MB/s" "jansson us/probe" "jansson MB/s"
+printf '%-10s %12s %16s %14s %12s %16s %14s\n' "$(field "$out" events_per_probe)" "$(field "$out" json_bytes_per_probe)" \
+  "$(field "$out" parse_cpu_us_per_probe)" "$(field "$out" json_cpu_us_per_probe)" "$(mbs json_cpu_us_per_probe)" \
+  "$(field "$out" jansson_cpu_us_per_probe)" "$(mbs jansson_cpu_us_per_probe)"
 
 printf '\nOpen streams (bench-timed: 200 ms TTFT, 50 tokens/s, 16 tokens)\n'
 printf '%-12s %8s %10s %12s %16s %12s\n' concurrency ok probes/s cpu_us/probe "MiB/1000 inflight" first_error

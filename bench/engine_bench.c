@@ -20,8 +20,10 @@
  * With BENCH_PARSE=only the bench fetches one streamed answer, then only
  * parses it, REQUESTS times, as the engine would (one feed per SSE event, as
  * each arrives in its own read): the cost of the adapter, SSE and JSON per
- * probe, without the network; and, apart, of jansson's json_loadb() alone
- * on the same events (with the engine's arena allocator).
+ * probe, without the network; and, apart, of the hot path's JSON parser
+ * alone (probes/chunk_json.h, cJSON) on the same events, and of jansson's
+ * json_loadb() (with the arena allocator the engine used before it) for
+ * comparison.
  */
 #include <event2/event.h>
 #include <jansson.h>
@@ -32,6 +34,7 @@
 
 #include "base/util.h"
 #include "probes/adapter.h"
+#include "probes/chunk_json.h"
 #include "probes/engine.h"
 #include "probes/engine_test.h"
 #include "probes/json_arena.h"
@@ -309,11 +312,26 @@ parse_only(const char *url, const char *body, long n)
 		}
 	}
 	double json_cpu = (double)cpu_us() / 1e6 - cpu0;
+	/* the hot path's parser alone on the same events */
+	size_t n_chunk = 0;
+	cpu0 = (double)cpu_us() / 1e6;
+	for (long k = 0; k < n; k++) {
+		for (size_t e = 0; e < pl.n; e++) {
+			struct chunk_json *c = chunk_json_parse(pl.data[e], pl.len[e], NULL);
+			n_chunk += c != NULL;
+			chunk_json_free(c);
+		}
+	}
+	double chunk_cpu = (double)cpu_us() / 1e6 - cpu0;
+	if (n_chunk != (size_t)n * n_json)
+		fprintf(stderr, "bench: chunk_json refused %zu events jansson took\n",
+		        (size_t)n * n_json - n_chunk);
 	json_t *j = json_pack(
-	    "{sI sI sI sI sI sf sf}", "requests", (json_int_t)n, "ok", (json_int_t)ok,
+	    "{sI sI sI sI sI sf sf sf}", "requests", (json_int_t)n, "ok", (json_int_t)ok,
 	    "events_per_probe", (json_int_t)n_ev, "json_events_per_probe", (json_int_t)n_json,
 	    "json_bytes_per_probe", (json_int_t)json_bytes, "parse_cpu_us_per_probe",
-	    adapter_cpu * 1e6 / (double)n, "jansson_cpu_us_per_probe", json_cpu * 1e6 / (double)n);
+	    adapter_cpu * 1e6 / (double)n, "json_cpu_us_per_probe", chunk_cpu * 1e6 / (double)n,
+	    "jansson_cpu_us_per_probe", json_cpu * 1e6 / (double)n);
 	json_dumpf(j, stdout, JSON_COMPACT);
 	putchar('\n');
 	json_decref(j);

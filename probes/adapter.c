@@ -4,8 +4,9 @@
  * in probes/adapter_gemini.c, dispatched to from here.
  *
  * Parsing never trusts the relay: every string is capped and sanitized by
- * observation_set(), the body and each SSE event are capped, and JSON is
- * parsed by jansson with its own depth limit. A 2xx response that does not
+ * observation_set(), the body and each SSE event are capped, and what the
+ * relay sends is parsed by probes/chunk_json.h (cJSON, with caps on size,
+ * depth and memory); requests are built with jansson. A 2xx response that does not
  * have the promised shape is ERR_MALFORMED with a short reason.
  */
 #include "probes/adapter.h"
@@ -21,7 +22,7 @@
 #include "probes/bedrock.h"
 #include "probes/adapter_wire.h"
 #include "probes/endpoint.h"
-#include "probes/json_arena.h"
+#include "probes/chunk_json.h"
 
 #define SSE_LINE_CAP (1u << 20)
 #define SSE_EVENT_CAP (1u << 20)
@@ -30,16 +31,6 @@
  * (docs.anthropic.com/en/api/claude-on-vertex-ai: "must be set to the value
  * vertex-2023-10-16") */
 #define VERTEX_ANTHROPIC_VERSION "vertex-2023-10-16"
-
-/*
- * Each streamed chunk is parsed with its allocations in a per-thread arena
- * (json_arena.h): a chunk of a few hundred bytes makes some forty small
- * blocks that all die at json_decref(). 32 KiB holds any ordinary chunk;
- * a bigger one spills to malloc() and still parses.
- */
-#define CHUNK_ARENA_SIZE (32u << 10)
-static _Thread_local _Alignas(16) unsigned char chunk_arena_mem[CHUNK_ARENA_SIZE];
-static _Thread_local struct json_arena chunk_arena;
 
 static const char *const api_names[] = {
     [API_OPENAI] = "openai",     [API_ANTHROPIC] = "anthropic", [API_RESPONSES] = "responses",
@@ -557,17 +548,18 @@ set_error(struct adapter_parse *p, enum error_class e, const char *detail)
 }
 
 static void
-take_string(char **field, json_t *v)
+take_string(char **field, const struct chunk_json *v)
 {
-	if (json_is_string(v))
-		observation_set(field, json_string_value(v), json_string_length(v), OBS_FIELD_CAP);
+	if (chunk_json_is_string(v))
+		observation_set(field, chunk_json_string(v), chunk_json_string_length(v),
+		                OBS_FIELD_CAP);
 }
 
 static long
-take_long(json_t *v)
+take_long(const struct chunk_json *v)
 {
-	if (json_is_integer(v) && json_integer_value(v) >= 0)
-		return (long)json_integer_value(v);
+	if (chunk_json_is_integer(v) && chunk_json_integer(v) >= 0)
+		return (long)chunk_json_integer(v);
 	return -1;
 }
 
@@ -588,72 +580,74 @@ static const struct usage_names responses_usage = {
     "output_tokens_details", OBS_USAGE_INPUT_DETAILS, OBS_USAGE_OUTPUT_TOKENS_DETAILS};
 
 static void
-take_usage(struct observation *o, json_t *usage, const struct usage_names *f)
+take_usage(struct observation *o, const struct chunk_json *usage, const struct usage_names *f)
 {
-	if (!json_is_object(usage))
+	if (!chunk_json_is_object(usage))
 		return;
 	o->usage_present = 1;
-	o->prompt_tokens = take_long(json_object_get(usage, f->in));
-	o->completion_tokens = take_long(json_object_get(usage, f->out));
-	o->total_tokens = take_long(json_object_get(usage, "total_tokens"));
-	json_t *in = json_object_get(usage, f->in_details);
-	json_t *out = json_object_get(usage, f->out_details);
-	if (json_is_object(in))
-		o->cached_tokens = take_long(json_object_get(in, "cached_tokens"));
-	if (json_is_object(out))
-		o->reasoning_tokens = take_long(json_object_get(out, "reasoning_tokens"));
+	o->prompt_tokens = take_long(chunk_json_get(usage, f->in));
+	o->completion_tokens = take_long(chunk_json_get(usage, f->out));
+	o->total_tokens = take_long(chunk_json_get(usage, "total_tokens"));
+	const struct chunk_json *in = chunk_json_get(usage, f->in_details);
+	const struct chunk_json *out = chunk_json_get(usage, f->out_details);
+	if (chunk_json_is_object(in))
+		o->cached_tokens = take_long(chunk_json_get(in, "cached_tokens"));
+	if (chunk_json_is_object(out))
+		o->reasoning_tokens = take_long(chunk_json_get(out, "reasoning_tokens"));
 	o->usage_fields |= (o->prompt_tokens >= 0 ? OBS_USAGE_INPUT : 0u) |
 	                   (o->completion_tokens >= 0 ? OBS_USAGE_OUTPUT : 0u) |
-	                   (json_is_object(in) ? f->in_details_bit : 0u) |
-	                   (json_is_object(out) ? f->out_details_bit : 0u);
+	                   (chunk_json_is_object(in) ? f->in_details_bit : 0u) |
+	                   (chunk_json_is_object(out) ? f->out_details_bit : 0u);
 }
 
 static void
-take_openai_usage(struct observation *o, json_t *usage)
+take_openai_usage(struct observation *o, const struct chunk_json *usage)
 {
 	take_usage(o, usage, &chat_usage);
 }
 
 static void
-take_responses_usage(struct observation *o, json_t *usage)
+take_responses_usage(struct observation *o, const struct chunk_json *usage)
 {
 	take_usage(o, usage, &responses_usage);
 }
 
 static void
-take_anthropic_usage(struct observation *o, json_t *usage, int final)
+take_anthropic_usage(struct observation *o, const struct chunk_json *usage, int final)
 {
-	if (!json_is_object(usage))
+	if (!chunk_json_is_object(usage))
 		return;
 	o->usage_present = 1;
-	long in = take_long(json_object_get(usage, "input_tokens"));
-	long out = take_long(json_object_get(usage, "output_tokens"));
+	long in = take_long(chunk_json_get(usage, "input_tokens"));
+	long out = take_long(chunk_json_get(usage, "output_tokens"));
 	if (in >= 0)
 		o->prompt_tokens = in;
 	if (out >= 0 && (final || o->completion_tokens < 0))
 		o->completion_tokens = out;
 	if (o->prompt_tokens >= 0 && o->completion_tokens >= 0)
 		o->total_tokens = o->prompt_tokens + o->completion_tokens;
-	long cached = take_long(json_object_get(usage, "cache_read_input_tokens"));
+	long cached = take_long(chunk_json_get(usage, "cache_read_input_tokens"));
 	if (cached >= 0)
 		o->cached_tokens = cached;
 	o->usage_fields |=
 	    (in >= 0 ? OBS_USAGE_INPUT : 0u) | (out >= 0 ? OBS_USAGE_OUTPUT : 0u) |
 	    (cached >= 0 ? OBS_USAGE_CACHE_READ : 0u) |
-	    (json_is_integer(json_object_get(usage, "cache_creation_input_tokens"))
+	    (chunk_json_is_integer(chunk_json_get(usage, "cache_creation_input_tokens"))
 	         ? OBS_USAGE_CACHE_CREATION
 	         : 0u) |
-	    (json_is_string(json_object_get(usage, "service_tier")) ? OBS_USAGE_SERVICE_TIER : 0u);
+	    (chunk_json_is_string(chunk_json_get(usage, "service_tier")) ? OBS_USAGE_SERVICE_TIER
+	                                                                 : 0u);
 	o->anthropic_marks |=
-	    (json_is_object(json_object_get(usage, "cache_creation")) ? OBS_ANT_CACHE_CREATION
-	                                                              : 0u) |
-	    (json_is_string(json_object_get(usage, "inference_geo")) ? OBS_ANT_INFERENCE_GEO : 0u) |
-	    (json_object_get(usage, "inputTokens") != NULL ||
-	             json_object_get(usage, "outputTokens") != NULL
+	    (chunk_json_is_object(chunk_json_get(usage, "cache_creation")) ? OBS_ANT_CACHE_CREATION
+	                                                                   : 0u) |
+	    (chunk_json_is_string(chunk_json_get(usage, "inference_geo")) ? OBS_ANT_INFERENCE_GEO
+	                                                                  : 0u) |
+	    (chunk_json_get(usage, "inputTokens") != NULL ||
+	             chunk_json_get(usage, "outputTokens") != NULL
 	         ? OBS_ANT_CAMEL_USAGE
 	         : 0u) |
-	    (json_object_get(usage, "prompt_tokens") != NULL ||
-	             json_object_get(usage, "completion_tokens") != NULL
+	    (chunk_json_get(usage, "prompt_tokens") != NULL ||
+	             chunk_json_get(usage, "completion_tokens") != NULL
 	         ? OBS_ANT_OPENAI_USAGE
 	         : 0u);
 }
@@ -661,12 +655,12 @@ take_anthropic_usage(struct observation *o, json_t *usage, int final)
 /* The marks of an Anthropic message object (a body, or a stream's
  * message_start) that say who built it (scoring/origin.h). */
 static void
-take_anthropic_message_marks(struct observation *o, json_t *msg)
+take_anthropic_message_marks(struct observation *o, const struct chunk_json *msg)
 {
-	if (json_object_get(msg, "stop_sequence") != NULL)
+	if (chunk_json_get(msg, "stop_sequence") != NULL)
 		o->anthropic_marks |= OBS_ANT_STOP_SEQUENCE_KEY;
-	json_t *fp = json_object_get(msg, "system_fingerprint");
-	if (json_is_string(fp) && json_string_length(fp) > 0) {
+	const struct chunk_json *fp = chunk_json_get(msg, "system_fingerprint");
+	if (chunk_json_is_string(fp) && chunk_json_string_length(fp) > 0) {
 		o->anthropic_marks |= OBS_ANT_FINGERPRINT;
 		take_string(&o->system_fingerprint, fp);
 	}
@@ -675,21 +669,22 @@ take_anthropic_message_marks(struct observation *o, json_t *msg)
 /* A thinking block's text or signature, appended to its buffer; past the
  * buffer's cap the rest is counted, not kept. */
 static void
-add_thinking(struct adapter_parse *p, struct buf *b, json_t *v, int signature)
+add_thinking(struct adapter_parse *p, struct buf *b, const struct chunk_json *v, int signature)
 {
-	if (!json_is_string(v))
+	if (!chunk_json_is_string(v))
 		return;
-	size_t n = json_string_length(v);
+	size_t n = chunk_json_string_length(v);
 	if (signature)
 		p->obs->signature_len += n;
-	if (buf_add(b, json_string_value(v), n) != 0 && !signature)
+	if (buf_add(b, chunk_json_string(v), n) != 0 && !signature)
 		p->obs->thinking_truncated = 1;
 }
 
 /* A content block of type thinking or redacted_thinking (whole in a body,
  * or a stream's content_block_start); index is its stream index. */
 static void
-take_thinking_block(struct adapter_parse *p, json_t *block, const char *btype, long index)
+take_thinking_block(struct adapter_parse *p, const struct chunk_json *block, const char *btype,
+                    long index)
 {
 	struct observation *o = p->obs;
 	if (strcmp(btype, "redacted_thinking") == 0) {
@@ -702,13 +697,13 @@ take_thinking_block(struct adapter_parse *p, json_t *block, const char *btype, l
 	if (p->thinking_block != -1)
 		return; /* the first block is the one kept */
 	p->thinking_block = index;
-	add_thinking(p, &p->thinking, json_object_get(block, "thinking"), 0);
-	add_thinking(p, &p->signature, json_object_get(block, "signature"), 1);
+	add_thinking(p, &p->thinking, chunk_json_get(block, "thinking"), 0);
+	add_thinking(p, &p->signature, chunk_json_get(block, "signature"), 1);
 }
 
 /* The first tool call's id, kept for the protocol fingerprint. */
 static void
-take_tool_id(struct observation *o, json_t *id)
+take_tool_id(struct observation *o, const struct chunk_json *id)
 {
 	o->tool_calls = 1;
 	if (o->tool_id == NULL)
@@ -717,55 +712,57 @@ take_tool_id(struct observation *o, json_t *id)
 
 /* The first tool call's name, if none yet. */
 static void
-take_tool_name(struct adapter_parse *p, json_t *name)
+take_tool_name(struct adapter_parse *p, const struct chunk_json *name)
 {
 	if (p->obs->tool_name == NULL)
 		take_string(&p->obs->tool_name, name);
 }
 
-/* More of the first tool call's arguments (a stream's delta). */
+/* More of the first tool call's arguments (a stream's delta), as text. */
 static void
-add_tool_args(struct adapter_parse *p, json_t *delta)
+add_tool_args_text(struct adapter_parse *p, const char *s, size_t n)
 {
-	if (p->args_whole || !json_is_string(delta))
+	if (p->args_whole || s == NULL)
 		return;
-	if (buf_add(&p->args, json_string_value(delta), json_string_length(delta)) != 0)
+	if (buf_add(&p->args, s, n) != 0)
 		p->obs->tool_args_truncated = 1;
 }
 
-/* The first tool call's arguments whole: a string (OpenAI, Responses) or
- * an object (Anthropic's input, written compact). They replace what deltas
- * gathered: a finished call says what the client acts on. */
 static void
-set_tool_args(struct adapter_parse *p, json_t *args)
+add_tool_args(struct adapter_parse *p, const struct chunk_json *delta)
 {
-	if (p->args_whole)
-		return;
-	char *dumped = NULL;
-	const char *s = NULL;
-	size_t n = 0;
-	if (json_is_string(args)) {
-		s = json_string_value(args);
-		n = json_string_length(args);
-	} else if (json_is_object(args)) {
-		dumped = json_dumps(args, JSON_COMPACT);
-		s = dumped;
-		n = dumped ? strlen(dumped) : 0;
-	}
-	if (s == NULL)
+	add_tool_args_text(p, chunk_json_string(delta), chunk_json_string_length(delta));
+}
+
+/* The first tool call's arguments whole, as text (s NULL: none). They
+ * replace what deltas gathered: a finished call says what the client acts
+ * on. */
+static void
+set_tool_args_text(struct adapter_parse *p, const char *s, size_t n)
+{
+	if (p->args_whole || s == NULL)
 		return;
 	p->args.len = 0;
 	p->obs->tool_args_truncated = 0;
 	if (buf_add(&p->args, s, n) != 0)
 		p->obs->tool_args_truncated = 1;
 	p->args_whole = 1;
-	/* json_dumps() allocates with jansson's allocator, which is a stream
-	 * chunk's arena while one is parsed (probes/json_arena.h): free() would
-	 * be handed an arena block */
-	json_free_t jfree;
-	json_get_alloc_funcs(NULL, &jfree);
-	if (dumped != NULL)
-		jfree(dumped);
+}
+
+/* ... from JSON: a string (OpenAI, Responses) or an object (Anthropic's
+ * input, written compact). */
+static void
+set_tool_args(struct adapter_parse *p, const struct chunk_json *args)
+{
+	if (p->args_whole)
+		return;
+	if (chunk_json_is_string(args)) {
+		set_tool_args_text(p, chunk_json_string(args), chunk_json_string_length(args));
+	} else if (chunk_json_is_object(args)) {
+		char *dumped = chunk_json_dumps(args);
+		set_tool_args_text(p, dumped, dumped ? strlen(dumped) : 0);
+		free(dumped);
+	}
 }
 
 static void
@@ -789,150 +786,158 @@ add_text(struct adapter_parse *p, const char *s, size_t n, int64_t now)
 }
 
 /* A Gemini-style finishReason in Chat Completions' words, lower case
- * (MAX_TOKENS is "length"); a new reference. */
-static json_t *
-compat_finish_reason(json_t *v)
+ * (MAX_TOKENS is "length"), into out. */
+static void
+compat_finish_reason(const char *v, char *out, size_t n)
 {
-	char buf[64];
-	snprintf(buf, sizeof buf, "%s", json_string_value(v));
-	for (char *c = buf; *c; c++)
+	snprintf(out, n, "%s", v);
+	for (char *c = out; *c; c++)
 		if (*c >= 'A' && *c <= 'Z')
 			*c = (char)(*c - 'A' + 'a');
-	return json_string(strcmp(buf, "max_tokens") == 0 ? "length" : buf);
+	if (strcmp(out, "max_tokens") == 0)
+		snprintf(out, n, "length");
 }
 
 /* One streamed OpenAI chunk. */
 static int
-openai_chunk(struct adapter_parse *p, json_t *chunk, int64_t now)
+openai_chunk(struct adapter_parse *p, const struct chunk_json *chunk, int64_t now)
 {
 	struct observation *o = p->obs;
-	if (!json_is_object(chunk))
+	if (!chunk_json_is_object(chunk))
 		return -1;
-	json_t *err = json_object_get(chunk, "error");
+	const struct chunk_json *err = chunk_json_get(chunk, "error");
 	if (err != NULL) {
-		const char *msg = json_string_value(json_object_get(err, "message"));
+		const char *msg = chunk_json_string(chunk_json_get(err, "message"));
 		enum error_class e =
-		    classify_error(200, json_string_value(json_object_get(err, "code")),
-		                   json_string_value(json_object_get(err, "type")), msg, 0);
+		    classify_error(200, chunk_json_string(chunk_json_get(err, "code")),
+		                   chunk_json_string(chunk_json_get(err, "type")), msg, 0);
 		set_error(p, e != ERR_NONE ? e : ERR_UPSTREAM, msg ? msg : "error event in stream");
 		return 0;
 	}
-	json_t *choices = json_object_get(chunk, "choices");
-	json_t *usage = json_object_get(chunk, "usage");
+	const struct chunk_json *choices = chunk_json_get(chunk, "choices");
+	const struct chunk_json *usage = chunk_json_get(chunk, "usage");
 	/* Azure OpenAI opens a stream with its prompt's content-filter verdict:
 	 * no choices, "" for id and model, created 0. Its annotation, not a
 	 * chunk of the OpenAI stream: no event, and no id or model from it. */
-	if (json_object_get(chunk, "prompt_filter_results") != NULL)
+	if (chunk_json_get(chunk, "prompt_filter_results") != NULL)
 		o->openai_marks |= OBS_OAI_FILTER;
-	if (json_is_array(choices) && json_array_size(choices) == 0 && usage == NULL &&
-	    json_object_get(chunk, "prompt_filter_results") != NULL)
+	if (chunk_json_is_array(choices) && chunk_json_size(choices) == 0 && usage == NULL &&
+	    chunk_json_get(chunk, "prompt_filter_results") != NULL)
 		return 0;
-	if (json_is_array(choices) && json_array_size(choices) > 0 &&
-	    json_object_get(json_array_get(choices, 0), "content_filter_results") != NULL)
+	if (chunk_json_is_array(choices) && chunk_json_size(choices) > 0 &&
+	    chunk_json_get(chunk_json_at(choices, 0), "content_filter_results") != NULL)
 		o->openai_marks |= OBS_OAI_FILTER;
 	if (o->id == NULL)
-		take_string(&o->id, json_object_get(chunk, "id"));
+		take_string(&o->id, chunk_json_get(chunk, "id"));
 	if (o->model == NULL)
-		take_string(&o->model, json_object_get(chunk, "model"));
+		take_string(&o->model, chunk_json_get(chunk, "model"));
 	if (o->system_fingerprint == NULL)
-		take_string(&o->system_fingerprint, json_object_get(chunk, "system_fingerprint"));
-	if (json_is_array(choices) && json_array_size(choices) > 0) {
-		json_t *c0 = json_array_get(choices, 0);
-		json_t *delta = json_object_get(c0, "delta");
-		json_t *content = json_is_object(delta) ? json_object_get(delta, "content") : NULL;
-		json_t *calls = json_is_object(delta) ? json_object_get(delta, "tool_calls") : NULL;
-		json_t *fr = json_object_get(c0, "finish_reason");
+		take_string(&o->system_fingerprint, chunk_json_get(chunk, "system_fingerprint"));
+	if (chunk_json_is_array(choices) && chunk_json_size(choices) > 0) {
+		const struct chunk_json *c0 = chunk_json_at(choices, 0);
+		const struct chunk_json *delta = chunk_json_get(c0, "delta");
+		const struct chunk_json *content =
+		    chunk_json_is_object(delta) ? chunk_json_get(delta, "content") : NULL;
+		const struct chunk_json *calls =
+		    chunk_json_is_object(delta) ? chunk_json_get(delta, "tool_calls") : NULL;
+		const struct chunk_json *fr = chunk_json_get(c0, "finish_reason");
 		/* Gemini's OpenAI-compatible endpoint has sent its reason as
 		 * finishReason, finish_reason null (jakobdylanc/llmcord issue 84) */
-		json_t *gfr = json_object_get(c0, "finishReason");
-		if (!json_is_string(fr) && json_is_string(gfr))
-			fr = compat_finish_reason(gfr);
-		else
-			json_incref(fr);
+		const struct chunk_json *gfr = chunk_json_get(c0, "finishReason");
+		char compat[64];
+		int use_compat = !chunk_json_is_string(fr) && chunk_json_is_string(gfr);
+		if (use_compat)
+			compat_finish_reason(chunk_json_string(gfr), compat, sizeof compat);
 		int said = 0;
-		if (json_is_string(content) && json_string_length(content) > 0) {
-			add_text(p, json_string_value(content), json_string_length(content), now);
+		if (chunk_json_is_string(content) && chunk_json_string_length(content) > 0) {
+			add_text(p, chunk_json_string(content), chunk_json_string_length(content),
+			         now);
 			observation_event(o, 'C');
 			said = 1;
 		}
-		if (json_is_array(calls)) {
-			take_tool_id(o, json_object_get(json_array_get(calls, 0), "id"));
+		if (chunk_json_is_array(calls)) {
+			take_tool_id(o, chunk_json_get(chunk_json_at(calls, 0), "id"));
 			size_t k;
-			json_t *call;
-			json_array_foreach(calls, k, call)
+			const struct chunk_json *call;
+			chunk_json_foreach(calls, k, call)
 			{
 				/* the first call's fragments: index 0, or no index at all */
-				json_t *idx = json_object_get(call, "index");
-				if (idx != NULL && json_integer_value(idx) != 0)
+				const struct chunk_json *idx = chunk_json_get(call, "index");
+				if (idx != NULL && chunk_json_integer(idx) != 0)
 					continue;
-				json_t *fn = json_object_get(call, "function");
-				take_tool_name(p, json_object_get(fn, "name"));
-				add_tool_args(p, json_object_get(fn, "arguments"));
+				const struct chunk_json *fn = chunk_json_get(call, "function");
+				take_tool_name(p, chunk_json_get(fn, "name"));
+				add_tool_args(p, chunk_json_get(fn, "arguments"));
 			}
 			observation_event(o, 'T');
 			said = 1;
 		}
-		if (json_is_string(fr)) {
+		if (use_compat) {
+			observation_set(&o->finish_reason, compat, strlen(compat), OBS_FIELD_CAP);
+			observation_event(o, 'F');
+			said = 1;
+		} else if (chunk_json_is_string(fr)) {
 			take_string(&o->finish_reason, fr);
 			observation_event(o, 'F');
 			said = 1;
 		}
 		if (!said)
-			observation_event(o, json_is_object(delta) &&
-			                             json_is_string(json_object_get(delta, "role"))
-			                         ? 'R'
-			                         : '?');
-		if (json_is_object(json_object_get(c0, "logprobs")))
+			observation_event(
+			    o, chunk_json_is_object(delta) &&
+			               chunk_json_is_string(chunk_json_get(delta, "role"))
+			           ? 'R'
+			           : '?');
+		if (chunk_json_is_object(chunk_json_get(c0, "logprobs")))
 			o->logprobs_present = 1;
-		json_decref(fr);
 	} else {
-		observation_event(o, json_is_object(usage) ? 'U' : '?');
+		observation_event(o, chunk_json_is_object(usage) ? 'U' : '?');
 	}
-	if (json_is_object(usage))
+	if (chunk_json_is_object(usage))
 		take_openai_usage(o, usage);
 	return 0;
 }
 
 /* One streamed Anthropic event. */
 static int
-anthropic_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t now)
+anthropic_event(struct adapter_parse *p, const char *event, const struct chunk_json *ev,
+                int64_t now)
 {
 	struct observation *o = p->obs;
-	if (!json_is_object(ev))
+	if (!chunk_json_is_object(ev))
 		return -1;
-	const char *type = json_string_value(json_object_get(ev, "type"));
+	const char *type = chunk_json_string(chunk_json_get(ev, "type"));
 	if (type == NULL)
 		type = event;
 	if (strcmp(type, "message_start") == 0) {
 		observation_event(o, 'S');
-		json_t *msg = json_object_get(ev, "message");
-		if (!json_is_object(msg))
+		const struct chunk_json *msg = chunk_json_get(ev, "message");
+		if (!chunk_json_is_object(msg))
 			return -1;
-		take_string(&o->id, json_object_get(msg, "id"));
-		take_string(&o->model, json_object_get(msg, "model"));
+		take_string(&o->id, chunk_json_get(msg, "id"));
+		take_string(&o->model, chunk_json_get(msg, "model"));
 		take_anthropic_message_marks(o, msg);
-		json_t *usage = json_object_get(msg, "usage");
+		const struct chunk_json *usage = chunk_json_get(msg, "usage");
 		take_anthropic_usage(o, usage, 0);
-		if (json_is_object(usage))
-			o->start_input_tokens = take_long(json_object_get(usage, "input_tokens"));
+		if (chunk_json_is_object(usage))
+			o->start_input_tokens = take_long(chunk_json_get(usage, "input_tokens"));
 	} else if (strcmp(type, "ping") == 0) {
 		observation_event(o, 'P');
 	} else if (strcmp(type, "content_block_start") == 0) {
 		observation_event(o, 'B');
-		json_t *block = json_object_get(ev, "content_block");
-		const char *btype = json_string_value(json_object_get(block, "type"));
+		const struct chunk_json *block = chunk_json_get(ev, "content_block");
+		const char *btype = chunk_json_string(chunk_json_get(block, "type"));
 		if (btype != NULL)
 			take_thinking_block(p, block, btype,
-			                    (long)json_integer_value(json_object_get(ev, "index")));
+			                    (long)chunk_json_integer(chunk_json_get(ev, "index")));
 		if (btype != NULL && strcmp(btype, "tool_use") == 0) {
-			take_tool_id(o, json_object_get(block, "id"));
+			take_tool_id(o, chunk_json_get(block, "id"));
 			if (p->tool_block < 0) {
-				p->tool_block = json_integer_value(json_object_get(ev, "index"));
-				take_tool_name(p, json_object_get(block, "name"));
+				p->tool_block = chunk_json_integer(chunk_json_get(ev, "index"));
+				take_tool_name(p, chunk_json_get(block, "name"));
 				/* the input streams as input_json_delta; a start that
 				 * carries it whole (some relays) is taken whole */
-				json_t *input = json_object_get(block, "input");
-				if (json_object_size(input) > 0)
+				const struct chunk_json *input = chunk_json_get(block, "input");
+				if (chunk_json_size(input) > 0)
 					set_tool_args(p, input);
 			}
 		}
@@ -940,39 +945,39 @@ anthropic_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t 
 		observation_event(o, 'E');
 	} else if (strcmp(type, "content_block_delta") == 0) {
 		observation_event(o, 'D');
-		json_t *delta = json_object_get(ev, "delta");
-		json_t *text = json_is_object(delta) ? json_object_get(delta, "text") : NULL;
-		if (json_is_string(text))
-			add_text(p, json_string_value(text), json_string_length(text), now);
-		const char *dtype = json_string_value(json_object_get(delta, "type"));
+		const struct chunk_json *delta = chunk_json_get(ev, "delta");
+		const struct chunk_json *text =
+		    chunk_json_is_object(delta) ? chunk_json_get(delta, "text") : NULL;
+		if (chunk_json_is_string(text))
+			add_text(p, chunk_json_string(text), chunk_json_string_length(text), now);
+		const char *dtype = chunk_json_string(chunk_json_get(delta, "type"));
 		if (dtype != NULL && p->thinking_block >= 0 &&
-		    json_integer_value(json_object_get(ev, "index")) == p->thinking_block) {
+		    chunk_json_integer(chunk_json_get(ev, "index")) == p->thinking_block) {
 			if (strcmp(dtype, "thinking_delta") == 0)
-				add_thinking(p, &p->thinking, json_object_get(delta, "thinking"),
-				             0);
+				add_thinking(p, &p->thinking, chunk_json_get(delta, "thinking"), 0);
 			else if (strcmp(dtype, "signature_delta") == 0) {
 				o->anthropic_marks |= OBS_ANT_SIGNATURE_DELTA;
-				add_thinking(p, &p->signature, json_object_get(delta, "signature"),
+				add_thinking(p, &p->signature, chunk_json_get(delta, "signature"),
 				             1);
 			}
 		}
 		if (p->tool_block >= 0 &&
-		    json_integer_value(json_object_get(ev, "index")) == p->tool_block)
-			add_tool_args(p, json_object_get(delta, "partial_json"));
+		    chunk_json_integer(chunk_json_get(ev, "index")) == p->tool_block)
+			add_tool_args(p, chunk_json_get(delta, "partial_json"));
 	} else if (strcmp(type, "message_delta") == 0) {
 		observation_event(o, 'M');
-		json_t *delta = json_object_get(ev, "delta");
-		if (json_is_object(delta))
-			take_string(&o->finish_reason, json_object_get(delta, "stop_reason"));
-		take_anthropic_usage(o, json_object_get(ev, "usage"), 1);
+		const struct chunk_json *delta = chunk_json_get(ev, "delta");
+		if (chunk_json_is_object(delta))
+			take_string(&o->finish_reason, chunk_json_get(delta, "stop_reason"));
+		take_anthropic_usage(o, chunk_json_get(ev, "usage"), 1);
 	} else if (strcmp(type, "message_stop") == 0) {
 		observation_event(o, 'Z');
 		p->saw_done = 1;
 	} else if (strcmp(type, "error") == 0) {
 		observation_event(o, 'X');
-		json_t *err = json_object_get(ev, "error");
-		const char *msg = json_string_value(json_object_get(err, "message"));
-		const char *etype = json_string_value(json_object_get(err, "type"));
+		const struct chunk_json *err = chunk_json_get(ev, "error");
+		const char *msg = chunk_json_string(chunk_json_get(err, "message"));
+		const char *etype = chunk_json_string(chunk_json_get(err, "type"));
 		enum error_class e = classify_error(200, NULL, etype, msg, 0);
 		if (e == ERR_NONE)
 			e = etype != NULL && strcmp(etype, "rate_limit_error") == 0
@@ -987,9 +992,9 @@ anthropic_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t 
 
 /* Is v a non-empty array (a logprobs list that carries something)? */
 static int
-nonempty_array(json_t *v)
+nonempty_array(const struct chunk_json *v)
 {
-	return json_is_array(v) && json_array_size(v) > 0;
+	return chunk_json_is_array(v) && chunk_json_size(v) > 0;
 }
 
 /*
@@ -999,36 +1004,36 @@ nonempty_array(json_t *v)
  * Returns whether any function call was seen.
  */
 static int
-responses_output(struct adapter_parse *p, json_t *output, int take_text)
+responses_output(struct adapter_parse *p, const struct chunk_json *output, int take_text)
 {
 	struct observation *o = p->obs;
 	int calls = 0;
 	size_t i, k;
-	json_t *item, *part;
-	json_array_foreach(output, i, item)
+	const struct chunk_json *item, *part;
+	chunk_json_foreach(output, i, item)
 	{
-		const char *type = json_string_value(json_object_get(item, "type"));
+		const char *type = chunk_json_string(chunk_json_get(item, "type"));
 		if (type != NULL && strcmp(type, "function_call") == 0) {
-			take_tool_id(o, json_object_get(item, "call_id"));
+			take_tool_id(o, chunk_json_get(item, "call_id"));
 			if (!calls) {
-				take_tool_name(p, json_object_get(item, "name"));
-				set_tool_args(p, json_object_get(item, "arguments"));
+				take_tool_name(p, chunk_json_get(item, "name"));
+				set_tool_args(p, chunk_json_get(item, "arguments"));
 			}
 			calls = 1;
 			continue;
 		}
 		if (type == NULL || strcmp(type, "message") != 0)
 			continue; /* reasoning items and server tools carry no answer text */
-		json_array_foreach(json_object_get(item, "content"), k, part)
+		chunk_json_foreach(chunk_json_get(item, "content"), k, part)
 		{
-			const char *ptype = json_string_value(json_object_get(part, "type"));
+			const char *ptype = chunk_json_string(chunk_json_get(part, "type"));
 			if (ptype == NULL || strcmp(ptype, "output_text") != 0)
 				continue;
-			json_t *text = json_object_get(part, "text");
-			if (take_text && json_is_string(text))
-				add_text(p, json_string_value(text), json_string_length(text),
+			const struct chunk_json *text = chunk_json_get(part, "text");
+			if (take_text && chunk_json_is_string(text))
+				add_text(p, chunk_json_string(text), chunk_json_string_length(text),
 				         p->start_us + (o->ttfb_us > 0 ? o->ttfb_us : 0));
-			if (nonempty_array(json_object_get(part, "logprobs")))
+			if (nonempty_array(chunk_json_get(part, "logprobs")))
 				o->logprobs_present = 1;
 		}
 	}
@@ -1038,11 +1043,11 @@ responses_output(struct adapter_parse *p, json_t *output, int take_text)
 /* An error object {code, message, type} of the Responses API (a failed
  * response's `error`, or an `error` event), classified. */
 static void
-responses_error(struct adapter_parse *p, json_t *err, const char *fallback)
+responses_error(struct adapter_parse *p, const struct chunk_json *err, const char *fallback)
 {
-	const char *msg = json_string_value(json_object_get(err, "message"));
-	const char *code = json_string_value(json_object_get(err, "code"));
-	const char *type = json_string_value(json_object_get(err, "type"));
+	const char *msg = chunk_json_string(chunk_json_get(err, "message"));
+	const char *code = chunk_json_string(chunk_json_get(err, "code"));
+	const char *type = chunk_json_string(chunk_json_get(err, "type"));
 	enum error_class e = classify_error(200, code, type, msg, 0);
 	if (e == ERR_NONE)
 		e = (code != NULL && strstr(code, "rate_limit") != NULL) ||
@@ -1063,37 +1068,37 @@ responses_error(struct adapter_parse *p, json_t *err, const char *fallback)
  * output[] (a body; a stream has it from its deltas).
  */
 static void
-responses_object(struct adapter_parse *p, json_t *r, int final, int take_text)
+responses_object(struct adapter_parse *p, const struct chunk_json *r, int final, int take_text)
 {
 	struct observation *o = p->obs;
 	if (o->id == NULL)
-		take_string(&o->id, json_object_get(r, "id"));
+		take_string(&o->id, chunk_json_get(r, "id"));
 	if (o->model == NULL)
-		take_string(&o->model, json_object_get(r, "model"));
+		take_string(&o->model, chunk_json_get(r, "model"));
 	if (!final)
 		return;
-	if (!json_is_object(r)) {
+	if (!chunk_json_is_object(r)) {
 		set_error(p, ERR_MALFORMED, "response is not an object");
 		return;
 	}
-	take_responses_usage(o, json_object_get(r, "usage"));
-	int calls = responses_output(p, json_object_get(r, "output"), take_text);
-	const char *status = json_string_value(json_object_get(r, "status"));
+	take_responses_usage(o, chunk_json_get(r, "usage"));
+	int calls = responses_output(p, chunk_json_get(r, "output"), take_text);
+	const char *status = chunk_json_string(chunk_json_get(r, "status"));
 	if (status == NULL) {
 		set_error(p, ERR_MALFORMED, "response has no status");
 	} else if (strcmp(status, "completed") == 0) {
 		const char *fr = calls ? "tool_calls" : "stop";
 		observation_set(&o->finish_reason, fr, strlen(fr), OBS_FIELD_CAP);
 	} else if (strcmp(status, "incomplete") == 0) {
-		json_t *reason =
-		    json_object_get(json_object_get(r, "incomplete_details"), "reason");
-		const char *why = json_string_value(reason);
+		const struct chunk_json *reason =
+		    chunk_json_get(chunk_json_get(r, "incomplete_details"), "reason");
+		const char *why = chunk_json_string(reason);
 		if (why != NULL && strcmp(why, "max_output_tokens") == 0)
 			observation_set(&o->finish_reason, "length", 6, OBS_FIELD_CAP);
 		else
 			take_string(&o->finish_reason, reason);
 	} else if (strcmp(status, "failed") == 0) {
-		responses_error(p, json_object_get(r, "error"), "the response failed");
+		responses_error(p, chunk_json_get(r, "error"), "the response failed");
 	} else {
 		char why[96];
 		snprintf(why, sizeof why, "response not finished (status %.40s)", status);
@@ -1103,7 +1108,8 @@ responses_object(struct adapter_parse *p, json_t *r, int final, int take_text)
 
 /* One streamed Responses event (the type in the JSON, else the SSE name). */
 static int
-responses_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t now)
+responses_event(struct adapter_parse *p, const char *event, const struct chunk_json *ev,
+                int64_t now)
 {
 	static const struct {
 		const char *type;
@@ -1125,9 +1131,9 @@ responses_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t 
 	    {"error", 'X'},
 	};
 	struct observation *o = p->obs;
-	if (!json_is_object(ev))
+	if (!chunk_json_is_object(ev))
 		return -1;
-	const char *type = json_string_value(json_object_get(ev, "type"));
+	const char *type = chunk_json_string(chunk_json_get(ev, "type"));
 	if (type == NULL)
 		type = event;
 	char letter = '?';
@@ -1135,56 +1141,56 @@ responses_event(struct adapter_parse *p, const char *event, json_t *ev, int64_t 
 		if (strcmp(type, letters[i].type) == 0)
 			letter = letters[i].letter;
 	observation_event(o, letter);
-	json_t *item = json_object_get(ev, "item");
-	const char *itype = json_string_value(json_object_get(item, "type"));
+	const struct chunk_json *item = chunk_json_get(ev, "item");
+	const char *itype = chunk_json_string(chunk_json_get(item, "type"));
 	switch (letter) {
 	case 'S':
 	case 'G':
-		if (!json_is_object(json_object_get(ev, "response")))
+		if (!chunk_json_is_object(chunk_json_get(ev, "response")))
 			return -1;
-		responses_object(p, json_object_get(ev, "response"), 0, 0);
+		responses_object(p, chunk_json_get(ev, "response"), 0, 0);
 		break;
 	case 'I':
 	case 'O':
 		if (itype != NULL && strcmp(itype, "function_call") == 0) {
-			take_tool_id(o, json_object_get(item, "call_id"));
-			take_tool_name(p, json_object_get(item, "name"));
+			take_tool_id(o, chunk_json_get(item, "call_id"));
+			take_tool_name(p, chunk_json_get(item, "name"));
 			/* the first call's arguments: whole when it is done */
-			if (letter == 'O' && json_integer_value(json_object_get(
-			                         ev, "output_index")) == p->tool_block)
-				set_tool_args(p, json_object_get(item, "arguments"));
+			if (letter == 'O' &&
+			    chunk_json_integer(chunk_json_get(ev, "output_index")) == p->tool_block)
+				set_tool_args(p, chunk_json_get(item, "arguments"));
 			else if (p->tool_block < 0)
 				p->tool_block =
-				    json_integer_value(json_object_get(ev, "output_index"));
+				    chunk_json_integer(chunk_json_get(ev, "output_index"));
 		}
 		break;
 	case 'T':
 		if (p->tool_block < 0 ||
-		    json_integer_value(json_object_get(ev, "output_index")) == p->tool_block)
-			add_tool_args(p, json_object_get(ev, "delta"));
+		    chunk_json_integer(chunk_json_get(ev, "output_index")) == p->tool_block)
+			add_tool_args(p, chunk_json_get(ev, "delta"));
 		break;
 	case 'D': {
-		json_t *delta = json_object_get(ev, "delta");
-		if (!json_is_string(delta))
+		const struct chunk_json *delta = chunk_json_get(ev, "delta");
+		if (!chunk_json_is_string(delta))
 			return -1;
-		add_text(p, json_string_value(delta), json_string_length(delta), now);
-		if (nonempty_array(json_object_get(ev, "logprobs")))
+		add_text(p, chunk_json_string(delta), chunk_json_string_length(delta), now);
+		if (nonempty_array(chunk_json_get(ev, "logprobs")))
 			o->logprobs_present = 1;
 		break;
 	}
 	case 'Z':
 	case 'N':
 	case 'F':
-		if (!json_is_object(json_object_get(ev, "response")))
+		if (!chunk_json_is_object(chunk_json_get(ev, "response")))
 			return -1;
 		p->saw_done = 1;
-		responses_object(p, json_object_get(ev, "response"), 1, 0);
+		responses_object(p, chunk_json_get(ev, "response"), 1, 0);
 		break;
 	case 'X': {
 		/* the SDK's ResponseErrorEvent has code and message at the top;
 		 * some relays nest them under error */
-		json_t *err = json_object_get(ev, "error");
-		responses_error(p, json_is_object(err) ? err : ev, "error event in stream");
+		const struct chunk_json *err = chunk_json_get(ev, "error");
+		responses_error(p, chunk_json_is_object(err) ? err : ev, "error event in stream");
 		break;
 	}
 	default:
@@ -1210,22 +1216,17 @@ adapter_sse_cb(const char *event, const char *data, size_t len, void *arg)
 		observation_event(p->obs, p->api == API_OPENAI ? 'Z' : 'Q');
 		return 0;
 	}
-	if (chunk_arena.mem == NULL)
-		json_arena_init(&chunk_arena, chunk_arena_mem, sizeof chunk_arena_mem);
 	/* everything kept from j is copied (observation_set, add_text) before
-	 * json_decref(): nothing made in the arena outlives it */
-	json_arena_begin(&chunk_arena);
-	json_error_t jerr;
-	json_t *j = json_loadb(data, len, 0, &jerr);
+	 * chunk_json_free(): nothing borrowed from it outlives it */
+	struct chunk_json *j = chunk_json_parse(data, len, NULL);
 	int rc = -2;
 	if (j != NULL) {
 		rc = p->api == API_OPENAI      ? openai_chunk(p, j, ctx->now)
 		     : p->api == API_RESPONSES ? responses_event(p, event, j, ctx->now)
 		     : p->api == API_GEMINI    ? gemini_chunk(p, j, ctx->now)
 		                               : anthropic_event(p, event, j, ctx->now);
-		json_decref(j);
+		chunk_json_free(j);
 	}
-	json_arena_end(&chunk_arena);
 	if (rc == -2) {
 		set_error(p, ERR_MALFORMED, "stream event is not valid JSON");
 		return -1;
@@ -1261,14 +1262,28 @@ void
 adapter_parse_tool(struct adapter_parse *p, json_t *id, json_t *name, json_t *partial,
                    json_t *whole)
 {
+	/* jansson values (probes/bedrock.c parses its own events): the same
+	 * rules as take_tool_id(), take_tool_name() and the tool args above */
+	struct observation *o = p->obs;
 	if (id != NULL)
-		take_tool_id(p->obs, id);
-	if (name != NULL)
-		take_tool_name(p, name);
-	if (partial != NULL)
-		add_tool_args(p, partial);
-	if (whole != NULL)
-		set_tool_args(p, whole);
+		o->tool_calls = 1;
+	if (json_is_string(id) && o->tool_id == NULL)
+		observation_set(&o->tool_id, json_string_value(id), json_string_length(id),
+		                OBS_FIELD_CAP);
+	if (json_is_string(name) && o->tool_name == NULL)
+		observation_set(&o->tool_name, json_string_value(name), json_string_length(name),
+		                OBS_FIELD_CAP);
+	if (json_is_string(partial))
+		add_tool_args_text(p, json_string_value(partial), json_string_length(partial));
+	if (p->args_whole) {
+		return;
+	} else if (json_is_string(whole)) {
+		set_tool_args_text(p, json_string_value(whole), json_string_length(whole));
+	} else if (json_is_object(whole)) {
+		char *dumped = json_dumps(whole, JSON_COMPACT);
+		set_tool_args_text(p, dumped, dumped ? strlen(dumped) : 0);
+		free(dumped);
+	}
 }
 
 void
@@ -1366,72 +1381,74 @@ finish_text(struct adapter_parse *p)
 }
 
 static void
-finish_openai_body(struct adapter_parse *p, json_t *j)
+finish_openai_body(struct adapter_parse *p, const struct chunk_json *j)
 {
 	struct observation *o = p->obs;
-	take_string(&o->id, json_object_get(j, "id"));
-	take_string(&o->model, json_object_get(j, "model"));
-	take_string(&o->system_fingerprint, json_object_get(j, "system_fingerprint"));
-	take_openai_usage(o, json_object_get(j, "usage"));
-	json_t *choices = json_object_get(j, "choices");
-	json_t *c0 = json_is_array(choices) ? json_array_get(choices, 0) : NULL;
-	if (json_object_get(j, "prompt_filter_results") != NULL ||
-	    json_object_get(c0, "content_filter_results") != NULL)
+	take_string(&o->id, chunk_json_get(j, "id"));
+	take_string(&o->model, chunk_json_get(j, "model"));
+	take_string(&o->system_fingerprint, chunk_json_get(j, "system_fingerprint"));
+	take_openai_usage(o, chunk_json_get(j, "usage"));
+	const struct chunk_json *choices = chunk_json_get(j, "choices");
+	const struct chunk_json *c0 =
+	    chunk_json_is_array(choices) ? chunk_json_at(choices, 0) : NULL;
+	if (chunk_json_get(j, "prompt_filter_results") != NULL ||
+	    chunk_json_get(c0, "content_filter_results") != NULL)
 		o->openai_marks |= OBS_OAI_FILTER; /* Azure OpenAI's annotations */
-	json_t *msg = json_is_object(c0) ? json_object_get(c0, "message") : NULL;
-	if (!json_is_object(msg)) {
+	const struct chunk_json *msg =
+	    chunk_json_is_object(c0) ? chunk_json_get(c0, "message") : NULL;
+	if (!chunk_json_is_object(msg)) {
 		set_error(p, ERR_MALFORMED, "response has no choices[0].message");
 		return;
 	}
-	json_t *calls = json_object_get(msg, "tool_calls");
-	if (json_is_array(calls) && json_array_size(calls) > 0) {
-		json_t *c = json_array_get(calls, 0);
-		take_tool_id(o, json_object_get(c, "id"));
-		take_tool_name(p, json_object_get(json_object_get(c, "function"), "name"));
-		set_tool_args(p, json_object_get(json_object_get(c, "function"), "arguments"));
+	const struct chunk_json *calls = chunk_json_get(msg, "tool_calls");
+	if (chunk_json_is_array(calls) && chunk_json_size(calls) > 0) {
+		const struct chunk_json *c = chunk_json_at(calls, 0);
+		take_tool_id(o, chunk_json_get(c, "id"));
+		take_tool_name(p, chunk_json_get(chunk_json_get(c, "function"), "name"));
+		set_tool_args(p, chunk_json_get(chunk_json_get(c, "function"), "arguments"));
 	}
-	json_t *content = json_object_get(msg, "content");
-	if (json_is_string(content))
-		add_text(p, json_string_value(content), json_string_length(content),
+	const struct chunk_json *content = chunk_json_get(msg, "content");
+	if (chunk_json_is_string(content))
+		add_text(p, chunk_json_string(content), chunk_json_string_length(content),
 		         p->start_us + (o->ttfb_us > 0 ? o->ttfb_us : 0));
-	else if (!json_is_null(content)) {
+	else if (!chunk_json_is_null(content)) {
 		set_error(p, ERR_MALFORMED, "message content is neither text nor null");
 		return;
 	}
-	take_string(&o->finish_reason, json_object_get(c0, "finish_reason"));
-	if (json_is_object(json_object_get(c0, "logprobs")))
+	take_string(&o->finish_reason, chunk_json_get(c0, "finish_reason"));
+	if (chunk_json_is_object(chunk_json_get(c0, "logprobs")))
 		o->logprobs_present = 1;
 }
 
 static void
-finish_anthropic_body(struct adapter_parse *p, json_t *j)
+finish_anthropic_body(struct adapter_parse *p, const struct chunk_json *j)
 {
 	struct observation *o = p->obs;
-	take_string(&o->id, json_object_get(j, "id"));
-	take_string(&o->model, json_object_get(j, "model"));
-	take_string(&o->finish_reason, json_object_get(j, "stop_reason"));
-	take_anthropic_usage(o, json_object_get(j, "usage"), 1);
+	take_string(&o->id, chunk_json_get(j, "id"));
+	take_string(&o->model, chunk_json_get(j, "model"));
+	take_string(&o->finish_reason, chunk_json_get(j, "stop_reason"));
+	take_anthropic_usage(o, chunk_json_get(j, "usage"), 1);
 	take_anthropic_message_marks(o, j);
-	json_t *content = json_object_get(j, "content");
-	if (!json_is_array(content)) {
+	const struct chunk_json *content = chunk_json_get(j, "content");
+	if (!chunk_json_is_array(content)) {
 		set_error(p, ERR_MALFORMED, "response has no content array");
 		return;
 	}
 	size_t i;
-	json_t *block;
-	json_array_foreach(content, i, block)
+	const struct chunk_json *block;
+	chunk_json_foreach(content, i, block)
 	{
-		const char *btype = json_string_value(json_object_get(block, "type"));
+		const char *btype = chunk_json_string(chunk_json_get(block, "type"));
 		if (btype != NULL)
 			take_thinking_block(p, block, btype, (long)i);
 		if (btype != NULL && strcmp(btype, "tool_use") == 0) {
-			take_tool_id(o, json_object_get(block, "id"));
-			take_tool_name(p, json_object_get(block, "name"));
-			set_tool_args(p, json_object_get(block, "input"));
+			take_tool_id(o, chunk_json_get(block, "id"));
+			take_tool_name(p, chunk_json_get(block, "name"));
+			set_tool_args(p, chunk_json_get(block, "input"));
 		}
-		json_t *text = json_object_get(block, "text");
-		if (json_is_string(text))
-			add_text(p, json_string_value(text), json_string_length(text),
+		const struct chunk_json *text = chunk_json_get(block, "text");
+		if (chunk_json_is_string(text))
+			add_text(p, chunk_json_string(text), chunk_json_string_length(text),
 			         p->start_us + (o->ttfb_us > 0 ? o->ttfb_us : 0));
 	}
 }
@@ -1454,25 +1471,27 @@ error_body(struct adapter_parse *p, int status)
 	char detail[OBS_DETAIL_CAP];
 	const char *code = NULL, *type = NULL, *msg = NULL;
 	int html = p->body.len > 0 && body_is_html(p->body.data, p->body.len);
-	json_error_t jerr;
-	json_t *j = p->body.len && !html ? json_loadb(p->body.data, p->body.len, 0, &jerr) : NULL;
+	struct chunk_json *j =
+	    p->body.len && !html ? chunk_json_parse(p->body.data, p->body.len, NULL) : NULL;
 	/* Gemini's OpenAI-compatible endpoint wraps Google's error in an array,
 	 * [{"error": {...}}] (Alishahryar1/free-claude-code issue 542) */
-	json_t *top = json_is_array(j) && json_array_size(j) == 1 ? json_array_get(j, 0) : j;
-	json_t *err = json_is_object(top) ? json_object_get(top, "error") : NULL;
-	if (json_is_object(err)) {
-		msg = json_string_value(json_object_get(err, "message"));
-		code = json_string_value(json_object_get(err, "code"));
-		type = json_string_value(json_object_get(err, "type"));
+	const struct chunk_json *top =
+	    chunk_json_is_array(j) && chunk_json_size(j) == 1 ? chunk_json_at(j, 0) : j;
+	const struct chunk_json *err =
+	    chunk_json_is_object(top) ? chunk_json_get(top, "error") : NULL;
+	if (chunk_json_is_object(err)) {
+		msg = chunk_json_string(chunk_json_get(err, "message"));
+		code = chunk_json_string(chunk_json_get(err, "code"));
+		type = chunk_json_string(chunk_json_get(err, "type"));
 		if (type == NULL) /* Google's: {code: 400, message, status} */
-			type = json_string_value(json_object_get(err, "status"));
-	} else if (json_is_string(err)) {
-		msg = json_string_value(err);
-	} else if (json_is_object(j)) {
-		msg = json_string_value(json_object_get(j, "message"));
+			type = chunk_json_string(chunk_json_get(err, "status"));
+	} else if (chunk_json_is_string(err)) {
+		msg = chunk_json_string(err);
+	} else if (chunk_json_is_object(j)) {
+		msg = chunk_json_string(chunk_json_get(j, "message"));
 		if (msg == NULL)
-			msg = json_string_value(json_object_get(j, "detail"));
-		code = json_string_value(json_object_get(j, "code"));
+			msg = chunk_json_string(chunk_json_get(j, "detail"));
+		code = chunk_json_string(chunk_json_get(j, "code"));
 	}
 	if (msg != NULL)
 		snprintf(detail, sizeof detail, "HTTP %d: %s", status, msg);
@@ -1483,7 +1502,7 @@ error_body(struct adapter_parse *p, int status)
 	else
 		snprintf(detail, sizeof detail, "HTTP %d", status);
 	set_error(p, classify_error(status, code, type, msg, html), detail);
-	json_decref(j);
+	chunk_json_free(j);
 }
 
 void
@@ -1529,16 +1548,16 @@ adapter_parse_finish(struct adapter_parse *p, int status)
 		finish_text(p);
 		return;
 	}
-	json_error_t jerr;
-	json_t *j = json_loadb(p->body.data ? p->body.data : "", p->body.len, 0, &jerr);
-	if (!json_is_object(j)) {
+	struct chunk_json *j =
+	    chunk_json_parse(p->body.data ? p->body.data : "", p->body.len, NULL);
+	if (!chunk_json_is_object(j)) {
 		set_error(p, ERR_MALFORMED, "response body is not a JSON object");
-	} else if (json_object_get(j, "error") != NULL && json_object_get(j, "choices") == NULL &&
-	           json_object_get(j, "content") == NULL && json_object_get(j, "output") == NULL) {
+	} else if (chunk_json_get(j, "error") != NULL && chunk_json_get(j, "choices") == NULL &&
+	           chunk_json_get(j, "content") == NULL && chunk_json_get(j, "output") == NULL) {
 		/* (a Responses body always has error, null unless it failed, and
 		 * output: responses_object() reads a failed one) */
 		/* some relays send errors with status 200: an upstream failure */
-		json_decref(j);
+		chunk_json_free(j);
 		error_body(p, status);
 		if (p->obs->error == ERR_NONE)
 			p->obs->error = ERR_UPSTREAM;
@@ -1547,18 +1566,24 @@ adapter_parse_finish(struct adapter_parse *p, int status)
 	} else if (p->api == API_OPENAI) {
 		finish_openai_body(p, j);
 	} else if (p->api == API_CONVERSE) {
-		bedrock_converse_finish(p, j);
+		/* probes/bedrock.c reads its bodies with jansson */
+		json_t *jj = json_loadb(p->body.data, p->body.len, 0, NULL);
+		if (jj == NULL)
+			set_error(p, ERR_MALFORMED, "response body is not a JSON object");
+		else
+			bedrock_converse_finish(p, jj);
+		json_decref(jj);
 	} else if (p->api == API_GEMINI) {
 		gemini_finish_body(p, j);
 	} else if (p->api == API_RESPONSES) {
-		if (!json_is_array(json_object_get(j, "output")))
+		if (!chunk_json_is_array(chunk_json_get(j, "output")))
 			set_error(p, ERR_MALFORMED, "response has no output array");
 		else
 			responses_object(p, j, 1, 1);
 	} else {
 		finish_anthropic_body(p, j);
 	}
-	json_decref(j);
+	chunk_json_free(j);
 	finish_text(p);
 }
 
@@ -1590,13 +1615,13 @@ adapter_wire_set_error(struct adapter_parse *p, enum error_class e, const char *
 }
 
 void
-adapter_wire_take_string(char **field, json_t *v)
+adapter_wire_take_string(char **field, const struct chunk_json *v)
 {
 	take_string(field, v);
 }
 
 long
-adapter_wire_take_long(json_t *v)
+adapter_wire_take_long(const struct chunk_json *v)
 {
 	return take_long(v);
 }
@@ -1608,7 +1633,8 @@ adapter_wire_add_text(struct adapter_parse *p, const char *s, size_t n, int64_t 
 }
 
 void
-adapter_wire_take_tool(struct adapter_parse *p, json_t *id, json_t *name, json_t *args)
+adapter_wire_take_tool(struct adapter_parse *p, const struct chunk_json *id,
+                       const struct chunk_json *name, const struct chunk_json *args)
 {
 	take_tool_id(p->obs, id);
 	take_tool_name(p, name);

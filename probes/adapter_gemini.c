@@ -253,16 +253,16 @@ gemini_fields(json_t *root, const struct probe_call *call, const struct request_
 /* usageMetadata, in Chat Completions' terms (see the top of the file).
  * Each streamed chunk carries the counts so far: the last one stands. */
 static void
-take_usage(struct observation *o, json_t *u)
+take_usage(struct observation *o, const struct chunk_json *u)
 {
-	if (!json_is_object(u))
+	if (!chunk_json_is_object(u))
 		return;
 	o->usage_present = 1;
-	long in = adapter_wire_take_long(json_object_get(u, "promptTokenCount"));
-	long out = adapter_wire_take_long(json_object_get(u, "candidatesTokenCount"));
-	long thoughts = adapter_wire_take_long(json_object_get(u, "thoughtsTokenCount"));
-	long total = adapter_wire_take_long(json_object_get(u, "totalTokenCount"));
-	long cached = adapter_wire_take_long(json_object_get(u, "cachedContentTokenCount"));
+	long in = adapter_wire_take_long(chunk_json_get(u, "promptTokenCount"));
+	long out = adapter_wire_take_long(chunk_json_get(u, "candidatesTokenCount"));
+	long thoughts = adapter_wire_take_long(chunk_json_get(u, "thoughtsTokenCount"));
+	long total = adapter_wire_take_long(chunk_json_get(u, "totalTokenCount"));
+	long cached = adapter_wire_take_long(chunk_json_get(u, "cachedContentTokenCount"));
 	if (in >= 0)
 		o->prompt_tokens = in;
 	if (out >= 0 || thoughts >= 0)
@@ -279,11 +279,11 @@ take_usage(struct observation *o, json_t *u)
 
 /* A Google error object {code, message, status}, classified. */
 static void
-gemini_error(struct adapter_parse *p, json_t *err)
+gemini_error(struct adapter_parse *p, const struct chunk_json *err)
 {
-	const char *msg = json_string_value(json_object_get(err, "message"));
-	const char *status = json_string_value(json_object_get(err, "status"));
-	json_int_t code = json_integer_value(json_object_get(err, "code"));
+	const char *msg = chunk_json_string(chunk_json_get(err, "message"));
+	const char *status = chunk_json_string(chunk_json_get(err, "status"));
+	long long code = chunk_json_integer(chunk_json_get(err, "code"));
 	enum error_class e =
 	    adapter_wire_classify(code >= 400 ? (int)code : 200, NULL, status, msg);
 	if (e == ERR_NONE || e == ERR_HTTP)
@@ -302,53 +302,53 @@ gemini_error(struct adapter_parse *p, json_t *err)
  * blocked: no candidate will come).
  */
 static int
-gemini_response(struct adapter_parse *p, json_t *r, int64_t now, char *event)
+gemini_response(struct adapter_parse *p, const struct chunk_json *r, int64_t now, char *event)
 {
 	struct observation *o = p->obs;
 	if (o->id == NULL)
-		adapter_wire_take_string(&o->id, json_object_get(r, "responseId"));
+		adapter_wire_take_string(&o->id, chunk_json_get(r, "responseId"));
 	if (o->model == NULL)
-		adapter_wire_take_string(&o->model, json_object_get(r, "modelVersion"));
-	take_usage(o, json_object_get(r, "usageMetadata"));
-	json_t *cands = json_object_get(r, "candidates");
-	json_t *c0 = json_is_array(cands) ? json_array_get(cands, 0) : NULL;
-	if (!json_is_object(c0)) {
-		json_t *block =
-		    json_object_get(json_object_get(r, "promptFeedback"), "blockReason");
-		if (json_is_string(block)) {
+		adapter_wire_take_string(&o->model, chunk_json_get(r, "modelVersion"));
+	take_usage(o, chunk_json_get(r, "usageMetadata"));
+	const struct chunk_json *cands = chunk_json_get(r, "candidates");
+	const struct chunk_json *c0 = chunk_json_is_array(cands) ? chunk_json_at(cands, 0) : NULL;
+	if (!chunk_json_is_object(c0)) {
+		const struct chunk_json *block =
+		    chunk_json_get(chunk_json_get(r, "promptFeedback"), "blockReason");
+		if (chunk_json_is_string(block)) {
 			adapter_wire_take_string(&o->finish_reason, block);
 			*event = 'F';
 			return 1;
 		}
-		*event = json_is_object(json_object_get(r, "usageMetadata")) ? 'U' : '?';
+		*event = chunk_json_is_object(chunk_json_get(r, "usageMetadata")) ? 'U' : '?';
 		return 0;
 	}
 	int calls = o->tool_calls;
 	size_t i;
-	json_t *part;
-	json_array_foreach(json_object_get(json_object_get(c0, "content"), "parts"), i, part)
+	const struct chunk_json *part;
+	chunk_json_foreach(chunk_json_get(chunk_json_get(c0, "content"), "parts"), i, part)
 	{
-		if (json_is_true(json_object_get(part, "thought")))
+		if (chunk_json_is_true(chunk_json_get(part, "thought")))
 			continue; /* a thought summary, not the answer */
-		json_t *text = json_object_get(part, "text");
-		json_t *fc = json_object_get(part, "functionCall");
-		if (json_is_string(text) && json_string_length(text) > 0) {
-			adapter_wire_add_text(p, json_string_value(text), json_string_length(text),
-			                      now);
+		const struct chunk_json *text = chunk_json_get(part, "text");
+		const struct chunk_json *fc = chunk_json_get(part, "functionCall");
+		if (chunk_json_is_string(text) && chunk_json_string_length(text) > 0) {
+			adapter_wire_add_text(p, chunk_json_string(text),
+			                      chunk_json_string_length(text), now);
 			*event = 'C';
 		}
-		if (json_is_object(fc)) {
-			adapter_wire_take_tool(p, json_object_get(fc, "id"),
-			                       json_object_get(fc, "name"),
-			                       json_object_get(fc, "args"));
+		if (chunk_json_is_object(fc)) {
+			adapter_wire_take_tool(p, chunk_json_get(fc, "id"),
+			                       chunk_json_get(fc, "name"),
+			                       chunk_json_get(fc, "args"));
 			calls = 1;
 			*event = 'T';
 		}
 	}
-	if (json_is_object(json_object_get(c0, "logprobsResult")))
+	if (chunk_json_is_object(chunk_json_get(c0, "logprobsResult")))
 		o->logprobs_present = 1;
-	json_t *fr = json_object_get(c0, "finishReason");
-	const char *why = json_string_value(fr);
+	const struct chunk_json *fr = chunk_json_get(c0, "finishReason");
+	const char *why = chunk_json_string(fr);
 	if (why == NULL)
 		return 0;
 	const char *chat = strcmp(why, "STOP") == 0         ? (calls ? "tool_calls" : "stop")
@@ -363,12 +363,12 @@ gemini_response(struct adapter_parse *p, json_t *r, int64_t now, char *event)
 }
 
 int
-gemini_chunk(struct adapter_parse *p, json_t *chunk, int64_t now)
+gemini_chunk(struct adapter_parse *p, const struct chunk_json *chunk, int64_t now)
 {
-	if (!json_is_object(chunk))
+	if (!chunk_json_is_object(chunk))
 		return -1;
-	json_t *err = json_object_get(chunk, "error");
-	if (json_is_object(err)) {
+	const struct chunk_json *err = chunk_json_get(chunk, "error");
+	if (chunk_json_is_object(err)) {
 		observation_event(p->obs, 'X');
 		gemini_error(p, err);
 		return 0;
@@ -381,11 +381,11 @@ gemini_chunk(struct adapter_parse *p, json_t *chunk, int64_t now)
 }
 
 void
-gemini_finish_body(struct adapter_parse *p, json_t *j)
+gemini_finish_body(struct adapter_parse *p, const struct chunk_json *j)
 {
 	struct observation *o = p->obs;
-	if (!json_is_array(json_object_get(j, "candidates")) &&
-	    !json_is_object(json_object_get(j, "promptFeedback"))) {
+	if (!chunk_json_is_array(chunk_json_get(j, "candidates")) &&
+	    !chunk_json_is_object(chunk_json_get(j, "promptFeedback"))) {
 		adapter_wire_set_error(p, ERR_MALFORMED, "response has no candidates array");
 		return;
 	}

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "probes/adapter.h"
+#include "probes/chunk_json.h"
 
 /* ---- adapter.c's helpers ---- */
 
@@ -21,13 +22,14 @@
 void adapter_wire_set_error(struct adapter_parse *p, enum error_class e, const char *detail);
 /* Copy a JSON string into *field, capped and sanitized; anything else is
  * left alone. */
-void adapter_wire_take_string(char **field, json_t *v);
+void adapter_wire_take_string(char **field, const struct chunk_json *v);
 /* A non-negative JSON integer, else -1. */
-long adapter_wire_take_long(json_t *v);
+long adapter_wire_take_long(const struct chunk_json *v);
 /* Answer text that arrived at now (chunk timings, caps, stop_after_chunks). */
 void adapter_wire_add_text(struct adapter_parse *p, const char *s, size_t n, int64_t now);
 /* The first tool call: its id (may be absent), name and whole arguments. */
-void adapter_wire_take_tool(struct adapter_parse *p, json_t *id, json_t *name, json_t *args);
+void adapter_wire_take_tool(struct adapter_parse *p, const struct chunk_json *id,
+                            const struct chunk_json *name, const struct chunk_json *args);
 /* The class of an error answer (adapter.c's rules). */
 enum error_class adapter_wire_classify(int status, const char *code, const char *type,
                                        const char *msg);
@@ -45,8 +47,8 @@ const char *gemini_cannot(const struct request_intent *in);
 void gemini_fields(json_t *root, const struct probe_call *call, const struct request_rules *rules);
 /* One streamed GenerateContentResponse (an SSE data line): 0, or -1 for a
  * shape that is not one. */
-int gemini_chunk(struct adapter_parse *p, json_t *chunk, int64_t now);
+int gemini_chunk(struct adapter_parse *p, const struct chunk_json *chunk, int64_t now);
 /* A whole generateContent response body. */
-void gemini_finish_body(struct adapter_parse *p, json_t *j);
+void gemini_finish_body(struct adapter_parse *p, const struct chunk_json *j);
 
 #endif

@@ -77,9 +77,12 @@ struct transfer {
 	struct observation *obs;
 	struct adapter_parse parse;
 	int status;
-	int64_t last_byte_at;         /* now_us() of the last response byte; 0: none yet */
-	int body_started;             /* write_cb has run: past the headers */
-	char errbuf[CURL_ERROR_SIZE]; /* curl's own words for a failure */
+	int64_t last_byte_at;          /* now_us() of the last response byte; 0: none yet */
+	int body_started;              /* write_cb has run: past the headers */
+	int easy_reusable;             /* curl is done with easy: it may serve another */
+	struct ratelimit_seen rl_seen; /* the rate-limit headers, as they came */
+	int apim_seen;                 /* ... and apim-request-id (Azure's gateway) */
+	char errbuf[CURL_ERROR_SIZE];  /* curl's own words for a failure */
 	engine_done_cb cb;
 	void *arg;
 };
@@ -110,6 +113,9 @@ struct transfer {
 #define RATELIMIT_FIELD_CAP 64
 #define CONTENT_TYPE_CAP 128
 
+/* Reset easy handles kept for reuse (see struct engine). */
+#define IDLE_EASY_MAX 64
+
 /* How Assay names itself to relays. */
 #define USER_AGENT "assay/0.1"
 /* Sent to Anthropic's API unless the caller's extra headers name one: the
@@ -126,6 +132,12 @@ struct engine {
 	char *ca_file;
 	int insecure;
 	int discard_bodies; /* bench only, see engine_options */
+	/* easy handles of finished transfers, reset, for the next ones:
+	 * curl_easy_init() and curl_easy_cleanup() were a tenth of a probe's
+	 * instructions outside parsing; curl_easy_reset() sets every option
+	 * back to its default, so a reused handle starts as a new one */
+	CURL *idle[IDLE_EASY_MAX];
+	size_t n_idle;
 };
 
 struct sock_ctx {
@@ -266,11 +278,14 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* Is line (name_len bytes of name, then ':') the header name? Its value,
+ * trimmed, in value and vlen. */
 static int
-header_is(const char *line, size_t len, const char *name, const char **value, size_t *vlen)
+header_is(const char *line, size_t len, size_t name_len, const char *name, const char **value,
+          size_t *vlen)
 {
 	size_t nl = strlen(name);
-	if (len <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0)
+	if (nl != name_len || strncasecmp(line, name, nl) != 0)
 		return 0;
 	const char *v = line + nl + 1;
 	const char *end = line + len;
@@ -305,7 +320,10 @@ protocol_header(const char *line, size_t len)
 	    {"x-goog-", OBS_HDR_GOOG},
 	    {"x-cloudaicompanion-", OBS_HDR_GOOG},
 	};
-	for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
+	int first = len > 0 && line[0] >= 'A' && line[0] <= 'Z' ? line[0] - 'A' + 'a' : line[0];
+	for (size_t i = 0; len > 0 && i < sizeof marks / sizeof marks[0]; i++) {
+		if (marks[i].prefix[0] != first)
+			continue; /* every prefix is lower case */
 		size_t k = strlen(marks[i].prefix);
 		if (len > k && strncasecmp(line, marks[i].prefix, k) == 0)
 			return marks[i].bit;
@@ -336,21 +354,39 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 		 * transfer's: read now, not in finish_transfer */
 		if (t->obs->tls_version == OBS_TLS_NONE)
 			tlsinfo_read(t->easy, t->obs);
+		ratelimit_seen_reset(&t->rl_seen);
+		t->apim_seen = 0;
 		return n;
 	}
+	/* the name's length, once: a name never holds ':' */
+	const char *colon = memchr(ptr, ':', n);
+	if (colon == NULL) {
+		t->obs->headers_seen |= protocol_header(ptr, n);
+		return n;
+	}
+	size_t nl = (size_t)(colon - ptr);
+	if (!t->body_started) { /* after the body: a trailer, which curl's
+		                 * CURLH_HEADER leaves out */
+		const char *value = colon + 1, *end = ptr + n;
+		while (value < end && (*value == ' ' || *value == '\t'))
+			value++;
+		ratelimit_seen_header(&t->rl_seen, ptr, nl, value, (size_t)(end - value));
+		if (nl == 15 && strncasecmp(ptr, "apim-request-id", 15) == 0)
+			t->apim_seen = 1;
+	}
 	/* Retry-After (seconds or an HTTP date) is read by curl itself, at the end */
-	if (header_is(ptr, n, "x-ratelimit-remaining-requests", &v, &vlen) ||
-	    header_is(ptr, n, "anthropic-ratelimit-requests-remaining", &v, &vlen)) {
+	if (header_is(ptr, n, nl, "x-ratelimit-remaining-requests", &v, &vlen) ||
+	    header_is(ptr, n, nl, "anthropic-ratelimit-requests-remaining", &v, &vlen)) {
 		observation_set(&t->obs->ratelimit_remaining, v, vlen, RATELIMIT_FIELD_CAP);
-	} else if (header_is(ptr, n, "x-request-id", &v, &vlen) ||
-	           header_is(ptr, n, "request-id", &v, &vlen)) {
+	} else if (header_is(ptr, n, nl, "x-request-id", &v, &vlen) ||
+	           header_is(ptr, n, nl, "request-id", &v, &vlen)) {
 		observation_set(&t->obs->request_id, v, vlen, OBS_FIELD_CAP);
-	} else if (header_is(ptr, n, "content-type", &v, &vlen)) {
+	} else if (header_is(ptr, n, nl, "content-type", &v, &vlen)) {
 		observation_set(&t->obs->content_type, v, vlen, CONTENT_TYPE_CAP);
 	}
-	if (header_is(ptr, n, "strict-transport-security", &v, &vlen))
+	if (header_is(ptr, n, nl, "strict-transport-security", &v, &vlen))
 		t->obs->posture |= OBS_POSTURE_HSTS;
-	else if (header_is(ptr, n, "access-control-allow-origin", &v, &vlen) && vlen == 1 &&
+	else if (header_is(ptr, n, nl, "access-control-allow-origin", &v, &vlen) && vlen == 1 &&
 	         v[0] == '*')
 		t->obs->posture |= OBS_POSTURE_CORS_ANY;
 	t->obs->headers_seen |= protocol_header(ptr, n);
@@ -565,10 +601,16 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 		if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry) == CURLE_OK &&
 		    retry > 0)
 			o->retry_after_s = (long)retry;
-		ratelimit_read(t->easy, &o->rl);
+		/* as header_cb saw them (each name asked of curl is a walk of
+		 * all its stored headers); curl's own when a value was long or
+		 * the headers passed their cap before all were seen */
+		int headers_whole = t->header_bytes <= t->header_cap;
+		if (!headers_whole || ratelimit_seen_finish(&t->rl_seen, &o->rl) != 0)
+			ratelimit_read(t->easy, &o->rl);
 		struct curl_header *apim = NULL;
-		if (curl_easy_header(t->easy, "apim-request-id", 0, CURLH_HEADER, -1, &apim) ==
-		    CURLHE_OK)
+		if (headers_whole ? t->apim_seen
+		                  : curl_easy_header(t->easy, "apim-request-id", 0, CURLH_HEADER,
+		                                     -1, &apim) == CURLHE_OK)
 			o->openai_marks |= OBS_OAI_APIM; /* Azure's API gateway */
 	}
 	int64_t now = now_us();
@@ -615,6 +657,11 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 	engine_done_cb cb = t->cb;
 	void *arg = t->arg;
 	t->obs = NULL;
+	if (t->easy != NULL && t->easy_reusable && e->n_idle < IDLE_EASY_MAX) {
+		curl_easy_reset(t->easy);
+		e->idle[e->n_idle++] = t->easy;
+		t->easy = NULL;
+	}
 	transfer_free(t);
 	cb(o, arg);
 }
@@ -645,6 +692,7 @@ check_done(struct engine *e)
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
 		CURLcode rc = msg->data.result;
 		curl_multi_remove_handle(e->multi, t->easy);
+		t->easy_reusable = 1;
 		active_unlink(e, t);
 		finish_transfer(e, t, rc);
 	}
@@ -654,7 +702,7 @@ check_done(struct engine *e)
 static int
 setup_easy(struct engine *e, struct transfer *t)
 {
-	CURL *c = curl_easy_init();
+	CURL *c = e->n_idle > 0 ? e->idle[--e->n_idle] : curl_easy_init();
 	if (c == NULL)
 		return -1;
 	t->easy = c;
@@ -946,6 +994,8 @@ engine_free(struct engine *e)
 		finish_transfer(e, t, CURLE_OK);
 	}
 	pacing_drain(e->pacing, abort_queued_cb, e);
+	while (e->n_idle > 0)
+		curl_easy_cleanup(e->idle[--e->n_idle]);
 	curl_multi_cleanup(e->multi);
 	event_free(e->timer);
 	arrival_free(e->arrival);

@@ -187,7 +187,21 @@ void
 observation_set(char **field, const char *s, size_t len, size_t cap)
 {
 	free(*field);
-	*field = s ? utf8_sanitize(s, len, cap) : NULL;
+	*field = NULL;
+	if (s == NULL)
+		return;
+	/* ASCII that fits is its own sanitized copy (utf8_sanitize() would
+	 * copy it a character at a time): most ids, models and reasons */
+	size_t i = 0;
+	while (i < len && (unsigned char)s[i] < 0x80)
+		i++;
+	if (i == len && len <= cap) {
+		*field = xmalloc(len + 1);
+		memcpy(*field, s, len);
+		(*field)[len] = '\0';
+		return;
+	}
+	*field = utf8_sanitize(s, len, cap);
 }
 
 void
