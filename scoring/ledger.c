@@ -267,7 +267,11 @@ run_evalues(const struct assessment *a, enum finding_class c, double *conv, doub
 	int has_e[2] = {0, 0};
 	for (size_t i = 0; i < a->n_findings; i++) {
 		const struct finding *f = &a->findings[i];
-		if (f->cls != c || f->hint_only || f->p_adjusted < 0)
+		if (f->cls != c || f->p_adjusted < 0)
+			continue;
+		/* a hint decides nothing in its run; one whose answers are the
+		 * run's own (over_runs: the fingerprints) is still evidence */
+		if (f->hint_only && !(f->over_runs && f->at_most_suspect))
 			continue;
 		int k = f->at_most_suspect ? 1 : 0;
 		if (f->evalue > 0) {
@@ -304,6 +308,16 @@ make_hint(struct finding *f, double e, double needed)
 	f->hint_only = 1;
 }
 
+/* A hint its run cannot act on whose p-value the e-process still bets on
+ * (over_runs: the fingerprints), within the suspect budget after the run's
+ * correction: the run saw the class, as far as holding a decision goes. */
+static int
+over_runs_sighting(const struct finding *f)
+{
+	return f->hint_only && f->over_runs && f->at_most_suspect && f->p_adjusted >= 0 &&
+	       f->p_adjusted <= FP_BUDGET_SUSPECT;
+}
+
 void
 ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
             struct assessment *a, struct ledger_entry *entry)
@@ -321,7 +335,7 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 			continue;
 		if (finding_reaches(f, VERDICT_MISBEHAVING))
 			rec.misbehaving |= (uint16_t)(1u << c);
-		else if (finding_reaches(f, VERDICT_SUSPECT))
+		else if (finding_reaches(f, VERDICT_SUSPECT) || over_runs_sighting(f))
 			rec.suspect |= (uint16_t)(1u << c);
 		else
 			continue;
