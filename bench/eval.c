@@ -585,6 +585,8 @@ power_report(void)
 	printf("(runs to the first decision; caught: misbehaving for another tokenizer, "
 	       "suspect for the same; %ld runs = past the horizon)\n",
 	       horizon);
+	printf("(a model of a run's evidence, not the detectors: assay-eval --serve-days N folds "
+	       "real audits of the detection world through the same ledger)\n");
 	struct sim_relay honest = {.token_checks = 8};
 	long mis = 0, sus = 0, old_mis = 0, old_sus = 0;
 	for (int s = 0; s < HONEST; s++) {
