@@ -6,13 +6,15 @@
  * A run's e-value for class c is g(p_c), g the calibrator and p_c the
  * smallest Holm-corrected p-value of the run's findings of c (Holm controls
  * the family-wise error, so p_c is a valid p-value for "c is not
- * happening"; 1 when none fired); runs are fresh audits, independent given
- * the past under the null, so the product is a test supermartingale. A
- * detector's own e-value for the class (assessment_evidence) is averaged
- * in. The
- * window no longer feeds a test of its own: re-testing a sliding window
- * after every run is the fixed-sample repetition whose false positives add
- * up. The ledger also pools the style probe's answers over the window
+ * happening"; 1 when none fired), counting the hints that say over_runs
+ * (one run's fingerprint test: too little for the run, fresh evidence for
+ * the e-process that can make suspect at most; within the suspect budget,
+ * such a run also holds a decision as a sighting); runs are fresh audits,
+ * independent given the past under the null, so the product is a test
+ * supermartingale. A detector's own e-value for the class
+ * (assessment_evidence) is averaged in. The window no longer feeds a test
+ * of its own: re-testing a sliding window after every run is the
+ * fixed-sample repetition whose false positives add up. The ledger also pools the style probe's answers over the window
  * (ledger_answers).
  */
 #include "scoring/ledger.h"
