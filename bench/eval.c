@@ -485,9 +485,10 @@ caught_within(const long *first, int n, long runs)
  * How long serve takes to show the true class, how often an honest relay is
  * ever accused, how often the verdict changes.
  */
-static void
+static long
 serve_report(struct eval *ev)
 {
+	long honest_accused = 0; /* honest rows some monitoring accused */
 	enum { SERVE_SEQ = 40 };
 	const long day = 288, runs = ev->serve_days * day;
 	printf("\nServe over this evaluation's audits, resampled (runs 5 min apart, %d days, %d "
@@ -518,6 +519,8 @@ serve_report(struct eval *ev)
 		         first_quantile(sus, SERVE_SEQ, runs, 0.95));
 		snprintf(b, sizeof b, "%.0f / %.0f", first_quantile(mis, SERVE_SEQ, runs, 0.5),
 		         first_quantile(mis, SERVE_SEQ, runs, 0.95));
+		if (honest && caught_within(sus, SERVE_SEQ, runs) > 0)
+			honest_accused++;
 		printf("%-18s %-16s %-14s %6zu %20s %20s %7.1f%% %7.1f%% %10.1f\n", r->name,
 		       r->model, r->class, r->n_kept, a, b,
 		       100.0 * caught_within(dec, SERVE_SEQ, day) / SERVE_SEQ,
@@ -535,6 +538,7 @@ serve_report(struct eval *ev)
 	       "any accusation; %ld = never; 1 day / all days: caught (honest: accused) at the "
 	       "level the truth says one audit reaches (suspect) or else misbehaving)\n",
 	       runs);
+	return honest_accused;
 }
 
 /* assay-eval --power: dilution by fraction and runs, honest relays' false
@@ -793,12 +797,12 @@ main(int argc, char **argv)
 	       (double)tok / (double)(audits ? audits : 1),
 	       (double)req / (double)(audits ? audits : 1), audits, wall);
 	cost_report(&ev);
-	if (ev.serve_days > 0)
-		serve_report(&ev);
+	/* serve accusing an honest relay is as false as an audit doing so */
+	long serve_accused = ev.serve_days > 0 ? serve_report(&ev) : 0;
 	scorer_free(ev.scorer);
 	baseline_free(ev.pack);
 	catalog_free(ev.catalog);
 	free(ev.jobs);
 	free(fixture);
-	return honest_mis == 0 && official_accused == 0 ? 0 : 1;
+	return honest_mis == 0 && official_accused == 0 && serve_accused == 0 ? 0 : 1;
 }

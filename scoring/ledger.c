@@ -14,8 +14,8 @@
  * supermartingale. A detector's own e-value for the class
  * (assessment_evidence) is averaged in. The window no longer feeds a test
  * of its own: re-testing a sliding window after every run is the
- * fixed-sample repetition whose false positives add up. The ledger also pools the style probe's answers over the window
- * (ledger_answers).
+ * fixed-sample repetition whose false positives add up. The ledger also pools the style probe's
+ * answers over the window (ledger_answers).
  */
 #include "scoring/ledger.h"
 #include "scoring/ledger_test.h"
