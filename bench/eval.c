@@ -16,7 +16,8 @@
  *                   [--time-scale X] [--concurrency N]
  *        assay-eval --power
  * --no-early-stop: audits send every request (the cost before early
- * stopping, scoring/detect.h: scorer_stop_early).
+ * stopping, scoring/detect.h: scorer_stop_early). --serve-days N: also
+ * serve over each relay's audits, resampled (serve_report).
  */
 #include <event2/event.h>
 #include <fcntl.h>
@@ -75,6 +76,8 @@ struct relay_truth {
 	long stopped;              /* audits that stopped early */
 	long hinted;               /* audits with a cheat-class hint (within no budget) */
 	char wrong_names[160];     /* which other classes were reported */
+	struct assessment **kept;  /* --serve-days: every scored audit, for serve_report */
+	size_t n_kept;
 };
 
 struct eval {
@@ -96,6 +99,7 @@ struct eval {
 	size_t n_jobs, next_job;
 	double time_scale;
 	int early_stop; /* audits stop when the evidence is decisive (default) */
+	int serve_days; /* --serve-days: serve over resampled audits (serve_report) */
 };
 
 static void start_jobs(struct eval *ev);
@@ -234,7 +238,12 @@ audit_done_cb(struct audit_run *run, void *arg)
 					    "eval: false accusation of %s (%s): %s, p = %.3g: %s\n",
 					    r->name, r->model, a.findings[i].class,
 					    a.findings[i].p_adjusted, a.findings[i].summary);
-		assessment_release(&a);
+		if (ev->serve_days > 0) {
+			r->kept = xrealloc(r->kept, (r->n_kept + 1) * sizeof *r->kept);
+			r->kept[r->n_kept] = xmalloc(sizeof **r->kept);
+			*r->kept[r->n_kept++] = a; /* handed over */
+		} else
+			assessment_release(&a);
 		audit_run_free(run);
 		scorer_stop_release(&ch->stop);
 		free(ch);
@@ -469,6 +478,69 @@ caught_within(const long *first, int n, long runs)
 	return k;
 }
 
+/*
+ * assay-eval --serve-days N: each relay's scored audits of this evaluation,
+ * resampled into SERVE_SEQ monitorings of N days of runs 5 minutes apart,
+ * folded through serve's ledger (bench/monitor_sim.h: sim_serve_resampled).
+ * How long serve takes to show the true class, how often an honest relay is
+ * ever accused, how often the verdict changes.
+ */
+static long
+serve_report(struct eval *ev)
+{
+	long honest_accused = 0; /* honest rows some monitoring accused */
+	enum { SERVE_SEQ = 40 };
+	const long day = 288, runs = ev->serve_days * day;
+	printf("\nServe over this evaluation's audits, resampled (runs 5 min apart, %d days, %d "
+	       "monitorings a row; bench/monitor_sim.h)\n\n",
+	       ev->serve_days, SERVE_SEQ);
+	printf("%-18s %-16s %-14s %6s %20s %20s %8s %8s %10s\n", "relay", "model", "truth",
+	       "audits", "suspect: median/p95", "misbeh.: median/p95", "1 day", "all days",
+	       "changes/d");
+	for (size_t i = 0; i < ev->n_relays; i++) {
+		struct relay_truth *r = &ev->relays[i];
+		if (r->n_kept == 0)
+			continue;
+		int honest = strcmp(r->class, "none") == 0;
+		long sus[SERVE_SEQ], mis[SERVE_SEQ], flips = 0;
+		for (int s = 0; s < SERVE_SEQ; s++) {
+			struct sim_outcome o;
+			sim_serve_resampled((const struct assessment *const *)r->kept, r->n_kept,
+			                    honest ? NULL : r->class, 0x5e7e + (uint64_t)s * 7919,
+			                    runs, 300 * 1000, &o);
+			sus[s] = o.first_suspect;
+			mis[s] = o.first_misbehaving;
+			flips += o.flips;
+		}
+		/* the level the truth says the class reaches: suspect for answers */
+		const long *dec = r->level == VERDICT_SUSPECT || honest ? sus : mis;
+		char a[32], b[32];
+		snprintf(a, sizeof a, "%.0f / %.0f", first_quantile(sus, SERVE_SEQ, runs, 0.5),
+		         first_quantile(sus, SERVE_SEQ, runs, 0.95));
+		snprintf(b, sizeof b, "%.0f / %.0f", first_quantile(mis, SERVE_SEQ, runs, 0.5),
+		         first_quantile(mis, SERVE_SEQ, runs, 0.95));
+		if (honest && caught_within(sus, SERVE_SEQ, runs) > 0)
+			honest_accused++;
+		printf("%-18s %-16s %-14s %6zu %20s %20s %7.1f%% %7.1f%% %10.1f\n", r->name,
+		       r->model, r->class, r->n_kept, a, b,
+		       100.0 * caught_within(dec, SERVE_SEQ, day) / SERVE_SEQ,
+		       100.0 * caught_within(dec, SERVE_SEQ, runs) / SERVE_SEQ,
+		       (double)flips / SERVE_SEQ / ev->serve_days);
+		for (size_t k = 0; k < r->n_kept; k++) {
+			assessment_release(r->kept[k]);
+			free(r->kept[k]);
+		}
+		free(r->kept);
+		r->kept = NULL;
+		r->n_kept = 0;
+	}
+	printf("(runs to the first run showing the true class at that level, or for honest relays "
+	       "any accusation; %ld = never; 1 day / all days: caught (honest: accused) at the "
+	       "level the truth says one audit reaches (suspect) or else misbehaving)\n",
+	       runs);
+	return honest_accused;
+}
+
 /* assay-eval --power: dilution by fraction and runs, honest relays' false
  * decisions. Runs are serve's default 5 minutes apart (288 a day). */
 static void
@@ -517,6 +589,8 @@ power_report(void)
 	printf("(runs to the first decision; caught: misbehaving for another tokenizer, "
 	       "suspect for the same; %ld runs = past the horizon)\n",
 	       horizon);
+	printf("(a model of a run's evidence, not the detectors: assay-eval --serve-days N folds "
+	       "real audits of the detection world through the same ledger)\n");
 	struct sim_relay honest = {.token_checks = 8};
 	long mis = 0, sus = 0, old_mis = 0, old_sus = 0;
 	for (int s = 0; s < HONEST; s++) {
@@ -549,6 +623,7 @@ main(int argc, char **argv)
 	                                     {"concurrency", required_argument, NULL, 'c'},
 	                                     {"power", no_argument, NULL, 'p'},
 	                                     {"no-early-stop", no_argument, NULL, 'n'},
+	                                     {"serve-days", required_argument, NULL, 'd'},
 	                                     {NULL, 0, NULL, 0}};
 	/* the fixture world's recorded baselines (fixtures/baselines/record.sh) */
 	setenv("ASSAY_BASELINE_DIR", "fixtures/baselines", 0);
@@ -583,6 +658,9 @@ main(int argc, char **argv)
 			return 0;
 		case 'n':
 			ev.early_stop = 0;
+			break;
+		case 'd':
+			ev.serve_days = atoi(optarg);
 			break;
 		default:
 			fatal(2,
@@ -719,10 +797,12 @@ main(int argc, char **argv)
 	       (double)tok / (double)(audits ? audits : 1),
 	       (double)req / (double)(audits ? audits : 1), audits, wall);
 	cost_report(&ev);
+	/* serve accusing an honest relay is as false as an audit doing so */
+	long serve_accused = ev.serve_days > 0 ? serve_report(&ev) : 0;
 	scorer_free(ev.scorer);
 	baseline_free(ev.pack);
 	catalog_free(ev.catalog);
 	free(ev.jobs);
 	free(fixture);
-	return honest_mis == 0 && official_accused == 0 ? 0 : 1;
+	return honest_mis == 0 && official_accused == 0 && serve_accused == 0 ? 0 : 1;
 }

@@ -212,3 +212,77 @@ sim_monitor_fixed_sample(uint64_t seed, long runs, long window, struct sim_outco
 	}
 	free(seen);
 }
+
+static int
+v_accuses(enum verdict v)
+{
+	return v == VERDICT_SUSPECT || v == VERDICT_MISBEHAVING;
+}
+
+/* A copy of src that ledger_fold may rewrite (findings, flags, counters;
+ * the notes it does not read are left out). */
+static void
+assessment_copy(struct assessment *dst, const struct assessment *src)
+{
+	assessment_init(dst);
+	dst->requests = src->requests;
+	dst->ok_requests = src->ok_requests;
+	dst->strong_checks_passed = src->strong_checks_passed;
+	dst->tests_run = src->tests_run;
+	dst->partial_substitution = src->partial_substitution;
+	dst->private_tokenizer_unlike_public = src->private_tokenizer_unlike_public;
+	dst->protocol_matched = src->protocol_matched;
+	dst->baseline_origin = src->baseline_origin;
+	dst->tokens_spent = src->tokens_spent;
+	memcpy(dst->evidence_sum, src->evidence_sum, sizeof dst->evidence_sum);
+	memcpy(dst->evidence_n, src->evidence_n, sizeof dst->evidence_n);
+	for (size_t i = 0; i < src->n_findings; i++) {
+		const struct finding *f = &src->findings[i];
+		assessment_add(dst, f->cls, f->confidence, f->expected, f->observed, f->probe,
+		               f->served, "%s", f->summary);
+		struct finding *g = &dst->findings[dst->n_findings - 1];
+		g->at_most_suspect = f->at_most_suspect;
+		g->hint_only = f->hint_only;
+		g->over_runs = f->over_runs;
+		g->evalue = f->evalue;
+	}
+	assessment_decide(dst);
+}
+
+void
+sim_serve_resampled(const struct assessment *const *runs_from, size_t n, const char *right_class,
+                    uint64_t seed, long runs, int64_t interval_ms, struct sim_outcome *out)
+{
+	*out = (struct sim_outcome){.first_suspect = -1, .first_misbehaving = -1};
+	if (n == 0)
+		return;
+	struct ledger *l = ledger_new(0);
+	uint64_t st = seed;
+	enum verdict last = VERDICT_GENUINE;
+	for (long t = 0; t < runs; t++) {
+		const struct assessment *src = runs_from[splitmix64(&st) % n];
+		struct assessment a;
+		assessment_copy(&a, src);
+		ledger_fold(l, "sim", "m", t * interval_ms, &a, NULL);
+		/* with no class to show (an honest relay), any accusation counts */
+		int sus = right_class == NULL && v_accuses(a.verdict),
+		    mis = right_class == NULL && a.verdict == VERDICT_MISBEHAVING;
+		for (size_t i = 0; i < a.n_findings && right_class != NULL; i++) {
+			const struct finding *f = &a.findings[i];
+			if (strcmp(f->class, right_class) != 0)
+				continue;
+			sus |= finding_reaches(f, VERDICT_SUSPECT);
+			mis |= finding_reaches(f, VERDICT_MISBEHAVING);
+		}
+		enum verdict v = a.verdict;
+		assessment_release(&a);
+		if (t > 0 && v != last)
+			out->flips++;
+		last = v;
+		if (out->first_suspect < 0 && sus)
+			out->first_suspect = t;
+		if (out->first_misbehaving < 0 && mis)
+			out->first_misbehaving = t;
+	}
+	ledger_free(l);
+}

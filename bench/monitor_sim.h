@@ -21,6 +21,7 @@
 #ifndef ASSAY_BENCH_MONITOR_SIM_H
 #define ASSAY_BENCH_MONITOR_SIM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct sim_relay {
@@ -56,5 +57,23 @@ void sim_monitor_fast(const struct sim_relay *r, uint64_t seed, long runs, int u
  * Binomial(n, 0.05), Bonferroni over the classes; the first run it says
  * misbehaving (p <= 0.001) and suspect (p <= 0.05). Honest relays only. */
 void sim_monitor_fixed_sample(uint64_t seed, long runs, long window, struct sim_outcome *out);
+
+/*
+ * Serve over real audits, resampled: runs interval_ms apart for runs runs,
+ * each a copy of one of the n assessments (scored audits of one relay, as
+ * `make eval` made them) drawn at random, folded through the ledger as
+ * serve folds each run (scoring/ledger.h). What one audit's evidence adds
+ * over a day is then measured on the real detectors' findings, not on a
+ * model of them. Not modelled: the style probe's pooled batches (serve
+ * tests them beside; here they add nothing), and tricks that depend on the
+ * key or the time of day (each copy is an audit of its own). out->first_*
+ * is the first run whose verdict shows a finding of right_class at that
+ * level, or with right_class NULL (an honest relay) the first accusation;
+ * out->flips how often the verdict changed.
+ */
+struct assessment;
+void sim_serve_resampled(const struct assessment *const *runs_from, size_t n,
+                         const char *right_class, uint64_t seed, long runs, int64_t interval_ms,
+                         struct sim_outcome *out);
 
 #endif

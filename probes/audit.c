@@ -220,14 +220,14 @@ media_tokens(const struct audit_run *run, const struct audit_item *it)
  * counted for the claimed model where the target can (its tool at
  * TOOL_CHARS_PER_TOKEN), else at the fewest tokens a character seen (no
  * fewer than the smallest prompt seen: the chat template's framing); its
- * answer the longest answer seen
- * plus its own max_tokens (answer_tokens where a probe sets one), within its
- * token limit (reasoning included).
+ * answer the longest answer seen plus its own max_tokens, or where a probe
+ * sets answer_tokens (a short answer under a generous limit) the most
+ * reasoning seen plus those, within its token limit (reasoning included).
  * 0: no request reported usage yet. */
 static long
 item_estimate(const struct audit_run *run, const struct audit_item *next)
 {
-	long least_prompt = 0, most_completion = 0;
+	long least_prompt = 0, most_completion = 0, most_reasoning = 0;
 	double per_char = 0;
 	for (size_t i = 0; i < run->n_items; i++) {
 		const struct observation *o = run->items[i].obs;
@@ -241,6 +241,8 @@ item_estimate(const struct audit_run *run, const struct audit_item *next)
 			per_char = r;
 		if (o->completion_tokens > most_completion)
 			most_completion = o->completion_tokens;
+		if (o->reasoning_tokens > most_reasoning)
+			most_reasoning = o->reasoning_tokens;
 	}
 	if (least_prompt == 0)
 		return 0;
@@ -255,8 +257,10 @@ item_estimate(const struct audit_run *run, const struct audit_item *next)
 	long asked =
 	    next->probe->answer_tokens > 0 ? next->probe->answer_tokens : next->probe->max_tokens;
 	/* reasoning varies from request to request: where this falls short,
-	 * over_budget keeps the shortfall in reserve */
-	long answer = most_completion + asked;
+	 * over_budget keeps the shortfall in reserve. A short answer under a
+	 * client's generous limit (answer_tokens) runs to the most reasoning
+	 * seen, not to the longest answer (a count to fifty) */
+	long answer = (next->probe->answer_tokens > 0 ? most_reasoning : most_completion) + asked;
 	return (prompt > (double)least_prompt ? (long)prompt + 1 : least_prompt) +
 	       (answer < limit ? answer : limit);
 }

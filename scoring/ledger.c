@@ -6,14 +6,16 @@
  * A run's e-value for class c is g(p_c), g the calibrator and p_c the
  * smallest Holm-corrected p-value of the run's findings of c (Holm controls
  * the family-wise error, so p_c is a valid p-value for "c is not
- * happening"; 1 when none fired); runs are fresh audits, independent given
- * the past under the null, so the product is a test supermartingale. A
- * detector's own e-value for the class (assessment_evidence) is averaged
- * in. The
- * window no longer feeds a test of its own: re-testing a sliding window
- * after every run is the fixed-sample repetition whose false positives add
- * up. The ledger also pools the style probe's answers over the window
- * (ledger_answers).
+ * happening"; 1 when none fired), counting the hints that say over_runs
+ * (one run's fingerprint test: too little for the run, fresh evidence for
+ * the e-process that can make suspect at most; within the suspect budget,
+ * such a run also holds a decision as a sighting); runs are fresh audits,
+ * independent given the past under the null, so the product is a test
+ * supermartingale. A detector's own e-value for the class
+ * (assessment_evidence) is averaged in. The window no longer feeds a test
+ * of its own: re-testing a sliding window after every run is the
+ * fixed-sample repetition whose false positives add up. The ledger also pools the style probe's
+ * answers over the window (ledger_answers).
  */
 #include "scoring/ledger.h"
 #include "scoring/ledger_test.h"
@@ -267,7 +269,11 @@ run_evalues(const struct assessment *a, enum finding_class c, double *conv, doub
 	int has_e[2] = {0, 0};
 	for (size_t i = 0; i < a->n_findings; i++) {
 		const struct finding *f = &a->findings[i];
-		if (f->cls != c || f->hint_only || f->p_adjusted < 0)
+		if (f->cls != c || f->p_adjusted < 0)
+			continue;
+		/* a hint decides nothing in its run; one whose answers are the
+		 * run's own (over_runs: the fingerprints) is still evidence */
+		if (f->hint_only && !(f->over_runs && f->at_most_suspect))
 			continue;
 		int k = f->at_most_suspect ? 1 : 0;
 		if (f->evalue > 0) {
@@ -304,6 +310,16 @@ make_hint(struct finding *f, double e, double needed)
 	f->hint_only = 1;
 }
 
+/* A hint its run cannot act on whose p-value the e-process still bets on
+ * (over_runs: the fingerprints), within the suspect budget after the run's
+ * correction: the run saw the class, as far as holding a decision goes. */
+static int
+over_runs_sighting(const struct finding *f)
+{
+	return f->hint_only && f->over_runs && f->at_most_suspect && f->p_adjusted >= 0 &&
+	       f->p_adjusted <= FP_BUDGET_SUSPECT;
+}
+
 void
 ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
             struct assessment *a, struct ledger_entry *entry)
@@ -321,7 +337,7 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 			continue;
 		if (finding_reaches(f, VERDICT_MISBEHAVING))
 			rec.misbehaving |= (uint16_t)(1u << c);
-		else if (finding_reaches(f, VERDICT_SUSPECT))
+		else if (finding_reaches(f, VERDICT_SUSPECT) || over_runs_sighting(f))
 			rec.suspect |= (uint16_t)(1u << c);
 		else
 			continue;

@@ -131,6 +131,7 @@ assessment_add(struct assessment *a, enum finding_class cls, double confidence,
 	f->served = served ? xstrdup(served) : NULL;
 	f->at_most_suspect = 0;
 	f->hint_only = 0;
+	f->over_runs = 0;
 	f->p_adjusted = -1;
 	f->preadjusted = 0;
 	f->evalue = 0;

@@ -64,6 +64,9 @@ struct finding {
 	                      * its p-value is min(1, 1/evalue) */
 	int hint;            /* a cheat class within no budget: not an accusation
 	                      * (set by assessment_decide) */
+	int over_runs;       /* hint_only in one run, yet serve's ledger bets on
+	                      * its p-value (at most suspect): each run's answers
+	                      * are fresh, so the runs' tests are independent */
 };
 
 /* A probe not sent, and why (the API cannot carry what it asks for). */

@@ -220,6 +220,17 @@ assess_synthetic(const char *claimed, const char *tok, const char *family, long 
 	audit_run_free(run);
 }
 
+/* The finding of class made by probe, or NULL. */
+static const struct finding *
+find_probe_of(const struct assessment *a, const char *class, const char *probe)
+{
+	for (size_t i = 0; i < a->n_findings; i++)
+		if (strcmp(a->findings[i].class, class) == 0 &&
+		    strcmp(a->findings[i].probe, probe) == 0)
+			return &a->findings[i];
+	return NULL;
+}
+
 Test(detect, honest_counts_are_genuine, .init = setup, .fini = teardown)
 {
 	const char *models[] = {"gpt-4o", "gpt-3.5-turbo", "qwen3-32b", "deepseek-chat"};
@@ -274,6 +285,54 @@ Test(detect, wrong_answers_alone_make_suspect_not_misbehaving, .init = setup, .f
 	assess_synthetic("gpt-4o", "o200k_base", "openai", 0, 0, &a);
 	cr_expect_eq(a.verdict, VERDICT_SUSPECT, "%s", a.reason);
 	assessment_release(&a);
+}
+
+/* The run's one-word answers set, per fingerprint probe, to values[probe
+ * index][sample]. */
+static void
+set_fingerprints(struct audit_run *run, const char *const values[3][2])
+{
+	static const char *const probes[] = {"fp-number", "fp-colour", "fp-letter"};
+	for (size_t i = 0; i < run->n_items; i++)
+		for (int k = 0; k < 3; k++) {
+			struct audit_item *it = &run->items[i];
+			if (strcmp(it->probe->id, probes[k]) != 0 || it->sample > 1)
+				continue;
+			free(it->obs->text);
+			it->obs->text = xstrdup(values[k][it->sample]);
+			it->obs->text_len = strlen(it->obs->text);
+		}
+}
+
+Test(detect, a_known_answer_miss_names_the_model_the_answers_fit, .init = setup, .fini = teardown)
+{
+	/* the counts are gpt-4o's tokenizer's; the known answers missed and
+	 * the one-word answers gpt-4o-mini's own (58, 63, yellow, d, p: never
+	 * in gpt-4o's recorded answers) */
+	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
+	struct audit_run *run = synthetic_run("gpt-4o", m->tokenizer, m->template, 0, 0);
+	const char *const mini[3][2] = {{"58", "63"}, {"Yellow", "Red"}, {"D", "P"}};
+	set_fingerprints(run, mini);
+	struct assessment a;
+	assess(run, m, &a);
+	cr_expect_eq(a.verdict, VERDICT_SUSPECT, "%s", a.reason);
+	const struct finding *f = find_probe_of(&a, "substitution", "cap-strawberry");
+	cr_assert_not_null(f, "%s", a.reason);
+	cr_expect_str_eq(f->served ? f->served : "", "gpt-4o-mini", "%s", f->summary);
+	assessment_release(&a);
+	audit_run_free(run);
+
+	/* the same miss beside one-word answers only gpt-4o gives (68, 84,
+	 * teal, x): no other model fits them, none is named */
+	run = synthetic_run("gpt-4o", m->tokenizer, m->template, 0, 0);
+	const char *const own[3][2] = {{"68", "84"}, {"Teal", "Teal"}, {"X", "X"}};
+	set_fingerprints(run, own);
+	assess(run, m, &a);
+	f = find_probe_of(&a, "substitution", "cap-strawberry");
+	cr_assert_not_null(f, "%s", a.reason);
+	cr_expect_null(f->served, "named %s: %s", f->served, f->summary);
+	assessment_release(&a);
+	audit_run_free(run);
 }
 
 Test(detect, claude_counted_exactly_by_a_public_tokenizer_is_substitution, .init = setup,

@@ -3,8 +3,9 @@
  * a valid one; honest relays monitored for 10,000 simulated runs are ever
  * called misbehaving (or suspect) no more often than the budget allows,
  * where the fixed-sample rule it replaced almost always is; a dilution is
- * caught, and the verdict does not flap. Pure simulation (bench/monitor_sim.h),
- * deterministic seeds, no clock.
+ * caught, and the verdict does not flap; audits resampled through the
+ * ledger (assay-eval --serve-days) decide as their findings say. Pure
+ * simulation (bench/monitor_sim.h), deterministic seeds, no clock.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -137,4 +138,55 @@ Test(evalue, dilution_is_caught_and_the_verdict_does_not_flap)
 		cr_expect_eq(o.first_misbehaving, -1);
 		cr_expect_leq(o.flips, 1, "seed %d: %ld flips", s, o.flips);
 	}
+}
+
+/* assay-eval --serve-days: real audits resampled through the ledger. Clean
+ * audits never accuse; audits whose fingerprint hint (over_runs) falls low
+ * in one run of three make it suspect with substitution within a day, and
+ * the verdict changes once; a run's convicting counts decide at once. */
+Test(evalue, resampled_audits_through_the_ledger)
+{
+	struct assessment clean, hinted, counts;
+	assessment_init(&clean);
+	clean.requests = clean.ok_requests = 30;
+	clean.strong_checks_passed = 1;
+	assessment_tested(&clean, 19);
+	assessment_decide(&clean);
+	assessment_init(&hinted);
+	hinted.requests = hinted.ok_requests = 30;
+	hinted.strong_checks_passed = 1;
+	assessment_tested(&hinted, 19);
+	assessment_add(&hinted, CLASS_SUBSTITUTION, 1 - 0.0005, "e", "o", "fp-number", NULL, "%s",
+	               "one-word answers unlike the claimed model's");
+	assessment_limit_last(&hinted);
+	assessment_hint_last(&hinted);
+	hinted.findings[0].over_runs = 1;
+	assessment_decide(&hinted);
+	assessment_init(&counts);
+	counts.requests = counts.ok_requests = 30;
+	assessment_tested(&counts, 19);
+	assessment_add(&counts, CLASS_SUBSTITUTION, 1 - 1e-9, "e", "o", "tokfp-short", NULL, "%s",
+	               "another tokenizer's counts");
+	assessment_decide(&counts);
+
+	const struct assessment *only_clean[] = {&clean};
+	const struct assessment *mix[] = {&hinted, &clean, &clean};
+	const struct assessment *swapped[] = {&counts};
+	struct sim_outcome o;
+	for (uint64_t s = 0; s < 10; s++) {
+		sim_serve_resampled(only_clean, 1, NULL, s, 2 * 288, 300 * 1000, &o);
+		cr_expect_eq(o.first_suspect, -1, "a clean relay accused at run %ld",
+		             o.first_suspect);
+		sim_serve_resampled(mix, 3, "substitution", s, 288, 300 * 1000, &o);
+		cr_expect_geq(o.first_suspect, 0, "seed %lu: never suspect in a day",
+		              (unsigned long)s);
+		cr_expect_eq(o.first_misbehaving, -1, "answers alone never convict");
+		cr_expect_leq(o.flips, 1, "seed %lu: %ld verdict changes", (unsigned long)s,
+		              o.flips);
+		sim_serve_resampled(swapped, 1, "substitution", s, 10, 300 * 1000, &o);
+		cr_expect_eq(o.first_misbehaving, 0, "convicting counts decide at once");
+	}
+	assessment_release(&clean);
+	assessment_release(&hinted);
+	assessment_release(&counts);
 }

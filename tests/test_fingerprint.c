@@ -20,6 +20,7 @@
 #include "probes/catalog.h"
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
+#include "scoring/evalue.h"
 #include "tests/helpers.h"
 
 Test(fingerprint, answers_are_normalised_to_their_first_word)
@@ -260,6 +261,40 @@ Test(fingerprint, the_official_model_is_accused_at_most_at_the_budget, .timeout 
 		cr_expect(rate <= FP_BUDGET_SUSPECT, "%d answers a probe: %d of %d accused",
 		          sizes[k], accused, audits);
 	}
+}
+
+/*
+ * Serve's ledger bets on each run's fingerprint p-value (finding.over_runs,
+ * through evalue_from_p): that is a test supermartingale only if, for the
+ * official model, the calibrator's mean stays at most 1, which needs the
+ * small p-values calibrated too, not only the 5% level. Over many
+ * recordings and official audits of one run's size (2 answers a probe),
+ * before the run's multiple-testing correction (which only shrinks it).
+ */
+Test(fingerprint, the_ledgers_bet_on_official_audits_loses_on_average, .timeout = 120)
+{
+	uint64_t state = 0xe5e5;
+	int audits = 0, below_1pct = 0;
+	double sum = 0;
+	for (int rec = 0; rec < 20; rec++) {
+		struct baseline_pack *pack = recorded_pack(240, &state);
+		struct scorer *s = scorer_new(pack);
+		const struct baseline_model *claimed = baseline_find(pack, "alpha");
+		for (int i = 0; i < 60; i++) {
+			double p = audit_p(s, claimed, alpha, alpha, 0, 2, &state, NULL);
+			audits++;
+			below_1pct += p <= 0.01;
+			sum += evalue_from_p(p);
+		}
+		scorer_free(s);
+		baseline_free(pack);
+	}
+	double mean = sum / audits;
+	printf("fingerprint e-values: mean %.3f over %d official audits; %d at p <= 0.01\n", mean,
+	       audits, below_1pct);
+	cr_expect_leq(mean, 1.0, "the bet wins on the official model: mean e %.3f", mean);
+	cr_expect_leq(below_1pct, audits / 50, "%d of %d official audits at p <= 0.01", below_1pct,
+	              audits);
 }
 
 Test(fingerprint, another_models_answers_are_substitution, .timeout = 60)

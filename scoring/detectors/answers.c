@@ -3,7 +3,10 @@
  *
  * Known-answer questions against the official pass rate, and a two-sample
  * test of free answers against the official model's recorded ones: both
- * say "different", never "which", so they make a relay suspect at most.
+ * say "different", never for certain "which", so they make a relay
+ * suspect at most. A known-answer finding names the pack model of the
+ * claimed one's tokenizer that the run's answers (passes and one-token
+ * fingerprints) fit far better, where one does.
  * The cache bait must echo this run's code: another code is a replay.
  */
 #include <math.h>
@@ -17,6 +20,115 @@
 #include "scoring/tokenizer.h"
 #include "scoring/detect.h"
 #include "scoring/mmd.h"
+
+/* The run's known-answer passes of probe p: *k of *n judged. */
+static void
+capability_counts(const struct audit_run *run, const struct probe_def *p, int *k, int *n)
+{
+	*k = *n = 0;
+	for (size_t j = 0; j < run->n_items; j++) {
+		const struct audit_item *it = &run->items[j];
+		if (it->probe != p || !observation_ok(it->obs))
+			continue;
+		int hit = probe_expect_match(p, it->obs->text, it->obs->text_len);
+		if (hit < 0)
+			continue;
+		(*n)++;
+		*k += hit;
+	}
+}
+
+/* The log-likelihood of the run's answers under model x's records: each
+ * known-answer probe's passes against x's rate (kept within [0.005, 0.995],
+ * a recording's smallest resolution), each one-token answer against x's
+ * counts (smoothed as scoring/detectors/fingerprint.c smooths them). 0
+ * with *usable 0 where x lacks a record the run's answers need. */
+static double
+answers_log_likelihood(const struct audit_run *run, const struct baseline_model *x, int *usable)
+{
+	double ll = 0;
+	*usable = 1;
+	for (size_t i = 0; i < run->n_items; i++) {
+		const struct audit_item *it = &run->items[i];
+		const struct probe_def *p = it->probe;
+		if (p->expect_code != NULL && it->sample == 0) {
+			int k, n;
+			capability_counts(run, p, &k, &n);
+			if (n == 0)
+				continue;
+			double r = baseline_answer_rate(x, p->id);
+			if (r < 0) {
+				*usable = 0;
+				return 0;
+			}
+			r = r < 0.005 ? 0.005 : r > 0.995 ? 0.995 : r;
+			ll += k * log(r) + (n - k) * log(1 - r);
+		} else if (scorer_fingerprint_probe(p->id) && observation_ok(it->obs) &&
+		           it->obs->text != NULL) {
+			const struct baseline_answer_counts *c = baseline_answer_counts_for(x, p->id);
+			if (c == NULL) {
+				*usable = 0;
+				return 0;
+			}
+			char value[FINGERPRINT_VALUE_MAX];
+			fingerprint_normalise(it->obs->text, value, sizeof value);
+			long total = 0, hit = 0;
+			for (size_t v = 0; v < c->n; v++) {
+				total += c->counts[v];
+				if (strcmp(c->values[v], value) == 0)
+					hit = c->counts[v];
+			}
+			ll += log((hit + 0.5) / (total + 0.5 * (double)(c->n + 1)));
+		}
+	}
+	return ll;
+}
+
+/*
+ * Which pack model the run's answers fit best, the known-answer passes and
+ * the one-token fingerprints together, among the models that count tokens
+ * as the claimed one does (another tokenizer shows in the counts, which
+ * name it themselves): named when it explains the answers
+ * FINGERPRINT_NAMED_RATIO times better than the claimed model and ten times
+ * better than the next; else NULL. A name for the finding, never evidence:
+ * its p-value is the test's own.
+ */
+static const struct baseline_model *
+answers_closest(const struct detect_ctx *ctx)
+{
+	const struct baseline_model *claimed = ctx->claimed;
+	const struct baseline_pack *pack = scorer_pack(ctx->scorer);
+	/* counts that convict name what they saw themselves */
+	for (size_t i = 0; i < ctx->a->n_findings; i++)
+		if (ctx->a->findings[i].cls == CLASS_SUBSTITUTION &&
+		    !ctx->a->findings[i].at_most_suspect)
+			return NULL;
+	int usable;
+	double ll0 = answers_log_likelihood(ctx->run, claimed, &usable);
+	if (!usable || pack == NULL || claimed->tokenizer == NULL)
+		return NULL;
+	const struct baseline_model *best = NULL;
+	double best_ll = -INFINITY, second_ll = -INFINITY;
+	for (size_t i = 0; i < pack->n; i++) {
+		const struct baseline_model *x = &pack->models[i];
+		if (x == claimed || strcmp(x->name, claimed->name) == 0 || x->tokenizer == NULL ||
+		    strcmp(x->tokenizer, claimed->tokenizer) != 0)
+			continue;
+		double ll = answers_log_likelihood(ctx->run, x, &usable);
+		if (!usable)
+			continue;
+		if (ll > best_ll) {
+			second_ll = best_ll;
+			best_ll = ll;
+			best = x;
+		} else if (ll > second_ll)
+			second_ll = ll;
+	}
+	if (best == NULL || best_ll - ll0 < log(FINGERPRINT_NAMED_RATIO) ||
+	    best_ll - second_ll < log(10.0))
+		return NULL;
+	return best;
+}
 
 /* Known-answer probes: does the relay fall below the official pass rate? */
 static void
@@ -32,17 +144,8 @@ detect_capability(struct detect_ctx *ctx)
 		double rate = baseline_answer_rate(ctx->claimed, p->id);
 		if (rate < 0)
 			continue;
-		int n = 0, k = 0;
-		for (size_t j = i; j < run->n_items; j++) {
-			const struct audit_item *it = &run->items[j];
-			if (it->probe != p || !observation_ok(it->obs))
-				continue;
-			int hit = probe_expect_match(p, it->obs->text, it->obs->text_len);
-			if (hit < 0)
-				continue;
-			n++;
-			k += hit;
-		}
+		int n, k;
+		capability_counts(run, p, &k, &n);
 		if (n == 0 || rate >= 0.999999)
 			continue;
 		assessment_tested(a, 1);
@@ -52,10 +155,15 @@ detect_capability(struct detect_ctx *ctx)
 		char expected[128], observed[128];
 		snprintf(expected, sizeof expected, "correct about %.0f%% of the time", rate * 100);
 		snprintf(observed, sizeof observed, "%d of %d correct", k, n);
-		assessment_add(a, CLASS_SUBSTITUTION, 1 - tail, expected, observed, p->id, NULL,
+		const struct baseline_model *closest = answers_closest(ctx);
+		assessment_add(a, CLASS_SUBSTITUTION, 1 - tail, expected, observed, p->id,
+		               closest ? closest->name : NULL,
 		               "%s gets this known-answer question right about %.0f%% of the "
-		               "time; the relay got %d of %d right.",
-		               ctx->claimed->name, rate * 100, k, n);
+		               "time; the relay got %d of %d right%s%s.",
+		               ctx->claimed->name, rate * 100, k, n,
+		               closest ? "; these and its one-word answers are far likelier from "
+		                       : "",
+		               closest ? closest->name : "");
 		/* an answer test alone says "different", never "which" */
 		assessment_limit_last(a);
 	}

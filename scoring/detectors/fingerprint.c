@@ -496,9 +496,13 @@ detect_fingerprint(struct detect_ctx *ctx)
 	/* one run's six answers: the calibrated test errs at its budget (4% at
 	 * 5%), so on its own it would accuse one official audit in a few
 	 * hundred (make eval saw it); a hint, as the style test's, and evidence
-	 * for serve's e-process across runs */
-	if (ctx->a->n_findings > before)
+	 * for serve's e-process across runs (over_runs: the ledger bets on its
+	 * p-value, at most suspect; each run asks afresh, so the runs' tests
+	 * are independent, unlike the style test's pooled batches) */
+	if (ctx->a->n_findings > before) {
 		assessment_hint_last(ctx->a);
+		ctx->a->findings[ctx->a->n_findings - 1].over_runs = 1;
+	}
 }
 
 const struct detector detector_fingerprint = {
