@@ -252,7 +252,9 @@ openai_fields(json_t *root, const struct probe_call *call, const struct request_
 	if (call->temperature >= 0 && !rules->no_temperature)
 		json_object_set_new(root, "temperature", json_real(call->temperature));
 	if (rules->effort[0] != '\0')
-		json_object_set_new(root, "reasoning_effort", json_string(rules->effort));
+		json_object_set_new(root, "reasoning_effort",
+		                    json_string(rules->effort_chat[0] != '\0' ? rules->effort_chat
+		                                                              : rules->effort));
 	if (call->seed >= 0)
 		json_object_set_new(root, "seed", json_integer(call->seed));
 	if (call->stream) {
@@ -1394,7 +1396,9 @@ finish_openai_body(struct adapter_parse *p, json_t *j)
 	if (json_is_string(content))
 		add_text(p, json_string_value(content), json_string_length(content),
 		         p->start_us + (o->ttfb_us > 0 ? o->ttfb_us : 0));
-	else if (!json_is_null(content)) {
+	else if (content != NULL && !json_is_null(content)) {
+		/* no content at all is a message with none (Gemini's
+		 * OpenAI-compatible endpoint leaves it out beside a tool call) */
 		set_error(p, ERR_MALFORMED, "message content is neither text nor null");
 		return;
 	}

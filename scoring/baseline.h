@@ -76,6 +76,16 @@ struct baseline_reasoning {
 	char **efforts;  /* reasoning effort values the API takes */
 	size_t n_efforts;
 	char *default_effort; /* or NULL */
+	/* Chat Completions' words where the model's OpenAI-compatible endpoint
+	 * takes other efforts than its own API ("chat_efforts" in the pack:
+	 * Gemini's takes none, low, medium, high, and none is Flash's minimal
+	 * level); empty: efforts */
+	char **chat_efforts;
+	size_t n_chat_efforts;
+	/* Chat Completions' usage leaves the reasoning out of completion_tokens
+	 * and counts it in total_tokens alone ("chat_total_only": Gemini's
+	 * OpenAI-compatible endpoint) */
+	int chat_total_only;
 };
 
 /* Where a model's facts come from. */
