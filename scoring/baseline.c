@@ -1224,6 +1224,21 @@ baseline_id_shape(const char *id, char *out, size_t outlen)
 		snprintf(out, outlen, "{b64url}");
 		return;
 	}
+	/* a short lowercase prefix and '_' before URL-safe base64 that holds
+	 * '-' or '_' itself (Converse's toolUseId "tooluse_hbTgdi0CSLq_hM4P8csZJA",
+	 * AWS's tool-use guide): one shape, not one per id. A second lowercase
+	 * prefix ("msg_bdrk_01…", "toolu_vrtx_01…") is a prefix, not base64. */
+	const char *sep = strchr(id, '_');
+	size_t pl = sep != NULL ? (size_t)(sep - id) : 0;
+	if (pl > 0 && pl <= 12 && strspn(id, "abcdefghijklmnopqrstuvwxyz") == pl) {
+		const char *r = sep + 1;
+		size_t rn = strlen(r), head = strcspn(r, "-_");
+		if (rn >= 16 && rn <= 32 && strspn(r, b64url) == rn && head < rn &&
+		    strspn(r, "abcdefghijklmnopqrstuvwxyz") < head) {
+			snprintf(out, outlen, "%.*s{%zu b64url}", (int)(pl + 1), id, rn);
+			return;
+		}
+	}
 	const char *rest = id;
 	for (const char *c = id; *c; c++)
 		if (*c == '-' || *c == '_')
@@ -1243,4 +1258,23 @@ baseline_id_shape(const char *id, char *out, size_t outlen)
 		prefix[k++] = *c > 0x20 && *c < 0x7f ? (char)*c : '?';
 	prefix[k] = '\0';
 	snprintf(out, outlen, "%s{%zu %s}", prefix, n, kind);
+}
+
+int
+baseline_id_shape_fits(const char *seen, const char *want)
+{
+	if (want == NULL)
+		return 1;
+	if (seen == NULL)
+		return 0;
+	if (strcmp(seen, want) == 0)
+		return 1;
+	/* "{N alnum}" and "{N b64url}" after one prefix: URL-safe base64 that
+	 * happened to draw no '-' or '_' (or did) is the same id */
+	const char *a = strrchr(seen, ' '), *b = strrchr(want, ' ');
+	if (a == NULL || b == NULL || a - seen != b - want ||
+	    strncmp(seen, want, (size_t)(a - seen)))
+		return 0;
+	return (strcmp(a, " alnum}") == 0 && strcmp(b, " b64url}") == 0) ||
+	       (strcmp(a, " b64url}") == 0 && strcmp(b, " alnum}") == 0);
 }

@@ -5,7 +5,8 @@
  * fixture's strictness (unknown and ill-typed fields, keys, models) as
  * Google words it, and audits of the fixture's gemini-official: genuine
  * with no protocol hint, streamed and not; a wrong key is an auth failure
- * on every request. Gemini's OpenAI-compatible endpoint: its base URL and
+ * on every request; ListModels in pages, read by the audit. Gemini's
+ * OpenAI-compatible endpoint: its base URL and
  * its array-wrapped errors.
  */
 #include <criterion/criterion.h>
@@ -650,5 +651,51 @@ Test(gemini, a_substitute_behind_the_gemini_wire_is_caught, .init = setup, .fini
 	}
 	cr_expect(named, "no substitution finding names qwen3: %s",
 	          json_dumps(json_object_get(j, "findings"), 0));
+	json_decref(j);
+}
+
+/* ListModels (GET /v1beta/models): pages of pageSize names "models/…",
+ * the next page's token while more follow, the key as generateContent
+ * takes it; an audit of Gemini's own API reads the list. */
+Test(gemini, fixture_lists_models_in_pages, .init = setup, .fini = teardown, .timeout = 120)
+{
+	char url[512];
+	long status;
+	snprintf(url, sizeof url, "%s/v1beta/models?key=gemini-key&pageSize=1",
+	         fixture_url(&env.world, "gemini-official"));
+	char *body = http_get(url, &status, NULL);
+	cr_assert_eq(status, 200, "%s", body);
+	json_t *j = json_loads(body, 0, NULL);
+	free(body);
+	cr_assert_eq(json_array_size(json_object_get(j, "models")), 1);
+	cr_expect_str_eq(json_string_value(json_object_get(
+	                     json_array_get(json_object_get(j, "models"), 0), "name")),
+	                 "models/gemini-3-flash-preview");
+	const char *next = json_string_value(json_object_get(j, "nextPageToken"));
+	cr_assert_not_null(next, "a second name follows");
+	snprintf(url, sizeof url, "%s/v1beta/models?key=gemini-key&pageSize=1&pageToken=%s",
+	         fixture_url(&env.world, "gemini-official"), next);
+	json_decref(j);
+	body = http_get(url, &status, NULL);
+	cr_assert_eq(status, 200, "%s", body);
+	j = json_loads(body, 0, NULL);
+	free(body);
+	cr_expect_str_eq(json_string_value(json_object_get(
+	                     json_array_get(json_object_get(j, "models"), 0), "name")),
+	                 "models/gemini-flash-latest");
+	cr_expect_null(json_object_get(j, "nextPageToken"), "the last page has no token");
+	json_decref(j);
+	/* no key: Google's 403 */
+	snprintf(url, sizeof url, "%s/v1beta/models", fixture_url(&env.world, "gemini-official"));
+	body = http_get(url, &status, NULL);
+	cr_expect_eq(status, 403, "%s", body);
+	free(body);
+	/* the audit asks for it */
+	int rc = audit(&j, "gemini-official", "gemini-key", NULL);
+	cr_expect_eq(rc, 0);
+	json_t *ml = json_object_get(j, "model_list");
+	cr_expect_str_eq(json_string_value(json_object_get(ml, "status")), "listed", "%s",
+	                 json_dumps(ml, 0));
+	cr_expect_eq(json_integer_value(json_object_get(ml, "models")), 2);
 	json_decref(j);
 }
