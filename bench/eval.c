@@ -690,7 +690,7 @@ main(int argc, char **argv)
 		}
 		if (cloud) {
 			size_t k = 0;
-			const char *chan = r->path != NULL ? r->name : r->endpoint;
+			const char *chan = r->name; /* a row of its own on a shared endpoint */
 			while (k < n_channels && strcmp(channels[k].name, chan) != 0)
 				k++;
 			if (k == n_channels && k < sizeof channels / sizeof channels[0])

@@ -1226,15 +1226,19 @@ baseline_id_shape(const char *id, char *out, size_t outlen)
 	}
 	/* a short lowercase prefix and '_' before URL-safe base64 that holds
 	 * '-' or '_' itself (Converse's toolUseId "tooluse_hbTgdi0CSLq_hM4P8csZJA",
-	 * AWS's tool-use guide): one shape, not one per id. A second lowercase
-	 * prefix ("msg_bdrk_01…", "toolu_vrtx_01…") is a prefix, not base64. */
+	 * AWS's tool-use guide): one shape, not one per id. A second prefix,
+	 * lowercase letters and '_' before a digit ("msg_bdrk_01…",
+	 * "toolu_vrtx_01…"), is a prefix, not base64. */
 	const char *sep = strchr(id, '_');
 	size_t pl = sep != NULL ? (size_t)(sep - id) : 0;
 	if (pl > 0 && pl <= 12 && strspn(id, "abcdefghijklmnopqrstuvwxyz") == pl) {
 		const char *r = sep + 1;
 		size_t rn = strlen(r), head = strcspn(r, "-_");
+		int second_prefix = head > 0 && head < rn && r[head] == '_' &&
+		                    strspn(r, "abcdefghijklmnopqrstuvwxyz") == head &&
+		                    r[head + 1] >= '0' && r[head + 1] <= '9';
 		if (rn >= 16 && rn <= 32 && strspn(r, b64url) == rn && head < rn &&
-		    strspn(r, "abcdefghijklmnopqrstuvwxyz") < head) {
+		    !second_prefix) {
 			snprintf(out, outlen, "%.*s{%zu b64url}", (int)(pl + 1), id, rn);
 			return;
 		}

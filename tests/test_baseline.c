@@ -206,6 +206,9 @@ Test(baseline, id_shapes)
 	    {"tooluse_hbTgdi0CSLq_hM4P8csZJA", "tooluse_{22 b64url}"},
 	    {"tooluse_JX1wqyUvRjyTcVSg_6-JwA", "tooluse_{22 b64url}"},
 	    {"tooluse_jR3LAfuASrGil31Ix9V7qQ", "tooluse_{22 alnum}"},
+	    /* base64 that happens to begin with lowercase letters, or a '_' */
+	    {"tooluse_abc_Gil31Ix9V7qQjR3LAf", "tooluse_{22 b64url}"},
+	    {"tooluse_-bTgdi0CSLqAhM4P8csZJA", "tooluse_{22 b64url}"},
 	    /* a second prefix stays a prefix */
 	    {"msg_bdrk_01SK3CsA23VBbZig4HqemAoo", "msg_bdrk_{24 alnum}"},
 	    {"toolu_vrtx_01Rufmyabrdr5rjAfGLjG8vN", "toolu_vrtx_{24 alnum}"},

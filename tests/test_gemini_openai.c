@@ -214,25 +214,9 @@ static int
 audit(json_t **j, const char *key)
 {
 	char *base = xasprintf("%s/v1beta/openai/", fixture_url(&env.world, "gemini-official"));
-	setenv("GEMINI_OPENAI_TEST_KEY", key, 1);
-	char *argv[] = {(char *)test_binary("assay"),
-	                (char *)"audit",
-	                (char *)"--json",
-	                (char *)"--model",
-	                (char *)"gemini-3-flash-preview",
-	                (char *)"--time-scale",
-	                (char *)"0.05",
-	                (char *)"--base-url",
-	                base,
-	                (char *)"--key-env",
-	                (char *)"GEMINI_OPENAI_TEST_KEY",
-	                NULL};
-	char *out = NULL, *err = NULL;
-	int rc = run_capture(argv, 90000, &out, &err);
-	*j = json_loads(out ? out : "", 0, NULL);
-	cr_assert_not_null(*j, "--json output does not parse:\n%s\nstderr: %s", out, err);
-	free(out);
-	free(err);
+	const char *const fixed[] = {"--model", "gemini-3-flash-preview", "--time-scale", "0.05",
+	                             NULL};
+	int rc = test_audit_json(j, 90000, key, fixed, "--base-url", base, NULL);
 	free(base);
 	return rc;
 }

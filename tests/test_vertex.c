@@ -10,7 +10,6 @@
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,45 +262,25 @@ Test(vertex, fixture_is_as_strict_as_vertex, .init = setup, .fini = teardown, .t
 }
 
 static int
-audit(json_t **j, const char *endpoint, const char *token, ...)
+audit(json_t **j, const char *endpoint, const char *token)
 {
-	char *argv[28];
-	int n = 0;
-	argv[n++] = (char *)test_binary("assay");
-	argv[n++] = (char *)"audit";
-	argv[n++] = (char *)"--json";
-	argv[n++] = (char *)"--model";
-	argv[n++] = (char *)"claude-sonnet-4-5@20250929";
-	argv[n++] = (char *)"--time-scale";
-	argv[n++] = (char *)"0.05";
-	argv[n++] = (char *)"--base-url";
-	argv[n++] = (char *)fixture_url(&env.world, endpoint);
-	argv[n++] = (char *)"--vertex-project";
-	argv[n++] = (char *)"assay-test";
-	argv[n++] = (char *)"--vertex-region";
-	argv[n++] = (char *)"us-east5";
-	setenv("VERTEX_TEST_TOKEN", token, 1);
-	argv[n++] = (char *)"--key-env";
-	argv[n++] = (char *)"VERTEX_TEST_TOKEN";
-	va_list ap;
-	va_start(ap, token);
-	for (const char *a; (a = va_arg(ap, const char *)) != NULL && n < 27;)
-		argv[n++] = (char *)a;
-	va_end(ap);
-	argv[n] = NULL;
-	char *out = NULL, *err = NULL;
-	int rc = run_capture(argv, 90000, &out, &err);
-	*j = json_loads(out ? out : "", 0, NULL);
-	cr_assert_not_null(*j, "--json output does not parse:\n%s\nstderr: %s", out, err);
-	free(out);
-	free(err);
-	return rc;
+	const char *const fixed[] = {"--model",
+	                             "claude-sonnet-4-5@20250929",
+	                             "--time-scale",
+	                             "0.05",
+	                             "--vertex-project",
+	                             "assay-test",
+	                             "--vertex-region",
+	                             "us-east5",
+	                             NULL};
+	return test_audit_json(j, 90000, token, fixed, "--base-url",
+	                       fixture_url(&env.world, endpoint), NULL);
 }
 
 Test(vertex, audit_of_vertex_is_genuine, .init = setup, .fini = teardown, .timeout = 120)
 {
 	json_t *j;
-	int rc = audit(&j, "vertex-official", "vertex-token", NULL);
+	int rc = audit(&j, "vertex-official", "vertex-token");
 	cr_expect_eq(rc, 0);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "genuine", "%s",
 	                 json_string_value(json_object_get(j, "reason")));
@@ -330,7 +309,7 @@ Test(vertex, audit_of_vertex_is_genuine, .init = setup, .fini = teardown, .timeo
 Test(vertex, a_wrong_token_is_an_auth_failure, .init = setup, .fini = teardown, .timeout = 120)
 {
 	json_t *j;
-	int rc = audit(&j, "vertex-official", "expired", NULL);
+	int rc = audit(&j, "vertex-official", "expired");
 	cr_expect_eq(rc, 3);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "unreachable");
 	json_t *f = json_array_get(json_object_get(j, "findings"), 0);
@@ -350,7 +329,7 @@ Test(vertex, a_translator_behind_vertex_urls_is_caught, .init = setup, .fini = t
      .timeout = 120)
 {
 	json_t *j;
-	int rc = audit(&j, "vertex-ccr", "vertex-token", NULL);
+	int rc = audit(&j, "vertex-ccr", "vertex-token");
 	cr_expect_eq(rc, 1);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "misbehaving", "%s",
 	                 json_string_value(json_object_get(j, "reason")));
