@@ -114,20 +114,6 @@ detect_stream_buffered(struct detect_ctx *ctx)
 	if (speed != NULL && observation_ok(speed->obs) && quick > 0 &&
 	    speed->obs->ttft_us * 2 < quick * 3)
 		return;
-	/* ... by the time the whole answer takes: at least half of what the
-	 * official API spends generating the speed probe's answer (its pack's
-	 * tokens/s at the audited time scale). An honest stream that a busy
-	 * machine (ours, or a relay's sender) delivered in one bunch starts on
-	 * time; only its spacing is lost (at time scale 0.05, 4 of 5,184
-	 * official audits were called buffered without this) */
-	const struct baseline_model *m = ctx->claimed;
-	if (speed != NULL && observation_ok(speed->obs) && quick > 0 && m->tokens_per_s > 0 &&
-	    m->latency_time_scale > 0 && speed->obs->completion_tokens > 0) {
-		double tps = m->tokens_per_s * m->latency_time_scale / scorer_time_scale(ctx->scorer);
-		double gen_us = (double)speed->obs->completion_tokens / tps * 1e6;
-		if ((double)(speed->obs->ttft_us - quick) < gen_us / 2)
-			return;
-	}
 	char observed[128];
 	snprintf(observed, sizeof observed, "%zu chunks within %.2f ms", chunks, span_us / 1000.0);
 	assessment_add(a, CLASS_STREAM_BUFFERED, CONFIDENCE_VIOLATION,
