@@ -95,7 +95,7 @@ test('gemini openai: a forced tool call', async () => {
 test('gemini openai: models.list', async () => {
   const ids = [];
   for await (const m of client().models.list()) ids.push(m.id);
-  assert.deepEqual(ids, [`models/${MODEL}`]);
+  assert.deepEqual(ids, [`models/${MODEL}`, 'models/gemini-flash-latest']);
 });
 
 // Google's error object comes inside a JSON array here, which the SDK does
