@@ -63,6 +63,8 @@ struct relay_truth {
 	 * its key header, a key (any will do in the fixture, none will not) */
 	char *azure_dep, *azure_ver, *vertex_project, *vertex_region;
 	int bedrock;
+	char *path;         /* truth's `path`: appended to the endpoint's URL (Gemini's
+	                     * OpenAI-compatible /v1beta/openai/), its own channel */
 	int audits;         /* sequential audits per chain; the last one counts */
 	int samples;        /* chains per seed (honest relays: --honest) */
 	int deep;           /* audit with the deep tier */
@@ -132,7 +134,7 @@ start_audit(struct eval *ev, const struct relay_truth *r, struct chain *ch)
 		t.bedrock = 1;
 		t.auth = AUTH_SIGV4;
 		t.aws = (struct aws_credentials){aws[0], aws[1], NULL, aws[2]};
-	} else if (r->vertex_project != NULL || r->api == API_GEMINI) {
+	} else if (r->vertex_project != NULL || r->api == API_GEMINI || r->path != NULL) {
 		t.api_key = (char *)"eval-google-token";
 	}
 	/* a model no pack knows is audited on a stand-in, as `assay audit` does */
@@ -319,7 +321,9 @@ start_fixture(struct eval *ev, const char *fixture, const char *world, unsigned 
 				    endpoint_vertex_url(url, r->vertex_project, r->vertex_region,
 				                        &u, why, sizeof why) != 0)
 					fatal(2, "relay '%s': %s", r->name, why);
-				r->url = u ? u : xstrdup(url);
+				r->url = u                 ? u
+				         : r->path != NULL ? xasprintf("%s%s", url, r->path)
+				                           : xstrdup(url);
 				found++;
 			}
 	}
@@ -406,6 +410,8 @@ load_truth(struct eval *ev, const char *path)
 				r->vertex_region = xstrdup(rg->scalar);
 			}
 			r->bedrock = br != NULL && strcmp(br->scalar, "true") == 0;
+			const struct ynode *pa = ytree_get(t, "path");
+			r->path = pa != NULL ? xstrdup(pa->scalar) : NULL;
 			r->served = sv ? xstrdup(sv->scalar) : NULL;
 			r->audits = n ? atoi(n->scalar) : 1;
 			r->samples = k ? atoi(k->scalar) : 0;
@@ -762,11 +768,11 @@ main(int argc, char **argv)
 		}
 		if (cloud) {
 			size_t k = 0;
-			while (k < n_channels && strcmp(channels[k].name, r->endpoint) != 0)
+			const char *chan = r->name; /* a row of its own on a shared endpoint */
+			while (k < n_channels && strcmp(channels[k].name, chan) != 0)
 				k++;
 			if (k == n_channels && k < sizeof channels / sizeof channels[0])
-				channels[n_channels++] =
-				    (struct channel_tally){r->endpoint, 0, 0, 0};
+				channels[n_channels++] = (struct channel_tally){chan, 0, 0, 0};
 			if (k < sizeof channels / sizeof channels[0]) {
 				channels[k].n += r->n;
 				channels[k].accused += r->accused;

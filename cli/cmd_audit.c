@@ -296,7 +296,8 @@ print_report(const struct audit_run *run, const struct assessment *a, const char
 		        run->target.model, run->target.model);
 	}
 	if (a->listing != LISTING_NOT_ASKED) {
-		char *lurl = models_list_url(run->target.api, run->target.base_url);
+		char *lurl = models_list_target_url(run->target.api, run->target.base_url,
+		                                    run->target.bedrock);
 		fprintf(f, "\nmodel list (GET %s): %s\n  %s\n", lurl,
 		        listing_state_name((enum listing_state)a->listing),
 		        a->listing_note ? a->listing_note : "");
@@ -736,11 +737,7 @@ cmd_audit(int argc, char **argv)
 		fatal(70, "cannot set up the event loop or libcurl");
 	baseline_request_rules(claimed, &target.rules);
 	target.channel = (char *)channel; /* borrowed, as the rest: audit_start copies */
-	/* Azure's lists (/openai/models, /openai/deployments) are not in the
-	 * OpenAI shape: not asked, rather than a list that is not there */
-	/* Gemini's and Vertex's model lists are shapes of their own: not asked */
-	target.list_models = !endpoint_is_azure_deployment(target.base_url) && api != API_GEMINI &&
-	                     api != API_VERTEX;
+	target.list_models = models_list_asked(api, target.base_url, target.bedrock);
 	/* a reasoning model's default audit stays cheap; --deep says its cost
 	 * before it sends, and is not cut short by the default */
 	target.budget_tokens = budget >= 0            ? (long)budget

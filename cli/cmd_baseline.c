@@ -357,11 +357,13 @@ cmd_record(int argc, char **argv)
 		catalog_free(cat);
 		goto usage_error;
 	}
-	if (ep.bedrock) {
-		/* its shape would go in the anthropic API's record, which is
-		 * Anthropic's own (probes/bedrock.h: another channel) */
-		fprintf(stderr, "assay baseline record: not on Amazon Bedrock: the pack records "
-		                "Anthropic's own API\n");
+	if (ep.bedrock && api != API_CONVERSE) {
+		/* InvokeModel's shape would go in the anthropic API's record,
+		 * which is Anthropic's own (probes/bedrock.h: another channel);
+		 * Converse is Bedrock's alone, recorded as converse */
+		fprintf(stderr, "assay baseline record: not on Amazon Bedrock's InvokeModel: the "
+		                "pack records Anthropic's own API (--api converse records "
+		                "Converse)\n");
 		baseline_free(pack);
 		catalog_free(cat);
 		goto usage_error;

@@ -51,6 +51,7 @@
 #include "probes/catalog.h"
 #include "probes/endpoint.h"
 #include "probes/engine.h"
+#include "probes/models_list.h"
 #include "probes/scheduler.h"
 #include "scoring/posture.h"
 #include "scoring/baseline.h"
@@ -1020,10 +1021,8 @@ target_start(struct serve *s, const struct config *c, const struct config_relay 
 	if (known == NULL)
 		baseline_infer(s->pack, r->models[m], r->api, &standin);
 	baseline_request_rules(known ? known : &standin, &t.rules);
-	/* one GET a run, no tokens; an Azure deployment URL, Bedrock, Gemini's
-	 * and Vertex's APIs have no model list asked (the audit's alike) */
-	t.list_models = !endpoint_is_azure_deployment(r->base_url) && !r->bedrock &&
-	                r->api != API_GEMINI && r->api != API_VERTEX;
+	/* one GET a run, no tokens, where the audit asks one too */
+	t.list_models = models_list_asked(r->api, r->base_url, r->bedrock);
 	t.budget_tokens = AUDIT_BUDGET_TOKENS;
 	t.max_requests = AUDIT_BUDGET_REQUESTS; /* as assay audit's */
 	t.channel = (char *)origin_channel_name((enum origin_channel)r->channel);

@@ -478,21 +478,35 @@ load_canary(struct config *c, const struct ynode *root, char *err, size_t errlen
  * deployment is the body's model instead (wire_model), and models names
  * the model it serves.
  */
+/*
+ * A cloud block of two strings, keys[0] and keys[1] (each optional here),
+ * into *a and *b (the caller frees them, also on failure). what and example
+ * word the error for a block that is no mapping. 0, or -1 with err set.
+ */
+static int
+load_two_strings(const char *file, const struct ynode *v, const char *what, const char *example,
+                 const char *const keys[3], char **a, char **b, char *err, size_t errlen)
+{
+	*a = *b = NULL;
+	if (v->kind != YNODE_MAP)
+		return ytree_error(err, errlen, file, v->line, "%s is a mapping, e.g. %s", what,
+		                   example);
+	if (ytree_check_keys(v, file, keys, err, errlen) != 0 ||
+	    get_string(v, keys[0], file, a, err, errlen) != 0 ||
+	    get_string(v, keys[1], file, b, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
 static int
 load_azure(const char *file, struct config_relay *r, const struct ynode *v, char *err,
            size_t errlen)
 {
 	static const char *const keys[] = {"deployment", "api_version", NULL};
-	if (v->kind != YNODE_MAP)
-		return ytree_error(err, errlen, file, v->line,
-		                   "azure is a mapping, e.g. {deployment: prod-4o, api_version: "
-		                   "2024-10-21}");
-	if (ytree_check_keys(v, file, keys, err, errlen) != 0)
-		return -1;
-	char *deployment = NULL, *version = NULL, *url = NULL, why[512];
+	char *deployment, *version, *url = NULL, why[512];
 	int rc = -1;
-	if (get_string(v, "deployment", file, &deployment, err, errlen) != 0 ||
-	    get_string(v, "api_version", file, &version, err, errlen) != 0)
+	if (load_two_strings(file, v, "azure", "{deployment: prod-4o, api_version: 2024-10-21}",
+	                     keys, &deployment, &version, err, errlen) != 0)
 		goto done;
 	if (deployment == NULL && version == NULL) {
 		ytree_error(err, errlen, file, v->line,
@@ -587,16 +601,10 @@ load_vertex(const char *file, struct config_relay *r, const struct ynode *v, cha
             size_t errlen)
 {
 	static const char *const keys[] = {"project", "region", NULL};
-	if (v->kind != YNODE_MAP)
-		return ytree_error(
-		    err, errlen, file, v->line,
-		    "vertex is a mapping, e.g. {project: my-project, region: us-east5}");
-	if (ytree_check_keys(v, file, keys, err, errlen) != 0)
-		return -1;
-	char *project = NULL, *region = NULL, *url = NULL, why[512];
+	char *project, *region, *url = NULL, why[512];
 	int rc = -1;
-	if (get_string(v, "project", file, &project, err, errlen) != 0 ||
-	    get_string(v, "region", file, &region, err, errlen) != 0)
+	if (load_two_strings(file, v, "vertex", "{project: my-project, region: us-east5}", keys,
+	                     &project, &region, err, errlen) != 0)
 		goto done;
 	if (endpoint_vertex_url(r->base_url, project, region, &url, why, sizeof why) != 0) {
 		ytree_error(err, errlen, file, v->line, "%s", why);

@@ -243,7 +243,9 @@ openai_fields(json_t *root, const struct probe_call *call, const struct request_
 	if (call->temperature >= 0 && !rules->no_temperature)
 		json_object_set_new(root, "temperature", json_real(call->temperature));
 	if (rules->effort[0] != '\0')
-		json_object_set_new(root, "reasoning_effort", json_string(rules->effort));
+		json_object_set_new(root, "reasoning_effort",
+		                    json_string(rules->effort_chat[0] != '\0' ? rules->effort_chat
+		                                                              : rules->effort));
 	if (call->seed >= 0)
 		json_object_set_new(root, "seed", json_integer(call->seed));
 	if (call->stream) {
@@ -1411,7 +1413,9 @@ finish_openai_body(struct adapter_parse *p, const struct chunk_json *j)
 	if (chunk_json_is_string(content))
 		add_text(p, chunk_json_string(content), chunk_json_string_length(content),
 		         p->start_us + (o->ttfb_us > 0 ? o->ttfb_us : 0));
-	else if (!chunk_json_is_null(content)) {
+	else if (content != NULL && !chunk_json_is_null(content)) {
+		/* no content at all is a message with none (Gemini's
+		 * OpenAI-compatible endpoint leaves it out beside a tool call) */
 		set_error(p, ERR_MALFORMED, "message content is neither text nor null");
 		return;
 	}

@@ -96,10 +96,13 @@ struct request_rules {
 	int no_stop;               /* stop sequences are refused (a 400) */
 	int no_logprobs;           /* logprobs are refused (a 400) */
 	/* Reasoning models think inside the token limit, before the answer: */
-	char effort[16]; /* the reasoning effort to ask for ("" leaves it out):
-	                  * OpenAI reasoning_effort, Responses reasoning.effort */
-	long reserve;    /* tokens added to every limit for that thinking */
-	long min_output; /* the smallest limit the model accepts; 0 none */
+	char effort[16];      /* the reasoning effort to ask for ("" leaves it out):
+	                       * OpenAI reasoning_effort, Responses reasoning.effort */
+	char effort_chat[16]; /* Chat Completions' reasoning_effort where the
+	                       * model's OpenAI-compatible endpoint words it
+	                       * otherwise (Gemini's "none" for minimal); "": effort */
+	long reserve;         /* tokens added to every limit for that thinking */
+	long min_output;      /* the smallest limit the model accepts; 0 none */
 	/* What the model takes besides text, from its pack (a model whose pack
 	 * says nothing takes neither: it is not probed for them): */
 	int takes_images;      /* image input (PNG) */

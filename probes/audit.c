@@ -382,7 +382,8 @@ submit_more(struct audit_run *run)
 static void
 submit_listing(struct audit_run *run)
 {
-	char *url = models_list_url(run->target.api, run->target.base_url);
+	char *url =
+	    models_list_target_url(run->target.api, run->target.base_url, run->target.bedrock);
 	struct engine_request req;
 	target_request(run, url, &req);
 	req.listing = 1;
@@ -546,7 +547,7 @@ audit_start(struct engine *e, const struct catalog *c, const struct audit_target
 	}
 	/* the clock starts with the first request, not before the rendering */
 	run->deadline_us = now_us() + run->timeout_us;
-	if (target->list_models && !target->bedrock)
+	if (target->list_models)
 		submit_listing(run);
 	submit_more(run);
 	return run;

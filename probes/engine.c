@@ -804,8 +804,9 @@ sign_aws(struct transfer *t)
 		return 0;
 	char *lines[3];
 	size_t n = 0;
-	if (sigv4_request_headers(t->url, "application/json", t->body, strlen(t->body), &t->aws,
-	                          BEDROCK_SIGNING_SERVICE, time(NULL), lines, &n) != 0)
+	if (sigv4_request_headers_for(t->listing ? "GET" : "POST", t->url, "application/json",
+	                              t->body, strlen(t->body), &t->aws, BEDROCK_SIGNING_SERVICE,
+	                              time(NULL), lines, &n) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		append_header(t, lines[i]);

@@ -5,7 +5,11 @@
  * "created", "owned_by"}]}, all at once; Anthropic answers {"data": [{"type":
  * "model", "id", "display_name", "created_at"}], "has_more", "first_id",
  * "last_id"}, 20 a page unless asked for more (at most 1000), so the
- * request asks for 1000 and a longer list is marked truncated. The ids land
+ * request asks for 1000 and a longer list is marked truncated. Gemini's own
+ * API (GET /v1beta/models) answers {"models": [{"name": "models/…", ...}],
+ * "nextPageToken"}, 50 a page unless asked (pageSize, at most 1000): asked
+ * for 1000, a next page marks it truncated. Bedrock's ListFoundationModels
+ * answers {"modelSummaries": [{"modelId", ...}]}, all at once. The ids land
  * in the observation's text, one a line, sanitized and capped like any
  * answer: a relay's list is untrusted text.
  */
@@ -31,6 +35,17 @@ char *models_list_url(enum api_kind api, const char *base_url);
  * ERR_MALFORMED with a detail saying what was wrong.
  */
 void models_list_finish(struct observation *obs, const char *body, size_t len);
+
+/* Whether an audit of api at base_url asks for a model list at all (an
+ * Azure deployment URL and Vertex have none in a shape read here; Bedrock
+ * (bedrock set) is asked on its control plane). */
+int models_list_asked(enum api_kind api, const char *base_url, int bedrock);
+/* The list's URL for an audit target: models_list_url(), or for Bedrock
+ * (bedrock set) ListFoundationModels, GET /foundation-models on the
+ * control plane's host (bedrock.REGION.amazonaws.com for the runtime's
+ * bedrock-runtime.REGION.amazonaws.com; another host is kept). The caller
+ * frees it. */
+char *models_list_target_url(enum api_kind api, const char *base_url, int bedrock);
 
 /* Whether obs's list names model (exactly, or as "models/NAME"). -1 when
  * obs holds no list. */

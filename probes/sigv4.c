@@ -440,6 +440,15 @@ sigv4_request_headers(const char *url, const char *content_type, const char *bod
                       const struct aws_credentials *c, const char *service, time_t now,
                       char *out[3], size_t *n_out)
 {
+	return sigv4_request_headers_for("POST", url, content_type, body, body_len, c, service, now,
+	                                 out, n_out);
+}
+
+int
+sigv4_request_headers_for(const char *method, const char *url, const char *content_type,
+                          const char *body, size_t body_len, const struct aws_credentials *c,
+                          const char *service, time_t now, char *out[3], size_t *n_out)
+{
 	*n_out = 0;
 	if (c->region == NULL || c->access_key_id == NULL || c->secret_access_key == NULL)
 		return -1;
@@ -469,7 +478,7 @@ sigv4_request_headers(const char *url, const char *content_type, const char *bod
 	    {"X-Amz-Security-Token", c->session_token},
 	};
 	struct sigv4_request rq = {
-	    .method = "POST",
+	    .method = method,
 	    .path = path,
 	    .query = query,
 	    .headers = h,

@@ -88,5 +88,9 @@ int sigv4_sign(const struct sigv4_request *rq, const char *access_key_id, const 
 int sigv4_request_headers(const char *url, const char *content_type, const char *body,
                           size_t body_len, const struct aws_credentials *c, const char *service,
                           time_t now, char *out[3], size_t *n_out);
+/* The same for another method than POST ("GET": the model list). */
+int sigv4_request_headers_for(const char *method, const char *url, const char *content_type,
+                              const char *body, size_t body_len, const struct aws_credentials *c,
+                              const char *service, time_t now, char *out[3], size_t *n_out);
 
 #endif

@@ -305,6 +305,8 @@ facts_load(struct baseline_model *m, json_t *jm, const char *path, char *err, si
 	r->mode = opt_string(jr, "mode");
 	r->default_effort = opt_string(jr, "default_effort");
 	strings_load(json_object_get(jr, "efforts"), &r->efforts, &r->n_efforts);
+	strings_load(json_object_get(jr, "chat_efforts"), &r->chat_efforts, &r->n_chat_efforts);
+	r->chat_total_only = json_is_true(json_object_get(jr, "chat_total_only"));
 	if (m->token_limit_field != NULL &&
 	    name_index(token_limit_fields, 2, m->token_limit_field) < 0) {
 		snprintf(err, errlen,
@@ -334,6 +336,7 @@ facts_release(struct baseline_model *m)
 	free(m->reasoning.mode);
 	free(m->reasoning.default_effort);
 	strings_free(m->reasoning.efforts, m->reasoning.n_efforts);
+	strings_free(m->reasoning.chat_efforts, m->reasoning.n_chat_efforts);
 }
 
 static char *dup_or_null(const char *s);
@@ -355,6 +358,8 @@ facts_copy(struct baseline_model *dst, const struct baseline_model *m)
 	dst->reasoning.mode = dup_or_null(m->reasoning.mode);
 	dst->reasoning.default_effort = dup_or_null(m->reasoning.default_effort);
 	dst->reasoning.efforts = strings_copy(m->reasoning.efforts, m->reasoning.n_efforts);
+	dst->reasoning.chat_efforts =
+	    strings_copy(m->reasoning.chat_efforts, m->reasoning.n_chat_efforts);
 }
 
 /* The facts into the model's JSON object j: only what is known. */
@@ -370,7 +375,8 @@ facts_json(const struct baseline_model *m, json_t *j)
 	if (m->token_limit_field != NULL)
 		json_object_set_new(j, "token_limit_field", json_string(m->token_limit_field));
 	const struct baseline_reasoning *r = &m->reasoning;
-	if (r->mode != NULL || r->min_output >= 0 || r->min_budget >= 0 || r->n_efforts > 0) {
+	if (r->mode != NULL || r->min_output >= 0 || r->min_budget >= 0 || r->n_efforts > 0 ||
+	    r->n_chat_efforts > 0 || r->chat_total_only) {
 		json_t *jr = json_object();
 		if (r->mode != NULL)
 			json_object_set_new(jr, "mode", json_string(r->mode));
@@ -382,6 +388,11 @@ facts_json(const struct baseline_model *m, json_t *j)
 			json_object_set_new(jr, "efforts", strings_json(r->efforts, r->n_efforts));
 		if (r->default_effort != NULL)
 			json_object_set_new(jr, "default_effort", json_string(r->default_effort));
+		if (r->n_chat_efforts > 0)
+			json_object_set_new(jr, "chat_efforts",
+			                    strings_json(r->chat_efforts, r->n_chat_efforts));
+		if (r->chat_total_only)
+			json_object_set_new(jr, "chat_total_only", json_true());
 		json_object_set_new(j, "reasoning", jr);
 	}
 	if (m->source != NULL)
@@ -1125,6 +1136,16 @@ reasoning_rules(const struct baseline_model *m, struct request_rules *out)
 	int openai = m->api != NULL && strcmp(m->api, "anthropic") != 0;
 	if (least != NULL && openai)
 		snprintf(out->effort, sizeof out->effort, "%s", least);
+	/* the least effort Chat Completions takes, where its words differ
+	 * (the reserve stays the model's own least effort's: Gemini's "none"
+	 * is Flash's minimal level, which still thinks) */
+	const char *chat = NULL;
+	for (size_t k = 0; k < N_EFFORTS && chat == NULL && out->effort[0] != '\0'; k++)
+		for (size_t i = 0; i < r->n_chat_efforts; i++)
+			if (strcmp(r->chat_efforts[i], effort_rank[k]) == 0)
+				chat = effort_rank[k];
+	if (chat != NULL && strcmp(chat, out->effort) != 0)
+		snprintf(out->effort_chat, sizeof out->effort_chat, "%s", chat);
 	int always = r->mode != NULL && strcmp(r->mode, "always") == 0;
 	if (out->effort[0] != '\0')
 		out->reserve = effort_reserve(out->effort);
@@ -1203,6 +1224,25 @@ baseline_id_shape(const char *id, char *out, size_t outlen)
 		snprintf(out, outlen, "{b64url}");
 		return;
 	}
+	/* a short lowercase prefix and '_' before URL-safe base64 that holds
+	 * '-' or '_' itself (Converse's toolUseId "tooluse_hbTgdi0CSLq_hM4P8csZJA",
+	 * AWS's tool-use guide): one shape, not one per id. A second prefix,
+	 * lowercase letters and '_' before a digit ("msg_bdrk_01…",
+	 * "toolu_vrtx_01…"), is a prefix, not base64. */
+	const char *sep = strchr(id, '_');
+	size_t pl = sep != NULL ? (size_t)(sep - id) : 0;
+	if (pl > 0 && pl <= 12 && strspn(id, "abcdefghijklmnopqrstuvwxyz") == pl) {
+		const char *r = sep + 1;
+		size_t rn = strlen(r), head = strcspn(r, "-_");
+		int second_prefix = head > 0 && head < rn && r[head] == '_' &&
+		                    strspn(r, "abcdefghijklmnopqrstuvwxyz") == head &&
+		                    r[head + 1] >= '0' && r[head + 1] <= '9';
+		if (rn >= 16 && rn <= 32 && strspn(r, b64url) == rn && head < rn &&
+		    !second_prefix) {
+			snprintf(out, outlen, "%.*s{%zu b64url}", (int)(pl + 1), id, rn);
+			return;
+		}
+	}
 	const char *rest = id;
 	for (const char *c = id; *c; c++)
 		if (*c == '-' || *c == '_')
@@ -1222,4 +1262,23 @@ baseline_id_shape(const char *id, char *out, size_t outlen)
 		prefix[k++] = *c > 0x20 && *c < 0x7f ? (char)*c : '?';
 	prefix[k] = '\0';
 	snprintf(out, outlen, "%s{%zu %s}", prefix, n, kind);
+}
+
+int
+baseline_id_shape_fits(const char *seen, const char *want)
+{
+	if (want == NULL)
+		return 1;
+	if (seen == NULL)
+		return 0;
+	if (strcmp(seen, want) == 0)
+		return 1;
+	/* "{N alnum}" and "{N b64url}" after one prefix: URL-safe base64 that
+	 * happened to draw no '-' or '_' (or did) is the same id */
+	const char *a = strrchr(seen, ' '), *b = strrchr(want, ' ');
+	if (a == NULL || b == NULL || a - seen != b - want ||
+	    strncmp(seen, want, (size_t)(a - seen)))
+		return 0;
+	return (strcmp(a, " alnum}") == 0 && strcmp(b, " b64url}") == 0) ||
+	       (strcmp(a, " b64url}") == 0 && strcmp(b, " alnum}") == 0);
 }

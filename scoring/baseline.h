@@ -76,6 +76,16 @@ struct baseline_reasoning {
 	char **efforts;  /* reasoning effort values the API takes */
 	size_t n_efforts;
 	char *default_effort; /* or NULL */
+	/* Chat Completions' words where the model's OpenAI-compatible endpoint
+	 * takes other efforts than its own API ("chat_efforts" in the pack:
+	 * Gemini's takes none, low, medium, high, and none is Flash's minimal
+	 * level); empty: efforts */
+	char **chat_efforts;
+	size_t n_chat_efforts;
+	/* Chat Completions' usage leaves the reasoning out of completion_tokens
+	 * and counts it in total_tokens alone ("chat_total_only": Gemini's
+	 * OpenAI-compatible endpoint) */
+	int chat_total_only;
 };
 
 /* Where a model's facts come from. */
@@ -238,6 +248,10 @@ const struct baseline_answer_counts *baseline_answer_counts_for(const struct bas
  * the literal prefix up to the last '-' or '_', then the length and
  * alphabet of the rest. Written into out (size outlen). */
 void baseline_id_shape(const char *id, char *out, size_t outlen);
+/* Does an id of shape seen fit the recorded shape want (NULL: anything)?
+ * The same shape, or the same prefix and length of URL-safe base64 with or
+ * without its '-' and '_' ("{22 alnum}" and "{22 b64url}"). */
+int baseline_id_shape_fits(const char *seen, const char *want);
 /* The official pass rate for a probe, or -1 when the pack has none. */
 double baseline_answer_rate(const struct baseline_model *m, const char *probe);
 

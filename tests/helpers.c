@@ -322,6 +322,40 @@ drain(int fd, struct buf *b)
 }
 
 int
+test_audit_json(json_t **j, int timeout_ms, const char *key, const char *const *fixed, ...)
+{
+	char *argv[40];
+	int n = 0;
+	argv[n++] = (char *)test_binary("assay");
+	argv[n++] = (char *)"audit";
+	argv[n++] = (char *)"--json";
+	if (key != NULL) {
+		setenv("ASSAY_TEST_AUDIT_KEY", key, 1);
+		argv[n++] = (char *)"--key-env";
+		argv[n++] = (char *)"ASSAY_TEST_AUDIT_KEY";
+	}
+	for (size_t i = 0; fixed != NULL && fixed[i] != NULL; i++) {
+		cr_assert_lt(n, 37, "too many audit arguments");
+		argv[n++] = (char *)fixed[i];
+	}
+	va_list ap;
+	va_start(ap, fixed);
+	for (const char *a; (a = va_arg(ap, const char *)) != NULL;) {
+		cr_assert_lt(n, 37, "too many audit arguments");
+		argv[n++] = (char *)a;
+	}
+	va_end(ap);
+	argv[n] = NULL;
+	char *out = NULL, *err = NULL;
+	int rc = run_capture(argv, timeout_ms, &out, &err);
+	*j = json_loads(out ? out : "", 0, NULL);
+	cr_assert_not_null(*j, "--json output does not parse:\n%s\nstderr: %s", out, err);
+	free(out);
+	free(err);
+	return rc;
+}
+
+int
 run_capture(char *const argv[], int timeout_ms, char **out, char **err)
 {
 	int po[2], pe[2];

@@ -102,6 +102,15 @@ json_t *http_wait_json(const char *url, int timeout_ms, int (*ready)(const json_
  * stderr (caller frees). Returns the exit status, or -1. */
 int run_capture(char *const argv[], int timeout_ms, char **out, char **err);
 
+/*
+ * `assay audit --json` with fixed (a NULL-terminated list, or NULL) and
+ * then the further arguments (NULL-terminated; 32 in all at most), and
+ * with key, when not NULL, in an environment variable named by --key-env.
+ * Bounded by timeout_ms. Its exit status; the report in *j, asserted to
+ * parse (the caller decrefs).
+ */
+int test_audit_json(json_t **j, int timeout_ms, const char *key, const char *const *fixed, ...);
+
 /* Start argv (an `assay serve`, perhaps behind a shell) as child_start does
  * and read its first line, "serving URL", within 10 s: URL into base (n
  * bytes). 0, or -1 (the child is stopped) when no such line came. */

@@ -8,7 +8,6 @@
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,37 +126,8 @@ teardown(void)
 
 /* `assay audit --json` with extra arguments (NULL-terminated); its exit
  * status, the parsed report in *j. */
-static int
-audit(json_t **j, const char *key, ...)
-{
-	char *argv[24];
-	int n = 0;
-	argv[n++] = (char *)test_binary("assay");
-	argv[n++] = (char *)"audit";
-	argv[n++] = (char *)"--json";
-	argv[n++] = (char *)"--model";
-	argv[n++] = (char *)"gpt-4o";
-	argv[n++] = (char *)"--time-scale";
-	argv[n++] = (char *)"0.05";
-	if (key != NULL) {
-		setenv("AZURE_TEST_KEY", key, 1);
-		argv[n++] = (char *)"--key-env";
-		argv[n++] = (char *)"AZURE_TEST_KEY";
-	}
-	va_list ap;
-	va_start(ap, key);
-	for (const char *a; (a = va_arg(ap, const char *)) != NULL && n < 23;)
-		argv[n++] = (char *)a;
-	va_end(ap);
-	argv[n] = NULL;
-	char *out = NULL, *err = NULL;
-	int rc = run_capture(argv, 60000, &out, &err);
-	*j = json_loads(out ? out : "", 0, NULL);
-	cr_assert_not_null(*j, "--json output does not parse:\n%s\nstderr: %s", out, err);
-	free(out);
-	free(err);
-	return rc;
-}
+/* What every audit here is: gpt-4o at the fixture's time scale */
+static const char *const audit_fixed[] = {"--model", "gpt-4o", "--time-scale", "0.05", NULL};
 
 static void
 expect_genuine(json_t *j, const char *endpoint_tail)
@@ -187,8 +157,9 @@ expect_genuine(json_t *j, const char *endpoint_tail)
 Test(azure, deployment_url_audit_is_genuine, .init = setup, .fini = teardown, .timeout = 120)
 {
 	json_t *j;
-	int rc = audit(&j, "azure-key", "--base-url", fixture_url(&env.world, "azure-official"),
-	               "--azure-deployment", "prod-4o", "--azure-api-version", "2024-10-21", NULL);
+	int rc = test_audit_json(&j, 60000, "azure-key", audit_fixed, "--base-url",
+	                         fixture_url(&env.world, "azure-official"), "--azure-deployment",
+	                         "prod-4o", "--azure-api-version", "2024-10-21", NULL);
 	cr_expect_eq(rc, 0);
 	expect_genuine(j, "/openai/deployments/prod-4o/chat/completions?api-version=2024-10-21");
 	json_decref(j);
@@ -199,7 +170,8 @@ Test(azure, v1_url_audit_is_genuine, .init = setup, .fini = teardown, .timeout =
 	char url[300];
 	snprintf(url, sizeof url, "%s/openai/v1", fixture_url(&env.world, "azure-official"));
 	json_t *j;
-	int rc = audit(&j, "azure-key", "--base-url", url, "--auth", "api-key", NULL);
+	int rc = test_audit_json(&j, 60000, "azure-key", audit_fixed, "--base-url", url, "--auth",
+	                         "api-key", NULL);
 	cr_expect_eq(rc, 0);
 	expect_genuine(j, "/openai/v1/chat/completions");
 	json_decref(j);
@@ -213,8 +185,8 @@ Test(azure, v1_deployment_is_the_body_model, .init = setup, .fini = teardown, .t
 	char url[300];
 	snprintf(url, sizeof url, "%s/openai/v1", fixture_url(&env.world, "azure-official"));
 	json_t *j;
-	int rc = audit(&j, "azure-key", "--base-url", url, "--auth", "api-key",
-	               "--azure-deployment", "prod-4o", NULL);
+	int rc = test_audit_json(&j, 60000, "azure-key", audit_fixed, "--base-url", url, "--auth",
+	                         "api-key", "--azure-deployment", "prod-4o", NULL);
 	cr_expect_eq(rc, 0);
 	expect_genuine(j, "/openai/v1/chat/completions");
 	cr_expect_str_eq(json_string_value(json_object_get(j, "body_model")), "prod-4o");
@@ -229,7 +201,7 @@ Test(azure, missing_key_is_azures_401, .init = setup, .fini = teardown, .timeout
 	snprintf(url, sizeof url, "%s/openai/deployments/prod-4o?api-version=2024-10-21",
 	         fixture_url(&env.world, "azure-official"));
 	json_t *j;
-	int rc = audit(&j, NULL, "--base-url", url, NULL);
+	int rc = test_audit_json(&j, 60000, NULL, audit_fixed, "--base-url", url, NULL);
 	cr_expect_eq(rc, 3);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "unreachable");
 	/* every request failed as auth, the class a 401 is stored with */

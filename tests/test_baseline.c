@@ -197,6 +197,34 @@ Test(baseline, id_shapes)
 	}
 	baseline_id_shape("3f2a9c1e-0b4d-4e6f-8a7b-1c2d3e4f5a6", s, sizeof s);
 	cr_expect_str_neq(s, "{uuid}", "one digit short is no uuid");
+	/* Converse's toolUseId: a prefix and URL-safe base64, whose '_' and
+	 * '-' are its own (AWS's tool-use guide: tooluse_hbTgdi0CSLq_hM4P8csZJA);
+	 * one without either draws the alnum shape, and the two fit each other */
+	static const struct {
+		const char *id, *shape;
+	} more[] = {
+	    {"tooluse_hbTgdi0CSLq_hM4P8csZJA", "tooluse_{22 b64url}"},
+	    {"tooluse_JX1wqyUvRjyTcVSg_6-JwA", "tooluse_{22 b64url}"},
+	    {"tooluse_jR3LAfuASrGil31Ix9V7qQ", "tooluse_{22 alnum}"},
+	    /* base64 that happens to begin with lowercase letters, or a '_' */
+	    {"tooluse_abc_Gil31Ix9V7qQjR3LAf", "tooluse_{22 b64url}"},
+	    {"tooluse_-bTgdi0CSLqAhM4P8csZJA", "tooluse_{22 b64url}"},
+	    /* a second prefix stays a prefix */
+	    {"msg_bdrk_01SK3CsA23VBbZig4HqemAoo", "msg_bdrk_{24 alnum}"},
+	    {"toolu_vrtx_01Rufmyabrdr5rjAfGLjG8vN", "toolu_vrtx_{24 alnum}"},
+	    {"req_vrtx_011CWwvKgCCu3fvjASX69zqX", "req_vrtx_{24 alnum}"},
+	};
+	for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
+		baseline_id_shape(more[i].id, s, sizeof s);
+		cr_expect_str_eq(s, more[i].shape, "%s: %s, want %s", more[i].id, s, more[i].shape);
+	}
+	cr_expect(baseline_id_shape_fits("tooluse_{22 alnum}", "tooluse_{22 b64url}"));
+	cr_expect(baseline_id_shape_fits("tooluse_{22 b64url}", "tooluse_{22 alnum}"));
+	cr_expect(baseline_id_shape_fits("x", NULL));
+	cr_expect(!baseline_id_shape_fits("tooluse_{21 alnum}", "tooluse_{22 b64url}"));
+	cr_expect(!baseline_id_shape_fits("toolu_{22 alnum}", "tooluse_{22 b64url}"));
+	cr_expect(!baseline_id_shape_fits("toolu_bdrk_{24 alnum}", "tooluse_{22 b64url}"));
+	cr_expect(!baseline_id_shape_fits("msg_{24 hex}", "msg_{24 alnum}"));
 }
 
 /* A pack from its JSON text, written into the test's directory. */

@@ -135,8 +135,8 @@ Test(bedrock, sigv4_headers_cannot_be_given)
 
 /* ---- the fixture's runtime ---- */
 
-static const char *const need[] = {"official", "bedrock-official", "bedrock-session",
-                                   "bedrock-swap", NULL};
+static const char *const need[] = {"official",     "bedrock-official",   "bedrock-session",
+                                   "bedrock-swap", "bedrock-via-vertex", NULL};
 static struct test_world env;
 
 static void
@@ -403,6 +403,11 @@ Test(bedrock, audit_of_the_official_runtime, .init = setup, .fini = teardown, .t
 	const char *ep = json_string_value(json_object_get(bedrock, "endpoint"));
 	cr_expect(ep && strstr(ep, "/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke"),
 	          "endpoint %s", ep);
+	/* its model list is ListFoundationModels (a GET signed as AWS checks
+	 * it), and names the model */
+	json_t *ml = json_object_get(bedrock, "model_list");
+	cr_expect_str_eq(json_string_value(json_object_get(ml, "status")), "listed", "%s",
+	                 json_dumps(ml, 0));
 
 	/* the same model from Anthropic's own API gets the same verdict: what
 	 * Bedrock changes is the wire, not the evidence */
@@ -617,9 +622,38 @@ Test(bedrock, converse_audit, .init = setup, .fini = teardown, .timeout = 300)
 	cr_expect_str_eq(json_string_value(json_object_get(j, "api")), "converse");
 	const char *ep = json_string_value(json_object_get(j, "endpoint"));
 	cr_expect(ep && strstr(ep, "-v1%3A0/converse"), "endpoint %s", ep);
+	/* genuine: its shape is the one recorded from the fixture's Converse
+	 * (fixtures/baselines/claude-sonnet-4-5.json, protocol converse; was
+	 * inconclusive with no record to hold it to) */
 	const char *verdict = json_string_value(json_object_get(j, "verdict"));
-	cr_expect(verdict && strcmp(verdict, "suspect") != 0 && strcmp(verdict, "misbehaving") != 0,
-	          "verdict %s", verdict);
+	cr_expect(verdict && strcmp(verdict, "genuine") == 0, "verdict %s: %s", verdict,
+	          json_string_value(json_object_get(j, "reason")));
+	json_decref(j);
+}
+
+/* A relay selling Bedrock that serves Claude through Vertex AI, re-wrapped
+ * in Converse's shapes but for Vertex's tool ids: not genuine, with a
+ * protocol hint naming the ids against Converse's own. */
+Test(bedrock, a_misdressed_converse_is_not_genuine, .init = setup, .fini = teardown, .timeout = 300)
+{
+	json_t *j;
+	audit(&j, NULL, KEY_ID, SECRET, "--base-url", fixture_url(&env.world, "bedrock-via-vertex"),
+	      "--bedrock-region", "us-east-1", "--api", "converse", "--model", MODEL, NULL);
+	const char *verdict = json_string_value(json_object_get(j, "verdict"));
+	cr_expect(verdict && strcmp(verdict, "genuine") != 0, "verdict %s: %s", verdict,
+	          json_string_value(json_object_get(j, "reason")));
+	int named = 0;
+	size_t i;
+	json_t *h;
+	json_array_foreach(json_object_get(j, "hints"), i, h)
+	{
+		const char *sum =
+		    json_string_value(json_object_get(json_object_get(h, "evidence"), "summary"));
+		named |= sum != NULL && strstr(sum, "toolu_vrtx_") != NULL &&
+		         strstr(sum, "tooluse_{22 b64url}") != NULL;
+	}
+	cr_expect(named, "no protocol hint names the tool ids: %s",
+	          json_dumps(json_object_get(j, "hints"), 0));
 	json_decref(j);
 }
 

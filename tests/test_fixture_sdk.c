@@ -8,7 +8,8 @@
  * tests/sdk/package-lock.json and installed with `npm ci`) and
  * tests/sdk/google.test.mjs (@google/genai against the Gemini API,
  * @anthropic-ai/vertex-sdk against Vertex AI; the Gemini cases counted with
- * the fixture's gemini-sim).
+ * the fixture's gemini-sim), and tests/sdk/gemini_openai.test.mjs (openai
+ * against Gemini's OpenAI-compatible endpoint).
  *
  * Skipped when node or npm is not installed; fails when `npm ci` or any SDK
  * check fails. Every wait is bounded.
@@ -139,6 +140,7 @@ Test(sdk, official_sdks_parse_every_response, .timeout = 600)
 	               (char *)"--test-reporter=spec",
 	               (char *)"tests/sdk/sdk.test.mjs",
 	               (char *)"tests/sdk/google.test.mjs",
+	               (char *)"tests/sdk/gemini_openai.test.mjs",
 	               NULL};
 	char *out = NULL, *err = NULL;
 	int rc = run_capture(run, 300000, &out, &err);

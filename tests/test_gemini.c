@@ -5,12 +5,12 @@
  * fixture's strictness (unknown and ill-typed fields, keys, models) as
  * Google words it, and audits of the fixture's gemini-official: genuine
  * with no protocol hint, streamed and not; a wrong key is an auth failure
- * on every request. Gemini's OpenAI-compatible endpoint: its base URL and
+ * on every request; ListModels in pages, read by the audit. Gemini's
+ * OpenAI-compatible endpoint: its base URL and
  * its array-wrapped errors.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -546,43 +546,18 @@ Test(gemini, fixture_keys_and_models_as_google_answers, .init = setup, .fini = t
 /* `assay audit --json --api gemini` of endpoint with extra arguments
  * (NULL-terminated); its exit status, the report in *j. */
 static int
-audit(json_t **j, const char *endpoint, const char *key, ...)
+audit(json_t **j, const char *endpoint, const char *key)
 {
-	char *argv[24];
-	int n = 0;
-	argv[n++] = (char *)test_binary("assay");
-	argv[n++] = (char *)"audit";
-	argv[n++] = (char *)"--json";
-	argv[n++] = (char *)"--api";
-	argv[n++] = (char *)"gemini";
-	argv[n++] = (char *)"--model";
-	argv[n++] = (char *)"gemini-3-flash-preview";
-	argv[n++] = (char *)"--time-scale";
-	argv[n++] = (char *)"0.05";
-	argv[n++] = (char *)"--base-url";
-	argv[n++] = (char *)fixture_url(&env.world, endpoint);
-	setenv("GEMINI_TEST_KEY", key, 1);
-	argv[n++] = (char *)"--key-env";
-	argv[n++] = (char *)"GEMINI_TEST_KEY";
-	va_list ap;
-	va_start(ap, key);
-	for (const char *a; (a = va_arg(ap, const char *)) != NULL && n < 23;)
-		argv[n++] = (char *)a;
-	va_end(ap);
-	argv[n] = NULL;
-	char *out = NULL, *err = NULL;
-	int rc = run_capture(argv, 90000, &out, &err);
-	*j = json_loads(out ? out : "", 0, NULL);
-	cr_assert_not_null(*j, "--json output does not parse:\n%s\nstderr: %s", out, err);
-	free(out);
-	free(err);
-	return rc;
+	const char *const fixed[] = {"--api",        "gemini", "--model", "gemini-3-flash-preview",
+	                             "--time-scale", "0.05",   NULL};
+	return test_audit_json(j, 90000, key, fixed, "--base-url",
+	                       fixture_url(&env.world, endpoint), NULL);
 }
 
 Test(gemini, audit_of_the_official_api_is_genuine, .init = setup, .fini = teardown, .timeout = 120)
 {
 	json_t *j;
-	int rc = audit(&j, "gemini-official", "gemini-key", NULL);
+	int rc = audit(&j, "gemini-official", "gemini-key");
 	cr_expect_eq(rc, 0);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "genuine", "%s",
 	                 json_string_value(json_object_get(j, "reason")));
@@ -612,7 +587,7 @@ Test(gemini, audit_of_the_official_api_is_genuine, .init = setup, .fini = teardo
 Test(gemini, a_wrong_key_is_an_auth_failure, .init = setup, .fini = teardown, .timeout = 120)
 {
 	json_t *j;
-	int rc = audit(&j, "gemini-official", "not-the-key", NULL);
+	int rc = audit(&j, "gemini-official", "not-the-key");
 	cr_expect_eq(rc, 3);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "unreachable");
 	json_t *f = json_array_get(json_object_get(j, "findings"), 0);
@@ -633,7 +608,7 @@ Test(gemini, a_substitute_behind_the_gemini_wire_is_caught, .init = setup, .fini
      .timeout = 120)
 {
 	json_t *j;
-	int rc = audit(&j, "gemini-swap", "gemini-key", NULL);
+	int rc = audit(&j, "gemini-swap", "gemini-key");
 	cr_expect_eq(rc, 1);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "misbehaving", "%s",
 	                 json_string_value(json_object_get(j, "reason")));
@@ -650,5 +625,51 @@ Test(gemini, a_substitute_behind_the_gemini_wire_is_caught, .init = setup, .fini
 	}
 	cr_expect(named, "no substitution finding names qwen3: %s",
 	          json_dumps(json_object_get(j, "findings"), 0));
+	json_decref(j);
+}
+
+/* ListModels (GET /v1beta/models): pages of pageSize names "models/…",
+ * the next page's token while more follow, the key as generateContent
+ * takes it; an audit of Gemini's own API reads the list. */
+Test(gemini, fixture_lists_models_in_pages, .init = setup, .fini = teardown, .timeout = 120)
+{
+	char url[512];
+	long status;
+	snprintf(url, sizeof url, "%s/v1beta/models?key=gemini-key&pageSize=1",
+	         fixture_url(&env.world, "gemini-official"));
+	char *body = http_get(url, &status, NULL);
+	cr_assert_eq(status, 200, "%s", body);
+	json_t *j = json_loads(body, 0, NULL);
+	free(body);
+	cr_assert_eq(json_array_size(json_object_get(j, "models")), 1);
+	cr_expect_str_eq(json_string_value(json_object_get(
+	                     json_array_get(json_object_get(j, "models"), 0), "name")),
+	                 "models/gemini-3-flash-preview");
+	const char *next = json_string_value(json_object_get(j, "nextPageToken"));
+	cr_assert_not_null(next, "a second name follows");
+	snprintf(url, sizeof url, "%s/v1beta/models?key=gemini-key&pageSize=1&pageToken=%s",
+	         fixture_url(&env.world, "gemini-official"), next);
+	json_decref(j);
+	body = http_get(url, &status, NULL);
+	cr_assert_eq(status, 200, "%s", body);
+	j = json_loads(body, 0, NULL);
+	free(body);
+	cr_expect_str_eq(json_string_value(json_object_get(
+	                     json_array_get(json_object_get(j, "models"), 0), "name")),
+	                 "models/gemini-flash-latest");
+	cr_expect_null(json_object_get(j, "nextPageToken"), "the last page has no token");
+	json_decref(j);
+	/* no key: Google's 403 */
+	snprintf(url, sizeof url, "%s/v1beta/models", fixture_url(&env.world, "gemini-official"));
+	body = http_get(url, &status, NULL);
+	cr_expect_eq(status, 403, "%s", body);
+	free(body);
+	/* the audit asks for it */
+	int rc = audit(&j, "gemini-official", "gemini-key");
+	cr_expect_eq(rc, 0);
+	json_t *ml = json_object_get(j, "model_list");
+	cr_expect_str_eq(json_string_value(json_object_get(ml, "status")), "listed", "%s",
+	                 json_dumps(ml, 0));
+	cr_expect_eq(json_integer_value(json_object_get(ml, "models")), 2);
 	json_decref(j);
 }

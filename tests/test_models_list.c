@@ -39,6 +39,46 @@ Test(models_list, url_sits_beside_each_apis_endpoint)
 	}
 }
 
+/* Gemini's own API lists beside its models collection, one page of 1000;
+ * Bedrock's runtime lists on its control plane's host; an audit asks for a
+ * list everywhere but on an Azure deployment URL and Vertex. */
+Test(models_list, gemini_and_bedrock_lists_where_their_apis_keep_them)
+{
+	static const struct {
+		enum api_kind api;
+		int bedrock;
+		const char *base, *want;
+	} cases[] = {
+	    {API_GEMINI, 0, "https://generativelanguage.googleapis.com",
+	     "https://generativelanguage.googleapis.com/v1beta/models?pageSize=1000"},
+	    {API_GEMINI, 0, "https://relay.example/gemini/v1beta/",
+	     "https://relay.example/gemini/v1beta/models?pageSize=1000"},
+	    {API_GEMINI, 0, "https://relay.example/g?tenant=a",
+	     "https://relay.example/g/v1beta/models?tenant=a&pageSize=1000"},
+	    {API_OPENAI, 0, "https://generativelanguage.googleapis.com/v1beta/openai/",
+	     "https://generativelanguage.googleapis.com/v1beta/openai/models"},
+	    {API_ANTHROPIC, 1, "https://bedrock-runtime.us-east-1.amazonaws.com",
+	     "https://bedrock.us-east-1.amazonaws.com/foundation-models"},
+	    {API_CONVERSE, 1, "https://bedrock-runtime.eu-west-3.amazonaws.com/",
+	     "https://bedrock.eu-west-3.amazonaws.com/foundation-models"},
+	    {API_ANTHROPIC, 1, "http://127.0.0.1:8080/x?y=1",
+	     "http://127.0.0.1:8080/foundation-models"},
+	    {API_OPENAI, 0, "https://r.example/v1", "https://r.example/v1/models"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *u = models_list_target_url(cases[i].api, cases[i].base, cases[i].bedrock);
+		cr_expect_str_eq(u, cases[i].want, "%s", cases[i].base);
+		free(u);
+	}
+	cr_expect(models_list_asked(API_GEMINI, "https://generativelanguage.googleapis.com", 0));
+	cr_expect(
+	    models_list_asked(API_ANTHROPIC, "https://bedrock-runtime.us-east-1.amazonaws.com", 1));
+	cr_expect(
+	    !models_list_asked(API_VERTEX, "https://us-east5-aiplatform.googleapis.com/v1", 0));
+	cr_expect(!models_list_asked(
+	    API_OPENAI, "https://x.openai.azure.com/openai/deployments/d?api-version=1", 0));
+}
+
 /* obs after reading body as a 2xx list. */
 static void
 read_list(struct observation *o, const char *body)
@@ -61,8 +101,9 @@ Test(models_list, both_shapes_read_and_lines_cannot_be_forged)
 	cr_expect_eq(o.text_truncated, 0);
 	observation_release(&o);
 
-	read_list(&o, "{\"data\":[{\"type\":\"model\",\"id\":\"claude-x\"}],\"has_more\":true}");
-	cr_expect_eq(models_list_count(&o), 1);
+	read_list(&o, "{\"data\":[{\"type\":\"model\",\"id\":\"claude-x\"},{\"id\":\"claude-y\"}],"
+	              "\"has_more\":true}");
+	cr_expect_eq(models_list_count(&o), 2, "a next page announced keeps this page's ids");
 	cr_expect_eq(o.text_truncated, 1, "a next page announced: the list is not all");
 	observation_release(&o);
 
@@ -80,6 +121,41 @@ Test(models_list, both_shapes_read_and_lines_cannot_be_forged)
 		cr_expect_eq(models_list_has(&o, "x"), -1);
 		observation_release(&o);
 	}
+}
+
+/* Gemini's ListModels (ai.google.dev/api/rest/v1beta/models/list): names
+ * "models/…", a next page token when more follow; Bedrock's
+ * ListFoundationModels (boto3 list_foundation_models): modelSummaries with
+ * modelId, all at once. */
+Test(models_list, gemini_and_bedrock_shapes)
+{
+	struct observation o;
+	read_list(&o, "{\"models\":[{\"name\":\"models/gemini-2.5-flash\",\"version\":\"001\","
+	              "\"supportedGenerationMethods\":[\"generateContent\"]},{\"name\":"
+	              "\"models/gemini-3-flash-preview\"}],\"nextPageToken\":\"Cg2x\"}");
+	cr_expect_eq(o.error, ERR_NONE, "%s", o.error_detail ? o.error_detail : "");
+	cr_expect_eq(models_list_count(&o), 2);
+	cr_expect_eq(models_list_has(&o, "gemini-3-flash-preview"), 1);
+	cr_expect_eq(models_list_has(&o, "models/gemini-2.5-flash"), 0,
+	             "the name is matched without models/");
+	cr_expect_eq(o.text_truncated, 1, "a next page follows: the list is not all");
+	observation_release(&o);
+	read_list(&o, "{\"models\":[{\"name\":\"models/gemini-2.5-pro\"}]}");
+	cr_expect_eq(o.text_truncated, 0, "no token: the last page");
+	observation_release(&o);
+	read_list(&o,
+	          "{\"modelSummaries\":[{\"modelArn\":\"arn:aws:bedrock:us-east-1::foundation-"
+	          "model/anthropic.claude-sonnet-4-5-20250929-v1:0\",\"modelId\":"
+	          "\"anthropic.claude-sonnet-4-5-20250929-v1:0\",\"providerName\":\"Anthropic\"},"
+	          "{\"modelId\":\"amazon.titan-text-express-v1\"}]}");
+	cr_expect_eq(o.error, ERR_NONE);
+	cr_expect_eq(models_list_count(&o), 2);
+	cr_expect_eq(models_list_has(&o, "anthropic.claude-sonnet-4-5-20250929-v1:0"), 1);
+	observation_release(&o);
+	/* a Gemini entry without its name is no list */
+	read_list(&o, "{\"models\":[{\"displayName\":\"x\"}]}");
+	cr_expect_eq(o.error, ERR_MALFORMED);
+	observation_release(&o);
 }
 
 Test(models_list, a_huge_list_is_capped_and_marked)

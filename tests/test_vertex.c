@@ -5,11 +5,11 @@
  * audits of it: genuine with no protocol hint (msg_vrtx_ ids, no
  * service_tier are Vertex's, not a deviation), and a wrong token is
  * Google's 401 on every request, stored as an auth failure; a translator
- * behind Vertex's URLs is caught.
+ * behind Vertex's URLs is caught; a thinking signature prefixed claude#
+ * (Antigravity's) is read as that client channel, Vertex's own is not.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +18,7 @@
 #include "cli/config.h"
 #include "probes/adapter.h"
 #include "probes/endpoint.h"
+#include "scoring/origin.h"
 #include "tests/helpers.h"
 
 Test(vertex, publisher_url_from_project_and_region)
@@ -261,45 +262,25 @@ Test(vertex, fixture_is_as_strict_as_vertex, .init = setup, .fini = teardown, .t
 }
 
 static int
-audit(json_t **j, const char *endpoint, const char *token, ...)
+audit(json_t **j, const char *endpoint, const char *token)
 {
-	char *argv[28];
-	int n = 0;
-	argv[n++] = (char *)test_binary("assay");
-	argv[n++] = (char *)"audit";
-	argv[n++] = (char *)"--json";
-	argv[n++] = (char *)"--model";
-	argv[n++] = (char *)"claude-sonnet-4-5@20250929";
-	argv[n++] = (char *)"--time-scale";
-	argv[n++] = (char *)"0.05";
-	argv[n++] = (char *)"--base-url";
-	argv[n++] = (char *)fixture_url(&env.world, endpoint);
-	argv[n++] = (char *)"--vertex-project";
-	argv[n++] = (char *)"assay-test";
-	argv[n++] = (char *)"--vertex-region";
-	argv[n++] = (char *)"us-east5";
-	setenv("VERTEX_TEST_TOKEN", token, 1);
-	argv[n++] = (char *)"--key-env";
-	argv[n++] = (char *)"VERTEX_TEST_TOKEN";
-	va_list ap;
-	va_start(ap, token);
-	for (const char *a; (a = va_arg(ap, const char *)) != NULL && n < 27;)
-		argv[n++] = (char *)a;
-	va_end(ap);
-	argv[n] = NULL;
-	char *out = NULL, *err = NULL;
-	int rc = run_capture(argv, 90000, &out, &err);
-	*j = json_loads(out ? out : "", 0, NULL);
-	cr_assert_not_null(*j, "--json output does not parse:\n%s\nstderr: %s", out, err);
-	free(out);
-	free(err);
-	return rc;
+	const char *const fixed[] = {"--model",
+	                             "claude-sonnet-4-5@20250929",
+	                             "--time-scale",
+	                             "0.05",
+	                             "--vertex-project",
+	                             "assay-test",
+	                             "--vertex-region",
+	                             "us-east5",
+	                             NULL};
+	return test_audit_json(j, 90000, token, fixed, "--base-url",
+	                       fixture_url(&env.world, endpoint), NULL);
 }
 
 Test(vertex, audit_of_vertex_is_genuine, .init = setup, .fini = teardown, .timeout = 120)
 {
 	json_t *j;
-	int rc = audit(&j, "vertex-official", "vertex-token", NULL);
+	int rc = audit(&j, "vertex-official", "vertex-token");
 	cr_expect_eq(rc, 0);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "genuine", "%s",
 	                 json_string_value(json_object_get(j, "reason")));
@@ -328,7 +309,7 @@ Test(vertex, audit_of_vertex_is_genuine, .init = setup, .fini = teardown, .timeo
 Test(vertex, a_wrong_token_is_an_auth_failure, .init = setup, .fini = teardown, .timeout = 120)
 {
 	json_t *j;
-	int rc = audit(&j, "vertex-official", "expired", NULL);
+	int rc = audit(&j, "vertex-official", "expired");
 	cr_expect_eq(rc, 3);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "unreachable");
 	json_t *f = json_array_get(json_object_get(j, "findings"), 0);
@@ -348,7 +329,7 @@ Test(vertex, a_translator_behind_vertex_urls_is_caught, .init = setup, .fini = t
      .timeout = 120)
 {
 	json_t *j;
-	int rc = audit(&j, "vertex-ccr", "vertex-token", NULL);
+	int rc = audit(&j, "vertex-ccr", "vertex-token");
 	cr_expect_eq(rc, 1);
 	cr_expect_str_eq(json_string_value(json_object_get(j, "verdict")), "misbehaving", "%s",
 	                 json_string_value(json_object_get(j, "reason")));
@@ -367,4 +348,85 @@ Test(vertex, a_translator_behind_vertex_urls_is_caught, .init = setup, .fini = t
 	}
 	cr_expect(counts && shape, "findings: %s", json_dumps(json_object_get(j, "findings"), 0));
 	json_decref(j);
+}
+
+/* The body the fixture's Vertex AI answers a thinking request with, read
+ * on Vertex's wire, its thinking signature prefixed with prefix first ("":
+ * as sent); the backend origin_read() makes of it. */
+static struct origin_reading
+vertex_thinking_origin(const char *body, const char *prefix, struct observation *o)
+{
+	json_t *j = json_loads(body, 0, NULL);
+	cr_assert_not_null(j, "not JSON: %s", body);
+	size_t i;
+	json_t *block;
+	int signed_ = 0;
+	json_array_foreach(json_object_get(j, "content"), i, block)
+	{
+		const char *sig = json_string_value(json_object_get(block, "signature"));
+		if (sig == NULL)
+			continue;
+		char *s = xasprintf("%s%s", prefix, sig);
+		json_object_set_new(block, "signature", json_string(s));
+		free(s);
+		signed_ = 1;
+	}
+	cr_assert(signed_, "no signed thinking block: %s", body);
+	char *text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	struct adapter_parse p;
+	observation_init(o);
+	adapter_parse_init(&p, API_VERTEX, o, 0, 0, 1 << 20);
+	size_t len = strlen(text);
+	for (size_t k = 0; k < len; k += 11)
+		if (adapter_parse_feed(&p, 200, text + k, len - k < 11 ? len - k : 11,
+		                       (int64_t)(1000 * (k + 1))) != 0)
+			break;
+	adapter_parse_finish(&p, 200);
+	adapter_parse_release(&p);
+	free(text);
+	cr_assert(observation_ok(o), "not parsed: %s", o->error_detail ? o->error_detail : "?");
+	struct origin_reading r;
+	cr_assert_eq(origin_read(o, &r), 0);
+	return r;
+}
+
+/* Antigravity (a reverse-engineered client channel over Vertex) prefixes
+ * the thinking signature with claude# (cc-proxy-detector's matrix); Vertex
+ * itself does not. The fixture's Vertex answer is Vertex's, strong; the
+ * same answer with the prefix is that client channel's, whatever else of
+ * Vertex it carries: the prefix alone says it (scoring/origin.c). */
+Test(vertex, a_claude_hash_signature_is_antigravitys_not_vertexs, .init = setup, .fini = teardown,
+     .timeout = 60)
+{
+	static const char *const token[] = {"Authorization: Bearer vertex-token", NULL};
+	struct http_response h;
+	fixture_send(&h, &env.world, "vertex-official",
+	             MODEL_PATH "claude-sonnet-4-5@20250929:rawPredict",
+	             "{\"anthropic_version\":\"vertex-2023-10-16\",\"max_tokens\":1280,"
+	             "\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":1024},"
+	             "\"messages\":[{\"role\":\"user\",\"content\":\"Say pong\"}]}",
+	             token, 20000);
+	cr_assert_eq(h.rc, CURLE_OK);
+	cr_assert_eq(h.status, 200, "%s", h.body);
+	struct observation o;
+	struct origin_reading r = vertex_thinking_origin(h.body, "", &o);
+	cr_expect_eq(r.backend, ORIGIN_VERTEX, "read as %s: %s", origin_backend_name(r.backend),
+	             r.evidence);
+	cr_expect(r.strong, "%s", r.evidence);
+	cr_expect(r.channel == NULL || strcmp(r.channel, "antigravity") != 0, "%s", r.evidence);
+	cr_expect(strncmp(o.signature, "claude#", 7) != 0, "Vertex's own signature: %s",
+	          o.signature);
+	observation_release(&o);
+	r = vertex_thinking_origin(h.body, "claude#", &o);
+	cr_expect_eq(r.backend, ORIGIN_REVERSE, "read as %s: %s", origin_backend_name(r.backend),
+	             r.evidence);
+	cr_expect(r.strong, "%s", r.evidence);
+	cr_expect(r.channel != NULL && strcmp(r.channel, "antigravity") == 0, "channel %s: %s",
+	          r.channel ? r.channel : "none", r.evidence);
+	cr_expect(strstr(r.evidence, "claude#") != NULL, "%s", r.evidence);
+	/* and the prefixed signature is still well formed: a hint needs more */
+	cr_expect(origin_signature_well_formed(o.signature, o.signature_len));
+	observation_release(&o);
+	http_response_release(&h);
 }

@@ -92,7 +92,7 @@ static int
 shape_matches(const char *id, const char *want, char shape[96])
 {
 	baseline_id_shape(id, shape, 96);
-	return want == NULL || strcmp(shape, want) == 0;
+	return baseline_id_shape_fits(shape, want);
 }
 
 /* An Anthropic id shape as Bedrock writes it: "msg_{24 alnum}" ->
@@ -149,7 +149,8 @@ detect_protocol_shape(struct detect_ctx *ctx)
 	 * of Bedrock's says they always come) */
 	struct baseline_protocol on_bedrock;
 	char bedrock_id[96], bedrock_tool[96];
-	if (run->target.bedrock) {
+	/* (Converse is Bedrock's alone: its record is Bedrock's own shape) */
+	if (run->target.bedrock && api != API_CONVERSE) {
 		on_bedrock = *bp;
 		on_bedrock.headers = 0;
 		on_bedrock.ping = 0;

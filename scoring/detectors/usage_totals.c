@@ -2,7 +2,12 @@
  * usage_totals: OpenAI's usage.total_tokens is prompt_tokens plus
  * completion_tokens, always (reasoning and cached tokens are inside them).
  * A relay whose totals run above the sum bills for tokens that neither side
- * of the request holds.
+ * of the request holds. Gemini's OpenAI-compatible endpoint is the exception
+ * its pack states (reasoning.chat_total_only): its completion_tokens leave
+ * the thinking out and its total_tokens hold it ("completion_tokens":2,
+ * "prompt_tokens":17,"total_tokens":49 from gemini-2.5-flash, as users
+ * quote its answers; router-for-me/CLIProxyAPI pull 5743 maps the same
+ * thoughtsTokenCount), so there the gap is the thinking, not a bill.
  */
 #include <stdio.h>
 
@@ -12,6 +17,8 @@ static void
 run_usage_totals(struct detect_ctx *c)
 {
 	const struct audit_run *run = c->run;
+	if (c->claimed->reasoning.chat_total_only && run->target.api == API_OPENAI)
+		return; /* the gap is the thinking, which nothing here can count */
 	int with_total = 0, above = 0;
 	long worst = 0;
 	for (size_t i = 0; i < run->n_items; i++) {

@@ -157,7 +157,9 @@ test('Converse with a tool the model must call', async () => {
   const use = r.output.message.content.find((c) => c.toolUse);
   assert.ok(use, JSON.stringify(r.output.message.content));
   assert.equal(use.toolUse.name, 'get_weather');
-  assert.match(use.toolUse.toolUseId, /^toolu_bdrk_/);
+  // Converse's own tool ids (AWS's tool-use guide: tooluse_hbTgdi0CSLq_hM4P8csZJA),
+  // not InvokeModel's toolu_bdrk_
+  assert.match(use.toolUse.toolUseId, /^tooluse_[A-Za-z0-9_-]{22}$/);
   assert.equal(typeof use.toolUse.input, 'object');
   assert.equal(r.stopReason, 'tool_use');
 });

@@ -104,6 +104,16 @@ test('gemini: JSON mode', async () => {
   assert.equal(typeof JSON.parse(r.text), 'object');
 });
 
+// ListModels through the SDK's Pager, one name a page: the fixture's
+// nextPageToken is what the SDK asks the next page with
+test('gemini: models.list pages', async () => {
+  const pager = await genai().models.list({ config: { pageSize: 1 } });
+  assert.equal(pager.page.length, 1);
+  const names = [];
+  for await (const m of pager) names.push(m.name);
+  assert.deepEqual(names, [`models/${MODEL}`, 'models/gemini-flash-latest']);
+});
+
 test('gemini: refusals are Google\'s, through ApiError', async () => {
   await assert.rejects(genai('wrong-key').models.generateContent({ model: MODEL, contents: 'x' }),
     (e) => e instanceof ApiError && e.status === 400 && /API key not valid/.test(e.message));
