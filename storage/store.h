@@ -1,11 +1,18 @@
 /*
  * store: every observation, every run's verdict and the history the pages
- * show, in SQLite.
+ * show, in SQLite (a file: the embedded default) or PostgreSQL (an address
+ * postgres://USER@HOST[:PORT]/DB: a store that a hub and probe agents in
+ * several regions share). The engine is chosen by the address; everything
+ * below holds for both (storage/db.h is the seam, private to storage/).
  *
- * WAL mode; one writer connection (the event-loop thread) and read-only
- * connections for readers; schema migrations by PRAGMA user_version; a busy
- * timeout so a reader never sees "database is locked" as an error. Nothing
- * secret is ever written: targets carry no key here.
+ * SQLite: WAL mode; one writer connection (the event-loop thread) and
+ * read-only connections for readers; schema migrations by PRAGMA
+ * user_version; a busy timeout so a reader never sees "database is locked"
+ * as an error. PostgreSQL: the same schema and migrations (the version in
+ * table assay_schema), lock_timeout for the same bound, a lost connection
+ * re-established at the next transaction. Nothing secret is ever written:
+ * targets carry no key here, and a database password is never stored,
+ * logged or put in a message.
  *
  * What is kept, and for how long (struct store_retention):
  *   runs and observations (raw)        raw_ms      (default 1 day)
@@ -33,10 +40,25 @@ struct store;
 
 /* Open and close. */
 
-/* Open (and migrate, unless readonly) the database at path. NULL with a
- * message in err on failure. */
+/* Open (and migrate, unless readonly) the database at path (a file, or a
+ * PostgreSQL address). NULL with a message in err on failure. */
 struct store *store_open(const char *path, int readonly, char *err, size_t errlen);
+struct store_options {
+	int readonly;
+	/* PostgreSQL: the environment variable holding the password (NULL:
+	 * none given; libpq's PGPASSFILE or peer authentication may still
+	 * apply). A password inside the address is refused. */
+	const char *password_env;
+	/* A probe agent's connection (struct store_agent): it migrates
+	 * nothing (its role may not) and checks that it may insert agent_runs
+	 * instead of runs; only the store_agent_* calls are for it. */
+	int agent;
+};
+struct store *store_open_with(const char *path, const struct store_options *o, char *err,
+                              size_t errlen);
 void store_close(struct store *s);
+/* 1 when s is a PostgreSQL store. */
+int store_engine_is_postgres(const struct store *s);
 /* The schema version this build writes. */
 int store_schema_version(void);
 
