@@ -1088,7 +1088,8 @@ cmd_serve(int argc, char **argv)
 	cat = scorer_catalog_default(err, sizeof err);
 	if (cat == NULL)
 		goto fail;
-	s.store = store_open(db ? db : s.config->database, 0, err, sizeof err);
+	struct store_options so = {.password_env = s.config->database_password_env};
+	s.store = store_open_with(db ? db : s.config->database, &so, err, sizeof err);
 	if (s.store == NULL)
 		goto fail;
 	s.board = board_new(s.config->title);

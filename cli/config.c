@@ -43,6 +43,7 @@ config_free(struct config *c)
 	free(c->title);
 	free(c->listen);
 	free(c->database);
+	free(c->database_password_env);
 	free(c->ca_file);
 	free(c->canary_listen);
 	free(c->canary_url);
@@ -778,14 +779,21 @@ config_from_tree(struct ynode *root, const char *path, char *err, size_t errlen)
 	c->interval_us = 300 * 1000000LL;
 	c->timeout_us = 60 * 1000000LL;
 	c->time_scale = 1;
-	static const char *const keys[] = {
-	    "title",      "listen",  "database", "ca_file",    "interval", "timeout", "relays",
-	    "time_scale", "passive", "canary",   "canary_url", "alerts",   "budget",  NULL};
+	static const char *const keys[] = {"title",      "listen",
+	                                   "database",   "ca_file",
+	                                   "interval",   "timeout",
+	                                   "relays",     "time_scale",
+	                                   "passive",    "canary",
+	                                   "canary_url", "alerts",
+	                                   "budget",     "database_password_env",
+	                                   NULL};
 	if (ytree_check_keys(root, path, keys, err, errlen) != 0)
 		goto err;
 	if (get_string(root, "title", path, &c->title, err, errlen) != 0 ||
 	    get_string(root, "listen", path, &c->listen, err, errlen) != 0 ||
 	    get_string(root, "database", path, &c->database, err, errlen) != 0 ||
+	    get_string(root, "database_password_env", path, &c->database_password_env, err,
+	               errlen) != 0 ||
 	    get_string(root, "ca_file", path, &c->ca_file, err, errlen) != 0)
 		goto err;
 	const struct ynode *v;

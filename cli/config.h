@@ -88,6 +88,9 @@ struct config {
 	char *title;
 	char *listen; /* HOST:PORT */
 	char *database;
+	/* PostgreSQL: the environment variable holding the database's
+	 * password (never the password itself), or NULL */
+	char *database_password_env;
 	char *ca_file;
 	int64_t interval_us; /* default for relays */
 	int64_t timeout_us;  /* per request */

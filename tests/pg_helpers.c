@@ -158,6 +158,20 @@ test_pg_start(void)
 		print_log(dir);
 		return -1;
 	}
+	/* trust on the socket, but a password (SCRAM) for TEST_PG_PASSWORD_ROLE,
+	 * so that the password path is tested against the real check */
+	char hba[160];
+	snprintf(hba, sizeof hba, "%s/pg_hba.conf", data);
+	FILE *f = fopen(hba, "w");
+	if (f == NULL ||
+	    fprintf(f, "local all %s scram-sha-256\nlocal all all trust\n", TEST_PG_PASSWORD_ROLE) <
+	        0 ||
+	    fclose(f) != 0) {
+		perror("assay tests: write pg_hba.conf");
+		return -1;
+	}
+	if (pw != NULL && chown(hba, pw->pw_uid, pw->pw_gid) != 0)
+		perror("assay tests: chown pg_hba.conf");
 	snprintf(opts, sizeof opts,
 	         "-k %s -c listen_addresses= -p 5432 -F -c max_connections=40"
 	         " -c shared_buffers=16MB",
@@ -234,6 +248,13 @@ test_pg_skip_reason(void)
 	return "the test cluster did not start (see its log above)";
 }
 
+static void
+quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 int
 test_pg_exec(const char *url, const char *sql, char *err, size_t errlen)
 {
@@ -244,6 +265,7 @@ test_pg_exec(const char *url, const char *sql, char *err, size_t errlen)
 	}
 	PGconn *c = PQconnectdb(url);
 	int rc = -1;
+	PQsetNoticeProcessor(c, quiet, NULL);
 	if (PQstatus(c) != CONNECTION_OK) {
 		snprintf(err, errlen, "%s", PQerrorMessage(c));
 	} else {

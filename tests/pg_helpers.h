@@ -5,8 +5,8 @@
  * One cluster per test binary: initdb in a fresh temporary folder, the
  * server listening on a unix socket in that folder only (no TCP port: no
  * collision with anything on the machine), trust authentication on that
- * socket, fsync off. Started before the first test (test_pg_start from a
- * Criterion ReportHook(PRE_ALL), which runs in the runner process), stopped
+ * socket (but SCRAM passwords for TEST_PG_PASSWORD_ROLE), fsync off. Started before the first test
+ * (test_pg_start from a Criterion ReportHook(PRE_ALL), which runs in the runner process), stopped
  * and removed after the last (test_pg_stop from ReportHook(POST_ALL)); see
  * tests/store_engine.h. Its folder reaches the tests' processes through the
  * environment (ASSAY_TEST_PG_DIR). Each test takes a fresh database
@@ -27,6 +27,10 @@
 #define ASSAY_TEST_PG_HELPERS_H
 
 #include <stddef.h>
+
+/* The one role that must give a password (SCRAM) on the cluster's socket;
+ * every other role is trusted. */
+#define TEST_PG_PASSWORD_ROLE "assay_pw"
 
 /* The server binaries' folder, or NULL when PostgreSQL is not installed. */
 const char *test_pg_bindir(void);
