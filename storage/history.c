@@ -191,14 +191,17 @@ store_uptime(struct store *s, const char *relay, const char *model, int64_t sinc
 int
 store_spend_since(struct store *s, const char *relay, int64_t since_ms, long *tokens, double *usd)
 {
-	const char *sql = "SELECT coalesce(sum(r.tokens_spent), 0), coalesce(sum(r.cost_usd), 0)"
-	                  " FROM runs r JOIN targets t ON t.id = r.target"
-	                  " WHERE r.started_ms >= $1 AND ($2 IS NULL OR t.relay = $2)";
+	const char *sql =
+	    "SELECT coalesce(sum(r.tokens_spent), 0), coalesce(sum(r.cost_usd), 0)"
+	    " FROM runs r JOIN targets t ON t.id = r.target"
+	    " WHERE r.started_ms >= $1 AND (CAST($2 AS TEXT) IS NULL OR t.relay = $2)";
 	struct db_stmt *st;
 	*tokens = 0;
 	*usd = 0;
-	if ((st = db_prepare(s->db, sql)) == NULL)
+	if ((st = db_prepare(s->db, sql)) == NULL) {
+		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
 		return -1;
+	}
 	db_bind_int64(st, 1, since_ms);
 	if (relay != NULL)
 		db_bind_text(st, 2, relay);
@@ -208,6 +211,8 @@ store_spend_since(struct store *s, const char *relay, int64_t since_ms, long *to
 	if (rc == DB_ROW) {
 		*tokens = (long)db_column_int64(st, 0);
 		*usd = db_column_double(st, 1);
+	} else {
+		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
 	}
 	db_finalize(st);
 	return rc == DB_ROW ? 0 : -1;

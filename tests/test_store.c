@@ -217,3 +217,40 @@ Test(store, keeps_reasoning_tokens, .init = setup, .fini = teardown)
 	       sizeof got);
 	cr_expect_str_eq(got, "NULL");
 }
+
+/* Serve's daily budgets read back what runs cost: one relay's, or every
+ * relay's (relay NULL). */
+Test(store, spend_since_counts_one_relay_or_all, .init = setup, .fini = teardown)
+{
+	char err[256];
+	struct store *s = store_open(path, 0, err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	const char *relays[] = {"r1", "r2", "r2"};
+	for (int i = 0; i < 3; i++) {
+		struct test_run t;
+		struct assessment a;
+		fake_run(&t, 1);
+		t.run.target.relay = (char *)relays[i];
+		assessment_init(&a);
+		a.requests = a.ok_requests = 1;
+		a.tokens_spent = 100 * (i + 1);
+		a.cost_usd = 0.5;
+		assessment_decide(&a);
+		cr_assert_gt(store_save_run(s, &t.run, &a, NULL, NULL, NULL), 0, "%s",
+		             store_last_error(s));
+		assessment_release(&a);
+		test_run_release(&t);
+	}
+	long tokens = -1;
+	double usd = -1;
+	cr_assert_eq(store_spend_since(s, NULL, 0, &tokens, &usd), 0, "%s", store_last_error(s));
+	cr_expect_eq(tokens, 600);
+	cr_expect_float_eq(usd, 1.5, 1e-9);
+	cr_assert_eq(store_spend_since(s, "r2", 0, &tokens, &usd), 0, "%s", store_last_error(s));
+	cr_expect_eq(tokens, 500);
+	cr_assert_eq(store_spend_since(s, "nobody", 0, &tokens, &usd), 0);
+	cr_expect_eq(tokens, 0);
+	cr_assert_eq(store_spend_since(s, NULL, wall_ms() + 60000, &tokens, &usd), 0);
+	cr_expect_eq(tokens, 0, "runs before since_ms were counted");
+	store_close(s);
+}
