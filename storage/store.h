@@ -220,6 +220,41 @@ int store_each_incident(struct store *s, int limit, store_incident_cb cb, void *
 int store_set_title(struct store *s, const char *title);
 int store_title(struct store *s, char *out, size_t n);
 
+/* Probe agents in several regions (storage/agents.c; schema 11). */
+
+/* Regions: lowercase letters, digits and '-', at most this long. */
+#define STORE_REGION_MAX 32
+/* 1 when region is a well-formed region name. */
+int store_region_name_ok(const char *region);
+/*
+ * The hub (or an administrator) lets database role `role` act as the agent
+ * of `region`: on PostgreSQL the role is created if missing (LOGIN, no
+ * password: give it one, or a certificate, yourself) and granted only what
+ * an agent needs (storage/agents.c); it may then insert rows of its own
+ * region only (row-level security). On SQLite only the mapping is kept. 0,
+ * or -1 with the reason in err. Needs the right to create roles and grant.
+ */
+int store_add_agent(struct store *s, const char *role, const char *region, char *err, size_t n);
+/* An agent's run and its observations, in one transaction, under region:
+ * the row's id, or -1 with the reason in store_last_error() (nothing kept;
+ * the caller keeps the run to try again, and says so). */
+int64_t store_agent_save_run(struct store *s, const char *region, const struct audit_run *run,
+                             const struct assessment *a);
+/* What an agent saw of one relay-model in one run. */
+struct store_agent_run {
+	int64_t id;
+	const char *region, *relay, *model, *verdict;
+	const char *error_class; /* the run's most frequent failure, "none" */
+	int64_t started_ms, finished_ms;
+	long requests, ok_requests;
+	double ttft_ms, tokens_per_s; /* the run's medians, -1 if none */
+};
+typedef void (*store_agent_run_cb)(const struct store_agent_run *r, void *arg);
+/* The hub: agents' runs with an id above after_id, oldest first, at most
+ * limit. 0, or -1 with the reason in store_last_error(). */
+int store_each_agent_run(struct store *s, int64_t after_id, int limit, store_agent_run_cb cb,
+                         void *arg);
+
 /* Size and retention. */
 
 struct store_retention {
