@@ -277,3 +277,68 @@ Test(pg_agents, names_that_would_be_sql_are_refused, .init = setup, .fini = tear
 	char got[64];
 	cr_expect_eq(store_test_scalar(hub, "SELECT count(*) FROM runs", got, sizeof got), 1);
 }
+
+/* Agent runs of region with ok_requests > 0 (ok 1) or = 0 (ok 0), per the
+ * hub, or -1. */
+static long
+hub_count(const char *region, int ok)
+{
+	char sql[256], got[64];
+	snprintf(sql, sizeof sql,
+	         "SELECT count(*) FROM agent_runs WHERE region = '%s' AND ok_requests %s 0", region,
+	         ok ? ">" : "=");
+	if (store_test_scalar(hub, sql, got, sizeof got) != 1)
+		return -1;
+	return strtol(got, NULL, 10);
+}
+
+/* `assay agent` end to end: two agents, one cut off from the relay (its
+ * own fault: a closed port), each writing under its region through its own
+ * role; the hub reads both. */
+Test(pg_agents, assay_agent_writes_each_regions_runs_end_to_end, .init = setup, .fini = teardown,
+     .timeout = 180)
+{
+	static const char *const need[] = {"honest-relay", NULL};
+	struct test_world w;
+	test_world_start(&w, "pg-agent", "fixtures/demo.yaml", need, "0.05");
+	struct child agents[2];
+	const char *regions[2] = {"eu", "us"};
+	for (int i = 0; i < 2; i++) {
+		char role[64], as[512], cfg[300];
+		snprintf(role, sizeof role, "agent_%s_%ld", regions[i], (long)getpid());
+		test_pg_url_as(url, role, as, sizeof as);
+		snprintf(cfg, sizeof cfg, "%s/%s.yaml", w.dir, regions[i]);
+		/* us is cut off: its relay address answers nothing */
+		cr_assert_eq(test_write_file(cfg,
+		                             "database: '%s'\ninterval: 1s\ntimeout: 5s\n"
+		                             "time_scale: 0.05\nrelays:\n"
+		                             "  - name: honest-relay\n    base_url: %s\n"
+		                             "    models: [gpt-4o]\n",
+		                             as,
+		                             i == 0 ? fixture_url(&w.world, "honest-relay")
+		                                    : "http://127.0.0.1:1/v1"),
+		             0);
+		char *argv[] = {(char *)test_binary("assay"),
+		                (char *)"agent",
+		                (char *)"--region",
+		                (char *)regions[i],
+		                (char *)"-c",
+		                cfg,
+		                NULL};
+		cr_assert_eq(child_start(&agents[i], argv), 0);
+		char line[256];
+		cr_assert_eq(child_read_line(&agents[i], line, sizeof line, 30000), 0,
+		             "agent %s did not start", regions[i]);
+		cr_expect_not_null(strstr(line, "auditing 1 relay-model"), "%s", line);
+	}
+	long long deadline = test_now_ms() + 90000;
+	while ((hub_count("eu", 1) < 2 || hub_count("us", 0) < 2) && test_now_ms() < deadline)
+		usleep(200000);
+	cr_expect_geq(hub_count("eu", 1), 2, "eu's runs of a reachable relay");
+	cr_expect_geq(hub_count("us", 0), 2, "us's runs of a relay it cannot reach");
+	cr_expect_eq(hub_count("eu", 0), 0, "eu saw failures it should not");
+	cr_expect_eq(hub_count("us", 1), 0, "us reached a closed port");
+	for (int i = 0; i < 2; i++)
+		cr_expect_eq(child_stop(&agents[i], 20000), 0, "agent %s", regions[i]);
+	test_world_stop(&w);
+}
