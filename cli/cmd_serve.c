@@ -45,6 +45,7 @@
 
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "cli/hub.h"
 #include "cli/options.h"
 #include "base/util.h"
 #include "probes/canary.h"
@@ -100,6 +101,7 @@ struct serve {
 	struct monitor *monitor;
 	struct timeline *timeline;
 	struct store *store;
+	struct hub *hub; /* agents' quorum (cli/hub.h), when `quorum:` is set */
 	struct board *board;
 	struct store_retention retention;
 	struct event *retention_ev, *stats_ev;
@@ -1158,6 +1160,12 @@ cmd_serve(int argc, char **argv)
 		snprintf(err, sizeof err, "cannot start the alerts' thread");
 		goto fail;
 	}
+	if (s.config->quorum_need > 0 &&
+	    (s.hub = hub_new(base, s.store, s.config->quorum_need, s.config->quorum_of,
+	                     s.config->interval_us / 1000)) == NULL) {
+		snprintf(err, sizeof err, "cannot start the hub of the agents");
+		goto fail;
+	}
 	web = web_start(s.board, host, port, err, sizeof err);
 	if (web == NULL)
 		goto fail;
@@ -1188,6 +1196,7 @@ fail:
 	fprintf(stderr, "assay serve: %s\n", err);
 out:
 	s.stopping = 1;
+	hub_free(s.hub);
 	web_stop(web);
 	engine_free(engine);
 	/* what the worker was given is scored and kept before the store closes;

@@ -264,3 +264,66 @@ store_each_agent_run(struct store *s, int64_t after_id, int limit, store_agent_r
 	db_finalize(st);
 	return rc == DB_DONE ? 0 : -1;
 }
+
+int64_t
+store_region_outage_open(struct store *s, const char *relay, const char *model, int64_t at_ms,
+                         const char *regions_down, int regions_heard)
+{
+	struct db_stmt *st =
+	    db_prepare(s->db, "INSERT INTO region_outages(relay, model, opened_ms, regions_down,"
+	                      " regions_heard) VALUES ($1, $2, $3, $4, $5) RETURNING id");
+	int64_t id = -1;
+	if (st != NULL) {
+		db_bind_text(st, 1, relay);
+		db_bind_text(st, 2, model);
+		db_bind_int64(st, 3, at_ms);
+		db_bind_text(st, 4, regions_down);
+		db_bind_int64(st, 5, regions_heard);
+		if (db_step(st) == DB_ROW) {
+			id = db_column_int64(st, 0);
+			if (db_step(st) != DB_DONE)
+				id = -1;
+		}
+	}
+	if (id < 0)
+		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
+	db_finalize(st);
+	return id;
+}
+
+int
+store_region_outage_resolve(struct store *s, const char *relay, const char *model, int64_t at_ms)
+{
+	struct db_stmt *st = db_prepare(s->db, "UPDATE region_outages SET resolved_ms = $1"
+	                                       " WHERE relay = $2 AND model = $3"
+	                                       " AND resolved_ms IS NULL");
+	int rc = DB_ERROR;
+	if (st != NULL) {
+		db_bind_int64(st, 1, at_ms);
+		db_bind_text(st, 2, relay);
+		db_bind_text(st, 3, model);
+		rc = db_step(st);
+	}
+	if (rc != DB_DONE)
+		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
+	db_finalize(st);
+	return rc == DB_DONE ? 0 : -1;
+}
+
+int
+store_each_open_region_outage(struct store *s, store_region_outage_cb cb, void *arg)
+{
+	struct db_stmt *st = db_prepare(s->db, "SELECT relay, model, opened_ms FROM region_outages"
+	                                       " WHERE resolved_ms IS NULL ORDER BY id");
+	if (st == NULL) {
+		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
+		return -1;
+	}
+	int rc;
+	while ((rc = db_step(st)) == DB_ROW)
+		cb(text(st, 0), text(st, 1), db_column_int64(st, 2), arg);
+	if (rc != DB_DONE)
+		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
+	db_finalize(st);
+	return rc == DB_DONE ? 0 : -1;
+}

@@ -255,6 +255,19 @@ typedef void (*store_agent_run_cb)(const struct store_agent_run *r, void *arg);
 int store_each_agent_run(struct store *s, int64_t after_id, int limit, store_agent_run_cb cb,
                          void *arg);
 
+/* The hub's quorum outages (scoring/quorum.h): one row per outage of a
+ * relay-model, open until resolved. regions_down: the regions that saw it
+ * down, comma-separated. The row's id, or -1 / 0, or -1 (reason in
+ * store_last_error()). */
+int64_t store_region_outage_open(struct store *s, const char *relay, const char *model,
+                                 int64_t at_ms, const char *regions_down, int regions_heard);
+int store_region_outage_resolve(struct store *s, const char *relay, const char *model,
+                                int64_t at_ms);
+typedef void (*store_region_outage_cb)(const char *relay, const char *model, int64_t opened_ms,
+                                       void *arg);
+/* The outages still open (a hub's restart). 0, or -1. */
+int store_each_open_region_outage(struct store *s, store_region_outage_cb cb, void *arg);
+
 /* Size and retention. */
 
 struct store_retention {

@@ -1,0 +1,28 @@
+/*
+ * hub: `assay serve` as the hub of probe agents in several regions: it
+ * reads what the agents write to the shared store and declares an outage
+ * only when a quorum of regions sees it (cli/hub.c, scoring/quorum.h).
+ */
+#ifndef ASSAY_CLI_HUB_H
+#define ASSAY_CLI_HUB_H
+
+#include <stdint.h>
+
+struct event_base;
+struct store;
+struct hub;
+
+/*
+ * Read the agents' runs in store every few hundred ms on base (the event
+ * loop's thread; store is the loop's own connection); an outage of a
+ * relay-model is declared when need of `of` regions' fresh runs saw no
+ * request succeed (fresh: finished within three interval_ms), written to
+ * store (region_outages) and said on stderr, with each region's latency.
+ * NULL (said) when the arguments are unusable or the open outages cannot
+ * be read back.
+ */
+struct hub *hub_new(struct event_base *base, struct store *store, int need, int of,
+                    int64_t interval_ms);
+void hub_free(struct hub *h);
+
+#endif
