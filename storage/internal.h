@@ -49,7 +49,7 @@ struct store {
 	char last_error[512];   /* why the last save failed (store_last_error) */
 	/* retention's position: next target whose rollups are trimmed */
 	int64_t retention_target;
-	struct db_stmt *retention[16]; /* retention.c's statements, prepared once */
+	struct db_stmt *retention[24]; /* retention.c's statements, prepared once */
 };
 
 /* Run sql; 0, or -1 with the engine's message in err. */

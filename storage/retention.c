@@ -6,7 +6,8 @@
  * order, so finding them never scans; then the expired rollup buckets of
  * the next few targets (bucket numbers are consecutive, so a range of
  * `budget` buckets bounds the rows); then old verdict segments and resolved
- * incidents through their time indexes. The event loop calls it on a timer
+ * incidents through their time indexes; the agents' oldest regional runs
+ * and the hub's resolved outages alike. The event loop calls it on a timer
  * and never waits on a long DELETE.
  */
 #include "storage/internal.h"
@@ -31,7 +32,10 @@ enum {
 	R_DEL_VERDICTS = R_DEL_ERRORS + 3,
 	R_DEL_INCIDENTS,
 	R_DEL_ORIGIN, /* + resolution: 3 slots */
-	R__COUNT = R_DEL_ORIGIN + 3
+	R_DEL_AGENT_OBS = R_DEL_ORIGIN + 3,
+	R_DEL_AGENT_RUNS,
+	R_DEL_OUTAGES,
+	R__COUNT
 };
 
 static const char *
@@ -71,6 +75,14 @@ retention_sql(int slot)
 	    [R_DEL_ORIGIN + 1] = "DELETE FROM rollup_origin WHERE res = 1 AND target = $1 AND"
 	                         " bucket < $2 AND bucket < (SELECT min(bucket) FROM rollup_origin"
 	                         " WHERE res = 1 AND target = $1) + $3",
+	    /* the agents' regional runs live as long as raw runs; the oldest
+	     * first, by id (time order), at most $2 a step */
+	    [R_DEL_AGENT_OBS] = "DELETE FROM agent_observations WHERE agent_run IN (SELECT id FROM"
+	                        " agent_runs WHERE started_ms < $1 ORDER BY id LIMIT $2)",
+	    [R_DEL_AGENT_RUNS] = "DELETE FROM agent_runs WHERE id IN (SELECT id FROM agent_runs"
+	                         " WHERE started_ms < $1 ORDER BY id LIMIT $2)",
+	    [R_DEL_OUTAGES] = "DELETE FROM region_outages WHERE id IN (SELECT id FROM"
+	                      " region_outages WHERE resolved_ms < $1 ORDER BY id LIMIT $2)",
 	    [R_DEL_ORIGIN + 2] = "DELETE FROM rollup_origin WHERE res = 2 AND target = $1 AND"
 	                         " bucket < $2 AND bucket < (SELECT min(bucket) FROM rollup_origin"
 	                         " WHERE res = 2 AND target = $1) + $3",
@@ -186,9 +198,17 @@ store_retention_step(struct store *s, const struct store_retention *r, int64_t n
 	int64_t args[2] = {now_ms - r->day_ms, budget};
 	long d = delete_bound(s, R_DEL_VERDICTS, args, 2);
 	long e = delete_bound(s, R_DEL_INCIDENTS, args, 2);
-	if (d < 0 || e < 0)
+	long o = delete_bound(s, R_DEL_OUTAGES, args, 2);
+	if (d < 0 || e < 0 || o < 0)
 		goto fail;
-	total += d + e;
+	total += d + e + o;
+	/* a run has a few observations: a quarter of the budget in runs */
+	int64_t agent_args[2] = {now_ms - r->raw_ms, budget / 4 > 0 ? budget / 4 : 1};
+	long ao = delete_bound(s, R_DEL_AGENT_OBS, agent_args, 2);
+	long ar = delete_bound(s, R_DEL_AGENT_RUNS, agent_args, 2);
+	if (ao < 0 || ar < 0)
+		goto fail;
+	total += ao + ar;
 	if (db_commit(s->db) != 0)
 		goto fail;
 	return total;

@@ -138,6 +138,24 @@ Test(serve_pg, a_held_lock_delays_runs_and_loses_none, .init = setup, .fini = te
 	cr_expect_geq(stored, shown, "runs shown %ld, stored %ld: runs were lost", shown, stored);
 	cr_expect_eq(child_stop(&serve, 10000), 0);
 	cr_expect_geq(stored_runs(), shown);
+
+	/* the static copy, from the PostgreSQL database alone (read-only) */
+	char out_dir[400], page[500];
+	snprintf(out_dir, sizeof out_dir, "%s/public", env.dir);
+	char *exp[] = {
+	    (char *)test_binary("assay"), (char *)"export", out_dir, (char *)"--db", url, NULL};
+	char *out = NULL, *errs = NULL;
+	cr_expect_eq(run_capture(exp, 60000, &out, &errs), 0, "export from PostgreSQL: %s", errs);
+	snprintf(page, sizeof page, "%s/index.html", out_dir);
+	size_t n = 0;
+	char *html = read_file(page, 1 << 24, &n);
+	cr_expect_not_null(html, "no %s", page);
+	cr_expect(html != NULL && strstr(html, "honest-relay") != NULL,
+	          "the relay is not on the page");
+	cr_expect(html != NULL && strstr(html, "store") != NULL, "the stored title is not kept");
+	free(html);
+	free(out);
+	free(errs);
 }
 
 /* A role that may read but not insert: serve says so at start, not at the

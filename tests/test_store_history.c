@@ -459,3 +459,45 @@ Test(store_history, the_ledger_survives_a_restart, .init = setup, .fini = teardo
 	ledger_free(l);
 	store_close(s);
 }
+
+/* The agents' regional runs are raw data (kept raw_ms), the hub's resolved
+ * outages history (day_ms); an open outage stays. */
+Test(store_history, retention_trims_agents_runs_and_resolved_outages, .init = setup,
+     .fini = teardown)
+{
+	struct store *s = open_store(0);
+	int64_t now = T0 + 10LL * 86400000;
+	for (int i = 0; i < 40; i++) {
+		struct fake f;
+		/* 30 two days old, 10 fresh */
+		fake_init(&f, "r", i < 30 ? now - 2 * 86400000LL + i : now - 1000 + i, 1,
+		          ERR_TIMEOUT, 0);
+		cr_assert_gt(store_agent_save_run(s, "eu", &f.run, &f.a), 0, "%s",
+		             store_last_error(s));
+		fake_release(&f);
+	}
+	cr_assert_gt(store_region_outage_open(s, "r", "gpt-4o", now - 500LL * 86400000, "eu,us", 3),
+	             0);
+	cr_assert_eq(store_region_outage_resolve(s, "r", "gpt-4o", now - 499LL * 86400000), 0);
+	cr_assert_gt(store_region_outage_open(s, "r", "gpt-4o", now - 450LL * 86400000, "eu,us", 3),
+	             0, "an open outage");
+	struct store_retention r;
+	store_retention_default(&r);
+	long n, steps = 0;
+	while ((n = store_retention_step(s, &r, now, 16)) > 0)
+		cr_assert_lt(++steps, 1000, "retention does not converge");
+	cr_expect_eq(n, 0);
+	const char *checks[][2] = {
+	    {"SELECT count(*) FROM agent_runs", "10"},
+	    {"SELECT count(*) FROM agent_observations", "20"},
+	    {"SELECT count(*) FROM region_outages", "1"},
+	    {"SELECT count(*) FROM region_outages WHERE resolved_ms IS NULL", "1"},
+	};
+	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+		char got[256];
+		cr_assert_eq(store_test_scalar(s, checks[i][0], got, sizeof got), 1, "%s: %s",
+		             checks[i][0], got);
+		cr_expect_str_eq(got, checks[i][1], "%s", checks[i][0]);
+	}
+	store_close(s);
+}
