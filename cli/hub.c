@@ -6,8 +6,9 @@
  * A poll reads at most HUB_BATCH runs past the last id read; a store that
  * cannot be read or written is said and tried again at the next poll (a
  * change the store did not take is not made: quorum keeps the old state).
- * Runs an agent wrote before the hub started are read too, from the first:
- * the latest of each region is what counts, and only while fresh.
+ * At start the hub reads from the first run of the freshness window (the
+ * ones before it could not count), so a restart does not read a day of
+ * raw rows.
  */
 #include "cli/hub.h"
 
@@ -144,7 +145,15 @@ hub_new(struct event_base *base, struct store *store, int need, int of, int64_t 
 		quorum_free(q);
 		return NULL;
 	}
+	int64_t after_id = 0;
+	if (store_agent_runs_since(store, wall_ms() - 3 * interval_ms, &after_id) != 0) {
+		fprintf(stderr, "assay hub: cannot read the agents' runs (%s)\n",
+		        store_last_error(store));
+		quorum_free(q);
+		return NULL;
+	}
 	struct hub *h = xcalloc(1, sizeof *h);
+	h->after_id = after_id;
 	h->store = store;
 	h->quorum = q;
 	h->need = need;

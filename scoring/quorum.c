@@ -25,8 +25,24 @@ struct quorum {
 	int64_t fresh_ms;
 	struct qtarget **targets;
 	size_t n_targets, cap;
+	/* open addressing over targets by relay and model: indexes + 1, 0
+	 * empty; twice the bound, so it never fills */
+	uint32_t *slots;
+	size_t n_slots;
 	long dropped;
 };
+
+static uint64_t
+hash(const char *relay, const char *model)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	for (const char *p = relay; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL; /* between the two names */
+	for (const char *p = model; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h;
+}
 
 struct quorum *
 quorum_new(int need, int of, int64_t fresh_ms)
@@ -34,6 +50,8 @@ quorum_new(int need, int of, int64_t fresh_ms)
 	if (need < 1 || of < need || of > QUORUM_REGIONS_MAX || fresh_ms <= 0)
 		return NULL;
 	struct quorum *q = xcalloc(1, sizeof *q);
+	q->n_slots = 2 * QUORUM_TARGETS_MAX;
+	q->slots = xcalloc(q->n_slots, sizeof *q->slots);
 	q->need = need;
 	q->of = of;
 	q->fresh_ms = fresh_ms;
@@ -51,6 +69,7 @@ quorum_free(struct quorum *q)
 		free(q->targets[i]);
 	}
 	free(q->targets);
+	free(q->slots);
 	free(q);
 }
 
@@ -58,10 +77,12 @@ quorum_free(struct quorum *q)
 static struct qtarget *
 target(struct quorum *q, const char *relay, const char *model, int create)
 {
-	for (size_t i = 0; i < q->n_targets; i++)
-		if (strcmp(q->targets[i]->relay, relay) == 0 &&
-		    strcmp(q->targets[i]->model, model) == 0)
-			return q->targets[i];
+	size_t at = (size_t)(hash(relay, model) % q->n_slots);
+	for (; q->slots[at] != 0; at = (at + 1) % q->n_slots) {
+		struct qtarget *t = q->targets[q->slots[at] - 1];
+		if (strcmp(t->relay, relay) == 0 && strcmp(t->model, model) == 0)
+			return t;
+	}
 	if (!create || q->n_targets == QUORUM_TARGETS_MAX)
 		return NULL;
 	if (q->n_targets == q->cap) {
@@ -72,6 +93,7 @@ target(struct quorum *q, const char *relay, const char *model, int create)
 	t->relay = xstrdup(relay);
 	t->model = xstrdup(model);
 	q->targets[q->n_targets++] = t;
+	q->slots[at] = (uint32_t)q->n_targets;
 	return t;
 }
 

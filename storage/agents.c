@@ -327,3 +327,33 @@ store_each_open_region_outage(struct store *s, store_region_outage_cb cb, void *
 	db_finalize(st);
 	return rc == DB_DONE ? 0 : -1;
 }
+
+int
+store_agent_runs_since(struct store *s, int64_t since_ms, int64_t *after_id)
+{
+	*after_id = 0;
+	struct db_stmt *st =
+	    db_prepare(s->db, "SELECT min(id) FROM agent_runs WHERE started_ms >= $1");
+	if (st == NULL) {
+		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
+		return -1;
+	}
+	db_bind_int64(st, 1, since_ms);
+	int rc = db_step(st);
+	if (rc == DB_ROW) {
+		if (db_column_null(st, 0)) {
+			db_finalize(st);
+			/* nothing that recent: start after the newest */
+			st = db_prepare(s->db, "SELECT coalesce(max(id), 0) FROM agent_runs");
+			rc = st ? db_step(st) : DB_ERROR;
+			if (rc == DB_ROW)
+				*after_id = db_column_int64(st, 0);
+		} else {
+			*after_id = db_column_int64(st, 0) - 1;
+		}
+	}
+	if (rc != DB_ROW)
+		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
+	db_finalize(st);
+	return rc == DB_ROW ? 0 : -1;
+}

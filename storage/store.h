@@ -254,6 +254,10 @@ typedef void (*store_agent_run_cb)(const struct store_agent_run *r, void *arg);
  * limit. 0, or -1 with the reason in store_last_error(). */
 int store_each_agent_run(struct store *s, int64_t after_id, int limit, store_agent_run_cb cb,
                          void *arg);
+/* Where a hub starting at now begins reading: *after_id is the id before
+ * the first run started at or after since_ms (or the newest, when none
+ * is that recent). 0, or -1. */
+int store_agent_runs_since(struct store *s, int64_t since_ms, int64_t *after_id);
 
 /* The hub's quorum outages (scoring/quorum.h): one row per outage of a
  * relay-model, open until resolved. regions_down: the regions that saw it

@@ -4,6 +4,7 @@
  * declares nor ends one; a change the store refuses is not made.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "scoring/quorum.h"
@@ -120,4 +121,36 @@ Test(quorum, refuses_a_rule_that_cannot_hold)
 	cr_expect_null(quorum_new(3, 2, MIN));
 	cr_expect_null(quorum_new(1, QUORUM_REGIONS_MAX + 1, MIN));
 	cr_expect_null(quorum_new(1, 1, 0));
+}
+
+static int
+count_cb(const struct quorum_view *v, void *arg)
+{
+	(void)v;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Many relay-models are told apart (the hub's table), and what is beyond
+ * the bound is counted, not kept. */
+Test(quorum, many_relay_models_are_told_apart)
+{
+	struct quorum *q = quorum_new(2, 3, 3 * MIN);
+	static const char *const regions[] = {"eu", "us", "ap"};
+	char relay[32];
+	for (int i = 0; i < 20000; i++) {
+		snprintf(relay, sizeof relay, "relay-%d", i);
+		for (int r = 0; r < 3; r++)
+			quorum_observe(q, regions[r], relay, i % 2 ? "gpt-4o" : "claude", MIN,
+			               i % 7 == 0 && r < 2, "none", 100);
+	}
+	int declared = 0;
+	quorum_evaluate(q, MIN + 1000, count_cb, &declared);
+	cr_expect_eq(declared, (20000 + 6) / 7);
+	struct quorum_view v;
+	cr_assert_eq(quorum_view(q, "relay-14", "claude", MIN + 1000, &v), 1);
+	cr_expect_eq(v.down, 2);
+	cr_expect_eq(quorum_view(q, "relay-14", "gpt-4o", MIN + 1000, &v), 0, "a pair never seen");
+	cr_expect_eq(quorum_dropped(q), 0);
+	quorum_free(q);
 }
