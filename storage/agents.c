@@ -144,14 +144,22 @@ store_agent_save_run(struct store *s, const char *region, const struct audit_run
 		return -1;
 	}
 	int64_t id = -1;
-	struct db_stmt *obs = NULL;
-	struct db_stmt *st = db_prepare(
-	    s->db, "INSERT INTO agent_runs(region, relay, model, api, started_ms, finished_ms,"
-	           " verdict, requests, ok_requests, error_class, ttft_ms, tokens_per_s,"
-	           " tokens_spent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-	           " RETURNING id");
-	if (st == NULL)
-		goto fail;
+	/* prepared once per connection: an agent far from the database pays a
+	 * round trip per statement, not three */
+	static const char *const sql[2] = {
+	    "INSERT INTO agent_runs(region, relay, model, api, started_ms, finished_ms, verdict,"
+	    " requests, ok_requests, error_class, ttft_ms, tokens_per_s, tokens_spent)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+	    "INSERT INTO agent_observations(agent_run, region, probe, sample, started_ms,"
+	    " http_status, error_class, error_detail, ttft_us, total_us, prompt_tokens,"
+	    " completion_tokens, model_reported, finish_reason)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+	};
+	for (int i = 0; i < 2; i++)
+		if (s->agent[i] == NULL && (s->agent[i] = db_prepare(s->db, sql[i])) == NULL)
+			goto fail;
+	struct db_stmt *st = s->agent[0], *obs = s->agent[1];
+	db_reset(st);
 	db_bind_text(st, 1, region);
 	db_bind_text(st, 2, run->target.relay);
 	db_bind_text(st, 3, run->target.model);
@@ -176,13 +184,7 @@ store_agent_save_run(struct store *s, const char *region, const struct audit_run
 	id = db_column_int64(st, 0);
 	if (db_step(st) != DB_DONE)
 		goto fail;
-	obs = db_prepare(s->db, "INSERT INTO agent_observations(agent_run, region, probe, sample,"
-	                        " started_ms, http_status, error_class, error_detail, ttft_us,"
-	                        " total_us, prompt_tokens, completion_tokens, model_reported,"
-	                        " finish_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-	                        " $11, $12, $13, $14)");
-	if (obs == NULL)
-		goto fail;
+	db_reset(st);
 	for (size_t i = 0; i < run->n_items; i++) {
 		const struct observation *o = run->items[i].obs;
 		if (o == NULL)
@@ -205,8 +207,7 @@ store_agent_save_run(struct store *s, const char *region, const struct audit_run
 		if (db_step(obs) != DB_DONE)
 			goto fail;
 	}
-	db_finalize(obs);
-	db_finalize(st);
+	db_reset(obs);
 	if (db_commit(s->db) != 0) {
 		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
 		db_rollback(s->db);
@@ -215,8 +216,9 @@ store_agent_save_run(struct store *s, const char *region, const struct audit_run
 	return id;
 fail:
 	snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
-	db_finalize(obs);
-	db_finalize(st);
+	for (int i = 0; i < 2; i++)
+		if (s->agent[i] != NULL)
+			db_reset(s->agent[i]);
 	db_rollback(s->db);
 	return -1;
 }

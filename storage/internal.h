@@ -50,6 +50,7 @@ struct store {
 	/* retention's position: next target whose rollups are trimmed */
 	int64_t retention_target;
 	struct db_stmt *retention[24]; /* retention.c's statements, prepared once */
+	struct db_stmt *agent[2];      /* agents.c's run and observation inserts */
 };
 
 /* Run sql; 0, or -1 with the engine's message in err. */

@@ -745,6 +745,8 @@ store_close(struct store *s)
 		db_finalize(s->stmt[i]);
 	for (size_t i = 0; i < sizeof s->retention / sizeof s->retention[0]; i++)
 		db_finalize(s->retention[i]);
+	for (size_t i = 0; i < sizeof s->agent / sizeof s->agent[0]; i++)
+		db_finalize(s->agent[i]);
 	for (size_t i = 0; i < s->n_targets; i++) {
 		struct stored_target *t = s->targets[i];
 		free(t->relay);
