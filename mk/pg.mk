@@ -6,3 +6,12 @@ PG_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_*_pg.c t
 $(PG_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/helpers.o \
     $(BUILD)/tests/pg_helpers.o $(BUILD)/libassay.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion
+
+# The shared store at scale (bench/store_scale.c, bench/store.sh): agents'
+# writes on PostgreSQL (a private cluster, as the tests start one) and on
+# SQLite, the hub's fold, retention. `make bench` runs it.
+STORE_SCALE := $(BUILD)/bench/store-scale
+$(STORE_SCALE): $(BUILD)/bench/store_scale.o $(BUILD)/tests/pg_helpers.o $(BUILD)/libassay.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+bench: $(STORE_SCALE)
