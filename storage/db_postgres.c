@@ -11,10 +11,12 @@
  *
  * Statements are server-side prepared (PQprepare, once per connection; the
  * number of parameters from PQdescribePrepared); parameters go as text,
- * blobs as binary; rows come back as text, the whole result at once (the
- * store's queries are bounded by their LIMITs and windows). The connection
+ * blobs as binary; rows come back as text, one at a time (single-row mode:
+ * see struct pg_stmt). The connection
  * is blocking: every call waits for the server, bounded by connect_timeout
- * and tcp_user_timeout below, and by lock_timeout for locks (db_set_busy_ms).
+ * (10 s) and tcp_user_timeout (10 s) below, and by lock_timeout for locks
+ * (db_set_busy_ms): a database that stops answering stalls the caller (the
+ * event loop) up to 10 s a try, said, and the run waits in its queue.
  *
  * States of a connection: ok -> lost (the server went away: a call failed
  * with CONNECTION_BAD) -> ok again when db_begin, db_exec or a step outside
@@ -31,6 +33,8 @@
 #include "base/util.h"
 #include "storage/db.h"
 
+struct pg_stmt;
+
 struct pg_db {
 	struct db base;
 	PGconn *conn;
@@ -39,8 +43,20 @@ struct pg_db {
 	int in_transaction;
 	unsigned generation; /* sessions so far: a reconnect starts a new one */
 	unsigned next_name;
+	struct pg_stmt *streaming; /* whose rows are coming over the wire now */
 	char error[512];
 };
+
+/*
+ * A statement's rows. Rows are streamed one at a time (libpq's single-row
+ * mode), so a query of millions of rows (a hub's start-up) never sits in
+ * memory whole. A connection carries one streaming query at a time: when
+ * another statement needs it (an interleaved read, like store_each_bucket's
+ * merge of three queries, or any write), the rest of the streaming one is
+ * read ahead into its buffer first (quiesce), and it goes on from there.
+ *   idle -> streaming -> done; streaming -> buffered (read ahead) -> done
+ */
+enum pg_state { PG_IDLE, PG_STREAMING, PG_BUFFERED, PG_DONE };
 
 struct pg_stmt {
 	struct db_stmt base;
@@ -51,10 +67,15 @@ struct pg_stmt {
 	char *values[DB_MAX_PARAMS];
 	int lengths[DB_MAX_PARAMS];
 	int formats[DB_MAX_PARAMS];
-	PGresult *result;
-	int row, rows;
+	enum pg_state state;
+	int failed;    /* the statement ended in an error (done) */
+	PGresult *row; /* the current row (a one-row result), or NULL */
+	PGresult **ahead;
+	size_t n_ahead, at_ahead, cap_ahead;
 	long changes;
 };
+
+static void quiesce(struct pg_db *d);
 
 static struct pg_db *
 pdb(const struct db *db)
@@ -160,7 +181,7 @@ pg_open(const char *address, const char *password, int readonly, char *err, size
 	int n = 0;
 	keys[n] = "dbname", values[n++] = address;
 	keys[n] = "connect_timeout", values[n++] = "10";
-	keys[n] = "tcp_user_timeout", values[n++] = "30000";
+	keys[n] = "tcp_user_timeout", values[n++] = "10000";
 	keys[n] = "keepalives_idle", values[n++] = "30";
 	keys[n] = "application_name", values[n++] = "assay";
 	if (password != NULL && *password != '\0')
@@ -200,6 +221,7 @@ static void
 pg_set_busy_ms(struct db *db, int ms)
 {
 	struct pg_db *d = pdb(db);
+	quiesce(d);
 	d->busy_ms = ms;
 	char sql[64];
 	snprintf(sql, sizeof sql, "SET lock_timeout = %d", ms);
@@ -210,6 +232,7 @@ static int
 pg_exec(struct db *db, const char *sql)
 {
 	struct pg_db *d = pdb(db);
+	quiesce(d);
 	if (connection_ok(d) != 0)
 		return -1;
 	PGresult *r = PQexec(d->conn, sql);
@@ -245,9 +268,64 @@ static void
 pg_rollback(struct db *db)
 {
 	struct pg_db *d = pdb(db);
+	quiesce(d);
 	if (PQstatus(d->conn) == CONNECTION_OK)
 		PQclear(PQexec(d->conn, "ROLLBACK")); /* keeps the first error */
 	d->in_transaction = 0;
+}
+
+/* Drain the results of the query on the wire (an error kept), to NULL. */
+static void
+drain(struct pg_db *d)
+{
+	PGresult *r;
+	while ((r = PQgetResult(d->conn)) != NULL)
+		PQclear(r);
+}
+
+/* The next result of s's streaming query: a row (returned, owned by the
+ * caller), or NULL at its end, with s done (failed on an error). */
+static PGresult *
+next_row(struct pg_stmt *s)
+{
+	struct pg_db *d = (struct pg_db *)s->base.db;
+	PGresult *r = PQgetResult(d->conn);
+	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (r != NULL && st == PGRES_SINGLE_TUPLE)
+		return r;
+	if (r != NULL && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)) {
+		const char *n = PQcmdTuples(r);
+		s->changes = n && *n ? strtol(n, NULL, 10) : 0;
+	} else {
+		s->failed = 1;
+		keep_error(d, r ? PQresultErrorMessage(r) : PQerrorMessage(d->conn));
+		if (PQstatus(d->conn) != CONNECTION_OK)
+			keep_error(d, PQerrorMessage(d->conn));
+	}
+	PQclear(r);
+	drain(d);
+	s->state = PG_DONE;
+	d->streaming = NULL;
+	return NULL;
+}
+
+/* Another statement needs the connection: the rows still coming to the
+ * streaming one are read ahead into its buffer. */
+static void
+quiesce(struct pg_db *d)
+{
+	struct pg_stmt *s = d->streaming;
+	if (s == NULL)
+		return;
+	PGresult *r;
+	while ((r = next_row(s)) != NULL) {
+		if (s->n_ahead == s->cap_ahead) {
+			s->cap_ahead = s->cap_ahead ? 2 * s->cap_ahead : 64;
+			s->ahead = xrealloc(s->ahead, s->cap_ahead * sizeof *s->ahead);
+		}
+		s->ahead[s->n_ahead++] = r;
+	}
+	s->state = PG_BUFFERED; /* next_row made it done: its rows are ahead */
 }
 
 /* Prepare st in the current session: 0, or -1 with the reason kept. */
@@ -255,6 +333,7 @@ static int
 prepare_now(struct pg_stmt *s)
 {
 	struct pg_db *d = pdb(s->base.db);
+	quiesce(d);
 	snprintf(s->name, sizeof s->name, "assay_%u", ++d->next_name);
 	PGresult *r = PQprepare(d->conn, s->name, s->sql, 0, NULL);
 	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
@@ -308,13 +387,31 @@ clear_values(struct pg_stmt *s)
 	}
 }
 
+/* Forget s's rows: an unfinished query on the wire is read to its end. */
+static void
+forget_rows(struct pg_stmt *s)
+{
+	struct pg_db *d = pdb(s->base.db);
+	if (d->streaming == s) {
+		PGresult *r;
+		while ((r = next_row(s)) != NULL)
+			PQclear(r);
+	}
+	PQclear(s->row);
+	s->row = NULL;
+	for (size_t i = s->at_ahead; i < s->n_ahead; i++)
+		PQclear(s->ahead[i]);
+	s->n_ahead = s->at_ahead = 0;
+	s->state = PG_IDLE;
+	s->failed = 0;
+	s->changes = 0;
+}
+
 static void
 pg_reset(struct db_stmt *st)
 {
 	struct pg_stmt *s = pst(st);
-	PQclear(s->result);
-	s->result = NULL;
-	s->row = s->rows = 0;
+	forget_rows(s);
 	clear_values(s);
 }
 
@@ -324,6 +421,8 @@ pg_finalize(struct db_stmt *st)
 	struct pg_stmt *s = pst(st);
 	struct pg_db *d = pdb(st->db);
 	pg_reset(st);
+	free(s->ahead);
+	quiesce(d);
 	/* inside a failed transaction DEALLOCATE would fail too: the statement
 	 * then goes with the session (rare: a failed save, then retried) */
 	if (s->generation == d->generation && PQstatus(d->conn) == CONNECTION_OK &&
@@ -387,34 +486,38 @@ pg_step(struct db_stmt *st)
 {
 	struct pg_stmt *s = pst(st);
 	struct pg_db *d = pdb(st->db);
-	if (s->result == NULL) {
+	PQclear(s->row);
+	s->row = NULL;
+	if (s->state == PG_IDLE) {
+		quiesce(d);
 		if (connection_ok(d) != 0)
 			return DB_ERROR;
 		if (s->generation != d->generation && prepare_now(s) != 0)
 			return DB_ERROR;
-		s->result =
-		    PQexecPrepared(d->conn, s->name, s->nparams, (const char *const *)s->values,
-		                   s->lengths, s->formats, 0);
-		ExecStatusType rc = PQresultStatus(s->result);
-		if (rc != PGRES_COMMAND_OK && rc != PGRES_TUPLES_OK) {
-			keep_error(d, PQresultErrorMessage(s->result));
-			if (PQstatus(d->conn) != CONNECTION_OK)
-				keep_error(d, PQerrorMessage(d->conn));
-			PQclear(s->result);
-			s->result = NULL;
+		if (!PQsendQueryPrepared(d->conn, s->name, s->nparams,
+		                         (const char *const *)s->values, s->lengths, s->formats,
+		                         0)) {
+			keep_error(d, PQerrorMessage(d->conn));
+			s->state = PG_DONE;
+			s->failed = 1;
 			return DB_ERROR;
 		}
-		const char *n = PQcmdTuples(s->result);
-		s->changes = n && *n ? strtol(n, NULL, 10) : 0;
-		s->rows = rc == PGRES_TUPLES_OK ? PQntuples(s->result) : 0;
-		s->row = -1;
+		PQsetSingleRowMode(d->conn);
+		s->state = PG_STREAMING;
+		d->streaming = s;
 	}
-	if (s->row + 1 < s->rows) {
-		s->row++;
-		return DB_ROW;
+	if (s->state == PG_STREAMING) {
+		s->row = next_row(s);
+		if (s->row != NULL)
+			return DB_ROW;
+	} else if (s->state == PG_BUFFERED) {
+		if (s->at_ahead < s->n_ahead) {
+			s->row = s->ahead[s->at_ahead++];
+			return DB_ROW;
+		}
+		s->state = PG_DONE;
 	}
-	s->row = s->rows;
-	return DB_DONE;
+	return s->failed ? DB_ERROR : DB_DONE;
 }
 
 static long
@@ -428,10 +531,10 @@ static const char *
 value(struct db_stmt *st, int i)
 {
 	struct pg_stmt *s = pst(st);
-	if (s->result == NULL || s->row < 0 || s->row >= s->rows || i >= PQnfields(s->result) ||
-	    PQgetisnull(s->result, s->row, i))
+	if (s->row == NULL || PQntuples(s->row) < 1 || i >= PQnfields(s->row) ||
+	    PQgetisnull(s->row, 0, i))
 		return NULL;
-	return PQgetvalue(s->result, s->row, i);
+	return PQgetvalue(s->row, 0, i);
 }
 
 static int

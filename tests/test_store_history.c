@@ -501,3 +501,30 @@ Test(store_history, retention_trims_agents_runs_and_resolved_outages, .init = se
 	}
 	store_close(s);
 }
+
+static void
+count_bucket_cb(const struct store_bucket *b, void *arg)
+{
+	struct collected *c = arg;
+	/* each bucket's error classes are its own: every other minute failed */
+	long minute = (long)((b->start_ms - T0) / 60000);
+	cr_expect_eq(b->errors[ERR_TIMEOUT], minute % 2 ? 1 : 0, "minute %ld", minute);
+	c->n++;
+	c->errors[ERR_TIMEOUT] += b->errors[ERR_TIMEOUT];
+}
+
+/* Hundreds of buckets, their error rows merged in order (on PostgreSQL the
+ * three queries share one connection: the rows of one are read ahead while
+ * another streams). */
+Test(store_history, many_buckets_merge_their_error_classes, .init = setup, .fini = teardown)
+{
+	struct store *s = open_store(0);
+	for (int i = 0; i < 600; i++)
+		cr_assert_gt(
+		    save(s, "r", T0 + i * 60000LL + 5, i % 2 ? 1 : 2, ERR_TIMEOUT, 0, NULL), 0);
+	struct collected c = {0};
+	cr_assert_eq(store_each_bucket(s, STORE_MINUTE, T0, count_bucket_cb, &c), 0);
+	cr_expect_eq(c.n, 600);
+	cr_expect_eq(c.errors[ERR_TIMEOUT], 300);
+	store_close(s);
+}
