@@ -1161,7 +1161,7 @@ cmd_serve(int argc, char **argv)
 		goto fail;
 	}
 	if (s.config->quorum_need > 0 &&
-	    (s.hub = hub_new(base, s.store, s.config->quorum_need, s.config->quorum_of,
+	    (s.hub = hub_new(base, s.store, s.board, s.config->quorum_need, s.config->quorum_of,
 	                     s.config->interval_us / 1000)) == NULL) {
 		snprintf(err, sizeof err, "cannot start the hub of the agents");
 		goto fail;

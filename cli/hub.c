@@ -19,12 +19,23 @@
 
 #include "base/util.h"
 #include "scoring/quorum.h"
+#include "scoring/timeline.h"
 #include "storage/store.h"
+#include "web/board.h"
 
 #define HUB_BATCH 5000
 
+/* An outage declared and not over: what the board shows of it. */
+struct open_outage {
+	char *relay, *model;
+	int64_t id, opened_ms;
+};
+
 struct hub {
 	struct store *store;
+	struct board *board;
+	struct open_outage *open;
+	size_t n_open;
 	struct quorum *quorum;
 	struct event *poll_ev;
 	int64_t poll_ms;
@@ -70,19 +81,76 @@ describe(const struct quorum_view *v, char *down, size_t dn, char *out, size_t n
 	}
 }
 
+/* The most frequent failure among v's fresh regions that are down. */
+static const char *
+main_cause(const struct quorum_view *v)
+{
+	const char *best = "";
+	int best_n = 0;
+	for (size_t i = 0; i < v->n_regions; i++) {
+		const struct quorum_region *r = &v->regions[i];
+		if (!r->fresh || !r->down)
+			continue;
+		int n = 0;
+		for (size_t k = 0; k < v->n_regions; k++)
+			n += v->regions[k].fresh && v->regions[k].down &&
+			     strcmp(v->regions[k].error_class, r->error_class) == 0;
+		if (n > best_n) {
+			best = r->error_class;
+			best_n = n;
+		}
+	}
+	return best;
+}
+
+/* The board's incident of an outage: an id of its own (negative: not a
+ * row of the incidents table), the regions' states as its detail. */
+static void
+show(struct hub *h, const struct quorum_view *v, const struct open_outage *o, int64_t resolved_ms,
+     const char *regions)
+{
+	if (h->board == NULL)
+		return;
+	char detail[1200];
+	snprintf(detail, sizeof detail, "quorum of regions: down in %d of %d heard (%s)", v->down,
+	         v->heard, regions);
+	struct timeline_incident inc = {
+	    .id = -o->id,
+	    .relay = v->relay,
+	    .model = v->model,
+	    .kind = "outage",
+	    .opened_ms = o->opened_ms,
+	    .resolved_ms = resolved_ms,
+	    .cause = main_cause(v),
+	    .detail = detail,
+	    .failed_runs = v->down,
+	};
+	board_incident(h->board, &inc);
+}
+
+static struct open_outage *
+find_open(struct hub *h, const char *relay, const char *model)
+{
+	for (size_t i = 0; i < h->n_open; i++)
+		if (strcmp(h->open[i].relay, relay) == 0 && strcmp(h->open[i].model, model) == 0)
+			return &h->open[i];
+	return NULL;
+}
+
 static int
 change_cb(const struct quorum_view *v, void *arg)
 {
 	struct hub *h = arg;
 	char down[256], regions[1024];
 	describe(v, down, sizeof down, regions, sizeof regions);
-	int64_t now = wall_ms();
-	int rc =
-	    v->declared
-	        ? (store_region_outage_open(h->store, v->relay, v->model, now, down, v->heard) > 0
-	               ? 0
-	               : -1)
-	        : store_region_outage_resolve(h->store, v->relay, v->model, now);
+	int64_t now = wall_ms(), id = 0;
+	int rc;
+	if (v->declared) {
+		id = store_region_outage_open(h->store, v->relay, v->model, now, down, v->heard);
+		rc = id > 0 ? 0 : -1;
+	} else {
+		rc = store_region_outage_resolve(h->store, v->relay, v->model, now);
+	}
 	if (rc != 0) {
 		fprintf(stderr,
 		        "assay hub: %s %s: cannot write the outage's %s (%s): tried again at the "
@@ -91,14 +159,26 @@ change_cb(const struct quorum_view *v, void *arg)
 		        store_last_error(h->store));
 		return -1;
 	}
-	if (v->declared)
+	if (v->declared) {
 		fprintf(stderr,
 		        "assay hub: %s %s: outage declared: down in %d of %d regions (%s)\n",
 		        v->relay, v->model, v->down, h->of, regions);
-	else
+		h->open = xrealloc(h->open, (h->n_open + 1) * sizeof *h->open);
+		struct open_outage *o = &h->open[h->n_open++];
+		*o = (struct open_outage){xstrdup(v->relay), xstrdup(v->model), id, now};
+		show(h, v, o, 0, regions);
+	} else {
 		fprintf(stderr,
 		        "assay hub: %s %s: outage over: down in %d of %d regions heard (%s)\n",
 		        v->relay, v->model, v->down, v->heard, regions);
+		struct open_outage *o = find_open(h, v->relay, v->model);
+		if (o != NULL) {
+			show(h, v, o, now, regions);
+			free(o->relay);
+			free(o->model);
+			*o = h->open[--h->n_open];
+		}
+	}
 	return 0;
 }
 
@@ -125,39 +205,37 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-restore_cb(const char *relay, const char *model, int64_t opened_ms, void *arg)
+restore_cb(int64_t id, const char *relay, const char *model, int64_t opened_ms, void *arg)
 {
-	(void)opened_ms;
-	quorum_restore_declared(arg, relay, model);
+	struct hub *h = arg;
+	quorum_restore_declared(h->quorum, relay, model);
+	h->open = xrealloc(h->open, (h->n_open + 1) * sizeof *h->open);
+	h->open[h->n_open++] = (struct open_outage){xstrdup(relay), xstrdup(model), id, opened_ms};
 }
 
 struct hub *
-hub_new(struct event_base *base, struct store *store, int need, int of, int64_t interval_ms)
+hub_new(struct event_base *base, struct store *store, struct board *board, int need, int of,
+        int64_t interval_ms)
 {
 	struct quorum *q = quorum_new(need, of, 3 * interval_ms);
 	if (q == NULL) {
 		fprintf(stderr, "assay hub: unusable quorum %d of %d\n", need, of);
 		return NULL;
 	}
-	if (store_each_open_region_outage(store, restore_cb, q) != 0) {
-		fprintf(stderr, "assay hub: cannot read the open outages back (%s)\n",
-		        store_last_error(store));
-		quorum_free(q);
-		return NULL;
-	}
-	int64_t after_id = 0;
-	if (store_agent_runs_since(store, wall_ms() - 3 * interval_ms, &after_id) != 0) {
-		fprintf(stderr, "assay hub: cannot read the agents' runs (%s)\n",
-		        store_last_error(store));
-		quorum_free(q);
-		return NULL;
-	}
 	struct hub *h = xcalloc(1, sizeof *h);
-	h->after_id = after_id;
 	h->store = store;
+	h->board = board;
 	h->quorum = q;
 	h->need = need;
 	h->of = of;
+	if (store_each_open_region_outage(store, restore_cb, h) != 0 ||
+	    store_agent_runs_since(store, wall_ms() - 3 * interval_ms, &h->after_id) != 0) {
+		fprintf(stderr,
+		        "assay hub: cannot read the agents' runs or open outages back (%s)\n",
+		        store_last_error(store));
+		hub_free(h);
+		return NULL;
+	}
 	/* a few looks an interval: an outage is declared soon after the runs
 	 * that show it are written */
 	h->poll_ms = interval_ms / 8;
@@ -179,5 +257,10 @@ hub_free(struct hub *h)
 	if (h->poll_ev)
 		event_free(h->poll_ev);
 	quorum_free(h->quorum);
+	for (size_t i = 0; i < h->n_open; i++) {
+		free(h->open[i].relay);
+		free(h->open[i].model);
+	}
+	free(h->open);
 	free(h);
 }

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+struct board;
 struct event_base;
 struct store;
 struct hub;
@@ -17,12 +18,13 @@ struct hub;
  * loop's thread; store is the loop's own connection); an outage of a
  * relay-model is declared when need of `of` regions' fresh runs saw no
  * request succeed (fresh: finished within three interval_ms), written to
- * store (region_outages) and said on stderr, with each region's latency.
- * NULL (said) when the arguments are unusable or the open outages cannot
- * be read back.
+ * store (region_outages), said on stderr and shown on board (when not
+ * NULL) as an outage incident of the relay-model whose detail names each
+ * region's state and latency. NULL (said) when the arguments are unusable
+ * or the open outages cannot be read back.
  */
-struct hub *hub_new(struct event_base *base, struct store *store, int need, int of,
-                    int64_t interval_ms);
+struct hub *hub_new(struct event_base *base, struct store *store, struct board *board, int need,
+                    int of, int64_t interval_ms);
 void hub_free(struct hub *h);
 
 #endif

@@ -315,15 +315,16 @@ store_region_outage_resolve(struct store *s, const char *relay, const char *mode
 int
 store_each_open_region_outage(struct store *s, store_region_outage_cb cb, void *arg)
 {
-	struct db_stmt *st = db_prepare(s->db, "SELECT relay, model, opened_ms FROM region_outages"
-	                                       " WHERE resolved_ms IS NULL ORDER BY id");
+	struct db_stmt *st =
+	    db_prepare(s->db, "SELECT id, relay, model, opened_ms FROM region_outages"
+	                      " WHERE resolved_ms IS NULL ORDER BY id");
 	if (st == NULL) {
 		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
 		return -1;
 	}
 	int rc;
 	while ((rc = db_step(st)) == DB_ROW)
-		cb(text(st, 0), text(st, 1), db_column_int64(st, 2), arg);
+		cb(db_column_int64(st, 0), text(st, 1), text(st, 2), db_column_int64(st, 3), arg);
 	if (rc != DB_DONE)
 		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
 	db_finalize(st);

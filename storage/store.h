@@ -267,8 +267,8 @@ int64_t store_region_outage_open(struct store *s, const char *relay, const char 
                                  int64_t at_ms, const char *regions_down, int regions_heard);
 int store_region_outage_resolve(struct store *s, const char *relay, const char *model,
                                 int64_t at_ms);
-typedef void (*store_region_outage_cb)(const char *relay, const char *model, int64_t opened_ms,
-                                       void *arg);
+typedef void (*store_region_outage_cb)(int64_t id, const char *relay, const char *model,
+                                       int64_t opened_ms, void *arg);
 /* The outages still open (a hub's restart). 0, or -1. */
 int store_each_open_region_outage(struct store *s, store_region_outage_cb cb, void *arg);
 

@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 
 static const char *const regions[3] = {"eu", "us", "ap"};
 static const char *const need[] = {"honest-relay", NULL};
-static char url[512], dir[256];
+static char url[512], dir[256], hub_base[300];
 static struct fixture world;
 static int world_up;
 static struct child hub, agents[3];
@@ -85,7 +86,7 @@ teardown(void)
 static void
 start_hub(void)
 {
-	char cfg[400], base[300], err[512];
+	char cfg[400], err[512];
 	snprintf(cfg, sizeof cfg, "%s/hub.yaml", dir);
 	cr_assert_eq(test_write_file(cfg,
 	                             "title: hub\nlisten: 127.0.0.1:0\ndatabase: '%s'\n"
@@ -96,7 +97,8 @@ start_hub(void)
 	                             url, INTERVAL_MS / 1000, fixture_url(&world, "honest-relay")),
 	             0);
 	char *argv[] = {(char *)test_binary("assay"), (char *)"serve", (char *)"-c", cfg, NULL};
-	cr_assert_eq(serve_start(&hub, argv, base, sizeof base), 0, "the hub did not start");
+	cr_assert_eq(serve_start(&hub, argv, hub_base, sizeof hub_base), 0,
+	             "the hub did not start");
 	hub_up = 1;
 	look = store_open(url, 1, err, sizeof err);
 	cr_assert_not_null(look, "%s", err);
@@ -226,4 +228,33 @@ Test(pg_quorum, a_relay_cut_off_from_every_region_is_declared_down_within_two_in
 	for (int i = 0; i < 3; i++)
 		named += strstr(got, regions[i]) != NULL;
 	cr_expect_geq(named, 2, "regions down: %s", got);
+
+	/* the hub's pages show it: an outage of the relay-model naming the
+	 * regions' states */
+	char u[500];
+	snprintf(u, sizeof u, "%sapi/v1/endpoints.json", hub_base);
+	json_t *index = http_get_json(u);
+	const char *data = json_string_value(
+	    json_object_get(json_array_get(json_object_get(index, "endpoints"), 0), "json"));
+	cr_assert_not_null(data, "no endpoint on the hub's board");
+	snprintf(u, sizeof u, "%s%s", hub_base, data);
+	json_decref(index);
+	json_t *entry = http_get_json(u);
+	json_t *incs = json_object_get(entry, "incidents");
+	const json_t *quorum = NULL;
+	for (size_t i = 0; i < json_array_size(incs); i++) {
+		const char *detail =
+		    json_string_value(json_object_get(json_array_get(incs, i), "detail"));
+		if (detail && strstr(detail, "quorum of regions") != NULL)
+			quorum = json_array_get(incs, i);
+	}
+	char *dump = json_dumps(incs, JSON_COMPACT);
+	cr_assert_not_null(quorum, "the hub's page has no quorum outage: %s (%s)", dump, u);
+	free(dump);
+	cr_expect_str_eq(json_string_value(json_object_get(quorum, "kind")), "outage");
+	const char *detail = json_string_value(json_object_get(quorum, "detail"));
+	cr_expect(strstr(detail, "eu") && strstr(detail, "us") && strstr(detail, "ap"), "%s",
+	          detail);
+	cr_expect(json_is_null(json_object_get(quorum, "resolved_ms")), "not open");
+	json_decref(entry);
 }
