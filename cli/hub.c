@@ -236,6 +236,19 @@ hub_new(struct event_base *base, struct store *store, struct board *board, int n
 		hub_free(h);
 		return NULL;
 	}
+	/* the outages still open are the board's too, until they end */
+	for (size_t i = 0; board != NULL && i < h->n_open; i++) {
+		struct timeline_incident inc = {
+		    .id = -h->open[i].id,
+		    .relay = h->open[i].relay,
+		    .model = h->open[i].model,
+		    .kind = "outage",
+		    .opened_ms = h->open[i].opened_ms,
+		    .cause = "",
+		    .detail = "quorum of regions: declared before this hub started",
+		};
+		board_incident(board, &inc);
+	}
 	/* a few looks an interval: an outage is declared soon after the runs
 	 * that show it are written */
 	h->poll_ms = interval_ms / 8;

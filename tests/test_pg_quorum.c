@@ -257,4 +257,21 @@ Test(pg_quorum, a_relay_cut_off_from_every_region_is_declared_down_within_two_in
 	          detail);
 	cr_expect(json_is_null(json_object_get(quorum, "resolved_ms")), "not open");
 	json_decref(entry);
+
+	/* a hub restarted meanwhile keeps it: not declared twice, still shown */
+	cr_expect_eq(child_stop(&hub, 20000), 0);
+	hub_up = 0;
+	char cfg[400],
+	    *argv[] = {(char *)test_binary("assay"), (char *)"serve", (char *)"-c", cfg, NULL};
+	snprintf(cfg, sizeof cfg, "%s/hub.yaml", dir);
+	cr_assert_eq(serve_start(&hub, argv, hub_base, sizeof hub_base), 0, "no second hub");
+	hub_up = 1;
+	usleep(2 * INTERVAL_MS * 1000);
+	cr_expect_eq(scalar_long("SELECT count(*) FROM region_outages"), 1, "declared again");
+	snprintf(u, sizeof u, "%s%s", hub_base, "api/v1/endpoints/honest-relay_gpt-4o.json");
+	entry = http_get_json(u);
+	dump = json_dumps(json_object_get(entry, "incidents"), JSON_COMPACT);
+	cr_expect(dump && strstr(dump, "quorum of regions"), "the restarted hub's page: %s", dump);
+	free(dump);
+	json_decref(entry);
 }
