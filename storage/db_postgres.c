@@ -94,9 +94,17 @@ static void
 keep_error(struct pg_db *d, const char *msg)
 {
 	snprintf(d->error, sizeof d->error, "%s", msg && *msg ? msg : "unknown PostgreSQL error");
-	for (char *p = d->error; *p; p++)
-		if (*p == '\n')
-			*p = p[1] ? ' ' : '\0';
+	/* one line: libpq's newlines and tab indents become single spaces */
+	char *w = d->error;
+	for (const char *p = d->error; *p; p++) {
+		char c = *p == '\n' || *p == '\t' ? ' ' : *p;
+		if (c == ' ' && (w == d->error || w[-1] == ' '))
+			continue;
+		*w++ = c;
+	}
+	while (w > d->error && w[-1] == ' ')
+		w--;
+	*w = '\0';
 }
 
 static void

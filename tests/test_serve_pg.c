@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -192,4 +193,87 @@ Test(serve_pg, a_database_it_cannot_write_stops_it_at_start, .init = setup, .fin
 	free(out);
 	free(errs);
 	test_pg_exec(url, "DROP OWNED BY assay_reader", err, sizeof err);
+}
+
+/* Poll until the board of base has shown at least want runs, at most
+ * timeout_ms; the last count seen. */
+static long
+wait_shown(const char *base, long want, int timeout_ms)
+{
+	long long deadline = test_now_ms() + timeout_ms;
+	long n = shown_runs(base);
+	while (n < want && test_now_ms() < deadline) {
+		usleep(100000);
+		n = shown_runs(base);
+	}
+	return n;
+}
+
+/* What the board showed was written first: a kill -9 loses none of it, and
+ * the next serve shows it again. */
+Test(serve_pg, a_kill_9_loses_no_run_the_board_showed, .init = setup, .fini = teardown,
+     .timeout = 240)
+{
+	char cfg[300], base[300];
+	write_config(cfg, url);
+	char *argv[] = {(char *)test_binary("assay"), (char *)"serve", (char *)"-c", cfg, NULL};
+	long before = 0;
+	for (int round = 0; round < 2; round++) {
+		struct child serve;
+		cr_assert_eq(serve_start(&serve, argv, base, sizeof base), 0, "round %d", round);
+		cr_expect_geq(shown_runs(base), before, "round %d: runs of the killed serve gone",
+		              round);
+		long shown = wait_shown(base, before + 2, 60000);
+		cr_assert_geq(shown, before + 2, "round %d: no new runs shown", round);
+		long long deadline = test_now_ms() + 30000;
+		long now = shown;
+		while (now == shown && test_now_ms() < deadline) {
+			usleep(10000);
+			now = shown_runs(base);
+		}
+		cr_assert_gt(now, shown, "round %d: no run shown within 30 s", round);
+		cr_assert_eq(kill(serve.pid, SIGKILL), 0);
+		cr_assert_eq(child_wait(&serve, 10000), -1, "round %d: serve outlived SIGKILL",
+		             round);
+		long stored = stored_runs();
+		cr_expect_geq(stored, now, "round %d: runs shown %ld, stored %ld after SIGKILL",
+		              round, now, stored);
+		before = stored;
+	}
+}
+
+/* The server ends serve's session again and again (a restart, a failover):
+ * each write that fails is said and retried on a new connection; no run
+ * shown is lost. */
+Test(serve_pg, its_connection_ended_by_the_server_loses_no_run, .init = setup, .fini = teardown,
+     .timeout = 240)
+{
+	char cfg[300], base[300], err[512];
+	write_config(cfg, url);
+	char *argv[] = {(char *)test_binary("assay"), (char *)"serve", (char *)"-c", cfg, NULL};
+	struct child serve;
+	cr_assert_eq(serve_start(&serve, argv, base, sizeof base), 0);
+	long shown = wait_shown(base, 2, 60000);
+	cr_assert_geq(shown, 2);
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(test_pg_exec(url,
+		                          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+		                          " WHERE datname = current_database()"
+		                          " AND application_name = 'assay'",
+		                          err, sizeof err),
+		             0, "%s", err);
+		shown = wait_shown(base, shown + 1, 60000);
+	}
+	long long deadline = test_now_ms() + 60000;
+	long stored = -1;
+	while (test_now_ms() < deadline) {
+		shown = shown_runs(base);
+		stored = stored_runs();
+		if (stored >= shown)
+			break;
+		usleep(200000);
+	}
+	cr_expect_geq(stored, shown, "runs shown %ld, stored %ld: runs were lost", shown, stored);
+	cr_expect_eq(child_stop(&serve, 10000), 0);
+	cr_expect_geq(stored_runs(), shown);
 }
