@@ -62,13 +62,18 @@ static void
 usage(FILE *f)
 {
 	fputs("usage: assay agent --region REGION -c FILE [--db ADDRESS]\n"
+	      "       assay agent --region REGION --add-role ROLE -c HUB_FILE [--db ADDRESS]\n"
 	      "\n"
 	      "Audit every relay and model in FILE on its interval from this machine and\n"
 	      "write each run and its observations to the shared database (FILE's\n"
 	      "database: postgres://ROLE@HOST/DB, the password from database_password_env)\n"
 	      "under REGION. Serves no pages: `assay serve` on the same database is the hub.\n"
 	      "The database role may insert only REGION's rows (the hub grants it).\n"
-	      "SIGINT or SIGTERM stop, after the runs waiting are tried once more.\n",
+	      "SIGINT or SIGTERM stop, after the runs waiting are tried once more.\n"
+	      "\n"
+	      "--add-role ROLE, run by the hub's administrator against the hub's database,\n"
+	      "lets database role ROLE act as REGION's agent (PostgreSQL: creates the role if\n"
+	      "missing, with no password: set one yourself) and exits.\n",
 	      f);
 }
 
@@ -207,16 +212,37 @@ agent_add(struct agent *ag, struct scheduler *sched, const struct config_relay *
 	              ag->config->timeout_us);
 }
 
+/* --add-role: the hub's store (migrated) lets role act as region's agent.
+ * The exit status. */
+static int
+add_agent_role(const char *address, const char *password_env, const char *role, const char *region)
+{
+	char err[1024];
+	struct store_options so = {.password_env = password_env};
+	struct store *s = store_open_with(address, &so, err, sizeof err);
+	if (s == NULL) {
+		fprintf(stderr, "assay agent: %s\n", err);
+		return 2;
+	}
+	int rc = store_add_agent(s, role, region, err, sizeof err);
+	store_close(s);
+	if (rc != 0) {
+		fprintf(stderr, "assay agent: cannot add role '%s' for region '%s': %s\n", role,
+		        region, err);
+		return 2;
+	}
+	printf("role %s may now write the runs of region %s\n", role, region);
+	return 0;
+}
+
 int
 cmd_agent(int argc, char **argv)
 {
-	const char *config_path = NULL, *region = NULL, *db = NULL;
+	const char *config_path = NULL, *region = NULL, *db = NULL, *add_role = NULL;
 	int first;
 	const struct cli_option opts[] = {
-	    {"config", 'c', &config_path, NULL},
-	    {"region", 0, &region, NULL},
-	    {"db", 0, &db, NULL},
-	    {NULL, 0, NULL, NULL},
+	    {"config", 'c', &config_path, NULL}, {"region", 0, &region, NULL}, {"db", 0, &db, NULL},
+	    {"add-role", 0, &add_role, NULL},    {NULL, 0, NULL, NULL},
 	};
 	int status = cli_parse_options("agent", argc, argv, opts, usage, &first);
 	if (status >= 0)
@@ -256,6 +282,11 @@ cmd_agent(int argc, char **argv)
 	if (cat == NULL)
 		goto fail;
 	const char *address = db ? db : ag.config->database;
+	if (add_role != NULL) {
+		status =
+		    add_agent_role(address, ag.config->database_password_env, add_role, region);
+		goto out;
+	}
 	struct store_options so = {.password_env = ag.config->database_password_env, .agent = 1};
 	ag.store = store_open_with(address, &so, err, sizeof err);
 	if (ag.store == NULL)

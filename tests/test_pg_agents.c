@@ -67,6 +67,9 @@ teardown(void)
 		         i ? "us" : "eu", (long)getpid(), i ? "us" : "eu", (long)getpid());
 		test_pg_exec(url, sql, err, sizeof err);
 	}
+	snprintf(sql, sizeof sql, "DROP OWNED BY agent_ap_%ld; DROP ROLE agent_ap_%ld",
+	         (long)getpid(), (long)getpid());
+	test_pg_exec(url, sql, err, sizeof err);
 	test_pg_drop();
 }
 
@@ -303,6 +306,45 @@ Test(pg_agents, assay_agent_writes_each_regions_runs_end_to_end, .init = setup, 
 	test_world_start(&w, "pg-agent", "fixtures/demo.yaml", need, "0.05");
 	struct child agents[2];
 	const char *regions[2] = {"eu", "us"};
+	/* a third region's role, added the way an administrator does */
+	char hubcfg[300], ap_role[64];
+	snprintf(hubcfg, sizeof hubcfg, "%s/hub.yaml", w.dir);
+	snprintf(ap_role, sizeof ap_role, "agent_ap_%ld", (long)getpid());
+	cr_assert_eq(test_write_file(hubcfg,
+	                             "database: '%s'\nrelays:\n  - name: honest-relay\n"
+	                             "    base_url: %s\n    models: [gpt-4o]\n",
+	                             url, fixture_url(&w.world, "honest-relay")),
+	             0);
+	char *add[] = {(char *)test_binary("assay"),
+	               (char *)"agent",
+	               (char *)"--region",
+	               (char *)"ap",
+	               (char *)"--add-role",
+	               ap_role,
+	               (char *)"-c",
+	               hubcfg,
+	               NULL};
+	char *out = NULL, *errs = NULL;
+	cr_expect_eq(run_capture(add, 30000, &out, &errs), 0, "--add-role: %s", errs);
+	cr_expect(out && strstr(out, "may now write the runs of region ap"), "%s", out);
+	free(out);
+	free(errs);
+	char got[64], sql[200];
+	snprintf(sql, sizeof sql, "SELECT region FROM agent_regions WHERE role = '%s'", ap_role);
+	cr_expect_eq(store_test_scalar(hub, sql, got, sizeof got), 1);
+	cr_expect_str_eq(got, "ap");
+	char *bad[] = {(char *)test_binary("assay"),
+	               (char *)"agent",
+	               (char *)"--region",
+	               (char *)"ap",
+	               (char *)"--add-role",
+	               (char *)"x; DROP TABLE runs",
+	               (char *)"-c",
+	               hubcfg,
+	               NULL};
+	cr_expect_eq(run_capture(bad, 30000, &out, &errs), 2, "a role name that is SQL");
+	free(out);
+	free(errs);
 	for (int i = 0; i < 2; i++) {
 		char role[64], as[512], cfg[300];
 		snprintf(role, sizeof role, "agent_%s_%ld", regions[i], (long)getpid());
