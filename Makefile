@@ -12,11 +12,12 @@ DESTDIR   ?=
 BUILD     ?= build
 DATADIR    = $(PREFIX)/share/assay
 
-PKGS      := libcurl libevent sqlite3 libpcre2-8 libmicrohttpd jansson yaml-0.1 libcrypto libssl
+PKGS      := libcurl libevent sqlite3 libpcre2-8 libmicrohttpd jansson yaml-0.1 libcrypto libssl \
+             libpq
 DEB_PKGS  := build-essential pkg-config libcurl4-openssl-dev libevent-dev \
              libsqlite3-dev libpcre2-dev libmicrohttpd-dev libjansson-dev \
              libyaml-dev libcriterion-dev curl prometheus chromium zlib1g-dev libssl-dev \
-             groff-base man-db systemd libcjson-dev
+             groff-base man-db systemd libcjson-dev libpq-dev postgresql
 
 CC        ?= cc
 WARN      := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \

@@ -152,7 +152,9 @@ cmd_export(int argc, char **argv)
 		if (config == NULL)
 			goto fail;
 	}
-	store = store_open(db ? db : config->database, 1, err, sizeof err);
+	struct store_options so = {.readonly = 1,
+	                           .password_env = config ? config->database_password_env : NULL};
+	store = store_open_with(db ? db : config->database, &so, err, sizeof err);
 	if (store == NULL)
 		goto fail;
 	board = board_new(config ? config->title : NULL);

@@ -45,6 +45,7 @@
 
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "cli/hub.h"
 #include "cli/options.h"
 #include "base/util.h"
 #include "probes/canary.h"
@@ -101,6 +102,7 @@ struct serve {
 	struct monitor *monitor;
 	struct timeline *timeline;
 	struct store *store;
+	struct hub *hub; /* agents' quorum (cli/hub.h), when `quorum:` is set */
 	struct board *board;
 	struct store_retention retention;
 	struct event *retention_ev, *stats_ev;
@@ -1258,7 +1260,8 @@ cmd_serve(int argc, char **argv)
 	cat = scorer_catalog_default(err, sizeof err);
 	if (cat == NULL)
 		goto fail;
-	s.store = store_open(db ? db : s.config->database, 0, err, sizeof err);
+	struct store_options so = {.password_env = s.config->database_password_env};
+	s.store = store_open_with(db ? db : s.config->database, &so, err, sizeof err);
 	if (s.store == NULL)
 		goto fail;
 	s.board = board_new(s.config->title);
@@ -1332,6 +1335,12 @@ cmd_serve(int argc, char **argv)
 		snprintf(err, sizeof err, "cannot start the alerts' thread");
 		goto fail;
 	}
+	if (s.config->quorum_need > 0 &&
+	    (s.hub = hub_new(base, s.store, s.board, s.config->quorum_need, s.config->quorum_of,
+	                     s.config->interval_us / 1000)) == NULL) {
+		snprintf(err, sizeof err, "cannot start the hub of the agents");
+		goto fail;
+	}
 	web = web_start(s.board, host, port, err, sizeof err);
 	if (web == NULL)
 		goto fail;
@@ -1362,6 +1371,7 @@ fail:
 	fprintf(stderr, "assay serve: %s\n", err);
 out:
 	s.stopping = 1;
+	hub_free(s.hub);
 	web_stop(web);
 	engine_free(engine);
 	/* what the worker was given is scored and kept before the store closes;

@@ -43,6 +43,7 @@ config_free(struct config *c)
 	free(c->title);
 	free(c->listen);
 	free(c->database);
+	free(c->database_password_env);
 	free(c->ca_file);
 	free(c->canary_listen);
 	free(c->canary_url);
@@ -775,6 +776,23 @@ config_load_string(const char *text, size_t len, const char *name, char *err, si
 }
 
 /* Validate a parsed file named path into a config; root is freed. */
+/* `quorum: N of M regions` (the hub's rule, cli/hub.h): 1 <= N <= M <= 16. */
+static int
+load_quorum(const struct ynode *v, const char *path, struct config *c, char *err, size_t errlen)
+{
+	int need = 0, of = 0, end = 0;
+	if (v->kind != YNODE_SCALAR ||
+	    sscanf(v->scalar, "%d of %d regions%n", &need, &of, &end) != 2 || end == 0 ||
+	    v->scalar[end] != '\0' || need < 1 || of < need || of > 16) {
+		ytree_error(err, errlen, path, v->line,
+		            "expected 'quorum: N of M regions' (1 <= N <= M <= 16)");
+		return -1;
+	}
+	c->quorum_need = need;
+	c->quorum_of = of;
+	return 0;
+}
+
 static struct config *
 config_from_tree(struct ynode *root, const char *path, char *err, size_t errlen)
 {
@@ -786,17 +804,26 @@ config_from_tree(struct ynode *root, const char *path, char *err, size_t errlen)
 	c->interval_us = 300 * 1000000LL;
 	c->timeout_us = 60 * 1000000LL;
 	c->time_scale = 1;
-	static const char *const keys[] = {
-	    "title",      "listen",  "database", "ca_file",    "interval", "timeout", "relays",
-	    "time_scale", "passive", "canary",   "canary_url", "alerts",   "budget",  NULL};
+	static const char *const keys[] = {"title",      "listen",
+	                                   "database",   "ca_file",
+	                                   "interval",   "timeout",
+	                                   "relays",     "time_scale",
+	                                   "passive",    "canary",
+	                                   "canary_url", "alerts",
+	                                   "budget",     "database_password_env",
+	                                   "quorum",     NULL};
 	if (ytree_check_keys(root, path, keys, err, errlen) != 0)
 		goto err;
 	if (get_string(root, "title", path, &c->title, err, errlen) != 0 ||
 	    get_string(root, "listen", path, &c->listen, err, errlen) != 0 ||
 	    get_string(root, "database", path, &c->database, err, errlen) != 0 ||
+	    get_string(root, "database_password_env", path, &c->database_password_env, err,
+	               errlen) != 0 ||
 	    get_string(root, "ca_file", path, &c->ca_file, err, errlen) != 0)
 		goto err;
 	const struct ynode *v;
+	if ((v = ytree_get(root, "quorum")) != NULL && load_quorum(v, path, c, err, errlen) != 0)
+		goto err;
 	if (load_duration(root, "interval", 1000000, "1s", path, &c->interval_us, err, errlen) !=
 	        0 ||
 	    load_duration(root, "timeout", 100000, "100ms", path, &c->timeout_us, err, errlen) != 0)

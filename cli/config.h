@@ -88,6 +88,12 @@ struct config {
 	char *title;
 	char *listen; /* HOST:PORT */
 	char *database;
+	/* PostgreSQL: the environment variable holding the database's
+	 * password (never the password itself), or NULL */
+	char *database_password_env;
+	/* the hub of probe agents (`quorum: 2 of 3 regions`): an outage needs
+	 * quorum_need of quorum_of regions (cli/hub.h); 0: no agents */
+	int quorum_need, quorum_of;
 	char *ca_file;
 	int64_t interval_us; /* default for relays */
 	int64_t timeout_us;  /* per request */

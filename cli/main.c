@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cmd_agent.h"
 #include "cli/cmd_tokens.h"
 #include "cli/commands.h"
 
@@ -19,6 +20,7 @@ usage(FILE *f)
 	      "commands:\n"
 	      "  audit    audit one relay and model now, print a verdict with evidence\n"
 	      "  serve    audit configured relays on a schedule and serve a status page\n"
+	      "  agent    audit them from one region into a shared database (no pages)\n"
 	      "  export   write the status pages, JSON and badges as static files\n"
 	      "  baseline list, export, import or record official-model baselines\n"
 	      "  tokens   count tokens with an official model family's tokenizer\n"
@@ -40,6 +42,8 @@ main(int argc, char **argv)
 		return cmd_audit(argc - 1, argv + 1);
 	if (strcmp(cmd, "serve") == 0)
 		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(cmd, "agent") == 0)
+		return cmd_agent(argc - 1, argv + 1);
 	if (strcmp(cmd, "export") == 0)
 		return cmd_export(argc - 1, argv + 1);
 	if (strcmp(cmd, "baseline") == 0)

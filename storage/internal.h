@@ -4,8 +4,7 @@
 #ifndef ASSAY_STORE_INTERNAL_H
 #define ASSAY_STORE_INTERNAL_H
 
-#include <sqlite3.h>
-
+#include "storage/db.h"
 #include "storage/store.h"
 
 #define STORE__RES 3
@@ -40,21 +39,25 @@ struct stored_target {
 };
 
 struct store {
-	sqlite3 *db;
+	struct db *db; /* SQLite or PostgreSQL (storage/db.h) */
 	char *path;
 	int readonly;
-	sqlite3_stmt *stmt[STMT__COUNT]; /* writer only */
+	struct db_stmt *stmt[STMT__COUNT]; /* writer only */
 	struct stored_target **targets;
 	size_t n_targets;
 	char *scratch_findings; /* the last outcome's findings JSON */
 	char last_error[512];   /* why the last save failed (store_last_error) */
 	/* retention's position: next target whose rollups are trimmed */
 	int64_t retention_target;
-	sqlite3_stmt *retention[16]; /* retention.c's statements, prepared once */
+	struct db_stmt *retention[24]; /* retention.c's statements, prepared once */
+	struct db_stmt *agent[2];      /* agents.c's run and observation inserts */
 };
 
+/* Run sql; 0, or -1 with the engine's message in err. */
 int store_exec(struct store *s, const char *sql, char *err, size_t errlen);
-void store_bind_text(sqlite3_stmt *st, int i, const char *v);
+/* Begin a write transaction (db_begin); 0, or -1 with the message in err. */
+int store_begin(struct store *s, char *err, size_t errlen);
+void store_bind_text(struct db_stmt *st, int i, const char *v);
 const char *store_rollup_table(enum store_resolution res);
 /* In store_save_run's transaction: the run's canary belongs to run_id, and
  * the hits it carried are reported (storage/canaries.c). 0, or -1. */
@@ -65,5 +68,10 @@ struct stored_target *store_target(struct store *s, const char *relay, const cha
                                    const char *api);
 /* Drop the cached per-target state (after a failed transaction). */
 void store_forget_targets(struct store *s);
+
+/* The PostgreSQL schema at version STORE_PG_BASELINE, in one step
+ * (storage/schema_postgres.c). */
+#define STORE_PG_BASELINE 10
+extern const char store_pg_baseline[];
 
 #endif

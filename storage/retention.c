@@ -6,7 +6,8 @@
  * order, so finding them never scans; then the expired rollup buckets of
  * the next few targets (bucket numbers are consecutive, so a range of
  * `budget` buckets bounds the rows); then old verdict segments and resolved
- * incidents through their time indexes. The event loop calls it on a timer
+ * incidents through their time indexes; the agents' oldest regional runs
+ * and the hub's resolved outages alike. The event loop calls it on a timer
  * and never waits on a long DELETE.
  */
 #include "storage/internal.h"
@@ -31,64 +32,74 @@ enum {
 	R_DEL_VERDICTS = R_DEL_ERRORS + 3,
 	R_DEL_INCIDENTS,
 	R_DEL_ORIGIN, /* + resolution: 3 slots */
-	R__COUNT = R_DEL_ORIGIN + 3
+	R_DEL_AGENT_OBS = R_DEL_ORIGIN + 3,
+	R_DEL_AGENT_RUNS,
+	R_DEL_OUTAGES,
+	R__COUNT
 };
 
 static const char *
 retention_sql(int slot)
 {
 	static const char *const fixed[] = {
-	    [R_OLDEST_RUNS] = "SELECT id, started_ms FROM runs ORDER BY id LIMIT ?1",
-	    [R_DEL_OBS] = "DELETE FROM observations WHERE run_id <= ?1",
-	    [R_DEL_RUNS] = "DELETE FROM runs WHERE id <= ?1",
-	    [R_TARGETS] = "SELECT id FROM targets WHERE id > ?1 ORDER BY id LIMIT ?2",
-	    [R_DEL_ROLLUP] = "DELETE FROM rollup_minute WHERE target = ?1 AND bucket < ?2 AND"
-	                     " bucket < (SELECT min(bucket) FROM rollup_minute WHERE target = ?1)"
-	                     " + ?3",
-	    [R_DEL_ROLLUP + 1] = "DELETE FROM rollup_hour WHERE target = ?1 AND bucket < ?2 AND"
-	                         " bucket < (SELECT min(bucket) FROM rollup_hour WHERE target = ?1)"
-	                         " + ?3",
-	    [R_DEL_ROLLUP + 2] = "DELETE FROM rollup_day WHERE target = ?1 AND bucket < ?2 AND"
-	                         " bucket < (SELECT min(bucket) FROM rollup_day WHERE target = ?1)"
-	                         " + ?3",
-	    [R_DEL_ERRORS] = "DELETE FROM rollup_errors WHERE res = 0 AND target = ?1 AND"
-	                     " bucket < ?2 AND bucket < (SELECT min(bucket) FROM rollup_errors"
-	                     " WHERE res = 0 AND target = ?1) + ?3",
-	    [R_DEL_ERRORS + 1] = "DELETE FROM rollup_errors WHERE res = 1 AND target = ?1 AND"
-	                         " bucket < ?2 AND bucket < (SELECT min(bucket) FROM rollup_errors"
-	                         " WHERE res = 1 AND target = ?1) + ?3",
-	    [R_DEL_ERRORS + 2] = "DELETE FROM rollup_errors WHERE res = 2 AND target = ?1 AND"
-	                         " bucket < ?2 AND bucket < (SELECT min(bucket) FROM rollup_errors"
-	                         " WHERE res = 2 AND target = ?1) + ?3",
+	    [R_OLDEST_RUNS] = "SELECT id, started_ms FROM runs ORDER BY id LIMIT $1",
+	    [R_DEL_OBS] = "DELETE FROM observations WHERE run_id <= $1",
+	    [R_DEL_RUNS] = "DELETE FROM runs WHERE id <= $1",
+	    [R_TARGETS] = "SELECT id FROM targets WHERE id > $1 ORDER BY id LIMIT $2",
+	    [R_DEL_ROLLUP] = "DELETE FROM rollup_minute WHERE target = $1 AND bucket < $2 AND"
+	                     " bucket < (SELECT min(bucket) FROM rollup_minute WHERE target = $1)"
+	                     " + $3",
+	    [R_DEL_ROLLUP + 1] = "DELETE FROM rollup_hour WHERE target = $1 AND bucket < $2 AND"
+	                         " bucket < (SELECT min(bucket) FROM rollup_hour WHERE target = $1)"
+	                         " + $3",
+	    [R_DEL_ROLLUP + 2] = "DELETE FROM rollup_day WHERE target = $1 AND bucket < $2 AND"
+	                         " bucket < (SELECT min(bucket) FROM rollup_day WHERE target = $1)"
+	                         " + $3",
+	    [R_DEL_ERRORS] = "DELETE FROM rollup_errors WHERE res = 0 AND target = $1 AND"
+	                     " bucket < $2 AND bucket < (SELECT min(bucket) FROM rollup_errors"
+	                     " WHERE res = 0 AND target = $1) + $3",
+	    [R_DEL_ERRORS + 1] = "DELETE FROM rollup_errors WHERE res = 1 AND target = $1 AND"
+	                         " bucket < $2 AND bucket < (SELECT min(bucket) FROM rollup_errors"
+	                         " WHERE res = 1 AND target = $1) + $3",
+	    [R_DEL_ERRORS + 2] = "DELETE FROM rollup_errors WHERE res = 2 AND target = $1 AND"
+	                         " bucket < $2 AND bucket < (SELECT min(bucket) FROM rollup_errors"
+	                         " WHERE res = 2 AND target = $1) + $3",
 	    [R_DEL_VERDICTS] = "DELETE FROM verdicts WHERE id IN (SELECT id FROM verdicts"
-	                       " WHERE last_ms < ?1 ORDER BY last_ms LIMIT ?2)",
+	                       " WHERE last_ms < $1 ORDER BY last_ms LIMIT $2)",
 	    [R_DEL_INCIDENTS] = "DELETE FROM incidents WHERE id IN (SELECT id FROM incidents"
-	                        " WHERE opened_ms < ?1 AND resolved_ms IS NOT NULL"
-	                        " ORDER BY opened_ms LIMIT ?2)",
-	    [R_DEL_ORIGIN] = "DELETE FROM rollup_origin WHERE res = 0 AND target = ?1 AND"
-	                     " bucket < ?2 AND bucket < (SELECT min(bucket) FROM rollup_origin"
-	                     " WHERE res = 0 AND target = ?1) + ?3",
-	    [R_DEL_ORIGIN + 1] = "DELETE FROM rollup_origin WHERE res = 1 AND target = ?1 AND"
-	                         " bucket < ?2 AND bucket < (SELECT min(bucket) FROM rollup_origin"
-	                         " WHERE res = 1 AND target = ?1) + ?3",
-	    [R_DEL_ORIGIN + 2] = "DELETE FROM rollup_origin WHERE res = 2 AND target = ?1 AND"
-	                         " bucket < ?2 AND bucket < (SELECT min(bucket) FROM rollup_origin"
-	                         " WHERE res = 2 AND target = ?1) + ?3",
+	                        " WHERE opened_ms < $1 AND resolved_ms IS NOT NULL"
+	                        " ORDER BY opened_ms LIMIT $2)",
+	    [R_DEL_ORIGIN] = "DELETE FROM rollup_origin WHERE res = 0 AND target = $1 AND"
+	                     " bucket < $2 AND bucket < (SELECT min(bucket) FROM rollup_origin"
+	                     " WHERE res = 0 AND target = $1) + $3",
+	    [R_DEL_ORIGIN + 1] = "DELETE FROM rollup_origin WHERE res = 1 AND target = $1 AND"
+	                         " bucket < $2 AND bucket < (SELECT min(bucket) FROM rollup_origin"
+	                         " WHERE res = 1 AND target = $1) + $3",
+	    /* the agents' regional runs live as long as raw runs; the oldest
+	     * first, by id (time order), at most $2 a step */
+	    [R_DEL_AGENT_OBS] = "DELETE FROM agent_observations WHERE agent_run IN (SELECT id FROM"
+	                        " agent_runs WHERE started_ms < $1 ORDER BY id LIMIT $2)",
+	    [R_DEL_AGENT_RUNS] = "DELETE FROM agent_runs WHERE id IN (SELECT id FROM agent_runs"
+	                         " WHERE started_ms < $1 ORDER BY id LIMIT $2)",
+	    [R_DEL_OUTAGES] = "DELETE FROM region_outages WHERE id IN (SELECT id FROM"
+	                      " region_outages WHERE resolved_ms < $1 ORDER BY id LIMIT $2)",
+	    [R_DEL_ORIGIN + 2] = "DELETE FROM rollup_origin WHERE res = 2 AND target = $1 AND"
+	                         " bucket < $2 AND bucket < (SELECT min(bucket) FROM rollup_origin"
+	                         " WHERE res = 2 AND target = $1) + $3",
 	};
 	return fixed[slot];
 }
 
 /* The prepared statement of slot, reset; NULL on error. */
-static sqlite3_stmt *
+static struct db_stmt *
 retention_stmt(struct store *s, int slot)
 {
 	_Static_assert(R__COUNT <= sizeof s->retention / sizeof s->retention[0],
 	               "struct store has too few retention slots");
 	if (s->retention[slot] == NULL &&
-	    sqlite3_prepare_v3(s->db, retention_sql(slot), -1, SQLITE_PREPARE_PERSISTENT,
-	                       &s->retention[slot], NULL) != SQLITE_OK)
+	    (s->retention[slot] = db_prepare(s->db, retention_sql(slot))) == NULL)
 		return NULL;
-	sqlite3_reset(s->retention[slot]);
+	db_reset(s->retention[slot]);
 	return s->retention[slot];
 }
 
@@ -96,34 +107,35 @@ retention_stmt(struct store *s, int slot)
 static long
 delete_bound(struct store *s, int slot, const int64_t *args, int n)
 {
-	sqlite3_stmt *st = retention_stmt(s, slot);
+	struct db_stmt *st = retention_stmt(s, slot);
 	if (st == NULL)
 		return -1;
 	for (int i = 0; i < n; i++)
-		sqlite3_bind_int64(st, i + 1, args[i]);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? (long)sqlite3_changes(s->db) : -1;
+		db_bind_int64(st, i + 1, args[i]);
+	int rc = db_step(st);
+	long changed = db_changes(st);
+	db_reset(st);
+	return rc == DB_DONE ? changed : -1;
 }
 
 /* The oldest raw runs (and their observations) before cutoff_ms. */
 static long
 trim_raw(struct store *s, int64_t cutoff_ms, long budget)
 {
-	sqlite3_stmt *st = retention_stmt(s, R_OLDEST_RUNS);
+	struct db_stmt *st = retention_stmt(s, R_OLDEST_RUNS);
 	if (st == NULL)
 		return -1;
 	/* a run has a few observations: take a quarter of the budget in runs */
-	sqlite3_bind_int64(st, 1, budget / 4 > 0 ? budget / 4 : 1);
+	db_bind_int64(st, 1, budget / 4 > 0 ? budget / 4 : 1);
 	int64_t last = -1;
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (sqlite3_column_int64(st, 1) >= cutoff_ms)
+	while ((rc = db_step(st)) == DB_ROW) {
+		if (db_column_int64(st, 1) >= cutoff_ms)
 			break;
-		last = sqlite3_column_int64(st, 0);
+		last = db_column_int64(st, 0);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	db_reset(st);
+	if (rc != DB_ROW && rc != DB_DONE)
 		return -1;
 	if (last < 0)
 		return 0;
@@ -152,24 +164,24 @@ store_retention_step(struct store *s, const struct store_retention *r, int64_t n
 		return -1;
 	if (budget < 8)
 		budget = 8;
-	if (store_exec(s, "BEGIN IMMEDIATE", err, sizeof err) != 0)
+	if (store_begin(s, err, sizeof err) != 0)
 		return -1;
 	long total = trim_raw(s, now_ms - r->raw_ms, budget);
 	if (total < 0)
 		goto fail;
 
 	const int64_t keep[STORE__RES] = {r->minute_ms, r->hour_ms, r->day_ms};
-	sqlite3_stmt *st = retention_stmt(s, R_TARGETS);
+	struct db_stmt *st = retention_stmt(s, R_TARGETS);
 	if (st == NULL)
 		goto fail;
-	sqlite3_bind_int64(st, 1, s->retention_target);
-	sqlite3_bind_int(st, 2, TARGETS_PER_STEP);
+	db_bind_int64(st, 1, s->retention_target);
+	db_bind_int64(st, 2, TARGETS_PER_STEP);
 	int64_t ids[TARGETS_PER_STEP];
 	int n = 0, rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < TARGETS_PER_STEP)
-		ids[n++] = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	while ((rc = db_step(st)) == DB_ROW && n < TARGETS_PER_STEP)
+		ids[n++] = db_column_int64(st, 0);
+	db_reset(st);
+	if (rc != DB_DONE && rc != DB_ROW)
 		goto fail;
 	s->retention_target = n < TARGETS_PER_STEP ? 0 : ids[n - 1];
 	for (int i = 0; i < n && total < budget; i++) {
@@ -186,27 +198,35 @@ store_retention_step(struct store *s, const struct store_retention *r, int64_t n
 	int64_t args[2] = {now_ms - r->day_ms, budget};
 	long d = delete_bound(s, R_DEL_VERDICTS, args, 2);
 	long e = delete_bound(s, R_DEL_INCIDENTS, args, 2);
-	if (d < 0 || e < 0)
+	long o = delete_bound(s, R_DEL_OUTAGES, args, 2);
+	if (d < 0 || e < 0 || o < 0)
 		goto fail;
-	total += d + e;
-	if (store_exec(s, "COMMIT", err, sizeof err) != 0)
+	total += d + e + o;
+	/* a run has a few observations: a quarter of the budget in runs */
+	int64_t agent_args[2] = {now_ms - r->raw_ms, budget / 4 > 0 ? budget / 4 : 1};
+	long ao = delete_bound(s, R_DEL_AGENT_OBS, agent_args, 2);
+	long ar = delete_bound(s, R_DEL_AGENT_RUNS, agent_args, 2);
+	if (ao < 0 || ar < 0)
+		goto fail;
+	total += ao + ar;
+	if (db_commit(s->db) != 0)
 		goto fail;
 	return total;
 fail:
-	fprintf(stderr, "assay: retention: %s\n", sqlite3_errmsg(s->db));
-	store_exec(s, "ROLLBACK", err, sizeof err);
+	fprintf(stderr, "assay: retention: %s\n", db_errmsg(s->db));
+	db_rollback(s->db);
 	return -1;
 }
 
 long
 store_prune_observations(struct store *s, int64_t cutoff_ms)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(s->db, "DELETE FROM observations WHERE started_ms < ?", -1, &st,
-	                       NULL) != SQLITE_OK)
+	struct db_stmt *st;
+	if ((st = db_prepare(s->db, "DELETE FROM observations WHERE started_ms < $1")) == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, cutoff_ms);
-	int rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? (long)sqlite3_changes(s->db) : -1;
+	db_bind_int64(st, 1, cutoff_ms);
+	int rc = db_step(st);
+	long n = db_changes(st);
+	db_finalize(st);
+	return rc == DB_DONE ? n : -1;
 }

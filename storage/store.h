@@ -1,11 +1,18 @@
 /*
  * store: every observation, every run's verdict and the history the pages
- * show, in SQLite.
+ * show, in SQLite (a file: the embedded default) or PostgreSQL (an address
+ * postgres://USER@HOST[:PORT]/DB: a store that a hub and probe agents in
+ * several regions share). The engine is chosen by the address; everything
+ * below holds for both (storage/db.h is the seam, private to storage/).
  *
- * WAL mode; one writer connection (the event-loop thread) and read-only
- * connections for readers; schema migrations by PRAGMA user_version; a busy
- * timeout so a reader never sees "database is locked" as an error. Nothing
- * secret is ever written: targets carry no key here.
+ * SQLite: WAL mode; one writer connection (the event-loop thread) and
+ * read-only connections for readers; schema migrations by PRAGMA
+ * user_version; a busy timeout so a reader never sees "database is locked"
+ * as an error. PostgreSQL: the same schema and migrations (the version in
+ * table assay_schema), lock_timeout for the same bound, a lost connection
+ * re-established at the next transaction. Nothing secret is ever written:
+ * targets carry no key here, and a database password is never stored,
+ * logged or put in a message.
  *
  * What is kept, and for how long (struct store_retention):
  *   runs and observations (raw)        raw_ms      (default 1 day)
@@ -33,10 +40,25 @@ struct store;
 
 /* Open and close. */
 
-/* Open (and migrate, unless readonly) the database at path. NULL with a
- * message in err on failure. */
+/* Open (and migrate, unless readonly) the database at path (a file, or a
+ * PostgreSQL address). NULL with a message in err on failure. */
 struct store *store_open(const char *path, int readonly, char *err, size_t errlen);
+struct store_options {
+	int readonly;
+	/* PostgreSQL: the environment variable holding the password (NULL:
+	 * none given; libpq's PGPASSFILE or peer authentication may still
+	 * apply). A password inside the address is refused. */
+	const char *password_env;
+	/* A probe agent's connection (struct store_agent): it migrates
+	 * nothing (its role may not) and checks that it may insert agent_runs
+	 * instead of runs; only the store_agent_* calls are for it. */
+	int agent;
+};
+struct store *store_open_with(const char *path, const struct store_options *o, char *err,
+                              size_t errlen);
 void store_close(struct store *s);
+/* 1 when s is a PostgreSQL store. */
+int store_engine_is_postgres(const struct store *s);
 /* The schema version this build writes. */
 int store_schema_version(void);
 
@@ -197,6 +219,58 @@ int store_each_incident(struct store *s, int limit, store_incident_cb cb, void *
  * -1 on a database error. */
 int store_set_title(struct store *s, const char *title);
 int store_title(struct store *s, char *out, size_t n);
+
+/* Probe agents in several regions (storage/agents.c; schema 11). */
+
+/* Regions: lowercase letters, digits and '-', at most this long. */
+#define STORE_REGION_MAX 32
+/* 1 when region is a well-formed region name. */
+int store_region_name_ok(const char *region);
+/*
+ * The hub (or an administrator) lets database role `role` act as the agent
+ * of `region`: on PostgreSQL the role is created if missing (LOGIN, no
+ * password: give it one, or a certificate, yourself) and granted only what
+ * an agent needs (storage/agents.c); it may then insert rows of its own
+ * region only (row-level security). On SQLite only the mapping is kept. 0,
+ * or -1 with the reason in err. Needs the right to create roles and grant.
+ */
+int store_add_agent(struct store *s, const char *role, const char *region, char *err, size_t n);
+/* An agent's run and its observations, in one transaction, under region:
+ * the row's id, or -1 with the reason in store_last_error() (nothing kept;
+ * the caller keeps the run to try again, and says so). */
+int64_t store_agent_save_run(struct store *s, const char *region, const struct audit_run *run,
+                             const struct assessment *a);
+/* What an agent saw of one relay-model in one run. */
+struct store_agent_run {
+	int64_t id;
+	const char *region, *relay, *model, *verdict;
+	const char *error_class; /* the run's most frequent failure, "none" */
+	int64_t started_ms, finished_ms;
+	long requests, ok_requests;
+	double ttft_ms, tokens_per_s; /* the run's medians, -1 if none */
+};
+typedef void (*store_agent_run_cb)(const struct store_agent_run *r, void *arg);
+/* The hub: agents' runs with an id above after_id, oldest first, at most
+ * limit. 0, or -1 with the reason in store_last_error(). */
+int store_each_agent_run(struct store *s, int64_t after_id, int limit, store_agent_run_cb cb,
+                         void *arg);
+/* Where a hub starting at now begins reading: *after_id is the id before
+ * the first run started at or after since_ms (or the newest, when none
+ * is that recent). 0, or -1. */
+int store_agent_runs_since(struct store *s, int64_t since_ms, int64_t *after_id);
+
+/* The hub's quorum outages (scoring/quorum.h): one row per outage of a
+ * relay-model, open until resolved. regions_down: the regions that saw it
+ * down, comma-separated. The row's id, or -1 / 0, or -1 (reason in
+ * store_last_error()). */
+int64_t store_region_outage_open(struct store *s, const char *relay, const char *model,
+                                 int64_t at_ms, const char *regions_down, int regions_heard);
+int store_region_outage_resolve(struct store *s, const char *relay, const char *model,
+                                int64_t at_ms);
+typedef void (*store_region_outage_cb)(int64_t id, const char *relay, const char *model,
+                                       int64_t opened_ms, void *arg);
+/* The outages still open (a hub's restart). 0, or -1. */
+int store_each_open_region_outage(struct store *s, store_region_outage_cb cb, void *arg);
 
 /* Size and retention. */
 

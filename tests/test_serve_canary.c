@@ -3,11 +3,16 @@
  * during the run, or long after it was scored, is a credential_harvesting
  * finding of that relay, naming the run; a request with a token that is
  * none of ours is ignored; what is stored of a canary is its digests, never
- * the key.
+ * the key. Run against SQLite here and against PostgreSQL by
+ * tests/test_serve_canary_pg.c (tests/store_engine.h).
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#ifdef STORE_TEST_POSTGRES
+#include <libpq-fe.h>
+#else
 #include <sqlite3.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +22,25 @@
 #include "cli/config.h"
 #include "probes/canary.h"
 #include "probes/observation.h"
+#include "storage/store.h"
+#include "storage/store_test.h"
 #include "tests/helpers.h"
+#include "tests/store_engine.h"
 
 static struct test_world env;
+static char pg_url[512]; /* the PostgreSQL twin's database */
 
 static void
 setup(void)
 {
+#ifdef STORE_TEST_POSTGRES
+	if (!test_pg_available()) {
+		if (test_pg_bindir() == NULL)
+			cr_skip_test("%s", test_pg_skip_reason());
+		cr_assert_fail("%s", test_pg_skip_reason());
+	}
+	cr_assert_eq(test_pg_database("canary", pg_url, sizeof pg_url), 0);
+#endif
 	static const char *const need[] = {"harvester", "late", "honest", NULL};
 	test_world_start(&env, "canary", "tests/data/serve_canary/world.yaml", need, "0.05");
 	setenv("ASSAY_BASELINE_DIR", "fixtures/baselines", 1);
@@ -33,13 +50,16 @@ static void
 teardown(void)
 {
 	test_world_stop(&env);
+#ifdef STORE_TEST_POSTGRES
+	test_pg_drop();
+#endif
 }
 
 struct served {
 	struct child child;
 	char base[300];   /* the status site */
 	char canary[300]; /* the canary listener */
-	char cfg[300], db[300], log[300];
+	char cfg[300], db[600], log[300];
 };
 
 /* serve env's relays with canaries on, its log into dir/serve.log. */
@@ -47,10 +67,13 @@ static void
 serve_up(struct served *s)
 {
 	snprintf(s->cfg, sizeof s->cfg, "%s/assay.yaml", env.dir);
-	snprintf(s->db, sizeof s->db, "%s/assay.db", env.dir);
+	if (store_test_postgres())
+		snprintf(s->db, sizeof s->db, "%s", pg_url);
+	else
+		snprintf(s->db, sizeof s->db, "%s/assay.db", env.dir);
 	snprintf(s->log, sizeof s->log, "%s/serve.log", env.dir);
 	cr_assert_eq(test_write_file(s->cfg,
-	                             "title: canaries\nlisten: 127.0.0.1:0\ndatabase: %s\n"
+	                             "title: canaries\nlisten: 127.0.0.1:0\ndatabase: '%s'\n"
 	                             "interval: 1s\ntimeout: 20s\ntime_scale: 0.05\n"
 	                             "canary: {listen: '127.0.0.1:0'}\nrelays:\n"
 	                             "  - {name: harvester, base_url: '%s', models: [gpt-4o]}\n"
@@ -121,22 +144,57 @@ wait_finding(const struct served *s, const char *relay, const char *observed, in
 	return root;
 }
 
-/* One integer from sql on db (read-only), or -1. */
+/* One integer from sql on db (read-only, either engine), or -1. */
 static long long
 db_int(const char *db, const char *sql)
 {
-	sqlite3 *h;
-	sqlite3_stmt *st = NULL;
+	char err[256], got[64];
 	long long v = -1;
-	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-		sqlite3_busy_timeout(h, 2000);
-		if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK &&
-		    sqlite3_step(st) == SQLITE_ROW)
-			v = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(h);
+	struct store *st = store_open(db, 1, err, sizeof err);
+	if (st != NULL && store_test_scalar(st, sql, got, sizeof got) == 1)
+		v = strtoll(got, NULL, 10);
+	store_close(st);
 	return v;
+}
+
+/* Another writer holds the whole database (SQLite: an exclusive
+ * transaction; PostgreSQL: a transaction holding the tables serve writes
+ * a canary's use and a run to) until db_unlock. */
+struct db_lock {
+#ifdef STORE_TEST_POSTGRES
+	PGconn *conn;
+#else
+	sqlite3 *conn;
+#endif
+};
+
+static void
+db_lock(struct db_lock *l, const char *db)
+{
+#ifdef STORE_TEST_POSTGRES
+	l->conn = PQconnectdb(db);
+	cr_assert_eq(PQstatus(l->conn), CONNECTION_OK, "%s", PQerrorMessage(l->conn));
+	PGresult *r = PQexec(l->conn, "BEGIN; LOCK TABLE runs, canaries, canary_hits IN EXCLUSIVE"
+	                              " MODE");
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK, "%s", PQresultErrorMessage(r));
+	PQclear(r);
+#else
+	cr_assert_eq(sqlite3_open(db, &l->conn), SQLITE_OK);
+	sqlite3_busy_timeout(l->conn, 10000);
+	cr_assert_eq(sqlite3_exec(l->conn, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+#endif
+}
+
+static void
+db_unlock(struct db_lock *l)
+{
+#ifdef STORE_TEST_POSTGRES
+	PQclear(PQexec(l->conn, "ROLLBACK"));
+	PQfinish(l->conn);
+#else
+	sqlite3_exec(l->conn, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(l->conn);
+#endif
 }
 
 /* Is a canary-shaped key ("sk-proj-" and 20 or more base62 characters) in
@@ -169,6 +227,25 @@ expect_no_key(const char *path)
 	const char *at = key_in(data, n);
 	cr_expect_null(at, "a key is in %s: %.24s", path, at ? at : "");
 	free(data);
+}
+
+/* No key in what the database holds: the SQLite file and its WAL, or all
+ * PostgreSQL keeps of the database (pg_dump). */
+static void
+expect_no_key_stored(const char *db)
+{
+	char path[700];
+#ifdef STORE_TEST_POSTGRES
+	char cmd[1600];
+	snprintf(path, sizeof path, "%s/dump.sql", env.dir);
+	snprintf(cmd, sizeof cmd, "%s/pg_dump -d '%s' > '%s'", test_pg_bindir(), db, path);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	expect_no_key(path);
+#else
+	expect_no_key(db);
+	snprintf(path, sizeof path, "%s-wal", db);
+	expect_no_key(path);
+#endif
 }
 
 static int
@@ -239,10 +316,7 @@ Test(serve_canary, a_harvesting_relay_is_named_and_the_honest_one_is_not, .init 
 	cr_expect_eq(db_int(s.db, "SELECT count(*) FROM canaries WHERE length(key_sha256) != 64"
 	                          " OR length(token_sha256) != 64"),
 	             0);
-	char wal[320];
-	snprintf(wal, sizeof wal, "%s-wal", s.db);
-	expect_no_key(s.db);
-	expect_no_key(wal);
+	expect_no_key_stored(s.db);
 	expect_no_key(s.log);
 }
 
@@ -304,10 +378,7 @@ Test(serve_canary, a_use_long_after_the_run_names_that_run_and_survives_a_restar
 		snprintf(cmd, sizeof cmd, "tail -15 %s >&2", s.log);
 		(void)!system(cmd);
 	}
-	char wal[320];
-	snprintf(wal, sizeof wal, "%s-wal", s.db);
-	expect_no_key(s.db);
-	expect_no_key(wal);
+	expect_no_key_stored(s.db);
 	expect_no_key(s.log);
 }
 
@@ -329,18 +400,15 @@ Test(serve_canary, a_use_while_the_database_is_locked_waits_and_is_reported, .in
 	cr_assert_geq(db_int(s.db, planted), 1, "no canary planted for the late relay");
 	/* the late relay uses it 400 simulated seconds on (20 s): held from
 	 * before then until serve says the use waits */
-	sqlite3 *lock;
-	cr_assert_eq(sqlite3_open(s.db, &lock), SQLITE_OK);
-	sqlite3_busy_timeout(lock, 10000);
-	cr_assert_eq(sqlite3_exec(lock, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	struct db_lock lock;
+	db_lock(&lock, s.db);
 	deadline = test_now_ms() + 90000;
 	while (!log_has(s.log, "use of canaries waiting") &&
 	       !log_has(s.log, "uses of canaries waiting") && test_now_ms() < deadline)
 		usleep(200000);
 	int waited =
 	    log_has(s.log, "use of canaries waiting") || log_has(s.log, "uses of canaries waiting");
-	sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_close(lock);
+	db_unlock(&lock);
 	cr_assert(waited, "serve never said a use of a canary was waiting (log %s)", s.log);
 	json_t *root = wait_finding(&s, "late", "after that run was scored", 90000);
 	json_decref(root);

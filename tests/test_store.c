@@ -1,8 +1,9 @@
 /*
- * Store: migrations, saving a run, summaries, pruning, no secrets.
+ * Store: migrations, saving a run, summaries, pruning, no secrets. Run
+ * against SQLite here and against PostgreSQL by tests/test_store_pg.c
+ * (tests/store_engine.h).
  */
 #include <criterion/criterion.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,21 +13,34 @@
 #include "scoring/listing.h"
 #include "scoring/verdict.h"
 #include "storage/store.h"
+#include "storage/store_test.h"
 #include "tests/helpers.h"
+#include "tests/store_engine.h"
 
 static char dir[64];
-static char path[128];
+static char path[256];
 
 static void
 setup(void)
 {
-	test_tmpdir_file(dir, sizeof dir, "store", path, sizeof path, "t.db");
+	store_test_setup(dir, sizeof dir, "store", path, sizeof path, "t.db");
 }
 
 static void
 teardown(void)
 {
-	cr_expect_eq(test_rmtree(dir), 0);
+	store_test_teardown(dir);
+}
+
+/* The first column of sql's first row, as text, from the store at path. */
+static void
+scalar(const char *sql, char *out, size_t n)
+{
+	char err[256];
+	struct store *s = store_open(path, 1, err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	cr_assert_eq(store_test_scalar(s, sql, out, n), 1, "%s: %s", sql, out);
+	store_close(s);
 }
 
 static void
@@ -79,22 +93,33 @@ Test(store, save_and_summarise, .init = setup, .fini = teardown)
 	cr_expect_eq(store_prune_observations(s, wall_ms() + 1000), 2);
 	store_close(s);
 
-	/* nothing secret in the file, WAL mode on, schema version set */
-	char cmd[256];
+	/* nothing secret in the database: the file, or all PostgreSQL holds
+	 * of it (pg_dump); WAL mode on (SQLite), schema version set */
+	char cmd[768];
+#ifdef STORE_TEST_POSTGRES
+	snprintf(cmd, sizeof cmd, "%s/pg_dump -d '%s' > '%s/dump.sql'", test_pg_bindir(), path,
+	         dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	snprintf(cmd, sizeof cmd, "grep -q 'gpt-4o' '%s/dump.sql'", dir);
+	cr_assert_eq(system(cmd), 0, "the dump does not hold the answer: it proves nothing");
+	snprintf(cmd, sizeof cmd, "grep -q sk-secret-never-stored '%s/dump.sql'", dir);
+#else
 	snprintf(cmd, sizeof cmd, "grep -q sk-secret-never-stored '%s'*", path);
+#endif
 	cr_expect_neq(system(cmd), 0, "the API key reached the database");
-	sqlite3 *db;
-	sqlite3_open(path, &db);
-	sqlite3_stmt *st;
-	sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL);
-	sqlite3_step(st);
-	cr_expect_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
-	sqlite3_finalize(st);
-	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
-	sqlite3_step(st);
-	cr_expect_eq(sqlite3_column_int(st, 0), store_schema_version());
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	char got[64];
+	if (!store_test_postgres()) {
+		scalar("PRAGMA journal_mode", got, sizeof got);
+		cr_expect_str_eq(got, "wal");
+	}
+	s = store_open(path, 1, err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	struct store_stats st;
+	cr_assert_eq(store_stats(s, &st), 0);
+	cr_expect_eq(st.schema_version, store_schema_version());
+	cr_expect_eq(st.targets, 1);
+	cr_expect_gt(st.file_bytes, 0);
+	store_close(s);
 }
 
 static void
@@ -137,11 +162,15 @@ Test(store, keeps_the_latest_model_list_state, .init = setup, .fini = teardown)
 
 Test(store, refuses_a_newer_schema, .init = setup, .fini = teardown)
 {
-	sqlite3 *db;
-	sqlite3_open(path, &db);
-	sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL);
-	sqlite3_close(db);
 	char err[256];
+	struct store *s = store_open(path, 0, err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	cr_assert_eq(store_test_exec(s,
+	                             store_test_postgres() ? "UPDATE assay_schema SET version = 999"
+	                                                   : "PRAGMA user_version = 999",
+	                             err, sizeof err),
+	             0, "%s", err);
+	store_close(s);
 	cr_expect_null(store_open(path, 0, err, sizeof err));
 	cr_expect_not_null(strstr(err, "newer"), "%s", err);
 }
@@ -181,16 +210,47 @@ Test(store, keeps_reasoning_tokens, .init = setup, .fini = teardown)
 		test_run_release(&t);
 	}
 	store_close(s);
-	sqlite3 *db;
-	sqlite3_open(path, &db);
-	sqlite3_stmt *st;
-	cr_assert_eq(sqlite3_prepare_v2(db, "SELECT reasoning_tokens FROM observations ORDER BY id",
-	                                -1, &st, NULL),
-	             SQLITE_OK, "%s", sqlite3_errmsg(db));
-	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
-	cr_expect_eq(sqlite3_column_int(st, 0), 64);
-	cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
-	cr_expect_eq(sqlite3_column_type(st, 0), SQLITE_NULL);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	char got[64];
+	scalar("SELECT reasoning_tokens FROM observations ORDER BY id LIMIT 1", got, sizeof got);
+	cr_expect_str_eq(got, "64");
+	scalar("SELECT reasoning_tokens FROM observations ORDER BY id LIMIT 1 OFFSET 1", got,
+	       sizeof got);
+	cr_expect_str_eq(got, "NULL");
+}
+
+/* Serve's daily budgets read back what runs cost: one relay's, or every
+ * relay's (relay NULL). */
+Test(store, spend_since_counts_one_relay_or_all, .init = setup, .fini = teardown)
+{
+	char err[256];
+	struct store *s = store_open(path, 0, err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	const char *relays[] = {"r1", "r2", "r2"};
+	for (int i = 0; i < 3; i++) {
+		struct test_run t;
+		struct assessment a;
+		fake_run(&t, 1);
+		t.run.target.relay = (char *)relays[i];
+		assessment_init(&a);
+		a.requests = a.ok_requests = 1;
+		a.tokens_spent = 100 * (i + 1);
+		a.cost_usd = 0.5;
+		assessment_decide(&a);
+		cr_assert_gt(store_save_run(s, &t.run, &a, NULL, NULL, NULL), 0, "%s",
+		             store_last_error(s));
+		assessment_release(&a);
+		test_run_release(&t);
+	}
+	long tokens = -1;
+	double usd = -1;
+	cr_assert_eq(store_spend_since(s, NULL, 0, &tokens, &usd), 0, "%s", store_last_error(s));
+	cr_expect_eq(tokens, 600);
+	cr_expect_float_eq(usd, 1.5, 1e-9);
+	cr_assert_eq(store_spend_since(s, "r2", 0, &tokens, &usd), 0, "%s", store_last_error(s));
+	cr_expect_eq(tokens, 500);
+	cr_assert_eq(store_spend_since(s, "nobody", 0, &tokens, &usd), 0);
+	cr_expect_eq(tokens, 0);
+	cr_assert_eq(store_spend_since(s, NULL, wall_ms() + 60000, &tokens, &usd), 0);
+	cr_expect_eq(tokens, 0, "runs before since_ms were counted");
+	store_close(s);
 }

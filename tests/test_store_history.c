@@ -1,10 +1,14 @@
 /*
  * Store history: rollups with error classes, verdict segments, incidents
- * with damping, bounded retention, the upgrade from schema 1, uptime.
+ * with damping, bounded retention, the upgrade from schema 1, uptime. Run
+ * against SQLite here and against PostgreSQL by
+ * tests/test_store_history_pg.c (tests/store_engine.h).
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#ifndef STORE_TEST_POSTGRES
 #include <sqlite3.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +18,17 @@
 #include "scoring/ledger_test.h"
 #include "scoring/timeline.h"
 #include "storage/store.h"
+#include "storage/store_test.h"
 #include "tests/helpers.h"
+#include "tests/store_engine.h"
 
 static char dir[64];
-static char path[128];
+static char path[256];
 
 static void
 setup(void)
 {
-	test_tmpdir_file(dir, sizeof dir, "hist", path, sizeof path, "t.db");
+	store_test_setup(dir, sizeof dir, "hist", path, sizeof path, "t.db");
 }
 
 static struct timeline *tl;
@@ -32,7 +38,7 @@ teardown(void)
 {
 	timeline_free(tl);
 	tl = NULL;
-	cr_expect_eq(test_rmtree(dir), 0);
+	store_test_teardown(dir);
 }
 
 static struct probe_def probe = {.id = (char *)"ping", .samples = 1};
@@ -320,8 +326,7 @@ Test(store_history, retention_deletes_in_bounded_steps, .init = setup, .fini = t
 	cr_expect_gt(steps, 2, "the backlog was cleared in one step: not bounded");
 	store_close(s);
 
-	sqlite3 *db;
-	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+	s = open_store(1);
 	const char *checks[][2] = {
 	    {"SELECT count(*) FROM runs", "5"},
 	    {"SELECT count(*) FROM observations", "10"},
@@ -333,19 +338,22 @@ Test(store_history, retention_deletes_in_bounded_steps, .init = setup, .fini = t
 	     "1"},
 	};
 	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
-		sqlite3_stmt *st;
-		cr_assert_eq(sqlite3_prepare_v2(db, checks[i][0], -1, &st, NULL), SQLITE_OK);
-		cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
-		cr_expect_str_eq((const char *)sqlite3_column_text(st, 0), checks[i][1], "%s",
-		                 checks[i][0]);
-		sqlite3_finalize(st);
+		char got[256];
+		cr_assert_eq(store_test_scalar(s, checks[i][0], got, sizeof got), 1, "%s: %s",
+		             checks[i][0], got);
+		cr_expect_str_eq(got, checks[i][1], "%s", checks[i][0]);
 	}
-	sqlite3_close(db);
+	store_close(s);
 	cr_expect_gt(total, 300);
 }
 
 Test(store_history, upgrade_from_schema_1_keeps_history, .init = setup, .fini = teardown)
 {
+#ifdef STORE_TEST_POSTGRES
+	(void)segment_cb;
+	cr_skip_test("SQLite only: a PostgreSQL store begins at schema 10 (there is no schema 1 "
+	             "to upgrade; storage/schema_postgres.c)");
+#else
 	sqlite3 *db;
 	cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
 	const char *v1 =
@@ -396,6 +404,7 @@ Test(store_history, upgrade_from_schema_1_keeps_history, .init = setup, .fini = 
 	cr_expect_eq(store_each_segment(s, 10, segment_cb, NULL), 0);
 	cr_expect_eq(segs, 2);
 	store_close(s);
+#endif
 }
 
 static struct probe_def style_probe = {.id = (char *)"style", .samples = 1};
@@ -448,5 +457,74 @@ Test(store_history, the_ledger_survives_a_restart, .init = setup, .fini = teardo
 	cr_assert_eq(store_restore(s, NULL, l, now + 48 * 3600 * 1000LL), 0);
 	cr_expect_eq(ledger_runs(l, "r", "gpt-4o"), 0);
 	ledger_free(l);
+	store_close(s);
+}
+
+/* The agents' regional runs are raw data (kept raw_ms), the hub's resolved
+ * outages history (day_ms); an open outage stays. */
+Test(store_history, retention_trims_agents_runs_and_resolved_outages, .init = setup,
+     .fini = teardown)
+{
+	struct store *s = open_store(0);
+	int64_t now = T0 + 10LL * 86400000;
+	for (int i = 0; i < 40; i++) {
+		struct fake f;
+		/* 30 two days old, 10 fresh */
+		fake_init(&f, "r", i < 30 ? now - 2 * 86400000LL + i : now - 1000 + i, 1,
+		          ERR_TIMEOUT, 0);
+		cr_assert_gt(store_agent_save_run(s, "eu", &f.run, &f.a), 0, "%s",
+		             store_last_error(s));
+		fake_release(&f);
+	}
+	cr_assert_gt(store_region_outage_open(s, "r", "gpt-4o", now - 500LL * 86400000, "eu,us", 3),
+	             0);
+	cr_assert_eq(store_region_outage_resolve(s, "r", "gpt-4o", now - 499LL * 86400000), 0);
+	cr_assert_gt(store_region_outage_open(s, "r", "gpt-4o", now - 450LL * 86400000, "eu,us", 3),
+	             0, "an open outage");
+	struct store_retention r;
+	store_retention_default(&r);
+	long n, steps = 0;
+	while ((n = store_retention_step(s, &r, now, 16)) > 0)
+		cr_assert_lt(++steps, 1000, "retention does not converge");
+	cr_expect_eq(n, 0);
+	const char *checks[][2] = {
+	    {"SELECT count(*) FROM agent_runs", "10"},
+	    {"SELECT count(*) FROM agent_observations", "20"},
+	    {"SELECT count(*) FROM region_outages", "1"},
+	    {"SELECT count(*) FROM region_outages WHERE resolved_ms IS NULL", "1"},
+	};
+	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+		char got[256];
+		cr_assert_eq(store_test_scalar(s, checks[i][0], got, sizeof got), 1, "%s: %s",
+		             checks[i][0], got);
+		cr_expect_str_eq(got, checks[i][1], "%s", checks[i][0]);
+	}
+	store_close(s);
+}
+
+static void
+count_bucket_cb(const struct store_bucket *b, void *arg)
+{
+	struct collected *c = arg;
+	/* each bucket's error classes are its own: every other minute failed */
+	long minute = (long)((b->start_ms - T0) / 60000);
+	cr_expect_eq(b->errors[ERR_TIMEOUT], minute % 2 ? 1 : 0, "minute %ld", minute);
+	c->n++;
+	c->errors[ERR_TIMEOUT] += b->errors[ERR_TIMEOUT];
+}
+
+/* Hundreds of buckets, their error rows merged in order (on PostgreSQL the
+ * three queries share one connection: the rows of one are read ahead while
+ * another streams). */
+Test(store_history, many_buckets_merge_their_error_classes, .init = setup, .fini = teardown)
+{
+	struct store *s = open_store(0);
+	for (int i = 0; i < 600; i++)
+		cr_assert_gt(
+		    save(s, "r", T0 + i * 60000LL + 5, i % 2 ? 1 : 2, ERR_TIMEOUT, 0, NULL), 0);
+	struct collected c = {0};
+	cr_assert_eq(store_each_bucket(s, STORE_MINUTE, T0, count_bucket_cb, &c), 0);
+	cr_expect_eq(c.n, 600);
+	cr_expect_eq(c.errors[ERR_TIMEOUT], 300);
 	store_close(s);
 }

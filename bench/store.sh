@@ -1,0 +1,9 @@
+#!/bin/sh
+# bench/store.sh: the shared store at scale (bench/store_scale.c): 10,000
+# relay-models from 5 regions' agents on PostgreSQL (a private cluster),
+# one region on SQLite; writes, the hub's fold, retention, and the day's
+# size extrapolated. STORE_SCALE_MINUTES (default 1) simulated minutes are
+# written; each is 50,000 runs on PostgreSQL.
+build=${1:-build}
+minutes=${STORE_SCALE_MINUTES:-1}
+exec "$build/bench/store-scale" --targets 10000 --regions 5 --minutes "$minutes" --engine both

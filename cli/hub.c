@@ -1,0 +1,279 @@
+/*
+ * hub: the agents' runs, read from the shared store, folded into the
+ * quorum (scoring/quorum.h); outages declared and ended by it are written
+ * (region_outages) and said.
+ *
+ * A poll reads at most HUB_BATCH runs past the last id read; a store that
+ * cannot be read or written is said and tried again at the next poll (a
+ * change the store did not take is not made: quorum keeps the old state).
+ * At start the hub reads from the first run of the freshness window (the
+ * ones before it could not count), so a restart does not read a day of
+ * raw rows.
+ */
+#include "cli/hub.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "scoring/quorum.h"
+#include "scoring/timeline.h"
+#include "storage/store.h"
+#include "web/board.h"
+
+#define HUB_BATCH 5000
+
+/* An outage declared and not over: what the board shows of it. */
+struct open_outage {
+	char *relay, *model;
+	int64_t id, opened_ms;
+};
+
+struct hub {
+	struct store *store;
+	struct board *board;
+	struct open_outage *open;
+	size_t n_open;
+	struct quorum *quorum;
+	struct event *poll_ev;
+	int64_t poll_ms;
+	int64_t after_id;
+	int need, of;
+	int failing; /* the last read failed: said once until it works */
+};
+
+static void
+observe_cb(const struct store_agent_run *r, void *arg)
+{
+	struct hub *h = arg;
+	quorum_observe(h->quorum, r->region, r->relay, r->model, r->finished_ms,
+	               r->ok_requests == 0, r->error_class, r->ttft_ms);
+	h->after_id = r->id;
+}
+
+/* "eu 120 ms, us down (network), ap stale" into out. */
+static void
+describe(const struct quorum_view *v, char *down, size_t dn, char *out, size_t n)
+{
+	size_t used = 0, dused = 0;
+	out[0] = down[0] = '\0';
+	for (size_t i = 0; i < v->n_regions; i++) {
+		const struct quorum_region *r = &v->regions[i];
+		char one[96];
+		if (!r->fresh)
+			snprintf(one, sizeof one, "%s stale", r->name);
+		else if (r->down)
+			snprintf(one, sizeof one, "%s down (%s)", r->name, r->error_class);
+		else if (r->ttft_ms >= 0)
+			snprintf(one, sizeof one, "%s up, %.0f ms", r->name, r->ttft_ms);
+		else
+			snprintf(one, sizeof one, "%s up", r->name);
+		int k = snprintf(out + used, n - used, "%s%s", used ? ", " : "", one);
+		if (k > 0 && (size_t)k < n - used)
+			used += (size_t)k;
+		if (r->fresh && r->down) {
+			k = snprintf(down + dused, dn - dused, "%s%s", dused ? "," : "", r->name);
+			if (k > 0 && (size_t)k < dn - dused)
+				dused += (size_t)k;
+		}
+	}
+}
+
+/* The most frequent failure among v's fresh regions that are down. */
+static const char *
+main_cause(const struct quorum_view *v)
+{
+	const char *best = "";
+	int best_n = 0;
+	for (size_t i = 0; i < v->n_regions; i++) {
+		const struct quorum_region *r = &v->regions[i];
+		if (!r->fresh || !r->down)
+			continue;
+		int n = 0;
+		for (size_t k = 0; k < v->n_regions; k++)
+			n += v->regions[k].fresh && v->regions[k].down &&
+			     strcmp(v->regions[k].error_class, r->error_class) == 0;
+		if (n > best_n) {
+			best = r->error_class;
+			best_n = n;
+		}
+	}
+	return best;
+}
+
+/* The board's incident of an outage: an id of its own (negative: not a
+ * row of the incidents table), the regions' states as its detail. */
+static void
+show(struct hub *h, const struct quorum_view *v, const struct open_outage *o, int64_t resolved_ms,
+     const char *regions)
+{
+	if (h->board == NULL)
+		return;
+	char detail[1200];
+	snprintf(detail, sizeof detail, "quorum of regions: down in %d of %d heard (%s)", v->down,
+	         v->heard, regions);
+	struct timeline_incident inc = {
+	    .id = -o->id,
+	    .relay = v->relay,
+	    .model = v->model,
+	    .kind = "outage",
+	    .opened_ms = o->opened_ms,
+	    .resolved_ms = resolved_ms,
+	    .cause = main_cause(v),
+	    .detail = detail,
+	    .failed_runs = v->down,
+	};
+	board_incident(h->board, &inc);
+}
+
+static struct open_outage *
+find_open(struct hub *h, const char *relay, const char *model)
+{
+	for (size_t i = 0; i < h->n_open; i++)
+		if (strcmp(h->open[i].relay, relay) == 0 && strcmp(h->open[i].model, model) == 0)
+			return &h->open[i];
+	return NULL;
+}
+
+static int
+change_cb(const struct quorum_view *v, void *arg)
+{
+	struct hub *h = arg;
+	char down[256], regions[1024];
+	describe(v, down, sizeof down, regions, sizeof regions);
+	int64_t now = wall_ms(), id = 0;
+	int rc;
+	if (v->declared) {
+		id = store_region_outage_open(h->store, v->relay, v->model, now, down, v->heard);
+		rc = id > 0 ? 0 : -1;
+	} else {
+		rc = store_region_outage_resolve(h->store, v->relay, v->model, now);
+	}
+	if (rc != 0) {
+		fprintf(stderr,
+		        "assay hub: %s %s: cannot write the outage's %s (%s): tried again at the "
+		        "next look\n",
+		        v->relay, v->model, v->declared ? "start" : "end",
+		        store_last_error(h->store));
+		return -1;
+	}
+	if (v->declared) {
+		fprintf(stderr,
+		        "assay hub: %s %s: outage declared: down in %d of %d regions (%s)\n",
+		        v->relay, v->model, v->down, h->of, regions);
+		h->open = xrealloc(h->open, (h->n_open + 1) * sizeof *h->open);
+		struct open_outage *o = &h->open[h->n_open++];
+		*o = (struct open_outage){xstrdup(v->relay), xstrdup(v->model), id, now};
+		show(h, v, o, 0, regions);
+	} else {
+		fprintf(stderr,
+		        "assay hub: %s %s: outage over: down in %d of %d regions heard (%s)\n",
+		        v->relay, v->model, v->down, v->heard, regions);
+		struct open_outage *o = find_open(h, v->relay, v->model);
+		if (o != NULL) {
+			show(h, v, o, now, regions);
+			free(o->relay);
+			free(o->model);
+			*o = h->open[--h->n_open];
+		}
+	}
+	return 0;
+}
+
+static void
+poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct hub *h = arg;
+	if (store_each_agent_run(h->store, h->after_id, HUB_BATCH, observe_cb, h) != 0) {
+		if (!h->failing)
+			fprintf(stderr,
+			        "assay hub: cannot read the agents' runs (%s): trying again\n",
+			        store_last_error(h->store));
+		h->failing = 1;
+	} else {
+		if (h->failing)
+			fprintf(stderr, "assay hub: reading the agents' runs again\n");
+		h->failing = 0;
+	}
+	quorum_evaluate(h->quorum, wall_ms(), change_cb, h);
+	struct timeval tv = {(time_t)(h->poll_ms / 1000), (suseconds_t)(h->poll_ms % 1000) * 1000};
+	evtimer_add(h->poll_ev, &tv);
+}
+
+static void
+restore_cb(int64_t id, const char *relay, const char *model, int64_t opened_ms, void *arg)
+{
+	struct hub *h = arg;
+	quorum_restore_declared(h->quorum, relay, model);
+	h->open = xrealloc(h->open, (h->n_open + 1) * sizeof *h->open);
+	h->open[h->n_open++] = (struct open_outage){xstrdup(relay), xstrdup(model), id, opened_ms};
+}
+
+struct hub *
+hub_new(struct event_base *base, struct store *store, struct board *board, int need, int of,
+        int64_t interval_ms)
+{
+	struct quorum *q = quorum_new(need, of, 3 * interval_ms);
+	if (q == NULL) {
+		fprintf(stderr, "assay hub: unusable quorum %d of %d\n", need, of);
+		return NULL;
+	}
+	struct hub *h = xcalloc(1, sizeof *h);
+	h->store = store;
+	h->board = board;
+	h->quorum = q;
+	h->need = need;
+	h->of = of;
+	if (store_each_open_region_outage(store, restore_cb, h) != 0 ||
+	    store_agent_runs_since(store, wall_ms() - 3 * interval_ms, &h->after_id) != 0) {
+		fprintf(stderr,
+		        "assay hub: cannot read the agents' runs or open outages back (%s)\n",
+		        store_last_error(store));
+		hub_free(h);
+		return NULL;
+	}
+	/* the outages still open are the board's too, until they end */
+	for (size_t i = 0; board != NULL && i < h->n_open; i++) {
+		struct timeline_incident inc = {
+		    .id = -h->open[i].id,
+		    .relay = h->open[i].relay,
+		    .model = h->open[i].model,
+		    .kind = "outage",
+		    .opened_ms = h->open[i].opened_ms,
+		    .cause = "",
+		    .detail = "quorum of regions: declared before this hub started",
+		};
+		board_incident(board, &inc);
+	}
+	/* a few looks an interval: an outage is declared soon after the runs
+	 * that show it are written */
+	h->poll_ms = interval_ms / 8;
+	if (h->poll_ms < 100)
+		h->poll_ms = 100;
+	if (h->poll_ms > 2000)
+		h->poll_ms = 2000;
+	h->poll_ev = evtimer_new(base, poll_cb, h);
+	struct timeval now = {0, 0};
+	evtimer_add(h->poll_ev, &now);
+	return h;
+}
+
+void
+hub_free(struct hub *h)
+{
+	if (h == NULL)
+		return;
+	if (h->poll_ev)
+		event_free(h->poll_ev);
+	quorum_free(h->quorum);
+	for (size_t i = 0; i < h->n_open; i++) {
+		free(h->open[i].relay);
+		free(h->open[i].model);
+	}
+	free(h->open);
+	free(h);
+}

@@ -1,0 +1,322 @@
+/*
+ * pg_helpers: the tests' own PostgreSQL cluster (see tests/pg_helpers.h).
+ *
+ * Commands run with fork/exec and an argument vector (no shell); as root,
+ * through `runuser -u USER --`. Their output goes to DIR/log, printed when
+ * something fails.
+ */
+#include "tests/pg_helpers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
+#include <libpq-fe.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PG_DIR_ENV "ASSAY_TEST_PG_DIR"
+
+static char bindir[256];
+static char created_db[64];
+
+const char *
+test_pg_bindir(void)
+{
+	if (bindir[0] != '\0')
+		return bindir;
+	glob_t g;
+	/* the newest installed major version: glob sorts, and 15 < 16 */
+	if (glob("/usr/lib/postgresql/*/bin/initdb", 0, NULL, &g) == 0 && g.gl_pathc > 0) {
+		snprintf(bindir, sizeof bindir, "%s", g.gl_pathv[g.gl_pathc - 1]);
+		char *slash = strrchr(bindir, '/');
+		*slash = '\0';
+	}
+	globfree(&g);
+	return bindir[0] ? bindir : NULL;
+}
+
+/* The unprivileged user the server runs as when we are root. */
+static const struct passwd *
+server_user(void)
+{
+	if (geteuid() != 0)
+		return NULL;
+	const struct passwd *pw = getpwnam("postgres");
+	return pw ? pw : getpwnam("nobody");
+}
+
+/* Run argv (as the server user when root), output appended to log; the
+ * exit status, or -1. */
+static int
+run(char *const argv[], const char *log)
+{
+	const struct passwd *pw = server_user();
+	char *full[24];
+	int n = 0;
+	if (pw != NULL) {
+		full[n++] = (char *)"runuser";
+		full[n++] = (char *)"-u";
+		full[n++] = pw->pw_name;
+		full[n++] = (char *)"--";
+	}
+	for (int i = 0; argv[i] != NULL && n < 23; i++)
+		full[n++] = argv[i];
+	full[n] = NULL;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		int null = open("/dev/null", O_RDONLY);
+		if (null >= 0)
+			dup2(null, 0);
+		execvp(full[0], full);
+		_exit(127);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void
+print_log(const char *dir)
+{
+	char path[512], line[512];
+	snprintf(path, sizeof path, "%s/log", dir);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof line, f) != NULL)
+		fprintf(stderr, "  postgres: %s", line);
+	fclose(f);
+}
+
+static void
+conninfo(const char *db, const char *user, char *out, size_t n)
+{
+	snprintf(out, n, "postgres:///%s?host=%s&user=%s", db, getenv(PG_DIR_ENV), user);
+}
+
+int
+test_pg_start(void)
+{
+	const char *bin = test_pg_bindir();
+	if (bin == NULL)
+		return 0; /* the tests skip, and say why */
+	char tmpl[] = "/tmp/assay-pg-XXXXXX";
+	if (mkdtemp(tmpl) == NULL) {
+		perror("assay tests: mkdtemp");
+		return -1;
+	}
+	static char dir[64];
+	snprintf(dir, sizeof dir, "%s", tmpl);
+	const struct passwd *pw = server_user();
+	if (pw != NULL && chown(dir, pw->pw_uid, pw->pw_gid) != 0) {
+		perror("assay tests: chown the cluster's folder");
+		return -1;
+	}
+	char data[128], log[128], initdb[320], pg_ctl[320], opts[256];
+	snprintf(data, sizeof data, "%s/data", dir);
+	snprintf(log, sizeof log, "%s/log", dir);
+	snprintf(initdb, sizeof initdb, "%s/initdb", bin);
+	snprintf(pg_ctl, sizeof pg_ctl, "%s/pg_ctl", bin);
+	/* the log is opened by us (root) before the exec: make it the
+	 * server user's so pg_ctl's own -l can append too */
+	int fd = open(log, O_WRONLY | O_CREAT, 0644);
+	if (fd >= 0) {
+		if (pw != NULL && fchown(fd, pw->pw_uid, pw->pw_gid) != 0)
+			perror("assay tests: chown the log");
+		close(fd);
+	}
+	char *init_argv[] = {initdb,
+	                     (char *)"-D",
+	                     data,
+	                     (char *)"-U",
+	                     (char *)"postgres",
+	                     (char *)"-A",
+	                     (char *)"trust",
+	                     (char *)"-E",
+	                     (char *)"UTF8",
+	                     (char *)"--no-locale",
+	                     (char *)"--no-sync",
+	                     NULL};
+	if (run(init_argv, log) != 0) {
+		fprintf(stderr, "assay tests: initdb failed\n");
+		print_log(dir);
+		return -1;
+	}
+	/* trust on the socket, but a password (SCRAM) for TEST_PG_PASSWORD_ROLE,
+	 * so that the password path is tested against the real check */
+	char hba[160];
+	snprintf(hba, sizeof hba, "%s/pg_hba.conf", data);
+	FILE *f = fopen(hba, "w");
+	if (f == NULL ||
+	    fprintf(f, "local all %s scram-sha-256\nlocal all all trust\n", TEST_PG_PASSWORD_ROLE) <
+	        0 ||
+	    fclose(f) != 0) {
+		perror("assay tests: write pg_hba.conf");
+		return -1;
+	}
+	if (pw != NULL && chown(hba, pw->pw_uid, pw->pw_gid) != 0)
+		perror("assay tests: chown pg_hba.conf");
+	snprintf(opts, sizeof opts,
+	         "-k %s -c listen_addresses= -p 5432 -F -c max_connections=40"
+	         " -c shared_buffers=16MB",
+	         dir);
+	char *start_argv[] = {
+	    pg_ctl,       (char *)"-D", data,         (char *)"-o",    opts, (char *)"-l", log,
+	    (char *)"-w", (char *)"-t", (char *)"60", (char *)"start", NULL};
+	if (run(start_argv, log) != 0) {
+		fprintf(stderr, "assay tests: pg_ctl start failed\n");
+		print_log(dir);
+		return -1;
+	}
+	setenv(PG_DIR_ENV, dir, 1);
+	/* pg_ctl -w said it accepts connections; check it does, bounded */
+	char url[512];
+	conninfo("postgres", "postgres", url, sizeof url);
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (PQping(url) == PQPING_OK)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec > 30) {
+			fprintf(stderr, "assay tests: the cluster in %s does not answer\n", dir);
+			print_log(dir);
+			return -1;
+		}
+		struct timespec pause = {0, 20 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
+}
+
+void
+test_pg_stop(void)
+{
+	const char *dir = getenv(PG_DIR_ENV);
+	const char *bin = test_pg_bindir();
+	if (dir == NULL || bin == NULL)
+		return;
+	char data[128], log[128], pg_ctl[320];
+	snprintf(data, sizeof data, "%s/data", dir);
+	snprintf(log, sizeof log, "%s/log", dir);
+	snprintf(pg_ctl, sizeof pg_ctl, "%s/pg_ctl", bin);
+	char *stop_argv[] = {pg_ctl,         (char *)"-D", data,         (char *)"-m",
+	                     (char *)"fast", (char *)"-w", (char *)"-t", (char *)"60",
+	                     (char *)"stop", NULL};
+	if (run(stop_argv, log) != 0) {
+		fprintf(stderr, "assay tests: pg_ctl stop failed\n");
+		print_log(dir);
+	}
+	char *rm_argv[] = {(char *)"rm", (char *)"-rf", (char *)dir, NULL};
+	pid_t pid = fork();
+	if (pid == 0) {
+		execvp("rm", rm_argv);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	unsetenv(PG_DIR_ENV);
+}
+
+int
+test_pg_available(void)
+{
+	return getenv(PG_DIR_ENV) != NULL;
+}
+
+const char *
+test_pg_skip_reason(void)
+{
+	if (test_pg_bindir() == NULL)
+		return "PostgreSQL's server binaries are not installed (no "
+		       "/usr/lib/postgresql/*/bin/initdb; `make deps` installs postgresql)";
+	return "the test cluster did not start (see its log above)";
+}
+
+static void
+quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+int
+test_pg_exec(const char *url, const char *sql, char *err, size_t errlen)
+{
+	char admin[512];
+	if (url == NULL) {
+		conninfo("postgres", "postgres", admin, sizeof admin);
+		url = admin;
+	}
+	PGconn *c = PQconnectdb(url);
+	int rc = -1;
+	PQsetNoticeProcessor(c, quiet, NULL);
+	if (PQstatus(c) != CONNECTION_OK) {
+		snprintf(err, errlen, "%s", PQerrorMessage(c));
+	} else {
+		PGresult *r = PQexec(c, sql);
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+			rc = 0;
+		else
+			snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+		PQclear(r);
+	}
+	PQfinish(c);
+	return rc;
+}
+
+int
+test_pg_database(const char *tag, char *url, size_t n)
+{
+	if (!test_pg_available())
+		return -1;
+	snprintf(created_db, sizeof created_db, "t_%s_%ld", tag, (long)getpid());
+	char sql[160], err[512];
+	snprintf(sql, sizeof sql, "CREATE DATABASE %s", created_db);
+	if (test_pg_exec(NULL, sql, err, sizeof err) != 0) {
+		fprintf(stderr, "assay tests: %s: %s", sql, err);
+		created_db[0] = '\0';
+		return -1;
+	}
+	conninfo(created_db, "postgres", url, n);
+	return 0;
+}
+
+void
+test_pg_drop(void)
+{
+	if (created_db[0] == '\0')
+		return;
+	char sql[160], err[512];
+	snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", created_db);
+	if (test_pg_exec(NULL, sql, err, sizeof err) != 0)
+		fprintf(stderr, "assay tests: %s: %s", sql, err);
+	created_db[0] = '\0';
+}
+
+void
+test_pg_url_as(const char *url, const char *user, char *out, size_t n)
+{
+	/* url is conninfo()'s: postgres:///DB?host=DIR&user=postgres */
+	const char *db = url + strlen("postgres:///");
+	size_t len = strcspn(db, "?");
+	char name[64];
+	snprintf(name, sizeof name, "%.*s", (int)len, db);
+	conninfo(name, user, out, n);
+}
