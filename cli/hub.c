@@ -22,6 +22,7 @@
 #include "scoring/timeline.h"
 #include "storage/store.h"
 #include "web/board.h"
+#include "web/regions.h"
 
 #define HUB_BATCH 5000
 
@@ -50,6 +51,20 @@ observe_cb(const struct store_agent_run *r, void *arg)
 	struct hub *h = arg;
 	quorum_observe(h->quorum, r->region, r->relay, r->model, r->finished_ms,
 	               r->ok_requests == 0, r->error_class, r->ttft_ms);
+	if (h->board != NULL) {
+		struct board_region_run run = {
+		    .region = r->region,
+		    .relay = r->relay,
+		    .model = r->model,
+		    .verdict = r->verdict,
+		    .error_class = r->error_class,
+		    .at_ms = r->finished_ms,
+		    .requests = r->requests,
+		    .ok_requests = r->ok_requests,
+		    .ttft_ms = r->ttft_ms,
+		};
+		board_region_run(h->board, &run);
+	}
 	h->after_id = r->id;
 }
 

@@ -1225,6 +1225,7 @@ int
 store_stats(struct store *s, struct store_stats *out)
 {
 	memset(out, 0, sizeof *out);
+	out->engine = db_engine(s->db) == DB_POSTGRES ? "postgresql" : "sqlite";
 	struct db_stmt *st = db_prepare(s->db, stats_sql[db_engine(s->db)]);
 	if (st == NULL)
 		return -1;

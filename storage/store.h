@@ -293,9 +293,12 @@ long store_retention_step(struct store *s, const struct store_retention *r, int6
 long store_prune_observations(struct store *s, int64_t cutoff_ms);
 
 struct store_stats {
-	int64_t file_bytes; /* main file: pages in use and free */
-	int64_t free_bytes; /* pages on the freelist */
-	int64_t wal_bytes;
+	const char *engine; /* "sqlite" or "postgresql" (static) */
+	int64_t file_bytes; /* SQLite: the main file, pages in use and free;
+	                     * PostgreSQL: pg_database_size() of the database */
+	int64_t free_bytes; /* SQLite: pages on the freelist; PostgreSQL: 0 */
+	int64_t wal_bytes;  /* SQLite: the -wal file; PostgreSQL: 0 (the WAL is
+	                     * the cluster's) */
 	int schema_version;
 	long targets;
 };

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "web/regions.h"
 #include "web/render.h"
 
 #define CACHE_SLOTS 1024
@@ -147,6 +148,7 @@ entry_free(struct board_entry *e)
 		segment_release(&e->segments[i]);
 	for (size_t i = 0; i < e->n_incidents; i++)
 		incident_release(&e->incidents[i]);
+	regions_free(e->regions);
 	free(e);
 }
 
@@ -536,6 +538,37 @@ board_record(struct board *b, const struct board_run *run)
 			recent_add(e, run->at_ms, run->requests, run->ok_requests, run->ttft_ms,
 			           run->tokens_per_s);
 	}
+	e->seq = ++b->seq;
+	size_t id = e->group->id;
+	pthread_rwlock_unlock(&b->data);
+	bump(b, id);
+}
+
+void
+board_region_run(struct board *b, const struct board_region_run *run)
+{
+	pthread_rwlock_wrlock(&b->data);
+	/* only relay-models the hub's own config declared: an agent's rows
+	 * add no entry to the public board */
+	struct board_entry *e = NULL;
+	size_t lo = 0, hi = b->n;
+	while (lo < hi && e == NULL) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(b->entries[mid]->relay, run->relay);
+		if (c == 0)
+			c = strcmp(b->entries[mid]->model, run->model);
+		if (c == 0)
+			e = b->entries[mid];
+		else if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (e == NULL) {
+		pthread_rwlock_unlock(&b->data);
+		return;
+	}
+	regions_add(&e->regions, run);
 	e->seq = ++b->seq;
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);

@@ -96,6 +96,11 @@ struct board_run {
 	const char *channel; /* the channel claimed; NULL: unclaimed */
 };
 void board_record(struct board *b, const struct board_run *run);
+/* A probe agent's run of relay/model from its region (the hub, cli/hub.c):
+ * the relay page's per-region columns (web/regions.h). Ignored for a
+ * relay-model the board does not know (board_declare, board_record). */
+struct board_region_run;
+void board_region_run(struct board *b, const struct board_region_run *run);
 /* Insert or update a verdict segment / an incident (by id). */
 void board_segment(struct board *b, const struct timeline_segment *seg);
 void board_incident(struct board *b, const struct timeline_incident *inc);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "web/regions.h"
 #include "web/render.h"
 
 static void
@@ -58,6 +59,85 @@ window_gauge(struct buf *b, const struct board_view *v, const char *name, const 
 		}
 }
 
+/* An entry's region's labels: relay, model and region. */
+static void
+region_labels(struct buf *b, const char *name, const struct board_entry *e,
+              const struct board_region *r)
+{
+	labels(b, name, e);
+	buf_puts(b, ",region=\"");
+	prom_escape(b, r->name);
+	buf_puts(b, "\"");
+}
+
+/* What each region's agent saw (the hub's board; nothing elsewhere). */
+static void
+region_families(struct buf *b, const struct board_view *v)
+{
+	int any = 0;
+	for (size_t i = 0; i < v->n && !any; i++)
+		any = v->entries[i]->regions != NULL && v->entries[i]->regions->n > 0;
+	if (!any)
+		return;
+	static const struct {
+		const char *name, *help;
+	} fams[] = {
+	    {"assay_region_state",
+	     "State of the region agent's latest run: 1 for the current one (down: no request "
+	     "succeeded; stale: no run for three intervals)."},
+	    {"assay_region_requests", "Probe requests the region's agent sent in the window."},
+	    {"assay_region_ok_requests",
+	     "Probe requests of the region's agent that succeeded in the window."},
+	    {"assay_region_ttft_p50_seconds",
+	     "Median of the region agent's runs' median time to first token over 24 h."},
+	    {"assay_region_ttft_p95_seconds",
+	     "95th percentile of the region agent's runs' median time to first token over 24 "
+	     "h."},
+	    {"assay_region_last_run_timestamp_seconds",
+	     "When the region agent's latest run finished."},
+	};
+	for (size_t f = 0; f < sizeof fams / sizeof fams[0]; f++) {
+		family(b, fams[f].name, "gauge", fams[f].help);
+		for (size_t i = 0; i < v->n; i++) {
+			const struct board_entry *e = v->entries[i];
+			const struct board_regions *rs = e->regions;
+			for (size_t k = 0; rs != NULL && k < rs->n; k++) {
+				const struct board_region *r = &rs->r[k];
+				struct region_summary s;
+				region_summarize(e, r, v->now_ms, &s);
+				switch (f) {
+				case 0:
+					for (int st = 0; st < 3; st++) {
+						region_labels(b, fams[f].name, e, r);
+						buf_putf(b, ",state=\"%s\"} %d\n",
+						         region_state_names[st],
+						         (int)s.state == st);
+					}
+					break;
+				case 1:
+				case 2:
+					region_labels(b, fams[f].name, e, r);
+					buf_putf(b, ",window=\"24h\"} %ld\n",
+					         f == 1 ? s.requests : s.ok);
+					break;
+				case 3:
+				case 4:
+					/* a gauge may not carry Prometheus's "quantile" label */
+					if (s.p50 < 0)
+						break;
+					region_labels(b, fams[f].name, e, r);
+					buf_putf(b, "} %.6f\n", (f == 3 ? s.p50 : s.p95) / 1000.0);
+					break;
+				default:
+					region_labels(b, fams[f].name, e, r);
+					buf_putf(b, "} %.3f\n", r->last_ms / 1000.0);
+					break;
+				}
+			}
+		}
+	}
+}
+
 void
 render_metrics(const struct board_view *v, struct buf *b)
 {
@@ -66,12 +146,21 @@ render_metrics(const struct board_view *v, struct buf *b)
 	family(b, "assay_relays", "gauge", "Relay-models on this board.");
 	buf_putf(b, "assay_relays %zu\n", v->n);
 	if (v->about->has_store) {
-		family(b, "assay_database_size_bytes", "gauge", "SQLite main file size.");
-		buf_putf(b, "assay_database_size_bytes %lld\n",
-		         (long long)v->about->stats.file_bytes);
-		family(b, "assay_database_wal_bytes", "gauge", "SQLite write-ahead log size.");
-		buf_putf(b, "assay_database_wal_bytes %lld\n",
-		         (long long)v->about->stats.wal_bytes);
+		const struct store_stats *st = &v->about->stats;
+		const char *engine = st->engine ? st->engine : "sqlite";
+		family(b, "assay_database_size_bytes", "gauge",
+		       "Database size: on sqlite the main file (pages in use and free, "
+		       "without the write-ahead log); on postgresql pg_database_size() of this "
+		       "database (tables, indexes, TOAST, free space; not the cluster's WAL).");
+		buf_putf(b, "assay_database_size_bytes{engine=\"%s\"} %lld\n", engine,
+		         (long long)st->file_bytes);
+		/* PostgreSQL's WAL is the cluster's, shared with other databases */
+		if (strcmp(engine, "sqlite") == 0) {
+			family(b, "assay_database_wal_bytes", "gauge",
+			       "SQLite write-ahead log file size.");
+			buf_putf(b, "assay_database_wal_bytes{engine=\"%s\"} %lld\n", engine,
+			         (long long)st->wal_bytes);
+		}
 	}
 	family(b, "assay_relay_verdict", "gauge", "Latest verdict: 1 for the current state.");
 	for (size_t i = 0; i < v->n; i++) {
@@ -151,4 +240,5 @@ render_metrics(const struct board_view *v, struct buf *b)
 		labels(b, "assay_relay_open_incidents", v->entries[i]);
 		buf_putf(b, "} %d\n", open);
 	}
+	region_families(b, v);
 }

@@ -74,6 +74,7 @@ struct incident {
 };
 
 struct board_relay;
+struct board_regions; /* web/regions.h */
 
 /* What serve's probes spent on one UTC day, per relay or for the whole
  * board (serve's budget counts, web/spend.h): tokens billed and their cost
@@ -119,6 +120,8 @@ struct board_entry {
 	size_t n_segments;
 	struct incident incidents[BOARD_INCIDENTS]; /* oldest first */
 	size_t n_incidents;
+	struct board_regions *regions; /* the hub's agents' runs by region
+	                                * (web/regions.h); NULL: none */
 };
 
 struct board_relay {

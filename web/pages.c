@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "web/origin_view.h"
+#include "web/regions_view.h"
 #include "web/render.h"
 #include "web/spend.h"
 #include "scoring/classes.h"
@@ -550,6 +551,7 @@ relay_model_section(struct buf *b, const struct board_view *v, const struct boar
 	}
 	buf_puts(b, "</div>");
 	relay_percentiles(b, e, v->now_ms);
+	render_regions(b, v, e);
 	svg_day_bars(b, e, v->now_ms);
 	svg_day_axis(b, v->now_ms);
 	buf_puts(b, "<div class=\"charts\">");
@@ -803,6 +805,7 @@ entry_json(const struct board_view *v, const struct board_entry *e)
 	json_object_set_new(j, "windows", wins);
 	json_object_set_new(j, "time_up", time_up_json(e, v->now_ms));
 	json_object_set_new(j, "percentiles", percentiles_json(e, v->now_ms));
+	json_object_set_new(j, "regions", regions_json(e, v->now_ms));
 	json_t *days = json_array();
 	int64_t today = v->now_ms / DAY_MS;
 	for (int64_t d = today - 89; d <= today; d++)
@@ -920,6 +923,8 @@ render_about_html(const struct board_view *v, struct buf *b)
 	const struct board_about *a = v->about;
 	char s[64];
 	if (a->has_store) {
+		buf_putf(b, "<dt>Engine</dt><dd>%s</dd>",
+		         a->stats.engine ? a->stats.engine : "sqlite");
 		size_text(s, sizeof s, a->stats.file_bytes);
 		buf_putf(b, "<dt>Size</dt><dd>%s (%lld bytes)</dd>", s,
 		         (long long)a->stats.file_bytes);
@@ -990,6 +995,8 @@ render_about_json(const struct board_view *v, struct buf *out)
 	json_object_set_new(j, "started_ms", json_integer(a->started_ms));
 	if (a->has_store) {
 		json_t *db = json_object();
+		json_object_set_new(db, "engine",
+		                    json_string(a->stats.engine ? a->stats.engine : "sqlite"));
 		json_object_set_new(db, "size_bytes", json_integer(a->stats.file_bytes));
 		json_object_set_new(db, "free_bytes", json_integer(a->stats.free_bytes));
 		json_object_set_new(db, "wal_bytes", json_integer(a->stats.wal_bytes));

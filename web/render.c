@@ -5,6 +5,7 @@
  * HTML is written by hand into a buffer (it is output, not parsing); every
  * dynamic string goes through html_escape(). JSON is built with jansson.
  */
+#include "web/regions_view.h"
 #include "web/render.h"
 
 #include "scoring/classes.h"
@@ -626,6 +627,8 @@ relay_entry_json(const struct board_view *v, const struct board_entry *e)
 	 * of time up; percentiles of the runs' medians */
 	json_object_set_new(j, "time_up", time_up_json(e, v->now_ms));
 	json_object_set_new(j, "percentiles", percentiles_json(e, v->now_ms));
+	/* the hub's agents' regions (web/regions_view.h); [] elsewhere */
+	json_object_set_new(j, "regions", regions_json(e, v->now_ms));
 	return j;
 }
 
