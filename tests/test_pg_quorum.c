@@ -190,6 +190,55 @@ Test(pg_quorum, a_relay_cut_off_from_one_region_is_never_declared_down, .init = 
 	usleep(2 * INTERVAL_MS * 1000);
 	cr_expect_eq(scalar_long("SELECT count(*) FROM region_outages"), 0,
 	             "one region of three cut off was declared an outage");
+
+	/* the hub's pages show the three regions: us down, eu and ap up */
+	char u[500];
+	snprintf(u, sizeof u, "%sapi/v1/relays", hub_base);
+	json_t *root = http_get_json(u);
+	json_t *regs =
+	    json_object_get(json_array_get(json_object_get(root, "relays"), 0), "regions");
+	char *dump = json_dumps(regs, JSON_COMPACT);
+	cr_assert_eq(json_array_size(regs), 3, "the hub's regions: %s", dump);
+	static const char *const want[3] = {"ap", "eu", "us"}; /* by name */
+	for (size_t i = 0; i < 3; i++) {
+		json_t *r = json_array_get(regs, i);
+		cr_expect_str_eq(json_string_value(json_object_get(r, "region")), want[i], "%s",
+		                 dump);
+		int is_us = strcmp(want[i], "us") == 0;
+		cr_expect_str_eq(json_string_value(json_object_get(r, "state")),
+		                 is_us ? "down" : "up", "%s", dump);
+		cr_expect_geq(json_integer_value(json_object_get(r, "runs")), 5, "%s", dump);
+		if (is_us) {
+			cr_expect_eq(json_integer_value(json_object_get(r, "ok_requests")), 0);
+		} else {
+			cr_expect_eq(json_real_value(json_object_get(r, "success_rate")), 1.0, "%s",
+			             dump);
+			cr_expect_gt(
+			    json_real_value(json_object_get(json_object_get(r, "ttft_ms"), "p50")),
+			    0, "%s", dump);
+		}
+	}
+	free(dump);
+	json_decref(root);
+	snprintf(u, sizeof u, "%srelays/honest-relay.html", hub_base);
+	long status = 0;
+	size_t len = 0;
+	char *html = http_get(u, &status, &len);
+	cr_assert_eq(status, 200, "%s", u);
+	const char *table = strstr(html, "<table class=\"regions\">");
+	cr_assert_not_null(table, "no region table on the hub's relay page");
+	cr_expect(strstr(table, ">ap</th>") && strstr(table, ">eu</th>") &&
+	              strstr(table, ">us</th>"),
+	          "a region's column is missing");
+	cr_expect(strstr(table, "state-down\"><b>down</b>") != NULL, "us is not shown down");
+	free(html);
+	/* /metrics: a series per region, the database size said for PostgreSQL */
+	snprintf(u, sizeof u, "%smetrics", hub_base);
+	char *m = http_get(u, &status, &len);
+	cr_assert_eq(status, 200);
+	cr_expect(strstr(m, "region=\"us\",state=\"down\"} 1\n") != NULL, "%s", m);
+	cr_expect(strstr(m, "assay_database_size_bytes{engine=\"postgresql\"}") != NULL);
+	free(m);
 }
 
 Test(pg_quorum, a_relay_cut_off_from_every_region_is_declared_down_within_two_intervals,
