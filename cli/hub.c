@@ -8,7 +8,9 @@
  * change the store did not take is not made: quorum keeps the old state).
  * At start the hub reads from the first run of the freshness window (the
  * ones before it could not count), so a restart does not read a day of
- * raw rows.
+ * raw rows. The pages' per-region columns want the day before it: read
+ * back, newest first, a batch a poll after the quorum's own read, for the
+ * board only.
  */
 #include "cli/hub.h"
 
@@ -43,14 +45,16 @@ struct hub {
 	int64_t after_id;
 	int need, of;
 	int failing; /* the last read failed: said once until it works */
+	/* the pages' read back of the day before the start (read_back) */
+	int64_t back_upto, back_since;
+	long back_read;
+	int back_failing;
 };
 
+/* The run on the board's per-region columns (web/regions.h). */
 static void
-observe_cb(const struct store_agent_run *r, void *arg)
+show_run(struct hub *h, const struct store_agent_run *r)
 {
-	struct hub *h = arg;
-	quorum_observe(h->quorum, r->region, r->relay, r->model, r->finished_ms,
-	               r->ok_requests == 0, r->error_class, r->ttft_ms);
 	if (h->board != NULL) {
 		struct board_region_run run = {
 		    .region = r->region,
@@ -65,7 +69,51 @@ observe_cb(const struct store_agent_run *r, void *arg)
 		};
 		board_region_run(h->board, &run);
 	}
+}
+
+static void
+observe_cb(const struct store_agent_run *r, void *arg)
+{
+	struct hub *h = arg;
+	quorum_observe(h->quorum, r->region, r->relay, r->model, r->finished_ms,
+	               r->ok_requests == 0, r->error_class, r->ttft_ms);
+	show_run(h, r);
 	h->after_id = r->id;
+}
+
+/* A run from before the quorum's window: for the pages only. */
+static void
+back_cb(const struct store_agent_run *r, void *arg)
+{
+	struct hub *h = arg;
+	show_run(h, r);
+	h->back_read++;
+	if (r->id <= h->back_upto)
+		h->back_upto = r->id - 1;
+}
+
+/* One batch of the day before the hub started, newest first, while any is
+ * left: the pages' 24 h by region survive a restart, and the quorum, read
+ * first, never waits for it. */
+static void
+read_back(struct hub *h)
+{
+	if (h->back_upto <= 0 || h->board == NULL)
+		return;
+	h->back_read = 0;
+	if (store_each_agent_run_back(h->store, h->back_upto, h->back_since, HUB_BATCH, back_cb,
+	                              h) != 0) {
+		if (!h->back_failing)
+			fprintf(stderr,
+			        "assay hub: cannot read back the agents' last day for the pages "
+			        "(%s): trying again\n",
+			        store_last_error(h->store));
+		h->back_failing = 1;
+		return;
+	}
+	h->back_failing = 0;
+	if (h->back_read < HUB_BATCH)
+		h->back_upto = 0; /* all read */
 }
 
 /* "eu 120 ms, us down (network), ap stale" into out. */
@@ -215,6 +263,7 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
 		h->failing = 0;
 	}
 	quorum_evaluate(h->quorum, wall_ms(), change_cb, h);
+	read_back(h);
 	struct timeval tv = {(time_t)(h->poll_ms / 1000), (suseconds_t)(h->poll_ms % 1000) * 1000};
 	evtimer_add(h->poll_ev, &tv);
 }
@@ -251,6 +300,8 @@ hub_new(struct event_base *base, struct store *store, struct board *board, int n
 		hub_free(h);
 		return NULL;
 	}
+	h->back_upto = h->after_id;
+	h->back_since = wall_ms() - REGION_HOURS * 3600000LL;
 	/* the outages still open are the board's too, until they end */
 	for (size_t i = 0; board != NULL && i < h->n_open; i++) {
 		struct timeline_incident inc = {

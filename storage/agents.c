@@ -230,19 +230,15 @@ text(struct db_stmt *st, int i)
 	return v ? v : "";
 }
 
-int
-store_each_agent_run(struct store *s, int64_t after_id, int limit, store_agent_run_cb cb, void *arg)
+#define AGENT_RUN_COLUMNS                                                                          \
+	"SELECT id, region, relay, model, started_ms, finished_ms, verdict, requests,"             \
+	" ok_requests, error_class, ttft_ms, tokens_per_s FROM agent_runs"
+
+/* Each row of st (AGENT_RUN_COLUMNS, parameters bound) to cb; st
+ * finalized. 0, or -1 with the reason in last_error. */
+static int
+each_run(struct store *s, struct db_stmt *st, store_agent_run_cb cb, void *arg)
 {
-	struct db_stmt *st = db_prepare(
-	    s->db, "SELECT id, region, relay, model, started_ms, finished_ms, verdict, requests,"
-	           " ok_requests, error_class, ttft_ms, tokens_per_s FROM agent_runs"
-	           " WHERE id > $1 ORDER BY id LIMIT $2");
-	if (st == NULL) {
-		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
-		return -1;
-	}
-	db_bind_int64(st, 1, after_id);
-	db_bind_int64(st, 2, limit);
 	int rc;
 	while ((rc = db_step(st)) == DB_ROW) {
 		struct store_agent_run r = {
@@ -265,6 +261,37 @@ store_each_agent_run(struct store *s, int64_t after_id, int limit, store_agent_r
 		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
 	db_finalize(st);
 	return rc == DB_DONE ? 0 : -1;
+}
+
+int
+store_each_agent_run(struct store *s, int64_t after_id, int limit, store_agent_run_cb cb, void *arg)
+{
+	struct db_stmt *st =
+	    db_prepare(s->db, AGENT_RUN_COLUMNS " WHERE id > $1 ORDER BY id LIMIT $2");
+	if (st == NULL) {
+		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
+		return -1;
+	}
+	db_bind_int64(st, 1, after_id);
+	db_bind_int64(st, 2, limit);
+	return each_run(s, st, cb, arg);
+}
+
+int
+store_each_agent_run_back(struct store *s, int64_t upto_id, int64_t since_ms, int limit,
+                          store_agent_run_cb cb, void *arg)
+{
+	struct db_stmt *st =
+	    db_prepare(s->db, AGENT_RUN_COLUMNS " WHERE id <= $1 AND started_ms >= $2"
+	                                        " ORDER BY id DESC LIMIT $3");
+	if (st == NULL) {
+		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
+		return -1;
+	}
+	db_bind_int64(st, 1, upto_id);
+	db_bind_int64(st, 2, since_ms);
+	db_bind_int64(st, 3, limit);
+	return each_run(s, st, cb, arg);
 }
 
 int64_t

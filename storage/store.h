@@ -254,6 +254,11 @@ typedef void (*store_agent_run_cb)(const struct store_agent_run *r, void *arg);
  * limit. 0, or -1 with the reason in store_last_error(). */
 int store_each_agent_run(struct store *s, int64_t after_id, int limit, store_agent_run_cb cb,
                          void *arg);
+/* The hub's pages after a restart: runs with an id at or below upto_id
+ * that started at since_ms or later, newest first, at most limit. 0, or
+ * -1 with the reason in store_last_error(). */
+int store_each_agent_run_back(struct store *s, int64_t upto_id, int64_t since_ms, int limit,
+                              store_agent_run_cb cb, void *arg);
 /* Where a hub starting at now begins reading: *after_id is the id before
  * the first run started at or after since_ms (or the newest, when none
  * is that recent). 0, or -1. */

@@ -323,4 +323,37 @@ Test(pg_quorum, a_relay_cut_off_from_every_region_is_declared_down_within_two_in
 	cr_expect(dump && strstr(dump, "quorum of regions"), "the restarted hub's page: %s", dump);
 	free(dump);
 	json_decref(entry);
+
+	/* the pages' day by region survives a restart: with the agents
+	 * stopped, a new hub shows every run they wrote, not only the
+	 * quorum's last three intervals */
+	for (int i = 0; i < n_agents; i++)
+		child_stop(&agents[i], 20000);
+	n_agents = 0;
+	cr_expect_eq(child_stop(&hub, 20000), 0);
+	hub_up = 0;
+	long want = scalar_long("SELECT count(*) FROM agent_runs WHERE region = 'eu'");
+	cr_assert_gt(want, 3, "eu's runs");
+	cr_assert_eq(serve_start(&hub, argv, hub_base, sizeof hub_base), 0, "no third hub");
+	hub_up = 1;
+	snprintf(u, sizeof u, "%sapi/v1/relays", hub_base);
+	long got_runs = -1;
+	long long until = test_now_ms() + 10000;
+	while (test_now_ms() < until) {
+		json_t *root = http_get_json(u);
+		json_t *regs =
+		    json_object_get(json_array_get(json_object_get(root, "relays"), 0), "regions");
+		for (size_t i = 0; i < json_array_size(regs); i++)
+			if (strcmp(json_string_value(
+			               json_object_get(json_array_get(regs, i), "region")),
+			           "eu") == 0)
+				got_runs = (long)json_integer_value(
+				    json_object_get(json_array_get(regs, i), "runs"));
+		json_decref(root);
+		if (got_runs == want)
+			break;
+		usleep(200000);
+	}
+	cr_expect_eq(got_runs, want, "the restarted hub shows %ld of eu's %ld runs", got_runs,
+	             want);
 }
