@@ -63,6 +63,16 @@ region_board(int64_t now)
 	feed(b, "us", 10, 0, now);          /* down: nothing succeeded */
 	feed(b, "ap", 5, 5, now - 3600000); /* stale: an hour ago */
 	feed(b, hostile_region, 1, 1, now); /* a name no config should have */
+	/* us's latest: a verdict that is none of ours is not kept */
+	struct board_region_run odd = {.region = "us",
+	                               .relay = "honest",
+	                               .model = "gpt-4o",
+	                               .verdict = "<b>great</b>",
+	                               .error_class = "network",
+	                               .at_ms = now + 1,
+	                               .requests = 4,
+	                               .ttft_ms = -1};
+	board_region_run(b, &odd);
 	/* a relay-model the hub does not audit: no entry for it */
 	struct board_region_run stray = {.region = "eu",
 	                                 .relay = "stray",
@@ -118,6 +128,9 @@ Test(web_regions, the_relay_page_has_a_column_per_region_escaped)
 	cr_expect(strstr(table, "state-down\"><b>down</b> <span class=\"cls\">network</span>") !=
 	          NULL);
 	cr_expect(strstr(table, "state-stale\"><b>stale</b>") != NULL);
+	cr_expect(strstr(table, "<span class=\"v v-genuine\">genuine</span>") != NULL,
+	          "the agents' verdicts");
+	cr_expect(strstr(html, "great") == NULL, "a verdict none of ours was shown");
 	/* eu: TTFT 100..290 ms over 20 runs, nearest rank: p50 190, p95 280 */
 	cr_expect(strstr(table, "<td class=\"num\">190</td>") != NULL, "eu's p50");
 	cr_expect(strstr(table, "<td class=\"num\">280</td>") != NULL, "eu's p95");
@@ -161,6 +174,8 @@ Test(web_regions, the_json_has_each_regions_figures)
 	cr_expect(json_is_null(json_object_get(json_object_get(us, "ttft_ms"), "p50")),
 	          "us had no TTFT");
 	cr_expect_eq(json_integer_value(json_object_get(eu, "last_run_ms")), now);
+	cr_expect_str_eq(json_string_value(json_object_get(eu, "last_verdict")), "genuine");
+	cr_expect(json_is_null(json_object_get(us, "last_verdict")), "a verdict none of ours");
 	json_decref(root);
 	free(text);
 

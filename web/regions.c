@@ -99,14 +99,12 @@ regions_add(struct board_regions **regions, const struct board_region_run *run)
 	         run->error_class && utf8_valid(run->error_class, strlen(run->error_class))
 	             ? run->error_class
 	             : "");
+	/* the agent's own verdict of the run: one of ours, or none */
 	snprintf(r->last_verdict, sizeof r->last_verdict, "%s",
-	         run->verdict && utf8_valid(run->verdict, strlen(run->verdict)) ? run->verdict
-	                                                                        : "");
+	         run->verdict && verdict_rank(run->verdict) > 0 ? run->verdict : "");
 	/* a cut multibyte tail would not be UTF-8 any more */
 	if (!utf8_valid(r->last_error, strlen(r->last_error)))
 		r->last_error[0] = '\0';
-	if (!utf8_valid(r->last_verdict, strlen(r->last_verdict)))
-		r->last_verdict[0] = '\0';
 }
 
 void

@@ -46,6 +46,15 @@ render_regions(struct buf *b, const struct board_view *v, const struct board_ent
 		}
 		buf_puts(b, "</td>");
 	}
+	buf_puts(b, "</tr><tr><td>Agent's verdict</td>");
+	for (size_t i = 0; i < rs->n; i++) {
+		buf_puts(b, "<td class=\"num\">");
+		if (rs->r[i].last_verdict[0] != '\0')
+			verdict_pill(b, rs->r[i].last_verdict);
+		else
+			buf_puts(b, "&ndash;");
+		buf_puts(b, "</td>");
+	}
 	buf_puts(b, "</tr><tr><td>Last heard</td>");
 	for (size_t i = 0; i < rs->n; i++) {
 		char when[64], ago[64];
@@ -73,10 +82,12 @@ render_regions(struct buf *b, const struct board_view *v, const struct board_ent
 	buf_puts(b, "</tr><tr><td>Runs 24h</td>");
 	for (size_t i = 0; i < rs->n; i++)
 		buf_putf(b, "<td class=\"num\">%ld</td>", sum[i].runs);
-	buf_puts(b, "</tr></tbody></table></div><p class=\"sub\">What each region's probe agent "
-	            "saw: the state of its latest run (down: no request succeeded; stale: "
-	            "nothing for three intervals), the share of its requests that succeeded and "
-	            "percentiles of its runs' median time to first token (the latest ");
+	buf_puts(
+	    b, "</tr></tbody></table></div><p class=\"sub\">What each region's probe agent "
+	       "saw: the state of its latest run (down: no request succeeded; stale: "
+	       "nothing for three intervals) and the verdict the agent gave that run alone "
+	       "(the hub's verdict above is its own), the share of its requests that succeeded and "
+	       "percentiles of its runs' median time to first token (the latest ");
 	buf_putf(b, "%d runs kept), nearest rank.</p>", REGION_RECENT);
 }
 

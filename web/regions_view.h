@@ -11,9 +11,9 @@
 #include "base/util.h"
 #include "web/model.h"
 
-/* A table with one column per region: its latest state and how fresh it
- * is, its success share and TTFT p50 / p95 over 24 h. Nothing when no
- * agent wrote about e. */
+/* A table with one column per region: its latest state, the agent's
+ * verdict of that run and how fresh it is, its success share and TTFT p50 / p95 over 24 h. Nothing
+ * when no agent wrote about e. */
 void render_regions(struct buf *b, const struct board_view *v, const struct board_entry *e);
 /* [{"region", "state": "up"|"down"|"stale", "last_run_ms", "age_ms",
  *   "last_error", "last_verdict", "last_ttft_ms", "window": "24h", "runs",
