@@ -4,12 +4,14 @@
  *
  * Reads the database (read-only) named by --db, or by the config given with
  * -c (whose relays are shown even before their first run), loads the board
- * the same way `assay serve` does, and writes every canonical path of the
+ * the same way `assay serve` does (a hub's: with its agents' last day by
+ * region), and writes every canonical path of the
  * site (web/site.h) under DIR: the same bytes the live server sends. Files
  * are written to a temporary name and renamed, so a host serving DIR never
  * sees half a file.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@
 #include "scoring/baseline.h"
 #include "storage/store.h"
 #include "web/board.h"
+#include "web/regions.h"
 #include "web/site.h"
 
 static void
@@ -35,6 +38,51 @@ usage(FILE *f)
 	      "static host. The database is opened read-only. --gzip also writes FILE.gz\n"
 	      "beside each larger document (for nginx's gzip_static and similar).\n",
 	      f);
+}
+
+/* The hub's agents' runs of the last day, newest first, onto the board's
+ * per-region columns (as a hub shows them; nothing on a store without
+ * agents). */
+struct back_ctx {
+	struct board *board;
+	int64_t upto;
+	long read;
+};
+
+static void
+agent_run_cb(const struct store_agent_run *r, void *arg)
+{
+	struct back_ctx *c = arg;
+	struct board_region_run run = {
+	    .region = r->region,
+	    .relay = r->relay,
+	    .model = r->model,
+	    .verdict = r->verdict,
+	    .error_class = r->error_class,
+	    .at_ms = r->finished_ms,
+	    .requests = r->requests,
+	    .ok_requests = r->ok_requests,
+	    .ttft_ms = r->ttft_ms,
+	};
+	board_region_run(c->board, &run);
+	c->upto = r->id - 1;
+	c->read++;
+}
+
+static int
+load_regions(struct board *board, struct store *store, char *err, size_t n)
+{
+	struct back_ctx c = {.board = board, .upto = INT64_MAX};
+	int64_t since = wall_ms() - REGION_HOURS * 3600000LL;
+	do {
+		c.read = 0;
+		if (store_each_agent_run_back(store, c.upto, since, 5000, agent_run_cb, &c) != 0) {
+			snprintf(err, n, "cannot read the agents' runs: %s",
+			         store_last_error(store));
+			return -1;
+		}
+	} while (c.read == 5000);
+	return 0;
 }
 
 /* mkdir -p of the directories in path (not its last component). */
@@ -165,7 +213,8 @@ cmd_export(int argc, char **argv)
 			board_declare(board, r->name, r->models[m], api_name(r->api),
 			              r->interval_us / 1000);
 	}
-	if (board_load(board, store, err, sizeof err) != 0)
+	if (board_load(board, store, err, sizeof err) != 0 ||
+	    load_regions(board, store, err, sizeof err) != 0)
 		goto fail;
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		snprintf(err, sizeof err, "cannot create '%s': %s", dir, strerror(errno));

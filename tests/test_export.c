@@ -12,6 +12,7 @@
 
 #include "base/util.h"
 #include "storage/store.h"
+#include "storage/store_test.h"
 #include "tests/helpers.h"
 
 static char dir[64], db[128];
@@ -48,6 +49,23 @@ setup(void)
 		save_run(s, "alpha", "qwen3-32b", i != 1);
 		save_run(s, "beta <b>", "gpt-4o", 0);
 	}
+	/* a hub's store: two regions' agents' runs of alpha gpt-4o (as
+	 * store_agent_save_run writes them), and one of a relay the board
+	 * does not know */
+	char sql[1024];
+	int64_t now = wall_ms();
+	snprintf(sql, sizeof sql,
+	         "INSERT INTO agent_runs(region, relay, model, api, started_ms, finished_ms,"
+	         " verdict, requests, ok_requests, error_class, ttft_ms, tokens_per_s)"
+	         " VALUES ('eu', 'alpha', 'gpt-4o', 'openai', %lld, %lld, 'genuine', 4, 4, 'none',"
+	         " 310, 50), ('eu', 'alpha', 'gpt-4o', 'openai', %lld, %lld, 'genuine', 4, 4,"
+	         " 'none', 330, 50), ('us', 'alpha', 'gpt-4o', 'openai', %lld, %lld,"
+	         " 'unreachable', 4, 0, 'timeout', NULL, NULL), ('us', 'nobody', 'm', 'openai',"
+	         " %lld, %lld, 'genuine', 1, 1, 'none', 1, 1)",
+	         (long long)(now - 130000), (long long)(now - 120000), (long long)(now - 70000),
+	         (long long)(now - 60000), (long long)(now - 70000), (long long)(now - 60000),
+	         (long long)(now - 70000), (long long)(now - 60000));
+	cr_assert_eq(store_test_exec(s, sql, err, sizeof err), 0, "%s", err);
 	store_close(s);
 }
 
@@ -208,6 +226,48 @@ Test(export, writes_the_site_with_working_relative_links, .init = setup, .fini =
 	snprintf(cmd, sizeof cmd, "gzip -dc '%s' | cmp -s - '%s/leaderboard/index.html'", path,
 	         out_dir);
 	cr_expect_eq(system(cmd), 0, "the gzip copy is not the same document");
+}
+
+Test(export, a_hubs_store_shows_its_agents_regions, .init = setup, .fini = teardown, .timeout = 60)
+{
+	char out_dir[128], *out = NULL, *err = NULL;
+	snprintf(out_dir, sizeof out_dir, "%s/site", dir);
+	cr_assert_eq(run_export(out_dir, "--db", db, &out, &err), 0, "%s", err);
+	free(out);
+	free(err);
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/api/v1/relays", out_dir);
+	char *text = slurp(path);
+	if (text == NULL) {
+		snprintf(path, sizeof path, "%s/api/v1/relays.json", out_dir);
+		text = slurp(path);
+	}
+	cr_assert_not_null(text, "no relays JSON in the export");
+	json_t *root = json_loads(text, 0, NULL);
+	free(text);
+	json_t *relays = json_object_get(root, "relays"), *regions = NULL;
+	for (size_t i = 0; i < json_array_size(relays); i++) {
+		json_t *e = json_array_get(relays, i);
+		if (strcmp(json_string_value(json_object_get(e, "relay")), "alpha") == 0 &&
+		    strcmp(json_string_value(json_object_get(e, "model")), "gpt-4o") == 0)
+			regions = json_object_get(e, "regions");
+		cr_expect_str_neq(json_string_value(json_object_get(e, "relay")), "nobody",
+		                  "an agent's row added a relay");
+	}
+	cr_assert_eq(json_array_size(regions), 2);
+	json_t *eu = json_array_get(regions, 0), *us = json_array_get(regions, 1);
+	cr_expect_str_eq(json_string_value(json_object_get(eu, "region")), "eu");
+	cr_expect_eq(json_integer_value(json_object_get(eu, "runs")), 2);
+	cr_expect_eq(json_real_value(json_object_get(json_object_get(eu, "ttft_ms"), "p95")),
+	             330.0);
+	cr_expect_str_eq(json_string_value(json_object_get(us, "region")), "us");
+	cr_expect_str_eq(json_string_value(json_object_get(us, "last_error")), "timeout");
+	json_decref(root);
+	snprintf(path, sizeof path, "%s/relays/alpha.html", out_dir);
+	text = slurp(path);
+	cr_assert_not_null(text);
+	cr_expect_not_null(strstr(text, "<table class=\"regions\">"), "no region table");
+	free(text);
 }
 
 Test(export, from_config_shows_declared_relays, .init = setup, .fini = teardown, .timeout = 60)
