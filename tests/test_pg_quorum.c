@@ -238,6 +238,16 @@ Test(pg_quorum, a_relay_cut_off_from_one_region_is_never_declared_down, .init = 
 	cr_assert_eq(status, 200);
 	cr_expect(strstr(m, "region=\"us\",state=\"down\"} 1\n") != NULL, "%s", m);
 	cr_expect(strstr(m, "assay_database_size_bytes{engine=\"postgresql\"}") != NULL);
+	/* the hub's own exposition, checked by Prometheus's promtool */
+	char mpath[400], cmd[600];
+	snprintf(mpath, sizeof mpath, "%s/metrics.txt", dir);
+	cr_assert_eq(test_write_file(mpath, "%s", m), 0);
+	snprintf(cmd, sizeof cmd, "exec /usr/bin/promtool check metrics < '%s'", mpath);
+	char *sh[] = {(char *)"/bin/sh", (char *)"-c", cmd, NULL}, *out = NULL, *err = NULL;
+	int rc = run_capture(sh, 30000, &out, &err);
+	cr_expect_eq(rc, 0, "promtool check metrics: %d\n%s%s", rc, out ? out : "", err ? err : "");
+	free(out);
+	free(err);
 	free(m);
 }
 
