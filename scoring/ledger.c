@@ -33,11 +33,15 @@
 #define MAX_RUNS 4096
 #define ANSWERS_CAP 64 /* pooled answers kept per target */
 
+/* classes as bits: 16 bits held only the first 16 (channel_misrepresented
+ * and capability_stripped, the 17th and 18th, were dropped from every run,
+ * so serve's verdict on them changed at each run) */
 struct run_rec {
 	int64_t at_ms;
-	uint16_t misbehaving; /* classes found at the misbehaving level */
-	uint16_t suspect;     /* classes found at the suspect level only */
+	uint32_t misbehaving; /* classes found at the misbehaving level */
+	uint32_t suspect;     /* classes found at the suspect level only */
 };
+_Static_assert(CLASS__COUNT <= 32, "a run's classes are bits of a uint32_t");
 
 struct shown {
 	int present;
@@ -210,7 +214,7 @@ ledger_restore_run(struct ledger *l, const char *relay, const char *model, int64
 	struct ledger_target *t = target_at(l, relay, model, at_ms);
 	drop_old(l, t, at_ms);
 	struct run_rec rec = {
-	    .at_ms = at_ms, .misbehaving = (uint16_t)misbehaving, .suspect = (uint16_t)suspect};
+	    .at_ms = at_ms, .misbehaving = (uint32_t)misbehaving, .suspect = (uint32_t)suspect};
 	push_run(t, &rec);
 }
 
@@ -336,9 +340,9 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 		if (!class_info(f->cls)->cheat)
 			continue;
 		if (finding_reaches(f, VERDICT_MISBEHAVING))
-			rec.misbehaving |= (uint16_t)(1u << c);
+			rec.misbehaving |= (uint32_t)1u << c;
 		else if (finding_reaches(f, VERDICT_SUSPECT) || over_runs_sighting(f))
-			rec.suspect |= (uint16_t)(1u << c);
+			rec.suspect |= (uint32_t)1u << c;
 		else
 			continue;
 		/* the run's finding that convicts is shown before one that can only

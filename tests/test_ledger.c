@@ -190,3 +190,32 @@ Test(ledger, the_window_shows_the_finding_that_convicts)
 	}
 	ledger_free(l);
 }
+
+/* Every cheating class is held by the ledger the same way: a violation
+ * beyond doubt convicts, and the clean run right after stays misbehaving
+ * while the window sees the class. The runs kept their classes in 16 bits,
+ * so the 17th and 18th (channel_misrepresented, capability_stripped) were
+ * dropped from every run and serve's verdict on them changed at each run
+ * (make eval: 287 changes a day). */
+Test(ledger, every_class_is_held_across_runs)
+{
+	for (int c = 0; c < CLASS__COUNT; c++) {
+		if (!finding_class_is_cheat(class_name((enum finding_class)c)))
+			continue;
+		struct ledger *l = ledger_new(24 * HOUR);
+		const char *name = class_name((enum finding_class)c);
+		struct assessment a = run_with(name, 1 - 1e-7);
+		struct ledger_entry entry;
+		memset(&entry, 0, sizeof entry);
+		ledger_fold(l, "r", "m", HOUR, &a, &entry);
+		cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s", name);
+		/* what the store keeps of the run (ledger_runs) has the class */
+		cr_expect(entry.misbehaving & (1u << c), "%s: not in the run's record", name);
+		assessment_release(&a);
+		a = run_with(NULL, 0);
+		ledger_fold(l, "r", "m", 2 * HOUR, &a, NULL);
+		cr_expect_eq(a.verdict, VERDICT_MISBEHAVING, "%s: not held by the next run", name);
+		assessment_release(&a);
+		ledger_free(l);
+	}
+}
