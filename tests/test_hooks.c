@@ -33,6 +33,7 @@ static const struct {
     {"probes/json_arena.c", "probes/json_arena_test.h"},
     {"web/site.c", "web/board_test.h"},
     {"scoring/ledger.c", "scoring/ledger_test.h"},
+    {"storage/store_test.c", "storage/store_test.h"},
 };
 
 /* The engine's parts: only they include one another's headers. */
