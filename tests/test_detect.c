@@ -825,46 +825,136 @@ set_slack(struct audit_run *run, const char *probe, int64_t us)
 			run->items[i].obs->timing_slack_us = us;
 }
 
+/* The long streams here have 60 chunks: gpt-4o's pack (88 tokens/s at
+ * time scale 1) would spread them over 0.67 s, weighty enough to judge. */
 Test(detect, buffered_streams_judged_on_undisturbed_ones, .init = setup, .fini = teardown)
 {
 	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
 	struct audit_run *run = synthetic_run("gpt-4o", m->tokenizer, m->template, 0, 1);
 	set_stream(run, "ping", 2, 100000, 10000, 0);
 	/* the long streams arrive all at once, and late */
-	set_stream(run, "speed", 20, 900000, 5, 0);
-	set_stream(run, "speed-2", 20, 900000, 5, 0);
-	set_stream(run, "style", 20, 900000, 5, 1); /* stalled reads: not judged */
+	set_stream(run, "speed", 60, 900000, 5, 0);
+	set_stream(run, "speed-2", 60, 900000, 5, 0);
+	set_stream(run, "style", 60, 900000, 5, 1); /* stalled reads: not judged */
 	struct assessment a;
 	assess(run, m, &a);
 	cr_expect_not_null(find(&a, "stream_buffered"), "%s", a.reason);
 	assessment_release(&a);
 	/* one undisturbed stream is not enough to judge */
-	set_stream(run, "speed-2", 20, 900000, 5, 1);
+	set_stream(run, "speed-2", 60, 900000, 5, 1);
 	assess(run, m, &a);
 	cr_expect_null(find(&a, "stream_buffered"), "one stream judged alone");
 	cr_expect_eq(a.n_unjudged, 1, "the audit says why it could not judge");
 	if (a.n_unjudged == 1)
 		cr_expect_str_eq(a.unjudged[0].probe, "stream buffering");
 	assessment_release(&a);
-	/* read late by at most 1 ms: 20 chunks within 0.1 ms were still within
-	 * 1.1 ms at the relay, a burst (19 chunks need 1.9 ms at 10,000 tokens/s) */
+	/* read late by at most 1 ms: 60 chunks within 0.3 ms were still within
+	 * 1.3 ms at the relay, a burst (59 chunks need 5.9 ms at 10,000 tokens/s) */
 	set_slack(run, "speed-2", 1000);
 	assess(run, m, &a);
 	cr_expect_not_null(find(&a, "stream_buffered"), "a burst even allowing for the delay");
 	cr_expect_eq(a.n_unjudged, 0);
 	assessment_release(&a);
-	/* read late by up to 5 ms: the relay may have spread them over 5 ms */
-	set_slack(run, "speed-2", 5000);
+	/* read late by up to 6 ms: the relay may have spread them over 6 ms */
+	set_slack(run, "speed-2", 6000);
 	assess(run, m, &a);
 	cr_expect_null(find(&a, "stream_buffered"), "a delay longer than the burst's bound");
 	assessment_release(&a);
-	set_stream(run, "speed-2", 20, 900000, 5, 0);
+	set_stream(run, "speed-2", 60, 900000, 5, 0);
 	set_slack(run, "speed-2", 0);
 	/* streams that really stream are fine, even late ones */
-	set_stream(run, "speed", 20, 900000, 12000, 0);
-	set_stream(run, "speed-2", 20, 900000, 12000, 0);
+	set_stream(run, "speed", 60, 900000, 12000, 0);
+	set_stream(run, "speed-2", 60, 900000, 12000, 0);
 	assess(run, m, &a);
 	cr_expect_null(find(&a, "stream_buffered"));
+	assessment_release(&a);
+	audit_run_free(run);
+}
+
+/*
+ * A sender that ran late (the loaded fixture, a stalled path) sends what
+ * fell due in one bunch, and its first token is late by as much: the same
+ * shape as a faked stream. It is told apart by the audit's other streams.
+ */
+Test(detect, late_sender_bunch_is_not_fake_streaming, .init = setup, .fini = teardown)
+{
+	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
+	struct audit_run *run = synthetic_run("gpt-4o", m->tokenizer, m->template, 0, 1);
+	struct assessment a;
+	/* the long streams in one bunch each, their first tokens late (as
+	 * late as waiting for the whole answer), read on time by us */
+	set_stream(run, "ping", 2, 100000, 10000, 0);
+	set_stream(run, "speed", 60, 900000, 5, 0);
+	set_stream(run, "speed-2", 60, 900000, 5, 0);
+	/* ... but a short answer the same endpoint streamed for real: 5 chunks
+	 * 11 ms apart, even though our loop read it up to 8 ms late */
+	set_stream(run, "max-tokens", 5, 120000, 11000, 1);
+	set_slack(run, "max-tokens", 8000);
+	assess(run, m, &a);
+	cr_expect_null(find(&a, "stream_buffered"), "one truly spread stream clears the endpoint");
+	assessment_release(&a);
+	/* read so late that its spread could be ours: no longer a proof */
+	set_slack(run, "max-tokens", 50000);
+	assess(run, m, &a);
+	cr_expect_not_null(find(&a, "stream_buffered"), "the spread was our own lateness");
+	assessment_release(&a);
+	/* short streams in bunches prove nothing: 10 chunks, which the
+	 * official model makes in 0.1 s, a sender's stall of that length makes
+	 * too (this is what the loaded fixture did to the honest relay) */
+	set_stream(run, "max-tokens", 5, 120000, 0, 0);
+	set_stream(run, "speed", 10, 900000, 5, 0);
+	set_stream(run, "speed-2", 10, 900000, 5, 0);
+	assess(run, m, &a);
+	cr_expect_null(find(&a, "stream_buffered"), "thin bursts are not an accusation");
+	cr_expect_eq(a.n_unjudged, 1, "the audit says it could not judge");
+	assessment_release(&a);
+	/* at time scale 0.05 the same pack streams 20 times faster: 60 chunks
+	 * are 34 ms of generation, above the 12.5 ms the rule needs there */
+	scorer_set_time_scale(scorer, 0.05);
+	set_stream(run, "ping", 2, 20000, 500, 0);
+	set_stream(run, "speed", 60, 45000, 1, 0);
+	set_stream(run, "speed-2", 60, 45000, 1, 0);
+	assess(run, m, &a);
+	cr_expect_not_null(find(&a, "stream_buffered"), "a fake at the eval's time scale");
+	assessment_release(&a);
+	/* ... and 15 chunks are 8 ms there: thin */
+	set_stream(run, "speed", 15, 45000, 1, 0);
+	set_stream(run, "speed-2", 15, 45000, 1, 0);
+	assess(run, m, &a);
+	cr_expect_null(find(&a, "stream_buffered"), "8 ms of generation in a bunch is thin");
+	assessment_release(&a);
+	scorer_set_time_scale(scorer, 1);
+	audit_run_free(run);
+}
+
+/* A relay that fakes streaming buffers every answer, short ones too: the
+ * loaded machine cannot hide it, so long as two long streams were read on
+ * time. */
+Test(detect, true_fake_streamer_is_caught_beside_late_reads, .init = setup, .fini = teardown)
+{
+	const struct baseline_model *m = baseline_find(pack, "gpt-4o");
+	struct audit_run *run = synthetic_run("gpt-4o", m->tokenizer, m->template, 0, 1);
+	struct assessment a;
+	set_stream(run, "ping", 2, 100000, 0, 0);
+	set_stream(run, "max-tokens", 5, 150000, 0, 0);
+	set_stream(run, "speed", 120, 1500000, 0, 0);
+	set_stream(run, "speed-2", 50, 700000, 0, 0);
+	/* another long stream our loop read 30 ms late: unknown, not a proof */
+	set_stream(run, "style", 60, 800000, 0, 1);
+	set_slack(run, "style", 30000);
+	assess(run, m, &a);
+	cr_expect_not_null(find(&a, "stream_buffered"), "%s", a.reason);
+	assessment_release(&a);
+	/* speed-2 short (10 chunks, 0.1 s of generation: thin alone) still
+	 * supports the long one: every stream of the audit burst */
+	set_stream(run, "speed-2", 10, 700000, 0, 0);
+	assess(run, m, &a);
+	cr_expect_not_null(find(&a, "stream_buffered"), "one weighty burst and a short one");
+	assessment_release(&a);
+	/* the first token as quick as the short streams': a reader's bunch */
+	set_stream(run, "speed", 120, 120000, 0, 0);
+	assess(run, m, &a);
+	cr_expect_null(find(&a, "stream_buffered"), "a quick first token is not a fake");
 	assessment_release(&a);
 	audit_run_free(run);
 }
