@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "cli/commands.h"
 #include "cli/config.h"
@@ -1162,29 +1163,28 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	        s->config_path, kept, added, changed, removed);
 }
 
-/* "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC) in Unix milliseconds, or
- * -1 (the civil-date arithmetic of days_from_civil, proleptic Gregorian). */
+/* "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC) in Unix milliseconds, or -1:
+ * libc's strptime() and timegm(); a day the month lacks (02-31), which
+ * strptime() takes and timegm() would carry into March, is refused by
+ * reading the date back. */
 static int64_t
 serve_clock_start(const char *s)
 {
-	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
-	if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	const char *end = strptime(s, "%Y-%m-%d", &tm);
+	if (end != NULL && *end == 'T')
+		end = strptime(end, "T%H:%M:%SZ", &tm);
+	if (end == NULL || *end != '\0' || tm.tm_year < 70)
 		return -1;
-	if (s[n] == 'T') {
-		int k = 0;
-		if (sscanf(s + n, "T%2d:%2d:%2dZ%n", &h, &mi, &sec, &k) != 3 || k == 0)
-			return -1;
-		n += k;
-	}
-	if (s[n] != '\0' || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
-	    sec > 60)
+	struct tm want = tm;
+	time_t t = timegm(&tm);
+	struct tm back;
+	if (t == (time_t)-1 || gmtime_r(&t, &back) == NULL || back.tm_mday != want.tm_mday ||
+	    back.tm_mon != want.tm_mon || back.tm_year != want.tm_year ||
+	    back.tm_hour != want.tm_hour || back.tm_min != want.tm_min)
 		return -1;
-	int yy = mo <= 2 ? y - 1 : y;
-	int era = yy / 400, yoe = yy - era * 400;
-	int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = (int64_t)yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	int64_t days = (int64_t)era * 146097 + doe - 719468;
-	return ((days * 24 + h) * 60 + mi) * 60000LL + sec * 1000LL;
+	return (int64_t)t * 1000;
 }
 
 int

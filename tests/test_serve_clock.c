@@ -70,6 +70,9 @@ Test(serve_clock, bad_options_are_refused)
 	cr_expect_eq(serve_refuses(date, "--clock-start '2026-13-01' is a UTC date"), 2);
 	const char *const half[] = {"--clock-start", "2026-11-01T12:00", NULL};
 	cr_expect_eq(serve_refuses(half, "--clock-start '2026-11-01T12:00'"), 2);
+	/* a day February lacks is not carried into March */
+	const char *const feb[] = {"--clock-start", "2026-02-31", NULL};
+	cr_expect_eq(serve_refuses(feb, "--clock-start '2026-02-31' is a UTC date"), 2);
 }
 
 static const char *const need[] = {"honest", NULL};
