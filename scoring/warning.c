@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "base/util.h"
@@ -62,6 +63,41 @@ add(char *text, size_t n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text + k, n - k, fmt, ap);
 	va_end(ap);
+}
+
+/* The field at offset of a run (a string: "" is unknown). */
+static const char *
+field_at(const struct warn_run *x, size_t offset)
+{
+	return (const char *)x + offset;
+}
+
+/*
+ * When the window shows one switch of the field at offset, from another
+ * value to the latest run's, and no run since has the other value: the
+ * last run before the switch; else NULL. An edge pool serving two
+ * certificates by turns, or a value that came back, is no switch (each run
+ * would otherwise call it one).
+ */
+static const struct warn_run *
+switched_from(const struct warn_state *w, size_t offset)
+{
+	const char *now = field_at(&w->runs[w->n - 1], offset);
+	if (now[0] == '\0')
+		return NULL;
+	size_t first = w->n - 1; /* the first of the latest value's last stretch */
+	while (first > 0) {
+		const char *v = field_at(&w->runs[first - 1], offset);
+		if (v[0] != '\0' && strcmp(v, now) != 0)
+			break;
+		first--;
+	}
+	if (first == 0)
+		return NULL; /* never another value in the window */
+	for (size_t i = 0; i + 1 < first; i++)
+		if (strcmp(field_at(&w->runs[i], offset), now) == 0)
+			return NULL; /* the latest value was seen before the other one */
+	return &w->runs[first - 1];
 }
 
 int
@@ -129,20 +165,12 @@ warn_update(struct warn_state *w, const struct warn_run *r, char *text, size_t n
 	if (r->cert_left_s < (int64_t)CERT_DAYS * 86400)
 		add(text, n, "its TLS certificate expires in %.1f days",
 		    (double)r->cert_left_s / 86400.0);
-	/* the latest run of another certificate, and of another price */
-	const struct warn_run *cert_before = NULL, *price_before = NULL, *names_before = NULL;
-	for (size_t i = w->n - 1; i-- > 0;) {
-		const struct warn_run *x = &w->runs[i];
-		if (cert_before == NULL && r->cert_sha256[0] && x->cert_sha256[0] &&
-		    strcmp(x->cert_sha256, r->cert_sha256) != 0)
-			cert_before = x;
-		if (names_before == NULL && r->cert_names[0] && x->cert_names[0] &&
-		    strcmp(x->cert_names, r->cert_names) != 0)
-			names_before = x;
-		if (price_before == NULL && r->price[0] && x->price[0] &&
-		    strcmp(x->price, r->price) != 0)
-			price_before = x;
-	}
+	/* the run before a switch to the latest certificate, names or price */
+	const struct warn_run *cert_before =
+	                          switched_from(w, offsetof(struct warn_run, cert_sha256)),
+	                      *names_before =
+	                          switched_from(w, offsetof(struct warn_run, cert_names)),
+	                      *price_before = switched_from(w, offsetof(struct warn_run, price));
 	if (cert_before != NULL && cert_before->cert_left_s > (int64_t)CERT_RENEW_DAYS * 86400)
 		add(text, n,
 		    "its TLS certificate was replaced while the one before had %.0f days left "

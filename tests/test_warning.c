@@ -230,6 +230,36 @@ Test(warning, the_declared_price_changes)
 
 /* A certificate for other names (another domain) is a sign even when it is
  * a renewal; the same names renewed are not. */
+/* A relay behind an edge pool that serves two valid certificates by turns
+ * (or names, or a price flipping back) has switched nothing: no warning
+ * once the first comes back, however many runs alternate. */
+Test(warning, certificates_served_by_turns_are_no_switch)
+{
+	char why[700];
+	struct warn_state w;
+	int s = 0, e = 0;
+	warn_init(&w);
+	struct warn_run a = healthy(), b = healthy();
+	a.cert_left_s = b.cert_left_s = 60 * 86400LL;
+	snprintf(a.cert_sha256, sizeof a.cert_sha256, "00112233aabbccdd");
+	snprintf(b.cert_sha256, sizeof b.cert_sha256, "ffeeddcc99887766");
+	snprintf(a.cert_names, sizeof a.cert_names, "relay.example.com");
+	snprintf(b.cert_names, sizeof b.cert_names, "relay.example.com,*.cdn.example.net");
+	feed(&w, a, 10, &s, &e, why, sizeof why);
+	feed(&w, b, 1, &s, &e, why, sizeof why);
+	cr_expect_eq(s, 1, "the first switch warns: %s", why);
+	warn_init(&w);
+	s = e = 0;
+	/* the second run is a switch for all it knows; once the first comes
+	 * back, nothing switched, and the warning it raised does not return */
+	for (int i = 0; i < 3 * (WARN_RECENT + WARN_BASELINE); i++) {
+		feed(&w, i % 2 ? b : a, 1, &s, &e, why, sizeof why);
+		if (i >= 2)
+			cr_expect_null(strstr(why, "certificate"), "run %d: %s", i, why);
+	}
+	cr_expect_leq(s, 1, "at risk %d times", s);
+}
+
 Test(warning, a_certificate_for_another_domain)
 {
 	char why[700];
