@@ -367,10 +367,7 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	size_t nl = (size_t)(colon - ptr);
 	if (!t->body_started) { /* after the body: a trailer, which curl's
 		                 * CURLH_HEADER leaves out */
-		const char *value = colon + 1, *end = ptr + n;
-		while (value < end && (*value == ' ' || *value == '\t'))
-			value++;
-		ratelimit_seen_header(&t->rl_seen, ptr, nl, value, (size_t)(end - value));
+		ratelimit_seen_header(&t->rl_seen, ptr, nl);
 		if (nl == 15 && strncasecmp(ptr, "apim-request-id", 15) == 0)
 			t->apim_seen = 1;
 	}
@@ -601,11 +598,13 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 		if (curl_easy_getinfo(t->easy, CURLINFO_RETRY_AFTER, &retry) == CURLE_OK &&
 		    retry > 0)
 			o->retry_after_s = (long)retry;
-		/* as header_cb saw them (each name asked of curl is a walk of
-		 * all its stored headers); curl's own when a value was long or
+		/* libcurl's values of the names header_cb saw (each name asked
+		 * of curl is a walk of all its stored headers); every name when
 		 * the headers passed their cap before all were seen */
 		int headers_whole = t->header_bytes <= t->header_cap;
-		if (!headers_whole || ratelimit_seen_finish(&t->rl_seen, &o->rl) != 0)
+		if (headers_whole)
+			ratelimit_read_seen(t->easy, &t->rl_seen, &o->rl);
+		else
 			ratelimit_read(t->easy, &o->rl);
 		struct curl_header *apim = NULL;
 		if (headers_whole ? t->apim_seen

@@ -56,6 +56,17 @@ static const char *const names[RATELIMIT_NAMES] = {
     "anthropic-organization-id",
 };
 
+/* An organisation id of blanks only (libcurl 7.88.1 gives an empty header's
+ * value as "\r") is none. */
+static int
+blank(const char *v)
+{
+	for (; *v; v++)
+		if (*v != ' ' && *v != '\t' && *v != '\r' && *v != '\n')
+			return 0;
+	return 1;
+}
+
 /* The five fields from the value of each pair (NULL: neither came). */
 static void
 fill(struct obs_ratelimit *rl, const char *const v[5])
@@ -64,7 +75,7 @@ fill(struct obs_ratelimit *rl, const char *const v[5])
 	rl->req_remaining = ratelimit_number(v[1]);
 	rl->tok_limit = ratelimit_number(v[2]);
 	rl->tok_remaining = ratelimit_number(v[3]);
-	rl->org_hash = v[4] != NULL && *v[4] ? ratelimit_org_hash(v[4]) : 0;
+	rl->org_hash = v[4] != NULL && !blank(v[4]) ? ratelimit_org_hash(v[4]) : 0;
 }
 
 /* The value of names[i] the last response carried, or NULL. */
@@ -77,79 +88,46 @@ header(CURL *easy, size_t i)
 	return NULL;
 }
 
-void
-ratelimit_read(CURL *easy, struct obs_ratelimit *rl)
+/* Each field's value, asking libcurl for the names seen (all: every name). */
+static void
+read_names(CURL *easy, unsigned seen, struct obs_ratelimit *rl)
 {
 	const char *v[5];
 	for (size_t f = 0; f < 5; f++) {
-		v[f] = header(easy, 2 * f);
-		if (v[f] == NULL)
-			v[f] = header(easy, 2 * f + 1);
+		v[f] = NULL;
+		for (size_t i = 2 * f; i < 2 * f + 2 && v[f] == NULL; i++)
+			if (seen & (1u << i))
+				v[f] = header(easy, i);
 	}
 	fill(rl, v);
+}
+
+void
+ratelimit_read(CURL *easy, struct obs_ratelimit *rl)
+{
+	read_names(easy, (1u << RATELIMIT_NAMES) - 1, rl);
 }
 
 void
 ratelimit_seen_reset(struct ratelimit_seen *s)
 {
 	s->present = 0;
-	s->too_long = 0;
-}
-
-static int
-is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
 void
-ratelimit_seen_header(struct ratelimit_seen *s, const char *name, size_t name_len,
-                      const char *value, size_t vlen)
+ratelimit_seen_header(struct ratelimit_seen *s, const char *name, size_t name_len)
 {
 	/* every name asked for starts with x- , a or o */
 	char c = name_len > 0 ? name[0] : '\0';
 	if (c != 'x' && c != 'X' && c != 'a' && c != 'A' && c != 'o' && c != 'O')
 		return;
-	for (size_t i = 0; i < RATELIMIT_NAMES; i++) {
-		if (strlen(names[i]) != name_len || strncasecmp(name, names[i], name_len) != 0)
-			continue;
-		if (s->present & (1u << i))
-			return; /* curl's index 0: the first of the name */
-		s->present |= 1u << i;
-		/* curl keeps the value as a C string, without its trailing
-		 * space characters */
-		const char *nul = memchr(value, '\0', vlen);
-		if (nul != NULL)
-			vlen = (size_t)(nul - value);
-		while (vlen > 0 && is_space(value[vlen - 1]))
-			vlen--;
-		if (i >= 8) { /* an organisation id: its digest */
-			s->org[i - 8] = vlen > 0 ? org_hash(value, vlen) : 0;
-			return;
-		}
-		char copy[32];
-		if (vlen >= sizeof copy) {
-			s->too_long |= 1u << i;
-			return;
-		}
-		memcpy(copy, value, vlen);
-		copy[vlen] = '\0';
-		s->number[i] = ratelimit_number(copy);
-		return;
-	}
+	for (size_t i = 0; i < RATELIMIT_NAMES; i++)
+		if (strlen(names[i]) == name_len && strncasecmp(name, names[i], name_len) == 0)
+			s->present |= 1u << i;
 }
 
-int
-ratelimit_seen_finish(const struct ratelimit_seen *s, struct obs_ratelimit *rl)
+void
+ratelimit_read_seen(CURL *easy, const struct ratelimit_seen *s, struct obs_ratelimit *rl)
 {
-	if (s->too_long != 0)
-		return -1;
-	long *field[4] = {&rl->req_limit, &rl->req_remaining, &rl->tok_limit, &rl->tok_remaining};
-	for (size_t f = 0; f < 4; f++) {
-		size_t i = (s->present & (1u << (2 * f))) ? 2 * f : 2 * f + 1;
-		*field[f] = (s->present & (1u << i)) ? s->number[i] : -1;
-	}
-	size_t o = (s->present & (1u << 8)) ? 8 : 9;
-	rl->org_hash = (s->present & (1u << o)) ? s->org[o - 8] : 0;
-	return 0;
+	read_names(easy, s->present, rl);
 }

@@ -1,8 +1,8 @@
 /*
  * ratelimit: an upstream key's rate limits as a response's headers tell
- * them: taken from the header lines as they arrive (ratelimit_seen_*),
- * or read with libcurl's header API (curl_easy_header) once the transfer
- * is done; both give the same fields.
+ * them, read with libcurl's header API (curl_easy_header) once the
+ * transfer is done: for the names the header callback saw
+ * (ratelimit_seen_*), or for every name.
  *
  * OpenAI sends x-ratelimit-limit-requests, x-ratelimit-remaining-requests,
  * x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens (and the resets)
@@ -31,27 +31,20 @@ void ratelimit_read(CURL *easy, struct obs_ratelimit *rl);
 
 #define RATELIMIT_NAMES 10
 
-/* What the first of each name ratelimit_read() asks for carried, in the
- * response being read, already read as ratelimit_read() reads it (a number,
- * or the organisation digest): some 100 bytes a transfer, queued ones too.
- * Zero it (or ratelimit_seen_reset) before the first line. */
+/* Which of the names ratelimit_read() asks for the response being read
+ * carried, as the header callback sees them: libcurl's header API is then
+ * asked for those only (each name asked is a walk of every stored header),
+ * and it alone reads the values. Zero it (or ratelimit_seen_reset) first. */
 struct ratelimit_seen {
-	long number[RATELIMIT_NAMES]; /* ratelimit_number() of the value */
-	uint32_t org[2];              /* the digest (0: empty) of the two org names */
-	unsigned present;             /* bit i: names[i] came */
-	unsigned too_long;            /* bit i: its value is too long to read here */
+	unsigned present; /* bit i: the i-th name came */
 };
 
 /* A new response begins (its status line): forget the last one's. */
 void ratelimit_seen_reset(struct ratelimit_seen *s);
-/* One header of the response (name name_len bytes; value without the
- * blanks around it, as curl keeps it), not a trailer. */
-void ratelimit_seen_header(struct ratelimit_seen *s, const char *name, size_t name_len,
-                           const char *value, size_t vlen);
-/* Fill rl as ratelimit_read() would have from those headers: 0, or -1
- * when a number's value was too long to read here (then ratelimit_read()
- * it is). */
-int ratelimit_seen_finish(const struct ratelimit_seen *s, struct obs_ratelimit *rl);
+/* One header line's name (name_len bytes) of the response, not a trailer. */
+void ratelimit_seen_header(struct ratelimit_seen *s, const char *name, size_t name_len);
+/* ratelimit_read(), asking libcurl only for the names s saw. */
+void ratelimit_read_seen(CURL *easy, const struct ratelimit_seen *s, struct obs_ratelimit *rl);
 /* The same from a header value: a whole number 0..10^12, or -1. */
 long ratelimit_number(const char *v);
 /* The digest ratelimit_read keeps of an organisation id (never 0). */
