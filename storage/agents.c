@@ -121,15 +121,6 @@ main_failure(const struct audit_run *run)
 	return error_class_name((enum error_class)best);
 }
 
-static void
-bind_opt(struct db_stmt *st, int i, int64_t v)
-{
-	if (v >= 0)
-		db_bind_int64(st, i, v);
-	else
-		db_bind_null(st, i);
-}
-
 int64_t
 store_agent_save_run(struct store *s, const char *region, const struct audit_run *run,
                      const struct assessment *a)
@@ -198,10 +189,10 @@ store_agent_save_run(struct store *s, const char *region, const struct audit_run
 		db_bind_int64(obs, 6, o->http_status);
 		db_bind_text(obs, 7, error_class_name(o->error));
 		db_bind_text(obs, 8, o->error_detail);
-		bind_opt(obs, 9, o->ttft_us);
-		bind_opt(obs, 10, o->total_us);
-		bind_opt(obs, 11, o->prompt_tokens);
-		bind_opt(obs, 12, o->completion_tokens);
+		db_bind_count(obs, 9, o->ttft_us);
+		db_bind_count(obs, 10, o->total_us);
+		db_bind_count(obs, 11, o->prompt_tokens);
+		db_bind_count(obs, 12, o->completion_tokens);
 		db_bind_text(obs, 13, o->model);
 		db_bind_text(obs, 14, o->finish_reason);
 		if (db_step(obs) != DB_DONE)

@@ -118,6 +118,15 @@ db_bind_null(struct db_stmt *st, int i)
 	st->db->ops->bind_null(st, i);
 }
 
+void
+db_bind_count(struct db_stmt *st, int i, int64_t v)
+{
+	if (v >= 0)
+		db_bind_int64(st, i, v);
+	else
+		db_bind_null(st, i);
+}
+
 enum db_step
 db_step(struct db_stmt *st)
 {

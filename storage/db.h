@@ -80,6 +80,8 @@ void db_bind_double(struct db_stmt *st, int i, double v);
 void db_bind_text(struct db_stmt *st, int i, const char *v);
 void db_bind_blob(struct db_stmt *st, int i, const void *v, size_t n);
 void db_bind_null(struct db_stmt *st, int i);
+/* v when v >= 0, else NULL (a figure that was not measured). */
+void db_bind_count(struct db_stmt *st, int i, int64_t v);
 
 /* Run st (the first call after binding) and move to its next row: DB_ROW,
  * DB_DONE, or DB_ERROR with the reason in db_errmsg(). */

@@ -773,15 +773,6 @@ store_bind_text(struct db_stmt *st, int i, const char *v)
 }
 
 static void
-bind_opt_int(struct db_stmt *st, int i, int64_t v)
-{
-	if (v >= 0)
-		db_bind_int64(st, i, v);
-	else
-		db_bind_null(st, i);
-}
-
-static void
 bind_opt_real(struct db_stmt *st, int i, double v)
 {
 	if (v >= 0)
@@ -893,31 +884,31 @@ save_observation(struct store *s, int64_t run_id, const struct audit_item *it)
 	db_bind_int64(st, i++, o->http_status);
 	store_bind_text(st, i++, error_class_name(o->error));
 	store_bind_text(st, i++, o->error_detail);
-	bind_opt_int(st, i++, o->dns_us);
-	bind_opt_int(st, i++, o->connect_us);
-	bind_opt_int(st, i++, o->tls_us);
-	bind_opt_int(st, i++, o->ttfb_us);
-	bind_opt_int(st, i++, o->ttft_us);
-	bind_opt_int(st, i++, o->total_us);
+	db_bind_count(st, i++, o->dns_us);
+	db_bind_count(st, i++, o->connect_us);
+	db_bind_count(st, i++, o->tls_us);
+	db_bind_count(st, i++, o->ttfb_us);
+	db_bind_count(st, i++, o->ttft_us);
+	db_bind_count(st, i++, o->total_us);
 	db_bind_int64(st, i++, (int64_t)o->n_chunks);
 	if (o->n_chunks > 0)
 		db_bind_blob(st, i++, o->chunk_us, o->n_chunks * sizeof *o->chunk_us);
 	else
 		db_bind_null(st, i++);
-	bind_opt_int(st, i++, o->prompt_tokens);
-	bind_opt_int(st, i++, o->completion_tokens);
-	bind_opt_int(st, i++, o->total_tokens);
-	bind_opt_int(st, i++, o->cached_tokens);
+	db_bind_count(st, i++, o->prompt_tokens);
+	db_bind_count(st, i++, o->completion_tokens);
+	db_bind_count(st, i++, o->total_tokens);
+	db_bind_count(st, i++, o->cached_tokens);
 	store_bind_text(st, i++, o->model);
 	store_bind_text(st, i++, o->id);
 	store_bind_text(st, i++, o->system_fingerprint);
 	store_bind_text(st, i++, o->finish_reason);
 	store_bind_text(st, i++, o->text);
 	db_bind_int64(st, i++, o->text_truncated);
-	bind_opt_int(st, i++, o->retry_after_s);
+	db_bind_count(st, i++, o->retry_after_s);
 	store_bind_text(st, i++, o->ratelimit_remaining);
 	store_bind_text(st, i++, o->request_id);
-	bind_opt_int(st, i++, o->reasoning_tokens);
+	db_bind_count(st, i++, o->reasoning_tokens);
 	return db_step(st) == DB_DONE ? 0 : -1;
 }
 
@@ -1014,7 +1005,7 @@ save_incident(struct store *s, int64_t target, const struct timeline_incident *i
 	if (inc->id != 0) {
 		st = stmt(s, STMT_INCIDENT_UPDATE);
 		db_bind_int64(st, 1, inc->failed_runs);
-		bind_opt_int(st, 2, inc->resolved_ms != 0 ? inc->resolved_ms : -1);
+		db_bind_count(st, 2, inc->resolved_ms != 0 ? inc->resolved_ms : -1);
 		db_bind_int64(st, 3, inc->id);
 		*id = inc->id;
 		return db_step(st) == DB_DONE ? 0 : -1;
