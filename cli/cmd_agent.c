@@ -8,11 +8,13 @@
  * back: the hub (`assay serve` on the same database) does that for every
  * region. Its database role may only insert rows of its own region.
  *
- * A run the database does not take waits in a queue, in order, and is
- * retried with a doubling delay (at most 30 s), said on stderr each time;
- * when the queue is full the oldest is dropped and that is said too
- * ("LOST"). A stop (SIGINT, SIGTERM) tries the queue a last time and says
- * what it could not write.
+ * The runs are written by a thread of their own (cli/agent_writer.h), so
+ * a far or hung database never holds up the probes. A run the database
+ * does not take waits in a queue, in order, and is retried with a doubling
+ * delay (at most 30 s), said on stderr each time; when the queue is full
+ * the oldest is dropped and that is said too ("LOST"). A stop (SIGINT,
+ * SIGTERM) tries the queue a last time, for at most AGENT_STOP_WAIT_MS,
+ * and says what it could not write.
  *
  * Canaries, passive probes, budgets and alerts are the hub's business: an
  * agent ignores them in FILE.
@@ -27,6 +29,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "cli/agent_writer.h"
 #include "cli/config.h"
 #include "cli/options.h"
 #include "probes/catalog.h"
@@ -40,9 +43,10 @@
 #include "scoring/origin.h"
 #include "storage/store.h"
 
-#define AGENT_UNSAVED_MAX 256
 #define AGENT_RETRY_MS 500
 #define AGENT_RETRY_MAX_MS 30000
+/* A stop waits this long for the runs still to write. */
+#define AGENT_STOP_WAIT_MS 10000
 
 struct agent {
 	const char *region;
@@ -50,11 +54,7 @@ struct agent {
 	struct baseline_pack *pack;
 	struct store *store;
 	struct monitor *monitor;
-	struct event *retry_ev;
-	int64_t retry_ms;
-	struct monitor_result *unsaved[AGENT_UNSAVED_MAX];
-	size_t n_unsaved;
-	long lost;
+	struct agent_writer *writer;
 	int stopping;
 };
 
@@ -77,55 +77,7 @@ usage(FILE *f)
 	      f);
 }
 
-/* 0 when the waiting runs are all written (in order), else -1. */
-static int
-flush_unsaved(struct agent *ag)
-{
-	size_t done = 0;
-	while (done < ag->n_unsaved &&
-	       store_agent_save_run(ag->store, ag->region, ag->unsaved[done]->run,
-	                            &ag->unsaved[done]->a) >= 0) {
-		monitor_result_free(ag->unsaved[done]);
-		done++;
-	}
-	memmove(ag->unsaved, ag->unsaved + done, (ag->n_unsaved - done) * sizeof *ag->unsaved);
-	ag->n_unsaved -= done;
-	if (done > 0 && ag->n_unsaved == 0)
-		fprintf(stderr,
-		        "assay agent %s: database written again: every waiting run is saved\n",
-		        ag->region);
-	return ag->n_unsaved == 0 ? 0 : -1;
-}
-
-static void
-schedule_retry(struct agent *ag, int64_t ms)
-{
-	ag->retry_ms = ms;
-	fprintf(stderr,
-	        "assay agent %s: cannot write the database (%s): %zu run%s waiting, retrying in "
-	        "%lld ms\n",
-	        ag->region, store_last_error(ag->store), ag->n_unsaved,
-	        ag->n_unsaved == 1 ? "" : "s", (long long)ms);
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-	evtimer_add(ag->retry_ev, &tv);
-}
-
-static void
-retry_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	struct agent *ag = arg;
-	if (flush_unsaved(ag) == 0) {
-		ag->retry_ms = 0;
-		return;
-	}
-	schedule_retry(ag, ag->retry_ms * 2 > AGENT_RETRY_MAX_MS ? AGENT_RETRY_MAX_MS
-	                                                         : ag->retry_ms * 2);
-}
-
-/* A run was scored (event loop): written now, or queued behind the runs
- * that wait. */
+/* A run was scored (event loop): the writer's now. */
 static void
 scored_cb(struct monitor_result *r, void *arg)
 {
@@ -133,27 +85,7 @@ scored_cb(struct monitor_result *r, void *arg)
 	const struct audit_run *run = r->run;
 	fprintf(stderr, "assay agent %s: %s %s: %s (%d/%d ok)\n", ag->region, run->target.relay,
 	        run->target.model, verdict_name(r->a.verdict), r->a.ok_requests, r->a.requests);
-	if (ag->n_unsaved == 0 && store_agent_save_run(ag->store, ag->region, run, &r->a) >= 0) {
-		monitor_result_free(r);
-		return;
-	}
-	if (ag->n_unsaved == AGENT_UNSAVED_MAX) {
-		struct monitor_result *old = ag->unsaved[0];
-		ag->lost++;
-		fprintf(
-		    stderr,
-		    "assay agent %s: LOST a run of %s %s: the database has not been writable for "
-		    "%d runs (%ld lost so far)\n",
-		    ag->region, old->run->target.relay, old->run->target.model, AGENT_UNSAVED_MAX,
-		    ag->lost);
-		monitor_result_free(old);
-		memmove(ag->unsaved, ag->unsaved + 1,
-		        (AGENT_UNSAVED_MAX - 1) * sizeof *ag->unsaved);
-		ag->n_unsaved--;
-	}
-	ag->unsaved[ag->n_unsaved++] = r;
-	if (ag->retry_ms == 0)
-		schedule_retry(ag, AGENT_RETRY_MS);
+	agent_writer_push(ag->writer, r);
 }
 
 /* A run ended (event loop): the monitor's worker scores it. */
@@ -296,6 +228,9 @@ cmd_agent(int argc, char **argv)
 	base = event_base_new();
 	if (base == NULL)
 		fatal(70, "cannot set up the event loop");
+	ag.writer = agent_writer_new(ag.store, region, AGENT_RETRY_MS, AGENT_RETRY_MAX_MS);
+	if (ag.writer == NULL)
+		fatal(70, "cannot start the database writer's thread");
 	struct monitor_config mc = {.pack = ag.pack, .time_scale = ag.config->time_scale};
 	ag.monitor = monitor_new(base, &mc, scored_cb, &ag);
 	if (ag.monitor == NULL)
@@ -305,7 +240,6 @@ cmd_agent(int argc, char **argv)
 	if (engine == NULL)
 		fatal(70, "cannot set up libcurl");
 	sched = scheduler_new(base, engine, cat, run_cb, &ag);
-	ag.retry_ev = evtimer_new(base, retry_cb, &ag);
 	size_t k = 0;
 	for (size_t i = 0; i < ag.config->n_relays; i++) {
 		const struct config_relay *r = &ag.config->relays[i];
@@ -333,16 +267,8 @@ out:
 	ag.stopping = 1;
 	engine_free(engine);
 	monitor_free(ag.monitor); /* what it was given is scored and queued */
-	if (ag.n_unsaved > 0 && flush_unsaved(&ag) != 0) {
-		fprintf(stderr,
-		        "assay agent %s: LOST %zu run%s: the database would not take them (%s)\n",
-		        region, ag.n_unsaved, ag.n_unsaved == 1 ? "" : "s",
-		        store_last_error(ag.store));
-		for (size_t i = 0; i < ag.n_unsaved; i++)
-			monitor_result_free(ag.unsaved[i]);
-	}
-	if (ag.retry_ev)
-		event_free(ag.retry_ev);
+	if (ag.writer != NULL && agent_writer_free(ag.writer, AGENT_STOP_WAIT_MS) != 0)
+		return status; /* its thread is blocked in the store: the exit ends it */
 	scheduler_free(sched);
 	if (sigint)
 		event_free(sigint);

@@ -1,0 +1,204 @@
+/*
+ * A probe agent whose database hangs (cli/agent_writer.h): its server
+ * process frozen with SIGSTOP, so the TCP connection stays up and libpq
+ * waits without end, as behind a dropped route. The agent keeps auditing
+ * and scoring, writes what waited once the database answers, and a stop
+ * with the database still hung ends within its bound and says what it
+ * could not write. Its own cluster: freezing a backend must not touch
+ * another binary's tests.
+ */
+#include <criterion/criterion.h>
+#include <criterion/hooks.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "storage/store.h"
+#include "storage/store_test.h"
+#include "tests/helpers.h"
+#include "tests/pg_helpers.h"
+
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
+{
+	(void)set;
+	test_pg_start();
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+	(void)stats;
+	test_pg_stop();
+}
+
+static char url[512];
+static struct store *hub;
+static char role[64];
+static pid_t frozen; /* a backend to wake at the teardown */
+
+static void
+setup(void)
+{
+	if (!test_pg_available()) {
+		if (test_pg_bindir() == NULL)
+			cr_skip_test("%s", test_pg_skip_reason());
+		cr_assert_fail("%s", test_pg_skip_reason());
+	}
+	cr_assert_eq(test_pg_database("writer", url, sizeof url), 0);
+	char err[512];
+	hub = store_open(url, 0, err, sizeof err);
+	cr_assert_not_null(hub, "%s", err);
+	snprintf(role, sizeof role, "agent_w_%ld", (long)getpid());
+	cr_assert_eq(store_add_agent(hub, role, "eu", err, sizeof err), 0, "%s", err);
+}
+
+static void
+teardown(void)
+{
+	if (frozen > 0)
+		kill(frozen, SIGCONT);
+	store_close(hub);
+	hub = NULL;
+	char sql[256], err[512];
+	snprintf(sql, sizeof sql, "DROP OWNED BY %s; DROP ROLE %s", role, role);
+	test_pg_exec(url, sql, err, sizeof err);
+	test_pg_drop();
+}
+
+static long
+scalar(const char *sql)
+{
+	char got[64];
+	if (store_test_scalar(hub, sql, got, sizeof got) != 1)
+		return -1;
+	return strtol(got, NULL, 10);
+}
+
+/* Stop pid and wait until the kernel says it is stopped: a process
+ * signalled on another CPU runs on until it is interrupted. */
+static int
+freeze(pid_t pid)
+{
+	if (kill(pid, SIGSTOP) != 0)
+		return -1;
+	char path[64], stat[512];
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	long long until = test_now_ms() + 10000;
+	while (test_now_ms() < until) {
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(stat, 1, sizeof stat - 1, f) : 0;
+		if (f)
+			fclose(f);
+		stat[n] = '\0';
+		const char *state = strrchr(stat, ')'); /* "pid (comm) STATE ..." */
+		if (state != NULL && state[1] == ' ' && state[2] == 'T')
+			return 0;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static long
+runs_written(void)
+{
+	return scalar("SELECT count(*) FROM agent_runs WHERE region = 'eu'");
+}
+
+/* Lines of the agent's output until `want` more scored runs were said
+ * (or timeout_ms): how many were. *lost is set when a line says LOST. */
+static int
+read_scored(struct child *c, int want, int timeout_ms, int *lost)
+{
+	int seen = 0;
+	long long until = test_now_ms() + timeout_ms;
+	char line[1024];
+	while (seen < want && test_now_ms() < until) {
+		if (child_read_line(c, line, sizeof line, (int)(until - test_now_ms())) != 0)
+			break;
+		if (strstr(line, "LOST") != NULL)
+			*lost = 1;
+		if (strncmp(line, "assay agent eu: honest-relay gpt-4o: ", 37) == 0)
+			seen++;
+	}
+	return seen;
+}
+
+Test(pg_agent_writer, a_hung_database_holds_up_no_probe_and_loses_nothing_it_can_write,
+     .init = setup, .fini = teardown, .timeout = 240)
+{
+	static const char *const need[] = {"honest-relay", NULL};
+	struct test_world w;
+	test_world_start(&w, "pg-writer", "fixtures/demo.yaml", need, "0.05");
+	char as[512], cfg[300];
+	test_pg_url_as(url, role, as, sizeof as);
+	snprintf(cfg, sizeof cfg, "%s/eu.yaml", w.dir);
+	cr_assert_eq(test_write_file(cfg,
+	                             "database: '%s'\ninterval: 1s\ntimeout: 5s\n"
+	                             "time_scale: 0.05\nrelays:\n"
+	                             "  - name: honest-relay\n    base_url: %s\n"
+	                             "    models: [gpt-4o]\n",
+	                             as, fixture_url(&w.world, "honest-relay")),
+	             0);
+	/* stderr (the verdicts, the writer's words) read as stdout */
+	char *argv[] = {(char *)"/bin/sh",
+	                (char *)"-c",
+	                (char *)"exec \"$0\" agent --region eu -c \"$1\" 2>&1",
+	                (char *)test_binary("assay"),
+	                cfg,
+	                NULL};
+	struct child agent;
+	cr_assert_eq(child_start(&agent, argv), 0);
+	int lost = 0;
+	cr_assert_geq(read_scored(&agent, 1, 60000, &lost), 1, "the agent scored no run");
+	long long until = test_now_ms() + 30000;
+	while (runs_written() < 1 && test_now_ms() < until)
+		usleep(100000);
+	cr_assert_geq(runs_written(), 1, "the agent wrote no run");
+
+	/* the agent's one connection: its server process, frozen */
+	char sql[256];
+	snprintf(sql, sizeof sql,
+	         "SELECT pid FROM pg_stat_activity WHERE usename = '%s' AND backend_type = "
+	         "'client backend'",
+	         role);
+	long pid = scalar(sql);
+	cr_assert_gt(pid, 0, "no backend of the agent's role");
+	frozen = (pid_t)pid;
+	cr_assert_eq(freeze(frozen), 0, "the backend did not stop");
+	long before = runs_written();
+	/* the probes go on: three more runs audited and scored while no write
+	 * can end (the first of them blocks the writer) */
+	cr_expect_eq(read_scored(&agent, 3, 90000, &lost), 3,
+	             "the agent stopped auditing while its database hung");
+	cr_expect_eq(runs_written(), before, "a write ended while the database was frozen");
+	cr_assert_eq(kill(frozen, SIGCONT), 0);
+	frozen = 0;
+	/* what waited is written, in order, nothing dropped */
+	until = test_now_ms() + 30000;
+	while (runs_written() < before + 3 && test_now_ms() < until)
+		usleep(100000);
+	cr_expect_geq(runs_written(), before + 3, "the runs that waited were not written");
+	cr_expect(!lost, "a run was lost with the queue far from full");
+
+	/* hung again, with a run being written: the stop is bounded */
+	frozen = (pid_t)pid;
+	cr_assert_eq(freeze(frozen), 0, "the backend did not stop");
+	cr_expect_geq(read_scored(&agent, 1, 60000, &lost), 1);
+	long long t0 = test_now_ms();
+	kill(agent.pid, SIGTERM);
+	int said = 0;
+	char line[1024];
+	while (child_read_line(&agent, line, sizeof line, 30000) == 0)
+		said |=
+		    strstr(line, "LOST") != NULL && strstr(line, "did not answer within") != NULL;
+	cr_expect_eq(child_wait(&agent, 5000), 0, "the agent did not exit by itself");
+	long long took = test_now_ms() - t0;
+	cr_expect(said, "the stop did not say what it could not write");
+	cr_expect_lt(took, 25000, "the stop took %lld ms with the database hung", took);
+	kill(frozen, SIGCONT);
+	frozen = 0;
+	test_world_stop(&w);
+}
