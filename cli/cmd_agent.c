@@ -16,8 +16,12 @@
  * SIGTERM) tries the queue a last time, for at most AGENT_STOP_WAIT_MS,
  * and says what it could not write.
  *
- * Canaries, passive probes, budgets and alerts are the hub's business: an
- * agent ignores them in FILE.
+ * Budgets (FILE's `budget:`, the agent's and each relay's) cap what this
+ * agent's probes spend a UTC day (cli/budget.h), counted from what it
+ * spent since it started: it may not read its region's rows back, so a
+ * restart counts the day from 0 again (said at the start). Canaries,
+ * passive probes and alerts are the hub's business: an agent ignores them
+ * in FILE.
  */
 #include "cli/cmd_agent.h"
 
@@ -30,6 +34,7 @@
 
 #include "base/util.h"
 #include "cli/agent_writer.h"
+#include "cli/budget.h"
 #include "cli/config.h"
 #include "cli/options.h"
 #include "probes/catalog.h"
@@ -55,6 +60,7 @@ struct agent {
 	struct store *store;
 	struct monitor *monitor;
 	struct agent_writer *writer;
+	struct budget *budget;
 	int stopping;
 };
 
@@ -85,7 +91,38 @@ scored_cb(struct monitor_result *r, void *arg)
 	const struct audit_run *run = r->run;
 	fprintf(stderr, "assay agent %s: %s %s: %s (%d/%d ok)\n", ag->region, run->target.relay,
 	        run->target.model, verdict_name(r->a.verdict), r->a.ok_requests, r->a.requests);
+	budget_scored(ag->budget, run->target.relay, run->target.model, run->started_ms,
+	              r->a.tokens_spent, r->a.cost_usd);
 	agent_writer_push(ag->writer, r);
+}
+
+/* The scheduler asks before a run of t that may spend max_tokens: within
+ * the relay's and the agent's budget it goes, else it is held back, said
+ * once a day. */
+static int
+budget_gate_cb(const struct audit_target *t, long max_tokens, void *arg)
+{
+	struct agent *ag = arg;
+	const struct config_budget none = {0}, *mine = &none;
+	for (size_t i = 0; i < ag->config->n_relays; i++)
+		if (strcmp(ag->config->relays[i].name, t->relay) == 0)
+			mine = &ag->config->relays[i].budget;
+	const struct baseline_model *m = baseline_find(ag->pack, t->model);
+	double price = m == NULL ? 0 : m->price_in > m->price_out ? m->price_in : m->price_out;
+	double usd = price > 0 ? (double)max_tokens * price / 1e6 : 0;
+	int was_held;
+	struct budget_held held;
+	if (budget_gate(ag->budget, t->relay, t->model, mine, &ag->config->budget, max_tokens, usd,
+	                &was_held, &held)) {
+		if (was_held)
+			fprintf(stderr, "assay agent %s: %s %s: runs again\n", ag->region, t->relay,
+			        t->model);
+		return 1;
+	}
+	if (held.first_today)
+		fprintf(stderr, "assay agent %s: %s %s: held back: %s\n", ag->region, t->relay,
+		        t->model, held.why);
+	return 0;
 }
 
 /* A run ended (event loop): the monitor's worker scores it. */
@@ -240,6 +277,8 @@ cmd_agent(int argc, char **argv)
 	if (engine == NULL)
 		fatal(70, "cannot set up libcurl");
 	sched = scheduler_new(base, engine, cat, run_cb, &ag);
+	ag.budget = budget_new(NULL);
+	scheduler_set_gate(sched, budget_gate_cb, &ag);
 	size_t k = 0;
 	for (size_t i = 0; i < ag.config->n_relays; i++) {
 		const struct config_relay *r = &ag.config->relays[i];
@@ -257,6 +296,15 @@ cmd_agent(int argc, char **argv)
 	evsignal_add(sigint, NULL);
 	evsignal_add(sigterm, NULL);
 	printf("agent %s: auditing %zu relay-model%s\n", region, k, k == 1 ? "" : "s");
+	int capped = ag.config->budget.tokens > 0 || ag.config->budget.usd > 0;
+	for (size_t i = 0; i < ag.config->n_relays; i++)
+		capped |=
+		    ag.config->relays[i].budget.tokens > 0 || ag.config->relays[i].budget.usd > 0;
+	if (capped)
+		fprintf(stderr,
+		        "assay agent %s: budgets count what this agent spends from now: what it "
+		        "spent earlier today, before this start, is not counted\n",
+		        region);
 	fflush(stdout);
 	event_base_dispatch(base);
 	status = 0;
@@ -270,6 +318,7 @@ out:
 	if (ag.writer != NULL && agent_writer_free(ag.writer, AGENT_STOP_WAIT_MS) != 0)
 		return status; /* its thread is blocked in the store: the exit ends it */
 	scheduler_free(sched);
+	budget_free(ag.budget);
 	if (sigint)
 		event_free(sigint);
 	if (sigterm)

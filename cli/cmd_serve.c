@@ -44,6 +44,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "cli/budget.h"
 #include "cli/commands.h"
 #include "cli/config.h"
 #include "cli/hub.h"
@@ -124,31 +125,9 @@ struct serve {
 	struct scheduler *sched;
 	const char *config_path; /* read again on SIGHUP */
 	double clock_scale;      /* 1, or the simulated clock's (--clock-scale) */
-	/* today's spend (UTC day), per relay and (relay NULL) in all, read
-	 * from the database on a day's first use: the budgets' counts */
-	struct spend {
-		char *relay;
-		int64_t day;
-		long tokens;
-		double usd;
-		/* what runs let through today may still spend (they are not
-		 * scored yet): the gate counts it, so runs in flight together
-		 * cannot pass a cap between them */
-		long reserved;
-		double reserved_usd;
-		int held; /* a run was held back today: said once */
-		int told; /* this budget held a run back today: alerted once */
-	} * *spend;       /* each its own allocation: a pointer to one stays good */
-	size_t n_spend;
-	/* per target, what its runs let through may spend, on the day they
-	 * went: released when its next run is scored */
-	struct reservation {
-		char *relay, *model;
-		int64_t day;
-		long tokens;
-		double usd;
-	} * reservations;
-	size_t n_reservations;
+	/* the budgets' counts (cli/budget.h), each day's started from the
+	 * database */
+	struct budget *budget;
 	struct engine *engine;
 	/* the billing audit (scoring/billing.h): per relay with a balance: */
 	struct relay_billing {
@@ -678,179 +657,65 @@ keep_unsaved(struct serve *s, struct monitor_result *r)
 		schedule_retry(s, UNSAVED_RETRY_MS);
 }
 
-/* p (a relay's, or the board's) on the pages, beside its caps. */
+/* A day's spend (a relay's, or the board's) on the pages, beside its caps. */
 static void
-spend_show(struct serve *s, const struct spend *p)
+spend_shown_cb(const struct budget_day *d, void *arg)
 {
+	struct serve *s = arg;
 	const struct config_budget none = {0}, *cap = &s->config->budget;
-	if (p->relay != NULL) {
-		const struct config_relay *r = relay_named(s->config, p->relay);
+	if (d->relay != NULL) {
+		const struct config_relay *r = relay_named(s->config, d->relay);
 		cap = r ? &r->budget : &none;
 	}
-	struct board_spend b = {.day = p->day,
-	                        .tokens = p->tokens,
-	                        .usd = p->usd,
+	struct board_spend b = {.day = d->day,
+	                        .tokens = d->tokens,
+	                        .usd = d->usd,
 	                        .cap_tokens = cap->tokens,
 	                        .cap_usd = cap->usd};
-	board_spend(s->board, p->relay, &b);
+	board_spend(s->board, d->relay, &b);
 }
 
-/* Today's spend of relay (NULL: all relays). */
-static struct spend *
-spend_of(struct serve *s, const char *relay)
-{
-	int64_t day = wall_ms() / DAY_MS;
-	struct spend *p = NULL;
-	for (size_t i = 0; i < s->n_spend && p == NULL; i++)
-		if ((relay == NULL) == (s->spend[i]->relay == NULL) &&
-		    (relay == NULL || strcmp(relay, s->spend[i]->relay) == 0))
-			p = s->spend[i];
-	if (p == NULL) {
-		s->spend = xrealloc(s->spend, (s->n_spend + 1) * sizeof *s->spend);
-		p = s->spend[s->n_spend++] = xcalloc(1, sizeof *p);
-		*p = (struct spend){.relay = relay ? xstrdup(relay) : NULL, .day = -1};
-	}
-	if (p->day != day) {
-		/* a new day, or the first look: what the database holds of it */
-		p->day = day;
-		p->held = 0;
-		p->told = 0;
-		p->reserved = 0; /* the day's reservations start again with it */
-		p->reserved_usd = 0;
-		if (store_spend_since(s->store, relay, day * DAY_MS, &p->tokens, &p->usd) != 0) {
-			fprintf(stderr, "assay: cannot read today's spend (%s): counting from 0\n",
-			        store_last_error(s->store));
-			p->tokens = 0;
-			p->usd = 0;
-		}
-		spend_show(s, p);
-	}
-	return p;
-}
-
-/* Would spending tokens (costing usd) pass cap after p? The sentence in
- * why when it would. */
+/* Where a day's count starts: what the database holds of it. */
 static int
-over_budget(const struct spend *p, const struct config_budget *cap, long tokens, double usd,
-            const char *whose, char *why, size_t whylen)
+spend_day_start(const char *relay, int64_t since_ms, long *tokens, double *usd, void *arg)
 {
-	if (cap->tokens > 0 && p->tokens + p->reserved + tokens > cap->tokens) {
-		char flight[80] = "";
-		if (p->reserved > 0)
-			snprintf(flight, sizeof flight, ", %ld more in flight", p->reserved);
-		snprintf(why, whylen,
-		         "budget: %s %ld tokens a day are spent (%ld today%s; a run may take %ld); "
-		         "runs again after 00:00 UTC",
-		         whose, cap->tokens, p->tokens, flight, tokens);
-		return 1;
-	}
-	if (cap->usd > 0 && p->usd + p->reserved_usd + usd > cap->usd) {
-		char flight[80] = "";
-		if (p->reserved_usd > 0)
-			snprintf(flight, sizeof flight, ", $%.4f more in flight", p->reserved_usd);
-		snprintf(why, whylen,
-		         "budget: %s $%.2f a day is spent ($%.4f today at official prices%s; a "
-		         "run may cost $%.4f); runs again after 00:00 UTC",
-		         whose, cap->usd, p->usd, flight, usd);
-		return 1;
-	}
-	return 0;
-}
-
-/* A run or passive request of t let through may spend tokens (usd): held
- * against the day's caps until t's next run is scored. */
-static void
-reserve(struct serve *s, const struct audit_target *t, struct spend *pr, struct spend *pa,
-        long tokens, double usd)
-{
-	pr->reserved += tokens;
-	pr->reserved_usd += usd;
-	pa->reserved += tokens;
-	pa->reserved_usd += usd;
-	for (size_t i = 0; i < s->n_reservations; i++) {
-		struct reservation *v = &s->reservations[i];
-		if (strcmp(v->relay, t->relay) == 0 && strcmp(v->model, t->model) == 0) {
-			if (v->day != pr->day)
-				*v = (struct reservation){v->relay, v->model, pr->day, 0, 0};
-			v->tokens += tokens;
-			v->usd += usd;
-			return;
-		}
-	}
-	s->reservations =
-	    xrealloc(s->reservations, (s->n_reservations + 1) * sizeof *s->reservations);
-	s->reservations[s->n_reservations++] =
-	    (struct reservation){xstrdup(t->relay), xstrdup(t->model), pr->day, tokens, usd};
+	struct serve *s = arg;
+	if (store_spend_since(s->store, relay, since_ms, tokens, usd) == 0)
+		return 0;
+	fprintf(stderr, "assay: cannot read today's spend (%s): counting from 0\n",
+	        store_last_error(s->store));
+	return -1;
 }
 
 /* The scheduler asks before a run or passive request of t that may spend
  * max_tokens: within the relay's and the overall budget, it goes; else it
  * is held back, shown on the board with why, and said once a day. */
 static int
-budget_gate(const struct audit_target *t, long max_tokens, void *arg)
+budget_gate_cb(const struct audit_target *t, long max_tokens, void *arg)
 {
 	struct serve *s = arg;
-	const struct config_relay *r = NULL;
-	for (size_t i = 0; i < s->config->n_relays && r == NULL; i++)
-		if (strcmp(s->config->relays[i].name, t->relay) == 0)
-			r = &s->config->relays[i];
+	const struct config_relay *r = relay_named(s->config, t->relay);
 	const struct config_budget none = {0};
-	const struct config_budget *mine = r ? &r->budget : &none, *all = &s->config->budget;
-	if (mine->tokens == 0 && mine->usd == 0 && all->tokens == 0 && all->usd == 0)
-		return 1;
+	const struct config_budget *mine = r ? &r->budget : &none;
 	const struct baseline_model *m = baseline_find(s->pack, t->model);
 	double price = 0;
 	if (m != NULL)
 		price = m->price_in > m->price_out ? m->price_in : m->price_out;
 	double usd = price > 0 ? (double)max_tokens * price / 1e6 : 0;
-	struct spend *pr = spend_of(s, t->relay), *pa = spend_of(s, NULL);
-	char why[400];
-	char whose[160];
-	snprintf(whose, sizeof whose, "relay %s's", t->relay);
-	int mine_over = over_budget(pr, mine, max_tokens, usd, whose, why, sizeof why);
-	int over =
-	    mine_over || over_budget(pa, all, max_tokens, usd, "the board's", why, sizeof why);
-	if (!over) {
-		if (pr->held) /* it runs again: the board stops saying it is held */
+	int was_held;
+	struct budget_held held;
+	if (budget_gate(s->budget, t->relay, t->model, mine, &s->config->budget, max_tokens, usd,
+	                &was_held, &held)) {
+		if (was_held) /* it runs again: the board stops saying it is held */
 			board_not_running(s->board, t->relay, t->model, NULL);
-		reserve(s, t, pr, pa, max_tokens, usd);
 		return 1;
 	}
-	board_not_running(s->board, t->relay, t->model, why);
-	if (!pr->held)
-		fprintf(stderr, "assay: %s %s: held back: %s\n", t->relay, t->model, why);
-	pr->held = 1;
-	/* told once a day a budget: the relay's, or the board's (whichever
-	 * relay it first holds back) */
-	struct spend *which = mine_over ? pr : pa;
-	if (!which->told)
-		alerts_budget(s->alerts, t->relay, t->model, why, wall_ms());
-	which->told = 1;
+	board_not_running(s->board, t->relay, t->model, held.why);
+	if (held.first_today)
+		fprintf(stderr, "assay: %s %s: held back: %s\n", t->relay, t->model, held.why);
+	if (held.tell)
+		alerts_budget(s->alerts, t->relay, t->model, held.why, wall_ms());
 	return 0;
-}
-
-/* Release what t's earlier runs reserved, when one of them is scored (a
- * reservation of an earlier day is that day's, over). */
-static void
-release(struct serve *s, const char *relay, const char *model, struct spend *pr, struct spend *pa)
-{
-	for (size_t i = 0; i < s->n_reservations; i++) {
-		struct reservation *v = &s->reservations[i];
-		if (strcmp(v->relay, relay) != 0 || strcmp(v->model, model) != 0)
-			continue;
-		if (v->day == pr->day) {
-			pr->reserved -= v->tokens;
-			pr->reserved_usd -= v->usd;
-		}
-		if (v->day == pa->day) {
-			pa->reserved -= v->tokens;
-			pa->reserved_usd -= v->usd;
-		}
-		free(v->relay);
-		free(v->model);
-		s->reservations[i] = s->reservations[--s->n_reservations];
-		return;
-	}
 }
 
 /* A run was scored (event loop): storage keeps it now, or as soon as the
@@ -863,20 +728,9 @@ scored_cb(struct monitor_result *r, void *arg)
 	const struct assessment *a = &r->a;
 	billing_scored(s, run, a);
 	/* the budgets count what was billed, kept or not, on the day the run
-	 * started (a run of a day that is over is that day's: the database
-	 * has it) */
-	struct spend *pr = spend_of(s, run->target.relay), *pa = spend_of(s, NULL);
-	release(s, run->target.relay, run->target.model, pr, pa);
-	if (run->started_ms / DAY_MS == pr->day) {
-		pr->tokens += a->tokens_spent;
-		pr->usd += a->cost_usd > 0 ? a->cost_usd : 0;
-	}
-	if (run->started_ms / DAY_MS == pa->day) {
-		pa->tokens += a->tokens_spent;
-		pa->usd += a->cost_usd > 0 ? a->cost_usd : 0;
-	}
-	spend_show(s, pr);
-	spend_show(s, pa);
+	 * started */
+	budget_scored(s->budget, run->target.relay, run->target.model, run->started_ms,
+	              a->tokens_spent, a->cost_usd);
 	/* written before it is shown (after the runs that wait, in order): what
 	 * the board shows survives a kill -9, unless the database refused it,
 	 * which is said */
@@ -1311,7 +1165,9 @@ cmd_serve(int argc, char **argv)
 	}
 	sched = scheduler_new(base, engine, cat, run_cb, &s);
 	scheduler_set_canary(sched, plant_cb, &s);
-	scheduler_set_gate(sched, budget_gate, &s);
+	struct budget_hooks bh = {.day_start = spend_day_start, .shown = spend_shown_cb, .arg = &s};
+	s.budget = budget_new(&bh);
+	scheduler_set_gate(sched, budget_gate_cb, &s);
 	s.sched = sched;
 	s.config_path = config_path;
 	size_t k = 0;
@@ -1328,8 +1184,8 @@ cmd_serve(int argc, char **argv)
 	/* today's spend on the pages from the start (the database's) */
 	for (size_t i = 0; i < s.config->n_relays; i++)
 		if (s.config->relays[i].error == NULL)
-			spend_of(&s, s.config->relays[i].name);
-	spend_of(&s, NULL);
+			(void)budget_today(s.budget, s.config->relays[i].name);
+	(void)budget_today(s.budget, NULL);
 	if (s.config->alerts != NULL &&
 	    (s.alerts = alerts_new(s.config->alerts, s.config->title)) == NULL) {
 		snprintf(err, sizeof err, "cannot start the alerts' thread");
@@ -1401,16 +1257,7 @@ out:
 		event_free(s.retry_ev);
 	free(s.hits_waiting);
 	free(s.unclaimed);
-	for (size_t i = 0; i < s.n_spend; i++) {
-		free(s.spend[i]->relay);
-		free(s.spend[i]);
-	}
-	free(s.spend);
-	for (size_t i = 0; i < s.n_reservations; i++) {
-		free(s.reservations[i].relay);
-		free(s.reservations[i].model);
-	}
-	free(s.reservations);
+	budget_free(s.budget);
 	for (size_t i = 0; i < s.n_billing; i++) {
 		free(s.billing[i]->relay);
 		free(s.billing[i]);

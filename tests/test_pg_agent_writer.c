@@ -5,7 +5,7 @@
  * and scoring, writes what waited once the database answers, and a stop
  * with the database still hung ends within its bound and says what it
  * could not write. Its own cluster: freezing a backend must not touch
- * another binary's tests.
+ * another binary's tests. And an agent's own budget holds its runs back.
  */
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
@@ -200,5 +200,49 @@ Test(pg_agent_writer, a_hung_database_holds_up_no_probe_and_loses_nothing_it_can
 	cr_expect_lt(took, 25000, "the stop took %lld ms with the database hung", took);
 	kill(frozen, SIGCONT);
 	frozen = 0;
+	test_world_stop(&w);
+}
+
+/* An agent's budget: what its probes may spend a day, counted by the agent
+ * itself (it may not read its region's rows back). */
+Test(pg_agent_writer, an_agent_holds_its_runs_back_at_its_budget, .init = setup, .fini = teardown,
+     .timeout = 180)
+{
+	static const char *const need[] = {"honest-relay", NULL};
+	struct test_world w;
+	test_world_start(&w, "pg-budget", "fixtures/demo.yaml", need, "0.05");
+	char as[512], cfg[300];
+	test_pg_url_as(url, role, as, sizeof as);
+	snprintf(cfg, sizeof cfg, "%s/eu.yaml", w.dir);
+	/* a run may take 3,000 tokens: two go, the third waits for tomorrow */
+	cr_assert_eq(test_write_file(cfg,
+	                             "database: '%s'\ninterval: 1s\ntimeout: 5s\n"
+	                             "time_scale: 0.05\nrelays:\n"
+	                             "  - name: honest-relay\n    base_url: %s\n"
+	                             "    models: [gpt-4o]\n"
+	                             "    budget: {tokens_per_day: 6000}\n",
+	                             as, fixture_url(&w.world, "honest-relay")),
+	             0);
+	char *argv[] = {(char *)"/bin/sh",
+	                (char *)"-c",
+	                (char *)"exec \"$0\" agent --region eu -c \"$1\" 2>&1",
+	                (char *)test_binary("assay"),
+	                cfg,
+	                NULL};
+	struct child agent;
+	cr_assert_eq(child_start(&agent, argv), 0);
+	int told_start = 0, held = 0;
+	char line[1024];
+	long long until = test_now_ms() + 90000;
+	while (!held && test_now_ms() < until &&
+	       child_read_line(&agent, line, sizeof line, (int)(until - test_now_ms())) == 0) {
+		told_start |= strstr(line, "budgets count what this agent spends from now") != NULL;
+		held = strstr(line, "honest-relay gpt-4o: held back: budget: relay honest-relay's "
+		                    "6000 tokens a day are spent") != NULL;
+	}
+	cr_expect(told_start, "the agent did not say where its count starts");
+	cr_expect(held, "the agent's budget held nothing back");
+	cr_expect_eq(child_stop(&agent, 30000), 0);
+	cr_expect_eq(runs_written(), 2, "runs past the budget were made");
 	test_world_stop(&w);
 }
