@@ -126,31 +126,39 @@ read_scored(struct child *c, int want, int timeout_ms, int *lost)
 	return seen;
 }
 
-Test(pg_agent_writer, a_hung_database_holds_up_no_probe_and_loses_nothing_it_can_write,
-     .init = setup, .fini = teardown, .timeout = 240)
+/* `assay agent --region eu` auditing w's honest relay every second as
+ * the test's role, its relay entry ending with extra (YAML lines or ""),
+ * its stderr (the verdicts, the writer's words) read as stdout. */
+static void
+start_agent(struct test_world *w, struct child *agent, const char *extra)
 {
-	static const char *const need[] = {"honest-relay", NULL};
-	struct test_world w;
-	test_world_start(&w, "pg-writer", "fixtures/demo.yaml", need, "0.05");
 	char as[512], cfg[300];
 	test_pg_url_as(url, role, as, sizeof as);
-	snprintf(cfg, sizeof cfg, "%s/eu.yaml", w.dir);
+	snprintf(cfg, sizeof cfg, "%s/eu.yaml", w->dir);
 	cr_assert_eq(test_write_file(cfg,
 	                             "database: '%s'\ninterval: 1s\ntimeout: 5s\n"
 	                             "time_scale: 0.05\nrelays:\n"
 	                             "  - name: honest-relay\n    base_url: %s\n"
-	                             "    models: [gpt-4o]\n",
-	                             as, fixture_url(&w.world, "honest-relay")),
+	                             "    models: [gpt-4o]\n%s",
+	                             as, fixture_url(&w->world, "honest-relay"), extra),
 	             0);
-	/* stderr (the verdicts, the writer's words) read as stdout */
 	char *argv[] = {(char *)"/bin/sh",
 	                (char *)"-c",
 	                (char *)"exec \"$0\" agent --region eu -c \"$1\" 2>&1",
 	                (char *)test_binary("assay"),
 	                cfg,
 	                NULL};
+	cr_assert_eq(child_start(agent, argv), 0);
+}
+
+Test(pg_agent_writer, a_hung_database_holds_up_no_probe_and_loses_nothing_it_can_write,
+     .init = setup, .fini = teardown, .timeout = 240)
+{
+	static const char *const need[] = {"honest-relay", NULL};
+	struct test_world w;
+	test_world_start(&w, "pg-writer", "fixtures/demo.yaml", need, "0.05");
 	struct child agent;
-	cr_assert_eq(child_start(&agent, argv), 0);
+	start_agent(&w, &agent, "");
 	int lost = 0;
 	cr_assert_geq(read_scored(&agent, 1, 60000, &lost), 1, "the agent scored no run");
 	long long until = test_now_ms() + 30000;
@@ -211,26 +219,9 @@ Test(pg_agent_writer, an_agent_holds_its_runs_back_at_its_budget, .init = setup,
 	static const char *const need[] = {"honest-relay", NULL};
 	struct test_world w;
 	test_world_start(&w, "pg-budget", "fixtures/demo.yaml", need, "0.05");
-	char as[512], cfg[300];
-	test_pg_url_as(url, role, as, sizeof as);
-	snprintf(cfg, sizeof cfg, "%s/eu.yaml", w.dir);
 	/* a run may take 3,000 tokens: two go, the third waits for tomorrow */
-	cr_assert_eq(test_write_file(cfg,
-	                             "database: '%s'\ninterval: 1s\ntimeout: 5s\n"
-	                             "time_scale: 0.05\nrelays:\n"
-	                             "  - name: honest-relay\n    base_url: %s\n"
-	                             "    models: [gpt-4o]\n"
-	                             "    budget: {tokens_per_day: 6000}\n",
-	                             as, fixture_url(&w.world, "honest-relay")),
-	             0);
-	char *argv[] = {(char *)"/bin/sh",
-	                (char *)"-c",
-	                (char *)"exec \"$0\" agent --region eu -c \"$1\" 2>&1",
-	                (char *)test_binary("assay"),
-	                cfg,
-	                NULL};
 	struct child agent;
-	cr_assert_eq(child_start(&agent, argv), 0);
+	start_agent(&w, &agent, "    budget: {tokens_per_day: 6000}\n");
 	int told_start = 0, held = 0;
 	char line[1024];
 	long long until = test_now_ms() + 90000;
