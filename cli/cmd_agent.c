@@ -37,15 +37,13 @@
 #include "cli/budget.h"
 #include "cli/config.h"
 #include "cli/options.h"
+#include "cli/targets.h"
 #include "probes/catalog.h"
-#include "probes/endpoint.h"
 #include "probes/engine.h"
 #include "probes/scheduler.h"
 #include "scoring/baseline.h"
 #include "scoring/detect.h"
-#include "scoring/identify.h"
 #include "scoring/monitor.h"
-#include "scoring/origin.h"
 #include "storage/store.h"
 
 #define AGENT_RETRY_MS 500
@@ -145,38 +143,18 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
-/* Audit relay r's model m on its interval; the target as serve builds it
- * (cli/cmd_serve.c target_start), without the board, canaries or passive
- * probes. */
+/* Audit relay r's model m on its interval; the target as serve's
+ * (cli/targets.h), without the board, canaries or passive probes. */
 static void
 agent_add(struct agent *ag, struct scheduler *sched, const struct config_relay *r, size_t m,
           int64_t first_delay_us)
 {
-	struct audit_target t = {
-	    .relay = r->name,
-	    .base_url = r->base_url,
-	    .api = r->api,
-	    .model = r->models[m],
-	    .wire_model = r->wire_model,
-	    .api_key = r->key_env ? getenv(r->key_env) : NULL,
-	    .auth = r->auth,
-	    .headers = r->headers,
-	    .n_headers = r->n_headers,
-	    .bedrock = r->bedrock,
-	    .aws = r->aws,
-	};
-	const struct baseline_model *known = baseline_find(ag->pack, r->models[m]);
-	struct baseline_model standin;
-	if (known == NULL)
-		baseline_infer(ag->pack, r->models[m], r->api, &standin);
-	baseline_request_rules(known ? known : &standin, &t.rules);
-	t.list_models = !endpoint_is_azure_deployment(r->base_url) && !r->bedrock &&
-	                r->api != API_GEMINI && r->api != API_VERTEX;
-	t.budget_tokens = AUDIT_BUDGET_TOKENS;
-	t.max_requests = AUDIT_BUDGET_REQUESTS;
-	t.channel = (char *)origin_channel_name((enum origin_channel)r->channel);
-	if (known == NULL)
-		baseline_infer_release(&standin);
+	struct audit_target t;
+	char why[320];
+	if (target_of_config(ag->pack, r, m, &t, why, sizeof why) != 0)
+		fprintf(stderr,
+		        "assay agent %s: relay %s: %s; auditing it as a model no pack knows\n",
+		        ag->region, r->name, why);
 	scheduler_add(sched, &t, r->interval_us, first_delay_us, TIER_CHEAP | TIER_MEDIUM,
 	              ag->config->timeout_us);
 }

@@ -49,6 +49,7 @@
 #include "cli/config.h"
 #include "cli/hub.h"
 #include "cli/options.h"
+#include "cli/targets.h"
 #include "base/util.h"
 #include "probes/canary.h"
 #include "probes/catalog.h"
@@ -855,36 +856,11 @@ static void
 target_start(struct serve *s, const struct config *c, const struct config_relay *r, size_t m,
              int64_t first_delay_us)
 {
-	struct audit_target t = {
-	    .relay = r->name,
-	    .base_url = r->base_url,
-	    .api = r->api,
-	    .model = r->models[m],
-	    .wire_model = r->wire_model,
-	    .api_key = r->key_env ? getenv(r->key_env) : NULL,
-	    .auth = r->auth,
-	    .headers = r->headers,
-	    .n_headers = r->n_headers,
-	    .bedrock = r->bedrock,
-	    .aws = r->aws,
-	};
-	const struct baseline_model *known = baseline_find(s->pack, r->models[m]);
-	const struct baseline_model *which;
+	struct audit_target t;
 	char why[320];
-	if (known == NULL && baseline_resolve(s->pack, r->models[m], &which, why, sizeof why) < 0)
+	if (target_of_config(s->pack, r, m, &t, why, sizeof why) != 0)
 		fprintf(stderr, "assay serve: relay %s: %s; auditing it as a model no pack knows\n",
 		        r->name, why);
-	struct baseline_model standin;
-	if (known == NULL)
-		baseline_infer(s->pack, r->models[m], r->api, &standin);
-	baseline_request_rules(known ? known : &standin, &t.rules);
-	/* one GET a run, no tokens, where the audit asks one too */
-	t.list_models = models_list_asked(r->api, r->base_url, r->bedrock);
-	t.budget_tokens = AUDIT_BUDGET_TOKENS;
-	t.max_requests = AUDIT_BUDGET_REQUESTS; /* as assay audit's */
-	t.channel = (char *)origin_channel_name((enum origin_channel)r->channel);
-	if (known == NULL)
-		baseline_infer_release(&standin);
 	board_declare(s->board, r->name, r->models[m], api_name(r->api), r->interval_us / 1000);
 	scheduler_add(s->sched, &t, r->interval_us, first_delay_us, TIER_CHEAP | TIER_MEDIUM,
 	              c->timeout_us);
