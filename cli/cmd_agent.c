@@ -59,6 +59,8 @@ struct agent {
 	struct monitor *monitor;
 	struct agent_writer *writer;
 	struct budget *budget;
+	struct scheduler *sched;
+	const char *config_path; /* read again on SIGHUP */
 	int stopping;
 };
 
@@ -73,7 +75,8 @@ usage(FILE *f)
 	      "database: postgres://ROLE@HOST/DB, the password from database_password_env)\n"
 	      "under REGION. Serves no pages: `assay serve` on the same database is the hub.\n"
 	      "The database role may insert only REGION's rows (the hub grants it).\n"
-	      "SIGINT or SIGTERM stop, after the runs waiting are tried once more.\n"
+	      "SIGINT or SIGTERM stop, after the runs waiting are tried once more; SIGHUP\n"
+	      "reads FILE again (relays added start, removed stop, changed start again).\n"
 	      "\n"
 	      "--add-role ROLE, run by the hub's administrator against the hub's database,\n"
 	      "lets database role ROLE act as REGION's agent (PostgreSQL: creates the role if\n"
@@ -101,10 +104,8 @@ static int
 budget_gate_cb(const struct audit_target *t, long max_tokens, void *arg)
 {
 	struct agent *ag = arg;
-	const struct config_budget none = {0}, *mine = &none;
-	for (size_t i = 0; i < ag->config->n_relays; i++)
-		if (strcmp(ag->config->relays[i].name, t->relay) == 0)
-			mine = &ag->config->relays[i].budget;
+	const struct config_relay *r = targets_relay(ag->config, t->relay);
+	const struct config_budget none = {0}, *mine = r ? &r->budget : &none;
 	const struct baseline_model *m = baseline_find(ag->pack, t->model);
 	double price = m == NULL ? 0 : m->price_in > m->price_out ? m->price_in : m->price_out;
 	double usd = price > 0 ? (double)max_tokens * price / 1e6 : 0;
@@ -146,7 +147,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 /* Audit relay r's model m on its interval; the target as serve's
  * (cli/targets.h), without the board, canaries or passive probes. */
 static void
-agent_add(struct agent *ag, struct scheduler *sched, const struct config_relay *r, size_t m,
+agent_add(struct agent *ag, const struct config *c, const struct config_relay *r, size_t m,
           int64_t first_delay_us)
 {
 	struct audit_target t;
@@ -155,8 +156,74 @@ agent_add(struct agent *ag, struct scheduler *sched, const struct config_relay *
 		fprintf(stderr,
 		        "assay agent %s: relay %s: %s; auditing it as a model no pack knows\n",
 		        ag->region, r->name, why);
-	scheduler_add(sched, &t, r->interval_us, first_delay_us, TIER_CHEAP | TIER_MEDIUM,
-	              ag->config->timeout_us);
+	scheduler_add(ag->sched, &t, r->interval_us, first_delay_us, TIER_CHEAP | TIER_MEDIUM,
+	              c->timeout_us);
+}
+
+/* A reload's walk (cli/targets.h), on the agent and the config n. */
+struct reload_arg {
+	struct agent *ag;
+	const struct config *n;
+};
+
+static void
+reload_stop_cb(const char *relay, const char *model, void *arg)
+{
+	struct reload_arg *ra = arg;
+	scheduler_remove(ra->ag->sched, relay, model);
+}
+
+static void
+reload_start_cb(const struct config_relay *nr, size_t m, size_t k, void *arg)
+{
+	struct reload_arg *ra = arg;
+	agent_add(ra->ag, ra->n, nr, m, (int64_t)(k % 50) * 200000);
+}
+
+static void
+reload_not_running_cb(const struct config_relay *nr, void *arg)
+{
+	struct reload_arg *ra = arg;
+	fprintf(stderr, "assay agent %s: relay %s not audited: %s\n", ra->ag->region, nr->name,
+	        nr->error);
+}
+
+/* SIGHUP: read FILE again, as serve does: relays and models added start,
+ * removed stop, changed start again; a file that does not load changes
+ * nothing. The database and ca_file change on restart only. */
+static void
+reload_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	struct agent *ag = arg;
+	char err[1024];
+	struct config *n = config_load(ag->config_path, err, sizeof err);
+	if (n == NULL) {
+		fprintf(stderr, "assay agent %s: reload refused, the running config stays: %s\n",
+		        ag->region, err);
+		return;
+	}
+	struct config *o = ag->config;
+	if (strcmp(o->database, n->database) != 0)
+		fprintf(stderr, "assay agent %s: reload: the database changes on restart only\n",
+		        ag->region);
+	if ((o->ca_file == NULL) != (n->ca_file == NULL) ||
+	    (o->ca_file != NULL && strcmp(o->ca_file, n->ca_file) != 0))
+		fprintf(stderr, "assay agent %s: reload: ca_file changes on restart only\n",
+		        ag->region);
+	struct reload_arg ra = {ag, n};
+	struct targets_reload w = {.stop = reload_stop_cb,
+	                           .start = reload_start_cb,
+	                           .not_running = reload_not_running_cb,
+	                           .arg = &ra};
+	targets_reload(o, n, &w);
+	ag->config = n;
+	config_free(o);
+	fprintf(stderr,
+	        "assay agent %s: reloaded %s: %ld relay-models kept, %ld added, %ld changed, %ld "
+	        "removed\n",
+	        ag->region, ag->config_path, w.kept, w.added, w.changed, w.removed);
 }
 
 /* --add-role: the hub's store (migrated) lets role act as region's agent.
@@ -217,7 +284,7 @@ cmd_agent(int argc, char **argv)
 	struct event_base *base = NULL;
 	struct engine *engine = NULL;
 	struct scheduler *sched = NULL;
-	struct event *sigint = NULL, *sigterm = NULL;
+	struct event *sigint = NULL, *sigterm = NULL, *sighup = NULL;
 	status = 2;
 	ag.pack = baseline_load_default(err, sizeof err);
 	if (ag.pack == NULL)
@@ -254,7 +321,7 @@ cmd_agent(int argc, char **argv)
 	engine = engine_new(base, &eo);
 	if (engine == NULL)
 		fatal(70, "cannot set up libcurl");
-	sched = scheduler_new(base, engine, cat, run_cb, &ag);
+	sched = ag.sched = scheduler_new(base, engine, cat, run_cb, &ag);
 	ag.budget = budget_new(NULL);
 	scheduler_set_gate(sched, budget_gate_cb, &ag);
 	size_t k = 0;
@@ -266,13 +333,16 @@ cmd_agent(int argc, char **argv)
 			continue;
 		}
 		for (size_t m = 0; m < r->n_models; m++, k++)
-			agent_add(&ag, sched, r, m, (int64_t)(k % 50) * 200000);
+			agent_add(&ag, ag.config, r, m, (int64_t)(k % 50) * 200000);
 	}
 	signal(SIGPIPE, SIG_IGN);
 	sigint = evsignal_new(base, SIGINT, signal_cb, base);
 	sigterm = evsignal_new(base, SIGTERM, signal_cb, base);
 	evsignal_add(sigint, NULL);
 	evsignal_add(sigterm, NULL);
+	ag.config_path = config_path;
+	sighup = evsignal_new(base, SIGHUP, reload_cb, &ag);
+	evsignal_add(sighup, NULL);
 	printf("agent %s: auditing %zu relay-model%s\n", region, k, k == 1 ? "" : "s");
 	int capped = ag.config->budget.tokens > 0 || ag.config->budget.usd > 0;
 	for (size_t i = 0; i < ag.config->n_relays; i++)
@@ -301,6 +371,8 @@ out:
 		event_free(sigint);
 	if (sigterm)
 		event_free(sigterm);
+	if (sighup)
+		event_free(sighup);
 	if (base)
 		event_base_free(base);
 	store_close(ag.store);

@@ -152,8 +152,6 @@ struct serve {
 	size_t n_looked;
 };
 
-static const struct config_relay *relay_named(const struct config *c, const char *name);
-
 /* A run's canary goes with the run (the run only borrowed it). */
 static void
 canary_free(struct canary *c)
@@ -330,7 +328,7 @@ warn_scored(struct serve *s, const struct audit_run *run, const struct assessmen
 		wr.requests = 0;
 	snprintf(wr.cert_sha256, sizeof wr.cert_sha256, "%s", posture->cert_sha256);
 	snprintf(wr.cert_names, sizeof wr.cert_names, "%s", posture->cert_names);
-	const struct config_relay *r = relay_named(s->config, run->target.relay);
+	const struct config_relay *r = targets_relay(s->config, run->target.relay);
 	if (r != NULL && r->price_in >= 0)
 		snprintf(wr.price, sizeof wr.price, "$%g/$%g per Mtok", r->price_in, r->price_out);
 	else if (r != NULL && r->price_ratio > 0)
@@ -475,7 +473,7 @@ billing_scored(struct serve *s, const struct audit_run *run, const struct assess
 		return;
 	struct looked got = s->looked[i];
 	s->looked[i] = s->looked[--s->n_looked];
-	const struct config_relay *r = relay_named(s->config, run->target.relay);
+	const struct config_relay *r = targets_relay(s->config, run->target.relay);
 	struct billing_state *b = billing_of(s, run->target.relay);
 	double mine = -1;
 	if (r != NULL && r->price_in >= 0 && a->prompt_tokens >= 0 && a->completion_tokens >= 0)
@@ -532,7 +530,7 @@ run_cb(struct audit_run *run, void *arg)
 			        "run\n",
 			        run->target.relay, run->target.model, store_last_error(s->store));
 	}
-	const struct config_relay *r = relay_named(s->config, run->target.relay);
+	const struct config_relay *r = targets_relay(s->config, run->target.relay);
 	if (r != NULL && r->balance.kind != BALANCE_NONE && look_start(s, run, r))
 		return; /* submitted when the look ends */
 	monitor_submit(s->monitor, run);
@@ -665,7 +663,7 @@ spend_shown_cb(const struct budget_day *d, void *arg)
 	struct serve *s = arg;
 	const struct config_budget none = {0}, *cap = &s->config->budget;
 	if (d->relay != NULL) {
-		const struct config_relay *r = relay_named(s->config, d->relay);
+		const struct config_relay *r = targets_relay(s->config, d->relay);
 		cap = r ? &r->budget : &none;
 	}
 	struct board_spend b = {.day = d->day,
@@ -695,7 +693,7 @@ static int
 budget_gate_cb(const struct audit_target *t, long max_tokens, void *arg)
 {
 	struct serve *s = arg;
-	const struct config_relay *r = relay_named(s->config, t->relay);
+	const struct config_relay *r = targets_relay(s->config, t->relay);
 	const struct config_budget none = {0};
 	const struct config_budget *mine = r ? &r->budget : &none;
 	const struct baseline_model *m = baseline_find(s->pack, t->model);
@@ -874,16 +872,6 @@ target_start(struct serve *s, const struct config *c, const struct config_relay 
 	}
 }
 
-/* The relay of that name that runs (it loaded), or NULL. */
-static const struct config_relay *
-relay_named(const struct config *c, const char *name)
-{
-	for (size_t i = 0; i < c->n_relays; i++)
-		if (c->relays[i].error == NULL && strcmp(c->relays[i].name, name) == 0)
-			return &c->relays[i];
-	return NULL;
-}
-
 /* A relay the config keeps from running: said, and shown (each model it
  * names, or none). */
 static void
@@ -896,15 +884,6 @@ say_not_running(struct serve *s, const struct config_relay *r)
 		board_not_running(s->board, r->name, "(no model read)", r->error);
 }
 
-static int
-has_model(const struct config_relay *r, const char *model)
-{
-	for (size_t m = 0; r != NULL && m < r->n_models; m++)
-		if (strcmp(r->models[m], model) == 0)
-			return 1;
-	return 0;
-}
-
 /* What the running serve keeps until a restart, said when a reload asks
  * for another. */
 static void
@@ -914,6 +893,33 @@ say_kept(const char *what, const char *running, const char *asked)
 	    (running != NULL && strcmp(running, asked) != 0))
 		fprintf(stderr, "assay serve: reload: %s changes on restart only (kept: %s)\n",
 		        what, running ? running : "none");
+}
+
+/* A reload's walk (cli/targets.h), on serve and the config n it loads. */
+struct reload_arg {
+	struct serve *s;
+	const struct config *n;
+};
+
+static void
+reload_stop_cb(const char *relay, const char *model, void *arg)
+{
+	struct reload_arg *ra = arg;
+	scheduler_remove(ra->s->sched, relay, model);
+}
+
+static void
+reload_start_cb(const struct config_relay *nr, size_t m, size_t k, void *arg)
+{
+	struct reload_arg *ra = arg;
+	target_start(ra->s, ra->n, nr, m, (int64_t)(k % 50) * 200000);
+}
+
+static void
+reload_not_running_cb(const struct config_relay *nr, void *arg)
+{
+	struct reload_arg *ra = arg;
+	say_not_running(ra->s, nr);
 }
 
 /*
@@ -942,41 +948,12 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	say_kept("title", o->title, n->title);
 	say_kept("the canary listener", o->canary_listen, n->canary_listen);
 	say_kept("ca_file", o->ca_file, n->ca_file);
-	long kept = 0, added = 0, changed = 0, removed = 0;
-	for (size_t i = 0; i < o->n_relays; i++) {
-		const struct config_relay *r = &o->relays[i];
-		if (r->error != NULL)
-			continue; /* it never ran */
-		const struct config_relay *nr = relay_named(n, r->name);
-		for (size_t m = 0; m < r->n_models; m++) {
-			if (!has_model(nr, r->models[m])) {
-				scheduler_remove(s->sched, r->name, r->models[m]);
-				removed++;
-			} else if (nr->digest != r->digest) {
-				scheduler_remove(s->sched, r->name, r->models[m]);
-			}
-		}
-	}
-	size_t k = 0;
-	for (size_t i = 0; i < n->n_relays; i++) {
-		const struct config_relay *nr = &n->relays[i];
-		if (nr->error != NULL) {
-			say_not_running(s, nr);
-			continue;
-		}
-		const struct config_relay *r = relay_named(o, nr->name);
-		for (size_t m = 0; m < nr->n_models; m++) {
-			if (has_model(r, nr->models[m]) && r->digest == nr->digest) {
-				kept++;
-				continue;
-			}
-			if (has_model(r, nr->models[m]))
-				changed++;
-			else
-				added++;
-			target_start(s, n, nr, m, (int64_t)(k++ % 50) * 200000);
-		}
-	}
+	struct reload_arg ra = {s, n};
+	struct targets_reload w = {.stop = reload_stop_cb,
+	                           .start = reload_start_cb,
+	                           .not_running = reload_not_running_cb,
+	                           .arg = &ra};
+	targets_reload(o, n, &w);
 	if (n->alerts != NULL || o->alerts != NULL) {
 		/* what was queued goes out first, for up to 2 s */
 		alerts_free(s->alerts, 2000);
@@ -990,7 +967,7 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	fprintf(stderr,
 	        "assay serve: reloaded %s: %ld relay-models kept, %ld added, %ld changed, %ld "
 	        "removed\n",
-	        s->config_path, kept, added, changed, removed);
+	        s->config_path, w.kept, w.added, w.changed, w.removed);
 }
 
 /* "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC) in Unix milliseconds, or -1:

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "probes/models_list.h"
 #include "scoring/baseline.h"
@@ -46,4 +47,63 @@ target_of_config(const struct baseline_pack *pack, const struct config_relay *r,
 	t->max_requests = AUDIT_BUDGET_REQUESTS; /* as assay audit's */
 	t->channel = (char *)origin_channel_name((enum origin_channel)r->channel);
 	return rc;
+}
+
+const struct config_relay *
+targets_relay(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_relays; i++)
+		if (c->relays[i].error == NULL && strcmp(c->relays[i].name, name) == 0)
+			return &c->relays[i];
+	return NULL;
+}
+
+static int
+has_model(const struct config_relay *r, const char *model)
+{
+	for (size_t m = 0; r != NULL && m < r->n_models; m++)
+		if (strcmp(r->models[m], model) == 0)
+			return 1;
+	return 0;
+}
+
+void
+targets_reload(const struct config *o, const struct config *n, struct targets_reload *w)
+{
+	w->kept = w->added = w->changed = w->removed = 0;
+	for (size_t i = 0; i < o->n_relays; i++) {
+		const struct config_relay *r = &o->relays[i];
+		if (r->error != NULL)
+			continue; /* it never ran */
+		const struct config_relay *nr = targets_relay(n, r->name);
+		for (size_t m = 0; m < r->n_models; m++) {
+			if (!has_model(nr, r->models[m])) {
+				w->stop(r->name, r->models[m], w->arg);
+				w->removed++;
+			} else if (nr->digest != r->digest) {
+				w->stop(r->name, r->models[m], w->arg);
+			}
+		}
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < n->n_relays; i++) {
+		const struct config_relay *nr = &n->relays[i];
+		if (nr->error != NULL) {
+			if (w->not_running != NULL)
+				w->not_running(nr, w->arg);
+			continue;
+		}
+		const struct config_relay *r = targets_relay(o, nr->name);
+		for (size_t m = 0; m < nr->n_models; m++) {
+			if (has_model(r, nr->models[m]) && r->digest == nr->digest) {
+				w->kept++;
+				continue;
+			}
+			if (has_model(r, nr->models[m]))
+				w->changed++;
+			else
+				w->added++;
+			w->start(nr, m, k++, w->arg);
+		}
+	}
 }

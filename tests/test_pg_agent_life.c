@@ -130,7 +130,7 @@ read_scored(struct child *c, int want, int timeout_ms, int *lost)
  * the test's role, its relay entry ending with extra (YAML lines or ""),
  * its stderr (the verdicts, the writer's words) read as stdout. */
 static void
-start_agent(struct test_world *w, struct child *agent, const char *extra)
+write_config(struct test_world *w, const char *models, const char *extra)
 {
 	char as[512], cfg[300];
 	test_pg_url_as(url, role, as, sizeof as);
@@ -139,9 +139,17 @@ start_agent(struct test_world *w, struct child *agent, const char *extra)
 	                             "database: '%s'\ninterval: 1s\ntimeout: 5s\n"
 	                             "time_scale: 0.05\nrelays:\n"
 	                             "  - name: honest-relay\n    base_url: %s\n"
-	                             "    models: [gpt-4o]\n%s",
-	                             as, fixture_url(&w->world, "honest-relay"), extra),
+	                             "    models: [%s]\n%s",
+	                             as, fixture_url(&w->world, "honest-relay"), models, extra),
 	             0);
+}
+
+static void
+start_agent(struct test_world *w, struct child *agent, const char *extra)
+{
+	char cfg[300];
+	write_config(w, "gpt-4o", extra);
+	snprintf(cfg, sizeof cfg, "%s/eu.yaml", w->dir);
 	char *argv[] = {(char *)"/bin/sh",
 	                (char *)"-c",
 	                (char *)"exec \"$0\" agent --region eu -c \"$1\" 2>&1",
@@ -151,8 +159,8 @@ start_agent(struct test_world *w, struct child *agent, const char *extra)
 	cr_assert_eq(child_start(agent, argv), 0);
 }
 
-Test(pg_agent_writer, a_hung_database_holds_up_no_probe_and_loses_nothing_it_can_write,
-     .init = setup, .fini = teardown, .timeout = 240)
+Test(pg_agent, a_hung_database_holds_up_no_probe_and_loses_nothing_it_can_write, .init = setup,
+     .fini = teardown, .timeout = 240)
 {
 	static const char *const need[] = {"honest-relay", NULL};
 	struct test_world w;
@@ -213,7 +221,7 @@ Test(pg_agent_writer, a_hung_database_holds_up_no_probe_and_loses_nothing_it_can
 
 /* An agent's budget: what its probes may spend a day, counted by the agent
  * itself (it may not read its region's rows back). */
-Test(pg_agent_writer, an_agent_holds_its_runs_back_at_its_budget, .init = setup, .fini = teardown,
+Test(pg_agent, an_agent_holds_its_runs_back_at_its_budget, .init = setup, .fini = teardown,
      .timeout = 180)
 {
 	static const char *const need[] = {"honest-relay", NULL};
@@ -235,5 +243,67 @@ Test(pg_agent_writer, an_agent_holds_its_runs_back_at_its_budget, .init = setup,
 	cr_expect(held, "the agent's budget held nothing back");
 	cr_expect_eq(child_stop(&agent, 30000), 0);
 	cr_expect_eq(runs_written(), 2, "runs past the budget were made");
+	test_world_stop(&w);
+}
+
+/* Agent runs of model, per the hub. */
+static long
+runs_of(const char *model)
+{
+	char sql[200];
+	snprintf(sql, sizeof sql, "SELECT count(*) FROM agent_runs WHERE model = '%s'", model);
+	return scalar(sql);
+}
+
+/* Lines of the agent's output until one holds want (or timeout_ms): 0 when
+ * one did. */
+static int
+read_until(struct child *c, const char *want, int timeout_ms, char *line, size_t n)
+{
+	long long until = test_now_ms() + timeout_ms;
+	while (test_now_ms() < until)
+		if (child_read_line(c, line, n, (int)(until - test_now_ms())) == 0 &&
+		    strstr(line, want) != NULL)
+			return 0;
+	return -1;
+}
+
+/* SIGHUP reads the agent's file again, as serve's: a model added starts,
+ * a file that does not load changes nothing and says where it is wrong.
+ * (Its default was to end the agent, losing the runs that waited.) */
+Test(pg_agent, sighup_reads_the_agents_file_again, .init = setup, .fini = teardown, .timeout = 180)
+{
+	static const char *const need[] = {"honest-relay", NULL};
+	struct test_world w;
+	test_world_start(&w, "pg-reload", "fixtures/demo.yaml", need, "0.05");
+	struct child agent;
+	start_agent(&w, &agent, "");
+	char line[1024];
+	cr_assert_eq(read_until(&agent, "honest-relay gpt-4o: ", 60000, line, sizeof line), 0,
+	             "the agent scored no run");
+	write_config(&w, "gpt-4o, gpt-4o-mini", "");
+	kill(agent.pid, SIGHUP);
+	cr_assert_eq(read_until(&agent, "reloaded", 30000, line, sizeof line), 0, "no reload said");
+	/* the relay's entry changed: its gpt-4o starts again beside the new one */
+	cr_expect(strstr(line, "0 relay-models kept, 1 added, 1 changed, 0 removed") != NULL, "%s",
+	          line);
+	cr_expect_eq(read_until(&agent, "honest-relay gpt-4o-mini: ", 60000, line, sizeof line), 0,
+	             "the model added was not audited");
+	long long until = test_now_ms() + 30000;
+	while (runs_of("gpt-4o-mini") < 1 && test_now_ms() < until)
+		usleep(100000);
+	cr_expect_geq(runs_of("gpt-4o-mini"), 1, "the model added was not written");
+	/* a broken file: refused where it is wrong, the agent audits on */
+	char cfg[300];
+	snprintf(cfg, sizeof cfg, "%s/eu.yaml", w.dir);
+	cr_assert_eq(test_write_file(cfg, "interval: 1s\nrelays:\n  - name: [\n"), 0);
+	kill(agent.pid, SIGHUP);
+	cr_expect_eq(read_until(&agent, "reload refused, the running config stays", 30000, line,
+	                        sizeof line),
+	             0);
+	cr_expect(strstr(line, "eu.yaml:") != NULL, "the refusal names no FILE:LINE: %s", line);
+	cr_expect_eq(read_until(&agent, "honest-relay gpt-4o-mini: ", 60000, line, sizeof line), 0,
+	             "the agent stopped auditing after a refused reload");
+	cr_expect_eq(child_stop(&agent, 30000), 0);
 	test_world_stop(&w);
 }
