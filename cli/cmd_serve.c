@@ -958,6 +958,7 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 		/* what was queued goes out first, for up to 2 s */
 		alerts_free(s->alerts, 2000);
 		s->alerts = n->alerts ? alerts_new(n->alerts, o->title) : NULL;
+		hub_set_alerts(s->hub, s->alerts);
 		if (n->alerts != NULL && s->alerts == NULL)
 			fprintf(stderr, "assay serve: reload: cannot start the alerts' thread: no "
 			                "alerts until a restart\n");
@@ -1150,6 +1151,7 @@ cmd_serve(int argc, char **argv)
 		snprintf(err, sizeof err, "cannot start the hub of the agents");
 		goto fail;
 	}
+	hub_set_alerts(s.hub, s.alerts);
 	web = web_start(s.board, host, port, err, sizeof err);
 	if (web == NULL)
 		goto fail;

@@ -23,6 +23,7 @@
 #include "scoring/quorum.h"
 #include "scoring/timeline.h"
 #include "storage/store.h"
+#include "web/alerts.h"
 #include "web/board.h"
 #include "web/regions.h"
 
@@ -37,6 +38,7 @@ struct open_outage {
 struct hub {
 	struct store *store;
 	struct board *board;
+	struct alerts *alerts; /* NULL: none */
 	struct open_outage *open;
 	size_t n_open;
 	struct quorum *quorum;
@@ -230,6 +232,8 @@ change_cb(const struct quorum_view *v, void *arg)
 		struct open_outage *o = &h->open[h->n_open++];
 		*o = (struct open_outage){xstrdup(v->relay), xstrdup(v->model), id, now};
 		show(h, v, o, 0, regions);
+		alerts_quorum_outage(h->alerts, v->relay, v->model, 1, v->down, h->of, regions, now,
+		                     now);
 	} else {
 		fprintf(stderr,
 		        "assay hub: %s %s: outage over: down in %d of %d regions heard (%s)\n",
@@ -237,6 +241,8 @@ change_cb(const struct quorum_view *v, void *arg)
 		struct open_outage *o = find_open(h, v->relay, v->model);
 		if (o != NULL) {
 			show(h, v, o, now, regions);
+			alerts_quorum_outage(h->alerts, v->relay, v->model, 0, v->down, h->of,
+			                     regions, o->opened_ms, now);
 			free(o->relay);
 			free(o->model);
 			*o = h->open[--h->n_open];
@@ -342,4 +348,11 @@ hub_free(struct hub *h)
 	}
 	free(h->open);
 	free(h);
+}
+
+void
+hub_set_alerts(struct hub *h, struct alerts *a)
+{
+	if (h != NULL)
+		h->alerts = a;
 }

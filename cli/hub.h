@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+struct alerts;
 struct board;
 struct event_base;
 struct store;
@@ -26,5 +27,9 @@ struct hub;
 struct hub *hub_new(struct event_base *base, struct store *store, struct board *board, int need,
                     int of, int64_t interval_ms);
 void hub_free(struct hub *h);
+/* Tell outages declared and ended from now on to a (web/alerts.h; NULL:
+ * none), after they are written. Serve calls it again when a reload
+ * replaces its alerts. */
+void hub_set_alerts(struct hub *h, struct alerts *a);
 
 #endif

@@ -9,6 +9,9 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/thread.h>
 #include <jansson.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -992,4 +995,86 @@ test_wait_board_runs(const char *base, const char *relay, long n, int ms)
 	while ((got = test_board_runs(base, relay)) < n && now_us() < until)
 		usleep(100000);
 	return got;
+}
+
+/* ---- a loopback receiver of webhook alerts ---- */
+
+static void
+test_hook_cb(struct evhttp_request *req, void *arg)
+{
+	struct test_hook *r = arg;
+	int64_t arrived = wall_ms();
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	char *body = xcalloc(1, len + 1);
+	evbuffer_copyout(in, body, len);
+	const char *hdr =
+	    evhttp_find_header(evhttp_request_get_input_headers(req), "X-Assay-Event");
+	json_t *j = json_loads(body, 0, NULL);
+	pthread_mutex_lock(&r->mu);
+	const char *event = json_str(j, "event"), *relay = json_str(j, "relay");
+	json_t *at = json_object_get(j, "at_ms");
+	if (j == NULL || event == NULL || relay == NULL || !json_is_integer(at) || hdr == NULL ||
+	    strcmp(hdr, event) != 0) {
+		r->malformed++;
+	} else if (r->n < TEST_HOOK_MAX) {
+		struct test_hook_got *g = &r->got[r->n++];
+		snprintf(g->event, sizeof g->event, "%s", event);
+		snprintf(g->relay, sizeof g->relay, "%s", relay);
+		g->quorum = json_is_true(json_object_get(j, "quorum"));
+		g->at_ms = (int64_t)json_integer_value(at);
+		g->arrived_ms = arrived;
+	}
+	pthread_mutex_unlock(&r->mu);
+	json_decref(j);
+	free(body);
+	evhttp_send_reply(req, 200, "OK", NULL);
+}
+
+static void *
+test_hook_run(void *arg)
+{
+	struct test_hook *r = arg;
+	event_base_dispatch(r->base);
+	return NULL;
+}
+
+void
+test_hook_start(struct test_hook *r)
+{
+	memset(r, 0, sizeof *r);
+	pthread_mutex_init(&r->mu, NULL);
+	evthread_use_pthreads(); /* loopbreak comes from the test's thread */
+	r->base = event_base_new();
+	r->http = evhttp_new(r->base);
+	evhttp_set_gencb(r->http, test_hook_cb, r);
+	r->port = test_evhttp_listen(r->http);
+	cr_assert_gt(r->port, 0);
+	r->keep = event_new(r->base, -1, EV_PERSIST, NULL, NULL); /* the loop stays */
+	struct timeval day = {86400, 0};
+	event_add(r->keep, &day);
+	cr_assert_eq(pthread_create(&r->thread, NULL, test_hook_run, r), 0);
+}
+
+void
+test_hook_stop(struct test_hook *r)
+{
+	event_base_loopbreak(r->base);
+	pthread_join(r->thread, NULL);
+	event_free(r->keep);
+	evhttp_free(r->http);
+	event_base_free(r->base);
+	pthread_mutex_destroy(&r->mu);
+}
+
+int
+test_hook_received(struct test_hook *r, const char *relay, const char *event)
+{
+	int n = 0;
+	pthread_mutex_lock(&r->mu);
+	for (int i = 0; i < r->n; i++)
+		n += strcmp(r->got[i].relay, relay) == 0 &&
+		     (event == NULL || strcmp(r->got[i].event, event) == 0);
+	pthread_mutex_unlock(&r->mu);
+	return n;
 }

@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -286,5 +287,32 @@ struct engine;
 struct engine_request;
 struct observation *test_engine_one(struct event_base *base, struct engine *e,
                                     const struct engine_request *req, int bound_s);
+
+/* A loopback receiver of Assay's webhook alerts (web/alerts.h) on a
+ * thread of its own: each POST's event, relay and times kept, up to
+ * TEST_HOOK_MAX; a body that is not an alert (no event, relay or at_ms, or
+ * an X-Assay-Event header that differs) counts as malformed. */
+#define TEST_HOOK_MAX 256
+struct test_hook_got {
+	char event[40], relay[64];
+	int quorum;         /* "quorum": true (the hub's outages) */
+	int64_t at_ms;      /* the event's time, as the webhook says */
+	int64_t arrived_ms; /* when it came (the wall clock) */
+};
+struct test_hook {
+	struct event_base *base;
+	struct evhttp *http;
+	struct event *keep;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	int port; /* http://127.0.0.1:PORT/anything */
+	struct test_hook_got got[TEST_HOOK_MAX];
+	int n, malformed;
+};
+/* Start and stop (asserts). */
+void test_hook_start(struct test_hook *r);
+void test_hook_stop(struct test_hook *r);
+/* Alerts of event (NULL: any) for relay received so far. */
+int test_hook_received(struct test_hook *r, const char *relay, const char *event);
 
 #endif

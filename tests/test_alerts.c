@@ -498,6 +498,42 @@ Test(alerts, retried_once_delivered_and_4xx_final, .timeout = 60)
 	receiver_stop(&r);
 }
 
+/* The hub's quorum: an outage declared and ended by the regions, told as
+ * the outage kinds a sink already filters on, marked as the quorum's. */
+Test(alerts, the_quorums_outage_is_told_as_an_outage, .timeout = 60)
+{
+	struct receiver r;
+	receiver_start(&r, 0, 0);
+	char cfg[512];
+	snprintf(cfg, sizeof cfg,
+	         "sinks:\n  - {kind: webhook, url: 'http://127.0.0.1:%d/h', events: [outage, "
+	         "recovered]}\n",
+	         r.port);
+	struct alerts_config c;
+	char err[512];
+	cr_assert_eq(load(cfg, &c, err, sizeof err), 0, "%s", err);
+	struct alerts *a = alerts_new(&c, "B");
+	int64_t t = 1764547200000LL;
+	alerts_quorum_outage(a, "r", "gpt-4o", 1, 2, 3, "eu down, us down, ap up 120 ms", t, t);
+	alerts_quorum_outage(a, "r", "gpt-4o", 0, 0, 3, "eu up, us up, ap up", t, t + 30 * 60000);
+	cr_expect_eq(receiver_wait(&r, 2, 5000), 2);
+	alerts_free(a, 1000);
+	alerts_config_free(&c);
+	cr_expect_str_eq(r.got[0].event, "outage_started");
+	cr_expect_str_eq(r.got[1].event, "outage_ended");
+	json_t *one = json_loads(r.got[0].body, 0, NULL), *two = json_loads(r.got[1].body, 0, NULL);
+	cr_assert_not_null(one);
+	cr_assert_not_null(two);
+	cr_expect(json_is_true(json_object_get(one, "quorum")), "%s", r.got[0].body);
+	cr_expect_eq(json_integer_value(json_object_get(one, "regions_down")), 2);
+	cr_expect(strstr(r.got[0].body, "latest runs of 2 of 3 regions: eu down, us down") != NULL,
+	          "%s", r.got[0].body);
+	cr_expect(strstr(r.got[1].body, "(30 min)") != NULL, "%s", r.got[1].body);
+	json_decref(one);
+	json_decref(two);
+	receiver_stop(&r);
+}
+
 /* Verdicts: a change is told; flapping within the damping period is
  * folded; a new target's first genuine verdict is no news. */
 Test(alerts, verdict_changes_are_damped, .timeout = 60)

@@ -41,7 +41,21 @@ static struct fixture world;
 static int world_up;
 static struct child hub, agents[3];
 static int n_agents, hub_up;
-static struct store *look; /* the test's own connection, to read the store */
+static struct store *look;    /* the test's own connection, to read the store */
+static struct test_hook hook; /* the hub's alerts */
+static int hook_up;
+
+/* The hub's quorum alerts of event (NULL: any) so far. */
+static int
+quorum_alerts(const char *event)
+{
+	int n = 0;
+	pthread_mutex_lock(&hook.mu);
+	for (int i = 0; i < hook.n; i++)
+		n += hook.got[i].quorum && (event == NULL || strcmp(hook.got[i].event, event) == 0);
+	pthread_mutex_unlock(&hook.mu);
+	return n;
+}
 
 static void
 setup(void)
@@ -71,6 +85,9 @@ teardown(void)
 	if (world_up)
 		fixture_stop(&world);
 	world_up = 0;
+	if (hook_up)
+		test_hook_stop(&hook);
+	hook_up = 0;
 	char sql[200], err[512];
 	for (int i = 0; i < 3; i++) {
 		snprintf(sql, sizeof sql, "DROP OWNED BY q_%s_%ld; DROP ROLE q_%s_%ld", regions[i],
@@ -88,13 +105,18 @@ start_hub(void)
 {
 	char cfg[400], err[512];
 	snprintf(cfg, sizeof cfg, "%s/hub.yaml", dir);
+	test_hook_start(&hook);
+	hook_up = 1;
 	cr_assert_eq(test_write_file(cfg,
 	                             "title: hub\nlisten: 127.0.0.1:0\ndatabase: '%s'\n"
 	                             "quorum: 2 of 3 regions\ninterval: %ds\ntimeout: 5s\n"
-	                             "time_scale: 0.05\nrelays:\n"
+	                             "time_scale: 0.05\nalerts:\n  sinks:\n"
+	                             "    - {kind: webhook, url: 'http://127.0.0.1:%d/hook'}\n"
+	                             "relays:\n"
 	                             "  - name: honest-relay\n    base_url: %s\n"
 	                             "    models: [gpt-4o]\n",
-	                             url, INTERVAL_MS / 1000, fixture_url(&world, "honest-relay")),
+	                             url, INTERVAL_MS / 1000, hook.port,
+	                             fixture_url(&world, "honest-relay")),
 	             0);
 	char *argv[] = {(char *)test_binary("assay"), (char *)"serve", (char *)"-c", cfg, NULL};
 	cr_assert_eq(serve_start(&hub, argv, hub_base, sizeof hub_base), 0,
@@ -190,6 +212,7 @@ Test(pg_quorum, a_relay_cut_off_from_one_region_is_never_declared_down, .init = 
 	usleep(2 * INTERVAL_MS * 1000);
 	cr_expect_eq(scalar_long("SELECT count(*) FROM region_outages"), 0,
 	             "one region of three cut off was declared an outage");
+	cr_expect_eq(quorum_alerts(NULL), 0, "an outage alert for one region of three cut off");
 
 	/* the hub's pages show the three regions: us down, eu and ap up */
 	char u[500];
@@ -287,6 +310,11 @@ Test(pg_quorum, a_relay_cut_off_from_every_region_is_declared_down_within_two_in
 	for (int i = 0; i < 3; i++)
 		named += strstr(got, regions[i]) != NULL;
 	cr_expect_geq(named, 2, "regions down: %s", got);
+	/* told once, by the hub's alerts, as the quorum's outage */
+	long long told_by = test_now_ms() + 10000;
+	while (quorum_alerts("outage_started") < 1 && test_now_ms() < told_by)
+		usleep(50000);
+	cr_expect_eq(quorum_alerts("outage_started"), 1, "the quorum's outage was not alerted");
 
 	/* the hub's pages show it: an outage of the relay-model naming the
 	 * regions' states */
@@ -327,6 +355,7 @@ Test(pg_quorum, a_relay_cut_off_from_every_region_is_declared_down_within_two_in
 	hub_up = 1;
 	usleep(2 * INTERVAL_MS * 1000);
 	cr_expect_eq(scalar_long("SELECT count(*) FROM region_outages"), 1, "declared again");
+	cr_expect_eq(quorum_alerts("outage_started"), 1, "a restarted hub alerted it again");
 	snprintf(u, sizeof u, "%s%s", hub_base, "api/v1/endpoints/honest-relay_gpt-4o.json");
 	entry = http_get_json(u);
 	dump = json_dumps(json_object_get(entry, "incidents"), JSON_COMPACT);

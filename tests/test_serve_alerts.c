@@ -29,106 +29,6 @@
 /* serve's probe interval in this test, ms: each alert must arrive within it */
 #define INTERVAL_MS 3000
 
-/* ---- a loopback webhook receiver on a thread of its own ---- */
-
-#define GOT_MAX 256
-struct got {
-	char event[40], relay[64];
-	int64_t at_ms;      /* the event's time, as the webhook says */
-	int64_t arrived_ms; /* when it came (the wall clock) */
-};
-
-struct receiver {
-	struct event_base *base;
-	struct evhttp *http;
-	struct event *keep;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	int port;
-	struct got got[GOT_MAX];
-	int n, malformed;
-};
-
-static void
-receive_cb(struct evhttp_request *req, void *arg)
-{
-	struct receiver *r = arg;
-	int64_t arrived = wall_ms();
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(in);
-	char *body = xcalloc(1, len + 1);
-	evbuffer_copyout(in, body, len);
-	const char *hdr =
-	    evhttp_find_header(evhttp_request_get_input_headers(req), "X-Assay-Event");
-	json_t *j = json_loads(body, 0, NULL);
-	pthread_mutex_lock(&r->mu);
-	const char *event = json_str(j, "event"), *relay = json_str(j, "relay");
-	json_t *at = json_object_get(j, "at_ms");
-	if (j == NULL || event == NULL || relay == NULL || !json_is_integer(at) || hdr == NULL ||
-	    strcmp(hdr, event) != 0) {
-		r->malformed++;
-	} else if (r->n < GOT_MAX) {
-		struct got *g = &r->got[r->n++];
-		snprintf(g->event, sizeof g->event, "%s", event);
-		snprintf(g->relay, sizeof g->relay, "%s", relay);
-		g->at_ms = (int64_t)json_integer_value(at);
-		g->arrived_ms = arrived;
-	}
-	pthread_mutex_unlock(&r->mu);
-	json_decref(j);
-	free(body);
-	evhttp_send_reply(req, 200, "OK", NULL);
-}
-
-static void *
-receiver_run(void *arg)
-{
-	struct receiver *r = arg;
-	event_base_dispatch(r->base);
-	return NULL;
-}
-
-static void
-receiver_start(struct receiver *r)
-{
-	memset(r, 0, sizeof *r);
-	pthread_mutex_init(&r->mu, NULL);
-	evthread_use_pthreads(); /* loopbreak comes from the test's thread */
-	r->base = event_base_new();
-	r->http = evhttp_new(r->base);
-	evhttp_set_gencb(r->http, receive_cb, r);
-	r->port = test_evhttp_listen(r->http);
-	cr_assert_gt(r->port, 0);
-	r->keep = event_new(r->base, -1, EV_PERSIST, NULL, NULL); /* the loop stays */
-	struct timeval day = {86400, 0};
-	event_add(r->keep, &day);
-	cr_assert_eq(pthread_create(&r->thread, NULL, receiver_run, r), 0);
-}
-
-static void
-receiver_stop(struct receiver *r)
-{
-	event_base_loopbreak(r->base);
-	pthread_join(r->thread, NULL);
-	event_free(r->keep);
-	evhttp_free(r->http);
-	event_base_free(r->base);
-	pthread_mutex_destroy(&r->mu);
-}
-
-/* Alerts of event for relay so far (event NULL: of any kind). */
-static int
-received(struct receiver *r, const char *relay, const char *event)
-{
-	int n = 0;
-	pthread_mutex_lock(&r->mu);
-	for (int i = 0; i < r->n; i++)
-		n += strcmp(r->got[i].relay, relay) == 0 &&
-		     (event == NULL || strcmp(r->got[i].event, event) == 0);
-	pthread_mutex_unlock(&r->mu);
-	return n;
-}
-
 /* ---- the test ---- */
 
 /* What each relay must tell, once. */
@@ -143,10 +43,10 @@ static const struct expect {
 #define N_EXPECTED (sizeof expected / sizeof expected[0])
 
 static int
-all_received(struct receiver *r)
+all_received(struct test_hook *r)
 {
 	for (size_t i = 0; i < N_EXPECTED; i++)
-		if (received(r, expected[i].relay, expected[i].event) == 0)
+		if (test_hook_received(r, expected[i].relay, expected[i].event) == 0)
 			return 0;
 	return 1;
 }
@@ -158,8 +58,8 @@ Test(serve_alerts, every_kind_is_told_once_within_an_interval, .timeout = 300)
 {
 	struct test_world env;
 	test_world_start(&env, "serve-alerts", "tests/data/serve_alerts/world.yaml", need, "0.05");
-	struct receiver r;
-	receiver_start(&r);
+	struct test_hook r;
+	test_hook_start(&r);
 	char cfg[300], db[300], base[300];
 	snprintf(cfg, sizeof cfg, "%s/assay.yaml", env.dir);
 	snprintf(db, sizeof db, "%s/assay.db", env.dir);
@@ -197,7 +97,7 @@ Test(serve_alerts, every_kind_is_told_once_within_an_interval, .timeout = 300)
 	while (!all_received(&r) && test_now_ms() < until)
 		usleep(50000);
 	for (size_t i = 0; i < N_EXPECTED; i++)
-		cr_expect_geq(received(&r, expected[i].relay, expected[i].event), 1,
+		cr_expect_geq(test_hook_received(&r, expected[i].relay, expected[i].event), 1,
 		              "%s told no %s", expected[i].relay, expected[i].event);
 
 	/* the next runs tell nothing again: three more runs of every relay
@@ -226,7 +126,7 @@ Test(serve_alerts, every_kind_is_told_once_within_an_interval, .timeout = 300)
 	cr_expect_eq(child_stop(&serve, 20000), 0);
 
 	for (size_t i = 0; i < N_EXPECTED; i++) {
-		int n = received(&r, expected[i].relay, expected[i].event);
+		int n = test_hook_received(&r, expected[i].relay, expected[i].event);
 		if (strcmp(expected[i].event, "budget_exhausted") == 0) {
 			/* once a UTC day: a run across midnight may see two days */
 			int64_t day = -1;
@@ -242,8 +142,9 @@ Test(serve_alerts, every_kind_is_told_once_within_an_interval, .timeout = 300)
 		}
 		cr_expect_eq(n, 1, "%s told %s %d times", expected[i].relay, expected[i].event, n);
 	}
-	cr_expect_eq(received(&r, "control", NULL), 0, "the honest control relay was alerted on");
-	cr_expect_eq(received(&r, "turns", "outage_started"), 0);
+	cr_expect_eq(test_hook_received(&r, "control", NULL), 0,
+	             "the honest control relay was alerted on");
+	cr_expect_eq(test_hook_received(&r, "turns", "outage_started"), 0);
 	cr_expect_eq(r.malformed, 0, "%d webhook bodies without event, relay or at_ms",
 	             r.malformed);
 	/* within one probe interval of its event */
@@ -257,7 +158,7 @@ Test(serve_alerts, every_kind_is_told_once_within_an_interval, .timeout = 300)
 	}
 	fprintf(stderr, "serve_alerts: %d alerts, the latest %lld ms after its event\n", r.n,
 	        (long long)latest);
-	receiver_stop(&r);
+	test_hook_stop(&r);
 	cr_expect_eq(test_world_stop(&env), 0);
 }
 
@@ -288,8 +189,8 @@ Test(serve_alerts, a_declared_price_change_is_an_early_warning, .timeout = 180)
 	struct test_world env;
 	test_world_start(&env, "serve-price", "tests/data/serve_alerts/world.yaml", need_honest,
 	                 "0.05");
-	struct receiver r;
-	receiver_start(&r);
+	struct test_hook r;
+	test_hook_start(&r);
 	char cfg[300], db[300], base[300];
 	snprintf(cfg, sizeof cfg, "%s/assay.yaml", env.dir);
 	snprintf(db, sizeof db, "%s/assay.db", env.dir);
@@ -299,14 +200,15 @@ Test(serve_alerts, a_declared_price_change_is_an_early_warning, .timeout = 180)
 	struct child serve;
 	cr_assert_eq(serve_start(&serve, argv, base, sizeof base), 0);
 	cr_expect_geq(test_wait_board_runs(base, "priced", 2, 60000), 2);
-	cr_expect_eq(received(&r, "priced", "at_risk"), 0, "at risk before any change");
+	cr_expect_eq(test_hook_received(&r, "priced", "at_risk"), 0, "at risk before any change");
 	/* the relay doubles its price */
 	write_priced(cfg, db, r.port, url, "input_per_mtok: 5, output_per_mtok: 20");
 	cr_assert_eq(kill(serve.pid, SIGHUP), 0);
 	long long until = test_now_ms() + 60000;
-	while (received(&r, "priced", "at_risk") == 0 && test_now_ms() < until)
+	while (test_hook_received(&r, "priced", "at_risk") == 0 && test_now_ms() < until)
 		usleep(50000);
-	cr_expect_eq(received(&r, "priced", "at_risk"), 1, "no at_risk alert for the price");
+	cr_expect_eq(test_hook_received(&r, "priced", "at_risk"), 1,
+	             "no at_risk alert for the price");
 	/* the board's documents may be a moment (BOARD_MIN_REFRESH_MS) behind */
 	json_t *e = NULL;
 	const char *why = NULL;
@@ -325,15 +227,15 @@ Test(serve_alerts, a_declared_price_change_is_an_early_warning, .timeout = 180)
 	long now = test_board_runs(base, "priced");
 	cr_expect_geq(test_wait_board_runs(base, "priced", now + 3, 60000), now + 3);
 	cr_expect_eq(child_stop(&serve, 20000), 0);
-	cr_expect_eq(received(&r, "priced", "at_risk"), 1);
-	cr_expect_eq(received(&r, "steady", NULL), 0, "the steady relay was alerted on");
+	cr_expect_eq(test_hook_received(&r, "priced", "at_risk"), 1);
+	cr_expect_eq(test_hook_received(&r, "steady", NULL), 0, "the steady relay was alerted on");
 	for (int k = 0; k < r.n; k++) {
 		int64_t late = r.got[k].arrived_ms - r.got[k].at_ms;
 		cr_expect(late >= -5 && late <= INTERVAL_MS,
 		          "%s %s arrived %lld ms after its event", r.got[k].relay, r.got[k].event,
 		          (long long)late);
 	}
-	receiver_stop(&r);
+	test_hook_stop(&r);
 	cr_expect_eq(test_world_stop(&env), 0);
 }
 
@@ -344,8 +246,8 @@ Test(serve_alerts, the_boards_budget_is_told_once, .timeout = 180)
 	struct test_world env;
 	test_world_start(&env, "serve-board-budget", "tests/data/serve_alerts/world.yaml",
 	                 need_honest, "0.05");
-	struct receiver r;
-	receiver_start(&r);
+	struct test_hook r;
+	test_hook_start(&r);
 	char cfg[300], db[300], base[300];
 	snprintf(cfg, sizeof cfg, "%s/assay.yaml", env.dir);
 	snprintf(db, sizeof db, "%s/assay.db", env.dir);
@@ -389,10 +291,10 @@ Test(serve_alerts, the_boards_budget_is_told_once, .timeout = 180)
 	json_decref(spend);
 	/* what either hold queued is delivered before serve exits */
 	cr_expect_eq(child_stop(&serve, 20000), 0);
-	cr_expect_eq(received(&r, "one", "budget_exhausted") +
-	                 received(&r, "two", "budget_exhausted"),
+	cr_expect_eq(test_hook_received(&r, "one", "budget_exhausted") +
+	                 test_hook_received(&r, "two", "budget_exhausted"),
 	             1, "the board's budget told %d times",
-	             received(&r, "one", NULL) + received(&r, "two", NULL));
-	receiver_stop(&r);
+	             test_hook_received(&r, "one", NULL) + test_hook_received(&r, "two", NULL));
+	test_hook_stop(&r);
 	cr_expect_eq(test_world_stop(&env), 0);
 }

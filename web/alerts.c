@@ -1099,6 +1099,39 @@ alerts_budget(struct alerts *a, const char *relay, const char *model, const char
 }
 
 void
+alerts_quorum_outage(struct alerts *a, const char *relay, const char *model, int declared, int down,
+                     int of, const char *regions, int64_t opened_ms, int64_t at_ms)
+{
+	if (a == NULL)
+		return;
+	char *r = clean_text(relay, strlen(relay), 100), *m = clean_text(model, strlen(model), 100);
+	char *where = clean_text(regions ? regions : "", strlen(regions ? regions : ""), 600);
+	char title[300], since[32], at[32];
+	iso_time(opened_ms, since, sizeof since);
+	iso_time(at_ms, at, sizeof at);
+	char *text;
+	if (declared) {
+		snprintf(title, sizeof title, "%s %s: outage started (quorum of regions)", r, m);
+		text = xasprintf("no request succeeded in the latest runs of %d of %d regions: %s",
+		                 down, of, where);
+	} else {
+		snprintf(title, sizeof title, "%s %s: outage ended (quorum of regions)", r, m);
+		text = xasprintf("no longer down in enough regions since %s; declared down from %s "
+		                 "(%.0f min): %s",
+		                 at, since, (at_ms - opened_ms) / 60000.0, where);
+	}
+	json_t *extra =
+	    json_pack("{s:s,s:s,s:b,s:i,s:i,s:s}", "relay", relay, "model", model, "quorum", 1,
+	              "regions_down", down, "regions", of, "opened", since);
+	post(a, declared ? ALERT_OUTAGE : ALERT_RECOVERED, title, text, extra, at_ms);
+	json_decref(extra);
+	free(text);
+	free(where);
+	free(r);
+	free(m);
+}
+
+void
 alerts_billing(struct alerts *a, const char *relay, const char *title, const char *text,
                int64_t at_ms)
 {

@@ -122,6 +122,15 @@ void alerts_run(struct alerts *a, const char *relay, const char *model, const ch
 void alerts_harvesting(struct alerts *a, const char *relay, const char *model, const char *from,
                        int64_t at_ms);
 
+/* The hub's quorum of regions (scoring/quorum.h) declared relay's model
+ * down (declared 1: no request succeeded in the latest runs of down of of
+ * regions) or no longer (declared 0: the outage declared at opened_ms is
+ * over); regions: each region's state, the hub's words. Sent as
+ * outage_started / outage_ended with "quorum": true; the hub tells each
+ * once, after it was written. Loop thread. */
+void alerts_quorum_outage(struct alerts *a, const char *relay, const char *model, int declared,
+                          int down, int of, const char *regions, int64_t opened_ms, int64_t at_ms);
+
 /* What relay's balance showed (serve's billing audit), told once per
  * change of what it says: title and text are ours (relay text already
  * sanitized). */
