@@ -298,13 +298,38 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Is line (name_len bytes of name, then ':') the header name? Its value,
- * trimmed, in value and vlen. */
+/* The header values header_cb keeps or looks at. */
+enum read_header {
+	READ_RATELIMIT_REMAINING,
+	READ_REQUEST_ID,
+	READ_CONTENT_TYPE,
+	READ_HSTS,
+	READ_CORS,
+};
+
+/* Their names, with their lengths: a header line is compared with the
+ * names of its own length only. */
+#define NAME(s) s, sizeof s - 1
+static const struct {
+	const char *name;
+	size_t len;
+	enum read_header what;
+} read_headers[] = {
+    {NAME("x-ratelimit-remaining-requests"), READ_RATELIMIT_REMAINING},
+    {NAME("anthropic-ratelimit-requests-remaining"), READ_RATELIMIT_REMAINING},
+    {NAME("x-request-id"), READ_REQUEST_ID},
+    {NAME("request-id"), READ_REQUEST_ID},
+    {NAME("content-type"), READ_CONTENT_TYPE},
+    {NAME("strict-transport-security"), READ_HSTS},
+    {NAME("access-control-allow-origin"), READ_CORS},
+};
+
+/* Is line (name_len bytes of a name, then ':') the header name (nl bytes)?
+ * Its value, trimmed, in value and vlen. */
 static int
-header_is(const char *line, size_t len, size_t name_len, const char *name, const char **value,
-          size_t *vlen)
+header_is(const char *line, size_t len, size_t name_len, const char *name, size_t nl,
+          const char **value, size_t *vlen)
 {
-	size_t nl = strlen(name);
 	if (nl != name_len || strncasecmp(line, name, nl) != 0)
 		return 0;
 	const char *v = line + nl + 1;
@@ -325,26 +350,27 @@ protocol_header(const char *line, size_t len)
 {
 	static const struct {
 		const char *prefix;
+		size_t len;
 		unsigned bit;
 	} marks[] = {
-	    {"request-id:", OBS_HDR_REQUEST_ID},
-	    {"x-request-id:", OBS_HDR_X_REQUEST_ID},
+	    {NAME("request-id:"), OBS_HDR_REQUEST_ID},
+	    {NAME("x-request-id:"), OBS_HDR_X_REQUEST_ID},
 	    /* before the API key's: the first prefix that fits is taken */
-	    {"anthropic-ratelimit-unified-", OBS_HDR_ANTHROPIC_UNIFIED},
-	    {"anthropic-ratelimit-", OBS_HDR_ANTHROPIC_RATELIMIT},
-	    {"x-ratelimit-", OBS_HDR_OPENAI_RATELIMIT},
-	    {"anthropic-organization-id:", OBS_HDR_ANTHROPIC_ORG},
-	    {"openai-organization:", OBS_HDR_OPENAI_ORG},
-	    {"openai-version:", OBS_HDR_OPENAI_ORG},
-	    {"x-amzn-", OBS_HDR_AMZN},
-	    {"x-goog-", OBS_HDR_GOOG},
-	    {"x-cloudaicompanion-", OBS_HDR_GOOG},
+	    {NAME("anthropic-ratelimit-unified-"), OBS_HDR_ANTHROPIC_UNIFIED},
+	    {NAME("anthropic-ratelimit-"), OBS_HDR_ANTHROPIC_RATELIMIT},
+	    {NAME("x-ratelimit-"), OBS_HDR_OPENAI_RATELIMIT},
+	    {NAME("anthropic-organization-id:"), OBS_HDR_ANTHROPIC_ORG},
+	    {NAME("openai-organization:"), OBS_HDR_OPENAI_ORG},
+	    {NAME("openai-version:"), OBS_HDR_OPENAI_ORG},
+	    {NAME("x-amzn-"), OBS_HDR_AMZN},
+	    {NAME("x-goog-"), OBS_HDR_GOOG},
+	    {NAME("x-cloudaicompanion-"), OBS_HDR_GOOG},
 	};
 	int first = len > 0 && line[0] >= 'A' && line[0] <= 'Z' ? line[0] - 'A' + 'a' : line[0];
 	for (size_t i = 0; len > 0 && i < sizeof marks / sizeof marks[0]; i++) {
 		if (marks[i].prefix[0] != first)
 			continue; /* every prefix is lower case */
-		size_t k = strlen(marks[i].prefix);
+		size_t k = marks[i].len;
 		if (len > k && strncasecmp(line, marks[i].prefix, k) == 0)
 			return marks[i].bit;
 	}
@@ -391,21 +417,31 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 		if (nl == 15 && strncasecmp(ptr, "apim-request-id", 15) == 0)
 			t->apim_seen = 1;
 	}
-	/* Retry-After (seconds or an HTTP date) is read by curl itself, at the end */
-	if (header_is(ptr, n, nl, "x-ratelimit-remaining-requests", &v, &vlen) ||
-	    header_is(ptr, n, nl, "anthropic-ratelimit-requests-remaining", &v, &vlen)) {
-		observation_set(&t->obs->ratelimit_remaining, v, vlen, RATELIMIT_FIELD_CAP);
-	} else if (header_is(ptr, n, nl, "x-request-id", &v, &vlen) ||
-	           header_is(ptr, n, nl, "request-id", &v, &vlen)) {
-		observation_set(&t->obs->request_id, v, vlen, OBS_FIELD_CAP);
-	} else if (header_is(ptr, n, nl, "content-type", &v, &vlen)) {
-		observation_set(&t->obs->content_type, v, vlen, CONTENT_TYPE_CAP);
+	/* Retry-After (seconds or an HTTP date) is read by curl itself, at the end;
+	 * the names are all different: one of them at most is this line's */
+	for (size_t i = 0; i < sizeof read_headers / sizeof read_headers[0]; i++) {
+		if (!header_is(ptr, n, nl, read_headers[i].name, read_headers[i].len, &v, &vlen))
+			continue;
+		switch (read_headers[i].what) {
+		case READ_RATELIMIT_REMAINING:
+			observation_set(&t->obs->ratelimit_remaining, v, vlen, RATELIMIT_FIELD_CAP);
+			break;
+		case READ_REQUEST_ID:
+			observation_set(&t->obs->request_id, v, vlen, OBS_FIELD_CAP);
+			break;
+		case READ_CONTENT_TYPE:
+			observation_set(&t->obs->content_type, v, vlen, CONTENT_TYPE_CAP);
+			break;
+		case READ_HSTS:
+			t->obs->posture |= OBS_POSTURE_HSTS;
+			break;
+		case READ_CORS:
+			if (vlen == 1 && v[0] == '*')
+				t->obs->posture |= OBS_POSTURE_CORS_ANY;
+			break;
+		}
+		break;
 	}
-	if (header_is(ptr, n, nl, "strict-transport-security", &v, &vlen))
-		t->obs->posture |= OBS_POSTURE_HSTS;
-	else if (header_is(ptr, n, nl, "access-control-allow-origin", &v, &vlen) && vlen == 1 &&
-	         v[0] == '*')
-		t->obs->posture |= OBS_POSTURE_CORS_ANY;
 	t->obs->headers_seen |= protocol_header(ptr, n);
 	return n;
 }
