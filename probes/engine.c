@@ -16,11 +16,13 @@
  *
  *   engine_submit() -> QUEUED (pacing) -> start_cb -> IN FLIGHT (curl; active)
  *   QUEUED -> expire_cb (not_sent), or start_one() failing -> DEFERRED
- *   IN FLIGHT -> check_done(); DEFERRED -> deferred_fail_cb()
+ *   IN FLIGHT -> check_done(); DEFERRED -> deferred_fail_cb() on the
+ *   loop's next turn, or engine_free()
  *   both -> finish_transfer(): timings, classification, redaction, pacing's
  *   note of the result, the done callback; the transfer is freed.
  *
- * engine_free() ends what is in flight and what is queued as aborted.
+ * engine_free() ends what is in flight and what is queued as aborted, and
+ * runs the callbacks of what had ended unsent but not yet called back.
  * Teardown order follows curl's example: remove easies,
  * curl_multi_cleanup(), then the caller frees the event_base.
  *
@@ -148,6 +150,10 @@ struct engine {
 	struct pacing *pacing;
 	struct arrival *arrival;
 	struct transfer *active; /* doubly linked */
+	/* transfers that end without curl (not sent), from the loop's next
+	 * turn: linked by next, in order */
+	struct event *deferred;
+	struct transfer *deferred_head, *deferred_tail;
 	char *ca_file;
 	int insecure;
 	int discard_bodies; /* bench only, see engine_options */
@@ -165,6 +171,7 @@ struct sock_ctx {
 } __attribute__((aligned(16)));
 
 static void check_done(struct engine *e);
+static void deferred_fail_cb(evutil_socket_t fd, short what, void *arg);
 static int start_cb(struct pacing_entry *entry, void *arg);
 static void expire_cb(struct pacing_entry *entry, enum error_class ec, const char *why, void *arg);
 
@@ -478,6 +485,7 @@ engine_new(struct event_base *base, const struct engine_options *opt)
 	e->insecure = opt ? opt->insecure_skip_tls : 0;
 	e->discard_bodies = opt ? opt->bench_discard_bodies : 0;
 	e->timer = evtimer_new(base, timer_cb, e);
+	e->deferred = evtimer_new(base, deferred_fail_cb, e);
 	e->pacing =
 	    pacing_new(base, opt && opt->max_in_flight ? opt->max_in_flight : DEFAULT_MAX_IN_FLIGHT,
 	               start_cb, expire_cb, e);
@@ -852,24 +860,45 @@ setup_easy(struct engine *e, struct transfer *t)
 	return 0;
 }
 
+/* End the deferred transfers, in the order they were deferred; those
+ * deferred meanwhile (by a callback) wait for the next turn. */
+static void
+finish_deferred(struct engine *e)
+{
+	struct transfer *t = e->deferred_head;
+	e->deferred_head = e->deferred_tail = NULL;
+	while (t != NULL) {
+		struct transfer *next = t->next;
+		t->next = NULL;
+		finish_transfer(e, t, CURLE_OK);
+		t = next;
+	}
+}
+
 static void
 deferred_fail_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	struct transfer *t = arg;
-	finish_transfer(t->rq->engine, t, CURLE_OK);
+	finish_deferred(arg);
 }
 
 /* End t, which curl does not have, from the event loop (never from inside
- * engine_submit(), whose caller may not expect a callback yet); its class
- * and detail are set. */
+ * engine_submit(), whose caller may not expect a callback yet), or from
+ * engine_free() if the loop does not get to it; its class and detail are
+ * set. */
 static void
 finish_later(struct engine *e, struct transfer *t)
 {
+	t->next = NULL;
+	if (e->deferred_tail != NULL)
+		e->deferred_tail->next = t;
+	else
+		e->deferred_head = t;
+	e->deferred_tail = t;
 	struct timeval now = {0, 0};
-	if (event_base_once(e->base, -1, EV_TIMEOUT, deferred_fail_cb, t, &now) != 0)
-		fatal(70, "cannot schedule an event");
+	if (!evtimer_pending(e->deferred, NULL))
+		evtimer_add(e->deferred, &now);
 }
 
 /* End rq, which never started, as ec with detail why. */
@@ -1126,6 +1155,9 @@ engine_free(struct engine *e)
 		finish_transfer(e, t, CURLE_OK);
 	}
 	pacing_drain(e->pacing, abort_queued_cb, e);
+	/* ended unsent, its callback not yet run: it runs now, as it was */
+	finish_deferred(e);
+	event_free(e->deferred);
 	while (e->n_idle > 0)
 		curl_easy_cleanup(e->idle[--e->n_idle]);
 	curl_multi_cleanup(e->multi);

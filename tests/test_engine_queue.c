@@ -219,3 +219,41 @@ Test(engine_queue, a_queued_request_sends_its_own_copies_when_it_starts)
 	for (int i = 0; i < N; i++)
 		slot_release(&s[i]);
 }
+
+Test(engine_queue, engine_free_calls_back_what_ended_unsent_before_the_loop_ran)
+{
+	/* a request expires while queued: its callback waits for the loop's
+	 * next turn; freeing the engine first must still run it, once */
+	struct event_base *base = event_base_new();
+	struct engine_options eo = {.max_in_flight = 1};
+	struct engine *e = engine_new(base, &eo);
+	struct slot first = {.base = base}, expired = {.base = base}, last = {.base = base};
+	struct sent a, b, c;
+	sent_init(&a, "silent", 30000000);
+	sent_init(&b, "silent", 1); /* its deadline is a microsecond away */
+	sent_init(&c, "silent", 30000000);
+	engine_submit(e, &a.req, done_cb, &first);
+	engine_submit(e, &b.req, done_cb, &expired);
+	int64_t until = now_us() + 2000;
+	while (now_us() < until)
+		;                                 /* past b's deadline, without running the loop */
+	engine_submit(e, &c.req, done_cb, &last); /* pacing ends b unsent */
+	sent_release(&a);
+	sent_release(&b);
+	sent_release(&c);
+	cr_expect_eq(expired.calls, 0, "no callback from inside engine_submit");
+	engine_free(e);
+	cr_assert_eq(expired.calls, 1, "the expired request ended %d times", expired.calls);
+	expect_unsent(expired.obs, ERR_NOT_SENT);
+	cr_expect_eq(first.calls, 1);
+	cr_expect_eq(first.obs->error, ERR_ABORTED);
+	cr_expect_eq(last.calls, 1);
+	expect_unsent(last.obs, ERR_ABORTED);
+	/* nothing is left for the loop: a turn now calls nothing back */
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	cr_expect_eq(expired.calls + first.calls + last.calls, 3);
+	event_base_free(base);
+	slot_release(&first);
+	slot_release(&expired);
+	slot_release(&last);
+}
