@@ -355,14 +355,21 @@ utf8_sanitize(const char *s, size_t n, size_t max)
 	struct buf b;
 	buf_init(&b, 0);
 	for (size_t i = 0; i < n;) {
-		size_t k = utf8_seq(u + i, n - i);
-		const char *piece = k ? s + i : "\xef\xbf\xbd";
-		size_t plen = k ? k : 3;
-		if (b.len + plen > max)
+		/* the valid sequences from i that fit, copied at once */
+		size_t end = i, k = 0;
+		while (end < n && (k = utf8_seq(u + end, n - end)) != 0 &&
+		       b.len + (end + k - i) <= max)
+			end += k;
+		if (end > i) {
+			if (buf_add(&b, s + i, end - i) != 0)
+				break;
+			i = end;
+			continue;
+		}
+		/* an invalid byte, replaced; or the next character does not fit */
+		if (k != 0 || b.len + 3 > max || buf_add(&b, "\xef\xbf\xbd", 3) != 0)
 			break;
-		if (buf_add(&b, piece, plen) != 0)
-			break;
-		i += k ? k : 1;
+		i++;
 	}
 	return buf_take(&b, NULL);
 }

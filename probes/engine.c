@@ -16,11 +16,13 @@
  *
  *   engine_submit() -> QUEUED (pacing) -> start_cb -> IN FLIGHT (curl; active)
  *   QUEUED -> expire_cb (not_sent), or start_one() failing -> DEFERRED
- *   IN FLIGHT -> check_done(); DEFERRED -> deferred_fail_cb()
+ *   IN FLIGHT -> check_done(); DEFERRED -> deferred_fail_cb() on the
+ *   loop's next turn, or engine_free()
  *   both -> finish_transfer(): timings, classification, redaction, pacing's
  *   note of the result, the done callback; the transfer is freed.
  *
- * engine_free() ends what is in flight and what is queued as aborted.
+ * engine_free() ends what is in flight and what is queued as aborted, and
+ * runs the callbacks of what had ended unsent but not yet called back.
  * Teardown order follows curl's example: remove easies,
  * curl_multi_cleanup(), then the caller frees the event_base.
  *
@@ -51,27 +53,48 @@
 #include "probes/bedrock.h"
 #include "probes/tlsinfo.h"
 
-struct transfer {
+/*
+ * A request as submitted: what it sends and its place in the queue, which
+ * is all a queued request costs. One allocation: this struct, then the
+ * extra headers' array, the key and the headers' text (the secret part,
+ * wiped before it is freed), then the URL and the body. The transfer that
+ * carries it (curl's handle, the header list, the observation, the parse
+ * state) is made when it starts, or when it ends unsent.
+ */
+struct request {
 	struct engine *engine;
 	struct pacing_entry pace; /* its pool, its place in the queue */
-	struct transfer *next;    /* the in-flight list */
+	engine_done_cb cb;
+	void *arg;
+	char *url;
+	char *body;
+	size_t body_len;
+	char *api_key; /* NULL: none */
+	/* the caller's extra headers, names and values copied (the values are
+	 * secrets, like the key) */
+	struct http_header *headers;
+	size_t n_headers;
+	const char *const *client_headers; /* static text (engine_request) */
+	struct aws_credentials *aws;       /* SigV4 signing; NULL: none */
+	char *secret;                      /* the key and the headers' text ... */
+	size_t secret_len;                 /* ... so many bytes, wiped */
+	int64_t timeout_us, idle_timeout_us;
+	size_t header_cap, body_cap, stop_after_chunks;
+	enum api_kind api;
+	enum auth_kind auth;
+	int listing; /* GET the model list, see engine_request */
+	unsigned char stream, cold, bedrock;
+};
+
+/* A request started (or ended unsent): curl's side and the observation as
+ * it fills in. */
+struct transfer {
+	struct request *rq;
+	struct transfer *next; /* the in-flight list */
 	struct transfer *prev;
 	CURL *easy;
 	struct curl_slist *headers;
-	char *url;
-	char *body;
-	char *api_key;
-	char **secrets; /* extra header values worth redacting (see add_headers) */
-	size_t n_secrets;
-	int bedrock;                /* see engine_request */
-	struct aws_credentials aws; /* SigV4 signing; access_key_id NULL: none */
-	int stream;
-	int cold;
-	int listing; /* GET the model list, see engine_request */
-	int64_t timeout_us, idle_timeout_us;
-	size_t header_cap, header_bytes;
-	size_t body_cap;
-	size_t stop_after_chunks;
+	size_t header_bytes;
 	int64_t start_us;
 	struct arrival_transfer arrival;
 	struct observation *obs;
@@ -83,8 +106,6 @@ struct transfer {
 	struct ratelimit_seen rl_seen; /* the rate-limit headers, as they came */
 	int apim_seen;                 /* ... and apim-request-id (Azure's gateway) */
 	char errbuf[CURL_ERROR_SIZE];  /* curl's own words for a failure */
-	engine_done_cb cb;
-	void *arg;
 };
 
 /* What a 0 in engine_options or engine_request means (probes/engine.h
@@ -101,8 +122,12 @@ struct transfer {
  * TLS) failure without using up the deadline (see classify_failure). */
 #define CONNECT_TIMEOUT_MAX_MS 15000
 
-/* Per-transfer receive buffer (see setup_easy). */
-#define RECV_BUFFER_SIZE 4096
+/* Per-transfer receive buffer (see setup_easy). 2 KiB: 4 KiB was a fifth
+ * of an open stream's memory (about 19.5 KiB in all, most of it curl's
+ * handle and connection); a streamed event is a few hundred bytes, and a
+ * burst takes a few reads more (bench/engine.sh's 6 KiB answer: 4 reads
+ * instead of 2, 0.5% more instructions a probe under callgrind). */
+#define RECV_BUFFER_SIZE 2048
 
 /* At its deadline, a response that sent nothing for this long (or less, if
  * the idle timeout is shorter) had stalled: idle, not still coming. */
@@ -129,6 +154,10 @@ struct engine {
 	struct pacing *pacing;
 	struct arrival *arrival;
 	struct transfer *active; /* doubly linked */
+	/* transfers that end without curl (not sent), from the loop's next
+	 * turn: linked by next, in order */
+	struct event *deferred;
+	struct transfer *deferred_head, *deferred_tail;
 	char *ca_file;
 	int insecure;
 	int discard_bodies; /* bench only, see engine_options */
@@ -146,14 +175,15 @@ struct sock_ctx {
 } __attribute__((aligned(16)));
 
 static void check_done(struct engine *e);
+static void deferred_fail_cb(evutil_socket_t fd, short what, void *arg);
 static int start_cb(struct pacing_entry *entry, void *arg);
 static void expire_cb(struct pacing_entry *entry, enum error_class ec, const char *why, void *arg);
 
-/* The transfer an entry of pacing's is part of. */
-static struct transfer *
-transfer_of(struct pacing_entry *entry)
+/* The request an entry of pacing's is part of. */
+static struct request *
+request_of(struct pacing_entry *entry)
 {
-	return (struct transfer *)((char *)entry - offsetof(struct transfer, pace));
+	return (struct request *)((char *)entry - offsetof(struct request, pace));
 }
 
 static int
@@ -252,7 +282,8 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	struct transfer *t = arg;
 	size_t n = size * nmemb;
 	int64_t read_at = now_us();
-	int64_t now = arrival_stamp(t->engine->arrival, &t->arrival, t->start_us, read_at);
+	struct engine *e = t->rq->engine;
+	int64_t now = arrival_stamp(e->arrival, &t->arrival, t->start_us, read_at);
 	t->last_byte_at = read_at;
 	t->body_started = 1;
 	if (t->obs->ttfb_us < 0)
@@ -262,11 +293,11 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
 		t->status = (int)code;
 	}
-	if (t->engine->discard_bodies)
+	if (e->discard_bodies)
 		return n;
 	size_t chunks_before = t->obs->n_chunks;
 	int rc = adapter_parse_feed(&t->parse, t->status, ptr, n, now);
-	int64_t waited = arrival_read_disturbed(t->engine->arrival, &t->arrival,
+	int64_t waited = arrival_read_disturbed(e->arrival, &t->arrival,
 	                                        t->obs->n_chunks - chunks_before, read_at, now);
 	if (waited > 0) {
 		t->obs->timing_disturbed = 1;
@@ -278,13 +309,38 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Is line (name_len bytes of name, then ':') the header name? Its value,
- * trimmed, in value and vlen. */
+/* The header values header_cb keeps or looks at. */
+enum read_header {
+	READ_RATELIMIT_REMAINING,
+	READ_REQUEST_ID,
+	READ_CONTENT_TYPE,
+	READ_HSTS,
+	READ_CORS,
+};
+
+/* Their names, with their lengths: a header line is compared with the
+ * names of its own length only. */
+#define NAME(s) s, sizeof s - 1
+static const struct {
+	const char *name;
+	size_t len;
+	enum read_header what;
+} read_headers[] = {
+    {NAME("x-ratelimit-remaining-requests"), READ_RATELIMIT_REMAINING},
+    {NAME("anthropic-ratelimit-requests-remaining"), READ_RATELIMIT_REMAINING},
+    {NAME("x-request-id"), READ_REQUEST_ID},
+    {NAME("request-id"), READ_REQUEST_ID},
+    {NAME("content-type"), READ_CONTENT_TYPE},
+    {NAME("strict-transport-security"), READ_HSTS},
+    {NAME("access-control-allow-origin"), READ_CORS},
+};
+
+/* Is line (name_len bytes of a name, then ':') the header name (nl bytes)?
+ * Its value, trimmed, in value and vlen. */
 static int
-header_is(const char *line, size_t len, size_t name_len, const char *name, const char **value,
-          size_t *vlen)
+header_is(const char *line, size_t len, size_t name_len, const char *name, size_t nl,
+          const char **value, size_t *vlen)
 {
-	size_t nl = strlen(name);
 	if (nl != name_len || strncasecmp(line, name, nl) != 0)
 		return 0;
 	const char *v = line + nl + 1;
@@ -305,26 +361,27 @@ protocol_header(const char *line, size_t len)
 {
 	static const struct {
 		const char *prefix;
+		size_t len;
 		unsigned bit;
 	} marks[] = {
-	    {"request-id:", OBS_HDR_REQUEST_ID},
-	    {"x-request-id:", OBS_HDR_X_REQUEST_ID},
+	    {NAME("request-id:"), OBS_HDR_REQUEST_ID},
+	    {NAME("x-request-id:"), OBS_HDR_X_REQUEST_ID},
 	    /* before the API key's: the first prefix that fits is taken */
-	    {"anthropic-ratelimit-unified-", OBS_HDR_ANTHROPIC_UNIFIED},
-	    {"anthropic-ratelimit-", OBS_HDR_ANTHROPIC_RATELIMIT},
-	    {"x-ratelimit-", OBS_HDR_OPENAI_RATELIMIT},
-	    {"anthropic-organization-id:", OBS_HDR_ANTHROPIC_ORG},
-	    {"openai-organization:", OBS_HDR_OPENAI_ORG},
-	    {"openai-version:", OBS_HDR_OPENAI_ORG},
-	    {"x-amzn-", OBS_HDR_AMZN},
-	    {"x-goog-", OBS_HDR_GOOG},
-	    {"x-cloudaicompanion-", OBS_HDR_GOOG},
+	    {NAME("anthropic-ratelimit-unified-"), OBS_HDR_ANTHROPIC_UNIFIED},
+	    {NAME("anthropic-ratelimit-"), OBS_HDR_ANTHROPIC_RATELIMIT},
+	    {NAME("x-ratelimit-"), OBS_HDR_OPENAI_RATELIMIT},
+	    {NAME("anthropic-organization-id:"), OBS_HDR_ANTHROPIC_ORG},
+	    {NAME("openai-organization:"), OBS_HDR_OPENAI_ORG},
+	    {NAME("openai-version:"), OBS_HDR_OPENAI_ORG},
+	    {NAME("x-amzn-"), OBS_HDR_AMZN},
+	    {NAME("x-goog-"), OBS_HDR_GOOG},
+	    {NAME("x-cloudaicompanion-"), OBS_HDR_GOOG},
 	};
 	int first = len > 0 && line[0] >= 'A' && line[0] <= 'Z' ? line[0] - 'A' + 'a' : line[0];
 	for (size_t i = 0; len > 0 && i < sizeof marks / sizeof marks[0]; i++) {
 		if (marks[i].prefix[0] != first)
 			continue; /* every prefix is lower case */
-		size_t k = strlen(marks[i].prefix);
+		size_t k = marks[i].len;
 		if (len > k && strncasecmp(line, marks[i].prefix, k) == 0)
 			return marks[i].bit;
 	}
@@ -338,10 +395,10 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	size_t n = size * nmemb;
 	t->last_byte_at = now_us();
 	t->header_bytes += n;
-	if (t->header_bytes > t->header_cap) {
+	if (t->header_bytes > t->rq->header_cap) {
 		char why[96];
 		snprintf(why, sizeof why, "response headers over Assay's %zu-byte cap",
-		         t->header_cap);
+		         t->rq->header_cap);
 		t->obs->error = ERR_TOO_LARGE;
 		observation_set(&t->obs->error_detail, why, strlen(why), OBS_DETAIL_CAP);
 		return 0; /* curl stops the transfer (a write error) */
@@ -371,21 +428,31 @@ header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 		if (nl == 15 && strncasecmp(ptr, "apim-request-id", 15) == 0)
 			t->apim_seen = 1;
 	}
-	/* Retry-After (seconds or an HTTP date) is read by curl itself, at the end */
-	if (header_is(ptr, n, nl, "x-ratelimit-remaining-requests", &v, &vlen) ||
-	    header_is(ptr, n, nl, "anthropic-ratelimit-requests-remaining", &v, &vlen)) {
-		observation_set(&t->obs->ratelimit_remaining, v, vlen, RATELIMIT_FIELD_CAP);
-	} else if (header_is(ptr, n, nl, "x-request-id", &v, &vlen) ||
-	           header_is(ptr, n, nl, "request-id", &v, &vlen)) {
-		observation_set(&t->obs->request_id, v, vlen, OBS_FIELD_CAP);
-	} else if (header_is(ptr, n, nl, "content-type", &v, &vlen)) {
-		observation_set(&t->obs->content_type, v, vlen, CONTENT_TYPE_CAP);
+	/* Retry-After (seconds or an HTTP date) is read by curl itself, at the end;
+	 * the names are all different: one of them at most is this line's */
+	for (size_t i = 0; i < sizeof read_headers / sizeof read_headers[0]; i++) {
+		if (!header_is(ptr, n, nl, read_headers[i].name, read_headers[i].len, &v, &vlen))
+			continue;
+		switch (read_headers[i].what) {
+		case READ_RATELIMIT_REMAINING:
+			observation_set(&t->obs->ratelimit_remaining, v, vlen, RATELIMIT_FIELD_CAP);
+			break;
+		case READ_REQUEST_ID:
+			observation_set(&t->obs->request_id, v, vlen, OBS_FIELD_CAP);
+			break;
+		case READ_CONTENT_TYPE:
+			observation_set(&t->obs->content_type, v, vlen, CONTENT_TYPE_CAP);
+			break;
+		case READ_HSTS:
+			t->obs->posture |= OBS_POSTURE_HSTS;
+			break;
+		case READ_CORS:
+			if (vlen == 1 && v[0] == '*')
+				t->obs->posture |= OBS_POSTURE_CORS_ANY;
+			break;
+		}
+		break;
 	}
-	if (header_is(ptr, n, nl, "strict-transport-security", &v, &vlen))
-		t->obs->posture |= OBS_POSTURE_HSTS;
-	else if (header_is(ptr, n, nl, "access-control-allow-origin", &v, &vlen) && vlen == 1 &&
-	         v[0] == '*')
-		t->obs->posture |= OBS_POSTURE_CORS_ANY;
 	t->obs->headers_seen |= protocol_header(ptr, n);
 	return n;
 }
@@ -422,6 +489,7 @@ engine_new(struct event_base *base, const struct engine_options *opt)
 	e->insecure = opt ? opt->insecure_skip_tls : 0;
 	e->discard_bodies = opt ? opt->bench_discard_bodies : 0;
 	e->timer = evtimer_new(base, timer_cb, e);
+	e->deferred = evtimer_new(base, deferred_fail_cb, e);
 	e->pacing =
 	    pacing_new(base, opt && opt->max_in_flight ? opt->max_in_flight : DEFAULT_MAX_IN_FLIGHT,
 	               start_cb, expire_cb, e);
@@ -433,30 +501,69 @@ engine_new(struct event_base *base, const struct engine_options *opt)
 	return e;
 }
 
+/* Free rq, its secrets wiped first (explicit_bzero is not optimised away
+ * as a store before free() may be). */
+static void
+request_free(struct request *rq)
+{
+	explicit_bzero(rq->secret, rq->secret_len);
+	if (rq->aws != NULL) {
+		sigv4_credentials_release(rq->aws);
+		free(rq->aws);
+	}
+	free(rq);
+}
+
+/* Free t and its request. */
 static void
 transfer_free(struct transfer *t)
 {
 	if (t->easy != NULL)
 		curl_easy_cleanup(t->easy);
-	/* the key is in api_key and in a header line: wipe both (explicit_bzero
-	 * is not optimised away as a store before free() may be) */
+	/* the key is in a header line too: wipe the lines */
 	for (struct curl_slist *h = t->headers; h != NULL; h = h->next)
 		explicit_bzero(h->data, strlen(h->data));
 	curl_slist_free_all(t->headers);
 	adapter_parse_release(&t->parse);
-	free(t->url);
-	free(t->body);
-	if (t->api_key != NULL) {
-		explicit_bzero(t->api_key, strlen(t->api_key));
-		free(t->api_key);
-	}
-	for (size_t i = 0; i < t->n_secrets; i++) {
-		explicit_bzero(t->secrets[i], strlen(t->secrets[i]));
-		free(t->secrets[i]);
-	}
-	free(t->secrets);
-	sigv4_credentials_release(&t->aws);
+	request_free(t->rq);
 	free(t);
+}
+
+/* A transfer for rq, with a fresh observation: when rq starts, or ends
+ * unsent. */
+static struct transfer *
+transfer_new(struct request *rq)
+{
+	struct transfer *t = xcalloc(1, sizeof *t);
+	t->rq = rq;
+	t->obs = xmalloc(sizeof *t->obs);
+	observation_init(t->obs);
+	return t;
+}
+
+/*
+ * The values redacted from t's observation besides the key: the extra
+ * headers' values redact_worth() calls secrets, and the AWS secret and
+ * token. Their count in *n; the array (NULL when none) is the caller's to
+ * free, the values are rq's.
+ */
+static char **
+request_secrets(const struct request *rq, size_t *n)
+{
+	*n = 0;
+	if (rq->n_headers == 0 && rq->aws == NULL)
+		return NULL;
+	char **v = xcalloc(rq->n_headers + 2, sizeof *v);
+	for (size_t i = 0; i < rq->n_headers; i++)
+		if (redact_worth(rq->headers[i].value))
+			v[(*n)++] = rq->headers[i].value;
+	if (rq->aws != NULL) {
+		if (rq->aws->secret_access_key != NULL)
+			v[(*n)++] = rq->aws->secret_access_key;
+		if (rq->aws->session_token != NULL)
+			v[(*n)++] = rq->aws->session_token;
+	}
+	return v;
 }
 
 static void fail_as(struct observation *o, enum error_class ec, const char *fmt, ...)
@@ -488,12 +595,13 @@ classify_failure(struct transfer *t, CURLcode rc, int64_t now)
 	struct observation *o = t->obs;
 	const char *curl_says = t->errbuf[0] != '\0' ? t->errbuf : curl_easy_strerror(rc);
 	/* what was waited for: the deadline, not how late the loop noticed it */
-	int64_t waited = now - t->start_us < t->timeout_us ? now - t->start_us : t->timeout_us;
+	int64_t timeout_us = t->rq->timeout_us;
+	int64_t waited = now - t->start_us < timeout_us ? now - t->start_us : timeout_us;
 	int64_t end = t->start_us + waited;
 	char took[32];
 	observation_duration_text(waited, took, sizeof took);
 	int sent = o->sent_us > 0; /* connected (and TLS done): the request went out */
-	int64_t stall = t->idle_timeout_us < STALL_US ? t->idle_timeout_us : STALL_US;
+	int64_t stall = t->rq->idle_timeout_us < STALL_US ? t->rq->idle_timeout_us : STALL_US;
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
@@ -512,7 +620,7 @@ classify_failure(struct transfer *t, CURLcode rc, int64_t now)
 	case CURLE_OPERATION_TIMEDOUT:
 		if (!sent && o->connect_us <= 0 && t->last_byte_at == 0)
 			fail_as(o, ERR_CONNECT, "could not connect within %s", took);
-		else if (!sent && strncasecmp(t->url, "https:", 6) == 0)
+		else if (!sent && strncasecmp(t->rq->url, "https:", 6) == 0)
 			fail_as(o, ERR_TLS, "the TLS handshake did not finish within %s", took);
 		else if (t->last_byte_at == 0)
 			fail_as(o, ERR_TIMEOUT, "no response within %s", took);
@@ -601,7 +709,7 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 		/* libcurl's values of the names header_cb saw (each name asked
 		 * of curl is a walk of all its stored headers); every name when
 		 * the headers passed their cap before all were seen */
-		int headers_whole = t->header_bytes <= t->header_cap;
+		int headers_whole = t->header_bytes <= t->rq->header_cap;
 		if (headers_whole)
 			ratelimit_read_seen(t->easy, &t->rl_seen, &o->rl);
 		else
@@ -620,7 +728,7 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 	if (rc != CURLE_OK && o->error == ERR_NONE)
 		classify_failure(t, rc, now);
 	adapter_parse_finish(&t->parse, t->status);
-	if (t->bedrock)
+	if (t->rq->bedrock)
 		bedrock_classify(t->obs);
 	if (o->error == ERR_NONE && o->ttfb_us < 0)
 		o->ttfb_us = o->total_us;
@@ -631,10 +739,13 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 			o->ttfb_us -= o->sent_us;
 	}
 	/* a relay may echo the key back in an error: it never leaves here */
-	o->secrets_echoed = redact_observation(o, t->api_key, t->secrets, t->n_secrets);
+	size_t n_secrets;
+	char **secrets = request_secrets(t->rq, &n_secrets);
+	o->secrets_echoed = redact_observation(o, t->rq->api_key, secrets, n_secrets);
+	free(secrets);
 	/* https that got an answer: curl verified the certificate, unless the
 	 * user turned verification off */
-	if (t->status > 0 && strncasecmp(t->url, "https://", 8) == 0 && !e->insecure)
+	if (t->status > 0 && strncasecmp(t->rq->url, "https://", 8) == 0 && !e->insecure)
 		o->posture |= OBS_POSTURE_TLS;
 	/* a redirect is not followed; where it pointed is a fact of posture
 	 * (plain HTTP sent on to https) */
@@ -643,7 +754,7 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 	    curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK &&
 	    location != NULL && strncasecmp(location, "https://", 8) == 0)
 		o->posture |= OBS_POSTURE_TO_HTTPS;
-	pacing_note_result(e->pacing, &t->pace, o, now);
+	pacing_note_result(e->pacing, &t->rq->pace, o, now);
 	int64_t stalled =
 	    o->n_chunks > 0
 	        ? arrival_first_chunk_stalled(e->arrival, &t->arrival, t->start_us + o->chunk_us[0])
@@ -653,8 +764,8 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 		if (stalled > o->timing_slack_us)
 			o->timing_slack_us = stalled;
 	}
-	engine_done_cb cb = t->cb;
-	void *arg = t->arg;
+	engine_done_cb cb = t->rq->cb;
+	void *arg = t->rq->arg;
 	t->obs = NULL;
 	if (t->easy != NULL && t->easy_reusable && e->n_idle < IDLE_EASY_MAX) {
 		curl_easy_reset(t->easy);
@@ -668,7 +779,7 @@ finish_transfer(struct engine *e, struct transfer *t, CURLcode rc)
 static void
 active_unlink(struct engine *e, struct transfer *t)
 {
-	pacing_done(e->pacing, &t->pace);
+	pacing_done(e->pacing, &t->rq->pace);
 	arrival_transfer_stop(e->arrival, &t->arrival);
 	if (t->prev != NULL)
 		t->prev->next = t->next;
@@ -705,40 +816,41 @@ setup_easy(struct engine *e, struct transfer *t)
 	if (c == NULL)
 		return -1;
 	t->easy = c;
-	curl_easy_setopt(c, CURLOPT_URL, t->url);
+	const struct request *rq = t->rq;
+	curl_easy_setopt(c, CURLOPT_URL, rq->url);
 	curl_easy_setopt(c, CURLOPT_PRIVATE, t);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	if (t->listing) {
+	if (rq->listing) {
 		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
 	} else {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, t->body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(t->body));
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, rq->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)rq->body_len);
 	}
 	curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, t);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(t->timeout_us / 1000));
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(rq->timeout_us / 1000));
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
-	                 (long)(t->timeout_us / 1000 < CONNECT_TIMEOUT_MAX_MS
-	                            ? t->timeout_us / 1000
+	                 (long)(rq->timeout_us / 1000 < CONNECT_TIMEOUT_MAX_MS
+	                            ? rq->timeout_us / 1000
 	                            : CONNECT_TIMEOUT_MAX_MS));
 	/* idle: less than one byte a second for the idle window (curl counts
 	 * whole seconds: rounded up) */
-	long idle_s = (long)((t->idle_timeout_us + 999999) / 1000000);
+	long idle_s = (long)((rq->idle_timeout_us + 999999) / 1000000);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, idle_s > 0 ? idle_s : 1L);
 	/* curl's receive buffer is allocated per transfer for its whole life:
-	 * at the default 16 KiB it was most of an open stream's memory. SSE
-	 * chunks are a few hundred bytes; a larger burst takes a few reads. */
+	 * at the default 16 KiB it was most of an open stream's memory (see
+	 * RECV_BUFFER_SIZE) */
 	curl_easy_setopt(c, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER_SIZE);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, USER_AGENT);
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-	if (t->cold) {
+	if (rq->cold) {
 		curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, 1L);
 		curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
 	}
@@ -752,36 +864,58 @@ setup_easy(struct engine *e, struct transfer *t)
 	return 0;
 }
 
+/* End the deferred transfers, in the order they were deferred; those
+ * deferred meanwhile (by a callback) wait for the next turn. */
+static void
+finish_deferred(struct engine *e)
+{
+	struct transfer *t = e->deferred_head;
+	e->deferred_head = e->deferred_tail = NULL;
+	while (t != NULL) {
+		struct transfer *next = t->next;
+		t->next = NULL;
+		finish_transfer(e, t, CURLE_OK);
+		t = next;
+	}
+}
+
 static void
 deferred_fail_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	struct transfer *t = arg;
-	finish_transfer(t->engine, t, CURLE_OK);
+	finish_deferred(arg);
 }
 
 /* End t, which curl does not have, from the event loop (never from inside
- * engine_submit(), whose caller may not expect a callback yet); its class
- * and detail are set. */
+ * engine_submit(), whose caller may not expect a callback yet), or from
+ * engine_free() if the loop does not get to it; its class and detail are
+ * set. */
 static void
 finish_later(struct engine *e, struct transfer *t)
 {
+	t->next = NULL;
+	if (e->deferred_tail != NULL)
+		e->deferred_tail->next = t;
+	else
+		e->deferred_head = t;
+	e->deferred_tail = t;
 	struct timeval now = {0, 0};
-	if (event_base_once(e->base, -1, EV_TIMEOUT, deferred_fail_cb, t, &now) != 0)
-		fatal(70, "cannot schedule an event");
+	if (!evtimer_pending(e->deferred, NULL))
+		evtimer_add(e->deferred, &now);
 }
 
-/* End a transfer that never started, as ec with detail why. */
+/* End rq, which never started, as ec with detail why. */
 static void
-fail_later(struct engine *e, struct transfer *t, enum error_class ec, const char *why)
+fail_later(struct engine *e, struct request *rq, enum error_class ec, const char *why)
 {
+	struct transfer *t = transfer_new(rq);
 	t->obs->error = ec;
 	observation_set(&t->obs->error_detail, why, strlen(why), OBS_DETAIL_CAP);
 	t->start_us = now_us();
 	t->obs->started_ms = wall_ms();
-	adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, t->start_us, 0);
-	t->parse.listing = t->listing;
+	adapter_parse_init(&t->parse, rq->api, t->obs, rq->stream, t->start_us, 0);
+	t->parse.listing = rq->listing;
 	finish_later(e, t);
 }
 
@@ -799,12 +933,13 @@ static void append_header(struct transfer *t, char *line);
 static int
 sign_aws(struct transfer *t)
 {
-	if (t->aws.access_key_id == NULL)
+	const struct request *rq = t->rq;
+	if (rq->aws == NULL || rq->aws->access_key_id == NULL)
 		return 0;
 	char *lines[3];
 	size_t n = 0;
-	if (sigv4_request_headers_for(t->listing ? "GET" : "POST", t->url, "application/json",
-	                              t->body, strlen(t->body), &t->aws, BEDROCK_SIGNING_SERVICE,
+	if (sigv4_request_headers_for(rq->listing ? "GET" : "POST", rq->url, "application/json",
+	                              rq->body, rq->body_len, rq->aws, BEDROCK_SIGNING_SERVICE,
 	                              time(NULL), lines, &n) != 0)
 		return -1;
 	for (size_t i = 0; i < n; i++)
@@ -812,21 +947,25 @@ sign_aws(struct transfer *t)
 	return 0;
 }
 
-/* Hand t to curl: 0 when it is in flight; -1 when it could not start (it
+static void add_headers(struct transfer *t);
+
+/* Hand rq to curl: 0 when it is in flight; -1 when it could not start (it
  * then ends, not sent, from the loop). */
 static int
-start_one(struct engine *e, struct transfer *t)
+start_one(struct engine *e, struct request *rq)
 {
+	struct transfer *t = transfer_new(rq);
 	t->start_us = now_us();
-	arrival_transfer_init(&t->arrival, t->stream);
+	arrival_transfer_init(&t->arrival, rq->stream);
 	t->obs->started_ms = wall_ms();
 	t->obs->start_mono_us = t->start_us;
-	t->obs->timeout_us = t->timeout_us;
-	adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, t->start_us, t->body_cap);
-	t->parse.listing = t->listing;
-	t->parse.stop_after_chunks = t->stop_after_chunks;
-	if (t->bedrock && t->stream)
+	t->obs->timeout_us = rq->timeout_us;
+	adapter_parse_init(&t->parse, rq->api, t->obs, rq->stream, t->start_us, rq->body_cap);
+	t->parse.listing = rq->listing;
+	t->parse.stop_after_chunks = rq->stop_after_chunks;
+	if (rq->bedrock && rq->stream)
 		bedrock_parse_eventstream(&t->parse);
+	add_headers(t);
 	int signed_ok = sign_aws(t) == 0;
 	int ready = signed_ok && setup_easy(e, t) == 0;
 	if (ready)
@@ -852,13 +991,13 @@ start_one(struct engine *e, struct transfer *t)
 static int
 start_cb(struct pacing_entry *entry, void *arg)
 {
-	return start_one(arg, transfer_of(entry));
+	return start_one(arg, request_of(entry));
 }
 
 static void
 expire_cb(struct pacing_entry *entry, enum error_class ec, const char *why, void *arg)
 {
-	fail_later(arg, transfer_of(entry), ec, why);
+	fail_later(arg, request_of(entry), ec, why);
 }
 
 /* Append line to t's headers; the line is wiped and freed (it may hold a
@@ -872,58 +1011,55 @@ append_header(struct transfer *t, char *line)
 }
 
 /*
- * The request's header list: ours, the key in the header req->auth names,
- * then the caller's extra headers (already checked: none of them is one we
- * set, except anthropic-version, which a caller's replaces). The values
- * redact_worth() calls secrets are also kept, for redaction.
+ * The request's header list, made as it starts: ours, the key in the
+ * header rq->auth names, then the caller's extra headers (already checked:
+ * none of them is one we set, except anthropic-version, which a caller's
+ * replaces).
  */
 static void
-add_headers(struct transfer *t, const struct engine_request *req)
+add_headers(struct transfer *t)
 {
+	const struct request *rq = t->rq;
 	t->headers = NULL;
 	/* a client's own headers come first, as its SDK sends them; its Accept
 	 * stands for streams too */
 	/* a Bedrock stream asks for AWS's event stream, whoever the client */
-	int bedrock_stream = req->bedrock && req->stream;
-	for (const char *const *line = req->client_headers; line != NULL && *line != NULL; line++) {
+	int bedrock_stream = rq->bedrock && rq->stream;
+	for (const char *const *line = rq->client_headers; line != NULL && *line != NULL; line++) {
 		size_t len = strcspn(*line, ":");
 		if (bedrock_stream && len == 6 && strncasecmp(*line, "Accept", 6) == 0)
 			continue;
 		int replaced = 0;
-		for (size_t i = 0; i < req->n_headers && !replaced; i++)
-			replaced = strlen(req->headers[i].name) == len &&
-			           strncasecmp(req->headers[i].name, *line, len) == 0;
+		for (size_t i = 0; i < rq->n_headers && !replaced; i++)
+			replaced = strlen(rq->headers[i].name) == len &&
+			           strncasecmp(rq->headers[i].name, *line, len) == 0;
 		if (!replaced)
 			t->headers = curl_slist_append(t->headers, *line);
 	}
 	if (bedrock_stream)
 		t->headers =
 		    curl_slist_append(t->headers, "Accept: application/vnd.amazon.eventstream");
-	else if (req->stream && req->client_headers == NULL)
+	else if (rq->stream && rq->client_headers == NULL)
 		t->headers = curl_slist_append(t->headers, "Accept: text/event-stream");
-	if (t->api_key != NULL) {
-		enum auth_kind auth = auth_resolve(req->api, req->auth);
+	if (rq->api_key != NULL) {
+		enum auth_kind auth = auth_resolve(rq->api, rq->auth);
 		append_header(t, auth == AUTH_BEARER
-		                     ? xasprintf("Authorization: Bearer %s", t->api_key)
-		                     : xasprintf("%s: %s", auth_header(auth), t->api_key));
+		                     ? xasprintf("Authorization: Bearer %s", rq->api_key)
+		                     : xasprintf("%s: %s", auth_header(auth), rq->api_key));
 	}
 	t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
 	t->headers = curl_slist_append(t->headers, "Expect:");
 	int own_version = 0;
-	if (req->n_headers > 0)
-		t->secrets = xcalloc(req->n_headers, sizeof *t->secrets);
-	for (size_t i = 0; i < req->n_headers; i++) {
-		const struct http_header *h = &req->headers[i];
+	for (size_t i = 0; i < rq->n_headers; i++) {
+		const struct http_header *h = &rq->headers[i];
 		own_version |= strcasecmp(h->name, "anthropic-version") == 0;
 		/* "Name;" is curl's way to send a header with an empty value */
 		append_header(t, h->value[0] ? xasprintf("%s: %s", h->name, h->value)
 		                             : xasprintf("%s;", h->name));
-		if (redact_worth(h->value))
-			t->secrets[t->n_secrets++] = xstrdup(h->value);
 	}
 	/* Vertex reads the version from the body; the header is sent as the
 	 * AnthropicVertex SDK of that version (0.x) sends it */
-	if ((req->api == API_ANTHROPIC || req->api == API_VERTEX) && !own_version && !req->bedrock)
+	if ((rq->api == API_ANTHROPIC || rq->api == API_VERTEX) && !own_version && !rq->bedrock)
 		t->headers =
 		    curl_slist_append(t->headers, "anthropic-version: " ANTHROPIC_VERSION_DEFAULT);
 }
@@ -934,40 +1070,68 @@ engine_redact(struct observation *o, const char *secret, char *const *values, si
 	return redact_observation(o, secret, values, n);
 }
 
+/* Copy the n bytes at s to *at, NUL-terminated; the copy, *at moved on. */
+static char *
+put(char **at, const char *s, size_t n)
+{
+	char *copy = *at;
+	memcpy(copy, s, n);
+	copy[n] = '\0';
+	*at += n + 1;
+	return copy;
+}
+
 void
 engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb cb, void *arg)
 {
-	struct transfer *t = xcalloc(1, sizeof *t);
-	t->engine = e;
-	t->url = xstrdup(req->url);
-	t->listing = req->listing;
-	t->body = xstrdup(req->listing || req->body == NULL ? "" : req->body);
-	t->api_key = req->api_key && *req->api_key ? xstrdup(req->api_key) : NULL;
-	t->stream = req->stream;
-	t->cold = req->cold;
-	t->timeout_us = req->timeout_us > 0 ? req->timeout_us : DEFAULT_TIMEOUT_US;
-	t->idle_timeout_us =
-	    req->idle_timeout_us > 0 ? req->idle_timeout_us : DEFAULT_IDLE_TIMEOUT_US;
-	t->header_cap = req->header_cap ? req->header_cap : DEFAULT_HEADER_CAP;
-	t->parse.api = req->api;
-	t->body_cap = req->body_cap ? req->body_cap : DEFAULT_BODY_CAP;
-	t->stop_after_chunks = req->stop_after_chunks;
-	t->obs = xmalloc(sizeof *t->obs);
-	observation_init(t->obs);
-	t->cb = cb;
-	t->arg = arg;
-	pacing_enqueue(e->pacing, &t->pace, req->pool, t->timeout_us);
-
-	add_headers(t, req);
-	t->bedrock = req->bedrock;
-	if (req->aws != NULL) {
-		sigv4_credentials_copy(&t->aws, req->aws);
-		/* the secret and the token are redacted like the key */
-		t->secrets = xrealloc(t->secrets, (t->n_secrets + 2) * sizeof *t->secrets);
-		t->secrets[t->n_secrets++] = xstrdup(req->aws->secret_access_key);
-		if (req->aws->session_token != NULL)
-			t->secrets[t->n_secrets++] = xstrdup(req->aws->session_token);
+	const char *body = req->listing || req->body == NULL ? "" : req->body;
+	const char *key = req->api_key && *req->api_key ? req->api_key : NULL;
+	size_t url_len = strlen(req->url), body_len = strlen(body);
+	size_t key_len = key != NULL ? strlen(key) + 1 : 0;
+	size_t text_len = key_len;
+	for (size_t i = 0; i < req->n_headers; i++)
+		text_len += strlen(req->headers[i].name) + strlen(req->headers[i].value) + 2;
+	size_t array = req->n_headers * sizeof(struct http_header);
+	struct request *rq = xmalloc(sizeof *rq + array + text_len + url_len + 1 + body_len + 1);
+	memset(rq, 0, sizeof *rq);
+	rq->engine = e;
+	rq->cb = cb;
+	rq->arg = arg;
+	/* the array first (struct request's size keeps it aligned), the
+	 * secrets next, in one run that is wiped, then URL and body */
+	rq->headers = req->n_headers > 0 ? (struct http_header *)(void *)(rq + 1) : NULL;
+	char *at = (char *)(rq + 1) + array;
+	rq->secret = at;
+	rq->secret_len = text_len;
+	if (key != NULL)
+		rq->api_key = put(&at, key, key_len - 1);
+	for (size_t i = 0; i < req->n_headers; i++) {
+		const struct http_header *h = &req->headers[i];
+		rq->headers[i].name = put(&at, h->name, strlen(h->name));
+		rq->headers[i].value = put(&at, h->value, strlen(h->value));
 	}
+	rq->n_headers = req->n_headers;
+	rq->url = put(&at, req->url, url_len);
+	rq->body = put(&at, body, body_len);
+	rq->body_len = body_len;
+	rq->client_headers = req->client_headers;
+	rq->api = req->api;
+	rq->auth = req->auth;
+	rq->listing = req->listing;
+	rq->stream = req->stream != 0;
+	rq->cold = req->cold != 0;
+	rq->bedrock = req->bedrock != 0;
+	rq->timeout_us = req->timeout_us > 0 ? req->timeout_us : DEFAULT_TIMEOUT_US;
+	rq->idle_timeout_us =
+	    req->idle_timeout_us > 0 ? req->idle_timeout_us : DEFAULT_IDLE_TIMEOUT_US;
+	rq->header_cap = req->header_cap ? req->header_cap : DEFAULT_HEADER_CAP;
+	rq->body_cap = req->body_cap ? req->body_cap : DEFAULT_BODY_CAP;
+	rq->stop_after_chunks = req->stop_after_chunks;
+	if (req->aws != NULL) {
+		rq->aws = xcalloc(1, sizeof *rq->aws);
+		sigv4_credentials_copy(rq->aws, req->aws);
+	}
+	pacing_enqueue(e->pacing, &rq->pace, req->pool, rq->timeout_us);
 	pacing_run(e->pacing);
 }
 
@@ -975,9 +1139,10 @@ engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb
 static void
 abort_queued_cb(struct pacing_entry *entry, void *arg)
 {
-	struct transfer *t = transfer_of(entry);
+	struct transfer *t = transfer_new(request_of(entry));
 	t->obs->error = ERR_ABORTED;
-	adapter_parse_init(&t->parse, t->parse.api, t->obs, t->stream, now_us(), 0);
+	t->start_us = now_us();
+	adapter_parse_init(&t->parse, t->rq->api, t->obs, t->rq->stream, t->start_us, 0);
 	finish_transfer(arg, t, CURLE_OK);
 }
 
@@ -994,6 +1159,9 @@ engine_free(struct engine *e)
 		finish_transfer(e, t, CURLE_OK);
 	}
 	pacing_drain(e->pacing, abort_queued_cb, e);
+	/* ended unsent, its callback not yet run: it runs now, as it was */
+	finish_deferred(e);
+	event_free(e->deferred);
 	while (e->n_idle > 0)
 		curl_easy_cleanup(e->idle[--e->n_idle]);
 	curl_multi_cleanup(e->multi);

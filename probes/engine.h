@@ -52,7 +52,8 @@ struct engine_request {
 	size_t n_headers;
 	/* a client profile's "Name: value" lines (probes/clients.h), NULL-
 	 * terminated, sent first and in order, User-Agent and Accept among
-	 * them; static text, never a secret. A caller's extra header of the
+	 * them; static text, never a secret (the engine keeps the pointer, not
+	 * a copy, until the request starts). A caller's extra header of the
 	 * same name replaces one. NULL: Assay's own User-Agent. */
 	const char *const *client_headers;
 	const char *body; /* JSON, copied by the engine; NULL with listing */
@@ -89,7 +90,10 @@ struct engine *engine_new(struct event_base *base, const struct engine_options *
  * ERR_ABORTED), then free. Call before event_base_free(). */
 void engine_free(struct engine *e);
 
-/* Queue a request; the copy of everything it needs is the engine's. */
+/* Queue a request; the copy of everything it needs is the engine's. While
+ * it waits it holds only that copy (URL, body, key, extra headers) and its
+ * place in the queue, a few hundred bytes; its observation and curl's side
+ * are made when it starts, or when it ends unsent. */
 void engine_submit(struct engine *e, const struct engine_request *req, engine_done_cb cb,
                    void *arg);
 /*

@@ -364,6 +364,11 @@ pacing_run(struct pacing *p)
 	int64_t now = now_us();
 	int64_t next_wake = 0;
 	int progress = 1;
+	/* deadlines first, in every pool: a request behind a full engine
+	 * (the loop below does not run then) must still end at its own */
+	for (struct pool *pool = p->pools; pool != NULL && p->queued > 0; pool = pool->next)
+		if (pool->queue_head != NULL)
+			pool_expire(p, pool, now);
 	while (progress && p->in_flight < p->max_in_flight && p->queued > 0) {
 		progress = 0;
 		struct pool *first = p->rr ? p->rr : p->pools;

@@ -42,18 +42,26 @@ ratelimit_org_hash(const char *v)
 }
 
 /* The names asked for, two a field (OpenAI's, then Anthropic's): the
- * first of a pair that came is the field's. */
-static const char *const names[RATELIMIT_NAMES] = {
-    "x-ratelimit-limit-requests",
-    "anthropic-ratelimit-requests-limit",
-    "x-ratelimit-remaining-requests",
-    "anthropic-ratelimit-requests-remaining",
-    "x-ratelimit-limit-tokens",
-    "anthropic-ratelimit-tokens-limit",
-    "x-ratelimit-remaining-tokens",
-    "anthropic-ratelimit-tokens-remaining",
-    "openai-organization",
-    "anthropic-organization-id",
+ * first of a pair that came is the field's. With their lengths, so that a
+ * header line is compared with the names of its length only. */
+#define NAME(s)                                                                                    \
+	{                                                                                          \
+		s, sizeof s - 1                                                                    \
+	}
+static const struct {
+	const char *name;
+	size_t len;
+} names[RATELIMIT_NAMES] = {
+    NAME("x-ratelimit-limit-requests"),
+    NAME("anthropic-ratelimit-requests-limit"),
+    NAME("x-ratelimit-remaining-requests"),
+    NAME("anthropic-ratelimit-requests-remaining"),
+    NAME("x-ratelimit-limit-tokens"),
+    NAME("anthropic-ratelimit-tokens-limit"),
+    NAME("x-ratelimit-remaining-tokens"),
+    NAME("anthropic-ratelimit-tokens-remaining"),
+    NAME("openai-organization"),
+    NAME("anthropic-organization-id"),
 };
 
 /* An organisation id of blanks only (libcurl 7.88.1 gives an empty header's
@@ -83,7 +91,8 @@ static const char *
 header(CURL *easy, size_t i)
 {
 	struct curl_header *h = NULL;
-	if (curl_easy_header(easy, names[i], 0, CURLH_HEADER, -1, &h) == CURLHE_OK && h != NULL)
+	if (curl_easy_header(easy, names[i].name, 0, CURLH_HEADER, -1, &h) == CURLHE_OK &&
+	    h != NULL)
 		return h->value;
 	return NULL;
 }
@@ -122,7 +131,7 @@ ratelimit_seen_header(struct ratelimit_seen *s, const char *name, size_t name_le
 	if (c != 'x' && c != 'X' && c != 'a' && c != 'A' && c != 'o' && c != 'O')
 		return;
 	for (size_t i = 0; i < RATELIMIT_NAMES; i++)
-		if (strlen(names[i]) == name_len && strncasecmp(name, names[i], name_len) == 0)
+		if (names[i].len == name_len && strncasecmp(name, names[i].name, name_len) == 0)
 			s->present |= 1u << i;
 }
 
