@@ -53,7 +53,27 @@ struct store_options {
 	 * nothing (its role may not) and checks that it may insert agent_runs
 	 * instead of runs; only the store_agent_* calls are for it. */
 	int agent;
+	/* PostgreSQL: a streaming replica of the database to read from
+	 * (database_read; NULL: none): the reads behind the pages, the export
+	 * and the hub's reads of the agents' runs go to it while it is within
+	 * STORE_REPLICA_MAX_LAG_MS of the primary, and to the primary while it
+	 * is not, or does not answer (said once on stderr, not per read;
+	 * storage/replica.c). Every write, and every read a write depends on,
+	 * goes to the primary. read_password_env: the variable with its
+	 * password (NULL: password_env's). */
+	const char *read_address;
+	const char *read_password_env;
 };
+/* A replica is read while it has replayed what the primary held this long
+ * ago; it is looked at at most every STORE_REPLICA_CHECK_MS (two short
+ * queries), and one that is down or no standby is tried again every
+ * STORE_REPLICA_RETRY_MS. */
+#define STORE_REPLICA_MAX_LAG_MS 10000
+#define STORE_REPLICA_CHECK_MS 1000
+#define STORE_REPLICA_RETRY_MS 30000
+/* 0 when address is a PostgreSQL address libpq can parse and that holds no
+ * password, else -1 with the reason in err (which never quotes it). */
+int store_check_address(const char *address, char *err, size_t errlen);
 struct store *store_open_with(const char *path, const struct store_options *o, char *err,
                               size_t errlen);
 void store_close(struct store *s);
