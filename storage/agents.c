@@ -221,14 +221,9 @@ text(struct db_stmt *st, int i)
 	return v ? v : "";
 }
 
-#define AGENT_RUN_COLUMNS                                                                          \
-	"SELECT id, region, relay, model, started_ms, finished_ms, verdict, requests,"             \
-	" ok_requests, error_class, ttft_ms, tokens_per_s FROM agent_runs"
-
-/* Each row of st (AGENT_RUN_COLUMNS, parameters bound, prepared on db) to
- * cb; st finalized. 0, or -1 with the reason in last_error. */
-static int
-each_run(struct store *s, struct db *db, struct db_stmt *st, store_agent_run_cb cb, void *arg)
+int
+store_agent_each_row(struct store *s, struct db *db, struct db_stmt *st, store_agent_run_cb cb,
+                     void *arg)
 {
 	int rc;
 	while ((rc = db_step(st)) == DB_ROW) {
@@ -268,7 +263,7 @@ store_each_agent_run(struct store *s, int64_t after_id, int limit, store_agent_r
 	}
 	db_bind_int64(st, 1, after_id);
 	db_bind_int64(st, 2, limit);
-	return each_run(s, db, st, cb, arg);
+	return store_agent_each_row(s, db, st, cb, arg);
 }
 
 int
@@ -285,7 +280,7 @@ store_each_agent_run_back(struct store *s, int64_t upto_id, int64_t since_ms, in
 	db_bind_int64(st, 1, upto_id);
 	db_bind_int64(st, 2, since_ms);
 	db_bind_int64(st, 3, limit);
-	return each_run(s, db, st, cb, arg);
+	return store_agent_each_row(s, db, st, cb, arg);
 }
 
 int64_t

@@ -82,6 +82,16 @@ struct stored_target *store_target(struct store *s, const char *relay, const cha
 /* Drop the cached per-target state (after a failed transaction). */
 void store_forget_targets(struct store *s);
 
+/* The columns store_agent_each_row reads, in its order. */
+#define AGENT_RUN_COLUMNS                                                                          \
+	"SELECT id, region, relay, model, started_ms, finished_ms, verdict, requests,"             \
+	" ok_requests, error_class, ttft_ms, tokens_per_s FROM agent_runs"
+/* Each row of st (AGENT_RUN_COLUMNS, parameters bound, prepared on db) to
+ * cb; st finalized (storage/agents.c). 0, or -1 with the reason in
+ * last_error. */
+int store_agent_each_row(struct store *s, struct db *db, struct db_stmt *st, store_agent_run_cb cb,
+                         void *arg);
+
 /* The PostgreSQL schema at version STORE_PG_BASELINE, in one step
  * (storage/schema_postgres.c). */
 #define STORE_PG_BASELINE 10

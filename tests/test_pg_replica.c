@@ -11,6 +11,7 @@
 #include <criterion/hooks.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -413,4 +414,95 @@ Test(pg_replica, passwords_never_appear_in_logs_or_errors, .init = setup, .fini 
 	cr_expect_null(c->database_read_password_env);
 	config_free(c);
 	test_pg_exec(url, "DROP OWNED BY " TEST_PG_PASSWORD_ROLE, err, sizeof err);
+}
+
+struct given {
+	int64_t ids[16];
+	int n;
+};
+
+static void
+given_cb(const struct store_agent_run *r, void *arg)
+{
+	struct given *g = arg;
+	if (g->n < 16)
+		g->ids[g->n++] = r->id;
+}
+
+/* An agent's save still in flight: its run's id is taken, not committed. */
+static PGconn *
+begin_run(int64_t *id)
+{
+	PGconn *c = PQconnectdb(url);
+	cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+	PQclear(PQexec(c, "BEGIN"));
+	PGresult *r =
+	    PQexec(c, "INSERT INTO agent_runs(region, relay, model, api, started_ms,"
+	              " finished_ms, verdict, requests, ok_requests, error_class)"
+	              " VALUES ('ap', 'honest-relay', 'gpt-4o', 'openai', 1, 2, 'genuine',"
+	              " 4, 4, 'none') RETURNING id");
+	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s", PQresultErrorMessage(r));
+	*id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	PQclear(r);
+	return c;
+}
+
+/* Runs committed out of the order of their ids (a far agent's save takes
+ * longer than a near one's): a read of "id above the last read" skips the
+ * late one for good, on the primary as on the replica; the hub's cursor
+ * gives it once it comes, and nothing twice. */
+Test(pg_replica, a_run_committed_after_a_higher_id_is_read_once_it_comes, .init = setup,
+     .fini = teardown, .timeout = 120)
+{
+	struct store *s = open_with_replica(replica);
+	store_replica_timing(s, 0, 60000, 60000);
+	int64_t late_id = 0;
+	PGconn *far = begin_run(&late_id);
+	insert_run("eu", wall_ms()); /* a higher id, committed first */
+	cr_assert_eq(test_pg_wait_replayed(url, 20000), 0);
+	cr_assert(wait_reads_from_replica(s, 10000));
+
+	struct store_agent_cursor *c = store_agent_cursor_new(0);
+	struct given first = {0}, old = {0};
+	cr_assert_eq(store_agent_cursor_read(s, c, 100, given_cb, &first), 0, "%s",
+	             store_last_error(s));
+	cr_assert_eq(first.n, 1);
+	cr_expect_gt(first.ids[0], late_id);
+	cr_expect_eq(store_agent_cursor_gaps(c), 1, "the id in flight is not waited for");
+
+	PGresult *r = PQexec(far, "COMMIT");
+	cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	PQfinish(far);
+	cr_assert_eq(test_pg_wait_replayed(url, 20000), 0);
+	cr_expect(store_reads_from_replica(s));
+	/* the read by id alone: the late run is below the last id read */
+	cr_assert_eq(store_each_agent_run(s, first.ids[0], 100, given_cb, &old), 0);
+	cr_expect_eq(old.n, 0, "the plain read found the late run after all");
+
+	struct given later = {0}, again = {0};
+	cr_assert_eq(store_agent_cursor_read(s, c, 100, given_cb, &later), 0, "%s",
+	             store_last_error(s));
+	cr_expect_eq(later.n, 1, "the run committed late was not read");
+	cr_expect_eq(later.ids[0], late_id);
+	cr_expect_eq(store_agent_cursor_gaps(c), 0);
+	insert_run("us", wall_ms());
+	cr_assert_eq(test_pg_wait_replayed(url, 20000), 0);
+	cr_assert_eq(store_agent_cursor_read(s, c, 100, given_cb, &again), 0);
+	cr_expect_eq(again.n, 1, "a run was given twice or the new one missed");
+	cr_expect_gt(again.ids[0], first.ids[0]);
+
+	/* a save rolled back leaves its id a gap for good: waited for, never
+	 * given */
+	far = begin_run(&late_id);
+	PQclear(PQexec(far, "ROLLBACK"));
+	PQfinish(far);
+	insert_run("eu", wall_ms());
+	cr_assert_eq(test_pg_wait_replayed(url, 20000), 0);
+	struct given last = {0};
+	cr_assert_eq(store_agent_cursor_read(s, c, 100, given_cb, &last), 0);
+	cr_expect_eq(last.n, 1);
+	cr_expect_eq(store_agent_cursor_gaps(c), 1);
+	store_agent_cursor_free(c);
+	store_close(s);
 }
