@@ -337,6 +337,13 @@ replica_paths(char *rdir, size_t rn, char *data, size_t dn, char *log, size_t ln
 	return 0;
 }
 
+/* The replication slot of this process's replica. */
+static void
+replica_slot(char *out, size_t n)
+{
+	snprintf(out, n, "assay_replica_%ld", (long)getpid());
+}
+
 int
 test_pg_replica_ctl(const char *action)
 {
@@ -411,7 +418,13 @@ test_pg_start_replica(void)
 		close(fd);
 	}
 	/* a copy of the running primary that streams from it (-R writes
-	 * primary_conninfo and standby.signal), the log streamed alongside */
+	 * primary_conninfo and standby.signal), the log streamed alongside,
+	 * through a replication slot of its own (-C -S): the primary keeps the
+	 * log until this replica has it, however long a test pauses it, while
+	 * the other tests' databases come and go (each CREATE DATABASE writes
+	 * megabytes of log and checkpoints) */
+	char slot[64];
+	replica_slot(slot, sizeof slot);
 	snprintf(basebackup, sizeof basebackup, "%s/pg_basebackup", test_pg_bindir());
 	char *argv[] = {basebackup,
 	                (char *)"-D",
@@ -423,6 +436,9 @@ test_pg_start_replica(void)
 	                (char *)"-U",
 	                (char *)"postgres",
 	                (char *)"-R",
+	                (char *)"-C",
+	                (char *)"-S",
+	                slot,
 	                (char *)"-X",
 	                (char *)"stream",
 	                (char *)"-c",
@@ -451,6 +467,18 @@ test_pg_stop_replica(void)
 		test_pg_replica_ctl("stop");
 	char *rm_argv[] = {(char *)"rm", (char *)"-rf", rdir, NULL};
 	run(rm_argv, "/dev/null");
+	char slot[64], sql[160], err[512];
+	replica_slot(slot, sizeof slot);
+	snprintf(sql, sizeof sql, "SELECT pg_drop_replication_slot('%s')", slot);
+	/* its sender may take a moment to see the replica gone: bounded */
+	for (int i = 0; test_pg_exec(NULL, sql, err, sizeof err) != 0; i++) {
+		if (i == 100) {
+			fprintf(stderr, "assay tests: %s: %s", sql, err);
+			break;
+		}
+		struct timespec pause = {0, 50 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
 }
 
 void
