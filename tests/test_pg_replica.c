@@ -622,3 +622,41 @@ Test(pg_replica, the_hub_reads_from_the_replica_and_falls_back, .init = setup, .
 	(void)got;
 	free(said);
 }
+
+/* `assay export` (the CDN path) with database_read reads the history from
+ * the replica: the replica's own statistics count its scans, the primary
+ * only answers the position checks. */
+Test(pg_replica, export_reads_from_the_replica, .init = setup, .fini = teardown, .timeout = 120)
+{
+	char cfg[400], out[400], err[512];
+	snprintf(cfg, sizeof cfg, "%s/export.yaml", dir);
+	snprintf(out, sizeof out, "%s/public", dir);
+	cr_assert_eq(test_write_file(cfg,
+	                             "title: exported\ndatabase: '%s'\ndatabase_read: '%s'\n"
+	                             "relays:\n  - name: honest-relay\n"
+	                             "    base_url: http://127.0.0.1:9/v1\n    models: [gpt-4o]\n",
+	                             url, replica),
+	             0);
+	cr_assert_eq(test_pg_wait_replayed(url, 20000), 0);
+	char *argv[] = {
+	    (char *)test_binary("assay"), (char *)"export", out, (char *)"-c", cfg, NULL};
+	char *so = NULL, *se = NULL;
+	int rc = run_capture(argv, 60000, &so, &se);
+	cr_expect_eq(rc, 0, "%s%s", so, se);
+	cr_expect_not_null(strstr(se, "reads come from the replica"), "%s", se);
+	free(so);
+	free(se);
+	int seen = 0;
+	for (int i = 0; i < 200 && !seen; i++) {
+		if (test_pg_exec(replica,
+		                 "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_stat_user_tables"
+		                 " WHERE relname = 'targets'"
+		                 " AND coalesce(idx_scan, 0) + coalesce(seq_scan, 0) > 0)"
+		                 " THEN RAISE EXCEPTION 'none'; END IF; END $$",
+		                 err, sizeof err) == 0)
+			seen = 1;
+		else
+			sleep_ms(100);
+	}
+	cr_expect(seen, "the export read no history on the replica");
+}
