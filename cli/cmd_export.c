@@ -202,6 +202,11 @@ cmd_export(int argc, char **argv)
 	}
 	struct store_options so = {.readonly = 1,
 	                           .password_env = config ? config->database_password_env : NULL};
+	/* database_read is a replica of the config's database, not of --db's */
+	if (config != NULL && (db == NULL || strcmp(db, config->database) == 0)) {
+		so.read_address = config->database_read;
+		so.read_password_env = config->database_read_password_env;
+	}
 	store = store_open_with(db ? db : config->database, &so, err, sizeof err);
 	if (store == NULL)
 		goto fail;

@@ -1068,7 +1068,12 @@ cmd_serve(int argc, char **argv)
 	cat = scorer_catalog_default(err, sizeof err);
 	if (cat == NULL)
 		goto fail;
-	struct store_options so = {.password_env = s.config->database_password_env};
+	/* database_read is a replica of the config's database, not of --db's */
+	struct store_options so = {.password_env = s.config->database_password_env,
+	                           .read_address = db == NULL || strcmp(db, s.config->database) == 0
+	                                               ? s.config->database_read
+	                                               : NULL,
+	                           .read_password_env = s.config->database_read_password_env};
 	s.store = store_open_with(db ? db : s.config->database, &so, err, sizeof err);
 	if (s.store == NULL)
 		goto fail;

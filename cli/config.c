@@ -17,6 +17,7 @@
 #include "scoring/baseline.h"
 #include "web/alerts.h"
 #include "scoring/origin.h"
+#include "storage/store.h"
 #include "web/server.h"
 
 void
@@ -44,6 +45,8 @@ config_free(struct config *c)
 	free(c->listen);
 	free(c->database);
 	free(c->database_password_env);
+	free(c->database_read);
+	free(c->database_read_password_env);
 	free(c->ca_file);
 	free(c->canary_listen);
 	free(c->canary_url);
@@ -793,6 +796,31 @@ load_quorum(const struct ynode *v, const char *path, struct config *c, char *err
 	return 0;
 }
 
+/* database_read: a PostgreSQL address without a password, beside a
+ * PostgreSQL database (the replica is that database's). */
+static int
+load_database_read(const struct ynode *root, const char *path, struct config *c, char *err,
+                   size_t errlen)
+{
+	const struct ynode *v = ytree_get(root, "database_read");
+	if (v == NULL)
+		return 0;
+	if (get_string(root, "database_read", path, &c->database_read, err, errlen) != 0)
+		return -1;
+	char why[256];
+	if (store_check_address(c->database_read, why, sizeof why) != 0) {
+		ytree_error(err, errlen, path, v->line, "database_read: %s", why);
+		return -1;
+	}
+	if (store_check_address(c->database, why, sizeof why) != 0) {
+		ytree_error(err, errlen, path, v->line,
+		            "database_read is a replica of a PostgreSQL database: 'database' must "
+		            "be one (postgres://USER@HOST/DB)");
+		return -1;
+	}
+	return 0;
+}
+
 static struct config *
 config_from_tree(struct ynode *root, const char *path, char *err, size_t errlen)
 {
@@ -804,14 +832,24 @@ config_from_tree(struct ynode *root, const char *path, char *err, size_t errlen)
 	c->interval_us = 300 * 1000000LL;
 	c->timeout_us = 60 * 1000000LL;
 	c->time_scale = 1;
-	static const char *const keys[] = {"title",      "listen",
-	                                   "database",   "ca_file",
-	                                   "interval",   "timeout",
-	                                   "relays",     "time_scale",
-	                                   "passive",    "canary",
-	                                   "canary_url", "alerts",
-	                                   "budget",     "database_password_env",
-	                                   "quorum",     NULL};
+	static const char *const keys[] = {"title",
+	                                   "listen",
+	                                   "database",
+	                                   "ca_file",
+	                                   "interval",
+	                                   "timeout",
+	                                   "relays",
+	                                   "time_scale",
+	                                   "passive",
+	                                   "canary",
+	                                   "canary_url",
+	                                   "alerts",
+	                                   "budget",
+	                                   "database_password_env",
+	                                   "quorum",
+	                                   "database_read",
+	                                   "database_read_password_env",
+	                                   NULL};
 	if (ytree_check_keys(root, path, keys, err, errlen) != 0)
 		goto err;
 	if (get_string(root, "title", path, &c->title, err, errlen) != 0 ||
@@ -819,7 +857,10 @@ config_from_tree(struct ynode *root, const char *path, char *err, size_t errlen)
 	    get_string(root, "database", path, &c->database, err, errlen) != 0 ||
 	    get_string(root, "database_password_env", path, &c->database_password_env, err,
 	               errlen) != 0 ||
-	    get_string(root, "ca_file", path, &c->ca_file, err, errlen) != 0)
+	    get_string(root, "database_read_password_env", path, &c->database_read_password_env,
+	               err, errlen) != 0 ||
+	    get_string(root, "ca_file", path, &c->ca_file, err, errlen) != 0 ||
+	    load_database_read(root, path, c, err, errlen) != 0)
 		goto err;
 	const struct ynode *v;
 	if ((v = ytree_get(root, "quorum")) != NULL && load_quorum(v, path, c, err, errlen) != 0)

@@ -91,6 +91,10 @@ struct config {
 	/* PostgreSQL: the environment variable holding the database's
 	 * password (never the password itself), or NULL */
 	char *database_password_env;
+	/* PostgreSQL: a streaming replica of database to read from
+	 * (database_read; storage/store.h store_options), and the variable
+	 * with its password (NULL: database_password_env's); NULL: none */
+	char *database_read, *database_read_password_env;
 	/* the hub of probe agents (`quorum: 2 of 3 regions`): an outage needs
 	 * quorum_need of quorum_of regions (cli/hub.h); 0: no agents */
 	int quorum_need, quorum_of;

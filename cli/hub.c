@@ -45,6 +45,9 @@ struct hub {
 	struct event *poll_ev;
 	int64_t poll_ms;
 	int64_t after_id;
+	/* the reads past after_id: runs committed out of id order are not
+	 * skipped (storage/store.h, struct store_agent_cursor) */
+	struct store_agent_cursor *cursor;
 	int need, of;
 	int failing; /* the last read failed: said once until it works */
 	/* the pages' read back of the day before the start (read_back) */
@@ -80,7 +83,8 @@ observe_cb(const struct store_agent_run *r, void *arg)
 	quorum_observe(h->quorum, r->region, r->relay, r->model, r->finished_ms,
 	               r->ok_requests == 0, r->error_class, r->ttft_ms);
 	show_run(h, r);
-	h->after_id = r->id;
+	if (r->id > h->after_id)
+		h->after_id = r->id; /* a run of a gap comes after higher ones */
 }
 
 /* A run from before the quorum's window: for the pages only. */
@@ -257,7 +261,7 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct hub *h = arg;
-	if (store_each_agent_run(h->store, h->after_id, HUB_BATCH, observe_cb, h) != 0) {
+	if (store_agent_cursor_read(h->store, h->cursor, HUB_BATCH, observe_cb, h) != 0) {
 		if (!h->failing)
 			fprintf(stderr,
 			        "assay hub: cannot read the agents' runs (%s): trying again\n",
@@ -306,6 +310,7 @@ hub_new(struct event_base *base, struct store *store, struct board *board, int n
 		hub_free(h);
 		return NULL;
 	}
+	h->cursor = store_agent_cursor_new(h->after_id);
 	h->back_upto = h->after_id;
 	h->back_since = wall_ms() - REGION_HOURS * 3600000LL;
 	/* the outages still open are the board's too, until they end */
@@ -342,6 +347,7 @@ hub_free(struct hub *h)
 	if (h->poll_ev)
 		event_free(h->poll_ev);
 	quorum_free(h->quorum);
+	store_agent_cursor_free(h->cursor);
 	for (size_t i = 0; i < h->n_open; i++) {
 		free(h->open[i].relay);
 		free(h->open[i].model);

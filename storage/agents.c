@@ -221,14 +221,9 @@ text(struct db_stmt *st, int i)
 	return v ? v : "";
 }
 
-#define AGENT_RUN_COLUMNS                                                                          \
-	"SELECT id, region, relay, model, started_ms, finished_ms, verdict, requests,"             \
-	" ok_requests, error_class, ttft_ms, tokens_per_s FROM agent_runs"
-
-/* Each row of st (AGENT_RUN_COLUMNS, parameters bound) to cb; st
- * finalized. 0, or -1 with the reason in last_error. */
-static int
-each_run(struct store *s, struct db_stmt *st, store_agent_run_cb cb, void *arg)
+int
+store_agent_each_row(struct store *s, struct db *db, struct db_stmt *st, store_agent_run_cb cb,
+                     void *arg)
 {
 	int rc;
 	while ((rc = db_step(st)) == DB_ROW) {
@@ -249,40 +244,43 @@ each_run(struct store *s, struct db_stmt *st, store_agent_run_cb cb, void *arg)
 		cb(&r, arg);
 	}
 	if (rc != DB_DONE)
-		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
+		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(db));
 	db_finalize(st);
 	return rc == DB_DONE ? 0 : -1;
 }
 
+/* The hub's reads of the agents' runs go to the replica when there is one
+ * (storage/replica.c): the hub writes none of them. */
 int
 store_each_agent_run(struct store *s, int64_t after_id, int limit, store_agent_run_cb cb, void *arg)
 {
+	struct db *db = store_reader(s);
 	struct db_stmt *st =
-	    db_prepare(s->db, AGENT_RUN_COLUMNS " WHERE id > $1 ORDER BY id LIMIT $2");
+	    db_prepare(db, AGENT_RUN_COLUMNS " WHERE id > $1 ORDER BY id LIMIT $2");
 	if (st == NULL) {
-		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
+		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(db));
 		return -1;
 	}
 	db_bind_int64(st, 1, after_id);
 	db_bind_int64(st, 2, limit);
-	return each_run(s, st, cb, arg);
+	return store_agent_each_row(s, db, st, cb, arg);
 }
 
 int
 store_each_agent_run_back(struct store *s, int64_t upto_id, int64_t since_ms, int limit,
                           store_agent_run_cb cb, void *arg)
 {
-	struct db_stmt *st =
-	    db_prepare(s->db, AGENT_RUN_COLUMNS " WHERE id <= $1 AND started_ms >= $2"
-	                                        " ORDER BY id DESC LIMIT $3");
+	struct db *db = store_reader(s);
+	struct db_stmt *st = db_prepare(db, AGENT_RUN_COLUMNS " WHERE id <= $1 AND started_ms >= $2"
+	                                                      " ORDER BY id DESC LIMIT $3");
 	if (st == NULL) {
-		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
+		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(db));
 		return -1;
 	}
 	db_bind_int64(st, 1, upto_id);
 	db_bind_int64(st, 2, since_ms);
 	db_bind_int64(st, 3, limit);
-	return each_run(s, st, cb, arg);
+	return store_agent_each_row(s, db, st, cb, arg);
 }
 
 int64_t
@@ -330,6 +328,8 @@ store_region_outage_resolve(struct store *s, const char *relay, const char *mode
 	return rc == DB_DONE ? 0 : -1;
 }
 
+/* On the primary: a restarted hub must see the outage the one before it
+ * opened a moment ago, or it would open it twice. */
 int
 store_each_open_region_outage(struct store *s, store_region_outage_cb cb, void *arg)
 {
@@ -353,10 +353,11 @@ int
 store_agent_runs_since(struct store *s, int64_t since_ms, int64_t *after_id)
 {
 	*after_id = 0;
+	struct db *db = store_reader(s);
 	struct db_stmt *st =
-	    db_prepare(s->db, "SELECT min(id) FROM agent_runs WHERE started_ms >= $1");
+	    db_prepare(db, "SELECT min(id) FROM agent_runs WHERE started_ms >= $1");
 	if (st == NULL) {
-		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
+		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(db));
 		return -1;
 	}
 	db_bind_int64(st, 1, since_ms);
@@ -365,7 +366,7 @@ store_agent_runs_since(struct store *s, int64_t since_ms, int64_t *after_id)
 		if (db_column_null(st, 0)) {
 			db_finalize(st);
 			/* nothing that recent: start after the newest */
-			st = db_prepare(s->db, "SELECT coalesce(max(id), 0) FROM agent_runs");
+			st = db_prepare(db, "SELECT coalesce(max(id), 0) FROM agent_runs");
 			rc = st ? db_step(st) : DB_ERROR;
 			if (rc == DB_ROW)
 				*after_id = db_column_int64(st, 0);
@@ -374,7 +375,7 @@ store_agent_runs_since(struct store *s, int64_t since_ms, int64_t *after_id)
 		}
 	}
 	if (rc != DB_ROW)
-		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
+		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(db));
 	db_finalize(st);
 	return rc == DB_ROW ? 0 : -1;
 }

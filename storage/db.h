@@ -46,6 +46,18 @@ int db_is_postgres(const char *address);
  */
 struct db *db_open(const char *address, const char *password, int readonly, char *err,
                    size_t errlen);
+/*
+ * PostgreSQL only: open address as a store's replica reader (read-only; a
+ * hot standby preferred among its hosts, libpq's
+ * target_session_attrs=prefer-standby unless the address says otherwise;
+ * shorter connect and TCP timeouts than db_open's). NULL with a message in
+ * err, as db_open.
+ */
+/* PostgreSQL only: 0 when libpq parses address and it holds no password,
+ * else -1 with the reason in err (never quoting the address). */
+int db_postgres_check_address(const char *address, char *err, size_t errlen);
+struct db *db_postgres_open_reader(const char *address, const char *password, char *err,
+                                   size_t errlen);
 void db_close(struct db *db);
 enum db_engine db_engine(const struct db *db);
 /* The engine's message of the last failure ("" if none). */

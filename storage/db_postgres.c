@@ -153,8 +153,8 @@ connection_ok(struct pg_db *d)
 
 static void pg_close(struct db *db);
 
-static struct db *
-pg_open(const char *address, const char *password, int readonly, char *err, size_t errlen)
+int
+db_postgres_check_address(const char *address, char *err, size_t errlen)
 {
 	char *perr = NULL;
 	PQconninfoOption *opts = PQconninfoParse(address, &perr);
@@ -164,7 +164,7 @@ pg_open(const char *address, const char *password, int readonly, char *err, size
 		snprintf(err, errlen,
 		         "malformed PostgreSQL address (expected postgres://USER@HOST/DB)");
 		PQfreemem(perr);
-		return NULL;
+		return -1;
 	}
 	int has_password = 0;
 	for (PQconninfoOption *o = opts; o->keyword != NULL; o++)
@@ -175,8 +175,27 @@ pg_open(const char *address, const char *password, int readonly, char *err, size
 		snprintf(err, errlen,
 		         "the PostgreSQL address holds a password: give it in the environment "
 		         "variable named by database_password_env instead");
-		return NULL;
+		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Open address; reader: the connection a store reads from a replica with
+ * (database_read, db_postgres_open_reader). A reader prefers a hot standby
+ * among the address's hosts (libpq's target_session_attrs=prefer-standby,
+ * PostgreSQL 14 and later: a standby if one answers, else any server; the
+ * address may ask for another, e.g. standby) and gives up on a host sooner
+ * (connect_timeout 2 s, tcp_user_timeout 3 s): the store falls back to the
+ * primary when its replica does not answer, so waiting long for it buys
+ * nothing and stalls the caller's loop.
+ */
+static struct db *
+open_conn(const char *address, const char *password, int readonly, int reader, char *err,
+          size_t errlen)
+{
+	if (db_postgres_check_address(address, err, errlen) != 0)
+		return NULL;
 	struct pg_db *d = xcalloc(1, sizeof *d);
 	d->base.ops = &db_postgres_ops;
 	d->base.engine = DB_POSTGRES;
@@ -185,11 +204,15 @@ pg_open(const char *address, const char *password, int readonly, char *err, size
 	d->generation = 1;
 	/* expand_dbname: the address is a URI whose parts libpq reads; the
 	 * keywords after it fill what it does not say */
-	const char *keys[8], *values[8];
+	const char *keys[10], *values[10];
 	int n = 0;
+	/* libpq keeps the last value of a key word repeated: those before
+	 * dbname are defaults the address may change, those after are ours */
+	if (reader)
+		keys[n] = "target_session_attrs", values[n++] = "prefer-standby";
 	keys[n] = "dbname", values[n++] = address;
-	keys[n] = "connect_timeout", values[n++] = "10";
-	keys[n] = "tcp_user_timeout", values[n++] = "10000";
+	keys[n] = "connect_timeout", values[n++] = reader ? "2" : "10";
+	keys[n] = "tcp_user_timeout", values[n++] = reader ? "3000" : "10000";
 	keys[n] = "keepalives_idle", values[n++] = "30";
 	keys[n] = "application_name", values[n++] = "assay";
 	if (password != NULL && *password != '\0')
@@ -209,6 +232,22 @@ pg_open(const char *address, const char *password, int readonly, char *err, size
 		return NULL;
 	}
 	return &d->base;
+}
+
+static struct db *
+pg_open(const char *address, const char *password, int readonly, char *err, size_t errlen)
+{
+	return open_conn(address, password, readonly, 0, err, errlen);
+}
+
+struct db *
+db_postgres_open_reader(const char *address, const char *password, char *err, size_t errlen)
+{
+	if (!db_is_postgres(address)) {
+		snprintf(err, errlen, "a read replica is a PostgreSQL address (postgres://...)");
+		return NULL;
+	}
+	return open_conn(address, password, 1, 1, err, errlen);
 }
 
 static void

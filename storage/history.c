@@ -47,7 +47,7 @@ store_each_summary(struct store *s, int64_t window_ms, store_summary_cb cb, void
 	    "   WHERE y.target = t.id ORDER BY last_ms DESC, id DESC LIMIT 1)"
 	    " ORDER BY t.relay, t.model";
 	struct db_stmt *st;
-	if ((st = db_prepare(s->db, sql)) == NULL)
+	if ((st = db_prepare(store_reader(s), sql)) == NULL)
 		return -1;
 	db_bind_int64(st, 1, wall_ms() - window_ms);
 	int rc;
@@ -89,12 +89,13 @@ store_each_bucket(struct store *s, enum store_resolution res, int64_t since_ms, 
 	              store_rollup_table(res));
 	struct db_stmt *st = NULL, *es = NULL, *os = NULL;
 	int rc = -1;
-	if ((st = db_prepare(s->db, sql)) == NULL ||
-	    (es = db_prepare(s->db, "SELECT target, bucket, class, n FROM rollup_errors"
-	                            " WHERE res = $1 AND bucket >= $2 ORDER BY target, bucket")) ==
+	struct db *db = store_reader(s); /* the three on one connection */
+	if ((st = db_prepare(db, sql)) == NULL ||
+	    (es = db_prepare(db, "SELECT target, bucket, class, n FROM rollup_errors"
+	                         " WHERE res = $1 AND bucket >= $2 ORDER BY target, bucket")) ==
 	        NULL ||
-	    (os = db_prepare(s->db, "SELECT target, bucket, backend, n FROM rollup_origin"
-	                            " WHERE res = $1 AND bucket >= $2 ORDER BY target, bucket")) ==
+	    (os = db_prepare(db, "SELECT target, bucket, backend, n FROM rollup_origin"
+	                         " WHERE res = $1 AND bucket >= $2 ORDER BY target, bucket")) ==
 	        NULL)
 		goto out;
 	db_bind_int64(st, 1, since);
@@ -172,7 +173,7 @@ store_uptime(struct store *s, const char *relay, const char *model, int64_t sinc
 	    "  UNION ALL SELECT requests, ok FROM rollup_day WHERE target = (SELECT id FROM t)"
 	    "   AND bucket >= $5) AS u";
 	struct db_stmt *st;
-	if ((st = db_prepare(s->db, sql)) == NULL)
+	if ((st = db_prepare(store_reader(s), sql)) == NULL)
 		return -1;
 	db_bind_text(st, 1, relay);
 	db_bind_text(st, 2, model);
@@ -188,6 +189,7 @@ store_uptime(struct store *s, const char *relay, const char *model, int64_t sinc
 	return rc == DB_ROW ? 0 : -1;
 }
 
+/* On the primary: a lagging count would let a run pass a budget's cap. */
 int
 store_spend_since(struct store *s, const char *relay, int64_t since_ms, long *tokens, double *usd)
 {
@@ -218,14 +220,15 @@ store_spend_since(struct store *s, const char *relay, int64_t since_ms, long *to
 	return rc == DB_ROW ? 0 : -1;
 }
 
-/* Run sql (with $1, if it has one, bound to bound), calling row(st, arg)
- * per row. 0, or -1 on a database error. */
+/* Run sql on db (s's primary, or store_reader's replica) with $1, if it
+ * has one, bound to bound, calling row(st, arg) per row. 0, or -1 on a
+ * database error. */
 static int
-each_row(struct store *s, const char *sql, int64_t bound,
-         void (*row)(struct db_stmt *st, void *arg), void *arg)
+each_row(struct db *db, const char *sql, int64_t bound, void (*row)(struct db_stmt *st, void *arg),
+         void *arg)
 {
 	struct db_stmt *st;
-	if ((st = db_prepare(s->db, sql)) == NULL)
+	if ((st = db_prepare(db, sql)) == NULL)
 		return -1;
 	db_bind_int64(st, 1, bound);
 	int rc;
@@ -259,17 +262,23 @@ segment_row(struct db_stmt *st, void *arg)
 	e->cb(&seg, e->arg);
 }
 
-int
-store_each_segment(struct store *s, int limit, store_segment_cb cb, void *arg)
+static int
+each_segment(struct db *db, int limit, store_segment_cb cb, void *arg)
 {
 	struct each_segment e = {cb, arg};
-	return each_row(s,
+	return each_row(db,
 	                "SELECT t.relay, t.model, v.id, v.first_ms, v.last_ms, v.runs, v.verdict,"
 	                " v.reason, v.findings, v.classes FROM targets t JOIN verdicts v ON v.id IN"
 	                " (SELECT id FROM verdicts y WHERE y.target = t.id"
 	                "  ORDER BY last_ms DESC, id DESC LIMIT $1)"
 	                " ORDER BY t.id, v.last_ms, v.id",
 	                limit, segment_row, &e);
+}
+
+int
+store_each_segment(struct store *s, int limit, store_segment_cb cb, void *arg)
+{
+	return each_segment(store_reader(s), limit, cb, arg);
 }
 
 struct each_incident {
@@ -305,7 +314,7 @@ int
 store_each_incident(struct store *s, int limit, store_incident_cb cb, void *arg)
 {
 	struct each_incident e = {cb, arg};
-	return each_row(s,
+	return each_row(store_reader(s),
 	                "SELECT " INCIDENT_COLUMNS " FROM targets t JOIN incidents i ON i.id IN"
 	                " (SELECT id FROM incidents y WHERE y.target = t.id"
 	                "  ORDER BY opened_ms DESC, id DESC LIMIT $1)"
@@ -432,13 +441,15 @@ answer_row(struct db_stmt *st, void *arg)
 		an->texts[an->n++] = xstrdup(column_text(st, 3));
 }
 
+/* On the primary: the segment ids the next runs update and the ledger's
+ * window must be the latest, not a replica's (storage/replica.c). */
 int
 store_restore(struct store *s, struct timeline *timeline, struct ledger *ledger, int64_t now_ms)
 {
 	struct each_incident open = {restore_incident_cb, timeline};
 	if (timeline != NULL &&
-	    (store_each_segment(s, 1, restore_segment_cb, timeline) != 0 ||
-	     each_row(s,
+	    (each_segment(s->db, 1, restore_segment_cb, timeline) != 0 ||
+	     each_row(s->db,
 	              "SELECT " INCIDENT_COLUMNS " FROM incidents i JOIN targets t"
 	              " ON t.id = i.target WHERE i.resolved_ms IS NULL ORDER BY i.id",
 	              0, incident_row, &open) != 0))
@@ -446,23 +457,23 @@ store_restore(struct store *s, struct timeline *timeline, struct ledger *ledger,
 	if (ledger == NULL)
 		return 0;
 	int64_t since = now_ms - ledger_window_ms(ledger);
-	if (each_row(s,
+	if (each_row(s->db,
 	             "SELECT t.relay, t.model, l.at_ms, l.misbehaving, l.suspect FROM ledger_runs l"
 	             " JOIN targets t ON t.id = l.target WHERE l.at_ms >= $1 ORDER BY l.at_ms",
 	             since, ledger_run_row, ledger) != 0 ||
-	    each_row(s,
+	    each_row(s->db,
 	             "SELECT t.relay, t.model, l.class, l.at_ms, l.convicts, l.confidence,"
 	             " l.p_adjusted, l.expected, l.observed, l.summary, l.probe, l.served"
 	             " FROM ledger_shown l JOIN targets t ON t.id = l.target",
 	             0, ledger_shown_row, ledger) != 0 ||
-	    each_row(s,
+	    each_row(s->db,
 	             "SELECT t.relay, t.model, l.class, l.level, l.since_ms, l.decided_ms,"
 	             " l.updates, l.conv, l.lim FROM ledger_evidence l"
 	             " JOIN targets t ON t.id = l.target",
 	             0, ledger_evidence_row, ledger) != 0)
 		return -1;
 	struct answers an = {.ledger = ledger};
-	int rc = each_row(s,
+	int rc = each_row(s->db,
 	                  "SELECT t.relay, t.model, r.started_ms, o.text FROM observations o"
 	                  " JOIN runs r ON r.id = o.run_id JOIN targets t ON t.id = r.target"
 	                  " WHERE o.probe = '" STYLE_PROBE "' AND o.error_class = 'none'"

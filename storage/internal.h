@@ -51,7 +51,20 @@ struct store {
 	int64_t retention_target;
 	struct db_stmt *retention[24]; /* retention.c's statements, prepared once */
 	struct db_stmt *agent[2];      /* agents.c's run and observation inserts */
+	struct store_replica *replica; /* database_read (storage/replica.c), or NULL */
 };
+
+/* The connection a read that tolerates a replica's lag goes to: the
+ * replica while it is near enough the primary, else the primary (s->db).
+ * Reads that must see the store's own writes use s->db (storage/replica.c
+ * says which). */
+struct db *store_reader(struct store *s);
+/* Read from the replica at address as well (storage/replica.c); one that
+ * does not answer is said, not an error. 0, or -1 (a malformed address, or
+ * one that holds a password) with the reason in err. */
+int store_replica_open(struct store *s, const char *address, const char *password, char *err,
+                       size_t errlen);
+void store_replica_close(struct store *s);
 
 /* Run sql; 0, or -1 with the engine's message in err. */
 int store_exec(struct store *s, const char *sql, char *err, size_t errlen);
@@ -68,6 +81,16 @@ struct stored_target *store_target(struct store *s, const char *relay, const cha
                                    const char *api);
 /* Drop the cached per-target state (after a failed transaction). */
 void store_forget_targets(struct store *s);
+
+/* The columns store_agent_each_row reads, in its order. */
+#define AGENT_RUN_COLUMNS                                                                          \
+	"SELECT id, region, relay, model, started_ms, finished_ms, verdict, requests,"             \
+	" ok_requests, error_class, ttft_ms, tokens_per_s FROM agent_runs"
+/* Each row of st (AGENT_RUN_COLUMNS, parameters bound, prepared on db) to
+ * cb; st finalized (storage/agents.c). 0, or -1 with the reason in
+ * last_error. */
+int store_agent_each_row(struct store *s, struct db *db, struct db_stmt *st, store_agent_run_cb cb,
+                         void *arg);
 
 /* The PostgreSQL schema at version STORE_PG_BASELINE, in one step
  * (storage/schema_postgres.c). */

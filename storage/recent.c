@@ -22,7 +22,7 @@ store_each_recent_run(struct store *s, int64_t since_ms, int limit, store_run_po
 	                  "   AND x.started_ms >= $1 ORDER BY x.started_ms DESC LIMIT $2)"
 	                  " ORDER BY t.id, r.started_ms";
 	struct db_stmt *st;
-	if ((st = db_prepare(s->db, sql)) == NULL)
+	if ((st = db_prepare(store_reader(s), sql)) == NULL)
 		return -1;
 	db_bind_int64(st, 1, since_ms);
 	db_bind_int64(st, 2, limit);

@@ -33,7 +33,8 @@ store_title(struct store *s, char *out, size_t n)
 {
 	struct db_stmt *st;
 	/* an older database, opened read-only, has no such table: none stored */
-	if ((st = db_prepare(s->db, "SELECT value FROM settings WHERE name = 'title'")) == NULL)
+	if ((st = db_prepare(store_reader(s), "SELECT value FROM settings WHERE name = 'title'")) ==
+	    NULL)
 		return 0;
 	int rc = db_step(st), found = 0;
 	if (rc == DB_ROW) {

@@ -661,30 +661,87 @@ store_open(const char *path, int readonly, char *err, size_t errlen)
 	return store_open_with(path, &o, err, errlen);
 }
 
-struct store *
-store_open_with(const char *path, const struct store_options *o, char *err, size_t errlen)
+int
+store_check_address(const char *address, char *err, size_t errlen)
 {
-	char *password = NULL;
-	if (o->password_env != NULL && *o->password_env != '\0') {
-		const char *v = getenv(o->password_env);
-		if (v == NULL || *v == '\0') {
-			snprintf(
-			    err, errlen,
-			    "database '%s': the environment variable '%s' (database_password_env) "
-			    "is not set",
-			    path, o->password_env);
-			return NULL;
-		}
-		password = xstrdup(v);
+	if (!db_is_postgres(address)) {
+		snprintf(err, errlen, "expected a PostgreSQL address (postgres://USER@HOST/DB)");
+		return -1;
 	}
-	struct store *s = xcalloc(1, sizeof *s);
-	s->readonly = o->readonly;
-	s->path = xstrdup(path);
-	s->db = db_open(path, password, o->readonly, err, errlen);
+	return db_postgres_check_address(address, err, errlen);
+}
+
+/* The password in the variable env names (owned; wipe it), NULL when env
+ * is NULL or "". -1 with the reason in err when the variable is unset. */
+static int
+password_from(const char *address, const char *env, const char *option, char **password, char *err,
+              size_t errlen)
+{
+	*password = NULL;
+	if (env == NULL || *env == '\0')
+		return 0;
+	const char *v = getenv(env);
+	if (v == NULL || *v == '\0') {
+		snprintf(err, errlen,
+		         "database '%s': the environment variable '%s' (%s) is not set", address,
+		         env, option);
+		return -1;
+	}
+	*password = xstrdup(v);
+	return 0;
+}
+
+static void
+wipe(char *password)
+{
 	if (password != NULL) {
 		explicit_bzero(password, strlen(password));
 		free(password);
 	}
+}
+
+/* o's read replica, when it names one (an agent reads nothing: none). 0,
+ * or -1 with the reason in err: a malformed address or an unset password
+ * variable is the config's error; a replica that does not answer is not. */
+static int
+open_replica(struct store *s, const struct store_options *o, char *err, size_t errlen)
+{
+	if (o->read_address == NULL || *o->read_address == '\0' || o->agent)
+		return 0;
+	char e2[512];
+	if (db_engine(s->db) != DB_POSTGRES) {
+		snprintf(err, errlen,
+		         "database_read '%s': a read replica needs a PostgreSQL database, not a "
+		         "SQLite file",
+		         o->read_address);
+		return -1;
+	}
+	const char *env = o->read_password_env ? o->read_password_env : o->password_env;
+	char *password;
+	if (password_from(o->read_address, env,
+	                  o->read_password_env ? "database_read_password_env"
+	                                       : "database_password_env",
+	                  &password, err, errlen) != 0)
+		return -1;
+	int rc = store_replica_open(s, o->read_address, password, e2, sizeof e2);
+	wipe(password);
+	if (rc != 0)
+		snprintf(err, errlen, "database_read: %s", e2);
+	return rc;
+}
+
+struct store *
+store_open_with(const char *path, const struct store_options *o, char *err, size_t errlen)
+{
+	char *password = NULL;
+	if (password_from(path, o->password_env, "database_password_env", &password, err, errlen) !=
+	    0)
+		return NULL;
+	struct store *s = xcalloc(1, sizeof *s);
+	s->readonly = o->readonly;
+	s->path = xstrdup(path);
+	s->db = db_open(path, password, o->readonly, err, errlen);
+	wipe(password);
 	if (s->db == NULL)
 		goto err;
 	db_set_busy_ms(s->db, STORE_OPEN_BUSY_MS);
@@ -703,8 +760,11 @@ store_open_with(const char *path, const struct store_options *o, char *err, size
 			goto err;
 		}
 	}
-	if (o->readonly)
+	if (o->readonly) {
+		if (open_replica(s, o, err, errlen) != 0)
+			goto err;
 		return s;
+	}
 	if (sqlite && store_exec(s,
 	                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
 	                         "PRAGMA foreign_keys = ON;",
@@ -730,6 +790,9 @@ store_open_with(const char *path, const struct store_options *o, char *err, size
 			goto err;
 		}
 	}
+	/* after the migrations: the replica is read once it replayed them */
+	if (open_replica(s, o, err, errlen) != 0)
+		goto err;
 	return s;
 err:
 	store_close(s);
@@ -741,6 +804,7 @@ store_close(struct store *s)
 {
 	if (s == NULL)
 		return;
+	store_replica_close(s);
 	for (int i = 0; i < STMT__COUNT; i++)
 		db_finalize(s->stmt[i]);
 	for (size_t i = 0; i < sizeof s->retention / sizeof s->retention[0]; i++)

@@ -53,7 +53,27 @@ struct store_options {
 	 * nothing (its role may not) and checks that it may insert agent_runs
 	 * instead of runs; only the store_agent_* calls are for it. */
 	int agent;
+	/* PostgreSQL: a streaming replica of the database to read from
+	 * (database_read; NULL: none): the reads behind the pages, the export
+	 * and the hub's reads of the agents' runs go to it while it is within
+	 * STORE_REPLICA_MAX_LAG_MS of the primary, and to the primary while it
+	 * is not, or does not answer (said once on stderr, not per read;
+	 * storage/replica.c). Every write, and every read a write depends on,
+	 * goes to the primary. read_password_env: the variable with its
+	 * password (NULL: password_env's). */
+	const char *read_address;
+	const char *read_password_env;
 };
+/* A replica is read while it has replayed what the primary held this long
+ * ago; it is looked at at most every STORE_REPLICA_CHECK_MS (two short
+ * queries), and one that is down or no standby is tried again every
+ * STORE_REPLICA_RETRY_MS. */
+#define STORE_REPLICA_MAX_LAG_MS 10000
+#define STORE_REPLICA_CHECK_MS 1000
+#define STORE_REPLICA_RETRY_MS 30000
+/* 0 when address is a PostgreSQL address libpq can parse and that holds no
+ * password, else -1 with the reason in err (which never quotes it). */
+int store_check_address(const char *address, char *err, size_t errlen);
 struct store *store_open_with(const char *path, const struct store_options *o, char *err,
                               size_t errlen);
 void store_close(struct store *s);
@@ -263,6 +283,36 @@ int store_each_agent_run_back(struct store *s, int64_t upto_id, int64_t since_ms
  * the first run started at or after since_ms (or the newest, when none
  * is that recent). 0, or -1. */
 int store_agent_runs_since(struct store *s, int64_t since_ms, int64_t *after_id);
+
+/*
+ * The hub's incremental read of the agents' runs, missing none and giving
+ * none twice. A run's id is taken when its agent inserts the row, and the
+ * agent commits later (its observations go in the same transaction, a
+ * round trip each): agents commit out of the order of their ids all the
+ * time (one far from the database takes longer), and a read of "id above
+ * the last id read" skips for good a run committed after a higher one was
+ * read. That holds on the primary as on a replica (a replica replays the
+ * commits in the primary's order, only later). The cursor keeps the ids it
+ * passed over (gaps) and asks for them again at each read until they come
+ * or STORE_AGENT_GAP_MS passes (an insert rolled back, or a sequence that
+ * jumped after a crash, leaves a gap for good); at most STORE_AGENT_GAPS
+ * are kept, the oldest let go first. SQLite takes an id and commits under
+ * its one write lock, in order: there are no such gaps, none is kept.
+ */
+#define STORE_AGENT_GAP_MS (120 * 1000)
+#define STORE_AGENT_GAPS 4096
+struct store_agent_cursor;
+/* A cursor that starts after after_id (store_agent_runs_since). */
+struct store_agent_cursor *store_agent_cursor_new(int64_t after_id);
+void store_agent_cursor_free(struct store_agent_cursor *c);
+/* The runs c has not given yet: those that came in a gap first (older ids,
+ * committed late), then those above the highest given, oldest first; at
+ * most limit in all. 0, or -1 with the reason in store_last_error() (c is
+ * as before the call for what was not given). */
+int store_agent_cursor_read(struct store *s, struct store_agent_cursor *c, int limit,
+                            store_agent_run_cb cb, void *arg);
+/* How many gaps c is waiting for (tests, and the hub's log). */
+size_t store_agent_cursor_gaps(const struct store_agent_cursor *c);
 
 /* The hub's quorum outages (scoring/quorum.h): one row per outage of a
  * relay-model, open until resolved. regions_down: the regions that saw it

@@ -8,6 +8,7 @@
 #define ASSAY_STORE_TEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct store;
 
@@ -17,5 +18,12 @@ struct store;
 int store_test_scalar(struct store *s, const char *sql, char *out, size_t n);
 /* Run sql (statements without rows). 0, or -1 with the message in err. */
 int store_test_exec(struct store *s, const char *sql, char *err, size_t n);
+
+/* 1 when s's next lag-tolerant read goes to its replica (database_read),
+ * 0 when to the primary (or it has none). May check the replica first. */
+int store_reads_from_replica(struct store *s);
+/* The replica's timing (storage/replica.c) in ms, for tests that cannot
+ * wait STORE_REPLICA_RETRY_MS. */
+void store_replica_timing(struct store *s, int64_t check_ms, int64_t max_lag_ms, int64_t retry_ms);
 
 #endif

@@ -164,8 +164,10 @@ test_pg_start(void)
 	snprintf(hba, sizeof hba, "%s/pg_hba.conf", data);
 	FILE *f = fopen(hba, "w");
 	if (f == NULL ||
-	    fprintf(f, "local all %s scram-sha-256\nlocal all all trust\n", TEST_PG_PASSWORD_ROLE) <
-	        0 ||
+	    fprintf(f,
+	            "local all %s scram-sha-256\nlocal all all trust\n"
+	            "local replication all trust\n",
+	            TEST_PG_PASSWORD_ROLE) < 0 ||
 	    fclose(f) != 0) {
 		perror("assay tests: write pg_hba.conf");
 		return -1;
@@ -319,4 +321,216 @@ test_pg_url_as(const char *url, const char *user, char *out, size_t n)
 	char name[64];
 	snprintf(name, sizeof name, "%.*s", (int)len, db);
 	conninfo(name, user, out, n);
+}
+
+/* The replica of this process (test_pg_start_replica): DIR/replica-PID,
+ * its socket there. */
+static int
+replica_paths(char *rdir, size_t rn, char *data, size_t dn, char *log, size_t ln)
+{
+	const char *dir = getenv(PG_DIR_ENV);
+	if (dir == NULL)
+		return -1;
+	snprintf(rdir, rn, "%s/replica-%ld", dir, (long)getpid());
+	snprintf(data, dn, "%s/data", rdir);
+	snprintf(log, ln, "%s/log", rdir);
+	return 0;
+}
+
+/* The replication slot of this process's replica. */
+static void
+replica_slot(char *out, size_t n)
+{
+	snprintf(out, n, "assay_replica_%ld", (long)getpid());
+}
+
+int
+test_pg_replica_ctl(const char *action)
+{
+	char rdir[128], data[160], log[160], pg_ctl[320], opts[320];
+	if (replica_paths(rdir, sizeof rdir, data, sizeof data, log, sizeof log) != 0)
+		return -1;
+	snprintf(pg_ctl, sizeof pg_ctl, "%s/pg_ctl", test_pg_bindir());
+	snprintf(opts, sizeof opts,
+	         "-k %s -c listen_addresses= -p %d -F -c max_connections=40"
+	         " -c shared_buffers=16MB -c hot_standby=on",
+	         rdir, TEST_PG_REPLICA_PORT);
+	int rc;
+	if (strcmp(action, "start") == 0) {
+		char *argv[] = {
+		    pg_ctl,          (char *)"-D", data,         (char *)"-o", opts,
+		    (char *)"-l",    log,          (char *)"-w", (char *)"-t", (char *)"60",
+		    (char *)"start", NULL};
+		rc = run(argv, log);
+	} else {
+		/* immediate: the replica goes away as a crash or a cut cable would */
+		char *argv[] = {
+		    pg_ctl,       (char *)"-D", data,         (char *)"-m",   (char *)"immediate",
+		    (char *)"-w", (char *)"-t", (char *)"60", (char *)"stop", NULL};
+		rc = run(argv, log);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "assay tests: pg_ctl %s of the replica failed\n", action);
+		print_log(rdir);
+		return -1;
+	}
+	if (strcmp(action, "start") != 0)
+		return 0;
+	/* pg_ctl -w waited for it to accept (read-only) connections; check
+	 * with pg_isready too, bounded */
+	char isready[320], port[16];
+	snprintf(isready, sizeof isready, "%s/pg_isready", test_pg_bindir());
+	snprintf(port, sizeof port, "%d", TEST_PG_REPLICA_PORT);
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		char *argv[] = {isready,      (char *)"-q", (char *)"-h", rdir,
+		                (char *)"-p", port,         NULL};
+		if (run(argv, log) == 0)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec > 30) {
+			fprintf(stderr, "assay tests: the replica in %s does not answer\n", rdir);
+			print_log(rdir);
+			return -1;
+		}
+		struct timespec pause = {0, 50 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
+}
+
+int
+test_pg_start_replica(void)
+{
+	char rdir[128], data[160], log[160], basebackup[320];
+	if (!test_pg_available() ||
+	    replica_paths(rdir, sizeof rdir, data, sizeof data, log, sizeof log) != 0)
+		return -1;
+	const struct passwd *pw = server_user();
+	if (mkdir(rdir, 0700) != 0 || (pw != NULL && chown(rdir, pw->pw_uid, pw->pw_gid) != 0)) {
+		perror("assay tests: the replica's folder");
+		return -1;
+	}
+	int fd = open(log, O_WRONLY | O_CREAT, 0644);
+	if (fd >= 0) {
+		if (pw != NULL && fchown(fd, pw->pw_uid, pw->pw_gid) != 0)
+			perror("assay tests: chown the replica's log");
+		close(fd);
+	}
+	/* a copy of the running primary that streams from it (-R writes
+	 * primary_conninfo and standby.signal), the log streamed alongside,
+	 * through a replication slot of its own (-C -S): the primary keeps the
+	 * log until this replica has it, however long a test pauses it, while
+	 * the other tests' databases come and go (each CREATE DATABASE writes
+	 * megabytes of log and checkpoints) */
+	char slot[64];
+	replica_slot(slot, sizeof slot);
+	snprintf(basebackup, sizeof basebackup, "%s/pg_basebackup", test_pg_bindir());
+	char *argv[] = {basebackup,
+	                (char *)"-D",
+	                data,
+	                (char *)"-h",
+	                (char *)getenv(PG_DIR_ENV),
+	                (char *)"-p",
+	                (char *)"5432",
+	                (char *)"-U",
+	                (char *)"postgres",
+	                (char *)"-R",
+	                (char *)"-C",
+	                (char *)"-S",
+	                slot,
+	                (char *)"-X",
+	                (char *)"stream",
+	                (char *)"-c",
+	                (char *)"fast",
+	                (char *)"--no-sync",
+	                NULL};
+	if (run(argv, log) != 0) {
+		fprintf(stderr, "assay tests: pg_basebackup failed\n");
+		print_log(rdir);
+		return -1;
+	}
+	return test_pg_replica_ctl("start");
+}
+
+void
+test_pg_stop_replica(void)
+{
+	char rdir[128], data[160], log[160];
+	struct stat sb;
+	if (replica_paths(rdir, sizeof rdir, data, sizeof data, log, sizeof log) != 0 ||
+	    stat(data, &sb) != 0)
+		return;
+	char pid[200];
+	snprintf(pid, sizeof pid, "%s/postmaster.pid", data);
+	if (stat(pid, &sb) == 0)
+		test_pg_replica_ctl("stop");
+	char *rm_argv[] = {(char *)"rm", (char *)"-rf", rdir, NULL};
+	run(rm_argv, "/dev/null");
+	char slot[64], sql[160], err[512];
+	replica_slot(slot, sizeof slot);
+	snprintf(sql, sizeof sql, "SELECT pg_drop_replication_slot('%s')", slot);
+	/* its sender may take a moment to see the replica gone: bounded */
+	for (int i = 0; test_pg_exec(NULL, sql, err, sizeof err) != 0; i++) {
+		if (i == 100) {
+			fprintf(stderr, "assay tests: %s: %s", sql, err);
+			break;
+		}
+		struct timespec pause = {0, 50 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
+}
+
+void
+test_pg_replica_url(const char *url, const char *user, char *out, size_t n)
+{
+	char rdir[128], data[160], log[160];
+	replica_paths(rdir, sizeof rdir, data, sizeof data, log, sizeof log);
+	const char *db = url + strlen("postgres:///");
+	size_t len = strcspn(db, "?");
+	snprintf(out, n, "postgres:///%.*s?host=%s&port=%d&user=%s", (int)len, db, rdir,
+	         TEST_PG_REPLICA_PORT, user);
+}
+
+/* The text of sql's first column on url's server, or "" (the message in
+ * out). */
+static int
+query_text(const char *url, const char *sql, char *out, size_t n)
+{
+	PGconn *c = PQconnectdb(url);
+	int rc = -1;
+	out[0] = '\0';
+	if (PQstatus(c) == CONNECTION_OK) {
+		PGresult *r = PQexec(c, sql);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+			snprintf(out, n, "%s", PQgetisnull(r, 0, 0) ? "" : PQgetvalue(r, 0, 0));
+			rc = 0;
+		}
+		PQclear(r);
+	}
+	PQfinish(c);
+	return rc;
+}
+
+int
+test_pg_wait_replayed(const char *url, int timeout_ms)
+{
+	char primary[512], replica[512], lsn[64], sql[160], yes[16];
+	test_pg_url_as(url, "postgres", primary, sizeof primary);
+	test_pg_replica_url(url, "postgres", replica, sizeof replica);
+	if (query_text(primary, "SELECT pg_current_wal_lsn()", lsn, sizeof lsn) != 0)
+		return -1;
+	snprintf(sql, sizeof sql, "SELECT pg_last_wal_replay_lsn() >= '%s'::pg_lsn", lsn);
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (query_text(replica, sql, yes, sizeof yes) == 0 && strcmp(yes, "t") == 0)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >
+		    timeout_ms)
+			return -1;
+		struct timespec pause = {0, 20 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
 }

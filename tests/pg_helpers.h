@@ -54,4 +54,25 @@ int test_pg_exec(const char *url, const char *sql, char *err, size_t errlen);
 /* The address of url's database as role `user` (trust on the socket). */
 void test_pg_url_as(const char *url, const char *user, char *out, size_t n);
 
+/*
+ * A streaming replica of the cluster, one per test process
+ * (tests/test_pg_replica.c: tests that stop or pause it run side by side):
+ * a copy taken with pg_basebackup -R from the running server, started as
+ * a hot standby in DIR/replica-PID with its own socket there (port
+ * TEST_PG_REPLICA_PORT), waited for with pg_ctl -w and pg_isready
+ * (bounded, 60 s and 30 s). Its roles and passwords are the primary's (a
+ * physical copy). test_pg_stop_replica stops it and removes its folder.
+ * 0, or -1 with the reason and its log on stderr.
+ */
+#define TEST_PG_REPLICA_PORT 5433
+int test_pg_start_replica(void);
+void test_pg_stop_replica(void);
+/* "stop" (immediate: as a crash) or "start" the replica again. 0, or -1. */
+int test_pg_replica_ctl(const char *action);
+/* The address of url's database on the replica, as role user. */
+void test_pg_replica_url(const char *url, const char *user, char *out, size_t n);
+/* Wait (at most timeout_ms) until the replica has replayed the primary's
+ * log as it is now. 0, or -1 on the timeout or an error. */
+int test_pg_wait_replayed(const char *url, int timeout_ms);
+
 #endif
