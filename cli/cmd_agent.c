@@ -2,8 +2,10 @@
  * cmd_agent: `assay agent --region REGION -c FILE`, a probe agent.
  *
  * It audits the relays of FILE on their intervals, as serve does, scores
- * each run (its own window, in memory) and writes the run and its
- * observations to the shared store under REGION (storage/agents.c). It
+ * each run (its own window, in memory) and writes the run, its
+ * observations and what the hub's ledger needs of its findings (the run's
+ * own e-values per class, before the agent's window: the monitor's
+ * ledger_entry) to the shared store under REGION (storage/agents.c). It
  * serves no pages, keeps no ledger or history of its own and reads nothing
  * back: the hub (`assay serve` on the same database) does that for every
  * region. Its database role may only insert rows of its own region.
@@ -83,8 +85,8 @@ flush_unsaved(struct agent *ag)
 {
 	size_t done = 0;
 	while (done < ag->n_unsaved &&
-	       store_agent_save_run(ag->store, ag->region, ag->unsaved[done]->run,
-	                            &ag->unsaved[done]->a) >= 0) {
+	       store_agent_save_run_with(ag->store, ag->region, ag->unsaved[done]->run,
+	                                 &ag->unsaved[done]->a, &ag->unsaved[done]->entry) >= 0) {
 		monitor_result_free(ag->unsaved[done]);
 		done++;
 	}
@@ -133,7 +135,8 @@ scored_cb(struct monitor_result *r, void *arg)
 	const struct audit_run *run = r->run;
 	fprintf(stderr, "assay agent %s: %s %s: %s (%d/%d ok)\n", ag->region, run->target.relay,
 	        run->target.model, verdict_name(r->a.verdict), r->a.ok_requests, r->a.requests);
-	if (ag->n_unsaved == 0 && store_agent_save_run(ag->store, ag->region, run, &r->a) >= 0) {
+	if (ag->n_unsaved == 0 &&
+	    store_agent_save_run_with(ag->store, ag->region, run, &r->a, &r->entry) >= 0) {
 		monitor_result_free(r);
 		return;
 	}

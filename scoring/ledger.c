@@ -325,6 +325,41 @@ over_runs_sighting(const struct finding *f)
 }
 
 void
+ledger_evidence_step(struct ledger_evidence *ev, int seen, int counts, double conv, double lim,
+                     int64_t at_ms)
+{
+	const double m = class_cheat_count();
+	if (ev->level != VERDICT_GENUINE && seen == 0) {
+		/* decided, and no run of the window saw it since: start afresh */
+		enum finding_class c = ev->cls;
+		*ev =
+		    (struct ledger_evidence){.cls = c, .level = VERDICT_GENUINE, .since_ms = at_ms};
+		eprocess_init(&ev->conv);
+		eprocess_init(&ev->lim);
+	}
+	if (counts) {
+		eprocess_update(&ev->conv, conv);
+		eprocess_update(&ev->lim, lim);
+	}
+	double e_mis = eprocess_value(&ev->conv), e_sus = evidence_suspect_e(ev);
+	if (ev->level != VERDICT_MISBEHAVING &&
+	    e_mis >= evalue_threshold(FP_BUDGET_MISBEHAVING, (int)m)) {
+		ev->level = VERDICT_MISBEHAVING;
+		ev->decided_ms = at_ms;
+	} else if (ev->level == VERDICT_GENUINE &&
+	           e_sus >= evalue_threshold(FP_BUDGET_SUSPECT, (int)m)) {
+		ev->level = VERDICT_SUSPECT;
+		ev->decided_ms = at_ms;
+	}
+}
+
+double
+ledger_evidence_suspect_e(const struct ledger_evidence *ev)
+{
+	return evidence_suspect_e(ev);
+}
+
+void
 ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
             struct assessment *a, struct ledger_entry *entry)
 {
@@ -383,38 +418,26 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 	const double need_mis = evalue_threshold(FP_BUDGET_MISBEHAVING, (int)m),
 	             need_sus = evalue_threshold(FP_BUDGET_SUSPECT, (int)m);
 	int counts = a->ok_requests > 0; /* a run nothing answered bets nothing */
+	if (entry != NULL)
+		entry->run_counts = counts;
 	for (int c = 0; c < CLASS__COUNT; c++) {
 		if (!class_info((enum finding_class)c)->cheat)
 			continue;
 		struct ledger_evidence *ev = &t->ev[c];
-		int mis = 0, sus = 0;
+		int sus = 0;
 		for (size_t i = 0; i < t->n; i++) {
 			const struct run_rec *r = &t->runs[(t->head + i) % MAX_RUNS];
-			mis += (r->misbehaving >> c) & 1;
 			sus += ((r->suspect | r->misbehaving) >> c) & 1;
 		}
-		if (ev->level != VERDICT_GENUINE && sus == 0) {
-			/* decided, and no run of the window saw it since: start afresh */
-			*ev = (struct ledger_evidence){.cls = (enum finding_class)c,
-			                               .level = VERDICT_GENUINE,
-			                               .since_ms = at_ms};
-			eprocess_init(&ev->conv);
-			eprocess_init(&ev->lim);
-		}
-		if (counts) {
-			double ce, le;
+		double ce = 0, le = 0;
+		if (counts)
 			run_evalues(a, (enum finding_class)c, &ce, &le);
-			eprocess_update(&ev->conv, ce);
-			eprocess_update(&ev->lim, le);
+		if (entry != NULL) {
+			entry->run_conv[c] = ce;
+			entry->run_lim[c] = le;
 		}
+		ledger_evidence_step(ev, sus, counts, ce, le, at_ms);
 		double e_mis = eprocess_value(&ev->conv), e_sus = evidence_suspect_e(ev);
-		if (ev->level != VERDICT_MISBEHAVING && e_mis >= need_mis) {
-			ev->level = VERDICT_MISBEHAVING;
-			ev->decided_ms = at_ms;
-		} else if (ev->level == VERDICT_GENUINE && e_sus >= need_sus) {
-			ev->level = VERDICT_SUSPECT;
-			ev->decided_ms = at_ms;
-		}
 		const struct shown *s = &t->last[c];
 		if (ev->level == VERDICT_GENUINE || !s->present) {
 			/* undecided: the run's own findings of c are hints */
@@ -442,7 +465,6 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 		         "the last %d runs (latest %s): %s",
 		         ev->conv.updates, since, e, convicts ? "misbehaving" : "suspect",
 		         convicts ? need_mis : need_sus, sus, n_window(t), when, s->summary);
-		(void)mis;
 		/* the ledger's finding replaces the run's own of this class */
 		assessment_remove_class(a, (enum finding_class)c);
 		assessment_add(a, (enum finding_class)c, 1 - p_adj, s->expected, s->observed,
