@@ -67,6 +67,7 @@ struct hub {
 	int64_t ledger_read;
 	int ledger_failing, ledger_write_failing;
 	long late_said;
+	int64_t late_said_ms;
 	struct dirty {
 		char *relay, *model;
 	} * dirty;
@@ -397,8 +398,11 @@ ledger_poll(struct hub *h)
 	}
 	region_ledger_close(h->ledger, wall_ms(), changed_cb, h);
 	ledger_write(h);
+	/* late runs are said at most once a minute, with how many came */
 	long late = region_ledger_late(h->ledger);
-	if (late > h->late_said) {
+	int64_t now = wall_ms();
+	if (late > h->late_said && now - h->late_said_ms >= 60000) {
+		h->late_said_ms = now;
 		fprintf(stderr,
 		        "assay hub: %ld agent run%s came after %s epoch closed: not in the ledger "
 		        "(%ld so far)\n",

@@ -350,8 +350,11 @@ region_ledger_close(struct region_ledger *rl, int64_t now_ms, region_ledger_cb c
 		int changed = 0;
 		while (t->n_wait > 0) {
 			int64_t b = oldest_open(t);
-			/* due one epoch after its end, or when every region is in */
-			if (now_ms < (b + 2) * rl->epoch_ms && !all_heard(t, b))
+			/* due one epoch after its end, or at its end when every region
+			 * heard is in (a region's second run of the epoch may still
+			 * come until then) */
+			if (now_ms < (b + 1) * rl->epoch_ms ||
+			    (now_ms < (b + 2) * rl->epoch_ms && !all_heard(t, b)))
 				break;
 			fold_epoch(rl, t, b);
 			folded++;

@@ -33,8 +33,9 @@
  * region's runs alone): display only, never a verdict (a verdict per
  * region would be K more tests).
  *
- * An epoch closes when every region heard so far for the relay-model has a
- * run in it, or one epoch after its end; a run whose epoch is closed is
+ * An epoch closes at its end when every region heard so far for the
+ * relay-model has a run in it, else one epoch after its end; a run whose
+ * epoch is closed is
  * late and not counted (said by the count region_ledger_late()), never
  * folded on its own, which would be multiplying it. A run nothing answered
  * bets nothing. Agents' e-values are clamped to [0, REGION_LEDGER_E_MAX]

@@ -109,8 +109,10 @@ Test(region_ledger, a_relay_cheating_toward_one_region_is_caught_and_named)
 			    run_at(id++, regions[r], "r", k, r == 0 ? evalue_from_p(1e-7) : 0);
 			cr_assert_eq(region_ledger_add(rl, &run), 1);
 		}
-		/* every region heard: the epoch closes before its deadline */
-		cr_expect_eq(region_ledger_close(rl, k * EPOCH + EPOCH / 2 + 1, NULL, NULL), 1);
+		cr_expect_eq(region_ledger_close(rl, (k + 1) * EPOCH - 1, NULL, NULL), 0,
+		             "an epoch stays open until its end");
+		/* every region heard: the epoch closes at its end, not its deadline */
+		cr_expect_eq(region_ledger_close(rl, (k + 1) * EPOCH, NULL, NULL), 1);
 	}
 	cr_expect_eq(level(rl, "r"), VERDICT_MISBEHAVING, "eu's decisive findings, pooled");
 	cr_expect_leq(k, 3, "within three epochs (took %lld)", (long long)k);
