@@ -484,7 +484,7 @@ hub_new(struct event_base *base, struct store *store, struct board *board, int n
 	}
 	/* the agents' ledger: what was kept, from its cursor; the first time,
 	 * the window's runs */
-	h->ledger = region_ledger_new(interval_ms, 0);
+	h->ledger = region_ledger_new(interval_ms, 0, HUB_BUDGET_SHARE);
 	if (h->ledger == NULL ||
 	    store_each_hub_ledger(store, &h->ledger_read, restore_ledger_cb, h) != 0 ||
 	    (h->ledger_read == 0 &&

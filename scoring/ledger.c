@@ -67,6 +67,7 @@ struct ledger_target {
 
 struct ledger {
 	int64_t window_ms;
+	double share; /* of the budgets this ledger may spend (ledger_set_budget_share) */
 	struct target_key *targets; /* of struct ledger_target */
 };
 
@@ -75,6 +76,7 @@ ledger_new(int64_t window_ms)
 {
 	struct ledger *l = xcalloc(1, sizeof *l);
 	l->window_ms = window_ms > 0 ? window_ms : 24LL * 3600 * 1000;
+	l->share = 1;
 	return l;
 }
 
@@ -208,6 +210,12 @@ ledger_window_ms(const struct ledger *l)
 }
 
 void
+ledger_set_budget_share(struct ledger *l, double share)
+{
+	l->share = share > 0 && share <= 1 ? share : 1;
+}
+
+void
 ledger_restore_run(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
                    unsigned misbehaving, unsigned suspect)
 {
@@ -326,9 +334,11 @@ over_runs_sighting(const struct finding *f)
 
 void
 ledger_evidence_step(struct ledger_evidence *ev, int seen, int counts, double conv, double lim,
-                     int64_t at_ms)
+                     int64_t at_ms, double share)
 {
 	const double m = class_cheat_count();
+	if (!(share > 0 && share <= 1))
+		share = 1;
 	if (ev->level != VERDICT_GENUINE && seen == 0) {
 		/* decided, and no run of the window saw it since: start afresh */
 		enum finding_class c = ev->cls;
@@ -343,11 +353,11 @@ ledger_evidence_step(struct ledger_evidence *ev, int seen, int counts, double co
 	}
 	double e_mis = eprocess_value(&ev->conv), e_sus = evidence_suspect_e(ev);
 	if (ev->level != VERDICT_MISBEHAVING &&
-	    e_mis >= evalue_threshold(FP_BUDGET_MISBEHAVING, (int)m)) {
+	    e_mis >= evalue_threshold(share * FP_BUDGET_MISBEHAVING, (int)m)) {
 		ev->level = VERDICT_MISBEHAVING;
 		ev->decided_ms = at_ms;
 	} else if (ev->level == VERDICT_GENUINE &&
-	           e_sus >= evalue_threshold(FP_BUDGET_SUSPECT, (int)m)) {
+	           e_sus >= evalue_threshold(share * FP_BUDGET_SUSPECT, (int)m)) {
 		ev->level = VERDICT_SUSPECT;
 		ev->decided_ms = at_ms;
 	}
@@ -415,8 +425,8 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 
 	/* the run's evidence into each class's e-process, then the decisions */
 	const double m = class_cheat_count();
-	const double need_mis = evalue_threshold(FP_BUDGET_MISBEHAVING, (int)m),
-	             need_sus = evalue_threshold(FP_BUDGET_SUSPECT, (int)m);
+	const double need_mis = evalue_threshold(l->share * FP_BUDGET_MISBEHAVING, (int)m),
+	             need_sus = evalue_threshold(l->share * FP_BUDGET_SUSPECT, (int)m);
 	int counts = a->ok_requests > 0; /* a run nothing answered bets nothing */
 	if (entry != NULL)
 		entry->run_counts = counts;
@@ -436,7 +446,7 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 			entry->run_conv[c] = ce;
 			entry->run_lim[c] = le;
 		}
-		ledger_evidence_step(ev, sus, counts, ce, le, at_ms);
+		ledger_evidence_step(ev, sus, counts, ce, le, at_ms, l->share);
 		double e_mis = eprocess_value(&ev->conv), e_sus = evidence_suspect_e(ev);
 		const struct shown *s = &t->last[c];
 		if (ev->level == VERDICT_GENUINE || !s->present) {
@@ -454,7 +464,7 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 		       budget = convicts ? FP_BUDGET_MISBEHAVING : FP_BUDGET_SUSPECT;
 		/* p = m / E (Markov and Bonferroni), no larger than the level's budget
 		 * once decided: a decision holds while the window still sees c */
-		double p_adj = e > 0 ? m / e : 1;
+		double p_adj = e > 0 ? m / (l->share * e) : 1;
 		if (p_adj > budget)
 			p_adj = budget;
 		char when[64], since[64], summary[1024];

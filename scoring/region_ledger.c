@@ -66,6 +66,7 @@ struct rl_target {
 
 struct region_ledger {
 	int64_t epoch_ms, window_ms;
+	double share; /* of the budgets (ledger_set_budget_share) */
 	long late;
 	struct target_key *targets;
 };
@@ -132,12 +133,13 @@ target_release(void *record)
 }
 
 struct region_ledger *
-region_ledger_new(int64_t epoch_ms, int64_t window_ms)
+region_ledger_new(int64_t epoch_ms, int64_t window_ms, double share)
 {
 	if (epoch_ms <= 0)
 		return NULL;
 	struct region_ledger *rl = xcalloc(1, sizeof *rl);
 	rl->epoch_ms = epoch_ms;
+	rl->share = share > 0 && share <= 1 ? share : 1;
 	rl->window_ms = window_ms > 0 ? window_ms : 24LL * 3600 * 1000;
 	return rl;
 }
@@ -279,7 +281,7 @@ fold_epoch(struct region_ledger *rl, struct rl_target *t, int64_t bucket)
 		int seen = t->last_seen_ms[c] > 0 && t->last_seen_ms[c] >= at_ms - rl->window_ms;
 		int64_t since = t->ev[c].since_ms;
 		long updates = t->ev[c].conv.updates;
-		ledger_evidence_step(&t->ev[c], seen, counted > 0, conv, lim, at_ms);
+		ledger_evidence_step(&t->ev[c], seen, counted > 0, conv, lim, at_ms, rl->share);
 		if (t->ev[c].since_ms != since || t->ev[c].conv.updates < updates) {
 			/* started afresh: so do the figures shown beside it */
 			t->seen_epochs[c] = 0;
@@ -409,15 +411,15 @@ region_ledger_level(const struct region_ledger *rl, const char *relay, const cha
 
 /* The e-value that decides ev's level now, and the threshold it meets. */
 static double
-evidence_e(const struct ledger_evidence *ev, double *decides)
+evidence_e(const struct region_ledger *rl, const struct ledger_evidence *ev, double *decides)
 {
 	int m = class_cheat_count();
 	double mis = eprocess_value(&ev->conv), sus = ledger_evidence_suspect_e(ev);
 	if (ev->level == VERDICT_MISBEHAVING || mis >= sus) {
-		*decides = evalue_threshold(FP_BUDGET_MISBEHAVING, m);
+		*decides = evalue_threshold(rl->share * FP_BUDGET_MISBEHAVING, m);
 		return mis;
 	}
-	*decides = evalue_threshold(FP_BUDGET_SUSPECT, m);
+	*decides = evalue_threshold(rl->share * FP_BUDGET_SUSPECT, m);
 	return sus;
 }
 
@@ -453,7 +455,7 @@ region_ledger_view(const struct region_ledger *rl, const char *relay, const char
 			epochs = t->ev[c].conv.updates;
 		if (!class_shown(rl, t, c, now_ms))
 			continue;
-		double decides, e = evidence_e(&t->ev[c], &decides);
+		double decides, e = evidence_e(rl, &t->ev[c], &decides);
 		json_t *regs = json_array();
 		for (size_t r = 0; r < t->n_regions; r++) {
 			const struct region_class *rc = &t->regions[r].cls[c];
@@ -510,9 +512,9 @@ region_ledger_findings(const struct region_ledger *rl, const char *relay, const 
 		if (!class_info((enum finding_class)c)->cheat || ev->level == VERDICT_GENUINE)
 			continue;
 		int convicts = ev->level == VERDICT_MISBEHAVING;
-		double decides, e = evidence_e(ev, &decides);
+		double decides, e = evidence_e(rl, ev, &decides);
 		double budget = convicts ? FP_BUDGET_MISBEHAVING : FP_BUDGET_SUSPECT;
-		double p = e > 0 ? m / e : 1;
+		double p = e > 0 ? m / (rl->share * e) : 1;
 		if (p > budget)
 			p = budget;
 		char who[400] = "";

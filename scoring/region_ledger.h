@@ -19,8 +19,11 @@
  * The decision rule is serve's own (ledger_evidence_step: the same
  * thresholds, the same hold while the window sees the class), so the hub
  * bets no more often than one serve probing once an interval, and an honest
- * relay is ever called misbehaving by it with probability at most
- * FP_BUDGET_MISBEHAVING, however many regions there are.
+ * relay is ever called misbehaving by it with probability at most its share
+ * of FP_BUDGET_MISBEHAVING, however many regions there are. A hub that also
+ * probes itself judges each relay twice (its own serve ledger, this one):
+ * each spends half of the budgets, so the two together keep them
+ * (Bonferroni; cli/cmd_serve.c, cli/hub.c).
  *
  * What it costs: a relay that cheats toward one region of K only has that
  * region's e-value divided by K in each epoch; a decisive finding (an exact
@@ -65,9 +68,11 @@
 
 struct region_ledger;
 
-/* A ledger whose epochs are epoch_ms long (> 0) and whose decisions hold
- * while a sighting is within window_ms (0: 24 h). */
-struct region_ledger *region_ledger_new(int64_t epoch_ms, int64_t window_ms);
+/* A ledger whose epochs are epoch_ms long (> 0), whose decisions hold
+ * while a sighting is within window_ms (0: 24 h), and which spends share
+ * of the false-positive budgets (ledger_set_budget_share; 0: all). NULL
+ * for an epoch <= 0. */
+struct region_ledger *region_ledger_new(int64_t epoch_ms, int64_t window_ms, double share);
 void region_ledger_free(struct region_ledger *rl);
 
 /* One agent run's evidence (strings borrowed for the call). */

@@ -59,8 +59,8 @@ level(const struct region_ledger *rl, const char *relay)
 
 Test(region_ledger, five_regions_with_the_same_thin_evidence_convict_no_faster_than_one)
 {
-	struct region_ledger *pooled = region_ledger_new(EPOCH, 0);
-	struct region_ledger *one = region_ledger_new(EPOCH, 0);
+	struct region_ledger *pooled = region_ledger_new(EPOCH, 0, 0);
+	struct region_ledger *one = region_ledger_new(EPOCH, 0, 0);
 	/* what multiplying every region's run would do: each run its own epoch */
 	struct ledger_evidence product = {.cls = SUB, .level = VERDICT_GENUINE};
 	eprocess_init(&product.conv);
@@ -72,7 +72,7 @@ Test(region_ledger, five_regions_with_the_same_thin_evidence_convict_no_faster_t
 			cr_assert_eq(region_ledger_add(pooled, &run), 1);
 			if (r == 0)
 				cr_assert_eq(region_ledger_add(one, &run), 1);
-			ledger_evidence_step(&product, 1, 1, 15, 0, run.started_ms);
+			ledger_evidence_step(&product, 1, 1, 15, 0, run.started_ms, 1);
 		}
 		region_ledger_close(pooled, (k + 2) * EPOCH, NULL, NULL);
 		region_ledger_close(one, (k + 2) * EPOCH, NULL, NULL);
@@ -100,7 +100,9 @@ Test(region_ledger, five_regions_with_the_same_thin_evidence_convict_no_faster_t
 
 Test(region_ledger, a_relay_cheating_toward_one_region_is_caught_and_named)
 {
-	struct region_ledger *rl = region_ledger_new(EPOCH, 0);
+	/* at a hub's share of the budgets (half: its own runs' ledger has the
+	 * other) */
+	struct region_ledger *rl = region_ledger_new(EPOCH, 0, 0.5);
 	int64_t id = 1;
 	int64_t k;
 	for (k = 0; k < 6 && level(rl, "r") != VERDICT_MISBEHAVING; k++) {
@@ -139,6 +141,9 @@ Test(region_ledger, a_relay_cheating_toward_one_region_is_caught_and_named)
 	cr_expect(strstr(summary, "seen by eu ") != NULL, "%s", summary);
 	cr_expect(json_number_value(json_object_get(json_array_get(f, 0), "p_adjusted")) <=
 	          FP_BUDGET_MISBEHAVING);
+	cr_expect_eq(json_number_value(json_object_get(c, "decides")),
+	             2 * evalue_threshold(FP_BUDGET_MISBEHAVING, class_cheat_count()),
+	             "half the budget: twice the evidence");
 	json_decref(f);
 	json_decref(v);
 	region_ledger_free(rl);
@@ -156,7 +161,7 @@ Test(region_ledger, honest_relays_under_the_worst_dependence_are_never_accused, 
 {
 	/* every region the same p-value each epoch (one common cause): 100
 	 * honest relays x 400 epochs x 3 regions */
-	struct region_ledger *rl = region_ledger_new(EPOCH, 0);
+	struct region_ledger *rl = region_ledger_new(EPOCH, 0, 0);
 	unsigned long long seed = 20261202;
 	int64_t id = 1;
 	char names[100][16];
@@ -188,7 +193,7 @@ Test(region_ledger, honest_relays_under_the_worst_dependence_are_never_accused, 
 
 Test(region_ledger, a_run_after_its_epoch_closed_is_not_counted)
 {
-	struct region_ledger *rl = region_ledger_new(EPOCH, 0);
+	struct region_ledger *rl = region_ledger_new(EPOCH, 0, 0);
 	struct region_ledger_run a = run_at(1, "eu", "r", 0, 151015);
 	cr_assert_eq(region_ledger_add(rl, &a), 1);
 	cr_expect_eq(region_ledger_close(rl, EPOCH + 1, NULL, NULL), 1, "eu is every region heard");
@@ -210,7 +215,7 @@ Test(region_ledger, a_run_after_its_epoch_closed_is_not_counted)
 
 Test(region_ledger, the_state_survives_a_restart)
 {
-	struct region_ledger *rl = region_ledger_new(EPOCH, 0);
+	struct region_ledger *rl = region_ledger_new(EPOCH, 0, 0);
 	int64_t id = 1;
 	for (int64_t k = 0; k < 2; k++)
 		for (int r = 0; r < 2; r++) {
@@ -221,7 +226,7 @@ Test(region_ledger, the_state_survives_a_restart)
 	region_ledger_close(rl, 10 * EPOCH, NULL, NULL);
 	char *state = region_ledger_state(rl, "r", "gpt-4o");
 	cr_assert_not_null(state);
-	struct region_ledger *back = region_ledger_new(EPOCH, 0);
+	struct region_ledger *back = region_ledger_new(EPOCH, 0, 0);
 	cr_assert_eq(region_ledger_restore(back, "r", "gpt-4o", state), 0);
 	cr_expect_eq(level(back, "r"), level(rl, "r"));
 	cr_expect_eq(region_ledger_restore(back, "x", "gpt-4o", "{\"classes\": 3, \"regions\": ["),
@@ -251,7 +256,7 @@ Test(region_ledger, the_state_survives_a_restart)
 
 Test(region_ledger, an_agents_infinite_evalue_is_clamped)
 {
-	struct region_ledger *rl = region_ledger_new(EPOCH, 0);
+	struct region_ledger *rl = region_ledger_new(EPOCH, 0, 0);
 	struct region_ledger_run run = run_at(1, "eu", "r", 0, 0);
 	run.conv[SUB] = 1.0 / 0.0;
 	run.lim[SUB] = 0.0 / 0.0;
