@@ -16,12 +16,12 @@
  * pooled ledger (scoring/region_ledger.h: one per relay-model, every
  * region's runs of an epoch averaged, epochs multiplied, serve's decision
  * rule) on a cursor of its own: after the last run read, HUB_BATCH a poll.
- * Each epoch closed is written with the cursor below the first run still
- * waiting (store_hub_ledger_write, one transaction), so a restart reads
- * those again and skips the runs of epochs already closed: nothing folded
- * twice, nothing skipped. A write that fails is tried again each poll
- * (the relay-models changed are kept until it works); the board shows the
- * ledger at once.
+ * A gap in the ids holds the cursor for HUB_GAP_US (a run that took its id
+ * before a later one committed is not skipped). Each epoch closed is
+ * written with the cursor below the first run still waiting (store_hub_ledger_write, one
+ * transaction), so a restart reads those again and skips the runs of epochs already closed: nothing
+ * folded twice, nothing skipped. A write that fails is tried again each poll (the relay-models
+ * changed are kept until it works); the board shows the ledger at once.
  */
 #include "cli/hub.h"
 
@@ -39,6 +39,11 @@
 #include "web/regions.h"
 
 #define HUB_BATCH 5000
+/* A gap in the agents' run ids (an id taken by a transaction that has not
+ * committed yet: PostgreSQL hands ids out at insert, commits come in any
+ * order) holds the ledger's cursor this long before it moves past (a
+ * rolled-back insert leaves a gap for good). */
+#define HUB_GAP_US 2000000
 
 /* An outage declared and not over: what the board shows of it. */
 struct open_outage {
@@ -65,6 +70,8 @@ struct hub {
 	 * whose state is not written yet */
 	struct region_ledger *ledger;
 	int64_t ledger_read;
+	int ledger_hold;              /* stopped at a gap this look */
+	int64_t gap_id, gap_since_us; /* the gap waited for, since when */
 	int ledger_failing, ledger_write_failing;
 	long late_said;
 	int64_t late_said_ms;
@@ -273,6 +280,20 @@ static void
 evidence_cb(const struct store_agent_evidence *e, void *arg)
 {
 	struct hub *h = arg;
+	if (h->ledger_hold)
+		return; /* read again at the next look */
+	if (h->ledger_read > 0 && e->id != h->ledger_read + 1) {
+		/* a run below it may still commit: wait for it a while */
+		int64_t now = now_us();
+		if (h->gap_id != h->ledger_read + 1) {
+			h->gap_id = h->ledger_read + 1;
+			h->gap_since_us = now;
+		}
+		if (now - h->gap_since_us < HUB_GAP_US) {
+			h->ledger_hold = 1;
+			return;
+		}
+	}
 	struct region_ledger_run run = {.id = e->id,
 	                                .region = e->region ? e->region : "",
 	                                .relay = e->relay ? e->relay : "",
@@ -387,6 +408,7 @@ ledger_write(struct hub *h)
 static void
 ledger_poll(struct hub *h)
 {
+	h->ledger_hold = 0;
 	if (store_each_agent_evidence(h->store, h->ledger_read, HUB_BATCH, evidence_cb, h) != 0) {
 		if (!h->ledger_failing)
 			fprintf(stderr,
