@@ -492,3 +492,35 @@ Test(pg_agents, an_agent_cannot_write_another_regions_findings, .init = setup, .
 	observation_release(&obs);
 	store_close(eu);
 }
+
+/* A store at schema 11 whose agents were made then: the migration to 12
+ * lets them write their findings without store_add_agent again. */
+Test(pg_agents, agents_made_before_schema_12_may_write_their_findings, .init = setup,
+     .fini = teardown)
+{
+	char err[512];
+	cr_assert_eq(
+	    store_test_exec(hub,
+	                    "DROP TABLE agent_findings; DROP TABLE hub_ledger;"
+	                    " DELETE FROM assay_schema; INSERT INTO assay_schema VALUES (11)",
+	                    err, sizeof err),
+	    0, "%s", err);
+	store_close(hub);
+	hub = store_open(url, 0, err, sizeof err); /* migrates 11 -> 12 */
+	cr_assert_not_null(hub, "%s", err);
+	struct store *eu = open_agent("eu");
+	int64_t own = agent_save(eu, "eu", "relay-a", 2);
+	cr_assert_gt(own, 0, "%s", store_last_error(eu));
+	char sql[300];
+	snprintf(sql, sizeof sql,
+	         "INSERT INTO agent_findings(agent_run, region, class, conv, lim, sighting)"
+	         " VALUES (%lld, 'eu', 'substitution', 10, 0, 1)",
+	         (long long)own);
+	cr_expect_eq(store_test_exec(eu, sql, err, sizeof err), 0, "%s", err);
+	snprintf(sql, sizeof sql,
+	         "INSERT INTO agent_findings(agent_run, region, class, conv, lim, sighting)"
+	         " VALUES (%lld, 'us', 'substitution', 10, 0, 1)",
+	         (long long)own);
+	cr_expect_neq(store_test_exec(eu, sql, err, sizeof err), 0, "a us finding after migrating");
+	store_close(eu);
+}
