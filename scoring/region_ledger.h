@@ -87,9 +87,8 @@ struct region_ledger_run {
 	size_t n_shown;
 };
 
-/* Add run to its epoch: 1 waiting, 0 late (the epoch is closed, or older
- * than the window: not counted), -1 refused (a region past
- * REGION_LEDGER_REGIONS_MAX). */
+/* Add run to its epoch: 1 waiting, 0 late (its epoch is closed: not
+ * counted), -1 refused (a region past REGION_LEDGER_REGIONS_MAX). */
 int region_ledger_add(struct region_ledger *rl, const struct region_ledger_run *run);
 /* Close every epoch due at now_ms and fold it; cb for each relay-model
  * whose evidence changed. How many epochs were folded. */
