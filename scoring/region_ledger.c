@@ -16,7 +16,6 @@
 
 #include "base/util.h"
 #include "scoring/evalue.h"
-#include "scoring/targets.h"
 #include "scoring/verdict.h"
 
 #define NAME_MAX_BYTES 32 /* as STORE_REGION_MAX */
@@ -40,6 +39,7 @@ struct waiting {
 /* A region's figures for one class: display only. */
 struct region_class {
 	double log_wealth; /* one bet of 1/2 on that region's runs alone */
+	int had_e;         /* a run bet more than 0 (else log_wealth = runs log 1/2) */
 	long runs, seen;
 	int64_t last_seen_ms;
 };
@@ -50,13 +50,15 @@ struct region_figures {
 };
 
 struct rl_target {
-	struct target_key key; /* first: scoring/targets.h */
-	int ev_ready;          /* ev[] initialised */
+	char *relay, *model;
+	int ev_ready; /* ev[] initialised */
 	int has_closed;
 	int64_t closed; /* the last epoch folded */
 	struct ledger_evidence ev[CLASS__COUNT];
 	int64_t last_seen_ms[CLASS__COUNT]; /* the latest epoch that saw the class */
 	long seen_epochs[CLASS__COUNT];     /* epochs that saw it since ev's since_ms */
+	int had_e[CLASS__COUNT];            /* an epoch bet more than 0 on it since then
+	                                     * (else its state is its length alone) */
 	struct shown_copy shown[CLASS__COUNT];
 	struct region_figures *regions;
 	size_t n_regions;
@@ -68,8 +70,51 @@ struct region_ledger {
 	int64_t epoch_ms, window_ms;
 	double share; /* of the budgets (ledger_set_budget_share) */
 	long late;
-	struct target_key *targets;
+	/* every target, in the order first seen, and an open-addressing index
+	 * of them by relay and model (a hub has thousands: no list search) */
+	struct rl_target **all;
+	size_t n, cap;
+	struct rl_target **slots; /* n_slots a power of two, at most half full */
+	size_t n_slots;
 };
+
+/* FNV-1a over relay, a NUL, model. */
+static uint64_t
+key_hash(const char *relay, const char *model)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (const char *p = relay; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL;
+	for (const char *p = model; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h;
+}
+
+static struct rl_target *
+target_find(const struct region_ledger *rl, const char *relay, const char *model)
+{
+	if (rl->n_slots == 0)
+		return NULL;
+	size_t mask = rl->n_slots - 1;
+	for (size_t i = (size_t)key_hash(relay, model) & mask;; i = (i + 1) & mask) {
+		struct rl_target *t = rl->slots[i];
+		if (t == NULL)
+			return NULL;
+		if (strcmp(t->relay, relay) == 0 && strcmp(t->model, model) == 0)
+			return t;
+	}
+}
+
+static void
+slot_put(struct rl_target **slots, size_t n_slots, struct rl_target *t)
+{
+	size_t mask = n_slots - 1;
+	size_t i = (size_t)key_hash(t->relay, t->model) & mask;
+	while (slots[i] != NULL)
+		i = (i + 1) & mask;
+	slots[i] = t;
+}
 
 static void
 shown_release(struct shown_copy *s)
@@ -149,7 +194,14 @@ region_ledger_free(struct region_ledger *rl)
 {
 	if (rl == NULL)
 		return;
-	targets_free(&rl->targets, target_release);
+	for (size_t i = 0; i < rl->n; i++) {
+		target_release(rl->all[i]);
+		free(rl->all[i]->relay);
+		free(rl->all[i]->model);
+		free(rl->all[i]);
+	}
+	free(rl->all);
+	free(rl->slots);
 	free(rl);
 }
 
@@ -164,7 +216,27 @@ evidence_init(struct ledger_evidence *ev, enum finding_class c, int64_t at_ms)
 static struct rl_target *
 target_get(struct region_ledger *rl, const char *relay, const char *model, int64_t at_ms)
 {
-	struct rl_target *t = targets_get(&rl->targets, sizeof *t, relay, model);
+	struct rl_target *t = target_find(rl, relay, model);
+	if (t == NULL) {
+		if (2 * (rl->n + 1) > rl->n_slots) {
+			size_t n_slots = rl->n_slots ? 2 * rl->n_slots : 64;
+			struct rl_target **slots = xcalloc(n_slots, sizeof *slots);
+			for (size_t i = 0; i < rl->n; i++)
+				slot_put(slots, n_slots, rl->all[i]);
+			free(rl->slots);
+			rl->slots = slots;
+			rl->n_slots = n_slots;
+		}
+		if (rl->n == rl->cap) {
+			rl->cap = rl->cap ? 2 * rl->cap : 64;
+			rl->all = xrealloc(rl->all, rl->cap * sizeof *rl->all);
+		}
+		t = xcalloc(1, sizeof *t);
+		t->relay = xstrdup(relay);
+		t->model = xstrdup(model);
+		rl->all[rl->n++] = t;
+		slot_put(rl->slots, rl->n_slots, t);
+	}
 	if (!t->ev_ready) {
 		for (int c = 0; c < CLASS__COUNT; c++)
 			evidence_init(&t->ev[c], (enum finding_class)c, at_ms);
@@ -285,10 +357,13 @@ fold_epoch(struct region_ledger *rl, struct rl_target *t, int64_t bucket)
 		if (t->ev[c].since_ms != since || t->ev[c].conv.updates < updates) {
 			/* started afresh: so do the figures shown beside it */
 			t->seen_epochs[c] = 0;
+			t->had_e[c] = 0;
 			for (size_t r = 0; r < t->n_regions; r++)
 				t->regions[r].cls[c] = (struct region_class){0};
 		}
 		t->seen_epochs[c] += sighted;
+		if (counted > 0 && (conv > 0 || lim > 0))
+			t->had_e[c] = 1;
 		if (best != NULL)
 			shown_move(&t->shown[c], best);
 		for (size_t i = 0; i < t->n_wait; i++) {
@@ -299,6 +374,7 @@ fold_epoch(struct region_ledger *rl, struct rl_target *t, int64_t bucket)
 			if (w->counts) {
 				rc->runs++;
 				rc->log_wealth += log1p(0.5 * (w->conv[c] - 1));
+				rc->had_e |= w->conv[c] > 0;
 			}
 			if (((w->misbehaving | w->suspect) >> c) & 1) {
 				rc->seen++;
@@ -347,8 +423,8 @@ size_t
 region_ledger_close(struct region_ledger *rl, int64_t now_ms, region_ledger_cb cb, void *arg)
 {
 	size_t folded = 0;
-	for (struct target_key *k = rl->targets; k != NULL; k = k->next) {
-		struct rl_target *t = (struct rl_target *)k;
+	for (size_t j = 0; j < rl->n; j++) {
+		struct rl_target *t = rl->all[j];
 		int changed = 0;
 		while (t->n_wait > 0) {
 			int64_t b = oldest_open(t);
@@ -363,7 +439,7 @@ region_ledger_close(struct region_ledger *rl, int64_t now_ms, region_ledger_cb c
 			changed = 1;
 		}
 		if (changed && cb != NULL)
-			cb(k->relay, k->model, arg);
+			cb(t->relay, t->model, arg);
 	}
 	return folded;
 }
@@ -372,8 +448,8 @@ int64_t
 region_ledger_safe_id(const struct region_ledger *rl, int64_t read_upto)
 {
 	int64_t safe = read_upto;
-	for (const struct target_key *k = rl->targets; k != NULL; k = k->next) {
-		const struct rl_target *t = (const struct rl_target *)k;
+	for (size_t j = 0; j < rl->n; j++) {
+		const struct rl_target *t = rl->all[j];
 		for (size_t i = 0; i < t->n_wait; i++)
 			if (t->wait[i].id - 1 < safe)
 				safe = t->wait[i].id - 1;
@@ -405,7 +481,7 @@ target_level(const struct rl_target *t)
 int
 region_ledger_level(const struct region_ledger *rl, const char *relay, const char *model)
 {
-	const struct rl_target *t = targets_find(rl->targets, relay, model);
+	const struct rl_target *t = target_find(rl, relay, model);
 	return t != NULL ? target_level(t) : VERDICT_GENUINE;
 }
 
@@ -441,7 +517,7 @@ json_t *
 region_ledger_view(const struct region_ledger *rl, const char *relay, const char *model,
                    int64_t now_ms)
 {
-	const struct rl_target *t = targets_find(rl->targets, relay, model);
+	const struct rl_target *t = target_find(rl, relay, model);
 	if (t == NULL)
 		return NULL;
 	json_t *names = json_array(), *classes = json_array();
@@ -503,7 +579,7 @@ json_t *
 region_ledger_findings(const struct region_ledger *rl, const char *relay, const char *model)
 {
 	json_t *out = json_array();
-	const struct rl_target *t = targets_find(rl->targets, relay, model);
+	const struct rl_target *t = target_find(rl, relay, model);
 	if (t == NULL)
 		return out;
 	const double m = class_cheat_count();
@@ -556,9 +632,11 @@ region_ledger_findings(const struct region_ledger *rl, const char *relay, const 
 }
 
 /* State: {"closed": B | null, "classes": [{"class", "level", "since_ms",
- * "decided_ms", "updates", "conv": [...], "lim": [...], "lim_updates",
+ * "decided_ms", "updates", "conv": [...], "lim": [...] (both absent: every
+ * e-value since since_ms was 0, eprocess_clean), "lim_updates",
  * "last_seen_ms", "seen", "shown": {...} | null}], "regions": [{"name",
- * "classes": {"CLASS": [log_wealth, runs, seen, last_seen_ms]}}]}. */
+ * "classes": {"CLASS": [log_wealth, runs, seen, last_seen_ms]}}]}, without
+ * log_wealth when every run bet 0 (then runs log 1/2). */
 
 static json_t *
 state_array(const struct eprocess *e)
@@ -593,7 +671,7 @@ state_read(struct eprocess *e, const json_t *a, json_int_t updates)
 char *
 region_ledger_state(const struct region_ledger *rl, const char *relay, const char *model)
 {
-	const struct rl_target *t = targets_find(rl->targets, relay, model);
+	const struct rl_target *t = target_find(rl, relay, model);
 	if (t == NULL)
 		return NULL;
 	json_t *classes = json_array();
@@ -610,16 +688,20 @@ region_ledger_state(const struct region_ledger *rl, const char *relay, const cha
 			                  "at_ms", (json_int_t)s->at_ms, "expected", s->expected,
 			                  "observed", s->observed, "summary", s->summary, "probe",
 			                  s->probe, "served", s->served);
-		json_array_append_new(
-		    classes,
-		    json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:I, s:o, s:I, s:I, s:o}", "class",
-		              class_name((enum finding_class)c), "level", level_name(ev->level),
-		              "since_ms", (json_int_t)ev->since_ms, "decided_ms",
-		              (json_int_t)ev->decided_ms, "updates", (json_int_t)ev->conv.updates,
-		              "conv", state_array(&ev->conv), "lim_updates",
-		              (json_int_t)ev->lim.updates, "lim", state_array(&ev->lim),
-		              "last_seen_ms", (json_int_t)t->last_seen_ms[c], "seen",
-		              (json_int_t)t->seen_epochs[c], "shown", shown));
+		json_t *o = json_pack(
+		    "{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "class",
+		    class_name((enum finding_class)c), "level", level_name(ev->level), "since_ms",
+		    (json_int_t)ev->since_ms, "decided_ms", (json_int_t)ev->decided_ms, "updates",
+		    (json_int_t)ev->conv.updates, "lim_updates", (json_int_t)ev->lim.updates,
+		    "last_seen_ms", (json_int_t)t->last_seen_ms[c], "seen",
+		    (json_int_t)t->seen_epochs[c], "shown", shown);
+		/* a history of nothing but 0s is its length (most classes of most
+		 * relays: the state stays small) */
+		if (t->had_e[c]) {
+			json_object_set_new(o, "conv", state_array(&ev->conv));
+			json_object_set_new(o, "lim", state_array(&ev->lim));
+		}
+		json_array_append_new(classes, o);
 	}
 	json_t *regions = json_array();
 	for (size_t r = 0; r < t->n_regions; r++) {
@@ -628,10 +710,13 @@ region_ledger_state(const struct region_ledger *rl, const char *relay, const cha
 			const struct region_class *rc = &t->regions[r].cls[c];
 			if (rc->runs == 0 && rc->seen == 0)
 				continue;
-			json_object_set_new(cls, class_name((enum finding_class)c),
-			                    json_pack("[f, I, I, I]", rc->log_wealth,
-			                              (json_int_t)rc->runs, (json_int_t)rc->seen,
-			                              (json_int_t)rc->last_seen_ms));
+			json_object_set_new(
+			    cls, class_name((enum finding_class)c),
+			    rc->had_e
+			        ? json_pack("[f, I, I, I]", rc->log_wealth, (json_int_t)rc->runs,
+			                    (json_int_t)rc->seen, (json_int_t)rc->last_seen_ms)
+			        : json_pack("[I, I, I]", (json_int_t)rc->runs, (json_int_t)rc->seen,
+			                    (json_int_t)rc->last_seen_ms));
 		}
 		json_array_append_new(
 		    regions, json_pack("{s:s, s:o}", "name", t->regions[r].name, "classes", cls));
@@ -695,13 +780,17 @@ region_ledger_restore(struct region_ledger *rl, const char *relay, const char *m
 		json_object_foreach((json_t *)json_object_get(r, "classes"), name, v)
 		{
 			int c = class_from_name(name);
-			if (c < 0 || !json_is_array(v) || json_array_size(v) != 4)
+			size_t nv = json_array_size(v), at = nv == 4;
+			if (c < 0 || (nv != 3 && nv != 4))
 				continue;
-			t->regions[k].cls[c] = (struct region_class){
-			    .log_wealth = json_number_value(json_array_get(v, 0)),
-			    .runs = (long)json_integer_value(json_array_get(v, 1)),
-			    .seen = (long)json_integer_value(json_array_get(v, 2)),
-			    .last_seen_ms = json_integer_value(json_array_get(v, 3))};
+			struct region_class *rc = &t->regions[k].cls[c];
+			*rc = (struct region_class){
+			    .had_e = nv == 4,
+			    .runs = (long)json_integer_value(json_array_get(v, at)),
+			    .seen = (long)json_integer_value(json_array_get(v, at + 1)),
+			    .last_seen_ms = json_integer_value(json_array_get(v, at + 2))};
+			rc->log_wealth = rc->had_e ? json_number_value(json_array_get(v, 0))
+			                           : (double)rc->runs * log1p(-0.5);
 		}
 	}
 	const json_t *classes = json_object_get(root, "classes"), *o;
@@ -714,11 +803,17 @@ region_ledger_restore(struct region_ledger *rl, const char *relay, const char *m
 		ev->level = level_of_name(str_or_empty(o, "level"));
 		ev->since_ms = json_integer_value(json_object_get(o, "since_ms"));
 		ev->decided_ms = json_integer_value(json_object_get(o, "decided_ms"));
-		if (state_read(&ev->conv, json_object_get(o, "conv"),
-		               json_integer_value(json_object_get(o, "updates"))) != 0 ||
-		    state_read(&ev->lim, json_object_get(o, "lim"),
-		               json_integer_value(json_object_get(o, "lim_updates"))) != 0)
+		json_int_t updates = json_integer_value(json_object_get(o, "updates")),
+		           lim_updates = json_integer_value(json_object_get(o, "lim_updates"));
+		if (json_object_get(o, "conv") == NULL && json_object_get(o, "lim") == NULL) {
+			eprocess_clean(&ev->conv, (long)updates);
+			eprocess_clean(&ev->lim, (long)lim_updates);
+		} else if (state_read(&ev->conv, json_object_get(o, "conv"), updates) != 0 ||
+		           state_read(&ev->lim, json_object_get(o, "lim"), lim_updates) != 0) {
 			goto done;
+		} else {
+			t->had_e[c] = 1;
+		}
 		t->last_seen_ms[c] = json_integer_value(json_object_get(o, "last_seen_ms"));
 		t->seen_epochs[c] = (long)json_integer_value(json_object_get(o, "seen"));
 		const json_t *s = json_object_get(o, "shown");
@@ -749,10 +844,11 @@ done:
 		return -1;
 	}
 	struct rl_target *into = target_get(rl, relay, model, 0);
-	struct target_key key = into->key;
+	char *own_relay = into->relay, *own_model = into->model;
 	target_release(into);
 	*into = *t;
-	into->key = key;
+	into->relay = own_relay;
+	into->model = own_model;
 	free(t);
 	return 0;
 }
