@@ -87,7 +87,8 @@ writer_main(void *arg)
 			break;
 		w->cur = ring_pop(w);
 		pthread_mutex_unlock(&w->mu);
-		int64_t id = store_agent_save_run(w->store, w->region, w->cur->run, &w->cur->a);
+		int64_t id = store_agent_save_run_with(w->store, w->region, w->cur->run, &w->cur->a,
+		                                       &w->cur->entry);
 		pthread_mutex_lock(&w->mu);
 		if (id >= 0) {
 			monitor_result_free(w->cur);

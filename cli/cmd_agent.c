@@ -2,8 +2,10 @@
  * cmd_agent: `assay agent --region REGION -c FILE`, a probe agent.
  *
  * It audits the relays of FILE on their intervals, as serve does, scores
- * each run (its own window, in memory) and writes the run and its
- * observations to the shared store under REGION (storage/agents.c). It
+ * each run (its own window, in memory) and writes the run, its
+ * observations and what the hub's ledger needs of its findings (the run's
+ * own e-values per class, before the agent's window: the monitor's
+ * ledger_entry) to the shared store under REGION (storage/agents.c). It
  * serves no pages, keeps no ledger or history of its own and reads nothing
  * back: the hub (`assay serve` on the same database) does that for every
  * region. Its database role may only insert rows of its own region.

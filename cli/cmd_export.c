@@ -26,6 +26,8 @@
 #include "storage/store.h"
 #include "web/board.h"
 #include "web/regions.h"
+#include "cli/hub.h"
+#include "scoring/region_ledger.h"
 #include "web/site.h"
 
 static void
@@ -83,6 +85,43 @@ load_regions(struct board *board, struct store *store, char *err, size_t n)
 		}
 	} while (c.read == 5000);
 	return 0;
+}
+
+/* The hub's ledger over its agents' evidence, as it kept it (hub_ledger),
+ * onto the board as the hub shows it (scoring/region_ledger.h; nothing on
+ * a store without agents). */
+struct ledger_ctx {
+	struct board *board;
+	struct region_ledger *ledger;
+};
+
+static void
+hub_ledger_cb(const struct store_hub_ledger_row *row, void *arg)
+{
+	struct ledger_ctx *c = arg;
+	if (region_ledger_restore(c->ledger, row->relay, row->model, row->state) != 0)
+		return; /* said by the hub; a copy shows none */
+	json_t *view = region_ledger_view(c->ledger, row->relay, row->model, wall_ms());
+	json_t *findings = region_ledger_findings(c->ledger, row->relay, row->model);
+	board_agents_ledger(
+	    c->board, row->relay, row->model,
+	    verdict_name((enum verdict)region_ledger_level(c->ledger, row->relay, row->model)),
+	    view, findings);
+	json_decref(view);
+	json_decref(findings);
+}
+
+static int
+load_ledgers(struct board *board, struct store *store, int64_t epoch_ms, char *err, size_t n)
+{
+	struct ledger_ctx c = {
+	    board, region_ledger_new(epoch_ms > 0 ? epoch_ms : 300000, 0, HUB_BUDGET_SHARE)};
+	int64_t cursor;
+	int rc = store_each_hub_ledger(store, &cursor, hub_ledger_cb, &c);
+	if (rc != 0)
+		snprintf(err, n, "cannot read the hub's ledger: %s", store_last_error(store));
+	region_ledger_free(c.ledger);
+	return rc;
 }
 
 /* mkdir -p of the directories in path (not its last component). */
@@ -219,7 +258,9 @@ cmd_export(int argc, char **argv)
 			              r->interval_us / 1000);
 	}
 	if (board_load(board, store, err, sizeof err) != 0 ||
-	    load_regions(board, store, err, sizeof err) != 0)
+	    load_regions(board, store, err, sizeof err) != 0 ||
+	    load_ledgers(board, store, config ? config->interval_us / 1000 : 0, err, sizeof err) !=
+	        0)
 		goto fail;
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
 		snprintf(err, sizeof err, "cannot create '%s': %s", dir, strerror(errno));

@@ -1091,7 +1091,12 @@ cmd_serve(int argc, char **argv)
 	base = event_base_new();
 	if (base == NULL)
 		fatal(70, "cannot set up the event loop");
-	struct monitor_config mc = {.pack = s.pack, .time_scale = s.config->time_scale};
+	/* a hub judges each relay with two ledgers, its own runs' and its
+	 * agents' (cli/hub.c): each spends half of the budgets */
+	struct monitor_config mc = {.pack = s.pack,
+	                            .time_scale = s.config->time_scale,
+	                            .budget_share =
+	                                s.config->quorum_need > 0 ? HUB_BUDGET_SHARE : 1};
 	s.monitor = monitor_new(base, &mc, scored_cb, &s);
 	if (s.monitor == NULL)
 		fatal(70, "cannot start the scoring thread");

@@ -11,6 +11,17 @@
  * raw rows. The pages' per-region columns want the day before it: read
  * back, newest first, a batch a poll after the quorum's own read, for the
  * board only.
+ *
+ * The agents' evidence (schema 12's agent_findings) goes into the hub's
+ * pooled ledger (scoring/region_ledger.h: one per relay-model, every
+ * region's runs of an epoch averaged, epochs multiplied, serve's decision
+ * rule) on a cursor of its own: after the last run read, HUB_BATCH a poll.
+ * A gap in the ids holds the cursor for HUB_GAP_US (a run that took its id
+ * before a later one committed is not skipped). Each epoch closed is
+ * written with the cursor below the first run still waiting (store_hub_ledger_write, one
+ * transaction), so a restart reads those again and skips the runs of epochs already closed: nothing
+ * folded twice, nothing skipped. A write that fails is tried again each poll (the relay-models
+ * changed are kept until it works); the board shows the ledger at once.
  */
 #include "cli/hub.h"
 
@@ -21,6 +32,7 @@
 
 #include "base/util.h"
 #include "scoring/quorum.h"
+#include "scoring/region_ledger.h"
 #include "scoring/timeline.h"
 #include "storage/store.h"
 #include "web/alerts.h"
@@ -28,6 +40,11 @@
 #include "web/regions.h"
 
 #define HUB_BATCH 5000
+/* A gap in the agents' run ids (an id taken by a transaction that has not
+ * committed yet: PostgreSQL hands ids out at insert, commits come in any
+ * order) holds the ledger's cursor this long before it moves past (a
+ * rolled-back insert leaves a gap for good). */
+#define HUB_GAP_US 2000000
 
 /* An outage declared and not over: what the board shows of it. */
 struct open_outage {
@@ -54,6 +71,19 @@ struct hub {
 	int64_t back_upto, back_since;
 	long back_read;
 	int back_failing;
+	/* the agents' evidence: the pooled ledger, its cursor, the relay-models
+	 * whose state is not written yet */
+	struct region_ledger *ledger;
+	int64_t ledger_read;
+	int ledger_hold;              /* stopped at a gap this look */
+	int64_t gap_id, gap_since_us; /* the gap waited for, since when */
+	int ledger_failing, ledger_write_failing;
+	long late_said;
+	int64_t late_said_ms;
+	struct dirty {
+		char *relay, *model;
+	} * dirty;
+	size_t n_dirty;
 };
 
 /* The run on the board's per-region columns (web/regions.h). */
@@ -255,6 +285,165 @@ change_cb(const struct quorum_view *v, void *arg)
 	return 0;
 }
 
+/* One agent run's evidence into the ledger. */
+static void
+evidence_cb(const struct store_agent_evidence *e, void *arg)
+{
+	struct hub *h = arg;
+	if (h->ledger_hold)
+		return; /* read again at the next look */
+	if (h->ledger_read > 0 && e->id != h->ledger_read + 1) {
+		/* a run below it may still commit: wait for it a while */
+		int64_t now = now_us();
+		if (h->gap_id != h->ledger_read + 1) {
+			h->gap_id = h->ledger_read + 1;
+			h->gap_since_us = now;
+		}
+		if (now - h->gap_since_us < HUB_GAP_US) {
+			h->ledger_hold = 1;
+			return;
+		}
+	}
+	struct region_ledger_run run = {.id = e->id,
+	                                .region = e->region ? e->region : "",
+	                                .relay = e->relay ? e->relay : "",
+	                                .model = e->model ? e->model : "",
+	                                .started_ms = e->started_ms,
+	                                .counts = e->ok_requests > 0};
+	for (size_t i = 0; i < e->n_findings; i++) {
+		const struct store_agent_finding *f = &e->findings[i];
+		int c = f->cls ? class_from_name(f->cls) : -1;
+		if (c < 0 || !class_info((enum finding_class)c)->cheat)
+			continue; /* a class this build does not know bets nothing */
+		run.conv[c] = f->conv;
+		run.lim[c] = f->lim;
+		if (f->sighting >= 2)
+			run.misbehaving |= 1u << c;
+		else if (f->sighting == 1)
+			run.suspect |= 1u << c;
+		if (f->has_shown && f->sighting > 0 && run.n_shown < CLASS__COUNT)
+			run.shown[run.n_shown++] = (struct ledger_shown){
+			    .cls = (enum finding_class)c,
+			    .convicts = f->sighting >= 2,
+			    .confidence = f->confidence,
+			    .p_adjusted = f->p_adjusted,
+			    .at_ms = e->started_ms,
+			    .expected = f->expected,
+			    .observed = f->observed,
+			    .summary = f->summary,
+			    .probe = f->probe,
+			    .served = f->served,
+			};
+	}
+	if (e->relay != NULL && e->model != NULL)
+		region_ledger_add(h->ledger, &run);
+	h->ledger_read = e->id;
+}
+
+/* relay/model's ledger on the board. */
+static void
+ledger_show(struct hub *h, const char *relay, const char *model)
+{
+	if (h->board == NULL)
+		return;
+	json_t *view = region_ledger_view(h->ledger, relay, model, wall_ms());
+	json_t *findings = region_ledger_findings(h->ledger, relay, model);
+	board_agents_ledger(
+	    h->board, relay, model,
+	    verdict_name((enum verdict)region_ledger_level(h->ledger, relay, model)), view,
+	    findings);
+	json_decref(view);
+	json_decref(findings);
+}
+
+/* An epoch of relay/model was folded: shown, and kept to be written. */
+static void
+changed_cb(const char *relay, const char *model, void *arg)
+{
+	struct hub *h = arg;
+	ledger_show(h, relay, model);
+	for (size_t i = 0; i < h->n_dirty; i++)
+		if (strcmp(h->dirty[i].relay, relay) == 0 && strcmp(h->dirty[i].model, model) == 0)
+			return;
+	h->dirty = xrealloc(h->dirty, (h->n_dirty + 1) * sizeof *h->dirty);
+	h->dirty[h->n_dirty++] = (struct dirty){xstrdup(relay), xstrdup(model)};
+}
+
+/* The changed relay-models' state and the cursor, in one transaction. */
+static void
+ledger_write(struct hub *h)
+{
+	if (h->n_dirty == 0)
+		return;
+	size_t n_states = h->n_dirty;
+	struct store_hub_ledger_row *rows = xcalloc(n_states, sizeof *rows);
+	char **states = xcalloc(n_states, sizeof *states);
+	size_t n = 0;
+	int64_t now = wall_ms();
+	for (size_t i = 0; i < h->n_dirty; i++) {
+		states[i] = region_ledger_state(h->ledger, h->dirty[i].relay, h->dirty[i].model);
+		if (states[i] == NULL)
+			continue;
+		int level = region_ledger_level(h->ledger, h->dirty[i].relay, h->dirty[i].model);
+		rows[n++] = (struct store_hub_ledger_row){h->dirty[i].relay, h->dirty[i].model,
+		                                          verdict_name((enum verdict)level),
+		                                          states[i], now};
+	}
+	int64_t cursor = region_ledger_safe_id(h->ledger, h->ledger_read);
+	if (store_hub_ledger_write(h->store, rows, n, cursor) != 0) {
+		if (!h->ledger_write_failing)
+			fprintf(
+			    stderr,
+			    "assay hub: cannot write the agents' ledger (%s): %zu relay-model%s "
+			    "waiting, tried again at the next look\n",
+			    store_last_error(h->store), h->n_dirty, h->n_dirty == 1 ? "" : "s");
+		h->ledger_write_failing = 1;
+	} else {
+		if (h->ledger_write_failing)
+			fprintf(stderr, "assay hub: the agents' ledger is written again\n");
+		h->ledger_write_failing = 0;
+		for (size_t i = 0; i < h->n_dirty; i++) {
+			free(h->dirty[i].relay);
+			free(h->dirty[i].model);
+		}
+		h->n_dirty = 0;
+	}
+	for (size_t i = 0; i < n_states; i++)
+		free(states[i]);
+	free(states);
+	free(rows);
+}
+
+/* A look at the agents' evidence: read a batch, close what is due, write. */
+static void
+ledger_poll(struct hub *h)
+{
+	h->ledger_hold = 0;
+	if (store_each_agent_evidence(h->store, h->ledger_read, HUB_BATCH, evidence_cb, h) != 0) {
+		if (!h->ledger_failing)
+			fprintf(stderr,
+			        "assay hub: cannot read the agents' findings (%s): trying again\n",
+			        store_last_error(h->store));
+		h->ledger_failing = 1;
+	} else {
+		h->ledger_failing = 0;
+	}
+	region_ledger_close(h->ledger, wall_ms(), changed_cb, h);
+	ledger_write(h);
+	/* late runs are said at most once a minute, with how many came */
+	long late = region_ledger_late(h->ledger);
+	int64_t now = wall_ms();
+	if (late > h->late_said && now - h->late_said_ms >= 60000) {
+		h->late_said_ms = now;
+		fprintf(stderr,
+		        "assay hub: %ld agent run%s came after %s epoch closed: not in the ledger "
+		        "(%ld so far)\n",
+		        late - h->late_said, late - h->late_said == 1 ? "" : "s",
+		        late - h->late_said == 1 ? "its" : "their", late);
+		h->late_said = late;
+	}
+}
+
 static void
 poll_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -273,9 +462,24 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
 		h->failing = 0;
 	}
 	quorum_evaluate(h->quorum, wall_ms(), change_cb, h);
+	ledger_poll(h);
 	read_back(h);
 	struct timeval tv = {(time_t)(h->poll_ms / 1000), (suseconds_t)(h->poll_ms % 1000) * 1000};
 	evtimer_add(h->poll_ev, &tv);
+}
+
+/* A relay-model's ledger as the store keeps it. */
+static void
+restore_ledger_cb(const struct store_hub_ledger_row *row, void *arg)
+{
+	struct hub *h = arg;
+	if (region_ledger_restore(h->ledger, row->relay, row->model, row->state) != 0)
+		fprintf(stderr,
+		        "assay hub: %s %s: the agents' ledger kept does not read: it starts "
+		        "afresh\n",
+		        row->relay, row->model);
+	else
+		ledger_show(h, row->relay, row->model);
 }
 
 static void
@@ -311,6 +515,18 @@ hub_new(struct event_base *base, struct store *store, struct board *board, int n
 		return NULL;
 	}
 	h->cursor = store_agent_cursor_new(h->after_id);
+	/* the agents' ledger: what was kept, from its cursor; the first time,
+	 * the window's runs */
+	h->ledger = region_ledger_new(interval_ms, 0, HUB_BUDGET_SHARE);
+	if (h->ledger == NULL ||
+	    store_each_hub_ledger(store, &h->ledger_read, restore_ledger_cb, h) != 0 ||
+	    (h->ledger_read == 0 &&
+	     store_agent_runs_since(store, wall_ms() - 24 * 3600000LL, &h->ledger_read) != 0)) {
+		fprintf(stderr, "assay hub: cannot read the agents' ledger back (%s)\n",
+		        store_last_error(store));
+		hub_free(h);
+		return NULL;
+	}
 	h->back_upto = h->after_id;
 	h->back_since = wall_ms() - REGION_HOURS * 3600000LL;
 	/* the outages still open are the board's too, until they end */
@@ -348,6 +564,14 @@ hub_free(struct hub *h)
 		event_free(h->poll_ev);
 	quorum_free(h->quorum);
 	store_agent_cursor_free(h->cursor);
+	if (h->ledger != NULL && h->n_dirty > 0)
+		ledger_write(h); /* a last try: what is not written is read again */
+	region_ledger_free(h->ledger);
+	for (size_t i = 0; i < h->n_dirty; i++) {
+		free(h->dirty[i].relay);
+		free(h->dirty[i].model);
+	}
+	free(h->dirty);
 	for (size_t i = 0; i < h->n_open; i++) {
 		free(h->open[i].relay);
 		free(h->open[i].model);

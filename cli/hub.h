@@ -8,6 +8,11 @@
 
 #include <stdint.h>
 
+/* What each of a hub's two ledgers spends of the false-positive budgets:
+ * its own runs' (serve's) and its agents' pooled one
+ * (scoring/region_ledger.h), half each, so the two together keep them. */
+#define HUB_BUDGET_SHARE 0.5
+
 struct alerts;
 struct board;
 struct event_base;

@@ -94,6 +94,18 @@ eprocess_init(struct eprocess *e)
 	e->updates = 0;
 }
 
+void
+eprocess_clean(struct eprocess *e, long n)
+{
+	eprocess_init(e);
+	if (n <= 0)
+		return;
+	for (int i = 0; i < EVALUE_BETS; i++)
+		e->log_wealth[i] = (double)n * clean_log[i];
+	/* the record stays all zeros (seen[0] = 1): the plug-in bets 0 */
+	e->updates = n;
+}
+
 /*
  * The Kelly bet against the record: lambda in [0, 1/2] maximising
  * sum_k seen_k log(1 + lambda (v_k - 1)), concave in lambda; 0 when the

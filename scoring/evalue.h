@@ -90,6 +90,10 @@ struct eprocess {
 
 /* Start at wealth 1 (log 0). */
 void eprocess_init(struct eprocess *e);
+/* The e-process after n e-values of 0 from its start (a clean history:
+ * each fixed bet's wealth times (1 - bet)^n, the plug-in never bets), for
+ * storage that keeps such a history as its length alone. */
+void eprocess_clean(struct eprocess *e, long n);
 /* Multiply in one e-value (>= 0; E[e | past] <= 1 under the null). */
 void eprocess_update(struct eprocess *e, double evalue);
 /* The e-process now: the mean of the fixed bets' mixture and the plug-in

@@ -67,6 +67,7 @@ struct ledger_target {
 
 struct ledger {
 	int64_t window_ms;
+	double share; /* of the budgets this ledger may spend (ledger_set_budget_share) */
 	struct target_key *targets; /* of struct ledger_target */
 };
 
@@ -75,6 +76,7 @@ ledger_new(int64_t window_ms)
 {
 	struct ledger *l = xcalloc(1, sizeof *l);
 	l->window_ms = window_ms > 0 ? window_ms : 24LL * 3600 * 1000;
+	l->share = 1;
 	return l;
 }
 
@@ -208,6 +210,12 @@ ledger_window_ms(const struct ledger *l)
 }
 
 void
+ledger_set_budget_share(struct ledger *l, double share)
+{
+	l->share = share > 0 && share <= 1 ? share : 1;
+}
+
+void
 ledger_restore_run(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
                    unsigned misbehaving, unsigned suspect)
 {
@@ -325,6 +333,43 @@ over_runs_sighting(const struct finding *f)
 }
 
 void
+ledger_evidence_step(struct ledger_evidence *ev, int seen, int counts, double conv, double lim,
+                     int64_t at_ms, double share)
+{
+	const double m = class_cheat_count();
+	if (!(share > 0 && share <= 1))
+		share = 1;
+	if (ev->level != VERDICT_GENUINE && seen == 0) {
+		/* decided, and no run of the window saw it since: start afresh */
+		enum finding_class c = ev->cls;
+		*ev =
+		    (struct ledger_evidence){.cls = c, .level = VERDICT_GENUINE, .since_ms = at_ms};
+		eprocess_init(&ev->conv);
+		eprocess_init(&ev->lim);
+	}
+	if (counts) {
+		eprocess_update(&ev->conv, conv);
+		eprocess_update(&ev->lim, lim);
+	}
+	double e_mis = eprocess_value(&ev->conv), e_sus = evidence_suspect_e(ev);
+	if (ev->level != VERDICT_MISBEHAVING &&
+	    e_mis >= evalue_threshold(share * FP_BUDGET_MISBEHAVING, (int)m)) {
+		ev->level = VERDICT_MISBEHAVING;
+		ev->decided_ms = at_ms;
+	} else if (ev->level == VERDICT_GENUINE &&
+	           e_sus >= evalue_threshold(share * FP_BUDGET_SUSPECT, (int)m)) {
+		ev->level = VERDICT_SUSPECT;
+		ev->decided_ms = at_ms;
+	}
+}
+
+double
+ledger_evidence_suspect_e(const struct ledger_evidence *ev)
+{
+	return evidence_suspect_e(ev);
+}
+
+void
 ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_ms,
             struct assessment *a, struct ledger_entry *entry)
 {
@@ -380,41 +425,29 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 
 	/* the run's evidence into each class's e-process, then the decisions */
 	const double m = class_cheat_count();
-	const double need_mis = evalue_threshold(FP_BUDGET_MISBEHAVING, (int)m),
-	             need_sus = evalue_threshold(FP_BUDGET_SUSPECT, (int)m);
+	const double need_mis = evalue_threshold(l->share * FP_BUDGET_MISBEHAVING, (int)m),
+	             need_sus = evalue_threshold(l->share * FP_BUDGET_SUSPECT, (int)m);
 	int counts = a->ok_requests > 0; /* a run nothing answered bets nothing */
+	if (entry != NULL)
+		entry->run_counts = counts;
 	for (int c = 0; c < CLASS__COUNT; c++) {
 		if (!class_info((enum finding_class)c)->cheat)
 			continue;
 		struct ledger_evidence *ev = &t->ev[c];
-		int mis = 0, sus = 0;
+		int sus = 0;
 		for (size_t i = 0; i < t->n; i++) {
 			const struct run_rec *r = &t->runs[(t->head + i) % MAX_RUNS];
-			mis += (r->misbehaving >> c) & 1;
 			sus += ((r->suspect | r->misbehaving) >> c) & 1;
 		}
-		if (ev->level != VERDICT_GENUINE && sus == 0) {
-			/* decided, and no run of the window saw it since: start afresh */
-			*ev = (struct ledger_evidence){.cls = (enum finding_class)c,
-			                               .level = VERDICT_GENUINE,
-			                               .since_ms = at_ms};
-			eprocess_init(&ev->conv);
-			eprocess_init(&ev->lim);
-		}
-		if (counts) {
-			double ce, le;
+		double ce = 0, le = 0;
+		if (counts)
 			run_evalues(a, (enum finding_class)c, &ce, &le);
-			eprocess_update(&ev->conv, ce);
-			eprocess_update(&ev->lim, le);
+		if (entry != NULL) {
+			entry->run_conv[c] = ce;
+			entry->run_lim[c] = le;
 		}
+		ledger_evidence_step(ev, sus, counts, ce, le, at_ms, l->share);
 		double e_mis = eprocess_value(&ev->conv), e_sus = evidence_suspect_e(ev);
-		if (ev->level != VERDICT_MISBEHAVING && e_mis >= need_mis) {
-			ev->level = VERDICT_MISBEHAVING;
-			ev->decided_ms = at_ms;
-		} else if (ev->level == VERDICT_GENUINE && e_sus >= need_sus) {
-			ev->level = VERDICT_SUSPECT;
-			ev->decided_ms = at_ms;
-		}
 		const struct shown *s = &t->last[c];
 		if (ev->level == VERDICT_GENUINE || !s->present) {
 			/* undecided: the run's own findings of c are hints */
@@ -431,7 +464,7 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 		       budget = convicts ? FP_BUDGET_MISBEHAVING : FP_BUDGET_SUSPECT;
 		/* p = m / E (Markov and Bonferroni), no larger than the level's budget
 		 * once decided: a decision holds while the window still sees c */
-		double p_adj = e > 0 ? m / e : 1;
+		double p_adj = e > 0 ? m / (l->share * e) : 1;
 		if (p_adj > budget)
 			p_adj = budget;
 		char when[64], since[64], summary[1024];
@@ -442,7 +475,6 @@ ledger_fold(struct ledger *l, const char *relay, const char *model, int64_t at_m
 		         "the last %d runs (latest %s): %s",
 		         ev->conv.updates, since, e, convicts ? "misbehaving" : "suspect",
 		         convicts ? need_mis : need_sus, sus, n_window(t), when, s->summary);
-		(void)mis;
 		/* the ledger's finding replaces the run's own of this class */
 		assessment_remove_class(a, (enum finding_class)c);
 		assessment_add(a, (enum finding_class)c, 1 - p_adj, s->expected, s->observed,

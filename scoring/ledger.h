@@ -60,6 +60,13 @@ struct ledger_entry {
 	size_t n_shown;
 	struct ledger_evidence evidence[CLASS__COUNT]; /* every cheating class's */
 	size_t n_evidence;
+	/* the run's own evidence, before the window: each cheating class's
+	 * e-values as the run bet them (conv: what may convict, lim: what can
+	 * make suspect at most; 0 for a class the run saw nothing of), and
+	 * whether the run bet at all (a run nothing answered does not). A hub
+	 * folds agents' runs from these (scoring/region_ledger.h). */
+	double run_conv[CLASS__COUNT], run_lim[CLASS__COUNT];
+	int run_counts;
 };
 
 /*
@@ -89,6 +96,27 @@ double ledger_evalue(const struct ledger *l, const char *relay, const char *mode
                      enum finding_class cls, int *level);
 /* The window's length. */
 int64_t ledger_window_ms(const struct ledger *l);
+/* Let l spend only share (0 < share <= 1; else 1) of the false-positive
+ * budgets: it decides at m / (share * FP_BUDGET_*). For a caller that
+ * judges the same relay with two ledgers (a hub: its own runs', and its
+ * agents' pooled, scoring/region_ledger.h, each at 1/2), so that the two
+ * together keep the budget (Bonferroni). */
+void ledger_set_budget_share(struct ledger *l, double share);
+
+/*
+ * The ledger's rule for one step of a class's evidence, for a caller that
+ * keeps evidence of its own (a hub pooling regions: scoring/region_ledger.h):
+ * a decided class that no run of the window saw (seen 0) starts afresh at
+ * at_ms; the step's e-values (conv, lim) are multiplied in when counts;
+ * then misbehaving at the conv e-process >= m / (share FP_BUDGET_MISBEHAVING),
+ * suspect at the mixed one >= m / (share FP_BUDGET_SUSPECT) (m: the cheating
+ * classes; share as ledger_set_budget_share's). The step's e-values must be
+ * e-values given every step before.
+ */
+void ledger_evidence_step(struct ledger_evidence *ev, int seen, int counts, double conv, double lim,
+                          int64_t at_ms, double share);
+/* What decides suspect for ev: (2 conv + lim) / 3. */
+double ledger_evidence_suspect_e(const struct ledger_evidence *ev);
 
 /*
  * Pool the style probe's answers of a run (at_ms) for the window: the

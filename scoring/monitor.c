@@ -202,6 +202,8 @@ monitor_new(struct event_base *base, const struct monitor_config *c, monitor_don
 	m->scorer = scorer_new(c->pack);
 	scorer_set_time_scale(m->scorer, c->time_scale);
 	m->ledger = ledger_new(c->window_ms);
+	if (c->budget_share > 0)
+		ledger_set_budget_share(m->ledger, c->budget_share);
 	m->deliver_ev = event_new(base, -1, 0, deliver_cb, m);
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->wake, NULL);

@@ -33,6 +33,8 @@ struct monitor_config {
 	const struct baseline_pack *pack; /* borrowed: outlives the monitor */
 	double time_scale;                /* the relays' delays (1: real) */
 	int64_t window_ms;                /* the evidence window (0: 24 h) */
+	double budget_share;              /* of the false-positive budgets its ledger
+	                                   * spends (ledger_set_budget_share; 0: all) */
 };
 
 /* What a run became. Owned by the monitor's caller from the done callback

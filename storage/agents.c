@@ -77,7 +77,7 @@ store_add_agent(struct store *s, const char *role, const char *region, char *err
 		         " WHERE rolname = '%s') THEN CREATE ROLE %s LOGIN; END IF; END $$;"
 		         " GRANT USAGE ON SCHEMA public TO %s;"
 		         " GRANT SELECT ON assay_schema, agent_regions TO %s;"
-		         " GRANT INSERT ON agent_runs, agent_observations TO %s;"
+		         " GRANT INSERT ON agent_runs, agent_observations, agent_findings TO %s;"
 		         " GRANT SELECT (id, region) ON agent_runs TO %s",
 		         role, role, role, role, role, role);
 		if (store_exec(s, sql, err, n) != 0)
@@ -121,9 +121,59 @@ main_failure(const struct audit_run *run)
 	return error_class_name((enum error_class)best);
 }
 
+/* The rows of agent_findings for the run's entry (schema 12): each
+ * cheating class it bet on or saw. 0, or -1. */
+static int
+save_findings(struct db_stmt *st, int64_t id, const char *region, const struct ledger_entry *e)
+{
+	for (int c = 0; c < CLASS__COUNT; c++) {
+		if (!class_info((enum finding_class)c)->cheat)
+			continue;
+		int sighting = (e->misbehaving >> c) & 1 ? 2 : (e->suspect >> c) & 1 ? 1 : 0;
+		double conv = e->run_counts ? e->run_conv[c] : 0,
+		       lim = e->run_counts ? e->run_lim[c] : 0;
+		if (sighting == 0 && !(conv > 0) && !(lim > 0))
+			continue; /* the hub reads no row as a bet of 0 */
+		const struct ledger_shown *sh = NULL;
+		for (size_t i = 0; i < e->n_shown && sh == NULL; i++)
+			if (e->shown[i].cls == (enum finding_class)c)
+				sh = &e->shown[i];
+		db_reset(st);
+		db_bind_int64(st, 1, id);
+		db_bind_text(st, 2, region);
+		db_bind_text(st, 3, class_info((enum finding_class)c)->name);
+		db_bind_double(st, 4, conv > 0 ? conv : 0);
+		db_bind_double(st, 5, lim > 0 ? lim : 0);
+		db_bind_int64(st, 6, sighting);
+		if (sh != NULL) {
+			db_bind_double(st, 7, sh->confidence);
+			db_bind_double(st, 8, sh->p_adjusted);
+			db_bind_text(st, 9, sh->expected);
+			db_bind_text(st, 10, sh->observed);
+			db_bind_text(st, 11, sh->summary);
+			db_bind_text(st, 12, sh->probe);
+			db_bind_text(st, 13, sh->served);
+		} else {
+			for (int k = 7; k <= 13; k++)
+				db_bind_null(st, k);
+		}
+		if (db_step(st) != DB_DONE)
+			return -1;
+	}
+	db_reset(st);
+	return 0;
+}
+
 int64_t
 store_agent_save_run(struct store *s, const char *region, const struct audit_run *run,
                      const struct assessment *a)
+{
+	return store_agent_save_run_with(s, region, run, a, NULL);
+}
+
+int64_t
+store_agent_save_run_with(struct store *s, const char *region, const struct audit_run *run,
+                          const struct assessment *a, const struct ledger_entry *entry)
 {
 	char err[512];
 	if (s->readonly) {
@@ -137,7 +187,7 @@ store_agent_save_run(struct store *s, const char *region, const struct audit_run
 	int64_t id = -1;
 	/* prepared once per connection: an agent far from the database pays a
 	 * round trip per statement, not three */
-	static const char *const sql[2] = {
+	static const char *const sql[3] = {
 	    "INSERT INTO agent_runs(region, relay, model, api, started_ms, finished_ms, verdict,"
 	    " requests, ok_requests, error_class, ttft_ms, tokens_per_s, tokens_spent)"
 	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
@@ -145,8 +195,11 @@ store_agent_save_run(struct store *s, const char *region, const struct audit_run
 	    " http_status, error_class, error_detail, ttft_us, total_us, prompt_tokens,"
 	    " completion_tokens, model_reported, finish_reason)"
 	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+	    "INSERT INTO agent_findings(agent_run, region, class, conv, lim, sighting, confidence,"
+	    " p_adjusted, expected, observed, summary, probe, served)"
+	    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
 	};
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 		if (s->agent[i] == NULL && (s->agent[i] = db_prepare(s->db, sql[i])) == NULL)
 			goto fail;
 	struct db_stmt *st = s->agent[0], *obs = s->agent[1];
@@ -199,6 +252,8 @@ store_agent_save_run(struct store *s, const char *region, const struct audit_run
 			goto fail;
 	}
 	db_reset(obs);
+	if (entry != NULL && save_findings(s->agent[2], id, region, entry) != 0)
+		goto fail;
 	if (db_commit(s->db) != 0) {
 		snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
 		db_rollback(s->db);
@@ -207,7 +262,7 @@ store_agent_save_run(struct store *s, const char *region, const struct audit_run
 	return id;
 fail:
 	snprintf(s->last_error, sizeof s->last_error, "%s", db_errmsg(s->db));
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 		if (s->agent[i] != NULL)
 			db_reset(s->agent[i]);
 	db_rollback(s->db);

@@ -50,7 +50,7 @@ struct store {
 	/* retention's position: next target whose rollups are trimmed */
 	int64_t retention_target;
 	struct db_stmt *retention[24]; /* retention.c's statements, prepared once */
-	struct db_stmt *agent[2];      /* agents.c's run and observation inserts */
+	struct db_stmt *agent[3];      /* agents.c's run, observation and finding inserts */
 	struct store_replica *replica; /* database_read (storage/replica.c), or NULL */
 };
 
@@ -96,5 +96,8 @@ int store_agent_each_row(struct store *s, struct db *db, struct db_stmt *st, sto
  * (storage/schema_postgres.c). */
 #define STORE_PG_BASELINE 10
 extern const char store_pg_baseline[];
+/* The agents' findings and the hub's ledger, one migration step in each
+ * dialect (storage/schema_hub_ledger.c). */
+extern const char store_hub_ledger_sqlite[], store_hub_ledger_postgres[];
 
 #endif

@@ -349,6 +349,9 @@ static const struct migration {
      " USING (region = (SELECT a.region FROM agent_regions a WHERE a.role = current_user))"
      " WITH CHECK (region = (SELECT a.region FROM agent_regions a"
      "  WHERE a.role = current_user));"},
+    /* 11 -> 12: the agents' findings and the hub's pooled ledger
+     * (storage/schema_hub_ledger.c) */
+    {store_hub_ledger_sqlite, store_hub_ledger_postgres},
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 #define SCHEMA_VERSION (STORE_PG_BASELINE + N_MIGRATIONS)

@@ -260,6 +260,12 @@ int store_add_agent(struct store *s, const char *role, const char *region, char 
  * the caller keeps the run to try again, and says so). */
 int64_t store_agent_save_run(struct store *s, const char *region, const struct audit_run *run,
                              const struct assessment *a);
+/* The same with what the ledger needs of the run's findings (schema 12's
+ * agent_findings, for the hub's ledger: scoring/region_ledger.h): entry is
+ * the agent's own fold of the run (monitor_result's entry, whose run_*
+ * fields are the run's own e-values); NULL writes none. */
+int64_t store_agent_save_run_with(struct store *s, const char *region, const struct audit_run *run,
+                                  const struct assessment *a, const struct ledger_entry *entry);
 /* What an agent saw of one relay-model in one run. */
 struct store_agent_run {
 	int64_t id;
@@ -313,6 +319,48 @@ int store_agent_cursor_read(struct store *s, struct store_agent_cursor *c, int l
                             store_agent_run_cb cb, void *arg);
 /* How many gaps c is waiting for (tests, and the hub's log). */
 size_t store_agent_cursor_gaps(const struct store_agent_cursor *c);
+
+/*
+ * The hub's ledger over the agents' evidence (storage/hub_ledger.c; schema
+ * 12). An agent run with its findings, as read back: strings owned by the
+ * reader, valid during the callback, sanitized UTF-8, capped; a class
+ * without a row bet 0 in a run that had a success.
+ */
+#define STORE_AGENT_FINDINGS_MAX 32
+struct store_agent_finding {
+	char *cls;        /* a class name (unknown names are the caller's to drop) */
+	double conv, lim; /* the run's e-values for the class (finite, may be 0) */
+	int sighting;     /* 0 none, 1 suspect level, 2 misbehaving level */
+	int has_shown;    /* the finding below was written */
+	double confidence, p_adjusted;
+	char *expected, *observed, *summary, *probe, *served; /* may be NULL */
+};
+struct store_agent_evidence {
+	int64_t id;
+	char *region, *relay, *model;
+	int64_t started_ms;
+	long ok_requests;
+	struct store_agent_finding *findings;
+	size_t n_findings;
+};
+typedef void (*store_agent_evidence_cb)(const struct store_agent_evidence *e, void *arg);
+/* Agents' runs with an id above after_id, oldest first, at most limit,
+ * each with its findings. 0, or -1 (reason in store_last_error()). */
+int store_each_agent_evidence(struct store *s, int64_t after_id, int limit,
+                              store_agent_evidence_cb cb, void *arg);
+/* One relay-model's pooled ledger as kept: its verdict and state (JSON). */
+struct store_hub_ledger_row {
+	const char *relay, *model, *verdict, *state;
+	int64_t updated_ms;
+};
+/* Write rows and the cursor (every agent run with an id at or below
+ * after_id is folded) in one transaction. 0, or -1 with nothing changed. */
+int store_hub_ledger_write(struct store *s, const struct store_hub_ledger_row *rows, size_t n,
+                           int64_t after_id);
+/* The cursor into *after_id (0 when none is kept), then each row to cb.
+ * 0, or -1. */
+typedef void (*store_hub_ledger_cb)(const struct store_hub_ledger_row *row, void *arg);
+int store_each_hub_ledger(struct store *s, int64_t *after_id, store_hub_ledger_cb cb, void *arg);
 
 /* The hub's quorum outages (scoring/quorum.h): one row per outage of a
  * relay-model, open until resolved. regions_down: the regions that saw it

@@ -190,3 +190,21 @@ Test(evalue, resampled_audits_through_the_ledger)
 	assessment_release(&hinted);
 	assessment_release(&counts);
 }
+
+/* A clean history kept as its length (eprocess_clean) is the e-process
+ * the updates made, and bets the same next. */
+Test(evalue, a_clean_history_is_its_length)
+{
+	struct eprocess a, b;
+	eprocess_init(&a);
+	for (int i = 0; i < 1000; i++)
+		eprocess_update(&a, 0);
+	eprocess_clean(&b, 1000);
+	cr_expect_eq(b.updates, 1000);
+	double va = eprocess_value(&a), vb = eprocess_value(&b);
+	cr_expect(fabs(va - vb) <= 1e-9 * va, "%.17g %.17g", va, vb);
+	cr_expect_eq(eprocess_next_bet(&a), eprocess_next_bet(&b));
+	eprocess_update(&a, 1015);
+	eprocess_update(&b, 1015);
+	cr_expect(fabs(eprocess_value(&a) - eprocess_value(&b)) <= 1e-9 * eprocess_value(&a));
+}

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "scoring/region_ledger.h"
 #include "storage/store.h"
 #include "storage/store_test.h"
 #include "tests/helpers.h"
@@ -267,6 +268,67 @@ Test(export, a_hubs_store_shows_its_agents_regions, .init = setup, .fini = teard
 	text = slurp(path);
 	cr_assert_not_null(text);
 	cr_expect_not_null(strstr(text, "<table class=\"regions\">"), "no region table");
+	free(text);
+}
+
+Test(export, a_hubs_store_shows_its_agents_ledger, .init = setup, .fini = teardown, .timeout = 60)
+{
+	/* the hub's ledger as it keeps it: eu's decisive findings on alpha */
+	struct region_ledger *rl = region_ledger_new(60000, 0, 0.5);
+	int64_t now = wall_ms();
+	for (int k = 0; k < 3; k++) {
+		struct region_ledger_run run = {.id = k + 1,
+		                                .region = "eu",
+		                                .relay = "alpha",
+		                                .model = "gpt-4o",
+		                                .started_ms = now - (10 - k) * 60000LL,
+		                                .counts = 1,
+		                                .misbehaving = 1u << CLASS_SUBSTITUTION};
+		run.conv[CLASS_SUBSTITUTION] = 151015;
+		region_ledger_add(rl, &run);
+	}
+	region_ledger_close(rl, now, NULL, NULL);
+	cr_assert_eq(region_ledger_level(rl, "alpha", "gpt-4o"), VERDICT_MISBEHAVING);
+	char *state = region_ledger_state(rl, "alpha", "gpt-4o"), err[256];
+	struct store *s = store_open(db, 0, err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	struct store_hub_ledger_row row = {"alpha", "gpt-4o", "misbehaving", state, now};
+	cr_assert_eq(store_hub_ledger_write(s, &row, 1, 3), 0, "%s", store_last_error(s));
+	store_close(s);
+	free(state);
+	region_ledger_free(rl);
+	char out_dir[128], *out = NULL, *errs = NULL;
+	snprintf(out_dir, sizeof out_dir, "%s/site", dir);
+	cr_assert_eq(run_export(out_dir, "--db", db, &out, &errs), 0, "%s", errs);
+	free(out);
+	free(errs);
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/api/v1/relays", out_dir);
+	char *text = slurp(path);
+	if (text == NULL) {
+		snprintf(path, sizeof path, "%s/api/v1/relays.json", out_dir);
+		text = slurp(path);
+	}
+	cr_assert_not_null(text);
+	json_t *root = json_loads(text, 0, NULL);
+	free(text);
+	json_t *relays = json_object_get(root, "relays"), *alpha = NULL;
+	for (size_t i = 0; i < json_array_size(relays); i++) {
+		json_t *e = json_array_get(relays, i);
+		if (strcmp(json_string_value(json_object_get(e, "relay")), "alpha") == 0 &&
+		    strcmp(json_string_value(json_object_get(e, "model")), "gpt-4o") == 0)
+			alpha = e;
+	}
+	cr_assert_not_null(alpha);
+	cr_expect_str_eq(json_string_value(json_object_get(alpha, "verdict")), "misbehaving");
+	cr_expect_str_eq(
+	    json_string_value(json_object_get(json_object_get(alpha, "agents_ledger"), "verdict")),
+	    "misbehaving");
+	json_decref(root);
+	snprintf(path, sizeof path, "%s/relays/alpha.html", out_dir);
+	text = slurp(path);
+	cr_assert_not_null(text);
+	cr_expect_not_null(strstr(text, "Agents' evidence, every region pooled"));
 	free(text);
 }
 

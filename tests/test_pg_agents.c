@@ -1,6 +1,7 @@
 /*
  * Probe agents on PostgreSQL: each agent's database role may insert rows
- * of its own region only (GRANTs and row-level security, schema 11), and
+ * of its own region only (GRANTs and row-level security, schemas 11 and 12:
+ * runs, observations and the findings the hub's ledger reads), and
  * read nothing it is not granted: not the targets, runs, observations,
  * ledger or settings, not the canaries' key digests, not other regions'
  * rows. `assay agent` writes its runs under its region; the hub reads every
@@ -383,4 +384,143 @@ Test(pg_agents, assay_agent_writes_each_regions_runs_end_to_end, .init = setup, 
 	for (int i = 0; i < 2; i++)
 		cr_expect_eq(child_stop(&agents[i], 20000), 0, "agent %s", regions[i]);
 	test_world_stop(&w);
+}
+
+/* What the hub's ledger reads of a run (schema 12's agent_findings). */
+struct evidence_seen {
+	int runs, findings;
+	char region[STORE_REGION_MAX + 1], cls[32];
+	double conv;
+	int sighting;
+};
+
+static void
+evidence_cb(const struct store_agent_evidence *e, void *arg)
+{
+	struct evidence_seen *s = arg;
+	s->runs++;
+	for (size_t i = 0; i < e->n_findings; i++) {
+		s->findings++;
+		snprintf(s->region, sizeof s->region, "%s", e->region);
+		snprintf(s->cls, sizeof s->cls, "%s", e->findings[i].cls);
+		s->conv = e->findings[i].conv;
+		s->sighting = e->findings[i].sighting;
+	}
+}
+
+/* An agent writes the findings of its own region's runs, with the run, and
+ * none of another region's: not through the store, not by hand; it reads
+ * none back, and it may not touch the hub's ledger. */
+Test(pg_agents, an_agent_cannot_write_another_regions_findings, .init = setup, .fini = teardown)
+{
+	static const struct probe_def ping = {.id = (char *)"ping", .samples = 1};
+	struct audit_run run = {0};
+	struct audit_item item = {0};
+	struct observation obs;
+	observation_init(&obs);
+	obs.http_status = 200;
+	run.target.relay = (char *)"relay-a";
+	run.target.model = (char *)"gpt-4o";
+	run.started_ms = wall_ms();
+	run.finished_ms = run.started_ms + 50;
+	obs.started_ms = run.started_ms;
+	item.probe = &ping;
+	item.obs = &obs;
+	run.items = &item;
+	run.n_items = 1;
+	struct assessment as;
+	assessment_init(&as);
+	as.requests = as.ok_requests = 1;
+	assessment_decide(&as);
+	struct ledger_entry entry = {.at_ms = run.started_ms, .run_counts = 1};
+	entry.run_conv[CLASS_SUBSTITUTION] = 151015;
+	entry.misbehaving = 1u << CLASS_SUBSTITUTION;
+	entry.shown[entry.n_shown++] = (struct ledger_shown){.cls = CLASS_SUBSTITUTION,
+	                                                     .convicts = 1,
+	                                                     .confidence = 0.999999,
+	                                                     .p_adjusted = 1e-6,
+	                                                     .at_ms = run.started_ms,
+	                                                     .expected = "o200k_base",
+	                                                     .observed = "qwen",
+	                                                     .summary = "another tokenizer",
+	                                                     .probe = "chat"};
+	struct store *eu = open_agent("eu");
+	cr_expect_lt(store_agent_save_run_with(eu, "us", &run, &as, &entry), 0,
+	             "agent eu wrote a run and findings as us");
+	int64_t own = store_agent_save_run_with(eu, "eu", &run, &as, &entry);
+	cr_assert_gt(own, 0, "%s", store_last_error(eu));
+	char err[512], sql[400];
+	/* by hand: a finding of us on eu's own run, a finding moved to us */
+	snprintf(sql, sizeof sql,
+	         "INSERT INTO agent_findings(agent_run, region, class, conv, lim, sighting)"
+	         " VALUES (%lld, 'us', 'substitution', 1e9, 0, 2)",
+	         (long long)own);
+	cr_expect_neq(store_test_exec(eu, sql, err, sizeof err), 0, "a us finding went in");
+	cr_expect_not_null(strstr(err, "row-level security"), "%s", err);
+	cr_expect_neq(
+	    store_test_exec(eu, "UPDATE agent_findings SET region = 'us'", err, sizeof err), 0,
+	    "agent eu moved its findings to us");
+	char got[512];
+	cr_expect_eq(store_test_scalar(eu, "SELECT count(*) FROM agent_findings", got, sizeof got),
+	             -1, "agent eu read the findings: %s", got);
+	cr_expect_not_null(strstr(got, "permission denied"), "%s", got);
+	/* nor the hub's ledger or its cursor */
+	cr_expect_neq(store_test_exec(eu,
+	                              "INSERT INTO hub_ledger VALUES ('relay-a', 'gpt-4o',"
+	                              " 'misbehaving', '{}', 1)",
+	                              err, sizeof err),
+	              0, "agent eu wrote the hub's ledger");
+	cr_expect_not_null(strstr(err, "permission denied"), "%s", err);
+	cr_expect_eq(store_test_scalar(eu, "SELECT count(*) FROM hub_ledger", got, sizeof got), -1,
+	             "agent eu read the hub's ledger: %s", got);
+	/* the hub reads eu's one run with its one finding, nothing as us */
+	struct evidence_seen seen = {0};
+	cr_assert_eq(store_each_agent_evidence(hub, 0, 100, evidence_cb, &seen), 0, "%s",
+	             store_last_error(hub));
+	cr_expect_eq(seen.runs, 1);
+	cr_expect_eq(seen.findings, 1);
+	cr_expect_str_eq(seen.region, "eu");
+	cr_expect_str_eq(seen.cls, "substitution");
+	cr_expect_eq(seen.conv, 151015);
+	cr_expect_eq(seen.sighting, 2);
+	cr_assert_eq(store_test_scalar(hub,
+	                               "SELECT count(*) FROM agent_findings WHERE region = 'us'",
+	                               got, sizeof got),
+	             1);
+	cr_expect_str_eq(got, "0");
+	assessment_release(&as);
+	observation_release(&obs);
+	store_close(eu);
+}
+
+/* A store at schema 11 whose agents were made then: the migration to 12
+ * lets them write their findings without store_add_agent again. */
+Test(pg_agents, agents_made_before_schema_12_may_write_their_findings, .init = setup,
+     .fini = teardown)
+{
+	char err[512];
+	cr_assert_eq(
+	    store_test_exec(hub,
+	                    "DROP TABLE agent_findings; DROP TABLE hub_ledger;"
+	                    " DELETE FROM assay_schema; INSERT INTO assay_schema VALUES (11)",
+	                    err, sizeof err),
+	    0, "%s", err);
+	store_close(hub);
+	hub = store_open(url, 0, err, sizeof err); /* migrates 11 -> 12 */
+	cr_assert_not_null(hub, "%s", err);
+	struct store *eu = open_agent("eu");
+	int64_t own = agent_save(eu, "eu", "relay-a", 2);
+	cr_assert_gt(own, 0, "%s", store_last_error(eu));
+	char sql[300];
+	snprintf(sql, sizeof sql,
+	         "INSERT INTO agent_findings(agent_run, region, class, conv, lim, sighting)"
+	         " VALUES (%lld, 'eu', 'substitution', 10, 0, 1)",
+	         (long long)own);
+	cr_expect_eq(store_test_exec(eu, sql, err, sizeof err), 0, "%s", err);
+	snprintf(sql, sizeof sql,
+	         "INSERT INTO agent_findings(agent_run, region, class, conv, lim, sighting)"
+	         " VALUES (%lld, 'us', 'substitution', 10, 0, 1)",
+	         (long long)own);
+	cr_expect_neq(store_test_exec(eu, sql, err, sizeof err), 0, "a us finding after migrating");
+	store_close(eu);
 }

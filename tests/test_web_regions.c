@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "scoring/region_ledger.h"
 #include "tests/helpers.h"
 #include "web/board.h"
 #include "web/regions.h"
@@ -266,5 +267,100 @@ Test(web_regions, metrics_carry_a_region_label_and_pass_promtool, .timeout = 60)
 	free(err);
 	free(m);
 	cr_expect_eq(test_rmtree(dir), 0);
+	board_free(b);
+}
+
+static json_t *
+get_json_doc(struct board *b, const char *path)
+{
+	char *text = get(b, path);
+	json_t *j = json_loads(text, 0, NULL);
+	free(text);
+	cr_assert_not_null(j, "%s is no JSON", path);
+	return j;
+}
+
+/* The hub's pooled ledger on the board (cli/hub.c feeds it from
+ * scoring/region_ledger.h): the page's verdict is the worse of the entry's
+ * own and the ledger's, a later own run does not hide the ledger's, a
+ * cleared ledger gives the entry its own back; what agents wrote is escaped. */
+Test(web_regions, the_ledgers_verdict_is_laid_over_the_hubs_own_and_escaped)
+{
+	int64_t now = wall_ms();
+	struct board *b = region_board(now);
+	struct region_ledger *rl = region_ledger_new(60000, 0, 0.5);
+	for (int k = 0; k < 3; k++) {
+		struct region_ledger_run run = {.id = k + 1,
+		                                .region = hostile_region,
+		                                .relay = "honest",
+		                                .model = "gpt-4o",
+		                                .started_ms = now - (10 - k) * 60000LL,
+		                                .counts = 1,
+		                                .misbehaving = 1u << CLASS_SUBSTITUTION};
+		run.conv[CLASS_SUBSTITUTION] = 151015;
+		run.shown[run.n_shown++] =
+		    (struct ledger_shown){.cls = CLASS_SUBSTITUTION,
+		                          .convicts = 1,
+		                          .confidence = 0.999999,
+		                          .p_adjusted = 1e-6,
+		                          .at_ms = run.started_ms,
+		                          .expected = "<b>exp</b>",
+		                          .observed = "<b>obs</b>",
+		                          .summary = "<img src=x onerror=alert(1)>",
+		                          .probe = "chat"};
+		cr_assert_eq(region_ledger_add(rl, &run), 1);
+	}
+	region_ledger_close(rl, now, NULL, NULL);
+	cr_assert_eq(region_ledger_level(rl, "honest", "gpt-4o"), VERDICT_MISBEHAVING);
+	json_t *view = region_ledger_view(rl, "honest", "gpt-4o", now);
+	json_t *findings = region_ledger_findings(rl, "honest", "gpt-4o");
+	board_agents_ledger(b, "honest", "gpt-4o", "misbehaving", view, findings);
+	board_agents_ledger(b, "stray", "m", "misbehaving", view, findings); /* ignored */
+	char *html = get(b, "/relays/honest.html");
+	cr_expect(strstr(html, "Agents' evidence, every region pooled") != NULL);
+	cr_expect(strstr(html, "<img src=x") == NULL, "an agent's text reached the page raw");
+	cr_expect(strstr(html, "&lt;img src=x onerror=alert(1)&gt;") != NULL);
+	cr_expect(strstr(html, "<script>x") == NULL);
+	free(html);
+	json_t *j = get_json_doc(b, "/api/v1/relays");
+	json_t *e = json_array_get(json_object_get(j, "relays"), 0);
+	cr_expect_str_eq(json_string_value(json_object_get(e, "verdict")), "misbehaving");
+	cr_expect_str_eq(
+	    json_string_value(json_object_get(json_object_get(e, "agents_ledger"), "verdict")),
+	    "misbehaving");
+	cr_expect_eq(json_array_size(json_object_get(e, "findings")), 1);
+	json_decref(j);
+	/* the hub's own later run, genuine: the ledger's verdict stays */
+	struct board_run own = {.relay = "honest",
+	                        .model = "gpt-4o",
+	                        .verdict = "genuine",
+	                        .reason = "ok",
+	                        .at_ms = now + 1000,
+	                        .runs = 1,
+	                        .requests = 4,
+	                        .ok_requests = 4,
+	                        .ttft_ms = 120,
+	                        .tokens_per_s = 50};
+	board_record(b, &own);
+	j = get_json_doc(b, "/api/v1/relays");
+	e = json_array_get(json_object_get(j, "relays"), 0);
+	cr_expect_str_eq(json_string_value(json_object_get(e, "verdict")), "misbehaving");
+	cr_expect(strstr(json_string_value(json_object_get(e, "reason")), "agents' evidence") !=
+	          NULL);
+	json_decref(j);
+	/* the ledger clears: the hub's own verdict again */
+	json_t *none = json_array();
+	board_agents_ledger(b, "honest", "gpt-4o", "genuine", view, none);
+	usleep((BOARD_MIN_REFRESH_MS + 50) * 1000);
+	j = get_json_doc(b, "/api/v1/relays");
+	e = json_array_get(json_object_get(j, "relays"), 0);
+	cr_expect_str_eq(json_string_value(json_object_get(e, "verdict")), "genuine");
+	cr_expect_str_eq(json_string_value(json_object_get(e, "reason")), "ok");
+	cr_expect_eq(json_array_size(json_object_get(e, "findings")), 0);
+	json_decref(j);
+	json_decref(none);
+	json_decref(view);
+	json_decref(findings);
+	region_ledger_free(rl);
 	board_free(b);
 }

@@ -519,8 +519,11 @@ board_record(struct board *b, const struct board_run *run)
 		free(e->api);
 		e->api = xstrdup(run->api);
 	}
+	int newest = run->at_ms >= e->last_run_ms;
 	entry_set_latest(e, run->verdict, run->reason, run->findings, run->at_ms, run->ttft_ms,
 	                 run->tokens_per_s);
+	if (newest)
+		regions_own_run(e); /* the hub's agents' ledger laid over it, if any */
 	entry_set_listing(e, run->listed, run->listed_note, run->listed_models);
 	if (run->at_ms >= e->last_run_ms) {
 		free(e->channel);
@@ -538,6 +541,45 @@ board_record(struct board *b, const struct board_run *run)
 			recent_add(e, run->at_ms, run->requests, run->ok_requests, run->ttft_ms,
 			           run->tokens_per_s);
 	}
+	e->seq = ++b->seq;
+	size_t id = e->group->id;
+	pthread_rwlock_unlock(&b->data);
+	bump(b, id);
+}
+
+/* The entry of relay/model, or NULL when the board does not know it
+ * (under the write lock). */
+static struct board_entry *
+entry_known_locked(struct board *b, const char *relay, const char *model)
+{
+	struct board_entry *e = NULL;
+	size_t lo = 0, hi = b->n;
+	while (lo < hi && e == NULL) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(b->entries[mid]->relay, relay);
+		if (c == 0)
+			c = strcmp(b->entries[mid]->model, model);
+		if (c == 0)
+			e = b->entries[mid];
+		else if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return e;
+}
+
+void
+board_agents_ledger(struct board *b, const char *relay, const char *model, const char *verdict,
+                    json_t *view, json_t *findings)
+{
+	pthread_rwlock_wrlock(&b->data);
+	struct board_entry *e = entry_known_locked(b, relay, model);
+	if (e == NULL) {
+		pthread_rwlock_unlock(&b->data);
+		return;
+	}
+	regions_set_ledger(e, verdict, view, findings);
 	e->seq = ++b->seq;
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);

@@ -101,6 +101,12 @@ void board_record(struct board *b, const struct board_run *run);
  * relay-model the board does not know (board_declare, board_record). */
 struct board_region_run;
 void board_region_run(struct board *b, const struct board_region_run *run);
+/* The hub's pooled ledger of relay/model over its agents' evidence
+ * (cli/hub.c; web/regions.h regions_set_ledger): verdict, the pages' view
+ * and the decided classes as findings (borrowed, copied). Ignored for a
+ * relay-model the board does not know. */
+void board_agents_ledger(struct board *b, const char *relay, const char *model, const char *verdict,
+                         json_t *view, json_t *findings);
 /* Insert or update a verdict segment / an incident (by id). */
 void board_segment(struct board *b, const struct timeline_segment *seg);
 void board_incident(struct board *b, const struct timeline_incident *inc);

@@ -806,6 +806,7 @@ entry_json(const struct board_view *v, const struct board_entry *e)
 	json_object_set_new(j, "time_up", time_up_json(e, v->now_ms));
 	json_object_set_new(j, "percentiles", percentiles_json(e, v->now_ms));
 	json_object_set_new(j, "regions", regions_json(e, v->now_ms));
+	json_object_set_new(j, "agents_ledger", regions_ledger_json(e));
 	json_t *days = json_array();
 	int64_t today = v->now_ms / DAY_MS;
 	for (int64_t d = today - 89; d <= today; d++)

@@ -112,8 +112,91 @@ regions_free(struct board_regions *regions)
 {
 	if (regions == NULL)
 		return;
+	json_decref(regions->ledger);
+	json_decref(regions->ledger_findings);
+	free(regions->own_verdict);
+	free(regions->own_reason);
+	json_decref(regions->own_findings);
 	free(regions->r);
 	free(regions);
+}
+
+/* Keep e's verdict, reason and findings as its own. */
+static void
+keep_own(struct board_regions *rs, const struct board_entry *e)
+{
+	free(rs->own_verdict);
+	free(rs->own_reason);
+	json_decref(rs->own_findings);
+	rs->own_verdict = e->verdict ? xstrdup(e->verdict) : NULL;
+	rs->own_reason = e->reason ? xstrdup(e->reason) : NULL;
+	rs->own_findings = e->findings ? json_deep_copy(e->findings) : json_array();
+	rs->own_kept = 1;
+}
+
+/* e's verdict: its own, or the ledger's when worse (suspect or
+ * misbehaving). */
+static void
+overlay(struct board_entry *e)
+{
+	struct board_regions *rs = e->regions;
+	free(e->verdict);
+	free(e->reason);
+	json_decref(e->findings);
+	e->verdict = rs->own_verdict ? xstrdup(rs->own_verdict) : NULL;
+	e->reason = rs->own_reason ? xstrdup(rs->own_reason) : NULL;
+	e->findings = rs->own_findings ? json_deep_copy(rs->own_findings) : json_array();
+	if (rs->ledger == NULL || rs->ledger_rank < verdict_rank("suspect") ||
+	    rs->ledger_rank <= verdict_rank(e->verdict))
+		return;
+	free(e->verdict);
+	e->verdict = xstrdup(verdict_of_rank(rs->ledger_rank));
+	/* the ledger's findings replace the entry's own of their classes */
+	json_t *kept = json_array(), *f;
+	size_t i, k;
+	json_array_foreach(e->findings, i, f)
+	{
+		const char *cls = json_string_value(json_object_get(f, "class"));
+		int replaced = 0;
+		json_t *g;
+		json_array_foreach(rs->ledger_findings, k, g) replaced |=
+		    cls != NULL && strcmp(cls, json_string_value(json_object_get(g, "class"))) == 0;
+		if (!replaced)
+			json_array_append(kept, f);
+	}
+	json_array_extend(kept, rs->ledger_findings);
+	json_decref(e->findings);
+	e->findings = kept;
+	char *reason = xasprintf(
+	    "the agents' evidence, every region pooled, finds it %s%s%s", e->verdict,
+	    e->reason && *e->reason ? "; the hub's own runs: " : "", e->reason ? e->reason : "");
+	free(e->reason);
+	e->reason = reason;
+}
+
+void
+regions_set_ledger(struct board_entry *e, const char *verdict, json_t *view, json_t *findings)
+{
+	if (e->regions == NULL)
+		e->regions = xcalloc(1, sizeof *e->regions);
+	struct board_regions *rs = e->regions;
+	if (!rs->own_kept)
+		keep_own(rs, e);
+	json_decref(rs->ledger);
+	json_decref(rs->ledger_findings);
+	rs->ledger = view ? json_deep_copy(view) : NULL;
+	rs->ledger_findings = findings ? json_deep_copy(findings) : json_array();
+	rs->ledger_rank = verdict_rank(verdict);
+	overlay(e);
+}
+
+void
+regions_own_run(struct board_entry *e)
+{
+	if (e->regions == NULL || e->regions->ledger == NULL)
+		return;
+	keep_own(e->regions, e);
+	overlay(e);
 }
 
 static int

@@ -18,6 +18,7 @@
 #define ASSAY_REGIONS_H
 
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #define BOARD_REGIONS_MAX 16 /* as the quorum's QUORUM_REGIONS_MAX */
@@ -54,6 +55,16 @@ struct board_regions {
 	struct board_region *r; /* sorted by name */
 	size_t n;
 	long dropped; /* runs of regions past BOARD_REGIONS_MAX */
+	/* the hub's pooled ledger over every region's evidence
+	 * (scoring/region_ledger.h): its view for the pages (NULL: none yet),
+	 * its decided classes as findings, and its verdict's verdict_rank() */
+	json_t *ledger, *ledger_findings;
+	int ledger_rank;
+	/* the entry's own latest verdict, reason and findings (the hub's own
+	 * runs), kept once a ledger is laid over them */
+	int own_kept;
+	char *own_verdict, *own_reason;
+	json_t *own_findings;
 };
 
 /* One agent's run, as the hub read it (strings borrowed). */
@@ -71,6 +82,17 @@ struct board_region_run {
  * latest state. */
 void regions_add(struct board_regions **regions, const struct board_region_run *run);
 void regions_free(struct board_regions *regions);
+/*
+ * The hub's ledger of e (region_ledger_view, region_ledger_findings;
+ * borrowed, copied) and its verdict. The entry's verdict shown is the worse
+ * of its own latest and the ledger's, when the ledger's is suspect or
+ * misbehaving: then the reason says so and the ledger's findings replace
+ * the entry's own of their classes. Under the board's write lock.
+ */
+void regions_set_ledger(struct board_entry *e, const char *verdict, json_t *view, json_t *findings);
+/* The entry's own run just set its verdict (board_record): keep it, and lay
+ * the ledger's over it again. Nothing without a ledger. */
+void regions_own_run(struct board_entry *e);
 
 /* A region's figures at now_ms, for the pages, the JSON and /metrics. */
 enum region_state { REGION_UP, REGION_DOWN, REGION_STALE };

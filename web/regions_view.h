@@ -20,4 +20,7 @@ void render_regions(struct buf *b, const struct board_view *v, const struct boar
  *   "requests", "ok_requests", "success_rate", "ttft_ms": {"p50", "p95",
  *   "runs"}}], sorted by region; [] when none. The caller owns it. */
 json_t *regions_json(const struct board_entry *e, int64_t now_ms);
+/* The hub's pooled ledger of e (scoring/region_ledger.h region_ledger_view's
+ * document), or JSON null when it has none. The caller owns it. */
+json_t *regions_ledger_json(const struct board_entry *e);
 #endif

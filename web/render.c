@@ -629,6 +629,7 @@ relay_entry_json(const struct board_view *v, const struct board_entry *e)
 	json_object_set_new(j, "percentiles", percentiles_json(e, v->now_ms));
 	/* the hub's agents' regions (web/regions_view.h); [] elsewhere */
 	json_object_set_new(j, "regions", regions_json(e, v->now_ms));
+	json_object_set_new(j, "agents_ledger", regions_ledger_json(e));
 	return j;
 }
 
