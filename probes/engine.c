@@ -126,7 +126,10 @@ struct transfer {
  * of an open stream's memory (about 19.5 KiB in all, most of it curl's
  * handle and connection); a streamed event is a few hundred bytes, and a
  * burst takes a few reads more (bench/engine.sh's 6 KiB answer: 4 reads
- * instead of 2, 0.5% more instructions a probe under callgrind). */
+ * instead of 2, 0.5% more instructions a probe under callgrind). libcurl
+ * takes 1024 at least (CURLOPT_BUFFERSIZE(3)), and from 8.7.0 keeps one
+ * receive buffer per multi handle, not per transfer (the same page): with
+ * it, this option costs an open stream nothing. */
 #define RECV_BUFFER_SIZE 2048
 
 /* At its deadline, a response that sent nothing for this long (or less, if
