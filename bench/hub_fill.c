@@ -46,8 +46,8 @@
 #include "storage/store.h"
 #include "tests/pg_helpers.h"
 
-static const char *const model_names[] = {"gpt-4o",    "gpt-4o-mini", "claude-sonnet-4",
-                                          "qwen3-32b", "deepseek-v3", "gpt-4.1",
+static const char *const model_names[] = {"gpt-4o",    "gpt-4o-mini",   "claude-sonnet-4",
+                                          "qwen3-32b", "deepseek-v3",   "gpt-4.1",
                                           "o3-mini",   "gemini-2.5-pro"};
 #define N_MODEL_NAMES (sizeof model_names / sizeof model_names[0])
 static const char *const region_names[] = {"eu", "us", "ap", "sa", "af", "me", "oc", "na"};
@@ -133,7 +133,8 @@ save(struct store *s, struct timeline *tl, const char *region, int relay, int mo
 	for (int i = 0; i < 2; i++)
 		observation_release(&obs[i]);
 	if (id < 0) {
-		fprintf(stderr, "hub_fill: %s: %s\n", region ? region : "serve", store_last_error(s));
+		fprintf(stderr, "hub_fill: %s: %s\n", region ? region : "serve",
+		        store_last_error(s));
 		return -1;
 	}
 	return 0;
@@ -197,7 +198,8 @@ fill(const char *db, const struct opts *o)
 		int64_t at = (now / 86400000LL - d) * 86400000LL + 12 * 3600000LL;
 		for (int r = 0; status == 0 && r < o->relays; r++)
 			for (int m = 0; status == 0 && m < o->models; m++, runs++)
-				status = save(s, tl, NULL, r, m, at + (r * o->models + m) % 3600000, d) != 0;
+				status = save(s, tl, NULL, r, m, at + (r * o->models + m) % 3600000,
+				              d) != 0;
 	}
 	for (int h = 12; status == 0 && h >= 1; h -= 3)
 		for (int r = 0; status == 0 && r < o->relays; r++)
@@ -215,11 +217,12 @@ fill(const char *db, const struct opts *o)
 	double agent_s = (double)(now_us() - t0) / 1e6;
 	struct store_stats st;
 	if (status == 0 && store_stats(s, &st) == 0)
-		printf("fill: %ld serve runs in %.1f s (%.0f/s), %ld agent runs in %.1f s (%.0f/s); "
-		       "database %lld bytes (+ WAL %lld)\n",
-		       runs, serve_s, runs / (serve_s > 0 ? serve_s : 1e-9), agent_runs, agent_s,
-		       agent_runs / (agent_s > 0 ? agent_s : 1e-9), (long long)st.file_bytes,
-		       (long long)st.wal_bytes);
+		printf(
+		    "fill: %ld serve runs in %.1f s (%.0f/s), %ld agent runs in %.1f s (%.0f/s); "
+		    "database %lld bytes (+ WAL %lld)\n",
+		    runs, serve_s, runs / (serve_s > 0 ? serve_s : 1e-9), agent_runs, agent_s,
+		    agent_runs / (agent_s > 0 ? agent_s : 1e-9), (long long)st.file_bytes,
+		    (long long)st.wal_bytes);
 	timeline_free(tl);
 	close_agents(s, o->regions, agents);
 	store_close(s);

@@ -28,6 +28,7 @@ struct cache_item {
 	long scope;
 	uint64_t gen;
 	struct blob *blob;
+	int64_t cost_ms; /* the last render's, gzip included */
 	int rendering;
 	struct cache_item *next;
 };
@@ -951,7 +952,12 @@ board_render(struct board *b, const char *key, long scope, const char *type, boa
 	uint64_t gen = gen_locked(b, scope);
 	if (c != NULL && c->blob != NULL) {
 		int64_t age = now - c->blob->rendered_ms;
-		int fresh = (c->gen == gen || age < BOARD_MIN_REFRESH_MS) && age < BOARD_MAX_AGE_MS;
+		/* a document that costs much is kept the longer: its renders
+		 * take at most 1 / BOARD_RENDER_SHARE of a core */
+		int64_t hold = c->cost_ms * BOARD_RENDER_SHARE;
+		if (hold < BOARD_MIN_REFRESH_MS)
+			hold = BOARD_MIN_REFRESH_MS;
+		int fresh = (c->gen == gen || age < hold) && age < BOARD_MAX_AGE_MS;
 		if (fresh || c->rendering) {
 			struct blob *blob = c->blob;
 			blob_ref(blob);
@@ -974,13 +980,16 @@ board_render(struct board *b, const char *key, long scope, const char *type, boa
 	c->rendering = 1;
 	pthread_mutex_unlock(&b->cache);
 
+	int64_t t0 = now_us();
 	struct blob *blob = render_now(b, type, fn, arg);
 	blob_compress(blob);
+	int64_t cost_ms = (now_us() - t0) / 1000;
 
 	pthread_mutex_lock(&b->cache);
 	struct blob *old = c->blob;
 	c->blob = blob;
 	c->gen = gen;
+	c->cost_ms = cost_ms;
 	c->rendering = 0;
 	blob_ref(blob);
 	pthread_mutex_unlock(&b->cache);

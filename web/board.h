@@ -7,8 +7,12 @@
  * (a read lock) into immutable, reference-counted blobs and cached by URL
  * key; a change bumps the generation of what it touches (everything for
  * lists, one relay for its pages), and a cached blob is reused while its
- * generation holds, or for BOARD_MIN_REFRESH_MS after a change, and never
- * longer than BOARD_MAX_AGE_MS. A request that hits the cache costs one lock,
+ * generation holds, or for BOARD_MIN_REFRESH_MS after a change (or
+ * BOARD_RENDER_SHARE times its last render's cost, when that is longer:
+ * on a board of 10,000 relay-models that agents change hundreds of times
+ * a second, a list of megabytes that takes seconds to render is rendered
+ * with at most 1/BOARD_RENDER_SHARE of a core), and never longer than
+ * BOARD_MAX_AGE_MS. A request that hits the cache costs one lock,
  * one reference and a write: no query, no render. A stale key is rendered by
  * one thread while the others keep serving the old blob.
  */
@@ -25,6 +29,7 @@
 #include "web/model.h"
 
 #define BOARD_MIN_REFRESH_MS 500
+#define BOARD_RENDER_SHARE 20
 #define BOARD_MAX_AGE_MS 30000
 #define BOARD_CACHE_MAX 4096 /* cached documents; past it, render uncached */
 
