@@ -6,4 +6,5 @@
 # written; each is 50,000 runs on PostgreSQL.
 build=${1:-build}
 minutes=${STORE_SCALE_MINUTES:-1}
-exec "$build/bench/store-scale" --targets 10000 --regions 5 --minutes "$minutes" --engine both
+exec "$build/bench/store-scale" --targets 10000 --regions 5 --minutes "$minutes" --engine both \
+  --steady "${STORE_SCALE_STEADY:-10}" --ledger-days "${STORE_SCALE_LEDGER_DAYS:-3}"

@@ -8,6 +8,7 @@
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,5 +181,71 @@ Test(web_scale, a_costly_document_is_kept_longer_and_still_refreshed)
 	while ((n = render_number(b, &renders)) == 1 && test_now_ms() < deadline)
 		usleep(100 * 1000);
 	cr_expect_eq(n, 2, "never rendered again after the change");
+	board_free(b);
+}
+
+/* The refresher's document: numbered by its renders, each noting
+ * whether it ran on the thread that asked for the first. */
+struct swr {
+	int renders;
+	pthread_t asker;
+	int on_asker; /* the latest render ran on the asking thread */
+};
+
+static void
+swr_fn(const struct board_view *v, void *arg, struct buf *out)
+{
+	(void)v;
+	struct swr *w = arg;
+	usleep(30 * 1000);
+	w->on_asker = pthread_equal(pthread_self(), w->asker);
+	buf_putf(out, "render %d", ++w->renders);
+}
+
+static struct swr the_swr;
+
+static void
+swr_refresh(struct board *b, const char *key, void *arg)
+{
+	cr_expect_str_eq(key, "/swr");
+	board_put(board_render(b, key, -1, "text/plain", swr_fn, arg));
+}
+
+static int
+swr_number(struct board *b)
+{
+	struct blob *p = board_render(b, "/swr", -1, "text/plain", swr_fn, &the_swr);
+	int n = 0;
+	cr_assert_eq(sscanf(p->data, "render %d", &n), 1);
+	board_put(p);
+	return n;
+}
+
+Test(web_scale, a_stale_document_is_served_while_the_refresher_renders_it)
+{
+	struct board *b = board_of(1, 1);
+	the_swr = (struct swr){.asker = pthread_self()};
+	board_set_refresher(b, swr_refresh, &the_swr);
+	cr_assert_eq(swr_number(b), 1); /* never rendered: the asker renders it */
+	cr_expect(the_swr.on_asker);
+	struct board_run run = {.relay = "relay-000",
+	                        .model = "model-0",
+	                        .verdict = "suspect",
+	                        .at_ms = wall_ms(),
+	                        .runs = 1,
+	                        .requests = 1,
+	                        .ok_requests = 1,
+	                        .ttft_ms = -1,
+	                        .tokens_per_s = -1};
+	board_record(b, &run);
+	/* stale after the hold; every request gets a document at once, the
+	 * new one rendered by the refresher, never by the asker */
+	long long deadline = test_now_ms() + BOARD_MAX_AGE_MS + 5000;
+	int n;
+	while ((n = swr_number(b)) == 1 && test_now_ms() < deadline)
+		usleep(50 * 1000);
+	cr_expect_eq(n, 2, "never refreshed after the change");
+	cr_expect(!the_swr.on_asker, "the asking thread rendered the stale document");
+	board_set_refresher(b, NULL, NULL);
 	board_free(b);
 }

@@ -30,6 +30,7 @@ struct cache_item {
 	struct blob *blob;
 	int64_t cost_ms; /* the last render's, gzip included */
 	int rendering;
+	int inline_only; /* the refresher could not render it: requests do */
 	struct cache_item *next;
 };
 
@@ -53,7 +54,22 @@ struct board {
 	size_t n_relay_gen;
 	struct cache_item *slots[CACHE_SLOTS];
 	size_t n_items;
+
+	/* stale-while-revalidate (board_set_refresher), under the cache
+	 * mutex: keys of stale documents waiting for the refresher thread,
+	 * each at most once (its item is marked rendering) */
+	void (*refresh)(struct board *b, const char *key, void *arg);
+	void *refresh_arg;
+	pthread_t refresher;
+	int refresher_on, refresher_stop;
+	pthread_cond_t wake;
+	char **queue;
+	size_t n_queue, queue_cap;
 };
+
+/* Set on the refresher thread: its board_render() renders a stale
+ * document itself instead of queueing it. */
+static _Thread_local int on_refresher;
 
 static struct blob *
 blob_new(char *data, size_t len, const char *type)
@@ -101,6 +117,7 @@ board_new(const char *title)
 	struct board *b = xcalloc(1, sizeof *b);
 	pthread_rwlock_init(&b->data, NULL);
 	pthread_mutex_init(&b->cache, NULL);
+	pthread_cond_init(&b->wake, NULL);
 	b->title = xstrdup(title ? title : "Assay relay status");
 	b->title_given = title != NULL;
 	b->about.started_ms = wall_ms();
@@ -158,6 +175,8 @@ board_free(struct board *b)
 {
 	if (b == NULL)
 		return;
+	board_set_refresher(b, NULL, NULL);
+	pthread_cond_destroy(&b->wake);
 	for (size_t i = 0; i < b->n; i++)
 		entry_free(b->entries[i]);
 	free(b->entries);
@@ -958,7 +977,21 @@ board_render(struct board *b, const char *key, long scope, const char *type, boa
 		if (hold < BOARD_MIN_REFRESH_MS)
 			hold = BOARD_MIN_REFRESH_MS;
 		int fresh = (c->gen == gen || age < hold) && age < BOARD_MAX_AGE_MS;
-		if (fresh || c->rendering) {
+		int queue =
+		    !fresh && !c->rendering && b->refresher_on && !on_refresher && !c->inline_only;
+		if (queue) {
+			/* stale: served while the refresher renders it, so no
+			 * request (nor the connections of its server thread)
+			 * waits for a render */
+			c->rendering = 1;
+			if (b->n_queue == b->queue_cap) {
+				b->queue_cap = b->queue_cap ? 2 * b->queue_cap : 16;
+				b->queue = xrealloc(b->queue, b->queue_cap * sizeof *b->queue);
+			}
+			b->queue[b->n_queue++] = xstrdup(key);
+			pthread_cond_signal(&b->wake);
+		}
+		if (fresh || queue || (c->rendering && !on_refresher)) {
 			struct blob *blob = c->blob;
 			blob_ref(blob);
 			pthread_mutex_unlock(&b->cache);
@@ -995,6 +1028,78 @@ board_render(struct board *b, const char *key, long scope, const char *type, boa
 	pthread_mutex_unlock(&b->cache);
 	board_put(old);
 	return blob;
+}
+
+static struct cache_item *
+cache_find_locked(struct board *b, const char *key)
+{
+	struct cache_item *c = b->slots[hash_key(key) % CACHE_SLOTS];
+	while (c != NULL && strcmp(c->key, key) != 0)
+		c = c->next;
+	return c;
+}
+
+static void *
+refresher_main(void *arg)
+{
+	struct board *b = arg;
+	on_refresher = 1;
+	pthread_mutex_lock(&b->cache);
+	for (;;) {
+		while (b->n_queue == 0 && !b->refresher_stop)
+			pthread_cond_wait(&b->wake, &b->cache);
+		if (b->refresher_stop)
+			break;
+		char *key = b->queue[0];
+		memmove(b->queue, b->queue + 1, --b->n_queue * sizeof *b->queue);
+		pthread_mutex_unlock(&b->cache);
+		b->refresh(b, key, b->refresh_arg);
+		pthread_mutex_lock(&b->cache);
+		/* a key the callback did not render (it routes elsewhere now):
+		 * its requests render it again themselves */
+		struct cache_item *c = cache_find_locked(b, key);
+		if (c != NULL && c->rendering) {
+			c->rendering = 0;
+			c->inline_only = 1;
+		}
+		free(key);
+	}
+	pthread_mutex_unlock(&b->cache);
+	return NULL;
+}
+
+void
+board_set_refresher(struct board *b, void (*refresh)(struct board *b, const char *key, void *arg),
+                    void *arg)
+{
+	pthread_mutex_lock(&b->cache);
+	int on = b->refresher_on;
+	b->refresher_stop = 1;
+	pthread_cond_signal(&b->wake);
+	pthread_mutex_unlock(&b->cache);
+	if (on)
+		pthread_join(b->refresher, NULL);
+	pthread_mutex_lock(&b->cache);
+	/* what was queued and not rendered: requests render it themselves */
+	for (size_t i = 0; i < b->n_queue; i++) {
+		struct cache_item *c = cache_find_locked(b, b->queue[i]);
+		if (c != NULL)
+			c->rendering = 0;
+		free(b->queue[i]);
+	}
+	b->n_queue = 0;
+	b->refresher_on = 0;
+	b->refresher_stop = 0;
+	b->refresh = refresh;
+	b->refresh_arg = arg;
+	if (refresh != NULL && pthread_create(&b->refresher, NULL, refresher_main, b) == 0)
+		b->refresher_on = 1;
+	if (refresh == NULL) {
+		free(b->queue);
+		b->queue = NULL;
+		b->queue_cap = 0;
+	}
+	pthread_mutex_unlock(&b->cache);
 }
 
 long

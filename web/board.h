@@ -139,6 +139,18 @@ typedef void (*board_render_fn)(const struct board_view *v, void *arg, struct bu
  */
 struct blob *board_render(struct board *b, const char *key, long scope, const char *type,
                           board_render_fn fn, void *arg);
+/*
+ * Stale-while-revalidate: with a refresher set, a request for a cached
+ * document that is stale gets the cached one at once, and the document's
+ * key (its canonical URL) is handed to refresh(b, key, arg) on a thread of
+ * the board's own, which renders it again (board_render with that key:
+ * web/site.c routes it). A request renders itself only a document never
+ * rendered, or one refresh did not render. refresh NULL: the thread is
+ * stopped (joined) and requests render stale documents themselves, as
+ * without one. Call from one thread at a time (web_start, web_stop).
+ */
+void board_set_refresher(struct board *b,
+                         void (*refresh)(struct board *b, const char *key, void *arg), void *arg);
 /* Render without caching (small or one-off documents). */
 struct blob *board_render_uncached(struct board *b, const char *type, board_render_fn fn,
                                    void *arg);
