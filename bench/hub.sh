@@ -123,6 +123,7 @@ for engine in $engines; do
     set -- $("$fill" pg-start) || die "cannot start PostgreSQL"
     db=$1
     pg_dir=$2
+    export ASSAY_TEST_PG_DIR="$pg_dir" # hub_fill's agents' addresses (tests/pg_helpers.c)
   else
     db="$work/hub.db"
   fi
