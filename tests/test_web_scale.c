@@ -249,3 +249,52 @@ Test(web_scale, a_stale_document_is_served_while_the_refresher_renders_it)
 	board_set_refresher(b, NULL, NULL);
 	board_free(b);
 }
+
+static void
+keys_cb(const struct board_view *v, void *arg)
+{
+	int *found = arg;
+	for (size_t i = 0; i < v->n; i++)
+		*found += board_view_entry(v, v->entries[i]->key) == v->entries[i];
+	*found -= board_view_entry(v, "no-such-key") != NULL;
+}
+
+Test(web_scale, every_key_is_found_by_its_index_and_clashing_slugs_stay_apart)
+{
+	struct board *b = board_of(400, 5);
+	/* two names with one slug: the second key gets a suffix */
+	struct board_run run = {.relay = "x y",
+	                        .model = "m",
+	                        .verdict = "genuine",
+	                        .at_ms = wall_ms(),
+	                        .runs = 1,
+	                        .requests = 1,
+	                        .ok_requests = 1,
+	                        .ttft_ms = -1,
+	                        .tokens_per_s = -1};
+	board_record(b, &run);
+	run.relay = "x-y";
+	run.verdict = "misbehaving";
+	board_record(b, &run);
+	int found = 0;
+	board_with_view(b, keys_cb, &found);
+	cr_expect_eq(found, 2002, "%d of 2002 entries found by their keys", found);
+	long a = board_relay_by_key(b, "x-y"), c = board_relay_by_key(b, "x-y-2");
+	cr_expect(a >= 0 && c >= 0 && a != c, "relay ids %ld and %ld", a, c);
+	cr_expect_eq(board_relay_of_endpoint(b, "x-y_m"), a);
+	cr_expect_eq(board_relay_of_endpoint(b, "x-y_m-2"), c);
+	cr_expect_eq(board_relay_of_endpoint(b, "relay-399_model-4"),
+	             board_relay_by_key(b, "relay-399"));
+	cr_expect_eq(board_relay_by_key(b, "relay-400"), -1);
+	/* a badge of each: its own verdict */
+	struct site_response r;
+	site_get(b, "/api/v1/endpoints/x-y_m-2/verdict/badge.json", NULL, &r);
+	cr_assert_eq(r.status, SITE_OK);
+	cr_expect_not_null(strstr(r.blob->data, "misbehaving"), "%s", r.blob->data);
+	board_put(r.blob);
+	site_get(b, "/api/v1/endpoints/x-y_m/verdict/badge.json", NULL, &r);
+	cr_assert_eq(r.status, SITE_OK);
+	cr_expect_not_null(strstr(r.blob->data, "genuine"), "%s", r.blob->data);
+	board_put(r.blob);
+	board_free(b);
+}

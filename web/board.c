@@ -34,6 +34,61 @@ struct cache_item {
 	struct cache_item *next;
 };
 
+/* Keys (endpoint or relay) to their entry or relay: open addressing, the
+ * capacity a power of two at least twice the count. Keys are never
+ * removed (nor are entries and relays); a key belongs to its item. */
+struct board_index {
+	const char **keys;
+	void **items;
+	size_t cap, n;
+};
+
+static uint32_t hash_key(const char *s);
+
+static void *
+index_get(const struct board_index *ix, const char *key)
+{
+	if (ix->cap == 0)
+		return NULL;
+	for (size_t i = hash_key(key) & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1)) {
+		if (ix->keys[i] == NULL)
+			return NULL;
+		if (strcmp(ix->keys[i], key) == 0)
+			return ix->items[i];
+	}
+}
+
+static void
+index_put(struct board_index *ix, const char *key, void *item)
+{
+	if (2 * (ix->n + 1) > ix->cap) {
+		struct board_index grown = {.cap = ix->cap ? 2 * ix->cap : 64};
+		grown.keys = xcalloc(grown.cap, sizeof *grown.keys);
+		grown.items = xcalloc(grown.cap, sizeof *grown.items);
+		for (size_t i = 0; i < ix->cap; i++)
+			if (ix->keys[i] != NULL)
+				index_put(&grown, ix->keys[i], ix->items[i]);
+		free(ix->keys);
+		free(ix->items);
+		*ix = grown;
+	}
+	size_t i = hash_key(key) & (ix->cap - 1);
+	while (ix->keys[i] != NULL && strcmp(ix->keys[i], key) != 0)
+		i = (i + 1) & (ix->cap - 1);
+	if (ix->keys[i] == NULL)
+		ix->n++;
+	ix->keys[i] = key;
+	ix->items[i] = item;
+}
+
+static void
+index_release(struct board_index *ix)
+{
+	free(ix->keys);
+	free(ix->items);
+	memset(ix, 0, sizeof *ix);
+}
+
 struct board {
 	pthread_rwlock_t data;
 	char *title;
@@ -43,6 +98,7 @@ struct board {
 	struct board_relay **relays; /* sorted by name */
 	size_t n_relays;
 	size_t next_relay_id;
+	struct board_index entry_keys, relay_keys;
 	struct board_about about;
 	int static_copy;
 	uint64_t seq;             /* entries' changes, counted (under the write lock) */
@@ -188,6 +244,8 @@ board_free(struct board *b)
 		free(b->relays[i]);
 	}
 	free(b->relays);
+	index_release(&b->entry_keys);
+	index_release(&b->relay_keys);
 	for (size_t i = 0; i < CACHE_SLOTS; i++) {
 		struct cache_item *c = b->slots[i], *next;
 		for (; c != NULL; c = next) {
@@ -224,19 +282,13 @@ bump(struct board *b, size_t relay_id)
 static int
 key_taken_entry(struct board *b, const char *key)
 {
-	for (size_t i = 0; i < b->n; i++)
-		if (strcmp(b->entries[i]->key, key) == 0)
-			return 1;
-	return 0;
+	return index_get(&b->entry_keys, key) != NULL;
 }
 
 static int
 key_taken_relay(struct board *b, const char *key)
 {
-	for (size_t i = 0; i < b->n_relays; i++)
-		if (strcmp(b->relays[i]->key, key) == 0)
-			return 1;
-	return 0;
+	return index_get(&b->relay_keys, key) != NULL;
 }
 
 /* A key from base that taken() does not know yet ("base", "base-2", ...). */
@@ -269,6 +321,7 @@ relay_get_locked(struct board *b, const char *name)
 	struct board_relay *r = xcalloc(1, sizeof *r);
 	r->name = xstrdup(name);
 	r->key = unique_key(b, slugify(name), key_taken_relay);
+	index_put(&b->relay_keys, r->key, r);
 	r->id = b->next_relay_id++;
 	b->relays = xrealloc(b->relays, (b->n_relays + 1) * sizeof *b->relays);
 	memmove(&b->relays[i + 1], &b->relays[i], (b->n_relays - i) * sizeof *b->relays);
@@ -309,6 +362,7 @@ entry_get_locked(struct board *b, const char *relay, const char *model)
 		e->slices[i].index = -1;
 	char *rs = slugify(relay), *ms = slugify(model);
 	e->key = unique_key(b, xasprintf("%s_%s", rs, ms), key_taken_entry);
+	index_put(&b->entry_keys, e->key, e);
 	e->model_key = ms;
 	free(rs);
 	b->entries = xrealloc(b->entries, (b->n + 1) * sizeof *b->entries);
@@ -835,6 +889,13 @@ view_locked(struct board *b, struct board_view *v)
 	v->static_copy = b->static_copy;
 	v->seq = b->seq;
 	v->spend = &b->spend;
+	v->by_key = &b->entry_keys;
+}
+
+const struct board_entry *
+board_view_entry(const struct board_view *v, const char *key)
+{
+	return v->by_key ? index_get(v->by_key, key) : NULL;
 }
 
 uint64_t
@@ -1105,11 +1166,9 @@ board_set_refresher(struct board *b, void (*refresh)(struct board *b, const char
 long
 board_relay_by_key(struct board *b, const char *key)
 {
-	long id = -1;
 	pthread_rwlock_rdlock(&b->data);
-	for (size_t i = 0; i < b->n_relays; i++)
-		if (strcmp(b->relays[i]->key, key) == 0)
-			id = (long)b->relays[i]->id;
+	const struct board_relay *r = index_get(&b->relay_keys, key);
+	long id = r ? (long)r->id : -1;
 	pthread_rwlock_unlock(&b->data);
 	return id;
 }
@@ -1117,11 +1176,9 @@ board_relay_by_key(struct board *b, const char *key)
 long
 board_relay_of_endpoint(struct board *b, const char *key)
 {
-	long id = -1;
 	pthread_rwlock_rdlock(&b->data);
-	for (size_t i = 0; i < b->n; i++)
-		if (strcmp(b->entries[i]->key, key) == 0)
-			id = (long)b->entries[i]->group->id;
+	const struct board_entry *e = index_get(&b->entry_keys, key);
+	long id = e ? (long)e->group->id : -1;
 	pthread_rwlock_unlock(&b->data);
 	return id;
 }

@@ -158,8 +158,11 @@ struct blob *board_render_uncached(struct board *b, const char *type, board_rend
 struct blob *board_static(const char *data, const char *type);
 void board_put(struct blob *blob);
 
+/* The entry of an endpoint key in view v (a render function's), or NULL:
+ * a hash lookup, not a walk of 10,000 entries. */
+const struct board_entry *board_view_entry(const struct board_view *v, const char *key);
 /* Relay lookups for routing, under the read lock: the relay id of a relay
- * key, the relay id of an endpoint key; -1 when unknown. */
+ * key, the relay id of an endpoint key; -1 when unknown (hash lookups). */
 long board_relay_by_key(struct board *b, const char *key);
 long board_relay_of_endpoint(struct board *b, const char *key);
 /* Is name a model key some entry has? */

@@ -123,15 +123,13 @@ static void
 badge_fn(const struct board_view *v, void *arg, struct buf *out)
 {
 	const struct badge_req *r = arg;
-	for (size_t i = 0; i < v->n; i++) {
-		if (strcmp(v->entries[i]->key, r->key) != 0)
-			continue;
-		if (r->json)
-			badge_json(out, v->entries[i], r->kind, r->window, v->now_ms);
-		else
-			badge_svg(out, v->entries[i], r->kind, r->window, v->now_ms);
+	const struct board_entry *e = board_view_entry(v, r->key);
+	if (e == NULL)
 		return;
-	}
+	if (r->json)
+		badge_json(out, e, r->kind, r->window, v->now_ms);
+	else
+		badge_svg(out, e, r->kind, r->window, v->now_ms);
 }
 
 /* "/leaderboard/{model|all}/{sort}[-rev][-N].html" into q; 0 or -1. */
