@@ -17,8 +17,9 @@
 #    read the agents' runs.
 # 3. wrk, 2 threads, 100 connections, gzip asked as browsers do, for each
 #    page a user hits: the status page /, the leaderboard, a relay page
-#    (with its by-region view), the status API /api/v1/relays, one
-#    endpoint's JSON (its regions), /metrics, a badge. Quiet first; then
+#    (with its by-region view), the status API a page at a time
+#    (/api/v1/relays-1.json) and whole (/api/v1/relays), one endpoint's
+#    JSON (its regions), /metrics, a badge. Quiet first; then
 #    again while the agents write at full rate (10,000 x 5 runs a minute,
 #    hub_fill live), which the hub reads and folds as it serves.
 #
@@ -109,6 +110,7 @@ nginx_reference() {
   done
   set -- $(run_wrk "http://127.0.0.1:$nport/")
   echo "nginx quiet status $1 $2 $3 $4" >>"$results"
+  echo "nginx: the status page's bytes: $1 requests/s, p50 $2 ms, p99 $3 ms"
   kill "$nginx_pid" 2>/dev/null
   wait "$nginx_pid" 2>/dev/null
 }
@@ -149,7 +151,7 @@ for engine in $engines; do
   tries=0
   until grep -q '^serving ' "$work/serve.out"; do
     kill -0 "$serve_pid" 2>/dev/null || { tail -5 "$work/serve.err" >&2; die "assay serve exited"; }
-    tries=$((tries + 1)); [ $tries -le 1200 ] || die "assay serve did not start"
+    tries=$((tries + 1)); [ $tries -le 6000 ] || die "assay serve did not start in 600 s"
     sleep 0.1
   done
   echo "$engine: assay serve loaded the history and listens after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
@@ -179,7 +181,8 @@ for engine in $engines; do
   mid_key=$(curl -sf "$base/api/v1/relays" | tr '{' '\n' |
             sed -n "s/.*\"key\": *\"\\($mid_relay[^\"]*\\)\".*/\\1/p" | head -1)
   pages="status=/ leaderboard=/leaderboard/ relay=/relays/$mid_relay.html"
-  pages="$pages api-relays=/api/v1/relays endpoint=/api/v1/endpoints/$mid_key.json"
+  pages="$pages api-page=/api/v1/relays-1.json api-relays=/api/v1/relays"
+  pages="$pages endpoint=/api/v1/endpoints/$mid_key.json"
   pages="$pages metrics=/metrics badge=/api/v1/endpoints/$mid_key/uptimes/24h/badge.svg"
   for p in $pages; do
     path=${p#*=}
@@ -190,7 +193,7 @@ for engine in $engines; do
   [ -z "$nginx_pid" ] && nginx_reference "$base"
   for load in quiet live; do
     if [ $load = live ]; then
-      secs=$(( (duration + 2) * 7 + 30 ))
+      secs=$(( (duration + 2) * 8 + 30 ))
       "$fill" live "$db" --relays "$relays" --models "$models" --regions $regions \
         --seconds $secs >"$work/live.out" 2>"$work/live.err" &
       live_pid=$!
@@ -199,6 +202,7 @@ for engine in $engines; do
     for p in $pages; do
       set -- $(run_wrk "$base${p#*=}")
       echo "$engine $load ${p%%=*} $1 $2 $3 $4" >>"$results"
+      echo "$engine: $load ${p%%=*}: $1 requests/s, p50 $2 ms, p99 $3 ms"
     done
     if [ $load = live ]; then
       kill "$live_pid"
