@@ -31,6 +31,7 @@ struct cache_item {
 	int64_t cost_ms; /* the last render's, gzip included */
 	int rendering;
 	int inline_only; /* the refresher could not render it: requests do */
+	int queued;      /* its key waits in the refresher's queue */
 	struct cache_item *next;
 };
 
@@ -1045,6 +1046,7 @@ board_render(struct board *b, const char *key, long scope, const char *type, boa
 			 * request (nor the connections of its server thread)
 			 * waits for a render */
 			c->rendering = 1;
+			c->queued = 1;
 			if (b->n_queue == b->queue_cap) {
 				b->queue_cap = b->queue_cap ? 2 * b->queue_cap : 16;
 				b->queue = xrealloc(b->queue, b->queue_cap * sizeof *b->queue);
@@ -1113,13 +1115,19 @@ refresher_main(void *arg)
 			break;
 		char *key = b->queue[0];
 		memmove(b->queue, b->queue + 1, --b->n_queue * sizeof *b->queue);
+		struct cache_item *q = cache_find_locked(b, key);
+		if (q != NULL)
+			q->queued = 0;
 		pthread_mutex_unlock(&b->cache);
+		int64_t refreshed_ms = wall_ms();
 		b->refresh(b, key, b->refresh_arg);
 		pthread_mutex_lock(&b->cache);
 		/* a key the callback did not render (it routes elsewhere now):
-		 * its requests render it again themselves */
+		 * its requests render it again themselves; one queued again
+		 * since, or being rendered by a request, is left alone */
 		struct cache_item *c = cache_find_locked(b, key);
-		if (c != NULL && c->rendering) {
+		if (c != NULL && c->rendering && !c->queued && c->blob != NULL &&
+		    c->blob->rendered_ms < refreshed_ms) {
 			c->rendering = 0;
 			c->inline_only = 1;
 		}
@@ -1145,7 +1153,7 @@ board_set_refresher(struct board *b, void (*refresh)(struct board *b, const char
 	for (size_t i = 0; i < b->n_queue; i++) {
 		struct cache_item *c = cache_find_locked(b, b->queue[i]);
 		if (c != NULL)
-			c->rendering = 0;
+			c->rendering = c->queued = 0;
 		free(b->queue[i]);
 	}
 	b->n_queue = 0;
