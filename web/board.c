@@ -5,7 +5,16 @@
  * Lock order: data (rwlock) before cache (mutex), never the other way. A
  * writer changes data under the write lock, then bumps generations under the
  * cache mutex; a renderer reads the generation first, then renders under the
- * read lock, so a blob is never labelled newer than what it shows.
+ * read lock, so a blob is never labelled newer than what it shows. Endpoint
+ * and relay keys are also in hash indexes (under the data lock).
+ *
+ * A cache item's states: absent; no blob yet (each request that finds it so
+ * renders it itself); fresh; stale and queued for the refresher thread
+ * (rendering and queued set: requests get the old blob); being rendered by
+ * the refresher (rendering set, queued clear); fresh again. Without a
+ * refresher, or for an item marked inline_only, the request that finds it
+ * stale renders it while the others get the old blob. The refresher holds
+ * the cache mutex only between renders, never while it renders.
  */
 #include "web/board.h"
 
