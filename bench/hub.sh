@@ -146,11 +146,11 @@ for engine in $engines; do
     "$fill" names --relays "$relays" --models "$models" --base-url "http://127.0.0.1:$dead/v1"
   } >"$work/hub.yaml"
   t0=$(date +%s%N)
-  "$build/assay" serve -c "$work/hub.yaml" >"$work/serve.out" 2>"$work/serve.err" &
+  "$build/assay" serve -c "$work/hub.yaml" >"$work/serve-$engine.out" 2>"$work/serve-$engine.err" &
   serve_pid=$!
   tries=0
-  until grep -q '^serving ' "$work/serve.out"; do
-    kill -0 "$serve_pid" 2>/dev/null || { tail -5 "$work/serve.err" >&2; die "assay serve exited"; }
+  until grep -q '^serving ' "$work/serve-$engine.out"; do
+    kill -0 "$serve_pid" 2>/dev/null || { tail -5 "$work/serve-$engine.err" >&2; die "assay serve exited"; }
     tries=$((tries + 1)); [ $tries -le 6000 ] || die "assay serve did not start in 600 s"
     sleep 0.1
   done
@@ -159,7 +159,7 @@ for engine in $engines; do
   # its own first runs (a closed port: unreachable), then the agents' runs
   # read: the last one written is the last relay-model's from the last region
   tries=0
-  until [ "$(grep -c ': unreachable (' "$work/serve.err")" -ge "$n" ]; do
+  until [ "$(grep -c ': unreachable (' "$work/serve-$engine.err")" -ge "$n" ]; do
     kill -0 "$serve_pid" 2>/dev/null || die "assay serve exited"
     tries=$((tries + 1)); [ $tries -le 1800 ] || die "the hub's own first runs did not end"
     sleep 0.2
