@@ -266,13 +266,15 @@ static int
 each_segment(struct db *db, int limit, store_segment_cb cb, void *arg)
 {
 	struct each_segment e = {cb, arg};
-	return each_row(db,
-	                "SELECT t.relay, t.model, v.id, v.first_ms, v.last_ms, v.runs, v.verdict,"
-	                " v.reason, v.findings, v.classes FROM targets t JOIN verdicts v ON v.id IN"
-	                " (SELECT id FROM verdicts y WHERE y.target = t.id"
-	                "  ORDER BY last_ms DESC, id DESC LIMIT $1)"
-	                " ORDER BY t.id, v.last_ms, v.id",
-	                limit, segment_row, &e);
+	return each_row(
+	    db,
+	    "SELECT t.relay, t.model, v.id, v.first_ms, v.last_ms, v.runs, v.verdict,"
+	    " v.reason, v.findings, v.classes FROM targets t JOIN verdicts v ON v.target = t.id"
+	    " AND v.id IN"
+	    " (SELECT id FROM verdicts y WHERE y.target = t.id"
+	    "  ORDER BY last_ms DESC, id DESC LIMIT $1)"
+	    " ORDER BY t.id, v.last_ms, v.id",
+	    limit, segment_row, &e);
 }
 
 int
@@ -315,7 +317,8 @@ store_each_incident(struct store *s, int limit, store_incident_cb cb, void *arg)
 {
 	struct each_incident e = {cb, arg};
 	return each_row(store_reader(s),
-	                "SELECT " INCIDENT_COLUMNS " FROM targets t JOIN incidents i ON i.id IN"
+	                "SELECT " INCIDENT_COLUMNS
+	                " FROM targets t JOIN incidents i ON i.target = t.id AND i.id IN"
 	                " (SELECT id FROM incidents y WHERE y.target = t.id"
 	                "  ORDER BY opened_ms DESC, id DESC LIMIT $1)"
 	                " ORDER BY t.id, i.opened_ms, i.id",

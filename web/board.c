@@ -5,7 +5,16 @@
  * Lock order: data (rwlock) before cache (mutex), never the other way. A
  * writer changes data under the write lock, then bumps generations under the
  * cache mutex; a renderer reads the generation first, then renders under the
- * read lock, so a blob is never labelled newer than what it shows.
+ * read lock, so a blob is never labelled newer than what it shows. Endpoint
+ * and relay keys are also in hash indexes (under the data lock).
+ *
+ * A cache item's states: absent; no blob yet (each request that finds it so
+ * renders it itself); fresh; stale and queued for the refresher thread
+ * (rendering and queued set: requests get the old blob); being rendered by
+ * the refresher (rendering set, queued clear); fresh again. Without a
+ * refresher, or for an item marked inline_only, the request that finds it
+ * stale renders it while the others get the old blob. The refresher holds
+ * the cache mutex only between renders, never while it renders.
  */
 #include "web/board.h"
 
@@ -28,9 +37,67 @@ struct cache_item {
 	long scope;
 	uint64_t gen;
 	struct blob *blob;
+	int64_t cost_ms; /* the last render's, gzip included */
 	int rendering;
+	int inline_only; /* the refresher could not render it: requests do */
+	int queued;      /* its key waits in the refresher's queue */
 	struct cache_item *next;
 };
+
+/* Keys (endpoint or relay) to their entry or relay: open addressing, the
+ * capacity a power of two at least twice the count. Keys are never
+ * removed (nor are entries and relays); a key belongs to its item. */
+struct board_index {
+	const char **keys;
+	void **items;
+	size_t cap, n;
+};
+
+static uint32_t hash_key(const char *s);
+
+static void *
+index_get(const struct board_index *ix, const char *key)
+{
+	if (ix->cap == 0)
+		return NULL;
+	for (size_t i = hash_key(key) & (ix->cap - 1);; i = (i + 1) & (ix->cap - 1)) {
+		if (ix->keys[i] == NULL)
+			return NULL;
+		if (strcmp(ix->keys[i], key) == 0)
+			return ix->items[i];
+	}
+}
+
+static void
+index_put(struct board_index *ix, const char *key, void *item)
+{
+	if (2 * (ix->n + 1) > ix->cap) {
+		struct board_index grown = {.cap = ix->cap ? 2 * ix->cap : 64};
+		grown.keys = xcalloc(grown.cap, sizeof *grown.keys);
+		grown.items = xcalloc(grown.cap, sizeof *grown.items);
+		for (size_t i = 0; i < ix->cap; i++)
+			if (ix->keys[i] != NULL)
+				index_put(&grown, ix->keys[i], ix->items[i]);
+		free(ix->keys);
+		free(ix->items);
+		*ix = grown;
+	}
+	size_t i = hash_key(key) & (ix->cap - 1);
+	while (ix->keys[i] != NULL && strcmp(ix->keys[i], key) != 0)
+		i = (i + 1) & (ix->cap - 1);
+	if (ix->keys[i] == NULL)
+		ix->n++;
+	ix->keys[i] = key;
+	ix->items[i] = item;
+}
+
+static void
+index_release(struct board_index *ix)
+{
+	free(ix->keys);
+	free(ix->items);
+	memset(ix, 0, sizeof *ix);
+}
 
 struct board {
 	pthread_rwlock_t data;
@@ -41,6 +108,7 @@ struct board {
 	struct board_relay **relays; /* sorted by name */
 	size_t n_relays;
 	size_t next_relay_id;
+	struct board_index entry_keys, relay_keys;
 	struct board_about about;
 	int static_copy;
 	uint64_t seq;             /* entries' changes, counted (under the write lock) */
@@ -52,7 +120,22 @@ struct board {
 	size_t n_relay_gen;
 	struct cache_item *slots[CACHE_SLOTS];
 	size_t n_items;
+
+	/* stale-while-revalidate (board_set_refresher), under the cache
+	 * mutex: keys of stale documents waiting for the refresher thread,
+	 * each at most once (its item is marked rendering) */
+	void (*refresh)(struct board *b, const char *key, void *arg);
+	void *refresh_arg;
+	pthread_t refresher;
+	int refresher_on, refresher_stop;
+	pthread_cond_t wake;
+	char **queue;
+	size_t n_queue, queue_cap;
 };
+
+/* Set on the refresher thread: its board_render() renders a stale
+ * document itself instead of queueing it. */
+static _Thread_local int on_refresher;
 
 static struct blob *
 blob_new(char *data, size_t len, const char *type)
@@ -100,6 +183,7 @@ board_new(const char *title)
 	struct board *b = xcalloc(1, sizeof *b);
 	pthread_rwlock_init(&b->data, NULL);
 	pthread_mutex_init(&b->cache, NULL);
+	pthread_cond_init(&b->wake, NULL);
 	b->title = xstrdup(title ? title : "Assay relay status");
 	b->title_given = title != NULL;
 	b->about.started_ms = wall_ms();
@@ -157,6 +241,8 @@ board_free(struct board *b)
 {
 	if (b == NULL)
 		return;
+	board_set_refresher(b, NULL, NULL);
+	pthread_cond_destroy(&b->wake);
 	for (size_t i = 0; i < b->n; i++)
 		entry_free(b->entries[i]);
 	free(b->entries);
@@ -168,6 +254,8 @@ board_free(struct board *b)
 		free(b->relays[i]);
 	}
 	free(b->relays);
+	index_release(&b->entry_keys);
+	index_release(&b->relay_keys);
 	for (size_t i = 0; i < CACHE_SLOTS; i++) {
 		struct cache_item *c = b->slots[i], *next;
 		for (; c != NULL; c = next) {
@@ -204,19 +292,13 @@ bump(struct board *b, size_t relay_id)
 static int
 key_taken_entry(struct board *b, const char *key)
 {
-	for (size_t i = 0; i < b->n; i++)
-		if (strcmp(b->entries[i]->key, key) == 0)
-			return 1;
-	return 0;
+	return index_get(&b->entry_keys, key) != NULL;
 }
 
 static int
 key_taken_relay(struct board *b, const char *key)
 {
-	for (size_t i = 0; i < b->n_relays; i++)
-		if (strcmp(b->relays[i]->key, key) == 0)
-			return 1;
-	return 0;
+	return index_get(&b->relay_keys, key) != NULL;
 }
 
 /* A key from base that taken() does not know yet ("base", "base-2", ...). */
@@ -249,6 +331,7 @@ relay_get_locked(struct board *b, const char *name)
 	struct board_relay *r = xcalloc(1, sizeof *r);
 	r->name = xstrdup(name);
 	r->key = unique_key(b, slugify(name), key_taken_relay);
+	index_put(&b->relay_keys, r->key, r);
 	r->id = b->next_relay_id++;
 	b->relays = xrealloc(b->relays, (b->n_relays + 1) * sizeof *b->relays);
 	memmove(&b->relays[i + 1], &b->relays[i], (b->n_relays - i) * sizeof *b->relays);
@@ -289,6 +372,7 @@ entry_get_locked(struct board *b, const char *relay, const char *model)
 		e->slices[i].index = -1;
 	char *rs = slugify(relay), *ms = slugify(model);
 	e->key = unique_key(b, xasprintf("%s_%s", rs, ms), key_taken_entry);
+	index_put(&b->entry_keys, e->key, e);
 	e->model_key = ms;
 	free(rs);
 	b->entries = xrealloc(b->entries, (b->n + 1) * sizeof *b->entries);
@@ -857,6 +941,13 @@ view_locked(struct board *b, struct board_view *v)
 	v->static_copy = b->static_copy;
 	v->seq = b->seq;
 	v->spend = &b->spend;
+	v->by_key = &b->entry_keys;
+}
+
+const struct board_entry *
+board_view_entry(const struct board_view *v, const char *key)
+{
+	return v->by_key ? index_get(v->by_key, key) : NULL;
 }
 
 uint64_t
@@ -993,8 +1084,28 @@ board_render(struct board *b, const char *key, long scope, const char *type, boa
 	uint64_t gen = gen_locked(b, scope);
 	if (c != NULL && c->blob != NULL) {
 		int64_t age = now - c->blob->rendered_ms;
-		int fresh = (c->gen == gen || age < BOARD_MIN_REFRESH_MS) && age < BOARD_MAX_AGE_MS;
-		if (fresh || c->rendering) {
+		/* a document that costs much is kept the longer: its renders
+		 * take at most 1 / BOARD_RENDER_SHARE of a core */
+		int64_t hold = c->cost_ms * BOARD_RENDER_SHARE;
+		if (hold < BOARD_MIN_REFRESH_MS)
+			hold = BOARD_MIN_REFRESH_MS;
+		int fresh = (c->gen == gen || age < hold) && age < BOARD_MAX_AGE_MS;
+		int queue =
+		    !fresh && !c->rendering && b->refresher_on && !on_refresher && !c->inline_only;
+		if (queue) {
+			/* stale: served while the refresher renders it, so no
+			 * request (nor the connections of its server thread)
+			 * waits for a render */
+			c->rendering = 1;
+			c->queued = 1;
+			if (b->n_queue == b->queue_cap) {
+				b->queue_cap = b->queue_cap ? 2 * b->queue_cap : 16;
+				b->queue = xrealloc(b->queue, b->queue_cap * sizeof *b->queue);
+			}
+			b->queue[b->n_queue++] = xstrdup(key);
+			pthread_cond_signal(&b->wake);
+		}
+		if (fresh || queue || (c->rendering && !on_refresher)) {
 			struct blob *blob = c->blob;
 			blob_ref(blob);
 			pthread_mutex_unlock(&b->cache);
@@ -1016,13 +1127,16 @@ board_render(struct board *b, const char *key, long scope, const char *type, boa
 	c->rendering = 1;
 	pthread_mutex_unlock(&b->cache);
 
+	int64_t t0 = now_us();
 	struct blob *blob = render_now(b, type, fn, arg);
 	blob_compress(blob);
+	int64_t cost_ms = (now_us() - t0) / 1000;
 
 	pthread_mutex_lock(&b->cache);
 	struct blob *old = c->blob;
 	c->blob = blob;
 	c->gen = gen;
+	c->cost_ms = cost_ms;
 	c->rendering = 0;
 	blob_ref(blob);
 	pthread_mutex_unlock(&b->cache);
@@ -1030,14 +1144,90 @@ board_render(struct board *b, const char *key, long scope, const char *type, boa
 	return blob;
 }
 
+static struct cache_item *
+cache_find_locked(struct board *b, const char *key)
+{
+	struct cache_item *c = b->slots[hash_key(key) % CACHE_SLOTS];
+	while (c != NULL && strcmp(c->key, key) != 0)
+		c = c->next;
+	return c;
+}
+
+static void *
+refresher_main(void *arg)
+{
+	struct board *b = arg;
+	on_refresher = 1;
+	pthread_mutex_lock(&b->cache);
+	for (;;) {
+		while (b->n_queue == 0 && !b->refresher_stop)
+			pthread_cond_wait(&b->wake, &b->cache);
+		if (b->refresher_stop)
+			break;
+		char *key = b->queue[0];
+		memmove(b->queue, b->queue + 1, --b->n_queue * sizeof *b->queue);
+		struct cache_item *q = cache_find_locked(b, key);
+		if (q != NULL)
+			q->queued = 0;
+		pthread_mutex_unlock(&b->cache);
+		int64_t refreshed_ms = wall_ms();
+		b->refresh(b, key, b->refresh_arg);
+		pthread_mutex_lock(&b->cache);
+		/* a key the callback did not render (it routes elsewhere now):
+		 * its requests render it again themselves; one queued again
+		 * since, or being rendered by a request, is left alone */
+		struct cache_item *c = cache_find_locked(b, key);
+		if (c != NULL && c->rendering && !c->queued && c->blob != NULL &&
+		    c->blob->rendered_ms < refreshed_ms) {
+			c->rendering = 0;
+			c->inline_only = 1;
+		}
+		free(key);
+	}
+	pthread_mutex_unlock(&b->cache);
+	return NULL;
+}
+
+void
+board_set_refresher(struct board *b, void (*refresh)(struct board *b, const char *key, void *arg),
+                    void *arg)
+{
+	pthread_mutex_lock(&b->cache);
+	int on = b->refresher_on;
+	b->refresher_stop = 1;
+	pthread_cond_signal(&b->wake);
+	pthread_mutex_unlock(&b->cache);
+	if (on)
+		pthread_join(b->refresher, NULL);
+	pthread_mutex_lock(&b->cache);
+	/* what was queued and not rendered: requests render it themselves */
+	for (size_t i = 0; i < b->n_queue; i++) {
+		struct cache_item *c = cache_find_locked(b, b->queue[i]);
+		if (c != NULL)
+			c->rendering = c->queued = 0;
+		free(b->queue[i]);
+	}
+	b->n_queue = 0;
+	b->refresher_on = 0;
+	b->refresher_stop = 0;
+	b->refresh = refresh;
+	b->refresh_arg = arg;
+	if (refresh != NULL && pthread_create(&b->refresher, NULL, refresher_main, b) == 0)
+		b->refresher_on = 1;
+	if (refresh == NULL) {
+		free(b->queue);
+		b->queue = NULL;
+		b->queue_cap = 0;
+	}
+	pthread_mutex_unlock(&b->cache);
+}
+
 long
 board_relay_by_key(struct board *b, const char *key)
 {
-	long id = -1;
 	pthread_rwlock_rdlock(&b->data);
-	for (size_t i = 0; i < b->n_relays; i++)
-		if (strcmp(b->relays[i]->key, key) == 0)
-			id = (long)b->relays[i]->id;
+	const struct board_relay *r = index_get(&b->relay_keys, key);
+	long id = r ? (long)r->id : -1;
 	pthread_rwlock_unlock(&b->data);
 	return id;
 }
@@ -1045,11 +1235,9 @@ board_relay_by_key(struct board *b, const char *key)
 long
 board_relay_of_endpoint(struct board *b, const char *key)
 {
-	long id = -1;
 	pthread_rwlock_rdlock(&b->data);
-	for (size_t i = 0; i < b->n; i++)
-		if (strcmp(b->entries[i]->key, key) == 0)
-			id = (long)b->entries[i]->group->id;
+	const struct board_entry *e = index_get(&b->entry_keys, key);
+	long id = e ? (long)e->group->id : -1;
 	pthread_rwlock_unlock(&b->data);
 	return id;
 }

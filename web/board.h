@@ -7,8 +7,12 @@
  * (a read lock) into immutable, reference-counted blobs and cached by URL
  * key; a change bumps the generation of what it touches (everything for
  * lists, one relay for its pages), and a cached blob is reused while its
- * generation holds, or for BOARD_MIN_REFRESH_MS after a change, and never
- * longer than BOARD_MAX_AGE_MS. A request that hits the cache costs one lock,
+ * generation holds, or for BOARD_MIN_REFRESH_MS after a change (or
+ * BOARD_RENDER_SHARE times its last render's cost, when that is longer:
+ * on a board of 10,000 relay-models that agents change hundreds of times
+ * a second, a list of megabytes that takes seconds to render is rendered
+ * with at most 1/BOARD_RENDER_SHARE of a core), and never longer than
+ * BOARD_MAX_AGE_MS. A request that hits the cache costs one lock,
  * one reference and a write: no query, no render. A stale key is rendered by
  * one thread while the others keep serving the old blob.
  */
@@ -25,6 +29,7 @@
 #include "web/model.h"
 
 #define BOARD_MIN_REFRESH_MS 500
+#define BOARD_RENDER_SHARE 20
 #define BOARD_MAX_AGE_MS 30000
 #define BOARD_CACHE_MAX 4096 /* cached documents; past it, render uncached */
 
@@ -140,6 +145,18 @@ typedef void (*board_render_fn)(const struct board_view *v, void *arg, struct bu
  */
 struct blob *board_render(struct board *b, const char *key, long scope, const char *type,
                           board_render_fn fn, void *arg);
+/*
+ * Stale-while-revalidate: with a refresher set, a request for a cached
+ * document that is stale gets the cached one at once, and the document's
+ * key (its canonical URL) is handed to refresh(b, key, arg) on a thread of
+ * the board's own, which renders it again (board_render with that key:
+ * web/site.c routes it). A request renders itself only a document never
+ * rendered, or one refresh did not render. refresh NULL: the thread is
+ * stopped (joined) and requests render stale documents themselves, as
+ * without one. Call from one thread at a time (web_start, web_stop).
+ */
+void board_set_refresher(struct board *b,
+                         void (*refresh)(struct board *b, const char *key, void *arg), void *arg);
 /* Render without caching (small or one-off documents). */
 struct blob *board_render_uncached(struct board *b, const char *type, board_render_fn fn,
                                    void *arg);
@@ -147,8 +164,11 @@ struct blob *board_render_uncached(struct board *b, const char *type, board_rend
 struct blob *board_static(const char *data, const char *type);
 void board_put(struct blob *blob);
 
+/* The entry of an endpoint key in view v (a render function's), or NULL:
+ * a hash lookup, not a walk of 10,000 entries. */
+const struct board_entry *board_view_entry(const struct board_view *v, const char *key);
 /* Relay lookups for routing, under the read lock: the relay id of a relay
- * key, the relay id of an endpoint key; -1 when unknown. */
+ * key, the relay id of an endpoint key; -1 when unknown (hash lookups). */
 long board_relay_by_key(struct board *b, const char *key);
 long board_relay_of_endpoint(struct board *b, const char *key);
 /* Is name a model key some entry has? */

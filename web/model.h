@@ -75,6 +75,7 @@ struct incident {
 
 struct board_relay;
 struct board_regions; /* web/regions.h */
+struct board_index;   /* web/board.c */
 
 /* What serve's probes spent on one UTC day, per relay or for the whole
  * board (serve's budget counts, web/spend.h): tokens billed and their cost
@@ -151,9 +152,11 @@ struct board_view {
 	size_t n_relays;
 	const struct board_about *about;
 	int64_t now_ms;
-	int static_copy;                 /* rendered for `assay export`: absolute times only */
-	uint64_t seq;                    /* the board's change count (the events' ids) */
-	const struct board_spend *spend; /* the whole board's today */
+	int static_copy;                  /* rendered for `assay export`: absolute times only */
+	uint64_t seq;                     /* the board's change count (the events' ids) */
+	const struct board_spend *spend;  /* the whole board's today */
+	const struct board_index *by_key; /* entries by endpoint key (web/board.h
+	                                   * board_view_entry) */
 };
 
 /* Windows the pages show. */

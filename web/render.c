@@ -644,3 +644,26 @@ render_relays_json(const struct board_view *v, struct buf *out)
 	json_object_set_new(root, "relays", arr);
 	json_emit(out, root);
 }
+
+int
+relays_pages(const struct board_view *v)
+{
+	return v->n == 0 ? 1 : (int)((v->n + RELAYS_PAGE_SIZE - 1) / RELAYS_PAGE_SIZE);
+}
+
+void
+render_relays_page_json(const struct board_view *v, int page, struct buf *out)
+{
+	json_t *root = json_object();
+	json_t *arr = json_array();
+	size_t first = (size_t)(page - 1) * RELAYS_PAGE_SIZE;
+	for (size_t i = first; i < v->n && i < first + RELAYS_PAGE_SIZE; i++)
+		json_array_append_new(arr, relay_entry_json(v, v->entries[i]));
+	json_object_set_new(root, "generated_ms", json_integer(v->now_ms));
+	json_object_set_new(root, "page", json_integer(page));
+	json_object_set_new(root, "pages", json_integer(relays_pages(v)));
+	json_object_set_new(root, "per_page", json_integer(RELAYS_PAGE_SIZE));
+	json_object_set_new(root, "total", json_integer((json_int_t)v->n));
+	json_object_set_new(root, "relays", arr);
+	json_emit(out, root);
+}

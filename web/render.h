@@ -66,6 +66,16 @@ json_t *relay_entry_json(const struct board_view *v, const struct board_entry *e
 /* The status overview (/) and /api/v1/relays. */
 void render_status_html(const struct board_view *v, struct buf *out);
 void render_relays_json(const struct board_view *v, struct buf *out);
+/* /api/v1/relays-{page}.json: RELAYS_PAGE_SIZE elements of /api/v1/relays
+ * from page (from 1), in the same order, with "page", "pages",
+ * "per_page" and "total": a board of thousands of relay-models is read a
+ * page at a time (as Gatus's web app reads /api/v1/endpoints/statuses?page=N,
+ * 20 a page: TwiN/gatus web/app/src/views/Home.vue) instead of as one
+ * document of megabytes. relays_pages() is the number
+ * of pages (1 for an empty board). */
+#define RELAYS_PAGE_SIZE 100
+int relays_pages(const struct board_view *v);
+void render_relays_page_json(const struct board_view *v, int page, struct buf *out);
 
 /* Leaderboard (pages.c). */
 enum lb_sort { LB_SCORE, LB_UPTIME, LB_TTFT, LB_TPS, LB_RELAY, LB_MODEL, LB_VERDICT, LB__COUNT };

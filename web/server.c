@@ -159,6 +159,18 @@ handler_cb(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	return respond_static(c, MHD_HTTP_NOT_FOUND, "text/plain; charset=utf-8", "not found\n");
 }
 
+/* The board's refresher (board_set_refresher): a stale document's key is
+ * its canonical path, routed again as a request would be. */
+static void
+refresh_cb(struct board *b, const char *key, void *arg)
+{
+	(void)arg;
+	struct site_response r;
+	site_get(b, key, NULL, &r);
+	if (r.status == SITE_OK)
+		board_put(r.blob);
+}
+
 int
 web_parse_listen(const char *spec, char *host, size_t hostlen, int *port)
 {
@@ -227,6 +239,7 @@ web_start(struct board *board, const char *host, int port, char *err, size_t err
 	const union MHD_DaemonInfo *info =
 	    MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	w->port = info ? info->port : port;
+	board_set_refresher(board, refresh_cb, NULL);
 	return w;
 }
 
@@ -241,6 +254,7 @@ web_stop(struct web_server *w)
 {
 	if (w == NULL)
 		return;
+	board_set_refresher(w->board, NULL, NULL);
 	events_stop(w->events);
 	MHD_stop_daemon(w->daemon);
 	events_free(w->events);

@@ -59,6 +59,54 @@ relay_fn(const struct board_view *v, void *arg, struct buf *out)
 }
 
 static void
+ok(struct site_response *out, struct blob *blob)
+{
+	out->status = SITE_OK;
+	out->blob = blob;
+}
+
+static void
+relays_page_fn(const struct board_view *v, void *arg, struct buf *out)
+{
+	render_relays_page_json(v, *(int *)arg, out);
+}
+
+static void
+relays_pages_cb(const struct board_view *v, void *arg)
+{
+	*(int *)arg = relays_pages(v);
+}
+
+/* "/api/v1/relays-{N}.json", N a page that exists (1 .. pages); the query
+ * form /api/v1/relays?page=N redirects to it. */
+static void
+relays_page(struct board *b, const char *path, const char *query_page, struct site_response *out)
+{
+	char *end;
+	long page;
+	if (query_page != NULL) {
+		page = strtol(query_page, &end, 10);
+		if (end == query_page || *end != '\0' || page < 1 || page > 1000000)
+			return;
+		out->status = SITE_REDIRECT;
+		snprintf(out->location, sizeof out->location, "/api/v1/relays-%ld.json", page);
+		return;
+	}
+	const char *num = path + strlen("/api/v1/relays-");
+	if (!(*num >= '1' && *num <= '9'))
+		return;
+	page = strtol(num, &end, 10);
+	if (strcmp(end, ".json") != 0 || page > 1000000)
+		return;
+	int pages = 1;
+	board_with_view(b, relays_pages_cb, &pages);
+	if (page > pages)
+		return;
+	int p = (int)page;
+	ok(out, board_render(b, path, -1, JSON, relays_page_fn, &p));
+}
+
+static void
 endpoint_fn(const struct board_view *v, void *arg, struct buf *out)
 {
 	render_endpoint_json(v, arg, out);
@@ -75,22 +123,13 @@ static void
 badge_fn(const struct board_view *v, void *arg, struct buf *out)
 {
 	const struct badge_req *r = arg;
-	for (size_t i = 0; i < v->n; i++) {
-		if (strcmp(v->entries[i]->key, r->key) != 0)
-			continue;
-		if (r->json)
-			badge_json(out, v->entries[i], r->kind, r->window, v->now_ms);
-		else
-			badge_svg(out, v->entries[i], r->kind, r->window, v->now_ms);
+	const struct board_entry *e = board_view_entry(v, r->key);
+	if (e == NULL)
 		return;
-	}
-}
-
-static void
-ok(struct site_response *out, struct blob *blob)
-{
-	out->status = SITE_OK;
-	out->blob = blob;
+	if (r->json)
+		badge_json(out, e, r->kind, r->window, v->now_ms);
+	else
+		badge_svg(out, e, r->kind, r->window, v->now_ms);
 }
 
 /* "/leaderboard/{model|all}/{sort}[-rev][-N].html" into q; 0 or -1. */
@@ -300,9 +339,13 @@ site_get(struct board *b, const char *path, const struct site_query *q, struct s
 		free(ck);
 	} else if (strcmp(path, "/about") == 0 || strcmp(path, "/about.html") == 0) {
 		ok(out, board_render(b, "/about.html", -1, HTML, about_html_fn, NULL));
+	} else if (strcmp(path, "/api/v1/relays") == 0 && q != NULL && q->page != NULL) {
+		relays_page(b, path, q->page, out);
 	} else if (strcmp(path, "/api/v1/relays") == 0 ||
 	           strcmp(path, "/api/v1/relays.json") == 0) {
 		ok(out, board_render(b, "/api/v1/relays", -1, JSON, relays_fn, NULL));
+	} else if (has_prefix(path, "/api/v1/relays-")) {
+		relays_page(b, path, NULL, out);
 	} else if (strcmp(path, "/api/v1/leaderboard") == 0 ||
 	           strcmp(path, "/api/v1/leaderboard.json") == 0) {
 		ok(out, board_render(b, "/api/v1/leaderboard", -1, JSON, lb_json_fn, NULL));
@@ -365,6 +408,8 @@ collect_cb(const struct board_view *v, void *arg)
 		add(p, xstrdup(fixed[i]));
 	for (size_t i = 0; i < v->n_relays; i++)
 		add(p, xasprintf("/relays/%s.html", v->relays[i]->key));
+	for (int pg = 1, pages = relays_pages(v); pg <= pages; pg++)
+		add(p, xasprintf("/api/v1/relays-%d.json", pg));
 	/* leaderboard variants: all, then each distinct model key */
 	const char **models = xcalloc(v->n + 2, sizeof *models);
 	size_t nm = 0;

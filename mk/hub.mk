@@ -1,0 +1,9 @@
+# The hub's pages at scale (issue 20; bench/hub.sh, bench/hub_fill.c): a
+# database of 10,000 relay-models and 5 regions' agents written through
+# the store API, `assay serve` as the hub on it, wrk against its pages, on
+# SQLite and on PostgreSQL (a private cluster, as the tests start one).
+HUB_FILL := $(BUILD)/bench/hub-fill
+$(HUB_FILL): $(BUILD)/bench/hub_fill.o $(BUILD)/tests/pg_helpers.o $(BUILD)/libassay.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+bench: $(HUB_FILL)
