@@ -65,6 +65,9 @@ struct db *store_reader(struct store *s);
 int store_replica_open(struct store *s, const char *address, const char *password, char *err,
                        size_t errlen);
 void store_replica_close(struct store *s);
+/* A read on db, store_reader's replica, failed: reads go to the primary
+ * until the replica's retry (said once). */
+void store_replica_failed(struct store *s, struct db *db);
 
 /* Run sql; 0, or -1 with the engine's message in err. */
 int store_exec(struct store *s, const char *sql, char *err, size_t errlen);

@@ -53,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/util.h"
 #include "storage/store_test.h"
@@ -227,6 +228,16 @@ store_reader(struct store *s)
 	return r->state == REPLICA_OK ? r->db : s->db;
 }
 
+void
+store_replica_failed(struct store *s, struct db *db)
+{
+	struct store_replica *r = s->replica;
+	if (r == NULL || r->db != db || r->state != REPLICA_OK)
+		return;
+	r->checked_us = now_us();
+	went_down(r, db_errmsg(db));
+}
+
 int
 store_replica_open(struct store *s, const char *address, const char *password, char *err,
                    size_t errlen)
@@ -245,8 +256,18 @@ store_replica_open(struct store *s, const char *address, const char *password, c
 	 * now, after the migrations */
 	sample_primary(s, r);
 	/* a replica that does not answer is no reason not to start: said,
-	 * and the primary reads until it does */
-	check(s, r);
+	 * and the primary reads until it does. One that answers is given a
+	 * moment to replay the sample (what was just migrated or written by
+	 * the process before): a one-shot export would otherwise read the
+	 * primary whole while a busy replica is a few hundred ms behind */
+	int64_t until = now_us() + STORE_REPLICA_OPEN_WAIT_MS * 1000LL;
+	for (;;) {
+		check(s, r);
+		if (r->state != REPLICA_STARTING || now_us() >= until)
+			break;
+		struct timespec pause = {0, 50 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
 	return 0;
 }
 

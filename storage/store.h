@@ -71,6 +71,9 @@ struct store_options {
 #define STORE_REPLICA_MAX_LAG_MS 10000
 #define STORE_REPLICA_CHECK_MS 1000
 #define STORE_REPLICA_RETRY_MS 30000
+/* At open, a replica that answers is waited for this long to replay the
+ * primary's position (then the primary reads until it has). */
+#define STORE_REPLICA_OPEN_WAIT_MS 2000
 /* 0 when address is a PostgreSQL address libpq can parse and that holds no
  * password, else -1 with the reason in err (which never quotes it). */
 int store_check_address(const char *address, char *err, size_t errlen);
