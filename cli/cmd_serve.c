@@ -1109,6 +1109,7 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	struct config *o = s->config;
 	say_kept("listen", o->listen, n->listen);
 	say_kept("database", o->database, n->database);
+	say_kept("database_read", o->database_read, n->database_read);
 	say_kept("title", o->title, n->title);
 	say_kept("the canary listener", o->canary_listen, n->canary_listen);
 	say_kept("ca_file", o->ca_file, n->ca_file);
