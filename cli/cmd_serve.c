@@ -1267,6 +1267,10 @@ cmd_serve(int argc, char **argv)
 	                                               ? s.config->database_read
 	                                               : NULL,
 	                           .read_password_env = s.config->database_read_password_env};
+	/* the hub's quorum counts runs of the last three intervals: a replica
+	 * read must be well inside one */
+	if (s.config->quorum_of > 0 && s.config->interval_us / 2000 < STORE_REPLICA_MAX_LAG_MS)
+		so.read_max_lag_ms = s.config->interval_us / 2000;
 	s.store = store_open_with(db ? db : s.config->database, &so, err, sizeof err);
 	if (s.store == NULL)
 		goto fail;

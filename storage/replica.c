@@ -239,8 +239,8 @@ store_replica_failed(struct store *s, struct db *db)
 }
 
 int
-store_replica_open(struct store *s, const char *address, const char *password, char *err,
-                   size_t errlen)
+store_replica_open(struct store *s, const char *address, const char *password, int64_t max_lag_ms,
+                   char *err, size_t errlen)
 {
 	if (store_check_address(address, err, errlen) != 0)
 		return -1;
@@ -249,7 +249,7 @@ store_replica_open(struct store *s, const char *address, const char *password, c
 	r->password = password ? xstrdup(password) : NULL;
 	r->said = -1;
 	r->check_us = STORE_REPLICA_CHECK_MS * 1000;
-	r->max_lag_us = STORE_REPLICA_MAX_LAG_MS * 1000;
+	r->max_lag_us = (max_lag_ms > 0 ? max_lag_ms : STORE_REPLICA_MAX_LAG_MS) * 1000;
 	r->retry_us = STORE_REPLICA_RETRY_MS * 1000;
 	s->replica = r;
 	/* the position every read on the replica must have: the primary's

@@ -63,6 +63,10 @@ struct store_options {
 	 * password (NULL: password_env's). */
 	const char *read_address;
 	const char *read_password_env;
+	/* The lag bound in ms (0: STORE_REPLICA_MAX_LAG_MS): a hub whose
+	 * quorum counts runs of the last three intervals asks for less when
+	 * its interval is short. */
+	int64_t read_max_lag_ms;
 };
 /* A replica is read while it has replayed what the primary held this long
  * ago; it is looked at at most every STORE_REPLICA_CHECK_MS (two short

@@ -559,7 +559,7 @@ Test(pg_replica, the_hub_reads_from_the_replica_and_falls_back, .init = setup, .
 	snprintf(cfg, sizeof cfg, "%s/hub.yaml", dir);
 	cr_assert_eq(test_write_file(cfg,
 	                             "title: hub\nlisten: 127.0.0.1:0\ndatabase: '%s'\n"
-	                             "database_read: '%s'\nquorum: 2 of 3 regions\ninterval: 2s\n"
+	                             "database_read: '%s'\nquorum: 2 of 3 regions\ninterval: 30s\n"
 	                             "timeout: 1s\nrelays:\n  - name: honest-relay\n"
 	                             "    base_url: http://127.0.0.1:%d/v1\n    models: [gpt-4o]\n",
 	                             url, replica, test_free_port()),
@@ -594,7 +594,8 @@ Test(pg_replica, the_hub_reads_from_the_replica_and_falls_back, .init = setup, .
 	}
 	cr_expect(seen, "no session of the hub reads agent_runs on the replica");
 
-	/* replay paused: read on the replica (nothing new) until the bound */
+	/* replay paused: read on the replica (nothing new) until the bound
+	 * (10 s: a 30 s interval's half is longer) */
 	pause_replay(1);
 	insert_run("us", wall_ms());
 	sleep_ms(3000);
@@ -605,7 +606,16 @@ Test(pg_replica, the_hub_reads_from_the_replica_and_falls_back, .init = setup, .
 	cr_assert_eq(test_pg_wait_replayed(url, 20000), 0);
 
 	/* the replica gone: the primary reads, the pages keep serving */
-	sleep_ms(2500); /* a check or two: the replica read again */
+	/* a look or two (the hub looks every 2 s): the replica read again */
+	int again = 0;
+	for (int i = 0; i < 150 && !again; i++) {
+		char *so_far = captured();
+		again = strstr(so_far, "reads come from the replica again") != NULL;
+		free(so_far);
+		if (!again)
+			sleep_ms(100);
+	}
+	cr_expect(again, "the caught-up replica is not read again");
 	cr_assert_eq(test_pg_replica_ctl("stop"), 0);
 	replica_up = 1;
 	insert_run("ap", wall_ms());
