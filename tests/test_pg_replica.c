@@ -673,3 +673,34 @@ Test(pg_replica, export_reads_from_the_replica, .init = setup, .fini = teardown,
 	}
 	cr_expect(seen, "the export read no history on the replica");
 }
+
+/* SQLite takes and commits ids under its one write lock, in order: the
+ * cursor keeps no gap there (a hole in ids is a deleted row), and gives
+ * each run once. */
+Test(pg_replica, the_cursor_on_sqlite_keeps_no_gap)
+{
+	char sdir[256], path[300], err[512];
+	test_tmpdir_file(sdir, sizeof sdir, "replica-sqlite", path, sizeof path, "hub.db");
+	struct store *s = store_open(path, 0, err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	for (int id = 1; id <= 3; id += 2) {
+		char sql[400];
+		snprintf(sql, sizeof sql,
+		         "INSERT INTO agent_runs(id, region, relay, model, api, started_ms,"
+		         " finished_ms, verdict, requests, ok_requests, error_class) VALUES"
+		         " (%d, 'eu', 'r', 'm', 'openai', 1, 2, 'genuine', 1, 1, 'none')",
+		         id);
+		cr_assert_eq(store_test_exec(s, sql, err, sizeof err), 0, "%s", err);
+	}
+	struct store_agent_cursor *c = store_agent_cursor_new(0);
+	struct given g = {0}, again = {0};
+	cr_assert_eq(store_agent_cursor_read(s, c, 100, given_cb, &g), 0, "%s",
+	             store_last_error(s));
+	cr_expect_eq(g.n, 2);
+	cr_expect_eq(store_agent_cursor_gaps(c), 0);
+	cr_assert_eq(store_agent_cursor_read(s, c, 100, given_cb, &again), 0);
+	cr_expect_eq(again.n, 0, "a run given twice");
+	store_agent_cursor_free(c);
+	store_close(s);
+	test_rmtree(sdir);
+}
