@@ -117,21 +117,21 @@ say(struct store_replica *r)
 		break;
 	case REPLICA_BEHIND:
 		fprintf(stderr,
-		        "assay: database_read '%s': the replica is more than %lld s behind the "
+		        "assay: database_read '%s': the replica is more than %g s behind the "
 		        "primary: reads go to the primary until it catches up\n",
-		        r->address, (long long)(r->max_lag_us / 1000000));
+		        r->address, (double)r->max_lag_us / 1e6);
 		break;
 	case REPLICA_DOWN:
 		fprintf(stderr,
 		        "assay: database_read '%s': the replica cannot be read (%s): reads go to "
-		        "the primary, the replica is tried again every %lld s\n",
-		        r->address, r->why, (long long)(r->retry_us / 1000000));
+		        "the primary, the replica is tried again every %g s\n",
+		        r->address, r->why, (double)r->retry_us / 1e6);
 		break;
 	case REPLICA_NOT_STANDBY:
 		fprintf(stderr,
 		        "assay: database_read '%s': no standby answered (the server reached is "
-		        "not in recovery): reads go to the primary, tried again every %lld s\n",
-		        r->address, (long long)(r->retry_us / 1000000));
+		        "not in recovery): reads go to the primary, tried again every %g s\n",
+		        r->address, (double)r->retry_us / 1e6);
 		break;
 	case REPLICA_STARTING:
 		break;

@@ -704,3 +704,24 @@ Test(pg_replica, the_cursor_on_sqlite_keeps_no_gap)
 	store_close(s);
 	test_rmtree(sdir);
 }
+
+/* database_read naming a server that is no standby (libpq's prefer-standby
+ * found none among its hosts and took a primary): not read as a replica;
+ * the primary reads, said once. */
+Test(pg_replica, a_read_address_that_reaches_no_standby_is_not_read, .init = setup,
+     .fini = teardown, .timeout = 60)
+{
+	capture_stderr();
+	struct store *s = open_with_replica(url);
+	store_replica_timing(s, 0, 60000, 100);
+	insert_run("eu", wall_ms());
+	for (int i = 0; i < 10; i++) {
+		cr_expect_eq(runs_read(s), 1);
+		cr_expect_not(store_reads_from_replica(s));
+		sleep_ms(30);
+	}
+	store_close(s);
+	char *said = captured();
+	cr_expect_eq(occurrences(said, "no standby answered"), 1, "%s", said);
+	free(said);
+}
