@@ -29,9 +29,10 @@
  *   down, not_standby -> (tried again every STORE_REPLICA_RETRY_MS)
  * Reads go to the replica in `ok` only, else to the primary. Each change
  * of state is said once on stderr (loudly: the primary then carries the
- * reads), never per read. A try of a replica that does not answer waits
- * up to libpq's connect_timeout (2 s for a reader, storage/db_postgres.c)
- * on the caller's thread, once a retry period.
+ * reads), never per read. A try of a replica that does not answer
+ * never holds the caller: its connection is made step by step, one step at
+ * each look that finds the socket ready (libpq's PQconnectPoll), and given
+ * up after STORE_REPLICA_CONNECT_MS.
  *
  * Which reads (the store's callers, storage/): to the replica go those
  * behind the pages and the export, which a few seconds of lag only delay:
@@ -70,6 +71,8 @@ struct store_replica {
 	char *address;               /* holds no password (refused at open) */
 	char *password;              /* kept for reconnects; wiped at close */
 	struct db *db;               /* NULL while it could not be opened */
+	int connecting;              /* db's connection not made yet */
+	int64_t connect_us;          /* when it was started (now_us) */
 	struct db_stmt *at;          /* on the replica: in recovery, replayed $1 */
 	struct db_stmt *primary_lsn; /* on the primary */
 	enum replica_state state;
@@ -146,19 +149,42 @@ went_down(struct store_replica *r, const char *why)
 	say(r);
 }
 
-/* Open the replica's connection if it has none. 0, or -1 (down, said). */
+/*
+ * The replica's connection, made without waiting: started, then stepped at
+ * each look (db_postgres_connect_step) until made, so that a replica whose
+ * host does not answer never holds the caller's loop. 1 when usable, 0
+ * while not yet (reads go to the primary), -1 when it failed or took over
+ * STORE_REPLICA_CONNECT_MS (down, said).
+ */
+#define STORE_REPLICA_CONNECT_MS 10000
 static int
 connect_replica(struct store_replica *r)
 {
-	if (r->db != NULL)
-		return 0;
 	char err[512];
-	r->db = db_postgres_open_reader(r->address, r->password, err, sizeof err);
 	if (r->db == NULL) {
-		went_down(r, err);
-		return -1;
+		r->db = db_postgres_start_reader(r->address, r->password, err, sizeof err);
+		if (r->db == NULL) {
+			went_down(r, err);
+			return -1;
+		}
+		r->connecting = 1;
+		r->connect_us = now_us();
 	}
-	return 0;
+	if (!r->connecting)
+		return 1;
+	int rc = db_postgres_connect_step(r->db);
+	if (rc == 0 && now_us() - r->connect_us <= STORE_REPLICA_CONNECT_MS * 1000LL)
+		return 0;
+	if (rc == 1) {
+		r->connecting = 0;
+		return 1;
+	}
+	snprintf(err, sizeof err, "%s", rc == 0 ? "no answer within 10 s" : db_errmsg(r->db));
+	db_close(r->db);
+	r->db = NULL;
+	r->connecting = 0;
+	went_down(r, err);
+	return -1;
 }
 
 /* One look at the replica: its state brought up to date (said). */
@@ -166,7 +192,7 @@ static void
 check(struct store *s, struct store_replica *r)
 {
 	r->checked_us = now_us();
-	if (connect_replica(r) != 0)
+	if (connect_replica(r) != 1)
 		return;
 	if (r->pending_lsn[0] == '\0' && sample_primary(s, r) != 0)
 		return; /* the primary's own trouble: its callers say it */
@@ -220,6 +246,7 @@ store_reader(struct store *s)
 			r->at = NULL;
 			db_close(r->db);
 			r->db = NULL;
+			r->connecting = 0;
 			r->state = REPLICA_STARTING;
 			r->pending_lsn[0] = '\0';
 		}

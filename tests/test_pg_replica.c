@@ -17,6 +17,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "base/util.h"
 #include "cli/config.h"
@@ -724,4 +727,57 @@ Test(pg_replica, a_read_address_that_reaches_no_standby_is_not_read, .init = set
 	char *said = captured();
 	cr_expect_eq(occurrences(said, "no standby answered"), 1, "%s", said);
 	free(said);
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A replica host that takes the connection and never answers (a hung
+ * server, a black hole behind a proxy) never holds the caller: the
+ * connection is made step by step at each look, the primary reads
+ * meanwhile, and it is given up after 10 s, said once. */
+Test(pg_replica, a_replica_that_hangs_never_holds_the_reads, .init = setup, .fini = teardown,
+     .timeout = 90)
+{
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_geq(lfd, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+	cr_assert_eq(listen(lfd, 16), 0); /* the kernel accepts; nobody reads */
+	socklen_t len = sizeof a;
+	cr_assert_eq(getsockname(lfd, (struct sockaddr *)&a, &len), 0);
+	char hung[200];
+	snprintf(hung, sizeof hung, "postgres://postgres@127.0.0.1:%d/x", ntohs(a.sin_port));
+	capture_stderr();
+	int64_t t0 = mono_ms();
+	struct store *s = open_with_replica(hung);
+	cr_expect_leq(mono_ms() - t0, STORE_REPLICA_OPEN_WAIT_MS + 1000, "the open waited %lld ms",
+	              (long long)(mono_ms() - t0));
+	store_replica_timing(s, 0, 60000, 60000);
+	insert_run("eu", wall_ms());
+	int64_t slowest = 0;
+	char *said = NULL;
+	for (int i = 0; i < 400; i++) {
+		int64_t t = mono_ms();
+		cr_expect_eq(runs_read(s), 1);
+		if (mono_ms() - t > slowest)
+			slowest = mono_ms() - t;
+		sleep_ms(30);
+		free(said);
+		said = captured();
+		if (strstr(said, "no answer within 10 s") != NULL)
+			break;
+	}
+	cr_expect_lt(slowest, 500, "a read waited %lld ms for the hung replica",
+	             (long long)slowest);
+	cr_expect_eq(occurrences(said, "the replica cannot be read (no answer within 10 s)"), 1,
+	             "%s", said);
+	free(said);
+	store_close(s);
+	close(lfd);
 }
