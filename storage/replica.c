@@ -177,6 +177,10 @@ connect_replica(struct store_replica *r)
 		return 0;
 	if (rc == 1) {
 		r->connecting = 0;
+		/* a read that would wait for a lock (replay holds one for the
+		 * primary's DDL or a vacuum's truncation) gives up soon: the
+		 * caller is an event loop, and the primary can answer */
+		db_set_busy_ms(r->db, 250);
 		return 1;
 	}
 	snprintf(err, sizeof err, "%s", rc == 0 ? "no answer within 10 s" : db_errmsg(r->db));
