@@ -277,8 +277,10 @@ struct store_agent_run {
 	double ttft_ms, tokens_per_s; /* the run's medians, -1 if none */
 };
 typedef void (*store_agent_run_cb)(const struct store_agent_run *r, void *arg);
-/* The hub: agents' runs with an id above after_id, oldest first, at most
- * limit. 0, or -1 with the reason in store_last_error(). */
+/* Agents' runs with an id above after_id, oldest first, at most limit. A
+ * run committed after a higher id was read is below after_id by then:
+ * the hub reads through store_agent_cursor_read instead. 0, or -1 with
+ * the reason in store_last_error(). */
 int store_each_agent_run(struct store *s, int64_t after_id, int limit, store_agent_run_cb cb,
                          void *arg);
 /* The hub's pages after a restart: runs with an id at or below upto_id
