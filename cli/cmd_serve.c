@@ -945,6 +945,7 @@ reload_cb(evutil_socket_t sig, short what, void *arg)
 	struct config *o = s->config;
 	say_kept("listen", o->listen, n->listen);
 	say_kept("database", o->database, n->database);
+	say_kept("database_read", o->database_read, n->database_read);
 	say_kept("title", o->title, n->title);
 	say_kept("the canary listener", o->canary_listen, n->canary_listen);
 	say_kept("ca_file", o->ca_file, n->ca_file);
@@ -1074,6 +1075,10 @@ cmd_serve(int argc, char **argv)
 	                                               ? s.config->database_read
 	                                               : NULL,
 	                           .read_password_env = s.config->database_read_password_env};
+	/* the hub's quorum counts runs of the last three intervals: a replica
+	 * read must be well inside one */
+	if (s.config->quorum_of > 0 && s.config->interval_us / 2000 < STORE_REPLICA_MAX_LAG_MS)
+		so.read_max_lag_ms = s.config->interval_us / 2000;
 	s.store = store_open_with(db ? db : s.config->database, &so, err, sizeof err);
 	if (s.store == NULL)
 		goto fail;

@@ -832,24 +832,19 @@ config_from_tree(struct ynode *root, const char *path, char *err, size_t errlen)
 	c->interval_us = 300 * 1000000LL;
 	c->timeout_us = 60 * 1000000LL;
 	c->time_scale = 1;
-	static const char *const keys[] = {"title",
-	                                   "listen",
-	                                   "database",
-	                                   "ca_file",
-	                                   "interval",
-	                                   "timeout",
-	                                   "relays",
-	                                   "time_scale",
-	                                   "passive",
-	                                   "canary",
-	                                   "canary_url",
-	                                   "alerts",
-	                                   "budget",
-	                                   "database_password_env",
+	/* the keys added since keep the lines before them as they were */
+	/* clang-format off */
+	static const char *const keys[] = {"title",      "listen",
+	                                   "database",   "ca_file",
+	                                   "interval",   "timeout",
+	                                   "relays",     "time_scale",
+	                                   "passive",    "canary",
+	                                   "canary_url", "alerts",
+	                                   "budget",     "database_password_env",
 	                                   "quorum",
-	                                   "database_read",
-	                                   "database_read_password_env",
+	                                   "database_read", "database_read_password_env",
 	                                   NULL};
+	/* clang-format on */
 	if (ytree_check_keys(root, path, keys, err, errlen) != 0)
 		goto err;
 	if (get_string(root, "title", path, &c->title, err, errlen) != 0 ||

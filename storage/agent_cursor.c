@@ -141,15 +141,12 @@ gap_array(const struct store_agent_cursor *c)
 	return buf_take(&b, NULL);
 }
 
-int
-store_agent_cursor_read(struct store *s, struct store_agent_cursor *c, int limit,
-                        store_agent_run_cb cb, void *arg)
+/* Both reads on db (one server's view), into p: 0, or -1. */
+static int
+read_on(struct store *s, struct db *db, struct pass *p, int limit)
 {
-	struct pass p = {.c = c, .cb = cb, .arg = arg, .now = now_us()};
-	expire(c, p.now);
-	/* one connection for both reads: the gaps and the rows above top are
-	 * then one server's view */
-	struct db *db = store_reader(s);
+	struct store_agent_cursor *c = p->c;
+	p->new_rows = 0;
 	if (c->n_gaps > 0 && db_engine(db) == DB_POSTGRES) {
 		struct db_stmt *st = db_prepare(
 		    db, AGENT_RUN_COLUMNS " WHERE id = ANY($1::bigint[]) ORDER BY id LIMIT $2");
@@ -159,12 +156,12 @@ store_agent_cursor_read(struct store *s, struct store_agent_cursor *c, int limit
 		}
 		char *ids = gap_array(c);
 		db_bind_text(st, 1, ids);
-		db_bind_int64(st, 2, limit);
+		db_bind_int64(st, 2, limit - p->given);
 		free(ids);
-		if (store_agent_each_row(s, db, st, pass_cb, &p) != 0)
+		if (store_agent_each_row(s, db, st, pass_cb, p) != 0)
 			return -1;
 	}
-	if (p.given >= limit)
+	if (p->given >= limit)
 		return 0;
 	struct db_stmt *st =
 	    db_prepare(db, AGENT_RUN_COLUMNS " WHERE id > $1 ORDER BY id LIMIT $2");
@@ -173,10 +170,29 @@ store_agent_cursor_read(struct store *s, struct store_agent_cursor *c, int limit
 		return -1;
 	}
 	db_bind_int64(st, 1, c->top);
-	db_bind_int64(st, 2, limit - p.given);
-	p.new_rows = 1;
+	db_bind_int64(st, 2, limit - p->given);
+	p->new_rows = 1;
 	/* SQLite: an id is taken and committed under the one write lock, in
 	 * order; a gap there is a deleted row, not one in flight */
-	p.keep_gaps = db_engine(db) == DB_POSTGRES;
-	return store_agent_each_row(s, db, st, pass_cb, &p);
+	p->keep_gaps = db_engine(db) == DB_POSTGRES;
+	return store_agent_each_row(s, db, st, pass_cb, p);
+}
+
+int
+store_agent_cursor_read(struct store *s, struct store_agent_cursor *c, int limit,
+                        store_agent_run_cb cb, void *arg)
+{
+	struct pass p = {.c = c, .cb = cb, .arg = arg, .now = now_us()};
+	expire(c, p.now);
+	struct db *db = store_reader(s);
+	int rc = read_on(s, db, &p, limit);
+	if (rc != 0 && db != s->db) {
+		/* the replica failed under the read (gone, or a read cancelled by
+		 * its replay): the cursor holds exactly what was given, so the
+		 * primary goes on from there, and the replica is looked at again
+		 * at its retry */
+		store_replica_failed(s, db);
+		rc = read_on(s, s->db, &p, limit);
+	}
+	return rc;
 }

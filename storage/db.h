@@ -46,18 +46,21 @@ int db_is_postgres(const char *address);
  */
 struct db *db_open(const char *address, const char *password, int readonly, char *err,
                    size_t errlen);
-/*
- * PostgreSQL only: open address as a store's replica reader (read-only; a
- * hot standby preferred among its hosts, libpq's
- * target_session_attrs=prefer-standby unless the address says otherwise;
- * shorter connect and TCP timeouts than db_open's). NULL with a message in
- * err, as db_open.
- */
 /* PostgreSQL only: 0 when libpq parses address and it holds no password,
  * else -1 with the reason in err (never quoting the address). */
 int db_postgres_check_address(const char *address, char *err, size_t errlen);
-struct db *db_postgres_open_reader(const char *address, const char *password, char *err,
-                                   size_t errlen);
+/*
+ * PostgreSQL only: open address as a store's replica reader (read-only; a
+ * hot standby preferred among its hosts, libpq's
+ * target_session_attrs=prefer-standby unless the address says otherwise),
+ * without waiting: the connection is started (libpq's PQconnectStartParams; only a host name's
+ * look-up may block) and made by db_postgres_connect_step, called until it returns 1 (made and set
+ * up: usable), or -1 (failed: the reason in db_errmsg; close it); 0: not yet, nothing waited for.
+ * Nothing else may be called on it before it is made, but db_close. NULL with a message in err.
+ */
+struct db *db_postgres_start_reader(const char *address, const char *password, char *err,
+                                    size_t errlen);
+int db_postgres_connect_step(struct db *db);
 void db_close(struct db *db);
 enum db_engine db_engine(const struct db *db);
 /* The engine's message of the last failure ("" if none). */

@@ -25,7 +25,9 @@
  * before it runs. Inside a transaction a lost connection is an error: what
  * the transaction did is gone, and running on would commit half of it.
  */
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +43,10 @@ struct pg_db {
 	int readonly;
 	int busy_ms;
 	int in_transaction;
+	/* db_postgres_start_reader's connection not yet made: what
+	 * PQconnectPoll waits for (PGRES_POLLING_READING or _WRITING) */
+	int connecting;
+	PostgresPollingStatusType want;
 	unsigned generation; /* sessions so far: a reconnect starts a new one */
 	unsigned next_name;
 	struct pg_stmt *streaming; /* whose rows are coming over the wire now */
@@ -182,17 +188,20 @@ db_postgres_check_address(const char *address, char *err, size_t errlen)
 
 /*
  * Open address; reader: the connection a store reads from a replica with
- * (database_read, db_postgres_open_reader). A reader prefers a hot standby
- * among the address's hosts (libpq's target_session_attrs=prefer-standby,
- * PostgreSQL 14 and later: a standby if one answers, else any server; the
- * address may ask for another, e.g. standby) and gives up on a host sooner
- * (connect_timeout 2 s, tcp_user_timeout 3 s): the store falls back to the
- * primary when its replica does not answer, so waiting long for it buys
- * nothing and stalls the caller's loop.
+ * (database_read, db_postgres_start_reader); nonblocking: only started
+ * (PQconnectStartParams), made by db_postgres_connect_step. A reader
+ * prefers a hot standby among the address's hosts (libpq's
+ * target_session_attrs=prefer-standby, PostgreSQL 14 and later: a standby
+ * if one answers, else any server; the address may ask for another, e.g.
+ * standby), and its established connection gives up sooner on a peer
+ * that stops acknowledging (tcp_user_timeout 3 s): the store reads the
+ * primary meanwhile, so waiting long for a replica buys nothing and stalls
+ * the caller's loop. (connect_timeout is the blocking connect's; the
+ * store bounds a stepped one itself, storage/replica.c.)
  */
 static struct db *
-open_conn(const char *address, const char *password, int readonly, int reader, char *err,
-          size_t errlen)
+open_conn(const char *address, const char *password, int readonly, int reader, int nonblocking,
+          char *err, size_t errlen)
 {
 	if (db_postgres_check_address(address, err, errlen) != 0)
 		return NULL;
@@ -218,6 +227,21 @@ open_conn(const char *address, const char *password, int readonly, int reader, c
 	if (password != NULL && *password != '\0')
 		keys[n] = "password", values[n++] = password;
 	keys[n] = NULL, values[n] = NULL;
+	if (nonblocking) {
+		/* libpq's own state machine, stepped by db_postgres_connect_step
+		 * (its first step is as after PGRES_POLLING_WRITING) */
+		d->conn = PQconnectStartParams(keys, values, 1);
+		if (d->conn == NULL || PQstatus(d->conn) == CONNECTION_BAD) {
+			keep_error(d, d->conn ? PQerrorMessage(d->conn) : "out of memory");
+			snprintf(err, errlen, "cannot connect to database '%s': %s", address,
+			         d->error);
+			pg_close(&d->base);
+			return NULL;
+		}
+		d->connecting = 1;
+		d->want = PGRES_POLLING_WRITING;
+		return &d->base;
+	}
 	d->conn = PQconnectdbParams(keys, values, 1);
 	if (d->conn == NULL || PQstatus(d->conn) != CONNECTION_OK) {
 		keep_error(d, d->conn ? PQerrorMessage(d->conn) : "out of memory");
@@ -237,17 +261,50 @@ open_conn(const char *address, const char *password, int readonly, int reader, c
 static struct db *
 pg_open(const char *address, const char *password, int readonly, char *err, size_t errlen)
 {
-	return open_conn(address, password, readonly, 0, err, errlen);
+	return open_conn(address, password, readonly, 0, 0, err, errlen);
 }
 
 struct db *
-db_postgres_open_reader(const char *address, const char *password, char *err, size_t errlen)
+db_postgres_start_reader(const char *address, const char *password, char *err, size_t errlen)
 {
 	if (!db_is_postgres(address)) {
 		snprintf(err, errlen, "a read replica is a PostgreSQL address (postgres://...)");
 		return NULL;
 	}
-	return open_conn(address, password, 1, 1, err, errlen);
+	return open_conn(address, password, 1, 1, 1, err, errlen);
+}
+
+int
+db_postgres_connect_step(struct db *db)
+{
+	struct pg_db *d = pdb(db);
+	while (d->connecting) {
+		struct pollfd p = {.fd = PQsocket(d->conn),
+		                   .events = d->want == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+		if (p.fd < 0) {
+			keep_error(d, PQerrorMessage(d->conn));
+			return -1;
+		}
+		int n = poll(&p, 1, 0);
+		if (n == 0 || (n < 0 && errno == EINTR))
+			return 0; /* not ready: the next step goes on */
+		if (n < 0) {
+			keep_error(d, strerror(errno));
+			return -1;
+		}
+		PostgresPollingStatusType st = PQconnectPoll(d->conn);
+		if (st == PGRES_POLLING_FAILED) {
+			keep_error(d, PQerrorMessage(d->conn));
+			return -1;
+		}
+		if (st == PGRES_POLLING_OK) {
+			d->connecting = 0;
+			PQsetNoticeProcessor(d->conn, ignore_notice, NULL);
+			return session_setup(d) == 0 ? 1 : -1;
+		}
+		d->want = st == PGRES_POLLING_READING ? st : PGRES_POLLING_WRITING;
+	}
+	return 1;
 }
 
 static void

@@ -60,11 +60,15 @@ struct store {
  * says which). */
 struct db *store_reader(struct store *s);
 /* Read from the replica at address as well (storage/replica.c); one that
- * does not answer is said, not an error. 0, or -1 (a malformed address, or
+ * does not answer is said, not an error; max_lag_ms: its lag bound (0:
+ * STORE_REPLICA_MAX_LAG_MS). 0, or -1 (a malformed address, or
  * one that holds a password) with the reason in err. */
-int store_replica_open(struct store *s, const char *address, const char *password, char *err,
-                       size_t errlen);
+int store_replica_open(struct store *s, const char *address, const char *password,
+                       int64_t max_lag_ms, char *err, size_t errlen);
 void store_replica_close(struct store *s);
+/* A read on db, store_reader's replica, failed: reads go to the primary
+ * until the replica's retry (said once). */
+void store_replica_failed(struct store *s, struct db *db);
 
 /* Run sql; 0, or -1 with the engine's message in err. */
 int store_exec(struct store *s, const char *sql, char *err, size_t errlen);

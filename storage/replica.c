@@ -29,9 +29,10 @@
  *   down, not_standby -> (tried again every STORE_REPLICA_RETRY_MS)
  * Reads go to the replica in `ok` only, else to the primary. Each change
  * of state is said once on stderr (loudly: the primary then carries the
- * reads), never per read. A try of a replica that does not answer waits
- * up to libpq's connect_timeout (2 s for a reader, storage/db_postgres.c)
- * on the caller's thread, once a retry period.
+ * reads), never per read. A try of a replica that does not answer
+ * never holds the caller: its connection is made step by step, one step at
+ * each look that finds the socket ready (libpq's PQconnectPoll), and given
+ * up after STORE_REPLICA_CONNECT_MS.
  *
  * Which reads (the store's callers, storage/): to the replica go those
  * behind the pages and the export, which a few seconds of lag only delay:
@@ -53,6 +54,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/util.h"
 #include "storage/store_test.h"
@@ -69,6 +71,8 @@ struct store_replica {
 	char *address;               /* holds no password (refused at open) */
 	char *password;              /* kept for reconnects; wiped at close */
 	struct db *db;               /* NULL while it could not be opened */
+	int connecting;              /* db's connection not made yet */
+	int64_t connect_us;          /* when it was started (now_us) */
 	struct db_stmt *at;          /* on the replica: in recovery, replayed $1 */
 	struct db_stmt *primary_lsn; /* on the primary */
 	enum replica_state state;
@@ -116,21 +120,21 @@ say(struct store_replica *r)
 		break;
 	case REPLICA_BEHIND:
 		fprintf(stderr,
-		        "assay: database_read '%s': the replica is more than %lld s behind the "
+		        "assay: database_read '%s': the replica is more than %g s behind the "
 		        "primary: reads go to the primary until it catches up\n",
-		        r->address, (long long)(r->max_lag_us / 1000000));
+		        r->address, (double)r->max_lag_us / 1e6);
 		break;
 	case REPLICA_DOWN:
 		fprintf(stderr,
 		        "assay: database_read '%s': the replica cannot be read (%s): reads go to "
-		        "the primary, the replica is tried again every %lld s\n",
-		        r->address, r->why, (long long)(r->retry_us / 1000000));
+		        "the primary, the replica is tried again every %g s\n",
+		        r->address, r->why, (double)r->retry_us / 1e6);
 		break;
 	case REPLICA_NOT_STANDBY:
 		fprintf(stderr,
 		        "assay: database_read '%s': no standby answered (the server reached is "
-		        "not in recovery): reads go to the primary, tried again every %lld s\n",
-		        r->address, (long long)(r->retry_us / 1000000));
+		        "not in recovery): reads go to the primary, tried again every %g s\n",
+		        r->address, (double)r->retry_us / 1e6);
 		break;
 	case REPLICA_STARTING:
 		break;
@@ -145,19 +149,46 @@ went_down(struct store_replica *r, const char *why)
 	say(r);
 }
 
-/* Open the replica's connection if it has none. 0, or -1 (down, said). */
+/*
+ * The replica's connection, made without waiting: started, then stepped at
+ * each look (db_postgres_connect_step) until made, so that a replica whose
+ * host does not answer never holds the caller's loop. 1 when usable, 0
+ * while not yet (reads go to the primary), -1 when it failed or took over
+ * STORE_REPLICA_CONNECT_MS (down, said).
+ */
+#define STORE_REPLICA_CONNECT_MS 10000
 static int
 connect_replica(struct store_replica *r)
 {
-	if (r->db != NULL)
-		return 0;
 	char err[512];
-	r->db = db_postgres_open_reader(r->address, r->password, err, sizeof err);
 	if (r->db == NULL) {
-		went_down(r, err);
-		return -1;
+		r->db = db_postgres_start_reader(r->address, r->password, err, sizeof err);
+		if (r->db == NULL) {
+			went_down(r, err);
+			return -1;
+		}
+		r->connecting = 1;
+		r->connect_us = now_us();
 	}
-	return 0;
+	if (!r->connecting)
+		return 1;
+	int rc = db_postgres_connect_step(r->db);
+	if (rc == 0 && now_us() - r->connect_us <= STORE_REPLICA_CONNECT_MS * 1000LL)
+		return 0;
+	if (rc == 1) {
+		r->connecting = 0;
+		/* a read that would wait for a lock (replay holds one for the
+		 * primary's DDL or a vacuum's truncation) gives up soon: the
+		 * caller is an event loop, and the primary can answer */
+		db_set_busy_ms(r->db, 250);
+		return 1;
+	}
+	snprintf(err, sizeof err, "%s", rc == 0 ? "no answer within 10 s" : db_errmsg(r->db));
+	db_close(r->db);
+	r->db = NULL;
+	r->connecting = 0;
+	went_down(r, err);
+	return -1;
 }
 
 /* One look at the replica: its state brought up to date (said). */
@@ -165,7 +196,7 @@ static void
 check(struct store *s, struct store_replica *r)
 {
 	r->checked_us = now_us();
-	if (connect_replica(r) != 0)
+	if (connect_replica(r) != 1)
 		return;
 	if (r->pending_lsn[0] == '\0' && sample_primary(s, r) != 0)
 		return; /* the primary's own trouble: its callers say it */
@@ -219,6 +250,7 @@ store_reader(struct store *s)
 			r->at = NULL;
 			db_close(r->db);
 			r->db = NULL;
+			r->connecting = 0;
 			r->state = REPLICA_STARTING;
 			r->pending_lsn[0] = '\0';
 		}
@@ -227,9 +259,19 @@ store_reader(struct store *s)
 	return r->state == REPLICA_OK ? r->db : s->db;
 }
 
+void
+store_replica_failed(struct store *s, struct db *db)
+{
+	struct store_replica *r = s->replica;
+	if (r == NULL || r->db != db || r->state != REPLICA_OK)
+		return;
+	r->checked_us = now_us();
+	went_down(r, db_errmsg(db));
+}
+
 int
-store_replica_open(struct store *s, const char *address, const char *password, char *err,
-                   size_t errlen)
+store_replica_open(struct store *s, const char *address, const char *password, int64_t max_lag_ms,
+                   char *err, size_t errlen)
 {
 	if (store_check_address(address, err, errlen) != 0)
 		return -1;
@@ -238,15 +280,25 @@ store_replica_open(struct store *s, const char *address, const char *password, c
 	r->password = password ? xstrdup(password) : NULL;
 	r->said = -1;
 	r->check_us = STORE_REPLICA_CHECK_MS * 1000;
-	r->max_lag_us = STORE_REPLICA_MAX_LAG_MS * 1000;
+	r->max_lag_us = (max_lag_ms > 0 ? max_lag_ms : STORE_REPLICA_MAX_LAG_MS) * 1000;
 	r->retry_us = STORE_REPLICA_RETRY_MS * 1000;
 	s->replica = r;
 	/* the position every read on the replica must have: the primary's
 	 * now, after the migrations */
 	sample_primary(s, r);
 	/* a replica that does not answer is no reason not to start: said,
-	 * and the primary reads until it does */
-	check(s, r);
+	 * and the primary reads until it does. One that answers is given a
+	 * moment to replay the sample (what was just migrated or written by
+	 * the process before): a one-shot export would otherwise read the
+	 * primary whole while a busy replica is a few hundred ms behind */
+	int64_t until = now_us() + STORE_REPLICA_OPEN_WAIT_MS * 1000LL;
+	for (;;) {
+		check(s, r);
+		if (r->state != REPLICA_STARTING || now_us() >= until)
+			break;
+		struct timespec pause = {0, 50 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
 	return 0;
 }
 

@@ -726,7 +726,8 @@ open_replica(struct store *s, const struct store_options *o, char *err, size_t e
 	                                       : "database_password_env",
 	                  &password, err, errlen) != 0)
 		return -1;
-	int rc = store_replica_open(s, o->read_address, password, e2, sizeof e2);
+	int rc =
+	    store_replica_open(s, o->read_address, password, o->read_max_lag_ms, e2, sizeof e2);
 	wipe(password);
 	if (rc != 0)
 		snprintf(err, errlen, "database_read: %s", e2);

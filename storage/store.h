@@ -63,6 +63,10 @@ struct store_options {
 	 * password (NULL: password_env's). */
 	const char *read_address;
 	const char *read_password_env;
+	/* The lag bound in ms (0: STORE_REPLICA_MAX_LAG_MS): a hub whose
+	 * quorum counts runs of the last three intervals asks for less when
+	 * its interval is short. */
+	int64_t read_max_lag_ms;
 };
 /* A replica is read while it has replayed what the primary held this long
  * ago; it is looked at at most every STORE_REPLICA_CHECK_MS (two short
@@ -71,6 +75,9 @@ struct store_options {
 #define STORE_REPLICA_MAX_LAG_MS 10000
 #define STORE_REPLICA_CHECK_MS 1000
 #define STORE_REPLICA_RETRY_MS 30000
+/* At open, a replica that answers is waited for this long to replay the
+ * primary's position (then the primary reads until it has). */
+#define STORE_REPLICA_OPEN_WAIT_MS 2000
 /* 0 when address is a PostgreSQL address libpq can parse and that holds no
  * password, else -1 with the reason in err (which never quotes it). */
 int store_check_address(const char *address, char *err, size_t errlen);
@@ -276,8 +283,10 @@ struct store_agent_run {
 	double ttft_ms, tokens_per_s; /* the run's medians, -1 if none */
 };
 typedef void (*store_agent_run_cb)(const struct store_agent_run *r, void *arg);
-/* The hub: agents' runs with an id above after_id, oldest first, at most
- * limit. 0, or -1 with the reason in store_last_error(). */
+/* Agents' runs with an id above after_id, oldest first, at most limit. A
+ * run committed after a higher id was read is below after_id by then:
+ * the hub reads through store_agent_cursor_read instead. 0, or -1 with
+ * the reason in store_last_error(). */
 int store_each_agent_run(struct store *s, int64_t after_id, int limit, store_agent_run_cb cb,
                          void *arg);
 /* The hub's pages after a restart: runs with an id at or below upto_id

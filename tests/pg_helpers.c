@@ -419,12 +419,20 @@ test_pg_start_replica(void)
 	}
 	/* a copy of the running primary that streams from it (-R writes
 	 * primary_conninfo and standby.signal), the log streamed alongside,
-	 * through a replication slot of its own (-C -S): the primary keeps the
+	 * through a replication slot of its own (-S): the primary keeps the
 	 * log until this replica has it, however long a test pauses it, while
 	 * the other tests' databases come and go (each CREATE DATABASE writes
 	 * megabytes of log and checkpoints) */
-	char slot[64];
+	char slot[64], sql[160], err[512];
 	replica_slot(slot, sizeof slot);
+	/* the slot first, reserving the log from now on: the backup starts
+	 * after, so nothing it needs can be recycled by another test's
+	 * checkpoint in between (with pg_basebackup -C it could) */
+	snprintf(sql, sizeof sql, "SELECT pg_create_physical_replication_slot('%s', true)", slot);
+	if (test_pg_exec(NULL, sql, err, sizeof err) != 0) {
+		fprintf(stderr, "assay tests: %s: %s", sql, err);
+		return -1;
+	}
 	snprintf(basebackup, sizeof basebackup, "%s/pg_basebackup", test_pg_bindir());
 	char *argv[] = {basebackup,
 	                (char *)"-D",
@@ -436,7 +444,6 @@ test_pg_start_replica(void)
 	                (char *)"-U",
 	                (char *)"postgres",
 	                (char *)"-R",
-	                (char *)"-C",
 	                (char *)"-S",
 	                slot,
 	                (char *)"-X",

@@ -17,6 +17,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "base/util.h"
 #include "cli/config.h"
@@ -559,7 +562,7 @@ Test(pg_replica, the_hub_reads_from_the_replica_and_falls_back, .init = setup, .
 	snprintf(cfg, sizeof cfg, "%s/hub.yaml", dir);
 	cr_assert_eq(test_write_file(cfg,
 	                             "title: hub\nlisten: 127.0.0.1:0\ndatabase: '%s'\n"
-	                             "database_read: '%s'\nquorum: 2 of 3 regions\ninterval: 2s\n"
+	                             "database_read: '%s'\nquorum: 2 of 3 regions\ninterval: 30s\n"
 	                             "timeout: 1s\nrelays:\n  - name: honest-relay\n"
 	                             "    base_url: http://127.0.0.1:%d/v1\n    models: [gpt-4o]\n",
 	                             url, replica, test_free_port()),
@@ -594,7 +597,8 @@ Test(pg_replica, the_hub_reads_from_the_replica_and_falls_back, .init = setup, .
 	}
 	cr_expect(seen, "no session of the hub reads agent_runs on the replica");
 
-	/* replay paused: read on the replica (nothing new) until the bound */
+	/* replay paused: read on the replica (nothing new) until the bound
+	 * (10 s: a 30 s interval's half is longer) */
 	pause_replay(1);
 	insert_run("us", wall_ms());
 	sleep_ms(3000);
@@ -605,7 +609,16 @@ Test(pg_replica, the_hub_reads_from_the_replica_and_falls_back, .init = setup, .
 	cr_assert_eq(test_pg_wait_replayed(url, 20000), 0);
 
 	/* the replica gone: the primary reads, the pages keep serving */
-	sleep_ms(2500); /* a check or two: the replica read again */
+	/* a look or two (the hub looks every 2 s): the replica read again */
+	int again = 0;
+	for (int i = 0; i < 150 && !again; i++) {
+		char *so_far = captured();
+		again = strstr(so_far, "reads come from the replica again") != NULL;
+		free(so_far);
+		if (!again)
+			sleep_ms(100);
+	}
+	cr_expect(again, "the caught-up replica is not read again");
 	cr_assert_eq(test_pg_replica_ctl("stop"), 0);
 	replica_up = 1;
 	insert_run("ap", wall_ms());
@@ -619,6 +632,9 @@ Test(pg_replica, the_hub_reads_from_the_replica_and_falls_back, .init = setup, .
 	cr_expect_eq(occurrences(said, "behind the primary"), 1, "%s", said);
 	cr_expect_eq(occurrences(said, "reads come from the replica again"), 1, "%s", said);
 	cr_expect_eq(occurrences(said, "the replica cannot be read"), 1, "%s", said);
+	/* the replica's failures are the store's to bear: no read of the hub
+	 * failed for them */
+	cr_expect_eq(occurrences(said, "cannot read the agents' runs"), 0, "%s", said);
 	(void)got;
 	free(said);
 }
@@ -659,4 +675,109 @@ Test(pg_replica, export_reads_from_the_replica, .init = setup, .fini = teardown,
 			sleep_ms(100);
 	}
 	cr_expect(seen, "the export read no history on the replica");
+}
+
+/* SQLite takes and commits ids under its one write lock, in order: the
+ * cursor keeps no gap there (a hole in ids is a deleted row), and gives
+ * each run once. */
+Test(pg_replica, the_cursor_on_sqlite_keeps_no_gap)
+{
+	char sdir[256], path[300], err[512];
+	test_tmpdir_file(sdir, sizeof sdir, "replica-sqlite", path, sizeof path, "hub.db");
+	struct store *s = store_open(path, 0, err, sizeof err);
+	cr_assert_not_null(s, "%s", err);
+	for (int id = 1; id <= 3; id += 2) {
+		char sql[400];
+		snprintf(sql, sizeof sql,
+		         "INSERT INTO agent_runs(id, region, relay, model, api, started_ms,"
+		         " finished_ms, verdict, requests, ok_requests, error_class) VALUES"
+		         " (%d, 'eu', 'r', 'm', 'openai', 1, 2, 'genuine', 1, 1, 'none')",
+		         id);
+		cr_assert_eq(store_test_exec(s, sql, err, sizeof err), 0, "%s", err);
+	}
+	struct store_agent_cursor *c = store_agent_cursor_new(0);
+	struct given g = {0}, again = {0};
+	cr_assert_eq(store_agent_cursor_read(s, c, 100, given_cb, &g), 0, "%s",
+	             store_last_error(s));
+	cr_expect_eq(g.n, 2);
+	cr_expect_eq(store_agent_cursor_gaps(c), 0);
+	cr_assert_eq(store_agent_cursor_read(s, c, 100, given_cb, &again), 0);
+	cr_expect_eq(again.n, 0, "a run given twice");
+	store_agent_cursor_free(c);
+	store_close(s);
+	test_rmtree(sdir);
+}
+
+/* database_read naming a server that is no standby (libpq's prefer-standby
+ * found none among its hosts and took a primary): not read as a replica;
+ * the primary reads, said once. */
+Test(pg_replica, a_read_address_that_reaches_no_standby_is_not_read, .init = setup,
+     .fini = teardown, .timeout = 60)
+{
+	capture_stderr();
+	struct store *s = open_with_replica(url);
+	store_replica_timing(s, 0, 60000, 100);
+	insert_run("eu", wall_ms());
+	for (int i = 0; i < 10; i++) {
+		cr_expect_eq(runs_read(s), 1);
+		cr_expect_not(store_reads_from_replica(s));
+		sleep_ms(30);
+	}
+	store_close(s);
+	char *said = captured();
+	cr_expect_eq(occurrences(said, "no standby answered"), 1, "%s", said);
+	free(said);
+}
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A replica host that takes the connection and never answers (a hung
+ * server, a black hole behind a proxy) never holds the caller: the
+ * connection is made step by step at each look, the primary reads
+ * meanwhile, and it is given up after 10 s, said once. */
+Test(pg_replica, a_replica_that_hangs_never_holds_the_reads, .init = setup, .fini = teardown,
+     .timeout = 90)
+{
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_geq(lfd, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	cr_assert_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
+	cr_assert_eq(listen(lfd, 16), 0); /* the kernel accepts; nobody reads */
+	socklen_t len = sizeof a;
+	cr_assert_eq(getsockname(lfd, (struct sockaddr *)&a, &len), 0);
+	char hung[200];
+	snprintf(hung, sizeof hung, "postgres://postgres@127.0.0.1:%d/x", ntohs(a.sin_port));
+	capture_stderr();
+	int64_t t0 = mono_ms();
+	struct store *s = open_with_replica(hung);
+	cr_expect_leq(mono_ms() - t0, STORE_REPLICA_OPEN_WAIT_MS + 1000, "the open waited %lld ms",
+	              (long long)(mono_ms() - t0));
+	store_replica_timing(s, 0, 60000, 60000);
+	insert_run("eu", wall_ms());
+	int64_t slowest = 0;
+	char *said = NULL;
+	for (int i = 0; i < 400; i++) {
+		int64_t t = mono_ms();
+		cr_expect_eq(runs_read(s), 1);
+		if (mono_ms() - t > slowest)
+			slowest = mono_ms() - t;
+		sleep_ms(30);
+		free(said);
+		said = captured();
+		if (strstr(said, "no answer within 10 s") != NULL)
+			break;
+	}
+	cr_expect_lt(slowest, 500, "a read waited %lld ms for the hung replica",
+	             (long long)slowest);
+	cr_expect_eq(occurrences(said, "the replica cannot be read (no answer within 10 s)"), 1,
+	             "%s", said);
+	free(said);
+	store_close(s);
+	close(lfd);
 }
