@@ -34,6 +34,7 @@ static const struct {
     {"web/site.c", "web/board_test.h"},
     {"scoring/ledger.c", "scoring/ledger_test.h"},
     {"storage/store_test.c", "storage/store_test.h"},
+    {"storage/replica.c", "storage/store_test.h"},
 };
 
 /* The engine's parts: only they include one another's headers. */
