@@ -15,7 +15,7 @@
 #    are audited once a day, so each of the 10,000 has one unreachable run
 #    in the first 10 s; the bench waits for those and for the hub to have
 #    read the agents' runs.
-# 3. wrk, 2 threads, 100 connections, gzip asked as browsers do, for each
+# 3. wrk, one thread, 100 connections, gzip asked as browsers do, for each
 #    page a user hits: the status page /, the leaderboard, a relay page
 #    (with its by-region view), the status API a page at a time
 #    (/api/v1/relays-1.json) and whole (/api/v1/relays), one endpoint's
@@ -23,8 +23,17 @@
 #    again while the agents write at full rate (10,000 x 5 runs a minute,
 #    hub_fill live), which the hub reads and folds as it serves.
 #
+# One core each side (as bench/engine.sh): the server (assay serve, and
+# nginx for the reference) on core 1, wrk on core 0, so the client does not
+# take the server's time; the database server and the live agents run where
+# the kernel puts them (on a real hub they are other machines).
+#
 # Prints p50 / p99 per page and engine; exits 1 when a page's p99 is 10 ms
-# or more, or a request failed. Environment: HUB_BENCH_DURATION (seconds
+# or more, or a request failed. The goal is the pages' (what a browser, a
+# badge or a status client asks for, many at a time): the whole status API
+# (/api/v1/relays, tens of MB at 10,000) and /metrics (a Prometheus scrape,
+# one at a time) are bulk downloads, measured the same way and printed, and
+# not held to it. Environment: HUB_BENCH_DURATION (seconds
 # per wrk run, default 5), HUB_BENCH_DAYS (default 1; 90 for the full 90-day
 # bars), HUB_BENCH_RELAYS / HUB_BENCH_MODELS (default 2000 x 5),
 # HUB_BENCH_ENGINES (default "sqlite postgres").
@@ -66,6 +75,10 @@ command -v wrk >/dev/null || die "wrk is not installed (make bench-deps installs
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || die "nginx is not installed (make bench-deps installs it)"
 
+# one core each side (see the top); one machine of one core: no pinning
+srvcpu=""; clicpu=""; srvcores=$(nproc)
+if [ "$(nproc)" -ge 2 ]; then srvcpu="taskset -c 1"; clicpu="taskset -c 0"; srvcores=1; fi
+
 # wrk URL -> "requests_per_s p50_ms p99_ms errors"
 ms() {
   awk '/us$/ {sub("us",""); print $1/1000; next}
@@ -73,7 +86,7 @@ ms() {
        /s$/  {sub("s",""); print $1*1000; next} {print 0}'
 }
 run_wrk() {
-  out=$(wrk -t2 -c100 -d"${duration}s" --latency -H 'Accept-Encoding: gzip' "$1" 2>&1) ||
+  out=$($clicpu wrk -t1 -c100 -d"${duration}s" --latency -H 'Accept-Encoding: gzip' "$1" 2>&1) ||
     { echo "0 0 0 1"; return; }
   rps=$(echo "$out" | awk '/^Requests\/sec:/ {print $2}')
   p50=$(echo "$out" | awk '$1 == "50%" {print $2}' | ms)
@@ -84,7 +97,8 @@ run_wrk() {
 }
 
 # The limit beside it, once: nginx serving the status page's bytes as a
-# static file (gzip_static), on the same machine under the same load.
+# static file (gzip_static), on the same machine under the same load, on
+# the server's core with one worker a core.
 nginx_reference() {
   mkdir -p "$work/www" "$work/nginx"
   chmod 755 "$work" "$work/www"
@@ -93,7 +107,7 @@ nginx_reference() {
   chmod 644 "$work/www/"*
   nport=$("$gen" --free-port)
   {
-    echo "worker_processes auto; pid $work/nginx/nginx.pid; daemon off;"
+    echo "worker_processes $srvcores; pid $work/nginx/nginx.pid; daemon off;"
     echo "error_log $work/nginx/error.log warn; events { worker_connections 4096; }"
     echo "http { access_log off; sendfile on; keepalive_requests 1000000; gzip_static on;"
     echo "  default_type text/html; client_body_temp_path $work/nginx;"
@@ -101,7 +115,7 @@ nginx_reference() {
     echo "  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;"
     echo "  server { listen 127.0.0.1:$nport; root $work/www; index index.html; } }"
   } >"$work/nginx/nginx.conf"
-  "$NGINX" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" &
+  $srvcpu "$NGINX" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" &
   nginx_pid=$!
   tries=0
   until curl -sf "http://127.0.0.1:$nport/" -o /dev/null; do
@@ -146,7 +160,7 @@ for engine in $engines; do
     "$fill" names --relays "$relays" --models "$models" --base-url "http://127.0.0.1:$dead/v1"
   } >"$work/hub.yaml"
   t0=$(date +%s%N)
-  "$build/assay" serve -c "$work/hub.yaml" >"$work/serve-$engine.out" 2>"$work/serve-$engine.err" &
+  $srvcpu "$build/assay" serve -c "$work/hub.yaml" >"$work/serve-$engine.out" 2>"$work/serve-$engine.err" &
   serve_pid=$!
   tries=0
   until grep -q '^serving ' "$work/serve-$engine.out"; do
@@ -223,6 +237,7 @@ while read -r engine load page rps p50 p99 err; do
   printf '%-9s %-6s %-12s %12.0f %9.2f %9.2f\n' "$engine" "$load" "$page" "$rps" "$p50" "$p99"
   [ "$err" = 0 ] || { echo "FAILED: $engine $load $page: requests failed"; status=1; }
   [ "$engine" = nginx ] && continue
+  case $page in api-relays | metrics) continue ;; esac # bulk: see the top
   awk "BEGIN {exit !($p99 < 10)}" ||
     { echo "GOAL MISSED: $engine $load $page p99 >= 10 ms"; status=1; }
 done <"$results"

@@ -2,9 +2,11 @@
  * server: libmicrohttpd with its own polling thread; handlers only take a
  * blob reference and queue it, so they never block on the event loop.
  */
+#define _GNU_SOURCE /* sched_getaffinity(), CPU_COUNT() */
 #include "web/server.h"
 
 #include <arpa/inet.h>
+#include <sched.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -218,7 +220,12 @@ web_start(struct board *board, const char *host, int port, char *err, size_t err
 	                 MHD_ALLOW_SUSPEND_RESUME; /* the event streams (web/events.h) */
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* a thread for each CPU this process may run on (a container's or
+	 * taskset's share, not the machine's), 2 to 8 */
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) == 0)
+		cpus = CPU_COUNT(&set);
 	unsigned threads = cpus < 2 ? 2 : cpus > 8 ? 8 : (unsigned)cpus;
 	w->daemon = MHD_start_daemon(
 	    flags, (uint16_t)port, NULL, NULL, handler_cb, w, MHD_OPTION_EXTERNAL_LOGGER, log_cb,
