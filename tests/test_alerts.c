@@ -581,6 +581,56 @@ Test(alerts, verdict_changes_are_damped, .timeout = 60)
 	receiver_stop(&r);
 }
 
+/* The hub's pooled ledger: its verdicts are told as verdict changes marked
+ * "pooled", damped apart from serve's own runs' verdicts on the same
+ * relay-model; what a restarted hub restored is the baseline (no news). */
+Test(alerts, the_pooled_ledgers_verdicts_are_told_apart, .timeout = 60)
+{
+	struct receiver r;
+	receiver_start(&r, 0, 0);
+	char cfg[512];
+	snprintf(cfg, sizeof cfg,
+	         "damping: 30m\nsinks:\n  - {kind: webhook, url: 'http://127.0.0.1:%d/h', events: "
+	         "[verdict]}\n",
+	         r.port);
+	struct alerts_config c;
+	char err[512];
+	cr_assert_eq(load(cfg, &c, err, sizeof err), 0, "%s", err);
+	struct alerts *a = alerts_new(&c, "B");
+	int64_t t = 1764547200000LL, min = 60000;
+	/* restored genuine: nothing to tell */
+	alerts_pooled_verdict(a, "r", "m", "genuine", NULL, "genuine", t);
+	/* serve's own runs: genuine, then misbehaving (told, serve's) */
+	struct timeline_change first = {.new_segment = 1}, to_bad = {.new_segment = 1};
+	snprintf(to_bad.prev_verdict, sizeof to_bad.prev_verdict, "genuine");
+	alerts_run(a, "r", "m", "genuine", "ok", &first, t);
+	alerts_run(a, "r", "m", "misbehaving", "served qwen", &to_bad, t + min);
+	/* the pooled ledger turns suspect a minute later: its own damping, so
+	 * told at once */
+	alerts_pooled_verdict(a, "r", "m", "suspect", "substitution in 3 regions", "genuine",
+	                      t + 2 * min);
+	/* and back within the damping period: folded, not told */
+	alerts_pooled_verdict(a, "r", "m", "genuine", NULL, "suspect", t + 3 * min);
+	cr_expect_eq(receiver_wait(&r, 2, 5000), 2);
+	usleep(200000);
+	cr_expect_eq(receiver_count(&r), 2);
+	alerts_free(a, 1000);
+	alerts_config_free(&c);
+	json_t *one = json_loads(r.got[0].body, 0, NULL), *two = json_loads(r.got[1].body, 0, NULL);
+	cr_assert_not_null(one);
+	cr_assert_not_null(two);
+	cr_expect_null(json_object_get(one, "pooled"), "serve's own: %s", r.got[0].body);
+	cr_expect_str_eq(json_string_value(json_object_get(one, "to")), "misbehaving");
+	cr_expect(json_is_true(json_object_get(two, "pooled")), "%s", r.got[1].body);
+	cr_expect_str_eq(json_string_value(json_object_get(two, "from")), "genuine");
+	cr_expect_str_eq(json_string_value(json_object_get(two, "to")), "suspect");
+	cr_expect(strstr(r.got[1].body, "every region") != NULL, "%s", r.got[1].body);
+	cr_expect(strstr(r.got[1].body, "substitution in 3 regions") != NULL, "%s", r.got[1].body);
+	json_decref(one);
+	json_decref(two);
+	receiver_stop(&r);
+}
+
 /* serve: a relay that is down opens an outage after three runs, told once
  * by the webhook while serve goes on probing it. */
 static const char *const need[] = {"down", NULL};

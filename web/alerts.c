@@ -310,6 +310,7 @@ struct job {
 /* Per target, on the loop thread: the damping of verdict alerts. */
 struct damp {
 	char *relay, *model;
+	int pooled;      /* the hub's pooled ledger's verdict, not serve's own runs' */
 	char sent[16];   /* the verdict last told (or the baseline); "" none */
 	char seen[16];   /* the latest verdict seen (unreachable left out) */
 	int64_t sent_ms; /* when (0: never told) */
@@ -887,15 +888,16 @@ post(struct alerts *a, enum alert_event_kind kind, const char *title, const char
 }
 
 static struct damp *
-damp_get(struct alerts *a, const char *relay, const char *model, int *fresh)
+damp_get(struct alerts *a, const char *relay, const char *model, int pooled, int *fresh)
 {
 	*fresh = 0;
 	for (size_t i = 0; i < a->n_damps; i++)
-		if (strcmp(a->damps[i].relay, relay) == 0 && strcmp(a->damps[i].model, model) == 0)
+		if (a->damps[i].pooled == pooled && strcmp(a->damps[i].relay, relay) == 0 &&
+		    strcmp(a->damps[i].model, model) == 0)
 			return &a->damps[i];
 	a->damps = xrealloc(a->damps, (a->n_damps + 1) * sizeof *a->damps);
 	struct damp *d = &a->damps[a->n_damps++];
-	*d = (struct damp){.relay = xstrdup(relay), .model = xstrdup(model)};
+	*d = (struct damp){.relay = xstrdup(relay), .model = xstrdup(model), .pooled = pooled};
 	*fresh = 1;
 	return d;
 }
@@ -906,8 +908,9 @@ tell_verdict(struct alerts *a, struct damp *d, const char *verdict, int64_t now_
 	char title[300];
 	char *relay = clean_text(d->relay, strlen(d->relay), 100);
 	char *model = clean_text(d->model, strlen(d->model), 100);
-	snprintf(title, sizeof title, "%s %s: %s -> %s", relay, model, d->sent[0] ? d->sent : "new",
-	         verdict);
+	snprintf(title, sizeof title, "%s %s: %s -> %s%s", relay, model,
+	         d->sent[0] ? d->sent : "new", verdict,
+	         d->pooled ? " (every region's agents)" : "");
 	struct buf t;
 	buf_init(&t, 0);
 	buf_puts(&t, d->reason ? d->reason : "");
@@ -918,6 +921,8 @@ tell_verdict(struct alerts *a, struct damp *d, const char *verdict, int64_t now_
 	json_t *extra =
 	    json_pack("{s:s,s:s,s:s,s:s,s:I}", "relay", d->relay, "model", d->model, "from",
 	              d->sent[0] ? d->sent : "new", "to", verdict, "folded", (json_int_t)d->folded);
+	if (d->pooled)
+		json_object_set_new(extra, "pooled", json_true());
 	post(a, ALERT_VERDICT, title, text, extra, now_ms);
 	json_decref(extra);
 	free(text);
@@ -928,6 +933,10 @@ tell_verdict(struct alerts *a, struct damp *d, const char *verdict, int64_t now_
 	d->pending = 0;
 	d->folded = 0;
 }
+
+static void verdict_seen(struct alerts *a, const char *relay, const char *model, int pooled,
+                         const char *verdict, const char *reason, const char *before,
+                         int64_t now_ms);
 
 void
 alerts_run(struct alerts *a, const char *relay, const char *model, const char *verdict,
@@ -989,16 +998,25 @@ alerts_run(struct alerts *a, const char *relay, const char *model, const char *v
 	free(r);
 	free(m);
 
-	/* verdicts, damped; unreachable is the outage's to say */
+	/* verdicts, damped; unreachable is the outage's to say; the baseline:
+	 * what the history said before this run */
+	verdict_seen(a, relay, model, 0, verdict, reason,
+	             ch->new_segment ? ch->prev_verdict : verdict, now_ms);
+}
+
+/* relay's model was judged verdict (for reason) at now_ms, by serve's own
+ * runs or (pooled) by the hub's ledger of the agents' evidence: told when
+ * it changed, damped. before: what was said of it before, the baseline
+ * when it is new to the alerts. */
+static void
+verdict_seen(struct alerts *a, const char *relay, const char *model, int pooled,
+             const char *verdict, const char *reason, const char *before, int64_t now_ms)
+{
 	int fresh;
-	struct damp *d = damp_get(a, relay, model, &fresh);
-	if (fresh) {
-		/* the baseline: what the history said before this run */
-		const char *before = ch->new_segment ? ch->prev_verdict : verdict;
-		if (strcmp(before, "unreachable") != 0) {
-			snprintf(d->sent, sizeof d->sent, "%s", before);
-			snprintf(d->seen, sizeof d->seen, "%s", before);
-		}
+	struct damp *d = damp_get(a, relay, model, pooled, &fresh);
+	if (fresh && strcmp(before, "unreachable") != 0) {
+		snprintf(d->sent, sizeof d->sent, "%s", before);
+		snprintf(d->seen, sizeof d->seen, "%s", before);
 	}
 	if (strcmp(verdict, "unreachable") == 0)
 		return;
@@ -1029,6 +1047,15 @@ alerts_run(struct alerts *a, const char *relay, const char *model, const char *v
 		a->stats.damped++;
 		pthread_mutex_unlock(&a->mu);
 	}
+}
+
+void
+alerts_pooled_verdict(struct alerts *a, const char *relay, const char *model, const char *verdict,
+                      const char *reason, const char *before, int64_t at_ms)
+{
+	if (a == NULL)
+		return;
+	verdict_seen(a, relay, model, 1, verdict, reason, before ? before : verdict, at_ms);
 }
 
 void

@@ -2,9 +2,10 @@
  * alerts: what `assay serve` tells people when something happens to a
  * relay they watch, delivered to the sinks the config names.
  *
- * Events (enum alert_event_kind): a verdict that changed (damped: a
- * flapping relay sends at most one a damping period, the latest state, with
- * how many changes it folded in), an outage that opened or resolved (the
+ * Events (enum alert_event_kind): a verdict that changed (serve's own
+ * runs', or on a hub the pooled ledger's of every region's agents, each
+ * damped apart: a flapping relay sends at most one a damping period, the
+ * latest state, with how many changes it folded in), an outage that opened or resolved (the
  * timeline's incidents, already damped: scoring/timeline.h) and a use of a
  * canary key (credential harvesting, probes/canary.h; damped like verdicts:
  * a harvester uses every run's canary, so at most one alert a relay-model
@@ -130,6 +131,19 @@ void alerts_harvesting(struct alerts *a, const char *relay, const char *model, c
  * once, after it was written. Loop thread. */
 void alerts_quorum_outage(struct alerts *a, const char *relay, const char *model, int declared,
                           int down, int of, const char *regions, int64_t opened_ms, int64_t at_ms);
+
+/* The hub's pooled ledger (scoring/region_ledger.h: every region's agents'
+ * evidence on relay's model) reached verdict, for reason (ours, or NULL),
+ * at at_ms; before is what it said until then (NULL: verdict, nothing to
+ * tell when new), the baseline the first time the alerts see it (a
+ * restarted hub passes what it restored, so it tells nothing twice). A
+ * verdict_changed event with "pooled": true, damped as serve's own are,
+ * apart from them (a hub that also audits from its own region has both).
+ * Sent once: the hub calls it after the ledger's state was written. Loop
+ * thread. */
+void alerts_pooled_verdict(struct alerts *a, const char *relay, const char *model,
+                           const char *verdict, const char *reason, const char *before,
+                           int64_t at_ms);
 
 /* What relay's balance showed (serve's billing audit), told once per
  * change of what it says: title and text are ours (relay text already
