@@ -335,6 +335,8 @@ struct alerts {
 	struct alerts_stats stats;
 	struct damp *damps;
 	size_t n_damps;
+	json_t *damp_index; /* "pooled\x1frelay\x1fmodel" -> its index in damps (a hub
+	                     * has 10,000: found by hash, not by walking them) */
 	/* per target, the damping of harvesting alerts */
 	struct harvest_damp {
 		char *relay, *model;
@@ -796,6 +798,7 @@ alerts_free(struct alerts *a, int64_t drain_ms)
 		free(a->damps[i].reason);
 	}
 	free(a->damps);
+	json_decref(a->damp_index);
 	for (size_t i = 0; i < a->n_harvests; i++) {
 		free(a->harvests[i].relay);
 		free(a->harvests[i].model);
@@ -891,10 +894,16 @@ static struct damp *
 damp_get(struct alerts *a, const char *relay, const char *model, int pooled, int *fresh)
 {
 	*fresh = 0;
-	for (size_t i = 0; i < a->n_damps; i++)
-		if (a->damps[i].pooled == pooled && strcmp(a->damps[i].relay, relay) == 0 &&
-		    strcmp(a->damps[i].model, model) == 0)
-			return &a->damps[i];
+	if (a->damp_index == NULL)
+		a->damp_index = json_object();
+	char *key = xasprintf("%d\x1f%s\x1f%s", pooled, relay, model);
+	json_t *at = json_object_get(a->damp_index, key);
+	if (at != NULL) {
+		free(key);
+		return &a->damps[json_integer_value(at)];
+	}
+	json_object_set_new_nocheck(a->damp_index, key, json_integer((json_int_t)a->n_damps));
+	free(key);
 	a->damps = xrealloc(a->damps, (a->n_damps + 1) * sizeof *a->damps);
 	struct damp *d = &a->damps[a->n_damps++];
 	*d = (struct damp){.relay = xstrdup(relay), .model = xstrdup(model), .pooled = pooled};
