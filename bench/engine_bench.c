@@ -55,6 +55,7 @@ struct bench {
 	struct arrival {
 		char *request_id;
 		int64_t first_us, last_us;
+		int64_t *chunk_us; /* every text chunk's monotonic arrival */
 		size_t n;
 		int disturbed;
 	} * arrivals;
@@ -79,6 +80,9 @@ done_cb(struct observation *o, void *arg)
 			a->first_us = o->start_mono_us + o->chunk_us[0];
 			a->last_us = o->start_mono_us + o->chunk_us[o->n_chunks - 1];
 			a->n = o->n_chunks;
+			a->chunk_us = xcalloc(o->n_chunks, sizeof *a->chunk_us);
+			for (size_t k = 0; k < o->n_chunks; k++)
+				a->chunk_us[k] = o->start_mono_us + o->chunk_us[k];
 			a->disturbed = o->timing_disturbed;
 		}
 		if (b->tps > 0 && o->n_chunks >= 3) {
@@ -162,11 +166,47 @@ true_errors(struct bench *b, const char *path, json_t *out)
 	double *tps = xcalloc((size_t)b->n_arrivals + 1, sizeof *tps);
 	double *ttft_kept = xcalloc((size_t)b->n_arrivals + 1, sizeof *ttft_kept);
 	long n_ttft = 0, n_tps = 0, n_kept = 0;
+	/* the flag against the truth: a stream whose worst chunk arrival error
+	 * (stamp minus send, either way) is over 4 ms (the engine's threshold,
+	 * probes/arrival.c) had its timing off; flagged or not */
+	long off_flagged = 0, off_unflagged = 0, ok_flagged = 0, ok_unflagged = 0;
 	for (long i = 0; i < b->n_arrivals; i++) {
 		struct arrival *a = &b->arrivals[i];
 		json_t *list = json_object_get(sends, a->request_id);
 		if (json_array_size(list) < a->n)
 			continue;
+		int64_t worst = 0, early = 0;
+		size_t worst_k = 0;
+		int known = 1;
+		for (size_t k = 0; k < a->n; k++) {
+			int64_t sk = json_integer_value(json_array_get(list, k));
+			if (sk <= 0) {
+				known = 0;
+				break;
+			}
+			int64_t err = a->chunk_us[k] - sk;
+			if (err > worst) {
+				worst = err;
+				worst_k = k;
+			}
+			if (-err > early)
+				early = -err;
+		}
+		if (known) {
+			/* either way: a stamp after the send (read late, or a later
+			 * segment's stamp), or before it (an earlier segment's) */
+			int off = worst > 4000 || early > 4000;
+			if (a->disturbed)
+				off ? off_flagged++ : ok_flagged++;
+			else
+				off ? off_unflagged++ : ok_unflagged++;
+			if (off && !a->disturbed && off_unflagged <= 5)
+				fprintf(
+				    stderr,
+				    "bench: unflagged stream %s: chunk %zu of %zu stamped %.3f ms "
+				    "after its send (the earliest %.3f ms before)\n",
+				    a->request_id, worst_k, a->n, worst / 1000.0, early / 1000.0);
+		}
 		int64_t s0 = json_integer_value(json_array_get(list, 0));
 		int64_t sn = json_integer_value(json_array_get(list, a->n - 1));
 		if (s0 <= 0 || sn <= 0)
@@ -178,6 +218,10 @@ true_errors(struct bench *b, const char *path, json_t *out)
 			tps[n_tps++] = (double)(sn - s0) / (double)(a->last_us - a->first_us) - 1;
 	}
 	json_object_set_new(out, "true_matched", json_integer(n_ttft));
+	json_object_set_new(out, "flagged_off_4ms", json_integer(off_flagged));
+	json_object_set_new(out, "flagged_within_4ms", json_integer(ok_flagged));
+	json_object_set_new(out, "unflagged_off_4ms", json_integer(off_unflagged));
+	json_object_set_new(out, "unflagged_within_4ms", json_integer(ok_unflagged));
 	/* signed: arrival stamps may precede the fixture's stamp, which it takes
 	 * after write() returned; then absolute (quantile_abs folds the signs,
 	 * so the signed ones come first) */
@@ -463,8 +507,10 @@ main(int argc, char **argv)
 	free(body);
 	free(b.ttft_err_ms);
 	free(b.tps_err);
-	for (long i = 0; i < b.n_arrivals; i++)
+	for (long i = 0; i < b.n_arrivals; i++) {
 		free(b.arrivals[i].request_id);
+		free(b.arrivals[i].chunk_us);
+	}
 	free(b.arrivals);
 	return b.ok == total ? 0 : 1;
 }

@@ -1211,6 +1211,7 @@ adapter_sse_cb(const char *event, const char *data, size_t len, void *arg)
 {
 	struct sse_ctx *ctx = arg;
 	struct adapter_parse *p = ctx->p;
+	p->events++;
 	if (p->api != API_ANTHROPIC && len == 6 && memcmp(data, "[DONE]", 6) == 0) {
 		/* Chat Completions' end; on Responses a relay's addition, which
 		 * ends nothing (the end is response.completed) */

@@ -173,6 +173,7 @@ struct adapter_parse {
 	struct buf body;     /* non-stream body, or an error body on a stream */
 	size_t stream_bytes; /* a stream's size so far, held to body.cap */
 	struct sse_parser sse;
+	size_t events;                      /* stream events parsed so far, of any kind */
 	struct buf text;                    /* answer text gathered from deltas */
 	struct buf args;                    /* the first tool call's arguments (JSON text) */
 	int args_whole;                     /* args came whole: later deltas add nothing */

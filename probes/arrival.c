@@ -368,23 +368,34 @@ loop_wait_bound(const struct arrival *a, int64_t now)
 	return bound;
 }
 
-/* Chunks read at once (curl hands over each HTTP chunk apart, so they are
- * counted per curl run): when they may have waited long, their spacing may
- * be ours, not the relay's, by as much as they waited. */
+/* Events read at once (curl hands over each HTTP chunk apart, so they are
+ * counted per curl run), a content chunk among them: every one bears the
+ * run's stamp, so when they may have come far apart, a chunk's time may be
+ * ours, not the relay's. A lone content chunk read with the events after it
+ * (the last text with the finish, come a token later) counts as much as
+ * two content chunks: the stamp may be the later bytes'. */
 int64_t
 arrival_read_disturbed(const struct arrival *a, struct arrival_transfer *t, size_t new_chunks,
-                       int64_t read_at, int64_t stamp)
+                       size_t new_events, int64_t read_at, int64_t stamp)
 {
 	if (t->read_seq != a->read_seq) {
 		t->read_seq = a->read_seq;
 		t->chunks_in_read = 0;
+		t->events_in_read = 0;
 	}
 	t->chunks_in_read += new_chunks;
-	if (!t->streamed || t->chunks_in_read < 2)
+	t->events_in_read += new_events;
+	if (!t->streamed || t->chunks_in_read == 0 ||
+	    (t->chunks_in_read < 2 && t->events_in_read < 2))
 		return 0;
-	int64_t waited = read_at - stamp, bound = loop_wait_bound(a, read_at);
-	if (bound > waited)
-		waited = bound;
+	/* Every chunk of this read bears stamp. The oldest bytes came after
+	 * read_at - bound: a chunk may have arrived up to stamp - (read_at -
+	 * bound) before its stamp. A kernel stamp is the receive time of the
+	 * first segment unread: a later segment (not merged into it) came
+	 * after it, by up to read_at - stamp. The slack is the larger. */
+	int64_t bound = loop_wait_bound(a, read_at);
+	int64_t after = read_at - stamp, before = stamp - (read_at - bound);
+	int64_t waited = after > before ? after : before;
 	return waited > WAITED_STALL_US ? waited : 0;
 }
 

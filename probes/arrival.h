@@ -41,6 +41,7 @@ struct arrival_transfer {
 	int streamed;                  /* a stream: its chunk times matter */
 	unsigned long read_seq;        /* the curl run chunks_in_read counts */
 	size_t chunks_in_read;         /* content chunks that run gave */
+	size_t events_in_read;         /* stream events of any kind it gave */
 	unsigned long stalls_at_start; /* loop stalls seen before it started */
 };
 
@@ -82,11 +83,14 @@ void arrival_transfer_stop(struct arrival *a, struct arrival_transfer *t);
 int64_t arrival_stamp(struct arrival *a, const struct arrival_transfer *t, int64_t start_us,
                       int64_t now);
 /* The bytes read at read_at, stamped stamp, gave new_chunks content
- * chunks: when the stream's timing is disturbed by it (several chunks read
- * at once that may have waited long), how long at most they waited in
- * microseconds (> 0); else 0. */
+ * chunks among new_events stream events of any kind: when the stream's
+ * timing is disturbed by it (a content chunk read in one run with other
+ * events, all under one stamp, when they may have come far apart), how far
+ * at most a chunk's arrival is from its stamp in microseconds (> 0);
+ * else 0. */
 int64_t arrival_read_disturbed(const struct arrival *a, struct arrival_transfer *t,
-                               size_t new_chunks, int64_t read_at, int64_t stamp);
+                               size_t new_chunks, size_t new_events, int64_t read_at,
+                               int64_t stamp);
 /* At the end of t, whose first content chunk arrived at first_chunk_at:
  * when that was right as the loop woke from a stall since t started (the
  * chunk had waited in the socket), the stall's length in microseconds

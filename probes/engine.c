@@ -298,10 +298,11 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	}
 	if (e->discard_bodies)
 		return n;
-	size_t chunks_before = t->obs->n_chunks;
+	size_t chunks_before = t->obs->n_chunks, events_before = t->parse.events;
 	int rc = adapter_parse_feed(&t->parse, t->status, ptr, n, now);
-	int64_t waited = arrival_read_disturbed(e->arrival, &t->arrival,
-	                                        t->obs->n_chunks - chunks_before, read_at, now);
+	int64_t waited =
+	    arrival_read_disturbed(e->arrival, &t->arrival, t->obs->n_chunks - chunks_before,
+	                           t->parse.events - events_before, read_at, now);
 	if (waited > 0) {
 		t->obs->timing_disturbed = 1;
 		if (waited > t->obs->timing_slack_us)

@@ -510,6 +510,75 @@ Test(arrival_clock, merged_chunks_after_a_busy_loop_say_disturbed)
 	release(&r);
 }
 
+/*
+ * The last text of a stream, then a busy loop, then the stream's end: the
+ * text and the end pile up in the socket and are read at once under one
+ * stamp (the kernel merges them and keeps the end's), so the text's stamp
+ * may be 30 ms late though it is the only content chunk of its read. The
+ * engine calls that timing disturbed too.
+ */
+static int64_t last_text_sent_us;
+
+static void
+end_only_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct evhttp_request *req = arg;
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add_printf(b, "data: [DONE]\n\n");
+	evhttp_send_reply_chunk(req, b);
+	evhttp_send_reply_end(req);
+	evbuffer_free(b);
+}
+
+static void
+busy_last_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct evhttp_request *req = arg;
+	send_one(req, "z");
+	last_text_sent_us = now_us();
+	while (now_us() < last_text_sent_us + 30000) /* the loop, and so the engine, is stuck */
+		usleep(1000);
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add_printf(b,
+	                    "data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n");
+	evhttp_send_reply_chunk(req, b);
+	evbuffer_free(b);
+	write_now(req);
+	struct timeval later = {0, 10000};
+	event_base_once(evhttp_connection_get_base(evhttp_request_get_connection(req)), -1,
+	                EV_TIMEOUT, end_only_cb, req, &later);
+}
+
+static void
+last_text_cb(struct evhttp_request *req, void *arg)
+{
+	struct event_base *base = arg;
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	                  "text/event-stream");
+	evhttp_send_reply_start(req, 200, "OK");
+	send_one(req, "0");
+	struct timeval soon = {0, 20000};
+	event_base_once(base, -1, EV_TIMEOUT, busy_last_cb, req, &soon);
+}
+
+Test(arrival_clock, last_text_read_with_the_end_after_a_busy_loop_says_disturbed)
+{
+	struct result r = stream_from_own_base(event_base_new(), NULL, last_text_cb);
+	struct observation *o = r.obs[0];
+	cr_assert_eq(o->n_chunks, 2);
+	cr_expect(o->timing_disturbed,
+	          "the last text waited 30 ms behind a busy loop, read with the finish event "
+	          "(stamped %lld us after it was sent)",
+	          (long long)(o->start_mono_us + o->chunk_us[1] - last_text_sent_us));
+	cr_expect_geq(o->timing_slack_us, 25000, "its stamp may be off by the 30 ms it waited");
+	event_base_free(r.base);
+	release(&r);
+}
+
 /* The fixture's send log (bench only) names every text event of a stream,
  * in order, with the time its bytes left, which the engine's arrival
  * stamps do not follow by more than a moment. */
