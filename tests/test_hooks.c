@@ -32,6 +32,7 @@ static const struct {
     {"probes/arrival.c", "probes/engine_test.h"},
     {"probes/json_arena.c", "probes/json_arena_test.h"},
     {"web/site.c", "web/board_test.h"},
+    {"web/board.c", "web/board_test.h"},
     {"scoring/ledger.c", "scoring/ledger_test.h"},
     {"storage/store_test.c", "storage/store_test.h"},
     {"storage/replica.c", "storage/store_test.h"},

@@ -17,6 +17,7 @@
 #include "base/util.h"
 #include "tests/helpers.h"
 #include "web/board.h"
+#include "web/board_test.h"
 #include "web/render.h"
 #include "web/site.h"
 
@@ -43,6 +44,22 @@ board_of(int relays, int models)
 			board_record(b, &run);
 		}
 	return b;
+}
+
+/* One run of relay's model with verdict, now, a request that succeeded. */
+static void
+record_one(struct board *b, const char *relay, const char *model, const char *verdict)
+{
+	struct board_run run = {.relay = relay,
+	                        .model = model,
+	                        .verdict = verdict,
+	                        .at_ms = wall_ms(),
+	                        .runs = 1,
+	                        .requests = 1,
+	                        .ok_requests = 1,
+	                        .ttft_ms = -1,
+	                        .tokens_per_s = -1};
+	board_record(b, &run);
 }
 
 /* path's JSON document (NULL: not SITE_OK), for the caller to decref. */
@@ -160,16 +177,7 @@ Test(web_scale, a_costly_document_is_kept_longer_and_still_refreshed)
 	cr_assert_eq(render_number(b, &renders), 1);
 	/* a change; a cheap document would be rendered again 500 ms after its
 	 * render, this one (200 ms or more) not before 20 times that */
-	struct board_run run = {.relay = "relay-000",
-	                        .model = "model-0",
-	                        .verdict = "suspect",
-	                        .at_ms = wall_ms(),
-	                        .runs = 1,
-	                        .requests = 1,
-	                        .ok_requests = 1,
-	                        .ttft_ms = -1,
-	                        .tokens_per_s = -1};
-	board_record(b, &run);
+	record_one(b, "relay-000", "model-0", "suspect");
 	long long changed = test_now_ms();
 	usleep(BOARD_MIN_REFRESH_MS * 1000 + 200 * 1000);
 	int n = render_number(b, &renders);
@@ -228,16 +236,7 @@ Test(web_scale, a_stale_document_is_served_while_the_refresher_renders_it)
 	board_set_refresher(b, swr_refresh, &the_swr);
 	cr_assert_eq(swr_number(b), 1); /* never rendered: the asker renders it */
 	cr_expect(the_swr.on_asker);
-	struct board_run run = {.relay = "relay-000",
-	                        .model = "model-0",
-	                        .verdict = "suspect",
-	                        .at_ms = wall_ms(),
-	                        .runs = 1,
-	                        .requests = 1,
-	                        .ok_requests = 1,
-	                        .ttft_ms = -1,
-	                        .tokens_per_s = -1};
-	board_record(b, &run);
+	record_one(b, "relay-000", "model-0", "suspect");
 	/* stale after the hold; every request gets a document at once, the
 	 * new one rendered by the refresher, never by the asker */
 	long long deadline = test_now_ms() + BOARD_MAX_AGE_MS + 5000;
@@ -263,19 +262,8 @@ Test(web_scale, every_key_is_found_by_its_index_and_clashing_slugs_stay_apart)
 {
 	struct board *b = board_of(400, 5);
 	/* two names with one slug: the second key gets a suffix */
-	struct board_run run = {.relay = "x y",
-	                        .model = "m",
-	                        .verdict = "genuine",
-	                        .at_ms = wall_ms(),
-	                        .runs = 1,
-	                        .requests = 1,
-	                        .ok_requests = 1,
-	                        .ttft_ms = -1,
-	                        .tokens_per_s = -1};
-	board_record(b, &run);
-	run.relay = "x-y";
-	run.verdict = "misbehaving";
-	board_record(b, &run);
+	record_one(b, "x y", "m", "genuine");
+	record_one(b, "x-y", "m", "misbehaving");
 	int found = 0;
 	board_with_view(b, keys_cb, &found);
 	cr_expect_eq(found, 2002, "%d of 2002 entries found by their keys", found);
@@ -296,5 +284,81 @@ Test(web_scale, every_key_is_found_by_its_index_and_clashing_slugs_stay_apart)
 	cr_assert_eq(r.status, SITE_OK);
 	cr_expect_not_null(strstr(r.blob->data, "genuine"), "%s", r.blob->data);
 	board_put(r.blob);
+	board_free(b);
+}
+
+/*
+ * A long render lets a change that waits come in (board_view_breathe):
+ * the event loop's writes do not wait for the whole status API of a big
+ * board. A writer, blocked on the render's lock, inserts an entry that
+ * sorts before where the walk is; the walk goes on from where it was by
+ * key: every entry of the board it started on once, in order, and the
+ * change was made before the render ended.
+ */
+struct insert_arg {
+	struct board *b;
+	int done;
+};
+
+static void *
+insert_before_main(void *arg)
+{
+	struct insert_arg *w = arg;
+	record_one(w->b, "relay-000a", "model-0", "genuine");
+	__atomic_store_n(&w->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+struct breathe_arg {
+	struct insert_arg w;
+	pthread_t writer;
+	int waited;      /* the writer was seen waiting before the walk */
+	int done_before; /* ... and had written before the render ended */
+};
+
+static void
+breathing_fn(const struct board_view *v, void *arg, struct buf *out)
+{
+	struct breathe_arg *a = arg;
+	cr_assert_eq(pthread_create(&a->writer, NULL, insert_before_main, &a->w), 0);
+	/* the render holds the lock: the writer comes to wait on it */
+	long long deadline = test_now_ms() + 10000;
+	while (board_test_writers_waiting(a->w.b) == 0 && test_now_ms() < deadline)
+		usleep(1000);
+	a->waited = board_test_writers_waiting(a->w.b) > 0;
+	render_relays_json(v, out); /* breathes every BOARD_BREATHE_EVERY entries */
+	a->done_before = __atomic_load_n(&a->w.done, __ATOMIC_SEQ_CST);
+}
+
+Test(web_scale, a_long_render_lets_a_waiting_change_in)
+{
+	struct board *b = board_of(400, 5); /* 2,000: four breaths */
+	struct breathe_arg a = {.w = {.b = b}};
+	struct blob *blob = board_render_uncached(b, "application/json", breathing_fn, &a);
+	pthread_join(a.writer, NULL);
+	cr_assert(a.waited, "the writer never waited on the render's lock");
+	cr_expect(a.done_before, "the change waited for the whole render");
+	json_error_t e;
+	json_t *j = json_loadb(blob->data, blob->len, 0, &e);
+	cr_assert_not_null(j, "%s", e.text);
+	json_t *relays = json_object_get(j, "relays");
+	cr_assert_eq(json_array_size(relays), 2000, "%zu relay-models listed, not 2,000 once each",
+	             json_array_size(relays));
+	char prev[80] = "";
+	for (size_t i = 0; i < json_array_size(relays); i++) {
+		json_t *r = json_array_get(relays, i);
+		char key[80];
+		snprintf(key, sizeof key, "%s/%s", json_string_value(json_object_get(r, "relay")),
+		         json_string_value(json_object_get(r, "model")));
+		cr_expect_gt(strcmp(key, prev), 0, "entry %zu (%s) after %s: out of order or twice",
+		             i, key, prev);
+		snprintf(prev, sizeof prev, "%s", key);
+	}
+	json_decref(j);
+	board_put(blob);
+	/* and the change is on the board */
+	json_t *after = get_json(b, "/api/v1/relays", NULL);
+	cr_expect_eq(json_array_size(json_object_get(after, "relays")), 2001);
+	json_decref(after);
 	board_free(b);
 }

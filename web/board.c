@@ -8,6 +8,13 @@
  * read lock, so a blob is never labelled newer than what it shows. Endpoint
  * and relay keys are also in hash indexes (under the data lock).
  *
+ * Writers wait counted (writers_waiting). A render of every relay-model
+ * (seconds at 10,000) would hold the event loop's changes that long: it
+ * calls board_view_breathe between parts, which lets the lock go while a
+ * writer waits and takes it again; a blob so rendered may show changes
+ * newer than its generation (labelled older: refreshed the sooner, never
+ * the later).
+ *
  * A cache item's states: absent; no blob yet (each request that finds it so
  * renders it itself); fresh; stale and queued for the refresher thread
  * (rendering and queued set: requests get the old blob); being rendered by
@@ -19,11 +26,14 @@
 #include "web/board.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zlib.h>
 
+#include "web/board_test.h" /* defines board_test_writers_waiting */
 #include "web/regions.h"
 #include "web/render.h"
 
@@ -54,6 +64,15 @@ struct board_index {
 };
 
 static uint32_t hash_key(const char *s);
+
+/* A longest render lets writers that wait in this often (board_view_breathe)
+ * and waits this long at most for them to take the lock. */
+#define BREATHE_WAIT_US 20000
+
+/* The data lock for a change: counted while it waits, so that a long
+ * render (board_view_breathe) can step aside. */
+struct board;
+static void write_lock(struct board *b);
 
 static void *
 index_get(const struct board_index *ix, const char *key)
@@ -101,6 +120,7 @@ index_release(struct board_index *ix)
 
 struct board {
 	pthread_rwlock_t data;
+	atomic_int writers_waiting; /* for the data lock (board_view_breathe lets them in) */
 	char *title;
 	int title_given;              /* board_new had one: the stored title does not replace it */
 	struct board_entry **entries; /* sorted by relay, model */
@@ -396,7 +416,7 @@ void
 board_declare(struct board *b, const char *relay, const char *model, const char *api,
               int64_t interval_ms)
 {
-	pthread_rwlock_wrlock(&b->data);
+	write_lock(b);
 	struct board_entry *e = entry_get_locked(b, relay, model);
 	free(e->api);
 	e->api = xstrdup(api ? api : "openai");
@@ -412,7 +432,7 @@ board_declare(struct board *b, const char *relay, const char *model, const char 
 void
 board_billing(struct board *b, const char *relay, const char *text, int bad)
 {
-	pthread_rwlock_wrlock(&b->data);
+	write_lock(b);
 	struct board_relay *r = relay_get_locked(b, relay);
 	free(r->billing);
 	r->billing = text ? utf8_sanitize(text, strlen(text), 600) : NULL;
@@ -425,7 +445,7 @@ board_billing(struct board *b, const char *relay, const char *text, int bad)
 void
 board_spend(struct board *b, const char *relay, const struct board_spend *spend)
 {
-	pthread_rwlock_wrlock(&b->data);
+	write_lock(b);
 	struct board_spend *to = relay ? &relay_get_locked(b, relay)->spend : &b->spend;
 	*to = *spend;
 	to->known = 1;
@@ -441,7 +461,7 @@ static void
 entry_note(struct board *b, const char *relay, const char *model, enum entry_note which,
            const char *text)
 {
-	pthread_rwlock_wrlock(&b->data);
+	write_lock(b);
 	struct board_entry *e = entry_get_locked(b, relay, model);
 	char **field = which == NOTE_AT_RISK ? &e->at_risk : &e->not_running;
 	free(*field);
@@ -597,7 +617,7 @@ entry_set_listing(struct board_entry *e, const char *listed, const char *note, l
 void
 board_record(struct board *b, const struct board_run *run)
 {
-	pthread_rwlock_wrlock(&b->data);
+	write_lock(b);
 	struct board_entry *e = entry_get_locked(b, run->relay, run->model);
 	if (run->api != NULL) {
 		free(e->api);
@@ -657,7 +677,7 @@ void
 board_agents_ledger(struct board *b, const char *relay, const char *model, const char *verdict,
                     json_t *view, json_t *findings)
 {
-	pthread_rwlock_wrlock(&b->data);
+	write_lock(b);
 	struct board_entry *e = entry_known_locked(b, relay, model);
 	if (e == NULL) {
 		pthread_rwlock_unlock(&b->data);
@@ -673,7 +693,7 @@ board_agents_ledger(struct board *b, const char *relay, const char *model, const
 void
 board_region_run(struct board *b, const struct board_region_run *run)
 {
-	pthread_rwlock_wrlock(&b->data);
+	write_lock(b);
 	/* only relay-models the hub's own config declared: an agent's rows
 	 * add no entry to the public board */
 	struct board_entry *e = NULL;
@@ -704,7 +724,7 @@ board_region_run(struct board *b, const struct board_region_run *run)
 void
 board_bucket(struct board *b, enum store_resolution res, const struct store_bucket *bk)
 {
-	pthread_rwlock_wrlock(&b->data);
+	write_lock(b);
 	struct board_entry *e = entry_get_locked(b, bk->relay, bk->model);
 	struct bucket *s =
 	    res == STORE_MINUTE ? bucket_slot(e->slices, BOARD_SLICES, bk->start_ms / SLICE_MS)
@@ -768,7 +788,7 @@ ring_slot(void *ring, size_t *n, size_t cap, size_t size, int64_t id, void (*rel
 void
 board_segment(struct board *b, const struct timeline_segment *seg)
 {
-	pthread_rwlock_wrlock(&b->data);
+	write_lock(b);
 	struct board_entry *e = entry_get_locked(b, seg->relay, seg->model);
 	struct segment *s = ring_slot(e->segments, &e->n_segments, BOARD_SEGMENTS,
 	                              sizeof e->segments[0], seg->id, segment_release);
@@ -793,7 +813,7 @@ board_segment(struct board *b, const struct timeline_segment *seg)
 void
 board_incident(struct board *b, const struct timeline_incident *inc)
 {
-	pthread_rwlock_wrlock(&b->data);
+	write_lock(b);
 	struct board_entry *e = entry_get_locked(b, inc->relay, inc->model);
 	struct incident *s = ring_slot(e->incidents, &e->n_incidents, BOARD_INCIDENTS,
 	                               sizeof e->incidents[0], inc->id, incident_release);
@@ -814,7 +834,7 @@ board_incident(struct board *b, const struct timeline_incident *inc)
 void
 board_set_about(struct board *b, const struct store_stats *st, const struct store_retention *r)
 {
-	pthread_rwlock_wrlock(&b->data);
+	write_lock(b);
 	b->about.has_store = 1;
 	b->about.stats = *st;
 	b->about.retention = *r;
@@ -829,7 +849,7 @@ load_summary_cb(const struct store_summary *sum, void *arg)
 {
 	struct board *b = arg;
 	json_t *findings = json_loads(sum->findings_json ? sum->findings_json : "[]", 0, NULL);
-	pthread_rwlock_wrlock(&b->data);
+	write_lock(b);
 	struct board_entry *e = entry_get_locked(b, sum->relay, sum->model);
 	if (sum->api && *sum->api) {
 		free(e->api);
@@ -869,7 +889,7 @@ load_worst_cb(const struct timeline_segment *seg, void *arg)
 	int rank = verdict_rank(seg->verdict);
 	if (rank == 0)
 		return;
-	pthread_rwlock_wrlock(&b->data);
+	write_lock(b);
 	struct board_entry *e = entry_get_locked(b, seg->relay, seg->model);
 	ring_mark(e->days, BOARD_DAYS, DAY_MS, seg->first_ms, seg->last_ms, rank);
 	ring_mark(e->hours, BOARD_HOURS, HOUR_MS, seg->first_ms, seg->last_ms, rank);
@@ -881,7 +901,7 @@ static void
 load_recent_cb(const struct store_run_point *r, void *arg)
 {
 	struct board *b = arg;
-	pthread_rwlock_wrlock(&b->data);
+	write_lock(b);
 	struct board_entry *e = entry_get_locked(b, r->relay, r->model);
 	recent_add(e, r->started_ms, r->requests, r->ok_requests, r->ttft_ms, r->tokens_per_s);
 	pthread_rwlock_unlock(&b->data);
@@ -914,7 +934,7 @@ board_load(struct board *b, struct store *s, char *err, size_t errlen)
 	}
 	char title[512];
 	if (!b->title_given && store_title(s, title, sizeof title) == 1) {
-		pthread_rwlock_wrlock(&b->data);
+		write_lock(b);
 		free(b->title);
 		b->title = utf8_sanitize(title, strlen(title), 200);
 		pthread_rwlock_unlock(&b->data);
@@ -929,8 +949,18 @@ board_load(struct board *b, struct store *s, char *err, size_t errlen)
 }
 
 static void
+write_lock(struct board *b)
+{
+	atomic_fetch_add(&b->writers_waiting, 1);
+	pthread_rwlock_wrlock(&b->data);
+	atomic_fetch_sub(&b->writers_waiting, 1);
+}
+
+static void
 view_locked(struct board *b, struct board_view *v)
 {
+	v->board = b;
+	v->locked = 1;
 	v->title = b->title;
 	v->entries = b->entries;
 	v->n = b->n;
@@ -942,6 +972,59 @@ view_locked(struct board *b, struct board_view *v)
 	v->seq = b->seq;
 	v->spend = &b->spend;
 	v->by_key = &b->entry_keys;
+}
+
+void
+board_view_breathe(const struct board_view *cv)
+{
+	struct board_view *v = (struct board_view *)cv; /* the render's own (render_now) */
+	struct board *b = v->board;
+	if (b == NULL || !v->locked || atomic_load(&b->writers_waiting) == 0)
+		return;
+	int64_t now_ms = v->now_ms;
+	pthread_rwlock_unlock(&b->data);
+	/* the writers take it once no reader holds it; a reader still in
+	 * (another render) may keep them out: not waited for past the bound */
+	int64_t until = now_us() + BREATHE_WAIT_US;
+	struct timespec pause = {0, 50000};
+	while (atomic_load(&b->writers_waiting) > 0 && now_us() < until)
+		nanosleep(&pause, NULL);
+	pthread_rwlock_rdlock(&b->data);
+	view_locked(b, v);
+	v->now_ms = now_ms; /* the document's time stays its start's */
+}
+
+int
+board_test_writers_waiting(struct board *b)
+{
+	return atomic_load(&b->writers_waiting);
+}
+
+size_t
+board_view_after(const struct board_view *v, const struct board_entry *e)
+{
+	size_t lo = 0, hi = v->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(v->entries[mid]->relay, e->relay);
+		if (c == 0)
+			c = strcmp(v->entries[mid]->model, e->model);
+		if (c <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void
+board_view_unlock(const struct board_view *cv)
+{
+	struct board_view *v = (struct board_view *)cv;
+	if (v->board == NULL || !v->locked)
+		return;
+	v->locked = 0;
+	pthread_rwlock_unlock(&v->board->data);
 }
 
 const struct board_entry *
@@ -989,7 +1072,7 @@ board_events(struct board *b, uint64_t since, size_t max, struct buf *out)
 void
 board_set_static(struct board *b)
 {
-	pthread_rwlock_wrlock(&b->data);
+	write_lock(b);
 	b->static_copy = 1;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, 0);
@@ -1002,7 +1085,7 @@ board_with_view(struct board *b, void (*fn)(const struct board_view *v, void *ar
 	pthread_rwlock_rdlock(&b->data);
 	view_locked(b, &v);
 	fn(&v, arg);
-	pthread_rwlock_unlock(&b->data);
+	board_view_unlock(&v);
 }
 
 static struct blob *
@@ -1014,7 +1097,7 @@ render_now(struct board *b, const char *type, board_render_fn fn, void *arg)
 	pthread_rwlock_rdlock(&b->data);
 	view_locked(b, &v);
 	fn(&v, arg, &out);
-	pthread_rwlock_unlock(&b->data);
+	board_view_unlock(&v);
 	size_t len;
 	char *data = buf_take(&out, &len);
 	return blob_new(data, len, type);

@@ -57,6 +57,7 @@ window_gauge(struct buf *b, const struct board_view *v, const char *name, const 
 			buf_putf(b, ",window=\"%s\"} %ld\n", window_names[w],
 			         ok ? x.ok : x.requests);
 		}
+	board_view_breathe(v); /* between families: a change waiting comes in */
 }
 
 /* An entry's region's labels: relay, model and region. */
@@ -135,6 +136,7 @@ region_families(struct buf *b, const struct board_view *v)
 				}
 			}
 		}
+		board_view_breathe(v);
 	}
 }
 
@@ -172,6 +174,7 @@ render_metrics(const struct board_view *v, struct buf *b)
 			         strcmp(cur, verdicts[k]) == 0);
 		}
 	}
+	board_view_breathe(v); /* a family at a time: changes come in between */
 	window_gauge(b, v, "assay_relay_requests", "Probe requests sent in the window.", 0);
 	window_gauge(b, v, "assay_relay_ok_requests",
 	             "Probe requests that succeeded in the window.", 1);
@@ -189,18 +192,21 @@ render_metrics(const struct board_view *v, struct buf *b)
 			         x.errors[c]);
 		}
 	}
+	board_view_breathe(v);
 	family(b, "assay_relay_ttft_seconds", "gauge", "Median time to first token, latest run.");
 	for (size_t i = 0; i < v->n; i++)
 		if (v->entries[i]->ttft_ms >= 0) {
 			labels(b, "assay_relay_ttft_seconds", v->entries[i]);
 			buf_putf(b, "} %.6f\n", v->entries[i]->ttft_ms / 1000.0);
 		}
+	board_view_breathe(v);
 	family(b, "assay_relay_tokens_per_second", "gauge", "Median output speed, latest run.");
 	for (size_t i = 0; i < v->n; i++)
 		if (v->entries[i]->tokens_per_s >= 0) {
 			labels(b, "assay_relay_tokens_per_second", v->entries[i]);
 			buf_putf(b, "} %.3f\n", v->entries[i]->tokens_per_s);
 		}
+	board_view_breathe(v);
 	family(b, "assay_relay_last_run_timestamp_seconds", "gauge",
 	       "When the latest run started.");
 	for (size_t i = 0; i < v->n; i++)
@@ -208,6 +214,7 @@ render_metrics(const struct board_view *v, struct buf *b)
 			labels(b, "assay_relay_last_run_timestamp_seconds", v->entries[i]);
 			buf_putf(b, "} %.3f\n", v->entries[i]->last_run_ms / 1000.0);
 		}
+	board_view_breathe(v);
 	family(b, "assay_relay_finding_confidence", "gauge",
 	       "Confidence of each finding of the latest run.");
 	for (size_t i = 0; i < v->n; i++) {
@@ -223,6 +230,7 @@ render_metrics(const struct board_view *v, struct buf *b)
 			         json_number_value(json_object_get(f, "confidence")));
 		}
 	}
+	board_view_breathe(v);
 	family(b, "assay_relay_score", "gauge", "Leaderboard score (0-100) over 30 days.");
 	for (size_t i = 0; i < v->n; i++) {
 		struct score sc;
@@ -232,6 +240,7 @@ render_metrics(const struct board_view *v, struct buf *b)
 		labels(b, "assay_relay_score", v->entries[i]);
 		buf_putf(b, "} %.3f\n", sc.value);
 	}
+	board_view_breathe(v);
 	family(b, "assay_relay_open_incidents", "gauge", "Incidents open now.");
 	for (size_t i = 0; i < v->n; i++) {
 		int open = 0;
@@ -240,5 +249,6 @@ render_metrics(const struct board_view *v, struct buf *b)
 		labels(b, "assay_relay_open_incidents", v->entries[i]);
 		buf_putf(b, "} %d\n", open);
 	}
+	board_view_breathe(v);
 	region_families(b, v);
 }

@@ -76,6 +76,7 @@ struct incident {
 struct board_relay;
 struct board_regions; /* web/regions.h */
 struct board_index;   /* web/board.c */
+struct board;         /* web/board.h */
 
 /* What serve's probes spent on one UTC day, per relay or for the whole
  * board (serve's budget counts, web/spend.h): tokens billed and their cost
@@ -157,7 +158,37 @@ struct board_view {
 	const struct board_spend *spend;  /* the whole board's today */
 	const struct board_index *by_key; /* entries by endpoint key (web/board.h
 	                                   * board_view_entry) */
+	/* the board's own (board_view_breathe, _unlock below) */
+	struct board *board;
+	int locked; /* the board's data lock is held for this view */
 };
+
+/* ---- Long renders (web/board.c keeps the lock) ---- */
+
+/*
+ * A long render (every relay-model of a board of 10,000: /metrics, the
+ * whole status API) holds the board's data lock for long, and a change
+ * (the event loop's) waits for it. Called from inside a render function on
+ * its view v, between parts: when a change waits, the lock is let go for
+ * it (up to 20 ms) and taken again, and v is the board's as it is then
+ * (more entries may have come; entries are never removed, and stay
+ * sorted; v->now_ms stays the render's start). Nothing read from the
+ * entries may be held across it but copies, and an index into v->entries
+ * is no longer one (find the place again by key). The document is then
+ * the board's over the render, not at one instant. Does nothing when no
+ * change waits.
+ */
+void board_view_breathe(const struct board_view *v);
+/* Where a walk of v->entries goes on after entry e (one of the board's:
+ * entries are never freed), found again by its relay and model: the index
+ * of the first entry after it. */
+size_t board_view_after(const struct board_view *v, const struct board_entry *e);
+/* A walk of every entry lets changes in (board_view_breathe) this often. */
+#define BOARD_BREATHE_EVERY 500
+/* The render reads the board no more (what is left is its own output,
+ * e.g. a JSON tree to dump): the lock is let go now. v is not to be read
+ * after. */
+void board_view_unlock(const struct board_view *v);
 
 /* Windows the pages show. */
 enum window_id { WIN_24H, WIN_7D, WIN_30D, WIN_90D, WIN__COUNT };

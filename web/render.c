@@ -638,9 +638,19 @@ render_relays_json(const struct board_view *v, struct buf *out)
 {
 	json_t *root = json_object();
 	json_t *arr = json_array();
-	for (size_t i = 0; i < v->n; i++)
-		json_array_append_new(arr, relay_entry_json(v, v->entries[i]));
+	/* every relay-model: changes are let in between parts (web/model.h);
+	 * the tree is copies, so the dump needs the board no more */
+	for (size_t i = 0; i < v->n;) {
+		const struct board_entry *e = v->entries[i];
+		json_array_append_new(arr, relay_entry_json(v, e));
+		i++;
+		if (i % BOARD_BREATHE_EVERY == 0) {
+			board_view_breathe(v);
+			i = board_view_after(v, e);
+		}
+	}
 	json_object_set_new(root, "generated_ms", json_integer(v->now_ms));
+	board_view_unlock(v);
 	json_object_set_new(root, "relays", arr);
 	json_emit(out, root);
 }
