@@ -17,9 +17,12 @@
  * past the epoch's end and every relay-model is due at once. The bench
  * has one thread, so moving the clock twice is safe here (the product
  * calls it once, before its threads start). What is measured is what the
- * loop would not do meanwhile: a 1 ms timer on the same event_base notes
- * each time it fires; a gap between two firings beyond its period is a
- * look holding the loop. The close phase lasts until the store holds
+ * loop would not do meanwhile: a 1 ms timer on the same event_base
+ * (precise timers: timerfd) notes each time it fires; a gap between two
+ * firings of more than 2 ms is a look holding the loop for the gap less
+ * the period. The machine's other work shows as holds too (the process
+ * not running): the most CPU time the process spent within one hold, and
+ * its CPU time over the phase, are printed beside them. The close phase lasts until the store holds
  * every relay-model's state and the cursor past the last run (checked
  * between slices of the loop, on a connection of its own, off the
  * clock). Prints the reading phase's longest hold, then the close's:
@@ -57,6 +60,8 @@ struct holds {
 	struct event *ev;
 	int64_t last_us, max_us, total_us;
 	long over_5ms;
+	int64_t last_cpu_us, max_cpu_us; /* the CPU time the process spent in a hold */
+	int64_t cpu_us;                  /* the process's, over the phase */
 };
 
 static void
@@ -65,14 +70,17 @@ probe_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct holds *h = arg;
-	int64_t t = now_us(), held = t - h->last_us - 1000;
+	int64_t t = now_us(), cpu = cpu_us(), held = t - h->last_us - 1000;
 	if (held > 1000) { /* beyond the timer's own jitter */
 		h->total_us += held;
 		if (held > h->max_us)
 			h->max_us = held;
+		if (cpu - h->last_cpu_us > h->max_cpu_us)
+			h->max_cpu_us = cpu - h->last_cpu_us;
 		h->over_5ms += held > 5000;
 	}
 	h->last_us = t;
+	h->last_cpu_us = cpu;
 }
 
 /* Run base for ms of real time, the probe counting. */
@@ -80,9 +88,12 @@ static void
 run_for(struct event_base *base, struct holds *h, int ms)
 {
 	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+	int64_t cpu = cpu_us();
 	h->last_us = now_us();
+	h->last_cpu_us = cpu;
 	event_base_loopexit(base, &tv);
 	event_base_dispatch(base);
+	h->cpu_us += cpu_us() - cpu;
 }
 
 static void
@@ -118,16 +129,16 @@ save(struct store *s, const char *region, int relay, int model, int64_t at_ms)
 	if (relay % 10 == 3) {
 		e.run_conv[CLASS_SUBSTITUTION] = 20;
 		e.suspect = 1u << CLASS_SUBSTITUTION;
-		e.shown[e.n_shown++] = (struct ledger_shown){
-		    .cls = CLASS_SUBSTITUTION,
-		    .confidence = 0.95,
-		    .p_adjusted = 0.05,
-		    .at_ms = at_ms,
-		    .expected = "prompt_tokens 1017 (o200k_base)",
-		    .observed = "prompt_tokens 1342 (qwen3)",
-		    .summary = "the tokenizer fingerprint is qwen3's",
-		    .probe = "tokfp",
-		    .served = "qwen3-32b"};
+		e.shown[e.n_shown++] =
+		    (struct ledger_shown){.cls = CLASS_SUBSTITUTION,
+		                          .confidence = 0.95,
+		                          .p_adjusted = 0.05,
+		                          .at_ms = at_ms,
+		                          .expected = "prompt_tokens 1017 (o200k_base)",
+		                          .observed = "prompt_tokens 1342 (qwen3)",
+		                          .summary = "the tokenizer fingerprint is qwen3's",
+		                          .probe = "tokfp",
+		                          .served = "qwen3-32b"};
 	}
 	int64_t id = store_agent_save_run_with(s, region, &run, &a, &e);
 	assessment_release(&a);
@@ -165,8 +176,8 @@ main(int argc, char **argv)
 		else
 			goto usage;
 	}
-	if ((argc - 1) % 2 != 0 || o.relays < 1 || o.models < 1 || o.models > 8 ||
-	    o.regions < 1 || o.regions > 8)
+	if ((argc - 1) % 2 != 0 || o.relays < 1 || o.models < 1 || o.models > 8 || o.regions < 1 ||
+	    o.regions > 8)
 		goto usage;
 	char scratch[256];
 	if (o.db == NULL) {
@@ -203,14 +214,18 @@ main(int argc, char **argv)
 	/* the agents write concurrently: regions interleaved */
 	for (long rm = 0; status == 0 && rm < targets; rm++)
 		for (int g = 0; status == 0 && g < o.regions; g++)
-			status = save(s, region_names[g], (int)(rm / o.models), (int)(rm % o.models),
-			              bucket * EPOCH_MS + rm % (EPOCH_MS - 100)) != 0;
+			status =
+			    save(s, region_names[g], (int)(rm / o.models), (int)(rm % o.models),
+			         bucket * EPOCH_MS + rm % (EPOCH_MS - 100)) != 0;
 	if (status != 0)
 		goto out;
 	printf("fill: %ld relay-models x %d regions: %ld runs in %.1f s (SQLite %s)\n", targets,
 	       o.regions, targets * o.regions, (double)(now_us() - t0) / 1e6, db);
 
-	struct event_base *base = event_base_new();
+	struct event_config *cfg = event_config_new();
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	struct event_base *base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
 	struct board *board = board_new("hub_close");
 	for (long rm = 0; rm < targets; rm++) {
 		char name[40];
@@ -229,8 +244,9 @@ main(int argc, char **argv)
 
 	/* reading: every run waits in the open epoch */
 	run_for(base, &h, 4000);
-	printf("read: longest hold %.1f ms, total %.1f ms, %ld over 5 ms\n", h.max_us / 1e3,
-	       h.total_us / 1e3, h.over_5ms);
+	printf("read (4 s): longest hold %.1f ms (most CPU in one %.1f ms), total %.1f ms, %ld "
+	       "over 5 ms; CPU %.1f ms\n",
+	       h.max_us / 1e3, h.max_cpu_us / 1e3, h.total_us / 1e3, h.over_5ms, h.cpu_us / 1e3);
 
 	/* the epoch ends: every relay-model is due */
 	wall_clock_simulate((bucket + 1) * EPOCH_MS + 1, FROZEN);
@@ -256,10 +272,11 @@ main(int argc, char **argv)
 		if (w.rows == targets && cursor >= max_id)
 			break;
 	}
-	printf("close: longest hold %.1f ms, total %.1f ms, %ld over 5 ms; %ld of %ld states "
-	       "and the cursor (%lld of %lld) written within %d ms of loop time\n",
-	       h.max_us / 1e3, h.total_us / 1e3, h.over_5ms, w.rows, targets, (long long)cursor,
-	       (long long)max_id, waited);
+	printf("close: longest hold %.1f ms (most CPU in one %.1f ms), total %.1f ms, %ld over 5 "
+	       "ms; CPU %.1f ms; %ld of %ld states and the cursor (%lld of %lld) written within "
+	       "%d ms of loop time\n",
+	       h.max_us / 1e3, h.max_cpu_us / 1e3, h.total_us / 1e3, h.over_5ms, h.cpu_us / 1e3,
+	       w.rows, targets, (long long)cursor, (long long)max_id, waited);
 	if (w.rows != targets || cursor < max_id)
 		status = 1;
 	store_close(look);
