@@ -18,15 +18,15 @@
  * rule) on a cursor of its own, in looks of its own (ledger_cb): after the
  * last run read, HUB_LEDGER_READ a look. A gap in the ids holds the cursor
  * for HUB_GAP_US (a run that took its id before a later one committed is
- * not skipped). An epoch's end at scale is spread over looks: each look
+ * not skipped); while a look reads a full batch, nothing closes (the runs
+ * committed are read first). An epoch's end at scale is spread over looks: each look
  * closes the epochs of a slice of the relay-models due and writes a slice
- * of the states changed (each bounded in time and count: HUB_LEDGER_*),
- * oldest change first, with
- * the cursor below the first run still waiting or folded into a state not
- * yet written (region_ledger_safe_id; store_hub_ledger_write, one
- * transaction), so a restart reads those again and skips the runs of
- * epochs a written state has closed: nothing folded twice, nothing
- * skipped. While work is left (a full read, a full slice, states not
+ * of the states changed, oldest change first (each slice bounded in time
+ * and count: HUB_LEDGER_*), with the cursor below the first run still
+ * waiting or folded into a state not yet written (region_ledger_safe_id;
+ * store_hub_ledger_write, one transaction), so a restart reads those
+ * again and skips the runs of epochs a written state has closed: nothing
+ * folded twice, nothing skipped. While work is left (a full read, a full slice, states not
  * written) the next look comes HUB_LEDGER_MORE_MS later, not a poll later;
  * a write that fails is tried again at the next poll (the ledger keeps the
  * states unwritten until it works). The board shows what changed at once.
@@ -458,16 +458,21 @@ ledger_poll(struct hub *h)
 		/* a gap held: the batch is read again at the next poll, not soon */
 		more = h->ledger_got == HUB_LEDGER_READ && !h->ledger_hold;
 	}
-	/* what is due, a chunk at a time within the budget */
+	/* what is due, a chunk at a time within the budget; not while the
+	 * read is behind (after a restart, or a burst): a run committed and
+	 * not read yet would find its epoch closed on the regions read so far */
 	int64_t now = wall_ms(), start_us = now_us();
-	size_t changed, closed = 0;
-	do {
+	size_t changed = 0, closed = 0;
+	while (!more) {
 		changed = region_ledger_close_some(h->ledger, now, HUB_LEDGER_CHUNK, changed_cb, h);
 		closed += changed;
-	} while (changed == HUB_LEDGER_CHUNK && closed < HUB_LEDGER_SLICE &&
-	         now_us() - start_us < HUB_LEDGER_BUDGET_US);
-	if (changed == HUB_LEDGER_CHUNK)
-		more = 1;
+		if (changed < HUB_LEDGER_CHUNK)
+			break;
+		if (closed >= HUB_LEDGER_SLICE || now_us() - start_us >= HUB_LEDGER_BUDGET_US) {
+			more = 1;
+			break;
+		}
+	}
 	if (ledger_write(h, HUB_LEDGER_BUDGET_US) == 0 && region_ledger_unsaved(h->ledger) > 0)
 		more = 1;
 	/* late runs are said at most once a minute, with how many came */
