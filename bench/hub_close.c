@@ -2,15 +2,17 @@
  * hub_close: how long the hub's event loop is held when an epoch of its
  * agents' pooled ledger closes at scale (issue 20; cli/hub.c,
  * scoring/region_ledger.h). The hub itself (hub_new, with a board that
- * knows every relay-model, as `assay serve` runs it) on a SQLite store
- * filled through the product's own API (store_agent_save_run_with, as
- * `assay agent` writes): N x M relay-models, one run with findings from
- * each of R regions, every run in one epoch.
+ * knows every relay-model, as `assay serve` runs it) on a store filled
+ * through the product's own API (store_agent_save_run_with, as `assay
+ * agent` writes): N x M relay-models, one run with findings from each of
+ * R regions, every run in one epoch.
  *
- *   hub_close [--relays N] [--models M] [--regions R] [--db PATH]
+ *   hub_close [--relays N] [--models M] [--regions R] [--db PATH | --pg]
  *
  * (defaults 2,000 x 5 x 5: 10,000 relay-models, 50,000 runs; PATH a new
- * SQLite file, kept; without it a scratch file, removed at the end).
+ * SQLite file, kept; --pg a private PostgreSQL cluster on loopback, as
+ * the tests start one (tests/pg_helpers.c), removed at the end; neither:
+ * a scratch SQLite file, removed at the end).
  *
  * The wall clock is simulated (wall_clock_simulate) and all but frozen,
  * so the epoch stays open while the hub reads the runs; then it is moved
@@ -22,12 +24,12 @@
  * firings of more than 2 ms is a look holding the loop for the gap less
  * the period. The machine's other work shows as holds too (the process
  * not running): the most CPU time the process spent within one hold, and
- * its CPU time over the phase, are printed beside them. The close phase lasts until the store holds
- * every relay-model's state and the cursor past the last run (checked
- * between slices of the loop, on a connection of its own, off the
- * clock). Prints the reading phase's longest hold, then the close's:
- * longest hold, their total, holds over 5 ms, and how long until all was
- * written.
+ * its CPU time over the phase, are printed beside them. The close phase
+ * lasts until the store holds every relay-model's state and the cursor
+ * past the last run (checked between slices of the loop, on a connection
+ * of its own, off the clock). Prints the reading phase's longest hold,
+ * then the close's: longest hold, their total, holds over 5 ms, and how
+ * long until all was written.
  */
 #include <event2/event.h>
 #include <stdio.h>
@@ -40,6 +42,7 @@
 #include "scoring/ledger.h"
 #include "scoring/verdict.h"
 #include "storage/store.h"
+#include "tests/pg_helpers.h"
 #include "web/board.h"
 
 #define EPOCH_MS 800 /* the hub's interval: a look every 100 ms */
@@ -53,6 +56,7 @@ static const char *const region_names[] = {"eu", "us", "ap", "sa", "af", "me", "
 struct opts {
 	int relays, models, regions;
 	const char *db;
+	int pg;
 };
 
 /* The loop's holds, as the 1 ms probe sees them. */
@@ -164,29 +168,41 @@ int
 main(int argc, char **argv)
 {
 	struct opts o = {.relays = 2000, .models = 5, .regions = 5};
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--relays") == 0)
-			o.relays = atoi(argv[i + 1]);
-		else if (strcmp(argv[i], "--models") == 0)
-			o.models = atoi(argv[i + 1]);
-		else if (strcmp(argv[i], "--regions") == 0)
-			o.regions = atoi(argv[i + 1]);
-		else if (strcmp(argv[i], "--db") == 0)
-			o.db = argv[i + 1];
+	for (int i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(argv[i], "--pg") == 0)
+			o.pg = 1;
+		else if (v != NULL && strcmp(argv[i], "--relays") == 0)
+			o.relays = atoi(argv[++i]);
+		else if (v != NULL && strcmp(argv[i], "--models") == 0)
+			o.models = atoi(argv[++i]);
+		else if (v != NULL && strcmp(argv[i], "--regions") == 0)
+			o.regions = atoi(argv[++i]);
+		else if (v != NULL && strcmp(argv[i], "--db") == 0)
+			o.db = argv[++i];
 		else
 			goto usage;
 	}
-	if ((argc - 1) % 2 != 0 || o.relays < 1 || o.models < 1 || o.models > 8 || o.regions < 1 ||
-	    o.regions > 8)
+	if ((o.pg && o.db != NULL) || o.relays < 1 || o.models < 1 || o.models > 8 ||
+	    o.regions < 1 || o.regions > 8)
 		goto usage;
-	char scratch[256];
-	if (o.db == NULL) {
+	char scratch[256], url[512];
+	if (o.pg) {
+		if (test_pg_bindir() == NULL) {
+			fprintf(stderr, "hub_close: %s\n", test_pg_skip_reason());
+			return 1;
+		}
+		if (test_pg_start() != 0 || test_pg_database("hubclose", url, sizeof url) != 0)
+			return 1;
+		o.db = url;
+	} else if (o.db == NULL) {
 		const char *tmp = getenv("TMPDIR");
 		snprintf(scratch, sizeof scratch, "%s/hub-close-%ld.db", tmp ? tmp : "/tmp",
 		         (long)getpid());
 	}
 	const char *db = o.db ? o.db : scratch;
-	if (o.db == NULL)
+	int scratch_file = o.db == NULL;
+	if (scratch_file)
 		unlink(scratch);
 	long targets = (long)o.relays * o.models;
 
@@ -219,8 +235,9 @@ main(int argc, char **argv)
 			         bucket * EPOCH_MS + rm % (EPOCH_MS - 100)) != 0;
 	if (status != 0)
 		goto out;
-	printf("fill: %ld relay-models x %d regions: %ld runs in %.1f s (SQLite %s)\n", targets,
-	       o.regions, targets * o.regions, (double)(now_us() - t0) / 1e6, db);
+	printf("fill: %ld relay-models x %d regions: %ld runs in %.1f s (%s)\n", targets, o.regions,
+	       targets * o.regions, (double)(now_us() - t0) / 1e6,
+	       o.pg ? "PostgreSQL on loopback" : db);
 
 	struct event_config *cfg = event_config_new();
 	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
@@ -288,7 +305,11 @@ out_loop:
 	event_base_free(base);
 out:
 	store_close(s);
-	if (o.db == NULL) {
+	if (o.pg) {
+		test_pg_drop();
+		test_pg_stop();
+	}
+	if (scratch_file) {
 		char side[300];
 		unlink(scratch);
 		snprintf(side, sizeof side, "%s-wal", scratch);
@@ -299,7 +320,7 @@ out:
 	return status;
 usage:
 	fputs("usage: hub_close [--relays N] [--models M (<= 8)] [--regions R (<= 8)] [--db "
-	      "PATH]\n",
+	      "PATH | --pg]\n",
 	      stderr);
 	return 2;
 }

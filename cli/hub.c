@@ -99,6 +99,7 @@ struct hub {
 	int ledger_hold;              /* stopped at a gap this look */
 	int64_t gap_id, gap_since_us; /* the gap waited for, since when */
 	int ledger_failing, ledger_write_failing;
+	int64_t row_us; /* what a state row took the store to write, lately (0: not known) */
 	long late_said;
 	int64_t late_said_ms;
 };
@@ -383,18 +384,24 @@ changed_cb(const char *relay, const char *model, void *arg)
 }
 
 /* The states of the relay-models changed, oldest change first, as many
- * as are made within budget_us (at least one, at most HUB_LEDGER_SLICE;
- * budget_us 0: every one), and the cursor, in one transaction. 0
- * (written, or nothing to write), or -1 (said once; the ledger keeps
- * them unwritten). */
+ * as are made within budget_us and as the store writes within it at the
+ * pace of the last writes (a store across a network takes a round trip a
+ * row), at least one, at most HUB_LEDGER_SLICE (budget_us 0: every one),
+ * and the cursor, in one transaction. 0 (written, or nothing to write),
+ * or -1 (said once; the ledger keeps them unwritten). */
 static int
 ledger_write(struct hub *h, int64_t budget_us)
 {
 	size_t n = region_ledger_unsaved(h->ledger);
 	if (n == 0)
 		return 0;
-	if (budget_us > 0 && n > HUB_LEDGER_SLICE)
-		n = HUB_LEDGER_SLICE;
+	if (budget_us > 0) {
+		size_t most = h->row_us > 0 ? (size_t)(budget_us / h->row_us) : HUB_LEDGER_SLICE;
+		if (most > HUB_LEDGER_SLICE)
+			most = HUB_LEDGER_SLICE;
+		if (n > most)
+			n = most > 0 ? most : 1;
+	}
 	struct store_hub_ledger_row *rows = xcalloc(n, sizeof *rows);
 	char **states = xcalloc(n, sizeof *states);
 	size_t n_rows = 0;
@@ -414,7 +421,9 @@ ledger_write(struct hub *h, int64_t budget_us)
 		    relay, model, verdict_name((enum verdict)level), states[i], now};
 	}
 	int64_t cursor = region_ledger_safe_id(h->ledger, h->ledger_read, n);
+	int64_t sql_us = now_us();
 	int rc = store_hub_ledger_write(h->store, rows, n_rows, cursor);
+	sql_us = now_us() - sql_us;
 	if (rc != 0) {
 		size_t waiting = region_ledger_unsaved(h->ledger);
 		if (!h->ledger_write_failing)
@@ -429,6 +438,10 @@ ledger_write(struct hub *h, int64_t budget_us)
 			fprintf(stderr, "assay hub: the agents' ledger is written again\n");
 		h->ledger_write_failing = 0;
 		region_ledger_saved(h->ledger, n);
+		if (n_rows > 0) {
+			int64_t us = sql_us / (int64_t)n_rows + 1;
+			h->row_us = h->row_us > 0 ? (3 * h->row_us + us) / 4 : us;
+		}
 	}
 	for (size_t i = 0; i < n; i++)
 		free(states[i]);
