@@ -486,7 +486,9 @@ ledger_poll(struct hub *h)
 			break;
 		}
 	}
-	if (ledger_write(h, HUB_LEDGER_BUDGET_US) == 0 && region_ledger_unsaved(h->ledger) > 0)
+	if (ledger_write(h, HUB_LEDGER_BUDGET_US) != 0)
+		more = 0; /* a store that fails is tried again at the next poll, not soon */
+	else if (region_ledger_unsaved(h->ledger) > 0)
 		more = 1;
 	/* late runs are said at most once a minute, with how many came */
 	long late = region_ledger_late(h->ledger);

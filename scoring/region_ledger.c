@@ -507,7 +507,7 @@ region_ledger_close_some(struct region_ledger *rl, int64_t now_ms, size_t max, r
                          void *arg)
 {
 	size_t epochs;
-	return close_round(rl, now_ms, max, cb, arg, &epochs);
+	return close_round(rl, now_ms, max > 0 ? max : SIZE_MAX, cb, arg, &epochs);
 }
 
 size_t

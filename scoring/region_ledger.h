@@ -105,9 +105,9 @@ int region_ledger_add(struct region_ledger *rl, const struct region_ledger_run *
 typedef void (*region_ledger_cb)(const char *relay, const char *model, void *arg);
 size_t region_ledger_close(struct region_ledger *rl, int64_t now_ms, region_ledger_cb cb,
                            void *arg);
-/* The same for at most max relay-models (max > 0), going round from where
- * the last close stopped: how many relay-models changed. Fewer than max:
- * every epoch due at now_ms is folded; max: call again for the rest. */
+/* The same for at most max relay-models (0: every one), going round from
+ * where the last close stopped: how many relay-models changed. Fewer than
+ * max: every epoch due at now_ms is folded; max: call again for the rest. */
 size_t region_ledger_close_some(struct region_ledger *rl, int64_t now_ms, size_t max,
                                 region_ledger_cb cb, void *arg);
 
