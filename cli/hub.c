@@ -3,14 +3,18 @@
  * quorum (scoring/quorum.h); outages declared and ended by it are written
  * (region_outages) and said.
  *
- * A poll reads at most HUB_BATCH runs past the last id read; a store that
- * cannot be read or written is said and tried again at the next poll (a
- * change the store did not take is not made: quorum keeps the old state).
- * At start the hub reads from the first run of the freshness window (the
- * ones before it could not count), so a restart does not read a day of
- * raw rows. The pages' per-region columns want the day before it: read
- * back, newest first, a batch a poll after the quorum's own read, for the
- * board only.
+ * A poll reads at most HUB_BATCH runs past the last id read, and the
+ * quorum is evaluated once a poll has read less than a full batch (the
+ * read has caught up: a region's newer run not read yet never leaves its
+ * older one standing); while polls read full batches the next comes
+ * HUB_MORE_MS later, not a poll later, so a restart's catch-up is quick
+ * and no poll holds the loop long. A store that cannot be read or written
+ * is said and tried again at the next poll (a change the store did not
+ * take is not made: quorum keeps the old state). At start the hub reads
+ * from the first run of the freshness window (the ones before it could
+ * not count), so a restart does not read a day of raw rows. The pages'
+ * per-region columns want the day before it: read back, newest first,
+ * HUB_BACK_BATCH a poll once the quorum has caught up, for the board only.
  *
  * The agents' evidence (schema 12's agent_findings) goes into the hub's
  * pooled ledger (scoring/region_ledger.h: one per relay-model, every
@@ -19,17 +23,18 @@
  * last run read, HUB_LEDGER_READ a look. A gap in the ids holds the cursor
  * for HUB_GAP_US (a run that took its id before a later one committed is
  * not skipped); while a look reads a full batch, nothing closes (the runs
- * committed are read first). An epoch's end at scale is spread over looks: each look
- * closes the epochs of a slice of the relay-models due and writes a slice
- * of the states changed, oldest change first (each slice bounded in time
- * and count: HUB_LEDGER_*), with the cursor below the first run still
- * waiting or folded into a state not yet written (region_ledger_safe_id;
- * store_hub_ledger_write, one transaction), so a restart reads those
- * again and skips the runs of epochs a written state has closed: nothing
- * folded twice, nothing skipped. While work is left (a full read, a full slice, states not
- * written) the next look comes HUB_LEDGER_MORE_MS later, not a poll later;
- * a write that fails is tried again at the next poll (the ledger keeps the
- * states unwritten until it works). The board shows what changed at once.
+ * committed are read first). An epoch's end at scale is spread over
+ * looks: each closes the epochs of a slice of the relay-models due and
+ * writes a slice of the states changed, oldest change first (each slice
+ * bounded in time and count: HUB_LEDGER_*), with the cursor below the
+ * first run still waiting or folded into a state not yet written
+ * (region_ledger_safe_id; store_hub_ledger_write, one transaction), so a
+ * restart reads those again and skips the runs of epochs a written state
+ * has closed: nothing folded twice, nothing skipped. While work is left (a
+ * full read, a full slice, states not written) the next look comes
+ * HUB_MORE_MS later; a write that fails is tried again at the next poll
+ * (the ledger keeps the states unwritten until it works). The board shows
+ * what changed at once.
  */
 #include "cli/hub.h"
 
@@ -47,7 +52,11 @@
 #include "web/board.h"
 #include "web/regions.h"
 
-#define HUB_BATCH 5000
+#define HUB_BATCH 1000
+#define HUB_BACK_BATCH 5000 /* the pages' day before: one a poll */
+/* The next look this soon while work is left (a full batch read, a slice
+ * of the ledger's work done and more due). */
+#define HUB_MORE_MS 10
 /* A gap in the agents' run ids (an id taken by a transaction that has not
  * committed yet: PostgreSQL hands ids out at insert, commits come in any
  * order) holds the ledger's cursor this long before it moves past (a
@@ -58,13 +67,11 @@
  * one at a time, each for about HUB_LEDGER_BUDGET_US and at most
  * HUB_LEDGER_SLICE (the states then written in one transaction): an
  * epoch's end over 10,000 relay-models x 5 regions is some tens of looks,
- * none holding the loop more than a few tens of ms (bench/hub_close.c).
- * The next look comes HUB_LEDGER_MORE_MS later while work is left. */
+ * none holding the loop more than a few tens of ms (bench/hub_close.c). */
 #define HUB_LEDGER_READ 1000
 #define HUB_LEDGER_SLICE 500
 #define HUB_LEDGER_CHUNK 25
 #define HUB_LEDGER_BUDGET_US 10000
-#define HUB_LEDGER_MORE_MS 10
 
 /* An outage declared and not over: what the board shows of it. */
 struct open_outage {
@@ -82,6 +89,7 @@ struct hub {
 	struct event *poll_ev, *ledger_ev;
 	int64_t poll_ms;
 	int64_t after_id;
+	int observed; /* runs the last poll read */
 	/* the reads past after_id: runs committed out of id order are not
 	 * skipped (storage/store.h, struct store_agent_cursor) */
 	struct store_agent_cursor *cursor;
@@ -128,6 +136,7 @@ static void
 observe_cb(const struct store_agent_run *r, void *arg)
 {
 	struct hub *h = arg;
+	h->observed++;
 	quorum_observe(h->quorum, r->region, r->relay, r->model, r->finished_ms,
 	               r->ok_requests == 0, r->error_class, r->ttft_ms);
 	show_run(h, r);
@@ -148,15 +157,15 @@ back_cb(const struct store_agent_run *r, void *arg)
 
 /* One batch of the day before the hub started, newest first, while any is
  * left: the pages' 24 h by region survive a restart, and the quorum, read
- * first, never waits for it. */
+ * first, never waits for it (nor the loop: a batch a poll, at its pace). */
 static void
 read_back(struct hub *h)
 {
 	if (h->back_upto <= 0 || h->board == NULL)
 		return;
 	h->back_read = 0;
-	if (store_each_agent_run_back(h->store, h->back_upto, h->back_since, HUB_BATCH, back_cb,
-	                              h) != 0) {
+	if (store_each_agent_run_back(h->store, h->back_upto, h->back_since, HUB_BACK_BATCH,
+	                              back_cb, h) != 0) {
 		if (!h->back_failing)
 			fprintf(stderr,
 			        "assay hub: cannot read back the agents' last day for the pages "
@@ -166,7 +175,7 @@ read_back(struct hub *h)
 		return;
 	}
 	h->back_failing = 0;
-	if (h->back_read < HUB_BATCH)
+	if (h->back_read < HUB_BACK_BATCH)
 		h->back_upto = 0; /* all read */
 }
 
@@ -511,7 +520,7 @@ ledger_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct hub *h = arg;
-	int64_t ms = ledger_poll(h) ? HUB_LEDGER_MORE_MS : h->poll_ms;
+	int64_t ms = ledger_poll(h) ? HUB_MORE_MS : h->poll_ms;
 	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
 	evtimer_add(h->ledger_ev, &tv);
 }
@@ -522,6 +531,8 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct hub *h = arg;
+	int behind = 0;
+	h->observed = 0;
 	if (store_agent_cursor_read(h->store, h->cursor, HUB_BATCH, observe_cb, h) != 0) {
 		if (!h->failing)
 			fprintf(stderr,
@@ -532,10 +543,14 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
 		if (h->failing)
 			fprintf(stderr, "assay hub: reading the agents' runs again\n");
 		h->failing = 0;
+		behind = h->observed == HUB_BATCH;
 	}
-	quorum_evaluate(h->quorum, wall_ms(), change_cb, h);
-	read_back(h);
-	struct timeval tv = {(time_t)(h->poll_ms / 1000), (suseconds_t)(h->poll_ms % 1000) * 1000};
+	if (!behind) {
+		quorum_evaluate(h->quorum, wall_ms(), change_cb, h);
+		read_back(h);
+	}
+	int64_t ms = behind ? HUB_MORE_MS : h->poll_ms;
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
 	evtimer_add(h->poll_ev, &tv);
 }
 
