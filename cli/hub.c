@@ -3,25 +3,38 @@
  * quorum (scoring/quorum.h); outages declared and ended by it are written
  * (region_outages) and said.
  *
- * A poll reads at most HUB_BATCH runs past the last id read; a store that
- * cannot be read or written is said and tried again at the next poll (a
- * change the store did not take is not made: quorum keeps the old state).
- * At start the hub reads from the first run of the freshness window (the
- * ones before it could not count), so a restart does not read a day of
- * raw rows. The pages' per-region columns want the day before it: read
- * back, newest first, a batch a poll after the quorum's own read, for the
- * board only.
+ * A poll reads at most HUB_BATCH runs past the last id read, and the
+ * quorum is evaluated once a poll has read less than a full batch (the
+ * read has caught up: a region's newer run not read yet never leaves its
+ * older one standing); while polls read full batches the next comes
+ * HUB_MORE_MS later, not a poll later, so a restart's catch-up is quick
+ * and no poll holds the loop long. A store that cannot be read or written
+ * is said and tried again at the next poll (a change the store did not
+ * take is not made: quorum keeps the old state). At start the hub reads
+ * from the first run of the freshness window (the ones before it could
+ * not count), so a restart does not read a day of raw rows. The pages'
+ * per-region columns want the day before it: read back, newest first,
+ * HUB_BACK_BATCH a poll once the quorum has caught up, for the board only.
  *
  * The agents' evidence (schema 12's agent_findings) goes into the hub's
  * pooled ledger (scoring/region_ledger.h: one per relay-model, every
  * region's runs of an epoch averaged, epochs multiplied, serve's decision
- * rule) on a cursor of its own: after the last run read, HUB_BATCH a poll.
- * A gap in the ids holds the cursor for HUB_GAP_US (a run that took its id
- * before a later one committed is not skipped). Each epoch closed is
- * written with the cursor below the first run still waiting (store_hub_ledger_write, one
- * transaction), so a restart reads those again and skips the runs of epochs already closed: nothing
- * folded twice, nothing skipped. A write that fails is tried again each poll (the relay-models
- * changed are kept until it works); the board shows the ledger at once.
+ * rule) on a cursor of its own, in looks of its own (ledger_cb): after the
+ * last run read, HUB_LEDGER_READ a look. A gap in the ids holds the cursor
+ * for HUB_GAP_US (a run that took its id before a later one committed is
+ * not skipped); while a look reads a full batch, nothing closes (the runs
+ * committed are read first). An epoch's end at scale is spread over
+ * looks: each closes the epochs of a slice of the relay-models due and
+ * writes a slice of the states changed, oldest change first (each slice
+ * bounded in time and count: HUB_LEDGER_*), with the cursor below the
+ * first run still waiting or folded into a state not yet written
+ * (region_ledger_safe_id; store_hub_ledger_write, one transaction), so a
+ * restart reads those again and skips the runs of epochs a written state
+ * has closed: nothing folded twice, nothing skipped. While work is left (a
+ * full read, a full slice, states not written) the next look comes
+ * HUB_MORE_MS later; a write that fails is tried again at the next poll
+ * (the ledger keeps the states unwritten until it works). The board shows
+ * what changed at once.
  */
 #include "cli/hub.h"
 
@@ -39,12 +52,26 @@
 #include "web/board.h"
 #include "web/regions.h"
 
-#define HUB_BATCH 5000
+#define HUB_BATCH 1000
+#define HUB_BACK_BATCH 5000 /* the pages' day before: one a poll */
+/* The next look this soon while work is left (a full batch read, a slice
+ * of the ledger's work done and more due). */
+#define HUB_MORE_MS 10
 /* A gap in the agents' run ids (an id taken by a transaction that has not
  * committed yet: PostgreSQL hands ids out at insert, commits come in any
  * order) holds the ledger's cursor this long before it moves past (a
  * rolled-back insert leaves a gap for good). */
 #define HUB_GAP_US 2000000
+/* The ledger's look: at most HUB_LEDGER_READ agent runs read, then
+ * relay-models closed HUB_LEDGER_CHUNK at a time and their states made
+ * one at a time, each for about HUB_LEDGER_BUDGET_US and at most
+ * HUB_LEDGER_SLICE (the states then written in one transaction): an
+ * epoch's end over 10,000 relay-models x 5 regions is some tens of looks,
+ * none holding the loop more than a few tens of ms (bench/hub_close.c). */
+#define HUB_LEDGER_READ 1000
+#define HUB_LEDGER_SLICE 500
+#define HUB_LEDGER_CHUNK 25
+#define HUB_LEDGER_BUDGET_US 10000
 
 /* An outage declared and not over: what the board shows of it. */
 struct open_outage {
@@ -59,9 +86,10 @@ struct hub {
 	struct open_outage *open;
 	size_t n_open;
 	struct quorum *quorum;
-	struct event *poll_ev;
+	struct event *poll_ev, *ledger_ev;
 	int64_t poll_ms;
 	int64_t after_id;
+	int observed; /* runs the last poll read */
 	/* the reads past after_id: runs committed out of id order are not
 	 * skipped (storage/store.h, struct store_agent_cursor) */
 	struct store_agent_cursor *cursor;
@@ -71,19 +99,17 @@ struct hub {
 	int64_t back_upto, back_since;
 	long back_read;
 	int back_failing;
-	/* the agents' evidence: the pooled ledger, its cursor, the relay-models
-	 * whose state is not written yet */
+	/* the agents' evidence: the pooled ledger (which keeps the relay-models
+	 * whose state is not written yet) and its cursor */
 	struct region_ledger *ledger;
 	int64_t ledger_read;
+	int ledger_got;               /* runs the store gave this look */
 	int ledger_hold;              /* stopped at a gap this look */
 	int64_t gap_id, gap_since_us; /* the gap waited for, since when */
 	int ledger_failing, ledger_write_failing;
+	int64_t row_us; /* what a state row took the store to write, lately (0: not known) */
 	long late_said;
 	int64_t late_said_ms;
-	struct dirty {
-		char *relay, *model;
-	} * dirty;
-	size_t n_dirty;
 };
 
 /* The run on the board's per-region columns (web/regions.h). */
@@ -110,6 +136,7 @@ static void
 observe_cb(const struct store_agent_run *r, void *arg)
 {
 	struct hub *h = arg;
+	h->observed++;
 	quorum_observe(h->quorum, r->region, r->relay, r->model, r->finished_ms,
 	               r->ok_requests == 0, r->error_class, r->ttft_ms);
 	show_run(h, r);
@@ -130,15 +157,15 @@ back_cb(const struct store_agent_run *r, void *arg)
 
 /* One batch of the day before the hub started, newest first, while any is
  * left: the pages' 24 h by region survive a restart, and the quorum, read
- * first, never waits for it. */
+ * first, never waits for it (nor the loop: a batch a poll, at its pace). */
 static void
 read_back(struct hub *h)
 {
 	if (h->back_upto <= 0 || h->board == NULL)
 		return;
 	h->back_read = 0;
-	if (store_each_agent_run_back(h->store, h->back_upto, h->back_since, HUB_BATCH, back_cb,
-	                              h) != 0) {
+	if (store_each_agent_run_back(h->store, h->back_upto, h->back_since, HUB_BACK_BATCH,
+	                              back_cb, h) != 0) {
 		if (!h->back_failing)
 			fprintf(stderr,
 			        "assay hub: cannot read back the agents' last day for the pages "
@@ -148,7 +175,7 @@ read_back(struct hub *h)
 		return;
 	}
 	h->back_failing = 0;
-	if (h->back_read < HUB_BATCH)
+	if (h->back_read < HUB_BACK_BATCH)
 		h->back_upto = 0; /* all read */
 }
 
@@ -290,6 +317,7 @@ static void
 evidence_cb(const struct store_agent_evidence *e, void *arg)
 {
 	struct hub *h = arg;
+	h->ledger_got++;
 	if (h->ledger_hold)
 		return; /* read again at the next look */
 	if (h->ledger_read > 0 && e->id != h->ledger_read + 1) {
@@ -356,70 +384,92 @@ ledger_show(struct hub *h, const char *relay, const char *model)
 	json_decref(findings);
 }
 
-/* An epoch of relay/model was folded: shown, and kept to be written. */
+/* An epoch of relay/model was folded: shown (the ledger keeps it to be
+ * written). */
 static void
 changed_cb(const char *relay, const char *model, void *arg)
 {
-	struct hub *h = arg;
-	ledger_show(h, relay, model);
-	for (size_t i = 0; i < h->n_dirty; i++)
-		if (strcmp(h->dirty[i].relay, relay) == 0 && strcmp(h->dirty[i].model, model) == 0)
-			return;
-	h->dirty = xrealloc(h->dirty, (h->n_dirty + 1) * sizeof *h->dirty);
-	h->dirty[h->n_dirty++] = (struct dirty){xstrdup(relay), xstrdup(model)};
+	ledger_show(arg, relay, model);
 }
 
-/* The changed relay-models' state and the cursor, in one transaction. */
-static void
-ledger_write(struct hub *h)
+/* The states of the relay-models changed, oldest change first, as many
+ * as are made within budget_us and as the store writes within it at the
+ * pace of the last writes (a store across a network takes a round trip a
+ * row), at least one, at most HUB_LEDGER_SLICE (budget_us 0: every one),
+ * and the cursor, in one transaction. 0 (written, or nothing to write),
+ * or -1 (said once; the ledger keeps them unwritten). */
+static int
+ledger_write(struct hub *h, int64_t budget_us)
 {
-	if (h->n_dirty == 0)
-		return;
-	size_t n_states = h->n_dirty;
-	struct store_hub_ledger_row *rows = xcalloc(n_states, sizeof *rows);
-	char **states = xcalloc(n_states, sizeof *states);
-	size_t n = 0;
-	int64_t now = wall_ms();
-	for (size_t i = 0; i < h->n_dirty; i++) {
-		states[i] = region_ledger_state(h->ledger, h->dirty[i].relay, h->dirty[i].model);
+	size_t n = region_ledger_unsaved(h->ledger);
+	if (n == 0)
+		return 0;
+	if (budget_us > 0) {
+		size_t most = h->row_us > 0 ? (size_t)(budget_us / h->row_us) : HUB_LEDGER_SLICE;
+		if (most > HUB_LEDGER_SLICE)
+			most = HUB_LEDGER_SLICE;
+		if (n > most)
+			n = most > 0 ? most : 1;
+	}
+	struct store_hub_ledger_row *rows = xcalloc(n, sizeof *rows);
+	char **states = xcalloc(n, sizeof *states);
+	size_t n_rows = 0;
+	int64_t now = wall_ms(), start_us = now_us();
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && budget_us > 0 && now_us() - start_us >= budget_us) {
+			n = i; /* the rest at the next look */
+			break;
+		}
+		const char *relay, *model;
+		region_ledger_unsaved_at(h->ledger, i, &relay, &model);
+		states[i] = region_ledger_state(h->ledger, relay, model);
 		if (states[i] == NULL)
 			continue;
-		int level = region_ledger_level(h->ledger, h->dirty[i].relay, h->dirty[i].model);
-		rows[n++] = (struct store_hub_ledger_row){h->dirty[i].relay, h->dirty[i].model,
-		                                          verdict_name((enum verdict)level),
-		                                          states[i], now};
+		int level = region_ledger_level(h->ledger, relay, model);
+		rows[n_rows++] = (struct store_hub_ledger_row){
+		    relay, model, verdict_name((enum verdict)level), states[i], now};
 	}
-	int64_t cursor = region_ledger_safe_id(h->ledger, h->ledger_read);
-	if (store_hub_ledger_write(h->store, rows, n, cursor) != 0) {
+	int64_t cursor = region_ledger_safe_id(h->ledger, h->ledger_read, n);
+	int64_t sql_us = now_us();
+	int rc = store_hub_ledger_write(h->store, rows, n_rows, cursor);
+	sql_us = now_us() - sql_us;
+	if (rc != 0) {
+		size_t waiting = region_ledger_unsaved(h->ledger);
 		if (!h->ledger_write_failing)
 			fprintf(
 			    stderr,
 			    "assay hub: cannot write the agents' ledger (%s): %zu relay-model%s "
 			    "waiting, tried again at the next look\n",
-			    store_last_error(h->store), h->n_dirty, h->n_dirty == 1 ? "" : "s");
+			    store_last_error(h->store), waiting, waiting == 1 ? "" : "s");
 		h->ledger_write_failing = 1;
 	} else {
 		if (h->ledger_write_failing)
 			fprintf(stderr, "assay hub: the agents' ledger is written again\n");
 		h->ledger_write_failing = 0;
-		for (size_t i = 0; i < h->n_dirty; i++) {
-			free(h->dirty[i].relay);
-			free(h->dirty[i].model);
+		region_ledger_saved(h->ledger, n);
+		if (n_rows > 0) {
+			int64_t us = sql_us / (int64_t)n_rows + 1;
+			h->row_us = h->row_us > 0 ? (3 * h->row_us + us) / 4 : us;
 		}
-		h->n_dirty = 0;
 	}
-	for (size_t i = 0; i < n_states; i++)
+	for (size_t i = 0; i < n; i++)
 		free(states[i]);
 	free(states);
 	free(rows);
+	return rc;
 }
 
-/* A look at the agents' evidence: read a batch, close what is due, write. */
-static void
+/* A look at the agents' evidence: read a batch, close a slice of what is
+ * due, write a slice of what changed. 1 when work is left for a look
+ * soon (a full batch read, a full slice closed, states left to write). */
+static int
 ledger_poll(struct hub *h)
 {
+	int more = 0;
 	h->ledger_hold = 0;
-	if (store_each_agent_evidence(h->store, h->ledger_read, HUB_BATCH, evidence_cb, h) != 0) {
+	h->ledger_got = 0;
+	if (store_each_agent_evidence(h->store, h->ledger_read, HUB_LEDGER_READ, evidence_cb, h) !=
+	    0) {
 		if (!h->ledger_failing)
 			fprintf(stderr,
 			        "assay hub: cannot read the agents' findings (%s): trying again\n",
@@ -427,12 +477,31 @@ ledger_poll(struct hub *h)
 		h->ledger_failing = 1;
 	} else {
 		h->ledger_failing = 0;
+		/* a gap held: the batch is read again at the next poll, not soon */
+		more = h->ledger_got == HUB_LEDGER_READ && !h->ledger_hold;
 	}
-	region_ledger_close(h->ledger, wall_ms(), changed_cb, h);
-	ledger_write(h);
+	/* what is due, a chunk at a time within the budget; not while the
+	 * read is behind (after a restart, or a burst): a run committed and
+	 * not read yet would find its epoch closed on the regions read so far */
+	int64_t now = wall_ms(), start_us = now_us();
+	size_t changed = 0, closed = 0;
+	while (!more) {
+		changed = region_ledger_close_some(h->ledger, now, HUB_LEDGER_CHUNK, changed_cb, h);
+		closed += changed;
+		if (changed < HUB_LEDGER_CHUNK)
+			break;
+		if (closed >= HUB_LEDGER_SLICE || now_us() - start_us >= HUB_LEDGER_BUDGET_US) {
+			more = 1;
+			break;
+		}
+	}
+	if (ledger_write(h, HUB_LEDGER_BUDGET_US) != 0)
+		more = 0; /* a store that fails is tried again at the next poll, not soon */
+	else if (region_ledger_unsaved(h->ledger) > 0)
+		more = 1;
 	/* late runs are said at most once a minute, with how many came */
 	long late = region_ledger_late(h->ledger);
-	int64_t now = wall_ms();
+	now = wall_ms();
 	if (late > h->late_said && now - h->late_said_ms >= 60000) {
 		h->late_said_ms = now;
 		fprintf(stderr,
@@ -442,6 +511,18 @@ ledger_poll(struct hub *h)
 		        late - h->late_said == 1 ? "its" : "their", late);
 		h->late_said = late;
 	}
+	return more;
+}
+
+static void
+ledger_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct hub *h = arg;
+	int64_t ms = ledger_poll(h) ? HUB_MORE_MS : h->poll_ms;
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	evtimer_add(h->ledger_ev, &tv);
 }
 
 static void
@@ -450,6 +531,8 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct hub *h = arg;
+	int behind = 0;
+	h->observed = 0;
 	if (store_agent_cursor_read(h->store, h->cursor, HUB_BATCH, observe_cb, h) != 0) {
 		if (!h->failing)
 			fprintf(stderr,
@@ -460,11 +543,14 @@ poll_cb(evutil_socket_t fd, short what, void *arg)
 		if (h->failing)
 			fprintf(stderr, "assay hub: reading the agents' runs again\n");
 		h->failing = 0;
+		behind = h->observed == HUB_BATCH;
 	}
-	quorum_evaluate(h->quorum, wall_ms(), change_cb, h);
-	ledger_poll(h);
-	read_back(h);
-	struct timeval tv = {(time_t)(h->poll_ms / 1000), (suseconds_t)(h->poll_ms % 1000) * 1000};
+	if (!behind) {
+		quorum_evaluate(h->quorum, wall_ms(), change_cb, h);
+		read_back(h);
+	}
+	int64_t ms = behind ? HUB_MORE_MS : h->poll_ms;
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
 	evtimer_add(h->poll_ev, &tv);
 }
 
@@ -550,8 +636,10 @@ hub_new(struct event_base *base, struct store *store, struct board *board, int n
 	if (h->poll_ms > 2000)
 		h->poll_ms = 2000;
 	h->poll_ev = evtimer_new(base, poll_cb, h);
+	h->ledger_ev = evtimer_new(base, ledger_cb, h);
 	struct timeval now = {0, 0};
 	evtimer_add(h->poll_ev, &now);
+	evtimer_add(h->ledger_ev, &now);
 	return h;
 }
 
@@ -562,16 +650,15 @@ hub_free(struct hub *h)
 		return;
 	if (h->poll_ev)
 		event_free(h->poll_ev);
+	if (h->ledger_ev)
+		event_free(h->ledger_ev);
 	quorum_free(h->quorum);
 	store_agent_cursor_free(h->cursor);
-	if (h->ledger != NULL && h->n_dirty > 0)
-		ledger_write(h); /* a last try: what is not written is read again */
+	/* a last try, every state left at once (the loop is over): what is not
+	 * written is read again */
+	if (h->ledger != NULL)
+		ledger_write(h, 0);
 	region_ledger_free(h->ledger);
-	for (size_t i = 0; i < h->n_dirty; i++) {
-		free(h->dirty[i].relay);
-		free(h->dirty[i].model);
-	}
-	free(h->dirty);
 	for (size_t i = 0; i < h->n_open; i++) {
 		free(h->open[i].relay);
 		free(h->open[i].model);

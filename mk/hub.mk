@@ -7,3 +7,11 @@ $(HUB_FILL): $(BUILD)/bench/hub_fill.o $(BUILD)/tests/pg_helpers.o $(BUILD)/liba
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 bench: $(HUB_FILL)
+
+# The hub's event loop when an epoch of its agents' ledger closes at scale
+# (bench/hub_close.c): the longest hold and the total, on SQLite or PostgreSQL.
+HUB_CLOSE := $(BUILD)/bench/hub-close
+$(HUB_CLOSE): $(BUILD)/bench/hub_close.o $(BUILD)/tests/pg_helpers.o $(BUILD)/libassay.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+bench: $(HUB_CLOSE)

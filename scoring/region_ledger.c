@@ -5,6 +5,17 @@
  *
  * A target's epochs close in order: the oldest open epoch first; a run
  * whose epoch is at or before the last closed one is late.
+ *
+ * A close may fold a bounded slice of the targets due (the hub's loop is
+ * not held by ten thousand at once): it goes round the targets from where
+ * the last one stopped, so each due target is reached within a turn. A
+ * target whose evidence changed is put once (its flag) at the end of the
+ * unsaved list with the lowest run id folded into it since it was last
+ * saved; the caller saves from the front. The cursor to save
+ * (region_ledger_safe_id) stays below every run waiting and every run
+ * folded into a state not saved, so any prefix of the list can be saved
+ * on its own and a restart between two saves reads again what is in no
+ * saved state.
  */
 #include "scoring/region_ledger.h"
 
@@ -64,6 +75,8 @@ struct rl_target {
 	size_t n_regions;
 	struct waiting *wait;
 	size_t n_wait, cap_wait;
+	int unsaved;          /* on rl->unsaved */
+	int64_t unsaved_from; /* the lowest run id folded since it was saved */
 };
 
 struct region_ledger {
@@ -76,6 +89,10 @@ struct region_ledger {
 	size_t n, cap;
 	struct rl_target **slots; /* n_slots a power of two, at most half full */
 	size_t n_slots;
+	size_t close_at; /* where the next close starts going round all[] */
+	/* the targets changed since saved, in the order they changed */
+	struct rl_target **unsaved;
+	size_t n_unsaved, cap_unsaved;
 };
 
 /* FNV-1a over relay, a NUL, model. */
@@ -202,6 +219,7 @@ region_ledger_free(struct region_ledger *rl)
 	}
 	free(rl->all);
 	free(rl->slots);
+	free(rl->unsaved);
 	free(rl);
 }
 
@@ -383,15 +401,30 @@ fold_epoch(struct region_ledger *rl, struct rl_target *t, int64_t bucket)
 		}
 	}
 	size_t k = 0;
+	int64_t first = INT64_MAX;
 	for (size_t i = 0; i < t->n_wait; i++) {
-		if (t->wait[i].bucket == bucket)
+		if (t->wait[i].bucket == bucket) {
+			if (t->wait[i].id < first)
+				first = t->wait[i].id;
 			waiting_release(&t->wait[i]);
-		else
+		} else {
 			t->wait[k++] = t->wait[i];
+		}
 	}
 	t->n_wait = k;
 	t->has_closed = 1;
 	t->closed = bucket;
+	if (!t->unsaved) {
+		if (rl->n_unsaved == rl->cap_unsaved) {
+			rl->cap_unsaved = rl->cap_unsaved ? 2 * rl->cap_unsaved : 64;
+			rl->unsaved = xrealloc(rl->unsaved, rl->cap_unsaved * sizeof *rl->unsaved);
+		}
+		rl->unsaved[rl->n_unsaved++] = t;
+		t->unsaved = 1;
+		t->unsaved_from = first;
+	} else if (first < t->unsaved_from) {
+		t->unsaved_from = first;
+	}
 }
 
 /* The oldest open epoch of t (t has waiting runs). */
@@ -419,33 +452,80 @@ all_heard(const struct rl_target *t, int64_t bucket)
 	return 1;
 }
 
-size_t
-region_ledger_close(struct region_ledger *rl, int64_t now_ms, region_ledger_cb cb, void *arg)
+/* Fold every epoch of t due at now_ms: how many. */
+static size_t
+target_close(struct region_ledger *rl, struct rl_target *t, int64_t now_ms)
 {
 	size_t folded = 0;
-	for (size_t j = 0; j < rl->n; j++) {
-		struct rl_target *t = rl->all[j];
-		int changed = 0;
-		while (t->n_wait > 0) {
-			int64_t b = oldest_open(t);
-			/* due one epoch after its end, or at its end when every region
-			 * heard is in (a region's second run of the epoch may still
-			 * come until then) */
-			if (now_ms < (b + 1) * rl->epoch_ms ||
-			    (now_ms < (b + 2) * rl->epoch_ms && !all_heard(t, b)))
-				break;
-			fold_epoch(rl, t, b);
-			folded++;
-			changed = 1;
-		}
-		if (changed && cb != NULL)
-			cb(t->relay, t->model, arg);
+	while (t->n_wait > 0) {
+		int64_t b = oldest_open(t);
+		/* due one epoch after its end, or at its end when every region
+		 * heard is in (a region's second run of the epoch may still come
+		 * until then) */
+		if (now_ms < (b + 1) * rl->epoch_ms ||
+		    (now_ms < (b + 2) * rl->epoch_ms && !all_heard(t, b)))
+			break;
+		fold_epoch(rl, t, b);
+		folded++;
 	}
 	return folded;
 }
 
+/* Going round from close_at, fold the due epochs of at most max targets;
+ * *epochs gets how many epochs. How many targets changed. */
+static size_t
+close_round(struct region_ledger *rl, int64_t now_ms, size_t max, region_ledger_cb cb, void *arg,
+            size_t *epochs)
+{
+	size_t changed = 0;
+	*epochs = 0;
+	for (size_t seen = 0; seen < rl->n && changed < max; seen++) {
+		if (rl->close_at >= rl->n)
+			rl->close_at = 0;
+		struct rl_target *t = rl->all[rl->close_at++];
+		size_t folded = target_close(rl, t, now_ms);
+		if (folded == 0)
+			continue;
+		*epochs += folded;
+		changed++;
+		if (cb != NULL)
+			cb(t->relay, t->model, arg);
+	}
+	return changed;
+}
+
+size_t
+region_ledger_close(struct region_ledger *rl, int64_t now_ms, region_ledger_cb cb, void *arg)
+{
+	size_t epochs;
+	close_round(rl, now_ms, SIZE_MAX, cb, arg, &epochs);
+	return epochs;
+}
+
+size_t
+region_ledger_close_some(struct region_ledger *rl, int64_t now_ms, size_t max, region_ledger_cb cb,
+                         void *arg)
+{
+	size_t epochs;
+	return close_round(rl, now_ms, max > 0 ? max : SIZE_MAX, cb, arg, &epochs);
+}
+
+size_t
+region_ledger_unsaved(const struct region_ledger *rl)
+{
+	return rl->n_unsaved;
+}
+
+void
+region_ledger_unsaved_at(const struct region_ledger *rl, size_t i, const char **relay,
+                         const char **model)
+{
+	*relay = i < rl->n_unsaved ? rl->unsaved[i]->relay : NULL;
+	*model = i < rl->n_unsaved ? rl->unsaved[i]->model : NULL;
+}
+
 int64_t
-region_ledger_safe_id(const struct region_ledger *rl, int64_t read_upto)
+region_ledger_safe_id(const struct region_ledger *rl, int64_t read_upto, size_t n)
 {
 	int64_t safe = read_upto;
 	for (size_t j = 0; j < rl->n; j++) {
@@ -454,7 +534,21 @@ region_ledger_safe_id(const struct region_ledger *rl, int64_t read_upto)
 			if (t->wait[i].id - 1 < safe)
 				safe = t->wait[i].id - 1;
 	}
+	for (size_t i = n; i < rl->n_unsaved; i++)
+		if (rl->unsaved[i]->unsaved_from - 1 < safe)
+			safe = rl->unsaved[i]->unsaved_from - 1;
 	return safe;
+}
+
+void
+region_ledger_saved(struct region_ledger *rl, size_t n)
+{
+	if (n > rl->n_unsaved)
+		n = rl->n_unsaved;
+	for (size_t i = 0; i < n; i++)
+		rl->unsaved[i]->unsaved = 0;
+	memmove(rl->unsaved, rl->unsaved + n, (rl->n_unsaved - n) * sizeof *rl->unsaved);
+	rl->n_unsaved -= n;
 }
 
 long
@@ -845,10 +939,14 @@ done:
 	}
 	struct rl_target *into = target_get(rl, relay, model, 0);
 	char *own_relay = into->relay, *own_model = into->model;
+	int unsaved = into->unsaved; /* its place on rl->unsaved stays */
+	int64_t unsaved_from = into->unsaved_from;
 	target_release(into);
 	*into = *t;
 	into->relay = own_relay;
 	into->model = own_model;
+	into->unsaved = unsaved;
+	into->unsaved_from = unsaved_from;
 	free(t);
 	return 0;
 }

@@ -47,9 +47,19 @@
  * State: the pooled evidence, the latest shown finding of each class and
  * the per-region figures, as a JSON document per relay-model
  * (region_ledger_state / _restore); runs waiting in open epochs are not in
- * it: the caller keeps a cursor below the first of them
- * (region_ledger_safe_id) and reads them again after a restart, and runs of
- * epochs already closed are skipped.
+ * it. The ledger lists the relay-models whose state changed since the
+ * caller last saved it (region_ledger_unsaved), in the order they changed;
+ * the caller saves any number from the front of that list together with
+ * a cursor (region_ledger_safe_id) below the first run still waiting and
+ * the first run folded into a state not saved, reads from that cursor
+ * again after a restart, and the runs of epochs a saved state has closed
+ * are skipped: nothing folded twice, nothing skipped, however the saves
+ * are sliced.
+ *
+ * Closing can be sliced too (region_ledger_close_some: at most so many
+ * relay-models a call, going round from where the last call stopped), so
+ * an epoch's end over ten thousand relay-models holds the caller's loop
+ * a slice at a time.
  *
  * One thread (the hub's event loop); memory: a fixed record per
  * relay-model and region, plus the runs waiting in open epochs.
@@ -90,14 +100,32 @@ struct region_ledger_run {
 /* Add run to its epoch: 1 waiting, 0 late (its epoch is closed: not
  * counted), -1 refused (a region past REGION_LEDGER_REGIONS_MAX). */
 int region_ledger_add(struct region_ledger *rl, const struct region_ledger_run *run);
-/* Close every epoch due at now_ms and fold it; cb for each relay-model
- * whose evidence changed. How many epochs were folded. */
+/* Close every epoch due at now_ms and fold it; cb (may be NULL) for each
+ * relay-model whose evidence changed. How many epochs were folded. */
 typedef void (*region_ledger_cb)(const char *relay, const char *model, void *arg);
 size_t region_ledger_close(struct region_ledger *rl, int64_t now_ms, region_ledger_cb cb,
                            void *arg);
-/* The highest id every run at or below which is folded or judged: one
- * below the first run waiting, or read_upto when none waits. */
-int64_t region_ledger_safe_id(const struct region_ledger *rl, int64_t read_upto);
+/* The same for at most max relay-models (0: every one), going round from
+ * where the last close stopped: how many relay-models changed. Fewer than
+ * max: every epoch due at now_ms is folded; max: call again for the rest. */
+size_t region_ledger_close_some(struct region_ledger *rl, int64_t now_ms, size_t max,
+                                region_ledger_cb cb, void *arg);
+
+/* Saving. The relay-models whose evidence changed since they were last
+ * saved, in the order they changed, each once: how many, and the i-th's
+ * names (borrowed until the next close, save or free; NULL past the end). */
+size_t region_ledger_unsaved(const struct region_ledger *rl);
+void region_ledger_unsaved_at(const struct region_ledger *rl, size_t i, const char **relay,
+                              const char **model);
+/* The cursor to save with the states of the first n unsaved relay-models
+ * (0: none): the highest id every run at or below which is judged (late,
+ * refused) or folded into a state saved or among those n. One below the
+ * first run waiting or folded into another unsaved state; read_upto (the
+ * last id read) when there is none. */
+int64_t region_ledger_safe_id(const struct region_ledger *rl, int64_t read_upto, size_t n);
+/* The first n unsaved relay-models' states are saved with that cursor:
+ * off the list (until they change again). */
+void region_ledger_saved(struct region_ledger *rl, size_t n);
 /* Runs refused as late so far. */
 long region_ledger_late(const struct region_ledger *rl);
 

@@ -6,7 +6,10 @@
  * saw it; honest relays under the worst dependence between regions (every
  * region the same p-value each epoch) are never accused; late runs are not
  * counted; the state survives a restart; the cursor never passes a run
- * still waiting.
+ * still waiting or folded into a state not saved; a close sliced over
+ * many calls folds every relay-model once within a bounded number of
+ * calls, and a restart between two sliced saves folds nothing twice and
+ * loses nothing.
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -207,9 +210,15 @@ Test(region_ledger, a_run_after_its_epoch_closed_is_not_counted)
 	cr_assert_eq(region_ledger_add(rl, &c), 1);
 	cr_expect_eq(region_ledger_close(rl, 2 * EPOCH + EPOCH / 2, NULL, NULL), 0,
 	             "epoch 1 waits for us until its deadline");
-	cr_expect_eq(region_ledger_safe_id(rl, 4), 2, "the cursor stays below run 3");
+	cr_expect_eq(region_ledger_safe_id(rl, 4, 1), 2, "the cursor stays below run 3");
+	cr_expect_eq(region_ledger_safe_id(rl, 4, 0), 0,
+	             "and below run 1 while epoch 0's state is not saved");
 	cr_expect_eq(region_ledger_close(rl, 3 * EPOCH, NULL, NULL), 1);
-	cr_expect_eq(region_ledger_safe_id(rl, 4), 3, "below run 4, still waiting");
+	cr_expect_eq(region_ledger_unsaved(rl), 1, "one relay-model changed, listed once");
+	cr_expect_eq(region_ledger_safe_id(rl, 4, 1), 3, "below run 4, still waiting");
+	region_ledger_saved(rl, 1);
+	cr_expect_eq(region_ledger_unsaved(rl), 0);
+	cr_expect_eq(region_ledger_safe_id(rl, 4, 0), 3);
 	region_ledger_free(rl);
 }
 
@@ -266,4 +275,191 @@ Test(region_ledger, an_agents_infinite_evalue_is_clamped)
 	cr_assert_not_null(state, "the state stays JSON (finite)");
 	free(state);
 	region_ledger_free(rl);
+}
+
+/*
+ * Sliced closing and saving, and a restart in the middle. N relay-models x
+ * 3 regions in epoch 0, and epoch 1's runs of every third relay-model
+ * from relay-`from` on interleaved (they wait past the close). With none
+ * in the first half, only the unsaved states keep the cursor down there;
+ * with relay-0's, that run keeps it below every saved state, whose runs
+ * are then read again and must be skipped. A "store" keeps what a hub
+ * writes: each relay-model's state and the cursor.
+ */
+#define N_SLICED 100
+#define CLOSE_SLICE 7
+#define SAVE_SLICE 5
+
+struct kept {
+	char *state[N_SLICED];
+	int64_t cursor;
+	int saves[N_SLICED]; /* how often each was saved */
+};
+
+static int
+index_of(const char *relay)
+{
+	return atoi(relay + strlen("relay-"));
+}
+
+/* The runs, in id order: run i is (*ids)++. */
+static size_t
+sliced_runs(struct region_ledger_run *out, char names[][16], int from)
+{
+	size_t n = 0;
+	int64_t id = 1;
+	for (int i = 0; i < N_SLICED; i++)
+		snprintf(names[i], 16, "relay-%d", i);
+	for (int i = 0; i < N_SLICED; i++) {
+		for (int r = 0; r < 3; r++)
+			out[n++] =
+			    run_at(id++, regions[r], names[i], 0, i % 10 == 3 ? 151015 : 0.5 + r);
+		if (i >= from && i % 3 == 0)
+			out[n++] = run_at(id++, regions[0], names[i], 1, 2);
+	}
+	return n;
+}
+
+/* Save the first at most max unsaved relay-models with their cursor, as
+ * ledger_write does. How many. */
+static size_t
+save_some(struct region_ledger *rl, struct kept *k, int64_t read_upto, size_t max)
+{
+	size_t n = region_ledger_unsaved(rl);
+	if (n > max)
+		n = max;
+	for (size_t i = 0; i < n; i++) {
+		const char *relay, *model;
+		region_ledger_unsaved_at(rl, i, &relay, &model);
+		cr_assert_not_null(relay);
+		int x = index_of(relay);
+		free(k->state[x]);
+		k->state[x] = region_ledger_state(rl, relay, model);
+		k->saves[x]++;
+	}
+	int64_t cursor = region_ledger_safe_id(rl, read_upto, n);
+	cr_assert_geq(cursor, k->cursor, "the cursor saved never goes back");
+	k->cursor = cursor;
+	region_ledger_saved(rl, n);
+	return n;
+}
+
+static void
+count_cb(const char *relay, const char *model, void *arg)
+{
+	(void)model;
+	((int *)arg)[index_of(relay)]++;
+}
+
+Test(region_ledger, a_sliced_close_folds_each_relay_model_once_within_bounded_calls)
+{
+	static struct region_ledger_run runs[N_SLICED * 4];
+	char names[N_SLICED][16];
+	size_t n_runs = sliced_runs(runs, names, N_SLICED / 2);
+	struct region_ledger *rl = region_ledger_new(EPOCH, 0, 0);
+	for (size_t i = 0; i < n_runs; i++)
+		cr_assert_eq(region_ledger_add(rl, &runs[i]), 1);
+	int changed[N_SLICED] = {0};
+	struct kept k = {0};
+	/* epoch 0 due (every region heard), epoch 1 not */
+	int calls = 0;
+	size_t got;
+	do {
+		got = region_ledger_close_some(rl, EPOCH, CLOSE_SLICE, count_cb, changed);
+		cr_assert_leq(got, CLOSE_SLICE);
+		calls++;
+		cr_assert_leq(calls, N_SLICED / CLOSE_SLICE + 1, "more calls than the slices need");
+	} while (got == CLOSE_SLICE);
+	cr_expect_eq(region_ledger_close_some(rl, EPOCH, CLOSE_SLICE, count_cb, changed), 0,
+	             "nothing left due");
+	for (int i = 0; i < N_SLICED; i++)
+		cr_expect_eq(changed[i], 1, "%s changed %d times", names[i], changed[i]);
+	cr_expect_eq(region_ledger_unsaved(rl), N_SLICED);
+	/* saved a slice at a time: each once, within ceil(N / slice) saves */
+	int saves = 0;
+	while (save_some(rl, &k, (int64_t)n_runs, SAVE_SLICE) > 0)
+		saves++;
+	cr_expect_eq(saves, (N_SLICED + SAVE_SLICE - 1) / SAVE_SLICE);
+	for (int i = 0; i < N_SLICED; i++) {
+		cr_expect_eq(k.saves[i], 1, "%s saved %d times", names[i], k.saves[i]);
+		json_t *v = region_ledger_view(rl, names[i], "gpt-4o", EPOCH);
+		cr_expect_eq(json_integer_value(json_object_get(v, "epochs")), 1);
+		json_decref(v);
+	}
+	/* epoch 1's runs still wait: the cursor stays below the first */
+	size_t first = 0;
+	while (runs[first].started_ms < EPOCH)
+		first++;
+	cr_expect_eq(k.cursor, runs[first].id - 1, "below the first run of epoch 1");
+	for (int i = 0; i < N_SLICED; i++)
+		free(k.state[i]);
+	region_ledger_free(rl);
+}
+
+/* The hub's looks with a restart after six, against a ledger that was
+ * never restarted: the same state for every relay-model. */
+static void
+restart_between_saves(int from)
+{
+	static struct region_ledger_run runs[N_SLICED * 4];
+	char names[N_SLICED][16];
+	size_t n_runs = sliced_runs(runs, names, from);
+	/* the reference: never restarted, closed at once */
+	struct region_ledger *ref = region_ledger_new(EPOCH, 0, 0);
+	for (size_t i = 0; i < n_runs; i++)
+		region_ledger_add(ref, &runs[i]);
+	region_ledger_close(ref, EPOCH, NULL, NULL);
+	region_ledger_close(ref, 3 * EPOCH, NULL, NULL);
+
+	/* the hub: every run read, closes faster than it saves, and stops
+	 * after a few looks with states folded and not saved */
+	struct kept k = {0};
+	struct region_ledger *rl = region_ledger_new(EPOCH, 0, 0);
+	for (size_t i = 0; i < n_runs; i++)
+		region_ledger_add(rl, &runs[i]);
+	for (int look = 0; look < 6; look++) {
+		region_ledger_close_some(rl, EPOCH, CLOSE_SLICE, NULL, NULL);
+		save_some(rl, &k, (int64_t)n_runs, SAVE_SLICE);
+	}
+	cr_assert_gt(region_ledger_unsaved(rl), 0, "the restart comes with states unsaved");
+	region_ledger_free(rl);
+
+	/* restarted: the states kept, the runs after the cursor read again,
+	 * then the looks go on (epoch 1 due later) until all is saved */
+	rl = region_ledger_new(EPOCH, 0, 0);
+	for (int i = 0; i < N_SLICED; i++)
+		if (k.state[i] != NULL)
+			cr_assert_eq(region_ledger_restore(rl, names[i], "gpt-4o", k.state[i]), 0);
+	long skipped = 0;
+	for (size_t i = 0; i < n_runs; i++)
+		if (runs[i].id > k.cursor)
+			skipped += region_ledger_add(rl, &runs[i]) == 0;
+	if (from == 0)
+		cr_expect_gt(skipped, 0, "runs of epochs a saved state closed are skipped");
+	int looks = 0;
+	for (int64_t now = EPOCH; now <= 3 * EPOCH; now += EPOCH) {
+		do {
+			region_ledger_close_some(rl, now, CLOSE_SLICE, NULL, NULL);
+			save_some(rl, &k, (int64_t)n_runs, SAVE_SLICE);
+			cr_assert_lt(++looks, 200);
+		} while (region_ledger_unsaved(rl) > 0 ||
+		         region_ledger_close_some(rl, now, CLOSE_SLICE, NULL, NULL) > 0);
+	}
+	cr_expect_eq(k.cursor, (int64_t)n_runs, "every run folded and saved");
+	for (int i = 0; i < N_SLICED; i++) {
+		char *want = region_ledger_state(ref, names[i], "gpt-4o");
+		cr_assert_not_null(k.state[i], "%s never saved", names[i]);
+		cr_expect_str_eq(k.state[i], want, "%s: not the state of one fold per epoch",
+		                 names[i]);
+		free(want);
+		free(k.state[i]);
+	}
+	region_ledger_free(rl);
+	region_ledger_free(ref);
+}
+
+Test(region_ledger, a_restart_between_sliced_saves_folds_nothing_twice_and_loses_nothing)
+{
+	restart_between_saves(N_SLICED / 2); /* the unsaved states hold the cursor */
+	restart_between_saves(0);            /* a waiting run holds it */
 }
