@@ -34,7 +34,10 @@
  * full read, a full slice, states not written) the next look comes
  * HUB_MORE_MS later; a write that fails is tried again at the next poll
  * (the ledger keeps the states unwritten until it works). The board shows
- * what changed at once.
+ * what changed at once. Once a slice is written, each of its relay-models'
+ * pooled verdict goes to the alerts (alerts_pooled_verdict: a change told,
+ * damped), with what was given before (told: seeded with the states
+ * restored, so a restart tells nothing twice).
  */
 #include "cli/hub.h"
 
@@ -107,6 +110,10 @@ struct hub {
 	int ledger_hold;              /* stopped at a gap this look */
 	int64_t gap_id, gap_since_us; /* the gap waited for, since when */
 	int ledger_failing, ledger_write_failing;
+	/* "relay\x1fmodel" -> the pooled verdict last given to the alerts
+	 * (seeded with what was restored: a restarted hub tells no change
+	 * twice) */
+	json_t *told;
 	int64_t row_us; /* what a state row took the store to write, lately (0: not known) */
 	long late_said;
 	int64_t late_said_ms;
@@ -392,6 +399,49 @@ changed_cb(const char *relay, const char *model, void *arg)
 	ledger_show(arg, relay, model);
 }
 
+/* What the pooled ledger holds against relay/model, for an alert: its
+ * decided classes and the regions that saw each (owned by the caller). */
+static char *
+pooled_reason(struct hub *h, const char *relay, const char *model)
+{
+	json_t *findings = region_ledger_findings(h->ledger, relay, model);
+	struct buf b;
+	buf_init(&b, 0);
+	buf_puts(&b, "the agents' evidence from every region, pooled:");
+	size_t i;
+	json_t *f;
+	json_array_foreach(findings, i, f)
+	{
+		const char *cls = json_string_value(json_object_get(f, "class"));
+		const char *ev = json_string_value(json_object_get(f, "evidence"));
+		buf_putf(&b, "%s %s%s%s", i ? ";" : "", cls ? cls : "?", ev ? ": " : "",
+		         ev ? ev : "");
+	}
+	json_decref(findings);
+	return buf_take(&b, NULL);
+}
+
+/* The states just written: each relay-model's pooled verdict to the alerts
+ * (which tell a change, damped), once written. */
+static void
+ledger_tell(struct hub *h, const struct store_hub_ledger_row *rows, size_t n, int64_t now)
+{
+	if (h->alerts == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char *key = xasprintf("%s\x1f%s", rows[i].relay, rows[i].model);
+		const char *before = json_string_value(json_object_get(h->told, key));
+		char *reason = NULL;
+		if (before == NULL || strcmp(before, rows[i].verdict) != 0)
+			reason = pooled_reason(h, rows[i].relay, rows[i].model);
+		alerts_pooled_verdict(h->alerts, rows[i].relay, rows[i].model, rows[i].verdict,
+		                      reason, before, now);
+		json_object_set_new_nocheck(h->told, key, json_string(rows[i].verdict));
+		free(reason);
+		free(key);
+	}
+}
+
 /* The states of the relay-models changed, oldest change first, as many
  * as are made within budget_us and as the store writes within it at the
  * pace of the last writes (a store across a network takes a round trip a
@@ -446,6 +496,7 @@ ledger_write(struct hub *h, int64_t budget_us)
 		if (h->ledger_write_failing)
 			fprintf(stderr, "assay hub: the agents' ledger is written again\n");
 		h->ledger_write_failing = 0;
+		ledger_tell(h, rows, n_rows, now);
 		region_ledger_saved(h->ledger, n);
 		if (n_rows > 0) {
 			int64_t us = sql_us / (int64_t)n_rows + 1;
@@ -564,8 +615,15 @@ restore_ledger_cb(const struct store_hub_ledger_row *row, void *arg)
 		        "assay hub: %s %s: the agents' ledger kept does not read: it starts "
 		        "afresh\n",
 		        row->relay, row->model);
-	else
+	else {
 		ledger_show(h, row->relay, row->model);
+		char *key = xasprintf("%s\x1f%s", row->relay, row->model);
+		json_object_set_new_nocheck(
+		    h->told, key,
+		    json_string(verdict_name(
+		        (enum verdict)region_ledger_level(h->ledger, row->relay, row->model))));
+		free(key);
+	}
 }
 
 static void
@@ -604,6 +662,7 @@ hub_new(struct event_base *base, struct store *store, struct board *board, int n
 	/* the agents' ledger: what was kept, from its cursor; the first time,
 	 * the window's runs */
 	h->ledger = region_ledger_new(interval_ms, 0, HUB_BUDGET_SHARE);
+	h->told = json_object();
 	if (h->ledger == NULL ||
 	    store_each_hub_ledger(store, &h->ledger_read, restore_ledger_cb, h) != 0 ||
 	    (h->ledger_read == 0 &&
@@ -659,6 +718,7 @@ hub_free(struct hub *h)
 	if (h->ledger != NULL)
 		ledger_write(h, 0);
 	region_ledger_free(h->ledger);
+	json_decref(h->told);
 	for (size_t i = 0; i < h->n_open; i++) {
 		free(h->open[i].relay);
 		free(h->open[i].model);

@@ -1022,6 +1022,9 @@ test_hook_cb(struct evhttp_request *req, void *arg)
 		snprintf(g->event, sizeof g->event, "%s", event);
 		snprintf(g->relay, sizeof g->relay, "%s", relay);
 		g->quorum = json_is_true(json_object_get(j, "quorum"));
+		g->pooled = json_is_true(json_object_get(j, "pooled"));
+		const char *to = json_string_value(json_object_get(j, "to"));
+		snprintf(g->to, sizeof g->to, "%s", to ? to : "");
 		g->at_ms = (int64_t)json_integer_value(at);
 		g->arrived_ms = arrived;
 	}

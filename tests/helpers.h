@@ -296,6 +296,8 @@ struct observation *test_engine_one(struct event_base *base, struct engine *e,
 struct test_hook_got {
 	char event[40], relay[64];
 	int quorum;         /* "quorum": true (the hub's outages) */
+	int pooled;         /* "pooled": true (the hub's pooled ledger's verdicts) */
+	char to[16];        /* a verdict change's "to" */
 	int64_t at_ms;      /* the event's time, as the webhook says */
 	int64_t arrived_ms; /* when it came (the wall clock) */
 };

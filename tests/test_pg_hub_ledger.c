@@ -12,11 +12,14 @@
  * eu-only swap is misbehaving on the hub's page (the hub's own runs see
  * nothing) and the page says eu saw it and us and ap did not; the honest
  * relay and the official endpoint get no cheating finding at the hub; a
- * restarted hub shows the ledger it kept.
+ * restarted hub shows the ledger it kept. The hub's alerts tell the
+ * eu-only swap as the pooled ledger's verdict change (serve's own runs saw
+ * nothing to tell), and nothing of the honest ones.
  */
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +54,8 @@ static struct fixture world;
 static int world_up, pg;
 static struct child hub, agents[3];
 static int n_agents, hub_up;
+static struct test_hook hook; /* the hub's alerts */
+static int hook_up;
 
 static const char world_yaml[] =
     "provider:\n  name: official\n  port: 0\n"
@@ -116,6 +121,9 @@ teardown(void)
 	if (world_up)
 		fixture_stop(&world);
 	world_up = 0;
+	if (hook_up)
+		test_hook_stop(&hook);
+	hook_up = 0;
 	if (pg) {
 		char sql[200], err[512];
 		for (int i = 0; i < 3; i++) {
@@ -152,11 +160,18 @@ start_hub(void)
 	char cfg[400], lines[4000];
 	snprintf(cfg, sizeof cfg, "%s/hub.yaml", dir);
 	relay_lines(lines, sizeof lines, "HUB_LEDGER_KEY_HUB", "1h");
+	if (!hook_up) {
+		test_hook_start(&hook);
+		hook_up = 1;
+	}
 	cr_assert_eq(test_write_file(cfg,
 	                             "title: hub\nlisten: 127.0.0.1:0\ndatabase: '%s'\n"
 	                             "quorum: 2 of 3 regions\ninterval: %ds\ntimeout: 5s\n"
-	                             "time_scale: 0.05\nrelays:\n%s",
-	                             db, INTERVAL_S, lines),
+	                             "time_scale: 0.05\nalerts:\n  sinks:\n"
+	                             "    - {kind: webhook, url: 'http://127.0.0.1:%d/hook', "
+	                             "events: [verdict]}\n"
+	                             "relays:\n%s",
+	                             db, INTERVAL_S, hook.port, lines),
 	             0);
 	char *argv[] = {(char *)test_binary("assay"), (char *)"serve", (char *)"-c", cfg, NULL};
 	cr_assert_eq(serve_start(&hub, argv, hub_base, sizeof hub_base), 0,
@@ -224,6 +239,20 @@ element(json_t *root, const char *relay)
 			return json_incref(e);
 	}
 	return NULL;
+}
+
+/* Pooled verdict changes told of relay so far (to: NULL, any). */
+static int
+pooled_alerts(const char *relay, const char *to)
+{
+	int n = 0;
+	pthread_mutex_lock(&hook.mu);
+	for (int i = 0; i < hook.n; i++)
+		n += hook.got[i].pooled && strcmp(hook.got[i].relay, relay) == 0 &&
+		     strcmp(hook.got[i].event, "verdict_changed") == 0 &&
+		     (to == NULL || strcmp(hook.got[i].to, to) == 0);
+	pthread_mutex_unlock(&hook.mu);
+	return n;
 }
 
 static const char *
@@ -343,6 +372,21 @@ hub_ledger_end_to_end(void)
 	cr_expect(finding, "the page's findings do not say eu saw it: %s", dump);
 	free(dump);
 	json_decref(eu);
+
+	/* the alerts: the eu-only swap told as the pooled ledger's change to
+	 * misbehaving (serve's own runs saw nothing); nothing pooled of the
+	 * honest ones (the alert comes once the state is written: waited for) */
+	long long until = test_now_ms() + 30000;
+	while (pooled_alerts("eu-only-relay", "misbehaving") == 0 && test_now_ms() < until)
+		usleep(100000);
+	cr_expect_eq(pooled_alerts("eu-only-relay", "misbehaving"), 1,
+	             "the eu-only swap's pooled verdict was not told once");
+	cr_expect_eq(pooled_alerts("eu-only-relay", NULL) -
+	                 pooled_alerts("eu-only-relay", "misbehaving"),
+	             0);
+	cr_expect_eq(pooled_alerts("honest-relay", NULL), 0, "an honest relay told pooled");
+	cr_expect_eq(pooled_alerts("official", NULL), 0, "the official endpoint told pooled");
+	cr_expect_eq(hook.malformed, 0);
 
 	/* honest and official: folded, never a cheating finding */
 	for (int k = 0; k < 2; k++) {

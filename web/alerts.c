@@ -1064,7 +1064,7 @@ alerts_pooled_verdict(struct alerts *a, const char *relay, const char *model, co
 {
 	if (a == NULL)
 		return;
-	verdict_seen(a, relay, model, 1, verdict, reason, before ? before : verdict, at_ms);
+	verdict_seen(a, relay, model, 1, verdict, reason, before ? before : "", at_ms);
 }
 
 void

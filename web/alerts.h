@@ -133,10 +133,11 @@ void alerts_quorum_outage(struct alerts *a, const char *relay, const char *model
                           int down, int of, const char *regions, int64_t opened_ms, int64_t at_ms);
 
 /* The hub's pooled ledger (scoring/region_ledger.h: every region's agents'
- * evidence on relay's model) reached verdict, for reason (ours, or NULL),
- * at at_ms; before is what it said until then (NULL: verdict, nothing to
- * tell when new), the baseline the first time the alerts see it (a
- * restarted hub passes what it restored, so it tells nothing twice). A
+ * evidence on relay's model) gives verdict, for reason (ours, or NULL),
+ * at at_ms; before is what it gave until then, the baseline the first
+ * time the alerts see it (a restarted hub passes what it restored, so it
+ * tells nothing twice; NULL: nothing before, a new relay-model, whose
+ * first genuine verdict is no news and a first accusation is). A
  * verdict_changed event with "pooled": true, damped as serve's own are,
  * apart from them (a hub that also audits from its own region has both).
  * Sent once: the hub calls it after the ledger's state was written. Loop
