@@ -413,7 +413,10 @@ pooled_reason(struct hub *h, const char *relay, const char *model)
 	json_array_foreach(findings, i, f)
 	{
 		const char *cls = json_string_value(json_object_get(f, "class"));
-		const char *ev = json_string_value(json_object_get(f, "evidence"));
+		json_t *evj = json_object_get(f, "evidence"); /* {"summary", ...} */
+		const char *ev = json_is_string(evj)
+		                     ? json_string_value(evj)
+		                     : json_string_value(json_object_get(evj, "summary"));
 		buf_putf(&b, "%s %s%s%s", i ? ";" : "", cls ? cls : "?", ev ? ": " : "",
 		         ev ? ev : "");
 	}

@@ -1025,6 +1025,8 @@ test_hook_cb(struct evhttp_request *req, void *arg)
 		g->pooled = json_is_true(json_object_get(j, "pooled"));
 		const char *to = json_string_value(json_object_get(j, "to"));
 		snprintf(g->to, sizeof g->to, "%s", to ? to : "");
+		const char *text = json_string_value(json_object_get(j, "text"));
+		snprintf(g->text, sizeof g->text, "%s", text ? text : "");
 		g->at_ms = (int64_t)json_integer_value(at);
 		g->arrived_ms = arrived;
 	}

@@ -298,6 +298,7 @@ struct test_hook_got {
 	int quorum;         /* "quorum": true (the hub's outages) */
 	int pooled;         /* "pooled": true (the hub's pooled ledger's verdicts) */
 	char to[16];        /* a verdict change's "to" */
+	char text[400];     /* its text, cut to fit */
 	int64_t at_ms;      /* the event's time, as the webhook says */
 	int64_t arrived_ms; /* when it came (the wall clock) */
 };

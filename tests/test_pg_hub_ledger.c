@@ -255,6 +255,19 @@ pooled_alerts(const char *relay, const char *to)
 	return n;
 }
 
+/* A pooled alert of relay whose text holds what. */
+static int
+pooled_text(const char *relay, const char *what)
+{
+	int found = 0;
+	pthread_mutex_lock(&hook.mu);
+	for (int i = 0; i < hook.n; i++)
+		found |= hook.got[i].pooled && strcmp(hook.got[i].relay, relay) == 0 &&
+		         strstr(hook.got[i].text, what) != NULL;
+	pthread_mutex_unlock(&hook.mu);
+	return found;
+}
+
 static const char *
 ledger_verdict(json_t *e)
 {
@@ -381,6 +394,8 @@ hub_ledger_end_to_end(void)
 		usleep(100000);
 	cr_expect_eq(pooled_alerts("eu-only-relay", "misbehaving"), 1,
 	             "the eu-only swap's pooled verdict was not told once");
+	cr_expect(pooled_text("eu-only-relay", "seen by eu "),
+	          "the alert does not say what the agents saw");
 	cr_expect_eq(pooled_alerts("eu-only-relay", NULL) -
 	                 pooled_alerts("eu-only-relay", "misbehaving"),
 	             0);
