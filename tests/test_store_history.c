@@ -528,3 +528,47 @@ Test(store_history, many_buckets_merge_their_error_classes, .init = setup, .fini
 	cr_expect_eq(c.errors[ERR_TIMEOUT], 300);
 	store_close(s);
 }
+
+/* The pages' recent runs after a restart (store_each_recent_run): each
+ * target's newest `limit` within the window, oldest first, targets in
+ * order; a target with fewer gives them all, runs before the window none. */
+struct recent_seen {
+	char relay[32][16];
+	int64_t at[32];
+	int n;
+};
+
+static void
+recent_cb(const struct store_run_point *p, void *arg)
+{
+	struct recent_seen *r = arg;
+	if (r->n < 32) {
+		snprintf(r->relay[r->n], sizeof r->relay[r->n], "%s", p->relay);
+		r->at[r->n++] = p->started_ms;
+	}
+}
+
+Test(store_history, recent_runs_are_each_targets_newest, .init = setup, .fini = teardown)
+{
+	struct store *s = open_store(0);
+	for (int i = 0; i < 9; i++) /* many: minute 0 .. 8 */
+		cr_assert_gt(save(s, "many", T0 + i * 60000LL, 2, ERR_NONE, 0, NULL), 0);
+	for (int i = 0; i < 2; i++) /* few: minute 5, 6 */
+		cr_assert_gt(save(s, "few", T0 + (5 + i) * 60000LL, 2, ERR_NONE, 0, NULL), 0);
+	cr_assert_gt(save(s, "old", T0 - 3600000LL, 2, ERR_NONE, 0, NULL), 0);
+	struct recent_seen r = {.n = 0};
+	cr_assert_eq(store_each_recent_run(s, T0, 4, recent_cb, &r), 0);
+	/* targets in the order they were made: many (its newest 4: minutes 5
+	 * to 8, oldest first), then few (both); old: before the window */
+	cr_assert_eq(r.n, 6, "%d runs", r.n);
+	for (int i = 0; i < 4; i++) {
+		cr_expect_str_eq(r.relay[i], "many");
+		cr_expect_eq(r.at[i], T0 + (5 + i) * 60000LL, "run %d at minute %lld", i,
+		             (long long)((r.at[i] - T0) / 60000));
+	}
+	cr_expect_str_eq(r.relay[4], "few");
+	cr_expect_eq(r.at[4], T0 + 5 * 60000LL);
+	cr_expect_str_eq(r.relay[5], "few");
+	cr_expect_eq(r.at[5], T0 + 6 * 60000LL);
+	store_close(s);
+}
