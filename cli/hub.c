@@ -110,7 +110,7 @@ struct hub {
 	int ledger_hold;              /* stopped at a gap this look */
 	int64_t gap_id, gap_since_us; /* the gap waited for, since when */
 	int ledger_failing, ledger_write_failing;
-	/* "relay\x1fmodel" -> the pooled verdict last given to the alerts
+	/* "len(relay):relay model" -> the pooled verdict last given to the alerts
 	 * (seeded with what was restored: a restarted hub tells no change
 	 * twice) */
 	json_t *told;
@@ -432,7 +432,8 @@ ledger_tell(struct hub *h, const struct store_hub_ledger_row *rows, size_t n, in
 	if (h->alerts == NULL)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		char *key = xasprintf("%s\x1f%s", rows[i].relay, rows[i].model);
+		char *key =
+		    xasprintf("%zu:%s%s", strlen(rows[i].relay), rows[i].relay, rows[i].model);
 		const char *before = json_string_value(json_object_get(h->told, key));
 		char *reason = NULL;
 		if (before == NULL || strcmp(before, rows[i].verdict) != 0)
@@ -620,7 +621,7 @@ restore_ledger_cb(const struct store_hub_ledger_row *row, void *arg)
 		        row->relay, row->model);
 	else {
 		ledger_show(h, row->relay, row->model);
-		char *key = xasprintf("%s\x1f%s", row->relay, row->model);
+		char *key = xasprintf("%zu:%s%s", strlen(row->relay), row->relay, row->model);
 		json_object_set_new_nocheck(
 		    h->told, key,
 		    json_string(verdict_name(

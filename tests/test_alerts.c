@@ -534,21 +534,28 @@ Test(alerts, the_quorums_outage_is_told_as_an_outage, .timeout = 60)
 	receiver_stop(&r);
 }
 
+/* Alerts of verdict changes only, damped 30 minutes, to a webhook
+ * receiver r started here; c is the config, for the caller to free. */
+static struct alerts *
+verdict_alerts(struct receiver *r, struct alerts_config *c)
+{
+	receiver_start(r, 0, 0);
+	char cfg[512], err[512];
+	snprintf(cfg, sizeof cfg,
+	         "damping: 30m\nsinks:\n  - {kind: webhook, url: 'http://127.0.0.1:%d/h', events: "
+	         "[verdict]}\n",
+	         r->port);
+	cr_assert_eq(load(cfg, c, err, sizeof err), 0, "%s", err);
+	return alerts_new(c, "B");
+}
+
 /* Verdicts: a change is told; flapping within the damping period is
  * folded; a new target's first genuine verdict is no news. */
 Test(alerts, verdict_changes_are_damped, .timeout = 60)
 {
 	struct receiver r;
-	receiver_start(&r, 0, 0);
-	char cfg[512];
-	snprintf(cfg, sizeof cfg,
-	         "damping: 30m\nsinks:\n  - {kind: webhook, url: 'http://127.0.0.1:%d/h', events: "
-	         "[verdict]}\n",
-	         r.port);
 	struct alerts_config c;
-	char err[512];
-	cr_assert_eq(load(cfg, &c, err, sizeof err), 0, "%s", err);
-	struct alerts *a = alerts_new(&c, "B");
+	struct alerts *a = verdict_alerts(&r, &c);
 	int64_t t = 1764547200000LL, min = 60000;
 	struct timeline_change first = {.new_segment = 1}; /* no earlier segment */
 	struct timeline_change same = {0};
@@ -587,16 +594,8 @@ Test(alerts, verdict_changes_are_damped, .timeout = 60)
 Test(alerts, the_pooled_ledgers_verdicts_are_told_apart, .timeout = 60)
 {
 	struct receiver r;
-	receiver_start(&r, 0, 0);
-	char cfg[512];
-	snprintf(cfg, sizeof cfg,
-	         "damping: 30m\nsinks:\n  - {kind: webhook, url: 'http://127.0.0.1:%d/h', events: "
-	         "[verdict]}\n",
-	         r.port);
 	struct alerts_config c;
-	char err[512];
-	cr_assert_eq(load(cfg, &c, err, sizeof err), 0, "%s", err);
-	struct alerts *a = alerts_new(&c, "B");
+	struct alerts *a = verdict_alerts(&r, &c);
 	int64_t t = 1764547200000LL, min = 60000;
 	/* restored genuine: nothing to tell */
 	alerts_pooled_verdict(a, "r", "m", "genuine", NULL, "genuine", t);

@@ -465,6 +465,29 @@ send_one(struct evhttp_request *req, const char *text)
 
 static int64_t newer_sent_us;
 
+/* A stream's headers and a first chunk, then next 20 ms later: the engine
+ * reads those before next takes the loop (the first chunk of a stream
+ * after a stall is judged apart). */
+static void
+first_chunk_then(struct evhttp_request *req, struct event_base *base, event_callback_fn next)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	                  "text/event-stream");
+	evhttp_send_reply_start(req, 200, "OK");
+	send_one(req, "0");
+	struct timeval soon = {0, 20000};
+	event_base_once(base, -1, EV_TIMEOUT, next, req, &soon);
+}
+
+/* cb on req's loop 10 ms from now (after the loop is free again). */
+static void
+soon_after(struct evhttp_request *req, event_callback_fn cb)
+{
+	struct timeval later = {0, 10000};
+	event_base_once(evhttp_connection_get_base(evhttp_request_get_connection(req)), -1,
+	                EV_TIMEOUT, cb, req, &later);
+}
+
 static void
 busy_sender_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -477,23 +500,13 @@ busy_sender_cb(evutil_socket_t fd, short what, void *arg)
 		usleep(1000);
 	send_one(req, "b");
 	newer_sent_us = now_us();
-	struct timeval later = {0, 10000};
-	event_base_once(evhttp_connection_get_base(evhttp_request_get_connection(req)), -1,
-	                EV_TIMEOUT, send_rest_cb, req, &later);
+	soon_after(req, send_rest_cb);
 }
 
 static void
 merging_cb(struct evhttp_request *req, void *arg)
 {
-	struct event_base *base = arg;
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-	                  "text/event-stream");
-	evhttp_send_reply_start(req, 200, "OK");
-	send_one(req, "0");
-	/* the engine reads the headers and a first chunk, then the loop is
-	 * taken (the first chunk of a stream after a stall is judged apart) */
-	struct timeval soon = {0, 20000};
-	event_base_once(base, -1, EV_TIMEOUT, busy_sender_cb, req, &soon);
+	first_chunk_then(req, arg, busy_sender_cb);
 }
 
 Test(arrival_clock, merged_chunks_after_a_busy_loop_say_disturbed)
@@ -548,21 +561,13 @@ busy_last_cb(evutil_socket_t fd, short what, void *arg)
 	evhttp_send_reply_chunk(req, b);
 	evbuffer_free(b);
 	write_now(req);
-	struct timeval later = {0, 10000};
-	event_base_once(evhttp_connection_get_base(evhttp_request_get_connection(req)), -1,
-	                EV_TIMEOUT, end_only_cb, req, &later);
+	soon_after(req, end_only_cb);
 }
 
 static void
 last_text_cb(struct evhttp_request *req, void *arg)
 {
-	struct event_base *base = arg;
-	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-	                  "text/event-stream");
-	evhttp_send_reply_start(req, 200, "OK");
-	send_one(req, "0");
-	struct timeval soon = {0, 20000};
-	event_base_once(base, -1, EV_TIMEOUT, busy_last_cb, req, &soon);
+	first_chunk_then(req, arg, busy_last_cb);
 }
 
 Test(arrival_clock, last_text_read_with_the_end_after_a_busy_loop_says_disturbed)

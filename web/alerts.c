@@ -335,7 +335,7 @@ struct alerts {
 	struct alerts_stats stats;
 	struct damp *damps;
 	size_t n_damps;
-	json_t *damp_index; /* "pooled\x1frelay\x1fmodel" -> its index in damps (a hub
+	json_t *damp_index; /* "pooled:len(relay):relay model" -> its index in damps (a hub
 	                     * has 10,000: found by hash, not by walking them) */
 	/* per target, the damping of harvesting alerts */
 	struct harvest_damp {
@@ -896,7 +896,8 @@ damp_get(struct alerts *a, const char *relay, const char *model, int pooled, int
 	*fresh = 0;
 	if (a->damp_index == NULL)
 		a->damp_index = json_object();
-	char *key = xasprintf("%d\x1f%s\x1f%s", pooled, relay, model);
+	char *key =
+	    xasprintf("%d:%zu:%s%s", pooled, strlen(relay), relay, model); /* one way to read it */
 	json_t *at = json_object_get(a->damp_index, key);
 	if (at != NULL) {
 		free(key);
