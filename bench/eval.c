@@ -102,6 +102,13 @@ struct eval {
 	double time_scale;
 	int early_stop; /* audits stop when the evidence is decisive (default) */
 	int serve_days; /* --serve-days: serve over resampled audits (serve_report) */
+	/* the audits of relays that do not cheat: how near they came to an
+	 * accusation (the smallest adjusted p-value of a cheat-class hint) and
+	 * how many hints were within the suspect budget yet held back by a
+	 * one-audit rule (hint_only: too few answers to accuse on) */
+	double closest_p;
+	char closest[320];
+	long held_back;
 };
 
 static void start_jobs(struct eval *ev);
@@ -230,6 +237,22 @@ audit_done_cb(struct audit_run *run, void *arg)
 		}
 		r->accused += accused;
 		r->hinted += hinted;
+		if (strcmp(r->class, "none") == 0)
+			for (size_t i = 0; i < a.n_findings; i++) {
+				const struct finding *f = &a.findings[i];
+				if (!finding_class_is_cheat(f->class) || !f->hint ||
+				    f->p_adjusted < 0)
+					continue;
+				if (f->hint_only && f->p_adjusted <= FP_BUDGET_SUSPECT)
+					ev->held_back++;
+				if (f->p_adjusted < ev->closest_p) {
+					ev->closest_p = f->p_adjusted;
+					snprintf(ev->closest, sizeof ev->closest,
+					         "%s (%s), %s on %s%s", r->name, r->model, f->class,
+					         f->probe ? f->probe : "?",
+					         f->hint_only ? ", a one-audit hint" : "");
+				}
+			}
 		/* a false accusation is the worst error: say what it was */
 		if (accused && strcmp(r->class, "none") == 0)
 			for (size_t i = 0; i < a.n_findings; i++)
@@ -634,8 +657,11 @@ main(int argc, char **argv)
 	/* the fixture world's recorded baselines (fixtures/baselines/record.sh) */
 	setenv("ASSAY_BASELINE_DIR", "fixtures/baselines", 0);
 	int seeds = 20;
-	struct eval ev = {
-	    .honest_per_seed = 9, .concurrency = 6, .time_scale = 0.05, .early_stop = 1};
+	struct eval ev = {.honest_per_seed = 9,
+	                  .concurrency = 6,
+	                  .time_scale = 0.05,
+	                  .early_stop = 1,
+	                  .closest_p = 2};
 	const char *world = "tests/data/detect/world.yaml", *truth = "tests/data/detect/truth.yaml";
 	const char *build = getenv("ASSAY_BUILD") ? getenv("ASSAY_BUILD") : "build";
 	int c;
@@ -799,6 +825,11 @@ main(int argc, char **argv)
 	printf("honest audits: %ld; false misbehaving: %ld (%.2f%%); false suspect: %ld (%.2f%%)\n",
 	       honest_n, honest_mis, 100.0 * honest_mis / (double)(honest_n ? honest_n : 1),
 	       honest_sus, 100.0 * honest_sus / (double)(honest_n ? honest_n : 1));
+	if (ev.closest_p <= 1)
+		printf("closest call on a relay that does not cheat: adjusted p = %.3g (suspect "
+		       "at %g): %s; hints within the suspect budget held back by a one-audit "
+		       "rule: %ld\n",
+		       ev.closest_p, FP_BUDGET_SUSPECT, ev.closest, ev.held_back);
 	printf("per audit: %.0f tokens, %.1f requests; %ld audits in %.0f s\n",
 	       (double)tok / (double)(audits ? audits : 1),
 	       (double)req / (double)(audits ? audits : 1), audits, wall);

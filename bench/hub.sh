@@ -25,8 +25,10 @@
 #
 # One core each side (as bench/engine.sh): the server (assay serve, and
 # nginx for the reference) on core 1, wrk on core 0, so the client does not
-# take the server's time; the database server and the live agents run where
-# the kernel puts them (on a real hub they are other machines).
+# take the server's time; the database server and the live agents run on
+# the client's core too (on a real hub they are other machines: left to the
+# kernel, PostgreSQL's backends took the hub's core while the agents wrote,
+# and the pages' p99 measured that).
 #
 # Prints p50 / p99 per page and engine; exits 1 when a page's p99 is 10 ms
 # or more, or a request failed. The goal is the pages' (what a browser, a
@@ -136,7 +138,7 @@ n=$((relays * models))
 echo "== hub: $relays relays x $models models ($n relay-models), $regions regions, $days days of history"
 for engine in $engines; do
   if [ "$engine" = postgres ]; then
-    set -- $("$fill" pg-start) || die "cannot start PostgreSQL"
+    set -- $($clicpu "$fill" pg-start) || die "cannot start PostgreSQL"
     db=$1
     pg_dir=$2
     export ASSAY_TEST_PG_DIR="$pg_dir" # hub_fill's agents' addresses (tests/pg_helpers.c)
@@ -208,7 +210,7 @@ for engine in $engines; do
   for load in quiet live; do
     if [ $load = live ]; then
       secs=$(( (duration + 2) * 8 + 30 ))
-      "$fill" live "$db" --relays "$relays" --models "$models" --regions $regions \
+      $clicpu "$fill" live "$db" --relays "$relays" --models "$models" --regions $regions \
         --seconds $secs >"$work/live.out" 2>"$work/live.err" &
       live_pid=$!
       sleep 2

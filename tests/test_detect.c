@@ -335,6 +335,30 @@ Test(detect, a_known_answer_miss_names_the_model_the_answers_fit, .init = setup,
 	audit_run_free(run);
 }
 
+Test(detect, misses_the_official_model_makes_once_in_hundreds_of_audits_are_a_hint, .init = setup,
+     .fini = teardown)
+{
+	/* gpt-5.5 misses cap-strawberry about 4% of the time: both of two in
+	 * about 1 audit of 600, which Holm over the run's tests lets through
+	 * the suspect budget (make eval's official gpt-5.5 was called suspect
+	 * so); one audit cannot decide on it, serve's ledger can */
+	const struct baseline_model *m = baseline_find(pack, "gpt-5.5");
+	cr_assert_not_null(m);
+	double rate = baseline_answer_rate(m, "cap-strawberry");
+	cr_assert(rate > 0.95 && rate < 0.97, "the premise: gpt-5.5's rate is %f", rate);
+	struct audit_run *run = synthetic_run("gpt-5.5", m->tokenizer, m->template, 0, 0);
+	struct assessment a;
+	assess(run, m, &a);
+	cr_expect_eq(a.verdict, VERDICT_GENUINE, "%s", a.reason);
+	const struct finding *f = find_probe_of(&a, "substitution", "cap-strawberry");
+	cr_assert_not_null(f, "the miss is still reported: %s", a.reason);
+	cr_expect(f->hint_only && f->over_runs && f->at_most_suspect, "%s", f->summary);
+	cr_expect(f->p_adjusted >= 0 && f->p_adjusted <= FP_BUDGET_SUSPECT,
+	          "within the suspect budget after Holm (p %f), yet no accusation", f->p_adjusted);
+	assessment_release(&a);
+	audit_run_free(run);
+}
+
 Test(detect, claude_counted_exactly_by_a_public_tokenizer_is_substitution, .init = setup,
      .fini = teardown)
 {

@@ -130,6 +130,10 @@ answers_closest(const struct detect_ctx *ctx)
 	return best;
 }
 
+/* The chance, under the official pass rate, below which one audit's
+ * known-answer misses may decide it: as rare as the misbehaving budget. */
+#define KNOWN_ANSWER_ALONE FP_BUDGET_MISBEHAVING
+
 /* Known-answer probes: does the relay fall below the official pass rate? */
 static void
 detect_capability(struct detect_ctx *ctx)
@@ -166,6 +170,17 @@ detect_capability(struct detect_ctx *ctx)
 		               closest ? closest->name : "");
 		/* an answer test alone says "different", never "which" */
 		assessment_limit_last(a);
+		/* misses the official model itself makes once in a few hundred
+		 * audits (gpt-5.5 misses cap-strawberry about 4% of the time, so
+		 * both of two in 1 audit of 600) would accuse official endpoints
+		 * within the suspect budget: one audit decides only on misses it
+		 * makes less than once in KNOWN_ANSWER_ALONE; else a hint, and
+		 * evidence for serve's e-process, which bets on each run's
+		 * p-value (over_runs: each run asks afresh) */
+		if (tail > KNOWN_ANSWER_ALONE) {
+			assessment_hint_last(a);
+			a->findings[a->n_findings - 1].over_runs = 1;
+		}
 	}
 }
 
