@@ -407,7 +407,7 @@ pooled_reason(struct hub *h, const char *relay, const char *model)
 	json_t *findings = region_ledger_findings(h->ledger, relay, model);
 	struct buf b;
 	buf_init(&b, 0);
-	buf_puts(&b, "the agents' evidence from every region, pooled:");
+	buf_puts(&b, "the agents' evidence, pooled over the regions that sent it:");
 	size_t i;
 	json_t *f;
 	json_array_foreach(findings, i, f)

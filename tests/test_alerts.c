@@ -623,7 +623,8 @@ Test(alerts, the_pooled_ledgers_verdicts_are_told_apart, .timeout = 60)
 	cr_expect(json_is_true(json_object_get(two, "pooled")), "%s", r.got[1].body);
 	cr_expect_str_eq(json_string_value(json_object_get(two, "from")), "genuine");
 	cr_expect_str_eq(json_string_value(json_object_get(two, "to")), "suspect");
-	cr_expect(strstr(r.got[1].body, "every region") != NULL, "%s", r.got[1].body);
+	cr_expect(strstr(r.got[1].body, "the agents' evidence, pooled") != NULL, "%s",
+	          r.got[1].body);
 	cr_expect(strstr(r.got[1].body, "substitution in 3 regions") != NULL, "%s", r.got[1].body);
 	json_decref(one);
 	json_decref(two);

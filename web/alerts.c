@@ -920,7 +920,7 @@ tell_verdict(struct alerts *a, struct damp *d, const char *verdict, int64_t now_
 	char *model = clean_text(d->model, strlen(d->model), 100);
 	snprintf(title, sizeof title, "%s %s: %s -> %s%s", relay, model,
 	         d->sent[0] ? d->sent : "new", verdict,
-	         d->pooled ? " (every region's agents)" : "");
+	         d->pooled ? " (the agents' evidence, pooled)" : "");
 	struct buf t;
 	buf_init(&t, 0);
 	buf_puts(&t, d->reason ? d->reason : "");
