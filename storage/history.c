@@ -480,7 +480,9 @@ store_restore(struct store *s, struct timeline *timeline, struct ledger *ledger,
 	                  "SELECT t.relay, t.model, r.started_ms, o.text FROM observations o"
 	                  " JOIN runs r ON r.id = o.run_id JOIN targets t ON t.id = r.target"
 	                  " WHERE o.probe = '" STYLE_PROBE "' AND o.error_class = 'none'"
-	                  " AND o.text IS NOT NULL AND r.started_ms >= $1"
+	                  /* a run's answers start after it: the window's are
+	                   * read from observations_style (schema 13) */
+	                  " AND o.text IS NOT NULL AND o.started_ms >= $1 AND r.started_ms >= $1"
 	                  " ORDER BY r.started_ms, r.id, o.id",
 	                  since, answer_row, &an);
 	answers_flush(&an);

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 
 #include "base/util.h"
+#include "scoring/detect.h"
 #include "scoring/listing.h"
 #include "scoring/origin.h"
 
@@ -352,6 +353,14 @@ static const struct migration {
     /* 11 -> 12: the agents' findings and the hub's pooled ledger
      * (storage/schema_hub_ledger.c) */
     {store_hub_ledger_sqlite, store_hub_ledger_postgres},
+    /* 12 -> 13: the free answers of the ledger's window, read at start
+     * (store_restore), by time: without it the read walked every run of
+     * the window and each run's observations (5 s of a 1,000-target
+     * board's start, for none) */
+    {"CREATE INDEX observations_style ON observations(started_ms)"
+     " WHERE probe = '" STYLE_PROBE "';",
+     "CREATE INDEX observations_style ON observations(started_ms)"
+     " WHERE probe = '" STYLE_PROBE "';"},
 };
 #define N_MIGRATIONS ((int)(sizeof migrations / sizeof migrations[0]))
 #define SCHEMA_VERSION (STORE_PG_BASELINE + N_MIGRATIONS)

@@ -411,15 +411,16 @@ static struct probe_def style_probe = {.id = (char *)"style", .samples = 1};
 
 Test(store_history, the_ledger_survives_a_restart, .init = setup, .fini = teardown)
 {
-	/* three misbehaving runs, each with one free answer to the style probe */
+	/* three misbehaving runs, each with one free answer to the style probe,
+	 * after one older than the ledger's window (25 hours ago) */
 	struct store *s = open_store(0);
 	struct ledger *l = ledger_new(24 * 3600 * 1000LL);
 	int64_t now = wall_ms();
-	for (int i = 0; i < 3; i++) {
+	for (int i = -1; i < 3; i++) {
 		struct fake f;
-		fake_init(&f, "r", now - 3600000LL * (3 - i), 2, ERR_NONE, 1);
+		fake_init(&f, "r", now - 3600000LL * (i < 0 ? 25 : 3 - i), 2, ERR_NONE, 1);
 		f.items[1].probe = &style_probe;
-		f.obs[1].text = xasprintf("answer %d", i);
+		f.obs[1].text = i < 0 ? xstrdup("out of the window") : xasprintf("answer %d", i);
 		f.obs[1].text_len = strlen(f.obs[1].text);
 		struct ledger_entry entry;
 		ledger_fold(l, "r", "gpt-4o", f.run.started_ms, &f.a, &entry);
