@@ -362,3 +362,68 @@ Test(web_scale, a_long_render_lets_a_waiting_change_in)
 	json_decref(after);
 	board_free(b);
 }
+
+/* How many "entry" events ev holds; the relays they name ("relay":"X"), in
+ * order, joined by spaces into names. */
+static size_t
+event_relays(const struct buf *ev, char *names, size_t cap)
+{
+	size_t n = 0;
+	names[0] = '\0';
+	const char *p = ev->len ? ev->data : "";
+	while ((p = strstr(p, "\"relay\":\"")) != NULL) {
+		p += strlen("\"relay\":\"");
+		const char *end = strchr(p, '"');
+		cr_assert_not_null(end);
+		size_t used = strlen(names);
+		snprintf(names + used, cap - used, "%s%.*s", n ? " " : "", (int)(end - p), p);
+		n++;
+		p = end;
+	}
+	return n;
+}
+
+Test(web_scale, events_go_out_in_change_order_each_entry_once_at_its_latest)
+{
+	struct board *b = board_new("t");
+	for (int i = 0; i < 2000; i++) { /* changed before: not sent again */
+		char relay[32];
+		snprintf(relay, sizeof relay, "quiet-%04d", i);
+		board_declare(b, relay, "m", "openai", 60000);
+	}
+	uint64_t start = board_seq(b);
+	record_one(b, "a", "m", "genuine");
+	record_one(b, "b", "m", "genuine");
+	uint64_t after_b = board_seq(b);
+	record_one(b, "c", "m", "genuine");
+	record_one(b, "a", "m", "suspect"); /* a again: now after c */
+	record_one(b, "d", "m", "genuine");
+	struct buf ev;
+	char names[256];
+	buf_init(&ev, 0);
+	static char many[64 * 2004];
+	uint64_t upto = board_events(b, start, 100, &ev);
+	cr_expect_eq(event_relays(&ev, names, sizeof names), 4, "%s", ev.data);
+	cr_expect_str_eq(names, "b c a d");
+	cr_expect_eq(upto, board_seq(b));
+	/* from after b, two at a time */
+	buf_reset(&ev);
+	upto = board_events(b, after_b, 2, &ev);
+	cr_expect_eq(event_relays(&ev, names, sizeof names), 2, "%s", ev.data);
+	cr_expect_str_eq(names, "c a");
+	buf_reset(&ev);
+	upto = board_events(b, upto, 2, &ev);
+	cr_expect_eq(event_relays(&ev, names, sizeof names), 1, "%s", ev.data);
+	cr_expect_str_eq(names, "d");
+	/* nothing since the latest; an id from before a restart (past the
+	 * board's count) gets every changed entry */
+	buf_reset(&ev);
+	cr_expect_eq(board_events(b, upto, 2, &ev), upto);
+	cr_expect_eq(ev.len, 0);
+	board_events(b, board_seq(b) + 1000, 5000, &ev);
+	cr_expect_eq(event_relays(&ev, many, sizeof many), 2004);
+	cr_expect(strncmp(many, "quiet-0000 quiet-0001 ", 22) == 0, "%.40s", many);
+	cr_expect(strcmp(many + strlen(many) - 8, " b c a d") == 0, "%s", many + strlen(many) - 8);
+	buf_release(&ev);
+	board_free(b);
+}

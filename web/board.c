@@ -131,7 +131,11 @@ struct board {
 	struct board_index entry_keys, relay_keys;
 	struct board_about about;
 	int static_copy;
-	uint64_t seq;             /* entries' changes, counted (under the write lock) */
+	uint64_t seq; /* entries' changes, counted (under the write lock) */
+	/* the entries that changed, oldest change first: each once, at its
+	 * latest (entry_changed), so that board_events walks only the changes
+	 * it sends, not every entry for each */
+	struct board_entry *changed_first, *changed_last;
 	struct board_spend spend; /* every relay's probes today (serve) */
 
 	pthread_mutex_t cache;
@@ -412,6 +416,30 @@ entry_get_locked(struct board *b, const char *relay, const char *model)
 	return e;
 }
 
+/* e changed (under the write lock): its number is the board's next, and
+ * it moves to the end of the changed entries. */
+static void
+entry_changed(struct board *b, struct board_entry *e)
+{
+	e->seq = ++b->seq;
+	if (b->changed_last == e)
+		return;
+	if (e->changed_prev != NULL || b->changed_first == e) { /* linked: out */
+		if (e->changed_prev != NULL)
+			e->changed_prev->changed_next = e->changed_next;
+		else
+			b->changed_first = e->changed_next;
+		e->changed_next->changed_prev = e->changed_prev; /* not the last */
+	}
+	e->changed_prev = b->changed_last;
+	e->changed_next = NULL;
+	if (b->changed_last != NULL)
+		b->changed_last->changed_next = e;
+	else
+		b->changed_first = e;
+	b->changed_last = e;
+}
+
 void
 board_declare(struct board *b, const char *relay, const char *model, const char *api,
               int64_t interval_ms)
@@ -423,7 +451,7 @@ board_declare(struct board *b, const char *relay, const char *model, const char 
 	e->interval_ms = interval_ms;
 	free(e->not_running); /* declared: it runs */
 	e->not_running = NULL;
-	e->seq = ++b->seq;
+	entry_changed(b, e);
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -466,7 +494,7 @@ entry_note(struct board *b, const char *relay, const char *model, enum entry_not
 	char **field = which == NOTE_AT_RISK ? &e->at_risk : &e->not_running;
 	free(*field);
 	*field = text ? utf8_sanitize(text, strlen(text), 600) : NULL;
-	e->seq = ++b->seq;
+	entry_changed(b, e);
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -645,7 +673,7 @@ board_record(struct board *b, const struct board_run *run)
 			recent_add(e, run->at_ms, run->requests, run->ok_requests, run->ttft_ms,
 			           run->tokens_per_s);
 	}
-	e->seq = ++b->seq;
+	entry_changed(b, e);
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -684,7 +712,7 @@ board_agents_ledger(struct board *b, const char *relay, const char *model, const
 		return;
 	}
 	regions_set_ledger(e, verdict, view, findings);
-	e->seq = ++b->seq;
+	entry_changed(b, e);
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -715,7 +743,7 @@ board_region_run(struct board *b, const struct board_region_run *run)
 		return;
 	}
 	regions_add(&e->regions, run);
-	e->seq = ++b->seq;
+	entry_changed(b, e);
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -746,7 +774,7 @@ board_bucket(struct board *b, enum store_resolution res, const struct store_buck
 		for (int i = 0; i < BOARD_ORIGINS && i < STORE_ORIGINS; i++)
 			s->origin[i] += (uint32_t)bk->origin[i];
 	}
-	e->seq = ++b->seq;
+	entry_changed(b, e);
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -804,7 +832,7 @@ board_segment(struct board *b, const struct timeline_segment *seg)
 	s->first_ms = seg->first_ms;
 	s->last_ms = seg->last_ms;
 	s->runs = seg->runs;
-	e->seq = ++b->seq;
+	entry_changed(b, e);
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -825,7 +853,7 @@ board_incident(struct board *b, const struct timeline_incident *inc)
 	s->opened_ms = inc->opened_ms;
 	s->resolved_ms = inc->resolved_ms;
 	s->failed_runs = inc->failed_runs;
-	e->seq = ++b->seq;
+	entry_changed(b, e);
 	size_t id = e->group->id;
 	pthread_rwlock_unlock(&b->data);
 	bump(b, id);
@@ -858,7 +886,7 @@ load_summary_cb(const struct store_summary *sum, void *arg)
 	entry_set_latest(e, sum->verdict, sum->reason, findings, sum->last_run_ms, sum->ttft_ms,
 	                 sum->tokens_per_s);
 	entry_set_listing(e, sum->listed, sum->listed_note, sum->listed_models);
-	e->seq = ++b->seq;
+	entry_changed(b, e);
 	pthread_rwlock_unlock(&b->data);
 	json_decref(findings);
 }
@@ -1049,21 +1077,19 @@ board_events(struct board *b, uint64_t since, size_t max, struct buf *out)
 	struct board_view v;
 	view_locked(b, &v);
 	uint64_t upto = since > b->seq ? 0 : since; /* an id from before a restart: all */
-	size_t sent = 0;
-	for (;;) {
-		/* the entry changed next after upto: events go out in change order */
-		struct board_entry *next = NULL;
-		for (size_t i = 0; i < b->n; i++)
-			if (b->entries[i]->seq > upto &&
-			    (next == NULL || b->entries[i]->seq < next->seq))
-				next = b->entries[i];
-		if (next == NULL || sent == max)
-			break;
+	/* the first entry changed after upto, back from the latest change: the
+	 * walk is as long as the changes the client has yet to see */
+	struct board_entry *next = b->changed_last;
+	while (next != NULL && next->changed_prev != NULL && next->changed_prev->seq > upto)
+		next = next->changed_prev;
+	if (next != NULL && next->seq <= upto)
+		next = NULL; /* none since */
+	/* events go out in change order */
+	for (size_t sent = 0; next != NULL && sent < max; next = next->changed_next, sent++) {
 		buf_putf(out, "event: entry\nid: %llu\ndata: ", (unsigned long long)next->seq);
 		json_emit(out, relay_entry_json(&v, next)); /* compact: one line */
 		buf_puts(out, "\n\n");
 		upto = next->seq;
-		sent++;
 	}
 	pthread_rwlock_unlock(&b->data);
 	return upto;

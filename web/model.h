@@ -95,7 +95,9 @@ struct board_entry {
 	char *key;       /* endpoint key for URLs: "relay_model", slugged, unique */
 	char *model_key; /* the model's slug, for leaderboard filters */
 	struct board_relay *group;
-	uint64_t seq;  /* the board's change count at its latest change (events) */
+	uint64_t seq; /* the board's change count at its latest change (events) */
+	/* the board's changed entries, in change order (board_events) */
+	struct board_entry *changed_prev, *changed_next;
 	char *verdict; /* NULL while pending */
 	char *reason;
 	char *not_running; /* the config keeps it from running: why (NULL: runs) */
