@@ -21,7 +21,8 @@
 #    (/api/v1/relays-1.json) and whole (/api/v1/relays), one endpoint's
 #    JSON (its regions), /metrics, a badge. Quiet first; then
 #    again while the agents write at full rate (10,000 x 5 runs a minute,
-#    hub_fill live), which the hub reads and folds as it serves.
+#    hub_fill live), which the hub reads and folds as it serves, with 10
+#    live viewers following the changes (/api/v1/events).
 #
 # One core each side (as bench/engine.sh): the server (assay serve, and
 # nginx for the reference) on core 1, wrk on core 0, so the client does not
@@ -38,7 +39,8 @@
 # not held to it. Environment: HUB_BENCH_DURATION (seconds
 # per wrk run, default 5), HUB_BENCH_DAYS (default 1; 90 for the full 90-day
 # bars), HUB_BENCH_RELAYS / HUB_BENCH_MODELS (default 2000 x 5),
-# HUB_BENCH_ENGINES (default "sqlite postgres").
+# HUB_BENCH_ENGINES (default "sqlite postgres"), HUB_BENCH_VIEWERS (live
+# viewers following /api/v1/events while the agents write, default 10).
 set -u
 build=${1:-build}
 duration=${HUB_BENCH_DURATION:-5}
@@ -46,6 +48,7 @@ days=${HUB_BENCH_DAYS:-1}
 relays=${HUB_BENCH_RELAYS:-2000}
 models=${HUB_BENCH_MODELS:-5}
 engines=${HUB_BENCH_ENGINES:-sqlite postgres}
+viewers=${HUB_BENCH_VIEWERS:-10}
 regions=5
 fill="$build/bench/hub-fill"
 gen="$build/bench/web-gen"
@@ -213,6 +216,13 @@ for engine in $engines; do
       $clicpu "$fill" live "$db" --relays "$relays" --models "$models" --regions $regions \
         --seconds $secs >"$work/live.out" 2>"$work/live.err" &
       live_pid=$!
+      # live viewers: status pages open in browsers, each following the
+      # changes (GET /api/v1/events) while the pages are measured
+      viewer_pids=""
+      for v in $(seq 1 "$viewers"); do
+        $clicpu curl -sN --max-time "$secs" "$base/api/v1/events" >"$work/viewer-$v.txt" 2>/dev/null &
+        viewer_pids="$viewer_pids $!"
+      done
       sleep 2
     fi
     for p in $pages; do
@@ -225,6 +235,10 @@ for engine in $engines; do
       wait "$live_pid" || { cat "$work/live.err" >&2; status=1; }
       live_pid=""
       echo "$engine: $(cat "$work/live.out")"
+      for v in $viewer_pids; do kill "$v" 2>/dev/null; wait "$v" 2>/dev/null; done
+      got=$(cat "$work"/viewer-*.txt 2>/dev/null | grep -c '^event: entry')
+      echo "$engine: $viewers live viewers got $got change events in all"
+      [ "$viewers" = 0 ] || [ "$got" -gt 0 ] || { echo "FAILED: $engine: the live viewers got no events"; status=1; }
     fi
   done
   stop_serve
