@@ -217,10 +217,13 @@ for engine in $engines; do
         --seconds $secs >"$work/live.out" 2>"$work/live.err" &
       live_pid=$!
       # live viewers: status pages open in browsers, each following the
-      # changes (GET /api/v1/events) while the pages are measured
+      # changes (GET /api/v1/events, from the page's own point, as its
+      # script asks)
+      since=$(curl -sf "$base/" | grep -o 'data-seq="[0-9]*"' | head -1 | tr -dc 0-9)
+      [ -n "$since" ] || die "the status page names no events point (data-seq)"
       viewer_pids=""
       for v in $(seq 1 "$viewers"); do
-        $clicpu curl -sN --max-time "$secs" "$base/api/v1/events" >"$work/viewer-$v.txt" 2>/dev/null &
+        $clicpu curl -sN --max-time "$secs" "$base/api/v1/events?since=$since" >"$work/viewer-$v.txt" 2>/dev/null &
         viewer_pids="$viewer_pids $!"
       done
       sleep 2
