@@ -481,8 +481,11 @@ store_restore(struct store *s, struct timeline *timeline, struct ledger *ledger,
 	                  " JOIN runs r ON r.id = o.run_id JOIN targets t ON t.id = r.target"
 	                  " WHERE o.probe = '" STYLE_PROBE "' AND o.error_class = 'none'"
 	                  /* a run's answers start after it: the window's are
-	                   * read from observations_style (schema 13) */
-	                  " AND o.text IS NOT NULL AND o.started_ms >= $1 AND r.started_ms >= $1"
+	                   * read from observations_style (schema 13); the run's
+	                   * own bound is unary-plussed so that no planner walks
+	                   * the window's runs instead (SQLite did with ANALYZE's
+	                   * statistics: 3.2 s against 4 ms on a 1,000-target day) */
+	                  " AND o.text IS NOT NULL AND o.started_ms >= $1 AND +r.started_ms >= $1"
 	                  " ORDER BY r.started_ms, r.id, o.id",
 	                  since, answer_row, &an);
 	answers_flush(&an);
