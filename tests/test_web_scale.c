@@ -427,3 +427,29 @@ Test(web_scale, events_go_out_in_change_order_each_entry_once_at_its_latest)
 	buf_release(&ev);
 	board_free(b);
 }
+
+Test(web_scale, every_viewer_gets_a_change_rendered_once_and_the_next_change_afresh)
+{
+	struct board *b = board_new("t");
+	uint64_t start = board_seq(b);
+	record_one(b, "a", "m", "genuine");
+	struct buf one, two;
+	buf_init(&one, 0);
+	buf_init(&two, 0);
+	board_events(b, start, 10, &one); /* the first viewer renders it */
+	board_events(b, start, 10, &two); /* the second gets that copy */
+	cr_assert_gt(one.len, 0);
+	cr_expect_eq(one.len, two.len);
+	cr_expect(memcmp(one.data, two.data, one.len) == 0, "%s\n%s", one.data, two.data);
+	cr_expect(strstr(one.data, "\"verdict\":\"genuine\"") != NULL, "%s", one.data);
+	/* the entry changes: its event is rendered again, not the old copy */
+	uint64_t after = board_seq(b);
+	record_one(b, "a", "m", "misbehaving");
+	buf_reset(&one);
+	board_events(b, after, 10, &one);
+	cr_expect(strstr(one.data, "\"verdict\":\"misbehaving\"") != NULL, "%s", one.data);
+	cr_expect(strstr(one.data, "\"verdict\":\"genuine\"") == NULL, "%s", one.data);
+	buf_release(&one);
+	buf_release(&two);
+	board_free(b);
+}

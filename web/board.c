@@ -235,9 +235,31 @@ incident_release(void *p)
 	memset(i, 0, sizeof *i);
 }
 
+/*
+ * One change's event text, rendered once for every viewer: the first
+ * stream to send it makes it under the read lock and installs it if none
+ * is (a compare-and-swap: the loser frees its own); the next change frees
+ * it under the write lock, when no stream can be reading it. A copy older
+ * than EVENT_FRESH_MS (a viewer catching up on old changes: the windows in
+ * it have moved on) is not sent: that viewer renders its own.
+ */
+struct entry_event {
+	int64_t at_ms; /* the board's clock when it was rendered */
+	size_t len;
+	char text[]; /* the event's JSON, one line */
+};
+#define EVENT_FRESH_MS 1000
+
+static void
+event_drop(struct board_entry *e)
+{
+	free(atomic_exchange(&e->event, NULL));
+}
+
 static void
 entry_free(struct board_entry *e)
 {
+	event_drop(e);
 	free(e->relay);
 	free(e->model);
 	free(e->api);
@@ -421,6 +443,7 @@ entry_get_locked(struct board *b, const char *relay, const char *model)
 static void
 entry_changed(struct board *b, struct board_entry *e)
 {
+	event_drop(e);
 	e->seq = ++b->seq;
 	if (b->changed_last == e)
 		return;
@@ -1070,6 +1093,31 @@ board_seq(struct board *b)
 	return seq;
 }
 
+/* e's event JSON onto out (under the read lock): the shared copy when it
+ * is fresh, else rendered (and shared, when none is). */
+static void
+event_put(const struct board_view *v, struct board_entry *e, struct buf *out)
+{
+	struct entry_event *ev = atomic_load(&e->event);
+	if (ev != NULL && v->now_ms - ev->at_ms <= EVENT_FRESH_MS && ev->at_ms <= v->now_ms) {
+		if (buf_add(out, ev->text, ev->len) != 0)
+			fatal(70, "internal: output buffer over its cap");
+		return;
+	}
+	size_t start = out->len;
+	json_emit(out, relay_entry_json(v, e)); /* compact: one line */
+	if (ev != NULL)
+		return; /* a stale copy stays until the next change frees it */
+	size_t len = out->len - start;
+	struct entry_event *mine = xmalloc(sizeof *mine + len);
+	mine->at_ms = v->now_ms;
+	mine->len = len;
+	memcpy(mine->text, out->data + start, len);
+	struct entry_event *none = NULL;
+	if (!atomic_compare_exchange_strong(&e->event, &none, mine))
+		free(mine); /* another stream's came first */
+}
+
 uint64_t
 board_events(struct board *b, uint64_t since, size_t max, struct buf *out)
 {
@@ -1087,7 +1135,7 @@ board_events(struct board *b, uint64_t since, size_t max, struct buf *out)
 	/* events go out in change order */
 	for (size_t sent = 0; next != NULL && sent < max; next = next->changed_next, sent++) {
 		buf_putf(out, "event: entry\nid: %llu\ndata: ", (unsigned long long)next->seq);
-		json_emit(out, relay_entry_json(&v, next)); /* compact: one line */
+		event_put(&v, next, out);
 		buf_puts(out, "\n\n");
 		upto = next->seq;
 	}

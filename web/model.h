@@ -12,6 +12,7 @@
 #define ASSAY_MODEL_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -98,6 +99,9 @@ struct board_entry {
 	uint64_t seq; /* the board's change count at its latest change (events) */
 	/* the board's changed entries, in change order (board_events) */
 	struct board_entry *changed_prev, *changed_next;
+	/* its latest change's event as the first viewer's stream rendered it
+	 * (web/board.c: made under the read lock, freed under the write lock) */
+	struct entry_event *_Atomic event;
 	char *verdict; /* NULL while pending */
 	char *reason;
 	char *not_running; /* the config keeps it from running: why (NULL: runs) */
