@@ -138,6 +138,8 @@ status=0
 results="$work/results"
 : >"$results"
 n=$((relays * models))
+# what a live viewer costs the board itself (bench/events_bench.c)
+"$build/assay-bench-events" $n 2000 $([ "$viewers" -gt 0 ] && echo "$viewers" || echo 10) || status=1
 echo "== hub: $relays relays x $models models ($n relay-models), $regions regions, $days days of history"
 for engine in $engines; do
   if [ "$engine" = postgres ]; then

@@ -15,3 +15,9 @@ $(HUB_CLOSE): $(BUILD)/bench/hub_close.o $(BUILD)/tests/pg_helpers.o $(BUILD)/li
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 bench: $(HUB_CLOSE)
+
+# What a live viewer of /api/v1/events costs the board (bench/events_bench.c).
+BENCH_EVENTS := $(BUILD)/assay-bench-events
+$(BENCH_EVENTS): $(BUILD)/bench/events_bench.o $(BUILD)/libassay.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+bench: $(BENCH_EVENTS)
