@@ -17,7 +17,7 @@ PKGS      := libcurl libevent sqlite3 libpcre2-8 libmicrohttpd jansson yaml-0.1 
 DEB_PKGS  := build-essential pkg-config libcurl4-openssl-dev libevent-dev \
              libsqlite3-dev libpcre2-dev libmicrohttpd-dev libjansson-dev \
              libyaml-dev libcriterion-dev curl prometheus chromium zlib1g-dev libssl-dev \
-             groff-base man-db systemd libcjson-dev libpq-dev postgresql
+             groff-base man-db systemd libpq-dev postgresql
 
 CC        ?= cc
 WARN      := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
@@ -39,7 +39,9 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -levent_pthreads -lpthread -lm
 
 LIB_SRC   := $(filter-out cli/main.c,$(wildcard base/*.c probes/*.c scoring/*.c scoring/detectors/*.c storage/*.c web/*.c cli/*.c))
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# probes/chunk_json.cc: the one C++ file (mk/engine.mk compiles it)
+LIB_CXX_SRC := $(wildcard probes/*.cc)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o) $(LIB_CXX_SRC:%.cc=$(BUILD)/%.o)
 FIX_SRC   := $(wildcard fixtures/*.c)
 FIX_OBJ   := $(FIX_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC  := $(wildcard tests/test_*.c)
@@ -108,7 +110,7 @@ install: all
 	chmod 644 $(DESTDIR)$(UNITDIR)/assay.service
 
 format:
-	clang-format -i $(wildcard */*.c */*.h tests/fuzz/*.c)
+	clang-format -i $(wildcard */*.c */*.h */*.cc tests/fuzz/*.c)
 
 clean:
 	rm -rf build build-*

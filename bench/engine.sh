@@ -9,7 +9,7 @@
 #    client (bench/curl_floor.c): the floor that curl, libevent and the
 #    kernel set, whatever the engine does on top
 #  - parsing alone (no network): the adapter, SSE and JSON per probe, the
-#    hot path's JSON parser's share of it (probes/chunk_json.h, cJSON), and
+#    hot path's JSON parser's share of it (probes/chunk_json.h, simdjson), and
 #    jansson on the same events (the parser before it)
 #  - TTFT and tokens/s error at 1 and 1,000 concurrent, time scale 1, both
 #    against the fixture's scheduled times and against the times its bytes
@@ -70,7 +70,7 @@ done
 
 printf '\nParsing alone, no network (BENCH_PARSE=only: one bench-fast answer parsed as the\n'
 printf 'engine does, one feed per event): all of it, the JSON parser alone (chunk_json:\n'
-printf 'cJSON and its checks), and jansson'"'"'s json_loadb() on the same events\n'
+printf 'simdjson and our nodes), and jansson'"'"'s json_loadb() on the same events\n'
 out=$(BENCH_PARSE=only taskset -c 0 "$build/assay-bench-engine" "$base" bench-fast 1 20000 2>&1 | tail -1)
 mbs() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(f\"{d['json_bytes_per_probe']/d[sys.argv[2]]:.1f}\")" "$out" "$1"; }
 printf '%-10s %12s %16s %14s %12s %16s %14s\n' events json_bytes "parse us/probe" "json us/probe" "json MB/s" "jansson us/probe" "jansson MB/s"

@@ -21,7 +21,7 @@
  * parses it, REQUESTS times, as the engine would (one feed per SSE event, as
  * each arrives in its own read): the cost of the adapter, SSE and JSON per
  * probe, without the network; and, apart, of the hot path's JSON parser
- * alone (probes/chunk_json.h, cJSON) on the same events, and of jansson's
+ * alone (probes/chunk_json.h, simdjson) on the same events, and of jansson's
  * json_loadb() (with the arena allocator the engine used before it) for
  * comparison.
  */

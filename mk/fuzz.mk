@@ -15,6 +15,7 @@
 # after the main one), so the main build never waits on it.
 
 FUZZ_CC        ?= clang-14
+FUZZ_CXX       ?= clang++-14
 FUZZ_DEB_PKGS  := clang-14 libclang-rt-14-dev
 FUZZ_BUILD     := build-fuzz
 FUZZ_SECONDS   ?= 600
@@ -24,7 +25,9 @@ FUZZ_TARGETS   ?= $(FUZZ_ALL)
 FUZZ_SAN       := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
                   -fno-omit-frame-pointer
 FUZZ_CFLAGS    := -std=c11 -g -O1 $(WARN) -Wno-error -fno-strict-aliasing $(FUZZ_SAN)
-FUZZ_LIB_OBJ   := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_LIB_OBJ   := $(LIB_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) $(LIB_CXX_SRC:%.cc=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_CXXFLAGS  := -std=c++17 -g -O1 -Wall -Wextra -fno-strict-aliasing $(FUZZ_SAN) \
+                  -fno-sanitize=vptr
 FUZZ_BIN       := $(FUZZ_ALL:%=$(FUZZ_BUILD)/fuzz_%)
 
 .PHONY: fuzz fuzz-build fuzz-smoke $(FUZZ_ALL:%=fuzz-%)
@@ -37,6 +40,11 @@ $(FUZZ_BUILD)/.deps-ok: cli/deps.sh mk/fuzz.mk | $(BUILD)/.deps-ok
 $(FUZZ_BUILD)/obj/%.o: %.c | $(FUZZ_BUILD)/.deps-ok
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) \
+	    -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/obj/%.o: %.cc | $(FUZZ_BUILD)/.deps-ok
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(CPPFLAGS) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link $(PKG_CFLAGS) \
 	    -MMD -MP -c $< -o $@
 
 $(FUZZ_BUILD)/libassay.a: $(FUZZ_LIB_OBJ)

@@ -5,7 +5,7 @@
  *
  * Parsing never trusts the relay: every string is capped and sanitized by
  * observation_set(), the body and each SSE event are capped, and what the
- * relay sends is parsed by probes/chunk_json.h (cJSON, with caps on size,
+ * relay sends is parsed by probes/chunk_json.h (simdjson, with caps on size,
  * depth and memory); requests are built with jansson. A 2xx response that does not
  * have the promised shape is ERR_MALFORMED with a short reason.
  */

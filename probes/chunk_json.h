@@ -2,43 +2,45 @@
  * chunk_json: the JSON a relay answers with, parsed on the probe engine's
  * hot path (every streamed chunk, and the adapter's whole bodies).
  *
- * cJSON (Debian libcjson-dev) does the parsing; this header is all the rest
- * of the code sees of it. jansson stays the JSON library everywhere else
- * (requests, config, packs, the API, export, Bedrock's event payloads).
+ * simdjson (Debian libsimdjson-dev) does the parsing, in the product's one
+ * C++ file (chunk_json.cc); this header is all the rest of the code sees of
+ * it. jansson stays the JSON library everywhere else (requests, config,
+ * packs, the API, export, Bedrock's event payloads).
  *
  * Relay bytes are untrusted. A document is refused, as jansson refused it,
- * when it is not one JSON value (trailing bytes other than whitespace),
- * holds invalid UTF-8, a control byte (other than tab, CR, LF) or the
- * escape \u0000, a number that is not finite; and beyond jansson, when it
- * is longer than CHUNK_JSON_MAX_BYTES, nests deeper than
- * CHUNK_JSON_MAX_DEPTH or would take more than CHUNK_JSON_MAX_MEMORY to
- * hold. Where it reads differently from jansson (tests/test_chunk_json.c
- * checks each):
+ * when it is not one JSON value (trailing bytes other than whitespace, a
+ * byte-order mark), holds invalid UTF-8, a control byte (other than tab,
+ * CR, LF between tokens) or the escape \u0000, a number outside JSON's
+ * grammar or beyond a double, an integer literal beyond 64 bits; and
+ * beyond jansson, when it is longer than CHUNK_JSON_MAX_BYTES, nests
+ * deeper than CHUNK_JSON_MAX_DEPTH or its nodes would take more than
+ * CHUNK_JSON_MAX_MEMORY. Where it reads differently from jansson
+ * (tests/test_chunk_json.c checks each):
  *  - duplicate keys: the last one is the value (jansson's and JSON.parse's
  *    rule), and chunk_json_size() counts each key once per occurrence;
  *  - a number is an integer when its value is integral and within int64
- *    (jansson: when it was written without '.' or exponent, and an integer
- *    beyond int64 refused the document): "5.0" reads as 5, and an integral
- *    literal beyond int64 is a real, not an error;
- *  - cJSON's number grammar is looser than JSON's ("01", "1.", "-01",
- *    "-.5" pass);
- *  - a raw tab, CR or LF inside a string is taken (JSON and jansson
- *    refuse them; JSON allows them only between tokens);
+ *    (jansson: when it was written without '.' or exponent): "5.0" reads
+ *    as 5; an integer literal from 2^63 to 2^64 - 1 is a number, not an
+ *    integer (jansson refused the document);
+ *  - a malformed number is refused as CHUNK_JSON_NUMBER or
+ *    CHUNK_JSON_SYNTAX, as simdjson tells it (jansson: a syntax error);
  *  - any value may be the document ("1", "\"s\""; jansson without
  *    JSON_DECODE_ANY took an object or array only): the adapter holds a
- *    chunk to be an object, so such a chunk is malformed all the same;
- *  - chunk_json_dumps() writes an integral real as an integer (-3e2 as
- *    -300; jansson wrote -300.0).
+ *    chunk to be an object, so such a chunk is malformed all the same.
+ * chunk_json_dumps() writes reals as simdjson does (-3e2 as -300.0, as
+ * jansson did).
  *
  * Values are borrowed from their document and die with it. Every accessor
  * takes NULL (or a value of the wrong type) and answers "absent": NULL, 0,
  * false, as jansson's do, so a chain of gets needs no check between links.
  *
- * Memory: a per-thread arena (CHUNK_JSON_ARENA_BYTES) holds an ordinary
- * chunk's nodes; a bigger document spills to malloc() within the memory
- * cap. One document at a time per thread: parse another only after
- * chunk_json_free() of the last (a second live one is a bug: fatal).
- * Any thread may parse; documents never cross threads.
+ * Memory: each thread keeps a parser for documents up to 64 KiB and an
+ * arena (CHUNK_JSON_ARENA_BYTES) for an ordinary chunk's nodes; more nodes
+ * spill to malloc() within the memory cap. A bigger document, or one
+ * parsed while another lives on the same thread, gets a parser of its own
+ * (about 14 bytes of address space a byte of input, touched as far as the
+ * document fills it), freed with it. Any thread may parse; a document is
+ * freed on the thread that parsed it.
  */
 #ifndef ASSAY_CHUNK_JSON_H
 #define ASSAY_CHUNK_JSON_H
@@ -56,12 +58,12 @@ struct chunk_json;
 /* Why a document was refused (for tests and error details). */
 enum chunk_json_refusal {
 	CHUNK_JSON_OK = 0,
-	CHUNK_JSON_SYNTAX,    /* not one JSON value, or a number cJSON refuses */
+	CHUNK_JSON_SYNTAX,    /* not one JSON value */
 	CHUNK_JSON_TOO_LONG,  /* over CHUNK_JSON_MAX_BYTES */
 	CHUNK_JSON_TOO_DEEP,  /* over CHUNK_JSON_MAX_DEPTH */
 	CHUNK_JSON_BAD_UTF8,  /* invalid UTF-8 */
 	CHUNK_JSON_CONTROL,   /* a raw control byte, or \u0000 */
-	CHUNK_JSON_NUMBER,    /* a number that is not finite */
+	CHUNK_JSON_NUMBER,    /* a number malformed, beyond a double or 64 bits */
 	CHUNK_JSON_TOO_LARGE, /* over CHUNK_JSON_MAX_MEMORY to hold */
 };
 
@@ -69,7 +71,7 @@ enum chunk_json_refusal {
 
 /*
  * Parse len bytes at data (no terminating NUL needed) into a document the
- * caller frees with chunk_json_free(). NULL when refused, with the reason
+ * caller frees with chunk_json_free() on this thread. NULL when refused, with the reason
  * in *why when why is not NULL; nothing is left allocated then.
  */
 struct chunk_json *chunk_json_parse(const char *data, size_t len, enum chunk_json_refusal *why);
@@ -114,7 +116,7 @@ const struct chunk_json *chunk_json_next(const struct chunk_json *v);
 /*
  * v written as compact JSON (no spaces), malloc()ed: the caller frees it
  * with free(). NULL when v is NULL. Duplicate keys are written as they
- * came; reals with up to 17 significant digits.
+ * came; a real is written so it reads back as the same double.
  */
 char *chunk_json_dumps(const struct chunk_json *v);
 

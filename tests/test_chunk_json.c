@@ -1,5 +1,5 @@
 /*
- * chunk_json: what the hot path's parser (cJSON behind probes/chunk_json.h)
+ * chunk_json: what the hot path's parser (simdjson behind probes/chunk_json.h)
  * does with what a relay may send, where it reads differently from jansson,
  * which the adapter parsed relay answers with before, and that each case
  * reaches the adapter as it needs (tests/test_adapter.c and tests/test_sse.c
@@ -80,7 +80,7 @@ Test(chunk_json, an_ordinary_chunk_reads_as_jansson_reads_it)
 	    chunk_json_is_integer(chunk_json_get(chunk_json_get(j, "usage"), "prompt_tokens")));
 	cr_expect_eq(chunk_json_size(chunk_json_get(j, "choices")), 1);
 	cr_expect_eq(chunk_json_size(j), json_object_size(k));
-	/* keys are case-sensitive (cJSON_GetObjectItem is not; the module is) */
+	/* keys are case-sensitive */
 	cr_expect_null(chunk_json_get(j, "ID"));
 	json_decref(k);
 	chunk_json_free(j);
@@ -138,7 +138,7 @@ Test(chunk_json, invalid_utf8_is_refused_as_jansson_refused_it)
 	expect_refused("{\"a\":\"\xed\xa0\x80\"}", 10, CHUNK_JSON_BAD_UTF8, 1);     /* surrogate */
 	expect_refused("{\"a\":\"\xf4\x90\x80\x80\"}", 11, CHUNK_JSON_BAD_UTF8, 1); /* > U+10FFFF */
 	expect_refused("{\"a\":\"\xe2\x82\"}", 9, CHUNK_JSON_BAD_UTF8, 1);          /* cut short */
-	/* escapes that make no character are refused by cJSON itself */
+	/* escapes that make no character are refused by the parser itself */
 	expect_refused("{\"a\":\"\\ud800\"}", 14, CHUNK_JSON_SYNTAX, 1);
 	expect_refused("{\"a\":\"\\udc00x\"}", 15, CHUNK_JSON_SYNTAX, 1);
 	/* the adapter: the event is malformed, the stream's verdict with it */
@@ -156,7 +156,7 @@ Test(chunk_json, nul_and_control_bytes_are_refused_but_an_escaped_backslash_is_t
 	expect_refused("{\"a\":\"x\\u0000y\"}", 16, CHUNK_JSON_CONTROL, 1);
 	expect_refused("{\"a\":\"x\\\\\\u0000y\"}", 18, CHUNK_JSON_CONTROL, 1);
 	expect_refused("{\"a\":1}\0", 8, CHUNK_JSON_CONTROL, 1);
-	/* cJSON reads a bad hex digit as 0 and would write a NUL: refused */
+	/* a bad hex digit (cJSON read it as 0 and wrote a NUL): refused */
 	const char *bad_hex[] = {"{\"a\":\"h\\u0/e9\"}", "{\"a\":\"h\\u12\"}", "{\"a\":\"h\\u"};
 	for (size_t i = 0; i < 3; i++)
 		expect_refused(bad_hex[i], strlen(bad_hex[i]), CHUNK_JSON_SYNTAX, 1);
@@ -206,7 +206,7 @@ Test(chunk_json, nesting_is_capped_at_64_and_deep_input_cannot_exhaust_the_stack
 	for (int i = 0; i <= CHUNK_JSON_MAX_DEPTH; i++)
 		strcat(obj, "}");
 	expect_refused(obj, strlen(obj), CHUNK_JSON_TOO_DEEP, 0);
-	/* 200,000 deep: cJSON stops at its own limit (1000) before the stack
+	/* 200,000 deep: simdjson stops at the depth limit before the stack
 	 * does; refused either way (jansson: over its 2048) */
 	char *abyss = nested(200000, '[', ']');
 	j = parse_text(abyss, NULL);
@@ -225,53 +225,66 @@ Test(chunk_json, huge_numbers)
 		strcat(lit, "9");
 	strcat(lit, "}");
 	expect_refused(lit, strlen(lit), CHUNK_JSON_NUMBER, 1);
-	/* an integer beyond int64: jansson refused the document; here it is a
-	 * real, so a token count there reads as absent */
+	/* an integer literal beyond 64 bits: refused, as jansson refused it
+	 * (cJSON, the parser before, read it as a real) */
 	const char *big = "{\"n\":123456789012345678901234567890}";
-	json_t *k = json_loads(big, 0, NULL);
-	cr_expect_null(k, "jansson refuses integers beyond int64");
-	struct chunk_json *j = parse_text(big, NULL);
-	cr_assert_not_null(j);
-	cr_expect(chunk_json_is_number(chunk_json_get(j, "n")));
-	cr_expect_not(chunk_json_is_integer(chunk_json_get(j, "n")));
-	cr_expect_eq(chunk_json_integer(chunk_json_get(j, "n")), 0);
-	chunk_json_free(j);
-	/* the int64 edges: -2^63 is one, 2^63 is not */
+	expect_refused(big, strlen(big), CHUNK_JSON_NUMBER, 1);
+	struct chunk_json *j = NULL;
+	/* the int64 edges: -2^63 is one, 2^63 is not (a number: simdjson
+	 * reads integers up to 2^64 - 1) */
 	j = parse_text("[-9223372036854775808,9223372036854775808,5.0,5.5,1e3]", NULL);
 	cr_assert_not_null(j);
 	cr_expect(chunk_json_is_integer(chunk_json_at(j, 0)));
 	cr_expect_not(chunk_json_is_integer(chunk_json_at(j, 1)));
+	cr_expect(chunk_json_is_number(chunk_json_at(j, 1)));
+	cr_expect_eq(chunk_json_integer(chunk_json_at(j, 1)), 0);
 	/* integral reals read as integers (jansson: reals) */
 	cr_expect(chunk_json_is_integer(chunk_json_at(j, 2)));
 	cr_expect_eq(chunk_json_integer(chunk_json_at(j, 2)), 5);
 	cr_expect_not(chunk_json_is_integer(chunk_json_at(j, 3)));
 	cr_expect_eq(chunk_json_integer(chunk_json_at(j, 4)), 1000);
 	chunk_json_free(j);
-	/* the adapter: a count beyond int64 is no count, and the stream stands */
+	/* the adapter: a count beyond int64 is no count, and the stream stands;
+	 * one beyond 64 bits is a malformed chunk (as under jansson) */
 	struct observation o;
-	stream_with("{\"choices\":[],\"usage\":{\"prompt_tokens\":99999999999999999999999}}", &o);
+	stream_with("{\"choices\":[],\"usage\":{\"prompt_tokens\":9223372036854775808}}", &o);
 	cr_expect_eq(o.error, ERR_NONE, "%s", o.error_detail);
 	cr_expect_eq(o.prompt_tokens, 5, "the last usage chunk's count stands");
+	observation_release(&o);
+	stream_with("{\"choices\":[],\"usage\":{\"prompt_tokens\":99999999999999999999999}}", &o);
+	cr_expect_eq(o.error, ERR_MALFORMED);
 	observation_release(&o);
 	stream_with("{\"choices\":[],\"usage\":{\"prompt_tokens\":1e999}}", &o);
 	cr_expect_eq(o.error, ERR_MALFORMED);
 	observation_release(&o);
 }
 
-Test(chunk_json, cjson_number_grammar_is_looser_than_json)
+Test(chunk_json, numbers_follow_json_grammar_as_jansson_did)
 {
-	/* what cJSON takes that JSON (and jansson) does not: said in the
-	 * header; a token count written so still reads as its number */
-	const char *loose[] = {"[01]", "[1.]", "[-01]", "[-.5]"};
-	for (size_t i = 0; i < sizeof loose / sizeof loose[0]; i++) {
-		struct chunk_json *j = parse_text(loose[i], NULL);
-		cr_expect_not_null(j, "%s", loose[i]);
+	/* what cJSON (the parser before) took and JSON does not: refused now,
+	 * as jansson refused it; simdjson calls a malformed number a number
+	 * error (its refusal text says "malformed or out-of-range") or, where
+	 * no number starts, a syntax error */
+	const char *bad[] = {"[01]", "[1.]",   "[-01]", "[-.5]",      "[+1]", "[.5]",
+	                     "[1e]", "[0x10]", "[NaN]", "[Infinity]", "[-]"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		enum chunk_json_refusal why = CHUNK_JSON_OK;
+		struct chunk_json *j = parse_text(bad[i], &why);
+		cr_expect_null(j, "%s parsed", bad[i]);
 		chunk_json_free(j);
+		cr_expect(why == CHUNK_JSON_NUMBER || why == CHUNK_JSON_SYNTAX, "%s: %s", bad[i],
+		          chunk_json_refusal_text(why));
+		json_t *k = json_loads(bad[i], 0, NULL);
+		cr_expect_null(k, "jansson took %s", bad[i]);
+		json_decref(k);
 	}
-	/* and what neither takes */
-	const char *bad[] = {"[+1]", "[.5]", "[1e]", "[0x10]", "[NaN]", "[Infinity]", "[-]"};
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		expect_refused(bad[i], strlen(bad[i]), CHUNK_JSON_SYNTAX, 1);
+	/* and JSON's own forms read as jansson reads them */
+	struct chunk_json *j = parse_text("[0,-0,1.5e3,-2E-2,10]", NULL);
+	cr_assert_not_null(j);
+	cr_expect_eq(chunk_json_integer(chunk_json_at(j, 2)), 1500);
+	cr_expect_not(chunk_json_is_integer(chunk_json_at(j, 3)));
+	cr_expect_eq(chunk_json_integer(chunk_json_at(j, 4)), 10);
+	chunk_json_free(j);
 }
 
 Test(chunk_json, a_chunk_cut_mid_token_is_refused_never_read_past_its_end)
@@ -385,7 +398,7 @@ Test(chunk_json, threads_parse_in_arenas_of_their_own)
 	cr_expect_null(rb);
 }
 
-Test(chunk_json, dumps_writes_compact_json_with_integral_reals_as_integers)
+Test(chunk_json, dumps_writes_compact_json_as_it_came)
 {
 	const char *s = "{ \"city\" : \"Par\\u00eds\", \"n\": [1, 2.5, -3e2, true, null],"
 	                " \"o\": {\"q\": \"\\\"x\\\"\\n\"} }";
@@ -393,10 +406,10 @@ Test(chunk_json, dumps_writes_compact_json_with_integral_reals_as_integers)
 	cr_assert_not_null(j);
 	char *d = chunk_json_dumps(j);
 	cr_assert_not_null(d);
-	/* -3e2 is written -300: cJSON keeps no integer/real distinction
-	 * (jansson wrote -300.0); the tool arguments a body carries are kept
-	 * so, and compared as JSON values, where the two are one number */
-	cr_expect_str_eq(d, "{\"city\":\"Par\xc3\xads\",\"n\":[1,2.5,-300,true,null],"
+	/* -3e2 is a real, written -300.0 (as jansson wrote it; cJSON wrote
+	 * -300); the tool arguments a body carries are kept so, and compared
+	 * as JSON values, where the two are one number */
+	cr_expect_str_eq(d, "{\"city\":\"Par\xc3\xads\",\"n\":[1,2.5,-300.0,true,null],"
 	                    "\"o\":{\"q\":\"\\\"x\\\"\\n\"}}");
 	json_t *a = json_loads(d, 0, NULL);
 	cr_expect_not_null(a, "jansson reads it back: %s", d);
@@ -407,4 +420,21 @@ Test(chunk_json, dumps_writes_compact_json_with_integral_reals_as_integers)
 	cr_expect_str_eq(d, "{\"q\":\"\\\"x\\\"\\n\"}");
 	free(d);
 	chunk_json_free(j);
+}
+
+Test(chunk_json, two_small_documents_can_live_at_once)
+{
+	/* the second gets a parser of its own (the first holds the thread's),
+	 * whatever its length */
+	struct chunk_json *a = parse_text("{\"a\":1}", NULL);
+	cr_assert_not_null(a);
+	const char *seconds[] = {"1", "{\"b\":\"two\"}", "[\"x\",2,null,{\"k\":\"v\"}]"};
+	for (size_t i = 0; i < sizeof seconds / sizeof seconds[0]; i++) {
+		enum chunk_json_refusal why = CHUNK_JSON_OK;
+		struct chunk_json *b = parse_text(seconds[i], &why);
+		cr_expect_not_null(b, "%s: %s", seconds[i], chunk_json_refusal_text(why));
+		chunk_json_free(b);
+	}
+	cr_expect_eq(chunk_json_integer(chunk_json_get(a, "a")), 1);
+	chunk_json_free(a);
 }
