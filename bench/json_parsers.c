@@ -1,9 +1,10 @@
 /*
- * json_parsers: the Debian-packaged C JSON parsers on the engine's own
+ * json_parsers: the Debian-packaged C JSON parsers, and the hot path's
+ * module (probes/chunk_json.h, simdjson, C++), on the engine's own
  * payloads (issue 19: "if another Debian-packaged parser measures better on
  * the same payloads, say so with figures"). Bench only: built by
- * `make bench-json-parsers` when libyajl-dev, libjson-c-dev and
- * libjsonparser-dev are installed; the product links cJSON and jansson
+ * `make bench-json-parsers`, which installs libcjson-dev, libyajl-dev,
+ * libjson-c-dev and libjsonparser-dev; the product links simdjson and jansson
  * alone.
  *
  * usage: assay-bench-json FILE ROUNDS   (FILE: one JSON document a line,
@@ -58,8 +59,7 @@ run_chunk_json(const char *s, size_t n)
 	return j != NULL;
 }
 
-/* cJSON alone, on malloc() (the module's hooks pass through outside a
- * parse of its own) and without the module's checks */
+/* cJSON (the module's parser before simdjson) on malloc() */
 static int
 run_cjson(const char *s, size_t n)
 {
@@ -89,7 +89,7 @@ static const struct parser {
 } parsers[] = {
     {"jansson", run_jansson},
     {"jansson+arena", run_jansson_arena},
-    {"chunk_json (cJSON)", run_chunk_json},
+    {"chunk_json (simdjson)", run_chunk_json},
     {"cJSON, malloc", run_cjson},
     {"yajl tree", run_yajl},
     {"json-c", run_json_c},
