@@ -39,8 +39,11 @@
  * spill to malloc() within the memory cap. A bigger document, or one
  * parsed while another lives on the same thread, gets a parser of its own
  * (about 14 bytes of address space a byte of input, touched as far as the
- * document fills it), freed with it. Any thread may parse; a document is
- * freed on the thread that parsed it.
+ * document fills it), freed with it. Measured on 8 MiB: one long string
+ * takes 17 MiB of memory while parsed; the worst case, millions of empty
+ * arrays, peaks at 147 MiB (simdjson's tape and index, then our nodes up
+ * to the cap) before it is refused as too large. Any thread may parse; a
+ * document is freed on the thread that parsed it.
  */
 #ifndef ASSAY_CHUNK_JSON_H
 #define ASSAY_CHUNK_JSON_H

@@ -262,22 +262,21 @@ Test(chunk_json, huge_numbers)
 Test(chunk_json, numbers_follow_json_grammar_as_jansson_did)
 {
 	/* what cJSON (the parser before) took and JSON does not: refused now,
-	 * as jansson refused it; simdjson calls a malformed number a number
-	 * error (its refusal text says "malformed or out-of-range") or, where
-	 * no number starts, a syntax error */
-	const char *bad[] = {"[01]", "[1.]",   "[-01]", "[-.5]",      "[+1]", "[.5]",
-	                     "[1e]", "[0x10]", "[NaN]", "[Infinity]", "[-]"};
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		enum chunk_json_refusal why = CHUNK_JSON_OK;
-		struct chunk_json *j = parse_text(bad[i], &why);
-		cr_expect_null(j, "%s parsed", bad[i]);
-		chunk_json_free(j);
-		cr_expect(why == CHUNK_JSON_NUMBER || why == CHUNK_JSON_SYNTAX, "%s: %s", bad[i],
-		          chunk_json_refusal_text(why));
-		json_t *k = json_loads(bad[i], 0, NULL);
-		cr_expect_null(k, "jansson took %s", bad[i]);
-		json_decref(k);
-	}
+	 * as jansson refused it; a token that starts as a number (a digit or
+	 * '-') is a malformed number, anything else is not JSON at all */
+	static const struct {
+		const char *text;
+		enum chunk_json_refusal why;
+	} bad[] = {
+	    {"[01]", CHUNK_JSON_NUMBER},       {"[1.]", CHUNK_JSON_NUMBER},
+	    {"[-01]", CHUNK_JSON_NUMBER},      {"[-.5]", CHUNK_JSON_NUMBER},
+	    {"[1e]", CHUNK_JSON_NUMBER},       {"[0x10]", CHUNK_JSON_NUMBER},
+	    {"[-]", CHUNK_JSON_NUMBER},        {"[+1]", CHUNK_JSON_SYNTAX},
+	    {"[.5]", CHUNK_JSON_SYNTAX},       {"[NaN]", CHUNK_JSON_SYNTAX},
+	    {"[Infinity]", CHUNK_JSON_SYNTAX},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		expect_refused(bad[i].text, strlen(bad[i].text), bad[i].why, 1);
 	/* and JSON's own forms read as jansson reads them */
 	struct chunk_json *j = parse_text("[0,-0,1.5e3,-2E-2,10]", NULL);
 	cr_assert_not_null(j);
